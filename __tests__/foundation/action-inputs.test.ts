@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { REPO_ROOT, runAction } from '../support/action-harness.js';
+
+/** Each bundle, run with no inputs, names the input it needs; a malformed input is named with its value. */
+const cases: { action: string; missing: RegExp; malformed: Record<string, string>; named: RegExp }[] = [
+  {
+    action: 'backup-db',
+    missing: /Input "database-url" is required/,
+    malformed: { 'database-url': 'postgres://u:p@localhost/db', 'retention-days': 'banana' },
+    named: /Input "retention-days" must be a whole number; got "banana"/,
+  },
+  {
+    action: 'restore-db',
+    missing: /Input "database-url" is required/,
+    malformed: { 'database-url': 'postgres://u:p@localhost/db', path: '/tmp/x.dump', mode: 'overwrite' },
+    named: /Input "mode" must be one of "new-database", "replace"; got "overwrite"/,
+  },
+  {
+    action: 'compute-rollback-target',
+    missing: /Input "target" is required/,
+    malformed: { target: 'v1; rm -rf /' },
+    named: /Input "target" must be .*; got "v1; rm -rf \/"/,
+  },
+  {
+    action: 'apply-down-migrations',
+    missing: /Input "database-url" is required/,
+    malformed: { 'database-url': 'postgres://u:p@localhost/db', 'migrations-dir': 'db', steps: '1', 'lock-timeout': 'banana' },
+    named: /Input "lock-timeout" must be a duration .*; got "banana"/,
+  },
+  {
+    action: 'redeploy-tag',
+    missing: /Input "tag" is required/,
+    malformed: { tag: 'v1.2.0', 'health-timeout': 'banana' },
+    named: /Input "health-timeout" must be a duration .*; got "banana"/,
+  },
+  {
+    action: 'smoke-test',
+    missing: /Input "url" or "suite" is required/,
+    malformed: { url: 'http://127.0.0.1:1/health', timeout: 'banana' },
+    named: /Input "timeout" must be a duration .*; got "banana"/,
+  },
+];
+
+describe.each(cases)('$action bundle', ({ action, missing, malformed, named }) => {
+  it('exits 1 naming the missing required input', async () => {
+    const result = await runAction(action);
+    expect(result.exitCode).toBe(1);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(missing);
+  });
+
+  it('exits 1 naming a malformed input and its value', async () => {
+    const result = await runAction(action, { inputs: malformed });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toMatch(named);
+  });
+});
+
+describe('action.yml metadata', () => {
+  const actions = cases.map((entry) => entry.action);
+  it.each(actions)('%s declares what the runner and the Marketplace need', (action) => {
+    const metadata = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions', action, 'action.yml'), 'utf8')) as {
+      name: string;
+      description: string;
+      author: string;
+      branding: { icon: string; color: string };
+      inputs: Record<string, { description: string }>;
+      outputs: Record<string, { description: string }>;
+      runs: { using: string; main: string };
+    };
+    expect(metadata.name).toMatch(/\S/);
+    expect(metadata.description.length).toBeGreaterThan(40);
+    expect(metadata.author).toMatch(/\S/);
+    expect(metadata.branding.icon).toMatch(/^[a-z-]+$/);
+    expect(metadata.runs).toEqual({ using: 'node24', main: `../../dist/${action}/index.js` });
+    for (const [name, spec] of [...Object.entries(metadata.inputs), ...Object.entries(metadata.outputs)]) {
+      expect({ name, description: typeof spec.description === 'string' && spec.description.length > 10 }).toEqual({ name, description: true });
+    }
+  });
+});

@@ -1,0 +1,285 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * Runs an action's bundle, dist/<action>/index.js, the way the GitHub runner does: a fresh node
+ * process, inputs as INPUT_<NAME> (upper-cased, spaces to "_", hyphens kept) with action.yml
+ * defaults filled in, the GITHUB_OUTPUT/STEP_SUMMARY/ENV/STATE/PATH files created beforehand, the
+ * runner's GITHUB_* and RUNNER_* variables set; then reads back what the runner would: outputs
+ * (both `name=value` and `name<<DELIMITER` forms), summary, workflow commands and the masked log.
+ */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunActionOptions {
+  inputs?: Record<string, string | number | boolean | undefined>;
+  /** Extra environment for the step (the workflow's `env:`). */
+  env?: Record<string, string | undefined>;
+  /** GITHUB_WORKSPACE (the checkout); a temp dir by default. */
+  workspace?: string;
+  /** Working directory of the step; the workspace by default. */
+  cwd?: string;
+  /** What `${{ github.token }}` in an action.yml default evaluates to. */
+  githubToken?: string;
+  /** The event payload written to GITHUB_EVENT_PATH. */
+  event?: unknown;
+  eventName?: string;
+  timeoutMs?: number;
+  /** Run a bundle from another dist directory (check-dist style comparisons). */
+  distDir?: string;
+  /** Run an action that lives elsewhere: its folder (with action.yml) and entry script. */
+  actionDir?: string;
+  entry?: string;
+}
+
+export interface WorkflowCommand {
+  command: string;
+  properties: Record<string, string>;
+  message: string;
+}
+
+export interface ActionResult {
+  exitCode: number;
+  /** Raw process output, as written (before the runner's masking). */
+  stdout: string;
+  stderr: string;
+  /** What the runner shows in the log: commands consumed, registered secrets replaced by ***. */
+  log: string;
+  outputs: Record<string, string>;
+  summary: string;
+  exportedEnv: Record<string, string>;
+  state: Record<string, string>;
+  addedPath: string[];
+  commands: WorkflowCommand[];
+  errors: string[];
+  warnings: string[];
+  notices: string[];
+  masks: string[];
+  /** Stdout lines that are structured events (JSON objects with an "event" field). */
+  events: Record<string, unknown>[];
+  durationMs: number;
+  /** Files and env the step ran with, for tests that look further. */
+  runnerTemp: string;
+  workspace: string;
+}
+
+interface ActionInputSpec {
+  default?: string | number | boolean;
+  required?: boolean;
+}
+
+export function actionMetadata(
+  action: string,
+  actionDir = path.join(REPO_ROOT, 'actions', action),
+): { inputs: Record<string, ActionInputSpec>; outputs: Record<string, unknown> } {
+  const metadata = parseYaml(readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, ActionInputSpec>;
+    outputs?: Record<string, unknown>;
+  };
+  return { inputs: metadata.inputs ?? {}, outputs: metadata.outputs ?? {} };
+}
+
+/** The runner's name mangling for input variables (runner: `INPUT_` + name.Replace(' ', '_').ToUpperInvariant()). */
+export function inputEnvName(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+/** Evaluates the few expressions action.yml defaults use. */
+function evaluateDefault(value: string, githubToken: string | undefined): string {
+  return value.replace(/\$\{\{\s*github\.token\s*\}\}/g, githubToken ?? '');
+}
+
+/** Parses a runner file command file: `name=value` lines and `name<<DELIMITER` heredocs. */
+export function parseFileCommand(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index].replace(/\r$/, '');
+    if (line === '') continue;
+    const heredoc = line.indexOf('<<');
+    const equals = line.indexOf('=');
+    if (heredoc > 0 && (equals < 0 || heredoc < equals)) {
+      const name = line.slice(0, heredoc);
+      const delimiter = line.slice(heredoc + 2);
+      const body: string[] = [];
+      index++;
+      while (index < lines.length && lines[index].replace(/\r$/, '') !== delimiter) body.push(lines[index++]);
+      if (index >= lines.length) throw new Error(`file command for "${name}" has no closing delimiter ${delimiter}`);
+      values[name] = body.join('\n');
+    } else if (equals > 0) {
+      values[line.slice(0, equals)] = line.slice(equals + 1);
+    } else {
+      throw new Error(`invalid file command line: ${line}`);
+    }
+  }
+  return values;
+}
+
+function unescapeData(text: string): string {
+  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
+function unescapeProperty(text: string): string {
+  return unescapeData(text).replace(/%3A/g, ':').replace(/%2C/g, ',');
+}
+
+/** Parses `::command key=value,key=value::message` lines (the runner's ActionCommand.TryParseV2). */
+export function parseWorkflowCommand(line: string): WorkflowCommand | undefined {
+  const match = /^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$/.exec(line);
+  if (!match) return undefined;
+  const properties: Record<string, string> = {};
+  for (const pair of (match[2] ?? '').split(',')) {
+    const equals = pair.indexOf('=');
+    if (equals > 0) properties[pair.slice(0, equals)] = unescapeProperty(pair.slice(equals + 1));
+  }
+  return { command: match[1], properties, message: unescapeData(match[3]) };
+}
+
+/** What the log shows once the runner has processed commands and masked every registered secret. */
+export function renderLog(lines: string[], masks: string[]): string {
+  const active = [...masks].filter((mask) => mask.length > 0).sort((a, b) => b.length - a.length);
+  const shown: string[] = [];
+  for (const line of lines) {
+    const command = parseWorkflowCommand(line);
+    if (command && ['add-mask', 'set-output', 'save-state', 'add-path', 'set-env'].includes(command.command)) continue;
+    let text = line;
+    for (const mask of active) text = text.split(mask).join('***');
+    shown.push(text);
+  }
+  return shown.join('\n');
+}
+
+export async function runAction(action: string, options: RunActionOptions = {}): Promise<ActionResult> {
+  const root = mkdtempSync(path.join(os.tmpdir(), `runner-${action}-`));
+  const runnerTemp = path.join(root, 'temp');
+  const workspace = options.workspace ?? path.join(root, 'workspace');
+  const fileCommands = path.join(root, 'file_commands');
+  for (const dir of [runnerTemp, workspace, fileCommands]) mkdirSync(dir, { recursive: true });
+  const files = {
+    GITHUB_OUTPUT: path.join(fileCommands, `set_output_${randomUUID()}`),
+    GITHUB_STEP_SUMMARY: path.join(fileCommands, `step_summary_${randomUUID()}`),
+    GITHUB_ENV: path.join(fileCommands, `set_env_${randomUUID()}`),
+    GITHUB_STATE: path.join(fileCommands, `save_state_${randomUUID()}`),
+    GITHUB_PATH: path.join(fileCommands, `add_path_${randomUUID()}`),
+  };
+  for (const file of Object.values(files)) writeFileSync(file, '');
+  const eventPath = path.join(root, 'event.json');
+  writeFileSync(eventPath, JSON.stringify(options.event ?? {}));
+
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.homedir(),
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ACTION: `__${action.replace(/-/g, '_')}`,
+    GITHUB_ACTION_REPOSITORY: 'rollback-actions/rollback-actions',
+    GITHUB_ACTION_REF: 'v1',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_API_URL: 'https://api.github.com',
+    GITHUB_GRAPHQL_URL: 'https://api.github.com/graphql',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_REPOSITORY_OWNER: 'acme',
+    GITHUB_REPOSITORY_ID: '123456',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_NUMBER: '17',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_JOB: 'rollback',
+    GITHUB_WORKFLOW: 'Rollback',
+    GITHUB_WORKFLOW_REF: 'acme/shop/.github/workflows/rollback.yml@refs/heads/main',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_REF_NAME: 'main',
+    GITHUB_SHA: '0000000000000000000000000000000000000000',
+    GITHUB_EVENT_NAME: options.eventName ?? 'workflow_dispatch',
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_TOOL_CACHE: path.join(root, 'tool_cache'),
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    RUNNER_NAME: 'harness',
+    RUNNER_ENVIRONMENT: 'self-hosted',
+    ...files,
+  };
+  for (const [name, spec] of Object.entries(actionMetadata(action, options.actionDir).inputs)) {
+    if (spec.default !== undefined) env[inputEnvName(name)] = evaluateDefault(String(spec.default), options.githubToken);
+  }
+  for (const [name, value] of Object.entries(options.inputs ?? {})) {
+    if (value !== undefined) env[inputEnvName(name)] = String(value);
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+
+  const bundle = options.entry ?? path.join(options.distDir ?? path.join(REPO_ROOT, 'dist'), action, 'index.js');
+  const started = Date.now();
+  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle], { cwd: options.cwd ?? workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+  const durationMs = Date.now() - started;
+
+  const lines = `${stdout}${stderr}`.split('\n');
+  const commands = lines.map(parseWorkflowCommand).filter((command): command is WorkflowCommand => command !== undefined);
+  const byName = (name: string) => commands.filter((command) => command.command === name).map((command) => command.message);
+  const masks = byName('add-mask');
+  const events = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"event"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  const result: ActionResult = {
+    exitCode,
+    stdout,
+    stderr,
+    log: renderLog(lines, masks),
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    exportedEnv: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
+    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8')),
+    addedPath: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
+    commands,
+    errors: byName('error'),
+    warnings: byName('warning'),
+    notices: byName('notice'),
+    masks,
+    events,
+    durationMs,
+    runnerTemp,
+    workspace,
+  };
+  // The runner's temp files live until this test process exits, so tests can inspect what a step left.
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  return result;
+}
+
+/** Every place a value could leak: raw output with mask commands dropped, outputs, summary, files. */
+export function leaksOf(result: ActionResult, secret: string, extraTexts: string[] = []): string[] {
+  const places: string[] = [];
+  const rawWithoutMasks = `${result.stdout}\n${result.stderr}`
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+  if (rawWithoutMasks.includes(secret)) places.push('stdout/stderr');
+  for (const [name, value] of Object.entries(result.outputs)) if (value.includes(secret)) places.push(`output ${name}`);
+  if (result.summary.includes(secret)) places.push('job summary');
+  extraTexts.forEach((text, index) => {
+    if (text.includes(secret)) places.push(`extra text ${index}`);
+  });
+  return places;
+}

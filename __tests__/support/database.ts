@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { serviceEnv } from './services/index.js';
+
+/**
+ * One fresh database per test (or per describe block) on the shared test server, so tests never
+ * see each other's tables and can run in parallel.
+ */
+export interface TestDatabase {
+  name: string;
+  /** Superuser URL of this database. */
+  url: string;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  drop(): Promise<void>;
+}
+
+export function adminUrl(): string {
+  return serviceEnv('pgAdminUrl');
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl(database) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`));
+}
+
+export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
+  const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = databaseUrl(name);
+  return {
+    name,
+    url,
+    async query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return await client.query<R>(sql, params);
+      } finally {
+        await client.end();
+      }
+    },
+    drop: () => dropDatabase(name),
+  };
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findExecutable, runProcess } from '../../../shared/process.js';
+import { RELEASES } from '../../fixtures/demo-app/versions.js';
+
+/**
+ * Builds the demo app's image family (localhost/rollback-demo-app:v1.0.0 ... v1.3.0) without a
+ * registry: the app is bundled with ncc, put in a root filesystem with busybox and this machine's
+ * node binary and its libraries, and imported with `docker import`, one tag per release. Images are
+ * rebuilt only when their inputs change (a content hash stored as an image label).
+ */
+export const DEMO_IMAGE = 'localhost/rollback-demo-app';
+export const DEMO_TAGS = Object.keys(RELEASES);
+const BUILD_LABEL = 'io.rollback-actions.demo-build';
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const APP_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
+const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'sleep', 'wget', 'env', 'ps', 'kill', 'true', 'false', 'nc', 'grep', 'id'];
+
+async function bundleApp(outDir: string): Promise<void> {
+  const ncc = path.join(REPO_ROOT, 'node_modules', '.bin', 'ncc');
+  await runProcess(ncc, ['build', path.join(APP_DIR, 'server.ts'), '-o', outDir, '--quiet'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+}
+
+/** Shared libraries the node binary loads, from ldd, so the image runs it as this machine does. */
+async function nodeLibraries(nodeBinary: string): Promise<string[]> {
+  const { stdout } = await runProcess('ldd', [nodeBinary]);
+  return [...stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map((match) => match[1]);
+}
+
+function hashInputs(files: string[], extra: string): string {
+  const hash = createHash('sha256').update(extra);
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+async function imageBuildLabel(reference: string, env: Record<string, string>): Promise<string | undefined> {
+  const result = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${BUILD_LABEL}"}}`, reference], { env, okExitCodes: [0, 1] });
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+function buildRootFs(root: string, appBundle: string, nodeBinary: string, libraries: string[], busybox: string): void {
+  for (const dir of ['bin', 'usr/bin', 'app', 'tmp', 'etc']) mkdirSync(path.join(root, dir), { recursive: true });
+  copyFileSync(busybox, path.join(root, 'bin', 'busybox'));
+  for (const applet of BUSYBOX_APPLETS) symlinkSync('busybox', path.join(root, 'bin', applet));
+  copyFileSync(nodeBinary, path.join(root, 'usr', 'bin', 'node'));
+  for (const library of libraries) {
+    mkdirSync(path.join(root, path.dirname(library)), { recursive: true });
+    copyFileSync(library, path.join(root, library));
+  }
+  for (const file of listFiles(appBundle)) {
+    const target = path.join(root, 'app', path.relative(appBundle, file));
+    mkdirSync(path.dirname(target), { recursive: true });
+    copyFileSync(file, target);
+  }
+  writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\n');
+  writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\n');
+}
+
+export interface DemoImages {
+  image: string;
+  tags: string[];
+  /** Seconds spent building, 0 when every image was already up to date. */
+  buildSeconds: number;
+}
+
+export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
+  const started = Date.now();
+  const env = { DOCKER_HOST: dockerHost };
+  const nodeBinary = process.execPath;
+  const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
+  if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
+  const libraries = await nodeLibraries(nodeBinary);
+  // Hash the sources, not the bundle: an up-to-date machine then skips the bundling step entirely.
+  const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'package-lock.json')];
+  const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');
+  const stale = [];
+  for (const tag of DEMO_TAGS) {
+    if ((await imageBuildLabel(`${DEMO_IMAGE}:${tag}`, env)) !== buildHash) stale.push(tag);
+  }
+  if (stale.length === 0) return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: 0 };
+
+  const work = mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-image-'));
+  try {
+    const bundle = path.join(work, 'bundle');
+    await bundleApp(bundle);
+    const root = path.join(work, 'rootfs');
+    buildRootFs(root, bundle, nodeBinary, libraries, busybox);
+    const tarball = path.join(work, 'rootfs.tar');
+    await runProcess('tar', ['-C', root, '-cf', tarball, '.']);
+    for (const tag of stale) {
+      await runProcess('docker', [
+        'import',
+        '--change', `ENV APP_VERSION=${tag}`,
+        '--change', 'ENV PORT=8080',
+        '--change', 'ENV NODE_ENV=production',
+        '--change', `LABEL ${BUILD_LABEL}=${buildHash}`,
+        '--change', `LABEL org.opencontainers.image.version=${tag}`,
+        '--change', 'WORKDIR /app',
+        '--change', 'CMD ["/usr/bin/node", "/app/index.js"]',
+        tarball,
+        `${DEMO_IMAGE}:${tag}`,
+      ], { env, timeoutMs: 300_000 });
+    }
+    return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: (Date.now() - started) / 1000 };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function demoMigrationsDir(): string {
+  return path.join(APP_DIR, 'migrations');
+}

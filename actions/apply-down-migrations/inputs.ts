@@ -1,0 +1,73 @@
+import { booleanInput, durationInput, enumInput, integerInput, jsonInput, listInput, stringInput } from '../../shared/inputs.js';
+import { InputError } from '../../shared/errors.js';
+import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
+import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+
+export type DownTarget = { kind: 'version'; version: string } | { kind: 'steps'; steps: number } | { kind: 'plan'; versions: string[] };
+
+export interface ApplyDownInputs {
+  target: PgTarget;
+  migrationsDir: string;
+  format: MigrationFormat;
+  historyTable: HistoryTable;
+  downTarget: DownTarget;
+  dryRun: boolean;
+  backupChecksum?: string;
+  skipBackupCheck: boolean;
+  allowEmptyDown: string[];
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  verify: boolean;
+}
+
+/** Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with `version`. */
+export function parsePlan(plan: unknown): string[] {
+  if (!Array.isArray(plan)) throw new InputError('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
+  return plan.map((entry, index) => {
+    const version = typeof entry === 'object' && entry !== null ? (entry as { version?: unknown }).version : entry;
+    if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
+      throw new InputError('plan', `entry ${index} has no numeric "version".`);
+    }
+    return String(version);
+  });
+}
+
+export function readApplyDownInputs(): ApplyDownInputs {
+  const target = resolvePgTarget(stringInput('database-url'));
+  const migrationsDir = stringInput('migrations-dir', { required: true });
+  const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+  const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+
+  const targetVersion = stringInput('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
+  const steps = integerInput('steps', { min: 1, max: 100_000 });
+  const planValue = jsonInput('plan');
+  const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
+  if (given.length === 0) throw new InputError('target-version', 'or "steps" or "plan" is required: say how far to migrate down.');
+  if (given.length > 1) throw new InputError(String(given[1]), `cannot be combined with "${given[0]}": give exactly one of target-version, steps or plan.`);
+  const downTarget: DownTarget =
+    targetVersion !== undefined
+      ? { kind: 'version', version: targetVersion }
+      : steps !== undefined
+        ? { kind: 'steps', steps }
+        : { kind: 'plan', versions: parsePlan(planValue) };
+
+  const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+  const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
+  const dryRun = booleanInput('dry-run', { default: false });
+
+  return {
+    target,
+    migrationsDir,
+    format,
+    historyTable,
+    downTarget,
+    dryRun,
+    backupChecksum,
+    skipBackupCheck,
+    allowEmptyDown: listInput('allow-empty-down', { itemPattern: /^[0-9]+$/, itemDescription: 'migration versions (digits)' }),
+    lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
+    statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
+    verify: booleanInput('verify', { default: false }),
+  };
+}

@@ -1,0 +1,62 @@
+import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
+import { InputError } from '../../shared/errors.js';
+import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+
+export const RESTORE_MODES = ['new-database', 'replace'] as const;
+
+export type BackupSource =
+  | { kind: 'path'; path: string }
+  | { kind: 'artifact'; name: string; runId?: number; token?: string }
+  | { kind: 'latest-artifact'; label: string; token: string; runId?: number };
+
+export interface RestoreInputs {
+  target: PgTarget;
+  source: BackupSource;
+  targetDatabase?: string;
+  mode: (typeof RESTORE_MODES)[number];
+  encryptionKey?: string;
+  expectedChecksum?: string;
+  safetyBackup: boolean;
+  pgBinDir?: string;
+}
+
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+export function readRestoreInputs(): RestoreInputs {
+  const target = resolvePgTarget(stringInput('database-url'));
+  const path = stringInput('path');
+  const artifactName = stringInput('artifact-name');
+  const label = stringInput('label');
+  const runIdText = stringInput('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
+  const token = secretInput('github-token');
+  const runId = runIdText === undefined ? undefined : Number(runIdText);
+
+  let source: BackupSource;
+  if (path) source = { kind: 'path', path };
+  else if (artifactName === 'latest') {
+    if (!label) throw new InputError('label', 'is required with artifact-name "latest" (which backups to pick from).');
+    if (!token) throw new InputError('github-token', 'is required with artifact-name "latest" (the latest backup is found through the Actions API).');
+    source = { kind: 'latest-artifact', label, token, runId };
+  } else if (artifactName) {
+    if (runId !== undefined && !token) throw new InputError('github-token', 'is required with run-id (artifacts of other runs are read through the Actions API).');
+    source = { kind: 'artifact', name: artifactName, runId, token };
+  } else {
+    throw new InputError('path', 'or "artifact-name" is required: say which backup to restore.');
+  }
+
+  const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
+  const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
+  if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
+  return {
+    target,
+    source,
+    targetDatabase,
+    mode,
+    encryptionKey: secretInput('encryption-key'),
+    expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
+      ?.replace(/^sha256:/, '')
+      .toLowerCase(),
+    safetyBackup: booleanInput('safety-backup', { default: true }),
+    pgBinDir: stringInput('pg-bin-dir'),
+  };
+}

@@ -1,0 +1,15 @@
+/** Jest runs the TypeScript sources as ESM (the @actions packages are ESM-only). */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/__tests__'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  globalSetup: '<rootDir>/__tests__/support/global-setup.js',
+  globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
+  testTimeout: 180_000,
+  // Most tests wait on PostgreSQL, containers and HTTP, not the CPU: more workers than cores pays off.
+  maxWorkers: 3,
+  verbose: true,
+};

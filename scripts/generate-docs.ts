@@ -1,0 +1,88 @@
+/**
+ * Generates action-docs/<action>.md from each action.yml, so the reference can never drift from
+ * the metadata the runner reads. `--check` fails when the committed docs are stale.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { actionNames, REPO_ROOT } from './actions.js';
+
+export const ACTION_REPOSITORY = 'rollback-actions/rollback-actions';
+const DOCS_DIR = path.join(REPO_ROOT, 'action-docs');
+const GENERATED_NOTE = '<!-- Generated from action.yml by `npm run docs`; edit action.yml instead. -->';
+
+interface Spec {
+  name: string;
+  description: string;
+  inputs?: Record<string, { description: string; required?: boolean; default?: string }>;
+  outputs?: Record<string, { description: string }>;
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+const cell = (text: string) => oneLine(text).replace(/\|/g, '\\|');
+
+function usage(action: string, spec: Spec): string {
+  const lines = [`- uses: ${ACTION_REPOSITORY}/actions/${action}@v1`, '  with:'];
+  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
+    const value = input.required ? '' : JSON.stringify(input.default ?? '');
+    lines.push(`    # ${oneLine(input.description).slice(0, 110)}${oneLine(input.description).length > 110 ? '...' : ''}`);
+    lines.push(`    # ${input.required ? 'Required.' : `Default: ${value}`}`);
+    lines.push(`    ${name}: ${input.required ? "''" : value}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderActionDoc(action: string): string {
+  const spec = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions', action, 'action.yml'), 'utf8')) as Spec;
+  const inputs = Object.entries(spec.inputs ?? {});
+  const outputs = Object.entries(spec.outputs ?? {});
+  return [
+    GENERATED_NOTE,
+    `# ${action}: ${spec.name}`,
+    '',
+    oneLine(spec.description),
+    '',
+    '## Usage',
+    '',
+    '```yaml',
+    usage(action, spec),
+    '```',
+    '',
+    '## Inputs',
+    '',
+    '| Input | Required | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...inputs.map(([name, input]) => `| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${input.default ? `\`${cell(input.default)}\`` : ''} | ${cell(input.description)} |`),
+    '',
+    '## Outputs',
+    '',
+    '| Output | Description |',
+    '| --- | --- |',
+    ...outputs.map(([name, output]) => `| \`${name}\` | ${cell(output.description)} |`),
+    '',
+  ].join('\n');
+}
+
+function renderIndex(actions: string[]): string {
+  const rows = actions.map((action) => {
+    const spec = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions', action, 'action.yml'), 'utf8')) as Spec;
+    return `| [\`${action}\`](${action}.md) | ${cell(spec.description)} |`;
+  });
+  return [GENERATED_NOTE, '# Action reference', '', '| Action | What it does |', '| --- | --- |', ...rows, ''].join('\n');
+}
+
+const check = process.argv.includes('--check');
+const actions = actionNames();
+const files = new Map<string, string>([...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const), [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)]]);
+const stale = [...files].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => path.relative(REPO_ROOT, file));
+if (check) {
+  if (stale.length > 0) {
+    console.error(`Stale action docs (run npm run docs): ${stale.join(', ')}`);
+    process.exit(1);
+  }
+  console.log(`action-docs: ${files.size} file(s) up to date.`);
+} else {
+  mkdirSync(DOCS_DIR, { recursive: true });
+  for (const [file, text] of files) writeFileSync(file, text);
+  console.log(`action-docs: wrote ${files.size} file(s)${stale.length ? ` (${stale.length} changed)` : ''}.`);
+}

