@@ -81,7 +81,7 @@ export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
   if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
   const libraries = await nodeLibraries(nodeBinary);
   // Hash the sources, not the bundle: an up-to-date machine then skips the bundling step entirely.
-  const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'package-lock.json')];
+  const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json')];
   const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');
   const stale = [];
   for (const tag of DEMO_TAGS) {

@@ -1,0 +1,16 @@
+import { runProcess, type RunOptions, type RunResult } from '../process.js';
+
+/**
+ * Where engine and compose commands run: on the runner, or (redeploy-tag's ssh-host) on a remote
+ * host. Code that inspects containers takes an executor so it works the same in both places.
+ */
+export interface HostExecutor {
+  /** "this runner" or "deploy@host:22", for messages. */
+  readonly description: string;
+  run(command: string, args: readonly string[], options?: Pick<RunOptions, 'cwd' | 'env' | 'input' | 'timeoutMs' | 'okExitCodes' | 'onStdoutLine' | 'onStderrLine'>): Promise<RunResult>;
+}
+
+export const localExecutor: HostExecutor = {
+  description: 'this runner',
+  run: (command, args, options) => runProcess(command, args, options),
+};

@@ -1,0 +1,65 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ActionError } from '../errors.js';
+import { findExecutable, runProcess } from '../process.js';
+
+/**
+ * Finds PostgreSQL client programs (pg_dump, pg_restore, psql) whose major version is at least the
+ * server's: pg_dump refuses newer servers ("aborting because of server version mismatch"), and
+ * finding that out before anything is dumped is the whole point.
+ */
+export interface PgClientTool {
+  path: string;
+  /** "15.4" */
+  version: string;
+  major: number;
+}
+
+export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall';
+
+/** Directories searched when no pg-bin-dir is given: PATH, then every /usr/lib/postgresql/<major>/bin, newest first. */
+export function candidateDirectories(root = '/usr/lib/postgresql'): string[] {
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const versioned = existsSync(root)
+    ? readdirSync(root)
+        .filter((name) => /^\d+$/.test(name))
+        .sort((a, b) => Number(b) - Number(a))
+        .map((name) => path.join(root, name, 'bin'))
+    : [];
+  return [...new Set([...pathDirs, ...versioned])];
+}
+
+export async function probeVersion(executable: string): Promise<PgClientTool | undefined> {
+  const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+  const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
+  if (!match) return undefined;
+  return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+}
+
+/**
+ * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
+ * directory is used (the pg-bin-dir input). Throws an ActionError that says what to install.
+ */
+export async function findPgTool(tool: PgToolName, serverMajor: number, binDir?: string): Promise<PgClientTool> {
+  const dirs = binDir ? [binDir] : candidateDirectories();
+  const found: PgClientTool[] = [];
+  for (const dir of dirs) {
+    const executable = findExecutable(path.join(dir, tool));
+    if (!executable) continue;
+    const probed = await probeVersion(executable);
+    if (probed) found.push(probed);
+  }
+  const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
+  if (suitable) return suitable;
+  const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+  throw new ActionError(
+    `The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`,
+    {
+      hint:
+        `On ubuntu runners, add a step before this one: ` +
+        `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
+        `sudo apt-get install -y postgresql-client-${serverMajor}` +
+        ` (it installs to /usr/lib/postgresql/${serverMajor}/bin, which is searched), or point pg-bin-dir at a matching client.`,
+    },
+  );
+}
