@@ -1,5 +1,5 @@
-import { lifecycle } from './global-setup.js';
+import { loadLifecycle } from './global-setup.js';
 
 export default async function globalTeardown() {
-  await lifecycle.tearDown();
+  await (await loadLifecycle()).tearDown();
 }
