@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { runProcess } from '../../shared/process.js';
 import { freePort, waitFor } from './services/free-port.js';
-import { serviceEnv } from './services/index.js';
+import { serviceEnv, testResourceName } from './services/index.js';
 
 /**
  * Runs one demo app container under the test engine (host networking: the sandboxed engines here
@@ -25,7 +24,7 @@ export function demoImage(tag: string): string {
 
 export async function startDemoApp(tag: string, databaseUrl: string, options: { operatorToken?: string; port?: number } = {}): Promise<RunningDemoApp> {
   const port = options.port ?? (await freePort());
-  const name = `ratest-app-${randomBytes(4).toString('hex')}`;
+  const name = testResourceName('app');
   const env = dockerEnv();
   const { stdout } = await runProcess('docker', [
     'run', '-d', '--name', name, '--network', 'host',

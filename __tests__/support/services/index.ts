@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { buildDemoImages, DEMO_IMAGE } from './demo-images.js';
 import { startEngine, type EngineService } from './engine.js';
 import { startPostgres, type PostgresService } from './postgres.js';
@@ -13,6 +14,7 @@ export const SERVICE_ENV = {
   dockerHost: 'RA_TEST_DOCKER_HOST',
   engineKind: 'RA_TEST_ENGINE_KIND',
   demoImage: 'RA_TEST_DEMO_IMAGE',
+  runId: 'RA_TEST_RUN_ID',
 } as const;
 
 export interface TestServices {
@@ -39,6 +41,7 @@ export async function startServices(log: (line: string) => void = () => undefine
   process.env[SERVICE_ENV.dockerHost] = engine.dockerHost;
   process.env[SERVICE_ENV.engineKind] = engine.kind;
   process.env[SERVICE_ENV.demoImage] = DEMO_IMAGE;
+  process.env[SERVICE_ENV.runId] = randomBytes(3).toString('hex');
   return {
     postgres,
     engine,
@@ -53,4 +56,17 @@ export function serviceEnv(name: keyof typeof SERVICE_ENV): string {
   const value = process.env[SERVICE_ENV[name]];
   if (!value) throw new Error(`${SERVICE_ENV[name]} is not set: run the tests with "npm test" so the global setup starts the services.`);
   return value;
+}
+
+/**
+ * A name for a container, compose project or other engine resource made by this test run:
+ * "ratest-<run id>-<kind>-<random>". Teardown removes this run's leftovers by the prefix, and
+ * never touches another run's (several test runs may share one engine).
+ */
+export function testResourceName(kind: string): string {
+  return `${testResourcePrefix()}${kind.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testResourcePrefix(): string {
+  return `ratest-${serviceEnv('runId')}-`;
 }
