@@ -241,9 +241,9 @@ async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string
       continue;
     }
     log(`${'  '.repeat(depth + 2)}→ ${name}`);
-    let outcome: Result = 'success';
+    let outcome: Result;
     let outputs: Record<string, string> = {};
-    let errors: string[] = [];
+    let errors: string[];
     try {
       const result = await runStep(options, state, step, stepContexts, statusOfSteps(), runId, depth + 3);
       outcome = result.exitCode === 0 ? 'success' : 'failure';
