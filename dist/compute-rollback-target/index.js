@@ -39333,7 +39333,14 @@ async function migrationsAt(repoRoot, release, dir, format, role) {
     }
     if (type !== 'tree')
         throw new errors/* InputError */.dz('migrations-dir', `"${dir}" is a ${type === 'blob' ? 'file' : type}, not a directory, at ${release.tag}.`);
-    return await loadMigrations(gitRefSource(repoRoot, ref, dir), format);
+    try {
+        return await loadMigrations(gitRefSource(repoRoot, ref, dir), format);
+    }
+    catch (error) {
+        if (!(error instanceof errors/* ActionError */.lZ))
+            throw error;
+        throw new errors/* InputError */.dz('migrations-format', `is "${format}", but "${dir}" at ${release.tag} does not read as ${format} migrations: ${error.message}`);
+    }
 }
 async function diffMigrations(repoRoot, dir, format, current, target) {
     const atCurrent = await migrationsAt(repoRoot, current, dir, format, 'current');
