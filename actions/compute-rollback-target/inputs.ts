@@ -1,22 +1,29 @@
-import { booleanInput, enumInput, listInput, secretInput, stringInput } from '../../shared/inputs.js';
+import path from 'node:path';
+import type { SemVer } from 'semver';
+import { InputError } from '../../shared/errors.js';
+import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { parseReleaseTag } from '../../shared/releases/release-tags.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
 export const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'] as const;
 export type DbPolicy = (typeof DB_POLICIES)[number];
 export const TARGET_KEYWORDS = ['previous', 'last-successful-deployment'] as const;
 
-export type TargetRequest = { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
+export type TargetRequest = { kind: 'tag'; tag: string; version: SemVer } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
 
 export interface ComputeInputs {
-  current?: string;
+  current?: { tag: string; version: SemVer };
   target: TargetRequest;
   environment?: string;
   githubToken?: string;
   tagPrefix: string;
+  /** Absolute. */
   repositoryPath: string;
+  /** As given (relative to repository-path), '/'-separated, no trailing slash. */
   migrationsDir?: string;
   migrationsFormat: MigrationFormat;
+  /** Absolute. */
   compatibilityFile?: string;
   dbPolicy: DbPolicy;
   sameMajor: boolean;
@@ -24,33 +31,73 @@ export interface ComputeInputs {
   allowPrerelease: boolean;
   skipTags: string[];
   currentFromService?: string;
+  projectName?: string;
 }
 
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
 
-export function readComputeInputs(): ComputeInputs {
+/** A tag input must be `<prefix><semver>`; says what was wrong, and what was probably meant. */
+function releaseTagInput(name: string, tag: string, prefix: string): { tag: string; version: SemVer } {
+  const version = parseReleaseTag(tag, prefix);
+  if (version) return { tag, version };
+  const withPrefix = parseReleaseTag(`${prefix}${tag}`, prefix);
+  const hint = withPrefix ? `did you mean ${quote(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
+  throw new InputError(name, `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`, { hint });
+}
+
+function relativeDir(name: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const normalized = path.posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
+  if (path.posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
+    throw new InputError(name, `must be a directory inside the repository, relative to repository-path; got ${quote(text)}.`);
+  }
+  return normalized === '' ? '.' : normalized;
+}
+
+export function readComputeInputs(workingDirectory = process.cwd()): ComputeInputs {
+  const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+  // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
   const targetText = stringInput('target', {
     required: true,
     pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
     patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
   });
   const target: TargetRequest =
-    targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', tag: targetText };
+    targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, tagPrefix) };
+  const currentText = stringInput('current', TAG_OPTIONS);
+  const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, tagPrefix);
+
+  const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
+  const githubToken = secretInput('github-token');
+  if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
+    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
+  }
+
+  const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
+  const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
+  const compatibilityText = stringInput('compatibility-file');
+  if (compatibilityText !== undefined && migrationsDir === undefined) {
+    throw new InputError('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+  }
+  const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
+  const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
+
   return {
-    current: stringInput('current', TAG_OPTIONS),
+    current,
     target,
-    environment: stringInput('environment'),
-    githubToken: secretInput('github-token'),
-    tagPrefix: stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' }),
-    repositoryPath: stringInput('repository-path', { default: '.' }),
-    migrationsDir: stringInput('migrations-dir'),
+    environment,
+    githubToken,
+    tagPrefix,
+    repositoryPath,
+    migrationsDir,
     migrationsFormat: enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' }),
-    compatibilityFile: stringInput('compatibility-file'),
+    compatibilityFile: compatibilityText === undefined ? undefined : path.resolve(repositoryPath, compatibilityText),
     dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
     sameMajor: booleanInput('same-major', { default: false }),
     sameMinor: booleanInput('same-minor', { default: false }),
     allowPrerelease: booleanInput('allow-prerelease', { default: false }),
     skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
-    currentFromService: stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION }),
+    currentFromService,
+    projectName,
   };
 }

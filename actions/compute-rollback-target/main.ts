@@ -1,7 +1,109 @@
-import { ActionError } from '../../shared/errors.js';
+import * as core from '@actions/core';
+import { InputError } from '../../shared/errors.js';
+import { emitEvent } from '../../shared/events.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { githubClient } from '../../shared/releases/github.js';
+import { writeSummary } from '../../shared/summary.js';
+import { loadCompatibility } from './compatibility.js';
+import { describeTagSources, resolveCurrent } from './current.js';
 import { readComputeInputs } from './inputs.js';
+import { migrationLabel } from './plan.js';
+import { collectTags, openSources } from './repository.js';
+import { planSchema, type SchemaPlan } from './schema-plan.js';
+import { decideStrategy, type PlanWarning, type StrategyDecision } from './strategy.js';
+import { renderSummary } from './summary.js';
+import { resolveTarget } from './target.js';
+import { verdict } from './verdict.js';
+
+/** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
+function planWarnings(schema: SchemaPlan | undefined, decision: StrategyDecision): PlanWarning[] {
+  const warnings: PlanWarning[] = [...(schema?.warnings ?? [])];
+  for (const migration of schema?.toRevert ?? []) {
+    if (migration.downStatus !== 'present') {
+      const what = migration.downStatus === 'missing' ? 'has no down file' : `has an empty down file (${migration.down})`;
+      warnings.push({ kind: `${migration.downStatus}-down`, migration: migration.version, message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.` });
+    }
+    for (const statement of migration.statements.filter((candidate) => candidate.class === 'unknown')) {
+      warnings.push({ kind: 'unanalysed-sql', migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.` });
+    }
+    // What the down files destroy matters only when they are the plan.
+    if (decision.strategy === 'down-migrations') {
+      for (const finding of migration.revertWarnings) warnings.push({ kind: finding.kind, migration: migration.version, message: finding.message });
+    }
+  }
+  if (decision.strategy === 'restore-backup') {
+    warnings.push({ kind: 'data-loss', message: 'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.' });
+  }
+  return [...warnings, ...decision.warnings];
+}
 
 export async function run(): Promise<void> {
-  readComputeInputs();
-  throw new ActionError('compute-rollback-target is not implemented yet: its inputs are valid, but it does nothing with them.');
+  const inputs = readComputeInputs();
+  // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
+  const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
+  const client = inputs.githubToken ? githubClient(inputs.githubToken) : undefined;
+  const sources = await openSources(inputs, client);
+  const catalog = await collectTags(sources, inputs.tagPrefix);
+  if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
+    throw new InputError('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
+      hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
+    });
+  }
+
+  const current = await resolveCurrent(inputs, catalog, client);
+  const target = await resolveTarget(inputs, catalog, current, client);
+  core.info(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
+
+  const schema =
+    sources.git && sources.migrationsPath !== undefined
+      ? await planSchema({ repoRoot: sources.git.root, dir: sources.migrationsPath, format: inputs.migrationsFormat, current: current.release, target: target.release, compatibility })
+      : undefined;
+  const toRevert = schema?.toRevert ?? [];
+  const decision = decideStrategy(toRevert, inputs.dbPolicy, {
+    targetTag: target.release.tag,
+    fromCompatibility: schema?.compatibility !== undefined,
+    compatibleNote: schema?.compatibleNote ?? (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
+  });
+  const warnings = planWarnings(schema, decision);
+  if (current.deployment && current.deployment.latestState !== 'success') {
+    warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
+  }
+  const text = verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
+
+  for (const warning of warnings) core.warning(warning.message, { title: `compute-rollback-target: ${warning.kind}` });
+  setOutputs({
+    'current-tag': current.release.tag,
+    'target-tag': target.release.tag,
+    'current-schema-version': schema?.currentSchema,
+    'target-schema-version': schema?.targetSchema,
+    strategy: decision.strategy,
+    'recommended-strategy': decision.recommended,
+    migrations: toRevert,
+    reasons: decision.reasons,
+    warnings,
+    verdict: text,
+  });
+  core.info(text);
+  emitEvent('rollback_plan', {
+    current: current.release.tag,
+    target: target.release.tag,
+    target_source: target.source,
+    strategy: decision.strategy,
+    recommended: decision.recommended,
+    migrations: toRevert.map((migration) => migration.version),
+    warnings: warnings.length,
+  });
+  await writeSummary(
+    renderSummary({
+      current,
+      target,
+      schema,
+      migrationsDir: inputs.migrationsDir,
+      decision,
+      policy: inputs.dbPolicy,
+      verdict: text,
+      warnings,
+      notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+    }),
+  );
 }

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { ActionError, InputError } from '../../shared/errors.js';
+import { composeContainers } from '../../shared/engine/containers.js';
+import { localExecutor } from '../../shared/engine/executor.js';
+import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
+import { currentRepository, type GitHubClient } from '../../shared/releases/github.js';
+import type { ReleaseTag, TagCatalog } from '../../shared/releases/release-tags.js';
+import type { ComputeInputs } from './inputs.js';
+
+export interface CurrentVersion {
+  release: ReleaseTag;
+  source: 'input' | 'deployment' | 'service';
+  /** How it was found, for the summary: "deployment 1042 to production (success)". */
+  detail: string;
+  deployment?: DeploymentRecord;
+}
+
+/** A deployment's ref or commit as a release tag: refs may be tags, refs/tags/..., or commit SHAs. */
+export function releaseForDeployment(catalog: TagCatalog, deployment: Pick<DeploymentRecord, 'ref' | 'sha'>): ReleaseTag | undefined {
+  const name = deployment.ref.replace(/^refs\/tags\//, '');
+  const byName = catalog.byTag.get(name);
+  if (byName) return byName;
+  // Several tags on one commit: the highest version is the release that commit was shipped as.
+  return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
+}
+
+/** compose's default project name: the directory name, lowercased, without other characters. */
+export function defaultProjectName(directory: string): string {
+  return path.basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+}
+
+async function fromDeployments(client: GitHubClient, environment: string, catalog: TagCatalog): Promise<CurrentVersion | undefined> {
+  for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
+    const release = releaseForDeployment(catalog, deployment);
+    if (!release) {
+      throw new ActionError(
+        `The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag with prefix "${catalog.prefix}".`,
+        { hint: 'Set "current" to the release tag running now.' },
+      );
+    }
+    const state = deployment.latestState ?? 'no status';
+    return { release, source: 'deployment', detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`, deployment };
+  }
+  return undefined;
+}
+
+async function fromService(service: string, project: string, catalog: TagCatalog): Promise<CurrentVersion> {
+  const containers = await composeContainers(localExecutor, project, service, { runningOnly: true });
+  if (containers.length === 0) {
+    throw new InputError('current-from-service', `names service "${service}", but no running container of compose project "${project}" belongs to it.`, {
+      hint: 'Set "project-name" to the compose project (docker compose ls), or set "current".',
+    });
+  }
+  const tags = [...new Set(containers.map((container) => container.tag ?? `(untagged ${container.image})`))];
+  if (tags.length > 1) throw new ActionError(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
+  const imageTag = tags[0];
+  const release = catalog.byTag.get(imageTag) ?? catalog.byTag.get(`${catalog.prefix}${imageTag}`);
+  if (!release) {
+    throw new ActionError(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag with prefix "${catalog.prefix}".`, {
+      hint: 'Set "current" to the release tag running now.',
+    });
+  }
+  return { release, source: 'service', detail: `image tag of running compose service ${project}/${service} (${containers[0].image})` };
+}
+
+/** Where the current version comes from, in order: the input, the environment's latest deployment, the running service. */
+export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined): Promise<CurrentVersion> {
+  if (inputs.current) {
+    const release = catalog.byTag.get(inputs.current.tag);
+    if (!release) throw new InputError('current', `names ${inputs.current.tag}, which is not a tag of this repository (${describeTagSources(catalog, client)}).`);
+    return { release, source: 'input', detail: 'the "current" input' };
+  }
+  if (client && inputs.environment) {
+    const found = await fromDeployments(client, inputs.environment, catalog);
+    if (found) return found;
+    if (!inputs.currentFromService) throw new InputError('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
+  }
+  if (inputs.currentFromService) {
+    return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
+  }
+  throw new InputError('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" to read the running image tag.');
+}
+
+export function describeTagSources(catalog: TagCatalog, client: GitHubClient | undefined): string {
+  const count = catalog.releases.filter((release) => !release.draftOnly).length;
+  return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+}

@@ -1,0 +1,78 @@
+import semver from 'semver';
+import { InputError } from '../../shared/errors.js';
+import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
+import { currentRepository, type GitHubClient } from '../../shared/releases/github.js';
+import { previousRelease, unsuitableReason, type IgnoredTag, type ReleaseTag, type TagCatalog } from '../../shared/releases/release-tags.js';
+import { describeTagSources, releaseForDeployment, type CurrentVersion } from './current.js';
+import type { ComputeInputs } from './inputs.js';
+
+export interface TargetChoice {
+  release: ReleaseTag;
+  source: 'explicit' | 'previous' | 'last-successful-deployment';
+  detail: string;
+  /** Candidates passed over on the way, with why (skip-tags, pre-release, newer than current...). */
+  passedOver: IgnoredTag[];
+  deployment?: DeploymentRecord;
+}
+
+const SHALLOW_HINT = 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.';
+
+function explicitTarget(inputs: ComputeInputs, tag: string, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined): TargetChoice {
+  const release = catalog.byTag.get(tag);
+  if (!release) throw new InputError('target', `names tag ${tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, { hint: SHALLOW_HINT });
+  if (release.tag === current.release.tag) throw new InputError('target', `names ${tag}, which is the current version: there is nothing to roll back.`);
+  if (!semver.lt(release.version, current.release.version)) {
+    throw new InputError('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
+  }
+  const reason = unsuitableReason(release, inputs);
+  if (reason) throw new InputError('target', `names ${tag}, which is ${reason}.`);
+  return { release, source: 'explicit', detail: 'the "target" input', passedOver: [] };
+}
+
+function previousTarget(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion): TargetChoice {
+  const { release, passedOver } = previousRelease(catalog, current.release.version, inputs);
+  if (!release) {
+    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag} (${item.reason})`).join('; ')}.` : '';
+    throw new InputError('target', `is "previous", but no release older than ${current.release.tag} qualifies.${considered}`);
+  }
+  const constraint = inputs.sameMinor ? ', same minor version' : inputs.sameMajor ? ', same major version' : '';
+  return { release, source: 'previous', detail: `the release before ${current.release.tag}${constraint}`, passedOver };
+}
+
+async function lastSuccessfulDeployment(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient): Promise<TargetChoice> {
+  const environment = inputs.environment!;
+  const passedOver: IgnoredTag[] = [];
+  for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
+    if (deployment.id === current.deployment?.id) continue;
+    const label = `deployment ${deployment.id} (${deployment.ref})`;
+    const release = releaseForDeployment(catalog, deployment);
+    if (!release) {
+      passedOver.push({ tag: label, reason: `ref is no release tag with prefix "${catalog.prefix}"` });
+      continue;
+    }
+    if (release.tag === current.release.tag) continue; // the current version, deployed again
+    if (deployment.outcome !== 'success') {
+      passedOver.push({ tag: `${release.tag} (${label})`, reason: `its deployment ended ${deployment.outcome ?? 'without a status'}` });
+      continue;
+    }
+    if (!semver.lt(release.version, current.release.version)) {
+      passedOver.push({ tag: `${release.tag} (${label})`, reason: `newer than the current version ${current.release.tag}` });
+      continue;
+    }
+    const reason = unsuitableReason(release, inputs);
+    if (reason) {
+      passedOver.push({ tag: `${release.tag} (${label})`, reason });
+      continue;
+    }
+    const state = deployment.latestState === 'inactive' ? 'success, since superseded' : 'success';
+    return { release, source: 'last-successful-deployment', detail: `deployment ${deployment.id} to ${environment} (${state}, ${deployment.createdAt})`, passedOver, deployment };
+  }
+  const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+  throw new InputError('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+}
+
+export async function resolveTarget(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined): Promise<TargetChoice> {
+  if (inputs.target.kind === 'tag') return explicitTarget(inputs, inputs.target.tag, catalog, current, client);
+  if (inputs.target.kind === 'previous') return previousTarget(inputs, catalog, current);
+  return await lastSuccessfulDeployment(inputs, catalog, current, client!);
+}

@@ -1,0 +1,49 @@
+import { migrationLabel, type PlannedMigration } from './plan.js';
+import type { StrategyDecision } from './strategy.js';
+
+export interface VerdictFacts {
+  currentTag: string;
+  targetTag: string;
+  currentSchema?: string;
+  targetSchema?: string;
+  toRevert: readonly PlannedMigration[];
+  decision: StrategyDecision;
+}
+
+function list(migrations: readonly PlannedMigration[]): string {
+  return migrations.map((migration) => migration.version).join(', ');
+}
+
+/** Objects the down files drop, for "reverting drops projects.archived". */
+function droppedObjects(migrations: readonly PlannedMigration[]): string[] {
+  const objects: string[] = [];
+  for (const migration of migrations) {
+    for (const warning of migration.revertWarnings) {
+      const match = /^Reverting drops (?:table|column) ([^:]+):/.exec(warning.message);
+      if (warning.kind === 'data-loss' && match) objects.push(match[1]);
+    }
+  }
+  return objects;
+}
+
+/** One or two sentences an on-call engineer can act on. */
+export function verdict(facts: VerdictFacts): string {
+  const { currentTag, targetTag, toRevert, decision } = facts;
+  const reason = decision.reasons[0] ?? '';
+  let text: string;
+  if (decision.strategy === 'image-only') {
+    text = toRevert.length === 0
+      ? `Deploy ${targetTag} in place of ${currentTag} and leave the database as it is. ${reason}`
+      : `Deploy ${targetTag} in place of ${currentTag} and keep the database at schema ${facts.currentSchema}. ${reason}`;
+  } else if (decision.strategy === 'down-migrations') {
+    const dropped = droppedObjects(toRevert);
+    const cost = dropped.length > 0 ? ` Back up first: reverting drops ${dropped.join(', ')}.` : ' Back up first.';
+    text = `Revert ${toRevert.length} migration(s) (${list(toRevert)}) with their down files to schema ${facts.targetSchema}, then deploy ${targetTag}. ${reason}${cost}`;
+  } else {
+    const oldest = toRevert.at(-1);
+    const before = oldest ? ` taken before ${migrationLabel(oldest)} ran` : '';
+    text = `Restore a database backup${before} (schema ${facts.targetSchema ?? 'of ' + targetTag}), then deploy ${targetTag}. ${reason}`;
+  }
+  if (decision.strategy !== decision.recommended) text = `Forced by db-policy (the findings call for ${decision.recommended}). ${text}`;
+  return text.replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Node, ParseResult } from 'libpg-query';
+import { ActionError, errorMessage } from '../errors.js';
+
+/**
+ * PostgreSQL's own grammar (libpg_query compiled to WebAssembly), so a migration is read exactly as
+ * the server will read it: dollar quoting, nested comments and `E''` strings included.
+ */
+
+type LibPgQuery = typeof import('libpg-query');
+
+let loading: Promise<LibPgQuery> | undefined;
+
+/**
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
+ */
+function wasmDirectory(): string {
+  const located = String(new URL('../../node_modules/libpg-query/wasm/libpg-query.wasm', import.meta.url));
+  const file = located.startsWith('file:') ? fileURLToPath(located) : located;
+  if (!existsSync(file)) throw new ActionError(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+  return path.dirname(file);
+}
+
+/**
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
+ */
+export function loadSqlParser(): Promise<LibPgQuery> {
+  // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+  // to webpack, which copies it as text and corrupts it.
+  if (loading === undefined) loading = importParser();
+  return loading;
+}
+
+async function importParser(): Promise<LibPgQuery> {
+  const scope = globalThis as { __dirname?: string };
+  const previous = scope.__dirname;
+  scope.__dirname = wasmDirectory();
+  try {
+    const parser = await import('libpg-query');
+    await parser.loadModule();
+    return parser;
+  } catch (error) {
+    throw new ActionError(`The PostgreSQL SQL parser could not be loaded: ${errorMessage(error)}`);
+  } finally {
+    if (previous === undefined) delete scope.__dirname;
+    else scope.__dirname = previous;
+  }
+}
+
+export interface ParsedStatement {
+  /** The statement's parse tree: one key, the node type (e.g. AlterTableStmt). */
+  node: Node;
+  /** The statement's own text, leading comments and whitespace removed. */
+  text: string;
+  /** 1-based line of the statement's first character in the parsed SQL. */
+  line: number;
+}
+
+export interface UnparsedStatement {
+  text: string;
+  line: number;
+  error: string;
+}
+
+export interface ParsedSql {
+  statements: ParsedStatement[];
+  /** Pieces PostgreSQL's grammar rejects, each with the parser's message. */
+  errors: UnparsedStatement[];
+}
+
+/** Drops leading whitespace and comments (line and nested block comments) from a statement's text. */
+function stripLeadingComments(text: string): { text: string; skipped: string } {
+  let index = 0;
+  for (;;) {
+    while (index < text.length && /\s/.test(text[index])) index++;
+    if (text.startsWith('--', index)) {
+      const newline = text.indexOf('\n', index);
+      index = newline < 0 ? text.length : newline + 1;
+    } else if (text.startsWith('/*', index)) {
+      let depth = 0;
+      while (index < text.length) {
+        if (text.startsWith('/*', index)) {
+          depth++;
+          index += 2;
+        } else if (text.startsWith('*/', index)) {
+          depth--;
+          index += 2;
+          if (depth === 0) break;
+        } else index++;
+      }
+    } else break;
+  }
+  return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+
+function lineAt(bytes: Buffer, byteOffset: number): number {
+  let line = 1;
+  for (let index = 0; index < byteOffset && index < bytes.length; index++) if (bytes[index] === 0x0a) line++;
+  return line;
+}
+
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes: Buffer, start: number, length: number | undefined): { text: string; line: number } {
+  const end = length === undefined || length === 0 ? bytes.length : start + length;
+  const raw = bytes.subarray(start, end).toString('utf8');
+  const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+  return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+
+function isBlank(text: string): boolean {
+  return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
+ * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
+ * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ */
+export async function parseSql(sql: string): Promise<ParsedSql> {
+  const parser = await loadSqlParser();
+  if (isBlank(sql)) return { statements: [], errors: [] };
+  const bytes = Buffer.from(sql, 'utf8');
+  try {
+    const result: ParseResult = await parser.parse(sql);
+    return {
+      statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt!, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+      errors: [],
+    };
+  } catch (wholeError) {
+    return await parsePieces(parser, bytes, errorMessage(wholeError));
+  }
+}
+
+async function parsePieces(parser: LibPgQuery, bytes: Buffer, wholeError: string): Promise<ParsedSql> {
+  let boundaries: number[];
+  try {
+    boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+  } catch {
+    // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
+    const { text, line } = piece(bytes, 0, undefined);
+    return { statements: [], errors: [{ text, line, error: wholeError }] };
+  }
+  const parsed: ParsedSql = { statements: [], errors: [] };
+  let start = 0;
+  for (const end of [...boundaries, bytes.length]) {
+    const chunk = bytes.subarray(start, end).toString('utf8');
+    const { text, line } = piece(bytes, start, end - start);
+    start = end;
+    if (isBlank(chunk)) continue;
+    try {
+      const result = await parser.parse(chunk);
+      for (const raw of result.stmts ?? []) parsed.statements.push({ node: raw.stmt!, text, line });
+    } catch (error) {
+      parsed.errors.push({ text, line, error: errorMessage(error) });
+    }
+  }
+  return parsed;
+}
+
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+export function nodeType(node: Node | undefined): [string, Record<string, unknown>] {
+  if (!node) return ['', {}];
+  const [type, body] = Object.entries(node)[0] ?? ['', {}];
+  return [type, (body ?? {}) as Record<string, unknown>];
+}

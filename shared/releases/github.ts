@@ -1,0 +1,52 @@
+import { getOctokit } from '@actions/github';
+import { ActionError, errorMessage } from '../errors.js';
+import type { TagObservation } from './release-tags.js';
+
+/**
+ * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
+ * talks to (api.github.com, a GHES host, or a test's local stand-in).
+ */
+export type GitHubClient = ReturnType<typeof getOctokit>;
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export function githubClient(token: string): GitHubClient {
+  return getOctokit(token);
+}
+
+/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
+export function currentRepository(): RepoRef {
+  const full = process.env.GITHUB_REPOSITORY ?? '';
+  const [owner, repo] = full.split('/');
+  if (!owner || !repo) throw new ActionError(`GITHUB_REPOSITORY is "${full}", not owner/repo: this must run inside a GitHub Actions job.`);
+  return { owner, repo };
+}
+
+/** Turns HTTP failures into messages that say which permission or setting to check. */
+export async function githubCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    const detail = errorMessage(error);
+    if (status === 401) throw new ActionError(`GitHub rejected github-token while ${what} (401: ${detail}).`, { hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.' });
+    if (status === 403) {
+      throw new ActionError(`GitHub refused ${what} (403: ${detail}).`, { hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).' });
+    }
+    if (status === 404) throw new ActionError(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+    throw new ActionError(`GitHub API call failed while ${what}: ${detail}`);
+  }
+}
+
+export async function listGitHubReleases(client: GitHubClient, repo: RepoRef): Promise<TagObservation[]> {
+  const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
+  return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases' as const, prerelease: release.prerelease, draft: release.draft }));
+}
+
+export async function listGitHubTags(client: GitHubClient, repo: RepoRef): Promise<TagObservation[]> {
+  const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
+  return tags.map((tag) => ({ tag: tag.name, source: 'github-tags' as const, commit: tag.commit.sha }));
+}
