@@ -347,11 +347,10 @@ function buildAssertions(
   const statuses = raw?.status ?? defaults?.status;
   const assertions: Assertion[] = [statusAssertion(statuses === undefined ? inputs.expectedStatus : ([] as (string | number)[]).concat(statuses))];
 
-  for (const [source, entries] of [['defaults', defaults?.headers], ['request', raw?.headers]] as const) {
-    const base = source === 'defaults' ? ['defaults', 'expect', 'headers'] : [...pointer, 'headers'];
-    for (const [name, spec] of Object.entries(entries ?? {})) {
-      assertions.push(...valueAssertions('header', name.toLowerCase(), undefined, spec, [...base, name], scope, context, problems));
-    }
+  // A request's own header expectations replace the defaults' (`headers: {}` drops them, e.g. for a 204).
+  const headerBase = raw?.headers ? [...pointer, 'headers'] : ['defaults', 'expect', 'headers'];
+  for (const [name, spec] of Object.entries(raw?.headers ?? defaults?.headers ?? {})) {
+    assertions.push(...valueAssertions('header', name.toLowerCase(), undefined, spec, [...headerBase, name], scope, context, problems));
   }
   for (const [jsonPath, spec] of Object.entries(raw?.json ?? {})) {
     const compiled = compilePath(jsonPath, [...pointer, 'json', jsonPath], problems, true);

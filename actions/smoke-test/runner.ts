@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { httpRequest, HttpRequestError, type HttpResponse } from '../../shared/http/request.js';
-import { evaluateAssertion, formatValue, ResponseView, type AssertionResult } from './assertions.js';
+import { evaluateAssertion, ResponseView, type AssertionResult } from './assertions.js';
 import { queryJsonPath } from './jsonpath.js';
 import type { CaptureSpec, CheckPlan, RequestPlan, SuitePlan } from './model.js';
 import type { Redactor } from './redact.js';
@@ -215,7 +215,7 @@ function describeRetryReason(failure: Failure): string {
 
 function logBody(outcome: AttemptOutcome, say: (line: string) => void): void {
   const step = outcome.steps.find((candidate) => candidate.failure);
-  if (step?.bodyExcerpt !== undefined && step.bodyExcerpt !== '') say(`  response body${step.step ? ` of ${step.step}` : ''}: ${step.bodyExcerpt}`);
+  if (step?.bodyExcerpt !== undefined && step.bodyExcerpt !== '') say(`  response body${outcome.failure?.step ? ` of step "${outcome.failure.step}"` : ''}: ${step.bodyExcerpt}`);
 }
 
 function describeAttempt(outcome: AttemptOutcome): string {
@@ -412,9 +412,4 @@ function extract(capture: CaptureSpec, view: ResponseView): string | undefined {
   const match = capture.regex.exec(raw);
   if (!match) return undefined;
   return match[1] ?? match[0];
-}
-
-/** For the log: a value shown in a message, with secrets already gone. */
-export function shown(value: unknown, redactor: Redactor): string {
-  return redactor.redact(formatValue(value));
 }
