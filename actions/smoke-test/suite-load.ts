@@ -202,7 +202,7 @@ function describeError(error: ErrorObject, root: unknown): DescribedProblem[] {
     }
     case 'type': {
       const types = ([] as string[]).concat(params.type as string | string[]);
-      const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : `a ${type}`)).join(' or ');
+      const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : type === 'integer' ? 'an integer' : `a ${type}`)).join(' or ');
       return [{ pointer, message: `must be ${expected}${got}` }];
     }
     case 'enum':
