@@ -47,7 +47,8 @@ export class Redactor {
 
   /** A URL fit to show: credentials in it replaced, then known secrets. */
   url(url: string): string {
-    return this.redact(redactUrl(url));
+    // Only rewritten when it holds credentials: new URL() would otherwise "normalize" what the user wrote.
+    return this.redact(/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) || /[?&]password=/i.test(url) ? redactUrl(url) : url);
   }
 
   /** Deep-redacts every string in a JSON value (outputs, events). */

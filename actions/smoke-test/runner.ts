@@ -201,9 +201,10 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
 }
 
 function describeStop(failure: Failure): string {
-  if (failure.kind === 'tls') return 'TLS errors are not retried: the certificate will not change by waiting';
-  if (failure.kind === 'template' || failure.kind === 'redirect' || failure.kind === 'protocol') return `${failure.kind} errors are not retried`;
-  return 'the service answered and the answer is wrong: not a retryable failure (see retry-statuses and retry-on-assertion-failure)';
+  if (failure.kind === 'tls') return 'not retried: TLS errors do not fix themselves';
+  if (failure.kind === 'assertion' && failure.assertion === 'status') return `not retried: ${failure.actual.split(' ')[0]} is not in retry-statuses`;
+  if (failure.kind === 'assertion' || failure.kind === 'capture') return 'not retried: the service answered (retry-on-assertion-failure is off)';
+  return `not retried: ${failure.kind} error`;
 }
 
 function describeRetryReason(failure: Failure): string {

@@ -35489,7 +35489,7 @@ function describeError(error, root) {
         }
         case 'type': {
             const types = [].concat(params.type);
-            const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : `a ${type}`)).join(' or ');
+            const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : type === 'integer' ? 'an integer' : `a ${type}`)).join(' or ');
             return [{ pointer, message: `must be ${expected}${got}` }];
         }
         case 'enum':
@@ -36130,7 +36130,8 @@ class Redactor {
     }
     /** A URL fit to show: credentials in it replaced, then known secrets. */
     url(url) {
-        return this.redact(redactUrl(url));
+        // Only rewritten when it holds credentials: new URL() would otherwise "normalize" what the user wrote.
+        return this.redact(/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) || /[?&]password=/i.test(url) ? redactUrl(url) : url);
     }
     /** Deep-redacts every string in a JSON value (outputs, events). */
     json(value) {
@@ -36720,10 +36721,12 @@ async function runCheck(check, suiteScope, context) {
 }
 function describeStop(failure) {
     if (failure.kind === 'tls')
-        return 'TLS errors are not retried: the certificate will not change by waiting';
-    if (failure.kind === 'template' || failure.kind === 'redirect' || failure.kind === 'protocol')
-        return `${failure.kind} errors are not retried`;
-    return 'the service answered and the answer is wrong: not a retryable failure (see retry-statuses and retry-on-assertion-failure)';
+        return 'not retried: TLS errors do not fix themselves';
+    if (failure.kind === 'assertion' && failure.assertion === 'status')
+        return `not retried: ${failure.actual.split(' ')[0]} is not in retry-statuses`;
+    if (failure.kind === 'assertion' || failure.kind === 'capture')
+        return 'not retried: the service answered (retry-on-assertion-failure is off)';
+    return `not retried: ${failure.kind} error`;
 }
 function describeRetryReason(failure) {
     if (failure.kind === 'timeout')
