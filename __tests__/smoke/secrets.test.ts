@@ -103,6 +103,20 @@ checks:
     expect(result.masks).toContain(BEARER_TOKEN);
   });
 
+  it('keeps a password given in the URL out of the check name and everything else', async () => {
+    const password = 'url-pw-Jc7Tq2Lm';
+    const url = server.url.replace('http://', `http://smoke:${password}@`);
+    const result = await runAction('smoke-test', { inputs: { url: `${url}/internal`, deadline: '0' } });
+    expect(result.exitCode).toBe(1);
+    const sent = server.requests[server.requests.length - 1];
+    expect(Buffer.from(String(sent.headers.authorization).slice(6), 'base64').toString()).toBe(`smoke:${password}`);
+    expect(leaksOf(result, password, everyText(result))).toEqual([]);
+    // The server echoes the Basic header it got: its base64 form is a leak too.
+    expect(result.log).toContain('"authorization":"Basic ***"');
+    expect(leaksOf(result, Buffer.from(`smoke:${password}`).toString('base64'), everyText(result))).toEqual([]);
+    expect(JSON.parse(result.outputs['failed-checks'])[0].check).toBe(`GET ${server.url.replace('http://', 'http://smoke:***@')}/internal`);
+  });
+
   it('truncates large response bodies in the log', async () => {
     const big = await startServer((_request, response) => json(response, 500, { filler: 'x'.repeat(50_000) }));
     try {

@@ -16,6 +16,8 @@ export async function run(): Promise<void> {
   const inputs = readSmokeInputs();
   const redactor = new Redactor();
   for (const value of Object.values(inputs.headers)) redactor.addHeaderValue(value);
+  redactor.addUrlCredentials(inputs.url);
+  redactor.addUrlCredentials(inputs.baseUrl);
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
 
   // Everything is validated before the first request: a suite with a typo fails in milliseconds.
@@ -30,6 +32,8 @@ export async function run(): Promise<void> {
   }
   const reportPath = resolveJunitPath(inputs.junitPath, workspace);
   const baseUrl = inputs.baseUrl ?? parsed?.suite['base-url'];
+  redactor.addUrlCredentials(parsed?.suite['base-url']);
+  for (const check of plan.checks) for (const step of check.steps) redactor.addUrlCredentials(step.url);
 
   core.info(
     redactor.redact(

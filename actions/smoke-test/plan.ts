@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../shared/duration.js';
 import { InputError } from '../../shared/errors.js';
+import { redactUrl } from '../../shared/secrets.js';
 import { compileJsonPath, JsonPathError, type CompiledPath } from './jsonpath.js';
 import {
   statusMatcher,
@@ -99,7 +100,8 @@ function urlCheck(context: PlanContext, baseUrl: string | undefined, problems: P
   const { inputs } = context;
   const url = inputs.url!;
   const request: RequestPlan = {
-    name: `${inputs.method} ${url}`,
+    // Named by its URL, minus any password in it (the name goes to outputs and the JUnit file).
+    name: `${inputs.method} ${/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) ? redactUrl(url) : url}`,
     method: inputs.method,
     url: joinUrl(baseUrl, url),
     query: [],

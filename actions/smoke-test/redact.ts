@@ -45,6 +45,24 @@ export class Redactor {
     return result;
   }
 
+  /** Registers the password (and user info) of a URL such as https://user:pass@host/. */
+  addUrlCredentials(url: string | undefined): void {
+    if (!url) return;
+    try {
+      const parsed = new URL(url);
+      if (parsed.password) {
+        this.add(parsed.password);
+        this.add(decodeURIComponent(parsed.password));
+        // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
+        this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
+      }
+      const passwordParam = parsed.searchParams.get('password');
+      if (passwordParam) this.add(passwordParam);
+    } catch {
+      // Not a URL (yet: it may hold {{placeholders}}); nothing to register.
+    }
+  }
+
   /** A URL fit to show: credentials in it replaced, then known secrets. */
   url(url: string): string {
     // Only rewritten when it holds credentials: new URL() would otherwise "normalize" what the user wrote.

@@ -35647,6 +35647,7 @@ class MapScope {
 
 
 
+
 /**
  * Turns a validated suite (or the url input) into the plan the runner executes: defaults and inputs
  * applied (request > suite defaults > inputs), JSONPaths and regexes compiled, CA files read, every
@@ -35710,7 +35711,8 @@ function urlCheck(context, baseUrl, problems) {
     const { inputs } = context;
     const url = inputs.url;
     const request = {
-        name: `${inputs.method} ${url}`,
+        // Named by its URL, minus any password in it (the name goes to outputs and the JUnit file).
+        name: `${inputs.method} ${/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) ? redactUrl(url) : url}`,
         method: inputs.method,
         url: joinUrl(baseUrl, url),
         query: [],
@@ -36127,6 +36129,26 @@ class Redactor {
             if (result.includes(secret))
                 result = result.split(secret).join('***');
         return result;
+    }
+    /** Registers the password (and user info) of a URL such as https://user:pass@host/. */
+    addUrlCredentials(url) {
+        if (!url)
+            return;
+        try {
+            const parsed = new URL(url);
+            if (parsed.password) {
+                this.add(parsed.password);
+                this.add(decodeURIComponent(parsed.password));
+                // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
+                this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
+            }
+            const passwordParam = parsed.searchParams.get('password');
+            if (passwordParam)
+                this.add(passwordParam);
+        }
+        catch {
+            // Not a URL (yet: it may hold {{placeholders}}); nothing to register.
+        }
     }
     /** A URL fit to show: credentials in it replaced, then known secrets. */
     url(url) {
@@ -37085,6 +37107,8 @@ async function run() {
     const redactor = new Redactor();
     for (const value of Object.values(inputs.headers))
         redactor.addHeaderValue(value);
+    redactor.addUrlCredentials(inputs.url);
+    redactor.addUrlCredentials(inputs.baseUrl);
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
     // Everything is validated before the first request: a suite with a typo fails in milliseconds.
     let parsed;
@@ -37101,6 +37125,10 @@ async function run() {
     }
     const reportPath = resolveJunitPath(inputs.junitPath, workspace);
     const baseUrl = inputs.baseUrl ?? parsed?.suite['base-url'];
+    redactor.addUrlCredentials(parsed?.suite['base-url']);
+    for (const check of plan.checks)
+        for (const step of check.steps)
+            redactor.addUrlCredentials(step.url);
     lib_core/* info */.pq(redactor.redact(`Smoke test: ${plan.checks.length} check${plan.checks.length === 1 ? '' : 's'}${plan.source ? ` from ${plan.source}` : ''}${baseUrl ? ` against ${redactor.url(baseUrl)}` : ''}; ` +
         `deadline ${formatDuration(inputs.deadlineMs)}${inputs.expectedVersion ? `; expecting version ${inputs.expectedVersion}` : ''}`));
     const started = external_node_perf_hooks_.performance.now();
