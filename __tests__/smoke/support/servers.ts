@@ -18,6 +18,8 @@ export interface SeenRequest {
   headers: http.IncomingHttpHeaders;
   body: string;
   at: number;
+  /** When the client closed the connection (recorded by servers that never answer). */
+  closedAt?: number;
 }
 
 export interface TestServer {
@@ -97,7 +99,11 @@ export function startFlapper(): Promise<TestServer> {
 
 /** Accepts connections and reads requests, and never answers. */
 export function startHanger(): Promise<TestServer> {
-  return startServer(() => undefined);
+  return startServer((request, response) => {
+    response.on('close', () => {
+      request.closedAt = Date.now();
+    });
+  });
 }
 
 export interface Certificate {
