@@ -1,4 +1,4 @@
-import { booleanInput, durationInput, integerInput, stringInput, urlInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, integerInput, listInput, stringInput, urlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { maskValue } from '../../shared/secrets.js';
 
@@ -6,6 +6,7 @@ export interface SmokeInputs {
   url?: string;
   baseUrl?: string;
   suite?: string;
+  method: string;
   expectedStatus: string[];
   expectedVersion?: string;
   versionPath: string;
@@ -13,6 +14,16 @@ export interface SmokeInputs {
   timeoutMs: number;
   deadlineMs: number;
   consecutiveSuccesses: number;
+  warmup: number;
+  retryStatuses: number[];
+  retryOnAssertionFailure: boolean;
+  backoffMs: number;
+  maxBackoffMs: number;
+  followRedirects: boolean;
+  caFile?: string;
+  insecureTls: boolean;
+  tlsExpiryDays?: number;
+  maxResponseTimeMs?: number;
   failOnError: boolean;
   junitPath?: string;
 }
@@ -36,7 +47,8 @@ export function parseHeaders(text: string | undefined, inputName = 'headers'): R
     const separator = line.indexOf(':');
     const name = line.slice(0, separator).trim();
     if (separator <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      throw new InputError(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 20)}".`);
+      // Only the start of the line: the rest may be the secret itself.
+      throw new InputError(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`);
     }
     const value = line.slice(separator + 1).trim();
     maskValue(value);
@@ -46,21 +58,42 @@ export function parseHeaders(text: string | undefined, inputName = 'headers'): R
 }
 
 export function readSmokeInputs(): SmokeInputs {
+  // Headers first: their values are secrets, masked before any other input error can print anything.
+  const headers = parseHeaders(stringInput('headers'));
   const baseUrl = urlInput('base-url');
   const url = urlInput('url', { allowRelative: baseUrl !== undefined });
   const suite = stringInput('suite');
   if (!url && !suite) throw new InputError('url', 'or "suite" is required: give a URL to check or a suite of checks.');
+  const backoffMs = durationInput('backoff', { default: 250, min: 1, max: 600_000 });
+  const maxBackoffMs = durationInput('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
+  if (maxBackoffMs < backoffMs) throw new InputError('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
+  const tlsExpiryText = stringInput('tls-expiry-days');
+  let tlsExpiryDays: number | undefined;
+  if (tlsExpiryText !== undefined) {
+    tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
+  }
   return {
     url,
     baseUrl,
     suite,
+    method: stringInput('method', { default: 'GET', pattern: /^[A-Za-z]+$/, patternDescription: 'an HTTP method such as GET or HEAD' }).toUpperCase(),
     expectedStatus: parseExpectedStatus(stringInput('expected-status', { default: '2xx' })),
     expectedVersion: stringInput('expected-version'),
     versionPath: stringInput('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
-    headers: parseHeaders(stringInput('headers')),
+    headers,
     timeoutMs: durationInput('timeout', { default: 10_000, min: 1 }),
     deadlineMs: durationInput('deadline', { default: 60_000, min: 0 }),
     consecutiveSuccesses: integerInput('consecutive-successes', { default: 1, min: 1, max: 100 }),
+    warmup: integerInput('warmup', { default: 0, min: 0, max: 100 }),
+    retryStatuses: listInput('retry-statuses', { itemPattern: /^[1-5][0-9]{2}$/, itemDescription: 'status codes such as 503' }).map(Number),
+    retryOnAssertionFailure: booleanInput('retry-on-assertion-failure', { default: false }),
+    backoffMs,
+    maxBackoffMs,
+    followRedirects: booleanInput('follow-redirects', { default: true }),
+    caFile: stringInput('ca-file'),
+    insecureTls: booleanInput('insecure-tls', { default: false }),
+    tlsExpiryDays,
+    maxResponseTimeMs: durationInput('max-response-time', { min: 1 }),
     failOnError: booleanInput('fail-on-error', { default: true }),
     junitPath: stringInput('junit-path'),
   };
