@@ -30,9 +30,10 @@ async function nodeLibraries(nodeBinary: string): Promise<string[]> {
   return [...stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map((match) => match[1]);
 }
 
+/** Content hash of the inputs; names are repository-relative so two checkouts of one commit agree. */
 function hashInputs(files: string[], extra: string): string {
   const hash = createHash('sha256').update(extra);
-  for (const file of files) hash.update(file).update(readFileSync(file));
+  for (const file of files) hash.update(file.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, file) : file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
