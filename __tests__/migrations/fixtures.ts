@@ -181,7 +181,7 @@ export function writeFixture(format: MigrationFormat, migrations: FixtureMigrati
     versions.push(fixtureVersion(format, index));
     downFiles.push(fileNameOf(format, index, migration).down);
   });
-  return { dir, format, versions, downFiles, migrations: withDieselSetup ? [DIESEL_INITIAL_SETUP, ...migrations] : migrations, withDieselSetup };
+  return { dir, format, versions, downFiles, migrations: withDieselSetup ? [DIESEL_INITIAL_SETUP, ...migrations] : [...migrations], withDieselSetup };
 }
 
 /** Rewrites the i-th migration of a written fixture (index into fixture.migrations). */

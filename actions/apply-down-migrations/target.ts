@@ -45,7 +45,8 @@ export function selectVersionsToRevert(
         { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' },
       );
     }
-    const versions = applied.filter((candidate) => compareVersions(candidate, version) > 0).reverse();
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    const versions = applied.filter((candidate) => version === '0' || compareVersions(candidate, version) > 0).reverse();
     if (versions.length > 0) return { versions, alreadyReverted: [] };
     if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
       throw new ActionError(

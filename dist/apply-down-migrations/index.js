@@ -36348,7 +36348,7 @@ function planDown(migrations, history, versions, options) {
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
 function planUp(migrations, history, toVersion, options) {
     const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
     const problems = [];
     const plannedMigrations = pending.map((migration) => planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
     if (problems.length > 0)
@@ -36542,13 +36542,14 @@ async function migrateDatabase(target, options) {
         await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
         const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
         const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
-        const to = options.to === undefined ? null : options.to === '0' ? '0' : options.to;
+        const to = options.to ?? null;
         if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : applied.filter((version) => compareVersions(version, to) > 0).reverse();
-        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to === '0' ? '0' : to, planOptions);
+        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+        const toRevert = to === null ? [] : applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
@@ -37216,7 +37217,8 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
-        const versions = applied.filter((candidate) => compareVersions(candidate, version) > 0).reverse();
+        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+        const versions = applied.filter((candidate) => version === '0' || compareVersions(candidate, version) > 0).reverse();
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
@@ -37421,7 +37423,7 @@ async function revert(inputs, migrations, client, started, onLock) {
     if (facts.nothingToDo)
         lib_core/* notice */.lm(`Nothing to revert: ${facts.nothingToDo}.`);
     else
-        lib_core/* info */.pq(`Reverted ${result.completed.length} migration(s): ${qualifiedName(table)} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
+        lib_core/* info */.pq(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
     if (verify?.rowsGained.length)
         lib_core/* warning */.$e(`Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`);
     if (verify && !verify.equal) {

@@ -296,7 +296,9 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
 export function planUp(migrations: readonly Migration[], history: HistoryState, toVersion: string | null, options: PlanOptions): MigrationPlan {
   const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-  const pending = migrations.filter((migration) => !applied.has(migration.version) && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+  const pending = migrations.filter(
+    (migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0),
+  );
   const problems: string[] = [];
   const plannedMigrations = pending.map((migration) =>
     planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems),
@@ -581,13 +583,14 @@ export async function migrateDatabase(target: PgTarget, options: MigrateOptions)
     await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
     const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
     const planOptions: PlanOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
-    const to = options.to === undefined ? null : options.to === '0' ? '0' : options.to;
+    const to = options.to ?? null;
     if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
       throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
     }
     const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-    const toRevert = to === null ? [] : applied.filter((version) => compareVersions(version, to) > 0).reverse();
-    const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to === '0' ? '0' : to, planOptions);
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    const toRevert = to === null ? [] : applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+    const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
     const result = await runPlan(client, plan, options.hooks);
     if (result.failure) throw new MigrationRunError(result.failure, result.completed);
     const after = await readHistory(client, options.format, table);
