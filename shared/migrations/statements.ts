@@ -42,7 +42,7 @@ export function splitStatements(sql: string): SqlStatement[] {
     if (start >= 0) {
       const text = sql.slice(start, end);
       // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
-      if (stripComments(text).trim() !== '') statements.push({ text, start, end, line: lineAt(sql, start), words });
+      if (stripComments(text).replace(/;$/, '').trim() !== '') statements.push({ text, start, end, line: lineAt(sql, start), words });
     }
     start = -1;
     parenDepth = 0;
