@@ -35902,7 +35902,7 @@ function splitStatements(sql) {
         if (start >= 0) {
             const text = sql.slice(start, end);
             // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
-            if (stripComments(text).trim() !== '')
+            if (stripComments(text).replace(/;$/, '').trim() !== '')
                 statements.push({ text, start, end, line: lineAt(sql, start), words });
         }
         start = -1;
