@@ -53,7 +53,8 @@ describe('two runs against the same database', () => {
   });
 
   it('the second waits for the lock while the first reverts, then finds nothing to do', async () => {
-    const { fixture, db } = await slowFixture(2);
+    // Long enough that the second run, node start included, arrives while the first still holds the lock.
+    const { fixture, db } = await slowFixture(6);
     const first = applyDown(fixture, db, { 'target-version': '3' });
     await lockTaken(db);
     const second = await applyDown(fixture, db, { 'target-version': '3', 'lock-timeout': '60s' });
@@ -61,13 +62,13 @@ describe('two runs against the same database', () => {
     expect(revertedVersions(firstResult)).toEqual(['6', '5', '4']);
     expect(second.exitCode).toBe(0);
     expect(revertedVersions(second)).toEqual([]);
-    expect(second.log).toMatch(/Waited \d+(\.\d)?s for the migration lock/);
+    expect(second.log).toMatch(/Waited (\d+ms|\d+\.\ds) for the migration lock/);
     expect(second.outputs['initial-version']).toBe('3');
     expect(second.summary).toContain('nothing to do');
   });
 
   it('the second gives up after lock-timeout, saying who holds the lock, and changes nothing', async () => {
-    const { fixture, db } = await slowFixture(3);
+    const { fixture, db } = await slowFixture(8);
     const first = applyDown(fixture, db, { 'target-version': '3' });
     await lockTaken(db);
     const second = await applyDown(fixture, db, { 'target-version': '3', 'lock-timeout': '500ms' });

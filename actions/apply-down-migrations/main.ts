@@ -73,7 +73,7 @@ async function revert(
     core.info(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
     lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
     onLock(lock);
-    if (lock.waitedMs > 1000) core.info(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
+    if (lock.waitedMs >= 250) core.info(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
   }
 
   if (!(await historyTableExists(client, table))) {

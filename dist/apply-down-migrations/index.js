@@ -37094,13 +37094,7 @@ function readApplyDownInputs() {
     const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
     const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
     const dryRun = booleanInput('dry-run', { default: false });
-    // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
-    if (!dryRun && !backupChecksum && !skipBackupCheck) {
-        throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
-            hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
-        });
-    }
-    return {
+    const inputs = {
         target,
         migrationsDir,
         format,
@@ -37115,6 +37109,13 @@ function readApplyDownInputs() {
         verify: booleanInput('verify', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
     };
+    // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
+    if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
+        throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
+            hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
+        });
+    }
+    return inputs;
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/summary.ts
@@ -37311,7 +37312,7 @@ async function revert(inputs, migrations, client, started, onLock) {
         lib_core/* info */.pq(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
         lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
         onLock(lock);
-        if (lock.waitedMs > 1000)
+        if (lock.waitedMs >= 250)
             lib_core/* info */.pq(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
     }
     if (!(await historyTableExists(client, table))) {
