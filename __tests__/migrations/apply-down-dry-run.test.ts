@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
@@ -56,6 +56,7 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     expect(planned.events.filter((event) => String(event.event).startsWith('down_migrations_'))).toEqual([]);
 
     const sql = planned.outputs['dry-run-sql'];
+    expect(readFileSync(planned.outputs['sql-file'], 'utf8')).toBe(sql);
     // In order: session settings and the lock, then each migration with its history statements.
     const order = ['SET lock_timeout = 30000;', 'SELECT pg_advisory_lock(', 'SET statement_timeout = 300000;', fixture.downFiles.at(-1)!, 'COMMIT;', fixture.downFiles.at(-4)!, 'SELECT pg_advisory_unlock('];
     let at = -1;

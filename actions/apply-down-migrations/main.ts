@@ -1,4 +1,7 @@
 import * as core from '@actions/core';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError } from '../../shared/errors.js';
@@ -92,6 +95,10 @@ async function revert(
     migrationsDir: inputs.migrationsDir,
   });
   const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+  // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
+  const sqlFile = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+  writeFileSync(sqlFile, sql);
+  const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
   const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
 
   const facts: SummaryFacts = {
@@ -108,7 +115,7 @@ async function revert(
     backup,
     lockKeys: keys,
     lockWaitedMs: lock?.waitedMs,
-    sql,
+    sql: capped(sql, SUMMARY_SQL_LIMIT, sqlFile),
     durationMs: 0,
   };
 
@@ -119,7 +126,7 @@ async function revert(
     core.endGroup();
     if (inputs.verify) core.notice('verify runs only after a real run; this dry run changed nothing to verify.');
     facts.durationMs = Date.now() - started;
-    setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sql, failure: '', verified: '', 'duration-ms': facts.durationMs });
+    setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
     await writeSummary(renderSummary(facts));
     return;
   }
@@ -170,7 +177,8 @@ async function revert(
     planned,
     'final-version': after.current,
     'initial-version': history.current,
-    'dry-run-sql': sql,
+    'dry-run-sql': sqlOutput,
+    'sql-file': sqlFile,
     failure: result.failure ? failureOutput(result.failure) : '',
     verified: verify ? String(verify.equal) : '',
     'duration-ms': facts.durationMs,
@@ -198,6 +206,16 @@ async function revert(
       hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
     });
   }
+}
+
+const OUTPUT_LIMIT = 900_000;
+const SUMMARY_SQL_LIMIT = 200_000;
+
+/** The SQL cut to `limit` characters at a line end, saying where the rest is. */
+function capped(sql: string, limit: number, file: string): string {
+  if (sql.length <= limit) return sql;
+  const cut = sql.lastIndexOf('\n', limit);
+  return `${sql.slice(0, cut)}\n-- ... ${sql.length - cut} more characters: the whole script is in ${file}\n`;
 }
 
 function revertedEntry(outcome: MigrationOutcome): Record<string, unknown> {

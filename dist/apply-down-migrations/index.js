@@ -34987,7 +34987,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(149);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8188);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 149:
+/***/ 8188:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35008,6 +35008,14 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
 var lib_core = __nccwpck_require__(1804);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -35663,13 +35671,8 @@ async function acquireMigrationLock(client, keys, timeoutMs) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./shared/process.ts
 
 
@@ -37272,6 +37275,9 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
 
 
 
+
+
+
 /**
  * Reverts migrations to a target, newest first: validated inputs and files, then the migration
  * lock, then the history read and the plan checked as a whole, and only then the first change.
@@ -37328,6 +37334,10 @@ async function revert(inputs, migrations, client, started, onLock) {
         migrationsDir: inputs.migrationsDir,
     });
     const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+    // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
+    const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+    (0,external_node_fs_namespaceObject.writeFileSync)(sqlFile, sql);
+    const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
     const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
     const facts = {
         database: describeTarget(inputs.target),
@@ -37343,7 +37353,7 @@ async function revert(inputs, migrations, client, started, onLock) {
         backup,
         lockKeys: keys,
         lockWaitedMs: lock?.waitedMs,
-        sql,
+        sql: capped(sql, SUMMARY_SQL_LIMIT, sqlFile),
         durationMs: 0,
     };
     logPlan(plan, selection.alreadyReverted, facts.nothingToDo);
@@ -37354,7 +37364,7 @@ async function revert(inputs, migrations, client, started, onLock) {
         if (inputs.verify)
             lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
         facts.durationMs = Date.now() - started;
-        setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sql, failure: '', verified: '', 'duration-ms': facts.durationMs });
+        setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
         await writeSummary(renderSummary(facts));
         return;
     }
@@ -37402,7 +37412,8 @@ async function revert(inputs, migrations, client, started, onLock) {
         planned,
         'final-version': after.current,
         'initial-version': history.current,
-        'dry-run-sql': sql,
+        'dry-run-sql': sqlOutput,
+        'sql-file': sqlFile,
         failure: result.failure ? failureOutput(result.failure) : '',
         verified: verify ? String(verify.equal) : '',
         'duration-ms': facts.durationMs,
@@ -37432,6 +37443,15 @@ async function revert(inputs, migrations, client, started, onLock) {
             hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
         });
     }
+}
+const OUTPUT_LIMIT = 900_000;
+const SUMMARY_SQL_LIMIT = 200_000;
+/** The SQL cut to `limit` characters at a line end, saying where the rest is. */
+function capped(sql, limit, file) {
+    if (sql.length <= limit)
+        return sql;
+    const cut = sql.lastIndexOf('\n', limit);
+    return `${sql.slice(0, cut)}\n-- ... ${sql.length - cut} more characters: the whole script is in ${file}\n`;
 }
 function revertedEntry(outcome) {
     return { version: outcome.version, name: outcome.name, file: outcome.file ?? null, 'duration-ms': Math.round(outcome.durationMs) };
