@@ -1,33 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
+import { migrateDatabase } from '../../shared/migrations/runner.js';
+import type { PgTarget } from '../../shared/postgres/connection.js';
 import { demoMigrationsDir } from './services/demo-images.js';
 
 /**
- * Brings a database to a demo schema version the way `migrate -path ... up N` (golang-migrate)
- * would: each up file in its own transaction, then the single-row schema_migrations(version, dirty).
+ * Brings a database to a demo schema version with the suite's own migration runner, the way
+ * `migrate -path ... goto N` (golang-migrate) would: up or down, each migration and its
+ * schema_migrations(version, dirty) update in one transaction, under golang-migrate's advisory lock.
+ * Version 0 leaves an empty history table.
  */
 export async function migrateDemoSchema(databaseUrl: string, toVersion: number): Promise<void> {
-  const dir = demoMigrationsDir();
-  const ups = readdirSync(dir)
-    .filter((file) => file.endsWith('.up.sql'))
-    .map((file) => ({ file, version: Number(file.split('_')[0]) }))
-    .filter((migration) => migration.version <= toVersion)
-    .sort((a, b) => a.version - b.version);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)');
-    const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations');
-    const current = rows.length ? Number(rows[0].version) : 0;
-    for (const migration of ups.filter((up) => up.version > current)) {
-      await client.query('BEGIN');
-      await client.query(readFileSync(path.join(dir, migration.file), 'utf8'));
-      await client.query('TRUNCATE schema_migrations');
-      await client.query('INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)', [migration.version]);
-      await client.query('COMMIT');
-    }
-  } finally {
-    await client.end();
-  }
+  await migrateDatabase(targetOfUrl(databaseUrl), { migrationsDir: demoMigrationsDir(), format: 'golang-migrate', to: String(toVersion) });
+}
+
+/** Parsed without resolvePgTarget, whose secret masking would print ::add-mask:: lines into test output. */
+function targetOfUrl(databaseUrl: string): PgTarget {
+  const url = new URL(databaseUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username) || 'postgres',
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: decodeURIComponent(url.pathname.slice(1)),
+    sslmode: url.searchParams.get('sslmode') ?? undefined,
+  };
 }

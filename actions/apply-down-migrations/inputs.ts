@@ -19,6 +19,7 @@ export interface ApplyDownInputs {
   lockTimeoutMs: number;
   statementTimeoutMs: number;
   verify: boolean;
+  pgBinDir?: string;
 }
 
 /** Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with `version`. */
@@ -55,8 +56,7 @@ export function readApplyDownInputs(): ApplyDownInputs {
   const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
   const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
   const dryRun = booleanInput('dry-run', { default: false });
-
-  return {
+  const inputs: ApplyDownInputs = {
     target,
     migrationsDir,
     format,
@@ -69,5 +69,17 @@ export function readApplyDownInputs(): ApplyDownInputs {
     lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
     verify: booleanInput('verify', { default: false }),
+    pgBinDir: stringInput('pg-bin-dir'),
   };
+  // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
+  if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
+    throw new InputError(
+      'backup-checksum',
+      'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.',
+      {
+        hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
+      },
+    );
+  }
+  return inputs;
 }

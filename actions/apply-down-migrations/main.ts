@@ -1,7 +1,253 @@
+import * as core from '@actions/core';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { formatDuration } from '../../shared/duration.js';
 import { ActionError } from '../../shared/errors.js';
-import { readApplyDownInputs } from './inputs.js';
+import { emitEvent } from '../../shared/events.js';
+import { loadMigrations } from '../../shared/migrations/formats.js';
+import { historyTableExists, readHistory } from '../../shared/migrations/history.js';
+import { acquireMigrationLock, migrationLockKeys, type HeldLock } from '../../shared/migrations/lock.js';
+import {
+  describeFailure,
+  planDown,
+  readCheckedHistory,
+  renderPlanSql,
+  runPlan,
+  type MigrationFailure,
+  type MigrationOutcome,
+  type MigrationPlan,
+} from '../../shared/migrations/runner.js';
+import { directorySource } from '../../shared/migrations/sources.js';
+import { verifyAgainstMigrations, type VerifyResult } from '../../shared/migrations/verify.js';
+import { connect, describeTarget, serverVersion } from '../../shared/postgres/connection.js';
+import { tableRowCounts } from '../../shared/postgres/databases.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { writeSummary } from '../../shared/summary.js';
+import { readApplyDownInputs, type ApplyDownInputs } from './inputs.js';
+import { renderSummary, type SummaryFacts } from './summary.js';
+import { selectVersionsToRevert } from './target.js';
 
+/**
+ * Reverts migrations to a target, newest first: validated inputs and files, then the migration
+ * lock, then the history read and the plan checked as a whole, and only then the first change.
+ */
 export async function run(): Promise<void> {
-  readApplyDownInputs();
-  throw new ActionError('apply-down-migrations is not implemented yet: its inputs are valid, but it does nothing with them.');
+  const started = Date.now();
+  const inputs = readApplyDownInputs();
+  // Files first: a missing directory or a duplicate version is found without touching the database.
+  const migrations = await loadMigrations(directorySource(inputs.migrationsDir), inputs.format);
+  const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
+  if (unknownAllowed.length) core.warning(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
+
+  const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+  let lock: HeldLock | undefined;
+  try {
+    await revert(inputs, migrations, client, started, (held) => (lock = held));
+  } finally {
+    await lock?.release();
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function revert(
+  inputs: ApplyDownInputs,
+  migrations: Awaited<ReturnType<typeof loadMigrations>>,
+  client: pg.Client,
+  started: number,
+  onLock: (lock: HeldLock) => void,
+): Promise<void> {
+  const table = inputs.historyTable;
+  const tableName = `${table.schema}.${table.table}`;
+  const server = await serverVersion(client);
+  const keys = migrationLockKeys(inputs.target.database, table, inputs.format);
+  const settings = { lockTimeoutMs: inputs.lockTimeoutMs, statementTimeoutMs: inputs.statementTimeoutMs };
+  const backup = inputs.backupChecksum
+    ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…`
+    : inputs.skipBackupCheck
+      ? 'none: skip-backup-check: true'
+      : 'not needed: dry run';
+
+  // A dry run changes nothing and takes no lock; a real run plans under the lock, from the history
+  // as it is once no other migration run can change it.
+  let lock: HeldLock | undefined;
+  if (!inputs.dryRun) {
+    core.info(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
+    lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
+    onLock(lock);
+    if (lock.waitedMs >= 250) core.info(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
+  }
+
+  if (!(await historyTableExists(client, table))) {
+    throw new ActionError(
+      `The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`,
+      { hint: 'Check database-url, history-table and migrations-format.' },
+    );
+  }
+  const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+  const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
+  const plan = planDown(migrations, history, selection.versions, {
+    format: inputs.format,
+    table,
+    serverVersionNum: server.num,
+    allowEmptyDown: inputs.allowEmptyDown,
+    migrationsDir: inputs.migrationsDir,
+  });
+  const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+  // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
+  const sqlFile = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+  writeFileSync(sqlFile, sql);
+  const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
+  const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
+
+  const facts: SummaryFacts = {
+    database: describeTarget(inputs.target),
+    format: inputs.format,
+    historyTable: tableName,
+    dryRun: inputs.dryRun,
+    initialVersion: history.current,
+    finalVersion: plan.toVersion,
+    plan,
+    completed: [],
+    alreadyReverted: selection.alreadyReverted,
+    nothingToDo: plan.migrations.length === 0 ? (selection.nothingToDo ?? 'nothing to revert') : undefined,
+    backup,
+    lockKeys: keys,
+    lockWaitedMs: lock?.waitedMs,
+    sql: capped(sql, SUMMARY_SQL_LIMIT, sqlFile),
+    durationMs: 0,
+  };
+
+  logPlan(plan, selection.alreadyReverted, facts.nothingToDo);
+  if (inputs.dryRun) {
+    core.startGroup('SQL a real run would execute');
+    core.info(sql);
+    core.endGroup();
+    if (inputs.verify) core.notice('verify runs only after a real run; this dry run changed nothing to verify.');
+    facts.durationMs = Date.now() - started;
+    setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+    await writeSummary(renderSummary(facts));
+    return;
+  }
+
+  const rowCountsBefore = inputs.verify && plan.migrations.length > 0 ? await tableRowCounts(client) : undefined;
+  emitEvent('down_migrations_start', {
+    database: inputs.target.database,
+    format: inputs.format,
+    history_table: tableName,
+    from_version: history.current,
+    to_version: plan.toVersion,
+    versions: plan.migrations.map((step) => step.version),
+    backup_checksum: inputs.backupChecksum,
+    backup_check_skipped: !inputs.backupChecksum && inputs.skipBackupCheck,
+  });
+  await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
+  const result = await runPlan(client, plan, {
+    onStart: (step) => core.info(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
+    onDone: (outcome) => {
+      core.info(`Reverted ${outcome.version} ${outcome.name} in ${formatDuration(outcome.durationMs)}.`);
+      emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
+    },
+  });
+  const after = await readHistory(client, inputs.format, table);
+  facts.completed = result.completed;
+  facts.failure = result.failure;
+  facts.finalVersion = after.current;
+
+  let verify: VerifyResult | undefined;
+  if (!result.failure && inputs.verify) {
+    core.info(`Verifying: migrating a scratch database up to ${after.current ?? 'no version'} and comparing schemas...`);
+    verify = await verifyAgainstMigrations({
+      target: inputs.target,
+      migrationsDir: inputs.migrationsDir,
+      format: inputs.format,
+      table,
+      version: after.current,
+      pgBinDir: inputs.pgBinDir,
+      serverMajor: server.major,
+      rowCountsBefore: rowCountsBefore ?? (await tableRowCounts(client)),
+    });
+    facts.verify = verify;
+  }
+
+  facts.durationMs = Date.now() - started;
+  setOutputs({
+    reverted: result.completed.map(revertedEntry),
+    planned,
+    'final-version': after.current,
+    'initial-version': history.current,
+    'dry-run-sql': sqlOutput,
+    'sql-file': sqlFile,
+    failure: result.failure ? failureOutput(result.failure) : '',
+    verified: verify ? String(verify.equal) : '',
+    'duration-ms': facts.durationMs,
+  });
+  await writeSummary(renderSummary(facts));
+
+  if (result.failure) {
+    emitEvent('down_migrations_failed', { ...failureOutput(result.failure), reverted: result.completed.map((outcome) => outcome.version), final_version: after.current });
+    throw new ActionError(`${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`, {
+      hint: result.failure.historyState,
+    });
+  }
+  emitEvent('down_migrations_complete', {
+    from_version: history.current,
+    final_version: after.current,
+    reverted: result.completed.map((outcome) => outcome.version),
+    duration_ms: facts.durationMs,
+    verified: verify?.equal,
+  });
+  if (facts.nothingToDo) core.notice(`Nothing to revert: ${facts.nothingToDo}.`);
+  else core.info(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
+  if (verify?.rowsGained.length) core.warning(`Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`);
+  if (verify && !verify.equal) {
+    throw new ActionError(`The down migrations ran, but verification found ${verify.problems.length} difference(s): ${verify.problems.join('; ')}.`, {
+      hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
+    });
+  }
+}
+
+const OUTPUT_LIMIT = 900_000;
+const SUMMARY_SQL_LIMIT = 200_000;
+
+/** The SQL cut to `limit` characters at a line end, saying where the rest is. */
+function capped(sql: string, limit: number, file: string): string {
+  if (sql.length <= limit) return sql;
+  const cut = sql.lastIndexOf('\n', limit);
+  return `${sql.slice(0, cut)}\n-- ... ${sql.length - cut} more characters: the whole script is in ${file}\n`;
+}
+
+function revertedEntry(outcome: MigrationOutcome): Record<string, unknown> {
+  return { version: outcome.version, name: outcome.name, file: outcome.file ?? null, 'duration-ms': Math.round(outcome.durationMs) };
+}
+
+function failureOutput(failure: MigrationFailure): Record<string, unknown> {
+  return {
+    version: failure.version,
+    name: failure.name,
+    file: failure.file ?? null,
+    statement: failure.statement,
+    line: failure.line ?? null,
+    column: failure.column ?? null,
+    code: failure.code ?? null,
+    message: failure.message,
+    detail: failure.detail ?? null,
+    hint: failure.hint ?? null,
+    'rolled-back': failure.rolledBack,
+    'history-state': failure.historyState,
+  };
+}
+
+function logPlan(plan: MigrationPlan, alreadyReverted: string[], nothingToDo: string | undefined): void {
+  if (alreadyReverted.length) core.info(`Already reverted by an earlier run: ${alreadyReverted.join(', ')}.`);
+  if (nothingToDo) {
+    core.info(`Nothing to revert: ${nothingToDo}.`);
+    return;
+  }
+  core.info(`Plan: revert ${plan.migrations.length} migration(s), version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}:`);
+  for (const step of plan.migrations) {
+    core.info(`  ${step.version} ${step.name}: ${step.file ?? 'history only'}${step.transactional ? '' : ' (outside a transaction)'}`);
+    for (const note of step.notes) core.info(`    note: ${note}`);
+  }
 }

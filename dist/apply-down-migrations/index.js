@@ -4332,7 +4332,7 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 const Client = __nccwpck_require__(5042)
 const defaults = __nccwpck_require__(8995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 const Pool = __nccwpck_require__(7558)
 const TypeOverrides = __nccwpck_require__(365)
@@ -5029,7 +5029,7 @@ NativeQuery.prototype.submit = function (client) {
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
@@ -5292,7 +5292,7 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 8014:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -34987,7 +34987,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2702);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8188);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2702:
+/***/ 8188:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35006,12 +35006,16 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
 var lib_core = __nccwpck_require__(1804);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -35046,6 +35050,1817 @@ function formatDuration(ms) {
     return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/events.ts
+function formatEvent(event, fields = {}, now = new Date()) {
+    const record = { event };
+    for (const [key, value] of Object.entries(fields)) {
+        if (value !== undefined)
+            record[key] = value;
+    }
+    record.time = now.toISOString();
+    return JSON.stringify(record);
+}
+function emitEvent(event, fields = {}) {
+    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
+    process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+/**
+ * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
+ * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
+ */
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+function compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+async function loadGolangMigrate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue; // golang-migrate reads one directory level only
+        const match = GOLANG_MIGRATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+    }
+}
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+async function loadDbmate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = DBMATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name = ''] = match;
+        const sections = parseDbmateFile(await source.readFile(file), file);
+        const migration = { version, name, ...sections };
+        if (!migration.up)
+            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+        if (byVersion.has(version))
+            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+        byVersion.set(version, migration);
+    }
+}
+async function loadDiesel(source, files, byVersion) {
+    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+    for (const file of files) {
+        const match = DIESEL_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, dirName, versionText, name = '', direction] = match;
+        const metadataFile = `${dirName}/metadata.toml`;
+        const transactional = metadata.has(metadataFile)
+            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+            : true;
+        const sql = await source.readFile(file);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+    }
+}
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const files = await source.listFiles();
+    const byVersion = new Map();
+    if (format === 'golang-migrate')
+        await loadGolangMigrate(source, files, byVersion);
+    else if (format === 'dbmate')
+        await loadDbmate(source, files, byVersion);
+    else
+        await loadDiesel(source, files, byVersion);
+    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: ./shared/secrets.ts
+
+/**
+ * Registers every form of a connection URL's password with the runner's masker, before the URL (or
+ * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
+ */
+function maskUrlCredentials(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
+        if (match?.[1])
+            maskValue(match[1]);
+        return;
+    }
+    if (parsed.password) {
+        maskValue(parsed.password);
+        maskValue(safeDecode(parsed.password));
+    }
+    const passwordParam = parsed.searchParams.get('password');
+    if (passwordParam)
+        maskValue(passwordParam);
+}
+function maskValue(secret) {
+    if (secret && secret.length > 0)
+        lib_core/* setSecret */.Pq(secret);
+}
+/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
+function redactUrl(url) {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password)
+            parsed.password = '***';
+        if (parsed.searchParams.has('password'))
+            parsed.searchParams.set('password', '***');
+        return parsed.toString();
+    }
+    catch {
+        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+    }
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/postgres/connection.ts
+
+
+
+const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
+/** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
+function resolvePgTarget(databaseUrl, inputName = 'database-url') {
+    if (databaseUrl) {
+        maskUrlCredentials(databaseUrl);
+        let url;
+        try {
+            url = new URL(databaseUrl);
+        }
+        catch {
+            throw new errors/* InputError */.dz(inputName, 'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.');
+        }
+        if (!URL_PROTOCOLS.includes(url.protocol)) {
+            throw new errors/* InputError */.dz(inputName, `must start with postgres:// or postgresql://; got "${url.protocol}//".`);
+        }
+        const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+        if (!database)
+            throw new errors/* InputError */.dz(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
+        const portText = url.port || process.env.PGPORT || '5432';
+        const port = Number(portText);
+        if (!Number.isInteger(port) || port <= 0 || port > 65535)
+            throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
+        return {
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            port,
+            user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
+            password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
+            database,
+            sslmode: url.searchParams.get('sslmode') ?? process.env.PGSSLMODE,
+        };
+    }
+    if (!process.env.PGHOST && !process.env.PGDATABASE) {
+        throw new errors/* InputError */.dz(inputName, 'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.');
+    }
+    maskValue(process.env.PGPASSWORD);
+    return {
+        host: process.env.PGHOST || 'localhost',
+        port: Number(process.env.PGPORT || 5432),
+        user: process.env.PGUSER || 'postgres',
+        password: process.env.PGPASSWORD,
+        database: process.env.PGDATABASE || process.env.PGUSER || 'postgres',
+        sslmode: process.env.PGSSLMODE,
+    };
+}
+/** The same server, another database (scratch databases, restores into a new database). */
+function withDatabase(target, database) {
+    return { ...target, database };
+}
+/** How the target is shown to people: never with its password. */
+function describeTarget(target) {
+    return `${target.user}@${target.host}:${target.port}/${target.database}`;
+}
+/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
+function pgToolEnv(target) {
+    return {
+        PGHOST: target.host,
+        PGPORT: String(target.port),
+        PGUSER: target.user,
+        PGPASSWORD: target.password,
+        PGDATABASE: target.database,
+        PGSSLMODE: target.sslmode,
+        PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
+        PGAPPNAME: 'rollback-actions',
+    };
+}
+function sslOption(sslmode) {
+    if (!sslmode || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
+        return undefined;
+    if (sslmode === 'require')
+        return { rejectUnauthorized: false };
+    return { rejectUnauthorized: true };
+}
+/** Turns driver errors into sentences that say what to check, without the password. */
+function explainConnectionError(target, error) {
+    const where = `${target.host}:${target.port}`;
+    const code = error.code;
+    const message = error instanceof Error ? error.message : String(error);
+    switch (code) {
+        case '28P01':
+        case '28000':
+            return new errors/* ActionError */.lZ(`PostgreSQL at ${where} rejected user "${target.user}": ${message}.`, {
+                hint: 'Check the user and password in database-url (or PGUSER/PGPASSWORD).',
+            });
+        case '3D000':
+            return new errors/* ActionError */.lZ(`Database "${target.database}" does not exist on the PostgreSQL server at ${where}.`, {
+                hint: 'Check the database name at the end of database-url.',
+            });
+        case 'ECONNREFUSED':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`);
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: host "${target.host}" could not be resolved.`);
+        case 'ETIMEDOUT':
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: ${code}.`);
+        default:
+            if (/timeout/i.test(message))
+                return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
+            return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
+    }
+}
+async function connect(target, options = {}) {
+    const client = new esm.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database: target.database,
+        ssl: sslOption(target.sslmode),
+        application_name: options.applicationName ?? 'rollback-actions',
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    });
+    // A dropped connection after connect must surface through the failing query, not crash the process.
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw explainConnectionError(target, error);
+    }
+    return client;
+}
+/** Runs fn with a connected client and always closes it. */
+async function withClient(target, fn, options) {
+    const client = await connect(target, options);
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** Server version as "15.4" and its major number. */
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
+    const num = Number(rows[0].server_version_num);
+    return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
+}
+/** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+const DEFAULT_HISTORY_TABLES = {
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    diesel: '__diesel_schema_migrations',
+};
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
+}
+function qualifiedName(table) {
+    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+}
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+    return rows[0].found !== null;
+}
+async function readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    const name = qualifiedName(table);
+    if (format === 'golang-migrate') {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    }
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
+    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
+    let format;
+    let tableName = 'schema_migrations';
+    if (columns('__diesel_schema_migrations').includes('version')) {
+        format = 'diesel';
+        tableName = '__diesel_schema_migrations';
+    }
+    else if (columns('schema_migrations').includes('dirty'))
+        format = 'golang-migrate';
+    else if (columns('schema_migrations').includes('version'))
+        format = 'dbmate';
+    if (!format)
+        return undefined;
+    const state = await readHistory(client, format, { schema: 'public', table: tableName });
+    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+}
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
+function historyWriter(format, table) {
+    const name = qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
+        return;
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function migrationLockKeys(database, table, format) {
+    const keys = [
+        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+    ];
+    if (format === 'golang-migrate') {
+        keys.push({
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        });
+    }
+    return keys;
+}
+function lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
+ * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
+ */
+async function acquireMigrationLock(client, keys, timeoutMs) {
+    const started = Date.now();
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    for (const key of keys) {
+        try {
+            await client.query(`SELECT pg_advisory_lock(${key.id})`);
+            taken.push(key);
+        }
+        catch (error) {
+            await release();
+            if (error.code !== '55P03')
+                throw error;
+            const holders = await lockHolders(client, keys).catch(() => []);
+            const who = holders.length
+                ? holders
+                    .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+                    .join('; ')
+                : 'a session that has since let go';
+            throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+        }
+    }
+    return { keys, waitedMs: Date.now() - started, release };
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function process_runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+/** Migration files in a working tree. */
+function directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/**
+ * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
+ * the current release's migrations with the target's without checking either out.
+ */
+function gitRefSource(repoDir, ref, dir) {
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '');
+    return {
+        description: `${prefix} at ${ref}`,
+        async listFiles() {
+            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
+                okExitCodes: [0, 128],
+            });
+            if (result.exitCode !== 0) {
+                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+            }
+            return result.stdout.split('\0').filter(Boolean).sort();
+        },
+        async readFile(relativePath) {
+            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix}/${relativePath}`]);
+            return result.stdout;
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/statements.ts
+/**
+ * Splits a migration file into the statements psql would send, one by one, so a failure can name
+ * the statement and its line, and statements that cannot run in a transaction block can be found
+ * before anything runs.
+ *
+ * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
+ * quotes ('...', E'...', "..."), dollar quotes ($tag$...$tag$), comments (line comments and nested block comments),
+ * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
+ * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
+ * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
+ * a file in order therefore does exactly what `psql -f file` does.
+ */
+const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+/** Words kept per statement for classification; the start of a statement is all that matters. */
+const MAX_WORDS = 64;
+function splitStatements(sql) {
+    const statements = [];
+    let start = -1; // offset of the current statement's first significant character
+    let lastTokenEnd = 0; // end of its last token that is neither whitespace nor a line comment
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let identifierCount = 0;
+    let words = [];
+    const finish = (end) => {
+        if (start >= 0) {
+            const text = sql.slice(start, end);
+            // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
+            if (stripComments(text).replace(/;$/, '').trim() !== '')
+                statements.push({ text, start, end, line: lineAt(sql, start), words });
+        }
+        start = -1;
+        parenDepth = 0;
+        beginDepth = 0;
+        identifierCount = 0;
+        words = [];
+    };
+    /** Consumes the token at `i` (neither whitespace nor a line comment); returns where the next one starts. */
+    const token = (i) => {
+        const char = sql[i];
+        const next = sql[i + 1];
+        if (char === '/' && next === '*')
+            return skipBlockComment(sql, i);
+        if (char === "'")
+            return skipQuoted(sql, i, "'", false);
+        if (char === '"')
+            return skipQuoted(sql, i, '"', false);
+        if (char === '$') {
+            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
+            if (!tag)
+                return i + 1;
+            const close = sql.indexOf(tag[0], i + tag[0].length);
+            return close < 0 ? sql.length : close + tag[0].length;
+        }
+        if (IDENT_START.test(char)) {
+            let end = i + 1;
+            while (end < sql.length && IDENT_CHAR.test(sql[end]))
+                end++;
+            const word = sql.slice(i, end);
+            if ((word === 'E' || word === 'e') && sql[end] === "'")
+                return skipQuoted(sql, end, "'", true);
+            identifierCount++;
+            const upper = word.toUpperCase();
+            if (words.length < MAX_WORDS)
+                words.push(upper);
+            if (upper === 'BEGIN' || upper === 'CASE') {
+                if (identifierCount > 1)
+                    beginDepth++;
+            }
+            else if (upper === 'END' && beginDepth > 0) {
+                beginDepth--;
+            }
+            return end;
+        }
+        if (/[0-9]/.test(char)) {
+            // A number cannot start a word: "1e5" or "2abc" must not count "e5"/"abc" as words.
+            let end = i + 1;
+            while (end < sql.length && /[0-9A-Za-z_.]/.test(sql[end]))
+                end++;
+            return end;
+        }
+        if (char === '(')
+            parenDepth++;
+        else if (char === ')' && parenDepth > 0)
+            parenDepth--;
+        return i + 1;
+    };
+    let i = 0;
+    while (i < sql.length) {
+        const char = sql[i];
+        if (char === '-' && sql[i + 1] === '-') {
+            // A line comment is whitespace to psql: kept inside a statement, dropped before one.
+            const newline = sql.indexOf('\n', i);
+            i = newline < 0 ? sql.length : newline + 1;
+            continue;
+        }
+        if (/\s/.test(char)) {
+            i++;
+            continue;
+        }
+        if (char === ';' && parenDepth === 0 && beginDepth === 0) {
+            finish(i + 1);
+            i++;
+            continue;
+        }
+        if (start < 0)
+            start = i;
+        i = token(i);
+        lastTokenEnd = i;
+    }
+    // The last statement may lack its semicolon; it ends with its last token, not with a trailing comment.
+    if (start >= 0)
+        finish(lastTokenEnd);
+    return statements;
+}
+function skipBlockComment(sql, from) {
+    let depth = 0;
+    let i = from;
+    while (i < sql.length) {
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+            depth++;
+            i += 2;
+        }
+        else if (sql[i] === '*' && sql[i + 1] === '/') {
+            depth--;
+            i += 2;
+            if (depth === 0)
+                return i;
+        }
+        else
+            i++;
+    }
+    return sql.length;
+}
+/** Skips a quoted literal or identifier starting at `from` (the opening quote); doubled quotes escape. */
+function skipQuoted(sql, from, quote, backslashEscapes) {
+    let i = from + 1;
+    while (i < sql.length) {
+        const char = sql[i];
+        if (backslashEscapes && char === '\\') {
+            i += 2;
+            continue;
+        }
+        if (char === quote) {
+            if (sql[i + 1] === quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+    return sql.length;
+}
+/** The text without comments, quotes left alone (for "is there anything to run" checks). */
+function stripComments(sql) {
+    let out = '';
+    let i = 0;
+    while (i < sql.length) {
+        const char = sql[i];
+        const next = sql[i + 1];
+        if (char === '-' && next === '-') {
+            const newline = sql.indexOf('\n', i);
+            i = newline < 0 ? sql.length : newline;
+        }
+        else if (char === '/' && next === '*') {
+            i = skipBlockComment(sql, i);
+            out += ' ';
+        }
+        else if (char === "'" || char === '"') {
+            const end = skipQuoted(sql, i, char, false);
+            out += sql.slice(i, end);
+            i = end;
+        }
+        else if (char === '$') {
+            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
+            if (tag) {
+                const close = sql.indexOf(tag[0], i + tag[0].length);
+                const end = close < 0 ? sql.length : close + tag[0].length;
+                out += sql.slice(i, end);
+                i = end;
+            }
+            else {
+                out += char;
+                i++;
+            }
+        }
+        else {
+            out += char;
+            i++;
+        }
+    }
+    return out;
+}
+/** 1-based line number of an offset. */
+function lineAt(text, offset) {
+    let line = 1;
+    for (let i = 0; i < offset && i < text.length; i++)
+        if (text[i] === '\n')
+            line++;
+    return line;
+}
+/**
+ * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
+ * in the script: line and column, both 1-based. Undefined when the position is out of range.
+ */
+function positionInScript(statement, script, position) {
+    if (!Number.isInteger(position) || position < 1)
+        return undefined;
+    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
+    const characters = Array.from(statement.text);
+    if (position > characters.length + 1)
+        return undefined;
+    const offset = statement.start + characters.slice(0, position - 1).join('').length;
+    const before = script.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
+    return { line, column };
+}
+/** The statement's first line, shortened: how a statement is named in a one-line message. */
+function statementHeadline(statement, max = 120) {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const oneLine = stripComments(text).replace(/\s+/g, ' ').trim();
+    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
+const RULES = [
+    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
+    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
+    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
+    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
+    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
+    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
+    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
+    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
+    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
+    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
+    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
+];
+/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
+function findNonTransactionalStatements(statements, serverVersionNum) {
+    const found = [];
+    for (const statement of statements) {
+        const words = statement.words.join(' ');
+        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+        if (rule)
+            found.push({ statement, what: rule.what });
+    }
+    return found;
+}
+const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
+const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
+const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
+function transactionControl(statements) {
+    const control = statements.filter((statement) => {
+        const words = statement.words.join(' ');
+        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
+    });
+    if (control.length === 0)
+        return { kind: 'none' };
+    const first = statements[0];
+    const last = statements[statements.length - 1];
+    if (control.length === 2 &&
+        control[0] === first &&
+        control[1] === last &&
+        TRANSACTION_START.test(first.words.join(' ')) &&
+        TRANSACTION_END.test(last.words.join(' ')) &&
+        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
+        first.words.length <= 2) {
+        return { kind: 'wrapped', begin: first, commit: last };
+    }
+    return { kind: 'own', statements: control };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/runner.ts
+
+
+
+
+
+
+
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+/**
+ * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
+ * version, so everything at or below it in the directory counts as applied (its own model).
+ */
+function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
+    if (format !== 'golang-migrate')
+        return [...history.applied];
+    if (history.current === null)
+        return [];
+    if (!migrations.some((migration) => migration.version === history.current)) {
+        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+    }
+    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+}
+/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
+function dirtyHistoryError(history, migrations, table, migrationsDir) {
+    const version = history.current ?? '-1';
+    const versions = migrations.map((migration) => migration.version);
+    const index = versions.indexOf(version);
+    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
+    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
+    const options = [
+        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
+        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
+        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+    ];
+    return new errors/* ActionError */.lZ(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
+        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
+        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
+    });
+}
+function lineNote(script, statement) {
+    return `line ${(script.line ?? 1) - 1 + statement.line}`;
+}
+/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
+function displayOf(script, statements, folded) {
+    let text = script.sql;
+    const edits = folded.map(({ statement, comment }) => ({
+        start: statement.start,
+        end: statement.end,
+        replacement: `-- ${comment}`,
+    }));
+    const last = statements.at(-1);
+    if (last && !last.text.trimEnd().endsWith(';'))
+        edits.push({ start: last.end, end: last.end, replacement: ';' });
+    for (const edit of edits.sort((a, b) => b.start - a.start))
+        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
+    return text.trim();
+}
+/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
+function prepareScript(script, direction, options) {
+    const statements = splitStatements(script.sql);
+    const file = script.file ?? script.path;
+    const notes = [];
+    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
+    const control = transactionControl(statements);
+    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
+    if (!script.transactional) {
+        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    if (nonTransactional.length > 0) {
+        if (options.format === 'golang-migrate') {
+            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
+            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+        }
+        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        return {
+            statements,
+            displaySql: '',
+            transactional: true,
+            notes,
+            problem: `${file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+        };
+    }
+    if (control.kind === 'wrapped') {
+        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
+        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
+        return {
+            statements: inner,
+            displaySql: displayOf(script, inner, [
+                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
+                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+            ]),
+            transactional: true,
+            notes,
+        };
+    }
+    if (control.kind === 'own') {
+        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
+}
+function planned(direction, migration, script, versionAfter, options, problems) {
+    const writer = historyWriter(options.format, options.table);
+    const prepared = script
+        ? prepareScript(script, direction, options)
+        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
+    if (prepared.problem)
+        problems.push(prepared.problem);
+    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+    return {
+        direction,
+        version: migration.version,
+        name: migration.name,
+        file: script?.file ?? script?.path,
+        script,
+        statements: prepared.statements,
+        displaySql: prepared.displaySql,
+        transactional: prepared.transactional,
+        notes: prepared.notes,
+        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyAfter: historyUpdate,
+        versionAfter,
+    };
+}
+/**
+ * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
+ * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
+ * run in a transaction in a file that does not opt out; all problems are reported together.
+ */
+function planDown(migrations, history, versions, options) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    const allowed = new Set(options.allowEmptyDown ?? []);
+    const problems = [];
+    const dir = options.migrationsDir ?? 'migrations-dir';
+    const ordered = [...versions].sort((a, b) => compareVersions(b, a));
+    const applied = appliedVersions(options.format, migrations, history, dir);
+    let remaining = applied.filter((version) => !versions.includes(version));
+    const plannedMigrations = [];
+    for (const version of ordered) {
+        const migration = byVersion.get(version);
+        if (!migration) {
+            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
+            continue;
+        }
+        const label = migration.down?.file ?? migration.down?.path ?? `version ${version} (${migration.name})`;
+        if (!migration.down && !allowed.has(version)) {
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+        }
+        else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
+            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
+        }
+        let versionAfter;
+        if (options.format === 'golang-migrate') {
+            // golang-migrate records the previous migration in the directory (source Prev), or nil.
+            const index = migrations.indexOf(migration);
+            versionAfter = index > 0 ? migrations[index - 1].version : null;
+        }
+        else {
+            remaining = remaining.filter((other) => other !== version);
+            versionAfter = remaining.at(-1) ?? null;
+        }
+        const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
+        plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
+    }
+    if (problems.length > 0) {
+        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
+            : undefined);
+    }
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'down' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: [],
+        migrations: plannedMigrations,
+    };
+}
+/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
+function planUp(migrations, history, toVersion, options) {
+    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const problems = [];
+    const plannedMigrations = pending.map((migration) => planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'up' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
+        migrations: plannedMigrations,
+    };
+}
+function describeMigration(migration, format) {
+    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+}
+/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
+function sessionSetupSql(settings, keys) {
+    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+}
+/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
+function wrapped(statements, phase) {
+    if (statements.length === 0)
+        return [];
+    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
+    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+}
+function unitsOf(step) {
+    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+    if (step.transactional) {
+        return [
+            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
+            ...body,
+            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
+            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
+        ];
+    }
+    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
+}
+/**
+ * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
+ * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
+ * -f` of this script does what the real run does.
+ */
+function renderPlanSql(plan, settings, keys, header = []) {
+    const lines = [
+        ...header.map((line) => `-- ${line}`),
+        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
+        ...sessionSetupSql(settings, keys),
+        ...plan.setup,
+    ];
+    for (const step of plan.migrations) {
+        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
+        for (const note of step.notes)
+            lines.push(`-- note: ${note}`);
+        let bodyShown = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.kind !== 'statement')
+                lines.push(unit.sql);
+            else if (!bodyShown) {
+                lines.push(step.displaySql);
+                bodyShown = true;
+            }
+        }
+    }
+    lines.push('', ...unlockSql(keys));
+    return `${lines.join('\n')}\n`;
+}
+function failureOf(step, unit, error, rolledBack, historyState) {
+    const pgError = error;
+    const failure = {
+        direction: step.direction,
+        version: step.version,
+        name: step.name,
+        file: step.file,
+        statement: unit.sql,
+        code: pgError.code,
+        message: (0,errors/* errorMessage */.gJ)(error),
+        detail: pgError.detail || undefined,
+        hint: pgError.hint || undefined,
+        where: pgError.where || undefined,
+        rolledBack,
+        historyState,
+    };
+    if (unit.kind === 'statement' && unit.statement && step.script) {
+        const base = (step.script.line ?? 1) - 1;
+        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+        failure.line = base + (at?.line ?? unit.statement.line);
+        if (at)
+            failure.column = at.column;
+    }
+    return failure;
+}
+/**
+ * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
+ * and reports it; migrations done before it stay committed and recorded.
+ */
+async function runPlan(client, plan, hooks = {}) {
+    const completed = [];
+    for (const sql of plan.setup)
+        await client.query(sql);
+    for (const step of plan.migrations) {
+        hooks.onStart?.(step);
+        const started = process.hrtime.bigint();
+        let inTransaction = false;
+        // The dirty flag counts as set once every statement before the body has run (and committed).
+        let dirtyMarked = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.phase !== 'before' && step.historyBefore.length > 0)
+                dirtyMarked = true;
+            try {
+                await client.query(unit.sql);
+                if (unit.kind === 'control')
+                    inTransaction = unit.sql === 'BEGIN;';
+            }
+            catch (error) {
+                if (inTransaction)
+                    await client.query('ROLLBACK').catch(() => undefined);
+                const rolledBack = step.transactional;
+                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
+                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
+            }
+        }
+        const outcome = {
+            direction: step.direction,
+            version: step.version,
+            name: step.name,
+            file: step.file,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+            transactional: step.transactional,
+            notes: step.notes,
+        };
+        completed.push(outcome);
+        hooks.onDone?.(outcome);
+    }
+    return { completed };
+}
+function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
+    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    if (rolledBack) {
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+    }
+    if (plan.format === 'golang-migrate' && dirtyMarked) {
+        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
+    }
+    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
+}
+/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
+async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
+    const shape = await historyTableShape(client, table);
+    if (shape)
+        checkHistoryShape(shape, format, table);
+    const history = await readHistory(client, format, table);
+    if (history.dirty)
+        throw dirtyHistoryError(history, migrations, table, migrationsDir);
+    return history;
+}
+class MigrationRunError extends errors/* ActionError */.lZ {
+    failure;
+    completed;
+    constructor(failure, completed) {
+        super(describeFailure(failure), { hint: failure.historyState });
+        this.name = 'MigrationRunError';
+        this.failure = failure;
+        this.completed = completed;
+    }
+}
+function describeFailure(failure) {
+    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
+    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
+        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+}
+/**
+ * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
+ * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
+ * migration (earlier ones stay done).
+ */
+async function migrateDatabase(target, options) {
+    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
+    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
+    let lock;
+    try {
+        const server = await serverVersion(client);
+        const keys = migrationLockKeys(target.database, table, options.format);
+        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
+        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
+        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
+        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+        const to = options.to ?? null;
+        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
+            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
+        }
+        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
+        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+        const toRevert = to === null ? [] : applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
+        const result = await runPlan(client, plan, options.hooks);
+        if (result.failure)
+            throw new MigrationRunError(result.failure, result.completed);
+        const after = await readHistory(client, options.format, table);
+        return { plan, completed: result.completed, finalVersion: after.current };
+    }
+    finally {
+        await lock?.release();
+        await client.end().catch(() => undefined);
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./shared/postgres/databases.ts
+
+
+/**
+ * Creating and dropping whole databases on the target's server: scratch databases for verifying a
+ * restore or a migration, and restores into a new database. Connects to the maintenance database.
+ */
+function maintenanceTarget(target) {
+    return withDatabase(target, target.database === 'postgres' ? 'template1' : 'postgres');
+}
+async function databaseExists(client, name) {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return (rowCount ?? 0) > 0;
+}
+async function createDatabase(target, name, options = {}) {
+    await withClient(maintenanceTarget(target), async (client) => {
+        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
+    });
+    return withDatabase(target, name);
+}
+/** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
+async function dropDatabase(target, name) {
+    await withClient(maintenanceTarget(target), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    });
+}
+/** A uniquely named scratch database; `drop` is safe to call more than once. */
+async function withScratchDatabase(target, prefix, fn) {
+    const name = `${prefix}_${Date.now().toString(36)}_${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`.slice(0, 63);
+    const scratch = await createDatabase(target, name);
+    try {
+        return await fn(scratch);
+    }
+    finally {
+        await dropDatabase(target, name);
+    }
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1, 2`);
+    const counts = {};
+    for (const table of tables) {
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+        counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
+    }
+    return counts;
+}
+
+;// CONCATENATED MODULE: ./shared/postgres/pg-tools.ts
+
+
+
+
+/** Directories searched when no pg-bin-dir is given: PATH, then every /usr/lib/postgresql/<major>/bin, newest first. */
+function candidateDirectories(root = '/usr/lib/postgresql') {
+    const pathDirs = (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
+    const versioned = (0,external_node_fs_namespaceObject.existsSync)(root)
+        ? (0,external_node_fs_namespaceObject.readdirSync)(root)
+            .filter((name) => /^\d+$/.test(name))
+            .sort((a, b) => Number(b) - Number(a))
+            .map((name) => external_node_path_default().join(root, name, 'bin'))
+        : [];
+    return [...new Set([...pathDirs, ...versioned])];
+}
+async function probeVersion(executable) {
+    const result = await process_runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+    const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
+    if (!match)
+        return undefined;
+    return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+}
+/**
+ * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
+ * directory is used (the pg-bin-dir input). Throws an ActionError that says what to install.
+ */
+async function findPgTool(tool, serverMajor, binDir) {
+    const dirs = binDir ? [binDir] : candidateDirectories();
+    const found = [];
+    for (const dir of dirs) {
+        const executable = findExecutable(external_node_path_default().join(dir, tool));
+        if (!executable)
+            continue;
+        const probed = await probeVersion(executable);
+        if (probed)
+            found.push(probed);
+    }
+    const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
+    if (suitable)
+        return suitable;
+    const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+    throw new errors/* ActionError */.lZ(`The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`, {
+        hint: `On ubuntu runners, add a step before this one: ` +
+            `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
+            `sudo apt-get install -y postgresql-client-${serverMajor}` +
+            ` (it installs to /usr/lib/postgresql/${serverMajor}/bin, which is searched), or point pg-bin-dir at a matching client.`,
+    });
+}
+
+;// CONCATENATED MODULE: ./shared/postgres/schema.ts
+
+
+/**
+ * A database's schema as text that two databases can be compared by: `pg_dump --schema-only`
+ * without the parts that differ between equal schemas (comments, SET lines, the 2025 \restrict
+ * keys, ownership and privileges) and, optionally, with each table's columns sorted, because a
+ * reverted ADD COLUMN that is re-added lands at the end of the table.
+ */
+async function dumpSchema(target, pgDumpPath, options = {}) {
+    const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-comments', '--quote-all-identifiers'];
+    for (const table of options.excludeTables ?? [])
+        args.push('--exclude-table', table);
+    const { stdout } = await process_runProcess(pgDumpPath, args, { env: pgToolEnv(target) });
+    return stdout;
+}
+function normalizeSchema(dump, options = {}) {
+    const lines = dump
+        .split('\n')
+        .filter((line) => !/^\\(restrict|unrestrict)\b/.test(line))
+        .filter((line) => !line.startsWith('--'))
+        .filter((line) => !/^SET |^SELECT pg_catalog\.set_config/.test(line))
+        .map((line) => line.replace(/\s+$/, ''));
+    const text = lines.join('\n').replace(/\n{2,}/g, '\n\n').trim();
+    if (!options.ignoreColumnOrder)
+        return `${text}\n`;
+    // Sort the column lines of each CREATE TABLE so column order does not count as a difference.
+    const sorted = text.replace(/(CREATE TABLE [^\n]+ \(\n)([\s\S]*?)(\n\)[^\n]*;)/g, (_match, head, body, tail) => {
+        const columns = body.split(',\n').map((column) => column.trim()).sort();
+        return `${head}    ${columns.join(',\n    ')}${tail}`;
+    });
+    return `${sorted}\n`;
+}
+/** Statements of `a` that `b` lacks and vice versa, for a readable "schemas differ" error. */
+function schemaDifferences(a, b) {
+    const statements = (text) => new Set(text.split(/;\n/).map((statement) => statement.trim()).filter(Boolean));
+    const first = statements(a);
+    const second = statements(b);
+    return { onlyInFirst: [...first].filter((s) => !second.has(s)), onlyInSecond: [...second].filter((s) => !first.has(s)) };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/verify.ts
+
+
+
+
+
+
+
+function historyKey(table) {
+    return `${table.schema}.${table.table}`;
+}
+function sameShape(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+async function historyVersions(client, format, table) {
+    const state = await readHistory(client, format, table);
+    return state.applied;
+}
+async function verifyAgainstMigrations(options) {
+    const started = Date.now();
+    const pgDump = await findPgTool('pg_dump', options.serverMajor, options.pgBinDir);
+    const exclude = [qualifiedName(options.table)];
+    const expected = await withScratchDatabase(options.target, 'rollback_verify', async (scratch) => {
+        await migrateDatabase(scratch, {
+            migrationsDir: options.migrationsDir,
+            format: options.format,
+            historyTable: options.table,
+            to: options.version ?? '0',
+        });
+        const schema = await dumpSchema(scratch, pgDump.path, { excludeTables: exclude });
+        return await withClient(scratch, async (client) => ({
+            schema,
+            shape: await historyTableShape(client, options.table),
+            versions: await historyVersions(client, options.format, options.table),
+        }));
+    }).catch((error) => {
+        if (error.code === '42501') {
+            throw new errors/* ActionError */.lZ(`verify needs a scratch database, but user "${options.target.user}" may not create databases: ${(0,errors/* errorMessage */.gJ)(error)}.`, {
+                hint: 'Run with a role that has CREATEDB, or set verify: false (the down migrations themselves have already run).',
+            });
+        }
+        throw error;
+    });
+    const databaseSchema = await dumpSchema(options.target, pgDump.path, { excludeTables: exclude });
+    const actual = await withClient(options.target, async (client) => ({
+        shape: await historyTableShape(client, options.table),
+        versions: await historyVersions(client, options.format, options.table),
+        counts: options.rowCountsBefore ? await tableRowCounts(client) : undefined,
+    }));
+    const differences = schemaDifferences(normalizeSchema(databaseSchema, { ignoreColumnOrder: true }), normalizeSchema(expected.schema, { ignoreColumnOrder: true }));
+    const historyShapeEqual = sameShape(actual.shape, expected.shape);
+    const versionsEqual = JSON.stringify(actual.versions) === JSON.stringify(expected.versions);
+    const rowsLost = [];
+    const rowsGained = [];
+    const droppedTables = [];
+    if (options.rowCountsBefore && actual.counts) {
+        for (const [table, before] of Object.entries(options.rowCountsBefore)) {
+            if (table === historyKey(options.table))
+                continue;
+            const after = actual.counts[table];
+            if (after === undefined)
+                droppedTables.push({ table, rows: before });
+            else if (after < before)
+                rowsLost.push({ table, before, after });
+            else if (after > before)
+                rowsGained.push({ table, before, after });
+        }
+    }
+    const problems = [];
+    if (differences.onlyInFirst.length || differences.onlyInSecond.length) {
+        problems.push(`the schema differs from a database migrated up to version ${options.version ?? 'none'}: ${differences.onlyInFirst.length} statement(s) only in the database, ${differences.onlyInSecond.length} only in the expected schema`);
+    }
+    if (!historyShapeEqual)
+        problems.push(`the history table ${historyKey(options.table)} does not have the shape ${options.format} gives it`);
+    if (!versionsEqual)
+        problems.push(`the history lists ${actual.versions.join(', ') || 'nothing'}, but migrating up to ${options.version ?? 'none'} records ${expected.versions.join(', ') || 'nothing'}`);
+    for (const change of rowsLost)
+        problems.push(`table ${change.table} kept its place but lost rows: ${change.before} before, ${change.after} after`);
+    return {
+        equal: problems.length === 0,
+        onlyInDatabase: differences.onlyInFirst,
+        onlyInExpected: differences.onlyInSecond,
+        historyShapeEqual,
+        historyShape: { database: actual.shape, expected: expected.shape },
+        historyVersions: { database: actual.versions, expected: expected.versions, equal: versionsEqual },
+        rowsLost,
+        rowsGained,
+        droppedTables,
+        problems,
+        durationMs: Date.now() - started,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        lib_core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/summary.ts
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+function markdownTable(header, rows) {
+    const lines = [
+        `| ${header.map(cell).join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    ];
+    return `${lines.join('\n')}\n`;
+}
+/** A two-column key/value table. Rows whose value is undefined are left out. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await lib_core/* summary */.z.addRaw(markdown, true).write();
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -35240,407 +37055,6 @@ function urlInput(name, options) {
     return text;
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = ((/* unused pure expression or super */ null && (pg)));
-
-;// CONCATENATED MODULE: ./shared/secrets.ts
-
-/**
- * Registers every form of a connection URL's password with the runner's masker, before the URL (or
- * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
- */
-function maskUrlCredentials(url) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
-        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
-        if (match?.[1])
-            maskValue(match[1]);
-        return;
-    }
-    if (parsed.password) {
-        maskValue(parsed.password);
-        maskValue(safeDecode(parsed.password));
-    }
-    const passwordParam = parsed.searchParams.get('password');
-    if (passwordParam)
-        maskValue(passwordParam);
-}
-function maskValue(secret) {
-    if (secret && secret.length > 0)
-        lib_core/* setSecret */.Pq(secret);
-}
-/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
-function redactUrl(url) {
-    try {
-        const parsed = new URL(url);
-        if (parsed.password)
-            parsed.password = '***';
-        if (parsed.searchParams.has('password'))
-            parsed.searchParams.set('password', '***');
-        return parsed.toString();
-    }
-    catch {
-        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-    }
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/postgres/connection.ts
-
-
-
-const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
-/** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
-function resolvePgTarget(databaseUrl, inputName = 'database-url') {
-    if (databaseUrl) {
-        maskUrlCredentials(databaseUrl);
-        let url;
-        try {
-            url = new URL(databaseUrl);
-        }
-        catch {
-            throw new errors/* InputError */.dz(inputName, 'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.');
-        }
-        if (!URL_PROTOCOLS.includes(url.protocol)) {
-            throw new errors/* InputError */.dz(inputName, `must start with postgres:// or postgresql://; got "${url.protocol}//".`);
-        }
-        const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-        if (!database)
-            throw new errors/* InputError */.dz(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
-        const portText = url.port || process.env.PGPORT || '5432';
-        const port = Number(portText);
-        if (!Number.isInteger(port) || port <= 0 || port > 65535)
-            throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
-        return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
-            port,
-            user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
-            password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
-            database,
-            sslmode: url.searchParams.get('sslmode') ?? process.env.PGSSLMODE,
-        };
-    }
-    if (!process.env.PGHOST && !process.env.PGDATABASE) {
-        throw new errors/* InputError */.dz(inputName, 'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.');
-    }
-    maskValue(process.env.PGPASSWORD);
-    return {
-        host: process.env.PGHOST || 'localhost',
-        port: Number(process.env.PGPORT || 5432),
-        user: process.env.PGUSER || 'postgres',
-        password: process.env.PGPASSWORD,
-        database: process.env.PGDATABASE || process.env.PGUSER || 'postgres',
-        sslmode: process.env.PGSSLMODE,
-    };
-}
-/** The same server, another database (scratch databases, restores into a new database). */
-function withDatabase(target, database) {
-    return { ...target, database };
-}
-/** How the target is shown to people: never with its password. */
-function describeTarget(target) {
-    return `${target.user}@${target.host}:${target.port}/${target.database}`;
-}
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-function pgToolEnv(target) {
-    return {
-        PGHOST: target.host,
-        PGPORT: String(target.port),
-        PGUSER: target.user,
-        PGPASSWORD: target.password,
-        PGDATABASE: target.database,
-        PGSSLMODE: target.sslmode,
-        PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: 'rollback-actions',
-    };
-}
-function sslOption(sslmode) {
-    if (!sslmode || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
-        return undefined;
-    if (sslmode === 'require')
-        return { rejectUnauthorized: false };
-    return { rejectUnauthorized: true };
-}
-/** Turns driver errors into sentences that say what to check, without the password. */
-function explainConnectionError(target, error) {
-    const where = `${target.host}:${target.port}`;
-    const code = error.code;
-    const message = error instanceof Error ? error.message : String(error);
-    switch (code) {
-        case '28P01':
-        case '28000':
-            return new ActionError(`PostgreSQL at ${where} rejected user "${target.user}": ${message}.`, {
-                hint: 'Check the user and password in database-url (or PGUSER/PGPASSWORD).',
-            });
-        case '3D000':
-            return new ActionError(`Database "${target.database}" does not exist on the PostgreSQL server at ${where}.`, {
-                hint: 'Check the database name at the end of database-url.',
-            });
-        case 'ECONNREFUSED':
-            return new ActionError(`Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`);
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return new ActionError(`Cannot reach PostgreSQL at ${where}: host "${target.host}" could not be resolved.`);
-        case 'ETIMEDOUT':
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-            return new ActionError(`Cannot reach PostgreSQL at ${where}: ${code}.`);
-        default:
-            if (/timeout/i.test(message))
-                return new ActionError(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
-            return new ActionError(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
-    }
-}
-async function connect(target, options = {}) {
-    const client = new pg.Client({
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        password: target.password,
-        database: target.database,
-        ssl: sslOption(target.sslmode),
-        application_name: options.applicationName ?? 'rollback-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    });
-    // A dropped connection after connect must surface through the failing query, not crash the process.
-    client.on('error', () => undefined);
-    try {
-        await client.connect();
-    }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw explainConnectionError(target, error);
-    }
-    return client;
-}
-/** Runs fn with a connected client and always closes it. */
-async function withClient(target, fn, options) {
-    const client = await connect(target, options);
-    try {
-        return await fn(client);
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/** Server version as "15.4" and its major number. */
-async function serverVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
-    const num = Number(rows[0].server_version_num);
-    return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
-}
-/** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function connection_quoteIdent(name) {
-    return `"${name.replace(/"/g, '""')}"`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function formats_compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true }, source);
-    }
-}
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql: text.slice(section.start, end).replace(/^\r?\n/, ''),
-            transactional: !/\btransaction:false\b/.test(section.options),
-        };
-    });
-    return result;
-}
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
-    }
-}
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional }, source);
-    }
-}
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-const DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function qualifiedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-}
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
-    return rows[0].found !== null;
-}
-async function readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    const name = qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
-        return undefined;
-    const state = await readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
@@ -35683,7 +37097,7 @@ function readApplyDownInputs() {
     const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
     const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
     const dryRun = booleanInput('dry-run', { default: false });
-    return {
+    const inputs = {
         target,
         migrationsDir,
         format,
@@ -35696,15 +37110,381 @@ function readApplyDownInputs() {
         lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
         statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
         verify: booleanInput('verify', { default: false }),
+        pgBinDir: stringInput('pg-bin-dir'),
     };
+    // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
+    if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
+        throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
+            hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
+        });
+    }
+    return inputs;
+}
+
+;// CONCATENATED MODULE: ./actions/apply-down-migrations/summary.ts
+
+
+function title(facts) {
+    const move = `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}`;
+    if (facts.dryRun)
+        return `Down migrations (dry run): would go ${move}`;
+    if (facts.failure)
+        return `Down migrations failed at ${facts.failure.version}: ${move}`;
+    if (facts.nothingToDo)
+        return `Down migrations: nothing to do (${facts.nothingToDo})`;
+    return `Down migrations: ${move}`;
+}
+function renderSummary(facts) {
+    const parts = [`## ${title(facts)}\n`];
+    parts.push(keyValueTable([
+        ['Database', facts.database],
+        ['Format', `${facts.format}, history ${facts.historyTable}`],
+        ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
+        ['Backup', facts.backup],
+        ['Migration lock', `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${formatDuration(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`],
+        ['Already reverted', facts.alreadyReverted.length ? facts.alreadyReverted.join(', ') : undefined],
+        ['Duration', formatDuration(facts.durationMs)],
+    ]));
+    const steps = facts.plan?.migrations ?? [];
+    if (steps.length > 0) {
+        const done = new Map(facts.completed.map((outcome) => [outcome.version, outcome]));
+        const rows = steps.map((step) => {
+            const outcome = done.get(step.version);
+            const result = facts.dryRun
+                ? 'planned'
+                : outcome
+                    ? 'reverted'
+                    : facts.failure?.version === step.version
+                        ? `**failed**${facts.failure.rolledBack ? ' (rolled back)' : ''}`
+                        : 'not run';
+            return [
+                step.version,
+                step.name,
+                step.file ?? '(history only)',
+                step.transactional ? 'yes' : 'no',
+                outcome ? formatDuration(outcome.durationMs) : '',
+                result,
+            ];
+        });
+        parts.push(`\n${markdownTable(['Version', 'Name', 'File', 'In transaction', 'Duration', 'Result'], rows)}`);
+        const notes = steps.flatMap((step) => step.notes.map((note) => `- ${step.version}: ${note}`));
+        if (notes.length)
+            parts.push(`\n${notes.join('\n')}\n`);
+    }
+    if (facts.failure) {
+        const failure = facts.failure;
+        const where = `${failure.file ?? `version ${failure.version}`}${failure.line ? `, line ${failure.line}${failure.column ? `, column ${failure.column}` : ''}` : ''}`;
+        parts.push(`\n### Failure\n\n**${where}**: \`ERROR${failure.code ? ` ${failure.code}` : ''}\` ${failure.message}\n`);
+        const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+        if (extra.length)
+            parts.push(`\n${extra.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\nStatement:\n\n${codeBlock(failure.statement, 'sql')}\n${failure.historyState}\n`);
+    }
+    if (facts.verify) {
+        const verify = facts.verify;
+        parts.push(`\n### Verification: ${verify.equal ? 'schema matches the target' : '**schema differs from the target**'}\n\n`);
+        parts.push(keyValueTable([
+            ['Schema', verify.onlyInDatabase.length || verify.onlyInExpected.length ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target` : 'equal (column order ignored)'],
+            ['History table shape', verify.historyShapeEqual ? 'equal' : 'differs'],
+            ['History versions', verify.historyVersions.equal ? 'equal' : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`],
+            ['Tables dropped', verify.droppedTables.length ? verify.droppedTables.map((table) => `${table.table} (${table.rows} rows)`).join(', ') : 'none'],
+            ['Rows lost in kept tables', verify.rowsLost.length ? verify.rowsLost.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : 'none'],
+            ['Rows added during the run', verify.rowsGained.length ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : undefined],
+        ]));
+        if (verify.onlyInDatabase.length)
+            parts.push(`\n${details('Only in the database', codeBlock(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
+        if (verify.onlyInExpected.length)
+            parts.push(`\n${details('Only in the target schema', codeBlock(verify.onlyInExpected.join(';\n\n'), 'sql'))}`);
+    }
+    if (facts.sql && (facts.dryRun || facts.failure)) {
+        parts.push(`\n${details(facts.dryRun ? 'SQL that would run' : 'SQL of this run', codeBlock(facts.sql, 'sql'))}`);
+    }
+    return parts.join('');
+}
+
+;// CONCATENATED MODULE: ./actions/apply-down-migrations/target.ts
+
+
+
+function knownVersions(migrations, applied) {
+    const all = [...new Set([...migrations.map((migration) => migration.version), ...applied])].sort(compareVersions);
+    const shown = all.length > 12 ? [...all.slice(0, 3), '...', ...all.slice(-8)] : all;
+    return shown.length ? shown.join(', ') : 'none';
+}
+function selectVersionsToRevert(format, migrations, history, target, migrationsDir) {
+    const applied = appliedVersions(format, migrations, history, migrationsDir);
+    const inDirectory = new Set(migrations.map((migration) => migration.version));
+    const current = applied.at(-1) ?? null;
+    if (target.kind === 'version') {
+        const version = target.version === '0' ? '0' : String(BigInt(target.version));
+        const known = version === '0' || inDirectory.has(version) || (format !== 'golang-migrate' && applied.includes(version));
+        if (!known) {
+            throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
+        }
+        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+        const versions = applied.filter((candidate) => version === '0' || compareVersions(candidate, version) > 0).reverse();
+        if (versions.length > 0)
+            return { versions, alreadyReverted: [] };
+        if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
+            throw new errors/* ActionError */.lZ(`The database is at version ${current}, older than target-version ${version}: there is nothing to revert, and this action never migrates up. Nothing was changed.`, { hint: 'Check target-version, or migrate up with your migration tool if the release you roll back to needs the newer schema.' });
+        }
+        return { versions: [], alreadyReverted: [], nothingToDo: `the database is already at version ${current ?? 'none'}${version === '0' ? '' : ` (target-version ${version})`}` };
+    }
+    if (target.kind === 'steps') {
+        if (applied.length < target.steps) {
+            throw new errors/* InputError */.dz('steps', `asks to revert ${target.steps} migration(s), but only ${applied.length} ${applied.length === 1 ? 'is' : 'are'} applied (current version ${current ?? 'none'}). Nothing was changed.`);
+        }
+        return { versions: applied.slice(-target.steps).reverse(), alreadyReverted: [] };
+    }
+    const unknown = target.versions.filter((version) => !inDirectory.has(version) && !applied.includes(version));
+    if (unknown.length > 0) {
+        throw new errors/* InputError */.dz('plan', `lists version(s) ${unknown.join(', ')}, which are neither migrations in ${migrationsDir} nor applied (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Give the plan computed for this repository and migrations-dir (compute-rollback-target\'s "migrations" output).' });
+    }
+    const pending = target.versions.filter((version) => applied.includes(version)).sort((a, b) => compareVersions(b, a));
+    const alreadyReverted = target.versions.filter((version) => !applied.includes(version));
+    if (pending.length === 0) {
+        return {
+            versions: [],
+            alreadyReverted,
+            nothingToDo: target.versions.length === 0 ? 'the plan lists no migrations to revert' : `every migration in the plan is already reverted (database at version ${current ?? 'none'})`,
+        };
+    }
+    const oldest = pending.at(-1);
+    const leftBehind = applied.filter((version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version));
+    if (leftBehind.length > 0) {
+        throw new errors/* ActionError */.lZ(`The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`, { hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.' });
+    }
+    return { versions: pending, alreadyReverted };
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/main.ts
 
 
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Reverts migrations to a target, newest first: validated inputs and files, then the migration
+ * lock, then the history read and the plan checked as a whole, and only then the first change.
+ */
 async function run() {
-    readApplyDownInputs();
-    throw new errors/* ActionError */.lZ('apply-down-migrations is not implemented yet: its inputs are valid, but it does nothing with them.');
+    const started = Date.now();
+    const inputs = readApplyDownInputs();
+    // Files first: a missing directory or a duplicate version is found without touching the database.
+    const migrations = await loadMigrations(directorySource(inputs.migrationsDir), inputs.format);
+    const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
+    if (unknownAllowed.length)
+        lib_core/* warning */.$e(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
+    const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+    let lock;
+    try {
+        await revert(inputs, migrations, client, started, (held) => (lock = held));
+    }
+    finally {
+        await lock?.release();
+        await client.end().catch(() => undefined);
+    }
+}
+async function revert(inputs, migrations, client, started, onLock) {
+    const table = inputs.historyTable;
+    const tableName = `${table.schema}.${table.table}`;
+    const server = await serverVersion(client);
+    const keys = migrationLockKeys(inputs.target.database, table, inputs.format);
+    const settings = { lockTimeoutMs: inputs.lockTimeoutMs, statementTimeoutMs: inputs.statementTimeoutMs };
+    const backup = inputs.backupChecksum
+        ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…`
+        : inputs.skipBackupCheck
+            ? 'none: skip-backup-check: true'
+            : 'not needed: dry run';
+    // A dry run changes nothing and takes no lock; a real run plans under the lock, from the history
+    // as it is once no other migration run can change it.
+    let lock;
+    if (!inputs.dryRun) {
+        lib_core/* info */.pq(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
+        lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
+        onLock(lock);
+        if (lock.waitedMs >= 250)
+            lib_core/* info */.pq(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
+    }
+    if (!(await historyTableExists(client, table))) {
+        throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
+    }
+    const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+    const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
+    const plan = planDown(migrations, history, selection.versions, {
+        format: inputs.format,
+        table,
+        serverVersionNum: server.num,
+        allowEmptyDown: inputs.allowEmptyDown,
+        migrationsDir: inputs.migrationsDir,
+    });
+    const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+    // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
+    const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+    (0,external_node_fs_namespaceObject.writeFileSync)(sqlFile, sql);
+    const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
+    const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
+    const facts = {
+        database: describeTarget(inputs.target),
+        format: inputs.format,
+        historyTable: tableName,
+        dryRun: inputs.dryRun,
+        initialVersion: history.current,
+        finalVersion: plan.toVersion,
+        plan,
+        completed: [],
+        alreadyReverted: selection.alreadyReverted,
+        nothingToDo: plan.migrations.length === 0 ? (selection.nothingToDo ?? 'nothing to revert') : undefined,
+        backup,
+        lockKeys: keys,
+        lockWaitedMs: lock?.waitedMs,
+        sql: capped(sql, SUMMARY_SQL_LIMIT, sqlFile),
+        durationMs: 0,
+    };
+    logPlan(plan, selection.alreadyReverted, facts.nothingToDo);
+    if (inputs.dryRun) {
+        lib_core/* startGroup */.Oh('SQL a real run would execute');
+        lib_core/* info */.pq(sql);
+        lib_core/* endGroup */.N4();
+        if (inputs.verify)
+            lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
+        facts.durationMs = Date.now() - started;
+        setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+        await writeSummary(renderSummary(facts));
+        return;
+    }
+    const rowCountsBefore = inputs.verify && plan.migrations.length > 0 ? await tableRowCounts(client) : undefined;
+    emitEvent('down_migrations_start', {
+        database: inputs.target.database,
+        format: inputs.format,
+        history_table: tableName,
+        from_version: history.current,
+        to_version: plan.toVersion,
+        versions: plan.migrations.map((step) => step.version),
+        backup_checksum: inputs.backupChecksum,
+        backup_check_skipped: !inputs.backupChecksum && inputs.skipBackupCheck,
+    });
+    await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
+    const result = await runPlan(client, plan, {
+        onStart: (step) => lib_core/* info */.pq(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
+        onDone: (outcome) => {
+            lib_core/* info */.pq(`Reverted ${outcome.version} ${outcome.name} in ${formatDuration(outcome.durationMs)}.`);
+            emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
+        },
+    });
+    const after = await readHistory(client, inputs.format, table);
+    facts.completed = result.completed;
+    facts.failure = result.failure;
+    facts.finalVersion = after.current;
+    let verify;
+    if (!result.failure && inputs.verify) {
+        lib_core/* info */.pq(`Verifying: migrating a scratch database up to ${after.current ?? 'no version'} and comparing schemas...`);
+        verify = await verifyAgainstMigrations({
+            target: inputs.target,
+            migrationsDir: inputs.migrationsDir,
+            format: inputs.format,
+            table,
+            version: after.current,
+            pgBinDir: inputs.pgBinDir,
+            serverMajor: server.major,
+            rowCountsBefore: rowCountsBefore ?? (await tableRowCounts(client)),
+        });
+        facts.verify = verify;
+    }
+    facts.durationMs = Date.now() - started;
+    setOutputs({
+        reverted: result.completed.map(revertedEntry),
+        planned,
+        'final-version': after.current,
+        'initial-version': history.current,
+        'dry-run-sql': sqlOutput,
+        'sql-file': sqlFile,
+        failure: result.failure ? failureOutput(result.failure) : '',
+        verified: verify ? String(verify.equal) : '',
+        'duration-ms': facts.durationMs,
+    });
+    await writeSummary(renderSummary(facts));
+    if (result.failure) {
+        emitEvent('down_migrations_failed', { ...failureOutput(result.failure), reverted: result.completed.map((outcome) => outcome.version), final_version: after.current });
+        throw new errors/* ActionError */.lZ(`${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`, {
+            hint: result.failure.historyState,
+        });
+    }
+    emitEvent('down_migrations_complete', {
+        from_version: history.current,
+        final_version: after.current,
+        reverted: result.completed.map((outcome) => outcome.version),
+        duration_ms: facts.durationMs,
+        verified: verify?.equal,
+    });
+    if (facts.nothingToDo)
+        lib_core/* notice */.lm(`Nothing to revert: ${facts.nothingToDo}.`);
+    else
+        lib_core/* info */.pq(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
+    if (verify?.rowsGained.length)
+        lib_core/* warning */.$e(`Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`);
+    if (verify && !verify.equal) {
+        throw new errors/* ActionError */.lZ(`The down migrations ran, but verification found ${verify.problems.length} difference(s): ${verify.problems.join('; ')}.`, {
+            hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
+        });
+    }
+}
+const OUTPUT_LIMIT = 900_000;
+const SUMMARY_SQL_LIMIT = 200_000;
+/** The SQL cut to `limit` characters at a line end, saying where the rest is. */
+function capped(sql, limit, file) {
+    if (sql.length <= limit)
+        return sql;
+    const cut = sql.lastIndexOf('\n', limit);
+    return `${sql.slice(0, cut)}\n-- ... ${sql.length - cut} more characters: the whole script is in ${file}\n`;
+}
+function revertedEntry(outcome) {
+    return { version: outcome.version, name: outcome.name, file: outcome.file ?? null, 'duration-ms': Math.round(outcome.durationMs) };
+}
+function failureOutput(failure) {
+    return {
+        version: failure.version,
+        name: failure.name,
+        file: failure.file ?? null,
+        statement: failure.statement,
+        line: failure.line ?? null,
+        column: failure.column ?? null,
+        code: failure.code ?? null,
+        message: failure.message,
+        detail: failure.detail ?? null,
+        hint: failure.hint ?? null,
+        'rolled-back': failure.rolledBack,
+        'history-state': failure.historyState,
+    };
+}
+function logPlan(plan, alreadyReverted, nothingToDo) {
+    if (alreadyReverted.length)
+        lib_core/* info */.pq(`Already reverted by an earlier run: ${alreadyReverted.join(', ')}.`);
+    if (nothingToDo) {
+        lib_core/* info */.pq(`Nothing to revert: ${nothingToDo}.`);
+        return;
+    }
+    lib_core/* info */.pq(`Plan: revert ${plan.migrations.length} migration(s), version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}:`);
+    for (const step of plan.migrations) {
+        lib_core/* info */.pq(`  ${step.version} ${step.name}: ${step.file ?? 'history only'}${step.transactional ? '' : ' (outside a transaction)'}`);
+        for (const note of step.notes)
+            lib_core/* info */.pq(`    note: ${note}`);
+    }
 }
 
 
@@ -37809,7 +39589,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -38735,7 +40515,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -39018,7 +40798,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class NodeBase {
     constructor(type) {
@@ -39111,7 +40891,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -39302,7 +41082,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -39423,7 +41203,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -39546,7 +41326,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -42813,7 +44593,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
@@ -44615,12 +46395,19 @@ exports.visitAsync = visitAsync;
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
   V4: () => (/* binding */ getInput),
+  pq: () => (/* binding */ info),
+  lm: () => (/* binding */ notice),
   C1: () => (/* binding */ setFailed),
-  Pq: () => (/* binding */ core_setSecret)
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, info, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setOutput, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path, warning
+// UNUSED EXPORTS: ExitCode, addPath, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, platform, saveState, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -44646,7 +46433,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -44769,16 +46556,16 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!fs.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
 function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
-    const convertedValue = toCommandValue(value);
+    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
+    const convertedValue = utils_toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -44788,7 +46575,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
@@ -46018,7 +47805,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -47410,10 +49197,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
+    process.stdout.write(external_os_namespaceObject.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -47457,7 +49244,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -47465,7 +49252,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -47473,14 +49260,14 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + os.EOL);
+    process.stdout.write(message + external_os_namespaceObject.EOL);
 }
 /**
  * Begin an output group.
@@ -47490,13 +49277,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -47672,6 +49459,18 @@ function getIDToken(aud) {
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

@@ -39,7 +39,7 @@ async function loadGolangMigrate(source: FileSource, files: string[], byVersion:
     if (!match) continue;
     const [, version, name, direction] = match;
     const sql = await source.readFile(file);
-    addScript(byVersion, String(BigInt(version)), name, direction as 'up' | 'down', { path: file, sql, transactional: true }, source);
+    addScript(byVersion, String(BigInt(version)), name, direction as 'up' | 'down', { path: file, sql, transactional: true, file, line: 1 }, source);
   }
 }
 
@@ -54,10 +54,15 @@ export function parseDbmateFile(text: string, file: string): { up?: MigrationScr
   sections.forEach((section, index) => {
     const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
     if (result[section.direction]) throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
+    const body = text.slice(section.start, end);
+    const sql = body.replace(/^\r?\n/, '');
     result[section.direction] = {
       path: `${file} (migrate:${section.direction})`,
-      sql: text.slice(section.start, end).replace(/^\r?\n/, ''),
+      sql,
       transactional: !/\btransaction:false\b/.test(section.options),
+      file,
+      // The marker's line, plus one when the section's text starts on the next line.
+      line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
     };
   });
   return result;
@@ -88,7 +93,7 @@ async function loadDiesel(source: FileSource, files: string[], byVersion: Map<st
       ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
       : true;
     const sql = await source.readFile(file);
-    addScript(byVersion, versionText.replace(/-/g, ''), name, direction as 'up' | 'down', { path: file, sql, transactional }, source);
+    addScript(byVersion, versionText.replace(/-/g, ''), name, direction as 'up' | 'down', { path: file, sql, transactional, file, line: 1 }, source);
   }
 }
 

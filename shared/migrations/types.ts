@@ -11,6 +11,10 @@ export interface MigrationScript {
    * diesel `run_in_transaction = false`, golang-migrate has no transactions of its own).
    */
   transactional: boolean;
+  /** The file the script is in, relative to the migrations directory (path without dbmate's section label). */
+  file?: string;
+  /** 1-based line of `file` where `sql` starts (dbmate sections start below their marker line). */
+  line?: number;
 }
 
 export interface Migration {

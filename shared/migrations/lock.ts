@@ -1,0 +1,139 @@
+import type pg from 'pg';
+import { ActionError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import type { HistoryTable } from './history.js';
+import type { MigrationFormat } from './types.js';
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
+const ADVISORY_LOCK_SALT = 1486364155;
+
+let crcTable: Uint32Array | undefined;
+function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+export function golangMigrateLockId(databaseName: string, ...additionalNames: string[]): string {
+  const text = [databaseName, ...additionalNames].join('\0');
+  const sum = crc32(new TextEncoder().encode(text));
+  // Go multiplies two uint32s and keeps the low 32 bits.
+  return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
+
+export interface LockKey {
+  id: string;
+  /** How the id was derived, for the summary and error messages. */
+  derivation: string;
+}
+
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+export function migrationLockKeys(database: string, table: HistoryTable, format: MigrationFormat): LockKey[] {
+  const keys: LockKey[] = [
+    { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+  ];
+  if (format === 'golang-migrate') {
+    keys.push({
+      id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+      derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+    });
+  }
+  return keys;
+}
+
+export function lockSql(keys: readonly LockKey[]): string[] {
+  return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+
+export function unlockSql(keys: readonly LockKey[]): string[] {
+  return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+
+interface LockHolder {
+  pid: number;
+  application_name: string | null;
+  client_addr: string | null;
+  usename: string | null;
+  state: string | null;
+  backend_start: Date | null;
+  query: string | null;
+}
+
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client: pg.Client, keys: readonly LockKey[]): Promise<LockHolder[]> {
+  // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+  const ids = keys.map((key) => key.id);
+  const { rows } = await client.query<LockHolder>(
+    `SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`,
+    [ids],
+  );
+  return rows;
+}
+
+export interface HeldLock {
+  keys: LockKey[];
+  waitedMs: number;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
+ * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
+ */
+export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], timeoutMs: number): Promise<HeldLock> {
+  const started = Date.now();
+  await client.query(`SET lock_timeout = ${timeoutMs}`);
+  const taken: LockKey[] = [];
+  const release = async () => {
+    for (const key of [...taken].reverse()) await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+    taken.length = 0;
+  };
+  for (const key of keys) {
+    try {
+      await client.query(`SELECT pg_advisory_lock(${key.id})`);
+      taken.push(key);
+    } catch (error) {
+      await release();
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      const holders = await lockHolders(client, keys).catch(() => []);
+      const who = holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+      throw new ActionError(
+        `Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`,
+        { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' },
+      );
+    }
+  }
+  return { keys, waitedMs: Date.now() - started, release };
+}
