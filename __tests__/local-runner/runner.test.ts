@@ -15,7 +15,7 @@ async function run(inputs: Record<string, string | boolean>) {
     repository: 'acme/fixture',
     eventName: 'workflow_dispatch',
     inputs,
-    repositories: { 'acme/fixture': { linkFrom: probe, linkEntries: ['harness-probe'] } },
+    repositories: { 'acme/fixture': { dir: probe, checkout: 'link', linkEntries: ['harness-probe'] } },
     runRoot: mkdtempSync(path.join(os.tmpdir(), 'local-runner-')),
   });
 }
@@ -28,7 +28,7 @@ describe('local workflow runner', () => {
       repository: 'acme/fixture',
       eventName: 'workflow_dispatch',
       inputs: { greeting: 'hi' },
-      repositories: { 'acme/fixture': { linkFrom: probe, linkEntries: ['harness-probe'] } },
+      repositories: { 'acme/fixture': { dir: probe, checkout: 'link', linkEntries: ['harness-probe'] } },
       runRoot: mkdtempSync(path.join(os.tmpdir(), 'local-runner-')),
     });
     expect(result.conclusion).toBe('success');

@@ -24,16 +24,15 @@ const checkout: BuiltinAction = async (context, inputs): Promise<Record<string, 
   const target = path.resolve(context.workspace, inputs.path || '.');
   if (!target.startsWith(context.workspace)) throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
   mkdirSync(target, { recursive: true });
-  if (local.linkFrom) {
-    for (const entry of local.linkEntries ?? readdirSync(local.linkFrom)) {
+  if (local.checkout === 'link') {
+    for (const entry of local.linkEntries ?? readdirSync(local.dir)) {
       const link = path.join(target, entry);
-      if (!existsSync(link)) symlinkSync(path.join(local.linkFrom, entry), link);
+      if (!existsSync(link)) symlinkSync(path.join(local.dir, entry), link);
     }
-    context.log(`checkout: ${repository} linked from ${local.linkFrom} (${(local.linkEntries ?? []).join(', ')})`);
+    context.log(`checkout: ${repository} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
     return {};
   }
-  if (!local.gitDir) throw new Error(`actions/checkout: ${repository} has neither gitDir nor linkFrom.`);
-  await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.gitDir, target]);
+  await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.dir, target]);
   if (inputs.ref) await runProcess('git', ['-C', target, 'checkout', '--quiet', inputs.ref]);
   const { stdout } = await runProcess('git', ['-C', target, 'rev-parse', 'HEAD']);
   context.log(`checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${path.relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`);

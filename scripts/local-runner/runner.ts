@@ -31,6 +31,18 @@ interface JobState {
 
 const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER'];
 
+/**
+ * Where a `uses:` reference points on this machine: "./x" in the repository of the calling
+ * workflow, "owner/repo/path@ref" in the local copy of owner/repo (any ref: the copy is the code).
+ */
+function resolveUses(options: RunOptions, uses: string, caller: { name: string; dir: string }): { repository: { name: string; dir: string }; file: string } {
+  if (uses.startsWith('./')) return { repository: caller, file: uses };
+  const match = /^([^/@]+\/[^/@]+)(?:\/([^@]*))?@(.+)$/.exec(uses);
+  const local = match ? options.repositories[match[1]] : undefined;
+  if (!match || !local) throw new Error(`${uses} has no local copy (known: ${Object.keys(options.repositories).join(', ')}); the local runner runs local repositories and actions/checkout only.`);
+  return { repository: { name: match[1], dir: local.dir }, file: match[2] ?? '.' };
+}
+
 export function loadWorkflow(file: string): WorkflowFile {
   return parseYaml(readFileSync(file, 'utf8')) as WorkflowFile;
 }
@@ -173,16 +185,18 @@ async function runCalledWorkflow(
   depth: number,
 ): Promise<JobRun> {
   const started = Date.now();
-  const uses = spec.uses!;
-  if (!uses.startsWith('./')) throw new Error(`job ${jobId}: only local reusable workflows (./.github/workflows/x.yml) run locally; got ${uses}`);
-  const called = path.join(options.workflowRepository.dir, uses);
+  const { repository, file } = resolveUses(options, spec.uses!, options.workflowRepository);
+  const called = path.join(repository.dir, file);
   const inputs: Record<string, Json> = {};
   for (const [name, value] of Object.entries(spec.with ?? {})) inputs[name] = interpolate(value, contexts, status);
   const secrets: Record<string, string> = {};
   if (spec.secrets === 'inherit') Object.assign(secrets, options.secrets ?? {});
   else for (const [name, value] of Object.entries(spec.secrets ?? {})) secrets[name] = interpolateString(value, contexts, status);
   if (options.secrets?.GITHUB_TOKEN) secrets.GITHUB_TOKEN = options.secrets.GITHUB_TOKEN;
-  const run = await runWorkflow({ ...options, workflowPath: called, eventName: 'workflow_call', inputs, secrets, runRoot: path.join(options.runRoot, jobId) }, depth + 2);
+  const run = await runWorkflow(
+    { ...options, workflowPath: called, workflowRepository: repository, eventName: 'workflow_call', inputs, secrets, runRoot: path.join(options.runRoot, jobId) },
+    depth + 2,
+  );
   return {
     id: jobId,
     name: jobName,
@@ -346,8 +360,10 @@ async function runStep(
       const outputs = await builtin({ workspace: state.workspace, repository: options.repository, repositories: options.repositories, log }, withInputs);
       return { exitCode: 0, outputs, errors: [] };
     }
-    if (!step.uses.startsWith('./')) throw new Error(`${step.uses} has no local stand-in; the local runner runs ./ actions and actions/checkout only.`);
-    const actionDir = path.resolve(state.workspace, step.uses);
+    const actionDir = step.uses.startsWith('./') ? path.resolve(state.workspace, step.uses) : (() => {
+      const { repository, file } = resolveUses(options, step.uses!, options.workflowRepository);
+      return path.join(repository.dir, file);
+    })();
     const metadata = parseYaml(readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionMetadata;
     if (!/^node\d+$/.test(metadata.runs.using)) throw new Error(`${step.uses}: only node actions run locally`);
     for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {

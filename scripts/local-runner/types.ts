@@ -83,12 +83,14 @@ export interface WorkflowRun {
   durationMs: number;
 }
 
-/** Where `actions/checkout` finds a repository on this machine. */
+/**
+ * A repository on this machine: where `uses: owner/repo/path@ref` (actions and reusable workflows)
+ * resolves, and how `actions/checkout` puts it into a workspace: a clone with all history and tags,
+ * or links to some of its entries (the suite's live actions/ and dist/, so uncommitted builds run).
+ */
 export interface LocalRepository {
-  /** A git repository cloned (all history and tags) into the workspace. */
-  gitDir?: string;
-  /** A directory whose listed entries are linked into the workspace (the suite's live actions and dist). */
-  linkFrom?: string;
+  dir: string;
+  checkout: 'clone' | 'link';
   linkEntries?: string[];
 }
 
