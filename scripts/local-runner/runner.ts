@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { builtinFor } from './builtin-actions.js';
 import { condition, interpolate, interpolateString, type Contexts, type Json, type StatusFunctions } from './expressions.js';
 import { inputEnvName } from './protocol.js';
+import { startServices, type ServiceSpec } from './services.js';
 import { runStepProcess } from './step-process.js';
 import type { JobRun, JobSpec, Result, RunOptions, StepRun, StepSpec, WorkflowFile, WorkflowRun } from './types.js';
 
@@ -228,6 +229,34 @@ async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string
   mkdirSync(state.workspace, { recursive: true });
   mkdirSync(state.runnerTemp, { recursive: true });
   writeFileSync(state.summaryFile, '');
+  const services = spec.services
+    ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, { success: () => true, failure: () => false }, {
+        env: baseEnv(options),
+        serviceImages: options.serviceImages ?? {},
+        log: (line) => log(`${'  '.repeat(depth + 2)}${line}`),
+      })
+    : undefined;
+  if (services) contexts = { ...contexts, job: { ...(contexts.job as Record<string, Json>), services: services.context } };
+  try {
+    return await runSteps(options, workflow, jobId, jobName, spec, contexts, runId, depth, state, started);
+  } finally {
+    await services?.stop();
+  }
+}
+
+async function runSteps(
+  options: RunOptions,
+  workflow: WorkflowFile,
+  jobId: string,
+  jobName: string,
+  spec: JobSpec,
+  contexts: Contexts,
+  runId: number,
+  depth: number,
+  state: JobState,
+  started: number,
+): Promise<JobRun> {
+  const log = options.log ?? (() => undefined);
 
   const statusOfSteps = (): StatusFunctions => ({
     success: () => Object.values(state.steps).every((step) => step.conclusion !== 'failure'),

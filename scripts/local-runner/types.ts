@@ -113,4 +113,6 @@ export interface RunOptions {
   runRoot: string;
   runId?: number;
   log?: (line: string) => void;
+  /** Local images for `services:` containers, by image name without tag (e.g. postgres). */
+  serviceImages?: Record<string, string>;
 }

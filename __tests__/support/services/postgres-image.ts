@@ -51,7 +51,7 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
   const reference = `${POSTGRES_SERVICE_IMAGE}:${major}`;
   const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql'].map((name) => path.join(pgBinDir, name));
   const libraries = await librariesOf(binaries);
-  const buildHash = createHash('sha256').update(ENTRYPOINT);
+  const buildHash = createHash('sha256').update(ENTRYPOINT).update('path-env');
   for (const file of [...binaries, ...libraries]) buildHash.update(file).update(readFileSync(file));
   const hash = buildHash.digest('hex').slice(0, 16);
   const existing = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${BUILD_LABEL}"}}`, reference], { env, okExitCodes: [0, 1] });
@@ -85,6 +85,8 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
     await runProcess('docker', [
       'import',
       '--change', `ENV PG_BIN=${pgBinDir}`,
+      // Healthchecks (--health-cmd pg_isready) run with the image's PATH.
+      '--change', `ENV PATH=${pgBinDir}:/bin`,
       '--change', `LABEL ${BUILD_LABEL}=${hash}`,
       '--change', 'USER 999',
       '--change', 'CMD ["/bin/sh", "/entrypoint.sh"]',
