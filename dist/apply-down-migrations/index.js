@@ -35856,9 +35856,10 @@ function directorySource(dir) {
  * the current release's migrations with the target's without checking either out.
  */
 function gitRefSource(repoDir, ref, dir) {
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '');
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
     return {
-        description: `${prefix} at ${ref}`,
+        description: `${prefix || 'the top directory'} at ${ref}`,
         async listFiles() {
             const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
                 okExitCodes: [0, 128],
@@ -35869,7 +35870,7 @@ function gitRefSource(repoDir, ref, dir) {
             return result.stdout.split('\0').filter(Boolean).sort();
         },
         async readFile(relativePath) {
-            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix}/${relativePath}`]);
+            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
             return result.stdout;
         },
     };

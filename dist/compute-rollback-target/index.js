@@ -39056,7 +39056,7 @@ async function loadGolangMigrate(source, files, byVersion) {
             continue;
         const [, version, name, direction] = match;
         const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true }, source);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
     }
 }
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
@@ -39071,10 +39071,15 @@ function parseDbmateFile(text, file) {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
             throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
             path: `${file} (migrate:${section.direction})`,
-            sql: text.slice(section.start, end).replace(/^\r?\n/, ''),
+            sql,
             transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
         };
     });
     return result;
@@ -39108,7 +39113,7 @@ async function loadDiesel(source, files, byVersion) {
             ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
             : true;
         const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional }, source);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
 /** All migrations in the source, oldest first. */
