@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError } from '../errors.js';
 import { findExecutable, runProcess } from '../process.js';
@@ -29,6 +29,15 @@ export function candidateDirectories(root = '/usr/lib/postgresql'): string[] {
   return [...new Set([...pathDirs, ...versioned])];
 }
 
+/** A symlink to something not named like the tool itself, e.g. /usr/bin/pg_dump -> pg_wrapper. */
+function isWrapper(executable: string, tool: string): boolean {
+  try {
+    return path.basename(realpathSync(executable)) !== tool;
+  } catch {
+    return false;
+  }
+}
+
 export async function probeVersion(executable: string): Promise<PgClientTool | undefined> {
   const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
   const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
@@ -42,14 +51,14 @@ export async function probeVersion(executable: string): Promise<PgClientTool | u
  */
 export async function findPgTool(tool: PgToolName, serverMajor: number, binDir?: string): Promise<PgClientTool> {
   const dirs = binDir ? [binDir] : candidateDirectories();
-  const found: PgClientTool[] = [];
-  for (const dir of dirs) {
-    const executable = findExecutable(path.join(dir, tool));
-    if (!executable) continue;
-    const probed = await probeVersion(executable);
-    if (probed) found.push(probed);
-  }
-  const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
+  const executables = dirs.map((dir) => findExecutable(path.join(dir, tool))).filter((file): file is string => file !== undefined);
+  // Probed concurrently: each probe is a process start, and some candidates are wrapper scripts.
+  const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed): probed is PgClientTool => probed !== undefined);
+  // Newest major first; among equals the real binary before a wrapper (Debian's pg_wrapper is a
+  // Perl script that costs a Perl start on every call).
+  const suitable = found
+    .filter((candidate) => candidate.major >= serverMajor)
+    .sort((a, b) => b.major - a.major || Number(isWrapper(a.path, tool)) - Number(isWrapper(b.path, tool)))[0];
   if (suitable) return suitable;
   const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
   throw new ActionError(
