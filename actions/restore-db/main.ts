@@ -8,6 +8,7 @@ import { prepareBackup, takeBackup, type BackupResult } from '../../shared/backu
 import { parseCompression } from '../../shared/backup/compression.js';
 import { decryptBackup, isEncryptedBackup } from '../../shared/backup/encryption.js';
 import { compareWithBackup, describeComparison, inspectDatabase } from '../../shared/backup/inspect.js';
+import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { compactTimestamp, safetyArtifactName } from '../../shared/backup/names.js';
 import { restoreBackup } from '../../shared/backup/restore.js';
 import { detectFormat, verifyChecksum } from '../../shared/backup/verify-stored.js';
@@ -30,6 +31,18 @@ const SAFETY_RETENTION_DAYS = 7;
 function defaultTargetName(database: string, at: Date): string {
   const stamp = compactTimestamp(at).toLowerCase().replace('t', '_').replace('z', '');
   return `${database.slice(0, 63 - '_restore_'.length - stamp.length)}_restore_${stamp}`;
+}
+
+/**
+ * The migration version the restored database must have: the one recorded at backup time, when the
+ * backup carries the history table's rows (not schema-only, the table not filtered out).
+ */
+function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: string | null): string | null {
+  if (!metadata) return restored;
+  const history = metadata.schemaVersion;
+  if (!history) return null;
+  if (metadata.schemaOnly || !metadata.dumpedTables.includes(history.table)) return restored;
+  return history.version;
 }
 
 export async function run(): Promise<void> {
@@ -126,10 +139,7 @@ export async function run(): Promise<void> {
 
     // 5. Proof: the restored database against the backup's own record.
     const state = await withClient(target, (client) => inspectDatabase(client));
-    const comparison = compareWithBackup(state, {
-      rowCounts: backup.metadata?.rowCounts ?? {},
-      schemaVersion: backup.metadata ? (backup.metadata.schemaVersion?.version ?? null) : state.schemaVersion,
-    });
+    const comparison = compareWithBackup(state, { rowCounts: backup.metadata?.rowCounts ?? {}, schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion) });
     const problems = describeComparison(comparison);
     if (replace && backup.metadata && backup.metadata.tables.length === 0 && backup.metadata.excludeTables.length === 0) {
       const dumped = new Set(backup.metadata.dumpedTables);

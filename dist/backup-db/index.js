@@ -35731,10 +35731,10 @@ function candidateDirectories(root = '/usr/lib/postgresql') {
         : [];
     return [...new Set([...pathDirs, ...versioned])];
 }
-/** A symlink to something not named like the tool itself, e.g. /usr/bin/pg_dump -> pg_wrapper. */
-function isWrapper(executable, tool) {
+/** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
+function isWrapper(executable) {
     try {
-        return external_node_path_default().basename((0,external_node_fs_.realpathSync)(executable)) !== tool;
+        return external_node_path_default().basename((0,external_node_fs_.realpathSync)(executable)) === 'pg_wrapper';
     }
     catch {
         return false;
@@ -35753,14 +35753,15 @@ async function probeVersion(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const executables = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
-    // Probed concurrently: each probe is a process start, and some candidates are wrapper scripts.
+    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
+    // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
+    // cost a Perl start per probe and per call.
+    const real = all.filter((file) => !isWrapper(file));
+    const executables = real.length > 0 ? real : all;
+    // Probed concurrently: each probe is a process start.
     const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed) => probed !== undefined);
-    // Newest major first; among equals the real binary before a wrapper (Debian's pg_wrapper is a
-    // Perl script that costs a Perl start on every call).
-    const suitable = found
-        .filter((candidate) => candidate.major >= serverMajor)
-        .sort((a, b) => b.major - a.major || Number(isWrapper(a.path, tool)) - Number(isWrapper(b.path, tool)))[0];
+    const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;
     const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
@@ -36671,7 +36672,8 @@ class DumpSnapshot {
         const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
-            await client.query("SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0");
+            // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump.
+            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0');
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             let id;
             try {
@@ -36756,25 +36758,48 @@ class DumpSnapshot {
 
 
 const DEFAULT_ROW_COUNT_LIMIT = 100;
+/**
+ * Everything that can fail without writing anything: the connection, the server version, a fitting
+ * pg_dump (and pg_restore/psql), compression support, the output path. The snapshot transaction is
+ * opened at the same time as the client programs are probed, so the dump starts without a gap.
+ */
 async function prepareBackup(request) {
-    const server = await withClient(request.target, (client) => serverVersion(client));
-    lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
-    const needsPsql = request.format === 'plain' && request.verify === 'restore';
-    const [pgDump, pgRestore, psql] = await Promise.all([
-        findPgTool('pg_dump', server.major, request.pgBinDir),
-        request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
-        needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
-    ]);
-    lib_core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
-    const plan = planCompression(request.compression, request.format, pgDump);
-    await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
-    // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
-    const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-    for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
-        if ((0,external_node_fs_.existsSync)(existing))
-            throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+    const snapshot = await DumpSnapshot.open(request.target);
+    try {
+        const server = await serverVersion(snapshot.client);
+        lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
+        const needsPsql = request.format === 'plain' && request.verify === 'restore';
+        // The catalog is read in the snapshot while the client programs are probed.
+        const catalog = Promise.all([snapshot.tables(request.tables, request.excludeTables), snapshot.schemaVersion()]);
+        catalog.catch(() => undefined);
+        const lookups = await Promise.allSettled([
+            findPgTool('pg_dump', server.major, request.pgBinDir),
+            request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
+            needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
+        ]);
+        // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
+        for (const result of lookups)
+            if (result.status === 'rejected')
+                throw result.reason;
+        const [pgDump, pgRestore, psql] = lookups.map((result) => result.value);
+        if (!pgDump)
+            throw new Error('unreachable: the pg_dump lookup returned nothing');
+        lib_core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
+        const plan = planCompression(request.compression, request.format, pgDump);
+        await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
+        // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
+        const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
+        for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
+            if ((0,external_node_fs_.existsSync)(existing))
+                throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+        }
+        const [tables, schemaVersion] = await catalog;
+        return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
     }
-    return { request, server, pgDump, pgRestore, psql, plan, output };
+    catch (error) {
+        await snapshot.close();
+        throw error;
+    }
 }
 function expectedTables(tables, schemaOnly) {
     return { tables, withData: schemaOnly ? [] : tables.filter((table) => table.kind === 'r') };
@@ -36842,14 +36867,10 @@ async function takeBackup(prepared) {
     const { request, output } = prepared;
     const createdAt = new Date();
     let backupPath = output;
+    const { snapshot, tables, schemaVersion } = prepared;
     try {
-        const snapshot = await DumpSnapshot.open(request.target);
-        let tables;
-        let schemaVersion;
         let rowCounts = {};
         try {
-            tables = await snapshot.tables(request.tables, request.excludeTables);
-            schemaVersion = await snapshot.schemaVersion();
             const counted = request.schemaOnly
                 ? Promise.resolve({})
                 : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
@@ -36871,6 +36892,10 @@ async function takeBackup(prepared) {
             await snapshot.close();
         }
         const expected = expectedTables(tables, request.schemaOnly);
+        // When the dump is stored as written, its checksum is read while the archive is checked.
+        const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
+        const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
+        earlyChecksum?.catch(() => undefined);
         const archiveCheck = await verifyDump(prepared, expected);
         lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
@@ -36885,7 +36910,7 @@ async function takeBackup(prepared) {
             backupPath = await encryptBackup(backupPath, request.encryptionKey);
             lib_core/* info */.pq(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
         }
-        const checksum = await backupChecksum(backupPath);
+        const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
         const metadataPath = metadataPathFor(backupPath);
         const metadata = {
             metadataVersion: 1,

@@ -56,6 +56,10 @@ export interface PreparedBackup {
   plan: CompressionPlan;
   /** Where the dump will be written (before encryption). */
   output: string;
+  /** The open snapshot the dump will use, with what was read in it; takeBackup closes it. */
+  snapshot: DumpSnapshot;
+  tables: CatalogTable[];
+  schemaVersion: BackupMetadata['schemaVersion'];
 }
 
 export interface BackupResult {
@@ -70,24 +74,43 @@ export interface BackupResult {
 
 const DEFAULT_ROW_COUNT_LIMIT = 100;
 
+/**
+ * Everything that can fail without writing anything: the connection, the server version, a fitting
+ * pg_dump (and pg_restore/psql), compression support, the output path. The snapshot transaction is
+ * opened at the same time as the client programs are probed, so the dump starts without a gap.
+ */
 export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
-  const server = await withClient(request.target, (client) => serverVersion(client));
-  core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
-  const needsPsql = request.format === 'plain' && request.verify === 'restore';
-  const [pgDump, pgRestore, psql] = await Promise.all([
-    findPgTool('pg_dump', server.major, request.pgBinDir),
-    request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
-    needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
-  ]);
-  core.info(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
-  const plan = planCompression(request.compression, request.format, pgDump);
-  await mkdir(request.outputDir, { recursive: true, mode: 0o700 });
-  // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
-  const output = path.join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-  for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
-    if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+  const snapshot = await DumpSnapshot.open(request.target);
+  try {
+    const server = await serverVersion(snapshot.client);
+    core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
+    const needsPsql = request.format === 'plain' && request.verify === 'restore';
+    // The catalog is read in the snapshot while the client programs are probed.
+    const catalog = Promise.all([snapshot.tables(request.tables, request.excludeTables), snapshot.schemaVersion()]);
+    catalog.catch(() => undefined);
+    const lookups = await Promise.allSettled([
+      findPgTool('pg_dump', server.major, request.pgBinDir),
+      request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
+      needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
+    ]);
+    // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
+    for (const result of lookups) if (result.status === 'rejected') throw result.reason;
+    const [pgDump, pgRestore, psql] = lookups.map((result) => (result as PromiseFulfilledResult<PgClientTool | undefined>).value);
+    if (!pgDump) throw new Error('unreachable: the pg_dump lookup returned nothing');
+    core.info(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
+    const plan = planCompression(request.compression, request.format, pgDump);
+    await mkdir(request.outputDir, { recursive: true, mode: 0o700 });
+    // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
+    const output = path.join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
+    for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
+      if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+    }
+    const [tables, schemaVersion] = await catalog;
+    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
+  } catch (error) {
+    await snapshot.close();
+    throw error;
   }
-  return { request, server, pgDump, pgRestore, psql, plan, output };
 }
 
 function expectedTables(tables: CatalogTable[], schemaOnly: boolean): ExpectedTables {
@@ -158,14 +181,10 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
   const { request, output } = prepared;
   const createdAt = new Date();
   let backupPath = output;
+  const { snapshot, tables, schemaVersion } = prepared;
   try {
-    const snapshot = await DumpSnapshot.open(request.target);
-    let tables: CatalogTable[];
-    let schemaVersion: BackupMetadata['schemaVersion'];
     let rowCounts: Record<string, number> = {};
     try {
-      tables = await snapshot.tables(request.tables, request.excludeTables);
-      schemaVersion = await snapshot.schemaVersion();
       const counted = request.schemaOnly
         ? Promise.resolve({})
         : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
@@ -185,6 +204,10 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
     }
 
     const expected = expectedTables(tables, request.schemaOnly);
+    // When the dump is stored as written, its checksum is read while the archive is checked.
+    const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
+    const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
+    earlyChecksum?.catch(() => undefined);
     const archiveCheck = await verifyDump(prepared, expected);
     core.info(`Verified: ${archiveCheck}.`);
     const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
@@ -200,7 +223,7 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       core.info(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
     }
 
-    const checksum = await backupChecksum(backupPath);
+    const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
     const metadataPath = metadataPathFor(backupPath);
     const metadata: BackupMetadata = {
       metadataVersion: 1,

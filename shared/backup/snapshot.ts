@@ -66,7 +66,8 @@ export class DumpSnapshot {
     const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
     try {
       // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
-      await client.query("SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0");
+      // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump.
+      await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0');
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let id: string | undefined;
       try {

@@ -29,10 +29,10 @@ export function candidateDirectories(root = '/usr/lib/postgresql'): string[] {
   return [...new Set([...pathDirs, ...versioned])];
 }
 
-/** A symlink to something not named like the tool itself, e.g. /usr/bin/pg_dump -> pg_wrapper. */
-function isWrapper(executable: string, tool: string): boolean {
+/** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
+function isWrapper(executable: string): boolean {
   try {
-    return path.basename(realpathSync(executable)) !== tool;
+    return path.basename(realpathSync(executable)) === 'pg_wrapper';
   } catch {
     return false;
   }
@@ -51,14 +51,15 @@ export async function probeVersion(executable: string): Promise<PgClientTool | u
  */
 export async function findPgTool(tool: PgToolName, serverMajor: number, binDir?: string): Promise<PgClientTool> {
   const dirs = binDir ? [binDir] : candidateDirectories();
-  const executables = dirs.map((dir) => findExecutable(path.join(dir, tool))).filter((file): file is string => file !== undefined);
-  // Probed concurrently: each probe is a process start, and some candidates are wrapper scripts.
+  const all = dirs.map((dir) => findExecutable(path.join(dir, tool))).filter((file): file is string => file !== undefined);
+  // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
+  // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
+  // cost a Perl start per probe and per call.
+  const real = all.filter((file) => !isWrapper(file));
+  const executables = real.length > 0 ? real : all;
+  // Probed concurrently: each probe is a process start.
   const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed): probed is PgClientTool => probed !== undefined);
-  // Newest major first; among equals the real binary before a wrapper (Debian's pg_wrapper is a
-  // Perl script that costs a Perl start on every call).
-  const suitable = found
-    .filter((candidate) => candidate.major >= serverMajor)
-    .sort((a, b) => b.major - a.major || Number(isWrapper(a.path, tool)) - Number(isWrapper(b.path, tool)))[0];
+  const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
   if (suitable) return suitable;
   const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
   throw new ActionError(
