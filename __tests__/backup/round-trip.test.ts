@@ -185,6 +185,25 @@ describe('backup-db then restore-db', () => {
     expect(existsSync(path.join(typo.runnerTemp, 'rollback-backups')) ? readdirSync(path.join(typo.runnerTemp, 'rollback-backups')) : []).toEqual([]);
   });
 
+  it('checks every foreign key row by row, and reports orphans a NOT VALID constraint let in', async () => {
+    const legacy = await createRichDatabase('fk_orphans');
+    try {
+      // A constraint added NOT VALID over old rows that break it: the restore keeps it NOT VALID.
+      await legacy.query(`CREATE TABLE refunds (id serial PRIMARY KEY, order_id bigint NOT NULL);
+        INSERT INTO refunds (order_id) VALUES (1), (2), (999999), (888888);
+        ALTER TABLE refunds ADD CONSTRAINT refunds_order_fk FOREIGN KEY (order_id) REFERENCES orders(id) NOT VALID`);
+      const backup = await runAction('backup-db', { inputs: { 'database-url': legacy.url, upload: false } });
+      const restore = await runAction('restore-db', { inputs: { 'database-url': legacy.url, path: backup.outputs.path } });
+      cleanup.add(restore.outputs.database);
+      // Not a failure (the source has the same rows), but not hidden either.
+      expect(restore.errors).toEqual([]);
+      expect(JSON.parse(restore.outputs['foreign-keys'])).toEqual({ checked: 2, violations: [{ constraint: 'refunds_order_fk', table: 'public.refunds', rows: 2 }] });
+      expect(restore.summary).toContain('| Foreign keys | 2 checked, 1 with orphan rows |');
+    } finally {
+      await legacy.drop();
+    }
+  });
+
   it('restores with no-owner into a database reached through PG* variables', async () => {
     const backup = await runAction('backup-db', { inputs: { 'database-url': source.url, upload: false } });
     const url = new URL(databaseUrl(source.name));
