@@ -1,15 +1,12 @@
 import { booleanInput, enumInput, integerInput, listInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { parseCompression, type Compression } from '../../shared/backup/compression.js';
+import { BACKUP_FORMATS, type BackupFormat } from '../../shared/backup/metadata.js';
+import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
-export const BACKUP_FORMATS = ['custom', 'directory', 'plain'] as const;
-export type BackupFormat = (typeof BACKUP_FORMATS)[number];
+export { BACKUP_FORMATS, type BackupFormat };
 export const VERIFY_MODES = ['archive', 'restore'] as const;
-
-export interface Compression {
-  method: 'none' | 'gzip' | 'zstd';
-  level?: number;
-}
 
 export interface BackupInputs {
   target: PgTarget;
@@ -30,26 +27,17 @@ export interface BackupInputs {
   outputDir?: string;
 }
 
-export function parseCompression(text: string): Compression {
-  const match = /^(none|gzip|zstd)(?::(\d+))?$/.exec(text);
-  if (!match) throw new InputError('compression', `must be "none", "gzip", "gzip:<0-9>", "zstd" or "zstd:<1-19>"; got "${text}".`);
-  const method = match[1] as Compression['method'];
-  const level = match[2] === undefined ? undefined : Number(match[2]);
-  if (method === 'none' && level !== undefined) throw new InputError('compression', `"none" takes no level; got "${text}".`);
-  if (method === 'gzip' && level !== undefined && level > 9) throw new InputError('compression', `gzip levels are 0 to 9; got "${text}".`);
-  if (method === 'zstd' && level !== undefined && (level < 1 || level > 19)) throw new InputError('compression', `zstd levels are 1 to 19; got "${text}".`);
-  return { method, level };
-}
-
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-// Artifact names may not contain these (actions/toolkit artifact name validation).
-const ARTIFACT_NAME = /^[^"<>:|*?\r\n\\/]{1,200}$/;
+export { parseCompression };
 
 export function readBackupInputs(): BackupInputs {
   const target = resolvePgTarget(stringInput('database-url'));
   const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
   const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
   if (jobs > 1 && format !== 'directory') throw new InputError('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
+  const encryptionKey = secretInput('encryption-key');
+  if (encryptionKey !== undefined && encryptionKey.length < 16) {
+    throw new InputError('encryption-key', 'must be at least 16 characters (use a long random secret, e.g. `openssl rand -base64 32`); the value given is shorter.');
+  }
   return {
     target,
     format,
@@ -58,12 +46,12 @@ export function readBackupInputs(): BackupInputs {
     schemaOnly: booleanInput('schema-only', { default: false }),
     tables: listInput('tables'),
     excludeTables: listInput('exclude-tables'),
-    label: stringInput('label', { default: 'default', pattern: LABEL, patternDescription: 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)' }),
+    label: stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
     appVersion: stringInput('app-version'),
     upload: booleanInput('upload', { default: true }),
-    artifactName: stringInput('artifact-name', { pattern: ARTIFACT_NAME, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
+    artifactName: stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
     retentionDays: integerInput('retention-days', { default: 7, min: 1, max: 90 }),
-    encryptionKey: secretInput('encryption-key'),
+    encryptionKey,
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),

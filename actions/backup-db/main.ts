@@ -1,7 +1,86 @@
-import { ActionError } from '../../shared/errors.js';
+import * as core from '@actions/core';
+import os from 'node:os';
+import path from 'node:path';
+import { artifactServiceAvailable, uploadBackupArtifact } from '../../shared/backup/artifacts.js';
+import { prepareBackup, takeBackup } from '../../shared/backup/backup.js';
+import { defaultArtifactName } from '../../shared/backup/names.js';
+import { formatBytes } from '../../shared/backup/progress.js';
+import { formatDuration } from '../../shared/duration.js';
+import { InputError } from '../../shared/errors.js';
+import { emitEvent } from '../../shared/events.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { writeSummary } from '../../shared/summary.js';
 import { readBackupInputs } from './inputs.js';
+import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
-  readBackupInputs();
-  throw new ActionError('backup-db is not implemented yet: its inputs are valid, but it does nothing with them.');
+  const started = Date.now();
+  const inputs = readBackupInputs();
+  if (inputs.upload && !artifactServiceAvailable()) {
+    throw new InputError('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
+      hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
+    });
+  }
+  const artifactName = inputs.artifactName ?? defaultArtifactName(inputs.label, inputs.target.database, new Date());
+  const outputDir = inputs.outputDir ?? path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups');
+
+  const prepared = await prepareBackup({
+    target: inputs.target,
+    format: inputs.format,
+    jobs: inputs.jobs,
+    compression: inputs.compression,
+    schemaOnly: inputs.schemaOnly,
+    tables: inputs.tables,
+    excludeTables: inputs.excludeTables,
+    label: inputs.label,
+    appVersion: inputs.appVersion,
+    encryptionKey: inputs.encryptionKey,
+    verify: inputs.verify,
+    pgBinDir: inputs.pgBinDir,
+    outputDir,
+    baseName: artifactName,
+    kind: 'backup',
+    artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
+  });
+  emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, format: inputs.format, server_version: prepared.server.text });
+  const backup = await takeBackup(prepared);
+  core.info(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
+
+  let artifact: { id: number; name: string; retentionDays: number } | undefined;
+  if (inputs.upload) {
+    const uploaded = await uploadBackupArtifact({
+      name: artifactName,
+      backupPath: backup.path,
+      metadataPath: backup.metadataPath,
+      retentionDays: inputs.retentionDays,
+      incompressible: inputs.compression.method !== 'none' || Boolean(inputs.encryptionKey),
+    });
+    artifact = { id: uploaded.id, name: artifactName, retentionDays: inputs.retentionDays };
+    core.info(`Uploaded artifact ${artifactName} (id ${uploaded.id}, ${formatBytes(uploaded.size)}).`);
+  }
+
+  const durationMs = Date.now() - started;
+  setOutputs({
+    path: backup.path,
+    'metadata-path': backup.metadataPath,
+    checksum: backup.checksum,
+    size: backup.size,
+    'artifact-id': artifact?.id,
+    'artifact-name': artifact?.name,
+    metadata: backup.metadata,
+    'schema-version': backup.metadata.schemaVersion?.version ?? '',
+    'duration-ms': durationMs,
+  });
+  await writeSummary(backupSummary({ metadata: backup.metadata, path: backup.path, artifact, durationMs }));
+  emitEvent('backup_complete', {
+    database: inputs.target.database,
+    label: inputs.label,
+    checksum: backup.checksum,
+    size: backup.size,
+    artifact_id: artifact?.id,
+    artifact_name: artifact?.name,
+    schema_version: backup.metadata.schemaVersion?.version ?? null,
+    duration_ms: durationMs,
+  });
+  core.info(`Backup complete in ${formatDuration(durationMs)}.`);
 }

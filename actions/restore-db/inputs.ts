@@ -1,6 +1,7 @@
 import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
 
@@ -17,6 +18,8 @@ export interface RestoreInputs {
   encryptionKey?: string;
   expectedChecksum?: string;
   safetyBackup: boolean;
+  swap: boolean;
+  noOwner: boolean;
   pgBinDir?: string;
 }
 
@@ -25,15 +28,17 @@ const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 export function readRestoreInputs(): RestoreInputs {
   const target = resolvePgTarget(stringInput('database-url'));
   const path = stringInput('path');
-  const artifactName = stringInput('artifact-name');
-  const label = stringInput('label');
+  const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
+  const label = stringInput('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
   const runIdText = stringInput('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
   const token = secretInput('github-token');
   const runId = runIdText === undefined ? undefined : Number(runIdText);
 
   let source: BackupSource;
-  if (path) source = { kind: 'path', path };
-  else if (artifactName === 'latest') {
+  if (path) {
+    if (artifactName) throw new InputError('path', 'and "artifact-name" were both given; say which backup to restore with one of them.');
+    source = { kind: 'path', path };
+  } else if (artifactName === 'latest') {
     if (!label) throw new InputError('label', 'is required with artifact-name "latest" (which backups to pick from).');
     if (!token) throw new InputError('github-token', 'is required with artifact-name "latest" (the latest backup is found through the Actions API).');
     source = { kind: 'latest-artifact', label, token, runId };
@@ -47,6 +52,8 @@ export function readRestoreInputs(): RestoreInputs {
   const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
   const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
   if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
+  const swap = booleanInput('swap', { default: false });
+  if (swap && mode === 'replace') throw new InputError('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
   return {
     target,
     source,
@@ -57,6 +64,8 @@ export function readRestoreInputs(): RestoreInputs {
       ?.replace(/^sha256:/, '')
       .toLowerCase(),
     safetyBackup: booleanInput('safety-backup', { default: true }),
+    swap,
+    noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
   };
 }

@@ -1,7 +1,186 @@
-import { ActionError } from '../../shared/errors.js';
+import * as core from '@actions/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { checkListing, listArchive } from '../../shared/backup/archive.js';
+import { artifactServiceAvailable, uploadBackupArtifact } from '../../shared/backup/artifacts.js';
+import { prepareBackup, takeBackup, type BackupResult } from '../../shared/backup/backup.js';
+import { parseCompression } from '../../shared/backup/compression.js';
+import { decryptBackup, isEncryptedBackup } from '../../shared/backup/encryption.js';
+import { compareWithBackup, describeComparison, inspectDatabase } from '../../shared/backup/inspect.js';
+import type { BackupMetadata } from '../../shared/backup/metadata.js';
+import { compactTimestamp, safetyArtifactName } from '../../shared/backup/names.js';
+import { restoreBackup } from '../../shared/backup/restore.js';
+import { detectFormat, verifyChecksum } from '../../shared/backup/verify-stored.js';
+import { formatDuration } from '../../shared/duration.js';
+import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
+import { emitEvent } from '../../shared/events.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { describeTarget, serverVersion, withClient, withDatabase } from '../../shared/postgres/connection.js';
+import { createDatabase, databaseExists, dropDatabase } from '../../shared/postgres/databases.js';
+import { findPgTool } from '../../shared/postgres/pg-tools.js';
+import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs } from './inputs.js';
+import { obtainBackup } from './source.js';
+import { restoreSummary } from './summary.js';
+import { swapDatabases } from './swap.js';
+
+/** Safety backups are kept as long as backup-db's default. */
+const SAFETY_RETENTION_DAYS = 7;
+
+function defaultTargetName(database: string, at: Date): string {
+  const stamp = compactTimestamp(at).toLowerCase().replace('t', '_').replace('z', '');
+  return `${database.slice(0, 63 - '_restore_'.length - stamp.length)}_restore_${stamp}`;
+}
+
+/**
+ * The migration version the restored database must have: the one recorded at backup time, when the
+ * backup carries the history table's rows (not schema-only, the table not filtered out).
+ */
+function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: string | null): string | null {
+  if (!metadata) return restored;
+  const history = metadata.schemaVersion;
+  if (!history) return null;
+  if (metadata.schemaOnly || !metadata.dumpedTables.includes(history.table)) return restored;
+  return history.version;
+}
 
 export async function run(): Promise<void> {
-  readRestoreInputs();
-  throw new ActionError('restore-db is not implemented yet: its inputs are valid, but it does nothing with them.');
+  const started = Date.now();
+  const now = new Date();
+  const inputs = readRestoreInputs();
+  const replace = inputs.mode === 'replace';
+  const database = replace ? inputs.target.database : (inputs.targetDatabase ?? defaultTargetName(inputs.target.database, now));
+
+  // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
+  const server = await withClient(inputs.target, async (client) => {
+    const version = await serverVersion(client);
+    if (!replace && (await databaseExists(client, database))) {
+      throw new InputError(inputs.targetDatabase ? 'target-database' : 'mode', `would restore into "${database}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
+    }
+    return version;
+  });
+  core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
+  if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
+    core.warning('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
+  }
+
+  const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-restore-'));
+  try {
+    // 2. The backup, verified and decrypted, before any database is touched.
+    const backup = await obtainBackup(inputs.source, workDir);
+    core.info(`Backup: ${backup.origin}.`);
+    const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
+    core.info(`Checksum verified: SHA-256 ${checksum}.`);
+
+    const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
+    let plainPath = backup.backupPath;
+    if (encrypted) {
+      if (!inputs.encryptionKey) throw new InputError('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
+      plainPath = await decryptBackup(backup.backupPath, inputs.encryptionKey, path.join(workDir, 'plain'));
+      core.info('Decrypted and authenticated every segment of the backup.');
+    } else if (inputs.encryptionKey) {
+      core.warning('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
+    }
+    const format = backup.metadata?.format ?? (await detectFormat(plainPath));
+
+    // 3. Client programs able to read this archive and talk to this server.
+    const dumpMajor = backup.metadata?.pgDump.major ?? 0;
+    const [pgRestore, psql] = await Promise.all([
+      format === 'plain' ? undefined : findPgTool('pg_restore', Math.max(server.major, dumpMajor), inputs.pgBinDir),
+      format === 'plain' ? findPgTool('psql', server.major, inputs.pgBinDir) : undefined,
+    ]);
+    if (pgRestore) {
+      const listing = await listArchive(pgRestore, plainPath);
+      const expectedTables = (backup.metadata?.dumpedTables ?? []).map((name) => {
+        const dot = name.indexOf('.');
+        return { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+      });
+      const problems = checkListing(listing, { tables: expectedTables, withData: [] });
+      if (problems.length) throw new ActionError(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
+      core.info(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
+    }
+
+    // 4. The safety net, then the restore.
+    const target = withDatabase(inputs.target, database);
+    let safety: BackupResult | undefined;
+    let safetyArtifact: string | undefined;
+    if (replace && inputs.safetyBackup) {
+      const name = safetyArtifactName(database, now);
+      core.info(`Taking a safety backup of ${database} before replacing it.`);
+      safety = await takeBackup(
+        await prepareBackup({
+          target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
+          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
+          outputDir: path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups'), baseName: name, kind: 'safety-backup',
+          artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
+        }),
+      );
+      if (artifactServiceAvailable()) {
+        await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
+        safetyArtifact = name;
+      }
+      core.info(`Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`);
+    } else if (replace) {
+      core.warning(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
+    }
+
+    emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
+    if (!replace) await createDatabase(inputs.target, database, { template: 'template0' });
+    try {
+      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir });
+    } catch (error) {
+      if (!replace) await dropDatabase(inputs.target, database).catch(() => undefined);
+      const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
+      throw new ActionError(
+        `The restore into ${database} failed, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}`,
+      );
+    }
+
+    // 5. Proof: the restored database against the backup's own record.
+    const state = await withClient(target, (client) => inspectDatabase(client));
+    const comparison = compareWithBackup(state, { rowCounts: backup.metadata?.rowCounts ?? {}, schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion) });
+    const problems = describeComparison(comparison);
+    if (replace && backup.metadata && backup.metadata.tables.length === 0 && backup.metadata.excludeTables.length === 0) {
+      const dumped = new Set(backup.metadata.dumpedTables);
+      const extra = Object.keys(state.rowCounts).filter((table) => !dumped.has(table));
+      if (extra.length) {
+        core.warning(`These tables are not in the backup and were left in place (pg_restore --clean only drops what the backup holds): ${extra.join(', ')}.`);
+      }
+    }
+
+    let previous: string | undefined;
+    if (inputs.swap && problems.length === 0) {
+      previous = await swapDatabases(inputs.target, inputs.target.database, database, compactTimestamp(now).toLowerCase());
+      core.info(`Swapped: ${inputs.target.database} is now the restored database${previous ? `; the previous one is ${previous}` : ''}.`);
+    }
+    const finalName = inputs.swap && problems.length === 0 ? inputs.target.database : database;
+    const durationMs = Date.now() - started;
+    setOutputs({
+      database: finalName,
+      checksum,
+      'schema-version': state.schemaVersion ?? '',
+      'row-counts': state.rowCounts,
+      'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+      'safety-backup-path': safety?.path,
+      'safety-backup-artifact-name': safetyArtifact,
+      'previous-database': previous,
+      'duration-ms': durationMs,
+    });
+    await writeSummary(
+      restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }),
+    );
+    if (problems.length > 0) {
+      emitEvent('restore_failed', { database, problems });
+      throw new ActionError(
+        `The restored database ${database} does not match the backup:\n- ${problems.join('\n- ')}\n` +
+          (replace ? `The safety backup is ${safety?.path ?? '(none taken)'}.` : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`),
+      );
+    }
+    emitEvent('restore_complete', { database: finalName, mode: inputs.mode, checksum, schema_version: state.schemaVersion, tables: Object.keys(state.rowCounts).length, duration_ms: durationMs });
+    core.info(`Restore into ${finalName} complete and verified in ${formatDuration(durationMs)}.`);
+  } finally {
+    // Downloaded artifacts and decrypted plaintext never outlive the step.
+    await rm(workDir, { recursive: true, force: true });
+  }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError } from '../errors.js';
 import { findExecutable, runProcess } from '../process.js';
@@ -29,6 +29,15 @@ export function candidateDirectories(root = '/usr/lib/postgresql'): string[] {
   return [...new Set([...pathDirs, ...versioned])];
 }
 
+/** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
+function isWrapper(executable: string): boolean {
+  try {
+    return path.basename(realpathSync(executable)) === 'pg_wrapper';
+  } catch {
+    return false;
+  }
+}
+
 export async function probeVersion(executable: string): Promise<PgClientTool | undefined> {
   const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
   const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
@@ -42,13 +51,14 @@ export async function probeVersion(executable: string): Promise<PgClientTool | u
  */
 export async function findPgTool(tool: PgToolName, serverMajor: number, binDir?: string): Promise<PgClientTool> {
   const dirs = binDir ? [binDir] : candidateDirectories();
-  const found: PgClientTool[] = [];
-  for (const dir of dirs) {
-    const executable = findExecutable(path.join(dir, tool));
-    if (!executable) continue;
-    const probed = await probeVersion(executable);
-    if (probed) found.push(probed);
-  }
+  const all = dirs.map((dir) => findExecutable(path.join(dir, tool))).filter((file): file is string => file !== undefined);
+  // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
+  // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
+  // cost a Perl start per probe and per call.
+  const real = all.filter((file) => !isWrapper(file));
+  const executables = real.length > 0 ? real : all;
+  // Probed concurrently: each probe is a process start.
+  const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed): probed is PgClientTool => probed !== undefined);
   const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
   if (suitable) return suitable;
   const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;

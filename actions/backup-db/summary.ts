@@ -1,0 +1,70 @@
+import { formatDuration } from '../../shared/duration.js';
+import type { BackupMetadata } from '../../shared/backup/metadata.js';
+import { formatBytes } from '../../shared/backup/progress.js';
+import { codeBlock, keyValueTable, markdownTable } from '../../shared/summary.js';
+
+/** The job summary: what was backed up, how it was checked, and the exact step that restores it. */
+export interface BackupSummaryInput {
+  metadata: BackupMetadata;
+  path: string;
+  artifact?: { id: number; name: string; retentionDays: number };
+  durationMs: number;
+}
+
+/** `uses:` of restore-db from the same repository and ref as this action (GITHUB_ACTION_*). */
+export function restoreActionRef(): string {
+  const repository = process.env.GITHUB_ACTION_REPOSITORY || 'rollback-actions/rollback-actions';
+  const ref = process.env.GITHUB_ACTION_REF || 'v1';
+  return `${repository}/actions/restore-db@${ref}`;
+}
+
+export function restoreStep(input: BackupSummaryInput): string {
+  const { metadata, artifact } = input;
+  const lines = [`- uses: ${restoreActionRef()}`, '  with:', '    database-url: ${{ secrets.DATABASE_URL }}'];
+  if (artifact) {
+    lines.push(`    artifact-name: ${artifact.name}`);
+    if (process.env.GITHUB_RUN_ID) lines.push(`    run-id: ${process.env.GITHUB_RUN_ID}`);
+    lines.push('    github-token: ${{ github.token }}');
+  } else {
+    lines.push(`    path: ${input.path}`);
+  }
+  lines.push(`    expected-checksum: ${metadata.checksum.value}`);
+  if (metadata.encryption) lines.push('    encryption-key: ${{ secrets.BACKUP_ENCRYPTION_KEY }}');
+  lines.push('    # mode: replace   # restores over the database itself, after a safety backup');
+  return lines.join('\n');
+}
+
+export function backupSummary(input: BackupSummaryInput): string {
+  const { metadata, artifact } = input;
+  const schema = metadata.schemaVersion
+    ? `${metadata.schemaVersion.version ?? '(empty history)'}${metadata.schemaVersion.dirty ? ' (dirty!)' : ''} — ${metadata.schemaVersion.tool}, ${metadata.schemaVersion.table}`
+    : 'no migration history table found';
+  const parts = [
+    `## Database backup: ${metadata.database} (${metadata.label})\n`,
+    keyValueTable([
+      ['Database', metadata.source],
+      ['Server', `PostgreSQL ${metadata.serverVersion}`],
+      ['pg_dump', metadata.pgDump.version],
+      ['Format', `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`],
+      ['Size', `${formatBytes(metadata.size)} (${metadata.size} bytes)`],
+      ['SHA-256', `\`${metadata.checksum.value}\``],
+      ['Encrypted', metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no'],
+      ['Schema version', schema],
+      ['App version', metadata.appVersion ?? undefined],
+      ['Tables', `${metadata.dumpedTables.length}`],
+      ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
+      ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
+      ['File', input.path],
+      ['Took', formatDuration(input.durationMs)],
+    ]),
+  ];
+  const counts = Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a);
+  if (counts.length > 0) {
+    parts.push(`\n### Row counts (${metadata.rowCountsCover === 'all-tables' ? 'every table' : 'largest tables'}, in the dump's snapshot)\n`);
+    parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20).map(([table, rows]) => [table, rows])));
+    if (counts.length > 20) parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
+  }
+  parts.push('\n### Restore it\n');
+  parts.push(codeBlock(restoreStep(input), 'yaml'));
+  return parts.join('');
+}

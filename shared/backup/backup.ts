@@ -1,0 +1,266 @@
+import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ActionError } from '../errors.js';
+import { describeTarget, serverVersion, withClient, withDatabase, type PgTarget } from '../postgres/connection.js';
+import { createDatabase, dropDatabase, tableRowCounts } from '../postgres/databases.js';
+import { findPgTool, type PgClientTool } from '../postgres/pg-tools.js';
+import { runProcess } from '../process.js';
+import { checkListing, checkPlainDump, listArchive, type ExpectedTables } from './archive.js';
+import { backupChecksum } from './checksum.js';
+import { describeCompression, planCompression, type Compression, type CompressionPlan } from './compression.js';
+import { runPgDump } from './dump.js';
+import { ENCRYPTION_ALGORITHM, ENCRYPTION_FORMAT_VERSION, encryptBackup } from './encryption.js';
+import { metadataPathFor, backupFileName } from './names.js';
+import type { BackupFormat, BackupMetadata } from './metadata.js';
+import { writeMetadata } from './metadata.js';
+import { restoreBackup } from './restore.js';
+import { DumpSnapshot, qualified, type CatalogTable } from './snapshot.js';
+
+/**
+ * A verified, checksummed backup: the library behind backup-db, and behind the safety backup
+ * restore-db takes before it replaces a database. Two phases, so every check that can fail without
+ * side effects (connection, server version, a fitting pg_dump, compression support) runs before
+ * anything is written: prepareBackup, then takeBackup.
+ */
+export interface BackupRequest {
+  target: PgTarget;
+  format: BackupFormat;
+  jobs: number;
+  compression: Compression;
+  schemaOnly: boolean;
+  tables: string[];
+  excludeTables: string[];
+  label: string;
+  appVersion?: string;
+  encryptionKey?: string;
+  verify: 'archive' | 'restore';
+  pgBinDir?: string;
+  outputDir: string;
+  /** File name stem: the artifact name, usually. */
+  baseName: string;
+  kind: BackupMetadata['kind'];
+  artifact?: { name: string; retentionDays: number };
+  /** Row counts are recorded for at most this many (largest) tables. */
+  rowCountLimit?: number;
+}
+
+export interface PreparedBackup {
+  request: BackupRequest;
+  server: { text: string; major: number };
+  pgDump: PgClientTool;
+  pgRestore?: PgClientTool;
+  psql?: PgClientTool;
+  plan: CompressionPlan;
+  /** Where the dump will be written (before encryption). */
+  output: string;
+  /** The open snapshot the dump will use, with what was read in it; takeBackup closes it. */
+  snapshot: DumpSnapshot;
+  tables: CatalogTable[];
+  schemaVersion: BackupMetadata['schemaVersion'];
+}
+
+export interface BackupResult {
+  path: string;
+  metadataPath: string;
+  metadata: BackupMetadata;
+  metadataJson: string;
+  checksum: string;
+  size: number;
+  durationMs: number;
+}
+
+const DEFAULT_ROW_COUNT_LIMIT = 100;
+
+/**
+ * Everything that can fail without writing anything: the connection, the server version, a fitting
+ * pg_dump (and pg_restore/psql), compression support, the output path. The snapshot transaction is
+ * opened at the same time as the client programs are probed, so the dump starts without a gap.
+ */
+export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
+  const snapshot = await DumpSnapshot.open(request.target);
+  try {
+    const server = await serverVersion(snapshot.client);
+    core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
+    const needsPsql = request.format === 'plain' && request.verify === 'restore';
+    // The catalog is read in the snapshot while the client programs are probed.
+    const catalog = Promise.all([snapshot.tables(request.tables, request.excludeTables), snapshot.schemaVersion()]);
+    catalog.catch(() => undefined);
+    const lookups = await Promise.allSettled([
+      findPgTool('pg_dump', server.major, request.pgBinDir),
+      request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
+      needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
+    ]);
+    // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
+    for (const result of lookups) if (result.status === 'rejected') throw result.reason;
+    const [pgDump, pgRestore, psql] = lookups.map((result) => (result as PromiseFulfilledResult<PgClientTool | undefined>).value);
+    if (!pgDump) throw new Error('unreachable: the pg_dump lookup returned nothing');
+    core.info(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
+    const plan = planCompression(request.compression, request.format, pgDump);
+    await mkdir(request.outputDir, { recursive: true, mode: 0o700 });
+    // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
+    const output = path.join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
+    for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
+      if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+    }
+    const [tables, schemaVersion] = await catalog;
+    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
+  } catch (error) {
+    await snapshot.close();
+    throw error;
+  }
+}
+
+function expectedTables(tables: CatalogTable[], schemaOnly: boolean): ExpectedTables {
+  return { tables, withData: schemaOnly ? [] : tables.filter((table) => table.kind === 'r') };
+}
+
+async function verifyDump(prepared: PreparedBackup, expected: ExpectedTables): Promise<string> {
+  const { request, output } = prepared;
+  if (request.format === 'plain') {
+    const problems = await checkPlainDump(output, prepared.plan.compression.method === 'gzip', expected);
+    if (problems.length) throw new ActionError(`The plain dump ${path.basename(output)} is incomplete: ${problems.join('; ')}.`);
+    return `plain SQL complete: ${expected.tables.length} table(s) created${request.schemaOnly ? '' : ` and ${expected.withData.length} filled`}`;
+  }
+  const listing = await listArchive(prepared.pgRestore!, output);
+  const problems = checkListing(listing, expected);
+  if (problems.length) throw new ActionError(`The archive ${path.basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
+  return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+}
+
+/** Restores the dump into a scratch database on the same server and compares the row counts. */
+async function verifyByRestore(prepared: PreparedBackup, rowCounts: Record<string, number>): Promise<string> {
+  const { request } = prepared;
+  const name = `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  core.info(`Verifying by restoring into the scratch database ${name}.`);
+  await createDatabase(request.target, name, { template: 'template0' }).catch((error: unknown) => {
+    throw new ActionError(`verify "restore" needs to create a scratch database on the server and could not: ${(error as Error).message}`, {
+      hint: 'Grant the backup user CREATEDB, or use verify "archive".',
+    });
+  });
+  try {
+    const scratch = withDatabase(request.target, name);
+    await restoreBackup({
+      target: scratch,
+      backupPath: prepared.output,
+      format: request.format,
+      pgRestore: prepared.pgRestore,
+      psql: prepared.psql,
+      clean: false,
+      singleTransaction: true,
+      noOwner: request.format !== 'plain',
+      tempDir: request.outputDir,
+    });
+    const restored = await withClient(scratch, (client) => tableRowCounts(client));
+    const mismatches = Object.entries(rowCounts).filter(([table, count]) => restored[table] !== count);
+    if (mismatches.length) {
+      throw new ActionError(
+        `The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`,
+      );
+    }
+    return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
+  } finally {
+    await dropDatabase(request.target, name).catch((error: unknown) => core.warning(`Could not drop the scratch database ${name}: ${(error as Error).message}`));
+  }
+}
+
+function runContext(): BackupMetadata['run'] {
+  if (!process.env.GITHUB_RUN_ID) return null;
+  return {
+    repository: process.env.GITHUB_REPOSITORY ?? null,
+    runId: process.env.GITHUB_RUN_ID ?? null,
+    runAttempt: process.env.GITHUB_RUN_ATTEMPT ?? null,
+    workflow: process.env.GITHUB_WORKFLOW ?? null,
+  };
+}
+
+export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult> {
+  const started = Date.now();
+  const { request, output } = prepared;
+  const createdAt = new Date();
+  let backupPath = output;
+  const { snapshot, tables, schemaVersion } = prepared;
+  try {
+    let rowCounts: Record<string, number> = {};
+    try {
+      const counted = request.schemaOnly
+        ? Promise.resolve({})
+        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
+      // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
+      const [dumped, counts] = await Promise.allSettled([
+        runPgDump({
+          target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
+          schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
+        }),
+        counted,
+      ]);
+      if (dumped.status === 'rejected') throw dumped.reason;
+      if (counts.status === 'rejected') throw counts.reason;
+      rowCounts = counts.value;
+    } finally {
+      await snapshot.close();
+    }
+
+    const expected = expectedTables(tables, request.schemaOnly);
+    // When the dump is stored as written, its checksum is read while the archive is checked.
+    const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
+    const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
+    earlyChecksum?.catch(() => undefined);
+    const archiveCheck = await verifyDump(prepared, expected);
+    core.info(`Verified: ${archiveCheck}.`);
+    const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
+    if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
+
+    if (prepared.plan.externalZstd) {
+      const level = prepared.plan.compression.level ?? 3;
+      await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
+      backupPath = `${output}.zst`;
+    }
+    if (request.encryptionKey) {
+      backupPath = await encryptBackup(backupPath, request.encryptionKey);
+      core.info(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
+    }
+
+    const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
+    const metadataPath = metadataPathFor(backupPath);
+    const metadata: BackupMetadata = {
+      metadataVersion: 1,
+      kind: request.kind,
+      createdAt: createdAt.toISOString(),
+      label: request.label,
+      appVersion: request.appVersion ?? null,
+      database: request.target.database,
+      source: describeTarget(request.target),
+      serverVersion: prepared.server.text,
+      pgDump: { version: prepared.pgDump.version, major: prepared.pgDump.major },
+      format: request.format,
+      compression: describeCompression(prepared.plan.compression),
+      compressedBy: prepared.plan.compression.method === 'none' ? null : prepared.plan.externalZstd ? 'zstd-program' : 'pg_dump',
+      jobs: request.jobs,
+      schemaOnly: request.schemaOnly,
+      tables: request.tables,
+      excludeTables: request.excludeTables,
+      file: path.basename(backupPath),
+      size: checksum.size,
+      checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
+      encryption: request.encryptionKey ? { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: 'scrypt' } : null,
+      schemaVersion,
+      dumpedTables: tables.map(qualified),
+      rowCounts,
+      rowCountsCover: request.schemaOnly ? 'none' : Object.keys(rowCounts).length < expected.withData.length ? 'largest-tables' : 'all-tables',
+      consistentSnapshot: Boolean(snapshot.id),
+      verification: { archive: archiveCheck, restore: restoreCheck },
+      durationMs: Date.now() - started,
+      artifact: request.artifact ?? null,
+      run: runContext(),
+    };
+    const metadataJson = await writeMetadata(metadataPath, metadata);
+    return { path: backupPath, metadataPath, metadata, metadataJson, checksum: checksum.sha256, size: checksum.size, durationMs: metadata.durationMs };
+  } catch (error) {
+    // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
+    for (const leftover of new Set([output, backupPath, `${output}.zst`])) await rm(leftover, { recursive: true, force: true });
+    throw error;
+  }
+}

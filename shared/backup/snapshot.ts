@@ -1,0 +1,138 @@
+import * as core from '@actions/core';
+import type pg from 'pg';
+import { errorMessage } from '../errors.js';
+import { detectSchemaVersion } from '../migrations/history.js';
+import { connect, quoteIdent, type PgTarget } from '../postgres/connection.js';
+import type { SchemaVersionInfo } from './metadata.js';
+
+/**
+ * One REPEATABLE READ transaction whose snapshot pg_dump is told to use (--snapshot), so the table
+ * list, the row counts and the migration version recorded in the metadata describe exactly the
+ * data in the dump, even while the application keeps writing.
+ */
+export interface CatalogTable {
+  schema: string;
+  name: string;
+  /** 'r' ordinary, 'p' partitioned (no data of its own). */
+  kind: 'r' | 'p';
+  bytes: number;
+}
+
+export const qualified = (table: { schema: string; name: string }) => `${table.schema}.${table.name}`;
+
+/**
+ * A pg_dump/psql name pattern as PostgreSQL regular expressions (processSQLNamePattern): unquoted
+ * text is folded to lower case, `*` is `.*`, `?` is `.`, `.` separates schema from name, `$` is
+ * literal, double quotes keep case and make everything literal; other regex syntax passes through.
+ */
+export function namePatternToRegex(pattern: string): { schema?: string; name: string } {
+  const parts: string[] = [''];
+  let quoted = false;
+  for (let index = 0; index < pattern.length; index++) {
+    const char = pattern[index];
+    if (char === '"') {
+      if (quoted && pattern[index + 1] === '"') {
+        parts[parts.length - 1] += '"';
+        index++;
+      } else quoted = !quoted;
+    } else if (quoted) {
+      parts[parts.length - 1] += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    } else if (char === '.') {
+      parts.push('');
+    } else if (char === '*') {
+      parts[parts.length - 1] += '.*';
+    } else if (char === '?') {
+      parts[parts.length - 1] += '.';
+    } else if (char === '$') {
+      parts[parts.length - 1] += '\\$';
+    } else {
+      parts[parts.length - 1] += char.toLowerCase();
+    }
+  }
+  const anchor = (text: string) => `^(${text})$`;
+  if (parts.length === 1) return { name: anchor(parts[0]) };
+  // database.schema.table: pg_dump accepts only the current database; the schema and name count.
+  return { schema: anchor(parts[parts.length - 2]), name: anchor(parts[parts.length - 1]) };
+}
+
+export class DumpSnapshot {
+  private constructor(
+    readonly client: pg.Client,
+    /** The exported snapshot id, or undefined when the server would not export one. */
+    readonly id: string | undefined,
+  ) {}
+
+  static async open(target: PgTarget): Promise<DumpSnapshot> {
+    const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
+    try {
+      // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
+      // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump.
+      await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0');
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let id: string | undefined;
+      try {
+        id = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
+      } catch (error) {
+        // (Snapshots cannot be exported from a subtransaction, so there is no savepoint to go back to.)
+        await client.query('ROLLBACK');
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        core.warning(`The server would not export a snapshot (${errorMessage(error)}); row counts are read beside the dump, not in its snapshot.`);
+      }
+      return new DumpSnapshot(client, id);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
+  async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
+    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY 1, 2`,
+    );
+    const matching = async (patterns: string[]) => {
+      const names = new Set<string>();
+      for (const pattern of patterns) {
+        const regex = namePatternToRegex(pattern);
+        const { rows } = await this.client.query<{ schema: string; name: string }>(
+          `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname ~ $1 AND ${regex.schema ? 'n.nspname ~ $2' : 'pg_catalog.pg_table_is_visible(c.oid)'}`,
+          regex.schema ? [regex.name, regex.schema] : [regex.name],
+        );
+        for (const row of rows) names.add(qualified(row));
+      }
+      return names;
+    };
+    const included = include.length > 0 ? await matching(include) : undefined;
+    const excluded = await matching(exclude);
+    return all.rows
+      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+      .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
+  }
+
+  /** Exact row counts of the `limit` largest tables, in this snapshot. */
+  async rowCounts(tables: CatalogTable[], limit: number): Promise<Record<string, number>> {
+    const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
+    const counts: Record<string, number> = {};
+    for (const table of largest) {
+      const { rows } = await this.client.query<{ count: string }>(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+      counts[qualified(table)] = Number(rows[0].count);
+    }
+    return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  async schemaVersion(): Promise<SchemaVersionInfo | null> {
+    const found = await detectSchemaVersion(this.client);
+    return found ? { tool: found.format, table: found.table, version: found.version, dirty: found.dirty } : null;
+  }
+
+  async close(): Promise<void> {
+    await this.client.query('COMMIT').catch(() => undefined);
+    await this.client.end().catch(() => undefined);
+  }
+}
