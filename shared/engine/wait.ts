@@ -1,0 +1,131 @@
+import type { ContainerInfo } from './containers.js';
+
+/**
+ * Decides when redeployed services are really up: every container of the service runs the
+ * expected image, is running (not restarting, restart count not growing), and is `healthy` when
+ * the engine runs a healthcheck for it. A container without a healthcheck must stay up for a
+ * settle time instead, so a process that crashes a second after start is not declared healthy.
+ * Fails fast on a definite failure (exited, restarting, unhealthy) rather than waiting out the
+ * timeout.
+ */
+export type ServiceState = 'ready' | 'starting' | 'missing' | 'exited' | 'restarting' | 'unhealthy';
+
+export interface ServiceExpectation {
+  service: string;
+  /** Image ID the containers must run (sha256:...). */
+  imageId: string;
+  /** The reference, for messages. */
+  image: string;
+}
+
+export interface ServiceStatus {
+  service: string;
+  state: ServiceState;
+  /** What was seen, for people: "running, health starting", "exited with code 1". */
+  detail: string;
+  containers: ContainerInfo[];
+}
+
+export interface WaitResult {
+  ok: boolean;
+  timedOut: boolean;
+  services: ServiceStatus[];
+  elapsedMs: number;
+}
+
+const FAILED: readonly ServiceState[] = ['exited', 'restarting', 'unhealthy'];
+
+export interface WatcherOptions {
+  /** All containers that may belong to the services (labels decide which). */
+  listContainers: () => Promise<ContainerInfo[]>;
+  /** How long a container without a healthcheck must stay running to count as up. */
+  settleMs: number;
+  pollMs?: number;
+}
+
+interface Seen {
+  restartCount: number;
+  startedAt: string;
+  firstRunningAt?: number;
+}
+
+export function isServiceContainer(container: ContainerInfo, service: string): boolean {
+  return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
+}
+
+export class ServiceWatcher {
+  private readonly seen = new Map<string, Seen>();
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly expectations: readonly ServiceExpectation[],
+    private readonly options: WatcherOptions,
+  ) {
+    this.pollMs = options.pollMs ?? 250;
+  }
+
+  private judgeContainer(container: ContainerInfo, now: number): { state: ServiceState; detail: string } {
+    let seen = this.seen.get(container.id);
+    if (!seen) {
+      seen = { restartCount: container.restartCount, startedAt: container.startedAt };
+      this.seen.set(container.id, seen);
+    }
+    const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
+    if (container.restarting) return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
+    if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
+      return { state: 'restarting', detail: `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}, last ${exit})` };
+    }
+    if (!container.running) {
+      if (container.status === 'created') return { state: 'starting', detail: 'created, not started yet' };
+      return { state: 'exited', detail: `${container.status} with ${exit}` };
+    }
+    if (seen.firstRunningAt === undefined) {
+      seen.firstRunningAt = now;
+      seen.startedAt = container.startedAt;
+    }
+    if (container.health === 'unhealthy') {
+      return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
+    }
+    if (container.health === 'healthy') return { state: 'ready', detail: 'running, healthy' };
+    if (container.health) return { state: 'starting', detail: `running, health ${container.health}` };
+    const upFor = now - seen.firstRunningAt;
+    if (upFor >= this.options.settleMs) return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
+    return { state: 'starting', detail: 'running (no healthcheck), settling' };
+  }
+
+  /** One look at every service. */
+  async check(now = Date.now()): Promise<ServiceStatus[]> {
+    const all = await this.options.listContainers();
+    return this.expectations.map((expectation) => {
+      // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
+      const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
+      if (containers.length === 0) {
+        const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
+        const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
+        return { service: expectation.service, state: 'missing', detail, containers: others };
+      }
+      const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
+      // The worst container speaks for the service.
+      const order: ServiceState[] = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
+      judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+      const worst = judged[0];
+      const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
+      return { service: expectation.service, state: worst.state, detail, containers };
+    });
+  }
+
+  /** Polls until every service is ready, one has definitely failed, or the deadline passes. */
+  async waitUntilReady(deadline: number, onProgress?: (statuses: ServiceStatus[]) => void): Promise<WaitResult> {
+    const started = Date.now();
+    for (;;) {
+      const statuses = await this.check();
+      onProgress?.(statuses);
+      const failed = statuses.some((status) => FAILED.includes(status.state));
+      if (failed || statuses.every((status) => status.state === 'ready')) {
+        return { ok: !failed, timedOut: false, services: statuses, elapsedMs: Date.now() - started };
+      }
+      if (Date.now() + this.pollMs > deadline) return { ok: false, timedOut: true, services: statuses, elapsedMs: Date.now() - started };
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+}
