@@ -24,8 +24,8 @@ async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { cl
   return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
 
-async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, tag: string, startedAt: number, deploymentId: number | undefined, refusal?: string): Promise<void> {
-  const totals = { durationMs: Date.now() - startedAt, deploymentId, tag };
+async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, tag: string, durationMs: number, deploymentId: number | undefined, refusal?: string): Promise<void> {
+  const totals = { durationMs, deploymentId, tag };
   setOutputs(redeployOutputs(plan, report, totals));
   await writeSummary(redeploySummary(plan, report, totals, refusal));
 }
@@ -46,7 +46,7 @@ export async function run(): Promise<void> {
     } catch (error) {
       const durationMs = Date.now() - startedAt;
       emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
-      await finish(plan, undefined, inputs.tag, startedAt, undefined, error instanceof Error ? error.message : String(error));
+      await finish(plan, undefined, inputs.tag, durationMs, undefined, error instanceof Error ? error.message : String(error));
       throw error;
     }
 
@@ -81,7 +81,7 @@ export async function run(): Promise<void> {
       duration: formatDuration(durationMs),
       deployment_id: deployment?.id,
     });
-    await finish(plan, report, inputs.tag, startedAt, deployment?.id);
+    await finish(plan, report, inputs.tag, durationMs, deployment?.id);
     if (!report.success) {
       const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
       throw new ActionError(`Redeploy of ${inputs.services.join(', ') || 'the command'} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
