@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
@@ -65,8 +65,11 @@ export function composeFileText(options: { port: number; databaseUrl: string; im
 }
 
 export async function createComposeProject(options: ComposeProjectOptions): Promise<ComposeProject> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'redeploy-project-'));
   const name = testResourceName('redeploy');
+  // The directory carries the project name, so compose's derived name (no -p) is that name too.
+  const root = mkdtempSync(path.join(os.tmpdir(), 'redeploy-project-'));
+  const dir = path.join(root, name);
+  mkdirSync(dir);
   const port = await freePort();
   const fileName = options.fileName ?? 'docker-compose.yml';
   const file = path.join(dir, fileName);
@@ -107,7 +110,7 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
     async remove() {
       const ids = (await containers()).map((container) => container.id);
       if (ids.length > 0) await runProcess('docker', ['rm', '-f', ...ids], { env, okExitCodes: [0, 1] });
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }
