@@ -56,7 +56,7 @@ async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: stri
       onStderrLine: (line) => core.info(`  ${line}`),
     });
   } catch (error) {
-    if (error instanceof ProcessError) return { ok: false, failure: `The deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
+    if (error instanceof ProcessError) return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
     throw error;
   }
   if (!inputs.readyUrl) return { ok: true };

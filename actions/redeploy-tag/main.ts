@@ -84,7 +84,7 @@ export async function run(): Promise<void> {
     await finish(plan, report, inputs.tag, durationMs, deployment?.id);
     if (!report.success) {
       const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-      throw new ActionError(`Redeploy of ${inputs.services.join(', ') || 'the command'} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
     }
     core.info(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
   } finally {
