@@ -21,6 +21,8 @@ export interface ComposeProjectOptions {
   healthcheck?: boolean;
   /** File name; docker-compose.yml is what compose finds without -f. */
   fileName?: string;
+  /** Make this release exit at start (restart: always then makes it a crash loop). */
+  crashOn?: string;
 }
 
 export interface ComposeProject {
@@ -41,7 +43,7 @@ export interface ComposeProject {
   remove(): Promise<void>;
 }
 
-export function composeFileText(options: { port: number; databaseUrl: string; image: string; healthcheck: boolean }): string {
+export function composeFileText(options: { port: number; databaseUrl: string; image: string; healthcheck: boolean; crashOn?: string }): string {
   const lines = [
     'services:',
     '  api:',
@@ -52,6 +54,12 @@ export function composeFileText(options: { port: number; databaseUrl: string; im
     `      PORT: "${options.port}"`,
     '      MARKER: "${MARKER:-none}"',
   ];
+  if (options.crashOn) {
+    lines.push(
+      '    restart: always',
+      `    entrypoint: ["/bin/sh", "-c", "if [ \\"$$APP_VERSION\\" = ${options.crashOn} ]; then echo 'fatal: export worker cannot start' >&2; exit 3; fi; exec /usr/bin/node /app/index.js"]`,
+    );
+  }
   if (options.healthcheck) {
     lines.push(
       '    healthcheck:',
@@ -74,7 +82,7 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
   const fileName = options.fileName ?? 'docker-compose.yml';
   const file = path.join(dir, fileName);
   const image = `${serviceEnv('demoImage')}:${options.fixedTag ?? '${IMAGE_TAG}'}`;
-  writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true }));
+  writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true, crashOn: options.crashOn }));
   const env = dockerEnv();
   const baseUrl = `http://127.0.0.1:${port}`;
 

@@ -340,3 +340,31 @@ describe('redeploy-tag without a tag variable: image pinned through an override 
     expect(after.health).toBe('healthy');
   });
 });
+
+describe('redeploy-tag with a release that crash-loops', () => {
+  let database: TestDatabase;
+  let project: ComposeProject;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('redeploy_crash');
+    project = await createComposeProject({ databaseUrl: database.url, healthcheck: false, crashOn: 'v1.3.0' });
+    await project.up('v1.2.0');
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await database?.drop();
+  });
+
+  it('catches the crash loop at once (not at the timeout), shows its last words, and restores v1.2.0', async () => {
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'health-timeout': '90s' }), env: engineEnv() });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toMatch(/Service "api" did not become ready: (restart|exited|stopped).*exit code 3/);
+    expect(result.log).toContain('fatal: export worker cannot start');
+    // A definite failure, not the timeout running out: the message would say "within 1m30s".
+    expect(result.errors[0]).not.toContain('within');
+    expect(result.outputs.outcome).toBe('restored');
+    const after = await project.running();
+    expect(after.image).toBe(demoImage('v1.2.0'));
+    expect((await project.health()).body.version).toBe('v1.2.0');
+  });
+});

@@ -3,9 +3,9 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
 import { resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
-import { composeContainers, containerLogs, imageTag, inspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
+import { composeContainers, containerLogs, imageTag, inspectContainers, reinspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
-import { ensureImage, inspectImage } from '../../shared/engine/images.js';
+import { ensureImage, inspectImage, type LocalImage } from '../../shared/engine/images.js';
 import { isServiceContainer, ServiceWatcher, type ServiceExpectation, type ServiceStatus } from '../../shared/engine/wait.js';
 import { formatCommand } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
@@ -41,6 +41,10 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
   const deployEnv = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
   const projectName = inputs.projectName;
 
+  // When the images are known without asking compose, looking them up overlaps with the rest.
+  const quick = quickTargets(inputs, executor, deployEnv);
+  let lookups = quick && inputs.pull !== 'always' ? lookUpImages(executor, quick) : undefined;
+
   // Detection and the look at what runs now are independent when the project name is known.
   const [cli, knownContainers] = await Promise.all([
     detectCompose(executor),
@@ -59,15 +63,21 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
   const composeVersion = before.map((container) => container.labels['com.docker.compose.version']).find(Boolean);
   if (!cli.version && composeVersion) cli.version = composeVersion;
 
-  const targets = await resolveTargets(inputs, executor, project, deployEnv);
+  const targets = quick ?? targetsFromConfig(inputs, await composeConfig(executor, project, { env: deployEnv }));
   return {
     host: executor.description,
     tool: composeDisplayName(cli),
     previous,
     targets,
     async verify() {
+      lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
       const references = [...new Set(targets.map((target) => target.image!))];
-      const images = await Promise.all(references.map((reference) => ensureImage(executor, reference, inputs.pull)));
+      const images = await Promise.all(
+        references.map(async (reference) => {
+          const present = await lookups!.get(reference);
+          return present ? { ...present, pulled: false } : await ensureImage(executor, reference, inputs.pull);
+        }),
+      );
       for (const target of targets) {
         const image = images.find((candidate) => candidate.reference === target.image)!;
         target.imageId = image.id;
@@ -78,10 +88,24 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
   };
 }
 
-async function resolveTargets(inputs: RedeployInputs, executor: HostExecutor, project: Project, env: Record<string, string>): Promise<ServiceTarget[]> {
+/** `docker image inspect` of each distinct image, started now and awaited by verify(); a failed look counts as absent. */
+function lookUpImages(executor: HostExecutor, targets: readonly ServiceTarget[]): Map<string, Promise<LocalImage | undefined>> {
+  const lookups = new Map<string, Promise<LocalImage | undefined>>();
+  for (const target of targets) {
+    if (!lookups.has(target.image!)) lookups.set(target.image!, inspectImage(executor, target.image!).catch(() => undefined));
+  }
+  return lookups;
+}
+
+/** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
+function quickTargets(inputs: RedeployInputs, executor: HostExecutor, env: Record<string, string>): ServiceTarget[] | undefined {
   if (inputs.image) return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
-  const fromFiles = executor.remote ? undefined : resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
-  const config = fromFiles ?? (await composeConfig(executor, project, { env }));
+  if (executor.remote) return undefined;
+  const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+  return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
+}
+
+function targetsFromConfig(inputs: RedeployInputs, config: Record<string, { image?: string }>): ServiceTarget[] {
   const targets: ServiceTarget[] = [];
   for (const service of inputs.services) {
     const entry = config[service];
@@ -115,6 +139,8 @@ interface DeployRound {
   ok: boolean;
   failure?: string;
   statuses: ServiceStatus[];
+  /** Every container of the project in the last look (for the snapshot of what runs now). */
+  containers: ContainerInfo[];
   readyAt: Map<string, number>;
   readyUrlOk?: boolean;
 }
@@ -141,7 +167,7 @@ async function deployAndWait(
     if (!(error instanceof ActionError)) throw error;
     const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] as ContainerInfo[] }));
     const statuses = services.map((service): ServiceStatus => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
-    return { ok: false, failure: error.message, statuses, readyAt: new Map() };
+    return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
   }
 
   if (!project.projectName) {
@@ -150,51 +176,55 @@ async function deployAndWait(
   }
   const projectName = project.projectName;
   if (!projectName) {
-    return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], readyAt: new Map() };
+    return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
   }
 
   const readyAt = new Map<string, number>();
   const lastShown = new Map<string, string>();
-  const watcher = new ServiceWatcher(expectations, { listContainers: () => composeContainers(executor, projectName), settleMs: inputs.readyUrl ? 0 : SETTLE_MS });
-  const waited = await watcher.waitUntilReady(deadline, (statuses) => {
-    for (const status of statuses) {
-      if (status.state === 'ready' && !readyAt.has(status.service)) readyAt.set(status.service, Date.now() - startedAt);
-      if (lastShown.get(status.service) !== status.detail) {
-        lastShown.set(status.service, status.detail);
-        core.info(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
-      }
-    }
+  const watcher = new ServiceWatcher(expectations, {
+    listContainers: () => composeContainers(executor, projectName),
+    reinspect: (ids) => reinspectContainers(executor, ids),
+    settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
   });
-  if (!waited.ok) {
-    const bad = waited.services.filter((status) => status.state !== 'ready');
+  const readyUrl = inputs.readyUrl;
+  const waited = await watcher.waitUntilReady(deadline, {
+    onProgress: (statuses) => {
+      for (const status of statuses) {
+        if (status.state === 'ready' && !readyAt.has(status.service)) readyAt.set(status.service, Date.now() - startedAt);
+        if (lastShown.get(status.service) !== status.detail) {
+          lastShown.set(status.service, status.detail);
+          core.info(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+        }
+      }
+    },
+    // Polled alongside the containers: the URL usually answers before a second look at them is due.
+    probe: readyUrl
+      ? async (signal) => {
+          const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+          if (!signal.aborted) core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+          return ready;
+        }
+      : undefined,
+  });
+  const readyUrlOk = waited.probe?.ok;
+  if (waited.ok) {
+    // With a ready-url, a service is up once the URL answered too, which is now.
+    if (readyUrl) for (const service of services) readyAt.set(service, Date.now() - startedAt);
+    return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+  }
+  const bad = waited.services.filter((status) => status.state !== 'ready');
+  if (bad.length > 0) {
     const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-    return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, readyAt };
+    return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
   }
-
-  let readyUrlOk: boolean | undefined;
-  if (inputs.readyUrl) {
-    const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-    readyUrlOk = ready.ok;
-    core.info(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
-    if (!ready.ok) {
-      const statuses = await watcher.check();
-      return {
-        ok: false,
-        failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${ready.last}).`,
-        statuses,
-        readyAt,
-        readyUrlOk,
-      };
-    }
-    for (const service of services) readyAt.set(service, Date.now() - startedAt);
-  }
-  // One more look: a container that restarted while the URL was polled is not up.
-  const final = await watcher.check();
-  const regressed = final.filter((status) => status.state !== 'ready');
-  if (regressed.length > 0) {
-    return { ok: false, failure: regressed.map((status) => `Service "${status.service}" did not stay up: ${status.detail}`).join('; '), statuses: final, readyAt, readyUrlOk };
-  }
-  return { ok: true, statuses: final, readyAt, readyUrlOk };
+  return {
+    ok: false,
+    failure: `ready-url ${describeReadyUrl(readyUrl!)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+    statuses: waited.services,
+    containers: waited.containers,
+    readyAt,
+    readyUrlOk,
+  };
 }
 
 async function collectLogs(executor: HostExecutor, statuses: readonly ServiceStatus[]): Promise<FailureLog[]> {
@@ -238,7 +268,7 @@ async function executeCompose(
     });
 
   if (round.ok) {
-    const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+    const current = inputs.services.map((service) => snapshotOf(service, round.containers));
     return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
   }
 

@@ -26,7 +26,7 @@ function requestFor(url: string): { href: string; headers: Record<string, string
   return { href: parsed.toString(), headers };
 }
 
-export async function pollReadyUrl(url: string, deadline: number, options: { intervalMs?: number; onAttempt?: (last: string) => void } = {}): Promise<ReadyResult> {
+export async function pollReadyUrl(url: string, deadline: number, options: { intervalMs?: number; signal?: AbortSignal; onAttempt?: (last: string) => void } = {}): Promise<ReadyResult> {
   const { href, headers } = requestFor(url);
   const started = Date.now();
   let attempts = 0;
@@ -35,7 +35,8 @@ export async function pollReadyUrl(url: string, deadline: number, options: { int
     attempts++;
     const remaining = deadline - Date.now();
     try {
-      const response = await fetch(href, { headers, redirect: 'follow', signal: AbortSignal.timeout(Math.max(500, Math.min(5000, remaining))) });
+      const timeout = AbortSignal.timeout(Math.max(500, Math.min(5000, remaining)));
+      const response = await fetch(href, { headers, redirect: 'follow', signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
       const body = (await response.text().catch(() => '')).trim();
       last = `HTTP ${response.status}${body ? `: ${body.slice(0, 200)}` : ''}`;
       if (response.status >= 200 && response.status < 300) return { ok: true, attempts, elapsedMs: Date.now() - started, last };
@@ -45,7 +46,7 @@ export async function pollReadyUrl(url: string, deadline: number, options: { int
     }
     options.onAttempt?.(last);
     const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
-    if (Date.now() + wait >= deadline) return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+    if (Date.now() + wait >= deadline || options.signal?.aborted) return { ok: false, attempts, elapsedMs: Date.now() - started, last };
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

@@ -28953,7 +28953,8 @@ async function pollReadyUrl(url, deadline, options = {}) {
         attempts++;
         const remaining = deadline - Date.now();
         try {
-            const response = await fetch(href, { headers, redirect: 'follow', signal: AbortSignal.timeout(Math.max(500, Math.min(5000, remaining))) });
+            const timeout = AbortSignal.timeout(Math.max(500, Math.min(5000, remaining)));
+            const response = await fetch(href, { headers, redirect: 'follow', signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
             const body = (await response.text().catch(() => '')).trim();
             last = `HTTP ${response.status}${body ? `: ${body.slice(0, 200)}` : ''}`;
             if (response.status >= 200 && response.status < 300)
@@ -28965,7 +28966,7 @@ async function pollReadyUrl(url, deadline, options = {}) {
         }
         options.onAttempt?.(last);
         const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
-        if (Date.now() + wait >= deadline)
+        if (Date.now() + wait >= deadline || options.signal?.aborted)
             return { ok: false, attempts, elapsedMs: Date.now() - started, last };
         await new Promise((resolve) => setTimeout(resolve, wait));
     }
@@ -29030,7 +29031,7 @@ async function runOnce(inputs, executor, tag, what) {
     }
     catch (error) {
         if (error instanceof ProcessError)
-            return { ok: false, failure: `The deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
+            return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
         throw error;
     }
     if (!inputs.readyUrl)
@@ -29313,6 +29314,15 @@ async function inspectContainers(executor, ids, env) {
     const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
     return JSON.parse(stdout).map(parseInspect);
 }
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        return undefined;
+    return JSON.parse(result.stdout).map(parseInspect);
+}
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
@@ -29348,6 +29358,8 @@ class ServiceWatcher {
     expectations;
     options;
     seen = new Map();
+    /** IDs from the last look when every service had its containers; re-inspected instead of listed. */
+    known;
     pollMs;
     constructor(expectations, options) {
         this.expectations = expectations;
@@ -29387,10 +29399,10 @@ class ServiceWatcher {
             return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
         return { state: 'starting', detail: 'running (no healthcheck), settling' };
     }
-    /** One look at every service. */
+    /** One look at every service; `containers` is everything listed, for a snapshot of what runs. */
     async check(now = Date.now()) {
-        const all = await this.options.listContainers();
-        return this.expectations.map((expectation) => {
+        const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
+        const statuses = this.expectations.map((expectation) => {
             // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
             const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
             if (containers.length === 0) {
@@ -29406,20 +29418,57 @@ class ServiceWatcher {
             const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
             return { service: expectation.service, state: worst.state, detail, containers };
         });
+        this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+        return { statuses, containers: all };
     }
-    /** Polls until every service is ready, one has definitely failed, or the deadline passes. */
-    async waitUntilReady(deadline, onProgress) {
+    /**
+     * Polls until every service is ready, one has definitely failed, or the deadline passes. With a
+     * probe (the ready-url), it runs alongside and must succeed too; success then needs one more
+     * look at the containers started after the probe succeeded, so a container that restarted
+     * meanwhile is caught, without a separate round trip when nothing did.
+     */
+    async waitUntilReady(deadline, options = {}) {
         const started = Date.now();
-        for (;;) {
-            const statuses = await this.check();
-            onProgress?.(statuses);
-            const failed = statuses.some((status) => FAILED.includes(status.state));
-            if (failed || statuses.every((status) => status.state === 'ready')) {
-                return { ok: !failed, timedOut: false, services: statuses, elapsedMs: Date.now() - started };
+        const controller = new AbortController();
+        let probe;
+        let probeDoneAt = Infinity;
+        let wake;
+        const probing = options.probe?.(controller.signal).then((result) => {
+            probe = result;
+            probeDoneAt = Date.now();
+            wake?.();
+        });
+        const result = (ok, timedOut, statuses, containers) => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+        try {
+            for (;;) {
+                const checkStartedAt = Date.now();
+                const { statuses, containers } = await this.check(checkStartedAt);
+                options.onProgress?.(statuses);
+                if (statuses.some((status) => FAILED.includes(status.state)))
+                    return result(false, false, statuses, containers);
+                if (probe && !probe.ok)
+                    return result(false, false, statuses, containers);
+                const allReady = statuses.every((status) => status.state === 'ready');
+                if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
+                    return result(true, false, statuses, containers);
+                if (Date.now() + this.pollMs > deadline) {
+                    if (probing && !probe)
+                        await probing;
+                    return result(false, !allReady, statuses, containers);
+                }
+                await new Promise((resolve) => {
+                    const timer = setTimeout(resolve, this.pollMs);
+                    wake = () => {
+                        clearTimeout(timer);
+                        resolve();
+                    };
+                });
+                wake = undefined;
             }
-            if (Date.now() + this.pollMs > deadline)
-                return { ok: false, timedOut: true, services: statuses, elapsedMs: Date.now() - started };
-            await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+        }
+        finally {
+            controller.abort();
+            await probing?.catch(() => undefined);
         }
     }
 }
@@ -29457,6 +29506,9 @@ function describeEnv(tagVariable, tag, overrides) {
 async function prepareCompose(inputs, executor) {
     const deployEnv = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
     const projectName = inputs.projectName;
+    // When the images are known without asking compose, looking them up overlaps with the rest.
+    const quick = quickTargets(inputs, executor, deployEnv);
+    let lookups = quick && inputs.pull !== 'always' ? lookUpImages(executor, quick) : undefined;
     // Detection and the look at what runs now are independent when the project name is known.
     const [cli, knownContainers] = await Promise.all([
         detectCompose(executor),
@@ -29474,15 +29526,19 @@ async function prepareCompose(inputs, executor) {
     const composeVersion = before.map((container) => container.labels['com.docker.compose.version']).find(Boolean);
     if (!cli.version && composeVersion)
         cli.version = composeVersion;
-    const targets = await resolveTargets(inputs, executor, project, deployEnv);
+    const targets = quick ?? targetsFromConfig(inputs, await composeConfig(executor, project, { env: deployEnv }));
     return {
         host: executor.description,
         tool: composeDisplayName(cli),
         previous,
         targets,
         async verify() {
+            lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
             const references = [...new Set(targets.map((target) => target.image))];
-            const images = await Promise.all(references.map((reference) => ensureImage(executor, reference, inputs.pull)));
+            const images = await Promise.all(references.map(async (reference) => {
+                const present = await lookups.get(reference);
+                return present ? { ...present, pulled: false } : await ensureImage(executor, reference, inputs.pull);
+            }));
             for (const target of targets) {
                 const image = images.find((candidate) => candidate.reference === target.image);
                 target.imageId = image.id;
@@ -29492,11 +29548,25 @@ async function prepareCompose(inputs, executor) {
         execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
     };
 }
-async function resolveTargets(inputs, executor, project, env) {
+/** `docker image inspect` of each distinct image, started now and awaited by verify(); a failed look counts as absent. */
+function lookUpImages(executor, targets) {
+    const lookups = new Map();
+    for (const target of targets) {
+        if (!lookups.has(target.image))
+            lookups.set(target.image, inspectImage(executor, target.image).catch(() => undefined));
+    }
+    return lookups;
+}
+/** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
+function quickTargets(inputs, executor, env) {
     if (inputs.image)
         return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
-    const fromFiles = executor.remote ? undefined : resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
-    const config = fromFiles ?? (await composeConfig(executor, project, { env }));
+    if (executor.remote)
+        return undefined;
+    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+    return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
+}
+function targetsFromConfig(inputs, config) {
     const targets = [];
     for (const service of inputs.services) {
         const entry = config[service];
@@ -29536,7 +29606,7 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
             throw error;
         const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
         const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
-        return { ok: false, failure: error.message, statuses, readyAt: new Map() };
+        return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
     }
     if (!project.projectName) {
         // Learnt from the containers' labels; passing it as -p from now on names the same project.
@@ -29544,51 +29614,58 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     }
     const projectName = project.projectName;
     if (!projectName) {
-        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], readyAt: new Map() };
+        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
     }
     const readyAt = new Map();
     const lastShown = new Map();
-    const watcher = new ServiceWatcher(expectations, { listContainers: () => composeContainers(executor, projectName), settleMs: inputs.readyUrl ? 0 : SETTLE_MS });
-    const waited = await watcher.waitUntilReady(deadline, (statuses) => {
-        for (const status of statuses) {
-            if (status.state === 'ready' && !readyAt.has(status.service))
-                readyAt.set(status.service, Date.now() - startedAt);
-            if (lastShown.get(status.service) !== status.detail) {
-                lastShown.set(status.service, status.detail);
-                lib_core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
-            }
-        }
+    const watcher = new ServiceWatcher(expectations, {
+        listContainers: () => composeContainers(executor, projectName),
+        reinspect: (ids) => reinspectContainers(executor, ids),
+        settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
     });
-    if (!waited.ok) {
-        const bad = waited.services.filter((status) => status.state !== 'ready');
+    const readyUrl = inputs.readyUrl;
+    const waited = await watcher.waitUntilReady(deadline, {
+        onProgress: (statuses) => {
+            for (const status of statuses) {
+                if (status.state === 'ready' && !readyAt.has(status.service))
+                    readyAt.set(status.service, Date.now() - startedAt);
+                if (lastShown.get(status.service) !== status.detail) {
+                    lastShown.set(status.service, status.detail);
+                    lib_core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                }
+            }
+        },
+        // Polled alongside the containers: the URL usually answers before a second look at them is due.
+        probe: readyUrl
+            ? async (signal) => {
+                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                if (!signal.aborted)
+                    lib_core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                return ready;
+            }
+            : undefined,
+    });
+    const readyUrlOk = waited.probe?.ok;
+    if (waited.ok) {
+        // With a ready-url, a service is up once the URL answered too, which is now.
+        if (readyUrl)
+            for (const service of services)
+                readyAt.set(service, Date.now() - startedAt);
+        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    }
+    const bad = waited.services.filter((status) => status.state !== 'ready');
+    if (bad.length > 0) {
         const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, readyAt };
+        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
     }
-    let readyUrlOk;
-    if (inputs.readyUrl) {
-        const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-        readyUrlOk = ready.ok;
-        lib_core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
-        if (!ready.ok) {
-            const statuses = await watcher.check();
-            return {
-                ok: false,
-                failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${ready.last}).`,
-                statuses,
-                readyAt,
-                readyUrlOk,
-            };
-        }
-        for (const service of services)
-            readyAt.set(service, Date.now() - startedAt);
-    }
-    // One more look: a container that restarted while the URL was polled is not up.
-    const final = await watcher.check();
-    const regressed = final.filter((status) => status.state !== 'ready');
-    if (regressed.length > 0) {
-        return { ok: false, failure: regressed.map((status) => `Service "${status.service}" did not stay up: ${status.detail}`).join('; '), statuses: final, readyAt, readyUrlOk };
-    }
-    return { ok: true, statuses: final, readyAt, readyUrlOk };
+    return {
+        ok: false,
+        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+        statuses: waited.services,
+        containers: waited.containers,
+        readyAt,
+        readyUrlOk,
+    };
 }
 async function collectLogs(executor, statuses) {
     const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
@@ -29621,7 +29698,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         };
     });
     if (round.ok) {
-        const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+        const current = inputs.services.map((service) => snapshotOf(service, round.containers));
         return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
     }
     const logs = await collectLogs(executor, round.statuses);
@@ -30294,7 +30371,7 @@ async function run() {
         await finish(plan, report, inputs.tag, durationMs, deployment?.id);
         if (!report.success) {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy of ${inputs.services.join(', ') || 'the command'} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
         lib_core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
     }

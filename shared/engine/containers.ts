@@ -83,6 +83,14 @@ export async function inspectContainers(executor: HostExecutor, ids: readonly st
   return (JSON.parse(stdout) as InspectJson[]).map(parseInspect);
 }
 
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+export async function reinspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[] | undefined> {
+  if (ids.length === 0) return [];
+  const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+  if (result.exitCode !== 0) return undefined;
+  return (JSON.parse(result.stdout) as InspectJson[]).map(parseInspect);
+}
+
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.

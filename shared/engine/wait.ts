@@ -28,9 +28,21 @@ export interface ServiceStatus {
 
 export interface WaitResult {
   ok: boolean;
+  /** The deadline passed with a service still starting (not a definite failure). */
   timedOut: boolean;
   services: ServiceStatus[];
+  /** Every container listed in the last look. */
+  containers: ContainerInfo[];
+  /** The probe's result, when there was one and it finished. */
+  probe?: ProbeResult;
   elapsedMs: number;
+}
+
+/** An outside readiness check run alongside (redeploy-tag's ready-url). */
+export interface ProbeResult {
+  ok: boolean;
+  /** What it saw last, e.g. "HTTP 500: ...". */
+  last: string;
 }
 
 const FAILED: readonly ServiceState[] = ['exited', 'restarting', 'unhealthy'];
@@ -38,6 +50,11 @@ const FAILED: readonly ServiceState[] = ['exited', 'restarting', 'unhealthy'];
 export interface WatcherOptions {
   /** All containers that may belong to the services (labels decide which). */
   listContainers: () => Promise<ContainerInfo[]>;
+  /**
+   * Looks at containers already listed, by ID, in one call instead of list + inspect; undefined
+   * when one has gone (the watcher lists again then).
+   */
+  reinspect?: (ids: string[]) => Promise<ContainerInfo[] | undefined>;
   /** How long a container without a healthcheck must stay running to count as up. */
   settleMs: number;
   pollMs?: number;
@@ -55,6 +72,8 @@ export function isServiceContainer(container: ContainerInfo, service: string): b
 
 export class ServiceWatcher {
   private readonly seen = new Map<string, Seen>();
+  /** IDs from the last look when every service had its containers; re-inspected instead of listed. */
+  private known?: string[];
   private readonly pollMs: number;
 
   constructor(
@@ -93,10 +112,10 @@ export class ServiceWatcher {
     return { state: 'starting', detail: 'running (no healthcheck), settling' };
   }
 
-  /** One look at every service. */
-  async check(now = Date.now()): Promise<ServiceStatus[]> {
-    const all = await this.options.listContainers();
-    return this.expectations.map((expectation) => {
+  /** One look at every service; `containers` is everything listed, for a snapshot of what runs. */
+  async check(now = Date.now()): Promise<{ statuses: ServiceStatus[]; containers: ContainerInfo[] }> {
+    const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
+    const statuses = this.expectations.map((expectation): ServiceStatus => {
       // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
       const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
       if (containers.length === 0) {
@@ -112,20 +131,53 @@ export class ServiceWatcher {
       const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
       return { service: expectation.service, state: worst.state, detail, containers };
     });
+    this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+    return { statuses, containers: all };
   }
 
-  /** Polls until every service is ready, one has definitely failed, or the deadline passes. */
-  async waitUntilReady(deadline: number, onProgress?: (statuses: ServiceStatus[]) => void): Promise<WaitResult> {
+  /**
+   * Polls until every service is ready, one has definitely failed, or the deadline passes. With a
+   * probe (the ready-url), it runs alongside and must succeed too; success then needs one more
+   * look at the containers started after the probe succeeded, so a container that restarted
+   * meanwhile is caught, without a separate round trip when nothing did.
+   */
+  async waitUntilReady(deadline: number, options: { onProgress?: (statuses: ServiceStatus[]) => void; probe?: (signal: AbortSignal) => Promise<ProbeResult> } = {}): Promise<WaitResult> {
     const started = Date.now();
-    for (;;) {
-      const statuses = await this.check();
-      onProgress?.(statuses);
-      const failed = statuses.some((status) => FAILED.includes(status.state));
-      if (failed || statuses.every((status) => status.state === 'ready')) {
-        return { ok: !failed, timedOut: false, services: statuses, elapsedMs: Date.now() - started };
+    const controller = new AbortController();
+    let probe: ProbeResult | undefined;
+    let probeDoneAt = Infinity;
+    let wake: (() => void) | undefined;
+    const probing = options.probe?.(controller.signal).then((result) => {
+      probe = result;
+      probeDoneAt = Date.now();
+      wake?.();
+    });
+    const result = (ok: boolean, timedOut: boolean, statuses: ServiceStatus[], containers: ContainerInfo[]): WaitResult => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+    try {
+      for (;;) {
+        const checkStartedAt = Date.now();
+        const { statuses, containers } = await this.check(checkStartedAt);
+        options.onProgress?.(statuses);
+        if (statuses.some((status) => FAILED.includes(status.state))) return result(false, false, statuses, containers);
+        if (probe && !probe.ok) return result(false, false, statuses, containers);
+        const allReady = statuses.every((status) => status.state === 'ready');
+        if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt))) return result(true, false, statuses, containers);
+        if (Date.now() + this.pollMs > deadline) {
+          if (probing && !probe) await probing;
+          return result(false, !allReady, statuses, containers);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
       }
-      if (Date.now() + this.pollMs > deadline) return { ok: false, timedOut: true, services: statuses, elapsedMs: Date.now() - started };
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    } finally {
+      controller.abort();
+      await probing?.catch(() => undefined);
     }
   }
 }
