@@ -17,7 +17,7 @@ import { median, timed, type Benchmark } from './types.js';
  * to report healthy, which the curl loop never does (reported, not judged: the engine's healthcheck
  * interval, 1s here, decides that difference).
  */
-const ROUNDS = 7;
+const ROUNDS = 11;
 const TAGS = ['v1.1.0', 'v1.2.0'];
 
 async function bareRedeploy(project: ComposeProject, tag: string): Promise<number> {

@@ -1,13 +1,17 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { commonTag } from '../../actions/redeploy-tag/plan.js';
 import { commandFor } from '../../actions/redeploy-tag/command-strategy.js';
+import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
 import { composeConfig, detectCompose, imageOverrideYaml } from '../../shared/engine/compose.js';
 import { interpolate, resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { localExecutor } from '../../shared/engine/executor.js';
 import { remoteCommandLine, shellQuote } from '../../shared/engine/shell-quote.js';
 import { runProcess } from '../../shared/process.js';
+import { freePort } from '../support/services/free-port.js';
 
 /**
  * The pieces under the redeploy: quoting for the remote shell (checked by real shells), compose
@@ -139,5 +143,47 @@ describe('small helpers', () => {
     expect(commonTag([{ service: 'api', tag: 'v1' }, { service: 'worker', tag: 'v1' }])).toBe('v1');
     expect(commonTag([{ service: 'api', tag: 'v1' }, { service: 'worker', tag: 'v2' }])).toBe('api=v1,worker=v2');
     expect(commonTag([{ service: 'api' }])).toBeUndefined();
+  });
+});
+
+describe('ready-url polling (a real HTTP server)', () => {
+  it('retries until 2xx, follows a redirect, and sends URL credentials as Basic auth', async () => {
+    let calls = 0;
+    const seen: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      if (request.url === '/old') return void response.writeHead(302, { location: '/readyz' }).end();
+      calls++;
+      response.writeHead(calls < 3 ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ migrations_current: calls >= 3 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await pollReadyUrl(`http://ops:s3cr%40t@127.0.0.1:${port}/old`, Date.now() + 10_000);
+      expect(result).toMatchObject({ ok: true, attempts: 3, last: 'HTTP 200: {"migrations_current":true}' });
+      expect(new Set(seen)).toEqual(new Set([`Basic ${Buffer.from('ops:s3cr@t').toString('base64')}`]));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('gives up at the deadline with what it saw last, and stops when aborted', async () => {
+    const server = createServer((_request, response) => void response.writeHead(500).end('{"status":"error"}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await pollReadyUrl(`http://127.0.0.1:${port}/health`, Date.now() + 1500);
+      expect(result).toMatchObject({ ok: false, last: 'HTTP 500: {"status":"error"}' });
+      expect(result.attempts).toBeGreaterThan(3);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const aborted = await pollReadyUrl(`http://127.0.0.1:${port}/health`, Date.now() + 60_000, { signal: controller.signal });
+      // Returns (instead of polling on for a minute) once aborted.
+      expect(aborted.ok).toBe(false);
+    } finally {
+      server.close();
+    }
+    const refused = await pollReadyUrl(`http://127.0.0.1:${await freePort()}/`, Date.now() + 600);
+    expect(refused).toMatchObject({ ok: false, last: 'ECONNREFUSED' });
   });
 });

@@ -1,5 +1,6 @@
 import { booleanInput, durationInput, enumInput, integerInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
+import { maskUrlCredentials } from '../../shared/secrets.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
 export const STRATEGIES = ['compose', 'command'] as const;
@@ -106,6 +107,10 @@ export function readRedeployInputs(): RedeployInputs {
   const githubToken = secretInput('github-token');
   if (environment && !githubToken) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
 
+  const readyUrl = urlInput('ready-url');
+  // Basic-auth credentials in the URL are secrets like any other.
+  if (readyUrl) maskUrlCredentials(readyUrl);
+
   return {
     strategy,
     tag,
@@ -116,7 +121,7 @@ export function readRedeployInputs(): RedeployInputs {
     workingDirectory: stringInput('working-directory', { default: '.' }),
     pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
     healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
-    readyUrl: urlInput('ready-url'),
+    readyUrl,
     onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
     envOverrides: keyValueInput('env-overrides'),
     ssh,

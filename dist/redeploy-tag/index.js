@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7887);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7894);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7887:
+/***/ 7894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28395,7 +28395,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var lib_core = __nccwpck_require__(6257);
+var core = __nccwpck_require__(6257);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -28775,7 +28775,7 @@ function emitEvent(event, fields = {}) {
  */
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs)) {
-        lib_core/* setOutput */.uH(name, serializeOutput(value));
+        core/* setOutput */.uH(name, serializeOutput(value));
     }
 }
 function serializeOutput(value) {
@@ -28820,7 +28820,7 @@ function details(title, body) {
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    await lib_core/* summary */.z.addRaw(markdown, true).write();
+    await core/* summary */.z.addRaw(markdown, true).write();
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/images.ts
@@ -28877,6 +28877,12 @@ async function ensureImage(executor, reference, policy, options = {}) {
     return { ...image, pulled: true };
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -28905,7 +28911,7 @@ function maskUrlCredentials(url) {
 }
 function maskValue(secret) {
     if (secret && secret.length > 0)
-        core.setSecret(secret);
+        core/* setSecret */.Pq(secret);
 }
 /** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
 function redactUrl(url) {
@@ -28932,39 +28938,58 @@ function safeDecode(text) {
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
 
-function requestFor(url) {
-    const parsed = new URL(url);
-    const headers = {};
-    if (parsed.username || parsed.password) {
-        const user = decodeURIComponent(parsed.username);
-        const password = decodeURIComponent(parsed.password);
-        headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-        parsed.username = '';
-        parsed.password = '';
+
+
+const MAX_REDIRECTS = 5;
+function get(url, timeoutMs, signal, redirects = 0) {
+    const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
+    const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
+    if (url.username || url.password) {
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     }
-    return { href: parsed.toString(), headers };
+    return new Promise((resolve, reject) => {
+        const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
+            const status = response.statusCode ?? 0;
+            const location = response.headers.location;
+            if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
+                response.resume();
+                get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
+                return;
+            }
+            const chunks = [];
+            let size = 0;
+            response.on('data', (chunk) => {
+                // Only the start of the body is shown; the rest is drained, not kept.
+                if (size < 4096)
+                    chunks.push(chunk);
+                size += chunk.length;
+            });
+            response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+            response.on('error', reject);
+        });
+        request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+        request.on('error', reject);
+    });
 }
 async function pollReadyUrl(url, deadline, options = {}) {
-    const { href, headers } = requestFor(url);
+    const target = new URL(url);
     const started = Date.now();
     let attempts = 0;
-    let last;
     for (;;) {
         attempts++;
-        const remaining = deadline - Date.now();
+        let last;
         try {
-            const timeout = AbortSignal.timeout(Math.max(500, Math.min(5000, remaining)));
-            const response = await fetch(href, { headers, redirect: 'follow', signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
-            const body = (await response.text().catch(() => '')).trim();
-            last = `HTTP ${response.status}${body ? `: ${body.slice(0, 200)}` : ''}`;
-            if (response.status >= 200 && response.status < 300)
+            const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+            const text = body.trim().replace(/\s+/g, ' ');
+            last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+            if (status >= 200 && status < 300)
                 return { ok: true, attempts, elapsedMs: Date.now() - started, last };
         }
         catch (error) {
-            const cause = error.cause;
-            last = cause?.code ?? cause?.message ?? error.message;
+            const code = error.code;
+            last = code && code !== 'ABORT_ERR' ? code : error.message;
         }
-        options.onAttempt?.(last);
+        // Quick at first (a restarted service usually answers within a second), then easing off.
         const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
         if (Date.now() + wait >= deadline || options.signal?.aborted)
             return { ok: false, attempts, elapsedMs: Date.now() - started, last };
@@ -28998,7 +29023,7 @@ function prepareCommand(inputs, executor) {
     const previous = label.map((service) => ({ service, tag: inputs.previousTag, image: inputs.image && inputs.previousTag ? `${inputs.image}:${inputs.previousTag}` : undefined, containerIds: [] }));
     const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
     if (!inputs.readyUrl)
-        lib_core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
+        core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
     return {
         host: executor.description,
         tool: formatCommand(template[0], template.slice(1)),
@@ -29019,14 +29044,14 @@ function prepareCommand(inputs, executor) {
 async function runOnce(inputs, executor, tag, what) {
     const args = commandFor(inputs.command, tag);
     const deadline = Date.now() + inputs.healthTimeoutMs;
-    lib_core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
+    core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
     try {
         await executor.run(args[0], args.slice(1), {
             cwd: inputs.workingDirectory,
             env: { ...inputs.envOverrides, [inputs.tagVariable]: tag },
             timeoutMs: inputs.healthTimeoutMs + 300_000,
-            onStdoutLine: (line) => lib_core/* info */.pq(`  ${line}`),
-            onStderrLine: (line) => lib_core/* info */.pq(`  ${line}`),
+            onStdoutLine: (line) => core/* info */.pq(`  ${line}`),
+            onStderrLine: (line) => core/* info */.pq(`  ${line}`),
         });
     }
     catch (error) {
@@ -29037,7 +29062,7 @@ async function runOnce(inputs, executor, tag, what) {
     if (!inputs.readyUrl)
         return { ok: true };
     const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-    lib_core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+    core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
     if (!ready.ok)
         return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
     return { ok: true, readyUrlOk: true };
@@ -29055,12 +29080,12 @@ async function executeCommand(inputs, executor, services, startedAt) {
     }
     if (!inputs.previousTag) {
         const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
-        lib_core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
         return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
     }
     const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
     const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
-    (restored.ok ? lib_core/* info */.pq : lib_core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return {
         success: false,
         outcome: restored.ok ? 'restored' : 'failed',
@@ -29351,6 +29376,7 @@ async function containerLogs(executor, id, lines = 20) {
 
 ;// CONCATENATED MODULE: ./shared/engine/wait.ts
 const FAILED = ['exited', 'restarting', 'unhealthy'];
+const FIRST_LOOK_WITH_PROBE_MS = 1000;
 function isServiceContainer(container, service) {
     return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
 }
@@ -29439,7 +29465,18 @@ class ServiceWatcher {
             wake?.();
         });
         const result = (ok, timedOut, statuses, containers) => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+        const sleep = (ms) => new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            wake = () => {
+                clearTimeout(timer);
+                resolve();
+            };
+        }).finally(() => (wake = undefined));
         try {
+            // A service that answers at once needs one look at the containers, after the probe; one that
+            // does not is looked at within a second anyway, to catch a crash early.
+            if (probing && !probe)
+                await sleep(FIRST_LOOK_WITH_PROBE_MS);
             for (;;) {
                 const checkStartedAt = Date.now();
                 const { statuses, containers } = await this.check(checkStartedAt);
@@ -29451,19 +29488,15 @@ class ServiceWatcher {
                 const allReady = statuses.every((status) => status.state === 'ready');
                 if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
                     return result(true, false, statuses, containers);
+                // Ready, and the probe succeeded while this look was under way: look once more, now.
+                if (allReady && probe?.ok)
+                    continue;
                 if (Date.now() + this.pollMs > deadline) {
                     if (probing && !probe)
                         await probing;
                     return result(false, !allReady, statuses, containers);
                 }
-                await new Promise((resolve) => {
-                    const timer = setTimeout(resolve, this.pollMs);
-                    wake = () => {
-                        clearTimeout(timer);
-                        resolve();
-                    };
-                });
-                wake = undefined;
+                await sleep(this.pollMs);
             }
         }
         finally {
@@ -29597,9 +29630,9 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     const deadline = Date.now() + inputs.healthTimeoutMs;
     const extraFiles = override ? [override.path] : [];
     const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
-    lib_core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
+    core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
     try {
-        await composeUp(executor, project, services, { env, extraFiles, timeoutMs: inputs.healthTimeoutMs + 300_000, onLine: (line) => lib_core/* info */.pq(`  ${line}`) });
+        await composeUp(executor, project, services, { env, extraFiles, timeoutMs: inputs.healthTimeoutMs + 300_000, onLine: (line) => core/* info */.pq(`  ${line}`) });
     }
     catch (error) {
         if (!(error instanceof errors/* ActionError */.lZ))
@@ -29631,7 +29664,7 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
                     readyAt.set(status.service, Date.now() - startedAt);
                 if (lastShown.get(status.service) !== status.detail) {
                     lastShown.set(status.service, status.detail);
-                    lib_core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                    core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
                 }
             }
         },
@@ -29640,7 +29673,7 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
             ? async (signal) => {
                 const ready = await pollReadyUrl(readyUrl, deadline, { signal });
                 if (!signal.aborted)
-                    lib_core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
                 return ready;
             }
             : undefined,
@@ -29673,7 +29706,7 @@ async function collectLogs(executor, statuses) {
 }
 async function executeCompose(inputs, executor, project, previous, targets, startedAt) {
     const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-    lib_core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
+    core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
     const expectations = targets.map((target) => ({ service: target.service, image: target.image, imageId: target.imageId }));
     const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
     let round;
@@ -29703,9 +29736,9 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     }
     const logs = await collectLogs(executor, round.statuses);
     for (const log of logs) {
-        lib_core/* startGroup */.Oh(`Last ${LOG_LINES} log lines of ${log.service} (${log.containerId.slice(0, 12)})`);
-        lib_core/* info */.pq(log.lines || '(no output)');
-        lib_core/* endGroup */.N4();
+        core/* startGroup */.Oh(`Last ${LOG_LINES} log lines of ${log.service} (${log.containerId.slice(0, 12)})`);
+        core/* info */.pq(log.lines || '(no output)');
+        core/* endGroup */.N4();
     }
     const failed = results(round.statuses, round.readyAt, () => inputs.tag);
     if (inputs.onFailure !== 'restore-previous') {
@@ -29731,7 +29764,7 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
     const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
     if (restorable.length === 0) {
         const detail = `nothing to restore: no container of ${nothing.join(', ')} was running before.`;
-        lib_core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
         return { ok: false, detail, statuses: [], readyAt: new Map() };
     }
     // Services that ran the same tag go back together; a pinned image (or an untagged one) by override file.
@@ -29753,10 +29786,10 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
         const current = await inspectImage(executor, image);
         const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId }));
         if (current && current.id !== snapshots[0].imageId)
-            lib_core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
+            core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
         const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
         try {
-            lib_core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
+            core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
             const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
             statuses.push(...round.statuses);
             for (const [service, ms] of round.readyAt)
@@ -29774,7 +29807,7 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
     const detail = ok
         ? `restored ${restorable.map((snapshot) => `${snapshot.service} to ${snapshot.tag ?? snapshot.image}`).join(', ')}; running and healthy again`
         : `restore incomplete: ${problems.join('; ')}`;
-    (ok ? lib_core/* info */.pq : lib_core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return { ok, detail, statuses, readyAt };
 }
 async function currentSnapshot(executor, project, services, env, name) {
@@ -29862,7 +29895,7 @@ function repositoryFromEnv() {
 async function startDeploymentRecord(options) {
     const repository = repositoryFromEnv();
     if (!repository) {
-        lib_core/* warning */.$e('Not recording a GitHub deployment: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).');
+        core/* warning */.$e('Not recording a GitHub deployment: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).');
         return { finish: async () => undefined };
     }
     // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
@@ -29873,10 +29906,10 @@ async function startDeploymentRecord(options) {
     try {
         id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
         await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
-        lib_core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
+        core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
     }
     catch (error) {
-        lib_core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
         return { finish: async () => undefined };
     }
     return {
@@ -29884,14 +29917,14 @@ async function startDeploymentRecord(options) {
         async finish(success, description) {
             try {
                 if (success && !options.complete) {
-                    lib_core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
+                    core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
                     return;
                 }
                 const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
-                lib_core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+                core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
             }
             catch (error) {
-                lib_core/* warning */.$e(`Could not update GitHub deployment ${id}: ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+                core/* warning */.$e(`Could not update GitHub deployment ${id}: ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
             }
         },
     };
@@ -29904,7 +29937,7 @@ async function startDeploymentRecord(options) {
 
 /** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
 function rawInput(name) {
-    return lib_core/* getInput */.V4(name);
+    return core/* getInput */.V4(name);
 }
 function readRaw(name, options) {
     const text = rawInput(name);
@@ -29932,7 +29965,7 @@ function stringInput(name, options) {
 function secretInput(name, options) {
     const text = readRaw(name, options);
     if (text !== undefined)
-        lib_core/* setSecret */.Pq(text);
+        core/* setSecret */.Pq(text);
     return (text ?? options?.default);
 }
 function enumInput(name, allowed, options) {
@@ -30106,6 +30139,7 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
@@ -30174,6 +30208,10 @@ function readRedeployInputs() {
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
         throw new errors/* InputError */.dz('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
+    const readyUrl = urlInput('ready-url');
+    // Basic-auth credentials in the URL are secrets like any other.
+    if (readyUrl)
+        maskUrlCredentials(readyUrl);
     return {
         strategy,
         tag,
@@ -30184,7 +30222,7 @@ function readRedeployInputs() {
         workingDirectory: stringInput('working-directory', { default: '.' }),
         pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
         healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
-        readyUrl: urlInput('ready-url'),
+        readyUrl,
         onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
         envOverrides: keyValueInput('env-overrides'),
         ssh,
@@ -30327,7 +30365,7 @@ async function run() {
     try {
         plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
         const from = commonTag(plan.previous);
-        lib_core/* info */.pq(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
         emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
         try {
             await plan.verify();
@@ -30373,7 +30411,7 @@ async function run() {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
-        lib_core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
     }
     finally {
         await executor.close?.();

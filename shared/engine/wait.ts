@@ -46,6 +46,7 @@ export interface ProbeResult {
 }
 
 const FAILED: readonly ServiceState[] = ['exited', 'restarting', 'unhealthy'];
+const FIRST_LOOK_WITH_PROBE_MS = 1000;
 
 export interface WatcherOptions {
   /** All containers that may belong to the services (labels decide which). */
@@ -153,7 +154,18 @@ export class ServiceWatcher {
       wake?.();
     });
     const result = (ok: boolean, timedOut: boolean, statuses: ServiceStatus[], containers: ContainerInfo[]): WaitResult => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }).finally(() => (wake = undefined));
     try {
+      // A service that answers at once needs one look at the containers, after the probe; one that
+      // does not is looked at within a second anyway, to catch a crash early.
+      if (probing && !probe) await sleep(FIRST_LOOK_WITH_PROBE_MS);
       for (;;) {
         const checkStartedAt = Date.now();
         const { statuses, containers } = await this.check(checkStartedAt);
@@ -162,18 +174,13 @@ export class ServiceWatcher {
         if (probe && !probe.ok) return result(false, false, statuses, containers);
         const allReady = statuses.every((status) => status.state === 'ready');
         if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt))) return result(true, false, statuses, containers);
+        // Ready, and the probe succeeded while this look was under way: look once more, now.
+        if (allReady && probe?.ok) continue;
         if (Date.now() + this.pollMs > deadline) {
           if (probing && !probe) await probing;
           return result(false, !allReady, statuses, containers);
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
+        await sleep(this.pollMs);
       }
     } finally {
       controller.abort();
