@@ -23,6 +23,8 @@ export interface ComposeProjectOptions {
   fileName?: string;
   /** Make this release exit at start (restart: always then makes it a crash loop). */
   crashOn?: string;
+  /** Add a second service, "worker": the same image on its own port, no healthcheck. */
+  worker?: boolean;
 }
 
 export interface ComposeProject {
@@ -35,15 +37,16 @@ export interface ComposeProject {
   up(tag: string): Promise<void>;
   /** The api containers (running or not). */
   containers(): Promise<ContainerInfo[]>;
-  /** The one running api container. */
-  running(): Promise<ContainerInfo>;
+  /** The one running api container (or another service's). */
+  running(service?: string): Promise<ContainerInfo>;
+  workerPort?: number;
   health(): Promise<{ status: number; body: { status?: string; version?: string } }>;
   /** Waits until the engine reports the api container healthy (its healthcheck passed). */
   waitHealthy(): Promise<ContainerInfo>;
   remove(): Promise<void>;
 }
 
-export function composeFileText(options: { port: number; databaseUrl: string; image: string; healthcheck: boolean; crashOn?: string }): string {
+export function composeFileText(options: { port: number; databaseUrl: string; image: string; healthcheck: boolean; crashOn?: string; workerPort?: number }): string {
   const lines = [
     'services:',
     '  api:',
@@ -69,6 +72,16 @@ export function composeFileText(options: { port: number; databaseUrl: string; im
       '      retries: 3',
     );
   }
+  if (options.workerPort) {
+    lines.push(
+      '  worker:',
+      `    image: ${options.image}`,
+      '    network_mode: host',
+      '    environment:',
+      `      DATABASE_URL: "${options.databaseUrl}"`,
+      `      PORT: "${options.workerPort}"`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -79,10 +92,11 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
   const dir = path.join(root, name);
   mkdirSync(dir);
   const port = await freePort();
+  const workerPort = options.worker ? await freePort() : undefined;
   const fileName = options.fileName ?? 'docker-compose.yml';
   const file = path.join(dir, fileName);
   const image = `${serviceEnv('demoImage')}:${options.fixedTag ?? '${IMAGE_TAG}'}`;
-  writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true, crashOn: options.crashOn }));
+  writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true, crashOn: options.crashOn, workerPort }));
   const env = dockerEnv();
   const baseUrl = `http://127.0.0.1:${port}`;
 
@@ -91,9 +105,9 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
     const ids = stdout.split('\n').filter(Boolean);
     return await inspectContainers(localExecutor, ids, env);
   };
-  const running = async () => {
-    const list = (await containers()).filter((container) => container.running);
-    if (list.length !== 1) throw new Error(`expected one running api container in ${name}, found ${list.length}`);
+  const running = async (service = 'api') => {
+    const list = (await containers()).filter((container) => container.running && container.labels['com.docker.compose.service'] === service);
+    if (list.length !== 1) throw new Error(`expected one running ${service} container in ${name}, found ${list.length}`);
     return list[0];
   };
   const health = async () => {
@@ -106,15 +120,16 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
     name,
     port,
     baseUrl,
+    workerPort,
     async up(tag) {
-      await runProcess('docker-compose', ['-f', file, '-p', name, 'up', '-d', '--no-deps', 'api'], { cwd: dir, env: { ...env, IMAGE_TAG: tag } });
+      await runProcess('docker-compose', ['-f', file, '-p', name, 'up', '-d', '--no-deps', 'api', ...(workerPort ? ['worker'] : [])], { cwd: dir, env: { ...env, IMAGE_TAG: tag } });
       const version = options.fixedTag ?? tag;
       await waitFor(`${name} on ${version} to answer /health`, async () => ((await health().catch(() => undefined))?.body.version === version ? true : undefined), 30_000, 100);
     },
     containers,
     running,
     health,
-    waitHealthy: () => waitFor(`${name} to be healthy`, async () => (await running().catch(() => undefined))?.health === 'healthy' ? running() : undefined, 30_000, 250),
+    waitHealthy: () => waitFor(`${name} to be healthy`, async () => ((await running().catch(() => undefined))?.health === 'healthy' ? running() : undefined), 30_000, 250),
     async remove() {
       const ids = (await containers()).map((container) => container.id);
       if (ids.length > 0) await runProcess('docker', ['rm', '-f', ...ids], { env, okExitCodes: [0, 1] });

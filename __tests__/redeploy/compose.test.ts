@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { runAction } from '../support/action-harness.js';
+import { leaksOf, runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { demoImage, dockerEnv } from '../support/demo-app.js';
 import { migrateDemoSchema } from '../support/demo-schema.js';
@@ -146,6 +146,7 @@ describe('redeploy-tag (compose on the runner)', () => {
       expect(earlier.statuses.at(-1)?.state).toBe('success');
       expect(result.outputs['deployment-id']).toBe(String(created.id));
       expect(github.server.requests.every((request) => request.authorization === 'token ghs_redeploytoken')).toBe(true);
+      expect(leaksOf(result, 'ghs_redeploytoken')).toEqual([]);
     } finally {
       await github.server.stop();
     }
@@ -366,5 +367,45 @@ describe('redeploy-tag with a release that crash-loops', () => {
     const after = await project.running();
     expect(after.image).toBe(demoImage('v1.2.0'));
     expect((await project.health()).body.version).toBe('v1.2.0');
+  });
+});
+
+describe('redeploy-tag with two services', () => {
+  let database: TestDatabase;
+  let project: ComposeProject;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('redeploy_two');
+    project = await createComposeProject({ databaseUrl: database.url, worker: true });
+    await project.up('v1.2.0');
+    await project.waitHealthy();
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await database?.drop();
+  });
+
+  it('recreates only the named service (--no-deps): the other keeps its container', async () => {
+    const worker = await project.running('worker');
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0' }), env: engineEnv() });
+    expect(result.exitCode).toBe(0);
+    expect((await project.running('api')).tag).toBe('v1.1.0');
+    const workerAfter = await project.running('worker');
+    expect(workerAfter.id).toBe(worker.id);
+    expect(workerAfter.tag).toBe('v1.2.0');
+  });
+
+  it('redeploys both when both are named, waits for each, and reports each', async () => {
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'api\nworker' }), env: engineEnv() });
+    expect(result.errors).toEqual([]);
+    const api = await project.running('api');
+    const worker = await project.running('worker');
+    expect([api.tag, worker.tag]).toEqual(['v1.1.0', 'v1.1.0']);
+    // api was on v1.1.0 already, worker came from v1.2.0: the previous tag says so per service.
+    expect(result.outputs['previous-tag']).toBe('api=v1.1.0,worker=v1.2.0');
+    expect(result.outputs['new-tag']).toBe('v1.1.0');
+    expect(JSON.parse(result.outputs['container-ids']).sort()).toEqual([api.id, worker.id].sort());
+    expect(result.summary).toMatch(/\| api \| v1\.1\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| running, healthy \|/);
+    expect(result.summary).toMatch(/\| worker \| v1\.2\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| running \(no healthcheck\), up \d/);
   });
 });
