@@ -1,5 +1,6 @@
-import { durationInput, enumInput, integerInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, enumInput, integerInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
+import { maskUrlCredentials } from '../../shared/secrets.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
 export const STRATEGIES = ['compose', 'command'] as const;
@@ -30,13 +31,23 @@ export interface RedeployInputs {
   envOverrides: Record<string, string>;
   ssh?: SshSettings;
   command?: string[];
+  /** Repository to pin the services' image to (<image>:<tag>), for compose files that do not read tag-variable. */
+  image?: string;
+  /** With strategy command: the tag running now (compose reads it from the engine). */
+  previousTag?: string;
   environment?: string;
+  environmentUrl?: string;
   githubToken?: string;
+  /** false leaves the GitHub deployment in_progress for a later step (after smoke tests) to complete. */
+  completeDeployment: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-const HOST = /^[A-Za-z0-9.:-]+$/;
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+/** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
+const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 
 function parseCommand(): string[] | undefined {
@@ -56,7 +67,18 @@ export function readRedeployInputs(): RedeployInputs {
   const tag = stringInput('tag', { required: true, pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
   const strategy = enumInput('strategy', STRATEGIES, { default: 'compose' });
   const command = parseCommand();
-  if (strategy === 'command' && !command) throw new InputError('command', 'is required with strategy "command".');
+  if (strategy === 'command' && !command) throw new InputError('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
+  if (strategy === 'compose' && command) throw new InputError('command', 'is only used with strategy "command"; set strategy: command or remove it.');
+
+  const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
+  if (strategy === 'compose' && services.length === 0) {
+    throw new InputError('services', 'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).');
+  }
+  const composeFiles = listInput('compose-file');
+  const image = stringInput('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
+  if (image && strategy === 'compose' && composeFiles.length === 0) {
+    throw new InputError('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
+  }
 
   const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
   let ssh: SshSettings | undefined;
@@ -65,6 +87,9 @@ export function readRedeployInputs(): RedeployInputs {
     if (!knownHosts) {
       throw new InputError('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+      throw new InputError('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
     ssh = {
       host: sshHost,
       user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
@@ -72,24 +97,40 @@ export function readRedeployInputs(): RedeployInputs {
       port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
       knownHosts,
     };
+  } else {
+    for (const name of ['ssh-user', 'ssh-key', 'known-hosts'] as const) {
+      if (stringInput(name)) throw new InputError(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+    }
   }
+
+  const environment = stringInput('environment');
+  const githubToken = secretInput('github-token');
+  if (environment && !githubToken) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
+
+  const readyUrl = urlInput('ready-url');
+  // Basic-auth credentials in the URL are secrets like any other.
+  if (readyUrl) maskUrlCredentials(readyUrl);
 
   return {
     strategy,
     tag,
-    composeFiles: listInput('compose-file').length > 0 ? listInput('compose-file') : ['docker-compose.yml'],
+    composeFiles,
     projectName: stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
-    services: listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
+    services,
     tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: ENV_NAME, patternDescription: 'an environment variable name' }),
     workingDirectory: stringInput('working-directory', { default: '.' }),
     pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
     healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
-    readyUrl: urlInput('ready-url'),
+    readyUrl,
     onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
     envOverrides: keyValueInput('env-overrides'),
     ssh,
     command,
-    environment: stringInput('environment'),
-    githubToken: secretInput('github-token'),
+    image,
+    previousTag: stringInput('previous-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
+    environment,
+    environmentUrl: urlInput('environment-url'),
+    githubToken: environment ? githubToken : undefined,
+    completeDeployment: booleanInput('complete-deployment', { default: true }),
   };
 }

@@ -1,7 +1,93 @@
-import { ActionError } from '../../shared/errors.js';
-import { readRedeployInputs } from './inputs.js';
+import { existsSync, statSync } from 'node:fs';
+import * as core from '@actions/core';
+import { formatDuration } from '../../shared/duration.js';
+import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
+import { openSshExecutor } from '../../shared/engine/ssh.js';
+import { ActionError, InputError } from '../../shared/errors.js';
+import { emitEvent } from '../../shared/events.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { writeSummary } from '../../shared/summary.js';
+import { prepareCommand } from './command-strategy.js';
+import { prepareCompose } from './compose-strategy.js';
+import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
+import { readRedeployInputs, type RedeployInputs } from './inputs.js';
+import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
+import { redeployOutputs, redeploySummary } from './report.js';
+
+async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { close?: () => Promise<void> }> {
+  if (!inputs.ssh) {
+    const directory = inputs.workingDirectory;
+    if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
+    return localExecutor;
+  }
+  const { host, user, port, key, knownHosts } = inputs.ssh;
+  return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
+}
+
+async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, tag: string, durationMs: number, deploymentId: number | undefined, refusal?: string): Promise<void> {
+  const totals = { durationMs, deploymentId, tag };
+  setOutputs(redeployOutputs(plan, report, totals));
+  await writeSummary(redeploySummary(plan, report, totals, refusal));
+}
 
 export async function run(): Promise<void> {
-  readRedeployInputs();
-  throw new ActionError('redeploy-tag is not implemented yet: its inputs are valid, but it does nothing with them.');
+  const startedAt = Date.now();
+  const inputs = readRedeployInputs();
+  const executor = await openExecutor(inputs);
+  let plan: PreparedRedeploy | undefined;
+  try {
+    plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
+    const from = commonTag(plan.previous);
+    core.info(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+    emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+
+    try {
+      await plan.verify();
+    } catch (error) {
+      const durationMs = Date.now() - startedAt;
+      emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+      await finish(plan, undefined, inputs.tag, durationMs, undefined, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+
+    let deployment: DeploymentRecorder | undefined;
+    if (inputs.environment && inputs.githubToken) {
+      deployment = await startDeploymentRecord({
+        token: inputs.githubToken,
+        environment: inputs.environment,
+        tag: inputs.tag,
+        description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
+        payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
+        environmentUrl: inputs.environmentUrl,
+        complete: inputs.completeDeployment,
+      });
+    }
+
+    const report = await plan.execute(startedAt);
+    const durationMs = Date.now() - startedAt;
+    const description = report.success
+      ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
+      : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
+    await deployment?.finish(report.success, description);
+    const now = commonTag(report.current);
+    emitEvent('rollback_complete', {
+      from: from ?? null,
+      to: inputs.tag,
+      success: report.success,
+      outcome: report.outcome,
+      running: now ?? null,
+      restored: report.restore ? report.restore.ok : undefined,
+      duration_ms: durationMs,
+      duration: formatDuration(durationMs),
+      deployment_id: deployment?.id,
+    });
+    await finish(plan, report, inputs.tag, durationMs, deployment?.id);
+    if (!report.success) {
+      const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
+      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+    }
+    core.info(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+  } finally {
+    await executor.close?.();
+  }
 }

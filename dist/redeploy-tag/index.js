@@ -4,7 +4,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
@@ -12,7 +12,6 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 var net = __nccwpck_require__(9278);
@@ -24,10 +23,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -276,7 +275,7 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
@@ -284,7 +283,6 @@ __webpack_unused_export__ = debug; // for test
 /***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 const Client = __nccwpck_require__(3701)
@@ -312,29 +310,29 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
   redirect: __nccwpck_require__(1514),
   retry: __nccwpck_require__(2026),
   dump: __nccwpck_require__(8060),
   dns: __nccwpck_require__(379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -388,11 +386,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
 const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -403,57 +401,57 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(660).Headers
+module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(8355).FileReader
 
 const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
 const { kConstruct } = __nccwpck_require__(109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
 const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
 const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
 const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
 const { EventSource } = __nccwpck_require__(1238)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
@@ -28375,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4576);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7894);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28385,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4576:
+/***/ 7894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28394,12 +28392,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(6257);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -28432,6 +28428,1506 @@ function formatDuration(ms) {
     if (hours > 0)
         return `${hours}h${String(minutes).padStart(2, '0')}m`;
     return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+};
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_namespaceObject.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/events.ts
+function formatEvent(event, fields = {}, now = new Date()) {
+    const record = { event };
+    for (const [key, value] of Object.entries(fields)) {
+        if (value !== undefined)
+            record[key] = value;
+    }
+    record.time = now.toISOString();
+    return JSON.stringify(record);
+}
+function emitEvent(event, fields = {}) {
+    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
+    process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/summary.ts
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+function markdownTable(header, rows) {
+    const lines = [
+        `| ${header.map(cell).join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    ];
+    return `${lines.join('\n')}\n`;
+}
+/** A two-column key/value table. Rows whose value is undefined are left out. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await core/* summary */.z.addRaw(markdown, true).write();
+}
+
+;// CONCATENATED MODULE: ./shared/engine/images.ts
+
+
+const MISSING = /no such image|failed to find image|image not known|not found/i;
+async function inspectImage(executor, reference) {
+    const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0) {
+        if (MISSING.test(result.stderr))
+            return undefined;
+        throw new ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    }
+    const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
+    const digests = JSON.parse(digestsJson.join(' ') || 'null');
+    return { reference, id: JSON.parse(idJson), repoDigests: digests ?? [] };
+}
+class ImageUnavailableError extends errors/* ActionError */.lZ {
+}
+async function pull(executor, reference, timeoutMs) {
+    const result = await executor.run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs }).catch((error) => {
+        if (error instanceof ProcessError)
+            return error.result;
+        throw error;
+    });
+    return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
+}
+/** Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do. */
+async function ensureImage(executor, reference, policy, options = {}) {
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const where = executor.description;
+    if (policy !== 'always') {
+        const present = await inspectImage(executor, reference);
+        if (present)
+            return { ...present, pulled: false };
+        if (policy === 'never') {
+            throw new ImageUnavailableError(`Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`, {
+                hint: 'Load or pull the image on that host first, or set pull: missing to pull it from its registry.',
+            });
+        }
+    }
+    const pulled = await pull(executor, reference, timeoutMs);
+    if (!pulled.ok) {
+        const fallback = policy === 'always' ? await inspectImage(executor, reference) : undefined;
+        throw new ImageUnavailableError(`Image ${reference} could not be pulled on ${where}${policy === 'missing' ? ' and is not there already' : ''}. Nothing was stopped.${pulled.detail ? `\n${pulled.detail}` : ''}`, {
+            hint: fallback
+                ? 'A local copy exists: set pull: missing to deploy it without reaching the registry.'
+                : 'Check that the tag exists in the registry (it may have been deleted by a retention policy) and that the host is logged in to it.',
+        });
+    }
+    const image = await inspectImage(executor, reference);
+    if (!image)
+        throw new ImageUnavailableError(`docker pull ${reference} succeeded on ${where}, but the engine does not list the image afterwards.`);
+    return { ...image, pulled: true };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: ./shared/secrets.ts
+
+/**
+ * Registers every form of a connection URL's password with the runner's masker, before the URL (or
+ * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
+ */
+function maskUrlCredentials(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
+        if (match?.[1])
+            maskValue(match[1]);
+        return;
+    }
+    if (parsed.password) {
+        maskValue(parsed.password);
+        maskValue(safeDecode(parsed.password));
+    }
+    const passwordParam = parsed.searchParams.get('password');
+    if (passwordParam)
+        maskValue(passwordParam);
+}
+function maskValue(secret) {
+    if (secret && secret.length > 0)
+        core/* setSecret */.Pq(secret);
+}
+/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
+function redactUrl(url) {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password)
+            parsed.password = '***';
+        if (parsed.searchParams.has('password'))
+            parsed.searchParams.set('password', '***');
+        return parsed.toString();
+    }
+    catch {
+        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+    }
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
+
+
+
+const MAX_REDIRECTS = 5;
+function get(url, timeoutMs, signal, redirects = 0) {
+    const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
+    const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
+    if (url.username || url.password) {
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    }
+    return new Promise((resolve, reject) => {
+        const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
+            const status = response.statusCode ?? 0;
+            const location = response.headers.location;
+            if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
+                response.resume();
+                get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
+                return;
+            }
+            const chunks = [];
+            let size = 0;
+            response.on('data', (chunk) => {
+                // Only the start of the body is shown; the rest is drained, not kept.
+                if (size < 4096)
+                    chunks.push(chunk);
+                size += chunk.length;
+            });
+            response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+            response.on('error', reject);
+        });
+        request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+        request.on('error', reject);
+    });
+}
+async function pollReadyUrl(url, deadline, options = {}) {
+    const target = new URL(url);
+    const started = Date.now();
+    let attempts = 0;
+    for (;;) {
+        attempts++;
+        let last;
+        try {
+            const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+            const text = body.trim().replace(/\s+/g, ' ');
+            last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+            if (status >= 200 && status < 300)
+                return { ok: true, attempts, elapsedMs: Date.now() - started, last };
+        }
+        catch (error) {
+            const code = error.code;
+            last = code && code !== 'ABORT_ERR' ? code : error.message;
+        }
+        // Quick at first (a restarted service usually answers within a second), then easing off.
+        const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
+        if (Date.now() + wait >= deadline || options.signal?.aborted)
+            return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+        await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+}
+function describeReadyUrl(url) {
+    return redactUrl(url);
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/command-strategy.ts
+
+
+
+
+
+/**
+ * Strategy "command": the user's own deploy command for platforms compose does not cover. It runs
+ * as an argument array (never through a shell; over SSH each argument is quoted), with the tag in
+ * the tag variable and "{tag}" in arguments replaced. The action cannot see inside the platform,
+ * so ready-url is the proof it worked; with `image` the image is checked before anything runs, and
+ * with previous-tag a failure runs the command again for the previous tag.
+ */
+const TAG_PLACEHOLDER = /\{tag\}/g;
+function commandFor(template, tag) {
+    return template.map((part) => part.replace(TAG_PLACEHOLDER, tag));
+}
+function prepareCommand(inputs, executor) {
+    const template = inputs.command;
+    const label = inputs.services.length > 0 ? inputs.services : ['command'];
+    const previous = label.map((service) => ({ service, tag: inputs.previousTag, image: inputs.image && inputs.previousTag ? `${inputs.image}:${inputs.previousTag}` : undefined, containerIds: [] }));
+    const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
+    if (!inputs.readyUrl)
+        core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
+    return {
+        host: executor.description,
+        tool: formatCommand(template[0], template.slice(1)),
+        previous,
+        targets,
+        async verify() {
+            if (!inputs.image)
+                return;
+            const image = await ensureImage(executor, `${inputs.image}:${inputs.tag}`, inputs.pull);
+            for (const target of targets) {
+                target.imageId = image.id;
+                target.pulled = image.pulled;
+            }
+        },
+        execute: (startedAt) => executeCommand(inputs, executor, label, startedAt),
+    };
+}
+async function runOnce(inputs, executor, tag, what) {
+    const args = commandFor(inputs.command, tag);
+    const deadline = Date.now() + inputs.healthTimeoutMs;
+    core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
+    try {
+        await executor.run(args[0], args.slice(1), {
+            cwd: inputs.workingDirectory,
+            env: { ...inputs.envOverrides, [inputs.tagVariable]: tag },
+            timeoutMs: inputs.healthTimeoutMs + 300_000,
+            onStdoutLine: (line) => core/* info */.pq(`  ${line}`),
+            onStderrLine: (line) => core/* info */.pq(`  ${line}`),
+        });
+    }
+    catch (error) {
+        if (error instanceof ProcessError)
+            return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
+        throw error;
+    }
+    if (!inputs.readyUrl)
+        return { ok: true };
+    const ready = await pollReadyUrl(inputs.readyUrl, deadline);
+    core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+    if (!ready.ok)
+        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
+    return { ok: true, readyUrlOk: true };
+}
+async function executeCommand(inputs, executor, services, startedAt) {
+    const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
+    const snapshot = (tag) => services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+    const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
+    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
+    if (deployed.ok)
+        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+    const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
+    if (inputs.onFailure !== 'restore-previous') {
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+    }
+    if (!inputs.previousTag) {
+        const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+    }
+    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
+    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+    (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    return {
+        success: false,
+        outcome: restored.ok ? 'restored' : 'failed',
+        failure: deployed.failure,
+        services: failed,
+        current: snapshot(restored.ok ? inputs.previousTag : undefined),
+        logs: [],
+        restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
+        readyUrlOk: deployed.readyUrlOk,
+    };
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./shared/engine/compose.ts
+
+
+
+
+
+
+function composeDisplayName(cli) {
+    return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
+}
+async function detectCompose(executor) {
+    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+    if (v2?.exitCode === 0 && v2.stdout.trim())
+        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
+    if (!executor.remote) {
+        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+        if (findExecutable('docker-compose'))
+            return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
+    }
+    else {
+        const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        if (v1?.exitCode === 0)
+            return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
+    }
+    throw new errors/* ActionError */.lZ(`Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`, {
+        hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
+    });
+}
+function composeCommand(project, args, extraFiles = []) {
+    const files = [...project.files, ...extraFiles];
+    // Extra files only make sense on top of explicit ones: without -f compose would drop its defaults.
+    return {
+        command: project.cli.program,
+        args: [
+            ...project.cli.baseArgs,
+            ...files.flatMap((file) => ['-f', file]),
+            ...(project.projectName ? ['-p', project.projectName] : []),
+            ...args,
+        ],
+    };
+}
+async function runCompose(executor, project, args, options = {}) {
+    const { command, args: fullArgs } = composeCommand(project, args, options.extraFiles);
+    try {
+        return await executor.run(command, fullArgs, {
+            cwd: project.workingDirectory,
+            env: options.env,
+            timeoutMs: options.timeoutMs ?? 120_000,
+            onStdoutLine: options.onLine,
+            onStderrLine: options.onLine,
+        });
+    }
+    catch (error) {
+        if (error instanceof ProcessError) {
+            throw new errors/* ActionError */.lZ(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+        }
+        throw error;
+    }
+}
+/** The project's configuration as compose resolves it (files merged, variables interpolated). */
+async function composeConfig(executor, project, options = {}) {
+    const { stdout } = await runCompose(executor, project, ['config'], options);
+    const config = (0,dist/* parse */.qg)(stdout, { merge: true });
+    const services = {};
+    for (const [name, service] of Object.entries(config?.services ?? {})) {
+        const test = service?.healthcheck?.test;
+        const disabled = service?.healthcheck?.disable === true || (Array.isArray(test) && test[0] === 'NONE');
+        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: Boolean(service?.healthcheck) && !disabled };
+    }
+    return services;
+}
+/** Recreates only the named services (--no-deps), never building: the image was checked beforehand. */
+async function composeUp(executor, project, services, options = {}) {
+    return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+}
+/** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
+async function composeContainerIds(executor, project, services, options = {}) {
+    const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
+    return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+}
+function imageOverrideYaml(images) {
+    const services = {};
+    for (const [service, image] of Object.entries(images))
+        services[service] = { image };
+    return (0,dist/* stringify */.As)({ services });
+}
+async function writeImageOverride(executor, images) {
+    const content = imageOverrideYaml(images);
+    if (!executor.remote) {
+        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
+        const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, content);
+        return { path: file, remove: async () => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }) };
+    }
+    const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
+    const file = stdout.trim();
+    await executor.run('tee', [file], { input: content, timeoutMs: 30_000 });
+    return {
+        path: file,
+        remove: async () => {
+            await executor.run('rm', ['-f', '--', file], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
+
+
+
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
+/**
+ * Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt},
+ * ${VAR+alt}, ${VAR:?err}, ${VAR?err}. Undefined when a variable is unset with no default, an
+ * error form would fire, or the syntax is beyond this (nested expressions): compose decides those.
+ */
+function interpolate(text, env) {
+    let unsure = false;
+    const result = text.replace(TOKEN, (whole, bare, braced, operator, operand, stray) => {
+        if (whole === '$$')
+            return '$';
+        if (stray !== undefined || (bare === undefined && braced === undefined)) {
+            unsure = true;
+            return whole;
+        }
+        const name = (bare ?? braced);
+        const value = env[name];
+        if (!operator) {
+            if (value === undefined)
+                unsure = true;
+            return value ?? '';
+        }
+        const emptyCounts = operator.startsWith(':');
+        const isSet = value !== undefined && (!emptyCounts || value !== '');
+        switch (operator.replace(':', '')) {
+            case '-':
+                return isSet ? value : operand;
+            case '+':
+                return isSet ? operand : '';
+            default:
+                if (!isSet)
+                    unsure = true;
+                return value ?? '';
+        }
+    });
+    return unsure ? undefined : result;
+}
+function healthcheckDefined(healthcheck) {
+    if (!healthcheck)
+        return false;
+    if (healthcheck.disable === true)
+        return false;
+    return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
+}
+/**
+ * The named services' images from `files` (merged in order, later files win), or undefined when
+ * any of them cannot be known for certain this way.
+ */
+function resolveServicesFromFiles(workingDirectory, files, services, env) {
+    if (files.length === 0)
+        return undefined;
+    const documents = [];
+    for (const file of files) {
+        try {
+            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+            if (!document || typeof document !== 'object')
+                return undefined;
+            documents.push(document);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    const resolved = {};
+    for (const service of services) {
+        let rawImage;
+        let healthcheck;
+        let defined = false;
+        for (const document of documents) {
+            const config = document.services?.[service];
+            if (config === undefined)
+                continue;
+            defined = true;
+            if (config === null)
+                continue;
+            if (config.extends !== undefined)
+                return undefined;
+            if (config.image !== undefined) {
+                if (typeof config.image !== 'string')
+                    return undefined;
+                rawImage = config.image;
+            }
+            if (config.healthcheck !== undefined)
+                healthcheck = config.healthcheck;
+        }
+        if (!defined || rawImage === undefined)
+            return undefined;
+        const image = interpolate(rawImage, env);
+        if (image === undefined || image === '')
+            return undefined;
+        resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck) };
+    }
+    return resolved;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/containers.ts
+/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
+function imageTag(reference) {
+    const withoutDigest = reference.split('@')[0];
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const colon = withoutDigest.indexOf(':', lastSlash + 1);
+    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
+}
+function parseInspect(json) {
+    return {
+        id: json.Id,
+        name: json.Name.replace(/^\//, ''),
+        image: json.Config.Image,
+        imageId: json.Image,
+        tag: imageTag(json.Config.Image),
+        status: json.State.Status,
+        running: json.State.Running,
+        restarting: json.State.Restarting,
+        exitCode: json.State.ExitCode,
+        restartCount: json.RestartCount ?? 0,
+        health: json.State.Health?.Status || undefined,
+        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+        error: json.State.Error || undefined,
+        oomKilled: json.State.OOMKilled ?? false,
+        startedAt: json.State.StartedAt,
+        labels: json.Config.Labels ?? {},
+    };
+}
+async function inspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
+    return JSON.parse(stdout).map(parseInspect);
+}
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        return undefined;
+    return JSON.parse(result.stdout).map(parseInspect);
+}
+/**
+ * Containers of a compose project (and service), found by the labels every compose version sets,
+ * newest first. Includes stopped ones unless `runningOnly`.
+ */
+async function composeContainers(executor, project, service, options = {}) {
+    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
+    if (service)
+        args.push('--filter', `label=com.docker.compose.service=${service}`);
+    if (!options.runningOnly)
+        args.splice(1, 0, '-a');
+    const { stdout } = await executor.run('docker', args, { env: options.env });
+    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const containers = await inspectContainers(executor, ids, options.env);
+    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+async function containerLogs(executor, id, lines = 20) {
+    const result = await executor
+        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+
+;// CONCATENATED MODULE: ./shared/engine/wait.ts
+const FAILED = ['exited', 'restarting', 'unhealthy'];
+const FIRST_LOOK_WITH_PROBE_MS = 1000;
+function isServiceContainer(container, service) {
+    return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
+}
+class ServiceWatcher {
+    expectations;
+    options;
+    seen = new Map();
+    /** IDs from the last look when every service had its containers; re-inspected instead of listed. */
+    known;
+    pollMs;
+    constructor(expectations, options) {
+        this.expectations = expectations;
+        this.options = options;
+        this.pollMs = options.pollMs ?? 250;
+    }
+    judgeContainer(container, now) {
+        let seen = this.seen.get(container.id);
+        if (!seen) {
+            seen = { restartCount: container.restartCount, startedAt: container.startedAt };
+            this.seen.set(container.id, seen);
+        }
+        const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
+        if (container.restarting)
+            return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
+        if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
+            return { state: 'restarting', detail: `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}, last ${exit})` };
+        }
+        if (!container.running) {
+            if (container.status === 'created')
+                return { state: 'starting', detail: 'created, not started yet' };
+            return { state: 'exited', detail: `${container.status} with ${exit}` };
+        }
+        if (seen.firstRunningAt === undefined) {
+            seen.firstRunningAt = now;
+            seen.startedAt = container.startedAt;
+        }
+        if (container.health === 'unhealthy') {
+            return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
+        }
+        if (container.health === 'healthy')
+            return { state: 'ready', detail: 'running, healthy' };
+        if (container.health)
+            return { state: 'starting', detail: `running, health ${container.health}` };
+        const upFor = now - seen.firstRunningAt;
+        if (upFor >= this.options.settleMs)
+            return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
+        return { state: 'starting', detail: 'running (no healthcheck), settling' };
+    }
+    /** One look at every service; `containers` is everything listed, for a snapshot of what runs. */
+    async check(now = Date.now()) {
+        const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
+        const statuses = this.expectations.map((expectation) => {
+            // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
+            const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
+            if (containers.length === 0) {
+                const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
+                const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
+                return { service: expectation.service, state: 'missing', detail, containers: others };
+            }
+            const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
+            // The worst container speaks for the service.
+            const order = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
+            judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+            const worst = judged[0];
+            const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
+            return { service: expectation.service, state: worst.state, detail, containers };
+        });
+        this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+        return { statuses, containers: all };
+    }
+    /**
+     * Polls until every service is ready, one has definitely failed, or the deadline passes. With a
+     * probe (the ready-url), it runs alongside and must succeed too; success then needs one more
+     * look at the containers started after the probe succeeded, so a container that restarted
+     * meanwhile is caught, without a separate round trip when nothing did.
+     */
+    async waitUntilReady(deadline, options = {}) {
+        const started = Date.now();
+        const controller = new AbortController();
+        let probe;
+        let probeDoneAt = Infinity;
+        let wake;
+        const probing = options.probe?.(controller.signal).then((result) => {
+            probe = result;
+            probeDoneAt = Date.now();
+            wake?.();
+        });
+        const result = (ok, timedOut, statuses, containers) => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+        const sleep = (ms) => new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            wake = () => {
+                clearTimeout(timer);
+                resolve();
+            };
+        }).finally(() => (wake = undefined));
+        try {
+            // A service that answers at once needs one look at the containers, after the probe; one that
+            // does not is looked at within a second anyway, to catch a crash early.
+            if (probing && !probe)
+                await sleep(FIRST_LOOK_WITH_PROBE_MS);
+            for (;;) {
+                const checkStartedAt = Date.now();
+                const { statuses, containers } = await this.check(checkStartedAt);
+                options.onProgress?.(statuses);
+                if (statuses.some((status) => FAILED.includes(status.state)))
+                    return result(false, false, statuses, containers);
+                if (probe && !probe.ok)
+                    return result(false, false, statuses, containers);
+                const allReady = statuses.every((status) => status.state === 'ready');
+                if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
+                    return result(true, false, statuses, containers);
+                // Ready, and the probe succeeded while this look was under way: look once more, now.
+                if (allReady && probe?.ok)
+                    continue;
+                if (Date.now() + this.pollMs > deadline) {
+                    if (probing && !probe)
+                        await probing;
+                    return result(false, !allReady, statuses, containers);
+                }
+                await sleep(this.pollMs);
+            }
+        }
+        finally {
+            controller.abort();
+            await probing?.catch(() => undefined);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/compose-strategy.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
+ * tag variable of compose's environment (or an image pinned by an override file), then watch the
+ * containers until they are up, and put the previous images back when they are not.
+ */
+/** How long a container without a healthcheck must stay running when no ready-url proves more. */
+const SETTLE_MS = 3000;
+const LOG_LINES = 20;
+function snapshotOf(service, containers) {
+    const running = containers.filter((container) => isServiceContainer(container, service) && container.running);
+    // Newest first (composeContainers sorts so): during a half-finished rollout the newest is what was deployed last.
+    running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const newest = running[0];
+    return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
+}
+function describeEnv(tagVariable, tag, overrides) {
+    const names = Object.keys(overrides);
+    return `${tagVariable}=${tag}${names.length > 0 ? ` and env-overrides ${names.join(', ')}` : ''}`;
+}
+async function prepareCompose(inputs, executor) {
+    const deployEnv = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
+    const projectName = inputs.projectName;
+    // When the images are known without asking compose, looking them up overlaps with the rest.
+    const quick = quickTargets(inputs, executor, deployEnv);
+    let lookups = quick && inputs.pull !== 'always' ? lookUpImages(executor, quick) : undefined;
+    // Detection and the look at what runs now are independent when the project name is known.
+    const [cli, knownContainers] = await Promise.all([
+        detectCompose(executor),
+        projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
+    ]);
+    const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
+    let before = knownContainers;
+    if (!before) {
+        // No project name: compose derives it (directory, COMPOSE_PROJECT_NAME, name:) and finds the containers.
+        const ids = await composeContainerIds(executor, project, inputs.services, { env: deployEnv });
+        before = (await inspectContainers(executor, ids)).filter((container) => container.running);
+        project.projectName = before.map((container) => container.labels['com.docker.compose.project']).find(Boolean);
+    }
+    const previous = inputs.services.map((service) => snapshotOf(service, before));
+    const composeVersion = before.map((container) => container.labels['com.docker.compose.version']).find(Boolean);
+    if (!cli.version && composeVersion)
+        cli.version = composeVersion;
+    const targets = quick ?? targetsFromConfig(inputs, await composeConfig(executor, project, { env: deployEnv }));
+    return {
+        host: executor.description,
+        tool: composeDisplayName(cli),
+        previous,
+        targets,
+        async verify() {
+            lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
+            const references = [...new Set(targets.map((target) => target.image))];
+            const images = await Promise.all(references.map(async (reference) => {
+                const present = await lookups.get(reference);
+                return present ? { ...present, pulled: false } : await ensureImage(executor, reference, inputs.pull);
+            }));
+            for (const target of targets) {
+                const image = images.find((candidate) => candidate.reference === target.image);
+                target.imageId = image.id;
+                target.pulled = image.pulled;
+            }
+        },
+        execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
+    };
+}
+/** `docker image inspect` of each distinct image, started now and awaited by verify(); a failed look counts as absent. */
+function lookUpImages(executor, targets) {
+    const lookups = new Map();
+    for (const target of targets) {
+        if (!lookups.has(target.image))
+            lookups.set(target.image, inspectImage(executor, target.image).catch(() => undefined));
+    }
+    return lookups;
+}
+/** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
+function quickTargets(inputs, executor, env) {
+    if (inputs.image)
+        return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
+    if (executor.remote)
+        return undefined;
+    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+    return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
+}
+function targetsFromConfig(inputs, config) {
+    const targets = [];
+    for (const service of inputs.services) {
+        const entry = config[service];
+        if (!entry) {
+            throw new errors/* InputError */.dz('services', `names "${service}", which is not a service of the compose project in ${inputs.workingDirectory}; its services: ${Object.keys(config).join(', ') || 'none'}.`);
+        }
+        if (!entry.image) {
+            throw new errors/* ActionError */.lZ(`Service "${service}" has no image: in the compose file (it is built), so there is no tagged image to redeploy.`, {
+                hint: `Give it image: <registry>/<name>:\${${inputs.tagVariable}}, or set the image input to pin one.`,
+            });
+        }
+        if (imageTag(entry.image) !== inputs.tag) {
+            throw new errors/* ActionError */.lZ(`Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, { hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.` });
+        }
+        targets.push({ service, image: entry.image });
+    }
+    return targets;
+}
+async function listProject(executor, project, services, env, knownName) {
+    if (knownName)
+        return { name: knownName, containers: await composeContainers(executor, knownName) };
+    const ids = await composeContainerIds(executor, project, services, { env });
+    const containers = await inspectContainers(executor, ids);
+    return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
+}
+/** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
+async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt) {
+    const deadline = Date.now() + inputs.healthTimeoutMs;
+    const extraFiles = override ? [override.path] : [];
+    const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
+    core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
+    try {
+        await composeUp(executor, project, services, { env, extraFiles, timeoutMs: inputs.healthTimeoutMs + 300_000, onLine: (line) => core/* info */.pq(`  ${line}`) });
+    }
+    catch (error) {
+        if (!(error instanceof errors/* ActionError */.lZ))
+            throw error;
+        const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
+        const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
+        return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
+    }
+    if (!project.projectName) {
+        // Learnt from the containers' labels; passing it as -p from now on names the same project.
+        project.projectName = (await listProject(executor, project, services, env, undefined)).name;
+    }
+    const projectName = project.projectName;
+    if (!projectName) {
+        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
+    }
+    const readyAt = new Map();
+    const lastShown = new Map();
+    const watcher = new ServiceWatcher(expectations, {
+        listContainers: () => composeContainers(executor, projectName),
+        reinspect: (ids) => reinspectContainers(executor, ids),
+        settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
+    });
+    const readyUrl = inputs.readyUrl;
+    const waited = await watcher.waitUntilReady(deadline, {
+        onProgress: (statuses) => {
+            for (const status of statuses) {
+                if (status.state === 'ready' && !readyAt.has(status.service))
+                    readyAt.set(status.service, Date.now() - startedAt);
+                if (lastShown.get(status.service) !== status.detail) {
+                    lastShown.set(status.service, status.detail);
+                    core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                }
+            }
+        },
+        // Polled alongside the containers: the URL usually answers before a second look at them is due.
+        probe: readyUrl
+            ? async (signal) => {
+                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                if (!signal.aborted)
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                return ready;
+            }
+            : undefined,
+    });
+    const readyUrlOk = waited.probe?.ok;
+    if (waited.ok) {
+        // With a ready-url, a service is up once the URL answered too, which is now.
+        if (readyUrl)
+            for (const service of services)
+                readyAt.set(service, Date.now() - startedAt);
+        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    }
+    const bad = waited.services.filter((status) => status.state !== 'ready');
+    if (bad.length > 0) {
+        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
+        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    }
+    return {
+        ok: false,
+        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+        statuses: waited.services,
+        containers: waited.containers,
+        readyAt,
+        readyUrlOk,
+    };
+}
+async function collectLogs(executor, statuses) {
+    const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
+    return await Promise.all(wanted.map(async ({ service, id }) => ({ service, containerId: id, lines: await containerLogs(executor, id, LOG_LINES) })));
+}
+async function executeCompose(inputs, executor, project, previous, targets, startedAt) {
+    const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
+    core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
+    const expectations = targets.map((target) => ({ service: target.service, image: target.image, imageId: target.imageId }));
+    const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
+    let round;
+    try {
+        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt);
+    }
+    finally {
+        await override?.remove();
+    }
+    const unchanged = previous.every((snapshot, index) => snapshot.imageId === targets[index].imageId && snapshot.containerIds.length > 0);
+    const results = (statuses, readyAt, to) => inputs.services.map((service) => {
+        const status = statuses.find((candidate) => candidate.service === service);
+        const snapshot = previous.find((candidate) => candidate.service === service);
+        return {
+            service,
+            from: snapshot?.tag ?? snapshot?.image,
+            to: to(service),
+            containerIds: (status?.containers ?? []).filter((container) => container.running).map((container) => container.id),
+            health: status?.detail ?? 'unknown',
+            ready: status?.state === 'ready',
+            readyAfterMs: readyAt.get(service),
+        };
+    });
+    if (round.ok) {
+        const current = inputs.services.map((service) => snapshotOf(service, round.containers));
+        return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
+    }
+    const logs = await collectLogs(executor, round.statuses);
+    for (const log of logs) {
+        core/* startGroup */.Oh(`Last ${LOG_LINES} log lines of ${log.service} (${log.containerId.slice(0, 12)})`);
+        core/* info */.pq(log.lines || '(no output)');
+        core/* endGroup */.N4();
+    }
+    const failed = results(round.statuses, round.readyAt, () => inputs.tag);
+    if (inputs.onFailure !== 'restore-previous') {
+        const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+        return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
+    }
+    const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
+    const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+    const restoredServices = restore.statuses.length > 0 ? results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)') : [];
+    return {
+        success: false,
+        outcome: restore.ok ? 'restored' : 'failed',
+        failure: round.failure,
+        services: failed,
+        current,
+        logs,
+        restore: { ok: restore.ok, detail: restore.detail, services: restoredServices.map((result) => ({ ...result, from: inputs.tag })) },
+        readyUrlOk: round.readyUrlOk,
+    };
+}
+async function restorePrevious(inputs, executor, project, previous, startedAt) {
+    const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
+    const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
+    if (restorable.length === 0) {
+        const detail = `nothing to restore: no container of ${nothing.join(', ')} was running before.`;
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        return { ok: false, detail, statuses: [], readyAt: new Map() };
+    }
+    // Services that ran the same tag go back together; a pinned image (or an untagged one) by override file.
+    const byImage = new Map();
+    for (const snapshot of restorable)
+        byImage.set(snapshot.image, [...(byImage.get(snapshot.image) ?? []), snapshot]);
+    const statuses = [];
+    const readyAt = new Map();
+    const problems = [];
+    for (const [image, snapshots] of byImage) {
+        const services = snapshots.map((snapshot) => snapshot.service);
+        const tag = imageTag(image);
+        const pin = Boolean(inputs.image) || !tag;
+        if (pin && inputs.composeFiles.length === 0) {
+            problems.push(`${services.join(', ')}: the previous image ${image} can only be pinned with compose-file given`);
+            continue;
+        }
+        const env = { ...inputs.envOverrides, [inputs.tagVariable]: tag ?? inputs.tag };
+        const current = await inspectImage(executor, image);
+        const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId }));
+        if (current && current.id !== snapshots[0].imageId)
+            core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
+        const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
+        try {
+            core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
+            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
+            statuses.push(...round.statuses);
+            for (const [service, ms] of round.readyAt)
+                readyAt.set(service, ms);
+            if (!round.ok)
+                problems.push(round.failure ?? `${services.join(', ')} did not come back`);
+        }
+        finally {
+            await override?.remove();
+        }
+    }
+    if (nothing.length > 0)
+        problems.push(`${nothing.join(', ')} did not run before, so there is nothing to restore`);
+    const ok = problems.length === 0;
+    const detail = ok
+        ? `restored ${restorable.map((snapshot) => `${snapshot.service} to ${snapshot.tag ?? snapshot.image}`).join(', ')}; running and healthy again`
+        : `restore incomplete: ${problems.join('; ')}`;
+    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    return { ok, detail, statuses, readyAt };
+}
+async function currentSnapshot(executor, project, services, env, name) {
+    const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] }));
+    return services.map((service) => snapshotOf(service, listed.containers));
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/deployment.ts
+
+
+
+const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
+function repositoryFromEnv() {
+    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+async function startDeploymentRecord(options) {
+    const repository = repositoryFromEnv();
+    if (!repository) {
+        core/* warning */.$e('Not recording a GitHub deployment: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).');
+        return { finish: async () => undefined };
+    }
+    // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const client = getOctokit(options.token);
+    const logUrl = workflowRunUrl();
+    let id;
+    try {
+        id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
+        await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
+        core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+        return { finish: async () => undefined };
+    }
+    return {
+        id,
+        async finish(success, description) {
+            try {
+                if (success && !options.complete) {
+                    core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
+                    return;
+                }
+                const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
+                core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+            }
+            catch (error) {
+                core/* warning */.$e(`Could not update GitHub deployment ${id}: ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+            }
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./shared/inputs.ts
@@ -28481,8 +29977,8 @@ function enumInput(name, allowed, options) {
     }
     return text;
 }
-const TRUE_WORDS = (/* unused pure expression or super */ null && (['true', 'True', 'TRUE']));
-const FALSE_WORDS = (/* unused pure expression or super */ null && (['false', 'False', 'FALSE']));
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
 /** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
 function booleanInput(name, options) {
     const text = readRaw(name, options);
@@ -28492,7 +29988,7 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new InputError(name, `must be true or false; got ${quote(text)}.`);
+    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
@@ -28643,12 +30139,16 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-const HOST = /^[A-Za-z0-9.:-]+$/;
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+/** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
+const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 function parseCommand() {
     const text = stringInput('command');
@@ -28668,13 +30168,27 @@ function readRedeployInputs() {
     const strategy = enumInput('strategy', STRATEGIES, { default: 'compose' });
     const command = parseCommand();
     if (strategy === 'command' && !command)
-        throw new errors/* InputError */.dz('command', 'is required with strategy "command".');
+        throw new errors/* InputError */.dz('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
+    if (strategy === 'compose' && command)
+        throw new errors/* InputError */.dz('command', 'is only used with strategy "command"; set strategy: command or remove it.');
+    const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
+    if (strategy === 'compose' && services.length === 0) {
+        throw new errors/* InputError */.dz('services', 'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).');
+    }
+    const composeFiles = listInput('compose-file');
+    const image = stringInput('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
+    if (image && strategy === 'compose' && composeFiles.length === 0) {
+        throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
+    }
     const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     let ssh;
     if (sshHost) {
         const knownHosts = stringInput('known-hosts');
         if (!knownHosts) {
             throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+        }
+        if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+            throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
         }
         ssh = {
             host: sshHost,
@@ -28684,32 +30198,224 @@ function readRedeployInputs() {
             knownHosts,
         };
     }
+    else {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if (stringInput(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+    }
+    const environment = stringInput('environment');
+    const githubToken = secretInput('github-token');
+    if (environment && !githubToken)
+        throw new errors/* InputError */.dz('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
+    const readyUrl = urlInput('ready-url');
+    // Basic-auth credentials in the URL are secrets like any other.
+    if (readyUrl)
+        maskUrlCredentials(readyUrl);
     return {
         strategy,
         tag,
-        composeFiles: listInput('compose-file').length > 0 ? listInput('compose-file') : ['docker-compose.yml'],
+        composeFiles,
         projectName: stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
-        services: listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
-        tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: ENV_NAME, patternDescription: 'an environment variable name' }),
+        services,
+        tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
         workingDirectory: stringInput('working-directory', { default: '.' }),
         pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
         healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
-        readyUrl: urlInput('ready-url'),
+        readyUrl,
         onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
         envOverrides: keyValueInput('env-overrides'),
         ssh,
         command,
-        environment: stringInput('environment'),
-        githubToken: secretInput('github-token'),
+        image,
+        previousTag: stringInput('previous-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
+        environment,
+        environmentUrl: urlInput('environment-url'),
+        githubToken: environment ? githubToken : undefined,
+        completeDeployment: booleanInput('complete-deployment', { default: true }),
     };
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/plan.ts
+/** One tag for a set of services: theirs when they agree, else "svc=tag" pairs. */
+function commonTag(snapshots) {
+    const tags = [...new Set(snapshots.map((snapshot) => snapshot.tag).filter((tag) => Boolean(tag)))];
+    if (tags.length === 0)
+        return undefined;
+    if (tags.length === 1 && snapshots.every((snapshot) => snapshot.tag))
+        return tags[0];
+    return snapshots.map((snapshot) => `${snapshot.service}=${snapshot.tag ?? ''}`).join(',');
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/report.ts
+
+
+
+const shortId = (id) => id.replace(/^sha256:/, '').slice(0, 12);
+function redeployOutputs(plan, report, totals) {
+    const previous = plan?.previous ?? [];
+    const current = report?.current ?? previous;
+    const first = (values) => values.find((value) => value !== undefined);
+    return {
+        'previous-tag': commonTag(previous),
+        'previous-image-digest': first(previous.map((snapshot) => snapshot.imageId)),
+        'previous-container-ids': previous.flatMap((snapshot) => snapshot.containerIds),
+        'new-tag': commonTag(current),
+        'image-digest': first(current.map((snapshot) => snapshot.imageId)),
+        'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
+        'deployment-id': totals.deploymentId,
+        'duration-ms': Math.round(totals.durationMs),
+        outcome: report?.outcome ?? 'refused',
+        'services-json': (plan?.previous ?? []).map((snapshot) => {
+            const now = current.find((candidate) => candidate.service === snapshot.service);
+            const result = report?.services.find((candidate) => candidate.service === snapshot.service);
+            return {
+                service: snapshot.service,
+                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
+                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
+                ready: result?.ready ?? false,
+                health: result?.health ?? null,
+                readyAfterMs: result?.readyAfterMs ?? null,
+            };
+        }),
+    };
+}
+const HEADLINE = {
+    deployed: 'redeployed and healthy',
+    unchanged: 'already on this tag; verified healthy',
+    restored: 'FAILED; previous version restored and healthy',
+    failed: 'FAILED',
+    refused: 'refused before anything was changed',
+};
+function redeploySummary(plan, report, totals, refusal) {
+    const outcome = report?.outcome ?? 'refused';
+    const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
+    if (plan) {
+        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: 'not changed', readyAfterMs: undefined }))).map((result) => [
+            result.service,
+            result.from ?? '(not running)',
+            result.to,
+            result.containerIds.map(shortId).join(', ') || '(none)',
+            result.health,
+            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+        ]);
+        const restored = (report?.restore?.services ?? []).map((result) => [
+            `${result.service} (restored)`,
+            result.from ?? '',
+            result.to,
+            result.containerIds.map(shortId).join(', ') || '(none)',
+            result.health,
+            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+        ]);
+        parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+    }
+    const failure = report?.failure ?? refusal;
+    if (failure)
+        parts.push(`\n**Why:** ${failure}\n`);
+    if (report?.restore)
+        parts.push(`\n**Restore:** ${report.restore.detail}\n`);
+    parts.push('\n', keyValueTable([
+        ['Host', plan?.host],
+        ['Tool', plan?.tool],
+        ['Total time', formatDuration(totals.durationMs)],
+        ['GitHub deployment', totals.deploymentId],
+    ]));
+    // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
+    if ((report?.logs ?? []).length > 0)
+        parts.push(`\nThe last log lines of the failed containers are in the step log (${report.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`);
+    return parts.join('');
 }
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/main.ts
 
 
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function openExecutor(inputs) {
+    if (!inputs.ssh) {
+        const directory = inputs.workingDirectory;
+        if (!(0,external_node_fs_namespaceObject.existsSync)(directory) || !(0,external_node_fs_namespaceObject.statSync)(directory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
+        return localExecutor;
+    }
+    const { host, user, port, key, knownHosts } = inputs.ssh;
+    return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
+}
+async function finish(plan, report, tag, durationMs, deploymentId, refusal) {
+    const totals = { durationMs, deploymentId, tag };
+    setOutputs(redeployOutputs(plan, report, totals));
+    await writeSummary(redeploySummary(plan, report, totals, refusal));
+}
 async function run() {
-    readRedeployInputs();
-    throw new errors/* ActionError */.lZ('redeploy-tag is not implemented yet: its inputs are valid, but it does nothing with them.');
+    const startedAt = Date.now();
+    const inputs = readRedeployInputs();
+    const executor = await openExecutor(inputs);
+    let plan;
+    try {
+        plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
+        const from = commonTag(plan.previous);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+        emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+        try {
+            await plan.verify();
+        }
+        catch (error) {
+            const durationMs = Date.now() - startedAt;
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+            await finish(plan, undefined, inputs.tag, durationMs, undefined, error instanceof Error ? error.message : String(error));
+            throw error;
+        }
+        let deployment;
+        if (inputs.environment && inputs.githubToken) {
+            deployment = await startDeploymentRecord({
+                token: inputs.githubToken,
+                environment: inputs.environment,
+                tag: inputs.tag,
+                description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
+                payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
+                environmentUrl: inputs.environmentUrl,
+                complete: inputs.completeDeployment,
+            });
+        }
+        const report = await plan.execute(startedAt);
+        const durationMs = Date.now() - startedAt;
+        const description = report.success
+            ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
+            : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
+        await deployment?.finish(report.success, description);
+        const now = commonTag(report.current);
+        emitEvent('rollback_complete', {
+            from: from ?? null,
+            to: inputs.tag,
+            success: report.success,
+            outcome: report.outcome,
+            running: now ?? null,
+            restored: report.restore ? report.restore.ok : undefined,
+            duration_ms: durationMs,
+            duration: formatDuration(durationMs),
+            deployment_id: deployment?.id,
+        });
+        await finish(plan, report, inputs.tag, durationMs, deployment?.id);
+        if (!report.success) {
+            const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
+            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+        }
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+    }
+    finally {
+        await executor.close?.();
+    }
 }
 
 
@@ -28759,7 +30465,7 @@ function errorMessage(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
 
 
@@ -28804,6 +30510,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -28965,6 +30678,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 
 /***/ }),
 
@@ -31648,7 +33368,7 @@ __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
@@ -37563,22 +39283,29 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 3218:
+/***/ 6257:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
+  z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
+  pq: () => (/* binding */ info),
   C1: () => (/* binding */ setFailed),
-  Pq: () => (/* binding */ core_setSecret)
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, info, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setOutput, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path, warning
+// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -37653,7 +39380,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -37709,8 +39436,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -37724,16 +39451,16 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!fs.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
 function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
-    const convertedValue = toCommandValue(value);
+    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const convertedValue = utils_toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -37743,7 +39470,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 ;// CONCATENATED MODULE: external "path"
@@ -38706,7 +40433,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -38729,7 +40456,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -38825,7 +40552,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -38973,7 +40700,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -39029,7 +40756,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -39056,7 +40783,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -39549,13 +41276,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -39846,7 +41573,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -40185,8 +41912,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -40365,10 +42092,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -40420,7 +42147,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -40435,7 +42162,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + os.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -40445,13 +42172,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -40547,7 +42274,7 @@ function getIDToken(aud) {
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -40556,6 +42283,9 @@ function getIDToken(aud) {
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -40630,6 +42360,18 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -40642,9 +42384,94 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -21,6 +21,11 @@ export interface ContainerInfo {
   restartCount: number;
   /** healthy | unhealthy | starting, or undefined when the container has no healthcheck. */
   health?: string;
+  /** Output of the most recent healthcheck run, when there was one (why it is unhealthy). */
+  lastHealthOutput?: string;
+  /** The engine's error for a container that could not start, e.g. a missing executable. */
+  error?: string;
+  oomKilled: boolean;
   startedAt: string;
   labels: Record<string, string>;
 }
@@ -31,7 +36,16 @@ interface InspectJson {
   Image: string;
   RestartCount?: number;
   Config: { Image: string; Labels?: Record<string, string> | null };
-  State: { Status: string; Running: boolean; Restarting: boolean; ExitCode: number; StartedAt: string; Health?: { Status: string } | null };
+  State: {
+    Status: string;
+    Running: boolean;
+    Restarting: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    Error?: string;
+    OOMKilled?: boolean;
+    Health?: { Status: string; Log?: { Output?: string }[] | null } | null;
+  };
 }
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -55,6 +69,9 @@ export function parseInspect(json: InspectJson): ContainerInfo {
     exitCode: json.State.ExitCode,
     restartCount: json.RestartCount ?? 0,
     health: json.State.Health?.Status || undefined,
+    lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+    error: json.State.Error || undefined,
+    oomKilled: json.State.OOMKilled ?? false,
     startedAt: json.State.StartedAt,
     labels: json.Config.Labels ?? {},
   };
@@ -64,6 +81,14 @@ export async function inspectContainers(executor: HostExecutor, ids: readonly st
   if (ids.length === 0) return [];
   const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
   return (JSON.parse(stdout) as InspectJson[]).map(parseInspect);
+}
+
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+export async function reinspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[] | undefined> {
+  if (ids.length === 0) return [];
+  const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+  if (result.exitCode !== 0) return undefined;
+  return (JSON.parse(result.stdout) as InspectJson[]).map(parseInspect);
 }
 
 /**
@@ -83,4 +108,14 @@ export async function composeContainers(
   const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
   const containers = await inspectContainers(executor, ids, options.env);
   return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+export async function containerLogs(executor: HostExecutor, id: string, lines = 20): Promise<string> {
+  const result = await executor
+    .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+    .catch(() => undefined);
+  if (!result || result.exitCode !== 0) return '';
+  // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+  return `${result.stdout}${result.stderr}`.trimEnd();
 }

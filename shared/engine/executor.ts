@@ -7,6 +7,8 @@ import { runProcess, type RunOptions, type RunResult } from '../process.js';
 export interface HostExecutor {
   /** "this runner" or "deploy@host:22", for messages. */
   readonly description: string;
+  /** True when commands run on another host: local files (compose files, temp files) are not visible there. */
+  readonly remote?: boolean;
   run(command: string, args: readonly string[], options?: Pick<RunOptions, 'cwd' | 'env' | 'input' | 'timeoutMs' | 'okExitCodes' | 'onStdoutLine' | 'onStderrLine'>): Promise<RunResult>;
 }
 

@@ -1,0 +1,174 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ActionError } from '../../shared/errors.js';
+import { openSshExecutor, type SshExecutor } from '../../shared/engine/ssh.js';
+import { runProcess } from '../../shared/process.js';
+import { leaksOf, runAction } from '../support/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { demoImage, dockerEnv } from '../support/demo-app.js';
+import { serviceEnv } from '../support/services/index.js';
+import { startSshServer, type TestSshServer } from '../support/sshd.js';
+import { createComposeProject, type ComposeProject } from './compose-project.js';
+
+/**
+ * The SSH path against a real OpenSSH server on 127.0.0.1 with throwaway keys. The "remote" host
+ * is this machine, so its compose files and engine are the test's own; what is under test is that
+ * every command and argument crosses ssh intact and inert, and that host keys are checked.
+ */
+const sshTempDirs = () => readdirSync(os.tmpdir()).filter((name) => name.startsWith('ra-ssh-'));
+
+describe('SSH executor (real sshd)', () => {
+  let server: TestSshServer;
+  let executor: SshExecutor;
+  let scratch: string;
+
+  beforeAll(async () => {
+    server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+    executor = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'redeploy-ssh-'));
+  });
+  afterAll(async () => {
+    await executor?.close();
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('passes every argument to the remote command literally: metacharacters stay inert', async () => {
+    const canary = path.join(scratch, 'pwned');
+    const args = ['v1; rm -rf /', `$(touch ${canary})`, `\`touch ${canary}\``, `x' ; touch ${canary}; echo '`, 'it\'s "quoted"', 'two\nlines', '*', '~', '$HOME', '--help', '', 'a\\b', '&& touch x |'];
+    const { stdout } = await executor.run('printf', ['%s\\n', ...args]);
+    expect(stdout).toBe(`${args.join('\n')}\n`);
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('sets environment values and the working directory literally too', async () => {
+    const canary = path.join(scratch, 'pwned-env');
+    // A directory name cannot hold "/", so the injected command writes relative to wherever it would run.
+    const dir = path.join(scratch, `-dir with 'quotes' and $(touch pwned-env) \`touch pwned-env\``);
+    mkdirSync(dir);
+    const value = `off; touch ${canary}; $(touch ${canary})`;
+    const { stdout } = await executor.run('sh', ['-c', 'printf "%s|%s" "$MARKER" "$(pwd)"'], { cwd: dir, env: { MARKER: value } });
+    expect(stdout).toBe(`${value}|${dir}`);
+    expect(existsSync(canary)).toBe(false);
+    expect(existsSync(path.join(os.homedir(), 'pwned-env'))).toBe(false);
+    expect(readdirSync(scratch)).not.toContain('pwned-env');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('reaches the engine the session environment points at, over one shared connection', async () => {
+    const { stdout } = await executor.run('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')]);
+    const local = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')], { env: dockerEnv() });
+    expect(stdout.trim()).toBe(local.stdout.trim());
+    expect(executor.description).toBe(`${server.user}@127.0.0.1:${server.port}`);
+  });
+
+  it('reports a remote failure with the command and host, not the ssh command line', async () => {
+    await expect(executor.run('docker', ['image', 'inspect', 'no-such-image:v0'])).rejects.toThrow(new RegExp(`docker image inspect no-such-image:v0 \\(on ${server.user}@127\\.0\\.0\\.1:${server.port}\\) exited with code 1`));
+  });
+
+  it('refuses a host whose key is not the one in known-hosts, and says what to do', async () => {
+    const opened = openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.wrongKnownHosts });
+    await expect(opened).rejects.toBeInstanceOf(ActionError);
+    await expect(opened).rejects.toThrow(/Host key verification failed/);
+    await expect(opened).rejects.toMatchObject({ hint: expect.stringContaining('ssh-keyscan') });
+  });
+
+  it('trusts the first key only with accept-new, and a wrong user key is refused with a hint', async () => {
+    const accepting = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: 'accept-new' });
+    expect((await accepting.run('echo', ['ok'])).stdout).toBe('ok\n');
+    await accepting.close();
+
+    const otherKey = path.join(scratch, 'other_key');
+    await runProcess('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const { readFileSync } = await import('node:fs');
+    const refused = openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: readFileSync(otherKey, 'utf8'), knownHosts: server.knownHosts });
+    await expect(refused).rejects.toThrow(/Permission denied/);
+    await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining('authorized_keys') });
+  });
+
+  it('deletes its key and known_hosts files on close', async () => {
+    const before = sshTempDirs();
+    const second = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+    const created = sshTempDirs().filter((name) => !before.includes(name));
+    expect(created).toHaveLength(1);
+    const dir = path.join(os.tmpdir(), created[0]);
+    expect((await import('node:fs')).statSync(path.join(dir, 'id')).mode & 0o777).toBe(0o600);
+    await second.close();
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () => {
+  let server: TestSshServer;
+  let database: TestDatabase;
+  let project: ComposeProject;
+
+  beforeAll(async () => {
+    [server, database] = await Promise.all([startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } }), createTestDatabase('redeploy_ssh')]);
+    project = await createComposeProject({ databaseUrl: database.url });
+    await project.up('v1.2.0');
+    await project.waitHealthy();
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await database?.drop();
+    await server?.stop();
+  });
+
+  const sshInputs = (extra: Record<string, string>) => ({
+    // No compose-file and no project-name: compose finds docker-compose.yml and derives the project, remotely.
+    'working-directory': project.dir,
+    services: 'api',
+    'health-timeout': '60s',
+    'ssh-host': server.host,
+    'ssh-port': String(server.port),
+    'ssh-user': server.user,
+    'ssh-key': server.privateKey,
+    'known-hosts': server.knownHosts,
+    ...extra,
+  });
+
+  it('performs the same redeploy v1.2.0 -> v1.1.0 on the remote host, env-overrides inert, key never shown', async () => {
+    const before = await project.running();
+    const canary = path.join(project.dir, 'pwned');
+    const marker = `off'; touch ${canary}; echo '$(touch ${canary})`;
+    const tempBefore = sshTempDirs();
+    const result = await runAction('redeploy-tag', {
+      inputs: sshInputs({ tag: 'v1.1.0', 'env-overrides': `MARKER=${marker}`, 'ready-url': `${project.baseUrl}/health` }),
+      // The runner itself has no engine: everything must happen through ssh.
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    const after = await project.running();
+    expect(after.image).toBe(demoImage('v1.1.0'));
+    expect(after.id).not.toBe(before.id);
+    expect(after.labels['com.docker.compose.project']).toBe(project.name);
+    expect(await project.health()).toEqual({ status: 200, body: { status: 'ok', version: 'v1.1.0' } });
+    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', after.id], { env: dockerEnv() });
+    expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${marker}`);
+    expect(existsSync(canary)).toBe(false);
+
+    expect(result.outputs['previous-tag']).toBe('v1.2.0');
+    expect(result.outputs['new-tag']).toBe('v1.1.0');
+    expect(JSON.parse(result.outputs['container-ids'])).toEqual([after.id]);
+    expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker-compose 1.29.2 (v1))`);
+    expect(result.summary).toContain(`| Host | ${server.user}@127.0.0.1:${server.port} |`);
+    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, from: 'v1.2.0', to: 'v1.1.0' });
+
+    expect(leaksOf(result, server.privateKey)).toEqual([]);
+    for (const line of server.privateKey.split('\n').filter((text) => text.length > 20 && !text.startsWith('-----'))) expect(leaksOf(result, line)).toEqual([]);
+    expect(sshTempDirs().filter((name) => !tempBefore.includes(name))).toEqual([]);
+  });
+
+  it('refuses a host key that does not match known-hosts before looking at anything; the service keeps running', async () => {
+    const before = await project.running();
+    const result = await runAction('redeploy-tag', { inputs: sshInputs({ tag: 'v1.2.0', 'known-hosts': server.wrongKnownHosts }), env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toContain(`ssh to ${server.user}@127.0.0.1:${server.port} failed: Host key verification failed.`);
+    expect(result.errors[0]).toContain('Hint:');
+    expect(result.events).toEqual([]);
+    expect((await project.running()).id).toBe(before.id);
+  });
+});

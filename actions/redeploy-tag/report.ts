@@ -1,0 +1,89 @@
+import { formatDuration } from '../../shared/duration.js';
+import type { OutputValue } from '../../shared/outputs.js';
+import { keyValueTable, markdownTable } from '../../shared/summary.js';
+import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
+
+/** Outputs and job summary of a redeploy, from its plan and report (or just the plan, when refused). */
+export interface Totals {
+  durationMs: number;
+  deploymentId?: number;
+  tag: string;
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+export function redeployOutputs(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals): Record<string, OutputValue> {
+  const previous = plan?.previous ?? [];
+  const current = report?.current ?? previous;
+  const first = <T>(values: (T | undefined)[]) => values.find((value) => value !== undefined);
+  return {
+    'previous-tag': commonTag(previous),
+    'previous-image-digest': first(previous.map((snapshot) => snapshot.imageId)),
+    'previous-container-ids': previous.flatMap((snapshot) => snapshot.containerIds),
+    'new-tag': commonTag(current),
+    'image-digest': first(current.map((snapshot) => snapshot.imageId)),
+    'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
+    'deployment-id': totals.deploymentId,
+    'duration-ms': Math.round(totals.durationMs),
+    outcome: report?.outcome ?? 'refused',
+    'services-json': (plan?.previous ?? []).map((snapshot) => {
+      const now = current.find((candidate) => candidate.service === snapshot.service);
+      const result = report?.services.find((candidate) => candidate.service === snapshot.service);
+      return {
+        service: snapshot.service,
+        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
+        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
+        ready: result?.ready ?? false,
+        health: result?.health ?? null,
+        readyAfterMs: result?.readyAfterMs ?? null,
+      };
+    }),
+  };
+}
+
+const HEADLINE: Record<string, string> = {
+  deployed: 'redeployed and healthy',
+  unchanged: 'already on this tag; verified healthy',
+  restored: 'FAILED; previous version restored and healthy',
+  failed: 'FAILED',
+  refused: 'refused before anything was changed',
+};
+
+export function redeploySummary(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): string {
+  const outcome = report?.outcome ?? 'refused';
+  const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
+  if (plan) {
+    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: 'not changed', readyAfterMs: undefined }))).map((result) => [
+      result.service,
+      result.from ?? '(not running)',
+      result.to,
+      result.containerIds.map(shortId).join(', ') || '(none)',
+      result.health,
+      result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+    ]);
+    const restored = (report?.restore?.services ?? []).map((result) => [
+      `${result.service} (restored)`,
+      result.from ?? '',
+      result.to,
+      result.containerIds.map(shortId).join(', ') || '(none)',
+      result.health,
+      result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+    ]);
+    parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+  }
+  const failure = report?.failure ?? refusal;
+  if (failure) parts.push(`\n**Why:** ${failure}\n`);
+  if (report?.restore) parts.push(`\n**Restore:** ${report.restore.detail}\n`);
+  parts.push(
+    '\n',
+    keyValueTable([
+      ['Host', plan?.host],
+      ['Tool', plan?.tool],
+      ['Total time', formatDuration(totals.durationMs)],
+      ['GitHub deployment', totals.deploymentId],
+    ]),
+  );
+  // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
+  if ((report?.logs ?? []).length > 0) parts.push(`\nThe last log lines of the failed containers are in the step log (${report!.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`);
+  return parts.join('');
+}

@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { ActionError } from '../errors.js';
+import { findExecutable, formatCommand, ProcessError, type RunResult } from '../process.js';
+import type { HostExecutor } from './executor.js';
+
+/**
+ * Docker Compose, whichever is installed where the commands run: the v2 CLI plugin (`docker
+ * compose`) first, then the v1 Python tool (`docker-compose`). Both take the same -f/-p/up/ps/config
+ * arguments used here, so callers never branch on the version.
+ */
+export interface ComposeCli {
+  kind: 'v2' | 'v1';
+  program: string;
+  /** Arguments before compose's own: ['compose'] for the plugin. */
+  baseArgs: string[];
+  /** "2.29.1" / "1.29.2" when known (a local v1 is not run just to ask). */
+  version?: string;
+}
+
+export function composeDisplayName(cli: ComposeCli): string {
+  return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
+}
+
+export async function detectCompose(executor: HostExecutor): Promise<ComposeCli> {
+  const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+  if (v2?.exitCode === 0 && v2.stdout.trim()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
+  if (!executor.remote) {
+    // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+    if (findExecutable('docker-compose')) return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
+  } else {
+    const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
+    if (v1?.exitCode === 0) return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
+  }
+  throw new ActionError(`Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`, {
+    hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
+  });
+}
+
+export interface ComposeProject {
+  cli: ComposeCli;
+  /** -f files, relative to workingDirectory; empty lets compose find its default files. */
+  files: string[];
+  /** -p; undefined lets compose derive it (directory name, COMPOSE_PROJECT_NAME, name:). */
+  projectName?: string;
+  workingDirectory: string;
+}
+
+export function composeCommand(project: ComposeProject, args: readonly string[], extraFiles: readonly string[] = []): { command: string; args: string[] } {
+  const files = [...project.files, ...extraFiles];
+  // Extra files only make sense on top of explicit ones: without -f compose would drop its defaults.
+  return {
+    command: project.cli.program,
+    args: [
+      ...project.cli.baseArgs,
+      ...files.flatMap((file) => ['-f', file]),
+      ...(project.projectName ? ['-p', project.projectName] : []),
+      ...args,
+    ],
+  };
+}
+
+export interface ComposeRunOptions {
+  env?: Record<string, string | undefined>;
+  extraFiles?: readonly string[];
+  timeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+async function runCompose(executor: HostExecutor, project: ComposeProject, args: readonly string[], options: ComposeRunOptions = {}): Promise<RunResult> {
+  const { command, args: fullArgs } = composeCommand(project, args, options.extraFiles);
+  try {
+    return await executor.run(command, fullArgs, {
+      cwd: project.workingDirectory,
+      env: options.env,
+      timeoutMs: options.timeoutMs ?? 120_000,
+      onStdoutLine: options.onLine,
+      onStderrLine: options.onLine,
+    });
+  } catch (error) {
+    if (error instanceof ProcessError) {
+      throw new ActionError(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+    }
+    throw error;
+  }
+}
+
+export interface ComposeServiceConfig {
+  image?: string;
+  /** A healthcheck is defined and not disabled. */
+  healthcheck: boolean;
+}
+
+/** The project's configuration as compose resolves it (files merged, variables interpolated). */
+export async function composeConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<Record<string, ComposeServiceConfig>> {
+  const { stdout } = await runCompose(executor, project, ['config'], options);
+  const config = parseYaml(stdout, { merge: true }) as { services?: Record<string, { image?: unknown; healthcheck?: { disable?: boolean; test?: unknown } }> } | null;
+  const services: Record<string, ComposeServiceConfig> = {};
+  for (const [name, service] of Object.entries(config?.services ?? {})) {
+    const test = service?.healthcheck?.test;
+    const disabled = service?.healthcheck?.disable === true || (Array.isArray(test) && test[0] === 'NONE');
+    services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: Boolean(service?.healthcheck) && !disabled };
+  }
+  return services;
+}
+
+/** Recreates only the named services (--no-deps), never building: the image was checked beforehand. */
+export async function composeUp(executor: HostExecutor, project: ComposeProject, services: readonly string[], options: ComposeRunOptions = {}): Promise<RunResult> {
+  return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+}
+
+/** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
+export async function composeContainerIds(executor: HostExecutor, project: ComposeProject, services: readonly string[], options: ComposeRunOptions = {}): Promise<string[]> {
+  const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
+  return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+}
+
+/**
+ * A compose file that overrides the named services' image, passed as the last -f so its image wins.
+ * It is written where compose runs (a temp file on the runner, or on the remote host through
+ * `mktemp` and `tee` with the YAML on stdin) and removed by `remove()`.
+ */
+export interface ComposeOverride {
+  path: string;
+  remove(): Promise<void>;
+}
+
+export function imageOverrideYaml(images: Record<string, string>): string {
+  const services: Record<string, { image: string }> = {};
+  for (const [service, image] of Object.entries(images)) services[service] = { image };
+  return stringifyYaml({ services });
+}
+
+export async function writeImageOverride(executor: HostExecutor, images: Record<string, string>): Promise<ComposeOverride> {
+  const content = imageOverrideYaml(images);
+  if (!executor.remote) {
+    const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'redeploy-override-'));
+    const file = path.join(dir, 'docker-compose.override-image.yml');
+    writeFileSync(file, content);
+    return { path: file, remove: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
+  const file = stdout.trim();
+  await executor.run('tee', [file], { input: content, timeoutMs: 30_000 });
+  return {
+    path: file,
+    remove: async () => {
+      await executor.run('rm', ['-f', '--', file], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    },
+  };
+}
