@@ -1,4 +1,4 @@
-import { booleanInput, durationInput, integerInput, listInput, stringInput, urlInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, integerInput, listInput, secretInput, stringInput, urlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { maskValue } from '../../shared/secrets.js';
 
@@ -26,6 +26,8 @@ export interface SmokeInputs {
   maxResponseTimeMs?: number;
   failOnError: boolean;
   junitPath?: string;
+  /** A GitHub deployment to mark success or failure with the verdict. */
+  deployment?: { id: number; environment: string; environmentUrl?: string; token: string };
 }
 
 const STATUS = /^([1-5]xx|[1-5][0-9]{2})$/;
@@ -96,5 +98,20 @@ export function readSmokeInputs(): SmokeInputs {
     maxResponseTimeMs: durationInput('max-response-time', { min: 1 }),
     failOnError: booleanInput('fail-on-error', { default: true }),
     junitPath: stringInput('junit-path'),
+    deployment: readDeploymentInputs(),
   };
+}
+
+function readDeploymentInputs(): SmokeInputs['deployment'] {
+  const token = secretInput('github-token');
+  const environment = stringInput('environment');
+  const environmentUrl = urlInput('environment-url');
+  if (!stringInput('deployment-id')) {
+    if (environment) throw new InputError('environment', 'is only used with deployment-id (the deployment whose outcome this smoke test decides); set deployment-id or remove environment.');
+    return undefined;
+  }
+  const id = integerInput('deployment-id', { min: 1, required: true });
+  if (!environment) throw new InputError('environment', 'is required with deployment-id: on success the environment\'s earlier deployments are marked inactive.');
+  if (!token) throw new InputError('github-token', 'is required with deployment-id (a token with permissions: deployments: write).');
+  return { id, environment, environmentUrl, token };
 }

@@ -4,6 +4,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
+import { recordDeploymentOutcome } from '../../shared/github/deployment-outcome.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readSmokeInputs } from './inputs.js';
 import { planFromInputs } from './plan.js';
@@ -71,6 +72,16 @@ export async function run(): Promise<void> {
     duration_ms: Math.round(result.durationMs),
     expected_version: inputs.expectedVersion,
   });
+  if (inputs.deployment) {
+    await recordDeploymentOutcome({
+      token: inputs.deployment.token,
+      deploymentId: inputs.deployment.id,
+      environment: inputs.deployment.environment,
+      environmentUrl: inputs.deployment.environmentUrl,
+      success: result.passed,
+      description: result.passed ? `Smoke tests passed (${result.checks.length} checks)` : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
+    });
+  }
 
   if (result.passed) {
     core.info(`All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);

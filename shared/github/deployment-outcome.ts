@@ -1,0 +1,51 @@
+import * as core from '@actions/core';
+import { errorMessage } from '../errors.js';
+import { completeDeployment, workflowRunUrl, type GitHubClient, type Repository } from './deployments.js';
+
+/**
+ * The verdict on a deployment left in_progress by an earlier step (redeploy-tag with
+ * complete-deployment: false): success only once the checks that prove the release healthy have
+ * passed, so "last successful deployment" never names a release that was never healthy.
+ *
+ * A failure to record becomes a warning, never a failed step: the verdict itself stands, and an
+ * unrecorded success only makes a later rollback choose an older (still verified) release.
+ */
+export interface DeploymentOutcome {
+  token: string;
+  deploymentId: number;
+  /** The deployment's environment: its earlier successful deployments are marked inactive on success. */
+  environment: string;
+  success: boolean;
+  description: string;
+  environmentUrl?: string;
+}
+
+function repositoryFromEnv(): Repository | undefined {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  return owner && repo ? { owner, repo } : undefined;
+}
+
+/** Returns the state recorded, or undefined when it could not be recorded (a warning says why). */
+export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promise<'success' | 'failure' | undefined> {
+  const repository = repositoryFromEnv();
+  if (!repository) {
+    core.warning(`Not recording deployment ${outcome.deploymentId}: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).`);
+    return undefined;
+  }
+  // Loaded only when a deployment is recorded: Octokit is most of a bundle's start-up time.
+  const { getOctokit } = await import('@actions/github');
+  const client: GitHubClient = getOctokit(outcome.token);
+  const state = outcome.success ? 'success' : 'failure';
+  try {
+    const { inactivated } = await completeDeployment(client, repository, outcome.deploymentId, outcome.environment, outcome.success, {
+      description: outcome.description,
+      logUrl: workflowRunUrl(),
+      environmentUrl: outcome.environmentUrl,
+    });
+    core.info(`GitHub deployment ${outcome.deploymentId}: ${state}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+    return state;
+  } catch (error) {
+    core.warning(`Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${errorMessage(error)}. Give the job \`permissions: deployments: write\`.`);
+    return undefined;
+  }
+}
