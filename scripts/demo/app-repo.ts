@@ -1,0 +1,110 @@
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runProcess } from '../../shared/process.js';
+import { REPO_ROOT } from '../actions.js';
+
+/**
+ * The demo app's own repository, as a team using the suite would have it: release tags v1.0.0 to
+ * v1.3.0, each with the golang-migrate migrations of that release, the app's migrate-up script,
+ * its smoke suite, a compose file for the deploy host, and the example caller workflows from
+ * action-docs/examples (deploy, manual rollback, drill) exactly as the README tells users to copy.
+ */
+const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
+export const DEMO_RELEASES: Record<string, number> = { 'v1.0.0': 2, 'v1.1.0': 3, 'v1.2.0': 4, 'v1.3.0': 5 };
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Release Bot',
+  GIT_AUTHOR_EMAIL: 'release@example.com',
+  GIT_COMMITTER_NAME: 'Release Bot',
+  GIT_COMMITTER_EMAIL: 'release@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
+/** golang-migrate's bookkeeping, with psql: each pending up file and its version in one transaction. */
+export const MIGRATE_UP_SCRIPT = `#!/usr/bin/env bash
+# Applies db/migrations/*.up.sql above the recorded version, the way golang-migrate does (same
+# schema_migrations table), each file and its version row in one transaction.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sql() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+sql -c 'CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)'
+current=$(sql -c 'SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
+if [ "$(sql -c 'SELECT COALESCE(bool_or(dirty), false) FROM schema_migrations')" = t ]; then
+  echo "schema_migrations is dirty at version $current: repair it before migrating" >&2
+  exit 1
+fi
+for file in db/migrations/*.up.sql; do
+  version=$((10#$(basename "$file" | cut -d_ -f1)))
+  [ "$version" -le "$current" ] && continue
+  echo "migrate up: $(basename "$file")"
+  sql -1 -f "$file" -c "DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) VALUES ($version, false)"
+done
+echo "schema version: $(sql -c 'SELECT version FROM schema_migrations')"
+`;
+
+/** The compose file on the deploy host; its .env beside it holds DATABASE_URL, APP_PORT, OPERATOR_TOKEN. */
+export function composeFile(imageRepository: string): string {
+  return `# The demo app on its deploy host. redeploy-tag sets IMAGE_TAG; the rest comes from .env.
+services:
+  app:
+    image: ${imageRepository}:\${IMAGE_TAG:-v1.1.0}
+    network_mode: host
+    restart: unless-stopped
+    environment:
+      DATABASE_URL: \${DATABASE_URL}
+      PORT: \${APP_PORT}
+      OPERATOR_TOKEN: \${OPERATOR_TOKEN}
+    healthcheck:
+      # Readiness (database reachable, schema supported): what compose can judge. Whether the
+      # release works is the smoke suite's call.
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1:\${APP_PORT}/readyz"]
+      interval: 1s
+      timeout: 3s
+      retries: 3
+`;
+}
+
+function migrationsUpTo(schema: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const file of readdirSync(path.join(FIXTURE, 'migrations')).sort()) {
+    if (Number(file.slice(0, 4)) <= schema) files[`db/migrations/${file}`] = readFileSync(path.join(FIXTURE, 'migrations', file), 'utf8');
+  }
+  return files;
+}
+
+async function git(dir: string, ...args: string[]): Promise<string> {
+  return (await runProcess('git', ['-C', dir, ...args], { env: GIT_ENV })).stdout.trim();
+}
+
+export async function createDemoAppRepository(dir: string, imageRepository: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await git(dir, 'init', '-q', '-b', 'main');
+  const smokeSuite = readFileSync(path.join(FIXTURE, 'smoke-suite.yml'), 'utf8').replaceAll('OPERATOR_TOKEN', 'SMOKE_TOKEN');
+  const common: Record<string, string> = {
+    'scripts/migrate-up.sh': MIGRATE_UP_SCRIPT,
+    '.github/smoke.yml': smokeSuite,
+    'deploy/docker-compose.yml': composeFile(imageRepository),
+  };
+  for (const example of readdirSync(path.join(REPO_ROOT, 'action-docs', 'examples'))) {
+    common[`.github/workflows/${example}`] = readFileSync(path.join(REPO_ROOT, 'action-docs', 'examples', example), 'utf8');
+  }
+  for (const [tag, schema] of Object.entries(DEMO_RELEASES)) {
+    for (const [file, content] of Object.entries({ ...common, ...migrationsUpTo(schema) })) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), content, { mode: file.endsWith('.sh') ? 0o755 : 0o644 });
+    }
+    writeFileSync(path.join(dir, 'VERSION'), `${tag}\n`);
+    await git(dir, 'add', '-A');
+    await git(dir, 'commit', '-q', '-m', `Release ${tag}`);
+    await git(dir, 'tag', '-a', tag, '-m', `Release ${tag}`);
+  }
+}
+
+/** The deploy host's compose directory: the repository's compose file and the host's own .env. */
+export function prepareDeployHost(dir: string, repositoryDir: string, env: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(path.join(repositoryDir, 'deploy', 'docker-compose.yml'), path.join(dir, 'docker-compose.yml'));
+  writeFileSync(path.join(dir, '.env'), Object.entries(env).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
+}
