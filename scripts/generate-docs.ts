@@ -1,6 +1,7 @@
 /**
- * Generates action-docs/<action>.md from each action.yml, so the reference can never drift from
- * the metadata the runner reads. `--check` fails when the committed docs are stale.
+ * Generates action-docs/<action>.md from each action.yml, and action-docs/workflows.md from the
+ * reusable workflows' triggers, so the reference can never drift from the metadata the runner
+ * reads. `--check` fails when the committed docs are stale.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -68,12 +69,69 @@ function renderIndex(actions: string[]): string {
     const spec = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions', action, 'action.yml'), 'utf8')) as Spec;
     return `| [\`${action}\`](${action}.md) | ${cell(spec.description)} |`;
   });
-  return [GENERATED_NOTE, '# Action reference', '', '| Action | What it does |', '| --- | --- |', ...rows, ''].join('\n');
+  return [
+    GENERATED_NOTE,
+    '# Action reference',
+    '',
+    '| Action | What it does |',
+    '| --- | --- |',
+    ...rows,
+    '',
+    'Reusable workflows (inputs, secrets, outputs): [workflows.md](workflows.md). Example callers for an app repository: [examples/](examples/).',
+    '',
+  ].join('\n');
+}
+
+interface WorkflowTrigger {
+  inputs?: Record<string, { description?: string; required?: boolean; default?: unknown; type?: string; options?: string[] }>;
+  secrets?: Record<string, { description?: string; required?: boolean }>;
+  outputs?: Record<string, { description?: string }>;
+}
+
+export const REUSABLE_WORKFLOWS = ['rollback.yml', 'auto-rollback.yml', 'rollback-drill.yml'];
+
+function renderWorkflows(): string {
+  const sections = REUSABLE_WORKFLOWS.map((file) => {
+    const text = readFileSync(path.join(REPO_ROOT, '.github', 'workflows', file), 'utf8');
+    const workflow = parseYaml(text) as { name: string; on: Record<string, WorkflowTrigger | null> };
+    // The file's leading comment is its description.
+    const lines = text.split('\n');
+    const leading = lines.slice(0, Math.max(0, lines.findIndex((line) => !line.startsWith('#'))));
+    const about = leading.map((line) => line.replace(/^# ?/, '')).join('\n').trim();
+    const call = workflow.on.workflow_call ?? {};
+    const triggers = Object.keys(workflow.on).map((name) => `\`${name}\``).join(', ');
+    const inputs = Object.entries(call.inputs ?? {});
+    const secrets = Object.entries(call.secrets ?? {});
+    const outputs = Object.entries(call.outputs ?? {});
+    return [
+      `## ${workflow.name} (\`${file}\`)`,
+      '',
+      '```text',
+      about,
+      '```',
+      '',
+      `Triggers: ${triggers}. Call it with \`uses: ${ACTION_REPOSITORY}/.github/workflows/${file}@v1\`.`,
+      '',
+      '| Input | Type | Required | Default | Description |',
+      '| --- | --- | --- | --- | --- |',
+      ...inputs.map(([name, input]) => `| \`${name}\` | ${input.type ?? 'string'} | ${input.required ? 'yes' : 'no'} | ${input.default !== undefined && input.default !== '' ? `\`${cell(String(input.default))}\`` : ''} | ${cell(input.description ?? '')} |`),
+      '',
+      '| Secret | Required | Description |',
+      '| --- | --- | --- |',
+      ...secrets.map(([name, secret]) => `| \`${name}\` | ${secret.required ? 'yes' : 'no'} | ${cell(secret.description ?? '')} |`),
+      '',
+      '| Output | Description |',
+      '| --- | --- |',
+      ...outputs.map(([name, output]) => `| \`${name}\` | ${cell(output.description ?? '')} |`),
+      '',
+    ].join('\n');
+  });
+  return [GENERATED_NOTE.replaceAll('action.yml', 'the workflow file'), '# Reusable workflows', '', ...sections].join('\n');
 }
 
 const check = process.argv.includes('--check');
 const actions = actionNames();
-const files = new Map<string, string>([...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const), [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)]]);
+const files = new Map<string, string>([...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const), [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)], [path.join(DOCS_DIR, 'workflows.md'), renderWorkflows()]]);
 const stale = [...files].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => path.relative(REPO_ROOT, file));
 if (check) {
   if (stale.length > 0) {
