@@ -13,11 +13,16 @@ import { runDemo, type RollbackRecord } from './demo/scenario.js';
 const services = await startServices((line) => console.log(line));
 const failures: string[] = [];
 try {
-  const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')), log: (line) => console.log(line), manualRollbackTo: 'v1.1.0' });
+  const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')), log: (line) => console.log(line), manualRollbackTo: 'v1.1.0', drill: true });
   console.log('\n=== Timelines (seconds from the start of the failed deploy, then from the button press) ===');
   for (const line of result.timelines) console.log(line);
   console.log('\n=== Notifications sent to the webhook ===');
   for (const message of result.notifications) console.log(`  ${message}`);
+  if (result.drill) {
+    console.log('\n=== The monthly drill\'s test matrix ===');
+    console.log(result.drill.jobs.report.summary.trim());
+    if (result.drill.outputs.passed !== 'true') failures.push('the rollback drill failed');
+  }
   console.log('\n=== Result ===');
   report('automatic rollback after the failed deploy of v1.3.0', result.automatic);
   failures.push(...check(result.automatic, 'v1.2.0', 5, 'image-only'));

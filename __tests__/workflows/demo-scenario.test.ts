@@ -21,7 +21,7 @@ describe('the demo scenario through the workflows', () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')), log: (line) => lines.push(line), manualRollbackTo: 'v1.1.0' });
+    result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')), log: (line) => lines.push(line), manualRollbackTo: 'v1.1.0', drill: true });
   }, 600_000);
 
   it('deploys v1.1.0 and v1.2.0, each marked successful only after its smoke test, and skips their rollback job', () => {
@@ -59,6 +59,22 @@ describe('the demo scenario through the workflows', () => {
     expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
     expect(JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version)).toEqual(['5', '4']);
     expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+  });
+
+  it('runs the monthly drill on a throwaway copy: restore, revert verified, ups re-applied, image present; matrix kept as an artifact', () => {
+    const drill = result.drill!;
+    expect(jobResults(drill)).toEqual({ database: 'success', image: 'success', staging: 'skipped', report: 'success' });
+    const matrix = JSON.parse(drill.outputs.matrix) as { scenario: string; result: string; 'last-tested': string }[];
+    expect(matrix.map((row) => [row.scenario, row.result])).toEqual([
+      ['Restore the latest backup', 'passed'],
+      ['Down migrations v1.2.0 → v1.1.0', 'passed'],
+      ['Schema after down equals a fresh migrate-up to v1.1.0', 'passed'],
+      ['Ups re-applied: schema as restored', 'passed'],
+      ['Image localhost/rollback-demo-app:v1.1.0 available on the target', 'passed'],
+    ]);
+    expect(drill.outputs.passed).toBe('true');
+    expect(drill.jobs.report.summary).toContain('## ✅ Rollback drill passed: production');
+    expect(lines.join('\n')).toMatch(/upload-artifact: rollback-drill-matrix \(2 file\(s\), \d+ bytes, id \d+\)/);
   });
 
   it('reports detection to healthy, writes the timeline and incident record, and notifies start and end', () => {

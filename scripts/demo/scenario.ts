@@ -9,6 +9,7 @@ import { startArtifactService, type ArtifactService } from '../../__tests__/supp
 import { startFakeGitHub } from '../../__tests__/support/github-api/index.js';
 import type { FakeGitHubServer } from '../../__tests__/support/github-api/server.js';
 import { freePort } from '../../__tests__/support/services/free-port.js';
+import { buildPostgresServiceImage } from '../../__tests__/support/services/postgres-image.js';
 import { serviceEnv } from '../../__tests__/support/services/index.js';
 import { REPO_ROOT } from '../actions.js';
 import { runWorkflow } from '../local-runner/runner.js';
@@ -36,6 +37,8 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** After the automatic rollback, roll back by hand to this tag (rollback.yml via the example caller). */
   manualRollbackTo?: string;
+  /** After the automatic rollback (before any manual one), run the monthly drill (rollback-drill.yml). */
+  drill?: boolean;
 }
 
 export interface AppState {
@@ -62,6 +65,7 @@ export interface DemoResult {
   deploys: Record<string, WorkflowRun>;
   automatic: RollbackRecord;
   manual?: RollbackRecord;
+  drill?: WorkflowRun;
   notifications: string[];
   timelines: string[];
 }
@@ -162,11 +166,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     prepareDeployHost(deployHost, appRepo, { DATABASE_URL: databaseUrl.toString(), APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
 
     let runNumber = 1000;
-    const run = async (workflow: string, inputs: Record<string, string>): Promise<WorkflowRun> => {
+    const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(dockerEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
+    /** Runs a workflow of the app repository, or (suite: true) one of the suite's own, as if copied into the app repository. */
+    const run = async (workflow: string, inputs: Record<string, string>, suite = false): Promise<WorkflowRun> => {
       const runId = ++runNumber;
       const runOptions: RunOptions = {
-        workflowPath: path.join(appRepo, '.github', 'workflows', workflow),
-        workflowRepository: { name: APP_REPOSITORY, dir: appRepo },
+        workflowPath: path.join(suite ? REPO_ROOT : appRepo, '.github', 'workflows', workflow),
+        workflowRepository: suite ? { name: SUITE_REPOSITORY, dir: REPO_ROOT } : { name: APP_REPOSITORY, dir: appRepo },
+        serviceImages,
         repository: APP_REPOSITORY,
         eventName: 'workflow_dispatch',
         inputs,
@@ -183,6 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ROLLBACK_SERVICES: 'app',
           ROLLBACK_BASE_URL: baseUrl,
           ROLLBACK_HEALTH_TIMEOUT: '60s',
+          ROLLBACK_IMAGE: imageRepository,
         },
         // GITHUB_SERVER_URL stays github.com: @actions/artifact refuses any other host as GHES.
         env: { ...dockerEnv, GITHUB_API_URL: github!.server.baseUrl, ...artifacts!.runnerEnv(runId, { repository: APP_REPOSITORY }) },
@@ -252,6 +260,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const automatic = await record(automaticRun, detectedAt);
     timelines.push(...timeline(failedDeploy, failedDeploy.startedAt));
 
+    let drill: WorkflowRun | undefined;
+    if (options.drill) {
+      log('\n=== the monthly rollback drill (rollback-drill.yml, on a throwaway copy) ===');
+      drill = await run('rollback-drill.yml', { environment: ENVIRONMENT }, true);
+    }
+
     let manual: RollbackRecord | undefined;
     if (options.manualRollbackTo) {
       log(`\n=== on-call: "Run workflow" on Rollback, target ${options.manualRollbackTo} ===`);
@@ -260,7 +274,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       manual = await record(findCalled(caller, 'rollback'), pressedAt);
       timelines.push('', ...timeline(caller, pressedAt));
     }
-    return { deploys, automatic, manual, notifications, timelines };
+    return { deploys, automatic, manual, drill, notifications, timelines };
   } finally {
     await runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], {
       env: { ...process.env, ...dockerEnv },

@@ -228,6 +228,7 @@ async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string
   };
   mkdirSync(state.workspace, { recursive: true });
   mkdirSync(state.runnerTemp, { recursive: true });
+  contexts = { ...contexts, runner: { ...(contexts.runner as Record<string, Json>), temp: state.runnerTemp } };
   writeFileSync(state.summaryFile, '');
   const services = spec.services
     ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, { success: () => true, failure: () => false }, {
@@ -386,7 +387,7 @@ async function runStep(
     for (const [name, value] of Object.entries(step.with ?? {})) withInputs[name] = interpolateString(value, contexts, status);
     const builtin = builtinFor(step.uses);
     if (builtin) {
-      const outputs = await builtin({ workspace: state.workspace, repository: options.repository, repositories: options.repositories, log }, withInputs);
+      const outputs = await builtin({ workspace: state.workspace, env, repository: options.repository, repositories: options.repositories, log }, withInputs);
       return { exitCode: 0, outputs, errors: [] };
     }
     const actionDir = step.uses.startsWith('./') ? path.resolve(state.workspace, step.uses) : (() => {

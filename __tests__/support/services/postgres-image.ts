@@ -49,9 +49,9 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
   const env = { DOCKER_HOST: dockerHost };
   const major = path.basename(path.dirname(pgBinDir));
   const reference = `${POSTGRES_SERVICE_IMAGE}:${major}`;
-  const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql'].map((name) => path.join(pgBinDir, name));
+  const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql', 'pg_dump'].map((name) => path.join(pgBinDir, name));
   const libraries = await librariesOf(binaries);
-  const buildHash = createHash('sha256').update(ENTRYPOINT).update('path-env');
+  const buildHash = createHash('sha256').update(ENTRYPOINT).update('path-env-pghost');
   for (const file of [...binaries, ...libraries]) buildHash.update(file).update(readFileSync(file));
   const hash = buildHash.digest('hex').slice(0, 16);
   const existing = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${BUILD_LABEL}"}}`, reference], { env, okExitCodes: [0, 1] });
@@ -85,8 +85,10 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
     await runProcess('docker', [
       'import',
       '--change', `ENV PG_BIN=${pgBinDir}`,
-      // Healthchecks (--health-cmd pg_isready) run with the image's PATH.
+      // Healthchecks (--health-cmd pg_isready) and `docker exec ... psql` run with the image's PATH,
+      // and find the server's socket in /tmp, as the official image's tools find theirs.
       '--change', `ENV PATH=${pgBinDir}:/bin`,
+      '--change', 'ENV PGHOST=/tmp',
       '--change', `LABEL ${BUILD_LABEL}=${hash}`,
       '--change', 'USER 999',
       '--change', 'CMD ["/bin/sh", "/entrypoint.sh"]',
