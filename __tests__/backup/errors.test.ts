@@ -96,6 +96,8 @@ describe('backup-db and restore-db errors', () => {
       [{ label: 'prod/eu' }, /^Input "label" must be letters, digits/],
       [{ 'encryption-key': 'short' }, /^Input "encryption-key" must be at least 16 characters/],
       [{ upload: true }, /^Input "upload" is true, but this step cannot reach the artifact service/],
+      [{ tables: 'public.orders[' }, /^Input "tables" has the pattern "public\.orders\[", which is not a valid pg_dump name pattern: invalid regular expression: brackets \[\] not balanced\./],
+      [{ 'exclude-tables': 'audit.(events' }, /^Input "exclude-tables" has the pattern "audit\.\(events", which is not a valid pg_dump name pattern: invalid regular expression/],
     ];
     for (const [inputs, message] of cases) {
       const result = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, ...inputs } });

@@ -115,11 +115,17 @@ export async function sequenceValuesOf(database: string): Promise<Record<string,
   }
 }
 
-export async function databaseNames(): Promise<string[]> {
+/**
+ * The server's databases whose names contain `related` (a source database's name: every database
+ * restore-db or a verify step derives from it carries it). Other test files running in parallel
+ * create and drop their own databases on the same server, so an unfiltered list is not stable.
+ */
+export async function databaseNames(related: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl('postgres') });
   await client.connect();
   try {
-    return (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE strpos(datname, $1) > 0 ORDER BY datname', [related]);
+    return rows.map((row) => row.datname);
   } finally {
     await client.end();
   }

@@ -55,12 +55,12 @@ describe('restore-db safety', () => {
   it('a one-byte corruption fails before anything is changed, in either mode', async () => {
     const damaged = copyOf(backup, 'corrupt');
     flipByte(damaged, Math.floor(readFileSync(damaged).length / 2));
-    const before = await databaseNames();
+    const before = await databaseNames(source.name);
 
     const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: damaged, 'target-database': `${source.name}_never` } });
     expect(restore.exitCode).toBe(1);
     expect(restore.errors[0]).toMatch(/^Checksum mismatch: .* has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}\. The backup was damaged or modified after it was taken\. Nothing was restored\./);
-    expect(await databaseNames()).toEqual(before);
+    expect(await databaseNames(source.name)).toEqual(before);
 
     const replace = await runAction('restore-db', { inputs: { 'database-url': source.url, path: damaged, mode: 'replace' } });
     expect(replace.exitCode).toBe(1);
@@ -93,7 +93,7 @@ describe('restore-db safety', () => {
   });
 
   it('restores an encrypted backup only with its key, and says so when the key is wrong or missing', async () => {
-    const before = await databaseNames();
+    const before = await databaseNames(source.name);
     const wrong = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': 'not-the-key-that-was-used' } });
     expect(wrong.exitCode).toBe(1);
     expect(wrong.errors[0]).toMatch(/^The encryption-key does not match the key this backup was encrypted with\./);
@@ -102,7 +102,7 @@ describe('restore-db safety', () => {
     const missing = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path } });
     expect(missing.exitCode).toBe(1);
     expect(missing.errors[0]).toBe('Input "encryption-key" is required: this backup is encrypted. Nothing was restored.');
-    expect(await databaseNames()).toEqual(before);
+    expect(await databaseNames(source.name)).toEqual(before);
 
     // Ciphertext changed by someone who also fixed the checksum: authentication still catches it.
     const forged = copyOf(encrypted, 'forged');
@@ -114,7 +114,7 @@ describe('restore-db safety', () => {
     const tampered = await runAction('restore-db', { inputs: { 'database-url': source.url, path: forged, 'encryption-key': key } });
     expect(tampered.exitCode).toBe(1);
     expect(tampered.errors[0]).toMatch(/failed authentication in segment 0 .*damaged, truncated or modified after it was encrypted/);
-    expect(await databaseNames()).toEqual(before);
+    expect(await databaseNames(source.name)).toEqual(before);
 
     const right = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': key } });
     cleanup.add(right.outputs.database);

@@ -35503,7 +35503,7 @@ async function serverVersion(client) {
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
 }
 /** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function quoteIdent(name) {
+function connection_quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -35523,15 +35523,15 @@ async function databaseExists(client, name) {
 }
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
+        const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${connection_quoteIdent(name)}${template}`);
     });
     return withDatabase(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
     await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        await client.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35553,7 +35553,7 @@ async function tableRowCounts(client) {
       ORDER BY 1, 2`);
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -36472,7 +36472,7 @@ async function loadGolangMigrate(source, files, byVersion) {
             continue;
         const [, version, name, direction] = match;
         const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true }, source);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
     }
 }
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
@@ -36487,10 +36487,15 @@ function parseDbmateFile(text, file) {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
             throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
             path: `${file} (migrate:${section.direction})`,
-            sql: text.slice(section.start, end).replace(/^\r?\n/, ''),
+            sql,
             transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
         };
     });
     return result;
@@ -36524,7 +36529,7 @@ async function loadDiesel(source, files, byVersion) {
             ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
             : true;
         const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional }, source);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
 /** All migrations in the source, oldest first. */
@@ -36566,7 +36571,7 @@ function parseHistoryTable(text, inputName = 'history-table') {
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
 function qualifiedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
 }
 async function historyTableExists(client, table) {
     const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
@@ -36608,6 +36613,96 @@ async function detectSchemaVersion(client) {
         return undefined;
     const state = await readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+}
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
+function historyWriter(format, table) {
+    const name = qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
+        return;
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
+    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/snapshot.ts
@@ -36662,18 +36757,21 @@ function namePatternToRegex(pattern) {
 class DumpSnapshot {
     client;
     id;
+    database;
     constructor(client, 
     /** The exported snapshot id, or undefined when the server would not export one. */
-    id) {
+    id, database) {
         this.client = client;
         this.id = id;
+        this.database = database;
     }
     static async open(target) {
         const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
-            // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump.
-            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0');
+            // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
+            // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
+            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             let id;
             try {
@@ -36685,7 +36783,7 @@ class DumpSnapshot {
                 await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
                 lib_core/* warning */.$e(`The server would not export a snapshot (${(0,errors/* errorMessage */.gJ)(error)}); row counts are read beside the dump, not in its snapshot.`);
             }
-            return new DumpSnapshot(client, id);
+            return new DumpSnapshot(client, id, target.database);
         }
         catch (error) {
             await client.end().catch(() => undefined);
@@ -36700,19 +36798,31 @@ class DumpSnapshot {
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
         ORDER BY 1, 2`);
-        const matching = async (patterns) => {
+        // Relations pg_dump's --table / --exclude-table patterns select from (expand_table_name_patterns).
+        const matching = async (patterns, input) => {
             const names = new Set();
             for (const pattern of patterns) {
                 const regex = namePatternToRegex(pattern);
-                const { rows } = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relname ~ $1 AND ${regex.schema ? 'n.nspname ~ $2' : 'pg_catalog.pg_table_is_visible(c.oid)'}`, regex.schema ? [regex.name, regex.schema] : [regex.name]);
+                const sql = `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND c.relname ~ $1 AND ${regex.schema ? 'n.nspname ~ $2' : 'pg_catalog.pg_table_is_visible(c.oid)'}`;
+                // The failed query ends the transaction, which is fine: the backup stops here (prepareBackup closes the snapshot).
+                const rows = await this.client
+                    .query(sql, regex.schema ? [regex.name, regex.schema] : [regex.name])
+                    .then((result) => result.rows)
+                    .catch((error) => {
+                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which is not a valid pg_dump name pattern: ${(0,errors/* errorMessage */.gJ)(error)}.`);
+                });
+                // pg_dump --strict-names would stop on it after the snapshot is taken; say so up front, naming the input.
+                if (input === 'tables' && rows.length === 0) {
+                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which matches no table, view or sequence in database "${this.database}": no matching tables were found for pattern "${pattern}". Nothing was dumped.`);
+                }
                 for (const row of rows)
                     names.add(qualified(row));
             }
             return names;
         };
-        const included = include.length > 0 ? await matching(include) : undefined;
-        const excluded = await matching(exclude);
+        const included = include.length > 0 ? await matching(include, 'tables') : undefined;
+        const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
             .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
@@ -36722,7 +36832,7 @@ class DumpSnapshot {
         const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
         const counts = {};
         for (const table of largest) {
-            const { rows } = await this.client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+            const { rows } = await this.client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
             counts[qualified(table)] = Number(rows[0].count);
         }
         return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
@@ -36769,8 +36879,9 @@ async function prepareBackup(request) {
         const server = await serverVersion(snapshot.client);
         lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
         const needsPsql = request.format === 'plain' && request.verify === 'restore';
-        // The catalog is read in the snapshot while the client programs are probed.
-        const catalog = Promise.all([snapshot.tables(request.tables, request.excludeTables), snapshot.schemaVersion()]);
+        // The catalog is read in the snapshot while the client programs are probed; one query after the
+        // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
+        const catalog = (async () => [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()])();
         catalog.catch(() => undefined);
         const lookups = await Promise.allSettled([
             findPgTool('pg_dump', server.major, request.pgBinDir),

@@ -85,8 +85,9 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
     const server = await serverVersion(snapshot.client);
     core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
     const needsPsql = request.format === 'plain' && request.verify === 'restore';
-    // The catalog is read in the snapshot while the client programs are probed.
-    const catalog = Promise.all([snapshot.tables(request.tables, request.excludeTables), snapshot.schemaVersion()]);
+    // The catalog is read in the snapshot while the client programs are probed; one query after the
+    // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
+    const catalog = (async () => [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()] as const)();
     catalog.catch(() => undefined);
     const lookups = await Promise.allSettled([
       findPgTool('pg_dump', server.major, request.pgBinDir),
