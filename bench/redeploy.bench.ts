@@ -68,6 +68,8 @@ const benchmark: Benchmark = {
   name: 'redeploy',
   description: `redeploy-tag start-to-healthy vs bare docker-compose up -d + curl loop, same project, median of ${ROUNDS} interleaved rounds`,
   async run(log) {
+    // Every harness run registers an exit hook that removes its temp files; 26 runs pass node's default of 10.
+    process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
     const database = await createTestDatabase('bench_redeploy');
     const plain = await createComposeProject({ databaseUrl: database.url, healthcheck: false });
     const checked = await createComposeProject({ databaseUrl: database.url, healthcheck: true });

@@ -32,7 +32,7 @@ const cases: { action: string; missing: RegExp; malformed: Record<string, string
   {
     action: 'redeploy-tag',
     missing: /Input "tag" is required/,
-    malformed: { tag: 'v1.2.0', 'health-timeout': 'banana' },
+    malformed: { tag: 'v1.2.0', services: 'api', 'health-timeout': 'banana' },
     named: /Input "health-timeout" must be a duration .*; got "banana"/,
   },
   {

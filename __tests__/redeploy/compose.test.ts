@@ -1,5 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { getOctokit } from '@actions/github';
+import { completeDeployment } from '../../shared/github/deployments.js';
 import { runProcess } from '../../shared/process.js';
 import { leaksOf, runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -183,18 +185,34 @@ describe('redeploy-tag (compose on the runner)', () => {
     }
   });
 
-  it('with complete-deployment: false leaves a successful deployment in_progress for a later step', async () => {
+  it('with complete-deployment: false leaves a successful deployment in_progress, and its id, for a later step (after smoke tests) to finish', async () => {
     const github = await startFakeGitHub({ token: 'ghs_redeploytoken' });
     try {
+      const earlier = github.deployments.seed('acme', 'shop', 'production', 'v1.2.0', 'success');
       const result = await runAction('redeploy-tag', {
-        inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'staging', 'complete-deployment': 'false' }),
+        inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'production', 'complete-deployment': 'false' }),
         env: { ...engineEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
       expect(result.exitCode).toBe(0);
-      const [created] = github.deployments.deployments;
+      expect((await project.running()).tag).toBe('v1.1.0');
+      const created = github.deployments.deployments.find((deployment) => deployment.id !== earlier.id)!;
+      expect(created).toMatchObject({ ref: 'v1.1.0', environment: 'production' });
       expect(created.statuses.map((status) => status.state)).toEqual(['in_progress']);
+      // Until the smoke tests pass, the release that ran before is still the environment's last good one.
+      expect(earlier.statuses.at(-1)?.state).toBe('success');
+      expect(result.outputs['deployment-id']).toBe(String(created.id));
+      expect(result.outputs.outcome).toBe('deployed');
       expect(result.log).toContain('left in_progress');
+      expect(result.summary).toContain(`| GitHub deployment | ${created.id} (left in_progress for a later step) |`);
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, deployment_id: created.id });
+
+      // The later step: with the deployment-id output, the real Octokit client marks it success once smoke tests passed.
+      const client = getOctokit('ghs_redeploytoken', { baseUrl: github.server.baseUrl });
+      const { inactivated } = await completeDeployment(client, { owner: 'acme', repo: 'shop' }, Number(result.outputs['deployment-id']), 'production', true, { description: 'smoke tests passed' });
+      expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
+      expect(inactivated).toEqual([earlier.id]);
+      expect(earlier.statuses.at(-1)?.state).toBe('inactive');
     } finally {
       await github.server.stop();
     }

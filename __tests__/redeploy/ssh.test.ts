@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ActionError } from '../../shared/errors.js';
@@ -7,6 +9,7 @@ import { runProcess } from '../../shared/process.js';
 import { leaksOf, runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { demoImage, dockerEnv } from '../support/demo-app.js';
+import { startFakeGitHub } from '../support/github-api/index.js';
 import { serviceEnv } from '../support/services/index.js';
 import { startSshServer, type TestSshServer } from '../support/sshd.js';
 import { createComposeProject, type ComposeProject } from './compose-project.js';
@@ -170,5 +173,50 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     expect(result.errors[0]).toContain('Hint:');
     expect(result.events).toEqual([]);
     expect((await project.running()).id).toBe(before.id);
+  });
+
+  it('when the host goes away half-way, fails with the cause and closes the GitHub deployment as failure (never left in_progress)', async () => {
+    await project.up('v1.2.0');
+    await project.waitHealthy();
+    // A host of its own: this one is cut off in the middle of the redeploy.
+    const doomed = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+    const github = await startFakeGitHub({ token: 'ghs_redeploytoken' });
+    // The ready-url is the moment to strike: compose up is done, the action is now watching the containers over ssh.
+    let probes = 0;
+    const readiness = createServer((_request, response) => {
+      probes += 1;
+      void (probes === 1 ? doomed.crash() : Promise.resolve()).then(() => response.writeHead(503).end('not yet'));
+    });
+    await new Promise<void>((resolve) => readiness.listen(0, '127.0.0.1', resolve));
+    const { port } = readiness.address() as AddressInfo;
+    try {
+      const result = await runAction('redeploy-tag', {
+        inputs: {
+          ...sshInputs({ tag: 'v1.1.0', 'ready-url': `http://127.0.0.1:${port}/readyz`, 'health-timeout': '30s', environment: 'staging', 'complete-deployment': 'false' }),
+          'ssh-port': String(doomed.port),
+          'known-hosts': doomed.knownHosts,
+          'ssh-key': doomed.privateKey,
+        },
+        env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock', ...github.server.env() },
+        githubToken: 'ghs_redeploytoken',
+      });
+      expect(probes).toBeGreaterThan(0);
+      expect(result.exitCode).toBe(1);
+      expect(result.errors.join('\n')).toMatch(new RegExp(`Redeploy of api to v1\\.1\\.0 stopped half-way: ssh to ${doomed.user}@127\\.0\\.0\\.1:${doomed.port} failed: .*Connection refused`));
+      expect(result.errors.join('\n')).toContain('look at them before running this again');
+      expect(result.summary).toMatch(/\| api \| v1\.2\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| unknown \|/);
+      expect(result.outputs.outcome).toBe('error');
+      const [created] = github.deployments.deployments;
+      // complete-deployment: false defers only a success; a failure is always recorded.
+      expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'failure']);
+      expect(result.outputs['deployment-id']).toBe(String(created.id));
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: false, outcome: 'error', to: 'v1.1.0', deployment_id: created.id });
+      expect(result.summary).toContain('FAILED half-way');
+      expect(leaksOf(result, doomed.privateKey)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => readiness.close(resolve));
+      await github.server.stop();
+      await doomed.stop();
+    }
   });
 });

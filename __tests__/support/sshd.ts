@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
@@ -23,7 +23,35 @@ export interface TestSshServer {
   wrongKnownHosts: string;
   /** The server's log (sshd -E), for diagnosing a failed login. */
   log(): string;
+  /** Cuts every open connection and stops listening, as a deploy host that goes away mid-run. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Descendants of `pid`: sshd's per-connection processes (and theirs), which outlive a stopped listener. */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent; the command name before it may contain spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parents) {
+      if (ppid !== parent) continue;
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 const SSHD = '/usr/sbin/sshd';
@@ -77,6 +105,21 @@ export async function startSshServer(options: { env?: Record<string, string> } =
   server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   server.on('exit', (code, signal) => (exited = `sshd exited (${code ?? signal}): ${stderr}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`));
 
+  const crash = async () => {
+    if (exited !== undefined || server.pid === undefined) return;
+    const sessions = descendantsOf(server.pid);
+    const gone = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGKILL');
+    await gone;
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already ended.
+      }
+    }
+  };
+
   const stop = async () => {
     if (exited === undefined) {
       const gone = new Promise((resolve) => server.once('exit', resolve));
@@ -110,6 +153,7 @@ export async function startSshServer(options: { env?: Record<string, string> } =
       knownHosts,
       wrongKnownHosts: `${hostField} ${type} ${key}`,
       log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+      crash,
       stop,
     };
   } catch (error) {

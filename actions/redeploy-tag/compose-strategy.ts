@@ -26,7 +26,7 @@ type Project = ComposeProject & { cli: ComposeCli };
 
 function snapshotOf(service: string, containers: readonly ContainerInfo[]): ServiceSnapshot {
   const running = containers.filter((container) => isServiceContainer(container, service) && container.running);
-  // Newest first (composeContainers sorts so): during a half-finished rollout the newest is what was deployed last.
+  // Newest first: during a half-finished rollout the newest container is what was deployed last.
   running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const newest = running[0];
   return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
@@ -286,7 +286,9 @@ async function executeCompose(
 
   const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
   const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-  const restoredServices = restore.statuses.length > 0 ? results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)') : [];
+  const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) =>
+    restore.statuses.some((status) => status.service === result.service),
+  );
   return {
     success: false,
     outcome: restore.ok ? 'restored' : 'failed',

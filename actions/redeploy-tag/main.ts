@@ -3,7 +3,7 @@ import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
 import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
 import { openSshExecutor } from '../../shared/engine/ssh.js';
-import { ActionError, InputError } from '../../shared/errors.js';
+import { ActionError, errorMessage, InputError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
@@ -12,7 +12,7 @@ import { prepareCompose } from './compose-strategy.js';
 import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
 import { readRedeployInputs, type RedeployInputs } from './inputs.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
-import { redeployOutputs, redeploySummary } from './report.js';
+import { redeployOutputs, redeploySummary, type Totals } from './report.js';
 
 async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { close?: () => Promise<void> }> {
   if (!inputs.ssh) {
@@ -24,8 +24,7 @@ async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { cl
   return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
 
-async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, tag: string, durationMs: number, deploymentId: number | undefined, refusal?: string): Promise<void> {
-  const totals = { durationMs, deploymentId, tag };
+async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
   await writeSummary(redeploySummary(plan, report, totals, refusal));
 }
@@ -46,7 +45,7 @@ export async function run(): Promise<void> {
     } catch (error) {
       const durationMs = Date.now() - startedAt;
       emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
-      await finish(plan, undefined, inputs.tag, durationMs, undefined, error instanceof Error ? error.message : String(error));
+      await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, errorMessage(error));
       throw error;
     }
 
@@ -63,7 +62,23 @@ export async function run(): Promise<void> {
       });
     }
 
-    const report = await plan.execute(startedAt);
+    let report: RedeployReport;
+    try {
+      report = await plan.execute(startedAt);
+    } catch (error) {
+      // An engine or SSH failure half-way: the state is unknown, so no restore is attempted, but the
+      // record must not say "in progress" forever, and the event stream must see the end.
+      const durationMs = Date.now() - startedAt;
+      const message = errorMessage(error);
+      await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
+      emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
+      await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
+      const hint = error instanceof ActionError && error.hint ? `${error.hint} ` : '';
+      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
+        hint: `${hint}The services may run either version, or none: look at them before running this again.`,
+        cause: error,
+      });
+    }
     const durationMs = Date.now() - startedAt;
     const description = report.success
       ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
@@ -81,7 +96,7 @@ export async function run(): Promise<void> {
       duration: formatDuration(durationMs),
       deployment_id: deployment?.id,
     });
-    await finish(plan, report, inputs.tag, durationMs, deployment?.id);
+    await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
     if (!report.success) {
       const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
       throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });

@@ -7,7 +7,11 @@ import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js
 export interface Totals {
   durationMs: number;
   deploymentId?: number;
+  /** The deployment was left in_progress (complete-deployment: false) for a later step to finish. */
+  deploymentPending?: boolean;
   tag: string;
+  /** Without a report: "refused" (checks failed, nothing changed) or "error" (stopped half-way). */
+  outcome?: 'refused' | 'error';
 }
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -25,7 +29,7 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
     'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
     'deployment-id': totals.deploymentId,
     'duration-ms': Math.round(totals.durationMs),
-    outcome: report?.outcome ?? 'refused',
+    outcome: report?.outcome ?? totals.outcome ?? 'refused',
     'services-json': (plan?.previous ?? []).map((snapshot) => {
       const now = current.find((candidate) => candidate.service === snapshot.service);
       const result = report?.services.find((candidate) => candidate.service === snapshot.service);
@@ -47,13 +51,14 @@ const HEADLINE: Record<string, string> = {
   restored: 'FAILED; previous version restored and healthy',
   failed: 'FAILED',
   refused: 'refused before anything was changed',
+  error: 'FAILED half-way; check the services',
 };
 
 export function redeploySummary(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): string {
-  const outcome = report?.outcome ?? 'refused';
+  const outcome = report?.outcome ?? totals.outcome ?? 'refused';
   const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
   if (plan) {
-    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: 'not changed', readyAfterMs: undefined }))).map((result) => [
+    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : 'not changed', readyAfterMs: undefined }))).map((result) => [
       result.service,
       result.from ?? '(not running)',
       result.to,
@@ -80,7 +85,7 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
       ['Host', plan?.host],
       ['Tool', plan?.tool],
       ['Total time', formatDuration(totals.durationMs)],
-      ['GitHub deployment', totals.deploymentId],
+      ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]),
   );
   // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.

@@ -29527,7 +29527,7 @@ const SETTLE_MS = 3000;
 const LOG_LINES = 20;
 function snapshotOf(service, containers) {
     const running = containers.filter((container) => isServiceContainer(container, service) && container.running);
-    // Newest first (composeContainers sorts so): during a half-finished rollout the newest is what was deployed last.
+    // Newest first: during a half-finished rollout the newest container is what was deployed last.
     running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     const newest = running[0];
     return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
@@ -29747,7 +29747,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     }
     const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
     const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-    const restoredServices = restore.statuses.length > 0 ? results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)') : [];
+    const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) => restore.statuses.some((status) => status.service === result.service));
     return {
         success: false,
         outcome: restore.ok ? 'restored' : 'failed',
@@ -30265,7 +30265,7 @@ function redeployOutputs(plan, report, totals) {
         'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
         'deployment-id': totals.deploymentId,
         'duration-ms': Math.round(totals.durationMs),
-        outcome: report?.outcome ?? 'refused',
+        outcome: report?.outcome ?? totals.outcome ?? 'refused',
         'services-json': (plan?.previous ?? []).map((snapshot) => {
             const now = current.find((candidate) => candidate.service === snapshot.service);
             const result = report?.services.find((candidate) => candidate.service === snapshot.service);
@@ -30286,12 +30286,13 @@ const HEADLINE = {
     restored: 'FAILED; previous version restored and healthy',
     failed: 'FAILED',
     refused: 'refused before anything was changed',
+    error: 'FAILED half-way; check the services',
 };
 function redeploySummary(plan, report, totals, refusal) {
-    const outcome = report?.outcome ?? 'refused';
+    const outcome = report?.outcome ?? totals.outcome ?? 'refused';
     const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
     if (plan) {
-        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: 'not changed', readyAfterMs: undefined }))).map((result) => [
+        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : 'not changed', readyAfterMs: undefined }))).map((result) => [
             result.service,
             result.from ?? '(not running)',
             result.to,
@@ -30318,7 +30319,7 @@ function redeploySummary(plan, report, totals, refusal) {
         ['Host', plan?.host],
         ['Tool', plan?.tool],
         ['Total time', formatDuration(totals.durationMs)],
-        ['GitHub deployment', totals.deploymentId],
+        ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
     if ((report?.logs ?? []).length > 0)
@@ -30352,8 +30353,7 @@ async function openExecutor(inputs) {
     const { host, user, port, key, knownHosts } = inputs.ssh;
     return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
-async function finish(plan, report, tag, durationMs, deploymentId, refusal) {
-    const totals = { durationMs, deploymentId, tag };
+async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await writeSummary(redeploySummary(plan, report, totals, refusal));
 }
@@ -30373,7 +30373,7 @@ async function run() {
         catch (error) {
             const durationMs = Date.now() - startedAt;
             emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
-            await finish(plan, undefined, inputs.tag, durationMs, undefined, error instanceof Error ? error.message : String(error));
+            await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
         }
         let deployment;
@@ -30388,7 +30388,24 @@ async function run() {
                 complete: inputs.completeDeployment,
             });
         }
-        const report = await plan.execute(startedAt);
+        let report;
+        try {
+            report = await plan.execute(startedAt);
+        }
+        catch (error) {
+            // An engine or SSH failure half-way: the state is unknown, so no restore is attempted, but the
+            // record must not say "in progress" forever, and the event stream must see the end.
+            const durationMs = Date.now() - startedAt;
+            const message = (0,errors/* errorMessage */.gJ)(error);
+            await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
+            await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
+            const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
+            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
+                hint: `${hint}The services may run either version, or none: look at them before running this again.`,
+                cause: error,
+            });
+        }
         const durationMs = Date.now() - startedAt;
         const description = report.success
             ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
@@ -30406,7 +30423,7 @@ async function run() {
             duration: formatDuration(durationMs),
             deployment_id: deployment?.id,
         });
-        await finish(plan, report, inputs.tag, durationMs, deployment?.id);
+        await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
         if (!report.success) {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
