@@ -82,10 +82,17 @@ describe('smoke-test recording the deployment outcome', () => {
     expect(result.warnings.join('\n')).toMatch(/Could not mark GitHub deployment 987654321 success: .*deployments: write/);
   });
 
+  it('records nothing when the deploy step recorded no deployment (empty deployment-id), whatever environment says', async () => {
+    healthStatus = 200;
+    const before = github.server.requests.length;
+    const result = await run(1, { 'deployment-id': '' });
+    expect({ exitCode: result.exitCode, warnings: result.warnings }).toEqual({ exitCode: 0, warnings: [] });
+    expect(github.server.requests.length).toBe(before);
+  });
+
   it.each([
     [{ 'deployment-id': 'abc' }, /deployment-id.*whole number.*"abc"/],
     [{ 'deployment-id': '12', environment: '' }, /environment.*required with deployment-id/],
-    [{ 'deployment-id': '', environment: 'staging' }, /environment.*only used with deployment-id/],
   ])('refuses %j before any request', async (inputs, message) => {
     const before = github.server.requests.length;
     const result = await run(1, inputs);

@@ -36636,6 +36636,15 @@ function candidateDirectories(root = '/usr/lib/postgresql') {
         : [];
     return [...new Set([...pathDirs, ...versioned])];
 }
+/** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
+function isWrapper(executable) {
+    try {
+        return external_node_path_default().basename((0,external_node_fs_namespaceObject.realpathSync)(executable)) === 'pg_wrapper';
+    }
+    catch {
+        return false;
+    }
+}
 async function probeVersion(executable) {
     const result = await process_runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
@@ -36649,15 +36658,14 @@ async function probeVersion(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const found = [];
-    for (const dir of dirs) {
-        const executable = findExecutable(external_node_path_default().join(dir, tool));
-        if (!executable)
-            continue;
-        const probed = await probeVersion(executable);
-        if (probed)
-            found.push(probed);
-    }
+    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
+    // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
+    // cost a Perl start per probe and per call.
+    const real = all.filter((file) => !isWrapper(file));
+    const executables = real.length > 0 ? real : all;
+    // Probed concurrently: each probe is a process start.
+    const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed) => probed !== undefined);
     const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;

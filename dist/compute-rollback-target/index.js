@@ -37687,6 +37687,9 @@ function parseInspect(json) {
         exitCode: json.State.ExitCode,
         restartCount: json.RestartCount ?? 0,
         health: json.State.Health?.Status || undefined,
+        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+        error: json.State.Error || undefined,
+        oomKilled: json.State.OOMKilled ?? false,
         startedAt: json.State.StartedAt,
         labels: json.Config.Labels ?? {},
     };
@@ -37696,6 +37699,15 @@ async function inspectContainers(executor, ids, env) {
         return [];
     const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
     return JSON.parse(stdout).map(parseInspect);
+}
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        return undefined;
+    return JSON.parse(result.stdout).map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
@@ -37711,6 +37723,16 @@ async function composeContainers(executor, project, service, options = {}) {
     const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+async function containerLogs(executor, id, lines = 20) {
+    const result = await executor
+        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+    return `${result.stdout}${result.stderr}`.trimEnd();
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
