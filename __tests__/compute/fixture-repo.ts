@@ -27,7 +27,8 @@ export interface FixtureRepo {
   remove(): void;
 }
 
-const GIT_ENV = {
+/** Fixed identity and no user or system git config: commits are the same on every machine. */
+export const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Release Bot',
   GIT_AUTHOR_EMAIL: 'release@example.com',
   GIT_COMMITTER_NAME: 'Release Bot',

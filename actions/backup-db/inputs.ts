@@ -1,29 +1,19 @@
 import { booleanInput, enumInput, integerInput, listInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
-import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
-import { parseCompression, type Compression } from '../../shared/backup/compression.js';
+import { resolvePgTarget } from '../../shared/postgres/connection.js';
+import { parseCompression } from '../../shared/backup/compression.js';
+import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS, type BackupFormat } from '../../shared/backup/metadata.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 export { BACKUP_FORMATS, type BackupFormat };
 export const VERIFY_MODES = ['archive', 'restore'] as const;
 
-export interface BackupInputs {
-  target: PgTarget;
-  format: BackupFormat;
-  jobs: number;
-  compression: Compression;
-  schemaOnly: boolean;
-  tables: string[];
-  excludeTables: string[];
-  label: string;
-  appVersion?: string;
+/** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
+export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir'> {
   upload: boolean;
   artifactName?: string;
   retentionDays: number;
-  encryptionKey?: string;
-  verify: (typeof VERIFY_MODES)[number];
-  pgBinDir?: string;
   outputDir?: string;
 }
 

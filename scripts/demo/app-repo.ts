@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
+import { GIT_ENV } from '../../__tests__/compute/fixture-repo.js';
 import { REPO_ROOT } from '../actions.js';
 
 /**
@@ -11,16 +12,6 @@ import { REPO_ROOT } from '../actions.js';
  */
 const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
 export const DEMO_RELEASES: Record<string, number> = { 'v1.0.0': 2, 'v1.1.0': 3, 'v1.2.0': 4, 'v1.3.0': 5 };
-
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Release Bot',
-  GIT_AUTHOR_EMAIL: 'release@example.com',
-  GIT_COMMITTER_NAME: 'Release Bot',
-  GIT_COMMITTER_EMAIL: 'release@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-};
 
 /** golang-migrate's bookkeeping, with psql: each pending up file and its version in one transaction. */
 export const MIGRATE_UP_SCRIPT = `#!/usr/bin/env bash
@@ -75,7 +66,7 @@ function migrationsUpTo(schema: number): Record<string, string> {
 }
 
 async function git(dir: string, ...args: string[]): Promise<string> {
-  return (await runProcess('git', ['-C', dir, ...args], { env: GIT_ENV })).stdout.trim();
+  return (await runProcess('git', ['-C', dir, ...args], { env: { ...process.env, ...GIT_ENV } })).stdout.trim();
 }
 
 export async function createDemoAppRepository(dir: string, imageRepository: string): Promise<void> {
