@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runDemo, type DemoResult } from '../../scripts/demo/scenario.js';
+import { runDemo, type AppState, type DemoResult, type DemoWorld } from '../../scripts/demo/scenario.js';
+import type { IssueRecord } from '../support/github-api/issues.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
 /**
@@ -16,12 +17,52 @@ function jobResults(run: WorkflowRun): Record<string, string> {
   return Object.fromEntries(Object.entries(run.jobs).map(([id, job]) => [id, job.result]));
 }
 
+interface ExtraRuns {
+  before: AppState;
+  deploymentsBefore: number;
+  lateTrigger: WorkflowRun;
+  afterLateTrigger: AppState;
+  dryRun: WorkflowRun;
+  afterDryRun: AppState;
+  deploymentsAfter: number;
+  failedDrills: WorkflowRun[];
+  issues: IssueRecord[];
+}
+
+/** Runs against the world the story left (v1.2.0 after the automatic rollback), before the manual rollback. */
+async function extraRuns(world: DemoWorld, into: Partial<ExtraRuns>): Promise<void> {
+  into.before = await world.appState();
+  into.deploymentsBefore = world.github.deployments.deployments.length;
+  // The failed deploy's workflow_run event arriving after its rollback already ran: no second rollback.
+  into.lateTrigger = await world.run('auto-rollback.yml', {}, {
+    suite: true,
+    eventName: 'workflow_run',
+    eventPayload: { workflow_run: { name: 'Deploy', conclusion: 'failure', html_url: 'https://github.com/acme/shop/actions/runs/1003', updated_at: new Date().toISOString() } },
+  });
+  into.afterLateTrigger = await world.appState();
+  into.dryRun = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', 'dry-run': 'true' });
+  into.afterDryRun = await world.appState();
+  into.deploymentsAfter = world.github.deployments.deployments.length;
+  // A drill whose last-known-good image was pruned: it fails, opens an issue, then comments on it.
+  for (let run = 0; run < 2; run++) {
+    (into.failedDrills ??= []).push(await world.run('rollback-drill.yml', { environment: 'production' }, { suite: true, vars: { ROLLBACK_IMAGE: 'localhost/pruned-image' } }));
+  }
+  into.issues = world.github.issues.issues;
+}
+
 describe('the demo scenario through the workflows', () => {
   let result: DemoResult;
+  const extra: Partial<ExtraRuns> = {};
   const lines: string[] = [];
 
   beforeAll(async () => {
-    result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')), log: (line) => lines.push(line), manualRollbackTo: 'v1.1.0', drill: true });
+    result = await runDemo({
+      root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')),
+      log: (line) => lines.push(line),
+      manualRollbackTo: 'v1.1.0',
+      drill: true,
+      extra: (world) => extraRuns(world, extra),
+    });
   }, 600_000);
 
   it('deploys v1.1.0 and v1.2.0, each marked successful only after its smoke test, and skips their rollback job', () => {
@@ -75,6 +116,45 @@ describe('the demo scenario through the workflows', () => {
     expect(drill.outputs.passed).toBe('true');
     expect(drill.jobs.report.summary).toContain('## ✅ Rollback drill passed: production');
     expect(lines.join('\n')).toMatch(/upload-artifact: rollback-drill-matrix \(2 file\(s\), \d+ bytes, id \d+\)/);
+  });
+
+  it('does not roll back twice: a late workflow_run of the failed deploy finds the environment healthy and stops', () => {
+    const late = extra.lateTrigger!;
+    expect(jobResults(late)).toEqual({ decide: 'success', rollback: 'skipped' });
+    expect(late.jobs.decide.outputs['roll-back']).toBe('false');
+    expect(lines.join('\n')).toMatch(/The latest deployment of production is 'success': nothing to roll back/);
+    expect(extra.afterLateTrigger).toEqual(extra.before);
+  });
+
+  it('in a dry run shows the plan and the down SQL and changes nothing', () => {
+    const caller = extra.dryRun!;
+    const rollback = caller.jobs.rollback.called!;
+    expect(jobResults(rollback)).toEqual({ plan: 'success', backup: 'skipped', rollback: 'skipped', report: 'success' });
+    const downSql = rollback.jobs.plan.steps.find((step) => step.name === 'Show the down SQL (dry run)');
+    expect(downSql?.outcome).toBe('success');
+    expect(downSql?.outputs['dry-run-sql']).toMatch(/ALTER TABLE (public\.)?projects RENAME COLUMN name TO title/i);
+    expect(rollback.outputs).toMatchObject({ 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'dry-run' });
+    expect(rollback.jobs.report.summary).toContain('📝 Dry run: production would roll back from v1.2.0 to v1.1.0 (down-migrations)');
+    expect(extra.afterDryRun).toEqual(extra.before);
+    expect(extra.deploymentsAfter).toBe(extra.deploymentsBefore);
+  });
+
+  it('opens an issue when a drill fails (image pruned), and comments on it when the next one fails too', () => {
+    const [first, second] = extra.failedDrills!;
+    for (const drill of [first, second]) {
+      expect(drill.conclusion).toBe('failure');
+      expect(jobResults(drill)).toEqual({ database: 'success', image: 'failure', staging: 'skipped', report: 'success' });
+      expect(drill.outputs.passed).toBe('false');
+      const matrix = JSON.parse(drill.outputs.matrix) as { scenario: string; result: string; details: string }[];
+      expect(matrix.at(-1)).toMatchObject({ scenario: 'Image localhost/pruned-image:v1.1.0 available on the target', result: 'failed' });
+    }
+    expect(extra.issues).toHaveLength(1);
+    const [issue] = extra.issues!;
+    expect(issue).toMatchObject({ title: 'Rollback drill failed: production', labels: ['rollback-drill'], state: 'open' });
+    expect(issue.body).toContain('## ❌ Rollback drill failed: production');
+    expect(issue.body).toContain('| Image localhost/pruned-image:v1.1.0 available on the target |');
+    expect(issue.comments).toHaveLength(1);
+    expect(issue.comments[0]).toContain('## ❌ Rollback drill failed: production');
   });
 
   it('reports detection to healthy, writes the timeline and incident record, and notifies start and end', () => {

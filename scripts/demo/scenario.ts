@@ -7,12 +7,12 @@ import pg from 'pg';
 import { runProcess } from '../../shared/process.js';
 import { startArtifactService, type ArtifactService } from '../../__tests__/support/artifacts/index.js';
 import { startFakeGitHub } from '../../__tests__/support/github-api/index.js';
-import type { FakeGitHubServer } from '../../__tests__/support/github-api/server.js';
 import { freePort } from '../../__tests__/support/services/free-port.js';
 import { buildPostgresServiceImage } from '../../__tests__/support/services/postgres-image.js';
 import { serviceEnv } from '../../__tests__/support/services/index.js';
 import { REPO_ROOT } from '../actions.js';
 import { runWorkflow } from '../local-runner/runner.js';
+import type { Json } from '../local-runner/expressions.js';
 import type { JobRun, RunOptions, StepRun, WorkflowRun } from '../local-runner/types.js';
 import { createDemoAppRepository, prepareDeployHost } from './app-repo.js';
 
@@ -39,6 +39,16 @@ export interface DemoOptions {
   manualRollbackTo?: string;
   /** After the automatic rollback (before any manual one), run the monthly drill (rollback-drill.yml). */
   drill?: boolean;
+  /** Runs after the drill, before the manual rollback: more workflow runs against the same world (tests). */
+  extra?: (world: DemoWorld) => Promise<void>;
+}
+
+/** The running demo, for runs beyond the story's own. */
+export interface DemoWorld {
+  /** A workflow of the app repository, or (suite) one of the suite's own as if copied into it. */
+  run(workflow: string, inputs: Record<string, string>, options?: { suite?: boolean; eventName?: string; eventPayload?: Record<string, Json>; vars?: Record<string, string> }): Promise<WorkflowRun>;
+  appState(): Promise<AppState>;
+  github: Awaited<ReturnType<typeof startFakeGitHub>>;
 }
 
 export interface AppState {
@@ -148,7 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const imageRepository = serviceEnv('demoImage').replace(/:[^:/]+$/, '');
 
   const notifications: string[] = [];
-  let github: { server: FakeGitHubServer } | undefined;
+  let github: Awaited<ReturnType<typeof startFakeGitHub>> | undefined;
   let artifacts: ArtifactService | undefined;
   let webhook: Server | undefined;
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
@@ -168,14 +178,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let runNumber = 1000;
     const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(dockerEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
     /** Runs a workflow of the app repository, or (suite: true) one of the suite's own, as if copied into the app repository. */
-    const run = async (workflow: string, inputs: Record<string, string>, suite = false): Promise<WorkflowRun> => {
+    const run: DemoWorld['run'] = async (workflow, inputs, runOptionsGiven = {}) => {
+      const suite = runOptionsGiven.suite ?? false;
       const runId = ++runNumber;
       const runOptions: RunOptions = {
         workflowPath: path.join(suite ? REPO_ROOT : appRepo, '.github', 'workflows', workflow),
         workflowRepository: suite ? { name: SUITE_REPOSITORY, dir: REPO_ROOT } : { name: APP_REPOSITORY, dir: appRepo },
         serviceImages,
         repository: APP_REPOSITORY,
-        eventName: 'workflow_dispatch',
+        eventName: runOptionsGiven.eventName ?? 'workflow_dispatch',
+        eventPayload: runOptionsGiven.eventPayload,
         inputs,
         runId,
         secrets: {
@@ -191,6 +203,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ROLLBACK_BASE_URL: baseUrl,
           ROLLBACK_HEALTH_TIMEOUT: '60s',
           ROLLBACK_IMAGE: imageRepository,
+          ...runOptionsGiven.vars,
         },
         // GITHUB_SERVER_URL stays github.com: @actions/artifact refuses any other host as GHES.
         env: { ...dockerEnv, GITHUB_API_URL: github!.server.baseUrl, ...artifacts!.runnerEnv(runId, { repository: APP_REPOSITORY }) },
@@ -263,7 +276,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let drill: WorkflowRun | undefined;
     if (options.drill) {
       log('\n=== the monthly rollback drill (rollback-drill.yml, on a throwaway copy) ===');
-      drill = await run('rollback-drill.yml', { environment: ENVIRONMENT }, true);
+      drill = await run('rollback-drill.yml', { environment: ENVIRONMENT }, { suite: true });
+    }
+    if (options.extra) {
+      await options.extra({ run, appState, github: github! });
     }
 
     let manual: RollbackRecord | undefined;
