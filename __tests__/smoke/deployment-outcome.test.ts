@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { leaksOf, runAction } from '../support/action-harness.js';
+import { listenLocal, type LocalHttpServer } from '../support/local-http.js';
 import { startFakeGitHub } from '../support/github-api/index.js';
 import type { DeploymentsApi } from '../support/github-api/deployments.js';
 import type { FakeGitHubServer } from '../support/github-api/server.js';
@@ -14,22 +13,21 @@ const TOKEN = 'ghs_smokeOutcomeToken0123456789';
 
 describe('smoke-test recording the deployment outcome', () => {
   let github: { server: FakeGitHubServer; deployments: DeploymentsApi };
-  let app: Server;
+  let app: LocalHttpServer;
   let appUrl: string;
   let healthStatus = 200;
 
   beforeAll(async () => {
     github = await startFakeGitHub({ token: TOKEN });
-    app = createServer((_request, response) => {
+    app = await listenLocal((_request, response) => {
       response.writeHead(healthStatus, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ status: healthStatus === 200 ? 'ok' : 'broken', version: 'v1.2.0' }));
     });
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/health`;
+    appUrl = `${app.baseUrl}/health`;
   });
   afterAll(async () => {
     await github.server.stop();
-    await new Promise((resolve) => app.close(resolve));
+    await app.stop();
   });
 
   function inProgressDeployment(ref: string) {

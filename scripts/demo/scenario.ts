@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { runProcess } from '../../shared/process.js';
 import { startArtifactService, type ArtifactService } from '../../__tests__/support/artifacts/index.js';
 import { startFakeGitHub } from '../../__tests__/support/github-api/index.js';
+import { listenLocal, type LocalHttpServer } from '../../__tests__/support/local-http.js';
 import { freePort } from '../../__tests__/support/services/free-port.js';
 import { buildPostgresServiceImage } from '../../__tests__/support/services/postgres-image.js';
 import { serviceEnv } from '../../__tests__/support/services/index.js';
@@ -117,8 +116,9 @@ export function timeline(run: WorkflowRun, origin: number, depth = 0): string[] 
   return lines;
 }
 
-async function startWebhook(messages: string[]): Promise<Server> {
-  const server = createServer((request, response) => {
+/** A Slack-compatible incoming webhook that keeps the messages' text. */
+function startWebhook(messages: string[]): Promise<LocalHttpServer> {
+  return listenLocal((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -126,8 +126,6 @@ async function startWebhook(messages: string[]): Promise<Server> {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
 }
 
 /** sha256 of the backup file inside a stored artifact zip (the dump itself, not its metadata). */
@@ -160,7 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const notifications: string[] = [];
   let github: Awaited<ReturnType<typeof startFakeGitHub>> | undefined;
   let artifacts: ArtifactService | undefined;
-  let webhook: Server | undefined;
+  let webhook: LocalHttpServer | undefined;
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
   const appRepo = path.join(root, 'shop');
@@ -194,7 +192,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           GITHUB_TOKEN: token,
           DATABASE_URL: databaseUrl.toString(),
           SMOKE_TOKEN: smokeToken,
-          ROLLBACK_WEBHOOK_URL: `http://127.0.0.1:${(webhook!.address() as AddressInfo).port}/hook`,
+          ROLLBACK_WEBHOOK_URL: `${webhook!.baseUrl}/hook`,
         },
         vars: {
           ROLLBACK_WORKING_DIRECTORY: deployHost,
@@ -300,7 +298,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await admin.end();
     await github?.server.stop();
     await artifacts?.stop();
-    await new Promise((resolve) => (webhook ? webhook.close(resolve) : resolve(undefined)));
+    await webhook?.stop();
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal, type LocalHttpServer } from '../local-http.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { ArtifactSource, RestArtifact } from '../github-api/artifacts.js';
@@ -64,7 +64,7 @@ class TwirpError extends Error {
 const DEFAULT_RETENTION_DAYS = 90;
 
 export class ArtifactService implements ArtifactSource {
-  private server?: Server;
+  private server?: LocalHttpServer;
   private readonly secret = randomBytes(32);
   private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'artifact-service-'));
   readonly blobs = new BlobStorage(path.join(this.dir, 'storage'), this.secret, () => this.baseUrl);
@@ -75,17 +75,13 @@ export class ArtifactService implements ArtifactSource {
   private nextId = 7_000_001;
 
   async start(): Promise<string> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((request, response) => void this.handle(request, response));
+    this.baseUrl = this.server.baseUrl;
     return this.baseUrl;
   }
 
   async stop(): Promise<void> {
-    if (this.server) {
-      this.server.closeAllConnections();
-      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    }
+    await this.server?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal, type LocalHttpServer } from '../local-http.js';
 
 /**
  * A local stand-in for GitHub's REST API: a real HTTP server answering in GitHub's shapes, for the
@@ -39,7 +39,7 @@ export interface RecordedRequest {
 
 export class FakeGitHubServer {
   private readonly routes: Route[] = [];
-  private server?: Server;
+  private server?: LocalHttpServer;
   readonly requests: RecordedRequest[] = [];
   /** When set, requests must carry this token (as GitHub, 401 otherwise). */
   requiredToken?: string;
@@ -61,16 +61,13 @@ export class FakeGitHubServer {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((request, response) => void this.handle(request, response));
+    this.baseUrl = this.server.baseUrl;
     return this.baseUrl;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server?.stop();
   }
 
   /** Environment for an action step: where the API is, as the runner would set it. */
