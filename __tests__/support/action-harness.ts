@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowCommand } from '../../scripts/local-runner/protocol.js';
+
+// The runner's side of the step protocol, shared with the local workflow runner.
+export { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowCommand };
 
 /**
  * Runs an action's bundle, dist/<action>/index.js, the way the GitHub runner does: a fresh node
@@ -34,12 +38,6 @@ export interface RunActionOptions {
   /** Run an action that lives elsewhere: its folder (with action.yml) and entry script. */
   actionDir?: string;
   entry?: string;
-}
-
-export interface WorkflowCommand {
-  command: string;
-  properties: Record<string, string>;
-  message: string;
 }
 
 export interface ActionResult {
@@ -83,60 +81,10 @@ export function actionMetadata(
   return { inputs: metadata.inputs ?? {}, outputs: metadata.outputs ?? {} };
 }
 
-/** The runner's name mangling for input variables (runner: `INPUT_` + name.Replace(' ', '_').ToUpperInvariant()). */
-export function inputEnvName(name: string): string {
-  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
-}
 
 /** Evaluates the few expressions action.yml defaults use. */
 function evaluateDefault(value: string, githubToken: string | undefined): string {
   return value.replace(/\$\{\{\s*github\.token\s*\}\}/g, githubToken ?? '');
-}
-
-/** Parses a runner file command file: `name=value` lines and `name<<DELIMITER` heredocs. */
-export function parseFileCommand(text: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index].replace(/\r$/, '');
-    if (line === '') continue;
-    const heredoc = line.indexOf('<<');
-    const equals = line.indexOf('=');
-    if (heredoc > 0 && (equals < 0 || heredoc < equals)) {
-      const name = line.slice(0, heredoc);
-      const delimiter = line.slice(heredoc + 2);
-      const body: string[] = [];
-      index++;
-      while (index < lines.length && lines[index].replace(/\r$/, '') !== delimiter) body.push(lines[index++]);
-      if (index >= lines.length) throw new Error(`file command for "${name}" has no closing delimiter ${delimiter}`);
-      values[name] = body.join('\n');
-    } else if (equals > 0) {
-      values[line.slice(0, equals)] = line.slice(equals + 1);
-    } else {
-      throw new Error(`invalid file command line: ${line}`);
-    }
-  }
-  return values;
-}
-
-function unescapeData(text: string): string {
-  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
-}
-
-function unescapeProperty(text: string): string {
-  return unescapeData(text).replace(/%3A/g, ':').replace(/%2C/g, ',');
-}
-
-/** Parses `::command key=value,key=value::message` lines (the runner's ActionCommand.TryParseV2). */
-export function parseWorkflowCommand(line: string): WorkflowCommand | undefined {
-  const match = /^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$/.exec(line);
-  if (!match) return undefined;
-  const properties: Record<string, string> = {};
-  for (const pair of (match[2] ?? '').split(',')) {
-    const equals = pair.indexOf('=');
-    if (equals > 0) properties[pair.slice(0, equals)] = unescapeProperty(pair.slice(equals + 1));
-  }
-  return { command: match[1], properties, message: unescapeData(match[3]) };
 }
 
 /** What the log shows once the runner has processed commands and masked every registered secret. */
