@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../../shared/errors.js';
-import { completeDeployment, createDeployment, setDeploymentStatus, workflowRunUrl, type GitHubClient, type Repository } from '../../shared/github/deployments.js';
+import { completeDeployment, createDeployment, repositoryFromEnv, setDeploymentStatus, workflowRunUrl, type GitHubClient } from '../../shared/github/deployments.js';
 
 /**
  * The redeploy's GitHub deployment. Recording it must never stand in the way of the rollback
@@ -13,11 +13,6 @@ export interface DeploymentRecorder {
 }
 
 const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
-
-function repositoryFromEnv(): Repository | undefined {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  return owner && repo ? { owner, repo } : undefined;
-}
 
 export async function startDeploymentRecord(options: {
   token: string;

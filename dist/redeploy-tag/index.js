@@ -29816,6 +29816,11 @@ async function currentSnapshot(executor, project, services, env, name) {
 }
 
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
 /** GitHub limits status descriptions to 140 characters. */
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
@@ -29888,10 +29893,6 @@ async function completeDeployment(client, repository, deploymentId, environment,
 
 
 const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
-function repositoryFromEnv() {
-    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
 async function startDeploymentRecord(options) {
     const repository = repositoryFromEnv();
     if (!repository) {

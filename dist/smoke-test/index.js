@@ -34269,6 +34269,11 @@ function serializeOutput(value) {
 }
 
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
 /** GitHub limits status descriptions to 140 characters. */
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
@@ -34340,10 +34345,6 @@ async function completeDeployment(client, repository, deploymentId, environment,
 
 
 
-function repositoryFromEnv() {
-    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
 /** Returns the state recorded, or undefined when it could not be recorded (a warning says why). */
 async function recordDeploymentOutcome(outcome) {
     const repository = repositoryFromEnv();

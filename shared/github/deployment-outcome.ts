@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
-import { completeDeployment, workflowRunUrl, type GitHubClient, type Repository } from './deployments.js';
+import { completeDeployment, repositoryFromEnv, workflowRunUrl, type GitHubClient } from './deployments.js';
 
 /**
  * The verdict on a deployment left in_progress by an earlier step (redeploy-tag with
@@ -18,11 +18,6 @@ export interface DeploymentOutcome {
   success: boolean;
   description: string;
   environmentUrl?: string;
-}
-
-function repositoryFromEnv(): Repository | undefined {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  return owner && repo ? { owner, repo } : undefined;
 }
 
 /** Returns the state recorded, or undefined when it could not be recorded (a warning says why). */

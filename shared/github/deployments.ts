@@ -36,6 +36,12 @@ export interface StatusDetails {
   environmentUrl?: string;
 }
 
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+export function repositoryFromEnv(env: NodeJS.ProcessEnv = process.env): Repository | undefined {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  return owner && repo ? { owner, repo } : undefined;
+}
+
 /** GitHub limits status descriptions to 140 characters. */
 export function statusDescription(text: string): string {
   return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
