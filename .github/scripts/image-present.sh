@@ -3,11 +3,9 @@
 # otherwise on the engine this runner reaches; when not present there, whether the registry still
 # serves it (a rollback can pull it). Sets the `rows` output: one matrix row as JSON.
 set -uo pipefail
+source "$(dirname "$0")/drill-rows.sh"
 row() {
-  local rows
-  rows=$(jq -cn --arg scenario "Image ${IMAGE:-?}:${TAG} available on the target" --arg result "$1" --arg details "$2" \
-    '[{scenario: $scenario, result: $result, "duration-s": null, details: $details}]')
-  echo "rows=$rows" >> "$GITHUB_OUTPUT"
+  drill_row "Image ${IMAGE:-?}:${TAG} available on the target" "$1" "" "$2" | emit_rows
   echo "$1: $2"
 }
 if [ -z "${IMAGE:-}" ]; then

@@ -302,6 +302,7 @@ interface JobInfo {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Paths of script files in the repository a run script may execute. */
+const SIBLING_SCRIPT = /\/([\w.-]+\.(?:sh|bash))\b/g;
 const SCRIPT_FILE = /(?<![\w./-])(?:\.\/)?[\w.-]+(?:\/[\w.-]+)*\.(?:sh|bash|js|mjs|cjs|ts|py)\b/g;
 
 function writesOutput(script: string, name: string): boolean {
@@ -363,9 +364,25 @@ class WorkflowChecker {
       return { id, label, outputs: loaded && 'spec' in loaded ? loaded.spec.outputs : undefined, describe: `the action ${uses}` };
     }
     const script = scalarText(mapping?.find('run')) ?? '';
-    // Outputs are often written by a script file the step runs (`bash .github/scripts/report.sh`).
-    const files = [...new Set(script.match(SCRIPT_FILE) ?? [])].filter((file) => existsSync(path.join(this.repoRoot, file)));
-    const text = [script, ...files.map((file) => readFileSync(path.join(this.repoRoot, file), 'utf8'))].join('\n');
+    // Outputs are often written by a script file the step runs (`bash .github/scripts/report.sh`),
+    // or by one that script sources in turn (`source "$(dirname "$0")/lib.sh"`).
+    const files: string[] = [];
+    const texts = [script];
+    const follow = (text: string, dir: string | undefined) => {
+      // Inside a script file, `.../name.sh` may be relative to the script's own directory.
+      const siblings = dir ? [...text.matchAll(SIBLING_SCRIPT)].map((match) => match[1]) : [];
+      for (const match of [...(text.match(SCRIPT_FILE) ?? []), ...siblings]) {
+        const candidates = [path.normalize(match), ...(dir ? [path.join(dir, path.basename(match))] : [])];
+        const file = candidates.find((candidate) => existsSync(path.join(this.repoRoot, candidate)));
+        if (!file || files.includes(file)) continue;
+        files.push(file);
+        const content = readFileSync(path.join(this.repoRoot, file), 'utf8');
+        texts.push(content);
+        follow(content, path.dirname(file));
+      }
+    };
+    follow(script, undefined);
+    const text = texts.join('\n');
     return { id, label, outputs: new Set(), script: text, describe: files.length ? `its run script (with ${files.join(', ')})` : 'its run script' };
   }
 
