@@ -29377,6 +29377,8 @@ async function containerLogs(executor, id, lines = 20) {
 ;// CONCATENATED MODULE: ./shared/engine/wait.ts
 const FAILED = ['exited', 'restarting', 'unhealthy'];
 const FIRST_LOOK_WITH_PROBE_MS = 1000;
+/** A restart whose exit was never seen is waited on this long for the next exit, to say why it failed. */
+const EXIT_REASON_WAIT_MS = 5000;
 function isServiceContainer(container, service) {
     return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
 }
@@ -29399,10 +29401,20 @@ class ServiceWatcher {
             this.seen.set(container.id, seen);
         }
         const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
+        if (container.restarting || (!container.running && container.status !== 'created'))
+            seen.lastExit = exit;
         if (container.restarting)
             return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
         if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
-            return { state: 'restarting', detail: `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}, last ${exit})` };
+            const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
+            // Running again, the engine may already report exit code 0: the real one comes with the next crash.
+            if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
+                seen.restartUnexplainedSince ??= now;
+                if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS)
+                    return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
+                return { state: 'restarting', detail: `${restarted}; the engine did not report how it ended)` };
+            }
+            return { state: 'restarting', detail: `${restarted}, last ${seen.lastExit ?? exit})` };
         }
         if (!container.running) {
             if (container.status === 'created')

@@ -65,7 +65,14 @@ interface Seen {
   restartCount: number;
   startedAt: string;
   firstRunningAt?: number;
+  /** How the container last ended, as seen while it was down (a restart makes some engines report 0 again). */
+  lastExit?: string;
+  /** When a restart was first noticed without knowing how the container had ended. */
+  restartUnexplainedSince?: number;
 }
+
+/** A restart whose exit was never seen is waited on this long for the next exit, to say why it failed. */
+const EXIT_REASON_WAIT_MS = 5000;
 
 export function isServiceContainer(container: ContainerInfo, service: string): boolean {
   return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
@@ -91,9 +98,17 @@ export class ServiceWatcher {
       this.seen.set(container.id, seen);
     }
     const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
+    if (container.restarting || (!container.running && container.status !== 'created')) seen.lastExit = exit;
     if (container.restarting) return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
     if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
-      return { state: 'restarting', detail: `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}, last ${exit})` };
+      const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
+      // Running again, the engine may already report exit code 0: the real one comes with the next crash.
+      if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
+        seen.restartUnexplainedSince ??= now;
+        if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS) return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
+        return { state: 'restarting', detail: `${restarted}; the engine did not report how it ended)` };
+      }
+      return { state: 'restarting', detail: `${restarted}, last ${seen.lastExit ?? exit})` };
     }
     if (!container.running) {
       if (container.status === 'created') return { state: 'starting', detail: 'created, not started yet' };
