@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import os from 'node:os';
 import path from 'node:path';
 import { leaksOf, runAction, type ActionResult } from '../support/action-harness.js';
-import type { TestDatabase } from '../support/database.js';
+import { withAdmin, type TestDatabase } from '../support/database.js';
 import { Cleanup, createRichDatabase, databaseNames, rowCountsOf, schemaOf } from './fixtures.js';
 import { startStandIns, type StandIns } from './stand-ins.js';
 
@@ -229,5 +229,24 @@ describe('restore-db safety', () => {
     const notFound = await runAction('restore-db', { inputs: { 'database-url': source.url, 'artifact-name': 'no-such-backup' }, env: standIns.env(1301) });
     expect(notFound.exitCode).toBe(1);
     expect(notFound.errors[0]).toMatch(/^No artifact named "no-such-backup" was found in this workflow run/);
+  });
+
+  it('a default name already taken (a restore in the same second) gets a suffix instead of failing', async () => {
+    // The default name carries the UTC second the run starts in: take the next few seconds' names.
+    const start = Date.now();
+    const taken = Array.from({ length: 6 }, (_, second) => {
+      const stamp = new Date(start + second * 1000).toISOString().replace(/\.\d{3}Z$/, '').replace(/[-:]/g, '').replace('T', '_');
+      return `${source.name}_restore_${stamp}`;
+    });
+    await withAdmin(async (client) => {
+      for (const name of taken) await client.query(`CREATE DATABASE "${name}"`);
+    });
+    taken.forEach((name) => cleanup.add(name));
+
+    const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: backup.outputs.path } });
+    cleanup.add(restore.outputs.database);
+    expect(restore.errors).toEqual([]);
+    expect(taken.map((name) => `${name}_2`)).toContain(restore.outputs.database);
+    expect(await rowCountsOf(restore.outputs.database)).toEqual(counts);
   });
 });

@@ -17,7 +17,7 @@ import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget, serverVersion, withClient, withDatabase } from '../../shared/postgres/connection.js';
-import { createDatabase, databaseExists, dropDatabase } from '../../shared/postgres/databases.js';
+import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs } from './inputs.js';
@@ -50,15 +50,16 @@ export async function run(): Promise<void> {
   const now = new Date();
   const inputs = readRestoreInputs();
   const replace = inputs.mode === 'replace';
-  const database = replace ? inputs.target.database : (inputs.targetDatabase ?? defaultTargetName(inputs.target.database, now));
 
   // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
-  const server = await withClient(inputs.target, async (client) => {
+  const { server, database } = await withClient(inputs.target, async (client) => {
     const version = await serverVersion(client);
-    if (!replace && (await databaseExists(client, database))) {
-      throw new InputError(inputs.targetDatabase ? 'target-database' : 'mode', `would restore into "${database}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
+    if (replace) return { server: version, database: inputs.target.database };
+    if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
+    if (await databaseExists(client, inputs.targetDatabase)) {
+      throw new InputError('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
     }
-    return version;
+    return { server: version, database: inputs.targetDatabase };
   });
   core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
   if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {

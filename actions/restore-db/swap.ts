@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../shared/errors.js';
 import { quoteIdent, withClient, type PgTarget } from '../../shared/postgres/connection.js';
-import { databaseExists, maintenanceTarget } from '../../shared/postgres/databases.js';
+import { databaseExists, firstFreeDatabaseName, maintenanceTarget } from '../../shared/postgres/databases.js';
 
 /**
  * Puts a database restored beside the original in its place: the original is renamed to
@@ -10,12 +10,12 @@ import { databaseExists, maintenanceTarget } from '../../shared/postgres/databas
  * the original are closed first, since PostgreSQL cannot rename a database in use.
  */
 export async function swapDatabases(target: PgTarget, original: string, restored: string, stamp: string): Promise<string | undefined> {
-  const previous = `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`;
   return withClient(maintenanceTarget(target), async (client) => {
     if (!(await databaseExists(client, original))) {
       await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
       return undefined;
     }
+    const previous = await firstFreeDatabaseName(client, `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`);
     const { rows } = await client.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [original]);
     await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
     try {

@@ -35755,6 +35755,19 @@ async function databaseExists(client, name) {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     return (rowCount ?? 0) > 0;
 }
+/**
+ * `name` when no database has it, else `name_2`, `name_3`…: names made from a timestamp to the second
+ * meet when two restores start in the same second.
+ */
+async function firstFreeDatabaseName(client, name) {
+    for (let attempt = 1; attempt <= 100; attempt++) {
+        const suffix = attempt === 1 ? '' : `_${attempt}`;
+        const candidate = `${name.slice(0, 63 - suffix.length)}${suffix}`;
+        if (!(await databaseExists(client, candidate)))
+            return candidate;
+    }
+    throw new Error(`No free database name like "${name}" (tried ${name} to ${name}_100).`);
+}
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
         const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
@@ -37608,12 +37621,12 @@ const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
  * the original are closed first, since PostgreSQL cannot rename a database in use.
  */
 async function swapDatabases(target, original, restored, stamp) {
-    const previous = `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`;
     return withClient(maintenanceTarget(target), async (client) => {
         if (!(await databaseExists(client, original))) {
             await client.query(`ALTER DATABASE ${connection_quoteIdent(restored)} RENAME TO ${connection_quoteIdent(original)}`);
             return undefined;
         }
+        const previous = await firstFreeDatabaseName(client, `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`);
         const { rows } = await client.query('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [original]);
         await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
         try {
@@ -37704,14 +37717,17 @@ async function run() {
     const now = new Date();
     const inputs = readRestoreInputs();
     const replace = inputs.mode === 'replace';
-    const database = replace ? inputs.target.database : (inputs.targetDatabase ?? defaultTargetName(inputs.target.database, now));
     // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
-    const server = await withClient(inputs.target, async (client) => {
+    const { server, database } = await withClient(inputs.target, async (client) => {
         const version = await serverVersion(client);
-        if (!replace && (await databaseExists(client, database))) {
-            throw new errors/* InputError */.dz(inputs.targetDatabase ? 'target-database' : 'mode', `would restore into "${database}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
+        if (replace)
+            return { server: version, database: inputs.target.database };
+        if (!inputs.targetDatabase)
+            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
+        if (await databaseExists(client, inputs.targetDatabase)) {
+            throw new errors/* InputError */.dz('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
         }
-        return version;
+        return { server: version, database: inputs.targetDatabase };
     });
     core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
     if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {

@@ -15,6 +15,19 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
   return (rowCount ?? 0) > 0;
 }
 
+/**
+ * `name` when no database has it, else `name_2`, `name_3`…: names made from a timestamp to the second
+ * meet when two restores start in the same second.
+ */
+export async function firstFreeDatabaseName(client: pg.Client, name: string): Promise<string> {
+  for (let attempt = 1; attempt <= 100; attempt++) {
+    const suffix = attempt === 1 ? '' : `_${attempt}`;
+    const candidate = `${name.slice(0, 63 - suffix.length)}${suffix}`;
+    if (!(await databaseExists(client, candidate))) return candidate;
+  }
+  throw new Error(`No free database name like "${name}" (tried ${name} to ${name}_100).`);
+}
+
 export async function createDatabase(target: PgTarget, name: string, options: { template?: string } = {}): Promise<PgTarget> {
   await withClient(maintenanceTarget(target), async (client) => {
     const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
