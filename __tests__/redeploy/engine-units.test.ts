@@ -6,12 +6,15 @@ import path from 'node:path';
 import { commonTag } from '../../actions/redeploy-tag/plan.js';
 import { commandFor } from '../../actions/redeploy-tag/command-strategy.js';
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
-import { composeConfig, detectCompose, imageOverrideYaml } from '../../shared/engine/compose.js';
+import { composeConfig, detectCompose, imageOverrideYaml, runningContainerNotRemoved } from '../../shared/engine/compose.js';
+import { forceRemoveContainer } from '../../shared/engine/containers.js';
 import { interpolate, resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { localExecutor } from '../../shared/engine/executor.js';
 import { remoteCommandLine, shellQuote } from '../../shared/engine/shell-quote.js';
 import { runProcess } from '../../shared/process.js';
-import { freePort } from '../support/services/free-port.js';
+import { demoImage, dockerEnv } from '../support/demo-app.js';
+import { freePort, waitFor } from '../support/services/free-port.js';
+import { testResourceName } from '../support/services/index.js';
 
 /**
  * The pieces under the redeploy: quoting for the remote shell (checked by real shells), compose
@@ -137,6 +140,31 @@ describe('small helpers', () => {
 
   it('substitutes {tag} in every argument of a command', () => {
     expect(commandFor(['deploy', '--image=app:{tag}', '{tag}', 'plain'], 'v1.2.0')).toEqual(['deploy', '--image=app:v1.2.0', 'v1.2.0', 'plain']);
+  });
+
+  it('reads which running container compose could not remove, in podman\'s and in Docker\'s words', () => {
+    const id = 'a'.repeat(64);
+    expect(runningContainerNotRemoved(`ERROR: for app_api_1  cannot remove container ${id} as it is running - running or paused containers cannot be removed without force`)).toBe(id);
+    expect(runningContainerNotRemoved(`Error response from daemon: You cannot remove a running container ${id.slice(0, 12)}. Stop the container before attempting removal or force remove`)).toBe(id.slice(0, 12));
+    expect(runningContainerNotRemoved('ERROR: for api  pull access denied for app, repository does not exist')).toBeUndefined();
+  });
+
+  it('force-removes a crash-looping container (restart: always) whatever state it is caught in, and a gone one counts as removed', async () => {
+    const env = dockerEnv();
+    const name = testResourceName('crashloop');
+    const { stdout } = await runProcess('docker', ['run', '-d', '--name', name, '--network', 'host', '--restart', 'always', '--entrypoint', '/bin/sh', demoImage('v1.2.0'), '-c', 'echo fatal >&2; exit 3'], { env });
+    const id = stdout.trim();
+    try {
+      await waitFor(`${name} to be restarted by its policy`, async () => {
+        const inspected = await runProcess('docker', ['container', 'inspect', '--format', '{{.RestartCount}}', id], { env });
+        return Number(inspected.stdout.trim()) >= 2 ? true : undefined;
+      }, 30_000, 100);
+      await forceRemoveContainer(localExecutor, id, env);
+      expect((await runProcess('docker', ['container', 'inspect', id], { env, okExitCodes: [0, 1] })).exitCode).toBe(1);
+      await expect(forceRemoveContainer(localExecutor, id, env)).resolves.toBeUndefined();
+    } finally {
+      await runProcess('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1] });
+    }
   });
 
   it('sums up the tags of several services', () => {

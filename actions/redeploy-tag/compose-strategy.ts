@@ -162,7 +162,13 @@ async function deployAndWait(
   const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
   core.info(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
   try {
-    await composeUp(executor, project, services, { env, extraFiles, timeoutMs: inputs.healthTimeoutMs + 300_000, onLine: (line) => core.info(`  ${line}`) });
+    await composeUp(executor, project, services, {
+      env,
+      extraFiles,
+      timeoutMs: inputs.healthTimeoutMs + 300_000,
+      onLine: (line) => core.info(`  ${line}`),
+      onRemovedRestarted: (id) => core.warning(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
+    });
   } catch (error) {
     if (!(error instanceof ActionError)) throw error;
     const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] as ContainerInfo[] }));

@@ -36582,6 +36582,19 @@ async function databaseExists(client, name) {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     return (rowCount ?? 0) > 0;
 }
+/**
+ * `name` when no database has it, else `name_2`, `name_3`…: names made from a timestamp to the second
+ * meet when two restores start in the same second.
+ */
+async function firstFreeDatabaseName(client, name) {
+    for (let attempt = 1; attempt <= 100; attempt++) {
+        const suffix = attempt === 1 ? '' : `_${attempt}`;
+        const candidate = `${name.slice(0, 63 - suffix.length)}${suffix}`;
+        if (!(await databaseExists(client, candidate)))
+            return candidate;
+    }
+    throw new Error(`No free database name like "${name}" (tried ${name} to ${name}_100).`);
+}
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
         const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';

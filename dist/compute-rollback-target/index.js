@@ -32455,7 +32455,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4774);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7179);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4774:
+/***/ 7179:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37666,7 +37666,11 @@ function compatibilityFor(matrix, version) {
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
+
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
 function imageTag(reference) {
     const withoutDigest = reference.split('@')[0];
@@ -37733,6 +37737,21 @@ async function containerLogs(executor, id, lines = 20) {
         return '';
     // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
     return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
+ * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
+ */
+async function forceRemoveContainer(executor, id, env) {
+    let last = '';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
+        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
+            return;
+        last = result.stderr.trim();
+        await sleep(300);
+    }
+    throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7894);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5392);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7894:
+/***/ 5392:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29100,7 +29100,96 @@ async function executeCommand(inputs, executor, services, startedAt) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
+
+/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
+function imageTag(reference) {
+    const withoutDigest = reference.split('@')[0];
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const colon = withoutDigest.indexOf(':', lastSlash + 1);
+    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
+}
+function parseInspect(json) {
+    return {
+        id: json.Id,
+        name: json.Name.replace(/^\//, ''),
+        image: json.Config.Image,
+        imageId: json.Image,
+        tag: imageTag(json.Config.Image),
+        status: json.State.Status,
+        running: json.State.Running,
+        restarting: json.State.Restarting,
+        exitCode: json.State.ExitCode,
+        restartCount: json.RestartCount ?? 0,
+        health: json.State.Health?.Status || undefined,
+        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+        error: json.State.Error || undefined,
+        oomKilled: json.State.OOMKilled ?? false,
+        startedAt: json.State.StartedAt,
+        labels: json.Config.Labels ?? {},
+    };
+}
+async function inspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
+    return JSON.parse(stdout).map(parseInspect);
+}
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        return undefined;
+    return JSON.parse(result.stdout).map(parseInspect);
+}
+/**
+ * Containers of a compose project (and service), found by the labels every compose version sets,
+ * newest first. Includes stopped ones unless `runningOnly`.
+ */
+async function composeContainers(executor, project, service, options = {}) {
+    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
+    if (service)
+        args.push('--filter', `label=com.docker.compose.service=${service}`);
+    if (!options.runningOnly)
+        args.splice(1, 0, '-a');
+    const { stdout } = await executor.run('docker', args, { env: options.env });
+    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const containers = await inspectContainers(executor, ids, options.env);
+    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+async function containerLogs(executor, id, lines = 20) {
+    const result = await executor
+        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
+ * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
+ */
+async function forceRemoveContainer(executor, id, env) {
+    let last = '';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
+        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
+            return;
+        last = result.stderr.trim();
+        await (0,promises_namespaceObject.setTimeout)(300);
+    }
+    throw new errors/* ActionError */.lZ(`Could not remove container ${id.slice(0, 12)}: ${last}`);
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/compose.ts
+
 
 
 
@@ -29171,9 +29260,38 @@ async function composeConfig(executor, project, options = {}) {
     }
     return services;
 }
-/** Recreates only the named services (--no-deps), never building: the image was checked beforehand. */
+/** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
+function runningContainerNotRemoved(message) {
+    return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
+}
+/** How often `up` is run again after removing an old container the engine restarted under it. */
+const RESTARTED_CONTAINER_RETRIES = 3;
+/**
+ * Recreates only the named services (--no-deps), never building: the image was checked beforehand.
+ *
+ * Replacing a crash-looping release races its restart policy: the engine restarts the old
+ * container between compose's stop and its remove, and `up` fails with the new container already
+ * running. Then that old container is force-removed and `up` runs again. Only a container compose
+ * itself lists for these services is removed, and compose has by then handed its volumes to the
+ * new container, so nothing is lost.
+ */
 async function composeUp(executor, project, services, options = {}) {
-    return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+    for (let attempt = 0;; attempt++) {
+        try {
+            return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+        }
+        catch (error) {
+            const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+            if (!stuck)
+                throw error;
+            const own = await composeContainerIds(executor, project, services, options);
+            const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
+            if (!id)
+                throw error;
+            await forceRemoveContainer(executor, id, options.env);
+            options.onRemovedRestarted?.(id);
+        }
+    }
 }
 /** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
 async function composeContainerIds(executor, project, services, options = {}) {
@@ -29303,75 +29421,6 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
         resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck) };
     }
     return resolved;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/containers.ts
-/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
-function imageTag(reference) {
-    const withoutDigest = reference.split('@')[0];
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const colon = withoutDigest.indexOf(':', lastSlash + 1);
-    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
-}
-function parseInspect(json) {
-    return {
-        id: json.Id,
-        name: json.Name.replace(/^\//, ''),
-        image: json.Config.Image,
-        imageId: json.Image,
-        tag: imageTag(json.Config.Image),
-        status: json.State.Status,
-        running: json.State.Running,
-        restarting: json.State.Restarting,
-        exitCode: json.State.ExitCode,
-        restartCount: json.RestartCount ?? 0,
-        health: json.State.Health?.Status || undefined,
-        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
-        error: json.State.Error || undefined,
-        oomKilled: json.State.OOMKilled ?? false,
-        startedAt: json.State.StartedAt,
-        labels: json.Config.Labels ?? {},
-    };
-}
-async function inspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
-}
-/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
-async function reinspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
-        return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
-}
-/**
- * Containers of a compose project (and service), found by the labels every compose version sets,
- * newest first. Includes stopped ones unless `runningOnly`.
- */
-async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    const containers = await inspectContainers(executor, ids, options.env);
-    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-}
-/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
-async function containerLogs(executor, id, lines = 20) {
-    const result = await executor
-        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
-    return `${result.stdout}${result.stderr}`.trimEnd();
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/wait.ts
@@ -29644,7 +29693,13 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
     core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
     try {
-        await composeUp(executor, project, services, { env, extraFiles, timeoutMs: inputs.healthTimeoutMs + 300_000, onLine: (line) => core/* info */.pq(`  ${line}`) });
+        await composeUp(executor, project, services, {
+            env,
+            extraFiles,
+            timeoutMs: inputs.healthTimeoutMs + 300_000,
+            onLine: (line) => core/* info */.pq(`  ${line}`),
+            onRemovedRestarted: (id) => core/* warning */.$e(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
+        });
     }
     catch (error) {
         if (!(error instanceof errors/* ActionError */.lZ))

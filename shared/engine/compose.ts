@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ActionError } from '../errors.js';
 import { findExecutable, formatCommand, ProcessError, type RunResult } from '../process.js';
+import { forceRemoveContainer } from './containers.js';
 import type { HostExecutor } from './executor.js';
 
 /**
@@ -106,9 +107,42 @@ export async function composeConfig(executor: HostExecutor, project: ComposeProj
   return services;
 }
 
-/** Recreates only the named services (--no-deps), never building: the image was checked beforehand. */
-export async function composeUp(executor: HostExecutor, project: ComposeProject, services: readonly string[], options: ComposeRunOptions = {}): Promise<RunResult> {
-  return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+/** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
+export function runningContainerNotRemoved(message: string): string | undefined {
+  return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
+}
+
+/** How often `up` is run again after removing an old container the engine restarted under it. */
+const RESTARTED_CONTAINER_RETRIES = 3;
+
+/**
+ * Recreates only the named services (--no-deps), never building: the image was checked beforehand.
+ *
+ * Replacing a crash-looping release races its restart policy: the engine restarts the old
+ * container between compose's stop and its remove, and `up` fails with the new container already
+ * running. Then that old container is force-removed and `up` runs again. Only a container compose
+ * itself lists for these services is removed, and compose has by then handed its volumes to the
+ * new container, so nothing is lost.
+ */
+export async function composeUp(
+  executor: HostExecutor,
+  project: ComposeProject,
+  services: readonly string[],
+  options: ComposeRunOptions & { onRemovedRestarted?: (id: string) => void } = {},
+): Promise<RunResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+    } catch (error) {
+      const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+      if (!stuck) throw error;
+      const own = await composeContainerIds(executor, project, services, options);
+      const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
+      if (!id) throw error;
+      await forceRemoveContainer(executor, id, options.env);
+      options.onRemovedRestarted?.(id);
+    }
+  }
 }
 
 /** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ActionError } from '../errors.js';
 import type { HostExecutor } from './executor.js';
 
 /**
@@ -118,4 +120,19 @@ export async function containerLogs(executor: HostExecutor, id: string, lines = 
   if (!result || result.exitCode !== 0) return '';
   // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
   return `${result.stdout}${result.stderr}`.trimEnd();
+}
+
+/**
+ * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
+ * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
+ */
+export async function forceRemoveContainer(executor: HostExecutor, id: string, env?: Record<string, string | undefined>): Promise<void> {
+  let last = '';
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode === 0 || /no such container/i.test(result.stderr)) return;
+    last = result.stderr.trim();
+    await sleep(300);
+  }
+  throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
 }
