@@ -1,12 +1,11 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { runProcess } from '../../shared/process.js';
 import { normalizeSchema, dumpSchema } from '../../shared/postgres/schema.js';
 import { tableRowCounts } from '../../shared/postgres/databases.js';
 import type { PgTarget } from '../../shared/postgres/connection.js';
-import { createTestDatabase, databaseUrl, dropDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, databaseUrl, dropDatabase, withAdmin, type TestDatabase } from '../support/database.js';
 import { serviceEnv } from '../support/services/index.js';
 
 /**
@@ -92,27 +91,16 @@ export async function schemaOf(database: string): Promise<string> {
 }
 
 export async function rowCountsOf(database: string): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: databaseUrl(database) });
-  await client.connect();
-  try {
-    return await tableRowCounts(client);
-  } finally {
-    await client.end();
-  }
+  return await withAdmin(tableRowCounts, database);
 }
 
 /** Current values of every sequence, which a restore must carry over too. */
 export async function sequenceValuesOf(database: string): Promise<Record<string, string>> {
-  const client = new pg.Client({ connectionString: databaseUrl(database) });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ name: string; value: string | null }>(
-      `SELECT schemaname || '.' || sequencename AS name, last_value::text AS value FROM pg_sequences ORDER BY 1`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.name, row.value ?? 'null']));
-  } finally {
-    await client.end();
-  }
+  const { rows } = await withAdmin(
+    (client) => client.query<{ name: string; value: string | null }>(`SELECT schemaname || '.' || sequencename AS name, last_value::text AS value FROM pg_sequences ORDER BY 1`),
+    database,
+  );
+  return Object.fromEntries(rows.map((row) => [row.name, row.value ?? 'null']));
 }
 
 /**
@@ -121,14 +109,8 @@ export async function sequenceValuesOf(database: string): Promise<Record<string,
  * create and drop their own databases on the same server, so an unfiltered list is not stable.
  */
 export async function databaseNames(related: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE strpos(datname, $1) > 0 ORDER BY datname', [related]);
-    return rows.map((row) => row.datname);
-  } finally {
-    await client.end();
-  }
+  const { rows } = await withAdmin((client) => client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE strpos(datname, $1) > 0 ORDER BY datname', [related]));
+  return rows.map((row) => row.datname);
 }
 
 /** Drops databases a test created (restores), whatever happened. */

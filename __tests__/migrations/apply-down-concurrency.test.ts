@@ -3,23 +3,19 @@ import { runProcess } from '../../shared/process.js';
 import type { ActionResult } from '../support/action-harness.js';
 import type { TestDatabase } from '../support/database.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture, type WrittenFixture } from './fixtures.js';
-import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 
 /**
  * Two runs against one database: the advisory lock makes one wait for the other (then find nothing
  * left to do) or give up after lock-timeout with a message that says who holds the lock. Never do
  * both revert. The same lock excludes golang-migrate's own `migrate up`.
  */
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const database = freshDatabases();
 
 /** A fixture whose newest down migration takes `seconds`: long enough for a second run to arrive. */
 async function slowFixture(seconds: number): Promise<{ fixture: WrittenFixture; db: TestDatabase }> {
   const fixture = writeFixture('golang-migrate');
-  const db = await freshDatabase('concurrent');
-  databases.push(db);
+  const db = await database('concurrent');
   await migrateUp(fixture, db);
   rewriteMigration(fixture, 5, { ...FIXTURE_SET[5], down: `SELECT pg_sleep(${seconds});\n${FIXTURE_SET[5].down}` });
   return { fixture, db };
@@ -85,8 +81,7 @@ describe('two runs against the same database', () => {
 describe('the lock golang-migrate takes', () => {
   it('a `migrate up` holding golang-migrate CLI\'s lock id (computed here independently, with Python\'s zlib) keeps the rollback out', async () => {
     const fixture = writeFixture('golang-migrate');
-    const db = await freshDatabase('golock');
-    databases.push(db);
+    const db = await database('golock');
     await migrateUp(fixture, db);
     // golang-migrate: crc32(databaseName \0 schema \0 table) * salt mod 2^32; its CLI passes the URL path ("/name").
     const { stdout } = await runProcess('python3', ['-c', 'import sys, zlib; print((zlib.crc32("\\0".join(sys.argv[1:]).encode()) * 1486364155) & 0xffffffff)', `/${db.name}`, 'public', 'schema_migrations']);

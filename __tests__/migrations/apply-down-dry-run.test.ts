@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
-import type { TestDatabase } from '../support/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture, type WrittenFixture } from './fixtures.js';
-import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, psqlFile, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, psqlFile, schemaOf } from './helpers.js';
 
 /**
  * A dry run changes nothing, and its SQL, replayed by hand with psql, leaves the database exactly as
@@ -12,10 +11,7 @@ import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, psql
  * transaction and, for golang-migrate, a file with its own BEGIN/COMMIT, so every path of the plan
  * is printed and replayed.
  */
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const database = freshDatabases();
 
 function fixtureWithEveryPath(format: MigrationFormat): WrittenFixture {
   const fixture = writeFixture(format);
@@ -36,8 +32,7 @@ function fixtureWithEveryPath(format: MigrationFormat): WrittenFixture {
 describe.each(FORMATS)('dry-run on %s', (format) => {
   it('changes nothing, needs no backup proof, and its SQL run with psql gives what the real run gives', async () => {
     const fixture = fixtureWithEveryPath(format);
-    const [dry, real] = [await freshDatabase(`dry_${format.replace('-', '_')}`), await freshDatabase(`real_${format.replace('-', '_')}`)];
-    databases.push(dry, real);
+    const [dry, real] = [await database(`dry_${format.replace('-', '_')}`), await database(`real_${format.replace('-', '_')}`)];
     await migrateUp(fixture, dry);
     await migrateUp(fixture, real);
     const target = fixture.versions.at(-5)!;

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestDatabase } from '../support/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
 
 interface FailureOutput {
   version: string;
@@ -17,16 +17,7 @@ interface FailureOutput {
   'history-state': string;
 }
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
-
-async function database(prefix: string): Promise<TestDatabase> {
-  const db = await freshDatabase(prefix);
-  databases.push(db);
-  return db;
-}
+const database = freshDatabases();
 
 const RENAME = FIXTURE_SET[4];
 const BROKEN_RENAME_DOWN = `-- the old release reads "title"

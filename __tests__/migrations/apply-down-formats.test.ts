@@ -3,7 +3,7 @@ import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT } from '../support/action-harness.js';
 import type { TestDatabase } from '../support/database.js';
 import { FORMATS, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
 
 /**
  * For each format: the fixture set (tables, indexes, an enum, functions, triggers, a data backfill)
@@ -11,15 +11,11 @@ import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, sche
  * migrated up to the target only. The history must be exactly what the format's tool leaves.
  */
 describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => {
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-  });
+  const database = freshDatabases();
 
   it('reverts three migrations newest first; schema and history equal a database migrated up to the target only', async () => {
     const fixture = writeFixture(format);
-    const [db, expected] = [await freshDatabase(`down_${format.replace('-', '_')}`), await freshDatabase(`expect_${format.replace('-', '_')}`)];
-    databases.push(db, expected);
+    const [db, expected] = [await database(`down_${format.replace('-', '_')}`), await database(`expect_${format.replace('-', '_')}`)];
     await migrateUp(fixture, db);
     const before = await historyRows(db, format);
     const target = fixture.versions.at(-4)!;
@@ -65,8 +61,7 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
 
   it('reverts everything with target-version 0, leaving the history as the tool leaves it after a full down', async () => {
     const fixture = writeFixture(format);
-    const db = await freshDatabase(`downall_${format.replace('-', '_')}`);
-    databases.push(db);
+    const db = await database(`downall_${format.replace('-', '_')}`);
     await migrateUp(fixture, db);
     const result = await applyDown(fixture, db, { 'target-version': '0', 'skip-backup-check': true });
     expect(result.errors).toEqual([]);
@@ -83,10 +78,7 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
 
 describe('apply-down-migrations against the real dbmate binary', () => {
   const dbmate = path.join(REPO_ROOT, 'node_modules', '@dbmate', 'linux-x64', 'bin', 'dbmate');
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-  });
+  const database = freshDatabases();
 
   async function runDbmate(db: TestDatabase, dir: string, ...args: string[]): Promise<string> {
     const url = new URL(db.url);
@@ -98,8 +90,7 @@ describe('apply-down-migrations against the real dbmate binary', () => {
 
   it('leaves the same schema and schema_migrations rows as `dbmate rollback`, and dbmate keeps working afterwards', async () => {
     const fixture = writeFixture('dbmate');
-    const [ours, theirs] = [await freshDatabase('dbmate_ours'), await freshDatabase('dbmate_theirs')];
-    databases.push(ours, theirs);
+    const [ours, theirs] = [await database('dbmate_ours'), await database('dbmate_theirs')];
     await runDbmate(ours, fixture.dir, 'up');
     await runDbmate(theirs, fixture.dir, 'up');
 
@@ -122,8 +113,7 @@ describe('apply-down-migrations against the real dbmate binary', () => {
 
   it('reverts what dbmate applied, and dbmate applies what the shared runner applied', async () => {
     const fixture = writeFixture('dbmate');
-    const [byRunner, byDbmate] = [await freshDatabase('dbmate_runner'), await freshDatabase('dbmate_tool')];
-    databases.push(byRunner, byDbmate);
+    const [byRunner, byDbmate] = [await database('dbmate_runner'), await database('dbmate_tool')];
     await migrateUp(fixture, byRunner);
     await runDbmate(byDbmate, fixture.dir, 'up');
     // The runner's history table is dbmate's own: same DDL, same rows.

@@ -1,19 +1,10 @@
 import { leaksOf } from '../support/action-harness.js';
-import type { TestDatabase } from '../support/database.js';
+import { withClient } from '../support/database.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabase, historyRows, migrateUp, parseJsonOutput, schemaOf, withClient } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
 
 /** The other ways to say how far to go (plan, steps), a custom history table, secrets, and verify catching a bad down file. */
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
-
-async function database(prefix: string): Promise<TestDatabase> {
-  const db = await freshDatabase(prefix);
-  databases.push(db);
-  return db;
-}
+const database = freshDatabases();
 
 describe('apply-down-migrations targets', () => {
   it('reverts exactly the migrations of a compute-rollback-target plan, and a second run with the same plan has nothing to do', async () => {

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import pg from 'pg';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, qualifiedName } from '../../shared/migrations/history.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
@@ -54,8 +53,20 @@ export async function migrateUp(fixture: WrittenFixture, db: TestDatabase, to?: 
   await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format: fixture.format, to, historyTable });
 }
 
-export async function freshDatabase(prefix: string): Promise<TestDatabase> {
-  return await createTestDatabase(prefix);
+/**
+ * Creates fresh databases for the test file or describe block it is called in, and drops them all
+ * after it; call it where `afterAll` may be called.
+ */
+export function freshDatabases(): (prefix: string) => Promise<TestDatabase> {
+  const created: TestDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((db) => db.drop()));
+  });
+  return async (prefix) => {
+    const db = await createTestDatabase(prefix);
+    created.push(db);
+    return db;
+  };
 }
 
 export const FAKE_CHECKSUM = 'a'.repeat(64);
@@ -74,15 +85,6 @@ export async function psqlFile(url: string, file: string): Promise<string> {
   return result.stdout;
 }
 
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export function parseJsonOutput<T = unknown>(result: ActionResult, name: string): T {
   const text = result.outputs[name];

@@ -2,23 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationRunError, migrateDatabase } from '../../shared/migrations/runner.js';
 import { splitStatements } from '../../shared/migrations/statements.js';
-import type { TestDatabase } from '../support/database.js';
+import { withClient } from '../support/database.js';
 import { migrateDemoSchema } from '../support/demo-schema.js';
 import { demoMigrationsDir } from '../support/services/demo-images.js';
 import { FIXTURE_SET, FORMATS, writeFixture } from './fixtures.js';
-import { freshDatabase, historyRows, schemaOf, targetOf, withClient } from './helpers.js';
+import { freshDatabases, historyRows, schemaOf, targetOf } from './helpers.js';
 
 /** The shared runner on its own: up and down in each format, the way the verify step, drills and the demo use it. */
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
-
-async function database(prefix: string): Promise<TestDatabase> {
-  const db = await freshDatabase(prefix);
-  databases.push(db);
-  return db;
-}
+const database = freshDatabases();
 
 describe.each(FORMATS)('migrateDatabase with %s', (format) => {
   it('migrates up from nothing (creating the tool\'s history table), down to a version and up again to the same schema', async () => {

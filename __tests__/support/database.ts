@@ -24,14 +24,19 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl(database) });
+/** One connection to `url` for the length of `fn`. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+  return await withClient(databaseUrl(database), fn);
 }
 
 export async function dropDatabase(name: string): Promise<void> {
@@ -45,15 +50,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   return {
     name,
     url,
-    async query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return await client.query<R>(sql, params);
-      } finally {
-        await client.end();
-      }
-    },
+    query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => withClient(url, (client) => client.query<R>(sql, params)),
     drop: () => dropDatabase(name),
   };
 }
