@@ -70,7 +70,8 @@ class TailBuffer {
   }
 }
 
-function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
   let pending = '';
   return {
     push(chunk) {

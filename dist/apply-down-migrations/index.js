@@ -35715,6 +35715,7 @@ class TailBuffer {
         return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
     }
 }
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
 function lineSplitter(onLine) {
     let pending = '';
     return {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { lineSplitter } from '../../shared/process.js';
 import { maskLine, parseFileCommand, parseWorkflowCommand } from './protocol.js';
 
 /**
@@ -79,19 +80,9 @@ export async function runStepProcess(
   const exitCode = await new Promise<number>((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const split = (stream: NodeJS.ReadableStream) => {
-      let pending = '';
-      stream.on('data', (chunk: Buffer) => {
-        pending += chunk.toString('utf8');
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          onLine(pending.slice(0, newline).replace(/\r$/, ''));
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf('\n');
-        }
-      });
-      stream.on('end', () => {
-        if (pending) onLine(pending);
-      });
+      const lines = lineSplitter(onLine);
+      stream.on('data', (chunk: Buffer) => lines.push(chunk));
+      stream.on('end', () => lines.end());
     };
     split(child.stdout);
     split(child.stderr);
