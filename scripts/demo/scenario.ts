@@ -1,9 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { locateBackup } from '../../shared/backup/artifacts.js';
+import { sha256File } from '../../shared/backup/checksum.js';
 import { runProcess } from '../../shared/process.js';
 import { startArtifactService, type ArtifactService } from '../../__tests__/support/artifacts/index.js';
+import { createTestDatabase } from '../../__tests__/support/database.js';
+import { dockerEnv } from '../../__tests__/support/demo-app.js';
 import { startFakeGitHub } from '../../__tests__/support/github-api/index.js';
 import { listenLocal, type LocalHttpServer } from '../../__tests__/support/local-http.js';
 import { freePort } from '../../__tests__/support/services/free-port.js';
@@ -135,9 +138,7 @@ async function artifactDumpChecksum(artifacts: ArtifactService, name: string, di
   const target = path.join(dir, `${name}-unzipped`);
   mkdirSync(target, { recursive: true });
   await runProcess('unzip', ['-q', '-o', artifacts.storedFile(record.id), '-d', target]);
-  const dump = readdirSync(target).find((file) => !file.endsWith('.metadata.json'));
-  if (!dump) throw new Error(`artifact ${name} holds no backup file`);
-  return createHash('sha256').update(readFileSync(path.join(target, dump))).digest('hex');
+  return await sha256File((await locateBackup(target)).backupPath);
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -146,35 +147,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const token = `ghs_demo${randomBytes(12).toString('hex')}`;
   const smokeToken = `op-${randomBytes(10).toString('hex')}`;
   const project = `rollback-demo-${randomBytes(3).toString('hex')}`;
-  const database = `rollback_demo_${randomBytes(3).toString('hex')}`;
-  const adminUrl = new URL(serviceEnv('pgAdminUrl'));
-  const databaseUrl = new URL(adminUrl);
-  databaseUrl.pathname = `/${database}`;
-  const dockerEnv = { DOCKER_HOST: serviceEnv('dockerHost') };
+  const engineEnv = dockerEnv();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const imageRepository = serviceEnv('demoImage').replace(/:[^:/]+$/, '');
+  const imageRepository = serviceEnv('demoImage');
 
   const notifications: string[] = [];
   let github: Awaited<ReturnType<typeof startFakeGitHub>> | undefined;
   let artifacts: ArtifactService | undefined;
   let webhook: LocalHttpServer | undefined;
-  const admin = new pg.Client({ connectionString: adminUrl.toString() });
-  await admin.connect();
+  const database = await createTestDatabase('rollback_demo');
   const appRepo = path.join(root, 'shop');
   const deployHost = path.join(root, 'deploy-host');
   try {
-    await admin.query(`CREATE DATABASE "${database}"`);
     github = await startFakeGitHub({ token });
     artifacts = await startArtifactService({ github: github.server });
     webhook = await startWebhook(notifications);
-    log(`demo: database ${database}, app on ${baseUrl}, compose project ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
+    log(`demo: database ${database.name}, app on ${baseUrl}, compose project ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
 
     await createDemoAppRepository(appRepo, imageRepository);
-    prepareDeployHost(deployHost, appRepo, { DATABASE_URL: databaseUrl.toString(), APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
+    prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
 
     let runNumber = 1000;
-    const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(dockerEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
+    const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
     /** Runs a workflow of the app repository, or (suite: true) one of the suite's own, as if copied into the app repository. */
     const run: DemoWorld['run'] = async (workflow, inputs, runOptionsGiven = {}) => {
       const suite = runOptionsGiven.suite ?? false;
@@ -190,7 +185,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         runId,
         secrets: {
           GITHUB_TOKEN: token,
-          DATABASE_URL: databaseUrl.toString(),
+          DATABASE_URL: database.url,
           SMOKE_TOKEN: smokeToken,
           ROLLBACK_WEBHOOK_URL: `${webhook!.baseUrl}/hook`,
         },
@@ -204,7 +199,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ...runOptionsGiven.vars,
         },
         // GITHUB_SERVER_URL stays github.com: @actions/artifact refuses any other host as GHES.
-        env: { ...dockerEnv, GITHUB_API_URL: github!.server.baseUrl, ...artifacts!.runnerEnv(runId, { repository: APP_REPOSITORY }) },
+        env: { ...engineEnv, GITHUB_API_URL: github!.server.baseUrl, ...artifacts!.runnerEnv(runId, { repository: APP_REPOSITORY }) },
         repositories: {
           [APP_REPOSITORY]: { dir: appRepo, checkout: 'clone' },
           // The suite as it is in this checkout (its built dist/), wherever a workflow says @v1.
@@ -217,16 +212,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     };
 
     const appState = async (): Promise<AppState> => {
-      const { stdout } = await runProcess('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'], { env: { ...process.env, ...dockerEnv } });
+      const { stdout } = await runProcess('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'], { env: engineEnv });
       const images = stdout.trim().split('\n').filter(Boolean);
       const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
       const body = response ? ((await response.json().catch(() => ({}))) as { version?: string }) : {};
-      const client = new pg.Client({ connectionString: databaseUrl.toString() });
-      await client.connect();
-      const schema = await client
-        .query<{ version: string }>('SELECT version FROM schema_migrations')
-        .catch(() => ({ rows: [] as { version: string }[] }))
-        .finally(() => client.end());
+      const schema = await database.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
       return {
         runningTag: images.map((image) => image.split(':').at(-1)).join(','),
         healthStatus: response?.status ?? 0,
@@ -291,11 +281,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     return { deploys, automatic, manual, drill, notifications, timelines };
   } finally {
     await runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], {
-      env: { ...process.env, ...dockerEnv },
+      env: engineEnv,
       cwd: deployHost,
     }).catch((error: Error) => log(`demo: compose down failed: ${error.message}`));
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await database.drop().catch(() => undefined);
     await github?.server.stop();
     await artifacts?.stop();
     await webhook?.stop();
