@@ -136,7 +136,8 @@ export async function composeUp(
     } catch (error) {
       const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
       if (!stuck) throw error;
-      const own = await composeContainerIds(executor, project, services, options);
+      // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
+      const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
       const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
       if (!id) throw error;
       await forceRemoveContainer(executor, id, options.env);
