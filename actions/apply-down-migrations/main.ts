@@ -7,7 +7,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { loadMigrations } from '../../shared/migrations/formats.js';
-import { historyTableExists, readHistory } from '../../shared/migrations/history.js';
+import { readHistory } from '../../shared/migrations/history.js';
 import { acquireMigrationLock, migrationLockKeys, type HeldLock } from '../../shared/migrations/lock.js';
 import {
   describeFailure,
@@ -79,13 +79,14 @@ async function revert(
     if (lock.waitedMs >= 250) core.info(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
   }
 
-  if (!(await historyTableExists(client, table))) {
+  // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
+  const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+  if (!history.exists) {
     throw new ActionError(
       `The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`,
       { hint: 'Check database-url, history-table and migrations-format.' },
     );
   }
-  const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
   const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
   const plan = planDown(migrations, history, selection.versions, {
     format: inputs.format,

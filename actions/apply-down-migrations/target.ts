@@ -1,7 +1,7 @@
 import { ActionError, InputError } from '../../shared/errors.js';
 import { compareVersions } from '../../shared/migrations/formats.js';
 import type { HistoryState } from '../../shared/migrations/history.js';
-import { appliedVersions } from '../../shared/migrations/runner.js';
+import { appliedVersions, versionsAbove } from '../../shared/migrations/runner.js';
 import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import type { DownTarget } from './inputs.js';
 
@@ -45,8 +45,7 @@ export function selectVersionsToRevert(
         { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' },
       );
     }
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    const versions = applied.filter((candidate) => version === '0' || compareVersions(candidate, version) > 0).reverse();
+    const versions = versionsAbove(applied, version);
     if (versions.length > 0) return { versions, alreadyReverted: [] };
     if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
       throw new ActionError(

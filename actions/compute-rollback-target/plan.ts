@@ -1,6 +1,7 @@
 import { classifySql, type MigrationClass, type StatementFinding } from '../../shared/migrations/classify.js';
 import { lintDownMigration, type DownFinding } from '../../shared/migrations/down-lint.js';
 import { hasStatements } from '../../shared/migrations/formats.js';
+import { parseSql } from '../../shared/migrations/sql-parser.js';
 import type { Migration } from '../../shared/migrations/types.js';
 
 /**
@@ -28,11 +29,13 @@ export function migrationLabel(migration: Pick<PlannedMigration, 'version' | 'na
 }
 
 export async function planMigration(migration: Migration): Promise<PlannedMigration> {
-  const classification = migration.up
-    ? await classifySql(migration.up.sql)
+  // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
+  const up = migration.up ? await parseSql(migration.up.sql) : undefined;
+  const classification = up
+    ? await classifySql(up)
     : { class: 'unknown' as const, statements: [{ sql: '', line: 0, class: 'unknown' as const, reasons: ['the up file is missing, so what it did is unknown; treated as breaking'] }] };
   const downStatus = !migration.down ? 'missing' : hasStatements(migration.down) ? 'present' : 'empty';
-  const revertWarnings = downStatus === 'present' ? await lintDownMigration(migration.up?.sql, migration.down!.sql, `since migration ${migrationLabel(migration)} was applied`) : [];
+  const revertWarnings = downStatus === 'present' ? await lintDownMigration(up, migration.down!.sql, `since migration ${migrationLabel(migration)} was applied`) : [];
   return {
     version: migration.version,
     name: migration.name,

@@ -1,5 +1,5 @@
 import type { AlterTableCmd, ColumnDef, Constraint, Node, RangeVar } from 'libpg-query';
-import { nodeType, parseSql, type ParsedStatement } from './sql-parser.js';
+import { nodeType, parseSql, relationName, relationNames, stringItems, tableKeyFromName, type ParsedSql, type ParsedStatement } from './sql-parser.js';
 
 /**
  * What an up migration means for the release before it: can the old code keep running on the new
@@ -58,25 +58,9 @@ const breaking = (reason: string): Finding => ({ class: 'breaking', reason });
 const dataChanging = (reason: string): Finding => ({ class: 'data-changing', reason });
 const unknown = (reason: string): Finding => ({ class: 'unknown', reason });
 
-function relationName(relation: RangeVar | undefined): string {
-  if (!relation?.relname) return '?';
-  return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
-}
-
 /** Tables are matched by name without schema: migrations rarely qualify consistently. */
 function tableKey(relation: RangeVar | undefined): string {
   return (relation?.relname ?? '?').toLowerCase();
-}
-
-function stringItems(nodes: Node[] | undefined): string[] {
-  return (nodes ?? []).map((node) => {
-    const [type, body] = nodeType(node);
-    if (type === 'String') return String(body.sval ?? '');
-    if (type === 'List') return stringItems(body.items as Node[]).join('.');
-    if (type === 'TypeName') return stringItems(body.names as Node[]).join('.');
-    if (type === 'ObjectWithArgs') return stringItems(body.objname as Node[]).join('.');
-    return type;
-  });
 }
 
 function constraintsOf(column: ColumnDef): Constraint[] {
@@ -114,10 +98,6 @@ function describeAddColumn(table: string, column: ColumnDef, context: MigrationC
     return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
   }
   return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
-}
-
-function tableKeyFromName(table: string): string {
-  return table.split('.').at(-1)!.toLowerCase();
 }
 
 const CONSTRAINT_WORDS: Record<string, string> = {
@@ -359,7 +339,7 @@ function classifyStatement(statement: ParsedStatement, context: MigrationContext
     case 'MergeStmt':
       return [dataChanging(`merges into ${relationName(body.relation as RangeVar | undefined)}: existing rows change`)];
     case 'TruncateStmt':
-      return [dataChanging(`truncates ${((body.relations as Node[] | undefined) ?? []).map((node) => relationName(nodeType(node)[1] as RangeVar)).join(', ')}: every row is gone`)];
+      return [dataChanging(`truncates ${relationNames(body.relations as Node[] | undefined).join(', ')}: every row is gone`)];
     case 'CopyStmt':
       if (body.is_from) return [dataChanging(`loads rows into ${relationName(body.relation as RangeVar | undefined)} with COPY`)];
       return [additive('copies data out (COPY TO)')];
@@ -370,9 +350,12 @@ function classifyStatement(statement: ParsedStatement, context: MigrationContext
   }
 }
 
-/** Classifies every statement of a migration's SQL; the migration's class is the strongest found. */
-export async function classifySql(sql: string): Promise<SqlClassification> {
-  const parsed = await parseSql(sql);
+/**
+ * Classifies every statement of a migration's SQL; the migration's class is the strongest found.
+ * Takes the parse too, so a caller that also lints the down file against it parses the up file once.
+ */
+export async function classifySql(sql: string | ParsedSql): Promise<SqlClassification> {
+  const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
   const context: MigrationContext = { createdTables: new Set(), addedColumns: new Map() };
   const statements: StatementFinding[] = [];
   const byLine = [

@@ -1,6 +1,6 @@
 import type { AlterTableCmd, ColumnDef, Node, RangeVar } from 'libpg-query';
 import { displaySql } from './classify.js';
-import { nodeType, parseSql } from './sql-parser.js';
+import { nodeType, parseSql, relationName, relationNames, stringItems, tableKeyFromName, type ParsedSql } from './sql-parser.js';
 
 /**
  * What running a down file costs. Reverting `CREATE TABLE` or `ADD COLUMN` is a `DROP`, and a drop
@@ -17,24 +17,6 @@ export interface DownFinding {
   sql?: string;
 }
 
-function relationName(relation: RangeVar | undefined): string {
-  if (!relation?.relname) return '?';
-  return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
-}
-
-function bareName(name: string): string {
-  return name.split('.').at(-1)!.toLowerCase();
-}
-
-function dropObjectNames(objects: Node[] | undefined): string[] {
-  return (objects ?? []).map((node) => {
-    const [type, body] = nodeType(node);
-    if (type === 'List') return ((body.items as Node[] | undefined) ?? []).map((item) => String(nodeType(item)[1].sval ?? '')).join('.');
-    if (type === 'String') return String(body.sval ?? '');
-    return type;
-  });
-}
-
 interface SchemaEffects {
   tables: Set<string>;
   /** "table.column" */
@@ -42,13 +24,13 @@ interface SchemaEffects {
 }
 
 /** Tables and columns an up migration creates, by bare name. */
-async function createdByUp(upSql: string): Promise<SchemaEffects> {
+async function createdByUp(up: string | ParsedSql): Promise<SchemaEffects> {
   const effects: SchemaEffects = { tables: new Set(), columns: new Set() };
-  for (const statement of (await parseSql(upSql)).statements) {
+  for (const statement of (typeof up === 'string' ? await parseSql(up) : up).statements) {
     const [type, body] = nodeType(statement.node);
-    if (type === 'CreateStmt') effects.tables.add(bareName(relationName(body.relation as RangeVar)));
+    if (type === 'CreateStmt') effects.tables.add(tableKeyFromName(relationName(body.relation as RangeVar)));
     if (type === 'AlterTableStmt') {
-      const table = bareName(relationName(body.relation as RangeVar));
+      const table = tableKeyFromName(relationName(body.relation as RangeVar));
       for (const node of (body.cmds as Node[] | undefined) ?? []) {
         const command = nodeType(node)[1] as AlterTableCmd;
         if (command.subtype === 'AT_AddColumn') effects.columns.add(`${table}.${(nodeType(command.def)[1] as ColumnDef).colname}`);
@@ -59,10 +41,11 @@ async function createdByUp(upSql: string): Promise<SchemaEffects> {
 }
 
 /**
- * Lints a down file against its up file. `appliedSince` names the moment data started to accumulate
- * ("since 0005_add_archived was applied") for the messages.
+ * Lints a down file against its up file (its text, or its parse when the caller has one already).
+ * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
+ * for the messages.
  */
-export async function lintDownMigration(upSql: string | undefined, downSql: string, appliedSince: string): Promise<DownFinding[]> {
+export async function lintDownMigration(upSql: string | ParsedSql | undefined, downSql: string, appliedSince: string): Promise<DownFinding[]> {
   const findings: DownFinding[] = [];
   const down = await parseSql(downSql);
   for (const error of down.errors) {
@@ -73,25 +56,25 @@ export async function lintDownMigration(upSql: string | undefined, downSql: stri
     const [type, body] = nodeType(statement.node);
     const sql = displaySql(statement.text);
     if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
-      for (const table of dropObjectNames(body.objects as Node[])) {
-        dropped.tables.add(bareName(table));
+      for (const table of stringItems(body.objects as Node[])) {
+        dropped.tables.add(tableKeyFromName(table));
         findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
       }
     } else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-      findings.push({ kind: 'data-loss', message: `Reverting drops schema ${dropObjectNames(body.objects as Node[]).join(', ')} with CASCADE: every table in it is lost.`, sql });
+      findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects as Node[]).join(', ')} with CASCADE: every table in it is lost.`, sql });
     } else if (type === 'AlterTableStmt') {
       const table = relationName(body.relation as RangeVar);
       for (const node of (body.cmds as Node[] | undefined) ?? []) {
         const command = nodeType(node)[1] as AlterTableCmd;
         if (command.subtype === 'AT_DropColumn') {
-          dropped.columns.add(`${bareName(table)}.${command.name}`);
+          dropped.columns.add(`${tableKeyFromName(table)}.${command.name}`);
           findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
         } else if (command.subtype === 'AT_AlterColumnType') {
           findings.push({ kind: 'data-loss', message: `Reverting changes the type of ${table}.${command.name} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql });
         }
       }
     } else if (type === 'TruncateStmt') {
-      findings.push({ kind: 'data-loss', message: `Reverting truncates ${((body.relations as Node[] | undefined) ?? []).map((node) => relationName(nodeType(node)[1] as RangeVar)).join(', ')}: every row is lost.`, sql });
+      findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations as Node[] | undefined).join(', ')}: every row is lost.`, sql });
     } else if (type === 'DeleteStmt') {
       findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation as RangeVar)}, including rows written ${appliedSince}.`, sql });
     }

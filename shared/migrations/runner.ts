@@ -111,6 +111,12 @@ export function appliedVersions(format: MigrationFormat, migrations: readonly Mi
   return migrations.filter((migration) => compareVersions(migration.version, history.current!) <= 0).map((migration) => migration.version);
 }
 
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+export function versionsAbove(applied: readonly string[], to: string): string[] {
+  // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+  return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
+
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 export function dirtyHistoryError(history: HistoryState, migrations: readonly Migration[], table: HistoryTable, migrationsDir: string): ActionError {
   const version = history.current ?? '-1';
@@ -133,7 +139,7 @@ export function dirtyHistoryError(history: HistoryState, migrations: readonly Mi
 }
 
 function lineNote(script: MigrationScript, statement: SqlStatement): string {
-  return `line ${(script.line ?? 1) - 1 + statement.line}`;
+  return `line ${script.line - 1 + statement.line}`;
 }
 
 /** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
@@ -161,7 +167,6 @@ interface PreparedScript {
 /** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
 function prepareScript(script: MigrationScript, direction: Direction, options: PlanOptions): PreparedScript {
   const statements = splitStatements(script.sql);
-  const file = script.file ?? script.path;
   const notes: string[] = [];
   const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
   const control = transactionControl(statements);
@@ -182,7 +187,7 @@ function prepareScript(script: MigrationScript, direction: Direction, options: P
       displaySql: '',
       transactional: true,
       notes,
-      problem: `${file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+      problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
     };
   }
   if (control.kind === 'wrapped') {
@@ -223,7 +228,7 @@ function planned(
     direction,
     version: migration.version,
     name: migration.name,
-    file: script?.file ?? script?.path,
+    file: script?.file,
     script,
     statements: prepared.statements,
     displaySql: prepared.displaySql,
@@ -256,7 +261,7 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
       problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
       continue;
     }
-    const label = migration.down?.file ?? migration.down?.path ?? `version ${version} (${migration.name})`;
+    const label = migration.down?.file ?? `version ${version} (${migration.name})`;
     if (!migration.down && !allowed.has(version)) {
       problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
     } else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
@@ -454,7 +459,7 @@ function failureOf(step: PlannedMigration, unit: Unit, error: unknown, rolledBac
     historyState,
   };
   if (unit.kind === 'statement' && unit.statement && step.script) {
-    const base = (step.script.line ?? 1) - 1;
+    const base = step.script.line - 1;
     const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
     failure.line = base + (at?.line ?? unit.statement.line);
     if (at) failure.column = at.column;
@@ -588,8 +593,7 @@ export async function migrateDatabase(target: PgTarget, options: MigrateOptions)
       throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
     }
     const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    const toRevert = to === null ? [] : applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+    const toRevert = to === null ? [] : versionsAbove(applied, to);
     const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
     const result = await runPlan(client, plan, options.hooks);
     if (result.failure) throw new MigrationRunError(result.failure, result.completed);

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Node, ParseResult } from 'libpg-query';
+import type { Node, ParseResult, RangeVar } from 'libpg-query';
 import { ActionError, errorMessage } from '../errors.js';
+import { skipBlockComment } from './statements.js';
 
 /**
  * PostgreSQL's own grammar (libpg_query compiled to WebAssembly), so a migration is read exactly as
@@ -82,17 +83,7 @@ function stripLeadingComments(text: string): { text: string; skipped: string } {
       const newline = text.indexOf('\n', index);
       index = newline < 0 ? text.length : newline + 1;
     } else if (text.startsWith('/*', index)) {
-      let depth = 0;
-      while (index < text.length) {
-        if (text.startsWith('/*', index)) {
-          depth++;
-          index += 2;
-        } else if (text.startsWith('*/', index)) {
-          depth--;
-          index += 2;
-          if (depth === 0) break;
-        } else index++;
-      }
+      index = skipBlockComment(text, index);
     } else break;
   }
   return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
@@ -167,4 +158,30 @@ export function nodeType(node: Node | undefined): [string, Record<string, unknow
   if (!node) return ['', {}];
   const [type, body] = Object.entries(node)[0] ?? ['', {}];
   return [type, (body ?? {}) as Record<string, unknown>];
+}
+
+export function relationName(relation: RangeVar | undefined): string {
+  if (!relation?.relname) return '?';
+  return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+
+export function relationNames(nodes: Node[] | undefined): string[] {
+  return (nodes ?? []).map((node) => relationName(nodeType(node)[1] as RangeVar));
+}
+
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+export function stringItems(nodes: Node[] | undefined): string[] {
+  return (nodes ?? []).map((node) => {
+    const [type, body] = nodeType(node);
+    if (type === 'String') return String(body.sval ?? '');
+    if (type === 'List') return stringItems(body.items as Node[]).join('.');
+    if (type === 'TypeName') return stringItems(body.names as Node[]).join('.');
+    if (type === 'ObjectWithArgs') return stringItems(body.objname as Node[]).join('.');
+    return type;
+  });
+}
+
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+export function tableKeyFromName(table: string): string {
+  return table.split('.').at(-1)!.toLowerCase();
 }

@@ -37,12 +37,20 @@ export function splitStatements(sql: string): SqlStatement[] {
   let beginDepth = 0;
   let identifierCount = 0;
   let words: string[] = [];
+  // Statements start in order, so each line count resumes at the previous statement's start
+  // instead of rescanning the script from its first character.
+  let countedTo = 0;
+  let countedLine = 1;
+  const lineOf = (offset: number): number => {
+    for (; countedTo < offset && countedTo < sql.length; countedTo++) if (sql[countedTo] === '\n') countedLine++;
+    return countedLine;
+  };
 
   const finish = (end: number) => {
     if (start >= 0) {
       const text = sql.slice(start, end);
       // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
-      if (stripComments(text).replace(/;$/, '').trim() !== '') statements.push({ text, start, end, line: lineAt(sql, start), words });
+      if (stripComments(text).replace(/;$/, '').trim() !== '') statements.push({ text, start, end, line: lineOf(start), words });
     }
     start = -1;
     parenDepth = 0;
@@ -117,7 +125,8 @@ export function splitStatements(sql: string): SqlStatement[] {
   return statements;
 }
 
-function skipBlockComment(sql: string, from: number): number {
+/** Skips a (nested) block comment starting at `from`; an unterminated one runs to the end. */
+export function skipBlockComment(sql: string, from: number): number {
   let depth = 0;
   let i = from;
   while (i < sql.length) {

@@ -12,9 +12,9 @@ export interface MigrationScript {
    */
   transactional: boolean;
   /** The file the script is in, relative to the migrations directory (path without dbmate's section label). */
-  file?: string;
+  file: string;
   /** 1-based line of `file` where `sql` starts (dbmate sections start below their marker line). */
-  line?: number;
+  line: number;
 }
 
 export interface Migration {

@@ -51,7 +51,7 @@ export interface VerifyOptions {
   pgBinDir?: string;
   serverMajor: number;
   /** Row counts taken before the down migrations ran (tableRowCounts). */
-  rowCountsBefore?: Record<string, number>;
+  rowCountsBefore: Record<string, number>;
 }
 
 function historyKey(table: HistoryTable): string {
@@ -98,7 +98,7 @@ export async function verifyAgainstMigrations(options: VerifyOptions): Promise<V
   const actual = await withClient(options.target, async (client) => ({
     shape: await historyTableShape(client, options.table),
     versions: await historyVersions(client, options.format, options.table),
-    counts: options.rowCountsBefore ? await tableRowCounts(client) : undefined,
+    counts: await tableRowCounts(client),
   }));
 
   const differences = schemaDifferences(normalizeSchema(databaseSchema, { ignoreColumnOrder: true }), normalizeSchema(expected.schema, { ignoreColumnOrder: true }));
@@ -108,14 +108,12 @@ export async function verifyAgainstMigrations(options: VerifyOptions): Promise<V
   const rowsLost: RowCountChange[] = [];
   const rowsGained: RowCountChange[] = [];
   const droppedTables: { table: string; rows: number }[] = [];
-  if (options.rowCountsBefore && actual.counts) {
-    for (const [table, before] of Object.entries(options.rowCountsBefore)) {
-      if (table === historyKey(options.table)) continue;
-      const after = actual.counts[table];
-      if (after === undefined) droppedTables.push({ table, rows: before });
-      else if (after < before) rowsLost.push({ table, before, after });
-      else if (after > before) rowsGained.push({ table, before, after });
-    }
+  for (const [table, before] of Object.entries(options.rowCountsBefore)) {
+    if (table === historyKey(options.table)) continue;
+    const after = actual.counts[table];
+    if (after === undefined) droppedTables.push({ table, rows: before });
+    else if (after < before) rowsLost.push({ table, before, after });
+    else if (after > before) rowsGained.push({ table, before, after });
   }
 
   const problems: string[] = [];
