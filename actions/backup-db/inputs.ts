@@ -3,11 +3,10 @@ import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget } from '../../shared/postgres/connection.js';
 import { parseCompression } from '../../shared/backup/compression.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
-import { BACKUP_FORMATS, type BackupFormat } from '../../shared/backup/metadata.js';
+import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
-export { BACKUP_FORMATS, type BackupFormat };
-export const VERIFY_MODES = ['archive', 'restore'] as const;
+const VERIFY_MODES = ['archive', 'restore'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
 export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir'> {
@@ -16,8 +15,6 @@ export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 
   retentionDays: number;
   outputDir?: string;
 }
-
-export { parseCompression };
 
 export function readBackupInputs(): BackupInputs {
   const target = resolvePgTarget(stringInput('database-url'));

@@ -1,9 +1,7 @@
 import * as core from '@actions/core';
-import os from 'node:os';
-import path from 'node:path';
 import { artifactServiceAvailable, uploadBackupArtifact } from '../../shared/backup/artifacts.js';
 import { prepareBackup, takeBackup } from '../../shared/backup/backup.js';
-import { defaultArtifactName } from '../../shared/backup/names.js';
+import { defaultArtifactName, defaultBackupDir } from '../../shared/backup/names.js';
 import { formatBytes } from '../../shared/backup/progress.js';
 import { formatDuration } from '../../shared/duration.js';
 import { InputError } from '../../shared/errors.js';
@@ -22,7 +20,7 @@ export async function run(): Promise<void> {
     });
   }
   const artifactName = inputs.artifactName ?? defaultArtifactName(inputs.label, inputs.target.database, new Date());
-  const outputDir = inputs.outputDir ?? path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups');
+  const outputDir = inputs.outputDir ?? defaultBackupDir();
 
   const prepared = await prepareBackup({
     target: inputs.target,

@@ -9,7 +9,7 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import { decryptBackup, isEncryptedBackup } from '../../shared/backup/encryption.js';
 import { compareWithBackup, describeComparison, inspectDatabase } from '../../shared/backup/inspect.js';
 import type { BackupMetadata } from '../../shared/backup/metadata.js';
-import { compactTimestamp, safetyArtifactName } from '../../shared/backup/names.js';
+import { compactTimestamp, defaultBackupDir, safetyArtifactName } from '../../shared/backup/names.js';
 import { restoreBackup } from '../../shared/backup/restore.js';
 import { detectFormat, verifyChecksum } from '../../shared/backup/verify-stored.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -113,7 +113,7 @@ export async function run(): Promise<void> {
         await prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
-          outputDir: path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups'), baseName: name, kind: 'safety-backup',
+          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
         }),
       );

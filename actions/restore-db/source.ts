@@ -15,7 +15,6 @@ import type { BackupSource } from './inputs.js';
 export interface LocalBackup {
   backupPath: string;
   metadata?: BackupMetadata;
-  artifact?: ArtifactRef;
   /** How it was found, for logs and the summary. */
   origin: string;
 }
@@ -31,15 +30,14 @@ async function fromPath(given: string): Promise<LocalBackup> {
   const info = await stat(resolved).catch(() => undefined);
   if (!info) throw new InputError('path', `names ${resolved}, which does not exist.`);
   if (info.isDirectory() && (await isBackupFolder(resolved))) {
-    const located = await locateBackup(resolved);
-    return withMetadata(located.backupPath, located.metadataPath, `folder ${resolved}`);
+    return fromMetadata((await locateBackup(resolved)).metadataPath, `folder ${resolved}`);
   }
   const metadataPath = metadataPathFor(resolved);
-  return withMetadata(resolved, existsSync(metadataPath) ? metadataPath : undefined, `file ${resolved}`);
+  return existsSync(metadataPath) ? fromMetadata(metadataPath, `file ${resolved}`) : { backupPath: resolved, origin: `file ${resolved}` };
 }
 
-async function withMetadata(backupPath: string, metadataPath: string | undefined, origin: string): Promise<LocalBackup> {
-  if (!metadataPath) return { backupPath, origin };
+/** The backup is the file the metadata names, not whatever path led to the metadata. */
+async function fromMetadata(metadataPath: string, origin: string): Promise<LocalBackup> {
   const metadata = await readMetadata(metadataPath);
   const named = path.join(path.dirname(metadataPath), metadata.file);
   if (!existsSync(named)) throw new ActionError(`The metadata ${path.basename(metadataPath)} describes ${metadata.file}, which is not next to it.`);
@@ -48,20 +46,20 @@ async function withMetadata(backupPath: string, metadataPath: string | undefined
 
 export async function obtainBackup(source: BackupSource, workDir: string): Promise<LocalBackup> {
   if (source.kind === 'path') return fromPath(source.path);
-  const ref =
-    source.kind === 'latest-artifact'
-      ? await findLatestBackup(source.label, { token: source.token, runId: source.runId })
-      : await findArtifact(source.name, { runId: source.runId, token: source.token });
+  let ref: ArtifactRef;
   if (source.kind === 'latest-artifact') {
+    ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
     core.info(`Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`);
+  } else {
+    ref = await findArtifact(source.name, { runId: source.runId, token: source.token });
   }
-  const token = source.kind === 'latest-artifact' ? source.token : source.token;
   const destination = path.join(workDir, 'artifact');
-  await downloadArtifact(ref, { token, runId: ref.runId }, destination);
+  await downloadArtifact(ref, { token: source.token, runId: ref.runId }, destination);
   const located = await locateBackup(destination);
-  const backup = await withMetadata(located.backupPath, located.metadataPath, `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`);
+  const backup = await fromMetadata(located.metadataPath, `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`);
+  // The name only says which label the artifact was made for; the metadata inside has the last word.
   if (source.kind === 'latest-artifact' && backup.metadata && backup.metadata.label !== source.label) {
     throw new ActionError(`Artifact ${ref.name} was found for label "${source.label}", but its metadata says label "${backup.metadata.label}".`);
   }
-  return { ...backup, artifact: ref };
+  return backup;
 }

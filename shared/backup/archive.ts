@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ActionError } from '../errors.js';
+import { quoteIdent } from '../postgres/connection.js';
 import type { PgClientTool } from '../postgres/pg-tools.js';
 import { runProcess } from '../process.js';
 
@@ -52,8 +53,7 @@ export function checkListing(listing: ArchiveListing, expected: ExpectedTables):
 
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table: { schema: string; name: string }): string {
-  const quote = (text: string) => `"${text.replace(/"/g, '""')}"`;
-  return `${quote(table.schema)}.${quote(table.name)}`;
+  return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
 }
 
 export const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';

@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionError, errorMessage } from '../errors.js';
+import { repositoryFromEnv } from '../github/deployments.js';
 import { listFiles } from './checksum.js';
 import { isBackupOfLabel, isMetadataFile, backupPathForMetadata } from './names.js';
 
@@ -33,9 +34,9 @@ export function artifactServiceAvailable(): boolean {
 }
 
 export function repository(): { owner: string; repo: string } {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  if (!owner || !repo) throw new ActionError('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
-  return { owner, repo };
+  const found = repositoryFromEnv();
+  if (!found) throw new ActionError('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
+  return found;
 }
 
 /** Uploads the backup (file or directory) and its metadata as one artifact. */

@@ -66,10 +66,8 @@ export interface BackupResult {
   path: string;
   metadataPath: string;
   metadata: BackupMetadata;
-  metadataJson: string;
   checksum: string;
   size: number;
-  durationMs: number;
 }
 
 const DEFAULT_ROW_COUNT_LIMIT = 100;
@@ -257,8 +255,8 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       artifact: request.artifact ?? null,
       run: runContext(),
     };
-    const metadataJson = await writeMetadata(metadataPath, metadata);
-    return { path: backupPath, metadataPath, metadata, metadataJson, checksum: checksum.sha256, size: checksum.size, durationMs: metadata.durationMs };
+    await writeMetadata(metadataPath, metadata);
+    return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
   } catch (error) {
     // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
     for (const leftover of new Set([output, backupPath, `${output}.zst`])) await rm(leftover, { recursive: true, force: true });

@@ -50,8 +50,7 @@ async function sizeOf(output: string): Promise<number> {
   return total;
 }
 
-export async function runPgDump(request: DumpRequest): Promise<{ durationMs: number }> {
-  const started = Date.now();
+export async function runPgDump(request: DumpRequest): Promise<void> {
   try {
     await withProgressGroup(
       `pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`,
@@ -63,5 +62,4 @@ export async function runPgDump(request: DumpRequest): Promise<{ durationMs: num
     await rm(request.output, { recursive: true, force: true });
     throw error;
   }
-  return { durationMs: Date.now() - started };
 }

@@ -57,10 +57,8 @@ export interface BackupMetadata {
   run: { repository: string | null; runId: string | null; runAttempt: string | null; workflow: string | null } | null;
 }
 
-export async function writeMetadata(file: string, metadata: BackupMetadata): Promise<string> {
-  const text = `${JSON.stringify(metadata, null, 2)}\n`;
-  await writeFile(file, text, { mode: 0o644 });
-  return text;
+export async function writeMetadata(file: string, metadata: BackupMetadata): Promise<void> {
+  await writeFile(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
 }
 
 function need(condition: boolean, file: string, what: string): void {

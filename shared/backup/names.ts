@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { BackupFormat } from './metadata.js';
 
@@ -31,7 +32,7 @@ export function safetyArtifactName(database: string, at: Date): string {
   return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
 }
 
-function escapeRegExp(text: string): string {
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -60,4 +61,9 @@ export function backupPathForMetadata(metadataPath: string): string {
 
 export function isMetadataFile(file: string): boolean {
   return path.basename(file).endsWith('.metadata.json');
+}
+
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+export function defaultBackupDir(): string {
+  return path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups');
 }

@@ -57,8 +57,7 @@ async function plainSqlFile(file: string, tempDir: string): Promise<{ sql: strin
   return { sql, cleanup: () => rm(sql, { force: true }) };
 }
 
-export async function restoreBackup(request: RestoreRequest): Promise<{ durationMs: number }> {
-  const started = Date.now();
+export async function restoreBackup(request: RestoreRequest): Promise<void> {
   const env = pgToolEnv(request.target);
   if (request.format === 'plain') {
     if (!request.psql) throw new Error('restoreBackup: psql is required for plain dumps');
@@ -76,7 +75,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<{ duration
     } finally {
       await cleanup();
     }
-    return { durationMs: Date.now() - started };
+    return;
   }
   if (!request.pgRestore) throw new Error('restoreBackup: pg_restore is required for archives');
   const args = ['--verbose', '--exit-on-error', '--no-password', `--dbname=${dbnameConninfo(request.target.database)}`];
@@ -87,5 +86,4 @@ export async function restoreBackup(request: RestoreRequest): Promise<{ duration
   await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) =>
     runProcess(request.pgRestore!.path, args, { env, onStderrLine: log, onStdoutLine: log }),
   );
-  return { durationMs: Date.now() - started };
 }

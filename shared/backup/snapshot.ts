@@ -2,8 +2,10 @@ import * as core from '@actions/core';
 import type pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
 import { detectSchemaVersion } from '../migrations/history.js';
-import { connect, quoteIdent, type PgTarget } from '../postgres/connection.js';
+import { connect, type PgTarget } from '../postgres/connection.js';
+import { countRows } from '../postgres/databases.js';
 import type { SchemaVersionInfo } from './metadata.js';
+import { escapeRegExp } from './names.js';
 
 /**
  * One REPEATABLE READ transaction whose snapshot pg_dump is told to use (--snapshot), so the table
@@ -36,7 +38,7 @@ export function namePatternToRegex(pattern: string): { schema?: string; name: st
         index++;
       } else quoted = !quoted;
     } else if (quoted) {
-      parts[parts.length - 1] += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      parts[parts.length - 1] += escapeRegExp(char);
     } else if (char === '.') {
       parts.push('');
     } else if (char === '*') {
@@ -129,11 +131,7 @@ export class DumpSnapshot {
   /** Exact row counts of the `limit` largest tables, in this snapshot. */
   async rowCounts(tables: CatalogTable[], limit: number): Promise<Record<string, number>> {
     const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-    const counts: Record<string, number> = {};
-    for (const table of largest) {
-      const { rows } = await this.client.query<{ count: string }>(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
-      counts[qualified(table)] = Number(rows[0].count);
-    }
+    const counts = await countRows(this.client, largest);
     return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
   }
 

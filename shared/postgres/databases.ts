@@ -54,6 +54,16 @@ export async function withScratchDatabase<T>(target: PgTarget, prefix: string, f
   }
 }
 
+/** Exact row counts, keyed "schema.table", one query after the other in the order given. */
+export async function countRows(client: pg.Client, tables: readonly { schema: string; name: string }[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const { rows } = await client.query<{ count: string }>(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+    counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
+  }
+  return counts;
+}
+
 /** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
 export async function tableRowCounts(client: pg.Client): Promise<Record<string, number>> {
   const { rows: tables } = await client.query<{ schema: string; name: string }>(
@@ -62,10 +72,5 @@ export async function tableRowCounts(client: pg.Client): Promise<Record<string, 
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       ORDER BY 1, 2`,
   );
-  const counts: Record<string, number> = {};
-  for (const table of tables) {
-    const { rows } = await client.query<{ count: string }>(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
-    counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
-  }
-  return counts;
+  return countRows(client, tables);
 }

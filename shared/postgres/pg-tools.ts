@@ -38,7 +38,26 @@ function isWrapper(executable: string): boolean {
   }
 }
 
-export async function probeVersion(executable: string): Promise<PgClientTool | undefined> {
+// restore-db looks up pg_restore for the archive and again for the safety backup: one process
+// start per executable is enough. Only answers are kept; a probe that found no version (a timeout,
+// an exit code 1) is run again next time, as it was before there was a cache.
+const probes = new Map<string, Promise<PgClientTool | undefined>>();
+
+export function probeVersion(executable: string): Promise<PgClientTool | undefined> {
+  const cached = probes.get(executable);
+  if (cached) return cached;
+  const probe = runProbe(executable);
+  probes.set(executable, probe);
+  const forget = () => {
+    if (probes.get(executable) === probe) probes.delete(executable);
+  };
+  probe.then((tool) => {
+    if (!tool) forget();
+  }, forget);
+  return probe;
+}
+
+async function runProbe(executable: string): Promise<PgClientTool | undefined> {
   const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
   const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
   if (!match) return undefined;
