@@ -2,8 +2,9 @@ import path from 'node:path';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainers } from '../../shared/engine/containers.js';
 import { localExecutor } from '../../shared/engine/executor.js';
+import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
-import { currentRepository, type GitHubClient } from '../../shared/releases/github.js';
+import { currentRepository } from '../../shared/releases/github.js';
 import type { ReleaseTag, TagCatalog } from '../../shared/releases/release-tags.js';
 import type { ComputeInputs } from './inputs.js';
 

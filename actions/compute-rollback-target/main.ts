@@ -41,7 +41,7 @@ export async function run(): Promise<void> {
   const inputs = readComputeInputs();
   // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
   const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
-  const client = inputs.githubToken ? githubClient(inputs.githubToken) : undefined;
+  const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
   const sources = await openSources(inputs, client);
   const catalog = await collectTags(sources, inputs.tagPrefix);
   if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {

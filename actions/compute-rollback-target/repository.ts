@@ -2,8 +2,9 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { InputError } from '../../shared/errors.js';
+import type { GitHubClient } from '../../shared/github/deployments.js';
 import { inspectRepository, listGitTags, objectTypeAt, type RepositoryInfo } from '../../shared/releases/git.js';
-import { currentRepository, listGitHubReleases, listGitHubTags, type GitHubClient } from '../../shared/releases/github.js';
+import { currentRepository, listGitHubReleases, listGitHubTags } from '../../shared/releases/github.js';
 import { buildTagCatalog, type TagCatalog, type TagObservation } from '../../shared/releases/release-tags.js';
 import type { ComputeInputs } from './inputs.js';
 

@@ -1,9 +1,10 @@
 import semver from 'semver';
 import { InputError } from '../../shared/errors.js';
+import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
-import { currentRepository, type GitHubClient } from '../../shared/releases/github.js';
+import { currentRepository } from '../../shared/releases/github.js';
 import { previousRelease, unsuitableReason, type IgnoredTag, type ReleaseTag, type TagCatalog } from '../../shared/releases/release-tags.js';
-import { describeTagSources, releaseForDeployment, type CurrentVersion } from './current.js';
+import { releaseForDeployment, type CurrentVersion } from './current.js';
 import type { ComputeInputs } from './inputs.js';
 
 export interface TargetChoice {
@@ -15,11 +16,9 @@ export interface TargetChoice {
   deployment?: DeploymentRecord;
 }
 
-const SHALLOW_HINT = 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.';
-
-function explicitTarget(inputs: ComputeInputs, tag: string, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined): TargetChoice {
-  const release = catalog.byTag.get(tag);
-  if (!release) throw new InputError('target', `names tag ${tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, { hint: SHALLOW_HINT });
+function explicitTarget(inputs: ComputeInputs, tag: string, catalog: TagCatalog, current: CurrentVersion): TargetChoice {
+  // run() has already rejected a target tag missing from the catalog, before resolving the current version.
+  const release = catalog.byTag.get(tag)!;
   if (release.tag === current.release.tag) throw new InputError('target', `names ${tag}, which is the current version: there is nothing to roll back.`);
   if (!semver.lt(release.version, current.release.version)) {
     throw new InputError('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
@@ -72,7 +71,7 @@ async function lastSuccessfulDeployment(inputs: ComputeInputs, catalog: TagCatal
 }
 
 export async function resolveTarget(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined): Promise<TargetChoice> {
-  if (inputs.target.kind === 'tag') return explicitTarget(inputs, inputs.target.tag, catalog, current, client);
+  if (inputs.target.kind === 'tag') return explicitTarget(inputs, inputs.target.tag, catalog, current);
   if (inputs.target.kind === 'previous') return previousTarget(inputs, catalog, current);
   return await lastSuccessfulDeployment(inputs, catalog, current, client!);
 }

@@ -20,10 +20,15 @@ export function commandFor(template: readonly string[], tag: string): string[] {
   return template.map((part) => part.replace(TAG_PLACEHOLDER, tag));
 }
 
+/** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
+function snapshot(inputs: RedeployInputs, services: readonly string[], tag: string | undefined): ServiceSnapshot[] {
+  return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+}
+
 export function prepareCommand(inputs: RedeployInputs, executor: HostExecutor): PreparedRedeploy {
   const template = inputs.command!;
   const label = inputs.services.length > 0 ? inputs.services : ['command'];
-  const previous: ServiceSnapshot[] = label.map((service) => ({ service, tag: inputs.previousTag, image: inputs.image && inputs.previousTag ? `${inputs.image}:${inputs.previousTag}` : undefined, containerIds: [] }));
+  const previous = snapshot(inputs, label, inputs.previousTag);
   const targets: ServiceTarget[] = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
   if (!inputs.readyUrl) core.warning('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
   return {
@@ -69,20 +74,19 @@ async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: stri
 async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, services: string[], startedAt: number): Promise<RedeployReport> {
   const result = (tag: string, ready: boolean, health: string): ServiceResult[] =>
     services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
-  const snapshot = (tag: string | undefined): ServiceSnapshot[] => services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
   const health = (readyUrlOk: boolean | undefined) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
 
   const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
-  if (deployed.ok) return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+  if (deployed.ok) return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
 
   const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
   if (inputs.onFailure !== 'restore-previous') {
-    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
   }
   if (!inputs.previousTag) {
     const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
     core.warning(`on-failure restore-previous: ${detail}`);
-    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
   }
   const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
   const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
@@ -92,7 +96,7 @@ async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, se
     outcome: restored.ok ? 'restored' : 'failed',
     failure: deployed.failure,
     services: failed,
-    current: snapshot(restored.ok ? inputs.previousTag : undefined),
+    current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
     logs: [],
     restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
     readyUrlOk: deployed.readyUrlOk,

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError } from '../../shared/errors.js';
-import { composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
+import { composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, composeUpArgs, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
 import { resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { composeContainers, containerLogs, imageTag, inspectContainers, reinspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
@@ -75,7 +75,9 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
       const images = await Promise.all(
         references.map(async (reference) => {
           const present = await lookups!.get(reference);
-          return present ? { ...present, pulled: false } : await ensureImage(executor, reference, inputs.pull);
+          if (typeof present === 'object') return { ...present, pulled: false };
+          // After a failed look ensureImage looks again, so that failure is reported or overcome there.
+          return await ensureImage(executor, reference, inputs.pull, { knownAbsent: present === 'absent' });
         }),
       );
       for (const target of targets) {
@@ -88,11 +90,13 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
   };
 }
 
-/** `docker image inspect` of each distinct image, started now and awaited by verify(); a failed look counts as absent. */
-function lookUpImages(executor: HostExecutor, targets: readonly ServiceTarget[]): Map<string, Promise<LocalImage | undefined>> {
-  const lookups = new Map<string, Promise<LocalImage | undefined>>();
+type ImageLookup = LocalImage | 'absent' | 'failed';
+
+/** `docker image inspect` of each distinct image, started now and awaited by verify(). */
+function lookUpImages(executor: HostExecutor, targets: readonly ServiceTarget[]): Map<string, Promise<ImageLookup>> {
+  const lookups = new Map<string, Promise<ImageLookup>>();
   for (const target of targets) {
-    if (!lookups.has(target.image!)) lookups.set(target.image!, inspectImage(executor, target.image!).catch(() => undefined));
+    if (!lookups.has(target.image!)) lookups.set(target.image!, inspectImage(executor, target.image!).then((image) => image ?? 'absent', () => 'failed' as const));
   }
   return lookups;
 }
@@ -159,7 +163,7 @@ async function deployAndWait(
 ): Promise<DeployRound> {
   const deadline = Date.now() + inputs.healthTimeoutMs;
   const extraFiles = override ? [override.path] : [];
-  const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
+  const shown = composeCommand(project, composeUpArgs(services), extraFiles);
   core.info(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
   try {
     await composeUp(executor, project, services, {

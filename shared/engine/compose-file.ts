@@ -13,8 +13,6 @@ import { parse as parseYaml } from 'yaml';
 export interface FileServiceConfig {
   /** Image reference with variables interpolated. */
   image: string;
-  /** The uninterpolated `image:` text, e.g. registry/app:${IMAGE_TAG}. */
-  rawImage: string;
   healthcheck: boolean;
 }
 
@@ -57,7 +55,8 @@ export function interpolate(text: string, env: Record<string, string | undefined
   return unsure ? undefined : result;
 }
 
-function healthcheckDefined(healthcheck: ServiceYaml['healthcheck']): boolean {
+/** A healthcheck is defined and not disabled (`disable: true` or test ["NONE"]). */
+export function healthcheckDefined(healthcheck: ServiceYaml['healthcheck']): boolean {
   if (!healthcheck) return false;
   if (healthcheck.disable === true) return false;
   return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
@@ -104,7 +103,7 @@ export function resolveServicesFromFiles(
     if (!defined || rawImage === undefined) return undefined;
     const image = interpolate(rawImage, env);
     if (image === undefined || image === '') return undefined;
-    resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck) };
+    resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
   }
   return resolved;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ActionError } from '../errors.js';
 import { findExecutable, formatCommand, ProcessError, type RunResult } from '../process.js';
+import { healthcheckDefined } from './compose-file.js';
 import { forceRemoveContainer } from './containers.js';
 import type { HostExecutor } from './executor.js';
 
@@ -100,9 +101,7 @@ export async function composeConfig(executor: HostExecutor, project: ComposeProj
   const config = parseYaml(stdout, { merge: true }) as { services?: Record<string, { image?: unknown; healthcheck?: { disable?: boolean; test?: unknown } }> } | null;
   const services: Record<string, ComposeServiceConfig> = {};
   for (const [name, service] of Object.entries(config?.services ?? {})) {
-    const test = service?.healthcheck?.test;
-    const disabled = service?.healthcheck?.disable === true || (Array.isArray(test) && test[0] === 'NONE');
-    services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: Boolean(service?.healthcheck) && !disabled };
+    services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
   }
   return services;
 }
@@ -110,6 +109,11 @@ export async function composeConfig(executor: HostExecutor, project: ComposeProj
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 export function runningContainerNotRemoved(message: string): string | undefined {
   return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
+}
+
+/** composeUp's arguments, also for callers that log the command, so the log cannot drift from what runs. */
+export function composeUpArgs(services: readonly string[]): string[] {
+  return ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services];
 }
 
 /** How often `up` is run again after removing an old container the engine restarted under it. */
@@ -132,7 +136,7 @@ export async function composeUp(
 ): Promise<RunResult> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+      return await runCompose(executor, project, composeUpArgs(services), options);
     } catch (error) {
       const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
       if (!stuck) throw error;

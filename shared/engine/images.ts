@@ -44,12 +44,15 @@ async function pull(executor: HostExecutor, reference: string, timeoutMs: number
   return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
 }
 
-/** Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do. */
-export async function ensureImage(executor: HostExecutor, reference: string, policy: PullPolicy, options: { timeoutMs?: number } = {}): Promise<EnsuredImage> {
+/**
+ * Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do.
+ * `knownAbsent`: the caller's own `docker image inspect` just found no such image, so it is not asked again.
+ */
+export async function ensureImage(executor: HostExecutor, reference: string, policy: PullPolicy, options: { timeoutMs?: number; knownAbsent?: boolean } = {}): Promise<EnsuredImage> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const where = executor.description;
   if (policy !== 'always') {
-    const present = await inspectImage(executor, reference);
+    const present = options.knownAbsent ? undefined : await inspectImage(executor, reference);
     if (present) return { ...present, pulled: false };
     if (policy === 'never') {
       throw new ImageUnavailableError(`Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`, {

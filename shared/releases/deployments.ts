@@ -1,4 +1,5 @@
-import { githubCall, type GitHubClient, type RepoRef } from './github.js';
+import type { DeploymentState, GitHubClient, Repository } from '../github/deployments.js';
+import { githubCall } from './github.js';
 
 /**
  * Deployments of an environment, newest first, each with what became of it.
@@ -8,8 +9,6 @@ import { githubCall, type GitHubClient, type RepoRef } from './github.js';
  * "failed": the outcome of a deployment is its latest status other than `inactive`, so a release that
  * deployed fine and was later replaced still counts as a successful deployment.
  */
-export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
-
 export interface DeploymentRecord {
   id: number;
   ref: string;
@@ -23,7 +22,7 @@ export interface DeploymentRecord {
 }
 
 /** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
-export async function* environmentDeployments(client: GitHubClient, repo: RepoRef, environment: string): AsyncGenerator<DeploymentRecord> {
+export async function* environmentDeployments(client: GitHubClient, repo: Repository, environment: string): AsyncGenerator<DeploymentRecord> {
   const pages = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 })[Symbol.asyncIterator]();
   const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
   for (;;) {

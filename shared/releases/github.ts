@@ -1,28 +1,22 @@
-import { getOctokit } from '@actions/github';
 import { ActionError, errorMessage } from '../errors.js';
+import { repositoryFromEnv, type GitHubClient, type Repository } from '../github/deployments.js';
 import type { TagObservation } from './release-tags.js';
 
 /**
  * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
  * talks to (api.github.com, a GHES host, or a test's local stand-in).
  */
-export type GitHubClient = ReturnType<typeof getOctokit>;
-
-export interface RepoRef {
-  owner: string;
-  repo: string;
-}
-
-export function githubClient(token: string): GitHubClient {
+export async function githubClient(token: string): Promise<GitHubClient> {
+  // Loaded only with a token: Octokit is most of the bundle's start-up time.
+  const { getOctokit } = await import('@actions/github');
   return getOctokit(token);
 }
 
 /** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
-export function currentRepository(): RepoRef {
-  const full = process.env.GITHUB_REPOSITORY ?? '';
-  const [owner, repo] = full.split('/');
-  if (!owner || !repo) throw new ActionError(`GITHUB_REPOSITORY is "${full}", not owner/repo: this must run inside a GitHub Actions job.`);
-  return { owner, repo };
+export function currentRepository(): Repository {
+  const repository = repositoryFromEnv();
+  if (!repository) throw new ActionError(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
+  return repository;
 }
 
 /** Turns HTTP failures into messages that say which permission or setting to check. */
@@ -41,12 +35,12 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
   }
 }
 
-export async function listGitHubReleases(client: GitHubClient, repo: RepoRef): Promise<TagObservation[]> {
+export async function listGitHubReleases(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {
   const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
   return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases' as const, prerelease: release.prerelease, draft: release.draft }));
 }
 
-export async function listGitHubTags(client: GitHubClient, repo: RepoRef): Promise<TagObservation[]> {
+export async function listGitHubTags(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {
   const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
   return tags.map((tag) => ({ tag: tag.name, source: 'github-tags' as const, commit: tag.commit.sha }));
 }
