@@ -69,11 +69,7 @@ export function readSmokeInputs(): SmokeInputs {
   const backoffMs = durationInput('backoff', { default: 250, min: 1, max: 600_000 });
   const maxBackoffMs = durationInput('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
   if (maxBackoffMs < backoffMs) throw new InputError('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
-  const tlsExpiryText = stringInput('tls-expiry-days');
-  let tlsExpiryDays: number | undefined;
-  if (tlsExpiryText !== undefined) {
-    tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
-  }
+  const tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
   return {
     url,
     baseUrl,
@@ -108,8 +104,8 @@ function readDeploymentInputs(): SmokeInputs['deployment'] {
   const environmentUrl = urlInput('environment-url');
   // An empty deployment-id (the deploy step recorded none) leaves the environment unused: the
   // verdict then concerns no deployment, which is not an error in the caller's wiring.
-  if (!stringInput('deployment-id')) return undefined;
-  const id = integerInput('deployment-id', { min: 1, required: true });
+  const id = integerInput('deployment-id', { min: 1 });
+  if (id === undefined) return undefined;
   if (!environment) throw new InputError('environment', 'is required with deployment-id: on success the environment\'s earlier deployments are marked inactive.');
   if (!token) throw new InputError('github-token', 'is required with deployment-id (a token with permissions: deployments: write).');
   return { id, environment, environmentUrl, token };

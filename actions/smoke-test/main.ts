@@ -32,7 +32,7 @@ export async function run(): Promise<void> {
     throw error;
   }
   const reportPath = resolveJunitPath(inputs.junitPath, workspace);
-  const baseUrl = inputs.baseUrl ?? parsed?.suite['base-url'];
+  const { baseUrl } = plan;
   redactor.addUrlCredentials(parsed?.suite['base-url']);
   for (const check of plan.checks) for (const step of check.steps) redactor.addUrlCredentials(step.url);
 

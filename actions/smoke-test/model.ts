@@ -112,4 +112,6 @@ export interface SuitePlan {
   variables: Map<string, string>;
   /** Where the suite came from, for the summary. */
   source?: string;
+  /** The base-url input, else the suite's: what relative URLs were joined to. */
+  baseUrl?: string;
 }

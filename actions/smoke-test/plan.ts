@@ -18,7 +18,7 @@ import {
 } from './model.js';
 import type { SmokeInputs } from './inputs.js';
 import { didYouMean, SuiteError, type ParsedSuite, type SuiteProblem } from './suite-load.js';
-import { COMPARISON_OPERATORS, type AssertionOperator } from './suite-schema.js';
+import { COMPARISON_OPERATORS, REQUEST_FIELDS, type AssertionOperator } from './suite-schema.js';
 import type { Comparison, Duration, RawCapture, RawCheck, RawExpect, RawHeaderValue, RawRequest, RawRetry, RawSuite, ValueOrOperators } from './suite-types.js';
 import { isGenerator, jsonReferences, templateReferences } from './template.js';
 
@@ -46,6 +46,14 @@ export interface PlanContext {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * CA files by resolved path (null: missing), read once for the url check and every step naming the
+ * same file. Made per plan, so a later plan reads the file as it is then.
+ */
+interface BuildContext extends PlanContext {
+  caFiles: Map<string, string | null>;
+}
+
 /** Collects problems with their pointers; at the end they are located and thrown together. */
 class Problems {
   readonly list: (SuiteProblem & { atKey?: boolean })[] = [];
@@ -54,7 +62,8 @@ class Problems {
   }
 }
 
-export function planFromInputs(context: PlanContext, parsed?: ParsedSuite): SuitePlan {
+export function planFromInputs(planContext: PlanContext, parsed?: ParsedSuite): SuitePlan {
+  const context: BuildContext = { ...planContext, caFiles: new Map() };
   const { inputs } = context;
   const problems = new Problems();
   const suite: RawSuite | undefined = parsed?.suite;
@@ -93,10 +102,11 @@ export function planFromInputs(context: PlanContext, parsed?: ParsedSuite): Suit
     checks,
     variables: suiteVariables,
     source: parsed?.source.displayName,
+    baseUrl,
   };
 }
 
-function urlCheck(context: PlanContext, baseUrl: string | undefined, problems: Problems): CheckPlan {
+function urlCheck(context: BuildContext, baseUrl: string | undefined, problems: Problems): CheckPlan {
   const { inputs } = context;
   const url = inputs.url!;
   const request: RequestPlan = {
@@ -129,13 +139,11 @@ export function joinUrl(baseUrl: string | undefined, url: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${url}`;
 }
 
-const REQUEST_FIELDS = ['method', 'url', 'query', 'headers', 'body', 'json', 'form', 'timeout', 'follow-redirects', 'max-redirects', 'tls', 'expect', 'capture', 'sensitive', 'version-check', 'version-path'] as const;
-
 function buildCheck(
   raw: RawCheck,
   pointer: (string | number)[],
   suite: RawSuite,
-  context: PlanContext,
+  context: BuildContext,
   baseUrl: string | undefined,
   suiteScope: Set<string>,
   problems: Problems,
@@ -185,7 +193,7 @@ function buildRequest(
   raw: RawRequest,
   pointer: (string | number)[],
   suite: RawSuite,
-  context: PlanContext,
+  context: BuildContext,
   baseUrl: string | undefined,
   scope: Set<string>,
   problems: Problems,
@@ -229,7 +237,7 @@ function buildRequest(
     body = { kind: 'form', value: form };
   }
 
-  const versionPath = raw['version-path'] ?? defaults['version-path'] ?? inputs.versionPath;
+  const versionPath = versionPathOf(raw, suite, inputs);
   const assertions = buildAssertions(raw.expect, defaults.expect, [...pointer, 'expect'], inputs, scope, context, problems);
   if (raw['version-check'] && inputs.expectedVersion !== undefined) {
     const compiled = compilePath(versionPath, [...pointer, raw['version-path'] ? 'version-path' : 'version-check'], problems);
@@ -283,18 +291,22 @@ function headerSpecs(
   });
 }
 
-function readTls(raw: RawRequest['tls'], defaults: RawRequest['tls'], context: PlanContext, pointer: (string | number)[], problems: Problems): TlsSettings {
+function readTls(raw: RawRequest['tls'], defaults: RawRequest['tls'], context: BuildContext, pointer: (string | number)[], problems: Problems): TlsSettings {
   const fromSuite = raw?.['ca-file'] ?? defaults?.['ca-file'];
   const caFile = fromSuite ?? context.inputs.caFile;
   const insecure = raw?.insecure ?? defaults?.insecure ?? context.inputs.insecureTls;
   if (!caFile) return { insecure };
   const file = path.resolve(context.workspace, caFile);
-  if (!existsSync(file)) {
+  let ca = context.caFiles.get(file);
+  if (ca === undefined) {
+    ca = existsSync(file) ? readFileSync(file, 'utf8') : null;
+    context.caFiles.set(file, ca);
+  }
+  if (ca === null) {
     if (fromSuite) problems.add(pointer, `CA file ${caFile} does not exist (looked for ${file})`);
     else throw new InputError('ca-file', `names a file that does not exist: ${caFile} (looked for ${file}).`);
     return { insecure, caFile };
   }
-  const ca = readFileSync(file, 'utf8');
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
     if (fromSuite) problems.add(pointer, `CA file ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
     else throw new InputError('ca-file', `names ${caFile}, which holds no PEM certificate.`);
@@ -484,9 +496,8 @@ function applyExpectedVersion(checks: CheckPlan[], suite: RawSuite | undefined, 
   const expected = inputs.expectedVersion!;
   const marked = checks.some((check) => check.steps.some((step) => step.assertions.some((assertion) => assertion.subject === 'version')));
   const urlCheck = inputs.url ? checks[0] : undefined;
-  const compiledDefault = (versionPath: string, pointer: (string | number)[]) => compilePath(versionPath, pointer, problems);
   if (urlCheck) {
-    const compiled = compiledDefault(inputs.versionPath, []);
+    const compiled = compilePath(inputs.versionPath, [], problems);
     if (compiled) urlCheck.steps[0].assertions.push(versionAssertion(compiled, expected));
   }
   if (marked || urlCheck) return;
@@ -495,7 +506,10 @@ function applyExpectedVersion(checks: CheckPlan[], suite: RawSuite | undefined, 
     throw new InputError('expected-version', 'is set, but the suite has no single-request check to read the version from; mark a step with "version-check: true".');
   }
   const rawCheck = suite?.checks.find((check) => check.name === checks[index].name);
-  const versionPath = rawCheck?.['version-path'] ?? suite?.defaults?.['version-path'] ?? inputs.versionPath;
-  const compiled = compiledDefault(versionPath, []);
+  const compiled = compilePath(versionPathOf(rawCheck, suite, inputs), [], problems);
   if (compiled) checks[index].steps[0].assertions.push(versionAssertion(compiled, expected));
+}
+
+function versionPathOf(raw: RawRequest | undefined, suite: RawSuite | undefined, inputs: SmokeInputs): string {
+  return raw?.['version-path'] ?? suite?.defaults?.['version-path'] ?? inputs.versionPath;
 }

@@ -4,7 +4,7 @@ import { evaluateAssertion, ResponseView, type AssertionResult } from './asserti
 import { queryJsonPath } from './jsonpath.js';
 import type { CaptureSpec, CheckPlan, RequestPlan, SuitePlan } from './model.js';
 import type { Redactor } from './redact.js';
-import { MapScope, renderJson, renderTemplate, TemplateError, type TemplateScope } from './template.js';
+import { MapScope, renderJson, renderTemplate, type TemplateScope } from './template.js';
 
 /**
  * Runs the checks one after another. Each check is retried with exponential backoff and jitter
@@ -148,7 +148,7 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
     failure,
     note,
     log,
-    bodyExcerpt: passed ? undefined : (lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt ?? undefined),
+    bodyExcerpt: passed ? undefined : lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt,
   });
 
   for (;;) {
@@ -279,7 +279,7 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
   try {
     ({ url, headers, body } = renderRequest(step, scope, redactor));
   } catch (error) {
-    const message = error instanceof TemplateError ? error.message : (error as Error).message;
+    const message = (error as Error).message;
     return {
       step: { step: step.name, request: `${step.method} ${redactor.url(step.url)}`, ms: 0, failedAssertions: 1, failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message } },
       retryable: false,
@@ -303,8 +303,8 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
   } catch (error) {
     const ms = performance.now() - started;
     if (!(error instanceof HttpRequestError)) throw error;
-    const kind = error.kind === 'aborted' ? 'connection' : error.kind;
-    const actual = redactor.redact(`${shownRequest}: ${error.kind === 'timeout' ? `no answer within ${Math.round(timeoutMs)} ms (timeout)` : error.message}`);
+    const { kind } = error;
+    const actual = redactor.redact(`${shownRequest}: ${error.message}`);
     return {
       step: { step: step.name, request: shownRequest, ms, failedAssertions: 1, failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual } },
       retryable: kind === 'timeout' || kind === 'connection',

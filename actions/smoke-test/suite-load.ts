@@ -109,7 +109,7 @@ export function parseSuite(source: SuiteSource): ParsedSuite {
   };
   const validate = validator();
   if (!validate(data)) {
-    const problems = (validate.errors ?? []).flatMap((error) => describeError(error, data)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
+    const problems = (validate.errors ?? []).flatMap((error) => describeError(error)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
     throw new SuiteError(source, dedupe(problems.map(({ atKey: _atKey, ...rest }) => rest)));
   }
   return { suite: data as RawSuite, source, locate };
@@ -169,7 +169,7 @@ interface DescribedProblem extends SuiteProblem {
 
 type SchemaNode = { title?: string; description?: string; properties?: Record<string, unknown>; type?: string | string[] };
 
-function describeError(error: ErrorObject, root: unknown): DescribedProblem[] {
+function describeError(error: ErrorObject): DescribedProblem[] {
   const pointer = decodePointer(error.instancePath);
   const schema = (error.parentSchema ?? {}) as SchemaNode;
   const data = error.data;
@@ -219,7 +219,6 @@ function describeError(error: ErrorObject, root: unknown): DescribedProblem[] {
     case 'minLength':
       return [{ pointer, message: 'must not be empty' }];
     default:
-      void root;
       return [{ pointer, message: error.message ?? `fails ${error.keyword}` }];
   }
 }

@@ -176,6 +176,9 @@ const requestProperties = {
   'version-path': { type: 'string', pattern: '^\\$', description: 'a JSONPath starting with $' },
 };
 
+/** Derived from the schema so the plan's "move it into a step" check cannot miss a field added here. */
+export const REQUEST_FIELDS = Object.keys(requestProperties) as (keyof typeof requestProperties)[];
+
 export const suiteSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'smoke suite',

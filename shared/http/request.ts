@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
  * so a check never rides a keep-alive socket to a container that has since been replaced.
  */
 
-export type HttpErrorKind = 'timeout' | 'connection' | 'tls' | 'protocol' | 'redirect' | 'aborted';
+export type HttpErrorKind = 'timeout' | 'connection' | 'tls' | 'protocol' | 'redirect';
 
 export class HttpRequestError extends Error {
   readonly kind: HttpErrorKind;
@@ -44,7 +44,6 @@ export interface HttpRequestOptions {
   /** Bytes of body kept; the rest is not read (bodyTruncated says so). Default 10 MiB. */
   maxBodyBytes?: number;
   tls?: TlsOptions;
-  signal?: AbortSignal;
 }
 
 export interface PeerCertificateInfo {
@@ -80,6 +79,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 // Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+// Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
+// of every request and redirect hop: each distinct set of extra CAs gets its context once.
+const secureContexts = new Map<string, tls.SecureContext>();
 
 export async function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> {
   const started = performance.now();
@@ -120,9 +122,7 @@ function withoutHeaders(headers: Record<string, string>, names: string[]): Recor
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.includes(name.toLowerCase())));
 }
 
-interface Hop extends Omit<HttpResponse, 'redirects' | 'totalMs'> {
-  status: number;
-}
+type Hop = Omit<HttpResponse, 'redirects' | 'totalMs'>;
 
 function singleRequest(
   options: HttpRequestOptions & { url: URL; method: string },
@@ -134,15 +134,14 @@ function singleRequest(
     const secure = options.url.protocol === 'https:';
     const headers: Record<string, string> = { 'user-agent': 'rollback-actions-smoke-test', accept: '*/*', ...options.headers };
     if (options.body !== undefined && !hasHeader(headers, 'content-length')) headers['content-length'] = String(Buffer.byteLength(options.body));
-    const requestOptions: https.RequestOptions = {
+    const requestOptions: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       method: options.method,
       headers,
       agent: false,
       ...(secure
         ? {
             rejectUnauthorized: !options.tls?.insecure,
-            // Extra CAs join the system store rather than replace it, like curl's --cacert plus system CAs.
-            ...(options.tls?.ca ? { ca: [...tls.rootCertificates, ...(Array.isArray(options.tls.ca) ? options.tls.ca : [options.tls.ca])] } : {}),
+            ...(options.tls?.ca ? { secureContext: secureContextWith(options.tls.ca) } : {}),
           }
         : {}),
     };
@@ -152,22 +151,18 @@ function singleRequest(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
       request.destroy();
       reject(error);
     };
     const request = (secure ? https : http).request(options.url, requestOptions);
     const timer = setTimeout(() => {
-      fail(new HttpRequestError('timeout', `no complete answer within ${Math.round(options.timeoutMs)} ms`, { code: 'ETIMEDOUT' }));
+      fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
     }, remaining);
-    const onAbort = () => fail(new HttpRequestError('aborted', 'request aborted'));
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
 
     if (secure) {
       request.on('socket', (socket) => {
         socket.once('secureConnect', () => {
-          certificate = describeCertificate(socket as TLSSocket) ?? certificate;
+          certificate = describeCertificate(socket as TLSSocket);
         });
       });
     }
@@ -183,7 +178,6 @@ function singleRequest(
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
         if (truncated) request.destroy();
         resolve({
           status: response.statusCode ?? 0,
@@ -215,6 +209,18 @@ function singleRequest(
     });
     request.end(options.body);
   });
+}
+
+function secureContextWith(ca: string | string[]): tls.SecureContext {
+  const extra = Array.isArray(ca) ? ca : [ca];
+  const key = JSON.stringify(extra);
+  let context = secureContexts.get(key);
+  if (!context) {
+    // Extra CAs join the system store rather than replace it, like curl's --cacert plus system CAs.
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] });
+    secureContexts.set(key, context);
+  }
+  return context;
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
@@ -262,7 +268,6 @@ function formatName(name: object | undefined): string {
 }
 
 function classifyError(error: NodeJS.ErrnoException): HttpRequestError {
-  if (error instanceof HttpRequestError) return error;
   const code = error.code ?? '';
   if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
     return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
