@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { runProcess } from '../shared/process.js';
 import { runAction, type ActionResult } from '../__tests__/support/action-harness.js';
 import { startStandIns } from '../__tests__/backup/stand-ins.js';
-import { serviceEnv } from '../__tests__/support/services/index.js';
+import { createTestDatabase, pgBin } from '../__tests__/support/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**
@@ -34,16 +32,6 @@ function connectionEnv(url: URL, database: string): Record<string, string> {
   };
 }
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 function succeeded(result: ActionResult, what: string): ActionResult {
   if (result.exitCode !== 0) throw new Error(`${what} failed: ${result.errors.join('\n') || result.stderr}`);
   return result;
@@ -55,23 +43,20 @@ const benchmark: Benchmark = {
   async run(log) {
     // Every harness run registers an exit hook that removes its temp files.
     process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
-    const binDir = serviceEnv('pgBinDir');
-    const admin = new URL(serviceEnv('pgAdminUrl'));
-    const database = `bench_backup_${randomBytes(3).toString('hex')}`;
-    const dbUrl = new URL(admin);
-    dbUrl.pathname = `/${database}`;
-    const env = connectionEnv(admin, database);
+    const db = await createTestDatabase('bench_backup');
+    const database = db.name;
+    const dbUrl = new URL(db.url);
+    const env = connectionEnv(dbUrl, database);
     const work = mkdtempSync(path.join(os.tmpdir(), 'bench-backup-'));
-    await query(admin.toString(), `CREATE DATABASE ${database}`);
     try {
       log(`generating pgbench -i -s ${SCALE} in ${database}...`);
-      const generated = await timed(() => runProcess(path.join(binDir, 'pgbench'), ['-i', '-s', String(SCALE), '-q', database], { env }));
-      const [{ bytes }] = await query<{ bytes: string }>(dbUrl.toString(), `SELECT pg_database_size(current_database()) AS bytes`);
+      const generated = await timed(() => runProcess(pgBin('pgbench'), ['-i', '-s', String(SCALE), '-q', database], { env }));
+      const [{ bytes }] = (await db.query<{ bytes: string }>(`SELECT pg_database_size(current_database()) AS bytes`)).rows;
       const sizeGb = Number(bytes) / 1024 ** 3;
       log(`database: ${(Number(bytes) / 1024 ** 2).toFixed(0)} MiB, generated in ${(generated.ms / 1000).toFixed(1)}s`);
       if (Number(bytes) < 1000 * 1024 ** 2) throw new Error(`the generated database is only ${bytes} bytes; the benchmark needs at least 1 GB`);
 
-      const pgDump = path.join(binDir, 'pg_dump');
+      const pgDump = pgBin('pg_dump');
       const { stdout: version } = await runProcess(pgDump, ['--version']);
       const major = Number(/(\d+)/.exec(version.replace(/^[^)]*\)/, ''))![1]);
       const fastest = major >= 16 ? 'zstd:1' : 'gzip:1';
@@ -155,7 +140,7 @@ const benchmark: Benchmark = {
         ],
       };
     } finally {
-      await query(admin.toString(), `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+      await db.drop().catch(() => undefined);
       rmSync(work, { recursive: true, force: true });
     }
   },

@@ -2,11 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrateDatabase } from '../shared/migrations/runner.js';
-import { pgToolEnv, type PgTarget } from '../shared/postgres/connection.js';
+import { pgToolEnv } from '../shared/postgres/connection.js';
 import { runProcess } from '../shared/process.js';
 import { runAction } from '../__tests__/support/action-harness.js';
-import { databaseUrl, dropDatabase, withAdmin } from '../__tests__/support/database.js';
-import { serviceEnv } from '../__tests__/support/services/index.js';
+import { databaseUrl, dropDatabase, pgBin, targetOfUrl, withAdmin } from '../__tests__/support/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**
@@ -44,11 +43,6 @@ INSERT INTO bench_${i} (payload) SELECT md5(g::text) FROM generate_series(1, 200
   }
 }
 
-function targetOf(url: string): PgTarget {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), database: parsed.pathname.slice(1) };
-}
-
 async function copyOf(template: string, name: string): Promise<string> {
   await dropDatabase(name);
   await withAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
@@ -62,13 +56,13 @@ const benchmark: Benchmark = {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-down-'));
     generateMigrations(dir);
     const template = `bench_down_template_${process.pid}`;
-    const psql = path.join(serviceEnv('pgBinDir'), 'psql');
+    const psql = pgBin('psql');
     const downFiles = Array.from({ length: COUNT }, (_, index) => COUNT - index).map((i) => path.join(dir, `${String(i).padStart(4, '0')}_step_${i}.down.sql`));
     const databases: string[] = [template];
     try {
       await dropDatabase(template);
       await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
-      const setup = await timed(() => migrateDatabase(targetOf(databaseUrl(template)), { migrationsDir: dir, format: 'golang-migrate' }));
+      const setup = await timed(() => migrateDatabase(targetOfUrl(databaseUrl(template)), { migrationsDir: dir, format: 'golang-migrate' }));
       log(`template migrated up to ${COUNT} in ${(setup.ms / 1000).toFixed(1)}s`);
 
       const baseline: number[] = [];
@@ -82,7 +76,7 @@ const benchmark: Benchmark = {
           databases.push(name);
           const url = await copyOf(template, name);
           if (which === 'psql') {
-            const env = pgToolEnv(targetOf(url));
+            const env = pgToolEnv(targetOfUrl(url));
             const { ms } = await timed(async () => {
               for (const file of downFiles) await runProcess(psql, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', file], { env });
             });

@@ -2,8 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startArtifactService, type ArtifactService } from '../support/artifacts/index.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { READ_TOKEN, startStandIns, type StandIns } from './stand-ins.js';
 
 /**
  * The artifact service stand-in answers the real @actions/artifact client: upload (Twirp create,
@@ -14,25 +13,24 @@ describe('artifact service stand-in', () => {
   // @actions/github reads GITHUB_API_URL when it is first loaded, as it is in a real step: load
   // the client only after the REST stand-in's address is in the environment.
   let DefaultArtifactClient: typeof import('@actions/artifact').DefaultArtifactClient;
-  let service: ArtifactService;
-  let github: Awaited<ReturnType<typeof startFakeGitHub>>;
+  let standIns: StandIns;
+  let service: StandIns['artifacts'];
   const saved = { ...process.env };
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'artifact-standin-'));
 
   beforeAll(async () => {
-    github = await startFakeGitHub({ token: 'ghs_reader' });
-    service = await startArtifactService({ github: github.server });
-    process.env.GITHUB_API_URL = github.server.baseUrl;
+    standIns = await startStandIns();
+    service = standIns.artifacts;
+    process.env.GITHUB_API_URL = standIns.github.server.baseUrl;
     ({ DefaultArtifactClient } = await import('@actions/artifact'));
   });
   afterAll(async () => {
     process.env = saved;
-    await service.stop();
-    await github.server.stop();
+    await standIns.stop();
   });
 
   function actAsJobOf(runId: number): void {
-    Object.assign(process.env, service.runnerEnv(runId), { GITHUB_API_URL: github.server.baseUrl, GITHUB_SERVER_URL: 'https://github.com', GITHUB_WORKSPACE: workDir });
+    Object.assign(process.env, standIns.env(runId), { GITHUB_SERVER_URL: 'https://github.com', GITHUB_WORKSPACE: workDir });
   }
 
   function makeFiles(name: string, sizes: number[]): { root: string; files: string[]; hashes: string[] } {
@@ -95,7 +93,7 @@ describe('artifact service stand-in', () => {
     // This run has none of its own...
     expect((await client.listArtifacts()).artifacts).toEqual([]);
     // ...but run 502's are reachable with a token.
-    const findBy = { token: 'ghs_reader', workflowRunId: 502, repositoryOwner: 'acme', repositoryName: 'shop' };
+    const findBy = { token: READ_TOKEN, workflowRunId: 502, repositoryOwner: 'acme', repositoryName: 'shop' };
     const { artifacts } = await client.listArtifacts({ findBy });
     expect(artifacts.map((artifact) => artifact.name)).toEqual(['backup-two']);
     const { artifact } = await client.getArtifact('backup-two', { findBy });

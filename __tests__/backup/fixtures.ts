@@ -2,11 +2,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { normalizeSchema, dumpSchema } from '../../shared/postgres/schema.js';
 import { tableRowCounts } from '../../shared/postgres/databases.js';
-import type { PgTarget } from '../../shared/postgres/connection.js';
-import { createTestDatabase, databaseUrl, dropDatabase, withAdmin, type TestDatabase } from '../support/database.js';
-import { serviceEnv } from '../support/services/index.js';
+import { createTestDatabase, databaseUrl, dropDatabase, pgBin, schemaOfUrl, withAdmin, type TestDatabase } from '../support/database.js';
 
 /**
  * A small database with every kind of object a backup must carry: several tables in two schemas,
@@ -70,24 +67,14 @@ export async function createRichDatabase(prefix = 'backup_src'): Promise<TestDat
   return db;
 }
 
-export function pgDumpPath(): string {
-  return path.join(serviceEnv('pgBinDir'), 'pg_dump');
-}
-
 export async function pgDumpMajor(): Promise<number> {
-  const { stdout } = await runProcess(pgDumpPath(), ['--version']);
+  const { stdout } = await runProcess(pgBin('pg_dump'), ['--version']);
   return Number(/(\d+)/.exec(stdout.replace(/^[^)]*\)/, ''))![1]);
-}
-
-/** A target for a test database (without resolvePgTarget, which registers masks on this process's stdout). */
-export function targetOf(database: string): PgTarget {
-  const url = new URL(databaseUrl(database));
-  return { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database };
 }
 
 /** The normalized schema (pg_dump --schema-only) of a database, for equality checks. */
 export async function schemaOf(database: string): Promise<string> {
-  return normalizeSchema(await dumpSchema(targetOf(database), pgDumpPath()));
+  return await schemaOfUrl(databaseUrl(database));
 }
 
 export async function rowCountsOf(database: string): Promise<Record<string, number>> {

@@ -22,15 +22,7 @@ async function run(inputs: Record<string, string | boolean>) {
 
 describe('local workflow runner', () => {
   it('wires inputs, step outputs, GITHUB_ENV, job outputs and reusable workflow outputs', async () => {
-    const result = await runWorkflow({
-      workflowPath: path.join(fixture, '.github', 'workflows', 'caller.yml'),
-      workflowRepository: { name: 'acme/fixture', dir: fixture },
-      repository: 'acme/fixture',
-      eventName: 'workflow_dispatch',
-      inputs: { greeting: 'hi' },
-      repositories: { 'acme/fixture': { dir: probe, checkout: 'link', linkEntries: ['harness-probe'] } },
-      runRoot: mkdtempSync(path.join(os.tmpdir(), 'local-runner-')),
-    });
+    const result = await run({ greeting: 'hi' });
     expect(result.conclusion).toBe('success');
     expect(result.jobs.first.outputs.echoed).toBe('hi\nworld');
     expect(result.jobs.first.steps.find((step) => step.id === 'shell')?.outputs.value).toBe('HI');

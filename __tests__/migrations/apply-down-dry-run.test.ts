@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
+import { schemaOfUrl } from '../support/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture, type WrittenFixture } from './fixtures.js';
-import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, psqlFile, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, psqlFile } from './helpers.js';
 
 /**
  * A dry run changes nothing, and its SQL, replayed by hand with psql, leaves the database exactly as
@@ -36,12 +37,12 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     await migrateUp(fixture, dry);
     await migrateUp(fixture, real);
     const target = fixture.versions.at(-5)!;
-    const before = { schema: await schemaOf(dry.url), history: await historyRows(dry, format) };
+    const before = { schema: await schemaOfUrl(dry.url), history: await historyRows(dry, format) };
 
     const planned = await applyDown(fixture, dry, { 'target-version': target, 'dry-run': true, 'backup-checksum': undefined });
     expect(planned.errors).toEqual([]);
     expect(planned.exitCode).toBe(0);
-    expect(await schemaOf(dry.url)).toBe(before.schema);
+    expect(await schemaOfUrl(dry.url)).toBe(before.schema);
     expect(await historyRows(dry, format)).toEqual(before.history);
     expect(parseJsonOutput(planned, 'reverted')).toEqual([]);
     expect(parseJsonOutput<{ version: string }[]>(planned, 'planned').map((entry) => entry.version)).toEqual(fixture.versions.slice(-4).reverse());
@@ -78,7 +79,7 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     const comparable = (text: string) => text.split('\n').slice(1).map((line) => line.replace(/pg_advisory_(un)?lock\(\d+\)/, 'pg_advisory_$1lock(id)'));
     expect(comparable(result.outputs['dry-run-sql'])).toEqual(comparable(sql));
 
-    expect(await schemaOf(dry.url)).toBe(await schemaOf(real.url));
+    expect(await schemaOfUrl(dry.url)).toBe(await schemaOfUrl(real.url));
     const [byHand, byAction] = [await historyRows(dry, format), await historyRows(real, format)];
     // diesel's run_on is when each database applied its migrations: compare versions there.
     if (format === 'diesel') expect(byHand.map((row) => row.version)).toEqual(byAction.map((row) => row.version));

@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { TestDatabase } from '../support/database.js';
+import { schemaOfUrl, type TestDatabase } from '../support/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 
 interface FailureOutput {
   version: string;
@@ -82,7 +82,7 @@ describe.each(FORMATS)('a %s down migration that fails in the middle of a run', 
     expect(parseJsonOutput<{ version: string }[]>(resumed, 'reverted').map((entry) => entry.version)).toEqual([fixture.versions.at(-2), fixture.versions.at(-3)]);
     expect(resumed.outputs['initial-version']).toBe(fixture.versions.at(-2));
     expect(resumed.outputs['final-version']).toBe(target);
-    expect(await schemaOf(db.url)).toBe(await schemaOf(expected.url));
+    expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(expected.url));
     expect((await historyRows(db, format)).map((row) => row.version)).toEqual((await historyRows(expected, format)).map((row) => row.version));
   });
 });
@@ -109,13 +109,13 @@ describe('a golang-migrate down migration that cannot run in a transaction', () 
     // The statement before the failure stayed done: outside a transaction nothing rolls back.
     expect((await db.query("SELECT to_regclass('projects_slug_idx') AS t")).rows[0].t).toBeNull();
 
-    const before = await schemaOf(db.url);
+    const before = await schemaOfUrl(db.url);
     const refused = await applyDown(fixture, db, { 'target-version': '3' });
     expect(refused.exitCode).toBe(1);
     expect(refused.errors[0]).toContain('The history table public.schema_migrations is dirty at version 3');
     expect(refused.errors[0]).toContain(`migrate -path ${fixture.dir} -database "$DATABASE_URL" force 3    # the schema is fully at version 3`);
     expect(refused.errors[0]).toContain(`force 4    # a down migration from 4 failed`);
-    expect(await schemaOf(db.url)).toBe(before);
+    expect(await schemaOfUrl(db.url)).toBe(before);
     expect(await historyRows(db, 'golang-migrate')).toEqual([{ version: '3', dirty: true }]);
   });
 
@@ -137,12 +137,12 @@ describe('refusals that change nothing', () => {
     const db = await database(`refuse_${format.replace('-', '_')}`);
     await migrateUp(fixture, db);
     await prepare(fixture, db);
-    const before = { schema: await schemaOf(db.url), history: await historyRows(db, format) };
+    const before = { schema: await schemaOfUrl(db.url), history: await historyRows(db, format) };
     const result = await applyDown(fixture, db, inputs);
     expect(result.exitCode).toBe(1);
     expect(result.errors).toHaveLength(1);
     // Nothing changed: the whole schema and the history are as they were.
-    expect(await schemaOf(db.url)).toBe(before.schema);
+    expect(await schemaOfUrl(db.url)).toBe(before.schema);
     expect(await historyRows(db, format)).toEqual(before.history);
     expect(result.events.filter((event) => event.event === 'down_migrations_start')).toEqual([]);
     return { error: result.errors[0], result, fixture };

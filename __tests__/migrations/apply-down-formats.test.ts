@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT } from '../support/action-harness.js';
-import type { TestDatabase } from '../support/database.js';
+import { schemaOfUrl, type TestDatabase } from '../support/database.js';
 import { FORMATS, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 
 /**
  * For each format: the fixture set (tables, indexes, an enum, functions, triggers, a data backfill)
@@ -37,7 +37,7 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
     expect(Number(result.outputs['duration-ms'])).toBeGreaterThan(0);
 
     // The whole schema, history table included, byte for byte after normalisation (column order kept).
-    expect(await schemaOf(db.url)).toBe(await schemaOf(expected.url));
+    expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(expected.url));
 
     // The history, exactly as the tool leaves it.
     const after = await historyRows(db, format);
@@ -98,7 +98,7 @@ describe('apply-down-migrations against the real dbmate binary', () => {
     expect(result.errors).toEqual([]);
     for (let i = 0; i < 3; i++) await runDbmate(theirs, fixture.dir, 'rollback');
 
-    expect(await schemaOf(ours.url)).toBe(await schemaOf(theirs.url));
+    expect(await schemaOfUrl(ours.url)).toBe(await schemaOfUrl(theirs.url));
     expect(await historyRows(ours, 'dbmate')).toEqual(await historyRows(theirs, 'dbmate'));
     const status = await runDbmate(ours, fixture.dir, 'status');
     expect(status).toContain('Applied: 3');
@@ -107,7 +107,7 @@ describe('apply-down-migrations against the real dbmate binary', () => {
     // The team's own tool picks up where we left off.
     await runDbmate(ours, fixture.dir, 'up');
     await runDbmate(theirs, fixture.dir, 'up');
-    expect(await schemaOf(ours.url)).toBe(await schemaOf(theirs.url));
+    expect(await schemaOfUrl(ours.url)).toBe(await schemaOfUrl(theirs.url));
     expect(await historyRows(ours, 'dbmate')).toEqual(fixture.versions.map((version) => ({ version })));
   });
 
@@ -117,7 +117,7 @@ describe('apply-down-migrations against the real dbmate binary', () => {
     await migrateUp(fixture, byRunner);
     await runDbmate(byDbmate, fixture.dir, 'up');
     // The runner's history table is dbmate's own: same DDL, same rows.
-    expect(await schemaOf(byRunner.url)).toBe(await schemaOf(byDbmate.url));
+    expect(await schemaOfUrl(byRunner.url)).toBe(await schemaOfUrl(byDbmate.url));
     expect(await historyRows(byRunner, 'dbmate')).toEqual(await historyRows(byDbmate, 'dbmate'));
   });
 });

@@ -1,7 +1,7 @@
 import { leaksOf } from '../support/action-harness.js';
-import { withClient } from '../support/database.js';
+import { schemaOfUrl, withClient } from '../support/database.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture } from './fixtures.js';
-import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, schemaOf } from './helpers.js';
+import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 
 /** The other ways to say how far to go (plan, steps), a custom history table, secrets, and verify catching a bad down file. */
 const database = freshDatabases();
@@ -111,6 +111,6 @@ describe('verify', () => {
     expect(result.summary).toContain('CREATE FUNCTION "public"."log_project_change"()');
     expect(result.summary).toContain('| Tables dropped | public.audit_log (0 rows) |');
     expect(result.summary).toContain('| Rows lost in kept tables | none |');
-    expect(await schemaOf(db.url)).toContain('log_project_change');
+    expect(await schemaOfUrl(db.url)).toContain('log_project_change');
   });
 });

@@ -1,35 +1,11 @@
-import path from 'node:path';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, qualifiedName } from '../../shared/migrations/history.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
-import { pgToolEnv, type PgTarget } from '../../shared/postgres/connection.js';
-import { dumpSchema, normalizeSchema } from '../../shared/postgres/schema.js';
+import { pgToolEnv } from '../../shared/postgres/connection.js';
 import { runProcess } from '../../shared/process.js';
 import { runAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { serviceEnv } from '../support/services/index.js';
+import { createTestDatabase, pgBin, targetOfUrl, type TestDatabase } from '../support/database.js';
 import type { WrittenFixture } from './fixtures.js';
-
-/** A test database URL as a PgTarget, without resolvePgTarget's masking (which prints ::add-mask:: into jest's output). */
-export function targetOf(url: string): PgTarget {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 5432),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
-  };
-}
-
-export function pgBin(tool: string): string {
-  return path.join(serviceEnv('pgBinDir'), tool);
-}
-
-/** The normalised pg_dump --schema-only of a database, column order kept: the strictest comparison. */
-export async function schemaOf(url: string): Promise<string> {
-  return normalizeSchema(await dumpSchema(targetOf(url), pgBin('pg_dump')));
-}
 
 /** The history table's rows as the tool left them (diesel's run_on as text), in primary-key order. */
 export async function historyRows(db: TestDatabase, format: MigrationFormat, table = DEFAULT_HISTORY_TABLES[format]): Promise<Record<string, unknown>[]> {
@@ -39,18 +15,9 @@ export async function historyRows(db: TestDatabase, format: MigrationFormat, tab
   return rows;
 }
 
-export interface Snapshot {
-  schema: string;
-  history: Record<string, unknown>[];
-}
-
-export async function snapshot(db: TestDatabase, format: MigrationFormat, table?: string): Promise<Snapshot> {
-  return { schema: await schemaOf(db.url), history: await historyRows(db, format, table) };
-}
-
 /** Applies the fixture's up migrations with the shared runner, up to `to` (all when absent). */
 export async function migrateUp(fixture: WrittenFixture, db: TestDatabase, to?: string, historyTable?: string): Promise<void> {
-  await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format: fixture.format, to, historyTable });
+  await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format: fixture.format, to, historyTable });
 }
 
 /**
@@ -81,7 +48,7 @@ export async function applyDown(fixture: WrittenFixture, db: TestDatabase, input
 
 /** Runs SQL through psql, stopping at the first error: how a person replays the dry-run script. */
 export async function psqlFile(url: string, file: string): Promise<string> {
-  const result = await runProcess(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], { env: pgToolEnv(targetOf(url)) });
+  const result = await runProcess(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], { env: pgToolEnv(targetOfUrl(url)) });
   return result.stdout;
 }
 

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationRunError, migrateDatabase } from '../../shared/migrations/runner.js';
 import { splitStatements } from '../../shared/migrations/statements.js';
-import { withClient } from '../support/database.js';
+import { schemaOfUrl, targetOfUrl, withClient } from '../support/database.js';
 import { migrateDemoSchema } from '../support/demo-schema.js';
 import { demoMigrationsDir } from '../support/services/demo-images.js';
 import { FIXTURE_SET, FORMATS, writeFixture } from './fixtures.js';
-import { freshDatabases, historyRows, schemaOf, targetOf } from './helpers.js';
+import { freshDatabases, historyRows } from './helpers.js';
 
 /** The shared runner on its own: up and down in each format, the way the verify step, drills and the demo use it. */
 const database = freshDatabases();
@@ -15,27 +15,27 @@ describe.each(FORMATS)('migrateDatabase with %s', (format) => {
   it('migrates up from nothing (creating the tool\'s history table), down to a version and up again to the same schema', async () => {
     const fixture = writeFixture(format);
     const db = await database(`runner_${format.replace('-', '_')}`);
-    const up = await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format });
+    const up = await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format });
     expect(up.completed.map((outcome) => [outcome.direction, outcome.version])).toEqual(fixture.versions.map((version) => ['up', version]));
     expect(up.finalVersion).toBe(fixture.versions.at(-1));
-    const full = await schemaOf(db.url);
+    const full = await schemaOfUrl(db.url);
     const historyAfterUp = await historyRows(db, format);
     if (format === 'golang-migrate') expect(historyAfterUp).toEqual([{ version: '6', dirty: false }]);
     else expect(historyAfterUp.map((row) => row.version)).toEqual(fixture.versions);
 
-    const down = await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format, to: fixture.versions.at(-3) });
+    const down = await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format, to: fixture.versions.at(-3) });
     expect(down.completed.map((outcome) => [outcome.direction, outcome.version])).toEqual([
       ['down', fixture.versions.at(-1)],
       ['down', fixture.versions.at(-2)],
     ]);
     expect(down.finalVersion).toBe(fixture.versions.at(-3));
 
-    const again = await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format });
+    const again = await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format });
     expect(again.completed.map((outcome) => outcome.version)).toEqual(fixture.versions.slice(-2));
     // Column order kept: the reverted migrations re-applied in order give the same tables.
-    expect(await schemaOf(db.url)).toBe(full);
+    expect(await schemaOfUrl(db.url)).toBe(full);
 
-    const nothing = await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format });
+    const nothing = await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format });
     expect(nothing.completed).toEqual([]);
     expect(nothing.plan.direction).toBe('none');
   });
@@ -45,7 +45,7 @@ describe('migrateDatabase failures', () => {
   it('stops at a failing up migration with file, line, column and SQLSTATE; the earlier ones stay applied', async () => {
     const fixture = writeFixture('golang-migrate', [FIXTURE_SET[0], { name: 'broken', up: 'ALTER TABLE users ADD COLUMN nickname text;\nUPDATE users SET nickname = nick_name;\n', down: 'SELECT 1;' }]);
     const db = await database('runner_fail');
-    const error = await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format: 'golang-migrate' }).catch((caught: unknown) => caught);
+    const error = await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format: 'golang-migrate' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationRunError);
     const failure = (error as MigrationRunError).failure;
     expect(failure).toMatchObject({ direction: 'up', version: '2', file: '000002_broken.up.sql', line: 2, column: 29, code: '42703', rolledBack: true });
@@ -59,7 +59,7 @@ describe('migrateDatabase failures', () => {
   it('honours statement-timeout', async () => {
     const fixture = writeFixture('dbmate', [{ name: 'slow', up: 'SELECT pg_sleep(5);\n', down: 'SELECT 1;\n' }]);
     const db = await database('runner_timeout');
-    const error = (await migrateDatabase(targetOf(db.url), { migrationsDir: fixture.dir, format: 'dbmate', statementTimeoutMs: 200 }).catch((caught: unknown) => caught)) as MigrationRunError;
+    const error = (await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format: 'dbmate', statementTimeoutMs: 200 }).catch((caught: unknown) => caught)) as MigrationRunError;
     expect(error.failure).toMatchObject({ code: '57014', message: 'canceling statement due to statement timeout', statement: 'SELECT pg_sleep(5);' });
   });
 });

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage } from '../support/demo-app.js';
-import { createComposeProject, engineEnv, type ComposeProject } from './compose-project.js';
+import { demoImage, dockerEnv } from '../support/demo-app.js';
+import { createComposeProject, type ComposeProject } from './compose-project.js';
 
 /**
  * Strategy "command": the user's own deploy program (here a node script that runs docker-compose),
@@ -51,7 +51,7 @@ describe('redeploy-tag strategy command', () => {
   it('runs the command with the tag as argument and in the tag variable, and verifies with ready-url', async () => {
     const result = await runAction('redeploy-tag', {
       inputs: commandInputs({ tag: 'v1.1.0', 'previous-tag': 'v1.2.0', image: demoImage('').replace(/:$/, '') }),
-      env: engineEnv(),
+      env: dockerEnv(),
     });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
@@ -65,7 +65,7 @@ describe('redeploy-tag strategy command', () => {
 
   it('runs the command again for previous-tag when ready-url does not answer 2xx (broken v1.3.0)', async () => {
     const before = invocations().length;
-    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v1.3.0', 'previous-tag': 'v1.2.0', 'health-timeout': '5s' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v1.3.0', 'previous-tag': 'v1.2.0', 'health-timeout': '5s' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toMatch(/ready-url http:\/\/127\.0\.0\.1:\d+\/health did not answer 2xx within 5\.0s after the deploy command for v1\.3\.0 \(last: HTTP 500/);
     expect(result.errors[0]).toContain('Restored: ran the command again for v1.2.0');
@@ -76,7 +76,7 @@ describe('redeploy-tag strategy command', () => {
 
   it('with image, refuses a tag whose image is missing without running the command', async () => {
     const before = invocations().length;
-    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v9.9.9', image: demoImage('').replace(/:$/, ''), pull: 'never' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v9.9.9', image: demoImage('').replace(/:$/, ''), pull: 'never' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Image localhost/rollback-demo-app:v9.9.9 is not on the engine');
     expect(invocations()).toHaveLength(before);
@@ -84,7 +84,7 @@ describe('redeploy-tag strategy command', () => {
   });
 
   it('reports a command that cannot be started, by name', async () => {
-    const result = await runAction('redeploy-tag', { inputs: { ...commandInputs({ tag: 'v1.1.0', 'on-failure': 'leave' }), command: 'no-such-deploy-tool\n--tag={tag}' }, env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: { ...commandInputs({ tag: 'v1.1.0', 'on-failure': 'leave' }), command: 'no-such-deploy-tool\n--tag={tag}' }, env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Redeploy to v1.1.0 failed: the deploy command for v1.1.0 failed: no-such-deploy-tool --tag=v1.1.0 could not be started: "no-such-deploy-tool" was not found');
     expect(result.warnings).toEqual([]);

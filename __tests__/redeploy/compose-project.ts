@@ -4,9 +4,9 @@ import path from 'node:path';
 import { inspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
 import { localExecutor } from '../../shared/engine/executor.js';
 import { runProcess } from '../../shared/process.js';
-import { dockerEnv } from '../support/demo-app.js';
+import { demoImage, dockerEnv } from '../support/demo-app.js';
 import { freePort, waitFor } from '../support/services/free-port.js';
-import { serviceEnv, testResourceName } from '../support/services/index.js';
+import { testResourceName } from '../support/services/index.js';
 
 /**
  * A real compose project of the demo app for redeploy tests: a compose file in a temp dir whose
@@ -19,8 +19,6 @@ export interface ComposeProjectOptions {
   /** Write the image with a fixed tag instead of ${IMAGE_TAG} (for the image-pinning input). */
   fixedTag?: string;
   healthcheck?: boolean;
-  /** File name; docker-compose.yml is what compose finds without -f. */
-  fileName?: string;
   /** Make this release exit at start (restart: always then makes it a crash loop). */
   crashOn?: string;
   /** Add a second service, "worker": the same image on its own port, no healthcheck. */
@@ -93,9 +91,9 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
   mkdirSync(dir);
   const port = await freePort();
   const workerPort = options.worker ? await freePort() : undefined;
-  const fileName = options.fileName ?? 'docker-compose.yml';
-  const file = path.join(dir, fileName);
-  const image = `${serviceEnv('demoImage')}:${options.fixedTag ?? '${IMAGE_TAG}'}`;
+  // docker-compose.yml: what compose finds without -f.
+  const file = path.join(dir, 'docker-compose.yml');
+  const image = demoImage(options.fixedTag ?? '${IMAGE_TAG}');
   writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true, crashOn: options.crashOn, workerPort }));
   const env = dockerEnv();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -141,8 +139,4 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
 /** Inputs every compose redeploy test passes: the project, its file, the engine. */
 export function projectInputs(project: ComposeProject, extra: Record<string, string> = {}): Record<string, string> {
   return { 'working-directory': project.dir, 'compose-file': path.basename(project.file), 'project-name': project.name, services: 'api', 'health-timeout': '60s', ...extra };
-}
-
-export function engineEnv(): Record<string, string> {
-  return dockerEnv();
 }

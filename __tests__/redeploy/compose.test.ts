@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { demoImage, dockerEnv } from '../support/demo-app.js';
 import { migrateDemoSchema } from '../support/demo-schema.js';
 import { startFakeGitHub } from '../support/github-api/index.js';
-import { composeFileText, createComposeProject, engineEnv, projectInputs, type ComposeProject } from './compose-project.js';
+import { composeFileText, createComposeProject, projectInputs, type ComposeProject } from './compose-project.js';
 
 /**
  * redeploy-tag's compose strategy end to end: the bundled action run as the runner runs it,
@@ -45,7 +45,7 @@ describe('redeploy-tag (compose on the runner)', () => {
     expect(before.tag).toBe('v1.2.0');
     const result = await runAction('redeploy-tag', {
       inputs: projectInputs(project, { tag: 'v1.1.0', 'ready-url': `${project.baseUrl}/readyz` }),
-      env: engineEnv(),
+      env: dockerEnv(),
     });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
@@ -86,7 +86,7 @@ describe('redeploy-tag (compose on the runner)', () => {
 
   it('refuses a tag whose image does not exist before stopping anything: the old container keeps running', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toMatch(/Image localhost\/rollback-demo-app:v9\.9\.9 could not be pulled .* and is not there already\. Nothing was stopped\./);
     const after = await project.running();
@@ -100,7 +100,7 @@ describe('redeploy-tag (compose on the runner)', () => {
     expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: false, outcome: 'refused', to: 'v9.9.9' });
     expect(result.log).not.toContain('up -d');
 
-    const never = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9', pull: 'never' }), env: engineEnv() });
+    const never = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9', pull: 'never' }), env: dockerEnv() });
     expect(never.exitCode).toBe(1);
     expect(never.errors.join('\n')).toContain('is not on the engine on this runner, and pull is "never". Nothing was stopped.');
     expect((await project.running()).id).toBe(before.id);
@@ -113,7 +113,7 @@ describe('redeploy-tag (compose on the runner)', () => {
       const before = await project.running();
       const result = await runAction('redeploy-tag', {
         inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'restore-previous', 'ready-url': `${project.baseUrl}/health`, environment: 'production' }),
-        env: { ...engineEnv(), ...github.server.env() },
+        env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
       expect(result.exitCode).toBe(1);
@@ -161,7 +161,7 @@ describe('redeploy-tag (compose on the runner)', () => {
       const otherEnvironment = github.deployments.seed('acme', 'shop', 'staging', 'v1.2.0', 'success');
       const result = await runAction('redeploy-tag', {
         inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'production', 'environment-url': 'https://shop.example.com' }),
-        env: { ...engineEnv(), ...github.server.env() },
+        env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
       expect(result.errors).toEqual([]);
@@ -191,7 +191,7 @@ describe('redeploy-tag (compose on the runner)', () => {
       const earlier = github.deployments.seed('acme', 'shop', 'production', 'v1.2.0', 'success');
       const result = await runAction('redeploy-tag', {
         inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'production', 'complete-deployment': 'false' }),
-        env: { ...engineEnv(), ...github.server.env() },
+        env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
       expect(result.exitCode).toBe(0);
@@ -223,7 +223,7 @@ describe('redeploy-tag (compose on the runner)', () => {
     try {
       const result = await runAction('redeploy-tag', {
         inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'production' }),
-        env: { ...engineEnv(), ...github.server.env() },
+        env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_wrong',
       });
       expect(result.exitCode).toBe(0);
@@ -236,7 +236,7 @@ describe('redeploy-tag (compose on the runner)', () => {
   });
 
   it('with on-failure: leave, leaves the failed v1.3.0 containers for inspection', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'leave' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'leave' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('Service "api" did not become healthy');
     const after = await project.running();
@@ -247,7 +247,7 @@ describe('redeploy-tag (compose on the runner)', () => {
 
   it('on the tag already running, changes nothing and verifies it is healthy', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.2.0' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.2.0' }), env: dockerEnv() });
     expect(result.exitCode).toBe(0);
     expect(result.outputs.outcome).toBe('unchanged');
     expect((await project.running()).id).toBe(before.id);
@@ -256,7 +256,7 @@ describe('redeploy-tag (compose on the runner)', () => {
   it('passes env-overrides (a kill switch) to compose through the environment, values inert', async () => {
     const canary = path.join(project.dir, 'pwned');
     const value = `off; touch ${canary}; $(touch ${canary}) \`touch ${canary}\``;
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}` }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}` }), env: dockerEnv() });
     expect(result.exitCode).toBe(0);
     const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', (await project.running()).id], { env: dockerEnv() });
     expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${value}`);
@@ -290,7 +290,7 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
   ])('rejects shell metacharacters in %s before running anything (%j)', async (input, values) => {
     const before = await project.running();
     const canary = path.join(project.dir, 'pwned');
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { ...values, 'env-overrides': values['env-overrides' as keyof typeof values] ?? `X=$(touch ${canary})` }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { ...values, 'env-overrides': values['env-overrides' as keyof typeof values] ?? `X=$(touch ${canary})` }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain(`Input "${input}"`);
     expect(result.events).toEqual([]);
@@ -299,14 +299,14 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
   });
 
   it('requires services with strategy compose, and names the input', async () => {
-    const result = await runAction('redeploy-tag', { inputs: { ...projectInputs(project, { tag: 'v1.1.0' }), services: '' }, env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: { ...projectInputs(project, { tag: 'v1.1.0' }), services: '' }, env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Input "services" is required with strategy "compose"');
   });
 
   it('names an unknown service and lists the real ones, before anything changes', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'web' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'web' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Input "services" names "web", which is not a service of the compose project');
     expect(result.errors[0]).toContain('its services: api');
@@ -315,16 +315,16 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
 
   it('refuses a compose file whose image does not read the tag variable, pointing at the image input', async () => {
     writeFileSync(path.join(project.dir, 'fixed.yml'), composeFileText({ port: project.port, databaseUrl: database.url, image: demoImage('v1.2.0'), healthcheck: false }));
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'compose-file': 'fixed.yml' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'compose-file': 'fixed.yml' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('its tag does not come from IMAGE_TAG');
     expect(result.errors[0]).toContain('set the image input');
   });
 
   it('asks for known-hosts with ssh-host, and refuses ssh settings without ssh-host', async () => {
-    const noKnownHosts = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-host': 'deploy.example.com' }), env: engineEnv() });
+    const noKnownHosts = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-host': 'deploy.example.com' }), env: dockerEnv() });
     expect(noKnownHosts.errors[0]).toContain('Input "known-hosts" is required with ssh-host');
-    const keyWithoutHost = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-key': 'not-a-key' }), env: engineEnv() });
+    const keyWithoutHost = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-key': 'not-a-key' }), env: dockerEnv() });
     expect(keyWithoutHost.errors[0]).toContain('Input "ssh-key" is set but ssh-host is not');
     expect(keyWithoutHost.log).not.toContain('not-a-key');
   });
@@ -346,12 +346,12 @@ describe('redeploy-tag without a tag variable: image pinned through an override 
 
   it('pins v1.1.0 with the image input, then restores the pinned v1.2.0 when v1.3.0 fails', async () => {
     const image = demoImage('').replace(/:$/, '');
-    const ok = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', image }), env: engineEnv() });
+    const ok = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', image }), env: dockerEnv() });
     expect(ok.errors).toEqual([]);
     expect((await project.running()).image).toBe(demoImage('v1.1.0'));
     expect(ok.outputs['previous-tag']).toBe('v1.2.0');
 
-    const failed = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', image }), env: engineEnv() });
+    const failed = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', image }), env: dockerEnv() });
     expect(failed.exitCode).toBe(1);
     expect(failed.outputs.outcome).toBe('restored');
     const after = await project.running();
@@ -375,7 +375,7 @@ describe('redeploy-tag with a release that crash-loops', () => {
   });
 
   it('catches the crash loop at once (not at the timeout), shows its last words, and restores v1.2.0', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'health-timeout': '90s' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'health-timeout': '90s' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toMatch(/Service "api" did not become ready: (restart|exited|stopped).*exit code 3/);
     expect(result.log).toContain('fatal: export worker cannot start');
@@ -405,7 +405,7 @@ describe('redeploy-tag with two services', () => {
 
   it('recreates only the named service (--no-deps): the other keeps its container', async () => {
     const worker = await project.running('worker');
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0' }), env: dockerEnv() });
     expect(result.exitCode).toBe(0);
     expect((await project.running('api')).tag).toBe('v1.1.0');
     const workerAfter = await project.running('worker');
@@ -414,7 +414,7 @@ describe('redeploy-tag with two services', () => {
   });
 
   it('redeploys both when both are named, waits for each, and reports each', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'api\nworker' }), env: engineEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'api\nworker' }), env: dockerEnv() });
     expect(result.errors).toEqual([]);
     const api = await project.running('api');
     const worker = await project.running('worker');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,19 +21,25 @@ import { createComposeProject, type ComposeProject } from './compose-project.js'
  */
 const sshTempDirs = () => readdirSync(os.tmpdir()).filter((name) => name.startsWith('ra-ssh-'));
 
+// One sshd for the whole file; a test that needs a host to itself (to crash it) starts its own.
+let server: TestSshServer;
+beforeAll(async () => {
+  server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
 describe('SSH executor (real sshd)', () => {
-  let server: TestSshServer;
   let executor: SshExecutor;
   let scratch: string;
 
   beforeAll(async () => {
-    server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
     executor = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
     scratch = mkdtempSync(path.join(os.tmpdir(), 'redeploy-ssh-'));
   });
   afterAll(async () => {
     await executor?.close();
-    await server?.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -84,7 +90,6 @@ describe('SSH executor (real sshd)', () => {
 
     const otherKey = path.join(scratch, 'other_key');
     await runProcess('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
-    const { readFileSync } = await import('node:fs');
     const refused = openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: readFileSync(otherKey, 'utf8'), knownHosts: server.knownHosts });
     await expect(refused).rejects.toThrow(/Permission denied/);
     await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining('authorized_keys') });
@@ -96,19 +101,18 @@ describe('SSH executor (real sshd)', () => {
     const created = sshTempDirs().filter((name) => !before.includes(name));
     expect(created).toHaveLength(1);
     const dir = path.join(os.tmpdir(), created[0]);
-    expect((await import('node:fs')).statSync(path.join(dir, 'id')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'id')).mode & 0o777).toBe(0o600);
     await second.close();
     expect(existsSync(dir)).toBe(false);
   });
 });
 
 describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () => {
-  let server: TestSshServer;
   let database: TestDatabase;
   let project: ComposeProject;
 
   beforeAll(async () => {
-    [server, database] = await Promise.all([startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } }), createTestDatabase('redeploy_ssh')]);
+    database = await createTestDatabase('redeploy_ssh');
     project = await createComposeProject({ databaseUrl: database.url });
     await project.up('v1.2.0');
     await project.waitHealthy();
@@ -116,7 +120,6 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
   afterAll(async () => {
     await project?.remove();
     await database?.drop();
-    await server?.stop();
   });
 
   const sshInputs = (extra: Record<string, string>) => ({

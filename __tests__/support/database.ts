@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import pg from 'pg';
+import type { PgTarget } from '../../shared/postgres/connection.js';
+import { dumpSchema, normalizeSchema } from '../../shared/postgres/schema.js';
 import { serviceEnv } from './services/index.js';
 
 /**
@@ -53,4 +56,27 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
     query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => withClient(url, (client) => client.query<R>(sql, params)),
     drop: () => dropDatabase(name),
   };
+}
+
+/** A database URL as a PgTarget, without resolvePgTarget's secret masking (which prints ::add-mask:: lines into test output). */
+export function targetOfUrl(databaseUrl: string): PgTarget {
+  const url = new URL(databaseUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username) || 'postgres',
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: decodeURIComponent(url.pathname.slice(1)),
+    sslmode: url.searchParams.get('sslmode') ?? undefined,
+  };
+}
+
+/** A PostgreSQL client tool (pg_dump, psql, pgbench...) of the test server's version. */
+export function pgBin(tool: string): string {
+  return path.join(serviceEnv('pgBinDir'), tool);
+}
+
+/** The normalised pg_dump --schema-only of a database, column order kept: the strictest comparison. */
+export async function schemaOfUrl(databaseUrl: string): Promise<string> {
+  return normalizeSchema(await dumpSchema(targetOfUrl(databaseUrl), pgBin('pg_dump')));
 }

@@ -1,5 +1,5 @@
 import { migrateDatabase } from '../../shared/migrations/runner.js';
-import type { PgTarget } from '../../shared/postgres/connection.js';
+import { targetOfUrl } from './database.js';
 import { demoMigrationsDir } from './services/demo-images.js';
 
 /**
@@ -10,17 +10,4 @@ import { demoMigrationsDir } from './services/demo-images.js';
  */
 export async function migrateDemoSchema(databaseUrl: string, toVersion: number): Promise<void> {
   await migrateDatabase(targetOfUrl(databaseUrl), { migrationsDir: demoMigrationsDir(), format: 'golang-migrate', to: String(toVersion) });
-}
-
-/** Parsed without resolvePgTarget, whose secret masking would print ::add-mask:: lines into test output. */
-function targetOfUrl(databaseUrl: string): PgTarget {
-  const url = new URL(databaseUrl);
-  return {
-    host: url.hostname,
-    port: Number(url.port || 5432),
-    user: decodeURIComponent(url.username) || 'postgres',
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    database: decodeURIComponent(url.pathname.slice(1)),
-    sslmode: url.searchParams.get('sslmode') ?? undefined,
-  };
 }

@@ -21,8 +21,6 @@ export interface TestSshServer {
   knownHosts: string;
   /** A known_hosts line with a different key for the same host: a man in the middle, as ssh sees it. */
   wrongKnownHosts: string;
-  /** The server's log (sshd -E), for diagnosing a failed login. */
-  log(): string;
   /** Cuts every open connection and stops listening, as a deploy host that goes away mid-run. */
   crash(): Promise<void>;
   stop(): Promise<void>;
@@ -152,7 +150,6 @@ export async function startSshServer(options: { env?: Record<string, string> } =
       privateKey: userKey.privateKey,
       knownHosts,
       wrongKnownHosts: `${hostField} ${type} ${key}`,
-      log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
       crash,
       stop,
     };

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -67,10 +67,6 @@ export class BlobStorage {
   private signature(blob: string, query: URLSearchParams): string {
     const signed = [query.get('sp'), query.get('se'), `/${ACCOUNT}/${blob}`, query.get('rscd') ?? '', query.get('rsct') ?? ''].join('\n');
     return createHmac('sha256', this.secret).update(signed).digest('base64');
-  }
-
-  has(blob: string): boolean {
-    return this.blobs.has(blob);
   }
 
   size(blob: string): number | undefined {
@@ -194,11 +190,5 @@ export class BlobStorage {
     }
 
     return reject(400, 'InvalidQueryParameterValue', `Value for one of the query parameters specified in the request URI is invalid: comp=${comp}.`).then(() => true);
-  }
-
-  /** Files on disk, for cleanup checks. */
-  exists(blob: string): boolean {
-    const stored = this.blobs.get(blob);
-    return stored !== undefined && existsSync(stored.file);
   }
 }

@@ -24,14 +24,14 @@ async function bundleApp(outDir: string): Promise<void> {
   await runProcess(ncc, ['build', path.join(APP_DIR, 'server.ts'), '-o', outDir, '--quiet'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
 }
 
-/** Shared libraries the node binary loads, from ldd, so the image runs it as this machine does. */
-async function nodeLibraries(nodeBinary: string): Promise<string[]> {
-  const { stdout } = await runProcess('ldd', [nodeBinary]);
+/** Shared libraries a binary loads, from ldd (in ldd's order), so an image runs it as this machine does. */
+export async function sharedLibraries(binary: string): Promise<string[]> {
+  const { stdout } = await runProcess('ldd', [binary]);
   return [...stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map((match) => match[1]);
 }
 
 /** Content hash of the inputs; names are repository-relative so two checkouts of one commit agree. */
-function hashInputs(files: string[], extra: string): string {
+export function hashInputs(files: string[], extra: string): string {
   const hash = createHash('sha256').update(extra);
   for (const file of files) hash.update(file.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, file) : file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
@@ -44,20 +44,31 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-async function imageBuildLabel(reference: string, env: Record<string, string>): Promise<string | undefined> {
-  const result = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${BUILD_LABEL}"}}`, reference], { env, okExitCodes: [0, 1] });
+/** The value of the build label `label` on an image, undefined when there is no such image. */
+export async function imageBuildLabel(reference: string, env: Record<string, string>, label = BUILD_LABEL): Promise<string | undefined> {
+  const result = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, reference], { env, okExitCodes: [0, 1] });
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 
-function buildRootFs(root: string, appBundle: string, nodeBinary: string, libraries: string[], busybox: string): void {
-  for (const dir of ['bin', 'usr/bin', 'app', 'tmp', 'etc']) mkdirSync(path.join(root, dir), { recursive: true });
+/** busybox as /bin/busybox with its applets linked next to it; `root`/bin must exist. */
+export function installBusybox(root: string, busybox: string, applets: string[]): void {
   copyFileSync(busybox, path.join(root, 'bin', 'busybox'));
-  for (const applet of BUSYBOX_APPLETS) symlinkSync('busybox', path.join(root, 'bin', applet));
-  copyFileSync(nodeBinary, path.join(root, 'usr', 'bin', 'node'));
+  for (const applet of applets) symlinkSync('busybox', path.join(root, 'bin', applet));
+}
+
+/** Copies shared libraries into `root` at their absolute paths. */
+export function copyLibraries(root: string, libraries: string[]): void {
   for (const library of libraries) {
     mkdirSync(path.join(root, path.dirname(library)), { recursive: true });
     copyFileSync(library, path.join(root, library));
   }
+}
+
+function buildRootFs(root: string, appBundle: string, nodeBinary: string, libraries: string[], busybox: string): void {
+  for (const dir of ['bin', 'usr/bin', 'app', 'tmp', 'etc']) mkdirSync(path.join(root, dir), { recursive: true });
+  installBusybox(root, busybox, BUSYBOX_APPLETS);
+  copyFileSync(nodeBinary, path.join(root, 'usr', 'bin', 'node'));
+  copyLibraries(root, libraries);
   for (const file of listFiles(appBundle)) {
     const target = path.join(root, 'app', path.relative(appBundle, file));
     mkdirSync(path.dirname(target), { recursive: true });
@@ -80,7 +91,7 @@ export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
   const nodeBinary = process.execPath;
   const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
   if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
-  const libraries = await nodeLibraries(nodeBinary);
+  const libraries = await sharedLibraries(nodeBinary);
   // Hash the sources, not the bundle: an up-to-date machine then skips the bundling step entirely.
   const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json')];
   const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findExecutable, runProcess } from '../../../shared/process.js';
+import { copyLibraries, hashInputs, imageBuildLabel, installBusybox, sharedLibraries } from './demo-images.js';
 
 /**
  * A PostgreSQL server image built from this machine's own PostgreSQL installation, for workflow
@@ -37,10 +37,7 @@ exec postgres -D "$PGDATA" -p "$PGPORT" -k /tmp -c listen_addresses='*' -c fsync
 
 async function librariesOf(binaries: string[]): Promise<string[]> {
   const libraries = new Set<string>();
-  for (const binary of binaries) {
-    const { stdout } = await runProcess('ldd', [binary]);
-    for (const match of stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)) libraries.add(match[1]);
-  }
+  for (const binary of binaries) for (const library of await sharedLibraries(binary)) libraries.add(library);
   return [...libraries].sort();
 }
 
@@ -51,11 +48,9 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
   const reference = `${POSTGRES_SERVICE_IMAGE}:${major}`;
   const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql', 'pg_dump'].map((name) => path.join(pgBinDir, name));
   const libraries = await librariesOf(binaries);
-  const buildHash = createHash('sha256').update(ENTRYPOINT).update('path-env-pghost');
-  for (const file of [...binaries, ...libraries]) buildHash.update(file).update(readFileSync(file));
-  const hash = buildHash.digest('hex').slice(0, 16);
-  const existing = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${BUILD_LABEL}"}}`, reference], { env, okExitCodes: [0, 1] });
-  if (existing.exitCode === 0 && existing.stdout.trim() === hash) return reference;
+  // ENTRYPOINT + 'path-env-pghost', then each file's (absolute) path and contents: the label images built before carry.
+  const hash = hashInputs([...binaries, ...libraries], `${ENTRYPOINT}path-env-pghost`);
+  if ((await imageBuildLabel(reference, env, BUILD_LABEL)) === hash) return reference;
 
   const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
   if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
@@ -66,16 +61,12 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
     mkdirSync(path.join(root, 'bin'), { recursive: true });
     mkdirSync(path.join(root, 'tmp'), { recursive: true });
     chmodSync(path.join(root, 'tmp'), 0o1777);
-    copyFileSync(busybox, path.join(root, 'bin', 'busybox'));
-    for (const applet of ['sh', 'cat', 'echo', 'rm', 'ls', 'sleep', 'mkdir']) symlinkSync('busybox', path.join(root, 'bin', applet));
+    installBusybox(root, busybox, ['sh', 'cat', 'echo', 'rm', 'ls', 'sleep', 'mkdir']);
     cpSync(installRoot, path.join(root, installRoot), { recursive: true, dereference: true });
     const shareDir = `/usr/share/postgresql/${major}`;
     cpSync(shareDir, path.join(root, shareDir), { recursive: true, dereference: true });
     cpSync('/usr/share/zoneinfo', path.join(root, 'usr/share/zoneinfo'), { recursive: true, dereference: true });
-    for (const library of libraries) {
-      mkdirSync(path.join(root, path.dirname(library)), { recursive: true });
-      copyFileSync(library, path.join(root, library));
-    }
+    copyLibraries(root, libraries);
     mkdirSync(path.join(root, 'etc'), { recursive: true });
     writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/tmp:/bin/sh\n');
     writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\npostgres:x:999:\n');
