@@ -88,7 +88,7 @@ interface WorkflowTrigger {
   outputs?: Record<string, { description?: string }>;
 }
 
-export const REUSABLE_WORKFLOWS = ['rollback.yml', 'auto-rollback.yml', 'rollback-drill.yml'];
+const REUSABLE_WORKFLOWS = ['rollback.yml', 'auto-rollback.yml', 'rollback-drill.yml'];
 
 function renderWorkflows(): string {
   const sections = REUSABLE_WORKFLOWS.map((file) => {

@@ -1,11 +1,18 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowCommand } from '../../scripts/local-runner/protocol.js';
+import {
+  createFileCommandFiles,
+  inputEnvName,
+  maskLine,
+  parseFileCommand,
+  parseWorkflowCommand,
+  readFileCommands,
+  type WorkflowCommand,
+} from '../../scripts/local-runner/protocol.js';
 
 // The runner's side of the step protocol, shared with the local workflow runner.
 export { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowCommand };
@@ -89,14 +96,11 @@ function evaluateDefault(value: string, githubToken: string | undefined): string
 
 /** What the log shows once the runner has processed commands and masked every registered secret. */
 export function renderLog(lines: string[], masks: string[]): string {
-  const active = [...masks].filter((mask) => mask.length > 0).sort((a, b) => b.length - a.length);
   const shown: string[] = [];
   for (const line of lines) {
     const command = parseWorkflowCommand(line);
     if (command && ['add-mask', 'set-output', 'save-state', 'add-path', 'set-env'].includes(command.command)) continue;
-    let text = line;
-    for (const mask of active) text = text.split(mask).join('***');
-    shown.push(text);
+    shown.push(maskLine(line, masks));
   }
   return shown.join('\n');
 }
@@ -105,16 +109,8 @@ export async function runAction(action: string, options: RunActionOptions = {}):
   const root = mkdtempSync(path.join(os.tmpdir(), `runner-${action}-`));
   const runnerTemp = path.join(root, 'temp');
   const workspace = options.workspace ?? path.join(root, 'workspace');
-  const fileCommands = path.join(root, 'file_commands');
-  for (const dir of [runnerTemp, workspace, fileCommands]) mkdirSync(dir, { recursive: true });
-  const files = {
-    GITHUB_OUTPUT: path.join(fileCommands, `set_output_${randomUUID()}`),
-    GITHUB_STEP_SUMMARY: path.join(fileCommands, `step_summary_${randomUUID()}`),
-    GITHUB_ENV: path.join(fileCommands, `set_env_${randomUUID()}`),
-    GITHUB_STATE: path.join(fileCommands, `save_state_${randomUUID()}`),
-    GITHUB_PATH: path.join(fileCommands, `add_path_${randomUUID()}`),
-  };
-  for (const file of Object.values(files)) writeFileSync(file, '');
+  for (const dir of [runnerTemp, workspace]) mkdirSync(dir, { recursive: true });
+  const files = createFileCommandFiles(path.join(root, 'file_commands'));
   const eventPath = path.join(root, 'event.json');
   writeFileSync(eventPath, JSON.stringify(options.event ?? {}));
 
@@ -196,11 +192,7 @@ export async function runAction(action: string, options: RunActionOptions = {}):
     stdout,
     stderr,
     log: renderLog(lines, masks),
-    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-    exportedEnv: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
-    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8')),
-    addedPath: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
+    ...readFileCommands(files),
     commands,
     errors: byName('error'),
     warnings: byName('warning'),

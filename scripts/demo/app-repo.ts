@@ -2,6 +2,8 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
 import { GIT_ENV } from '../../__tests__/compute/fixture-repo.js';
+import { RELEASE_SCHEMA } from '../../__tests__/fixtures/demo-app/versions.js';
+import { demoMigrationsDir } from '../../__tests__/support/services/demo-images.js';
 import { REPO_ROOT } from '../actions.js';
 
 /**
@@ -11,7 +13,6 @@ import { REPO_ROOT } from '../actions.js';
  * action-docs/examples (deploy, manual rollback, drill) exactly as the README tells users to copy.
  */
 const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
-export const DEMO_RELEASES: Record<string, number> = { 'v1.0.0': 2, 'v1.1.0': 3, 'v1.2.0': 4, 'v1.3.0': 5 };
 
 /** golang-migrate's bookkeeping, with psql: each pending up file and its version in one transaction. */
 export const MIGRATE_UP_SCRIPT = `#!/usr/bin/env bash
@@ -59,8 +60,9 @@ services:
 
 function migrationsUpTo(schema: number): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const file of readdirSync(path.join(FIXTURE, 'migrations')).sort()) {
-    if (Number(file.slice(0, 4)) <= schema) files[`db/migrations/${file}`] = readFileSync(path.join(FIXTURE, 'migrations', file), 'utf8');
+  const dir = demoMigrationsDir();
+  for (const file of readdirSync(dir).sort()) {
+    if (Number(file.slice(0, 4)) <= schema) files[`db/migrations/${file}`] = readFileSync(path.join(dir, file), 'utf8');
   }
   return files;
 }
@@ -81,7 +83,7 @@ export async function createDemoAppRepository(dir: string, imageRepository: stri
   for (const example of readdirSync(path.join(REPO_ROOT, 'action-docs', 'examples'))) {
     common[`.github/workflows/${example}`] = readFileSync(path.join(REPO_ROOT, 'action-docs', 'examples', example), 'utf8');
   }
-  for (const [tag, schema] of Object.entries(DEMO_RELEASES)) {
+  for (const [tag, schema] of Object.entries(RELEASE_SCHEMA)) {
     for (const [file, content] of Object.entries({ ...common, ...migrationsUpTo(schema) })) {
       mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       writeFileSync(path.join(dir, file), content, { mode: file.endsWith('.sh') ? 0o755 : 0o644 });

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 /**
  * The runner side of the protocol between the GitHub runner and a step: file commands
  * (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE: `name=value` or `name<<DELIMITER`) and workflow commands
@@ -32,6 +36,49 @@ export function parseFileCommand(text: string): Record<string, string> {
     }
   }
   return values;
+}
+
+/** The file-command files the runner creates, empty, for each step, by their variable names. */
+export interface FileCommandFiles {
+  GITHUB_OUTPUT: string;
+  GITHUB_ENV: string;
+  GITHUB_PATH: string;
+  GITHUB_STATE: string;
+  GITHUB_STEP_SUMMARY: string;
+}
+
+/** What a step left in its file-command files. */
+export interface FileCommands {
+  outputs: Record<string, string>;
+  exportedEnv: Record<string, string>;
+  addedPath: string[];
+  state: Record<string, string>;
+  summary: string;
+}
+
+/** Creates a fresh, empty set of file-command files in dir (created if missing), as the runner does before a step. */
+export function createFileCommandFiles(dir: string): FileCommandFiles {
+  mkdirSync(dir, { recursive: true });
+  const files: FileCommandFiles = {
+    GITHUB_OUTPUT: path.join(dir, `set_output_${randomUUID()}`),
+    GITHUB_ENV: path.join(dir, `set_env_${randomUUID()}`),
+    GITHUB_PATH: path.join(dir, `add_path_${randomUUID()}`),
+    GITHUB_STATE: path.join(dir, `save_state_${randomUUID()}`),
+    GITHUB_STEP_SUMMARY: path.join(dir, `step_summary_${randomUUID()}`),
+  };
+  for (const file of Object.values(files)) writeFileSync(file, '');
+  return files;
+}
+
+/** Reads back what the step wrote to its file-command files, as the runner does after it. */
+export function readFileCommands(files: FileCommandFiles): FileCommands {
+  return {
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    exportedEnv: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
+    addedPath: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
+    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+  };
 }
 
 function unescapeData(text: string): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -28,6 +28,8 @@ interface JobState {
   steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }>;
   masks: Set<string>;
   summaryFile: string;
+  /** GITHUB_EVENT_PATH: the event payload, written once when the job starts. */
+  eventPath: string;
 }
 
 const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER'];
@@ -149,9 +151,8 @@ export async function runWorkflow(options: RunOptions, depth = 0): Promise<Workf
     };
     const jobName = spec.name ? interpolateString(spec.name, contexts, jobStatus) : jobId;
     const jobStarted = Date.now();
-    const allNeedsOk = needResults.every((result) => result === 'success');
-    const shouldRun = spec.if === undefined ? allNeedsOk : condition(spec.if, contexts, jobStatus);
-    if (!shouldRun) {
+    // No `if:` means success(): every needed job succeeded.
+    if (!condition(spec.if, contexts, jobStatus)) {
       jobs[jobId] = { id: jobId, name: jobName, result: 'skipped', outputs: {}, steps: [], startedAt: jobStarted, durationMs: 0, summary: '' };
       log(`${'  '.repeat(depth + 1)}○ job ${jobName}: skipped`);
       continue;
@@ -163,7 +164,7 @@ export async function runWorkflow(options: RunOptions, depth = 0): Promise<Workf
     }
     jobs[jobId] = spec.uses
       ? await runCalledWorkflow(options, jobId, jobName, spec, contexts, jobStatus, depth)
-      : await runJob(options, workflow, jobId, jobName, spec, contexts, runId, depth);
+      : await runJob(options, workflow, jobId, jobName, spec, contexts, depth);
     log(`${'  '.repeat(depth + 1)}${jobs[jobId].result === 'success' ? '✓' : '✗'} job ${jobName}: ${jobs[jobId].result} (${(jobs[jobId].durationMs / 1000).toFixed(1)}s)`);
   }
 
@@ -211,23 +212,27 @@ async function runCalledWorkflow(
   };
 }
 
-async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string, jobName: string, spec: JobSpec, contexts: Contexts, runId: number, depth: number): Promise<JobRun> {
+async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string, jobName: string, spec: JobSpec, contexts: Contexts, depth: number): Promise<JobRun> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   if (spec.strategy) throw new Error(`job ${jobId}: matrix strategies are not supported by the local runner`);
   const root = path.join(options.runRoot, `${jobId}-${randomBytes(3).toString('hex')}`);
+  const runnerTemp = path.join(root, 'temp');
   const state: JobState = {
     spec,
     workspace: path.join(root, 'workspace'),
-    runnerTemp: path.join(root, 'temp'),
+    runnerTemp,
     env: {},
     addedPath: [],
     steps: {},
     masks: new Set(Object.values(options.secrets ?? {}).filter((value) => value.length > 0)),
     summaryFile: path.join(root, 'summary.md'),
+    eventPath: path.join(runnerTemp, '_github_workflow', 'event.json'),
   };
   mkdirSync(state.workspace, { recursive: true });
-  mkdirSync(state.runnerTemp, { recursive: true });
+  // The event payload, written once for the job's steps (this also creates RUNNER_TEMP).
+  mkdirSync(path.dirname(state.eventPath), { recursive: true });
+  writeFileSync(state.eventPath, JSON.stringify((contexts.github as Record<string, Json>).event ?? {}));
   contexts = { ...contexts, runner: { ...(contexts.runner as Record<string, Json>), temp: state.runnerTemp } };
   writeFileSync(state.summaryFile, '');
   const services = spec.services
@@ -239,7 +244,7 @@ async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string
     : undefined;
   if (services) contexts = { ...contexts, job: { ...(contexts.job as Record<string, Json>), services: services.context } };
   try {
-    return await runSteps(options, workflow, jobId, jobName, spec, contexts, runId, depth, state, started);
+    return await runSteps(options, workflow, jobId, jobName, spec, contexts, depth, state, started);
   } finally {
     await services?.stop();
   }
@@ -252,7 +257,6 @@ async function runSteps(
   jobName: string,
   spec: JobSpec,
   contexts: Contexts,
-  runId: number,
   depth: number,
   state: JobState,
   started: number,
@@ -289,7 +293,7 @@ async function runSteps(
     let outputs: Record<string, string> = {};
     let errors: string[];
     try {
-      const result = await runStep(options, state, step, stepContexts, statusOfSteps(), runId, depth + 3);
+      const result = await runStep(options, state, step, stepContexts, statusOfSteps(), depth + 3);
       outcome = result.exitCode === 0 ? 'success' : 'failure';
       outputs = result.outputs;
       errors = result.errors;
@@ -320,11 +324,8 @@ async function runSteps(
   };
 }
 
-function runnerEnv(options: RunOptions, state: JobState, contexts: Contexts, runId: number): Record<string, string> {
+function runnerEnv(options: RunOptions, state: JobState, contexts: Contexts): Record<string, string> {
   const github = contexts.github as Record<string, string>;
-  const eventPath = path.join(state.runnerTemp, '_github_workflow', 'event.json');
-  mkdirSync(path.dirname(eventPath), { recursive: true });
-  writeFileSync(eventPath, JSON.stringify((contexts.github as Record<string, Json>).event ?? {}));
   const env = baseEnv(options);
   if (state.addedPath.length > 0) env.PATH = `${state.addedPath.join(path.delimiter)}${path.delimiter}${env.PATH ?? ''}`;
   return {
@@ -333,11 +334,11 @@ function runnerEnv(options: RunOptions, state: JobState, contexts: Contexts, run
     GITHUB_ACTIONS: 'true',
     GITHUB_REPOSITORY: options.repository,
     GITHUB_REPOSITORY_OWNER: options.repository.split('/')[0],
-    GITHUB_RUN_ID: String(runId),
+    GITHUB_RUN_ID: github.run_id,
     GITHUB_RUN_NUMBER: '1',
     GITHUB_RUN_ATTEMPT: '1',
     GITHUB_EVENT_NAME: github.event_name,
-    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_EVENT_PATH: state.eventPath,
     GITHUB_WORKSPACE: state.workspace,
     GITHUB_WORKFLOW: github.workflow,
     GITHUB_WORKFLOW_REF: github.workflow_ref,
@@ -367,11 +368,10 @@ async function runStep(
   step: StepSpec,
   contexts: Contexts,
   status: StatusFunctions,
-  runId: number,
   depth: number,
 ): Promise<{ exitCode: number; outputs: Record<string, string>; errors: string[] }> {
   const log = (line: string) => (options.log ?? (() => undefined))(`${'  '.repeat(depth)}${line}`);
-  const env = { ...runnerEnv(options, state, contexts, runId), ...(contexts.env as Record<string, string>) };
+  const env = { ...runnerEnv(options, state, contexts), ...(contexts.env as Record<string, string>) };
   const timeoutMs = step['timeout-minutes'] ? step['timeout-minutes'] * 60_000 : undefined;
   const process = { runnerTemp: state.runnerTemp, masks: state.masks, log };
   let result;
@@ -409,7 +409,7 @@ async function runStep(
   }
   Object.assign(state.env, result.exportedEnv);
   state.addedPath.unshift(...result.addedPath);
-  if (result.summary) writeFileSync(state.summaryFile, readFileSync(state.summaryFile, 'utf8') + result.summary);
+  if (result.summary) appendFileSync(state.summaryFile, result.summary);
   if (result.exitCode !== 0) log(`Process completed with exit code ${result.exitCode}.`);
   return { exitCode: result.exitCode, outputs: result.outputs, errors: result.errors };
 }

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lineSplitter } from '../../shared/process.js';
-import { maskLine, parseFileCommand, parseWorkflowCommand } from './protocol.js';
+import { createFileCommandFiles, maskLine, parseWorkflowCommand, readFileCommands } from './protocol.js';
 
 /**
  * Runs one step's process the way the runner does: fresh file-command files, workflow commands
@@ -20,7 +18,6 @@ export interface StepProcessResult {
   outputs: Record<string, string>;
   exportedEnv: Record<string, string>;
   addedPath: string[];
-  state: Record<string, string>;
   summary: string;
   errors: string[];
 }
@@ -29,20 +26,10 @@ export async function runStepProcess(
   context: StepProcessContext,
   command: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number; state?: Record<string, string> },
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
 ): Promise<StepProcessResult> {
-  const dir = path.join(context.runnerTemp, '_runner_file_commands');
-  mkdirSync(dir, { recursive: true });
-  const files = {
-    GITHUB_OUTPUT: path.join(dir, `set_output_${randomUUID()}`),
-    GITHUB_ENV: path.join(dir, `set_env_${randomUUID()}`),
-    GITHUB_PATH: path.join(dir, `add_path_${randomUUID()}`),
-    GITHUB_STATE: path.join(dir, `save_state_${randomUUID()}`),
-    GITHUB_STEP_SUMMARY: path.join(dir, `step_summary_${randomUUID()}`),
-  };
-  for (const file of Object.values(files)) writeFileSync(file, '');
+  const files = createFileCommandFiles(path.join(context.runnerTemp, '_runner_file_commands'));
   const env: Record<string, string> = { ...options.env, ...files };
-  for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
 
   const errors: string[] = [];
   let depth = 0;
@@ -94,17 +81,7 @@ export async function runStepProcess(
     });
   });
 
-  return {
-    exitCode,
-    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    exportedEnv: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
-    addedPath: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
-    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-    errors,
-  };
-}
-
-export function appendSummary(file: string, text: string): void {
-  if (text) appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+  // GITHUB_STATE is read (and parsed) like the others, though no local step has a post step to use it.
+  const { outputs, exportedEnv, addedPath, summary } = readFileCommands(files);
+  return { exitCode, outputs, exportedEnv, addedPath, summary, errors };
 }
