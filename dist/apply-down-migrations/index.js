@@ -35903,12 +35903,22 @@ function splitStatements(sql) {
     let beginDepth = 0;
     let identifierCount = 0;
     let words = [];
+    // Statements start in order, so each line count resumes at the previous statement's start
+    // instead of rescanning the script from its first character.
+    let countedTo = 0;
+    let countedLine = 1;
+    const lineOf = (offset) => {
+        for (; countedTo < offset && countedTo < sql.length; countedTo++)
+            if (sql[countedTo] === '\n')
+                countedLine++;
+        return countedLine;
+    };
     const finish = (end) => {
         if (start >= 0) {
             const text = sql.slice(start, end);
             // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
             if (stripComments(text).replace(/;$/, '').trim() !== '')
-                statements.push({ text, start, end, line: lineAt(sql, start), words });
+                statements.push({ text, start, end, line: lineOf(start), words });
         }
         start = -1;
         parenDepth = 0;
@@ -35994,6 +36004,7 @@ function splitStatements(sql) {
         finish(lastTokenEnd);
     return statements;
 }
+/** Skips a (nested) block comment starting at `from`; an unterminated one runs to the end. */
 function skipBlockComment(sql, from) {
     let depth = 0;
     let i = from;
@@ -36192,6 +36203,11 @@ function appliedVersions(format, migrations, history, migrationsDir = 'migration
     }
     return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
     const version = history.current ?? '-1';
@@ -36210,7 +36226,7 @@ function dirtyHistoryError(history, migrations, table, migrationsDir) {
     });
 }
 function lineNote(script, statement) {
-    return `line ${(script.line ?? 1) - 1 + statement.line}`;
+    return `line ${script.line - 1 + statement.line}`;
 }
 /** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
 function displayOf(script, statements, folded) {
@@ -36230,7 +36246,6 @@ function displayOf(script, statements, folded) {
 /** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
 function prepareScript(script, direction, options) {
     const statements = splitStatements(script.sql);
-    const file = script.file ?? script.path;
     const notes = [];
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
@@ -36250,7 +36265,7 @@ function prepareScript(script, direction, options) {
             displaySql: '',
             transactional: true,
             notes,
-            problem: `${file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
         };
     }
     if (control.kind === 'wrapped') {
@@ -36284,7 +36299,7 @@ function planned(direction, migration, script, versionAfter, options, problems) 
         direction,
         version: migration.version,
         name: migration.name,
-        file: script?.file ?? script?.path,
+        file: script?.file,
         script,
         statements: prepared.statements,
         displaySql: prepared.displaySql,
@@ -36315,7 +36330,7 @@ function planDown(migrations, history, versions, options) {
             problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
             continue;
         }
-        const label = migration.down?.file ?? migration.down?.path ?? `version ${version} (${migration.name})`;
+        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
             problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
         }
@@ -36441,7 +36456,7 @@ function failureOf(step, unit, error, rolledBack, historyState) {
         historyState,
     };
     if (unit.kind === 'statement' && unit.statement && step.script) {
-        const base = (step.script.line ?? 1) - 1;
+        const base = step.script.line - 1;
         const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
         failure.line = base + (at?.line ?? unit.statement.line);
         if (at)
@@ -36552,8 +36567,7 @@ async function migrateDatabase(target, options) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-        const toRevert = to === null ? [] : applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+        const toRevert = to === null ? [] : versionsAbove(applied, to);
         const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
@@ -36620,18 +36634,22 @@ async function withScratchDatabase(target, prefix, fn) {
         await dropDatabase(target, name);
     }
 }
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-async function tableRowCounts(client) {
-    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      ORDER BY 1, 2`);
+/** Exact row counts, keyed "schema.table", one query after the other in the order given. */
+async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
         const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1, 2`);
+    return countRows(client, tables);
 }
 
 ;// CONCATENATED MODULE: ./shared/postgres/pg-tools.ts
@@ -36659,7 +36677,27 @@ function isWrapper(executable) {
         return false;
     }
 }
-async function probeVersion(executable) {
+// restore-db looks up pg_restore for the archive and again for the safety backup: one process
+// start per executable is enough. Only answers are kept; a probe that found no version (a timeout,
+// an exit code 1) is run again next time, as it was before there was a cache.
+const probes = new Map();
+function probeVersion(executable) {
+    const cached = probes.get(executable);
+    if (cached)
+        return cached;
+    const probe = runProbe(executable);
+    probes.set(executable, probe);
+    const forget = () => {
+        if (probes.get(executable) === probe)
+            probes.delete(executable);
+    };
+    probe.then((tool) => {
+        if (!tool)
+            forget();
+    }, forget);
+    return probe;
+}
+async function runProbe(executable) {
     const result = await process_runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
@@ -36780,7 +36818,7 @@ async function verifyAgainstMigrations(options) {
     const actual = await withClient(options.target, async (client) => ({
         shape: await historyTableShape(client, options.table),
         versions: await historyVersions(client, options.format, options.table),
-        counts: options.rowCountsBefore ? await tableRowCounts(client) : undefined,
+        counts: await tableRowCounts(client),
     }));
     const differences = schemaDifferences(normalizeSchema(databaseSchema, { ignoreColumnOrder: true }), normalizeSchema(expected.schema, { ignoreColumnOrder: true }));
     const historyShapeEqual = sameShape(actual.shape, expected.shape);
@@ -36788,18 +36826,16 @@ async function verifyAgainstMigrations(options) {
     const rowsLost = [];
     const rowsGained = [];
     const droppedTables = [];
-    if (options.rowCountsBefore && actual.counts) {
-        for (const [table, before] of Object.entries(options.rowCountsBefore)) {
-            if (table === historyKey(options.table))
-                continue;
-            const after = actual.counts[table];
-            if (after === undefined)
-                droppedTables.push({ table, rows: before });
-            else if (after < before)
-                rowsLost.push({ table, before, after });
-            else if (after > before)
-                rowsGained.push({ table, before, after });
-        }
+    for (const [table, before] of Object.entries(options.rowCountsBefore)) {
+        if (table === historyKey(options.table))
+            continue;
+        const after = actual.counts[table];
+        if (after === undefined)
+            droppedTables.push({ table, rows: before });
+        else if (after < before)
+            rowsLost.push({ table, before, after });
+        else if (after > before)
+            rowsGained.push({ table, before, after });
     }
     const problems = [];
     if (differences.onlyInFirst.length || differences.onlyInSecond.length) {
@@ -37244,8 +37280,7 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
-        // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-        const versions = applied.filter((candidate) => version === '0' || compareVersions(candidate, version) > 0).reverse();
+        const versions = versionsAbove(applied, version);
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
@@ -37344,10 +37379,11 @@ async function revert(inputs, migrations, client, started, onLock) {
         if (lock.waitedMs >= 250)
             lib_core/* info */.pq(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
     }
-    if (!(await historyTableExists(client, table))) {
+    // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
+    const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+    if (!history.exists) {
         throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
     }
-    const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
     const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
     const plan = planDown(migrations, history, selection.versions, {
         format: inputs.format,

@@ -35006,14 +35006,11 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
 var lib_core = __nccwpck_require__(77094);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(32635);
 // EXTERNAL MODULE: external "node:crypto"
@@ -35088,7 +35085,11 @@ function manifestDifferences(expected, actual) {
     return problems;
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./shared/backup/names.ts
+
 
 /**
  * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
@@ -35142,8 +35143,13 @@ function names_backupPathForMetadata(metadataPath) {
 function names_isMetadataFile(file) {
     return path.basename(file).endsWith('.metadata.json');
 }
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+function defaultBackupDir() {
+    return external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups');
+}
 
 ;// CONCATENATED MODULE: ./shared/backup/artifacts.ts
+
 
 
 
@@ -35161,10 +35167,10 @@ function artifactServiceAvailable() {
     return Boolean(process.env.ACTIONS_RUNTIME_TOKEN && process.env.ACTIONS_RESULTS_URL);
 }
 function repository() {
-    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-    if (!owner || !repo)
+    const found = repositoryFromEnv();
+    if (!found)
         throw new ActionError('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
-    return { owner, repo };
+    return found;
 }
 /** Uploads the backup (file or directory) and its metadata as one artifact. */
 async function uploadBackupArtifact(options) {
@@ -35558,18 +35564,22 @@ async function withScratchDatabase(target, prefix, fn) {
         await dropDatabase(target, name);
     }
 }
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-async function tableRowCounts(client) {
-    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      ORDER BY 1, 2`);
+/** Exact row counts, keyed "schema.table", one query after the other in the order given. */
+async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
         const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1, 2`);
+    return countRows(client, tables);
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -35754,7 +35764,27 @@ function isWrapper(executable) {
         return false;
     }
 }
-async function probeVersion(executable) {
+// restore-db looks up pg_restore for the archive and again for the safety backup: one process
+// start per executable is enough. Only answers are kept; a probe that found no version (a timeout,
+// an exit code 1) is run again next time, as it was before there was a cache.
+const probes = new Map();
+function probeVersion(executable) {
+    const cached = probes.get(executable);
+    if (cached)
+        return cached;
+    const probe = runProbe(executable);
+    probes.set(executable, probe);
+    const forget = () => {
+        if (probes.get(executable) === probe)
+            probes.delete(executable);
+    };
+    probe.then((tool) => {
+        if (!tool)
+            forget();
+    }, forget);
+    return probe;
+}
+async function runProbe(executable) {
     const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
@@ -35797,6 +35827,7 @@ var external_node_zlib_ = __nccwpck_require__(38522);
 
 
 
+
 async function listArchive(pgRestore, archive) {
     const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
     const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
@@ -35820,8 +35851,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    const quote = (text) => `"${text.replace(/"/g, '""')}"`;
-    return `${quote(table.schema)}.${quote(table.name)}`;
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -36039,7 +36069,6 @@ async function sizeOf(output) {
     return total;
 }
 async function runPgDump(request) {
-    const started = Date.now();
     try {
         await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
     }
@@ -36048,7 +36077,6 @@ async function runPgDump(request) {
         await (0,promises_.rm)(request.output, { recursive: true, force: true });
         throw error;
     }
-    return { durationMs: Date.now() - started };
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -36344,9 +36372,7 @@ async function checkBackupKey(backupPath, secret) {
 const BACKUP_FORMATS = ['custom', 'directory', 'plain'];
 const METADATA_VERSION = 1;
 async function writeMetadata(file, metadata) {
-    const text = `${JSON.stringify(metadata, null, 2)}\n`;
-    await (0,promises_.writeFile)(file, text, { mode: 0o644 });
-    return text;
+    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
 }
 function need(condition, file, what) {
     if (!condition)
@@ -36414,7 +36440,6 @@ async function plainSqlFile(file, tempDir) {
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
 async function restoreBackup(request) {
-    const started = Date.now();
     const env = pgToolEnv(request.target);
     if (request.format === 'plain') {
         if (!request.psql)
@@ -36433,7 +36458,7 @@ async function restoreBackup(request) {
         finally {
             await cleanup();
         }
-        return { durationMs: Date.now() - started };
+        return;
     }
     if (!request.pgRestore)
         throw new Error('restoreBackup: pg_restore is required for archives');
@@ -36446,7 +36471,6 @@ async function restoreBackup(request) {
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
-    return { durationMs: Date.now() - started };
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -36724,6 +36748,8 @@ function golangMigrateForceCommand(migrationsDir, version, table) {
 
 
 
+
+
 const qualified = (table) => `${table.schema}.${table.name}`;
 /**
  * A pg_dump/psql name pattern as PostgreSQL regular expressions (processSQLNamePattern): unquoted
@@ -36744,7 +36770,7 @@ function namePatternToRegex(pattern) {
                 quoted = !quoted;
         }
         else if (quoted) {
-            parts[parts.length - 1] += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+            parts[parts.length - 1] += escapeRegExp(char);
         }
         else if (char === '.') {
             parts.push('');
@@ -36844,11 +36870,7 @@ class DumpSnapshot {
     /** Exact row counts of the `limit` largest tables, in this snapshot. */
     async rowCounts(tables, limit) {
         const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-        const counts = {};
-        for (const table of largest) {
-            const { rows } = await this.client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
-            counts[qualified(table)] = Number(rows[0].count);
-        }
+        const counts = await countRows(this.client, largest);
         return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
     }
     async schemaVersion() {
@@ -37068,8 +37090,8 @@ async function takeBackup(prepared) {
             artifact: request.artifact ?? null,
             run: runContext(),
         };
-        const metadataJson = await writeMetadata(metadataPath, metadata);
-        return { path: backupPath, metadataPath, metadata, metadataJson, checksum: checksum.sha256, size: checksum.size, durationMs: metadata.durationMs };
+        await writeMetadata(metadataPath, metadata);
+        return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
     }
     catch (error) {
         // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
@@ -37353,9 +37375,7 @@ function urlInput(name, options) {
 
 
 
-
 const VERIFY_MODES = ['archive', 'restore'];
-
 function readBackupInputs() {
     const target = resolvePgTarget(stringInput('database-url'));
     const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
@@ -37463,8 +37483,6 @@ function backupSummary(input) {
 
 
 
-
-
 async function run() {
     const started = Date.now();
     const inputs = readBackupInputs();
@@ -37474,7 +37492,7 @@ async function run() {
         });
     }
     const artifactName = inputs.artifactName ?? defaultArtifactName(inputs.label, inputs.target.database, new Date());
-    const outputDir = inputs.outputDir ?? external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups');
+    const outputDir = inputs.outputDir ?? defaultBackupDir();
     const prepared = await prepareBackup({
         target: inputs.target,
         format: inputs.format,

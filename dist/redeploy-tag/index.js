@@ -28849,12 +28849,15 @@ async function pull(executor, reference, timeoutMs) {
     });
     return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
 }
-/** Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do. */
+/**
+ * Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do.
+ * `knownAbsent`: the caller's own `docker image inspect` just found no such image, so it is not asked again.
+ */
 async function ensureImage(executor, reference, policy, options = {}) {
     const timeoutMs = options.timeoutMs ?? 600_000;
     const where = executor.description;
     if (policy !== 'always') {
-        const present = await inspectImage(executor, reference);
+        const present = options.knownAbsent ? undefined : await inspectImage(executor, reference);
         if (present)
             return { ...present, pulled: false };
         if (policy === 'never') {
@@ -29018,10 +29021,14 @@ const TAG_PLACEHOLDER = /\{tag\}/g;
 function commandFor(template, tag) {
     return template.map((part) => part.replace(TAG_PLACEHOLDER, tag));
 }
+/** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
+function snapshot(inputs, services, tag) {
+    return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+}
 function prepareCommand(inputs, executor) {
     const template = inputs.command;
     const label = inputs.services.length > 0 ? inputs.services : ['command'];
-    const previous = label.map((service) => ({ service, tag: inputs.previousTag, image: inputs.image && inputs.previousTag ? `${inputs.image}:${inputs.previousTag}` : undefined, containerIds: [] }));
+    const previous = snapshot(inputs, label, inputs.previousTag);
     const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
     if (!inputs.readyUrl)
         core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
@@ -29070,19 +29077,18 @@ async function runOnce(inputs, executor, tag, what) {
 }
 async function executeCommand(inputs, executor, services, startedAt) {
     const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
-    const snapshot = (tag) => services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
     const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
     const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
     if (deployed.ok)
-        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
     const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
     if (inputs.onFailure !== 'restore-previous') {
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
     }
     if (!inputs.previousTag) {
         const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
         core/* warning */.$e(`on-failure restore-previous: ${detail}`);
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
     }
     const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
     const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
@@ -29092,7 +29098,7 @@ async function executeCommand(inputs, executor, services, startedAt) {
         outcome: restored.ok ? 'restored' : 'failed',
         failure: deployed.failure,
         services: failed,
-        current: snapshot(restored.ok ? inputs.previousTag : undefined),
+        current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
         logs: [],
         restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
         readyUrlOk: deployed.readyUrlOk,
@@ -29101,6 +29107,107 @@ async function executeCommand(inputs, executor, services, startedAt) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
+
+
+
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
+/**
+ * Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt},
+ * ${VAR+alt}, ${VAR:?err}, ${VAR?err}. Undefined when a variable is unset with no default, an
+ * error form would fire, or the syntax is beyond this (nested expressions): compose decides those.
+ */
+function interpolate(text, env) {
+    let unsure = false;
+    const result = text.replace(TOKEN, (whole, bare, braced, operator, operand, stray) => {
+        if (whole === '$$')
+            return '$';
+        if (stray !== undefined || (bare === undefined && braced === undefined)) {
+            unsure = true;
+            return whole;
+        }
+        const name = (bare ?? braced);
+        const value = env[name];
+        if (!operator) {
+            if (value === undefined)
+                unsure = true;
+            return value ?? '';
+        }
+        const emptyCounts = operator.startsWith(':');
+        const isSet = value !== undefined && (!emptyCounts || value !== '');
+        switch (operator.replace(':', '')) {
+            case '-':
+                return isSet ? value : operand;
+            case '+':
+                return isSet ? operand : '';
+            default:
+                if (!isSet)
+                    unsure = true;
+                return value ?? '';
+        }
+    });
+    return unsure ? undefined : result;
+}
+/** A healthcheck is defined and not disabled (`disable: true` or test ["NONE"]). */
+function healthcheckDefined(healthcheck) {
+    if (!healthcheck)
+        return false;
+    if (healthcheck.disable === true)
+        return false;
+    return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
+}
+/**
+ * The named services' images from `files` (merged in order, later files win), or undefined when
+ * any of them cannot be known for certain this way.
+ */
+function resolveServicesFromFiles(workingDirectory, files, services, env) {
+    if (files.length === 0)
+        return undefined;
+    const documents = [];
+    for (const file of files) {
+        try {
+            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+            if (!document || typeof document !== 'object')
+                return undefined;
+            documents.push(document);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    const resolved = {};
+    for (const service of services) {
+        let rawImage;
+        let healthcheck;
+        let defined = false;
+        for (const document of documents) {
+            const config = document.services?.[service];
+            if (config === undefined)
+                continue;
+            defined = true;
+            if (config === null)
+                continue;
+            if (config.extends !== undefined)
+                return undefined;
+            if (config.image !== undefined) {
+                if (typeof config.image !== 'string')
+                    return undefined;
+                rawImage = config.image;
+            }
+            if (config.healthcheck !== undefined)
+                healthcheck = config.healthcheck;
+        }
+        if (!defined || rawImage === undefined)
+            return undefined;
+        const image = interpolate(rawImage, env);
+        if (image === undefined || image === '')
+            return undefined;
+        resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
+    }
+    return resolved;
+}
+
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
@@ -29197,6 +29304,7 @@ async function forceRemoveContainer(executor, id, env) {
 
 
 
+
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
@@ -29255,15 +29363,17 @@ async function composeConfig(executor, project, options = {}) {
     const config = (0,dist/* parse */.qg)(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
-        const test = service?.healthcheck?.test;
-        const disabled = service?.healthcheck?.disable === true || (Array.isArray(test) && test[0] === 'NONE');
-        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: Boolean(service?.healthcheck) && !disabled };
+        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
     }
     return services;
 }
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 function runningContainerNotRemoved(message) {
     return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
+}
+/** composeUp's arguments, also for callers that log the command, so the log cannot drift from what runs. */
+function composeUpArgs(services) {
+    return ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services];
 }
 /** How often `up` is run again after removing an old container the engine restarted under it. */
 const RESTARTED_CONTAINER_RETRIES = 3;
@@ -29279,13 +29389,14 @@ const RESTARTED_CONTAINER_RETRIES = 3;
 async function composeUp(executor, project, services, options = {}) {
     for (let attempt = 0;; attempt++) {
         try {
-            return await runCompose(executor, project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], options);
+            return await runCompose(executor, project, composeUpArgs(services), options);
         }
         catch (error) {
             const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
             if (!stuck)
                 throw error;
-            const own = await composeContainerIds(executor, project, services, options);
+            // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
+            const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
             const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
             if (!id)
                 throw error;
@@ -29322,106 +29433,6 @@ async function writeImageOverride(executor, images) {
             await executor.run('rm', ['-f', '--', file], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
         },
     };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
-
-
-
-const NAME = '[A-Za-z_][A-Za-z0-9_]*';
-const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
-/**
- * Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt},
- * ${VAR+alt}, ${VAR:?err}, ${VAR?err}. Undefined when a variable is unset with no default, an
- * error form would fire, or the syntax is beyond this (nested expressions): compose decides those.
- */
-function interpolate(text, env) {
-    let unsure = false;
-    const result = text.replace(TOKEN, (whole, bare, braced, operator, operand, stray) => {
-        if (whole === '$$')
-            return '$';
-        if (stray !== undefined || (bare === undefined && braced === undefined)) {
-            unsure = true;
-            return whole;
-        }
-        const name = (bare ?? braced);
-        const value = env[name];
-        if (!operator) {
-            if (value === undefined)
-                unsure = true;
-            return value ?? '';
-        }
-        const emptyCounts = operator.startsWith(':');
-        const isSet = value !== undefined && (!emptyCounts || value !== '');
-        switch (operator.replace(':', '')) {
-            case '-':
-                return isSet ? value : operand;
-            case '+':
-                return isSet ? operand : '';
-            default:
-                if (!isSet)
-                    unsure = true;
-                return value ?? '';
-        }
-    });
-    return unsure ? undefined : result;
-}
-function healthcheckDefined(healthcheck) {
-    if (!healthcheck)
-        return false;
-    if (healthcheck.disable === true)
-        return false;
-    return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
-}
-/**
- * The named services' images from `files` (merged in order, later files win), or undefined when
- * any of them cannot be known for certain this way.
- */
-function resolveServicesFromFiles(workingDirectory, files, services, env) {
-    if (files.length === 0)
-        return undefined;
-    const documents = [];
-    for (const file of files) {
-        try {
-            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
-            if (!document || typeof document !== 'object')
-                return undefined;
-            documents.push(document);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    const resolved = {};
-    for (const service of services) {
-        let rawImage;
-        let healthcheck;
-        let defined = false;
-        for (const document of documents) {
-            const config = document.services?.[service];
-            if (config === undefined)
-                continue;
-            defined = true;
-            if (config === null)
-                continue;
-            if (config.extends !== undefined)
-                return undefined;
-            if (config.image !== undefined) {
-                if (typeof config.image !== 'string')
-                    return undefined;
-                rawImage = config.image;
-            }
-            if (config.healthcheck !== undefined)
-                healthcheck = config.healthcheck;
-        }
-        if (!defined || rawImage === undefined)
-            return undefined;
-        const image = interpolate(rawImage, env);
-        if (image === undefined || image === '')
-            return undefined;
-        resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck) };
-    }
-    return resolved;
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/wait.ts
@@ -29632,7 +29643,10 @@ async function prepareCompose(inputs, executor) {
             const references = [...new Set(targets.map((target) => target.image))];
             const images = await Promise.all(references.map(async (reference) => {
                 const present = await lookups.get(reference);
-                return present ? { ...present, pulled: false } : await ensureImage(executor, reference, inputs.pull);
+                if (typeof present === 'object')
+                    return { ...present, pulled: false };
+                // After a failed look ensureImage looks again, so that failure is reported or overcome there.
+                return await ensureImage(executor, reference, inputs.pull, { knownAbsent: present === 'absent' });
             }));
             for (const target of targets) {
                 const image = images.find((candidate) => candidate.reference === target.image);
@@ -29643,12 +29657,12 @@ async function prepareCompose(inputs, executor) {
         execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
     };
 }
-/** `docker image inspect` of each distinct image, started now and awaited by verify(); a failed look counts as absent. */
+/** `docker image inspect` of each distinct image, started now and awaited by verify(). */
 function lookUpImages(executor, targets) {
     const lookups = new Map();
     for (const target of targets) {
         if (!lookups.has(target.image))
-            lookups.set(target.image, inspectImage(executor, target.image).catch(() => undefined));
+            lookups.set(target.image, inspectImage(executor, target.image).then((image) => image ?? 'absent', () => 'failed'));
     }
     return lookups;
 }
@@ -29691,7 +29705,7 @@ async function listProject(executor, project, services, env, knownName) {
 async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt) {
     const deadline = Date.now() + inputs.healthTimeoutMs;
     const extraFiles = override ? [override.path] : [];
-    const shown = composeCommand(project, ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services], extraFiles);
+    const shown = composeCommand(project, composeUpArgs(services), extraFiles);
     core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
     try {
         await composeUp(executor, project, services, {

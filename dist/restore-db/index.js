@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(40341);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(10274);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 40341:
+/***/ 10274:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35022,500 +35022,6 @@ const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(
 var external_node_zlib_ = __nccwpck_require__(38522);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(32635);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/backup/archive.ts
-
-
-
-
-
-async function listArchive(pgRestore, archive) {
-    const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
-    const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
-    const entries = stdout
-        .split('\n')
-        .map((line) => /^\d+;\s+\d+\s+\d+\s+(.+)$/.exec(line)?.[1])
-        .filter((entry) => entry !== undefined);
-    return { dumpedBy: header('Dumped by pg_dump version'), dumpedFrom: header('Dumped from database version'), entries };
-}
-const hasEntry = (entries, kind, table) => entries.some((entry) => entry === `${kind} ${table.schema} ${table.name}` || entry.startsWith(`${kind} ${table.schema} ${table.name} `));
-/** Problems with an archive listing, empty when every expected table and its data are there. */
-function checkListing(listing, expected) {
-    const problems = [];
-    const missing = expected.tables.filter((table) => !hasEntry(listing.entries, 'TABLE', table));
-    const missingData = expected.withData.filter((table) => !hasEntry(listing.entries, 'TABLE DATA', table));
-    if (missing.length)
-        problems.push(`no TABLE entry for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-    if (missingData.length)
-        problems.push(`no TABLE DATA entry for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-    return problems;
-}
-/** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
-function quotedName(table) {
-    const quote = (text) => `"${text.replace(/"/g, '""')}"`;
-    return `${quote(table.schema)}.${quote(table.name)}`;
-}
-const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
-/** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
-async function checkPlainDump(file, gzip, expected) {
-    let input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1024 * 1024 });
-    if (gzip)
-        input = input.pipe((0,external_node_zlib_.createGunzip)());
-    const created = new Set();
-    const filled = new Set();
-    let lastMeaningful = '';
-    const lines = (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity });
-    try {
-        for await (const line of lines) {
-            if (line.startsWith('CREATE ')) {
-                const match = /^CREATE (?:UNLOGGED )?TABLE ("(?:[^"]|"")+"\."(?:[^"]|"")+") /.exec(line);
-                if (match)
-                    created.add(match[1]);
-            }
-            else if (line.startsWith('COPY ')) {
-                const match = /^COPY ("(?:[^"]|"")+"\."(?:[^"]|"")+") /.exec(line);
-                if (match)
-                    filled.add(match[1]);
-            }
-            // pg_dump (since the 2025 minor releases) ends with "--" and "\unrestrict <key>" after the marker.
-            if (line.trim() !== '' && line.trim() !== '--' && !line.startsWith('\\unrestrict '))
-                lastMeaningful = line;
-        }
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The plain dump ${file} cannot be read to the end: ${error.message}`);
-    }
-    const problems = [];
-    if (lastMeaningful.trim() !== PLAIN_COMPLETE_MARKER)
-        problems.push(`it does not end with "${PLAIN_COMPLETE_MARKER}" (truncated?)`);
-    const missing = expected.tables.filter((table) => !created.has(quotedName(table)));
-    const missingData = expected.withData.filter((table) => !filled.has(quotedName(table)));
-    if (missing.length)
-        problems.push(`no CREATE TABLE for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-    if (missingData.length)
-        problems.push(`no COPY for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-    return problems;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./shared/backup/checksum.ts
-
-
-
-
-
-async function sha256File(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1024 * 1024 }), hash);
-    return hash.digest('hex');
-}
-/** Relative paths of every regular file under dir, sorted bytewise (LC_ALL=C sort). */
-async function checksum_listFiles(dir) {
-    const entries = await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true });
-    return entries
-        .filter((entry) => entry.isFile())
-        .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
-}
-function manifestText(files) {
-    return Object.keys(files)
-        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-        .map((name) => `${files[name]}  ${name}\n`)
-        .join('');
-}
-async function mapLimited(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        for (let index = next++; index < items.length; index = next++)
-            results[index] = await fn(items[index]);
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-async function backupChecksum(backupPath) {
-    const info = await (0,promises_.stat)(backupPath);
-    if (!info.isDirectory())
-        return { sha256: await sha256File(backupPath), size: info.size };
-    const names = await checksum_listFiles(backupPath);
-    const hashed = await mapLimited(names, 4, async (name) => {
-        const file = external_node_path_default().join(backupPath, name);
-        return { name, sha256: await sha256File(file), size: (await (0,promises_.stat)(file)).size };
-    });
-    const files = Object.fromEntries(hashed.map((entry) => [entry.name, entry.sha256]));
-    return {
-        sha256: (0,external_node_crypto_.createHash)('sha256').update(manifestText(files)).digest('hex'),
-        size: hashed.reduce((total, entry) => total + entry.size, 0),
-        files,
-    };
-}
-/** Files whose hash differs from the recorded one, or that are missing or unexpected. */
-function manifestDifferences(expected, actual) {
-    const problems = [];
-    for (const [name, sha] of Object.entries(expected)) {
-        if (!(name in actual))
-            problems.push(`${name} is missing`);
-        else if (actual[name] !== sha)
-            problems.push(`${name} has SHA-256 ${actual[name]}, expected ${sha}`);
-    }
-    for (const name of Object.keys(actual))
-        if (!(name in expected))
-            problems.push(`${name} is not part of the backup`);
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./shared/backup/names.ts
-
-/**
- * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
- * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
- * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
- */
-const ARTIFACT_PREFIX = 'db-backup-';
-const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
-const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
-/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
-const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
-/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
-function compactTimestamp(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-}
-/** A name part made only of characters every file system and the artifact service accept. */
-function safeNamePart(text) {
-    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
-}
-function defaultArtifactName(label, database, at) {
-    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
-}
-function safetyArtifactName(database, at) {
-    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
-function isBackupOfLabel(artifactName, label) {
-    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
-}
-/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .enc when encrypted. */
-function backupFileName(base, format, plainSuffix, encrypted) {
-    const stem = safeNamePart(base);
-    if (format === 'custom')
-        return `${stem}.dump${encrypted ? '.enc' : ''}`;
-    // A directory keeps its name; its files get the .enc suffix (see encryption.ts).
-    if (format === 'directory')
-        return `${stem}.dir`;
-    return `${stem}${plainSuffix}${encrypted ? '.enc' : ''}`;
-}
-/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
-function metadataPathFor(backupPath) {
-    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
-}
-function backupPathForMetadata(metadataPath) {
-    return metadataPath.replace(/\.metadata\.json$/, '');
-}
-function isMetadataFile(file) {
-    return external_node_path_default().basename(file).endsWith('.metadata.json');
-}
-
-;// CONCATENATED MODULE: ./shared/backup/artifacts.ts
-
-
-
-
-
-
-// Loaded on first use: the artifact client and its Azure SDK are most of the bundle, and a backup
-// with upload: false should not pay for loading them.
-async function artifactClient() {
-    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
-    return new DefaultArtifactClient();
-}
-/** Whether this step can reach the artifact service (the runner sets both for every job). */
-function artifactServiceAvailable() {
-    return Boolean(process.env.ACTIONS_RUNTIME_TOKEN && process.env.ACTIONS_RESULTS_URL);
-}
-function repository() {
-    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-    if (!owner || !repo)
-        throw new errors/* ActionError */.lZ('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
-    return { owner, repo };
-}
-/** Uploads the backup (file or directory) and its metadata as one artifact. */
-async function uploadBackupArtifact(options) {
-    const root = external_node_path_default().dirname(options.backupPath);
-    const isDirectory = (await (0,promises_.stat)(options.backupPath)).isDirectory();
-    const files = isDirectory ? (await checksum_listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
-    files.push(options.metadataPath);
-    const client = await artifactClient();
-    try {
-        const result = await client.uploadArtifact(options.name, files, root, {
-            retentionDays: options.retentionDays,
-            compressionLevel: options.incompressible ? 0 : 6,
-        });
-        if (result.id === undefined)
-            throw new Error('the artifact service returned no artifact id');
-        return { id: result.id, size: result.size ?? 0, digest: result.digest };
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Uploading the backup as artifact "${options.name}" failed: ${(0,errors/* errorMessage */.gJ)(error)}`, {
-            hint: 'The backup itself is complete on the runner (see the path output); re-run, or keep it with upload: false and your own storage step.',
-        });
-    }
-}
-function notFoundHint(runId) {
-    return runId === undefined
-        ? 'Artifacts of other runs need run-id and a github-token with actions: read; artifacts expire after their retention days.'
-        : 'Check run-id, that github-token can read actions of this repository, and that the artifact has not expired.';
-}
-/** The newest artifact with exactly this name, in this run or in run `runId` (with a token). */
-async function findArtifact(name, options) {
-    const client = await artifactClient();
-    try {
-        if (options.runId === undefined) {
-            const { artifact } = await client.getArtifact(name);
-            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
-        }
-        const { owner, repo } = repository();
-        const { artifact } = await client.getArtifact(name, {
-            findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
-        });
-        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
-    }
-    catch (error) {
-        const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
-        throw new errors/* ActionError */.lZ(`No artifact named "${name}" was found in ${where}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
-    }
-}
-/** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
-async function findLatestBackup(label, options) {
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
-    const { owner, repo } = repository();
-    const octokit = getOctokit(options.token);
-    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
-    const candidates = [];
-    let scanned = 0;
-    try {
-        // Newest first; 10 pages of 100 is far more than a retention window of backups.
-        for await (const page of octokit.paginate.iterator(route, { owner, repo, run_id: options.runId, per_page: 100 })) {
-            const artifacts = page.data;
-            const list = Array.isArray(artifacts) ? artifacts : artifacts.artifacts;
-            scanned += list.length;
-            candidates.push(...list.filter((artifact) => !artifact.expired && isBackupOfLabel(artifact.name, label)));
-            if (scanned >= 1000)
-                break;
-        }
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Listing the artifacts of ${owner}/${repo} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: 'github-token needs actions: read on this repository.' });
-    }
-    const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
-    if (!newest) {
-        throw new errors/* ActionError */.lZ(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
-    }
-    return {
-        id: newest.id,
-        name: newest.name,
-        runId: newest.workflow_run?.id ?? options.runId,
-        digest: newest.digest ?? undefined,
-        createdAt: newest.created_at ? new Date(newest.created_at) : undefined,
-        size: newest.size_in_bytes,
-    };
-}
-/** Downloads and unzips an artifact into `destination`, checking the digest the service recorded. */
-async function downloadArtifact(ref, options, destination) {
-    const client = await artifactClient();
-    const viaApi = ref.runId !== undefined && options.token !== undefined;
-    try {
-        const { owner, repo } = viaApi ? repository() : { owner: '', repo: '' };
-        const result = await client.downloadArtifact(ref.id, {
-            path: destination,
-            expectedHash: ref.digest,
-            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
-        });
-        if (result.digestMismatch) {
-            throw new errors/* ActionError */.lZ(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
-        }
-    }
-    catch (error) {
-        if (error instanceof errors/* ActionError */.lZ)
-            throw error;
-        throw new errors/* ActionError */.lZ(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: notFoundHint(ref.runId) });
-    }
-    core/* info */.pq(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
-}
-/** The backup and its metadata inside a downloaded artifact (or any folder holding one backup). */
-async function locateBackup(dir) {
-    const metadataFiles = (await (0,promises_.readdir)(dir)).filter(isMetadataFile);
-    if (metadataFiles.length !== 1) {
-        throw new errors/* ActionError */.lZ(metadataFiles.length === 0
-            ? `${dir} holds no *.metadata.json: it is not a backup made by backup-db.`
-            : `${dir} holds ${metadataFiles.length} backups (${metadataFiles.join(', ')}); expected one.`);
-    }
-    const metadataPath = external_node_path_default().join(dir, metadataFiles[0]);
-    return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -35742,6 +35248,579 @@ function connection_quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/archive.ts
+
+
+
+
+
+
+async function listArchive(pgRestore, archive) {
+    const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
+    const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
+    const entries = stdout
+        .split('\n')
+        .map((line) => /^\d+;\s+\d+\s+\d+\s+(.+)$/.exec(line)?.[1])
+        .filter((entry) => entry !== undefined);
+    return { dumpedBy: header('Dumped by pg_dump version'), dumpedFrom: header('Dumped from database version'), entries };
+}
+const hasEntry = (entries, kind, table) => entries.some((entry) => entry === `${kind} ${table.schema} ${table.name}` || entry.startsWith(`${kind} ${table.schema} ${table.name} `));
+/** Problems with an archive listing, empty when every expected table and its data are there. */
+function checkListing(listing, expected) {
+    const problems = [];
+    const missing = expected.tables.filter((table) => !hasEntry(listing.entries, 'TABLE', table));
+    const missingData = expected.withData.filter((table) => !hasEntry(listing.entries, 'TABLE DATA', table));
+    if (missing.length)
+        problems.push(`no TABLE entry for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+    if (missingData.length)
+        problems.push(`no TABLE DATA entry for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+    return problems;
+}
+/** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
+function quotedName(table) {
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+}
+const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
+/** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
+async function checkPlainDump(file, gzip, expected) {
+    let input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1024 * 1024 });
+    if (gzip)
+        input = input.pipe((0,external_node_zlib_.createGunzip)());
+    const created = new Set();
+    const filled = new Set();
+    let lastMeaningful = '';
+    const lines = (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity });
+    try {
+        for await (const line of lines) {
+            if (line.startsWith('CREATE ')) {
+                const match = /^CREATE (?:UNLOGGED )?TABLE ("(?:[^"]|"")+"\."(?:[^"]|"")+") /.exec(line);
+                if (match)
+                    created.add(match[1]);
+            }
+            else if (line.startsWith('COPY ')) {
+                const match = /^COPY ("(?:[^"]|"")+"\."(?:[^"]|"")+") /.exec(line);
+                if (match)
+                    filled.add(match[1]);
+            }
+            // pg_dump (since the 2025 minor releases) ends with "--" and "\unrestrict <key>" after the marker.
+            if (line.trim() !== '' && line.trim() !== '--' && !line.startsWith('\\unrestrict '))
+                lastMeaningful = line;
+        }
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`The plain dump ${file} cannot be read to the end: ${error.message}`);
+    }
+    const problems = [];
+    if (lastMeaningful.trim() !== PLAIN_COMPLETE_MARKER)
+        problems.push(`it does not end with "${PLAIN_COMPLETE_MARKER}" (truncated?)`);
+    const missing = expected.tables.filter((table) => !created.has(quotedName(table)));
+    const missingData = expected.withData.filter((table) => !filled.has(quotedName(table)));
+    if (missing.length)
+        problems.push(`no CREATE TABLE for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+    if (missingData.length)
+        problems.push(`no COPY for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./shared/backup/checksum.ts
+
+
+
+
+
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1024 * 1024 }), hash);
+    return hash.digest('hex');
+}
+/** Relative paths of every regular file under dir, sorted bytewise (LC_ALL=C sort). */
+async function checksum_listFiles(dir) {
+    const entries = await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true });
+    return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+function manifestText(files) {
+    return Object.keys(files)
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+        .map((name) => `${files[name]}  ${name}\n`)
+        .join('');
+}
+async function mapLimited(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let index = next++; index < items.length; index = next++)
+            results[index] = await fn(items[index]);
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+async function backupChecksum(backupPath) {
+    const info = await (0,promises_.stat)(backupPath);
+    if (!info.isDirectory())
+        return { sha256: await sha256File(backupPath), size: info.size };
+    const names = await checksum_listFiles(backupPath);
+    const hashed = await mapLimited(names, 4, async (name) => {
+        const file = external_node_path_default().join(backupPath, name);
+        return { name, sha256: await sha256File(file), size: (await (0,promises_.stat)(file)).size };
+    });
+    const files = Object.fromEntries(hashed.map((entry) => [entry.name, entry.sha256]));
+    return {
+        sha256: (0,external_node_crypto_.createHash)('sha256').update(manifestText(files)).digest('hex'),
+        size: hashed.reduce((total, entry) => total + entry.size, 0),
+        files,
+    };
+}
+/** Files whose hash differs from the recorded one, or that are missing or unexpected. */
+function manifestDifferences(expected, actual) {
+    const problems = [];
+    for (const [name, sha] of Object.entries(expected)) {
+        if (!(name in actual))
+            problems.push(`${name} is missing`);
+        else if (actual[name] !== sha)
+            problems.push(`${name} has SHA-256 ${actual[name]}, expected ${sha}`);
+    }
+    for (const name of Object.keys(actual))
+        if (!(name in expected))
+            problems.push(`${name} is not part of the backup`);
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/names.ts
+
+
+/**
+ * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
+ * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
+ * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
+ */
+const ARTIFACT_PREFIX = 'db-backup-';
+const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
+const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
+const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
+/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
+function compactTimestamp(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+/** A name part made only of characters every file system and the artifact service accept. */
+function safeNamePart(text) {
+    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+function defaultArtifactName(label, database, at) {
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
+}
+function safetyArtifactName(database, at) {
+    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
+function isBackupOfLabel(artifactName, label) {
+    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
+}
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .enc when encrypted. */
+function backupFileName(base, format, plainSuffix, encrypted) {
+    const stem = safeNamePart(base);
+    if (format === 'custom')
+        return `${stem}.dump${encrypted ? '.enc' : ''}`;
+    // A directory keeps its name; its files get the .enc suffix (see encryption.ts).
+    if (format === 'directory')
+        return `${stem}.dir`;
+    return `${stem}${plainSuffix}${encrypted ? '.enc' : ''}`;
+}
+/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
+function metadataPathFor(backupPath) {
+    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
+}
+function backupPathForMetadata(metadataPath) {
+    return metadataPath.replace(/\.metadata\.json$/, '');
+}
+function isMetadataFile(file) {
+    return external_node_path_default().basename(file).endsWith('.metadata.json');
+}
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+function defaultBackupDir() {
+    return external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups');
+}
+
+;// CONCATENATED MODULE: ./shared/backup/artifacts.ts
+
+
+
+
+
+
+
+// Loaded on first use: the artifact client and its Azure SDK are most of the bundle, and a backup
+// with upload: false should not pay for loading them.
+async function artifactClient() {
+    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
+    return new DefaultArtifactClient();
+}
+/** Whether this step can reach the artifact service (the runner sets both for every job). */
+function artifactServiceAvailable() {
+    return Boolean(process.env.ACTIONS_RUNTIME_TOKEN && process.env.ACTIONS_RESULTS_URL);
+}
+function repository() {
+    const found = repositoryFromEnv();
+    if (!found)
+        throw new errors/* ActionError */.lZ('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
+    return found;
+}
+/** Uploads the backup (file or directory) and its metadata as one artifact. */
+async function uploadBackupArtifact(options) {
+    const root = external_node_path_default().dirname(options.backupPath);
+    const isDirectory = (await (0,promises_.stat)(options.backupPath)).isDirectory();
+    const files = isDirectory ? (await checksum_listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
+    files.push(options.metadataPath);
+    const client = await artifactClient();
+    try {
+        const result = await client.uploadArtifact(options.name, files, root, {
+            retentionDays: options.retentionDays,
+            compressionLevel: options.incompressible ? 0 : 6,
+        });
+        if (result.id === undefined)
+            throw new Error('the artifact service returned no artifact id');
+        return { id: result.id, size: result.size ?? 0, digest: result.digest };
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Uploading the backup as artifact "${options.name}" failed: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+            hint: 'The backup itself is complete on the runner (see the path output); re-run, or keep it with upload: false and your own storage step.',
+        });
+    }
+}
+function notFoundHint(runId) {
+    return runId === undefined
+        ? 'Artifacts of other runs need run-id and a github-token with actions: read; artifacts expire after their retention days.'
+        : 'Check run-id, that github-token can read actions of this repository, and that the artifact has not expired.';
+}
+/** The newest artifact with exactly this name, in this run or in run `runId` (with a token). */
+async function findArtifact(name, options) {
+    const client = await artifactClient();
+    try {
+        if (options.runId === undefined) {
+            const { artifact } = await client.getArtifact(name);
+            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+        }
+        const { owner, repo } = repository();
+        const { artifact } = await client.getArtifact(name, {
+            findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
+        });
+        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+    }
+    catch (error) {
+        const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
+        throw new errors/* ActionError */.lZ(`No artifact named "${name}" was found in ${where}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+    }
+}
+/** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
+async function findLatestBackup(label, options) {
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
+    const { owner, repo } = repository();
+    const octokit = getOctokit(options.token);
+    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+    const candidates = [];
+    let scanned = 0;
+    try {
+        // Newest first; 10 pages of 100 is far more than a retention window of backups.
+        for await (const page of octokit.paginate.iterator(route, { owner, repo, run_id: options.runId, per_page: 100 })) {
+            const artifacts = page.data;
+            const list = Array.isArray(artifacts) ? artifacts : artifacts.artifacts;
+            scanned += list.length;
+            candidates.push(...list.filter((artifact) => !artifact.expired && isBackupOfLabel(artifact.name, label)));
+            if (scanned >= 1000)
+                break;
+        }
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Listing the artifacts of ${owner}/${repo} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+    }
+    const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
+    if (!newest) {
+        throw new errors/* ActionError */.lZ(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
+    }
+    return {
+        id: newest.id,
+        name: newest.name,
+        runId: newest.workflow_run?.id ?? options.runId,
+        digest: newest.digest ?? undefined,
+        createdAt: newest.created_at ? new Date(newest.created_at) : undefined,
+        size: newest.size_in_bytes,
+    };
+}
+/** Downloads and unzips an artifact into `destination`, checking the digest the service recorded. */
+async function downloadArtifact(ref, options, destination) {
+    const client = await artifactClient();
+    const viaApi = ref.runId !== undefined && options.token !== undefined;
+    try {
+        const { owner, repo } = viaApi ? repository() : { owner: '', repo: '' };
+        const result = await client.downloadArtifact(ref.id, {
+            path: destination,
+            expectedHash: ref.digest,
+            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
+        });
+        if (result.digestMismatch) {
+            throw new errors/* ActionError */.lZ(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
+        }
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: notFoundHint(ref.runId) });
+    }
+    core/* info */.pq(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
+}
+/** The backup and its metadata inside a downloaded artifact (or any folder holding one backup). */
+async function locateBackup(dir) {
+    const metadataFiles = (await (0,promises_.readdir)(dir)).filter(isMetadataFile);
+    if (metadataFiles.length !== 1) {
+        throw new errors/* ActionError */.lZ(metadataFiles.length === 0
+            ? `${dir} holds no *.metadata.json: it is not a backup made by backup-db.`
+            : `${dir} holds ${metadataFiles.length} backups (${metadataFiles.join(', ')}); expected one.`);
+    }
+    const metadataPath = external_node_path_default().join(dir, metadataFiles[0]);
+    return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
+}
+
 ;// CONCATENATED MODULE: ./shared/postgres/databases.ts
 
 
@@ -35793,18 +35872,22 @@ async function withScratchDatabase(target, prefix, fn) {
         await dropDatabase(target, name);
     }
 }
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-async function tableRowCounts(client) {
-    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      ORDER BY 1, 2`);
+/** Exact row counts, keyed "schema.table", one query after the other in the order given. */
+async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
         const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1, 2`);
+    return countRows(client, tables);
 }
 
 ;// CONCATENATED MODULE: ./shared/postgres/pg-tools.ts
@@ -35832,7 +35915,27 @@ function isWrapper(executable) {
         return false;
     }
 }
-async function probeVersion(executable) {
+// restore-db looks up pg_restore for the archive and again for the safety backup: one process
+// start per executable is enough. Only answers are kept; a probe that found no version (a timeout,
+// an exit code 1) is run again next time, as it was before there was a cache.
+const probes = new Map();
+function probeVersion(executable) {
+    const cached = probes.get(executable);
+    if (cached)
+        return cached;
+    const probe = runProbe(executable);
+    probes.set(executable, probe);
+    const forget = () => {
+        if (probes.get(executable) === probe)
+            probes.delete(executable);
+    };
+    probe.then((tool) => {
+        if (!tool)
+            forget();
+    }, forget);
+    return probe;
+}
+async function runProbe(executable) {
     const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
@@ -36039,7 +36142,6 @@ async function sizeOf(output) {
     return total;
 }
 async function runPgDump(request) {
-    const started = Date.now();
     try {
         await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
     }
@@ -36048,7 +36150,6 @@ async function runPgDump(request) {
         await (0,promises_.rm)(request.output, { recursive: true, force: true });
         throw error;
     }
-    return { durationMs: Date.now() - started };
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -36344,9 +36445,7 @@ async function checkBackupKey(backupPath, secret) {
 const BACKUP_FORMATS = ['custom', 'directory', 'plain'];
 const METADATA_VERSION = 1;
 async function writeMetadata(file, metadata) {
-    const text = `${JSON.stringify(metadata, null, 2)}\n`;
-    await (0,promises_.writeFile)(file, text, { mode: 0o644 });
-    return text;
+    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
 }
 function need(condition, file, what) {
     if (!condition)
@@ -36414,7 +36513,6 @@ async function plainSqlFile(file, tempDir) {
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
 async function restoreBackup(request) {
-    const started = Date.now();
     const env = pgToolEnv(request.target);
     if (request.format === 'plain') {
         if (!request.psql)
@@ -36433,7 +36531,7 @@ async function restoreBackup(request) {
         finally {
             await cleanup();
         }
-        return { durationMs: Date.now() - started };
+        return;
     }
     if (!request.pgRestore)
         throw new Error('restoreBackup: pg_restore is required for archives');
@@ -36446,7 +36544,6 @@ async function restoreBackup(request) {
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
-    return { durationMs: Date.now() - started };
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -36724,6 +36821,8 @@ function golangMigrateForceCommand(migrationsDir, version, table) {
 
 
 
+
+
 const qualified = (table) => `${table.schema}.${table.name}`;
 /**
  * A pg_dump/psql name pattern as PostgreSQL regular expressions (processSQLNamePattern): unquoted
@@ -36744,7 +36843,7 @@ function namePatternToRegex(pattern) {
                 quoted = !quoted;
         }
         else if (quoted) {
-            parts[parts.length - 1] += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+            parts[parts.length - 1] += escapeRegExp(char);
         }
         else if (char === '.') {
             parts.push('');
@@ -36844,11 +36943,7 @@ class DumpSnapshot {
     /** Exact row counts of the `limit` largest tables, in this snapshot. */
     async rowCounts(tables, limit) {
         const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-        const counts = {};
-        for (const table of largest) {
-            const { rows } = await this.client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
-            counts[qualified(table)] = Number(rows[0].count);
-        }
+        const counts = await countRows(this.client, largest);
         return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
     }
     async schemaVersion() {
@@ -37068,8 +37163,8 @@ async function takeBackup(prepared) {
             artifact: request.artifact ?? null,
             run: runContext(),
         };
-        const metadataJson = await writeMetadata(metadataPath, metadata);
-        return { path: backupPath, metadataPath, metadata, metadataJson, checksum: checksum.sha256, size: checksum.size, durationMs: metadata.durationMs };
+        await writeMetadata(metadataPath, metadata);
+        return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
     }
     catch (error) {
         // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
@@ -37537,15 +37632,13 @@ async function fromPath(given) {
     if (!info)
         throw new errors/* InputError */.dz('path', `names ${resolved}, which does not exist.`);
     if (info.isDirectory() && (await isBackupFolder(resolved))) {
-        const located = await locateBackup(resolved);
-        return withMetadata(located.backupPath, located.metadataPath, `folder ${resolved}`);
+        return fromMetadata((await locateBackup(resolved)).metadataPath, `folder ${resolved}`);
     }
     const metadataPath = metadataPathFor(resolved);
-    return withMetadata(resolved, (0,external_node_fs_.existsSync)(metadataPath) ? metadataPath : undefined, `file ${resolved}`);
+    return (0,external_node_fs_.existsSync)(metadataPath) ? fromMetadata(metadataPath, `file ${resolved}`) : { backupPath: resolved, origin: `file ${resolved}` };
 }
-async function withMetadata(backupPath, metadataPath, origin) {
-    if (!metadataPath)
-        return { backupPath, origin };
+/** The backup is the file the metadata names, not whatever path led to the metadata. */
+async function fromMetadata(metadataPath, origin) {
     const metadata = await readMetadata(metadataPath);
     const named = external_node_path_default().join(external_node_path_default().dirname(metadataPath), metadata.file);
     if (!(0,external_node_fs_.existsSync)(named))
@@ -37555,21 +37648,23 @@ async function withMetadata(backupPath, metadataPath, origin) {
 async function obtainBackup(source, workDir) {
     if (source.kind === 'path')
         return fromPath(source.path);
-    const ref = source.kind === 'latest-artifact'
-        ? await findLatestBackup(source.label, { token: source.token, runId: source.runId })
-        : await findArtifact(source.name, { runId: source.runId, token: source.token });
+    let ref;
     if (source.kind === 'latest-artifact') {
+        ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
         core/* info */.pq(`Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`);
     }
-    const token = source.kind === 'latest-artifact' ? source.token : source.token;
+    else {
+        ref = await findArtifact(source.name, { runId: source.runId, token: source.token });
+    }
     const destination = external_node_path_default().join(workDir, 'artifact');
-    await downloadArtifact(ref, { token, runId: ref.runId }, destination);
+    await downloadArtifact(ref, { token: source.token, runId: ref.runId }, destination);
     const located = await locateBackup(destination);
-    const backup = await withMetadata(located.backupPath, located.metadataPath, `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`);
+    const backup = await fromMetadata(located.metadataPath, `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`);
+    // The name only says which label the artifact was made for; the metadata inside has the last word.
     if (source.kind === 'latest-artifact' && backup.metadata && backup.metadata.label !== source.label) {
         throw new errors/* ActionError */.lZ(`Artifact ${ref.name} was found for label "${source.label}", but its metadata says label "${backup.metadata.label}".`);
     }
-    return { ...backup, artifact: ref };
+    return backup;
 }
 
 ;// CONCATENATED MODULE: ./actions/restore-db/summary.ts
@@ -37780,7 +37875,7 @@ async function run() {
             safety = await takeBackup(await prepareBackup({
                 target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
                 label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
-                outputDir: external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups'), baseName: name, kind: 'safety-backup',
+                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
                 artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
             }));
             if (artifactServiceAvailable()) {

@@ -34702,11 +34702,7 @@ function readSmokeInputs() {
     const maxBackoffMs = durationInput('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
     if (maxBackoffMs < backoffMs)
         throw new errors/* InputError */.dz('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
-    const tlsExpiryText = stringInput('tls-expiry-days');
-    let tlsExpiryDays;
-    if (tlsExpiryText !== undefined) {
-        tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
-    }
+    const tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
     return {
         url,
         baseUrl,
@@ -34740,9 +34736,9 @@ function readDeploymentInputs() {
     const environmentUrl = urlInput('environment-url');
     // An empty deployment-id (the deploy step recorded none) leaves the environment unused: the
     // verdict then concerns no deployment, which is not an error in the caller's wiring.
-    if (!stringInput('deployment-id'))
+    const id = integerInput('deployment-id', { min: 1 });
+    if (id === undefined)
         return undefined;
-    const id = integerInput('deployment-id', { min: 1, required: true });
     if (!environment)
         throw new errors/* InputError */.dz('environment', 'is required with deployment-id: on success the environment\'s earlier deployments are marked inactive.');
     if (!token)
@@ -35353,6 +35349,8 @@ const requestProperties = {
     'version-check': { type: 'boolean' },
     'version-path': { type: 'string', pattern: '^\\$', description: 'a JSONPath starting with $' },
 };
+/** Derived from the schema so the plan's "move it into a step" check cannot miss a field added here. */
+const REQUEST_FIELDS = Object.keys(requestProperties);
 const suiteSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'smoke suite',
@@ -35516,7 +35514,7 @@ function parseSuite(source) {
     };
     const validate = validator();
     if (!validate(data)) {
-        const problems = (validate.errors ?? []).flatMap((error) => describeError(error, data)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
+        const problems = (validate.errors ?? []).flatMap((error) => describeError(error)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
         throw new SuiteError(source, dedupe(problems.map(({ atKey: _atKey, ...rest }) => rest)));
     }
     return { suite: data, source, locate };
@@ -35573,7 +35571,7 @@ function offsetOf(document, pointer, atKey) {
     }
     return offset;
 }
-function describeError(error, root) {
+function describeError(error) {
     const pointer = decodePointer(error.instancePath);
     const schema = (error.parentSchema ?? {});
     const data = error.data;
@@ -35623,7 +35621,6 @@ function describeError(error, root) {
         case 'minLength':
             return [{ pointer, message: 'must not be empty' }];
         default:
-            void root;
             return [{ pointer, message: error.message ?? `fails ${error.keyword}` }];
     }
 }
@@ -35785,7 +35782,8 @@ class Problems {
         this.list.push({ pointer: pointer.map(String), message, atKey });
     }
 }
-function planFromInputs(context, parsed) {
+function planFromInputs(planContext, parsed) {
+    const context = { ...planContext, caFiles: new Map() };
     const { inputs } = context;
     const problems = new Problems();
     const suite = parsed?.suite;
@@ -35822,6 +35820,7 @@ function planFromInputs(context, parsed) {
         checks,
         variables: suiteVariables,
         source: parsed?.source.displayName,
+        baseUrl,
     };
 }
 function urlCheck(context, baseUrl, problems) {
@@ -35857,7 +35856,6 @@ function joinUrl(baseUrl, url) {
     // Joined as text, not with new URL(url, base): a base of https://host/api keeps its /api prefix.
     return `${baseUrl.replace(/\/+$/, '')}${url}`;
 }
-const REQUEST_FIELDS = ['method', 'url', 'query', 'headers', 'body', 'json', 'form', 'timeout', 'follow-redirects', 'max-redirects', 'tls', 'expect', 'capture', 'sensitive', 'version-check', 'version-path'];
 function buildCheck(raw, pointer, suite, context, baseUrl, suiteScope, problems) {
     const scope = new Set(suiteScope);
     const variables = [];
@@ -35941,7 +35939,7 @@ function buildRequest(name, raw, pointer, suite, context, baseUrl, scope, proble
         }
         body = { kind: 'form', value: form };
     }
-    const versionPath = raw['version-path'] ?? defaults['version-path'] ?? inputs.versionPath;
+    const versionPath = versionPathOf(raw, suite, inputs);
     const assertions = buildAssertions(raw.expect, defaults.expect, [...pointer, 'expect'], inputs, scope, context, problems);
     if (raw['version-check'] && inputs.expectedVersion !== undefined) {
         const compiled = compilePath(versionPath, [...pointer, raw['version-path'] ? 'version-path' : 'version-check'], problems);
@@ -35996,14 +35994,18 @@ function readTls(raw, defaults, context, pointer, problems) {
     if (!caFile)
         return { insecure };
     const file = external_node_path_default().resolve(context.workspace, caFile);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file)) {
+    let ca = context.caFiles.get(file);
+    if (ca === undefined) {
+        ca = (0,external_node_fs_namespaceObject.existsSync)(file) ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : null;
+        context.caFiles.set(file, ca);
+    }
+    if (ca === null) {
         if (fromSuite)
             problems.add(pointer, `CA file ${caFile} does not exist (looked for ${file})`);
         else
             throw new errors/* InputError */.dz('ca-file', `names a file that does not exist: ${caFile} (looked for ${file}).`);
         return { insecure, caFile };
     }
-    const ca = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
         if (fromSuite)
             problems.add(pointer, `CA file ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
@@ -36181,9 +36183,8 @@ function applyExpectedVersion(checks, suite, context, problems) {
     const expected = inputs.expectedVersion;
     const marked = checks.some((check) => check.steps.some((step) => step.assertions.some((assertion) => assertion.subject === 'version')));
     const urlCheck = inputs.url ? checks[0] : undefined;
-    const compiledDefault = (versionPath, pointer) => compilePath(versionPath, pointer, problems);
     if (urlCheck) {
-        const compiled = compiledDefault(inputs.versionPath, []);
+        const compiled = compilePath(inputs.versionPath, [], problems);
         if (compiled)
             urlCheck.steps[0].assertions.push(versionAssertion(compiled, expected));
     }
@@ -36194,10 +36195,12 @@ function applyExpectedVersion(checks, suite, context, problems) {
         throw new errors/* InputError */.dz('expected-version', 'is set, but the suite has no single-request check to read the version from; mark a step with "version-check: true".');
     }
     const rawCheck = suite?.checks.find((check) => check.name === checks[index].name);
-    const versionPath = rawCheck?.['version-path'] ?? suite?.defaults?.['version-path'] ?? inputs.versionPath;
-    const compiled = compiledDefault(versionPath, []);
+    const compiled = compilePath(versionPathOf(rawCheck, suite, inputs), [], problems);
     if (compiled)
         checks[index].steps[0].assertions.push(versionAssertion(compiled, expected));
+}
+function versionPathOf(raw, suite, inputs) {
+    return raw?.['version-path'] ?? suite?.defaults?.['version-path'] ?? inputs.versionPath;
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/redact.ts
@@ -36314,6 +36317,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 // Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+// Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
+// of every request and redirect hop: each distinct set of extra CAs gets its context once.
+const secureContexts = new Map();
 async function httpRequest(options) {
     const started = external_node_perf_hooks_.performance.now();
     const deadline = started + options.timeoutMs;
@@ -36365,8 +36371,7 @@ function singleRequest(options, deadline, started) {
             ...(secure
                 ? {
                     rejectUnauthorized: !options.tls?.insecure,
-                    // Extra CAs join the system store rather than replace it, like curl's --cacert plus system CAs.
-                    ...(options.tls?.ca ? { ca: [...(external_node_tls_default()).rootCertificates, ...(Array.isArray(options.tls.ca) ? options.tls.ca : [options.tls.ca])] } : {}),
+                    ...(options.tls?.ca ? { secureContext: secureContextWith(options.tls.ca) } : {}),
                 }
                 : {}),
         };
@@ -36377,22 +36382,17 @@ function singleRequest(options, deadline, started) {
                 return;
             settled = true;
             clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
             request.destroy();
             reject(error);
         };
         const request = (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
         const timer = setTimeout(() => {
-            fail(new HttpRequestError('timeout', `no complete answer within ${Math.round(options.timeoutMs)} ms`, { code: 'ETIMEDOUT' }));
+            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
         }, remaining);
-        const onAbort = () => fail(new HttpRequestError('aborted', 'request aborted'));
-        if (options.signal?.aborted)
-            return onAbort();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
         if (secure) {
             request.on('socket', (socket) => {
                 socket.once('secureConnect', () => {
-                    certificate = describeCertificate(socket) ?? certificate;
+                    certificate = describeCertificate(socket);
                 });
             });
         }
@@ -36409,7 +36409,6 @@ function singleRequest(options, deadline, started) {
                     return;
                 settled = true;
                 clearTimeout(timer);
-                options.signal?.removeEventListener('abort', onAbort);
                 if (truncated)
                     request.destroy();
                 resolve({
@@ -36443,6 +36442,17 @@ function singleRequest(options, deadline, started) {
         });
         request.end(options.body);
     });
+}
+function secureContextWith(ca) {
+    const extra = Array.isArray(ca) ? ca : [ca];
+    const key = JSON.stringify(extra);
+    let context = secureContexts.get(key);
+    if (!context) {
+        // Extra CAs join the system store rather than replace it, like curl's --cacert plus system CAs.
+        context = external_node_tls_default().createSecureContext({ ca: [...(external_node_tls_default()).rootCertificates, ...extra] });
+        secureContexts.set(key, context);
+    }
+    return context;
 }
 function hasHeader(headers, name) {
     return Object.keys(headers).some((key) => key.toLowerCase() === name);
@@ -36490,8 +36500,6 @@ function formatName(name) {
         .join(', ');
 }
 function classifyError(error) {
-    if (error instanceof HttpRequestError)
-        return error;
     const code = error.code ?? '';
     if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
         return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
@@ -36805,7 +36813,7 @@ async function runCheck(check, suiteScope, context) {
         failure,
         note,
         log,
-        bodyExcerpt: passed ? undefined : (lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt ?? undefined),
+        bodyExcerpt: passed ? undefined : lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt,
     });
     for (;;) {
         const warmup = warmups > 0;
@@ -36933,7 +36941,7 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
         ({ url, headers, body } = renderRequest(step, scope, redactor));
     }
     catch (error) {
-        const message = error instanceof TemplateError ? error.message : error.message;
+        const message = error.message;
         return {
             step: { step: step.name, request: `${step.method} ${redactor.url(step.url)}`, ms: 0, failedAssertions: 1, failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message } },
             retryable: false,
@@ -36959,8 +36967,8 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
         const ms = external_node_perf_hooks_.performance.now() - started;
         if (!(error instanceof HttpRequestError))
             throw error;
-        const kind = error.kind === 'aborted' ? 'connection' : error.kind;
-        const actual = redactor.redact(`${shownRequest}: ${error.kind === 'timeout' ? `no answer within ${Math.round(timeoutMs)} ms (timeout)` : error.message}`);
+        const { kind } = error;
+        const actual = redactor.redact(`${shownRequest}: ${error.message}`);
         return {
             step: { step: step.name, request: shownRequest, ms, failedAssertions: 1, failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual } },
             retryable: kind === 'timeout' || kind === 'connection',
@@ -37242,7 +37250,7 @@ async function run() {
         throw error;
     }
     const reportPath = resolveJunitPath(inputs.junitPath, workspace);
-    const baseUrl = inputs.baseUrl ?? parsed?.suite['base-url'];
+    const { baseUrl } = plan;
     redactor.addUrlCredentials(parsed?.suite['base-url']);
     for (const check of plan.checks)
         for (const step of check.steps)
