@@ -19,8 +19,9 @@ describe('classifying up migrations', () => {
     ['CREATE FUNCTION one() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$', 'additive', /creates function one/],
     ['ALTER TABLE projects RENAME COLUMN title TO name', 'breaking', /renames column projects.title to name/],
     ['ALTER TABLE projects RENAME TO work_items', 'breaking', /renames table projects to work_items/],
-    ['ALTER TABLE users DROP COLUMN legacy_id', 'breaking', /drops column users.legacy_id/],
-    ['DROP TABLE sessions', 'breaking', /drops table sessions/],
+    ['ALTER TABLE users DROP COLUMN legacy_id', 'data-loss', /drops column users.legacy_id, which existed at the previous release: its values are gone/],
+    ['DROP TABLE sessions', 'data-loss', /drops table sessions, which existed at the previous release: its rows are gone/],
+    ['DROP VIEW active_sessions', 'breaking', /drops view active_sessions: old code still uses it/],
     ['ALTER TABLE users ALTER COLUMN name SET NOT NULL', 'breaking', /makes users.name NOT NULL/],
     ['ALTER TABLE users ALTER COLUMN age TYPE bigint', 'breaking', /changes the type of users.age/],
     ['ALTER TABLE users ADD COLUMN tenant_id int NOT NULL', 'breaking', /NOT NULL column users.tenant_id without a default/],
@@ -28,11 +29,16 @@ describe('classifying up migrations', () => {
     ['ALTER TABLE users ADD CONSTRAINT users_email_unique UNIQUE (email)', 'breaking', /adds UNIQUE constraint users_email_unique/],
     ['CREATE UNIQUE INDEX users_email_idx ON users (lower(email))', 'breaking', /unique index users_email_idx/],
     ["ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'", 'breaking', /renames value 'sad'/],
-    ['UPDATE users SET email = lower(email)', 'data-changing', /updates existing rows of users/],
-    ["DELETE FROM sessions WHERE created_at < now() - interval '30 days'", 'data-changing', /deletes rows of sessions/],
+    ['UPDATE users SET email = lower(email)', 'data-loss', /overwrites users.email in existing rows/],
+    ["DELETE FROM sessions WHERE created_at < now() - interval '30 days'", 'data-loss', /deletes rows of sessions/],
     ["INSERT INTO settings (key, value) VALUES ('theme', 'dark')", 'data-changing', /inserts rows into existing table settings/],
-    ['TRUNCATE audit_log', 'data-changing', /truncates audit_log/],
-    ['DO $$ BEGIN PERFORM 1; END $$', 'unknown', /DO block/],
+    ["INSERT INTO settings (key, value) VALUES ('theme', 'dark') ON CONFLICT (key) DO UPDATE SET value = excluded.value", 'data-loss', /ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten/],
+    ['TRUNCATE audit_log', 'data-loss', /truncates audit_log: every row is gone/],
+    ['DROP SCHEMA reporting CASCADE', 'data-loss', /drops schema reporting with CASCADE/],
+    ['ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2) USING round(total * 100) / 100', 'data-loss', /rewrites orders.total with a USING expression/],
+    ['DO $$ BEGIN PERFORM 1; END $$', 'additive', /runs a query .*\(in a DO block\)/],
+    ['DO LANGUAGE plv8 $$ plv8.execute("DELETE FROM t") $$', 'unknown', /a DO block in plv8, which no parser here reads/],
+    ["DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'old_' || 'orders'); END $$", 'unknown', /EXECUTE runs SQL built at run time/],
     ['ALTER TABLE users ADD COLUMNN nickname text', 'unknown', /grammar rejects it \(syntax error/],
   ])('%s -> %s', async (sql, expected, reason) => {
     const result = await classifySql(sql);
@@ -48,7 +54,7 @@ describe('classifying up migrations', () => {
       ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
     `);
     expect(result.statements.map((statement) => statement.class)).toEqual(['additive', 'additive', 'breaking']);
-    expect(result.statements[1].reasons[0]).toMatch(/backfills column\(s\) of users that this migration adds/);
+    expect(result.statements[1].reasons[0]).toMatch(/backfills column\(s\) of users that the previous release did not have: no value it wrote is overwritten/);
     expect(result.class).toBe('breaking');
   });
 
@@ -62,10 +68,12 @@ describe('classifying up migrations', () => {
     expect(result.statements.map((statement) => statement.class)).toEqual(['additive', 'additive', 'additive', 'additive']);
   });
 
-  it('gives each migration the strongest class of its statements, data-changing above all', async () => {
+  it('gives each migration the strongest class of its statements, data-loss above all', async () => {
     expect(strongestClass(['additive', 'breaking', 'unknown'])).toBe('unknown');
     expect(strongestClass(['unknown', 'data-changing', 'breaking'])).toBe('data-changing');
-    expect(await classOf('CREATE TABLE a (id int); ALTER TABLE b DROP COLUMN c; UPDATE d SET e = 1;')).toBe('data-changing');
+    expect(strongestClass(['data-changing', 'data-loss', 'unknown'])).toBe('data-loss');
+    expect(await classOf("CREATE TABLE a (id int); ALTER TABLE b ADD COLUMN c int; INSERT INTO d VALUES (1);")).toBe('data-changing');
+    expect(await classOf('CREATE TABLE a (id int); ALTER TABLE b DROP COLUMN c; UPDATE d SET e = 1;')).toBe('data-loss');
     expect(await classOf('-- nothing but a comment\n')).toBe('additive');
   });
 
@@ -75,7 +83,7 @@ describe('classifying up migrations', () => {
     expect(result.statements.map((statement) => [statement.line, statement.class])).toEqual([
       [1, 'additive'],
       [2, 'unknown'],
-      [3, 'data-changing'],
+      [3, 'data-loss'],
     ]);
     expect(result.statements[1].sql).toBe('THIS IS NOT SQL');
     expect(result.statements[2].sql).toBe("UPDATE b SET c = 'x;y' WHERE d = $$;$$");

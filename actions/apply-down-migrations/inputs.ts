@@ -1,10 +1,11 @@
 import { booleanInput, durationInput, enumInput, integerInput, jsonInput, listInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
+import { PLAN_DIGEST_PATTERN, type ApprovedEntry } from '../../shared/migrations/plan-digest.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 
-export type DownTarget = { kind: 'version'; version: string } | { kind: 'steps'; steps: number } | { kind: 'plan'; versions: string[] };
+export type DownTarget = { kind: 'version'; version: string } | { kind: 'steps'; steps: number } | { kind: 'plan'; versions: string[]; entries: ApprovedEntry[] };
 
 export interface ApplyDownInputs {
   target: PgTarget;
@@ -20,18 +21,34 @@ export interface ApplyDownInputs {
   statementTimeoutMs: number;
   verify: boolean;
   pgBinDir?: string;
+  /** The plan-digest output of compute-rollback-target: what was approved. */
+  expectedPlanDigest?: string;
 }
 
-/** Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with `version`. */
-export function parsePlan(plan: unknown): string[] {
+/**
+ * Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with
+ * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
+ * say what changed when expected-plan-digest does not match).
+ */
+export function parsePlan(plan: unknown): ApprovedEntry[] {
   if (!Array.isArray(plan)) throw new InputError('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
   return plan.map((entry, index) => {
-    const version = typeof entry === 'object' && entry !== null ? (entry as { version?: unknown }).version : entry;
+    const record: Record<string, unknown> = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { version: entry };
+    const version = record.version;
     if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
       throw new InputError('plan', `entry ${index} has no numeric "version".`);
     }
-    return String(version);
+    return {
+      version: String(version),
+      name: typeof record.name === 'string' ? record.name : undefined,
+      downSha256: typeof record.downSha256 === 'string' || record.downSha256 === null ? record.downSha256 : undefined,
+      transactional: typeof record.downTransactional === 'boolean' ? record.downTransactional : undefined,
+    };
   });
+}
+
+function planTarget(entries: ApprovedEntry[]): DownTarget {
+  return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
 
 export function readApplyDownInputs(): ApplyDownInputs {
@@ -51,7 +68,7 @@ export function readApplyDownInputs(): ApplyDownInputs {
       ? { kind: 'version', version: targetVersion }
       : steps !== undefined
         ? { kind: 'steps', steps }
-        : { kind: 'plan', versions: parsePlan(planValue) };
+        : planTarget(parsePlan(planValue));
 
   const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
   const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
@@ -70,6 +87,7 @@ export function readApplyDownInputs(): ApplyDownInputs {
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
     verify: booleanInput('verify', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
+    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
   };
   // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
   if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {

@@ -9,8 +9,11 @@ import { emitEvent } from '../../shared/events.js';
 import { loadMigrations } from '../../shared/migrations/formats.js';
 import { readHistory } from '../../shared/migrations/history.js';
 import { acquireMigrationLock, migrationLockKeys, type HeldLock } from '../../shared/migrations/lock.js';
+import { checkDownScripts } from '../../shared/migrations/down-checks.js';
+import { downIdentity, planDigest, verifyPlanDigest } from '../../shared/migrations/plan-digest.js';
 import {
   describeFailure,
+  MigrationPlanError,
   planDown,
   readCheckedHistory,
   renderPlanSql,
@@ -20,6 +23,7 @@ import {
   type MigrationPlan,
 } from '../../shared/migrations/runner.js';
 import { directorySource } from '../../shared/migrations/sources.js';
+import type { Migration } from '../../shared/migrations/types.js';
 import { verifyAgainstMigrations, type VerifyResult } from '../../shared/migrations/verify.js';
 import { connect, describeTarget, serverVersion } from '../../shared/postgres/connection.js';
 import { tableRowCounts } from '../../shared/postgres/databases.js';
@@ -27,7 +31,7 @@ import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readApplyDownInputs, type ApplyDownInputs } from './inputs.js';
 import { renderSummary, type SummaryFacts } from './summary.js';
-import { selectVersionsToRevert } from './target.js';
+import { selectVersionsToRevert, type DownSelection } from './target.js';
 
 /**
  * Reverts migrations to a target, newest first: validated inputs and files, then the migration
@@ -87,7 +91,7 @@ async function revert(
       { hint: 'Check database-url, history-table and migrations-format.' },
     );
   }
-  const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
+  const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
   const plan = planDown(migrations, history, selection.versions, {
     format: inputs.format,
     table,
@@ -95,6 +99,7 @@ async function revert(
     allowEmptyDown: inputs.allowEmptyDown,
     migrationsDir: inputs.migrationsDir,
   });
+  const digest = await checkPlan(inputs, migrations, selection, plan, client);
   const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
   // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
   const sqlFile = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
@@ -127,7 +132,7 @@ async function revert(
     core.endGroup();
     if (inputs.verify) core.notice('verify runs only after a real run; this dry run changed nothing to verify.');
     facts.durationMs = Date.now() - started;
-    setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+    setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
     await writeSummary(renderSummary(facts));
     return;
   }
@@ -176,6 +181,7 @@ async function revert(
   setOutputs({
     reverted: result.completed.map(revertedEntry),
     planned,
+    'plan-digest': digest,
     'final-version': after.current,
     'initial-version': history.current,
     'dry-run-sql': sqlOutput,
@@ -207,6 +213,22 @@ async function revert(
       hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
     });
   }
+}
+
+/**
+ * What was approved is what runs: the plan's digest (entries already reverted by an earlier run of
+ * the same plan included, so a re-run resumes) against expected-plan-digest; then the pre-checks
+ * compute-rollback-target ran on every down script, against this database.
+ */
+async function checkPlan(inputs: ApplyDownInputs, migrations: Migration[], selection: DownSelection, plan: MigrationPlan, client: pg.Client): Promise<string> {
+  const identity = downIdentity(migrations, [...selection.versions, ...selection.alreadyReverted], plan.toVersion);
+  if (inputs.expectedPlanDigest && plan.migrations.length > 0) {
+    verifyPlanDigest(inputs.expectedPlanDigest, identity, inputs.downTarget.kind === 'plan' ? inputs.downTarget.entries : undefined);
+    core.info(`The plan is the approved one: ${inputs.expectedPlanDigest}.`);
+  }
+  const problems = await checkDownScripts(plan.migrations, migrations, client);
+  if (problems.length > 0) throw new MigrationPlanError(problems);
+  return planDigest(identity);
 }
 
 const OUTPUT_LIMIT = 900_000;

@@ -30,6 +30,8 @@ export function selectVersionsToRevert(
   history: HistoryState,
   target: DownTarget,
   migrationsDir: string,
+  /** With a plan: revert newer applied versions the plan leaves out too, for the plan digest to refuse, instead of refusing here. */
+  options: { includeNewer?: boolean } = {},
 ): DownSelection {
   const applied = appliedVersions(format, migrations, history, migrationsDir);
   const inDirectory = new Set(migrations.map((migration) => migration.version));
@@ -82,6 +84,9 @@ export function selectVersionsToRevert(
   }
   const oldest = pending.at(-1)!;
   const leftBehind = applied.filter((version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version));
+  if (leftBehind.length > 0 && options.includeNewer) {
+    return { versions: [...leftBehind, ...pending].sort((a, b) => compareVersions(b, a)), alreadyReverted };
+  }
   if (leftBehind.length > 0) {
     throw new ActionError(
       `The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`,

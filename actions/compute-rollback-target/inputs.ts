@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { SemVer } from 'semver';
 import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
+import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { parseReleaseTag } from '../../shared/releases/release-tags.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
@@ -23,6 +25,9 @@ export interface ComputeInputs {
   /** As given (relative to repository-path), '/'-separated, no trailing slash. */
   migrationsDir?: string;
   migrationsFormat: MigrationFormat;
+  /** The database whose history the plan starts from; undefined: the plan is made from git only. */
+  database?: PgTarget;
+  historyTable: HistoryTable;
   /** Absolute. */
   compatibilityFile?: string;
   dbPolicy: DbPolicy;
@@ -79,6 +84,15 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
   if (compatibilityText !== undefined && migrationsDir === undefined) {
     throw new InputError('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
   }
+  const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+  const databaseUrl = stringInput('database-url');
+  if (databaseUrl !== undefined && migrationsDir === undefined) {
+    throw new InputError('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
+  }
+  const historyTableText = stringInput('history-table');
+  if (historyTableText !== undefined && databaseUrl === undefined) {
+    throw new InputError('history-table', 'needs "database-url": it names the table read in that database.');
+  }
   const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
   const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
 
@@ -90,7 +104,9 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     tagPrefix,
     repositoryPath,
     migrationsDir,
-    migrationsFormat: enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' }),
+    migrationsFormat,
+    database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
+    historyTable: parseHistoryTable(historyTableText ?? DEFAULT_HISTORY_TABLES[migrationsFormat]),
     compatibilityFile: compatibilityText === undefined ? undefined : path.resolve(repositoryPath, compatibilityText),
     dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
     sameMajor: booleanInput('same-major', { default: false }),

@@ -1,19 +1,25 @@
 import * as core from '@actions/core';
-import { InputError } from '../../shared/errors.js';
+import { ActionError, InputError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
+import { planDigest } from '../../shared/migrations/plan-digest.js';
 import { setOutputs } from '../../shared/outputs.js';
+import { describeTarget } from '../../shared/postgres/connection.js';
 import { githubClient } from '../../shared/releases/github.js';
 import { writeSummary } from '../../shared/summary.js';
+import { annotate } from './annotations.js';
 import { loadCompatibility } from './compatibility.js';
-import { describeTagSources, resolveCurrent } from './current.js';
-import { readComputeInputs } from './inputs.js';
+import { describeTagSources, resolveCurrent, type CurrentVersion } from './current.js';
+import { closeDatabase, openDatabase, type DatabaseState } from './database.js';
+import { readComputeInputs, type ComputeInputs } from './inputs.js';
 import { migrationLabel } from './plan.js';
-import { collectTags, openSources } from './repository.js';
-import { planSchema, type SchemaPlan } from './schema-plan.js';
+import { checkoutMigrations, collectTags, openSources, type Sources } from './repository.js';
+import { planIdentity, planSchema, type SchemaPlan } from './schema-plan.js';
 import { decideStrategy, type PlanWarning, type StrategyDecision } from './strategy.js';
 import { renderSummary } from './summary.js';
-import { resolveTarget } from './target.js';
+import { resolveTarget, type TargetChoice } from './target.js';
 import { verdict } from './verdict.js';
+import type { TagCatalog } from '../../shared/releases/release-tags.js';
+import type { CompatibilityMatrix } from './compatibility.js';
 
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema: SchemaPlan | undefined, decision: StrategyDecision): PlanWarning[] {
@@ -23,18 +29,53 @@ function planWarnings(schema: SchemaPlan | undefined, decision: StrategyDecision
       const what = migration.downStatus === 'missing' ? 'has no down file' : `has an empty down file (${migration.down})`;
       warnings.push({ kind: `${migration.downStatus}-down`, migration: migration.version, message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.` });
     }
-    for (const statement of migration.statements.filter((candidate) => candidate.class === 'unknown')) {
-      warnings.push({ kind: 'unanalysed-sql', migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.` });
+    for (const statement of migration.statements) {
+      if (statement.class === 'unknown') {
+        warnings.push({ kind: 'unanalysed-sql', migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.` });
+      }
+      for (const warning of statement.warnings ?? []) {
+        warnings.push({ kind: warning.kind, migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line} ${warning.message}` });
+      }
     }
     // What the down files destroy matters only when they are the plan.
     if (decision.strategy === 'down-migrations') {
       for (const finding of migration.revertWarnings) warnings.push({ kind: finding.kind, migration: migration.version, message: finding.message });
     }
   }
+  if (decision.strategy === 'down-migrations') {
+    for (const problem of schema?.downProblems ?? []) warnings.push({ kind: 'apply-would-refuse', message: `apply-down-migrations would refuse the revert: ${problem}` });
+  }
   if (decision.strategy === 'restore-backup') {
     warnings.push({ kind: 'data-loss', message: 'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.' });
   }
   return [...warnings, ...decision.warnings];
+}
+
+/** The schema side of the plan, with the database read when database-url is given (and closed after). */
+async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: TagCatalog, current: CurrentVersion, target: TargetChoice, compatibility: CompatibilityMatrix | undefined): Promise<SchemaPlan | undefined> {
+  if (!sources.git || sources.migrationsPath === undefined) return undefined;
+  const checkout = await checkoutMigrations(sources.git, sources.migrationsPath, inputs.migrationsFormat);
+  let database: DatabaseState | undefined;
+  try {
+    if (inputs.database) {
+      database = await openDatabase(inputs.database, inputs.migrationsFormat, inputs.historyTable);
+      core.info(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
+    }
+    return await planSchema({
+      repoRoot: sources.git.root,
+      dir: sources.migrationsPath,
+      format: inputs.migrationsFormat,
+      current: current.release,
+      target: target.release,
+      compatibility,
+      checkout,
+      releases: catalog.releases,
+      database,
+      historyTable: inputs.historyTable,
+    });
+  } finally {
+    await closeDatabase(database);
+  }
 }
 
 export async function run(): Promise<void> {
@@ -54,31 +95,43 @@ export async function run(): Promise<void> {
   const target = await resolveTarget(inputs, catalog, current, client);
   core.info(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
 
-  const schema =
-    sources.git && sources.migrationsPath !== undefined
-      ? await planSchema({ repoRoot: sources.git.root, dir: sources.migrationsPath, format: inputs.migrationsFormat, current: current.release, target: target.release, compatibility })
-      : undefined;
+  const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
   const toRevert = schema?.toRevert ?? [];
+  const stops = schema?.stops ?? [];
   const decision = decideStrategy(toRevert, inputs.dbPolicy, {
     targetTag: target.release.tag,
     fromCompatibility: schema?.compatibility !== undefined,
     compatibleNote: schema?.compatibleNote ?? (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
+    downProblems: schema?.downProblems,
   });
   const warnings = planWarnings(schema, decision);
   if (current.deployment && current.deployment.latestState !== 'success') {
     warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
   }
-  const text = verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
+  const text = verdict({
+    currentTag: current.release.tag,
+    targetTag: target.release.tag,
+    currentSchema: schema?.currentSchema,
+    targetSchema: schema?.targetSchema,
+    toRevert,
+    decision,
+    source: schema?.source,
+    stops,
+  });
+  const digest = stops.length ? '' : planDigest(planIdentity(schema, decision.strategy));
 
-  for (const warning of warnings) core.warning(warning.message, { title: `compute-rollback-target: ${warning.kind}` });
+  annotate(warnings);
   setOutputs({
     'current-tag': current.release.tag,
     'target-tag': target.release.tag,
     'current-schema-version': schema?.currentSchema,
     'target-schema-version': schema?.targetSchema,
-    strategy: decision.strategy,
-    'recommended-strategy': decision.recommended,
+    strategy: stops.length ? '' : decision.strategy,
+    'recommended-strategy': stops.length ? '' : decision.recommended,
     migrations: toRevert,
+    'plan-digest': digest,
+    'plan-source': schema?.source,
+    stops,
     reasons: decision.reasons,
     warnings,
     verdict: text,
@@ -88,9 +141,11 @@ export async function run(): Promise<void> {
     current: current.release.tag,
     target: target.release.tag,
     target_source: target.source,
-    strategy: decision.strategy,
+    strategy: stops.length ? 'stop' : decision.strategy,
     recommended: decision.recommended,
     migrations: toRevert.map((migration) => migration.version),
+    plan_digest: digest || null,
+    planned_from: schema?.source ?? null,
     warnings: warnings.length,
   });
   await writeSummary(
@@ -104,6 +159,11 @@ export async function run(): Promise<void> {
       verdict: text,
       warnings,
       notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+      database: inputs.database ? describeTarget(inputs.database) : undefined,
+      planDigest: digest || 'none (the plan stops)',
     }),
   );
+  if (stops.length) {
+    throw new ActionError(`No rollback may start: ${stops.join(' ')}`, { hint: 'The plan summary says what the database holds; resolve it, then plan again.' });
+  }
 }

@@ -1,5 +1,5 @@
 import { ActionError, InputError } from '../../shared/errors.js';
-import { compareVersions, loadMigrations } from '../../shared/migrations/formats.js';
+import { compareVersions, loadMigrations, versionOfFile } from '../../shared/migrations/formats.js';
 import { gitRefSource } from '../../shared/migrations/sources.js';
 import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import { objectTypeAt, tagRef } from '../../shared/releases/git.js';
@@ -67,4 +67,20 @@ export async function assertFormatMatches(repoRoot: string, dir: string, format:
     const shown = sqlFiles.slice(0, 5).join(', ') + (sqlFiles.length > 5 ? ', ...' : '');
     throw new InputError('migrations-format', `is "${format}", but none of the ${sqlFiles.length} SQL file(s) in "${dir}" at ${current.tag} is laid out that way (${shown}).`);
   }
+}
+
+/**
+ * The newest release tag (of those in the checkout) whose migrations directory has `version`, with
+ * that migration as the tag has it; undefined when no release has it. File names are listed first
+ * (one git call per tag), and only the tag that has it is read.
+ */
+export async function releaseHaving(repoRoot: string, dir: string, format: MigrationFormat, releases: readonly ReleaseTag[], version: string): Promise<{ release: ReleaseTag; migration: Migration } | undefined> {
+  for (const release of releases.filter((candidate) => candidate.inGit)) {
+    const source = gitRefSource(repoRoot, tagRef(release.tag), dir);
+    const files = await source.listFiles().catch(() => [] as string[]);
+    if (!files.some((file) => versionOfFile(file, format) === version)) continue;
+    const migration = (await loadMigrations(source, format)).find((candidate) => candidate.version === version);
+    if (migration) return { release, migration };
+  }
+  return undefined;
 }

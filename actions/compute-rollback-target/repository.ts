@@ -3,6 +3,9 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { InputError } from '../../shared/errors.js';
 import type { GitHubClient } from '../../shared/github/deployments.js';
+import { loadMigrations } from '../../shared/migrations/formats.js';
+import { directorySource, gitRefSource } from '../../shared/migrations/sources.js';
+import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import { inspectRepository, listGitTags, objectTypeAt, type RepositoryInfo } from '../../shared/releases/git.js';
 import { currentRepository, listGitHubReleases, listGitHubTags } from '../../shared/releases/github.js';
 import { buildTagCatalog, type TagCatalog, type TagObservation } from '../../shared/releases/release-tags.js';
@@ -70,4 +73,14 @@ export async function collectTags(sources: Sources, prefix: string): Promise<Tag
   for (const ignored of catalog.ignored) core.info(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
   if (catalog.otherPrefix > 0) core.info(`Ignoring ${catalog.otherPrefix} tag(s) without the prefix "${prefix}".`);
   return catalog;
+}
+
+/**
+ * The migrations directory as checked out (the work tree, or HEAD where it is not checked out): the
+ * down files apply-down-migrations runs when it is given the same checkout.
+ */
+export async function checkoutMigrations(git: RepositoryInfo, migrationsPath: string, format: MigrationFormat): Promise<Migration[]> {
+  const dir = path.join(git.root, migrationsPath);
+  const inWorkTree = existsSync(dir) && statSync(dir).isDirectory();
+  return await loadMigrations(inWorkTree ? directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
 }

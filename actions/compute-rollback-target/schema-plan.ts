@@ -1,14 +1,21 @@
+import type pg from 'pg';
 import { compareVersions } from '../../shared/migrations/formats.js';
-import type { MigrationFormat } from '../../shared/migrations/types.js';
+import { checkDownScripts } from '../../shared/migrations/down-checks.js';
+import { downIdentity, restoreEntries, type PlanIdentity } from '../../shared/migrations/plan-digest.js';
+import type { HistoryState, HistoryTable } from '../../shared/migrations/history.js';
+import { appliedVersions, MigrationPlanError, planDown, type MigrationPlan } from '../../shared/migrations/runner.js';
+import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import type { ReleaseTag } from '../../shared/releases/release-tags.js';
 import { compatibilityFor, type CompatibilityEntry, type CompatibilityMatrix } from './compatibility.js';
-import { assertFormatMatches, diffMigrations } from './migration-diff.js';
+import { assertFormatMatches, diffMigrations, releaseHaving } from './migration-diff.js';
 import { migrationLabel, planMigrations, type PlannedMigration } from './plan.js';
-import type { PlanWarning } from './strategy.js';
+import type { PlanWarning, Strategy } from './strategy.js';
 
 /** What happens to the schema: which migrations to revert, and the versions before and after. */
 export interface SchemaPlan {
-  /** Newest migration at the current release ('0' when it has none). */
+  /** Where the revert set comes from: the database's own history, or git alone. */
+  source: 'database' | 'git';
+  /** The version the database is at: its history's (from the database) or the newest migration at the current release ('0' when none). */
   currentSchema: string;
   /** Newest migration the target's schema includes: what reverting brings the database to ('0': none). */
   targetSchema: string;
@@ -20,6 +27,24 @@ export interface SchemaPlan {
   /** When the compatibility file says the target runs on the current schema. */
   compatibleNote?: string;
   warnings: PlanWarning[];
+  /** Reasons no rollback may start: a dirty history, applied versions the repository does not know. */
+  stops: string[];
+  /** Why apply-down-migrations, run from this checkout, would refuse the revert: its own pre-checks. */
+  downProblems: string[];
+  /** The runner's plan of the revert, as apply-down-migrations makes it (undefined when it refuses). */
+  downPlan?: MigrationPlan;
+  /** The history the revert set was taken from (the database's, or what git implies). */
+  history: HistoryState;
+  /** The migrations directory of the checkout: the down files that run. */
+  checkout: Migration[];
+}
+
+/** The database the rollback runs on, when the plan may read it. */
+export interface DatabaseView {
+  client: pg.Client;
+  history: HistoryState;
+  table: HistoryTable;
+  serverVersionNum: number;
 }
 
 export interface SchemaPlanRequest {
@@ -29,9 +54,76 @@ export interface SchemaPlanRequest {
   current: ReleaseTag;
   target: ReleaseTag;
   compatibility?: CompatibilityMatrix;
+  /** The migrations directory as checked out: what apply-down-migrations runs from the same checkout. */
+  checkout: Migration[];
+  /** Release tags in the checkout, newest first: where an applied version the checkout lacks is looked for. */
+  releases: readonly ReleaseTag[];
+  database?: DatabaseView;
+  historyTable: HistoryTable;
 }
 
 const newest = (versions: string[]): string => versions.reduce((top, version) => (compareVersions(version, top) > 0 ? version : top), '0');
+
+/** What the history would be if the database were exactly at the current release. */
+function historyFromGit(format: MigrationFormat, atCurrent: readonly Migration[], currentSchema: string): HistoryState {
+  const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
+  return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+
+interface RevertSet {
+  versions: string[];
+  stops: string[];
+  /** Migrations found only at another release tag (the checkout lacks them). */
+  elsewhere: Migration[];
+}
+
+/** The database's history decides: every applied version above the target, wherever it came from. */
+async function revertSetFromDatabase(request: SchemaPlanRequest, database: DatabaseView, targetSchema: string): Promise<RevertSet> {
+  const { history, table } = database;
+  const where = `${table.schema}.${table.table}`;
+  const stops: string[] = [];
+  const elsewhere: Migration[] = [];
+  if (!history.exists) {
+    stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`);
+    return { versions: [], stops, elsewhere };
+  }
+  if (history.dirty) {
+    stops.push(`The history table ${where} is dirty at version ${history.current}: a migration failed part-way, so the schema may be half-changed. Repair it (finish or undo that migration, then \`migrate force\` the real version) before any rollback.`);
+  }
+  const inCheckout = new Set(request.checkout.map((migration) => migration.version));
+  for (const version of history.applied.filter((candidate) => !inCheckout.has(candidate))) {
+    const found = await releaseHaving(request.repoRoot, request.dir, request.format, request.releases, version);
+    if (found) elsewhere.push(found.migration);
+    else stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
+  }
+  const known = [...request.checkout, ...elsewhere].sort((a, b) => compareVersions(a.version, b.version));
+  // golang-migrate records only the newest version: everything at or below it counts as applied.
+  const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
+    ? appliedVersions(request.format, known, history)
+    : history.applied;
+  return { versions: applied.filter((version) => compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+}
+
+/**
+ * apply-down-migrations' own plan of the revert, made from the checkout's directory, and its
+ * pre-checks of every down script (against the database when there is one): the reasons it would
+ * refuse, if any.
+ */
+async function planRevert(request: SchemaPlanRequest, history: HistoryState, versions: string[]): Promise<{ plan?: MigrationPlan; problems: string[] }> {
+  if (versions.length === 0) return { problems: [] };
+  try {
+    const plan = planDown(request.checkout, history, versions, {
+      format: request.format,
+      table: request.historyTable,
+      serverVersionNum: request.database?.serverVersionNum,
+      migrationsDir: `${request.dir} (the checkout)`,
+    });
+    return { plan, problems: await checkDownScripts(plan.migrations, request.checkout, request.database?.client) };
+  } catch (error) {
+    if (error instanceof MigrationPlanError) return { problems: error.problems };
+    throw error;
+  }
+}
 
 export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan> {
   const { repoRoot, dir, format, current, target } = request;
@@ -52,7 +144,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
       message: `${migrationLabel(migration)} differs between ${target.tag} and ${current.tag}: an applied migration was edited, so a database may not match either file.`,
     });
   }
-  const currentSchema = newest(diff.current.map((migration) => migration.version));
+  const releaseSchema = newest(diff.current.map((migration) => migration.version));
   const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version) : undefined;
   if (request.compatibility && !entry) {
     warnings.push({
@@ -60,36 +152,74 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
       message: `The compatibility file ${request.compatibility.file} has no entry for ${target.tag}: the plan follows the migrations in git instead.`,
     });
   }
-  if (!request.compatibility || !entry) {
-    return {
-      currentSchema,
-      targetSchema: newest(diff.target.map((migration) => migration.version)),
-      toRevert: await planMigrations(diff.pending),
-      kept: [],
-      warnings,
-    };
+
+  // Which versions the target's schema ends at, and (from git) which ones it cannot run with.
+  let targetSchema = newest(diff.target.map((migration) => migration.version));
+  let fromGit = diff.pending.map((migration) => migration.version);
+  let keptVersions: string[] = [];
+  if (entry) {
+    // The matrix is the authority: revert exactly what lies above the target's max-schema.
+    const newestFirst = [...diff.current].sort((a, b) => compareVersions(b.version, a.version));
+    targetSchema = newestFirst.find((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+    fromGit = newestFirst.filter((migration) => compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
+    keptVersions = diff.pending.filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
   }
 
-  // The matrix is the authority: revert exactly what lies above the target's max-schema.
-  const newestFirst = [...diff.current].sort((a, b) => compareVersions(b.version, a.version));
-  const above = newestFirst.filter((migration) => compareVersions(migration.version, entry.maxSchema) > 0);
-  const remaining = newestFirst.filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0);
-  const pendingKept = diff.pending.filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0);
-  const range = `${entry.minSchema ?? 'any'}..${entry.maxSchema}`;
-  if (entry.minSchema !== undefined && compareVersions(currentSchema, entry.minSchema) < 0) {
+  const database = request.database;
+  const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
+  const revertSet = database ? await revertSetFromDatabase(request, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
+  const history = database?.history ?? historyFromGit(format, diff.current, releaseSchema);
+
+  // The up file the release shipped (what ran), the down file of the checkout (what will run).
+  const atCurrent = new Map(diff.current.map((migration) => [migration.version, migration]));
+  const inCheckout = new Map(request.checkout.map((migration) => [migration.version, migration]));
+  const elsewhere = new Map(revertSet.elsewhere.map((migration) => [migration.version, migration]));
+  const migrationOf = (version: string): Migration[] => {
+    const shipped = atCurrent.get(version) ?? inCheckout.get(version) ?? elsewhere.get(version);
+    const runs = inCheckout.get(version) ?? shipped;
+    return shipped && runs ? [{ ...shipped, down: runs.down }] : [];
+  };
+  const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
+  const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
+  const revert = await planRevert(request, history, revertSet.versions);
+
+  if (database && compareVersions(currentSchema, targetSchema) < 0) {
+    warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
+  }
+  if (entry && entry.minSchema !== undefined && compareVersions(currentSchema, entry.minSchema) < 0) {
     warnings.push({
       kind: 'compatibility',
-      message: `The compatibility file says ${target.tag} needs schema ${range}, but ${current.tag}'s schema is only ${currentSchema}: a rollback cannot migrate up; check the matrix.`,
+      message: `The compatibility file says ${target.tag} needs schema ${entry.minSchema ?? 'any'}..${entry.maxSchema}, but the schema is only ${currentSchema}: a rollback cannot migrate up; check the matrix.`,
     });
   }
   return {
+    source: database ? 'database' : 'git',
     currentSchema,
-    targetSchema: remaining[0]?.version ?? '0',
-    toRevert: await planMigrations(above),
-    kept: await planMigrations(pendingKept),
-    compatibility: { file: request.compatibility.file, entry },
+    targetSchema,
+    toRevert,
+    kept: planned.filter((migration) => keptVersions.includes(migration.version)),
+    compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
     compatibleNote:
-      above.length === 0 ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${range}, which includes the current schema ${currentSchema}.` : undefined,
+      entry && toRevert.length === 0 ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.` : undefined,
     warnings,
+    stops: revertSet.stops,
+    downProblems: revert.problems,
+    downPlan: revert.plan,
+    history,
+    checkout: request.checkout,
   };
+}
+
+/**
+ * The plan's identity for its digest, as the step that carries it out computes it from what it is
+ * about to run: apply-down-migrations from the same checkout, restore-db from the backup it restores.
+ */
+export function planIdentity(schema: SchemaPlan | undefined, strategy: Strategy): PlanIdentity {
+  if (!schema) return { strategy, targetVersion: '0', reverts: [] };
+  if (strategy === 'down-migrations') {
+    const versions = schema.toRevert.map((migration) => migration.version);
+    return downIdentity(schema.checkout, versions, schema.downPlan ? schema.downPlan.toVersion : schema.targetSchema);
+  }
+  if (strategy === 'restore-backup') return { strategy, targetVersion: schema.targetSchema, reverts: restoreEntries(schema.history, schema.targetSchema) };
+  return { strategy, targetVersion: schema.currentSchema, reverts: [] };
 }

@@ -4,9 +4,11 @@ import { migrationLabel, type PlannedMigration } from './plan.js';
 /**
  * The rollback strategy, decided from the migrations between the two releases:
  * - image-only: the target runs on the current schema (nothing to revert, or every migration additive);
- * - down-migrations: something the target cannot live with, and every down file is there to undo it;
- * - restore-backup: a down file is missing or empty, or a migration changed existing rows, which no
- *   down file brings back.
+ * - down-migrations: something the target cannot live with, and every down file is there to undo it
+ *   and passes apply-down-migrations' own pre-checks;
+ * - restore-backup: a migration destroyed data the target had (data-loss) or added rows to existing
+ *   tables, which no down file undoes; a down file is missing or empty; or apply-down-migrations would
+ *   refuse a down file.
  */
 export type Strategy = Exclude<DbPolicy, 'auto'>;
 
@@ -34,6 +36,8 @@ export interface DecisionContext {
   fromCompatibility: boolean;
   /** Set when the compatibility file says the target runs on the current schema. */
   compatibleNote?: string;
+  /** Why apply-down-migrations would refuse the revert (its pre-checks, run by the plan). */
+  downProblems?: readonly string[];
 }
 
 function firstReason(migration: PlannedMigration): string {
@@ -52,11 +56,18 @@ function recommend(toRevert: readonly PlannedMigration[], context: DecisionConte
     };
   }
   const reasons: string[] = [];
-  const dataChanging = toRevert.filter((migration) => migration.class === 'data-changing');
+  for (const migration of toRevert.filter((candidate) => candidate.class === 'data-loss')) {
+    reasons.push(`${migrationLabel(migration)} destroyed data that existed at ${context.targetTag}: ${migration.dataLost.join(', ')} (${firstReason(migration)}). Only a backup taken before it ran has that data.`);
+  }
+  for (const migration of toRevert.filter((candidate) => candidate.class === 'data-changing')) {
+    reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
+  }
   const withoutDown = toRevert.filter((migration) => migration.downStatus !== 'present');
-  for (const migration of dataChanging) reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
   for (const migration of withoutDown) reasons.push(`${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`);
   if (reasons.length > 0) return { strategy: 'restore-backup', reasons };
+  if (context.downProblems?.length) {
+    return { strategy: 'restore-backup', reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`) };
+  }
   if (context.fromCompatibility) {
     reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${toRevert.map(migrationLabel).join(', ')} applied.`);
   }

@@ -15,6 +15,9 @@ export interface SummaryFacts {
   verdict: string;
   warnings: readonly PlanWarning[];
   notes: readonly string[];
+  /** The database read for the plan ("postgres://app@db:5432/shop"); undefined: planned from git only. */
+  database?: string;
+  planDigest: string;
 }
 
 const DOWN_SHOWN: Record<PlannedMigration['downStatus'], string> = { present: 'present', empty: '**empty**', missing: '**missing**' };
@@ -35,11 +38,28 @@ function revertCostCell(migration: PlannedMigration): string {
 }
 
 /** The runbook's migration rollback matrix: one row per migration between the releases. */
-export function migrationMatrix(migrations: readonly PlannedMigration[]): string {
+export function migrationMatrix(migrations: readonly PlannedMigration[], currentTag: string): string {
   return markdownTable(
     ['Version', 'Migration', 'Class', 'Down file', 'Reverting', 'Why'],
-    migrations.map((migration) => [migration.version, migration.name, migration.class, DOWN_SHOWN[migration.downStatus], revertCostCell(migration), whyCell(migration)]),
+    migrations.map((migration) => [
+      migration.version,
+      migration.inCurrentRelease ? migration.name : `${migration.name} (applied, not in ${currentTag})`,
+      migration.class,
+      DOWN_SHOWN[migration.downStatus],
+      revertCostCell(migration),
+      whyCell(migration),
+    ]),
   );
+}
+
+/** Each table and column whose data a migration destroyed, with the statement that did it. */
+function dataLostSection(migrations: readonly PlannedMigration[], targetTag: string): string {
+  const lines = migrations.flatMap((migration) =>
+    migration.statements
+      .filter((statement) => statement.lost?.length)
+      .map((statement) => `- **${statement.lost!.join(', ')}**: ${migrationLabel(migration)} line ${statement.line}, \`${statement.sql.replace(/`/g, "'")}\` (${statement.reasons.join('; ')})`),
+  );
+  return lines.length ? `### Data lost since ${targetTag}\n\nNo down file brings this back; only a backup taken before it happened has it.\n\n${lines.join('\n')}\n` : '';
 }
 
 function statementDetails(migrations: readonly PlannedMigration[]): string {
@@ -55,8 +75,10 @@ function statementDetails(migrations: readonly PlannedMigration[]): string {
 export function renderSummary(facts: SummaryFacts): string {
   const { current, target, schema, decision } = facts;
   const sections: string[] = [];
+  const stops = schema?.stops ?? [];
   sections.push(`## Rollback plan: ${current.release.tag} → ${target.release.tag}\n`);
-  sections.push(`**${decision.strategy}** — ${facts.verdict}\n`);
+  sections.push(stops.length ? `**stop** — ${facts.verdict}\n` : `**${decision.strategy}** — ${facts.verdict}\n`);
+  if (stops.length) sections.push(`### Stop: no rollback may start\n\n${stops.map((stop) => `- ${stop}`).join('\n')}\n`);
   sections.push(
     keyValueTable([
       ['Current', `${current.release.tag} (${current.detail})`],
@@ -65,14 +87,21 @@ export function renderSummary(facts: SummaryFacts): string {
       ['Migrations', facts.migrationsDir],
       ['Compatibility', schema?.compatibility ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}` : undefined],
       ['Strategy', decision.forced ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})` : decision.strategy],
+      ['Planned from', schema ? (facts.database ? `the database's own history (${facts.database})` : 'git only: the database was not read (no database-url)') : undefined],
+      ['Plan digest', `\`${facts.planDigest}\``],
     ]),
   );
   if (schema) {
     sections.push('### Migration rollback matrix\n');
     if (schema.toRevert.length === 0) sections.push(`No migration to revert between ${target.release.tag} and ${current.release.tag}.\n`);
-    else sections.push(migrationMatrix(schema.toRevert));
+    else sections.push(migrationMatrix(schema.toRevert, current.release.tag));
     if (schema.kept.length > 0) {
-      sections.push(`\nKept (the compatibility file says ${target.release.tag} runs with them):\n\n${migrationMatrix(schema.kept)}`);
+      sections.push(`\nKept (the compatibility file says ${target.release.tag} runs with them):\n\n${migrationMatrix(schema.kept, current.release.tag)}`);
+    }
+    const lost = dataLostSection(schema.toRevert, target.release.tag);
+    if (lost) sections.push(lost);
+    if (schema.downProblems.length) {
+      sections.push(`### apply-down-migrations would refuse the revert\n\nIts own pre-checks, run on every down file of the revert set:\n\n${schema.downProblems.map((problem) => `- ${problem}`).join('\n')}\n`);
     }
   } else {
     sections.push('No migrations directory given: the plan covers the image only.\n');

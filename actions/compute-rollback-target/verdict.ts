@@ -8,6 +8,10 @@ export interface VerdictFacts {
   targetSchema?: string;
   toRevert: readonly PlannedMigration[];
   decision: StrategyDecision;
+  /** Where the revert set comes from; undefined without migrations. */
+  source?: 'database' | 'git';
+  /** Reasons no rollback may start. */
+  stops?: readonly string[];
 }
 
 function list(migrations: readonly PlannedMigration[]): string {
@@ -26,9 +30,10 @@ function droppedObjects(migrations: readonly PlannedMigration[]): string[] {
   return objects;
 }
 
-/** One or two sentences an on-call engineer can act on. */
+/** One or two sentences an on-call engineer can act on (and where the plan's facts came from). */
 export function verdict(facts: VerdictFacts): string {
   const { currentTag, targetTag, toRevert, decision } = facts;
+  if (facts.stops?.length) return `Stop: do not roll back ${currentTag} to ${targetTag} yet. ${facts.stops.join(' ')}`.replace(/\s+/g, ' ').trim();
   const reason = decision.reasons[0] ?? '';
   let text: string;
   if (decision.strategy === 'image-only') {
@@ -45,5 +50,10 @@ export function verdict(facts: VerdictFacts): string {
     text = `Restore a database backup${before} (schema ${facts.targetSchema ?? 'of ' + targetTag}), then deploy ${targetTag}. ${reason}`;
   }
   if (decision.strategy !== decision.recommended) text = `Forced by db-policy (the findings call for ${decision.recommended}). ${text}`;
+  const unreleased = toRevert.filter((migration) => !migration.inCurrentRelease);
+  if (unreleased.length > 0 && decision.strategy !== 'image-only') {
+    text += ` ${list(unreleased)} ${unreleased.length === 1 ? 'is' : 'are'} applied in the database although ${currentTag} does not have ${unreleased.length === 1 ? 'it' : 'them'} (an earlier image-only rollback, or a hotfix).`;
+  }
+  if (facts.source === 'git') text += ' Planned from git only: the database was not read (no database-url).';
   return text.replace(/\s+/g, ' ').trim();
 }

@@ -2,6 +2,7 @@ import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
+import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
 
@@ -21,6 +22,8 @@ export interface RestoreInputs {
   swap: boolean;
   noOwner: boolean;
   pgBinDir?: string;
+  /** The plan-digest output of compute-rollback-target when the plan says restore-backup. */
+  expectedPlanDigest?: string;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -67,5 +70,6 @@ export function readRestoreInputs(): RestoreInputs {
     swap,
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
+    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
   };
 }

@@ -16,7 +16,9 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
-import { describeTarget, serverVersion, withClient, withDatabase } from '../../shared/postgres/connection.js';
+import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { restoreIdentity, verifyPlanDigest } from '../../shared/migrations/plan-digest.js';
+import { describeTarget, serverVersion, withClient, withDatabase, type PgTarget } from '../../shared/postgres/connection.js';
 import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { writeSummary } from '../../shared/summary.js';
@@ -45,6 +47,20 @@ function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: s
   return history.version;
 }
 
+/**
+ * What was approved is what runs: restoring this backup (at the schema version its metadata records)
+ * over the database in database-url, whose history says what the restore undoes, must be the plan
+ * whose digest the approver saw.
+ */
+async function checkRestorePlan(target: PgTarget, expected: string, metadata: BackupMetadata | undefined): Promise<void> {
+  if (!metadata) {
+    throw new InputError('expected-plan-digest', 'is set, but this backup has no metadata, so the schema version it restores to is unknown and the plan cannot be checked. Nothing was restored.');
+  }
+  const restoresTo = metadata.schemaVersion?.version ?? null;
+  await withClient(target, async (client) => verifyPlanDigest(expected, (await restoreIdentity(client, restoresTo)).identity));
+  core.info(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
+}
+
 export async function run(): Promise<void> {
   const started = Date.now();
   const now = new Date();
@@ -52,14 +68,15 @@ export async function run(): Promise<void> {
   const replace = inputs.mode === 'replace';
 
   // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
-  const { server, database } = await withClient(inputs.target, async (client) => {
+  const { server, database, initialVersion } = await withClient(inputs.target, async (client) => {
     const version = await serverVersion(client);
-    if (replace) return { server: version, database: inputs.target.database };
-    if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
+    const initialVersion = (await detectSchemaVersion(client))?.version ?? null;
+    if (replace) return { server: version, database: inputs.target.database, initialVersion };
+    if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
     if (await databaseExists(client, inputs.targetDatabase)) {
       throw new InputError('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
     }
-    return { server: version, database: inputs.targetDatabase };
+    return { server: version, database: inputs.targetDatabase, initialVersion };
   });
   core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
   if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
@@ -73,6 +90,8 @@ export async function run(): Promise<void> {
     core.info(`Backup: ${backup.origin}.`);
     const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
     core.info(`Checksum verified: SHA-256 ${checksum}.`);
+
+    if (inputs.expectedPlanDigest) await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
 
     const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
     let plainPath = backup.backupPath;
@@ -161,6 +180,8 @@ export async function run(): Promise<void> {
       database: finalName,
       checksum,
       'schema-version': state.schemaVersion ?? '',
+      'initial-version': initialVersion,
+      'final-version': state.schemaVersion,
       'row-counts': state.rowCounts,
       'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
       'safety-backup-path': safety?.path,

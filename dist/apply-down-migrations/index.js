@@ -34987,7 +34987,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8188);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4160);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8188:
+/***/ 4160:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35008,8 +35008,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
 var lib_core = __nccwpck_require__(1804);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
@@ -35163,6 +35163,23 @@ async function loadDiesel(source, files, byVersion) {
         const sql = await source.readFile(file);
         addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
+}
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
 }
 /** All migrations in the source, oldest first. */
 async function loadMigrations(source, format) {
@@ -35421,7 +35438,7 @@ const DEFAULT_HISTORY_TABLES = {
 };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
+function history_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
@@ -35435,7 +35452,7 @@ async function historyTableExists(client, table) {
     const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
     return rows[0].found !== null;
 }
-async function readHistory(client, format, table) {
+async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     const name = qualifiedName(table);
@@ -35453,7 +35470,7 @@ async function readHistory(client, format, table) {
  * Finds a known history table in the public schema and reads its version, for backup metadata and
  * restore checks where nobody said which tool the team uses.
  */
-async function detectSchemaVersion(client) {
+async function history_detectSchemaVersion(client) {
     const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
     const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
@@ -35469,7 +35486,7 @@ async function detectSchemaVersion(client) {
         format = 'dbmate';
     if (!format)
         return undefined;
-    const state = await readHistory(client, format, { schema: 'public', table: tableName });
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
 // ---------------------------------------------------------------------------------------------
@@ -35669,214 +35686,8 @@ async function acquireMigrationLock(client, keys, timeoutMs) {
     return { keys, waitedMs: Date.now() - started, release };
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function process_runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-/** Migration files in a working tree. */
-function directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
- * the current release's migrations with the target's without checking either out.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
-                okExitCodes: [0, 128],
-            });
-            if (result.exitCode !== 0) {
-                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-            }
-            return result.stdout.split('\0').filter(Boolean).sort();
-        },
-        async readFile(relativePath) {
-            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
-            return result.stdout;
-        },
-    };
-}
-
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
 /**
  * Splits a migration file into the statements psql would send, one by one, so a failure can name
@@ -36116,6 +35927,1636 @@ function statementHeadline(statement, max = 120) {
     return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
+
+
+
+
+let loading;
+/**
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
+ */
+function wasmDirectory() {
+    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
+    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+    return external_node_path_default().dirname(file);
+}
+/**
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
+ */
+function loadSqlParser() {
+    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+    // to webpack, which copies it as text and corrupts it.
+    if (loading === undefined)
+        loading = importParser();
+    return loading;
+}
+async function importParser() {
+    const scope = globalThis;
+    const previous = scope.__dirname;
+    scope.__dirname = wasmDirectory();
+    try {
+        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await parser.loadModule();
+        return parser;
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    finally {
+        if (previous === undefined)
+            delete scope.__dirname;
+        else
+            scope.__dirname = previous;
+    }
+}
+/** Drops leading whitespace and comments (line and nested block comments) from a statement's text. */
+function stripLeadingComments(text) {
+    let index = 0;
+    for (;;) {
+        while (index < text.length && /\s/.test(text[index]))
+            index++;
+        if (text.startsWith('--', index)) {
+            const newline = text.indexOf('\n', index);
+            index = newline < 0 ? text.length : newline + 1;
+        }
+        else if (text.startsWith('/*', index)) {
+            index = skipBlockComment(text, index);
+        }
+        else
+            break;
+    }
+    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+function sql_parser_lineAt(bytes, byteOffset) {
+    let line = 1;
+    for (let index = 0; index < byteOffset && index < bytes.length; index++)
+        if (bytes[index] === 0x0a)
+            line++;
+    return line;
+}
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes, start, length) {
+    const end = length === undefined || length === 0 ? bytes.length : start + length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+    return { text, line: sql_parser_lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+function isBlank(text) {
+    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
+ * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
+ * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ */
+async function sql_parser_parseSql(sql) {
+    const parser = await loadSqlParser();
+    if (isBlank(sql))
+        return { statements: [], errors: [] };
+    const bytes = Buffer.from(sql, 'utf8');
+    try {
+        const result = await parser.parse(sql);
+        return {
+            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            errors: [],
+        };
+    }
+    catch (wholeError) {
+        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    }
+}
+async function parsePieces(parser, bytes, wholeError) {
+    let boundaries;
+    try {
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+    }
+    catch {
+        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
+        const { text, line } = piece(bytes, 0, undefined);
+        return { statements: [], errors: [{ text, line, error: wholeError }] };
+    }
+    const parsed = { statements: [], errors: [] };
+    let start = 0;
+    for (const end of [...boundaries, bytes.length]) {
+        const chunk = bytes.subarray(start, end).toString('utf8');
+        const { text, line } = piece(bytes, start, end - start);
+        start = end;
+        if (isBlank(chunk))
+            continue;
+        try {
+            const result = await parser.parse(chunk);
+            for (const raw of result.stmts ?? [])
+                parsed.statements.push({ node: raw.stmt, text, line });
+        }
+        catch (error) {
+            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+        }
+    }
+    return parsed;
+}
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+function sql_parser_nodeType(node) {
+    if (!node)
+        return ['', {}];
+    const [type, body] = Object.entries(node)[0] ?? ['', {}];
+    return [type, (body ?? {})];
+}
+function sql_parser_relationName(relation) {
+    if (!relation?.relname)
+        return '?';
+    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+function sql_parser_relationNames(nodes) {
+    return (nodes ?? []).map((node) => sql_parser_relationName(sql_parser_nodeType(node)[1]));
+}
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+function sql_parser_stringItems(nodes) {
+    return (nodes ?? []).map((node) => {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'String')
+            return String(body.sval ?? '');
+        if (type === 'List')
+            return sql_parser_stringItems(body.items).join('.');
+        if (type === 'TypeName')
+            return sql_parser_stringItems(body.names).join('.');
+        if (type === 'ObjectWithArgs')
+            return sql_parser_stringItems(body.objname).join('.');
+        return type;
+    });
+}
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function sql_parser_tableKeyFromName(table) {
+    return table.split('.').at(-1).toLowerCase();
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
+
+const DISPLAY_NAMES = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bpchar: 'char',
+    bool: 'boolean',
+};
+function column_types_columnTypeOf(typeName) {
+    if (!typeName?.names)
+        return undefined;
+    const modifiers = (typeName.typmods ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
+    });
+    return { name: stringItems(typeName.names).at(-1).toLowerCase(), modifiers, array: (typeName.arrayBounds ?? []).length > 0 };
+}
+function column_types_displayType(type) {
+    const name = DISPLAY_NAMES[type.name] ?? type.name;
+    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+const INTEGERS = (/* unused pure expression or super */ null && (['int2', 'int4', 'int8']));
+const FLOATS = (/* unused pure expression or super */ null && (['float4', 'float8']));
+const TEXTS = new Set(['varchar', 'text']);
+const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
+/** A modifier that bounds the value (a length or a precision); none means unbounded. */
+function bound(type, index = 0) {
+    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
+}
+/** What converting stored values from `from` to `to` does to them. */
+function column_types_compareTypes(from, to) {
+    if (from.array !== to.array)
+        return 'other';
+    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
+        return 'same';
+    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
+        // text and varchar without a length hold the same values; a length only limits.
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >= (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from)) ? 'widening' : 'other';
+    }
+    if (INTEGERS.includes(from.name)) {
+        if (INTEGERS.includes(to.name))
+            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
+        if (to.name === 'numeric' && to.modifiers.length === 0)
+            return 'widening';
+        return 'other';
+    }
+    if (FLOATS.includes(from.name) || from.name === 'numeric') {
+        if (INTEGERS.includes(to.name))
+            return 'lossy';
+        if (from.name === 'float4' && to.name === 'float8')
+            return 'widening';
+        if (from.name === 'float8' && to.name === 'float4')
+            return 'lossy';
+    }
+    if (from.name === 'numeric' && to.name === 'numeric') {
+        if (to.modifiers.length === 0)
+            return 'widening';
+        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
+        if (from.modifiers.length === 0)
+            return 'lossy';
+        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
+        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
+        if (toScale < scale)
+            return 'lossy';
+        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
+    }
+    if (TIMES.has(from.name) && from.name === to.name) {
+        // timestamp(p): a smaller p rounds the fractional seconds away.
+        return bound(to) >= bound(from) ? 'widening' : 'lossy';
+    }
+    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
+        return 'lossy';
+    return 'other';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
+
+
+/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
+function options(list) {
+    const found = {};
+    for (const item of list ?? []) {
+        const [type, body] = sql_parser_nodeType(item);
+        if (type === 'DefElem')
+            found[String(body.defname)] = body.arg;
+    }
+    return found;
+}
+function stringOf(node) {
+    const [type, body] = sql_parser_nodeType(node);
+    if (type === 'String')
+        return String(body.sval ?? '');
+    if (type === 'List')
+        return stringOf(body.items?.[0]);
+    return undefined;
+}
+/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
+function functionKey(name) {
+    return name.split('.').at(-1).toLowerCase();
+}
+const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/** Statements that name functions without running them: a definition calls nothing yet. */
+const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
+/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
+function proceduralPieces(value, lineno, out) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            proceduralPieces(item, lineno, out);
+        return;
+    }
+    if (value === null || typeof value !== 'object')
+        return;
+    for (const [key, inner] of Object.entries(value)) {
+        const body = (inner ?? {});
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (key === 'PLpgSQL_stmt_execsql') {
+            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
+        }
+        else if (DYNAMIC_STATEMENTS.has(key)) {
+            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
+            proceduralPieces(body.body, line, out);
+        }
+        else if (key === 'PLpgSQL_expr') {
+            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
+            // 3-5 an assignment "target := expression"; 1 a type name.
+            const mode = Number(body.parseMode ?? 0);
+            const query = String(body.query ?? '');
+            if (mode === 0)
+                out.push({ sql: query, lineno, role: 'statement' });
+            else if (mode === 2)
+                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
+            else if (mode >= 3)
+                out.push({ sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`, lineno, role: 'expression' });
+        }
+        else {
+            proceduralPieces(inner, line, out);
+        }
+    }
+}
+function exprText(node) {
+    return String((node?.PLpgSQL_expr?.query) ?? '');
+}
+/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
+function bodyStartLine(statementText, statementLine, body) {
+    const at = body ? statementText.indexOf(body) : -1;
+    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
+}
+/** FuncCall and CallStmt names anywhere in a parse tree. */
+function calledFunctions(value, out = []) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            calledFunctions(item, out);
+    }
+    else if (value !== null && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
+            if (key === 'FuncCall' || key === 'funccall')
+                out.push(sql_parser_stringItems(inner.funcname).join('.'));
+            calledFunctions(inner, out);
+        }
+    }
+    return out;
+}
+class Expander {
+    entries = [];
+    functions = new Map();
+    /** Functions being expanded: a function calling itself is read once. */
+    expanding = new Set();
+    async statement(node, text, line, within, role = 'statement') {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'DoStmt') {
+            await this.doBlock(body, text, line, within);
+            return;
+        }
+        if (type === 'CreateFunctionStmt')
+            this.define(body, text, line);
+        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
+            .map((name) => this.functions.get(functionKey(name)))
+            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
+        if (type === 'CallStmt' && calls.length > 0) {
+            // CALL of a procedure this migration creates: what runs is its body.
+            for (const definition of calls)
+                await this.call(definition, line);
+            return;
+        }
+        if (role === 'statement')
+            this.entries.push({ kind: 'statement', node, text, line, within });
+        for (const definition of calls)
+            await this.call(definition, line);
+    }
+    define(body, text, line) {
+        const name = sql_parser_stringItems(body.funcname).join('.');
+        const found = options(body.options);
+        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
+        this.functions.set(functionKey(name), {
+            name,
+            language,
+            text,
+            line,
+            sqlBody: stringOf(found.as),
+            atomic: body.sql_body ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body]) : undefined,
+        });
+    }
+    async call(definition, callLine) {
+        const key = functionKey(definition.name);
+        this.expanding.add(key);
+        try {
+            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
+            if (definition.language === 'plpgsql') {
+                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
+            }
+            else if (definition.language === 'sql' && definition.atomic) {
+                for (const node of definition.atomic) {
+                    const [type, inner] = sql_parser_nodeType(node);
+                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
+                    if (type === 'List')
+                        for (const item of inner.items ?? [])
+                            await this.statement(item, definition.text, definition.line, within);
+                    else
+                        await this.statement(node, definition.text, definition.line, within);
+                }
+            }
+            else if (definition.language === 'sql') {
+                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
+            }
+            else {
+                this.entries.push({ kind: 'unreadable', text: definition.text, line: definition.line, within, reason: `${definition.name}() is written in ${definition.language}, which no parser here reads` });
+            }
+        }
+        finally {
+            this.expanding.delete(key);
+        }
+    }
+    async doBlock(body, text, line, within) {
+        const found = options(body.args);
+        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
+        const source = stringOf(found.as) ?? '';
+        if (language !== 'plpgsql') {
+            this.entries.push({ kind: 'unreadable', text, line, within, reason: `a DO block in ${language}, which no parser here reads` });
+            return;
+        }
+        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
+    }
+    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
+    async plpgsql(text, line, source, within) {
+        const parser = await loadSqlParser();
+        let tree;
+        try {
+            tree = await parser.parsePlPgSQL(text);
+        }
+        catch (error) {
+            this.entries.push({ kind: 'unreadable', text, line, within, reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})` });
+            return;
+        }
+        const pieces = [];
+        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
+        const start = bodyStartLine(text, line, source);
+        for (const piece of pieces) {
+            const pieceLine = start + piece.lineno - 1;
+            if (piece.role === 'dynamic')
+                await this.dynamic(piece.sql, pieceLine, within);
+            else
+                await this.sql(piece.sql, pieceLine, within, piece.role);
+        }
+    }
+    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
+    async dynamic(expression, line, within) {
+        const parsed = await sql_parser_parseSql(`SELECT ${expression}`);
+        const [, select] = sql_parser_nodeType(parsed.statements[0]?.node);
+        const targets = select.targetList ?? [];
+        const [valueType, value] = sql_parser_nodeType(targets.length === 1 ? sql_parser_nodeType(targets[0])[1].val : undefined);
+        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
+        if (literal === undefined || parsed.errors.length > 0) {
+            this.entries.push({ kind: 'unreadable', text: `EXECUTE ${expression}`, line, within, reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand' });
+            return;
+        }
+        await this.sql(literal, line, within);
+    }
+    async sql(text, line, within, role = 'statement') {
+        const parsed = await sql_parser_parseSql(text);
+        for (const error of parsed.errors) {
+            this.entries.push({ kind: 'unreadable', text: error.text, line: line + error.line - 1, within, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+        }
+        for (const statement of parsed.statements)
+            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
+    }
+    async topLevel(parsed) {
+        const ordered = [
+            ...parsed.statements.map((statement) => ({ line: statement.line, statement, error: undefined })),
+            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
+        ].sort((a, b) => a.line - b.line);
+        for (const { statement, error } of ordered) {
+            if (statement)
+                await this.statement(statement.node, statement.text, statement.line, undefined);
+            else if (error)
+                this.entries.push({ kind: 'unreadable', text: error.text, line: error.line, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+        }
+    }
+}
+/**
+ * The statements a migration executes, in order, with those inside DO blocks and inside the
+ * functions and procedures it creates and calls read out of their bodies.
+ */
+async function plpgsql_executedStatements(sql) {
+    const expander = new Expander();
+    await expander.topLevel(typeof sql === 'string' ? await sql_parser_parseSql(sql) : sql);
+    return expander.entries;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/classify.ts
+
+
+
+/**
+ * What an up migration means for the release rolled back to (the target): can its code keep running
+ * on the new schema, and is anything gone that existed when it ran? Each statement is classified
+ * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
+ * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
+ *
+ * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
+ *   a widening type change...)
+ * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
+ * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
+ *   SQL built at run time); treated as breaking
+ * - data-changing: rows were added to existing tables; old code finds rows it did not write
+ * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
+ *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
+ */
+const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
+/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
+const RANK = { additive: 0, breaking: 1, unknown: 2, 'data-changing': 3, 'data-loss': 4 };
+function strongestClass(classes) {
+    let strongest = 'additive';
+    for (const value of classes)
+        if (RANK[value] > RANK[strongest])
+            strongest = value;
+    return strongest;
+}
+const DISPLAY_LIMIT = 300;
+function classify_displaySql(text) {
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
+}
+function sinceTarget(target) {
+    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
+}
+function downKnowledge(down) {
+    const knowledge = { types: new Map(), uniques: new Set() };
+    for (const statement of down?.statements ?? []) {
+        const [type, body] = nodeType(statement.node);
+        if (type === 'IndexStmt' && body.unique && body.idxname)
+            knowledge.uniques.add(String(body.idxname).toLowerCase());
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            if (command.subtype === 'AT_AlterColumnType') {
+                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
+                if (columnType)
+                    knowledge.types.set(`${table}.${command.name}`, columnType);
+            }
+            else if (command.subtype === 'AT_AddConstraint') {
+                const constraint = nodeType(command.def)[1];
+                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+                    knowledge.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    return knowledge;
+}
+const additive = (reason, warning) => ({ class: 'additive', reason, warning });
+const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
+const dataChanging = (reason) => ({ class: 'data-changing', reason });
+const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
+const unknown = (reason) => ({ class: 'unknown', reason });
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKey(relation) {
+    return (relation?.relname ?? '?').toLowerCase();
+}
+/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
+function creator(context, by) {
+    return by === context.label ? 'this migration' : by;
+}
+/** Set when the table was created after the target: the target's code never reads or writes it. */
+function newTable(context, relation) {
+    const by = context.since.tables.get(tableKey(relation));
+    return by === undefined ? undefined : creator(context, by);
+}
+function newColumn(context, table, column) {
+    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
+    return found && { by: creator(context, found.by), filled: found.filled };
+}
+function existedPhrase(context) {
+    return `existed at ${context.since.target}`;
+}
+function constraintsOf(column) {
+    return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+}
+/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
+function isConstantExpression(node) {
+    const [type, body] = nodeType(node);
+    if (type === 'A_Const')
+        return true;
+    if (type === 'TypeCast')
+        return isConstantExpression(body.arg);
+    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
+        return isConstantExpression(body.rexpr);
+    return false;
+}
+const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
+function describeAddColumn(table, column, context, tableIsNew) {
+    const name = `${table}.${column.colname}`;
+    const constraints = constraintsOf(column);
+    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
+    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
+    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
+    // serial types and identity columns are NOT NULL by definition.
+    const notNull = generated || column.is_not_null === true || constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const filled = generated || defaultConstraint !== undefined;
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, { by: context.label, filled });
+    for (const constraint of constraints) {
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
+    if (!notNull)
+        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
+    if (generated)
+        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
+    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
+        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
+    }
+    if (defaultConstraint) {
+        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
+    }
+    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
+}
+const CONSTRAINT_WORDS = {
+    CONSTR_UNIQUE: 'UNIQUE',
+    CONSTR_PRIMARY: 'PRIMARY KEY',
+    CONSTR_EXCLUSION: 'EXCLUDE',
+    CONSTR_CHECK: 'CHECK',
+    CONSTR_FOREIGN: 'FOREIGN KEY',
+    CONSTR_NOTNULL: 'NOT NULL',
+};
+/** ALTER TABLE sub-commands that change nothing old code can observe. */
+const HARMLESS_ALTER_TABLE = {
+    AT_SetStatistics: 'changes planner statistics settings',
+    AT_SetOptions: 'changes column options',
+    AT_ResetOptions: 'resets column options',
+    AT_SetStorage: 'changes column storage',
+    AT_SetCompression: 'changes column compression',
+    AT_ChangeOwner: 'changes the owner',
+    AT_ClusterOn: 'marks a clustering index',
+    AT_DropCluster: 'drops the clustering mark',
+    AT_SetLogged: 'makes the table logged',
+    AT_SetUnLogged: 'makes the table unlogged',
+    AT_SetAccessMethod: 'changes the access method',
+    AT_SetTableSpace: 'moves the table to another tablespace',
+    AT_SetRelOptions: 'changes storage parameters',
+    AT_ResetRelOptions: 'resets storage parameters',
+    AT_ReplaceRelOptions: 'replaces storage parameters',
+    AT_ReplicaIdentity: 'changes the replica identity',
+    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
+    AT_DropNotNull: 'relaxes a NOT NULL rule',
+    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
+    AT_SetIdentity: 'changes identity options',
+    AT_EnableTrig: 'enables a trigger',
+    AT_EnableAlwaysTrig: 'enables a trigger',
+    AT_EnableReplicaTrig: 'enables a trigger',
+    AT_DisableTrig: 'disables a trigger',
+    AT_EnableTrigAll: 'enables triggers',
+    AT_DisableTrigAll: 'disables triggers',
+    AT_EnableTrigUser: 'enables triggers',
+    AT_DisableTrigUser: 'disables triggers',
+    AT_DisableRowSecurity: 'disables row level security',
+    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
+    AT_AttachPartition: 'attaches a partition',
+    AT_ReAddStatistics: 'rebuilds statistics',
+};
+const DUPLICATES_NOTE = "re-creating it in the down file fails once duplicate values have been written";
+function uniqueDropped(context, name) {
+    const key = String(name).toLowerCase();
+    return context.down.uniques.has(key) || context.since.uniques.has(key);
+}
+/** A USING that only casts the column itself converts values the way a plain type change does. */
+function isPlainConversion(using, column) {
+    const [type, body] = nodeType(using);
+    if (!using)
+        return true;
+    if (type === 'TypeCast')
+        return isPlainConversion(body.arg, column);
+    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
+}
+function describeTypeChange(table, command, context) {
+    const column = `${table}.${command.name}`;
+    const definition = nodeType(command.def)[1];
+    const to = columnTypeOf(definition.typeName);
+    if (!isPlainConversion(definition.raw_default, command.name)) {
+        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
+    }
+    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
+    const change = from && to ? compareTypes(from, to) : 'other';
+    if (from && to && change === 'widening') {
+        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
+        return additive(`${widened}: every value old code writes or reads still fits`, {
+            kind: 'type-widening',
+            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
+        });
+    }
+    if (from && to && change === 'lossy') {
+        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
+    }
+    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
+}
+function classifyAlterTableCommand(table, command, context, tableIsNew) {
+    const subtype = command.subtype ?? '';
+    const column = command.name ? `${table}.${command.name}` : table;
+    if (subtype === 'AT_AddColumn') {
+        const [, body] = nodeType(command.def);
+        return describeAddColumn(table, body, context, tableIsNew);
+    }
+    if (subtype === 'AT_AddConstraint') {
+        const constraint = nodeType(command.def)[1];
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`changes ${table}, a table ${tableIsNew} creates`);
+    if (subtype in HARMLESS_ALTER_TABLE)
+        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
+    const added = newColumn(context, table, command.name);
+    switch (subtype) {
+        case 'AT_DropColumn':
+            if (added)
+                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
+            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
+        case 'AT_AlterColumnType':
+            if (added)
+                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
+            return describeTypeChange(table, command, context);
+        case 'AT_SetNotNull': {
+            if (added?.filled)
+                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
+            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
+        }
+        case 'AT_ColumnDefault':
+            return command.def
+                ? additive(`sets a default on ${column}`)
+                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
+        case 'AT_DropConstraint': {
+            const name = command.name ?? '';
+            if (uniqueDropped(context, name)) {
+                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
+                });
+            }
+            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
+        }
+        case 'AT_AddConstraint': {
+            const [, body] = nodeType(command.def);
+            const constraint = body;
+            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
+            const name = constraint.conname ? ` ${constraint.conname}` : '';
+            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
+            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
+        }
+        case 'AT_AddIndexConstraint':
+            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
+        case 'AT_SetExpression':
+        case 'AT_DropExpression':
+            return breaking(`changes the generation expression of ${column}`);
+        case 'AT_DropIdentity':
+            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
+        case 'AT_EnableRowSecurity':
+        case 'AT_ForceRowSecurity':
+            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
+        case 'AT_DetachPartition':
+        case 'AT_DetachPartitionFinalize':
+            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
+        default:
+            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
+    }
+}
+/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
+function overwrittenColumns(table, targets, context) {
+    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
+    return [...new Set(names.map((name) => name ?? '?'))].filter((name) => !newColumn(context, table, name)).map((name) => `${table}.${name}`);
+}
+/** Statement types that cannot affect what old code reads or writes. */
+const HARMLESS_STATEMENTS = {
+    TransactionStmt: 'transaction control',
+    VariableSetStmt: 'sets a session setting',
+    VariableShowStmt: 'shows a setting',
+    CommentStmt: 'sets a comment',
+    GrantStmt: 'grants or revokes privileges',
+    GrantRoleStmt: 'grants or revokes a role',
+    AlterDefaultPrivilegesStmt: 'changes default privileges',
+    AlterOwnerStmt: 'changes an owner',
+    LockStmt: 'takes a lock',
+    VacuumStmt: 'vacuums or analyzes',
+    ClusterStmt: 'reorders a table physically',
+    ReindexStmt: 'rebuilds indexes',
+    RefreshMatViewStmt: 'refreshes a materialized view',
+    NotifyStmt: 'sends a notification',
+    CreateEnumStmt: 'creates an enum type',
+    CreateDomainStmt: 'creates a domain',
+    CompositeTypeStmt: 'creates a composite type',
+    CreateRangeStmt: 'creates a range type',
+    CreateSeqStmt: 'creates a sequence',
+    AlterSeqStmt: 'changes a sequence',
+    CreateSchemaStmt: 'creates a schema',
+    CreateExtensionStmt: 'creates an extension',
+    CreateStatsStmt: 'creates extended statistics',
+    CreateTableAsStmt: 'creates a table or materialized view from a query',
+    DefineStmt: 'defines an aggregate, operator, collation or type',
+    CreateCastStmt: 'creates a cast',
+    CreateConversionStmt: 'creates a conversion',
+    CreateRoleStmt: 'creates a role',
+    CreatePublicationStmt: 'creates a publication',
+    ExplainStmt: 'explains a query',
+    CheckPointStmt: 'forces a checkpoint',
+    DiscardStmt: 'discards session state',
+};
+const PROCEDURAL_STATEMENTS = {
+    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
+    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
+};
+function describeDrop(body, context) {
+    const type = String(body.removeType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const objects = stringItems(body.objects);
+    const names = objects.join(', ');
+    switch (body.removeType) {
+        case 'OBJECT_INDEX':
+            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
+                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
+                })
+                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
+        case 'OBJECT_TRIGGER':
+            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
+        case 'OBJECT_TABLE':
+        case 'OBJECT_FOREIGN_TABLE':
+            return objects.map((name) => {
+                const by = context.since.tables.get(tableKeyFromName(name));
+                if (by !== undefined)
+                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
+                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
+            });
+        case 'OBJECT_SCHEMA':
+            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
+                ? additive(`drops schema ${name}, created after ${context.since.target}`)
+                : body.behavior === 'DROP_CASCADE'
+                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
+                    : breaking(`drops schema ${name}: old code still uses it`));
+        case 'OBJECT_TYPE':
+        case 'OBJECT_DOMAIN':
+            if (body.behavior === 'DROP_CASCADE' && !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`))];
+            }
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+        default:
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+    }
+}
+function describeRename(body, context) {
+    const relation = relationName(body.relation);
+    const kind = String(body.renameType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const tableIsNew = newTable(context, body.relation);
+    if (tableIsNew)
+        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
+    if (body.renameType === 'OBJECT_COLUMN') {
+        const added = newColumn(context, relation, body.subname);
+        if (added) {
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, { by: context.label, filled: added.filled });
+            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
+        }
+        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
+    }
+    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
+        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
+    }
+    const old = body.subname ? `${relation}.${body.subname}` : body.relation ? relation : stringItems([body.object]).join('');
+    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
+}
+/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
+function recordCreated(type, body, context) {
+    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
+        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
+        context.since.tables.set(tableKey(relation), context.label);
+        for (const element of body.tableElts ?? []) {
+            const [elementType, definition] = nodeType(element);
+            const constraint = definition;
+            if (elementType === 'Constraint' && (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) {
+                context.since.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    else if (type === 'CreateSchemaStmt') {
+        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
+    }
+    else if (type === 'CreateEnumStmt' || type === 'CreateRangeStmt' || type === 'CreateDomainStmt' || type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt' ? relationName(body.typevar) : stringItems((body.typeName ?? body.domainname)).join('.');
+        context.since.types.add(tableKeyFromName(name));
+    }
+    else if (type === 'IndexStmt' && body.unique && body.idxname) {
+        context.since.uniques.add(String(body.idxname).toLowerCase());
+    }
+}
+function classifyStatement(statement, context) {
+    const [type, body] = nodeType(statement.node);
+    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
+    const relation = relationName(body.relation);
+    recordCreated(type, body, context);
+    if (type in HARMLESS_STATEMENTS)
+        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
+    if (type in PROCEDURAL_STATEMENTS)
+        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
+    switch (type) {
+        case 'CreateStmt':
+            return [additive(`creates table ${relation}: old code does not know it`)];
+        case 'ViewStmt': {
+            const view = relationName(body.view);
+            return [additive(body.replace ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)` : `creates view ${view}`)];
+        }
+        case 'CreateFunctionStmt': {
+            const name = stringItems(body.funcname).join('.');
+            const what = body.is_procedure ? 'procedure' : 'function';
+            return [additive(body.replace ? `creates or replaces ${what} ${name}: old code calling it gets the new body` : `creates ${what} ${name}`)];
+        }
+        case 'CreateTrigStmt':
+            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
+        case 'CreatePolicyStmt': {
+            const table = relationName(body.table);
+            return [body.permissive === false ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`) : additive(`adds a permissive row security policy on ${table}`)];
+        }
+        case 'IndexStmt': {
+            const name = body.idxname ? ` ${body.idxname}` : '';
+            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
+            if (!body.unique)
+                return [additive(`creates index${name} on ${relation}${concurrently}`)];
+            if (tableIsNew)
+                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
+            return [breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`)];
+        }
+        case 'AlterEnumStmt': {
+            const name = stringItems(body.typeName).join('.');
+            if (body.oldVal)
+                return [breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`)];
+            return [additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`)];
+        }
+        case 'AlterTableStmt':
+            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
+        case 'RenameStmt':
+            return [describeRename(body, context)];
+        case 'DropStmt':
+            return describeDrop(body, context);
+        case 'AlterObjectSchemaStmt':
+            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
+        case 'UpdateStmt': {
+            if (tableIsNew)
+                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
+            const overwritten = overwrittenColumns(relation, body.targetList, context);
+            if (overwritten.length === 0)
+                return [additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`)];
+            return [dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten)];
+        }
+        case 'DeleteStmt':
+            if (tableIsNew)
+                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
+            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
+        case 'InsertStmt': {
+            if (tableIsNew)
+                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
+            const conflict = body.onConflictClause;
+            if (conflict?.action === 'ONCONFLICT_UPDATE') {
+                return [dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation])];
+            }
+            return [dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`)];
+        }
+        case 'MergeStmt': {
+            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
+            if (tableIsNew)
+                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
+            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
+                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
+            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
+        }
+        case 'TruncateStmt': {
+            const tables = relationNames(body.relations);
+            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
+            if (existing.length === 0)
+                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
+            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
+        }
+        case 'CopyStmt':
+            if (body.is_from)
+                return [dataChanging(`loads rows into ${relation} with COPY`)];
+            return [additive('copies data out (COPY TO)')];
+        case 'SelectStmt':
+            return [additive(body.intoClause ? 'creates a table from a query (SELECT INTO)' : 'runs a query (functions it calls are not analysed unless this migration creates them)')];
+        default:
+            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
+    }
+}
+function findingOf(entry, context) {
+    const within = entry.within ? ` (${entry.within})` : '';
+    if (entry.kind === 'unreadable') {
+        return { sql: classify_displaySql(entry.text), line: entry.line, class: 'unknown', reasons: [`${entry.reason}${within}; treated as breaking`] };
+    }
+    const findings = classifyStatement(entry, context);
+    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
+    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
+    return {
+        sql: classify_displaySql(entry.text),
+        line: entry.line,
+        class: strongestClass(findings.map((finding) => finding.class)),
+        reasons: findings.map((finding) => `${finding.reason}${within}`),
+        ...(lost.length ? { lost } : {}),
+        ...(warnings.length ? { warnings } : {}),
+    };
+}
+/**
+ * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
+ * included); the migration's class is the strongest found. Takes the parse too, so a caller that
+ * also lints the down file against it parses the up file once.
+ */
+async function classifySql(sql, options = {}) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    const label = options.label ?? 'this migration';
+    const context = { since: options.since ?? sinceTarget('the previous release'), label, down: downKnowledge(options.down) };
+    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
+
+/**
+ * One key per object, names compared without schema and case-insensitively, as migrations rarely
+ * qualify names consistently: "column:users.email", "index:users_email_key".
+ */
+function schema_objects_objectKey(object) {
+    const table = object.table === undefined ? '' : `${sql_parser_tableKeyFromName(object.table)}.`;
+    return `${object.kind}:${table}${sql_parser_tableKeyFromName(object.name)}`;
+}
+function schema_objects_describeObject(object) {
+    if (object.kind === 'column')
+        return `column ${object.table}.${object.name}`;
+    if (object.table !== undefined)
+        return `${object.kind} ${object.name} on ${object.table}`;
+    return `${object.kind} ${object.name}`;
+}
+const DROP_KINDS = {
+    OBJECT_TABLE: 'table',
+    OBJECT_FOREIGN_TABLE: 'table',
+    OBJECT_VIEW: 'view',
+    OBJECT_MATVIEW: 'materialized view',
+    OBJECT_INDEX: 'index',
+    OBJECT_SEQUENCE: 'sequence',
+    OBJECT_TYPE: 'type',
+    OBJECT_DOMAIN: 'type',
+    OBJECT_SCHEMA: 'schema',
+    OBJECT_FUNCTION: 'function',
+    OBJECT_PROCEDURE: 'function',
+    OBJECT_TRIGGER: 'trigger',
+};
+const RENAME_KINDS = { ...DROP_KINDS, OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint' };
+/** Constraint kinds that come with an index of the same name. */
+const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
+function constraintObjects(constraint, table) {
+    if (!constraint.conname)
+        return [];
+    const created = [{ kind: 'constraint', name: constraint.conname, table }];
+    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
+        created.push({ kind: 'index', name: constraint.conname });
+    return created;
+}
+function inlineConstraints(column) {
+    return (column.constraints ?? []).map((node) => sql_parser_nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+}
+function alterTableEffects(body, effects) {
+    const table = sql_parser_relationName(body.relation);
+    const tableMissingOk = body.missing_ok === true;
+    for (const node of body.cmds ?? []) {
+        const command = sql_parser_nodeType(node)[1];
+        const ifExists = tableMissingOk || command.missing_ok === true;
+        if (command.subtype === 'AT_AddColumn') {
+            const column = sql_parser_nodeType(command.def)[1];
+            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
+            for (const constraint of inlineConstraints(column))
+                effects.creates.push(...constraintObjects(constraint, table));
+        }
+        else if (command.subtype === 'AT_AddConstraint') {
+            effects.creates.push(...constraintObjects(sql_parser_nodeType(command.def)[1], table));
+        }
+        else if (command.subtype === 'AT_DropColumn') {
+            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
+        }
+        else if (command.subtype === 'AT_DropConstraint') {
+            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
+        }
+    }
+}
+function dropEffects(body, effects) {
+    const kind = DROP_KINDS[String(body.removeType)];
+    if (!kind)
+        return;
+    const ifExists = body.missing_ok === true;
+    for (const object of body.objects ?? []) {
+        const parts = sql_parser_stringItems([object])[0].split('.');
+        if (kind === 'trigger')
+            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
+        else
+            effects.drops.push({ kind, name: parts.join('.'), ifExists });
+    }
+}
+function renameEffects(body, effects) {
+    const kind = RENAME_KINDS[String(body.renameType)];
+    if (!kind)
+        return;
+    const newname = String(body.newname ?? '');
+    const relation = body.relation ? sql_parser_relationName(body.relation) : undefined;
+    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
+        effects.renames.push({ from: { kind, name: String(body.subname ?? ''), table: relation }, to: { kind, name: newname, table: relation } });
+    }
+    else {
+        const name = relation ?? sql_parser_stringItems([body.object])[0];
+        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
+    }
+}
+/** What one statement does to the schema's objects (empty for statements that only touch rows). */
+function schema_objects_statementEffects(node) {
+    const effects = { creates: [], drops: [], renames: [] };
+    const [type, body] = sql_parser_nodeType(node);
+    switch (type) {
+        case 'CreateStmt': {
+            const table = sql_parser_relationName(body.relation);
+            effects.creates.push({ kind: 'table', name: table });
+            for (const element of body.tableElts ?? []) {
+                const [elementType, element_] = sql_parser_nodeType(element);
+                if (elementType === 'ColumnDef') {
+                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
+                    for (const constraint of inlineConstraints(element_))
+                        effects.creates.push(...constraintObjects(constraint, table));
+                }
+                else if (elementType === 'Constraint') {
+                    effects.creates.push(...constraintObjects(element_, table));
+                }
+            }
+            break;
+        }
+        case 'IndexStmt':
+            if (body.idxname)
+                effects.creates.push({ kind: 'index', name: String(body.idxname) });
+            break;
+        case 'ViewStmt':
+            effects.creates.push({ kind: 'view', name: sql_parser_relationName(body.view) });
+            break;
+        case 'CreateTableAsStmt': {
+            const into = body.into;
+            effects.creates.push({ kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', name: sql_parser_relationName(into?.rel) });
+            break;
+        }
+        case 'CreateSeqStmt':
+            effects.creates.push({ kind: 'sequence', name: sql_parser_relationName(body.sequence) });
+            break;
+        case 'CreateEnumStmt':
+        case 'CreateRangeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.typeName).join('.') });
+            break;
+        case 'CreateDomainStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.domainname).join('.') });
+            break;
+        case 'CompositeTypeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_relationName(body.typevar) });
+            break;
+        case 'CreateSchemaStmt':
+            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
+            break;
+        case 'CreateFunctionStmt':
+            effects.creates.push({ kind: 'function', name: sql_parser_stringItems(body.funcname).join('.') });
+            break;
+        case 'CreateTrigStmt':
+            effects.creates.push({ kind: 'trigger', name: String(body.trigname ?? ''), table: sql_parser_relationName(body.relation) });
+            break;
+        case 'AlterTableStmt':
+            alterTableEffects(body, effects);
+            break;
+        case 'DropStmt':
+            dropEffects(body, effects);
+            break;
+        case 'RenameStmt':
+            renameEffects(body, effects);
+            break;
+    }
+    return effects;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
+
+
+
+
+
+function statementsOf(entries) {
+    return entries.filter((entry) => entry.kind === 'statement');
+}
+/**
+ * Every object the statements create (by objectKey), the names they rename objects to, and whether
+ * every statement could be read (when not, "not created" proves nothing).
+ */
+function createdObjects(entries) {
+    const created = new Map();
+    const renamedTo = new Set();
+    for (const statement of statementsOf(entries)) {
+        const effects = schema_objects_statementEffects(statement.node);
+        for (const object of effects.creates)
+            created.set(schema_objects_objectKey(object), object);
+        for (const { to } of effects.renames)
+            renamedTo.add(schema_objects_objectKey(to));
+    }
+    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
+}
+/** "table.column" -> the type the up migration changes it to. */
+function typesSetByUp(entries) {
+    const types = new Map();
+    for (const statement of statementsOf(entries)) {
+        const [type, body] = nodeType(statement.node);
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            const columnType = command.subtype === 'AT_AlterColumnType' ? columnTypeOf(nodeType(command.def)[1].typeName) : undefined;
+            if (columnType)
+                types.set(`${table}.${command.name}`, columnType);
+        }
+    }
+    return types;
+}
+function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
+    const column = `${table}.${command.name}`;
+    const back = columnTypeOf(nodeType(command.def)[1].typeName);
+    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
+    if (back && upType && compareTypes(back, upType) === 'widening') {
+        return { kind: 'revert-may-fail', message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`, sql };
+    }
+    return { kind: 'data-loss', message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql };
+}
+/**
+ * Lints a down file against its up file (text or parse; statements inside DO blocks included).
+ * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
+ * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
+ */
+async function lintDownMigration(upSql, downSql, appliedSince) {
+    const findings = [];
+    const down = await executedStatements(downSql);
+    const up = upSql === undefined ? undefined : await executedStatements(upSql);
+    const upTypes = up ? typesSetByUp(up) : new Map();
+    const upCreated = up ? createdObjects(up) : undefined;
+    const dropped = new Set();
+    const createdByDown = new Set();
+    for (const statement of statementsOf(down)) {
+        const [type, body] = nodeType(statement.node);
+        const sql = displaySql(statement.text);
+        const effects = statementEffects(statement.node);
+        for (const object of effects.drops) {
+            dropped.add(objectKey(object));
+            const key = objectKey(object);
+            if (upCreated?.complete && !object.ifExists && object.kind !== 'function' && !upCreated.created.has(key) && !upCreated.renamedTo.has(key) && !createdByDown.has(key)) {
+                findings.push({ kind: 'foreign-drop', message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`, sql });
+            }
+        }
+        for (const object of effects.creates)
+            createdByDown.add(objectKey(object));
+        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
+            for (const table of stringItems(body.objects)) {
+                findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
+            }
+        }
+        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
+            findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`, sql });
+        }
+        else if (type === 'IndexStmt' && body.unique) {
+            findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+        }
+        else if (type === 'AlterTableStmt') {
+            const table = relationName(body.relation);
+            for (const node of body.cmds ?? []) {
+                const command = nodeType(node)[1];
+                if (command.subtype === 'AT_DropColumn') {
+                    findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
+                }
+                else if (command.subtype === 'AT_AlterColumnType') {
+                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
+                }
+                else if (command.subtype === 'AT_AddConstraint') {
+                    const constraint = nodeType(command.def)[1];
+                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
+                        findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+                    }
+                }
+            }
+        }
+        else if (type === 'TruncateStmt') {
+            findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`, sql });
+        }
+        else if (type === 'DeleteStmt') {
+            findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`, sql });
+        }
+    }
+    const createdTables = [...(upCreated?.created.values() ?? [])].filter((object) => object.kind === 'table').map((object) => objectKey(object));
+    for (const object of upCreated?.created.values() ?? []) {
+        if (object.kind !== 'table' && object.kind !== 'column')
+            continue;
+        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
+        // A column of a table the up creates goes with that table.
+        if (table && createdTables.includes(table))
+            continue;
+        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
+            const what = object.kind === 'table' ? `creates table ${tableKeyFromName(object.name)}` : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({ kind: 'incomplete-down', message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.` });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
+
+
+
+
+
+
+const RELATION_KINDS = { table: "('r','p','f')", view: "('v')", 'materialized view': "('m')", index: "('i','I')", sequence: "('S')" };
+/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
+function quotedName(name) {
+    return name.split('.').map(quoteIdent).join('.');
+}
+/** Whether each object exists now, in one round trip. */
+async function existingNow(client, objects) {
+    if (objects.length === 0)
+        return [];
+    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
+    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
+       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
+       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
+       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
+       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
+       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
+       ELSE true END AS present
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
+      ORDER BY q.position`, [
+        objects.map((object) => object.kind),
+        objects.map((object) => quotedName(object.name)),
+        objects.map((object) => object.name),
+        objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
+    ]);
+    return rows.map((row) => row.present);
+}
+/** Kinds one name can be created as, where dropping it as the other kind fails. */
+const CONFUSABLE = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
+/** The up created this name, but as something else: "index users_email_key". */
+function createdAsOtherKind(object, created) {
+    if (!CONFUSABLE.includes(object.kind))
+        return undefined;
+    const name = sql_parser_tableKeyFromName(object.name);
+    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && sql_parser_tableKeyFromName(other.name) === name);
+}
+function where(step, line) {
+    return `${step.script.file} line ${step.script.line - 1 + line}`;
+}
+/**
+ * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
+ * none is found. `migrations` gives each one's up script; `client`, when given, the database they
+ * will run on.
+ */
+async function checkDownScripts(steps, migrations, client) {
+    const problems = [];
+    const located = [];
+    for (const step of steps) {
+        if (step.script)
+            located.push({ step: step, entries: await plpgsql_executedStatements(step.script.sql) });
+    }
+    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
+    // What the database has now, for every object a down file drops without IF EXISTS.
+    const dropped = [];
+    for (const { entries } of located) {
+        for (const entry of entries)
+            if (entry.kind === 'statement')
+                dropped.push(...schema_objects_statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
+    }
+    const present = client ? await existingNow(client, dropped) : [];
+    const inDatabase = new Map(dropped.map((object, index) => [schema_objects_objectKey(object), present[index]]));
+    // The revert order replayed: what earlier statements created, dropped or renamed.
+    const state = new Map();
+    const droppedTables = new Set();
+    let tracking = client !== undefined;
+    for (const { step, entries } of located) {
+        const up = ups.get(step.version);
+        const upCreated = up ? createdObjects(await plpgsql_executedStatements(up.sql)).created : new Map();
+        for (const entry of entries) {
+            if (entry.kind === 'unreadable') {
+                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
+                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
+                }
+                // SQL nobody can read may create or drop anything: what follows cannot be checked.
+                tracking = false;
+                continue;
+            }
+            const effects = schema_objects_statementEffects(entry.node);
+            for (const object of effects.drops) {
+                const key = schema_objects_objectKey(object);
+                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
+                if (other && !upCreated.has(key)) {
+                    problems.push(`${where(step, entry.line)}: drops ${schema_objects_describeObject(object)}, but its up migration created ${schema_objects_describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
+                }
+                else if (tracking && !object.ifExists && object.kind !== 'function') {
+                    const ownerGone = object.table !== undefined && droppedTables.has(sql_parser_tableKeyFromName(object.table)) && !state.get(key);
+                    const exists = state.get(key) ?? (!ownerGone && inDatabase.get(key) !== false);
+                    if (!exists)
+                        problems.push(`${where(step, entry.line)}: drops ${schema_objects_describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
+                }
+                state.set(key, false);
+                if (object.kind === 'table')
+                    droppedTables.add(sql_parser_tableKeyFromName(object.name));
+            }
+            for (const object of effects.creates) {
+                state.set(schema_objects_objectKey(object), true);
+                if (object.kind === 'table')
+                    droppedTables.delete(sql_parser_tableKeyFromName(object.name));
+            }
+            for (const { from, to } of effects.renames) {
+                state.set(schema_objects_objectKey(from), false);
+                state.set(schema_objects_objectKey(to), true);
+                // Columns and constraints move with a renamed table: stop checking objects of either name.
+                if (from.kind === 'table')
+                    tracking = false;
+            }
+        }
+    }
+    return problems;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function process_runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+/** Migration files in a working tree. */
+function directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/**
+ * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
+ * the current release's migrations with the target's without checking either out.
+ */
+function gitRefSource(repoDir, ref, dir) {
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    return {
+        description: `${prefix || 'the top directory'} at ${ref}`,
+        async listFiles() {
+            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
+                okExitCodes: [0, 128],
+            });
+            if (result.exitCode !== 0) {
+                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+            }
+            return result.stdout.split('\0').filter(Boolean).sort();
+        },
+        async readFile(relativePath) {
+            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
+            return result.stdout;
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
 const RULES = [
     { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
@@ -36204,7 +37645,7 @@ function appliedVersions(format, migrations, history, migrationsDir = 'migration
     return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
+function runner_versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
     return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
 }
@@ -36523,7 +37964,7 @@ async function readCheckedHistory(client, format, table, migrations, migrationsD
     const shape = await historyTableShape(client, table);
     if (shape)
         checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
+    const history = await history_readHistory(client, format, table);
     if (history.dirty)
         throw dirtyHistoryError(history, migrations, table, migrationsDir);
     return history;
@@ -36550,7 +37991,7 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object' ? options.historyTable : history_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
@@ -36567,12 +38008,12 @@ async function migrateDatabase(target, options) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
+        const toRevert = to === null ? [] : runner_versionsAbove(applied, to);
         const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
+        const after = await history_readHistory(client, options.format, table);
         return { plan, completed: result.completed, finalVersion: after.current };
     }
     finally {
@@ -36581,8 +38022,128 @@ async function migrateDatabase(target, options) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = detected ? await readHistory(client, detected.format, parseHistoryTable(detected.table)) : { applied: [], current: null };
+    return {
+        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        currentVersion: history.current,
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/postgres/databases.ts
 
 
@@ -36660,8 +38221,8 @@ async function tableRowCounts(client) {
 /** Directories searched when no pg-bin-dir is given: PATH, then every /usr/lib/postgresql/<major>/bin, newest first. */
 function candidateDirectories(root = '/usr/lib/postgresql') {
     const pathDirs = (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
-    const versioned = (0,external_node_fs_namespaceObject.existsSync)(root)
-        ? (0,external_node_fs_namespaceObject.readdirSync)(root)
+    const versioned = (0,external_node_fs_.existsSync)(root)
+        ? (0,external_node_fs_.readdirSync)(root)
             .filter((name) => /^\d+$/.test(name))
             .sort((a, b) => Number(b) - Number(a))
             .map((name) => external_node_path_default().join(root, name, 'bin'))
@@ -36671,7 +38232,7 @@ function candidateDirectories(root = '/usr/lib/postgresql') {
 /** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
 function isWrapper(executable) {
     try {
-        return external_node_path_default().basename((0,external_node_fs_namespaceObject.realpathSync)(executable)) === 'pg_wrapper';
+        return external_node_path_default().basename((0,external_node_fs_.realpathSync)(executable)) === 'pg_wrapper';
     }
     catch {
         return false;
@@ -36786,7 +38347,7 @@ function sameShape(a, b) {
     return JSON.stringify(a) === JSON.stringify(b);
 }
 async function historyVersions(client, format, table) {
-    const state = await readHistory(client, format, table);
+    const state = await history_readHistory(client, format, table);
     return state.applied;
 }
 async function verifyAgainstMigrations(options) {
@@ -37123,23 +38684,37 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 
 
-/** Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with `version`. */
+
+/**
+ * Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with
+ * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
+ * say what changed when expected-plan-digest does not match).
+ */
 function parsePlan(plan) {
     if (!Array.isArray(plan))
         throw new errors/* InputError */.dz('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
     return plan.map((entry, index) => {
-        const version = typeof entry === 'object' && entry !== null ? entry.version : entry;
+        const record = typeof entry === 'object' && entry !== null ? entry : { version: entry };
+        const version = record.version;
         if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
             throw new errors/* InputError */.dz('plan', `entry ${index} has no numeric "version".`);
         }
-        return String(version);
+        return {
+            version: String(version),
+            name: typeof record.name === 'string' ? record.name : undefined,
+            downSha256: typeof record.downSha256 === 'string' || record.downSha256 === null ? record.downSha256 : undefined,
+            transactional: typeof record.downTransactional === 'boolean' ? record.downTransactional : undefined,
+        };
     });
+}
+function planTarget(entries) {
+    return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
 function readApplyDownInputs() {
     const target = resolvePgTarget(stringInput('database-url'));
     const migrationsDir = stringInput('migrations-dir', { required: true });
     const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
-    const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const historyTable = history_parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const targetVersion = stringInput('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
     const steps = integerInput('steps', { min: 1, max: 100_000 });
     const planValue = jsonInput('plan');
@@ -37152,7 +38727,7 @@ function readApplyDownInputs() {
         ? { kind: 'version', version: targetVersion }
         : steps !== undefined
             ? { kind: 'steps', steps }
-            : { kind: 'plan', versions: parsePlan(planValue) };
+            : planTarget(parsePlan(planValue));
     const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
     const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
     const dryRun = booleanInput('dry-run', { default: false });
@@ -37170,6 +38745,7 @@ function readApplyDownInputs() {
         statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
         verify: booleanInput('verify', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
+        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
     // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
     if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
@@ -37270,7 +38846,9 @@ function knownVersions(migrations, applied) {
     const shown = all.length > 12 ? [...all.slice(0, 3), '...', ...all.slice(-8)] : all;
     return shown.length ? shown.join(', ') : 'none';
 }
-function selectVersionsToRevert(format, migrations, history, target, migrationsDir) {
+function selectVersionsToRevert(format, migrations, history, target, migrationsDir, 
+/** With a plan: revert newer applied versions the plan leaves out too, for the plan digest to refuse, instead of refusing here. */
+options = {}) {
     const applied = appliedVersions(format, migrations, history, migrationsDir);
     const inDirectory = new Set(migrations.map((migration) => migration.version));
     const current = applied.at(-1) ?? null;
@@ -37280,7 +38858,7 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
-        const versions = versionsAbove(applied, version);
+        const versions = runner_versionsAbove(applied, version);
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
@@ -37309,6 +38887,9 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
     }
     const oldest = pending.at(-1);
     const leftBehind = applied.filter((version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version));
+    if (leftBehind.length > 0 && options.includeNewer) {
+        return { versions: [...leftBehind, ...pending].sort((a, b) => compareVersions(b, a)), alreadyReverted };
+    }
     if (leftBehind.length > 0) {
         throw new errors/* ActionError */.lZ(`The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`, { hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.' });
     }
@@ -37316,6 +38897,8 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/main.ts
+
+
 
 
 
@@ -37384,7 +38967,7 @@ async function revert(inputs, migrations, client, started, onLock) {
     if (!history.exists) {
         throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
     }
-    const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
+    const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
     const plan = planDown(migrations, history, selection.versions, {
         format: inputs.format,
         table,
@@ -37392,10 +38975,11 @@ async function revert(inputs, migrations, client, started, onLock) {
         allowEmptyDown: inputs.allowEmptyDown,
         migrationsDir: inputs.migrationsDir,
     });
+    const digest = await checkPlan(inputs, migrations, selection, plan, client);
     const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
     // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
     const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
-    (0,external_node_fs_namespaceObject.writeFileSync)(sqlFile, sql);
+    (0,external_node_fs_.writeFileSync)(sqlFile, sql);
     const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
     const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
     const facts = {
@@ -37423,7 +39007,7 @@ async function revert(inputs, migrations, client, started, onLock) {
         if (inputs.verify)
             lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
         facts.durationMs = Date.now() - started;
-        setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+        setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
         await writeSummary(renderSummary(facts));
         return;
     }
@@ -37446,7 +39030,7 @@ async function revert(inputs, migrations, client, started, onLock) {
             emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
         },
     });
-    const after = await readHistory(client, inputs.format, table);
+    const after = await history_readHistory(client, inputs.format, table);
     facts.completed = result.completed;
     facts.failure = result.failure;
     facts.finalVersion = after.current;
@@ -37469,6 +39053,7 @@ async function revert(inputs, migrations, client, started, onLock) {
     setOutputs({
         reverted: result.completed.map(revertedEntry),
         planned,
+        'plan-digest': digest,
         'final-version': after.current,
         'initial-version': history.current,
         'dry-run-sql': sqlOutput,
@@ -37502,6 +39087,22 @@ async function revert(inputs, migrations, client, started, onLock) {
             hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
         });
     }
+}
+/**
+ * What was approved is what runs: the plan's digest (entries already reverted by an earlier run of
+ * the same plan included, so a re-run resumes) against expected-plan-digest; then the pre-checks
+ * compute-rollback-target ran on every down script, against this database.
+ */
+async function checkPlan(inputs, migrations, selection, plan, client) {
+    const identity = downIdentity(migrations, [...selection.versions, ...selection.alreadyReverted], plan.toVersion);
+    if (inputs.expectedPlanDigest && plan.migrations.length > 0) {
+        verifyPlanDigest(inputs.expectedPlanDigest, identity, inputs.downTarget.kind === 'plan' ? inputs.downTarget.entries : undefined);
+        lib_core/* info */.pq(`The plan is the approved one: ${inputs.expectedPlanDigest}.`);
+    }
+    const problems = await checkDownScripts(plan.migrations, migrations, client);
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return planDigest(identity);
 }
 const OUTPUT_LIMIT = 900_000;
 const SUMMARY_SQL_LIMIT = 200_000;
@@ -37744,6 +39345,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
@@ -49438,7 +51046,7 @@ function getIDToken(aud) {
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -49447,6 +51055,9 @@ function getIDToken(aud) {
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -49533,6 +51144,36 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -49545,9 +51186,105 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -36570,6 +36570,23 @@ async function loadDiesel(source, files, byVersion) {
         addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
 /** All migrations in the source, oldest first. */
 async function loadMigrations(source, format) {
     const files = await source.listFiles();

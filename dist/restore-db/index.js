@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(10274);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(35141);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 10274:
+/***/ 35141:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35205,7 +35205,7 @@ function explainConnectionError(target, error) {
             return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
     }
 }
-async function connect(target, options = {}) {
+async function connection_connect(target, options = {}) {
     const client = new esm.Client({
         host: target.host,
         port: target.port,
@@ -35229,7 +35229,7 @@ async function connect(target, options = {}) {
 }
 /** Runs fn with a connected client and always closes it. */
 async function withClient(target, fn, options) {
-    const client = await connect(target, options);
+    const client = await connection_connect(target, options);
     try {
         return await fn(client);
     }
@@ -35238,7 +35238,7 @@ async function withClient(target, fn, options) {
     }
 }
 /** Server version as "15.4" and its major number. */
-async function serverVersion(client) {
+async function connection_serverVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
     const num = Number(rows[0].server_version_num);
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
@@ -35312,7 +35312,7 @@ function lineSplitter(onLine) {
         },
     };
 }
-async function runProcess(command, args, options = {}) {
+async function process_runProcess(command, args, options = {}) {
     const started = Date.now();
     const env = {};
     for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
@@ -35413,7 +35413,7 @@ function findExecutable(name, extraDirs = []) {
 
 
 async function listArchive(pgRestore, archive) {
-    const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
+    const { stdout } = await process_runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
     const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
     const entries = stdout
         .split('\n')
@@ -35936,7 +35936,7 @@ function probeVersion(executable) {
     return probe;
 }
 async function runProbe(executable) {
-    const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+    const result = await process_runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
@@ -36048,7 +36048,7 @@ function duration_parseDuration(text) {
     return Math.round(total);
 }
 /** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
+function duration_formatDuration(ms) {
     if (ms < 1000)
         return `${Math.round(ms)}ms`;
     if (ms < 60_000)
@@ -36072,7 +36072,7 @@ async function withProgressGroup(title, fn, heartbeat) {
     if (heartbeat) {
         timer = setInterval(() => {
             void Promise.resolve(heartbeat.describe())
-                .then((text) => core/* info */.pq(`... ${formatDuration(Date.now() - started)}: ${text}`))
+                .then((text) => core/* info */.pq(`... ${duration_formatDuration(Date.now() - started)}: ${text}`))
                 .catch(() => undefined);
         }, heartbeat.everyMs);
         timer.unref();
@@ -36143,7 +36143,7 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
+        await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => process_runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
@@ -36508,7 +36508,7 @@ async function plainSqlFile(file, tempDir) {
         const zstd = findExecutable('zstd');
         if (!zstd)
             throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, { hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).' });
-        await runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
+        await process_runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
     }
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
@@ -36526,7 +36526,7 @@ async function restoreBackup(request) {
             const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => process_runProcess(request.psql.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
         }
         finally {
             await cleanup();
@@ -36543,7 +36543,7 @@ async function restoreBackup(request) {
     if (request.noOwner)
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
-    await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
+    await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => process_runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -36558,7 +36558,7 @@ const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
 const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
 // diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
 const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function compareVersions(a, b) {
+function formats_compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
@@ -36643,8 +36643,25 @@ async function loadDiesel(source, files, byVersion) {
         addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
 /** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
+async function formats_loadMigrations(source, format) {
     const files = await source.listFiles();
     const byVersion = new Map();
     if (format === 'golang-migrate')
@@ -36653,10 +36670,10 @@ async function loadMigrations(source, format) {
         await loadDbmate(source, files, byVersion);
     else
         await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
+    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
 }
 /** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
+function formats_hasStatements(script) {
     if (!script)
         return false;
     const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
@@ -36667,31 +36684,31 @@ function hasStatements(script) {
 
 
 
-const DEFAULT_HISTORY_TABLES = {
+const history_DEFAULT_HISTORY_TABLES = {
     'golang-migrate': 'schema_migrations',
     dbmate: 'schema_migrations',
     diesel: '__diesel_schema_migrations',
 };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
+function history_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function qualifiedName(table) {
+function history_qualifiedName(table) {
     return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
 }
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
     return rows[0].found !== null;
 }
-async function readHistory(client, format, table) {
+async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    const name = qualifiedName(table);
+    const name = history_qualifiedName(table);
     if (format === 'golang-migrate') {
         const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
         if (rows.length === 0)
@@ -36699,7 +36716,7 @@ async function readHistory(client, format, table) {
         return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
     }
     const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
+    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
@@ -36722,7 +36739,7 @@ async function detectSchemaVersion(client) {
         format = 'dbmate';
     if (!format)
         return undefined;
-    const state = await readHistory(client, format, { schema: 'public', table: tableName });
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
 // ---------------------------------------------------------------------------------------------
@@ -36756,8 +36773,8 @@ function golangVersion(version) {
         throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
     return String(BigInt(version));
 }
-function historyWriter(format, table) {
-    const name = qualifiedName(table);
+function history_historyWriter(format, table) {
+    const name = history_qualifiedName(table);
     const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
     if (format === 'golang-migrate') {
         const set = (version, dirty) => [
@@ -36782,15 +36799,15 @@ function historyWriter(format, table) {
     };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
+async function history_historyTableShape(client, table) {
     if (!(await historyTableExists(client, table)))
         return undefined;
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
+      ORDER BY a.attname`, [history_qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
 const EXPECTED_COLUMNS = {
@@ -36802,7 +36819,7 @@ const EXPECTED_COLUMNS = {
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
-function checkHistoryShape(shape, format, table) {
+function history_checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
     const expected = EXPECTED_COLUMNS[format];
     if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
@@ -36811,7 +36828,7 @@ function checkHistoryShape(shape, format, table) {
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
+function history_golangMigrateForceCommand(migrationsDir, version, table) {
     const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
@@ -36879,7 +36896,7 @@ class DumpSnapshot {
         this.database = database;
     }
     static async open(target) {
-        const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
+        const client = await connection_connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
             // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
@@ -36985,7 +37002,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
 async function prepareBackup(request) {
     const snapshot = await DumpSnapshot.open(request.target);
     try {
-        const server = await serverVersion(snapshot.client);
+        const server = await connection_serverVersion(snapshot.client);
         core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
         const needsPsql = request.format === 'plain' && request.verify === 'restore';
         // The catalog is read in the snapshot while the client programs are probed; one query after the
@@ -37123,7 +37140,7 @@ async function takeBackup(prepared) {
             core/* info */.pq(`Verified: ${restoreCheck}.`);
         if (prepared.plan.externalZstd) {
             const level = prepared.plan.compression.level ?? 3;
-            await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
+            await process_runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
             backupPath = `${output}.zst`;
         }
         if (request.encryptionKey) {
@@ -37318,6 +37335,987 @@ function serializeOutput(value) {
     if (typeof value === 'object')
         return JSON.stringify(value);
     return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function lock_migrationLockKeys(database, table, format) {
+    const keys = [
+        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+    ];
+    if (format === 'golang-migrate') {
+        keys.push({
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        });
+    }
+    return keys;
+}
+function lock_lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function lock_unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
+ * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
+ */
+async function lock_acquireMigrationLock(client, keys, timeoutMs) {
+    const started = Date.now();
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    for (const key of keys) {
+        try {
+            await client.query(`SELECT pg_advisory_lock(${key.id})`);
+            taken.push(key);
+        }
+        catch (error) {
+            await release();
+            if (error.code !== '55P03')
+                throw error;
+            const holders = await lockHolders(client, keys).catch(() => []);
+            const who = holders.length
+                ? holders
+                    .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+                    .join('; ')
+                : 'a session that has since let go';
+            throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+        }
+    }
+    return { keys, waitedMs: Date.now() - started, release };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+/** Migration files in a working tree. */
+function sources_directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await stat(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new ActionError(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await readFile(path.join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/**
+ * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
+ * the current release's migrations with the target's without checking either out.
+ */
+function gitRefSource(repoDir, ref, dir) {
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    return {
+        description: `${prefix || 'the top directory'} at ${ref}`,
+        async listFiles() {
+            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
+                okExitCodes: [0, 128],
+            });
+            if (result.exitCode !== 0) {
+                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+            }
+            return result.stdout.split('\0').filter(Boolean).sort();
+        },
+        async readFile(relativePath) {
+            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
+            return result.stdout;
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/statements.ts
+/**
+ * Splits a migration file into the statements psql would send, one by one, so a failure can name
+ * the statement and its line, and statements that cannot run in a transaction block can be found
+ * before anything runs.
+ *
+ * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
+ * quotes ('...', E'...', "..."), dollar quotes ($tag$...$tag$), comments (line comments and nested block comments),
+ * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
+ * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
+ * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
+ * a file in order therefore does exactly what `psql -f file` does.
+ */
+const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+/** Words kept per statement for classification; the start of a statement is all that matters. */
+const MAX_WORDS = 64;
+function statements_splitStatements(sql) {
+    const statements = [];
+    let start = -1; // offset of the current statement's first significant character
+    let lastTokenEnd = 0; // end of its last token that is neither whitespace nor a line comment
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let identifierCount = 0;
+    let words = [];
+    // Statements start in order, so each line count resumes at the previous statement's start
+    // instead of rescanning the script from its first character.
+    let countedTo = 0;
+    let countedLine = 1;
+    const lineOf = (offset) => {
+        for (; countedTo < offset && countedTo < sql.length; countedTo++)
+            if (sql[countedTo] === '\n')
+                countedLine++;
+        return countedLine;
+    };
+    const finish = (end) => {
+        if (start >= 0) {
+            const text = sql.slice(start, end);
+            // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
+            if (stripComments(text).replace(/;$/, '').trim() !== '')
+                statements.push({ text, start, end, line: lineOf(start), words });
+        }
+        start = -1;
+        parenDepth = 0;
+        beginDepth = 0;
+        identifierCount = 0;
+        words = [];
+    };
+    /** Consumes the token at `i` (neither whitespace nor a line comment); returns where the next one starts. */
+    const token = (i) => {
+        const char = sql[i];
+        const next = sql[i + 1];
+        if (char === '/' && next === '*')
+            return skipBlockComment(sql, i);
+        if (char === "'")
+            return skipQuoted(sql, i, "'", false);
+        if (char === '"')
+            return skipQuoted(sql, i, '"', false);
+        if (char === '$') {
+            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
+            if (!tag)
+                return i + 1;
+            const close = sql.indexOf(tag[0], i + tag[0].length);
+            return close < 0 ? sql.length : close + tag[0].length;
+        }
+        if (IDENT_START.test(char)) {
+            let end = i + 1;
+            while (end < sql.length && IDENT_CHAR.test(sql[end]))
+                end++;
+            const word = sql.slice(i, end);
+            if ((word === 'E' || word === 'e') && sql[end] === "'")
+                return skipQuoted(sql, end, "'", true);
+            identifierCount++;
+            const upper = word.toUpperCase();
+            if (words.length < MAX_WORDS)
+                words.push(upper);
+            if (upper === 'BEGIN' || upper === 'CASE') {
+                if (identifierCount > 1)
+                    beginDepth++;
+            }
+            else if (upper === 'END' && beginDepth > 0) {
+                beginDepth--;
+            }
+            return end;
+        }
+        if (/[0-9]/.test(char)) {
+            // A number cannot start a word: "1e5" or "2abc" must not count "e5"/"abc" as words.
+            let end = i + 1;
+            while (end < sql.length && /[0-9A-Za-z_.]/.test(sql[end]))
+                end++;
+            return end;
+        }
+        if (char === '(')
+            parenDepth++;
+        else if (char === ')' && parenDepth > 0)
+            parenDepth--;
+        return i + 1;
+    };
+    let i = 0;
+    while (i < sql.length) {
+        const char = sql[i];
+        if (char === '-' && sql[i + 1] === '-') {
+            // A line comment is whitespace to psql: kept inside a statement, dropped before one.
+            const newline = sql.indexOf('\n', i);
+            i = newline < 0 ? sql.length : newline + 1;
+            continue;
+        }
+        if (/\s/.test(char)) {
+            i++;
+            continue;
+        }
+        if (char === ';' && parenDepth === 0 && beginDepth === 0) {
+            finish(i + 1);
+            i++;
+            continue;
+        }
+        if (start < 0)
+            start = i;
+        i = token(i);
+        lastTokenEnd = i;
+    }
+    // The last statement may lack its semicolon; it ends with its last token, not with a trailing comment.
+    if (start >= 0)
+        finish(lastTokenEnd);
+    return statements;
+}
+/** Skips a (nested) block comment starting at `from`; an unterminated one runs to the end. */
+function skipBlockComment(sql, from) {
+    let depth = 0;
+    let i = from;
+    while (i < sql.length) {
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+            depth++;
+            i += 2;
+        }
+        else if (sql[i] === '*' && sql[i + 1] === '/') {
+            depth--;
+            i += 2;
+            if (depth === 0)
+                return i;
+        }
+        else
+            i++;
+    }
+    return sql.length;
+}
+/** Skips a quoted literal or identifier starting at `from` (the opening quote); doubled quotes escape. */
+function skipQuoted(sql, from, quote, backslashEscapes) {
+    let i = from + 1;
+    while (i < sql.length) {
+        const char = sql[i];
+        if (backslashEscapes && char === '\\') {
+            i += 2;
+            continue;
+        }
+        if (char === quote) {
+            if (sql[i + 1] === quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+    return sql.length;
+}
+/** The text without comments, quotes left alone (for "is there anything to run" checks). */
+function stripComments(sql) {
+    let out = '';
+    let i = 0;
+    while (i < sql.length) {
+        const char = sql[i];
+        const next = sql[i + 1];
+        if (char === '-' && next === '-') {
+            const newline = sql.indexOf('\n', i);
+            i = newline < 0 ? sql.length : newline;
+        }
+        else if (char === '/' && next === '*') {
+            i = skipBlockComment(sql, i);
+            out += ' ';
+        }
+        else if (char === "'" || char === '"') {
+            const end = skipQuoted(sql, i, char, false);
+            out += sql.slice(i, end);
+            i = end;
+        }
+        else if (char === '$') {
+            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
+            if (tag) {
+                const close = sql.indexOf(tag[0], i + tag[0].length);
+                const end = close < 0 ? sql.length : close + tag[0].length;
+                out += sql.slice(i, end);
+                i = end;
+            }
+            else {
+                out += char;
+                i++;
+            }
+        }
+        else {
+            out += char;
+            i++;
+        }
+    }
+    return out;
+}
+/** 1-based line number of an offset. */
+function lineAt(text, offset) {
+    let line = 1;
+    for (let i = 0; i < offset && i < text.length; i++)
+        if (text[i] === '\n')
+            line++;
+    return line;
+}
+/**
+ * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
+ * in the script: line and column, both 1-based. Undefined when the position is out of range.
+ */
+function statements_positionInScript(statement, script, position) {
+    if (!Number.isInteger(position) || position < 1)
+        return undefined;
+    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
+    const characters = Array.from(statement.text);
+    if (position > characters.length + 1)
+        return undefined;
+    const offset = statement.start + characters.slice(0, position - 1).join('').length;
+    const before = script.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
+    return { line, column };
+}
+/** The statement's first line, shortened: how a statement is named in a one-line message. */
+function statements_statementHeadline(statement, max = 120) {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const oneLine = stripComments(text).replace(/\s+/g, ' ').trim();
+    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
+const RULES = [
+    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
+    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
+    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
+    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
+    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
+    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
+    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
+    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
+    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
+    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
+    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
+];
+/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
+function transactions_findNonTransactionalStatements(statements, serverVersionNum) {
+    const found = [];
+    for (const statement of statements) {
+        const words = statement.words.join(' ');
+        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+        if (rule)
+            found.push({ statement, what: rule.what });
+    }
+    return found;
+}
+const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
+const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
+const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
+function transactions_transactionControl(statements) {
+    const control = statements.filter((statement) => {
+        const words = statement.words.join(' ');
+        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
+    });
+    if (control.length === 0)
+        return { kind: 'none' };
+    const first = statements[0];
+    const last = statements[statements.length - 1];
+    if (control.length === 2 &&
+        control[0] === first &&
+        control[1] === last &&
+        TRANSACTION_START.test(first.words.join(' ')) &&
+        TRANSACTION_END.test(last.words.join(' ')) &&
+        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
+        first.words.length <= 2) {
+        return { kind: 'wrapped', begin: first, commit: last };
+    }
+    return { kind: 'own', statements: control };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/runner.ts
+
+
+
+
+
+
+
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+/**
+ * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
+ * version, so everything at or below it in the directory counts as applied (its own model).
+ */
+function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
+    if (format !== 'golang-migrate')
+        return [...history.applied];
+    if (history.current === null)
+        return [];
+    if (!migrations.some((migration) => migration.version === history.current)) {
+        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+    }
+    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
+}
+/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
+function dirtyHistoryError(history, migrations, table, migrationsDir) {
+    const version = history.current ?? '-1';
+    const versions = migrations.map((migration) => migration.version);
+    const index = versions.indexOf(version);
+    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
+    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
+    const options = [
+        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
+        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
+        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+    ];
+    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
+        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
+        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
+    });
+}
+function lineNote(script, statement) {
+    return `line ${script.line - 1 + statement.line}`;
+}
+/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
+function displayOf(script, statements, folded) {
+    let text = script.sql;
+    const edits = folded.map(({ statement, comment }) => ({
+        start: statement.start,
+        end: statement.end,
+        replacement: `-- ${comment}`,
+    }));
+    const last = statements.at(-1);
+    if (last && !last.text.trimEnd().endsWith(';'))
+        edits.push({ start: last.end, end: last.end, replacement: ';' });
+    for (const edit of edits.sort((a, b) => b.start - a.start))
+        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
+    return text.trim();
+}
+/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
+function prepareScript(script, direction, options) {
+    const statements = splitStatements(script.sql);
+    const notes = [];
+    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
+    const control = transactionControl(statements);
+    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
+    if (!script.transactional) {
+        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    if (nonTransactional.length > 0) {
+        if (options.format === 'golang-migrate') {
+            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
+            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+        }
+        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        return {
+            statements,
+            displaySql: '',
+            transactional: true,
+            notes,
+            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+        };
+    }
+    if (control.kind === 'wrapped') {
+        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
+        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
+        return {
+            statements: inner,
+            displaySql: displayOf(script, inner, [
+                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
+                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+            ]),
+            transactional: true,
+            notes,
+        };
+    }
+    if (control.kind === 'own') {
+        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
+}
+function planned(direction, migration, script, versionAfter, options, problems) {
+    const writer = historyWriter(options.format, options.table);
+    const prepared = script
+        ? prepareScript(script, direction, options)
+        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
+    if (prepared.problem)
+        problems.push(prepared.problem);
+    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+    return {
+        direction,
+        version: migration.version,
+        name: migration.name,
+        file: script?.file,
+        script,
+        statements: prepared.statements,
+        displaySql: prepared.displaySql,
+        transactional: prepared.transactional,
+        notes: prepared.notes,
+        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyAfter: historyUpdate,
+        versionAfter,
+    };
+}
+/**
+ * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
+ * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
+ * run in a transaction in a file that does not opt out; all problems are reported together.
+ */
+function planDown(migrations, history, versions, options) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    const allowed = new Set(options.allowEmptyDown ?? []);
+    const problems = [];
+    const dir = options.migrationsDir ?? 'migrations-dir';
+    const ordered = [...versions].sort((a, b) => compareVersions(b, a));
+    const applied = appliedVersions(options.format, migrations, history, dir);
+    let remaining = applied.filter((version) => !versions.includes(version));
+    const plannedMigrations = [];
+    for (const version of ordered) {
+        const migration = byVersion.get(version);
+        if (!migration) {
+            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
+            continue;
+        }
+        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
+        if (!migration.down && !allowed.has(version)) {
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+        }
+        else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
+            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
+        }
+        let versionAfter;
+        if (options.format === 'golang-migrate') {
+            // golang-migrate records the previous migration in the directory (source Prev), or nil.
+            const index = migrations.indexOf(migration);
+            versionAfter = index > 0 ? migrations[index - 1].version : null;
+        }
+        else {
+            remaining = remaining.filter((other) => other !== version);
+            versionAfter = remaining.at(-1) ?? null;
+        }
+        const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
+        plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
+    }
+    if (problems.length > 0) {
+        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
+            : undefined);
+    }
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'down' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: [],
+        migrations: plannedMigrations,
+    };
+}
+/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
+function planUp(migrations, history, toVersion, options) {
+    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const problems = [];
+    const plannedMigrations = pending.map((migration) => planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'up' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
+        migrations: plannedMigrations,
+    };
+}
+function describeMigration(migration, format) {
+    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+}
+/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
+function sessionSetupSql(settings, keys) {
+    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+}
+/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
+function wrapped(statements, phase) {
+    if (statements.length === 0)
+        return [];
+    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
+    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+}
+function unitsOf(step) {
+    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+    if (step.transactional) {
+        return [
+            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
+            ...body,
+            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
+            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
+        ];
+    }
+    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
+}
+/**
+ * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
+ * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
+ * -f` of this script does what the real run does.
+ */
+function renderPlanSql(plan, settings, keys, header = []) {
+    const lines = [
+        ...header.map((line) => `-- ${line}`),
+        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
+        ...sessionSetupSql(settings, keys),
+        ...plan.setup,
+    ];
+    for (const step of plan.migrations) {
+        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
+        for (const note of step.notes)
+            lines.push(`-- note: ${note}`);
+        let bodyShown = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.kind !== 'statement')
+                lines.push(unit.sql);
+            else if (!bodyShown) {
+                lines.push(step.displaySql);
+                bodyShown = true;
+            }
+        }
+    }
+    lines.push('', ...unlockSql(keys));
+    return `${lines.join('\n')}\n`;
+}
+function failureOf(step, unit, error, rolledBack, historyState) {
+    const pgError = error;
+    const failure = {
+        direction: step.direction,
+        version: step.version,
+        name: step.name,
+        file: step.file,
+        statement: unit.sql,
+        code: pgError.code,
+        message: errorMessage(error),
+        detail: pgError.detail || undefined,
+        hint: pgError.hint || undefined,
+        where: pgError.where || undefined,
+        rolledBack,
+        historyState,
+    };
+    if (unit.kind === 'statement' && unit.statement && step.script) {
+        const base = step.script.line - 1;
+        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+        failure.line = base + (at?.line ?? unit.statement.line);
+        if (at)
+            failure.column = at.column;
+    }
+    return failure;
+}
+/**
+ * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
+ * and reports it; migrations done before it stay committed and recorded.
+ */
+async function runPlan(client, plan, hooks = {}) {
+    const completed = [];
+    for (const sql of plan.setup)
+        await client.query(sql);
+    for (const step of plan.migrations) {
+        hooks.onStart?.(step);
+        const started = process.hrtime.bigint();
+        let inTransaction = false;
+        // The dirty flag counts as set once every statement before the body has run (and committed).
+        let dirtyMarked = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.phase !== 'before' && step.historyBefore.length > 0)
+                dirtyMarked = true;
+            try {
+                await client.query(unit.sql);
+                if (unit.kind === 'control')
+                    inTransaction = unit.sql === 'BEGIN;';
+            }
+            catch (error) {
+                if (inTransaction)
+                    await client.query('ROLLBACK').catch(() => undefined);
+                const rolledBack = step.transactional;
+                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
+                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
+            }
+        }
+        const outcome = {
+            direction: step.direction,
+            version: step.version,
+            name: step.name,
+            file: step.file,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+            transactional: step.transactional,
+            notes: step.notes,
+        };
+        completed.push(outcome);
+        hooks.onDone?.(outcome);
+    }
+    return { completed };
+}
+function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
+    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    if (rolledBack) {
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+    }
+    if (plan.format === 'golang-migrate' && dirtyMarked) {
+        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
+    }
+    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
+}
+/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
+async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
+    const shape = await historyTableShape(client, table);
+    if (shape)
+        checkHistoryShape(shape, format, table);
+    const history = await readHistory(client, format, table);
+    if (history.dirty)
+        throw dirtyHistoryError(history, migrations, table, migrationsDir);
+    return history;
+}
+class MigrationRunError extends errors/* ActionError */.lZ {
+    failure;
+    completed;
+    constructor(failure, completed) {
+        super(describeFailure(failure), { hint: failure.historyState });
+        this.name = 'MigrationRunError';
+        this.failure = failure;
+        this.completed = completed;
+    }
+}
+function describeFailure(failure) {
+    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
+    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
+        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statements_statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+}
+/**
+ * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
+ * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
+ * migration (earlier ones stay done).
+ */
+async function migrateDatabase(target, options) {
+    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
+    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
+    let lock;
+    try {
+        const server = await serverVersion(client);
+        const keys = migrationLockKeys(target.database, table, options.format);
+        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
+        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
+        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
+        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+        const to = options.to ?? null;
+        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
+            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
+        }
+        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
+        const toRevert = to === null ? [] : versionsAbove(applied, to);
+        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
+        const result = await runPlan(client, plan, options.hooks);
+        if (result.failure)
+            throw new MigrationRunError(result.failure, result.completed);
+        const after = await readHistory(client, options.format, table);
+        return { plan, completed: result.completed, finalVersion: after.current };
+    }
+    finally {
+        await lock?.release();
+        await client.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = detected ? await history_readHistory(client, detected.format, history_parseHistoryTable(detected.table)) : { applied: [], current: null };
+    return {
+        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        currentVersion: history.current,
+    };
 }
 
 ;// CONCATENATED MODULE: ./shared/summary.ts
@@ -37558,6 +38556,7 @@ function urlInput(name, options) {
 
 
 
+
 const RESTORE_MODES = ['new-database', 'replace'];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 function readRestoreInputs() {
@@ -37609,6 +38608,7 @@ function readRestoreInputs() {
         swap,
         noOwner: booleanInput('no-owner', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
+        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
 }
 
@@ -37684,7 +38684,7 @@ function restoreSummary(input) {
             ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
             ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
             ['Safety backup', input.safety ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\`` : undefined],
-            ['Took', formatDuration(input.durationMs)],
+            ['Took', duration_formatDuration(input.durationMs)],
         ]),
     ];
     if (input.problems.length)
@@ -37788,6 +38788,8 @@ async function swapDatabases(target, original, restored, stamp) {
 
 
 
+
+
 /** Safety backups are kept as long as backup-db's default. */
 const SAFETY_RETENTION_DAYS = 7;
 function defaultTargetName(database, at) {
@@ -37808,22 +38810,36 @@ function expectedSchemaVersion(metadata, restored) {
         return restored;
     return history.version;
 }
+/**
+ * What was approved is what runs: restoring this backup (at the schema version its metadata records)
+ * over the database in database-url, whose history says what the restore undoes, must be the plan
+ * whose digest the approver saw.
+ */
+async function checkRestorePlan(target, expected, metadata) {
+    if (!metadata) {
+        throw new errors/* InputError */.dz('expected-plan-digest', 'is set, but this backup has no metadata, so the schema version it restores to is unknown and the plan cannot be checked. Nothing was restored.');
+    }
+    const restoresTo = metadata.schemaVersion?.version ?? null;
+    await withClient(target, async (client) => verifyPlanDigest(expected, (await restoreIdentity(client, restoresTo)).identity));
+    core/* info */.pq(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
+}
 async function run() {
     const started = Date.now();
     const now = new Date();
     const inputs = readRestoreInputs();
     const replace = inputs.mode === 'replace';
     // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
-    const { server, database } = await withClient(inputs.target, async (client) => {
-        const version = await serverVersion(client);
+    const { server, database, initialVersion } = await withClient(inputs.target, async (client) => {
+        const version = await connection_serverVersion(client);
+        const initialVersion = (await detectSchemaVersion(client))?.version ?? null;
         if (replace)
-            return { server: version, database: inputs.target.database };
+            return { server: version, database: inputs.target.database, initialVersion };
         if (!inputs.targetDatabase)
-            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
+            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
         if (await databaseExists(client, inputs.targetDatabase)) {
             throw new errors/* InputError */.dz('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
         }
-        return { server: version, database: inputs.targetDatabase };
+        return { server: version, database: inputs.targetDatabase, initialVersion };
     });
     core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
     if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
@@ -37836,6 +38852,8 @@ async function run() {
         core/* info */.pq(`Backup: ${backup.origin}.`);
         const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
         core/* info */.pq(`Checksum verified: SHA-256 ${checksum}.`);
+        if (inputs.expectedPlanDigest)
+            await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
         const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
         let plainPath = backup.backupPath;
         if (encrypted) {
@@ -37921,6 +38939,8 @@ async function run() {
             database: finalName,
             checksum,
             'schema-version': state.schemaVersion ?? '',
+            'initial-version': initialVersion,
+            'final-version': state.schemaVersion,
             'row-counts': state.rowCounts,
             'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
             'safety-backup-path': safety?.path,
@@ -37935,7 +38955,7 @@ async function run() {
                 (replace ? `The safety backup is ${safety?.path ?? '(none taken)'}.` : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`));
         }
         emitEvent('restore_complete', { database: finalName, mode: inputs.mode, checksum, schema_version: state.schemaVersion, tables: Object.keys(state.rowCounts).length, duration_ms: durationMs });
-        core/* info */.pq(`Restore into ${finalName} complete and verified in ${formatDuration(durationMs)}.`);
+        core/* info */.pq(`Restore into ${finalName} complete and verified in ${duration_formatDuration(durationMs)}.`);
     }
     finally {
         // Downloaded artifacts and decrypted plaintext never outlive the step.

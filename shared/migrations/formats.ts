@@ -97,6 +97,22 @@ async function loadDiesel(source: FileSource, files: string[], byVersion: Map<st
   }
 }
 
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+export function versionOfFile(file: string, format: MigrationFormat): string | undefined {
+  if (format === 'diesel') {
+    const match = DIESEL_FILE.exec(file);
+    return match ? match[2].replace(/-/g, '') : undefined;
+  }
+  if (file.includes('/')) return undefined;
+  if (format === 'dbmate') return DBMATE_FILE.exec(file)?.[1];
+  const match = GOLANG_MIGRATE_FILE.exec(file);
+  return match ? String(BigInt(match[1])) : undefined;
+}
+
 /** All migrations in the source, oldest first. */
 export async function loadMigrations(source: FileSource, format: MigrationFormat): Promise<Migration[]> {
   const files = await source.listFiles();
