@@ -237,9 +237,9 @@ describe('classifying a set of known migrations through the action', () => {
     const migrations = migrationsOf(result);
     expect(migrations.map((migration) => [migration.version, migration.class])).toEqual([
       ['7', 'unknown'],
-      ['6', 'data-changing'],
+      ['6', 'data-loss'],
       ['5', 'breaking'],
-      ['4', 'breaking'],
+      ['4', 'data-loss'],
       ['3', 'breaking'],
       ['2', 'additive'],
     ]);
@@ -250,18 +250,23 @@ describe('classifying a set of known migrations through the action', () => {
     ]);
     expect(byVersion['7'].statements[0].reasons[0]).toMatch(/^PostgreSQL's grammar rejects it \(syntax error at or near ";"\); treated as breaking$/);
     expect(byVersion['6'].statements).toEqual([
-      { sql: 'UPDATE users SET email = lower(email)', line: 2, class: 'data-changing', reasons: ['updates existing rows of users: a down file cannot restore the old values'] },
+      { sql: 'UPDATE users SET email = lower(email)', line: 2, class: 'data-loss', reasons: ['overwrites users.email in existing rows: the values they held are gone, and a down file cannot restore them'], lost: ['users.email'] },
     ]);
+    expect(byVersion['6'].dataLost).toEqual(['users.email']);
     expect(byVersion['5'].statements[0].reasons).toEqual(["makes users.name NOT NULL: old code's inserts that leave it empty fail"]);
-    expect(byVersion['4'].statements[0].reasons).toEqual(['drops column users.legacy_id: old code still reads or writes it']);
+    expect(byVersion['4'].statements[0].reasons).toEqual(['drops column users.legacy_id, which existed at v1.0.0: its values are gone, and a down file can re-create the column, not them']);
     expect(byVersion['3'].statements[0].reasons).toEqual(['renames column users.title to headline: old code still uses users.title']);
     expect(byVersion['2'].statements.map((statement) => statement.class)).toEqual(['additive', 'additive']);
 
     expect(result.outputs.strategy).toBe('restore-backup');
     expect(JSON.parse(result.outputs.reasons)).toEqual([
-      '6 lowercase_emails changes existing data (updates existing rows of users: a down file cannot restore the old values).',
+      '6 lowercase_emails destroyed data that existed at v1.0.0: users.email (overwrites users.email in existing rows: the values they held are gone, and a down file cannot restore them). Only a backup taken before it ran has that data.',
+      '4 drop_legacy_id destroyed data that existed at v1.0.0: users.legacy_id (drops column users.legacy_id, which existed at v1.0.0: its values are gone, and a down file can re-create the column, not them). Only a backup taken before it ran has that data.',
     ]);
-    expect(result.outputs.verdict).toMatch(/^Restore a database backup taken before 2 add_nickname ran \(schema 1\), then deploy v1.0.0\. 6 lowercase_emails changes existing data/);
+    expect(result.outputs.verdict).toMatch(/^Restore a database backup taken before 2 add_nickname ran \(schema 1\), then deploy v1.0.0\. 6 lowercase_emails destroyed data that existed at v1.0.0: users.email /);
+    expect(result.outputs.verdict).toMatch(/Planned from git only: the database was not read \(no database-url\)\.$/);
+    expect(result.summary).toContain('### Data lost since v1.0.0');
+    expect(result.summary).toContain('- **users.legacy_id**: 4 drop_legacy_id line 1, `ALTER TABLE users DROP COLUMN legacy_id`');
     const warnings = warningsOf(result);
     expect(warnings.map((warning) => warning.kind)).toEqual(['unanalysed-sql', 'data-loss']);
     expect(warnings[0].message).toMatch(/^7 garbage line 1: PostgreSQL's grammar rejects it/);

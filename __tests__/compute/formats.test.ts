@@ -52,9 +52,10 @@ describe('compute-rollback-target with dbmate migrations', () => {
     expect(result.outputs.strategy).toBe('restore-backup');
     expect(migrationsOf(result).map((migration) => [migration.version, migration.class, migration.downStatus])).toEqual([
       ['20240402000000', 'data-changing', 'empty'],
-      ['20240401000000', 'breaking', 'missing'],
+      ['20240401000000', 'data-loss', 'missing'],
     ]);
     expect(JSON.parse(result.outputs.reasons)).toEqual([
+      '20240401000000 drop_nickname destroyed data that existed at v1.1.0: users.nickname (drops column users.nickname, which existed at v1.1.0: its values are gone, and a down file can re-create the column, not them). Only a backup taken before it ran has that data.',
       "20240402000000 seed_admin changes existing data (inserts rows into existing table users: old code finds rows it did not write).",
       '20240402000000 seed_admin has an empty down file: it cannot be reverted.',
       '20240401000000 drop_nickname has no down file: it cannot be reverted.',
@@ -64,7 +65,7 @@ describe('compute-rollback-target with dbmate migrations', () => {
       ['missing-down', '20240401000000'],
       ['data-loss', undefined],
     ]);
-    expect(result.summary).toContain('| 20240401000000 | drop_nickname | breaking | **missing** |');
+    expect(result.summary).toContain('| 20240401000000 | drop_nickname | data-loss | **missing** |');
 
     // Forcing down-migrations over a missing down file is reported, never silently accepted.
     const forced = await run({ current: 'v1.2.0', target: 'v1.1.0', 'db-policy': 'down-migrations' });
@@ -113,12 +114,17 @@ describe('compute-rollback-target with diesel migrations', () => {
     expect(result.outputs['target-schema-version']).toBe('20240101000000');
   });
 
-  it('a target from before the migrations directory existed reverts every migration', async () => {
-    const result = await compute(repo.dir, { current: 'v1.1.0', target: 'v0.9.0', 'migrations-dir': 'migrations', 'migrations-format': 'diesel' });
+  it('a target from before the migrations directory existed reverts every migration (each one additive for it: it never had the table)', async () => {
+    const result = await compute(repo.dir, { current: 'v1.1.0', target: 'v0.9.0', 'migrations-dir': 'migrations', 'migrations-format': 'diesel', 'db-policy': 'down-migrations' });
     expectSuccess(result);
-    expect(migrationsOf(result).map((migration) => migration.version)).toEqual(['20240301000000', '20240201000000', '20240101000000']);
+    expect(migrationsOf(result).map((migration) => [migration.version, migration.class])).toEqual([
+      ['20240301000000', 'additive'],
+      ['20240201000000', 'additive'],
+      ['20240101000000', 'additive'],
+    ]);
+    expect(migrationsOf(result)[0].statements[0].reasons).toEqual(['renames inside posts, a table migration 20240101000000 create_posts creates']);
     expect(result.outputs['target-schema-version']).toBe('0');
-    expect(result.outputs.strategy).toBe('down-migrations');
+    expect(result.outputs).toMatchObject({ strategy: 'down-migrations', 'recommended-strategy': 'image-only' });
     expect(warningsOf(result).filter((warning) => warning.kind === 'data-loss').map((warning) => warning.message)).toEqual([
       expect.stringMatching(/drops column posts.published/),
       expect.stringMatching(/drops table posts: every row written to it since migration 20240101000000 create_posts was applied is lost/),

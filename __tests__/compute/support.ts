@@ -1,4 +1,7 @@
+import { migrateDatabase } from '../../shared/migrations/runner.js';
+import type { MigrationFormat } from '../../shared/migrations/types.js';
 import { runAction, type ActionResult, type RunActionOptions } from '../support/action-harness.js';
+import { schemaOfUrl, targetOfUrl, type TestDatabase } from '../support/database.js';
 
 /** Runs the bundled compute-rollback-target through the runner harness. */
 export function compute(workspace: string, inputs: RunActionOptions['inputs'], options: Omit<RunActionOptions, 'inputs' | 'workspace'> = {}): Promise<ActionResult> {
@@ -13,8 +16,11 @@ export interface PlannedMigrationJson {
   down: string | null;
   downStatus: string;
   downTransactional: boolean | null;
-  statements: { sql: string; line: number; class: string; reasons: string[] }[];
+  statements: { sql: string; line: number; class: string; reasons: string[]; lost?: string[]; warnings?: { kind: string; message: string }[] }[];
   revertWarnings: { kind: string; message: string; sql?: string }[];
+  downSha256: string | null;
+  inCurrentRelease: boolean;
+  dataLost: string[];
 }
 
 export interface WarningJson {
@@ -43,4 +49,14 @@ export function expectRefused(result: ActionResult, message: RegExp): void {
   expect(result.errors[0]).toMatch(message);
   expect(result.outputs).toEqual({});
   expect(result.summary).toBe('');
+}
+
+/** Applies the up migrations in `dir` (golang-migrate unless said otherwise) up to `version`, with the suite's runner. */
+export async function migrateTo(dir: string, db: TestDatabase, version: string, format: MigrationFormat = 'golang-migrate'): Promise<void> {
+  await migrateDatabase(targetOfUrl(db.url), { migrationsDir: dir, format, to: version });
+}
+
+/** The schema and the history rows: what "nothing was changed" is checked against. */
+export async function databaseState(db: TestDatabase, historyTable = 'schema_migrations'): Promise<{ schema: string; history: unknown[] }> {
+  return { schema: await schemaOfUrl(db.url), history: (await db.query(`SELECT * FROM ${historyTable} ORDER BY 1`)).rows };
 }

@@ -54,7 +54,7 @@ function planWarnings(schema: SchemaPlan | undefined, decision: StrategyDecision
 /** The schema side of the plan, with the database read when database-url is given (and closed after). */
 async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: TagCatalog, current: CurrentVersion, target: TargetChoice, compatibility: CompatibilityMatrix | undefined): Promise<SchemaPlan | undefined> {
   if (!sources.git || sources.migrationsPath === undefined) return undefined;
-  const checkout = await checkoutMigrations(sources.git, sources.migrationsPath, inputs.migrationsFormat);
+  const { git, migrationsPath } = sources;
   let database: DatabaseState | undefined;
   try {
     if (inputs.database) {
@@ -68,7 +68,7 @@ async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: Ta
       current: current.release,
       target: target.release,
       compatibility,
-      checkout,
+      readCheckout: () => checkoutMigrations(git, migrationsPath, inputs.migrationsFormat),
       releases: catalog.releases,
       database,
       historyTable: inputs.historyTable,

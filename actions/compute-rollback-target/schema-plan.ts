@@ -54,8 +54,8 @@ export interface SchemaPlanRequest {
   current: ReleaseTag;
   target: ReleaseTag;
   compatibility?: CompatibilityMatrix;
-  /** The migrations directory as checked out: what apply-down-migrations runs from the same checkout. */
-  checkout: Migration[];
+  /** Reads the migrations directory as checked out: what apply-down-migrations runs from the same checkout. */
+  readCheckout(): Promise<Migration[]>;
   /** Release tags in the checkout, newest first: where an applied version the checkout lacks is looked for. */
   releases: readonly ReleaseTag[];
   database?: DatabaseView;
@@ -78,7 +78,7 @@ interface RevertSet {
 }
 
 /** The database's history decides: every applied version above the target, wherever it came from. */
-async function revertSetFromDatabase(request: SchemaPlanRequest, database: DatabaseView, targetSchema: string): Promise<RevertSet> {
+async function revertSetFromDatabase(request: SchemaPlanRequest, checkout: readonly Migration[], database: DatabaseView, targetSchema: string): Promise<RevertSet> {
   const { history, table } = database;
   const where = `${table.schema}.${table.table}`;
   const stops: string[] = [];
@@ -90,13 +90,13 @@ async function revertSetFromDatabase(request: SchemaPlanRequest, database: Datab
   if (history.dirty) {
     stops.push(`The history table ${where} is dirty at version ${history.current}: a migration failed part-way, so the schema may be half-changed. Repair it (finish or undo that migration, then \`migrate force\` the real version) before any rollback.`);
   }
-  const inCheckout = new Set(request.checkout.map((migration) => migration.version));
+  const inCheckout = new Set(checkout.map((migration) => migration.version));
   for (const version of history.applied.filter((candidate) => !inCheckout.has(candidate))) {
     const found = await releaseHaving(request.repoRoot, request.dir, request.format, request.releases, version);
     if (found) elsewhere.push(found.migration);
     else stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
   }
-  const known = [...request.checkout, ...elsewhere].sort((a, b) => compareVersions(a.version, b.version));
+  const known = [...checkout, ...elsewhere].sort((a, b) => compareVersions(a.version, b.version));
   // golang-migrate records only the newest version: everything at or below it counts as applied.
   const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
     ? appliedVersions(request.format, known, history)
@@ -109,16 +109,16 @@ async function revertSetFromDatabase(request: SchemaPlanRequest, database: Datab
  * pre-checks of every down script (against the database when there is one): the reasons it would
  * refuse, if any.
  */
-async function planRevert(request: SchemaPlanRequest, history: HistoryState, versions: string[]): Promise<{ plan?: MigrationPlan; problems: string[] }> {
+async function planRevert(request: SchemaPlanRequest, checkout: readonly Migration[], history: HistoryState, versions: string[]): Promise<{ plan?: MigrationPlan; problems: string[] }> {
   if (versions.length === 0) return { problems: [] };
   try {
-    const plan = planDown(request.checkout, history, versions, {
+    const plan = planDown(checkout, history, versions, {
       format: request.format,
       table: request.historyTable,
       serverVersionNum: request.database?.serverVersionNum,
       migrationsDir: `${request.dir} (the checkout)`,
     });
-    return { plan, problems: await checkDownScripts(plan.migrations, request.checkout, request.database?.client) };
+    return { plan, problems: await checkDownScripts(plan.migrations, checkout, request.database?.client) };
   } catch (error) {
     if (error instanceof MigrationPlanError) return { problems: error.problems };
     throw error;
@@ -129,6 +129,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
   const { repoRoot, dir, format, current, target } = request;
   const diff = await diffMigrations(repoRoot, dir, format, current, target);
   await assertFormatMatches(repoRoot, dir, format, current, diff.current);
+  const checkout = await request.readCheckout();
   const warnings: PlanWarning[] = [];
   for (const migration of diff.onlyAtTarget) {
     warnings.push({
@@ -167,12 +168,12 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
 
   const database = request.database;
   const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
-  const revertSet = database ? await revertSetFromDatabase(request, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
+  const revertSet = database ? await revertSetFromDatabase(request, checkout, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
   const history = database?.history ?? historyFromGit(format, diff.current, releaseSchema);
 
   // The up file the release shipped (what ran), the down file of the checkout (what will run).
   const atCurrent = new Map(diff.current.map((migration) => [migration.version, migration]));
-  const inCheckout = new Map(request.checkout.map((migration) => [migration.version, migration]));
+  const inCheckout = new Map(checkout.map((migration) => [migration.version, migration]));
   const elsewhere = new Map(revertSet.elsewhere.map((migration) => [migration.version, migration]));
   const migrationOf = (version: string): Migration[] => {
     const shipped = atCurrent.get(version) ?? inCheckout.get(version) ?? elsewhere.get(version);
@@ -181,7 +182,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
   };
   const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
   const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
-  const revert = await planRevert(request, history, revertSet.versions);
+  const revert = await planRevert(request, checkout, history, revertSet.versions);
 
   if (database && compareVersions(currentSchema, targetSchema) < 0) {
     warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
@@ -206,7 +207,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
     downProblems: revert.problems,
     downPlan: revert.plan,
     history,
-    checkout: request.checkout,
+    checkout,
   };
 }
 

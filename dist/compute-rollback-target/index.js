@@ -42506,7 +42506,7 @@ function historyFromGit(format, atCurrent, currentSchema) {
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /** The database's history decides: every applied version above the target, wherever it came from. */
-async function revertSetFromDatabase(request, database, targetSchema) {
+async function revertSetFromDatabase(request, checkout, database, targetSchema) {
     const { history, table } = database;
     const where = `${table.schema}.${table.table}`;
     const stops = [];
@@ -42518,7 +42518,7 @@ async function revertSetFromDatabase(request, database, targetSchema) {
     if (history.dirty) {
         stops.push(`The history table ${where} is dirty at version ${history.current}: a migration failed part-way, so the schema may be half-changed. Repair it (finish or undo that migration, then \`migrate force\` the real version) before any rollback.`);
     }
-    const inCheckout = new Set(request.checkout.map((migration) => migration.version));
+    const inCheckout = new Set(checkout.map((migration) => migration.version));
     for (const version of history.applied.filter((candidate) => !inCheckout.has(candidate))) {
         const found = await releaseHaving(request.repoRoot, request.dir, request.format, request.releases, version);
         if (found)
@@ -42526,7 +42526,7 @@ async function revertSetFromDatabase(request, database, targetSchema) {
         else
             stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
     }
-    const known = [...request.checkout, ...elsewhere].sort((a, b) => formats_compareVersions(a.version, b.version));
+    const known = [...checkout, ...elsewhere].sort((a, b) => formats_compareVersions(a.version, b.version));
     // golang-migrate records only the newest version: everything at or below it counts as applied.
     const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
@@ -42538,17 +42538,17 @@ async function revertSetFromDatabase(request, database, targetSchema) {
  * pre-checks of every down script (against the database when there is one): the reasons it would
  * refuse, if any.
  */
-async function planRevert(request, history, versions) {
+async function planRevert(request, checkout, history, versions) {
     if (versions.length === 0)
         return { problems: [] };
     try {
-        const plan = planDown(request.checkout, history, versions, {
+        const plan = planDown(checkout, history, versions, {
             format: request.format,
             table: request.historyTable,
             serverVersionNum: request.database?.serverVersionNum,
             migrationsDir: `${request.dir} (the checkout)`,
         });
-        return { plan, problems: await checkDownScripts(plan.migrations, request.checkout, request.database?.client) };
+        return { plan, problems: await checkDownScripts(plan.migrations, checkout, request.database?.client) };
     }
     catch (error) {
         if (error instanceof MigrationPlanError)
@@ -42560,6 +42560,7 @@ async function planSchema(request) {
     const { repoRoot, dir, format, current, target } = request;
     const diff = await diffMigrations(repoRoot, dir, format, current, target);
     await assertFormatMatches(repoRoot, dir, format, current, diff.current);
+    const checkout = await request.readCheckout();
     const warnings = [];
     for (const migration of diff.onlyAtTarget) {
         warnings.push({
@@ -42596,11 +42597,11 @@ async function planSchema(request) {
     }
     const database = request.database;
     const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
-    const revertSet = database ? await revertSetFromDatabase(request, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
+    const revertSet = database ? await revertSetFromDatabase(request, checkout, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
     const history = database?.history ?? historyFromGit(format, diff.current, releaseSchema);
     // The up file the release shipped (what ran), the down file of the checkout (what will run).
     const atCurrent = new Map(diff.current.map((migration) => [migration.version, migration]));
-    const inCheckout = new Map(request.checkout.map((migration) => [migration.version, migration]));
+    const inCheckout = new Map(checkout.map((migration) => [migration.version, migration]));
     const elsewhere = new Map(revertSet.elsewhere.map((migration) => [migration.version, migration]));
     const migrationOf = (version) => {
         const shipped = atCurrent.get(version) ?? inCheckout.get(version) ?? elsewhere.get(version);
@@ -42609,7 +42610,7 @@ async function planSchema(request) {
     };
     const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
-    const revert = await planRevert(request, history, revertSet.versions);
+    const revert = await planRevert(request, checkout, history, revertSet.versions);
     if (database && formats_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
     }
@@ -42632,7 +42633,7 @@ async function planSchema(request) {
         downProblems: revert.problems,
         downPlan: revert.plan,
         history,
-        checkout: request.checkout,
+        checkout,
     };
 }
 /**
@@ -42989,7 +42990,7 @@ function planWarnings(schema, decision) {
 async function planDatabase(inputs, sources, catalog, current, target, compatibility) {
     if (!sources.git || sources.migrationsPath === undefined)
         return undefined;
-    const checkout = await checkoutMigrations(sources.git, sources.migrationsPath, inputs.migrationsFormat);
+    const { git, migrationsPath } = sources;
     let database;
     try {
         if (inputs.database) {
@@ -43003,7 +43004,7 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
             current: current.release,
             target: target.release,
             compatibility,
-            checkout,
+            readCheckout: () => checkoutMigrations(git, migrationsPath, inputs.migrationsFormat),
             releases: catalog.releases,
             database,
             historyTable: inputs.historyTable,
