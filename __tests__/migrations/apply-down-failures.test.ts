@@ -93,7 +93,8 @@ describe('a golang-migrate down migration that cannot run in a transaction', () 
     const db = await database('dirty_run');
     await migrateUp(fixture, db);
     const backfill = FIXTURE_SET[3];
-    rewriteMigration(fixture, 3, { ...backfill, down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slugg;\n' });
+    // A statement only running can find wrong (the pre-checks refuse a drop of a column that does not exist).
+    rewriteMigration(fixture, 3, { ...backfill, down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects RENAME COLUMN slugg TO slug_old;\n' });
 
     const failed = await applyDown(fixture, db, { 'target-version': '3' });
     expect(failed.exitCode).toBe(1);
@@ -102,7 +103,7 @@ describe('a golang-migrate down migration that cannot run in a transaction', () 
     expect(planned.find((entry) => entry.version === '4')?.transactional).toBe(false);
     expect(failed.log).toContain('runs outside a transaction because it holds DROP INDEX CONCURRENTLY (line 1)');
     const failure = parseJsonOutput<FailureOutput>(failed, 'failure');
-    expect(failure).toMatchObject({ version: '4', line: 2, code: '42703', message: 'column "slugg" of relation "projects" does not exist', 'rolled-back': false });
+    expect(failure).toMatchObject({ version: '4', line: 2, code: '42703', message: 'column "slugg" does not exist', 'rolled-back': false });
     expect(failure['history-state']).toContain('dirty at version 3');
     // What golang-migrate's own run leaves: version 3 (the target of the failed down), dirty.
     expect(await historyRows(db, 'golang-migrate')).toEqual([{ version: '3', dirty: true }]);
@@ -224,6 +225,21 @@ describe('refusals that change nothing', () => {
     const { error } = await refusal('dbmate', (fixture) => rewriteMigration(fixture, 3, { ...FIXTURE_SET[3], down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slug;\n' }), { 'target-version': '20240101000003' });
     expect(error).toContain('20240101000004_backfill_project_slug.sql holds DROP INDEX CONCURRENTLY (line 8)');
     expect(error).toContain('add transaction:false to its "-- migrate:down" line');
+  });
+
+  it('a down file PostgreSQL\'s grammar rejects, or one dropping what does not exist, named with file and line', async () => {
+    const { error } = await refusal(
+      'golang-migrate',
+      (fixture) => {
+        rewriteMigration(fixture, 5, { ...FIXTURE_SET[5], down: 'DROP TABLE audit_log;\nDROP INDEX audit_log_project_idx;\n' });
+        rewriteMigration(fixture, 4, { ...RENAME, down: 'ALTER TABLE projects RENAMEE COLUMN name TO title;\n' });
+      },
+      { 'target-version': '4' },
+    );
+    expect(error).toContain('2 problems, found before anything was changed');
+    // The index went with its table, one statement earlier.
+    expect(error).toContain('000006_create_audit_log.down.sql line 2: drops index audit_log_project_idx, which does not exist in the database when this runs: `DROP INDEX audit_log_project_idx` fails.');
+    expect(error).toMatch(/000005_rename_project_title\.down\.sql line 1: PostgreSQL's grammar rejects `ALTER TABLE projects RENAMEE COLUMN name TO title` \(syntax error at or near "RENAMEE"\); the revert would fail there\./);
   });
 
   it('a history table of another format', async () => {

@@ -42312,7 +42312,7 @@ const RELATION_KINDS = { table: "('r','p','f')", view: "('v')", 'materialized vi
 function quotedName(name) {
     return name.split('.').map(quoteIdent).join('.');
 }
-/** Whether each object exists now, in one round trip. */
+/** Whether each object exists now (and each index's table), in one round trip. */
 async function existingNow(client, objects) {
     if (objects.length === 0)
         return [];
@@ -42323,7 +42323,8 @@ async function existingNow(client, objects) {
        WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
        WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
        WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
-       ELSE true END AS present
+       ELSE true END AS present,
+       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
       ORDER BY q.position`, [
         objects.map((object) => object.kind),
@@ -42331,7 +42332,7 @@ async function existingNow(client, objects) {
         objects.map((object) => object.name),
         objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
     ]);
-    return rows.map((row) => row.present);
+    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
 }
 /** Kinds one name can be created as, where dropping it as the other kind fails. */
 const CONFUSABLE = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
@@ -42365,8 +42366,8 @@ async function checkDownScripts(steps, migrations, client) {
             if (entry.kind === 'statement')
                 dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
     }
-    const present = client ? await existingNow(client, dropped) : [];
-    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), present[index]]));
+    const presence = client ? await existingNow(client, dropped) : [];
+    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
     // The revert order replayed: what earlier statements created, dropped or renamed.
     const state = new Map();
     const droppedTables = new Set();
@@ -42391,8 +42392,10 @@ async function checkDownScripts(steps, migrations, client) {
                     problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
                 }
                 else if (tracking && !object.ifExists && object.kind !== 'function') {
-                    const ownerGone = object.table !== undefined && droppedTables.has(tableKeyFromName(object.table)) && !state.get(key);
-                    const exists = state.get(key) ?? (!ownerGone && inDatabase.get(key) !== false);
+                    const found = inDatabase.get(key);
+                    const owner = object.table ?? found?.owner;
+                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
+                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
                     if (!exists)
                         problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
                 }

@@ -34,20 +34,27 @@ function quotedName(name: string): string {
   return name.split('.').map(quoteIdent).join('.');
 }
 
-/** Whether each object exists now, in one round trip. */
-async function existingNow(client: pg.Client, objects: readonly SchemaObject[]): Promise<boolean[]> {
+interface Presence {
+  present: boolean;
+  /** An index's table (bare name): dropping the table drops the index with it. */
+  owner?: string;
+}
+
+/** Whether each object exists now (and each index's table), in one round trip. */
+async function existingNow(client: pg.Client, objects: readonly SchemaObject[]): Promise<Presence[]> {
   if (objects.length === 0) return [];
   const relationCases = Object.entries(RELATION_KINDS).map(
     ([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`,
   );
-  const { rows } = await client.query<{ present: boolean }>(
+  const { rows } = await client.query<{ present: boolean; owner: string | null }>(
     `SELECT CASE q.kind ${relationCases.join(' ')}
        WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
        WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
        WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
        WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
        WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
-       ELSE true END AS present
+       ELSE true END AS present,
+       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
       ORDER BY q.position`,
     [
@@ -57,7 +64,7 @@ async function existingNow(client: pg.Client, objects: readonly SchemaObject[]):
       objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
     ],
   );
-  return rows.map((row) => row.present);
+  return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
 }
 
 /** Kinds one name can be created as, where dropping it as the other kind fails. */
@@ -91,8 +98,8 @@ export async function checkDownScripts(steps: readonly DownStep[], migrations: r
   for (const { entries } of located) {
     for (const entry of entries) if (entry.kind === 'statement') dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
   }
-  const present = client ? await existingNow(client, dropped) : [];
-  const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), present[index]]));
+  const presence = client ? await existingNow(client, dropped) : [];
+  const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
 
   // The revert order replayed: what earlier statements created, dropped or renamed.
   const state = new Map<string, boolean>();
@@ -117,8 +124,10 @@ export async function checkDownScripts(steps: readonly DownStep[], migrations: r
         if (other && !upCreated.has(key)) {
           problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
         } else if (tracking && !object.ifExists && object.kind !== 'function') {
-          const ownerGone = object.table !== undefined && droppedTables.has(tableKeyFromName(object.table)) && !state.get(key);
-          const exists = state.get(key) ?? (!ownerGone && inDatabase.get(key) !== false);
+          const found = inDatabase.get(key);
+          const owner = object.table ?? found?.owner;
+          const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
+          const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
           if (!exists) problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
         }
         state.set(key, false);
