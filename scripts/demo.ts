@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { startServices } from '../__tests__/support/services/index.js';
-import { runDemo, type RollbackRecord } from './demo/scenario.js';
+import { manualRollbackProblems, runDemo, type RollbackRecord } from './demo/scenario.js';
 
 const services = await startServices((line) => console.log(line));
 const failures: string[] = [];
@@ -28,7 +28,7 @@ try {
   failures.push(...check(result.automatic, 'v1.2.0', 5, 'image-only'));
   if (result.manual) {
     report('manual rollback to v1.1.0 (before the breaking rename)', result.manual);
-    failures.push(...check(result.manual, 'v1.1.0', 3, 'down-migrations'));
+    failures.push(...check(result.manual, 'v1.1.0', 3, 'down-migrations'), ...manualRollbackProblems(result.manual));
   }
 } finally {
   await services.stop();
@@ -37,6 +37,13 @@ try {
 function report(title: string, rollback: RollbackRecord): void {
   const { backup, state } = rollback;
   console.log(`  ${title}:`);
+  console.log(`    plan:                ${rollback.plan.verdict}`);
+  for (const migration of rollback.plan.migrations) {
+    const findings = migration.revertWarnings.map((warning) => `${warning.kind}: ${warning.message}`);
+    console.log(`    plan migration:      ${migration.version} ${migration.name} (${[migration.class, ...(migration.inCurrentRelease ? [] : ['not in the release rolled back from']), ...findings].join('; ')})`);
+  }
+  console.log(`    plan digest:         ${rollback.plan.digest}${rollback.applied ? ` (apply-down-migrations ran ${rollback.applied.digest === rollback.plan.digest ? 'the same' : rollback.applied.digest})` : ''}`);
+  if (rollback.applied) console.log(`    schema:              ${rollback.applied.initialVersion} → ${rollback.applied.finalVersion} (apply-down-migrations' own); report: ${rollback.reportDatabaseRow}`);
   console.log(`    strategy:            ${rollback.strategy}`);
   console.log(`    running:             ${state.runningTag}; /health ${state.healthStatus} ${state.healthVersion}; schema version ${state.schemaVersion}`);
   console.log(`    backup artifact:     ${backup.artifactName} sha256 ${backup.checksum} (${backup.checksum === backup.artifactChecksum ? 'verified against the uploaded artifact' : `MISMATCH: artifact holds ${backup.artifactChecksum}`})`);

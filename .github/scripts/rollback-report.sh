@@ -38,8 +38,9 @@ fi
 database_step="not needed (image-only)"
 database_time="–"
 case "${STRATEGY:-}" in
-  down-migrations) database_step="reverted: $reverted (schema ${CURRENT_SCHEMA:-?} → ${FINAL_SCHEMA:-?})"; database_time=$(ms_to_s "${DOWN_MS:-}") ;;
-  restore-backup) database_step="restored the latest pre-deploy backup of ${ENVIRONMENT}"; database_time=$(ms_to_s "${RESTORE_MS:-}") ;;
+  # The versions the executing action read before and after, not the plan's figures.
+  down-migrations) database_step="reverted: $reverted (schema ${INITIAL_SCHEMA:-?} → ${FINAL_SCHEMA:-?})"; database_time=$(ms_to_s "${DOWN_MS:-}") ;;
+  restore-backup) database_step="restored the latest pre-deploy backup of ${ENVIRONMENT} (schema ${INITIAL_SCHEMA:-?} → ${FINAL_SCHEMA:-?})"; database_time=$(ms_to_s "${RESTORE_MS:-}") ;;
 esac
 
 case "$outcome" in

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { runAction } from '../support/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
 import { createDemoRepo, GIT_ENV, type FixtureRepo } from './fixture-repo.js';
-import { compute, expectSuccess, migrateTo, migrationsOf, warningsOf } from './support.js';
+import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, warningsOf } from './support.js';
 
 /**
  * compute-rollback-target with database-url, against a real PostgreSQL: the database's own history
@@ -24,8 +24,10 @@ describe('compute-rollback-target reading the database', () => {
   it('lists every migration the database will revert, including one the current release does not have', async () => {
     const db = await database('plan_ahead');
     await migrateTo(dir, db, '5');
+    const before = await databaseState(db);
     const result = await compute(repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
     expectSuccess(result);
+    expect(await databaseState(db)).toEqual(before);
     expect(result.outputs).toMatchObject({ 'plan-source': 'database', 'current-schema-version': '5', 'target-schema-version': '3', strategy: 'down-migrations', stops: '[]' });
     const migrations = migrationsOf(result);
     expect(migrations.map((migration) => [migration.version, migration.class, migration.inCurrentRelease])).toEqual([

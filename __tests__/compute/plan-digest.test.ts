@@ -66,6 +66,22 @@ describe('apply-down-migrations refuses a plan that changed between approval and
     expect(result.outputs).toMatchObject({ 'plan-digest': approved.digest, 'initial-version': '5', 'final-version': '3' });
   });
 
+  it('resumes the approved plan after a failure: what the first run reverted still counts', async () => {
+    const db = await database('digest_resume');
+    await migrateTo(dir, db, '5');
+    const approved = await plan(db.url);
+    // Something the plan could not know makes 4's down fail when it runs: its RENAME finds "title" taken.
+    await db.query('ALTER TABLE projects ADD COLUMN title text');
+    const failed = await apply(db.url, { plan: approved.migrations, 'expected-plan-digest': approved.digest });
+    expect(failed.exitCode).toBe(1);
+    expect(JSON.parse(failed.outputs.reverted).map((entry: { version: string }) => entry.version)).toEqual(['5']);
+    await db.query('ALTER TABLE projects DROP COLUMN title');
+    const resumed = await apply(db.url, { plan: approved.migrations, 'expected-plan-digest': approved.digest });
+    expect(resumed.errors).toEqual([]);
+    expect(resumed.log).toContain('Already reverted by an earlier run: 5.');
+    expect(resumed.outputs).toMatchObject({ 'plan-digest': approved.digest, 'initial-version': '4', 'final-version': '3' });
+  });
+
   it('refuses, changing nothing, when a migration was applied after the plan was made', async () => {
     const db = await database('digest_applied');
     await migrateTo(dir, db, '5');

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runDemo, type AppState, type DemoResult, type DemoWorld } from '../../scripts/demo/scenario.js';
+import { manualRollbackProblems, runDemo, type AppState, type DemoResult, type DemoWorld } from '../../scripts/demo/scenario.js';
 import type { IssueRecord } from '../support/github-api/issues.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
@@ -100,6 +100,41 @@ describe('the demo scenario through the workflows', () => {
     expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
     expect(JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version)).toEqual(['5', '4']);
     expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+  });
+
+  it('shows the approver exactly what runs: the plan lists 5 (left applied by the image-only rollback) and 4, with 5\'s data-loss finding', () => {
+    const { plan, applied, reportDatabaseRow } = result.manual!;
+    expect(plan.migrations.map((migration) => [migration.version, migration.name, migration.class, migration.inCurrentRelease])).toEqual([
+      ['5', 'add_project_archived', 'additive', false],
+      ['4', 'rename_project_title', 'breaking', true],
+    ]);
+    expect(plan.migrations[0].revertWarnings).toEqual([
+      expect.objectContaining({ kind: 'data-loss', message: 'Reverting drops column projects.archived: values written to it since migration 5 add_project_archived was applied are lost.' }),
+    ]);
+    // The strategy follows from the whole revert set, and the verdict names what reverting 5 destroys.
+    expect(plan.strategy).toBe('down-migrations');
+    expect(plan.reasons).toEqual(['4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title.', 'Every migration to revert has a down file.']);
+    expect(plan.verdict).toBe(
+      'Revert 2 migration(s) (5, 4) with their down files to schema 3, then deploy v1.1.0. 4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title. ' +
+        'Back up first: reverting drops projects.archived. 5 is applied in the database although v1.2.0 does not have it (an earlier image-only rollback, or a hotfix).',
+    );
+    // apply-down-migrations ran that very plan, and the report's schema line is its own account.
+    expect(applied).toEqual({ initialVersion: '5', finalVersion: '3', digest: plan.digest });
+    expect(plan.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(reportDatabaseRow).toMatch(/^\| Database \| success \| [\d.]+ s \| reverted: 5 add_project_archived, 4 rename_project_title \(schema 5 → 3\) \|$/);
+    expect(manualRollbackProblems(result.manual!)).toEqual([]);
+  });
+
+  it('the demo\'s own check of the manual rollback fails when the plan or the report would not match', () => {
+    const manual = result.manual!;
+    expect(manualRollbackProblems({ ...manual, plan: { ...manual.plan, migrations: manual.plan.migrations.slice(1) } })).toEqual([
+      'the approved plan lists migrations 4, not 5 and 4',
+      "the approved plan does not show 5's data-loss finding (reverting drops projects.archived)",
+    ]);
+    expect(manualRollbackProblems({ ...manual, reportDatabaseRow: manual.reportDatabaseRow.replace('schema 5 → 3', 'schema 4 → 3') })).toEqual([
+      expect.stringMatching(/does not say \(schema 5 → 3\), apply-down-migrations' own versions$/),
+    ]);
+    expect(manualRollbackProblems({ ...manual, applied: { ...manual.applied!, digest: 'sha256:other' } })).toEqual([expect.stringMatching(/^apply-down-migrations ran sha256:other, not the approved sha256:/)]);
   });
 
   it('runs the monthly drill on a throwaway copy: restore, revert verified, ups re-applied, image present; matrix kept as an artifact', () => {

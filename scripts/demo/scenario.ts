@@ -60,9 +60,23 @@ export interface AppState {
   schemaVersion: number | undefined;
 }
 
+/** The plan the approver saw at the environment gate (the plan job's outputs). */
+export interface ApprovedPlan {
+  verdict: string;
+  strategy: string;
+  reasons: string[];
+  digest: string;
+  migrations: { version: string; name: string; class: string; inCurrentRelease: boolean; revertWarnings: { kind: string; message: string }[] }[];
+}
+
 export interface RollbackRecord {
   /** The rollback.yml run (called by auto-rollback or by the manual caller). */
   run: WorkflowRun;
+  plan: ApprovedPlan;
+  /** apply-down-migrations' own account, when it ran: the versions it read before and after, the digest of what it ran. */
+  applied?: { initialVersion: string; finalVersion: string; digest: string };
+  /** The report's Database row, as the workflow summary shows it. */
+  reportDatabaseRow: string;
   /** Detection (the failed smoke test's end, or the button press) to the rollback's smoke test passing, as the runner saw it. */
   detectionToHealthyMs: number;
   /** The figure the workflow itself reported in its summary. */
@@ -94,6 +108,33 @@ function findCalled(run: WorkflowRun, ...jobs: string[]): WorkflowRun {
 
 function step(job: JobRun | undefined, prefix: string): StepRun | undefined {
   return job?.steps.find((candidate) => candidate.name.startsWith(prefix));
+}
+
+/**
+ * What the demo's manual rollback (v1.2.0 -> v1.1.0, after the automatic image-only rollback left
+ * migration 5 applied) must show: the approved plan lists 5 and 4, with 5's data-loss finding, and
+ * its strategy; apply-down-migrations ran that plan (same digest); the report's schema line is
+ * apply-down-migrations' own initial and final versions. Empty when all holds.
+ */
+export function manualRollbackProblems(rollback: RollbackRecord): string[] {
+  const problems: string[] = [];
+  const { plan, applied } = rollback;
+  const versions = plan.migrations.map((migration) => migration.version).join(',');
+  if (versions !== '5,4') problems.push(`the approved plan lists migrations ${versions || 'none'}, not 5 and 4`);
+  const five = plan.migrations.find((migration) => migration.version === '5');
+  if (!five?.revertWarnings.some((warning) => warning.kind === 'data-loss' && warning.message.includes('drops column projects.archived'))) {
+    problems.push("the approved plan does not show 5's data-loss finding (reverting drops projects.archived)");
+  }
+  if (plan.strategy !== 'down-migrations' || !plan.verdict.startsWith('Revert 2 migration(s) (5, 4)') || !plan.verdict.includes('reverting drops projects.archived')) {
+    problems.push(`the plan's strategy and verdict do not follow from 5 and 4: ${plan.strategy}: ${plan.verdict}`);
+  }
+  if (!applied) problems.push('apply-down-migrations did not run');
+  else {
+    if (applied.digest !== plan.digest) problems.push(`apply-down-migrations ran ${applied.digest}, not the approved ${plan.digest}`);
+    const expected = `(schema ${applied.initialVersion} → ${applied.finalVersion})`;
+    if (!rollback.reportDatabaseRow.includes(expected)) problems.push(`the report's database row "${rollback.reportDatabaseRow}" does not say ${expected}, apply-down-migrations' own versions`);
+  }
+  return problems;
 }
 
 /** Every job and step of a run, nested calls included, relative to `origin`. */
@@ -229,8 +270,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const healthy = step(rollback.jobs.rollback, 'Healthy');
       const backupJob = rollback.jobs.backup;
       const artifactName = backupJob?.outputs['artifact-name'] ?? '';
+      const planOutputs = rollback.jobs.plan.outputs;
+      const down = step(rollback.jobs.rollback, 'Revert migrations');
       return {
         run: rollback,
+        plan: {
+          verdict: planOutputs.verdict ?? '',
+          strategy: planOutputs.strategy ?? '',
+          reasons: JSON.parse(rollback.jobs.plan.steps.find((candidate) => candidate.id === 'target')?.outputs.reasons || '[]') as string[],
+          digest: planOutputs['plan-digest'] ?? '',
+          migrations: JSON.parse(planOutputs.migrations || '[]') as ApprovedPlan['migrations'],
+        },
+        applied: down && down.outcome === 'success' ? { initialVersion: down.outputs['initial-version'], finalVersion: down.outputs['final-version'], digest: down.outputs['plan-digest'] } : undefined,
+        reportDatabaseRow: rollback.jobs.report?.summary.split('\n').find((line) => line.startsWith('| Database |')) ?? '',
         detectionToHealthyMs: healthy && healthy.outcome === 'success' ? healthy.startedAt - detectedAt : Number.NaN,
         reportedSeconds: rollback.outputs['detection-to-healthy-seconds'] ?? '',
         strategy: rollback.outputs.strategy ?? '',
