@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { runAction } from '../support/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
-import { createDemoRepo, GIT_ENV, type FixtureRepo } from './fixture-repo.js';
-import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, warningsOf } from './support.js';
+import { createDemoRepo, GIT_ENV } from './fixture-repo.js';
+import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, useDemoRepo, warningsOf } from './support.js';
 
 /**
  * compute-rollback-target with database-url, against a real PostgreSQL: the database's own history
@@ -13,19 +12,23 @@ import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, warning
 const database = freshDatabases();
 
 describe('compute-rollback-target reading the database', () => {
-  let repo: FixtureRepo;
-  let dir: string;
-  beforeAll(() => {
-    repo = createDemoRepo();
-    dir = path.join(repo.dir, 'db', 'migrations');
-  });
-  afterAll(() => repo.remove());
+  const demo = useDemoRepo();
+  /** Plans v1.3.0 -> v1.1.0 on a database at 5 after `tamper` changed its history: a plan that must stop. */
+  const stopped = async (prefix: string, tamper: string) => {
+    const db = await database(prefix);
+    await migrateTo(demo.dir, db, '5');
+    await db.query(tamper);
+    const result = await compute(demo.repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toMatchObject({ strategy: '', 'plan-digest': '' });
+    return result;
+  };
 
   it('lists every migration the database will revert, including one the current release does not have', async () => {
     const db = await database('plan_ahead');
-    await migrateTo(dir, db, '5');
+    await migrateTo(demo.dir, db, '5');
     const before = await databaseState(db);
-    const result = await compute(repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
+    const result = await compute(demo.repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
     expectSuccess(result);
     expect(await databaseState(db)).toEqual(before);
     expect(result.outputs).toMatchObject({ 'plan-source': 'database', 'current-schema-version': '5', 'target-schema-version': '3', strategy: 'down-migrations', stops: '[]' });
@@ -46,7 +49,7 @@ describe('compute-rollback-target reading the database', () => {
     expect(result.outputs['plan-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     // The same question from git alone sees only 4, and says so.
-    const fromGit = await compute(repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations' });
+    const fromGit = await compute(demo.repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations' });
     expectSuccess(fromGit);
     expect(migrationsOf(fromGit).map((migration) => migration.version)).toEqual(['4']);
     expect(fromGit.outputs).toMatchObject({ 'plan-source': 'git', 'current-schema-version': '4' });
@@ -56,7 +59,7 @@ describe('compute-rollback-target reading the database', () => {
 
     // apply-down-migrations, given the plan, computes the same digest for what it would run.
     const dryRun = await runAction('apply-down-migrations', {
-      inputs: { 'database-url': db.url, 'migrations-dir': dir, plan: result.outputs.migrations, 'expected-plan-digest': result.outputs['plan-digest'], 'dry-run': true },
+      inputs: { 'database-url': db.url, 'migrations-dir': demo.dir, plan: result.outputs.migrations, 'expected-plan-digest': result.outputs['plan-digest'], 'dry-run': true },
     });
     expect(dryRun.errors).toEqual([]);
     expect(dryRun.outputs['plan-digest']).toBe(result.outputs['plan-digest']);
@@ -64,24 +67,15 @@ describe('compute-rollback-target reading the database', () => {
   });
 
   it('stops on a dirty history, naming it, before any approval', async () => {
-    const db = await database('plan_dirty');
-    await migrateTo(dir, db, '5');
-    await db.query('UPDATE schema_migrations SET dirty = true');
-    const result = await compute(repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
-    expect(result.exitCode).toBe(1);
+    const result = await stopped('plan_dirty', 'UPDATE schema_migrations SET dirty = true');
     expect(result.errors).toEqual([expect.stringMatching(/^No rollback may start: The history table public\.schema_migrations is dirty at version 5: a migration failed part-way/)]);
-    expect(result.outputs).toMatchObject({ strategy: '', 'plan-digest': '' });
     expect(JSON.parse(result.outputs.stops)).toHaveLength(1);
     expect(result.outputs.verdict).toMatch(/^Stop: do not roll back v1\.3\.0 to v1\.1\.0 yet\. The history table public\.schema_migrations is dirty/);
     expect(result.summary).toContain('### Stop: no rollback may start');
   });
 
   it('stops on an applied version no release and no checkout knows', async () => {
-    const db = await database('plan_unknown');
-    await migrateTo(dir, db, '5');
-    await db.query('UPDATE schema_migrations SET version = 9');
-    const result = await compute(repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
-    expect(result.exitCode).toBe(1);
+    const result = await stopped('plan_unknown', 'UPDATE schema_migrations SET version = 9');
     expect(JSON.parse(result.outputs.stops)).toEqual([
       'The database has version 9 applied, which is not a migration of this repository (not in db/migrations of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.',
     ]);
@@ -92,7 +86,7 @@ describe('compute-rollback-target reading the database', () => {
     try {
       execFileSync('git', ['-C', old.dir, 'checkout', '-q', 'v1.2.0'], { env: { ...process.env, ...GIT_ENV } });
       const db = await database('plan_elsewhere');
-      await migrateTo(dir, db, '5');
+      await migrateTo(demo.dir, db, '5');
       const result = await compute(old.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
       expectSuccess(result);
       expect(migrationsOf(result).map((migration) => [migration.version, migration.name, migration.inCurrentRelease])).toEqual([

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { annotationsFor } from '../../actions/compute-rollback-target/annotations.js';
+import { listed } from '../../actions/compute-rollback-target/plan.js';
 import { runAction } from '../support/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
 import { createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
@@ -262,6 +263,11 @@ describe('a plan with 150 similar findings', () => {
     expect(result.warnings.length).toBeLessThanOrEqual(10);
     expect(result.warnings).toEqual([expect.stringMatching(/^150 type-widening findings \(all of them in the job summary\): 2: 2 widen_all line 1 widens wide\.c1 .* … and 147 more$/)]);
     for (const warning of warnings) expect(result.summary).toContain(`- **type-widening** (2): ${warning.message}`);
+  });
+
+  it('keeps long lists in sentences short: ten items and how many more', () => {
+    expect(listed(Array.from({ length: 12 }, (_, index) => String(index + 1)))).toBe('1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more');
+    expect(listed(['5', '4'])).toBe('5, 4');
   });
 
   it('past ten kinds, the tenth annotation counts the rest', () => {

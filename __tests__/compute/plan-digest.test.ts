@@ -3,8 +3,7 @@ import path from 'node:path';
 import { explainDifference, planDigest, type PlanIdentity } from '../../shared/migrations/plan-digest.js';
 import { runAction } from '../support/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
-import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
-import { compute, databaseState, expectSuccess, migrateTo } from './support.js';
+import { compute, databaseState, expectSuccess, migrateTo, useDemoRepo } from './support.js';
 
 /**
  * The plan an approver sees is what runs: compute-rollback-target's plan-digest, checked by
@@ -39,26 +38,20 @@ describe('plan digests', () => {
 const database = freshDatabases();
 
 describe('apply-down-migrations refuses a plan that changed between approval and apply', () => {
-  let repo: FixtureRepo;
-  let dir: string;
-  beforeAll(() => {
-    repo = createDemoRepo();
-    dir = path.join(repo.dir, 'db', 'migrations');
-  });
-  afterAll(() => repo.remove());
+  const demo = useDemoRepo();
 
   const plan = async (url: string) => {
-    const result = await compute(repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': url });
+    const result = await compute(demo.repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': url });
     expectSuccess(result);
     expect(result.outputs.strategy).toBe('down-migrations');
     return { migrations: result.outputs.migrations, digest: result.outputs['plan-digest'] };
   };
   const apply = (url: string, inputs: Record<string, string>) =>
-    runAction('apply-down-migrations', { inputs: { 'database-url': url, 'migrations-dir': dir, 'skip-backup-check': true, ...inputs } });
+    runAction('apply-down-migrations', { inputs: { 'database-url': url, 'migrations-dir': demo.dir, 'skip-backup-check': true, ...inputs } });
 
   it('runs the approved plan when nothing changed: same digest, 5 and 4 reverted', async () => {
     const db = await database('digest_ok');
-    await migrateTo(dir, db, '5');
+    await migrateTo(demo.dir, db, '5');
     const approved = await plan(db.url);
     const result = await apply(db.url, { plan: approved.migrations, 'expected-plan-digest': approved.digest });
     expect(result.errors).toEqual([]);
@@ -68,7 +61,7 @@ describe('apply-down-migrations refuses a plan that changed between approval and
 
   it('resumes the approved plan after a failure: what the first run reverted still counts', async () => {
     const db = await database('digest_resume');
-    await migrateTo(dir, db, '5');
+    await migrateTo(demo.dir, db, '5');
     const approved = await plan(db.url);
     // Something the plan could not know makes 4's down fail when it runs: its RENAME finds "title" taken.
     await db.query('ALTER TABLE projects ADD COLUMN title text');
@@ -84,14 +77,14 @@ describe('apply-down-migrations refuses a plan that changed between approval and
 
   it('refuses, changing nothing, when a migration was applied after the plan was made', async () => {
     const db = await database('digest_applied');
-    await migrateTo(dir, db, '5');
+    await migrateTo(demo.dir, db, '5');
     const approved = await plan(db.url);
-    const up = path.join(dir, '0006_add_project_priority.up.sql');
-    const down = path.join(dir, '0006_add_project_priority.down.sql');
+    const up = path.join(demo.dir, '0006_add_project_priority.up.sql');
+    const down = path.join(demo.dir, '0006_add_project_priority.down.sql');
     writeFileSync(up, 'ALTER TABLE projects ADD COLUMN priority integer;\n');
     writeFileSync(down, 'ALTER TABLE projects DROP COLUMN priority;\n');
     try {
-      await migrateTo(dir, db, '6');
+      await migrateTo(demo.dir, db, '6');
       const before = await databaseState(db);
       const byPlan = await apply(db.url, { plan: approved.migrations, 'expected-plan-digest': approved.digest });
       expect(byPlan.exitCode).toBe(1);
@@ -116,9 +109,9 @@ describe('apply-down-migrations refuses a plan that changed between approval and
 
   it('refuses, changing nothing, when a down file was edited after the plan was made', async () => {
     const db = await database('digest_edited');
-    await migrateTo(dir, db, '5');
+    await migrateTo(demo.dir, db, '5');
     const approved = await plan(db.url);
-    const file = path.join(dir, '0004_rename_project_title.down.sql');
+    const file = path.join(demo.dir, '0004_rename_project_title.down.sql');
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, `${original}UPDATE projects SET title = upper(title);\n`);
     try {
@@ -137,26 +130,20 @@ describe('apply-down-migrations refuses a plan that changed between approval and
 });
 
 describe('restore-db refuses a restore the approved plan did not describe', () => {
-  let repo: FixtureRepo;
-  let dir: string;
-  beforeAll(() => {
-    repo = createDemoRepo();
-    dir = path.join(repo.dir, 'db', 'migrations');
-  });
-  afterAll(() => repo.remove());
+  const demo = useDemoRepo();
 
   it('restores the backup at the target schema the plan names, and refuses one at another schema, changing nothing', async () => {
     const db = await database('digest_restore');
     const backupAt = async (version: string) => {
-      await migrateTo(dir, db, version);
+      await migrateTo(demo.dir, db, version);
       const backup = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, label: `at-${version}` } });
       expect(backup.errors).toEqual([]);
       return backup.outputs.path;
     };
     const atThree = await backupAt('3');
     const atFour = await backupAt('4');
-    await migrateTo(dir, db, '5');
-    const planned = await compute(repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url, 'db-policy': 'restore-backup' });
+    await migrateTo(demo.dir, db, '5');
+    const planned = await compute(demo.repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url, 'db-policy': 'restore-backup' });
     expectSuccess(planned);
     const digest = planned.outputs['plan-digest'];
     const restore = (backupPath: string) =>

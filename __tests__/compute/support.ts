@@ -2,6 +2,8 @@ import { migrateDatabase } from '../../shared/migrations/runner.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
 import { runAction, type ActionResult, type RunActionOptions } from '../support/action-harness.js';
 import { schemaOfUrl, targetOfUrl, type TestDatabase } from '../support/database.js';
+import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
+import path from 'node:path';
 
 /** Runs the bundled compute-rollback-target through the runner harness. */
 export function compute(workspace: string, inputs: RunActionOptions['inputs'], options: Omit<RunActionOptions, 'inputs' | 'workspace'> = {}): Promise<ActionResult> {
@@ -59,4 +61,15 @@ export async function migrateTo(dir: string, db: TestDatabase, version: string, 
 /** The schema and the history rows: what "nothing was changed" is checked against. */
 export async function databaseState(db: TestDatabase, historyTable = 'schema_migrations'): Promise<{ schema: string; history: unknown[] }> {
   return { schema: await schemaOfUrl(db.url), history: (await db.query(`SELECT * FROM ${historyTable} ORDER BY 1`)).rows };
+}
+
+/** The demo app's release history, in a repository of its own for the describe block this is called in. */
+export function useDemoRepo(): { readonly repo: FixtureRepo; readonly dir: string } {
+  const state = {} as { repo: FixtureRepo; dir: string };
+  beforeAll(() => {
+    state.repo = createDemoRepo();
+    state.dir = path.join(state.repo.dir, 'db', 'migrations');
+  });
+  afterAll(() => state.repo.remove());
+  return state;
 }

@@ -35,6 +35,11 @@ export function migrationLabel(migration: Pick<PlannedMigration, 'version' | 'na
   return migration.name ? `${migration.version} ${migration.name}` : migration.version;
 }
 
+/** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
+export function listed(items: readonly string[], shown = 10): string {
+  return items.length > shown ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more` : items.join(', ');
+}
+
 const MISSING_UP: SqlClassification = { class: 'unknown', statements: [{ sql: '', line: 0, class: 'unknown', reasons: ['the up file is missing, so what it did is unknown; treated as breaking'] }] };
 
 export interface PlanContext {

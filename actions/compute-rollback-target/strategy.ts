@@ -1,5 +1,5 @@
 import type { DbPolicy } from './inputs.js';
-import { migrationLabel, type PlannedMigration } from './plan.js';
+import { listed, migrationLabel, type PlannedMigration } from './plan.js';
 
 /**
  * The rollback strategy, decided from the migrations between the two releases:
@@ -52,7 +52,7 @@ function recommend(toRevert: readonly PlannedMigration[], context: DecisionConte
   if (!context.fromCompatibility && toRevert.every((migration) => migration.class === 'additive')) {
     return {
       strategy: 'image-only',
-      reasons: [`Every migration since ${context.targetTag} is additive (${toRevert.map(migrationLabel).join(', ')}): ${context.targetTag} runs on the current schema.`],
+      reasons: [`Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`],
     };
   }
   const reasons: string[] = [];
@@ -69,7 +69,7 @@ function recommend(toRevert: readonly PlannedMigration[], context: DecisionConte
     return { strategy: 'restore-backup', reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`) };
   }
   if (context.fromCompatibility) {
-    reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${toRevert.map(migrationLabel).join(', ')} applied.`);
+    reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${listed(toRevert.map(migrationLabel))} applied.`);
   }
   for (const migration of toRevert.filter((candidate) => candidate.class !== 'additive')) {
     reasons.push(`${migrationLabel(migration)} is ${migration.class} for ${context.targetTag}: ${firstReason(migration)}.`);

@@ -1,4 +1,4 @@
-import { migrationLabel, type PlannedMigration } from './plan.js';
+import { listed, migrationLabel, type PlannedMigration } from './plan.js';
 import type { StrategyDecision } from './strategy.js';
 
 export interface VerdictFacts {
@@ -15,7 +15,7 @@ export interface VerdictFacts {
 }
 
 function list(migrations: readonly PlannedMigration[]): string {
-  return migrations.map((migration) => migration.version).join(', ');
+  return listed(migrations.map((migration) => migration.version));
 }
 
 /** Objects the down files drop, for "reverting drops projects.archived". */

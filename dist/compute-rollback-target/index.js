@@ -38922,6 +38922,8 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:fs"
@@ -39086,6 +39088,7 @@ function findExecutable(name, extraDirs = []) {
 
 
 
+
 /** Migration files in a working tree. */
 function sources_directorySource(dir) {
     return {
@@ -39105,27 +39108,71 @@ function sources_directorySource(dir) {
         },
     };
 }
+/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
+class ByteCollector extends external_node_stream_.Writable {
+    chunks = [];
+    _write(chunk, _encoding, done) {
+        this.chunks.push(chunk);
+        done();
+    }
+}
+/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
+function parseBatch(bytes) {
+    const contents = new Map();
+    let at = 0;
+    while (at < bytes.length) {
+        const newline = bytes.indexOf(0x0a, at);
+        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
+        at = newline + 1;
+        if (type === 'missing' || size === undefined)
+            continue;
+        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
+        at += Number(size) + 1;
+    }
+    return contents;
+}
 /**
- * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
- * the current release's migrations with the target's without checking either out.
+ * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
+ * of them), so a plan can compare the current release's migrations with the target's without
+ * checking either out, in two git calls however many files there are.
  */
 function gitRefSource(repoDir, ref, dir) {
     // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
     const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    let listing;
+    let blobs;
+    /** Path below the directory -> blob id. */
+    const list = async () => {
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        if (result.exitCode !== 0) {
+            throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+        }
+        const entries = new Map();
+        for (const record of result.stdout.split('\0').filter(Boolean)) {
+            const tab = record.indexOf('\t');
+            const [, type, oid] = record.slice(0, tab).split(' ');
+            if (type === 'blob')
+                entries.set(record.slice(tab + 1), oid);
+        }
+        return entries;
+    };
+    const read = async () => {
+        const entries = await (listing ?? (listing = list()));
+        const collector = new ByteCollector();
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        return parseBatch(Buffer.concat(collector.chunks));
+    };
     return {
         description: `${prefix || 'the top directory'} at ${ref}`,
         async listFiles() {
-            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
-                okExitCodes: [0, 128],
-            });
-            if (result.exitCode !== 0) {
-                throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-            }
-            return result.stdout.split('\0').filter(Boolean).sort();
+            return [...(await (listing ?? (listing = list()))).keys()].sort();
         },
         async readFile(relativePath) {
-            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
-            return result.stdout;
+            const oid = (await (listing ?? (listing = list()))).get(relativePath);
+            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
+            if (text === undefined)
+                throw new errors/* ActionError */.lZ(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+            return text;
         },
     };
 }
@@ -40932,7 +40979,20 @@ function isBlank(text) {
  * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
  * put) and each piece is parsed alone: one bad statement does not hide what the others do.
  */
-async function parseSql(sql) {
+function parseSql(sql) {
+    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+    let parsed = parsedTexts.get(sql);
+    if (parsed === undefined) {
+        if (parsedTexts.size >= PARSED_KEPT)
+            parsedTexts.delete(parsedTexts.keys().next().value);
+        parsed = parseUncached(sql);
+        parsedTexts.set(sql, parsed);
+    }
+    return parsed;
+}
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map();
+async function parseUncached(sql) {
     const parser = await loadSqlParser();
     if (isBlank(sql))
         return { statements: [], errors: [] };
@@ -41319,8 +41379,19 @@ class Expander {
  * functions and procedures it creates and calls read out of their bodies.
  */
 async function executedStatements(sql) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    // parseSql returns one object per text, so this reads each migration's procedural code once.
+    let entries = expanded.get(parsed);
+    if (entries === undefined) {
+        entries = expand(parsed);
+        expanded.set(parsed, entries);
+    }
+    return await entries;
+}
+const expanded = new WeakMap();
+async function expand(parsed) {
     const expander = new Expander();
-    await expander.topLevel(typeof sql === 'string' ? await parseSql(sql) : sql);
+    await expander.topLevel(parsed);
     return expander.entries;
 }
 

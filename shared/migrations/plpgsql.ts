@@ -264,7 +264,20 @@ class Expander {
  * functions and procedures it creates and calls read out of their bodies.
  */
 export async function executedStatements(sql: string | ParsedSql): Promise<ExecutedEntry[]> {
+  const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+  // parseSql returns one object per text, so this reads each migration's procedural code once.
+  let entries = expanded.get(parsed);
+  if (entries === undefined) {
+    entries = expand(parsed);
+    expanded.set(parsed, entries);
+  }
+  return await entries;
+}
+
+const expanded = new WeakMap<ParsedSql, Promise<ExecutedEntry[]>>();
+
+async function expand(parsed: ParsedSql): Promise<ExecutedEntry[]> {
   const expander = new Expander();
-  await expander.topLevel(typeof sql === 'string' ? await parseSql(sql) : sql);
+  await expander.topLevel(parsed);
   return expander.entries;
 }

@@ -112,7 +112,21 @@ function isBlank(text: string): boolean {
  * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
  * put) and each piece is parsed alone: one bad statement does not hide what the others do.
  */
-export async function parseSql(sql: string): Promise<ParsedSql> {
+export function parseSql(sql: string): Promise<ParsedSql> {
+  // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+  let parsed = parsedTexts.get(sql);
+  if (parsed === undefined) {
+    if (parsedTexts.size >= PARSED_KEPT) parsedTexts.delete(parsedTexts.keys().next().value!);
+    parsed = parseUncached(sql);
+    parsedTexts.set(sql, parsed);
+  }
+  return parsed;
+}
+
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map<string, Promise<ParsedSql>>();
+
+async function parseUncached(sql: string): Promise<ParsedSql> {
   const parser = await loadSqlParser();
   if (isBlank(sql)) return { statements: [], errors: [] };
   const bytes = Buffer.from(sql, 'utf8');
