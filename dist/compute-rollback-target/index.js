@@ -42226,6 +42226,10 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
 function migrationLabel(migration) {
     return migration.name ? `${migration.version} ${migration.name}` : migration.version;
 }
+/** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
+function listed(items, shown = 10) {
+    return items.length > shown ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more` : items.join(', ');
+}
 const MISSING_UP = { class: 'unknown', statements: [{ sql: '', line: 0, class: 'unknown', reasons: ['the up file is missing, so what it did is unknown; treated as breaking'] }] };
 /**
  * Classifies and lints each migration against the target. They are read oldest first, so that what
@@ -42739,7 +42743,7 @@ function recommend(toRevert, context) {
     if (!context.fromCompatibility && toRevert.every((migration) => migration.class === 'additive')) {
         return {
             strategy: 'image-only',
-            reasons: [`Every migration since ${context.targetTag} is additive (${toRevert.map(migrationLabel).join(', ')}): ${context.targetTag} runs on the current schema.`],
+            reasons: [`Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`],
         };
     }
     const reasons = [];
@@ -42758,7 +42762,7 @@ function recommend(toRevert, context) {
         return { strategy: 'restore-backup', reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`) };
     }
     if (context.fromCompatibility) {
-        reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${toRevert.map(migrationLabel).join(', ')} applied.`);
+        reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${listed(toRevert.map(migrationLabel))} applied.`);
     }
     for (const migration of toRevert.filter((candidate) => candidate.class !== 'additive')) {
         reasons.push(`${migrationLabel(migration)} is ${migration.class} for ${context.targetTag}: ${firstReason(migration)}.`);
@@ -42961,7 +42965,7 @@ async function resolveTarget(inputs, catalog, current, client) {
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/verdict.ts
 
 function list(migrations) {
-    return migrations.map((migration) => migration.version).join(', ');
+    return listed(migrations.map((migration) => migration.version));
 }
 /** Objects the down files drop, for "reverting drops projects.archived". */
 function droppedObjects(migrations) {

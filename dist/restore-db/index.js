@@ -37448,6 +37448,7 @@ async function lock_acquireMigrationLock(client, keys, timeoutMs) {
 
 
 
+
 /** Migration files in a working tree. */
 function sources_directorySource(dir) {
     return {
@@ -37467,27 +37468,71 @@ function sources_directorySource(dir) {
         },
     };
 }
+/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
+class ByteCollector extends (/* unused pure expression or super */ null && (Writable)) {
+    chunks = [];
+    _write(chunk, _encoding, done) {
+        this.chunks.push(chunk);
+        done();
+    }
+}
+/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
+function parseBatch(bytes) {
+    const contents = new Map();
+    let at = 0;
+    while (at < bytes.length) {
+        const newline = bytes.indexOf(0x0a, at);
+        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
+        at = newline + 1;
+        if (type === 'missing' || size === undefined)
+            continue;
+        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
+        at += Number(size) + 1;
+    }
+    return contents;
+}
 /**
- * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
- * the current release's migrations with the target's without checking either out.
+ * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
+ * of them), so a plan can compare the current release's migrations with the target's without
+ * checking either out, in two git calls however many files there are.
  */
 function gitRefSource(repoDir, ref, dir) {
     // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
     const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    let listing;
+    let blobs;
+    /** Path below the directory -> blob id. */
+    const list = async () => {
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        if (result.exitCode !== 0) {
+            throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+        }
+        const entries = new Map();
+        for (const record of result.stdout.split('\0').filter(Boolean)) {
+            const tab = record.indexOf('\t');
+            const [, type, oid] = record.slice(0, tab).split(' ');
+            if (type === 'blob')
+                entries.set(record.slice(tab + 1), oid);
+        }
+        return entries;
+    };
+    const read = async () => {
+        const entries = await (listing ?? (listing = list()));
+        const collector = new ByteCollector();
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        return parseBatch(Buffer.concat(collector.chunks));
+    };
     return {
         description: `${prefix || 'the top directory'} at ${ref}`,
         async listFiles() {
-            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
-                okExitCodes: [0, 128],
-            });
-            if (result.exitCode !== 0) {
-                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-            }
-            return result.stdout.split('\0').filter(Boolean).sort();
+            return [...(await (listing ?? (listing = list()))).keys()].sort();
         },
         async readFile(relativePath) {
-            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
-            return result.stdout;
+            const oid = (await (listing ?? (listing = list()))).get(relativePath);
+            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
+            if (text === undefined)
+                throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+            return text;
         },
     };
 }
