@@ -12,6 +12,7 @@ import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { compactTimestamp, defaultBackupDir, safetyArtifactName } from '../../shared/backup/names.js';
 import { restoreBackup } from '../../shared/backup/restore.js';
 import { detectFormat, verifyChecksum } from '../../shared/backup/verify-stored.js';
+import { cancellation, journal } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
@@ -19,6 +20,7 @@ import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget, serverVersion, withClient, withDatabase } from '../../shared/postgres/connection.js';
 import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
+import { describeSession, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs } from './inputs.js';
 import { obtainBackup } from './source.js';
@@ -45,6 +47,32 @@ function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: s
   return history.version;
 }
 
+/** The refusal to replace a database others are connected to, listing them. */
+function sessionsRefusal(database: string, sessions: Session[], afterSafety: string | undefined): ActionError {
+  return new ActionError(
+    `${sessions.length} other session(s) are connected to ${database}, which mode "replace" would drop and restore; ${afterSafety ?? 'nothing was downloaded or changed'}.\n${sessions.map((session) => `- ${describeSession(session)}`).join('\n')}`,
+    {
+      hint: 'Stop the application (and anything else using the database) first: whatever they write after the safety backup would be lost, and their open transactions hold locks the restore waits behind. Or set terminate-connections: true to end these sessions after the safety backup.',
+    },
+  );
+}
+
+/**
+ * Just before replacing: nobody else may be connected. With terminate-connections they are ended
+ * (after the safety backup, so it holds what they wrote), otherwise the restore is refused.
+ */
+async function clearSessions(inputs: ReturnType<typeof readRestoreInputs>, database: string, safety: BackupResult | undefined): Promise<void> {
+  await withClient(inputs.target, async (client) => {
+    const sessions = await otherSessions(client, database);
+    if (sessions.length === 0) return;
+    if (!inputs.terminateConnections) throw sessionsRefusal(database, sessions, safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced');
+    for (const session of sessions) core.info(`Ending session ${describeSession(session)} (terminate-connections: true).`);
+    const left = await terminateSessions(client, database, sessions.map((session) => session.pid), Math.max(5000, inputs.lockTimeoutMs));
+    for (const session of sessions) if (!left.some((other) => other.pid === session.pid)) journal.step(`Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`);
+    if (left.length) throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
+  });
+}
+
 export async function run(): Promise<void> {
   const started = Date.now();
   const now = new Date();
@@ -54,7 +82,11 @@ export async function run(): Promise<void> {
   // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
   const { server, database } = await withClient(inputs.target, async (client) => {
     const version = await serverVersion(client);
-    if (replace) return { server: version, database: inputs.target.database };
+    if (replace) {
+      const sessions = await otherSessions(client, inputs.target.database);
+      if (sessions.length && !inputs.terminateConnections) throw sessionsRefusal(inputs.target.database, sessions, undefined);
+      return { server: version, database: inputs.target.database };
+    }
     if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
     if (await databaseExists(client, inputs.targetDatabase)) {
       throw new InputError('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
@@ -66,7 +98,9 @@ export async function run(): Promise<void> {
     core.warning('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
   }
 
+  journal.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${server.text})`);
   const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-restore-'));
+  const workDirDone = cancellation.partialFile(workDir);
   try {
     // 2. The backup, verified and decrypted, before any database is touched.
     const backup = await obtainBackup(inputs.source, workDir);
@@ -115,8 +149,10 @@ export async function run(): Promise<void> {
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
           outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
+          lockWaitTimeoutMs: inputs.lockTimeoutMs,
         }),
       );
+      journal.step(`Took the safety backup ${safety.path}`);
       if (artifactServiceAvailable()) {
         await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
         safetyArtifact = name;
@@ -126,17 +162,22 @@ export async function run(): Promise<void> {
       core.warning(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
     }
 
+    if (replace) await clearSessions(inputs, database, safety);
     emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
     if (!replace) await createDatabase(inputs.target, database, { template: 'template0' });
     try {
-      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir });
+      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir, lockTimeoutMs: inputs.lockTimeoutMs });
     } catch (error) {
-      if (!replace) await dropDatabase(inputs.target, database).catch(() => undefined);
+      if (!replace) await dropDatabase(inputs.target, database).then(() => journal.cleanup(`dropped the half-restored database ${database}`), () => undefined);
       const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
+      const lockWait = /lock timeout/i.test(errorMessage(error))
+        ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock; sessions connected now:\n${(await withClient(inputs.target, (client) => otherSessions(client, database)).catch(() => [])).map((session) => `- ${describeSession(session)}`).join('\n') || '- none'}`
+        : '';
       throw new ActionError(
-        `The restore into ${database} failed, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}`,
+        `The restore into ${database} ${cancellation.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}${lockWait}`,
       );
     }
+    journal.step(`Restored the backup into ${database}`);
 
     // 5. Proof: the restored database against the backup's own record.
     const state = await withClient(target, (client) => inspectDatabase(client));
@@ -183,5 +224,6 @@ export async function run(): Promise<void> {
   } finally {
     // Downloaded artifacts and decrypted plaintext never outlive the step.
     await rm(workDir, { recursive: true, force: true });
+    workDirDone();
   }
 }

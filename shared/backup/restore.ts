@@ -28,6 +28,8 @@ export interface RestoreRequest {
   noOwner: boolean;
   /** Scratch space for decompressing plain dumps. */
   tempDir: string;
+  /** Longest wait for each lock (lock_timeout of the restoring session); unbounded when absent. */
+  lockTimeoutMs?: number;
 }
 
 /** A libpq connection string naming only the database, so a name with "=" or spaces stays a name. */
@@ -58,7 +60,8 @@ async function plainSqlFile(file: string, tempDir: string): Promise<{ sql: strin
 }
 
 export async function restoreBackup(request: RestoreRequest): Promise<void> {
-  const env = pgToolEnv(request.target);
+  const lockTimeoutMs = request.lockTimeoutMs || undefined;
+  const env = pgToolEnv(request.target, { lockTimeoutMs });
   if (request.format === 'plain') {
     if (!request.psql) throw new Error('restoreBackup: psql is required for plain dumps');
     if (request.noOwner) {
@@ -70,7 +73,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<void> {
       const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
       if (request.singleTransaction) args.splice(4, 0, '--single-transaction');
       await withProgressGroup(`psql: restore into ${request.target.database}`, (log) =>
-        runProcess(request.psql!.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }),
+        runProcess(request.psql!.path, args, { env: pgToolEnv(request.target, { lockTimeoutMs, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }),
       );
     } finally {
       await cleanup();

@@ -17,6 +17,7 @@ export interface CatalogTable {
   name: string;
   /** 'r' ordinary, 'p' partitioned (no data of its own). */
   kind: 'r' | 'p';
+  /** Its data on disk, TOAST included, indexes not (pg_table_size): what a dump of it is about the size of, uncompressed. */
   bytes: number;
 }
 
@@ -92,7 +93,7 @@ export class DumpSnapshot {
   /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
   async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
     const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_table_size(c.oid) AS bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'

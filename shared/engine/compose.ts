@@ -106,6 +106,19 @@ export async function composeConfig(executor: HostExecutor, project: ComposeProj
   return services;
 }
 
+/**
+ * Validates the project as `up` would read it (files merged, variables interpolated, checked
+ * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
+ */
+export async function composeCheckConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<void> {
+  try {
+    await runCompose(executor, project, ['config', '-q'], options);
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error;
+    throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (docker compose config shows what compose reads), then run this step again.' });
+  }
+}
+
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 export function runningContainerNotRemoved(message: string): string | undefined {
   return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
