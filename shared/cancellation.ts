@@ -17,7 +17,7 @@ export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 export class CancelledError extends ActionError {
   constructor(what: string) {
-    super(`${what}: the step was cancelled (${cancellation.reason ?? 'signal'}).`);
+    super(`${what} because the step was cancelled.`);
     this.name = 'CancelledError';
   }
 }
@@ -77,6 +77,22 @@ class Cancellation {
 }
 
 export const cancellation = new Cancellation();
+
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+export async function pause(ms: number, what: string): Promise<void> {
+  const { signal } = cancellation;
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+  cancellation.throwIfCancelled(what);
+}
 
 /** What the step reached and what it cleaned up, in words, for the failure summary. */
 class Journal {

@@ -20,7 +20,7 @@ import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget, serverVersion, withClient, withDatabase } from '../../shared/postgres/connection.js';
 import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
-import { describeSession, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
+import { describeSession, lockHoldersNow, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs } from './inputs.js';
 import { obtainBackup } from './source.js';
@@ -57,6 +57,13 @@ function sessionsRefusal(database: string, sessions: Session[], afterSafety: str
   );
 }
 
+/** When `error` is a wait cut short by lock-timeout: who could be holding the lock now. */
+async function lockHoldersExplanation(inputs: ReturnType<typeof readRestoreInputs>, database: string, error: unknown): Promise<string> {
+  if (!/lock-timeout|lock timeout|could not obtain lock/i.test(errorMessage(error))) return '';
+  const holders = await withClient(inputs.target, (client) => lockHoldersNow(client, database)).catch(() => []);
+  return `\nHolding locks on ${database} now: ${holders.length ? `\n${holders.map((holder) => `- ${holder}`).join('\n')}` : 'no session or prepared transaction (the holder has gone).'}`;
+}
+
 /**
  * Just before replacing: nobody else may be connected. With terminate-connections they are ended
  * (after the safety backup, so it holds what they wrote), otherwise the restore is refused.
@@ -71,6 +78,20 @@ async function clearSessions(inputs: ReturnType<typeof readRestoreInputs>, datab
     for (const session of sessions) if (!left.some((other) => other.pid === session.pid)) journal.step(`Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`);
     if (left.length) throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
   });
+}
+
+/** The safety backup, or an error saying it failed and that nothing was replaced. */
+async function safetyBackup(inputs: ReturnType<typeof readRestoreInputs>, database: string, prepare: () => ReturnType<typeof prepareBackup>): Promise<BackupResult> {
+  try {
+    return await takeBackup(await prepare());
+  } catch (error) {
+    if (cancellation.cancelled) throw error;
+    const holders = await lockHoldersExplanation(inputs, database, error);
+    const waited = holders ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock.` : '';
+    throw new ActionError(`The safety backup of ${database} failed, so nothing was replaced: ${errorMessage(error)}${waited}${holders}`, {
+      hint: error instanceof ActionError ? error.hint : undefined,
+    });
+  }
 }
 
 export async function run(): Promise<void> {
@@ -143,8 +164,8 @@ export async function run(): Promise<void> {
     if (replace && inputs.safetyBackup) {
       const name = safetyArtifactName(database, now);
       core.info(`Taking a safety backup of ${database} before replacing it.`);
-      safety = await takeBackup(
-        await prepareBackup({
+      safety = await safetyBackup(inputs, database, () =>
+        prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
           outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
@@ -170,9 +191,7 @@ export async function run(): Promise<void> {
     } catch (error) {
       if (!replace) await dropDatabase(inputs.target, database).then(() => journal.cleanup(`dropped the half-restored database ${database}`), () => undefined);
       const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
-      const lockWait = /lock timeout/i.test(errorMessage(error))
-        ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock; sessions connected now:\n${(await withClient(inputs.target, (client) => otherSessions(client, database)).catch(() => [])).map((session) => `- ${describeSession(session)}`).join('\n') || '- none'}`
-        : '';
+      const lockWait = await lockHoldersExplanation(inputs, database, error);
       throw new ActionError(
         `The restore into ${database} ${cancellation.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}${lockWait}`,
       );

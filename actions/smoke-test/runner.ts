@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { pause } from '../../shared/cancellation.js';
 import { httpRequest, HttpRequestError, type HttpResponse } from '../../shared/http/request.js';
 import { evaluateAssertion, ResponseView, type AssertionResult } from './assertions.js';
 import { queryJsonPath } from './jsonpath.js';
@@ -201,7 +202,7 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
       return finish(false, outcome.failure, deadlineNote);
     }
     if (!outcome.passed) say(`  retrying in ${formatMs(delay)} (${describeRetryReason(outcome.failure!)})`);
-    await sleep(delay);
+    await pause(delay, `Stopped retrying ${check.name}`);
   }
 }
 
@@ -240,9 +241,6 @@ function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function runAttempt(check: CheckPlan, suiteScope: TemplateScope, context: RunContext, budgetMs: number): Promise<AttemptOutcome> {
   const values = new Map<string, string>();

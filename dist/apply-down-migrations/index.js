@@ -36535,7 +36535,7 @@ async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
                 }
                 const pause = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
                 await sleep(pause, cancellation/* cancellation */.WN.signal);
-                cancellation/* cancellation */.WN.throwIfCancelled('Gave up waiting for the migration lock');
+                cancellation/* cancellation */.WN.throwIfCancelled('Stopped waiting for the migration lock');
                 delay = Math.min(MAX_RETRY_MS, delay * 2);
             }
         }
@@ -38493,7 +38493,7 @@ function logPlan(plan, alreadyReverted, nothingToDo) {
 
 class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     constructor(what) {
-        super(`${what}: the step was cancelled (${cancellation.reason ?? 'signal'}).`);
+        super(`${what} because the step was cancelled.`);
         this.name = 'CancelledError';
     }
 }

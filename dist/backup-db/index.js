@@ -36940,13 +36940,14 @@ class DumpSnapshot {
         this.id = id;
         this.database = database;
     }
-    static async open(target) {
+    /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+    static async open(target, lockTimeoutMs = 0) {
         const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
             // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
             // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
+            await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             let id;
             try {
@@ -37047,7 +37048,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 async function prepareBackup(request) {
-    const snapshot = await DumpSnapshot.open(request.target);
+    const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
     try {
         const server = await serverVersion(snapshot.client);
         lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
@@ -37203,6 +37204,7 @@ async function dumpAndRecord(prepared) {
         earlyChecksum?.catch(() => undefined);
         const archiveCheck = await verifyDump(prepared, expected);
         lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
+        cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
             lib_core/* info */.pq(`Verified: ${restoreCheck}.`);
@@ -37737,7 +37739,7 @@ async function run() {
 
 class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     constructor(what) {
-        super(`${what}: the step was cancelled (${cancellation.reason ?? 'signal'}).`);
+        super(`${what} because the step was cancelled.`);
         this.name = 'CancelledError';
     }
 }

@@ -82,7 +82,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
-  const snapshot = await DumpSnapshot.open(request.target);
+  const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
   try {
     const server = await serverVersion(snapshot.client);
     core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
@@ -237,6 +237,7 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
     earlyChecksum?.catch(() => undefined);
     const archiveCheck = await verifyDump(prepared, expected);
     core.info(`Verified: ${archiveCheck}.`);
+    journal.step(`Dumped ${path.basename(output)} and verified it (${archiveCheck})`);
     const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
 

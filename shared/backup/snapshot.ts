@@ -66,13 +66,14 @@ export class DumpSnapshot {
     readonly database: string,
   ) {}
 
-  static async open(target: PgTarget): Promise<DumpSnapshot> {
+  /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+  static async open(target: PgTarget, lockTimeoutMs = 0): Promise<DumpSnapshot> {
     const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
     try {
       // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
       // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
       // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-      await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
+      await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let id: string | undefined;
       try {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { cancellation } from '../cancellation.js';
+import { pause } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import type { HistoryTable } from './history.js';
@@ -161,9 +161,8 @@ export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], t
           const holders = await lockHolders(client, keys).catch(() => []);
           options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
         }
-        const pause = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-        await sleep(pause, cancellation.signal);
-        cancellation.throwIfCancelled('Gave up waiting for the migration lock');
+        const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+        await pause(wait, 'Stopped waiting for the migration lock');
         delay = Math.min(MAX_RETRY_MS, delay * 2);
       }
     }
@@ -172,18 +171,4 @@ export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], t
     throw error;
   }
   return { keys, waitedMs: Date.now() - started, release };
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -84,15 +84,13 @@ const serverKey = (target: PgTarget) => `${target.host}:${target.port}`;
 
 /**
  * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
- * get the same connection check as ours (once a connection has told us the server is 14 or newer)
- * and, when given, a lock_timeout, so no wait of theirs is unbounded.
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
  */
-export function pgToolEnv(target: PgTarget, settings: { lockTimeoutMs?: number; options?: string } = {}): Record<string, string | undefined> {
+export function pgToolEnv(target: PgTarget, settings: { applicationName?: string; options?: string } = {}): Record<string, string | undefined> {
   const options = [
     process.env.PGOPTIONS,
     settings.options,
     (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
-    settings.lockTimeoutMs !== undefined ? `-c lock_timeout=${Math.round(settings.lockTimeoutMs)}` : undefined,
   ].filter(Boolean);
   return {
     PGHOST: target.host,
@@ -102,7 +100,7 @@ export function pgToolEnv(target: PgTarget, settings: { lockTimeoutMs?: number; 
     PGDATABASE: target.database,
     PGSSLMODE: target.sslmode,
     PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-    PGAPPNAME: 'rollback-actions',
+    PGAPPNAME: settings.applicationName ?? 'rollback-actions',
     PGOPTIONS: options.length ? options.join(' ') : undefined,
   };
 }

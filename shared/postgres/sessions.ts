@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../duration.js';
+import { connect, type PgTarget } from './connection.js';
 
 /**
  * The other sessions connected to a database: who they are and since when they do what they do.
@@ -21,7 +22,7 @@ export interface Session {
 
 export async function otherSessions(client: pg.Client, database: string): Promise<Session[]> {
   const { rows } = await client.query<{ pid: number; usename: string | null; application_name: string | null; client_addr: string | null; state: string | null; since: Date | null; query: string | null }>(
-    `SELECT pid, usename, application_name, client_addr::text AS client_addr, state,
+    `SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
             CASE WHEN state LIKE 'idle in transaction%' THEN xact_start WHEN state = 'active' THEN query_start ELSE state_change END AS since,
             left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS query
        FROM pg_stat_activity
@@ -58,4 +59,63 @@ export async function terminateSessions(client: pg.Client, database: string, pid
     if (left.length === 0 || Date.now() >= deadline) return left;
     await sleep(50);
   }
+}
+
+/**
+ * Who can hold locks in a database right now, in words: its other sessions, and its prepared
+ * transactions (two-phase commit), which hold their locks with no session at all.
+ */
+export async function lockHoldersNow(client: pg.Client, database: string): Promise<string[]> {
+  const sessions = (await otherSessions(client, database)).map((session) => `session ${describeSession(session)}`);
+  const { rows } = await client.query<{ gid: string; owner: string; prepared: Date }>('SELECT gid, owner, prepared FROM pg_prepared_xacts WHERE database = $1 ORDER BY prepared', [database]);
+  const prepared = rows.map((row) => `prepared transaction "${row.gid}" of user ${row.owner}, since ${row.prepared.toISOString()} (COMMIT PREPARED or ROLLBACK PREPARED ends it)`);
+  return [...sessions, ...prepared];
+}
+
+/** How often a lock-wait watch looks. */
+const WATCH_INTERVAL_MS = 200;
+
+/**
+ * Bounds the lock waits of the sessions a client program opened under `applicationName` (pg_restore
+ * and psql set lock_timeout = 0 themselves, from the dump's preamble): a statement of theirs waiting
+ * for a lock longer than `timeoutMs` is cancelled. `stop()` ends the watch and says whether it fired.
+ */
+export async function watchLockWaits(target: PgTarget, applicationName: string, timeoutMs: number): Promise<{ stop(): Promise<boolean> }> {
+  const client = await connect(target, { applicationName: 'rollback-actions lock watch' });
+  const waitingSince = new Map<string, number>();
+  let fired = false;
+  let stopped = false;
+  const look = async () => {
+    const { rows } = await client.query<{ pid: number; query_start: Date | null }>(
+      "SELECT pid, query_start FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+      [applicationName],
+    );
+    const now = Date.now();
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const key = `${row.pid}:${row.query_start?.getTime() ?? 0}`;
+      seen.add(key);
+      const since = waitingSince.get(key) ?? now;
+      waitingSince.set(key, since);
+      if (now - since >= timeoutMs) {
+        fired = true;
+        await client.query('SELECT pg_cancel_backend($1)', [row.pid]);
+      }
+    }
+    for (const key of waitingSince.keys()) if (!seen.has(key)) waitingSince.delete(key);
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await look().catch(() => undefined);
+      await sleep(WATCH_INTERVAL_MS);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await client.end().catch(() => undefined);
+      return fired;
+    },
+  };
 }
