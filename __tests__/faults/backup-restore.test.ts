@@ -46,22 +46,25 @@ function expectNoBackupLeft(dir: string): void {
 const nothingLeft = (db: TestDatabase) => async () => (await sessionsOn(db.name)).length === 0 && (await locksOn(db.name)).length === 0;
 
 describe('backup-db cancelled while pg_dump runs', () => {
-  it('SIGTERM: pg_dump stopped, its session gone within 5 s, no dump without metadata, a summary', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s: pg_dump stopped, its session gone within 5 s, no dump without metadata, a summary', async (signal, exitCode) => {
     const outputDir = mkdtempSync(path.join(os.tmpdir(), 'faults-backup-'));
     const step = startAction('backup-db', { inputs: { 'database-url': big.url, upload: false, compression: 'gzip:9', 'output-dir': outputDir } });
     await until('pg_dump copies the table', async () => (await runningStatements(big, /^COPY public\.big/)).length > 0 && readdirSync(outputDir).length > 0);
     expect(processesWith(outputDir).length).toBeGreaterThan(0);
 
     const sentAt = Date.now();
-    step.signal('SIGTERM');
+    step.signal(signal);
     const result = await step.result;
     const goneMs = await msUntil('sessions and locks gone', nothingLeft(big), 5000, sentAt);
-    console.log(`backup-db SIGTERM during pg_dump: step exited after ${result.durationMs} ms in all; sessions and locks gone ${goneMs} ms after the signal`);
+    console.log(`backup-db ${signal} during pg_dump: step exited after ${result.durationMs} ms in all; sessions and locks gone ${goneMs} ms after the signal`);
 
-    expect(result.exitCode).toBe(143);
+    expect(result.exitCode).toBe(exitCode);
     expectNoBackupLeft(outputDir);
-    expect(result.errors[0]).toContain('Cancelled by SIGTERM (the job was cancelled or timed out). pg_dump was stopped because the step was cancelled.');
-    expect(result.summary).toContain('## backup-db cancelled (SIGTERM)');
+    expect(result.errors[0]).toContain(`Cancelled by ${signal} (the job was cancelled or timed out). pg_dump was stopped because the step was cancelled.`);
+    expect(result.summary).toContain(`## backup-db cancelled (${signal})`);
     expect(result.summary).toMatch(/- stopped pg_dump \(pid \d+\) with SIGTERM/);
     expect(result.summary).toMatch(/- removed the partial .*\.dump/);
     expect(result.summary).toContain('**Done before it stopped:**');
@@ -70,28 +73,35 @@ describe('backup-db cancelled while pg_dump runs', () => {
 });
 
 describe('restore-db cancelled while pg_restore runs', () => {
-  it('SIGINT during a replace: pg_restore stopped, the transaction rolled back (the database as it was), no session, lock or decrypted file left', async () => {
+  let backup: ActionResult;
+  beforeAll(async () => {
     const outputDir = mkdtempSync(path.join(os.tmpdir(), 'faults-restore-src-'));
-    const backup = await runAction('backup-db', { inputs: { 'database-url': big.url, upload: false, compression: 'gzip:1', 'output-dir': outputDir, 'encryption-key': 'faults-restore-key-0123456789' } });
+    backup = await runAction('backup-db', { inputs: { 'database-url': big.url, upload: false, compression: 'gzip:1', 'output-dir': outputDir, 'encryption-key': 'faults-restore-key-0123456789' } });
     expect(backup.exitCode).toBe(0);
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s during a replace: pg_restore stopped, the transaction rolled back (the database as it was), no session, lock or decrypted file left', async (signal, exitCode) => {
 
     const step = startAction('restore-db', { inputs: { 'database-url': big.url, path: backup.outputs.path, mode: 'replace', 'safety-backup': false, 'encryption-key': 'faults-restore-key-0123456789' } });
     await until('pg_restore copies the table', async () => (await runningStatements(big, /^COPY public\.big/)).length > 0);
     const sentAt = Date.now();
-    step.signal('SIGINT');
+    step.signal(signal);
     const result = await step.result;
     const goneMs = await msUntil('sessions and locks gone', nothingLeft(big), 5000, sentAt);
-    console.log(`restore-db SIGINT during pg_restore: sessions and locks gone ${goneMs} ms after the signal`);
+    console.log(`restore-db ${signal} during pg_restore: sessions and locks gone ${goneMs} ms after the signal`);
 
-    expect(result.exitCode).toBe(130);
+    expect(result.exitCode).toBe(exitCode);
     expect(processesWith(backup.outputs.path)).toEqual([]);
     const { rows } = await big.query<{ n: string }>('SELECT count(*) AS n FROM big');
     expect(Number(rows[0].n)).toBe(BIG_ROWS);
     // The decrypted copy lived in the step's work directory, which is gone.
     expect(readdirSync(step.runnerTemp).filter((name) => name.startsWith('rollback-restore-'))).toEqual([]);
-    expect(result.errors[0]).toContain('Cancelled by SIGINT');
+    expect(result.errors[0]).toContain(`Cancelled by ${signal}`);
     expect(result.errors[0]).toContain(`The restore into ${big.name} was stopped, and was rolled back (it runs in one transaction).`);
-    expect(result.summary).toContain('## restore-db cancelled (SIGINT)');
+    expect(result.summary).toContain(`## restore-db cancelled (${signal})`);
     expect(result.summary).toMatch(/- stopped pg_restore \(pid \d+\) with SIGTERM/);
   });
 });

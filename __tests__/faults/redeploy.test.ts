@@ -37,10 +37,13 @@ function withApiLines(lines: string[]): string {
   return original.replace(/^( {4}image: .*\n)/m, `$1${lines.map((line) => `    ${line}\n`).join('')}`);
 }
 
-it('SIGTERM during compose up: compose stopped, the step exits within 5 s with a summary saying the state is unknown, nothing started after', async () => {
+it.each([
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const)('%s during compose up: compose stopped, the step exits within 5 s with a summary saying the state is unknown, nothing started after', async (signal, exitCode) => {
   // The running container's main process is a shell that ignores SIGTERM (PID 1 in its container),
   // so replacing it makes compose wait out a long stop grace period.
-  writeFileSync(project.file, withApiLines(['entrypoint: ["/bin/sh", "-c", "/usr/bin/node /app/index.js & wait"]', 'stop_grace_period: 90s']));
+  writeFileSync(project.file, withApiLines(['entrypoint: ["/bin/sh", "-c", "/usr/bin/node /app/index.js & wait"]', 'stop_grace_period: 15s']));
   await project.up('v1.2.0');
   await project.waitHealthy();
 
@@ -49,18 +52,18 @@ it('SIGTERM during compose up: compose stopped, the step exits within 5 s with a
   // Let compose reach the stop of the old container.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const sentAt = Date.now();
-  step.signal('SIGTERM');
+  step.signal(signal);
   const result = await step.result;
   const exitedMs = Date.now() - sentAt;
   const composeGoneMs = await msUntil('compose gone', async () => processesWith(`-p ${project.name} up`).length === 0, 5000, sentAt);
-  console.log(`redeploy-tag SIGTERM during compose up: step exited after ${exitedMs} ms, compose gone after ${composeGoneMs} ms`);
+  console.log(`redeploy-tag ${signal} during compose up: step exited after ${exitedMs} ms, compose gone after ${composeGoneMs} ms`);
 
-  expect(result.exitCode).toBe(143);
+  expect(result.exitCode).toBe(exitCode);
   expect(exitedMs).toBeLessThan(5000);
-  expect(result.errors[0]).toContain('Cancelled by SIGTERM');
+  expect(result.errors[0]).toContain(`Cancelled by ${signal}`);
   expect(result.errors[0]).toContain('stopped half-way');
   expect(result.summary).toContain('## redeploy-tag: v1.1.0: FAILED half-way; check the services');
-  expect(result.summary).toContain('### redeploy-tag cancelled (SIGTERM)');
+  expect(result.summary).toContain(`### redeploy-tag cancelled (${signal})`);
   expect(result.summary).toMatch(/- stopped docker-compose \(pid \d+\) with SIGTERM/);
   // No restore was attempted after the cancellation.
   expect(result.log).not.toContain('Restoring api');

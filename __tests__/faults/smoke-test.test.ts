@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { leaksOf, runAction } from '../support/action-harness.js';
+import { CANCEL_GRACE_MS } from '../../shared/run-action.js';
+import { leaksOf, runAction, startAction } from '../support/action-harness.js';
+import { until } from './support.js';
 import { json, startHanger, startServer, type TestServer } from '../smoke/support/servers.js';
 
 /**
@@ -85,11 +87,59 @@ describe('warm-up requests', () => {
       console.log(`smoke-test warm-ups against a hanging server: ${ms} ms (4 warm-ups x 3s timeout would be 12s before the first counted attempt)`);
       // Warm-ups cut at the 2 s deadline, then one counted attempt with its full 3 s timeout.
       expect(ms).toBeLessThan(7000);
-      expect(result.log).toMatch(/warm-up request: failed: .*no answer within \d+ ms/);
+      // Each warm-up is cut to what is left of the 2 s deadline, not given its 3 s timeout.
+      const cuts = [...result.log.matchAll(/warm-up request: failed: .*no answer within (\d+) ms/g)].map((match) => Number(match[1]));
+      expect(cuts.length).toBeGreaterThan(0);
+      for (const cut of cuts) expect(cut).toBeLessThanOrEqual(2000);
       expect(result.log).toMatch(/\d warm-up requests? skipped: the deadline is reached/);
       expect(hanger.requests.length).toBeLessThan(5);
     } finally {
       await hanger.close();
     }
+  });
+});
+
+describe('a step that cannot stop at once', () => {
+  let hanger: TestServer;
+  beforeAll(async () => {
+    hanger = await startHanger();
+  });
+  afterAll(() => hanger.close());
+
+  /** A check whose request hangs; resolves once the request is in flight. */
+  async function hangingCheck() {
+    const before = hanger.requests.length;
+    const step = startAction('smoke-test', { inputs: { url: `${hanger.url}/health`, timeout: '60s', deadline: '2m' } });
+    await until('the request is in flight', () => hanger.requests.length > before);
+    return step;
+  }
+
+  it(`exits ${CANCEL_GRACE_MS / 1000} s after the signal anyway (a request in flight), with the summary saying so`, async () => {
+    const step = await hangingCheck();
+    const sentAt = Date.now();
+    step.signal('SIGTERM');
+    const result = await step.result;
+    const exitedMs = Date.now() - sentAt;
+    console.log(`smoke-test, SIGTERM with a request in flight: exited after ${exitedMs} ms (grace ${CANCEL_GRACE_MS} ms)`);
+    expect(result.exitCode).toBe(143);
+    expect(exitedMs).toBeGreaterThanOrEqual(CANCEL_GRACE_MS - 100);
+    expect(exitedMs).toBeLessThan(CANCEL_GRACE_MS + 2000);
+    expect(result.log).toContain('Cleaning up took longer than 5.0s: exiting now.');
+    expect(result.summary).toContain('## smoke-test cancelled (SIGTERM)');
+    expect(result.summary).toContain('The step did not finish cleaning up in time');
+  });
+
+  it('exits at once on a second signal (the runner sends SIGTERM 7.5 s after SIGINT)', async () => {
+    const step = await hangingCheck();
+    step.signal('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const secondAt = Date.now();
+    step.signal('SIGTERM');
+    const result = await step.result;
+    const exitedMs = Date.now() - secondAt;
+    expect(exitedMs).toBeLessThan(1500);
+    expect(result.exitCode).toBe(130);
+    expect(result.log).toContain('Received SIGTERM again: exiting now.');
+    expect(result.summary).toContain('## smoke-test cancelled (SIGINT)');
   });
 });
