@@ -25,8 +25,6 @@ export interface RunOptions {
   stdoutTo?: Writable;
   /** Bytes of each stream kept in the result; the tail is kept. Default 8 MiB. */
   maxCapture?: number;
-  /** Cleanup that must run even after the step was cancelled (removing a temp file); others are refused then. */
-  cleanup?: boolean;
 }
 
 export interface RunResult {
@@ -108,7 +106,7 @@ export async function runProcess(command: string, args: readonly string[], optio
   const display = formatCommand(command, args);
 
   // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-  if (!options.cleanup) cancellation.throwIfCancelled(`${path.basename(command)} was not started`);
+  cancellation.throwIfCancelled(`${path.basename(command)} was not started`);
   return await new Promise<RunResult>((resolve, reject) => {
     const child = spawn(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
     let stoppedByCancel = false;

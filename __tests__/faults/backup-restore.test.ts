@@ -4,7 +4,7 @@ import path from 'node:path';
 import { freeBytes } from '../../shared/backup/disk-space.js';
 import { runProcess } from '../../shared/process.js';
 import { runAction, startAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, withAdmin, type TestDatabase } from '../support/database.js';
 import { locksOn, msUntil, processesWith, runningStatements, sessionsOn, until } from './support.js';
 
 /**
@@ -69,6 +69,29 @@ describe('backup-db cancelled while pg_dump runs', () => {
     expect(result.summary).toMatch(/- removed the partial .*\.dump/);
     expect(result.summary).toContain('**Done before it stopped:**');
     expect(result.outputs.checksum).toBeUndefined();
+  });
+});
+
+describe('backup-db cancelled while it verifies by restoring', () => {
+  it('SIGTERM during verify: restore: pg_restore stopped, the scratch database dropped, no dump left', async () => {
+    const outputDir = mkdtempSync(path.join(os.tmpdir(), 'faults-verify-'));
+    const step = startAction('backup-db', { inputs: { 'database-url': big.url, upload: false, compression: 'gzip:1', verify: 'restore', 'output-dir': outputDir } });
+    let scratch = '';
+    await until('pg_restore fills the scratch database', async () => {
+      const copying = await withAdmin((client) =>
+        client.query<{ datname: string }>("SELECT datname FROM pg_stat_activity WHERE datname LIKE $1 AND state = 'active' AND query LIKE 'COPY public.big%'", [`rbverify_${big.name}%`]),
+      );
+      scratch = copying.rows[0]?.datname ?? '';
+      return scratch !== '';
+    });
+    step.signal('SIGTERM');
+    const result = await step.result;
+    expect(result.exitCode).toBe(143);
+    const { rows } = await withAdmin((client) => client.query('SELECT 1 FROM pg_database WHERE datname = $1', [scratch]));
+    expect(rows).toEqual([]);
+    expectNoBackupLeft(outputDir);
+    expect(result.summary).toMatch(/- stopped pg_restore \(pid \d+\) with SIGTERM/);
+    expect(result.summary).toContain(`- dropped the scratch database ${scratch}`);
   });
 });
 
