@@ -32068,8 +32068,7 @@ async function runProcess(command, args, options = {}) {
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
     // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    if (!options.cleanup)
-        cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
         let stoppedByCancel = false;
@@ -34287,7 +34286,7 @@ async function run() {
 /* harmony export */   WN: () => (/* binding */ cancellation),
 /* harmony export */   cc: () => (/* binding */ CancelledError)
 /* harmony export */ });
-/* unused harmony export removePartial */
+/* unused harmony exports pause, removePartial */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
@@ -34295,7 +34294,7 @@ async function run() {
 
 class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     constructor(what) {
-        super(`${what}: the step was cancelled (${cancellation.reason ?? 'signal'}).`);
+        super(`${what} because the step was cancelled.`);
         this.name = 'CancelledError';
     }
 }
@@ -34348,6 +34347,22 @@ class Cancellation {
     }
 }
 const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
 /** What the step reached and what it cleaned up, in words, for the failure summary. */
 class Journal {
     done = [];

@@ -28484,8 +28484,7 @@ async function runProcess(command, args, options = {}) {
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
     // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    if (!options.cleanup)
-        cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
         let stoppedByCancel = false;

@@ -34174,7 +34174,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8675);
 
 
@@ -36257,6 +36257,8 @@ class Redactor {
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -36727,6 +36729,7 @@ function applyOperator(assertion, actual, render, result) {
 
 
 
+
 const BODY_EXCERPT_CHARS = 2_000;
 // A retry only starts if at least this much time is left before the deadline: an attempt with a
 // few milliseconds of budget can only time out, and would report that instead of the real failure.
@@ -36847,7 +36850,7 @@ async function runCheck(check, suiteScope, context) {
         }
         if (!outcome.passed)
             say(`  retrying in ${formatMs(delay)} (${describeRetryReason(outcome.failure)})`);
-        await sleep(delay);
+        await (0,cancellation/* pause */.v7)(delay, `Stopped retrying ${check.name}`);
     }
 }
 function describeStop(failure) {
@@ -36885,9 +36888,6 @@ function describeFailure(failure) {
 }
 function formatMs(ms) {
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
-}
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
 }
 async function runAttempt(check, suiteScope, context, budgetMs) {
     const values = new Map();
@@ -37311,6 +37311,125 @@ function annotate(error) {
 
 /***/ }),
 
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   v7: () => (/* binding */ pause)
+/* harmony export */ });
+/* unused harmony exports CancelledError, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
 /***/ 5784:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -37392,117 +37511,21 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 254:
+/***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Cs: () => (/* binding */ runAction)
-});
-
-// UNUSED EXPORTS: CANCEL_GRACE_MS, failureSummary
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
-;// CONCATENATED MODULE: ./shared/cancellation.ts
-
-
-class CancelledError extends errors/* ActionError */.lZ {
-    constructor(what) {
-        super(`${what}: the step was cancelled (${cancellation.reason ?? 'signal'}).`);
-        this.name = 'CancelledError';
-    }
-}
-class Cancellation {
-    controller = new AbortController();
-    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
-    signal = this.controller.signal;
-    reason;
-    /** When the signal arrived (Date.now()). */
-    at;
-    stoppers = new Set();
-    partial = new Set();
-    get cancelled() {
-        return this.reason !== undefined;
-    }
-    /** Registers how to stop something running now; returns the function that unregisters it. */
-    onCancel(stop) {
-        this.stoppers.add(stop);
-        return () => this.stoppers.delete(stop);
-    }
-    /** Stops everything registered, once; later calls return at once. */
-    async cancel(signal) {
-        if (this.reason)
-            return;
-        this.reason = signal;
-        this.at = Date.now();
-        this.controller.abort(new CancelledError('Stopped'));
-        const stoppers = [...this.stoppers];
-        this.stoppers.clear();
-        await Promise.allSettled(stoppers.map(async (stop) => stop()));
-    }
-    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
-    throwIfCancelled(what) {
-        if (this.cancelled)
-            throw new CancelledError(what);
-    }
-    /**
-     * Registers a file or directory being written; the writer calls the returned function once it
-     * is complete (or removed). Whatever is still registered when the step fails is removed.
-     */
-    partialFile(file) {
-        this.partial.add(file);
-        return () => this.partial.delete(file);
-    }
-    /** Removes every registered partial file (synchronously: this runs on the way out). */
-    removePartialFiles() {
-        for (const file of this.partial)
-            removeNow(file);
-        this.partial.clear();
-    }
-}
-const cancellation = new Cancellation();
-/** What the step reached and what it cleaned up, in words, for the failure summary. */
-class Journal {
-    done = [];
-    cleaned = [];
-    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
-    step(text) {
-        this.done.push(text);
-    }
-    /** Something stopped or removed because the step failed or was cancelled. */
-    cleanup(text) {
-        if (!this.cleaned.includes(text))
-            this.cleaned.push(text);
-    }
-}
-const journal = new Journal();
-function removeNow(file) {
-    if (!(0,external_node_fs_.existsSync)(file))
-        return;
-    (0,external_node_fs_.rmSync)(file, { recursive: true, force: true });
-    journal.cleanup(`removed the partial ${file}`);
-}
-/** Removes a half-written file or directory, if it is there, and records that it did. */
-function removePartial(file) {
-    try {
-        removeNow(file);
-    }
-    catch (error) {
-        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
-    }
-}
-
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/run-action.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
 
 
 
@@ -37531,25 +37554,25 @@ async function runAction(main, action) {
     const onSignal = (signal) => {
         if (finished)
             return;
-        if (cancellation.cancelled) {
-            core/* info */.pq(`Received ${signal} again: exiting now.`);
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
             exitNow(action, summaryAtStart);
             return;
         }
-        core/* info */.pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
         setTimeout(() => {
-            core/* info */.pq(`Cleaning up took longer than ${(0,duration/* formatDuration */.a)(CANCEL_GRACE_MS)}: exiting now.`);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
             exitNow(action, summaryAtStart);
         }, CANCEL_GRACE_MS);
-        void cancellation.cancel(signal);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
     };
     for (const signal of STOP_SIGNALS)
         process.on(signal, onSignal);
     try {
         await main();
-        if (cancellation.cancelled) {
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
             // Signalled when the work was already done: say so, and still end as a stopped step.
-            reportFailure(action, new errors/* ActionError */.lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
         }
     }
     catch (error) {
@@ -37558,40 +37581,40 @@ async function runAction(main, action) {
     finally {
         finished = true;
     }
-    if (cancellation.cancelled)
-        process.exit(exitCodeOf(cancellation.reason));
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
 }
 function exitCodeOf(signal) {
-    return 128 + external_node_os_.constants.signals[signal];
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
 }
 function summarySize() {
     const file = process.env.GITHUB_STEP_SUMMARY;
     try {
-        return file ? (0,external_node_fs_.statSync)(file).size : 0;
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
     }
     catch {
         return 0;
     }
 }
 function failureMessage(error) {
-    if (error instanceof errors/* ActionError */.lZ)
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
         return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
     if (error instanceof Error && error.stack)
-        core/* debug */.Yz(error.stack);
-    return `Unexpected error: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
 }
 function reportFailure(action, error, summaryAtStart) {
-    cancellation.removePartialFiles();
-    const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
-    for (const line of journal.cleaned)
-        core/* info */.pq(`Cleanup: ${line}.`);
-    core/* setFailed */.C1(message);
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
-    reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
-    process.exit(exitCodeOf(cancellation.reason ?? 'SIGTERM'));
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
 }
 /**
  * The failure's section of the job summary: all of it when the action wrote none, only the
@@ -37599,13 +37622,13 @@ function exitNow(action, summaryAtStart) {
  */
 function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
-    if (ownSummary && !cancellation.cancelled)
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
     const [first, ...rest] = message.split('\n');
     const parts = [];
-    if (cancellation.cancelled) {
-        const after = cancellation.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation.at)} after the signal` : '';
-        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${cancellation.reason})\n\n${first}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
         parts.push(`\nStopped${after}.\n`);
     }
     else {
@@ -37613,10 +37636,10 @@ function failureSummary(action, message, summaryAtStart) {
     }
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-    if (journal.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
-    if (journal.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
@@ -37624,7 +37647,7 @@ function appendSummary(markdown) {
     if (!file || !markdown)
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
-    (0,external_node_fs_.appendFileSync)(file, markdown);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
