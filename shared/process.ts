@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { cancellation, CancelledError, journal } from './cancellation.js';
 import { ActionError } from './errors.js';
 
 /**
@@ -49,6 +50,9 @@ export function lastLines(text: string, count: number): string {
   const lines = text.trimEnd().split('\n');
   return lines.slice(-count).join('\n');
 }
+
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 2000;
 
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 export function formatCommand(command: string, args: readonly string[]): string {
@@ -101,8 +105,22 @@ export async function runProcess(command: string, args: readonly string[], optio
   const stderr = new TailBuffer(limit);
   const display = formatCommand(command, args);
 
+  // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+  cancellation.throwIfCancelled(`${path.basename(command)} was not started`);
   return await new Promise<RunResult>((resolve, reject) => {
     const child = spawn(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stoppedByCancel = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const unregister = cancellation.onCancel(() => {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      stoppedByCancel = true;
+      child.kill('SIGTERM');
+      journal.cleanup(`stopped ${path.basename(command)} (pid ${child.pid}) with SIGTERM`);
+      killTimer = setTimeout(() => {
+        child.kill('SIGKILL');
+        journal.cleanup(`killed ${path.basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+      }, STOP_GRACE_MS);
+    });
     const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
     const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
     let timedOut = false;
@@ -129,11 +147,14 @@ export async function runProcess(command: string, args: readonly string[], optio
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
+      unregister();
       const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
       reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      unregister();
       stdoutLines?.end();
       stderrLines?.end();
       const result: RunResult = {
@@ -142,6 +163,7 @@ export async function runProcess(command: string, args: readonly string[], optio
         stderr: stderr.toString(),
         durationMs: Date.now() - started,
       };
+      if (stoppedByCancel) return reject(new CancelledError(`${path.basename(command)} was stopped`));
       if (timedOut) return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
       if (signal) return reject(new ProcessError(display, result, `was killed by ${signal}`));
       if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {

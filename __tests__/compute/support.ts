@@ -44,13 +44,14 @@ export function expectSuccess(result: ActionResult): void {
   if (result.exitCode !== 0) throw new Error(`compute-rollback-target failed (exit ${result.exitCode}):\n${result.errors.join('\n')}\n${result.stderr}`);
 }
 
-/** A run refused before doing anything: one error naming the input, no outputs, no summary. */
+/** A run refused before doing anything: one error naming the input, no outputs, a summary saying only that. */
 export function expectRefused(result: ActionResult, message: RegExp): void {
   expect(result.exitCode).toBe(1);
   expect(result.errors).toHaveLength(1);
   expect(result.errors[0]).toMatch(message);
   expect(result.outputs).toEqual({});
-  expect(result.summary).toBe('');
+  expect(result.summary).toMatch(/^## compute-rollback-target failed\n\n/);
+  expect(result.summary).toContain(result.errors[0].split('\n')[0]);
 }
 
 /** Applies the up migrations in `dir` (golang-migrate unless said otherwise) up to `version`, with the suite's runner. */

@@ -196,7 +196,7 @@ describe('refusals that change nothing', () => {
   });
 
   it('no proof of a backup', async () => {
-    const { error } = await refusal('golang-migrate', () => undefined, { 'target-version': '3', 'backup-checksum': '' });
+    const { error } = await refusal('golang-migrate', () => undefined, { 'target-version': '3', 'backup-checksum': '', 'skip-backup-check': false });
     expect(error).toContain('Input "backup-checksum" is required to revert migrations');
     expect(error).toContain('skip-backup-check: true');
   });

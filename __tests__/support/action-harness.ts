@@ -105,7 +105,25 @@ export function renderLog(lines: string[], masks: string[]): string {
   return shown.join('\n');
 }
 
+/** A step started but not awaited: for tests that signal or kill it while it runs. */
+export interface RunningAction {
+  /** The node process running the bundle (the step's entry process, which the runner signals). */
+  pid: number;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Sends a signal to the step's process, as the runner does on cancel (SIGINT, then SIGTERM). */
+  signal(signal: NodeJS.Signals): void;
+  /** RUNNER_TEMP of the step, to look at its files while it runs. */
+  runnerTemp: string;
+  result: Promise<ActionResult>;
+}
+
 export async function runAction(action: string, options: RunActionOptions = {}): Promise<ActionResult> {
+  return await startAction(action, options).result;
+}
+
+/** Starts an action's bundle as runAction does and returns at once. */
+export function startAction(action: string, options: RunActionOptions = {}): RunningAction {
   const root = mkdtempSync(path.join(os.tmpdir(), `runner-${action}-`));
   const runnerTemp = path.join(root, 'temp');
   const workspace = options.workspace ?? path.join(root, 'workspace');
@@ -163,12 +181,12 @@ export async function runAction(action: string, options: RunActionOptions = {}):
 
   const bundle = options.entry ?? path.join(options.distDir ?? path.join(REPO_ROOT, 'dist'), action, 'index.js');
   const started = Date.now();
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle], { cwd: options.cwd ?? workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const child = spawn(process.execPath, [bundle], { cwd: options.cwd ?? workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const finished = new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -176,7 +194,26 @@ export async function runAction(action: string, options: RunActionOptions = {}):
       resolve({ exitCode: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
-  const durationMs = Date.now() - started;
+  return {
+    pid: child.pid!,
+    output: () => `${Buffer.concat(out).toString('utf8')}${Buffer.concat(err).toString('utf8')}`,
+    signal: (signal) => void child.kill(signal),
+    runnerTemp,
+    result: finished.then(({ exitCode, stdout, stderr }) => collectResult({ exitCode, stdout, stderr, durationMs: Date.now() - started, files, runnerTemp, workspace, root })),
+  };
+}
+
+function collectResult(run: {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  files: ReturnType<typeof createFileCommandFiles>;
+  runnerTemp: string;
+  workspace: string;
+  root: string;
+}): ActionResult {
+  const { exitCode, stdout, stderr, durationMs, files, runnerTemp, workspace, root } = run;
 
   const lines = `${stdout}${stderr}`.split('\n');
   const commands = lines.map(parseWorkflowCommand).filter((command): command is WorkflowCommand => command !== undefined);

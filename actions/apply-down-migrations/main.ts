@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { proveBackup, type BackupProof } from '../../shared/backup/proof.js';
+import { cancellation, journal } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
@@ -45,10 +47,19 @@ export async function run(): Promise<void> {
   const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
   if (unknownAllowed.length) core.warning(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
 
+  // The backup must be real before anything else: a checksum's shape proves nothing.
+  let proof: BackupProof | undefined;
+  if (!inputs.dryRun && inputs.backupChecksum) {
+    proof = await proveBackup(inputs.backupChecksum, inputs.target.database);
+    core.info(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
+    journal.step(`Found the backup with checksum ${inputs.backupChecksum.slice(0, 16)}…: ${proof.where}`);
+  }
+
   const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+  journal.step(`Connected to ${describeTarget(inputs.target)}`);
   let lock: HeldLock | undefined;
   try {
-    await revert(inputs, migrations, client, started, (held) => (lock = held));
+    await revert(inputs, migrations, client, started, proof, (held) => (lock = held));
   } finally {
     await lock?.release();
     await client.end().catch(() => undefined);
@@ -60,6 +71,7 @@ async function revert(
   migrations: Awaited<ReturnType<typeof loadMigrations>>,
   client: pg.Client,
   started: number,
+  proof: BackupProof | undefined,
   onLock: (lock: HeldLock) => void,
 ): Promise<void> {
   const table = inputs.historyTable;
@@ -67,8 +79,8 @@ async function revert(
   const server = await serverVersion(client);
   const keys = migrationLockKeys(inputs.target.database, table, inputs.format);
   const settings = { lockTimeoutMs: inputs.lockTimeoutMs, statementTimeoutMs: inputs.statementTimeoutMs };
-  const backup = inputs.backupChecksum
-    ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…`
+  const backup = proof
+    ? `backup-db checksum ${inputs.backupChecksum!.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}`
     : inputs.skipBackupCheck
       ? 'none: skip-backup-check: true'
       : 'not needed: dry run';
@@ -78,8 +90,9 @@ async function revert(
   let lock: HeldLock | undefined;
   if (!inputs.dryRun) {
     core.info(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
-    lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
+    lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs, { onWait: (message) => core.info(message) });
     onLock(lock);
+    journal.step(`Took the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')})`);
     if (lock.waitedMs >= 250) core.info(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
   }
 
@@ -150,6 +163,7 @@ async function revert(
   });
   await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
   const result = await runPlan(client, plan, {
+    signal: cancellation.signal,
     onStart: (step) => core.info(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
     onDone: (outcome) => {
       core.info(`Reverted ${outcome.version} ${outcome.name} in ${formatDuration(outcome.durationMs)}.`);

@@ -2,11 +2,13 @@ import * as core from '@actions/core';
 import { artifactServiceAvailable, uploadBackupArtifact } from '../../shared/backup/artifacts.js';
 import { prepareBackup, takeBackup } from '../../shared/backup/backup.js';
 import { defaultArtifactName, defaultBackupDir } from '../../shared/backup/names.js';
+import { journal } from '../../shared/cancellation.js';
 import { formatBytes } from '../../shared/backup/progress.js';
 import { formatDuration } from '../../shared/duration.js';
 import { InputError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
+import { describeTarget } from '../../shared/postgres/connection.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readBackupInputs } from './inputs.js';
 import { backupSummary } from './summary.js';
@@ -40,9 +42,11 @@ export async function run(): Promise<void> {
     kind: 'backup',
     artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
   });
+  journal.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
   emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, format: inputs.format, server_version: prepared.server.text });
   const backup = await takeBackup(prepared);
   core.info(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
+  journal.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);
 
   let artifact: { id: number; name: string; retentionDays: number } | undefined;
   if (inputs.upload) {

@@ -5,7 +5,7 @@ import { ensureImage } from '../../shared/engine/images.js';
 import { formatCommand, ProcessError } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
 import type { PreparedRedeploy, RedeployReport, ServiceResult, ServiceSnapshot, ServiceTarget } from './plan.js';
-import { describeReadyUrl, pollReadyUrl } from './ready-url.js';
+import { describeReadyUrl, pollReadyUrl, unansweredReadyUrlNote } from './ready-url.js';
 
 /**
  * Strategy "command": the user's own deploy command for platforms compose does not cover. It runs
@@ -48,7 +48,16 @@ export function prepareCommand(inputs: RedeployInputs, executor: HostExecutor): 
   };
 }
 
-async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: string, what: string): Promise<{ ok: boolean; failure?: string; readyUrlOk?: boolean }> {
+interface CommandRound {
+  ok: boolean;
+  failure?: string;
+  readyUrlOk?: boolean;
+  /** The ready-url's last answer, and whether it ever answered with any HTTP status. */
+  readyUrlLast?: string;
+  readyUrlAnswered?: boolean;
+}
+
+async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: string, what: string, readyUrl: string | undefined): Promise<CommandRound> {
   const args = commandFor(inputs.command!, tag);
   const deadline = Date.now() + inputs.healthTimeoutMs;
   core.info(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
@@ -64,11 +73,12 @@ async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: stri
     if (error instanceof ProcessError) return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
     throw error;
   }
-  if (!inputs.readyUrl) return { ok: true };
-  const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-  core.info(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
-  if (!ready.ok) return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
-  return { ok: true, readyUrlOk: true };
+  if (!readyUrl) return { ok: true };
+  const ready = await pollReadyUrl(readyUrl, deadline);
+  core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+  const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
+  if (!ready.ok) return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
+  return { ok: true, readyUrlOk: true, ...seen };
 }
 
 async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, services: string[], startedAt: number): Promise<RedeployReport> {
@@ -76,7 +86,7 @@ async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, se
     services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
   const health = (readyUrlOk: boolean | undefined) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
 
-  const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
+  const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
   if (deployed.ok) return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
 
   const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
@@ -88,8 +98,11 @@ async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, se
     core.warning(`on-failure restore-previous: ${detail}`);
     return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
   }
-  const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
-  const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+  const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
+  if (unanswered) core.warning(unanswered);
+  const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
+  const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
+  const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
   (restored.ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return {
     success: false,

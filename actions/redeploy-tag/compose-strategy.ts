@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
+import { cancellation } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError } from '../../shared/errors.js';
-import { composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, composeUpArgs, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
+import { composeCheckConfig, composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, composeUpArgs, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
 import { resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { composeContainers, containerLogs, imageTag, inspectContainers, reinspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
@@ -10,7 +11,7 @@ import { isServiceContainer, ServiceWatcher, type ServiceExpectation, type Servi
 import { formatCommand } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
 import type { FailureLog, PreparedRedeploy, RedeployReport, ServiceResult, ServiceSnapshot, ServiceTarget } from './plan.js';
-import { describeReadyUrl, pollReadyUrl } from './ready-url.js';
+import { describeReadyUrl, pollReadyUrl, unansweredReadyUrlNote } from './ready-url.js';
 
 /**
  * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
@@ -51,6 +52,10 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
     projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
   ]);
   const project: Project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
+  // Targets read straight from the files skip compose's own reading of them: a file that is valid
+  // YAML but not valid compose must still be refused before `up` changes anything.
+  const configChecked = quick ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
+  configChecked?.catch(() => undefined);
 
   let before = knownContainers;
   if (!before) {
@@ -70,6 +75,7 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
     previous,
     targets,
     async verify() {
+      await configChecked;
       lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
       const references = [...new Set(targets.map((target) => target.image!))];
       const images = await Promise.all(
@@ -147,6 +153,14 @@ interface DeployRound {
   containers: ContainerInfo[];
   readyAt: Map<string, number>;
   readyUrlOk?: boolean;
+  /** The ready-url's last answer (or error), and whether it ever answered with any HTTP status. */
+  readyUrlLast?: string;
+  readyUrlAnswered?: boolean;
+}
+
+/** A status line worth printing again: its state or detail changed, not only how long it has been up. */
+function progressKey(status: ServiceStatus): string {
+  return `${status.state}:${status.detail.replace(/\bup \d+(?:\.\d+)?s\b/, 'up')}`;
 }
 
 /** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
@@ -160,6 +174,7 @@ async function deployAndWait(
   expectations: ServiceExpectation[],
   override: ComposeOverride | undefined,
   startedAt: number,
+  readyUrl: string | undefined,
 ): Promise<DeployRound> {
   const deadline = Date.now() + inputs.healthTimeoutMs;
   const extraFiles = override ? [override.path] : [];
@@ -174,7 +189,8 @@ async function deployAndWait(
       onRemovedRestarted: (id) => core.warning(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
     });
   } catch (error) {
-    if (!(error instanceof ActionError)) throw error;
+    // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
+    if (!(error instanceof ActionError) || cancellation.cancelled) throw error;
     const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] as ContainerInfo[] }));
     const statuses = services.map((service): ServiceStatus => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
     return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
@@ -191,18 +207,18 @@ async function deployAndWait(
 
   const readyAt = new Map<string, number>();
   const lastShown = new Map<string, string>();
+  let readyUrlAnswered: boolean | undefined;
   const watcher = new ServiceWatcher(expectations, {
     listContainers: () => composeContainers(executor, projectName),
     reinspect: (ids) => reinspectContainers(executor, ids),
-    settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
+    settleMs: readyUrl ? 0 : SETTLE_MS,
   });
-  const readyUrl = inputs.readyUrl;
   const waited = await watcher.waitUntilReady(deadline, {
     onProgress: (statuses) => {
       for (const status of statuses) {
         if (status.state === 'ready' && !readyAt.has(status.service)) readyAt.set(status.service, Date.now() - startedAt);
-        if (lastShown.get(status.service) !== status.detail) {
-          lastShown.set(status.service, status.detail);
+        if (lastShown.get(status.service) !== progressKey(status)) {
+          lastShown.set(status.service, progressKey(status));
           core.info(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
         }
       }
@@ -211,21 +227,23 @@ async function deployAndWait(
     probe: readyUrl
       ? async (signal) => {
           const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+          readyUrlAnswered = ready.answered;
           if (!signal.aborted) core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
           return ready;
         }
       : undefined,
   });
   const readyUrlOk = waited.probe?.ok;
+  const probed = { readyUrlOk, readyUrlLast: waited.probe?.last, readyUrlAnswered };
   if (waited.ok) {
     // With a ready-url, a service is up once the URL answered too, which is now.
     if (readyUrl) for (const service of services) readyAt.set(service, Date.now() - startedAt);
-    return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, ...probed };
   }
   const bad = waited.services.filter((status) => status.state !== 'ready');
   if (bad.length > 0) {
     const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-    return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
   }
   return {
     ok: false,
@@ -233,7 +251,7 @@ async function deployAndWait(
     statuses: waited.services,
     containers: waited.containers,
     readyAt,
-    readyUrlOk,
+    ...probed,
   };
 }
 
@@ -256,7 +274,7 @@ async function executeCompose(
   const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image!]))) : undefined;
   let round: DeployRound;
   try {
-    round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt);
+    round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
   } finally {
     await override?.remove();
   }
@@ -294,7 +312,12 @@ async function executeCompose(
     return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
   }
 
-  const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
+  let restoreReadyUrl = inputs.readyUrl;
+  if (inputs.readyUrl && round.readyUrlAnswered === false) {
+    core.warning(unansweredReadyUrlNote(inputs.readyUrl, round.readyUrlLast ?? 'no answer'));
+    restoreReadyUrl = undefined;
+  }
+  const restore = await restorePrevious(inputs, executor, project, previous, startedAt, restoreReadyUrl);
   const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
   const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) =>
     restore.statuses.some((status) => status.service === result.service),
@@ -317,6 +340,7 @@ async function restorePrevious(
   project: Project,
   previous: ServiceSnapshot[],
   startedAt: number,
+  readyUrl: string | undefined,
 ): Promise<{ ok: boolean; detail: string; statuses: ServiceStatus[]; readyAt: Map<string, number> }> {
   const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
   const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
@@ -346,7 +370,7 @@ async function restorePrevious(
     const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
     try {
       core.info(`Restoring ${services.join(', ')} to ${image}.`);
-      const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
+      const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
       statuses.push(...round.statuses);
       for (const [service, ms] of round.readyAt) readyAt.set(service, ms);
       if (!round.ok) problems.push(round.failure ?? `${services.join(', ')} did not come back`);

@@ -15,6 +15,13 @@ export interface ReadyResult {
   elapsedMs: number;
   /** Last HTTP status with the start of the body, or the connection error. */
   last: string;
+  /** Whether any attempt got an HTTP answer at all (a URL that never answers is likely the wrong one). */
+  answered: boolean;
+}
+
+/** Why a restore is not judged by a ready-url that never answered during the redeploy. */
+export function unansweredReadyUrlNote(url: string, last: string): string {
+  return `ready-url ${describeReadyUrl(url)} never answered during the redeploy (last: ${last}), so it is not waited on again: the restore is judged without it`;
 }
 
 const MAX_REDIRECTS = 5;
@@ -53,21 +60,23 @@ export async function pollReadyUrl(url: string, deadline: number, options: { int
   const target = new URL(url);
   const started = Date.now();
   let attempts = 0;
+  let answered = false;
   for (;;) {
     attempts++;
     let last: string;
     try {
       const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+      answered = true;
       const text = body.trim().replace(/\s+/g, ' ');
       last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-      if (status >= 200 && status < 300) return { ok: true, attempts, elapsedMs: Date.now() - started, last };
+      if (status >= 200 && status < 300) return { ok: true, attempts, elapsedMs: Date.now() - started, last, answered };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       last = code && code !== 'ABORT_ERR' ? code : (error as Error).message;
     }
     // Quick at first (a restarted service usually answers within a second), then easing off.
     const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
-    if (Date.now() + wait >= deadline || options.signal?.aborted) return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+    if (Date.now() + wait >= deadline || options.signal?.aborted) return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

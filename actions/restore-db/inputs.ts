@@ -1,4 +1,4 @@
-import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
@@ -19,6 +19,8 @@ export interface RestoreInputs {
   encryptionKey?: string;
   expectedChecksum?: string;
   safetyBackup: boolean;
+  terminateConnections: boolean;
+  lockTimeoutMs: number;
   swap: boolean;
   noOwner: boolean;
   pgBinDir?: string;
@@ -57,6 +59,8 @@ export function readRestoreInputs(): RestoreInputs {
   if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
   const swap = booleanInput('swap', { default: false });
   if (swap && mode === 'replace') throw new InputError('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
+  const terminateConnections = booleanInput('terminate-connections', { default: false });
+  if (terminateConnections && mode !== 'replace') throw new InputError('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
   return {
     target,
     source,
@@ -67,6 +71,8 @@ export function readRestoreInputs(): RestoreInputs {
       ?.replace(/^sha256:/, '')
       .toLowerCase(),
     safetyBackup: booleanInput('safety-backup', { default: true }),
+    terminateConnections,
+    lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     swap,
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),

@@ -12,6 +12,7 @@ import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { compactTimestamp, defaultBackupDir, safetyArtifactName } from '../../shared/backup/names.js';
 import { restoreBackup } from '../../shared/backup/restore.js';
 import { detectFormat, verifyChecksum } from '../../shared/backup/verify-stored.js';
+import { cancellation, journal } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
@@ -21,6 +22,7 @@ import { restoreIdentity, verifyPlanDigest } from '../../shared/migrations/plan-
 import { describeTarget, serverVersion, withClient, withDatabase, type PgTarget } from '../../shared/postgres/connection.js';
 import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
+import { describeSession, lockHoldersNow, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs } from './inputs.js';
 import { obtainBackup } from './source.js';
@@ -61,6 +63,53 @@ async function checkRestorePlan(target: PgTarget, expected: string, metadata: Ba
   core.info(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
 }
 
+/** The refusal to replace a database others are connected to, listing them. */
+function sessionsRefusal(database: string, sessions: Session[], afterSafety: string | undefined): ActionError {
+  return new ActionError(
+    `${sessions.length} other session(s) are connected to ${database}, which mode "replace" would drop and restore; ${afterSafety ?? 'nothing was downloaded or changed'}.\n${sessions.map((session) => `- ${describeSession(session)}`).join('\n')}`,
+    {
+      hint: 'Stop the application (and anything else using the database) first: whatever they write after the safety backup would be lost, and their open transactions hold locks the restore waits behind. Or set terminate-connections: true to end these sessions after the safety backup.',
+    },
+  );
+}
+
+/** When `error` is a wait cut short by lock-timeout: who could be holding the lock now. */
+async function lockHoldersExplanation(inputs: ReturnType<typeof readRestoreInputs>, database: string, error: unknown): Promise<string> {
+  if (!/lock-timeout|lock timeout|could not obtain lock/i.test(errorMessage(error))) return '';
+  const holders = await withClient(inputs.target, (client) => lockHoldersNow(client, database)).catch(() => []);
+  return `\nHolding locks on ${database} now: ${holders.length ? `\n${holders.map((holder) => `- ${holder}`).join('\n')}` : 'no session or prepared transaction (the holder has gone).'}`;
+}
+
+/**
+ * Just before replacing: nobody else may be connected. With terminate-connections they are ended
+ * (after the safety backup, so it holds what they wrote), otherwise the restore is refused.
+ */
+async function clearSessions(inputs: ReturnType<typeof readRestoreInputs>, database: string, safety: BackupResult | undefined): Promise<void> {
+  await withClient(inputs.target, async (client) => {
+    const sessions = await otherSessions(client, database);
+    if (sessions.length === 0) return;
+    if (!inputs.terminateConnections) throw sessionsRefusal(database, sessions, safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced');
+    for (const session of sessions) core.info(`Ending session ${describeSession(session)} (terminate-connections: true).`);
+    const left = await terminateSessions(client, database, sessions.map((session) => session.pid), Math.max(5000, inputs.lockTimeoutMs));
+    for (const session of sessions) if (!left.some((other) => other.pid === session.pid)) journal.step(`Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`);
+    if (left.length) throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
+  });
+}
+
+/** The safety backup, or an error saying it failed and that nothing was replaced. */
+async function safetyBackup(inputs: ReturnType<typeof readRestoreInputs>, database: string, prepare: () => ReturnType<typeof prepareBackup>): Promise<BackupResult> {
+  try {
+    return await takeBackup(await prepare());
+  } catch (error) {
+    if (cancellation.cancelled) throw error;
+    const holders = await lockHoldersExplanation(inputs, database, error);
+    const waited = holders ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock.` : '';
+    throw new ActionError(`The safety backup of ${database} failed, so nothing was replaced: ${errorMessage(error)}${waited}${holders}`, {
+      hint: error instanceof ActionError ? error.hint : undefined,
+    });
+  }
+}
+
 export async function run(): Promise<void> {
   const started = Date.now();
   const now = new Date();
@@ -71,7 +120,11 @@ export async function run(): Promise<void> {
   const { server, database, initialVersion } = await withClient(inputs.target, async (client) => {
     const version = await serverVersion(client);
     const initialVersion = (await detectSchemaVersion(client))?.version ?? null;
-    if (replace) return { server: version, database: inputs.target.database, initialVersion };
+    if (replace) {
+      const sessions = await otherSessions(client, inputs.target.database);
+      if (sessions.length && !inputs.terminateConnections) throw sessionsRefusal(inputs.target.database, sessions, undefined);
+      return { server: version, database: inputs.target.database, initialVersion };
+    }
     if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
     if (await databaseExists(client, inputs.targetDatabase)) {
       throw new InputError('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
@@ -83,7 +136,9 @@ export async function run(): Promise<void> {
     core.warning('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
   }
 
+  journal.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${server.text})`);
   const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-restore-'));
+  const workDirDone = cancellation.partialFile(workDir);
   try {
     // 2. The backup, verified and decrypted, before any database is touched.
     const backup = await obtainBackup(inputs.source, workDir);
@@ -128,14 +183,16 @@ export async function run(): Promise<void> {
     if (replace && inputs.safetyBackup) {
       const name = safetyArtifactName(database, now);
       core.info(`Taking a safety backup of ${database} before replacing it.`);
-      safety = await takeBackup(
-        await prepareBackup({
+      safety = await safetyBackup(inputs, database, () =>
+        prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
           outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
+          lockWaitTimeoutMs: inputs.lockTimeoutMs,
         }),
       );
+      journal.step(`Took the safety backup ${safety.path}`);
       if (artifactServiceAvailable()) {
         await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
         safetyArtifact = name;
@@ -145,17 +202,20 @@ export async function run(): Promise<void> {
       core.warning(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
     }
 
+    if (replace) await clearSessions(inputs, database, safety);
     emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
     if (!replace) await createDatabase(inputs.target, database, { template: 'template0' });
     try {
-      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir });
+      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir, lockTimeoutMs: inputs.lockTimeoutMs });
     } catch (error) {
-      if (!replace) await dropDatabase(inputs.target, database).catch(() => undefined);
+      if (!replace) await dropDatabase(inputs.target, database).then(() => journal.cleanup(`dropped the half-restored database ${database}`), () => undefined);
       const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
+      const lockWait = await lockHoldersExplanation(inputs, database, error);
       throw new ActionError(
-        `The restore into ${database} failed, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}`,
+        `The restore into ${database} ${cancellation.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}${lockWait}`,
       );
     }
+    journal.step(`Restored the backup into ${database}`);
 
     // 5. Proof: the restored database against the backup's own record.
     const state = await withClient(target, (client) => inspectDatabase(client));
@@ -204,5 +264,6 @@ export async function run(): Promise<void> {
   } finally {
     // Downloaded artifacts and decrypted plaintext never outlive the step.
     await rm(workDir, { recursive: true, force: true });
+    workDirDone();
   }
 }

@@ -6,6 +6,9 @@ import { maskValue, redactUrl } from '../../shared/secrets.js';
  * a raw log line can still reach other places. So every text leaves through redact(), which replaces
  * each known secret, in every form it may appear, with ***.
  */
+/** Query parameters whose values are credentials: tokens, keys, signatures, passwords, sessions. */
+export const SECRET_QUERY_PARAMETER = /token|secret|passw(or)?d|pwd|api[-_]?key|^key$|^auth|signature|^sig$|credential|session|jwt|^code$/i;
+
 export class Redactor {
   private readonly secrets = new Set<string>();
   private sorted: string[] = [];
@@ -45,7 +48,10 @@ export class Redactor {
     return result;
   }
 
-  /** Registers the password (and user info) of a URL such as https://user:pass@host/. */
+  /**
+   * Registers the password (and user info) of a URL such as https://user:pass@host/, and the values
+   * of query parameters named like credentials (?token=, ?api_key=, ?sig=...).
+   */
   addUrlCredentials(url: string | undefined): void {
     if (!url) return;
     try {
@@ -56,8 +62,7 @@ export class Redactor {
         // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
         this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
       }
-      const passwordParam = parsed.searchParams.get('password');
-      if (passwordParam) this.add(passwordParam);
+      for (const [name, value] of parsed.searchParams) if (SECRET_QUERY_PARAMETER.test(name)) this.add(value, 4);
     } catch {
       // Not a URL (yet: it may hold {{placeholders}}); nothing to register.
     }

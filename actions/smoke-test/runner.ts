@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { pause } from '../../shared/cancellation.js';
 import { httpRequest, HttpRequestError, type HttpResponse } from '../../shared/http/request.js';
 import { evaluateAssertion, ResponseView, type AssertionResult } from './assertions.js';
 import { queryJsonPath } from './jsonpath.js';
@@ -152,9 +153,14 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
   });
 
   for (;;) {
+    const remainingMs = checkDeadline - performance.now();
+    if (warmups > 0 && remainingMs < MIN_ATTEMPT_WINDOW_MS) {
+      say(`  ${warmups} warm-up request${warmups === 1 ? '' : 's'} skipped: the deadline is reached`);
+      warmups = 0;
+    }
     const warmup = warmups > 0;
-    // The first counted attempt always gets its full timeout; later ones must end by the deadline.
-    const budgetMs = attempts === 0 ? Infinity : Math.max(1, checkDeadline - performance.now());
+    // Warm-ups fit in the deadline; the first counted attempt always gets its full timeout; later ones must end by the deadline.
+    const budgetMs = attempts === 0 && !warmup ? Infinity : Math.max(1, remainingMs);
     const outcome = await runAttempt(check, suiteScope, context, budgetMs);
     requests += outcome.requests;
     if (warmup) {
@@ -196,7 +202,7 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
       return finish(false, outcome.failure, deadlineNote);
     }
     if (!outcome.passed) say(`  retrying in ${formatMs(delay)} (${describeRetryReason(outcome.failure!)})`);
-    await sleep(delay);
+    await pause(delay, `Stopped retrying ${check.name}`);
   }
 }
 
@@ -235,9 +241,6 @@ function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function runAttempt(check: CheckPlan, suiteScope: TemplateScope, context: RunContext, budgetMs: number): Promise<AttemptOutcome> {
   const values = new Map<string, string>();
@@ -298,6 +301,7 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
       timeoutMs,
       followRedirects: step.followRedirects,
       maxRedirects: step.maxRedirects,
+      secretHeaders: step.headers.filter((header) => header.secret).map((header) => header.name),
       tls: { ca: step.tls.ca, insecure: step.tls.insecure },
     });
   } catch (error) {
@@ -310,6 +314,9 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
       retryable: kind === 'timeout' || kind === 'connection',
       sent: true,
     };
+  }
+  for (const redirect of response.redirects) {
+    if (redirect.dropped) context.log(redactor.redact(`  redirected to another origin (${redactor.url(redirect.location)}): secret header(s) ${redirect.dropped.join(', ')} not sent on`));
   }
   const view = new ResponseView(response);
   // Captures first: a captured secret is masked before any assertion message or body excerpt can show it.
@@ -379,6 +386,8 @@ function renderRequest(step: RequestPlan, scope: MapScope, redactor: Redactor): 
     body = new URLSearchParams(Object.entries(step.body.value).map(([key, value]): [string, string] => [key, renderTemplate(value, scope, maskEnv)])).toString();
     if (!hasHeader('content-type')) headers['content-type'] = 'application/x-www-form-urlencoded';
   }
+  // Query values rendered from templates (or env) that are credentials: masked before anything shows the URL.
+  redactor.addUrlCredentials(url.toString());
   return { url: url.toString(), headers, body };
 }
 

@@ -34985,17 +34985,17 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(61176);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7295);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 61176:
+/***/ 7295:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35287,6 +35287,8 @@ async function locateBackup(dir) {
     return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
 }
 
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -35368,6 +35370,7 @@ function safeDecode(text) {
 
 
 
+
 const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
 /** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
 function resolvePgTarget(databaseUrl, inputName = 'database-url') {
@@ -35420,8 +35423,26 @@ function withDatabase(target, database) {
 function describeTarget(target) {
     return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-function pgToolEnv(target) {
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map();
+const serverKey = (target) => `${target.host}:${target.port}`;
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+function pgToolEnv(target, settings = {}) {
+    const options = [
+        process.env.PGOPTIONS,
+        settings.options,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+    ].filter(Boolean);
     return {
         PGHOST: target.host,
         PGPORT: String(target.port),
@@ -35430,7 +35451,8 @@ function pgToolEnv(target) {
         PGDATABASE: target.database,
         PGSSLMODE: target.sslmode,
         PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: 'rollback-actions',
+        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+        PGOPTIONS: options.length ? options.join(' ') : undefined,
     };
 }
 function sslOption(sslmode) {
@@ -35470,26 +35492,72 @@ function explainConnectionError(target, error) {
             return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
     }
 }
-async function connect(target, options = {}) {
-    const client = new esm.Client({
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map();
+let unregisterCanceller;
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements() {
+    const byServer = new Map();
+    for (const { target, pid } of openSessions.values()) {
+        const key = `${serverKey(target)}/${target.user}/${target.database}`;
+        const entry = byServer.get(key) ?? { target, pids: [] };
+        entry.pids.push(pid);
+        byServer.set(key, entry);
+    }
+    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
+        const client = newClient(target, 'rollback-actions cancel', 3000);
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
+            for (const row of rows)
+                if (row.cancelled)
+                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+        }
+        catch (error) {
+            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
+        }
+        finally {
+            await client.end().catch(() => undefined);
+        }
+    }));
+}
+function newClient(target, applicationName, connectTimeoutMs) {
+    return new esm.Client({
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database: target.database,
         ssl: sslOption(target.sslmode),
-        application_name: options.applicationName ?? 'rollback-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        application_name: applicationName,
+        connectionTimeoutMillis: connectTimeoutMs,
     });
+}
+async function connect(target, options = {}) {
+    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
     // A dropped connection after connect must surface through the failing query, not crash the process.
     client.on('error', () => undefined);
+    let session;
     try {
         await client.connect();
+        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
+        session = rows[0];
     }
     catch (error) {
         await client.end().catch(() => undefined);
         throw explainConnectionError(target, error);
     }
+    serverVersions.set(serverKey(target), session.version);
+    openSessions.set(client, { target, pid: session.pid });
+    client.once('end', () => openSessions.delete(client));
+    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
     return client;
 }
 /** Runs fn with a connected client and always closes it. */
@@ -35589,6 +35657,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 
+
 class ProcessError extends errors/* ActionError */.lZ {
     result;
     command;
@@ -35604,6 +35673,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -35657,8 +35728,23 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -35685,12 +35771,16 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -35699,6 +35789,8 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -35955,40 +36047,8 @@ function planCompression(compression, format, pgDump) {
     return { compression, pgDumpArgs: [], externalZstd: zstd, plainSuffix: '.sql.zst' };
 }
 
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function duration_parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(15784);
 ;// CONCATENATED MODULE: ./shared/backup/progress.ts
 
 
@@ -35999,7 +36059,7 @@ async function withProgressGroup(title, fn, heartbeat) {
     if (heartbeat) {
         timer = setInterval(() => {
             void Promise.resolve(heartbeat.describe())
-                .then((text) => lib_core/* info */.pq(`... ${formatDuration(Date.now() - started)}: ${text}`))
+                .then((text) => lib_core/* info */.pq(`... ${(0,duration/* formatDuration */.a)(Date.now() - started)}: ${text}`))
                 .catch(() => undefined);
         }, heartbeat.everyMs);
         timer.unref();
@@ -36029,7 +36089,51 @@ function formatBytes(bytes) {
     return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./shared/backup/disk-space.ts
+
+
+
+
+
+/**
+ * A full disk, said in words: which file was being written, about how much it needed and how much
+ * was free when writing it started (the free space comes back once the partial file is removed;
+ * the caller removes it). The errors it replaces were "ENOSPC" or a pg_dump message deep in a log.
+ */
+async function freeBytes(dir) {
+    const info = await (0,promises_.statfs)(dir);
+    return info.bavail * info.bsize;
+}
+function isNoSpace(error) {
+    if (error?.code === 'ENOSPC')
+        return true;
+    const text = error instanceof ProcessError ? `${error.result.stderr}\n${error.result.stdout}` : (0,errors/* errorMessage */.gJ)(error);
+    return /No space left on device/i.test(text);
+}
+/**
+ * Runs `write`, which writes `file`; a full disk becomes an ActionError saying how much it needed
+ * (`needBytes`, an estimate the caller describes) and how much was free before it started.
+ */
+async function writingFile(file, needBytes, write) {
+    const free = await freeBytes(external_node_path_default().dirname(file)).catch(() => undefined);
+    try {
+        return await write();
+    }
+    catch (error) {
+        if (!isNoSpace(error))
+            throw error;
+        const need = await Promise.resolve(needBytes()).catch(() => undefined);
+        const amounts = [need !== undefined ? `needs about ${formatBytes(need)}` : undefined, free !== undefined ? `${formatBytes(free)} free` : undefined].filter(Boolean);
+        throw new errors/* ActionError */.lZ(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
+            hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
+            cause: error,
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/dump.ts
+
+
 
 
 
@@ -36043,6 +36147,8 @@ function pgDumpArgs(request) {
     args.push(...request.plan.pgDumpArgs);
     if (request.snapshot)
         args.push(`--snapshot=${request.snapshot}`);
+    if (request.lockWaitTimeoutMs !== undefined && request.lockWaitTimeoutMs > 0)
+        args.push(`--lock-wait-timeout=${Math.round(request.lockWaitTimeoutMs)}`);
     if (request.schemaOnly)
         args.push('--schema-only');
     for (const table of request.tables)
@@ -36070,11 +36176,11 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
+        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
-        await (0,promises_.rm)(request.output, { recursive: true, force: true });
+        (0,cancellation/* removePartial */.cU)(request.output);
         throw error;
     }
 }
@@ -36082,6 +36188,8 @@ async function runPgDump(request) {
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./shared/backup/encryption.ts
+
+
 
 
 
@@ -36247,7 +36355,18 @@ async function encryptFile(src, dst, deriver, kdfSalt) {
     });
     const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600 });
     out.write(header);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out);
+    try {
+        await writingFile(dst, async () => encryptedSize((await (0,promises_.stat)(src)).size), () => (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out));
+    }
+    catch (error) {
+        // A partial .enc cannot be decrypted, and it holds the disk space the failure needed.
+        (0,cancellation/* removePartial */.cU)(dst);
+        throw error;
+    }
+}
+/** The size of a file of `plainBytes` once encrypted: header, then each segment plus its tag. */
+function encryptedSize(plainBytes) {
+    return HEADER_SIZE + plainBytes + TAG_SIZE * Math.max(1, Math.ceil(plainBytes / 2 ** SEGMENT_LOG2));
 }
 /**
  * Checks the key against a file's header without decrypting anything; throws EncryptionKeyError
@@ -36305,6 +36424,7 @@ async function encryptBackup(backupPath, secret) {
     const deriver = new KeyDeriver(secret);
     const kdfSalt = (0,external_node_crypto_.randomBytes)(16);
     if ((await (0,promises_.stat)(backupPath)).isDirectory()) {
+        // The caller removes the directory when this fails: half of it encrypted is no backup either.
         for (const name of await checksum_listFiles(backupPath)) {
             const file = external_node_path_default().join(backupPath, name);
             await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, deriver, kdfSalt);
@@ -36372,7 +36492,7 @@ async function checkBackupKey(backupPath, secret) {
 const BACKUP_FORMATS = ['custom', 'directory', 'plain'];
 const METADATA_VERSION = 1;
 async function writeMetadata(file, metadata) {
-    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
+    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
 }
 function need(condition, file, what) {
     if (!condition)
@@ -36380,9 +36500,20 @@ function need(condition, file, what) {
 }
 /** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
 async function readMetadata(file) {
+    let text;
+    try {
+        text = await readFile(file, 'utf8');
+    }
+    catch (error) {
+        throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
+    }
+    return parseMetadata(text, file);
+}
+/** Parses and sanity-checks metadata text; `file` names it in errors. */
+function parseMetadata(text, file) {
     let parsed;
     try {
-        parsed = JSON.parse(await readFile(file, 'utf8'));
+        parsed = JSON.parse(text);
     }
     catch (error) {
         throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
@@ -36400,7 +36531,108 @@ async function readMetadata(file) {
     return metadata;
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/postgres/sessions.ts
+
+
+
+async function otherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
+            CASE WHEN state LIKE 'idle in transaction%' THEN xact_start WHEN state = 'active' THEN query_start ELSE state_change END AS since,
+            left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS query
+       FROM pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+      ORDER BY backend_start, pid`, [database]);
+    return rows.map((row) => ({ pid: row.pid, user: row.usename, application: row.application_name || null, clientAddress: row.client_addr, state: row.state, since: row.since, query: row.query }));
+}
+function describeSession(session, now = Date.now()) {
+    const since = session.since ? ` since ${session.since.toISOString()} (${formatDuration(now - session.since.getTime())})` : '';
+    return [
+        `pid ${session.pid}`,
+        session.user ? `user ${session.user}` : undefined,
+        session.application ? `application "${session.application}"` : 'no application name',
+        session.clientAddress ? `from ${session.clientAddress}` : 'local socket',
+        `${session.state ?? 'state unknown'}${since}`,
+        session.query && session.state !== 'idle' ? `last statement: ${session.query}` : undefined,
+    ]
+        .filter(Boolean)
+        .join(', ');
+}
+/**
+ * Ends the sessions (pg_terminate_backend) and waits until they are gone, at most `timeoutMs`;
+ * returns those still there after it (a session can take a moment to roll back and exit).
+ */
+async function terminateSessions(client, database, pids, timeoutMs) {
+    await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const left = (await otherSessions(client, database)).filter((session) => pids.includes(session.pid));
+        if (left.length === 0 || Date.now() >= deadline)
+            return left;
+        await sleep(50);
+    }
+}
+/**
+ * Who can hold locks in a database right now, in words: its other sessions, and its prepared
+ * transactions (two-phase commit), which hold their locks with no session at all.
+ */
+async function lockHoldersNow(client, database) {
+    const sessions = (await otherSessions(client, database)).map((session) => `session ${describeSession(session)}`);
+    const { rows } = await client.query('SELECT gid, owner, prepared FROM pg_prepared_xacts WHERE database = $1 ORDER BY prepared', [database]);
+    const prepared = rows.map((row) => `prepared transaction "${row.gid}" of user ${row.owner}, since ${row.prepared.toISOString()} (COMMIT PREPARED or ROLLBACK PREPARED ends it)`);
+    return [...sessions, ...prepared];
+}
+/** How often a lock-wait watch looks. */
+const WATCH_INTERVAL_MS = 200;
+/**
+ * Bounds the lock waits of the sessions a client program opened under `applicationName` (pg_restore
+ * and psql set lock_timeout = 0 themselves, from the dump's preamble): a statement of theirs waiting
+ * for a lock longer than `timeoutMs` is cancelled. `stop()` ends the watch and says whether it fired.
+ */
+async function watchLockWaits(target, applicationName, timeoutMs) {
+    const client = await connect(target, { applicationName: 'rollback-actions lock watch' });
+    const waitingSince = new Map();
+    let fired = false;
+    let stopped = false;
+    const look = async () => {
+        const { rows } = await client.query("SELECT pid, query_start FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName]);
+        const now = Date.now();
+        const seen = new Set();
+        for (const row of rows) {
+            const key = `${row.pid}:${row.query_start?.getTime() ?? 0}`;
+            seen.add(key);
+            const since = waitingSince.get(key) ?? now;
+            waitingSince.set(key, since);
+            if (now - since >= timeoutMs) {
+                fired = true;
+                await client.query('SELECT pg_cancel_backend($1)', [row.pid]);
+            }
+        }
+        for (const key of waitingSince.keys())
+            if (!seen.has(key))
+                waitingSince.delete(key);
+    };
+    const loop = (async () => {
+        while (!stopped) {
+            await look().catch(() => undefined);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(WATCH_INTERVAL_MS);
+        }
+    })();
+    return {
+        async stop() {
+            stopped = true;
+            await loop;
+            await client.end().catch(() => undefined);
+            return fired;
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/restore.ts
+
+
+
 
 
 
@@ -36440,7 +36672,24 @@ async function plainSqlFile(file, tempDir) {
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
 async function restoreBackup(request) {
-    const env = pgToolEnv(request.target);
+    // A name of its own, so the lock watch finds exactly this restore's sessions.
+    const applicationName = `rollback-actions restore ${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+    try {
+        await runRestoreTool(request, applicationName);
+    }
+    catch (error) {
+        if (await watch?.stop()) {
+            throw new errors/* ActionError */.lZ(`It waited longer than lock-timeout (${(0,duration/* formatDuration */.a)(request.lockTimeoutMs)}) for a lock, and was cancelled: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+        }
+        throw error;
+    }
+    finally {
+        await watch?.stop();
+    }
+}
+async function runRestoreTool(request, applicationName) {
+    const env = pgToolEnv(request.target, { applicationName });
     if (request.format === 'plain') {
         if (!request.psql)
             throw new Error('restoreBackup: psql is required for plain dumps');
@@ -36453,7 +36702,7 @@ async function restoreBackup(request) {
             const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }));
         }
         finally {
             await cleanup();
@@ -36822,13 +37071,14 @@ class DumpSnapshot {
         this.id = id;
         this.database = database;
     }
-    static async open(target) {
+    /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+    static async open(target, lockTimeoutMs = 0) {
         const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
             // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
             // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
+            await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             let id;
             try {
@@ -36849,7 +37099,7 @@ class DumpSnapshot {
     }
     /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
     async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_table_size(c.oid) AS bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -36920,6 +37170,8 @@ class DumpSnapshot {
 
 
 
+
+
 const DEFAULT_ROW_COUNT_LIMIT = 100;
 /**
  * Everything that can fail without writing anything: the connection, the server version, a fitting
@@ -36927,7 +37179,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 async function prepareBackup(request) {
-    const snapshot = await DumpSnapshot.open(request.target);
+    const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
     try {
         const server = await serverVersion(snapshot.client);
         lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
@@ -36992,6 +37244,7 @@ async function verifyByRestore(prepared, rowCounts) {
             hint: 'Grant the backup user CREATEDB, or use verify "archive".',
         });
     });
+    let verified = false;
     try {
         const scratch = withDatabase(request.target, name);
         await restoreBackup({
@@ -37010,10 +37263,11 @@ async function verifyByRestore(prepared, rowCounts) {
         if (mismatches.length) {
             throw new errors/* ActionError */.lZ(`The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`);
         }
+        verified = true;
         return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
     }
     finally {
-        await dropDatabase(request.target, name).catch((error) => lib_core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
+        await dropDatabase(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => lib_core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
     }
 }
 function runContext() {
@@ -37026,12 +37280,30 @@ function runContext() {
         workflow: process.env.GITHUB_WORKFLOW ?? null,
     };
 }
+/**
+ * Dumps, verifies, compresses, encrypts and records the backup. Files are created readable by
+ * this user only (umask 077 for pg_dump and zstd too), also in an output-dir that already exists.
+ * Until the metadata is written every file of it is partial: a failure or a cancellation removes
+ * them all (cancellation.ts), so nothing half-done can pass for a backup or keep the disk full.
+ */
 async function takeBackup(prepared) {
+    const previousUmask = process.umask(0o077);
+    try {
+        return await dumpAndRecord(prepared);
+    }
+    finally {
+        process.umask(previousUmask);
+    }
+}
+async function dumpAndRecord(prepared) {
     const started = Date.now();
     const { request, output } = prepared;
     const createdAt = new Date();
     let backupPath = output;
     const { snapshot, tables, schemaVersion } = prepared;
+    const partials = [output, `${output}.zst`, `${output}.enc`, `${output}.zst.enc`];
+    partials.push(...partials.map(metadataPathFor));
+    const unregister = partials.map((file) => cancellation/* cancellation */.WN.partialFile(file));
     try {
         let rowCounts = {};
         try {
@@ -37043,6 +37315,7 @@ async function takeBackup(prepared) {
                 runPgDump({
                     target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
                     schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
+                    lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.bytes, 0),
                 }),
                 counted,
             ]);
@@ -37062,12 +37335,13 @@ async function takeBackup(prepared) {
         earlyChecksum?.catch(() => undefined);
         const archiveCheck = await verifyDump(prepared, expected);
         lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
+        cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
             lib_core/* info */.pq(`Verified: ${restoreCheck}.`);
         if (prepared.plan.externalZstd) {
             const level = prepared.plan.compression.level ?? 3;
-            await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
+            await writingFile(`${output}.zst`, async () => (await (0,promises_.stat)(output)).size, () => runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
             backupPath = `${output}.zst`;
         }
         if (request.encryptionKey) {
@@ -37107,13 +37381,17 @@ async function takeBackup(prepared) {
             artifact: request.artifact ?? null,
             run: runContext(),
         };
-        await writeMetadata(metadataPath, metadata);
+        await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
+        for (const done of unregister)
+            done();
         return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
     }
     catch (error) {
         // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
-        for (const leftover of new Set([output, backupPath, `${output}.zst`]))
-            await (0,promises_.rm)(leftover, { recursive: true, force: true });
+        for (const leftover of partials)
+            (0,cancellation/* removePartial */.cU)(leftover);
+        for (const done of unregister)
+            done();
         throw error;
     }
 }
@@ -37472,7 +37750,7 @@ function backupSummary(input) {
             ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
             ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
             ['File', input.path],
-            ['Took', formatDuration(input.durationMs)],
+            ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
     const counts = Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a);
@@ -37488,6 +37766,8 @@ function backupSummary(input) {
 }
 
 ;// CONCATENATED MODULE: ./actions/backup-db/main.ts
+
+
 
 
 
@@ -37528,9 +37808,11 @@ async function run() {
         kind: 'backup',
         artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
     });
+    cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
     emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, format: inputs.format, server_version: prepared.server.text });
     const backup = await takeBackup(prepared);
     lib_core/* info */.pq(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
+    cancellation/* journal */.W8.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);
     let artifact;
     if (inputs.upload) {
         const uploaded = await uploadBackupArtifact({
@@ -37566,7 +37848,170 @@ async function run() {
         schema_version: backup.metadata.schemaVersion?.version ?? null,
         duration_ms: durationMs,
     });
-    lib_core/* info */.pq(`Backup complete in ${formatDuration(durationMs)}.`);
+    lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cU: () => (/* binding */ removePartial),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony export pause */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 15784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+/* unused harmony export parseDuration */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -37614,30 +38059,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 

@@ -28373,17 +28373,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5392);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1007);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 5392:
+/***/ 1007:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28392,52 +28392,23 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: ./shared/process.ts
+
 
 
 
@@ -28457,6 +28428,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -28510,8 +28483,23 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -28538,12 +28526,16 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -28552,6 +28544,8 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -28572,7 +28566,7 @@ async function runProcess(command, args, options = {}) {
 }
 function isExecutable(file) {
     try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
     }
     catch {
@@ -28599,9 +28593,9 @@ const localExecutor = {
     run: (command, args, options) => runProcess(command, args, options),
 };
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
  * ssh always hands the remote side one command string, which the remote user's shell parses. So
@@ -28679,14 +28673,14 @@ async function openSshExecutor(target) {
         throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
     const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_namespaceObject.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
     if (target.privateKey)
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
         '-p', String(target.port),
         '-o', 'BatchMode=yes',
@@ -28739,7 +28733,7 @@ async function openSshExecutor(target) {
         },
         async close() {
             await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
-            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
     try {
@@ -28944,6 +28938,10 @@ function safeDecode(text) {
 
 
 
+/** Why a restore is not judged by a ready-url that never answered during the redeploy. */
+function unansweredReadyUrlNote(url, last) {
+    return `ready-url ${describeReadyUrl(url)} never answered during the redeploy (last: ${last}), so it is not waited on again: the restore is judged without it`;
+}
 const MAX_REDIRECTS = 5;
 function get(url, timeoutMs, signal, redirects = 0) {
     const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
@@ -28979,15 +28977,17 @@ async function pollReadyUrl(url, deadline, options = {}) {
     const target = new URL(url);
     const started = Date.now();
     let attempts = 0;
+    let answered = false;
     for (;;) {
         attempts++;
         let last;
         try {
             const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+            answered = true;
             const text = body.trim().replace(/\s+/g, ' ');
             last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
             if (status >= 200 && status < 300)
-                return { ok: true, attempts, elapsedMs: Date.now() - started, last };
+                return { ok: true, attempts, elapsedMs: Date.now() - started, last, answered };
         }
         catch (error) {
             const code = error.code;
@@ -28996,7 +28996,7 @@ async function pollReadyUrl(url, deadline, options = {}) {
         // Quick at first (a restarted service usually answers within a second), then easing off.
         const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
         if (Date.now() + wait >= deadline || options.signal?.aborted)
-            return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+            return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
         await new Promise((resolve) => setTimeout(resolve, wait));
     }
 }
@@ -29049,7 +29049,7 @@ function prepareCommand(inputs, executor) {
         execute: (startedAt) => executeCommand(inputs, executor, label, startedAt),
     };
 }
-async function runOnce(inputs, executor, tag, what) {
+async function runOnce(inputs, executor, tag, what, readyUrl) {
     const args = commandFor(inputs.command, tag);
     const deadline = Date.now() + inputs.healthTimeoutMs;
     core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
@@ -29067,18 +29067,19 @@ async function runOnce(inputs, executor, tag, what) {
             return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
         throw error;
     }
-    if (!inputs.readyUrl)
+    if (!readyUrl)
         return { ok: true };
-    const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-    core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+    const ready = await pollReadyUrl(readyUrl, deadline);
+    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)}`);
+    const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
     if (!ready.ok)
-        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
-    return { ok: true, readyUrlOk: true };
+        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
+    return { ok: true, readyUrlOk: true, ...seen };
 }
 async function executeCommand(inputs, executor, services, startedAt) {
     const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
     const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
-    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
+    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
     if (deployed.ok)
         return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
     const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
@@ -29090,8 +29091,12 @@ async function executeCommand(inputs, executor, services, startedAt) {
         core/* warning */.$e(`on-failure restore-previous: ${detail}`);
         return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
     }
-    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
-    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+    const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
+    if (unanswered)
+        core/* warning */.$e(unanswered);
+    const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
+    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
+    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
     (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return {
         success: false,
@@ -29167,7 +29172,7 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
     const documents = [];
     for (const file of files) {
         try {
-            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+            const document = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
             if (!document || typeof document !== 'object')
                 return undefined;
             documents.push(document);
@@ -29305,6 +29310,7 @@ async function forceRemoveContainer(executor, id, env) {
 
 
 
+
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
@@ -29357,15 +29363,33 @@ async function runCompose(executor, project, args, options = {}) {
         throw error;
     }
 }
+/** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
+async function readConfig(executor, project, args, options) {
+    try {
+        return await runCompose(executor, project, ['config', ...args], options);
+    }
+    catch (error) {
+        if (!(error instanceof errors/* ActionError */.lZ) || error instanceof cancellation/* CancelledError */.cc)
+            throw error;
+        throw new errors/* ActionError */.lZ(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+    }
+}
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
 async function composeConfig(executor, project, options = {}) {
-    const { stdout } = await runCompose(executor, project, ['config'], options);
+    const { stdout } = await readConfig(executor, project, [], options);
     const config = (0,dist/* parse */.qg)(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
         services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
     }
     return services;
+}
+/**
+ * Validates the project as `up` would read it (files merged, variables interpolated, checked
+ * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
+ */
+async function composeCheckConfig(executor, project, options = {}) {
+    await readConfig(executor, project, ['-q'], options);
 }
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 function runningContainerNotRemoved(message) {
@@ -29419,10 +29443,10 @@ function imageOverrideYaml(images) {
 async function writeImageOverride(executor, images) {
     const content = imageOverrideYaml(images);
     if (!executor.remote) {
-        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
+        const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
         const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, content);
-        return { path: file, remove: async () => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }) };
+        (0,external_node_fs_.writeFileSync)(file, content);
+        return { path: file, remove: async () => (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true }) };
     }
     const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
     const file = stdout.trim();
@@ -29590,6 +29614,7 @@ class ServiceWatcher {
 
 
 
+
 /**
  * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
  * tag variable of compose's environment (or an image pinned by an override file), then watch the
@@ -29621,6 +29646,10 @@ async function prepareCompose(inputs, executor) {
         projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
     ]);
     const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
+    // Targets read straight from the files skip compose's own reading of them: a file that is valid
+    // YAML but not valid compose must still be refused before `up` changes anything.
+    const configChecked = quick ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
+    configChecked?.catch(() => undefined);
     let before = knownContainers;
     if (!before) {
         // No project name: compose derives it (directory, COMPOSE_PROJECT_NAME, name:) and finds the containers.
@@ -29639,6 +29668,7 @@ async function prepareCompose(inputs, executor) {
         previous,
         targets,
         async verify() {
+            await configChecked;
             lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
             const references = [...new Set(targets.map((target) => target.image))];
             const images = await Promise.all(references.map(async (reference) => {
@@ -29701,8 +29731,12 @@ async function listProject(executor, project, services, env, knownName) {
     const containers = await inspectContainers(executor, ids);
     return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
 }
+/** A status line worth printing again: its state or detail changed, not only how long it has been up. */
+function progressKey(status) {
+    return `${status.state}:${status.detail.replace(/\bup \d+(?:\.\d+)?s\b/, 'up')}`;
+}
 /** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
-async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt) {
+async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt, readyUrl) {
     const deadline = Date.now() + inputs.healthTimeoutMs;
     const extraFiles = override ? [override.path] : [];
     const shown = composeCommand(project, composeUpArgs(services), extraFiles);
@@ -29717,7 +29751,8 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         });
     }
     catch (error) {
-        if (!(error instanceof errors/* ActionError */.lZ))
+        // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
+        if (!(error instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
             throw error;
         const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
         const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
@@ -29733,20 +29768,20 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     }
     const readyAt = new Map();
     const lastShown = new Map();
+    let readyUrlAnswered;
     const watcher = new ServiceWatcher(expectations, {
         listContainers: () => composeContainers(executor, projectName),
         reinspect: (ids) => reinspectContainers(executor, ids),
-        settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
+        settleMs: readyUrl ? 0 : SETTLE_MS,
     });
-    const readyUrl = inputs.readyUrl;
     const waited = await watcher.waitUntilReady(deadline, {
         onProgress: (statuses) => {
             for (const status of statuses) {
                 if (status.state === 'ready' && !readyAt.has(status.service))
                     readyAt.set(status.service, Date.now() - startedAt);
-                if (lastShown.get(status.service) !== status.detail) {
-                    lastShown.set(status.service, status.detail);
-                    core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                if (lastShown.get(status.service) !== progressKey(status)) {
+                    lastShown.set(status.service, progressKey(status));
+                    core/* info */.pq(`  ${status.service}: ${status.detail} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
                 }
             }
         },
@@ -29754,32 +29789,34 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         probe: readyUrl
             ? async (signal) => {
                 const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                readyUrlAnswered = ready.answered;
                 if (!signal.aborted)
-                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
                 return ready;
             }
             : undefined,
     });
     const readyUrlOk = waited.probe?.ok;
+    const probed = { readyUrlOk, readyUrlLast: waited.probe?.last, readyUrlAnswered };
     if (waited.ok) {
         // With a ready-url, a service is up once the URL answered too, which is now.
         if (readyUrl)
             for (const service of services)
                 readyAt.set(service, Date.now() - startedAt);
-        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, ...probed };
     }
     const bad = waited.services.filter((status) => status.state !== 'ready');
     if (bad.length > 0) {
-        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
+        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
     }
     return {
         ok: false,
-        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
         statuses: waited.services,
         containers: waited.containers,
         readyAt,
-        readyUrlOk,
+        ...probed,
     };
 }
 async function collectLogs(executor, statuses) {
@@ -29793,7 +29830,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
     let round;
     try {
-        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt);
+        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
     }
     finally {
         await override?.remove();
@@ -29827,7 +29864,12 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
         return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
     }
-    const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
+    let restoreReadyUrl = inputs.readyUrl;
+    if (inputs.readyUrl && round.readyUrlAnswered === false) {
+        core/* warning */.$e(unansweredReadyUrlNote(inputs.readyUrl, round.readyUrlLast ?? 'no answer'));
+        restoreReadyUrl = undefined;
+    }
+    const restore = await restorePrevious(inputs, executor, project, previous, startedAt, restoreReadyUrl);
     const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
     const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) => restore.statuses.some((status) => status.service === result.service));
     return {
@@ -29841,7 +29883,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         readyUrlOk: round.readyUrlOk,
     };
 }
-async function restorePrevious(inputs, executor, project, previous, startedAt) {
+async function restorePrevious(inputs, executor, project, previous, startedAt, readyUrl) {
     const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
     const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
     if (restorable.length === 0) {
@@ -29872,7 +29914,7 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
         const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
         try {
             core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
-            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
+            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
             statuses.push(...round.statuses);
             for (const [service, ms] of round.readyAt)
                 readyAt.set(service, ms);
@@ -30099,7 +30141,7 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,duration/* parseDuration */.E)(text);
     if (value === undefined) {
         throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
@@ -30381,7 +30423,7 @@ function redeploySummary(plan, report, totals, refusal) {
             result.to,
             result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
         ]);
         const restored = (report?.restore?.services ?? []).map((result) => [
             `${result.service} (restored)`,
@@ -30389,7 +30431,7 @@ function redeploySummary(plan, report, totals, refusal) {
             result.to,
             result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
         ]);
         parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
     }
@@ -30401,7 +30443,7 @@ function redeploySummary(plan, report, totals, refusal) {
     parts.push('\n', keyValueTable([
         ['Host', plan?.host],
         ['Tool', plan?.tool],
-        ['Total time', formatDuration(totals.durationMs)],
+        ['Total time', (0,duration/* formatDuration */.a)(totals.durationMs)],
         ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
@@ -30429,7 +30471,7 @@ function redeploySummary(plan, report, totals, refusal) {
 async function openExecutor(inputs) {
     if (!inputs.ssh) {
         const directory = inputs.workingDirectory;
-        if (!(0,external_node_fs_namespaceObject.existsSync)(directory) || !(0,external_node_fs_namespaceObject.statSync)(directory).isDirectory())
+        if (!(0,external_node_fs_.existsSync)(directory) || !(0,external_node_fs_.statSync)(directory).isDirectory())
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
         return localExecutor;
     }
@@ -30455,7 +30497,7 @@ async function run() {
         }
         catch (error) {
             const durationMs = Date.now() - startedAt;
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs) });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
         }
@@ -30481,7 +30523,7 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
@@ -30491,7 +30533,7 @@ async function run() {
         }
         const durationMs = Date.now() - startedAt;
         const description = report.success
-            ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
+            ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
         const now = commonTag(report.current);
@@ -30503,7 +30545,7 @@ async function run() {
             running: now ?? null,
             restored: report.restore ? report.restore.ok : undefined,
             duration_ms: durationMs,
-            duration: formatDuration(durationMs),
+            duration: (0,duration/* formatDuration */.a)(durationMs),
             deployment_id: deployment?.id,
         });
         await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
@@ -30511,11 +30553,173 @@ async function run() {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
-        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         await executor.close?.();
     }
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony exports pause, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -30563,30 +30767,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -30697,6 +31010,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -30715,6 +31035,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 

@@ -34985,17 +34985,17 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(35141);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(52774);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 35141:
+/***/ 52774:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35046,6 +35046,8 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -35103,6 +35105,7 @@ function safeDecode(text) {
 
 
 
+
 const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
 /** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
 function resolvePgTarget(databaseUrl, inputName = 'database-url') {
@@ -35155,8 +35158,26 @@ function withDatabase(target, database) {
 function describeTarget(target) {
     return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-function pgToolEnv(target) {
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map();
+const serverKey = (target) => `${target.host}:${target.port}`;
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+function pgToolEnv(target, settings = {}) {
+    const options = [
+        process.env.PGOPTIONS,
+        settings.options,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+    ].filter(Boolean);
     return {
         PGHOST: target.host,
         PGPORT: String(target.port),
@@ -35165,7 +35186,8 @@ function pgToolEnv(target) {
         PGDATABASE: target.database,
         PGSSLMODE: target.sslmode,
         PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: 'rollback-actions',
+        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+        PGOPTIONS: options.length ? options.join(' ') : undefined,
     };
 }
 function sslOption(sslmode) {
@@ -35205,31 +35227,77 @@ function explainConnectionError(target, error) {
             return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
     }
 }
-async function connection_connect(target, options = {}) {
-    const client = new esm.Client({
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map();
+let unregisterCanceller;
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements() {
+    const byServer = new Map();
+    for (const { target, pid } of openSessions.values()) {
+        const key = `${serverKey(target)}/${target.user}/${target.database}`;
+        const entry = byServer.get(key) ?? { target, pids: [] };
+        entry.pids.push(pid);
+        byServer.set(key, entry);
+    }
+    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
+        const client = newClient(target, 'rollback-actions cancel', 3000);
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
+            for (const row of rows)
+                if (row.cancelled)
+                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+        }
+        catch (error) {
+            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
+        }
+        finally {
+            await client.end().catch(() => undefined);
+        }
+    }));
+}
+function newClient(target, applicationName, connectTimeoutMs) {
+    return new esm.Client({
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database: target.database,
         ssl: sslOption(target.sslmode),
-        application_name: options.applicationName ?? 'rollback-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        application_name: applicationName,
+        connectionTimeoutMillis: connectTimeoutMs,
     });
+}
+async function connect(target, options = {}) {
+    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
     // A dropped connection after connect must surface through the failing query, not crash the process.
     client.on('error', () => undefined);
+    let session;
     try {
         await client.connect();
+        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
+        session = rows[0];
     }
     catch (error) {
         await client.end().catch(() => undefined);
         throw explainConnectionError(target, error);
     }
+    serverVersions.set(serverKey(target), session.version);
+    openSessions.set(client, { target, pid: session.pid });
+    client.once('end', () => openSessions.delete(client));
+    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
     return client;
 }
 /** Runs fn with a connected client and always closes it. */
 async function withClient(target, fn, options) {
-    const client = await connection_connect(target, options);
+    const client = await connect(target, options);
     try {
         return await fn(client);
     }
@@ -35238,7 +35306,7 @@ async function withClient(target, fn, options) {
     }
 }
 /** Server version as "15.4" and its major number. */
-async function connection_serverVersion(client) {
+async function serverVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
     const num = Number(rows[0].server_version_num);
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
@@ -35251,6 +35319,7 @@ function connection_quoteIdent(name) {
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./shared/process.ts
+
 
 
 
@@ -35270,6 +35339,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -35312,7 +35383,7 @@ function lineSplitter(onLine) {
         },
     };
 }
-async function process_runProcess(command, args, options = {}) {
+async function runProcess(command, args, options = {}) {
     const started = Date.now();
     const env = {};
     for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
@@ -35323,8 +35394,23 @@ async function process_runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -35351,12 +35437,16 @@ async function process_runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -35365,6 +35455,8 @@ async function process_runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -35413,7 +35505,7 @@ function findExecutable(name, extraDirs = []) {
 
 
 async function listArchive(pgRestore, archive) {
-    const { stdout } = await process_runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
+    const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
     const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
     const entries = stdout
         .split('\n')
@@ -35936,7 +36028,7 @@ function probeVersion(executable) {
     return probe;
 }
 async function runProbe(executable) {
-    const result = await process_runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+    const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
@@ -36028,40 +36120,8 @@ function planCompression(compression, format, pgDump) {
     return { compression, pgDumpArgs: [], externalZstd: zstd, plainSuffix: '.sql.zst' };
 }
 
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function duration_parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function duration_formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(15784);
 ;// CONCATENATED MODULE: ./shared/backup/progress.ts
 
 
@@ -36072,7 +36132,7 @@ async function withProgressGroup(title, fn, heartbeat) {
     if (heartbeat) {
         timer = setInterval(() => {
             void Promise.resolve(heartbeat.describe())
-                .then((text) => core/* info */.pq(`... ${duration_formatDuration(Date.now() - started)}: ${text}`))
+                .then((text) => core/* info */.pq(`... ${(0,duration/* formatDuration */.a)(Date.now() - started)}: ${text}`))
                 .catch(() => undefined);
         }, heartbeat.everyMs);
         timer.unref();
@@ -36102,7 +36162,51 @@ function formatBytes(bytes) {
     return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./shared/backup/disk-space.ts
+
+
+
+
+
+/**
+ * A full disk, said in words: which file was being written, about how much it needed and how much
+ * was free when writing it started (the free space comes back once the partial file is removed;
+ * the caller removes it). The errors it replaces were "ENOSPC" or a pg_dump message deep in a log.
+ */
+async function freeBytes(dir) {
+    const info = await (0,promises_.statfs)(dir);
+    return info.bavail * info.bsize;
+}
+function isNoSpace(error) {
+    if (error?.code === 'ENOSPC')
+        return true;
+    const text = error instanceof ProcessError ? `${error.result.stderr}\n${error.result.stdout}` : (0,errors/* errorMessage */.gJ)(error);
+    return /No space left on device/i.test(text);
+}
+/**
+ * Runs `write`, which writes `file`; a full disk becomes an ActionError saying how much it needed
+ * (`needBytes`, an estimate the caller describes) and how much was free before it started.
+ */
+async function writingFile(file, needBytes, write) {
+    const free = await freeBytes(external_node_path_default().dirname(file)).catch(() => undefined);
+    try {
+        return await write();
+    }
+    catch (error) {
+        if (!isNoSpace(error))
+            throw error;
+        const need = await Promise.resolve(needBytes()).catch(() => undefined);
+        const amounts = [need !== undefined ? `needs about ${formatBytes(need)}` : undefined, free !== undefined ? `${formatBytes(free)} free` : undefined].filter(Boolean);
+        throw new errors/* ActionError */.lZ(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
+            hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
+            cause: error,
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/dump.ts
+
+
 
 
 
@@ -36116,6 +36220,8 @@ function pgDumpArgs(request) {
     args.push(...request.plan.pgDumpArgs);
     if (request.snapshot)
         args.push(`--snapshot=${request.snapshot}`);
+    if (request.lockWaitTimeoutMs !== undefined && request.lockWaitTimeoutMs > 0)
+        args.push(`--lock-wait-timeout=${Math.round(request.lockWaitTimeoutMs)}`);
     if (request.schemaOnly)
         args.push('--schema-only');
     for (const table of request.tables)
@@ -36143,11 +36249,11 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => process_runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` });
+        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
-        await (0,promises_.rm)(request.output, { recursive: true, force: true });
+        (0,cancellation/* removePartial */.cU)(request.output);
         throw error;
     }
 }
@@ -36155,6 +36261,8 @@ async function runPgDump(request) {
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./shared/backup/encryption.ts
+
+
 
 
 
@@ -36320,7 +36428,18 @@ async function encryptFile(src, dst, deriver, kdfSalt) {
     });
     const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600 });
     out.write(header);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out);
+    try {
+        await writingFile(dst, async () => encryptedSize((await (0,promises_.stat)(src)).size), () => (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out));
+    }
+    catch (error) {
+        // A partial .enc cannot be decrypted, and it holds the disk space the failure needed.
+        (0,cancellation/* removePartial */.cU)(dst);
+        throw error;
+    }
+}
+/** The size of a file of `plainBytes` once encrypted: header, then each segment plus its tag. */
+function encryptedSize(plainBytes) {
+    return HEADER_SIZE + plainBytes + TAG_SIZE * Math.max(1, Math.ceil(plainBytes / 2 ** SEGMENT_LOG2));
 }
 /**
  * Checks the key against a file's header without decrypting anything; throws EncryptionKeyError
@@ -36378,6 +36497,7 @@ async function encryptBackup(backupPath, secret) {
     const deriver = new KeyDeriver(secret);
     const kdfSalt = (0,external_node_crypto_.randomBytes)(16);
     if ((await (0,promises_.stat)(backupPath)).isDirectory()) {
+        // The caller removes the directory when this fails: half of it encrypted is no backup either.
         for (const name of await checksum_listFiles(backupPath)) {
             const file = external_node_path_default().join(backupPath, name);
             await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, deriver, kdfSalt);
@@ -36445,7 +36565,7 @@ async function checkBackupKey(backupPath, secret) {
 const BACKUP_FORMATS = ['custom', 'directory', 'plain'];
 const METADATA_VERSION = 1;
 async function writeMetadata(file, metadata) {
-    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
+    await (0,promises_.writeFile)(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
 }
 function need(condition, file, what) {
     if (!condition)
@@ -36453,9 +36573,20 @@ function need(condition, file, what) {
 }
 /** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
 async function readMetadata(file) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Cannot read backup metadata ${file}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    return parseMetadata(text, file);
+}
+/** Parses and sanity-checks metadata text; `file` names it in errors. */
+function parseMetadata(text, file) {
     let parsed;
     try {
-        parsed = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
+        parsed = JSON.parse(text);
     }
     catch (error) {
         throw new errors/* ActionError */.lZ(`Cannot read backup metadata ${file}: ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -36473,7 +36604,108 @@ async function readMetadata(file) {
     return metadata;
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/postgres/sessions.ts
+
+
+
+async function otherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
+            CASE WHEN state LIKE 'idle in transaction%' THEN xact_start WHEN state = 'active' THEN query_start ELSE state_change END AS since,
+            left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS query
+       FROM pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+      ORDER BY backend_start, pid`, [database]);
+    return rows.map((row) => ({ pid: row.pid, user: row.usename, application: row.application_name || null, clientAddress: row.client_addr, state: row.state, since: row.since, query: row.query }));
+}
+function describeSession(session, now = Date.now()) {
+    const since = session.since ? ` since ${session.since.toISOString()} (${(0,duration/* formatDuration */.a)(now - session.since.getTime())})` : '';
+    return [
+        `pid ${session.pid}`,
+        session.user ? `user ${session.user}` : undefined,
+        session.application ? `application "${session.application}"` : 'no application name',
+        session.clientAddress ? `from ${session.clientAddress}` : 'local socket',
+        `${session.state ?? 'state unknown'}${since}`,
+        session.query && session.state !== 'idle' ? `last statement: ${session.query}` : undefined,
+    ]
+        .filter(Boolean)
+        .join(', ');
+}
+/**
+ * Ends the sessions (pg_terminate_backend) and waits until they are gone, at most `timeoutMs`;
+ * returns those still there after it (a session can take a moment to roll back and exit).
+ */
+async function terminateSessions(client, database, pids, timeoutMs) {
+    await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const left = (await otherSessions(client, database)).filter((session) => pids.includes(session.pid));
+        if (left.length === 0 || Date.now() >= deadline)
+            return left;
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(50);
+    }
+}
+/**
+ * Who can hold locks in a database right now, in words: its other sessions, and its prepared
+ * transactions (two-phase commit), which hold their locks with no session at all.
+ */
+async function lockHoldersNow(client, database) {
+    const sessions = (await otherSessions(client, database)).map((session) => `session ${describeSession(session)}`);
+    const { rows } = await client.query('SELECT gid, owner, prepared FROM pg_prepared_xacts WHERE database = $1 ORDER BY prepared', [database]);
+    const prepared = rows.map((row) => `prepared transaction "${row.gid}" of user ${row.owner}, since ${row.prepared.toISOString()} (COMMIT PREPARED or ROLLBACK PREPARED ends it)`);
+    return [...sessions, ...prepared];
+}
+/** How often a lock-wait watch looks. */
+const WATCH_INTERVAL_MS = 200;
+/**
+ * Bounds the lock waits of the sessions a client program opened under `applicationName` (pg_restore
+ * and psql set lock_timeout = 0 themselves, from the dump's preamble): a statement of theirs waiting
+ * for a lock longer than `timeoutMs` is cancelled. `stop()` ends the watch and says whether it fired.
+ */
+async function watchLockWaits(target, applicationName, timeoutMs) {
+    const client = await connect(target, { applicationName: 'rollback-actions lock watch' });
+    const waitingSince = new Map();
+    let fired = false;
+    let stopped = false;
+    const look = async () => {
+        const { rows } = await client.query("SELECT pid, query_start FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName]);
+        const now = Date.now();
+        const seen = new Set();
+        for (const row of rows) {
+            const key = `${row.pid}:${row.query_start?.getTime() ?? 0}`;
+            seen.add(key);
+            const since = waitingSince.get(key) ?? now;
+            waitingSince.set(key, since);
+            if (now - since >= timeoutMs) {
+                fired = true;
+                await client.query('SELECT pg_cancel_backend($1)', [row.pid]);
+            }
+        }
+        for (const key of waitingSince.keys())
+            if (!seen.has(key))
+                waitingSince.delete(key);
+    };
+    const loop = (async () => {
+        while (!stopped) {
+            await look().catch(() => undefined);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(WATCH_INTERVAL_MS);
+        }
+    })();
+    return {
+        async stop() {
+            stopped = true;
+            await loop;
+            await client.end().catch(() => undefined);
+            return fired;
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/restore.ts
+
+
+
 
 
 
@@ -36508,12 +36740,29 @@ async function plainSqlFile(file, tempDir) {
         const zstd = findExecutable('zstd');
         if (!zstd)
             throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, { hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).' });
-        await process_runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
+        await runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
     }
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
 async function restoreBackup(request) {
-    const env = pgToolEnv(request.target);
+    // A name of its own, so the lock watch finds exactly this restore's sessions.
+    const applicationName = `rollback-actions restore ${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+    try {
+        await runRestoreTool(request, applicationName);
+    }
+    catch (error) {
+        if (await watch?.stop()) {
+            throw new errors/* ActionError */.lZ(`It waited longer than lock-timeout (${(0,duration/* formatDuration */.a)(request.lockTimeoutMs)}) for a lock, and was cancelled: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+        }
+        throw error;
+    }
+    finally {
+        await watch?.stop();
+    }
+}
+async function runRestoreTool(request, applicationName) {
+    const env = pgToolEnv(request.target, { applicationName });
     if (request.format === 'plain') {
         if (!request.psql)
             throw new Error('restoreBackup: psql is required for plain dumps');
@@ -36526,7 +36775,7 @@ async function restoreBackup(request) {
             const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => process_runProcess(request.psql.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }));
         }
         finally {
             await cleanup();
@@ -36543,7 +36792,7 @@ async function restoreBackup(request) {
     if (request.noOwner)
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
-    await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => process_runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
+    await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -36558,7 +36807,7 @@ const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
 const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
 // diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
 const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function formats_compareVersions(a, b) {
+function compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
@@ -36643,25 +36892,8 @@ async function loadDiesel(source, files, byVersion) {
         addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
 /** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
+async function loadMigrations(source, format) {
     const files = await source.listFiles();
     const byVersion = new Map();
     if (format === 'golang-migrate')
@@ -36670,10 +36902,10 @@ async function formats_loadMigrations(source, format) {
         await loadDbmate(source, files, byVersion);
     else
         await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
+    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
 }
 /** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
+function hasStatements(script) {
     if (!script)
         return false;
     const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
@@ -36684,31 +36916,31 @@ function formats_hasStatements(script) {
 
 
 
-const history_DEFAULT_HISTORY_TABLES = {
+const DEFAULT_HISTORY_TABLES = {
     'golang-migrate': 'schema_migrations',
     dbmate: 'schema_migrations',
     diesel: '__diesel_schema_migrations',
 };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_parseHistoryTable(text, inputName = 'history-table') {
+function parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function history_qualifiedName(table) {
+function qualifiedName(table) {
     return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
 }
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
     return rows[0].found !== null;
 }
-async function history_readHistory(client, format, table) {
+async function readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    const name = history_qualifiedName(table);
+    const name = qualifiedName(table);
     if (format === 'golang-migrate') {
         const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
         if (rows.length === 0)
@@ -36716,7 +36948,7 @@ async function history_readHistory(client, format, table) {
         return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
     }
     const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
@@ -36739,7 +36971,7 @@ async function detectSchemaVersion(client) {
         format = 'dbmate';
     if (!format)
         return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
+    const state = await readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
 // ---------------------------------------------------------------------------------------------
@@ -36773,8 +37005,8 @@ function golangVersion(version) {
         throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
     return String(BigInt(version));
 }
-function history_historyWriter(format, table) {
-    const name = history_qualifiedName(table);
+function historyWriter(format, table) {
+    const name = qualifiedName(table);
     const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
     if (format === 'golang-migrate') {
         const set = (version, dirty) => [
@@ -36799,15 +37031,15 @@ function history_historyWriter(format, table) {
     };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function history_historyTableShape(client, table) {
+async function historyTableShape(client, table) {
     if (!(await historyTableExists(client, table)))
         return undefined;
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_qualifiedName(table)]);
+      ORDER BY a.attname`, [qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
 const EXPECTED_COLUMNS = {
@@ -36819,7 +37051,7 @@ const EXPECTED_COLUMNS = {
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
-function history_checkHistoryShape(shape, format, table) {
+function checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
     const expected = EXPECTED_COLUMNS[format];
     if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
@@ -36828,7 +37060,7 @@ function history_checkHistoryShape(shape, format, table) {
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function history_golangMigrateForceCommand(migrationsDir, version, table) {
+function golangMigrateForceCommand(migrationsDir, version, table) {
     const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
@@ -36895,13 +37127,14 @@ class DumpSnapshot {
         this.id = id;
         this.database = database;
     }
-    static async open(target) {
-        const client = await connection_connect(target, { applicationName: 'rollback-actions backup-db' });
+    /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+    static async open(target, lockTimeoutMs = 0) {
+        const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
         try {
             // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
             // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
             // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-            await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
+            await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             let id;
             try {
@@ -36922,7 +37155,7 @@ class DumpSnapshot {
     }
     /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
     async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_table_size(c.oid) AS bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -36993,6 +37226,8 @@ class DumpSnapshot {
 
 
 
+
+
 const DEFAULT_ROW_COUNT_LIMIT = 100;
 /**
  * Everything that can fail without writing anything: the connection, the server version, a fitting
@@ -37000,9 +37235,9 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 async function prepareBackup(request) {
-    const snapshot = await DumpSnapshot.open(request.target);
+    const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
     try {
-        const server = await connection_serverVersion(snapshot.client);
+        const server = await serverVersion(snapshot.client);
         core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
         const needsPsql = request.format === 'plain' && request.verify === 'restore';
         // The catalog is read in the snapshot while the client programs are probed; one query after the
@@ -37065,6 +37300,7 @@ async function verifyByRestore(prepared, rowCounts) {
             hint: 'Grant the backup user CREATEDB, or use verify "archive".',
         });
     });
+    let verified = false;
     try {
         const scratch = withDatabase(request.target, name);
         await restoreBackup({
@@ -37083,10 +37319,11 @@ async function verifyByRestore(prepared, rowCounts) {
         if (mismatches.length) {
             throw new errors/* ActionError */.lZ(`The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`);
         }
+        verified = true;
         return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
     }
     finally {
-        await dropDatabase(request.target, name).catch((error) => core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
+        await dropDatabase(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
     }
 }
 function runContext() {
@@ -37099,12 +37336,30 @@ function runContext() {
         workflow: process.env.GITHUB_WORKFLOW ?? null,
     };
 }
+/**
+ * Dumps, verifies, compresses, encrypts and records the backup. Files are created readable by
+ * this user only (umask 077 for pg_dump and zstd too), also in an output-dir that already exists.
+ * Until the metadata is written every file of it is partial: a failure or a cancellation removes
+ * them all (cancellation.ts), so nothing half-done can pass for a backup or keep the disk full.
+ */
 async function takeBackup(prepared) {
+    const previousUmask = process.umask(0o077);
+    try {
+        return await dumpAndRecord(prepared);
+    }
+    finally {
+        process.umask(previousUmask);
+    }
+}
+async function dumpAndRecord(prepared) {
     const started = Date.now();
     const { request, output } = prepared;
     const createdAt = new Date();
     let backupPath = output;
     const { snapshot, tables, schemaVersion } = prepared;
+    const partials = [output, `${output}.zst`, `${output}.enc`, `${output}.zst.enc`];
+    partials.push(...partials.map(metadataPathFor));
+    const unregister = partials.map((file) => cancellation/* cancellation */.WN.partialFile(file));
     try {
         let rowCounts = {};
         try {
@@ -37116,6 +37371,7 @@ async function takeBackup(prepared) {
                 runPgDump({
                     target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
                     schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
+                    lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.bytes, 0),
                 }),
                 counted,
             ]);
@@ -37135,12 +37391,13 @@ async function takeBackup(prepared) {
         earlyChecksum?.catch(() => undefined);
         const archiveCheck = await verifyDump(prepared, expected);
         core/* info */.pq(`Verified: ${archiveCheck}.`);
+        cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
             core/* info */.pq(`Verified: ${restoreCheck}.`);
         if (prepared.plan.externalZstd) {
             const level = prepared.plan.compression.level ?? 3;
-            await process_runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
+            await writingFile(`${output}.zst`, async () => (await (0,promises_.stat)(output)).size, () => runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
             backupPath = `${output}.zst`;
         }
         if (request.encryptionKey) {
@@ -37180,13 +37437,17 @@ async function takeBackup(prepared) {
             artifact: request.artifact ?? null,
             run: runContext(),
         };
-        await writeMetadata(metadataPath, metadata);
+        await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
+        for (const done of unregister)
+            done();
         return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
     }
     catch (error) {
         // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
-        for (const leftover of new Set([output, backupPath, `${output}.zst`]))
-            await (0,promises_.rm)(leftover, { recursive: true, force: true });
+        for (const leftover of partials)
+            (0,cancellation/* removePartial */.cU)(leftover);
+        for (const done of unregister)
+            done();
         throw error;
     }
 }
@@ -37337,1032 +37598,6 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function lock_migrationLockKeys(database, table, format) {
-    const keys = [
-        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-    ];
-    if (format === 'golang-migrate') {
-        keys.push({
-            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-        });
-    }
-    return keys;
-}
-function lock_lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function lock_unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
- * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
- */
-async function lock_acquireMigrationLock(client, keys, timeoutMs) {
-    const started = Date.now();
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    for (const key of keys) {
-        try {
-            await client.query(`SELECT pg_advisory_lock(${key.id})`);
-            taken.push(key);
-        }
-        catch (error) {
-            await release();
-            if (error.code !== '55P03')
-                throw error;
-            const holders = await lockHolders(client, keys).catch(() => []);
-            const who = holders.length
-                ? holders
-                    .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-                    .join('; ')
-                : 'a session that has since let go';
-            throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
-        }
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-
-/** Migration files in a working tree. */
-function sources_directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await stat(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new ActionError(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await readFile(path.join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
-class ByteCollector extends (/* unused pure expression or super */ null && (Writable)) {
-    chunks = [];
-    _write(chunk, _encoding, done) {
-        this.chunks.push(chunk);
-        done();
-    }
-}
-/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
-function parseBatch(bytes) {
-    const contents = new Map();
-    let at = 0;
-    while (at < bytes.length) {
-        const newline = bytes.indexOf(0x0a, at);
-        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
-        at = newline + 1;
-        if (type === 'missing' || size === undefined)
-            continue;
-        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
-        at += Number(size) + 1;
-    }
-    return contents;
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
- * of them), so a plan can compare the current release's migrations with the target's without
- * checking either out, in two git calls however many files there are.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    let listing;
-    let blobs;
-    /** Path below the directory -> blob id. */
-    const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
-        if (result.exitCode !== 0) {
-            throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-        }
-        const entries = new Map();
-        for (const record of result.stdout.split('\0').filter(Boolean)) {
-            const tab = record.indexOf('\t');
-            const [, type, oid] = record.slice(0, tab).split(' ');
-            if (type === 'blob')
-                entries.set(record.slice(tab + 1), oid);
-        }
-        return entries;
-    };
-    const read = async () => {
-        const entries = await (listing ?? (listing = list()));
-        const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
-        return parseBatch(Buffer.concat(collector.chunks));
-    };
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            return [...(await (listing ?? (listing = list()))).keys()].sort();
-        },
-        async readFile(relativePath) {
-            const oid = (await (listing ?? (listing = list()))).get(relativePath);
-            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
-            if (text === undefined)
-                throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
-            return text;
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/statements.ts
-/**
- * Splits a migration file into the statements psql would send, one by one, so a failure can name
- * the statement and its line, and statements that cannot run in a transaction block can be found
- * before anything runs.
- *
- * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes ('...', E'...', "..."), dollar quotes ($tag$...$tag$), comments (line comments and nested block comments),
- * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
- * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
- * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
- * a file in order therefore does exactly what `psql -f file` does.
- */
-const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
-const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
-/** Words kept per statement for classification; the start of a statement is all that matters. */
-const MAX_WORDS = 64;
-function statements_splitStatements(sql) {
-    const statements = [];
-    let start = -1; // offset of the current statement's first significant character
-    let lastTokenEnd = 0; // end of its last token that is neither whitespace nor a line comment
-    let parenDepth = 0;
-    let beginDepth = 0;
-    let identifierCount = 0;
-    let words = [];
-    // Statements start in order, so each line count resumes at the previous statement's start
-    // instead of rescanning the script from its first character.
-    let countedTo = 0;
-    let countedLine = 1;
-    const lineOf = (offset) => {
-        for (; countedTo < offset && countedTo < sql.length; countedTo++)
-            if (sql[countedTo] === '\n')
-                countedLine++;
-        return countedLine;
-    };
-    const finish = (end) => {
-        if (start >= 0) {
-            const text = sql.slice(start, end);
-            // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
-            if (stripComments(text).replace(/;$/, '').trim() !== '')
-                statements.push({ text, start, end, line: lineOf(start), words });
-        }
-        start = -1;
-        parenDepth = 0;
-        beginDepth = 0;
-        identifierCount = 0;
-        words = [];
-    };
-    /** Consumes the token at `i` (neither whitespace nor a line comment); returns where the next one starts. */
-    const token = (i) => {
-        const char = sql[i];
-        const next = sql[i + 1];
-        if (char === '/' && next === '*')
-            return skipBlockComment(sql, i);
-        if (char === "'")
-            return skipQuoted(sql, i, "'", false);
-        if (char === '"')
-            return skipQuoted(sql, i, '"', false);
-        if (char === '$') {
-            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
-            if (!tag)
-                return i + 1;
-            const close = sql.indexOf(tag[0], i + tag[0].length);
-            return close < 0 ? sql.length : close + tag[0].length;
-        }
-        if (IDENT_START.test(char)) {
-            let end = i + 1;
-            while (end < sql.length && IDENT_CHAR.test(sql[end]))
-                end++;
-            const word = sql.slice(i, end);
-            if ((word === 'E' || word === 'e') && sql[end] === "'")
-                return skipQuoted(sql, end, "'", true);
-            identifierCount++;
-            const upper = word.toUpperCase();
-            if (words.length < MAX_WORDS)
-                words.push(upper);
-            if (upper === 'BEGIN' || upper === 'CASE') {
-                if (identifierCount > 1)
-                    beginDepth++;
-            }
-            else if (upper === 'END' && beginDepth > 0) {
-                beginDepth--;
-            }
-            return end;
-        }
-        if (/[0-9]/.test(char)) {
-            // A number cannot start a word: "1e5" or "2abc" must not count "e5"/"abc" as words.
-            let end = i + 1;
-            while (end < sql.length && /[0-9A-Za-z_.]/.test(sql[end]))
-                end++;
-            return end;
-        }
-        if (char === '(')
-            parenDepth++;
-        else if (char === ')' && parenDepth > 0)
-            parenDepth--;
-        return i + 1;
-    };
-    let i = 0;
-    while (i < sql.length) {
-        const char = sql[i];
-        if (char === '-' && sql[i + 1] === '-') {
-            // A line comment is whitespace to psql: kept inside a statement, dropped before one.
-            const newline = sql.indexOf('\n', i);
-            i = newline < 0 ? sql.length : newline + 1;
-            continue;
-        }
-        if (/\s/.test(char)) {
-            i++;
-            continue;
-        }
-        if (char === ';' && parenDepth === 0 && beginDepth === 0) {
-            finish(i + 1);
-            i++;
-            continue;
-        }
-        if (start < 0)
-            start = i;
-        i = token(i);
-        lastTokenEnd = i;
-    }
-    // The last statement may lack its semicolon; it ends with its last token, not with a trailing comment.
-    if (start >= 0)
-        finish(lastTokenEnd);
-    return statements;
-}
-/** Skips a (nested) block comment starting at `from`; an unterminated one runs to the end. */
-function skipBlockComment(sql, from) {
-    let depth = 0;
-    let i = from;
-    while (i < sql.length) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-            depth++;
-            i += 2;
-        }
-        else if (sql[i] === '*' && sql[i + 1] === '/') {
-            depth--;
-            i += 2;
-            if (depth === 0)
-                return i;
-        }
-        else
-            i++;
-    }
-    return sql.length;
-}
-/** Skips a quoted literal or identifier starting at `from` (the opening quote); doubled quotes escape. */
-function skipQuoted(sql, from, quote, backslashEscapes) {
-    let i = from + 1;
-    while (i < sql.length) {
-        const char = sql[i];
-        if (backslashEscapes && char === '\\') {
-            i += 2;
-            continue;
-        }
-        if (char === quote) {
-            if (sql[i + 1] === quote) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i++;
-    }
-    return sql.length;
-}
-/** The text without comments, quotes left alone (for "is there anything to run" checks). */
-function stripComments(sql) {
-    let out = '';
-    let i = 0;
-    while (i < sql.length) {
-        const char = sql[i];
-        const next = sql[i + 1];
-        if (char === '-' && next === '-') {
-            const newline = sql.indexOf('\n', i);
-            i = newline < 0 ? sql.length : newline;
-        }
-        else if (char === '/' && next === '*') {
-            i = skipBlockComment(sql, i);
-            out += ' ';
-        }
-        else if (char === "'" || char === '"') {
-            const end = skipQuoted(sql, i, char, false);
-            out += sql.slice(i, end);
-            i = end;
-        }
-        else if (char === '$') {
-            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
-            if (tag) {
-                const close = sql.indexOf(tag[0], i + tag[0].length);
-                const end = close < 0 ? sql.length : close + tag[0].length;
-                out += sql.slice(i, end);
-                i = end;
-            }
-            else {
-                out += char;
-                i++;
-            }
-        }
-        else {
-            out += char;
-            i++;
-        }
-    }
-    return out;
-}
-/** 1-based line number of an offset. */
-function lineAt(text, offset) {
-    let line = 1;
-    for (let i = 0; i < offset && i < text.length; i++)
-        if (text[i] === '\n')
-            line++;
-    return line;
-}
-/**
- * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
- * in the script: line and column, both 1-based. Undefined when the position is out of range.
- */
-function statements_positionInScript(statement, script, position) {
-    if (!Number.isInteger(position) || position < 1)
-        return undefined;
-    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
-    const characters = Array.from(statement.text);
-    if (position > characters.length + 1)
-        return undefined;
-    const offset = statement.start + characters.slice(0, position - 1).join('').length;
-    const before = script.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
-    return { line, column };
-}
-/** The statement's first line, shortened: how a statement is named in a one-line message. */
-function statements_statementHeadline(statement, max = 120) {
-    const text = typeof statement === 'string' ? statement : statement.text;
-    const oneLine = stripComments(text).replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
-const RULES = [
-    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
-    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
-    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
-    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
-    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
-    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
-    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
-    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
-    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
-    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
-    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
-];
-/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
-function transactions_findNonTransactionalStatements(statements, serverVersionNum) {
-    const found = [];
-    for (const statement of statements) {
-        const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
-        if (rule)
-            found.push({ statement, what: rule.what });
-    }
-    return found;
-}
-const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
-const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
-const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
-function transactions_transactionControl(statements) {
-    const control = statements.filter((statement) => {
-        const words = statement.words.join(' ');
-        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
-    });
-    if (control.length === 0)
-        return { kind: 'none' };
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    if (control.length === 2 &&
-        control[0] === first &&
-        control[1] === last &&
-        TRANSACTION_START.test(first.words.join(' ')) &&
-        TRANSACTION_END.test(last.words.join(' ')) &&
-        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
-        first.words.length <= 2) {
-        return { kind: 'wrapped', begin: first, commit: last };
-    }
-    return { kind: 'own', statements: control };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/runner.ts
-
-
-
-
-
-
-
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-/**
- * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
- * version, so everything at or below it in the directory counts as applied (its own model).
- */
-function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    if (format !== 'golang-migrate')
-        return [...history.applied];
-    if (history.current === null)
-        return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-    }
-    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
-}
-/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
-function dirtyHistoryError(history, migrations, table, migrationsDir) {
-    const version = history.current ?? '-1';
-    const versions = migrations.map((migration) => migration.version);
-    const index = versions.indexOf(version);
-    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
-    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
-    const options = [
-        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
-        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
-    ];
-    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
-        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
-        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
-    });
-}
-function lineNote(script, statement) {
-    return `line ${script.line - 1 + statement.line}`;
-}
-/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
-function displayOf(script, statements, folded) {
-    let text = script.sql;
-    const edits = folded.map(({ statement, comment }) => ({
-        start: statement.start,
-        end: statement.end,
-        replacement: `-- ${comment}`,
-    }));
-    const last = statements.at(-1);
-    if (last && !last.text.trimEnd().endsWith(';'))
-        edits.push({ start: last.end, end: last.end, replacement: ';' });
-    for (const edit of edits.sort((a, b) => b.start - a.start))
-        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
-    return text.trim();
-}
-/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-function prepareScript(script, direction, options) {
-    const statements = splitStatements(script.sql);
-    const notes = [];
-    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
-    const control = transactionControl(statements);
-    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    if (!script.transactional) {
-        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    if (nonTransactional.length > 0) {
-        if (options.format === 'golang-migrate') {
-            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
-            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-        }
-        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
-        return {
-            statements,
-            displaySql: '',
-            transactional: true,
-            notes,
-            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
-        };
-    }
-    if (control.kind === 'wrapped') {
-        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
-        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
-        return {
-            statements: inner,
-            displaySql: displayOf(script, inner, [
-                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
-                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
-            ]),
-            transactional: true,
-            notes,
-        };
-    }
-    if (control.kind === 'own') {
-        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
-}
-function planned(direction, migration, script, versionAfter, options, problems) {
-    const writer = historyWriter(options.format, options.table);
-    const prepared = script
-        ? prepareScript(script, direction, options)
-        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
-    if (prepared.problem)
-        problems.push(prepared.problem);
-    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
-    return {
-        direction,
-        version: migration.version,
-        name: migration.name,
-        file: script?.file,
-        script,
-        statements: prepared.statements,
-        displaySql: prepared.displaySql,
-        transactional: prepared.transactional,
-        notes: prepared.notes,
-        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
-        historyAfter: historyUpdate,
-        versionAfter,
-    };
-}
-/**
- * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
- * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
- * run in a transaction in a file that does not opt out; all problems are reported together.
- */
-function planDown(migrations, history, versions, options) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    const allowed = new Set(options.allowEmptyDown ?? []);
-    const problems = [];
-    const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => compareVersions(b, a));
-    const applied = appliedVersions(options.format, migrations, history, dir);
-    let remaining = applied.filter((version) => !versions.includes(version));
-    const plannedMigrations = [];
-    for (const version of ordered) {
-        const migration = byVersion.get(version);
-        if (!migration) {
-            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
-            continue;
-        }
-        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
-        if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
-        }
-        else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
-            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
-        }
-        let versionAfter;
-        if (options.format === 'golang-migrate') {
-            // golang-migrate records the previous migration in the directory (source Prev), or nil.
-            const index = migrations.indexOf(migration);
-            versionAfter = index > 0 ? migrations[index - 1].version : null;
-        }
-        else {
-            remaining = remaining.filter((other) => other !== version);
-            versionAfter = remaining.at(-1) ?? null;
-        }
-        const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
-        plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
-    }
-    if (problems.length > 0) {
-        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
-            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
-            : undefined);
-    }
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'down' : 'none',
-        fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
-        setup: [],
-        migrations: plannedMigrations,
-    };
-}
-/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-function planUp(migrations, history, toVersion, options) {
-    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
-    const problems = [];
-    const plannedMigrations = pending.map((migration) => planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
-    if (problems.length > 0)
-        throw new MigrationPlanError(problems);
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'up' : 'none',
-        fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
-        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
-        migrations: plannedMigrations,
-    };
-}
-function describeMigration(migration, format) {
-    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
-}
-/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
-function sessionSetupSql(settings, keys) {
-    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
-}
-/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
-function wrapped(statements, phase) {
-    if (statements.length === 0)
-        return [];
-    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
-}
-function unitsOf(step) {
-    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
-    if (step.transactional) {
-        return [
-            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
-            ...body,
-            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
-            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
-        ];
-    }
-    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
-}
-/**
- * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
- * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
- * -f` of this script does what the real run does.
- */
-function renderPlanSql(plan, settings, keys, header = []) {
-    const lines = [
-        ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
-        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
-        ...sessionSetupSql(settings, keys),
-        ...plan.setup,
-    ];
-    for (const step of plan.migrations) {
-        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
-        for (const note of step.notes)
-            lines.push(`-- note: ${note}`);
-        let bodyShown = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.kind !== 'statement')
-                lines.push(unit.sql);
-            else if (!bodyShown) {
-                lines.push(step.displaySql);
-                bodyShown = true;
-            }
-        }
-    }
-    lines.push('', ...unlockSql(keys));
-    return `${lines.join('\n')}\n`;
-}
-function failureOf(step, unit, error, rolledBack, historyState) {
-    const pgError = error;
-    const failure = {
-        direction: step.direction,
-        version: step.version,
-        name: step.name,
-        file: step.file,
-        statement: unit.sql,
-        code: pgError.code,
-        message: errorMessage(error),
-        detail: pgError.detail || undefined,
-        hint: pgError.hint || undefined,
-        where: pgError.where || undefined,
-        rolledBack,
-        historyState,
-    };
-    if (unit.kind === 'statement' && unit.statement && step.script) {
-        const base = step.script.line - 1;
-        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
-        failure.line = base + (at?.line ?? unit.statement.line);
-        if (at)
-            failure.column = at.column;
-    }
-    return failure;
-}
-/**
- * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
- * and reports it; migrations done before it stay committed and recorded.
- */
-async function runPlan(client, plan, hooks = {}) {
-    const completed = [];
-    for (const sql of plan.setup)
-        await client.query(sql);
-    for (const step of plan.migrations) {
-        hooks.onStart?.(step);
-        const started = process.hrtime.bigint();
-        let inTransaction = false;
-        // The dirty flag counts as set once every statement before the body has run (and committed).
-        let dirtyMarked = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.phase !== 'before' && step.historyBefore.length > 0)
-                dirtyMarked = true;
-            try {
-                await client.query(unit.sql);
-                if (unit.kind === 'control')
-                    inTransaction = unit.sql === 'BEGIN;';
-            }
-            catch (error) {
-                if (inTransaction)
-                    await client.query('ROLLBACK').catch(() => undefined);
-                const rolledBack = step.transactional;
-                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
-                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
-            }
-        }
-        const outcome = {
-            direction: step.direction,
-            version: step.version,
-            name: step.name,
-            file: step.file,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            transactional: step.transactional,
-            notes: step.notes,
-        };
-        completed.push(outcome);
-        hooks.onDone?.(outcome);
-    }
-    return { completed };
-}
-function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
-    if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
-    }
-    if (plan.format === 'golang-migrate' && dirtyMarked) {
-        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
-    }
-    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
-}
-/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
-async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
-    const shape = await historyTableShape(client, table);
-    if (shape)
-        checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
-    if (history.dirty)
-        throw dirtyHistoryError(history, migrations, table, migrationsDir);
-    return history;
-}
-class MigrationRunError extends errors/* ActionError */.lZ {
-    failure;
-    completed;
-    constructor(failure, completed) {
-        super(describeFailure(failure), { hint: failure.historyState });
-        this.name = 'MigrationRunError';
-        this.failure = failure;
-        this.completed = completed;
-    }
-}
-function describeFailure(failure) {
-    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
-    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
-    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
-        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statements_statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
-}
-/**
- * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
- * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
- * migration (earlier ones stay done).
- */
-async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
-    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
-    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
-    let lock;
-    try {
-        const server = await serverVersion(client);
-        const keys = migrationLockKeys(target.database, table, options.format);
-        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
-        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
-        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
-        const to = options.to ?? null;
-        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
-            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
-        }
-        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
-        const result = await runPlan(client, plan, options.hooks);
-        if (result.failure)
-            throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
-        return { plan, completed: result.completed, finalVersion: after.current };
-    }
-    finally {
-        await lock?.release();
-        await client.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await detectSchemaVersion(client);
-    const history = detected ? await history_readHistory(client, detected.format, history_parseHistoryTable(detected.table)) : { applied: [], current: null };
-    return {
-        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
-        currentVersion: history.current,
-    };
-}
-
 ;// CONCATENATED MODULE: ./shared/summary.ts
 
 /**
@@ -38488,15 +37723,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,duration/* parseDuration */.E)(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -38601,7 +37836,6 @@ function urlInput(name, options) {
 
 
 
-
 const RESTORE_MODES = ['new-database', 'replace'];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 function readRestoreInputs() {
@@ -38640,6 +37874,9 @@ function readRestoreInputs() {
     const swap = booleanInput('swap', { default: false });
     if (swap && mode === 'replace')
         throw new errors/* InputError */.dz('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
+    const terminateConnections = booleanInput('terminate-connections', { default: false });
+    if (terminateConnections && mode !== 'replace')
+        throw new errors/* InputError */.dz('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
     return {
         target,
         source,
@@ -38650,10 +37887,11 @@ function readRestoreInputs() {
             ?.replace(/^sha256:/, '')
             .toLowerCase(),
         safetyBackup: booleanInput('safety-backup', { default: true }),
+        terminateConnections,
+        lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
         swap,
         noOwner: booleanInput('no-owner', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
-        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
 }
 
@@ -38729,7 +37967,7 @@ function restoreSummary(input) {
             ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
             ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
             ['Safety backup', input.safety ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\`` : undefined],
-            ['Took', duration_formatDuration(input.durationMs)],
+            ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
     if (input.problems.length)
@@ -38748,8 +37986,6 @@ function restoreSummary(input) {
     return parts.join('');
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./actions/restore-db/swap.ts
 
 
@@ -38855,18 +38091,54 @@ function expectedSchemaVersion(metadata, restored) {
         return restored;
     return history.version;
 }
+/** The refusal to replace a database others are connected to, listing them. */
+function sessionsRefusal(database, sessions, afterSafety) {
+    return new errors/* ActionError */.lZ(`${sessions.length} other session(s) are connected to ${database}, which mode "replace" would drop and restore; ${afterSafety ?? 'nothing was downloaded or changed'}.\n${sessions.map((session) => `- ${describeSession(session)}`).join('\n')}`, {
+        hint: 'Stop the application (and anything else using the database) first: whatever they write after the safety backup would be lost, and their open transactions hold locks the restore waits behind. Or set terminate-connections: true to end these sessions after the safety backup.',
+    });
+}
+/** When `error` is a wait cut short by lock-timeout: who could be holding the lock now. */
+async function lockHoldersExplanation(inputs, database, error) {
+    if (!/lock-timeout|lock timeout|could not obtain lock/i.test((0,errors/* errorMessage */.gJ)(error)))
+        return '';
+    const holders = await withClient(inputs.target, (client) => lockHoldersNow(client, database)).catch(() => []);
+    return `\nHolding locks on ${database} now: ${holders.length ? `\n${holders.map((holder) => `- ${holder}`).join('\n')}` : 'no session or prepared transaction (the holder has gone).'}`;
+}
 /**
- * What was approved is what runs: restoring this backup (at the schema version its metadata records)
- * over the database in database-url, whose history says what the restore undoes, must be the plan
- * whose digest the approver saw.
+ * Just before replacing: nobody else may be connected. With terminate-connections they are ended
+ * (after the safety backup, so it holds what they wrote), otherwise the restore is refused.
  */
-async function checkRestorePlan(target, expected, metadata) {
-    if (!metadata) {
-        throw new errors/* InputError */.dz('expected-plan-digest', 'is set, but this backup has no metadata, so the schema version it restores to is unknown and the plan cannot be checked. Nothing was restored.');
+async function clearSessions(inputs, database, safety) {
+    await withClient(inputs.target, async (client) => {
+        const sessions = await otherSessions(client, database);
+        if (sessions.length === 0)
+            return;
+        if (!inputs.terminateConnections)
+            throw sessionsRefusal(database, sessions, safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced');
+        for (const session of sessions)
+            core/* info */.pq(`Ending session ${describeSession(session)} (terminate-connections: true).`);
+        const left = await terminateSessions(client, database, sessions.map((session) => session.pid), Math.max(5000, inputs.lockTimeoutMs));
+        for (const session of sessions)
+            if (!left.some((other) => other.pid === session.pid))
+                cancellation/* journal */.W8.step(`Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`);
+        if (left.length)
+            throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
+    });
+}
+/** The safety backup, or an error saying it failed and that nothing was replaced. */
+async function safetyBackup(inputs, database, prepare) {
+    try {
+        return await takeBackup(await prepare());
     }
-    const restoresTo = metadata.schemaVersion?.version ?? null;
-    await withClient(target, async (client) => verifyPlanDigest(expected, (await restoreIdentity(client, restoresTo)).identity));
-    core/* info */.pq(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
+    catch (error) {
+        if (cancellation/* cancellation */.WN.cancelled)
+            throw error;
+        const holders = await lockHoldersExplanation(inputs, database, error);
+        const waited = holders ? `\nIt waited longer than lock-timeout (${(0,duration/* formatDuration */.a)(inputs.lockTimeoutMs)}) for a lock.` : '';
+        throw new errors/* ActionError */.lZ(`The safety backup of ${database} failed, so nothing was replaced: ${(0,errors/* errorMessage */.gJ)(error)}${waited}${holders}`, {
+            hint: error instanceof errors/* ActionError */.lZ ? error.hint : undefined,
+        });
+    }
 }
 async function run() {
     const started = Date.now();
@@ -38874,31 +38146,34 @@ async function run() {
     const inputs = readRestoreInputs();
     const replace = inputs.mode === 'replace';
     // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
-    const { server, database, initialVersion } = await withClient(inputs.target, async (client) => {
-        const version = await connection_serverVersion(client);
-        const initialVersion = (await detectSchemaVersion(client))?.version ?? null;
-        if (replace)
-            return { server: version, database: inputs.target.database, initialVersion };
+    const { server, database } = await withClient(inputs.target, async (client) => {
+        const version = await serverVersion(client);
+        if (replace) {
+            const sessions = await otherSessions(client, inputs.target.database);
+            if (sessions.length && !inputs.terminateConnections)
+                throw sessionsRefusal(inputs.target.database, sessions, undefined);
+            return { server: version, database: inputs.target.database };
+        }
         if (!inputs.targetDatabase)
-            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
+            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)) };
         if (await databaseExists(client, inputs.targetDatabase)) {
             throw new errors/* InputError */.dz('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
         }
-        return { server: version, database: inputs.targetDatabase, initialVersion };
+        return { server: version, database: inputs.targetDatabase };
     });
     core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
     if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
         core/* warning */.$e('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
     }
+    cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${server.text})`);
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-restore-'));
+    const workDirDone = cancellation/* cancellation */.WN.partialFile(workDir);
     try {
         // 2. The backup, verified and decrypted, before any database is touched.
         const backup = await obtainBackup(inputs.source, workDir);
         core/* info */.pq(`Backup: ${backup.origin}.`);
         const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
         core/* info */.pq(`Checksum verified: SHA-256 ${checksum}.`);
-        if (inputs.expectedPlanDigest)
-            await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
         const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
         let plainPath = backup.backupPath;
         if (encrypted) {
@@ -38935,12 +38210,14 @@ async function run() {
         if (replace && inputs.safetyBackup) {
             const name = safetyArtifactName(database, now);
             core/* info */.pq(`Taking a safety backup of ${database} before replacing it.`);
-            safety = await takeBackup(await prepareBackup({
+            safety = await safetyBackup(inputs, database, () => prepareBackup({
                 target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
                 label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
                 outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
                 artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
+                lockWaitTimeoutMs: inputs.lockTimeoutMs,
             }));
+            cancellation/* journal */.W8.step(`Took the safety backup ${safety.path}`);
             if (artifactServiceAvailable()) {
                 await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
                 safetyArtifact = name;
@@ -38950,18 +38227,22 @@ async function run() {
         else if (replace) {
             core/* warning */.$e(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
         }
+        if (replace)
+            await clearSessions(inputs, database, safety);
         emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
         if (!replace)
             await createDatabase(inputs.target, database, { template: 'template0' });
         try {
-            await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir });
+            await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir, lockTimeoutMs: inputs.lockTimeoutMs });
         }
         catch (error) {
             if (!replace)
-                await dropDatabase(inputs.target, database).catch(() => undefined);
+                await dropDatabase(inputs.target, database).then(() => cancellation/* journal */.W8.cleanup(`dropped the half-restored database ${database}`), () => undefined);
             const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
-            throw new errors/* ActionError */.lZ(`The restore into ${database} failed, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${(0,errors/* errorMessage */.gJ)(error)}`);
+            const lockWait = await lockHoldersExplanation(inputs, database, error);
+            throw new errors/* ActionError */.lZ(`The restore into ${database} ${cancellation/* cancellation */.WN.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${(0,errors/* errorMessage */.gJ)(error)}${lockWait}`);
         }
+        cancellation/* journal */.W8.step(`Restored the backup into ${database}`);
         // 5. Proof: the restored database against the backup's own record.
         const state = await withClient(target, (client) => inspectDatabase(client));
         const comparison = compareWithBackup(state, { rowCounts: backup.metadata?.rowCounts ?? {}, schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion) });
@@ -38984,8 +38265,6 @@ async function run() {
             database: finalName,
             checksum,
             'schema-version': state.schemaVersion ?? '',
-            'initial-version': initialVersion,
-            'final-version': state.schemaVersion,
             'row-counts': state.rowCounts,
             'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
             'safety-backup-path': safety?.path,
@@ -39000,12 +38279,176 @@ async function run() {
                 (replace ? `The safety backup is ${safety?.path ?? '(none taken)'}.` : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`));
         }
         emitEvent('restore_complete', { database: finalName, mode: inputs.mode, checksum, schema_version: state.schemaVersion, tables: Object.keys(state.rowCounts).length, duration_ms: durationMs });
-        core/* info */.pq(`Restore into ${finalName} complete and verified in ${duration_formatDuration(durationMs)}.`);
+        core/* info */.pq(`Restore into ${finalName} complete and verified in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         // Downloaded artifacts and decrypted plaintext never outlive the step.
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
+        workDirDone();
     }
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cU: () => (/* binding */ removePartial),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony export pause */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 15784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -39053,30 +38496,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 

@@ -1,8 +1,9 @@
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { cancellation, journal, removePartial } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { describeTarget, serverVersion, withClient, withDatabase, type PgTarget } from '../postgres/connection.js';
 import { createDatabase, dropDatabase, tableRowCounts } from '../postgres/databases.js';
@@ -11,6 +12,7 @@ import { runProcess } from '../process.js';
 import { checkListing, checkPlainDump, listArchive, type ExpectedTables } from './archive.js';
 import { backupChecksum } from './checksum.js';
 import { describeCompression, planCompression, type Compression, type CompressionPlan } from './compression.js';
+import { writingFile } from './disk-space.js';
 import { runPgDump } from './dump.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_FORMAT_VERSION, encryptBackup } from './encryption.js';
 import { metadataPathFor, backupFileName } from './names.js';
@@ -45,6 +47,8 @@ export interface BackupRequest {
   artifact?: { name: string; retentionDays: number };
   /** Row counts are recorded for at most this many (largest) tables. */
   rowCountLimit?: number;
+  /** Longest wait for a table lock (pg_dump --lock-wait-timeout); unbounded when absent. */
+  lockWaitTimeoutMs?: number;
 }
 
 export interface PreparedBackup {
@@ -78,7 +82,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
-  const snapshot = await DumpSnapshot.open(request.target);
+  const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
   try {
     const server = await serverVersion(snapshot.client);
     core.info(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
@@ -139,6 +143,7 @@ async function verifyByRestore(prepared: PreparedBackup, rowCounts: Record<strin
       hint: 'Grant the backup user CREATEDB, or use verify "archive".',
     });
   });
+  let verified = false;
   try {
     const scratch = withDatabase(request.target, name);
     await restoreBackup({
@@ -159,9 +164,13 @@ async function verifyByRestore(prepared: PreparedBackup, rowCounts: Record<strin
         `The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`,
       );
     }
+    verified = true;
     return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
   } finally {
-    await dropDatabase(request.target, name).catch((error: unknown) => core.warning(`Could not drop the scratch database ${name}: ${(error as Error).message}`));
+    await dropDatabase(request.target, name).then(
+      () => verified || journal.cleanup(`dropped the scratch database ${name}`),
+      (error: unknown) => core.warning(`Could not drop the scratch database ${name}: ${(error as Error).message}`),
+    );
   }
 }
 
@@ -175,12 +184,30 @@ function runContext(): BackupMetadata['run'] {
   };
 }
 
+/**
+ * Dumps, verifies, compresses, encrypts and records the backup. Files are created readable by
+ * this user only (umask 077 for pg_dump and zstd too), also in an output-dir that already exists.
+ * Until the metadata is written every file of it is partial: a failure or a cancellation removes
+ * them all (cancellation.ts), so nothing half-done can pass for a backup or keep the disk full.
+ */
 export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult> {
+  const previousUmask = process.umask(0o077);
+  try {
+    return await dumpAndRecord(prepared);
+  } finally {
+    process.umask(previousUmask);
+  }
+}
+
+async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
   const started = Date.now();
   const { request, output } = prepared;
   const createdAt = new Date();
   let backupPath = output;
   const { snapshot, tables, schemaVersion } = prepared;
+  const partials = [output, `${output}.zst`, `${output}.enc`, `${output}.zst.enc`];
+  partials.push(...partials.map(metadataPathFor));
+  const unregister = partials.map((file) => cancellation.partialFile(file));
   try {
     let rowCounts: Record<string, number> = {};
     try {
@@ -192,6 +219,7 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
         runPgDump({
           target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
           schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
+          lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.bytes, 0),
         }),
         counted,
       ]);
@@ -209,12 +237,13 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
     earlyChecksum?.catch(() => undefined);
     const archiveCheck = await verifyDump(prepared, expected);
     core.info(`Verified: ${archiveCheck}.`);
+    journal.step(`Dumped ${path.basename(output)} and verified it (${archiveCheck})`);
     const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
 
     if (prepared.plan.externalZstd) {
       const level = prepared.plan.compression.level ?? 3;
-      await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
+      await writingFile(`${output}.zst`, async () => (await stat(output)).size, () => runProcess(prepared.plan.externalZstd!, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
       backupPath = `${output}.zst`;
     }
     if (request.encryptionKey) {
@@ -255,11 +284,13 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       artifact: request.artifact ?? null,
       run: runContext(),
     };
-    await writeMetadata(metadataPath, metadata);
+    await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
+    for (const done of unregister) done();
     return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
   } catch (error) {
     // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
-    for (const leftover of new Set([output, backupPath, `${output}.zst`])) await rm(leftover, { recursive: true, force: true });
+    for (const leftover of partials) removePartial(leftover);
+    for (const done of unregister) done();
     throw error;
   }
 }

@@ -1,9 +1,11 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { removePartial } from '../cancellation.js';
 import { pgToolEnv, type PgTarget } from '../postgres/connection.js';
 import type { PgClientTool } from '../postgres/pg-tools.js';
 import { runProcess } from '../process.js';
 import type { CompressionPlan } from './compression.js';
+import { writingFile } from './disk-space.js';
 import type { BackupFormat } from './metadata.js';
 import { formatBytes, withProgressGroup } from './progress.js';
 
@@ -22,6 +24,10 @@ export interface DumpRequest {
   excludeTables: string[];
   snapshot?: string;
   output: string;
+  /** Longest wait for a table lock (pg_dump --lock-wait-timeout); unbounded when absent. */
+  lockWaitTimeoutMs?: number;
+  /** About how many bytes the dump needs, for a full disk's message (the tables' size, before compression). */
+  estimatedBytes?: number;
 }
 
 const FORMAT_FLAG: Record<BackupFormat, string> = { custom: 'c', directory: 'd', plain: 'p' };
@@ -31,6 +37,7 @@ export function pgDumpArgs(request: DumpRequest): string[] {
   if (request.jobs > 1) args.push(`--jobs=${request.jobs}`);
   args.push(...request.plan.pgDumpArgs);
   if (request.snapshot) args.push(`--snapshot=${request.snapshot}`);
+  if (request.lockWaitTimeoutMs !== undefined && request.lockWaitTimeoutMs > 0) args.push(`--lock-wait-timeout=${Math.round(request.lockWaitTimeoutMs)}`);
   if (request.schemaOnly) args.push('--schema-only');
   for (const table of request.tables) args.push(`--table=${table}`);
   for (const table of request.excludeTables) args.push(`--exclude-table=${table}`);
@@ -52,14 +59,19 @@ async function sizeOf(output: string): Promise<number> {
 
 export async function runPgDump(request: DumpRequest): Promise<void> {
   try {
-    await withProgressGroup(
-      `pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`,
-      (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }),
-      { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` },
+    await writingFile(
+      request.output,
+      async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)),
+      () =>
+        withProgressGroup(
+          `pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`,
+          (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }),
+          { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` },
+        ),
     );
   } catch (error) {
     // A half-written dump must never be mistaken for a backup.
-    await rm(request.output, { recursive: true, force: true });
+    removePartial(request.output);
     throw error;
   }
 }

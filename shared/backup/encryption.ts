@@ -4,8 +4,10 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { removePartial } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { listFiles } from './checksum.js';
+import { writingFile } from './disk-space.js';
 
 /**
  * Symmetric encryption of backups with a key from a secret: anyone who can read a run can download
@@ -178,7 +180,18 @@ export async function encryptFile(src: string, dst: string, deriver: KeyDeriver,
   });
   const out = createWriteStream(dst, { mode: 0o600 });
   out.write(header);
-  await pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), seal, out);
+  try {
+    await writingFile(dst, async () => encryptedSize((await stat(src)).size), () => pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), seal, out));
+  } catch (error) {
+    // A partial .enc cannot be decrypted, and it holds the disk space the failure needed.
+    removePartial(dst);
+    throw error;
+  }
+}
+
+/** The size of a file of `plainBytes` once encrypted: header, then each segment plus its tag. */
+export function encryptedSize(plainBytes: number): number {
+  return HEADER_SIZE + plainBytes + TAG_SIZE * Math.max(1, Math.ceil(plainBytes / 2 ** SEGMENT_LOG2));
 }
 
 /**
@@ -239,6 +252,7 @@ export async function encryptBackup(backupPath: string, secret: string): Promise
   const deriver = new KeyDeriver(secret);
   const kdfSalt = randomBytes(16);
   if ((await stat(backupPath)).isDirectory()) {
+    // The caller removes the directory when this fails: half of it encrypted is no backup either.
     for (const name of await listFiles(backupPath)) {
       const file = path.join(backupPath, name);
       await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, deriver, kdfSalt);

@@ -58,7 +58,7 @@ export interface BackupMetadata {
 }
 
 export async function writeMetadata(file: string, metadata: BackupMetadata): Promise<void> {
-  await writeFile(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
+  await writeFile(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
 }
 
 function need(condition: boolean, file: string, what: string): void {
@@ -67,9 +67,20 @@ function need(condition: boolean, file: string, what: string): void {
 
 /** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
 export async function readMetadata(file: string): Promise<BackupMetadata> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
+  }
+  return parseMetadata(text, file);
+}
+
+/** Parses and sanity-checks metadata text; `file` names it in errors. */
+export function parseMetadata(text: string, file: string): BackupMetadata {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
   }

@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ActionError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { ActionError, errorMessage } from '../errors.js';
 import { pgToolEnv, type PgTarget } from '../postgres/connection.js';
 import type { PgClientTool } from '../postgres/pg-tools.js';
+import { watchLockWaits } from '../postgres/sessions.js';
 import { findExecutable, runProcess } from '../process.js';
 import type { BackupFormat } from './metadata.js';
 import { withProgressGroup } from './progress.js';
@@ -28,6 +31,8 @@ export interface RestoreRequest {
   noOwner: boolean;
   /** Scratch space for decompressing plain dumps. */
   tempDir: string;
+  /** Longest wait for any lock: a statement of the restore waiting longer is cancelled; unbounded when absent. */
+  lockTimeoutMs?: number;
 }
 
 /** A libpq connection string naming only the database, so a name with "=" or spaces stays a name. */
@@ -58,7 +63,23 @@ async function plainSqlFile(file: string, tempDir: string): Promise<{ sql: strin
 }
 
 export async function restoreBackup(request: RestoreRequest): Promise<void> {
-  const env = pgToolEnv(request.target);
+  // A name of its own, so the lock watch finds exactly this restore's sessions.
+  const applicationName = `rollback-actions restore ${randomBytes(4).toString('hex')}`;
+  const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+  try {
+    await runRestoreTool(request, applicationName);
+  } catch (error) {
+    if (await watch?.stop()) {
+      throw new ActionError(`It waited longer than lock-timeout (${formatDuration(request.lockTimeoutMs!)}) for a lock, and was cancelled: ${errorMessage(error)}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    await watch?.stop();
+  }
+}
+
+async function runRestoreTool(request: RestoreRequest, applicationName: string): Promise<void> {
+  const env = pgToolEnv(request.target, { applicationName });
   if (request.format === 'plain') {
     if (!request.psql) throw new Error('restoreBackup: psql is required for plain dumps');
     if (request.noOwner) {
@@ -70,7 +91,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<void> {
       const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
       if (request.singleTransaction) args.splice(4, 0, '--single-transaction');
       await withProgressGroup(`psql: restore into ${request.target.database}`, (log) =>
-        runProcess(request.psql!.path, args, { env: { ...env, PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }),
+        runProcess(request.psql!.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }),
       );
     } finally {
       await cleanup();

@@ -17,6 +17,7 @@ export interface CatalogTable {
   name: string;
   /** 'r' ordinary, 'p' partitioned (no data of its own). */
   kind: 'r' | 'p';
+  /** Its data on disk, TOAST included, indexes not (pg_table_size): what a dump of it is about the size of, uncompressed. */
   bytes: number;
 }
 
@@ -65,13 +66,14 @@ export class DumpSnapshot {
     readonly database: string,
   ) {}
 
-  static async open(target: PgTarget): Promise<DumpSnapshot> {
+  /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+  static async open(target: PgTarget, lockTimeoutMs = 0): Promise<DumpSnapshot> {
     const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
     try {
       // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
       // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
       // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-      await client.query('SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = 0; SET max_parallel_workers_per_gather = 0; SET jit = off');
+      await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let id: string | undefined;
       try {
@@ -92,7 +94,7 @@ export class DumpSnapshot {
   /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
   async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
     const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_table_size(c.oid) AS bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'

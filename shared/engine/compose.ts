@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CancelledError } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { findExecutable, formatCommand, ProcessError, type RunResult } from '../process.js';
 import { healthcheckDefined } from './compose-file.js';
@@ -95,15 +96,33 @@ export interface ComposeServiceConfig {
   healthcheck: boolean;
 }
 
+/** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
+async function readConfig(executor: HostExecutor, project: ComposeProject, args: readonly string[], options: ComposeRunOptions): Promise<RunResult> {
+  try {
+    return await runCompose(executor, project, ['config', ...args], options);
+  } catch (error) {
+    if (!(error instanceof ActionError) || error instanceof CancelledError) throw error;
+    throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+  }
+}
+
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
 export async function composeConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<Record<string, ComposeServiceConfig>> {
-  const { stdout } = await runCompose(executor, project, ['config'], options);
+  const { stdout } = await readConfig(executor, project, [], options);
   const config = parseYaml(stdout, { merge: true }) as { services?: Record<string, { image?: unknown; healthcheck?: { disable?: boolean; test?: unknown } }> } | null;
   const services: Record<string, ComposeServiceConfig> = {};
   for (const [name, service] of Object.entries(config?.services ?? {})) {
     services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
   }
   return services;
+}
+
+/**
+ * Validates the project as `up` would read it (files merged, variables interpolated, checked
+ * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
+ */
+export async function composeCheckConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<void> {
+  await readConfig(executor, project, ['-q'], options);
 }
 
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */

@@ -41,6 +41,11 @@ export interface HttpRequestOptions {
   timeoutMs: number;
   followRedirects?: boolean;
   maxRedirects?: number;
+  /**
+   * Names of headers that carry secrets (beside Authorization, Proxy-Authorization and Cookie,
+   * always treated so): a redirect to another origin does not send them on.
+   */
+  secretHeaders?: readonly string[];
   /** Bytes of body kept; the rest is not read (bodyTruncated says so). Default 10 MiB. */
   maxBodyBytes?: number;
   tls?: TlsOptions;
@@ -67,7 +72,8 @@ export interface HttpResponse {
   bodyTruncated: boolean;
   /** The URL that answered, after redirects. */
   url: string;
-  redirects: { status: number; location: string }[];
+  /** Each redirect followed; `dropped` names the secret headers not sent on to its other origin. */
+  redirects: { status: number; location: string; dropped?: string[] }[];
   /** Milliseconds until the final response's headers arrived, and until its body was read. */
   timeToHeadersMs: number;
   totalMs: number;
@@ -102,12 +108,18 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResp
     if (redirects.length >= maxRedirects) {
       throw new HttpRequestError('redirect', `more than ${maxRedirects} redirects (last to ${location})`);
     }
-    redirects.push({ status: hop.status, location });
     const next = new URL(location, url);
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new HttpRequestError('redirect', `redirect to unsupported protocol ${next.protocol}`);
     }
-    if (next.origin !== url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS);
+    const redirect: HttpResponse['redirects'][number] = { status: hop.status, location };
+    redirects.push(redirect);
+    if (next.origin !== url.origin) {
+      const secret = [...CREDENTIAL_HEADERS, ...(options.secretHeaders ?? []).map((name) => name.toLowerCase())];
+      const dropped = Object.keys(headers).filter((name) => secret.includes(name.toLowerCase()));
+      if (dropped.length) redirect.dropped = dropped;
+      headers = withoutHeaders(headers, secret);
+    }
     // 303, and 301/302 after a POST (what every browser does), turn into a GET without a body.
     if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
       method = method === 'HEAD' ? 'HEAD' : 'GET';

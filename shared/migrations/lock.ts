@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { pause } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import type { HistoryTable } from './history.js';
@@ -104,36 +105,70 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+
+function describeHolders(holders: LockHolder[]): string {
+  return holders.length
+    ? holders
+        .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+        .join('; ')
+    : 'a session that has since let go';
+}
+
 /**
- * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
- * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
  */
-export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], timeoutMs: number): Promise<HeldLock> {
+export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], timeoutMs: number, options: { onWait?: (message: string) => void } = {}): Promise<HeldLock> {
   const started = Date.now();
+  // Statements of the run then wait for table locks at most lock-timeout too.
   await client.query(`SET lock_timeout = ${timeoutMs}`);
   const taken: LockKey[] = [];
   const release = async () => {
     for (const key of [...taken].reverse()) await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
     taken.length = 0;
   };
-  for (const key of keys) {
-    try {
-      await client.query(`SELECT pg_advisory_lock(${key.id})`);
-      taken.push(key);
-    } catch (error) {
-      await release();
-      if ((error as { code?: string }).code !== '55P03') throw error;
-      const holders = await lockHolders(client, keys).catch(() => []);
-      const who = holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-      throw new ActionError(
-        `Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`,
-        { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' },
-      );
+  let delay = FIRST_RETRY_MS;
+  let reportedAt = started;
+  try {
+    for (const key of keys) {
+      for (;;) {
+        const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+        if (rows[0].locked) {
+          taken.push(key);
+          break;
+        }
+        const waited = Date.now() - started;
+        if (timeoutMs > 0 && waited >= timeoutMs) {
+          const holders = await lockHolders(client, keys).catch(() => []);
+          throw new ActionError(
+            `Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`,
+            { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' },
+          );
+        }
+        if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+          reportedAt = Date.now();
+          const holders = await lockHolders(client, keys).catch(() => []);
+          options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
+        }
+        const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+        await pause(wait, 'Stopped waiting for the migration lock');
+        delay = Math.min(MAX_RETRY_MS, delay * 2);
+      }
     }
+  } catch (error) {
+    await release();
+    throw error;
   }
   return { keys, waitedMs: Date.now() - started, release };
 }

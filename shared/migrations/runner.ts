@@ -292,7 +292,8 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
     table: options.table,
     direction: plannedMigrations.length ? 'down' : 'none',
     fromVersion: history.current,
-    toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+    // Reverting everything ends at no version (null), not where it started.
+    toVersion: plannedMigrations.length ? plannedMigrations.at(-1)!.versionAfter : history.current,
     setup: [],
     migrations: plannedMigrations,
   };
@@ -426,6 +427,8 @@ export interface MigrationFailure {
 export interface RunHooks {
   onStart?(step: PlannedMigration): void;
   onDone?(outcome: MigrationOutcome): void;
+  /** Once aborted, no further statement starts: the run stops as if the next one had failed. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -483,6 +486,7 @@ export async function runPlan(client: pg.Client, plan: MigrationPlan, hooks: Run
     for (const unit of unitsOf(step)) {
       if (unit.phase !== 'before' && step.historyBefore.length > 0) dirtyMarked = true;
       try {
+        if (hooks.signal?.aborted) throw hooks.signal.reason;
         await client.query(unit.sql);
         if (unit.kind === 'control') inTransaction = unit.sql === 'BEGIN;';
       } catch (error) {

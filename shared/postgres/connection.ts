@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { cancellation, journal } from '../cancellation.js';
 import { ActionError, InputError } from '../errors.js';
 import { maskUrlCredentials, maskValue } from '../secrets.js';
 
@@ -69,8 +70,28 @@ export function describeTarget(target: PgTarget): string {
   return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
 
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-export function pgToolEnv(target: PgTarget): Record<string, string | undefined> {
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+export const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map<string, number>();
+const serverKey = (target: PgTarget) => `${target.host}:${target.port}`;
+
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+export function pgToolEnv(target: PgTarget, settings: { applicationName?: string; options?: string } = {}): Record<string, string | undefined> {
+  const options = [
+    process.env.PGOPTIONS,
+    settings.options,
+    (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+  ].filter(Boolean);
   return {
     PGHOST: target.host,
     PGPORT: String(target.port),
@@ -79,7 +100,8 @@ export function pgToolEnv(target: PgTarget): Record<string, string | undefined> 
     PGDATABASE: target.database,
     PGSSLMODE: target.sslmode,
     PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-    PGAPPNAME: 'rollback-actions',
+    PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+    PGOPTIONS: options.length ? options.join(' ') : undefined,
   };
 }
 
@@ -124,25 +146,77 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
-export async function connect(target: PgTarget, options: ConnectOptions = {}): Promise<pg.Client> {
-  const client = new pg.Client({
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map<pg.Client, { target: PgTarget; pid: number }>();
+let unregisterCanceller: (() => void) | undefined;
+
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements(): Promise<void> {
+  const byServer = new Map<string, { target: PgTarget; pids: number[] }>();
+  for (const { target, pid } of openSessions.values()) {
+    const key = `${serverKey(target)}/${target.user}/${target.database}`;
+    const entry = byServer.get(key) ?? { target, pids: [] };
+    entry.pids.push(pid);
+    byServer.set(key, entry);
+  }
+  await Promise.allSettled(
+    [...byServer.values()].map(async ({ target, pids }) => {
+      const client = newClient(target, 'rollback-actions cancel', 3000);
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ pid: number; query: string; cancelled: boolean }>(
+          "SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'",
+          [pids],
+        );
+        for (const row of rows) if (row.cancelled) journal.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+      } catch (error) {
+        journal.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${(error as Error).message}; they end when this process exits`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }),
+  );
+}
+
+function newClient(target: PgTarget, applicationName: string, connectTimeoutMs: number): pg.Client {
+  return new pg.Client({
     host: target.host,
     port: target.port,
     user: target.user,
     password: target.password,
     database: target.database,
     ssl: sslOption(target.sslmode),
-    application_name: options.applicationName ?? 'rollback-actions',
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: applicationName,
+    connectionTimeoutMillis: connectTimeoutMs,
   });
+}
+
+export async function connect(target: PgTarget, options: ConnectOptions = {}): Promise<pg.Client> {
+  const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
   // A dropped connection after connect must surface through the failing query, not crash the process.
   client.on('error', () => undefined);
+  let session: { pid: number; version: number };
   try {
     await client.connect();
+    // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+    const { rows } = await client.query<{ pid: number; version: number }>(
+      `SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`,
+    );
+    session = rows[0];
   } catch (error) {
     await client.end().catch(() => undefined);
     throw explainConnectionError(target, error);
   }
+  serverVersions.set(serverKey(target), session.version);
+  openSessions.set(client, { target, pid: session.pid });
+  client.once('end', () => openSessions.delete(client));
+  unregisterCanceller ??= cancellation.onCancel(cancelRunningStatements);
   return client;
 }
 

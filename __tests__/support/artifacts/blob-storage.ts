@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 /**
  * The part of Azure Blob Storage the artifact client talks to, behind SAS-signed URLs the way
  * Azurite serves them (http://127.0.0.1:<port>/<account>/<container>/<blob>): Put Block and Put
- * Block List (what BlockBlobClient.uploadStream sends), a single-shot Put Blob, and Get Blob.
+ * Block List (what BlockBlobClient.uploadStream sends), a single-shot Put Blob, and Get Blob (ranged too).
  * Blobs are kept on disk so a benchmark can push a real dump through it.
  */
 export const ACCOUNT = 'devstoreaccount1';
@@ -126,6 +126,20 @@ export class BlobStorage {
       });
       const disposition = query.get('rscd');
       if (disposition) headers['content-disposition'] = disposition;
+      // Ranged reads as Azure serves them: "bytes=start-end" or "bytes=start-" only (no suffix ranges).
+      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+      if (range) {
+        const start = Number(range[1]);
+        const end = Math.min(stored.size - 1, range[2] === '' ? stored.size - 1 : Number(range[2]));
+        if (start > end) return reject(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.').then(() => true);
+        headers['content-length'] = String(end - start + 1);
+        headers['content-range'] = `bytes ${start}-${end}/${stored.size}`;
+        this.log.push({ method, operation: 'get-blob', blob, bytes: end - start + 1, status: 206 });
+        response.writeHead(206, headers);
+        if (method === 'HEAD') response.end();
+        else await pipeline(createReadStream(stored.file, { start, end }), response);
+        return true;
+      }
       this.log.push({ method, operation: 'get-blob', blob, bytes: stored.size, status: 200 });
       response.writeHead(200, headers);
       if (method === 'HEAD') response.end();

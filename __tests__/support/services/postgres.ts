@@ -84,10 +84,11 @@ export async function startPostgres(): Promise<PostgresService> {
     '-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256',
     `--pwfile=${path.join(root, 'pwfile')}`, '-E', 'UTF8', '--locale=C', '--no-sync',
   ]);
-  // Durability settings off: these clusters live for one test run.
+  // Durability settings off: these clusters live for one test run. Prepared transactions on: the
+  // fault tests hold locks with one, as an application using two-phase commit does.
   const serverOptions = [
     `-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c synchronous_commit=off',
-    '-c full_page_writes=off', '-c max_connections=300', '-c shared_buffers=256MB',
+    '-c full_page_writes=off', '-c max_connections=300', '-c shared_buffers=256MB', '-c max_prepared_transactions=10',
   ].join(' ');
   await asPostgresUser(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start']);
   const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
