@@ -6,7 +6,11 @@
 set -uo pipefail
 reference="${IMAGE:-}:${TAG}"
 answer() { # result details
-  printf 'image=%s\nresult=%s\ndetails=%s\n' "$reference" "$1" "$2" >> "$GITHUB_OUTPUT"
+  {
+    echo "image=$reference"
+    echo "result=$1"
+    echo "details=$2"
+  } >> "$GITHUB_OUTPUT"
   echo "$1: $2"
 }
 if [ -z "${IMAGE:-}" ]; then

@@ -7,8 +7,10 @@
  * group an enclosing run already holds can never get it: GitHub cancels it as a deadlock.
  */
 export interface ConcurrencyHolder {
-  /** Shown in messages: the run or job. */
+  /** Shown in GitHub's messages: the workflow, or the job (for a called workflow, its calling job). */
   label: string;
+  /** Tells holders apart: the run's name, then " › job" for each job down to this one. */
+  id: string;
   /** Cancels the holder's run or job (cancel-in-progress). */
   cancelRunning(reason: string): void;
 }
@@ -41,7 +43,7 @@ export class ConcurrencyRegistry {
   /** Who runs and who waits in a group now (tests poll it). */
   state(group: string): { running?: string; pending?: string } {
     const entry = this.groups.get(group.toLowerCase());
-    return { running: entry?.running?.label, pending: entry?.pending?.holder.label };
+    return { running: entry?.running?.id, pending: entry?.pending?.holder.id };
   }
 
   /**
@@ -97,6 +99,6 @@ export class ConcurrencyRegistry {
   }
 
   private record(group: string, holder: ConcurrencyHolder, event: ConcurrencyEvent['event']): void {
-    this.events.push({ group, holder: holder.label, event });
+    this.events.push({ group, holder: holder.id, event });
   }
 }

@@ -46,6 +46,8 @@ interface Frame {
   parentCancellation?: Cancellation;
   /** The run in messages: the workflow's name, or the calling job's id for a called workflow. */
   label: string;
+  /** The run among others: its run name, then " › job" down to the calling job. */
+  id: string;
   depth: number;
 }
 
@@ -204,7 +206,7 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
   }
   // The run as GitHub lists it: its run-name (github and inputs only), else the workflow's name.
   const runName = source.workflow['run-name'] ? interpolateString(source.workflow['run-name'], { github, inputs }, NO_STATUS) : `${github.workflow} #${runId}`;
-  const run = await runFile(state, { source: { ...source, ref }, inputs, secrets: { kind: 'repository', values: options.secrets ?? {} }, held: [], label: runName, depth: 0 });
+  const run = await runFile(state, { source: { ...source, ref }, inputs, secrets: { kind: 'repository', values: options.secrets ?? {} }, held: [], label: runName, id: runName, depth: 0 });
   return { ...run, runName };
 }
 
@@ -228,7 +230,7 @@ async function runFile(state: RunState, frame: Frame): Promise<WorkflowRun> {
   let release = nothingToRelease;
   const runConcurrency = concurrencyOf(workflow.concurrency, { github: state.github, inputs: frame.inputs, vars: options.vars ?? {} });
   if (runConcurrency) {
-    const acquired = await state.registry.acquire(runConcurrency.group, { label: frame.label, cancelRunning: (reason) => cancellation.cancel(reason) }, { cancelInProgress: runConcurrency.cancelInProgress, held });
+    const acquired = await state.registry.acquire(runConcurrency.group, { label: frame.label, id: frame.id, cancelRunning: (reason) => cancellation.cancel(reason) }, { cancelInProgress: runConcurrency.cancelInProgress, held });
     if (!acquired.acquired) {
       log(`${pad}○ workflow ${name}: ${acquired.reason}`);
       return { workflow: frame.source.file, name, conclusion: 'cancelled', cancelledBecause: acquired.reason, jobs: {}, outputs: {}, startedAt: started, durationMs: Date.now() - started };
@@ -303,7 +305,7 @@ async function runOneJob(state: RunState, frame: Frame, jobId: string, status: S
   let release = nothingToRelease;
   const held = [...frame.held];
   if (jobConcurrency) {
-    const acquired = await state.registry.acquire(jobConcurrency.group, { label: jobId, cancelRunning: (reason) => jobCancellation.cancel(reason) }, { cancelInProgress: jobConcurrency.cancelInProgress, held });
+    const acquired = await state.registry.acquire(jobConcurrency.group, { label: jobId, id: `${frame.id} › ${jobId}`, cancelRunning: (reason) => jobCancellation.cancel(reason) }, { cancelInProgress: jobConcurrency.cancelInProgress, held });
     if (!acquired.acquired) {
       log(`${pad}○ job ${name}: ${acquired.reason}`);
       return { ...base, result: 'cancelled', outcome: 'cancelled', errors: [acquired.reason], durationMs: Date.now() - started };
@@ -343,7 +345,7 @@ async function callWorkflow(state: RunState, frame: Frame, jobId: string, spec: 
   const permissions = jobPermissions(options, frame.source.workflow, jobId, spec, frame.ceiling);
   try {
     const inputs = resolveInputs(triggers(callee.workflow).workflow_call?.inputs ?? {}, given, where);
-    const called = await runFile(state, { source: callee, inputs, secrets, ceiling: permissions, held, parentCancellation: cancellation, label: jobId, depth: frame.depth + 2 });
+    const called = await runFile(state, { source: callee, inputs, secrets, ceiling: permissions, held, parentCancellation: cancellation, label: jobId, id: `${frame.id} › ${jobId}`, depth: frame.depth + 2 });
     const outcome: Result = called.conclusion;
     return { outcome, outputs: called.outputs, steps: [], summary: Object.values(called.jobs).map((job) => job.summary).join(''), errors: called.cancelledBecause ? [called.cancelledBecause] : [], called };
   } catch (error) {
