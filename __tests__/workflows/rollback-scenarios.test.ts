@@ -66,6 +66,30 @@ describe('rollback workflows on the demo app', () => {
     expect(await world.appState()).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
   }, 300_000);
 
+  it('never leaves the app down: when the down migration fails (the lock never comes), the stopped services start again and the job fails', async () => {
+    const blocker = new pg.Client({ connectionString: world.database.url });
+    await blocker.connect();
+    const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
+    await blocker.query(`SELECT pg_advisory_lock(${lock.id})`);
+    try {
+      const caller = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', reason: 'lock held' });
+      const rollback = findCalled(caller, 'rollback');
+      expect(caller.conclusion).toBe('failure');
+      expect(jobResults(rollback)).toEqual({ plan: 'success', backup: 'skipped', rollback: 'failure', report: 'success' });
+      const steps = Object.fromEntries(rollback.jobs.rollback.steps.map((step) => [step.id, step]));
+      expect([steps.stop.outcome, steps.down.outcome, steps.restart.outcome, steps.redeploy.outcome]).toEqual(['success', 'failure', 'success', 'skipped']);
+      expect(steps.down.errors.join('\n')).toMatch(/lock/i);
+      expect(rollback.outputs.outcome).toBe('failed');
+      expect(Number(rollback.outputs['downtime-seconds'])).toBeGreaterThan(0);
+      expect(rollback.jobs.report.summary).toContain('| Database | failure |');
+    } finally {
+      await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`);
+      await blocker.end();
+    }
+    // The release that ran before is serving again, on its schema.
+    expect(await world.appState()).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
+  }, 300_000);
+
   it('queues rollbacks of one environment as GitHub does, refuses writes while the schema is reverted, and ends a rollback to what runs green', async () => {
     const users = async () => Number((await world.database.query<{ count: string }>('SELECT count(*) FROM users')).rows[0].count);
     const usersBefore = await users();
