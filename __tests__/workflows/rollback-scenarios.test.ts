@@ -41,6 +41,7 @@ describe('rollback workflows on the demo app', () => {
 
   afterAll(async () => {
     await world?.stop();
+    if (process.env.SCENARIO_LOG) (await import('node:fs')).writeFileSync(process.env.SCENARIO_LOG, lines.join('\n'));
   });
 
   it('rolls back a deploy started by pushing its tag: the called workflows see the push and still decide to roll back', async () => {
@@ -91,8 +92,7 @@ describe('rollback workflows on the demo app', () => {
   }, 300_000);
 
   it('queues rollbacks of one environment as GitHub does, refuses writes while the schema is reverted, and ends a rollback to what runs green', async () => {
-    const users = async () => Number((await world.database.query<{ count: string }>('SELECT count(*) FROM users')).rows[0].count);
-    const usersBefore = await users();
+    const lateWriter = async () => (await world.database.query("SELECT 1 FROM users WHERE email = 'late-writer@example.com'")).rowCount;
     const firstEvent = world.concurrency.events.length;
     // A deploy's `migrate up` holding the migration lock: the down migration waits for it, with the app already stopped.
     const blocker = new pg.Client({ connectionString: world.database.url });
@@ -128,7 +128,7 @@ describe('rollback workflows on the demo app', () => {
       const rollbackA = findCalled(a, 'rollback');
       expect(rollbackA.outputs).toMatchObject({ 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
       expect(Number(rollbackA.outputs['downtime-seconds'])).toBeGreaterThan(0);
-      expect(await users()).toBe(usersBefore);
+      expect(await lateWriter()).toBe(0);
       // The second was pending when the third arrived: GitHub cancels it; nothing of it ran.
       expect(b.conclusion).toBe('cancelled');
       expect(b.jobs.rollback).toMatchObject({ result: 'cancelled', errors: [`Canceling since a higher priority waiting request for '${group}' exists`] });
@@ -160,7 +160,7 @@ describe('rollback workflows on the demo app', () => {
     }
   }, 600_000);
 
-  it('fails a job whose token lacks deployments: write on its deployment call, and records nothing', async () => {
+  it('refuses the deployment call of a job whose token lacks deployments: write (GitHub\'s 403), and records nothing', async () => {
     writeFileSync(
       path.join(world.appRepo, '.github', 'workflows', 'redeploy-read-only.yml'),
       [
@@ -187,10 +187,13 @@ describe('rollback workflows on the demo app', () => {
       ].join('\n'),
     );
     const deployments = world.github.deployments.deployments.length;
+    const from = lines.length;
     const run = await world.run('redeploy-read-only.yml', {});
-    expect(run.jobs.redeploy.result).toBe('failure');
     expect(run.jobs.redeploy.permissions).toMatchObject({ deployments: 'read' });
-    expect(run.jobs.redeploy.steps[0].errors.join('\n')).toMatch(/403[\s\S]*Resource not accessible by integration/);
+    // The token may read deployments, not create them: GitHub's answer, and redeploy-tag says which permission is missing.
+    const log = lines.slice(from).join('\n');
+    expect(log).toMatch(/Warning: Could not record a GitHub deployment for "production": .*Resource not accessible by integration/);
+    expect(log).toMatch(/deployments: write/);
     expect(world.github.deployments.deployments).toHaveLength(deployments);
     expect(await world.appState()).toMatchObject({ runningTag: 'v1.1.0', healthStatus: 200 });
   }, 300_000);

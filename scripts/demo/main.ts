@@ -14,6 +14,8 @@ export interface DemoMainOptions {
   print: (line: string) => void;
   /** Changes to the world before the story (a test makes the drill's upload fail). */
   prepare?: (world: DemoWorld) => void;
+  /** The manual rollback's target; empty leaves it out (a shorter story for tests). Default v1.1.0. */
+  manualRollbackTo?: string;
 }
 
 function report(print: (line: string) => void, title: string, rollback: RollbackRecord): void {
@@ -44,7 +46,7 @@ export function unexpectedFailures(result: DemoResult): string[] {
 
 export async function mainDemo(options: DemoMainOptions): Promise<{ exitCode: number; failures: string[]; result: DemoResult }> {
   const { print } = options;
-  const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')), log: print, manualRollbackTo: 'v1.1.0', drill: true, prepare: options.prepare });
+  const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')), log: print, manualRollbackTo: options.manualRollbackTo ?? 'v1.1.0', drill: true, prepare: options.prepare });
   const failures: string[] = [];
   print('\n=== Timelines (seconds from the start of the failed deploy, then from the button press) ===');
   for (const line of result.timelines) print(line);
