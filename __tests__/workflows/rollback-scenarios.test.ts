@@ -160,7 +160,35 @@ describe('rollback workflows on the demo app', () => {
     }
   }, 600_000);
 
+  it('with quiesce: false keeps the old release serving, and accepting writes, while the schema is reverted', async () => {
+    const blocker = new pg.Client({ connectionString: world.database.url });
+    await blocker.connect();
+    const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
+    await blocker.query(`SELECT pg_advisory_lock(${lock.id})`);
+    let released = false;
+    try {
+      const running = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.0.0', 'db-policy': 'down-migrations', quiesce: false, reason: 'no quiesce' });
+      await until('the down migration to wait for the lock', async () => {
+        const { rows } = await world.database.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()");
+        return Number(rows[0].waiting) > 0;
+      });
+      const write = await fetch(`${world.baseUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'during-revert@example.com', password: 'correct-horse-battery-staple' }) });
+      expect(write.status).toBe(201);
+      await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`);
+      released = true;
+      const rollback = findCalled(await running, 'rollback');
+      expect(rollback.outputs).toMatchObject({ 'target-tag': 'v1.0.0', strategy: 'down-migrations', outcome: 'rolled-back', 'downtime-seconds': '' });
+      expect(rollback.jobs.rollback.steps.find((step) => step.id === 'stop')?.outcome).toBe('skipped');
+      expect(rollback.jobs.report.summary).not.toContain('Services stopped');
+    } finally {
+      if (!released) await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`).catch(() => undefined);
+      await blocker.end();
+    }
+    expect(await world.appState()).toEqual({ runningTag: 'v1.0.0', healthStatus: 200, healthVersion: 'v1.0.0', schemaVersion: 2 });
+  }, 300_000);
+
   it('refuses the deployment call of a job whose token lacks deployments: write (GitHub\'s 403), and records nothing', async () => {
+    const { runningTag } = await world.appState();
     writeFileSync(
       path.join(world.appRepo, '.github', 'workflows', 'redeploy-read-only.yml'),
       [
@@ -177,7 +205,7 @@ describe('rollback workflows on the demo app', () => {
         '    steps:',
         '      - uses: rollback-actions/rollback-actions/actions/redeploy-tag@v1',
         '        with:',
-        '          tag: v1.1.0',
+        `          tag: ${runningTag}`,
         '          services: app',
         '          working-directory: ${{ vars.ROLLBACK_WORKING_DIRECTORY }}',
         '          project-name: ${{ vars.ROLLBACK_PROJECT_NAME }}',
@@ -195,6 +223,6 @@ describe('rollback workflows on the demo app', () => {
     expect(log).toMatch(/Warning: Could not record a GitHub deployment for "production": .*Resource not accessible by integration/);
     expect(log).toMatch(/deployments: write/);
     expect(world.github.deployments.deployments).toHaveLength(deployments);
-    expect(await world.appState()).toMatchObject({ runningTag: 'v1.1.0', healthStatus: 200 });
+    expect(await world.appState()).toMatchObject({ runningTag, healthStatus: 200 });
   }, 300_000);
 });

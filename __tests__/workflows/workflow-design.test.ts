@@ -20,6 +20,14 @@ describe('the shipped workflows', () => {
     expect(missing).toEqual([]);
   });
 
+  it('gives the rollback\'s jobs the time limits the README states', () => {
+    const { jobs } = load('.github/workflows/rollback.yml');
+    expect([jobs.plan['timeout-minutes'], jobs.report['timeout-minutes']]).toEqual([15, 10]);
+    expect(jobs.backup['timeout-minutes']).toBe('${{ fromJSON(needs.plan.outputs.timeout-minutes) }}');
+    expect(jobs.rollback['timeout-minutes']).toBe('${{ fromJSON(needs.plan.outputs.timeout-minutes) }}');
+    expect(jobs.plan.steps![0].env).toMatchObject({ TIMEOUT_MINUTES: "${{ inputs.timeout-minutes || vars.ROLLBACK_TIMEOUT_MINUTES || '60' }}" });
+  });
+
   it('deploys and rollbacks of an environment share one concurrency group: the deploy job holds it, rollback.yml takes it for its whole run', () => {
     const rollback = load('.github/workflows/rollback.yml');
     const deploy = load('action-docs/examples/deploy.yml');

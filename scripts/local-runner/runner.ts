@@ -204,8 +204,8 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     log(`✗ ${problem}`);
     return { workflow: source.file, name: String(github.workflow), conclusion: 'failure', startupFailure: problem, jobs: {}, outputs: {}, startedAt: Date.now(), durationMs: 0 };
   }
-  // The run as GitHub lists it: its run-name (github and inputs only), else the workflow's name.
-  const runName = source.workflow['run-name'] ? interpolateString(source.workflow['run-name'], { github, inputs }, NO_STATUS) : `${github.workflow} #${runId}`;
+  // The run as GitHub lists it: its run-name (github, inputs and vars), else the workflow's name.
+  const runName = source.workflow['run-name'] ? interpolateString(source.workflow['run-name'], { github, inputs, vars: options.vars ?? {} }, NO_STATUS) : `${github.workflow} #${runId}`;
   const run = await runFile(state, { source: { ...source, ref }, inputs, secrets: { kind: 'repository', values: options.secrets ?? {} }, held: [], label: runName, id: runName, depth: 0 });
   return { ...run, runName };
 }
