@@ -8,10 +8,5 @@ import { startServices } from '../__tests__/support/services/index.js';
 import { mainDemo } from './demo/main.js';
 
 const services = await startServices((line) => console.log(line));
-let exitCode = 1;
-try {
-  ({ exitCode } = await mainDemo({ print: (line) => console.log(line) }));
-} finally {
-  await services.stop();
-}
+const { exitCode } = await mainDemo({ print: (line) => console.log(line) }).finally(() => services.stop());
 process.exit(exitCode);

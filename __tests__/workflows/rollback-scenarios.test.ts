@@ -56,13 +56,15 @@ describe('rollback workflows on the demo app', () => {
 
   it('rolls back a deploy started by workflow_run of a successful release: the caller\'s event is workflow_run/success, and the rollback still runs', async () => {
     const release = { name: 'Release', conclusion: 'success', head_branch: 'v1.3.0', html_url: 'https://github.com/acme/shop/actions/runs/77', updated_at: new Date().toISOString() };
-    const deploy = await world.run('deploy.yml', {}, { eventName: 'workflow_run', eventPayload: { workflow_run: release } });
+    // With ROLLBACK_IMAGE_ONLY_BACKUP=skip this image-only rollback takes no backup at all.
+    const deploy = await world.run('deploy.yml', {}, { eventName: 'workflow_run', eventPayload: { workflow_run: release }, vars: { ROLLBACK_IMAGE_ONLY_BACKUP: 'skip' } });
     expect(jobResults(deploy)).toEqual({ deploy: 'failure', rollback: 'success' });
     expect(deploy.jobs.deploy.outputs.tag).toBe('v1.3.0');
     // auto-rollback.yml sees event_name workflow_run and a conclusion of success: it must go by its inputs, not by them.
     expect(deploy.jobs.rollback.called!.jobs).toMatchObject({ decide: { result: 'success', outputs: { 'roll-back': 'true' } }, rollback: { result: 'success' } });
     const rollback = findCalled(deploy, 'rollback', 'rollback');
-    expect(rollback.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', outcome: 'rolled-back' });
+    expect(rollback.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', outcome: 'rolled-back', 'backup-artifact': '' });
+    expect(rollback.jobs.backup.result).toBe('skipped');
     expect(Number(rollback.outputs['detection-to-healthy-seconds'])).toBeGreaterThan(0);
     expect(await world.appState()).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
   }, 300_000);

@@ -52,6 +52,22 @@ describe('the shipped workflows', () => {
     expect(load('.github/workflows/auto-rollback.yml').jobs.rollback.uses).toBe('./.github/workflows/rollback.yml');
   });
 
+  it('asks for the token permissions each job needs, and no more', () => {
+    const rollback = load('.github/workflows/rollback.yml');
+    expect(rollback.permissions).toEqual({});
+    expect(Object.fromEntries(Object.entries(rollback.jobs).map(([id, job]) => [id, job.permissions]))).toEqual({
+      plan: { contents: 'read', deployments: 'read' },
+      backup: { contents: 'read' },
+      rollback: { contents: 'read', actions: 'read', deployments: 'write' },
+      report: { contents: 'read' },
+    });
+    const drill = load('.github/workflows/rollback-drill.yml');
+    expect(drill.jobs.report.permissions).toEqual({ contents: 'read', issues: 'write' });
+    expect(drill.jobs.staging.permissions).toEqual({ contents: 'read', deployments: 'write' });
+    // The staging redeploys read staging's own host, key and variables.
+    expect(drill.jobs.staging.environment).toBe('${{ inputs.staging-environment || vars.DRILL_STAGING_ENVIRONMENT }}');
+  });
+
   it('the drill has no schedule of its own: the example caller in the app repository has it', () => {
     expect(Object.keys(load('.github/workflows/rollback-drill.yml').on).sort()).toEqual(['workflow_call', 'workflow_dispatch']);
     expect(load('action-docs/examples/rollback-drill.yml').on).toMatchObject({ schedule: [{ cron: '0 4 1 * *' }] });
