@@ -9,7 +9,7 @@ import { median, type Benchmark } from './types.js';
  * local runner), for both database paths, as the workflows themselves report it:
  *  - image-only: the failed v1.3.0 deploy's smoke test -> auto-rollback (decide) -> rollback.yml
  *    (plan; rollback: redeploy v1.2.0, smoke), the backup in a job alongside -> smoke passed;
- *  - down-migrations: "Run workflow" on the manual rollback to v1.1.0 -> plan (with the down SQL)
+ *  - down-migrations: "Run workflow" on the manual rollback to v1.1.0 (its plan job's first step) -> plan (with the down SQL)
  *    -> rollback: backup, stop the app, revert 0005 and 0004, redeploy, smoke -> smoke passed;
  *    plus the downtime (app stopped until v1.1.0 answered).
  * Every job waits a modelled start latency first, as on GitHub-hosted runners: 3 s, the median
@@ -63,7 +63,7 @@ const benchmark: Benchmark = {
         { description: `down-migrations path under ${TARGET_SECONDS} s`, met: downMedian < TARGET_SECONDS, actual: `${downMedian.toFixed(1)} s` },
       ],
       notes: [
-        "Detection: the end of the failed smoke step (image-only, the deploy's own 'Failed' step) or the start of the manual run (down-migrations); healthy: the rollback's smoke test passed. The figures are the workflow's own (rollback-report).",
+        "Detection: the failed deploy's own 'Failed' step right after its smoke test (image-only), or the first step of the manual rollback's plan job (down-migrations); healthy: the rollback's smoke test passed. The figures are the workflow's own (rollback-report).",
         `Each job that needs a runner first waits ${JOB_START_LATENCY_MS / 1000} s, the median GitHub-hosted queue time measured by TimescaleDB (timescale/timescaledb#10197: p50 3 s, p90 377 s); the image-only path starts 3 jobs before healthy (decide, plan, rollback), the down-migrations path 2 (plan, rollback). At the p90 each of them can wait minutes.`,
       ],
     };
