@@ -27,6 +27,31 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
+/** golang-migrate's lock on the demo database, held the way a deploy's `migrate up` holds it, until released. */
+async function holdMigrationLock(world: DemoWorld): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: world.database.url });
+  await client.connect();
+  const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
+  await client.query(`SELECT pg_advisory_lock(${lock.id})`);
+  let held = true;
+  return {
+    async release() {
+      if (!held) return;
+      held = false;
+      await client.query(`SELECT pg_advisory_unlock(${lock.id})`).catch(() => undefined);
+      await client.end();
+    },
+  };
+}
+
+/** Until a rollback's down migration waits for that lock (the app already stopped, if it stops it). */
+function untilDownMigrationWaits(world: DemoWorld): Promise<void> {
+  return until('the down migration to wait for the lock', async () => {
+    const { rows } = await world.database.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()");
+    return Number(rows[0].waiting) > 0;
+  });
+}
+
 describe('rollback workflows on the demo app', () => {
   let world: DemoWorld;
   const lines: string[] = [];
@@ -70,10 +95,7 @@ describe('rollback workflows on the demo app', () => {
   }, 300_000);
 
   it('never leaves the app down: when the down migration fails (the lock never comes), the stopped services start again and the job fails', async () => {
-    const blocker = new pg.Client({ connectionString: world.database.url });
-    await blocker.connect();
-    const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
-    await blocker.query(`SELECT pg_advisory_lock(${lock.id})`);
+    const lock = await holdMigrationLock(world);
     try {
       const caller = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', reason: 'lock held' });
       const rollback = findCalled(caller, 'rollback');
@@ -86,8 +108,7 @@ describe('rollback workflows on the demo app', () => {
       expect(Number(rollback.outputs['downtime-seconds'])).toBeGreaterThan(0);
       expect(rollback.jobs.report.summary).toContain('| Database | failure |');
     } finally {
-      await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`);
-      await blocker.end();
+      await lock.release();
     }
     // The release that ran before is serving again, on its schema.
     expect(await world.appState()).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
@@ -97,17 +118,10 @@ describe('rollback workflows on the demo app', () => {
     const lateWriter = async () => (await world.database.query("SELECT 1 FROM users WHERE email = 'late-writer@example.com'")).rowCount;
     const firstEvent = world.concurrency.events.length;
     // A deploy's `migrate up` holding the migration lock: the down migration waits for it, with the app already stopped.
-    const blocker = new pg.Client({ connectionString: world.database.url });
-    await blocker.connect();
-    const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
-    await blocker.query(`SELECT pg_advisory_lock(${lock.id})`);
-    let released = false;
+    const lock = await holdMigrationLock(world);
     try {
       const first = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', reason: 'first' });
-      await until('the down migration to wait for the lock', async () => {
-        const { rows } = await world.database.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()");
-        return Number(rows[0].waiting) > 0;
-      });
+      await untilDownMigrationWaits(world);
       // The app is stopped: a write is refused outright, not accepted by the old release into a changing schema.
       const write = await fetch(`${world.baseUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'late-writer@example.com', password: 'correct-horse-battery-staple' }) }).then(
         (response) => `answered ${response.status}`,
@@ -122,8 +136,7 @@ describe('rollback workflows on the demo app', () => {
       await until('the second rollback to wait', () => world.concurrency.state(group).pending === 'Rollback production to v1.0.0 › rollback');
       const third = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', reason: 'third' });
       await until('the third rollback to replace the second', () => world.concurrency.state(group).pending === 'Rollback production to v1.1.0 › rollback');
-      await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`);
-      released = true;
+      await lock.release();
       const [a, b, c] = await Promise.all([first, second, third]);
 
       // The first ran to the end: v1.1.0 on schema 3, with the app stopped for the revert.
@@ -157,34 +170,24 @@ describe('rollback workflows on the demo app', () => {
       const holders = new Set(world.concurrency.events.filter((event) => event.group === group).map((event) => event.holder.split(' › ')[0].split(' ')[0]));
       expect([...holders].sort()).toEqual(['Deploy', 'Rollback']);
     } finally {
-      if (!released) await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`).catch(() => undefined);
-      await blocker.end();
+      await lock.release();
     }
   }, 600_000);
 
   it('with quiesce: false keeps the old release serving, and accepting writes, while the schema is reverted', async () => {
-    const blocker = new pg.Client({ connectionString: world.database.url });
-    await blocker.connect();
-    const [lock] = migrationLockKeys(world.database.name, { schema: 'public', table: 'schema_migrations' } as never, 'golang-migrate');
-    await blocker.query(`SELECT pg_advisory_lock(${lock.id})`);
-    let released = false;
+    const lock = await holdMigrationLock(world);
     try {
       const running = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.0.0', 'db-policy': 'down-migrations', quiesce: false, reason: 'no quiesce' });
-      await until('the down migration to wait for the lock', async () => {
-        const { rows } = await world.database.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()");
-        return Number(rows[0].waiting) > 0;
-      });
+      await untilDownMigrationWaits(world);
       const write = await fetch(`${world.baseUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'during-revert@example.com', password: 'correct-horse-battery-staple' }) });
       expect(write.status).toBe(201);
-      await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`);
-      released = true;
+      await lock.release();
       const rollback = findCalled(await running, 'rollback');
       expect(rollback.outputs).toMatchObject({ 'target-tag': 'v1.0.0', strategy: 'down-migrations', outcome: 'rolled-back', 'downtime-seconds': '' });
       expect(rollback.jobs.rollback.steps.find((step) => step.id === 'stop')?.outcome).toBe('skipped');
       expect(rollback.jobs.report.summary).not.toContain('Services stopped');
     } finally {
-      if (!released) await blocker.query(`SELECT pg_advisory_unlock(${lock.id})`).catch(() => undefined);
-      await blocker.end();
+      await lock.release();
     }
     expect(await world.appState()).toEqual({ runningTag: 'v1.0.0', healthStatus: 200, healthVersion: 'v1.0.0', schemaVersion: 2 });
   }, 300_000);
