@@ -185,7 +185,7 @@ describe('environments, secrets and tokens', () => {
 });
 
 describe('timeouts', () => {
-  it('ends a job past its timeout-minutes: SIGINT to the hung step, SIGTERM 7.5 s later, always() steps still run', async () => {
+  it('ends a job past its timeout-minutes: SIGINT to the hung step, SIGTERM 7.5 s later, always() steps still run to their end', async () => {
     const lines: string[] = [];
     const run = await runWorkflow(options('timeouts.yml', { log: (line) => lines.push(line) }));
     const { hung, after } = run.jobs;
@@ -201,6 +201,9 @@ describe('timeouts', () => {
     expect([cleanup.outcome, onCancel.outcome, onSuccess.outcome]).toEqual(['success', 'success', 'skipped']);
     expect(hung.outputs.cleanup).toBe('yes');
     expect(after.outputs.saw).toBe('cancelled');
+    // An always() step running when its job times out is not stopped: it runs to its end (the job is still cancelled).
+    expect(run.jobs['always-runs-on'].result).toBe('cancelled');
+    expect(run.jobs['always-runs-on'].steps[0]).toMatchObject({ outcome: 'success', signals: [] });
     // A step past its own timeout fails (and the job goes on): the step after it handles the failure.
     expect(run.jobs['slow-step'].steps[0]).toMatchObject({ outcome: 'failure', errors: ['The action has timed out after 0.02 minutes.'] });
     expect(run.jobs['slow-step'].outputs.handled).toBe('yes');

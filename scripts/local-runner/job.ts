@@ -164,10 +164,22 @@ class StepRunner {
     return { result, outputs, steps, summary: readFileSync(this.paths.summaryFile, 'utf8'), errors: this.errors };
   }
 
-  /** Runs one step under its own cancellation: the job's, plus its timeout-minutes. */
+  /**
+   * Runs one step under its own cancellation: the job's, plus its timeout-minutes, as the runner
+   * does it (actions/runner, src/Runner.Worker/StepsRunner.cs): when the job is cancelled while the
+   * step runs, the step's condition is evaluated again and the step is stopped only if it no longer
+   * holds (an always() step runs on); a step that starts once the job is already cancelled is not
+   * tied to the job's cancellation at all, and runs to its end or its own timeout.
+   */
   private async runOne(step: StepSpec, contexts: Contexts, status: StatusFunctions): Promise<{ outcome: Result; outputs: Record<string, string>; errors: string[]; signals: StepRun['signals'] }> {
     const { log } = this.input;
-    const cancellation = new Cancellation(this.input.cancellation);
+    const cancellation = new Cancellation();
+    const stopListening = this.input.cancellation.cancelled
+      ? () => undefined
+      : this.input.cancellation.onCancel((reason) => {
+          const cancelled: StatusFunctions = { success: () => false, failure: () => false, cancelled: () => true };
+          if (!condition(step.if, contexts, cancelled)) cancellation.cancel(reason);
+        });
     let timedOut = false;
     const minutes = timeoutMinutes(step['timeout-minutes'], contexts, undefined);
     const timer = minutes ? setTimeout(() => {
@@ -194,6 +206,7 @@ class StepRunner {
       return { outcome: 'failure', outputs: {}, errors: [(error as Error).message], signals: [] };
     } finally {
       if (timer) clearTimeout(timer);
+      stopListening();
     }
   }
 
