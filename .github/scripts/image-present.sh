@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Is IMAGE:TAG still on the deploy target? On SSH_HOST when set (with SSH_KEY / KNOWN_HOSTS),
-# otherwise on the engine this runner reaches; when not present there, whether the registry still
-# serves it (a rollback can pull it). Sets the `rows` output: one matrix row as JSON.
+# Is IMAGE:TAG still on the deploy target? On SSH_HOST when set (with SSH_KEY / KNOWN_HOSTS, which
+# come from the same environment as the host), otherwise on the engine this runner reaches; when
+# not present there, whether the registry still serves it (a rollback can pull it). Sets the
+# outputs image, result (present, pullable, missing or not-configured) and details.
 set -uo pipefail
-source "$(dirname "$0")/drill-rows.sh"
-row() {
-  drill_row "Image ${IMAGE:-?}:${TAG} available on the target" "$1" "" "$2" | emit_rows
+reference="${IMAGE:-}:${TAG}"
+answer() { # result details
+  {
+    echo "image=$reference"
+    echo "result=$1"
+    echo "details=$2"
+  } >> "$GITHUB_OUTPUT"
   echo "$1: $2"
 }
 if [ -z "${IMAGE:-}" ]; then
-  row "not run" "set the ROLLBACK_IMAGE variable (e.g. ghcr.io/acme/shop) to check it"
+  answer not-configured "set the ROLLBACK_IMAGE variable (e.g. ghcr.io/acme/shop) to check it"
   exit 0
 fi
-reference="$IMAGE:$TAG"
 if [ -n "${SSH_HOST:-}" ]; then
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' EXIT
@@ -25,10 +29,10 @@ else
   where="on the runner's engine"
 fi
 if remote docker image inspect --format '{{.Id}}' "$reference" > /dev/null 2>&1; then
-  row passed "present $where"
+  answer present "present $where"
 elif remote docker manifest inspect "$reference" > /dev/null 2>&1; then
-  row passed "not present $where, but the registry serves it (a rollback pulls it)"
+  answer pullable "not present $where, but the registry serves it (a rollback pulls it)"
 else
-  row failed "missing $where and not pullable: a rollback to $TAG would fail"
+  answer missing "missing $where and not pullable: a rollback to $TAG would fail"
   exit 1
 fi

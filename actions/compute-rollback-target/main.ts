@@ -108,22 +108,27 @@ export async function run(): Promise<void> {
   if (current.deployment && current.deployment.latestState !== 'success') {
     warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
   }
-  const text = verdict({
-    currentTag: current.release.tag,
-    targetTag: target.release.tag,
-    currentSchema: schema?.currentSchema,
-    targetSchema: schema?.targetSchema,
-    toRevert,
-    decision,
-    source: schema?.source,
-    stops,
-  });
+  // Asked for the version that runs: nothing to do, which is an answer, not a failure (an automatic
+  // rollback that lost a race with a manual one, a button pressed twice).
+  const text = target.isCurrent
+    ? `${target.release.tag} is already the current version${inputs.environment ? ` of ${inputs.environment}` : ''}: nothing to roll back.`
+    : verdict({
+        currentTag: current.release.tag,
+        targetTag: target.release.tag,
+        currentSchema: schema?.currentSchema,
+        targetSchema: schema?.targetSchema,
+        toRevert,
+        decision,
+        source: schema?.source,
+        stops,
+      });
   const digest = stops.length ? '' : planDigest(planIdentity(schema, decision.strategy));
 
   annotate(warnings);
   setOutputs({
     'current-tag': current.release.tag,
     'target-tag': target.release.tag,
+    'nothing-to-roll-back': target.isCurrent === true,
     'current-schema-version': schema?.currentSchema,
     'target-schema-version': schema?.targetSchema,
     strategy: stops.length ? '' : decision.strategy,
@@ -141,6 +146,7 @@ export async function run(): Promise<void> {
     current: current.release.tag,
     target: target.release.tag,
     target_source: target.source,
+    nothing_to_roll_back: target.isCurrent === true,
     strategy: stops.length ? 'stop' : decision.strategy,
     recommended: decision.recommended,
     migrations: toRevert.map((migration) => migration.version),

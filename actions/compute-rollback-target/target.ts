@@ -14,12 +14,14 @@ export interface TargetChoice {
   /** Candidates passed over on the way, with why (skip-tags, pre-release, newer than current...). */
   passedOver: IgnoredTag[];
   deployment?: DeploymentRecord;
+  /** The target is the version running now: there is nothing to roll back (an outcome, not an error). */
+  isCurrent?: boolean;
 }
 
 function explicitTarget(inputs: ComputeInputs, tag: string, catalog: TagCatalog, current: CurrentVersion): TargetChoice {
   // run() has already rejected a target tag missing from the catalog, before resolving the current version.
   const release = catalog.byTag.get(tag)!;
-  if (release.tag === current.release.tag) throw new InputError('target', `names ${tag}, which is the current version: there is nothing to roll back.`);
+  if (release.tag === current.release.tag) return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
   if (!semver.lt(release.version, current.release.version)) {
     throw new InputError('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
   }

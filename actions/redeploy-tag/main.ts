@@ -1,28 +1,16 @@
-import { existsSync, statSync } from 'node:fs';
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
-import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
-import { openSshExecutor } from '../../shared/engine/ssh.js';
-import { ActionError, errorMessage, InputError } from '../../shared/errors.js';
+import { openHostExecutor } from '../../shared/engine/host-inputs.js';
+import { ActionError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
 import { prepareCommand } from './command-strategy.js';
 import { prepareCompose } from './compose-strategy.js';
 import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
-import { readRedeployInputs, type RedeployInputs } from './inputs.js';
+import { readRedeployInputs } from './inputs.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
 import { redeployOutputs, redeploySummary, type Totals } from './report.js';
-
-async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { close?: () => Promise<void> }> {
-  if (!inputs.ssh) {
-    const directory = inputs.workingDirectory;
-    if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
-    return localExecutor;
-  }
-  const { host, user, port, key, knownHosts } = inputs.ssh;
-  return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
-}
 
 async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
@@ -32,7 +20,7 @@ async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport
 export async function run(): Promise<void> {
   const startedAt = Date.now();
   const inputs = readRedeployInputs();
-  const executor = await openExecutor(inputs);
+  const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
   let plan: PreparedRedeploy | undefined;
   try {
     plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);

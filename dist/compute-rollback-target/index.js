@@ -34069,7 +34069,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     // run() has already rejected a target tag missing from the catalog, before resolving the current version.
     const release = catalog.byTag.get(tag);
     if (release.tag === current.release.tag)
-        throw new errors/* InputError */.dz('target', `names ${tag}, which is the current version: there is nothing to roll back.`);
+        return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
     if (!semver_default().lt(release.version, current.release.version)) {
         throw new errors/* InputError */.dz('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
     }
@@ -34237,12 +34237,17 @@ async function run() {
     if (current.deployment && current.deployment.latestState !== 'success') {
         warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
     }
-    const text = verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
+    // Asked for the version that runs: nothing to do, which is an answer, not a failure (an automatic
+    // rollback that lost a race with a manual one, a button pressed twice).
+    const text = target.isCurrent
+        ? `${target.release.tag} is already the current version${inputs.environment ? ` of ${inputs.environment}` : ''}: nothing to roll back.`
+        : verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
     for (const warning of warnings)
         core/* warning */.$e(warning.message, { title: `compute-rollback-target: ${warning.kind}` });
     setOutputs({
         'current-tag': current.release.tag,
         'target-tag': target.release.tag,
+        'nothing-to-roll-back': target.isCurrent === true,
         'current-schema-version': schema?.currentSchema,
         'target-schema-version': schema?.targetSchema,
         strategy: decision.strategy,
@@ -34257,6 +34262,7 @@ async function run() {
         current: current.release.tag,
         target: target.release.tag,
         target_source: target.source,
+        nothing_to_roll_back: target.isCurrent === true,
         strategy: decision.strategy,
         recommended: decision.recommended,
         migrations: toRevert.map((migration) => migration.version),

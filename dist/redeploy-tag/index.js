@@ -28373,7 +28373,11 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
+<<<<<<< HEAD
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1007);
+=======
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6213);
+>>>>>>> issue-14
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28387,11 @@ __webpack_async_result__();
 
 /***/ }),
 
+<<<<<<< HEAD
 /***/ 1007:
+=======
+/***/ 6213:
+>>>>>>> issue-14
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28392,21 +28400,263 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
+<<<<<<< HEAD
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
+=======
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(6257);
+;// CONCATENATED MODULE: ./shared/duration.ts
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./shared/inputs.ts
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return core/* getInput */.V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        core/* setSecret */.Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = parseDuration(text);
+    if (value === undefined) {
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name.
+ */
+function keyValueInput(name) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new errors/* InputError */.dz(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new errors/* InputError */.dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new errors/* InputError */.dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+>>>>>>> issue-14
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+<<<<<<< HEAD
 // EXTERNAL MODULE: ./shared/cancellation.ts
 var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+=======
+>>>>>>> issue-14
 ;// CONCATENATED MODULE: ./shared/process.ts
 
 
@@ -28745,6 +28995,50 @@ async function openSshExecutor(target) {
         throw error;
     }
     return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if (stringInput(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = stringInput('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: secretInput('ssh-key'),
+        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
 }
 
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -29110,8 +29404,6 @@ async function executeCommand(inputs, executor, services, startedAt) {
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
 
 
@@ -29433,6 +29725,14 @@ async function composeUp(executor, project, services, options = {}) {
 async function composeContainerIds(executor, project, services, options = {}) {
     const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
     return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+}
+/**
+ * Stops (or starts again) the named services' containers without removing them: the app stops
+ * answering and writing while its database changes underneath, and the same containers can be
+ * started again if that change fails. Services not named (the database, if it is one) keep running.
+ */
+async function composeStopStart(executor, project, action, services, options = {}) {
+    return await runCompose(executor, project, [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services], options);
 }
 function imageOverrideYaml(images) {
     const services = {};
@@ -30055,6 +30355,7 @@ async function startDeploymentRecord(options) {
     };
 }
 
+<<<<<<< HEAD
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -30249,6 +30550,8 @@ function urlInput(name, options) {
     return text;
 }
 
+=======
+>>>>>>> issue-14
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -30265,16 +30568,14 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
 const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
 function parseCommand() {
     const text = stringInput('command');
     if (text === undefined)
@@ -30305,30 +30606,7 @@ function readRedeployInputs() {
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    let ssh;
-    if (sshHost) {
-        const knownHosts = stringInput('known-hosts');
-        if (!knownHosts) {
-            throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-        }
-        if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-            throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-        }
-        ssh = {
-            host: sshHost,
-            user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-            key: secretInput('ssh-key'),
-            port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-            knownHosts,
-        };
-    }
-    else {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-    }
+    const ssh = readSshInputs();
     const environment = stringInput('environment');
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
@@ -30466,6 +30744,7 @@ function redeploySummary(plan, report, totals, refusal) {
 
 
 
+<<<<<<< HEAD
 
 
 async function openExecutor(inputs) {
@@ -30478,6 +30757,8 @@ async function openExecutor(inputs) {
     const { host, user, port, key, knownHosts } = inputs.ssh;
     return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
+=======
+>>>>>>> issue-14
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await writeSummary(redeploySummary(plan, report, totals, refusal));
@@ -30485,7 +30766,7 @@ async function finish(plan, report, totals, refusal) {
 async function run() {
     const startedAt = Date.now();
     const inputs = readRedeployInputs();
-    const executor = await openExecutor(inputs);
+    const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     let plan;
     try {
         plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);

@@ -1,38 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { locateBackup } from '../../shared/backup/artifacts.js';
 import { sha256File } from '../../shared/backup/checksum.js';
 import { runProcess } from '../../shared/process.js';
-import { startArtifactService, type ArtifactService } from '../../__tests__/support/artifacts/index.js';
-import { createTestDatabase } from '../../__tests__/support/database.js';
-import { dockerEnv } from '../../__tests__/support/demo-app.js';
-import { startFakeGitHub } from '../../__tests__/support/github-api/index.js';
-import { listenLocal, type LocalHttpServer } from '../../__tests__/support/local-http.js';
-import { freePort } from '../../__tests__/support/services/free-port.js';
-import { buildPostgresServiceImage } from '../../__tests__/support/services/postgres-image.js';
-import { serviceEnv } from '../../__tests__/support/services/index.js';
-import { REPO_ROOT } from '../actions.js';
-import { runWorkflow } from '../local-runner/runner.js';
-import type { Json } from '../local-runner/expressions.js';
-import type { JobRun, RunOptions, StepRun, WorkflowRun } from '../local-runner/types.js';
-import { createDemoAppRepository, prepareDeployHost } from './app-repo.js';
+import type { ArtifactService } from '../../__tests__/support/artifacts/index.js';
+import type { JobRun, StepRun, WorkflowRun } from '../local-runner/types.js';
+import { createDemoWorld, ENVIRONMENT, type AppState, type DemoWorld } from './world.js';
+
+export type { AppState, DemoWorld } from './world.js';
 
 /**
  * The whole story on one machine, through the real workflow files run by the local runner: the
  * demo app's deploy pipeline (action-docs/examples/deploy.yml, copied into the app repository as
  * users copy it) deploys v1.1.0, then v1.2.0 (a breaking migration), then the broken v1.3.0, whose
  * smoke test fails; its rollback job calls auto-rollback.yml, which calls rollback.yml: plan,
- * backup, revert or not, redeploy, smoke. Optionally an on-call engineer then presses the manual
- * button (rollback.yml via the example caller) to go back to v1.1.0, which needs down migrations.
+ * backup alongside, redeploy, smoke. Optionally the monthly drill, and an on-call engineer pressing
+ * the manual button (rollback.yml via the example caller) to go back to v1.1.0, which needs down
+ * migrations: the app is stopped while they run.
  *
  * Real parts throughout: PostgreSQL, the container engine with docker-compose, the bundled actions;
  * GitHub's REST API and artifact service are the local stand-ins.
  */
-export const APP_REPOSITORY = 'acme/shop';
-const SUITE_REPOSITORY = 'rollback-actions/rollback-actions';
-const ENVIRONMENT = 'production';
-
 export interface DemoOptions {
   /** Working directory for the run (repositories, deploy host, runner workspaces); removed at the end. */
   root: string;
@@ -41,23 +29,12 @@ export interface DemoOptions {
   manualRollbackTo?: string;
   /** After the automatic rollback (before any manual one), run the monthly drill (rollback-drill.yml). */
   drill?: boolean;
+  /** Modelled wait before each job starts, as on GitHub-hosted runners (the benchmark). */
+  jobStartLatencyMs?: number;
+  /** Before the story starts: changes to the world (a test that makes an upload fail). */
+  prepare?: (world: DemoWorld) => void;
   /** Runs after the drill, before the manual rollback: more workflow runs against the same world (tests). */
   extra?: (world: DemoWorld) => Promise<void>;
-}
-
-/** The running demo, for runs beyond the story's own. */
-export interface DemoWorld {
-  /** A workflow of the app repository, or (suite) one of the suite's own as if copied into it. */
-  run(workflow: string, inputs: Record<string, string>, options?: { suite?: boolean; eventName?: string; eventPayload?: Record<string, Json>; vars?: Record<string, string> }): Promise<WorkflowRun>;
-  appState(): Promise<AppState>;
-  github: Awaited<ReturnType<typeof startFakeGitHub>>;
-}
-
-export interface AppState {
-  runningTag: string;
-  healthStatus: number;
-  healthVersion: string;
-  schemaVersion: number | undefined;
 }
 
 /** The plan the approver saw at the environment gate (the plan job's outputs). */
@@ -73,18 +50,27 @@ export interface RollbackRecord {
   /** The rollback.yml run (called by auto-rollback or by the manual caller). */
   run: WorkflowRun;
   plan: ApprovedPlan;
-  /** apply-down-migrations' own account, when it ran: the versions it read before and after, the digest of what it ran. */
+  /** What apply-down-migrations itself read and ran (absent when it did not run). */
   applied?: { initialVersion: string; finalVersion: string; digest: string };
-  /** The report's Database row, as the workflow summary shows it. */
+  /** The report's "Database" row of the timeline table. */
   reportDatabaseRow: string;
   /** Detection (the failed smoke test's end, or the button press) to the rollback's smoke test passing, as the runner saw it. */
   detectionToHealthyMs: number;
   /** The figure the workflow itself reported in its summary. */
   reportedSeconds: string;
+  /** Seconds the app was stopped for the database change, as the workflow reported it. */
+  downtimeSeconds: string;
   strategy: string;
   outcome: string;
   backup: { artifactName: string; checksum: string; artifactChecksum: string };
   state: AppState;
+}
+
+/** A run of the story, and the jobs of it that may fail (the broken deploy's own). */
+export interface StoryRun {
+  label: string;
+  run: WorkflowRun;
+  expectedFailures: string[];
 }
 
 export interface DemoResult {
@@ -92,11 +78,13 @@ export interface DemoResult {
   automatic: RollbackRecord;
   manual?: RollbackRecord;
   drill?: WorkflowRun;
+  /** Every run the story made, in order, for checking that nothing failed but the broken deploy. */
+  runs: StoryRun[];
   notifications: string[];
   timelines: string[];
 }
 
-function findCalled(run: WorkflowRun, ...jobs: string[]): WorkflowRun {
+export function findCalled(run: WorkflowRun, ...jobs: string[]): WorkflowRun {
   let current = run;
   for (const job of jobs) {
     const called = current.jobs[job]?.called;
@@ -106,7 +94,7 @@ function findCalled(run: WorkflowRun, ...jobs: string[]): WorkflowRun {
   return current;
 }
 
-function step(job: JobRun | undefined, prefix: string): StepRun | undefined {
+export function step(job: JobRun | undefined, prefix: string): StepRun | undefined {
   return job?.steps.find((candidate) => candidate.name.startsWith(prefix));
 }
 
@@ -137,6 +125,17 @@ export function manualRollbackProblems(rollback: RollbackRecord): string[] {
   return problems;
 }
 
+/** Jobs that ended failed or cancelled (a failed continue-on-error job included), nested calls included, as "Workflow / job" paths. */
+export function failedJobs(run: WorkflowRun, prefix = run.name): string[] {
+  const failed: string[] = run.startupFailure ? [`${prefix}: ${run.startupFailure}`] : [];
+  for (const [id, job] of Object.entries(run.jobs)) {
+    const where = `${prefix} / ${id}`;
+    if (job.called) failed.push(...failedJobs(job.called, where));
+    else if (job.outcome === 'failure' || job.outcome === 'cancelled') failed.push(where);
+  }
+  return failed;
+}
+
 /** Every job and step of a run, nested calls included, relative to `origin`. */
 export function timeline(run: WorkflowRun, origin: number, depth = 0): string[] {
   const lines: string[] = [];
@@ -160,18 +159,6 @@ export function timeline(run: WorkflowRun, origin: number, depth = 0): string[] 
   return lines;
 }
 
-/** A Slack-compatible incoming webhook that keeps the messages' text. */
-function startWebhook(messages: string[]): Promise<LocalHttpServer> {
-  return listenLocal((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      messages.push((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text: string }).text);
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-}
-
 /** sha256 of the backup file inside a stored artifact zip (the dump itself, not its metadata). */
 async function artifactDumpChecksum(artifacts: ArtifactService, name: string, dir: string): Promise<string> {
   const record = artifacts.find(name);
@@ -182,126 +169,50 @@ async function artifactDumpChecksum(artifacts: ArtifactService, name: string, di
   return await sha256File((await locateBackup(target)).backupPath);
 }
 
+/** What a rollback.yml run did, checked against the world (engine, app, database, stored artifact). */
+export async function recordRollback(world: DemoWorld, rollback: WorkflowRun, detectedAt: number, scratch: string): Promise<RollbackRecord> {
+  const healthy = step(rollback.jobs.rollback, 'Healthy');
+  const artifactName = rollback.outputs['backup-artifact'] ?? '';
+  const planOutputs = rollback.jobs.plan.outputs;
+  const down = step(rollback.jobs.rollback, 'Revert migrations');
+  return {
+    run: rollback,
+    plan: {
+      verdict: planOutputs.verdict ?? '',
+      strategy: planOutputs.strategy ?? '',
+      reasons: JSON.parse(rollback.jobs.plan.steps.find((candidate) => candidate.id === 'target')?.outputs.reasons || '[]') as string[],
+      digest: planOutputs['plan-digest'] ?? '',
+      migrations: JSON.parse(planOutputs.migrations || '[]') as ApprovedPlan['migrations'],
+    },
+    applied: down && down.outcome === 'success' ? { initialVersion: down.outputs['initial-version'], finalVersion: down.outputs['final-version'], digest: down.outputs['plan-digest'] } : undefined,
+    reportDatabaseRow: rollback.jobs.report?.summary.split('\n').find((line) => line.startsWith('| Database |')) ?? '',
+    detectionToHealthyMs: healthy && healthy.outcome === 'success' ? healthy.startedAt - detectedAt : Number.NaN,
+    reportedSeconds: rollback.outputs['detection-to-healthy-seconds'] ?? '',
+    downtimeSeconds: rollback.outputs['downtime-seconds'] ?? '',
+    strategy: rollback.outputs.strategy ?? '',
+    outcome: rollback.outputs.outcome ?? '',
+    backup: {
+      artifactName,
+      checksum: rollback.outputs['backup-checksum'] ?? '',
+      artifactChecksum: artifactName ? await artifactDumpChecksum(world.artifacts, artifactName, scratch) : '',
+    },
+    state: await world.appState(),
+  };
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log, root } = options;
-  mkdirSync(root, { recursive: true });
-  const token = `ghs_demo${randomBytes(12).toString('hex')}`;
-  const smokeToken = `op-${randomBytes(10).toString('hex')}`;
-  const project = `rollback-demo-${randomBytes(3).toString('hex')}`;
-  const engineEnv = dockerEnv();
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const imageRepository = serviceEnv('demoImage');
-
-  const notifications: string[] = [];
-  let github: Awaited<ReturnType<typeof startFakeGitHub>> | undefined;
-  let artifacts: ArtifactService | undefined;
-  let webhook: LocalHttpServer | undefined;
-  const database = await createTestDatabase('rollback_demo');
-  const appRepo = path.join(root, 'shop');
-  const deployHost = path.join(root, 'deploy-host');
+  const world = await createDemoWorld({ root, log, drill: options.drill, jobStartLatencyMs: options.jobStartLatencyMs });
   try {
-    github = await startFakeGitHub({ token });
-    artifacts = await startArtifactService({ github: github.server });
-    webhook = await startWebhook(notifications);
-    log(`demo: database ${database.name}, app on ${baseUrl}, compose project ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
-
-    await createDemoAppRepository(appRepo, imageRepository);
-    prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
-
-    let runNumber = 1000;
-    const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
-    /** Runs a workflow of the app repository, or (suite: true) one of the suite's own, as if copied into the app repository. */
-    const run: DemoWorld['run'] = async (workflow, inputs, runOptionsGiven = {}) => {
-      const suite = runOptionsGiven.suite ?? false;
-      const runId = ++runNumber;
-      const runOptions: RunOptions = {
-        workflowPath: path.join(suite ? REPO_ROOT : appRepo, '.github', 'workflows', workflow),
-        workflowRepository: suite ? { name: SUITE_REPOSITORY, dir: REPO_ROOT } : { name: APP_REPOSITORY, dir: appRepo },
-        serviceImages,
-        repository: APP_REPOSITORY,
-        eventName: runOptionsGiven.eventName ?? 'workflow_dispatch',
-        eventPayload: runOptionsGiven.eventPayload,
-        inputs,
-        runId,
-        secrets: {
-          GITHUB_TOKEN: token,
-          DATABASE_URL: database.url,
-          SMOKE_TOKEN: smokeToken,
-          ROLLBACK_WEBHOOK_URL: `${webhook!.baseUrl}/hook`,
-        },
-        vars: {
-          ROLLBACK_WORKING_DIRECTORY: deployHost,
-          ROLLBACK_PROJECT_NAME: project,
-          ROLLBACK_SERVICES: 'app',
-          ROLLBACK_BASE_URL: baseUrl,
-          ROLLBACK_HEALTH_TIMEOUT: '60s',
-          ROLLBACK_IMAGE: imageRepository,
-          ...runOptionsGiven.vars,
-        },
-        // GITHUB_SERVER_URL stays github.com: @actions/artifact refuses any other host as GHES.
-        env: { ...engineEnv, GITHUB_API_URL: github!.server.baseUrl, ...artifacts!.runnerEnv(runId, { repository: APP_REPOSITORY }) },
-        repositories: {
-          [APP_REPOSITORY]: { dir: appRepo, checkout: 'clone' },
-          // The suite as it is in this checkout (its built dist/), wherever a workflow says @v1.
-          [SUITE_REPOSITORY]: { dir: REPO_ROOT, checkout: 'link', linkEntries: ['actions', 'dist', '.github'] },
-        },
-        runRoot: path.join(root, 'runs', String(runId)),
-        log,
-      };
-      return runWorkflow(runOptions);
-    };
-
-    const appState = async (): Promise<AppState> => {
-      const { stdout } = await runProcess('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'], { env: engineEnv });
-      const images = stdout.trim().split('\n').filter(Boolean);
-      const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
-      const body = response ? ((await response.json().catch(() => ({}))) as { version?: string }) : {};
-      const schema = await database.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
-      return {
-        runningTag: images.map((image) => image.split(':').at(-1)).join(','),
-        healthStatus: response?.status ?? 0,
-        healthVersion: body.version ?? '',
-        schemaVersion: schema.rows[0] ? Number(schema.rows[0].version) : undefined,
-      };
-    };
-
-    const record = async (rollback: WorkflowRun, detectedAt: number): Promise<RollbackRecord> => {
-      const healthy = step(rollback.jobs.rollback, 'Healthy');
-      const backupJob = rollback.jobs.backup;
-      const artifactName = backupJob?.outputs['artifact-name'] ?? '';
-      const planOutputs = rollback.jobs.plan.outputs;
-      const down = step(rollback.jobs.rollback, 'Revert migrations');
-      return {
-        run: rollback,
-        plan: {
-          verdict: planOutputs.verdict ?? '',
-          strategy: planOutputs.strategy ?? '',
-          reasons: JSON.parse(rollback.jobs.plan.steps.find((candidate) => candidate.id === 'target')?.outputs.reasons || '[]') as string[],
-          digest: planOutputs['plan-digest'] ?? '',
-          migrations: JSON.parse(planOutputs.migrations || '[]') as ApprovedPlan['migrations'],
-        },
-        applied: down && down.outcome === 'success' ? { initialVersion: down.outputs['initial-version'], finalVersion: down.outputs['final-version'], digest: down.outputs['plan-digest'] } : undefined,
-        reportDatabaseRow: rollback.jobs.report?.summary.split('\n').find((line) => line.startsWith('| Database |')) ?? '',
-        detectionToHealthyMs: healthy && healthy.outcome === 'success' ? healthy.startedAt - detectedAt : Number.NaN,
-        reportedSeconds: rollback.outputs['detection-to-healthy-seconds'] ?? '',
-        strategy: rollback.outputs.strategy ?? '',
-        outcome: rollback.outputs.outcome ?? '',
-        backup: {
-          artifactName,
-          checksum: backupJob?.outputs.checksum ?? '',
-          artifactChecksum: artifactName ? await artifactDumpChecksum(artifacts!, artifactName, root) : '',
-        },
-        state: await appState(),
-      };
-    };
-
+    options.prepare?.(world);
+    const runs: StoryRun[] = [];
     const deploys: Record<string, WorkflowRun> = {};
     const timelines: string[] = [];
     for (const tag of ['v1.1.0', 'v1.2.0', 'v1.3.0']) {
       log(`\n=== deploy ${tag} (the app's deploy pipeline: backup, migrate up, redeploy, smoke test) ===`);
-      deploys[tag] = await run('deploy.yml', { tag, environment: ENVIRONMENT });
-      const state = await appState();
+      deploys[tag] = await world.run('deploy.yml', { tag, environment: ENVIRONMENT });
+      runs.push({ label: `deploy ${tag}`, run: deploys[tag], expectedFailures: tag === 'v1.3.0' ? ['Deploy / deploy'] : [] });
+      const state = await world.appState();
       log(`=== deploy ${tag}: ${deploys[tag].conclusion}; running ${state.runningTag}, /health ${state.healthStatus} ${state.healthVersion}, schema ${state.schemaVersion}`);
     }
 
@@ -309,37 +220,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const smoke = step(failedDeploy.jobs.deploy, 'Smoke test');
     if (!smoke || smoke.outcome !== 'failure') throw new Error(`the v1.3.0 deploy's smoke test did not fail (${smoke?.outcome ?? 'did not run'}): the demo's premise is broken`);
     const detectedAt = smoke.startedAt + smoke.durationMs;
-    const automaticRun = findCalled(failedDeploy, 'rollback', 'rollback');
-    const automatic = await record(automaticRun, detectedAt);
+    const automatic = await recordRollback(world, findCalled(failedDeploy, 'rollback', 'rollback'), detectedAt, root);
     timelines.push(...timeline(failedDeploy, failedDeploy.startedAt));
 
     let drill: WorkflowRun | undefined;
     if (options.drill) {
       log('\n=== the monthly rollback drill (rollback-drill.yml, on a throwaway copy) ===');
-      drill = await run('rollback-drill.yml', { environment: ENVIRONMENT }, { suite: true });
+      drill = await world.run('rollback-drill.yml', { environment: ENVIRONMENT }, { suite: true });
+      runs.push({ label: 'rollback drill', run: drill, expectedFailures: [] });
     }
-    if (options.extra) {
-      await options.extra({ run, appState, github: github! });
-    }
+    if (options.extra) await options.extra(world);
 
     let manual: RollbackRecord | undefined;
     if (options.manualRollbackTo) {
       log(`\n=== on-call: "Run workflow" on Rollback, target ${options.manualRollbackTo} ===`);
       const pressedAt = Date.now();
-      const caller = await run('rollback.yml', { environment: ENVIRONMENT, 'target-tag': options.manualRollbackTo, reason: 'Drill: back to the release before the title rename' });
-      manual = await record(findCalled(caller, 'rollback'), pressedAt);
+      const caller = await world.run('rollback.yml', { environment: ENVIRONMENT, 'target-tag': options.manualRollbackTo, reason: 'Drill: back to the release before the title rename' });
+      runs.push({ label: `manual rollback to ${options.manualRollbackTo}`, run: caller, expectedFailures: [] });
+      manual = await recordRollback(world, findCalled(caller, 'rollback'), pressedAt, root);
       timelines.push('', ...timeline(caller, pressedAt));
     }
-    return { deploys, automatic, manual, drill, notifications, timelines };
+    return { deploys, automatic, manual, drill, runs, notifications: world.notifications, timelines };
   } finally {
-    await runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], {
-      env: engineEnv,
-      cwd: deployHost,
-    }).catch((error: Error) => log(`demo: compose down failed: ${error.message}`));
-    await database.drop().catch(() => undefined);
-    await github?.server.stop();
-    await artifacts?.stop();
-    await webhook?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await world.stop();
   }
 }

@@ -1,25 +1,45 @@
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runProcess } from '../../shared/process.js';
 import type { LocalRepository } from './types.js';
 
 /**
  * Local stand-ins for the marketplace actions our workflows use, doing on this machine what the
  * real ones do on a runner. Only these are supported; any other `uses:` fails the step.
+ *  - actions/checkout runs here, in the runner's process: it only runs git.
+ *  - actions/upload-artifact runs as the step's own process (upload-artifact-step.ts), like a node
+ *    action: its inputs as INPUT_*, its log and outputs through the usual channels.
  */
-export interface BuiltinContext {
+export interface CheckoutContext {
   workspace: string;
-  /** The step's environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL... for the artifact service). */
-  env: Record<string, string>;
   repository: string;
   repositories: Record<string, LocalRepository>;
   log: (line: string) => void;
 }
 
-export type BuiltinAction = (context: BuiltinContext, inputs: Record<string, string>) => Promise<Record<string, string>>;
+/** The commit a local repository is at: its HEAD, or for a linked one (the live tree) the commit it declares. */
+export async function repositoryHead(local: LocalRepository): Promise<string> {
+  if (local.sha) return local.sha;
+  const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', 'HEAD']);
+  return stdout.trim();
+}
 
-/** actions/checkout: the repository (all history and tags) at `ref`, into `path`. */
-const checkout: BuiltinAction = async (context, inputs): Promise<Record<string, string>> => {
+/** A ref (tag, branch, commit) of a cloneable local repository as a commit SHA. */
+export async function resolveCommit(local: LocalRepository, ref: string): Promise<string> {
+  const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { okExitCodes: [0, 1] });
+  if (!stdout.trim()) throw new Error(`ref ${ref} does not exist in ${local.dir}`);
+  return stdout.trim();
+}
+
+/**
+ * actions/checkout: the repository (all history and tags) at `ref`, into `path`. A linked
+ * repository is the live working tree (uncommitted builds included), so it can only be checked out
+ * at the commit it stands for: asking for any other ref fails, which is how a test sees which
+ * commit a workflow asked for.
+ */
+export async function checkout(context: CheckoutContext, inputs: Record<string, string>): Promise<Record<string, string>> {
   const repository = inputs.repository || context.repository;
   const local = context.repositories[repository];
   if (!local) throw new Error(`actions/checkout: no local copy of ${repository} was given to the local runner.`);
@@ -27,63 +47,39 @@ const checkout: BuiltinAction = async (context, inputs): Promise<Record<string, 
   if (!target.startsWith(context.workspace)) throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
   mkdirSync(target, { recursive: true });
   if (local.checkout === 'link') {
+    const head = await repositoryHead(local);
+    if (inputs.ref && inputs.ref !== head) throw new Error(`actions/checkout: ${repository} is linked from its working tree at ${head}; it cannot be checked out at "${inputs.ref}".`);
     for (const entry of local.linkEntries ?? readdirSync(local.dir)) {
       const link = path.join(target, entry);
       if (!existsSync(link)) symlinkSync(path.join(local.dir, entry), link);
     }
-    context.log(`checkout: ${repository} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
-    return {};
+    context.log(`checkout: ${repository}@${head.slice(0, 12)} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
+    return { ref: inputs.ref ?? '', commit: head };
   }
   await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.dir, target]);
   if (inputs.ref) await runProcess('git', ['-C', target, 'checkout', '--quiet', inputs.ref]);
   const { stdout } = await runProcess('git', ['-C', target, 'rev-parse', 'HEAD']);
   context.log(`checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${path.relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`);
   return { ref: inputs.ref ?? '', commit: stdout.trim() };
+}
+
+/** The program of a stand-in that runs as a process, by action name (without @ref). */
+const PROCESS_STAND_INS: Record<string, string> = {
+  'actions/upload-artifact': fileURLToPath(new URL('./upload-artifact-step.ts', import.meta.url)),
 };
 
-/**
- * actions/upload-artifact: the files under `path` (a file or a directory), uploaded with the same
- * client library the real action uses, to the artifact service the step's environment names.
- */
-const uploadArtifact: BuiltinAction = async (context, inputs): Promise<Record<string, string>> => {
-  const root = path.resolve(context.workspace, inputs.path ?? '');
-  if (!existsSync(root)) {
-    if (inputs['if-no-files-found'] === 'error') throw new Error(`actions/upload-artifact: no files at ${inputs.path}`);
-    context.log(`upload-artifact: no files at ${inputs.path}; nothing uploaded`);
-    return {};
-  }
-  const files = statSync(root).isDirectory()
-    ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name))
-    : [root];
-  const saved = { ...process.env };
-  // The client reads the runner's variables from process.env, and logs through @actions/core to
-  // stdout: its lines go to the step's log, its ::debug:: lines nowhere (as without step debug).
-  Object.assign(process.env, context.env);
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    for (const line of String(chunk).split('\n')) if (line && !line.startsWith('::debug::')) context.log(line);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const { DefaultArtifactClient } = await import('@actions/artifact');
-    const { id, size } = await new DefaultArtifactClient().uploadArtifact(inputs.name || 'artifact', files, statSync(root).isDirectory() ? root : path.dirname(root), {
-      retentionDays: inputs['retention-days'] ? Number(inputs['retention-days']) : undefined,
-    });
-    context.log(`upload-artifact: ${inputs.name || 'artifact'} (${files.length} file(s), ${size} bytes, id ${id})`);
-    return { 'artifact-id': String(id) };
-  } finally {
-    process.stdout.write = write;
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
-};
+export type Builtin = { kind: 'checkout' } | { kind: 'process'; script: string };
 
-export const BUILTIN_ACTIONS: Record<string, BuiltinAction> = {
-  'actions/checkout': checkout,
-  'actions/upload-artifact': uploadArtifact,
-};
+/** "actions/checkout@v4" -> how the local runner stands in for it, or undefined. */
+export function builtinFor(uses: string): Builtin | undefined {
+  const name = uses.split('@')[0];
+  if (name === 'actions/checkout') return { kind: 'checkout' };
+  const script = PROCESS_STAND_INS[name];
+  return script ? { kind: 'process', script } : undefined;
+}
 
-/** "actions/checkout@v4" -> the checkout stand-in, or undefined. */
-export function builtinFor(uses: string): BuiltinAction | undefined {
-  return BUILTIN_ACTIONS[uses.split('@')[0]];
+/** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */
+export function tsNodeArgs(script: string): string[] {
+  // tsx's "." export is its loader (dist/loader.mjs); resolved from this file so any cwd works.
+  return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, script];
 }

@@ -10,7 +10,11 @@ export type Contexts = Record<string, Json>;
 export interface StatusFunctions {
   success(): boolean;
   failure(): boolean;
+  cancelled(): boolean;
 }
+
+/** Where no status function can matter (job outputs, a service's settings...). */
+export const NO_STATUS: StatusFunctions = { success: () => true, failure: () => false, cancelled: () => false };
 
 const CONTEXT_NAMES = ['github', 'env', 'inputs', 'secrets', 'vars', 'steps', 'needs', 'job', 'jobs', 'runner', 'matrix', 'strategy'];
 const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled'];
@@ -31,7 +35,7 @@ export function evaluate(expression: string, contexts: Contexts, status: StatusF
     ['success', { name: 'success', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(status.success()) }],
     ['failure', { name: 'failure', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(status.failure()) }],
     ['always', { name: 'always', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(true) }],
-    ['cancelled', { name: 'cancelled', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(false) }],
+    ['cancelled', { name: 'cancelled', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(status.cancelled()) }],
   ]);
   const dictionary = new data.Dictionary(...Object.entries(contexts).map(([key, value]) => ({ key, value: toExpressionData(value) })));
   return fromExpressionData(new Evaluator(parsed, dictionary, implementations).evaluate());

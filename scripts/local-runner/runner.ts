@@ -1,61 +1,62 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { builtinFor } from './builtin-actions.js';
-import { condition, interpolate, interpolateString, type Contexts, type Json, type StatusFunctions } from './expressions.js';
-import { inputEnvName } from './protocol.js';
-import { startServices, type ServiceSpec } from './services.js';
-import { runStepProcess } from './step-process.js';
-import type { JobRun, JobSpec, Result, RunOptions, StepRun, StepSpec, WorkflowFile, WorkflowRun } from './types.js';
+import { runProcess } from '../../shared/process.js';
+import { Cancellation, sleep } from './cancellation.js';
+import { ConcurrencyRegistry } from './concurrency.js';
+import { condition, interpolate, interpolateString, NO_STATUS, type Contexts, type Json, type StatusFunctions } from './expressions.js';
+import { goDuration, runJob, timeoutMinutes } from './job.js';
+import { defaultPermissions, exceeds, parsePermissions, type Permissions } from './permissions.js';
+import { jobSecrets, jobVars, passedSecrets, secretMasks, type SecretScope } from './scopes.js';
+import type { JobRun, JobSpec, Result, RunOptions, WorkflowFile, WorkflowRun } from './types.js';
+import { calledSource, topLevelSource, workflowRef, type WorkflowSource } from './workflow-source.js';
 
 /**
  * Runs a workflow file on this machine the way GitHub runs it, for the parts our workflows use:
- * jobs in `needs` order with `if:` conditions, reusable workflow calls with inputs, secrets and
- * outputs, `run:` steps in bash, local node actions (`uses: ./actions/x`, their dist bundle with
- * INPUT_* variables and action.yml defaults), and local stand-ins for actions/checkout. Expressions
- * are evaluated with GitHub's own expression library. It exists so `npm run demo` and the
- * end-to-end tests execute the real workflow files, wiring included, not a copy of their logic.
+ * jobs in parallel as soon as their `needs` are done, `if:` with success()/failure()/cancelled()
+ * over every ancestor job, reusable workflows (inputs, secrets, outputs, the caller's event and
+ * payload, permissions no wider than the caller's), environments with their own secrets and
+ * variables, a GITHUB_TOKEN per job with the job's permissions, concurrency groups shared across
+ * runs, job and step timeouts that stop a step as the runner does, run steps in bash, local node
+ * actions, service containers, and stand-ins for actions/checkout and actions/upload-artifact.
+ * Expressions are evaluated with GitHub's own expression library. It exists so `npm run demo` and
+ * the end-to-end tests execute the real workflow files, wiring included, not a copy of their logic.
+ * What still differs from GitHub is listed in scripts/local-runner/README.md.
  */
 
-interface JobState {
-  spec: JobSpec;
-  workspace: string;
-  runnerTemp: string;
-  env: Record<string, string>;
-  addedPath: string[];
-  steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }>;
-  masks: Set<string>;
-  summaryFile: string;
-  /** GITHUB_EVENT_PATH: the event payload, written once when the job starts. */
-  eventPath: string;
+function nothingToRelease(): void {}
+
+/** GitHub's default job timeout: 360 minutes. */
+const DEFAULT_JOB_TIMEOUT_MINUTES = 360;
+
+interface RunState {
+  options: RunOptions;
+  registry: ConcurrencyRegistry;
+  /** The github context every job of the run (called workflows included) starts from. */
+  github: Record<string, Json>;
+  log: (line: string) => void;
 }
 
-const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER'];
-
-/**
- * Where a `uses:` reference points on this machine: "./x" in the repository of the calling
- * workflow, "owner/repo/path@ref" in the local copy of owner/repo (any ref: the copy is the code).
- */
-function resolveUses(options: RunOptions, uses: string, caller: { name: string; dir: string }): { repository: { name: string; dir: string }; file: string } {
-  if (uses.startsWith('./')) return { repository: caller, file: uses };
-  const match = /^([^/@]+\/[^/@]+)(?:\/([^@]*))?@(.+)$/.exec(uses);
-  const local = match ? options.repositories[match[1]] : undefined;
-  if (!match || !local) throw new Error(`${uses} has no local copy (known: ${Object.keys(options.repositories).join(', ')}); the local runner runs local repositories and actions/checkout only.`);
-  return { repository: { name: match[1], dir: local.dir }, file: match[2] ?? '.' };
+interface Frame {
+  source: WorkflowSource;
+  inputs: Record<string, Json>;
+  secrets: SecretScope;
+  /** The calling job's permissions: no nested job may ask for more (undefined at top level). */
+  ceiling?: Permissions;
+  /** Concurrency groups the enclosing runs hold (a call needing one of them is a deadlock). */
+  held: string[];
+  parentCancellation?: Cancellation;
+  /** The run in messages: the workflow's name, or the calling job's id for a called workflow. */
+  label: string;
+  /** The run among others: its run name, then " › job" down to the calling job. */
+  id: string;
+  depth: number;
 }
 
-export function loadWorkflow(file: string): WorkflowFile {
-  return parseYaml(readFileSync(file, 'utf8')) as WorkflowFile;
-}
-
-function needsOf(job: JobSpec): string[] {
+export function needsOf(job: JobSpec): string[] {
   if (!job.needs) return [];
   return Array.isArray(job.needs) ? job.needs : [job.needs];
 }
 
-/** Jobs in an order that respects `needs` (GitHub runs independent ones in parallel; order is irrelevant to results). */
+/** Jobs in an order that respects `needs` (each after the jobs it needs). */
 export function jobOrder(workflow: WorkflowFile): string[] {
   const order: string[] = [];
   const visiting = new Set<string>();
@@ -72,345 +73,322 @@ export function jobOrder(workflow: WorkflowFile): string[] {
   return order;
 }
 
-function workflowCallSpec(workflow: WorkflowFile): { inputs: Record<string, { default?: unknown; type?: string }>; outputs: Record<string, { value: string }> } {
-  const on = workflow.on as Record<string, { inputs?: Record<string, { default?: unknown; type?: string }>; outputs?: Record<string, { value: string }> } | null> | undefined;
-  return { inputs: on?.workflow_call?.inputs ?? {}, outputs: on?.workflow_call?.outputs ?? {} };
+type TriggerSpec = { inputs?: Record<string, InputSpec>; secrets?: Record<string, { required?: boolean }>; outputs?: Record<string, { value: string }> } | null;
+interface InputSpec {
+  default?: unknown;
+  type?: string;
+  required?: boolean;
 }
 
-function triggerInputs(workflow: WorkflowFile, eventName: string): Record<string, { default?: unknown; type?: string }> {
-  const on = workflow.on as Record<string, { inputs?: Record<string, { default?: unknown; type?: string }> } | null> | undefined;
-  return on?.[eventName]?.inputs ?? {};
+function triggers(workflow: WorkflowFile): Record<string, TriggerSpec> {
+  const on = workflow.on;
+  if (typeof on === 'string') return { [on]: null };
+  if (Array.isArray(on)) return Object.fromEntries(on.map((name) => [name, null]));
+  return (on ?? {}) as Record<string, TriggerSpec>;
 }
 
-/** Inputs with their declared defaults and types (booleans stay booleans in the inputs context). */
-function resolveInputs(workflow: WorkflowFile, eventName: string, given: Record<string, Json>): Record<string, Json> {
-  const declared = triggerInputs(workflow, eventName);
+function typed(name: string, spec: InputSpec, value: Json, where: string): Json {
+  if (spec.type === 'boolean') {
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new Error(`${where}: input "${name}" is a boolean; got ${JSON.stringify(value)}`);
+  }
+  if (spec.type === 'number') {
+    const number = Number(value);
+    if (!Number.isFinite(number)) throw new Error(`${where}: input "${name}" is a number; got ${JSON.stringify(value)}`);
+    return number;
+  }
+  return value;
+}
+
+/** Inputs of a trigger with their declared defaults and types; undeclared or missing required ones fail as GitHub fails them. */
+function resolveInputs(declared: Record<string, InputSpec>, given: Record<string, Json>, where: string): Record<string, Json> {
+  for (const name of Object.keys(given)) {
+    if (!(name in declared)) throw new Error(`${where}: Invalid input, ${name} is not defined in the referenced workflow.`);
+  }
   const resolved: Record<string, Json> = {};
   for (const [name, spec] of Object.entries(declared)) {
-    const value = given[name] ?? (spec?.default as Json | undefined) ?? (spec?.type === 'boolean' ? false : '');
-    resolved[name] = spec?.type === 'boolean' ? value === true || value === 'true' : spec?.type === 'number' ? Number(value) : (value as Json);
-  }
-  for (const name of Object.keys(given)) {
-    if (!(name in declared)) throw new Error(`workflow does not declare input "${name}" for ${eventName}`);
+    if (!(name in given) && spec?.required && spec.default === undefined) throw new Error(`${where}: Input ${name} is required, but not provided while calling.`);
+    const value = given[name] ?? (spec?.default as Json | undefined) ?? (spec?.type === 'boolean' ? false : spec?.type === 'number' ? 0 : '');
+    resolved[name] = typed(name, spec ?? {}, value, where);
   }
   return resolved;
 }
 
-function baseEnv(options: RunOptions): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of BASE_ENV_KEYS) if (process.env[key]) env[key] = process.env[key]!;
-  return { ...env, ...options.env };
+async function commitOf(dir: string, ref: string): Promise<string | undefined> {
+  const name = ref.replace(/^refs\/(heads|tags)\//, '');
+  const { stdout } = await runProcess('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', `${name}^{commit}`], { okExitCodes: [0, 1, 128] });
+  return stdout.trim() || undefined;
 }
 
-export async function runWorkflow(options: RunOptions, depth = 0): Promise<WorkflowRun> {
+/** The permissions a job runs with: its own, else its workflow's, else the caller's ceiling, else the repository default. */
+function jobPermissions(options: RunOptions, workflow: WorkflowFile, jobId: string, spec: JobSpec, ceiling: Permissions | undefined): Permissions {
+  return (
+    parsePermissions(spec.permissions, `job ${jobId}`) ??
+    parsePermissions(workflow.permissions, 'workflow') ??
+    ceiling ??
+    defaultPermissions(options.defaultPermissions ?? 'restricted')
+  );
+}
+
+/**
+ * What GitHub checks before it starts a run (an invalid call is a startup failure: no job runs):
+ * every reusable workflow exists, gets its required inputs and secrets and no undeclared ones, and
+ * none of its jobs asks for more token permissions than its calling job has.
+ */
+async function startupProblem(options: RunOptions, source: WorkflowSource, ceiling: Permissions | undefined): Promise<string | undefined> {
+  for (const [jobId, spec] of Object.entries(source.workflow.jobs)) {
+    if (!spec.uses) continue;
+    let callee: WorkflowSource;
+    try {
+      callee = await calledSource(options, source, spec.uses);
+    } catch (error) {
+      return `Error calling workflow '${spec.uses}': ${(error as Error).message}`;
+    }
+    const calling = `Error calling workflow '${callee.repository}/${callee.file}@${callee.sha}'.`;
+    const call = triggers(callee.workflow).workflow_call;
+    if (call === undefined) return `${calling} The workflow has no on.workflow_call trigger.`;
+    const inputs = call?.inputs ?? {};
+    for (const name of Object.keys(spec.with ?? {})) if (!(name in inputs)) return `${calling} Invalid input, ${name} is not defined in the referenced workflow.`;
+    for (const [name, input] of Object.entries(inputs)) if (input?.required && input.default === undefined && !(name in (spec.with ?? {}))) return `${calling} Input ${name} is required, but not provided while calling.`;
+    if (spec.secrets !== 'inherit') {
+      const secrets = call?.secrets ?? {};
+      for (const name of Object.keys(spec.secrets ?? {})) if (!(name in secrets)) return `${calling} Invalid secret, ${name} is not defined in the referenced workflow.`;
+      for (const [name, secret] of Object.entries(secrets)) if (secret?.required && !(name in (spec.secrets ?? {}))) return `${calling} Secret ${name} is required, but not provided while calling.`;
+    }
+    const allowed = jobPermissions(options, source.workflow, jobId, spec, ceiling);
+    for (const [nestedId, nested] of Object.entries(callee.workflow.jobs)) {
+      const requested = jobPermissions(options, callee.workflow, nestedId, nested, allowed);
+      const excess = exceeds(requested, allowed);
+      if (excess) return `${calling} The nested job '${nestedId}' is requesting ${excess}.`;
+    }
+    const nested = await startupProblem(options, callee, allowed);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
   const log = options.log ?? (() => undefined);
-  const workflow = loadWorkflow(options.workflowPath);
-  const started = Date.now();
+  const source = await topLevelSource(options);
+  const declared = triggers(source.workflow);
+  if (!(options.eventName in declared)) throw new Error(`${source.file} does not run on "${options.eventName}" (its triggers: ${Object.keys(declared).join(', ')})`);
   const runId = options.runId ?? Number.parseInt(randomBytes(3).toString('hex'), 16);
-  const inputs = resolveInputs(workflow, options.eventName, options.inputs ?? {});
-  const workflowFile = path.relative(options.workflowRepository.dir, options.workflowPath);
+  const ref = options.ref ?? 'refs/heads/main';
+  const inputs = resolveInputs(declared[options.eventName]?.inputs ?? {}, options.inputs ?? {}, source.file);
+  const event = options.eventPayload ?? (options.eventName === 'workflow_dispatch' ? { inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, String(value)])) } : {});
   const github: Record<string, Json> = {
     event_name: options.eventName,
-    event: (options.eventPayload ?? {}) as Json,
+    event: event as Json,
     repository: options.repository,
     repository_owner: options.repository.split('/')[0],
     run_id: String(runId),
     run_number: '1',
     run_attempt: '1',
-    ref: 'refs/heads/main',
-    ref_name: 'main',
-    sha: '0'.repeat(40),
+    ref,
+    ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
+    ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+    sha: (await commitOf(options.workflowRepository.dir, ref)) ?? source.sha,
     actor: 'octocat',
-    workflow: workflow.name ?? workflowFile,
-    workflow_ref: `${options.workflowRepository.name}/${workflowFile}@refs/heads/main`,
+    triggering_actor: 'octocat',
+    workflow: source.workflow.name ?? source.file,
+    workflow_ref: workflowRef({ ...source, ref }),
+    workflow_sha: source.sha,
     server_url: options.env?.GITHUB_SERVER_URL ?? 'https://github.com',
     api_url: options.env?.GITHUB_API_URL ?? 'https://api.github.com',
-    token: options.secrets?.GITHUB_TOKEN ?? '',
   };
-  const jobs: Record<string, JobRun> = {};
-  log(`${'  '.repeat(depth)}▶ workflow ${workflow.name ?? workflowFile} (${options.eventName})`);
-
-  for (const jobId of jobOrder(workflow)) {
-    const spec = workflow.jobs[jobId];
-    const needs: Record<string, Json> = {};
-    for (const need of needsOf(spec)) needs[need] = { result: jobs[need].result, outputs: jobs[need].outputs };
-    const needResults = needsOf(spec).map((need) => jobs[need].result);
-    const jobStatus: StatusFunctions = {
-      success: () => needResults.every((result) => result === 'success'),
-      failure: () => needResults.includes('failure'),
-    };
-    const contexts: Contexts = {
-      github,
-      inputs,
-      secrets: options.secrets ?? {},
-      vars: options.vars ?? {},
-      needs,
-      env: {},
-      job: { status: 'success', workflow_repository: options.workflowRepository.name, workflow_sha: '0'.repeat(40) },
-      runner: { os: 'Linux', arch: 'X64', temp: os.tmpdir() },
-    };
-    const jobName = spec.name ? interpolateString(spec.name, contexts, jobStatus) : jobId;
-    const jobStarted = Date.now();
-    // No `if:` means success(): every needed job succeeded.
-    if (!condition(spec.if, contexts, jobStatus)) {
-      jobs[jobId] = { id: jobId, name: jobName, result: 'skipped', outputs: {}, steps: [], startedAt: jobStarted, durationMs: 0, summary: '' };
-      log(`${'  '.repeat(depth + 1)}○ job ${jobName}: skipped`);
-      continue;
-    }
-    log(`${'  '.repeat(depth + 1)}● job ${jobName}`);
-    if (spec.environment) {
-      const name = typeof spec.environment === 'string' ? spec.environment : spec.environment.name;
-      log(`${'  '.repeat(depth + 2)}environment: ${interpolateString(name, contexts, jobStatus)} (on GitHub its protection rules, such as required reviewers, gate this job)`);
-    }
-    jobs[jobId] = spec.uses
-      ? await runCalledWorkflow(options, jobId, jobName, spec, contexts, jobStatus, depth)
-      : await runJob(options, workflow, jobId, jobName, spec, contexts, depth);
-    log(`${'  '.repeat(depth + 1)}${jobs[jobId].result === 'success' ? '✓' : '✗'} job ${jobName}: ${jobs[jobId].result} (${(jobs[jobId].durationMs / 1000).toFixed(1)}s)`);
+  const state: RunState = { options, registry: options.concurrency ?? new ConcurrencyRegistry(), github, log };
+  log(`▶ workflow ${github.workflow} (${options.eventName})`);
+  const problem = await startupProblem(options, source, undefined);
+  if (problem) {
+    log(`✗ ${problem}`);
+    return { workflow: source.file, name: String(github.workflow), conclusion: 'failure', startupFailure: problem, jobs: {}, outputs: {}, startedAt: Date.now(), durationMs: 0 };
   }
-
-  const conclusion = Object.values(jobs).some((job) => job.result === 'failure') ? 'failure' : 'success';
-  const outputs: Record<string, string> = {};
-  const jobsContext: Record<string, Json> = Object.fromEntries(Object.entries(jobs).map(([id, job]) => [id, { result: job.result, outputs: job.outputs }]));
-  for (const [name, output] of Object.entries(workflowCallSpec(workflow).outputs)) {
-    outputs[name] = interpolateString(output.value, { github, inputs, jobs: jobsContext, vars: options.vars ?? {} }, { success: () => true, failure: () => false });
-  }
-  return { workflow: workflowFile, name: workflow.name ?? workflowFile, conclusion, jobs, outputs, startedAt: started, durationMs: Date.now() - started };
+  // The run as GitHub lists it: its run-name (github, inputs and vars), else the workflow's name.
+  const runName = source.workflow['run-name'] ? interpolateString(source.workflow['run-name'], { github, inputs, vars: options.vars ?? {} }, NO_STATUS) : `${github.workflow} #${runId}`;
+  const run = await runFile(state, { source: { ...source, ref }, inputs, secrets: { kind: 'repository', values: options.secrets ?? {} }, held: [], label: runName, id: runName, depth: 0 });
+  return { ...run, runName };
 }
 
-async function runCalledWorkflow(
-  options: RunOptions,
-  jobId: string,
-  jobName: string,
-  spec: JobSpec,
-  contexts: Contexts,
-  status: StatusFunctions,
-  depth: number,
-): Promise<JobRun> {
-  const started = Date.now();
-  const { repository, file } = resolveUses(options, spec.uses!, options.workflowRepository);
-  const called = path.join(repository.dir, file);
-  const inputs: Record<string, Json> = {};
-  for (const [name, value] of Object.entries(spec.with ?? {})) inputs[name] = interpolate(value, contexts, status);
-  const secrets: Record<string, string> = {};
-  if (spec.secrets === 'inherit') Object.assign(secrets, options.secrets ?? {});
-  else for (const [name, value] of Object.entries(spec.secrets ?? {})) secrets[name] = interpolateString(value, contexts, status);
-  if (options.secrets?.GITHUB_TOKEN) secrets.GITHUB_TOKEN = options.secrets.GITHUB_TOKEN;
-  const run = await runWorkflow(
-    { ...options, workflowPath: called, workflowRepository: repository, eventName: 'workflow_call', inputs, secrets, runRoot: path.join(options.runRoot, jobId) },
-    depth + 2,
-  );
-  return {
-    id: jobId,
-    name: jobName,
-    result: run.conclusion,
-    outputs: run.outputs,
-    steps: [],
-    startedAt: started,
-    durationMs: Date.now() - started,
-    summary: Object.values(run.jobs).map((job) => job.summary).join(''),
-    called: run,
-  };
+/** A concurrency value (a group string or {group, cancel-in-progress}) evaluated; undefined when absent. */
+function concurrencyOf(spec: unknown, contexts: Contexts): { group: string; cancelInProgress: boolean } | undefined {
+  if (spec === undefined || spec === null) return undefined;
+  if (typeof spec === 'string') return { group: interpolateString(spec, contexts, NO_STATUS), cancelInProgress: false };
+  const mapping = spec as { group: string; 'cancel-in-progress'?: unknown };
+  const cancel = interpolate(mapping['cancel-in-progress'] ?? false, contexts, NO_STATUS);
+  return { group: interpolateString(mapping.group, contexts, NO_STATUS), cancelInProgress: cancel === true || cancel === 'true' };
 }
 
-async function runJob(options: RunOptions, workflow: WorkflowFile, jobId: string, jobName: string, spec: JobSpec, contexts: Contexts, depth: number): Promise<JobRun> {
-  const log = options.log ?? (() => undefined);
+async function runFile(state: RunState, frame: Frame): Promise<WorkflowRun> {
+  const { options, log } = state;
+  const { workflow } = frame.source;
+  const pad = '  '.repeat(frame.depth);
   const started = Date.now();
-  if (spec.strategy) throw new Error(`job ${jobId}: matrix strategies are not supported by the local runner`);
-  const root = path.join(options.runRoot, `${jobId}-${randomBytes(3).toString('hex')}`);
-  const runnerTemp = path.join(root, 'temp');
-  const state: JobState = {
-    spec,
-    workspace: path.join(root, 'workspace'),
-    runnerTemp,
-    env: {},
-    addedPath: [],
-    steps: {},
-    masks: new Set(Object.values(options.secrets ?? {}).filter((value) => value.length > 0)),
-    summaryFile: path.join(root, 'summary.md'),
-    eventPath: path.join(runnerTemp, '_github_workflow', 'event.json'),
-  };
-  mkdirSync(state.workspace, { recursive: true });
-  // The event payload, written once for the job's steps (this also creates RUNNER_TEMP).
-  mkdirSync(path.dirname(state.eventPath), { recursive: true });
-  writeFileSync(state.eventPath, JSON.stringify((contexts.github as Record<string, Json>).event ?? {}));
-  contexts = { ...contexts, runner: { ...(contexts.runner as Record<string, Json>), temp: state.runnerTemp } };
-  writeFileSync(state.summaryFile, '');
-  const services = spec.services
-    ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, { success: () => true, failure: () => false }, {
-        env: baseEnv(options),
-        serviceImages: options.serviceImages ?? {},
-        log: (line) => log(`${'  '.repeat(depth + 2)}${line}`),
-      })
-    : undefined;
-  if (services) contexts = { ...contexts, job: { ...(contexts.job as Record<string, Json>), services: services.context } };
+  const name = workflow.name ?? frame.source.file;
+  const cancellation = new Cancellation(frame.parentCancellation);
+  const held = [...frame.held];
+  let release = nothingToRelease;
+  const runConcurrency = concurrencyOf(workflow.concurrency, { github: state.github, inputs: frame.inputs, vars: options.vars ?? {} });
+  if (runConcurrency) {
+    const acquired = await state.registry.acquire(runConcurrency.group, { label: frame.label, id: frame.id, cancelRunning: (reason) => cancellation.cancel(reason) }, { cancelInProgress: runConcurrency.cancelInProgress, held });
+    if (!acquired.acquired) {
+      log(`${pad}○ workflow ${name}: ${acquired.reason}`);
+      return { workflow: frame.source.file, name, conclusion: 'cancelled', cancelledBecause: acquired.reason, jobs: {}, outputs: {}, startedAt: started, durationMs: Date.now() - started };
+    }
+    release = acquired.release;
+    held.push(runConcurrency.group);
+  }
   try {
-    return await runSteps(options, workflow, jobId, jobName, spec, contexts, depth, state, started);
+    const jobs = await runJobs(state, { ...frame, held }, cancellation);
+    const results = Object.values(jobs).map((job) => job.result);
+    const conclusion = results.includes('failure') ? 'failure' : cancellation.cancelled || results.includes('cancelled') ? 'cancelled' : 'success';
+    const outputs: Record<string, string> = {};
+    const jobsContext: Record<string, Json> = Object.fromEntries(Object.entries(jobs).map(([id, job]) => [id, { result: job.result, outputs: job.outputs }]));
+    for (const [outputName, output] of Object.entries(triggers(workflow).workflow_call?.outputs ?? {})) {
+      outputs[outputName] = interpolateString(output.value, { github: state.github, inputs: frame.inputs, jobs: jobsContext, vars: options.vars ?? {} }, NO_STATUS);
+    }
+    return { workflow: frame.source.file, name, conclusion, cancelledBecause: cancellation.reason, jobs, outputs, startedAt: started, durationMs: Date.now() - started };
   } finally {
-    await services?.stop();
+    release();
   }
 }
 
-async function runSteps(
-  options: RunOptions,
-  workflow: WorkflowFile,
-  jobId: string,
-  jobName: string,
-  spec: JobSpec,
-  contexts: Contexts,
-  depth: number,
-  state: JobState,
-  started: number,
-): Promise<JobRun> {
-  const log = options.log ?? (() => undefined);
-
-  const statusOfSteps = (): StatusFunctions => ({
-    success: () => Object.values(state.steps).every((step) => step.conclusion !== 'failure'),
-    failure: () => Object.values(state.steps).some((step) => step.conclusion === 'failure'),
-  });
-  const envContext = (stepEnv: Record<string, unknown> | undefined, stepContexts: Contexts): Record<string, string> => {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(workflow.env ?? {})) env[name] = interpolateString(value, { ...stepContexts, env }, statusOfSteps());
-    for (const [name, value] of Object.entries(spec.env ?? {})) env[name] = interpolateString(value, { ...stepContexts, env }, statusOfSteps());
-    Object.assign(env, state.env);
-    for (const [name, value] of Object.entries(stepEnv ?? {})) env[name] = interpolateString(value, { ...stepContexts, env }, statusOfSteps());
-    return env;
+async function runJobs(state: RunState, frame: Frame, cancellation: Cancellation): Promise<Record<string, JobRun>> {
+  const { workflow } = frame.source;
+  const order = jobOrder(workflow);
+  const results: Record<string, JobRun> = {};
+  const ancestors = (id: string): string[] => {
+    const found = new Set<string>();
+    const visit = (job: string) => needsOf(workflow.jobs[job]).forEach((need) => {
+      found.add(need);
+      visit(need);
+    });
+    visit(id);
+    return [...found];
   };
+  const finished = new Map<string, Promise<void>>();
+  for (const id of order) {
+    finished.set(id, (async () => {
+      await Promise.all(needsOf(workflow.jobs[id]).map((need) => finished.get(need)));
+      const before = ancestors(id);
+      const status: StatusFunctions = {
+        success: () => !cancellation.cancelled && before.every((need) => results[need].result === 'success'),
+        failure: () => before.some((need) => results[need].result === 'failure'),
+        cancelled: () => cancellation.cancelled,
+      };
+      results[id] = await runOneJob(state, frame, id, status, results, cancellation);
+    })());
+  }
+  await Promise.all(finished.values());
+  return Object.fromEntries(order.map((id) => [id, results[id]]));
+}
 
-  const steps: StepRun[] = [];
-  for (const [index, step] of (spec.steps ?? []).entries()) {
-    const stepId = step.id ?? `__step${index}`;
-    const stepContexts: Contexts = { ...contexts, steps: state.steps as unknown as Json };
-    stepContexts.env = envContext(step.env, stepContexts);
-    const name = step.name ? interpolateString(step.name, stepContexts, statusOfSteps()) : step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`;
-    const stepStarted = Date.now();
-    if (!condition(step.if, stepContexts, statusOfSteps())) {
-      state.steps[stepId] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
-      steps.push({ id: stepId, name, outcome: 'skipped', conclusion: 'skipped', outputs: {}, startedAt: stepStarted, durationMs: 0, errors: [] });
-      continue;
-    }
-    log(`${'  '.repeat(depth + 2)}→ ${name}`);
-    let outcome: Result;
-    let outputs: Record<string, string> = {};
-    let errors: string[];
-    try {
-      const result = await runStep(options, state, step, stepContexts, statusOfSteps(), depth + 3);
-      outcome = result.exitCode === 0 ? 'success' : 'failure';
-      outputs = result.outputs;
-      errors = result.errors;
-    } catch (error) {
-      outcome = 'failure';
-      errors = [(error as Error).message];
-      log(`${'  '.repeat(depth + 3)}Error: ${(error as Error).message}`);
-    }
-    const continueOnError = step['continue-on-error'] === true || (typeof step['continue-on-error'] === 'string' && condition(step['continue-on-error'], stepContexts, { success: () => true, failure: () => false }));
-    const conclusion: Result = outcome === 'failure' && continueOnError ? 'success' : outcome;
-    state.steps[stepId] = { outputs, outcome, conclusion };
-    steps.push({ id: stepId, name, outcome, conclusion, outputs, startedAt: stepStarted, durationMs: Date.now() - stepStarted, errors });
+async function runOneJob(state: RunState, frame: Frame, jobId: string, status: StatusFunctions, done: Record<string, JobRun>, runCancellation: Cancellation): Promise<JobRun> {
+  const { options, log } = state;
+  const { workflow } = frame.source;
+  const spec = workflow.jobs[jobId];
+  const pad = '  '.repeat(frame.depth + 1);
+  const needs: Record<string, Json> = Object.fromEntries(needsOf(spec).map((need) => [need, { result: done[need].result, outputs: done[need].outputs }]));
+  const github = { ...state.github, job: jobId };
+  const outer: Contexts = { github, inputs: frame.inputs, vars: options.vars ?? {}, needs, strategy: {}, matrix: {} };
+  const name = spec.name ? interpolateString(spec.name, outer, status) : jobId;
+  const started = Date.now();
+  const base = { id: jobId, name, outputs: {}, steps: [], startedAt: started, durationMs: 0, summary: '', errors: [] as string[] };
+  if (!condition(spec.if, outer, status)) {
+    const result: Result = runCancellation.cancelled ? 'cancelled' : 'skipped';
+    log(`${pad}○ job ${name}: ${result}`);
+    return { ...base, result, outcome: result };
   }
 
-  const failed = Object.values(state.steps).some((step) => step.conclusion === 'failure');
-  const outputs: Record<string, string> = {};
-  const finalContexts: Contexts = { ...contexts, steps: state.steps as unknown as Json };
-  for (const [name, value] of Object.entries(spec.outputs ?? {})) outputs[name] = interpolateString(value, finalContexts, { success: () => !failed, failure: () => failed });
-  return {
-    id: jobId,
-    name: jobName,
-    result: failed ? 'failure' : 'success',
-    outputs,
-    steps,
-    startedAt: started,
-    durationMs: Date.now() - started,
-    summary: readFileSync(state.summaryFile, 'utf8'),
-  };
+  const jobCancellation = new Cancellation(runCancellation);
+  const jobConcurrency = concurrencyOf(spec.concurrency, outer);
+  let release = nothingToRelease;
+  const held = [...frame.held];
+  if (jobConcurrency) {
+    const acquired = await state.registry.acquire(jobConcurrency.group, { label: jobId, id: `${frame.id} › ${jobId}`, cancelRunning: (reason) => jobCancellation.cancel(reason) }, { cancelInProgress: jobConcurrency.cancelInProgress, held });
+    if (!acquired.acquired) {
+      log(`${pad}○ job ${name}: ${acquired.reason}`);
+      return { ...base, result: 'cancelled', outcome: 'cancelled', errors: [acquired.reason], durationMs: Date.now() - started };
+    }
+    release = acquired.release;
+    held.push(jobConcurrency.group);
+  }
+  try {
+    const run = spec.uses ? await callWorkflow(state, frame, jobId, spec, outer, status, held, jobCancellation) : await runnerJob(state, frame, jobId, spec, outer, jobCancellation);
+    const continueOnError = spec['continue-on-error'] !== undefined && [true, 'true'].includes(interpolate(spec['continue-on-error'], outer, NO_STATUS) as never);
+    const result: Result = run.outcome === 'failure' && continueOnError ? 'success' : run.outcome;
+    const job: JobRun = { ...base, ...run, name, result, durationMs: Date.now() - started };
+    log(`${pad}${job.outcome === 'success' ? '✓' : job.outcome === 'failure' ? '✗' : '○'} job ${name}: ${job.outcome}${result !== job.outcome ? ` (continue-on-error: ${result})` : ''} (${(job.durationMs / 1000).toFixed(1)}s)`);
+    return job;
+  } finally {
+    release();
+  }
 }
 
-function runnerEnv(options: RunOptions, state: JobState, contexts: Contexts): Record<string, string> {
-  const github = contexts.github as Record<string, string>;
-  const env = baseEnv(options);
-  if (state.addedPath.length > 0) env.PATH = `${state.addedPath.join(path.delimiter)}${path.delimiter}${env.PATH ?? ''}`;
-  return {
-    ...env,
-    CI: 'true',
-    GITHUB_ACTIONS: 'true',
-    GITHUB_REPOSITORY: options.repository,
-    GITHUB_REPOSITORY_OWNER: options.repository.split('/')[0],
-    GITHUB_RUN_ID: github.run_id,
-    GITHUB_RUN_NUMBER: '1',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_EVENT_NAME: github.event_name,
-    GITHUB_EVENT_PATH: state.eventPath,
-    GITHUB_WORKSPACE: state.workspace,
-    GITHUB_WORKFLOW: github.workflow,
-    GITHUB_WORKFLOW_REF: github.workflow_ref,
-    GITHUB_REF: github.ref,
-    GITHUB_REF_NAME: github.ref_name,
-    GITHUB_SHA: github.sha,
-    GITHUB_ACTOR: github.actor,
-    GITHUB_SERVER_URL: github.server_url,
-    GITHUB_API_URL: github.api_url,
-    GITHUB_JOB: 'job',
-    RUNNER_TEMP: state.runnerTemp,
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: 'X64',
-    RUNNER_NAME: 'local-runner',
-    RUNNER_TOOL_CACHE: path.join(state.runnerTemp, 'tool_cache'),
-  };
-}
+type JobResultParts = Pick<JobRun, 'outcome' | 'outputs' | 'steps' | 'summary' | 'errors' | 'environment' | 'permissions' | 'secretSources' | 'called'>;
 
-interface ActionMetadata {
-  inputs?: Record<string, { default?: unknown; required?: boolean }>;
-  runs: { using: string; main: string };
-}
-
-async function runStep(
-  options: RunOptions,
-  state: JobState,
-  step: StepSpec,
-  contexts: Contexts,
-  status: StatusFunctions,
-  depth: number,
-): Promise<{ exitCode: number; outputs: Record<string, string>; errors: string[] }> {
-  const log = (line: string) => (options.log ?? (() => undefined))(`${'  '.repeat(depth)}${line}`);
-  const env = { ...runnerEnv(options, state, contexts), ...(contexts.env as Record<string, string>) };
-  const timeoutMs = step['timeout-minutes'] ? step['timeout-minutes'] * 60_000 : undefined;
-  const process = { runnerTemp: state.runnerTemp, masks: state.masks, log };
-  let result;
-  if (step.run !== undefined) {
-    const script = interpolateString(step.run, contexts, status);
-    const scriptFile = path.join(state.runnerTemp, `step-${randomBytes(4).toString('hex')}.sh`);
-    writeFileSync(scriptFile, script);
-    const defaults = { ...state.spec.defaults?.run };
-    const cwd = path.resolve(state.workspace, interpolateString(step['working-directory'] ?? defaults['working-directory'] ?? '.', contexts, status));
-    result = await runStepProcess(process, 'bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], { cwd, env, timeoutMs });
-  } else if (step.uses) {
-    const withInputs: Record<string, string> = {};
-    for (const [name, value] of Object.entries(step.with ?? {})) withInputs[name] = interpolateString(value, contexts, status);
-    const builtin = builtinFor(step.uses);
-    if (builtin) {
-      const outputs = await builtin({ workspace: state.workspace, env, repository: options.repository, repositories: options.repositories, log }, withInputs);
-      return { exitCode: 0, outputs, errors: [] };
-    }
-    const actionDir = step.uses.startsWith('./') ? path.resolve(state.workspace, step.uses) : (() => {
-      const { repository, file } = resolveUses(options, step.uses!, options.workflowRepository);
-      return path.join(repository.dir, file);
-    })();
-    const metadata = parseYaml(readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionMetadata;
-    if (!/^node\d+$/.test(metadata.runs.using)) throw new Error(`${step.uses}: only node actions run locally`);
-    for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
-      const value = name in withInputs ? withInputs[name] : spec.default !== undefined ? interpolateString(spec.default, contexts, status) : '';
-      env[inputEnvName(name)] = value;
-    }
-    for (const name of Object.keys(withInputs)) {
-      if (!(name in (metadata.inputs ?? {}))) log(`Warning: Unexpected input(s) '${name}', valid inputs are ${Object.keys(metadata.inputs ?? {}).join(', ')}`);
-    }
-    result = await runStepProcess(process, globalThis.process.execPath, [path.join(actionDir, metadata.runs.main)], { cwd: state.workspace, env, timeoutMs });
+async function callWorkflow(state: RunState, frame: Frame, jobId: string, spec: JobSpec, contexts: Contexts, status: StatusFunctions, held: string[], cancellation: Cancellation): Promise<JobResultParts> {
+  const { options, log } = state;
+  const callee = await calledSource(options, frame.source, spec.uses!);
+  const where = `job ${jobId} calling ${spec.uses}`;
+  const given: Record<string, Json> = {};
+  for (const [name, value] of Object.entries(spec.with ?? {})) given[name] = interpolate(value, contexts, status);
+  const callerSecrets = jobSecrets(frame.secrets, undefined).values;
+  let secrets: SecretScope;
+  if (spec.secrets === 'inherit') {
+    secrets = frame.secrets.kind === 'passed' ? frame.secrets : passedSecrets(true, callerSecrets);
   } else {
-    throw new Error('step has neither run nor uses');
+    const values: Record<string, string> = {};
+    for (const [name, value] of Object.entries(spec.secrets ?? {})) values[name] = interpolateString(value, { ...contexts, secrets: callerSecrets }, status);
+    secrets = passedSecrets(false, values);
   }
-  Object.assign(state.env, result.exportedEnv);
-  state.addedPath.unshift(...result.addedPath);
-  if (result.summary) appendFileSync(state.summaryFile, result.summary);
-  if (result.exitCode !== 0) log(`Process completed with exit code ${result.exitCode}.`);
-  return { exitCode: result.exitCode, outputs: result.outputs, errors: result.errors };
+  const permissions = jobPermissions(options, frame.source.workflow, jobId, spec, frame.ceiling);
+  try {
+    const inputs = resolveInputs(triggers(callee.workflow).workflow_call?.inputs ?? {}, given, where);
+    const called = await runFile(state, { source: callee, inputs, secrets, ceiling: permissions, held, parentCancellation: cancellation, label: jobId, id: `${frame.id} › ${jobId}`, depth: frame.depth + 2 });
+    const outcome: Result = called.conclusion;
+    return { outcome, outputs: called.outputs, steps: [], summary: Object.values(called.jobs).map((job) => job.summary).join(''), errors: called.cancelledBecause ? [called.cancelledBecause] : [], called };
+  } catch (error) {
+    log(`${'  '.repeat(frame.depth + 2)}Error: ${(error as Error).message}`);
+    return { outcome: 'failure', outputs: {}, steps: [], summary: '', errors: [(error as Error).message] };
+  }
 }
 
+async function runnerJob(state: RunState, frame: Frame, jobId: string, spec: JobSpec, outer: Contexts, cancellation: Cancellation): Promise<JobResultParts> {
+  const { options } = state;
+  const pad = '  '.repeat(frame.depth + 2);
+  const log = (line: string) => state.log(`${pad}[${jobId}] ${line}`);
+  const environmentName = spec.environment ? interpolateString(typeof spec.environment === 'string' ? spec.environment : spec.environment.name, outer, NO_STATUS) : undefined;
+  const environment = environmentName ? { name: environmentName, settings: options.environments?.[environmentName] ?? {} } : undefined;
+  if (environmentName) log(`environment: ${environmentName} (on GitHub its protection rules, such as required reviewers, gate this job)`);
+  const secrets = jobSecrets(frame.secrets, environment);
+  const permissions = jobPermissions(options, frame.source.workflow, jobId, spec, frame.ceiling);
+  const token = options.tokenFor?.(permissions) ?? options.secrets?.GITHUB_TOKEN ?? '';
+  const masks = new Set<string>([...Object.values(secrets.values), token].flatMap(secretMasks));
+  const github = { ...(outer.github as Record<string, Json>), token };
+  const { source } = frame;
+  const contexts: Contexts = {
+    ...outer,
+    github,
+    vars: jobVars(options.vars ?? {}, environment?.settings),
+    secrets: { ...secrets.values, GITHUB_TOKEN: token },
+    job: { status: 'success', workflow_repository: source.repository, workflow_sha: source.sha, workflow_ref: workflowRef(source), workflow_file_path: source.file },
+    runner: { os: 'Linux', arch: 'X64', name: 'local-runner', temp: '' },
+  };
+  const minutes = timeoutMinutes(spec['timeout-minutes'], outer, DEFAULT_JOB_TIMEOUT_MINUTES)!;
+  const timeoutMessage = `The job has exceeded the maximum execution time of ${goDuration(minutes)}`;
+  const timer = setTimeout(() => cancellation.cancel(timeoutMessage), minutes * 60_000);
+  const common = { environment: environmentName, permissions, secretSources: secrets.sources };
+  try {
+    if (options.jobStartLatencyMs) await sleep(options.jobStartLatencyMs, cancellation);
+    const outcome = await runJob({ options, source, workflow: source.workflow, jobId, spec, contexts, masks, cancellation, log });
+    const errors = cancellation.cancelled ? [cancellation.reason!, ...outcome.errors] : outcome.errors;
+    if (cancellation.cancelled) log(`Error: ${cancellation.reason}`);
+    return { ...common, outcome: outcome.result, outputs: outcome.outputs, steps: outcome.steps, summary: outcome.summary, errors };
+  } catch (error) {
+    log(`Error: ${(error as Error).message}`);
+    return { ...common, outcome: 'failure', outputs: {}, steps: [], summary: '', errors: [(error as Error).message] };
+  } finally {
+    clearTimeout(timer);
+  }
+}

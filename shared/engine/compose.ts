@@ -176,6 +176,21 @@ export async function composeContainerIds(executor: HostExecutor, project: Compo
 }
 
 /**
+ * Stops (or starts again) the named services' containers without removing them: the app stops
+ * answering and writing while its database changes underneath, and the same containers can be
+ * started again if that change fails. Services not named (the database, if it is one) keep running.
+ */
+export async function composeStopStart(
+  executor: HostExecutor,
+  project: ComposeProject,
+  action: 'stop' | 'start',
+  services: readonly string[],
+  options: ComposeRunOptions = {},
+): Promise<RunResult> {
+  return await runCompose(executor, project, [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services], options);
+}
+
+/**
  * A compose file that overrides the named services' image, passed as the last -f so its image wins.
  * It is written where compose runs (a temp file on the runner, or on the remote host through
  * `mktemp` and `tee` with the YAML on stdin) and removed by `remove()`.

@@ -73,6 +73,8 @@ export class ArtifactService implements ArtifactSource {
   readonly calls: TwirpCall[] = [];
   baseUrl = '';
   private nextId = 7_000_001;
+  /** Uploads of artifacts whose name matches are refused, as GitHub refuses them once the storage quota is used up (tests of failure paths). */
+  refuseUploads?: RegExp;
 
   async start(): Promise<string> {
     this.server = await listenLocal((request, response) => void this.handle(request, response));
@@ -259,6 +261,7 @@ export class ArtifactService implements ArtifactSource {
         const name = String(body.name ?? '');
         if (!name) throw new TwirpError(400, 'invalid_argument', 'name is required');
         if (Number(body.version ?? 0) < 4) throw new TwirpError(400, 'invalid_argument', 'artifact version must be 4 or later');
+        if (this.refuseUploads?.test(name)) throw new TwirpError(400, 'failed_precondition', 'Artifact storage quota has been hit. Unable to upload any new artifacts.');
         if (ofRun().some((record) => record.name === name && record.state === 'finalized')) {
           throw new TwirpError(409, 'already_exists', `an artifact with this name already exists on the workflow run`);
         }

@@ -1,4 +1,7 @@
-import { paginate, SIMPLE_USER, type FakeGitHubServer } from './server.js';
+import { paginate, SIMPLE_USER, type FakeGitHubServer, type RequiredPermission } from './server.js';
+
+const DEPLOYMENTS_READ: RequiredPermission = { scope: 'deployments', level: 'read' };
+const DEPLOYMENTS_WRITE: RequiredPermission = { scope: 'deployments', level: 'write' };
 
 /**
  * Deployments and deployment statuses (docs: REST API, "Deployments" and "Deployment statuses"),
@@ -47,11 +50,11 @@ export class DeploymentsApi {
         .sort((a, b) => b.id - a.id)
         .map((deployment) => this.deploymentJson(deployment));
       return paginate(request, server.baseUrl, items);
-    });
+    }, DEPLOYMENTS_READ);
     server.route('GET', '/repos/{owner}/{repo}/deployments/{id}', (request) => {
       const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
       return deployment ? { status: 200, body: this.deploymentJson(deployment) } : { status: 404, body: { message: 'Not Found' } };
-    });
+    }, DEPLOYMENTS_READ);
     server.route('POST', '/repos/{owner}/{repo}/deployments', (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       if (typeof body.ref !== 'string' || body.ref === '') {
@@ -71,13 +74,13 @@ export class DeploymentsApi {
         production_environment: typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production',
       });
       return { status: 201, body: this.deploymentJson(record) };
-    });
+    }, DEPLOYMENTS_WRITE);
     server.route('GET', '/repos/{owner}/{repo}/deployments/{id}/statuses', (request) => {
       const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
       if (!deployment) return { status: 404, body: { message: 'Not Found' } };
       const items = [...deployment.statuses].sort((a, b) => b.id - a.id).map((status) => this.statusJson(deployment, status));
       return paginate(request, server.baseUrl, items);
-    });
+    }, DEPLOYMENTS_READ);
     server.route('POST', '/repos/{owner}/{repo}/deployments/{id}/statuses', (request) => {
       const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
       if (!deployment) return { status: 404, body: { message: 'Not Found' } };
@@ -94,7 +97,7 @@ export class DeploymentsApi {
       });
       if (body.state === 'success' && body.auto_inactive !== false) this.inactivatePrior(deployment);
       return { status: 201, body: this.statusJson(deployment, status) };
-    });
+    }, DEPLOYMENTS_WRITE);
   }
 
   private find(owner: string, repo: string, id: number): DeploymentRecord | undefined {

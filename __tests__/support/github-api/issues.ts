@@ -40,7 +40,7 @@ export class IssuesApi {
         .sort((a, b) => b.number - a.number)
         .map(json);
       return paginate(request, server.baseUrl, items);
-    });
+    }, { scope: 'issues', level: 'read' });
     server.route('POST', '/repos/{owner}/{repo}/issues', (request) => {
       const body = (request.body ?? {}) as { title?: unknown; body?: unknown; labels?: unknown };
       if (typeof body.title !== 'string' || body.title === '') return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }] } };
@@ -56,13 +56,13 @@ export class IssuesApi {
       };
       this.issues.push(issue);
       return { status: 201, body: json(issue) };
-    });
+    }, { scope: 'issues', level: 'write' });
     server.route('POST', '/repos/{owner}/{repo}/issues/{number}/comments', (request) => {
       const issue = this.issues.find((candidate) => candidate.owner === request.params.owner && candidate.repo === request.params.repo && candidate.number === Number(request.params.number));
       if (!issue) return { status: 404, body: { message: 'Not Found' } };
       const body = (request.body ?? {}) as { body?: unknown };
       issue.comments.push(String(body.body ?? ''));
       return { status: 201, body: { id: 2_000_000 + issue.comments.length, body: body.body, user: SIMPLE_USER } };
-    });
+    }, { scope: 'issues', level: 'write' });
   }
 }

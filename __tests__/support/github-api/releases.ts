@@ -24,7 +24,7 @@ export class ReleasesApi {
         .sort((a, b) => b.id - a.id)
         .map((release) => this.releaseJson(release));
       return paginate(request, server.baseUrl, items);
-    });
+    }, { scope: 'contents', level: 'read' });
     server.route('GET', '/repos/{owner}/{repo}/tags', (request) => {
       const items = [...this.tags]
         .filter(([, tag]) => tag.owner === request.params.owner && tag.repo === request.params.repo)

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { allows, type PermissionLevel, type Permissions, type PermissionScope } from '../../../scripts/local-runner/permissions.js';
 import { listenLocal, type LocalHttpServer } from '../local-http.js';
 
 /**
@@ -23,11 +25,18 @@ export interface ApiResponse {
 
 export type RouteHandler = (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
+/** What a GitHub App installation token (the GITHUB_TOKEN is one) needs for an endpoint (REST docs, "Permissions required"). */
+export interface RequiredPermission {
+  scope: PermissionScope;
+  level: Exclude<PermissionLevel, 'none'>;
+}
+
 interface Route {
   method: string;
   pattern: RegExp;
   names: string[];
   handler: RouteHandler;
+  permission?: RequiredPermission;
 }
 
 export interface RecordedRequest {
@@ -41,19 +50,31 @@ export class FakeGitHubServer {
   private readonly routes: Route[] = [];
   private server?: LocalHttpServer;
   readonly requests: RecordedRequest[] = [];
-  /** When set, requests must carry this token (as GitHub, 401 otherwise). */
+  /** When set, requests must carry this token (as GitHub, 401 otherwise); it may do anything. */
   requiredToken?: string;
+  /** Tokens with the permissions a job's GITHUB_TOKEN was given (grantToken). */
+  private readonly scopedTokens = new Map<string, Permissions>();
   baseUrl = '';
   private nextNodeId = 1000;
 
+  /**
+   * A token with exactly these permissions, as GitHub mints a job's GITHUB_TOKEN: a call its
+   * permissions do not cover gets GitHub's 403 "Resource not accessible by integration".
+   */
+  grantToken(permissions: Permissions): string {
+    const token = `ghs_${randomBytes(18).toString('hex')}`;
+    this.scopedTokens.set(token, permissions);
+    return token;
+  }
+
   /** Registers a handler; `pattern` uses {name} placeholders: /repos/{owner}/{repo}/deployments. */
-  route(method: string, pattern: string, handler: RouteHandler): void {
+  route(method: string, pattern: string, handler: RouteHandler, permission?: RequiredPermission): void {
     const names: string[] = [];
     const regex = pattern.replace(/\{(\w+)\}/g, (_, name: string) => {
       names.push(name);
       return '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${regex}$`), names, handler });
+    this.routes.push({ method, pattern: new RegExp(`^${regex}$`), names, handler, permission });
   }
 
   newId(): number {
@@ -88,13 +109,18 @@ export class FakeGitHubServer {
     }
     const authorization = request.headers.authorization;
     this.requests.push({ method: request.method ?? 'GET', path: url.pathname + url.search, body, authorization });
-    if (this.requiredToken && authorization !== `token ${this.requiredToken}` && authorization !== `Bearer ${this.requiredToken}`) {
+    const token = /^(?:token|Bearer) (.+)$/.exec(authorization ?? '')?.[1];
+    const scoped = token === undefined ? undefined : this.scopedTokens.get(token);
+    if ((this.requiredToken || this.scopedTokens.size > 0) && token !== this.requiredToken && !scoped) {
       return this.send(response, { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } });
     }
     for (const route of this.routes) {
       if (route.method !== request.method) continue;
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
+      if (scoped && route.permission && !allows(scoped, route.permission.scope, route.permission.level)) {
+        return this.send(response, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: '403' } });
+      }
       const params = Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1])]));
       try {
         const result = await route.handler({ method: route.method, path: url.pathname, params, query: url.searchParams, body, headers: request.headers });

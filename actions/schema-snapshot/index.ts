@@ -1,0 +1,4 @@
+import { runAction } from '../../shared/run-action.js';
+import { run } from './main.js';
+
+await runAction(run, 'schema-snapshot');
