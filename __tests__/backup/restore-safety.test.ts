@@ -113,7 +113,7 @@ describe('restore-db safety', () => {
     writeFileSync(`${forged}.metadata.json`, JSON.stringify(metadata));
     const tampered = await runAction('restore-db', { inputs: { 'database-url': source.url, path: forged, 'encryption-key': key } });
     expect(tampered.exitCode).toBe(1);
-    expect(tampered.errors[0]).toMatch(/failed authentication in segment 0 .*damaged, truncated or modified after it was encrypted/);
+    expect(tampered.errors[0]).toMatch(/failed authentication in chunk 0 .*damaged, truncated or modified after it was encrypted/);
     expect(await databaseNames(source.name)).toEqual(before);
 
     const right = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': key } });

@@ -48,7 +48,7 @@ function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: s
 export async function run(): Promise<void> {
   const started = Date.now();
   const now = new Date();
-  const inputs = readRestoreInputs();
+  const inputs = await readRestoreInputs();
   const replace = inputs.mode === 'replace';
 
   // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
@@ -79,7 +79,7 @@ export async function run(): Promise<void> {
     if (encrypted) {
       if (!inputs.encryptionKey) throw new InputError('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
       plainPath = await decryptBackup(backup.backupPath, inputs.encryptionKey, path.join(workDir, 'plain'));
-      core.info('Decrypted and authenticated every segment of the backup.');
+      core.info('Decrypted and authenticated every chunk of the backup.');
     } else if (inputs.encryptionKey) {
       core.warning('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
     }
@@ -112,7 +112,7 @@ export async function run(): Promise<void> {
       safety = await takeBackup(
         await prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
-          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
+          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
           outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
         }),
