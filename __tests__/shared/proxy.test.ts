@@ -1,8 +1,9 @@
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
+import { proxyRoute } from '../../shared/http/proxy.js';
 import { startStandIns, type StandIns } from '../backup/stand-ins.js';
 import { selfSignedCertificate, startHttpsServer, startServer, type Certificate, type TestServer } from '../smoke/support/servers.js';
 import { leaksOf, runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, databaseUrl, dropDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { startFakeGitHub } from '../support/github-api/index.js';
 import { startTestProxy, type TestProxy } from '../support/proxy.js';
 
@@ -123,6 +124,29 @@ describe('proxies', () => {
     expect(proxy.seen.slice(before).map((request) => `${request.method} ${request.target}`)).toEqual([`GET http://shop.test:${plainApp.port}/health`]);
   });
 
+  describe('which requests use the proxy (the toolkit\'s rules)', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy']) delete process.env[name];
+      Object.assign(process.env, saved);
+    });
+    const proxied = (url: string) => proxyRoute(new URL(url), new AbortController().signal) !== undefined;
+
+    it('NO_PROXY: names, .domain and domain suffixes, host:port, *; loopback never; each scheme its own variable', () => {
+      process.env.HTTPS_PROXY = 'http://proxy.corp:3128';
+      process.env.NO_PROXY = 'internal.example, .svc.cluster, shop.test:8443';
+      expect(['https://internal.example/', 'https://api.internal.example/', 'https://db.svc.cluster/', 'https://shop.test:8443/'].map(proxied)).toEqual([false, false, false, false]);
+      expect(['https://example.com/', 'https://shop.test:9443/', 'https://notinternal.example.org/'].map(proxied)).toEqual([true, true, true]);
+      expect(['https://localhost:1/', 'https://127.0.0.1/', 'https://127.1.2.3/', 'https://[::1]/'].map(proxied)).toEqual([false, false, false, false]);
+      // http uses HTTP_PROXY only.
+      expect(proxied('http://example.com/')).toBe(false);
+      process.env.http_proxy = 'proxy.corp:3128';
+      expect(proxied('http://example.com/')).toBe(true);
+      process.env.NO_PROXY = '*';
+      expect(['https://example.com/', 'http://example.com/'].map(proxied)).toEqual([false, false]);
+    });
+  });
+
   describe('redeploy-tag ready-url', () => {
     const saved = { ...process.env };
     afterEach(() => {
@@ -161,18 +185,33 @@ describe('proxies', () => {
       // The artifact service answers, and signs blob URLs, under a name only the proxy resolves.
       standIns.artifacts.baseUrl = `http://artifacts.test:${port(standIns.artifacts.baseUrl)}`;
     });
+    const restored: string[] = [];
     afterAll(async () => {
       await standIns.stop();
       await database.drop();
+      for (const name of restored) await dropDatabase(name);
     });
+    async function createdRows(name: string): Promise<number> {
+      restored.push(name);
+      const { rows } = await withClient(databaseUrl(name), (client) => client.query<{ count: number }>('SELECT count(*)::int AS count FROM items'));
+      return rows[0].count;
+    }
 
-    it('uploads the backup through the proxy', async () => {
-      const before = proxy.seen.length;
-      const result = await runAction('backup-db', { inputs: { 'database-url': database.url, label: 'proxied' }, env: { ...standIns.artifacts.runnerEnv(2101), HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url } });
-      expect(result.errors).toEqual([]);
-      expect(standIns.artifacts.records.find((record) => record.name === result.outputs['artifact-name'])?.state).toBe('finalized');
-      const targets = proxy.seen.slice(before).map((request) => `${request.method} ${new URL(request.target).host}`);
-      expect(targets).toEqual(expect.arrayContaining([`POST artifacts.test:${port(standIns.artifacts.baseUrl)}`, `PUT artifacts.test:${port(standIns.artifacts.baseUrl)}`]));
+    it('uploads the backup, and restore-db downloads it, through the proxy', async () => {
+      const service = `artifacts.test:${port(standIns.artifacts.baseUrl)}`;
+      const proxied = { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
+      let before = proxy.seen.length;
+      const backup = await runAction('backup-db', { inputs: { 'database-url': database.url, label: 'proxied' }, env: { ...standIns.artifacts.runnerEnv(2101), ...proxied } });
+      expect(backup.errors).toEqual([]);
+      expect(standIns.artifacts.records.find((record) => record.name === backup.outputs['artifact-name'])?.state).toBe('finalized');
+      const hostOf = (target: string) => new URL(target).host;
+      expect(proxy.seen.slice(before).map((request) => `${request.method} ${hostOf(request.target)}`)).toEqual(expect.arrayContaining([`POST ${service}`, `PUT ${service}`]));
+
+      before = proxy.seen.length;
+      const restore = await runAction('restore-db', { inputs: { 'database-url': database.url, 'artifact-name': backup.outputs['artifact-name'] }, env: { ...standIns.artifacts.runnerEnv(2101), ...proxied } });
+      expect(restore.errors).toEqual([]);
+      expect(await createdRows(restore.outputs.database)).toBe(2);
+      expect(proxy.seen.slice(before).map((request) => `${request.method} ${hostOf(request.target)}`)).toEqual(expect.arrayContaining([`POST ${service}`, `GET ${service}`]));
     });
   });
 });

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5392);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2115);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5392:
+/***/ 2115:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28394,8 +28394,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(418);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -28887,6 +28887,14 @@ var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var lib_proxy = __nccwpck_require__(9783);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -28940,19 +28948,113 @@ function safeDecode(text) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/http/proxy.ts
+
+
+
+
+
+
+/**
+ * Outgoing HTTP through the proxy a self-hosted runner is configured with. Which requests use a
+ * proxy is decided exactly as the GitHub toolkit decides it for Octokit and the artifact client
+ * (@actions/http-client's getProxyUrl): https_proxy/HTTPS_PROXY for https, http_proxy/HTTP_PROXY
+ * for http; no_proxy/NO_PROXY entries (host, .domain or domain suffix, host:port, *) go direct; so
+ * do loopback hosts (localhost, 127.*, [::1]). Plain http is sent to the proxy in absolute form;
+ * https goes through a CONNECT tunnel with TLS end to end, so certificates are checked (and
+ * reported) as without a proxy.
+ */
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(url) {
+    const proxy = (0,lib_proxy/* getProxyUrl */.s)(url);
+    if (!proxy)
+        return undefined;
+    // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+}
+/** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
+class ProxyError extends Error {
+    code = 'EPROXY';
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyError';
+    }
+}
+function proxyAuthorization(proxy) {
+    if (!proxy.username && !proxy.password)
+        return {};
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+function authority(url) {
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+/** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
+function connectToProxy(proxy) {
+    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+}
+/** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
+function openTunnel(proxy, target, signal) {
+    const to = authority(target);
+    const { send, hostname, port } = connectToProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        request.once('connect', (response, socket, head) => {
+            if (response.statusCode === 200) {
+                if (head.length > 0)
+                    socket.unshift(head);
+                resolve(socket);
+                return;
+            }
+            socket.destroy();
+            reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+        });
+        request.once('error', (error) => {
+            if (error.name === 'AbortError')
+                reject(error);
+            else
+                reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} could not be reached: ${error.message}`));
+        });
+        request.end();
+    });
+}
+/**
+ * How to send a request for `url`: undefined for a direct connection, else through its proxy. For
+ * https, node:http asks for the connection (createConnection, without an agent) and gets TLS over a
+ * CONNECT tunnel, opened then; `signal` aborts the tunnel (the caller's deadline).
+ */
+function proxyRoute(url, signal) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return undefined;
+    if (url.protocol !== 'https:') {
+        const { send, hostname, port } = connectToProxy(proxy);
+        const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const createConnection = (options, connected) => {
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        return undefined;
+    };
+    return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
+}
+
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
+
 
 
 
 const MAX_REDIRECTS = 5;
 function get(url, timeoutMs, signal, redirects = 0) {
-    const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
     const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
     if (url.username || url.password) {
         headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     }
+    const route = proxyRoute(url, signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+    const send = route?.send ?? (url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default())).request;
     return new Promise((resolve, reject) => {
-        const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
+        const request = send(url, { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } }, (response) => {
             const status = response.statusCode ?? 0;
             const location = response.headers.location;
             if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
@@ -28973,6 +29075,7 @@ function get(url, timeoutMs, signal, redirects = 0) {
         });
         request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
         request.on('error', reject);
+        request.end();
     });
 }
 async function pollReadyUrl(url, deadline, options = {}) {
@@ -28991,7 +29094,8 @@ async function pollReadyUrl(url, deadline, options = {}) {
         }
         catch (error) {
             const code = error.code;
-            last = code && code !== 'ABORT_ERR' ? code : error.message;
+            // A proxy's refusal says more than its code.
+            last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : error.message;
         }
         // Quick at first (a restarted service usually answers within a second), then easing off.
         const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
@@ -29982,7 +30086,7 @@ async function startDeploymentRecord(options) {
         return { finish: async () => undefined };
     }
     // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     const client = getOctokit(options.token);
     const logUrl = workflowRunUrl();
     let id;
@@ -30565,7 +30669,7 @@ function errorMessage(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
 
 
@@ -39383,7 +39487,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 6257:
+/***/ 418:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39579,97 +39683,8 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -39733,7 +39748,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -42349,6 +42364,106 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ })
 
