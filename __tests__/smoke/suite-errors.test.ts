@@ -96,7 +96,7 @@ describe('smoke-test suite validation', () => {
     const result = await runSuite(text);
     const error = result.errors[result.errors.length - 1];
     expect(error).toContain('.github/smoke.yml:5:22: checks[0].headers.Authorization: {{env.NOT_SET_ANYWHERE}} reads environment variable NOT_SET_ANYWHERE, which is not set');
-    expect(error).toMatch(/\.github\/smoke\.yml:8:9: checks\[0\]\.expect\.json\["\$\.items\[\?\(@\.id ==\]"\]: invalid JSONPath .* at character 17: /);
+    expect(error).toMatch(/\.github\/smoke\.yml:8:9: checks\[0\]\.expect\.json\["\$\.items\[\?\(@\.id ==\]"\]: invalid JSONPath .* at character 18: unbalanced brackets/);
     expect(error).toMatch(/\.github\/smoke\.yml:9:28: checks\[0\]\.expect\.json\["\$\.name"\]\.matches: is not a valid regular expression/);
     expect(error).toContain('.github/smoke.yml:13:35: checks[1].steps[0].headers.Authorization: {{tokne}} is not defined at this point');
   });
