@@ -46,18 +46,9 @@ describe('proxies', () => {
   const port = (url: string) => new URL(url).port;
   const ghPort = () => port(github.server.baseUrl);
 
-  function inProgressDeployment(ref: string) {
-    const deployment = github.deployments.addDeployment({
-      owner: 'acme', repo: 'shop', ref, sha: 'a'.repeat(40), task: 'deploy', payload: {}, environment: 'staging', description: `deploy ${ref}`,
-      transient_environment: false, production_environment: false,
-    });
-    github.deployments.addStatus(deployment, 'in_progress');
-    return deployment;
-  }
-
   /** smoke-test of `url`, recording the outcome on a deployment through the GitHub API at `apiHost`. */
   async function smoke(url: string, apiHost: string, env: Record<string, string>) {
-    const deployment = inProgressDeployment('v1.2.0');
+    const deployment = github.deployments.inProgress('acme', 'shop', 'staging', 'v1.2.0');
     const result = await runAction('smoke-test', {
       inputs: { url, 'expected-version': 'v1.2.0', deadline: '10s', 'deployment-id': String(deployment.id), environment: 'staging' },
       env: { GITHUB_API_URL: `https://${apiHost}:${ghPort()}`, NODE_EXTRA_CA_CERTS: certificate.certFile, ...env },
