@@ -86,7 +86,7 @@ export async function decryptLegacyFile(src: string, dst: string, deriver: Legac
     decipher.setAAD(header);
     decipher.setAuthTag(segment.subarray(segment.length - TAG_SIZE));
     try {
-      return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG_SIZE)), decipher.final()]);
+      return [decipher.update(segment.subarray(0, segment.length - TAG_SIZE)), decipher.final()];
     } catch {
       throw new EncryptedDataError(
         `${path.basename(src)} failed authentication in segment ${index}${last ? ' (the last one)' : ''}: it was damaged, truncated or modified after it was encrypted.`,

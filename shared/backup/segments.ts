@@ -5,35 +5,60 @@ import { Transform, type TransformCallback } from 'node:stream';
  * Cuts a stream into fixed-size units and transforms each; the last (possibly short) unit is
  * flagged. Both encrypted formats seal a stream in such units (age's STREAM: 64 KiB; the earlier
  * AES-GCM format: 1 MiB), each authenticated with a "last" flag, so a truncation at a unit
- * boundary fails too.
+ * boundary fails too. Units are cut from the incoming chunks without copying them, except a unit
+ * that straddles two chunks: backups are gigabytes.
  */
 export class SegmentTransform extends Transform {
-  private chunks: Buffer[] = [];
-  private length = 0;
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
   private index = 0n;
   constructor(
     private readonly unit: number,
-    private readonly transformSegment: (segment: Buffer, index: bigint, last: boolean) => Buffer,
+    private readonly transformSegment: (segment: Buffer, index: bigint, last: boolean) => Buffer[],
   ) {
     super({ highWaterMark: 4 * 1024 * 1024 });
   }
 
+  private output: Buffer[] = [];
+
+  private pushSegment(segment: Buffer, last: boolean): void {
+    this.output.push(...this.transformSegment(segment, this.index++, last));
+  }
+
+  /** One push per incoming chunk: a stream operation per 64 KiB unit costs more than the copy. */
+  private flushOutput(): void {
+    if (this.output.length > 0) this.push(Buffer.concat(this.output));
+    this.output = [];
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
     try {
-      // Keep at least one byte back: only the end of the stream says which segment is the last.
-      if (this.length > this.unit) {
-        const data = Buffer.concat(this.chunks, this.length);
-        let offset = 0;
-        while (data.length - offset > this.unit) {
-          this.push(this.transformSegment(data.subarray(offset, offset + this.unit), this.index++, false));
-          offset += this.unit;
+      let offset = 0;
+      // Only the end of the stream says which unit is the last: a full unit waits until more data comes.
+      if (this.pendingLength > 0) {
+        const needed = Math.min(this.unit - this.pendingLength, chunk.length);
+        this.pending.push(chunk.subarray(0, needed));
+        this.pendingLength += needed;
+        offset = needed;
+        if (this.pendingLength === this.unit && offset < chunk.length) {
+          this.pushSegment(Buffer.concat(this.pending, this.unit), false);
+          this.pending = [];
+          this.pendingLength = 0;
         }
-        const rest = Buffer.from(data.subarray(offset));
-        this.chunks = [rest];
-        this.length = rest.length;
       }
+      while (chunk.length - offset > this.unit) {
+        this.pushSegment(chunk.subarray(offset, offset + this.unit), false);
+        offset += this.unit;
+      }
+      if (offset < chunk.length) {
+        // Kept beyond this call: a copy, so the reader may reuse its buffer.
+        const rest = Buffer.from(chunk.subarray(offset));
+        this.pending.push(rest);
+        this.pendingLength += rest.length;
+      } else {
+        this.pending = this.pending.map((piece) => Buffer.from(piece));
+      }
+      this.flushOutput();
       callback();
     } catch (error) {
       callback(error as Error);
@@ -42,7 +67,8 @@ export class SegmentTransform extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      this.push(this.transformSegment(Buffer.concat(this.chunks, this.length), this.index++, true));
+      this.pushSegment(Buffer.concat(this.pending, this.pendingLength), true);
+      this.flushOutput();
       callback();
     } catch (error) {
       callback(error as Error);
