@@ -1,6 +1,6 @@
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
 import { proxyRoute } from '../../shared/http/proxy.js';
-import { startStandIns, type StandIns } from '../backup/stand-ins.js';
+import { READ_TOKEN, startStandIns, type StandIns } from '../backup/stand-ins.js';
 import { selfSignedCertificate, startHttpsServer, startServer, type Certificate, type TestServer } from '../smoke/support/servers.js';
 import { leaksOf, runAction } from '../support/action-harness.js';
 import { createTestDatabase, databaseUrl, dropDatabase, withClient, type TestDatabase } from '../support/database.js';
@@ -173,8 +173,9 @@ describe('proxies', () => {
     beforeAll(async () => {
       [standIns, database] = await Promise.all([startStandIns(), createTestDatabase('proxy_backup')]);
       await database.query('CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1), (2)');
-      // The artifact service answers, and signs blob URLs, under a name only the proxy resolves.
+      // The artifact service (which signs blob URLs with its base URL) and the REST API answer under names only the proxy resolves.
       standIns.artifacts.baseUrl = `http://artifacts.test:${port(standIns.artifacts.baseUrl)}`;
+      standIns.github.server.baseUrl = `http://api.github.test:${port(standIns.github.server.baseUrl)}`;
     });
     const restored: string[] = [];
     afterAll(async () => {
@@ -188,7 +189,7 @@ describe('proxies', () => {
       return rows[0].count;
     }
 
-    it('uploads the backup, and restore-db downloads it, through the proxy', async () => {
+    it('uploads the backup, and restore-db downloads it (this run\'s, another run\'s), through the proxy', async () => {
       const service = `artifacts.test:${port(standIns.artifacts.baseUrl)}`;
       const proxied = { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
       let before = proxy.seen.length;
@@ -204,7 +205,17 @@ describe('proxies', () => {
       expect(restore.errors).toEqual([]);
       expect(await createdRows(restore.outputs.database)).toBe(2);
       expect(seen(before)).toEqual(expect.arrayContaining([`CONNECT ${service}`]));
-      expect(seen(before).length).toBeGreaterThan(0);
+
+      // From another run: Octokit lists the run's artifacts and follows the zip download's redirect.
+      before = proxy.seen.length;
+      const other = await runAction('restore-db', {
+        inputs: { 'database-url': database.url, 'artifact-name': backup.outputs['artifact-name'], 'run-id': 2101, 'github-token': READ_TOKEN },
+        env: { ...standIns.env(2102), ...proxied },
+      });
+      expect(other.errors).toEqual([]);
+      expect(await createdRows(other.outputs.database)).toBe(2);
+      expect(seen(before)).toEqual(expect.arrayContaining([`CONNECT api.github.test:${port(standIns.github.server.baseUrl)}`]));
+      expect(standIns.github.server.requests.map((request) => request.path)).toEqual(expect.arrayContaining([`/repos/acme/shop/actions/artifacts/${backup.outputs['artifact-id']}/zip`]));
     });
   });
 });
