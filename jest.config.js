@@ -8,6 +8,9 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   globalSetup: '<rootDir>/__tests__/support/global-setup.js',
   globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/__tests__/support/after-each-file.ts'],
+  // Not the default under /tmp: a test run's temporary files all go below one directory it removes.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   testTimeout: 180_000,
   // Most tests wait on PostgreSQL, containers and HTTP, not the CPU: more workers than cores pays off.
   maxWorkers: 3,

@@ -26,9 +26,9 @@ describe('backup names', () => {
 
   it('names files by format, compression and encryption; metadata sits next to them', () => {
     expect(backupFileName('b', 'custom', '', false)).toBe('b.dump');
-    expect(backupFileName('b', 'custom', '', true)).toBe('b.dump.enc');
+    expect(backupFileName('b', 'custom', '', true)).toBe('b.dump.age');
     expect(backupFileName('b', 'directory', '', true)).toBe('b.dir');
-    expect(backupFileName('b', 'plain', '.sql.gz', true)).toBe('b.sql.gz.enc');
+    expect(backupFileName('b', 'plain', '.sql.gz', true)).toBe('b.sql.gz.age');
     expect(metadataPathFor('/x/b.dir/')).toBe('/x/b.dir.metadata.json');
   });
 });

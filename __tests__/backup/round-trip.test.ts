@@ -1,3 +1,4 @@
+import { generateIdentity } from 'age-encryption';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
@@ -100,8 +101,8 @@ describe('backup-db then restore-db', () => {
     expect(readdirSync(restore.runnerTemp).filter((name) => name.startsWith('rollback-restore-'))).toEqual([]);
   });
 
-  it('directory format with 2 jobs, encrypted, restored from another run with run-id and a token', async () => {
-    const key = 'correct horse battery staple 42';
+  it('directory format with 2 jobs, encrypted to an age identity, restored from another run with run-id and a token', async () => {
+    const key = await generateIdentity();
     const backup = await runAction('backup-db', {
       inputs: { 'database-url': source.url, format: 'directory', jobs: 2, compression: 'gzip:1', 'encryption-key': key, label: 'staging' },
       env: standIns.env(1201),
@@ -109,13 +110,13 @@ describe('backup-db then restore-db', () => {
     expect(backup.errors).toEqual([]);
     expect(leaksOf(backup, key)).toEqual([]);
     const files = readdirSync(backup.outputs.path);
-    expect(files).toContain('toc.dat.enc');
-    expect(files.every((name) => name.endsWith('.enc'))).toBe(true);
+    expect(files).toContain('toc.dat.age');
+    expect(files.every((name) => name.endsWith('.age'))).toBe(true);
     // The directory checksum is the sha256sum manifest's, reproducible with coreutils.
     const listing = await runProcess('sh', ['-c', 'cd "$1" && find . -type f -printf "%P\\n" | LC_ALL=C sort | xargs sha256sum | sha256sum', 'sh', backup.outputs.path]);
     expect(listing.stdout.split(' ')[0]).toBe(backup.outputs.checksum);
     const metadata = JSON.parse(backup.outputs.metadata);
-    expect(metadata).toMatchObject({ format: 'directory', jobs: 2, compression: 'gzip:1', encryption: { algorithm: 'aes-256-gcm', kdf: 'scrypt', formatVersion: 1 } });
+    expect(metadata).toMatchObject({ format: 'directory', jobs: 2, compression: 'gzip:1', encryption: { algorithm: 'age', kdf: 'X25519', formatVersion: 1 } });
 
     const restore = await runAction('restore-db', {
       inputs: { 'database-url': source.url, 'artifact-name': backup.outputs['artifact-name'], 'run-id': 1201, 'github-token': READ_TOKEN, 'encryption-key': key },

@@ -164,7 +164,7 @@ describe('a disk that fills up (tmpfs)', () => {
     expect(await freeBytes(dir)).toBe(freeBefore);
   });
 
-  it('with encryption: the dump fits, its .enc does not; clean failure, nothing left, the space back', async () => {
+  it('with encryption: the dump fits, its .age does not; clean failure, nothing left, the space back', async () => {
     // The same dump on a roomy disk says how big it is; the tmpfs then holds it once and a half.
     const roomy = mkdtempSync(path.join(os.tmpdir(), 'faults-roomy-'));
     const plain = await backupInto(roomy, false);
@@ -173,8 +173,8 @@ describe('a disk that fills up (tmpfs)', () => {
     const dir = await smallDisk(Math.ceil((dumpBytes * 1.5) / 4096) * 4096);
     const freeBefore = await freeBytes(dir);
     const result = await backupInto(dir, true);
-    expectCleanNoSpaceFailure(result, dir, /db-backup-default-\d{8}T\d{6}Z-faults_disk_[0-9a-f]+\.dump\.enc/, freeBefore);
-    expect(result.summary).toMatch(/- removed the partial .*\.dump\.enc/);
+    expectCleanNoSpaceFailure(result, dir, /db-backup-default-\d{8}T\d{6}Z-faults_disk_[0-9a-f]+\.dump\.age/, freeBefore);
+    expect(result.summary).toMatch(/- removed the partial .*\.dump\.age/);
     expect(result.summary).toMatch(/- Dumped db-backup-.*\.dump and verified it \(pg_restore --list: /);
     expect(await freeBytes(dir)).toBe(freeBefore);
   });

@@ -30,15 +30,6 @@ describe('smoke-test recording the deployment outcome', () => {
     await app.stop();
   });
 
-  function inProgressDeployment(ref: string) {
-    const deployment = github.deployments.addDeployment({
-      owner: 'acme', repo: 'shop', ref, sha: 'a'.repeat(40), task: 'deploy', payload: {}, environment: 'staging', description: `deploy ${ref}`,
-      transient_environment: false, production_environment: false,
-    });
-    github.deployments.addStatus(deployment, 'in_progress');
-    return deployment;
-  }
-
   function run(deploymentId: number, extra: Record<string, string> = {}) {
     return runAction('smoke-test', {
       inputs: { url: appUrl, 'expected-version': 'v1.2.0', deadline: '2s', 'deployment-id': String(deploymentId), environment: 'staging', 'environment-url': 'https://staging.example.com', ...extra },
@@ -50,7 +41,7 @@ describe('smoke-test recording the deployment outcome', () => {
   it('marks the deployment success when every check passes, and the earlier success inactive', async () => {
     healthStatus = 200;
     const earlier = github.deployments.seed('acme', 'shop', 'staging', 'v1.1.0', 'success');
-    const deployment = inProgressDeployment('v1.2.0');
+    const deployment = github.deployments.inProgress('acme', 'shop', 'staging', 'v1.2.0');
     const result = await run(deployment.id);
     expect({ exitCode: result.exitCode, errors: result.errors, warnings: result.warnings }).toEqual({ exitCode: 0, errors: [], warnings: [] });
     expect(deployment.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
@@ -63,7 +54,7 @@ describe('smoke-test recording the deployment outcome', () => {
   it('marks it failure when a check fails, leaving the earlier success as the last known good', async () => {
     healthStatus = 500;
     const earlier = github.deployments.seed('acme', 'shop', 'staging', 'v1.1.0', 'success');
-    const deployment = inProgressDeployment('v1.3.0');
+    const deployment = github.deployments.inProgress('acme', 'shop', 'staging', 'v1.3.0');
     const result = await run(deployment.id);
     expect(result.exitCode).toBe(1);
     expect(result.outputs.passed).toBe('false');

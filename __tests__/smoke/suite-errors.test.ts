@@ -96,9 +96,28 @@ describe('smoke-test suite validation', () => {
     const result = await runSuite(text);
     const error = result.errors[result.errors.length - 1];
     expect(error).toContain('.github/smoke.yml:5:22: checks[0].headers.Authorization: {{env.NOT_SET_ANYWHERE}} reads environment variable NOT_SET_ANYWHERE, which is not set');
-    expect(error).toMatch(/\.github\/smoke\.yml:8:9: checks\[0\]\.expect\.json\["\$\.items\[\?\(@\.id ==\]"\]: invalid JSONPath .* at character 18: expected @, \$, a string/);
+    expect(error).toMatch(/\.github\/smoke\.yml:8:9: checks\[0\]\.expect\.json\["\$\.items\[\?\(@\.id ==\]"\]: invalid JSONPath .* at character 18: unbalanced brackets/);
     expect(error).toMatch(/\.github\/smoke\.yml:9:28: checks\[0\]\.expect\.json\["\$\.name"\]\.matches: is not a valid regular expression/);
     expect(error).toContain('.github/smoke.yml:13:35: checks[1].steps[0].headers.Authorization: {{tokne}} is not defined at this point');
+  });
+
+  it('refuses an earlier release\'s =~ filter with the rewrite, and a match() pattern that is not an I-Regexp, with their lines', async () => {
+    const text = [
+      'checks:', //                                                  1
+      '  - name: health', //                                         2
+      '    url: /health', //                                         3
+      '    expect:', //                                              4
+      '      json:', //                                              5
+      "        $.items[?(@.name =~ /^web-/)]: { length: 2 }", //      6
+      "        $.items[?match(@.name, 'web-(?=1)')]: { length: 1 }", // 7
+      '',
+    ].join('\n');
+    const result = await runSuite(text);
+    const error = result.errors[result.errors.length - 1];
+    expect(error).toContain(
+      '.github/smoke.yml:6:9: checks[0].expect.json["$.items[?(@.name =~ /^web-/)]"]: invalid JSONPath "$.items[?(@.name =~ /^web-/)]": "=~ /regex/" is not RFC 9535 JSONPath and is no longer supported; use search() (the pattern anywhere in the value) or match() (the whole value): @.name =~ /^web-/ -> search(@.name, \'^web-\')',
+    );
+    expect(error).toMatch(/\.github\/smoke\.yml:7:9: checks\[0\]\.expect\.json\[.*\]: invalid JSONPath .* match\(\) needs an I-Regexp \(RFC 9485\); "web-\(\?=1\)" is not one/);
   });
 
   it('points at a missing suite file and at inline suites by line', async () => {

@@ -105,6 +105,18 @@ export function renderLog(lines: string[], masks: string[]): string {
   return shown.join('\n');
 }
 
+const runnerRoots = new Set<string>();
+
+/**
+ * Removes the directories (workspace, RUNNER_TEMP, file commands) of every step run so far: after
+ * each test file (__tests__/support/after-each-file.ts; jest never emits 'exit' in its workers),
+ * and at process exit elsewhere (benchmarks).
+ */
+export function removeRunnerDirectories(): void {
+  for (const root of runnerRoots) rmSync(root, { recursive: true, force: true });
+  runnerRoots.clear();
+}
+
 /** A step started but not awaited: for tests that signal or kill it while it runs. */
 export interface RunningAction {
   /** The node process running the bundle (the step's entry process, which the runner signals). */
@@ -240,8 +252,9 @@ function collectResult(run: {
     runnerTemp,
     workspace,
   };
-  // The runner's temp files live until this test process exits, so tests can inspect what a step left.
-  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  // The runner's directories outlive the step, so tests can inspect what it left; removed after the test file.
+  runnerRoots.add(root);
+  if (runnerRoots.size === 1) process.once('exit', removeRunnerDirectories);
   return result;
 }
 

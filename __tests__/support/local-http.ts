@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** A real HTTP server on 127.0.0.1 and a free port, for the stand-ins of GitHub's services and webhooks. */
@@ -9,12 +10,13 @@ export interface LocalHttpServer {
   stop(): Promise<void>;
 }
 
-export async function listenLocal(handler: RequestListener): Promise<LocalHttpServer> {
-  const server = createServer(handler);
+/** With `tls`, an https server (for tests of clients that must reach GitHub over TLS, through proxies). */
+export async function listenLocal(handler: RequestListener, tls?: { cert: string; key: string }): Promise<LocalHttpServer> {
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     server,
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

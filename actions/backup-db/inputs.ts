@@ -2,6 +2,7 @@ import { booleanInput, enumInput, integerInput, listInput, secretInput, stringIn
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget } from '../../shared/postgres/connection.js';
 import { parseCompression } from '../../shared/backup/compression.js';
+import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
@@ -16,14 +17,17 @@ export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 
   outputDir?: string;
 }
 
-export function readBackupInputs(): BackupInputs {
+export async function readBackupInputs(): Promise<BackupInputs> {
   const target = resolvePgTarget(stringInput('database-url'));
   const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
   const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
   if (jobs > 1 && format !== 'directory') throw new InputError('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
-  const encryptionKey = secretInput('encryption-key');
-  if (encryptionKey !== undefined && encryptionKey.length < 16) {
-    throw new InputError('encryption-key', 'must be at least 16 characters (use a long random secret, e.g. `openssl rand -base64 32`); the value given is shorter.');
+  const encryptionKey = (await readEncryptionSecret(secretInput('encryption-key'), 'encrypt'))?.key;
+  if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
+    throw new InputError(
+      'encryption-key',
+      'is a passphrase, and format is "directory": every file of a directory backup is its own age file, and `age -d` would ask for the passphrase once per file. Use an age identity (age-keygen) for directory backups, or format "custom".',
+    );
   }
   return {
     target,

@@ -15,7 +15,7 @@ import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   const started = Date.now();
-  const inputs = readBackupInputs();
+  const inputs = await readBackupInputs();
   if (inputs.upload && !artifactServiceAvailable()) {
     throw new InputError('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
       hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',

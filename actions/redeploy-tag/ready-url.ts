@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { proxyRoute } from '../../shared/http/proxy.js';
 import { redactUrl } from '../../shared/secrets.js';
 
 /**
@@ -7,7 +8,8 @@ import { redactUrl } from '../../shared/secrets.js';
  * undici and keeps the process alive for a while after the last request, together ~0.3s of a
  * redeploy that takes ~2s. A fresh connection per attempt (no keep-alive): each attempt should
  * see the service as a new client would. Credentials in the URL are sent as Basic auth; messages
- * show the URL redacted. Redirects are followed (up to 5).
+ * show the URL redacted. Redirects are followed (up to 5). HTTPS_PROXY/HTTP_PROXY and NO_PROXY are
+ * honoured as smoke-test honours them (shared/http/proxy.ts).
  */
 export interface ReadyResult {
   ok: boolean;
@@ -27,13 +29,14 @@ export function unansweredReadyUrlNote(url: string, last: string): string {
 const MAX_REDIRECTS = 5;
 
 function get(url: URL, timeoutMs: number, signal: AbortSignal | undefined, redirects = 0): Promise<{ status: number; body: string }> {
-  const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
   if (url.username || url.password) {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   }
+  const route = proxyRoute(url, signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+  const send = route?.send ?? (url.protocol === 'https:' ? https : http).request;
   return new Promise((resolve, reject) => {
-    const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
+    const request = send(url, { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } }, (response) => {
       const status = response.statusCode ?? 0;
       const location = response.headers.location;
       if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
@@ -53,6 +56,7 @@ function get(url: URL, timeoutMs: number, signal: AbortSignal | undefined, redir
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
     request.on('error', reject);
+    request.end();
   });
 }
 
@@ -72,7 +76,8 @@ export async function pollReadyUrl(url: string, deadline: number, options: { int
       if (status >= 200 && status < 300) return { ok: true, attempts, elapsedMs: Date.now() - started, last, answered };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      last = code && code !== 'ABORT_ERR' ? code : (error as Error).message;
+      // A proxy's refusal says more than its code.
+      last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : (error as Error).message;
     }
     // Quick at first (a restarted service usually answers within a second), then easing off.
     const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);

@@ -1,6 +1,7 @@
 import { booleanInput, durationInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { readEncryptionSecret, type EncryptionSecret } from '../../shared/backup/encryption.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
@@ -16,7 +17,7 @@ export interface RestoreInputs {
   source: BackupSource;
   targetDatabase?: string;
   mode: (typeof RESTORE_MODES)[number];
-  encryptionKey?: string;
+  encryptionKey?: EncryptionSecret;
   expectedChecksum?: string;
   safetyBackup: boolean;
   terminateConnections: boolean;
@@ -30,7 +31,7 @@ export interface RestoreInputs {
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
-export function readRestoreInputs(): RestoreInputs {
+export async function readRestoreInputs(): Promise<RestoreInputs> {
   const target = resolvePgTarget(stringInput('database-url'));
   const path = stringInput('path');
   const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
@@ -66,7 +67,7 @@ export function readRestoreInputs(): RestoreInputs {
     source,
     targetDatabase,
     mode,
-    encryptionKey: secretInput('encryption-key'),
+    encryptionKey: await readEncryptionSecret(secretInput('encryption-key'), 'decrypt'),
     expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
       ?.replace(/^sha256:/, '')
       .toLowerCase(),

@@ -24,7 +24,7 @@ import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } f
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { describeSession, lockHoldersNow, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readRestoreInputs } from './inputs.js';
+import { readRestoreInputs, type RestoreInputs } from './inputs.js';
 import { obtainBackup } from './source.js';
 import { restoreSummary } from './summary.js';
 import { swapDatabases } from './swap.js';
@@ -74,7 +74,7 @@ function sessionsRefusal(database: string, sessions: Session[], afterSafety: str
 }
 
 /** When `error` is a wait cut short by lock-timeout: who could be holding the lock now. */
-async function lockHoldersExplanation(inputs: ReturnType<typeof readRestoreInputs>, database: string, error: unknown): Promise<string> {
+async function lockHoldersExplanation(inputs: RestoreInputs, database: string, error: unknown): Promise<string> {
   if (!/lock-timeout|lock timeout|could not obtain lock/i.test(errorMessage(error))) return '';
   const holders = await withClient(inputs.target, (client) => lockHoldersNow(client, database)).catch(() => []);
   return `\nHolding locks on ${database} now: ${holders.length ? `\n${holders.map((holder) => `- ${holder}`).join('\n')}` : 'no session or prepared transaction (the holder has gone).'}`;
@@ -84,7 +84,7 @@ async function lockHoldersExplanation(inputs: ReturnType<typeof readRestoreInput
  * Just before replacing: nobody else may be connected. With terminate-connections they are ended
  * (after the safety backup, so it holds what they wrote), otherwise the restore is refused.
  */
-async function clearSessions(inputs: ReturnType<typeof readRestoreInputs>, database: string, safety: BackupResult | undefined): Promise<void> {
+async function clearSessions(inputs: RestoreInputs, database: string, safety: BackupResult | undefined): Promise<void> {
   await withClient(inputs.target, async (client) => {
     const sessions = await otherSessions(client, database);
     if (sessions.length === 0) return;
@@ -97,7 +97,7 @@ async function clearSessions(inputs: ReturnType<typeof readRestoreInputs>, datab
 }
 
 /** The safety backup, or an error saying it failed and that nothing was replaced. */
-async function safetyBackup(inputs: ReturnType<typeof readRestoreInputs>, database: string, prepare: () => ReturnType<typeof prepareBackup>): Promise<BackupResult> {
+async function safetyBackup(inputs: RestoreInputs, database: string, prepare: () => ReturnType<typeof prepareBackup>): Promise<BackupResult> {
   try {
     return await takeBackup(await prepare());
   } catch (error) {
@@ -113,7 +113,7 @@ async function safetyBackup(inputs: ReturnType<typeof readRestoreInputs>, databa
 export async function run(): Promise<void> {
   const started = Date.now();
   const now = new Date();
-  const inputs = readRestoreInputs();
+  const inputs = await readRestoreInputs();
   const replace = inputs.mode === 'replace';
 
   // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
@@ -153,7 +153,7 @@ export async function run(): Promise<void> {
     if (encrypted) {
       if (!inputs.encryptionKey) throw new InputError('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
       plainPath = await decryptBackup(backup.backupPath, inputs.encryptionKey, path.join(workDir, 'plain'));
-      core.info('Decrypted and authenticated every segment of the backup.');
+      core.info('Decrypted and authenticated every chunk of the backup.');
     } else if (inputs.encryptionKey) {
       core.warning('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
     }
@@ -186,7 +186,7 @@ export async function run(): Promise<void> {
       safety = await safetyBackup(inputs, database, () =>
         prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
-          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
+          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
           outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
           lockWaitTimeoutMs: inputs.lockTimeoutMs,

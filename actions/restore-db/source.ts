@@ -22,7 +22,7 @@ export interface LocalBackup {
 /** A folder that holds one backup plus its metadata (e.g. a downloaded artifact), not a directory-format dump itself. */
 async function isBackupFolder(dir: string): Promise<boolean> {
   const names = await readdir(dir);
-  return names.some(isMetadataFile) && !names.some((name) => /^toc\.dat(\.enc)?$/.test(name));
+  return names.some(isMetadataFile) && !names.some((name) => /^toc\.dat(\.age|\.enc)?$/.test(name));
 }
 
 async function fromPath(given: string): Promise<LocalBackup> {

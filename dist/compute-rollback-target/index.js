@@ -31751,7 +31751,7 @@ async function completeDeployment(client, repository, deploymentId, environment,
  */
 async function githubClient(token) {
     // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     return getOctokit(token);
 }
 /** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */

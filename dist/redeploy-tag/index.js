@@ -28373,25 +28373,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-<<<<<<< HEAD
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1007);
-=======
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6213);
->>>>>>> issue-14
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2115);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-<<<<<<< HEAD
-/***/ 1007:
-=======
-/***/ 6213:
->>>>>>> issue-14
+/***/ 2115:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28400,16 +28392,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-<<<<<<< HEAD
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-=======
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(418);
 ;// CONCATENATED MODULE: ./shared/duration.ts
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
@@ -28444,12 +28430,1693 @@ function formatDuration(ms) {
     return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+};
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_namespaceObject.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/events.ts
+function formatEvent(event, fields = {}, now = new Date()) {
+    const record = { event };
+    for (const [key, value] of Object.entries(fields)) {
+        if (value !== undefined)
+            record[key] = value;
+    }
+    record.time = now.toISOString();
+    return JSON.stringify(record);
+}
+function emitEvent(event, fields = {}) {
+    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
+    process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/summary.ts
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+function markdownTable(header, rows) {
+    const lines = [
+        `| ${header.map(cell).join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    ];
+    return `${lines.join('\n')}\n`;
+}
+/** A two-column key/value table. Rows whose value is undefined are left out. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await core/* summary */.z.addRaw(markdown, true).write();
+}
+
+;// CONCATENATED MODULE: ./shared/engine/images.ts
+
+
+const MISSING = /no such image|failed to find image|image not known|not found/i;
+async function inspectImage(executor, reference) {
+    const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0) {
+        if (MISSING.test(result.stderr))
+            return undefined;
+        throw new ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    }
+    const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
+    const digests = JSON.parse(digestsJson.join(' ') || 'null');
+    return { reference, id: JSON.parse(idJson), repoDigests: digests ?? [] };
+}
+class ImageUnavailableError extends errors/* ActionError */.lZ {
+}
+async function pull(executor, reference, timeoutMs) {
+    const result = await executor.run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs }).catch((error) => {
+        if (error instanceof ProcessError)
+            return error.result;
+        throw error;
+    });
+    return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
+}
+/**
+ * Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do.
+ * `knownAbsent`: the caller's own `docker image inspect` just found no such image, so it is not asked again.
+ */
+async function ensureImage(executor, reference, policy, options = {}) {
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const where = executor.description;
+    if (policy !== 'always') {
+        const present = options.knownAbsent ? undefined : await inspectImage(executor, reference);
+        if (present)
+            return { ...present, pulled: false };
+        if (policy === 'never') {
+            throw new ImageUnavailableError(`Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`, {
+                hint: 'Load or pull the image on that host first, or set pull: missing to pull it from its registry.',
+            });
+        }
+    }
+    const pulled = await pull(executor, reference, timeoutMs);
+    if (!pulled.ok) {
+        const fallback = policy === 'always' ? await inspectImage(executor, reference) : undefined;
+        throw new ImageUnavailableError(`Image ${reference} could not be pulled on ${where}${policy === 'missing' ? ' and is not there already' : ''}. Nothing was stopped.${pulled.detail ? `\n${pulled.detail}` : ''}`, {
+            hint: fallback
+                ? 'A local copy exists: set pull: missing to deploy it without reaching the registry.'
+                : 'Check that the tag exists in the registry (it may have been deleted by a retention policy) and that the host is logged in to it.',
+        });
+    }
+    const image = await inspectImage(executor, reference);
+    if (!image)
+        throw new ImageUnavailableError(`docker pull ${reference} succeeded on ${where}, but the engine does not list the image afterwards.`);
+    return { ...image, pulled: true };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var lib_proxy = __nccwpck_require__(9783);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+;// CONCATENATED MODULE: ./shared/secrets.ts
+
+/**
+ * Registers every form of a connection URL's password with the runner's masker, before the URL (or
+ * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
+ */
+function maskUrlCredentials(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
+        if (match?.[1])
+            maskValue(match[1]);
+        return;
+    }
+    if (parsed.password) {
+        maskValue(parsed.password);
+        maskValue(safeDecode(parsed.password));
+    }
+    const passwordParam = parsed.searchParams.get('password');
+    if (passwordParam)
+        maskValue(passwordParam);
+}
+function maskValue(secret) {
+    if (secret && secret.length > 0)
+        core/* setSecret */.Pq(secret);
+}
+/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
+function redactUrl(url) {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password)
+            parsed.password = '***';
+        if (parsed.searchParams.has('password'))
+            parsed.searchParams.set('password', '***');
+        return parsed.toString();
+    }
+    catch {
+        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+    }
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/http/proxy.ts
+
+
+
+
+
+
+/**
+ * Outgoing HTTP through the proxy a self-hosted runner is configured with. Which requests use a
+ * proxy is decided exactly as the GitHub toolkit decides it for Octokit and the artifact client
+ * (@actions/http-client's getProxyUrl): https_proxy/HTTPS_PROXY for https, http_proxy/HTTP_PROXY
+ * for http; no_proxy/NO_PROXY entries (host, .domain or domain suffix, host:port, *) go direct; so
+ * do loopback hosts (localhost, 127.*, [::1]). Plain http is sent to the proxy in absolute form;
+ * https goes through a CONNECT tunnel with TLS end to end, so certificates are checked (and
+ * reported) as without a proxy.
+ */
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(url) {
+    const proxy = (0,lib_proxy/* getProxyUrl */.s)(url);
+    if (!proxy)
+        return undefined;
+    // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+}
+/** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
+class ProxyError extends Error {
+    code = 'EPROXY';
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyError';
+    }
+}
+function proxyAuthorization(proxy) {
+    if (!proxy.username && !proxy.password)
+        return {};
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+function authority(url) {
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+/** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
+function connectToProxy(proxy) {
+    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+}
+/** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
+function openTunnel(proxy, target, signal) {
+    const to = authority(target);
+    const { send, hostname, port } = connectToProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        request.once('connect', (response, socket, head) => {
+            if (response.statusCode === 200) {
+                if (head.length > 0)
+                    socket.unshift(head);
+                resolve(socket);
+                return;
+            }
+            socket.destroy();
+            reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+        });
+        request.once('error', (error) => {
+            if (error.name === 'AbortError')
+                reject(error);
+            else
+                reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} could not be reached: ${error.message}`));
+        });
+        request.end();
+    });
+}
+/**
+ * How to send a request for `url`: undefined for a direct connection, else through its proxy. For
+ * https, node:http asks for the connection (createConnection, without an agent) and gets TLS over a
+ * CONNECT tunnel, opened then; `signal` aborts the tunnel (the caller's deadline).
+ */
+function proxyRoute(url, signal) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return undefined;
+    if (url.protocol !== 'https:') {
+        const { send, hostname, port } = connectToProxy(proxy);
+        const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const createConnection = (options, connected) => {
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        return undefined;
+    };
+    return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
+
+
+
+
+const MAX_REDIRECTS = 5;
+function get(url, timeoutMs, signal, redirects = 0) {
+    const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
+    if (url.username || url.password) {
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    }
+    const route = proxyRoute(url, signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+    const send = route?.send ?? (url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default())).request;
+    return new Promise((resolve, reject) => {
+        const request = send(url, { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } }, (response) => {
+            const status = response.statusCode ?? 0;
+            const location = response.headers.location;
+            if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
+                response.resume();
+                get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
+                return;
+            }
+            const chunks = [];
+            let size = 0;
+            response.on('data', (chunk) => {
+                // Only the start of the body is shown; the rest is drained, not kept.
+                if (size < 4096)
+                    chunks.push(chunk);
+                size += chunk.length;
+            });
+            response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+            response.on('error', reject);
+        });
+        request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+        request.on('error', reject);
+        request.end();
+    });
+}
+async function pollReadyUrl(url, deadline, options = {}) {
+    const target = new URL(url);
+    const started = Date.now();
+    let attempts = 0;
+    for (;;) {
+        attempts++;
+        let last;
+        try {
+            const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+            const text = body.trim().replace(/\s+/g, ' ');
+            last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+            if (status >= 200 && status < 300)
+                return { ok: true, attempts, elapsedMs: Date.now() - started, last };
+        }
+        catch (error) {
+            const code = error.code;
+            // A proxy's refusal says more than its code.
+            last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : error.message;
+        }
+        // Quick at first (a restarted service usually answers within a second), then easing off.
+        const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
+        if (Date.now() + wait >= deadline || options.signal?.aborted)
+            return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+        await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+}
+function describeReadyUrl(url) {
+    return redactUrl(url);
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/command-strategy.ts
+
+
+
+
+
+/**
+ * Strategy "command": the user's own deploy command for platforms compose does not cover. It runs
+ * as an argument array (never through a shell; over SSH each argument is quoted), with the tag in
+ * the tag variable and "{tag}" in arguments replaced. The action cannot see inside the platform,
+ * so ready-url is the proof it worked; with `image` the image is checked before anything runs, and
+ * with previous-tag a failure runs the command again for the previous tag.
+ */
+const TAG_PLACEHOLDER = /\{tag\}/g;
+function commandFor(template, tag) {
+    return template.map((part) => part.replace(TAG_PLACEHOLDER, tag));
+}
+/** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
+function snapshot(inputs, services, tag) {
+    return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+}
+function prepareCommand(inputs, executor) {
+    const template = inputs.command;
+    const label = inputs.services.length > 0 ? inputs.services : ['command'];
+    const previous = snapshot(inputs, label, inputs.previousTag);
+    const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
+    if (!inputs.readyUrl)
+        core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
+    return {
+        host: executor.description,
+        tool: formatCommand(template[0], template.slice(1)),
+        previous,
+        targets,
+        async verify() {
+            if (!inputs.image)
+                return;
+            const image = await ensureImage(executor, `${inputs.image}:${inputs.tag}`, inputs.pull);
+            for (const target of targets) {
+                target.imageId = image.id;
+                target.pulled = image.pulled;
+            }
+        },
+        execute: (startedAt) => executeCommand(inputs, executor, label, startedAt),
+    };
+}
+async function runOnce(inputs, executor, tag, what) {
+    const args = commandFor(inputs.command, tag);
+    const deadline = Date.now() + inputs.healthTimeoutMs;
+    core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
+    try {
+        await executor.run(args[0], args.slice(1), {
+            cwd: inputs.workingDirectory,
+            env: { ...inputs.envOverrides, [inputs.tagVariable]: tag },
+            timeoutMs: inputs.healthTimeoutMs + 300_000,
+            onStdoutLine: (line) => core/* info */.pq(`  ${line}`),
+            onStderrLine: (line) => core/* info */.pq(`  ${line}`),
+        });
+    }
+    catch (error) {
+        if (error instanceof ProcessError)
+            return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
+        throw error;
+    }
+    if (!inputs.readyUrl)
+        return { ok: true };
+    const ready = await pollReadyUrl(inputs.readyUrl, deadline);
+    core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+    if (!ready.ok)
+        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
+    return { ok: true, readyUrlOk: true };
+}
+async function executeCommand(inputs, executor, services, startedAt) {
+    const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
+    const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
+    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
+    if (deployed.ok)
+        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+    const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
+    if (inputs.onFailure !== 'restore-previous') {
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+    }
+    if (!inputs.previousTag) {
+        const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+    }
+    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
+    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+    (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    return {
+        success: false,
+        outcome: restored.ok ? 'restored' : 'failed',
+        failure: deployed.failure,
+        services: failed,
+        current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
+        logs: [],
+        restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
+        readyUrlOk: deployed.readyUrlOk,
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
+
+
+
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
+/**
+ * Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt},
+ * ${VAR+alt}, ${VAR:?err}, ${VAR?err}. Undefined when a variable is unset with no default, an
+ * error form would fire, or the syntax is beyond this (nested expressions): compose decides those.
+ */
+function interpolate(text, env) {
+    let unsure = false;
+    const result = text.replace(TOKEN, (whole, bare, braced, operator, operand, stray) => {
+        if (whole === '$$')
+            return '$';
+        if (stray !== undefined || (bare === undefined && braced === undefined)) {
+            unsure = true;
+            return whole;
+        }
+        const name = (bare ?? braced);
+        const value = env[name];
+        if (!operator) {
+            if (value === undefined)
+                unsure = true;
+            return value ?? '';
+        }
+        const emptyCounts = operator.startsWith(':');
+        const isSet = value !== undefined && (!emptyCounts || value !== '');
+        switch (operator.replace(':', '')) {
+            case '-':
+                return isSet ? value : operand;
+            case '+':
+                return isSet ? operand : '';
+            default:
+                if (!isSet)
+                    unsure = true;
+                return value ?? '';
+        }
+    });
+    return unsure ? undefined : result;
+}
+/** A healthcheck is defined and not disabled (`disable: true` or test ["NONE"]). */
+function healthcheckDefined(healthcheck) {
+    if (!healthcheck)
+        return false;
+    if (healthcheck.disable === true)
+        return false;
+    return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
+}
+/**
+ * The named services' images from `files` (merged in order, later files win), or undefined when
+ * any of them cannot be known for certain this way.
+ */
+function resolveServicesFromFiles(workingDirectory, files, services, env) {
+    if (files.length === 0)
+        return undefined;
+    const documents = [];
+    for (const file of files) {
+        try {
+            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+            if (!document || typeof document !== 'object')
+                return undefined;
+            documents.push(document);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    const resolved = {};
+    for (const service of services) {
+        let rawImage;
+        let healthcheck;
+        let defined = false;
+        for (const document of documents) {
+            const config = document.services?.[service];
+            if (config === undefined)
+                continue;
+            defined = true;
+            if (config === null)
+                continue;
+            if (config.extends !== undefined)
+                return undefined;
+            if (config.image !== undefined) {
+                if (typeof config.image !== 'string')
+                    return undefined;
+                rawImage = config.image;
+            }
+            if (config.healthcheck !== undefined)
+                healthcheck = config.healthcheck;
+        }
+        if (!defined || rawImage === undefined)
+            return undefined;
+        const image = interpolate(rawImage, env);
+        if (image === undefined || image === '')
+            return undefined;
+        resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
+    }
+    return resolved;
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
+
+/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
+function imageTag(reference) {
+    const withoutDigest = reference.split('@')[0];
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const colon = withoutDigest.indexOf(':', lastSlash + 1);
+    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
+}
+function parseInspect(json) {
+    return {
+        id: json.Id,
+        name: json.Name.replace(/^\//, ''),
+        image: json.Config.Image,
+        imageId: json.Image,
+        tag: imageTag(json.Config.Image),
+        status: json.State.Status,
+        running: json.State.Running,
+        restarting: json.State.Restarting,
+        exitCode: json.State.ExitCode,
+        restartCount: json.RestartCount ?? 0,
+        health: json.State.Health?.Status || undefined,
+        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+        error: json.State.Error || undefined,
+        oomKilled: json.State.OOMKilled ?? false,
+        startedAt: json.State.StartedAt,
+        labels: json.Config.Labels ?? {},
+    };
+}
+async function inspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
+    return JSON.parse(stdout).map(parseInspect);
+}
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        return undefined;
+    return JSON.parse(result.stdout).map(parseInspect);
+}
+/**
+ * Containers of a compose project (and service), found by the labels every compose version sets,
+ * newest first. Includes stopped ones unless `runningOnly`.
+ */
+async function composeContainers(executor, project, service, options = {}) {
+    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
+    if (service)
+        args.push('--filter', `label=com.docker.compose.service=${service}`);
+    if (!options.runningOnly)
+        args.splice(1, 0, '-a');
+    const { stdout } = await executor.run('docker', args, { env: options.env });
+    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const containers = await inspectContainers(executor, ids, options.env);
+    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+async function containerLogs(executor, id, lines = 20) {
+    const result = await executor
+        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
+ * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
+ */
+async function forceRemoveContainer(executor, id, env) {
+    let last = '';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
+        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
+            return;
+        last = result.stderr.trim();
+        await (0,promises_namespaceObject.setTimeout)(300);
+    }
+    throw new errors/* ActionError */.lZ(`Could not remove container ${id.slice(0, 12)}: ${last}`);
+}
+
+;// CONCATENATED MODULE: ./shared/engine/compose.ts
+
+
+
+
+
+
+
+
+function composeDisplayName(cli) {
+    return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
+}
+async function detectCompose(executor) {
+    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+    if (v2?.exitCode === 0 && v2.stdout.trim())
+        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
+    if (!executor.remote) {
+        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+        if (findExecutable('docker-compose'))
+            return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
+    }
+    else {
+        const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        if (v1?.exitCode === 0)
+            return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
+    }
+    throw new errors/* ActionError */.lZ(`Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`, {
+        hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
+    });
+}
+function composeCommand(project, args, extraFiles = []) {
+    const files = [...project.files, ...extraFiles];
+    // Extra files only make sense on top of explicit ones: without -f compose would drop its defaults.
+    return {
+        command: project.cli.program,
+        args: [
+            ...project.cli.baseArgs,
+            ...files.flatMap((file) => ['-f', file]),
+            ...(project.projectName ? ['-p', project.projectName] : []),
+            ...args,
+        ],
+    };
+}
+async function runCompose(executor, project, args, options = {}) {
+    const { command, args: fullArgs } = composeCommand(project, args, options.extraFiles);
+    try {
+        return await executor.run(command, fullArgs, {
+            cwd: project.workingDirectory,
+            env: options.env,
+            timeoutMs: options.timeoutMs ?? 120_000,
+            onStdoutLine: options.onLine,
+            onStderrLine: options.onLine,
+        });
+    }
+    catch (error) {
+        if (error instanceof ProcessError) {
+            throw new errors/* ActionError */.lZ(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+        }
+        throw error;
+    }
+}
+/** The project's configuration as compose resolves it (files merged, variables interpolated). */
+async function composeConfig(executor, project, options = {}) {
+    const { stdout } = await runCompose(executor, project, ['config'], options);
+    const config = (0,dist/* parse */.qg)(stdout, { merge: true });
+    const services = {};
+    for (const [name, service] of Object.entries(config?.services ?? {})) {
+        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
+    }
+    return services;
+}
+/** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
+function runningContainerNotRemoved(message) {
+    return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
+}
+/** composeUp's arguments, also for callers that log the command, so the log cannot drift from what runs. */
+function composeUpArgs(services) {
+    return ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services];
+}
+/** How often `up` is run again after removing an old container the engine restarted under it. */
+const RESTARTED_CONTAINER_RETRIES = 3;
+/**
+ * Recreates only the named services (--no-deps), never building: the image was checked beforehand.
+ *
+ * Replacing a crash-looping release races its restart policy: the engine restarts the old
+ * container between compose's stop and its remove, and `up` fails with the new container already
+ * running. Then that old container is force-removed and `up` runs again. Only a container compose
+ * itself lists for these services is removed, and compose has by then handed its volumes to the
+ * new container, so nothing is lost.
+ */
+async function composeUp(executor, project, services, options = {}) {
+    for (let attempt = 0;; attempt++) {
+        try {
+            return await runCompose(executor, project, composeUpArgs(services), options);
+        }
+        catch (error) {
+            const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+            if (!stuck)
+                throw error;
+            // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
+            const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
+            const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
+            if (!id)
+                throw error;
+            await forceRemoveContainer(executor, id, options.env);
+            options.onRemovedRestarted?.(id);
+        }
+    }
+}
+/** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
+async function composeContainerIds(executor, project, services, options = {}) {
+    const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
+    return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+}
+function imageOverrideYaml(images) {
+    const services = {};
+    for (const [service, image] of Object.entries(images))
+        services[service] = { image };
+    return (0,dist/* stringify */.As)({ services });
+}
+async function writeImageOverride(executor, images) {
+    const content = imageOverrideYaml(images);
+    if (!executor.remote) {
+        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
+        const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, content);
+        return { path: file, remove: async () => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }) };
+    }
+    const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
+    const file = stdout.trim();
+    await executor.run('tee', [file], { input: content, timeoutMs: 30_000 });
+    return {
+        path: file,
+        remove: async () => {
+            await executor.run('rm', ['-f', '--', file], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/wait.ts
+const FAILED = ['exited', 'restarting', 'unhealthy'];
+const FIRST_LOOK_WITH_PROBE_MS = 1000;
+/** A restart whose exit was never seen is waited on this long for the next exit, to say why it failed. */
+const EXIT_REASON_WAIT_MS = 5000;
+function isServiceContainer(container, service) {
+    return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
+}
+class ServiceWatcher {
+    expectations;
+    options;
+    seen = new Map();
+    /** IDs from the last look when every service had its containers; re-inspected instead of listed. */
+    known;
+    pollMs;
+    constructor(expectations, options) {
+        this.expectations = expectations;
+        this.options = options;
+        this.pollMs = options.pollMs ?? 250;
+    }
+    judgeContainer(container, now) {
+        let seen = this.seen.get(container.id);
+        if (!seen) {
+            seen = { restartCount: container.restartCount, startedAt: container.startedAt };
+            this.seen.set(container.id, seen);
+        }
+        const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
+        if (container.restarting || (!container.running && container.status !== 'created'))
+            seen.lastExit = exit;
+        if (container.restarting)
+            return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
+        if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
+            const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
+            // Running again, the engine may already report exit code 0: the real one comes with the next crash.
+            if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
+                seen.restartUnexplainedSince ??= now;
+                if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS)
+                    return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
+                return { state: 'restarting', detail: `${restarted}; the engine did not report how it ended)` };
+            }
+            return { state: 'restarting', detail: `${restarted}, last ${seen.lastExit ?? exit})` };
+        }
+        if (!container.running) {
+            if (container.status === 'created')
+                return { state: 'starting', detail: 'created, not started yet' };
+            return { state: 'exited', detail: `${container.status} with ${exit}` };
+        }
+        if (seen.firstRunningAt === undefined) {
+            seen.firstRunningAt = now;
+            seen.startedAt = container.startedAt;
+        }
+        if (container.health === 'unhealthy') {
+            return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
+        }
+        if (container.health === 'healthy')
+            return { state: 'ready', detail: 'running, healthy' };
+        if (container.health)
+            return { state: 'starting', detail: `running, health ${container.health}` };
+        const upFor = now - seen.firstRunningAt;
+        if (upFor >= this.options.settleMs)
+            return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
+        return { state: 'starting', detail: 'running (no healthcheck), settling' };
+    }
+    /** One look at every service; `containers` is everything listed, for a snapshot of what runs. */
+    async check(now = Date.now()) {
+        const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
+        const statuses = this.expectations.map((expectation) => {
+            // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
+            const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
+            if (containers.length === 0) {
+                const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
+                const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
+                return { service: expectation.service, state: 'missing', detail, containers: others };
+            }
+            const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
+            // The worst container speaks for the service.
+            const order = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
+            judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+            const worst = judged[0];
+            const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
+            return { service: expectation.service, state: worst.state, detail, containers };
+        });
+        this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+        return { statuses, containers: all };
+    }
+    /**
+     * Polls until every service is ready, one has definitely failed, or the deadline passes. With a
+     * probe (the ready-url), it runs alongside and must succeed too; success then needs one more
+     * look at the containers started after the probe succeeded, so a container that restarted
+     * meanwhile is caught, without a separate round trip when nothing did.
+     */
+    async waitUntilReady(deadline, options = {}) {
+        const started = Date.now();
+        const controller = new AbortController();
+        let probe;
+        let probeDoneAt = Infinity;
+        let wake;
+        const probing = options.probe?.(controller.signal).then((result) => {
+            probe = result;
+            probeDoneAt = Date.now();
+            wake?.();
+        });
+        const result = (ok, timedOut, statuses, containers) => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+        const sleep = (ms) => new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            wake = () => {
+                clearTimeout(timer);
+                resolve();
+            };
+        }).finally(() => (wake = undefined));
+        try {
+            // A service that answers at once needs one look at the containers, after the probe; one that
+            // does not is looked at within a second anyway, to catch a crash early.
+            if (probing && !probe)
+                await sleep(FIRST_LOOK_WITH_PROBE_MS);
+            for (;;) {
+                const checkStartedAt = Date.now();
+                const { statuses, containers } = await this.check(checkStartedAt);
+                options.onProgress?.(statuses);
+                if (statuses.some((status) => FAILED.includes(status.state)))
+                    return result(false, false, statuses, containers);
+                if (probe && !probe.ok)
+                    return result(false, false, statuses, containers);
+                const allReady = statuses.every((status) => status.state === 'ready');
+                if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
+                    return result(true, false, statuses, containers);
+                // Ready, and the probe succeeded while this look was under way: look once more, now.
+                if (allReady && probe?.ok)
+                    continue;
+                if (Date.now() + this.pollMs > deadline) {
+                    if (probing && !probe)
+                        await probing;
+                    return result(false, !allReady, statuses, containers);
+                }
+                await sleep(this.pollMs);
+            }
+        }
+        finally {
+            controller.abort();
+            await probing?.catch(() => undefined);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/compose-strategy.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
+ * tag variable of compose's environment (or an image pinned by an override file), then watch the
+ * containers until they are up, and put the previous images back when they are not.
+ */
+/** How long a container without a healthcheck must stay running when no ready-url proves more. */
+const SETTLE_MS = 3000;
+const LOG_LINES = 20;
+function snapshotOf(service, containers) {
+    const running = containers.filter((container) => isServiceContainer(container, service) && container.running);
+    // Newest first: during a half-finished rollout the newest container is what was deployed last.
+    running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const newest = running[0];
+    return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
+}
+function describeEnv(tagVariable, tag, overrides) {
+    const names = Object.keys(overrides);
+    return `${tagVariable}=${tag}${names.length > 0 ? ` and env-overrides ${names.join(', ')}` : ''}`;
+}
+async function prepareCompose(inputs, executor) {
+    const deployEnv = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
+    const projectName = inputs.projectName;
+    // When the images are known without asking compose, looking them up overlaps with the rest.
+    const quick = quickTargets(inputs, executor, deployEnv);
+    let lookups = quick && inputs.pull !== 'always' ? lookUpImages(executor, quick) : undefined;
+    // Detection and the look at what runs now are independent when the project name is known.
+    const [cli, knownContainers] = await Promise.all([
+        detectCompose(executor),
+        projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
+    ]);
+    const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
+    let before = knownContainers;
+    if (!before) {
+        // No project name: compose derives it (directory, COMPOSE_PROJECT_NAME, name:) and finds the containers.
+        const ids = await composeContainerIds(executor, project, inputs.services, { env: deployEnv });
+        before = (await inspectContainers(executor, ids)).filter((container) => container.running);
+        project.projectName = before.map((container) => container.labels['com.docker.compose.project']).find(Boolean);
+    }
+    const previous = inputs.services.map((service) => snapshotOf(service, before));
+    const composeVersion = before.map((container) => container.labels['com.docker.compose.version']).find(Boolean);
+    if (!cli.version && composeVersion)
+        cli.version = composeVersion;
+    const targets = quick ?? targetsFromConfig(inputs, await composeConfig(executor, project, { env: deployEnv }));
+    return {
+        host: executor.description,
+        tool: composeDisplayName(cli),
+        previous,
+        targets,
+        async verify() {
+            lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
+            const references = [...new Set(targets.map((target) => target.image))];
+            const images = await Promise.all(references.map(async (reference) => {
+                const present = await lookups.get(reference);
+                if (typeof present === 'object')
+                    return { ...present, pulled: false };
+                // After a failed look ensureImage looks again, so that failure is reported or overcome there.
+                return await ensureImage(executor, reference, inputs.pull, { knownAbsent: present === 'absent' });
+            }));
+            for (const target of targets) {
+                const image = images.find((candidate) => candidate.reference === target.image);
+                target.imageId = image.id;
+                target.pulled = image.pulled;
+            }
+        },
+        execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
+    };
+}
+/** `docker image inspect` of each distinct image, started now and awaited by verify(). */
+function lookUpImages(executor, targets) {
+    const lookups = new Map();
+    for (const target of targets) {
+        if (!lookups.has(target.image))
+            lookups.set(target.image, inspectImage(executor, target.image).then((image) => image ?? 'absent', () => 'failed'));
+    }
+    return lookups;
+}
+/** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
+function quickTargets(inputs, executor, env) {
+    if (inputs.image)
+        return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
+    if (executor.remote)
+        return undefined;
+    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+    return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
+}
+function targetsFromConfig(inputs, config) {
+    const targets = [];
+    for (const service of inputs.services) {
+        const entry = config[service];
+        if (!entry) {
+            throw new errors/* InputError */.dz('services', `names "${service}", which is not a service of the compose project in ${inputs.workingDirectory}; its services: ${Object.keys(config).join(', ') || 'none'}.`);
+        }
+        if (!entry.image) {
+            throw new errors/* ActionError */.lZ(`Service "${service}" has no image: in the compose file (it is built), so there is no tagged image to redeploy.`, {
+                hint: `Give it image: <registry>/<name>:\${${inputs.tagVariable}}, or set the image input to pin one.`,
+            });
+        }
+        if (imageTag(entry.image) !== inputs.tag) {
+            throw new errors/* ActionError */.lZ(`Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, { hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.` });
+        }
+        targets.push({ service, image: entry.image });
+    }
+    return targets;
+}
+async function listProject(executor, project, services, env, knownName) {
+    if (knownName)
+        return { name: knownName, containers: await composeContainers(executor, knownName) };
+    const ids = await composeContainerIds(executor, project, services, { env });
+    const containers = await inspectContainers(executor, ids);
+    return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
+}
+/** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
+async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt) {
+    const deadline = Date.now() + inputs.healthTimeoutMs;
+    const extraFiles = override ? [override.path] : [];
+    const shown = composeCommand(project, composeUpArgs(services), extraFiles);
+    core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
+    try {
+        await composeUp(executor, project, services, {
+            env,
+            extraFiles,
+            timeoutMs: inputs.healthTimeoutMs + 300_000,
+            onLine: (line) => core/* info */.pq(`  ${line}`),
+            onRemovedRestarted: (id) => core/* warning */.$e(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
+        });
+    }
+    catch (error) {
+        if (!(error instanceof errors/* ActionError */.lZ))
+            throw error;
+        const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
+        const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
+        return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
+    }
+    if (!project.projectName) {
+        // Learnt from the containers' labels; passing it as -p from now on names the same project.
+        project.projectName = (await listProject(executor, project, services, env, undefined)).name;
+    }
+    const projectName = project.projectName;
+    if (!projectName) {
+        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
+    }
+    const readyAt = new Map();
+    const lastShown = new Map();
+    const watcher = new ServiceWatcher(expectations, {
+        listContainers: () => composeContainers(executor, projectName),
+        reinspect: (ids) => reinspectContainers(executor, ids),
+        settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
+    });
+    const readyUrl = inputs.readyUrl;
+    const waited = await watcher.waitUntilReady(deadline, {
+        onProgress: (statuses) => {
+            for (const status of statuses) {
+                if (status.state === 'ready' && !readyAt.has(status.service))
+                    readyAt.set(status.service, Date.now() - startedAt);
+                if (lastShown.get(status.service) !== status.detail) {
+                    lastShown.set(status.service, status.detail);
+                    core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                }
+            }
+        },
+        // Polled alongside the containers: the URL usually answers before a second look at them is due.
+        probe: readyUrl
+            ? async (signal) => {
+                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                if (!signal.aborted)
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                return ready;
+            }
+            : undefined,
+    });
+    const readyUrlOk = waited.probe?.ok;
+    if (waited.ok) {
+        // With a ready-url, a service is up once the URL answered too, which is now.
+        if (readyUrl)
+            for (const service of services)
+                readyAt.set(service, Date.now() - startedAt);
+        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    }
+    const bad = waited.services.filter((status) => status.state !== 'ready');
+    if (bad.length > 0) {
+        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
+        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+    }
+    return {
+        ok: false,
+        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+        statuses: waited.services,
+        containers: waited.containers,
+        readyAt,
+        readyUrlOk,
+    };
+}
+async function collectLogs(executor, statuses) {
+    const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
+    return await Promise.all(wanted.map(async ({ service, id }) => ({ service, containerId: id, lines: await containerLogs(executor, id, LOG_LINES) })));
+}
+async function executeCompose(inputs, executor, project, previous, targets, startedAt) {
+    const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
+    core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
+    const expectations = targets.map((target) => ({ service: target.service, image: target.image, imageId: target.imageId }));
+    const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
+    let round;
+    try {
+        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt);
+    }
+    finally {
+        await override?.remove();
+    }
+    const unchanged = previous.every((snapshot, index) => snapshot.imageId === targets[index].imageId && snapshot.containerIds.length > 0);
+    const results = (statuses, readyAt, to) => inputs.services.map((service) => {
+        const status = statuses.find((candidate) => candidate.service === service);
+        const snapshot = previous.find((candidate) => candidate.service === service);
+        return {
+            service,
+            from: snapshot?.tag ?? snapshot?.image,
+            to: to(service),
+            containerIds: (status?.containers ?? []).filter((container) => container.running).map((container) => container.id),
+            health: status?.detail ?? 'unknown',
+            ready: status?.state === 'ready',
+            readyAfterMs: readyAt.get(service),
+        };
+    });
+    if (round.ok) {
+        const current = inputs.services.map((service) => snapshotOf(service, round.containers));
+        return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
+    }
+    const logs = await collectLogs(executor, round.statuses);
+    for (const log of logs) {
+        core/* startGroup */.Oh(`Last ${LOG_LINES} log lines of ${log.service} (${log.containerId.slice(0, 12)})`);
+        core/* info */.pq(log.lines || '(no output)');
+        core/* endGroup */.N4();
+    }
+    const failed = results(round.statuses, round.readyAt, () => inputs.tag);
+    if (inputs.onFailure !== 'restore-previous') {
+        const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+        return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
+    }
+    const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
+    const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
+    const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) => restore.statuses.some((status) => status.service === result.service));
+    return {
+        success: false,
+        outcome: restore.ok ? 'restored' : 'failed',
+        failure: round.failure,
+        services: failed,
+        current,
+        logs,
+        restore: { ok: restore.ok, detail: restore.detail, services: restoredServices.map((result) => ({ ...result, from: inputs.tag })) },
+        readyUrlOk: round.readyUrlOk,
+    };
+}
+async function restorePrevious(inputs, executor, project, previous, startedAt) {
+    const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
+    const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
+    if (restorable.length === 0) {
+        const detail = `nothing to restore: no container of ${nothing.join(', ')} was running before.`;
+        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
+        return { ok: false, detail, statuses: [], readyAt: new Map() };
+    }
+    // Services that ran the same tag go back together; a pinned image (or an untagged one) by override file.
+    const byImage = new Map();
+    for (const snapshot of restorable)
+        byImage.set(snapshot.image, [...(byImage.get(snapshot.image) ?? []), snapshot]);
+    const statuses = [];
+    const readyAt = new Map();
+    const problems = [];
+    for (const [image, snapshots] of byImage) {
+        const services = snapshots.map((snapshot) => snapshot.service);
+        const tag = imageTag(image);
+        const pin = Boolean(inputs.image) || !tag;
+        if (pin && inputs.composeFiles.length === 0) {
+            problems.push(`${services.join(', ')}: the previous image ${image} can only be pinned with compose-file given`);
+            continue;
+        }
+        const env = { ...inputs.envOverrides, [inputs.tagVariable]: tag ?? inputs.tag };
+        const current = await inspectImage(executor, image);
+        const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId }));
+        if (current && current.id !== snapshots[0].imageId)
+            core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
+        const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
+        try {
+            core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
+            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
+            statuses.push(...round.statuses);
+            for (const [service, ms] of round.readyAt)
+                readyAt.set(service, ms);
+            if (!round.ok)
+                problems.push(round.failure ?? `${services.join(', ')} did not come back`);
+        }
+        finally {
+            await override?.remove();
+        }
+    }
+    if (nothing.length > 0)
+        problems.push(`${nothing.join(', ')} did not run before, so there is nothing to restore`);
+    const ok = problems.length === 0;
+    const detail = ok
+        ? `restored ${restorable.map((snapshot) => `${snapshot.service} to ${snapshot.tag ?? snapshot.image}`).join(', ')}; running and healthy again`
+        : `restore incomplete: ${problems.join('; ')}`;
+    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    return { ok, detail, statuses, readyAt };
+}
+async function currentSnapshot(executor, project, services, env, name) {
+    const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] }));
+    return services.map((service) => snapshotOf(service, listed.containers));
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/deployment.ts
+
+
+
+const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
+async function startDeploymentRecord(options) {
+    const repository = repositoryFromEnv();
+    if (!repository) {
+        core/* warning */.$e('Not recording a GitHub deployment: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).');
+        return { finish: async () => undefined };
+    }
+    // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
+    const client = getOctokit(options.token);
+    const logUrl = workflowRunUrl();
+    let id;
+    try {
+        id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
+        await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
+        core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+        return { finish: async () => undefined };
+    }
+    return {
+        id,
+        async finish(success, description) {
+            try {
+                if (success && !options.complete) {
+                    core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
+                    return;
+                }
+                const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
+                core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+            }
+            catch (error) {
+                core/* warning */.$e(`Could not update GitHub deployment ${id}: ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+            }
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -28644,1914 +30311,6 @@ function urlInput(name, options) {
     return text;
 }
 
->>>>>>> issue-14
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-<<<<<<< HEAD
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
-=======
->>>>>>> issue-14
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-const localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-};
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
-/**
- * ssh always hands the remote side one command string, which the remote user's shell parses. So
- * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
- * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
- * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
- * their input patterns; this is the second, independent layer.
- */
-function shellQuote(argument) {
-    if (argument.includes('\0'))
-        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
-    return `'${argument.replace(/'/g, `'\\''`)}'`;
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * The remote command line for `command args...`, run in `cwd` with `env` added to the login
- * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
- * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
- */
-function remoteCommandLine(command, args, options = {}) {
-    const words = [];
-    const env = Object.entries(options.env ?? {});
-    if (env.length > 0) {
-        words.push('env');
-        for (const [name, value] of env) {
-            if (!ENV_NAME.test(name))
-                throw new Error(`"${name}" is not a valid environment variable name.`);
-            if (value === undefined)
-                words.push('-u', shellQuote(name));
-        }
-        for (const [name, value] of env)
-            if (value !== undefined)
-                words.push(shellQuote(`${name}=${value}`));
-    }
-    words.push(shellQuote(command), ...args.map(shellQuote));
-    const run = `exec ${words.join(' ')}`;
-    if (!options.cwd)
-        return run;
-    // A directory named like an option ("-x") would be read as one by cd.
-    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
-    return `cd ${shellQuote(cwd)} && ${run}`;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/ssh.ts
-
-
-
-
-
-
-/** ssh's own exit status for "could not connect, authenticate or verify the host". */
-const SSH_FAILURE = 255;
-const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
-function sshFailureHint(stderr, target) {
-    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        return target.knownHosts === 'accept-new'
-            ? 'The host presented a key different from the one accepted earlier.'
-            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
-    }
-    if (/Permission denied/i.test(stderr))
-        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
-    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
-        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
-    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
-        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
-    }
-    return undefined;
-}
-/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
-function normaliseKey(key) {
-    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
-}
-async function openSshExecutor(target) {
-    if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
-    }
-    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
-    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
-    const keyFile = external_node_path_default().join(dir, 'id');
-    const controlPath = external_node_path_default().join(dir, 'cm');
-    const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
-    if (target.privateKey)
-        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
-    const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
-        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
-        ...(target.user ? ['-l', target.user] : []),
-    ];
-    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
-    const executor = {
-        description,
-        remote: true,
-        async run(command, args, runOptions = {}) {
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
-            // Shown in errors instead of the ssh command line, which would list key and socket paths.
-            const display = `${formatCommand(command, args)} (on ${description})`;
-            let result;
-            try {
-                result = await runProcess('ssh', [...options, '--', target.host, line], {
-                    input: runOptions.input,
-                    timeoutMs: runOptions.timeoutMs,
-                    onStdoutLine: runOptions.onStdoutLine,
-                    onStderrLine: runOptions.onStderrLine,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-            }
-            catch (error) {
-                if (error instanceof ProcessError)
-                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
-                throw error;
-            }
-            const okExitCodes = runOptions.okExitCodes ?? [0];
-            if (okExitCodes.includes(result.exitCode))
-                return result;
-            if (result.exitCode === SSH_FAILURE) {
-                const hint = sshFailureHint(result.stderr, target);
-                if (hint)
-                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
-            }
-            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
-        },
-        async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        },
-    };
-    try {
-        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
-        await executor.run('true', []);
-    }
-    catch (error) {
-        await executor.close();
-        throw error;
-    }
-    return executor;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
-
-
-
-
-
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
-function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    if (!sshHost) {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-        return undefined;
-    }
-    const knownHosts = stringInput('known-hosts');
-    if (!knownHosts) {
-        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    return {
-        host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-        knownHosts,
-    };
-}
-/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
-async function openHostExecutor(ssh, workingDirectory) {
-    if (!ssh) {
-        if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory())
-            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
-    }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
-}
-
-;// CONCATENATED MODULE: ./shared/events.ts
-function formatEvent(event, fields = {}, now = new Date()) {
-    const record = { event };
-    for (const [key, value] of Object.entries(fields)) {
-        if (value !== undefined)
-            record[key] = value;
-    }
-    record.time = now.toISOString();
-    return JSON.stringify(record);
-}
-function emitEvent(event, fields = {}) {
-    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
-    process.stdout.write(`${formatEvent(event, fields)}\n`);
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
-
-/**
- * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
- * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
- */
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs)) {
-        core/* setOutput */.uH(name, serializeOutput(value));
-    }
-}
-function serializeOutput(value) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value === 'object')
-        return JSON.stringify(value);
-    return String(value);
-}
-
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
-;// CONCATENATED MODULE: ./shared/engine/images.ts
-
-
-const MISSING = /no such image|failed to find image|image not known|not found/i;
-async function inspectImage(executor, reference) {
-    const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-    if (result.exitCode !== 0) {
-        if (MISSING.test(result.stderr))
-            return undefined;
-        throw new ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    }
-    const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
-    const digests = JSON.parse(digestsJson.join(' ') || 'null');
-    return { reference, id: JSON.parse(idJson), repoDigests: digests ?? [] };
-}
-class ImageUnavailableError extends errors/* ActionError */.lZ {
-}
-async function pull(executor, reference, timeoutMs) {
-    const result = await executor.run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs }).catch((error) => {
-        if (error instanceof ProcessError)
-            return error.result;
-        throw error;
-    });
-    return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
-}
-/**
- * Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do.
- * `knownAbsent`: the caller's own `docker image inspect` just found no such image, so it is not asked again.
- */
-async function ensureImage(executor, reference, policy, options = {}) {
-    const timeoutMs = options.timeoutMs ?? 600_000;
-    const where = executor.description;
-    if (policy !== 'always') {
-        const present = options.knownAbsent ? undefined : await inspectImage(executor, reference);
-        if (present)
-            return { ...present, pulled: false };
-        if (policy === 'never') {
-            throw new ImageUnavailableError(`Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`, {
-                hint: 'Load or pull the image on that host first, or set pull: missing to pull it from its registry.',
-            });
-        }
-    }
-    const pulled = await pull(executor, reference, timeoutMs);
-    if (!pulled.ok) {
-        const fallback = policy === 'always' ? await inspectImage(executor, reference) : undefined;
-        throw new ImageUnavailableError(`Image ${reference} could not be pulled on ${where}${policy === 'missing' ? ' and is not there already' : ''}. Nothing was stopped.${pulled.detail ? `\n${pulled.detail}` : ''}`, {
-            hint: fallback
-                ? 'A local copy exists: set pull: missing to deploy it without reaching the registry.'
-                : 'Check that the tag exists in the registry (it may have been deleted by a retention policy) and that the host is logged in to it.',
-        });
-    }
-    const image = await inspectImage(executor, reference);
-    if (!image)
-        throw new ImageUnavailableError(`docker pull ${reference} succeeded on ${where}, but the engine does not list the image afterwards.`);
-    return { ...image, pulled: true };
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-;// CONCATENATED MODULE: ./shared/secrets.ts
-
-/**
- * Registers every form of a connection URL's password with the runner's masker, before the URL (or
- * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
- */
-function maskUrlCredentials(url) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
-        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
-        if (match?.[1])
-            maskValue(match[1]);
-        return;
-    }
-    if (parsed.password) {
-        maskValue(parsed.password);
-        maskValue(safeDecode(parsed.password));
-    }
-    const passwordParam = parsed.searchParams.get('password');
-    if (passwordParam)
-        maskValue(passwordParam);
-}
-function maskValue(secret) {
-    if (secret && secret.length > 0)
-        core/* setSecret */.Pq(secret);
-}
-/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
-function redactUrl(url) {
-    try {
-        const parsed = new URL(url);
-        if (parsed.password)
-            parsed.password = '***';
-        if (parsed.searchParams.has('password'))
-            parsed.searchParams.set('password', '***');
-        return parsed.toString();
-    }
-    catch {
-        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-    }
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
-
-
-
-/** Why a restore is not judged by a ready-url that never answered during the redeploy. */
-function unansweredReadyUrlNote(url, last) {
-    return `ready-url ${describeReadyUrl(url)} never answered during the redeploy (last: ${last}), so it is not waited on again: the restore is judged without it`;
-}
-const MAX_REDIRECTS = 5;
-function get(url, timeoutMs, signal, redirects = 0) {
-    const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
-    const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
-    if (url.username || url.password) {
-        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-    }
-    return new Promise((resolve, reject) => {
-        const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
-            const status = response.statusCode ?? 0;
-            const location = response.headers.location;
-            if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
-                response.resume();
-                get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
-                return;
-            }
-            const chunks = [];
-            let size = 0;
-            response.on('data', (chunk) => {
-                // Only the start of the body is shown; the rest is drained, not kept.
-                if (size < 4096)
-                    chunks.push(chunk);
-                size += chunk.length;
-            });
-            response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-            response.on('error', reject);
-        });
-        request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
-        request.on('error', reject);
-    });
-}
-async function pollReadyUrl(url, deadline, options = {}) {
-    const target = new URL(url);
-    const started = Date.now();
-    let attempts = 0;
-    let answered = false;
-    for (;;) {
-        attempts++;
-        let last;
-        try {
-            const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
-            answered = true;
-            const text = body.trim().replace(/\s+/g, ' ');
-            last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-            if (status >= 200 && status < 300)
-                return { ok: true, attempts, elapsedMs: Date.now() - started, last, answered };
-        }
-        catch (error) {
-            const code = error.code;
-            last = code && code !== 'ABORT_ERR' ? code : error.message;
-        }
-        // Quick at first (a restarted service usually answers within a second), then easing off.
-        const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
-        if (Date.now() + wait >= deadline || options.signal?.aborted)
-            return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
-        await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-}
-function describeReadyUrl(url) {
-    return redactUrl(url);
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/command-strategy.ts
-
-
-
-
-
-/**
- * Strategy "command": the user's own deploy command for platforms compose does not cover. It runs
- * as an argument array (never through a shell; over SSH each argument is quoted), with the tag in
- * the tag variable and "{tag}" in arguments replaced. The action cannot see inside the platform,
- * so ready-url is the proof it worked; with `image` the image is checked before anything runs, and
- * with previous-tag a failure runs the command again for the previous tag.
- */
-const TAG_PLACEHOLDER = /\{tag\}/g;
-function commandFor(template, tag) {
-    return template.map((part) => part.replace(TAG_PLACEHOLDER, tag));
-}
-/** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
-function snapshot(inputs, services, tag) {
-    return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
-}
-function prepareCommand(inputs, executor) {
-    const template = inputs.command;
-    const label = inputs.services.length > 0 ? inputs.services : ['command'];
-    const previous = snapshot(inputs, label, inputs.previousTag);
-    const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
-    if (!inputs.readyUrl)
-        core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
-    return {
-        host: executor.description,
-        tool: formatCommand(template[0], template.slice(1)),
-        previous,
-        targets,
-        async verify() {
-            if (!inputs.image)
-                return;
-            const image = await ensureImage(executor, `${inputs.image}:${inputs.tag}`, inputs.pull);
-            for (const target of targets) {
-                target.imageId = image.id;
-                target.pulled = image.pulled;
-            }
-        },
-        execute: (startedAt) => executeCommand(inputs, executor, label, startedAt),
-    };
-}
-async function runOnce(inputs, executor, tag, what, readyUrl) {
-    const args = commandFor(inputs.command, tag);
-    const deadline = Date.now() + inputs.healthTimeoutMs;
-    core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
-    try {
-        await executor.run(args[0], args.slice(1), {
-            cwd: inputs.workingDirectory,
-            env: { ...inputs.envOverrides, [inputs.tagVariable]: tag },
-            timeoutMs: inputs.healthTimeoutMs + 300_000,
-            onStdoutLine: (line) => core/* info */.pq(`  ${line}`),
-            onStderrLine: (line) => core/* info */.pq(`  ${line}`),
-        });
-    }
-    catch (error) {
-        if (error instanceof ProcessError)
-            return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
-        throw error;
-    }
-    if (!readyUrl)
-        return { ok: true };
-    const ready = await pollReadyUrl(readyUrl, deadline);
-    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)}`);
-    const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
-    if (!ready.ok)
-        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
-    return { ok: true, readyUrlOk: true, ...seen };
-}
-async function executeCommand(inputs, executor, services, startedAt) {
-    const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
-    const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
-    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
-    if (deployed.ok)
-        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
-    const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
-    if (inputs.onFailure !== 'restore-previous') {
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
-    }
-    if (!inputs.previousTag) {
-        const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
-        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
-    }
-    const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
-    if (unanswered)
-        core/* warning */.$e(unanswered);
-    const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
-    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
-    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
-    (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
-    return {
-        success: false,
-        outcome: restored.ok ? 'restored' : 'failed',
-        failure: deployed.failure,
-        services: failed,
-        current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
-        logs: [],
-        restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
-        readyUrlOk: deployed.readyUrlOk,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
-
-
-
-const NAME = '[A-Za-z_][A-Za-z0-9_]*';
-const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
-/**
- * Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt},
- * ${VAR+alt}, ${VAR:?err}, ${VAR?err}. Undefined when a variable is unset with no default, an
- * error form would fire, or the syntax is beyond this (nested expressions): compose decides those.
- */
-function interpolate(text, env) {
-    let unsure = false;
-    const result = text.replace(TOKEN, (whole, bare, braced, operator, operand, stray) => {
-        if (whole === '$$')
-            return '$';
-        if (stray !== undefined || (bare === undefined && braced === undefined)) {
-            unsure = true;
-            return whole;
-        }
-        const name = (bare ?? braced);
-        const value = env[name];
-        if (!operator) {
-            if (value === undefined)
-                unsure = true;
-            return value ?? '';
-        }
-        const emptyCounts = operator.startsWith(':');
-        const isSet = value !== undefined && (!emptyCounts || value !== '');
-        switch (operator.replace(':', '')) {
-            case '-':
-                return isSet ? value : operand;
-            case '+':
-                return isSet ? operand : '';
-            default:
-                if (!isSet)
-                    unsure = true;
-                return value ?? '';
-        }
-    });
-    return unsure ? undefined : result;
-}
-/** A healthcheck is defined and not disabled (`disable: true` or test ["NONE"]). */
-function healthcheckDefined(healthcheck) {
-    if (!healthcheck)
-        return false;
-    if (healthcheck.disable === true)
-        return false;
-    return !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE');
-}
-/**
- * The named services' images from `files` (merged in order, later files win), or undefined when
- * any of them cannot be known for certain this way.
- */
-function resolveServicesFromFiles(workingDirectory, files, services, env) {
-    if (files.length === 0)
-        return undefined;
-    const documents = [];
-    for (const file of files) {
-        try {
-            const document = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
-            if (!document || typeof document !== 'object')
-                return undefined;
-            documents.push(document);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    const resolved = {};
-    for (const service of services) {
-        let rawImage;
-        let healthcheck;
-        let defined = false;
-        for (const document of documents) {
-            const config = document.services?.[service];
-            if (config === undefined)
-                continue;
-            defined = true;
-            if (config === null)
-                continue;
-            if (config.extends !== undefined)
-                return undefined;
-            if (config.image !== undefined) {
-                if (typeof config.image !== 'string')
-                    return undefined;
-                rawImage = config.image;
-            }
-            if (config.healthcheck !== undefined)
-                healthcheck = config.healthcheck;
-        }
-        if (!defined || rawImage === undefined)
-            return undefined;
-        const image = interpolate(rawImage, env);
-        if (image === undefined || image === '')
-            return undefined;
-        resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
-    }
-    return resolved;
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./shared/engine/containers.ts
-
-
-/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
-function imageTag(reference) {
-    const withoutDigest = reference.split('@')[0];
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const colon = withoutDigest.indexOf(':', lastSlash + 1);
-    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
-}
-function parseInspect(json) {
-    return {
-        id: json.Id,
-        name: json.Name.replace(/^\//, ''),
-        image: json.Config.Image,
-        imageId: json.Image,
-        tag: imageTag(json.Config.Image),
-        status: json.State.Status,
-        running: json.State.Running,
-        restarting: json.State.Restarting,
-        exitCode: json.State.ExitCode,
-        restartCount: json.RestartCount ?? 0,
-        health: json.State.Health?.Status || undefined,
-        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
-        error: json.State.Error || undefined,
-        oomKilled: json.State.OOMKilled ?? false,
-        startedAt: json.State.StartedAt,
-        labels: json.Config.Labels ?? {},
-    };
-}
-async function inspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
-}
-/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
-async function reinspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
-        return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
-}
-/**
- * Containers of a compose project (and service), found by the labels every compose version sets,
- * newest first. Includes stopped ones unless `runningOnly`.
- */
-async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    const containers = await inspectContainers(executor, ids, options.env);
-    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-}
-/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
-async function containerLogs(executor, id, lines = 20) {
-    const result = await executor
-        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
-    return `${result.stdout}${result.stderr}`.trimEnd();
-}
-/**
- * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
- * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
- */
-async function forceRemoveContainer(executor, id, env) {
-    let last = '';
-    for (let attempt = 1; attempt <= 10; attempt++) {
-        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
-        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
-            return;
-        last = result.stderr.trim();
-        await (0,promises_namespaceObject.setTimeout)(300);
-    }
-    throw new errors/* ActionError */.lZ(`Could not remove container ${id.slice(0, 12)}: ${last}`);
-}
-
-;// CONCATENATED MODULE: ./shared/engine/compose.ts
-
-
-
-
-
-
-
-
-
-function composeDisplayName(cli) {
-    return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
-}
-async function detectCompose(executor) {
-    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v2?.exitCode === 0 && v2.stdout.trim())
-        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
-    if (!executor.remote) {
-        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
-        if (findExecutable('docker-compose'))
-            return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
-    }
-    else {
-        const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
-        if (v1?.exitCode === 0)
-            return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
-    }
-    throw new errors/* ActionError */.lZ(`Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`, {
-        hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
-    });
-}
-function composeCommand(project, args, extraFiles = []) {
-    const files = [...project.files, ...extraFiles];
-    // Extra files only make sense on top of explicit ones: without -f compose would drop its defaults.
-    return {
-        command: project.cli.program,
-        args: [
-            ...project.cli.baseArgs,
-            ...files.flatMap((file) => ['-f', file]),
-            ...(project.projectName ? ['-p', project.projectName] : []),
-            ...args,
-        ],
-    };
-}
-async function runCompose(executor, project, args, options = {}) {
-    const { command, args: fullArgs } = composeCommand(project, args, options.extraFiles);
-    try {
-        return await executor.run(command, fullArgs, {
-            cwd: project.workingDirectory,
-            env: options.env,
-            timeoutMs: options.timeoutMs ?? 120_000,
-            onStdoutLine: options.onLine,
-            onStderrLine: options.onLine,
-        });
-    }
-    catch (error) {
-        if (error instanceof ProcessError) {
-            throw new errors/* ActionError */.lZ(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
-        }
-        throw error;
-    }
-}
-/** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
-async function readConfig(executor, project, args, options) {
-    try {
-        return await runCompose(executor, project, ['config', ...args], options);
-    }
-    catch (error) {
-        if (!(error instanceof errors/* ActionError */.lZ) || error instanceof cancellation/* CancelledError */.cc)
-            throw error;
-        throw new errors/* ActionError */.lZ(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
-    }
-}
-/** The project's configuration as compose resolves it (files merged, variables interpolated). */
-async function composeConfig(executor, project, options = {}) {
-    const { stdout } = await readConfig(executor, project, [], options);
-    const config = (0,dist/* parse */.qg)(stdout, { merge: true });
-    const services = {};
-    for (const [name, service] of Object.entries(config?.services ?? {})) {
-        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
-    }
-    return services;
-}
-/**
- * Validates the project as `up` would read it (files merged, variables interpolated, checked
- * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
- */
-async function composeCheckConfig(executor, project, options = {}) {
-    await readConfig(executor, project, ['-q'], options);
-}
-/** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
-function runningContainerNotRemoved(message) {
-    return /cannot remove (?:a running )?container ([0-9a-f]{12,64})/i.exec(message)?.[1];
-}
-/** composeUp's arguments, also for callers that log the command, so the log cannot drift from what runs. */
-function composeUpArgs(services) {
-    return ['up', '-d', '--no-deps', '--no-build', '--no-color', ...services];
-}
-/** How often `up` is run again after removing an old container the engine restarted under it. */
-const RESTARTED_CONTAINER_RETRIES = 3;
-/**
- * Recreates only the named services (--no-deps), never building: the image was checked beforehand.
- *
- * Replacing a crash-looping release races its restart policy: the engine restarts the old
- * container between compose's stop and its remove, and `up` fails with the new container already
- * running. Then that old container is force-removed and `up` runs again. Only a container compose
- * itself lists for these services is removed, and compose has by then handed its volumes to the
- * new container, so nothing is lost.
- */
-async function composeUp(executor, project, services, options = {}) {
-    for (let attempt = 0;; attempt++) {
-        try {
-            return await runCompose(executor, project, composeUpArgs(services), options);
-        }
-        catch (error) {
-            const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
-            if (!stuck)
-                throw error;
-            // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
-            const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
-            const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
-            if (!id)
-                throw error;
-            await forceRemoveContainer(executor, id, options.env);
-            options.onRemovedRestarted?.(id);
-        }
-    }
-}
-/** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
-async function composeContainerIds(executor, project, services, options = {}) {
-    const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
-    return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
-}
-/**
- * Stops (or starts again) the named services' containers without removing them: the app stops
- * answering and writing while its database changes underneath, and the same containers can be
- * started again if that change fails. Services not named (the database, if it is one) keep running.
- */
-async function composeStopStart(executor, project, action, services, options = {}) {
-    return await runCompose(executor, project, [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services], options);
-}
-function imageOverrideYaml(images) {
-    const services = {};
-    for (const [service, image] of Object.entries(images))
-        services[service] = { image };
-    return (0,dist/* stringify */.As)({ services });
-}
-async function writeImageOverride(executor, images) {
-    const content = imageOverrideYaml(images);
-    if (!executor.remote) {
-        const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
-        const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
-        (0,external_node_fs_.writeFileSync)(file, content);
-        return { path: file, remove: async () => (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true }) };
-    }
-    const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
-    const file = stdout.trim();
-    await executor.run('tee', [file], { input: content, timeoutMs: 30_000 });
-    return {
-        path: file,
-        remove: async () => {
-            await executor.run('rm', ['-f', '--', file], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/wait.ts
-const FAILED = ['exited', 'restarting', 'unhealthy'];
-const FIRST_LOOK_WITH_PROBE_MS = 1000;
-/** A restart whose exit was never seen is waited on this long for the next exit, to say why it failed. */
-const EXIT_REASON_WAIT_MS = 5000;
-function isServiceContainer(container, service) {
-    return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
-}
-class ServiceWatcher {
-    expectations;
-    options;
-    seen = new Map();
-    /** IDs from the last look when every service had its containers; re-inspected instead of listed. */
-    known;
-    pollMs;
-    constructor(expectations, options) {
-        this.expectations = expectations;
-        this.options = options;
-        this.pollMs = options.pollMs ?? 250;
-    }
-    judgeContainer(container, now) {
-        let seen = this.seen.get(container.id);
-        if (!seen) {
-            seen = { restartCount: container.restartCount, startedAt: container.startedAt };
-            this.seen.set(container.id, seen);
-        }
-        const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
-        if (container.restarting || (!container.running && container.status !== 'created'))
-            seen.lastExit = exit;
-        if (container.restarting)
-            return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
-        if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
-            const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
-            // Running again, the engine may already report exit code 0: the real one comes with the next crash.
-            if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
-                seen.restartUnexplainedSince ??= now;
-                if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS)
-                    return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
-                return { state: 'restarting', detail: `${restarted}; the engine did not report how it ended)` };
-            }
-            return { state: 'restarting', detail: `${restarted}, last ${seen.lastExit ?? exit})` };
-        }
-        if (!container.running) {
-            if (container.status === 'created')
-                return { state: 'starting', detail: 'created, not started yet' };
-            return { state: 'exited', detail: `${container.status} with ${exit}` };
-        }
-        if (seen.firstRunningAt === undefined) {
-            seen.firstRunningAt = now;
-            seen.startedAt = container.startedAt;
-        }
-        if (container.health === 'unhealthy') {
-            return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
-        }
-        if (container.health === 'healthy')
-            return { state: 'ready', detail: 'running, healthy' };
-        if (container.health)
-            return { state: 'starting', detail: `running, health ${container.health}` };
-        const upFor = now - seen.firstRunningAt;
-        if (upFor >= this.options.settleMs)
-            return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
-        return { state: 'starting', detail: 'running (no healthcheck), settling' };
-    }
-    /** One look at every service; `containers` is everything listed, for a snapshot of what runs. */
-    async check(now = Date.now()) {
-        const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
-        const statuses = this.expectations.map((expectation) => {
-            // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
-            const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
-            if (containers.length === 0) {
-                const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
-                const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
-                return { service: expectation.service, state: 'missing', detail, containers: others };
-            }
-            const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
-            // The worst container speaks for the service.
-            const order = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
-            judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
-            const worst = judged[0];
-            const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
-            return { service: expectation.service, state: worst.state, detail, containers };
-        });
-        this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
-        return { statuses, containers: all };
-    }
-    /**
-     * Polls until every service is ready, one has definitely failed, or the deadline passes. With a
-     * probe (the ready-url), it runs alongside and must succeed too; success then needs one more
-     * look at the containers started after the probe succeeded, so a container that restarted
-     * meanwhile is caught, without a separate round trip when nothing did.
-     */
-    async waitUntilReady(deadline, options = {}) {
-        const started = Date.now();
-        const controller = new AbortController();
-        let probe;
-        let probeDoneAt = Infinity;
-        let wake;
-        const probing = options.probe?.(controller.signal).then((result) => {
-            probe = result;
-            probeDoneAt = Date.now();
-            wake?.();
-        });
-        const result = (ok, timedOut, statuses, containers) => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
-        const sleep = (ms) => new Promise((resolve) => {
-            const timer = setTimeout(resolve, ms);
-            wake = () => {
-                clearTimeout(timer);
-                resolve();
-            };
-        }).finally(() => (wake = undefined));
-        try {
-            // A service that answers at once needs one look at the containers, after the probe; one that
-            // does not is looked at within a second anyway, to catch a crash early.
-            if (probing && !probe)
-                await sleep(FIRST_LOOK_WITH_PROBE_MS);
-            for (;;) {
-                const checkStartedAt = Date.now();
-                const { statuses, containers } = await this.check(checkStartedAt);
-                options.onProgress?.(statuses);
-                if (statuses.some((status) => FAILED.includes(status.state)))
-                    return result(false, false, statuses, containers);
-                if (probe && !probe.ok)
-                    return result(false, false, statuses, containers);
-                const allReady = statuses.every((status) => status.state === 'ready');
-                if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
-                    return result(true, false, statuses, containers);
-                // Ready, and the probe succeeded while this look was under way: look once more, now.
-                if (allReady && probe?.ok)
-                    continue;
-                if (Date.now() + this.pollMs > deadline) {
-                    if (probing && !probe)
-                        await probing;
-                    return result(false, !allReady, statuses, containers);
-                }
-                await sleep(this.pollMs);
-            }
-        }
-        finally {
-            controller.abort();
-            await probing?.catch(() => undefined);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/compose-strategy.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
- * tag variable of compose's environment (or an image pinned by an override file), then watch the
- * containers until they are up, and put the previous images back when they are not.
- */
-/** How long a container without a healthcheck must stay running when no ready-url proves more. */
-const SETTLE_MS = 3000;
-const LOG_LINES = 20;
-function snapshotOf(service, containers) {
-    const running = containers.filter((container) => isServiceContainer(container, service) && container.running);
-    // Newest first: during a half-finished rollout the newest container is what was deployed last.
-    running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-    const newest = running[0];
-    return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
-}
-function describeEnv(tagVariable, tag, overrides) {
-    const names = Object.keys(overrides);
-    return `${tagVariable}=${tag}${names.length > 0 ? ` and env-overrides ${names.join(', ')}` : ''}`;
-}
-async function prepareCompose(inputs, executor) {
-    const deployEnv = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-    const projectName = inputs.projectName;
-    // When the images are known without asking compose, looking them up overlaps with the rest.
-    const quick = quickTargets(inputs, executor, deployEnv);
-    let lookups = quick && inputs.pull !== 'always' ? lookUpImages(executor, quick) : undefined;
-    // Detection and the look at what runs now are independent when the project name is known.
-    const [cli, knownContainers] = await Promise.all([
-        detectCompose(executor),
-        projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
-    ]);
-    const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
-    // Targets read straight from the files skip compose's own reading of them: a file that is valid
-    // YAML but not valid compose must still be refused before `up` changes anything.
-    const configChecked = quick ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
-    configChecked?.catch(() => undefined);
-    let before = knownContainers;
-    if (!before) {
-        // No project name: compose derives it (directory, COMPOSE_PROJECT_NAME, name:) and finds the containers.
-        const ids = await composeContainerIds(executor, project, inputs.services, { env: deployEnv });
-        before = (await inspectContainers(executor, ids)).filter((container) => container.running);
-        project.projectName = before.map((container) => container.labels['com.docker.compose.project']).find(Boolean);
-    }
-    const previous = inputs.services.map((service) => snapshotOf(service, before));
-    const composeVersion = before.map((container) => container.labels['com.docker.compose.version']).find(Boolean);
-    if (!cli.version && composeVersion)
-        cli.version = composeVersion;
-    const targets = quick ?? targetsFromConfig(inputs, await composeConfig(executor, project, { env: deployEnv }));
-    return {
-        host: executor.description,
-        tool: composeDisplayName(cli),
-        previous,
-        targets,
-        async verify() {
-            await configChecked;
-            lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
-            const references = [...new Set(targets.map((target) => target.image))];
-            const images = await Promise.all(references.map(async (reference) => {
-                const present = await lookups.get(reference);
-                if (typeof present === 'object')
-                    return { ...present, pulled: false };
-                // After a failed look ensureImage looks again, so that failure is reported or overcome there.
-                return await ensureImage(executor, reference, inputs.pull, { knownAbsent: present === 'absent' });
-            }));
-            for (const target of targets) {
-                const image = images.find((candidate) => candidate.reference === target.image);
-                target.imageId = image.id;
-                target.pulled = image.pulled;
-            }
-        },
-        execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
-    };
-}
-/** `docker image inspect` of each distinct image, started now and awaited by verify(). */
-function lookUpImages(executor, targets) {
-    const lookups = new Map();
-    for (const target of targets) {
-        if (!lookups.has(target.image))
-            lookups.set(target.image, inspectImage(executor, target.image).then((image) => image ?? 'absent', () => 'failed'));
-    }
-    return lookups;
-}
-/** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
-function quickTargets(inputs, executor, env) {
-    if (inputs.image)
-        return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
-    if (executor.remote)
-        return undefined;
-    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
-    return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
-}
-function targetsFromConfig(inputs, config) {
-    const targets = [];
-    for (const service of inputs.services) {
-        const entry = config[service];
-        if (!entry) {
-            throw new errors/* InputError */.dz('services', `names "${service}", which is not a service of the compose project in ${inputs.workingDirectory}; its services: ${Object.keys(config).join(', ') || 'none'}.`);
-        }
-        if (!entry.image) {
-            throw new errors/* ActionError */.lZ(`Service "${service}" has no image: in the compose file (it is built), so there is no tagged image to redeploy.`, {
-                hint: `Give it image: <registry>/<name>:\${${inputs.tagVariable}}, or set the image input to pin one.`,
-            });
-        }
-        if (imageTag(entry.image) !== inputs.tag) {
-            throw new errors/* ActionError */.lZ(`Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, { hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.` });
-        }
-        targets.push({ service, image: entry.image });
-    }
-    return targets;
-}
-async function listProject(executor, project, services, env, knownName) {
-    if (knownName)
-        return { name: knownName, containers: await composeContainers(executor, knownName) };
-    const ids = await composeContainerIds(executor, project, services, { env });
-    const containers = await inspectContainers(executor, ids);
-    return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
-}
-/** A status line worth printing again: its state or detail changed, not only how long it has been up. */
-function progressKey(status) {
-    return `${status.state}:${status.detail.replace(/\bup \d+(?:\.\d+)?s\b/, 'up')}`;
-}
-/** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
-async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt, readyUrl) {
-    const deadline = Date.now() + inputs.healthTimeoutMs;
-    const extraFiles = override ? [override.path] : [];
-    const shown = composeCommand(project, composeUpArgs(services), extraFiles);
-    core/* info */.pq(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
-    try {
-        await composeUp(executor, project, services, {
-            env,
-            extraFiles,
-            timeoutMs: inputs.healthTimeoutMs + 300_000,
-            onLine: (line) => core/* info */.pq(`  ${line}`),
-            onRemovedRestarted: (id) => core/* warning */.$e(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
-        });
-    }
-    catch (error) {
-        // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
-        if (!(error instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
-            throw error;
-        const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
-        const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
-        return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
-    }
-    if (!project.projectName) {
-        // Learnt from the containers' labels; passing it as -p from now on names the same project.
-        project.projectName = (await listProject(executor, project, services, env, undefined)).name;
-    }
-    const projectName = project.projectName;
-    if (!projectName) {
-        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
-    }
-    const readyAt = new Map();
-    const lastShown = new Map();
-    let readyUrlAnswered;
-    const watcher = new ServiceWatcher(expectations, {
-        listContainers: () => composeContainers(executor, projectName),
-        reinspect: (ids) => reinspectContainers(executor, ids),
-        settleMs: readyUrl ? 0 : SETTLE_MS,
-    });
-    const waited = await watcher.waitUntilReady(deadline, {
-        onProgress: (statuses) => {
-            for (const status of statuses) {
-                if (status.state === 'ready' && !readyAt.has(status.service))
-                    readyAt.set(status.service, Date.now() - startedAt);
-                if (lastShown.get(status.service) !== progressKey(status)) {
-                    lastShown.set(status.service, progressKey(status));
-                    core/* info */.pq(`  ${status.service}: ${status.detail} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
-                }
-            }
-        },
-        // Polled alongside the containers: the URL usually answers before a second look at them is due.
-        probe: readyUrl
-            ? async (signal) => {
-                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
-                readyUrlAnswered = ready.answered;
-                if (!signal.aborted)
-                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
-                return ready;
-            }
-            : undefined,
-    });
-    const readyUrlOk = waited.probe?.ok;
-    const probed = { readyUrlOk, readyUrlLast: waited.probe?.last, readyUrlAnswered };
-    if (waited.ok) {
-        // With a ready-url, a service is up once the URL answered too, which is now.
-        if (readyUrl)
-            for (const service of services)
-                readyAt.set(service, Date.now() - startedAt);
-        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, ...probed };
-    }
-    const bad = waited.services.filter((status) => status.state !== 'ready');
-    if (bad.length > 0) {
-        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
-    }
-    return {
-        ok: false,
-        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
-        statuses: waited.services,
-        containers: waited.containers,
-        readyAt,
-        ...probed,
-    };
-}
-async function collectLogs(executor, statuses) {
-    const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
-    return await Promise.all(wanted.map(async ({ service, id }) => ({ service, containerId: id, lines: await containerLogs(executor, id, LOG_LINES) })));
-}
-async function executeCompose(inputs, executor, project, previous, targets, startedAt) {
-    const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-    core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
-    const expectations = targets.map((target) => ({ service: target.service, image: target.image, imageId: target.imageId }));
-    const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
-    let round;
-    try {
-        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
-    }
-    finally {
-        await override?.remove();
-    }
-    const unchanged = previous.every((snapshot, index) => snapshot.imageId === targets[index].imageId && snapshot.containerIds.length > 0);
-    const results = (statuses, readyAt, to) => inputs.services.map((service) => {
-        const status = statuses.find((candidate) => candidate.service === service);
-        const snapshot = previous.find((candidate) => candidate.service === service);
-        return {
-            service,
-            from: snapshot?.tag ?? snapshot?.image,
-            to: to(service),
-            containerIds: (status?.containers ?? []).filter((container) => container.running).map((container) => container.id),
-            health: status?.detail ?? 'unknown',
-            ready: status?.state === 'ready',
-            readyAfterMs: readyAt.get(service),
-        };
-    });
-    if (round.ok) {
-        const current = inputs.services.map((service) => snapshotOf(service, round.containers));
-        return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
-    }
-    const logs = await collectLogs(executor, round.statuses);
-    for (const log of logs) {
-        core/* startGroup */.Oh(`Last ${LOG_LINES} log lines of ${log.service} (${log.containerId.slice(0, 12)})`);
-        core/* info */.pq(log.lines || '(no output)');
-        core/* endGroup */.N4();
-    }
-    const failed = results(round.statuses, round.readyAt, () => inputs.tag);
-    if (inputs.onFailure !== 'restore-previous') {
-        const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-        return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
-    }
-    let restoreReadyUrl = inputs.readyUrl;
-    if (inputs.readyUrl && round.readyUrlAnswered === false) {
-        core/* warning */.$e(unansweredReadyUrlNote(inputs.readyUrl, round.readyUrlLast ?? 'no answer'));
-        restoreReadyUrl = undefined;
-    }
-    const restore = await restorePrevious(inputs, executor, project, previous, startedAt, restoreReadyUrl);
-    const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-    const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) => restore.statuses.some((status) => status.service === result.service));
-    return {
-        success: false,
-        outcome: restore.ok ? 'restored' : 'failed',
-        failure: round.failure,
-        services: failed,
-        current,
-        logs,
-        restore: { ok: restore.ok, detail: restore.detail, services: restoredServices.map((result) => ({ ...result, from: inputs.tag })) },
-        readyUrlOk: round.readyUrlOk,
-    };
-}
-async function restorePrevious(inputs, executor, project, previous, startedAt, readyUrl) {
-    const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
-    const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
-    if (restorable.length === 0) {
-        const detail = `nothing to restore: no container of ${nothing.join(', ')} was running before.`;
-        core/* warning */.$e(`on-failure restore-previous: ${detail}`);
-        return { ok: false, detail, statuses: [], readyAt: new Map() };
-    }
-    // Services that ran the same tag go back together; a pinned image (or an untagged one) by override file.
-    const byImage = new Map();
-    for (const snapshot of restorable)
-        byImage.set(snapshot.image, [...(byImage.get(snapshot.image) ?? []), snapshot]);
-    const statuses = [];
-    const readyAt = new Map();
-    const problems = [];
-    for (const [image, snapshots] of byImage) {
-        const services = snapshots.map((snapshot) => snapshot.service);
-        const tag = imageTag(image);
-        const pin = Boolean(inputs.image) || !tag;
-        if (pin && inputs.composeFiles.length === 0) {
-            problems.push(`${services.join(', ')}: the previous image ${image} can only be pinned with compose-file given`);
-            continue;
-        }
-        const env = { ...inputs.envOverrides, [inputs.tagVariable]: tag ?? inputs.tag };
-        const current = await inspectImage(executor, image);
-        const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId }));
-        if (current && current.id !== snapshots[0].imageId)
-            core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
-        const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
-        try {
-            core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
-            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
-            statuses.push(...round.statuses);
-            for (const [service, ms] of round.readyAt)
-                readyAt.set(service, ms);
-            if (!round.ok)
-                problems.push(round.failure ?? `${services.join(', ')} did not come back`);
-        }
-        finally {
-            await override?.remove();
-        }
-    }
-    if (nothing.length > 0)
-        problems.push(`${nothing.join(', ')} did not run before, so there is nothing to restore`);
-    const ok = problems.length === 0;
-    const detail = ok
-        ? `restored ${restorable.map((snapshot) => `${snapshot.service} to ${snapshot.tag ?? snapshot.image}`).join(', ')}; running and healthy again`
-        : `restore incomplete: ${problems.join('; ')}`;
-    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
-    return { ok, detail, statuses, readyAt };
-}
-async function currentSnapshot(executor, project, services, env, name) {
-    const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] }));
-    return services.map((service) => snapshotOf(service, listed.containers));
-}
-
-;// CONCATENATED MODULE: ./shared/github/deployments.ts
-/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
-function repositoryFromEnv(env = process.env) {
-    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
-/** GitHub limits status descriptions to 140 characters. */
-function statusDescription(text) {
-    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
-}
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
-    if (!server || !repository || !runId)
-        return undefined;
-    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
-}
-async function createDeployment(client, repository, request) {
-    const response = await client.rest.repos.createDeployment({
-        ...repository,
-        ref: request.ref,
-        environment: request.environment,
-        description: statusDescription(request.description),
-        task: request.task ?? 'deploy',
-        payload: request.payload ?? {},
-        // A rollback redeploys a release that already passed its checks, and must not merge branches.
-        required_contexts: [],
-        auto_merge: false,
-        production_environment: request.productionEnvironment,
-    });
-    if (response.status !== 201 || !('id' in response.data)) {
-        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
-    }
-    return response.data.id;
-}
-async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
-    await client.rest.repos.createDeploymentStatus({
-        ...repository,
-        deployment_id: deploymentId,
-        state,
-        description: details.description === undefined ? undefined : statusDescription(details.description),
-        log_url: details.logUrl,
-        environment_url: details.environmentUrl,
-        // Done below for every kind of environment, production included.
-        auto_inactive: false,
-    });
-}
-/**
- * Marks the environment's other deployments whose latest status is success as inactive, newest
- * first, looking at most `limit` back. Returns the IDs it changed.
- */
-async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
-    const changed = [];
-    for (const deployment of deployments) {
-        if (deployment.id === currentId)
-            continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
-        if (statuses[0]?.state !== 'success')
-            continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
-        changed.push(deployment.id);
-    }
-    return changed;
-}
-/** The final status of a deployment; on success the environment's previous deployments become inactive. */
-async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
-    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
-    if (!success)
-        return { inactivated: [] };
-    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/deployment.ts
-
-
-
-const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
-async function startDeploymentRecord(options) {
-    const repository = repositoryFromEnv();
-    if (!repository) {
-        core/* warning */.$e('Not recording a GitHub deployment: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).');
-        return { finish: async () => undefined };
-    }
-    // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    const client = getOctokit(options.token);
-    const logUrl = workflowRunUrl();
-    let id;
-    try {
-        id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
-        await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
-        core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
-        return { finish: async () => undefined };
-    }
-    return {
-        id,
-        async finish(success, description) {
-            try {
-                if (success && !options.complete) {
-                    core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
-                    return;
-                }
-                const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
-                core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
-            }
-            catch (error) {
-                core/* warning */.$e(`Could not update GitHub deployment ${id}: ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
-            }
-        },
-    };
-}
-
-<<<<<<< HEAD
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new errors/* InputError */.dz(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new errors/* InputError */.dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new errors/* InputError */.dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
-=======
->>>>>>> issue-14
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -30568,14 +30327,16 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
-
 const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
 const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
 function parseCommand() {
     const text = stringInput('command');
     if (text === undefined)
@@ -30606,7 +30367,30 @@ function readRedeployInputs() {
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const ssh = readSshInputs();
+    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    let ssh;
+    if (sshHost) {
+        const knownHosts = stringInput('known-hosts');
+        if (!knownHosts) {
+            throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+        }
+        if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+            throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+        }
+        ssh = {
+            host: sshHost,
+            user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+            key: secretInput('ssh-key'),
+            port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+            knownHosts,
+        };
+    }
+    else {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if (stringInput(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+    }
     const environment = stringInput('environment');
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
@@ -30701,7 +30485,7 @@ function redeploySummary(plan, report, totals, refusal) {
             result.to,
             result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
         ]);
         const restored = (report?.restore?.services ?? []).map((result) => [
             `${result.service} (restored)`,
@@ -30709,7 +30493,7 @@ function redeploySummary(plan, report, totals, refusal) {
             result.to,
             result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
         ]);
         parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
     }
@@ -30721,7 +30505,7 @@ function redeploySummary(plan, report, totals, refusal) {
     parts.push('\n', keyValueTable([
         ['Host', plan?.host],
         ['Tool', plan?.tool],
-        ['Total time', (0,duration/* formatDuration */.a)(totals.durationMs)],
+        ['Total time', formatDuration(totals.durationMs)],
         ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
@@ -30744,21 +30528,18 @@ function redeploySummary(plan, report, totals, refusal) {
 
 
 
-<<<<<<< HEAD
 
 
 async function openExecutor(inputs) {
     if (!inputs.ssh) {
         const directory = inputs.workingDirectory;
-        if (!(0,external_node_fs_.existsSync)(directory) || !(0,external_node_fs_.statSync)(directory).isDirectory())
+        if (!(0,external_node_fs_namespaceObject.existsSync)(directory) || !(0,external_node_fs_namespaceObject.statSync)(directory).isDirectory())
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
         return localExecutor;
     }
     const { host, user, port, key, knownHosts } = inputs.ssh;
     return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
-=======
->>>>>>> issue-14
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await writeSummary(redeploySummary(plan, report, totals, refusal));
@@ -30766,7 +30547,7 @@ async function finish(plan, report, totals, refusal) {
 async function run() {
     const startedAt = Date.now();
     const inputs = readRedeployInputs();
-    const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
+    const executor = await openExecutor(inputs);
     let plan;
     try {
         plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
@@ -30778,7 +30559,7 @@ async function run() {
         }
         catch (error) {
             const durationMs = Date.now() - startedAt;
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs) });
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
         }
@@ -30804,7 +30585,7 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
@@ -30814,7 +30595,7 @@ async function run() {
         }
         const durationMs = Date.now() - startedAt;
         const description = report.success
-            ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
+            ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
         const now = commonTag(report.current);
@@ -30826,7 +30607,7 @@ async function run() {
             running: now ?? null,
             restored: report.restore ? report.restore.ok : undefined,
             duration_ms: durationMs,
-            duration: (0,duration/* formatDuration */.a)(durationMs),
+            duration: formatDuration(durationMs),
             deployment_id: deployment?.id,
         });
         await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
@@ -30834,173 +30615,11 @@ async function run() {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
-        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
     }
     finally {
         await executor.close?.();
     }
-}
-
-
-/***/ }),
-
-/***/ 1707:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W8: () => (/* binding */ journal),
-/* harmony export */   WN: () => (/* binding */ cancellation),
-/* harmony export */   cc: () => (/* binding */ CancelledError)
-/* harmony export */ });
-/* unused harmony exports pause, removePartial */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
-
-
-class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
-    constructor(what) {
-        super(`${what} because the step was cancelled.`);
-        this.name = 'CancelledError';
-    }
-}
-class Cancellation {
-    controller = new AbortController();
-    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
-    signal = this.controller.signal;
-    reason;
-    /** When the signal arrived (Date.now()). */
-    at;
-    stoppers = new Set();
-    partial = new Set();
-    get cancelled() {
-        return this.reason !== undefined;
-    }
-    /** Registers how to stop something running now; returns the function that unregisters it. */
-    onCancel(stop) {
-        this.stoppers.add(stop);
-        return () => this.stoppers.delete(stop);
-    }
-    /** Stops everything registered, once; later calls return at once. */
-    async cancel(signal) {
-        if (this.reason)
-            return;
-        this.reason = signal;
-        this.at = Date.now();
-        this.controller.abort(new CancelledError('Stopped'));
-        const stoppers = [...this.stoppers];
-        this.stoppers.clear();
-        await Promise.allSettled(stoppers.map(async (stop) => stop()));
-    }
-    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
-    throwIfCancelled(what) {
-        if (this.cancelled)
-            throw new CancelledError(what);
-    }
-    /**
-     * Registers a file or directory being written; the writer calls the returned function once it
-     * is complete (or removed). Whatever is still registered when the step fails is removed.
-     */
-    partialFile(file) {
-        this.partial.add(file);
-        return () => this.partial.delete(file);
-    }
-    /** Removes every registered partial file (synchronously: this runs on the way out). */
-    removePartialFiles() {
-        for (const file of this.partial)
-            removeNow(file);
-        this.partial.clear();
-    }
-}
-const cancellation = new Cancellation();
-/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
-async function pause(ms, what) {
-    const { signal } = cancellation;
-    await new Promise((resolve) => {
-        if (signal.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal.addEventListener('abort', done, { once: true });
-    });
-    cancellation.throwIfCancelled(what);
-}
-/** What the step reached and what it cleaned up, in words, for the failure summary. */
-class Journal {
-    done = [];
-    cleaned = [];
-    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
-    step(text) {
-        this.done.push(text);
-    }
-    /** Something stopped or removed because the step failed or was cancelled. */
-    cleanup(text) {
-        if (!this.cleaned.includes(text))
-            this.cleaned.push(text);
-    }
-}
-const journal = new Journal();
-function removeNow(file) {
-    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
-        return;
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
-    journal.cleanup(`removed the partial ${file}`);
-}
-/** Removes a half-written file or directory, if it is there, and records that it did. */
-function removePartial(file) {
-    try {
-        removeNow(file);
-    }
-    catch (error) {
-        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 5784:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ parseDuration),
-/* harmony export */   a: () => (/* binding */ formatDuration)
-/* harmony export */ });
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -31048,139 +30667,30 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
-/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
-
-
-
-
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
- * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
- * failed, what the step had done and what it cleaned up.
- *
- * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
- * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
- * handling then releases its locks and removes its partial files, and the step exits with 128 +
- * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
- * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
- * at once; its sessions end with the process, and the server notices within
- * client_connection_check_interval (connection.ts).
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
  */
-const CANCEL_GRACE_MS = 5000;
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-async function runAction(main, action) {
-    const summaryAtStart = summarySize();
-    let finished = false;
-    const onSignal = (signal) => {
-        if (finished)
-            return;
-        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
-            exitNow(action, summaryAtStart);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
-        setTimeout(() => {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
-            exitNow(action, summaryAtStart);
-        }, CANCEL_GRACE_MS);
-        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
-    };
-    for (const signal of STOP_SIGNALS)
-        process.on(signal, onSignal);
+async function runAction(main) {
     try {
         await main();
-        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-            // Signalled when the work was already done: say so, and still end as a stopped step.
-            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
-        }
     }
     catch (error) {
-        reportFailure(action, error, summaryAtStart);
+        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
+        }
+        else {
+            if (error instanceof Error && error.stack)
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
+        }
     }
-    finally {
-        finished = true;
-    }
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
-        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
-}
-function exitCodeOf(signal) {
-    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
-}
-function summarySize() {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    try {
-        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
-    }
-    catch {
-        return 0;
-    }
-}
-function failureMessage(error) {
-    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
-        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
-    if (error instanceof Error && error.stack)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
-}
-function reportFailure(action, error, summaryAtStart) {
-    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
-    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
-    appendSummary(failureSummary(action, message, summaryAtStart));
-}
-/** Exit without waiting for the action's own error handling: the grace period is over. */
-function exitNow(action, summaryAtStart) {
-    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
-    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
-}
-/**
- * The failure's section of the job summary: all of it when the action wrote none, only the
- * cancellation when it already described its own failure.
- */
-function failureSummary(action, message, summaryAtStart) {
-    const ownSummary = summarySize() > summaryAtStart;
-    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
-        return '';
-    const [first, ...rest] = message.split('\n');
-    const parts = [];
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
-        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
-        parts.push(`\nStopped${after}.\n`);
-    }
-    else {
-        parts.push(`## ${action} failed\n\n${first}\n`);
-    }
-    if (rest.length)
-        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
-    return parts.join('');
-}
-function appendSummary(markdown) {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
-        return;
-    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -31291,13 +30801,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -31316,13 +30819,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -39991,7 +39487,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 6257:
+/***/ 418:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40187,97 +39683,8 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -40341,7 +39748,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -42957,6 +42364,106 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ })
 

@@ -5703,6 +5703,5280 @@ module.exports = function equal(a, b) {
 
 /***/ }),
 
+/***/ 393:
+/***/ ((__unused_webpack_module, exports) => {
+
+var __webpack_unused_export__;
+/*
+ * json-p3 version 2.3.1
+ * https://github.com/jg-rp/json-p3
+ * 
+ * MIT License
+ * 
+ * Copyright (c) 2025 James Prior
+ * 
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to deal
+ * in the Software without restriction, including without limitation the rights
+ * to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+ * copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions:
+ * 
+ * The above copyright notice and this permission notice shall be included in all
+ * copies or substantial portions of the Software.
+ * 
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+ * OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+ * SOFTWARE.
+ * 
+ */
+
+
+/**
+ * Base class for all JSONPath errors.
+ */
+class JSONPathError extends Error {
+  constructor(message, token) {
+    super(message);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathError";
+    this.message = withErrorContext(message, token);
+  }
+}
+function withErrorContext(message, token) {
+  if (token.input.length <= 9) {
+    return `${message} ('${token.input}':${token.index})`;
+  }
+  if (token.index > token.input.length - 5) {
+    return `${message} ('${token.input.slice(token.input.length - 9)}':${token.index})`;
+  }
+  if (token.index - 4 < 0) {
+    return `${message} ('${token.input.slice(0, 9)}':${token.index})`;
+  }
+  return `${message} ('${token.input.slice(token.index - 4, token.index + 5)}':${token.index})`;
+}
+
+/**
+ * Error thrown due to unexpected, internal path tokenization problems.
+ */
+class JSONPathLexerError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathLexerError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown due to type errors when evaluating filter expressions.
+ */
+class JSONPathTypeError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathTypeError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown due to out of range indices.
+ */
+class JSONPathIndexError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathIndexError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown when attempting to retrieve a filter function that has not
+ * been registered.
+ */
+class UndefinedFilterFunctionError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "UndefinedFilterFunctionError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown due to syntax errors found during parsing a JSONPath query.
+ */
+class JSONPathSyntaxError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathSyntaxError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown when the maximum recursion depth is reached.
+ */
+class JSONPathRecursionLimitError extends JSONPathError {
+  constructor(message, token) {
+    super(message, token);
+    this.message = message;
+    this.token = token;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPathRecursionLimitError";
+    this.message = withErrorContext(message, token);
+  }
+}
+
+/**
+ * Error thrown due to invalid I-Regexp syntax.
+ */
+class IRegexpError extends Error {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "IRegexpError";
+  }
+}
+
+/**
+ * Common types and type predicates.
+ */
+
+/**
+ * A JSON-like value.
+ */
+
+/**
+ * A type predicate for the Array object.
+ */
+function isArray(value) {
+  return Array.isArray(value);
+}
+
+/**
+ * A type predicate for object.
+ */
+function isObject(value) {
+  const _type = typeof value;
+  return value !== null && _type === "object" || _type === "function" ? true : false;
+}
+
+/**
+ * A type predicate for a string primitive.
+ */
+function isString(value) {
+  return typeof value === "string";
+}
+
+/**
+ * A type predicate for a number primitive.
+ */
+function isNumber(value) {
+  return typeof value === "number";
+}
+
+/**
+ * Deep equality of JSON-like values.
+ *
+ * No attempt is made to handle function objects, recursive data
+ * structures, NaNs, sparse arrays, primitive wrapper objects....
+ *
+ * We're not using JSON.stringify because we want objects with the same
+ * entries in a different order to compare equal.
+ */
+
+
+// eslint-disable-next-line sonarjs/cognitive-complexity
+function deepEquals(a, b) {
+  if (a === b) {
+    return true;
+  }
+  if (Array.isArray(a)) {
+    if (Array.isArray(b)) {
+      if (a.length !== b.length) {
+        return false;
+      }
+      for (let i = 0; i < a.length; i++) {
+        if (!deepEquals(a[i], b[i])) {
+          return false;
+        }
+      }
+      return true;
+    }
+    return false;
+  } else if (isObject(a) && isObject(b)) {
+    const keysA = Object.keys(a);
+    const keysB = Object.keys(b);
+    if (keysA.length !== keysB.length) {
+      return false;
+    }
+    for (const key of keysA) {
+      if (!deepEquals(a[key], b[key])) {
+        return false;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The type of a JSONPath filter function parameter or return value, as
+ * described in See section 2.4.1 of RFC 9535.
+ */
+let FunctionExpressionType = /*#__PURE__*/function (FunctionExpressionType) {
+  FunctionExpressionType["ValueType"] = "ValueType";
+  FunctionExpressionType["LogicalType"] = "LogicalType";
+  FunctionExpressionType["NodesType"] = "NodesType";
+  return FunctionExpressionType;
+}({});
+
+/**
+ * A JSONPath filter function definition.
+ */
+
+/**
+ * Base class for all JSON Pointer errors.
+ */
+class JSONPointerError extends Error {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerError";
+  }
+}
+
+/**
+ * Base class for JSON Pointer resolution errors.
+ */
+class JSONPointerResolutionError extends JSONPointerError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerResolutionError";
+  }
+}
+
+/**
+ * Error thrown due to an out of range index when resolving a JSON Pointer.
+ */
+class JSONPointerIndexError extends JSONPointerResolutionError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerIndexError";
+  }
+}
+
+/**
+ * Error thrown due to a missing property when resolving a JSON Pointer.
+ */
+class JSONPointerKeyError extends JSONPointerResolutionError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerKeyError";
+  }
+}
+
+/**
+ * Error thrown due to invalid JSON Pointer syntax.
+ */
+class JSONPointerSyntaxError extends JSONPointerError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerSyntaxError";
+  }
+}
+
+/**
+ * Error thrown when trying to resolve a property or index against a primitive value.
+ */
+class JSONPointerTypeError extends JSONPointerResolutionError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPointerTypeError";
+  }
+}
+
+/**
+ * The symbol indicating the absence of a JSON value.
+ */
+const UNDEFINED = Symbol.for("jsonpointer.undefined");
+/**
+ * Identify a single value in JSON-like data, as per RFC 6901.
+ */
+class JSONPointer {
+  #pointer;
+  /**
+   * @param pointer - A string representation of a JSON Pointer.
+   */
+  constructor(pointer) {
+    this.tokens = this.parse(pointer);
+    this.#pointer = JSONPointer.encode(this.tokens);
+  }
+  static encode(tokens) {
+    if (!tokens.length) return "";
+    return "/" + tokens.map(token => token.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
+  }
+
+  /**
+   * Resolve this pointer against JSON-like data _value_.
+   *
+   * @param value - The target JSON-like value, possibly loaded using
+   *  `JSON.parse()`.
+   * @param fallback - A default value to return if _value_ has no
+   *   path matching `pointer`.
+   * @returns The value identified by _pointer_ or, if given, the fallback
+   *   value in the even of a `JSONPointerResolutionError`.
+   *
+   * @throws {@link JSONPointerResolutionError}
+   * If the value pointed to by _pointer_ does not exist in _value_, and
+   * no fallback value is given.
+   */
+  resolve(value, fallback = UNDEFINED) {
+    try {
+      return this.tokens.reduce(this.getItem.bind(this), value);
+    } catch (error) {
+      if (error instanceof JSONPointerResolutionError && fallback !== UNDEFINED) {
+        return fallback;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   *
+   * @param value -
+   * @returns
+   */
+  resolveWithParent(value) {
+    if (!this.tokens.length) return [UNDEFINED, this.resolve(value)];
+    const parent = this.tokens.slice(0, this.tokens.length - 1).reduce(this.getItem.bind(this), value);
+    try {
+      return [parent, this.getItem(parent, this.tokens[this.tokens.length - 1], this.tokens.length - 1)];
+    } catch (error) {
+      if (error instanceof JSONPointerIndexError || error instanceof JSONPointerKeyError) {
+        return [parent, UNDEFINED];
+      }
+      throw error;
+    }
+  }
+
+  /**
+   *
+   * @returns
+   */
+  toString() {
+    return this.#pointer;
+  }
+
+  /**
+   * Return _true_ if this pointer points to a child of _pointer_.
+   */
+  isRelativeTo(pointer) {
+    return pointer.tokens.length < this.tokens.length && this.tokens.slice(0, pointer.tokens.length).every((t, i) => t === pointer.tokens[i]);
+  }
+  parse(pointer) {
+    if (pointer.length && !pointer.startsWith("/")) {
+      throw new JSONPointerSyntaxError(`"${pointer}" pointers must start with a slash or be the empty string`);
+    }
+    return pointer.split("/").map(token => token.replaceAll("~1", "/").replaceAll("~0", "~")).slice(1);
+  }
+
+  // eslint-disable-next-line sonarjs/cognitive-complexity
+  getItem(val, token, idx) {
+    // NOTE:
+    //   - string primitives "have own" indices and `length`.
+    //   - Arrays have a `length` property.
+    //   - A property might exist with the value `undefined` or `null`.
+    //   - obj[1] is equivalent to obj["1"].
+    if (isArray(val)) {
+      if (token !== "length" && Object.hasOwn(val, token)) {
+        return val[Number(token)];
+      } else if (token.startsWith("#")) {
+        // handle non-standard '#' from relative json pointer
+        const maybeIndex = token.slice(1);
+        if (RE_INT.test(maybeIndex) && Object.hasOwn(val, maybeIndex)) {
+          return Number(maybeIndex);
+        } else {
+          throw new JSONPointerIndexError(`index out of range '${JSONPointer.encode(this.tokens.slice(0, idx + 1))}'`);
+        }
+      } else {
+        throw new JSONPointerIndexError(`index out of range '${JSONPointer.encode(this.tokens.slice(0, idx + 1))}'`);
+      }
+    } else if (isObject(val)) {
+      if (Object.hasOwn(val, token)) {
+        return val[token];
+      } else if (token.startsWith("#") && Object.hasOwn(val, token.slice(1))) {
+        // handle non-standard '#' from relative json pointer
+        return token.slice(1);
+      } else {
+        throw new JSONPointerKeyError(`no such property '${JSONPointer.encode(this.tokens.slice(0, idx + 1))}'`);
+      }
+    }
+    throw new JSONPointerTypeError(`found primitive value, expected an object '${JSONPointer.encode(this.tokens.slice(0, idx + 1))}'`);
+  }
+  _join(pointer) {
+    if (!isString(pointer)) {
+      throw new JSONPointerTypeError(`join() requires string arguments, found ${typeof pointer}`);
+    }
+    if (pointer.startsWith("/")) {
+      return new JSONPointer(pointer);
+    }
+    const tokens = this.tokens.concat(pointer.split("/").map(token => token.replaceAll("~1", "/").replaceAll("~0", "~")));
+    return new JSONPointer(JSONPointer.encode(tokens));
+  }
+
+  /**
+   * Join this pointer with _tokens_.
+   *
+   * @param tokens - JSON Pointer strings, possibly without leading slashes.
+   * If a token or "part" does have a leading slash, the previous pointer is
+   * ignored and a new `JSONPointer` is created, then processing of the
+   * remaining tokens continues.
+   *
+   * @returns A new JSON Pointer that is the concatenation of all tokens or
+   * "parts".
+   */
+  join(...tokens) {
+    if (!tokens.length) {
+      return this;
+    }
+
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let pointer = this;
+    for (const tok of tokens) {
+      pointer = pointer._join(tok);
+    }
+    return pointer;
+  }
+
+  /**
+   * Return _true_ if this pointer can be resolved against _value_.
+   *
+   * Note that `JSONPointer.resolve()` can return legitimate falsy values
+   * that form part of the target JSON document. This method will return
+   * `true` if a falsy value is found.
+   */
+  exists(value) {
+    try {
+      this.resolve(value);
+    } catch (error) {
+      if (error instanceof JSONPointerResolutionError) {
+        return false;
+      }
+      throw error;
+    }
+    return true;
+  }
+
+  /**
+   * Return this pointer's parent as a new `JSONPointer`.
+   *
+   * If this pointer points to the document root, _this_ is returned.
+   */
+  parent() {
+    if (!this.tokens.length) {
+      return this;
+    }
+    return new JSONPointer(JSONPointer.encode(this.tokens.slice(0, this.tokens.length - 1)));
+  }
+  to(rel) {
+    const relativePointer = isString(rel) ? new RelativeJSONPointer(rel) : rel;
+    return relativePointer.to(this);
+  }
+}
+const RE_RELATIVE_POINTER = /(?<ORIGIN>\d+)(?<INDEX_G>(?<SIGN>[+-])(?<INDEX>\d))?(?<POINTER>.*)/s;
+const RE_INT = /(0|[1-9]\d*)/;
+
+/**
+ * A relative JSON Pointer.
+ *
+ * See https://datatracker.ietf.org/doc/html/draft-hha-relative-json-pointer
+ */
+class RelativeJSONPointer {
+  /**
+   *
+   * @param rel -
+   */
+  constructor(rel) {
+    [this.origin, this.index, this.pointer] = this.parse(rel);
+  }
+
+  /**
+   *
+   * @returns
+   */
+  toString() {
+    const sign = this.index > 0 ? "+" : "";
+    const index = this.index === 0 ? "" : `${sign}${this.index}`;
+    return `${this.origin}${index}${this.pointer}`;
+  }
+
+  /**
+   *
+   * @param pointer -
+   */
+  to(pointer) {
+    const p = isString(pointer) ? new JSONPointer(pointer) : pointer;
+
+    // move to origin
+    if (this.origin > p.tokens.length) {
+      throw new JSONPointerIndexError(`origin (${this.origin}) exceeds root (${p.tokens.length})`);
+    }
+    const tokens = this.origin < 1 ? p.tokens.slice() : p.tokens.slice(0, -this.origin);
+
+    // array index offset
+    if (this.index && tokens.length && this.isIntLike(tokens.at(-1))) {
+      const newIndex = Number(tokens.at(-1)) + this.index;
+      if (newIndex < 0) {
+        throw new JSONPointerIndexError(`index offset out of range (${newIndex})`);
+      }
+      tokens[tokens.length - 1] = String(newIndex);
+    }
+
+    // pointer or index/property
+    if (this.pointer instanceof JSONPointer) {
+      tokens.push(...this.pointer.tokens);
+    } else {
+      tokens[tokens.length - 1] = `#${tokens[tokens.length - 1]}`;
+    }
+    return new JSONPointer(JSONPointer.encode(tokens));
+  }
+  parse(rel) {
+    const match = RE_RELATIVE_POINTER.exec(rel);
+    if (!match || !match.groups) {
+      throw new JSONPointerSyntaxError("failed to parse relative pointer");
+    }
+
+    // steps to move
+    const origin = this.parseInt(match.groups.ORIGIN);
+
+    // optional index manipulation
+    let index = 0;
+    if (match.groups["INDEX_G"]) {
+      index = this.parseInt(match.groups.INDEX);
+      if (index === 0) {
+        throw new JSONPointerSyntaxError("index offset can't be zero");
+      }
+      if (match.groups.SIGN === "-") {
+        index = -index;
+      }
+    }
+
+    // pointer or '#'. an empty string is OK.
+    if (match.groups.POINTER === "#") {
+      return [origin, index, "#"];
+    }
+    return [origin, index, new JSONPointer(match.groups.POINTER)];
+  }
+  parseInt(s) {
+    if (s.startsWith("0") && s.length > 1) {
+      throw new JSONPointerSyntaxError("unexpected leading zero");
+    }
+    if (RE_INT.test(s)) {
+      return Number(s);
+    }
+    throw new JSONPointerSyntaxError(`expected an integer, found '${s}'`);
+  }
+  isIntLike(value) {
+    if (value === undefined || isNumber(value)) {
+      return true;
+    } else {
+      return RE_INT.test(value);
+    }
+  }
+}
+
+/**
+ * Resolve JSON Pointer _pointer_ against JSON-like data _value_.
+ *
+ * @param pointer - A string representation of a JSON pointer.
+ * @param value - The target JSON-like value, possibly loaded using
+ *  `JSON.parse()`.
+ * @param fallback - A default value to return if _value_ has no
+ *   path matching `pointer`.
+ * @returns The value identified by _pointer_ or, if given, the fallback
+ *   value in the even of a `JSONPointerResolutionError`.
+ *
+ * @throws {@link JSONPointerResolutionError}
+ * If the value pointed to by _pointer_ does not exist in _value_, and
+ * no fallback value is given.
+ *
+ * @throws {@link JSONPointerSyntaxError}
+ * If _pointer_ is malformed according to RFC 6901.
+ */
+function resolve(pointer, value, fallback = UNDEFINED) {
+  return new JSONPointer(pointer).resolve(value, fallback);
+}
+
+var index$3 = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  JSONPointer: JSONPointer,
+  JSONPointerError: JSONPointerError,
+  JSONPointerIndexError: JSONPointerIndexError,
+  JSONPointerKeyError: JSONPointerKeyError,
+  JSONPointerResolutionError: JSONPointerResolutionError,
+  JSONPointerSyntaxError: JSONPointerSyntaxError,
+  JSONPointerTypeError: JSONPointerTypeError,
+  RelativeJSONPointer: RelativeJSONPointer,
+  UNDEFINED: UNDEFINED,
+  resolve: resolve
+});
+
+/**
+ * An identifier that is allowed in both JS and JSONPath.
+ * JSONPath identifiers are generally much more permissive than JS ones, but
+ * they don't allow the character "$", so we take the intersection of the two
+ * when deciding whether to use dot shorthand for canonical serialization of
+ * simple names.
+ */
+const SHORTHAND_COMPATIBLE_IDENTIFIER = /^[\p{ID_Start}_]\p{ID_Continue}*$/u;
+
+/** Usable in a quoted path. */
+function toQuoted(name) {
+  return name.includes("'") && !name.includes('"') ? JSON.stringify(name) : toCanonical(name);
+}
+
+/** Usable in a normalized path. */
+function toCanonical(name) {
+  return `'${JSON.stringify(name).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'")}'`;
+}
+
+/** Usable in a shorthand path. */
+function toShorthand(name) {
+  return SHORTHAND_COMPATIBLE_IDENTIFIER.test(name) ? name : null;
+}
+
+const Nothing = Symbol.for("jsonpath.nothing");
+
+/**
+ * ValueType for JSONPath function expression tye system.
+ */
+
+/**
+ * Object passed to `FilterExpression.evaluate()`.
+ */
+
+/**
+ * A type predicate for an object with a string property.
+ */
+function hasStringKey(value, key) {
+  return isObject(value) && Object.hasOwn(value, key);
+}
+const KEY_MARK = "\x02";
+
+/**
+ * Options for serializing paths.
+ */
+
+const defaultSerializationOptions = {
+  form: "pretty"
+};
+
+/**
+ * The pair of a JSON value and its location found in the target JSON value.
+ */
+class JSONPathNode {
+  /**
+   * @param value - The JSON value found at _location_.
+   * @param location - The parts of a normalized path to _value_.
+   * @param root - The target value at the top of the JSON node tree.
+   */
+  constructor(value, location, root) {
+    this.value = value;
+    this.location = location;
+    this.root = root;
+  }
+
+  /**
+   * @deprecated Use {@link getPath} with `options.form` set to `canonical` instead.
+   */
+  get path() {
+    return this.getPath({
+      form: "canonical"
+    });
+  }
+
+  /**
+   * Get the path to this node in the target JSON value.
+   *
+   * Given that the path refers to the singular current node, the returned path
+   * will always be a normalized path if `options.form` is set to `canonical`,
+   * following section 2.7 of RFC 9535.
+   */
+  getPath(options) {
+    const opts = {
+      ...defaultSerializationOptions,
+      ...options
+    };
+    return "$" + this.location.map(s => isString(s) ? this.decodeNameLocation(s, opts) : `[${s}]`).join("");
+  }
+
+  /**
+   * Return this node's location as a {@link JSONPointer}.
+   */
+  toPointer() {
+    if (!this.location.length) {
+      return new JSONPointer("");
+    }
+    return new JSONPointer(JSONPointer.encode(this.location.map(String)));
+  }
+  decodeNameLocation(name, options) {
+    const normalized = options.form === "canonical";
+    const serialize = normalized ? toCanonical : toQuoted;
+    const hasKeyMark = name.startsWith(KEY_MARK);
+    if (hasKeyMark) name = name.slice(1);
+    const shorthand = toShorthand(name);
+    if (hasKeyMark) {
+      return normalized || shorthand == null ? `[~${serialize(name)}]` : `.~${shorthand}`;
+    }
+    return normalized || shorthand == null ? `[${serialize(name)}]` : `.${shorthand}`;
+  }
+}
+
+/**
+ *
+ */
+class JSONPathNodeList {
+  constructor(nodes) {
+    this.nodes = nodes;
+  }
+
+  /**
+   * @returns an iterator over nodes in the list.
+   */
+  [Symbol.iterator]() {
+    return this.nodes[Symbol.iterator]();
+  }
+
+  /**
+   * @returns `true` if the node list is empty.
+   */
+  empty() {
+    return this.nodes.length === 0;
+  }
+
+  /**
+   * @returns An array containing the values at each node in the list.
+   *
+   * @see {@link valuesOrSingular} to unpack the array if there is only
+   * one node in the list.
+   */
+  values() {
+    return this.nodes.map(node => node.value);
+  }
+
+  /**
+   * Like {@link values}, but returns the node's value is there is only one
+   * node in the list.
+   */
+  valuesOrSingular() {
+    if (this.nodes.length === 1) return this.nodes[0].value;
+    return this.nodes.map(node => node.value);
+  }
+
+  /**
+   * @returns An array of locations for each node in the node list.
+   *
+   * A location is an array of property names and array indices that were
+   * required to reach the node's value in the target JSON value.
+   */
+  locations() {
+    return this.nodes.map(node => node.location);
+  }
+
+  /**
+   * @returns An array of normalized path strings for each node in the list.
+   *
+   * A normalized path contains only property name and index selectors, and
+   * always uses bracketed segments, never shorthand selectors.
+   */
+  paths(options) {
+    return this.nodes.map(node => node.getPath(options));
+  }
+
+  /**
+   * @returns An array of {@link JSONPointer} instances, one for each node
+   * in the list.
+   */
+  pointers() {
+    return this.nodes.map(node => node.toPointer());
+  }
+
+  /**
+   * @returns The number of nodes in the node list.
+   */
+  get length() {
+    return this.nodes.length;
+  }
+}
+
+/**
+ * Base class for all filter expressions.
+ */
+class FilterExpression {
+  constructor(token) {
+    this.token = token;
+  }
+
+  /**
+   * Evaluate the filter expression in the given context.
+   * @param context - Evaluation context.
+   */
+
+  /**
+   * Return a string representation of the expression.
+   */
+}
+
+/**
+ * Base class for JSONPath ValueType literals.
+ */
+class FilterExpressionLiteral extends FilterExpression {}
+class NullLiteral extends FilterExpressionLiteral {
+  evaluate() {
+    return null;
+  }
+  toString() {
+    return "null";
+  }
+}
+class BooleanLiteral extends FilterExpressionLiteral {
+  constructor(token, value) {
+    super(token);
+    this.token = token;
+    this.value = value;
+  }
+  evaluate() {
+    return this.value;
+  }
+  toString() {
+    return String(this.value);
+  }
+}
+class StringLiteral extends FilterExpressionLiteral {
+  constructor(token, value) {
+    super(token);
+    this.token = token;
+    this.value = value;
+  }
+  evaluate() {
+    return this.value;
+  }
+  toString() {
+    return toCanonical(this.value);
+  }
+}
+class NumberLiteral extends FilterExpressionLiteral {
+  constructor(token, value) {
+    super(token);
+    this.token = token;
+    this.value = value;
+  }
+  evaluate() {
+    return this.value;
+  }
+  toString() {
+    return String(this.value);
+  }
+}
+class PrefixExpression extends FilterExpression {
+  constructor(token, operator, right) {
+    super(token);
+    this.token = token;
+    this.operator = operator;
+    this.right = right;
+  }
+  evaluate(context) {
+    if (this.operator === "!") {
+      const value = this.right.evaluate(context);
+      if (value instanceof JSONPathNodeList) return value.nodes.length === 0; // negated existence
+      return !isTruthy(value);
+    }
+    throw new JSONPathTypeError(`unknown operator '${this.operator}'`, this.token);
+  }
+  toString(options) {
+    return `${this.operator}${this.right.toString(options)}`;
+  }
+}
+const PRECEDENCE_LOGICAL_OR$1 = 4;
+const PRECEDENCE_LOGICAL_AND$1 = 5;
+const PRECEDENCE_PREFIX$1 = 7;
+class InfixExpression extends FilterExpression {
+  constructor(token, left, operator, right) {
+    super(token);
+    this.token = token;
+    this.left = left;
+    this.operator = operator;
+    this.right = right;
+    this.logical = operator === "&&" || operator === "||";
+  }
+  evaluate(context) {
+    let left = this.left.evaluate(context);
+    if (!this.logical && left instanceof JSONPathNodeList && left.nodes.length === 1) left = left.nodes[0].value;
+    let right = this.right.evaluate(context);
+    if (!this.logical && right instanceof JSONPathNodeList && right.nodes.length === 1) right = right.nodes[0].value;
+    if (this.operator === "&&") {
+      return isTruthy(left) && isTruthy(right);
+    }
+    if (this.operator === "||") {
+      return isTruthy(left) || isTruthy(right);
+    }
+    return compare(left, this.operator, right);
+  }
+  toString(options) {
+    // Note that `LogicalExpression.toString()` does not call this.
+    if (this.logical) {
+      return `(${this.left.toString(options)} ${this.operator} ${this.right.toString(options)})`;
+    }
+    return `${this.left.toString(options)} ${this.operator} ${this.right.toString(options)}`;
+  }
+}
+class LogicalExpression extends FilterExpression {
+  constructor(token, expression) {
+    super(token);
+    this.token = token;
+    this.expression = expression;
+  }
+  evaluate(context) {
+    const value = this.expression.evaluate(context);
+    if (value instanceof JSONPathNodeList) return value.nodes.length > 0; // existence
+    return isTruthy(value);
+  }
+  toString(options) {
+    // Minimize parentheses in logical expressions.
+    function _toString(expression, parentPrecedence) {
+      if (expression instanceof InfixExpression) {
+        let precedence;
+        let op;
+        let left;
+        let right;
+        if (expression.operator === "&&") {
+          precedence = PRECEDENCE_LOGICAL_AND$1;
+          op = "&&";
+          left = _toString(expression.left, precedence);
+          right = _toString(expression.right, precedence);
+        } else if (expression.operator === "||") {
+          precedence = PRECEDENCE_LOGICAL_OR$1;
+          op = "||";
+          left = _toString(expression.left, precedence);
+          right = _toString(expression.right, precedence);
+        } else {
+          return expression.toString(options);
+        }
+        const expr = `${left} ${op} ${right}`;
+        return precedence < parentPrecedence ? `(${expr})` : expr;
+      }
+      if (expression instanceof PrefixExpression) {
+        const operand = _toString(expression.right, PRECEDENCE_PREFIX$1);
+        const expr = `!${operand}`;
+        return parentPrecedence > PRECEDENCE_PREFIX$1 ? `(${expr})` : expr;
+      }
+      return expression.toString(options);
+    }
+    return _toString(this.expression, 0);
+  }
+}
+
+/**
+ * Base class for relative and absolute JSONPath query expressions.
+ */
+class FilterQuery extends FilterExpression {
+  constructor(token, path) {
+    super(token);
+    this.token = token;
+    this.path = path;
+  }
+}
+class RelativeQuery extends FilterQuery {
+  evaluate(context) {
+    return context.lazy ? new JSONPathNodeList(Array.from(this.path.lazyQuery(context.currentValue))) : this.path.query(context.currentValue);
+  }
+  toString(options) {
+    return `@${this.path.toString(options).slice(1)}`;
+  }
+}
+class RootQuery extends FilterQuery {
+  evaluate(context) {
+    return context.lazy ? new JSONPathNodeList(Array.from(this.path.lazyQuery(context.rootValue))) : this.path.query(context.rootValue);
+  }
+  toString(options) {
+    return this.path.toString(options);
+  }
+}
+class FunctionExtension extends FilterExpression {
+  constructor(token, name, args) {
+    super(token);
+    this.token = token;
+    this.name = name;
+    this.args = args;
+  }
+  evaluate(context) {
+    const func = context.environment.functionRegister.get(this.name);
+    if (!func) {
+      throw new UndefinedFilterFunctionError(`filter function '${this.name}' is undefined`, this.token);
+    }
+    const args = this.args.map(arg => arg.evaluate(context)).map((arg, idx) => func.argTypes[idx] !== FunctionExpressionType.NodesType && arg instanceof JSONPathNodeList ? this.unpack_node_list(arg) : arg);
+    return func.call(...args);
+  }
+  toString(options) {
+    return `${this.name}(${this.args.map(e => e.toString(options)).join(", ")})`;
+  }
+  unpack_node_list(arg) {
+    switch (arg.length) {
+      case 0:
+        // If the query results in an empty node list, the argument
+        // is the special result Nothing.
+        return Nothing;
+      case 1:
+        // If the query results in a node list consisting of a single
+        // node, the argument is the value of the node
+        return arg.nodes[0].value;
+      default:
+        return arg;
+    }
+  }
+}
+
+/**
+ *
+ * @param value -
+ */
+function isTruthy(value) {
+  if (value instanceof JSONPathNodeList && value.empty()) return false;
+  return !(typeof value === "boolean" && value === false);
+}
+function compare(left, operator, right) {
+  switch (operator) {
+    case "==":
+      return eq(left, right);
+    case "!=":
+      return !eq(left, right);
+    case "<":
+      return lt(left, right);
+    case ">":
+      return lt(right, left);
+    case ">=":
+      return lt(right, left) || eq(left, right);
+    case "<=":
+      return lt(left, right) || eq(left, right);
+    default:
+      return false;
+  }
+}
+
+// eslint-disable-next-line sonarjs/cognitive-complexity
+function eq(left, right) {
+  if (right instanceof JSONPathNodeList) [left, right] = [right, left];
+  if (left instanceof JSONPathNodeList) {
+    if (right instanceof JSONPathNodeList) {
+      if (left.empty() && right.empty()) return true;
+      if (left.nodes.length === 1 && right.nodes.length === 1) return deepEquals(left.nodes[0].value, right.nodes[0].value);
+    }
+    if (left.empty()) return right === Nothing;
+    if (left.nodes.length === 1) return deepEquals(left.nodes[0].value, right);
+    return false;
+  }
+  if (left === Nothing && right === Nothing) return true;
+  return deepEquals(left, right);
+}
+function lt(left, right) {
+  if (isString(left) && isString(right) || isNumber(left) && isNumber(right)) return left < right;
+  return false;
+}
+
+var expression = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  BooleanLiteral: BooleanLiteral,
+  FilterExpression: FilterExpression,
+  FilterExpressionLiteral: FilterExpressionLiteral,
+  FilterQuery: FilterQuery,
+  FunctionExtension: FunctionExtension,
+  InfixExpression: InfixExpression,
+  LogicalExpression: LogicalExpression,
+  NullLiteral: NullLiteral,
+  NumberLiteral: NumberLiteral,
+  PrefixExpression: PrefixExpression,
+  RelativeQuery: RelativeQuery,
+  RootQuery: RootQuery,
+  StringLiteral: StringLiteral,
+  compare: compare
+});
+
+class Count {
+  argTypes = [FunctionExpressionType.NodesType];
+  returnType = FunctionExpressionType.ValueType;
+  call(nodes) {
+    return nodes.length;
+  }
+}
+
+class Length {
+  argTypes = [FunctionExpressionType.ValueType];
+  returnType = FunctionExpressionType.ValueType;
+  call(value) {
+    if (isArray(value) || isString(value)) return value.length;
+    if (isObject(value)) return Object.keys(value).length;
+    return Nothing;
+  }
+}
+
+/**
+ * A Least Recently Used cache, implemented as an extended Map.
+ */
+class LRUCache extends Map {
+  constructor(maxSize = 128, entries) {
+    if (entries !== undefined) {
+      super(entries);
+    } else {
+      super();
+    }
+    this.maxSize = maxSize;
+  }
+  get(key) {
+    const val = super.get(key);
+    if (this.has(key)) {
+      this.delete(key);
+      this.set(key, val);
+    }
+    return val;
+  }
+  set(key, value) {
+    if (this.has(key)) {
+      this.delete(key);
+    } else if (this.size >= this.maxSize) {
+      const first = this.first();
+      if (first !== undefined) {
+        this.delete(first);
+      }
+    }
+    return super.set(key, value);
+  }
+  first() {
+    return this.keys().next().value;
+  }
+}
+
+// See https://datatracker.ietf.org/doc/html/rfc9485#name-ecmascript-regexps
+function mapRegexp(pattern) {
+  let escaped = false;
+  let charClass = false;
+  const parts = [];
+  for (const ch of pattern) {
+    if (escaped) {
+      parts.push(ch);
+      escaped = false;
+      continue;
+    }
+    switch (ch) {
+      case ".":
+        if (!charClass) {
+          parts.push("(?:(?![\r\n])\\P{Cs}|\\p{Cs}\\p{Cs})");
+        } else {
+          parts.push(ch);
+        }
+        break;
+      case "\\":
+        escaped = true;
+        parts.push(ch);
+        break;
+      case "[":
+        charClass = true;
+        parts.push(ch);
+        break;
+      case "]":
+        charClass = false;
+        parts.push(ch);
+        break;
+      default:
+        parts.push(ch);
+        break;
+    }
+  }
+  return parts.join("");
+}
+function fullMatch(pattern) {
+  const parts = [];
+  const explicitCaret = pattern.startsWith("^");
+  const explicitDollar = pattern.endsWith("$");
+  if (!explicitCaret && !explicitDollar) parts.push("^(?:");
+  parts.push(mapRegexp(pattern));
+  if (!explicitCaret && !explicitDollar) parts.push(")$");
+  return parts.join("");
+}
+
+/*
+ * iregexp-check version 0.1.2
+ * https://github.com/jg-rp/js-iregexp
+ * 
+ * MIT License
+ * 
+ * Copyright (c) 2024 James Prior
+ * 
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to deal
+ * in the Software without restriction, including without limitation the rights
+ * to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+ * copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions:
+ * 
+ * The above copyright notice and this permission notice shall be included in all
+ * copies or substantial portions of the Software.
+ * 
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+ * OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+ * SOFTWARE.
+ * 
+ */
+function isNormalChar(c) {
+  return c < "\u0027" || c === "," || c === "-" || c >= "\u002F" && c <= "\u003E" ||
+  // / .. >
+  c >= "\u0040" && c <= "\u005A" ||
+  // @ .. Z
+  c >= "\u005E" && c <= "\u007A" ||
+  // ^ .. z
+  c >= "\u007E" && c <= "\uD7FF" ||
+  // skip surrogate code points
+  c >= "\uE000";
+}
+function isCCChar(c) {
+  return c < "\u002C" || c >= "\u002E" && c <= "\u005A" ||
+  // '.' .. Z
+  c >= "\u005E" && c <= "\uD7FF" ||
+  // skip surrogate code points
+  c >= "\uE000";
+}
+function peg$subclass(child, parent) {
+  function C() {
+    this.constructor = child;
+  }
+  C.prototype = parent.prototype;
+  child.prototype = new C();
+}
+function peg$SyntaxError(message, expected, found, location) {
+  var self = Error.call(this, message);
+  // istanbul ignore next Check is a necessary evil to support older environments
+  if (Object.setPrototypeOf) {
+    Object.setPrototypeOf(self, peg$SyntaxError.prototype);
+  }
+  self.expected = expected;
+  self.found = found;
+  self.location = location;
+  self.name = "SyntaxError";
+  return self;
+}
+peg$subclass(peg$SyntaxError, Error);
+function peg$padEnd(str, targetLength, padString) {
+  padString = padString || " ";
+  if (str.length > targetLength) {
+    return str;
+  }
+  targetLength -= str.length;
+  padString += padString.repeat(targetLength);
+  return str + padString.slice(0, targetLength);
+}
+peg$SyntaxError.prototype.format = function (sources) {
+  var str = "Error: " + this.message;
+  if (this.location) {
+    var src = null;
+    var k;
+    for (k = 0; k < sources.length; k++) {
+      if (sources[k].source === this.location.source) {
+        src = sources[k].text.split(/\r\n|\n|\r/g);
+        break;
+      }
+    }
+    var s = this.location.start;
+    var offset_s = this.location.source && typeof this.location.source.offset === "function" ? this.location.source.offset(s) : s;
+    var loc = this.location.source + ":" + offset_s.line + ":" + offset_s.column;
+    if (src) {
+      var e = this.location.end;
+      var filler = peg$padEnd("", offset_s.line.toString().length, ' ');
+      var line = src[s.line - 1];
+      var last = s.line === e.line ? e.column : line.length + 1;
+      var hatLen = last - s.column || 1;
+      str += "\n --> " + loc + "\n" + filler + " |\n" + offset_s.line + " | " + line + "\n" + filler + " | " + peg$padEnd("", s.column - 1, ' ') + peg$padEnd("", hatLen, "^");
+    } else {
+      str += "\n at " + loc;
+    }
+  }
+  return str;
+};
+peg$SyntaxError.buildMessage = function (expected, found) {
+  var DESCRIBE_EXPECTATION_FNS = {
+    literal: function (expectation) {
+      return "\"" + literalEscape(expectation.text) + "\"";
+    },
+    class: function (expectation) {
+      var escapedParts = expectation.parts.map(function (part) {
+        return Array.isArray(part) ? classEscape(part[0]) + "-" + classEscape(part[1]) : classEscape(part);
+      });
+      return "[" + (expectation.inverted ? "^" : "") + escapedParts.join("") + "]";
+    },
+    any: function () {
+      return "any character";
+    },
+    end: function () {
+      return "end of input";
+    },
+    other: function (expectation) {
+      return expectation.description;
+    }
+  };
+  function hex(ch) {
+    return ch.charCodeAt(0).toString(16).toUpperCase();
+  }
+  function literalEscape(s) {
+    return s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\0/g, "\\0").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/[\x00-\x0F]/g, function (ch) {
+      return "\\x0" + hex(ch);
+    }).replace(/[\x10-\x1F\x7F-\x9F]/g, function (ch) {
+      return "\\x" + hex(ch);
+    });
+  }
+  function classEscape(s) {
+    return s.replace(/\\/g, "\\\\").replace(/\]/g, "\\]").replace(/\^/g, "\\^").replace(/-/g, "\\-").replace(/\0/g, "\\0").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/[\x00-\x0F]/g, function (ch) {
+      return "\\x0" + hex(ch);
+    }).replace(/[\x10-\x1F\x7F-\x9F]/g, function (ch) {
+      return "\\x" + hex(ch);
+    });
+  }
+  function describeExpectation(expectation) {
+    return DESCRIBE_EXPECTATION_FNS[expectation.type](expectation);
+  }
+  function describeExpected(expected) {
+    var descriptions = expected.map(describeExpectation);
+    var i, j;
+    descriptions.sort();
+    if (descriptions.length > 0) {
+      for (i = 1, j = 1; i < descriptions.length; i++) {
+        if (descriptions[i - 1] !== descriptions[i]) {
+          descriptions[j] = descriptions[i];
+          j++;
+        }
+      }
+      descriptions.length = j;
+    }
+    switch (descriptions.length) {
+      case 1:
+        return descriptions[0];
+      case 2:
+        return descriptions[0] + " or " + descriptions[1];
+      default:
+        return descriptions.slice(0, -1).join(", ") + ", or " + descriptions[descriptions.length - 1];
+    }
+  }
+  function describeFound(found) {
+    return found ? "\"" + literalEscape(found) + "\"" : "end of input";
+  }
+  return "Expected " + describeExpected(expected) + " but " + describeFound(found) + " found.";
+};
+function peg$parse(input, options) {
+  options = options !== undefined ? options : {};
+  var peg$FAILED = {};
+  var peg$source = options.grammarSource;
+  var peg$startRuleFunctions = {
+    start: peg$parsestart
+  };
+  var peg$startRuleFunction = peg$parsestart;
+  var peg$c0 = "|";
+  var peg$c1 = "{";
+  var peg$c2 = ",";
+  var peg$c3 = "}";
+  var peg$c4 = "(";
+  var peg$c5 = ")";
+  var peg$c6 = ".";
+  var peg$c7 = "\\";
+  var peg$c8 = "[";
+  var peg$c9 = "^";
+  var peg$c10 = "-";
+  var peg$c11 = "]";
+  var peg$c12 = "\\p{";
+  var peg$c13 = "\\P{";
+  var peg$c14 = "L";
+  var peg$c15 = "M";
+  var peg$c16 = "N";
+  var peg$c17 = "P";
+  var peg$c18 = "Z";
+  var peg$c19 = "S";
+  var peg$c20 = "C";
+  var peg$r0 = /^[*-+?]/;
+  var peg$r1 = /^[0-9]/;
+  var peg$r2 = /^[(-+\--.?[-\^nrt{-}]/;
+  var peg$r3 = /^[l-mot-u]/;
+  var peg$r4 = /^[cen]/;
+  var peg$r5 = /^[dlo]/;
+  var peg$r6 = /^[c-fios]/;
+  var peg$r7 = /^[lps]/;
+  var peg$r8 = /^[ckmo]/;
+  var peg$r9 = /^[cfn-o]/;
+  var peg$e0 = peg$literalExpectation("|", false);
+  var peg$e1 = peg$classExpectation([["*", "+"], "?"], false, false);
+  var peg$e2 = peg$literalExpectation("{", false);
+  var peg$e3 = peg$classExpectation([["0", "9"]], false, false);
+  var peg$e4 = peg$literalExpectation(",", false);
+  var peg$e5 = peg$literalExpectation("}", false);
+  var peg$e6 = peg$literalExpectation("(", false);
+  var peg$e7 = peg$literalExpectation(")", false);
+  var peg$e8 = peg$anyExpectation();
+  var peg$e9 = peg$literalExpectation(".", false);
+  var peg$e10 = peg$literalExpectation("\\", false);
+  var peg$e11 = peg$classExpectation([["(", "+"], ["-", "."], "?", ["[", "^"], "n", "r", "t", ["{", "}"]], false, false);
+  var peg$e12 = peg$literalExpectation("[", false);
+  var peg$e13 = peg$literalExpectation("^", false);
+  var peg$e14 = peg$literalExpectation("-", false);
+  var peg$e15 = peg$literalExpectation("]", false);
+  var peg$e16 = peg$literalExpectation("\\p{", false);
+  var peg$e17 = peg$literalExpectation("\\P{", false);
+  var peg$e18 = peg$literalExpectation("L", false);
+  var peg$e19 = peg$classExpectation([["l", "m"], "o", ["t", "u"]], false, false);
+  var peg$e20 = peg$literalExpectation("M", false);
+  var peg$e21 = peg$classExpectation(["c", "e", "n"], false, false);
+  var peg$e22 = peg$literalExpectation("N", false);
+  var peg$e23 = peg$classExpectation(["d", "l", "o"], false, false);
+  var peg$e24 = peg$literalExpectation("P", false);
+  var peg$e25 = peg$classExpectation([["c", "f"], "i", "o", "s"], false, false);
+  var peg$e26 = peg$literalExpectation("Z", false);
+  var peg$e27 = peg$classExpectation(["l", "p", "s"], false, false);
+  var peg$e28 = peg$literalExpectation("S", false);
+  var peg$e29 = peg$classExpectation(["c", "k", "m", "o"], false, false);
+  var peg$e30 = peg$literalExpectation("C", false);
+  var peg$e31 = peg$classExpectation(["c", "f", ["n", "o"]], false, false);
+  var peg$f0 = function (c) {
+    return isNormalChar(c);
+  };
+  var peg$f1 = function (c) {
+    return isCCChar(c);
+  };
+  var peg$currPos = options.peg$currPos | 0;
+  var peg$posDetailsCache = [{
+    line: 1,
+    column: 1
+  }];
+  var peg$maxFailPos = peg$currPos;
+  var peg$maxFailExpected = options.peg$maxFailExpected || [];
+  var peg$silentFails = options.peg$silentFails | 0;
+  var peg$result;
+  if (options.startRule) {
+    if (!(options.startRule in peg$startRuleFunctions)) {
+      throw new Error("Can't start parsing from rule \"" + options.startRule + "\".");
+    }
+    peg$startRuleFunction = peg$startRuleFunctions[options.startRule];
+  }
+  function peg$literalExpectation(text, ignoreCase) {
+    return {
+      type: "literal",
+      text: text,
+      ignoreCase: ignoreCase
+    };
+  }
+  function peg$classExpectation(parts, inverted, ignoreCase) {
+    return {
+      type: "class",
+      parts: parts,
+      inverted: inverted,
+      ignoreCase: ignoreCase
+    };
+  }
+  function peg$anyExpectation() {
+    return {
+      type: "any"
+    };
+  }
+  function peg$endExpectation() {
+    return {
+      type: "end"
+    };
+  }
+  function peg$computePosDetails(pos) {
+    var details = peg$posDetailsCache[pos];
+    var p;
+    if (details) {
+      return details;
+    } else {
+      if (pos >= peg$posDetailsCache.length) {
+        p = peg$posDetailsCache.length - 1;
+      } else {
+        p = pos;
+        while (!peg$posDetailsCache[--p]) {}
+      }
+      details = peg$posDetailsCache[p];
+      details = {
+        line: details.line,
+        column: details.column
+      };
+      while (p < pos) {
+        if (input.charCodeAt(p) === 10) {
+          details.line++;
+          details.column = 1;
+        } else {
+          details.column++;
+        }
+        p++;
+      }
+      peg$posDetailsCache[pos] = details;
+      return details;
+    }
+  }
+  function peg$computeLocation(startPos, endPos, offset) {
+    var startPosDetails = peg$computePosDetails(startPos);
+    var endPosDetails = peg$computePosDetails(endPos);
+    var res = {
+      source: peg$source,
+      start: {
+        offset: startPos,
+        line: startPosDetails.line,
+        column: startPosDetails.column
+      },
+      end: {
+        offset: endPos,
+        line: endPosDetails.line,
+        column: endPosDetails.column
+      }
+    };
+    return res;
+  }
+  function peg$fail(expected) {
+    if (peg$currPos < peg$maxFailPos) {
+      return;
+    }
+    if (peg$currPos > peg$maxFailPos) {
+      peg$maxFailPos = peg$currPos;
+      peg$maxFailExpected = [];
+    }
+    peg$maxFailExpected.push(expected);
+  }
+  function peg$buildStructuredError(expected, found, location) {
+    return new peg$SyntaxError(peg$SyntaxError.buildMessage(expected, found), expected, found, location);
+  }
+  function peg$parsestart() {
+    var s0;
+    s0 = peg$parseiregexp();
+    return s0;
+  }
+  function peg$parseiregexp() {
+    var s0, s1, s2, s3, s4, s5;
+    s0 = peg$currPos;
+    s1 = peg$parsebranch();
+    s2 = [];
+    s3 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 124) {
+      s4 = peg$c0;
+      peg$currPos++;
+    } else {
+      s4 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e0);
+      }
+    }
+    if (s4 !== peg$FAILED) {
+      s5 = peg$parsebranch();
+      s4 = [s4, s5];
+      s3 = s4;
+    } else {
+      peg$currPos = s3;
+      s3 = peg$FAILED;
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      s3 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 124) {
+        s4 = peg$c0;
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e0);
+        }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = peg$parsebranch();
+        s4 = [s4, s5];
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+    }
+    s1 = [s1, s2];
+    s0 = s1;
+    return s0;
+  }
+  function peg$parsebranch() {
+    var s0, s1;
+    s0 = [];
+    s1 = peg$parsepiece();
+    while (s1 !== peg$FAILED) {
+      s0.push(s1);
+      s1 = peg$parsepiece();
+    }
+    return s0;
+  }
+  function peg$parsepiece() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    s1 = peg$parseatom();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsequantifier();
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsequantifier() {
+    var s0;
+    s0 = input.charAt(peg$currPos);
+    if (peg$r0.test(s0)) {
+      peg$currPos++;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e1);
+      }
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parserange_quantifier();
+    }
+    return s0;
+  }
+  function peg$parserange_quantifier() {
+    var s0, s1, s2, s3, s4, s5, s6;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 123) {
+      s1 = peg$c1;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e2);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = input.charAt(peg$currPos);
+      if (peg$r1.test(s3)) {
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e3);
+        }
+      }
+      if (s3 !== peg$FAILED) {
+        while (s3 !== peg$FAILED) {
+          s2.push(s3);
+          s3 = input.charAt(peg$currPos);
+          if (peg$r1.test(s3)) {
+            peg$currPos++;
+          } else {
+            s3 = peg$FAILED;
+            if (peg$silentFails === 0) {
+              peg$fail(peg$e3);
+            }
+          }
+        }
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$currPos;
+        if (input.charCodeAt(peg$currPos) === 44) {
+          s4 = peg$c2;
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e4);
+          }
+        }
+        if (s4 !== peg$FAILED) {
+          s5 = [];
+          s6 = input.charAt(peg$currPos);
+          if (peg$r1.test(s6)) {
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) {
+              peg$fail(peg$e3);
+            }
+          }
+          while (s6 !== peg$FAILED) {
+            s5.push(s6);
+            s6 = input.charAt(peg$currPos);
+            if (peg$r1.test(s6)) {
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) {
+                peg$fail(peg$e3);
+              }
+            }
+          }
+          s4 = [s4, s5];
+          s3 = s4;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+        if (s3 === peg$FAILED) {
+          s3 = null;
+        }
+        if (input.charCodeAt(peg$currPos) === 125) {
+          s4 = peg$c3;
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e5);
+          }
+        }
+        if (s4 !== peg$FAILED) {
+          s1 = [s1, s2, s3, s4];
+          s0 = s1;
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parseatom() {
+    var s0, s1, s2, s3;
+    s0 = peg$parsenormal_char();
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsechar_class();
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        if (input.charCodeAt(peg$currPos) === 40) {
+          s1 = peg$c4;
+          peg$currPos++;
+        } else {
+          s1 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e6);
+          }
+        }
+        if (s1 !== peg$FAILED) {
+          s2 = peg$parseiregexp();
+          if (s2 !== peg$FAILED) {
+            if (input.charCodeAt(peg$currPos) === 41) {
+              s3 = peg$c5;
+              peg$currPos++;
+            } else {
+              s3 = peg$FAILED;
+              if (peg$silentFails === 0) {
+                peg$fail(peg$e7);
+              }
+            }
+            if (s3 !== peg$FAILED) {
+              s1 = [s1, s2, s3];
+              s0 = s1;
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      }
+    }
+    return s0;
+  }
+  function peg$parsenormal_char() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.length > peg$currPos) {
+      s1 = input.charAt(peg$currPos);
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e8);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$f0(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsechar_class() {
+    var s0;
+    if (input.charCodeAt(peg$currPos) === 46) {
+      s0 = peg$c6;
+      peg$currPos++;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e9);
+      }
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsesingle_char_esc();
+      if (s0 === peg$FAILED) {
+        s0 = peg$parsechar_class_esc();
+        if (s0 === peg$FAILED) {
+          s0 = peg$parsechar_class_expr();
+        }
+      }
+    }
+    return s0;
+  }
+  function peg$parsesingle_char_esc() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 92) {
+      s1 = peg$c7;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e10);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r2.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e11);
+        }
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsechar_class_esc() {
+    var s0;
+    s0 = peg$parsecat_esc();
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsecompl_esc();
+    }
+    return s0;
+  }
+  function peg$parsechar_class_expr() {
+    var s0, s1, s2, s3, s4, s5, s6;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 91) {
+      s1 = peg$c8;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e12);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 94) {
+        s2 = peg$c9;
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e13);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s3 = peg$c10;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e14);
+        }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = peg$parsecce1();
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = [];
+        s5 = peg$parsecce1();
+        while (s5 !== peg$FAILED) {
+          s4.push(s5);
+          s5 = peg$parsecce1();
+        }
+        if (input.charCodeAt(peg$currPos) === 45) {
+          s5 = peg$c10;
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e14);
+          }
+        }
+        if (s5 === peg$FAILED) {
+          s5 = null;
+        }
+        if (input.charCodeAt(peg$currPos) === 93) {
+          s6 = peg$c11;
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e15);
+          }
+        }
+        if (s6 !== peg$FAILED) {
+          s1 = [s1, s2, s3, s4, s5, s6];
+          s0 = s1;
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsecce1() {
+    var s0, s1, s2, s3, s4;
+    s0 = peg$currPos;
+    s1 = peg$parsecc_char();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s3 = peg$c10;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e14);
+        }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parsecc_char();
+        if (s4 !== peg$FAILED) {
+          s3 = [s3, s4];
+          s2 = s3;
+        } else {
+          peg$currPos = s2;
+          s2 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsechar_class_esc();
+    }
+    return s0;
+  }
+  function peg$parsecc_char() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.length > peg$currPos) {
+      s1 = input.charAt(peg$currPos);
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e8);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$f1(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsesingle_char_esc();
+    }
+    return s0;
+  }
+  function peg$parsecat_esc() {
+    var s0, s1, s2, s3;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c12) {
+      s1 = peg$c12;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e16);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseis_category();
+      if (s2 !== peg$FAILED) {
+        if (input.charCodeAt(peg$currPos) === 125) {
+          s3 = peg$c3;
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e5);
+          }
+        }
+        if (s3 !== peg$FAILED) {
+          s1 = [s1, s2, s3];
+          s0 = s1;
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsecompl_esc() {
+    var s0, s1, s2, s3;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c13) {
+      s1 = peg$c13;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e17);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseis_category();
+      if (s2 !== peg$FAILED) {
+        if (input.charCodeAt(peg$currPos) === 125) {
+          s3 = peg$c3;
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) {
+            peg$fail(peg$e5);
+          }
+        }
+        if (s3 !== peg$FAILED) {
+          s1 = [s1, s2, s3];
+          s0 = s1;
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parseis_category() {
+    var s0;
+    s0 = peg$parseletters();
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsemarks();
+      if (s0 === peg$FAILED) {
+        s0 = peg$parsenumbers();
+        if (s0 === peg$FAILED) {
+          s0 = peg$parsepunctuation();
+          if (s0 === peg$FAILED) {
+            s0 = peg$parseseparators();
+            if (s0 === peg$FAILED) {
+              s0 = peg$parsesymbols();
+              if (s0 === peg$FAILED) {
+                s0 = peg$parseothers();
+              }
+            }
+          }
+        }
+      }
+    }
+    return s0;
+  }
+  function peg$parseletters() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 76) {
+      s1 = peg$c14;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e18);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r3.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e19);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsemarks() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 77) {
+      s1 = peg$c15;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e20);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r4.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e21);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsenumbers() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 78) {
+      s1 = peg$c16;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e22);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r5.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e23);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsepunctuation() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 80) {
+      s1 = peg$c17;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e24);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r6.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e25);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parseseparators() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 90) {
+      s1 = peg$c18;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e26);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r7.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e27);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parsesymbols() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 83) {
+      s1 = peg$c19;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e28);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r8.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e29);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  function peg$parseothers() {
+    var s0, s1, s2;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 67) {
+      s1 = peg$c20;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) {
+        peg$fail(peg$e30);
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = input.charAt(peg$currPos);
+      if (peg$r9.test(s2)) {
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) {
+          peg$fail(peg$e31);
+        }
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s1 = [s1, s2];
+      s0 = s1;
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    return s0;
+  }
+  peg$result = peg$startRuleFunction();
+  if (options.peg$library) {
+    return /** @type {any} */{
+      peg$result,
+      peg$currPos,
+      peg$FAILED,
+      peg$maxFailExpected,
+      peg$maxFailPos
+    };
+  }
+  if (peg$result !== peg$FAILED && peg$currPos === input.length) {
+    return peg$result;
+  } else {
+    if (peg$result !== peg$FAILED && peg$currPos < input.length) {
+      peg$fail(peg$endExpectation());
+    }
+    throw peg$buildStructuredError(peg$maxFailExpected, peg$maxFailPos < input.length ? input.charAt(peg$maxFailPos) : null, peg$maxFailPos < input.length ? peg$computeLocation(peg$maxFailPos, peg$maxFailPos + 1) : peg$computeLocation(peg$maxFailPos, peg$maxFailPos));
+  }
+}
+var iregexp$1 = {
+  StartRules: ["start"],
+  SyntaxError: peg$SyntaxError,
+  parse: peg$parse
+};
+
+const iregexp = iregexp$1;
+
+/**
+ * Return _true_ if _pattern_ is a valid I-Regexp
+ * @param {string} pattern - Regular expression pattern to check.
+ * @returns true if _pattern_ is valid, or false otherwise.
+ */
+function check(pattern) {
+  try {
+    iregexp.parse(pattern, {});
+  } catch (error) {
+    if (error instanceof iregexp.SyntaxError) {
+      return false;
+    }
+    throw error;
+  }
+  return true;
+}
+var check_1 = {
+  check
+};
+
+var check$1 = check_1.check;
+
+class Match {
+  argTypes = [FunctionExpressionType.ValueType, FunctionExpressionType.ValueType];
+  returnType = FunctionExpressionType.LogicalType;
+  #cache;
+  constructor(options = {}) {
+    this.options = options;
+    this.cacheSize = options.cacheSize ?? 10;
+    this.throwErrors = options.throwErrors ?? false;
+    this.iRegexpCheck = options.iRegexpCheck ?? true;
+    this.#cache = new LRUCache(this.cacheSize);
+  }
+
+  // eslint-disable-next-line sonarjs/cognitive-complexity
+  call(s, pattern) {
+    if (this.cacheSize > 0) {
+      const re = this.#cache.get(pattern);
+      if (re) {
+        try {
+          return re.test(s);
+        } catch (error) {
+          if (this.throwErrors) throw error;
+          return false;
+        }
+      }
+    }
+    if (!isString(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`match() expected a string pattern, found ${pattern}`);
+      }
+      return false;
+    }
+    if (this.iRegexpCheck && !check$1(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`pattern ${pattern} is not a valid I-Regexp pattern`);
+      }
+      return false;
+    }
+    try {
+      const re = new RegExp(fullMatch(pattern), "u");
+      if (this.cacheSize > 0) this.#cache.set(pattern, re);
+      return re.test(s);
+    } catch (error) {
+      if (this.throwErrors) throw error;
+      return false;
+    }
+  }
+}
+
+class Search {
+  argTypes = [FunctionExpressionType.ValueType, FunctionExpressionType.ValueType];
+  returnType = FunctionExpressionType.LogicalType;
+  #cache;
+  constructor(options = {}) {
+    this.options = options;
+    this.cacheSize = options.cacheSize ?? 10;
+    this.throwErrors = options.throwErrors ?? false;
+    this.iRegexpCheck = options.iRegexpCheck ?? true;
+    this.#cache = new LRUCache(this.cacheSize);
+  }
+
+  // eslint-disable-next-line sonarjs/cognitive-complexity
+  call(s, pattern) {
+    if (this.cacheSize > 0) {
+      const re = this.#cache.get(pattern);
+      if (re) {
+        try {
+          return !!s.match(re);
+        } catch (error) {
+          if (this.throwErrors) throw error;
+          return false;
+        }
+      }
+    }
+    if (!isString(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`match() expected a string pattern, found ${pattern}`);
+      }
+      return false;
+    }
+    if (this.iRegexpCheck && !check$1(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`pattern ${pattern} is not a valid I-Regexp pattern`);
+      }
+      return false;
+    }
+    try {
+      const re = new RegExp(mapRegexp(pattern), "u");
+      if (this.cacheSize > 0) this.#cache.set(pattern, re);
+      return !!s.match(re);
+    } catch (error) {
+      if (this.throwErrors) throw error;
+      return false;
+    }
+  }
+}
+
+class Value {
+  argTypes = [FunctionExpressionType.NodesType];
+  returnType = FunctionExpressionType.ValueType;
+  call(nodes) {
+    if (nodes.length === 1) return nodes.nodes[0].value;
+    return Nothing;
+  }
+}
+
+/**
+ *
+ */
+let TokenKind = /*#__PURE__*/function (TokenKind) {
+  TokenKind["AND"] = "TOKEN_AND";
+  TokenKind["COLON"] = "TOKEN_COLON";
+  TokenKind["COMMA"] = "TOKEN_COMMA";
+  TokenKind["CURRENT"] = "TOKEN_CURRENT_VALUE";
+  TokenKind["CURRENT_KEY"] = "TOKEN_CURRENT_KEY";
+  // non-standard, default `#`
+  TokenKind["DDOT"] = "TOKEN_DDOT";
+  TokenKind["DOT"] = "TOKEN_DOT";
+  TokenKind["DOUBLE_QUOTE_STRING"] = "TOKEN_DOUBLE_QUOTE_STRING";
+  TokenKind["EOF"] = "TOKEN_EOF";
+  TokenKind["EQ"] = "TOKEN_EQ";
+  TokenKind["ERROR"] = "TOKEN_ERROR";
+  TokenKind["FALSE"] = "TOKEN_FALSE";
+  TokenKind["FILTER"] = "TOKEN_FILTER_START";
+  TokenKind["FUNCTION"] = "TOKEN_FUNCTION";
+  TokenKind["GE"] = "TOKEN_GE";
+  TokenKind["GT"] = "TOKEN_GT";
+  TokenKind["INDEX"] = "TOKEN_INDEX";
+  TokenKind["KEY"] = "TOKEN_KEY";
+  // non-standard, default `~<name>`
+  TokenKind["KEY_DOUBLE_QUOTE_STRING"] = "TOKEN_KEY_DOUBLE_QUOTE_STRING";
+  // non-standard, `~"<name>"`
+  TokenKind["KEY_SINGLE_QUOTE_STRING"] = "TOKEN_KEY_SINGLE_QUOTE_STRING";
+  // non-standard, `~'<name>'`
+  TokenKind["KEYS"] = "TOKEN_KEYS";
+  // non-standard, default `~`
+  TokenKind["KEYS_FILTER"] = "TOKEN_KEYS_FILTER";
+  // non-standard, `~?<expression>`
+  TokenKind["LBRACKET"] = "TOKEN_LBRACKET";
+  TokenKind["LE"] = "TOKEN_LE";
+  TokenKind["LG"] = "TOKEN_LG";
+  TokenKind["LPAREN"] = "TOKEN_LPAREN";
+  TokenKind["LT"] = "TOKEN_LT";
+  TokenKind["NAME"] = "TOKEN_NAME";
+  TokenKind["NE"] = "TOKEN_NE";
+  TokenKind["NOT"] = "TOKEN_NOT";
+  TokenKind["NULL"] = "TOKEN_NULL";
+  TokenKind["NUMBER"] = "NUMBER";
+  TokenKind["OR"] = "TOKEN_OR";
+  TokenKind["RBRACKET"] = "TOKEN_RBRACKET";
+  TokenKind["ROOT"] = "TOKEN_ROOT";
+  TokenKind["RPAREN"] = "TOKEN_RPAREN";
+  TokenKind["SINGLE_QUOTE_STRING"] = "TOKEN_SINGLE_QUOTE_STRING";
+  TokenKind["TRUE"] = "TOKEN_TRUE";
+  TokenKind["WILD"] = "TOKEN_WILD";
+  return TokenKind;
+}({});
+
+/**
+ *
+ */
+class Token {
+  constructor(kind, value, index, input) {
+    this.kind = kind;
+    this.value = value;
+    this.index = index;
+    this.input = input;
+  }
+}
+new Token(TokenKind.EOF, "", -1, "");
+
+/**
+ *
+ */
+class TokenStream {
+  #pos = 0;
+  constructor(tokens) {
+    this.tokens = tokens;
+  }
+  get current() {
+    return this.tokens[this.#pos];
+  }
+  get peek() {
+    if (this.#pos >= this.tokens.length - 1) return this.tokens[this.tokens.length - 1];
+    return this.tokens[this.#pos + 1];
+  }
+  next() {
+    const current = this.current;
+    this.#pos += 1;
+    return current;
+  }
+  backup() {
+    if (this.#pos > 0) this.#pos -= 1;
+  }
+  expect(kind) {
+    if (this.current.kind !== kind) {
+      throw new JSONPathSyntaxError(`expected token '${kind}', found '${this.current.kind}'`, this.current);
+    }
+  }
+  expectPeek(kind) {
+    const peeked = this.peek;
+    if (peeked.kind !== kind) {
+      throw new JSONPathSyntaxError(`expected token '${kind}', found '${peeked.kind}'`, peeked);
+    }
+  }
+  expectPeekNot(kind, message) {
+    const peeked = this.peek;
+    if (peeked.kind === kind) {
+      throw new JSONPathSyntaxError(message, peeked);
+    }
+  }
+}
+
+/** A lexer that accepts additional, non-standard tokens. */
+
+
+// These regular expressions are to be used with Lexer.acceptMatchRun(),
+// which expects the sticky flag to be set.
+const exponentPattern = /[eE][+-]?\d+/y;
+const functionNamePattern = /[a-z][a-z_0-9]*/y;
+const indexPattern = /-?\d+/y;
+const intPattern = /-?\d+/y;
+const namePattern = /[\u0080-\uFFFFa-zA-Z_][\u0080-\uFFFFa-zA-Z0-9_-]*/y;
+const whitespace = new Set([" ", "\n", "\t", "\r"]);
+const nameFirstPattern = /[\u0080-\uFFFFa-zA-Z_]/; // don't set sticky bit
+
+/**
+ * JSONPath lexical scanner.
+ *
+ * Lexer state is shared between this class and the current state function. A
+ * new _Lexer_ instance is automatically created every time a path is tokenized.
+ *
+ * Use {@link tokenize} to get an array of {@link Token}'s for a JSONPath query.
+ */
+class Lexer {
+  /**
+   * Filter nesting level.
+   */
+  filterLevel = 0;
+
+  /**
+   * A running count of parentheses for each, possibly nested, function call.
+   *
+   * If the stack is empty, we are not in a function call. Remember that
+   * function arguments can use arbitrarily nested in parentheses.
+   */
+  funcCallStack = [];
+
+  /**
+   * A stack of parentheses and square brackets used to check for balanced
+   * brackets.
+   */
+  bracketStack = [];
+
+  /** Tokens resulting from tokenizing a JSONPath query. */
+  tokens = [];
+  #start = 0;
+  #pos = 0;
+
+  /**
+   * @param path - A JSONPath query.
+   */
+  constructor(environment, path) {
+    this.environment = environment;
+    this.path = path;
+  }
+  get pos() {
+    return this.#pos;
+  }
+  get start() {
+    return this.#start;
+  }
+  run() {
+    let state = lexRoot;
+    while (state) {
+      state = state(this);
+    }
+  }
+  emit(t) {
+    this.tokens.push(new Token(t, this.path.slice(this.#start, this.#pos), this.#start, this.path));
+    this.#start = this.#pos;
+  }
+  next() {
+    if (this.#pos >= this.path.length) return "";
+    const s = this.path[this.#pos];
+    this.#pos += 1;
+    return s;
+  }
+  ignore() {
+    this.#start = this.#pos;
+  }
+  backup() {
+    if (this.#pos <= this.#start) {
+      const msg = "can't backup beyond start";
+      throw new JSONPathLexerError(msg, new Token(TokenKind.ERROR, msg, this.#pos, this.path));
+    }
+    this.#pos -= 1;
+  }
+  peek() {
+    const ch = this.next();
+    if (ch) this.backup();
+    return ch;
+  }
+  peekMatch(pattern) {
+    const ch = this.next();
+    if (ch) this.backup();
+    return pattern.test(ch);
+  }
+  accept(valid) {
+    const ch = this.next();
+    if (valid.has(ch)) return true;
+    if (ch) this.backup();
+    return false;
+  }
+  acceptMatch(pattern) {
+    const ch = this.next();
+    if (pattern.test(ch)) return true;
+    if (ch) this.backup();
+    return false;
+  }
+  acceptRun(valid) {
+    let found = false;
+    let ch = this.next();
+    while (valid.has(ch)) {
+      ch = this.next();
+      found = true;
+    }
+    if (ch) this.backup();
+    return found;
+  }
+  acceptMatchRun(pattern) {
+    pattern.lastIndex = this.#pos;
+    const match = pattern.exec(this.path);
+    pattern.lastIndex = 0;
+    if (match) {
+      this.#pos += match[0].length;
+      return true;
+    }
+    return false;
+  }
+  ignoreWhitespace() {
+    if (this.#pos !== this.#start) {
+      const msg = `must emit or ignore before consuming whitespace ('${this.path.slice(this.#start, this.#pos)}':${this.pos})`;
+      throw new JSONPathLexerError(msg, new Token(TokenKind.ERROR, msg, this.pos, this.path));
+    }
+    if (this.acceptRun(whitespace)) {
+      this.ignore();
+      return true;
+    }
+    return false;
+  }
+  error(msg) {
+    this.tokens.push(new Token(TokenKind.ERROR, msg, this.#pos, this.path));
+  }
+}
+/**
+ * Return a lexer for _path_ and an array to be populated with Tokens.
+ *
+ * `lexer.run()` must be called to populate the returned tokens array.
+ *
+ * You probably want to use {@link tokenize} instead of _lex_. This function
+ * is mostly for internal use, where we want to test the state of the returned
+ * _lexer_ after tokens have been populated.
+ *
+ * @param path - A JSONPath query.
+ * @returns A two-tuple containing a lexer for _path_ and an array to populate
+ * with tokens.
+ */
+function lex(environment, path) {
+  const lexer = new Lexer(environment, path);
+  return [lexer, lexer.tokens];
+}
+
+/**
+ * Scan _path_ and return an array of tokens to be parsed by the parser.
+ * @param path - A JSONPath query.
+ * @returns Tokens to be parsed by the parser.
+ */
+function tokenize(environment, path) {
+  const [lexer, tokens] = lex(environment, path);
+  lexer.run();
+
+  // If there's an error, it will be the last token with kind set to ERROR.
+  if (tokens.length && tokens[tokens.length - 1].kind === TokenKind.ERROR) {
+    throw new JSONPathSyntaxError(tokens[tokens.length - 1].value, tokens[tokens.length - 1]);
+  }
+
+  // If the bracket stack is not empty, we hav unbalanced brackets.
+  // This might not be reachable.
+  if (lexer.bracketStack.length !== 0) {
+    const [ch, index] = lexer.bracketStack[lexer.bracketStack.length - 1];
+    const msg = "unbalanced brackets";
+    throw new JSONPathSyntaxError(msg, new Token(TokenKind.ERROR, ch, index, path));
+  }
+  return tokens;
+}
+function lexRoot(l) {
+  const ch = l.next();
+  if (ch !== "$") {
+    l.backup();
+    l.error(`expected '$', found '${ch}'`);
+    return null;
+  }
+  l.emit(TokenKind.ROOT);
+  return lexSegment;
+}
+function lexSegment(l) {
+  if (l.ignoreWhitespace() && !l.peek()) {
+    l.error("trailing whitespace");
+  }
+  const ch = l.next();
+  switch (ch) {
+    case "":
+      l.emit(TokenKind.EOF);
+      return null;
+    case ".":
+      if (l.peek() === ".") {
+        l.next();
+        l.emit(TokenKind.DDOT);
+        return lexDescendantSelection;
+      }
+      return lexDotSelector;
+    case "[":
+      l.bracketStack.push(["[", l.start]);
+      l.emit(TokenKind.LBRACKET);
+      return lexInsideBracketedSelection;
+    default:
+      l.backup();
+      if (l.filterLevel) return lexInsideFilter;
+      l.error(`expected '.', '..' or a bracketed selection, found '${ch}'`);
+      return null;
+  }
+}
+
+/**
+ * Similar to _lexSegment_, but ..
+ *   - no leading whitespace
+ *   - no extra dot before a property name
+ *   - there must be a selector, so EOF would be an error
+ * @param l -
+ * @returns -
+ */
+function lexDescendantSelection(l) {
+  if (l.acceptMatchRun(namePattern)) {
+    // Shorthand name
+    l.emit(TokenKind.NAME);
+    return lexSegment;
+  }
+  if (!l.environment.strict) {
+    // We're effectively disabling the _key selector_ and _keys filter selector_ if a
+    // custom _keys selector_ is set.
+    if (l.environment.keysPattern.source === "~" && l.peek() === "~") {
+      l.next();
+      if (l.peekMatch(nameFirstPattern)) {
+        // Non-standard key selector
+        l.ignore(); // ignore ~
+        l.acceptMatchRun(namePattern);
+        l.emit(TokenKind.KEY);
+        return lexSegment;
+      } else {
+        // Non-standard keys selector
+        l.emit(TokenKind.KEYS);
+        return lexSegment;
+      }
+    } else if (l.acceptMatchRun(l.environment.keysPattern)) {
+      // NOTE: A custom keys pattern does not play well with other non-standard key selectors.
+      // We leave this here for backwards compatibility.
+      l.emit(TokenKind.KEYS);
+      return lexSegment;
+    }
+  }
+  const ch = l.next();
+  switch (ch) {
+    case "":
+      l.error("bald descendant segment");
+      return null;
+    case "*":
+      l.emit(TokenKind.WILD);
+      return lexSegment;
+    case "[":
+      l.bracketStack.push(["[", l.start]);
+      l.emit(TokenKind.LBRACKET);
+      return lexInsideBracketedSelection;
+    default:
+      l.backup();
+      l.error(`unexpected descendent selection token '${ch}'`);
+      return null;
+  }
+}
+function lexDotSelector(l) {
+  l.ignore();
+  if (l.ignoreWhitespace()) {
+    l.error("unexpected whitespace after dot");
+    return null;
+  }
+  if (!l.environment.strict) {
+    // We're effectively disabling the _key selector_ and _keys filter selector_ if a
+    // custom _keys selector_ is set.
+    if (l.environment.keysPattern.source === "~" && l.peek() === "~") {
+      l.next();
+      if (l.peekMatch(nameFirstPattern)) {
+        // Non-standard key selector
+        l.ignore(); // ignore ~
+        l.acceptMatchRun(namePattern);
+        l.emit(TokenKind.KEY);
+        return lexSegment;
+      } else {
+        // Non-standard keys selector
+        l.emit(TokenKind.KEYS);
+        return lexSegment;
+      }
+    } else if (l.acceptMatchRun(l.environment.keysPattern)) {
+      // NOTE: A custom keys pattern does not play well with other non-standard key selectors.
+      // We leave this here for backwards compatibility.
+      l.emit(TokenKind.KEYS);
+      return lexSegment;
+    }
+  }
+  if (l.acceptMatchRun(namePattern)) {
+    l.emit(TokenKind.NAME);
+    return lexSegment;
+  }
+  const ch = l.next();
+  if (ch === "*") {
+    l.emit(TokenKind.WILD);
+    return lexSegment;
+  }
+  l.backup();
+  l.error(`unexpected shorthand selector '${ch}'`);
+  return null;
+}
+function lexInsideBracketedSelection(l) {
+  for (;;) {
+    l.ignoreWhitespace();
+    if (l.acceptMatchRun(indexPattern)) {
+      l.emit(TokenKind.INDEX);
+      continue;
+    }
+    if (!l.environment.strict && l.acceptMatchRun(l.environment.keysPattern)) {
+      switch (l.peek()) {
+        case "'":
+          l.ignore(); // ~
+          l.next();
+          return lexSingleQuoteKeyString(l);
+        case '"':
+          l.ignore(); // ~
+          l.next();
+          return lexDoubleQuoteKeyString(l);
+        case "?":
+          l.next();
+          l.emit(TokenKind.KEYS_FILTER);
+          l.filterLevel += 1;
+          return lexInsideFilter;
+        default:
+          l.emit(TokenKind.KEYS);
+          continue;
+      }
+    }
+    const ch = l.next();
+    switch (ch) {
+      case "]":
+        if (l.bracketStack.length === 0 || l.bracketStack[l.bracketStack.length - 1][0] !== "[") {
+          l.backup();
+          l.error("unbalanced brackets");
+          return null;
+        }
+        l.bracketStack.pop();
+        l.emit(TokenKind.RBRACKET);
+        return lexSegment;
+      case "":
+        l.error("unclosed bracketed selection");
+        return null;
+      case "*":
+        l.emit(TokenKind.WILD);
+        continue;
+      case "?":
+        l.emit(TokenKind.FILTER);
+        l.filterLevel += 1;
+        return lexInsideFilter;
+      case ",":
+        l.emit(TokenKind.COMMA);
+        continue;
+      case ":":
+        l.emit(TokenKind.COLON);
+        continue;
+      case "'":
+        return lexSingleQuoteStringInsideBracketSelection;
+      case '"':
+        return lexDoubleQuoteStringInsideBracketSelection;
+      default:
+        l.backup();
+        l.error(`unexpected token '${ch}' in bracketed selection`);
+        return null;
+    }
+  }
+}
+
+// eslint-disable-next-line sonarjs/cognitive-complexity
+function lexInsideFilter(l) {
+  for (;;) {
+    l.ignoreWhitespace();
+    const ch = l.next();
+    switch (ch) {
+      case "":
+        l.error("unclosed bracketed selection");
+        return null;
+      case "]":
+        l.filterLevel -= 1;
+        l.backup();
+        return lexInsideBracketedSelection;
+      case ",":
+        l.emit(TokenKind.COMMA);
+        // If we have unbalanced parens, we are inside a function call and a
+        // comma separates arguments. Otherwise a comma separates selectors.
+        if (l.funcCallStack.length) continue;
+        l.filterLevel -= 1;
+        return lexInsideBracketedSelection;
+      case "'":
+        return lexSingleQuoteStringInsideFilterExpression;
+      case '"':
+        return lexDoubleQuoteStringInsideFilterExpression;
+      case "(":
+        l.bracketStack.push(["(", l.start]);
+        l.emit(TokenKind.LPAREN);
+        // Are we in a function call? If so, a function argument contains parens.
+        if (l.funcCallStack.length) l.funcCallStack[l.funcCallStack.length - 1] += 1;
+        continue;
+      case ")":
+        if (l.bracketStack.length === 0 || l.bracketStack[l.bracketStack.length - 1][0] !== "(") {
+          l.backup();
+          l.error("unbalanced brackets");
+          return null;
+        }
+        l.bracketStack.pop();
+        l.emit(TokenKind.RPAREN);
+        // Are we closing a function call or a parenthesized expression?
+        if (l.funcCallStack.length) {
+          if (l.funcCallStack[l.funcCallStack.length - 1] === 1) {
+            l.funcCallStack.pop();
+          } else {
+            l.funcCallStack[l.funcCallStack.length - 1] -= 1;
+          }
+        }
+        continue;
+      case "$":
+        l.emit(TokenKind.ROOT);
+        return lexSegment;
+      case "@":
+        l.emit(TokenKind.CURRENT);
+        return lexSegment;
+      case "#":
+        if (l.environment.strict) {
+          l.backup();
+          l.error(`unexpected filter selector token '${ch}'`);
+          return null;
+        }
+        l.emit(TokenKind.CURRENT_KEY);
+        return lexSegment;
+      case ".":
+        l.backup();
+        return lexSegment;
+      case "!":
+        if (l.peek() === "=") {
+          l.next();
+          l.emit(TokenKind.NE);
+        } else {
+          l.emit(TokenKind.NOT);
+        }
+        continue;
+      case "=":
+        if (l.peek() === "=") {
+          l.next();
+          l.emit(TokenKind.EQ);
+          continue;
+        } else {
+          l.backup();
+          l.error(`unexpected filter selector token '${ch}'`);
+          return null;
+        }
+      case "<":
+        if (l.peek() === "=") {
+          l.next();
+          l.emit(TokenKind.LE);
+        } else {
+          l.emit(TokenKind.LT);
+        }
+        continue;
+      case ">":
+        if (l.peek() === "=") {
+          l.next();
+          l.emit(TokenKind.GE);
+        } else {
+          l.emit(TokenKind.GT);
+        }
+        continue;
+      default:
+        l.backup();
+
+        // numbers
+        if (l.acceptMatchRun(intPattern)) {
+          if (l.peek() === ".") {
+            // A float.
+            l.next();
+            if (!l.acceptMatchRun(intPattern)) {
+              // Need at least one digit after a decimal place.
+              l.error("a fractional digit is required after a decimal point");
+              return null;
+            }
+          }
+          l.acceptMatchRun(exponentPattern);
+          l.emit(TokenKind.NUMBER);
+          continue;
+        }
+        if (l.acceptMatchRun(/&&/y)) {
+          l.emit(TokenKind.AND);
+          continue;
+        }
+        if (l.acceptMatchRun(/\|\|/y)) {
+          l.emit(TokenKind.OR);
+          continue;
+        }
+        if (l.acceptMatchRun(/true/y)) {
+          l.emit(TokenKind.TRUE);
+          continue;
+        }
+        if (l.acceptMatchRun(/false/y)) {
+          l.emit(TokenKind.FALSE);
+          continue;
+        }
+        if (l.acceptMatchRun(/null/y)) {
+          l.emit(TokenKind.NULL);
+          continue;
+        }
+
+        // functions
+        if (l.acceptMatchRun(functionNamePattern) && l.peek() === "(") {
+          // Keep track of parentheses for this function call.
+          l.funcCallStack.push(1);
+          l.emit(TokenKind.FUNCTION);
+          l.bracketStack.push(["(", l.start]);
+          l.next();
+          l.ignore();
+          continue;
+        }
+    }
+    l.error(`unexpected filter selector token '${ch}'`);
+    return null;
+  }
+}
+
+/**
+ * Return a state function tokenizing string literals using _quote_ and
+ * returning control to _state_.
+ * @param quote - One of `'` or `"`.
+ * @param state - The state function to return control to.
+ * @returns String tokenizing state function.
+ */
+function makeLexString(quote, state, token_kind) {
+  function _lexString(l) {
+    l.ignore();
+    if (l.peek() === quote) {
+      // empty string
+      l.emit(quote === "'" ? TokenKind.SINGLE_QUOTE_STRING : TokenKind.DOUBLE_QUOTE_STRING);
+      l.next();
+      l.ignore();
+      return state;
+    }
+    for (;;) {
+      const la = l.path.slice(l.pos, l.pos + 2);
+      const ch = l.next();
+      if (la === "\\\\" || la === `\\${quote}`) {
+        l.next();
+        continue;
+      } else if (ch === "\\" && !la.match(/\\[bfnrtu/]/)) {
+        l.error(`invalid escape`);
+        return null;
+      }
+      if (!ch) {
+        l.error(`unclosed string starting at index ${l.start}`);
+        return null;
+      }
+      if (ch === quote) {
+        l.backup();
+        l.emit(token_kind);
+        l.next();
+        l.ignore();
+        return state;
+      }
+    }
+  }
+  return _lexString;
+}
+const lexSingleQuoteStringInsideBracketSelection = makeLexString("'", lexInsideBracketedSelection, TokenKind.SINGLE_QUOTE_STRING);
+const lexDoubleQuoteStringInsideBracketSelection = makeLexString('"', lexInsideBracketedSelection, TokenKind.DOUBLE_QUOTE_STRING);
+const lexSingleQuoteStringInsideFilterExpression = makeLexString("'", lexInsideFilter, TokenKind.SINGLE_QUOTE_STRING);
+const lexDoubleQuoteStringInsideFilterExpression = makeLexString('"', lexInsideFilter, TokenKind.DOUBLE_QUOTE_STRING);
+const lexSingleQuoteKeyString = makeLexString("'", lexInsideBracketedSelection, TokenKind.KEY_SINGLE_QUOTE_STRING);
+const lexDoubleQuoteKeyString = makeLexString('"', lexInsideBracketedSelection, TokenKind.KEY_DOUBLE_QUOTE_STRING);
+
+/**
+ * Base class for all JSONPath segments and selectors.
+ */
+class JSONPathSelector {
+  /**
+   * @param token - The token at the start of this selector.
+   */
+  constructor(environment, token) {
+    this.environment = environment;
+    this.token = token;
+  }
+
+  /**
+   * @param node - Nodes matched by preceding selectors.
+   */
+
+  /**
+   * @param node - Nodes matched by preceding selectors.
+   */
+
+  /**
+   * Return a canonical string representation of this selector.
+   */
+}
+
+/**
+ * Shorthand and quoted name selector.
+ */
+class NameSelector extends JSONPathSelector {
+  constructor(environment, token, name) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.name = name;
+  }
+  resolve(node) {
+    const rv = [];
+    if (!isArray(node.value) && hasStringKey(node.value, this.name)) {
+      rv.push(new JSONPathNode(node.value[this.name], node.location.concat(this.name), node.root));
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (!isArray(node.value) && hasStringKey(node.value, this.name)) {
+      yield new JSONPathNode(node.value[this.name], node.location.concat(this.name), node.root);
+    }
+  }
+  toString(options) {
+    const {
+      form
+    } = {
+      ...defaultSerializationOptions,
+      ...options
+    };
+    return form === "canonical" ? toCanonical(this.name) : toQuoted(this.name);
+  }
+  shorthand() {
+    return toShorthand(this.name);
+  }
+}
+
+/**
+ * Array index selector.
+ */
+class IndexSelector extends JSONPathSelector {
+  constructor(environment, token, index) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.index = index;
+    if (index < this.environment.minIntIndex || index > this.environment.maxIntIndex) {
+      throw new JSONPathIndexError("index out of range", this.token);
+    }
+  }
+  resolve(node) {
+    const rv = [];
+    if (isArray(node.value)) {
+      const normIndex = this.normalizedIndex(node.value.length);
+      if (normIndex in node.value) {
+        rv.push(new JSONPathNode(node.value[normIndex], node.location.concat(normIndex), node.root));
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (isArray(node.value)) {
+      const normIndex = this.normalizedIndex(node.value.length);
+      if (normIndex in node.value) {
+        yield new JSONPathNode(node.value[normIndex], node.location.concat(normIndex), node.root);
+      }
+    }
+  }
+  toString() {
+    return String(this.index);
+  }
+  normalizedIndex(length) {
+    if (this.index < 0 && length >= Math.abs(this.index)) return length + this.index;
+    return this.index;
+  }
+}
+class SliceSelector extends JSONPathSelector {
+  constructor(environment, token, start, stop, step) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.start = start;
+    this.stop = stop;
+    this.step = step;
+    this.checkRange(start, stop, step);
+  }
+  resolve(node) {
+    const rv = [];
+    if (!isArray(node.value)) return rv;
+    for (const [i, value] of this.slice(node.value, this.start, this.stop, this.step)) {
+      rv.push(new JSONPathNode(value, node.location.concat(i), node.root));
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (isArray(node.value)) {
+      for (const [i, value] of this.lazySlice(node.value, this.start, this.stop, this.step)) {
+        yield new JSONPathNode(value, node.location.concat(i), node.root);
+      }
+    }
+  }
+  toString() {
+    const start = this.start ? this.start : "";
+    const stop = this.stop ? this.stop : "";
+    const step = this.step ? this.step : "1";
+    return `${start}:${stop}:${step}`;
+  }
+  checkRange(...indices) {
+    for (const index of indices) {
+      if (index !== undefined && (index < this.environment.minIntIndex || index > this.environment.maxIntIndex)) {
+        throw new JSONPathIndexError("index out of range", this.token);
+      }
+    }
+  }
+  slice(arr, start, stop, step) {
+    const len = arr.length;
+    step = step ?? 1;
+    if (step === 0 || !len) return [];
+    const result = [];
+    let i;
+    if (step > 0) {
+      i = this.normalizeIndex(start, 0, len, step);
+      const stop_ = this.normalizeIndex(stop, len, len, step);
+      for (; i < stop_; i += step) {
+        result.push([i, arr[i]]);
+      }
+    } else {
+      i = this.normalizeIndex(start, len - 1, len, step);
+      const stop_ = this.normalizeIndex(stop, -1, len, step);
+      for (; i > stop_; i += step) {
+        result.push([i, arr[i]]);
+      }
+    }
+    return result;
+  }
+  *lazySlice(arr, start, stop, step) {
+    const len = arr.length;
+    step = step ?? 1;
+    if (step === 0 || !len) return [];
+    let i;
+    if (step > 0) {
+      i = this.normalizeIndex(start, 0, len, step);
+      const stop_ = this.normalizeIndex(stop, len, len, step);
+      for (; i < stop_; i += step) {
+        yield [i, arr[i]];
+      }
+    } else {
+      i = this.normalizeIndex(start, len - 1, len, step);
+      const stop_ = this.normalizeIndex(stop, -1, len, step);
+      for (; i > stop_; i += step) {
+        yield [i, arr[i]];
+      }
+    }
+  }
+  normalizeIndex(n, defaultValue, len, step) {
+    if (n === undefined) return defaultValue;
+    if (n < 0) return step < 0 ? Math.max(n + len, -1) : Math.max(n + len, 0);
+    return step < 0 ? Math.min(n, len - 1) : Math.min(n, len);
+  }
+}
+class WildcardSelector extends JSONPathSelector {
+  constructor(environment, token) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+  }
+  resolve(node) {
+    const rv = [];
+    if (node.value instanceof String) return rv;
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        rv.push(new JSONPathNode(node.value[i], node.location.concat(i), node.root));
+      }
+    } else if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        rv.push(new JSONPathNode(value, node.location.concat(key), node.root));
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        yield new JSONPathNode(node.value[i], node.location.concat(i), node.root);
+      }
+    } else if (isObject(node.value) && !isString(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        yield new JSONPathNode(value, node.location.concat(key), node.root);
+      }
+    }
+  }
+  toString() {
+    return "*";
+  }
+}
+class FilterSelector extends JSONPathSelector {
+  constructor(environment, token, expression) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.expression = expression;
+  }
+  resolve(node) {
+    const rv = [];
+    if (node.value instanceof String) return rv;
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        const value = node.value[i];
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          currentKey: i
+        };
+        if (this.expression.evaluate(filterContext)) {
+          rv.push(new JSONPathNode(value, node.location.concat(i), node.root));
+        }
+      }
+    } else if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          currentKey: key
+        };
+        if (this.expression.evaluate(filterContext)) {
+          rv.push(new JSONPathNode(value, node.location.concat(key), node.root));
+        }
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        const value = node.value[i];
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          lazy: true,
+          currentKey: i
+        };
+        if (this.expression.evaluate(filterContext)) {
+          yield new JSONPathNode(value, node.location.concat(i), node.root);
+        }
+      }
+    } else if (isObject(node.value) && !isString(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          lazy: true,
+          currentKey: key
+        };
+        if (this.expression.evaluate(filterContext)) {
+          yield new JSONPathNode(value, node.location.concat(key), node.root);
+        }
+      }
+    }
+  }
+  toString(options) {
+    return `?${this.expression.toString(options)}`;
+  }
+}
+
+var selectors = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  FilterSelector: FilterSelector,
+  IndexSelector: IndexSelector,
+  JSONPathSelector: JSONPathSelector,
+  NameSelector: NameSelector,
+  SliceSelector: SliceSelector,
+  WildcardSelector: WildcardSelector
+});
+
+/** Base class for all JSONPath segments. Both shorthand and bracketed. */
+class JSONPathSegment {
+  constructor(environment, token, selectors) {
+    this.environment = environment;
+    this.token = token;
+    this.selectors = selectors;
+  }
+
+  /**
+   * @param nodes - Nodes matched by preceding segments.
+   */
+
+  /**
+   * @param nodes - Nodes matched by preceding segments.
+   */
+
+  /**
+   * Return a string representation of this segment.
+   */
+}
+
+/** The child selection segment. */
+class ChildSegment extends JSONPathSegment {
+  resolve(nodes) {
+    const rv = [];
+    for (const node of nodes) {
+      for (const selector of this.selectors) {
+        rv.push(...selector.resolve(node));
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(nodes) {
+    for (const node of nodes) {
+      for (const selector of this.selectors) {
+        yield* selector.resolve(node);
+      }
+    }
+  }
+  toString(options) {
+    const {
+      form
+    } = {
+      ...defaultSerializationOptions,
+      ...options
+    };
+    if (form === "pretty" && this.selectors.length === 1 && this.selectors[0] instanceof NameSelector) {
+      const shorthand = this.selectors[0].shorthand();
+      if (shorthand != null) return `.${shorthand}`;
+    }
+    return `[${this.selectors.map(s => s.toString(options)).join(", ")}]`;
+  }
+}
+
+/** The recursive descent segment. */
+class DescendantSegment extends JSONPathSegment {
+  resolve(nodes) {
+    const rv = [];
+    const visitor = (this.environment.nondeterministic ? this.nondeterministicVisit : this.visit).bind(this);
+    for (const node of nodes) {
+      for (const _node of visitor(node)) {
+        for (const selector of this.selectors) {
+          rv.push(...selector.resolve(_node));
+        }
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(nodes) {
+    for (const node of nodes) {
+      for (const _node of this.visit(node)) {
+        for (const selector of this.selectors) {
+          yield* selector.resolve(_node);
+        }
+      }
+    }
+  }
+  toString(options) {
+    return `..[${this.selectors.map(s => s.toString(options)).join(", ")}]`;
+  }
+  *visit(node, depth = 1) {
+    if (depth >= this.environment.maxRecursionDepth) {
+      throw new JSONPathRecursionLimitError("recursion limit reached", this.token);
+    }
+    yield node;
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        const _node = new JSONPathNode(node.value[i], node.location.concat(i), node.root);
+        yield* this.visit(_node, depth + 1);
+      }
+    } else if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        const _node = new JSONPathNode(value, node.location.concat(key), node.root);
+        yield* this.visit(_node, depth + 1);
+      }
+    }
+  }
+  *nondeterministicVisit(root, depth = 1) {
+    let queue = Array.from(this.nondeterministicChildren(root)).map(node => [node, depth]);
+    yield root;
+    while (queue.length) {
+      const [node, _depth] = queue.shift();
+      yield node;
+      if (_depth >= this.environment.maxRecursionDepth) {
+        throw new JSONPathRecursionLimitError("recursion limit reached", this.token);
+      }
+
+      // Visit child nodes now or queue them for later?
+      const visitChildren = Math.random() < 0.5;
+      for (const child of this.nondeterministicChildren(node)) {
+        if (visitChildren) {
+          yield child;
+          const grandchildren = Array.from(this.nondeterministicChildren(child)).map(n => [n, _depth + 2]);
+          queue = interleave(queue, grandchildren);
+        } else {
+          queue.push([child, _depth + 1]);
+        }
+      }
+    }
+  }
+  *nondeterministicChildren(node) {
+    if (isString(node.value)) return;
+    if (isArray(node.value)) {
+      for (let i = 0; i < node.value.length; i++) {
+        yield new JSONPathNode(node.value[i], node.location.concat(i), node.root);
+      }
+    } else if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        yield new JSONPathNode(value, node.location.concat(key), node.root);
+      }
+    }
+  }
+}
+
+/**
+ * Randomly interleave elements from two arrays while maintaining relative
+ * order of each input array.
+ *
+ * If _arrayA_ is empty, _arrayB_ is returned, and vice versa.
+ */
+function interleave(arrayA, arrayB) {
+  if (arrayA.length === 0) {
+    return arrayB;
+  }
+  if (arrayB.length === 0) {
+    return arrayA;
+  }
+
+  // An array of iterators
+  const iterators = [];
+  const itA = arrayA[Symbol.iterator]();
+  const itB = arrayB[Symbol.iterator]();
+  for (let i = 0; i < arrayA.length; i++) {
+    iterators.push(itA);
+  }
+  for (let i = 0; i < arrayB.length; i++) {
+    iterators.push(itB);
+  }
+  shuffle(iterators);
+  return iterators.map(it => it.next().value);
+}
+function shuffle(entries) {
+  for (let i = entries.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [entries[i], entries[j]] = [entries[j], entries[i]];
+  }
+  return entries;
+}
+
+/**
+ * A compiled JSONPath query ready to be applied to different data repeatedly.
+ */
+class JSONPathQuery {
+  constructor(environment, segments) {
+    this.environment = environment;
+    this.segments = segments;
+  }
+
+  /**
+   * Apply this JSONPath query to _value_.
+   * @param value - A JSON-like object to apply this query to.
+   * @returns Nodes matched by applying this query to _value_.
+   */
+  query(value) {
+    let nodes = [new JSONPathNode(value, [], value)];
+    for (const segment of this.segments) {
+      nodes = segment.resolve(nodes);
+    }
+    return new JSONPathNodeList(nodes);
+  }
+
+  /**
+   * Apply this JSONPath query to _value_.
+   * @param value - A JSON-like object to apply this query to.
+   * @returns An iterator over nodes matched by applying this query to _value_.
+   */
+  lazyQuery(value) {
+    let nodes = [new JSONPathNode(value, [], value)][Symbol.iterator]();
+    for (const segment of this.segments) {
+      nodes = segment.lazyResolve(nodes);
+    }
+    return nodes;
+  }
+
+  /**
+   * Return a {@link JSONPathNode} instance for the first object found in
+   * _value_ matching this query.
+   *
+   * @param value - JSON-like data to which this query will be applied.
+   * @returns The first node in _value_ matching this query, or `undefined` if
+   * there are no matches.
+   */
+  match(value) {
+    const it = this.lazyQuery(value);
+    const rv = it.next();
+    if (rv.done) return undefined;
+    return rv.value;
+  }
+
+  /**
+   * Return a string representation of this query.
+   */
+  toString(options) {
+    return `$${this.segments.map(s => s.toString(options)).join("")}`;
+  }
+
+  /**
+   * Return `true` if this query is a _singular query_, or `false` otherwise.
+   */
+  singularQuery() {
+    for (const segment of this.segments) {
+      if (segment instanceof DescendantSegment) return false;
+      if (segment.selectors.length === 1 && (segment.selectors[0] instanceof NameSelector || segment.selectors[0] instanceof IndexSelector)) {
+        continue;
+      }
+      return false;
+    }
+    return true;
+  }
+}
+
+class CurrentKey extends FilterExpression {
+  evaluate(context) {
+    return context.currentKey ?? Nothing;
+  }
+  toString() {
+    return "#";
+  }
+}
+
+class KeySelector extends JSONPathSelector {
+  constructor(environment, token, key) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.key = key;
+  }
+  resolve(node) {
+    const rv = [];
+    if (node.value instanceof String || isArray(node.value)) return rv;
+    if (isObject(node.value) && hasStringKey(node.value, this.key)) {
+      rv.push(new JSONPathNode(this.key, node.location.concat(`${KEY_MARK}${this.key}`), node.root));
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (!isString(node.value) && isObject(node.value) && hasStringKey(node.value, this.key)) {
+      yield new JSONPathNode(this.key, node.location.concat(`${KEY_MARK}${this.key}`), node.root);
+    }
+  }
+  toString(options) {
+    const {
+      form
+    } = {
+      ...defaultSerializationOptions,
+      ...options
+    };
+    const serialize = form === "canonical" ? toCanonical : toQuoted;
+    return `~${serialize(this.key)}`;
+  }
+}
+
+/**
+ * Object property name selector or array index selector.
+ */
+class KeysSelector extends JSONPathSelector {
+  constructor(environment, token) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+  }
+  resolve(node) {
+    const rv = [];
+    if (node.value instanceof String || isArray(node.value)) return rv;
+    if (isObject(node.value)) {
+      for (const [key, _] of this.environment.entries(node.value)) {
+        rv.push(new JSONPathNode(key, node.location.concat(`${KEY_MARK}${key}`), node.root));
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (isObject(node.value) && !isString(node.value) && !isArray(node.value)) {
+      for (const [key, _] of this.environment.entries(node.value)) {
+        yield new JSONPathNode(key, node.location.concat(`${KEY_MARK}${key}`), node.root);
+      }
+    }
+  }
+  toString() {
+    return "~";
+  }
+}
+class KeysFilterSelector extends JSONPathSelector {
+  constructor(environment, token, expression) {
+    super(environment, token);
+    this.environment = environment;
+    this.token = token;
+    this.expression = expression;
+  }
+  resolve(node) {
+    const rv = [];
+    if (node.value instanceof String || isArray(node.value)) return rv;
+    if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          currentKey: key
+        };
+        if (this.expression.evaluate(filterContext)) {
+          rv.push(new JSONPathNode(key, node.location.concat(`${KEY_MARK}${key}`), node.root));
+        }
+      }
+    }
+    return rv;
+  }
+  *lazyResolve(node) {
+    if (node.value instanceof String || isArray(node.value)) return;
+    if (isObject(node.value)) {
+      for (const [key, value] of this.environment.entries(node.value)) {
+        const filterContext = {
+          environment: this.environment,
+          currentValue: value,
+          rootValue: node.root,
+          lazy: true,
+          currentKey: key
+        };
+        if (this.expression.evaluate(filterContext)) {
+          yield new JSONPathNode(key, node.location.concat(`${KEY_MARK}${key}`), node.root);
+        }
+      }
+    }
+  }
+  toString(options) {
+    return `~?${this.expression.toString(options)}`;
+  }
+}
+
+const PRECEDENCE_LOWEST = 1;
+const PRECEDENCE_LOGICAL_OR = 4;
+const PRECEDENCE_LOGICAL_AND = 5;
+const PRECEDENCE_COMPARISON = 6;
+const PRECEDENCE_PREFIX = 7;
+const PRECEDENCES = new Map([[TokenKind.AND, PRECEDENCE_LOGICAL_AND], [TokenKind.EQ, PRECEDENCE_COMPARISON], [TokenKind.GE, PRECEDENCE_COMPARISON], [TokenKind.GT, PRECEDENCE_COMPARISON], [TokenKind.LE, PRECEDENCE_COMPARISON], [TokenKind.LT, PRECEDENCE_COMPARISON], [TokenKind.NE, PRECEDENCE_COMPARISON], [TokenKind.NOT, PRECEDENCE_PREFIX], [TokenKind.OR, PRECEDENCE_LOGICAL_OR], [TokenKind.RPAREN, PRECEDENCE_LOWEST]]);
+const BINARY_OPERATORS = new Map([[TokenKind.AND, "&&"], [TokenKind.EQ, "=="], [TokenKind.GE, ">="], [TokenKind.GT, ">"], [TokenKind.LE, "<="], [TokenKind.LT, "<"], [TokenKind.NE, "!="], [TokenKind.OR, "||"]]);
+const COMPARISON_OPERATORS = new Set(["==", ">=", ">", "<=", "<", "!="]);
+
+/**
+ * JSONPath token stream parser.
+ */
+class Parser {
+  constructor(environment) {
+    this.environment = environment;
+    this.tokenMap = new Map([[TokenKind.FALSE, this.parseBoolean], [TokenKind.NUMBER, this.parseNumber], [TokenKind.LPAREN, this.parseGroupedExpression], [TokenKind.NOT, this.parsePrefixExpression], [TokenKind.NULL, this.parseNull], [TokenKind.ROOT, this.parseRootQuery], [TokenKind.CURRENT, this.parseRelativeQuery], [TokenKind.SINGLE_QUOTE_STRING, this.parseString], [TokenKind.DOUBLE_QUOTE_STRING, this.parseString], [TokenKind.TRUE, this.parseBoolean], [TokenKind.FUNCTION, this.parseFunction], [TokenKind.CURRENT_KEY, this.parseCurrentKey]]);
+  }
+  parse(stream) {
+    if (stream.current.kind === TokenKind.ROOT) stream.next();
+    const segments = this.parseQuery(stream);
+    if (stream.current.kind !== TokenKind.EOF) {
+      throw new JSONPathSyntaxError(`unexpected token '${stream.current.kind}'`, stream.current);
+    }
+    return segments;
+  }
+  parseQuery(stream, inFilter = false) {
+    const segments = [];
+    loop: for (;;) {
+      switch (stream.current.kind) {
+        case TokenKind.DDOT:
+          {
+            const token = stream.next();
+            const selectors = this.parseSelectors(stream);
+            segments.push(new DescendantSegment(this.environment, token, selectors));
+            break;
+          }
+        case TokenKind.LBRACKET:
+        case TokenKind.KEY:
+        case TokenKind.KEYS:
+        case TokenKind.NAME:
+        case TokenKind.WILD:
+          {
+            const token = stream.current;
+            const selectors = this.parseSelectors(stream);
+            segments.push(new ChildSegment(this.environment, token, selectors));
+            break;
+          }
+        default:
+          {
+            if (inFilter) stream.backup();
+            break loop;
+          }
+      }
+      stream.next();
+    }
+    return segments;
+  }
+  parseSelectors(stream) {
+    switch (stream.current.kind) {
+      case TokenKind.NAME:
+        return [new NameSelector(this.environment, stream.current, stream.current.value)];
+      case TokenKind.WILD:
+        return [new WildcardSelector(this.environment, stream.current)];
+      case TokenKind.KEY:
+        return [new KeySelector(this.environment, stream.current, stream.current.value)];
+      case TokenKind.KEYS:
+        return [new KeysSelector(this.environment, stream.current)];
+      case TokenKind.LBRACKET:
+        return this.parseBracketedSelection(stream);
+      default:
+        return [];
+    }
+  }
+  parseIndex(stream) {
+    if (stream.current.value.length > 1 && stream.current.value.startsWith("0") || stream.current.value.startsWith("-0")) {
+      throw new JSONPathSyntaxError("leading zero in index selector", stream.current);
+    }
+    return new IndexSelector(this.environment, stream.current, Number(stream.current.value));
+  }
+  parseSlice(stream) {
+    const tok = stream.current;
+    const indices = [];
+    function maybeIndex(token) {
+      if (token.kind === TokenKind.INDEX) {
+        if (token.value.length > 1 && token.value.startsWith("0") || token.value.startsWith("-0")) {
+          throw new JSONPathSyntaxError("leading zero in index selector", token);
+        }
+        return true;
+      }
+      return false;
+    }
+
+    // 1: or :
+    if (maybeIndex(stream.current)) {
+      indices.push(Number(stream.current.value));
+      stream.next();
+      stream.expect(TokenKind.COLON);
+      stream.next();
+    } else {
+      indices.push(undefined);
+      stream.expect(TokenKind.COLON);
+      stream.next();
+    }
+
+    // 1 or 1: or : or ?
+    if (maybeIndex(stream.current)) {
+      indices.push(Number(stream.current.value));
+      stream.next();
+      if (stream.current.kind === TokenKind.COLON) {
+        stream.next();
+      }
+    } else if (stream.current.kind === TokenKind.COLON) {
+      indices.push(undefined);
+      stream.expect(TokenKind.COLON);
+      stream.next();
+    }
+
+    // 1 or ?
+    if (maybeIndex(stream.current)) {
+      indices.push(Number(stream.current.value));
+      stream.next();
+    }
+    stream.backup();
+    return new SliceSelector(this.environment, tok, ...indices);
+  }
+  parseBracketedSelection(stream) {
+    const token = stream.next();
+    const selectors = [];
+    while (stream.current.kind !== TokenKind.RBRACKET) {
+      switch (stream.current.kind) {
+        case TokenKind.SINGLE_QUOTE_STRING:
+        case TokenKind.DOUBLE_QUOTE_STRING:
+          selectors.push(new NameSelector(this.environment, stream.current, this.decodeString(stream.current)));
+          break;
+        case TokenKind.FILTER:
+          selectors.push(this.parseFilter(stream));
+          break;
+        case TokenKind.INDEX:
+          if (stream.peek.kind === TokenKind.COLON) {
+            selectors.push(this.parseSlice(stream));
+          } else {
+            selectors.push(this.parseIndex(stream));
+          }
+          break;
+        case TokenKind.COLON:
+          selectors.push(this.parseSlice(stream));
+          break;
+        case TokenKind.WILD:
+          selectors.push(new WildcardSelector(this.environment, stream.current));
+          break;
+        case TokenKind.KEY_SINGLE_QUOTE_STRING:
+        case TokenKind.KEY_DOUBLE_QUOTE_STRING:
+          selectors.push(new KeySelector(this.environment, stream.current, this.decodeString(stream.current)));
+          break;
+        case TokenKind.KEYS_FILTER:
+          selectors.push(this.parseFilter(stream, true));
+          break;
+        case TokenKind.KEYS:
+          selectors.push(new KeysSelector(this.environment, stream.current));
+          break;
+        case TokenKind.EOF:
+          throw new JSONPathSyntaxError("unexpected end of query", stream.current);
+        default:
+          throw new JSONPathSyntaxError(`unexpected token in bracketed selection '${stream.current.kind}'`, stream.current);
+      }
+      if (stream.peek.kind !== TokenKind.RBRACKET) {
+        stream.expectPeek(TokenKind.COMMA);
+        stream.next();
+        stream.expectPeekNot(TokenKind.RBRACKET, "unexpected trailing comma");
+      }
+      stream.next();
+    }
+    if (!selectors.length) {
+      throw new JSONPathSyntaxError("empty bracketed segment", token);
+    }
+    return selectors;
+  }
+  parseFilter(stream, keys = false) {
+    const tok = stream.next();
+    const expr = this.parseFilterExpression(stream);
+    if (expr instanceof FunctionExtension) {
+      const func = this.environment.functionRegister.get(expr.name);
+      if (func && func.returnType === FunctionExpressionType.ValueType) {
+        throw new JSONPathTypeError(`result of ${expr.name}()  must be compared`, expr.token);
+      }
+    }
+    this.throwForLiteral(expr);
+    return keys ? new KeysFilterSelector(this.environment, tok, new LogicalExpression(tok, expr)) : new FilterSelector(this.environment, tok, new LogicalExpression(tok, expr));
+  }
+  parseBoolean(stream) {
+    if (stream.current.kind === TokenKind.FALSE) return new BooleanLiteral(stream.current, false);
+    return new BooleanLiteral(stream.current, true);
+  }
+  parseNull(stream) {
+    return new NullLiteral(stream.current);
+  }
+  parseString(stream) {
+    return new StringLiteral(stream.current, this.decodeString(stream.current));
+  }
+  parseNumber(stream) {
+    const value = stream.current.value;
+    if (value.startsWith("0") && value.length > 1) {
+      throw new JSONPathSyntaxError(`invalid number literal '${value}'`, stream.current);
+    }
+    const num = Number(stream.current.value);
+    if (isNaN(num)) {
+      throw new JSONPathSyntaxError(`invalid number literal '${value}'`, stream.current);
+    }
+    return new NumberLiteral(stream.current, num);
+  }
+  parsePrefixExpression(stream) {
+    stream.expect(TokenKind.NOT);
+    stream.next();
+    return new PrefixExpression(stream.current, "!", this.parseFilterExpression(stream, PRECEDENCE_PREFIX));
+  }
+  parseInfixExpression(stream, left) {
+    const tok = stream.next();
+    const precedence = PRECEDENCES.get(tok.kind) || PRECEDENCE_LOWEST;
+    const right = this.parseFilterExpression(stream, precedence);
+    const operator = BINARY_OPERATORS.get(tok.kind);
+    if (!operator) {
+      throw new JSONPathSyntaxError(`unknown operator '${tok.kind}'`, tok);
+    }
+    if (COMPARISON_OPERATORS.has(operator)) {
+      this.throwForNonComparable(left);
+      this.throwForNonComparable(right);
+    } else {
+      this.throwForLiteral(left);
+      this.throwForLiteral(right);
+    }
+    return new InfixExpression(tok, left, operator, right);
+  }
+  parseGroupedExpression(stream) {
+    if (stream.peek.kind === TokenKind.RPAREN) {
+      throw new JSONPathSyntaxError(`empty paren expression`, stream.current);
+    }
+    stream.next(); // eat open paren
+
+    let expr = this.parseFilterExpression(stream);
+    stream.next();
+    while (stream.current.kind !== TokenKind.RPAREN) {
+      if (stream.current.kind === TokenKind.EOF) {
+        throw new JSONPathSyntaxError("unbalanced parentheses", stream.current);
+      }
+      if (!BINARY_OPERATORS.has(stream.current.kind)) {
+        throw new JSONPathSyntaxError(`expected an expression, found '${stream.current.value}'`, stream.current);
+      }
+      expr = this.parseInfixExpression(stream, expr);
+    }
+    stream.expect(TokenKind.RPAREN);
+    return expr;
+  }
+  parseRootQuery(stream) {
+    const tok = stream.next();
+    return new RootQuery(tok, new JSONPathQuery(this.environment, this.parseQuery(stream, true)));
+  }
+  parseRelativeQuery(stream) {
+    const tok = stream.next();
+    return new RelativeQuery(tok, new JSONPathQuery(this.environment, this.parseQuery(stream, true)));
+  }
+  parseCurrentKey(stream) {
+    return new CurrentKey(stream.current);
+  }
+  parseFunction(stream) {
+    const args = [];
+    const tok = stream.next();
+    while (stream.current.kind !== TokenKind.RPAREN) {
+      const func = this.tokenMap.get(stream.current.kind);
+      if (!func) {
+        throw new JSONPathSyntaxError(`unexpected '${stream.current.value}'`, stream.current);
+      }
+      let expr = func.bind(this)(stream);
+
+      // Could be a comparison/logical expression
+      let peekKind = stream.peek.kind;
+      while (BINARY_OPERATORS.has(peekKind)) {
+        stream.next();
+        expr = this.parseInfixExpression(stream, expr);
+        peekKind = stream.peek.kind;
+      }
+      args.push(expr);
+      if (stream.peek.kind !== TokenKind.RPAREN) {
+        if (stream.peek.kind === TokenKind.RBRACKET) break;
+        stream.expectPeek(TokenKind.COMMA);
+        stream.next();
+      }
+      stream.next();
+    }
+    stream.expect(TokenKind.RPAREN);
+    return new FunctionExtension(tok, tok.value, this.environment.checkWellTypedness(tok, args));
+  }
+  parseFilterExpression(stream, precedence = PRECEDENCE_LOWEST) {
+    const func = this.tokenMap.get(stream.current.kind);
+    if (!func) {
+      let msg;
+      switch (stream.current.kind) {
+        case TokenKind.EOF:
+        case TokenKind.RBRACKET:
+          msg = "end of expression";
+          break;
+        default:
+          msg = `'${stream.current.value}'`;
+      }
+      throw new JSONPathSyntaxError(`unexpected ${msg}`, stream.current);
+    }
+    let left = func.bind(this)(stream);
+    for (;;) {
+      const peekKind = stream.peek.kind;
+      if (peekKind === TokenKind.EOF || peekKind === TokenKind.RBRACKET || (PRECEDENCES.get(peekKind) || PRECEDENCE_LOWEST) < precedence) {
+        break;
+      }
+      if (!BINARY_OPERATORS.has(peekKind)) return left;
+      stream.next();
+      left = this.parseInfixExpression(stream, left);
+    }
+    return left;
+  }
+  decodeString(token) {
+    return this.unescapeString(token.kind === TokenKind.SINGLE_QUOTE_STRING ? token.value.replaceAll('"', '\\"').replaceAll("\\'", "'") : token.value, token);
+  }
+  unescapeString(value, token) {
+    const rv = [];
+    const length = value.length;
+    let index = 0;
+    let codepoint;
+    while (index < length) {
+      const ch = value[index];
+      if (ch === "\\") {
+        // Handle escape sequences
+        index += 1; // Move past '\'
+
+        switch (value[index]) {
+          case '"':
+            rv.push('"');
+            break;
+          case "\\":
+            rv.push("\\");
+            break;
+          case "/":
+            rv.push("/");
+            break;
+          case "b":
+            rv.push("\x08");
+            break;
+          case "f":
+            rv.push("\x0C");
+            break;
+          case "n":
+            rv.push("\n");
+            break;
+          case "r":
+            rv.push("\r");
+            break;
+          case "t":
+            rv.push("\t");
+            break;
+          case "u":
+            [codepoint, index] = this.decodeHexChar(value, index, token);
+            rv.push(this.stringFromCodePoint(codepoint, token));
+            break;
+          default:
+            throw new JSONPathSyntaxError(`unknown escape sequence at index ${token.index + index - 1}`, token);
+        }
+      } else {
+        this.stringFromCodePoint(ch.codePointAt(0), token);
+        rv.push(ch);
+      }
+      index += 1;
+    }
+    return rv.join("");
+  }
+
+  /**
+   * Decode a `\uXXXX` or `\uXXXX\uXXXX` escape sequence from _value_ at _index_.
+   *
+   * @param value - A string value containing the sequence to decode.
+   * @param index - The start index of an escape sequence in _value_.
+   * @param token - The token for the string value.
+   * @returns - A codepoint, new index tuple.
+   */
+  decodeHexChar(value, index, token) {
+    const length = value.length;
+    if (index + 4 >= length) {
+      throw new JSONPathSyntaxError(`incomplete escape sequence at index ${token.index + index - 1}`, token);
+    }
+    index += 1; // Move past 'u'
+    let codepoint = this.parseHexDigits(value.slice(index, index + 4), token);
+    if (isLowSurrogate(codepoint)) {
+      throw new JSONPathSyntaxError(`unexpected low surrogate codepoint at index ${token.index + index - 2}`, token);
+    }
+    if (isHighSurrogate(codepoint)) {
+      // Expect a surrogate pair.
+      if (!(index + 9 < length && value[index + 4] === "\\" && value[index + 5] === "u")) {
+        throw new JSONPathSyntaxError(`incomplete escape sequence at index ${token.index + index - 2}`, token);
+      }
+      const lowSurrogate = this.parseHexDigits(value.slice(index + 6, index + 10), token);
+      if (!isLowSurrogate(lowSurrogate)) {
+        throw new JSONPathSyntaxError(`unexpected codepoint at index ${token.index + index + 4}`, token);
+      }
+      codepoint = 0x10000 + ((codepoint & 0x03ff) << 10 | lowSurrogate & 0x03ff);
+      return [codepoint, index + 9];
+    }
+    return [codepoint, index + 3];
+  }
+
+  /**
+   * Parse a hexadecimal string as an integer.
+   *
+   * @param digits - Hexadecimal digit string.
+   * @param token - The token for the string value.
+   * @returns - The number representation of _digits_.
+   *
+   * Note that we're not using `parseInt(digits, 16)` because it accepts `+`
+   * and `-` and things we don't allow.
+   */
+  parseHexDigits(digits, token) {
+    const encoder = new TextEncoder();
+    let codepoint = 0;
+    for (const digit of encoder.encode(digits)) {
+      codepoint <<= 4;
+      switch (digit) {
+        case 48:
+        case 49:
+        case 50:
+        case 51:
+        case 52:
+        case 53:
+        case 54:
+        case 55:
+        case 56:
+        case 57:
+          codepoint |= digit - 48; // '0'
+          break;
+        case 97:
+        case 98:
+        case 99:
+        case 100:
+        case 101:
+        case 102:
+          codepoint |= digit - 97 + 10; // 'a'
+          break;
+        case 65:
+        case 66:
+        case 67:
+        case 68:
+        case 69:
+        case 70:
+          codepoint |= digit - 65 + 10; // 'A'
+          break;
+        default:
+          throw new JSONPathSyntaxError("invalid \\uXXXX escape sequence", token);
+      }
+    }
+    return codepoint;
+  }
+
+  /** Check the codepoint is valid and return its string representation. */
+  stringFromCodePoint(codepoint, token) {
+    if (codepoint === undefined || codepoint <= 0x1f) {
+      throw new JSONPathSyntaxError(`invalid character`, token);
+    }
+    try {
+      return String.fromCodePoint(codepoint);
+    } catch {
+      // This should not be reachable.
+      throw new JSONPathSyntaxError("invalid escape sequence", token);
+    }
+  }
+  throwForNonComparable(expr) {
+    if ((expr instanceof RootQuery || expr instanceof RelativeQuery) && !expr.path.singularQuery()) {
+      throw new JSONPathTypeError("non-singular query is not comparable", expr.token);
+    }
+    if (expr instanceof FunctionExtension) {
+      const func = this.environment.functionRegister.get(expr.name);
+      if (func && func.returnType !== FunctionExpressionType.ValueType) {
+        throw new JSONPathTypeError(`result of ${expr.name}() is not comparable`, expr.token);
+      }
+    }
+  }
+  throwForLiteral(expr) {
+    if (expr instanceof FilterExpressionLiteral) {
+      throw new JSONPathSyntaxError(`filter expression literals (${expr.toString()}) must be compared`, expr.token);
+    }
+  }
+}
+function isHighSurrogate(codepoint) {
+  return codepoint >= 0xd800 && codepoint <= 0xdbff;
+}
+function isLowSurrogate(codepoint) {
+  return codepoint >= 0xdc00 && codepoint <= 0xdfff;
+}
+
+/**
+ * JSONPath environment options. The defaults are in compliance with JSONPath
+ * standards.
+ */
+
+/**
+ * A configuration object from which JSONPath queries can be evaluated.
+ *
+ * An environment is where you'd register custom function extensions or set
+ * the maximum recursion depth limit, for example.
+ */
+class JSONPathEnvironment {
+  /**
+   * Indicates if the environment should to be strict about its compliance with
+   * JSONPath standards.
+   *
+   * Defaults to `true`. Setting `strict` to `false` currently has no effect.
+   * If/when we add non-standard features, the environment's strictness will
+   * control their availability.
+   */
+
+  /**
+   * The maximum number allowed when indexing or slicing an array. Defaults to
+   * 2**53 -1.
+   */
+
+  /**
+   * The minimum number allowed when indexing or slicing an array. Defaults to
+   * -(2**53) -1.
+   */
+
+  /**
+   * The maximum number of objects and/or arrays the recursive descent selector
+   * can visit before a `JSONPathRecursionLimitError` is thrown.
+   */
+
+  /**
+   * If `true`, enable nondeterministic ordering when iterating JSON object data.
+   */
+
+  /**
+   * The pattern to use for the non-standard _keys selector_.
+   */
+
+  /**
+   * A map of function names to objects implementing the {@link FilterFunction}
+   * interface. You are free to set or delete custom filter functions directly.
+   */
+  functionRegister = new Map();
+  /**
+   * @param options - Environment configuration options.
+   */
+  constructor(options = {}) {
+    this.strict = options.strict ?? true;
+    this.maxIntIndex = options.maxIntIndex ?? Math.pow(2, 53) - 1;
+    this.minIntIndex = options.maxIntIndex ?? -Math.pow(2, 53) + 1;
+    this.maxRecursionDepth = options.maxRecursionDepth ?? 50;
+    this.nondeterministic = options.nondeterministic ?? false;
+    this.keysPattern = options.keysPattern ?? /~/y;
+    this.parser = new Parser(this);
+    this.setupFilterFunctions();
+  }
+
+  /**
+   * @param path - A JSONPath query to parse.
+   * @returns A new {@link JSONPathQuery} object, bound to this environment.
+   */
+  compile(path) {
+    return new JSONPathQuery(this, this.parser.parse(new TokenStream(tokenize(this, path))));
+  }
+
+  /**
+   *
+   * @param path - A JSONPath query to parse and evaluate against _value_.
+   * @param value - Data to which _path_ will be applied.
+   * @returns The {@link JSONPathNodeList} resulting from applying _path_
+   * to _value_.
+   */
+  query(path, value) {
+    return this.compile(path).query(value);
+  }
+
+  /**
+   * A lazy version of {@link query} which is faster and more memory
+   * efficient when querying some large datasets.
+   *
+   * @param path - A JSONPath query to parse and evaluate against _value_.
+   * @param value - Data to which _path_ will be applied.
+   * @returns A sequence of {@link JSONPathNode} objects resulting from
+   * applying _path_ to _value_.
+   */
+  lazyQuery(path, value) {
+    return this.compile(path).lazyQuery(value);
+  }
+
+  /**
+   * Return a {@link JSONPathNode} instance for the first object found in
+   * _value_ matching _path_.
+   *
+   * @param path - A JSONPath query.
+   * @param value - JSON-like data to which the query _path_ will be applied.
+   * @returns The first node in _value_ matching  _path_, or `undefined` if
+   * there are no matches.
+   */
+  match(path, value) {
+    return this.compile(path).match(value);
+  }
+
+  /**
+   * A hook for setting up the function register. You are encouraged to
+   * override this method in classes extending `JSONPathEnvironment`.
+   */
+  setupFilterFunctions() {
+    this.functionRegister.set("count", new Count());
+    this.functionRegister.set("length", new Length());
+    this.functionRegister.set("search", new Search());
+    this.functionRegister.set("match", new Match());
+    this.functionRegister.set("value", new Value());
+  }
+
+  /**
+   * Check the well-typedness of a function's arguments at compile-time.
+   *
+   * This method is called by the parser when parsing function calls.
+   * It is expected to throw a {@link JSONPathTypeError} if the function's
+   * parameters are not well-typed.
+   *
+   * Override this if you want to deviate from the JSONPath Spec's function
+   * extension type system.
+   *
+   * @param token - The {@link Token} starting the function call. `Token.value`
+   * will contain the name of the function.
+   * @param args - One {@link FilterExpression} for each argument.
+   */
+  // eslint-disable-next-line sonarjs/cognitive-complexity
+  checkWellTypedness(token, args) {
+    const func = this.functionRegister.get(token.value);
+    if (!func) {
+      throw new UndefinedFilterFunctionError(`no such function '${token.value}'`, token);
+    }
+
+    // Correct number of arguments
+    if (args.length !== func.argTypes.length) {
+      throw new JSONPathTypeError(`${token.value}() takes ${func.argTypes.length} argument${func.argTypes.length === 1 ? "" : "s"}, ${args.length} given`, token);
+    }
+
+    // Argument types
+    for (const [typ, arg, idx] of func.argTypes.map((t, i) => [t, args[i], i])) {
+      switch (typ) {
+        case FunctionExpressionType.ValueType:
+          if (!(arg instanceof FilterExpressionLiteral || arg instanceof CurrentKey || arg instanceof FilterQuery && arg.path.singularQuery() || arg instanceof FunctionExtension && this.functionRegister.get(arg.name)?.returnType === FunctionExpressionType.ValueType)) {
+            throw new JSONPathTypeError(`${token.value}() argument ${idx} must be of ValueType`, arg.token);
+          }
+          break;
+        case FunctionExpressionType.LogicalType:
+          if (!(arg instanceof FilterQuery || arg instanceof InfixExpression)) {
+            throw new JSONPathTypeError(`${token.value}() argument ${idx} must be of LogicalType`, arg.token);
+          }
+          break;
+        case FunctionExpressionType.NodesType:
+          if (!(arg instanceof FilterQuery || arg instanceof FunctionExtension && this.functionRegister.get(arg.name)?.returnType === FunctionExpressionType.NodesType)) {
+            throw new JSONPathTypeError(`${token.value}() argument ${idx} must be of NodesType`, arg.token);
+          }
+      }
+    }
+    return args;
+  }
+
+  /**
+   * Return an array of key/values of the enumerable properties in _obj_.
+   *
+   * If you want to introduce some nondeterminism to iterating JSON-like
+   * objects, do it here. The wildcard selector, descendent segment and
+   * filter selector all use `this.environment.entries`.
+   *
+   * @param obj - A JSON-like object.
+   */
+  entries(obj) {
+    function shuffle(entries) {
+      for (let i = entries.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [entries[i], entries[j]] = [entries[j], entries[i]];
+      }
+      return entries;
+    }
+    if (this.nondeterministic) {
+      return shuffle(Object.entries(obj));
+    }
+    return Object.entries(obj);
+  }
+}
+
+/**
+ * A function extension that returns `true` if the first argument is an object
+ * value and it contains a property matching the second argument.
+ */
+class Has {
+  argTypes = [FunctionExpressionType.ValueType, FunctionExpressionType.ValueType];
+  returnType = FunctionExpressionType.LogicalType;
+  #cache;
+  constructor(options = {}) {
+    this.options = options;
+    this.cacheSize = options.cacheSize ?? 10;
+    this.throwErrors = options.throwErrors ?? false;
+    this.iRegexpCheck = options.iRegexpCheck ?? true;
+    this.search = options.search ?? true;
+    this.#cache = new LRUCache(this.cacheSize);
+  }
+
+  // eslint-disable-next-line sonarjs/cognitive-complexity
+  call(value, pattern) {
+    if (this.cacheSize > 0) {
+      const re = this.#cache.get(pattern);
+      if (re) {
+        try {
+          if (isObject(value)) {
+            return Object.keys(value).some(k => !!k.match(re));
+          }
+          return false;
+        } catch (error) {
+          if (this.throwErrors) throw error;
+          return false;
+        }
+      }
+    }
+    if (!isString(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`match() expected a string pattern, found ${pattern}`);
+      }
+      return false;
+    }
+    if (this.iRegexpCheck && !check$1(pattern)) {
+      if (this.throwErrors) {
+        throw new IRegexpError(`pattern ${pattern} is not a valid I-Regexp pattern`);
+      }
+      return false;
+    }
+    try {
+      const re = this.search ? new RegExp(mapRegexp(pattern), "u") : new RegExp(mapRegexp(fullMatch(pattern)), "u");
+      if (this.cacheSize > 0) this.#cache.set(pattern, re);
+      if (isObject(value)) {
+        return Object.keys(value).some(k => !!k.match(re));
+      }
+      return false;
+    } catch (error) {
+      if (this.throwErrors) throw error;
+      return false;
+    }
+  }
+}
+
+var index$2 = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  Count: Count,
+  FunctionExpressionType: FunctionExpressionType,
+  Has: Has,
+  Length: Length,
+  Match: Match,
+  Search: Search,
+  Value: Value
+});
+
+const DEFAULT_ENVIRONMENT = new JSONPathEnvironment();
+
+/**
+ * Query JSON value _value_ with JSONPath expression _path_.
+ * @param path - A JSONPath expression/query.
+ * @param value - The JSON-like value the JSONPath query is applied to.
+ * @returns A list of JSONPathNode objects, one for each value matched
+ *  by _path_ in _value_.
+ *
+ * @throws {@link JSONPathSyntaxError}
+ * If the path does not conform to standard syntax.
+ *
+ * @throws {@link JSONPathTypeError}
+ * If filter function arguments are invalid, or filter expression are
+ * used in an invalid way.
+ */
+function query(path, value) {
+  return DEFAULT_ENVIRONMENT.query(path, value);
+}
+
+/**
+ * Lazily query JSON value _value_ with JSONPath expression _path_.
+ * Lazy queries can be faster and more memory efficient when querying
+ * large datasets, especially when using recursive decent selectors.
+ *
+ * @param path - A JSONPath expression/query.
+ * @param value - The JSON-like value the JSONPath query is applied to.
+ * @returns A sequence of {@link JSONPathNode} objects resulting from
+ * applying _path_ to _value_.
+ *
+ * @throws {@link JSONPathSyntaxError}
+ * If the path does not conform to standard syntax.
+ *
+ * @throws {@link JSONPathTypeError}
+ * If filter function arguments are invalid, or filter expression are
+ * used in an invalid way.
+ */
+function lazyQuery(path, value) {
+  return DEFAULT_ENVIRONMENT.lazyQuery(path, value);
+}
+
+/**
+ * Compile JSONPath _path_ for later use.
+ * @param path - A JSONPath expression/query.
+ * @returns A path object with a `query()` method.
+ *
+ * @throws {@link JSONPathSyntaxError}
+ * If the path does not conform to standard syntax.
+ *
+ * @throws {@link JSONPathTypeError}
+ * If filter function arguments are invalid, or filter expression are
+ * used in an invalid way.
+ */
+function compile(path) {
+  return DEFAULT_ENVIRONMENT.compile(path);
+}
+
+/**
+ * Return a {@link JSONPathNode} instance for the first object found in
+ * _value_ matching _path_.
+ *
+ * @param path - A JSONPath query.
+ * @param value - JSON-like data to which the query _path_ will be applied.
+ * @returns The first node in _value_ matching  _path_, or `undefined` if
+ * there are no matches.
+ */
+function match(path, value) {
+  return DEFAULT_ENVIRONMENT.match(path, value);
+}
+
+var index$1 = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  DEFAULT_ENVIRONMENT: DEFAULT_ENVIRONMENT,
+  FunctionExpressionType: FunctionExpressionType,
+  JSONPathEnvironment: JSONPathEnvironment,
+  JSONPathError: JSONPathError,
+  JSONPathIndexError: JSONPathIndexError,
+  JSONPathLexerError: JSONPathLexerError,
+  JSONPathNode: JSONPathNode,
+  JSONPathNodeList: JSONPathNodeList,
+  JSONPathQuery: JSONPathQuery,
+  JSONPathRecursionLimitError: JSONPathRecursionLimitError,
+  JSONPathSegment: JSONPathSegment,
+  JSONPathSelector: JSONPathSelector,
+  JSONPathSyntaxError: JSONPathSyntaxError,
+  JSONPathTypeError: JSONPathTypeError,
+  KEY_MARK: KEY_MARK,
+  Nothing: Nothing,
+  Token: Token,
+  TokenKind: TokenKind,
+  compile: compile,
+  expressions: expression,
+  functions: index$2,
+  lazyQuery: lazyQuery,
+  match: match,
+  query: query,
+  selectors: selectors
+});
+
+/**
+ * Base class for all JSON Patch errors.
+ */
+class JSONPatchError extends Error {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPatchError";
+  }
+}
+class JSONPatchTestFailure extends JSONPatchError {
+  constructor(message) {
+    super(message);
+    this.message = message;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = "JSONPatchTestFailure";
+  }
+}
+
+/**
+ * A JSON Patch operation.
+ */
+
+/**
+ * The JSON Patch _add_ operation.
+ */
+class OpAdd {
+  name = "add";
+  constructor(path, value) {
+    this.path = path;
+    this.value = value;
+  }
+  apply(value, index) {
+    return add(value, this.path, this.value, this.name, index);
+  }
+  toObject() {
+    return {
+      op: this.name,
+      path: this.path.toString(),
+      value: this.value
+    };
+  }
+}
+
+/**
+ * The JSON Patch _remove_ operation.
+ */
+class OpRemove {
+  name = "remove";
+  constructor(path) {
+    this.path = path;
+  }
+  apply(value, index) {
+    remove(value, this.path, this.name, index);
+    return value;
+  }
+  toObject() {
+    return {
+      op: this.name,
+      path: this.path.toString()
+    };
+  }
+}
+
+/**
+ * The JSON Patch _replace_ operation.
+ */
+class OpReplace {
+  name = "replace";
+  constructor(path, value) {
+    this.path = path;
+    this.value = value;
+  }
+  apply(value, index) {
+    const [parent, obj] = this.path.resolveWithParent(value);
+    if (parent === UNDEFINED) {
+      // Replace the root object.
+      return this.value;
+    }
+    const target = this.path.tokens.at(-1);
+    if (target === undefined) {
+      // this should not be possible
+      throw new JSONPatchError(`unexpected operation on 'undefined' (${this.name}:${index})`);
+    }
+    if (isArray(parent)) {
+      if (obj === UNDEFINED) {
+        throw new JSONPatchError(`can't replace nonexistent item (${this.name}:${index})`);
+      }
+      parent.splice(Number(target), 1, this.value);
+      return value;
+    }
+    if (isObject(parent)) {
+      if (obj === UNDEFINED) {
+        throw new JSONPatchError(`can't replace nonexistent property (${this.name}:${index})`);
+      }
+      parent[target] = this.value;
+      return value;
+    }
+    throw new JSONPatchError(`unexpected operation on '${typeof parent}' (${this.name}:${index})`);
+  }
+  toObject() {
+    return {
+      op: this.name,
+      path: this.path.toString(),
+      value: this.value
+    };
+  }
+}
+
+/**
+ * The JSON Patch _move_ operation.
+ */
+class OpMove {
+  name = "move";
+  constructor(from, path) {
+    this.from = from;
+    this.path = path;
+  }
+  apply(value, index) {
+    if (this.path.isRelativeTo(this.from)) {
+      throw new JSONPatchError(`can't move object to one of its own children (${this.name}:${index})`);
+    }
+    const obj = remove(value, this.from, this.name, index);
+    return add(value, this.path, obj, this.name, index);
+  }
+  toObject() {
+    return {
+      op: this.name,
+      from: this.from.toString(),
+      path: this.path.toString()
+    };
+  }
+}
+
+/**
+ * The JSON Patch _copy_ operation.
+ */
+class OpCopy {
+  name = "copy";
+  constructor(from, path) {
+    this.from = from;
+    this.path = path;
+  }
+  apply(value, index) {
+    const [_, sourceObj] = this.from.resolveWithParent(value);
+    if (sourceObj === UNDEFINED) {
+      throw new JSONPatchError(`source object does not exist (${this.name}:${index})`);
+    }
+    return add(value, this.path, sourceObj, this.name, index);
+  }
+
+  // eslint-disable-next-line sonarjs/no-identical-functions
+  toObject() {
+    return {
+      op: this.name,
+      from: this.from.toString(),
+      path: this.path.toString()
+    };
+  }
+  deepCopy(value) {
+    return JSON.parse(JSON.stringify(value));
+  }
+}
+
+/**
+ * The JSON Patch _test_ operation.
+ */
+class OpTest {
+  name = "test";
+  constructor(path, value) {
+    this.path = path;
+    this.value = value;
+  }
+  apply(value, index) {
+    const [_, obj] = this.path.resolveWithParent(value);
+    if (!deepEquals(obj, this.value)) {
+      throw new JSONPatchTestFailure(`test failed (${this.name}:${index})`);
+    }
+    return value;
+  }
+  toObject() {
+    return {
+      op: this.name,
+      path: this.path.toString(),
+      value: this.value
+    };
+  }
+}
+
+/**
+ * Add _value_ to _data_ at _path_.
+ *
+ * This is semantically the `add` operation, used by `OpAdd`, `OpMove` and
+ * `OpCopy`.
+ */
+function add(data, path, value, opLabel, opIndex) {
+  const [parent, obj] = path.resolveWithParent(data);
+  if (parent === UNDEFINED) {
+    // Replace the root object.
+    return value;
+  }
+  const target = path.tokens.at(-1);
+  if (target === undefined) {
+    throw new JSONPatchError(`unexpected operation on 'undefined' (${opLabel}:${opIndex})`);
+  }
+  if (isArray(parent)) {
+    if (obj === UNDEFINED) {
+      if (!(target === "-" || Number(target) === parent.length)) {
+        throw new JSONPatchError(`index out of range (${opLabel}:${opIndex})`);
+      }
+      parent.push(value);
+      return data;
+    }
+    parent.splice(Number(target), 0, value);
+    return data;
+  }
+  if (isObject(parent)) {
+    parent[target] = value;
+    return data;
+  }
+  throw new JSONPatchError(`unexpected operation on '${typeof parent}' (${opLabel}:${opIndex})`);
+}
+
+/**
+ * Remove the element at _path_ from _data_ and return the removed value.
+ *
+ * This is semantically the `remove` operation used by `OpRemove` and
+ * `OpMove`.
+ */
+function remove(data, path, opLabel, opIndex) {
+  const [parent, obj] = path.resolveWithParent(data);
+  if (parent === UNDEFINED) {
+    throw new JSONPatchError(`can't remove root (${opLabel}:${opIndex})`);
+  }
+  const target = path.tokens.at(-1);
+  if (target === undefined) {
+    throw new JSONPatchError(`unexpected operation on 'undefined' (${opLabel}:${opIndex})`);
+  }
+  if (isArray(parent)) {
+    if (obj === UNDEFINED) {
+      throw new JSONPatchError(`can't ${opLabel} nonexistent item (${opLabel}:${opIndex})`);
+    }
+    parent.splice(Number(target), 1);
+    return obj;
+  }
+  if (isObject(parent)) {
+    if (obj === UNDEFINED) {
+      throw new JSONPatchError(`can't ${opLabel} nonexistent property (${opLabel}:${opIndex})`);
+    }
+    delete parent[target];
+    return obj;
+  }
+  throw new JSONPatchError(`unexpected operation on '${typeof parent}' (${opLabel}:${opIndex})`);
+}
+
+/**
+ *
+ */
+class JSONPatch {
+  ops = [];
+
+  /**
+   *
+   * @param ops -
+   */
+  constructor(ops) {
+    if (ops) {
+      this.build(ops);
+    }
+  }
+
+  /**
+   * @returns an iterator over ops in this patch.
+   */
+  *[Symbol.iterator]() {
+    for (const op of this.ops) {
+      yield op.toObject();
+    }
+  }
+
+  /**
+   *
+   * @param path -
+   * @param value -
+   * @returns
+   */
+  add(path, value) {
+    this.ops.push(new OpAdd(this.ensurePointer(path, "add", this.ops.length), value));
+    return this;
+  }
+
+  /**
+   *
+   * @param path -
+   */
+  remove(path) {
+    this.ops.push(new OpRemove(this.ensurePointer(path, "remove", this.ops.length)));
+    return this;
+  }
+
+  /**
+   *
+   * @param path -
+   * @param value -
+   * @returns
+   */
+  replace(path, value) {
+    this.ops.push(new OpReplace(this.ensurePointer(path, "replace", this.ops.length), value));
+    return this;
+  }
+
+  /**
+   *
+   * @param from -
+   * @param path -
+   * @returns
+   */
+  move(from, path) {
+    this.ops.push(new OpMove(this.ensurePointer(from, "move", this.ops.length), this.ensurePointer(path, "move", this.ops.length)));
+    return this;
+  }
+  /**
+   *
+   * @param from -
+   * @param path -
+   * @returns
+   */
+  copy(from, path) {
+    this.ops.push(new OpCopy(this.ensurePointer(from, "copy", this.ops.length), this.ensurePointer(path, "copy", this.ops.length)));
+    return this;
+  }
+
+  /**
+   *
+   * @param path -
+   * @param value -
+   * @returns
+   */
+  test(path, value) {
+    this.ops.push(new OpTest(this.ensurePointer(path, "test", this.ops.length), value));
+    return this;
+  }
+
+  /**
+   *
+   * @param value -
+   */
+  apply(value) {
+    let _value = value;
+    for (let i = 0; i < this.ops.length; i++) {
+      const op = this.ops[i];
+      try {
+        _value = op.apply(_value, i);
+      } catch (error) {
+        if (error instanceof JSONPointerResolutionError) {
+          throw new JSONPatchError(`${error.message} (${op.name}:${i})`);
+        }
+        throw error;
+      }
+    }
+    return _value;
+  }
+
+  /**
+   *
+   * @returns
+   */
+  toArray() {
+    return this.ops.map(op => op.toObject());
+  }
+  build(ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const operation = ops[i];
+      switch (operation.op) {
+        case "add":
+          this.add(this.opPointer(operation, "path", "add", i), this.opValue(operation, "value", "add", i));
+          break;
+        case "remove":
+          this.remove(this.opPointer(operation, "path", "remove", i));
+          break;
+        case "replace":
+          this.replace(this.opPointer(operation, "path", "replace", i), this.opValue(operation, "value", "replace", i));
+          break;
+        case "move":
+          this.move(this.opPointer(operation, "from", "move", i), this.opPointer(operation, "path", "move", i));
+          break;
+        case "copy":
+          this.copy(this.opPointer(operation, "from", "copy", i), this.opPointer(operation, "path", "copy", i));
+          break;
+        case "test":
+          this.test(this.opPointer(operation, "path", "test", i), this.opValue(operation, "value", "test", i));
+          break;
+        default:
+          throw new JSONPatchError(`expected 'op' to be one of 'add', 'remove', 'replace', 'move', 'copy' or 'test' (${operation.op}:${i})`);
+      }
+    }
+  }
+  opPointer(opObj, key, op, index) {
+    if (!Object.hasOwn(opObj, key)) {
+      throw new JSONPatchError(`missing property '${key}' (${op}:${index})`);
+    }
+    const p = opObj[key];
+    if (!isString(p)) {
+      throw new JSONPatchError(`expected a JSON Pointer string for '${key}', found ${typeof p} (${op}:${index})`);
+    }
+    try {
+      return new JSONPointer(p);
+    } catch (error) {
+      if (error instanceof JSONPointerError) {
+        throw new JSONPatchError(`${error.message} (${op}:${index})`);
+      }
+      throw error;
+    }
+  }
+  opValue(opObj, key, op, index) {
+    if (!Object.hasOwn(opObj, key)) {
+      throw new JSONPatchError(`missing property '${key}' (${op}:${index})`);
+    }
+    return opObj[key];
+  }
+  ensurePointer(p, op, index) {
+    if (p instanceof JSONPointer) {
+      return p;
+    }
+    if (!isString(p)) {
+      throw new JSONPatchError(`expected a JSON Pointer string, found ${typeof p} (${op}:${index})`);
+    }
+    try {
+      return new JSONPointer(p);
+    } catch (error) {
+      if (error instanceof JSONPointerError) {
+        throw new JSONPatchError(`${error.message} (${op}:${index})`);
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * Apply the JSON Patch _patch_ to JSON-like data _value_.
+ * @param ops - JSON Patch operations following RFC 6902.
+ * @param value - The target JSON-like document to patch.
+ */
+function apply(ops, value) {
+  return new JSONPatch(ops).apply(value);
+}
+
+var index = /*#__PURE__*/Object.freeze({
+  __proto__: null,
+  JSONPatch: JSONPatch,
+  JSONPatchError: JSONPatchError,
+  JSONPatchTestFailure: JSONPatchTestFailure,
+  apply: apply
+});
+
+const version = "2.3.1";
+
+__webpack_unused_export__ = DEFAULT_ENVIRONMENT;
+__webpack_unused_export__ = FunctionExpressionType;
+__webpack_unused_export__ = JSONPatch;
+__webpack_unused_export__ = JSONPatchError;
+__webpack_unused_export__ = JSONPatchTestFailure;
+exports.Dd = JSONPathEnvironment;
+exports.s_ = JSONPathError;
+__webpack_unused_export__ = JSONPathIndexError;
+__webpack_unused_export__ = JSONPathLexerError;
+__webpack_unused_export__ = JSONPathNode;
+__webpack_unused_export__ = JSONPathNodeList;
+__webpack_unused_export__ = JSONPathQuery;
+__webpack_unused_export__ = JSONPathRecursionLimitError;
+__webpack_unused_export__ = JSONPathSyntaxError;
+__webpack_unused_export__ = JSONPathTypeError;
+__webpack_unused_export__ = JSONPointer;
+__webpack_unused_export__ = Nothing;
+__webpack_unused_export__ = RelativeJSONPointer;
+__webpack_unused_export__ = Token;
+__webpack_unused_export__ = TokenKind;
+__webpack_unused_export__ = UNDEFINED;
+__webpack_unused_export__ = apply;
+__webpack_unused_export__ = compile;
+__webpack_unused_export__ = index;
+exports.YF = index$1;
+__webpack_unused_export__ = index$3;
+__webpack_unused_export__ = lazyQuery;
+__webpack_unused_export__ = query;
+__webpack_unused_export__ = resolve;
+__webpack_unused_export__ = version;
+
+
+/***/ }),
+
 /***/ 1167:
 /***/ ((module) => {
 
@@ -34175,17 +39449,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8675);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6265);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8675:
+/***/ 6265:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34196,10 +39470,42 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:perf_hooks"
 var external_node_perf_hooks_ = __nccwpck_require__(643);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(418);
+;// CONCATENATED MODULE: ./shared/duration.ts
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -34321,7 +39627,7 @@ async function recordDeploymentOutcome(outcome) {
         return undefined;
     }
     // Loaded only when a deployment is recorded: Octokit is most of a bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     const client = getOctokit(outcome.token);
     const state = outcome.success ? 'success' : 'failure';
     try {
@@ -34464,7 +39770,7 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
+    const value = parseDuration(text);
     if (value === undefined) {
         throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
@@ -34714,168 +40020,109 @@ function readDeploymentInputs() {
     return { id, environment, environmentUrl, token };
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: ./node_modules/json-p3/dist/json-p3.cjs.js
+var json_p3_cjs = __nccwpck_require__(393);
 ;// CONCATENATED MODULE: ./actions/smoke-test/jsonpath.ts
+
 /**
- * JSONPath (the RFC 9535 core smoke suites use): `$`, `.name`, `['name']`, `[0]`, `[-1]`, `[*]`,
- * `.*`, `..name`, unions `[0,2]`, slices `[1:3]`, and filters `[?(@.status == 'ok' && @.n > 2)]`
- * with ==, !=, <, <=, >, >=, =~ /regex/, existence and !. Paths are parsed once, when the suite is
- * validated, so a typo is reported with its line before any request is sent.
+ * JSONPath as RFC 9535 defines it, by json-p3 (it passes the whole JSONPath Compliance Test Suite,
+ * which __tests__/smoke/jsonpath-cts.test.ts runs through this module and the assertions): `$`,
+ * `.name`, `['name']`, `[0]`, `[-1]`, `[*]`, `..name`, unions, slices, filters with comparisons,
+ * `&&`, `||`, `!`, and the functions `length()`, `count()`, `match()`, `search()` and `value()`.
+ * Paths are parsed once, when the suite is validated, so a typo is reported with its line before
+ * any request is sent; so is a regular expression given to match() or search() that is not an
+ * I-Regexp (RFC 9485), which the RFC would otherwise let match nothing, silently.
  */
 class JsonPathError extends Error {
     constructor(path, position, problem) {
-        super(`invalid JSONPath ${JSON.stringify(path)} at character ${position + 1}: ${problem}`);
+        super(`invalid JSONPath ${JSON.stringify(path)}${position === undefined ? '' : ` at character ${position + 1}`}: ${problem}`);
         this.name = 'JsonPathError';
     }
 }
+// Strict: RFC 9535 only, none of json-p3's extensions (keys selectors and the like).
+const environment = new json_p3_cjs/* JSONPathEnvironment */.Dd({ strict: true });
+const { FilterSelector } = json_p3_cjs/* jsonpath */.YF.selectors;
+const { FilterQuery, FunctionExtension, InfixExpression, LogicalExpression, PrefixExpression, StringLiteral } = json_p3_cjs/* jsonpath */.YF.expressions;
+// The regex functions as RFC 9535 runs them, but throwing on a pattern that is not an I-Regexp.
+const regexChecker = new json_p3_cjs/* jsonpath */.YF.functions.Match({ throwErrors: true, iRegexpCheck: true });
 function compileJsonPath(source) {
-    const parser = new Parser(source);
-    const segments = parser.parseRoot();
-    const definite = segments.every((segment) => !segment.descendant && segment.selectors.length === 1 && (segment.selectors[0].kind === 'name' || segment.selectors[0].kind === 'index'));
-    return { source, segments, definite };
+    let query;
+    try {
+        query = environment.compile(source);
+    }
+    catch (error) {
+        if (!(error instanceof json_p3_cjs/* JSONPathError */.s_))
+            throw error;
+        const migration = legacyRegexMigration(source);
+        if (migration)
+            throw new JsonPathError(source, undefined, migration);
+        throw new JsonPathError(source, error.token.index, firstLine(error.token.kind === 'TOKEN_ERROR' && error.token.value ? error.token.value : error.message));
+    }
+    checkRegexArguments(source, query);
+    return { source, query, definite: query.singularQuery() };
 }
 /** Every value the path selects, in document order. */
 function queryJsonPath(path, document) {
-    return evaluateSegments(path.segments, [document], document);
+    return path.query.query(document).values();
 }
-function evaluateSegments(segments, start, root) {
-    let nodes = start;
-    for (const segment of segments) {
-        const next = [];
-        for (const node of nodes) {
-            const targets = segment.descendant ? descendantsAndSelf(node) : [node];
-            for (const target of targets)
-                for (const selector of segment.selectors)
-                    jsonpath_select(selector, target, root, next);
-        }
-        nodes = next;
-    }
-    return nodes;
+/** json-p3's message without its "('context':index)" tail (we say where), and its lexer's one jargon phrase. */
+function firstLine(message) {
+    const problem = message.replace(/ \(.*:\d+\)$/s, '');
+    return problem === "can't backup beyond start" ? 'the path ends too early' : problem;
 }
-function descendantsAndSelf(node) {
-    const all = [node];
-    const children = childrenOf(node);
-    for (const child of children)
-        all.push(...descendantsAndSelf(child));
-    return all;
+/**
+ * The `=~ /regex/flags` filters earlier releases accepted are not RFC 9535: the message says what to
+ * write instead, with the rewrite of each one (search() finds the pattern anywhere, like =~ did).
+ */
+function legacyRegexMigration(source) {
+    // The operand: @ or $, then names and brackets holding names, indexes or * (what a filter compares).
+    const legacy = /([@$](?:\.{1,2}[\w-]+|\[(?:'[^']*'|"[^"]*"|[\d:*, -])*\])*)\s*=~\s*\/((?:\\.|[^/\\])*)\/([a-z]*)/g;
+    const rewrites = [...source.matchAll(legacy)].map(([whole, operand, pattern, flags]) => {
+        const literal = `'${pattern.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+        const note = flags ? ` (I-Regexp has no flags: /${flags} cannot be carried over; write case variants as [Aa])` : '';
+        return `${whole} -> search(${operand}, ${literal})${note}`;
+    });
+    if (rewrites.length === 0)
+        return undefined;
+    return `"=~ /regex/" is not RFC 9535 JSONPath and is no longer supported; use search() (the pattern anywhere in the value) or match() (the whole value): ${rewrites.join('; ')}`;
 }
-function childrenOf(node) {
-    if (Array.isArray(node))
-        return node;
-    if (node !== null && typeof node === 'object')
-        return Object.values(node);
-    return [];
-}
-function jsonpath_select(selector, node, root, out) {
-    switch (selector.kind) {
-        case 'name':
-            if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.prototype.hasOwnProperty.call(node, selector.name)) {
-                out.push(node[selector.name]);
+/** Checks the literal patterns given to match() and search() anywhere in the path, nested filters included. */
+function checkRegexArguments(source, query) {
+    const visitExpression = (expression) => {
+        if (expression instanceof LogicalExpression)
+            visitExpression(expression.expression);
+        else if (expression instanceof InfixExpression)
+            [expression.left, expression.right].forEach(visitExpression);
+        else if (expression instanceof PrefixExpression)
+            visitExpression(expression.right);
+        else if (expression instanceof FilterQuery)
+            visitQuery(expression.path);
+        else if (expression instanceof FunctionExtension) {
+            expression.args.forEach(visitExpression);
+            const pattern = expression.args[1];
+            if ((expression.name === 'match' || expression.name === 'search') && pattern instanceof StringLiteral) {
+                try {
+                    regexChecker.call('', pattern.value);
+                }
+                catch (error) {
+                    throw new JsonPathError(source, pattern.token.index, `${expression.name}() needs an I-Regexp (RFC 9485); ${JSON.stringify(pattern.value)} is not one: ${firstLine(error.message)}`);
+                }
             }
-            return;
-        case 'wildcard':
-            out.push(...childrenOf(node));
-            return;
-        case 'index': {
-            if (!Array.isArray(node))
-                return;
-            const index = selector.index < 0 ? node.length + selector.index : selector.index;
-            if (index >= 0 && index < node.length)
-                out.push(node[index]);
-            return;
         }
-        case 'slice': {
-            if (!Array.isArray(node))
-                return;
-            out.push(...sliceArray(node, selector.start, selector.end, selector.step));
-            return;
+    };
+    const visitQuery = (inner) => {
+        for (const segment of inner.segments) {
+            for (const selector of segment.selectors)
+                if (selector instanceof FilterSelector)
+                    visitExpression(selector.expression);
         }
-        case 'filter':
-            for (const child of childrenOf(node))
-                if (testFilter(selector.expression, child, root))
-                    out.push(child);
-            return;
-    }
-}
-function sliceArray(array, start, end, step) {
-    const length = array.length;
-    const normalize = (value) => (value < 0 ? Math.max(length + value, -1) : Math.min(value, length));
-    const out = [];
-    if (step > 0) {
-        const from = Math.max(normalize(start ?? 0), 0);
-        const to = normalize(end ?? length);
-        for (let index = from; index < to; index += step)
-            out.push(array[index]);
-    }
-    else {
-        const from = Math.min(normalize(start ?? length - 1), length - 1);
-        const to = end === undefined ? -1 : normalize(end);
-        for (let index = from; index > to; index += step)
-            out.push(array[index]);
-    }
-    return out;
-}
-function testFilter(expression, current, root) {
-    switch (expression.kind) {
-        case 'or':
-            return testFilter(expression.left, current, root) || testFilter(expression.right, current, root);
-        case 'and':
-            return testFilter(expression.left, current, root) && testFilter(expression.right, current, root);
-        case 'not':
-            return !testFilter(expression.operand, current, root);
-        case 'exists':
-            return resolveComparable(expression.path, current, root).length > 0;
-        case 'match': {
-            const [value] = resolveComparable(expression.left, current, root);
-            return typeof value === 'string' && expression.regex.test(value);
-        }
-        case 'compare': {
-            const left = resolveComparable(expression.left, current, root);
-            const right = resolveComparable(expression.right, current, root);
-            return compareValues(expression.operator, left, right);
-        }
-    }
-}
-function resolveComparable(comparable, current, root) {
-    if (comparable.kind === 'literal')
-        return [comparable.value];
-    return evaluateSegments(comparable.segments, [comparable.relative ? current : root], root).slice(0, 1);
-}
-function compareValues(operator, left, right) {
-    // A missing value equals only another missing value (RFC 9535 "Nothing").
-    if (left.length === 0 || right.length === 0) {
-        const bothMissing = left.length === 0 && right.length === 0;
-        if (operator === '==')
-            return bothMissing;
-        if (operator === '!=')
-            return !bothMissing;
-        return operator === '<=' || operator === '>=' ? bothMissing : false;
-    }
-    const [a, b] = [left[0], right[0]];
-    switch (operator) {
-        case '==':
-            return deepEqual(a, b);
-        case '!=':
-            return !deepEqual(a, b);
-        default: {
-            const comparable = (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
-            if (!comparable)
-                return operator.endsWith('=') && deepEqual(a, b);
-            const x = a;
-            const y = b;
-            if (operator === '<')
-                return x < y;
-            if (operator === '<=')
-                return x <= y;
-            if (operator === '>')
-                return x > y;
-            return x >= y;
-        }
-    }
+    };
+    visitQuery(query);
 }
 function deepEqual(a, b) {
     if (a === b)
@@ -34891,254 +40138,6 @@ function deepEqual(a, b) {
     const aKeys = Object.keys(a);
     const bKeys = Object.keys(b);
     return aKeys.length === bKeys.length && aKeys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual(a[key], b[key]));
-}
-const NAME_START = /[A-Za-z_$\u0080-\uffff]/;
-const NAME_CHAR = /[A-Za-z0-9_$\-\u0080-\uffff]/;
-class Parser {
-    source;
-    position = 0;
-    constructor(source) {
-        this.source = source;
-    }
-    parseRoot() {
-        this.skipSpaces();
-        if (this.peek() !== '$')
-            this.fail('must start with "$" (the document root)');
-        this.position++;
-        const segments = this.parseSegments(false);
-        this.skipSpaces();
-        if (this.position < this.source.length)
-            this.fail(`unexpected ${JSON.stringify(this.peek())}`);
-        return segments;
-    }
-    parseSegments(inFilter) {
-        const segments = [];
-        for (;;) {
-            const char = this.peek();
-            if (char === '.') {
-                if (this.source[this.position + 1] === '.') {
-                    this.position += 2;
-                    if (this.peek() === '[')
-                        segments.push({ descendant: true, selectors: this.parseBracket() });
-                    else
-                        segments.push({ descendant: true, selectors: [this.parseDotSelector()] });
-                }
-                else {
-                    this.position++;
-                    segments.push({ descendant: false, selectors: [this.parseDotSelector()] });
-                }
-            }
-            else if (char === '[') {
-                segments.push({ descendant: false, selectors: this.parseBracket() });
-            }
-            else {
-                return segments;
-            }
-            if (inFilter && segments.length > 64)
-                this.fail('path too long');
-        }
-    }
-    parseDotSelector() {
-        if (this.peek() === '*') {
-            this.position++;
-            return { kind: 'wildcard' };
-        }
-        const start = this.position;
-        if (!NAME_START.test(this.peek() ?? ''))
-            this.fail('expected a member name or * after "."');
-        while (this.position < this.source.length && NAME_CHAR.test(this.peek()))
-            this.position++;
-        return { kind: 'name', name: this.source.slice(start, this.position) };
-    }
-    parseBracket() {
-        this.expect('[');
-        const selectors = [];
-        for (;;) {
-            this.skipSpaces();
-            selectors.push(this.parseBracketSelector());
-            this.skipSpaces();
-            if (this.peek() === ',') {
-                this.position++;
-                continue;
-            }
-            this.expect(']');
-            return selectors;
-        }
-    }
-    parseBracketSelector() {
-        const char = this.peek();
-        if (char === '*') {
-            this.position++;
-            return { kind: 'wildcard' };
-        }
-        if (char === "'" || char === '"')
-            return { kind: 'name', name: this.parseString() };
-        if (char === '?') {
-            this.position++;
-            this.skipSpaces();
-            return { kind: 'filter', expression: this.parseOr() };
-        }
-        if (char === ':' || char === '-' || /\d/.test(char ?? '')) {
-            const start = this.peek() === ':' ? undefined : this.parseInteger();
-            this.skipSpaces();
-            if (this.peek() !== ':') {
-                if (start === undefined)
-                    this.fail('expected an index');
-                return { kind: 'index', index: start };
-            }
-            this.position++;
-            this.skipSpaces();
-            const end = /[-\d]/.test(this.peek() ?? '') ? this.parseInteger() : undefined;
-            this.skipSpaces();
-            let step = 1;
-            if (this.peek() === ':') {
-                this.position++;
-                this.skipSpaces();
-                if (/[-\d]/.test(this.peek() ?? ''))
-                    step = this.parseInteger();
-            }
-            if (step === 0)
-                this.fail('slice step must not be 0');
-            return { kind: 'slice', start, end, step };
-        }
-        return this.fail('expected a quoted name, an index, a slice, * or a ?filter inside [ ]');
-    }
-    parseOr() {
-        let left = this.parseAnd();
-        for (;;) {
-            this.skipSpaces();
-            if (!this.source.startsWith('||', this.position))
-                return left;
-            this.position += 2;
-            left = { kind: 'or', left, right: this.parseAnd() };
-        }
-    }
-    parseAnd() {
-        let left = this.parseUnary();
-        for (;;) {
-            this.skipSpaces();
-            if (!this.source.startsWith('&&', this.position))
-                return left;
-            this.position += 2;
-            left = { kind: 'and', left, right: this.parseUnary() };
-        }
-    }
-    parseUnary() {
-        this.skipSpaces();
-        if (this.peek() === '!' && this.source[this.position + 1] !== '=') {
-            this.position++;
-            return { kind: 'not', operand: this.parseUnary() };
-        }
-        if (this.peek() === '(') {
-            this.position++;
-            const inner = this.parseOr();
-            this.skipSpaces();
-            this.expect(')');
-            return inner;
-        }
-        const left = this.parseComparable();
-        this.skipSpaces();
-        if (this.source.startsWith('=~', this.position)) {
-            this.position += 2;
-            this.skipSpaces();
-            return { kind: 'match', left, regex: this.parseRegex() };
-        }
-        const operator = ['==', '!=', '<=', '>=', '<', '>'].find((candidate) => this.source.startsWith(candidate, this.position));
-        if (!operator) {
-            if (left.kind !== 'path')
-                this.fail('a literal on its own is not a test; compare it with ==, !=, <, >');
-            return { kind: 'exists', path: left };
-        }
-        this.position += operator.length;
-        this.skipSpaces();
-        return { kind: 'compare', operator, left, right: this.parseComparable() };
-    }
-    parseComparable() {
-        const char = this.peek();
-        if (char === '@' || char === '$') {
-            this.position++;
-            return { kind: 'path', relative: char === '@', segments: this.parseSegments(true) };
-        }
-        if (char === "'" || char === '"')
-            return { kind: 'literal', value: this.parseString() };
-        if (char === '-' || /\d/.test(char ?? '')) {
-            const match = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(this.source.slice(this.position));
-            if (!match)
-                this.fail('expected a number');
-            this.position += match[0].length;
-            return { kind: 'literal', value: Number(match[0]) };
-        }
-        for (const [word, value] of [['true', true], ['false', false], ['null', null]]) {
-            if (this.source.startsWith(word, this.position)) {
-                this.position += word.length;
-                return { kind: 'literal', value };
-            }
-        }
-        return this.fail('expected @, $, a string, a number, true, false or null');
-    }
-    parseRegex() {
-        if (this.peek() !== '/')
-            this.fail('expected a /regex/ after =~');
-        const start = ++this.position;
-        while (this.position < this.source.length && this.peek() !== '/') {
-            if (this.peek() === '\\')
-                this.position++;
-            this.position++;
-        }
-        if (this.peek() !== '/')
-            this.fail('unterminated /regex/');
-        const pattern = this.source.slice(start, this.position++);
-        const flags = /^[imsu]*/.exec(this.source.slice(this.position))[0];
-        this.position += flags.length;
-        try {
-            return new RegExp(pattern, flags);
-        }
-        catch (error) {
-            return this.fail(`bad regex: ${error.message}`);
-        }
-    }
-    parseString() {
-        const quote = this.peek();
-        this.position++;
-        let value = '';
-        while (this.position < this.source.length && this.peek() !== quote) {
-            if (this.peek() === '\\') {
-                this.position++;
-                const escaped = this.peek();
-                value += escaped === 'n' ? '\n' : escaped === 't' ? '\t' : escaped;
-            }
-            else {
-                value += this.peek();
-            }
-            this.position++;
-        }
-        if (this.peek() !== quote)
-            this.fail('unterminated string');
-        this.position++;
-        return value;
-    }
-    parseInteger() {
-        const match = /^-?\d+/.exec(this.source.slice(this.position));
-        if (!match)
-            this.fail('expected an integer');
-        this.position += match[0].length;
-        return Number(match[0]);
-    }
-    expect(char) {
-        if (this.peek() !== char)
-            this.fail(`expected "${char}"${this.position < this.source.length ? `, found "${this.peek()}"` : ' before the end'}`);
-        this.position++;
-    }
-    skipSpaces() {
-        while (this.peek() === ' ')
-            this.position++;
-    }
-    peek() {
-        return this.source[this.position];
-    }
-    fail(problem) {
-        throw new JsonPathError(this.source, this.position, problem);
-    }
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/model.ts
@@ -35170,10 +40169,10 @@ const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array',
 const OPERATORS_TITLE = 'assertion operators';
 /** Objects whose keys are assertion operators: an unknown key there is an unknown operator. */
 const OPERATOR_OBJECT_TITLES = [OPERATORS_TITLE, 'body assertion', 'response-time comparison', 'days-to-expiry comparison'];
-const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
+const suite_schema_DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
 const STATUS_PATTERN = '^([1-5]xx|[1-5][0-9]{2})$';
 const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-const suite_schema_duration = { type: ['string', 'number'], pattern: DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
+const duration = { type: ['string', 'number'], pattern: suite_schema_DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
 const statusItem = { type: ['integer', 'string'], minimum: 100, maximum: 599, pattern: STATUS_PATTERN, description: 'a status code such as 200 or a class such as 2xx' };
 const operators = {
     title: OPERATORS_TITLE,
@@ -35200,12 +40199,12 @@ const operators = {
 const durationComparison = {
     title: 'response-time comparison',
     type: ['object', 'string', 'number'],
-    pattern: DURATION_PATTERN,
+    pattern: suite_schema_DURATION_PATTERN,
     minimum: 0,
     description: 'a duration such as 500ms (at most), or { lt: 500ms }',
     minProperties: 1,
     additionalProperties: false,
-    properties: { lt: suite_schema_duration, lte: suite_schema_duration, gt: suite_schema_duration, gte: suite_schema_duration },
+    properties: { lt: duration, lte: duration, gt: duration, gte: duration },
 };
 const numberComparison = {
     title: 'days-to-expiry comparison',
@@ -35267,9 +40266,9 @@ const retrySchema = {
         statuses: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 599 } },
         'consecutive-successes': { type: 'integer', minimum: 1, maximum: 100 },
         warmup: { type: 'integer', minimum: 0, maximum: 100 },
-        backoff: suite_schema_duration,
-        'max-backoff': suite_schema_duration,
-        deadline: suite_schema_duration,
+        backoff: duration,
+        'max-backoff': duration,
+        deadline: duration,
         'on-assertion-failure': { type: 'boolean' },
     },
 };
@@ -35307,7 +40306,7 @@ const requestProperties = {
     body: { type: 'string' },
     json: {},
     form: { title: 'form', type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    timeout: suite_schema_duration,
+    timeout: duration,
     'follow-redirects': { type: 'boolean' },
     'max-redirects': { type: 'integer', minimum: 0, maximum: 50 },
     tls: tlsSchema,
@@ -35336,7 +40335,7 @@ const suiteSchema = {
             additionalProperties: false,
             properties: {
                 headers: headersSchema,
-                timeout: suite_schema_duration,
+                timeout: duration,
                 'follow-redirects': { type: 'boolean' },
                 'max-redirects': { type: 'integer', minimum: 0, maximum: 50 },
                 tls: tlsSchema,
@@ -35449,15 +40448,15 @@ function readSuiteSource(value, workspace) {
     if (looksInline)
         return { text: value, displayName: 'suite (inline)' };
     const file = external_node_path_default().resolve(workspace, value.trim());
-    if (!(0,external_node_fs_.existsSync)(file)) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file)) {
         throw new errors/* InputError */.dz('suite', `names a file that does not exist: ${value.trim()} (looked for ${file}).`, {
             hint: 'Paths are relative to GITHUB_WORKSPACE: check out the repository first (actions/checkout), or pass the suite as inline YAML.',
         });
     }
-    if (!(0,external_node_fs_.statSync)(file).isFile())
+    if (!(0,external_node_fs_namespaceObject.statSync)(file).isFile())
         throw new errors/* InputError */.dz('suite', `names ${value.trim()}, which is not a file.`);
     const displayName = external_node_path_default().relative(workspace, file).startsWith('..') ? file : external_node_path_default().relative(workspace, file);
-    return { text: (0,external_node_fs_.readFileSync)(file, 'utf8'), displayName, file };
+    return { text: (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), displayName, file };
 }
 let compiled;
 function validator() {
@@ -35964,7 +40963,7 @@ function readTls(raw, defaults, context, pointer, problems) {
     const file = external_node_path_default().resolve(context.workspace, caFile);
     let ca = context.caFiles.get(file);
     if (ca === undefined) {
-        ca = (0,external_node_fs_.existsSync)(file) ? (0,external_node_fs_.readFileSync)(file, 'utf8') : null;
+        ca = (0,external_node_fs_namespaceObject.existsSync)(file) ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : null;
         context.caFiles.set(file, ca);
     }
     if (ca === null) {
@@ -36003,7 +41002,7 @@ function durationMs(value) {
         return undefined;
     if (typeof value === 'number')
         return Math.round(value * 1000);
-    return (0,duration/* parseDuration */.E)(value);
+    return parseDuration(value);
 }
 function statusAssertion(statuses) {
     const matchers = statuses.map(statusMatcher);
@@ -36179,8 +41178,6 @@ function versionPathOf(raw, suite, inputs) {
  * a raw log line can still reach other places. So every text leaves through redact(), which replaces
  * each known secret, in every form it may appear, with ***.
  */
-/** Query parameters whose values are credentials: tokens, keys, signatures, passwords, sessions. */
-const SECRET_QUERY_PARAMETER = /token|secret|passw(or)?d|pwd|api[-_]?key|^key$|^auth|signature|^sig$|credential|session|jwt|^code$/i;
 class Redactor {
     secrets = new Set();
     sorted = [];
@@ -36220,10 +41217,7 @@ class Redactor {
                 result = result.split(secret).join('***');
         return result;
     }
-    /**
-     * Registers the password (and user info) of a URL such as https://user:pass@host/, and the values
-     * of query parameters named like credentials (?token=, ?api_key=, ?sig=...).
-     */
+    /** Registers the password (and user info) of a URL such as https://user:pass@host/. */
     addUrlCredentials(url) {
         if (!url)
             return;
@@ -36235,9 +41229,9 @@ class Redactor {
                 // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
                 this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
             }
-            for (const [name, value] of parsed.searchParams)
-                if (SECRET_QUERY_PARAMETER.test(name))
-                    this.add(value, 4);
+            const passwordParam = parsed.searchParams.get('password');
+            if (passwordParam)
+                this.add(passwordParam);
         }
         catch {
             // Not a URL (yet: it may hold {{placeholders}}); nothing to register.
@@ -36254,11 +41248,9 @@ class Redactor {
     }
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -36271,7 +41263,105 @@ var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var lib_proxy = __nccwpck_require__(9783);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+;// CONCATENATED MODULE: ./shared/http/proxy.ts
+
+
+
+
+
+
+/**
+ * Outgoing HTTP through the proxy a self-hosted runner is configured with. Which requests use a
+ * proxy is decided exactly as the GitHub toolkit decides it for Octokit and the artifact client
+ * (@actions/http-client's getProxyUrl): https_proxy/HTTPS_PROXY for https, http_proxy/HTTP_PROXY
+ * for http; no_proxy/NO_PROXY entries (host, .domain or domain suffix, host:port, *) go direct; so
+ * do loopback hosts (localhost, 127.*, [::1]). Plain http is sent to the proxy in absolute form;
+ * https goes through a CONNECT tunnel with TLS end to end, so certificates are checked (and
+ * reported) as without a proxy.
+ */
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(url) {
+    const proxy = (0,lib_proxy/* getProxyUrl */.s)(url);
+    if (!proxy)
+        return undefined;
+    // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+}
+/** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
+class ProxyError extends Error {
+    code = 'EPROXY';
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyError';
+    }
+}
+function proxyAuthorization(proxy) {
+    if (!proxy.username && !proxy.password)
+        return {};
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+function authority(url) {
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+/** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
+function connectToProxy(proxy) {
+    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+}
+/** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
+function openTunnel(proxy, target, signal) {
+    const to = authority(target);
+    const { send, hostname, port } = connectToProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        request.once('connect', (response, socket, head) => {
+            if (response.statusCode === 200) {
+                if (head.length > 0)
+                    socket.unshift(head);
+                resolve(socket);
+                return;
+            }
+            socket.destroy();
+            reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+        });
+        request.once('error', (error) => {
+            if (error.name === 'AbortError')
+                reject(error);
+            else
+                reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} could not be reached: ${error.message}`));
+        });
+        request.end();
+    });
+}
+/**
+ * How to send a request for `url`: undefined for a direct connection, else through its proxy. For
+ * https, node:http asks for the connection (createConnection, without an agent) and gets TLS over a
+ * CONNECT tunnel, opened then; `signal` aborts the tunnel (the caller's deadline).
+ */
+function proxyRoute(url, signal) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return undefined;
+    if (url.protocol !== 'https:') {
+        const { send, hostname, port } = connectToProxy(proxy);
+        const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const createConnection = (options, connected) => {
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        return undefined;
+    };
+    return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
+}
+
 ;// CONCATENATED MODULE: ./shared/http/request.ts
+
 
 
 
@@ -36313,19 +41403,13 @@ async function httpRequest(options) {
         if (redirects.length >= maxRedirects) {
             throw new HttpRequestError('redirect', `more than ${maxRedirects} redirects (last to ${location})`);
         }
+        redirects.push({ status: hop.status, location });
         const next = new URL(location, url);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') {
             throw new HttpRequestError('redirect', `redirect to unsupported protocol ${next.protocol}`);
         }
-        const redirect = { status: hop.status, location };
-        redirects.push(redirect);
-        if (next.origin !== url.origin) {
-            const secret = [...CREDENTIAL_HEADERS, ...(options.secretHeaders ?? []).map((name) => name.toLowerCase())];
-            const dropped = Object.keys(headers).filter((name) => secret.includes(name.toLowerCase()));
-            if (dropped.length)
-                redirect.dropped = dropped;
-            headers = withoutHeaders(headers, secret);
-        }
+        if (next.origin !== url.origin)
+            headers = withoutHeaders(headers, CREDENTIAL_HEADERS);
         // 303, and 301/302 after a POST (what every browser does), turn into a GET without a body.
         if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
             method = method === 'HEAD' ? 'HEAD' : 'GET';
@@ -36358,15 +41442,21 @@ function singleRequest(options, deadline, started) {
         };
         let settled = false;
         let certificate;
+        // Ends a proxy tunnel still being opened when the deadline comes first.
+        const abort = new AbortController();
         const fail = (error) => {
             if (settled)
                 return;
             settled = true;
             clearTimeout(timer);
+            abort.abort();
             request.destroy();
             reject(error);
         };
-        const request = (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
+        const route = proxyRoute(options.url, abort.signal);
+        const request = route
+            ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
+            : (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
         const timer = setTimeout(() => {
             fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
         }, remaining);
@@ -36729,7 +41819,6 @@ function applyOperator(assertion, actual, render, result) {
 
 
 
-
 const BODY_EXCERPT_CHARS = 2_000;
 // A retry only starts if at least this much time is left before the deadline: an attempt with a
 // few milliseconds of budget can only time out, and would report that instead of the real failure.
@@ -36798,14 +41887,9 @@ async function runCheck(check, suiteScope, context) {
         bodyExcerpt: passed ? undefined : lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt,
     });
     for (;;) {
-        const remainingMs = checkDeadline - external_node_perf_hooks_.performance.now();
-        if (warmups > 0 && remainingMs < MIN_ATTEMPT_WINDOW_MS) {
-            say(`  ${warmups} warm-up request${warmups === 1 ? '' : 's'} skipped: the deadline is reached`);
-            warmups = 0;
-        }
         const warmup = warmups > 0;
-        // Warm-ups fit in the deadline; the first counted attempt always gets its full timeout; later ones must end by the deadline.
-        const budgetMs = attempts === 0 && !warmup ? Infinity : Math.max(1, remainingMs);
+        // The first counted attempt always gets its full timeout; later ones must end by the deadline.
+        const budgetMs = attempts === 0 ? Infinity : Math.max(1, checkDeadline - external_node_perf_hooks_.performance.now());
         const outcome = await runAttempt(check, suiteScope, context, budgetMs);
         requests += outcome.requests;
         if (warmup) {
@@ -36850,7 +41934,7 @@ async function runCheck(check, suiteScope, context) {
         }
         if (!outcome.passed)
             say(`  retrying in ${formatMs(delay)} (${describeRetryReason(outcome.failure)})`);
-        await (0,cancellation/* pause */.v7)(delay, `Stopped retrying ${check.name}`);
+        await sleep(delay);
     }
 }
 function describeStop(failure) {
@@ -36888,6 +41972,9 @@ function describeFailure(failure) {
 }
 function formatMs(ms) {
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
 }
 async function runAttempt(check, suiteScope, context, budgetMs) {
     const values = new Map();
@@ -36944,7 +42031,6 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
             timeoutMs,
             followRedirects: step.followRedirects,
             maxRedirects: step.maxRedirects,
-            secretHeaders: step.headers.filter((header) => header.secret).map((header) => header.name),
             tls: { ca: step.tls.ca, insecure: step.tls.insecure },
         });
     }
@@ -36959,10 +42045,6 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
             retryable: kind === 'timeout' || kind === 'connection',
             sent: true,
         };
-    }
-    for (const redirect of response.redirects) {
-        if (redirect.dropped)
-            context.log(redactor.redact(`  redirected to another origin (${redactor.url(redirect.location)}): secret header(s) ${redirect.dropped.join(', ')} not sent on`));
     }
     const view = new ResponseView(response);
     // Captures first: a captured secret is masked before any assertion message or body excerpt can show it.
@@ -37042,8 +42124,6 @@ function renderRequest(step, scope, redactor) {
         if (!hasHeader('content-type'))
             headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    // Query values rendered from templates (or env) that are credentials: masked before anything shows the URL.
-    redactor.addUrlCredentials(url.toString());
     return { url: url.toString(), headers, body };
 }
 function applyCaptures(captures, view, values, redactor) {
@@ -37136,8 +42216,8 @@ function summaryMarkdown(run, details, redactor) {
         keyValueTable([
             ['Suite', details.suite],
             ['Base URL', details.baseUrl ? redactor.url(details.baseUrl) : undefined],
-            ['Duration', (0,duration/* formatDuration */.a)(run.durationMs)],
-            ['Deadline', (0,duration/* formatDuration */.a)(details.deadlineMs)],
+            ['Duration', formatDuration(run.durationMs)],
+            ['Deadline', formatDuration(details.deadlineMs)],
             ['Attempts / requests', `${run.attempts} / ${run.requests}`],
             ['JUnit report', details.reportPath],
         ]),
@@ -37200,8 +42280,8 @@ function junitXml(run, suiteName, redactor, now = new Date()) {
     return redactor.redact(xml);
 }
 function writeJunit(file, xml) {
-    (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-    (0,external_node_fs_.writeFileSync)(file, xml);
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, xml);
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/main.ts
@@ -37247,7 +42327,7 @@ async function run() {
         for (const step of check.steps)
             redactor.addUrlCredentials(step.url);
     core/* info */.pq(redactor.redact(`Smoke test: ${plan.checks.length} check${plan.checks.length === 1 ? '' : 's'}${plan.source ? ` from ${plan.source}` : ''}${baseUrl ? ` against ${redactor.url(baseUrl)}` : ''}; ` +
-        `deadline ${(0,duration/* formatDuration */.a)(inputs.deadlineMs)}${inputs.expectedVersion ? `; expecting version ${inputs.expectedVersion}` : ''}`));
+        `deadline ${formatDuration(inputs.deadlineMs)}${inputs.expectedVersion ? `; expecting version ${inputs.expectedVersion}` : ''}`));
     const started = external_node_perf_hooks_.performance.now();
     const result = await runSuite(plan, {
         deadlineAt: started + inputs.deadlineMs,
@@ -37288,7 +42368,7 @@ async function run() {
         });
     }
     if (result.passed) {
-        core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
+        core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
         return;
     }
     const lines = result.checks
@@ -37306,168 +42386,6 @@ function annotate(error) {
     for (const problem of error.problems) {
         core/* error */.z3(formatProblem(error.source, problem), { title: 'smoke suite', file: error.source.displayName, startLine: problem.line, startColumn: problem.column });
     }
-}
-
-
-/***/ }),
-
-/***/ 1707:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W8: () => (/* binding */ journal),
-/* harmony export */   WN: () => (/* binding */ cancellation),
-/* harmony export */   v7: () => (/* binding */ pause)
-/* harmony export */ });
-/* unused harmony exports CancelledError, removePartial */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
-
-
-class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
-    constructor(what) {
-        super(`${what} because the step was cancelled.`);
-        this.name = 'CancelledError';
-    }
-}
-class Cancellation {
-    controller = new AbortController();
-    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
-    signal = this.controller.signal;
-    reason;
-    /** When the signal arrived (Date.now()). */
-    at;
-    stoppers = new Set();
-    partial = new Set();
-    get cancelled() {
-        return this.reason !== undefined;
-    }
-    /** Registers how to stop something running now; returns the function that unregisters it. */
-    onCancel(stop) {
-        this.stoppers.add(stop);
-        return () => this.stoppers.delete(stop);
-    }
-    /** Stops everything registered, once; later calls return at once. */
-    async cancel(signal) {
-        if (this.reason)
-            return;
-        this.reason = signal;
-        this.at = Date.now();
-        this.controller.abort(new CancelledError('Stopped'));
-        const stoppers = [...this.stoppers];
-        this.stoppers.clear();
-        await Promise.allSettled(stoppers.map(async (stop) => stop()));
-    }
-    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
-    throwIfCancelled(what) {
-        if (this.cancelled)
-            throw new CancelledError(what);
-    }
-    /**
-     * Registers a file or directory being written; the writer calls the returned function once it
-     * is complete (or removed). Whatever is still registered when the step fails is removed.
-     */
-    partialFile(file) {
-        this.partial.add(file);
-        return () => this.partial.delete(file);
-    }
-    /** Removes every registered partial file (synchronously: this runs on the way out). */
-    removePartialFiles() {
-        for (const file of this.partial)
-            removeNow(file);
-        this.partial.clear();
-    }
-}
-const cancellation = new Cancellation();
-/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
-async function pause(ms, what) {
-    const { signal } = cancellation;
-    await new Promise((resolve) => {
-        if (signal.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal.addEventListener('abort', done, { once: true });
-    });
-    cancellation.throwIfCancelled(what);
-}
-/** What the step reached and what it cleaned up, in words, for the failure summary. */
-class Journal {
-    done = [];
-    cleaned = [];
-    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
-    step(text) {
-        this.done.push(text);
-    }
-    /** Something stopped or removed because the step failed or was cancelled. */
-    cleanup(text) {
-        if (!this.cleaned.includes(text))
-            this.cleaned.push(text);
-    }
-}
-const journal = new Journal();
-function removeNow(file) {
-    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
-        return;
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
-    journal.cleanup(`removed the partial ${file}`);
-}
-/** Removes a half-written file or directory, if it is there, and records that it did. */
-function removePartial(file) {
-    try {
-        removeNow(file);
-    }
-    catch (error) {
-        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 5784:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ parseDuration),
-/* harmony export */   a: () => (/* binding */ formatDuration)
-/* harmony export */ });
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -37515,139 +42433,30 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
-/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
-
-
-
-
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
- * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
- * failed, what the step had done and what it cleaned up.
- *
- * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
- * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
- * handling then releases its locks and removes its partial files, and the step exits with 128 +
- * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
- * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
- * at once; its sessions end with the process, and the server notices within
- * client_connection_check_interval (connection.ts).
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
  */
-const CANCEL_GRACE_MS = 5000;
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-async function runAction(main, action) {
-    const summaryAtStart = summarySize();
-    let finished = false;
-    const onSignal = (signal) => {
-        if (finished)
-            return;
-        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
-            exitNow(action, summaryAtStart);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
-        setTimeout(() => {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
-            exitNow(action, summaryAtStart);
-        }, CANCEL_GRACE_MS);
-        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
-    };
-    for (const signal of STOP_SIGNALS)
-        process.on(signal, onSignal);
+async function runAction(main) {
     try {
         await main();
-        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-            // Signalled when the work was already done: say so, and still end as a stopped step.
-            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
-        }
     }
     catch (error) {
-        reportFailure(action, error, summaryAtStart);
+        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
+        }
+        else {
+            if (error instanceof Error && error.stack)
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
+        }
     }
-    finally {
-        finished = true;
-    }
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
-        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
-}
-function exitCodeOf(signal) {
-    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
-}
-function summarySize() {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    try {
-        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
-    }
-    catch {
-        return 0;
-    }
-}
-function failureMessage(error) {
-    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
-        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
-    if (error instanceof Error && error.stack)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
-}
-function reportFailure(action, error, summaryAtStart) {
-    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
-    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
-    appendSummary(failureSummary(action, message, summaryAtStart));
-}
-/** Exit without waiting for the action's own error handling: the grace period is over. */
-function exitNow(action, summaryAtStart) {
-    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
-    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
-}
-/**
- * The failure's section of the job summary: all of it when the action wrote none, only the
- * cancellation when it already described its own failure.
- */
-function failureSummary(action, message, summaryAtStart) {
-    const ownSummary = summarySize() > summaryAtStart;
-    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
-        return '';
-    const [first, ...rest] = message.split('\n');
-    const parts = [];
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
-        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
-        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
-        parts.push(`\nStopped${after}.\n`);
-    }
-    else {
-        parts.push(`## ${action} failed\n\n${first}\n`);
-    }
-    if (rest.length)
-        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
-    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
-    return parts.join('');
-}
-function appendSummary(markdown) {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
-        return;
-    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -37758,13 +42567,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -37783,13 +42585,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -48261,7 +53056,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 6257:
+/***/ 418:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48457,97 +53252,8 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -48611,7 +53317,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -51227,6 +55933,106 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ }),
 

@@ -14,7 +14,7 @@ import { backupChecksum } from './checksum.js';
 import { describeCompression, planCompression, type Compression, type CompressionPlan } from './compression.js';
 import { writingFile } from './disk-space.js';
 import { runPgDump } from './dump.js';
-import { ENCRYPTION_ALGORITHM, ENCRYPTION_FORMAT_VERSION, encryptBackup } from './encryption.js';
+import { ENCRYPTED_SUFFIX, encryptBackup, type BackupKey } from './encryption.js';
 import { metadataPathFor, backupFileName } from './names.js';
 import type { BackupFormat, BackupMetadata } from './metadata.js';
 import { writeMetadata } from './metadata.js';
@@ -37,7 +37,7 @@ export interface BackupRequest {
   excludeTables: string[];
   label: string;
   appVersion?: string;
-  encryptionKey?: string;
+  encryptionKey?: BackupKey;
   verify: 'archive' | 'restore';
   pgBinDir?: string;
   outputDir: string;
@@ -105,7 +105,7 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
     await mkdir(request.outputDir, { recursive: true, mode: 0o700 });
     // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
     const output = path.join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-    for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
+    for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
       if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
     }
     const [tables, schemaVersion] = await catalog;
@@ -246,9 +246,12 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       await writingFile(`${output}.zst`, async () => (await stat(output)).size, () => runProcess(prepared.plan.externalZstd!, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
       backupPath = `${output}.zst`;
     }
+    let encryption: BackupMetadata['encryption'] = null;
     if (request.encryptionKey) {
-      backupPath = await encryptBackup(backupPath, request.encryptionKey);
-      core.info(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
+      const encrypted = await encryptBackup(backupPath, request.encryptionKey);
+      backupPath = encrypted.path;
+      encryption = encrypted.record;
+      core.info(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
     }
 
     const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
@@ -273,7 +276,7 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       file: path.basename(backupPath),
       size: checksum.size,
       checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
-      encryption: request.encryptionKey ? { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: 'scrypt' } : null,
+      encryption,
       schemaVersion,
       dumpedTables: tables.map(qualified),
       rowCounts,

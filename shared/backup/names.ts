@@ -41,13 +41,13 @@ export function isBackupOfLabel(artifactName: string, label: string): boolean {
   return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
 }
 
-/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .enc when encrypted. */
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
 export function backupFileName(base: string, format: BackupFormat, plainSuffix: string, encrypted: boolean): string {
   const stem = safeNamePart(base);
-  if (format === 'custom') return `${stem}.dump${encrypted ? '.enc' : ''}`;
-  // A directory keeps its name; its files get the .enc suffix (see encryption.ts).
+  if (format === 'custom') return `${stem}.dump${encrypted ? '.age' : ''}`;
+  // A directory keeps its name; its files get the .age suffix (see encryption.ts).
   if (format === 'directory') return `${stem}.dir`;
-  return `${stem}${plainSuffix}${encrypted ? '.enc' : ''}`;
+  return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
 }
 
 /** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */

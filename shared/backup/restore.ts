@@ -41,7 +41,7 @@ export function dbnameConninfo(database: string): string {
 }
 
 export function plainCompression(file: string): 'none' | 'gzip' | 'zstd' {
-  const name = file.replace(/\.enc$/, '');
+  const name = file.replace(/\.(age|enc)$/, '');
   if (name.endsWith('.sql.gz')) return 'gzip';
   if (name.endsWith('.sql.zst')) return 'zstd';
   return 'none';

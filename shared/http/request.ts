@@ -3,13 +3,15 @@ import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
+import { proxyRoute } from './proxy.js';
 
 /**
  * One HTTP request with a timeout that really ends it: connect, TLS, headers and body all count
  * against one clock, and when it runs out the socket is destroyed. fetch() cannot promise that
  * for a server that accepts and never answers without an AbortSignal per hop, and it hides the
  * peer certificate, which TLS expiry checks need. Each request gets its own connection (no agent),
- * so a check never rides a keep-alive socket to a container that has since been replaced.
+ * so a check never rides a keep-alive socket to a container that has since been replaced. Requests
+ * go through HTTPS_PROXY/HTTP_PROXY unless NO_PROXY says otherwise (proxy.ts).
  */
 
 export type HttpErrorKind = 'timeout' | 'connection' | 'tls' | 'protocol' | 'redirect';
@@ -159,14 +161,20 @@ function singleRequest(
     };
     let settled = false;
     let certificate: PeerCertificateInfo | undefined;
+    // Ends a proxy tunnel still being opened when the deadline comes first.
+    const abort = new AbortController();
     const fail = (error: HttpRequestError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      abort.abort();
       request.destroy();
       reject(error);
     };
-    const request = (secure ? https : http).request(options.url, requestOptions);
+    const route = proxyRoute(options.url, abort.signal);
+    const request = route
+      ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
+      : (secure ? https : http).request(options.url, requestOptions);
     const timer = setTimeout(() => {
       fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
     }, remaining);

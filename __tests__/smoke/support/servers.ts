@@ -114,8 +114,8 @@ export interface Certificate {
   key: string;
 }
 
-/** A self-signed certificate for 127.0.0.1/localhost, valid for `days`, made with openssl. */
-export async function selfSignedCertificate(days: number): Promise<Certificate> {
+/** A self-signed certificate for 127.0.0.1/localhost (or the names given), valid for `days`, made with openssl. */
+export async function selfSignedCertificate(days: number, subjectAltName = 'IP:127.0.0.1,DNS:localhost'): Promise<Certificate> {
   const openssl = findExecutable('openssl');
   if (!openssl) throw new Error('openssl is needed to make the test certificate (apt-get install openssl)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smoke-tls-'));
@@ -124,7 +124,7 @@ export async function selfSignedCertificate(days: number): Promise<Certificate> 
   await runProcess(openssl, [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', keyFile, '-out', certFile, '-days', String(days),
-    '-subj', '/CN=smoke-test.local', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-subj', '/CN=smoke-test.local', '-addext', `subjectAltName=${subjectAltName}`,
   ]);
   return { dir, certFile, keyFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }

@@ -141,12 +141,18 @@ export class DeploymentsApi {
   }
 
   /** Seeds a finished deployment: a ref (tag) in an environment with its final state. */
-  seed(owner: string, repo: string, environment: string, ref: string, state: DeploymentState): DeploymentRecord {
+  /** A deployment of `ref` a deploy step started and has not finished (as redeploy-tag leaves it for smoke-test). */
+  inProgress(owner: string, repo: string, environment: string, ref: string): DeploymentRecord {
     const deployment = this.addDeployment({
       owner, repo, ref, sha: fakeSha(ref), task: 'deploy', payload: {}, environment, description: `deploy ${ref}`,
       transient_environment: false, production_environment: environment === 'production',
     });
     this.addStatus(deployment, 'in_progress');
+    return deployment;
+  }
+
+  seed(owner: string, repo: string, environment: string, ref: string, state: DeploymentState): DeploymentRecord {
+    const deployment = this.inProgress(owner, repo, environment, ref);
     this.addStatus(deployment, state);
     return deployment;
   }

@@ -11,6 +11,8 @@ export interface ReleaseRecord {
   draft: boolean;
   prerelease: boolean;
   created_at: string;
+  body?: string;
+  make_latest?: string;
 }
 
 export class ReleasesApi {
@@ -25,6 +27,18 @@ export class ReleasesApi {
         .map((release) => this.releaseJson(release));
       return paginate(request, server.baseUrl, items);
     }, { scope: 'contents', level: 'read' });
+    // "Create a release": 422 when the tag already has one, as GitHub answers.
+    server.route('POST', '/repos/{owner}/{repo}/releases', (request) => {
+      const body = request.body as { tag_name?: string; name?: string; body?: string; make_latest?: string };
+      const { owner, repo } = request.params;
+      if (!body.tag_name) return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'missing_field', field: 'tag_name' }] } };
+      if (this.releases.some((release) => release.owner === owner && release.repo === repo && release.tag_name === body.tag_name)) {
+        return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] } };
+      }
+      const record = this.addRelease(owner, repo, body.tag_name);
+      Object.assign(record, { name: body.name ?? body.tag_name, body: body.body, make_latest: body.make_latest });
+      return { status: 201, body: this.releaseJson(record) };
+    }, { scope: 'contents', level: 'write' });
     server.route('GET', '/repos/{owner}/{repo}/tags', (request) => {
       const items = [...this.tags]
         .filter(([, tag]) => tag.owner === request.params.owner && tag.repo === request.params.repo)
@@ -63,7 +77,7 @@ export class ReleasesApi {
       tag_name: release.tag_name,
       target_commitish: 'main',
       name: release.name,
-      body: null,
+      body: release.body ?? null,
       draft: release.draft,
       prerelease: release.prerelease,
       immutable: false,

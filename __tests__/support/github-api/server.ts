@@ -81,8 +81,8 @@ export class FakeGitHubServer {
     return this.nextNodeId++;
   }
 
-  async start(): Promise<string> {
-    this.server = await listenLocal((request, response) => void this.handle(request, response));
+  async start(tls?: { cert: string; key: string }): Promise<string> {
+    this.server = await listenLocal((request, response) => void this.handle(request, response), tls);
     this.baseUrl = this.server.baseUrl;
     return this.baseUrl;
   }
