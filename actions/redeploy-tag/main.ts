@@ -9,6 +9,7 @@ import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
 import { prepareCommand } from './command-strategy.js';
 import { prepareCompose } from './compose-strategy.js';
+import { prepareSwarm } from './swarm-strategy.js';
 import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
 import { readRedeployInputs, type RedeployInputs } from './inputs.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
@@ -24,6 +25,13 @@ async function openExecutor(inputs: RedeployInputs): Promise<HostExecutor & { cl
   return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
 
+/** One module per strategy, behind PreparedRedeploy. */
+const STRATEGIES: Record<RedeployInputs['strategy'], (inputs: RedeployInputs, executor: HostExecutor) => Promise<PreparedRedeploy> | PreparedRedeploy> = {
+  compose: prepareCompose,
+  swarm: prepareSwarm,
+  command: prepareCommand,
+};
+
 async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
   await writeSummary(redeploySummary(plan, report, totals, refusal));
@@ -35,10 +43,14 @@ export async function run(): Promise<void> {
   const executor = await openExecutor(inputs);
   let plan: PreparedRedeploy | undefined;
   try {
-    plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
+    plan = await STRATEGIES[inputs.strategy](inputs, executor);
     const from = commonTag(plan.previous);
-    core.info(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
-    emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+    // What is redeployed, as the strategy resolved it (a stack's services, or "command").
+    const services = inputs.strategy === 'command' ? inputs.services : plan.targets.map((target) => target.service);
+    const label = services.join(', ') || 'command';
+    const ofWhat = services.length > 0 ? ` of ${label}` : '';
+    core.info(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+    emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
 
     try {
       await plan.verify();
@@ -55,8 +67,8 @@ export async function run(): Promise<void> {
         token: inputs.githubToken,
         environment: inputs.environment,
         tag: inputs.tag,
-        description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
-        payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
+        description: `redeploy-tag: ${label} ${from ?? '(none)'} -> ${inputs.tag}`,
+        payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
         environmentUrl: inputs.environmentUrl,
         complete: inputs.completeDeployment,
       });
@@ -74,7 +86,7 @@ export async function run(): Promise<void> {
       emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
       const hint = error instanceof ActionError && error.hint ? `${error.hint} ` : '';
-      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
+      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
         hint: `${hint}The services may run either version, or none: look at them before running this again.`,
         cause: error,
       });
@@ -99,9 +111,9 @@ export async function run(): Promise<void> {
     await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
     if (!report.success) {
       const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
     }
-    core.info(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+    core.info(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
   } finally {
     await executor.close?.();
   }

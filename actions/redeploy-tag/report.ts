@@ -35,11 +35,12 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
       const result = report?.services.find((candidate) => candidate.service === snapshot.service);
       return {
         service: snapshot.service,
-        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
-        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
+        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
+        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
         ready: result?.ready ?? false,
         health: result?.health ?? null,
         readyAfterMs: result?.readyAfterMs ?? null,
+        ...(result?.replicas ? { replicas: result.replicas, failedTasks: result.failedTasks ?? [] } : {}),
       };
     }),
   };
@@ -75,6 +76,24 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
       result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
     ]);
     parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+  }
+  const swarm = (report?.services ?? []).filter((result) => result.replicas);
+  if (swarm.length > 0) {
+    const before = new Map(plan?.previous.map((snapshot) => [snapshot.service, snapshot.image]));
+    const after = new Map(report?.current.map((snapshot) => [snapshot.service, snapshot.image]));
+    parts.push(
+      '\n',
+      markdownTable(
+        ['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'],
+        swarm.map((result) => [
+          result.service,
+          `${result.replicas!.running}/${result.replicas!.desired}`,
+          before.get(result.service) ?? '(none)',
+          after.get(result.service) ?? '(none)',
+          (result.failedTasks ?? []).map((task) => `${shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
+        ]),
+      ),
+    );
   }
   const failure = report?.failure ?? refusal;
   if (failure) parts.push(`\n**Why:** ${failure}\n`);

@@ -1,0 +1,236 @@
+import { ActionError } from '../errors.js';
+import { ProcessError } from '../process.js';
+import { imageTag } from './containers.js';
+import type { HostExecutor } from './executor.js';
+
+/**
+ * What a Docker Swarm manager says about services and their tasks, through the docker CLI where
+ * the executor runs (the runner, or a manager over SSH). One `docker inspect` reads services and
+ * tasks together, so watching an update costs two round trips a look.
+ */
+export interface SwarmUpdateStatus {
+  /** updating | paused | completed | rollback_started | rollback_paused | rollback_completed */
+  state: string;
+  startedAt?: string;
+  message?: string;
+}
+
+export interface SwarmService {
+  id: string;
+  name: string;
+  /** The image in the spec, as the tasks get it: pinned to a digest when a registry resolved it. */
+  image: string;
+  /** The spec's image without a digest, e.g. registry/app:v1.2.0. */
+  reference: string;
+  tag?: string;
+  mode: 'replicated' | 'global' | 'job';
+  /** Desired replicas (replicated mode). */
+  replicas?: number;
+  version: number;
+  update?: SwarmUpdateStatus;
+  /** The spec's image before the last update, which `docker service rollback` returns to. */
+  previousImage?: string;
+  healthcheck: boolean;
+  constraints: string[];
+  /** The task template as JSON: when it changes, the tasks are replaced. */
+  taskTemplate: string;
+  labels: Record<string, string>;
+}
+
+export interface SwarmTask {
+  id: string;
+  serviceId: string;
+  slot?: number;
+  nodeId?: string;
+  image: string;
+  /** running | shutdown | ready ... (what the orchestrator wants) */
+  desiredState: string;
+  /** new | pending | assigned | accepted | preparing | ready | starting | running | complete | shutdown | failed | rejected | remove | orphaned */
+  state: string;
+  message: string;
+  error?: string;
+  containerId?: string;
+  exitCode?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface ContainerSpecJson {
+  Image?: string;
+  Healthcheck?: { Test?: string[] } | null;
+}
+
+interface ServiceJson {
+  ID: string;
+  Version: { Index: number };
+  Spec: {
+    Name: string;
+    Labels?: Record<string, string> | null;
+    TaskTemplate: { ContainerSpec?: ContainerSpecJson; Placement?: { Constraints?: string[] | null } | null };
+    Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: object; GlobalJob?: object };
+  };
+  PreviousSpec?: { TaskTemplate: { ContainerSpec?: ContainerSpecJson } } | null;
+  UpdateStatus?: { State?: string; StartedAt?: string; Message?: string } | null;
+}
+
+interface TaskJson {
+  ID: string;
+  ServiceID: string;
+  Slot?: number;
+  NodeID?: string;
+  CreatedAt: string;
+  UpdatedAt: string;
+  DesiredState: string;
+  Spec: { ContainerSpec?: ContainerSpecJson };
+  Status: { State: string; Message?: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } | null };
+}
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+export function withoutDigest(image: string): string {
+  return image.split('@')[0];
+}
+
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+export function sameImage(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [aName, aDigest] = a.split('@');
+  const [bName, bDigest] = b.split('@');
+  if (aDigest && bDigest) return aDigest === bDigest;
+  return aName === bName;
+}
+
+function healthcheckOf(spec: ContainerSpecJson | undefined): boolean {
+  const test = spec?.Healthcheck?.Test;
+  return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+
+export function parseService(json: ServiceJson): SwarmService {
+  const spec = json.Spec;
+  const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+  const labels = spec.Labels ?? {};
+  // A stack records the image as written in its file; the spec may carry a digest on top.
+  const reference = withoutDigest(image);
+  const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+  const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+  return {
+    id: json.ID,
+    name: spec.Name,
+    image,
+    reference,
+    tag: imageTag(reference),
+    mode,
+    replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+    version: json.Version.Index,
+    update,
+    previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+    healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+    constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+    taskTemplate: JSON.stringify(spec.TaskTemplate),
+    labels,
+  };
+}
+
+export function parseTask(json: TaskJson): SwarmTask {
+  const container = json.Status.ContainerStatus;
+  return {
+    id: json.ID,
+    serviceId: json.ServiceID,
+    slot: json.Slot,
+    nodeId: json.NodeID || undefined,
+    image: json.Spec.ContainerSpec?.Image ?? '',
+    desiredState: json.DesiredState,
+    state: json.Status.State,
+    message: json.Status.Message ?? '',
+    error: json.Status.Err || undefined,
+    containerId: container?.ContainerID || undefined,
+    exitCode: container?.ExitCode,
+    createdAt: json.CreatedAt,
+    updatedAt: json.UpdatedAt,
+  };
+}
+
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+export async function requireSwarmManager(executor: HostExecutor): Promise<{ nodeId: string }> {
+  const { stdout } = await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 });
+  const swarm = JSON.parse(stdout) as { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string };
+  if (swarm.LocalNodeState !== 'active') {
+    throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+      hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+    });
+  }
+  if (!swarm.ControlAvailable) {
+    throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+  }
+  return { nodeId: swarm.NodeID ?? '' };
+}
+
+const NO_SUCH = /no such (service|object|task)|not found/i;
+
+/**
+ * Services and tasks by name or ID in one `docker inspect`; names that do not exist are left out
+ * (inspect answers the others and exits 1).
+ */
+export async function inspectSwarmObjects(executor: HostExecutor, ids: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
+  if (ids.length === 0) return { services: [], tasks: [] };
+  const result = await executor.run('docker', ['inspect', ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+  if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr)) throw new ProcessError(`docker inspect (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+  const objects = JSON.parse(result.stdout.trim() || '[]') as (ServiceJson | TaskJson)[];
+  const services: SwarmService[] = [];
+  const tasks: SwarmTask[] = [];
+  for (const object of objects) {
+    if ('ServiceID' in object) tasks.push(parseTask(object));
+    else if ('Spec' in object && 'TaskTemplate' in object.Spec) services.push(parseService(object));
+  }
+  return { services, tasks };
+}
+
+/** IDs of the services' tasks, old ones included (as many as the swarm's task history keeps). */
+export async function serviceTaskIds(executor: HostExecutor, services: readonly string[]): Promise<string[]> {
+  if (services.length === 0) return [];
+  const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+  return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+}
+
+/** Services by name or ID (missing ones left out). */
+export async function inspectServices(executor: HostExecutor, services: readonly string[]): Promise<SwarmService[]> {
+  return (await inspectSwarmObjects(executor, services)).services;
+}
+
+/** The services (by ID, as found before) and all their tasks, as they are at one moment. */
+export async function servicesWithTasks(executor: HostExecutor, serviceIds: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
+  const taskIds = await serviceTaskIds(executor, serviceIds);
+  return await inspectSwarmObjects(executor, [...serviceIds, ...taskIds]);
+}
+
+/** Task states after which a task never runs again. */
+export const ENDED_TASK_STATES = ['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned'];
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+export const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
+
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+export function taskFailure(task: SwarmTask): string {
+  if (task.error) return task.error;
+  return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+export async function taskLogs(executor: HostExecutor, taskId: string, lines = 20): Promise<string> {
+  const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+  if (!result || result.exitCode !== 0) return '';
+  return `${result.stdout}${result.stderr}`.trimEnd();
+}
+
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+export async function taskHealth(executor: HostExecutor, task: SwarmTask): Promise<{ status: string; lastOutput?: string } | undefined> {
+  if (!task.containerId) return undefined;
+  const result = await executor
+    .run('docker', ['container', 'inspect', '--format', '{{json .State.Health}}', task.containerId], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+    .catch(() => undefined);
+  if (!result || result.exitCode !== 0) return undefined;
+  const health = JSON.parse(result.stdout.trim() || 'null') as { Status?: string; Log?: { Output?: string }[] | null } | null;
+  if (!health?.Status) return undefined;
+  return { status: health.Status, lastOutput: health.Log?.at(-1)?.Output?.trim() || undefined };
+}
