@@ -30558,7 +30558,7 @@ async function applyChange(run) {
     const envArgs = Object.entries(inputs.envOverrides).flatMap(([name, value]) => ['--env-add', `${name}=${value}`]);
     await Promise.all(run.plans.map(async (plan) => {
         const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
-        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 4), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
+        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
         try {
             await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
         }

@@ -115,7 +115,8 @@ export interface DemoImages {
   buildSeconds: number;
 }
 
-export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
+/** Builds the demo images on the engine at `dockerHost`: every release, or only `tags` (a second swarm node's). */
+export async function buildDemoImages(dockerHost: string, tags: readonly string[] = DEMO_TAGS): Promise<DemoImages> {
   const started = Date.now();
   const env = { DOCKER_HOST: dockerHost };
   const nodeBinary = process.execPath;
@@ -126,10 +127,10 @@ export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
   const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json')];
   const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');
   const stale = [];
-  for (const tag of DEMO_TAGS) {
+  for (const tag of tags) {
     if ((await imageBuildLabel(`${DEMO_IMAGE}:${tag}`, env)) !== buildHash) stale.push(tag);
   }
-  if (stale.length === 0) return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: 0 };
+  if (stale.length === 0) return { image: DEMO_IMAGE, tags: [...tags], buildSeconds: 0 };
 
   const tarball = await rootfsTarball('demo-app', buildHash, async (root, work) => {
     const bundle = path.join(work, 'bundle');
@@ -151,7 +152,7 @@ export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
       `${DEMO_IMAGE}:${tag}`,
     ], { env, timeoutMs: 300_000 }),
   ));
-  return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: (Date.now() - started) / 1000 };
+  return { image: DEMO_IMAGE, tags: [...tags], buildSeconds: (Date.now() - started) / 1000 };
 }
 
 export function demoMigrationsDir(): string {

@@ -18,7 +18,7 @@ import { waitFor } from './free-port.js';
  * (`--bridge=none --iptables=false`) and containers use host networking; vfs is the storage driver
  * that works everywhere (no overlay mounts needed).
  *
- * Swarm: the engine is a single-node swarm manager. Swarm's gossip port (7946) cannot be changed,
+ * Swarm: the run's engine is a single-node swarm manager. Swarm's gossip port (7946) cannot be changed,
  * so every engine advertises and listens on an address of its own in 127.0.0.0/8 (all of it is
  * loopback on Linux): runs at the same time never collide on 2377/7946, and each gets a free
  * data-path (VXLAN) port too.
@@ -28,8 +28,6 @@ export interface DockerEngine {
   dockerHost: string;
   /** The swarm this engine belongs to, when it is in one. */
   swarm?: { address: string; nodeId: string };
-  /** The last lines of dockerd's log, for error messages. */
-  logTail(): string;
   stop(): Promise<void>;
 }
 
@@ -38,8 +36,8 @@ export interface EngineService extends DockerEngine {
 }
 
 export interface DockerdOptions {
-  /** Initialise a swarm (this engine its only manager), or join one as a worker. */
-  swarm?: 'init' | { join: { managerAddress: string; token: string } };
+  /** Make the engine the manager of a swarm of its own (joinSwarm adds workers). */
+  swarm?: boolean;
 }
 
 const SWARM_PORT = 2377;
@@ -163,21 +161,8 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
       60_000,
       100,
     );
-    const env = { DOCKER_HOST: dockerHost };
-    let swarm: DockerEngine['swarm'];
-    if (options.swarm) {
-      const address = await freeSwarmAddress();
-      const endpoint = `${address}:${SWARM_PORT}`;
-      if (options.swarm === 'init') {
-        const dataPathPort = await freeDataPathPort();
-        await runProcess('docker', ['swarm', 'init', '--advertise-addr', endpoint, '--listen-addr', endpoint, '--data-path-port', String(dataPathPort)], { env, timeoutMs: 60_000 });
-      } else {
-        await runProcess('docker', ['swarm', 'join', '--token', options.swarm.join.token, '--advertise-addr', endpoint, '--listen-addr', endpoint, options.swarm.join.managerAddress], { env, timeoutMs: 60_000 });
-      }
-      const { stdout } = await runProcess('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env });
-      swarm = { address: endpoint, nodeId: stdout.trim() };
-    }
-    return { dockerHost, swarm, logTail, stop };
+    const swarm = options.swarm ? await initSwarm(dockerHost) : undefined;
+    return { dockerHost, swarm, stop };
   } catch (error) {
     const message = `${(error as Error).message}\ndockerd log (${logFile}):\n${logTail()}`;
     await stop();
@@ -185,7 +170,27 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
   }
 }
 
+/** Makes the engine the manager of a new swarm, on a loopback address and data-path port of its own. */
+export async function initSwarm(dockerHost: string): Promise<{ address: string; nodeId: string }> {
+  const endpoint = `${await freeSwarmAddress()}:${SWARM_PORT}`;
+  const dataPathPort = await freeDataPathPort();
+  await runProcess('docker', ['swarm', 'init', '--advertise-addr', endpoint, '--listen-addr', endpoint, '--data-path-port', String(dataPathPort)], { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 });
+  return { address: endpoint, nodeId: await swarmNodeId(dockerHost) };
+}
+
+/** Joins the engine to a swarm as a worker, on a loopback address of its own. */
+export async function joinSwarm(dockerHost: string, join: { managerAddress: string; token: string }): Promise<{ address: string; nodeId: string }> {
+  const endpoint = `${await freeSwarmAddress()}:${SWARM_PORT}`;
+  await runProcess('docker', ['swarm', 'join', '--token', join.token, '--advertise-addr', endpoint, '--listen-addr', endpoint, join.managerAddress], { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 });
+  return { address: endpoint, nodeId: await swarmNodeId(dockerHost) };
+}
+
+async function swarmNodeId(dockerHost: string): Promise<string> {
+  const { stdout } = await runProcess('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env: { DOCKER_HOST: dockerHost } });
+  return stdout.trim();
+}
+
 /** The run's engine: a private dockerd that is a single-node swarm manager. */
 export async function startEngine(): Promise<EngineService> {
-  return { ...(await startDockerd({ swarm: 'init' })), kind: 'docker' };
+  return { ...(await startDockerd({ swarm: true })), kind: 'docker' };
 }
