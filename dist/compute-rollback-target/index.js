@@ -31612,7 +31612,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7832);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1026);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -31622,7 +31622,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7832:
+/***/ 1026:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32151,6 +32151,158 @@ const localExecutor = {
     run: (command, args, options) => runProcess(command, args, options),
 };
 
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const { stdout } = await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 });
+    const swarm = JSON.parse(stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/**
+ * Services and tasks by name or ID in one `docker inspect`; names that do not exist are left out
+ * (inspect answers the others and exits 1).
+ */
+async function inspectSwarmObjects(executor, ids) {
+    if (ids.length === 0)
+        return { services: [], tasks: [] };
+    const result = await executor.run('docker', ['inspect', ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    const objects = JSON.parse(result.stdout.trim() || '[]');
+    const services = [];
+    const tasks = [];
+    for (const object of objects) {
+        if ('ServiceID' in object)
+            tasks.push(parseTask(object));
+        else if ('Spec' in object && 'TaskTemplate' in object.Spec)
+            services.push(parseService(object));
+    }
+    return { services, tasks };
+}
+/** IDs of the services' tasks, old ones included (as many as the swarm's task history keeps). */
+async function serviceTaskIds(executor, services) {
+    if (services.length === 0)
+        return [];
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+    return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    return (await inspectSwarmObjects(executor, services)).services;
+}
+/** The services (by ID, as found before) and all their tasks, as they are at one moment. */
+async function servicesWithTasks(executor, serviceIds) {
+    const taskIds = await serviceTaskIds(executor, serviceIds);
+    return await inspectSwarmObjects(executor, [...serviceIds, ...taskIds]);
+}
+/** Task states after which a task never runs again. */
+const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const result = await executor
+        .run('docker', ['container', 'inspect', '--format', '{{json .State.Health}}', task.containerId], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    const health = JSON.parse(result.stdout.trim() || 'null');
+    if (!health?.Status)
+        return undefined;
+    return { status: health.Status, lastOutput: health.Log?.at(-1)?.Output?.trim() || undefined };
+}
+
 ;// CONCATENATED MODULE: ./shared/releases/deployments.ts
 
 /** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
@@ -32179,6 +32331,7 @@ async function* environmentDeployments(client, repo, environment) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
 
 
 
@@ -32228,7 +32381,26 @@ async function fromService(service, project, catalog) {
     }
     return { release, source: 'service', detail: `image tag of running compose service ${project}/${service} (${containers[0].image})` };
 }
-/** Where the current version comes from, in order: the input, the environment's latest deployment, the running service. */
+/** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
+async function fromSwarmService(name, catalog) {
+    const [service] = await inspectServices(localExecutor, [name]);
+    if (!service) {
+        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
+            hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
+        });
+    }
+    const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+    const running = [...new Set(tasks.filter((task) => task.desiredState === 'running' && task.state === 'running').map((task) => task.image.split('@')[0]))];
+    if (running.some((image) => image !== service.reference)) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
+    }
+    const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+    if (!release) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+    }
+    return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+}
+/** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
 async function resolveCurrent(inputs, catalog, client) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
@@ -32240,13 +32412,15 @@ async function resolveCurrent(inputs, catalog, client) {
         const found = await fromDeployments(client, inputs.environment, catalog);
         if (found)
             return found;
-        if (!inputs.currentFromService)
+        if (!inputs.currentFromService && !inputs.currentFromSwarmService)
             throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
     }
+    if (inputs.currentFromSwarmService)
+        return await fromSwarmService(inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
         return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
     }
-    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" to read the running image tag.');
+    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" / "current-from-swarm-service" to read the running image tag.');
 }
 function describeTagSources(catalog, client) {
     const count = catalog.releases.filter((release) => !release.draftOnly).length;
@@ -32634,6 +32808,9 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
     }
     const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
+    const currentFromSwarmService = stringInput('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
+    if (currentFromService && currentFromSwarmService)
+        throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
     const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
     return {
         current,
@@ -32651,6 +32828,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         allowPrerelease: booleanInput('allow-prerelease', { default: false }),
         skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
+        currentFromSwarmService,
         projectName,
     };
 }
