@@ -3,6 +3,7 @@ import { runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { buildDemoImages, DEMO_IMAGE } from '../support/services/demo-images.js';
 import { joinSwarm, startDockerd, type DockerEngine } from '../support/services/engine.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { freePortDecade } from './swarm-stack.js';
 
 /**
@@ -17,6 +18,7 @@ describe('redeploy-tag strategy swarm on two nodes', () => {
   let manager: DockerEngine;
   let worker: DockerEngine;
   let database: TestDatabase;
+  let registry: TestRegistry;
   let portBase: number;
   const managerEnv = () => ({ DOCKER_HOST: manager.dockerHost });
   const docker = (args: string[]) => runProcess('docker', args, { env: managerEnv(), timeoutMs: 120_000 });
@@ -32,9 +34,10 @@ describe('redeploy-tag strategy swarm on two nodes', () => {
     // The manager has every release; the worker only v1.2.0, the one running now.
     await Promise.all([buildDemoImages(manager.dockerHost), buildDemoImages(worker.dockerHost, ['v1.2.0'])]);
     portBase = await freePortDecade();
+    registry = await startRegistry();
   });
   afterAll(async () => {
-    await Promise.all([worker?.stop(), manager?.stop()]);
+    await Promise.all([worker?.stop(), manager?.stop(), registry?.stop()]);
     await database?.drop();
   });
 
@@ -95,5 +98,31 @@ describe('redeploy-tag strategy swarm on two nodes', () => {
     expect(after).toHaveLength(2);
     for (const line of after) expect(line).toMatch(new RegExp(`${image('v1.1.0').replace(/[./]/g, '\\$&')} \\S+ Running$`));
     for (const slot of [1, 2]) expect(((await (await fetch(`http://127.0.0.1:${portBase}${slot}/health`)).json()) as { version: string }).version).toBe('v1.1.0');
+  });
+
+  it('deploys a tag the worker does not have when its registry serves it: the worker pulls it, the spec pinned to the registry\'s digest', async () => {
+    const { stdout: workerId } = await runProcess('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env: { DOCKER_HOST: worker.dockerHost } });
+    const pushed = await registry.push(manager.dockerHost, image('v1.0.0'), 'rollback-demo-app:v1.0.0');
+    const repository = pushed.split(':v1.0.0')[0];
+    const missing = await runProcess('docker', ['image', 'inspect', pushed], { env: { DOCKER_HOST: worker.dockerHost }, okExitCodes: [1] });
+    expect(missing.stderr).toContain('No such image');
+    const manifest = await fetch(`http://${registry.address}/v2/rollback-demo-app/manifests/v1.0.0`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const digest = manifest.headers.get('docker-content-digest');
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const result = await runAction('redeploy-tag', { inputs: { strategy: 'swarm', services: 'api', tag: 'v1.0.0', image: repository, pull: 'always', 'health-timeout': '120s' }, env: managerEnv() });
+    expect(result.errors).toEqual([]);
+    expect(result.outputs.outcome).toBe('deployed');
+    expect(result.log).toContain(`(${workerId.trim().slice(0, 12)}) pullable from its registry`);
+    const [service] = JSON.parse(result.outputs['services-json']) as { current: { image: string; digest: string } }[];
+    expect(service.current).toMatchObject({ image: pushed, digest });
+    const { stdout: spec } = await docker(['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'api']);
+    expect(spec.trim()).toBe(`${pushed}@${digest}`);
+    const after = await tasks();
+    expect(after).toHaveLength(2);
+    for (const line of after) expect(line.split(' ')[1]).toBe(pushed);
+    // The worker has it now, pulled by its own task by digest (so without the tag).
+    await runProcess('docker', ['image', 'inspect', `${repository}@${digest}`], { env: { DOCKER_HOST: worker.dockerHost } });
+    for (const slot of [1, 2]) expect(((await (await fetch(`http://127.0.0.1:${portBase}${slot}/health`)).json()) as { version: string }).version).toBe('v1.0.0');
   });
 });

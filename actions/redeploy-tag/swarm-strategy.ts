@@ -7,7 +7,7 @@ import type { HostExecutor } from '../../shared/engine/executor.js';
 import { inspectImage } from '../../shared/engine/images.js';
 import { inspectServices, requireSwarmManager, servicesWithTasks, taskFailure, taskHealth, taskLogs, withoutDigest, type SwarmService, type SwarmTask } from '../../shared/engine/swarm.js';
 import { describeNode, eligibleNodes, ensureImageOnNodes, listNodes, type SwarmNode } from '../../shared/engine/swarm-nodes.js';
-import { deployStack, resolveStackServices, stackDeployArgs, stackServiceName, type StackFiles } from '../../shared/engine/swarm-stack.js';
+import { deployStack, resolveStackServices, stackDeployArgs, stackDeployDetachFlag, stackServiceName, type StackFiles } from '../../shared/engine/swarm-stack.js';
 import { SwarmWatcher, type SwarmGoal, type SwarmServiceStatus } from '../../shared/engine/swarm-watch.js';
 import { formatCommand, ProcessError } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
@@ -80,12 +80,14 @@ function snapshotOf(name: string, service: SwarmService | undefined, tasks: read
 export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecutor): Promise<PreparedRedeploy> {
   const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
   const stack: StackFiles | undefined = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
-  const [{ nodeId }, config] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined]);
+  const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
   const nodesLookup = listNodes(executor, nodeId);
   nodesLookup.catch(() => undefined);
 
   const stackPlans = stack ? stackTargets(inputs, stack.stack, config!) : undefined;
-  const existing = await inspectServices(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
+  // What runs now: the services that exist (a stack may be adding some) and their tasks.
+  const before = await servicesWithTasks(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
+  const existing = before.services;
   const byName = new Map(existing.map((service) => [service.name, service]));
   const missing = stackPlans ? [] : inputs.services.filter((name) => !byName.has(name));
   if (missing.length > 0) await servicesNotFound(executor, missing);
@@ -96,14 +98,12 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
       return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
     });
 
-  const before = await servicesWithTasks(executor, existing.map((service) => service.id));
-  const beforeById = new Map(before.services.map((service) => [service.id, service]));
   const previousImageIds = new Map(
     await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id] as const)),
   );
   const previous = plans.map((plan) => {
     const service = byName.get(plan.name);
-    return snapshotOf(plan.name, service && beforeById.get(service.id), before.tasks, previousImageIds.get(plan.name));
+    return snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
   });
   const targets: ServiceTarget[] = plans.map((plan) => ({ service: plan.name, image: plan.image }));
   let nodes: SwarmNode[] = [];
@@ -126,7 +126,7 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
         byImage.set(plan.image, list);
       }
       for (const [image, imageNodes] of byImage) {
-        const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
+        const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
         core.info(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
         for (const target of targets.filter((candidate) => candidate.image === image)) {
           target.imageId = check.local?.id;
@@ -134,7 +134,7 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
         }
       }
     },
-    execute: (startedAt) => executeSwarm({ inputs, executor, stack, env, plans, existing, before, previous, targets, nodes: () => nodes }, startedAt),
+    execute: (startedAt) => executeSwarm({ inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes }, startedAt),
   };
 }
 
@@ -142,9 +142,9 @@ interface SwarmRun {
   inputs: RedeployInputs;
   executor: HostExecutor;
   stack?: StackFiles;
+  detachFlag: string[];
   env: Record<string, string>;
   plans: SwarmTargetPlan[];
-  existing: SwarmService[];
   before: { services: SwarmService[]; tasks: SwarmTask[] };
   previous: ServiceSnapshot[];
   targets: ServiceTarget[];
@@ -156,7 +156,7 @@ async function applyChange(run: SwarmRun): Promise<void> {
   const echo = (line: string) => core.info(`  ${line}`);
   if (stack) {
     core.info(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
-    await deployStack(executor, stack, env, echo);
+    await deployStack(executor, stack, env, run.detachFlag, echo);
     return;
   }
   // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.

@@ -31612,7 +31612,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1026);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7602);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -31622,7 +31622,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1026:
+/***/ 7602:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31899,7 +31899,88 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        if (response.statusCode !== 200)
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${text.trim().slice(0, 300)}`));
+                        try {
+                            resolve(JSON.parse(text));
+                        }
+                        catch (error) {
+                            reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`));
+                        }
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`)));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
 
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -31929,34 +32010,49 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
-async function inspectContainers(executor, ids, env) {
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
+async function containers_inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
+    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
         return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
+    return found.map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    const containers = await inspectContainers(executor, ids, options.env);
+    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
+    const containers = await containers_inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 /** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
@@ -31987,8 +32083,6 @@ async function forceRemoveContainer(executor, id, env) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./shared/process.ts
 
 
@@ -32146,12 +32240,15 @@ function findExecutable(name, extraDirs = []) {
 
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
 
+
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
 };
 
 ;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
 
 
 
@@ -32218,8 +32315,10 @@ function parseTask(json) {
 }
 /** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
 async function requireSwarmManager(executor) {
-    const { stdout } = await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 });
-    const swarm = JSON.parse(stdout);
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
     if (swarm.LocalNodeState !== 'active') {
         throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
             hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
@@ -32231,42 +32330,42 @@ async function requireSwarmManager(executor) {
     return { nodeId: swarm.NodeID ?? '' };
 }
 const NO_SUCH = /no such (service|object|task)|not found/i;
-/**
- * Services and tasks by name or ID in one `docker inspect`; names that do not exist are left out
- * (inspect answers the others and exits 1).
- */
-async function inspectSwarmObjects(executor, ids) {
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
     if (ids.length === 0)
-        return { services: [], tasks: [] };
-    const result = await executor.run('docker', ['inspect', ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    const objects = JSON.parse(result.stdout.trim() || '[]');
-    const services = [];
-    const tasks = [];
-    for (const object of objects) {
-        if ('ServiceID' in object)
-            tasks.push(parseTask(object));
-        else if ('Spec' in object && 'TaskTemplate' in object.Spec)
-            services.push(parseService(object));
-    }
-    return { services, tasks };
-}
-/** IDs of the services' tasks, old ones included (as many as the swarm's task history keeps). */
-async function serviceTaskIds(executor, services) {
-    if (services.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-    return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
 }
 /** Services by name or ID (missing ones left out). */
 async function inspectServices(executor, services) {
-    return (await inspectSwarmObjects(executor, services)).services;
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
 }
-/** The services (by ID, as found before) and all their tasks, as they are at one moment. */
-async function servicesWithTasks(executor, serviceIds) {
-    const taskIds = await serviceTaskIds(executor, serviceIds);
-    return await inspectSwarmObjects(executor, [...serviceIds, ...taskIds]);
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
 }
 /** Task states after which a task never runs again. */
 const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
@@ -32292,15 +32391,10 @@ async function taskLogs(executor, taskId, lines = 20) {
 async function taskHealth(executor, task) {
     if (!task.containerId)
         return undefined;
-    const result = await executor
-        .run('docker', ['container', 'inspect', '--format', '{{json .State.Health}}', task.containerId], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
         return undefined;
-    const health = JSON.parse(result.stdout.trim() || 'null');
-    if (!health?.Status)
-        return undefined;
-    return { status: health.Status, lastOutput: health.Log?.at(-1)?.Output?.trim() || undefined };
+    return { status: container.health, lastOutput: container.lastHealthOutput };
 }
 
 ;// CONCATENATED MODULE: ./shared/releases/deployments.ts

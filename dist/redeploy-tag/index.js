@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8976);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2139);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8976:
+/***/ 2139:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28592,16 +28592,104 @@ function findExecutable(name, extraDirs = []) {
     return undefined;
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_namespaceObject.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
 
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
 };
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
  * ssh always hands the remote side one command string, which the remote user's shell parses. So
@@ -28829,6 +28917,11 @@ async function writeSummary(markdown) {
 
 const MISSING = /no such image|failed to find image|image not known|not found/i;
 async function inspectImage(executor, reference) {
+    const api = executor.engine?.();
+    if (api) {
+        const image = await api.get(`/images/${reference}/json`);
+        return image && { reference, id: image.Id, repoDigests: image.RepoDigests ?? [] };
+    }
     const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
     if (result.exitCode !== 0) {
         if (MISSING.test(result.stderr))
@@ -28881,9 +28974,6 @@ async function ensureImage(executor, reference, policy, options = {}) {
     return { ...image, pulled: true };
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
@@ -29240,6 +29330,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
 
 
+
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
 function imageTag(reference) {
     const withoutDigest = reference.split('@')[0];
@@ -29267,33 +29358,48 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
+    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
         return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
+    return found.map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
@@ -29335,16 +29441,25 @@ async function forceRemoveContainer(executor, id, env) {
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
+/** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
+function composePluginOnRunner() {
+    const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+    return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
+}
 async function detectCompose(executor) {
-    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v2?.exitCode === 0 && v2.stdout.trim())
-        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
     if (!executor.remote) {
-        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+        // Starting the CLI (or the Python v1 tool, ~0.4s) just to ask costs more than the rest of the
+        // preparation: on the runner, the plugin's file or v1 on PATH is enough.
+        if (composePluginOnRunner())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
         if (findExecutable('docker-compose'))
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
+        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        if (v2?.exitCode === 0 && v2.stdout.trim())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
         const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
@@ -29928,6 +30043,7 @@ async function currentSnapshot(executor, project, services, env, name) {
 
 
 
+
 /** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
 function withoutDigest(image) {
     return image.split('@')[0];
@@ -29991,8 +30107,10 @@ function parseTask(json) {
 }
 /** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
 async function requireSwarmManager(executor) {
-    const { stdout } = await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 });
-    const swarm = JSON.parse(stdout);
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
     if (swarm.LocalNodeState !== 'active') {
         throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
             hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
@@ -30004,42 +30122,42 @@ async function requireSwarmManager(executor) {
     return { nodeId: swarm.NodeID ?? '' };
 }
 const NO_SUCH = /no such (service|object|task)|not found/i;
-/**
- * Services and tasks by name or ID in one `docker inspect`; names that do not exist are left out
- * (inspect answers the others and exits 1).
- */
-async function inspectSwarmObjects(executor, ids) {
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
     if (ids.length === 0)
-        return { services: [], tasks: [] };
-    const result = await executor.run('docker', ['inspect', ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    const objects = JSON.parse(result.stdout.trim() || '[]');
-    const services = [];
-    const tasks = [];
-    for (const object of objects) {
-        if ('ServiceID' in object)
-            tasks.push(parseTask(object));
-        else if ('Spec' in object && 'TaskTemplate' in object.Spec)
-            services.push(parseService(object));
-    }
-    return { services, tasks };
-}
-/** IDs of the services' tasks, old ones included (as many as the swarm's task history keeps). */
-async function serviceTaskIds(executor, services) {
-    if (services.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-    return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
 }
 /** Services by name or ID (missing ones left out). */
 async function inspectServices(executor, services) {
-    return (await inspectSwarmObjects(executor, services)).services;
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
 }
-/** The services (by ID, as found before) and all their tasks, as they are at one moment. */
-async function servicesWithTasks(executor, serviceIds) {
-    const taskIds = await serviceTaskIds(executor, serviceIds);
-    return await inspectSwarmObjects(executor, [...serviceIds, ...taskIds]);
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
 }
 /** Task states after which a task never runs again. */
 const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
@@ -30065,15 +30183,10 @@ async function taskLogs(executor, taskId, lines = 20) {
 async function taskHealth(executor, task) {
     if (!task.containerId)
         return undefined;
-    const result = await executor
-        .run('docker', ['container', 'inspect', '--format', '{{json .State.Health}}', task.containerId], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
         return undefined;
-    const health = JSON.parse(result.stdout.trim() || 'null');
-    if (!health?.Status)
-        return undefined;
-    return { status: health.Status, lastOutput: health.Log?.at(-1)?.Output?.trim() || undefined };
+    return { status: container.health, lastOutput: container.lastHealthOutput };
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -30084,13 +30197,19 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 
 
+
 async function listNodes(executor, selfId) {
-    const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-    const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
-    if (list.length === 0)
-        return [];
-    const { stdout } = await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 });
-    return JSON.parse(stdout).map((node) => ({
+    const api = executor.engine?.();
+    let nodes;
+    if (api) {
+        nodes = (await api.get('/nodes')) ?? [];
+    }
+    else {
+        const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
+        const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
+        nodes = list.length === 0 ? [] : JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout);
+    }
+    return nodes.map((node) => ({
         id: node.ID,
         hostname: node.Description.Hostname,
         role: node.Spec.Role === 'manager' ? 'manager' : 'worker',
@@ -30146,8 +30265,19 @@ function satisfies(node, constraints) {
 function eligibleNodes(nodes, constraints) {
     return nodes.filter((node) => node.ready && node.active && satisfies(node, constraints));
 }
-/** Whether the image's registry serves it (then every node can pull it), asked from where the executor runs. */
+/**
+ * Whether the image's registry serves it (then every node can pull it): asked by the manager's
+ * engine, with its registry settings, or with `docker manifest inspect` where the executor runs.
+ */
 async function registryServes(executor, reference) {
+    const api = executor.engine?.();
+    if (api) {
+        return await api.get(`/distribution/${reference}/json`).then((answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }), (error) => {
+            if (error instanceof EngineApiError)
+                return { ok: false, detail: error.detail };
+            throw error;
+        });
+    }
     const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error) => {
         if (error instanceof ProcessError)
             return error.result;
@@ -30161,13 +30291,12 @@ const PROBE_ENTRYPOINT = '/rollback-actions-image-probe';
  * on each node says whether the image was there (the container was created) or not (rejected
  * while preparing it). The probe service is removed afterwards.
  */
-async function probeNodes(executor, reference, nodes, timeoutMs) {
+async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
     const name = `rollback-image-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     const wanted = new Set(nodes.map((node) => node.id));
     const answers = new Map();
     // A global job on exactly these nodes: constraints cannot say "one of", so the others are excluded by id.
-    const { stdout: allIds } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-    const excluded = allIds.split('\n').map((line) => line.trim()).filter((id) => id && !wanted.has(id));
+    const excluded = allNodes.map((node) => node.id).filter((id) => !wanted.has(id));
     await executor.run('docker', [
         'service', 'create', '--detach', '--quiet', '--name', name,
         '--mode', 'global-job', '--restart-condition', 'none', '--no-resolve-image',
@@ -30180,7 +30309,7 @@ async function probeNodes(executor, reference, nodes, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         while (answers.size < wanted.size && Date.now() < deadline) {
             await (0,promises_namespaceObject.setTimeout)(250);
-            const { tasks } = await inspectSwarmObjects(executor, await serviceTaskIds(executor, [name]));
+            const tasks = await serviceTasks(executor, [name]);
             // Oldest first: a node's first decisive task is its answer (the job may start more).
             for (const task of [...tasks].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
                 if (!task.nodeId || answers.has(task.nodeId) || !wanted.has(task.nodeId))
@@ -30239,7 +30368,7 @@ async function ensureImageOnNodes(executor, reference, nodes, policy, options = 
         probe = [];
     }
     if (probe.length > 0) {
-        const answers = await probeNodes(executor, reference, probe, options.probeTimeoutMs ?? 60_000);
+        const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
         for (const node of probe) {
             const answer = answers.get(node.id);
             results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });
@@ -30308,7 +30437,7 @@ async function resolveStackServices(executor, stack, env) {
         service.rawImage = written?.[name]?.image ?? service.rawImage;
     return services;
 }
-/** Whether this CLI's `stack deploy` takes --detach (26 and later; older ones always return at once). */
+/** ["--detach=true"] when this CLI's `stack deploy` takes it (26 and later; older ones always return at once). */
 async function stackDeployDetachFlag(executor) {
     const help = await executor.run('docker', ['stack', 'deploy', '--help'], { okExitCodes: [0, 1], timeoutMs: 30_000 });
     return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
@@ -30318,8 +30447,8 @@ function stackDeployArgs(stack, extra = []) {
     return ['stack', 'deploy', ...stack.files.flatMap((file) => ['-c', file]), '--resolve-image', 'changed', ...extra, stack.stack];
 }
 /** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
-async function deployStack(executor, stack, env, onLine) {
-    const args = stackDeployArgs(stack, await stackDeployDetachFlag(executor));
+async function deployStack(executor, stack, env, detachFlag, onLine) {
+    const args = stackDeployArgs(stack, detachFlag);
     try {
         return await executor.run('docker', args, { cwd: stack.workingDirectory, env, timeoutMs: 300_000, onStdoutLine: onLine, onStderrLine: onLine });
     }
@@ -30492,11 +30621,13 @@ function swarm_strategy_snapshotOf(name, service, tasks, imageId) {
 async function prepareSwarm(inputs, executor) {
     const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
     const stack = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
-    const [{ nodeId }, config] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined]);
+    const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
     const nodesLookup = listNodes(executor, nodeId);
     nodesLookup.catch(() => undefined);
     const stackPlans = stack ? stackTargets(inputs, stack.stack, config) : undefined;
-    const existing = await inspectServices(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
+    // What runs now: the services that exist (a stack may be adding some) and their tasks.
+    const before = await servicesWithTasks(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
+    const existing = before.services;
     const byName = new Map(existing.map((service) => [service.name, service]));
     const missing = stackPlans ? [] : inputs.services.filter((name) => !byName.has(name));
     if (missing.length > 0)
@@ -30506,12 +30637,10 @@ async function prepareSwarm(inputs, executor) {
             const service = byName.get(name);
             return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
         });
-    const before = await servicesWithTasks(executor, existing.map((service) => service.id));
-    const beforeById = new Map(before.services.map((service) => [service.id, service]));
     const previousImageIds = new Map(await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id])));
     const previous = plans.map((plan) => {
         const service = byName.get(plan.name);
-        return swarm_strategy_snapshotOf(plan.name, service && beforeById.get(service.id), before.tasks, previousImageIds.get(plan.name));
+        return swarm_strategy_snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
     });
     const targets = plans.map((plan) => ({ service: plan.name, image: plan.image }));
     let nodes = [];
@@ -30535,7 +30664,7 @@ async function prepareSwarm(inputs, executor) {
                 byImage.set(plan.image, list);
             }
             for (const [image, imageNodes] of byImage) {
-                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
+                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
                 core/* info */.pq(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
                 for (const target of targets.filter((candidate) => candidate.image === image)) {
                     target.imageId = check.local?.id;
@@ -30543,7 +30672,7 @@ async function prepareSwarm(inputs, executor) {
                 }
             }
         },
-        execute: (startedAt) => executeSwarm({ inputs, executor, stack, env, plans, existing, before, previous, targets, nodes: () => nodes }, startedAt),
+        execute: (startedAt) => executeSwarm({ inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes }, startedAt),
     };
 }
 async function applyChange(run) {
@@ -30551,7 +30680,7 @@ async function applyChange(run) {
     const echo = (line) => core/* info */.pq(`  ${line}`);
     if (stack) {
         core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
-        await deployStack(executor, stack, env, echo);
+        await deployStack(executor, stack, env, run.detachFlag, echo);
         return;
     }
     // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.

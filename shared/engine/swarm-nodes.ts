@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessError } from '../process.js';
+import { EngineApiError } from './engine-api.js';
 import type { HostExecutor } from './executor.js';
 import { ImageUnavailableError, inspectImage, type LocalImage, type PullPolicy } from './images.js';
-import { serviceTaskIds, inspectSwarmObjects, type SwarmTask } from './swarm.js';
+import { serviceTasks, type SwarmTask } from './swarm.js';
 
 /**
  * Which swarm nodes will run a service, and whether an image is there for each of them before
@@ -37,11 +38,16 @@ interface NodeJson {
 }
 
 export async function listNodes(executor: HostExecutor, selfId: string): Promise<SwarmNode[]> {
-  const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-  const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
-  if (list.length === 0) return [];
-  const { stdout } = await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 });
-  return (JSON.parse(stdout) as NodeJson[]).map((node) => ({
+  const api = executor.engine?.();
+  let nodes: NodeJson[];
+  if (api) {
+    nodes = (await api.get<NodeJson[]>('/nodes')) ?? [];
+  } else {
+    const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
+    const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
+    nodes = list.length === 0 ? [] : (JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout) as NodeJson[]);
+  }
+  return nodes.map((node) => ({
     id: node.ID,
     hostname: node.Description.Hostname,
     role: node.Spec.Role === 'manager' ? 'manager' : 'worker',
@@ -93,8 +99,21 @@ export function eligibleNodes(nodes: readonly SwarmNode[], constraints: readonly
   return nodes.filter((node) => node.ready && node.active && satisfies(node, constraints));
 }
 
-/** Whether the image's registry serves it (then every node can pull it), asked from where the executor runs. */
+/**
+ * Whether the image's registry serves it (then every node can pull it): asked by the manager's
+ * engine, with its registry settings, or with `docker manifest inspect` where the executor runs.
+ */
 export async function registryServes(executor: HostExecutor, reference: string): Promise<{ ok: boolean; detail: string }> {
+  const api = executor.engine?.();
+  if (api) {
+    return await api.get<{ Descriptor?: { digest?: string } }>(`/distribution/${reference}/json`).then(
+      (answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }),
+      (error: unknown) => {
+        if (error instanceof EngineApiError) return { ok: false, detail: error.detail };
+        throw error;
+      },
+    );
+  }
   const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error: unknown) => {
     if (error instanceof ProcessError) return error.result;
     throw error;
@@ -109,13 +128,12 @@ const PROBE_ENTRYPOINT = '/rollback-actions-image-probe';
  * on each node says whether the image was there (the container was created) or not (rejected
  * while preparing it). The probe service is removed afterwards.
  */
-export async function probeNodes(executor: HostExecutor, reference: string, nodes: readonly SwarmNode[], timeoutMs: number): Promise<Map<string, { present: boolean; detail: string }>> {
+export async function probeNodes(executor: HostExecutor, reference: string, nodes: readonly SwarmNode[], allNodes: readonly SwarmNode[], timeoutMs: number): Promise<Map<string, { present: boolean; detail: string }>> {
   const name = `rollback-image-probe-${randomBytes(4).toString('hex')}`;
   const wanted = new Set(nodes.map((node) => node.id));
   const answers = new Map<string, { present: boolean; detail: string }>();
   // A global job on exactly these nodes: constraints cannot say "one of", so the others are excluded by id.
-  const { stdout: allIds } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-  const excluded = allIds.split('\n').map((line) => line.trim()).filter((id) => id && !wanted.has(id));
+  const excluded = allNodes.map((node) => node.id).filter((id) => !wanted.has(id));
   await executor.run(
     'docker',
     [
@@ -132,7 +150,7 @@ export async function probeNodes(executor: HostExecutor, reference: string, node
     const deadline = Date.now() + timeoutMs;
     while (answers.size < wanted.size && Date.now() < deadline) {
       await sleep(250);
-      const { tasks } = await inspectSwarmObjects(executor, await serviceTaskIds(executor, [name]));
+      const tasks = await serviceTasks(executor, [name]);
       // Oldest first: a node's first decisive task is its answer (the job may start more).
       for (const task of [...tasks].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
         if (!task.nodeId || answers.has(task.nodeId) || !wanted.has(task.nodeId)) continue;
@@ -169,7 +187,13 @@ export interface NodeImageCheck {
  *  - missing: on the node, or the registry serves it;
  *  - always: the registry serves it.
  */
-export async function ensureImageOnNodes(executor: HostExecutor, reference: string, nodes: readonly SwarmNode[], policy: PullPolicy, options: { probeTimeoutMs?: number } = {}): Promise<NodeImageCheck> {
+export async function ensureImageOnNodes(
+  executor: HostExecutor,
+  reference: string,
+  nodes: readonly SwarmNode[],
+  policy: PullPolicy,
+  options: { allNodes?: readonly SwarmNode[]; probeTimeoutMs?: number } = {},
+): Promise<NodeImageCheck> {
   const self = nodes.find((node) => node.self);
   const others = nodes.filter((node) => !node.self);
   const local = await inspectImage(executor, reference);
@@ -193,7 +217,7 @@ export async function ensureImageOnNodes(executor: HostExecutor, reference: stri
     probe = [];
   }
   if (probe.length > 0) {
-    const answers = await probeNodes(executor, reference, probe, options.probeTimeoutMs ?? 60_000);
+    const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
     for (const node of probe) {
       const answer = answers.get(node.id);
       results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });

@@ -67,8 +67,8 @@ export async function resolveStackServices(executor: HostExecutor, stack: StackF
   return services;
 }
 
-/** Whether this CLI's `stack deploy` takes --detach (26 and later; older ones always return at once). */
-async function stackDeployDetachFlag(executor: HostExecutor): Promise<string[]> {
+/** ["--detach=true"] when this CLI's `stack deploy` takes it (26 and later; older ones always return at once). */
+export async function stackDeployDetachFlag(executor: HostExecutor): Promise<string[]> {
   const help = await executor.run('docker', ['stack', 'deploy', '--help'], { okExitCodes: [0, 1], timeoutMs: 30_000 });
   return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
 }
@@ -79,8 +79,8 @@ export function stackDeployArgs(stack: StackFiles, extra: readonly string[] = []
 }
 
 /** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
-export async function deployStack(executor: HostExecutor, stack: StackFiles, env: Record<string, string>, onLine?: (line: string) => void): Promise<RunResult> {
-  const args = stackDeployArgs(stack, await stackDeployDetachFlag(executor));
+export async function deployStack(executor: HostExecutor, stack: StackFiles, env: Record<string, string>, detachFlag: readonly string[], onLine?: (line: string) => void): Promise<RunResult> {
+  const args = stackDeployArgs(stack, detachFlag);
   try {
     return await executor.run('docker', args, { cwd: stack.workingDirectory, env, timeoutMs: 300_000, onStdoutLine: onLine, onStderrLine: onLine });
   } catch (error) {

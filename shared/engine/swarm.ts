@@ -1,6 +1,7 @@
 import { ActionError } from '../errors.js';
 import { ProcessError } from '../process.js';
-import { imageTag } from './containers.js';
+import { imageTag, inspectContainers } from './containers.js';
+import { filters } from './engine-api.js';
 import type { HostExecutor } from './executor.js';
 
 /**
@@ -149,10 +150,18 @@ export function parseTask(json: TaskJson): SwarmTask {
   };
 }
 
+interface SwarmInfoJson {
+  LocalNodeState?: string;
+  ControlAvailable?: boolean;
+  NodeID?: string;
+}
+
 /** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
 export async function requireSwarmManager(executor: HostExecutor): Promise<{ nodeId: string }> {
-  const { stdout } = await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 });
-  const swarm = JSON.parse(stdout) as { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string };
+  const api = executor.engine?.();
+  const swarm = api
+    ? ((await api.get<{ Swarm: SwarmInfoJson }>('/info'))?.Swarm ?? {})
+    : (JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout) as SwarmInfoJson);
   if (swarm.LocalNodeState !== 'active') {
     throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
       hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
@@ -166,40 +175,42 @@ export async function requireSwarmManager(executor: HostExecutor): Promise<{ nod
 
 const NO_SUCH = /no such (service|object|task)|not found/i;
 
-/**
- * Services and tasks by name or ID in one `docker inspect`; names that do not exist are left out
- * (inspect answers the others and exits 1).
- */
-export async function inspectSwarmObjects(executor: HostExecutor, ids: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
-  if (ids.length === 0) return { services: [], tasks: [] };
-  const result = await executor.run('docker', ['inspect', ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-  if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr)) throw new ProcessError(`docker inspect (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-  const objects = JSON.parse(result.stdout.trim() || '[]') as (ServiceJson | TaskJson)[];
-  const services: SwarmService[] = [];
-  const tasks: SwarmTask[] = [];
-  for (const object of objects) {
-    if ('ServiceID' in object) tasks.push(parseTask(object));
-    else if ('Spec' in object && 'TaskTemplate' in object.Spec) services.push(parseService(object));
-  }
-  return { services, tasks };
-}
-
-/** IDs of the services' tasks, old ones included (as many as the swarm's task history keeps). */
-export async function serviceTaskIds(executor: HostExecutor, services: readonly string[]): Promise<string[]> {
-  if (services.length === 0) return [];
-  const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-  return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli<T>(executor: HostExecutor, type: 'service' | 'task', ids: readonly string[]): Promise<T[]> {
+  if (ids.length === 0) return [];
+  const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+  if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr)) throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+  return JSON.parse(result.stdout.trim() || '[]') as T[];
 }
 
 /** Services by name or ID (missing ones left out). */
 export async function inspectServices(executor: HostExecutor, services: readonly string[]): Promise<SwarmService[]> {
-  return (await inspectSwarmObjects(executor, services)).services;
+  const api = executor.engine?.();
+  // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+  const found = api
+    ? await Promise.all(services.map((name) => api.get<ServiceJson>(`/services/${name}`, { insertDefaults: 'true' })))
+    : await inspectByCli<ServiceJson>(executor, 'service', services);
+  return found.filter((json): json is ServiceJson => json !== undefined).map(parseService);
 }
 
-/** The services (by ID, as found before) and all their tasks, as they are at one moment. */
-export async function servicesWithTasks(executor: HostExecutor, serviceIds: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
-  const taskIds = await serviceTaskIds(executor, serviceIds);
-  return await inspectSwarmObjects(executor, [...serviceIds, ...taskIds]);
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+export async function serviceTasks(executor: HostExecutor, services: readonly string[]): Promise<SwarmTask[]> {
+  if (services.length === 0) return [];
+  const api = executor.engine?.();
+  if (api) {
+    // The API filters tasks by service ID or name.
+    return ((await api.get<TaskJson[]>('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+  }
+  const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+  const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+  return (await inspectByCli<TaskJson>(executor, 'task', ids)).map(parseTask);
+}
+
+/** The services that exist, by name or ID, and all their tasks. */
+export async function servicesWithTasks(executor: HostExecutor, services: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
+  const found = await inspectServices(executor, services);
+  // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+  return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
 }
 
 /** Task states after which a task never runs again. */
@@ -226,11 +237,7 @@ export async function taskLogs(executor: HostExecutor, taskId: string, lines = 2
  */
 export async function taskHealth(executor: HostExecutor, task: SwarmTask): Promise<{ status: string; lastOutput?: string } | undefined> {
   if (!task.containerId) return undefined;
-  const result = await executor
-    .run('docker', ['container', 'inspect', '--format', '{{json .State.Health}}', task.containerId], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-    .catch(() => undefined);
-  if (!result || result.exitCode !== 0) return undefined;
-  const health = JSON.parse(result.stdout.trim() || 'null') as { Status?: string; Log?: { Output?: string }[] | null } | null;
-  if (!health?.Status) return undefined;
-  return { status: health.Status, lastOutput: health.Log?.at(-1)?.Output?.trim() || undefined };
+  const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+  if (!container?.health) return undefined;
+  return { status: container.health, lastOutput: container.lastHealthOutput };
 }
