@@ -10,8 +10,8 @@ import { median, timed, type Benchmark } from './types.js';
  * task running the new image (healthy), against what a runbook does by hand on the same service
  * in the same run: `docker service update --image <image>:<tag> <service>`, which waits for the
  * service to converge (the CLI's own progress, including the update's monitor period), then a
- * loop until the update state says completed. Rounds alternate v1.1.0 and v1.2.0 so every update
- * replaces the task, and interleave the two ways so load on the machine hits both alike.
+ * loop until the update state says completed. Every update switches between v1.1.0 and v1.2.0, so
+ * each replaces the task, and the two ways interleave (taking turns going first) so load hits both alike.
  */
 const ROUNDS = 11;
 const TAGS = ['v1.1.0', 'v1.2.0'];
@@ -34,6 +34,7 @@ async function bareUpdate(stack: SwarmStack, service: string, tag: string): Prom
 async function actionUpdate(stack: SwarmStack, service: string, tag: string): Promise<number> {
   const result = await runAction('redeploy-tag', { inputs: { strategy: 'swarm', services: service, tag, 'health-timeout': '120s' }, env: dockerEnv() });
   if (result.exitCode !== 0) throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
+  if (result.outputs.outcome !== 'deployed') throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not an update`);
   if ((await updateState(service)) !== 'completed') throw new Error(`redeploy-tag to ${tag} returned before the update completed`);
   const health = await stack.health();
   if (health.version !== tag) throw new Error(`redeploy-tag: expected ${tag}, /health says ${health.version}`);
@@ -56,7 +57,8 @@ const benchmark: Benchmark = {
       const bare: number[] = [];
       const action: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        const [first, second] = round % 2 === 0 ? TAGS : [...TAGS].reverse();
+        // Each round goes v1.2.0 -> v1.1.0 -> v1.2.0, so every deploy replaces what runs; which way goes first alternates.
+        const [first, second] = TAGS;
         if (round % 2 === 0) {
           bare.push(await bareUpdate(stack, service, first));
           action.push(await actionUpdate(stack, service, second));
