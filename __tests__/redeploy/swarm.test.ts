@@ -179,6 +179,24 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect((await stack.tasks('api')).map((task) => task.id).sort()).toEqual(tasksBefore);
   });
 
+  it('with verify-only checks the image on the nodes and changes nothing, records nothing', async () => {
+    const before = await stack.service('api');
+    const tasksBefore = (await stack.tasks('api')).map((task) => task.id).sort();
+    const verified = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v1.1.0', 'verify-only': 'true' }), env: dockerEnv() });
+    expect(verified.errors).toEqual([]);
+    expect(verified.outputs.outcome).toBe('verified');
+    expect(verified.events).toEqual([]);
+    expect(verified.log).toMatch(/localhost\/rollback-demo-app:v1\.1\.0: \S+ \([0-9a-z]{12}\) present\./);
+    expect(verified.summary).toContain('## redeploy-tag: v1.1.0: image available where it would run; nothing changed (verify-only)');
+    const missing = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v9.9.9', 'verify-only': 'true' }), env: dockerEnv() });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.outputs.outcome).toBe('refused');
+    expect(missing.events).toEqual([]);
+    const after = await stack.service('api');
+    expect(after.version).toBe(before.version);
+    expect((await stack.tasks('api')).map((task) => task.id).sort()).toEqual(tasksBefore);
+  });
+
   it('with on-failure: leave, leaves the paused update for inspection', async () => {
     const result = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v1.3.0', 'on-failure': 'leave' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
@@ -289,6 +307,7 @@ describe('redeploy-tag strategy swarm: inputs checked before anything runs', () 
     [{ strategy: 'swarm', stack: 'shop', 'compose-file': 'stack.yml', image: 'ghcr.io/acme/api', tag: 'v1' }, 'Input "image" cannot be used with stack'],
     [{ strategy: 'swarm', stack: 'shop; rm -rf /', 'compose-file': 'stack.yml', tag: 'v1' }, 'Input "stack" must be a stack name'],
     [{ strategy: 'swarm', services: 'api$(id)', tag: 'v1' }, 'Input "services"'],
+    [{ strategy: 'command', command: 'deploy.sh', 'verify-only': 'true', tag: 'v1' }, 'Input "image" is required with verify-only and strategy "command"'],
   ])('%j', async (inputs, message) => {
     const result = await runAction('redeploy-tag', { inputs, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     expect(result.exitCode).toBe(1);

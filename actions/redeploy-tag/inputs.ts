@@ -42,6 +42,8 @@ export interface RedeployInputs {
   githubToken?: string;
   /** false leaves the GitHub deployment in_progress for a later step (after smoke tests) to complete. */
   completeDeployment: boolean;
+  /** Only check that the image is available where it would run; change nothing. */
+  verifyOnly: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -119,6 +121,9 @@ export function readRedeployInputs(): RedeployInputs {
     }
   }
 
+  const verifyOnly = booleanInput('verify-only', { default: false });
+  if (verifyOnly && strategy === 'command' && !image) throw new InputError('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
+
   const environment = stringInput('environment');
   const githubToken = secretInput('github-token');
   if (environment && !githubToken) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
@@ -149,5 +154,6 @@ export function readRedeployInputs(): RedeployInputs {
     environmentUrl: urlInput('environment-url'),
     githubToken: environment ? githubToken : undefined,
     completeDeployment: booleanInput('complete-deployment', { default: true }),
+    verifyOnly,
   };
 }

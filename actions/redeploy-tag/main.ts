@@ -50,15 +50,23 @@ export async function run(): Promise<void> {
     const label = services.join(', ') || 'command';
     const ofWhat = services.length > 0 ? ` of ${label}` : '';
     core.info(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
-    emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+    // A verify-only run starts no rollback: no events.
+    const event = inputs.verifyOnly ? () => undefined : emitEvent;
+    event('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
 
     try {
       await plan.verify();
     } catch (error) {
       const durationMs = Date.now() - startedAt;
-      emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+      event('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, errorMessage(error));
       throw error;
+    }
+
+    if (inputs.verifyOnly) {
+      await finish(plan, undefined, { tag: inputs.tag, durationMs: Date.now() - startedAt, outcome: 'verified' });
+      core.info(`verify-only: the image of ${inputs.tag} is available where ${label} would run; nothing was changed.`);
+      return;
     }
 
     let deployment: DeploymentRecorder | undefined;

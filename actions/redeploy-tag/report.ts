@@ -10,8 +10,8 @@ export interface Totals {
   /** The deployment was left in_progress (complete-deployment: false) for a later step to finish. */
   deploymentPending?: boolean;
   tag: string;
-  /** Without a report: "refused" (checks failed, nothing changed) or "error" (stopped half-way). */
-  outcome?: 'refused' | 'error';
+  /** Without a report: "refused" (checks failed, nothing changed), "verified" (verify-only: checks passed) or "error" (stopped half-way). */
+  outcome?: 'refused' | 'verified' | 'error';
 }
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -52,6 +52,7 @@ const HEADLINE: Record<string, string> = {
   restored: 'FAILED; previous version restored and healthy',
   failed: 'FAILED',
   refused: 'refused before anything was changed',
+  verified: 'image available where it would run; nothing changed (verify-only)',
   error: 'FAILED half-way; check the services',
 };
 
@@ -59,7 +60,7 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
   const outcome = report?.outcome ?? totals.outcome ?? 'refused';
   const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
   if (plan) {
-    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : 'not changed', readyAfterMs: undefined }))).map((result) => [
+    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
       result.service,
       result.from ?? '(not running)',
       result.to,

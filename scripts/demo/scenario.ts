@@ -43,6 +43,8 @@ export interface DemoOptions {
   drill?: boolean;
   /** Runs after the drill, before the manual rollback: more workflow runs against the same world (tests). */
   extra?: (world: DemoWorld) => Promise<void>;
+  /** How the app runs on its deploy host: a compose project (default), or a stack on a swarm manager (the engine's own swarm). */
+  platform?: 'compose' | 'swarm';
 }
 
 /** The running demo, for runs beyond the story's own. */
@@ -51,6 +53,10 @@ export interface DemoWorld {
   run(workflow: string, inputs: Record<string, string>, options?: { suite?: boolean; eventName?: string; eventPayload?: Record<string, Json>; vars?: Record<string, string> }): Promise<WorkflowRun>;
   appState(): Promise<AppState>;
   github: Awaited<ReturnType<typeof startFakeGitHub>>;
+  /** The deploy host's directory (its compose or stack file). */
+  deployHost: string;
+  /** The compose project, or the swarm stack. */
+  project: string;
 }
 
 export interface AppState {
@@ -146,6 +152,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   mkdirSync(root, { recursive: true });
   const token = `ghs_demo${randomBytes(12).toString('hex')}`;
   const smokeToken = `op-${randomBytes(10).toString('hex')}`;
+  const platform = options.platform ?? 'compose';
+  // The compose project, or the swarm stack: the app service is <stack>_app.
   const project = `rollback-demo-${randomBytes(3).toString('hex')}`;
   const engineEnv = dockerEnv();
   const port = await freePort();
@@ -163,10 +171,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     github = await startFakeGitHub({ token });
     artifacts = await startArtifactService({ github: github.server });
     webhook = await startWebhook(notifications);
-    log(`demo: database ${database.name}, app on ${baseUrl}, compose project ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
+    log(`demo: database ${database.name}, app on ${baseUrl}, ${platform === 'swarm' ? 'swarm stack' : 'compose project'} ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
 
     await createDemoAppRepository(appRepo, imageRepository);
-    prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
+    prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken }, platform);
 
     let runNumber = 1000;
     const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
@@ -191,7 +199,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         },
         vars: {
           ROLLBACK_WORKING_DIRECTORY: deployHost,
-          ROLLBACK_PROJECT_NAME: project,
+          ...(platform === 'swarm' ? { ROLLBACK_REDEPLOY_STRATEGY: 'swarm', ROLLBACK_STACK: project, ROLLBACK_COMPOSE_FILE: 'stack.yml' } : { ROLLBACK_PROJECT_NAME: project }),
           ROLLBACK_SERVICES: 'app',
           ROLLBACK_BASE_URL: baseUrl,
           ROLLBACK_HEALTH_TIMEOUT: '60s',
@@ -212,8 +220,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     };
 
     const appState = async (): Promise<AppState> => {
-      const { stdout } = await runProcess('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'], { env: engineEnv });
-      const images = stdout.trim().split('\n').filter(Boolean);
+      // What the engine runs: the project's containers, or the stack's running tasks.
+      const listing =
+        platform === 'swarm'
+          ? ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', `${project}_app`]
+          : ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'];
+      const { stdout } = await runProcess('docker', listing, { env: engineEnv, okExitCodes: [0, 1] });
+      const images = stdout
+        .trim()
+        .split('\n')
+        .filter((line) => line && (platform === 'compose' || line.includes(' Running ')))
+        .map((line) => line.split(' ')[0]);
       const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
       const body = response ? ((await response.json().catch(() => ({}))) as { version?: string }) : {};
       const schema = await database.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
@@ -267,7 +284,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       drill = await run('rollback-drill.yml', { environment: ENVIRONMENT }, { suite: true });
     }
     if (options.extra) {
-      await options.extra({ run, appState, github: github! });
+      await options.extra({ run, appState, github: github!, deployHost, project });
     }
 
     let manual: RollbackRecord | undefined;
@@ -280,10 +297,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     return { deploys, automatic, manual, drill, notifications, timelines };
   } finally {
-    await runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], {
-      env: engineEnv,
-      cwd: deployHost,
-    }).catch((error: Error) => log(`demo: compose down failed: ${error.message}`));
+    const down = platform === 'swarm' ? runProcess('docker', ['stack', 'rm', project], { env: engineEnv }) : runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], { env: engineEnv, cwd: deployHost });
+    await down.catch((error: Error) => log(`demo: taking the app down failed: ${error.message}`));
     await database.drop().catch(() => undefined);
     await github?.server.stop();
     await artifacts?.stop();
