@@ -8,8 +8,8 @@ import { median, timed, type Benchmark } from './types.js';
 /**
  * redeploy-tag from the start of the step until the service is up, against what a runbook does by
  * hand on the same project in the same run: `docker-compose up -d --no-deps api` and a curl loop
- * until /health answers. Rounds alternate v1.1.0 and v1.2.0 so every deploy recreates the
- * container, and interleave the two ways so load on the machine hits both alike.
+ * until /health answers. Every deploy switches between v1.1.0 and v1.2.0, so each recreates the
+ * container, and the two ways interleave (taking turns going first) so load hits both alike.
  *
  * Two projects: one without a compose healthcheck, where both ways wait for the same signal
  * (/health 2xx; the action also checks the container runs the new image and stayed up), which the
@@ -37,6 +37,7 @@ async function bareRedeploy(project: ComposeProject, tag: string): Promise<numbe
 async function actionRedeploy(project: ComposeProject, tag: string): Promise<number> {
   const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag, 'ready-url': `${project.baseUrl}/health` }), env: dockerEnv() });
   if (result.exitCode !== 0) throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
+  if (result.outputs.outcome !== 'deployed') throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not a redeploy`);
   const { body } = await project.health();
   if (body.version !== tag) throw new Error(`redeploy-tag: expected ${tag}, /health says ${body.version}`);
   return result.durationMs;
@@ -50,8 +51,8 @@ async function measure(project: ComposeProject, log: (line: string) => void, lab
   const bare: number[] = [];
   const action: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternate which way goes first, so neither always follows the other's stop of the same container.
-    const [first, second] = round % 2 === 0 ? TAGS : [...TAGS].reverse();
+    // Each round goes v1.2.0 -> v1.1.0 -> v1.2.0, so every deploy replaces what runs; which way goes first alternates.
+    const [first, second] = TAGS;
     if (round % 2 === 0) {
       bare.push(await bareRedeploy(project, first));
       action.push(await actionRedeploy(project, second));

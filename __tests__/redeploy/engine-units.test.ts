@@ -133,11 +133,6 @@ describe('compose interpolation without starting compose', () => {
 });
 
 describe('small helpers', () => {
-  it('finds the compose that is installed here (docker-compose v1; the v2 plugin is absent)', async () => {
-    const cli = await detectCompose(localExecutor);
-    expect(cli).toMatchObject({ kind: 'v1', program: 'docker-compose', baseArgs: [] });
-  });
-
   it('substitutes {tag} in every argument of a command', () => {
     expect(commandFor(['deploy', '--image=app:{tag}', '{tag}', 'plain'], 'v1.2.0')).toEqual(['deploy', '--image=app:v1.2.0', 'v1.2.0', 'plain']);
   });

@@ -13,6 +13,7 @@ import { startFakeGitHub } from '../support/github-api/index.js';
 import { serviceEnv } from '../support/services/index.js';
 import { startSshServer, type TestSshServer } from '../support/sshd.js';
 import { createComposeProject, type ComposeProject } from './compose-project.js';
+import { createSwarmStack, type SwarmStack } from './swarm-stack.js';
 
 /**
  * The SSH path against a real OpenSSH server on 127.0.0.1 with throwaway keys. The "remote" host
@@ -24,7 +25,8 @@ const sshTempDirs = () => readdirSync(os.tmpdir()).filter((name) => name.startsW
 // One sshd for the whole file; a test that needs a host to itself (to crash it) starts its own.
 let server: TestSshServer;
 beforeAll(async () => {
-  server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+  // DEMO_REGISTRY: a variable only the deploy host's login environment has (the swarm stack's file reads it).
+  server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost'), DEMO_REGISTRY: 'localhost' } });
 });
 afterAll(async () => {
   await server?.stop();
@@ -221,5 +223,66 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
       await github.server.stop();
       await doomed.stop();
     }
+  });
+});
+
+describe('redeploy-tag strategy swarm over SSH to the manager (real sshd)', () => {
+  let database: TestDatabase;
+  let stack: SwarmStack;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('redeploy_ssh_swarm');
+    // The image's registry comes from the manager's environment: only the manager can resolve the file.
+    stack = await createSwarmStack({ databaseUrl: database.url, image: '${DEMO_REGISTRY}/rollback-demo-app:${IMAGE_TAG}' });
+    await stack.deploy('v1.2.0', { DEMO_REGISTRY: 'localhost' });
+  });
+  afterAll(async () => {
+    await stack?.remove();
+    await database?.drop();
+  });
+
+  it('deploys the stack on the manager from its files there, every argument inert, the key never shown', async () => {
+    const before = await stack.current('api');
+    const worker = await stack.current('worker');
+    const canary = path.join(stack.dir, 'pwned');
+    const marker = `off'; touch ${canary}; echo '$(touch ${canary})`;
+    const tempBefore = sshTempDirs();
+    const result = await runAction('redeploy-tag', {
+      inputs: {
+        strategy: 'swarm',
+        stack: stack.name,
+        'compose-file': 'stack.yml',
+        'working-directory': stack.dir,
+        tag: 'v1.1.0',
+        'env-overrides': `MARKER=${marker}`,
+        'health-timeout': '90s',
+        'ssh-host': server.host,
+        'ssh-port': String(server.port),
+        'ssh-user': server.user,
+        'ssh-key': server.privateKey,
+        'known-hosts': server.knownHosts,
+      },
+      // The runner has no engine: everything happens on the manager, through ssh.
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs['previous-tag']).toBe('v1.2.0');
+    expect(result.outputs['new-tag']).toBe('v1.1.0');
+    expect(result.outputs.outcome).toBe('deployed');
+    expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker stack deploy (stack ${stack.name}))`);
+    expect(result.summary).toContain(`| Host | ${server.user}@127.0.0.1:${server.port} |`);
+
+    const [task] = await stack.current('api');
+    expect(task.id).not.toBe(before[0].id);
+    expect(task.image.split('@')[0]).toBe(demoImage('v1.1.0'));
+    expect(await stack.health()).toEqual({ status: 200, version: 'v1.1.0' });
+    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', task.containerId!], { env: dockerEnv() });
+    expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${marker}`);
+    expect(existsSync(canary)).toBe(false);
+    expect((await stack.current('worker')).map((entry) => entry.id)).toEqual(worker.map((entry) => entry.id));
+
+    expect(leaksOf(result, server.privateKey)).toEqual([]);
+    expect(sshTempDirs().filter((name) => !tempBefore.includes(name))).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { localEngineApi } from '../../shared/engine/engine-api.js';
+import type { HostExecutor } from '../../shared/engine/executor.js';
 import { runProcess } from '../../shared/process.js';
 import { freePort, waitFor } from './services/free-port.js';
 import { serviceEnv, testResourceName } from './services/index.js';
@@ -16,6 +18,15 @@ export interface RunningDemoApp {
 
 export function dockerEnv(): Record<string, string> {
   return { DOCKER_HOST: serviceEnv('dockerHost') };
+}
+
+/** The shared engine code's view of the test engine: commands run here with DOCKER_HOST set to it. */
+export function engineExecutor(): HostExecutor {
+  return {
+    description: 'the test engine',
+    run: (command, args, options) => runProcess(command, args, { ...options, env: { ...dockerEnv(), ...options?.env } }),
+    engine: (env) => localEngineApi({ ...dockerEnv(), ...env }),
+  };
 }
 
 export function demoImage(tag: string): string {

@@ -72,7 +72,9 @@ export async function startSshServer(options: { env?: Record<string, string> } =
   const otherHostKey = await keyPair(path.join(dir, 'other_host_ed25519'), 'impostor');
   writeFileSync(path.join(dir, 'authorized_keys'), `${userKey.publicKey}\n`, { mode: 0o600 });
   const logFile = path.join(dir, 'sshd.log');
-  const setEnv = Object.entries(options.env ?? {}).map(([name, value]) => `SetEnv ${name}=${value}`);
+  // One SetEnv line with every pair: sshd uses the first value a keyword gets, so a second line would be ignored.
+  const pairs = Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  const setEnv = pairs.length > 0 ? [`SetEnv ${pairs.join(' ')}`] : [];
   writeFileSync(
     path.join(dir, 'sshd_config'),
     [

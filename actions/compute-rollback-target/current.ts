@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainers } from '../../shared/engine/containers.js';
 import { localExecutor } from '../../shared/engine/executor.js';
+import { inspectServices, servicesWithTasks } from '../../shared/engine/swarm.js';
 import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
 import { currentRepository } from '../../shared/releases/github.js';
@@ -64,7 +65,27 @@ async function fromService(service: string, project: string, catalog: TagCatalog
   return { release, source: 'service', detail: `image tag of running compose service ${project}/${service} (${containers[0].image})` };
 }
 
-/** Where the current version comes from, in order: the input, the environment's latest deployment, the running service. */
+/** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
+async function fromSwarmService(name: string, catalog: TagCatalog): Promise<CurrentVersion> {
+  const [service] = await inspectServices(localExecutor, [name]);
+  if (!service) {
+    throw new InputError('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
+      hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
+    });
+  }
+  const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+  const running = [...new Set(tasks.filter((task) => task.desiredState === 'running' && task.state === 'running').map((task) => task.image.split('@')[0]))];
+  if (running.some((image) => image !== service.reference)) {
+    throw new ActionError(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
+  }
+  const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+  if (!release) {
+    throw new ActionError(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+  }
+  return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+}
+
+/** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
 export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined): Promise<CurrentVersion> {
   if (inputs.current) {
     const release = catalog.byTag.get(inputs.current.tag);
@@ -74,12 +95,13 @@ export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog,
   if (client && inputs.environment) {
     const found = await fromDeployments(client, inputs.environment, catalog);
     if (found) return found;
-    if (!inputs.currentFromService) throw new InputError('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
+    if (!inputs.currentFromService && !inputs.currentFromSwarmService) throw new InputError('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
   }
+  if (inputs.currentFromSwarmService) return await fromSwarmService(inputs.currentFromSwarmService, catalog);
   if (inputs.currentFromService) {
     return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
   }
-  throw new InputError('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" to read the running image tag.');
+  throw new InputError('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" / "current-from-swarm-service" to read the running image tag.');
 }
 
 export function describeTagSources(catalog: TagCatalog, client: GitHubClient | undefined): string {

@@ -36,6 +36,8 @@ export interface ComputeInputs {
   allowPrerelease: boolean;
   skipTags: string[];
   currentFromService?: string;
+  /** A Docker Swarm service whose image tag is the current version. */
+  currentFromSwarmService?: string;
   projectName?: string;
 }
 
@@ -94,6 +96,8 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     throw new InputError('history-table', 'needs "database-url": it names the table read in that database.');
   }
   const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
+  const currentFromSwarmService = stringInput('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
+  if (currentFromService && currentFromSwarmService) throw new InputError('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
   const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
 
   return {
@@ -114,6 +118,7 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     allowPrerelease: booleanInput('allow-prerelease', { default: false }),
     skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
     currentFromService,
+    currentFromSwarmService,
     projectName,
   };
 }

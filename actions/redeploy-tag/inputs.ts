@@ -4,7 +4,7 @@ import { InputError } from '../../shared/errors.js';
 import { maskUrlCredentials } from '../../shared/secrets.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
-export const STRATEGIES = ['compose', 'command'] as const;
+export const STRATEGIES = ['compose', 'swarm', 'command'] as const;
 export const PULL_POLICIES = ['always', 'missing', 'never'] as const;
 export const ON_FAILURE = ['restore-previous', 'leave'] as const;
 
@@ -13,6 +13,8 @@ export interface RedeployInputs {
   tag: string;
   composeFiles: string[];
   projectName?: string;
+  /** Strategy swarm: the stack to deploy from compose-file (without it, services are updated one by one). */
+  stack?: string;
   services: string[];
   tagVariable: string;
   workingDirectory: string;
@@ -32,12 +34,16 @@ export interface RedeployInputs {
   githubToken?: string;
   /** false leaves the GitHub deployment in_progress for a later step (after smoke tests) to complete. */
   completeDeployment: boolean;
+  /** Only check that the image is available where it would run; change nothing. */
+  verifyOnly: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** Swarm stack names: what `docker stack deploy` accepts and prefixes its service names with. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 function parseCommand(): string[] | undefined {
   const text = stringInput('command');
@@ -57,7 +63,7 @@ export function readRedeployInputs(): RedeployInputs {
   const strategy = enumInput('strategy', STRATEGIES, { default: 'compose' });
   const command = parseCommand();
   if (strategy === 'command' && !command) throw new InputError('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
-  if (strategy === 'compose' && command) throw new InputError('command', 'is only used with strategy "command"; set strategy: command or remove it.');
+  if (strategy !== 'command' && command) throw new InputError('command', 'is only used with strategy "command"; set strategy: command or remove it.');
 
   const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
   if (strategy === 'compose' && services.length === 0) {
@@ -68,8 +74,23 @@ export function readRedeployInputs(): RedeployInputs {
   if (image && strategy === 'compose' && composeFiles.length === 0) {
     throw new InputError('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
   }
+  const stack = stringInput('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
+  const projectName = stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
+  if (stack && strategy !== 'swarm') throw new InputError('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
+  if (strategy === 'swarm') {
+    if (projectName) throw new InputError('project-name', 'is only used with strategy "compose"; with strategy "swarm" name the stack (stack) or the services.');
+    if (stack && composeFiles.length === 0) throw new InputError('compose-file', `is required with stack: the compose file(s) \`docker stack deploy\` deploys stack "${stack}" from.`);
+    if (!stack && services.length === 0) {
+      throw new InputError('services', 'is required with strategy "swarm" without stack: name the swarm services to update (as docker service ls shows them), or give stack and compose-file.');
+    }
+    if (!stack && composeFiles.length > 0) throw new InputError('compose-file', 'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.');
+    if (stack && image) throw new InputError('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
+  }
 
   const ssh = readSshInputs();
+
+  const verifyOnly = booleanInput('verify-only', { default: false });
+  if (verifyOnly && strategy === 'command' && !image) throw new InputError('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
 
   const environment = stringInput('environment');
   const githubToken = secretInput('github-token');
@@ -83,7 +104,8 @@ export function readRedeployInputs(): RedeployInputs {
     strategy,
     tag,
     composeFiles,
-    projectName: stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
+    projectName,
+    stack,
     services,
     tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: ENV_NAME, patternDescription: 'an environment variable name' }),
     workingDirectory: stringInput('working-directory', { default: '.' }),
@@ -100,5 +122,6 @@ export function readRedeployInputs(): RedeployInputs {
     environmentUrl: urlInput('environment-url'),
     githubToken: environment ? githubToken : undefined,
     completeDeployment: booleanInput('complete-deployment', { default: true }),
+    verifyOnly,
   };
 }

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
+import type { HostExecutor } from '../../shared/engine/executor.js';
 import { openHostExecutor } from '../../shared/engine/host-inputs.js';
 import { ActionError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
@@ -7,10 +8,18 @@ import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
 import { prepareCommand } from './command-strategy.js';
 import { prepareCompose } from './compose-strategy.js';
+import { prepareSwarm } from './swarm-strategy.js';
 import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
-import { readRedeployInputs } from './inputs.js';
+import { readRedeployInputs, type RedeployInputs } from './inputs.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
 import { redeployOutputs, redeploySummary, type Totals } from './report.js';
+
+/** One module per strategy, behind PreparedRedeploy. */
+const STRATEGIES: Record<RedeployInputs['strategy'], (inputs: RedeployInputs, executor: HostExecutor) => Promise<PreparedRedeploy> | PreparedRedeploy> = {
+  compose: prepareCompose,
+  swarm: prepareSwarm,
+  command: prepareCommand,
+};
 
 async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
@@ -23,18 +32,30 @@ export async function run(): Promise<void> {
   const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
   let plan: PreparedRedeploy | undefined;
   try {
-    plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
+    plan = await STRATEGIES[inputs.strategy](inputs, executor);
     const from = commonTag(plan.previous);
-    core.info(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
-    emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+    // What is redeployed, as the strategy resolved it (a stack's services, or "command").
+    const services = inputs.strategy === 'command' ? inputs.services : plan.targets.map((target) => target.service);
+    const label = services.join(', ') || 'command';
+    const ofWhat = services.length > 0 ? ` of ${label}` : '';
+    core.info(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+    // A verify-only run starts no rollback: no events.
+    const event = inputs.verifyOnly ? () => undefined : emitEvent;
+    event('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
 
     try {
       await plan.verify();
     } catch (error) {
       const durationMs = Date.now() - startedAt;
-      emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+      event('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, errorMessage(error));
       throw error;
+    }
+
+    if (inputs.verifyOnly) {
+      await finish(plan, undefined, { tag: inputs.tag, durationMs: Date.now() - startedAt, outcome: 'verified' });
+      core.info(`verify-only: the image of ${inputs.tag} is available where ${label} would run; nothing was changed.`);
+      return;
     }
 
     let deployment: DeploymentRecorder | undefined;
@@ -43,8 +64,8 @@ export async function run(): Promise<void> {
         token: inputs.githubToken,
         environment: inputs.environment,
         tag: inputs.tag,
-        description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
-        payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
+        description: `redeploy-tag: ${label} ${from ?? '(none)'} -> ${inputs.tag}`,
+        payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
         environmentUrl: inputs.environmentUrl,
         complete: inputs.completeDeployment,
       });
@@ -62,7 +83,7 @@ export async function run(): Promise<void> {
       emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
       const hint = error instanceof ActionError && error.hint ? `${error.hint} ` : '';
-      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
+      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
         hint: `${hint}The services may run either version, or none: look at them before running this again.`,
         cause: error,
       });
@@ -87,9 +108,9 @@ export async function run(): Promise<void> {
     await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
     if (!report.success) {
       const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-      throw new ActionError(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
     }
-    core.info(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+    core.info(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
   } finally {
     await executor.close?.();
   }

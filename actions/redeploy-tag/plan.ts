@@ -10,6 +10,8 @@ export interface ServiceSnapshot {
   tag?: string;
   /** Image ID, sha256:... */
   imageId?: string;
+  /** Registry digest the service is pinned to (swarm resolves tags to digests when a registry serves them). */
+  digest?: string;
   containerIds: string[];
 }
 
@@ -31,6 +33,10 @@ export interface ServiceResult {
   ready: boolean;
   /** Time from the start of the action until the service was ready. */
   readyAfterMs?: number;
+  /** Swarm: tasks the service should run, and how many run the expected image. */
+  replicas?: { desired: number; running: number };
+  /** Swarm: tasks of this change that failed, with the engine's error (or healthcheck output). */
+  failedTasks?: { id: string; node?: string; error: string }[];
 }
 
 export type Outcome = 'deployed' | 'unchanged' | 'restored' | 'failed' | 'refused';

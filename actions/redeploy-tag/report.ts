@@ -10,8 +10,8 @@ export interface Totals {
   /** The deployment was left in_progress (complete-deployment: false) for a later step to finish. */
   deploymentPending?: boolean;
   tag: string;
-  /** Without a report: "refused" (checks failed, nothing changed) or "error" (stopped half-way). */
-  outcome?: 'refused' | 'error';
+  /** Without a report: "refused" (checks failed, nothing changed), "verified" (verify-only: checks passed) or "error" (stopped half-way). */
+  outcome?: 'refused' | 'verified' | 'error';
 }
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -35,11 +35,12 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
       const result = report?.services.find((candidate) => candidate.service === snapshot.service);
       return {
         service: snapshot.service,
-        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
-        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
+        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
+        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
         ready: result?.ready ?? false,
         health: result?.health ?? null,
         readyAfterMs: result?.readyAfterMs ?? null,
+        ...(result?.replicas ? { replicas: result.replicas, failedTasks: result.failedTasks ?? [] } : {}),
       };
     }),
   };
@@ -51,6 +52,7 @@ const HEADLINE: Record<string, string> = {
   restored: 'FAILED; previous version restored and healthy',
   failed: 'FAILED',
   refused: 'refused before anything was changed',
+  verified: 'image available where it would run; nothing changed (verify-only)',
   error: 'FAILED half-way; check the services',
 };
 
@@ -58,7 +60,7 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
   const outcome = report?.outcome ?? totals.outcome ?? 'refused';
   const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
   if (plan) {
-    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : 'not changed', readyAfterMs: undefined }))).map((result) => [
+    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
       result.service,
       result.from ?? '(not running)',
       result.to,
@@ -75,6 +77,24 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
       result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
     ]);
     parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+  }
+  const swarm = (report?.services ?? []).filter((result) => result.replicas);
+  if (swarm.length > 0) {
+    const before = new Map(plan?.previous.map((snapshot) => [snapshot.service, snapshot.image]));
+    const after = new Map(report?.current.map((snapshot) => [snapshot.service, snapshot.image]));
+    parts.push(
+      '\n',
+      markdownTable(
+        ['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'],
+        swarm.map((result) => [
+          result.service,
+          `${result.replicas!.running}/${result.replicas!.desired}`,
+          before.get(result.service) ?? '(none)',
+          after.get(result.service) ?? '(none)',
+          (result.failedTasks ?? []).map((task) => `${shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
+        ]),
+      ),
+    );
   }
   const failure = report?.failure ?? refusal;
   if (failure) parts.push(`\n**Why:** ${failure}\n`);

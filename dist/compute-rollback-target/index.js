@@ -31611,18 +31611,18 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9873);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3470);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7602);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3470:
+/***/ 7602:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31751,7 +31751,7 @@ async function completeDeployment(client, repository, deploymentId, environment,
  */
 async function githubClient(token) {
     // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
     return getOctokit(token);
 }
 /** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
@@ -31899,7 +31899,99 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
 
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -31929,34 +32021,49 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
-async function inspectContainers(executor, ids, env) {
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
+async function containers_inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
+    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
         return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
+    return found.map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    const containers = await inspectContainers(executor, ids, options.env);
+    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
+    const containers = await containers_inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 /** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
@@ -31987,12 +32094,7 @@ async function forceRemoveContainer(executor, id, env) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
 ;// CONCATENATED MODULE: ./shared/process.ts
-
 
 
 
@@ -32012,8 +32114,6 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -32067,23 +32167,8 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -32110,16 +32195,12 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
-            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -32128,8 +32209,6 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -32172,10 +32251,162 @@ function findExecutable(name, extraDirs = []) {
 
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
 
+
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
 };
+
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
+}
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
+}
+/** Task states after which a task never runs again. */
+const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
+        return undefined;
+    return { status: container.health, lastOutput: container.lastHealthOutput };
+}
 
 ;// CONCATENATED MODULE: ./shared/releases/deployments.ts
 
@@ -32205,6 +32436,7 @@ async function* environmentDeployments(client, repo, environment) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
 
 
 
@@ -32254,7 +32486,26 @@ async function fromService(service, project, catalog) {
     }
     return { release, source: 'service', detail: `image tag of running compose service ${project}/${service} (${containers[0].image})` };
 }
-/** Where the current version comes from, in order: the input, the environment's latest deployment, the running service. */
+/** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
+async function fromSwarmService(name, catalog) {
+    const [service] = await inspectServices(localExecutor, [name]);
+    if (!service) {
+        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
+            hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
+        });
+    }
+    const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+    const running = [...new Set(tasks.filter((task) => task.desiredState === 'running' && task.state === 'running').map((task) => task.image.split('@')[0]))];
+    if (running.some((image) => image !== service.reference)) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
+    }
+    const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+    if (!release) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+    }
+    return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+}
+/** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
 async function resolveCurrent(inputs, catalog, client) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
@@ -32266,21 +32517,55 @@ async function resolveCurrent(inputs, catalog, client) {
         const found = await fromDeployments(client, inputs.environment, catalog);
         if (found)
             return found;
-        if (!inputs.currentFromService)
+        if (!inputs.currentFromService && !inputs.currentFromSwarmService)
             throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
     }
+    if (inputs.currentFromSwarmService)
+        return await fromSwarmService(inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
         return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
     }
-    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" to read the running image tag.');
+    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" / "current-from-swarm-service" to read the running image tag.');
 }
 function describeTagSources(catalog, client) {
     const count = catalog.releases.filter((release) => !release.draftOnly).length;
     return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
 }
 
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/duration.ts
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function duration_parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -32628,6 +32913,9 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
     }
     const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
+    const currentFromSwarmService = stringInput('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
+    if (currentFromService && currentFromSwarmService)
+        throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
     const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
     return {
         current,
@@ -32645,6 +32933,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         allowPrerelease: booleanInput('allow-prerelease', { default: false }),
         skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
+        currentFromSwarmService,
         projectName,
     };
 }
@@ -34069,7 +34358,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     // run() has already rejected a target tag missing from the catalog, before resolving the current version.
     const release = catalog.byTag.get(tag);
     if (release.tag === current.release.tag)
-        return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
+        throw new errors/* InputError */.dz('target', `names ${tag}, which is the current version: there is nothing to roll back.`);
     if (!semver_default().lt(release.version, current.release.version)) {
         throw new errors/* InputError */.dz('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
     }
@@ -34237,17 +34526,12 @@ async function run() {
     if (current.deployment && current.deployment.latestState !== 'success') {
         warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
     }
-    // Asked for the version that runs: nothing to do, which is an answer, not a failure (an automatic
-    // rollback that lost a race with a manual one, a button pressed twice).
-    const text = target.isCurrent
-        ? `${target.release.tag} is already the current version${inputs.environment ? ` of ${inputs.environment}` : ''}: nothing to roll back.`
-        : verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
+    const text = verdict({ currentTag: current.release.tag, targetTag: target.release.tag, currentSchema: schema?.currentSchema, targetSchema: schema?.targetSchema, toRevert, decision });
     for (const warning of warnings)
         core/* warning */.$e(warning.message, { title: `compute-rollback-target: ${warning.kind}` });
     setOutputs({
         'current-tag': current.release.tag,
         'target-tag': target.release.tag,
-        'nothing-to-roll-back': target.isCurrent === true,
         'current-schema-version': schema?.currentSchema,
         'target-schema-version': schema?.targetSchema,
         strategy: decision.strategy,
@@ -34262,7 +34546,6 @@ async function run() {
         current: current.release.tag,
         target: target.release.tag,
         target_source: target.source,
-        nothing_to_roll_back: target.isCurrent === true,
         strategy: decision.strategy,
         recommended: decision.recommended,
         migrations: toRevert.map((migration) => migration.version),
@@ -34279,168 +34562,6 @@ async function run() {
         warnings,
         notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
     }));
-}
-
-
-/***/ }),
-
-/***/ 1707:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W8: () => (/* binding */ journal),
-/* harmony export */   WN: () => (/* binding */ cancellation),
-/* harmony export */   cc: () => (/* binding */ CancelledError)
-/* harmony export */ });
-/* unused harmony exports pause, removePartial */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
-
-
-class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
-    constructor(what) {
-        super(`${what} because the step was cancelled.`);
-        this.name = 'CancelledError';
-    }
-}
-class Cancellation {
-    controller = new AbortController();
-    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
-    signal = this.controller.signal;
-    reason;
-    /** When the signal arrived (Date.now()). */
-    at;
-    stoppers = new Set();
-    partial = new Set();
-    get cancelled() {
-        return this.reason !== undefined;
-    }
-    /** Registers how to stop something running now; returns the function that unregisters it. */
-    onCancel(stop) {
-        this.stoppers.add(stop);
-        return () => this.stoppers.delete(stop);
-    }
-    /** Stops everything registered, once; later calls return at once. */
-    async cancel(signal) {
-        if (this.reason)
-            return;
-        this.reason = signal;
-        this.at = Date.now();
-        this.controller.abort(new CancelledError('Stopped'));
-        const stoppers = [...this.stoppers];
-        this.stoppers.clear();
-        await Promise.allSettled(stoppers.map(async (stop) => stop()));
-    }
-    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
-    throwIfCancelled(what) {
-        if (this.cancelled)
-            throw new CancelledError(what);
-    }
-    /**
-     * Registers a file or directory being written; the writer calls the returned function once it
-     * is complete (or removed). Whatever is still registered when the step fails is removed.
-     */
-    partialFile(file) {
-        this.partial.add(file);
-        return () => this.partial.delete(file);
-    }
-    /** Removes every registered partial file (synchronously: this runs on the way out). */
-    removePartialFiles() {
-        for (const file of this.partial)
-            removeNow(file);
-        this.partial.clear();
-    }
-}
-const cancellation = new Cancellation();
-/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
-async function pause(ms, what) {
-    const { signal } = cancellation;
-    await new Promise((resolve) => {
-        if (signal.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal.addEventListener('abort', done, { once: true });
-    });
-    cancellation.throwIfCancelled(what);
-}
-/** What the step reached and what it cleaned up, in words, for the failure summary. */
-class Journal {
-    done = [];
-    cleaned = [];
-    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
-    step(text) {
-        this.done.push(text);
-    }
-    /** Something stopped or removed because the step failed or was cancelled. */
-    cleanup(text) {
-        if (!this.cleaned.includes(text))
-            this.cleaned.push(text);
-    }
-}
-const journal = new Journal();
-function removeNow(file) {
-    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
-        return;
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
-    journal.cleanup(`removed the partial ${file}`);
-}
-/** Removes a half-written file or directory, if it is there, and records that it did. */
-function removePartial(file) {
-    try {
-        removeNow(file);
-    }
-    catch (error) {
-        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 5784:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ formatDuration)
-/* harmony export */ });
-/* unused harmony export parseDuration */
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -34484,152 +34605,34 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 9873:
+/***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Cs: () => (/* binding */ runAction)
-});
-
-// UNUSED EXPORTS: CANCEL_GRACE_MS, failureSummary
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
-;// CONCATENATED MODULE: ./shared/run-action.ts
-
-
-
-
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
- * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
- * failed, what the step had done and what it cleaned up.
- *
- * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
- * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
- * handling then releases its locks and removes its partial files, and the step exits with 128 +
- * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
- * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
- * at once; its sessions end with the process, and the server notices within
- * client_connection_check_interval (connection.ts).
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
  */
-const CANCEL_GRACE_MS = 5000;
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-async function runAction(main, action) {
-    const summaryAtStart = summarySize();
-    let finished = false;
-    const onSignal = (signal) => {
-        if (finished)
-            return;
-        if (cancellation/* cancellation */.WN.cancelled) {
-            core/* info */.pq(`Received ${signal} again: exiting now.`);
-            exitNow(action, summaryAtStart);
-            return;
-        }
-        core/* info */.pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
-        setTimeout(() => {
-            core/* info */.pq(`Cleaning up took longer than ${(0,duration/* formatDuration */.a)(CANCEL_GRACE_MS)}: exiting now.`);
-            exitNow(action, summaryAtStart);
-        }, CANCEL_GRACE_MS);
-        void cancellation/* cancellation */.WN.cancel(signal);
-    };
-    for (const signal of STOP_SIGNALS)
-        process.on(signal, onSignal);
+async function runAction(main) {
     try {
         await main();
-        if (cancellation/* cancellation */.WN.cancelled) {
-            // Signalled when the work was already done: say so, and still end as a stopped step.
-            reportFailure(action, new errors/* ActionError */.lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
-        }
     }
     catch (error) {
-        reportFailure(action, error, summaryAtStart);
+        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
+        }
+        else {
+            if (error instanceof Error && error.stack)
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
+        }
     }
-    finally {
-        finished = true;
-    }
-    if (cancellation/* cancellation */.WN.cancelled)
-        process.exit(exitCodeOf(cancellation/* cancellation */.WN.reason));
-}
-function exitCodeOf(signal) {
-    return 128 + external_node_os_namespaceObject.constants.signals[signal];
-}
-function summarySize() {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    try {
-        return file ? (0,external_node_fs_.statSync)(file).size : 0;
-    }
-    catch {
-        return 0;
-    }
-}
-function failureMessage(error) {
-    if (error instanceof errors/* ActionError */.lZ)
-        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
-    if (error instanceof Error && error.stack)
-        core/* debug */.Yz(error.stack);
-    return `Unexpected error: ${(0,errors/* errorMessage */.gJ)(error)}`;
-}
-function reportFailure(action, error, summaryAtStart) {
-    cancellation/* cancellation */.WN.removePartialFiles();
-    const message = cancellation/* cancellation */.WN.cancelled ? `Cancelled by ${cancellation/* cancellation */.WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
-    for (const line of cancellation/* journal */.W8.cleaned)
-        core/* info */.pq(`Cleanup: ${line}.`);
-    core/* setFailed */.C1(message);
-    appendSummary(failureSummary(action, message, summaryAtStart));
-}
-/** Exit without waiting for the action's own error handling: the grace period is over. */
-function exitNow(action, summaryAtStart) {
-    reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
-    process.exit(exitCodeOf(cancellation/* cancellation */.WN.reason ?? 'SIGTERM'));
-}
-/**
- * The failure's section of the job summary: all of it when the action wrote none, only the
- * cancellation when it already described its own failure.
- */
-function failureSummary(action, message, summaryAtStart) {
-    const ownSummary = summarySize() > summaryAtStart;
-    if (ownSummary && !cancellation/* cancellation */.WN.cancelled)
-        return '';
-    const [first, ...rest] = message.split('\n');
-    const parts = [];
-    if (cancellation/* cancellation */.WN.cancelled) {
-        const after = cancellation/* cancellation */.WN.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation/* cancellation */.WN.at)} after the signal` : '';
-        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${cancellation/* cancellation */.WN.reason})\n\n${first}\n`);
-        parts.push(`\nStopped${after}.\n`);
-    }
-    else {
-        parts.push(`## ${action} failed\n\n${first}\n`);
-    }
-    if (rest.length)
-        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-    if (cancellation/* journal */.W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${cancellation/* journal */.W8.done.map((line) => `- ${line}`).join('\n')}\n`);
-    if (cancellation/* journal */.W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${cancellation/* journal */.W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
-    return parts.join('');
-}
-function appendSummary(markdown) {
-    const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
-        return;
-    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
-    (0,external_node_fs_.appendFileSync)(file, markdown);
 }
 
 
@@ -43720,7 +43723,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

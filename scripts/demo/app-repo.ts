@@ -58,6 +58,33 @@ services:
 `;
 }
 
+/**
+ * The same app as a Docker Swarm stack (docker stack deploy): the host's settings come from app.env
+ * beside it (stack deploy reads no .env), and the healthcheck reads the port from the container's
+ * environment. Swarm replaces a task whose healthcheck fails; an update waits for the new task's.
+ */
+export function stackFile(imageRepository: string): string {
+  return `# The demo app as a swarm stack. redeploy-tag sets IMAGE_TAG; app.env beside it holds the host's settings.
+services:
+  app:
+    image: ${imageRepository}:\${IMAGE_TAG:-v1.1.0}
+    env_file: [app.env]
+    networks: [hostnet]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:$$PORT/readyz"]
+      interval: 1s
+      timeout: 3s
+      retries: 3
+    deploy:
+      update_config: { monitor: 2s, failure_action: pause }
+      rollback_config: { monitor: 2s }
+networks:
+  hostnet:
+    external: true
+    name: host
+`;
+}
+
 function migrationsUpTo(schema: number): Record<string, string> {
   const files: Record<string, string> = {};
   const dir = demoMigrationsDir();
@@ -79,6 +106,7 @@ export async function createDemoAppRepository(dir: string, imageRepository: stri
     'scripts/migrate-up.sh': MIGRATE_UP_SCRIPT,
     '.github/smoke.yml': smokeSuite,
     'deploy/docker-compose.yml': composeFile(imageRepository),
+    'deploy/stack.yml': stackFile(imageRepository),
   };
   for (const example of readdirSync(path.join(REPO_ROOT, 'action-docs', 'examples'))) {
     common[`.github/workflows/${example}`] = readFileSync(path.join(REPO_ROOT, 'action-docs', 'examples', example), 'utf8');
@@ -95,9 +123,18 @@ export async function createDemoAppRepository(dir: string, imageRepository: stri
   }
 }
 
-/** The deploy host's compose directory: the repository's compose file and the host's own .env. */
-export function prepareDeployHost(dir: string, repositoryDir: string, env: Record<string, string>): void {
+/**
+ * The deploy host's directory: the repository's compose file (or, on a swarm manager, its stack
+ * file) and the host's own settings (.env for compose, app.env for the stack's containers).
+ */
+export function prepareDeployHost(dir: string, repositoryDir: string, env: { DATABASE_URL: string; APP_PORT: string; OPERATOR_TOKEN: string }, platform: 'compose' | 'swarm' = 'compose'): void {
   mkdirSync(dir, { recursive: true });
+  const settings = (values: Record<string, string>) => Object.entries(values).map(([name, value]) => `${name}=${value}\n`).join('');
+  if (platform === 'swarm') {
+    copyFileSync(path.join(repositoryDir, 'deploy', 'stack.yml'), path.join(dir, 'stack.yml'));
+    writeFileSync(path.join(dir, 'app.env'), settings({ DATABASE_URL: env.DATABASE_URL, PORT: env.APP_PORT, OPERATOR_TOKEN: env.OPERATOR_TOKEN }), { mode: 0o600 });
+    return;
+  }
   copyFileSync(path.join(repositoryDir, 'deploy', 'docker-compose.yml'), path.join(dir, 'docker-compose.yml'));
-  writeFileSync(path.join(dir, '.env'), Object.entries(env).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
+  writeFileSync(path.join(dir, '.env'), settings(env), { mode: 0o600 });
 }

@@ -13,10 +13,14 @@ import { parse as parseYaml } from 'yaml';
 export interface FileServiceConfig {
   /** Image reference with variables interpolated. */
   image: string;
+  /** The image as written, before interpolation: whether it reads the tag variable shows here. */
+  rawImage: string;
   healthcheck: boolean;
+  /** deploy.placement.constraints (Swarm), e.g. ["node.role == manager"]. */
+  constraints: string[];
 }
 
-type ServiceYaml = { image?: unknown; extends?: unknown; healthcheck?: { disable?: unknown; test?: unknown } | null };
+type ServiceYaml = { image?: unknown; extends?: unknown; healthcheck?: { disable?: unknown; test?: unknown } | null; deploy?: { placement?: { constraints?: unknown } | null } | null };
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
 const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
@@ -73,20 +77,38 @@ export function resolveServicesFromFiles(
   env: Record<string, string | undefined>,
 ): Record<string, FileServiceConfig> | undefined {
   if (files.length === 0) return undefined;
-  const documents: { services?: Record<string, ServiceYaml | null> }[] = [];
+  const texts: string[] = [];
   for (const file of files) {
     try {
-      const document = parseYaml(readFileSync(path.resolve(workingDirectory, file), 'utf8'), { merge: true }) as { services?: Record<string, ServiceYaml | null> } | null;
+      texts.push(readFileSync(path.resolve(workingDirectory, file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+  return resolveServicesFromTexts(texts, services, env);
+}
+
+/**
+ * The same from the files' contents (read wherever they are, e.g. on a Swarm manager over SSH);
+ * `services` "all" resolves every service the files define.
+ */
+export function resolveServicesFromTexts(texts: readonly string[], services: readonly string[] | 'all', env: Record<string, string | undefined>): Record<string, FileServiceConfig> | undefined {
+  const documents: { services?: Record<string, ServiceYaml | null> }[] = [];
+  for (const text of texts) {
+    try {
+      const document = parseYaml(text, { merge: true }) as { services?: Record<string, ServiceYaml | null> } | null;
       if (!document || typeof document !== 'object') return undefined;
       documents.push(document);
     } catch {
       return undefined;
     }
   }
+  const names = services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
   const resolved: Record<string, FileServiceConfig> = {};
-  for (const service of services) {
+  for (const service of names) {
     let rawImage: string | undefined;
     let healthcheck: ServiceYaml['healthcheck'] | undefined;
+    let constraints: string[] = [];
     let defined = false;
     for (const document of documents) {
       const config = document.services?.[service];
@@ -99,11 +121,18 @@ export function resolveServicesFromFiles(
         rawImage = config.image;
       }
       if (config.healthcheck !== undefined) healthcheck = config.healthcheck;
+      const placed = config.deploy?.placement?.constraints;
+      if (placed !== undefined) {
+        if (!Array.isArray(placed) || placed.some((constraint) => typeof constraint !== 'string')) return undefined;
+        constraints = placed as string[];
+      }
     }
     if (!defined || rawImage === undefined) return undefined;
     const image = interpolate(rawImage, env);
     if (image === undefined || image === '') return undefined;
-    resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
+    const interpolated = constraints.map((constraint) => interpolate(constraint, env));
+    if (interpolated.some((constraint) => constraint === undefined)) return undefined;
+    resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck), constraints: interpolated as string[] };
   }
   return resolved;
 }

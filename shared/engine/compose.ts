@@ -27,13 +27,22 @@ export function composeDisplayName(cli: ComposeCli): string {
   return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
 
+/** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
+function composePluginOnRunner(): boolean {
+  const configDir = process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
+  const dirs = [path.join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+  return dirs.some((dir) => findExecutable(path.join(dir, 'docker-compose')) !== undefined);
+}
+
 export async function detectCompose(executor: HostExecutor): Promise<ComposeCli> {
-  const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-  if (v2?.exitCode === 0 && v2.stdout.trim()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
   if (!executor.remote) {
-    // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+    // Starting the CLI (or the Python v1 tool, ~0.4s) just to ask costs more than the rest of the
+    // preparation: on the runner, the plugin's file or v1 on PATH is enough.
+    if (composePluginOnRunner()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
     if (findExecutable('docker-compose')) return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
   } else {
+    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+    if (v2?.exitCode === 0 && v2.stdout.trim()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
     const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
     if (v1?.exitCode === 0) return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ActionError } from '../errors.js';
+import { filters } from './engine-api.js';
 import type { HostExecutor } from './executor.js';
 
 /**
@@ -79,18 +80,28 @@ export function parseInspect(json: InspectJson): ContainerInfo {
   };
 }
 
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<(InspectJson | undefined)[]> {
+  const api = executor.engine?.(env);
+  if (api) return await Promise.all(ids.map((id) => api.get<InspectJson>(`/containers/${id}/json`)));
+  const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+  const found = JSON.parse(result.stdout.trim() || '[]') as InspectJson[];
+  // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+  return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+
+/** The containers that still exist, of those asked. */
 export async function inspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[]> {
   if (ids.length === 0) return [];
-  const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-  return (JSON.parse(stdout) as InspectJson[]).map(parseInspect);
+  return (await inspectEach(executor, ids, env)).filter((json): json is InspectJson => json !== undefined).map(parseInspect);
 }
 
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 export async function reinspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[] | undefined> {
   if (ids.length === 0) return [];
-  const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-  if (result.exitCode !== 0) return undefined;
-  return (JSON.parse(result.stdout) as InspectJson[]).map(parseInspect);
+  const found = await inspectEach(executor, ids, env);
+  if (found.some((json) => json === undefined)) return undefined;
+  return (found as InspectJson[]).map(parseInspect);
 }
 
 /**
@@ -103,11 +114,17 @@ export async function composeContainers(
   service?: string,
   options: { runningOnly?: boolean; env?: Record<string, string | undefined> } = {},
 ): Promise<ContainerInfo[]> {
-  const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-  if (service) args.push('--filter', `label=com.docker.compose.service=${service}`);
-  if (!options.runningOnly) args.splice(1, 0, '-a');
-  const { stdout } = await executor.run('docker', args, { env: options.env });
-  const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+  const api = executor.engine?.(options.env);
+  let ids: string[];
+  if (api) {
+    const listed = await api.get<{ Id: string }[]>('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+    ids = (listed ?? []).map((container) => container.Id);
+  } else {
+    const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+    const { stdout } = await executor.run('docker', args, { env: options.env });
+    ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  }
   const containers = await inspectContainers(executor, ids, options.env);
   return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }

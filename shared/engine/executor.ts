@@ -1,4 +1,5 @@
 import { runProcess, type RunOptions, type RunResult } from '../process.js';
+import { localEngineApi, type EngineApi } from './engine-api.js';
 
 /**
  * Where engine and compose commands run: on the runner, or (redeploy-tag's ssh-host) on a remote
@@ -10,9 +11,15 @@ export interface HostExecutor {
   /** True when commands run on another host: local files (compose files, temp files) are not visible there. */
   readonly remote?: boolean;
   run(command: string, args: readonly string[], options?: Pick<RunOptions, 'cwd' | 'env' | 'input' | 'timeoutMs' | 'okExitCodes' | 'onStdoutLine' | 'onStderrLine'>): Promise<RunResult>;
+  /**
+   * The engine's API, for questions (never changes) that would otherwise start the docker CLI:
+   * where commands run with `env`, when the CLI would reach a local unix socket. Undefined: ask the CLI.
+   */
+  engine?(env?: Record<string, string | undefined>): EngineApi | undefined;
 }
 
 export const localExecutor: HostExecutor = {
   description: 'this runner',
   run: (command, args, options) => runProcess(command, args, options),
+  engine: (env) => localEngineApi(env),
 };

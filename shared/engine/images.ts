@@ -24,6 +24,11 @@ export interface EnsuredImage extends LocalImage {
 const MISSING = /no such image|failed to find image|image not known|not found/i;
 
 export async function inspectImage(executor: HostExecutor, reference: string): Promise<LocalImage | undefined> {
+  const api = executor.engine?.();
+  if (api) {
+    const image = await api.get<{ Id: string; RepoDigests?: string[] | null }>(`/images/${reference}/json`);
+    return image && { reference, id: image.Id, repoDigests: image.RepoDigests ?? [] };
+  }
   const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
     if (MISSING.test(result.stderr)) return undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +9,15 @@ import { RELEASES } from '../../fixtures/demo-app/versions.js';
 /**
  * Builds the demo app's image family (localhost/rollback-demo-app:v1.0.0 ... v1.3.0) without a
  * registry: the app is bundled with ncc, put in a root filesystem with busybox and this machine's
- * node binary and its libraries, and imported with `docker import`, one tag per release. Images are
- * rebuilt only when their inputs change (a content hash stored as an image label).
+ * node binary and its libraries, and imported with `docker import`, one tag per release (one
+ * tarball, so the tags share one layer). Every run has a fresh engine, so the root filesystem
+ * tarball is kept in node_modules/.cache under its inputs' content hash, and a run whose inputs
+ * did not change only imports it (about a second per tag instead of half a minute of bundling).
  */
 export const DEMO_IMAGE = 'localhost/rollback-demo-app';
 export const DEMO_TAGS = Object.keys(RELEASES);
 const BUILD_LABEL = 'io.rollback-actions.demo-build';
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const APP_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
 const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'sleep', 'wget', 'env', 'ps', 'kill', 'true', 'false', 'nc', 'grep', 'id'];
 
@@ -78,6 +80,34 @@ function buildRootFs(root: string, appBundle: string, nodeBinary: string, librar
   writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\n');
 }
 
+const CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'rollback-actions');
+
+/**
+ * The root filesystem tarball `<kind>-<hash>.tar`, built by `build` into a fresh directory when it
+ * is not cached yet. Written under a temporary name and renamed, so a concurrent run never reads a
+ * half-written one; older tarballs of the same kind are removed.
+ */
+export async function rootfsTarball(kind: string, hash: string, build: (root: string, work: string) => Promise<void>): Promise<string> {
+  const cached = path.join(CACHE_DIR, `${kind}-${hash}.tar`);
+  if (existsSync(cached)) return cached;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const work = mkdtempSync(path.join(os.tmpdir(), `rollback-${kind}-`));
+  try {
+    const root = path.join(work, 'rootfs');
+    mkdirSync(root);
+    await build(root, work);
+    const partial = `${cached}.${process.pid}.partial`;
+    await runProcess('tar', ['-C', root, '-cf', partial, '.']);
+    renameSync(partial, cached);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const file of readdirSync(CACHE_DIR)) {
+    if (file.startsWith(`${kind}-`) && file.endsWith('.tar') && path.join(CACHE_DIR, file) !== cached) rmSync(path.join(CACHE_DIR, file), { force: true });
+  }
+  return cached;
+}
+
 export interface DemoImages {
   image: string;
   tags: string[];
@@ -85,7 +115,8 @@ export interface DemoImages {
   buildSeconds: number;
 }
 
-export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
+/** Builds the demo images on the engine at `dockerHost`: every release, or only `tags` (a second swarm node's). */
+export async function buildDemoImages(dockerHost: string, tags: readonly string[] = DEMO_TAGS): Promise<DemoImages> {
   const started = Date.now();
   const env = { DOCKER_HOST: dockerHost };
   const nodeBinary = process.execPath;
@@ -96,37 +127,32 @@ export async function buildDemoImages(dockerHost: string): Promise<DemoImages> {
   const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json')];
   const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');
   const stale = [];
-  for (const tag of DEMO_TAGS) {
+  for (const tag of tags) {
     if ((await imageBuildLabel(`${DEMO_IMAGE}:${tag}`, env)) !== buildHash) stale.push(tag);
   }
-  if (stale.length === 0) return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: 0 };
+  if (stale.length === 0) return { image: DEMO_IMAGE, tags: [...tags], buildSeconds: 0 };
 
-  const work = mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-image-'));
-  try {
+  const tarball = await rootfsTarball('demo-app', buildHash, async (root, work) => {
     const bundle = path.join(work, 'bundle');
     await bundleApp(bundle);
-    const root = path.join(work, 'rootfs');
     buildRootFs(root, bundle, nodeBinary, libraries, busybox);
-    const tarball = path.join(work, 'rootfs.tar');
-    await runProcess('tar', ['-C', root, '-cf', tarball, '.']);
-    for (const tag of stale) {
-      await runProcess('docker', [
-        'import',
-        '--change', `ENV APP_VERSION=${tag}`,
-        '--change', 'ENV PORT=8080',
-        '--change', 'ENV NODE_ENV=production',
-        '--change', `LABEL ${BUILD_LABEL}=${buildHash}`,
-        '--change', `LABEL org.opencontainers.image.version=${tag}`,
-        '--change', 'WORKDIR /app',
-        '--change', 'CMD ["/usr/bin/node", "/app/index.js"]',
-        tarball,
-        `${DEMO_IMAGE}:${tag}`,
-      ], { env, timeoutMs: 300_000 });
-    }
-    return { image: DEMO_IMAGE, tags: DEMO_TAGS, buildSeconds: (Date.now() - started) / 1000 };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
+  // One import per tag, at once: the engine hashes the same tarball for each, and stores one layer.
+  await Promise.all(stale.map((tag) =>
+    runProcess('docker', [
+      'import',
+      '--change', `ENV APP_VERSION=${tag}`,
+      '--change', 'ENV PORT=8080',
+      '--change', 'ENV NODE_ENV=production',
+      '--change', `LABEL ${BUILD_LABEL}=${buildHash}`,
+      '--change', `LABEL org.opencontainers.image.version=${tag}`,
+      '--change', 'WORKDIR /app',
+      '--change', 'CMD ["/usr/bin/node", "/app/index.js"]',
+      tarball,
+      `${DEMO_IMAGE}:${tag}`,
+    ], { env, timeoutMs: 300_000 }),
+  ));
+  return { image: DEMO_IMAGE, tags: [...tags], buildSeconds: (Date.now() - started) / 1000 };
 }
 
 export function demoMigrationsDir(): string {

@@ -12,7 +12,6 @@ export const SERVICE_ENV = {
   pgAdminUrl: 'RA_TEST_PG_ADMIN_URL',
   pgBinDir: 'RA_TEST_PG_BIN_DIR',
   dockerHost: 'RA_TEST_DOCKER_HOST',
-  engineKind: 'RA_TEST_ENGINE_KIND',
   demoImage: 'RA_TEST_DEMO_IMAGE',
   runId: 'RA_TEST_RUN_ID',
 } as const;
@@ -25,11 +24,19 @@ export interface TestServices {
 
 export async function startServices(log: (line: string) => void = () => undefined): Promise<TestServices> {
   const started = Date.now();
-  const [postgres, engine] = await Promise.all([startPostgres(), startEngine()]);
+  const [postgresStart, engineStart] = await Promise.allSettled([startPostgres(), startEngine()]);
+  if (postgresStart.status === 'rejected' || engineStart.status === 'rejected') {
+    // The one that did start must not outlive the run.
+    if (postgresStart.status === 'fulfilled') await postgresStart.value.stop();
+    if (engineStart.status === 'fulfilled') await engineStart.value.stop();
+    throw postgresStart.status === 'rejected' ? postgresStart.reason : (engineStart as PromiseRejectedResult).reason;
+  }
+  const postgres = postgresStart.value;
+  const engine = engineStart.value;
   try {
     const images = await buildDemoImages(engine.dockerHost);
     log(
-      `test services: PostgreSQL ${postgres.dataDir ? 'throwaway cluster' : 'from DATABASE_URL'}, ${engine.kind} engine at ${engine.dockerHost}, ` +
+      `test services: PostgreSQL ${postgres.dataDir ? 'throwaway cluster' : 'from DATABASE_URL'}, private Docker Engine at ${engine.dockerHost} (swarm manager on ${engine.swarm?.address}), ` +
         `demo images ${images.buildSeconds ? `built in ${images.buildSeconds.toFixed(1)}s` : 'up to date'} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
     );
   } catch (error) {
@@ -39,7 +46,6 @@ export async function startServices(log: (line: string) => void = () => undefine
   process.env[SERVICE_ENV.pgAdminUrl] = postgres.adminUrl;
   process.env[SERVICE_ENV.pgBinDir] = postgres.binDir;
   process.env[SERVICE_ENV.dockerHost] = engine.dockerHost;
-  process.env[SERVICE_ENV.engineKind] = engine.kind;
   process.env[SERVICE_ENV.demoImage] = DEMO_IMAGE;
   process.env[SERVICE_ENV.runId] = randomBytes(3).toString('hex');
   return {
@@ -59,14 +65,9 @@ export function serviceEnv(name: keyof typeof SERVICE_ENV): string {
 }
 
 /**
- * A name for a container, compose project or other engine resource made by this test run:
- * "ratest-<run id>-<kind>-<random>". Teardown removes this run's leftovers by the prefix, and
- * never touches another run's (several test runs may share one engine).
+ * A name for a container, compose project, stack or other engine resource made by this test run:
+ * "ratest-<run id>-<kind>-<random>", unique among the tests of the run, which share its engine.
  */
 export function testResourceName(kind: string): string {
-  return `${testResourcePrefix()}${kind.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
-}
-
-export function testResourcePrefix(): string {
-  return `ratest-${serviceEnv('runId')}-`;
+  return `ratest-${serviceEnv('runId')}-${kind.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }

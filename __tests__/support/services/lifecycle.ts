@@ -1,8 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runProcess } from '../../../shared/process.js';
-import { SERVICE_ENV, startServices, testResourcePrefix, type TestServices } from './index.js';
+import { startServices, type TestServices } from './index.js';
 
 let services: TestServices | undefined;
 let runTemp: string | undefined;
@@ -38,20 +37,10 @@ function removeRunTemp(): void {
   runTemp = undefined;
 }
 
-/** Removes containers this run left behind (named with its prefix, compose projects too), stops the services, removes the run's temporary directory. */
+/** Stops the services (the run's engine goes with everything the tests left in it), then removes the run's temporary directory. */
 export async function tearDown(): Promise<void> {
   try {
-    if (!services) return;
-    const env = { DOCKER_HOST: process.env[SERVICE_ENV.dockerHost] };
-    const prefix = testResourcePrefix();
-    const { stdout } = await runProcess('docker', ['ps', '-a', '--format', '{{.ID}} {{.Names}}'], { env, okExitCodes: [0, 1] });
-    const leftovers = stdout
-      .split('\n')
-      .map((line) => line.split(' '))
-      .filter(([, name]) => name?.startsWith(prefix))
-      .map(([id]) => id);
-    if (leftovers.length > 0) await runProcess('docker', ['rm', '-f', ...leftovers], { env, okExitCodes: [0, 1] });
-    await services.stop();
+    await services?.stop();
     services = undefined;
   } finally {
     removeRunTemp();

@@ -1,8 +1,7 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable, runProcess } from '../../../shared/process.js';
-import { copyLibraries, hashInputs, imageBuildLabel, installBusybox, sharedLibraries } from './demo-images.js';
+import { copyLibraries, hashInputs, imageBuildLabel, installBusybox, rootfsTarball, sharedLibraries } from './demo-images.js';
 
 /**
  * A PostgreSQL server image built from this machine's own PostgreSQL installation, for workflow
@@ -54,9 +53,7 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
 
   const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
   if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
-  const work = mkdtempSync(path.join(os.tmpdir(), 'rollback-pg-image-'));
-  try {
-    const root = path.join(work, 'rootfs');
+  const tarball = await rootfsTarball(`postgres-${major}`, hash, async (root) => {
     const installRoot = path.dirname(pgBinDir);
     mkdirSync(path.join(root, 'bin'), { recursive: true });
     mkdirSync(path.join(root, 'tmp'), { recursive: true });
@@ -71,23 +68,19 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
     writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/tmp:/bin/sh\n');
     writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\npostgres:x:999:\n');
     writeFileSync(path.join(root, 'entrypoint.sh'), ENTRYPOINT, { mode: 0o755 });
-    const tarball = path.join(work, 'rootfs.tar');
-    await runProcess('tar', ['-C', root, '-cf', tarball, '.']);
-    await runProcess('docker', [
-      'import',
-      '--change', `ENV PG_BIN=${pgBinDir}`,
-      // Healthchecks (--health-cmd pg_isready) and `docker exec ... psql` run with the image's PATH,
-      // and find the server's socket in /tmp, as the official image's tools find theirs.
-      '--change', `ENV PATH=${pgBinDir}:/bin`,
-      '--change', 'ENV PGHOST=/tmp',
-      '--change', `LABEL ${BUILD_LABEL}=${hash}`,
-      '--change', 'USER 999',
-      '--change', 'CMD ["/bin/sh", "/entrypoint.sh"]',
-      tarball,
-      reference,
-    ], { env, timeoutMs: 300_000 });
-    return reference;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
+  await runProcess('docker', [
+    'import',
+    '--change', `ENV PG_BIN=${pgBinDir}`,
+    // Healthchecks (--health-cmd pg_isready) and `docker exec ... psql` run with the image's PATH,
+    // and find the server's socket in /tmp, as the official image's tools find theirs.
+    '--change', `ENV PATH=${pgBinDir}:/bin`,
+    '--change', 'ENV PGHOST=/tmp',
+    '--change', `LABEL ${BUILD_LABEL}=${hash}`,
+    '--change', 'USER 999',
+    '--change', 'CMD ["/bin/sh", "/entrypoint.sh"]',
+    tarball,
+    reference,
+  ], { env, timeoutMs: 300_000 });
+  return reference;
 }

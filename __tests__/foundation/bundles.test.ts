@@ -1,0 +1,17 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/action-harness.js';
+
+/**
+ * Start-up of every action: @actions/core's undici (for proxies of OIDC requests) is evaluated only
+ * when a proxy agent is asked for (scripts/build.ts deferUndici), not before each step's first input.
+ */
+describe('the bundles', () => {
+  const bundles = readdirSync(path.join(REPO_ROOT, 'dist'));
+
+  it.each(bundles)('%s defers undici until a proxy agent is asked for', (action) => {
+    const text = readFileSync(path.join(REPO_ROOT, 'dist', action, 'index.js'), 'utf8');
+    expect(text).toMatch(/^var undici = \{ get ProxyAgent\(\) \{ return __nccwpck_require__\(\d+\)\.ProxyAgent; \} \}; \/\/ deferred by scripts\/build\.ts$/m);
+    expect(text).not.toMatch(/^var undici = __nccwpck_require__\(\d+\);$/m);
+  });
+});
