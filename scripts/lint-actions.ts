@@ -60,10 +60,24 @@ interface Metadata {
   runs?: { using?: unknown; main?: unknown };
 }
 
+const RELATIVE_IMPORT = /\bfrom\s+'(\.{1,2}\/[^']+)\.js'/g;
+
+/**
+ * Inputs read by an action's own files and by the modules they import, transitively (a shared
+ * module such as shared/engine/ssh-settings.ts reads the inputs every action reaching a host by SSH
+ * declares). Only what an action imports counts, so a reader nobody imports declares nothing.
+ */
 function inputsReadByCode(actionDir: string): Set<string> {
   const names = new Set<string>();
-  for (const file of readdirSync(actionDir).filter((name) => name.endsWith('.ts'))) {
-    for (const match of readFileSync(path.join(actionDir, file), 'utf8').matchAll(INPUT_READERS)) names.add(match[1]);
+  const seen = new Set<string>();
+  const queue = readdirSync(actionDir).filter((name) => name.endsWith('.ts')).map((name) => path.join(actionDir, name));
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file) || !existsSync(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(INPUT_READERS)) names.add(match[1]);
+    for (const match of text.matchAll(RELATIVE_IMPORT)) queue.push(path.resolve(path.dirname(file), `${match[1]}.ts`));
   }
   return names;
 }

@@ -4,9 +4,12 @@ import { resolvePgTarget } from '../../shared/postgres/connection.js';
 import { parseCompression } from '../../shared/backup/compression.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 const VERIFY_MODES = ['archive', 'restore'] as const;
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
 export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir'> {
@@ -16,7 +19,12 @@ export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 
   outputDir?: string;
 }
 
+export function readBackupMethod(): BackupMethod {
+  return enumInput('method', METHODS, { default: 'dump' });
+}
+
 export function readBackupInputs(): BackupInputs {
+  rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
   const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
   const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });

@@ -8,11 +8,13 @@ import { InputError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readBackupInputs } from './inputs.js';
+import { readBackupInputs, readBackupMethod } from './inputs.js';
+import { runPgBackRestBackup } from './pgbackrest.js';
 import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   const started = Date.now();
+  if (readBackupMethod() === 'pgbackrest') return await runPgBackRestBackup(started);
   const inputs = readBackupInputs();
   if (inputs.upload && !artifactServiceAvailable()) {
     throw new InputError('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {

@@ -1,5 +1,6 @@
-import { booleanInput, durationInput, enumInput, integerInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, enumInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
+import { readSshTarget } from '../../shared/engine/ssh-settings.js';
 import { maskUrlCredentials } from '../../shared/secrets.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
@@ -44,11 +45,8 @@ export interface RedeployInputs {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
 
 function parseCommand(): string[] | undefined {
   const text = stringInput('command');
@@ -80,28 +78,8 @@ export function readRedeployInputs(): RedeployInputs {
     throw new InputError('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
   }
 
-  const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-  let ssh: SshSettings | undefined;
-  if (sshHost) {
-    const knownHosts = stringInput('known-hosts');
-    if (!knownHosts) {
-      throw new InputError('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-      throw new InputError('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    ssh = {
-      host: sshHost,
-      user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-      key: secretInput('ssh-key'),
-      port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-      knownHosts,
-    };
-  } else {
-    for (const name of ['ssh-user', 'ssh-key', 'known-hosts'] as const) {
-      if (stringInput(name)) throw new InputError(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-    }
-  }
+  const sshTarget = readSshTarget();
+  const ssh: SshSettings | undefined = sshTarget && { host: sshTarget.host, user: sshTarget.user, key: sshTarget.privateKey, port: sshTarget.port, knownHosts: sshTarget.knownHosts };
 
   const environment = stringInput('environment');
   const githubToken = secretInput('github-token');

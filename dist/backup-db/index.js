@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(61176);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(92242);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 61176:
+/***/ 92242:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35963,7 +35963,7 @@ const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
  * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
  * Returns undefined when the text is not a duration, so callers can word their own error.
  */
-function duration_parseDuration(text) {
+function parseDuration(text) {
     const trimmed = text.trim().toLowerCase();
     if (/^\d+(?:\.\d+)?$/.test(trimmed))
         return Math.round(Number(trimmed) * 1000);
@@ -37262,13 +37262,13 @@ function durationInput(name, options) {
         return options?.default;
     const value = parseDuration(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -37289,10 +37289,10 @@ function yamlInput(name, options) {
     if (text === undefined)
         return options?.default;
     try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
     }
     catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -37368,6 +37368,513 @@ function urlInput(name, options) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
+
+
+/**
+ * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
+ * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
+ * key without a host is a mistake, not something to ignore.
+ */
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+function readSshTarget() {
+    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
+    const privateKey = secretInput('ssh-key');
+    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
+    const knownHosts = stringInput('known-hosts');
+    if (!host) {
+        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return { host, user, privateKey, port, knownHosts };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
+/**
+ * Write-ahead log arithmetic, as PostgreSQL defines it (access/xlog_internal.h): an LSN is a 64-bit
+ * byte position written "hi/lo" in hex; a segment file name is the timeline, then the segment number
+ * split into "log id" and "segment in log id", eight hex digits each; a timeline's history file
+ * lists, for each ancestor timeline, the LSN where the next one branched off.
+ */
+const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+function parseLsn(text) {
+    const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
+    if (!match)
+        throw new Error(`"${text}" is not an LSN (hi/lo in hex, e.g. 0/16B3748)`);
+    return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+}
+function formatLsn(lsn) {
+    return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+const hex8 = (value) => value.toString(16).toUpperCase().padStart(8, '0');
+function segmentFileName(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return `${hex8(segment.timeline)}${hex8(segment.number / perLogId)}${hex8(segment.number % perLogId)}`;
+}
+function parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const match = SEGMENT_NAME.exec(name);
+    if (!match)
+        return undefined;
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return { timeline: parseInt(match[1], 16), number: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`) };
+}
+/**
+ * The segment holding the WAL that ends at `lsn` (XLByteToPrevSeg, as pg_walfile_name does): an LSN
+ * on a segment boundary belongs to the segment before it.
+ */
+function segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return { timeline, number: (lsn - 1n) / BigInt(segmentSize) };
+}
+function segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return segment.number * BigInt(segmentSize);
+}
+/** Parses `<timeline>.history` (timeline, tab, switchpoint LSN, tab, reason; # comments). */
+function parseTimelineHistory(text) {
+    const branches = [];
+    for (const raw of text.split('\n')) {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const [timeline, switchpoint] = line.split(/\s+/);
+        branches.push({ timeline: Number(timeline), switchpoint: parseLsn(switchpoint) });
+    }
+    return branches;
+}
+/**
+ * Which timeline of `timeline`'s ancestry the WAL position `lsn` is on: recovery that follows
+ * `timeline` replays each ancestor up to its switchpoint, then the next.
+ */
+function timelineAt(lsn, timeline, history) {
+    for (const branch of history)
+        if (lsn < branch.switchpoint)
+            return branch.timeline;
+    return timeline;
+}
+function timelineHistoryFileName(timeline) {
+    return `${hex8(timeline)}.history`;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/info.ts
+
+
+const STANZA_OK = 0;
+const STANZA_NO_BACKUPS = 2;
+/** JSON.parse would round a 64-bit system identifier; keep it as the digits it is. */
+function parseKeepingSystemIds(json) {
+    return JSON.parse(json.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"'));
+}
+function parseStanzaInfo(json, stanza) {
+    let parsed;
+    try {
+        parsed = parseKeepingSystemIds(json);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`pgbackrest info printed something that is not JSON: ${error.message}`);
+    }
+    const raw = (Array.isArray(parsed) ? parsed : []).find((entry) => entry.name === stanza);
+    if (!raw)
+        throw new errors/* ActionError */.lZ(`pgbackrest info does not list stanza "${stanza}".`);
+    // After a stanza-upgrade the stanza holds several databases; only the current (last) one is restorable here.
+    const db = raw.db?.at(-1);
+    const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
+    const backups = [];
+    for (const backup of raw.backup ?? []) {
+        if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop)
+            continue;
+        backups.push({
+            label: backup.label,
+            type: backup.type,
+            startedAt: new Date(backup.timestamp.start * 1000),
+            stoppedAt: new Date(backup.timestamp.stop * 1000),
+            startLsn: parseLsn(backup.lsn.start),
+            stopLsn: parseLsn(backup.lsn.stop),
+            archiveStart: backup.archive.start,
+            archiveStop: backup.archive.stop,
+            timeline: parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
+            databaseBytes: backup.info.size,
+            repositoryBytes: backup.info.repository.delta,
+        });
+    }
+    return {
+        name: raw.name,
+        statusCode: raw.status.code,
+        statusMessage: raw.status.message,
+        systemId: db?.['system-id'],
+        databaseVersion: db?.version,
+        archiveId: archive?.id,
+        archiveMin: archive?.min ?? undefined,
+        archiveMax: archive?.max ?? undefined,
+        backups,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/host.ts
+
+
+
+
+
+
+
+const STANZA_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The first "ERROR: [nnn]: ..." pgBackRest printed, without the log prefix. */
+function pgBackRestError(output) {
+    const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
+    return line?.replace(/^.*?\bERROR: /, '').trim();
+}
+class PgBackRestHost {
+    executor;
+    settings;
+    ssh;
+    version;
+    programs = new Map();
+    constructor(executor, settings, ssh, 
+    /** "2.45" */
+    version) {
+        this.executor = executor;
+        this.settings = settings;
+        this.ssh = ssh;
+        this.version = version;
+    }
+    get description() {
+        return this.executor.description;
+    }
+    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
+    static async open(settings) {
+        const ssh = settings.ssh ? await openSshExecutor(settings.ssh) : undefined;
+        const executor = prefixedExecutor(ssh ?? localExecutor, settings.via);
+        try {
+            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
+                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+                });
+            });
+            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+            if (!version)
+                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+            return new PgBackRestHost(executor, settings, ssh, version);
+        }
+        catch (error) {
+            await ssh?.close();
+            throw error;
+        }
+    }
+    async close() {
+        await this.ssh?.close();
+    }
+    /** The options every pgbackrest command takes, before the command name. */
+    globalOptions() {
+        return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
+    }
+    /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
+    async pgbackrest(command, args = [], options = {}) {
+        try {
+            return await this.executor.run('pgbackrest', [...this.globalOptions(), ...args, command], options);
+        }
+        catch (error) {
+            if (error instanceof ProcessError) {
+                const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
+                if (reason)
+                    throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
+            }
+            throw error;
+        }
+    }
+    /** A long pgbackrest command with its log lines in a collapsible group. */
+    async pgbackrestLogged(title, command, args) {
+        return withProgressGroup(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
+    }
+    async info() {
+        const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
+        return parseStanzaInfo(stdout, this.settings.stanza);
+    }
+    /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
+    async check() {
+        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+    }
+    /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
+    run(command, args, options) {
+        return this.executor.run(command, args, options);
+    }
+    /**
+     * pg_ctl or pg_waldump of the server's major version on that host: server-bin-dir, else PATH
+     * (the official images), else Debian's and the PGDG RPMs' directories. Found once per step.
+     */
+    serverProgram(name, major) {
+        const key = `${name}@${major}`;
+        let found = this.programs.get(key);
+        if (!found) {
+            found = this.findServerProgram(name, major);
+            this.programs.set(key, found);
+        }
+        return found;
+    }
+    async findServerProgram(name, major) {
+        const candidates = this.settings.serverBinDir
+            ? [`${this.settings.serverBinDir.replace(/\/+$/, '')}/${name}`]
+            : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
+        const tried = [];
+        for (const candidate of candidates) {
+            const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error) => {
+                tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+                return undefined;
+            });
+            if (!result)
+                continue;
+            const version = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout)?.[1];
+            if (result.exitCode === 0 && version === major)
+                return candidate;
+            tried.push(`${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`);
+        }
+        throw new errors/* ActionError */.lZ(`No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`, {
+            hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
+        });
+    }
+    /** A private scratch directory there, removed by the returned function. */
+    async scratchDirectory() {
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        const dir = stdout.trim();
+        if (!dir.startsWith('/'))
+            throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
+        return {
+            path: dir,
+            remove: async () => {
+                await this.executor.run('rm', ['-rf', '--', dir]).catch((error) => lib_core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            },
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/inputs.ts
+
+
+
+
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
+const METHODS = ['dump', 'pgbackrest'];
+/** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
+function parseVia(text) {
+    if (text === undefined)
+        return [];
+    if (text.startsWith('[')) {
+        const parsed = yamlInput('pgbackrest-via');
+        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
+            throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
+        }
+        return parsed;
+    }
+    return text.split(/\s+/).filter(Boolean);
+}
+function readPgBackRestSettings(extra = {}) {
+    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    if (!stanza)
+        throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
+    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    return {
+        stanza,
+        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia(stringInput('pgbackrest-via')),
+        ssh: readSshTarget(),
+        archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
+        ...extra,
+    };
+}
+/** Inputs of one method given with the other: said plainly, not ignored. */
+function rejectInputsOfOtherMethod(method, names) {
+    for (const name of names) {
+        if (rawInput(name) !== '')
+            throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/backup-db/inputs.ts
 
 
@@ -37375,8 +37882,15 @@ function urlInput(name, options) {
 
 
 
+
 const VERIFY_MODES = ['archive', 'restore'];
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
+function readBackupMethod() {
+    return enumInput('method', METHODS, { default: 'dump' });
+}
 function readBackupInputs() {
+    rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
     const target = resolvePgTarget(stringInput('database-url'));
     const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
     const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
@@ -37404,6 +37918,86 @@ function readBackupInputs() {
         pgBinDir: stringInput('pg-bin-dir'),
         outputDir: stringInput('output-dir'),
     };
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
+
+
+
+/** PostgreSQL keeps restore point names in a char[MAXFNAMELEN] (64 bytes with the terminating NUL). */
+const RESTORE_POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/;
+const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
+async function createRestorePoint(client, name) {
+    const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
+    const [row] = rows;
+    return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+}
+/** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
+function archivedThrough(last, segment) {
+    return last !== null && /^[0-9A-F]{24}$/.test(last) && last >= segment;
+}
+/**
+ * Puts everything written so far into the archive: a commit record (so that a recovery to any time
+ * up to now finds a commit after it to stop at), a switch to a new segment, and a wait until the
+ * archiver reports the finished segment archived. Returns that segment.
+ */
+async function archiveUpToNow(client, timeoutMs) {
+    const started = new Date();
+    await client.query('SELECT txid_current()');
+    const { rows } = await client.query('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
+    const segment = rows[0].segment;
+    const deadline = Date.now() + timeoutMs;
+    let state;
+    for (let delay = 10;; delay = Math.min(delay * 2, 250)) {
+        state = (await client.query('SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver')).rows[0];
+        if (archivedThrough(state.last_archived_wal, segment))
+            return segment;
+        if (Date.now() >= deadline)
+            break;
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
+    }
+    const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
+    throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/server.ts
+
+
+
+async function describeLiveServer(client) {
+    const version = await serverVersion(client);
+    const { rows } = await client.query(`SELECT system_identifier::text AS system_id, pg_is_in_recovery() AS in_recovery,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size
+       FROM pg_control_system()`);
+    let files;
+    try {
+        const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
+              current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
+        const [row] = settings;
+        files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+    }
+    catch {
+        // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
+        files = undefined;
+    }
+    return {
+        version,
+        systemId: rows[0].system_id,
+        segmentSize: Number(rows[0].segment_size) || DEFAULT_SEGMENT_SIZE,
+        inRecovery: rows[0].in_recovery,
+        files,
+    };
+}
+/** A stanza that describes another cluster is refused: its backups cannot be this database's. */
+function ensureStanzaOfServer(info, server) {
+    if (info.systemId && info.systemId !== server.systemId) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" belongs to the cluster with system identifier ${info.systemId}, but this server's is ${server.systemId}: its backups and WAL are another cluster's.`, { hint: 'Check pgbackrest-stanza, and that database-url points at the cluster that stanza backs up.' });
+    }
+    if (info.databaseVersion && info.databaseVersion !== String(server.version.major)) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/backup-db/summary.ts
@@ -37470,7 +38064,188 @@ function backupSummary(input) {
     return parts.join('');
 }
 
+;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest-summary.ts
+
+
+
+function pgBackRestRestoreStep(input) {
+    const { settings } = input.inputs;
+    const lines = [
+        `- uses: ${restoreActionRef()}`,
+        '  with:',
+        '    method: pgbackrest',
+        '    database-url: ${{ secrets.DATABASE_URL }}',
+        `    pgbackrest-stanza: ${settings.stanza}`,
+    ];
+    if (settings.config)
+        lines.push(`    pgbackrest-config: ${settings.config}`);
+    if (settings.via.length)
+        lines.push(`    pgbackrest-via: ${JSON.stringify(settings.via)}`);
+    if (settings.ssh)
+        lines.push(`    ssh-host: ${settings.ssh.host}`, '    ssh-key: ${{ secrets.DB_SSH_KEY }}', '    known-hosts: ${{ vars.DB_KNOWN_HOSTS }}');
+    lines.push(`    restore-point: ${input.result.restorePoint.name}`, `    restore-point-lsn: ${input.result.restorePoint.lsn}`);
+    lines.push('    # mode: replace   # in place: also give stop-command and start-command');
+    return lines.join('\n');
+}
+function pgBackRestBackupSummary(input) {
+    const { inputs, result } = input;
+    const { restorePoint, backup } = result;
+    return [
+        `## Restore point: ${restorePoint.name} (${inputs.label})\n`,
+        keyValueTable([
+            ['Database', `${inputs.target.database}, PostgreSQL ${input.server}`],
+            ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
+            ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
+            ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
+            ['Backup', `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`],
+            ['App version', inputs.appVersion],
+            ['Took', formatDuration(input.durationMs)],
+        ]),
+        '\n### Return to it\n',
+        codeBlock(pgBackRestRestoreStep(input), 'yaml'),
+    ].join('');
+}
+
+;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * backup-db with method "pgbackrest": for databases too big to dump before every rollback. After
+ * `pgbackrest check` proves WAL archiving works (and, when asked, a full/diff/incr backup), a named
+ * restore point is created and its WAL segment archived: whatever the database's size, this takes
+ * seconds, and restore-db can recover exactly to that point.
+ */
+const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
+/** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'];
+function readPgBackRestBackupInputs(now) {
+    rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
+    const target = resolvePgTarget(stringInput('database-url'));
+    const label = stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    return {
+        target,
+        settings: readPgBackRestSettings(),
+        backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
+        restorePoint: stringInput('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+        label,
+        appVersion: stringInput('app-version'),
+    };
+}
+function newBackup(before, after) {
+    const known = new Set(before.map((backup) => backup.label));
+    return after.filter((backup) => !known.has(backup.label)).at(-1);
+}
+async function runPgBackRestBackup(started) {
+    const inputs = readPgBackRestBackupInputs(new Date(started));
+    const { settings } = inputs;
+    const client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
+    let host;
+    try {
+        const server = await describeLiveServer(client);
+        lib_core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
+        if (server.inRecovery)
+            throw new errors/* ActionError */.lZ('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
+        host = await PgBackRestHost.open(settings);
+        lib_core/* info */.pq(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
+        const before = await host.info();
+        if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
+            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`);
+        }
+        ensureStanzaOfServer(before, server);
+        if (inputs.backupType === 'none' && before.backups.length === 0) {
+            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`, {
+                hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
+            });
+        }
+        emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
+        try {
+            await host.check();
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${(0,errors/* errorMessage */.gJ)(error)}\nNo restore point was created.`);
+        }
+        let backup = before.backups.at(-1);
+        let backupTaken = false;
+        if (inputs.backupType !== 'none') {
+            await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [`--type=${inputs.backupType}`]);
+            backup = newBackup(before.backups, (await host.info()).backups);
+            if (!backup)
+                throw new errors/* ActionError */.lZ(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
+            backupTaken = true;
+            lib_core/* info */.pq(`Backup ${backup.label} (${backup.type}) taken.`);
+        }
+        const schemaVersion = await detectSchemaVersion(client);
+        const pointStarted = Date.now();
+        const restorePoint = await createRestorePoint(client, inputs.restorePoint);
+        const archivedSegment = await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
+        lib_core/* info */.pq(`Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${formatDuration(Date.now() - pointStarted)}.`);
+        const after = await host.info();
+        const newest = after.archiveMax ?? '';
+        if (newest < restorePoint.segment) {
+            throw new errors/* ActionError */.lZ(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" holds WAL only up to ${newest || 'nothing'}: the restore point's segment ${restorePoint.segment} is not in the repository.`);
+        }
+        const result = { stanza: settings.stanza, restorePoint, backup: backup, backupTaken, archiveNewestWal: newest, archivedSegment };
+        const durationMs = Date.now() - started;
+        const metadata = {
+            method: 'pgbackrest',
+            stanza: settings.stanza,
+            label: inputs.label,
+            appVersion: inputs.appVersion ?? null,
+            database: inputs.target.database,
+            source: describeTarget(inputs.target),
+            serverVersion: server.version.text,
+            systemId: server.systemId,
+            restorePoint: { name: restorePoint.name, lsn: restorePoint.lsn, time: restorePoint.createdAt.toISOString(), timeline: restorePoint.timeline, segment: restorePoint.segment },
+            backup: { label: result.backup.label, type: result.backup.type, taken: backupTaken, finishedAt: result.backup.stoppedAt.toISOString() },
+            archive: { newestWal: newest },
+            schemaVersion: schemaVersion ? { tool: schemaVersion.format, table: schemaVersion.table, version: schemaVersion.version, dirty: schemaVersion.dirty } : null,
+            durationMs,
+        };
+        setOutputs({
+            'restore-point': restorePoint.name,
+            'restore-point-lsn': restorePoint.lsn,
+            'restore-point-time': restorePoint.createdAt.toISOString(),
+            'backup-label': result.backup.label,
+            'archive-newest-wal': newest,
+            metadata,
+            'schema-version': schemaVersion?.version ?? '',
+            'duration-ms': durationMs,
+        });
+        await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+        emitEvent('backup_complete', {
+            database: inputs.target.database,
+            label: inputs.label,
+            method: 'pgbackrest',
+            restore_point: restorePoint.name,
+            restore_point_lsn: restorePoint.lsn,
+            backup_label: result.backup.label,
+            schema_version: schemaVersion?.version ?? null,
+            duration_ms: durationMs,
+        });
+        lib_core/* info */.pq(`Restore point ready in ${formatDuration(durationMs)}.`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+        await host?.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/backup-db/main.ts
+
 
 
 
@@ -37485,6 +38260,8 @@ function backupSummary(input) {
 
 async function run() {
     const started = Date.now();
+    if (readBackupMethod() === 'pgbackrest')
+        return await runPgBackRestBackup(started);
     const inputs = readBackupInputs();
     if (inputs.upload && !artifactServiceAvailable()) {
         throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
@@ -40633,7 +41410,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5392);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(952);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5392:
+/***/ 952:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28598,6 +28598,20 @@ const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
 };
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
@@ -30207,6 +30221,39 @@ function urlInput(name, options) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
+
+
+/**
+ * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
+ * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
+ * key without a host is a mistake, not something to ignore.
+ */
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+function readSshTarget() {
+    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
+    const privateKey = secretInput('ssh-key');
+    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
+    const knownHosts = stringInput('known-hosts');
+    if (!host) {
+        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return { host, user, privateKey, port, knownHosts };
+}
+
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -30223,16 +30270,14 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
 const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
 function parseCommand() {
     const text = stringInput('command');
     if (text === undefined)
@@ -30263,30 +30308,8 @@ function readRedeployInputs() {
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    let ssh;
-    if (sshHost) {
-        const knownHosts = stringInput('known-hosts');
-        if (!knownHosts) {
-            throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-        }
-        if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-            throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-        }
-        ssh = {
-            host: sshHost,
-            user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-            key: secretInput('ssh-key'),
-            port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-            knownHosts,
-        };
-    }
-    else {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-    }
+    const sshTarget = readSshTarget();
+    const ssh = sshTarget && { host: sshTarget.host, user: sshTarget.user, key: sshTarget.privateKey, port: sshTarget.port, knownHosts: sshTarget.knownHosts };
     const environment = stringInput('environment');
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
