@@ -1,9 +1,15 @@
 import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = [
+  'pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'restore-point', 'restore-point-lsn', 'target-time',
+  'side-data-dir', 'side-port', 'stop-command', 'start-command', 'data-directory', 'server-bin-dir', 'remove-side-cluster',
+] as const;
 
 export type BackupSource =
   | { kind: 'path'; path: string }
@@ -25,7 +31,12 @@ export interface RestoreInputs {
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
+export function readRestoreMethod(): BackupMethod {
+  return enumInput('method', METHODS, { default: 'dump' });
+}
+
 export function readRestoreInputs(): RestoreInputs {
+  rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
   const path = stringInput('path');
   const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });

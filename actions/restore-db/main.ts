@@ -20,7 +20,8 @@ import { describeTarget, serverVersion, withClient, withDatabase } from '../../s
 import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readRestoreInputs } from './inputs.js';
+import { readRestoreInputs, readRestoreMethod } from './inputs.js';
+import { runPgBackRestRestore } from './pgbackrest.js';
 import { obtainBackup } from './source.js';
 import { restoreSummary } from './summary.js';
 import { swapDatabases } from './swap.js';
@@ -47,6 +48,7 @@ function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: s
 
 export async function run(): Promise<void> {
   const started = Date.now();
+  if (readRestoreMethod() === 'pgbackrest') return await runPgBackRestRestore(started);
   const now = new Date();
   const inputs = readRestoreInputs();
   const replace = inputs.mode === 'replace';

@@ -37709,14 +37709,20 @@ function pgBackRestError(output) {
 }
 class PgBackRestHost {
     executor;
+    direct;
     settings;
     ssh;
     version;
     programs = new Map();
-    constructor(executor, settings, ssh, 
+    constructor(
+    /** Runs through pgbackrest-via: pgBackRest and the server programs. */
+    executor, 
+    /** The host itself, without the prefix: stop-command and start-command run here. */
+    direct, settings, ssh, 
     /** "2.45" */
     version) {
         this.executor = executor;
+        this.direct = direct;
         this.settings = settings;
         this.ssh = ssh;
         this.version = version;
@@ -37737,7 +37743,7 @@ class PgBackRestHost {
             const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
             if (!version)
                 throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
-            return new PgBackRestHost(executor, settings, ssh, version);
+            return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
         }
         catch (error) {
             await ssh?.close();
@@ -37754,7 +37760,7 @@ class PgBackRestHost {
     /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
     async pgbackrest(command, args = [], options = {}) {
         try {
-            return await this.executor.run('pgbackrest', [...this.globalOptions(), ...args, command], options);
+            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
         }
         catch (error) {
             if (error instanceof ProcessError) {

@@ -39,7 +39,10 @@ export class PgBackRestHost {
   private readonly programs = new Map<string, Promise<string>>();
 
   private constructor(
+    /** Runs through pgbackrest-via: pgBackRest and the server programs. */
     readonly executor: HostExecutor,
+    /** The host itself, without the prefix: stop-command and start-command run here. */
+    readonly direct: HostExecutor,
     readonly settings: PgBackRestSettings,
     private readonly ssh: SshExecutor | undefined,
     /** "2.45" */
@@ -62,7 +65,7 @@ export class PgBackRestHost {
       });
       const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
       if (!version) throw new ActionError(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
-      return new PgBackRestHost(executor, settings, ssh, version);
+      return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
     } catch (error) {
       await ssh?.close();
       throw error;
@@ -81,7 +84,7 @@ export class PgBackRestHost {
   /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
   async pgbackrest(command: string, args: readonly string[] = [], options: Pick<RunOptions, 'onStdoutLine' | 'onStderrLine' | 'timeoutMs' | 'okExitCodes'> = {}): Promise<RunResult> {
     try {
-      return await this.executor.run('pgbackrest', [...this.globalOptions(), ...args, command], options);
+      return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
     } catch (error) {
       if (error instanceof ProcessError) {
         const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { createServer } from 'node:net';
 import { ActionError, errorMessage } from '../../errors.js';
 import type { PgTarget } from '../../postgres/connection.js';
 import { serverRunsOn, stopServer, tailOf, waitUntilPromoted, type RecoveredServer } from './cluster.js';
@@ -33,6 +34,18 @@ export interface SideClusterRequest {
    * directory (Debian's /etc/postgresql): pgBackRest restores only the data directory.
    */
   liveSettings?: { hbaFile: string; identFile: string; listenAddresses: string; socketDirectories: string };
+}
+
+/** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
+export async function freeLocalPort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 async function exists(host: PgBackRestHost, file: string): Promise<boolean> {
