@@ -7,7 +7,7 @@ import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
-const VERIFY_MODES = ['archive', 'restore'] as const;
+const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
 

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(92242);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(56550);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 92242:
+/***/ 56550:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36473,6 +36473,26 @@ async function restoreBackup(request) {
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
 }
 
+;// CONCATENATED MODULE: ./shared/backup/verify-full.ts
+
+
+/**
+ * verify "full": every byte of a custom or directory archive read back through pg_restore, written
+ * to /dev/null. pg_restore --list reads only the table of contents; this decompresses every data
+ * block as a restore would, so a damaged block behind an intact table of contents fails the backup
+ * now instead of the restore later. (verify "restore" goes further: it loads the data too.)
+ */
+async function readArchiveToEnd(pgRestore, archive) {
+    try {
+        await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
+    }
+    catch (error) {
+        const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : error.message;
+        throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
+    }
+    return 'every data block read back through pg_restore (to /dev/null)';
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
 
 /**
@@ -36903,6 +36923,7 @@ class DumpSnapshot {
 
 
 
+
 const DEFAULT_ROW_COUNT_LIMIT = 100;
 /**
  * Everything that can fail without writing anything: the connection, the server version, a fitting
@@ -36963,7 +36984,8 @@ async function verifyDump(prepared, expected) {
     const problems = checkListing(listing, expected);
     if (problems.length)
         throw new errors/* ActionError */.lZ(`The archive ${external_node_path_default().basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-    return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore, output)}` : listed;
 }
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
 async function verifyByRestore(prepared, rowCounts) {
@@ -37043,7 +37065,7 @@ async function takeBackup(prepared) {
         const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
         const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
         earlyChecksum?.catch(() => undefined);
-        const archiveCheck = await verifyDump(prepared, expected);
+        let archiveCheck = await verifyDump(prepared, expected);
         lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
@@ -37052,6 +37074,11 @@ async function takeBackup(prepared) {
             const level = prepared.plan.compression.level ?? 3;
             await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
             backupPath = `${output}.zst`;
+            // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+            if (request.verify === 'full') {
+                await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+                archiveCheck += '; the .zst file read to its end (zstd -t)';
+            }
         }
         if (request.encryptionKey) {
             backupPath = await encryptBackup(backupPath, request.encryptionKey);
@@ -37889,7 +37916,7 @@ function rejectInputsOfOtherMethod(method, names) {
 
 
 
-const VERIFY_MODES = ['archive', 'restore'];
+const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
 function readBackupMethod() {

@@ -17,6 +17,7 @@ import { metadataPathFor, backupFileName } from './names.js';
 import type { BackupFormat, BackupMetadata } from './metadata.js';
 import { writeMetadata } from './metadata.js';
 import { restoreBackup } from './restore.js';
+import { readArchiveToEnd } from './verify-full.js';
 import { DumpSnapshot, qualified, type CatalogTable } from './snapshot.js';
 
 /**
@@ -36,7 +37,7 @@ export interface BackupRequest {
   label: string;
   appVersion?: string;
   encryptionKey?: string;
-  verify: 'archive' | 'restore';
+  verify: 'archive' | 'full' | 'restore';
   pgBinDir?: string;
   outputDir: string;
   /** File name stem: the artifact name, usually. */
@@ -126,7 +127,8 @@ async function verifyDump(prepared: PreparedBackup, expected: ExpectedTables): P
   const listing = await listArchive(prepared.pgRestore!, output);
   const problems = checkListing(listing, expected);
   if (problems.length) throw new ActionError(`The archive ${path.basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-  return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+  const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+  return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore!, output)}` : listed;
 }
 
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
@@ -207,7 +209,7 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
     const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
     const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
     earlyChecksum?.catch(() => undefined);
-    const archiveCheck = await verifyDump(prepared, expected);
+    let archiveCheck = await verifyDump(prepared, expected);
     core.info(`Verified: ${archiveCheck}.`);
     const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
@@ -216,6 +218,11 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       const level = prepared.plan.compression.level ?? 3;
       await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
       backupPath = `${output}.zst`;
+      // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+      if (request.verify === 'full') {
+        await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+        archiveCheck += '; the .zst file read to its end (zstd -t)';
+      }
     }
     if (request.encryptionKey) {
       backupPath = await encryptBackup(backupPath, request.encryptionKey);
