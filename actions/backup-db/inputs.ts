@@ -5,6 +5,7 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { parseByteSize, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
@@ -12,11 +13,18 @@ const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
-export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir'> {
+export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir' | 'sizeGate'> {
   upload: boolean;
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
+}
+
+function readSizeGate(): SizeGate | undefined {
+  const limitText = stringInput('artifact-size-limit', { default: '50GB' });
+  const artifactLimitBytes = limitText === 'none' ? undefined : parseByteSize(limitText);
+  if (limitText !== 'none' && artifactLimitBytes === undefined) throw new InputError('artifact-size-limit', `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(limitText)}.`);
+  return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
 }
 
 export function readBackupMethod(): BackupMethod {
@@ -50,5 +58,6 @@ export function readBackupInputs(): BackupInputs {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
+    sizeGate: readSizeGate(),
   };
 }

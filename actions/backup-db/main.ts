@@ -38,6 +38,7 @@ export async function run(): Promise<void> {
     verify: inputs.verify,
     pgBinDir: inputs.pgBinDir,
     outputDir,
+    sizeGate: inputs.sizeGate,
     baseName: artifactName,
     kind: 'backup',
     artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,

@@ -115,7 +115,7 @@ export async function run(): Promise<void> {
         await prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
-          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
+          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
         }),
       );

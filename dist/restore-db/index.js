@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(64052);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8476);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 64052:
+/***/ 8476:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36546,6 +36546,38 @@ async function restoreBackup(request) {
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
 }
 
+;// CONCATENATED MODULE: ./shared/backup/size-gate.ts
+
+
+
+const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+/** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
+function parseByteSize(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    return Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]);
+}
+async function freeBytes(dir) {
+    const stats = await (0,promises_.statfs)(dir);
+    return stats.bavail * stats.bsize;
+}
+const ALTERNATIVES = 'Alternatives: method "pgbackrest" (a restore point takes seconds whatever the database\'s size, and restore-db recovers to it); ' +
+    'tables or exclude-tables to dump less; output-dir on a larger disk; or size-gate: false when you know the compressed dump fits.';
+/** Throws before anything is dumped when the data to dump cannot fit; returns what was compared, for the log. */
+async function checkDumpFits(request) {
+    const free = await freeBytes(request.outputDir);
+    const data = `the ${request.tableCount} table(s) to dump hold ${formatBytes(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
+    if (request.dataBytes > free) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
+    }
+    const limit = request.upload ? request.gate.artifactLimitBytes : undefined;
+    if (limit !== undefined && request.dataBytes > limit) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
+    }
+    return `${formatBytes(request.dataBytes)} of table data to dump; ${formatBytes(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${formatBytes(limit)}` : ''}`;
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/verify-full.ts
 
 
@@ -36925,7 +36957,7 @@ class DumpSnapshot {
     }
     /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
     async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -36957,7 +36989,7 @@ class DumpSnapshot {
         const included = include.length > 0 ? await matching(include, 'tables') : undefined;
         const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
-            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
     /** Exact row counts of the `limit` largest tables, in this snapshot. */
@@ -36977,6 +37009,7 @@ class DumpSnapshot {
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/backup.ts
+
 
 
 
@@ -37035,6 +37068,11 @@ async function prepareBackup(request) {
                 throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
         }
         const [tables, schemaVersion] = await catalog;
+        if (request.sizeGate && !request.schemaOnly) {
+            const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+            const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+            core/* info */.pq(`Size gate: ${fits}.`);
+        }
         return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
     }
     catch (error) {
@@ -39196,7 +39234,7 @@ async function run() {
             safety = await takeBackup(await prepareBackup({
                 target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
                 label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
-                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
+                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
                 artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
             }));
             if (artifactServiceAvailable()) {

@@ -17,6 +17,7 @@ import { metadataPathFor, backupFileName } from './names.js';
 import type { BackupFormat, BackupMetadata } from './metadata.js';
 import { writeMetadata } from './metadata.js';
 import { restoreBackup } from './restore.js';
+import { checkDumpFits, type SizeGate } from './size-gate.js';
 import { readArchiveToEnd } from './verify-full.js';
 import { DumpSnapshot, qualified, type CatalogTable } from './snapshot.js';
 
@@ -46,6 +47,8 @@ export interface BackupRequest {
   artifact?: { name: string; retentionDays: number };
   /** Row counts are recorded for at most this many (largest) tables. */
   rowCountLimit?: number;
+  /** Stop before dumping when the data cannot fit (free disk, artifact limit); undefined: no gate. */
+  sizeGate?: SizeGate;
 }
 
 export interface PreparedBackup {
@@ -106,6 +109,11 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
       if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
     }
     const [tables, schemaVersion] = await catalog;
+    if (request.sizeGate && !request.schemaOnly) {
+      const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+      const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+      core.info(`Size gate: ${fits}.`);
+    }
     return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
   } catch (error) {
     await snapshot.close();

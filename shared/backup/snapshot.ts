@@ -17,7 +17,10 @@ export interface CatalogTable {
   name: string;
   /** 'r' ordinary, 'p' partitioned (no data of its own). */
   kind: 'r' | 'p';
+  /** On disk with indexes (pg_total_relation_size): what orders the tables by size. */
   bytes: number;
+  /** Heap and TOAST (pg_table_size): what pg_dump reads of it. */
+  dataBytes: number;
 }
 
 export const qualified = (table: { schema: string; name: string }) => `${table.schema}.${table.name}`;
@@ -91,8 +94,8 @@ export class DumpSnapshot {
 
   /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
   async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
-    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string; data_bytes: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -124,7 +127,7 @@ export class DumpSnapshot {
     const included = include.length > 0 ? await matching(include, 'tables') : undefined;
     const excluded = await matching(exclude, 'exclude-tables');
     return all.rows
-      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
       .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
   }
 
