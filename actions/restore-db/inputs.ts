@@ -1,6 +1,7 @@
 import { booleanInput, enumInput, secretInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { readTablesInputs, type TablesInputs } from './tables.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
@@ -27,6 +28,8 @@ export interface RestoreInputs {
   swap: boolean;
   noOwner: boolean;
   pgBinDir?: string;
+  /** Partial restore: only these tables, into the database in database-url. */
+  tables: TablesInputs;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -64,6 +67,12 @@ export function readRestoreInputs(): RestoreInputs {
   const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
   if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
   const swap = booleanInput('swap', { default: false });
+  const tables = readTablesInputs();
+  if (tables.tables.length > 0) {
+    for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']] as const) {
+      if (given) throw new InputError(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
+    }
+  }
   if (swap && mode === 'replace') throw new InputError('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
   return {
     target,
@@ -78,5 +87,6 @@ export function readRestoreInputs(): RestoreInputs {
     swap,
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
+    tables,
   };
 }

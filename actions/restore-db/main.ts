@@ -25,6 +25,7 @@ import { runPgBackRestRestore } from './pgbackrest.js';
 import { obtainBackup } from './source.js';
 import { restoreSummary } from './summary.js';
 import { swapDatabases } from './swap.js';
+import { restoreTablesFromDump } from './tables.js';
 
 /** Safety backups are kept as long as backup-db's default. */
 const SAFETY_RETENTION_DAYS = 7;
@@ -102,6 +103,11 @@ export async function run(): Promise<void> {
       const problems = checkListing(listing, { tables: expectedTables, withData: [] });
       if (problems.length) throw new ActionError(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
       core.info(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
+    }
+
+    if (inputs.tables.tables.length > 0) {
+      if (!pgRestore) throw new InputError('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
+      return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
     }
 
     // 4. The safety net, then the restore.

@@ -7,6 +7,7 @@ import { InputError } from '../../shared/errors.js';
 import { booleanInput, durationInput, enumInput, integerInput, stringInput, yamlInput } from '../../shared/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { RESTORE_MODES } from './inputs.js';
+import { readTablesInputs, type TablesInputs } from './tables.js';
 
 /**
  * restore-db's inputs for method "pgbackrest": what to recover to (a restore point, a time, or the
@@ -35,6 +36,10 @@ export interface PgBackRestRestoreInputs {
   recoveryTimeoutMs: number;
   /** Cleanup only: stop and delete this side cluster, then end. */
   removeSideCluster?: string;
+  /** Partial restore: copy only these tables from the recovered side cluster into the live database. */
+  tables: TablesInputs;
+  noOwner: boolean;
+  pgBinDir?: string;
 }
 
 /** A command as one argument per line, or a JSON array. */
@@ -93,7 +98,11 @@ export function readPgBackRestRestoreInputs(): PgBackRestRestoreInputs {
     safetyBackup: booleanInput('safety-backup', { default: true }),
     recoveryTimeoutMs: durationInput('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
     removeSideCluster,
+    tables: readTablesInputs(),
+    noOwner: booleanInput('no-owner', { default: false }),
+    pgBinDir: stringInput('pg-bin-dir'),
   };
+  if (replace && inputs.tables.tables.length > 0) throw new InputError('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
   if (replace) {
     for (const [name, value] of [['side-data-dir', inputs.sideDataDirectory], ['side-port', inputs.sidePort]] as const) {
       if (value !== undefined) throw new InputError(name, 'only applies to mode "new-database" (a side cluster); mode "replace" restores the cluster in place.');

@@ -2,6 +2,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { keyValueTable, markdownTable } from '../../shared/summary.js';
 import type { PgBackRestRestoreResult } from './pgbackrest.js';
 import type { PgBackRestRestoreInputs } from './pgbackrest-inputs.js';
+import { restoredTablesSummary } from './tables.js';
 
 /** The job summary of a point-in-time recovery: to what, from which backup, where, and how it checks out. */
 export interface PgBackRestRestoreSummaryInput {
@@ -33,6 +34,7 @@ export function pgBackRestRestoreSummary(input: PgBackRestRestoreSummaryInput): 
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];
+  if (result.tables) parts.push(restoredTablesSummary(result.tables));
   if (input.problems.length) parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
   const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
   if (rows.length) parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));

@@ -1,4 +1,7 @@
 import * as core from '@actions/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspectDatabase, type RestoredState } from '../../shared/backup/inspect.js';
@@ -11,6 +14,8 @@ import { archiveUpToNow, createRestorePoint, type RestorePoint } from '../../sha
 import { describeLiveServer, ensureStanzaOfServer, type LiveServer } from '../../shared/backup/pgbackrest/server.js';
 import { freeLocalPort, restoreSideCluster, retireSideCluster, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
 import { compactTimestamp } from '../../shared/backup/names.js';
+import { restoreTables, type RestoredTable } from '../../shared/backup/tables.js';
+import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
@@ -39,6 +44,30 @@ export interface PgBackRestRestoreResult {
   restoreMs: number;
   /** When the newest WAL in the archive was stored, before this restore: what RPO is measured from. */
   newestRestorableAt?: Date;
+  /** Partial restore: the tables copied from the side cluster into the live database. */
+  tables?: RestoredTable[];
+}
+
+/** Partial restore from the recovered side cluster into the live database (the runner's pg_dump and pg_restore). */
+async function copyTablesBack(inputs: PgBackRestRestoreInputs, side: PgTarget, major: string): Promise<RestoredTable[]> {
+  const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-tables-'));
+  try {
+    const [pgDump, pgRestore, psql] = await Promise.all((['pg_dump', 'pg_restore', 'psql'] as const).map((tool) => findPgTool(tool, Number(major), inputs.pgBinDir)));
+    return await restoreTables({
+      source: { kind: 'database', target: side },
+      live: inputs.target,
+      tables: inputs.tables.tables,
+      content: inputs.tables.content,
+      intoSchema: inputs.tables.intoSchema,
+      noOwner: inputs.noOwner,
+      pgDump,
+      pgRestore,
+      psql,
+      workDir,
+    });
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
 }
 
 const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
@@ -99,6 +128,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
       'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
       'safety-restore-point': result.safetyPoint?.name,
+      'restored-tables': result.tables,
       'restore-duration-ms': result.restoreMs,
       'newest-restorable-at': result.newestRestorableAt?.toISOString(),
       'duration-ms': durationMs,
@@ -191,7 +221,8 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
     core.info(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`);
     try {
       const state = await withClient(side, (client) => inspectDatabase(client));
-      return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt };
+      const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
+      return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
     } finally {
       if (inputs.sideCluster !== 'keep') await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
     }

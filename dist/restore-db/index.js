@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8476);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(84344);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8476:
+/***/ 84344:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37555,10 +37555,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new InputError(name, 'is required but lists nothing.');
+        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -37616,6 +37616,360 @@ function urlInput(name, options) {
         throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
     }
     return text;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/tables.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Partial restore: only the named tables, from a pg_dump archive or from a recovered side cluster,
+ * into the live database, as the remedy for tables a release emptied or dropped. It never destroys
+ * anything to do so: data goes only into tables that are empty (a down migration recreated them),
+ * a definition only where the table no longer exists, and a comparison copy only into a new schema.
+ * Each load runs in one transaction, with the tables' triggers on (so foreign keys are checked).
+ */
+const TABLE_CONTENTS = ['data', 'definition-and-data'];
+const tables_qualifiedName = (table) => `${table.schema}.${table.name}`;
+const sqlName = (table) => `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+const TOC_TYPES = ['TABLE DATA', 'TABLE', 'FK CONSTRAINT', 'TRIGGER', 'SEQUENCE SET'];
+function parseTocLines(listing) {
+    const entries = [];
+    for (const line of listing.split('\n')) {
+        const rest = /^\d+;\s+\d+\s+\d+\s+(.+)$/.exec(line)?.[1];
+        if (!rest)
+            continue;
+        const type = TOC_TYPES.find((candidate) => rest.startsWith(`${candidate} `)) ?? rest.split(' ')[0];
+        const [schema, name] = rest.slice(type.length + 1).split(' ');
+        entries.push({ line, type, schema, name });
+    }
+    return entries;
+}
+/** Tables the source holds, for resolving the names given. */
+async function sourceTables(request) {
+    if (request.source.kind === 'archive') {
+        const { stdout } = await runProcess(request.pgRestore.path, ['--list', request.source.path]);
+        return parseTocLines(stdout).filter((entry) => entry.type === 'TABLE').map(({ schema, name }) => ({ schema, name }));
+    }
+    return withClient(request.source.target, async (client) => {
+        const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`);
+        return rows;
+    });
+}
+/** "orders" or "public.orders" to the one table of the source it names; refused when none or several. */
+function resolveTables(given, available, where) {
+    return given.map((text) => {
+        const dot = text.indexOf('.');
+        const matches = dot > 0 ? available.filter((table) => tables_qualifiedName(table) === text) : available.filter((table) => table.name === text);
+        if (matches.length === 0)
+            throw new errors/* InputError */.dz('tables', `names "${text}", which is not a table in ${where}. Nothing was restored.`);
+        if (matches.length > 1)
+            throw new errors/* InputError */.dz('tables', `names "${text}", which is a table in several schemas of ${where} (${matches.map(tables_qualifiedName).join(', ')}): qualify it. Nothing was restored.`);
+        return matches[0];
+    });
+}
+async function liveState(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS oid', [sqlName(table)]);
+    if (!rows[0].oid)
+        return { exists: false, hasRows: false };
+    const { rows: sample } = await client.query(`SELECT 1 FROM ${sqlName(table)} LIMIT 1`);
+    return { exists: true, hasRows: sample.length > 0 };
+}
+/** What would be destroyed or mixed is refused, before anything is loaded. */
+async function checkLive(request, tables) {
+    await withClient(request.live, async (client) => {
+        if (request.intoSchema) {
+            const { rows } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [request.intoSchema]);
+            if (rows.length)
+                throw new errors/* InputError */.dz('tables-schema', `is "${request.intoSchema}", which already exists in ${request.live.database}; tables are compared in a new schema only. Nothing was restored.`);
+            return;
+        }
+        for (const table of tables) {
+            const state = await liveState(client, table);
+            if (request.content === 'data' && !state.exists) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} does not exist in ${request.live.database}: its data has nowhere to go. Nothing was restored.`, { hint: 'Use tables-content: definition-and-data to recreate it with its rows.' });
+            }
+            if (request.content === 'data' && state.hasRows) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} in ${request.live.database} is not empty: restoring rows into it would mix them with the ones there. Nothing was restored.`, {
+                    hint: 'Restore it into a side schema (tables-schema) to compare, or empty it first if its rows are to be replaced.',
+                });
+            }
+            if (request.content === 'definition-and-data' && state.exists) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} exists in ${request.live.database}; its definition is restored only where the table no longer exists. Nothing was restored.`, {
+                    hint: 'Restore its data (tables-content: data) if it is empty, or into a side schema (tables-schema) to compare.',
+                });
+            }
+        }
+    });
+}
+function dumpEnv(target) {
+    return pgToolEnv(target);
+}
+/** pg_dump -Fc of some tables of a database (with their indexes, constraints and owned sequences). */
+async function dumpTables(request, from, tables, options) {
+    const file = external_node_path_default().join(request.workDir, `tables-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.dump`);
+    const args = ['--format=c', `--file=${file}`, '--no-password', '--compress=1'];
+    if (options.dataOnly)
+        args.push('--data-only');
+    if (options.schema)
+        args.push(`--schema=${connection_quoteIdent(options.schema)}`);
+    else
+        for (const table of tables)
+            args.push(`--table=${sqlName(table)}`);
+    await runProcess(request.pgDump.path, args, { env: dumpEnv(from) });
+    return file;
+}
+async function pgRestoreInto(request, target, archive, options) {
+    const args = ['--verbose', '--exit-on-error', '--no-password', `--dbname=${dbnameConninfo(target.database)}`];
+    if (options.singleTransaction !== false)
+        args.push('--single-transaction');
+    if (options.dataOnly)
+        args.push('--data-only');
+    if (options.schemaOnly)
+        args.push('--schema-only');
+    if (options.useList)
+        args.push(`--use-list=${options.useList}`);
+    if (request.noOwner)
+        args.push('--no-owner', '--no-privileges');
+    args.push(archive);
+    await withProgressGroup(options.title, (log) => runProcess(request.pgRestore.path, args, { env: pgToolEnv(target), onStderrLine: log, onStdoutLine: log }));
+}
+/** Several archive parts as SQL (pg_restore -f), loaded into the live database by psql in one transaction. */
+async function runInOneTransaction(request, parts, title) {
+    const files = [];
+    for (const part of parts) {
+        const file = external_node_path_default().join(request.workDir, `part-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.sql`);
+        const args = [`--file=${file}`, ...(part.useList ? [`--use-list=${part.useList}`] : []), ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []), part.archive];
+        await runProcess(request.pgRestore.path, args);
+        files.push(file);
+    }
+    const args = ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.live.database), ...files.flatMap((file) => ['-f', file])];
+    await withProgressGroup(title, (log) => runProcess(request.psql.path, args, { env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+}
+/** A use-list file holding the TOC lines `keep` selects (pg_restore follows its order). */
+async function useList(request, archive, keep, order) {
+    const { stdout } = await runProcess(request.pgRestore.path, ['--list', archive]);
+    const entries = parseTocLines(stdout).filter(keep);
+    if (order)
+        entries.sort(order);
+    const file = external_node_path_default().join(request.workDir, `use-list-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.txt`);
+    await (0,promises_.writeFile)(file, `${entries.map((entry) => entry.line).join('\n')}\n`, { mode: 0o600 });
+    return file;
+}
+/** The tables ordered so that each comes after the ones it references (by the live foreign keys). */
+async function loadOrder(live, tables) {
+    const edges = await withClient(live, async (client) => {
+        const { rows } = await client.query(`SELECT con.conrelid::regclass::text AS child, con.confrelid::regclass::text AS parent FROM pg_constraint con
+        WHERE con.contype = 'f' AND con.conrelid = ANY($1::regclass[]) AND con.confrelid = ANY($1::regclass[]) AND con.conrelid <> con.confrelid`, [tables.map(sqlName)]);
+        return rows;
+    });
+    const names = (await withClient(live, (client) => client.query('SELECT unnest($1::regclass[])::text AS name', [tables.map(sqlName)]))).rows.map((row) => row.name);
+    const ordered = [];
+    const placed = new Set();
+    while (ordered.length < tables.length) {
+        const before = ordered.length;
+        tables.forEach((table, index) => {
+            if (placed.has(names[index]))
+                return;
+            if (edges.some((edge) => edge.child === names[index] && !placed.has(edge.parent)))
+                return;
+            placed.add(names[index]);
+            ordered.push(table);
+        });
+        // A cycle: the rest in the order given (their foreign keys decide).
+        if (ordered.length === before)
+            tables.forEach((table, index) => !placed.has(names[index]) && (placed.add(names[index]), ordered.push(table)));
+    }
+    return ordered;
+}
+/**
+ * A scratch database holding the tables (with everything their definitions need): for an archive, a
+ * new database on the live server with the archive's whole schema and these tables' rows; for a
+ * side cluster, a copy of its database there. Dropped by the returned function.
+ */
+async function scratchCopy(request, tables) {
+    const name = `rbtables_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+    if (request.source.kind === 'database') {
+        const side = request.source.target;
+        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${connection_quoteIdent(name)} TEMPLATE ${connection_quoteIdent(side.database)}`));
+        return { target: withDatabase(side, name), drop: () => dropDatabase(side, name) };
+    }
+    const archive = request.source.path;
+    const target = await createDatabase(request.live, name, { template: 'template0' }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Restoring table definitions needs a scratch database on the server, and it could not be created: ${error.message}`, { hint: 'Grant the restoring user CREATEDB.' });
+    });
+    try {
+        // Without foreign keys: the tables they reference stay empty here (they are added in the live database, see restoreTables).
+        const schema = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT');
+        await pgRestoreInto(request, target, archive, { schemaOnly: true, useList: schema, title: 'pg_restore: the schema into a scratch database', singleTransaction: false });
+        const wanted = new Set(tables.map(tables_qualifiedName));
+        // Every sequence's position too (a few setval calls): the tables' own sequences go along with them.
+        const list = await useList(request, archive, (entry) => (entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`)) || entry.type === 'SEQUENCE SET');
+        await pgRestoreInto(request, target, archive, { dataOnly: true, useList: list, title: 'pg_restore: the tables\' rows into the scratch database' });
+    }
+    catch (error) {
+        await dropDatabase(request.live, name).catch(() => undefined);
+        throw error;
+    }
+    return { target, drop: () => dropDatabase(request.live, name) };
+}
+/** Owned sequences of the restored tables moved up to their columns' largest value, so new rows do not collide. */
+async function catchUpSequences(target, tables) {
+    await withClient(target, async (client) => {
+        for (const table of tables) {
+            const { rows } = await client.query(`SELECT a.attname AS column, pg_get_serial_sequence($1, a.attname) AS sequence FROM pg_attribute a
+          WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL`, [sqlName(table)]);
+            for (const { column, sequence } of rows) {
+                await client.query(`SELECT setval($1, m) FROM (SELECT max(${connection_quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
+            }
+        }
+    });
+}
+async function tables_countRows(target, tables) {
+    return withClient(target, async (client) => {
+        const counts = [];
+        for (const table of tables)
+            counts.push(Number((await client.query(`SELECT count(*) AS count FROM ${sqlName(table)}`)).rows[0].count));
+        return counts;
+    });
+}
+async function restoreTables(request) {
+    const where = request.source.kind === 'archive' ? 'the backup' : `the recovered database (port ${request.source.target.port})`;
+    const tables = resolveTables(request.tables, await sourceTables(request), where);
+    if (request.intoSchema) {
+        const clash = tables.find((table, index) => tables.findIndex((other) => other.name === table.name) !== index);
+        if (clash)
+            throw new errors/* InputError */.dz('tables', `has two tables called "${clash.name}", which cannot both go into schema "${request.intoSchema}".`);
+    }
+    await checkLive(request, tables);
+    const sourceCounts = request.source.kind === 'database' ? await tables_countRows(request.source.target, tables) : undefined;
+    const into = tables.map((table) => (request.intoSchema ? { schema: request.intoSchema, name: table.name } : table));
+    const description = `${tables.map(tables_qualifiedName).join(', ')}${request.intoSchema ? ` into schema ${request.intoSchema}` : ''}`;
+    core/* info */.pq(`Restoring ${request.content === 'data' && !request.intoSchema ? 'the rows of' : 'the definition and rows of'} ${description}.`);
+    if (!request.intoSchema && request.content === 'data') {
+        let archive;
+        let list;
+        if (request.source.kind === 'archive') {
+            archive = request.source.path;
+            // pg_restore loads a use-list in its order: referenced tables first, so foreign keys hold row by row.
+            const order = (await loadOrder(request.live, tables)).map(tables_qualifiedName);
+            const wanted = new Set(order);
+            list = await useList(request, archive, (entry) => entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`), (a, b) => order.indexOf(`${a.schema}.${a.name}`) - order.indexOf(`${b.schema}.${b.name}`));
+        }
+        else {
+            archive = await dumpTables(request, request.source.target, tables, { dataOnly: true });
+        }
+        await pgRestoreInto(request, request.live, archive, { dataOnly: true, useList: list, title: `pg_restore: rows of ${description}` });
+        await catchUpSequences(request.live, tables);
+    }
+    else {
+        // Definitions come from a database that has the tables, so that pg_dump brings their indexes,
+        // constraints, defaults and owned sequences along (pg_restore --table would not).
+        const direct = request.source.kind === 'database' && !request.intoSchema;
+        const scratch = direct ? undefined : await scratchCopy(request, tables);
+        try {
+            const from = scratch?.target ?? request.source.target;
+            if (request.intoSchema) {
+                await withClient(from, async (client) => {
+                    await client.query(`CREATE SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                    for (const table of tables)
+                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                });
+            }
+            const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
+            if (request.intoSchema) {
+                // A comparison copy gets no behaviour: no triggers, and no foreign keys into the live tables.
+                const list = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT' && entry.type !== 'TRIGGER');
+                await pgRestoreInto(request, request.live, archive, { useList: list, title: `pg_restore: ${description}` });
+            }
+            else if (request.source.kind === 'archive') {
+                // The tables from the scratch database, then their foreign keys from the backup, in one transaction.
+                const wanted = new Set(tables.map(tables_qualifiedName));
+                const foreignKeys = await useList(request, request.source.path, (entry) => entry.type === 'FK CONSTRAINT' && wanted.has(`${entry.schema}.${entry.name}`));
+                await runInOneTransaction(request, [{ archive }, { archive: request.source.path, useList: foreignKeys }], `psql: ${description}, with its foreign keys`);
+            }
+            else {
+                await pgRestoreInto(request, request.live, archive, { title: `pg_restore: ${description}` });
+            }
+            if (!request.intoSchema)
+                await catchUpSequences(request.live, tables);
+        }
+        finally {
+            await scratch?.drop().catch((error) => core/* warning */.$e(`Could not drop the scratch database: ${error.message}`));
+        }
+    }
+    const counts = await tables_countRows(request.live, into);
+    const expected = request.source.kind === 'archive' ? request.source.rowCounts : Object.fromEntries(tables.map((table, index) => [tables_qualifiedName(table), sourceCounts[index]]));
+    const restored = tables.map((table, index) => ({ from: tables_qualifiedName(table), into: tables_qualifiedName(into[index]), rows: counts[index] }));
+    const mismatches = restored.filter((table) => expected?.[table.from] !== undefined && expected[table.from] !== table.rows);
+    if (mismatches.length) {
+        throw new errors/* ActionError */.lZ(`The restored tables do not hold what the backup recorded: ${mismatches.map((table) => `${table.into} has ${table.rows} rows, the backup ${expected[table.from]}`).join('; ')}.`);
+    }
+    for (const table of restored)
+        core/* info */.pq(`${table.into}: ${table.rows} row(s) restored from ${table.from}.`);
+    return restored;
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/tables.ts
+
+
+
+
+
+
+
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+function readTablesInputs() {
+    const tables = listInput('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+    const content = enumInput('tables-content', TABLE_CONTENTS, { default: 'data' });
+    const intoSchema = stringInput('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
+    if (tables.length === 0 && intoSchema)
+        throw new errors/* InputError */.dz('tables-schema', 'only applies with tables: name the tables to restore into it.');
+    return { tables, content, intoSchema };
+}
+function restoredTablesSummary(restored) {
+    return ['\n### Tables restored\n\n', markdownTable(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+}
+/** Partial restore from a verified dump: only the named tables, into the database in database-url. */
+async function restoreTablesFromDump(request) {
+    const [pgDump, psql] = await Promise.all([findPgTool('pg_dump', request.server.major, request.pgBinDir), findPgTool('psql', request.server.major, request.pgBinDir)]);
+    emitEvent('restore_start', { database: request.target.database, tables: request.tables.tables, checksum: request.checksum, source: request.origin });
+    const restored = await restoreTables({
+        source: { kind: 'archive', path: request.archive, rowCounts: request.metadata?.rowCounts },
+        live: request.target,
+        tables: request.tables.tables,
+        content: request.tables.content,
+        intoSchema: request.tables.intoSchema,
+        noOwner: request.noOwner,
+        pgDump,
+        pgRestore: request.pgRestore,
+        psql,
+        workDir: request.workDir,
+    });
+    const durationMs = Date.now() - request.started;
+    setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
+    await writeSummary([
+        `## Tables restored into ${request.target.database}\n`,
+        keyValueTable([
+            ['Backup', request.origin],
+            ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
+            ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
+            ['Content', request.tables.intoSchema ? `definition and rows, into the new schema ${request.tables.intoSchema}` : request.tables.content === 'data' ? 'rows, into the existing (empty) tables' : 'definition and rows'],
+            ['Took', formatDuration(durationMs)],
+        ]),
+        restoredTablesSummary(restored),
+    ].join(''));
+    emitEvent('restore_complete', { database: request.target.database, tables: restored, duration_ms: durationMs });
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
@@ -38137,6 +38491,7 @@ function rejectInputsOfOtherMethod(method, names) {
 
 
 
+
 const RESTORE_MODES = ['new-database', 'replace'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = [
@@ -38182,6 +38537,13 @@ function readRestoreInputs() {
     if (targetDatabase && mode === 'replace')
         throw new errors/* InputError */.dz('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
     const swap = booleanInput('swap', { default: false });
+    const tables = readTablesInputs();
+    if (tables.tables.length > 0) {
+        for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']]) {
+            if (given)
+                throw new errors/* InputError */.dz(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
+        }
+    }
     if (swap && mode === 'replace')
         throw new errors/* InputError */.dz('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
     return {
@@ -38197,6 +38559,7 @@ function readRestoreInputs() {
         swap,
         noOwner: booleanInput('no-owner', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
+        tables,
     };
 }
 
@@ -38632,6 +38995,7 @@ async function retireSideCluster(host, dataDirectory, major, remove) {
 
 
 
+
 /**
  * restore-db's inputs for method "pgbackrest": what to recover to (a restore point, a time, or the
  * end of a backup), from which backup set, and where (a side cluster, or in place with the server
@@ -38704,7 +39068,12 @@ function readPgBackRestRestoreInputs() {
         safetyBackup: booleanInput('safety-backup', { default: true }),
         recoveryTimeoutMs: durationInput('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
         removeSideCluster,
+        tables: readTablesInputs(),
+        noOwner: booleanInput('no-owner', { default: false }),
+        pgBinDir: stringInput('pg-bin-dir'),
     };
+    if (replace && inputs.tables.tables.length > 0)
+        throw new errors/* InputError */.dz('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
     if (replace) {
         for (const [name, value] of [['side-data-dir', inputs.sideDataDirectory], ['side-port', inputs.sidePort]]) {
             if (value !== undefined)
@@ -38723,6 +39092,7 @@ function readPgBackRestRestoreInputs() {
 }
 
 ;// CONCATENATED MODULE: ./actions/restore-db/pgbackrest-summary.ts
+
 
 
 function pgBackRestRestoreSummary(input) {
@@ -38746,6 +39116,8 @@ function pgBackRestRestoreSummary(input) {
             ['Took', formatDuration(input.durationMs)],
         ]),
     ];
+    if (result.tables)
+        parts.push(restoredTablesSummary(result.tables));
     if (input.problems.length)
         parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
@@ -38775,6 +39147,33 @@ function pgBackRestRestoreSummary(input) {
 
 
 
+
+
+
+
+
+/** Partial restore from the recovered side cluster into the live database (the runner's pg_dump and pg_restore). */
+async function copyTablesBack(inputs, side, major) {
+    const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-tables-'));
+    try {
+        const [pgDump, pgRestore, psql] = await Promise.all(['pg_dump', 'pg_restore', 'psql'].map((tool) => findPgTool(tool, Number(major), inputs.pgBinDir)));
+        return await restoreTables({
+            source: { kind: 'database', target: side },
+            live: inputs.target,
+            tables: inputs.tables.tables,
+            content: inputs.tables.content,
+            intoSchema: inputs.tables.intoSchema,
+            noOwner: inputs.noOwner,
+            pgDump,
+            pgRestore,
+            psql,
+            workDir,
+        });
+    }
+    finally {
+        await (0,promises_.rm)(workDir, { recursive: true, force: true });
+    }
+}
 const pgbackrest_ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
 /** The live server, when it answers; a restore in place may find it already stopped. */
 async function openLive(target) {
@@ -38832,6 +39231,7 @@ async function runPgBackRestRestore(started) {
             'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
             'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
             'safety-restore-point': result.safetyPoint?.name,
+            'restored-tables': result.tables,
             'restore-duration-ms': result.restoreMs,
             'newest-restorable-at': result.newestRestorableAt?.toISOString(),
             'duration-ms': durationMs,
@@ -38929,7 +39329,8 @@ async function restore(inputs, host, live, now) {
         core/* info */.pq(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`);
         try {
             const state = await withClient(side, (client) => inspectDatabase(client));
-            return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt };
+            const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
+            return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
         }
         finally {
             if (inputs.sideCluster !== 'keep')
@@ -39145,6 +39546,7 @@ async function swapDatabases(target, original, restored, stamp) {
 
 
 
+
 /** Safety backups are kept as long as backup-db's default. */
 const SAFETY_RETENTION_DAYS = 7;
 function defaultTargetName(database, at) {
@@ -39223,6 +39625,11 @@ async function run() {
             if (problems.length)
                 throw new errors/* ActionError */.lZ(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
             core/* info */.pq(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
+        }
+        if (inputs.tables.tables.length > 0) {
+            if (!pgRestore)
+                throw new errors/* InputError */.dz('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
+            return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
         }
         // 4. The safety net, then the restore.
         const target = withDatabase(inputs.target, database);
