@@ -28,6 +28,18 @@ describe('restore-db method pgbackrest', () => {
   /** ...and after the destructive change (the live state the refusals must leave alone). */
   let afterDamage: string;
   let pointTime: Date;
+  let customersAtPoint: string;
+
+  async function rowsOf(port: number, table: string): Promise<string> {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/app` });
+    await client.connect();
+    try {
+      return (await client.query<{ rows: string }>(`SELECT string_agg(t::text, E'\\n' ORDER BY t::text) AS rows FROM ${table} t`)).rows[0].rows;
+    } finally {
+      await client.end();
+    }
+  }
 
   /**
    * The app database as pg_dump writes it: schema and every row. Sequence positions are left out:
@@ -69,6 +81,7 @@ describe('restore-db method pgbackrest', () => {
     point = await runAction('backup-db', { inputs: { ...cluster.inputs('app'), label: 'production' } });
     expect(point.errors).toEqual([]);
     atPoint = await dumpOf(cluster.port);
+    customersAtPoint = await rowsOf(cluster.port, 'customers');
     pointTime = new Date();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     // The destructive release.
@@ -170,6 +183,23 @@ describe('restore-db method pgbackrest', () => {
       await cluster.repairArchiving();
     }
     await expectUntouched();
+  });
+
+  it('copies a table the release dropped back from a side cluster recovered to the point, and a comparison copy of a damaged one', async () => {
+    const pointInputs = { ...cluster.inputs('app'), 'restore-point': point.outputs['restore-point'], 'restore-point-lsn': point.outputs['restore-point-lsn'], 'side-cluster': 'remove' };
+    const dropped = await runAction('restore-db', { inputs: { ...pointInputs, tables: 'customers', 'tables-content': 'definition-and-data' } });
+    expect(dropped.errors).toEqual([]);
+    expect(JSON.parse(dropped.outputs['restored-tables'])).toEqual([{ from: 'public.customers', into: 'public.customers', rows: 201 }]);
+    expect(await rowsOf(cluster.port, 'customers')).toBe(customersAtPoint);
+
+    const compared = await runAction('restore-db', { inputs: { ...pointInputs, tables: 'orders', 'tables-schema': 'at_point' } });
+    expect(compared.errors).toEqual([]);
+    expect(JSON.parse(compared.outputs['restored-tables'])).toEqual([{ from: 'public.orders', into: 'at_point.orders', rows: 2000 }]);
+    const { rows } = await cluster.query<{ live: string }>('app', 'SELECT count(*) AS live FROM public.orders');
+    expect(Number(rows[0].live)).toBeLessThan(2000);
+    expect(sideDirectories()).toEqual([]);
+    // The live state the remaining tests start from.
+    afterDamage = await dumpOf(cluster.port);
   });
 
   it('recovers in place to the restore point after a safety restore point, and back again to that one', async () => {
