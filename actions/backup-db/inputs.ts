@@ -13,17 +13,22 @@ const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
-export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir' | 'sizeGate'> {
+export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir' | 'sizeGate' | 'rowCountMaxBytes'> {
   upload: boolean;
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
 }
 
+/** A size such as 500MB or 2GiB, or "none" (undefined). */
+function readSize(name: string, text: string): number | undefined {
+  const bytes = text === 'none' ? undefined : parseByteSize(text);
+  if (text !== 'none' && bytes === undefined) throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+  return bytes;
+}
+
 function readSizeGate(): SizeGate | undefined {
-  const limitText = stringInput('artifact-size-limit', { default: '50GB' });
-  const artifactLimitBytes = limitText === 'none' ? undefined : parseByteSize(limitText);
-  if (limitText !== 'none' && artifactLimitBytes === undefined) throw new InputError('artifact-size-limit', `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(limitText)}.`);
+  const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
   return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
 }
 
@@ -59,5 +64,6 @@ export function readBackupInputs(): BackupInputs {
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
     sizeGate: readSizeGate(),
+    rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
   };
 }

@@ -39,6 +39,7 @@ export async function run(): Promise<void> {
     pgBinDir: inputs.pgBinDir,
     outputDir,
     sizeGate: inputs.sizeGate,
+    rowCountMaxBytes: inputs.rowCountMaxBytes,
     baseName: artifactName,
     kind: 'backup',
     artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,

@@ -47,6 +47,8 @@ export interface BackupRequest {
   artifact?: { name: string; retentionDays: number };
   /** Row counts are recorded for at most this many (largest) tables. */
   rowCountLimit?: number;
+  /** Tables with more data than this get an estimated row count instead of an exact one. */
+  rowCountMaxBytes?: number;
   /** Stop before dumping when the data cannot fit (free disk, artifact limit); undefined: no gate. */
   sizeGate?: SizeGate;
 }
@@ -193,10 +195,11 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
   const { snapshot, tables, schemaVersion } = prepared;
   try {
     let rowCounts: Record<string, number> = {};
+    let estimatedRowCounts: Record<string, number> = {};
     try {
       const counted = request.schemaOnly
-        ? Promise.resolve({})
-        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
+        ? Promise.resolve({ exact: {}, estimated: {} })
+        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
       // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
       const [dumped, counts] = await Promise.allSettled([
         runPgDump({
@@ -207,7 +210,8 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       ]);
       if (dumped.status === 'rejected') throw dumped.reason;
       if (counts.status === 'rejected') throw counts.reason;
-      rowCounts = counts.value;
+      rowCounts = counts.value.exact;
+      estimatedRowCounts = counts.value.estimated;
     } finally {
       await snapshot.close();
     }
@@ -263,7 +267,14 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       schemaVersion,
       dumpedTables: tables.map(qualified),
       rowCounts,
-      rowCountsCover: request.schemaOnly ? 'none' : Object.keys(rowCounts).length < expected.withData.length ? 'largest-tables' : 'all-tables',
+      ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
+      rowCountsCover: request.schemaOnly
+        ? 'none'
+        : Object.keys(estimatedRowCounts).length > 0
+          ? 'size-limited'
+          : Object.keys(rowCounts).length < expected.withData.length
+            ? 'largest-tables'
+            : 'all-tables',
       consistentSnapshot: Boolean(snapshot.id),
       verification: { archive: archiveCheck, restore: restoreCheck },
       durationMs: Date.now() - started,

@@ -48,7 +48,9 @@ export interface BackupMetadata {
   dumpedTables: string[];
   /** Exact row counts, read in the dump's own snapshot, of the largest tables (all of them when few). */
   rowCounts: Record<string, number>;
-  rowCountsCover: 'all-tables' | 'largest-tables' | 'none';
+  /** Tables above backup-db's row-count-max-size: PostgreSQL's estimate (pg_class.reltuples), never compared at restore. */
+  estimatedRowCounts?: Record<string, number>;
+  rowCountsCover: 'all-tables' | 'largest-tables' | 'size-limited' | 'none';
   /** Whether the rows were counted in the very snapshot pg_dump dumped. */
   consistentSnapshot: boolean;
   verification: { archive: string; restore: string | null };

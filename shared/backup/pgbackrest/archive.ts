@@ -89,37 +89,58 @@ export interface RestorePointSearch {
   scratchDir: string;
 }
 
+/** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
+export function segmentBatches(candidates: ArchivedSegment[], size: number): ArchivedSegment[][] {
+  const sorted = [...candidates].sort((a, b) => (a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1));
+  const batches: ArchivedSegment[][] = [];
+  for (const segment of sorted) {
+    const batch = batches.at(-1);
+    const last = batch?.at(-1);
+    if (batch && last && batch.length < size && last.timeline === segment.timeline && last.number === segment.number + 1n) batch.push(segment);
+    else batches.push([segment]);
+  }
+  return batches;
+}
+
+const BATCH_SEGMENTS = 8;
+const PARALLEL_FETCHES = 4;
+
 /**
  * Finds the newest restore point called `name`, reading archived segments from the newest down with
- * pg_waldump (the segment after each stays beside it, for a record that crosses the boundary).
+ * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
+ * after the batch, for a record that crosses into it).
  */
 export async function findRestorePoint(host: PgBackRestHost, segments: ArchivedSegment[], search: RestorePointSearch): Promise<FoundRestorePoint | undefined> {
   const waldump = await host.serverProgram('pg_waldump', search.major);
   const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
-  const candidates = segments
-    .filter((segment) => segment.number >= search.fromSegmentNumber && (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n))
-    .sort((a, b) => (a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1));
+  const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber && (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
   core.info(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint!)}`}.`);
-  const fetched = new Set<string>();
-  const byName = new Map(segments.map((segment) => [segment.name, segment]));
-  for (const [index, segment] of candidates.entries()) {
-    if (index > 0 && index % 50 === 0) core.info(`... ${index} of ${candidates.length} segments read.`);
-    const next = [...byName.values()].find((other) => other.timeline === segment.timeline && other.number === segment.number + 1n);
-    for (const wanted of [segment, next]) {
-      if (wanted && !fetched.has(wanted.name) && (await fetchWal(host, wanted.name, search.scratchDir))) fetched.add(wanted.name);
-    }
-    // Only this segment and the one after it stay: the scratch space holds two segments at most.
-    for (const name of fetched) {
-      if (name !== segment.name && name !== next?.name) {
-        await host.run('rm', ['-f', '--', `${search.scratchDir}/${name}`]);
-        fetched.delete(name);
+  let read = 0;
+  for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
+    const lowest = batch[batch.length - 1];
+    const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
+    const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
+    try {
+      for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
+        await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
       }
+      // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+      const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
+      const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+      const inBatch = (lsn: bigint) => {
+        const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
+        return number >= lowest.number && number <= batch[0].number;
+      };
+      const newest = restorePointsIn(stdout).filter((point) => point.name === search.name && inBatch(point.lsn)).sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+      if (newest) {
+        const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number)!;
+        return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
+      }
+    } finally {
+      await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
     }
-    const start = formatLsn(segmentStartLsn(segment, search.segmentSize));
-    const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(segment.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
-    const points = restorePointsIn(stdout).filter((point) => point.name === search.name && segmentEndingAt(point.lsn + 1n, 0, search.segmentSize).number === segment.number);
-    const newest = points.sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
-    if (newest) return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
+    read += batch.length;
+    if (read % 64 < BATCH_SEGMENTS && read < candidates.length) core.info(`... ${read} of ${candidates.length} segments read.`);
   }
   return undefined;
 }
