@@ -36919,11 +36919,24 @@ class DumpSnapshot {
             .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
-    /** Exact row counts of the `limit` largest tables, in this snapshot. */
-    async rowCounts(tables, limit) {
+    /**
+     * Row counts of the `limit` largest tables, in this snapshot: exact (a full scan each, beside the
+     * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
+     * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
+     */
+    async rowCounts(tables, limit, maxDataBytes = Infinity) {
         const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-        const counts = await countRows(this.client, largest);
-        return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+        const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
+        const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
+        const estimated = {};
+        if (tooBig.length > 0) {
+            const { rows } = await this.client.query(`SELECT n.nspname || '.' || c.relname AS name, c.reltuples::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND c.reltuples >= 0`, [tooBig.map((table) => table.schema), tooBig.map((table) => table.name)]);
+            for (const row of rows)
+                estimated[row.name] = Math.round(row.estimate);
+        }
+        const sorted = (record) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+        return { exact: sorted(counts), estimated: sorted(estimated) };
     }
     async schemaVersion() {
         const found = await detectSchemaVersion(this.client);
@@ -37077,10 +37090,11 @@ async function takeBackup(prepared) {
     const { snapshot, tables, schemaVersion } = prepared;
     try {
         let rowCounts = {};
+        let estimatedRowCounts = {};
         try {
             const counted = request.schemaOnly
-                ? Promise.resolve({})
-                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
+                ? Promise.resolve({ exact: {}, estimated: {} })
+                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
             // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
             const [dumped, counts] = await Promise.allSettled([
                 runPgDump({
@@ -37093,7 +37107,8 @@ async function takeBackup(prepared) {
                 throw dumped.reason;
             if (counts.status === 'rejected')
                 throw counts.reason;
-            rowCounts = counts.value;
+            rowCounts = counts.value.exact;
+            estimatedRowCounts = counts.value.estimated;
         }
         finally {
             await snapshot.close();
@@ -37148,7 +37163,14 @@ async function takeBackup(prepared) {
             schemaVersion,
             dumpedTables: tables.map(qualified),
             rowCounts,
-            rowCountsCover: request.schemaOnly ? 'none' : Object.keys(rowCounts).length < expected.withData.length ? 'largest-tables' : 'all-tables',
+            ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
+            rowCountsCover: request.schemaOnly
+                ? 'none'
+                : Object.keys(estimatedRowCounts).length > 0
+                    ? 'size-limited'
+                    : Object.keys(rowCounts).length < expected.withData.length
+                        ? 'largest-tables'
+                        : 'all-tables',
             consistentSnapshot: Boolean(snapshot.id),
             verification: { archive: archiveCheck, restore: restoreCheck },
             durationMs: Date.now() - started,
@@ -37958,11 +37980,15 @@ function rejectInputsOfOtherMethod(method, names) {
 const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
+/** A size such as 500MB or 2GiB, or "none" (undefined). */
+function readSize(name, text) {
+    const bytes = text === 'none' ? undefined : parseByteSize(text);
+    if (text !== 'none' && bytes === undefined)
+        throw new errors/* InputError */.dz(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+    return bytes;
+}
 function readSizeGate() {
-    const limitText = stringInput('artifact-size-limit', { default: '50GB' });
-    const artifactLimitBytes = limitText === 'none' ? undefined : parseByteSize(limitText);
-    if (limitText !== 'none' && artifactLimitBytes === undefined)
-        throw new errors/* InputError */.dz('artifact-size-limit', `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(limitText)}.`);
+    const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
     return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
 }
 function readBackupMethod() {
@@ -37997,6 +38023,7 @@ function readBackupInputs() {
         pgBinDir: stringInput('pg-bin-dir'),
         outputDir: stringInput('output-dir'),
         sizeGate: readSizeGate(),
+        rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
 }
 
@@ -38132,10 +38159,14 @@ function backupSummary(input) {
             ['Took', formatDuration(input.durationMs)],
         ]),
     ];
-    const counts = Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a);
+    const counts = [
+        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [table, `~${rows} (estimate)`]),
+        ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
+    ];
     if (counts.length > 0) {
-        parts.push(`\n### Row counts (${metadata.rowCountsCover === 'all-tables' ? 'every table' : 'largest tables'}, in the dump's snapshot)\n`);
-        parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20).map(([table, rows]) => [table, rows])));
+        const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
+        parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
+        parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
         if (counts.length > 20)
             parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
     }
@@ -38365,6 +38396,7 @@ async function run() {
         pgBinDir: inputs.pgBinDir,
         outputDir,
         sizeGate: inputs.sizeGate,
+        rowCountMaxBytes: inputs.rowCountMaxBytes,
         baseName: artifactName,
         kind: 'backup',
         artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
