@@ -66,6 +66,8 @@ export interface PreparedBackup {
   snapshot: DumpSnapshot;
   tables: CatalogTable[];
   schemaVersion: BackupMetadata['schemaVersion'];
+  /** How long prepareBackup took (connection, catalog, client programs). */
+  prepareMs: number;
 }
 
 export interface BackupResult {
@@ -84,6 +86,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
+  const started = Date.now();
   const snapshot = await DumpSnapshot.open(request.target);
   try {
     const server = await serverVersion(snapshot.client);
@@ -116,7 +119,7 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
       const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
       core.info(`Size gate: ${fits}.`);
     }
-    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
+    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion, prepareMs: Date.now() - started };
   } catch (error) {
     await snapshot.close();
     throw error;
@@ -193,6 +196,17 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
   const createdAt = new Date();
   let backupPath = output;
   const { snapshot, tables, schemaVersion } = prepared;
+  // What each phase took: the cost of everything beyond pg_dump, phase by phase (rowCounts runs beside
+  // the dump and the checksum beside the archive check, so these overlap).
+  const timings: Record<string, number> = { prepare: prepared.prepareMs };
+  const timed = async <T>(phase: string, work: Promise<T>): Promise<T> => {
+    const phaseStarted = Date.now();
+    try {
+      return await work;
+    } finally {
+      timings[phase] = Date.now() - phaseStarted;
+    }
+  };
   try {
     let rowCounts: Record<string, number> = {};
     let estimatedRowCounts: Record<string, number> = {};
@@ -202,11 +216,11 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
         : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
       // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
       const [dumped, counts] = await Promise.allSettled([
-        runPgDump({
+        timed('dump', runPgDump({
           target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
           schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
-        }),
-        counted,
+        })),
+        timed('rowCounts', counted),
       ]);
       if (dumped.status === 'rejected') throw dumped.reason;
       if (counts.status === 'rejected') throw counts.reason;
@@ -219,11 +233,11 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
     const expected = expectedTables(tables, request.schemaOnly);
     // When the dump is stored as written, its checksum is read while the archive is checked.
     const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
-    const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
+    const earlyChecksum = storedAsWritten ? timed('checksum', backupChecksum(output)) : undefined;
     earlyChecksum?.catch(() => undefined);
-    let archiveCheck = await verifyDump(prepared, expected);
+    let archiveCheck = await timed('verify', verifyDump(prepared, expected));
     core.info(`Verified: ${archiveCheck}.`);
-    const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
+    const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
 
     if (prepared.plan.externalZstd) {
@@ -241,7 +255,7 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       core.info(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
     }
 
-    const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
+    const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', backupChecksum(backupPath));
     const metadataPath = metadataPathFor(backupPath);
     const metadata: BackupMetadata = {
       metadataVersion: 1,
@@ -278,6 +292,7 @@ export async function takeBackup(prepared: PreparedBackup): Promise<BackupResult
       consistentSnapshot: Boolean(snapshot.id),
       verification: { archive: archiveCheck, restore: restoreCheck },
       durationMs: Date.now() - started,
+      timings,
       artifact: request.artifact ?? null,
       run: runContext(),
     };

@@ -55,6 +55,8 @@ export interface BackupMetadata {
   consistentSnapshot: boolean;
   verification: { archive: string; restore: string | null };
   durationMs: number;
+  /** Milliseconds per phase (prepare, dump, rowCounts, verify, checksum...); rowCounts overlaps dump, checksum overlaps verify. */
+  timings?: Record<string, number>;
   artifact: { name: string; retentionDays: number } | null;
   run: { repository: string | null; runId: string | null; runAttempt: string | null; workflow: string | null } | null;
 }
