@@ -70,20 +70,25 @@ interface Metadata {
   runs?: { using?: unknown; main?: unknown };
 }
 
-const RELATIVE_IMPORT = /from '(\.{1,2}\/[^']+)\.js'/g;
+const RELATIVE_IMPORT = /\bfrom\s+'(\.{1,2}\/[^']+)\.js'/g;
 
-/** The inputs the action's own files read, and those of the shared modules they import (inputs one module reads for several actions, e.g. the SSH ones). */
+/**
+ * Inputs read by an action's own files and by the modules they import, transitively (a shared
+ * module such as shared/engine/host-inputs.ts reads the inputs every action reaching a host by SSH
+ * declares). Only what an action imports counts, so a reader nobody imports declares nothing.
+ */
 function inputsReadByCode(actionDir: string): Set<string> {
   const names = new Set<string>();
   const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file) || !existsSync(file)) return;
+  const queue = readdirSync(actionDir).filter((name) => name.endsWith('.ts')).map((name) => path.join(actionDir, name));
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file) || !existsSync(file)) continue;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(INPUT_READERS)) names.add(match[1]);
-    for (const match of text.matchAll(RELATIVE_IMPORT)) visit(path.resolve(path.dirname(file), `${match[1]}.ts`));
-  };
-  for (const file of readdirSync(actionDir).filter((name) => name.endsWith('.ts'))) visit(path.join(actionDir, file));
+    for (const match of text.matchAll(RELATIVE_IMPORT)) queue.push(path.resolve(path.dirname(file), `${match[1]}.ts`));
+  }
   return names;
 }
 

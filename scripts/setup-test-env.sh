@@ -3,14 +3,15 @@
 # fresh machine. Idempotent: installs only what is missing. Run as root or with sudo.
 #   PostgreSQL server + client (initdb, pg_dump, pgbench), Docker Engine (docker.io: dockerd, which
 #   the tests start privately, and its CLI), docker-registry (a private registry for pull tests),
-#   docker-compose, busybox (demo images), openssh-server (redeploy over SSH), zstd, age (opening
+#   docker-compose, busybox (demo images), openssh-server (redeploy over SSH), pgbackrest (physical backups and
+#   point-in-time recovery), zstd, age (opening
 #   encrypted backups without this suite, as the README shows), git, curl, jq and unzip (the workflows' scripts, the demo).
 set -euo pipefail
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 
-wanted=(postgresql postgresql-contrib postgresql-client busybox-static openssh-server openssh-client zstd age git curl ca-certificates jq unzip docker-registry)
+wanted=(postgresql postgresql-contrib postgresql-client pgbackrest busybox-static openssh-server openssh-client zstd age git curl ca-certificates jq unzip docker-registry)
 # The tests start their own dockerd (a private data root, socket and swarm), never the system's:
 # docker.io brings dockerd, containerd and runc, whether or not a docker CLI is already installed.
 if [ ! -x /usr/sbin/dockerd ] && [ ! -x /usr/bin/dockerd ]; then wanted+=(docker.io); fi
@@ -29,7 +30,7 @@ else
   echo "setup-test-env: all packages present"
 fi
 
-for tool in pg_dump initdb busybox sshd docker age dockerd containerd runc docker-registry; do
+for tool in pg_dump initdb busybox sshd docker age pgbackrest dockerd containerd runc docker-registry; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -1)/bin/$tool" ] || [ -x "/usr/sbin/$tool" ] || {
     echo "setup-test-env: $tool is still missing after installation" >&2
     exit 1

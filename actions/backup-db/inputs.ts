@@ -5,19 +5,40 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { parseByteSize, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
-const VERIFY_MODES = ['archive', 'restore'] as const;
+const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
-export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir'> {
+export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir' | 'sizeGate' | 'rowCountMaxBytes'> {
   upload: boolean;
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
 }
 
+/** A size such as 500MB or 2GiB, or "none" (undefined). */
+function readSize(name: string, text: string): number | undefined {
+  const bytes = text === 'none' ? undefined : parseByteSize(text);
+  if (text !== 'none' && bytes === undefined) throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+  return bytes;
+}
+
+function readSizeGate(): SizeGate | undefined {
+  const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
+  return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
+}
+
+export function readBackupMethod(): BackupMethod {
+  return enumInput('method', METHODS, { default: 'dump' });
+}
+
 export async function readBackupInputs(): Promise<BackupInputs> {
+  rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
   const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
   const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
@@ -46,5 +67,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
+    sizeGate: readSizeGate(),
+    rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
   };
 }

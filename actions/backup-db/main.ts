@@ -10,11 +10,13 @@ import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readBackupInputs } from './inputs.js';
+import { readBackupInputs, readBackupMethod } from './inputs.js';
+import { runPgBackRestBackup } from './pgbackrest.js';
 import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   const started = Date.now();
+  if (readBackupMethod() === 'pgbackrest') return await runPgBackRestBackup(started);
   const inputs = await readBackupInputs();
   if (inputs.upload && !artifactServiceAvailable()) {
     throw new InputError('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
@@ -38,6 +40,8 @@ export async function run(): Promise<void> {
     verify: inputs.verify,
     pgBinDir: inputs.pgBinDir,
     outputDir,
+    sizeGate: inputs.sizeGate,
+    rowCountMaxBytes: inputs.rowCountMaxBytes,
     baseName: artifactName,
     kind: 'backup',
     artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,

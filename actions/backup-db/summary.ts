@@ -58,10 +58,14 @@ export function backupSummary(input: BackupSummaryInput): string {
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];
-  const counts = Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a);
+  const counts: [string, string | number][] = [
+    ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]): [string, string] => [table, `~${rows} (estimate)`]),
+    ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
+  ];
   if (counts.length > 0) {
-    parts.push(`\n### Row counts (${metadata.rowCountsCover === 'all-tables' ? 'every table' : 'largest tables'}, in the dump's snapshot)\n`);
-    parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20).map(([table, rows]) => [table, rows])));
+    const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
+    parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
+    parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
     if (counts.length > 20) parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
   }
   parts.push('\n### Restore it\n');

@@ -2,10 +2,17 @@ import { booleanInput, durationInput, enumInput, secretInput, stringInput } from
 import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { readEncryptionSecret, type EncryptionSecret } from '../../shared/backup/encryption.js';
+import { readTablesInputs, type TablesInputs } from './tables.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = [
+  'pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'restore-point', 'restore-point-lsn', 'target-time',
+  'side-data-dir', 'side-port', 'stop-command', 'start-command', 'data-directory', 'server-bin-dir', 'remove-side-cluster',
+] as const;
 
 export type BackupSource =
   | { kind: 'path'; path: string }
@@ -27,11 +34,18 @@ export interface RestoreInputs {
   pgBinDir?: string;
   /** The plan-digest output of compute-rollback-target when the plan says restore-backup. */
   expectedPlanDigest?: string;
+  /** Partial restore: only these tables, into the database in database-url. */
+  tables: TablesInputs;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
+export function readRestoreMethod(): BackupMethod {
+  return enumInput('method', METHODS, { default: 'dump' });
+}
+
 export async function readRestoreInputs(): Promise<RestoreInputs> {
+  rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
   const path = stringInput('path');
   const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
@@ -59,6 +73,12 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
   const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
   if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
   const swap = booleanInput('swap', { default: false });
+  const tables = readTablesInputs();
+  if (tables.tables.length > 0) {
+    for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']] as const) {
+      if (given) throw new InputError(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
+    }
+  }
   if (swap && mode === 'replace') throw new InputError('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
   const terminateConnections = booleanInput('terminate-connections', { default: false });
   if (terminateConnections && mode !== 'replace') throw new InputError('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
@@ -78,5 +98,6 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
     expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+    tables,
   };
 }

@@ -24,10 +24,12 @@ import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } f
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
 import { describeSession, lockHoldersNow, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readRestoreInputs, type RestoreInputs } from './inputs.js';
+import { readRestoreInputs, readRestoreMethod, type RestoreInputs } from './inputs.js';
+import { runPgBackRestRestore } from './pgbackrest.js';
 import { obtainBackup } from './source.js';
 import { restoreSummary } from './summary.js';
 import { swapDatabases } from './swap.js';
+import { restoreTablesFromDump } from './tables.js';
 
 /** Safety backups are kept as long as backup-db's default. */
 const SAFETY_RETENTION_DAYS = 7;
@@ -112,6 +114,7 @@ async function safetyBackup(inputs: RestoreInputs, database: string, prepare: ()
 
 export async function run(): Promise<void> {
   const started = Date.now();
+  if (readRestoreMethod() === 'pgbackrest') return await runPgBackRestRestore(started);
   const now = new Date();
   const inputs = await readRestoreInputs();
   const replace = inputs.mode === 'replace';
@@ -176,6 +179,11 @@ export async function run(): Promise<void> {
       core.info(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
     }
 
+    if (inputs.tables.tables.length > 0) {
+      if (!pgRestore) throw new InputError('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
+      return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
+    }
+
     // 4. The safety net, then the restore.
     const target = withDatabase(inputs.target, database);
     let safety: BackupResult | undefined;
@@ -187,7 +195,7 @@ export async function run(): Promise<void> {
         prepareBackup({
           target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
           label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
-          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
+          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
           lockWaitTimeoutMs: inputs.lockTimeoutMs,
         }),

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73777);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(64641);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 73777:
+/***/ 64641:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35123,15 +35123,15 @@ function escapeRegExp(text) {
 function names_isBackupOfLabel(artifactName, label) {
     return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
 }
-/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .enc when encrypted. */
 function backupFileName(base, format, plainSuffix, encrypted) {
     const stem = safeNamePart(base);
     if (format === 'custom')
-        return `${stem}.dump${encrypted ? '.age' : ''}`;
-    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
+        return `${stem}.dump${encrypted ? '.enc' : ''}`;
+    // A directory keeps its name; its files get the .enc suffix (see encryption.ts).
     if (format === 'directory')
         return `${stem}.dir`;
-    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
+    return `${stem}${plainSuffix}${encrypted ? '.enc' : ''}`;
 }
 /** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
 function metadataPathFor(backupPath) {
@@ -35963,7 +35963,7 @@ const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
  * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
  * Returns undefined when the text is not a duration, so callers can word their own error.
  */
-function duration_parseDuration(text) {
+function parseDuration(text) {
     const trimmed = text.trim().toLowerCase();
     if (/^\d+(?:\.\d+)?$/.test(trimmed))
         return Math.round(Number(trimmed) * 1000);
@@ -36079,103 +36079,96 @@ async function runPgDump(request) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/backup/encryption-errors.ts
-
-/** The key given does not open the backup (wrong key, or the wrong kind of key). */
-class encryption_errors_EncryptionKeyError extends errors/* ActionError */.lZ {
-}
-/** The encrypted file is not in a known format, or was damaged, truncated or modified. */
-class encryption_errors_EncryptedDataError extends (/* unused pure expression or super */ null && (ActionError)) {
-}
-
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./shared/backup/segments.ts
+;// CONCATENATED MODULE: ./shared/backup/encryption.ts
+
+
+
+
+
+
 
 
 /**
- * Cuts a stream into fixed-size units and transforms each; the last (possibly short) unit is
- * flagged. Both encrypted formats seal a stream in such units (age's STREAM: 64 KiB; the earlier
- * AES-GCM format: 1 MiB), each authenticated with a "last" flag, so a truncation at a unit
- * boundary fails too. Units are cut from the incoming chunks without copying them, except a unit
- * that straddles two chunks: backups are gigabytes.
+ * Symmetric encryption of backups with a key from a secret: anyone who can read a run can download
+ * its artifacts, so a dump of production data must not be readable in one.
+ *
+ * Streaming AES-256-GCM in segments (the STREAM construction): dumps are many gigabytes, one GCM
+ * message is limited to 64 GiB and its tag only comes at the end, so the plaintext is sealed in
+ * 1 MiB segments, each with its own tag; the nonce is the segment number plus a "last segment"
+ * flag, so reordered, dropped or truncated segments fail authentication too.
+ *
+ * File layout, version 1:
+ *   0  "RBKE"            magic
+ *   4  1                 format version
+ *   5  1                 key derivation: scrypt(N=2^15, r=8, p=1) of the secret, 32 bytes
+ *   6  20                log2 of the segment size
+ *   7  0                 reserved
+ *   8  kdf salt (16)     shared by the files of one backup, so the slow derivation runs once
+ *   24 file salt (16)    per file: HKDF-SHA256(master, file salt) gives this file's keys
+ *   40 key check (16)    HMAC-SHA256(check key, bytes 0..39): a wrong key fails here, at once
+ *   56 segments          ciphertext + 16-byte tag each; the header is their associated data
  */
-class segments_SegmentTransform extends external_node_stream_.Transform {
-    unit;
-    transformSegment;
-    pending = [];
-    pendingLength = 0;
-    index = 0n;
-    constructor(unit, transformSegment) {
-        super({ highWaterMark: 4 * 1024 * 1024 });
-        this.unit = unit;
-        this.transformSegment = transformSegment;
+const ENCRYPTION_ALGORITHM = 'aes-256-gcm';
+const ENCRYPTION_FORMAT_VERSION = 1;
+const ENCRYPTED_SUFFIX = '.enc';
+const MAGIC = Buffer.from('RBKE', 'ascii');
+const KDF_SCRYPT = 1;
+const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const SEGMENT_LOG2 = 20;
+const HEADER_SIZE = 56;
+const SIGNED_HEADER = 40;
+const TAG_SIZE = 16;
+const HKDF_INFO = 'rollback-actions backup encryption v1';
+class EncryptionKeyError extends (/* unused pure expression or super */ null && (ActionError)) {
+}
+class EncryptedDataError extends (/* unused pure expression or super */ null && (ActionError)) {
+}
+/** Derives master keys from a secret, once per salt (scrypt is slow by design). */
+class KeyDeriver {
+    secret;
+    cache = new Map();
+    constructor(secret) {
+        this.secret = secret;
+        if (secret.length === 0)
+            throw new errors/* ActionError */.lZ('The encryption key is empty.');
     }
-    output = [];
-    pushSegment(segment, last) {
-        this.output.push(...this.transformSegment(segment, this.index++, last));
-    }
-    /** One push per incoming chunk: a stream operation per 64 KiB unit costs more than the copy. */
-    flushOutput() {
-        if (this.output.length > 0)
-            this.push(Buffer.concat(this.output));
-        this.output = [];
-    }
-    _transform(chunk, _encoding, callback) {
-        try {
-            let offset = 0;
-            // Only the end of the stream says which unit is the last: a full unit waits until more data comes.
-            if (this.pendingLength > 0) {
-                const needed = Math.min(this.unit - this.pendingLength, chunk.length);
-                this.pending.push(chunk.subarray(0, needed));
-                this.pendingLength += needed;
-                offset = needed;
-                if (this.pendingLength === this.unit && offset < chunk.length) {
-                    this.pushSegment(Buffer.concat(this.pending, this.unit), false);
-                    this.pending = [];
-                    this.pendingLength = 0;
-                }
-            }
-            while (chunk.length - offset > this.unit) {
-                this.pushSegment(chunk.subarray(offset, offset + this.unit), false);
-                offset += this.unit;
-            }
-            if (offset < chunk.length) {
-                // Kept beyond this call: a copy, so the reader may reuse its buffer.
-                const rest = Buffer.from(chunk.subarray(offset));
-                this.pending.push(rest);
-                this.pendingLength += rest.length;
-            }
-            else {
-                this.pending = this.pending.map((piece) => Buffer.from(piece));
-            }
-            this.flushOutput();
-            callback();
+    master(salt) {
+        const key = salt.toString('hex');
+        let derived = this.cache.get(key);
+        if (!derived) {
+            derived = new Promise((resolve, reject) => (0,external_node_crypto_.scrypt)(this.secret, salt, 32, SCRYPT_PARAMS, (error, result) => (error ? reject(error) : resolve(result))));
+            this.cache.set(key, derived);
         }
-        catch (error) {
-            callback(error);
-        }
-    }
-    _flush(callback) {
-        try {
-            this.pushSegment(Buffer.concat(this.pending, this.pendingLength), true);
-            this.flushOutput();
-            callback();
-        }
-        catch (error) {
-            callback(error);
-        }
+        return derived;
     }
 }
-/** The 12-byte nonce both formats use: a big-endian segment counter, then 1 for the last segment. */
-function segments_segmentNonce(index, last) {
+function fileKeys(master, fileSalt) {
+    const keys = Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', master, fileSalt, HKDF_INFO, 64));
+    return { encryption: keys.subarray(0, 32), check: keys.subarray(32) };
+}
+function keyCheck(checkKey, signedHeader) {
+    return (0,external_node_crypto_.createHmac)('sha256', checkKey).update(signedHeader).digest().subarray(0, 16);
+}
+function nonce(index, last) {
     const value = Buffer.alloc(12);
     value.writeBigUInt64BE(index, 3);
     value[11] = last ? 1 : 0;
     return value;
 }
-/** The first `length` bytes of a file (fewer when it is shorter). */
-async function segments_readHead(file, length) {
+function parseHeader(bytes) {
+    if (bytes.length < HEADER_SIZE || !bytes.subarray(0, 4).equals(MAGIC))
+        return undefined;
+    return {
+        segmentSize: 2 ** bytes[6],
+        kdfSalt: bytes.subarray(8, 24),
+        fileSalt: bytes.subarray(24, 40),
+        keyCheck: bytes.subarray(40, 56),
+        bytes: bytes.subarray(0, HEADER_SIZE),
+    };
+}
+async function readHead(file, length) {
     const handle = await open(file, 'r');
     try {
         const buffer = Buffer.alloc(length);
@@ -36186,156 +36179,111 @@ async function segments_readHead(file, length) {
         await handle.close();
     }
 }
-
-;// CONCATENATED MODULE: ./shared/backup/age-payload.ts
-
-
-
-
-/**
- * The payload of an age file (age-encryption.org/v1, "Payload"): after the header, a 16-byte
- * nonce, then the plaintext in 64 KiB chunks, each sealed with ChaCha20-Poly1305 under
- * HKDF-SHA256(file key, nonce, "payload"), the chunk nonce being an 11-byte big-endian counter
- * and a last-chunk flag. The age-encryption package writes and reads the header (recipients,
- * identities, passphrases, the header MAC); this module streams the payload with Node's native
- * ChaCha20-Poly1305, because the package's pure-JavaScript cipher costs about eight times the CPU
- * (17 against 148 MiB per CPU second, bench/encryption.bench.ts) and dumps are gigabytes.
- */
-const age_payload_AGE_MAGIC = 'age-encryption.org/v1\n';
-const age_payload_PAYLOAD_NONCE_SIZE = 16;
-const CHUNK_SIZE = 64 * 1024;
-const TAG_SIZE = 16;
-function age_payload_payloadKey(fileKey, nonce) {
-    return Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', fileKey, nonce, 'payload', 32));
+/** Whether a file starts with this format's header (format version and KDF included). */
+async function isEncryptedFile(file) {
+    const head = await readHead(file, HEADER_SIZE);
+    return parseHeader(head) !== undefined;
 }
-/** Where the header ends: just after the newline of its "--- <MAC>" line; undefined if not within `bytes`. */
-function age_payload_headerLength(bytes) {
-    if (!bytes.subarray(0, age_payload_AGE_MAGIC.length).equals(Buffer.from(age_payload_AGE_MAGIC)))
-        return undefined;
-    const macLine = bytes.indexOf('\n---', 0, 'latin1');
-    if (macLine < 0)
-        return undefined;
-    const end = bytes.indexOf('\n', macLine + 1);
-    return end < 0 ? undefined : end + 1;
-}
-/** The recipient types a header names ("X25519", "scrypt"...), from its "-> type ..." stanza lines. */
-function age_payload_stanzaTypes(header) {
-    const types = header
-        .toString('latin1')
-        .split('\n')
-        .filter((line) => line.startsWith('-> '))
-        .map((line) => line.split(' ')[1]);
-    return [...new Set(types)];
-}
-function sealPayload(key) {
-    return new segments_SegmentTransform(CHUNK_SIZE, (chunk, index, last) => {
-        const cipher = (0,external_node_crypto_.createCipheriv)('chacha20-poly1305', key, segments_segmentNonce(index, last), { authTagLength: TAG_SIZE });
-        return [cipher.update(chunk), cipher.final(), cipher.getAuthTag()];
-    });
-}
-function age_payload_openPayload(key, file) {
-    const name = path.basename(file);
-    return new SegmentTransform(CHUNK_SIZE + TAG_SIZE, (chunk, index, last) => {
-        // Only a file's first chunk may be empty (an empty plaintext); anything shorter is cut off.
-        if (chunk.length < TAG_SIZE || (last && index > 0n && chunk.length === TAG_SIZE)) {
-            throw new EncryptedDataError(`${name} is truncated: its last chunk is ${chunk.length} bytes.`);
-        }
-        const decipher = createDecipheriv('chacha20-poly1305', key, segmentNonce(index, last), { authTagLength: TAG_SIZE });
-        decipher.setAuthTag(chunk.subarray(chunk.length - TAG_SIZE));
+/** Cuts a stream into fixed-size units and transforms each; the last (possibly short) unit is flagged. */
+class SegmentTransform extends external_node_stream_.Transform {
+    unit;
+    transformSegment;
+    chunks = [];
+    length = 0;
+    index = 0n;
+    constructor(unit, transformSegment) {
+        super({ highWaterMark: 4 * 1024 * 1024 });
+        this.unit = unit;
+        this.transformSegment = transformSegment;
+    }
+    _transform(chunk, _encoding, callback) {
+        this.chunks.push(chunk);
+        this.length += chunk.length;
         try {
-            return [decipher.update(chunk.subarray(0, chunk.length - TAG_SIZE)), decipher.final()];
+            // Keep at least one byte back: only the end of the stream says which segment is the last.
+            if (this.length > this.unit) {
+                const data = Buffer.concat(this.chunks, this.length);
+                let offset = 0;
+                while (data.length - offset > this.unit) {
+                    this.push(this.transformSegment(data.subarray(offset, offset + this.unit), this.index++, false));
+                    offset += this.unit;
+                }
+                const rest = Buffer.from(data.subarray(offset));
+                this.chunks = [rest];
+                this.length = rest.length;
+            }
+            callback();
         }
-        catch {
-            throw new EncryptedDataError(`${name} failed authentication in chunk ${index}${last ? ' (the last one)' : ''}: it was damaged, truncated or modified after it was encrypted.`);
+        catch (error) {
+            callback(error);
         }
+    }
+    _flush(callback) {
+        try {
+            this.push(this.transformSegment(Buffer.concat(this.chunks, this.length), this.index++, true));
+            callback();
+        }
+        catch (error) {
+            callback(error);
+        }
+    }
+}
+/** Encrypts src into dst. All files of one backup share `kdfSalt`, so the key is derived once. */
+async function encryptFile(src, dst, deriver, kdfSalt) {
+    const fileSalt = (0,external_node_crypto_.randomBytes)(16);
+    const keys = fileKeys(await deriver.master(kdfSalt), fileSalt);
+    const header = Buffer.alloc(HEADER_SIZE);
+    MAGIC.copy(header, 0);
+    header[4] = ENCRYPTION_FORMAT_VERSION;
+    header[5] = KDF_SCRYPT;
+    header[6] = SEGMENT_LOG2;
+    kdfSalt.copy(header, 8);
+    fileSalt.copy(header, 24);
+    keyCheck(keys.check, header.subarray(0, SIGNED_HEADER)).copy(header, SIGNED_HEADER);
+    const seal = new SegmentTransform(2 ** SEGMENT_LOG2, (segment, index, last) => {
+        const cipher = (0,external_node_crypto_.createCipheriv)('aes-256-gcm', keys.encryption, nonce(index, last));
+        cipher.setAAD(header);
+        return Buffer.concat([cipher.update(segment), cipher.final(), cipher.getAuthTag()]);
     });
+    const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600 });
+    out.write(header);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out);
 }
-
-;// CONCATENATED MODULE: ./shared/backup/legacy-encryption.ts
-
-
-
-
-
-
-
 /**
- * Reading backups encrypted before backup-db wrote the age format: streaming AES-256-GCM in 1 MiB
- * segments, key from scrypt of the secret. Decryption only; nothing writes this format any more.
- *
- * File layout, version 1:
- *   0  "RBKE"            magic
- *   4  1                 format version
- *   5  1                 key derivation: scrypt(N=2^15, r=8, p=1) of the secret, 32 bytes
- *   6  20                log2 of the segment size
- *   7  0                 reserved
- *   8  kdf salt (16)     shared by the files of one backup
- *   24 file salt (16)    per file: HKDF-SHA256(master, file salt) gives this file's keys
- *   40 key check (16)    HMAC-SHA256(check key, bytes 0..39): a wrong key fails here, at once
- *   56 segments          ciphertext + 16-byte tag each; the header is their associated data
+ * Checks the key against a file's header without decrypting anything; throws EncryptionKeyError
+ * for a wrong key and EncryptedDataError for a file that is not (or no longer) in this format.
  */
-const legacy_encryption_LEGACY_SUFFIX = '.enc';
-const MAGIC = Buffer.from('RBKE', 'ascii');
-const FORMAT_VERSION = 1;
-const KDF_SCRYPT = 1;
-const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-const HEADER_SIZE = 56;
-const SIGNED_HEADER = 40;
-const legacy_encryption_TAG_SIZE = 16;
-const HKDF_INFO = 'rollback-actions backup encryption v1';
-/** Derives master keys from a secret, once per salt: the files of one backup share theirs. */
-class legacy_encryption_LegacyKeyDeriver {
-    secret;
-    cache = new Map();
-    constructor(secret) {
-        this.secret = secret;
-    }
-    master(salt) {
-        const key = salt.toString('hex');
-        let derived = this.cache.get(key);
-        if (!derived) {
-            derived = new Promise((resolve, reject) => scrypt(this.secret, salt, 32, SCRYPT_PARAMS, (error, result) => (error ? reject(error) : resolve(result))));
-            this.cache.set(key, derived);
-        }
-        return derived;
-    }
-}
-/** Whether bytes start with this format's magic. */
-function legacy_encryption_isLegacyHeader(head) {
-    return head.length >= HEADER_SIZE && head.subarray(0, 4).equals(MAGIC);
-}
-/** Checks the key against a file's header without decrypting anything; returns the file's keys. */
 async function openHeader(file, deriver) {
-    const header = await readHead(file, HEADER_SIZE);
-    if (!legacy_encryption_isLegacyHeader(header))
+    const head = await readHead(file, HEADER_SIZE);
+    const header = parseHeader(head);
+    if (!header)
         throw new EncryptedDataError(`${path.basename(file)} is not an encrypted backup file (no "RBKE" header).`);
-    if (header[4] !== FORMAT_VERSION || header[5] !== KDF_SCRYPT) {
-        throw new EncryptedDataError(`${path.basename(file)} uses encryption format ${header[4]}/${header[5]}, which this version of restore-db does not know; use a newer release.`);
+    if (head[4] !== ENCRYPTION_FORMAT_VERSION || head[5] !== KDF_SCRYPT) {
+        throw new EncryptedDataError(`${path.basename(file)} uses encryption format ${head[4]}/${head[5]}, which this version of restore-db does not know; use a newer release.`);
     }
-    const master = await deriver.master(header.subarray(8, 24));
-    const keys = Buffer.from(hkdfSync('sha256', master, header.subarray(24, 40), HKDF_INFO, 64));
-    const expected = createHmac('sha256', keys.subarray(32)).update(header.subarray(0, SIGNED_HEADER)).digest().subarray(0, 16);
-    if (!timingSafeEqual(expected, header.subarray(SIGNED_HEADER, HEADER_SIZE))) {
+    const keys = fileKeys(await deriver.master(header.kdfSalt), header.fileSalt);
+    const expected = keyCheck(keys.check, header.bytes.subarray(0, SIGNED_HEADER));
+    if (!timingSafeEqual(expected, header.keyCheck)) {
         throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
-            hint: 'This backup is in the AES-256-GCM format of releases before age encryption: pass the secret backup-db was given as encryption-key then.',
+            hint: 'Pass the same secret that backup-db was given as encryption-key.',
         });
     }
-    return { header, encryptionKey: keys.subarray(0, 32), segmentSize: 2 ** header[6] };
+    return { header, keys };
 }
-async function legacy_encryption_checkLegacyKey(file, deriver) {
+async function checkKey(file, deriver) {
     await openHeader(file, deriver);
 }
-async function legacy_encryption_decryptLegacyFile(src, dst, deriver) {
-    const { header, encryptionKey, segmentSize } = await openHeader(src, deriver);
-    const open = new SegmentTransform(segmentSize + legacy_encryption_TAG_SIZE, (segment, index, last) => {
-        if (segment.length < legacy_encryption_TAG_SIZE) {
+async function decryptFile(src, dst, deriver) {
+    const { header, keys } = await openHeader(src, deriver);
+    const open = new SegmentTransform(header.segmentSize + TAG_SIZE, (segment, index, last) => {
+        if (segment.length < TAG_SIZE) {
             throw new EncryptedDataError(`${path.basename(src)} is truncated: its last segment is shorter than an authentication tag.`);
         }
-        const decipher = createDecipheriv('aes-256-gcm', encryptionKey, segmentNonce(index, last));
-        decipher.setAAD(header);
-        decipher.setAuthTag(segment.subarray(segment.length - legacy_encryption_TAG_SIZE));
+        const decipher = createDecipheriv('aes-256-gcm', keys.encryption, nonce(index, last));
+        decipher.setAAD(header.bytes);
+        decipher.setAuthTag(segment.subarray(segment.length - TAG_SIZE));
         try {
-            return [decipher.update(segment.subarray(0, segment.length - legacy_encryption_TAG_SIZE)), decipher.final()];
+            return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG_SIZE)), decipher.final()]);
         }
         catch {
             throw new EncryptedDataError(`${path.basename(src)} failed authentication in segment ${index}${last ? ' (the last one)' : ''}: it was damaged, truncated or modified after it was encrypted.`);
@@ -36349,321 +36297,68 @@ async function legacy_encryption_decryptLegacyFile(src, dst, deriver) {
         throw error;
     }
 }
-
-;// CONCATENATED MODULE: ./shared/backup/encryption.ts
-
-
-
-
-
-
-
-
-
-
-
-
 /**
- * Backups are encrypted in the age format (age-encryption.org/v1), so that at 3 a.m., with this
- * suite broken or GitHub down, `age -d -i key.txt backup.dump.age | pg_restore ...` opens them.
- * Anyone who can read a run can download its artifacts: a dump of production data must not be
- * readable in one.
- *
- * The `encryption-key` input is read as one of:
- * - an age identity, `AGE-SECRET-KEY-1...` (what `age-keygen` writes; the whole key file, comments
- *   included, works too): backups are encrypted to its recipient and open with `age -d -i key.txt`,
- *   non-interactively, in scripts and loops;
- * - age recipients only, `age1...` (backup-db): the backup job can write backups it cannot read;
- *   restoring needs the matching identity;
- * - anything else is a passphrase (age's scrypt recipient, work factor 2^18, what `age -p` does):
- *   `age -d` asks for it on the terminal.
- * Backups written before age (AES-256-GCM, ".enc") still decrypt with the secret they were made with.
+ * Encrypts a backup in place: a file becomes `<file>.enc`, a directory's files each get `.enc`.
+ * The plaintext is removed. Returns the new path.
  */
-const ENCRYPTED_SUFFIX = '.age';
-const ENCRYPTION_ALGORITHM = 'age';
-const ENCRYPTION_FORMAT_VERSION = 1;
-const HEAD_READ = (/* unused pure expression or super */ null && (64 * 1024));
-// Loaded on first use: the package (with its post-quantum code) is most of a bundle, and most runs encrypt nothing.
-const loadAge = () => __nccwpck_require__.e(/* import() */ 855).then(__nccwpck_require__.bind(__nccwpck_require__, 20855));
-const MAX_HEADER = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
-// Large reads and writes: fewer stream turns per 64 KiB chunk sealed (a third less CPU than 1 MiB reads, measured).
-const STREAM_BUFFER = { highWaterMark: 4 * 1024 * 1024 };
-/** A key that is not usable, with a message that never quotes the (secret) value. */
-class BackupKeyFormatError extends Error {
-}
-/**
- * The encryption-key input, checked: to encrypt (backup-db), a passphrase must have at least 16
- * characters; to decrypt (restore-db), recipients alone are refused. Errors name the input and
- * never quote the value.
- */
-async function readEncryptionSecret(value, use) {
-    if (value === undefined)
-        return undefined;
-    let key;
-    try {
-        key = parseBackupKey(value);
-        await checkBackupKey(key);
-    }
-    catch (error) {
-        if (error instanceof BackupKeyFormatError)
-            throw new errors/* InputError */.dz('encryption-key', `${error.message}.`);
-        throw error;
-    }
-    if (use === 'encrypt' && key.kind === 'passphrase' && value.length < 16) {
-        throw new errors/* InputError */.dz('encryption-key', 'must be an age identity (AGE-SECRET-KEY-1..., from age-keygen), age recipients (age1...), or a passphrase of at least 16 characters; the passphrase given is shorter.');
-    }
-    if (use === 'decrypt' && key.kind === 'recipients') {
-        throw new errors/* InputError */.dz('encryption-key', 'holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.');
-    }
-    return { value, key };
-}
-/**
- * Reads an encryption-key value: an age identity (file), age recipients, or a passphrase. The keys'
- * shape only: checkBackupKey has age-encryption decode them.
- */
-function parseBackupKey(value) {
-    const lines = value
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-    const isIdentity = (line) => /^AGE-SECRET-KEY-/i.test(line);
-    const isRecipient = (line) => /^age1/i.test(line);
-    if (!lines.some((line) => isIdentity(line) || isRecipient(line))) {
-        if (value.includes('\n'))
-            throw new BackupKeyFormatError('is several lines but no age key; a passphrase must be one line (age -d reads one line)');
-        return { kind: 'passphrase', passphrase: value };
-    }
-    const identities = [];
-    const recipients = [];
-    for (const [index, line] of lines.entries()) {
-        if (isIdentity(line))
-            identities.push(line.toUpperCase());
-        else if (isRecipient(line))
-            recipients.push(line.toLowerCase());
-        else {
-            throw new BackupKeyFormatError(`holds age keys, but line ${index + 1} is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)`);
-        }
-    }
-    if (identities.length > 0 && recipients.length > 0) {
-        throw new BackupKeyFormatError('mixes identities and recipients; give the identity (its recipient is derived from it) or recipients only');
-    }
-    return identities.length > 0 ? { kind: 'identities', identities } : { kind: 'recipients', recipients };
-}
-/** Has age-encryption decode every identity and recipient (their Bech32 checksums included). */
-async function checkBackupKey(key) {
-    if (key.kind === 'passphrase')
-        return;
-    const { Decrypter, Encrypter } = await loadAge();
-    const lines = key.kind === 'identities' ? key.identities : key.recipients;
-    for (const [index, line] of lines.entries()) {
-        try {
-            if (key.kind === 'identities')
-                new Decrypter().addIdentity(line);
-            else
-                new Encrypter().addRecipient(line);
-        }
-        catch {
-            throw new BackupKeyFormatError(key.kind === 'identities'
-                ? `has an invalid age identity (key ${index + 1}; expected AGE-SECRET-KEY-1..., as age-keygen writes it)`
-                : `has an invalid age recipient (key ${index + 1}; expected age1...)`);
-        }
-    }
-}
-async function decrypterFor(key) {
-    const { Decrypter } = await loadAge();
-    const decrypter = new Decrypter();
-    if (key.kind === 'passphrase')
-        decrypter.addPassphrase(key.passphrase);
-    else if (key.kind === 'identities')
-        for (const identity of key.identities)
-            decrypter.addIdentity(identity);
-    else {
-        throw new encryption_errors_EncryptionKeyError('The encryption-key holds only age recipients (public keys); decrypting needs an identity.', {
-            hint: 'Pass the identity (AGE-SECRET-KEY-1..., the key file age-keygen wrote) whose recipient the backup was encrypted to.',
-        });
-    }
-    return decrypter;
-}
-/**
- * A new file's age header, written by age-encryption, and its file key. With recipients, the key is
- * taken from the wrapping call (an extra recipient that adds no stanza); a passphrase allows no other
- * recipient, so the header is opened again (one more scrypt).
- */
-async function newHeader(key) {
-    const { Encrypter, identityToRecipient } = await loadAge();
-    const encrypter = new Encrypter();
-    let fileKey;
-    if (key.kind === 'passphrase') {
-        encrypter.setPassphrase(key.passphrase);
-    }
-    else {
-        const recipients = key.kind === 'recipients' ? key.recipients : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
-        for (const recipient of recipients)
-            encrypter.addRecipient(recipient);
-        encrypter.addRecipient({
-            wrapFileKey: (key) => {
-                fileKey = Uint8Array.from(key);
-                return [];
-            },
-        });
-    }
-    // The empty payload after the header is discarded: the real one is streamed by sealPayload.
-    const sealedEmpty = Buffer.from(await encrypter.encrypt(new Uint8Array(0)));
-    const header = sealedEmpty.subarray(0, age_payload_headerLength(sealedEmpty));
-    return { header, fileKey: fileKey ?? (await (await decrypterFor(key)).decryptHeader(header)) };
-}
-/** Encrypts src into dst (an age file); returns the recipient types its header names. */
-async function encryptFile(src, dst, key) {
-    const { header, fileKey } = await newHeader(key);
-    const nonce = (0,external_node_crypto_.randomBytes)(age_payload_PAYLOAD_NONCE_SIZE);
-    const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600, ...STREAM_BUFFER });
-    out.write(header);
-    out.write(nonce);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, STREAM_BUFFER), sealPayload(age_payload_payloadKey(fileKey, nonce)), out);
-    return age_payload_stanzaTypes(header);
-}
-/** The header of an age file, read from its start; undefined when the file is not one. */
-async function readAgeHeader(file) {
-    let head = await readHead(file, HEAD_READ);
-    let length = headerLength(head);
-    if (length === undefined && head.length === HEAD_READ) {
-        head = await readHead(file, MAX_HEADER);
-        length = headerLength(head);
-    }
-    return length === undefined ? undefined : head.subarray(0, length);
-}
-/** Opens an age file's header with the key: its file key, or an error saying what did not match. */
-async function openAgeHeader(file, header, key) {
-    const decrypter = await decrypterFor(key);
-    try {
-        return await decrypter.decryptHeader(header);
-    }
-    catch (error) {
-        const message = errorMessage(error);
-        if (/no identity matched/.test(message)) {
-            const types = stanzaTypes(header);
-            const hint = types.includes('scrypt')
-                ? key.kind === 'passphrase'
-                    ? 'This backup was encrypted with a passphrase: pass the one backup-db was given.'
-                    : 'This backup was encrypted with a passphrase, not to an age identity: pass that passphrase as encryption-key.'
-                : key.kind === 'passphrase'
-                    ? `This backup was encrypted to an age recipient (${types.join(', ')}): pass its identity (AGE-SECRET-KEY-1...).`
-                    : 'Pass the identity whose recipient backup-db encrypted to.';
-            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', { hint });
-        }
-        throw new EncryptedDataError(`${path.basename(file)} has a damaged or modified age header (${message}).`);
-    }
-}
-/** Decrypts an age file into dst, checking the key on its header before writing anything. */
-async function decryptAgeFile(src, dst, header, key) {
-    const fileKey = await openAgeHeader(src, header, key);
-    const nonce = await readHead(src, header.length + PAYLOAD_NONCE_SIZE);
-    if (nonce.length < header.length + PAYLOAD_NONCE_SIZE)
-        throw new EncryptedDataError(`${path.basename(src)} is truncated: it ends inside its payload nonce.`);
-    const payload = createReadStream(src, { start: header.length + PAYLOAD_NONCE_SIZE, ...STREAM_BUFFER });
-    try {
-        await pipeline(payload, openPayload(payloadKey(fileKey, nonce.subarray(header.length)), src), createWriteStream(dst, { mode: 0o600, ...STREAM_BUFFER }));
-    }
-    catch (error) {
-        await rm(dst, { force: true });
-        throw error;
-    }
-}
-/** Opens one encrypted file of either format; the pre-age format's keys are derived once per backup. */
-class FileOpener {
-    secret;
-    legacy;
-    key;
-    constructor(secret) {
-        this.secret = secret;
-        this.key = secret.key;
-    }
-    legacyDeriver() {
-        this.legacy ??= new LegacyKeyDeriver(this.secret.value);
-        return this.legacy;
-    }
-    async check(file) {
-        const header = await readAgeHeader(file);
-        if (header)
-            await openAgeHeader(file, header, this.key);
-        else if (isLegacyHeader(await readHead(file, 64)))
-            await checkLegacyKey(file, this.legacyDeriver());
-        else
-            throw notEncrypted(file);
-    }
-    async decrypt(src, dst) {
-        const header = await readAgeHeader(src);
-        if (header)
-            return decryptAgeFile(src, dst, header, this.key);
-        if (isLegacyHeader(await readHead(src, 64)))
-            return decryptLegacyFile(src, dst, this.legacyDeriver());
-        throw notEncrypted(src);
-    }
-}
-function notEncrypted(file) {
-    return new EncryptedDataError(`${path.basename(file)} is not an encrypted backup file (neither an age file nor the earlier "RBKE" format).`);
-}
-/** Whether a file is encrypted: an age file, or one in the earlier AES-GCM format. */
-async function isEncryptedFile(file) {
-    const head = await readHead(file, 64);
-    return head.subarray(0, AGE_MAGIC.length).toString('latin1') === AGE_MAGIC || isLegacyHeader(head);
-}
-/**
- * Encrypts a backup in place: a file becomes `<file>.age`, a directory's files each get `.age`.
- * The plaintext is removed. Returns the new path and what to record in the metadata.
- */
-async function encryptBackup(backupPath, key) {
-    const types = new Set();
-    const encrypt = async (file) => {
-        for (const type of await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, key))
-            types.add(type);
-        await (0,promises_.rm)(file);
-    };
-    let encrypted = backupPath;
+async function encryptBackup(backupPath, secret) {
+    const deriver = new KeyDeriver(secret);
+    const kdfSalt = (0,external_node_crypto_.randomBytes)(16);
     if ((await (0,promises_.stat)(backupPath)).isDirectory()) {
-        for (const name of await checksum_listFiles(backupPath))
-            await encrypt(external_node_path_default().join(backupPath, name));
+        for (const name of await checksum_listFiles(backupPath)) {
+            const file = external_node_path_default().join(backupPath, name);
+            await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, deriver, kdfSalt);
+            await (0,promises_.rm)(file);
+        }
+        return backupPath;
     }
-    else {
-        await encrypt(backupPath);
-        encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
-    }
-    return { path: encrypted, record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') } };
+    const encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
+    await encryptFile(backupPath, encrypted, deriver, kdfSalt);
+    await (0,promises_.rm)(backupPath);
+    return encrypted;
 }
-/** Whether a backup (file, or directory of files) is encrypted. */
+/** Whether a backup (file, or directory of files) is in this encrypted format. */
 async function isEncryptedBackup(backupPath) {
     if (!(await stat(backupPath)).isDirectory())
         return isEncryptedFile(backupPath);
     const files = await listFiles(backupPath);
-    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) && (await isEncryptedFile(path.join(backupPath, files[0])));
+    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX)) && (await isEncryptedFile(path.join(backupPath, files[0])));
 }
-const withoutSuffix = (name) => name.replace(/\.(age|enc)$/, '');
 /**
  * Decrypts a backup into outDir (checking the key on the first file before writing anything) and
- * returns the plaintext path: `<name without .age>` for a file, a directory of the same name.
+ * returns the plaintext path: `<name without .enc>` for a file, a directory of the same name.
  */
 async function decryptBackup(backupPath, secret, outDir) {
-    const opener = new FileOpener(secret);
+    const deriver = new KeyDeriver(secret);
     await mkdir(outDir, { recursive: true, mode: 0o700 });
-    const plainName = withoutSuffix(path.basename(backupPath));
+    const plainName = path.basename(backupPath).replace(/\.enc$/, '');
     if (!(await stat(backupPath)).isDirectory()) {
         const target = path.join(outDir, plainName);
-        await opener.decrypt(backupPath, target);
+        await decryptFile(backupPath, target, deriver);
         return target;
     }
     const files = await listFiles(backupPath);
     if (files.length > 0)
-        await opener.check(path.join(backupPath, files[0]));
+        await checkKey(path.join(backupPath, files[0]), deriver);
     const targetDir = path.join(outDir, plainName);
     await mkdir(targetDir, { recursive: true, mode: 0o700 });
     for (const name of files) {
-        if (withoutSuffix(name) === name)
+        if (!name.endsWith(ENCRYPTED_SUFFIX))
             throw new EncryptedDataError(`${name} in ${path.basename(backupPath)} is not encrypted, but the backup is.`);
-        const target = path.join(targetDir, withoutSuffix(name));
+        const target = path.join(targetDir, name.slice(0, -ENCRYPTED_SUFFIX.length));
         await mkdir(path.dirname(target), { recursive: true });
-        await opener.decrypt(path.join(backupPath, name), target);
+        await decryptFile(path.join(backupPath, name), target, deriver);
     }
     return targetDir;
+}
+/** Checks a key against a backup without decrypting it (the first file's header). */
+async function checkBackupKey(backupPath, secret) {
+    const deriver = new KeyDeriver(secret);
+    if (!(await stat(backupPath)).isDirectory())
+        return checkKey(backupPath, deriver);
+    const [first] = await listFiles(backupPath);
+    if (first)
+        await checkKey(path.join(backupPath, first), deriver);
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/metadata.ts
@@ -36720,7 +36415,7 @@ function dbnameConninfo(database) {
     return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 function plainCompression(file) {
-    const name = file.replace(/\.(age|enc)$/, '');
+    const name = file.replace(/\.enc$/, '');
     if (name.endsWith('.sql.gz'))
         return 'gzip';
     if (name.endsWith('.sql.zst'))
@@ -36776,6 +36471,58 @@ async function restoreBackup(request) {
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
+}
+
+;// CONCATENATED MODULE: ./shared/backup/size-gate.ts
+
+
+
+const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+/** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
+function parseByteSize(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    return Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]);
+}
+async function freeBytes(dir) {
+    const stats = await (0,promises_.statfs)(dir);
+    return stats.bavail * stats.bsize;
+}
+const ALTERNATIVES = 'Alternatives: method "pgbackrest" (a restore point takes seconds whatever the database\'s size, and restore-db recovers to it); ' +
+    'tables or exclude-tables to dump less; output-dir on a larger disk; or size-gate: false when you know the compressed dump fits.';
+/** Throws before anything is dumped when the data to dump cannot fit; returns what was compared, for the log. */
+async function checkDumpFits(request) {
+    const free = await freeBytes(request.outputDir);
+    const data = `the ${request.tableCount} table(s) to dump hold ${formatBytes(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
+    if (request.dataBytes > free) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
+    }
+    const limit = request.upload ? request.gate.artifactLimitBytes : undefined;
+    if (limit !== undefined && request.dataBytes > limit) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
+    }
+    return `${formatBytes(request.dataBytes)} of table data to dump; ${formatBytes(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${formatBytes(limit)}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/verify-full.ts
+
+
+/**
+ * verify "full": every byte of a custom or directory archive read back through pg_restore, written
+ * to /dev/null. pg_restore --list reads only the table of contents; this decompresses every data
+ * block as a restore would, so a damaged block behind an intact table of contents fails the backup
+ * now instead of the restore later. (verify "restore" goes further: it loads the data too.)
+ */
+async function readArchiveToEnd(pgRestore, archive) {
+    try {
+        await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
+    }
+    catch (error) {
+        const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : error.message;
+        throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
+    }
+    return 'every data block read back through pg_restore (to /dev/null)';
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -37137,7 +36884,7 @@ class DumpSnapshot {
     }
     /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
     async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -37169,14 +36916,27 @@ class DumpSnapshot {
         const included = include.length > 0 ? await matching(include, 'tables') : undefined;
         const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
-            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
-    /** Exact row counts of the `limit` largest tables, in this snapshot. */
-    async rowCounts(tables, limit) {
+    /**
+     * Row counts of the `limit` largest tables, in this snapshot: exact (a full scan each, beside the
+     * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
+     * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
+     */
+    async rowCounts(tables, limit, maxDataBytes = Infinity) {
         const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-        const counts = await countRows(this.client, largest);
-        return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+        const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
+        const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
+        const estimated = {};
+        if (tooBig.length > 0) {
+            const { rows } = await this.client.query(`SELECT n.nspname || '.' || c.relname AS name, c.reltuples::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND c.reltuples >= 0`, [tooBig.map((table) => table.schema), tooBig.map((table) => table.name)]);
+            for (const row of rows)
+                estimated[row.name] = Math.round(row.estimate);
+        }
+        const sorted = (record) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+        return { exact: sorted(counts), estimated: sorted(estimated) };
     }
     async schemaVersion() {
         const found = await detectSchemaVersion(this.client);
@@ -37189,6 +36949,8 @@ class DumpSnapshot {
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/backup.ts
+
+
 
 
 
@@ -37241,11 +37003,16 @@ async function prepareBackup(request) {
         await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
         // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
         const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-        for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
+        for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
             if ((0,external_node_fs_.existsSync)(existing))
                 throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
         }
         const [tables, schemaVersion] = await catalog;
+        if (request.sizeGate && !request.schemaOnly) {
+            const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+            const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+            lib_core/* info */.pq(`Size gate: ${fits}.`);
+        }
         return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
     }
     catch (error) {
@@ -37268,7 +37035,8 @@ async function verifyDump(prepared, expected) {
     const problems = checkListing(listing, expected);
     if (problems.length)
         throw new errors/* ActionError */.lZ(`The archive ${external_node_path_default().basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-    return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore, output)}` : listed;
 }
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
 async function verifyByRestore(prepared, rowCounts) {
@@ -37322,10 +37090,11 @@ async function takeBackup(prepared) {
     const { snapshot, tables, schemaVersion } = prepared;
     try {
         let rowCounts = {};
+        let estimatedRowCounts = {};
         try {
             const counted = request.schemaOnly
-                ? Promise.resolve({})
-                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
+                ? Promise.resolve({ exact: {}, estimated: {} })
+                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
             // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
             const [dumped, counts] = await Promise.allSettled([
                 runPgDump({
@@ -37338,7 +37107,8 @@ async function takeBackup(prepared) {
                 throw dumped.reason;
             if (counts.status === 'rejected')
                 throw counts.reason;
-            rowCounts = counts.value;
+            rowCounts = counts.value.exact;
+            estimatedRowCounts = counts.value.estimated;
         }
         finally {
             await snapshot.close();
@@ -37348,7 +37118,7 @@ async function takeBackup(prepared) {
         const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
         const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
         earlyChecksum?.catch(() => undefined);
-        const archiveCheck = await verifyDump(prepared, expected);
+        let archiveCheck = await verifyDump(prepared, expected);
         lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
@@ -37357,13 +37127,15 @@ async function takeBackup(prepared) {
             const level = prepared.plan.compression.level ?? 3;
             await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
             backupPath = `${output}.zst`;
+            // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+            if (request.verify === 'full') {
+                await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+                archiveCheck += '; the .zst file read to its end (zstd -t)';
+            }
         }
-        let encryption = null;
         if (request.encryptionKey) {
-            const encrypted = await encryptBackup(backupPath, request.encryptionKey);
-            backupPath = encrypted.path;
-            encryption = encrypted.record;
-            lib_core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
+            backupPath = await encryptBackup(backupPath, request.encryptionKey);
+            lib_core/* info */.pq(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
         }
         const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
         const metadataPath = metadataPathFor(backupPath);
@@ -37387,11 +37159,18 @@ async function takeBackup(prepared) {
             file: external_node_path_default().basename(backupPath),
             size: checksum.size,
             checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
-            encryption,
+            encryption: request.encryptionKey ? { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: 'scrypt' } : null,
             schemaVersion,
             dumpedTables: tables.map(qualified),
             rowCounts,
-            rowCountsCover: request.schemaOnly ? 'none' : Object.keys(rowCounts).length < expected.withData.length ? 'largest-tables' : 'all-tables',
+            ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
+            rowCountsCover: request.schemaOnly
+                ? 'none'
+                : Object.keys(estimatedRowCounts).length > 0
+                    ? 'size-limited'
+                    : Object.keys(rowCounts).length < expected.withData.length
+                        ? 'largest-tables'
+                        : 'all-tables',
             consistentSnapshot: Boolean(snapshot.id),
             verification: { archive: archiveCheck, restore: restoreCheck },
             durationMs: Date.now() - started,
@@ -37570,13 +37349,13 @@ function durationInput(name, options) {
         return options?.default;
     const value = parseDuration(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -37597,10 +37376,10 @@ function yamlInput(name, options) {
     if (text === undefined)
         return options?.default;
     try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
     }
     catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -37676,6 +37455,519 @@ function urlInput(name, options) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
+
+
+/**
+ * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
+ * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
+ * key without a host is a mistake, not something to ignore.
+ */
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+function readSshTarget() {
+    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
+    const privateKey = secretInput('ssh-key');
+    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
+    const knownHosts = stringInput('known-hosts');
+    if (!host) {
+        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return { host, user, privateKey, port, knownHosts };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
+/**
+ * Write-ahead log arithmetic, as PostgreSQL defines it (access/xlog_internal.h): an LSN is a 64-bit
+ * byte position written "hi/lo" in hex; a segment file name is the timeline, then the segment number
+ * split into "log id" and "segment in log id", eight hex digits each; a timeline's history file
+ * lists, for each ancestor timeline, the LSN where the next one branched off.
+ */
+const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+function parseLsn(text) {
+    const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
+    if (!match)
+        throw new Error(`"${text}" is not an LSN (hi/lo in hex, e.g. 0/16B3748)`);
+    return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+}
+function formatLsn(lsn) {
+    return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+const hex8 = (value) => value.toString(16).toUpperCase().padStart(8, '0');
+function segmentFileName(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return `${hex8(segment.timeline)}${hex8(segment.number / perLogId)}${hex8(segment.number % perLogId)}`;
+}
+function parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const match = SEGMENT_NAME.exec(name);
+    if (!match)
+        return undefined;
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return { timeline: parseInt(match[1], 16), number: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`) };
+}
+/**
+ * The segment holding the WAL that ends at `lsn` (XLByteToPrevSeg, as pg_walfile_name does): an LSN
+ * on a segment boundary belongs to the segment before it.
+ */
+function segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return { timeline, number: (lsn - 1n) / BigInt(segmentSize) };
+}
+function segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return segment.number * BigInt(segmentSize);
+}
+/** Parses `<timeline>.history` (timeline, tab, switchpoint LSN, tab, reason; # comments). */
+function parseTimelineHistory(text) {
+    const branches = [];
+    for (const raw of text.split('\n')) {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const [timeline, switchpoint] = line.split(/\s+/);
+        branches.push({ timeline: Number(timeline), switchpoint: parseLsn(switchpoint) });
+    }
+    return branches;
+}
+/**
+ * Which timeline of `timeline`'s ancestry the WAL position `lsn` is on: recovery that follows
+ * `timeline` replays each ancestor up to its switchpoint, then the next.
+ */
+function timelineAt(lsn, timeline, history) {
+    for (const branch of history)
+        if (lsn < branch.switchpoint)
+            return branch.timeline;
+    return timeline;
+}
+function timelineHistoryFileName(timeline) {
+    return `${hex8(timeline)}.history`;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/info.ts
+
+
+const STANZA_OK = 0;
+const STANZA_NO_BACKUPS = 2;
+/** JSON.parse would round a 64-bit system identifier; keep it as the digits it is. */
+function parseKeepingSystemIds(json) {
+    return JSON.parse(json.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"'));
+}
+function parseStanzaInfo(json, stanza) {
+    let parsed;
+    try {
+        parsed = parseKeepingSystemIds(json);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`pgbackrest info printed something that is not JSON: ${error.message}`);
+    }
+    const raw = (Array.isArray(parsed) ? parsed : []).find((entry) => entry.name === stanza);
+    if (!raw)
+        throw new errors/* ActionError */.lZ(`pgbackrest info does not list stanza "${stanza}".`);
+    // After a stanza-upgrade the stanza holds several databases; only the current (last) one is restorable here.
+    const db = raw.db?.at(-1);
+    const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
+    const backups = [];
+    for (const backup of raw.backup ?? []) {
+        if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop)
+            continue;
+        backups.push({
+            label: backup.label,
+            type: backup.type,
+            startedAt: new Date(backup.timestamp.start * 1000),
+            stoppedAt: new Date(backup.timestamp.stop * 1000),
+            startLsn: parseLsn(backup.lsn.start),
+            stopLsn: parseLsn(backup.lsn.stop),
+            archiveStart: backup.archive.start,
+            archiveStop: backup.archive.stop,
+            timeline: parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
+            databaseBytes: backup.info.size,
+            repositoryBytes: backup.info.repository.delta,
+        });
+    }
+    return {
+        name: raw.name,
+        statusCode: raw.status.code,
+        statusMessage: raw.status.message,
+        systemId: db?.['system-id'],
+        databaseVersion: db?.version,
+        archiveId: archive?.id,
+        archiveMin: archive?.min ?? undefined,
+        archiveMax: archive?.max ?? undefined,
+        backups,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/host.ts
+
+
+
+
+
+
+
+const STANZA_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The first "ERROR: [nnn]: ..." pgBackRest printed, without the log prefix. */
+function pgBackRestError(output) {
+    const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
+    return line?.replace(/^.*?\bERROR: /, '').trim();
+}
+class PgBackRestHost {
+    executor;
+    direct;
+    settings;
+    ssh;
+    version;
+    programs = new Map();
+    constructor(
+    /** Runs through pgbackrest-via: pgBackRest and the server programs. */
+    executor, 
+    /** The host itself, without the prefix: stop-command and start-command run here. */
+    direct, settings, ssh, 
+    /** "2.45" */
+    version) {
+        this.executor = executor;
+        this.direct = direct;
+        this.settings = settings;
+        this.ssh = ssh;
+        this.version = version;
+    }
+    get description() {
+        return this.executor.description;
+    }
+    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
+    static async open(settings) {
+        const ssh = settings.ssh ? await openSshExecutor(settings.ssh) : undefined;
+        const executor = prefixedExecutor(ssh ?? localExecutor, settings.via);
+        try {
+            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
+                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+                });
+            });
+            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+            if (!version)
+                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+            return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
+        }
+        catch (error) {
+            await ssh?.close();
+            throw error;
+        }
+    }
+    async close() {
+        await this.ssh?.close();
+    }
+    /** The options every pgbackrest command takes, before the command name. */
+    globalOptions() {
+        return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
+    }
+    /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
+    async pgbackrest(command, args = [], options = {}) {
+        try {
+            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
+        }
+        catch (error) {
+            if (error instanceof ProcessError) {
+                const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
+                if (reason)
+                    throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
+            }
+            throw error;
+        }
+    }
+    /** A long pgbackrest command with its log lines in a collapsible group. */
+    async pgbackrestLogged(title, command, args) {
+        return withProgressGroup(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
+    }
+    async info() {
+        const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
+        return parseStanzaInfo(stdout, this.settings.stanza);
+    }
+    /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
+    async check() {
+        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+    }
+    /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
+    run(command, args, options) {
+        return this.executor.run(command, args, options);
+    }
+    /**
+     * pg_ctl or pg_waldump of the server's major version on that host: server-bin-dir, else PATH
+     * (the official images), else Debian's and the PGDG RPMs' directories. Found once per step.
+     */
+    serverProgram(name, major) {
+        const key = `${name}@${major}`;
+        let found = this.programs.get(key);
+        if (!found) {
+            found = this.findServerProgram(name, major);
+            this.programs.set(key, found);
+        }
+        return found;
+    }
+    async findServerProgram(name, major) {
+        const candidates = this.settings.serverBinDir
+            ? [`${this.settings.serverBinDir.replace(/\/+$/, '')}/${name}`]
+            : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
+        const tried = [];
+        for (const candidate of candidates) {
+            const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error) => {
+                tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+                return undefined;
+            });
+            if (!result)
+                continue;
+            const version = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout)?.[1];
+            if (result.exitCode === 0 && version === major)
+                return candidate;
+            tried.push(`${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`);
+        }
+        throw new errors/* ActionError */.lZ(`No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`, {
+            hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
+        });
+    }
+    /** A private scratch directory there, removed by the returned function. */
+    async scratchDirectory() {
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        const dir = stdout.trim();
+        if (!dir.startsWith('/'))
+            throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
+        return {
+            path: dir,
+            remove: async () => {
+                await this.executor.run('rm', ['-rf', '--', dir]).catch((error) => lib_core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            },
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/inputs.ts
+
+
+
+
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
+const METHODS = ['dump', 'pgbackrest'];
+/** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
+function parseVia(text) {
+    if (text === undefined)
+        return [];
+    if (text.startsWith('[')) {
+        const parsed = yamlInput('pgbackrest-via');
+        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
+            throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
+        }
+        return parsed;
+    }
+    return text.split(/\s+/).filter(Boolean);
+}
+function readPgBackRestSettings(extra = {}) {
+    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    if (!stanza)
+        throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
+    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    return {
+        stanza,
+        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia(stringInput('pgbackrest-via')),
+        ssh: readSshTarget(),
+        archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
+        ...extra,
+    };
+}
+/** Inputs of one method given with the other: said plainly, not ignored. */
+function rejectInputsOfOtherMethod(method, names) {
+    for (const name of names) {
+        if (rawInput(name) !== '')
+            throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/backup-db/inputs.ts
 
 
@@ -37684,16 +37976,34 @@ function urlInput(name, options) {
 
 
 
-const VERIFY_MODES = ['archive', 'restore'];
-async function readBackupInputs() {
+
+const VERIFY_MODES = ['archive', 'full', 'restore'];
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
+/** A size such as 500MB or 2GiB, or "none" (undefined). */
+function readSize(name, text) {
+    const bytes = text === 'none' ? undefined : parseByteSize(text);
+    if (text !== 'none' && bytes === undefined)
+        throw new errors/* InputError */.dz(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+    return bytes;
+}
+function readSizeGate() {
+    const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
+    return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
+}
+function readBackupMethod() {
+    return enumInput('method', METHODS, { default: 'dump' });
+}
+function readBackupInputs() {
+    rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
     const target = resolvePgTarget(stringInput('database-url'));
     const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
     const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
     if (jobs > 1 && format !== 'directory')
         throw new errors/* InputError */.dz('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
-    const encryptionKey = (await readEncryptionSecret(secretInput('encryption-key'), 'encrypt'))?.key;
-    if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
-        throw new errors/* InputError */.dz('encryption-key', 'is a passphrase, and format is "directory": every file of a directory backup is its own age file, and `age -d` would ask for the passphrase once per file. Use an age identity (age-keygen) for directory backups, or format "custom".');
+    const encryptionKey = secretInput('encryption-key');
+    if (encryptionKey !== undefined && encryptionKey.length < 16) {
+        throw new errors/* InputError */.dz('encryption-key', 'must be at least 16 characters (use a long random secret, e.g. `openssl rand -base64 32`); the value given is shorter.');
     }
     return {
         target,
@@ -37712,7 +38022,89 @@ async function readBackupInputs() {
         verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
         pgBinDir: stringInput('pg-bin-dir'),
         outputDir: stringInput('output-dir'),
+        sizeGate: readSizeGate(),
+        rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
+
+
+
+/** PostgreSQL keeps restore point names in a char[MAXFNAMELEN] (64 bytes with the terminating NUL). */
+const RESTORE_POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/;
+const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
+async function createRestorePoint(client, name) {
+    const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
+    const [row] = rows;
+    return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+}
+/** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
+function archivedThrough(last, segment) {
+    return last !== null && /^[0-9A-F]{24}$/.test(last) && last >= segment;
+}
+/**
+ * Puts everything written so far into the archive: a commit record (so that a recovery to any time
+ * up to now finds a commit after it to stop at), a switch to a new segment, and a wait until the
+ * archiver reports the finished segment archived. Returns that segment.
+ */
+async function archiveUpToNow(client, timeoutMs) {
+    const started = new Date();
+    await client.query('SELECT txid_current()');
+    const { rows } = await client.query('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
+    const segment = rows[0].segment;
+    const deadline = Date.now() + timeoutMs;
+    let state;
+    for (let delay = 10;; delay = Math.min(delay * 2, 250)) {
+        state = (await client.query('SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver')).rows[0];
+        if (archivedThrough(state.last_archived_wal, segment))
+            return segment;
+        if (Date.now() >= deadline)
+            break;
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
+    }
+    const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
+    throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/server.ts
+
+
+
+async function describeLiveServer(client) {
+    const version = await serverVersion(client);
+    const { rows } = await client.query(`SELECT system_identifier::text AS system_id, pg_is_in_recovery() AS in_recovery,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size
+       FROM pg_control_system()`);
+    let files;
+    try {
+        const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
+              current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
+        const [row] = settings;
+        files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+    }
+    catch {
+        // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
+        files = undefined;
+    }
+    return {
+        version,
+        systemId: rows[0].system_id,
+        segmentSize: Number(rows[0].segment_size) || DEFAULT_SEGMENT_SIZE,
+        inRecovery: rows[0].in_recovery,
+        files,
+    };
+}
+/** A stanza that describes another cluster is refused: its backups cannot be this database's. */
+function ensureStanzaOfServer(info, server) {
+    if (info.systemId && info.systemId !== server.systemId) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" belongs to the cluster with system identifier ${info.systemId}, but this server's is ${server.systemId}: its backups and WAL are another cluster's.`, { hint: 'Check pgbackrest-stanza, and that database-url points at the cluster that stanza backs up.' });
+    }
+    if (info.databaseVersion && info.databaseVersion !== String(server.version.major)) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/backup-db/summary.ts
@@ -37767,16 +38159,200 @@ function backupSummary(input) {
             ['Took', formatDuration(input.durationMs)],
         ]),
     ];
-    const counts = Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a);
+    const counts = [
+        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [table, `~${rows} (estimate)`]),
+        ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
+    ];
     if (counts.length > 0) {
-        parts.push(`\n### Row counts (${metadata.rowCountsCover === 'all-tables' ? 'every table' : 'largest tables'}, in the dump's snapshot)\n`);
-        parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20).map(([table, rows]) => [table, rows])));
+        const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
+        parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
+        parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
         if (counts.length > 20)
             parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
     }
     parts.push('\n### Restore it\n');
     parts.push(codeBlock(restoreStep(input), 'yaml'));
     return parts.join('');
+}
+
+;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest-summary.ts
+
+
+
+function pgBackRestRestoreStep(input) {
+    const { settings } = input.inputs;
+    const lines = [
+        `- uses: ${restoreActionRef()}`,
+        '  with:',
+        '    method: pgbackrest',
+        '    database-url: ${{ secrets.DATABASE_URL }}',
+        `    pgbackrest-stanza: ${settings.stanza}`,
+    ];
+    if (settings.config)
+        lines.push(`    pgbackrest-config: ${settings.config}`);
+    if (settings.via.length)
+        lines.push(`    pgbackrest-via: ${JSON.stringify(settings.via)}`);
+    if (settings.ssh)
+        lines.push(`    ssh-host: ${settings.ssh.host}`, '    ssh-key: ${{ secrets.DB_SSH_KEY }}', '    known-hosts: ${{ vars.DB_KNOWN_HOSTS }}');
+    lines.push(`    restore-point: ${input.result.restorePoint.name}`, `    restore-point-lsn: ${input.result.restorePoint.lsn}`);
+    lines.push('    # mode: replace   # in place: also give stop-command and start-command');
+    return lines.join('\n');
+}
+function pgBackRestBackupSummary(input) {
+    const { inputs, result } = input;
+    const { restorePoint, backup } = result;
+    return [
+        `## Restore point: ${restorePoint.name} (${inputs.label})\n`,
+        keyValueTable([
+            ['Database', `${inputs.target.database}, PostgreSQL ${input.server}`],
+            ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
+            ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
+            ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
+            ['Backup', `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`],
+            ['App version', inputs.appVersion],
+            ['Took', formatDuration(input.durationMs)],
+        ]),
+        '\n### Return to it\n',
+        codeBlock(pgBackRestRestoreStep(input), 'yaml'),
+    ].join('');
+}
+
+;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * backup-db with method "pgbackrest": for databases too big to dump before every rollback. After
+ * `pgbackrest check` proves WAL archiving works (and, when asked, a full/diff/incr backup), a named
+ * restore point is created and its WAL segment archived: whatever the database's size, this takes
+ * seconds, and restore-db can recover exactly to that point.
+ */
+const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
+/** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'];
+function readPgBackRestBackupInputs(now) {
+    rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
+    const target = resolvePgTarget(stringInput('database-url'));
+    const label = stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    return {
+        target,
+        settings: readPgBackRestSettings(),
+        backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
+        restorePoint: stringInput('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+        label,
+        appVersion: stringInput('app-version'),
+    };
+}
+function newBackup(before, after) {
+    const known = new Set(before.map((backup) => backup.label));
+    return after.filter((backup) => !known.has(backup.label)).at(-1);
+}
+async function runPgBackRestBackup(started) {
+    const inputs = readPgBackRestBackupInputs(new Date(started));
+    const { settings } = inputs;
+    const client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
+    let host;
+    try {
+        const server = await describeLiveServer(client);
+        lib_core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
+        if (server.inRecovery)
+            throw new errors/* ActionError */.lZ('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
+        host = await PgBackRestHost.open(settings);
+        lib_core/* info */.pq(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
+        const before = await host.info();
+        if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
+            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`);
+        }
+        ensureStanzaOfServer(before, server);
+        if (inputs.backupType === 'none' && before.backups.length === 0) {
+            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`, {
+                hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
+            });
+        }
+        emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
+        try {
+            await host.check();
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${(0,errors/* errorMessage */.gJ)(error)}\nNo restore point was created.`);
+        }
+        let backup = before.backups.at(-1);
+        let backupTaken = false;
+        if (inputs.backupType !== 'none') {
+            await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [`--type=${inputs.backupType}`]);
+            backup = newBackup(before.backups, (await host.info()).backups);
+            if (!backup)
+                throw new errors/* ActionError */.lZ(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
+            backupTaken = true;
+            lib_core/* info */.pq(`Backup ${backup.label} (${backup.type}) taken.`);
+        }
+        const schemaVersion = await detectSchemaVersion(client);
+        const pointStarted = Date.now();
+        const restorePoint = await createRestorePoint(client, inputs.restorePoint);
+        const archivedSegment = await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
+        lib_core/* info */.pq(`Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${formatDuration(Date.now() - pointStarted)}.`);
+        const after = await host.info();
+        const newest = after.archiveMax ?? '';
+        if (newest < restorePoint.segment) {
+            throw new errors/* ActionError */.lZ(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" holds WAL only up to ${newest || 'nothing'}: the restore point's segment ${restorePoint.segment} is not in the repository.`);
+        }
+        const result = { stanza: settings.stanza, restorePoint, backup: backup, backupTaken, archiveNewestWal: newest, archivedSegment };
+        const durationMs = Date.now() - started;
+        const metadata = {
+            method: 'pgbackrest',
+            stanza: settings.stanza,
+            label: inputs.label,
+            appVersion: inputs.appVersion ?? null,
+            database: inputs.target.database,
+            source: describeTarget(inputs.target),
+            serverVersion: server.version.text,
+            systemId: server.systemId,
+            restorePoint: { name: restorePoint.name, lsn: restorePoint.lsn, time: restorePoint.createdAt.toISOString(), timeline: restorePoint.timeline, segment: restorePoint.segment },
+            backup: { label: result.backup.label, type: result.backup.type, taken: backupTaken, finishedAt: result.backup.stoppedAt.toISOString() },
+            archive: { newestWal: newest },
+            schemaVersion: schemaVersion ? { tool: schemaVersion.format, table: schemaVersion.table, version: schemaVersion.version, dirty: schemaVersion.dirty } : null,
+            durationMs,
+        };
+        setOutputs({
+            'restore-point': restorePoint.name,
+            'restore-point-lsn': restorePoint.lsn,
+            'restore-point-time': restorePoint.createdAt.toISOString(),
+            'backup-label': result.backup.label,
+            'archive-newest-wal': newest,
+            metadata,
+            'schema-version': schemaVersion?.version ?? '',
+            'duration-ms': durationMs,
+        });
+        await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+        emitEvent('backup_complete', {
+            database: inputs.target.database,
+            label: inputs.label,
+            method: 'pgbackrest',
+            restore_point: restorePoint.name,
+            restore_point_lsn: restorePoint.lsn,
+            backup_label: result.backup.label,
+            schema_version: schemaVersion?.version ?? null,
+            duration_ms: durationMs,
+        });
+        lib_core/* info */.pq(`Restore point ready in ${formatDuration(durationMs)}.`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+        await host?.close();
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/backup-db/main.ts
@@ -37792,9 +38368,12 @@ function backupSummary(input) {
 
 
 
+
 async function run() {
     const started = Date.now();
-    const inputs = await readBackupInputs();
+    if (readBackupMethod() === 'pgbackrest')
+        return await runPgBackRestBackup(started);
+    const inputs = readBackupInputs();
     if (inputs.upload && !artifactServiceAvailable()) {
         throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
             hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
@@ -37816,6 +38395,8 @@ async function run() {
         verify: inputs.verify,
         pgBinDir: inputs.pgBinDir,
         outputDir,
+        sizeGate: inputs.sizeGate,
+        rowCountMaxBytes: inputs.rowCountMaxBytes,
         baseName: artifactName,
         kind: 'backup',
         artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
@@ -40942,7 +41523,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -49158,7 +49739,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var tunnel = __nccwpck_require__(20770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = { get ProxyAgent() { return __nccwpck_require__(46752).ProxyAgent; } }; // deferred by scripts/build.ts
+var undici = __nccwpck_require__(46752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

@@ -32257,6 +32257,20 @@ const localExecutor = {
     run: (command, args, options) => runProcess(command, args, options),
     engine: (env) => localEngineApi(env),
 };
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
 
 ;// CONCATENATED MODULE: ./shared/engine/swarm.ts
 

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2139);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(952);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2139:
+/***/ 952:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28592,104 +28592,30 @@ function findExecutable(name, extraDirs = []) {
     return undefined;
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_namespaceObject.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
 
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
 };
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
  * ssh always hands the remote side one command string, which the remote user's shell parses. So
@@ -28917,11 +28843,6 @@ async function writeSummary(markdown) {
 
 const MISSING = /no such image|failed to find image|image not known|not found/i;
 async function inspectImage(executor, reference) {
-    const api = executor.engine?.();
-    if (api) {
-        const image = await api.get(`/images/${reference}/json`);
-        return image && { reference, id: image.Id, repoDigests: image.RepoDigests ?? [] };
-    }
     const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
     if (result.exitCode !== 0) {
         if (MISSING.test(result.stderr))
@@ -28974,6 +28895,9 @@ async function ensureImage(executor, reference, policy, options = {}) {
     return { ...image, pulled: true };
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
@@ -29254,26 +29178,10 @@ function healthcheckDefined(healthcheck) {
 function resolveServicesFromFiles(workingDirectory, files, services, env) {
     if (files.length === 0)
         return undefined;
-    const texts = [];
+    const documents = [];
     for (const file of files) {
         try {
-            texts.push((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'));
-        }
-        catch {
-            return undefined;
-        }
-    }
-    return resolveServicesFromTexts(texts, services, env);
-}
-/**
- * The same from the files' contents (read wherever they are, e.g. on a Swarm manager over SSH);
- * `services` "all" resolves every service the files define.
- */
-function resolveServicesFromTexts(texts, services, env) {
-    const documents = [];
-    for (const text of texts) {
-        try {
-            const document = (0,dist/* parse */.qg)(text, { merge: true });
+            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
             if (!document || typeof document !== 'object')
                 return undefined;
             documents.push(document);
@@ -29282,12 +29190,10 @@ function resolveServicesFromTexts(texts, services, env) {
             return undefined;
         }
     }
-    const names = services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
     const resolved = {};
-    for (const service of names) {
+    for (const service of services) {
         let rawImage;
         let healthcheck;
-        let constraints = [];
         let defined = false;
         for (const document of documents) {
             const config = document.services?.[service];
@@ -29305,22 +29211,13 @@ function resolveServicesFromTexts(texts, services, env) {
             }
             if (config.healthcheck !== undefined)
                 healthcheck = config.healthcheck;
-            const placed = config.deploy?.placement?.constraints;
-            if (placed !== undefined) {
-                if (!Array.isArray(placed) || placed.some((constraint) => typeof constraint !== 'string'))
-                    return undefined;
-                constraints = placed;
-            }
         }
         if (!defined || rawImage === undefined)
             return undefined;
         const image = interpolate(rawImage, env);
         if (image === undefined || image === '')
             return undefined;
-        const interpolated = constraints.map((constraint) => interpolate(constraint, env));
-        if (interpolated.some((constraint) => constraint === undefined))
-            return undefined;
-        resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck), constraints: interpolated };
+        resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
     }
     return resolved;
 }
@@ -29328,7 +29225,6 @@ function resolveServicesFromTexts(texts, services, env) {
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
-
 
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -29358,48 +29254,33 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
-/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
-async function inspectEach(executor, ids, env) {
-    const api = executor.engine?.(env);
-    if (api)
-        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    const found = JSON.parse(result.stdout.trim() || '[]');
-    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
-    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
-}
-/** The containers that still exist, of those asked. */
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
+    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
+    return JSON.parse(stdout).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const found = await inspectEach(executor, ids, env);
-    if (found.some((json) => json === undefined))
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
         return undefined;
-    return found.map(parseInspect);
+    return JSON.parse(result.stdout).map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
-    const api = executor.engine?.(options.env);
-    let ids;
-    if (api) {
-        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
-        ids = (listed ?? []).map((container) => container.Id);
-    }
-    else {
-        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
-        const { stdout } = await executor.run('docker', args, { env: options.env });
-        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    }
+    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
+    if (service)
+        args.push('--filter', `label=com.docker.compose.service=${service}`);
+    if (!options.runningOnly)
+        args.splice(1, 0, '-a');
+    const { stdout } = await executor.run('docker', args, { env: options.env });
+    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
@@ -29441,25 +29322,16 @@ async function forceRemoveContainer(executor, id, env) {
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
-/** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
-function composePluginOnRunner() {
-    const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
-    return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
-}
 async function detectCompose(executor) {
+    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+    if (v2?.exitCode === 0 && v2.stdout.trim())
+        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
     if (!executor.remote) {
-        // Starting the CLI (or the Python v1 tool, ~0.4s) just to ask costs more than the rest of the
-        // preparation: on the runner, the plugin's file or v1 on PATH is enough.
-        if (composePluginOnRunner())
-            return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
+        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
         if (findExecutable('docker-compose'))
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
-        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-        if (v2?.exitCode === 0 && v2.stdout.trim())
-            return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
         const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
@@ -30039,860 +29911,6 @@ async function currentSnapshot(executor, project, services, env, name) {
     return services.map((service) => snapshotOf(service, listed.containers));
 }
 
-;// CONCATENATED MODULE: ./shared/engine/swarm.ts
-
-
-
-
-/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
-function withoutDigest(image) {
-    return image.split('@')[0];
-}
-/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
-function sameImage(a, b) {
-    if (a === b)
-        return true;
-    const [aName, aDigest] = a.split('@');
-    const [bName, bDigest] = b.split('@');
-    if (aDigest && bDigest)
-        return aDigest === bDigest;
-    return aName === bName;
-}
-function healthcheckOf(spec) {
-    const test = spec?.Healthcheck?.Test;
-    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
-}
-function parseService(json) {
-    const spec = json.Spec;
-    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
-    const labels = spec.Labels ?? {};
-    // A stack records the image as written in its file; the spec may carry a digest on top.
-    const reference = withoutDigest(image);
-    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
-    return {
-        id: json.ID,
-        name: spec.Name,
-        image,
-        reference,
-        tag: imageTag(reference),
-        mode,
-        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
-        version: json.Version.Index,
-        update,
-        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
-        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
-        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
-        taskTemplate: JSON.stringify(spec.TaskTemplate),
-        labels,
-    };
-}
-function parseTask(json) {
-    const container = json.Status.ContainerStatus;
-    return {
-        id: json.ID,
-        serviceId: json.ServiceID,
-        slot: json.Slot,
-        nodeId: json.NodeID || undefined,
-        image: json.Spec.ContainerSpec?.Image ?? '',
-        desiredState: json.DesiredState,
-        state: json.Status.State,
-        message: json.Status.Message ?? '',
-        error: json.Status.Err || undefined,
-        containerId: container?.ContainerID || undefined,
-        exitCode: container?.ExitCode,
-        createdAt: json.CreatedAt,
-        updatedAt: json.UpdatedAt,
-    };
-}
-/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
-async function requireSwarmManager(executor) {
-    const api = executor.engine?.();
-    const swarm = api
-        ? ((await api.get('/info'))?.Swarm ?? {})
-        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
-    if (swarm.LocalNodeState !== 'active') {
-        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
-            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
-        });
-    }
-    if (!swarm.ControlAvailable) {
-        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
-    }
-    return { nodeId: swarm.NodeID ?? '' };
-}
-const NO_SUCH = /no such (service|object|task)|not found/i;
-/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
-async function inspectByCli(executor, type, ids) {
-    if (ids.length === 0)
-        return [];
-    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    return JSON.parse(result.stdout.trim() || '[]');
-}
-/** Services by name or ID (missing ones left out). */
-async function inspectServices(executor, services) {
-    const api = executor.engine?.();
-    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
-    const found = api
-        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
-        : await inspectByCli(executor, 'service', services);
-    return found.filter((json) => json !== undefined).map(parseService);
-}
-/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
-async function serviceTasks(executor, services) {
-    if (services.length === 0)
-        return [];
-    const api = executor.engine?.();
-    if (api) {
-        // The API filters tasks by service ID or name.
-        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
-    }
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
-    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
-}
-/** The services that exist, by name or ID, and all their tasks. */
-async function servicesWithTasks(executor, services) {
-    const found = await inspectServices(executor, services);
-    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
-}
-/** Task states after which a task never runs again. */
-const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
-/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
-const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
-/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
-function taskFailure(task) {
-    if (task.error)
-        return task.error;
-    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
-}
-/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
-async function taskLogs(executor, taskId, lines = 20) {
-    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    return `${result.stdout}${result.stderr}`.trimEnd();
-}
-/**
- * The last healthcheck output of a task's container, when the container is on the engine the
- * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
- */
-async function taskHealth(executor, task) {
-    if (!task.containerId)
-        return undefined;
-    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
-    if (!container?.health)
-        return undefined;
-    return { status: container.health, lastOutput: container.lastHealthOutput };
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./shared/engine/swarm-nodes.ts
-
-
-
-
-
-
-async function listNodes(executor, selfId) {
-    const api = executor.engine?.();
-    let nodes;
-    if (api) {
-        nodes = (await api.get('/nodes')) ?? [];
-    }
-    else {
-        const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-        const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
-        nodes = list.length === 0 ? [] : JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout);
-    }
-    return nodes.map((node) => ({
-        id: node.ID,
-        hostname: node.Description.Hostname,
-        role: node.Spec.Role === 'manager' ? 'manager' : 'worker',
-        ready: node.Status.State === 'ready',
-        active: node.Spec.Availability === 'active',
-        self: node.ID === selfId,
-        labels: node.Spec.Labels ?? {},
-        engineLabels: node.Description.Engine?.Labels ?? {},
-        os: node.Description.Platform?.OS,
-        arch: node.Description.Platform?.Architecture,
-    }));
-}
-function describeNode(node) {
-    return `${node.hostname} (${node.id.slice(0, 12)})`;
-}
-/** The value a constraint's attribute has on a node; undefined for attributes this does not know. */
-function attribute(node, key) {
-    if (key === 'node.id')
-        return node.id;
-    if (key === 'node.hostname')
-        return node.hostname;
-    if (key === 'node.role')
-        return node.role;
-    if (key === 'node.platform.os')
-        return node.os ?? null;
-    if (key === 'node.platform.arch')
-        return node.arch ?? null;
-    if (key.startsWith('node.labels.'))
-        return node.labels[key.slice('node.labels.'.length)] ?? null;
-    if (key.startsWith('engine.labels.'))
-        return node.engineLabels[key.slice('engine.labels.'.length)] ?? null;
-    return undefined;
-}
-/**
- * Whether a node satisfies placement constraints ("node.role == manager", "node.labels.zone != b").
- * A constraint this cannot read counts as satisfied: the node is then checked for the image too,
- * which is never less safe.
- */
-function satisfies(node, constraints) {
-    return constraints.every((constraint) => {
-        const match = /^\s*([\w.-]+)\s*(==|!=)\s*(.*?)\s*$/.exec(constraint);
-        if (!match)
-            return true;
-        const [, key, operator, expected] = match;
-        const value = attribute(node, key);
-        if (value === undefined)
-            return true;
-        const equal = value !== null && value.toLowerCase() === expected.toLowerCase();
-        return operator === '==' ? equal : !equal;
-    });
-}
-/** The nodes a service with these constraints may run on: ready, active, and matching. */
-function eligibleNodes(nodes, constraints) {
-    return nodes.filter((node) => node.ready && node.active && satisfies(node, constraints));
-}
-/**
- * Whether the image's registry serves it (then every node can pull it): asked by the manager's
- * engine, with its registry settings, or with `docker manifest inspect` where the executor runs.
- */
-async function registryServes(executor, reference) {
-    const api = executor.engine?.();
-    if (api) {
-        return await api.get(`/distribution/${reference}/json`).then((answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }), (error) => {
-            if (error instanceof EngineApiError)
-                return { ok: false, detail: error.detail };
-            throw error;
-        });
-    }
-    const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error) => {
-        if (error instanceof ProcessError)
-            return error.result;
-        throw error;
-    });
-    return { ok: result.exitCode === 0, detail: (result.stderr || result.stdout).trim().split('\n').at(-1) ?? '' };
-}
-const PROBE_ENTRYPOINT = '/rollback-actions-image-probe';
-/**
- * One task per node with the image and an entrypoint that does not exist: the task's first ending
- * on each node says whether the image was there (the container was created) or not (rejected
- * while preparing it). The probe service is removed afterwards.
- */
-async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
-    const name = `rollback-image-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const wanted = new Set(nodes.map((node) => node.id));
-    const answers = new Map();
-    // A global job on exactly these nodes: constraints cannot say "one of", so the others are excluded by id.
-    const excluded = allNodes.map((node) => node.id).filter((id) => !wanted.has(id));
-    await executor.run('docker', [
-        'service', 'create', '--detach', '--quiet', '--name', name,
-        '--mode', 'global-job', '--restart-condition', 'none', '--no-resolve-image',
-        '--network', 'host', '--entrypoint', PROBE_ENTRYPOINT,
-        '--label', 'io.rollback-actions.image-probe=true',
-        ...excluded.flatMap((id) => ['--constraint', `node.id!=${id}`]),
-        reference,
-    ], { timeoutMs: 60_000 });
-    try {
-        const deadline = Date.now() + timeoutMs;
-        while (answers.size < wanted.size && Date.now() < deadline) {
-            await (0,promises_namespaceObject.setTimeout)(250);
-            const tasks = await serviceTasks(executor, [name]);
-            // Oldest first: a node's first decisive task is its answer (the job may start more).
-            for (const task of [...tasks].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-                if (!task.nodeId || answers.has(task.nodeId) || !wanted.has(task.nodeId))
-                    continue;
-                const verdict = probeVerdict(task);
-                if (verdict)
-                    answers.set(task.nodeId, verdict);
-            }
-        }
-    }
-    finally {
-        await executor.run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 }).catch(() => undefined);
-    }
-    return answers;
-}
-/** What one probe task says about its node, once it says anything. */
-function probeVerdict(task) {
-    // Starting the missing entrypoint failed: the container, and so the image, was there.
-    if (task.error?.includes(PROBE_ENTRYPOINT) || ['ready', 'starting', 'running'].includes(task.state))
-        return { present: true, detail: 'present' };
-    if (task.state === 'rejected' || task.state === 'failed')
-        return { present: false, detail: task.error ?? `${task.state} while preparing the image` };
-    return undefined;
-}
-/**
- * Checks that `reference` can run on every node in `nodes` per the pull policy, throwing
- * ImageUnavailableError (nothing has been changed yet) naming each node that cannot run it.
- *  - never: on every node already;
- *  - missing: on the node, or the registry serves it;
- *  - always: the registry serves it.
- */
-async function ensureImageOnNodes(executor, reference, nodes, policy, options = {}) {
-    const self = nodes.find((node) => node.self);
-    const others = nodes.filter((node) => !node.self);
-    const local = await inspectImage(executor, reference);
-    const results = [];
-    let registry;
-    const askRegistry = async () => (registry ??= await registryServes(executor, reference));
-    if (policy === 'always' && !(await askRegistry()).ok) {
-        throw new ImageUnavailableError(`Image ${reference} cannot be pulled (pull is "always"): ${registry.detail}. Nothing was changed.`, {
-            hint: 'Check that the tag exists in the registry and that the manager can reach it, or set pull: missing to use copies already on the nodes.',
-        });
-    }
-    if (self) {
-        if (local && policy !== 'always')
-            results.push({ node: self, ok: true, detail: 'present' });
-        else if (policy !== 'never' && (await askRegistry()).ok)
-            results.push({ node: self, ok: true, detail: 'pullable from its registry' });
-        else
-            results.push({ node: self, ok: false, detail: policy === 'never' ? 'not present (pull is "never")' : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})` });
-    }
-    let probe = others;
-    if (others.length > 0 && policy !== 'never' && (await askRegistry()).ok) {
-        for (const node of others)
-            results.push({ node, ok: true, detail: 'pullable from its registry' });
-        probe = [];
-    }
-    if (probe.length > 0) {
-        const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
-        for (const node of probe) {
-            const answer = answers.get(node.id);
-            results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });
-        }
-    }
-    const missing = results.filter((result) => !result.ok);
-    if (missing.length > 0) {
-        throw new ImageUnavailableError(`Image ${reference} is not available on ${missing.length} of the ${results.length} node(s) that would run it: ${missing.map((result) => `${describeNode(result.node)}: ${result.detail}`).join('; ')}. Nothing was changed.`, { hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.' });
-    }
-    return { reference, local, nodes: results };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/swarm-stack.ts
-
-
-
-
-
-/** A stack service's swarm name: <stack>_<service>. */
-function stackServiceName(stack, service) {
-    return `${stack}_${service}`;
-}
-async function readFileText(executor, workingDirectory, file) {
-    if (!executor.remote) {
-        try {
-            return (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
-        }
-        catch (error) {
-            throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory}: ${error.code ?? error.message}.`);
-        }
-    }
-    const result = await executor.run('cat', ['--', file], { cwd: workingDirectory, okExitCodes: [0, 1], timeoutMs: 30_000 });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory} on ${executor.description}: ${result.stderr.trim()}`);
-    return result.stdout;
-}
-async function stackConfig(executor, stack, env, interpolate) {
-    const args = ['stack', 'config', ...stack.files.flatMap((file) => ['-c', file]), ...(interpolate ? [] : ['--skip-interpolation'])];
-    const result = await executor.run('docker', args, { cwd: stack.workingDirectory, env, okExitCodes: [0, 1, 125], timeoutMs: 60_000 });
-    if (result.exitCode === 0)
-        return result.stdout;
-    if (/unknown command|is not a docker command|Usage:\s+docker stack \[OPTIONS\] COMMAND/i.test(result.stderr)) {
-        throw new errors/* ActionError */.lZ(`The compose files of stack ${stack.stack} use more than plain variable interpolation (e.g. extends, or a variable unset on this side), and the Docker CLI on ${executor.description} has no "docker stack config" to resolve them.`, {
-            hint: 'Write each service\'s image as <name>:${TAG_VARIABLE} with its variables set, or use Docker CLI 23 or later there.',
-        });
-    }
-    throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${result.stderr.trim()}`);
-}
-/**
- * Every service of the stack files, with the tag variable (and overrides) in `env`: its image as
- * the deploy will set it, the image as written (does it read the tag variable?), healthcheck and
- * placement constraints.
- */
-async function resolveStackServices(executor, stack, env) {
-    const texts = await Promise.all(stack.files.map((file) => readFileText(executor, stack.workingDirectory, file)));
-    // Locally compose would see this process's environment too; remotely, only what is passed.
-    const quick = resolveServicesFromTexts(texts, 'all', executor.remote ? env : { ...process.env, ...env });
-    if (quick && Object.keys(quick).length > 0)
-        return quick;
-    const [resolved, raw] = await Promise.all([stackConfig(executor, stack, env, true), stackConfig(executor, stack, env, false)]);
-    const services = resolveServicesFromTexts([resolved], 'all', {});
-    const written = resolveServicesFromTexts([raw.replace(/\$/g, '$$$$')], 'all', {});
-    if (!services || Object.keys(services).length === 0)
-        throw new errors/* ActionError */.lZ(`docker stack config found no service with an image in the compose files of stack ${stack.stack}.`);
-    for (const [name, service] of Object.entries(services))
-        service.rawImage = written?.[name]?.image ?? service.rawImage;
-    return services;
-}
-/** ["--detach=true"] when this CLI's `stack deploy` takes it (26 and later; older ones always return at once). */
-async function stackDeployDetachFlag(executor) {
-    const help = await executor.run('docker', ['stack', 'deploy', '--help'], { okExitCodes: [0, 1], timeoutMs: 30_000 });
-    return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
-}
-function stackDeployArgs(stack, extra = []) {
-    // Digests are resolved only for images that changed, so the stack's other services stay as they are.
-    return ['stack', 'deploy', ...stack.files.flatMap((file) => ['-c', file]), '--resolve-image', 'changed', ...extra, stack.stack];
-}
-/** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
-async function deployStack(executor, stack, env, detachFlag, onLine) {
-    const args = stackDeployArgs(stack, detachFlag);
-    try {
-        return await executor.run('docker', args, { cwd: stack.workingDirectory, env, timeoutMs: 300_000, onStdoutLine: onLine, onStderrLine: onLine });
-    }
-    catch (error) {
-        if (error instanceof ProcessError) {
-            throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
-        }
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/engine/swarm-watch.ts
-
-const shortId = (id) => id.slice(0, 12);
-function describeTask(task, nodeName) {
-    return `task ${shortId(task.id)}${task.nodeId ? ` on ${nodeName?.(task.nodeId) ?? shortId(task.nodeId)}` : ''}`;
-}
-/** One service's state in one look; exported for unit tests. */
-function judgeService(goal, service, allTasks, nodeName) {
-    const base = { name: goal.name, desired: 0, running: 0, tasks: [], failedTasks: [], rolledBackBySwarm: false };
-    if (!service)
-        return { ...base, state: 'failed', detail: `service ${goal.name} no longer exists` };
-    const tasks = allTasks.filter((task) => task.serviceId === service.id);
-    const current = tasks.filter((task) => task.desiredState === 'running');
-    const running = current.filter((task) => task.state === 'running' && sameImage(task.image, goal.image));
-    const failedTasks = tasks
-        .filter((task) => !goal.knownTaskIds.has(task.id) && sameImage(task.image, goal.image) && FAILED_TASK_STATES.includes(task.state))
-        .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
-    const desired = service.replicas ?? current.length;
-    const update = service.update;
-    const fresh = goal.expect && update && update.startedAt !== goal.expect.after ? update : undefined;
-    const status = { ...base, desired, running: running.length, tasks: current, failedTasks, update: fresh, service };
-    const tag = goal.image.split('@')[0];
-    if (fresh && ['paused', 'rollback_paused'].includes(fresh.state))
-        return { ...status, state: 'failed', detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}` };
-    if (goal.expect?.kind === 'update' && fresh && fresh.state.startsWith('rollback_')) {
-        return { ...status, state: 'failed', rolledBackBySwarm: true, detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})` };
-    }
-    if (failedTasks.length > 0) {
-        const task = failedTasks[0];
-        return { ...status, state: 'failed', detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}` };
-    }
-    const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
-    const updateDone = !goal.expect || fresh?.state === doneState;
-    const others = current.filter((task) => !sameImage(task.image, goal.image));
-    const allRunning = running.length === desired && others.length === 0 && current.length === desired;
-    const progress = `${running.length}/${desired} task(s) running ${tag}`;
-    if (allRunning && updateDone)
-        return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
-    const waiting = current
-        .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
-        .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
-    const phase = goal.expect ? (fresh ? fresh.state.replace('_', ' ') : `${goal.expect.kind} not started yet`) : 'no update needed';
-    return { ...status, state: 'progressing', detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}` };
-}
-class SwarmWatcher {
-    executor;
-    goals;
-    options;
-    constructor(executor, goals, options = {}) {
-        this.executor = executor;
-        this.goals = goals;
-        this.options = options;
-    }
-    async check() {
-        const { services, tasks } = await servicesWithTasks(this.executor, this.goals.map((goal) => goal.serviceId));
-        return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, this.options.nodeName));
-    }
-    /**
-     * Looks until every service is ready, one has failed, or the deadline passes. With a probe (the
-     * ready-url), it runs alongside and must succeed too.
-     */
-    async waitUntilConverged(deadline, options = {}) {
-        const pollMs = this.options.pollMs ?? 200;
-        const controller = new AbortController();
-        let probe;
-        const probing = options.probe?.(controller.signal).then((result) => (probe = result));
-        try {
-            for (;;) {
-                const statuses = await this.check();
-                options.onProgress?.(statuses);
-                if (statuses.some((status) => status.state === 'failed'))
-                    return { ok: false, timedOut: false, statuses, probe };
-                if (probe && !probe.ok)
-                    return { ok: false, timedOut: false, statuses, probe };
-                const allReady = statuses.every((status) => status.state === 'ready');
-                if (allReady && (!probing || probe?.ok))
-                    return { ok: true, timedOut: false, statuses, probe };
-                if (allReady && probing) {
-                    // The probe ends by the deadline itself; then one more look, so a task that failed meanwhile is seen.
-                    await probing;
-                    continue;
-                }
-                if (Date.now() + pollMs > deadline)
-                    return { ok: false, timedOut: !allReady, statuses, probe };
-                await new Promise((resolve) => setTimeout(resolve, pollMs));
-            }
-        }
-        finally {
-            controller.abort();
-            await probing?.catch(() => undefined);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/swarm-strategy.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Strategy "swarm": Docker Swarm services, on a manager (the runner's engine, or one over SSH).
- * A stack is deployed again from its compose files with the tag in the tag variable (`docker stack
- * deploy`); named services get `docker service update --image`. Before that, the target image
- * must be on (or pullable by) every node that may run it. Afterwards the update must end
- * `completed` with every task running the new image, healthy, within health-timeout; otherwise
- * each changed service goes back to its previous spec (`docker service rollback`) and is watched
- * until that has completed too.
- */
-const swarm_strategy_LOG_LINES = 20;
-/** "host:5000/app:v1@sha256:..." -> "host:5000/app". */
-function imageRepository(reference) {
-    const name = withoutDigest(reference);
-    const lastSlash = name.lastIndexOf('/');
-    const colon = name.indexOf(':', lastSlash + 1);
-    return colon >= 0 ? name.slice(0, colon) : name;
-}
-/** Whether an image as written in a compose file takes its tag from `variable` ($VAR, ${VAR}, ${VAR:-x}...). */
-function readsVariable(rawImage, variable) {
-    return new RegExp(`\\$(?:\\{${variable}(?:[:?+-][^}]*)?\\}|${variable}(?![A-Za-z0-9_]))`).test(rawImage);
-}
-function stackTargets(inputs, stack, config) {
-    const names = inputs.services.length > 0 ? inputs.services : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
-    if (names.length === 0) {
-        throw new errors/* ActionError */.lZ(`No service of stack "${stack}" takes its image tag from ${inputs.tagVariable} in ${inputs.composeFiles.join(', ')}, so deploying ${inputs.tag} would change nothing.`, {
-            hint: `Write the services' images as <name>:\${${inputs.tagVariable}}, or set tag-variable to the variable the file uses.`,
-        });
-    }
-    return names.map((service) => {
-        const entry = config[service];
-        if (!entry)
-            throw new errors/* InputError */.dz('services', `names "${service}", which is not a service of stack "${stack}" in ${inputs.composeFiles.join(', ')}; its services: ${Object.keys(config).join(', ')}.`);
-        if (imageTag(entry.image) !== inputs.tag) {
-            throw new errors/* ActionError */.lZ(`Service "${service}" of stack "${stack}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, {
-                hint: `Write its image as <name>:\${${inputs.tagVariable}} in the compose file, or set tag-variable to the variable it uses.`,
-            });
-        }
-        return { name: stackServiceName(stack, service), image: entry.image, constraints: entry.constraints };
-    });
-}
-async function servicesNotFound(executor, missing) {
-    const { stdout } = await executor.run('docker', ['service', 'ls', '--format', '{{.Name}}'], { timeoutMs: 60_000 });
-    const existing = stdout.split('\n').filter(Boolean);
-    throw new errors/* InputError */.dz('services', `names ${missing.map((name) => `"${name}"`).join(', ')}, which ${missing.length > 1 ? 'are not services' : 'is not a service'} of the swarm on ${executor.description}; its services: ${existing.join(', ') || 'none'}.`);
-}
-function swarm_strategy_snapshotOf(name, service, tasks, imageId) {
-    if (!service)
-        return { service: name, containerIds: [] };
-    const running = tasks.filter((task) => task.serviceId === service.id && task.desiredState === 'running' && task.state === 'running');
-    const digest = service.image.includes('@') ? service.image.split('@')[1] : undefined;
-    return { service: name, image: service.reference, tag: service.tag, imageId: imageId ?? digest, digest, containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])) };
-}
-async function prepareSwarm(inputs, executor) {
-    const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-    const stack = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
-    const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
-    const nodesLookup = listNodes(executor, nodeId);
-    nodesLookup.catch(() => undefined);
-    const stackPlans = stack ? stackTargets(inputs, stack.stack, config) : undefined;
-    // What runs now: the services that exist (a stack may be adding some) and their tasks.
-    const before = await servicesWithTasks(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
-    const existing = before.services;
-    const byName = new Map(existing.map((service) => [service.name, service]));
-    const missing = stackPlans ? [] : inputs.services.filter((name) => !byName.has(name));
-    if (missing.length > 0)
-        await servicesNotFound(executor, missing);
-    const plans = stackPlans ??
-        inputs.services.map((name) => {
-            const service = byName.get(name);
-            return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
-        });
-    const previousImageIds = new Map(await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id])));
-    const previous = plans.map((plan) => {
-        const service = byName.get(plan.name);
-        return swarm_strategy_snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
-    });
-    const targets = plans.map((plan) => ({ service: plan.name, image: plan.image }));
-    let nodes = [];
-    return {
-        host: executor.description,
-        tool: stack ? `docker stack deploy (stack ${stack.stack})` : 'docker service update',
-        previous,
-        targets,
-        async verify() {
-            nodes = await nodesLookup;
-            const byImage = new Map();
-            for (const plan of plans) {
-                const eligible = eligibleNodes(nodes, plan.constraints);
-                if (eligible.length === 0) {
-                    throw new errors/* ActionError */.lZ(`No node of the swarm can run ${plan.name}: none is ready, active and matches its placement constraints (${plan.constraints.join(', ') || 'none'}). Nothing was changed.`);
-                }
-                const list = byImage.get(plan.image) ?? [];
-                for (const node of eligible)
-                    if (!list.includes(node))
-                        list.push(node);
-                byImage.set(plan.image, list);
-            }
-            for (const [image, imageNodes] of byImage) {
-                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
-                core/* info */.pq(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
-                for (const target of targets.filter((candidate) => candidate.image === image)) {
-                    target.imageId = check.local?.id;
-                    target.pulled = !check.local;
-                }
-            }
-        },
-        execute: (startedAt) => executeSwarm({ inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes }, startedAt),
-    };
-}
-async function applyChange(run) {
-    const { inputs, executor, stack, env } = run;
-    const echo = (line) => core/* info */.pq(`  ${line}`);
-    if (stack) {
-        core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
-        await deployStack(executor, stack, env, run.detachFlag, echo);
-        return;
-    }
-    // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.
-    const envArgs = Object.entries(inputs.envOverrides).flatMap(([name, value]) => ['--env-add', `${name}=${value}`]);
-    await Promise.all(run.plans.map(async (plan) => {
-        const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
-        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
-        try {
-            await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
-        }
-        catch (error) {
-            if (error instanceof ProcessError)
-                throw new errors/* ActionError */.lZ(`docker service update of ${plan.name} failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
-            throw error;
-        }
-    }));
-}
-function nodeNamer(run) {
-    return (id) => {
-        const node = run.nodes().find((candidate) => candidate.id === id);
-        return node ? describeNode(node) : id.slice(0, 12);
-    };
-}
-async function watch(run, goals, label, startedAt) {
-    const { inputs } = run;
-    const deadline = Date.now() + inputs.healthTimeoutMs;
-    const readyAt = new Map();
-    const shown = new Map();
-    const readyUrl = inputs.readyUrl;
-    const watcher = new SwarmWatcher(run.executor, goals, { nodeName: nodeNamer(run) });
-    const waited = await watcher.waitUntilConverged(deadline, {
-        onProgress: (statuses) => {
-            for (const status of statuses) {
-                if (status.state === 'ready' && !readyAt.has(status.name))
-                    readyAt.set(status.name, Date.now() - startedAt);
-                if (shown.get(status.name) !== status.detail) {
-                    shown.set(status.name, status.detail);
-                    core/* info */.pq(`  ${status.name}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
-                }
-            }
-        },
-        probe: readyUrl
-            ? async (signal) => {
-                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
-                if (!signal.aborted)
-                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
-                return ready;
-            }
-            : undefined,
-    });
-    const readyUrlOk = waited.probe?.ok;
-    if (waited.ok)
-        return { ok: true, timedOut: false, statuses: waited.statuses, readyAt, readyUrlOk };
-    const bad = waited.statuses.filter((status) => status.state !== 'ready');
-    const failure = bad.length > 0
-        ? bad.map((status) => `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${formatDuration(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`).join('; ')
-        : `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} (last: ${waited.probe?.last ?? 'no answer'}).`;
-    return { ok: false, timedOut: waited.timedOut, statuses: waited.statuses, readyAt, readyUrlOk, failure };
-}
-/** What each failed (or still unhealthy) task says: its error, the healthcheck's last output where the manager can see the container. */
-async function failedTaskDetails(run, statuses) {
-    const details = new Map();
-    const name = nodeNamer(run);
-    for (const status of statuses) {
-        const stuck = status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running');
-        const list = await Promise.all([...status.failedTasks, ...stuck].map(async (task) => {
-            const health = await taskHealth(run.executor, task);
-            const healthText = health && health.status !== 'healthy' ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}` : '';
-            return { id: task.id, node: task.nodeId ? name(task.nodeId) : undefined, error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}` };
-        }));
-        details.set(status.name, list);
-    }
-    return details;
-}
-const FAILED_STATES = new Set(['complete', 'failed', 'rejected', 'orphaned', 'shutdown']);
-async function swarm_strategy_collectLogs(run, statuses) {
-    const wanted = statuses.flatMap((status) => [...status.failedTasks, ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running'))].slice(0, 3).map((task) => ({ service: status.name, task })));
-    return await Promise.all(wanted.map(async ({ service, task }) => ({ service, containerId: task.containerId ?? task.id, lines: await taskLogs(run.executor, task.id, swarm_strategy_LOG_LINES) })));
-}
-function results(run, statuses, readyAt, to, failures) {
-    return run.plans.map((plan) => {
-        const status = statuses.find((candidate) => candidate.name === plan.name);
-        const snapshot = run.previous.find((candidate) => candidate.service === plan.name);
-        return {
-            service: plan.name,
-            from: snapshot?.tag ?? snapshot?.image,
-            to: to(plan.name),
-            containerIds: (status?.tasks ?? []).filter((task) => task.state === 'running').flatMap((task) => (task.containerId ? [task.containerId] : [])),
-            health: status?.detail ?? 'unknown',
-            ready: status?.state === 'ready',
-            readyAfterMs: readyAt.get(plan.name),
-            replicas: status ? { desired: status.desired, running: status.running } : undefined,
-            failedTasks: failures?.get(plan.name) ?? [],
-        };
-    });
-}
-function currentSnapshots(run, statuses, imageIds) {
-    return run.plans.map((plan) => {
-        const status = statuses.find((candidate) => candidate.name === plan.name);
-        return swarm_strategy_snapshotOf(plan.name, status?.service, status?.tasks ?? [], status?.service ? imageIds.get(withoutDigest(status.service.image)) : undefined);
-    });
-}
-async function executeSwarm(run, startedAt) {
-    const { inputs, executor } = run;
-    const knownTaskIds = new Set(run.before.tasks.map((task) => task.id));
-    await applyChange(run);
-    const names = run.plans.map((plan) => plan.name);
-    const after = await inspectServices(executor, names);
-    const goals = [];
-    for (const plan of run.plans) {
-        const now = after.find((service) => service.name === plan.name);
-        if (!now)
-            throw new errors/* ActionError */.lZ(`${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`);
-        const was = run.before.services.find((service) => service.id === now.id);
-        const changed = !was || was.taskTemplate !== now.taskTemplate;
-        goals.push({ serviceId: now.id, name: plan.name, image: now.image, expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined, knownTaskIds });
-    }
-    const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
-    const imageIds = new Map([
-        ...run.targets.map((target) => [target.image, target.imageId]),
-        ...run.previous.filter((snapshot) => snapshot.image).map((snapshot) => [snapshot.image, snapshot.imageId]),
-    ]);
-    const round = await watch(run, goals, 'Update', startedAt);
-    if (round.ok) {
-        return {
-            success: true,
-            outcome: unchanged ? 'unchanged' : 'deployed',
-            services: results(run, round.statuses, round.readyAt, () => inputs.tag),
-            current: currentSnapshots(run, round.statuses, imageIds),
-            logs: [],
-            readyUrlOk: round.readyUrlOk,
-        };
-    }
-    const failures = await failedTaskDetails(run, round.statuses);
-    const logs = await swarm_strategy_collectLogs(run, round.statuses);
-    for (const log of logs) {
-        core/* startGroup */.Oh(`Last ${swarm_strategy_LOG_LINES} log lines of ${log.service} (task container ${log.containerId.slice(0, 12)})`);
-        core/* info */.pq(log.lines || '(no output)');
-        core/* endGroup */.N4();
-    }
-    const quoted = [...failures.entries()].flatMap(([service, list]) => list.slice(0, 1).map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`));
-    const failure = `${round.failure}${quoted.length > 0 ? `. Failing task: ${quoted.join('; ')}` : ''}`;
-    const failed = results(run, round.statuses, round.readyAt, () => inputs.tag, failures);
-    if (inputs.onFailure !== 'restore-previous') {
-        return { success: false, outcome: 'failed', failure, services: failed, current: currentSnapshots(run, round.statuses, imageIds), logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).' };
-    }
-    const restore = await swarm_strategy_restorePrevious(run, goals, round.statuses, startedAt);
-    const restoredResults = results(run, restore.statuses, restore.readyAt, (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)')
-        .filter((result) => restore.statuses.some((status) => status.name === result.service))
-        .map((result) => ({ ...result, from: inputs.tag }));
-    const finalLook = await new SwarmWatcher(executor, goals).check().catch(() => restore.statuses);
-    return {
-        success: false,
-        outcome: restore.ok ? 'restored' : 'failed',
-        failure,
-        services: failed,
-        current: currentSnapshots(run, finalLook, imageIds),
-        logs,
-        restore: { ok: restore.ok, detail: restore.detail, services: restoredResults },
-        readyUrlOk: round.readyUrlOk,
-    };
-}
-/**
- * Each service this change updated goes back to its previous spec: `docker service rollback`,
- * unless the swarm already rolled it back by itself (update_config failure_action: rollback); a
- * second rollback would return to the failed spec. Then watched like the update.
- */
-async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
-    const { executor } = run;
-    const problems = [];
-    const rollbackGoals = [];
-    const { tasks } = await servicesWithTasks(executor, goals.map((goal) => goal.serviceId));
-    const known = new Set(tasks.map((task) => task.id));
-    for (const goal of goals) {
-        const status = statuses.find((candidate) => candidate.name === goal.name);
-        const was = run.before.services.find((service) => service.id === goal.serviceId);
-        if (!was) {
-            problems.push(`${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`);
-            continue;
-        }
-        if (!goal.expect)
-            continue;
-        if (!status?.rolledBackBySwarm) {
-            core/* info */.pq(`Rolling back ${goal.name}: docker service rollback --detach ${goal.name}`);
-            try {
-                await executor.run('docker', ['service', 'rollback', '--detach', goal.name], { timeoutMs: 120_000 });
-            }
-            catch (error) {
-                if (!(error instanceof ProcessError))
-                    throw error;
-                problems.push(`docker service rollback ${goal.name} failed: ${(error.result.stderr || error.result.stdout).trim()}`);
-                continue;
-            }
-        }
-        else {
-            core/* info */.pq(`${goal.name}: the swarm is already rolling it back (update_config failure_action: rollback); waiting for that.`);
-        }
-        rollbackGoals.push({ serviceId: goal.serviceId, name: goal.name, image: was.image, expect: { kind: 'rollback', after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt) }, knownTaskIds: known });
-    }
-    let watched;
-    if (rollbackGoals.length > 0) {
-        watched = await watch(run, rollbackGoals, 'Rollback', startedAt);
-        if (!watched.ok)
-            problems.push(watched.failure ?? 'the rollback did not complete');
-    }
-    const ok = problems.length === 0;
-    const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
-    const detail = ok ? `rolled back ${back.join(', ')} (docker service rollback); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
-    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
-    return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
-}
-
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
 /** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
 function repositoryFromEnv(env = process.env) {
@@ -31203,6 +30221,39 @@ function urlInput(name, options) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
+
+
+/**
+ * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
+ * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
+ * key without a host is a mistake, not something to ignore.
+ */
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+function readSshTarget() {
+    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
+    const privateKey = secretInput('ssh-key');
+    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
+    const knownHosts = stringInput('known-hosts');
+    if (!host) {
+        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return { host, user, privateKey, port, knownHosts };
+}
+
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -31219,18 +30270,14 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
-const STRATEGIES = ['compose', 'swarm', 'command'];
+
+const STRATEGIES = ['compose', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
 const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-/** Swarm stack names: what `docker stack deploy` accepts and prefixes its service names with. */
-const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function parseCommand() {
     const text = stringInput('command');
     if (text === undefined)
@@ -31250,7 +30297,7 @@ function readRedeployInputs() {
     const command = parseCommand();
     if (strategy === 'command' && !command)
         throw new errors/* InputError */.dz('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
-    if (strategy !== 'command' && command)
+    if (strategy === 'compose' && command)
         throw new errors/* InputError */.dz('command', 'is only used with strategy "command"; set strategy: command or remove it.');
     const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
     if (strategy === 'compose' && services.length === 0) {
@@ -31261,47 +30308,8 @@ function readRedeployInputs() {
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const stack = stringInput('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
-    const projectName = stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
-    if (stack && strategy !== 'swarm')
-        throw new errors/* InputError */.dz('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
-    if (strategy === 'swarm') {
-        if (projectName)
-            throw new errors/* InputError */.dz('project-name', 'is only used with strategy "compose"; with strategy "swarm" name the stack (stack) or the services.');
-        if (stack && composeFiles.length === 0)
-            throw new errors/* InputError */.dz('compose-file', `is required with stack: the compose file(s) \`docker stack deploy\` deploys stack "${stack}" from.`);
-        if (!stack && services.length === 0) {
-            throw new errors/* InputError */.dz('services', 'is required with strategy "swarm" without stack: name the swarm services to update (as docker service ls shows them), or give stack and compose-file.');
-        }
-        if (!stack && composeFiles.length > 0)
-            throw new errors/* InputError */.dz('compose-file', 'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.');
-        if (stack && image)
-            throw new errors/* InputError */.dz('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
-    }
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    let ssh;
-    if (sshHost) {
-        const knownHosts = stringInput('known-hosts');
-        if (!knownHosts) {
-            throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-        }
-        if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-            throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-        }
-        ssh = {
-            host: sshHost,
-            user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-            key: secretInput('ssh-key'),
-            port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-            knownHosts,
-        };
-    }
-    else {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-    }
+    const sshTarget = readSshTarget();
+    const ssh = sshTarget && { host: sshTarget.host, user: sshTarget.user, key: sshTarget.privateKey, port: sshTarget.port, knownHosts: sshTarget.knownHosts };
     const environment = stringInput('environment');
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
@@ -31314,8 +30322,7 @@ function readRedeployInputs() {
         strategy,
         tag,
         composeFiles,
-        projectName,
-        stack,
+        projectName: stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
         services,
         tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
         workingDirectory: stringInput('working-directory', { default: '.' }),
@@ -31350,7 +30357,7 @@ function commonTag(snapshots) {
 
 
 
-const report_shortId = (id) => id.replace(/^sha256:/, '').slice(0, 12);
+const shortId = (id) => id.replace(/^sha256:/, '').slice(0, 12);
 function redeployOutputs(plan, report, totals) {
     const previous = plan?.previous ?? [];
     const current = report?.current ?? previous;
@@ -31370,12 +30377,11 @@ function redeployOutputs(plan, report, totals) {
             const result = report?.services.find((candidate) => candidate.service === snapshot.service);
             return {
                 service: snapshot.service,
-                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
-                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
+                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
+                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
                 ready: result?.ready ?? false,
                 health: result?.health ?? null,
                 readyAfterMs: result?.readyAfterMs ?? null,
-                ...(result?.replicas ? { replicas: result.replicas, failedTasks: result.failedTasks ?? [] } : {}),
             };
         }),
     };
@@ -31396,7 +30402,7 @@ function redeploySummary(plan, report, totals, refusal) {
             result.service,
             result.from ?? '(not running)',
             result.to,
-            result.containerIds.map(report_shortId).join(', ') || '(none)',
+            result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
             result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
         ]);
@@ -31404,23 +30410,11 @@ function redeploySummary(plan, report, totals, refusal) {
             `${result.service} (restored)`,
             result.from ?? '',
             result.to,
-            result.containerIds.map(report_shortId).join(', ') || '(none)',
+            result.containerIds.map(shortId).join(', ') || '(none)',
             result.health,
             result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
         ]);
         parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
-    }
-    const swarm = (report?.services ?? []).filter((result) => result.replicas);
-    if (swarm.length > 0) {
-        const before = new Map(plan?.previous.map((snapshot) => [snapshot.service, snapshot.image]));
-        const after = new Map(report?.current.map((snapshot) => [snapshot.service, snapshot.image]));
-        parts.push('\n', markdownTable(['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'], swarm.map((result) => [
-            result.service,
-            `${result.replicas.running}/${result.replicas.desired}`,
-            before.get(result.service) ?? '(none)',
-            after.get(result.service) ?? '(none)',
-            (result.failedTasks ?? []).map((task) => `${report_shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
-        ])));
     }
     const failure = report?.failure ?? refusal;
     if (failure)
@@ -31435,12 +30429,11 @@ function redeploySummary(plan, report, totals, refusal) {
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
     if ((report?.logs ?? []).length > 0)
-        parts.push(`\nThe last log lines of the failed containers are in the step log (${report.logs.map((log) => `${log.service} ${report_shortId(log.containerId)}`).join(', ')}).\n`);
+        parts.push(`\nThe last log lines of the failed containers are in the step log (${report.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`);
     return parts.join('');
 }
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/main.ts
-
 
 
 
@@ -31466,12 +30459,6 @@ async function openExecutor(inputs) {
     const { host, user, port, key, knownHosts } = inputs.ssh;
     return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
 }
-/** One module per strategy, behind PreparedRedeploy. */
-const main_STRATEGIES = {
-    compose: prepareCompose,
-    swarm: prepareSwarm,
-    command: prepareCommand,
-};
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await writeSummary(redeploySummary(plan, report, totals, refusal));
@@ -31482,14 +30469,10 @@ async function run() {
     const executor = await openExecutor(inputs);
     let plan;
     try {
-        plan = await main_STRATEGIES[inputs.strategy](inputs, executor);
+        plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
         const from = commonTag(plan.previous);
-        // What is redeployed, as the strategy resolved it (a stack's services, or "command").
-        const services = inputs.strategy === 'command' ? inputs.services : plan.targets.map((target) => target.service);
-        const label = services.join(', ') || 'command';
-        const ofWhat = services.length > 0 ? ` of ${label}` : '';
-        core/* info */.pq(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
-        emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+        emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
         try {
             await plan.verify();
         }
@@ -31505,8 +30488,8 @@ async function run() {
                 token: inputs.githubToken,
                 environment: inputs.environment,
                 tag: inputs.tag,
-                description: `redeploy-tag: ${label} ${from ?? '(none)'} -> ${inputs.tag}`,
-                payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
+                description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
+                payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
                 environmentUrl: inputs.environmentUrl,
                 complete: inputs.completeDeployment,
             });
@@ -31524,7 +30507,7 @@ async function run() {
             emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
+            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
                 hint: `${hint}The services may run either version, or none: look at them before running this again.`,
                 cause: error,
             });
@@ -31549,9 +30532,9 @@ async function run() {
         await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
         if (!report.success) {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
-        core/* info */.pq(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
     }
     finally {
         await executor.close?.();
@@ -40713,7 +39696,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
+var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(87398);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(84344);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 87398:
+/***/ 84344:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35568,7 +35568,7 @@ async function sha256File(file) {
     return hash.digest('hex');
 }
 /** Relative paths of every regular file under dir, sorted bytewise (LC_ALL=C sort). */
-async function listFiles(dir) {
+async function checksum_listFiles(dir) {
     const entries = await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true });
     return entries
         .filter((entry) => entry.isFile())
@@ -35595,7 +35595,7 @@ async function backupChecksum(backupPath) {
     const info = await (0,promises_.stat)(backupPath);
     if (!info.isDirectory())
         return { sha256: await sha256File(backupPath), size: info.size };
-    const names = await listFiles(backupPath);
+    const names = await checksum_listFiles(backupPath);
     const hashed = await mapLimited(names, 4, async (name) => {
         const file = external_node_path_default().join(backupPath, name);
         return { name, sha256: await sha256File(file), size: (await (0,promises_.stat)(file)).size };
@@ -35657,15 +35657,15 @@ function escapeRegExp(text) {
 function isBackupOfLabel(artifactName, label) {
     return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
 }
-/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .enc when encrypted. */
 function backupFileName(base, format, plainSuffix, encrypted) {
     const stem = safeNamePart(base);
     if (format === 'custom')
-        return `${stem}.dump${encrypted ? '.age' : ''}`;
-    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
+        return `${stem}.dump${encrypted ? '.enc' : ''}`;
+    // A directory keeps its name; its files get the .enc suffix (see encryption.ts).
     if (format === 'directory')
         return `${stem}.dir`;
-    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
+    return `${stem}${plainSuffix}${encrypted ? '.enc' : ''}`;
 }
 /** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
 function metadataPathFor(backupPath) {
@@ -35710,7 +35710,7 @@ function repository() {
 async function uploadBackupArtifact(options) {
     const root = external_node_path_default().dirname(options.backupPath);
     const isDirectory = (await (0,promises_.stat)(options.backupPath)).isDirectory();
-    const files = isDirectory ? (await listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
+    const files = isDirectory ? (await checksum_listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
     files.push(options.metadataPath);
     const client = await artifactClient();
     try {
@@ -36036,7 +36036,7 @@ const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
  * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
  * Returns undefined when the text is not a duration, so callers can word their own error.
  */
-function duration_parseDuration(text) {
+function parseDuration(text) {
     const trimmed = text.trim().toLowerCase();
     if (/^\d+(?:\.\d+)?$/.test(trimmed))
         return Math.round(Number(trimmed) * 1000);
@@ -36152,179 +36152,10 @@ async function runPgDump(request) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/backup/encryption-errors.ts
-
-/** The key given does not open the backup (wrong key, or the wrong kind of key). */
-class EncryptionKeyError extends errors/* ActionError */.lZ {
-}
-/** The encrypted file is not in a known format, or was damaged, truncated or modified. */
-class EncryptedDataError extends errors/* ActionError */.lZ {
-}
-
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./shared/backup/segments.ts
+;// CONCATENATED MODULE: ./shared/backup/encryption.ts
 
-
-/**
- * Cuts a stream into fixed-size units and transforms each; the last (possibly short) unit is
- * flagged. Both encrypted formats seal a stream in such units (age's STREAM: 64 KiB; the earlier
- * AES-GCM format: 1 MiB), each authenticated with a "last" flag, so a truncation at a unit
- * boundary fails too. Units are cut from the incoming chunks without copying them, except a unit
- * that straddles two chunks: backups are gigabytes.
- */
-class SegmentTransform extends external_node_stream_.Transform {
-    unit;
-    transformSegment;
-    pending = [];
-    pendingLength = 0;
-    index = 0n;
-    constructor(unit, transformSegment) {
-        super({ highWaterMark: 4 * 1024 * 1024 });
-        this.unit = unit;
-        this.transformSegment = transformSegment;
-    }
-    output = [];
-    pushSegment(segment, last) {
-        this.output.push(...this.transformSegment(segment, this.index++, last));
-    }
-    /** One push per incoming chunk: a stream operation per 64 KiB unit costs more than the copy. */
-    flushOutput() {
-        if (this.output.length > 0)
-            this.push(Buffer.concat(this.output));
-        this.output = [];
-    }
-    _transform(chunk, _encoding, callback) {
-        try {
-            let offset = 0;
-            // Only the end of the stream says which unit is the last: a full unit waits until more data comes.
-            if (this.pendingLength > 0) {
-                const needed = Math.min(this.unit - this.pendingLength, chunk.length);
-                this.pending.push(chunk.subarray(0, needed));
-                this.pendingLength += needed;
-                offset = needed;
-                if (this.pendingLength === this.unit && offset < chunk.length) {
-                    this.pushSegment(Buffer.concat(this.pending, this.unit), false);
-                    this.pending = [];
-                    this.pendingLength = 0;
-                }
-            }
-            while (chunk.length - offset > this.unit) {
-                this.pushSegment(chunk.subarray(offset, offset + this.unit), false);
-                offset += this.unit;
-            }
-            if (offset < chunk.length) {
-                // Kept beyond this call: a copy, so the reader may reuse its buffer.
-                const rest = Buffer.from(chunk.subarray(offset));
-                this.pending.push(rest);
-                this.pendingLength += rest.length;
-            }
-            else {
-                this.pending = this.pending.map((piece) => Buffer.from(piece));
-            }
-            this.flushOutput();
-            callback();
-        }
-        catch (error) {
-            callback(error);
-        }
-    }
-    _flush(callback) {
-        try {
-            this.pushSegment(Buffer.concat(this.pending, this.pendingLength), true);
-            this.flushOutput();
-            callback();
-        }
-        catch (error) {
-            callback(error);
-        }
-    }
-}
-/** The 12-byte nonce both formats use: a big-endian segment counter, then 1 for the last segment. */
-function segmentNonce(index, last) {
-    const value = Buffer.alloc(12);
-    value.writeBigUInt64BE(index, 3);
-    value[11] = last ? 1 : 0;
-    return value;
-}
-/** The first `length` bytes of a file (fewer when it is shorter). */
-async function readHead(file, length) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buffer = Buffer.alloc(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, 0);
-        return buffer.subarray(0, bytesRead);
-    }
-    finally {
-        await handle.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/backup/age-payload.ts
-
-
-
-
-/**
- * The payload of an age file (age-encryption.org/v1, "Payload"): after the header, a 16-byte
- * nonce, then the plaintext in 64 KiB chunks, each sealed with ChaCha20-Poly1305 under
- * HKDF-SHA256(file key, nonce, "payload"), the chunk nonce being an 11-byte big-endian counter
- * and a last-chunk flag. The age-encryption package writes and reads the header (recipients,
- * identities, passphrases, the header MAC); this module streams the payload with Node's native
- * ChaCha20-Poly1305, because the package's pure-JavaScript cipher costs about eight times the CPU
- * (17 against 148 MiB per CPU second, bench/encryption.bench.ts) and dumps are gigabytes.
- */
-const AGE_MAGIC = 'age-encryption.org/v1\n';
-const PAYLOAD_NONCE_SIZE = 16;
-const CHUNK_SIZE = 64 * 1024;
-const TAG_SIZE = 16;
-function payloadKey(fileKey, nonce) {
-    return Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', fileKey, nonce, 'payload', 32));
-}
-/** Where the header ends: just after the newline of its "--- <MAC>" line; undefined if not within `bytes`. */
-function headerLength(bytes) {
-    if (!bytes.subarray(0, AGE_MAGIC.length).equals(Buffer.from(AGE_MAGIC)))
-        return undefined;
-    const macLine = bytes.indexOf('\n---', 0, 'latin1');
-    if (macLine < 0)
-        return undefined;
-    const end = bytes.indexOf('\n', macLine + 1);
-    return end < 0 ? undefined : end + 1;
-}
-/** The recipient types a header names ("X25519", "scrypt"...), from its "-> type ..." stanza lines. */
-function stanzaTypes(header) {
-    const types = header
-        .toString('latin1')
-        .split('\n')
-        .filter((line) => line.startsWith('-> '))
-        .map((line) => line.split(' ')[1]);
-    return [...new Set(types)];
-}
-function sealPayload(key) {
-    return new SegmentTransform(CHUNK_SIZE, (chunk, index, last) => {
-        const cipher = (0,external_node_crypto_.createCipheriv)('chacha20-poly1305', key, segmentNonce(index, last), { authTagLength: TAG_SIZE });
-        return [cipher.update(chunk), cipher.final(), cipher.getAuthTag()];
-    });
-}
-function openPayload(key, file) {
-    const name = external_node_path_default().basename(file);
-    return new SegmentTransform(CHUNK_SIZE + TAG_SIZE, (chunk, index, last) => {
-        // Only a file's first chunk may be empty (an empty plaintext); anything shorter is cut off.
-        if (chunk.length < TAG_SIZE || (last && index > 0n && chunk.length === TAG_SIZE)) {
-            throw new EncryptedDataError(`${name} is truncated: its last chunk is ${chunk.length} bytes.`);
-        }
-        const decipher = (0,external_node_crypto_.createDecipheriv)('chacha20-poly1305', key, segmentNonce(index, last), { authTagLength: TAG_SIZE });
-        decipher.setAuthTag(chunk.subarray(chunk.length - TAG_SIZE));
-        try {
-            return [decipher.update(chunk.subarray(0, chunk.length - TAG_SIZE)), decipher.final()];
-        }
-        catch {
-            throw new EncryptedDataError(`${name} failed authentication in chunk ${index}${last ? ' (the last one)' : ''}: it was damaged, truncated or modified after it was encrypted.`);
-        }
-    });
-}
-
-;// CONCATENATED MODULE: ./shared/backup/legacy-encryption.ts
 
 
 
@@ -36333,8 +36164,13 @@ function openPayload(key, file) {
 
 
 /**
- * Reading backups encrypted before backup-db wrote the age format: streaming AES-256-GCM in 1 MiB
- * segments, key from scrypt of the secret. Decryption only; nothing writes this format any more.
+ * Symmetric encryption of backups with a key from a secret: anyone who can read a run can download
+ * its artifacts, so a dump of production data must not be readable in one.
+ *
+ * Streaming AES-256-GCM in segments (the STREAM construction): dumps are many gigabytes, one GCM
+ * message is limited to 64 GiB and its tag only comes at the end, so the plaintext is sealed in
+ * 1 MiB segments, each with its own tag; the nonce is the segment number plus a "last segment"
+ * flag, so reordered, dropped or truncated segments fail authentication too.
  *
  * File layout, version 1:
  *   0  "RBKE"            magic
@@ -36342,26 +36178,34 @@ function openPayload(key, file) {
  *   5  1                 key derivation: scrypt(N=2^15, r=8, p=1) of the secret, 32 bytes
  *   6  20                log2 of the segment size
  *   7  0                 reserved
- *   8  kdf salt (16)     shared by the files of one backup
+ *   8  kdf salt (16)     shared by the files of one backup, so the slow derivation runs once
  *   24 file salt (16)    per file: HKDF-SHA256(master, file salt) gives this file's keys
  *   40 key check (16)    HMAC-SHA256(check key, bytes 0..39): a wrong key fails here, at once
  *   56 segments          ciphertext + 16-byte tag each; the header is their associated data
  */
-const LEGACY_SUFFIX = '.enc';
+const ENCRYPTION_ALGORITHM = 'aes-256-gcm';
+const ENCRYPTION_FORMAT_VERSION = 1;
+const ENCRYPTED_SUFFIX = '.enc';
 const MAGIC = Buffer.from('RBKE', 'ascii');
-const FORMAT_VERSION = 1;
 const KDF_SCRYPT = 1;
 const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const SEGMENT_LOG2 = 20;
 const HEADER_SIZE = 56;
 const SIGNED_HEADER = 40;
-const legacy_encryption_TAG_SIZE = 16;
+const TAG_SIZE = 16;
 const HKDF_INFO = 'rollback-actions backup encryption v1';
-/** Derives master keys from a secret, once per salt: the files of one backup share theirs. */
-class LegacyKeyDeriver {
+class EncryptionKeyError extends errors/* ActionError */.lZ {
+}
+class EncryptedDataError extends errors/* ActionError */.lZ {
+}
+/** Derives master keys from a secret, once per salt (scrypt is slow by design). */
+class KeyDeriver {
     secret;
     cache = new Map();
     constructor(secret) {
         this.secret = secret;
+        if (secret.length === 0)
+            throw new errors/* ActionError */.lZ('The encryption key is empty.');
     }
     master(salt) {
         const key = salt.toString('hex');
@@ -36373,42 +36217,146 @@ class LegacyKeyDeriver {
         return derived;
     }
 }
-/** Whether bytes start with this format's magic. */
-function isLegacyHeader(head) {
-    return head.length >= HEADER_SIZE && head.subarray(0, 4).equals(MAGIC);
+function fileKeys(master, fileSalt) {
+    const keys = Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', master, fileSalt, HKDF_INFO, 64));
+    return { encryption: keys.subarray(0, 32), check: keys.subarray(32) };
 }
-/** Checks the key against a file's header without decrypting anything; returns the file's keys. */
-async function openHeader(file, deriver) {
-    const header = await readHead(file, HEADER_SIZE);
-    if (!isLegacyHeader(header))
-        throw new EncryptedDataError(`${external_node_path_default().basename(file)} is not an encrypted backup file (no "RBKE" header).`);
-    if (header[4] !== FORMAT_VERSION || header[5] !== KDF_SCRYPT) {
-        throw new EncryptedDataError(`${external_node_path_default().basename(file)} uses encryption format ${header[4]}/${header[5]}, which this version of restore-db does not know; use a newer release.`);
+function keyCheck(checkKey, signedHeader) {
+    return (0,external_node_crypto_.createHmac)('sha256', checkKey).update(signedHeader).digest().subarray(0, 16);
+}
+function nonce(index, last) {
+    const value = Buffer.alloc(12);
+    value.writeBigUInt64BE(index, 3);
+    value[11] = last ? 1 : 0;
+    return value;
+}
+function parseHeader(bytes) {
+    if (bytes.length < HEADER_SIZE || !bytes.subarray(0, 4).equals(MAGIC))
+        return undefined;
+    return {
+        segmentSize: 2 ** bytes[6],
+        kdfSalt: bytes.subarray(8, 24),
+        fileSalt: bytes.subarray(24, 40),
+        keyCheck: bytes.subarray(40, 56),
+        bytes: bytes.subarray(0, HEADER_SIZE),
+    };
+}
+async function readHead(file, length) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, 0);
+        return buffer.subarray(0, bytesRead);
     }
-    const master = await deriver.master(header.subarray(8, 24));
-    const keys = Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', master, header.subarray(24, 40), HKDF_INFO, 64));
-    const expected = (0,external_node_crypto_.createHmac)('sha256', keys.subarray(32)).update(header.subarray(0, SIGNED_HEADER)).digest().subarray(0, 16);
-    if (!(0,external_node_crypto_.timingSafeEqual)(expected, header.subarray(SIGNED_HEADER, HEADER_SIZE))) {
+    finally {
+        await handle.close();
+    }
+}
+/** Whether a file starts with this format's header (format version and KDF included). */
+async function isEncryptedFile(file) {
+    const head = await readHead(file, HEADER_SIZE);
+    return parseHeader(head) !== undefined;
+}
+/** Cuts a stream into fixed-size units and transforms each; the last (possibly short) unit is flagged. */
+class SegmentTransform extends external_node_stream_.Transform {
+    unit;
+    transformSegment;
+    chunks = [];
+    length = 0;
+    index = 0n;
+    constructor(unit, transformSegment) {
+        super({ highWaterMark: 4 * 1024 * 1024 });
+        this.unit = unit;
+        this.transformSegment = transformSegment;
+    }
+    _transform(chunk, _encoding, callback) {
+        this.chunks.push(chunk);
+        this.length += chunk.length;
+        try {
+            // Keep at least one byte back: only the end of the stream says which segment is the last.
+            if (this.length > this.unit) {
+                const data = Buffer.concat(this.chunks, this.length);
+                let offset = 0;
+                while (data.length - offset > this.unit) {
+                    this.push(this.transformSegment(data.subarray(offset, offset + this.unit), this.index++, false));
+                    offset += this.unit;
+                }
+                const rest = Buffer.from(data.subarray(offset));
+                this.chunks = [rest];
+                this.length = rest.length;
+            }
+            callback();
+        }
+        catch (error) {
+            callback(error);
+        }
+    }
+    _flush(callback) {
+        try {
+            this.push(this.transformSegment(Buffer.concat(this.chunks, this.length), this.index++, true));
+            callback();
+        }
+        catch (error) {
+            callback(error);
+        }
+    }
+}
+/** Encrypts src into dst. All files of one backup share `kdfSalt`, so the key is derived once. */
+async function encryptFile(src, dst, deriver, kdfSalt) {
+    const fileSalt = (0,external_node_crypto_.randomBytes)(16);
+    const keys = fileKeys(await deriver.master(kdfSalt), fileSalt);
+    const header = Buffer.alloc(HEADER_SIZE);
+    MAGIC.copy(header, 0);
+    header[4] = ENCRYPTION_FORMAT_VERSION;
+    header[5] = KDF_SCRYPT;
+    header[6] = SEGMENT_LOG2;
+    kdfSalt.copy(header, 8);
+    fileSalt.copy(header, 24);
+    keyCheck(keys.check, header.subarray(0, SIGNED_HEADER)).copy(header, SIGNED_HEADER);
+    const seal = new SegmentTransform(2 ** SEGMENT_LOG2, (segment, index, last) => {
+        const cipher = (0,external_node_crypto_.createCipheriv)('aes-256-gcm', keys.encryption, nonce(index, last));
+        cipher.setAAD(header);
+        return Buffer.concat([cipher.update(segment), cipher.final(), cipher.getAuthTag()]);
+    });
+    const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600 });
+    out.write(header);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, { highWaterMark: 1024 * 1024 }), seal, out);
+}
+/**
+ * Checks the key against a file's header without decrypting anything; throws EncryptionKeyError
+ * for a wrong key and EncryptedDataError for a file that is not (or no longer) in this format.
+ */
+async function openHeader(file, deriver) {
+    const head = await readHead(file, HEADER_SIZE);
+    const header = parseHeader(head);
+    if (!header)
+        throw new EncryptedDataError(`${external_node_path_default().basename(file)} is not an encrypted backup file (no "RBKE" header).`);
+    if (head[4] !== ENCRYPTION_FORMAT_VERSION || head[5] !== KDF_SCRYPT) {
+        throw new EncryptedDataError(`${external_node_path_default().basename(file)} uses encryption format ${head[4]}/${head[5]}, which this version of restore-db does not know; use a newer release.`);
+    }
+    const keys = fileKeys(await deriver.master(header.kdfSalt), header.fileSalt);
+    const expected = keyCheck(keys.check, header.bytes.subarray(0, SIGNED_HEADER));
+    if (!(0,external_node_crypto_.timingSafeEqual)(expected, header.keyCheck)) {
         throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
-            hint: 'This backup is in the AES-256-GCM format of releases before age encryption: pass the secret backup-db was given as encryption-key then.',
+            hint: 'Pass the same secret that backup-db was given as encryption-key.',
         });
     }
-    return { header, encryptionKey: keys.subarray(0, 32), segmentSize: 2 ** header[6] };
+    return { header, keys };
 }
-async function checkLegacyKey(file, deriver) {
+async function checkKey(file, deriver) {
     await openHeader(file, deriver);
 }
-async function decryptLegacyFile(src, dst, deriver) {
-    const { header, encryptionKey, segmentSize } = await openHeader(src, deriver);
-    const open = new SegmentTransform(segmentSize + legacy_encryption_TAG_SIZE, (segment, index, last) => {
-        if (segment.length < legacy_encryption_TAG_SIZE) {
+async function decryptFile(src, dst, deriver) {
+    const { header, keys } = await openHeader(src, deriver);
+    const open = new SegmentTransform(header.segmentSize + TAG_SIZE, (segment, index, last) => {
+        if (segment.length < TAG_SIZE) {
             throw new EncryptedDataError(`${external_node_path_default().basename(src)} is truncated: its last segment is shorter than an authentication tag.`);
         }
-        const decipher = (0,external_node_crypto_.createDecipheriv)('aes-256-gcm', encryptionKey, segmentNonce(index, last));
-        decipher.setAAD(header);
-        decipher.setAuthTag(segment.subarray(segment.length - legacy_encryption_TAG_SIZE));
+        const decipher = (0,external_node_crypto_.createDecipheriv)('aes-256-gcm', keys.encryption, nonce(index, last));
+        decipher.setAAD(header.bytes);
+        decipher.setAuthTag(segment.subarray(segment.length - TAG_SIZE));
         try {
-            return [decipher.update(segment.subarray(0, segment.length - legacy_encryption_TAG_SIZE)), decipher.final()];
+            return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG_SIZE)), decipher.final()]);
         }
         catch {
             throw new EncryptedDataError(`${external_node_path_default().basename(src)} failed authentication in segment ${index}${last ? ' (the last one)' : ''}: it was damaged, truncated or modified after it was encrypted.`);
@@ -36422,321 +36370,68 @@ async function decryptLegacyFile(src, dst, deriver) {
         throw error;
     }
 }
-
-;// CONCATENATED MODULE: ./shared/backup/encryption.ts
-
-
-
-
-
-
-
-
-
-
-
-
 /**
- * Backups are encrypted in the age format (age-encryption.org/v1), so that at 3 a.m., with this
- * suite broken or GitHub down, `age -d -i key.txt backup.dump.age | pg_restore ...` opens them.
- * Anyone who can read a run can download its artifacts: a dump of production data must not be
- * readable in one.
- *
- * The `encryption-key` input is read as one of:
- * - an age identity, `AGE-SECRET-KEY-1...` (what `age-keygen` writes; the whole key file, comments
- *   included, works too): backups are encrypted to its recipient and open with `age -d -i key.txt`,
- *   non-interactively, in scripts and loops;
- * - age recipients only, `age1...` (backup-db): the backup job can write backups it cannot read;
- *   restoring needs the matching identity;
- * - anything else is a passphrase (age's scrypt recipient, work factor 2^18, what `age -p` does):
- *   `age -d` asks for it on the terminal.
- * Backups written before age (AES-256-GCM, ".enc") still decrypt with the secret they were made with.
+ * Encrypts a backup in place: a file becomes `<file>.enc`, a directory's files each get `.enc`.
+ * The plaintext is removed. Returns the new path.
  */
-const ENCRYPTED_SUFFIX = '.age';
-const ENCRYPTION_ALGORITHM = 'age';
-const ENCRYPTION_FORMAT_VERSION = 1;
-const HEAD_READ = 64 * 1024;
-// Loaded on first use: the package (with its post-quantum code) is most of a bundle, and most runs encrypt nothing.
-const loadAge = () => __nccwpck_require__.e(/* import() */ 855).then(__nccwpck_require__.bind(__nccwpck_require__, 20855));
-const MAX_HEADER = 4 * 1024 * 1024;
-// Large reads and writes: fewer stream turns per 64 KiB chunk sealed (a third less CPU than 1 MiB reads, measured).
-const STREAM_BUFFER = { highWaterMark: 4 * 1024 * 1024 };
-/** A key that is not usable, with a message that never quotes the (secret) value. */
-class BackupKeyFormatError extends Error {
-}
-/**
- * The encryption-key input, checked: to encrypt (backup-db), a passphrase must have at least 16
- * characters; to decrypt (restore-db), recipients alone are refused. Errors name the input and
- * never quote the value.
- */
-async function readEncryptionSecret(value, use) {
-    if (value === undefined)
-        return undefined;
-    let key;
-    try {
-        key = parseBackupKey(value);
-        await checkBackupKey(key);
-    }
-    catch (error) {
-        if (error instanceof BackupKeyFormatError)
-            throw new errors/* InputError */.dz('encryption-key', `${error.message}.`);
-        throw error;
-    }
-    if (use === 'encrypt' && key.kind === 'passphrase' && value.length < 16) {
-        throw new errors/* InputError */.dz('encryption-key', 'must be an age identity (AGE-SECRET-KEY-1..., from age-keygen), age recipients (age1...), or a passphrase of at least 16 characters; the passphrase given is shorter.');
-    }
-    if (use === 'decrypt' && key.kind === 'recipients') {
-        throw new errors/* InputError */.dz('encryption-key', 'holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.');
-    }
-    return { value, key };
-}
-/**
- * Reads an encryption-key value: an age identity (file), age recipients, or a passphrase. The keys'
- * shape only: checkBackupKey has age-encryption decode them.
- */
-function parseBackupKey(value) {
-    const lines = value
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-    const isIdentity = (line) => /^AGE-SECRET-KEY-/i.test(line);
-    const isRecipient = (line) => /^age1/i.test(line);
-    if (!lines.some((line) => isIdentity(line) || isRecipient(line))) {
-        if (value.includes('\n'))
-            throw new BackupKeyFormatError('is several lines but no age key; a passphrase must be one line (age -d reads one line)');
-        return { kind: 'passphrase', passphrase: value };
-    }
-    const identities = [];
-    const recipients = [];
-    for (const [index, line] of lines.entries()) {
-        if (isIdentity(line))
-            identities.push(line.toUpperCase());
-        else if (isRecipient(line))
-            recipients.push(line.toLowerCase());
-        else {
-            throw new BackupKeyFormatError(`holds age keys, but line ${index + 1} is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)`);
-        }
-    }
-    if (identities.length > 0 && recipients.length > 0) {
-        throw new BackupKeyFormatError('mixes identities and recipients; give the identity (its recipient is derived from it) or recipients only');
-    }
-    return identities.length > 0 ? { kind: 'identities', identities } : { kind: 'recipients', recipients };
-}
-/** Has age-encryption decode every identity and recipient (their Bech32 checksums included). */
-async function checkBackupKey(key) {
-    if (key.kind === 'passphrase')
-        return;
-    const { Decrypter, Encrypter } = await loadAge();
-    const lines = key.kind === 'identities' ? key.identities : key.recipients;
-    for (const [index, line] of lines.entries()) {
-        try {
-            if (key.kind === 'identities')
-                new Decrypter().addIdentity(line);
-            else
-                new Encrypter().addRecipient(line);
-        }
-        catch {
-            throw new BackupKeyFormatError(key.kind === 'identities'
-                ? `has an invalid age identity (key ${index + 1}; expected AGE-SECRET-KEY-1..., as age-keygen writes it)`
-                : `has an invalid age recipient (key ${index + 1}; expected age1...)`);
-        }
-    }
-}
-async function decrypterFor(key) {
-    const { Decrypter } = await loadAge();
-    const decrypter = new Decrypter();
-    if (key.kind === 'passphrase')
-        decrypter.addPassphrase(key.passphrase);
-    else if (key.kind === 'identities')
-        for (const identity of key.identities)
-            decrypter.addIdentity(identity);
-    else {
-        throw new EncryptionKeyError('The encryption-key holds only age recipients (public keys); decrypting needs an identity.', {
-            hint: 'Pass the identity (AGE-SECRET-KEY-1..., the key file age-keygen wrote) whose recipient the backup was encrypted to.',
-        });
-    }
-    return decrypter;
-}
-/**
- * A new file's age header, written by age-encryption, and its file key. With recipients, the key is
- * taken from the wrapping call (an extra recipient that adds no stanza); a passphrase allows no other
- * recipient, so the header is opened again (one more scrypt).
- */
-async function newHeader(key) {
-    const { Encrypter, identityToRecipient } = await loadAge();
-    const encrypter = new Encrypter();
-    let fileKey;
-    if (key.kind === 'passphrase') {
-        encrypter.setPassphrase(key.passphrase);
-    }
-    else {
-        const recipients = key.kind === 'recipients' ? key.recipients : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
-        for (const recipient of recipients)
-            encrypter.addRecipient(recipient);
-        encrypter.addRecipient({
-            wrapFileKey: (key) => {
-                fileKey = Uint8Array.from(key);
-                return [];
-            },
-        });
-    }
-    // The empty payload after the header is discarded: the real one is streamed by sealPayload.
-    const sealedEmpty = Buffer.from(await encrypter.encrypt(new Uint8Array(0)));
-    const header = sealedEmpty.subarray(0, headerLength(sealedEmpty));
-    return { header, fileKey: fileKey ?? (await (await decrypterFor(key)).decryptHeader(header)) };
-}
-/** Encrypts src into dst (an age file); returns the recipient types its header names. */
-async function encryptFile(src, dst, key) {
-    const { header, fileKey } = await newHeader(key);
-    const nonce = (0,external_node_crypto_.randomBytes)(PAYLOAD_NONCE_SIZE);
-    const out = (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600, ...STREAM_BUFFER });
-    out.write(header);
-    out.write(nonce);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(src, STREAM_BUFFER), sealPayload(payloadKey(fileKey, nonce)), out);
-    return stanzaTypes(header);
-}
-/** The header of an age file, read from its start; undefined when the file is not one. */
-async function readAgeHeader(file) {
-    let head = await readHead(file, HEAD_READ);
-    let length = headerLength(head);
-    if (length === undefined && head.length === HEAD_READ) {
-        head = await readHead(file, MAX_HEADER);
-        length = headerLength(head);
-    }
-    return length === undefined ? undefined : head.subarray(0, length);
-}
-/** Opens an age file's header with the key: its file key, or an error saying what did not match. */
-async function openAgeHeader(file, header, key) {
-    const decrypter = await decrypterFor(key);
-    try {
-        return await decrypter.decryptHeader(header);
-    }
-    catch (error) {
-        const message = (0,errors/* errorMessage */.gJ)(error);
-        if (/no identity matched/.test(message)) {
-            const types = stanzaTypes(header);
-            const hint = types.includes('scrypt')
-                ? key.kind === 'passphrase'
-                    ? 'This backup was encrypted with a passphrase: pass the one backup-db was given.'
-                    : 'This backup was encrypted with a passphrase, not to an age identity: pass that passphrase as encryption-key.'
-                : key.kind === 'passphrase'
-                    ? `This backup was encrypted to an age recipient (${types.join(', ')}): pass its identity (AGE-SECRET-KEY-1...).`
-                    : 'Pass the identity whose recipient backup-db encrypted to.';
-            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', { hint });
-        }
-        throw new EncryptedDataError(`${external_node_path_default().basename(file)} has a damaged or modified age header (${message}).`);
-    }
-}
-/** Decrypts an age file into dst, checking the key on its header before writing anything. */
-async function decryptAgeFile(src, dst, header, key) {
-    const fileKey = await openAgeHeader(src, header, key);
-    const nonce = await readHead(src, header.length + PAYLOAD_NONCE_SIZE);
-    if (nonce.length < header.length + PAYLOAD_NONCE_SIZE)
-        throw new EncryptedDataError(`${external_node_path_default().basename(src)} is truncated: it ends inside its payload nonce.`);
-    const payload = (0,external_node_fs_.createReadStream)(src, { start: header.length + PAYLOAD_NONCE_SIZE, ...STREAM_BUFFER });
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(payload, openPayload(payloadKey(fileKey, nonce.subarray(header.length)), src), (0,external_node_fs_.createWriteStream)(dst, { mode: 0o600, ...STREAM_BUFFER }));
-    }
-    catch (error) {
-        await (0,promises_.rm)(dst, { force: true });
-        throw error;
-    }
-}
-/** Opens one encrypted file of either format; the pre-age format's keys are derived once per backup. */
-class FileOpener {
-    secret;
-    legacy;
-    key;
-    constructor(secret) {
-        this.secret = secret;
-        this.key = secret.key;
-    }
-    legacyDeriver() {
-        this.legacy ??= new LegacyKeyDeriver(this.secret.value);
-        return this.legacy;
-    }
-    async check(file) {
-        const header = await readAgeHeader(file);
-        if (header)
-            await openAgeHeader(file, header, this.key);
-        else if (isLegacyHeader(await readHead(file, 64)))
-            await checkLegacyKey(file, this.legacyDeriver());
-        else
-            throw notEncrypted(file);
-    }
-    async decrypt(src, dst) {
-        const header = await readAgeHeader(src);
-        if (header)
-            return decryptAgeFile(src, dst, header, this.key);
-        if (isLegacyHeader(await readHead(src, 64)))
-            return decryptLegacyFile(src, dst, this.legacyDeriver());
-        throw notEncrypted(src);
-    }
-}
-function notEncrypted(file) {
-    return new EncryptedDataError(`${external_node_path_default().basename(file)} is not an encrypted backup file (neither an age file nor the earlier "RBKE" format).`);
-}
-/** Whether a file is encrypted: an age file, or one in the earlier AES-GCM format. */
-async function isEncryptedFile(file) {
-    const head = await readHead(file, 64);
-    return head.subarray(0, AGE_MAGIC.length).toString('latin1') === AGE_MAGIC || isLegacyHeader(head);
-}
-/**
- * Encrypts a backup in place: a file becomes `<file>.age`, a directory's files each get `.age`.
- * The plaintext is removed. Returns the new path and what to record in the metadata.
- */
-async function encryptBackup(backupPath, key) {
-    const types = new Set();
-    const encrypt = async (file) => {
-        for (const type of await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, key))
-            types.add(type);
-        await (0,promises_.rm)(file);
-    };
-    let encrypted = backupPath;
+async function encryptBackup(backupPath, secret) {
+    const deriver = new KeyDeriver(secret);
+    const kdfSalt = (0,external_node_crypto_.randomBytes)(16);
     if ((await (0,promises_.stat)(backupPath)).isDirectory()) {
-        for (const name of await listFiles(backupPath))
-            await encrypt(external_node_path_default().join(backupPath, name));
+        for (const name of await checksum_listFiles(backupPath)) {
+            const file = external_node_path_default().join(backupPath, name);
+            await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, deriver, kdfSalt);
+            await (0,promises_.rm)(file);
+        }
+        return backupPath;
     }
-    else {
-        await encrypt(backupPath);
-        encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
-    }
-    return { path: encrypted, record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') } };
+    const encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
+    await encryptFile(backupPath, encrypted, deriver, kdfSalt);
+    await (0,promises_.rm)(backupPath);
+    return encrypted;
 }
-/** Whether a backup (file, or directory of files) is encrypted. */
+/** Whether a backup (file, or directory of files) is in this encrypted format. */
 async function isEncryptedBackup(backupPath) {
     if (!(await (0,promises_.stat)(backupPath)).isDirectory())
         return isEncryptedFile(backupPath);
-    const files = await listFiles(backupPath);
-    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) && (await isEncryptedFile(external_node_path_default().join(backupPath, files[0])));
+    const files = await checksum_listFiles(backupPath);
+    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX)) && (await isEncryptedFile(external_node_path_default().join(backupPath, files[0])));
 }
-const withoutSuffix = (name) => name.replace(/\.(age|enc)$/, '');
 /**
  * Decrypts a backup into outDir (checking the key on the first file before writing anything) and
- * returns the plaintext path: `<name without .age>` for a file, a directory of the same name.
+ * returns the plaintext path: `<name without .enc>` for a file, a directory of the same name.
  */
 async function decryptBackup(backupPath, secret, outDir) {
-    const opener = new FileOpener(secret);
+    const deriver = new KeyDeriver(secret);
     await (0,promises_.mkdir)(outDir, { recursive: true, mode: 0o700 });
-    const plainName = withoutSuffix(external_node_path_default().basename(backupPath));
+    const plainName = external_node_path_default().basename(backupPath).replace(/\.enc$/, '');
     if (!(await (0,promises_.stat)(backupPath)).isDirectory()) {
         const target = external_node_path_default().join(outDir, plainName);
-        await opener.decrypt(backupPath, target);
+        await decryptFile(backupPath, target, deriver);
         return target;
     }
-    const files = await listFiles(backupPath);
+    const files = await checksum_listFiles(backupPath);
     if (files.length > 0)
-        await opener.check(external_node_path_default().join(backupPath, files[0]));
+        await checkKey(external_node_path_default().join(backupPath, files[0]), deriver);
     const targetDir = external_node_path_default().join(outDir, plainName);
     await (0,promises_.mkdir)(targetDir, { recursive: true, mode: 0o700 });
     for (const name of files) {
-        if (withoutSuffix(name) === name)
+        if (!name.endsWith(ENCRYPTED_SUFFIX))
             throw new EncryptedDataError(`${name} in ${external_node_path_default().basename(backupPath)} is not encrypted, but the backup is.`);
-        const target = external_node_path_default().join(targetDir, withoutSuffix(name));
+        const target = external_node_path_default().join(targetDir, name.slice(0, -ENCRYPTED_SUFFIX.length));
         await (0,promises_.mkdir)(external_node_path_default().dirname(target), { recursive: true });
-        await opener.decrypt(external_node_path_default().join(backupPath, name), target);
+        await decryptFile(external_node_path_default().join(backupPath, name), target, deriver);
     }
     return targetDir;
+}
+/** Checks a key against a backup without decrypting it (the first file's header). */
+async function checkBackupKey(backupPath, secret) {
+    const deriver = new KeyDeriver(secret);
+    if (!(await stat(backupPath)).isDirectory())
+        return checkKey(backupPath, deriver);
+    const [first] = await listFiles(backupPath);
+    if (first)
+        await checkKey(path.join(backupPath, first), deriver);
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/metadata.ts
@@ -36793,7 +36488,7 @@ function dbnameConninfo(database) {
     return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 function plainCompression(file) {
-    const name = file.replace(/\.(age|enc)$/, '');
+    const name = file.replace(/\.enc$/, '');
     if (name.endsWith('.sql.gz'))
         return 'gzip';
     if (name.endsWith('.sql.zst'))
@@ -36849,6 +36544,58 @@ async function restoreBackup(request) {
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
     await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
+}
+
+;// CONCATENATED MODULE: ./shared/backup/size-gate.ts
+
+
+
+const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+/** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
+function parseByteSize(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    return Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]);
+}
+async function freeBytes(dir) {
+    const stats = await (0,promises_.statfs)(dir);
+    return stats.bavail * stats.bsize;
+}
+const ALTERNATIVES = 'Alternatives: method "pgbackrest" (a restore point takes seconds whatever the database\'s size, and restore-db recovers to it); ' +
+    'tables or exclude-tables to dump less; output-dir on a larger disk; or size-gate: false when you know the compressed dump fits.';
+/** Throws before anything is dumped when the data to dump cannot fit; returns what was compared, for the log. */
+async function checkDumpFits(request) {
+    const free = await freeBytes(request.outputDir);
+    const data = `the ${request.tableCount} table(s) to dump hold ${formatBytes(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
+    if (request.dataBytes > free) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
+    }
+    const limit = request.upload ? request.gate.artifactLimitBytes : undefined;
+    if (limit !== undefined && request.dataBytes > limit) {
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
+    }
+    return `${formatBytes(request.dataBytes)} of table data to dump; ${formatBytes(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${formatBytes(limit)}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/verify-full.ts
+
+
+/**
+ * verify "full": every byte of a custom or directory archive read back through pg_restore, written
+ * to /dev/null. pg_restore --list reads only the table of contents; this decompresses every data
+ * block as a restore would, so a damaged block behind an intact table of contents fails the backup
+ * now instead of the restore later. (verify "restore" goes further: it loads the data too.)
+ */
+async function readArchiveToEnd(pgRestore, archive) {
+    try {
+        await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
+    }
+    catch (error) {
+        const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : error.message;
+        throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
+    }
+    return 'every data block read back through pg_restore (to /dev/null)';
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/formats.ts
@@ -37210,7 +36957,7 @@ class DumpSnapshot {
     }
     /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
     async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -37242,7 +36989,7 @@ class DumpSnapshot {
         const included = include.length > 0 ? await matching(include, 'tables') : undefined;
         const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
-            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
     /** Exact row counts of the `limit` largest tables, in this snapshot. */
@@ -37262,6 +37009,8 @@ class DumpSnapshot {
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/backup.ts
+
+
 
 
 
@@ -37314,11 +37063,16 @@ async function prepareBackup(request) {
         await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
         // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
         const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-        for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
+        for (const existing of [output, `${output}.enc`, `${output}.zst`, `${output}.zst.enc`]) {
             if ((0,external_node_fs_.existsSync)(existing))
                 throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
         }
         const [tables, schemaVersion] = await catalog;
+        if (request.sizeGate && !request.schemaOnly) {
+            const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+            const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+            core/* info */.pq(`Size gate: ${fits}.`);
+        }
         return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
     }
     catch (error) {
@@ -37341,7 +37095,8 @@ async function verifyDump(prepared, expected) {
     const problems = checkListing(listing, expected);
     if (problems.length)
         throw new errors/* ActionError */.lZ(`The archive ${external_node_path_default().basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-    return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore, output)}` : listed;
 }
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
 async function verifyByRestore(prepared, rowCounts) {
@@ -37421,7 +37176,7 @@ async function takeBackup(prepared) {
         const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
         const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
         earlyChecksum?.catch(() => undefined);
-        const archiveCheck = await verifyDump(prepared, expected);
+        let archiveCheck = await verifyDump(prepared, expected);
         core/* info */.pq(`Verified: ${archiveCheck}.`);
         const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
         if (restoreCheck)
@@ -37430,13 +37185,15 @@ async function takeBackup(prepared) {
             const level = prepared.plan.compression.level ?? 3;
             await runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]);
             backupPath = `${output}.zst`;
+            // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+            if (request.verify === 'full') {
+                await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+                archiveCheck += '; the .zst file read to its end (zstd -t)';
+            }
         }
-        let encryption = null;
         if (request.encryptionKey) {
-            const encrypted = await encryptBackup(backupPath, request.encryptionKey);
-            backupPath = encrypted.path;
-            encryption = encrypted.record;
-            core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
+            backupPath = await encryptBackup(backupPath, request.encryptionKey);
+            core/* info */.pq(`Encrypted with ${ENCRYPTION_ALGORITHM.toUpperCase()} (key derived from encryption-key).`);
         }
         const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
         const metadataPath = metadataPathFor(backupPath);
@@ -37460,7 +37217,7 @@ async function takeBackup(prepared) {
             file: external_node_path_default().basename(backupPath),
             size: checksum.size,
             checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
-            encryption,
+            encryption: request.encryptionKey ? { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: 'scrypt' } : null,
             schemaVersion,
             dumpedTables: tables.map(qualified),
             rowCounts,
@@ -37729,10 +37486,10 @@ function booleanInput(name, options) {
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -37740,7 +37497,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -37755,13 +37512,13 @@ function durationInput(name, options) {
         return options?.default;
     const value = parseDuration(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -37782,10 +37539,10 @@ function yamlInput(name, options) {
     if (text === undefined)
         return options?.default;
     try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
     }
     catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -37798,10 +37555,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new InputError(name, 'is required but lists nothing.');
+        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -37861,15 +37618,892 @@ function urlInput(name, options) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./shared/backup/tables.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Partial restore: only the named tables, from a pg_dump archive or from a recovered side cluster,
+ * into the live database, as the remedy for tables a release emptied or dropped. It never destroys
+ * anything to do so: data goes only into tables that are empty (a down migration recreated them),
+ * a definition only where the table no longer exists, and a comparison copy only into a new schema.
+ * Each load runs in one transaction, with the tables' triggers on (so foreign keys are checked).
+ */
+const TABLE_CONTENTS = ['data', 'definition-and-data'];
+const tables_qualifiedName = (table) => `${table.schema}.${table.name}`;
+const sqlName = (table) => `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+const TOC_TYPES = ['TABLE DATA', 'TABLE', 'FK CONSTRAINT', 'TRIGGER', 'SEQUENCE SET'];
+function parseTocLines(listing) {
+    const entries = [];
+    for (const line of listing.split('\n')) {
+        const rest = /^\d+;\s+\d+\s+\d+\s+(.+)$/.exec(line)?.[1];
+        if (!rest)
+            continue;
+        const type = TOC_TYPES.find((candidate) => rest.startsWith(`${candidate} `)) ?? rest.split(' ')[0];
+        const [schema, name] = rest.slice(type.length + 1).split(' ');
+        entries.push({ line, type, schema, name });
+    }
+    return entries;
+}
+/** Tables the source holds, for resolving the names given. */
+async function sourceTables(request) {
+    if (request.source.kind === 'archive') {
+        const { stdout } = await runProcess(request.pgRestore.path, ['--list', request.source.path]);
+        return parseTocLines(stdout).filter((entry) => entry.type === 'TABLE').map(({ schema, name }) => ({ schema, name }));
+    }
+    return withClient(request.source.target, async (client) => {
+        const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`);
+        return rows;
+    });
+}
+/** "orders" or "public.orders" to the one table of the source it names; refused when none or several. */
+function resolveTables(given, available, where) {
+    return given.map((text) => {
+        const dot = text.indexOf('.');
+        const matches = dot > 0 ? available.filter((table) => tables_qualifiedName(table) === text) : available.filter((table) => table.name === text);
+        if (matches.length === 0)
+            throw new errors/* InputError */.dz('tables', `names "${text}", which is not a table in ${where}. Nothing was restored.`);
+        if (matches.length > 1)
+            throw new errors/* InputError */.dz('tables', `names "${text}", which is a table in several schemas of ${where} (${matches.map(tables_qualifiedName).join(', ')}): qualify it. Nothing was restored.`);
+        return matches[0];
+    });
+}
+async function liveState(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS oid', [sqlName(table)]);
+    if (!rows[0].oid)
+        return { exists: false, hasRows: false };
+    const { rows: sample } = await client.query(`SELECT 1 FROM ${sqlName(table)} LIMIT 1`);
+    return { exists: true, hasRows: sample.length > 0 };
+}
+/** What would be destroyed or mixed is refused, before anything is loaded. */
+async function checkLive(request, tables) {
+    await withClient(request.live, async (client) => {
+        if (request.intoSchema) {
+            const { rows } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [request.intoSchema]);
+            if (rows.length)
+                throw new errors/* InputError */.dz('tables-schema', `is "${request.intoSchema}", which already exists in ${request.live.database}; tables are compared in a new schema only. Nothing was restored.`);
+            return;
+        }
+        for (const table of tables) {
+            const state = await liveState(client, table);
+            if (request.content === 'data' && !state.exists) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} does not exist in ${request.live.database}: its data has nowhere to go. Nothing was restored.`, { hint: 'Use tables-content: definition-and-data to recreate it with its rows.' });
+            }
+            if (request.content === 'data' && state.hasRows) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} in ${request.live.database} is not empty: restoring rows into it would mix them with the ones there. Nothing was restored.`, {
+                    hint: 'Restore it into a side schema (tables-schema) to compare, or empty it first if its rows are to be replaced.',
+                });
+            }
+            if (request.content === 'definition-and-data' && state.exists) {
+                throw new errors/* ActionError */.lZ(`${tables_qualifiedName(table)} exists in ${request.live.database}; its definition is restored only where the table no longer exists. Nothing was restored.`, {
+                    hint: 'Restore its data (tables-content: data) if it is empty, or into a side schema (tables-schema) to compare.',
+                });
+            }
+        }
+    });
+}
+function dumpEnv(target) {
+    return pgToolEnv(target);
+}
+/** pg_dump -Fc of some tables of a database (with their indexes, constraints and owned sequences). */
+async function dumpTables(request, from, tables, options) {
+    const file = external_node_path_default().join(request.workDir, `tables-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.dump`);
+    const args = ['--format=c', `--file=${file}`, '--no-password', '--compress=1'];
+    if (options.dataOnly)
+        args.push('--data-only');
+    if (options.schema)
+        args.push(`--schema=${connection_quoteIdent(options.schema)}`);
+    else
+        for (const table of tables)
+            args.push(`--table=${sqlName(table)}`);
+    await runProcess(request.pgDump.path, args, { env: dumpEnv(from) });
+    return file;
+}
+async function pgRestoreInto(request, target, archive, options) {
+    const args = ['--verbose', '--exit-on-error', '--no-password', `--dbname=${dbnameConninfo(target.database)}`];
+    if (options.singleTransaction !== false)
+        args.push('--single-transaction');
+    if (options.dataOnly)
+        args.push('--data-only');
+    if (options.schemaOnly)
+        args.push('--schema-only');
+    if (options.useList)
+        args.push(`--use-list=${options.useList}`);
+    if (request.noOwner)
+        args.push('--no-owner', '--no-privileges');
+    args.push(archive);
+    await withProgressGroup(options.title, (log) => runProcess(request.pgRestore.path, args, { env: pgToolEnv(target), onStderrLine: log, onStdoutLine: log }));
+}
+/** Several archive parts as SQL (pg_restore -f), loaded into the live database by psql in one transaction. */
+async function runInOneTransaction(request, parts, title) {
+    const files = [];
+    for (const part of parts) {
+        const file = external_node_path_default().join(request.workDir, `part-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.sql`);
+        const args = [`--file=${file}`, ...(part.useList ? [`--use-list=${part.useList}`] : []), ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []), part.archive];
+        await runProcess(request.pgRestore.path, args);
+        files.push(file);
+    }
+    const args = ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.live.database), ...files.flatMap((file) => ['-f', file])];
+    await withProgressGroup(title, (log) => runProcess(request.psql.path, args, { env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+}
+/** A use-list file holding the TOC lines `keep` selects (pg_restore follows its order). */
+async function useList(request, archive, keep, order) {
+    const { stdout } = await runProcess(request.pgRestore.path, ['--list', archive]);
+    const entries = parseTocLines(stdout).filter(keep);
+    if (order)
+        entries.sort(order);
+    const file = external_node_path_default().join(request.workDir, `use-list-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.txt`);
+    await (0,promises_.writeFile)(file, `${entries.map((entry) => entry.line).join('\n')}\n`, { mode: 0o600 });
+    return file;
+}
+/** The tables ordered so that each comes after the ones it references (by the live foreign keys). */
+async function loadOrder(live, tables) {
+    const edges = await withClient(live, async (client) => {
+        const { rows } = await client.query(`SELECT con.conrelid::regclass::text AS child, con.confrelid::regclass::text AS parent FROM pg_constraint con
+        WHERE con.contype = 'f' AND con.conrelid = ANY($1::regclass[]) AND con.confrelid = ANY($1::regclass[]) AND con.conrelid <> con.confrelid`, [tables.map(sqlName)]);
+        return rows;
+    });
+    const names = (await withClient(live, (client) => client.query('SELECT unnest($1::regclass[])::text AS name', [tables.map(sqlName)]))).rows.map((row) => row.name);
+    const ordered = [];
+    const placed = new Set();
+    while (ordered.length < tables.length) {
+        const before = ordered.length;
+        tables.forEach((table, index) => {
+            if (placed.has(names[index]))
+                return;
+            if (edges.some((edge) => edge.child === names[index] && !placed.has(edge.parent)))
+                return;
+            placed.add(names[index]);
+            ordered.push(table);
+        });
+        // A cycle: the rest in the order given (their foreign keys decide).
+        if (ordered.length === before)
+            tables.forEach((table, index) => !placed.has(names[index]) && (placed.add(names[index]), ordered.push(table)));
+    }
+    return ordered;
+}
+/**
+ * A scratch database holding the tables (with everything their definitions need): for an archive, a
+ * new database on the live server with the archive's whole schema and these tables' rows; for a
+ * side cluster, a copy of its database there. Dropped by the returned function.
+ */
+async function scratchCopy(request, tables) {
+    const name = `rbtables_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+    if (request.source.kind === 'database') {
+        const side = request.source.target;
+        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${connection_quoteIdent(name)} TEMPLATE ${connection_quoteIdent(side.database)}`));
+        return { target: withDatabase(side, name), drop: () => dropDatabase(side, name) };
+    }
+    const archive = request.source.path;
+    const target = await createDatabase(request.live, name, { template: 'template0' }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Restoring table definitions needs a scratch database on the server, and it could not be created: ${error.message}`, { hint: 'Grant the restoring user CREATEDB.' });
+    });
+    try {
+        // Without foreign keys: the tables they reference stay empty here (they are added in the live database, see restoreTables).
+        const schema = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT');
+        await pgRestoreInto(request, target, archive, { schemaOnly: true, useList: schema, title: 'pg_restore: the schema into a scratch database', singleTransaction: false });
+        const wanted = new Set(tables.map(tables_qualifiedName));
+        // Every sequence's position too (a few setval calls): the tables' own sequences go along with them.
+        const list = await useList(request, archive, (entry) => (entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`)) || entry.type === 'SEQUENCE SET');
+        await pgRestoreInto(request, target, archive, { dataOnly: true, useList: list, title: 'pg_restore: the tables\' rows into the scratch database' });
+    }
+    catch (error) {
+        await dropDatabase(request.live, name).catch(() => undefined);
+        throw error;
+    }
+    return { target, drop: () => dropDatabase(request.live, name) };
+}
+/** Owned sequences of the restored tables moved up to their columns' largest value, so new rows do not collide. */
+async function catchUpSequences(target, tables) {
+    await withClient(target, async (client) => {
+        for (const table of tables) {
+            const { rows } = await client.query(`SELECT a.attname AS column, pg_get_serial_sequence($1, a.attname) AS sequence FROM pg_attribute a
+          WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL`, [sqlName(table)]);
+            for (const { column, sequence } of rows) {
+                await client.query(`SELECT setval($1, m) FROM (SELECT max(${connection_quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
+            }
+        }
+    });
+}
+async function tables_countRows(target, tables) {
+    return withClient(target, async (client) => {
+        const counts = [];
+        for (const table of tables)
+            counts.push(Number((await client.query(`SELECT count(*) AS count FROM ${sqlName(table)}`)).rows[0].count));
+        return counts;
+    });
+}
+async function restoreTables(request) {
+    const where = request.source.kind === 'archive' ? 'the backup' : `the recovered database (port ${request.source.target.port})`;
+    const tables = resolveTables(request.tables, await sourceTables(request), where);
+    if (request.intoSchema) {
+        const clash = tables.find((table, index) => tables.findIndex((other) => other.name === table.name) !== index);
+        if (clash)
+            throw new errors/* InputError */.dz('tables', `has two tables called "${clash.name}", which cannot both go into schema "${request.intoSchema}".`);
+    }
+    await checkLive(request, tables);
+    const sourceCounts = request.source.kind === 'database' ? await tables_countRows(request.source.target, tables) : undefined;
+    const into = tables.map((table) => (request.intoSchema ? { schema: request.intoSchema, name: table.name } : table));
+    const description = `${tables.map(tables_qualifiedName).join(', ')}${request.intoSchema ? ` into schema ${request.intoSchema}` : ''}`;
+    core/* info */.pq(`Restoring ${request.content === 'data' && !request.intoSchema ? 'the rows of' : 'the definition and rows of'} ${description}.`);
+    if (!request.intoSchema && request.content === 'data') {
+        let archive;
+        let list;
+        if (request.source.kind === 'archive') {
+            archive = request.source.path;
+            // pg_restore loads a use-list in its order: referenced tables first, so foreign keys hold row by row.
+            const order = (await loadOrder(request.live, tables)).map(tables_qualifiedName);
+            const wanted = new Set(order);
+            list = await useList(request, archive, (entry) => entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`), (a, b) => order.indexOf(`${a.schema}.${a.name}`) - order.indexOf(`${b.schema}.${b.name}`));
+        }
+        else {
+            archive = await dumpTables(request, request.source.target, tables, { dataOnly: true });
+        }
+        await pgRestoreInto(request, request.live, archive, { dataOnly: true, useList: list, title: `pg_restore: rows of ${description}` });
+        await catchUpSequences(request.live, tables);
+    }
+    else {
+        // Definitions come from a database that has the tables, so that pg_dump brings their indexes,
+        // constraints, defaults and owned sequences along (pg_restore --table would not).
+        const direct = request.source.kind === 'database' && !request.intoSchema;
+        const scratch = direct ? undefined : await scratchCopy(request, tables);
+        try {
+            const from = scratch?.target ?? request.source.target;
+            if (request.intoSchema) {
+                await withClient(from, async (client) => {
+                    await client.query(`CREATE SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                    for (const table of tables)
+                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                });
+            }
+            const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
+            if (request.intoSchema) {
+                // A comparison copy gets no behaviour: no triggers, and no foreign keys into the live tables.
+                const list = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT' && entry.type !== 'TRIGGER');
+                await pgRestoreInto(request, request.live, archive, { useList: list, title: `pg_restore: ${description}` });
+            }
+            else if (request.source.kind === 'archive') {
+                // The tables from the scratch database, then their foreign keys from the backup, in one transaction.
+                const wanted = new Set(tables.map(tables_qualifiedName));
+                const foreignKeys = await useList(request, request.source.path, (entry) => entry.type === 'FK CONSTRAINT' && wanted.has(`${entry.schema}.${entry.name}`));
+                await runInOneTransaction(request, [{ archive }, { archive: request.source.path, useList: foreignKeys }], `psql: ${description}, with its foreign keys`);
+            }
+            else {
+                await pgRestoreInto(request, request.live, archive, { title: `pg_restore: ${description}` });
+            }
+            if (!request.intoSchema)
+                await catchUpSequences(request.live, tables);
+        }
+        finally {
+            await scratch?.drop().catch((error) => core/* warning */.$e(`Could not drop the scratch database: ${error.message}`));
+        }
+    }
+    const counts = await tables_countRows(request.live, into);
+    const expected = request.source.kind === 'archive' ? request.source.rowCounts : Object.fromEntries(tables.map((table, index) => [tables_qualifiedName(table), sourceCounts[index]]));
+    const restored = tables.map((table, index) => ({ from: tables_qualifiedName(table), into: tables_qualifiedName(into[index]), rows: counts[index] }));
+    const mismatches = restored.filter((table) => expected?.[table.from] !== undefined && expected[table.from] !== table.rows);
+    if (mismatches.length) {
+        throw new errors/* ActionError */.lZ(`The restored tables do not hold what the backup recorded: ${mismatches.map((table) => `${table.into} has ${table.rows} rows, the backup ${expected[table.from]}`).join('; ')}.`);
+    }
+    for (const table of restored)
+        core/* info */.pq(`${table.into}: ${table.rows} row(s) restored from ${table.from}.`);
+    return restored;
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/tables.ts
+
+
+
+
+
+
+
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+function readTablesInputs() {
+    const tables = listInput('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+    const content = enumInput('tables-content', TABLE_CONTENTS, { default: 'data' });
+    const intoSchema = stringInput('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
+    if (tables.length === 0 && intoSchema)
+        throw new errors/* InputError */.dz('tables-schema', 'only applies with tables: name the tables to restore into it.');
+    return { tables, content, intoSchema };
+}
+function restoredTablesSummary(restored) {
+    return ['\n### Tables restored\n\n', markdownTable(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+}
+/** Partial restore from a verified dump: only the named tables, into the database in database-url. */
+async function restoreTablesFromDump(request) {
+    const [pgDump, psql] = await Promise.all([findPgTool('pg_dump', request.server.major, request.pgBinDir), findPgTool('psql', request.server.major, request.pgBinDir)]);
+    emitEvent('restore_start', { database: request.target.database, tables: request.tables.tables, checksum: request.checksum, source: request.origin });
+    const restored = await restoreTables({
+        source: { kind: 'archive', path: request.archive, rowCounts: request.metadata?.rowCounts },
+        live: request.target,
+        tables: request.tables.tables,
+        content: request.tables.content,
+        intoSchema: request.tables.intoSchema,
+        noOwner: request.noOwner,
+        pgDump,
+        pgRestore: request.pgRestore,
+        psql,
+        workDir: request.workDir,
+    });
+    const durationMs = Date.now() - request.started;
+    setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
+    await writeSummary([
+        `## Tables restored into ${request.target.database}\n`,
+        keyValueTable([
+            ['Backup', request.origin],
+            ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
+            ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
+            ['Content', request.tables.intoSchema ? `definition and rows, into the new schema ${request.tables.intoSchema}` : request.tables.content === 'data' ? 'rows, into the existing (empty) tables' : 'definition and rows'],
+            ['Took', formatDuration(durationMs)],
+        ]),
+        restoredTablesSummary(restored),
+    ].join(''));
+    emitEvent('restore_complete', { database: request.target.database, tables: restored, duration_ms: durationMs });
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
+
+
+/**
+ * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
+ * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
+ * key without a host is a mistake, not something to ignore.
+ */
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+function readSshTarget() {
+    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
+    const privateKey = secretInput('ssh-key');
+    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
+    const knownHosts = stringInput('known-hosts');
+    if (!host) {
+        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return { host, user, privateKey, port, knownHosts };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
+/**
+ * Write-ahead log arithmetic, as PostgreSQL defines it (access/xlog_internal.h): an LSN is a 64-bit
+ * byte position written "hi/lo" in hex; a segment file name is the timeline, then the segment number
+ * split into "log id" and "segment in log id", eight hex digits each; a timeline's history file
+ * lists, for each ancestor timeline, the LSN where the next one branched off.
+ */
+const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+function parseLsn(text) {
+    const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
+    if (!match)
+        throw new Error(`"${text}" is not an LSN (hi/lo in hex, e.g. 0/16B3748)`);
+    return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+}
+function formatLsn(lsn) {
+    return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+const hex8 = (value) => value.toString(16).toUpperCase().padStart(8, '0');
+function segmentFileName(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return `${hex8(segment.timeline)}${hex8(segment.number / perLogId)}${hex8(segment.number % perLogId)}`;
+}
+function parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    const match = SEGMENT_NAME.exec(name);
+    if (!match)
+        return undefined;
+    const perLogId = 0x100000000n / BigInt(segmentSize);
+    return { timeline: parseInt(match[1], 16), number: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`) };
+}
+/**
+ * The segment holding the WAL that ends at `lsn` (XLByteToPrevSeg, as pg_walfile_name does): an LSN
+ * on a segment boundary belongs to the segment before it.
+ */
+function segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return { timeline, number: (lsn - 1n) / BigInt(segmentSize) };
+}
+function segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    return segment.number * BigInt(segmentSize);
+}
+/** Parses `<timeline>.history` (timeline, tab, switchpoint LSN, tab, reason; # comments). */
+function parseTimelineHistory(text) {
+    const branches = [];
+    for (const raw of text.split('\n')) {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const [timeline, switchpoint] = line.split(/\s+/);
+        branches.push({ timeline: Number(timeline), switchpoint: parseLsn(switchpoint) });
+    }
+    return branches;
+}
+/**
+ * Which timeline of `timeline`'s ancestry the WAL position `lsn` is on: recovery that follows
+ * `timeline` replays each ancestor up to its switchpoint, then the next.
+ */
+function timelineAt(lsn, timeline, history) {
+    for (const branch of history)
+        if (lsn < branch.switchpoint)
+            return branch.timeline;
+    return timeline;
+}
+function timelineHistoryFileName(timeline) {
+    return `${hex8(timeline)}.history`;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/info.ts
+
+
+const STANZA_OK = 0;
+const STANZA_NO_BACKUPS = 2;
+/** JSON.parse would round a 64-bit system identifier; keep it as the digits it is. */
+function parseKeepingSystemIds(json) {
+    return JSON.parse(json.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"'));
+}
+function parseStanzaInfo(json, stanza) {
+    let parsed;
+    try {
+        parsed = parseKeepingSystemIds(json);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`pgbackrest info printed something that is not JSON: ${error.message}`);
+    }
+    const raw = (Array.isArray(parsed) ? parsed : []).find((entry) => entry.name === stanza);
+    if (!raw)
+        throw new errors/* ActionError */.lZ(`pgbackrest info does not list stanza "${stanza}".`);
+    // After a stanza-upgrade the stanza holds several databases; only the current (last) one is restorable here.
+    const db = raw.db?.at(-1);
+    const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
+    const backups = [];
+    for (const backup of raw.backup ?? []) {
+        if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop)
+            continue;
+        backups.push({
+            label: backup.label,
+            type: backup.type,
+            startedAt: new Date(backup.timestamp.start * 1000),
+            stoppedAt: new Date(backup.timestamp.stop * 1000),
+            startLsn: parseLsn(backup.lsn.start),
+            stopLsn: parseLsn(backup.lsn.stop),
+            archiveStart: backup.archive.start,
+            archiveStop: backup.archive.stop,
+            timeline: parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
+            databaseBytes: backup.info.size,
+            repositoryBytes: backup.info.repository.delta,
+        });
+    }
+    return {
+        name: raw.name,
+        statusCode: raw.status.code,
+        statusMessage: raw.status.message,
+        systemId: db?.['system-id'],
+        databaseVersion: db?.version,
+        archiveId: archive?.id,
+        archiveMin: archive?.min ?? undefined,
+        archiveMax: archive?.max ?? undefined,
+        backups,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/host.ts
+
+
+
+
+
+
+
+const STANZA_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The first "ERROR: [nnn]: ..." pgBackRest printed, without the log prefix. */
+function pgBackRestError(output) {
+    const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
+    return line?.replace(/^.*?\bERROR: /, '').trim();
+}
+class PgBackRestHost {
+    executor;
+    direct;
+    settings;
+    ssh;
+    version;
+    programs = new Map();
+    constructor(
+    /** Runs through pgbackrest-via: pgBackRest and the server programs. */
+    executor, 
+    /** The host itself, without the prefix: stop-command and start-command run here. */
+    direct, settings, ssh, 
+    /** "2.45" */
+    version) {
+        this.executor = executor;
+        this.direct = direct;
+        this.settings = settings;
+        this.ssh = ssh;
+        this.version = version;
+    }
+    get description() {
+        return this.executor.description;
+    }
+    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
+    static async open(settings) {
+        const ssh = settings.ssh ? await openSshExecutor(settings.ssh) : undefined;
+        const executor = prefixedExecutor(ssh ?? localExecutor, settings.via);
+        try {
+            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
+                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+                });
+            });
+            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+            if (!version)
+                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+            return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
+        }
+        catch (error) {
+            await ssh?.close();
+            throw error;
+        }
+    }
+    async close() {
+        await this.ssh?.close();
+    }
+    /** The options every pgbackrest command takes, before the command name. */
+    globalOptions() {
+        return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
+    }
+    /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
+    async pgbackrest(command, args = [], options = {}) {
+        try {
+            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
+        }
+        catch (error) {
+            if (error instanceof ProcessError) {
+                const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
+                if (reason)
+                    throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
+            }
+            throw error;
+        }
+    }
+    /** A long pgbackrest command with its log lines in a collapsible group. */
+    async pgbackrestLogged(title, command, args) {
+        return withProgressGroup(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
+    }
+    async info() {
+        const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
+        return parseStanzaInfo(stdout, this.settings.stanza);
+    }
+    /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
+    async check() {
+        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+    }
+    /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
+    run(command, args, options) {
+        return this.executor.run(command, args, options);
+    }
+    /**
+     * pg_ctl or pg_waldump of the server's major version on that host: server-bin-dir, else PATH
+     * (the official images), else Debian's and the PGDG RPMs' directories. Found once per step.
+     */
+    serverProgram(name, major) {
+        const key = `${name}@${major}`;
+        let found = this.programs.get(key);
+        if (!found) {
+            found = this.findServerProgram(name, major);
+            this.programs.set(key, found);
+        }
+        return found;
+    }
+    async findServerProgram(name, major) {
+        const candidates = this.settings.serverBinDir
+            ? [`${this.settings.serverBinDir.replace(/\/+$/, '')}/${name}`]
+            : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
+        const tried = [];
+        for (const candidate of candidates) {
+            const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error) => {
+                tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+                return undefined;
+            });
+            if (!result)
+                continue;
+            const version = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout)?.[1];
+            if (result.exitCode === 0 && version === major)
+                return candidate;
+            tried.push(`${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`);
+        }
+        throw new errors/* ActionError */.lZ(`No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`, {
+            hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
+        });
+    }
+    /** A private scratch directory there, removed by the returned function. */
+    async scratchDirectory() {
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        const dir = stdout.trim();
+        if (!dir.startsWith('/'))
+            throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
+        return {
+            path: dir,
+            remove: async () => {
+                await this.executor.run('rm', ['-rf', '--', dir]).catch((error) => core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            },
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/inputs.ts
+
+
+
+
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
+const METHODS = ['dump', 'pgbackrest'];
+/** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
+function parseVia(text) {
+    if (text === undefined)
+        return [];
+    if (text.startsWith('[')) {
+        const parsed = yamlInput('pgbackrest-via');
+        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
+            throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
+        }
+        return parsed;
+    }
+    return text.split(/\s+/).filter(Boolean);
+}
+function readPgBackRestSettings(extra = {}) {
+    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    if (!stanza)
+        throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
+    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    return {
+        stanza,
+        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia(stringInput('pgbackrest-via')),
+        ssh: readSshTarget(),
+        archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
+        ...extra,
+    };
+}
+/** Inputs of one method given with the other: said plainly, not ignored. */
+function rejectInputsOfOtherMethod(method, names) {
+    for (const name of names) {
+        if (rawInput(name) !== '')
+            throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/restore-db/inputs.ts
 
 
 
 
 
+
 const RESTORE_MODES = ['new-database', 'replace'];
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = [
+    'pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'restore-point', 'restore-point-lsn', 'target-time',
+    'side-data-dir', 'side-port', 'stop-command', 'start-command', 'data-directory', 'server-bin-dir', 'remove-side-cluster',
+];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
-async function readRestoreInputs() {
+function readRestoreMethod() {
+    return enumInput('method', METHODS, { default: 'dump' });
+}
+function readRestoreInputs() {
+    rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
     const target = resolvePgTarget(stringInput('database-url'));
     const path = stringInput('path');
     const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
@@ -37903,6 +38537,13 @@ async function readRestoreInputs() {
     if (targetDatabase && mode === 'replace')
         throw new errors/* InputError */.dz('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
     const swap = booleanInput('swap', { default: false });
+    const tables = readTablesInputs();
+    if (tables.tables.length > 0) {
+        for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']]) {
+            if (given)
+                throw new errors/* InputError */.dz(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
+        }
+    }
     if (swap && mode === 'replace')
         throw new errors/* InputError */.dz('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
     return {
@@ -37910,7 +38551,7 @@ async function readRestoreInputs() {
         source,
         targetDatabase,
         mode,
-        encryptionKey: await readEncryptionSecret(secretInput('encryption-key'), 'decrypt'),
+        encryptionKey: secretInput('encryption-key'),
         expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
             ?.replace(/^sha256:/, '')
             .toLowerCase(),
@@ -37918,7 +38559,836 @@ async function readRestoreInputs() {
         swap,
         noOwner: booleanInput('no-owner', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
+        tables,
     };
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/archive.ts
+
+
+
+const ARCHIVED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
+/** Every complete WAL segment in the stanza's current archive, oldest first. */
+async function listArchivedSegments(host, info, segmentSize) {
+    if (!info.archiveId)
+        return [];
+    const { stdout } = await host.pgbackrest('repo-ls', ['--output=json', '--recurse', '--log-level-console=warn', `archive/${info.name}/${info.archiveId}`]);
+    const entries = JSON.parse(stdout);
+    const segments = [];
+    for (const [file, entry] of Object.entries(entries)) {
+        const name = entry.type === 'file' ? ARCHIVED_SEGMENT.exec(file)?.[1] : undefined;
+        const segment = name ? parseSegmentFileName(name, segmentSize) : undefined;
+        if (name && segment)
+            segments.push({ ...segment, name, archivedAt: new Date((entry.time ?? 0) * 1000) });
+    }
+    return segments.sort((a, b) => (a.number === b.number ? a.timeline - b.timeline : a.number < b.number ? -1 : 1));
+}
+/** The newest archived segment: what the newest restorable moment is measured by. */
+function newestSegment(segments) {
+    return segments.reduce((newest, segment) => (!newest || segment.archivedAt > newest.archivedAt || (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name) ? segment : newest), undefined);
+}
+/** A WAL file from the archive into `dir` (named as PostgreSQL names it); false when the archive does not have it. */
+async function fetchWal(host, name, dir) {
+    const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], { okExitCodes: [0, 1] });
+    return result.exitCode === 0;
+}
+/** The history of `timeline` (empty for timeline 1, which has none). */
+async function timelineHistory(host, timeline, scratchDir) {
+    if (timeline <= 1)
+        return [];
+    const file = timelineHistoryFileName(timeline);
+    if (!(await fetchWal(host, file, scratchDir)))
+        throw new errors/* ActionError */.lZ(`The archive of stanza "${host.settings.stanza}" has no ${file}, which timeline ${timeline} needs.`);
+    const { stdout } = await host.run('cat', ['--', `${scratchDir}/${file}`]);
+    return parseTimelineHistory(stdout);
+}
+const RESTORE_POINT_RECORD = /lsn: ([0-9A-F]+\/[0-9A-F]+), prev [0-9A-F]+\/[0-9A-F]+, desc: RESTORE_POINT (.*)$/;
+/** Restore points in pg_waldump's output, by name. */
+function restorePointsIn(waldumpOutput) {
+    const found = [];
+    for (const line of waldumpOutput.split('\n')) {
+        const match = RESTORE_POINT_RECORD.exec(line);
+        if (match)
+            found.push({ name: match[2], lsn: parseLsn(match[1]) });
+    }
+    return found;
+}
+/** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
+function segmentBatches(candidates, size) {
+    const sorted = [...candidates].sort((a, b) => (a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1));
+    const batches = [];
+    for (const segment of sorted) {
+        const batch = batches.at(-1);
+        const last = batch?.at(-1);
+        if (batch && last && batch.length < size && last.timeline === segment.timeline && last.number === segment.number + 1n)
+            batch.push(segment);
+        else
+            batches.push([segment]);
+    }
+    return batches;
+}
+const BATCH_SEGMENTS = 8;
+const PARALLEL_FETCHES = 4;
+/**
+ * Finds the newest restore point called `name`, reading archived segments from the newest down with
+ * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
+ * after the batch, for a record that crosses into it).
+ */
+async function findRestorePoint(host, segments, search) {
+    const waldump = await host.serverProgram('pg_waldump', search.major);
+    const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
+    const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber && (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
+    core/* info */.pq(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint)}`}.`);
+    let read = 0;
+    for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
+        const lowest = batch[batch.length - 1];
+        const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
+        const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
+        try {
+            for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
+                await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
+            }
+            // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+            const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
+            const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+            const inBatch = (lsn) => {
+                const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
+                return number >= lowest.number && number <= batch[0].number;
+            };
+            const newest = restorePointsIn(stdout).filter((point) => point.name === search.name && inBatch(point.lsn)).sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+            if (newest) {
+                const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number);
+                return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
+            }
+        }
+        finally {
+            await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
+        }
+        read += batch.length;
+        if (read % 64 < BATCH_SEGMENTS && read < candidates.length)
+            core/* info */.pq(`... ${read} of ${candidates.length} segments read.`);
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/cluster.ts
+
+
+
+
+/**
+ * A PostgreSQL data directory on the pgBackRest host, driven with pg_ctl through the host's
+ * executor: whether a server runs on it, starting a restored one on a side port, and waiting until
+ * its recovery has ended (promotion) or failed.
+ */
+const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
+/** pg_ctl status: 0 a server runs on it, 3 none does; 4 (no data directory) is an error. */
+async function serverRunsOn(host, pgCtl, dataDirectory) {
+    const result = await host.run(pgCtl, ['status', '-D', dataDirectory], { okExitCodes: ANY_EXIT, timeoutMs: 60_000 });
+    if (result.exitCode === 0)
+        return true;
+    if (result.exitCode === 3)
+        return false;
+    throw new errors/* ActionError */.lZ(`pg_ctl status -D ${dataDirectory} on ${host.description} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`);
+}
+/**
+ * Waits until the server at `target` answers and has left recovery. `stillStarting` says whether it
+ * is still worth waiting (false once the postmaster is gone); `explain` fetches its log for the error.
+ */
+async function waitUntilPromoted(target, timeoutMs, stillStarting, explain) {
+    const deadline = Date.now() + timeoutMs;
+    let lastProblem = 'it did not answer';
+    for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 1000)) {
+        let client;
+        try {
+            client = await connect(target, { applicationName: 'rollback-actions restore-db', connectTimeoutMs: 5000 });
+            const { rows } = await client.query('SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed');
+            if (!rows[0].recovering) {
+                // The timeline WAL is written on now (pg_control's checkpoint timeline lags until the next checkpoint).
+                const { rows: current } = await client.query('SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment, pg_current_wal_lsn()::text AS lsn');
+                return { timeline: parseInt(current[0].segment.slice(0, 8), 16), lsn: current[0].lsn };
+            }
+            lastProblem = `it was still recovering (replayed up to ${rows[0].replayed ?? 'nothing yet'})`;
+        }
+        catch (error) {
+            lastProblem = (0,errors/* errorMessage */.gJ)(error);
+            if (!(await stillStarting().catch(() => false))) {
+                throw new errors/* ActionError */.lZ(`The restored server stopped during recovery:\n${await explain().catch((reason) => `(its log could not be read: ${(0,errors/* errorMessage */.gJ)(reason)})`)}`);
+            }
+        }
+        finally {
+            await client?.end().catch(() => undefined);
+        }
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
+    }
+    throw new errors/* ActionError */.lZ(`The restored server did not finish recovery within ${Math.round(timeoutMs / 1000)}s: ${lastProblem}.\n${await explain().catch(() => '')}`);
+}
+/** The last lines of a file there (a server log), for error messages. */
+async function tailOf(host, file, lines = 20) {
+    const { stdout } = await host.run('tail', ['-n', String(lines), '--', file], { okExitCodes: [0, 1] });
+    return stdout.trim();
+}
+/** `pg_ctl stop -m fast`, waiting; a server that is not running is fine. */
+async function stopServer(host, pgCtl, dataDirectory) {
+    if (!(await serverRunsOn(host, pgCtl, dataDirectory)))
+        return;
+    core/* info */.pq(`Stopping the server on ${dataDirectory}.`);
+    await host.run(pgCtl, ['stop', '-D', dataDirectory, '-m', 'fast', '-w', '-t', '120'], { timeoutMs: 180_000 });
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/recovery.ts
+
+
+
+
+function recovery_describeTarget(target) {
+    if (target.kind === 'name')
+        return `restore point "${target.name}"`;
+    if (target.kind === 'time')
+        return `time ${target.time.toISOString()}`;
+    return 'the end of the backup (immediate)';
+}
+function pickBackup(candidates, choice, context, why) {
+    const all = context.info.backups;
+    if (choice.kind === 'label') {
+        const named = all.find((backup) => backup.label === choice.label);
+        if (!named) {
+            throw new errors/* InputError */.dz(context.inputs.backupSet, `is "${choice.label}", which is not a backup of stanza "${context.info.name}" (it has: ${all.map((backup) => backup.label).join(', ') || 'no backups'}). Nothing was restored.`);
+        }
+        if (!candidates.includes(named))
+            throw new errors/* InputError */.dz(context.inputs.backupSet, `is "${choice.label}", which cannot recover to ${why}: it ends after it, or on another timeline. Nothing was restored.`);
+        return named;
+    }
+    if (candidates.length === 0)
+        throw new errors/* ActionError */.lZ(`No backup of stanza "${context.info.name}" can recover to ${why}: none ends before it on its timeline. Nothing was restored.`);
+    if (choice.kind === 'latest')
+        return candidates[candidates.length - 1];
+    const now = (context.now ?? new Date()).getTime();
+    const recent = candidates.filter((backup) => now - backup.stoppedAt.getTime() <= choice.windowMs);
+    if (recent.length === 0)
+        throw new errors/* ActionError */.lZ(`No backup of stanza "${context.info.name}" finished within the random-window (${Math.round(choice.windowMs / 3_600_000)}h); the newest is ${candidates[candidates.length - 1].label}. Nothing was restored.`);
+    return recent[(0,external_node_crypto_.randomInt)(recent.length)];
+}
+/** The newest timeline the archive knows (its segments and history files). */
+function latestTimeline(segments) {
+    return segments.reduce((latest, segment) => Math.max(latest, segment.timeline), 1);
+}
+/** Backups a recovery along `timeline` can start from: their end lies on that timeline's ancestry. */
+async function backupsOnTimeline(context, timeline) {
+    const history = await timelineHistory(context.host, timeline, context.scratchDir);
+    return context.info.backups.filter((backup) => timelineAt(backup.stopLsn, timeline, history) === backup.timeline && backup.timeline <= timeline);
+}
+async function planRecovery(target, choice, context, major) {
+    if (context.info.backups.length === 0)
+        throw new errors/* ActionError */.lZ(`Stanza "${context.info.name}" has no valid backup to restore (pgbackrest info: ${context.info.statusMessage}). Nothing was restored.`);
+    if (target.kind === 'immediate') {
+        const backup = pickBackup(context.info.backups, choice, context, 'its own end');
+        return { target, backup, description: `the end of backup ${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})` };
+    }
+    if (target.kind === 'time') {
+        const now = context.now ?? new Date();
+        if (target.time > now)
+            throw new errors/* InputError */.dz(context.inputs.target, `is ${target.time.toISOString()}, which is in the future. Nothing was restored.`);
+        const onTimeline = await backupsOnTimeline(context, latestTimeline(context.segments));
+        const backup = pickBackup(onTimeline.filter((candidate) => candidate.stoppedAt <= target.time), choice, context, recovery_describeTarget(target));
+        return { target, backup, description: `${recovery_describeTarget(target)}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})` };
+    }
+    const oldest = context.info.backups
+        .map((backup) => parseSegmentFileName(backup.archiveStart, context.segmentSize)?.number ?? 0n)
+        .reduce((min, number) => (number < min ? number : min));
+    const found = await findRestorePoint(context.host, context.segments, {
+        name: target.name,
+        lsnHint: target.lsnHint,
+        fromSegmentNumber: oldest,
+        major,
+        segmentSize: context.segmentSize,
+        scratchDir: context.scratchDir,
+    });
+    if (!found) {
+        throw new errors/* InputError */.dz(context.inputs.target, `is "${target.name}", and no restore point of that name is in the archived WAL of stanza "${context.info.name}"${target.lsnHint === undefined ? ' since its oldest backup' : ` around LSN ${formatLsn(target.lsnHint)}`}. Nothing was restored.`, { hint: 'Use the restore-point output of the backup-db step that created it; a restore point whose WAL was never archived cannot be recovered to.' });
+    }
+    const onTimeline = await backupsOnTimeline(context, found.timeline);
+    const backup = pickBackup(onTimeline.filter((candidate) => candidate.stopLsn <= found.lsn), choice, context, recovery_describeTarget(target));
+    return {
+        target,
+        backup,
+        timeline: found.timeline,
+        restorePoint: found,
+        description: `${recovery_describeTarget(target)} at ${formatLsn(found.lsn)} on timeline ${found.timeline}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})`,
+    };
+}
+/** recovery_target_time as PostgreSQL and pgBackRest both read it: "2026-01-02 03:04:05.678+00". */
+function recoveryTimeText(time) {
+    return `${time.toISOString().replace('T', ' ').replace('Z', '')}+00`;
+}
+/** `pgbackrest restore` options for a plan; the destination's own options are added by the caller. */
+function restoreOptions(plan) {
+    const options = [`--set=${plan.backup.label}`];
+    const { target } = plan;
+    if (target.kind === 'name')
+        options.push('--type=name', `--target=${target.name}`, `--target-timeline=${plan.timeline}`, '--target-action=promote');
+    else if (target.kind === 'time')
+        options.push('--type=time', `--target=${recoveryTimeText(target.time)}`, '--target-action=promote');
+    else
+        options.push('--type=immediate', '--target-action=promote');
+    return options;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
+
+
+
+/** PostgreSQL keeps restore point names in a char[MAXFNAMELEN] (64 bytes with the terminating NUL). */
+const RESTORE_POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/;
+const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
+async function createRestorePoint(client, name) {
+    const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
+    const [row] = rows;
+    return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+}
+/** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
+function archivedThrough(last, segment) {
+    return last !== null && /^[0-9A-F]{24}$/.test(last) && last >= segment;
+}
+/**
+ * Puts everything written so far into the archive: a commit record (so that a recovery to any time
+ * up to now finds a commit after it to stop at), a switch to a new segment, and a wait until the
+ * archiver reports the finished segment archived. Returns that segment.
+ */
+async function archiveUpToNow(client, timeoutMs) {
+    const started = new Date();
+    await client.query('SELECT txid_current()');
+    const { rows } = await client.query('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
+    const segment = rows[0].segment;
+    const deadline = Date.now() + timeoutMs;
+    let state;
+    for (let delay = 10;; delay = Math.min(delay * 2, 250)) {
+        state = (await client.query('SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver')).rows[0];
+        if (archivedThrough(state.last_archived_wal, segment))
+            return segment;
+        if (Date.now() >= deadline)
+            break;
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
+    }
+    const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
+    throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
+}
+
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/server.ts
+
+
+
+async function describeLiveServer(client) {
+    const version = await serverVersion(client);
+    const { rows } = await client.query(`SELECT system_identifier::text AS system_id, pg_is_in_recovery() AS in_recovery,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size
+       FROM pg_control_system()`);
+    let files;
+    try {
+        const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
+              current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
+        const [row] = settings;
+        files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+    }
+    catch {
+        // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
+        files = undefined;
+    }
+    return {
+        version,
+        systemId: rows[0].system_id,
+        segmentSize: Number(rows[0].segment_size) || DEFAULT_SEGMENT_SIZE,
+        inRecovery: rows[0].in_recovery,
+        files,
+    };
+}
+/** A stanza that describes another cluster is refused: its backups cannot be this database's. */
+function ensureStanzaOfServer(info, server) {
+    if (info.systemId && info.systemId !== server.systemId) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" belongs to the cluster with system identifier ${info.systemId}, but this server's is ${server.systemId}: its backups and WAL are another cluster's.`, { hint: 'Check pgbackrest-stanza, and that database-url points at the cluster that stanza backs up.' });
+    }
+    if (info.databaseVersion && info.databaseVersion !== String(server.version.major)) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/side-cluster.ts
+
+
+
+
+
+/**
+ * A restored copy of the cluster in a new data directory, started on a side port beside the live
+ * server: for drills, inspection, and copying tables back. Its archiving is off (it must never push
+ * a timeline of its own into the live stanza's archive), and a marker file says that restore-db
+ * made it, so that only such a directory is ever removed.
+ */
+const SIDE_MARKER = 'rollback-actions-side-cluster.json';
+const SIDE_LOG = 'rollback-actions-side.log';
+/** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
+async function freeLocalPort() {
+    return await new Promise((resolve, reject) => {
+        const server = (0,external_node_net_.createServer)();
+        server.once('error', reject);
+        server.listen(0, () => {
+            const address = server.address();
+            server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+        });
+    });
+}
+async function exists(host, file) {
+    const result = await host.run('ls', ['-d', '--', file], { okExitCodes: [0, 1, 2] });
+    return result.exitCode === 0;
+}
+async function writeFileThere(host, file, text) {
+    await host.run('tee', ['--', file], { input: text });
+}
+const confValue = (value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+async function restoreSideCluster(host, plan, request) {
+    const dir = request.dataDirectory;
+    const listed = await host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] });
+    if (listed.exitCode === 0 && listed.stdout.trim() !== '') {
+        throw new errors/* ActionError */.lZ(`The side data directory ${dir} on ${host.description} already exists and is not empty; restore-db never restores over a directory it did not make. Nothing was restored.`, {
+            hint: 'Choose another side-data-dir, or remove the old side cluster first (remove-side-cluster).',
+        });
+    }
+    const pgCtl = await host.serverProgram('pg_ctl', request.major);
+    const log = `${dir}/${SIDE_LOG}`;
+    try {
+        await host.pgbackrestLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
+            ...restoreOptions(plan),
+            `--pg1-path=${dir}`,
+            '--archive-mode=off',
+            `--recovery-option=port=${request.port}`,
+        ]);
+        await writeFileThere(host, `${dir}/${SIDE_MARKER}`, `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`);
+        if (!(await exists(host, `${dir}/postgresql.conf`))) {
+            if (!request.liveSettings)
+                throw new errors/* ActionError */.lZ(`The restored data directory has no postgresql.conf (the live server keeps its configuration elsewhere), and the live server's settings could not be read to write one.`);
+            const settings = request.liveSettings;
+            await writeFileThere(host, `${dir}/postgresql.conf`, [
+                '# Written by rollback-actions restore-db for a side cluster: the live configuration lives outside its data directory.',
+                `hba_file = ${confValue(settings.hbaFile)}`,
+                `ident_file = ${confValue(settings.identFile)}`,
+                `listen_addresses = ${confValue(settings.listenAddresses)}`,
+                `unix_socket_directories = ${confValue(settings.socketDirectories)}`,
+                '',
+            ].join('\n'));
+        }
+        core/* info */.pq(`Starting the restored cluster on port ${request.port}.`);
+        await host.run(pgCtl, ['start', '-D', dir, '-l', log, '-w', '-t', String(Math.ceil(request.timeoutMs / 1000))], { timeoutMs: request.timeoutMs + 30_000 }).catch(async (error) => {
+            throw new errors/* ActionError */.lZ(`The restored cluster in ${dir} did not start: ${(0,errors/* errorMessage */.gJ)(error)}\n${await tailOf(host, log).catch(() => '')}`);
+        });
+        const recovered = await waitUntilPromoted(request.target, request.timeoutMs, () => serverRunsOn(host, pgCtl, dir), () => tailOf(host, log));
+        return { side: { dataDirectory: dir, port: request.port, target: request.target }, recovered };
+    }
+    catch (error) {
+        // The directory did not exist (or was empty) before: what is in it now is this step's, and unusable.
+        await stopServer(host, pgCtl, dir).catch(() => undefined);
+        await host.run('rm', ['-rf', '--', dir]).catch((reason) => core/* warning */.$e(`Could not remove ${dir}: ${(0,errors/* errorMessage */.gJ)(reason)}`));
+        throw error;
+    }
+}
+/** Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's marker. */
+async function retireSideCluster(host, dataDirectory, major, remove) {
+    if (!(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
+        throw new errors/* ActionError */.lZ(`${dataDirectory} on ${host.description} has no ${SIDE_MARKER}: it is not a side cluster restore-db made, and is left alone.`);
+    }
+    const pgCtl = await host.serverProgram('pg_ctl', major);
+    await stopServer(host, pgCtl, dataDirectory);
+    if (remove) {
+        await host.run('rm', ['-rf', '--', dataDirectory]);
+        core/* info */.pq(`Removed the side cluster ${dataDirectory}.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/pgbackrest-inputs.ts
+
+
+
+
+
+
+
+
+/**
+ * restore-db's inputs for method "pgbackrest": what to recover to (a restore point, a time, or the
+ * end of a backup), from which backup set, and where (a side cluster, or in place with the server
+ * stopped and started by the given commands).
+ */
+const SIDE_CLUSTER_ENDINGS = ['keep', 'stop', 'remove'];
+/** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
+const DUMP_ONLY_INPUTS = ['path', 'artifact-name', 'label', 'run-id', 'target-database', 'encryption-key', 'expected-checksum'];
+const BACKUP_LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/;
+const ABSOLUTE_PATH = /^\/[^\0]*$/;
+/** A command as one argument per line, or a JSON array. */
+function commandInput(name, text) {
+    if (text === undefined)
+        return undefined;
+    if (text.startsWith('[')) {
+        const parsed = yamlInput(name);
+        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string'))
+            throw new errors/* InputError */.dz(name, 'given as JSON must be a non-empty array of strings.');
+        return parsed;
+    }
+    return text.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+function readTarget() {
+    const name = stringInput('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
+    const lsnText = stringInput('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
+    const timeText = stringInput('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
+    if (name && timeText)
+        throw new errors/* InputError */.dz('target-time', 'and "restore-point" were both given; recover either to a restore point or to a time.');
+    if (lsnText && !name)
+        throw new errors/* InputError */.dz('restore-point-lsn', 'only narrows the search for restore-point; give restore-point too.');
+    if (name)
+        return { kind: 'name', name, lsnHint: lsnText ? parseLsn(lsnText) : undefined };
+    if (timeText) {
+        const time = new Date(timeText.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
+        if (Number.isNaN(time.getTime()))
+            throw new errors/* InputError */.dz('target-time', `is not a valid time: ${JSON.stringify(timeText)}.`);
+        return { kind: 'time', time };
+    }
+    return { kind: 'immediate' };
+}
+function readBackupSet() {
+    const text = stringInput('backup-set', { default: 'latest' });
+    const windowMs = durationInput('random-window', { default: 7 * 86_400_000, min: 60_000 });
+    if (text === 'latest')
+        return { kind: 'latest' };
+    if (text === 'random')
+        return { kind: 'random', windowMs };
+    if (!BACKUP_LABEL.test(text))
+        throw new errors/* InputError */.dz('backup-set', `must be "latest", "random" or a pgBackRest backup label such as 20260504-030201F; got ${JSON.stringify(text)}.`);
+    return { kind: 'label', label: text };
+}
+function readPgBackRestRestoreInputs() {
+    rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
+    const target = resolvePgTarget(stringInput('database-url'));
+    const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
+    const replace = mode === 'replace';
+    const removeSideCluster = stringInput('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
+    const inputs = {
+        target,
+        settings: readPgBackRestSettings({ serverBinDir: stringInput('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
+        recovery: readTarget(),
+        backupSet: readBackupSet(),
+        mode,
+        sideDataDirectory: stringInput('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
+        sidePort: integerInput('side-port', { min: 1, max: 65535 }),
+        sideCluster: enumInput('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
+        stopCommand: commandInput('stop-command', stringInput('stop-command')),
+        startCommand: commandInput('start-command', stringInput('start-command')),
+        dataDirectory: stringInput('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
+        safetyBackup: booleanInput('safety-backup', { default: true }),
+        recoveryTimeoutMs: durationInput('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
+        removeSideCluster,
+        tables: readTablesInputs(),
+        noOwner: booleanInput('no-owner', { default: false }),
+        pgBinDir: stringInput('pg-bin-dir'),
+    };
+    if (replace && inputs.tables.tables.length > 0)
+        throw new errors/* InputError */.dz('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
+    if (replace) {
+        for (const [name, value] of [['side-data-dir', inputs.sideDataDirectory], ['side-port', inputs.sidePort]]) {
+            if (value !== undefined)
+                throw new errors/* InputError */.dz(name, 'only applies to mode "new-database" (a side cluster); mode "replace" restores the cluster in place.');
+        }
+        if (!inputs.startCommand)
+            throw new errors/* InputError */.dz('start-command', 'is required with mode "replace": the command that starts the server again after the restore (e.g. systemctl start postgresql@16-main, or docker compose start db).');
+    }
+    else {
+        for (const [name, value] of [['stop-command', inputs.stopCommand], ['start-command', inputs.startCommand]]) {
+            if (value)
+                throw new errors/* InputError */.dz(name, 'only applies to mode "replace"; mode "new-database" restores into a side cluster and leaves the live server alone.');
+        }
+    }
+    return inputs;
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/pgbackrest-summary.ts
+
+
+
+function pgBackRestRestoreSummary(input) {
+    const { inputs, result } = input;
+    const { plan, side, state } = result;
+    const where = side
+        ? `side cluster ${side.dataDirectory}, port ${side.port} (${inputs.sideCluster === 'keep' ? 'left running' : inputs.sideCluster === 'stop' ? 'stopped afterwards' : 'removed afterwards'})`
+        : `in place (${inputs.target.host}:${inputs.target.port})`;
+    const parts = [
+        `## Point-in-time recovery: ${inputs.target.database} ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
+        keyValueTable([
+            ['Recovered to', plan.description],
+            ['Into', where],
+            ['Timeline', `${result.recovered.timeline} (promoted at ${result.recovered.lsn})`],
+            ['pgBackRest', `${input.pgBackRest}, stanza ${inputs.settings.stanza}`],
+            ['Safety restore point', result.safetyPoint ? `\`${result.safetyPoint.name}\` at ${result.safetyPoint.lsn} on timeline ${result.safetyPoint.timeline} (the state before this restore)` : undefined],
+            ['Schema version', state.schemaVersion ?? '(no migration history)'],
+            ['Foreign keys', `${state.foreignKeys.length} checked, ${state.foreignKeys.some((fk) => fk.violations > 0) ? 'some with orphan rows' : 'all hold'}`],
+            ['Newest restorable WAL', result.newestRestorableAt?.toISOString()],
+            ['Restore (RTO)', formatDuration(result.restoreMs)],
+            ['Took', formatDuration(input.durationMs)],
+        ]),
+    ];
+    if (result.tables)
+        parts.push(restoredTablesSummary(result.tables));
+    if (input.problems.length)
+        parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
+    const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
+    if (rows.length)
+        parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));
+    return parts.join('');
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/pgbackrest.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Partial restore from the recovered side cluster into the live database (the runner's pg_dump and pg_restore). */
+async function copyTablesBack(inputs, side, major) {
+    const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-tables-'));
+    try {
+        const [pgDump, pgRestore, psql] = await Promise.all(['pg_dump', 'pg_restore', 'psql'].map((tool) => findPgTool(tool, Number(major), inputs.pgBinDir)));
+        return await restoreTables({
+            source: { kind: 'database', target: side },
+            live: inputs.target,
+            tables: inputs.tables.tables,
+            content: inputs.tables.content,
+            intoSchema: inputs.tables.intoSchema,
+            noOwner: inputs.noOwner,
+            pgDump,
+            pgRestore,
+            psql,
+            workDir,
+        });
+    }
+    finally {
+        await (0,promises_.rm)(workDir, { recursive: true, force: true });
+    }
+}
+const pgbackrest_ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
+/** The live server, when it answers; a restore in place may find it already stopped. */
+async function openLive(target) {
+    let client;
+    try {
+        client = await connect(target, { applicationName: 'rollback-actions restore-db', connectTimeoutMs: 10_000 });
+        return { client, server: await describeLiveServer(client) };
+    }
+    catch (error) {
+        await client?.end().catch(() => undefined);
+        return { unreachable: (0,errors/* errorMessage */.gJ)(error) };
+    }
+}
+async function waitUntilStopped(host, pgCtl, dataDirectory, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (!(await serverRunsOn(host, pgCtl, dataDirectory)))
+            return true;
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(250);
+    }
+    return false;
+}
+function sideDirectoryFor(inputs, live, now) {
+    if (inputs.sideDataDirectory)
+        return inputs.sideDataDirectory;
+    if (!live?.files) {
+        throw new errors/* InputError */.dz('side-data-dir', 'is required here: the live server\'s data_directory could not be read (it needs a superuser or pg_read_all_settings) to put the side cluster beside it.');
+    }
+    return `${live.files.dataDirectory.replace(/\/+$/, '')}.restore-${compactTimestamp(now).toLowerCase()}`;
+}
+async function runPgBackRestRestore(started) {
+    const inputs = readPgBackRestRestoreInputs();
+    const now = new Date(started);
+    const host = await PgBackRestHost.open(inputs.settings);
+    const live = inputs.removeSideCluster ? {} : await openLive(inputs.target);
+    try {
+        core/* info */.pq(`pgBackRest ${host.version} on ${host.description}, stanza "${inputs.settings.stanza}".`);
+        if (inputs.removeSideCluster) {
+            const { stdout } = await host.run('cat', ['--', `${inputs.removeSideCluster}/PG_VERSION`]);
+            await retireSideCluster(host, inputs.removeSideCluster, stdout.trim(), true);
+            setOutputs({ 'side-data-dir': inputs.removeSideCluster, 'duration-ms': Date.now() - started });
+            return;
+        }
+        const result = await restore(inputs, host, live, now);
+        const durationMs = Date.now() - started;
+        const database = inputs.target.database;
+        setOutputs({
+            database,
+            'schema-version': result.state.schemaVersion ?? '',
+            'row-counts': result.state.rowCounts,
+            'foreign-keys': { checked: result.state.foreignKeys.length, violations: result.state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+            'recovery-target': result.plan.description,
+            'backup-label': result.plan.backup.label,
+            timeline: result.recovered.timeline,
+            'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
+            'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+            'safety-restore-point': result.safetyPoint?.name,
+            'restored-tables': result.tables,
+            'restore-duration-ms': result.restoreMs,
+            'newest-restorable-at': result.newestRestorableAt?.toISOString(),
+            'duration-ms': durationMs,
+        });
+        const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
+        await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
+        if (problems.length) {
+            emitEvent('restore_failed', { database, problems });
+            throw new errors/* ActionError */.lZ(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
+        }
+        emitEvent('restore_complete', { database, mode: inputs.mode, method: 'pgbackrest', target: result.plan.description, backup_label: result.plan.backup.label, restore_ms: result.restoreMs, duration_ms: durationMs });
+        core/* info */.pq(`Recovered to ${result.plan.description} in ${formatDuration(durationMs)}.`);
+    }
+    finally {
+        await live.client?.end().catch(() => undefined);
+        await host.close();
+    }
+}
+async function restore(inputs, host, live, now) {
+    const replace = inputs.mode === 'replace';
+    const info = await host.info();
+    if (live.server)
+        ensureStanzaOfServer(info, live.server);
+    const major = info.databaseVersion ?? String(live.server?.version.major ?? '');
+    if (!major)
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" has no database yet (pgbackrest info: ${info.statusMessage}). Nothing was restored.`);
+    const segmentSize = live.server?.segmentSize ?? undefined;
+    // In place: the data directory, and whether the server on it can be (or already is) stopped.
+    let dataDirectory;
+    let pgCtl;
+    if (replace) {
+        dataDirectory = inputs.dataDirectory ?? live.server?.files?.dataDirectory;
+        if (!dataDirectory)
+            throw new errors/* InputError */.dz('data-directory', `is required with mode "replace" when the server's data_directory cannot be read (${live.unreachable ?? 'reading it needs a superuser or pg_read_all_settings'}).`);
+        pgCtl = await host.serverProgram('pg_ctl', major);
+        const running = Boolean(live.client) || (await serverRunsOn(host, pgCtl, dataDirectory));
+        if (running && !inputs.stopCommand) {
+            throw new errors/* ActionError */.lZ(`The server on ${dataDirectory} is running, and mode "replace" restores only over a stopped server. Nothing was restored.`, {
+                hint: 'Give stop-command (e.g. systemctl stop postgresql@16-main) so that restore-db stops it after its checks, or stop it yourself first.',
+            });
+        }
+        if (!running && inputs.safetyBackup) {
+            throw new errors/* ActionError */.lZ(`The server on ${dataDirectory} is not running, so no safety restore point of its current state can be made before it is overwritten. Nothing was restored.`, {
+                hint: 'Start it, or set safety-backup: false to restore over it without one.',
+            });
+        }
+    }
+    // The stanza's own check, while the live server answers; otherwise its info must be clean.
+    if (live.client) {
+        try {
+            await host.check();
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ(`Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${(0,errors/* errorMessage */.gJ)(error)}\nNothing was restored.`);
+        }
+    }
+    else if (info.statusCode !== STANZA_OK) {
+        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" is not usable: ${info.statusMessage}. Nothing was restored.`);
+    }
+    else {
+        core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
+    }
+    const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
+    const newestRestorableAt = newestSegment(segments)?.archivedAt;
+    const scratch = await host.scratchDirectory();
+    let plan;
+    try {
+        plan = await planRecovery(inputs.recovery, inputs.backupSet, { host, info, segments, segmentSize: segmentSize ?? 16 * 1024 * 1024, scratchDir: scratch.path, inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' } }, major);
+    }
+    finally {
+        await scratch.remove();
+    }
+    core/* info */.pq(`Recovery plan: ${plan.description}.`);
+    if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
+        // Recovery to a time stops at the first commit after it: that commit must be in the archive.
+        if (!live.client)
+            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+        await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
+    }
+    if (!replace) {
+        const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
+        if (port === undefined)
+            throw new errors/* InputError */.dz('side-port', 'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.');
+        const side = { ...inputs.target, port };
+        const restoreStarted = Date.now();
+        const { side: cluster, recovered } = await restoreSideCluster(host, plan, {
+            dataDirectory: sideDirectoryFor(inputs, live.server, now),
+            port,
+            major,
+            timeoutMs: inputs.recoveryTimeoutMs,
+            target: side,
+            liveSettings: live.server?.files,
+        });
+        const restoreMs = Date.now() - restoreStarted;
+        core/* info */.pq(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`);
+        try {
+            const state = await withClient(side, (client) => inspectDatabase(client));
+            const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
+            return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
+        }
+        finally {
+            if (inputs.sideCluster !== 'keep')
+                await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
+        }
+    }
+    // In place: a safety restore point of the current state, then stop, restore, start.
+    let safetyPoint;
+    if (inputs.safetyBackup && live.client) {
+        safetyPoint = await createRestorePoint(live.client, `before-restore-${compactTimestamp(now)}`);
+        await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
+        core/* info */.pq(`Safety restore point "${safetyPoint.name}" at ${safetyPoint.lsn} (timeline ${safetyPoint.timeline}): the state before this restore can be recovered to.`);
+    }
+    else if (!inputs.safetyBackup) {
+        core/* warning */.$e(`safety-backup is false: the cluster on ${dataDirectory} is replaced without a restore point of its current state.`);
+    }
+    await live.client?.end().catch(() => undefined);
+    live.client = undefined;
+    emitEvent('restore_start', { database: inputs.target.database, mode: 'replace', method: 'pgbackrest', target: plan.description, safety_restore_point: safetyPoint?.name ?? null });
+    if (inputs.stopCommand && (await serverRunsOn(host, pgCtl, dataDirectory))) {
+        core/* info */.pq(`Stopping the server: ${inputs.stopCommand.join(' ')}`);
+        await host.direct.run(inputs.stopCommand[0], inputs.stopCommand.slice(1), { timeoutMs: 300_000 });
+        if (!(await waitUntilStopped(host, pgCtl, dataDirectory, 60_000))) {
+            throw new errors/* ActionError */.lZ(`The server on ${dataDirectory} is still running after stop-command; restoring over a running server is refused. Nothing was restored.`);
+        }
+    }
+    const restoreStarted = Date.now();
+    await host.pgbackrestLogged(`pgbackrest restore --delta into ${dataDirectory} (${plan.description})`, 'restore', [...restoreOptions(plan), `--pg1-path=${dataDirectory}`, '--delta']);
+    core/* info */.pq(`Starting the server: ${inputs.startCommand.join(' ')}`);
+    await host.direct.run(inputs.startCommand[0], inputs.startCommand.slice(1), { timeoutMs: inputs.recoveryTimeoutMs });
+    const safetyNote = safetyPoint ? ` The state before this restore is restore point "${safetyPoint.name}" on timeline ${safetyPoint.timeline}.` : '';
+    const recovered = await waitUntilPromoted(inputs.target, inputs.recoveryTimeoutMs, () => serverRunsOn(host, pgCtl, dataDirectory), async () => `See the server's log (pg_ctl status: ${(await host.run(pgCtl, ['status', '-D', dataDirectory], { okExitCodes: pgbackrest_ANY_EXIT })).stdout.trim()}).${safetyNote}`).catch((error) => {
+        throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(error)}${safetyNote}`);
+    });
+    const restoreMs = Date.now() - restoreStarted;
+    core/* info */.pq(`Recovered in place to ${plan.description}: timeline ${recovered.timeline}, in ${formatDuration(restoreMs)}.`);
+    const state = await withClient(inputs.target, (client) => inspectDatabase(client));
+    return { plan, recovered, state, restored: inputs.target, safetyPoint, restoreMs, newestRestorableAt };
 }
 
 ;// CONCATENATED MODULE: ./actions/restore-db/source.ts
@@ -37933,7 +39403,7 @@ async function readRestoreInputs() {
 /** A folder that holds one backup plus its metadata (e.g. a downloaded artifact), not a directory-format dump itself. */
 async function isBackupFolder(dir) {
     const names = await (0,promises_.readdir)(dir);
-    return names.some(isMetadataFile) && !names.some((name) => /^toc\.dat(\.age|\.enc)?$/.test(name));
+    return names.some(isMetadataFile) && !names.some((name) => /^toc\.dat(\.enc)?$/.test(name));
 }
 async function fromPath(given) {
     const resolved = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), given);
@@ -38012,8 +39482,6 @@ function restoreSummary(input) {
     return parts.join('');
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./actions/restore-db/swap.ts
 
 
@@ -38097,6 +39565,8 @@ async function swapDatabases(target, original, restored, stamp) {
 
 
 
+
+
 /** Safety backups are kept as long as backup-db's default. */
 const SAFETY_RETENTION_DAYS = 7;
 function defaultTargetName(database, at) {
@@ -38119,8 +39589,10 @@ function expectedSchemaVersion(metadata, restored) {
 }
 async function run() {
     const started = Date.now();
+    if (readRestoreMethod() === 'pgbackrest')
+        return await runPgBackRestRestore(started);
     const now = new Date();
-    const inputs = await readRestoreInputs();
+    const inputs = readRestoreInputs();
     const replace = inputs.mode === 'replace';
     // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
     const { server, database } = await withClient(inputs.target, async (client) => {
@@ -38151,7 +39623,7 @@ async function run() {
             if (!inputs.encryptionKey)
                 throw new errors/* InputError */.dz('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
             plainPath = await decryptBackup(backup.backupPath, inputs.encryptionKey, external_node_path_default().join(workDir, 'plain'));
-            core/* info */.pq('Decrypted and authenticated every chunk of the backup.');
+            core/* info */.pq('Decrypted and authenticated every segment of the backup.');
         }
         else if (inputs.encryptionKey) {
             core/* warning */.$e('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
@@ -38174,6 +39646,11 @@ async function run() {
                 throw new errors/* ActionError */.lZ(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
             core/* info */.pq(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
         }
+        if (inputs.tables.tables.length > 0) {
+            if (!pgRestore)
+                throw new errors/* InputError */.dz('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
+            return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
+        }
         // 4. The safety net, then the restore.
         const target = withDatabase(inputs.target, database);
         let safety;
@@ -38183,8 +39660,8 @@ async function run() {
             core/* info */.pq(`Taking a safety backup of ${database} before replacing it.`);
             safety = await takeBackup(await prepareBackup({
                 target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
-                label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
-                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup',
+                label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey, verify: 'archive', pgBinDir: inputs.pgBinDir,
+                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
                 artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
             }));
             if (artifactServiceAvailable()) {
@@ -41333,7 +42810,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -49549,7 +51026,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var tunnel = __nccwpck_require__(20770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = { get ProxyAgent() { return __nccwpck_require__(46752).ProxyAgent; } }; // deferred by scripts/build.ts
+var undici = __nccwpck_require__(46752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

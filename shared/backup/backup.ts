@@ -19,6 +19,8 @@ import { metadataPathFor, backupFileName } from './names.js';
 import type { BackupFormat, BackupMetadata } from './metadata.js';
 import { writeMetadata } from './metadata.js';
 import { restoreBackup } from './restore.js';
+import { checkDumpFits, type SizeGate } from './size-gate.js';
+import { readArchiveToEnd } from './verify-full.js';
 import { DumpSnapshot, qualified, type CatalogTable } from './snapshot.js';
 
 /**
@@ -38,7 +40,7 @@ export interface BackupRequest {
   label: string;
   appVersion?: string;
   encryptionKey?: BackupKey;
-  verify: 'archive' | 'restore';
+  verify: 'archive' | 'full' | 'restore';
   pgBinDir?: string;
   outputDir: string;
   /** File name stem: the artifact name, usually. */
@@ -49,6 +51,10 @@ export interface BackupRequest {
   rowCountLimit?: number;
   /** Longest wait for a table lock (pg_dump --lock-wait-timeout); unbounded when absent. */
   lockWaitTimeoutMs?: number;
+  /** Tables with more data than this get an estimated row count instead of an exact one. */
+  rowCountMaxBytes?: number;
+  /** Stop before dumping when the data cannot fit (free disk, artifact limit); undefined: no gate. */
+  sizeGate?: SizeGate;
 }
 
 export interface PreparedBackup {
@@ -64,6 +70,8 @@ export interface PreparedBackup {
   snapshot: DumpSnapshot;
   tables: CatalogTable[];
   schemaVersion: BackupMetadata['schemaVersion'];
+  /** How long prepareBackup took (connection, catalog, client programs). */
+  prepareMs: number;
 }
 
 export interface BackupResult {
@@ -82,6 +90,7 @@ const DEFAULT_ROW_COUNT_LIMIT = 100;
  * opened at the same time as the client programs are probed, so the dump starts without a gap.
  */
 export async function prepareBackup(request: BackupRequest): Promise<PreparedBackup> {
+  const started = Date.now();
   const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
   try {
     const server = await serverVersion(snapshot.client);
@@ -109,7 +118,12 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
       if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
     }
     const [tables, schemaVersion] = await catalog;
-    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion };
+    if (request.sizeGate && !request.schemaOnly) {
+      const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+      const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+      core.info(`Size gate: ${fits}.`);
+    }
+    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion, prepareMs: Date.now() - started };
   } catch (error) {
     await snapshot.close();
     throw error;
@@ -130,7 +144,8 @@ async function verifyDump(prepared: PreparedBackup, expected: ExpectedTables): P
   const listing = await listArchive(prepared.pgRestore!, output);
   const problems = checkListing(listing, expected);
   if (problems.length) throw new ActionError(`The archive ${path.basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-  return `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+  const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+  return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore!, output)}` : listed;
 }
 
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
@@ -205,27 +220,40 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
   const createdAt = new Date();
   let backupPath = output;
   const { snapshot, tables, schemaVersion } = prepared;
-  const partials = [output, `${output}.zst`, `${output}.enc`, `${output}.zst.enc`];
+  const partials = [output, `${output}.zst`, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst${ENCRYPTED_SUFFIX}`];
   partials.push(...partials.map(metadataPathFor));
   const unregister = partials.map((file) => cancellation.partialFile(file));
+  // What each phase took: the cost of everything beyond pg_dump, phase by phase (rowCounts runs beside
+  // the dump and the checksum beside the archive check, so these overlap).
+  const timings: Record<string, number> = { prepare: prepared.prepareMs };
+  const timed = async <T>(phase: string, work: Promise<T>): Promise<T> => {
+    const phaseStarted = Date.now();
+    try {
+      return await work;
+    } finally {
+      timings[phase] = Date.now() - phaseStarted;
+    }
+  };
   try {
     let rowCounts: Record<string, number> = {};
+    let estimatedRowCounts: Record<string, number> = {};
     try {
       const counted = request.schemaOnly
-        ? Promise.resolve({})
-        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT);
+        ? Promise.resolve({ exact: {}, estimated: {} })
+        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
       // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
       const [dumped, counts] = await Promise.allSettled([
-        runPgDump({
+        timed('dump', runPgDump({
           target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
           schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
-          lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.bytes, 0),
-        }),
-        counted,
+          lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
+        })),
+        timed('rowCounts', counted),
       ]);
       if (dumped.status === 'rejected') throw dumped.reason;
       if (counts.status === 'rejected') throw counts.reason;
-      rowCounts = counts.value;
+      rowCounts = counts.value.exact;
+      estimatedRowCounts = counts.value.estimated;
     } finally {
       await snapshot.close();
     }
@@ -233,18 +261,23 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
     const expected = expectedTables(tables, request.schemaOnly);
     // When the dump is stored as written, its checksum is read while the archive is checked.
     const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
-    const earlyChecksum = storedAsWritten ? backupChecksum(output) : undefined;
+    const earlyChecksum = storedAsWritten ? timed('checksum', backupChecksum(output)) : undefined;
     earlyChecksum?.catch(() => undefined);
-    const archiveCheck = await verifyDump(prepared, expected);
+    let archiveCheck = await timed('verify', verifyDump(prepared, expected));
     core.info(`Verified: ${archiveCheck}.`);
     journal.step(`Dumped ${path.basename(output)} and verified it (${archiveCheck})`);
-    const restoreCheck = request.verify === 'restore' ? await verifyByRestore(prepared, rowCounts) : null;
+    const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
 
     if (prepared.plan.externalZstd) {
       const level = prepared.plan.compression.level ?? 3;
       await writingFile(`${output}.zst`, async () => (await stat(output)).size, () => runProcess(prepared.plan.externalZstd!, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
       backupPath = `${output}.zst`;
+      // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+      if (request.verify === 'full') {
+        await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+        archiveCheck += '; the .zst file read to its end (zstd -t)';
+      }
     }
     let encryption: BackupMetadata['encryption'] = null;
     if (request.encryptionKey) {
@@ -254,7 +287,7 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       core.info(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
     }
 
-    const checksum = earlyChecksum ? await earlyChecksum : await backupChecksum(backupPath);
+    const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', backupChecksum(backupPath));
     const metadataPath = metadataPathFor(backupPath);
     const metadata: BackupMetadata = {
       metadataVersion: 1,
@@ -280,10 +313,18 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       schemaVersion,
       dumpedTables: tables.map(qualified),
       rowCounts,
-      rowCountsCover: request.schemaOnly ? 'none' : Object.keys(rowCounts).length < expected.withData.length ? 'largest-tables' : 'all-tables',
+      ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
+      rowCountsCover: request.schemaOnly
+        ? 'none'
+        : Object.keys(estimatedRowCounts).length > 0
+          ? 'size-limited'
+          : Object.keys(rowCounts).length < expected.withData.length
+            ? 'largest-tables'
+            : 'all-tables',
       consistentSnapshot: Boolean(snapshot.id),
       verification: { archive: archiveCheck, restore: restoreCheck },
       durationMs: Date.now() - started,
+      timings,
       artifact: request.artifact ?? null,
       run: runContext(),
     };

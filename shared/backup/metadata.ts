@@ -48,11 +48,15 @@ export interface BackupMetadata {
   dumpedTables: string[];
   /** Exact row counts, read in the dump's own snapshot, of the largest tables (all of them when few). */
   rowCounts: Record<string, number>;
-  rowCountsCover: 'all-tables' | 'largest-tables' | 'none';
+  /** Tables above backup-db's row-count-max-size: PostgreSQL's estimate (pg_class.reltuples), never compared at restore. */
+  estimatedRowCounts?: Record<string, number>;
+  rowCountsCover: 'all-tables' | 'largest-tables' | 'size-limited' | 'none';
   /** Whether the rows were counted in the very snapshot pg_dump dumped. */
   consistentSnapshot: boolean;
   verification: { archive: string; restore: string | null };
   durationMs: number;
+  /** Milliseconds per phase (prepare, dump, rowCounts, verify, checksum...); rowCounts overlaps dump, checksum overlaps verify. */
+  timings?: Record<string, number>;
   artifact: { name: string; retentionDays: number } | null;
   run: { repository: string | null; runId: string | null; runAttempt: string | null; workflow: string | null } | null;
 }

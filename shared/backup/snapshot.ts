@@ -17,8 +17,10 @@ export interface CatalogTable {
   name: string;
   /** 'r' ordinary, 'p' partitioned (no data of its own). */
   kind: 'r' | 'p';
-  /** Its data on disk, TOAST included, indexes not (pg_table_size): what a dump of it is about the size of, uncompressed. */
+  /** On disk with indexes (pg_total_relation_size): what orders the tables by size. */
   bytes: number;
+  /** Heap and TOAST (pg_table_size): what pg_dump reads of it. */
+  dataBytes: number;
 }
 
 export const qualified = (table: { schema: string; name: string }) => `${table.schema}.${table.name}`;
@@ -93,8 +95,8 @@ export class DumpSnapshot {
 
   /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
   async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
-    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_table_size(c.oid) AS bytes
+    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string; data_bytes: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
@@ -126,15 +128,30 @@ export class DumpSnapshot {
     const included = include.length > 0 ? await matching(include, 'tables') : undefined;
     const excluded = await matching(exclude, 'exclude-tables');
     return all.rows
-      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes) }))
+      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
       .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
   }
 
-  /** Exact row counts of the `limit` largest tables, in this snapshot. */
-  async rowCounts(tables: CatalogTable[], limit: number): Promise<Record<string, number>> {
+  /**
+   * Row counts of the `limit` largest tables, in this snapshot: exact (a full scan each, beside the
+   * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
+   * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
+   */
+  async rowCounts(tables: CatalogTable[], limit: number, maxDataBytes = Infinity): Promise<{ exact: Record<string, number>; estimated: Record<string, number> }> {
     const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-    const counts = await countRows(this.client, largest);
-    return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+    const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
+    const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
+    const estimated: Record<string, number> = {};
+    if (tooBig.length > 0) {
+      const { rows } = await this.client.query<{ name: string; estimate: number }>(
+        `SELECT n.nspname || '.' || c.relname AS name, c.reltuples::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND c.reltuples >= 0`,
+        [tooBig.map((table) => table.schema), tooBig.map((table) => table.name)],
+      );
+      for (const row of rows) estimated[row.name] = Math.round(row.estimate);
+    }
+    const sorted = (record: Record<string, number>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+    return { exact: sorted(counts), estimated: sorted(estimated) };
   }
 
   async schemaVersion(): Promise<SchemaVersionInfo | null> {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { integerInput, secretInput, stringInput } from '../inputs.js';
 import { localExecutor, type HostExecutor } from './executor.js';
-import { openSshExecutor } from './ssh.js';
+import { openSshExecutor, type SshTarget } from './ssh.js';
 
 /**
  * Where an action's compose commands run: on this runner, or on a deploy host over SSH. The inputs
@@ -45,6 +45,12 @@ export function readSshInputs(): SshSettings | undefined {
     port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
     knownHosts,
   };
+}
+
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+export function readSshTarget(): SshTarget | undefined {
+  const ssh = readSshInputs();
+  return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
 }
 
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */

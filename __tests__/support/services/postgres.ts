@@ -20,7 +20,7 @@ export interface PostgresService {
   stop(): Promise<void>;
 }
 
-function serverBinDir(): string {
+export function serverBinDir(): string {
   const base = '/usr/lib/postgresql';
   if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
   const versions = existsSync(base) ? readdirSync(base).filter((name) => existsSync(path.join(base, name, 'bin', 'initdb'))) : [];
@@ -55,7 +55,7 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /** Runs a server binary as the postgres OS user when we are root (initdb refuses root). */
-async function asPostgresUser(command: string, args: string[]): Promise<void> {
+export async function asPostgresUser(command: string, args: string[]): Promise<void> {
   if (process.getuid?.() === 0) await runProcess('runuser', ['-u', 'postgres', '--', command, ...args]);
   else await runProcess(command, args);
 }

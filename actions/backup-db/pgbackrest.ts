@@ -1,0 +1,160 @@
+import * as core from '@actions/core';
+import { PgBackRestHost } from '../../shared/backup/pgbackrest/host.js';
+import { STANZA_NO_BACKUPS, STANZA_OK, type BackupSet } from '../../shared/backup/pgbackrest/info.js';
+import { readPgBackRestSettings, rejectInputsOfOtherMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { archiveUpToNow, createRestorePoint, RESTORE_POINT_DESCRIPTION, RESTORE_POINT_NAME, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
+import { describeLiveServer, ensureStanzaOfServer } from '../../shared/backup/pgbackrest/server.js';
+import { compactTimestamp, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
+import { formatDuration } from '../../shared/duration.js';
+import { ActionError, errorMessage } from '../../shared/errors.js';
+import { emitEvent } from '../../shared/events.js';
+import { enumInput, stringInput } from '../../shared/inputs.js';
+import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { setOutputs } from '../../shared/outputs.js';
+import { connect, describeTarget, resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
+import { writeSummary } from '../../shared/summary.js';
+import { pgBackRestBackupSummary } from './pgbackrest-summary.js';
+
+/**
+ * backup-db with method "pgbackrest": for databases too big to dump before every rollback. After
+ * `pgbackrest check` proves WAL archiving works (and, when asked, a full/diff/incr backup), a named
+ * restore point is created and its WAL segment archived: whatever the database's size, this takes
+ * seconds, and restore-db can recover exactly to that point.
+ */
+export const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'] as const;
+/** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'] as const;
+
+export interface PgBackRestBackupInputs {
+  target: PgTarget;
+  settings: ReturnType<typeof readPgBackRestSettings>;
+  backupType: (typeof BACKUP_TYPES)[number];
+  restorePoint: string;
+  label: string;
+  appVersion?: string;
+}
+
+export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
+  rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
+  const target = resolvePgTarget(stringInput('database-url'));
+  const label = stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+  return {
+    target,
+    settings: readPgBackRestSettings(),
+    backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
+    restorePoint: stringInput('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+    label,
+    appVersion: stringInput('app-version'),
+  };
+}
+
+export interface PgBackRestBackupResult {
+  stanza: string;
+  restorePoint: RestorePoint;
+  backup: BackupSet;
+  /** True when this step took `backup` (backup-type full/diff/incr). */
+  backupTaken: boolean;
+  archiveNewestWal: string;
+  archivedSegment: string;
+}
+
+function newBackup(before: BackupSet[], after: BackupSet[]): BackupSet | undefined {
+  const known = new Set(before.map((backup) => backup.label));
+  return after.filter((backup) => !known.has(backup.label)).at(-1);
+}
+
+export async function runPgBackRestBackup(started: number): Promise<void> {
+  const inputs = readPgBackRestBackupInputs(new Date(started));
+  const { settings } = inputs;
+  const client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
+  let host: PgBackRestHost | undefined;
+  try {
+    const server = await describeLiveServer(client);
+    core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
+    if (server.inRecovery) throw new ActionError('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
+    host = await PgBackRestHost.open(settings);
+    core.info(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
+
+    const before = await host.info();
+    if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
+      throw new ActionError(`Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`);
+    }
+    ensureStanzaOfServer(before, server);
+    if (inputs.backupType === 'none' && before.backups.length === 0) {
+      throw new ActionError(`Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`, {
+        hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
+      });
+    }
+    emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
+
+    try {
+      await host.check();
+    } catch (error) {
+      throw new ActionError(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${errorMessage(error)}\nNo restore point was created.`);
+    }
+
+    let backup = before.backups.at(-1);
+    let backupTaken = false;
+    if (inputs.backupType !== 'none') {
+      await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [`--type=${inputs.backupType}`]);
+      backup = newBackup(before.backups, (await host.info()).backups);
+      if (!backup) throw new ActionError(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
+      backupTaken = true;
+      core.info(`Backup ${backup.label} (${backup.type}) taken.`);
+    }
+
+    const schemaVersion = await detectSchemaVersion(client);
+    const pointStarted = Date.now();
+    const restorePoint = await createRestorePoint(client, inputs.restorePoint);
+    const archivedSegment = await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
+    core.info(`Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${formatDuration(Date.now() - pointStarted)}.`);
+
+    const after = await host.info();
+    const newest = after.archiveMax ?? '';
+    if (newest < restorePoint.segment) {
+      throw new ActionError(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" holds WAL only up to ${newest || 'nothing'}: the restore point's segment ${restorePoint.segment} is not in the repository.`);
+    }
+    const result: PgBackRestBackupResult = { stanza: settings.stanza, restorePoint, backup: backup!, backupTaken, archiveNewestWal: newest, archivedSegment };
+    const durationMs = Date.now() - started;
+    const metadata = {
+      method: 'pgbackrest',
+      stanza: settings.stanza,
+      label: inputs.label,
+      appVersion: inputs.appVersion ?? null,
+      database: inputs.target.database,
+      source: describeTarget(inputs.target),
+      serverVersion: server.version.text,
+      systemId: server.systemId,
+      restorePoint: { name: restorePoint.name, lsn: restorePoint.lsn, time: restorePoint.createdAt.toISOString(), timeline: restorePoint.timeline, segment: restorePoint.segment },
+      backup: { label: result.backup.label, type: result.backup.type, taken: backupTaken, finishedAt: result.backup.stoppedAt.toISOString() },
+      archive: { newestWal: newest },
+      schemaVersion: schemaVersion ? { tool: schemaVersion.format, table: schemaVersion.table, version: schemaVersion.version, dirty: schemaVersion.dirty } : null,
+      durationMs,
+    };
+    setOutputs({
+      'restore-point': restorePoint.name,
+      'restore-point-lsn': restorePoint.lsn,
+      'restore-point-time': restorePoint.createdAt.toISOString(),
+      'backup-label': result.backup.label,
+      'archive-newest-wal': newest,
+      metadata,
+      'schema-version': schemaVersion?.version ?? '',
+      'duration-ms': durationMs,
+    });
+    await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+    emitEvent('backup_complete', {
+      database: inputs.target.database,
+      label: inputs.label,
+      method: 'pgbackrest',
+      restore_point: restorePoint.name,
+      restore_point_lsn: restorePoint.lsn,
+      backup_label: result.backup.label,
+      schema_version: schemaVersion?.version ?? null,
+      duration_ms: durationMs,
+    });
+    core.info(`Restore point ready in ${formatDuration(durationMs)}.`);
+  } finally {
+    await client.end().catch(() => undefined);
+    await host?.close();
+  }
+}
