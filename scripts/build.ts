@@ -36,11 +36,16 @@ function bundle(action: string, out: string): Promise<void> {
  */
 async function deferUndici(bundle: string): Promise<void> {
   const text = await readFile(bundle, 'utf8');
-  const pattern = /^var undici = __nccwpck_require__\((\d+)\);$/gm;
+  // The CommonJS build of @actions/http-client, or its ES module build (harmony import) where a
+  // direct dependency on it resolves to that one.
+  const pattern = /^(?:\/\* harmony import \*\/ )?var (undici|undici__WEBPACK_IMPORTED_MODULE_\d+__) = __nccwpck_require__\((\d+)\);$/gm;
   const matches = [...text.matchAll(pattern)];
   if (matches.length !== 1) throw new Error(`${bundle}: expected @actions/http-client's undici import once, found it ${matches.length} time(s); see deferUndici in scripts/build.ts.`);
-  const id = matches[0][1];
-  await writeFile(bundle, text.replace(pattern, `var undici = { get ProxyAgent() { return __nccwpck_require__(${id}).ProxyAgent; } }; // deferred by scripts/build.ts`));
+  const [, name, id] = matches[0];
+  const uses = new Set([...text.matchAll(new RegExp(`\\b${name}\\.(\\w+)`, 'g'))].map((use) => use[1]));
+  // (The CommonJS build's plain name also appears in undici's own code, so only the harmony name is checked.)
+  if (name !== 'undici' && [...uses].some((member) => member !== 'ProxyAgent')) throw new Error(`${bundle}: undici is used for more than ProxyAgent (${[...uses].join(', ')}); see deferUndici in scripts/build.ts.`);
+  await writeFile(bundle, text.replace(pattern, `var ${name} = { get ProxyAgent() { return __nccwpck_require__(${id}).ProxyAgent; } }; // deferred by scripts/build.ts`));
 }
 
 const { out, only } = parseArgs(process.argv.slice(2));

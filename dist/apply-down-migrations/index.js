@@ -13,7 +13,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 26122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -103,7 +103,7 @@ function parse(str, options = {}) {
   }
 
   // Only try to load fs if we expect to read from the disk
-  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(9896) : null
+  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(79896) : null
 
   if (config.sslcert) {
     config.ssl.cert = fs.readFileSync(config.sslcert).toString()
@@ -257,7 +257,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 62299:
 /***/ ((module) => {
 
 
@@ -364,11 +364,11 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 17558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
 
 const NOOP = function () {}
 
@@ -461,7 +461,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(13273).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -888,7 +888,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 19971:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -949,7 +949,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 49315:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1068,18 +1068,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 74233:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(85809);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(76513);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(43318);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1089,7 +1089,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 85809:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1255,14 +1255,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 43318:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(85809);
+const buffer_reader_1 = __nccwpck_require__(19971);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1586,13 +1586,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 76513:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(49315);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1790,13 +1790,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 11549:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(74784);
+var binaryParsers = __nccwpck_require__(87522);
+var arrayParser = __nccwpck_require__(76471);
+var builtinTypes = __nccwpck_require__(16345);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1844,7 +1844,7 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 76471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var array = __nccwpck_require__(3879);
@@ -1862,10 +1862,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 87522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(62299);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2126,7 +2126,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 16345:
 /***/ ((module) => {
 
 /**
@@ -2206,13 +2206,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 74784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
+var arrayParser = __nccwpck_require__(76471);
+var parseDate = __nccwpck_require__(92690);
+var parseInterval = __nccwpck_require__(68755);
 var parseByteA = __nccwpck_require__(463);
 
 function allowNull (fn) {
@@ -2428,20 +2428,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 75042:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
-const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const utils = __nccwpck_require__(69652)
+const nodeUtils = __nccwpck_require__(39023)
+const sasl = __nccwpck_require__(20948)
+const TypeOverrides = __nccwpck_require__(50365)
 
 const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
+const Query = __nccwpck_require__(84473)
+const defaults = __nccwpck_require__(68995)
 const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const crypto = __nccwpck_require__(84150)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2729,7 +2729,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(13272)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3286,11 +3286,11 @@ module.exports = Client
 
 
 
-const dns = __nccwpck_require__(2250)
+const dns = __nccwpck_require__(72250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(68995)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(26122).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3477,10 +3477,10 @@ module.exports = ConnectionParameters
 
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(74233)
+const stream = __nccwpck_require__(30829)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3596,7 +3596,7 @@ class Connection extends EventEmitter {
     }
 
     // SNI must not be set to an IP address (RFC 6066 section 3)
-    const net = __nccwpck_require__(9278)
+    const net = __nccwpck_require__(69278)
     if (net.isIP && net.isIP(host) === 0) {
       options.servername = host
     }
@@ -3858,11 +3858,11 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 20948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
+const crypto = __nccwpck_require__(84150)
 const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
@@ -4127,10 +4127,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 84150:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const nodeCrypto = __nccwpck_require__(6982)
+const nodeCrypto = __nccwpck_require__(76982)
 
 module.exports = {
   postgresMd5PasswordHash,
@@ -4223,7 +4223,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 68995:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4310,7 +4310,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(11549)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4324,20 +4324,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 13273:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
+const Client = __nccwpck_require__(75042)
+const defaults = __nccwpck_require__(68995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(26424)
+const utils = __nccwpck_require__(69652)
+const Pool = __nccwpck_require__(17558)
+const TypeOverrides = __nccwpck_require__(50365)
+const { DatabaseError } = __nccwpck_require__(74233)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(69652)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4354,7 +4354,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(11549)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4373,7 +4373,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(45301)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4385,7 +4385,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(45301))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4404,25 +4404,25 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 28942:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const nodeUtils = __nccwpck_require__(9023)
+const nodeUtils = __nccwpck_require__(39023)
 // eslint-disable-next-line
 var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(84390)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const util = __nccwpck_require__(9023)
+const TypeOverrides = __nccwpck_require__(50365)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const util = __nccwpck_require__(39023)
 const ConnectionParameters = __nccwpck_require__(646)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(17581)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4738,7 +4738,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(69652)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4839,23 +4839,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 45301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(28942)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 17581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const util = __nccwpck_require__(39023)
+const utils = __nccwpck_require__(69652)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5022,15 +5022,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 84473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { EventEmitter } = __nccwpck_require__(4434)
+const { EventEmitter } = __nccwpck_require__(24434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(26424)
+const utils = __nccwpck_require__(69652)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5292,12 +5292,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 26424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(11549)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5408,7 +5408,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 30829:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5432,12 +5432,12 @@ module.exports = {
  */
 function getNodejsStreamFuncs() {
   function getStream(ssl) {
-    const net = __nccwpck_require__(9278)
+    const net = __nccwpck_require__(69278)
     return new net.Socket()
   }
 
   function getSecureStream(options) {
-    const tls = __nccwpck_require__(4756)
+    const tls = __nccwpck_require__(64756)
     return tls.connect(options)
   }
   return {
@@ -5498,12 +5498,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 50365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(11549)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5540,15 +5540,15 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 69652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
-const nodeUtils = __nccwpck_require__(9023)
+const defaults = __nccwpck_require__(68995)
+const nodeUtils = __nccwpck_require__(39023)
 
-const { isDate } = __nccwpck_require__(8253)
+const { isDate } = __nccwpck_require__(98253)
 
 const invalidDateDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -5772,15 +5772,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 98702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(16928)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
-  , util = __nccwpck_require__(9023)
+  , split = __nccwpck_require__(35286)
+  , util = __nccwpck_require__(39023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
   , warnStream = process.stderr
@@ -6012,14 +6012,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 13272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
-  , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+var path = __nccwpck_require__(16928)
+  , fs = __nccwpck_require__(79896)
+  , helper = __nccwpck_require__(98702)
 ;
 
 
@@ -6186,7 +6186,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 92690:
 /***/ ((module) => {
 
 
@@ -6309,12 +6309,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 68755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(80223)
 
 module.exports = PostgresInterval
 
@@ -6441,7 +6441,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 35286:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6463,7 +6463,7 @@ IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
 
 const { Transform } = __nccwpck_require__(2203)
-const { StringDecoder } = __nccwpck_require__(3193)
+const { StringDecoder } = __nccwpck_require__(13193)
 const kLast = Symbol('last')
 const kDecoder = Symbol('decoder')
 
@@ -6589,33 +6589,32 @@ module.exports = split
 
 /***/ }),
 
-/***/ 770:
+/***/ 20770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(20218);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 20218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-var net = __nccwpck_require__(9278);
-var tls = __nccwpck_require__(4756);
-var http = __nccwpck_require__(8611);
-var https = __nccwpck_require__(5692);
-var events = __nccwpck_require__(4434);
-var assert = __nccwpck_require__(2613);
-var util = __nccwpck_require__(9023);
+var net = __nccwpck_require__(69278);
+var tls = __nccwpck_require__(64756);
+var http = __nccwpck_require__(58611);
+var https = __nccwpck_require__(65692);
+var events = __nccwpck_require__(24434);
+var assert = __nccwpck_require__(42613);
+var util = __nccwpck_require__(39023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -6864,65 +6863,64 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
 
-/***/ 6752:
+/***/ 46752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(23701)
+const Dispatcher = __nccwpck_require__(30883)
+const Pool = __nccwpck_require__(30628)
 const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(57405)
+const ProxyAgent = __nccwpck_require__(76672)
+const EnvHttpProxyAgent = __nccwpck_require__(53137)
+const RetryAgent = __nccwpck_require__(30050)
+const errors = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
+const api = __nccwpck_require__(56615)
+const buildConnector = __nccwpck_require__(59136)
+const MockClient = __nccwpck_require__(47365)
+const MockAgent = __nccwpck_require__(47501)
+const MockPool = __nccwpck_require__(94004)
+const mockErrors = __nccwpck_require__(52429)
+const RetryHandler = __nccwpck_require__(17816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
+const DecoratorHandler = __nccwpck_require__(58155)
 const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
+  redirect: __nccwpck_require__(21514),
+  retry: __nccwpck_require__(92026),
+  dump: __nccwpck_require__(88060),
+  dns: __nccwpck_require__(70379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -6976,11 +6974,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+const fetchImpl = (__nccwpck_require__(54398).fetch)
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -6991,66 +6989,66 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(60660).Headers
+module.exports.Response = __nccwpck_require__(99051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(35910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(48355).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { kConstruct } = __nccwpck_require__(20109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(79061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
+module.exports.WebSocket = __nccwpck_require__(13726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(21238)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 80158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(68707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -7110,16 +7108,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 34660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -7225,7 +7223,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 76862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7234,16 +7232,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
+} = __nccwpck_require__(57075)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
 
@@ -7483,17 +7481,17 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 14043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(49927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -7709,13 +7707,13 @@ module.exports.RequestHandler = RequestHandler
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { finished, PassThrough } = __nccwpck_require__(57075)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -7931,16 +7929,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 61882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { AsyncResource } = __nccwpck_require__(16698)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -8046,30 +8044,30 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 56615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(14043)
 module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.pipeline = __nccwpck_require__(76862)
+module.exports.upgrade = __nccwpck_require__(61882)
+module.exports.connect = __nccwpck_require__(34660)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 49927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
@@ -8452,15 +8450,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 87655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(49927)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -8552,16 +8550,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 59136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
+const timers = __nccwpck_require__(96603)
 
 function noop () {}
 
@@ -8646,7 +8644,7 @@ function buildConnector ({ allowH2, maxCachedSessions, socketPath, timeout, sess
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -8799,7 +8797,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 10735:
 /***/ ((module) => {
 
 
@@ -8924,12 +8922,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 42414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -9133,7 +9131,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 68707:
 /***/ ((module) => {
 
 
@@ -9565,7 +9563,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 44655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9573,8 +9571,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(68707)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -9589,8 +9587,8 @@ const {
   getServerName,
   normalizedMethodRecords
 } = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { channels } = __nccwpck_require__(42414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -10054,7 +10052,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 36443:
 /***/ ((module) => {
 
 module.exports = {
@@ -10128,7 +10126,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 67752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10136,7 +10134,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(10735)
 
 class TstNode {
   /** @type {any} */
@@ -10292,18 +10290,18 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
 const { Blob } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const nodeUtil = __nccwpck_require__(57975)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+const { tree } = __nccwpck_require__(67752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -11013,18 +11011,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 57405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const DispatcherBase = __nccwpck_require__(21841)
+const Pool = __nccwpck_require__(30628)
+const Client = __nccwpck_require__(23701)
 const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -11161,7 +11159,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   PoolBase,
   kClients,
@@ -11169,9 +11167,9 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(42128)
+const Pool = __nccwpck_require__(30628)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
 const { parseOrigin } = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
@@ -11376,10 +11374,10 @@ module.exports = BalancedPool
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const { channels } = __nccwpck_require__(42414)
+const timers = __nccwpck_require__(96603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -11392,7 +11390,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -11425,9 +11423,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(52824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -11439,11 +11437,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(53434))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -11451,7 +11449,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(63870))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -12366,7 +12364,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(84492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -12889,21 +12887,21 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 88788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { errorMonitor } = __nccwpck_require__(8474)
-const { pipeline } = __nccwpck_require__(7075)
+const assert = __nccwpck_require__(34589)
+const { errorMonitor } = __nccwpck_require__(78474)
+const { pipeline } = __nccwpck_require__(57075)
 const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -12922,7 +12920,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -12934,7 +12932,7 @@ let h2ExperimentalWarned = false
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -13328,7 +13326,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(84492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -13688,26 +13686,26 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 23701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const { channels } = __nccwpck_require__(42414)
+const Request = __nccwpck_require__(44655)
+const DispatcherBase = __nccwpck_require__(21841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
 const {
   kUrl,
   kServerName,
@@ -13749,9 +13747,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+const connectH2 = __nccwpck_require__(88788)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -14059,7 +14057,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 function onError (client, err) {
   if (
@@ -14319,19 +14317,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 21841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(30883)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(68707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(36443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -14534,11 +14532,11 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 30883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
+const EventEmitter = __nccwpck_require__(78474)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -14606,15 +14604,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 53137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(21841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
+const ProxyAgent = __nccwpck_require__(76672)
+const Agent = __nccwpck_require__(57405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -14773,7 +14771,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 64660:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -14897,15 +14895,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 42128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(21841)
+const FixedQueue = __nccwpck_require__(64660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
+const PoolStats = __nccwpck_require__(43246)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -15098,10 +15096,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 43246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(36443)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -15139,7 +15137,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 30628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15150,14 +15148,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(42128)
+const Client = __nccwpck_require__(23701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
+const buildConnector = __nccwpck_require__(59136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -15253,19 +15251,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 76672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const { URL } = __nccwpck_require__(73136)
+const Agent = __nccwpck_require__(57405)
+const Pool = __nccwpck_require__(30628)
+const DispatcherBase = __nccwpck_require__(21841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
+const Client = __nccwpck_require__(23701)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -15534,13 +15532,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 30050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(30883)
+const RetryHandler = __nccwpck_require__(17816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -15576,7 +15574,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 32581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15584,8 +15582,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const Agent = __nccwpck_require__(57405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -15615,7 +15613,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 58155:
 /***/ ((module) => {
 
 
@@ -15672,10 +15670,10 @@ module.exports = class DecoratorHandler {
 
 
 const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const EE = __nccwpck_require__(8474)
+const { kBodyUsed } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -15905,14 +15903,14 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 17816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
+const { RequestRetryError } = __nccwpck_require__(68707)
 const {
   isDisturbed,
   parseHeaders,
@@ -16349,14 +16347,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 70379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -16731,14 +16729,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 88060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(58155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -16861,7 +16859,7 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 25092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16889,7 +16887,7 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 21514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16920,11 +16918,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 92026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(17816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -16946,13 +16944,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 52824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(50172);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -17230,7 +17228,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 63870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -17242,7 +17240,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 53434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -17254,7 +17252,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 50172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -17275,13 +17273,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 47501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(36443)
+const Agent = __nccwpck_require__(57405)
 const {
   kAgent,
   kMockAgentSet,
@@ -17292,14 +17290,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(91117)
+const MockClient = __nccwpck_require__(47365)
+const MockPool = __nccwpck_require__(94004)
+const { matchValue, buildMockOptions } = __nccwpck_require__(53397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
+const Dispatcher = __nccwpck_require__(30883)
+const Pluralizer = __nccwpck_require__(91529)
+const PendingInterceptorsFormatter = __nccwpck_require__(56142)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -17442,14 +17440,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 47365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(23701)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -17458,10 +17456,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -17508,12 +17506,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 52429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(68707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -17543,12 +17541,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 31511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kDispatchKey,
@@ -17556,8 +17554,8 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 const { buildURL } = __nccwpck_require__(3440)
 
 /**
@@ -17757,14 +17755,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 94004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(30628)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -17773,10 +17771,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -17823,7 +17821,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 91117:
 /***/ ((module) => {
 
 
@@ -17853,26 +17851,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 53397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(52429)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
+} = __nccwpck_require__(91117)
 const { buildURL } = __nccwpck_require__(3440)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
+} = __nccwpck_require__(57975)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -18227,13 +18225,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 56142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -18277,7 +18275,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 91529:
 /***/ ((module) => {
 
 
@@ -18313,7 +18311,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 96603:
 /***/ ((module) => {
 
 
@@ -18743,21 +18741,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 89634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kConstruct } = __nccwpck_require__(20109)
+const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { webidl } = __nccwpck_require__(45893)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(99051)
 const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
-const assert = __nccwpck_require__(4589)
+const { kState } = __nccwpck_require__(93627)
+const { fetching } = __nccwpck_require__(54398)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(73168)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -19614,9 +19612,9 @@ module.exports = {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
+const { kConstruct } = __nccwpck_require__(20109)
+const { Cache } = __nccwpck_require__(89634)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class CacheStorage {
@@ -19768,26 +19766,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 20109:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(36443).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 76798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { isValidHeaderName } = __nccwpck_require__(73168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -19832,7 +19830,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 71276:
 /***/ ((module) => {
 
 
@@ -19851,15 +19849,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 79061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(11978)
+const { stringify } = __nccwpck_require__(57797)
+const { webidl } = __nccwpck_require__(45893)
+const { Headers } = __nccwpck_require__(60660)
 
 /**
  * @typedef {Object} Cookie
@@ -20042,15 +20040,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 11978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
-const assert = __nccwpck_require__(4589)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
+const { isCTLExcludingHtab } = __nccwpck_require__(57797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(51900)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -20359,7 +20357,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 57797:
 /***/ ((module) => {
 
 
@@ -20718,13 +20716,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 24031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
 
 /**
  * @type {number[]} BOM
@@ -21299,23 +21297,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 21238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(54398)
 const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
+const { webidl } = __nccwpck_require__(45893)
+const { EventSourceStream } = __nccwpck_require__(24031)
+const { parseMIMEType } = __nccwpck_require__(51900)
+const { createFastMessageEvent } = __nccwpck_require__(15188)
+const { isNetworkError } = __nccwpck_require__(99051)
+const { delay } = __nccwpck_require__(94811)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
 
 let experimentalWarned = false
 
@@ -21789,7 +21787,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 94811:
 /***/ ((module) => {
 
 
@@ -21833,7 +21831,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 84492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -21848,20 +21846,20 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(73168)
+const { FormData } = __nccwpck_require__(35910)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 const { Blob } = __nccwpck_require__(4573)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(51900)
+const { multipartFormDataParser } = __nccwpck_require__(50116)
 let random
 
 try {
-  const crypto = __nccwpck_require__(7598)
+  const crypto = __nccwpck_require__(77598)
   random = (max) => crypto.randomInt(0, max)
 } catch {
   random = (max) => Math.floor(Math.random(max))
@@ -22500,12 +22498,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 51900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const encoder = new TextEncoder()
 
@@ -23251,12 +23249,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 66653:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(36443)
 
 class CompatWeakRef {
   constructor (value) {
@@ -23304,14 +23302,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 27114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -23437,17 +23435,17 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 50116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
-const assert = __nccwpck_require__(4589)
+const { utf8DecodeBytes } = __nccwpck_require__(73168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(51900)
+const { isFileLike } = __nccwpck_require__(27114)
+const { makeEntry } = __nccwpck_require__(35910)
+const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
 const File = globalThis.File ?? NodeFile
@@ -23918,18 +23916,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 35910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(73168)
+const { kState } = __nccwpck_require__(93627)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { FileLike, isFileLike } = __nccwpck_require__(27114)
+const { webidl } = __nccwpck_require__(45893)
 const { File: NativeFile } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 
 /** @type {globalThis['File']} */
 const File = globalThis.File ?? NativeFile
@@ -24177,7 +24175,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 51059:
 /***/ ((module) => {
 
 
@@ -24224,23 +24222,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 60660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
+const { kConstruct } = __nccwpck_require__(36443)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(73168)
+const { webidl } = __nccwpck_require__(45893)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 const kHeadersMap = Symbol('headers map')
 const kHeadersSortedMap = Symbol('headers map sorted')
@@ -24918,7 +24916,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 54398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -24931,10 +24929,10 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
+} = __nccwpck_require__(99051)
+const { HeadersList } = __nccwpck_require__(60660)
 const { Request, cloneRequest } = __nccwpck_require__(9967)
-const zlib = __nccwpck_require__(8522)
+const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
   makePolicyContainer,
@@ -24969,10 +24967,10 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+} = __nccwpck_require__(73168)
+const { kState, kDispatcher } = __nccwpck_require__(93627)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
 const {
   redirectStatusSet,
   nullBodyStatus,
@@ -24980,13 +24978,13 @@ const {
   requestBodyHeader,
   subresourceSet
 } = __nccwpck_require__(4495)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished } = __nccwpck_require__(7075)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished } = __nccwpck_require__(57075)
 const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { webidl } = __nccwpck_require__(45893)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
 const defaultUserAgent = typeof __UNDICI_IS_NODE__ !== 'undefined' || typeof esbuildDetection !== 'undefined'
@@ -27202,16 +27200,16 @@ module.exports = {
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
+const { FinalizationRegistry } = __nccwpck_require__(66653)()
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -27223,12 +27221,12 @@ const {
   requestDuplex
 } = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -28239,15 +28237,15 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 99051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -28258,18 +28256,18 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   redirectStatusSet,
   nullBodyStatus
 } = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { types } = __nccwpck_require__(7975)
+const { kState, kHeaders } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { FormData } = __nccwpck_require__(35910)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { types } = __nccwpck_require__(57975)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -28856,7 +28854,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 93627:
 /***/ ((module) => {
 
 
@@ -28872,21 +28870,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 73168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
 const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { getGlobalOrigin } = __nccwpck_require__(51059)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(51900)
 const { performance } = __nccwpck_require__(643)
 const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(45893)
 
 let supportedHashes = []
 
@@ -28894,7 +28892,7 @@ let supportedHashes = []
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const possibleRelevantHashes = ['sha256', 'sha384', 'sha512']
   supportedHashes = crypto.getHashes().filter((hash) => possibleRelevantHashes.includes(hash))
 /* c8 ignore next 3 */
@@ -30511,13 +30509,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 45893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { types, inspect } = __nccwpck_require__(7975)
-const { markAsUncloneable } = __nccwpck_require__(5919)
+const { types, inspect } = __nccwpck_require__(57975)
+const { markAsUncloneable } = __nccwpck_require__(75919)
 const { toUSVString } = __nccwpck_require__(3440)
 
 /** @type {import('../../../types/webidl').Webidl} */
@@ -31213,7 +31211,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 22607:
 /***/ ((module) => {
 
 
@@ -31510,7 +31508,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 48355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31519,15 +31517,15 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(53610)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(20961)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class FileReader extends EventTarget {
@@ -31861,12 +31859,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 88573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -31946,7 +31944,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 20961:
 /***/ ((module) => {
 
 
@@ -31963,7 +31961,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 53610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31974,12 +31972,12 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
-const { types } = __nccwpck_require__(7975)
-const { StringDecoder } = __nccwpck_require__(3193)
+} = __nccwpck_require__(20961)
+const { ProgressEvent } = __nccwpck_require__(88573)
+const { getEncoding } = __nccwpck_require__(22607)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(51900)
+const { types } = __nccwpck_require__(57975)
+const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
 
 /** @type {PropertyDescriptor} */
@@ -32361,32 +32359,32 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 86897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
+} = __nccwpck_require__(61216)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(98625)
+const { channels } = __nccwpck_require__(42414)
+const { CloseEvent } = __nccwpck_require__(15188)
 const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
+const { fetching } = __nccwpck_require__(54398)
+const { Headers, getHeadersList } = __nccwpck_require__(60660)
+const { getDecodeSplit } = __nccwpck_require__(73168)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
 
@@ -32739,7 +32737,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 20736:
 /***/ ((module) => {
 
 
@@ -32812,15 +32810,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 15188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
-const { MessagePort } = __nccwpck_require__(5919)
+const { kConstruct } = __nccwpck_require__(36443)
+const { MessagePort } = __nccwpck_require__(75919)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -33153,7 +33151,7 @@ module.exports = {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(20736)
 
 const BUFFER_SIZE = 16386
 
@@ -33163,7 +33161,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
   crypto = {
@@ -33251,14 +33249,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 19469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(98625)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -33363,16 +33361,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 81652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(61216)
+const { channels } = __nccwpck_require__(42414)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -33382,11 +33380,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
+} = __nccwpck_require__(98625)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { closeWebSocketConnection } = __nccwpck_require__(86897)
+const { PerMessageDeflate } = __nccwpck_require__(19469)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -33897,14 +33895,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 13900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { opcodes, sendHints } = __nccwpck_require__(20736)
+const FixedQueue = __nccwpck_require__(64660)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -34008,7 +34006,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 61216:
 /***/ ((module) => {
 
 
@@ -34027,16 +34025,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 98625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(61216)
+const { states, opcodes } = __nccwpck_require__(20736)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(15188)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(51900)
 
 /* globals Blob */
 
@@ -34356,15 +34354,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 13726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(20736)
 const {
   kWebSocketURL,
   kReadyState,
@@ -34373,21 +34371,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(61216)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
+} = __nccwpck_require__(98625)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
+const { ByteParser } = __nccwpck_require__(81652)
 const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { types } = __nccwpck_require__(57975)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(15188)
+const { SendQueue } = __nccwpck_require__(13900)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -34958,7 +34956,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 223:
+/***/ 80223:
 /***/ ((module) => {
 
 module.exports = extend
@@ -34982,22 +34980,22 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 278:
+/***/ 50278:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8188);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16106);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8188:
+/***/ 16106:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35006,52 +35004,988 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
-var lib_core = __nccwpck_require__(1804);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
+var lib_core = __nccwpck_require__(77094);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(37067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(44708);
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+// EXTERNAL MODULE: external "node:perf_hooks"
+var external_node_perf_hooks_ = __nccwpck_require__(643);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var lib_proxy = __nccwpck_require__(19783);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+;// CONCATENATED MODULE: ./shared/secrets.ts
+
 /**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
+ * Registers every form of a connection URL's password with the runner's masker, before the URL (or
+ * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
  */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
+function maskUrlCredentials(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
+        if (match?.[1])
+            maskValue(match[1]);
+        return;
+    }
+    if (parsed.password) {
+        maskValue(parsed.password);
+        maskValue(safeDecode(parsed.password));
+    }
+    const passwordParam = parsed.searchParams.get('password');
+    if (passwordParam)
+        maskValue(passwordParam);
 }
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+function maskValue(secret) {
+    if (secret && secret.length > 0)
+        lib_core/* setSecret */.Pq(secret);
+}
+/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
+function redactUrl(url) {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password)
+            parsed.password = '***';
+        if (parsed.searchParams.has('password'))
+            parsed.searchParams.set('password', '***');
+        return parsed.toString();
+    }
+    catch {
+        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+    }
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
 }
 
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/http/proxy.ts
+
+
+
+
+
+
+/**
+ * Outgoing HTTP through the proxy a self-hosted runner is configured with. Which requests use a
+ * proxy is decided exactly as the GitHub toolkit decides it for Octokit and the artifact client
+ * (@actions/http-client's getProxyUrl): https_proxy/HTTPS_PROXY for https, http_proxy/HTTP_PROXY
+ * for http; no_proxy/NO_PROXY entries (host, .domain or domain suffix, host:port, *) go direct; so
+ * do loopback hosts (localhost, 127.*, [::1]). Plain http is sent to the proxy in absolute form;
+ * https goes through a CONNECT tunnel with TLS end to end, so certificates are checked (and
+ * reported) as without a proxy.
+ */
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(url) {
+    const proxy = (0,lib_proxy/* getProxyUrl */.s)(url);
+    if (!proxy)
+        return undefined;
+    // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+}
+/** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
+class ProxyError extends Error {
+    code = 'EPROXY';
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyError';
+    }
+}
+function proxyAuthorization(proxy) {
+    if (!proxy.username && !proxy.password)
+        return {};
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+function authority(url) {
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+/** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
+function connectToProxy(proxy) {
+    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+}
+/** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
+function openTunnel(proxy, target, signal) {
+    const to = authority(target);
+    const { send, hostname, port } = connectToProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        request.once('connect', (response, socket, head) => {
+            if (response.statusCode === 200) {
+                if (head.length > 0)
+                    socket.unshift(head);
+                resolve(socket);
+                return;
+            }
+            socket.destroy();
+            reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+        });
+        request.once('error', (error) => {
+            if (error.name === 'AbortError')
+                reject(error);
+            else
+                reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} could not be reached: ${error.message}`));
+        });
+        request.end();
+    });
+}
+/**
+ * How to send a request for `url`: undefined for a direct connection, else through its proxy. For
+ * https, node:http asks for the connection (createConnection, without an agent) and gets TLS over a
+ * CONNECT tunnel, opened then; `signal` aborts the tunnel (the caller's deadline).
+ */
+function proxyRoute(url, signal) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return undefined;
+    if (url.protocol !== 'https:') {
+        const { send, hostname, port } = connectToProxy(proxy);
+        const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const createConnection = (options, connected) => {
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        return undefined;
+    };
+    return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
+}
+
+;// CONCATENATED MODULE: ./shared/http/request.ts
+
+
+
+
+
+
+class HttpRequestError extends Error {
+    kind;
+    code;
+    constructor(kind, message, options) {
+        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+        this.name = 'HttpRequestError';
+        this.kind = kind;
+        this.code = options?.code;
+    }
+}
+const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+// Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+// Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
+// of every request and redirect hop: each distinct set of extra CAs gets its context once.
+const secureContexts = new Map();
+async function httpRequest(options) {
+    const started = external_node_perf_hooks_.performance.now();
+    const deadline = started + options.timeoutMs;
+    const maxRedirects = options.maxRedirects ?? 10;
+    const redirects = [];
+    let url = new URL(options.url);
+    let method = (options.method ?? 'GET').toUpperCase();
+    let body = options.body;
+    let headers = { ...(options.headers ?? {}) };
+    for (;;) {
+        const hop = await singleRequest({ ...options, url, method, body, headers }, deadline, started);
+        const location = hop.headers.location;
+        if (!options.followRedirects || !REDIRECT_STATUSES.has(hop.status) || !location) {
+            return { ...hop, redirects, totalMs: external_node_perf_hooks_.performance.now() - started };
+        }
+        if (redirects.length >= maxRedirects) {
+            throw new HttpRequestError('redirect', `more than ${maxRedirects} redirects (last to ${location})`);
+        }
+        const next = new URL(location, url);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+            throw new HttpRequestError('redirect', `redirect to unsupported protocol ${next.protocol}`);
+        }
+        const redirect = { status: hop.status, location };
+        redirects.push(redirect);
+        if (next.origin !== url.origin) {
+            const secret = [...CREDENTIAL_HEADERS, ...(options.secretHeaders ?? []).map((name) => name.toLowerCase())];
+            const dropped = Object.keys(headers).filter((name) => secret.includes(name.toLowerCase()));
+            if (dropped.length)
+                redirect.dropped = dropped;
+            headers = withoutHeaders(headers, secret);
+        }
+        // 303, and 301/302 after a POST (what every browser does), turn into a GET without a body.
+        if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
+            method = method === 'HEAD' ? 'HEAD' : 'GET';
+            body = undefined;
+            headers = withoutHeaders(headers, ['content-type', 'content-length']);
+        }
+        url = next;
+    }
+}
+function withoutHeaders(headers, names) {
+    return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.includes(name.toLowerCase())));
+}
+function singleRequest(options, deadline, started) {
+    return new Promise((resolve, reject) => {
+        const remaining = Math.max(1, deadline - external_node_perf_hooks_.performance.now());
+        const secure = options.url.protocol === 'https:';
+        const headers = { 'user-agent': 'rollback-actions-smoke-test', accept: '*/*', ...options.headers };
+        if (options.body !== undefined && !hasHeader(headers, 'content-length'))
+            headers['content-length'] = String(Buffer.byteLength(options.body));
+        const requestOptions = {
+            method: options.method,
+            headers,
+            agent: false,
+            ...(secure
+                ? {
+                    rejectUnauthorized: !options.tls?.insecure,
+                    ...(options.tls?.ca ? { secureContext: secureContextWith(options.tls.ca) } : {}),
+                }
+                : {}),
+        };
+        let settled = false;
+        let certificate;
+        // Ends a proxy tunnel still being opened when the deadline comes first.
+        const abort = new AbortController();
+        const fail = (error) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            abort.abort();
+            request.destroy();
+            reject(error);
+        };
+        const route = proxyRoute(options.url, abort.signal);
+        const request = route
+            ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
+            : (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
+        const timer = setTimeout(() => {
+            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
+        }, remaining);
+        if (secure) {
+            request.on('socket', (socket) => {
+                socket.once('secureConnect', () => {
+                    certificate = describeCertificate(socket);
+                });
+            });
+        }
+        request.on('error', (error) => fail(classifyError(error)));
+        request.on('response', (response) => {
+            const timeToHeadersMs = external_node_perf_hooks_.performance.now() - started;
+            const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+            const chunks = [];
+            let size = 0;
+            let truncated = false;
+            const decoded = decodeStream(response);
+            const finish = () => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                if (truncated)
+                    request.destroy();
+                resolve({
+                    status: response.statusCode ?? 0,
+                    statusText: response.statusMessage ?? '',
+                    headers: flattenHeaders(response.headers),
+                    body: Buffer.concat(chunks),
+                    bodyTruncated: truncated,
+                    url: options.url.toString(),
+                    timeToHeadersMs,
+                    certificate,
+                });
+            };
+            decoded.on('data', (chunk) => {
+                if (truncated)
+                    return;
+                const room = limit - size;
+                if (chunk.length > room) {
+                    chunks.push(chunk.subarray(0, room));
+                    size = limit;
+                    truncated = true;
+                    finish();
+                    return;
+                }
+                chunks.push(chunk);
+                size += chunk.length;
+            });
+            decoded.on('end', finish);
+            decoded.on('error', (error) => fail(classifyError(error)));
+            response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', { code: 'ECONNRESET' })));
+        });
+        request.end(options.body);
+    });
+}
+function secureContextWith(ca) {
+    const extra = Array.isArray(ca) ? ca : [ca];
+    const key = JSON.stringify(extra);
+    let context = secureContexts.get(key);
+    if (!context) {
+        // Extra CAs join the system store rather than replace it, like curl's --cacert plus system CAs.
+        context = external_node_tls_default().createSecureContext({ ca: [...(external_node_tls_default()).rootCertificates, ...extra] });
+        secureContexts.set(key, context);
+    }
+    return context;
+}
+function hasHeader(headers, name) {
+    return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}
+function decodeStream(response) {
+    const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (encoding === 'gzip' || encoding === 'x-gzip')
+        return response.pipe(external_node_zlib_default().createGunzip());
+    if (encoding === 'deflate')
+        return response.pipe(external_node_zlib_default().createInflate());
+    if (encoding === 'br')
+        return response.pipe(external_node_zlib_default().createBrotliDecompress());
+    return response;
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined)
+            continue;
+        flat[name] = Array.isArray(value) ? value.join(name === 'set-cookie' ? '\n' : ', ') : value;
+    }
+    return flat;
+}
+function describeCertificate(socket) {
+    const peer = socket.getPeerCertificate();
+    if (!peer || !peer.valid_to)
+        return undefined;
+    const validTo = new Date(peer.valid_to);
+    return {
+        subject: formatName(peer.subject),
+        issuer: formatName(peer.issuer),
+        validFrom: new Date(peer.valid_from),
+        validTo,
+        daysToExpiry: (validTo.getTime() - Date.now()) / 86_400_000,
+        authorized: socket.authorized,
+        authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+    };
+}
+function formatName(name) {
+    if (!name)
+        return '';
+    return Object.entries(name)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : String(value)}`)
+        .join(', ');
+}
+function classifyError(error) {
+    const code = error.code ?? '';
+    if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
+        return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
+    }
+    if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE') {
+        return new HttpRequestError('protocol', `invalid HTTP response: ${error.message}`, { code, cause: error });
+    }
+    if (CONNECTION_CODES.has(code) || error.message === 'socket hang up') {
+        return new HttpRequestError('connection', connectionMessage(code, error.message), { code: code || 'ECONNRESET', cause: error });
+    }
+    return new HttpRequestError('connection', error.message, { code, cause: error });
+}
+function connectionMessage(code, message) {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'connection refused (nothing listens on that port)';
+        case 'ECONNRESET':
+            return 'connection reset by the server';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return `host name does not resolve (${code})`;
+        default:
+            return message === 'socket hang up' ? 'the server closed the connection without answering' : message;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./shared/backup/checksum.ts
+
+
+
+
+
+async function sha256File(file) {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), hash);
+    return hash.digest('hex');
+}
+/** Relative paths of every regular file under dir, sorted bytewise (LC_ALL=C sort). */
+async function checksum_listFiles(dir) {
+    const entries = await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true });
+    return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+function manifestText(files) {
+    return Object.keys(files)
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+        .map((name) => `${files[name]}  ${name}\n`)
+        .join('');
+}
+async function mapLimited(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let index = next++; index < items.length; index = next++)
+            results[index] = await fn(items[index]);
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+async function backupChecksum(backupPath) {
+    const info = await stat(backupPath);
+    if (!info.isDirectory())
+        return { sha256: await sha256File(backupPath), size: info.size };
+    const names = await checksum_listFiles(backupPath);
+    const hashed = await mapLimited(names, 4, async (name) => {
+        const file = path.join(backupPath, name);
+        return { name, sha256: await sha256File(file), size: (await stat(file)).size };
+    });
+    const files = Object.fromEntries(hashed.map((entry) => [entry.name, entry.sha256]));
+    return {
+        sha256: createHash('sha256').update(manifestText(files)).digest('hex'),
+        size: hashed.reduce((total, entry) => total + entry.size, 0),
+        files,
+    };
+}
+/** Files whose hash differs from the recorded one, or that are missing or unexpected. */
+function manifestDifferences(expected, actual) {
+    const problems = [];
+    for (const [name, sha] of Object.entries(expected)) {
+        if (!(name in actual))
+            problems.push(`${name} is missing`);
+        else if (actual[name] !== sha)
+            problems.push(`${name} has SHA-256 ${actual[name]}, expected ${sha}`);
+    }
+    for (const name of Object.keys(actual))
+        if (!(name in expected))
+            problems.push(`${name} is not part of the backup`);
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/names.ts
+
+
+/**
+ * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
+ * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
+ * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
+ */
+const ARTIFACT_PREFIX = 'db-backup-';
+const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
+const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
+const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
+/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
+function compactTimestamp(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+/** A name part made only of characters every file system and the artifact service accept. */
+function safeNamePart(text) {
+    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+function defaultArtifactName(label, database, at) {
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
+}
+function safetyArtifactName(database, at) {
+    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
+function names_isBackupOfLabel(artifactName, label) {
+    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
+}
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
+function backupFileName(base, format, plainSuffix, encrypted) {
+    const stem = safeNamePart(base);
+    if (format === 'custom')
+        return `${stem}.dump${encrypted ? '.age' : ''}`;
+    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
+    if (format === 'directory')
+        return `${stem}.dir`;
+    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
+}
+/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
+function metadataPathFor(backupPath) {
+    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
+}
+function names_backupPathForMetadata(metadataPath) {
+    return metadataPath.replace(/\.metadata\.json$/, '');
+}
+function names_isMetadataFile(file) {
+    return external_node_path_default().basename(file).endsWith('.metadata.json');
+}
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+function defaultBackupDir() {
+    return external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups');
+}
+
+;// CONCATENATED MODULE: ./shared/backup/artifacts.ts
+
+
+
+
+
+
+
+// Loaded on first use: the artifact client and its Azure SDK are most of the bundle, and a backup
+// with upload: false should not pay for loading them.
+async function artifactClient() {
+    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
+    return new DefaultArtifactClient();
+}
+/** Whether this step can reach the artifact service (the runner sets both for every job). */
+function artifactServiceAvailable() {
+    return Boolean(process.env.ACTIONS_RUNTIME_TOKEN && process.env.ACTIONS_RESULTS_URL);
+}
+function repository() {
+    const found = repositoryFromEnv();
+    if (!found)
+        throw new ActionError('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
+    return found;
+}
+/** Uploads the backup (file or directory) and its metadata as one artifact. */
+async function uploadBackupArtifact(options) {
+    const root = path.dirname(options.backupPath);
+    const isDirectory = (await stat(options.backupPath)).isDirectory();
+    const files = isDirectory ? (await listFiles(options.backupPath)).map((name) => path.join(options.backupPath, name)) : [options.backupPath];
+    files.push(options.metadataPath);
+    const client = await artifactClient();
+    try {
+        const result = await client.uploadArtifact(options.name, files, root, {
+            retentionDays: options.retentionDays,
+            compressionLevel: options.incompressible ? 0 : 6,
+        });
+        if (result.id === undefined)
+            throw new Error('the artifact service returned no artifact id');
+        return { id: result.id, size: result.size ?? 0, digest: result.digest };
+    }
+    catch (error) {
+        throw new ActionError(`Uploading the backup as artifact "${options.name}" failed: ${errorMessage(error)}`, {
+            hint: 'The backup itself is complete on the runner (see the path output); re-run, or keep it with upload: false and your own storage step.',
+        });
+    }
+}
+function notFoundHint(runId) {
+    return runId === undefined
+        ? 'Artifacts of other runs need run-id and a github-token with actions: read; artifacts expire after their retention days.'
+        : 'Check run-id, that github-token can read actions of this repository, and that the artifact has not expired.';
+}
+/** The newest artifact with exactly this name, in this run or in run `runId` (with a token). */
+async function findArtifact(name, options) {
+    const client = await artifactClient();
+    try {
+        if (options.runId === undefined) {
+            const { artifact } = await client.getArtifact(name);
+            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+        }
+        const { owner, repo } = repository();
+        const { artifact } = await client.getArtifact(name, {
+            findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
+        });
+        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+    }
+    catch (error) {
+        const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
+        throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+    }
+}
+/** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
+async function findLatestBackup(label, options) {
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
+    const { owner, repo } = repository();
+    const octokit = getOctokit(options.token);
+    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+    const candidates = [];
+    let scanned = 0;
+    try {
+        // Newest first; 10 pages of 100 is far more than a retention window of backups.
+        for await (const page of octokit.paginate.iterator(route, { owner, repo, run_id: options.runId, per_page: 100 })) {
+            const artifacts = page.data;
+            const list = Array.isArray(artifacts) ? artifacts : artifacts.artifacts;
+            scanned += list.length;
+            candidates.push(...list.filter((artifact) => !artifact.expired && isBackupOfLabel(artifact.name, label)));
+            if (scanned >= 1000)
+                break;
+        }
+    }
+    catch (error) {
+        throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+    }
+    const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
+    if (!newest) {
+        throw new ActionError(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
+    }
+    return {
+        id: newest.id,
+        name: newest.name,
+        runId: newest.workflow_run?.id ?? options.runId,
+        digest: newest.digest ?? undefined,
+        createdAt: newest.created_at ? new Date(newest.created_at) : undefined,
+        size: newest.size_in_bytes,
+    };
+}
+/** Downloads and unzips an artifact into `destination`, checking the digest the service recorded. */
+async function downloadArtifact(ref, options, destination) {
+    const client = await artifactClient();
+    const viaApi = ref.runId !== undefined && options.token !== undefined;
+    try {
+        const { owner, repo } = viaApi ? repository() : { owner: '', repo: '' };
+        const result = await client.downloadArtifact(ref.id, {
+            path: destination,
+            expectedHash: ref.digest,
+            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
+        });
+        if (result.digestMismatch) {
+            throw new ActionError(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
+        }
+    }
+    catch (error) {
+        if (error instanceof ActionError)
+            throw error;
+        throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, { hint: notFoundHint(ref.runId) });
+    }
+    core.info(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
+}
+/** The backup and its metadata inside a downloaded artifact (or any folder holding one backup). */
+async function locateBackup(dir) {
+    const metadataFiles = (await readdir(dir)).filter(isMetadataFile);
+    if (metadataFiles.length !== 1) {
+        throw new ActionError(metadataFiles.length === 0
+            ? `${dir} holds no *.metadata.json: it is not a backup made by backup-db.`
+            : `${dir} holds ${metadataFiles.length} backups (${metadataFiles.join(', ')}); expected one.`);
+    }
+    const metadataPath = path.join(dir, metadataFiles[0]);
+    return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
+}
+
+;// CONCATENATED MODULE: ./shared/backup/metadata.ts
+
+
+
+/**
+ * What backup-db records next to every backup (`<backup>.metadata.json`) and restore-db checks a
+ * restore against. Versioned so an older restore-db can refuse metadata it does not understand.
+ */
+const BACKUP_FORMATS = ['custom', 'directory', 'plain'];
+const METADATA_VERSION = 1;
+async function writeMetadata(file, metadata) {
+    await writeFile(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+}
+function need(condition, file, what) {
+    if (!condition)
+        throw new errors/* ActionError */.lZ(`Backup metadata ${external_node_path_default().basename(file)} is not valid: ${what}.`);
+}
+/** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
+async function readMetadata(file) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Cannot read backup metadata ${file}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    return parseMetadata(text, file);
+}
+/** Parses and sanity-checks metadata text; `file` names it in errors. */
+function parseMetadata(text, file) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Cannot read backup metadata ${file}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    const metadata = parsed;
+    need(typeof parsed === 'object' && parsed !== null, file, 'it is not a JSON object');
+    need(typeof metadata.metadataVersion === 'number', file, 'metadataVersion is missing');
+    if (metadata.metadataVersion > METADATA_VERSION) {
+        throw new errors/* ActionError */.lZ(`Backup metadata ${external_node_path_default().basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
+    }
+    need(BACKUP_FORMATS.includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
+    need(typeof metadata.file === 'string' && metadata.file !== '' && !metadata.file.includes('/') && !metadata.file.includes('\\') && metadata.file !== '..', file, 'file must be a plain file name');
+    need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
+    need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
+    return metadata;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/zip-index.ts
+
+const EOCD = 0x06054b50;
+const EOCD_SIZE = 22;
+const ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_LOCATOR_SIZE = 20;
+const ZIP64_EOCD = 0x06064b50;
+const CENTRAL_ENTRY = 0x02014b50;
+const LOCAL_HEADER = 0x04034b50;
+const LOCAL_HEADER_SIZE = 30;
+const MAX_COMMENT = 0xffff;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+const STORED = 0;
+const DEFLATED = 8;
+class ZipFormatError extends Error {
+}
+function zip_index_need(condition, what) {
+    if (!condition)
+        throw new ZipFormatError(`not a readable zip archive: ${what}`);
+}
+/** Every entry of the archive of `size` bytes, from its central directory. */
+async function readZipIndex(read, size) {
+    const tailStart = Math.max(0, size - (EOCD_SIZE + MAX_COMMENT + ZIP64_LOCATOR_SIZE));
+    const tail = await read(tailStart, size);
+    let at = -1;
+    for (let index = tail.length - EOCD_SIZE; index >= 0; index--) {
+        if (tail.readUInt32LE(index) === EOCD) {
+            at = index;
+            break;
+        }
+    }
+    zip_index_need(at >= 0, 'no end of central directory record');
+    let entries = tail.readUInt16LE(at + 10);
+    let directorySize = tail.readUInt32LE(at + 12);
+    let directoryOffset = tail.readUInt32LE(at + 16);
+    if (entries === U16_MAX || directorySize === U32_MAX || directoryOffset === U32_MAX) {
+        const locator = at - ZIP64_LOCATOR_SIZE;
+        zip_index_need(locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR, 'a ZIP64 archive without its locator');
+        const recordOffset = Number(tail.readBigUInt64LE(locator + 8));
+        const record = await read(recordOffset, recordOffset + 56);
+        zip_index_need(record.readUInt32LE(0) === ZIP64_EOCD, 'no ZIP64 end of central directory record');
+        entries = Number(record.readBigUInt64LE(32));
+        directorySize = Number(record.readBigUInt64LE(40));
+        directoryOffset = Number(record.readBigUInt64LE(48));
+    }
+    zip_index_need(directoryOffset + directorySize <= size, 'the central directory lies beyond the end');
+    const directory = await read(directoryOffset, directoryOffset + directorySize);
+    const list = [];
+    let offset = 0;
+    for (let count = 0; count < entries; count++) {
+        zip_index_need(offset + 46 <= directory.length && directory.readUInt32LE(offset) === CENTRAL_ENTRY, `central directory entry ${count} is damaged`);
+        const nameLength = directory.readUInt16LE(offset + 28);
+        const extraLength = directory.readUInt16LE(offset + 30);
+        const commentLength = directory.readUInt16LE(offset + 32);
+        const entry = {
+            name: directory.subarray(offset + 46, offset + 46 + nameLength).toString('utf8'),
+            method: directory.readUInt16LE(offset + 10),
+            compressedSize: directory.readUInt32LE(offset + 20),
+            size: directory.readUInt32LE(offset + 24),
+            localHeaderOffset: directory.readUInt32LE(offset + 42),
+        };
+        applyZip64Extra(entry, directory.subarray(offset + 46 + nameLength, offset + 46 + nameLength + extraLength));
+        list.push(entry);
+        offset += 46 + nameLength + extraLength + commentLength;
+    }
+    return list;
+}
+/** Sizes and offset of 0xFFFFFFFF are in the ZIP64 extra field (id 1), in this order, when so marked. */
+function applyZip64Extra(entry, extra) {
+    for (let at = 0; at + 4 <= extra.length;) {
+        const id = extra.readUInt16LE(at);
+        const length = extra.readUInt16LE(at + 2);
+        if (id === 1) {
+            let field = at + 4;
+            const next = () => {
+                const value = Number(extra.readBigUInt64LE(field));
+                field += 8;
+                return value;
+            };
+            if (entry.size === U32_MAX)
+                entry.size = next();
+            if (entry.compressedSize === U32_MAX)
+                entry.compressedSize = next();
+            if (entry.localHeaderOffset === U32_MAX)
+                entry.localHeaderOffset = next();
+            return;
+        }
+        at += 4 + length;
+    }
+}
+/** The content of one (small) entry. */
+async function readZipEntry(read, entry, archiveSize) {
+    zip_index_need(entry.method === STORED || entry.method === DEFLATED, `${entry.name} uses compression method ${entry.method}`);
+    // The local header's own extra field may differ from the central one: read enough for both.
+    const end = Math.min(archiveSize, entry.localHeaderOffset + LOCAL_HEADER_SIZE + 2 * U16_MAX + entry.compressedSize);
+    const bytes = await read(entry.localHeaderOffset, end);
+    zip_index_need(bytes.readUInt32LE(0) === LOCAL_HEADER, `the local header of ${entry.name} is damaged`);
+    const start = LOCAL_HEADER_SIZE + bytes.readUInt16LE(26) + bytes.readUInt16LE(28);
+    zip_index_need(start + entry.compressedSize <= bytes.length, `${entry.name} is cut short`);
+    const data = bytes.subarray(start, start + entry.compressedSize);
+    return entry.method === STORED ? Buffer.from(data) : (0,external_node_zlib_.inflateRawSync)(data);
+}
+
+;// CONCATENATED MODULE: ./shared/backup/proof.ts
+
+
+
+
+
+
+
+
+
+/** Artifacts of a run looked at, newest first; more is not a backup taken for this rollback. */
+const MAX_ARTIFACTS = 50;
+const REQUEST_TIMEOUT_MS = 30_000;
+async function proveBackup(checksum, database) {
+    const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
+    const dir = defaultBackupDir();
+    const looked = [];
+    const found = (await findLocal(dir, wanted)) ?? (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
+    if (!found) {
+        const where = [`no *.metadata.json in ${dir} on this runner records it`, artifactServiceAvailable() ? `none of the ${looked.length} artifact(s) of this workflow run holds it${looked.length ? ` (${looked.join(', ')})` : ''}` : 'the artifact service is not reachable from this step'];
+        throw new errors/* ActionError */.lZ(`Input "backup-checksum" is ${wanted}, but no backup with that checksum was found: ${where.join(', and ')}. Nothing was changed.`, {
+            hint: 'Pass the checksum output of a backup-db step of this workflow run (in this job, or in an earlier job with upload: true), or set skip-backup-check: true to go on without a backup.',
+        });
+    }
+    if (found.metadata.database !== database) {
+        throw new errors/* ActionError */.lZ(`The backup with checksum ${wanted} (${found.where}) is of database "${found.metadata.database}", not of "${database}", which this step would change. Nothing was changed.`, {
+            hint: 'Pass the checksum of a backup of this database.',
+        });
+    }
+    return found;
+}
+async function findLocal(dir, checksum) {
+    const names = await (0,promises_.readdir)(dir).catch(() => []);
+    for (const name of names.filter(names_isMetadataFile)) {
+        const file = external_node_path_default().join(dir, name);
+        const metadata = await readMetadata(file).catch(() => undefined);
+        if (metadata?.checksum.value !== checksum)
+            continue;
+        const backup = names_backupPathForMetadata(file);
+        const size = await sizeOnDisk(backup);
+        if (size !== metadata.size) {
+            throw new errors/* ActionError */.lZ(`The metadata ${file} records checksum ${checksum}, but ${size === undefined ? `the backup ${backup} is not next to it` : `${backup} has ${size} bytes, not the ${metadata.size} it records`}. Nothing was changed.`);
+        }
+        return { where: `metadata file ${file}`, metadata };
+    }
+    return undefined;
+}
+async function sizeOnDisk(backup) {
+    const info = await (0,promises_.stat)(backup).catch(() => undefined);
+    if (!info)
+        return undefined;
+    if (!info.isDirectory())
+        return info.size;
+    let total = 0;
+    for (const name of await checksum_listFiles(backup))
+        total += (await (0,promises_.stat)(external_node_path_default().join(backup, name))).size;
+    return total;
+}
+/** The run and job ids in the runtime token's scp claim ("Actions.Results:<run>:<job>"), as @actions/artifact reads them. */
+function backendIds(token) {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const scope = (payload.scp ?? '').split(' ').find((part) => part.startsWith('Actions.Results:'));
+    const [, run, job] = scope?.split(':') ?? [];
+    if (!run || !job)
+        throw new errors/* ActionError */.lZ('ACTIONS_RUNTIME_TOKEN carries no Actions.Results scope: the artifacts of this run cannot be read.');
+    return { workflow_run_backend_id: run, workflow_job_run_backend_id: job };
+}
+async function twirp(method, body) {
+    const token = process.env.ACTIONS_RUNTIME_TOKEN;
+    const url = new URL(`twirp/github.actions.results.api.v1.ArtifactService/${method}`, process.env.ACTIONS_RESULTS_URL);
+    const response = await httpRequest({
+        method: 'POST',
+        url,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+        timeoutMs: REQUEST_TIMEOUT_MS,
+    });
+    if (response.status !== 200)
+        throw new Error(`${method} answered HTTP ${response.status}: ${response.body.toString('utf8').slice(0, 200)}`);
+    return JSON.parse(response.body.toString('utf8'));
+}
+async function listRunArtifacts(ids) {
+    const { artifacts = [] } = await twirp('ListArtifacts', ids);
+    return artifacts
+        .map((artifact) => ({ name: artifact.name, id: artifact.database_id, size: Number(artifact.size), jobBackendId: artifact.workflow_job_run_backend_id }))
+        .sort((a, b) => Number(b.id) - Number(a.id));
+}
+function rangeReader(url) {
+    return async (start, end) => {
+        const response = await httpRequest({ url, headers: { range: `bytes=${start}-${end - 1}` }, timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: end - start });
+        if (response.status !== 206)
+            throw new Error(`the storage answered HTTP ${response.status} to a ranged read`);
+        return response.body;
+    };
+}
+async function findInRunArtifacts(checksum, looked) {
+    let artifacts;
+    const ids = backendIds(process.env.ACTIONS_RUNTIME_TOKEN);
+    try {
+        artifacts = await listRunArtifacts(ids);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Listing the artifacts of this workflow run failed: ${(0,errors/* errorMessage */.gJ)(error)}. Nothing was changed.`);
+    }
+    for (const artifact of artifacts.slice(0, MAX_ARTIFACTS)) {
+        looked.push(artifact.name);
+        let metadata;
+        let entries;
+        try {
+            const { signed_url: url } = await twirp('GetSignedArtifactURL', { workflow_run_backend_id: ids.workflow_run_backend_id, workflow_job_run_backend_id: artifact.jobBackendId, name: artifact.name });
+            const read = rangeReader(url);
+            entries = await readZipIndex(read, artifact.size);
+            const metadataEntry = entries.find((entry) => !entry.name.includes('/') && names_isMetadataFile(entry.name));
+            if (!metadataEntry)
+                continue;
+            metadata = parseMetadata((await readZipEntry(read, metadataEntry, artifact.size)).toString('utf8'), `${artifact.name}/${metadataEntry.name}`);
+        }
+        catch (error) {
+            // Not a backup-db artifact (or not one we can read): the next one may be.
+            looked[looked.length - 1] = `${artifact.name}: ${(0,errors/* errorMessage */.gJ)(error)}`;
+            continue;
+        }
+        if (metadata.checksum.value !== checksum)
+            continue;
+        const held = entries.filter((entry) => entry.name === metadata.file || entry.name.startsWith(`${metadata.file}/`)).reduce((total, entry) => total + entry.size, 0);
+        const where = `artifact "${artifact.name}" (id ${artifact.id}) of this workflow run`;
+        if (held !== metadata.size) {
+            throw new errors/* ActionError */.lZ(`The ${where} records checksum ${checksum}, but holds ${held} bytes of ${metadata.file}, not the ${metadata.size} its metadata records. Nothing was changed.`);
+        }
+        return { where, metadata };
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(15784);
 ;// CONCATENATED MODULE: ./shared/events.ts
 function formatEvent(event, fields = {}, now = new Date()) {
     const record = { event };
@@ -35164,6 +36098,23 @@ async function loadDiesel(source, files, byVersion) {
         addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
     }
 }
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
 /** All migrations in the source, oldest first. */
 async function loadMigrations(source, format) {
     const files = await source.listFiles();
@@ -35185,7 +36136,7 @@ function hasStatements(script) {
 }
 
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
+var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
@@ -35208,60 +36159,8 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: ./shared/secrets.ts
-
-/**
- * Registers every form of a connection URL's password with the runner's masker, before the URL (or
- * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
- */
-function maskUrlCredentials(url) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
-        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
-        if (match?.[1])
-            maskValue(match[1]);
-        return;
-    }
-    if (parsed.password) {
-        maskValue(parsed.password);
-        maskValue(safeDecode(parsed.password));
-    }
-    const passwordParam = parsed.searchParams.get('password');
-    if (passwordParam)
-        maskValue(passwordParam);
-}
-function maskValue(secret) {
-    if (secret && secret.length > 0)
-        lib_core/* setSecret */.Pq(secret);
-}
-/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
-function redactUrl(url) {
-    try {
-        const parsed = new URL(url);
-        if (parsed.password)
-            parsed.password = '***';
-        if (parsed.searchParams.has('password'))
-            parsed.searchParams.set('password', '***');
-        return parsed.toString();
-    }
-    catch {
-        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-    }
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
-}
-
 ;// CONCATENATED MODULE: ./shared/postgres/connection.ts
+
 
 
 
@@ -35317,8 +36216,26 @@ function withDatabase(target, database) {
 function describeTarget(target) {
     return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-function pgToolEnv(target) {
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map();
+const serverKey = (target) => `${target.host}:${target.port}`;
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+function pgToolEnv(target, settings = {}) {
+    const options = [
+        process.env.PGOPTIONS,
+        settings.options,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+    ].filter(Boolean);
     return {
         PGHOST: target.host,
         PGPORT: String(target.port),
@@ -35327,7 +36244,8 @@ function pgToolEnv(target) {
         PGDATABASE: target.database,
         PGSSLMODE: target.sslmode,
         PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: 'rollback-actions',
+        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+        PGOPTIONS: options.length ? options.join(' ') : undefined,
     };
 }
 function sslOption(sslmode) {
@@ -35367,26 +36285,72 @@ function explainConnectionError(target, error) {
             return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
     }
 }
-async function connect(target, options = {}) {
-    const client = new esm.Client({
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map();
+let unregisterCanceller;
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements() {
+    const byServer = new Map();
+    for (const { target, pid } of openSessions.values()) {
+        const key = `${serverKey(target)}/${target.user}/${target.database}`;
+        const entry = byServer.get(key) ?? { target, pids: [] };
+        entry.pids.push(pid);
+        byServer.set(key, entry);
+    }
+    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
+        const client = newClient(target, 'rollback-actions cancel', 3000);
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
+            for (const row of rows)
+                if (row.cancelled)
+                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+        }
+        catch (error) {
+            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
+        }
+        finally {
+            await client.end().catch(() => undefined);
+        }
+    }));
+}
+function newClient(target, applicationName, connectTimeoutMs) {
+    return new esm.Client({
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database: target.database,
         ssl: sslOption(target.sslmode),
-        application_name: options.applicationName ?? 'rollback-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        application_name: applicationName,
+        connectionTimeoutMillis: connectTimeoutMs,
     });
+}
+async function connect(target, options = {}) {
+    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
     // A dropped connection after connect must surface through the failing query, not crash the process.
     client.on('error', () => undefined);
+    let session;
     try {
         await client.connect();
+        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
+        session = rows[0];
     }
     catch (error) {
         await client.end().catch(() => undefined);
         throw explainConnectionError(target, error);
     }
+    serverVersions.set(serverKey(target), session.version);
+    openSessions.set(client, { target, pid: session.pid });
+    client.once('end', () => openSessions.delete(client));
+    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
     return client;
 }
 /** Runs fn with a connected client and always closes it. */
@@ -35421,7 +36385,7 @@ const DEFAULT_HISTORY_TABLES = {
 };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
+function history_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
@@ -35435,7 +36399,7 @@ async function historyTableExists(client, table) {
     const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
     return rows[0].found !== null;
 }
-async function readHistory(client, format, table) {
+async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     const name = qualifiedName(table);
@@ -35453,7 +36417,7 @@ async function readHistory(client, format, table) {
  * Finds a known history table in the public schema and reads its version, for backup metadata and
  * restore checks where nobody said which tool the team uses.
  */
-async function detectSchemaVersion(client) {
+async function history_detectSchemaVersion(client) {
     const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
     const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
@@ -35469,7 +36433,7 @@ async function detectSchemaVersion(client) {
         format = 'dbmate';
     if (!format)
         return undefined;
-    const state = await readHistory(client, format, { schema: 'public', table: tableName });
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
 // ---------------------------------------------------------------------------------------------
@@ -35566,6 +36530,7 @@ function golangMigrateForceCommand(migrationsDir, version, table) {
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
 
 
+
 /**
  * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
  * deploy's `migrate up`, never change the schema at the same time.
@@ -35635,12 +36600,31 @@ async function lockHolders(client, keys) {
         AND a.pid <> pg_backend_pid()`, [ids]);
     return rows;
 }
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+function describeHolders(holders) {
+    return holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+}
 /**
- * Takes the session advisory locks, waiting at most `timeoutMs` for each (0: wait forever), through
- * lock_timeout so the wait is the server's own and a cancelled wait leaves nothing behind.
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
  */
-async function acquireMigrationLock(client, keys, timeoutMs) {
+async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
     const started = Date.now();
+    // Statements of the run then wait for table locks at most lock-timeout too.
     await client.query(`SET lock_timeout = ${timeoutMs}`);
     const taken = [];
     const release = async () => {
@@ -35648,235 +36632,41 @@ async function acquireMigrationLock(client, keys, timeoutMs) {
             await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
         taken.length = 0;
     };
-    for (const key of keys) {
-        try {
-            await client.query(`SELECT pg_advisory_lock(${key.id})`);
-            taken.push(key);
+    let delay = FIRST_RETRY_MS;
+    let reportedAt = started;
+    try {
+        for (const key of keys) {
+            for (;;) {
+                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+                if (rows[0].locked) {
+                    taken.push(key);
+                    break;
+                }
+                const waited = Date.now() - started;
+                if (timeoutMs > 0 && waited >= timeoutMs) {
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+                }
+                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+                    reportedAt = Date.now();
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${(0,duration/* formatDuration */.a)(waited)} of ${timeoutMs > 0 ? (0,duration/* formatDuration */.a)(timeoutMs) : 'no limit'}.`);
+                }
+                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+                await (0,cancellation/* pause */.v7)(wait, 'Stopped waiting for the migration lock');
+                delay = Math.min(MAX_RETRY_MS, delay * 2);
+            }
         }
-        catch (error) {
-            await release();
-            if (error.code !== '55P03')
-                throw error;
-            const holders = await lockHolders(client, keys).catch(() => []);
-            const who = holders.length
-                ? holders
-                    .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-                    .join('; ')
-                : 'a session that has since let go';
-            throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(Date.now() - started)} (lock-timeout). Held by ${who}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
-        }
+    }
+    catch (error) {
+        await release();
+        throw error;
     }
     return { keys, waitedMs: Date.now() - started, release };
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function process_runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-/** Migration files in a working tree. */
-function directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree` / `git show`), so a plan can compare
- * the current release's migrations with the target's without checking either out.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '--name-only', '-z', `${ref}:${prefix}`], {
-                okExitCodes: [0, 128],
-            });
-            if (result.exitCode !== 0) {
-                throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-            }
-            return result.stdout.split('\0').filter(Boolean).sort();
-        },
-        async readFile(relativePath) {
-            const result = await runProcess('git', ['-C', repoDir, 'show', `${ref}:${prefix === '' ? '' : `${prefix}/`}${relativePath}`]);
-            return result.stdout;
-        },
-    };
-}
-
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
 /**
  * Splits a migration file into the statements psql would send, one by one, so a failure can name
@@ -36116,6 +36906,1730 @@ function statementHeadline(statement, max = 120) {
     return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
+
+
+
+
+let loading;
+/**
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
+ */
+function wasmDirectory() {
+    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
+    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+    return external_node_path_default().dirname(file);
+}
+/**
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
+ */
+function loadSqlParser() {
+    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+    // to webpack, which copies it as text and corrupts it.
+    if (loading === undefined)
+        loading = importParser();
+    return loading;
+}
+async function importParser() {
+    const scope = globalThis;
+    const previous = scope.__dirname;
+    scope.__dirname = wasmDirectory();
+    try {
+        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await parser.loadModule();
+        return parser;
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    finally {
+        if (previous === undefined)
+            delete scope.__dirname;
+        else
+            scope.__dirname = previous;
+    }
+}
+/** Drops leading whitespace and comments (line and nested block comments) from a statement's text. */
+function stripLeadingComments(text) {
+    let index = 0;
+    for (;;) {
+        while (index < text.length && /\s/.test(text[index]))
+            index++;
+        if (text.startsWith('--', index)) {
+            const newline = text.indexOf('\n', index);
+            index = newline < 0 ? text.length : newline + 1;
+        }
+        else if (text.startsWith('/*', index)) {
+            index = skipBlockComment(text, index);
+        }
+        else
+            break;
+    }
+    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+function sql_parser_lineAt(bytes, byteOffset) {
+    let line = 1;
+    for (let index = 0; index < byteOffset && index < bytes.length; index++)
+        if (bytes[index] === 0x0a)
+            line++;
+    return line;
+}
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes, start, length) {
+    const end = length === undefined || length === 0 ? bytes.length : start + length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+    return { text, line: sql_parser_lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+function isBlank(text) {
+    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
+ * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
+ * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ */
+function sql_parser_parseSql(sql) {
+    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+    let parsed = parsedTexts.get(sql);
+    if (parsed === undefined) {
+        if (parsedTexts.size >= PARSED_KEPT)
+            parsedTexts.delete(parsedTexts.keys().next().value);
+        parsed = parseUncached(sql);
+        parsedTexts.set(sql, parsed);
+    }
+    return parsed;
+}
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map();
+async function parseUncached(sql) {
+    const parser = await loadSqlParser();
+    if (isBlank(sql))
+        return { statements: [], errors: [] };
+    const bytes = Buffer.from(sql, 'utf8');
+    try {
+        const result = await parser.parse(sql);
+        return {
+            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            errors: [],
+        };
+    }
+    catch (wholeError) {
+        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    }
+}
+async function parsePieces(parser, bytes, wholeError) {
+    let boundaries;
+    try {
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+    }
+    catch {
+        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
+        const { text, line } = piece(bytes, 0, undefined);
+        return { statements: [], errors: [{ text, line, error: wholeError }] };
+    }
+    const parsed = { statements: [], errors: [] };
+    let start = 0;
+    for (const end of [...boundaries, bytes.length]) {
+        const chunk = bytes.subarray(start, end).toString('utf8');
+        const { text, line } = piece(bytes, start, end - start);
+        start = end;
+        if (isBlank(chunk))
+            continue;
+        try {
+            const result = await parser.parse(chunk);
+            for (const raw of result.stmts ?? [])
+                parsed.statements.push({ node: raw.stmt, text, line });
+        }
+        catch (error) {
+            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+        }
+    }
+    return parsed;
+}
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+function sql_parser_nodeType(node) {
+    if (!node)
+        return ['', {}];
+    const [type, body] = Object.entries(node)[0] ?? ['', {}];
+    return [type, (body ?? {})];
+}
+function sql_parser_relationName(relation) {
+    if (!relation?.relname)
+        return '?';
+    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+function sql_parser_relationNames(nodes) {
+    return (nodes ?? []).map((node) => sql_parser_relationName(sql_parser_nodeType(node)[1]));
+}
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+function sql_parser_stringItems(nodes) {
+    return (nodes ?? []).map((node) => {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'String')
+            return String(body.sval ?? '');
+        if (type === 'List')
+            return sql_parser_stringItems(body.items).join('.');
+        if (type === 'TypeName')
+            return sql_parser_stringItems(body.names).join('.');
+        if (type === 'ObjectWithArgs')
+            return sql_parser_stringItems(body.objname).join('.');
+        return type;
+    });
+}
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function sql_parser_tableKeyFromName(table) {
+    return table.split('.').at(-1).toLowerCase();
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
+
+const DISPLAY_NAMES = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bpchar: 'char',
+    bool: 'boolean',
+};
+function column_types_columnTypeOf(typeName) {
+    if (!typeName?.names)
+        return undefined;
+    const modifiers = (typeName.typmods ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
+    });
+    return { name: stringItems(typeName.names).at(-1).toLowerCase(), modifiers, array: (typeName.arrayBounds ?? []).length > 0 };
+}
+function column_types_displayType(type) {
+    const name = DISPLAY_NAMES[type.name] ?? type.name;
+    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+const INTEGERS = (/* unused pure expression or super */ null && (['int2', 'int4', 'int8']));
+const FLOATS = (/* unused pure expression or super */ null && (['float4', 'float8']));
+const TEXTS = new Set(['varchar', 'text']);
+const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
+/** A modifier that bounds the value (a length or a precision); none means unbounded. */
+function bound(type, index = 0) {
+    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
+}
+/** What converting stored values from `from` to `to` does to them. */
+function column_types_compareTypes(from, to) {
+    if (from.array !== to.array)
+        return 'other';
+    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
+        return 'same';
+    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
+        // text and varchar without a length hold the same values; a length only limits.
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >= (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from)) ? 'widening' : 'other';
+    }
+    if (INTEGERS.includes(from.name)) {
+        if (INTEGERS.includes(to.name))
+            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
+        if (to.name === 'numeric' && to.modifiers.length === 0)
+            return 'widening';
+        return 'other';
+    }
+    if (FLOATS.includes(from.name) || from.name === 'numeric') {
+        if (INTEGERS.includes(to.name))
+            return 'lossy';
+        if (from.name === 'float4' && to.name === 'float8')
+            return 'widening';
+        if (from.name === 'float8' && to.name === 'float4')
+            return 'lossy';
+    }
+    if (from.name === 'numeric' && to.name === 'numeric') {
+        if (to.modifiers.length === 0)
+            return 'widening';
+        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
+        if (from.modifiers.length === 0)
+            return 'lossy';
+        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
+        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
+        if (toScale < scale)
+            return 'lossy';
+        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
+    }
+    if (TIMES.has(from.name) && from.name === to.name) {
+        // timestamp(p): a smaller p rounds the fractional seconds away.
+        return bound(to) >= bound(from) ? 'widening' : 'lossy';
+    }
+    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
+        return 'lossy';
+    return 'other';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
+
+
+/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
+function options(list) {
+    const found = {};
+    for (const item of list ?? []) {
+        const [type, body] = sql_parser_nodeType(item);
+        if (type === 'DefElem')
+            found[String(body.defname)] = body.arg;
+    }
+    return found;
+}
+function stringOf(node) {
+    const [type, body] = sql_parser_nodeType(node);
+    if (type === 'String')
+        return String(body.sval ?? '');
+    if (type === 'List')
+        return stringOf(body.items?.[0]);
+    return undefined;
+}
+/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
+function functionKey(name) {
+    return name.split('.').at(-1).toLowerCase();
+}
+const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/** Statements that name functions without running them: a definition calls nothing yet. */
+const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
+/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
+function proceduralPieces(value, lineno, out) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            proceduralPieces(item, lineno, out);
+        return;
+    }
+    if (value === null || typeof value !== 'object')
+        return;
+    for (const [key, inner] of Object.entries(value)) {
+        const body = (inner ?? {});
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (key === 'PLpgSQL_stmt_execsql') {
+            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
+        }
+        else if (DYNAMIC_STATEMENTS.has(key)) {
+            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
+            proceduralPieces(body.body, line, out);
+        }
+        else if (key === 'PLpgSQL_expr') {
+            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
+            // 3-5 an assignment "target := expression"; 1 a type name.
+            const mode = Number(body.parseMode ?? 0);
+            const query = String(body.query ?? '');
+            if (mode === 0)
+                out.push({ sql: query, lineno, role: 'statement' });
+            else if (mode === 2)
+                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
+            else if (mode >= 3)
+                out.push({ sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`, lineno, role: 'expression' });
+        }
+        else {
+            proceduralPieces(inner, line, out);
+        }
+    }
+}
+function exprText(node) {
+    return String((node?.PLpgSQL_expr?.query) ?? '');
+}
+/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
+function bodyStartLine(statementText, statementLine, body) {
+    const at = body ? statementText.indexOf(body) : -1;
+    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
+}
+/** FuncCall and CallStmt names anywhere in a parse tree. */
+function calledFunctions(value, out = []) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            calledFunctions(item, out);
+    }
+    else if (value !== null && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
+            if (key === 'FuncCall' || key === 'funccall')
+                out.push(sql_parser_stringItems(inner.funcname).join('.'));
+            calledFunctions(inner, out);
+        }
+    }
+    return out;
+}
+class Expander {
+    entries = [];
+    functions = new Map();
+    /** Functions being expanded: a function calling itself is read once. */
+    expanding = new Set();
+    async statement(node, text, line, within, role = 'statement') {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'DoStmt') {
+            await this.doBlock(body, text, line, within);
+            return;
+        }
+        if (type === 'CreateFunctionStmt')
+            this.define(body, text, line);
+        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
+            .map((name) => this.functions.get(functionKey(name)))
+            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
+        if (type === 'CallStmt' && calls.length > 0) {
+            // CALL of a procedure this migration creates: what runs is its body.
+            for (const definition of calls)
+                await this.call(definition, line);
+            return;
+        }
+        if (role === 'statement')
+            this.entries.push({ kind: 'statement', node, text, line, within });
+        for (const definition of calls)
+            await this.call(definition, line);
+    }
+    define(body, text, line) {
+        const name = sql_parser_stringItems(body.funcname).join('.');
+        const found = options(body.options);
+        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
+        this.functions.set(functionKey(name), {
+            name,
+            language,
+            text,
+            line,
+            sqlBody: stringOf(found.as),
+            atomic: body.sql_body ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body]) : undefined,
+        });
+    }
+    async call(definition, callLine) {
+        const key = functionKey(definition.name);
+        this.expanding.add(key);
+        try {
+            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
+            if (definition.language === 'plpgsql') {
+                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
+            }
+            else if (definition.language === 'sql' && definition.atomic) {
+                for (const node of definition.atomic) {
+                    const [type, inner] = sql_parser_nodeType(node);
+                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
+                    if (type === 'List')
+                        for (const item of inner.items ?? [])
+                            await this.statement(item, definition.text, definition.line, within);
+                    else
+                        await this.statement(node, definition.text, definition.line, within);
+                }
+            }
+            else if (definition.language === 'sql') {
+                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
+            }
+            else {
+                this.entries.push({ kind: 'unreadable', text: definition.text, line: definition.line, within, reason: `${definition.name}() is written in ${definition.language}, which no parser here reads` });
+            }
+        }
+        finally {
+            this.expanding.delete(key);
+        }
+    }
+    async doBlock(body, text, line, within) {
+        const found = options(body.args);
+        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
+        const source = stringOf(found.as) ?? '';
+        if (language !== 'plpgsql') {
+            this.entries.push({ kind: 'unreadable', text, line, within, reason: `a DO block in ${language}, which no parser here reads` });
+            return;
+        }
+        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
+    }
+    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
+    async plpgsql(text, line, source, within) {
+        const parser = await loadSqlParser();
+        let tree;
+        try {
+            tree = await parser.parsePlPgSQL(text);
+        }
+        catch (error) {
+            this.entries.push({ kind: 'unreadable', text, line, within, reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})` });
+            return;
+        }
+        const pieces = [];
+        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
+        const start = bodyStartLine(text, line, source);
+        for (const piece of pieces) {
+            const pieceLine = start + piece.lineno - 1;
+            if (piece.role === 'dynamic')
+                await this.dynamic(piece.sql, pieceLine, within);
+            else
+                await this.sql(piece.sql, pieceLine, within, piece.role);
+        }
+    }
+    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
+    async dynamic(expression, line, within) {
+        const parsed = await sql_parser_parseSql(`SELECT ${expression}`);
+        const [, select] = sql_parser_nodeType(parsed.statements[0]?.node);
+        const targets = select.targetList ?? [];
+        const [valueType, value] = sql_parser_nodeType(targets.length === 1 ? sql_parser_nodeType(targets[0])[1].val : undefined);
+        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
+        if (literal === undefined || parsed.errors.length > 0) {
+            this.entries.push({ kind: 'unreadable', text: `EXECUTE ${expression}`, line, within, reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand' });
+            return;
+        }
+        await this.sql(literal, line, within);
+    }
+    async sql(text, line, within, role = 'statement') {
+        const parsed = await sql_parser_parseSql(text);
+        for (const error of parsed.errors) {
+            this.entries.push({ kind: 'unreadable', text: error.text, line: line + error.line - 1, within, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+        }
+        for (const statement of parsed.statements)
+            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
+    }
+    async topLevel(parsed) {
+        const ordered = [
+            ...parsed.statements.map((statement) => ({ line: statement.line, statement, error: undefined })),
+            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
+        ].sort((a, b) => a.line - b.line);
+        for (const { statement, error } of ordered) {
+            if (statement)
+                await this.statement(statement.node, statement.text, statement.line, undefined);
+            else if (error)
+                this.entries.push({ kind: 'unreadable', text: error.text, line: error.line, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+        }
+    }
+}
+/**
+ * The statements a migration executes, in order, with those inside DO blocks and inside the
+ * functions and procedures it creates and calls read out of their bodies.
+ */
+async function plpgsql_executedStatements(sql) {
+    const parsed = typeof sql === 'string' ? await sql_parser_parseSql(sql) : sql;
+    // parseSql returns one object per text, so this reads each migration's procedural code once.
+    let entries = expanded.get(parsed);
+    if (entries === undefined) {
+        entries = expand(parsed);
+        expanded.set(parsed, entries);
+    }
+    return await entries;
+}
+const expanded = new WeakMap();
+async function expand(parsed) {
+    const expander = new Expander();
+    await expander.topLevel(parsed);
+    return expander.entries;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/classify.ts
+
+
+
+/**
+ * What an up migration means for the release rolled back to (the target): can its code keep running
+ * on the new schema, and is anything gone that existed when it ran? Each statement is classified
+ * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
+ * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
+ *
+ * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
+ *   a widening type change...)
+ * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
+ * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
+ *   SQL built at run time); treated as breaking
+ * - data-changing: rows were added to existing tables; old code finds rows it did not write
+ * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
+ *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
+ */
+const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
+/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
+const RANK = { additive: 0, breaking: 1, unknown: 2, 'data-changing': 3, 'data-loss': 4 };
+function strongestClass(classes) {
+    let strongest = 'additive';
+    for (const value of classes)
+        if (RANK[value] > RANK[strongest])
+            strongest = value;
+    return strongest;
+}
+const DISPLAY_LIMIT = 300;
+function classify_displaySql(text) {
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
+}
+function sinceTarget(target) {
+    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
+}
+function downKnowledge(down) {
+    const knowledge = { types: new Map(), uniques: new Set() };
+    for (const statement of down?.statements ?? []) {
+        const [type, body] = nodeType(statement.node);
+        if (type === 'IndexStmt' && body.unique && body.idxname)
+            knowledge.uniques.add(String(body.idxname).toLowerCase());
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            if (command.subtype === 'AT_AlterColumnType') {
+                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
+                if (columnType)
+                    knowledge.types.set(`${table}.${command.name}`, columnType);
+            }
+            else if (command.subtype === 'AT_AddConstraint') {
+                const constraint = nodeType(command.def)[1];
+                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+                    knowledge.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    return knowledge;
+}
+const additive = (reason, warning) => ({ class: 'additive', reason, warning });
+const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
+const dataChanging = (reason) => ({ class: 'data-changing', reason });
+const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
+const unknown = (reason) => ({ class: 'unknown', reason });
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKey(relation) {
+    return (relation?.relname ?? '?').toLowerCase();
+}
+/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
+function creator(context, by) {
+    return by === context.label ? 'this migration' : by;
+}
+/** Set when the table was created after the target: the target's code never reads or writes it. */
+function newTable(context, relation) {
+    const by = context.since.tables.get(tableKey(relation));
+    return by === undefined ? undefined : creator(context, by);
+}
+function newColumn(context, table, column) {
+    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
+    return found && { by: creator(context, found.by), filled: found.filled };
+}
+function existedPhrase(context) {
+    return `existed at ${context.since.target}`;
+}
+function constraintsOf(column) {
+    return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+}
+/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
+function isConstantExpression(node) {
+    const [type, body] = nodeType(node);
+    if (type === 'A_Const')
+        return true;
+    if (type === 'TypeCast')
+        return isConstantExpression(body.arg);
+    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
+        return isConstantExpression(body.rexpr);
+    return false;
+}
+const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
+function describeAddColumn(table, column, context, tableIsNew) {
+    const name = `${table}.${column.colname}`;
+    const constraints = constraintsOf(column);
+    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
+    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
+    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
+    // serial types and identity columns are NOT NULL by definition.
+    const notNull = generated || column.is_not_null === true || constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const filled = generated || defaultConstraint !== undefined;
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, { by: context.label, filled });
+    for (const constraint of constraints) {
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
+    if (!notNull)
+        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
+    if (generated)
+        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
+    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
+        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
+    }
+    if (defaultConstraint) {
+        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
+    }
+    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
+}
+const CONSTRAINT_WORDS = {
+    CONSTR_UNIQUE: 'UNIQUE',
+    CONSTR_PRIMARY: 'PRIMARY KEY',
+    CONSTR_EXCLUSION: 'EXCLUDE',
+    CONSTR_CHECK: 'CHECK',
+    CONSTR_FOREIGN: 'FOREIGN KEY',
+    CONSTR_NOTNULL: 'NOT NULL',
+};
+/** ALTER TABLE sub-commands that change nothing old code can observe. */
+const HARMLESS_ALTER_TABLE = {
+    AT_SetStatistics: 'changes planner statistics settings',
+    AT_SetOptions: 'changes column options',
+    AT_ResetOptions: 'resets column options',
+    AT_SetStorage: 'changes column storage',
+    AT_SetCompression: 'changes column compression',
+    AT_ChangeOwner: 'changes the owner',
+    AT_ClusterOn: 'marks a clustering index',
+    AT_DropCluster: 'drops the clustering mark',
+    AT_SetLogged: 'makes the table logged',
+    AT_SetUnLogged: 'makes the table unlogged',
+    AT_SetAccessMethod: 'changes the access method',
+    AT_SetTableSpace: 'moves the table to another tablespace',
+    AT_SetRelOptions: 'changes storage parameters',
+    AT_ResetRelOptions: 'resets storage parameters',
+    AT_ReplaceRelOptions: 'replaces storage parameters',
+    AT_ReplicaIdentity: 'changes the replica identity',
+    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
+    AT_DropNotNull: 'relaxes a NOT NULL rule',
+    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
+    AT_SetIdentity: 'changes identity options',
+    AT_EnableTrig: 'enables a trigger',
+    AT_EnableAlwaysTrig: 'enables a trigger',
+    AT_EnableReplicaTrig: 'enables a trigger',
+    AT_DisableTrig: 'disables a trigger',
+    AT_EnableTrigAll: 'enables triggers',
+    AT_DisableTrigAll: 'disables triggers',
+    AT_EnableTrigUser: 'enables triggers',
+    AT_DisableTrigUser: 'disables triggers',
+    AT_DisableRowSecurity: 'disables row level security',
+    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
+    AT_AttachPartition: 'attaches a partition',
+    AT_ReAddStatistics: 'rebuilds statistics',
+};
+const DUPLICATES_NOTE = "re-creating it in the down file fails once duplicate values have been written";
+function uniqueDropped(context, name) {
+    const key = String(name).toLowerCase();
+    return context.down.uniques.has(key) || context.since.uniques.has(key);
+}
+/** A USING that only casts the column itself converts values the way a plain type change does. */
+function isPlainConversion(using, column) {
+    const [type, body] = nodeType(using);
+    if (!using)
+        return true;
+    if (type === 'TypeCast')
+        return isPlainConversion(body.arg, column);
+    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
+}
+function describeTypeChange(table, command, context) {
+    const column = `${table}.${command.name}`;
+    const definition = nodeType(command.def)[1];
+    const to = columnTypeOf(definition.typeName);
+    if (!isPlainConversion(definition.raw_default, command.name)) {
+        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
+    }
+    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
+    const change = from && to ? compareTypes(from, to) : 'other';
+    if (from && to && change === 'widening') {
+        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
+        return additive(`${widened}: every value old code writes or reads still fits`, {
+            kind: 'type-widening',
+            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
+        });
+    }
+    if (from && to && change === 'lossy') {
+        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
+    }
+    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
+}
+function classifyAlterTableCommand(table, command, context, tableIsNew) {
+    const subtype = command.subtype ?? '';
+    const column = command.name ? `${table}.${command.name}` : table;
+    if (subtype === 'AT_AddColumn') {
+        const [, body] = nodeType(command.def);
+        return describeAddColumn(table, body, context, tableIsNew);
+    }
+    if (subtype === 'AT_AddConstraint') {
+        const constraint = nodeType(command.def)[1];
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`changes ${table}, a table ${tableIsNew} creates`);
+    if (subtype in HARMLESS_ALTER_TABLE)
+        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
+    const added = newColumn(context, table, command.name);
+    switch (subtype) {
+        case 'AT_DropColumn':
+            if (added)
+                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
+            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
+        case 'AT_AlterColumnType':
+            if (added)
+                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
+            return describeTypeChange(table, command, context);
+        case 'AT_SetNotNull': {
+            if (added?.filled)
+                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
+            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
+        }
+        case 'AT_ColumnDefault':
+            return command.def
+                ? additive(`sets a default on ${column}`)
+                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
+        case 'AT_DropConstraint': {
+            const name = command.name ?? '';
+            if (uniqueDropped(context, name)) {
+                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
+                });
+            }
+            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
+        }
+        case 'AT_AddConstraint': {
+            const [, body] = nodeType(command.def);
+            const constraint = body;
+            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
+            const name = constraint.conname ? ` ${constraint.conname}` : '';
+            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
+            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
+        }
+        case 'AT_AddIndexConstraint':
+            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
+        case 'AT_SetExpression':
+        case 'AT_DropExpression':
+            return breaking(`changes the generation expression of ${column}`);
+        case 'AT_DropIdentity':
+            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
+        case 'AT_EnableRowSecurity':
+        case 'AT_ForceRowSecurity':
+            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
+        case 'AT_DetachPartition':
+        case 'AT_DetachPartitionFinalize':
+            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
+        default:
+            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
+    }
+}
+/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
+function overwrittenColumns(table, targets, context) {
+    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
+    return [...new Set(names.map((name) => name ?? '?'))].filter((name) => !newColumn(context, table, name)).map((name) => `${table}.${name}`);
+}
+/** Statement types that cannot affect what old code reads or writes. */
+const HARMLESS_STATEMENTS = {
+    TransactionStmt: 'transaction control',
+    VariableSetStmt: 'sets a session setting',
+    VariableShowStmt: 'shows a setting',
+    CommentStmt: 'sets a comment',
+    GrantStmt: 'grants or revokes privileges',
+    GrantRoleStmt: 'grants or revokes a role',
+    AlterDefaultPrivilegesStmt: 'changes default privileges',
+    AlterOwnerStmt: 'changes an owner',
+    LockStmt: 'takes a lock',
+    VacuumStmt: 'vacuums or analyzes',
+    ClusterStmt: 'reorders a table physically',
+    ReindexStmt: 'rebuilds indexes',
+    RefreshMatViewStmt: 'refreshes a materialized view',
+    NotifyStmt: 'sends a notification',
+    CreateEnumStmt: 'creates an enum type',
+    CreateDomainStmt: 'creates a domain',
+    CompositeTypeStmt: 'creates a composite type',
+    CreateRangeStmt: 'creates a range type',
+    CreateSeqStmt: 'creates a sequence',
+    AlterSeqStmt: 'changes a sequence',
+    CreateSchemaStmt: 'creates a schema',
+    CreateExtensionStmt: 'creates an extension',
+    CreateStatsStmt: 'creates extended statistics',
+    CreateTableAsStmt: 'creates a table or materialized view from a query',
+    DefineStmt: 'defines an aggregate, operator, collation or type',
+    CreateCastStmt: 'creates a cast',
+    CreateConversionStmt: 'creates a conversion',
+    CreateRoleStmt: 'creates a role',
+    CreatePublicationStmt: 'creates a publication',
+    ExplainStmt: 'explains a query',
+    CheckPointStmt: 'forces a checkpoint',
+    DiscardStmt: 'discards session state',
+};
+const PROCEDURAL_STATEMENTS = {
+    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
+    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
+};
+function describeDrop(body, context) {
+    const type = String(body.removeType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const objects = stringItems(body.objects);
+    const names = objects.join(', ');
+    switch (body.removeType) {
+        case 'OBJECT_INDEX':
+            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
+                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
+                })
+                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
+        case 'OBJECT_TRIGGER':
+            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
+        case 'OBJECT_TABLE':
+        case 'OBJECT_FOREIGN_TABLE':
+            return objects.map((name) => {
+                const by = context.since.tables.get(tableKeyFromName(name));
+                if (by !== undefined)
+                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
+                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
+            });
+        case 'OBJECT_SCHEMA':
+            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
+                ? additive(`drops schema ${name}, created after ${context.since.target}`)
+                : body.behavior === 'DROP_CASCADE'
+                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
+                    : breaking(`drops schema ${name}: old code still uses it`));
+        case 'OBJECT_TYPE':
+        case 'OBJECT_DOMAIN':
+            if (body.behavior === 'DROP_CASCADE' && !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`))];
+            }
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+        default:
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+    }
+}
+function describeRename(body, context) {
+    const relation = relationName(body.relation);
+    const kind = String(body.renameType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const tableIsNew = newTable(context, body.relation);
+    if (tableIsNew)
+        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
+    if (body.renameType === 'OBJECT_COLUMN') {
+        const added = newColumn(context, relation, body.subname);
+        if (added) {
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, { by: context.label, filled: added.filled });
+            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
+        }
+        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
+    }
+    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
+        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
+    }
+    const old = body.subname ? `${relation}.${body.subname}` : body.relation ? relation : stringItems([body.object]).join('');
+    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
+}
+/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
+function recordCreated(type, body, context) {
+    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
+        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
+        context.since.tables.set(tableKey(relation), context.label);
+        for (const element of body.tableElts ?? []) {
+            const [elementType, definition] = nodeType(element);
+            const constraint = definition;
+            if (elementType === 'Constraint' && (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) {
+                context.since.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    else if (type === 'CreateSchemaStmt') {
+        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
+    }
+    else if (type === 'CreateEnumStmt' || type === 'CreateRangeStmt' || type === 'CreateDomainStmt' || type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt' ? relationName(body.typevar) : stringItems((body.typeName ?? body.domainname)).join('.');
+        context.since.types.add(tableKeyFromName(name));
+    }
+    else if (type === 'IndexStmt' && body.unique && body.idxname) {
+        context.since.uniques.add(String(body.idxname).toLowerCase());
+    }
+}
+function classifyStatement(statement, context) {
+    const [type, body] = nodeType(statement.node);
+    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
+    const relation = relationName(body.relation);
+    recordCreated(type, body, context);
+    if (type in HARMLESS_STATEMENTS)
+        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
+    if (type in PROCEDURAL_STATEMENTS)
+        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
+    switch (type) {
+        case 'CreateStmt':
+            return [additive(`creates table ${relation}: old code does not know it`)];
+        case 'ViewStmt': {
+            const view = relationName(body.view);
+            return [additive(body.replace ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)` : `creates view ${view}`)];
+        }
+        case 'CreateFunctionStmt': {
+            const name = stringItems(body.funcname).join('.');
+            const what = body.is_procedure ? 'procedure' : 'function';
+            return [additive(body.replace ? `creates or replaces ${what} ${name}: old code calling it gets the new body` : `creates ${what} ${name}`)];
+        }
+        case 'CreateTrigStmt':
+            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
+        case 'CreatePolicyStmt': {
+            const table = relationName(body.table);
+            return [body.permissive === false ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`) : additive(`adds a permissive row security policy on ${table}`)];
+        }
+        case 'IndexStmt': {
+            const name = body.idxname ? ` ${body.idxname}` : '';
+            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
+            if (!body.unique)
+                return [additive(`creates index${name} on ${relation}${concurrently}`)];
+            if (tableIsNew)
+                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
+            return [breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`)];
+        }
+        case 'AlterEnumStmt': {
+            const name = stringItems(body.typeName).join('.');
+            if (body.oldVal)
+                return [breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`)];
+            return [additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`)];
+        }
+        case 'AlterTableStmt':
+            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
+        case 'RenameStmt':
+            return [describeRename(body, context)];
+        case 'DropStmt':
+            return describeDrop(body, context);
+        case 'AlterObjectSchemaStmt':
+            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
+        case 'UpdateStmt': {
+            if (tableIsNew)
+                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
+            const overwritten = overwrittenColumns(relation, body.targetList, context);
+            if (overwritten.length === 0)
+                return [additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`)];
+            return [dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten)];
+        }
+        case 'DeleteStmt':
+            if (tableIsNew)
+                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
+            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
+        case 'InsertStmt': {
+            if (tableIsNew)
+                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
+            const conflict = body.onConflictClause;
+            if (conflict?.action === 'ONCONFLICT_UPDATE') {
+                return [dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation])];
+            }
+            return [dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`)];
+        }
+        case 'MergeStmt': {
+            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
+            if (tableIsNew)
+                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
+            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
+                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
+            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
+        }
+        case 'TruncateStmt': {
+            const tables = relationNames(body.relations);
+            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
+            if (existing.length === 0)
+                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
+            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
+        }
+        case 'CopyStmt':
+            if (body.is_from)
+                return [dataChanging(`loads rows into ${relation} with COPY`)];
+            return [additive('copies data out (COPY TO)')];
+        case 'SelectStmt':
+            return [additive(body.intoClause ? 'creates a table from a query (SELECT INTO)' : 'runs a query (functions it calls are not analysed unless this migration creates them)')];
+        default:
+            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
+    }
+}
+function findingOf(entry, context) {
+    const within = entry.within ? ` (${entry.within})` : '';
+    if (entry.kind === 'unreadable') {
+        return { sql: classify_displaySql(entry.text), line: entry.line, class: 'unknown', reasons: [`${entry.reason}${within}; treated as breaking`] };
+    }
+    const findings = classifyStatement(entry, context);
+    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
+    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
+    return {
+        sql: classify_displaySql(entry.text),
+        line: entry.line,
+        class: strongestClass(findings.map((finding) => finding.class)),
+        reasons: findings.map((finding) => `${finding.reason}${within}`),
+        ...(lost.length ? { lost } : {}),
+        ...(warnings.length ? { warnings } : {}),
+    };
+}
+/**
+ * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
+ * included); the migration's class is the strongest found. Takes the parse too, so a caller that
+ * also lints the down file against it parses the up file once.
+ */
+async function classifySql(sql, options = {}) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    const label = options.label ?? 'this migration';
+    const context = { since: options.since ?? sinceTarget('the previous release'), label, down: downKnowledge(options.down) };
+    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
+
+/**
+ * One key per object, names compared without schema and case-insensitively, as migrations rarely
+ * qualify names consistently: "column:users.email", "index:users_email_key".
+ */
+function schema_objects_objectKey(object) {
+    const table = object.table === undefined ? '' : `${sql_parser_tableKeyFromName(object.table)}.`;
+    return `${object.kind}:${table}${sql_parser_tableKeyFromName(object.name)}`;
+}
+function schema_objects_describeObject(object) {
+    if (object.kind === 'column')
+        return `column ${object.table}.${object.name}`;
+    if (object.table !== undefined)
+        return `${object.kind} ${object.name} on ${object.table}`;
+    return `${object.kind} ${object.name}`;
+}
+const DROP_KINDS = {
+    OBJECT_TABLE: 'table',
+    OBJECT_FOREIGN_TABLE: 'table',
+    OBJECT_VIEW: 'view',
+    OBJECT_MATVIEW: 'materialized view',
+    OBJECT_INDEX: 'index',
+    OBJECT_SEQUENCE: 'sequence',
+    OBJECT_TYPE: 'type',
+    OBJECT_DOMAIN: 'type',
+    OBJECT_SCHEMA: 'schema',
+    OBJECT_FUNCTION: 'function',
+    OBJECT_PROCEDURE: 'function',
+    OBJECT_TRIGGER: 'trigger',
+};
+const RENAME_KINDS = { ...DROP_KINDS, OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint' };
+/** Constraint kinds that come with an index of the same name. */
+const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
+function constraintObjects(constraint, table) {
+    if (!constraint.conname)
+        return [];
+    const created = [{ kind: 'constraint', name: constraint.conname, table }];
+    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
+        created.push({ kind: 'index', name: constraint.conname });
+    return created;
+}
+function inlineConstraints(column) {
+    return (column.constraints ?? []).map((node) => sql_parser_nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+}
+function alterTableEffects(body, effects) {
+    const table = sql_parser_relationName(body.relation);
+    const tableMissingOk = body.missing_ok === true;
+    for (const node of body.cmds ?? []) {
+        const command = sql_parser_nodeType(node)[1];
+        const ifExists = tableMissingOk || command.missing_ok === true;
+        if (command.subtype === 'AT_AddColumn') {
+            const column = sql_parser_nodeType(command.def)[1];
+            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
+            for (const constraint of inlineConstraints(column))
+                effects.creates.push(...constraintObjects(constraint, table));
+        }
+        else if (command.subtype === 'AT_AddConstraint') {
+            effects.creates.push(...constraintObjects(sql_parser_nodeType(command.def)[1], table));
+        }
+        else if (command.subtype === 'AT_DropColumn') {
+            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
+        }
+        else if (command.subtype === 'AT_DropConstraint') {
+            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
+        }
+    }
+}
+function dropEffects(body, effects) {
+    const kind = DROP_KINDS[String(body.removeType)];
+    if (!kind)
+        return;
+    const ifExists = body.missing_ok === true;
+    for (const object of body.objects ?? []) {
+        const parts = sql_parser_stringItems([object])[0].split('.');
+        if (kind === 'trigger')
+            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
+        else
+            effects.drops.push({ kind, name: parts.join('.'), ifExists });
+    }
+}
+function renameEffects(body, effects) {
+    const kind = RENAME_KINDS[String(body.renameType)];
+    if (!kind)
+        return;
+    const newname = String(body.newname ?? '');
+    const relation = body.relation ? sql_parser_relationName(body.relation) : undefined;
+    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
+        effects.renames.push({ from: { kind, name: String(body.subname ?? ''), table: relation }, to: { kind, name: newname, table: relation } });
+    }
+    else {
+        const name = relation ?? sql_parser_stringItems([body.object])[0];
+        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
+    }
+}
+/** What one statement does to the schema's objects (empty for statements that only touch rows). */
+function schema_objects_statementEffects(node) {
+    const effects = { creates: [], drops: [], renames: [] };
+    const [type, body] = sql_parser_nodeType(node);
+    switch (type) {
+        case 'CreateStmt': {
+            const table = sql_parser_relationName(body.relation);
+            effects.creates.push({ kind: 'table', name: table });
+            for (const element of body.tableElts ?? []) {
+                const [elementType, element_] = sql_parser_nodeType(element);
+                if (elementType === 'ColumnDef') {
+                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
+                    for (const constraint of inlineConstraints(element_))
+                        effects.creates.push(...constraintObjects(constraint, table));
+                }
+                else if (elementType === 'Constraint') {
+                    effects.creates.push(...constraintObjects(element_, table));
+                }
+            }
+            break;
+        }
+        case 'IndexStmt':
+            if (body.idxname)
+                effects.creates.push({ kind: 'index', name: String(body.idxname) });
+            break;
+        case 'ViewStmt':
+            effects.creates.push({ kind: 'view', name: sql_parser_relationName(body.view) });
+            break;
+        case 'CreateTableAsStmt': {
+            const into = body.into;
+            effects.creates.push({ kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', name: sql_parser_relationName(into?.rel) });
+            break;
+        }
+        case 'CreateSeqStmt':
+            effects.creates.push({ kind: 'sequence', name: sql_parser_relationName(body.sequence) });
+            break;
+        case 'CreateEnumStmt':
+        case 'CreateRangeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.typeName).join('.') });
+            break;
+        case 'CreateDomainStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.domainname).join('.') });
+            break;
+        case 'CompositeTypeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_relationName(body.typevar) });
+            break;
+        case 'CreateSchemaStmt':
+            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
+            break;
+        case 'CreateFunctionStmt':
+            effects.creates.push({ kind: 'function', name: sql_parser_stringItems(body.funcname).join('.') });
+            break;
+        case 'CreateTrigStmt':
+            effects.creates.push({ kind: 'trigger', name: String(body.trigname ?? ''), table: sql_parser_relationName(body.relation) });
+            break;
+        case 'AlterTableStmt':
+            alterTableEffects(body, effects);
+            break;
+        case 'DropStmt':
+            dropEffects(body, effects);
+            break;
+        case 'RenameStmt':
+            renameEffects(body, effects);
+            break;
+    }
+    return effects;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
+
+
+
+
+
+function statementsOf(entries) {
+    return entries.filter((entry) => entry.kind === 'statement');
+}
+/**
+ * Every object the statements create (by objectKey), the names they rename objects to, and whether
+ * every statement could be read (when not, "not created" proves nothing).
+ */
+function createdObjects(entries) {
+    const created = new Map();
+    const renamedTo = new Set();
+    for (const statement of statementsOf(entries)) {
+        const effects = schema_objects_statementEffects(statement.node);
+        for (const object of effects.creates)
+            created.set(schema_objects_objectKey(object), object);
+        for (const { to } of effects.renames)
+            renamedTo.add(schema_objects_objectKey(to));
+    }
+    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
+}
+/** "table.column" -> the type the up migration changes it to. */
+function typesSetByUp(entries) {
+    const types = new Map();
+    for (const statement of statementsOf(entries)) {
+        const [type, body] = nodeType(statement.node);
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            const columnType = command.subtype === 'AT_AlterColumnType' ? columnTypeOf(nodeType(command.def)[1].typeName) : undefined;
+            if (columnType)
+                types.set(`${table}.${command.name}`, columnType);
+        }
+    }
+    return types;
+}
+function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
+    const column = `${table}.${command.name}`;
+    const back = columnTypeOf(nodeType(command.def)[1].typeName);
+    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
+    if (back && upType && compareTypes(back, upType) === 'widening') {
+        return { kind: 'revert-may-fail', message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`, sql };
+    }
+    return { kind: 'data-loss', message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql };
+}
+/**
+ * Lints a down file against its up file (text or parse; statements inside DO blocks included).
+ * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
+ * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
+ */
+async function lintDownMigration(upSql, downSql, appliedSince) {
+    const findings = [];
+    const down = await executedStatements(downSql);
+    const up = upSql === undefined ? undefined : await executedStatements(upSql);
+    const upTypes = up ? typesSetByUp(up) : new Map();
+    const upCreated = up ? createdObjects(up) : undefined;
+    const dropped = new Set();
+    const createdByDown = new Set();
+    for (const statement of statementsOf(down)) {
+        const [type, body] = nodeType(statement.node);
+        const sql = displaySql(statement.text);
+        const effects = statementEffects(statement.node);
+        for (const object of effects.drops) {
+            dropped.add(objectKey(object));
+            const key = objectKey(object);
+            if (upCreated?.complete && !object.ifExists && object.kind !== 'function' && !upCreated.created.has(key) && !upCreated.renamedTo.has(key) && !createdByDown.has(key)) {
+                findings.push({ kind: 'foreign-drop', message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`, sql });
+            }
+        }
+        for (const object of effects.creates)
+            createdByDown.add(objectKey(object));
+        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
+            for (const table of stringItems(body.objects)) {
+                findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
+            }
+        }
+        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
+            findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`, sql });
+        }
+        else if (type === 'IndexStmt' && body.unique) {
+            findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+        }
+        else if (type === 'AlterTableStmt') {
+            const table = relationName(body.relation);
+            for (const node of body.cmds ?? []) {
+                const command = nodeType(node)[1];
+                if (command.subtype === 'AT_DropColumn') {
+                    findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
+                }
+                else if (command.subtype === 'AT_AlterColumnType') {
+                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
+                }
+                else if (command.subtype === 'AT_AddConstraint') {
+                    const constraint = nodeType(command.def)[1];
+                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
+                        findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+                    }
+                }
+            }
+        }
+        else if (type === 'TruncateStmt') {
+            findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`, sql });
+        }
+        else if (type === 'DeleteStmt') {
+            findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`, sql });
+        }
+    }
+    const createdTables = [...(upCreated?.created.values() ?? [])].filter((object) => object.kind === 'table').map((object) => objectKey(object));
+    for (const object of upCreated?.created.values() ?? []) {
+        if (object.kind !== 'table' && object.kind !== 'column')
+            continue;
+        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
+        // A column of a table the up creates goes with that table.
+        if (table && createdTables.includes(table))
+            continue;
+        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
+            const what = object.kind === 'table' ? `creates table ${tableKeyFromName(object.name)}` : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({ kind: 'incomplete-down', message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.` });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
+
+
+
+
+
+
+const RELATION_KINDS = { table: "('r','p','f')", view: "('v')", 'materialized view': "('m')", index: "('i','I')", sequence: "('S')" };
+/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
+function quotedName(name) {
+    return name.split('.').map(quoteIdent).join('.');
+}
+/** Whether each object exists now (and each index's table), in one round trip. */
+async function existingNow(client, objects) {
+    if (objects.length === 0)
+        return [];
+    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
+    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
+       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
+       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
+       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
+       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
+       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
+       ELSE true END AS present,
+       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
+      ORDER BY q.position`, [
+        objects.map((object) => object.kind),
+        objects.map((object) => quotedName(object.name)),
+        objects.map((object) => object.name),
+        objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
+    ]);
+    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
+}
+/** Kinds one name can be created as, where dropping it as the other kind fails. */
+const CONFUSABLE = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
+/** The up created this name, but as something else: "index users_email_key". */
+function createdAsOtherKind(object, created) {
+    if (!CONFUSABLE.includes(object.kind))
+        return undefined;
+    const name = sql_parser_tableKeyFromName(object.name);
+    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && sql_parser_tableKeyFromName(other.name) === name);
+}
+function where(step, line) {
+    return `${step.script.file} line ${step.script.line - 1 + line}`;
+}
+/**
+ * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
+ * none is found. `migrations` gives each one's up script; `client`, when given, the database they
+ * will run on.
+ */
+async function checkDownScripts(steps, migrations, client) {
+    const problems = [];
+    const located = [];
+    for (const step of steps) {
+        if (step.script)
+            located.push({ step: step, entries: await plpgsql_executedStatements(step.script.sql) });
+    }
+    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
+    // What the database has now, for every object a down file drops without IF EXISTS.
+    const dropped = [];
+    for (const { entries } of located) {
+        for (const entry of entries)
+            if (entry.kind === 'statement')
+                dropped.push(...schema_objects_statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
+    }
+    const presence = client ? await existingNow(client, dropped) : [];
+    const inDatabase = new Map(dropped.map((object, index) => [schema_objects_objectKey(object), presence[index]]));
+    // The revert order replayed: what earlier statements created, dropped or renamed.
+    const state = new Map();
+    const droppedTables = new Set();
+    let tracking = client !== undefined;
+    for (const { step, entries } of located) {
+        const up = ups.get(step.version);
+        const upCreated = up ? createdObjects(await plpgsql_executedStatements(up.sql)).created : new Map();
+        for (const entry of entries) {
+            if (entry.kind === 'unreadable') {
+                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
+                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
+                }
+                // SQL nobody can read may create or drop anything: what follows cannot be checked.
+                tracking = false;
+                continue;
+            }
+            const effects = schema_objects_statementEffects(entry.node);
+            for (const object of effects.drops) {
+                const key = schema_objects_objectKey(object);
+                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
+                if (other && !upCreated.has(key)) {
+                    problems.push(`${where(step, entry.line)}: drops ${schema_objects_describeObject(object)}, but its up migration created ${schema_objects_describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
+                }
+                else if (tracking && !object.ifExists && object.kind !== 'function') {
+                    const found = inDatabase.get(key);
+                    const owner = object.table ?? found?.owner;
+                    const ownerGone = owner !== undefined && droppedTables.has(sql_parser_tableKeyFromName(owner));
+                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
+                    if (!exists)
+                        problems.push(`${where(step, entry.line)}: drops ${schema_objects_describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
+                }
+                state.set(key, false);
+                if (object.kind === 'table')
+                    droppedTables.add(sql_parser_tableKeyFromName(object.name));
+            }
+            for (const object of effects.creates) {
+                state.set(schema_objects_objectKey(object), true);
+                if (object.kind === 'table')
+                    droppedTables.delete(sql_parser_tableKeyFromName(object.name));
+            }
+            for (const { from, to } of effects.renames) {
+                state.set(schema_objects_objectKey(from), false);
+                state.set(schema_objects_objectKey(to), true);
+                // Columns and constraints move with a renamed table: stop checking objects of either name.
+                if (from.kind === 'table')
+                    tracking = false;
+            }
+        }
+    }
+    return problems;
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function process_runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+
+/** Migration files in a working tree. */
+function directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await (0,promises_.stat)(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await (0,promises_.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
+class ByteCollector extends (/* unused pure expression or super */ null && (Writable)) {
+    chunks = [];
+    _write(chunk, _encoding, done) {
+        this.chunks.push(chunk);
+        done();
+    }
+}
+/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
+function parseBatch(bytes) {
+    const contents = new Map();
+    let at = 0;
+    while (at < bytes.length) {
+        const newline = bytes.indexOf(0x0a, at);
+        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
+        at = newline + 1;
+        if (type === 'missing' || size === undefined)
+            continue;
+        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
+        at += Number(size) + 1;
+    }
+    return contents;
+}
+/**
+ * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
+ * of them), so a plan can compare the current release's migrations with the target's without
+ * checking either out, in two git calls however many files there are.
+ */
+function gitRefSource(repoDir, ref, dir) {
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    let listing;
+    let blobs;
+    /** Path below the directory -> blob id. */
+    const list = async () => {
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        if (result.exitCode !== 0) {
+            throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+        }
+        const entries = new Map();
+        for (const record of result.stdout.split('\0').filter(Boolean)) {
+            const tab = record.indexOf('\t');
+            const [, type, oid] = record.slice(0, tab).split(' ');
+            if (type === 'blob')
+                entries.set(record.slice(tab + 1), oid);
+        }
+        return entries;
+    };
+    const read = async () => {
+        const entries = await (listing ?? (listing = list()));
+        const collector = new ByteCollector();
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        return parseBatch(Buffer.concat(collector.chunks));
+    };
+    return {
+        description: `${prefix || 'the top directory'} at ${ref}`,
+        async listFiles() {
+            return [...(await (listing ?? (listing = list()))).keys()].sort();
+        },
+        async readFile(relativePath) {
+            const oid = (await (listing ?? (listing = list()))).get(relativePath);
+            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
+            if (text === undefined)
+                throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+            return text;
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
 const RULES = [
     { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
@@ -36204,7 +38718,7 @@ function appliedVersions(format, migrations, history, migrationsDir = 'migration
     return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
+function runner_versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
     return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
 }
@@ -36360,7 +38874,8 @@ function planDown(migrations, history, versions, options) {
         table: options.table,
         direction: plannedMigrations.length ? 'down' : 'none',
         fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        // Reverting everything ends at no version (null), not where it started.
+        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
         setup: [],
         migrations: plannedMigrations,
     };
@@ -36482,6 +38997,8 @@ async function runPlan(client, plan, hooks = {}) {
             if (unit.phase !== 'before' && step.historyBefore.length > 0)
                 dirtyMarked = true;
             try {
+                if (hooks.signal?.aborted)
+                    throw hooks.signal.reason;
                 await client.query(unit.sql);
                 if (unit.kind === 'control')
                     inTransaction = unit.sql === 'BEGIN;';
@@ -36523,7 +39040,7 @@ async function readCheckedHistory(client, format, table, migrations, migrationsD
     const shape = await historyTableShape(client, table);
     if (shape)
         checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
+    const history = await history_readHistory(client, format, table);
     if (history.dirty)
         throw dirtyHistoryError(history, migrations, table, migrationsDir);
     return history;
@@ -36550,7 +39067,7 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object' ? options.historyTable : history_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
@@ -36567,12 +39084,12 @@ async function migrateDatabase(target, options) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
+        const toRevert = to === null ? [] : runner_versionsAbove(applied, to);
         const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
+        const after = await history_readHistory(client, options.format, table);
         return { plan, completed: result.completed, finalVersion: after.current };
     }
     finally {
@@ -36581,8 +39098,128 @@ async function migrateDatabase(target, options) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = detected ? await readHistory(client, detected.format, parseHistoryTable(detected.table)) : { applied: [], current: null };
+    return {
+        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        currentVersion: history.current,
+    };
+}
+
 ;// CONCATENATED MODULE: ./shared/postgres/databases.ts
 
 
@@ -36660,8 +39297,8 @@ async function tableRowCounts(client) {
 /** Directories searched when no pg-bin-dir is given: PATH, then every /usr/lib/postgresql/<major>/bin, newest first. */
 function candidateDirectories(root = '/usr/lib/postgresql') {
     const pathDirs = (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
-    const versioned = (0,external_node_fs_namespaceObject.existsSync)(root)
-        ? (0,external_node_fs_namespaceObject.readdirSync)(root)
+    const versioned = (0,external_node_fs_.existsSync)(root)
+        ? (0,external_node_fs_.readdirSync)(root)
             .filter((name) => /^\d+$/.test(name))
             .sort((a, b) => Number(b) - Number(a))
             .map((name) => external_node_path_default().join(root, name, 'bin'))
@@ -36671,7 +39308,7 @@ function candidateDirectories(root = '/usr/lib/postgresql') {
 /** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
 function isWrapper(executable) {
     try {
-        return external_node_path_default().basename((0,external_node_fs_namespaceObject.realpathSync)(executable)) === 'pg_wrapper';
+        return external_node_path_default().basename((0,external_node_fs_.realpathSync)(executable)) === 'pg_wrapper';
     }
     catch {
         return false;
@@ -36786,7 +39423,7 @@ function sameShape(a, b) {
     return JSON.stringify(a) === JSON.stringify(b);
 }
 async function historyVersions(client, format, table) {
-    const state = await readHistory(client, format, table);
+    const state = await history_readHistory(client, format, table);
     return state.applied;
 }
 async function verifyAgainstMigrations(options) {
@@ -36919,7 +39556,7 @@ async function writeSummary(markdown) {
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -37006,7 +39643,7 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,duration/* parseDuration */.E)(text);
     if (value === undefined) {
         throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
@@ -37123,23 +39760,37 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 
 
-/** Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with `version`. */
+
+/**
+ * Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with
+ * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
+ * say what changed when expected-plan-digest does not match).
+ */
 function parsePlan(plan) {
     if (!Array.isArray(plan))
         throw new errors/* InputError */.dz('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
     return plan.map((entry, index) => {
-        const version = typeof entry === 'object' && entry !== null ? entry.version : entry;
+        const record = typeof entry === 'object' && entry !== null ? entry : { version: entry };
+        const version = record.version;
         if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
             throw new errors/* InputError */.dz('plan', `entry ${index} has no numeric "version".`);
         }
-        return String(version);
+        return {
+            version: String(version),
+            name: typeof record.name === 'string' ? record.name : undefined,
+            downSha256: typeof record.downSha256 === 'string' || record.downSha256 === null ? record.downSha256 : undefined,
+            transactional: typeof record.downTransactional === 'boolean' ? record.downTransactional : undefined,
+        };
     });
+}
+function planTarget(entries) {
+    return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
 function readApplyDownInputs() {
     const target = resolvePgTarget(stringInput('database-url'));
     const migrationsDir = stringInput('migrations-dir', { required: true });
     const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
-    const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const historyTable = history_parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const targetVersion = stringInput('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
     const steps = integerInput('steps', { min: 1, max: 100_000 });
     const planValue = jsonInput('plan');
@@ -37152,7 +39803,7 @@ function readApplyDownInputs() {
         ? { kind: 'version', version: targetVersion }
         : steps !== undefined
             ? { kind: 'steps', steps }
-            : { kind: 'plan', versions: parsePlan(planValue) };
+            : planTarget(parsePlan(planValue));
     const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
     const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
     const dryRun = booleanInput('dry-run', { default: false });
@@ -37170,6 +39821,7 @@ function readApplyDownInputs() {
         statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
         verify: booleanInput('verify', { default: false }),
         pgBinDir: stringInput('pg-bin-dir'),
+        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
     // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
     if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
@@ -37200,9 +39852,9 @@ function renderSummary(facts) {
         ['Format', `${facts.format}, history ${facts.historyTable}`],
         ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
         ['Backup', facts.backup],
-        ['Migration lock', `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${formatDuration(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`],
+        ['Migration lock', `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${(0,duration/* formatDuration */.a)(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`],
         ['Already reverted', facts.alreadyReverted.length ? facts.alreadyReverted.join(', ') : undefined],
-        ['Duration', formatDuration(facts.durationMs)],
+        ['Duration', (0,duration/* formatDuration */.a)(facts.durationMs)],
     ]));
     const steps = facts.plan?.migrations ?? [];
     if (steps.length > 0) {
@@ -37221,7 +39873,7 @@ function renderSummary(facts) {
                 step.name,
                 step.file ?? '(history only)',
                 step.transactional ? 'yes' : 'no',
-                outcome ? formatDuration(outcome.durationMs) : '',
+                outcome ? (0,duration/* formatDuration */.a)(outcome.durationMs) : '',
                 result,
             ];
         });
@@ -37270,7 +39922,9 @@ function knownVersions(migrations, applied) {
     const shown = all.length > 12 ? [...all.slice(0, 3), '...', ...all.slice(-8)] : all;
     return shown.length ? shown.join(', ') : 'none';
 }
-function selectVersionsToRevert(format, migrations, history, target, migrationsDir) {
+function selectVersionsToRevert(format, migrations, history, target, migrationsDir, 
+/** With a plan: revert newer applied versions the plan leaves out too, for the plan digest to refuse, instead of refusing here. */
+options = {}) {
     const applied = appliedVersions(format, migrations, history, migrationsDir);
     const inDirectory = new Set(migrations.map((migration) => migration.version));
     const current = applied.at(-1) ?? null;
@@ -37280,7 +39934,7 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
-        const versions = versionsAbove(applied, version);
+        const versions = runner_versionsAbove(applied, version);
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
@@ -37309,6 +39963,9 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
     }
     const oldest = pending.at(-1);
     const leftBehind = applied.filter((version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version));
+    if (leftBehind.length > 0 && options.includeNewer) {
+        return { versions: [...leftBehind, ...pending].sort((a, b) => compareVersions(b, a)), alreadyReverted };
+    }
     if (leftBehind.length > 0) {
         throw new errors/* ActionError */.lZ(`The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`, { hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.' });
     }
@@ -37316,6 +39973,10 @@ function selectVersionsToRevert(format, migrations, history, target, migrationsD
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/main.ts
+
+
+
+
 
 
 
@@ -37348,24 +40009,32 @@ async function run() {
     const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
     if (unknownAllowed.length)
         lib_core/* warning */.$e(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
+    // The backup must be real before anything else: a checksum's shape proves nothing.
+    let proof;
+    if (!inputs.dryRun && inputs.backupChecksum) {
+        proof = await proveBackup(inputs.backupChecksum, inputs.target.database);
+        lib_core/* info */.pq(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
+        cancellation/* journal */.W8.step(`Found the backup with checksum ${inputs.backupChecksum.slice(0, 16)}…: ${proof.where}`);
+    }
     const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+    cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
     let lock;
     try {
-        await revert(inputs, migrations, client, started, (held) => (lock = held));
+        await revert(inputs, migrations, client, started, proof, (held) => (lock = held));
     }
     finally {
         await lock?.release();
         await client.end().catch(() => undefined);
     }
 }
-async function revert(inputs, migrations, client, started, onLock) {
+async function revert(inputs, migrations, client, started, proof, onLock) {
     const table = inputs.historyTable;
     const tableName = `${table.schema}.${table.table}`;
     const server = await serverVersion(client);
     const keys = migrationLockKeys(inputs.target.database, table, inputs.format);
     const settings = { lockTimeoutMs: inputs.lockTimeoutMs, statementTimeoutMs: inputs.statementTimeoutMs };
-    const backup = inputs.backupChecksum
-        ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…`
+    const backup = proof
+        ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}`
         : inputs.skipBackupCheck
             ? 'none: skip-backup-check: true'
             : 'not needed: dry run';
@@ -37373,18 +40042,19 @@ async function revert(inputs, migrations, client, started, onLock) {
     // as it is once no other migration run can change it.
     let lock;
     if (!inputs.dryRun) {
-        lib_core/* info */.pq(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
-        lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs);
+        lib_core/* info */.pq(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${(0,duration/* formatDuration */.a)(inputs.lockTimeoutMs)})...`);
+        lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs, { onWait: (message) => lib_core/* info */.pq(message) });
         onLock(lock);
+        cancellation/* journal */.W8.step(`Took the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')})`);
         if (lock.waitedMs >= 250)
-            lib_core/* info */.pq(`Waited ${formatDuration(lock.waitedMs)} for the migration lock.`);
+            lib_core/* info */.pq(`Waited ${(0,duration/* formatDuration */.a)(lock.waitedMs)} for the migration lock.`);
     }
     // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
     const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
     if (!history.exists) {
         throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
     }
-    const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir);
+    const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
     const plan = planDown(migrations, history, selection.versions, {
         format: inputs.format,
         table,
@@ -37392,10 +40062,11 @@ async function revert(inputs, migrations, client, started, onLock) {
         allowEmptyDown: inputs.allowEmptyDown,
         migrationsDir: inputs.migrationsDir,
     });
+    const digest = await checkPlan(inputs, migrations, selection, plan, client);
     const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
     // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
     const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
-    (0,external_node_fs_namespaceObject.writeFileSync)(sqlFile, sql);
+    (0,external_node_fs_.writeFileSync)(sqlFile, sql);
     const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
     const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
     const facts = {
@@ -37423,7 +40094,7 @@ async function revert(inputs, migrations, client, started, onLock) {
         if (inputs.verify)
             lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
         facts.durationMs = Date.now() - started;
-        setOutputs({ reverted: [], planned, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+        setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
         await writeSummary(renderSummary(facts));
         return;
     }
@@ -37440,13 +40111,14 @@ async function revert(inputs, migrations, client, started, onLock) {
     });
     await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
     const result = await runPlan(client, plan, {
+        signal: cancellation/* cancellation */.WN.signal,
         onStart: (step) => lib_core/* info */.pq(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
         onDone: (outcome) => {
-            lib_core/* info */.pq(`Reverted ${outcome.version} ${outcome.name} in ${formatDuration(outcome.durationMs)}.`);
+            lib_core/* info */.pq(`Reverted ${outcome.version} ${outcome.name} in ${(0,duration/* formatDuration */.a)(outcome.durationMs)}.`);
             emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
         },
     });
-    const after = await readHistory(client, inputs.format, table);
+    const after = await history_readHistory(client, inputs.format, table);
     facts.completed = result.completed;
     facts.failure = result.failure;
     facts.finalVersion = after.current;
@@ -37469,6 +40141,7 @@ async function revert(inputs, migrations, client, started, onLock) {
     setOutputs({
         reverted: result.completed.map(revertedEntry),
         planned,
+        'plan-digest': digest,
         'final-version': after.current,
         'initial-version': history.current,
         'dry-run-sql': sqlOutput,
@@ -37494,7 +40167,7 @@ async function revert(inputs, migrations, client, started, onLock) {
     if (facts.nothingToDo)
         lib_core/* notice */.lm(`Nothing to revert: ${facts.nothingToDo}.`);
     else
-        lib_core/* info */.pq(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
+        lib_core/* info */.pq(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${(0,duration/* formatDuration */.a)(facts.durationMs)}).`);
     if (verify?.rowsGained.length)
         lib_core/* warning */.$e(`Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`);
     if (verify && !verify.equal) {
@@ -37502,6 +40175,22 @@ async function revert(inputs, migrations, client, started, onLock) {
             hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
         });
     }
+}
+/**
+ * What was approved is what runs: the plan's digest (entries already reverted by an earlier run of
+ * the same plan included, so a re-run resumes) against expected-plan-digest; then the pre-checks
+ * compute-rollback-target ran on every down script, against this database.
+ */
+async function checkPlan(inputs, migrations, selection, plan, client) {
+    const identity = downIdentity(migrations, [...selection.versions, ...selection.alreadyReverted], plan.toVersion);
+    if (inputs.expectedPlanDigest && plan.migrations.length > 0) {
+        verifyPlanDigest(inputs.expectedPlanDigest, identity, inputs.downTarget.kind === 'plan' ? inputs.downTarget.entries : undefined);
+        lib_core/* info */.pq(`The plan is the approved one: ${inputs.expectedPlanDigest}.`);
+    }
+    const problems = await checkDownScripts(plan.migrations, migrations, client);
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return planDigest(identity);
 }
 const OUTPUT_LIMIT = 900_000;
 const SUMMARY_SQL_LIMIT = 200_000;
@@ -37549,7 +40238,170 @@ function logPlan(plan, alreadyReverted, nothingToDo) {
 
 /***/ }),
 
-/***/ 2635:
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError),
+/* harmony export */   v7: () => (/* binding */ pause)
+/* harmony export */ });
+/* unused harmony export removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 15784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+
+/***/ }),
+
+/***/ 32635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -37587,40 +40439,149 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 9842:
+/***/ 59842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
 /***/ }),
 
-/***/ 4390:
+/***/ 84390:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -37628,77 +40589,91 @@ module.exports = eval("require")("pg-native");
 
 /***/ }),
 
-/***/ 2613:
+/***/ 42613:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
-/***/ 181:
+/***/ 20181:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
-/***/ 6982:
+/***/ 49140:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
+
+/***/ }),
+
+/***/ 76982:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 
 /***/ }),
 
-/***/ 2250:
+/***/ 72250:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("dns");
 
 /***/ }),
 
-/***/ 4434:
+/***/ 24434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
+/***/ 79896:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
-/***/ 8611:
+/***/ 91943:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises");
+
+/***/ }),
+
+/***/ 58611:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
 
 /***/ }),
 
-/***/ 5692:
+/***/ 65692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
 
 /***/ }),
 
-/***/ 9278:
+/***/ 69278:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 4589:
+/***/ 34589:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
 
 /***/ }),
 
-/***/ 6698:
+/***/ 16698:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
@@ -37712,59 +40687,101 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
-/***/ 7540:
+/***/ 37540:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
 
 /***/ }),
 
-/***/ 7598:
+/***/ 77598:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 
 /***/ }),
 
-/***/ 3053:
+/***/ 53053:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
 
 /***/ }),
 
-/***/ 610:
+/***/ 40610:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 
 /***/ }),
 
-/***/ 8474:
+/***/ 78474:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
 
 /***/ }),
 
-/***/ 7067:
+/***/ 73024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 51455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 37067:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 
 /***/ }),
 
-/***/ 2467:
+/***/ 32467:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
 
 /***/ }),
 
-/***/ 7030:
+/***/ 44708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 98995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 77030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 48161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 76760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -37775,63 +40792,84 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_ho
 
 /***/ }),
 
-/***/ 1792:
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 41792:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
 
 /***/ }),
 
-/***/ 7075:
+/***/ 57075:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 
 /***/ }),
 
-/***/ 1692:
+/***/ 46193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+
+/***/ }),
+
+/***/ 41692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 
 /***/ }),
 
-/***/ 3136:
+/***/ 73136:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 
 /***/ }),
 
-/***/ 7975:
+/***/ 57975:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 
 /***/ }),
 
-/***/ 3429:
+/***/ 73429:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
 
 /***/ }),
 
-/***/ 5919:
+/***/ 75919:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
 
 /***/ }),
 
-/***/ 8522:
+/***/ 38522:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 70857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 16928:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -37852,46 +40890,67 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 
-/***/ 3193:
+/***/ 13193:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
 
 /***/ }),
 
-/***/ 4756:
+/***/ 64756:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
-/***/ 9023:
+/***/ 52018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 87016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 39023:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 8253:
+/***/ 98253:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 43106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 57349:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveBlockMap = __nccwpck_require__(87103);
+var resolveBlockSeq = __nccwpck_require__(90334);
+var resolveFlowCollection = __nccwpck_require__(13142);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -37977,15 +41036,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 23683:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var composeNode = __nccwpck_require__(45937);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -38029,17 +41088,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 45937:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
+var identity = __nccwpck_require__(41127);
+var composeCollection = __nccwpck_require__(57349);
 var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var resolveEnd = __nccwpck_require__(17788);
+var utilEmptyScalarPosition = __nccwpck_require__(22599);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -38153,10 +41212,10 @@ exports.composeNode = composeNode;
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -38243,18 +41302,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 89984:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
+var directives = __nccwpck_require__(61342);
 var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var errors = __nccwpck_require__(91464);
+var identity = __nccwpck_require__(41127);
+var composeDoc = __nccwpck_require__(23683);
+var resolveEnd = __nccwpck_require__(17788);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -38474,17 +41533,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 87103:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var resolveProps = __nccwpck_require__(34631);
 var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+var utilMapIncludes = __nccwpck_require__(81187);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -38598,12 +41657,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 48913:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(63301);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -38805,14 +41864,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 90334:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveProps = __nccwpck_require__(34631);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -38863,7 +41922,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 17788:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -38909,19 +41968,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 13142:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
 var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var utilMapIncludes = __nccwpck_require__(81187);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -39125,13 +42184,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 76842:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(63301);
+var resolveEnd = __nccwpck_require__(17788);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -39360,7 +42419,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 34631:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39558,7 +42617,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 22599:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39593,7 +42652,7 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 74051:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -39617,12 +42676,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 81187:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(41127);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -39645,16 +42704,16 @@ exports.mapIncludes = mapIncludes;
 
 
 var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(9281);
-var Schema = __nccwpck_require__(5840);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var toJS = __nccwpck_require__(74043);
+var Schema = __nccwpck_require__(45840);
 var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var anchors = __nccwpck_require__(71596);
+var applyReviver = __nccwpck_require__(83661);
+var createNode = __nccwpck_require__(42404);
+var directives = __nccwpck_require__(61342);
 
 class Document {
     constructor(value, replacer, options) {
@@ -39983,13 +43042,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 71596:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -40066,7 +43125,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 83661:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -40130,14 +43189,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 42404:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -40227,13 +43286,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 61342:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
 
 const escapeChars = {
     '!': '%21',
@@ -40412,7 +43471,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 91464:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -40481,28 +43540,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 38815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
+var composer = __nccwpck_require__(89984);
 var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
+var Schema = __nccwpck_require__(45840);
+var errors = __nccwpck_require__(91464);
 var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
 var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
+var lexer = __nccwpck_require__(40361);
+var lineCounter = __nccwpck_require__(66628);
 var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var publicApi = __nccwpck_require__(84047);
+var visit = __nccwpck_require__(10204);
 
 
 
@@ -40539,7 +43598,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 57249:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -40570,11 +43629,11 @@ exports.warn = warn;
 
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var anchors = __nccwpck_require__(71596);
+var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -40692,14 +43751,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 40101:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(42404);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -40850,14 +43909,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 66673:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var applyReviver = __nccwpck_require__(83661);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
 
 class NodeBase {
     constructor(type) {
@@ -40897,15 +43956,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 57165:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(42404);
+var stringifyPair = __nccwpck_require__(59748);
+var addPairToJSMap = __nccwpck_require__(97104);
+var identity = __nccwpck_require__(41127);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -40943,14 +44002,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 63301:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -40977,17 +44036,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 84454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(61212);
+var addPairToJSMap = __nccwpck_require__(97104);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -41131,17 +44190,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 92223:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(9281);
+var createNode = __nccwpck_require__(42404);
+var stringifyCollection = __nccwpck_require__(61212);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var toJS = __nccwpck_require__(74043);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -41253,16 +44312,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 97104:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
+var log = __nccwpck_require__(57249);
+var merge = __nccwpck_require__(90452);
 var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -41325,7 +44384,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 41127:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -41385,12 +44444,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 9281:
+/***/ 74043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(41127);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -41431,15 +44490,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 60110:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+var errors = __nccwpck_require__(91464);
+var stringifyString = __nccwpck_require__(83069);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -41656,7 +44715,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 91733:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -41726,7 +44785,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 97715:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -41837,9 +44896,9 @@ exports.visit = visit;
 
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(60110);
+var cstStringify = __nccwpck_require__(91733);
+var cstVisit = __nccwpck_require__(97715);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -41951,7 +45010,7 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 40361:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -42681,7 +45740,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 66628:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -42736,7 +45795,7 @@ exports.LineCounter = LineCounter;
 
 var node_process = __nccwpck_require__(932);
 var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var lexer = __nccwpck_require__(40361);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -43716,17 +46775,17 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 84047:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(9984);
+var composer = __nccwpck_require__(89984);
 var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
+var errors = __nccwpck_require__(91464);
+var log = __nccwpck_require__(57249);
+var identity = __nccwpck_require__(41127);
+var lineCounter = __nccwpck_require__(66628);
 var parser = __nccwpck_require__(3456);
 
 function parseOptions(options) {
@@ -43830,16 +46889,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 45840:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
+var identity = __nccwpck_require__(41127);
+var map = __nccwpck_require__(47451);
 var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var string = __nccwpck_require__(66464);
+var tags = __nccwpck_require__(90018);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -43876,13 +46935,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 47451:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(41127);
+var YAMLMap = __nccwpck_require__(84454);
 
 const map = {
     collection: 'map',
@@ -43902,12 +46961,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 73632:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(63301);
 
 const nullTag = {
     identify: value => value == null,
@@ -43931,8 +46990,8 @@ exports.nullTag = nullTag;
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(41127);
+var YAMLSeq = __nccwpck_require__(92223);
 
 const seq = {
     collection: 'seq',
@@ -43952,12 +47011,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 66464:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(83069);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -43975,12 +47034,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 73959:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(63301);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -44003,13 +47062,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 38405:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -44057,12 +47116,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 59874:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -44106,18 +47165,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 70896:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
 var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
 
 const schema = [
     map.map,
@@ -44138,13 +47197,13 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 33559:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
+var Scalar = __nccwpck_require__(63301);
+var map = __nccwpck_require__(47451);
 var seq = __nccwpck_require__(1706);
 
 function intIdentify(value) {
@@ -44209,27 +47268,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 90018:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
 var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+var schema = __nccwpck_require__(70896);
+var schema$1 = __nccwpck_require__(33559);
+var binary = __nccwpck_require__(56083);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var schema$2 = __nccwpck_require__(35913);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(24371);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -44315,14 +47374,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 56083:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var node_buffer = __nccwpck_require__(20181);
+var Scalar = __nccwpck_require__(63301);
+var stringifyString = __nccwpck_require__(83069);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -44392,12 +47451,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 88398:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(63301);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -44428,13 +47487,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 35782:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -44485,12 +47544,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 10873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -44568,13 +47627,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 90452:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -44646,16 +47705,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 50303:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var pairs = __nccwpck_require__(18385);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -44730,15 +47789,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 18385:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLSeq = __nccwpck_require__(92223);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -44819,24 +47878,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 35913:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
 var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var string = __nccwpck_require__(66464);
+var binary = __nccwpck_require__(56083);
+var bool = __nccwpck_require__(88398);
+var float = __nccwpck_require__(35782);
+var int = __nccwpck_require__(10873);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(24371);
 
 const schema = [
     map.map,
@@ -44867,14 +47926,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 81528:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -44970,12 +48029,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 4371:
+/***/ 24371:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(28689);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -45082,7 +48141,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 34475:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -45245,10 +48304,10 @@ exports.foldFlowLines = foldFlowLines;
 
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(71596);
+var identity = __nccwpck_require__(41127);
+var stringifyComment = __nccwpck_require__(59799);
+var stringifyString = __nccwpck_require__(83069);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -45379,14 +48438,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 61212:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(41127);
 var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -45541,7 +48600,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 59799:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -45577,9 +48636,9 @@ exports.stringifyComment = stringifyComment;
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(41127);
 var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -45666,7 +48725,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 28689:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -45700,15 +48759,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 59748:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
 var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -45859,13 +48918,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 83069:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(63301);
+var foldFlowLines = __nccwpck_require__(34475);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -46204,12 +49263,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 10204:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(41127);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -46447,7 +49506,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 1804:
+/***/ 77094:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46455,6 +49514,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
   N4: () => (/* binding */ endGroup),
+  z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
   pq: () => (/* binding */ info),
   lm: () => (/* binding */ notice),
@@ -46466,10 +49526,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, platform, saveState, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, platform, saveState, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -46544,7 +49604,7 @@ function toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -46599,9 +49659,9 @@ function escapeProperty(s) {
 }
 //# sourceMappingURL=command.js.map
 // EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
+var external_crypto_ = __nccwpck_require__(76982);
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -46618,7 +49678,7 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -46634,885 +49694,17 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(22779);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth = __nccwpck_require__(92145);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -47547,7 +49739,7 @@ class oidc_utils_OidcClient {
         return runtimeUrl;
     }
     static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             var _a;
             const httpclient = oidc_utils_OidcClient.createHttpClient();
             const res = yield httpclient
@@ -47565,7 +49757,7 @@ class oidc_utils_OidcClient {
         });
     }
     static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
                 let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
@@ -47716,7 +49908,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -47901,13 +50093,13 @@ function toPlatformPath(pth) {
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
+var external_string_decoder_ = __nccwpck_require__(13193);
 // EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
+var external_events_ = __nccwpck_require__(24434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
+var external_assert_ = __nccwpck_require__(42613);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -48440,13 +50632,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -48737,7 +50929,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -49076,8 +51268,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -49258,7 +51450,7 @@ function setOutput(name, value) {
     if (filePath) {
         return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(external_os_namespaceObject.EOL);
+    process.stdout.write(external_os_.EOL);
     command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
@@ -49326,7 +51518,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -49414,6 +51606,905 @@ function getIDToken(aud) {
 
 //# sourceMappingURL=core.js.map
 
+/***/ }),
+
+/***/ 92145:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tZ: () => (/* binding */ BearerCredentialHandler)
+/* harmony export */ });
+/* unused harmony exports BasicCredentialHandler, PersonalAccessTokenCredentialHandler */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+
+/***/ }),
+
+/***/ 22779:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+var https__WEBPACK_IMPORTED_MODULE_1___namespace_cache;
+var http__WEBPACK_IMPORTED_MODULE_0___namespace_cache;
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Hv: () => (/* binding */ HttpCodes),
+/* harmony export */   Qq: () => (/* binding */ HttpClient)
+/* harmony export */ });
+/* unused harmony exports Headers, MediaTypes, getProxyUrl, HttpClientError, HttpClientResponse, isHttps */
+/* harmony import */ var http__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(58611);
+/* harmony import */ var https__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(65692);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(19783);
+/* harmony import */ var tunnel__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(20770);
+var undici__WEBPACK_IMPORTED_MODULE_4__ = { get ProxyAgent() { return __nccwpck_require__(46752).ProxyAgent; } }; // deferred by scripts/build.ts
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = _proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .getProxyUrl */ .s(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? /*#__PURE__*/ (https__WEBPACK_IMPORTED_MODULE_1___namespace_cache || (https__WEBPACK_IMPORTED_MODULE_1___namespace_cache = __nccwpck_require__.t(https__WEBPACK_IMPORTED_MODULE_1__, 2))) : /*#__PURE__*/ (http__WEBPACK_IMPORTED_MODULE_0___namespace_cache || (http__WEBPACK_IMPORTED_MODULE_0___namespace_cache = __nccwpck_require__.t(http__WEBPACK_IMPORTED_MODULE_0__, 2)));
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = _proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .getProxyUrl */ .s(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || http__WEBPACK_IMPORTED_MODULE_0__.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel__WEBPACK_IMPORTED_MODULE_3__.httpsOverHttps : tunnel__WEBPACK_IMPORTED_MODULE_3__.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel__WEBPACK_IMPORTED_MODULE_3__.httpOverHttps : tunnel__WEBPACK_IMPORTED_MODULE_3__.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new https__WEBPACK_IMPORTED_MODULE_1__.Agent(options) : new http__WEBPACK_IMPORTED_MODULE_0__.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici__WEBPACK_IMPORTED_MODULE_4__.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 19783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+
 /***/ })
 
 /******/ });
@@ -49430,23 +52521,29 @@ function getIDToken(aud) {
 /******/ 	}
 /******/ 	// Create a new module (and put it into the cache)
 /******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
+/******/ 		id: moduleId,
+/******/ 		loaded: false,
 /******/ 		exports: {}
 /******/ 	};
 /******/ 
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
 /******/ 	}
 /******/ 
+/******/ 	// Flag the module as loaded
+/******/ 	module.loaded = true;
+/******/ 
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -49533,6 +52630,36 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -49545,9 +52672,114 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/node module decorator */
+/******/ (() => {
+/******/ 	__nccwpck_require__.nmd = (module) => {
+/******/ 		module.paths = [];
+/******/ 		if (!module.children) module.children = [];
+/******/ 		return module;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
@@ -49555,6 +52787,6 @@ function getIDToken(aud) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(278);
+/******/ var __webpack_exports__ = __nccwpck_require__(50278);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

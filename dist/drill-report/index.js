@@ -28372,18 +28372,18 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9433);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9977);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'drill-report');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 9433:
+/***/ 9977:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28392,8 +28392,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -28502,7 +28502,7 @@ var errors = __nccwpck_require__(2635);
  */
 async function githubClient(token) {
     // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     return getOctokit(token);
 }
 /** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
@@ -28738,45 +28738,13 @@ function drillMarkdown(matrix, environment, runUrl, problems = []) {
     return lines.join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function duration_parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -29021,9 +28989,9 @@ async function run() {
     const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
     if (!inputs.openIssue) {
-        (0,external_node_fs_namespaceObject.mkdirSync)(inputs.matrixDir, { recursive: true });
-        (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.json'), `${JSON.stringify(matrix.rows, null, 2)}\n`);
-        (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.md'), markdown);
+        (0,external_node_fs_.mkdirSync)(inputs.matrixDir, { recursive: true });
+        (0,external_node_fs_.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.json'), `${JSON.stringify(matrix.rows, null, 2)}\n`);
+        (0,external_node_fs_.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.md'), markdown);
         await writeSummary(markdown);
         return;
     }
@@ -29033,6 +29001,49 @@ async function run() {
         return;
     }
     setOutputs({ 'issue-number': await reportIssue(inputs, markdown) });
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+/* unused harmony export parseDuration */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -29076,34 +29087,255 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 9842:
+/***/ 254:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Cs: () => (/* binding */ runAction)
+});
+
+// UNUSED EXPORTS: CANCEL_GRACE_MS, failureSummary
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(6257);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/cancellation.ts
+
+
+class CancelledError extends errors/* ActionError */.lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,external_node_fs_.existsSync)(file))
+        return;
+    (0,external_node_fs_.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/run-action.ts
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (cancellation.cancelled) {
+            core/* info */.pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        core/* info */.pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            core/* info */.pq(`Cleaning up took longer than ${(0,duration/* formatDuration */.a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void cancellation.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (cancellation.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new errors/* ActionError */.lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (cancellation.cancelled)
+        process.exit(exitCodeOf(cancellation.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + external_node_os_.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,external_node_fs_.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof errors/* ActionError */.lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        core/* debug */.Yz(error.stack);
+    return `Unexpected error: ${(0,errors/* errorMessage */.gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    cancellation.removePartialFiles();
+    const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of journal.cleaned)
+        core/* info */.pq(`Cleanup: ${line}.`);
+    core/* setFailed */.C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(cancellation.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !cancellation.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (cancellation.cancelled) {
+        const after = cancellation.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${cancellation.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (journal.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (journal.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,external_node_fs_.appendFileSync)(file, markdown);
 }
 
 
@@ -29214,6 +29446,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -29232,6 +29471,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -38186,7 +38432,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

@@ -28373,17 +28373,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(952);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4780);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 952:
+/***/ 4780:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28392,42 +28392,208 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(418);
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./shared/inputs.ts
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return core/* getInput */.V4(name);
 }
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        core/* setSecret */.Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,duration/* parseDuration */.E)(text);
+    if (value === undefined) {
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name.
+ */
+function keyValueInput(name) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new errors/* InputError */.dz(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new errors/* InputError */.dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new errors/* InputError */.dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -28435,9 +28601,10 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 ;// CONCATENATED MODULE: ./shared/process.ts
+
 
 
 
@@ -28457,6 +28624,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -28510,8 +28679,23 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -28538,12 +28722,16 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -28552,6 +28740,8 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -28572,7 +28762,7 @@ async function runProcess(command, args, options = {}) {
 }
 function isExecutable(file) {
     try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
     }
     catch {
@@ -28592,11 +28782,102 @@ function findExecutable(name, extraDirs = []) {
     return undefined;
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
 
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
 };
 /**
  * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
@@ -28613,9 +28894,6 @@ function prefixedExecutor(base, prefix) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
  * ssh always hands the remote side one command string, which the remote user's shell parses. So
@@ -28693,14 +28971,14 @@ async function openSshExecutor(target) {
         throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
     const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_namespaceObject.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
     if (target.privateKey)
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
         '-p', String(target.port),
         '-o', 'BatchMode=yes',
@@ -28753,7 +29031,7 @@ async function openSshExecutor(target) {
         },
         async close() {
             await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
-            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
     try {
@@ -28765,6 +29043,55 @@ async function openSshExecutor(target) {
         throw error;
     }
     return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if (stringInput(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = stringInput('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: secretInput('ssh-key'),
+        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
 }
 
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -28843,6 +29170,11 @@ async function writeSummary(markdown) {
 
 const MISSING = /no such image|failed to find image|image not known|not found/i;
 async function inspectImage(executor, reference) {
+    const api = executor.engine?.();
+    if (api) {
+        const image = await api.get(`/images/${reference}/json`);
+        return image && { reference, id: image.Id, repoDigests: image.RepoDigests ?? [] };
+    }
     const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
     if (result.exitCode !== 0) {
         if (MISSING.test(result.stderr))
@@ -28895,12 +29227,17 @@ async function ensureImage(executor, reference, policy, options = {}) {
     return { ...image, pulled: true };
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var lib_proxy = __nccwpck_require__(9783);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -28954,19 +29291,117 @@ function safeDecode(text) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/http/proxy.ts
+
+
+
+
+
+
+/**
+ * Outgoing HTTP through the proxy a self-hosted runner is configured with. Which requests use a
+ * proxy is decided exactly as the GitHub toolkit decides it for Octokit and the artifact client
+ * (@actions/http-client's getProxyUrl): https_proxy/HTTPS_PROXY for https, http_proxy/HTTP_PROXY
+ * for http; no_proxy/NO_PROXY entries (host, .domain or domain suffix, host:port, *) go direct; so
+ * do loopback hosts (localhost, 127.*, [::1]). Plain http is sent to the proxy in absolute form;
+ * https goes through a CONNECT tunnel with TLS end to end, so certificates are checked (and
+ * reported) as without a proxy.
+ */
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+function proxyFor(url) {
+    const proxy = (0,lib_proxy/* getProxyUrl */.s)(url);
+    if (!proxy)
+        return undefined;
+    // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+}
+/** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
+class ProxyError extends Error {
+    code = 'EPROXY';
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyError';
+    }
+}
+function proxyAuthorization(proxy) {
+    if (!proxy.username && !proxy.password)
+        return {};
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+function authority(url) {
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+/** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
+function connectToProxy(proxy) {
+    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+}
+/** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
+function openTunnel(proxy, target, signal) {
+    const to = authority(target);
+    const { send, hostname, port } = connectToProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        request.once('connect', (response, socket, head) => {
+            if (response.statusCode === 200) {
+                if (head.length > 0)
+                    socket.unshift(head);
+                resolve(socket);
+                return;
+            }
+            socket.destroy();
+            reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+        });
+        request.once('error', (error) => {
+            if (error.name === 'AbortError')
+                reject(error);
+            else
+                reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} could not be reached: ${error.message}`));
+        });
+        request.end();
+    });
+}
+/**
+ * How to send a request for `url`: undefined for a direct connection, else through its proxy. For
+ * https, node:http asks for the connection (createConnection, without an agent) and gets TLS over a
+ * CONNECT tunnel, opened then; `signal` aborts the tunnel (the caller's deadline).
+ */
+function proxyRoute(url, signal) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return undefined;
+    if (url.protocol !== 'https:') {
+        const { send, hostname, port } = connectToProxy(proxy);
+        const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const createConnection = (options, connected) => {
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        return undefined;
+    };
+    return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
+}
+
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/ready-url.ts
 
 
 
+
+/** Why a restore is not judged by a ready-url that never answered during the redeploy. */
+function unansweredReadyUrlNote(url, last) {
+    return `ready-url ${describeReadyUrl(url)} never answered during the redeploy (last: ${last}), so it is not waited on again: the restore is judged without it`;
+}
 const MAX_REDIRECTS = 5;
 function get(url, timeoutMs, signal, redirects = 0) {
-    const client = url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default());
     const headers = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
     if (url.username || url.password) {
         headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     }
+    const route = proxyRoute(url, signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+    const send = route?.send ?? (url.protocol === 'https:' ? (external_node_https_default()) : (external_node_http_default())).request;
     return new Promise((resolve, reject) => {
-        const request = client.get(url, { headers, agent: false, timeout: timeoutMs, signal }, (response) => {
+        const request = send(url, { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } }, (response) => {
             const status = response.statusCode ?? 0;
             const location = response.headers.location;
             if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
@@ -28987,30 +29422,34 @@ function get(url, timeoutMs, signal, redirects = 0) {
         });
         request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
         request.on('error', reject);
+        request.end();
     });
 }
 async function pollReadyUrl(url, deadline, options = {}) {
     const target = new URL(url);
     const started = Date.now();
     let attempts = 0;
+    let answered = false;
     for (;;) {
         attempts++;
         let last;
         try {
             const { status, body } = await get(target, Math.max(500, Math.min(5000, deadline - Date.now())), options.signal);
+            answered = true;
             const text = body.trim().replace(/\s+/g, ' ');
             last = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
             if (status >= 200 && status < 300)
-                return { ok: true, attempts, elapsedMs: Date.now() - started, last };
+                return { ok: true, attempts, elapsedMs: Date.now() - started, last, answered };
         }
         catch (error) {
             const code = error.code;
-            last = code && code !== 'ABORT_ERR' ? code : error.message;
+            // A proxy's refusal says more than its code.
+            last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : error.message;
         }
         // Quick at first (a restarted service usually answers within a second), then easing off.
         const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
         if (Date.now() + wait >= deadline || options.signal?.aborted)
-            return { ok: false, attempts, elapsedMs: Date.now() - started, last };
+            return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
         await new Promise((resolve) => setTimeout(resolve, wait));
     }
 }
@@ -29063,7 +29502,7 @@ function prepareCommand(inputs, executor) {
         execute: (startedAt) => executeCommand(inputs, executor, label, startedAt),
     };
 }
-async function runOnce(inputs, executor, tag, what) {
+async function runOnce(inputs, executor, tag, what, readyUrl) {
     const args = commandFor(inputs.command, tag);
     const deadline = Date.now() + inputs.healthTimeoutMs;
     core/* info */.pq(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
@@ -29081,18 +29520,19 @@ async function runOnce(inputs, executor, tag, what) {
             return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
         throw error;
     }
-    if (!inputs.readyUrl)
+    if (!readyUrl)
         return { ok: true };
-    const ready = await pollReadyUrl(inputs.readyUrl, deadline);
-    core/* info */.pq(`  ready-url ${describeReadyUrl(inputs.readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+    const ready = await pollReadyUrl(readyUrl, deadline);
+    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)}`);
+    const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
     if (!ready.ok)
-        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(inputs.readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).` };
-    return { ok: true, readyUrlOk: true };
+        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
+    return { ok: true, readyUrlOk: true, ...seen };
 }
 async function executeCommand(inputs, executor, services, startedAt) {
     const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
     const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
-    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy');
+    const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
     if (deployed.ok)
         return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
     const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
@@ -29104,8 +29544,12 @@ async function executeCommand(inputs, executor, services, startedAt) {
         core/* warning */.$e(`on-failure restore-previous: ${detail}`);
         return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
     }
-    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore');
-    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${inputs.readyUrl ? '; ready-url answers 2xx' : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+    const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
+    if (unanswered)
+        core/* warning */.$e(unanswered);
+    const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
+    const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
+    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
     (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return {
         success: false,
@@ -29119,8 +29563,6 @@ async function executeCommand(inputs, executor, services, startedAt) {
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
 
 
@@ -29178,10 +29620,26 @@ function healthcheckDefined(healthcheck) {
 function resolveServicesFromFiles(workingDirectory, files, services, env) {
     if (files.length === 0)
         return undefined;
-    const documents = [];
+    const texts = [];
     for (const file of files) {
         try {
-            const document = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+            texts.push((0,external_node_fs_.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'));
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return resolveServicesFromTexts(texts, services, env);
+}
+/**
+ * The same from the files' contents (read wherever they are, e.g. on a Swarm manager over SSH);
+ * `services` "all" resolves every service the files define.
+ */
+function resolveServicesFromTexts(texts, services, env) {
+    const documents = [];
+    for (const text of texts) {
+        try {
+            const document = (0,dist/* parse */.qg)(text, { merge: true });
             if (!document || typeof document !== 'object')
                 return undefined;
             documents.push(document);
@@ -29190,10 +29648,12 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
             return undefined;
         }
     }
+    const names = services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
     const resolved = {};
-    for (const service of services) {
+    for (const service of names) {
         let rawImage;
         let healthcheck;
+        let constraints = [];
         let defined = false;
         for (const document of documents) {
             const config = document.services?.[service];
@@ -29211,13 +29671,22 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
             }
             if (config.healthcheck !== undefined)
                 healthcheck = config.healthcheck;
+            const placed = config.deploy?.placement?.constraints;
+            if (placed !== undefined) {
+                if (!Array.isArray(placed) || placed.some((constraint) => typeof constraint !== 'string'))
+                    return undefined;
+                constraints = placed;
+            }
         }
         if (!defined || rawImage === undefined)
             return undefined;
         const image = interpolate(rawImage, env);
         if (image === undefined || image === '')
             return undefined;
-        resolved[service] = { image, healthcheck: healthcheckDefined(healthcheck) };
+        const interpolated = constraints.map((constraint) => interpolate(constraint, env));
+        if (interpolated.some((constraint) => constraint === undefined))
+            return undefined;
+        resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck), constraints: interpolated };
     }
     return resolved;
 }
@@ -29225,6 +29694,7 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
 
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -29254,33 +29724,48 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
+    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
         return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
+    return found.map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
@@ -29319,19 +29804,29 @@ async function forceRemoveContainer(executor, id, env) {
 
 
 
+
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
+/** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
+function composePluginOnRunner() {
+    const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+    return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
+}
 async function detectCompose(executor) {
-    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v2?.exitCode === 0 && v2.stdout.trim())
-        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
     if (!executor.remote) {
-        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+        // Starting the CLI (or the Python v1 tool, ~0.4s) just to ask costs more than the rest of the
+        // preparation: on the runner, the plugin's file or v1 on PATH is enough.
+        if (composePluginOnRunner())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
         if (findExecutable('docker-compose'))
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
+        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        if (v2?.exitCode === 0 && v2.stdout.trim())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
         const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
@@ -29371,15 +29866,33 @@ async function runCompose(executor, project, args, options = {}) {
         throw error;
     }
 }
+/** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
+async function readConfig(executor, project, args, options) {
+    try {
+        return await runCompose(executor, project, ['config', ...args], options);
+    }
+    catch (error) {
+        if (!(error instanceof errors/* ActionError */.lZ) || error instanceof cancellation/* CancelledError */.cc)
+            throw error;
+        throw new errors/* ActionError */.lZ(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+    }
+}
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
 async function composeConfig(executor, project, options = {}) {
-    const { stdout } = await runCompose(executor, project, ['config'], options);
+    const { stdout } = await readConfig(executor, project, [], options);
     const config = (0,dist/* parse */.qg)(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
         services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
     }
     return services;
+}
+/**
+ * Validates the project as `up` would read it (files merged, variables interpolated, checked
+ * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
+ */
+async function composeCheckConfig(executor, project, options = {}) {
+    await readConfig(executor, project, ['-q'], options);
 }
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 function runningContainerNotRemoved(message) {
@@ -29424,6 +29937,14 @@ async function composeContainerIds(executor, project, services, options = {}) {
     const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
     return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
 }
+/**
+ * Stops (or starts again) the named services' containers without removing them: the app stops
+ * answering and writing while its database changes underneath, and the same containers can be
+ * started again if that change fails. Services not named (the database, if it is one) keep running.
+ */
+async function composeStopStart(executor, project, action, services, options = {}) {
+    return await runCompose(executor, project, [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services], options);
+}
 function imageOverrideYaml(images) {
     const services = {};
     for (const [service, image] of Object.entries(images))
@@ -29433,10 +29954,10 @@ function imageOverrideYaml(images) {
 async function writeImageOverride(executor, images) {
     const content = imageOverrideYaml(images);
     if (!executor.remote) {
-        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
+        const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
         const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, content);
-        return { path: file, remove: async () => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }) };
+        (0,external_node_fs_.writeFileSync)(file, content);
+        return { path: file, remove: async () => (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true }) };
     }
     const { stdout } = await executor.run('mktemp', ['-t', 'redeploy-override.XXXXXXXXXX'], { timeoutMs: 30_000 });
     const file = stdout.trim();
@@ -29604,6 +30125,7 @@ class ServiceWatcher {
 
 
 
+
 /**
  * Strategy "compose": recreate only the named services (`up -d --no-deps`) with the tag in the
  * tag variable of compose's environment (or an image pinned by an override file), then watch the
@@ -29635,6 +30157,10 @@ async function prepareCompose(inputs, executor) {
         projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
     ]);
     const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
+    // Targets read straight from the files skip compose's own reading of them: a file that is valid
+    // YAML but not valid compose must still be refused before `up` changes anything.
+    const configChecked = quick ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
+    configChecked?.catch(() => undefined);
     let before = knownContainers;
     if (!before) {
         // No project name: compose derives it (directory, COMPOSE_PROJECT_NAME, name:) and finds the containers.
@@ -29653,6 +30179,7 @@ async function prepareCompose(inputs, executor) {
         previous,
         targets,
         async verify() {
+            await configChecked;
             lookups ??= inputs.pull !== 'always' ? lookUpImages(executor, targets) : new Map();
             const references = [...new Set(targets.map((target) => target.image))];
             const images = await Promise.all(references.map(async (reference) => {
@@ -29715,8 +30242,12 @@ async function listProject(executor, project, services, env, knownName) {
     const containers = await inspectContainers(executor, ids);
     return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
 }
+/** A status line worth printing again: its state or detail changed, not only how long it has been up. */
+function progressKey(status) {
+    return `${status.state}:${status.detail.replace(/\bup \d+(?:\.\d+)?s\b/, 'up')}`;
+}
 /** `up`, then watch until ready (or failed), then the ready-url, then one more look. */
-async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt) {
+async function deployAndWait(label, inputs, executor, project, services, env, expectations, override, startedAt, readyUrl) {
     const deadline = Date.now() + inputs.healthTimeoutMs;
     const extraFiles = override ? [override.path] : [];
     const shown = composeCommand(project, composeUpArgs(services), extraFiles);
@@ -29731,7 +30262,8 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         });
     }
     catch (error) {
-        if (!(error instanceof errors/* ActionError */.lZ))
+        // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
+        if (!(error instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
             throw error;
         const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
         const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
@@ -29747,20 +30279,20 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     }
     const readyAt = new Map();
     const lastShown = new Map();
+    let readyUrlAnswered;
     const watcher = new ServiceWatcher(expectations, {
         listContainers: () => composeContainers(executor, projectName),
         reinspect: (ids) => reinspectContainers(executor, ids),
-        settleMs: inputs.readyUrl ? 0 : SETTLE_MS,
+        settleMs: readyUrl ? 0 : SETTLE_MS,
     });
-    const readyUrl = inputs.readyUrl;
     const waited = await watcher.waitUntilReady(deadline, {
         onProgress: (statuses) => {
             for (const status of statuses) {
                 if (status.state === 'ready' && !readyAt.has(status.service))
                     readyAt.set(status.service, Date.now() - startedAt);
-                if (lastShown.get(status.service) !== status.detail) {
-                    lastShown.set(status.service, status.detail);
-                    core/* info */.pq(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
+                if (lastShown.get(status.service) !== progressKey(status)) {
+                    lastShown.set(status.service, progressKey(status));
+                    core/* info */.pq(`  ${status.service}: ${status.detail} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
                 }
             }
         },
@@ -29768,32 +30300,34 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         probe: readyUrl
             ? async (signal) => {
                 const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                readyUrlAnswered = ready.answered;
                 if (!signal.aborted)
-                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
                 return ready;
             }
             : undefined,
     });
     const readyUrlOk = waited.probe?.ok;
+    const probed = { readyUrlOk, readyUrlLast: waited.probe?.last, readyUrlAnswered };
     if (waited.ok) {
         // With a ready-url, a service is up once the URL answered too, which is now.
         if (readyUrl)
             for (const service of services)
                 readyAt.set(service, Date.now() - startedAt);
-        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+        return { ok: true, statuses: waited.services, containers: waited.containers, readyAt, ...probed };
     }
     const bad = waited.services.filter((status) => status.state !== 'ready');
     if (bad.length > 0) {
-        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, readyUrlOk };
+        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
+        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
     }
     return {
         ok: false,
-        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
+        failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} of the redeploy of ${services.join(', ')} (last: ${waited.probe?.last ?? 'no answer'}).`,
         statuses: waited.services,
         containers: waited.containers,
         readyAt,
-        readyUrlOk,
+        ...probed,
     };
 }
 async function collectLogs(executor, statuses) {
@@ -29807,7 +30341,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
     let round;
     try {
-        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt);
+        round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
     }
     finally {
         await override?.remove();
@@ -29841,7 +30375,12 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
         return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
     }
-    const restore = await restorePrevious(inputs, executor, project, previous, startedAt);
+    let restoreReadyUrl = inputs.readyUrl;
+    if (inputs.readyUrl && round.readyUrlAnswered === false) {
+        core/* warning */.$e(unansweredReadyUrlNote(inputs.readyUrl, round.readyUrlLast ?? 'no answer'));
+        restoreReadyUrl = undefined;
+    }
+    const restore = await restorePrevious(inputs, executor, project, previous, startedAt, restoreReadyUrl);
     const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
     const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) => restore.statuses.some((status) => status.service === result.service));
     return {
@@ -29855,7 +30394,7 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         readyUrlOk: round.readyUrlOk,
     };
 }
-async function restorePrevious(inputs, executor, project, previous, startedAt) {
+async function restorePrevious(inputs, executor, project, previous, startedAt, readyUrl) {
     const restorable = previous.filter((snapshot) => snapshot.image && snapshot.imageId);
     const nothing = previous.filter((snapshot) => !snapshot.image).map((snapshot) => snapshot.service);
     if (restorable.length === 0) {
@@ -29886,7 +30425,7 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
         const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
         try {
             core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
-            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt);
+            const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
             statuses.push(...round.statuses);
             for (const [service, ms] of round.readyAt)
                 readyAt.set(service, ms);
@@ -29909,6 +30448,860 @@ async function restorePrevious(inputs, executor, project, previous, startedAt) {
 async function currentSnapshot(executor, project, services, env, name) {
     const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] }));
     return services.map((service) => snapshotOf(service, listed.containers));
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
+}
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
+    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
+}
+/** Task states after which a task never runs again. */
+const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
+        return undefined;
+    return { status: container.health, lastOutput: container.lastHealthOutput };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./shared/engine/swarm-nodes.ts
+
+
+
+
+
+
+async function listNodes(executor, selfId) {
+    const api = executor.engine?.();
+    let nodes;
+    if (api) {
+        nodes = (await api.get('/nodes')) ?? [];
+    }
+    else {
+        const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
+        const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
+        nodes = list.length === 0 ? [] : JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout);
+    }
+    return nodes.map((node) => ({
+        id: node.ID,
+        hostname: node.Description.Hostname,
+        role: node.Spec.Role === 'manager' ? 'manager' : 'worker',
+        ready: node.Status.State === 'ready',
+        active: node.Spec.Availability === 'active',
+        self: node.ID === selfId,
+        labels: node.Spec.Labels ?? {},
+        engineLabels: node.Description.Engine?.Labels ?? {},
+        os: node.Description.Platform?.OS,
+        arch: node.Description.Platform?.Architecture,
+    }));
+}
+function describeNode(node) {
+    return `${node.hostname} (${node.id.slice(0, 12)})`;
+}
+/** The value a constraint's attribute has on a node; undefined for attributes this does not know. */
+function attribute(node, key) {
+    if (key === 'node.id')
+        return node.id;
+    if (key === 'node.hostname')
+        return node.hostname;
+    if (key === 'node.role')
+        return node.role;
+    if (key === 'node.platform.os')
+        return node.os ?? null;
+    if (key === 'node.platform.arch')
+        return node.arch ?? null;
+    if (key.startsWith('node.labels.'))
+        return node.labels[key.slice('node.labels.'.length)] ?? null;
+    if (key.startsWith('engine.labels.'))
+        return node.engineLabels[key.slice('engine.labels.'.length)] ?? null;
+    return undefined;
+}
+/**
+ * Whether a node satisfies placement constraints ("node.role == manager", "node.labels.zone != b").
+ * A constraint this cannot read counts as satisfied: the node is then checked for the image too,
+ * which is never less safe.
+ */
+function satisfies(node, constraints) {
+    return constraints.every((constraint) => {
+        const match = /^\s*([\w.-]+)\s*(==|!=)\s*(.*?)\s*$/.exec(constraint);
+        if (!match)
+            return true;
+        const [, key, operator, expected] = match;
+        const value = attribute(node, key);
+        if (value === undefined)
+            return true;
+        const equal = value !== null && value.toLowerCase() === expected.toLowerCase();
+        return operator === '==' ? equal : !equal;
+    });
+}
+/** The nodes a service with these constraints may run on: ready, active, and matching. */
+function eligibleNodes(nodes, constraints) {
+    return nodes.filter((node) => node.ready && node.active && satisfies(node, constraints));
+}
+/**
+ * Whether the image's registry serves it (then every node can pull it): asked by the manager's
+ * engine, with its registry settings, or with `docker manifest inspect` where the executor runs.
+ */
+async function registryServes(executor, reference) {
+    const api = executor.engine?.();
+    if (api) {
+        return await api.get(`/distribution/${reference}/json`).then((answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }), (error) => {
+            if (error instanceof EngineApiError)
+                return { ok: false, detail: error.detail };
+            throw error;
+        });
+    }
+    const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error) => {
+        if (error instanceof ProcessError)
+            return error.result;
+        throw error;
+    });
+    return { ok: result.exitCode === 0, detail: (result.stderr || result.stdout).trim().split('\n').at(-1) ?? '' };
+}
+const PROBE_ENTRYPOINT = '/rollback-actions-image-probe';
+/**
+ * One task per node with the image and an entrypoint that does not exist: the task's first ending
+ * on each node says whether the image was there (the container was created) or not (rejected
+ * while preparing it). The probe service is removed afterwards.
+ */
+async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
+    const name = `rollback-image-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const wanted = new Set(nodes.map((node) => node.id));
+    const answers = new Map();
+    // A global job on exactly these nodes: constraints cannot say "one of", so the others are excluded by id.
+    const excluded = allNodes.map((node) => node.id).filter((id) => !wanted.has(id));
+    await executor.run('docker', [
+        'service', 'create', '--detach', '--quiet', '--name', name,
+        '--mode', 'global-job', '--restart-condition', 'none', '--no-resolve-image',
+        '--network', 'host', '--entrypoint', PROBE_ENTRYPOINT,
+        '--label', 'io.rollback-actions.image-probe=true',
+        ...excluded.flatMap((id) => ['--constraint', `node.id!=${id}`]),
+        reference,
+    ], { timeoutMs: 60_000 });
+    try {
+        const deadline = Date.now() + timeoutMs;
+        while (answers.size < wanted.size && Date.now() < deadline) {
+            await (0,promises_namespaceObject.setTimeout)(250);
+            const tasks = await serviceTasks(executor, [name]);
+            // Oldest first: a node's first decisive task is its answer (the job may start more).
+            for (const task of [...tasks].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+                if (!task.nodeId || answers.has(task.nodeId) || !wanted.has(task.nodeId))
+                    continue;
+                const verdict = probeVerdict(task);
+                if (verdict)
+                    answers.set(task.nodeId, verdict);
+            }
+        }
+    }
+    finally {
+        await executor.run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 }).catch(() => undefined);
+    }
+    return answers;
+}
+/** What one probe task says about its node, once it says anything. */
+function probeVerdict(task) {
+    // Starting the missing entrypoint failed: the container, and so the image, was there.
+    if (task.error?.includes(PROBE_ENTRYPOINT) || ['ready', 'starting', 'running'].includes(task.state))
+        return { present: true, detail: 'present' };
+    if (task.state === 'rejected' || task.state === 'failed')
+        return { present: false, detail: task.error ?? `${task.state} while preparing the image` };
+    return undefined;
+}
+/**
+ * Checks that `reference` can run on every node in `nodes` per the pull policy, throwing
+ * ImageUnavailableError (nothing has been changed yet) naming each node that cannot run it.
+ *  - never: on every node already;
+ *  - missing: on the node, or the registry serves it;
+ *  - always: the registry serves it.
+ */
+async function ensureImageOnNodes(executor, reference, nodes, policy, options = {}) {
+    const self = nodes.find((node) => node.self);
+    const others = nodes.filter((node) => !node.self);
+    const local = await inspectImage(executor, reference);
+    const results = [];
+    let registry;
+    const askRegistry = async () => (registry ??= await registryServes(executor, reference));
+    if (policy === 'always' && !(await askRegistry()).ok) {
+        throw new ImageUnavailableError(`Image ${reference} cannot be pulled (pull is "always"): ${registry.detail}. Nothing was changed.`, {
+            hint: 'Check that the tag exists in the registry and that the manager can reach it, or set pull: missing to use copies already on the nodes.',
+        });
+    }
+    if (self) {
+        if (local && policy !== 'always')
+            results.push({ node: self, ok: true, detail: 'present' });
+        else if (policy !== 'never' && (await askRegistry()).ok)
+            results.push({ node: self, ok: true, detail: 'pullable from its registry' });
+        else
+            results.push({ node: self, ok: false, detail: policy === 'never' ? 'not present (pull is "never")' : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})` });
+    }
+    let probe = others;
+    if (others.length > 0 && policy !== 'never' && (await askRegistry()).ok) {
+        for (const node of others)
+            results.push({ node, ok: true, detail: 'pullable from its registry' });
+        probe = [];
+    }
+    if (probe.length > 0) {
+        const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
+        for (const node of probe) {
+            const answer = answers.get(node.id);
+            results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });
+        }
+    }
+    const missing = results.filter((result) => !result.ok);
+    if (missing.length > 0) {
+        throw new ImageUnavailableError(`Image ${reference} is not available on ${missing.length} of the ${results.length} node(s) that would run it: ${missing.map((result) => `${describeNode(result.node)}: ${result.detail}`).join('; ')}. Nothing was changed.`, { hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.' });
+    }
+    return { reference, local, nodes: results };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm-stack.ts
+
+
+
+
+
+/** A stack service's swarm name: <stack>_<service>. */
+function stackServiceName(stack, service) {
+    return `${stack}_${service}`;
+}
+async function readFileText(executor, workingDirectory, file) {
+    if (!executor.remote) {
+        try {
+            return (0,external_node_fs_.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory}: ${error.code ?? error.message}.`);
+        }
+    }
+    const result = await executor.run('cat', ['--', file], { cwd: workingDirectory, okExitCodes: [0, 1], timeoutMs: 30_000 });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory} on ${executor.description}: ${result.stderr.trim()}`);
+    return result.stdout;
+}
+async function stackConfig(executor, stack, env, interpolate) {
+    const args = ['stack', 'config', ...stack.files.flatMap((file) => ['-c', file]), ...(interpolate ? [] : ['--skip-interpolation'])];
+    const result = await executor.run('docker', args, { cwd: stack.workingDirectory, env, okExitCodes: [0, 1, 125], timeoutMs: 60_000 });
+    if (result.exitCode === 0)
+        return result.stdout;
+    if (/unknown command|is not a docker command|Usage:\s+docker stack \[OPTIONS\] COMMAND/i.test(result.stderr)) {
+        throw new errors/* ActionError */.lZ(`The compose files of stack ${stack.stack} use more than plain variable interpolation (e.g. extends, or a variable unset on this side), and the Docker CLI on ${executor.description} has no "docker stack config" to resolve them.`, {
+            hint: 'Write each service\'s image as <name>:${TAG_VARIABLE} with its variables set, or use Docker CLI 23 or later there.',
+        });
+    }
+    throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${result.stderr.trim()}`);
+}
+/**
+ * Every service of the stack files, with the tag variable (and overrides) in `env`: its image as
+ * the deploy will set it, the image as written (does it read the tag variable?), healthcheck and
+ * placement constraints.
+ */
+async function resolveStackServices(executor, stack, env) {
+    const texts = await Promise.all(stack.files.map((file) => readFileText(executor, stack.workingDirectory, file)));
+    // Locally compose would see this process's environment too; remotely, only what is passed.
+    const quick = resolveServicesFromTexts(texts, 'all', executor.remote ? env : { ...process.env, ...env });
+    if (quick && Object.keys(quick).length > 0)
+        return quick;
+    const [resolved, raw] = await Promise.all([stackConfig(executor, stack, env, true), stackConfig(executor, stack, env, false)]);
+    const services = resolveServicesFromTexts([resolved], 'all', {});
+    const written = resolveServicesFromTexts([raw.replace(/\$/g, '$$$$')], 'all', {});
+    if (!services || Object.keys(services).length === 0)
+        throw new errors/* ActionError */.lZ(`docker stack config found no service with an image in the compose files of stack ${stack.stack}.`);
+    for (const [name, service] of Object.entries(services))
+        service.rawImage = written?.[name]?.image ?? service.rawImage;
+    return services;
+}
+/** ["--detach=true"] when this CLI's `stack deploy` takes it (26 and later; older ones always return at once). */
+async function stackDeployDetachFlag(executor) {
+    const help = await executor.run('docker', ['stack', 'deploy', '--help'], { okExitCodes: [0, 1], timeoutMs: 30_000 });
+    return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
+}
+function stackDeployArgs(stack, extra = []) {
+    // Digests are resolved only for images that changed, so the stack's other services stay as they are.
+    return ['stack', 'deploy', ...stack.files.flatMap((file) => ['-c', file]), '--resolve-image', 'changed', ...extra, stack.stack];
+}
+/** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
+async function deployStack(executor, stack, env, detachFlag, onLine) {
+    const args = stackDeployArgs(stack, detachFlag);
+    try {
+        return await executor.run('docker', args, { cwd: stack.workingDirectory, env, timeoutMs: 300_000, onStdoutLine: onLine, onStderrLine: onLine });
+    }
+    catch (error) {
+        if (error instanceof ProcessError) {
+            throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm-watch.ts
+
+const shortId = (id) => id.slice(0, 12);
+function describeTask(task, nodeName) {
+    return `task ${shortId(task.id)}${task.nodeId ? ` on ${nodeName?.(task.nodeId) ?? shortId(task.nodeId)}` : ''}`;
+}
+/** One service's state in one look; exported for unit tests. */
+function judgeService(goal, service, allTasks, nodeName) {
+    const base = { name: goal.name, desired: 0, running: 0, tasks: [], failedTasks: [], rolledBackBySwarm: false };
+    if (!service)
+        return { ...base, state: 'failed', detail: `service ${goal.name} no longer exists` };
+    const tasks = allTasks.filter((task) => task.serviceId === service.id);
+    const current = tasks.filter((task) => task.desiredState === 'running');
+    const running = current.filter((task) => task.state === 'running' && sameImage(task.image, goal.image));
+    const failedTasks = tasks
+        .filter((task) => !goal.knownTaskIds.has(task.id) && sameImage(task.image, goal.image) && FAILED_TASK_STATES.includes(task.state))
+        .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+    const desired = service.replicas ?? current.length;
+    const update = service.update;
+    const fresh = goal.expect && update && update.startedAt !== goal.expect.after ? update : undefined;
+    const status = { ...base, desired, running: running.length, tasks: current, failedTasks, update: fresh, service };
+    const tag = goal.image.split('@')[0];
+    if (fresh && ['paused', 'rollback_paused'].includes(fresh.state))
+        return { ...status, state: 'failed', detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}` };
+    if (goal.expect?.kind === 'update' && fresh && fresh.state.startsWith('rollback_')) {
+        return { ...status, state: 'failed', rolledBackBySwarm: true, detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})` };
+    }
+    if (failedTasks.length > 0) {
+        const task = failedTasks[0];
+        return { ...status, state: 'failed', detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}` };
+    }
+    const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
+    const updateDone = !goal.expect || fresh?.state === doneState;
+    const others = current.filter((task) => !sameImage(task.image, goal.image));
+    const allRunning = running.length === desired && others.length === 0 && current.length === desired;
+    const progress = `${running.length}/${desired} task(s) running ${tag}`;
+    if (allRunning && updateDone)
+        return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
+    const waiting = current
+        .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
+        .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
+    const phase = goal.expect ? (fresh ? fresh.state.replace('_', ' ') : `${goal.expect.kind} not started yet`) : 'no update needed';
+    return { ...status, state: 'progressing', detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}` };
+}
+class SwarmWatcher {
+    executor;
+    goals;
+    options;
+    constructor(executor, goals, options = {}) {
+        this.executor = executor;
+        this.goals = goals;
+        this.options = options;
+    }
+    async check() {
+        const { services, tasks } = await servicesWithTasks(this.executor, this.goals.map((goal) => goal.serviceId));
+        return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, this.options.nodeName));
+    }
+    /**
+     * Looks until every service is ready, one has failed, or the deadline passes. With a probe (the
+     * ready-url), it runs alongside and must succeed too.
+     */
+    async waitUntilConverged(deadline, options = {}) {
+        const pollMs = this.options.pollMs ?? 200;
+        const controller = new AbortController();
+        let probe;
+        const probing = options.probe?.(controller.signal).then((result) => (probe = result));
+        try {
+            for (;;) {
+                const statuses = await this.check();
+                options.onProgress?.(statuses);
+                if (statuses.some((status) => status.state === 'failed'))
+                    return { ok: false, timedOut: false, statuses, probe };
+                if (probe && !probe.ok)
+                    return { ok: false, timedOut: false, statuses, probe };
+                const allReady = statuses.every((status) => status.state === 'ready');
+                if (allReady && (!probing || probe?.ok))
+                    return { ok: true, timedOut: false, statuses, probe };
+                if (allReady && probing) {
+                    // The probe ends by the deadline itself; then one more look, so a task that failed meanwhile is seen.
+                    await probing;
+                    continue;
+                }
+                if (Date.now() + pollMs > deadline)
+                    return { ok: false, timedOut: !allReady, statuses, probe };
+                await new Promise((resolve) => setTimeout(resolve, pollMs));
+            }
+        }
+        finally {
+            controller.abort();
+            await probing?.catch(() => undefined);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/redeploy-tag/swarm-strategy.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Strategy "swarm": Docker Swarm services, on a manager (the runner's engine, or one over SSH).
+ * A stack is deployed again from its compose files with the tag in the tag variable (`docker stack
+ * deploy`); named services get `docker service update --image`. Before that, the target image
+ * must be on (or pullable by) every node that may run it. Afterwards the update must end
+ * `completed` with every task running the new image, healthy, within health-timeout; otherwise
+ * each changed service goes back to its previous spec (`docker service rollback`) and is watched
+ * until that has completed too.
+ */
+const swarm_strategy_LOG_LINES = 20;
+/** "host:5000/app:v1@sha256:..." -> "host:5000/app". */
+function imageRepository(reference) {
+    const name = withoutDigest(reference);
+    const lastSlash = name.lastIndexOf('/');
+    const colon = name.indexOf(':', lastSlash + 1);
+    return colon >= 0 ? name.slice(0, colon) : name;
+}
+/** Whether an image as written in a compose file takes its tag from `variable` ($VAR, ${VAR}, ${VAR:-x}...). */
+function readsVariable(rawImage, variable) {
+    return new RegExp(`\\$(?:\\{${variable}(?:[:?+-][^}]*)?\\}|${variable}(?![A-Za-z0-9_]))`).test(rawImage);
+}
+function stackTargets(inputs, stack, config) {
+    const names = inputs.services.length > 0 ? inputs.services : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
+    if (names.length === 0) {
+        throw new errors/* ActionError */.lZ(`No service of stack "${stack}" takes its image tag from ${inputs.tagVariable} in ${inputs.composeFiles.join(', ')}, so deploying ${inputs.tag} would change nothing.`, {
+            hint: `Write the services' images as <name>:\${${inputs.tagVariable}}, or set tag-variable to the variable the file uses.`,
+        });
+    }
+    return names.map((service) => {
+        const entry = config[service];
+        if (!entry)
+            throw new errors/* InputError */.dz('services', `names "${service}", which is not a service of stack "${stack}" in ${inputs.composeFiles.join(', ')}; its services: ${Object.keys(config).join(', ')}.`);
+        if (imageTag(entry.image) !== inputs.tag) {
+            throw new errors/* ActionError */.lZ(`Service "${service}" of stack "${stack}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, {
+                hint: `Write its image as <name>:\${${inputs.tagVariable}} in the compose file, or set tag-variable to the variable it uses.`,
+            });
+        }
+        return { name: stackServiceName(stack, service), image: entry.image, constraints: entry.constraints };
+    });
+}
+async function servicesNotFound(executor, missing) {
+    const { stdout } = await executor.run('docker', ['service', 'ls', '--format', '{{.Name}}'], { timeoutMs: 60_000 });
+    const existing = stdout.split('\n').filter(Boolean);
+    throw new errors/* InputError */.dz('services', `names ${missing.map((name) => `"${name}"`).join(', ')}, which ${missing.length > 1 ? 'are not services' : 'is not a service'} of the swarm on ${executor.description}; its services: ${existing.join(', ') || 'none'}.`);
+}
+function swarm_strategy_snapshotOf(name, service, tasks, imageId) {
+    if (!service)
+        return { service: name, containerIds: [] };
+    const running = tasks.filter((task) => task.serviceId === service.id && task.desiredState === 'running' && task.state === 'running');
+    const digest = service.image.includes('@') ? service.image.split('@')[1] : undefined;
+    return { service: name, image: service.reference, tag: service.tag, imageId: imageId ?? digest, digest, containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])) };
+}
+async function prepareSwarm(inputs, executor) {
+    const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
+    const stack = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
+    const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
+    const nodesLookup = listNodes(executor, nodeId);
+    nodesLookup.catch(() => undefined);
+    const stackPlans = stack ? stackTargets(inputs, stack.stack, config) : undefined;
+    // What runs now: the services that exist (a stack may be adding some) and their tasks.
+    const before = await servicesWithTasks(executor, stackPlans?.map((plan) => plan.name) ?? inputs.services);
+    const existing = before.services;
+    const byName = new Map(existing.map((service) => [service.name, service]));
+    const missing = stackPlans ? [] : inputs.services.filter((name) => !byName.has(name));
+    if (missing.length > 0)
+        await servicesNotFound(executor, missing);
+    const plans = stackPlans ??
+        inputs.services.map((name) => {
+            const service = byName.get(name);
+            return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
+        });
+    const previousImageIds = new Map(await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id])));
+    const previous = plans.map((plan) => {
+        const service = byName.get(plan.name);
+        return swarm_strategy_snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
+    });
+    const targets = plans.map((plan) => ({ service: plan.name, image: plan.image }));
+    let nodes = [];
+    return {
+        host: executor.description,
+        tool: stack ? `docker stack deploy (stack ${stack.stack})` : 'docker service update',
+        previous,
+        targets,
+        async verify() {
+            nodes = await nodesLookup;
+            const byImage = new Map();
+            for (const plan of plans) {
+                const eligible = eligibleNodes(nodes, plan.constraints);
+                if (eligible.length === 0) {
+                    throw new errors/* ActionError */.lZ(`No node of the swarm can run ${plan.name}: none is ready, active and matches its placement constraints (${plan.constraints.join(', ') || 'none'}). Nothing was changed.`);
+                }
+                const list = byImage.get(plan.image) ?? [];
+                for (const node of eligible)
+                    if (!list.includes(node))
+                        list.push(node);
+                byImage.set(plan.image, list);
+            }
+            for (const [image, imageNodes] of byImage) {
+                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
+                core/* info */.pq(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
+                for (const target of targets.filter((candidate) => candidate.image === image)) {
+                    target.imageId = check.local?.id;
+                    target.pulled = !check.local;
+                }
+            }
+        },
+        execute: (startedAt) => executeSwarm({ inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes }, startedAt),
+    };
+}
+async function applyChange(run) {
+    const { inputs, executor, stack, env } = run;
+    const echo = (line) => core/* info */.pq(`  ${line}`);
+    if (stack) {
+        core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
+        await deployStack(executor, stack, env, run.detachFlag, echo);
+        return;
+    }
+    // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.
+    const envArgs = Object.entries(inputs.envOverrides).flatMap(([name, value]) => ['--env-add', `${name}=${value}`]);
+    await Promise.all(run.plans.map(async (plan) => {
+        const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
+        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
+        try {
+            await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
+        }
+        catch (error) {
+            if (error instanceof ProcessError)
+                throw new errors/* ActionError */.lZ(`docker service update of ${plan.name} failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
+            throw error;
+        }
+    }));
+}
+function nodeNamer(run) {
+    return (id) => {
+        const node = run.nodes().find((candidate) => candidate.id === id);
+        return node ? describeNode(node) : id.slice(0, 12);
+    };
+}
+async function watch(run, goals, label, startedAt) {
+    const { inputs } = run;
+    const deadline = Date.now() + inputs.healthTimeoutMs;
+    const readyAt = new Map();
+    const shown = new Map();
+    const readyUrl = inputs.readyUrl;
+    const watcher = new SwarmWatcher(run.executor, goals, { nodeName: nodeNamer(run) });
+    const waited = await watcher.waitUntilConverged(deadline, {
+        onProgress: (statuses) => {
+            for (const status of statuses) {
+                if (status.state === 'ready' && !readyAt.has(status.name))
+                    readyAt.set(status.name, Date.now() - startedAt);
+                if (shown.get(status.name) !== status.detail) {
+                    shown.set(status.name, status.detail);
+                    core/* info */.pq(`  ${status.name}: ${status.detail} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
+                }
+            }
+        },
+        probe: readyUrl
+            ? async (signal) => {
+                const ready = await pollReadyUrl(readyUrl, deadline, { signal });
+                if (!signal.aborted)
+                    core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)} (${(0,duration/* formatDuration */.a)(Date.now() - startedAt)})`);
+                return ready;
+            }
+            : undefined,
+    });
+    const readyUrlOk = waited.probe?.ok;
+    if (waited.ok)
+        return { ok: true, timedOut: false, statuses: waited.statuses, readyAt, readyUrlOk };
+    const bad = waited.statuses.filter((status) => status.state !== 'ready');
+    const failure = bad.length > 0
+        ? bad.map((status) => `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`).join('; ')
+        : `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} (last: ${waited.probe?.last ?? 'no answer'}).`;
+    return { ok: false, timedOut: waited.timedOut, statuses: waited.statuses, readyAt, readyUrlOk, failure };
+}
+/** What each failed (or still unhealthy) task says: its error, the healthcheck's last output where the manager can see the container. */
+async function failedTaskDetails(run, statuses) {
+    const details = new Map();
+    const name = nodeNamer(run);
+    for (const status of statuses) {
+        const stuck = status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running');
+        const list = await Promise.all([...status.failedTasks, ...stuck].map(async (task) => {
+            const health = await taskHealth(run.executor, task);
+            const healthText = health && health.status !== 'healthy' ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}` : '';
+            return { id: task.id, node: task.nodeId ? name(task.nodeId) : undefined, error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}` };
+        }));
+        details.set(status.name, list);
+    }
+    return details;
+}
+const FAILED_STATES = new Set(['complete', 'failed', 'rejected', 'orphaned', 'shutdown']);
+async function swarm_strategy_collectLogs(run, statuses) {
+    const wanted = statuses.flatMap((status) => [...status.failedTasks, ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running'))].slice(0, 3).map((task) => ({ service: status.name, task })));
+    return await Promise.all(wanted.map(async ({ service, task }) => ({ service, containerId: task.containerId ?? task.id, lines: await taskLogs(run.executor, task.id, swarm_strategy_LOG_LINES) })));
+}
+function results(run, statuses, readyAt, to, failures) {
+    return run.plans.map((plan) => {
+        const status = statuses.find((candidate) => candidate.name === plan.name);
+        const snapshot = run.previous.find((candidate) => candidate.service === plan.name);
+        return {
+            service: plan.name,
+            from: snapshot?.tag ?? snapshot?.image,
+            to: to(plan.name),
+            containerIds: (status?.tasks ?? []).filter((task) => task.state === 'running').flatMap((task) => (task.containerId ? [task.containerId] : [])),
+            health: status?.detail ?? 'unknown',
+            ready: status?.state === 'ready',
+            readyAfterMs: readyAt.get(plan.name),
+            replicas: status ? { desired: status.desired, running: status.running } : undefined,
+            failedTasks: failures?.get(plan.name) ?? [],
+        };
+    });
+}
+function currentSnapshots(run, statuses, imageIds) {
+    return run.plans.map((plan) => {
+        const status = statuses.find((candidate) => candidate.name === plan.name);
+        return swarm_strategy_snapshotOf(plan.name, status?.service, status?.tasks ?? [], status?.service ? imageIds.get(withoutDigest(status.service.image)) : undefined);
+    });
+}
+async function executeSwarm(run, startedAt) {
+    const { inputs, executor } = run;
+    const knownTaskIds = new Set(run.before.tasks.map((task) => task.id));
+    await applyChange(run);
+    const names = run.plans.map((plan) => plan.name);
+    const after = await inspectServices(executor, names);
+    const goals = [];
+    for (const plan of run.plans) {
+        const now = after.find((service) => service.name === plan.name);
+        if (!now)
+            throw new errors/* ActionError */.lZ(`${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`);
+        const was = run.before.services.find((service) => service.id === now.id);
+        const changed = !was || was.taskTemplate !== now.taskTemplate;
+        goals.push({ serviceId: now.id, name: plan.name, image: now.image, expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined, knownTaskIds });
+    }
+    const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
+    const imageIds = new Map([
+        ...run.targets.map((target) => [target.image, target.imageId]),
+        ...run.previous.filter((snapshot) => snapshot.image).map((snapshot) => [snapshot.image, snapshot.imageId]),
+    ]);
+    const round = await watch(run, goals, 'Update', startedAt);
+    if (round.ok) {
+        return {
+            success: true,
+            outcome: unchanged ? 'unchanged' : 'deployed',
+            services: results(run, round.statuses, round.readyAt, () => inputs.tag),
+            current: currentSnapshots(run, round.statuses, imageIds),
+            logs: [],
+            readyUrlOk: round.readyUrlOk,
+        };
+    }
+    const failures = await failedTaskDetails(run, round.statuses);
+    const logs = await swarm_strategy_collectLogs(run, round.statuses);
+    for (const log of logs) {
+        core/* startGroup */.Oh(`Last ${swarm_strategy_LOG_LINES} log lines of ${log.service} (task container ${log.containerId.slice(0, 12)})`);
+        core/* info */.pq(log.lines || '(no output)');
+        core/* endGroup */.N4();
+    }
+    const quoted = [...failures.entries()].flatMap(([service, list]) => list.slice(0, 1).map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`));
+    const failure = `${round.failure}${quoted.length > 0 ? `. Failing task: ${quoted.join('; ')}` : ''}`;
+    const failed = results(run, round.statuses, round.readyAt, () => inputs.tag, failures);
+    if (inputs.onFailure !== 'restore-previous') {
+        return { success: false, outcome: 'failed', failure, services: failed, current: currentSnapshots(run, round.statuses, imageIds), logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).' };
+    }
+    const restore = await swarm_strategy_restorePrevious(run, goals, round.statuses, startedAt);
+    const restoredResults = results(run, restore.statuses, restore.readyAt, (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)')
+        .filter((result) => restore.statuses.some((status) => status.name === result.service))
+        .map((result) => ({ ...result, from: inputs.tag }));
+    const finalLook = await new SwarmWatcher(executor, goals).check().catch(() => restore.statuses);
+    return {
+        success: false,
+        outcome: restore.ok ? 'restored' : 'failed',
+        failure,
+        services: failed,
+        current: currentSnapshots(run, finalLook, imageIds),
+        logs,
+        restore: { ok: restore.ok, detail: restore.detail, services: restoredResults },
+        readyUrlOk: round.readyUrlOk,
+    };
+}
+/**
+ * Each service this change updated goes back to its previous spec: `docker service rollback`,
+ * unless the swarm already rolled it back by itself (update_config failure_action: rollback); a
+ * second rollback would return to the failed spec. Then watched like the update.
+ */
+async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
+    const { executor } = run;
+    const problems = [];
+    const rollbackGoals = [];
+    const { tasks } = await servicesWithTasks(executor, goals.map((goal) => goal.serviceId));
+    const known = new Set(tasks.map((task) => task.id));
+    for (const goal of goals) {
+        const status = statuses.find((candidate) => candidate.name === goal.name);
+        const was = run.before.services.find((service) => service.id === goal.serviceId);
+        if (!was) {
+            problems.push(`${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`);
+            continue;
+        }
+        if (!goal.expect)
+            continue;
+        if (!status?.rolledBackBySwarm) {
+            core/* info */.pq(`Rolling back ${goal.name}: docker service rollback --detach ${goal.name}`);
+            try {
+                await executor.run('docker', ['service', 'rollback', '--detach', goal.name], { timeoutMs: 120_000 });
+            }
+            catch (error) {
+                if (!(error instanceof ProcessError))
+                    throw error;
+                problems.push(`docker service rollback ${goal.name} failed: ${(error.result.stderr || error.result.stdout).trim()}`);
+                continue;
+            }
+        }
+        else {
+            core/* info */.pq(`${goal.name}: the swarm is already rolling it back (update_config failure_action: rollback); waiting for that.`);
+        }
+        rollbackGoals.push({ serviceId: goal.serviceId, name: goal.name, image: was.image, expect: { kind: 'rollback', after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt) }, knownTaskIds: known });
+    }
+    let watched;
+    if (rollbackGoals.length > 0) {
+        watched = await watch(run, rollbackGoals, 'Rollback', startedAt);
+        if (!watched.ok)
+            problems.push(watched.failure ?? 'the rollback did not complete');
+    }
+    const ok = problems.length === 0;
+    const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
+    const detail = ok ? `rolled back ${back.join(', ')} (docker service rollback); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
+    (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
+    return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
 }
 
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
@@ -29996,7 +31389,7 @@ async function startDeploymentRecord(options) {
         return { finish: async () => undefined };
     }
     // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     const client = getOctokit(options.token);
     const logUrl = workflowRunUrl();
     let id;
@@ -30027,233 +31420,6 @@ async function startDeploymentRecord(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = parseDuration(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new errors/* InputError */.dz(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new errors/* InputError */.dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new errors/* InputError */.dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/ssh-settings.ts
-
-
-/**
- * The ssh-host, ssh-user, ssh-key, ssh-port and known-hosts inputs of every action that reaches a
- * host over SSH, read and checked the same way everywhere: the host key is required, and a user or
- * key without a host is a mistake, not something to ignore.
- */
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-function readSshTarget() {
-    const host = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    const user = stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' });
-    const privateKey = secretInput('ssh-key');
-    const port = integerInput('ssh-port', { default: 22, min: 1, max: 65535 });
-    const knownHosts = stringInput('known-hosts');
-    if (!host) {
-        for (const [name, value] of [['ssh-user', user], ['ssh-key', privateKey], ['known-hosts', knownHosts]]) {
-            if (value)
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-        return undefined;
-    }
-    if (!knownHosts) {
-        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    return { host, user, privateKey, port, knownHosts };
-}
-
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -30271,13 +31437,15 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
-const STRATEGIES = ['compose', 'command'];
+const STRATEGIES = ['compose', 'swarm', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
 const inputs_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
 const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** Swarm stack names: what `docker stack deploy` accepts and prefixes its service names with. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function parseCommand() {
     const text = stringInput('command');
     if (text === undefined)
@@ -30297,7 +31465,7 @@ function readRedeployInputs() {
     const command = parseCommand();
     if (strategy === 'command' && !command)
         throw new errors/* InputError */.dz('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
-    if (strategy === 'compose' && command)
+    if (strategy !== 'command' && command)
         throw new errors/* InputError */.dz('command', 'is only used with strategy "command"; set strategy: command or remove it.');
     const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
     if (strategy === 'compose' && services.length === 0) {
@@ -30308,8 +31476,27 @@ function readRedeployInputs() {
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const sshTarget = readSshTarget();
-    const ssh = sshTarget && { host: sshTarget.host, user: sshTarget.user, key: sshTarget.privateKey, port: sshTarget.port, knownHosts: sshTarget.knownHosts };
+    const stack = stringInput('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
+    const projectName = stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
+    if (stack && strategy !== 'swarm')
+        throw new errors/* InputError */.dz('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
+    if (strategy === 'swarm') {
+        if (projectName)
+            throw new errors/* InputError */.dz('project-name', 'is only used with strategy "compose"; with strategy "swarm" name the stack (stack) or the services.');
+        if (stack && composeFiles.length === 0)
+            throw new errors/* InputError */.dz('compose-file', `is required with stack: the compose file(s) \`docker stack deploy\` deploys stack "${stack}" from.`);
+        if (!stack && services.length === 0) {
+            throw new errors/* InputError */.dz('services', 'is required with strategy "swarm" without stack: name the swarm services to update (as docker service ls shows them), or give stack and compose-file.');
+        }
+        if (!stack && composeFiles.length > 0)
+            throw new errors/* InputError */.dz('compose-file', 'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.');
+        if (stack && image)
+            throw new errors/* InputError */.dz('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
+    }
+    const ssh = readSshInputs();
+    const verifyOnly = booleanInput('verify-only', { default: false });
+    if (verifyOnly && strategy === 'command' && !image)
+        throw new errors/* InputError */.dz('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
     const environment = stringInput('environment');
     const githubToken = secretInput('github-token');
     if (environment && !githubToken)
@@ -30322,7 +31509,8 @@ function readRedeployInputs() {
         strategy,
         tag,
         composeFiles,
-        projectName: stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
+        projectName,
+        stack,
         services,
         tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
         workingDirectory: stringInput('working-directory', { default: '.' }),
@@ -30339,6 +31527,7 @@ function readRedeployInputs() {
         environmentUrl: urlInput('environment-url'),
         githubToken: environment ? githubToken : undefined,
         completeDeployment: booleanInput('complete-deployment', { default: true }),
+        verifyOnly,
     };
 }
 
@@ -30357,7 +31546,7 @@ function commonTag(snapshots) {
 
 
 
-const shortId = (id) => id.replace(/^sha256:/, '').slice(0, 12);
+const report_shortId = (id) => id.replace(/^sha256:/, '').slice(0, 12);
 function redeployOutputs(plan, report, totals) {
     const previous = plan?.previous ?? [];
     const current = report?.current ?? previous;
@@ -30377,11 +31566,12 @@ function redeployOutputs(plan, report, totals) {
             const result = report?.services.find((candidate) => candidate.service === snapshot.service);
             return {
                 service: snapshot.service,
-                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, containerIds: snapshot.containerIds },
-                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, containerIds: now?.containerIds ?? [] },
+                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
+                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
                 ready: result?.ready ?? false,
                 health: result?.health ?? null,
                 readyAfterMs: result?.readyAfterMs ?? null,
+                ...(result?.replicas ? { replicas: result.replicas, failedTasks: result.failedTasks ?? [] } : {}),
             };
         }),
     };
@@ -30392,29 +31582,42 @@ const HEADLINE = {
     restored: 'FAILED; previous version restored and healthy',
     failed: 'FAILED',
     refused: 'refused before anything was changed',
+    verified: 'image available where it would run; nothing changed (verify-only)',
     error: 'FAILED half-way; check the services',
 };
 function redeploySummary(plan, report, totals, refusal) {
     const outcome = report?.outcome ?? totals.outcome ?? 'refused';
     const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
     if (plan) {
-        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : 'not changed', readyAfterMs: undefined }))).map((result) => [
+        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
             result.service,
             result.from ?? '(not running)',
             result.to,
-            result.containerIds.map(shortId).join(', ') || '(none)',
+            result.containerIds.map(report_shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
         ]);
         const restored = (report?.restore?.services ?? []).map((result) => [
             `${result.service} (restored)`,
             result.from ?? '',
             result.to,
-            result.containerIds.map(shortId).join(', ') || '(none)',
+            result.containerIds.map(report_shortId).join(', ') || '(none)',
             result.health,
-            result.readyAfterMs === undefined ? '' : formatDuration(result.readyAfterMs),
+            result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
         ]);
         parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+    }
+    const swarm = (report?.services ?? []).filter((result) => result.replicas);
+    if (swarm.length > 0) {
+        const before = new Map(plan?.previous.map((snapshot) => [snapshot.service, snapshot.image]));
+        const after = new Map(report?.current.map((snapshot) => [snapshot.service, snapshot.image]));
+        parts.push('\n', markdownTable(['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'], swarm.map((result) => [
+            result.service,
+            `${result.replicas.running}/${result.replicas.desired}`,
+            before.get(result.service) ?? '(none)',
+            after.get(result.service) ?? '(none)',
+            (result.failedTasks ?? []).map((task) => `${report_shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
+        ])));
     }
     const failure = report?.failure ?? refusal;
     if (failure)
@@ -30424,12 +31627,12 @@ function redeploySummary(plan, report, totals, refusal) {
     parts.push('\n', keyValueTable([
         ['Host', plan?.host],
         ['Tool', plan?.tool],
-        ['Total time', formatDuration(totals.durationMs)],
+        ['Total time', (0,duration/* formatDuration */.a)(totals.durationMs)],
         ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
     if ((report?.logs ?? []).length > 0)
-        parts.push(`\nThe last log lines of the failed containers are in the step log (${report.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`);
+        parts.push(`\nThe last log lines of the failed containers are in the step log (${report.logs.map((log) => `${log.service} ${report_shortId(log.containerId)}`).join(', ')}).\n`);
     return parts.join('');
 }
 
@@ -30448,17 +31651,12 @@ function redeploySummary(plan, report, totals, refusal) {
 
 
 
-
-async function openExecutor(inputs) {
-    if (!inputs.ssh) {
-        const directory = inputs.workingDirectory;
-        if (!(0,external_node_fs_namespaceObject.existsSync)(directory) || !(0,external_node_fs_namespaceObject.statSync)(directory).isDirectory())
-            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(directory)}.`);
-        return localExecutor;
-    }
-    const { host, user, port, key, knownHosts } = inputs.ssh;
-    return await openSshExecutor({ host, user, port, privateKey: key, knownHosts });
-}
+/** One module per strategy, behind PreparedRedeploy. */
+const main_STRATEGIES = {
+    compose: prepareCompose,
+    swarm: prepareSwarm,
+    command: prepareCommand,
+};
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await writeSummary(redeploySummary(plan, report, totals, refusal));
@@ -30466,21 +31664,32 @@ async function finish(plan, report, totals, refusal) {
 async function run() {
     const startedAt = Date.now();
     const inputs = readRedeployInputs();
-    const executor = await openExecutor(inputs);
+    const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     let plan;
     try {
-        plan = inputs.strategy === 'compose' ? await prepareCompose(inputs, executor) : prepareCommand(inputs, executor);
+        plan = await main_STRATEGIES[inputs.strategy](inputs, executor);
         const from = commonTag(plan.previous);
-        core/* info */.pq(`${inputs.services.join(', ') || 'command'} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
-        emitEvent('rollback_start', { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+        // What is redeployed, as the strategy resolved it (a stack's services, or "command").
+        const services = inputs.strategy === 'command' ? inputs.services : plan.targets.map((target) => target.service);
+        const label = services.join(', ') || 'command';
+        const ofWhat = services.length > 0 ? ` of ${label}` : '';
+        core/* info */.pq(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
+        // A verify-only run starts no rollback: no events.
+        const event = inputs.verifyOnly ? () => undefined : emitEvent;
+        event('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
         try {
             await plan.verify();
         }
         catch (error) {
             const durationMs = Date.now() - startedAt;
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+            event('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs) });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
+        }
+        if (inputs.verifyOnly) {
+            await finish(plan, undefined, { tag: inputs.tag, durationMs: Date.now() - startedAt, outcome: 'verified' });
+            core/* info */.pq(`verify-only: the image of ${inputs.tag} is available where ${label} would run; nothing was changed.`);
+            return;
         }
         let deployment;
         if (inputs.environment && inputs.githubToken) {
@@ -30488,8 +31697,8 @@ async function run() {
                 token: inputs.githubToken,
                 environment: inputs.environment,
                 tag: inputs.tag,
-                description: `redeploy-tag: ${inputs.services.join(', ') || 'command'} ${from ?? '(none)'} -> ${inputs.tag}`,
-                payload: { from: from ?? null, to: inputs.tag, services: inputs.services, strategy: inputs.strategy, host: plan.host },
+                description: `redeploy-tag: ${label} ${from ?? '(none)'} -> ${inputs.tag}`,
+                payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
                 environmentUrl: inputs.environmentUrl,
                 complete: inputs.completeDeployment,
             });
@@ -30504,17 +31713,17 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
+            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} stopped half-way: ${message}`, {
+            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
                 hint: `${hint}The services may run either version, or none: look at them before running this again.`,
                 cause: error,
             });
         }
         const durationMs = Date.now() - startedAt;
         const description = report.success
-            ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
+            ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
         const now = commonTag(report.current);
@@ -30526,19 +31735,181 @@ async function run() {
             running: now ?? null,
             restored: report.restore ? report.restore.ok : undefined,
             duration_ms: durationMs,
-            duration: formatDuration(durationMs),
+            duration: (0,duration/* formatDuration */.a)(durationMs),
             deployment_id: deployment?.id,
         });
         await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
         if (!report.success) {
             const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy${inputs.services.length > 0 ? ` of ${inputs.services.join(', ')}` : ''} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
         }
-        core/* info */.pq(`${inputs.services.join(', ') || 'command'} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+        core/* info */.pq(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         await executor.close?.();
     }
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony exports pause, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -30586,30 +31957,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -30720,6 +32200,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -30738,6 +32225,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -39406,7 +40900,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 6257:
+/***/ 418:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39602,101 +41096,12 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -39756,7 +41161,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -42372,6 +43777,106 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ })
 

@@ -34986,18 +34986,18 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3551);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9873);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5478);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'schema-snapshot');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3551:
+/***/ 5478:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35006,8 +35006,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -35058,6 +35058,8 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -35115,6 +35117,7 @@ function safeDecode(text) {
 
 
 
+
 const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
 /** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
 function resolvePgTarget(databaseUrl, inputName = 'database-url') {
@@ -35167,8 +35170,26 @@ function withDatabase(target, database) {
 function describeTarget(target) {
     return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
-/** Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. */
-function pgToolEnv(target) {
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map();
+const serverKey = (target) => `${target.host}:${target.port}`;
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+function pgToolEnv(target, settings = {}) {
+    const options = [
+        process.env.PGOPTIONS,
+        settings.options,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+    ].filter(Boolean);
     return {
         PGHOST: target.host,
         PGPORT: String(target.port),
@@ -35177,7 +35198,8 @@ function pgToolEnv(target) {
         PGDATABASE: target.database,
         PGSSLMODE: target.sslmode,
         PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: 'rollback-actions',
+        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+        PGOPTIONS: options.length ? options.join(' ') : undefined,
     };
 }
 function sslOption(sslmode) {
@@ -35217,26 +35239,72 @@ function explainConnectionError(target, error) {
             return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
     }
 }
-async function connect(target, options = {}) {
-    const client = new esm.Client({
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map();
+let unregisterCanceller;
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements() {
+    const byServer = new Map();
+    for (const { target, pid } of openSessions.values()) {
+        const key = `${serverKey(target)}/${target.user}/${target.database}`;
+        const entry = byServer.get(key) ?? { target, pids: [] };
+        entry.pids.push(pid);
+        byServer.set(key, entry);
+    }
+    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
+        const client = newClient(target, 'rollback-actions cancel', 3000);
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
+            for (const row of rows)
+                if (row.cancelled)
+                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+        }
+        catch (error) {
+            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
+        }
+        finally {
+            await client.end().catch(() => undefined);
+        }
+    }));
+}
+function newClient(target, applicationName, connectTimeoutMs) {
+    return new esm.Client({
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database: target.database,
         ssl: sslOption(target.sslmode),
-        application_name: options.applicationName ?? 'rollback-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        application_name: applicationName,
+        connectionTimeoutMillis: connectTimeoutMs,
     });
+}
+async function connect(target, options = {}) {
+    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
     // A dropped connection after connect must surface through the failing query, not crash the process.
     client.on('error', () => undefined);
+    let session;
     try {
         await client.connect();
+        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
+        session = rows[0];
     }
     catch (error) {
         await client.end().catch(() => undefined);
         throw explainConnectionError(target, error);
     }
+    serverVersions.set(serverKey(target), session.version);
+    openSessions.set(client, { target, pid: session.pid });
+    client.once('end', () => openSessions.delete(client));
+    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
     return client;
 }
 /** Runs fn with a connected client and always closes it. */
@@ -35267,6 +35335,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 
+
 class ProcessError extends errors/* ActionError */.lZ {
     result;
     command;
@@ -35282,6 +35351,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -35335,8 +35406,23 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -35363,12 +35449,16 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -35377,6 +35467,8 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -35397,7 +35489,7 @@ async function runProcess(command, args, options = {}) {
 }
 function isExecutable(file) {
     try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
     }
     catch {
@@ -35425,8 +35517,8 @@ function findExecutable(name, extraDirs = []) {
 /** Directories searched when no pg-bin-dir is given: PATH, then every /usr/lib/postgresql/<major>/bin, newest first. */
 function candidateDirectories(root = '/usr/lib/postgresql') {
     const pathDirs = (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
-    const versioned = (0,external_node_fs_namespaceObject.existsSync)(root)
-        ? (0,external_node_fs_namespaceObject.readdirSync)(root)
+    const versioned = (0,external_node_fs_.existsSync)(root)
+        ? (0,external_node_fs_.readdirSync)(root)
             .filter((name) => /^\d+$/.test(name))
             .sort((a, b) => Number(b) - Number(a))
             .map((name) => external_node_path_default().join(root, name, 'bin'))
@@ -35436,7 +35528,7 @@ function candidateDirectories(root = '/usr/lib/postgresql') {
 /** Debian's /usr/bin/pg_dump -> ../share/postgresql-common/pg_wrapper. */
 function isWrapper(executable) {
     try {
-        return external_node_path_default().basename((0,external_node_fs_namespaceObject.realpathSync)(executable)) === 'pg_wrapper';
+        return external_node_path_default().basename((0,external_node_fs_.realpathSync)(executable)) === 'pg_wrapper';
     }
     catch {
         return false;
@@ -35575,40 +35667,8 @@ async function writeSummary(markdown) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function duration_parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -35813,7 +35873,7 @@ function workspacePath(file) {
 }
 function readSnapshotInputs() {
     const compareTo = stringInput('compare-to');
-    if (compareTo && !(0,external_node_fs_namespaceObject.existsSync)(workspacePath(compareTo)))
+    if (compareTo && !(0,external_node_fs_.existsSync)(workspacePath(compareTo)))
         throw new errors/* InputError */.dz('compare-to', `names ${JSON.stringify(compareTo)}, which does not exist: take the earlier snapshot first.`);
     return {
         databaseUrl: secretInput('database-url', { required: true }),
@@ -35842,14 +35902,14 @@ async function run() {
     const server = await withClient(target, (client) => serverVersion(client));
     const pgDump = await findPgTool('pg_dump', server.major, inputs.pgBinDir);
     const schema = normalizeSchema(await dumpSchema(target, pgDump.path, { excludeTables: inputs.excludeTables }), { ignoreColumnOrder: inputs.ignoreColumnOrder });
-    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(inputs.path), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(inputs.path, schema);
+    (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(inputs.path), { recursive: true });
+    (0,external_node_fs_.writeFileSync)(inputs.path, schema);
     core/* info */.pq(`Schema of ${describeTarget(target)} (PostgreSQL ${server.text}, pg_dump ${pgDump.version}): ${schema.split('\n').length} lines in ${inputs.path}.`);
     if (!inputs.compareTo) {
         setOutputs({ path: inputs.path, equal: '', differences: '' });
         return;
     }
-    const differences = schemaDifferences((0,external_node_fs_namespaceObject.readFileSync)(inputs.compareTo, 'utf8'), schema);
+    const differences = schemaDifferences((0,external_node_fs_.readFileSync)(inputs.compareTo, 'utf8'), schema);
     const equal = differences.onlyInFirst.length === 0 && differences.onlyInSecond.length === 0;
     setOutputs({ path: inputs.path, equal, differences });
     if (equal) {
@@ -35859,6 +35919,168 @@ async function run() {
     const shown = [...differences.onlyInFirst.map((statement) => `- ${statement}`), ...differences.onlyInSecond.map((statement) => `+ ${statement}`)].join('\n\n');
     await writeSummary(`### Schema differs from ${external_node_path_default().basename(inputs.compareTo)}\n\n${codeBlock(shown, 'diff')}`);
     throw new errors/* ActionError */.lZ(`The schema of ${describeTarget(target)} differs from the snapshot in ${inputs.compareTo}: ${differences.onlyInFirst.length} statement(s) only in the snapshot, ${differences.onlyInSecond.length} only now. First: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 300)}`);
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony exports pause, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+/* unused harmony export parseDuration */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -35902,34 +36124,152 @@ function errorMessage(error) {
 
 /***/ }),
 
-/***/ 9842:
+/***/ 9873:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Cs: () => (/* binding */ runAction)
+});
+
+// UNUSED EXPORTS: CANCEL_GRACE_MS, failureSummary
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(1804);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/run-action.ts
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (cancellation/* cancellation */.WN.cancelled) {
+            core/* info */.pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        core/* info */.pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            core/* info */.pq(`Cleaning up took longer than ${(0,duration/* formatDuration */.a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void cancellation/* cancellation */.WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (cancellation/* cancellation */.WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new errors/* ActionError */.lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (cancellation/* cancellation */.WN.cancelled)
+        process.exit(exitCodeOf(cancellation/* cancellation */.WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + external_node_os_namespaceObject.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,external_node_fs_.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof errors/* ActionError */.lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        core/* debug */.Yz(error.stack);
+    return `Unexpected error: ${(0,errors/* errorMessage */.gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    cancellation/* cancellation */.WN.removePartialFiles();
+    const message = cancellation/* cancellation */.WN.cancelled ? `Cancelled by ${cancellation/* cancellation */.WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of cancellation/* journal */.W8.cleaned)
+        core/* info */.pq(`Cleanup: ${line}.`);
+    core/* setFailed */.C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(cancellation/* cancellation */.WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !cancellation/* cancellation */.WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (cancellation/* cancellation */.WN.cancelled) {
+        const after = cancellation/* cancellation */.WN.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation/* cancellation */.WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${cancellation/* cancellation */.WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (cancellation/* journal */.W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${cancellation/* journal */.W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (cancellation/* journal */.W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${cancellation/* journal */.W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,external_node_fs_.appendFileSync)(file, markdown);
 }
 
 
@@ -36059,6 +36399,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
@@ -45048,7 +45395,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {

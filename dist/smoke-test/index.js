@@ -39449,17 +39449,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6265);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(200);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 6265:
+/***/ 200:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39472,40 +39472,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_perf_hooks_ = __nccwpck_require__(643);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
 var core = __nccwpck_require__(418);
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -39770,7 +39738,7 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,duration/* parseDuration */.E)(text);
     if (value === undefined) {
         throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
@@ -40020,8 +39988,8 @@ function readDeploymentInputs() {
     return { id, environment, environmentUrl, token };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -40169,10 +40137,10 @@ const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array',
 const OPERATORS_TITLE = 'assertion operators';
 /** Objects whose keys are assertion operators: an unknown key there is an unknown operator. */
 const OPERATOR_OBJECT_TITLES = [OPERATORS_TITLE, 'body assertion', 'response-time comparison', 'days-to-expiry comparison'];
-const suite_schema_DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
+const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
 const STATUS_PATTERN = '^([1-5]xx|[1-5][0-9]{2})$';
 const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-const duration = { type: ['string', 'number'], pattern: suite_schema_DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
+const suite_schema_duration = { type: ['string', 'number'], pattern: DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
 const statusItem = { type: ['integer', 'string'], minimum: 100, maximum: 599, pattern: STATUS_PATTERN, description: 'a status code such as 200 or a class such as 2xx' };
 const operators = {
     title: OPERATORS_TITLE,
@@ -40199,12 +40167,12 @@ const operators = {
 const durationComparison = {
     title: 'response-time comparison',
     type: ['object', 'string', 'number'],
-    pattern: suite_schema_DURATION_PATTERN,
+    pattern: DURATION_PATTERN,
     minimum: 0,
     description: 'a duration such as 500ms (at most), or { lt: 500ms }',
     minProperties: 1,
     additionalProperties: false,
-    properties: { lt: duration, lte: duration, gt: duration, gte: duration },
+    properties: { lt: suite_schema_duration, lte: suite_schema_duration, gt: suite_schema_duration, gte: suite_schema_duration },
 };
 const numberComparison = {
     title: 'days-to-expiry comparison',
@@ -40266,9 +40234,9 @@ const retrySchema = {
         statuses: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 599 } },
         'consecutive-successes': { type: 'integer', minimum: 1, maximum: 100 },
         warmup: { type: 'integer', minimum: 0, maximum: 100 },
-        backoff: duration,
-        'max-backoff': duration,
-        deadline: duration,
+        backoff: suite_schema_duration,
+        'max-backoff': suite_schema_duration,
+        deadline: suite_schema_duration,
         'on-assertion-failure': { type: 'boolean' },
     },
 };
@@ -40306,7 +40274,7 @@ const requestProperties = {
     body: { type: 'string' },
     json: {},
     form: { title: 'form', type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    timeout: duration,
+    timeout: suite_schema_duration,
     'follow-redirects': { type: 'boolean' },
     'max-redirects': { type: 'integer', minimum: 0, maximum: 50 },
     tls: tlsSchema,
@@ -40335,7 +40303,7 @@ const suiteSchema = {
             additionalProperties: false,
             properties: {
                 headers: headersSchema,
-                timeout: duration,
+                timeout: suite_schema_duration,
                 'follow-redirects': { type: 'boolean' },
                 'max-redirects': { type: 'integer', minimum: 0, maximum: 50 },
                 tls: tlsSchema,
@@ -40448,15 +40416,15 @@ function readSuiteSource(value, workspace) {
     if (looksInline)
         return { text: value, displayName: 'suite (inline)' };
     const file = external_node_path_default().resolve(workspace, value.trim());
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file)) {
+    if (!(0,external_node_fs_.existsSync)(file)) {
         throw new errors/* InputError */.dz('suite', `names a file that does not exist: ${value.trim()} (looked for ${file}).`, {
             hint: 'Paths are relative to GITHUB_WORKSPACE: check out the repository first (actions/checkout), or pass the suite as inline YAML.',
         });
     }
-    if (!(0,external_node_fs_namespaceObject.statSync)(file).isFile())
+    if (!(0,external_node_fs_.statSync)(file).isFile())
         throw new errors/* InputError */.dz('suite', `names ${value.trim()}, which is not a file.`);
     const displayName = external_node_path_default().relative(workspace, file).startsWith('..') ? file : external_node_path_default().relative(workspace, file);
-    return { text: (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), displayName, file };
+    return { text: (0,external_node_fs_.readFileSync)(file, 'utf8'), displayName, file };
 }
 let compiled;
 function validator() {
@@ -40963,7 +40931,7 @@ function readTls(raw, defaults, context, pointer, problems) {
     const file = external_node_path_default().resolve(context.workspace, caFile);
     let ca = context.caFiles.get(file);
     if (ca === undefined) {
-        ca = (0,external_node_fs_namespaceObject.existsSync)(file) ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : null;
+        ca = (0,external_node_fs_.existsSync)(file) ? (0,external_node_fs_.readFileSync)(file, 'utf8') : null;
         context.caFiles.set(file, ca);
     }
     if (ca === null) {
@@ -41002,7 +40970,7 @@ function durationMs(value) {
         return undefined;
     if (typeof value === 'number')
         return Math.round(value * 1000);
-    return parseDuration(value);
+    return (0,duration/* parseDuration */.E)(value);
 }
 function statusAssertion(statuses) {
     const matchers = statuses.map(statusMatcher);
@@ -41178,6 +41146,8 @@ function versionPathOf(raw, suite, inputs) {
  * a raw log line can still reach other places. So every text leaves through redact(), which replaces
  * each known secret, in every form it may appear, with ***.
  */
+/** Query parameters whose values are credentials: tokens, keys, signatures, passwords, sessions. */
+const SECRET_QUERY_PARAMETER = /token|secret|passw(or)?d|pwd|api[-_]?key|^key$|^auth|signature|^sig$|credential|session|jwt|^code$/i;
 class Redactor {
     secrets = new Set();
     sorted = [];
@@ -41217,7 +41187,10 @@ class Redactor {
                 result = result.split(secret).join('***');
         return result;
     }
-    /** Registers the password (and user info) of a URL such as https://user:pass@host/. */
+    /**
+     * Registers the password (and user info) of a URL such as https://user:pass@host/, and the values
+     * of query parameters named like credentials (?token=, ?api_key=, ?sig=...).
+     */
     addUrlCredentials(url) {
         if (!url)
             return;
@@ -41229,9 +41202,9 @@ class Redactor {
                 // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
                 this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
             }
-            const passwordParam = parsed.searchParams.get('password');
-            if (passwordParam)
-                this.add(passwordParam);
+            for (const [name, value] of parsed.searchParams)
+                if (SECRET_QUERY_PARAMETER.test(name))
+                    this.add(value, 4);
         }
         catch {
             // Not a URL (yet: it may hold {{placeholders}}); nothing to register.
@@ -41248,9 +41221,11 @@ class Redactor {
     }
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -41403,13 +41378,19 @@ async function httpRequest(options) {
         if (redirects.length >= maxRedirects) {
             throw new HttpRequestError('redirect', `more than ${maxRedirects} redirects (last to ${location})`);
         }
-        redirects.push({ status: hop.status, location });
         const next = new URL(location, url);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') {
             throw new HttpRequestError('redirect', `redirect to unsupported protocol ${next.protocol}`);
         }
-        if (next.origin !== url.origin)
-            headers = withoutHeaders(headers, CREDENTIAL_HEADERS);
+        const redirect = { status: hop.status, location };
+        redirects.push(redirect);
+        if (next.origin !== url.origin) {
+            const secret = [...CREDENTIAL_HEADERS, ...(options.secretHeaders ?? []).map((name) => name.toLowerCase())];
+            const dropped = Object.keys(headers).filter((name) => secret.includes(name.toLowerCase()));
+            if (dropped.length)
+                redirect.dropped = dropped;
+            headers = withoutHeaders(headers, secret);
+        }
         // 303, and 301/302 after a POST (what every browser does), turn into a GET without a body.
         if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
             method = method === 'HEAD' ? 'HEAD' : 'GET';
@@ -41819,6 +41800,7 @@ function applyOperator(assertion, actual, render, result) {
 
 
 
+
 const BODY_EXCERPT_CHARS = 2_000;
 // A retry only starts if at least this much time is left before the deadline: an attempt with a
 // few milliseconds of budget can only time out, and would report that instead of the real failure.
@@ -41887,9 +41869,14 @@ async function runCheck(check, suiteScope, context) {
         bodyExcerpt: passed ? undefined : lastFailure?.steps.find((step) => step.failure)?.bodyExcerpt,
     });
     for (;;) {
+        const remainingMs = checkDeadline - external_node_perf_hooks_.performance.now();
+        if (warmups > 0 && remainingMs < MIN_ATTEMPT_WINDOW_MS) {
+            say(`  ${warmups} warm-up request${warmups === 1 ? '' : 's'} skipped: the deadline is reached`);
+            warmups = 0;
+        }
         const warmup = warmups > 0;
-        // The first counted attempt always gets its full timeout; later ones must end by the deadline.
-        const budgetMs = attempts === 0 ? Infinity : Math.max(1, checkDeadline - external_node_perf_hooks_.performance.now());
+        // Warm-ups fit in the deadline; the first counted attempt always gets its full timeout; later ones must end by the deadline.
+        const budgetMs = attempts === 0 && !warmup ? Infinity : Math.max(1, remainingMs);
         const outcome = await runAttempt(check, suiteScope, context, budgetMs);
         requests += outcome.requests;
         if (warmup) {
@@ -41934,7 +41921,7 @@ async function runCheck(check, suiteScope, context) {
         }
         if (!outcome.passed)
             say(`  retrying in ${formatMs(delay)} (${describeRetryReason(outcome.failure)})`);
-        await sleep(delay);
+        await (0,cancellation/* pause */.v7)(delay, `Stopped retrying ${check.name}`);
     }
 }
 function describeStop(failure) {
@@ -41972,9 +41959,6 @@ function describeFailure(failure) {
 }
 function formatMs(ms) {
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
-}
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
 }
 async function runAttempt(check, suiteScope, context, budgetMs) {
     const values = new Map();
@@ -42031,6 +42015,7 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
             timeoutMs,
             followRedirects: step.followRedirects,
             maxRedirects: step.maxRedirects,
+            secretHeaders: step.headers.filter((header) => header.secret).map((header) => header.name),
             tls: { ca: step.tls.ca, insecure: step.tls.insecure },
         });
     }
@@ -42045,6 +42030,10 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
             retryable: kind === 'timeout' || kind === 'connection',
             sent: true,
         };
+    }
+    for (const redirect of response.redirects) {
+        if (redirect.dropped)
+            context.log(redactor.redact(`  redirected to another origin (${redactor.url(redirect.location)}): secret header(s) ${redirect.dropped.join(', ')} not sent on`));
     }
     const view = new ResponseView(response);
     // Captures first: a captured secret is masked before any assertion message or body excerpt can show it.
@@ -42124,6 +42113,8 @@ function renderRequest(step, scope, redactor) {
         if (!hasHeader('content-type'))
             headers['content-type'] = 'application/x-www-form-urlencoded';
     }
+    // Query values rendered from templates (or env) that are credentials: masked before anything shows the URL.
+    redactor.addUrlCredentials(url.toString());
     return { url: url.toString(), headers, body };
 }
 function applyCaptures(captures, view, values, redactor) {
@@ -42216,8 +42207,8 @@ function summaryMarkdown(run, details, redactor) {
         keyValueTable([
             ['Suite', details.suite],
             ['Base URL', details.baseUrl ? redactor.url(details.baseUrl) : undefined],
-            ['Duration', formatDuration(run.durationMs)],
-            ['Deadline', formatDuration(details.deadlineMs)],
+            ['Duration', (0,duration/* formatDuration */.a)(run.durationMs)],
+            ['Deadline', (0,duration/* formatDuration */.a)(details.deadlineMs)],
             ['Attempts / requests', `${run.attempts} / ${run.requests}`],
             ['JUnit report', details.reportPath],
         ]),
@@ -42280,8 +42271,8 @@ function junitXml(run, suiteName, redactor, now = new Date()) {
     return redactor.redact(xml);
 }
 function writeJunit(file, xml) {
-    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(file, xml);
+    (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_.writeFileSync)(file, xml);
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/main.ts
@@ -42327,7 +42318,7 @@ async function run() {
         for (const step of check.steps)
             redactor.addUrlCredentials(step.url);
     core/* info */.pq(redactor.redact(`Smoke test: ${plan.checks.length} check${plan.checks.length === 1 ? '' : 's'}${plan.source ? ` from ${plan.source}` : ''}${baseUrl ? ` against ${redactor.url(baseUrl)}` : ''}; ` +
-        `deadline ${formatDuration(inputs.deadlineMs)}${inputs.expectedVersion ? `; expecting version ${inputs.expectedVersion}` : ''}`));
+        `deadline ${(0,duration/* formatDuration */.a)(inputs.deadlineMs)}${inputs.expectedVersion ? `; expecting version ${inputs.expectedVersion}` : ''}`));
     const started = external_node_perf_hooks_.performance.now();
     const result = await runSuite(plan, {
         deadlineAt: started + inputs.deadlineMs,
@@ -42368,7 +42359,7 @@ async function run() {
         });
     }
     if (result.passed) {
-        core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
+        core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
         return;
     }
     const lines = result.checks
@@ -42386,6 +42377,168 @@ function annotate(error) {
     for (const problem of error.problems) {
         core/* error */.z3(formatProblem(error.source, problem), { title: 'smoke suite', file: error.source.displayName, startLine: problem.line, startColumn: problem.column });
     }
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   v7: () => (/* binding */ pause)
+/* harmony export */ });
+/* unused harmony exports CancelledError, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
 
@@ -42433,30 +42586,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -42567,6 +42829,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -42585,6 +42854,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 

@@ -28375,17 +28375,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3020);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5601);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'stop-services');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3020:
+/***/ 5601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28396,21 +28396,24 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
 var core = __nccwpck_require__(3218);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./shared/process.ts
+
 
 
 
@@ -28430,6 +28433,8 @@ function lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
     return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -28483,8 +28488,23 @@ async function runProcess(command, args, options = {}) {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
     return await new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
         const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
         const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
         let timedOut = false;
@@ -28511,12 +28531,16 @@ async function runProcess(command, args, options = {}) {
         child.on('error', (error) => {
             if (timer)
                 clearTimeout(timer);
+            unregister();
             const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
             stdoutLines?.end();
             stderrLines?.end();
             const result = {
@@ -28525,6 +28549,8 @@ async function runProcess(command, args, options = {}) {
                 stderr: stderr.toString(),
                 durationMs: Date.now() - started,
             };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
                 return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
@@ -28545,7 +28571,7 @@ async function runProcess(command, args, options = {}) {
 }
 function isExecutable(file) {
     try {
-        (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
     }
     catch {
@@ -28622,10 +28648,26 @@ function compose_file_healthcheckDefined(healthcheck) {
 function resolveServicesFromFiles(workingDirectory, files, services, env) {
     if (files.length === 0)
         return undefined;
-    const documents = [];
+    const texts = [];
     for (const file of files) {
         try {
-            const document = parseYaml(readFileSync(path.resolve(workingDirectory, file), 'utf8'), { merge: true });
+            texts.push(readFileSync(path.resolve(workingDirectory, file), 'utf8'));
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return resolveServicesFromTexts(texts, services, env);
+}
+/**
+ * The same from the files' contents (read wherever they are, e.g. on a Swarm manager over SSH);
+ * `services` "all" resolves every service the files define.
+ */
+function resolveServicesFromTexts(texts, services, env) {
+    const documents = [];
+    for (const text of texts) {
+        try {
+            const document = parseYaml(text, { merge: true });
             if (!document || typeof document !== 'object')
                 return undefined;
             documents.push(document);
@@ -28634,10 +28676,12 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
             return undefined;
         }
     }
+    const names = services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
     const resolved = {};
-    for (const service of services) {
+    for (const service of names) {
         let rawImage;
         let healthcheck;
+        let constraints = [];
         let defined = false;
         for (const document of documents) {
             const config = document.services?.[service];
@@ -28655,20 +28699,116 @@ function resolveServicesFromFiles(workingDirectory, files, services, env) {
             }
             if (config.healthcheck !== undefined)
                 healthcheck = config.healthcheck;
+            const placed = config.deploy?.placement?.constraints;
+            if (placed !== undefined) {
+                if (!Array.isArray(placed) || placed.some((constraint) => typeof constraint !== 'string'))
+                    return undefined;
+                constraints = placed;
+            }
         }
         if (!defined || rawImage === undefined)
             return undefined;
         const image = interpolate(rawImage, env);
         if (image === undefined || image === '')
             return undefined;
-        resolved[service] = { image, healthcheck: compose_file_healthcheckDefined(healthcheck) };
+        const interpolated = constraints.map((constraint) => interpolate(constraint, env));
+        if (interpolated.some((constraint) => constraint === undefined))
+            return undefined;
+        resolved[service] = { image, rawImage, healthcheck: compose_file_healthcheckDefined(healthcheck), constraints: interpolated };
     }
     return resolved;
 }
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function engine_api_filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
 
 
 /** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
@@ -28698,33 +28838,48 @@ function parseInspect(json) {
         labels: json.Config.Labels ?? {},
     };
 }
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const { stdout } = await executor.run('docker', ['container', 'inspect', ...ids], { env });
-    return JSON.parse(stdout).map(parseInspect);
+    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    if (result.exitCode !== 0)
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
         return undefined;
-    return JSON.parse(result.stdout).map(parseInspect);
+    return found.map(parseInspect);
 }
 /**
  * Containers of a compose project (and service), found by the labels every compose version sets,
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const args = ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`];
-    if (service)
-        args.push('--filter', `label=com.docker.compose.service=${service}`);
-    if (!options.runningOnly)
-        args.splice(1, 0, '-a');
-    const { stdout } = await executor.run('docker', args, { env: options.env });
-    const ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    }
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
@@ -28763,19 +28918,29 @@ async function containers_forceRemoveContainer(executor, id, env) {
 
 
 
+
 function composeDisplayName(cli) {
     return `${cli.kind === 'v2' ? 'docker compose' : 'docker-compose'}${cli.version ? ` ${cli.version}` : ''} (${cli.kind})`;
 }
+/** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
+function composePluginOnRunner() {
+    const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+    return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
+}
 async function detectCompose(executor) {
-    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v2?.exitCode === 0 && v2.stdout.trim())
-        return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
     if (!executor.remote) {
-        // Starting the Python v1 tool costs ~0.4s; on the runner its presence on PATH is enough.
+        // Starting the CLI (or the Python v1 tool, ~0.4s) just to ask costs more than the rest of the
+        // preparation: on the runner, the plugin's file or v1 on PATH is enough.
+        if (composePluginOnRunner())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
         if (findExecutable('docker-compose'))
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
+        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        if (v2?.exitCode === 0 && v2.stdout.trim())
+            return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
         const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
@@ -28815,15 +28980,33 @@ async function runCompose(executor, project, args, options = {}) {
         throw error;
     }
 }
+/** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
+async function readConfig(executor, project, args, options) {
+    try {
+        return await runCompose(executor, project, ['config', ...args], options);
+    }
+    catch (error) {
+        if (!(error instanceof ActionError) || error instanceof CancelledError)
+            throw error;
+        throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+    }
+}
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
 async function composeConfig(executor, project, options = {}) {
-    const { stdout } = await runCompose(executor, project, ['config'], options);
+    const { stdout } = await readConfig(executor, project, [], options);
     const config = parseYaml(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
         services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
     }
     return services;
+}
+/**
+ * Validates the project as `up` would read it (files merged, variables interpolated, checked
+ * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
+ */
+async function composeCheckConfig(executor, project, options = {}) {
+    await readConfig(executor, project, ['-q'], options);
 }
 /** The container in compose's "cannot remove … as it is running" (podman) or "cannot remove a running container" (Docker). */
 function runningContainerNotRemoved(message) {
@@ -28901,40 +29084,8 @@ async function writeImageOverride(executor, images) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/duration.ts
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function duration_parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -29131,10 +29282,26 @@ function urlInput(name, options) {
 
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
 
+
 const localExecutor = {
     description: 'this runner',
     run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
 };
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
 
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
@@ -29213,14 +29380,14 @@ async function openSshExecutor(target) {
         throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
     const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_namespaceObject.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
     if (target.privateKey)
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
         '-p', String(target.port),
         '-o', 'BatchMode=yes',
@@ -29273,7 +29440,7 @@ async function openSshExecutor(target) {
         },
         async close() {
             await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
-            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
     try {
@@ -29321,10 +29488,15 @@ function readSshInputs() {
         knownHosts,
     };
 }
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
 async function openHostExecutor(ssh, workingDirectory) {
     if (!ssh) {
-        if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory())
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
@@ -29470,6 +29642,168 @@ async function run() {
 
 /***/ }),
 
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony exports pause, removePartial */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+/* unused harmony export parseDuration */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+
+/***/ }),
+
 /***/ 2635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -29512,30 +29846,139 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
+/* unused harmony exports CANCEL_GRACE_MS, failureSummary */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+
+
+
+
 
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
- * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report.
+ * (plus a hint); anything unexpected also gets its stack in the debug log for a bug report. Every
+ * failure leaves a job summary: the action's own when it wrote one, otherwise one saying what
+ * failed, what the step had done and what it cleaned up.
+ *
+ * SIGINT, SIGTERM (what the runner sends on cancel and timeout) and SIGHUP stop the step: running
+ * statements are cancelled and child programs stopped (cancellation.ts), the action's own error
+ * handling then releases its locks and removes its partial files, and the step exits with 128 +
+ * the signal's number. If that has not finished within CANCEL_GRACE_MS (the runner sends SIGTERM
+ * 7.5 s after SIGINT), or a second signal arrives, partial files are removed and the step exits
+ * at once; its sessions end with the process, and the server notices within
+ * client_connection_check_interval (connection.ts).
  */
-async function runAction(main) {
+const CANCEL_GRACE_MS = 5000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+async function runAction(main, action) {
+    const summaryAtStart = summarySize();
+    let finished = false;
+    const onSignal = (signal) => {
+        if (finished)
+            return;
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} again: exiting now.`);
+            exitNow(action, summaryAtStart);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+        setTimeout(() => {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleaning up took longer than ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(CANCEL_GRACE_MS)}: exiting now.`);
+            exitNow(action, summaryAtStart);
+        }, CANCEL_GRACE_MS);
+        void _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancel(signal);
+    };
+    for (const signal of STOP_SIGNALS)
+        process.on(signal, onSignal);
     try {
         await main();
+        if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+            // Signalled when the work was already done: say so, and still end as a stopped step.
+            reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+        }
     }
     catch (error) {
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error.hint ? `${error.message}\nHint: ${error.hint}` : error.message);
-        }
-        else {
-            if (error instanceof Error && error.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-        }
+        reportFailure(action, error, summaryAtStart);
     }
+    finally {
+        finished = true;
+    }
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason));
+}
+function exitCodeOf(signal) {
+    return 128 + node_os__WEBPACK_IMPORTED_MODULE_2__.constants.signals[signal];
+}
+function summarySize() {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    try {
+        return file ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.statSync)(file).size : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+function failureMessage(error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ)
+        return error.hint ? `${error.message}\nHint: ${error.hint}` : error.message;
+    if (error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+    return `Unexpected error: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .errorMessage */ .gJ)(error)}`;
+}
+function reportFailure(action, error, summaryAtStart) {
+    _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    appendSummary(failureSummary(action, message, summaryAtStart));
+}
+/** Exit without waiting for the action's own error handling: the grace period is over. */
+function exitNow(action, summaryAtStart) {
+    reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+    process.exit(exitCodeOf(_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason ?? 'SIGTERM'));
+}
+/**
+ * The failure's section of the job summary: all of it when the action wrote none, only the
+ * cancellation when it already described its own failure.
+ */
+function failureSummary(action, message, summaryAtStart) {
+    const ownSummary = summarySize() > summaryAtStart;
+    if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
+        return '';
+    const [first, ...rest] = message.split('\n');
+    const parts = [];
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
+        const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
+        parts.push(`${ownSummary ? '\n### ' : '## '}${action} cancelled (${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason})\n\n${first}\n`);
+        parts.push(`\nStopped${after}.\n`);
+    }
+    else {
+        parts.push(`## ${action} failed\n\n${first}\n`);
+    }
+    if (rest.length)
+        parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+    if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+    return parts.join('');
+}
+function appendSummary(markdown) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file || !markdown)
+        return;
+    // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
 }
 
 
@@ -29639,6 +30082,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -29657,6 +30107,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -38604,7 +39061,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = { get ProxyAgent() { return __nccwpck_require__(6752).ProxyAgent; } }; // deferred by scripts/build.ts
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
