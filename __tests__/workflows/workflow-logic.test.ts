@@ -31,6 +31,7 @@ const ROLLED_BACK = {
   'stopped-at': '2026-03-01T10:00:05.000Z',
   'down-outcome': 'success',
   reverted: JSON.stringify([{ version: '5', name: 'add_project_archived' }, { version: '4', name: 'rename_project_title' }]),
+  'initial-schema-version': '5',
   'final-schema-version': '3',
   'down-duration-ms': '1200',
   'redeploy-outcome': 'deployed',
@@ -59,6 +60,19 @@ describe('the rollback report', () => {
     expect(report.incidentRecord).toContain('Downtime:    4.5 s (services stopped for the database change)');
     expect(report.incidentRecord).toContain('Run:         https://github.com/acme/shop/actions/runs/7');
     expect(report.message).toBe('✅ production rolled back from v1.2.0 to v1.1.0 in 10.4 s from detection, 4.5 s down. INC-42');
+  });
+
+  it("reports the schema versions the executing action read, never the plan's figure", () => {
+    const databaseRow = (plan: Record<string, string>, rollback: Record<string, string>, strategy = 'down-migrations') =>
+      rollbackReport({ environment: 'production', dryRun: false, results: results({ plan: { result: 'success', outputs: { ...plan, strategy } }, backup: { result: 'skipped' }, rollback: { result: 'success', outputs: rollback } }) })
+        .markdown.split('\n')
+        .find((line) => line.startsWith('| Database |'));
+    // The plan said 4 (made from git), apply-down-migrations found 5 applied: the report says 5.
+    expect(databaseRow({ ...PLAN, 'current-schema-version': '4' }, ROLLED_BACK)).toContain('(schema 5 → 3)');
+    // The action's own figures missing: unknown, not the plan's.
+    const { 'initial-schema-version': _initial, ...withoutInitial } = ROLLED_BACK;
+    expect(databaseRow(PLAN, withoutInitial)).toContain('(schema ? → 3)');
+    expect(databaseRow(PLAN, { ...ROLLED_BACK, 'restore-outcome': 'success', 'initial-schema-version': '5', 'final-schema-version': '2' }, 'restore-backup')).toContain('restored the latest pre-deploy backup of production (schema 5 → 2)');
   });
 
   it('an image-only rollback: no downtime planned, the backup taken alongside', () => {
