@@ -30,6 +30,7 @@ describe('restore-db tables (partial restore from a dump)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'partial-restore-'));
   const fixture = { dir: path.join(dir, 'migrations'), format: 'golang-migrate' as const };
   let projectsAtBackup: string;
+  let jobTemp: string;
 
   /** Every row of a table, in key order, as one text (the strictest comparison of its data). */
   async function rowsOf(table: string): Promise<string> {
@@ -39,6 +40,7 @@ describe('restore-db tables (partial restore from a dump)', () => {
 
   beforeAll(async () => {
     const { mkdirSync } = await import('node:fs');
+    jobTemp = mkdtempSync(path.join(os.tmpdir(), 'partial-job-'));
     mkdirSync(fixture.dir);
     for (const [file, sql] of Object.entries(MIGRATIONS)) writeFileSync(path.join(fixture.dir, file), `${sql}\n`);
     db = await createTestDatabase('partial');
@@ -48,7 +50,8 @@ describe('restore-db tables (partial restore from a dump)', () => {
       INSERT INTO comments (user_id, body) SELECT 1 + g % 50, 'comment ' || g FROM generate_series(1, 100) g;`);
     projectsAtBackup = await rowsOf('projects');
     [backup, plainBackup] = await Promise.all([
-      runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, label: 'production' } }),
+      // In the job that reverts: apply-down-migrations finds this backup's metadata on the same runner.
+      runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, label: 'production' }, env: { RUNNER_TEMP: jobTemp } }),
       runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, format: 'plain' } }),
     ]);
     expect([backup.errors, plainBackup.errors]).toEqual([[], []]);
@@ -57,13 +60,14 @@ describe('restore-db tables (partial restore from a dump)', () => {
     await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format: fixture.format, to: '3' });
     await db.query("INSERT INTO users (email) SELECT 'late' || g || '@example.com' FROM generate_series(1, 5) g; INSERT INTO comments (user_id, body) SELECT 51, 'after the release ' || g FROM generate_series(1, 20) g");
     // ...then it is rolled back: the down migration recreates projects, empty.
-    const down = await runAction('apply-down-migrations', { inputs: { 'database-url': db.url, 'migrations-dir': fixture.dir, 'migrations-format': 'golang-migrate', 'target-version': '2', 'backup-checksum': backup.outputs.checksum } });
+    const down = await runAction('apply-down-migrations', { inputs: { 'database-url': db.url, 'migrations-dir': fixture.dir, 'migrations-format': 'golang-migrate', 'target-version': '2', 'backup-checksum': backup.outputs.checksum }, env: { RUNNER_TEMP: jobTemp } });
     expect(down.errors).toEqual([]);
     expect(await rowsOf('projects')).toBe('');
   });
   afterAll(async () => {
     await db?.drop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(jobTemp, { recursive: true, force: true });
   });
 
   it('puts the rows of the table the down migration recreated empty back, and touches nothing else', async () => {
