@@ -45,11 +45,12 @@ async function holdMigrationLock(world: DemoWorld): Promise<{ release(): Promise
 }
 
 /** Until a rollback's down migration waits for that lock (the app already stopped, if it stops it). */
-function untilDownMigrationWaits(world: DemoWorld): Promise<void> {
-  return until('the down migration to wait for the lock', async () => {
-    const { rows } = await world.database.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()");
-    return Number(rows[0].waiting) > 0;
-  });
+/**
+ * Until apply-down-migrations reports that it waits for the migration lock (in the log lines from
+ * `since` on). It polls with pg_try_advisory_lock, so no backend shows a lock wait to look for.
+ */
+function untilDownMigrationWaits(lines: string[], since: number): Promise<void> {
+  return until('the down migration to wait for the lock', async () => lines.slice(since).some((line) => line.includes('Waiting for the migration lock')));
 }
 
 describe('rollback workflows on the demo app', () => {
@@ -120,8 +121,9 @@ describe('rollback workflows on the demo app', () => {
     // A deploy's `migrate up` holding the migration lock: the down migration waits for it, with the app already stopped.
     const lock = await holdMigrationLock(world);
     try {
+      const since = lines.length;
       const first = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', reason: 'first' });
-      await untilDownMigrationWaits(world);
+      await untilDownMigrationWaits(lines, since);
       // The app is stopped: a write is refused outright, not accepted by the old release into a changing schema.
       const write = await fetch(`${world.baseUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'late-writer@example.com', password: 'correct-horse-battery-staple' }) }).then(
         (response) => `answered ${response.status}`,
@@ -177,8 +179,9 @@ describe('rollback workflows on the demo app', () => {
   it('with quiesce: false keeps the old release serving, and accepting writes, while the schema is reverted', async () => {
     const lock = await holdMigrationLock(world);
     try {
+      const since = lines.length;
       const running = world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.0.0', 'db-policy': 'down-migrations', quiesce: false, reason: 'no quiesce' });
-      await untilDownMigrationWaits(world);
+      await untilDownMigrationWaits(lines, since);
       const write = await fetch(`${world.baseUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'during-revert@example.com', password: 'correct-horse-battery-staple' }) });
       expect(write.status).toBe(201);
       await lock.release();
