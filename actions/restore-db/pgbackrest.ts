@@ -12,7 +12,7 @@ import { STANZA_OK, type StanzaInfo } from '../../shared/backup/pgbackrest/info.
 import { planRecovery, restoreOptions, type RecoveryPlan } from '../../shared/backup/pgbackrest/recovery.js';
 import { archiveUpToNow, createRestorePoint, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
 import { describeLiveServer, ensureStanzaOfServer, type LiveServer } from '../../shared/backup/pgbackrest/server.js';
-import { freeLocalPort, restoreSideCluster, retireSideCluster, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
+import { freeLocalPort, restoreSideCluster, retireSideCluster, sideClusterUrl, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
 import { compactTimestamp } from '../../shared/backup/names.js';
 import { restoreTables, type RestoredTable } from '../../shared/backup/tables.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
@@ -127,6 +127,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       timeline: result.recovered.timeline,
       'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
       'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+      'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
       'safety-restore-point': result.safetyPoint?.name,
       'restored-tables': result.tables,
       'restore-duration-ms': result.restoreMs,

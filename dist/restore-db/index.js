@@ -40743,6 +40743,22 @@ var external_node_net_ = __nccwpck_require__(77030);
  */
 const SIDE_MARKER = 'rollback-actions-side-cluster.json';
 const SIDE_LOG = 'rollback-actions-side.log';
+/**
+ * A postgres:// URL of the side cluster's database: the live database-url's user, password, host
+ * and settings on the side port, for the steps that work on the restored copy (a drill's checks).
+ */
+function sideClusterUrl(target) {
+    const url = new URL('postgres://localhost');
+    url.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
+    url.port = String(target.port);
+    url.username = encodeURIComponent(target.user);
+    if (target.password !== undefined)
+        url.password = encodeURIComponent(target.password);
+    url.pathname = `/${encodeURIComponent(target.database)}`;
+    if (target.sslmode)
+        url.searchParams.set('sslmode', target.sslmode);
+    return url.toString();
+}
 /** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
 async function freeLocalPort() {
     return await new Promise((resolve, reject) => {
@@ -41063,6 +41079,7 @@ async function runPgBackRestRestore(started) {
             timeline: result.recovered.timeline,
             'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
             'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+            'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
             'safety-restore-point': result.safetyPoint?.name,
             'restored-tables': result.tables,
             'restore-duration-ms': result.restoreMs,
