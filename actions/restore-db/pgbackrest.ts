@@ -177,6 +177,7 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   }
 
   // The stanza's own check, while the live server answers; otherwise its info must be clean.
+  const checkStarted = new Date();
   if (live.client) {
     try {
       await host.check();
@@ -190,7 +191,11 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   }
 
   const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-  const newestRestorableAt = newestSegment(segments)?.archivedAt;
+  const newestArchivedAt = newestSegment(segments)?.archivedAt;
+  // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+  // current segment (the repository keeps whole seconds): what a restore could reach without it.
+  const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+  const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
   const scratch = await host.scratchDirectory();
   let plan: RecoveryPlan;
   try {
@@ -199,9 +204,9 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
     await scratch.remove();
   }
   core.info(`Recovery plan: ${plan.description}.`);
-  if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
+  if (plan.target.kind === 'time' && (!newestArchivedAt || plan.target.time > newestArchivedAt)) {
     // Recovery to a time stops at the first commit after it: that commit must be in the archive.
-    if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+    if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
     await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
   }
 
