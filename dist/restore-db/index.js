@@ -41132,6 +41132,7 @@ async function restore(inputs, host, live, now) {
         }
     }
     // The stanza's own check, while the live server answers; otherwise its info must be clean.
+    const checkStarted = new Date();
     if (live.client) {
         try {
             await host.check();
@@ -41147,7 +41148,11 @@ async function restore(inputs, host, live, now) {
         core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
     }
     const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-    const newestRestorableAt = newestSegment(segments)?.archivedAt;
+    const newestArchivedAt = newestSegment(segments)?.archivedAt;
+    // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+    // current segment (the repository keeps whole seconds): what a restore could reach without it.
+    const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+    const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
     const scratch = await host.scratchDirectory();
     let plan;
     try {
@@ -41157,10 +41162,10 @@ async function restore(inputs, host, live, now) {
         await scratch.remove();
     }
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
-    if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
+    if (plan.target.kind === 'time' && (!newestArchivedAt || plan.target.time > newestArchivedAt)) {
         // Recovery to a time stops at the first commit after it: that commit must be in the archive.
         if (!live.client)
-            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
         await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
     }
     if (!replace) {
