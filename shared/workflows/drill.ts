@@ -55,7 +55,7 @@ function restoreRow(results: JobResults): Row {
   const { rtoMs, rpoMs } = recoveryMeasures(results);
   const measured = { ...(rtoMs === undefined ? {} : { 'rto-s': seconds(rtoMs) }), ...(rpoMs === undefined ? {} : { 'rpo-s': seconds(rpoMs) }) };
   if (out('restore-method') === 'pgbackrest') {
-    const details = [`backup ${out('backup-label') ?? '?'}`, out('recovery-target') ? `recovered to ${out('recovery-target')}` : ''].filter(Boolean).join(', ');
+    const details = out('recovery-target') ? `recovered to ${out('recovery-target')}` : `backup ${out('backup-label') ?? '?'}`;
     return { ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details), ...measured };
   }
   return { ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`), ...measured };
