@@ -204,8 +204,10 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
     await scratch.remove();
   }
   core.info(`Recovery plan: ${plan.description}.`);
-  if (plan.target.kind === 'time' && (!newestArchivedAt || plan.target.time > newestArchivedAt)) {
-    // Recovery to a time stops at the first commit after it: that commit must be in the archive.
+  // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
+  // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
+  // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
+  if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
     if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
     await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
   }
