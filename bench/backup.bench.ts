@@ -20,7 +20,8 @@ import { median, timed, type Benchmark } from './types.js';
  * loopback upload says nothing about GitHub's network).
  */
 const SCALE = 70;
-const ROUNDS = 7;
+/** BENCH_BACKUP_ROUNDS for a quick run (default 7). */
+const ROUNDS = Number(process.env.BENCH_BACKUP_ROUNDS ?? 7);
 
 function connectionEnv(url: URL, database: string): Record<string, string> {
   return {
@@ -114,7 +115,9 @@ const benchmark: Benchmark = {
       const pairedDirectory = median(directory.map((ms, index) => ms / bare[index]));
       const customRatio = customMs / bareMs;
       const directoryRatio = directoryMs / bareMs;
-      const metadata = JSON.parse(lastCustom!.outputs.metadata) as { size: number; rowCounts: Record<string, number> };
+      const metadata = JSON.parse(lastCustom!.outputs.metadata) as { size: number; rowCounts: Record<string, number>; timings?: Record<string, number> };
+      // Where backup-db's time goes beyond pg_dump (the last custom round, from its metadata): each phase in ms.
+      const phases = Object.entries(metadata.timings ?? {}).map(([phase, ms]) => `${phase} ${ms}`).join(', ');
       return {
         metrics: [
           { name: 'database size', value: sizeGb, unit: 'GiB' },
@@ -134,6 +137,7 @@ const benchmark: Benchmark = {
         ],
         notes: [
           `${os.cpus().length} CPUs; 1-minute load average after each round: ${loads.map((load) => load.toFixed(2)).join(', ')}`,
+          `backup-db custom phases in the last round (ms, from its metadata timings): ${phases || 'none recorded'}`,
           `pg_dump ${major}; rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; custom ${custom.map((ms) => ms.toFixed(0)).join(', ')}; directory ${directory.map((ms) => ms.toFixed(0)).join(', ')}`,
           `backup-db also counted ${Object.values(metadata.rowCounts).reduce((a, b) => a + b, 0)} rows exactly in the dump's snapshot and verified the archive; pgbench's filler columns compress about 50:1, so the dump is small and pg_dump's time is mostly reading rows`,
           major < 16 ? 'pg_dump 15 cannot write zstd archives: the directory run uses gzip:1, the fastest compression it has' : 'the directory run uses pg_dump\'s own zstd',

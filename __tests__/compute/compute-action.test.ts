@@ -281,3 +281,28 @@ describe('classifying a set of known migrations through the action', () => {
     expect(warnings[0].message).toMatch(/^7 garbage line 1: PostgreSQL's grammar rejects it/);
   });
 });
+
+describe('a release that destroyed a table', () => {
+  let repo: FixtureRepo;
+  beforeAll(() => {
+    repo = createFixtureRepo(
+      [
+        { tag: 'v1.0.0', files: { 'db/migrations/0001_init.up.sql': 'CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);\nCREATE TABLE sessions (id bigserial PRIMARY KEY, user_id bigint NOT NULL);\n', 'db/migrations/0001_init.down.sql': 'DROP TABLE sessions;\nDROP TABLE users;\n' } },
+        { tag: 'v1.1.0', files: { 'db/migrations/0002_drop_sessions.up.sql': 'DROP TABLE sessions;\n', 'db/migrations/0002_drop_sessions.down.sql': 'CREATE TABLE sessions (id bigserial PRIMARY KEY, user_id bigint NOT NULL);\n' } },
+      ],
+      { prefix: 'dropped-table' },
+    );
+  });
+  afterAll(() => repo.remove());
+
+  it('names restore-db tables as the remedy for just that table, in the reasons and the verdict', async () => {
+    const result = await compute(repo.dir, { current: 'v1.1.0', target: 'v1.0.0', 'migrations-dir': 'db/migrations' });
+    expectSuccess(result);
+    expect(result.outputs.strategy).toBe('restore-backup');
+    expect(JSON.parse(result.outputs.reasons)).toEqual([
+      '2 drop_sessions destroyed data that existed at v1.0.0: sessions (drops table sessions, which existed at v1.0.0: its rows are gone, and a down file can re-create the table, not them). Only a backup taken before it ran has that data.',
+      'For the table(s) it destroyed (sessions), restore-db `tables: sessions` brings back only their rows from that backup (or a pgBackRest side cluster), into the tables once a down migration has recreated them empty (`tables-content: definition-and-data` where they no longer exist, `tables-schema` to compare first), keeping everything else written since.',
+    ]);
+    expect(result.outputs.verdict).toContain('To keep what was written since, restore only sessions from it (restore-db tables).');
+  });
+});

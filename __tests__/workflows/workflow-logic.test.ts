@@ -171,13 +171,43 @@ describe('the drill matrix', () => {
     const matrix = drillMatrix(results({ database: { result: 'success', outputs: database }, image: { result: 'success', outputs: { image: 'ghcr.io/acme/shop:v1.1.0', result: 'present', details: 'present on the runner' } }, staging: { result: 'skipped' } }), now);
     expect(matrix.passed).toBe(true);
     expect(matrix.rows).toEqual([
-      { scenario: 'Restore the latest backup', result: 'passed', 'duration-s': 1.2, details: `sha256 ${'c'.repeat(64)}`, 'last-tested': '2026-03-01T04:00:00Z' },
+      { scenario: 'Restore the latest backup', result: 'passed', 'duration-s': 1.2, details: `sha256 ${'c'.repeat(64)}`, 'last-tested': '2026-03-01T04:00:00Z', 'rto-s': 1.2 },
       { scenario: 'Down migrations v1.2.0 → v1.1.0', result: 'passed', 'duration-s': 0.5, details: 'reverted: 5, 4', 'last-tested': '2026-03-01T04:00:00Z' },
       { scenario: 'Schema after down equals a fresh migrate-up to v1.1.0', result: 'passed', 'duration-s': null, details: '', 'last-tested': '2026-03-01T04:00:00Z' },
       { scenario: 'Ups re-applied: schema as restored', result: 'passed', 'duration-s': 0.8, details: '', 'last-tested': '2026-03-01T04:00:00Z' },
       { scenario: 'Image ghcr.io/acme/shop:v1.1.0 available on the target', result: 'passed', 'duration-s': null, details: 'present on the runner', 'last-tested': '2026-03-01T04:00:00Z' },
     ]);
     expect(drillMarkdown(matrix, 'production', 'https://run')).toContain('## ✅ Rollback drill passed: production');
+  });
+
+  it('pgBackRest: RTO and RPO on the restore row, judged against the targets; a missed or unmeasured target fails the drill', () => {
+    const pitr = {
+      ...database,
+      'restore-method': 'pgbackrest',
+      'restore-duration-ms': '42100',
+      'restore-started-at': '2026-03-01T03:59:00.000Z',
+      'newest-restorable-at': '2026-03-01T03:50:30.000Z',
+      'backup-label': '20260301-030000F',
+      'recovery-target': 'the end of backup 20260301-030000F',
+    };
+    const jobs = results({ database: { result: 'success', outputs: pitr }, image: { result: 'skipped' }, staging: { result: 'skipped' } });
+    const met = drillMatrix(jobs, now, { rtoMs: 60_000, rpoMs: 900_000 });
+    expect(met.passed).toBe(true);
+    expect(met.rows[0]).toMatchObject({ scenario: 'Restore the pgBackRest backup into a side cluster (PITR)', result: 'passed', 'duration-s': 42.1, 'rto-s': 42.1, 'rpo-s': 510, details: 'recovered to the end of backup 20260301-030000F' });
+    expect(met.rows.slice(4, 6)).toMatchObject([
+      { scenario: 'Recovery time (RTO) within 1m00s', result: 'passed', 'duration-s': 42.1, details: 'the restore took 42.1s; target 1m00s' },
+      { scenario: 'Recovery point (RPO) within 15m00s', result: 'passed', 'duration-s': 510, details: 'the newest restorable state was 8m30s old; target 15m00s' },
+    ]);
+    expect(drillMarkdown(met, 'production', 'https://run')).toContain('Measured: RTO 42.1s (restore until the database answered), RPO 8m30s (age of the newest restorable state).');
+
+    const missed = drillMatrix(jobs, now, { rtoMs: 30_000, rpoMs: 300_000 });
+    expect(missed.passed).toBe(false);
+    expect(missed.rows.slice(4, 6).map((candidate) => candidate.result)).toEqual(['failed', 'failed']);
+    // Without targets both are measured and kept, and nothing is judged.
+    expect(drillMatrix(jobs, now).rows.map((candidate) => candidate.scenario)).not.toContain('Recovery time (RTO) within 1m00s');
+    const unmeasured = drillMatrix(results({ database: { result: 'success', outputs: database }, image: { result: 'skipped' }, staging: { result: 'skipped' } }), now, { rpoMs: 900_000 });
+    expect(unmeasured).toMatchObject({ passed: false });
+    expect(unmeasured.rows.find((candidate) => candidate.scenario.startsWith('Recovery point'))).toMatchObject({ result: 'failed', details: 'not measured: the restore did not report it' });
   });
 
   it('fails on a schema that did not come back, a missing image, a failed set-up, or an upload that failed', () => {

@@ -45,6 +45,20 @@ function firstReason(migration: PlannedMigration): string {
   return statement?.reasons.find(Boolean) ?? migration.class;
 }
 
+/** Findings that destroy whole tables' rows (their `lost` entries are tables, not columns or schemas). */
+const TABLE_LOSS = /^(drops table|truncates|deletes rows of) /;
+
+/** Tables whose rows a data-loss migration destroyed: what a partial restore brings back. */
+export function tablesDestroyed(migrations: readonly PlannedMigration[]): string[] {
+  const statements = migrations.filter((migration) => migration.class === 'data-loss').flatMap((migration) => migration.statements);
+  return [...new Set(statements.filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason))).flatMap((statement) => statement.lost ?? []))];
+}
+
+/** The remedy that keeps everything else written since: restore-db's partial restore of just those tables. */
+export function tableRemedy(tables: readonly string[]): string {
+  return `For the table(s) it destroyed (${listed([...tables])}), restore-db \`tables: ${tables.join(', ')}\` brings back only their rows from that backup (or a pgBackRest side cluster), into the tables once a down migration has recreated them empty (\`tables-content: definition-and-data\` where they no longer exist, \`tables-schema\` to compare first), keeping everything else written since.`;
+}
+
 function recommend(toRevert: readonly PlannedMigration[], context: DecisionContext): { strategy: Strategy; reasons: string[] } {
   if (toRevert.length === 0) {
     return { strategy: 'image-only', reasons: [context.compatibleNote ?? `${context.targetTag} has every migration the current release has: nothing to revert.`] };
@@ -62,6 +76,8 @@ function recommend(toRevert: readonly PlannedMigration[], context: DecisionConte
   for (const migration of toRevert.filter((candidate) => candidate.class === 'data-changing')) {
     reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
   }
+  const tables = tablesDestroyed(toRevert);
+  if (tables.length > 0) reasons.push(tableRemedy(tables));
   const withoutDown = toRevert.filter((migration) => migration.downStatus !== 'present');
   for (const migration of withoutDown) reasons.push(`${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`);
   if (reasons.length > 0) return { strategy: 'restore-backup', reasons };

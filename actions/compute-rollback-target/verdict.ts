@@ -1,5 +1,5 @@
 import { listed, migrationLabel, type PlannedMigration } from './plan.js';
-import type { StrategyDecision } from './strategy.js';
+import { tablesDestroyed, type StrategyDecision } from './strategy.js';
 
 export interface VerdictFacts {
   currentTag: string;
@@ -48,6 +48,8 @@ export function verdict(facts: VerdictFacts): string {
     const oldest = toRevert.at(-1);
     const before = oldest ? ` taken before ${migrationLabel(oldest)} ran` : '';
     text = `Restore a database backup${before} (schema ${facts.targetSchema ?? 'of ' + targetTag}), then deploy ${targetTag}. ${reason}`;
+    const tables = tablesDestroyed(toRevert);
+    if (tables.length > 0) text += ` To keep what was written since, restore only ${listed(tables)} from it (restore-db tables).`;
   }
   if (decision.strategy !== decision.recommended) text = `Forced by db-policy (the findings call for ${decision.recommended}). ${text}`;
   const unreleased = toRevert.filter((migration) => !migration.inCurrentRelease);

@@ -28,7 +28,7 @@ async function reportIssue(inputs: DrillReportInputs, body: string): Promise<num
 
 export async function run(): Promise<void> {
   const inputs = readDrillReportInputs();
-  const matrix = drillMatrix(inputs.results, new Date());
+  const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
   const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
   const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
   setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });

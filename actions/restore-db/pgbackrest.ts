@@ -12,7 +12,7 @@ import { STANZA_OK, type StanzaInfo } from '../../shared/backup/pgbackrest/info.
 import { planRecovery, restoreOptions, type RecoveryPlan } from '../../shared/backup/pgbackrest/recovery.js';
 import { archiveUpToNow, createRestorePoint, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
 import { describeLiveServer, ensureStanzaOfServer, type LiveServer } from '../../shared/backup/pgbackrest/server.js';
-import { freeLocalPort, restoreSideCluster, retireSideCluster, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
+import { freeLocalPort, restoreSideCluster, retireSideCluster, sideClusterUrl, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
 import { compactTimestamp } from '../../shared/backup/names.js';
 import { restoreTables, type RestoredTable } from '../../shared/backup/tables.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
@@ -127,6 +127,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       timeline: result.recovered.timeline,
       'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
       'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+      'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
       'safety-restore-point': result.safetyPoint?.name,
       'restored-tables': result.tables,
       'restore-duration-ms': result.restoreMs,
@@ -176,6 +177,7 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   }
 
   // The stanza's own check, while the live server answers; otherwise its info must be clean.
+  const checkStarted = new Date();
   if (live.client) {
     try {
       await host.check();
@@ -189,7 +191,11 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   }
 
   const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-  const newestRestorableAt = newestSegment(segments)?.archivedAt;
+  const newestArchivedAt = newestSegment(segments)?.archivedAt;
+  // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+  // current segment (the repository keeps whole seconds): what a restore could reach without it.
+  const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+  const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
   const scratch = await host.scratchDirectory();
   let plan: RecoveryPlan;
   try {
@@ -198,9 +204,11 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
     await scratch.remove();
   }
   core.info(`Recovery plan: ${plan.description}.`);
+  // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
+  // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
+  // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
   if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-    // Recovery to a time stops at the first commit after it: that commit must be in the archive.
-    if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+    if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
     await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
   }
 

@@ -43128,6 +43128,17 @@ function firstReason(migration) {
     const statement = migration.statements.find((candidate) => candidate.class === migration.class);
     return statement?.reasons.find(Boolean) ?? migration.class;
 }
+/** Findings that destroy whole tables' rows (their `lost` entries are tables, not columns or schemas). */
+const TABLE_LOSS = /^(drops table|truncates|deletes rows of) /;
+/** Tables whose rows a data-loss migration destroyed: what a partial restore brings back. */
+function tablesDestroyed(migrations) {
+    const statements = migrations.filter((migration) => migration.class === 'data-loss').flatMap((migration) => migration.statements);
+    return [...new Set(statements.filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason))).flatMap((statement) => statement.lost ?? []))];
+}
+/** The remedy that keeps everything else written since: restore-db's partial restore of just those tables. */
+function tableRemedy(tables) {
+    return `For the table(s) it destroyed (${listed([...tables])}), restore-db \`tables: ${tables.join(', ')}\` brings back only their rows from that backup (or a pgBackRest side cluster), into the tables once a down migration has recreated them empty (\`tables-content: definition-and-data\` where they no longer exist, \`tables-schema\` to compare first), keeping everything else written since.`;
+}
 function recommend(toRevert, context) {
     if (toRevert.length === 0) {
         return { strategy: 'image-only', reasons: [context.compatibleNote ?? `${context.targetTag} has every migration the current release has: nothing to revert.`] };
@@ -43145,6 +43156,9 @@ function recommend(toRevert, context) {
     for (const migration of toRevert.filter((candidate) => candidate.class === 'data-changing')) {
         reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
     }
+    const tables = tablesDestroyed(toRevert);
+    if (tables.length > 0)
+        reasons.push(tableRemedy(tables));
     const withoutDown = toRevert.filter((migration) => migration.downStatus !== 'present');
     for (const migration of withoutDown)
         reasons.push(`${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`);
@@ -43356,6 +43370,7 @@ async function resolveTarget(inputs, catalog, current, client) {
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/verdict.ts
 
+
 function list(migrations) {
     return listed(migrations.map((migration) => migration.version));
 }
@@ -43392,6 +43407,9 @@ function verdict(facts) {
         const oldest = toRevert.at(-1);
         const before = oldest ? ` taken before ${migrationLabel(oldest)} ran` : '';
         text = `Restore a database backup${before} (schema ${facts.targetSchema ?? 'of ' + targetTag}), then deploy ${targetTag}. ${reason}`;
+        const tables = tablesDestroyed(toRevert);
+        if (tables.length > 0)
+            text += ` To keep what was written since, restore only ${listed(tables)} from it (restore-db tables).`;
     }
     if (decision.strategy !== decision.recommended)
         text = `Forced by db-policy (the findings call for ${decision.recommended}). ${text}`;

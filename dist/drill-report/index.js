@@ -28576,6 +28576,8 @@ async function writeSummary(markdown) {
     await core/* summary */.z.addRaw(markdown, true).write();
 }
 
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/workflows/jobs.ts
 
 /**
@@ -28663,8 +28665,47 @@ function seconds(ms) {
 ;// CONCATENATED MODULE: ./shared/workflows/drill.ts
 
 
+
+const drill_seconds = (ms) => Math.round(ms / 100) / 10;
 function row(scenario, result, durationMs, details = '') {
-    return { scenario, result, 'duration-s': durationMs === undefined ? null : Math.round(durationMs / 100) / 10, details };
+    return { scenario, result, 'duration-s': durationMs === undefined ? null : drill_seconds(durationMs), details };
+}
+/**
+ * RTO and RPO of the drill's restore: the restore's own duration (restore-db's restore-duration-ms,
+ * else its duration-ms), and the age of the newest restorable state (restore-db's
+ * newest-restorable-at) when the restore started.
+ */
+function recoveryMeasures(results) {
+    const rtoMs = results.milliseconds('database', 'restore-duration-ms');
+    const newest = Date.parse(results.output('database', 'newest-restorable-at') ?? '');
+    const started = Date.parse(results.output('database', 'restore-started-at') ?? '');
+    return { rtoMs, rpoMs: Number.isFinite(newest) && Number.isFinite(started) ? Math.max(0, started - newest) : undefined };
+}
+function restoreRow(results) {
+    const out = (name) => results.output('database', name);
+    const { rtoMs, rpoMs } = recoveryMeasures(results);
+    const measured = { ...(rtoMs === undefined ? {} : { 'rto-s': drill_seconds(rtoMs) }), ...(rpoMs === undefined ? {} : { 'rpo-s': drill_seconds(rpoMs) }) };
+    if (out('restore-method') === 'pgbackrest') {
+        const details = out('recovery-target') ? `recovered to ${out('recovery-target')}` : `backup ${out('backup-label') ?? '?'}`;
+        return { ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details), ...measured };
+    }
+    return { ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`), ...measured };
+}
+/** A row per target the caller set: the measure against it (a missed target fails the drill). */
+function objectiveRows(results, targets) {
+    const measures = recoveryMeasures(results);
+    const objectives = [
+        { name: 'Recovery time (RTO)', measured: measures.rtoMs, target: targets.rtoMs, describe: (ms) => `the restore took ${(0,duration/* formatDuration */.a)(ms)}` },
+        { name: 'Recovery point (RPO)', measured: measures.rpoMs, target: targets.rpoMs, describe: (ms) => `the newest restorable state was ${(0,duration/* formatDuration */.a)(ms)} old` },
+    ];
+    return objectives.flatMap(({ name, measured, target, describe }) => {
+        if (target === undefined)
+            return [];
+        const scenario = `${name} within ${(0,duration/* formatDuration */.a)(target)}`;
+        if (measured === undefined)
+            return [row(scenario, 'failed', undefined, 'not measured: the restore did not report it')];
+        return [row(scenario, measured <= target ? 'passed' : 'failed', measured, `${describe(measured)}; target ${(0,duration/* formatDuration */.a)(target)}`)];
+    });
 }
 function databaseRows(results) {
     const out = (name) => results.output('database', name);
@@ -28684,7 +28725,7 @@ function databaseRows(results) {
         ? `restored but not re-created: ${differences.onlyInFirst.length}; re-created but not restored: ${differences.onlyInSecond.length} (first: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 120)})`
         : upOutcome === 'failure' ? 'the migrate-up command failed' : '';
     return [
-        row('Restore the latest backup', outcomeWord(out('restore-outcome')), results.milliseconds('database', 'restore-duration-ms'), `sha256 ${out('restore-checksum') ?? '?'}`),
+        restoreRow(results),
         row(`Down migrations ${current} → ${target}`, outcomeWord(downOutcome), results.milliseconds('database', 'down-duration-ms'), `reverted: ${reverted && reverted.length > 0 ? reverted.map((migration) => migration.version).join(', ') : 'nothing to revert'}`),
         row(`Schema after down equals a fresh migrate-up to ${target}`, verified, undefined),
         row('Ups re-applied: schema as restored', up, results.milliseconds('database', 'up-duration-ms'), upDetails),
@@ -28712,9 +28753,10 @@ function stagingRows(results) {
         row(`Staging smoke test on ${current}`, outcomeWord(out('smoke-forward-outcome')), ms('smoke-forward-ms')),
     ];
 }
-function drillMatrix(results, now) {
+function drillMatrix(results, now, targets = {}) {
     const lastTested = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    let rows = [...databaseRows(results), ...imageRows(results), ...stagingRows(results)];
+    const database = databaseRows(results);
+    let rows = [...database, ...(database.length > 0 ? objectiveRows(results, targets) : []), ...imageRows(results), ...stagingRows(results)];
     if (rows.length === 0) {
         // The database job failed before it could say what a rollback would do today (no deployments, no backup...).
         rows = [row('Drill set-up (target, backup)', 'failed', undefined, `database job: ${results.result('database')}`)];
@@ -28723,6 +28765,14 @@ function drillMatrix(results, now) {
     return { rows: rows.map((candidate) => ({ ...candidate, 'last-tested': lastTested })), passed };
 }
 const RESULT_SHOWN = { passed: '✅ passed', failed: '❌ failed', 'not run': '➖ not run' };
+/** RTO and RPO as measured, under the table (the rows against targets say whether they were met). */
+function recoveryLine(matrix) {
+    const restore = matrix.rows.find((candidate) => candidate['rto-s'] !== undefined || candidate['rpo-s'] !== undefined);
+    if (!restore)
+        return [];
+    const shown = (value) => (value === undefined ? 'not measured' : (0,duration/* formatDuration */.a)(value * 1000));
+    return ['', `Measured: RTO ${shown(restore['rto-s'])} (restore until the database answered), RPO ${shown(restore['rpo-s'])} (age of the newest restorable state).`];
+}
 function drillMarkdown(matrix, environment, runUrl, problems = []) {
     const lines = [
         matrix.passed && problems.length === 0 ? `## ✅ Rollback drill passed: ${environment}` : `## ❌ Rollback drill failed: ${environment}`,
@@ -28730,6 +28780,7 @@ function drillMarkdown(matrix, environment, runUrl, problems = []) {
         '| Scenario | Last tested | Result | Duration | Details |',
         '|---|---|---|---|---|',
         ...matrix.rows.map((candidate) => `| ${cell(candidate.scenario)} | ${candidate['last-tested']} | ${RESULT_SHOWN[candidate.result]} | ${candidate['duration-s'] === null ? '–' : `${candidate['duration-s']} s`} | ${cell(candidate.details)} |`),
+        ...recoveryLine(matrix),
         ...problems.map((problem) => `\n**${problem}**`),
         '',
         `Run: ${runUrl ?? ''}`,
@@ -28743,8 +28794,6 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/inputs.ts
 
 
@@ -28831,15 +28880,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,duration/* parseDuration */.E)(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -28949,6 +28998,7 @@ function readDrillReportInputs() {
     return {
         results: JobResults.parse(stringInput('results', { required: true }), 'results'),
         environment: stringInput('environment', { required: true }),
+        targets: { rtoMs: durationInput('rto-target', { min: 1 }), rpoMs: durationInput('rpo-target', { min: 1 }) },
         matrixDir: stringInput('matrix-dir') ?? external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'rollback-drill'),
         openIssue,
         uploadOutcome: enumInput('upload-outcome', ['success', 'failure', 'cancelled', 'skipped']),
@@ -28984,7 +29034,7 @@ async function reportIssue(inputs, body) {
 }
 async function run() {
     const inputs = readDrillReportInputs();
-    const matrix = drillMatrix(inputs.results, new Date());
+    const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
     const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
     const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
@@ -29010,9 +29060,9 @@ async function run() {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* unused harmony export parseDuration */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
 const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;

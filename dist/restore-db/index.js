@@ -40234,7 +40234,9 @@ class PgBackRestHost {
     }
     /** A private scratch directory there, removed by the returned function. */
     async scratchDirectory() {
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
+        // may not be able to write to: then /tmp, which every user can.
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
@@ -40743,6 +40745,22 @@ var external_node_net_ = __nccwpck_require__(77030);
  */
 const SIDE_MARKER = 'rollback-actions-side-cluster.json';
 const SIDE_LOG = 'rollback-actions-side.log';
+/**
+ * A postgres:// URL of the side cluster's database: the live database-url's user, password, host
+ * and settings on the side port, for the steps that work on the restored copy (a drill's checks).
+ */
+function sideClusterUrl(target) {
+    const url = new URL('postgres://localhost');
+    url.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
+    url.port = String(target.port);
+    url.username = encodeURIComponent(target.user);
+    if (target.password !== undefined)
+        url.password = encodeURIComponent(target.password);
+    url.pathname = `/${encodeURIComponent(target.database)}`;
+    if (target.sslmode)
+        url.searchParams.set('sslmode', target.sslmode);
+    return url.toString();
+}
 /** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
 async function freeLocalPort() {
     return await new Promise((resolve, reject) => {
@@ -41063,6 +41081,7 @@ async function runPgBackRestRestore(started) {
             timeline: result.recovered.timeline,
             'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
             'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+            'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
             'safety-restore-point': result.safetyPoint?.name,
             'restored-tables': result.tables,
             'restore-duration-ms': result.restoreMs,
@@ -41113,6 +41132,7 @@ async function restore(inputs, host, live, now) {
         }
     }
     // The stanza's own check, while the live server answers; otherwise its info must be clean.
+    const checkStarted = new Date();
     if (live.client) {
         try {
             await host.check();
@@ -41128,7 +41148,11 @@ async function restore(inputs, host, live, now) {
         core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
     }
     const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-    const newestRestorableAt = newestSegment(segments)?.archivedAt;
+    const newestArchivedAt = newestSegment(segments)?.archivedAt;
+    // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+    // current segment (the repository keeps whole seconds): what a restore could reach without it.
+    const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+    const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
     const scratch = await host.scratchDirectory();
     let plan;
     try {
@@ -41138,10 +41162,12 @@ async function restore(inputs, host, live, now) {
         await scratch.remove();
     }
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
+    // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
+    // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
+    // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
     if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-        // Recovery to a time stops at the first commit after it: that commit must be in the archive.
         if (!live.client)
-            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
         await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
     }
     if (!replace) {

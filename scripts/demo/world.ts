@@ -49,6 +49,8 @@ export interface RunSettings {
   eventPayload?: Record<string, Json>;
   ref?: string;
   vars?: Record<string, string>;
+  /** Repository secrets beyond the world's own. */
+  secrets?: Record<string, string>;
   environments?: Record<string, EnvironmentSettings>;
 }
 
@@ -145,7 +147,7 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       ref: settings.ref,
       inputs,
       runId,
-      secrets: { GITHUB_TOKEN: token, SMOKE_TOKEN: smokeToken, ROLLBACK_WEBHOOK_URL: `${webhook.baseUrl}/hook` },
+      secrets: { GITHUB_TOKEN: token, SMOKE_TOKEN: smokeToken, ROLLBACK_WEBHOOK_URL: `${webhook.baseUrl}/hook`, ...settings.secrets },
       vars: {
         ROLLBACK_WORKING_DIRECTORY: deployHost,
         ROLLBACK_PROJECT_NAME: project,

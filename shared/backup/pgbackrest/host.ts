@@ -150,7 +150,9 @@ export class PgBackRestHost {
 
   /** A private scratch directory there, removed by the returned function. */
   async scratchDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
-    const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+    // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
+    // may not be able to write to: then /tmp, which every user can.
+    const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
     const dir = stdout.trim();
     if (!dir.startsWith('/')) throw new ActionError(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
     return {

@@ -36,6 +36,21 @@ export interface SideClusterRequest {
   liveSettings?: { hbaFile: string; identFile: string; listenAddresses: string; socketDirectories: string };
 }
 
+/**
+ * A postgres:// URL of the side cluster's database: the live database-url's user, password, host
+ * and settings on the side port, for the steps that work on the restored copy (a drill's checks).
+ */
+export function sideClusterUrl(target: PgTarget): string {
+  const url = new URL('postgres://localhost');
+  url.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
+  url.port = String(target.port);
+  url.username = encodeURIComponent(target.user);
+  if (target.password !== undefined) url.password = encodeURIComponent(target.password);
+  url.pathname = `/${encodeURIComponent(target.database)}`;
+  if (target.sslmode) url.searchParams.set('sslmode', target.sslmode);
+  return url.toString();
+}
+
 /** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
 export async function freeLocalPort(): Promise<number> {
   return await new Promise((resolve, reject) => {

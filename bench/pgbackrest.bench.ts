@@ -1,0 +1,137 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { runProcess } from '../shared/process.js';
+import { runAction, type ActionResult } from '../__tests__/support/action-harness.js';
+import { freePort, waitFor } from '../__tests__/support/services/free-port.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../__tests__/support/pgbackrest-cluster.js';
+import { median, timed, type Benchmark, type Metric } from './types.js';
+
+/**
+ * pgBackRest against pg_dump and against bare pgBackRest, on pgbench databases of each size in
+ * BENCH_PGBACKREST_SIZES (GiB, default "1,5"), in one run, on a cluster archiving into a posix
+ * repository (Debian's pgbackrest):
+ *  - the pre-rollback backup: backup-db method pgbackrest (a restore point, its WAL proven archived)
+ *    against bare `pg_dump -Fc` of the same database: the restore point must take under 1 s at every
+ *    size (the action's own duration-ms; its wall time with node's start is shown too);
+ *  - the restore: restore-db method pgbackrest recovering to that point into a side cluster (then
+ *    removed) against the same by hand: `pgbackrest restore --type=name`, pg_ctl start, and waiting
+ *    until recovery ends (what a restore is good for only then), interleaved over
+ *    BENCH_PGBACKREST_ROUNDS rounds (default 3); at most 1.1x.
+ */
+const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '1,5').split(',').map(Number).filter((size) => size > 0);
+const ROUNDS = Number(process.env.BENCH_PGBACKREST_ROUNDS ?? 3);
+/** pgbench's scale per GiB (about 15 MiB of tables and indexes per scale unit). */
+const SCALE_PER_GIB = 68;
+
+function succeeded(result: ActionResult, what: string): ActionResult {
+  if (result.exitCode !== 0) throw new Error(`${what} failed: ${result.errors.join('\n') || result.stderr}`);
+  return result;
+}
+
+/** What restore-db automates, by hand: restore to the point, start, wait until recovery ended. */
+async function bareRestore(cluster: PgBackRestCluster, point: string, dataDir: string): Promise<void> {
+  const port = await freePort();
+  await cluster.pgbackrest(['restore', '--type=name', `--target=${point}`, '--target-action=promote', `--pg1-path=${dataDir}`, '--archive-mode=off']);
+  await runProcess('runuser', ['-u', 'postgres', '--', 'sh', '-c', `printf "port = ${port}\\n" >> "$0/postgresql.auto.conf"`, dataDir]);
+  await cluster.pgCtl(['-D', dataDir, '-l', `${dataDir}.log`, '-w', '-t', '3600', 'start']);
+  const url = cluster.url().replace(`:${cluster.port}/`, `:${port}/`);
+  const { default: pg } = await import('pg');
+  await waitFor('the bare restore to finish recovery', async () => {
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
+      return rows[0].recovering ? undefined : true;
+    } catch {
+      return undefined;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }, 3_600_000, 50);
+  await cluster.pgCtl(['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+}
+
+async function benchSize(sizeGib: number, log: (line: string) => void): Promise<{ metrics: Metric[]; pointMs: number; ratio: number; notes: string[] }> {
+  const cluster = await startPgBackRestCluster({ serverSettings: ['max_wal_size = 4GB', 'checkpoint_timeout = 30min'] });
+  try {
+    await cluster.query('postgres', 'CREATE DATABASE bench');
+    const scale = Math.round(sizeGib * SCALE_PER_GIB);
+    const env = { PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: 'postgres', PGPASSWORD: cluster.password, PGDATABASE: 'bench' };
+    const generated = await timed(() => runProcess(path.join(cluster.binDir, 'pgbench'), ['-i', '-s', String(scale), '-q', 'bench'], { env }));
+    const [{ bytes }] = (await cluster.query<{ bytes: string }>('bench', 'SELECT pg_database_size(current_database()) AS bytes')).rows;
+    const actualGib = Number(bytes) / 1024 ** 3;
+    log(`${sizeGib} GiB: pgbench -s ${scale}, ${actualGib.toFixed(2)} GiB, generated in ${(generated.ms / 1000).toFixed(0)}s`);
+    const full = await timed(() => cluster.pgbackrest(['backup', '--type=full']));
+    log(`${sizeGib} GiB: full pgbackrest backup in ${(full.ms / 1000).toFixed(1)}s`);
+
+    const dump = await timed(() => runProcess(path.join(cluster.binDir, 'pg_dump'), ['-Fc', '-f', path.join(cluster.root, 'bench.dump'), 'bench'], { env }));
+    rmSync(path.join(cluster.root, 'bench.dump'), { force: true });
+    // Some work after the backup, so the recovery replays WAL, as a real one does.
+    await runProcess(path.join(cluster.binDir, 'pgbench'), ['-n', '-T', '10', '-c', '2', 'bench'], { env });
+    const point = await timed(() => runAction('backup-db', { inputs: { ...cluster.inputs('bench'), label: `bench-${sizeGib}g` } }));
+    succeeded(point.value, 'backup-db method pgbackrest');
+    const pointMs = Number(point.value.outputs['duration-ms']);
+    const name = point.value.outputs['restore-point'];
+    log(`${sizeGib} GiB: restore point "${name}" in ${pointMs} ms (wall ${point.ms.toFixed(0)} ms); bare pg_dump -Fc ${(dump.ms / 1000).toFixed(1)}s`);
+
+    const bare: number[] = [];
+    const action: number[] = [];
+    const recovery: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const dir = path.join(cluster.root, `bare-${round}`);
+      const contenders = [
+        async () => {
+          bare.push((await timed(() => bareRestore(cluster, name, dir))).ms);
+          rmSync(dir, { recursive: true, force: true });
+          rmSync(`${dir}.log`, { force: true });
+        },
+        async () => {
+          const run = await timed(() => runAction('restore-db', { inputs: { ...cluster.inputs('bench'), 'restore-point': name, 'restore-point-lsn': point.value.outputs['restore-point-lsn'], 'side-cluster': 'remove', 'recovery-timeout': '60m' } }));
+          succeeded(run.value, 'restore-db method pgbackrest');
+          action.push(run.ms);
+          recovery.push(Number(run.value.outputs['restore-duration-ms']));
+        },
+      ];
+      for (const contender of round % 2 ? contenders : [...contenders].reverse()) await contender();
+      log(`${sizeGib} GiB round ${round}: bare restore ${(bare.at(-1)! / 1000).toFixed(1)}s, restore-db ${(action.at(-1)! / 1000).toFixed(1)}s (its restore-duration-ms ${(recovery.at(-1)! / 1000).toFixed(1)}s)`);
+    }
+    const ratio = median(action) / median(bare);
+    return {
+      pointMs,
+      ratio,
+      metrics: [
+        { name: `${sizeGib} GiB: database size`, value: actualGib, unit: 'GiB' },
+        { name: `${sizeGib} GiB: bare pg_dump -Fc`, value: dump.ms, unit: 'ms' },
+        { name: `${sizeGib} GiB: backup-db pgbackrest restore point (duration-ms)`, value: pointMs, unit: 'ms' },
+        { name: `${sizeGib} GiB: backup-db pgbackrest restore point (wall, with node start)`, value: point.ms, unit: 'ms' },
+        { name: `${sizeGib} GiB: bare pgbackrest restore + start + recovery`, value: median(bare), unit: 'ms' },
+        { name: `${sizeGib} GiB: restore-db pgbackrest (wall, side cluster, checks, removal)`, value: median(action), unit: 'ms' },
+        { name: `${sizeGib} GiB: restore-db restore-duration-ms (RTO it reports)`, value: median(recovery), unit: 'ms' },
+        { name: `${sizeGib} GiB: restore-db / bare ratio`, value: ratio, unit: 'x' },
+      ],
+      notes: [`${sizeGib} GiB rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; restore-db ${action.map((ms) => ms.toFixed(0)).join(', ')}; full backup ${full.ms.toFixed(0)}`],
+    };
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+const benchmark: Benchmark = {
+  name: 'pgbackrest',
+  description: `restore point vs pg_dump, PITR restore vs bare pgbackrest restore, on ${SIZES.join(' and ')} GiB pgbench databases (${ROUNDS} interleaved restore rounds each)`,
+  async run(log) {
+    process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
+    const metrics: Metric[] = [];
+    const targets: { description: string; met: boolean; actual: string }[] = [];
+    const notes: string[] = [];
+    for (const size of SIZES) {
+      const result = await benchSize(size, log);
+      metrics.push(...result.metrics);
+      notes.push(...result.notes);
+      targets.push({ description: `${size} GiB: the restore point takes under 1 s`, met: result.pointMs < 1000, actual: `${result.pointMs} ms` });
+      targets.push({ description: `${size} GiB: restore-db PITR at most 1.1x bare pgbackrest restore`, met: result.ratio <= 1.1, actual: `${result.ratio.toFixed(3)}x` });
+    }
+    return { metrics, targets, notes };
+  },
+};
+export default benchmark;
