@@ -26,6 +26,11 @@ export function releaseForDeployment(catalog: TagCatalog, deployment: Pick<Deplo
   return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
 }
 
+/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
+function releaseForImageTag(catalog: TagCatalog, imageTag: string): ReleaseTag | undefined {
+  return catalog.byTag.get(imageTag) ?? (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`));
+}
+
 /** compose's default project name: the directory name, lowercased, without other characters. */
 export function defaultProjectName(directory: string): string {
   return path.basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
@@ -36,7 +41,7 @@ async function fromDeployments(client: GitHubClient, environment: string, catalo
     const release = releaseForDeployment(catalog, deployment);
     if (!release) {
       throw new ActionError(
-        `The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag with prefix "${catalog.prefix}".`,
+        `The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`,
         { hint: 'Set "current" to the release tag running now.' },
       );
     }
@@ -56,9 +61,9 @@ async function fromService(service: string, project: string, catalog: TagCatalog
   const tags = [...new Set(containers.map((container) => container.tag ?? `(untagged ${container.image})`))];
   if (tags.length > 1) throw new ActionError(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
   const imageTag = tags[0];
-  const release = catalog.byTag.get(imageTag) ?? catalog.byTag.get(`${catalog.prefix}${imageTag}`);
+  const release = releaseForImageTag(catalog, imageTag);
   if (!release) {
-    throw new ActionError(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag with prefix "${catalog.prefix}".`, {
+    throw new ActionError(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
       hint: 'Set "current" to the release tag running now.',
     });
   }
@@ -78,9 +83,9 @@ async function fromSwarmService(name: string, catalog: TagCatalog): Promise<Curr
   if (running.some((image) => image !== service.reference)) {
     throw new ActionError(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
   }
-  const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+  const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
   if (!release) {
-    throw new ActionError(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+    throw new ActionError(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
   }
   return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
 }
@@ -106,5 +111,5 @@ export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog,
 
 export function describeTagSources(catalog: TagCatalog, client: GitHubClient | undefined): string {
   const count = catalog.releases.filter((release) => !release.draftOnly).length;
-  return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+  return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
 }

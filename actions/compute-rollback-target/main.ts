@@ -84,7 +84,7 @@ export async function run(): Promise<void> {
   const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
   const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
   const sources = await openSources(inputs, client);
-  const catalog = await collectTags(sources, inputs.tagPrefix);
+  const catalog = await collectTags(sources, inputs.tagScheme);
   if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
     throw new InputError('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
       hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
