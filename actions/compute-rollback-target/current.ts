@@ -8,10 +8,11 @@ import { environmentDeployments, type DeploymentRecord } from '../../shared/rele
 import { currentRepository } from '../../shared/releases/github.js';
 import type { ReleaseTag, TagCatalog } from '../../shared/releases/release-tags.js';
 import type { ComputeInputs } from './inputs.js';
+import { ledgerCurrent, type LedgerHistory } from './ledger-source.js';
 
 export interface CurrentVersion {
   release: ReleaseTag;
-  source: 'input' | 'deployment' | 'service';
+  source: 'input' | 'deployment' | 'service' | 'ledger';
   /** How it was found, for the summary: "deployment 1042 to production (success)". */
   detail: string;
   deployment?: DeploymentRecord;
@@ -91,7 +92,7 @@ async function fromSwarmService(name: string, catalog: TagCatalog): Promise<Curr
 }
 
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined): Promise<CurrentVersion> {
+export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined, ledger?: LedgerHistory): Promise<CurrentVersion> {
   if (inputs.current) {
     const release = catalog.byTag.get(inputs.current.tag);
     if (!release) throw new InputError('current', `names ${inputs.current.tag}, which is not a tag of this repository (${describeTagSources(catalog, client)}).`);
@@ -102,6 +103,9 @@ export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog,
     if (found) return found;
     if (!inputs.currentFromService && !inputs.currentFromSwarmService) throw new InputError('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
   }
+  // Without GitHub, the deploy host's own record of what it runs.
+  const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+  if (fromLedger) return fromLedger;
   if (inputs.currentFromSwarmService) return await fromSwarmService(inputs.currentFromSwarmService, catalog);
   if (inputs.currentFromService) {
     return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);

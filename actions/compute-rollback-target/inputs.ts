@@ -3,6 +3,7 @@ import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { isParsed, parseTag, patternProblem, TAG_ORDERS, tagScheme, type TagScheme } from '../../shared/releases/tag-scheme.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
@@ -39,6 +40,8 @@ export interface ComputeInputs {
   /** A Docker Swarm service whose image tag is the current version. */
   currentFromSwarmService?: string;
   projectName?: string;
+  /** The deployment ledger on this runner: current and last-successful-deployment without GitHub, and the latest backup. */
+  ledger?: string;
 }
 
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
@@ -82,8 +85,7 @@ function relativeDir(name: string, text: string | undefined): string | undefined
 }
 
 /** same-major and same-minor compare semantic versions, which other tag orders do not have. */
-function semverOnlyInput(name: string, scheme: TagScheme): boolean {
-  const value = booleanInput(name, { default: false });
+function semverOnly(name: string, value: boolean, scheme: TagScheme): boolean {
   if (value && scheme.order !== 'semver') throw new InputError(name, `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`);
   return value;
 }
@@ -103,11 +105,12 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
 
   const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
   const githubToken = secretInput('github-token');
-  if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
-    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
+  const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
+  const ledger = readLedgerPath(false, workingDirectory);
+  if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
   }
 
-  const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
   const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
   const compatibilityText = stringInput('compatibility-file');
   if (compatibilityText !== undefined && migrationsDir === undefined) {
@@ -143,12 +146,13 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     historyTable: parseHistoryTable(historyTableText ?? DEFAULT_HISTORY_TABLES[migrationsFormat]),
     compatibilityFile: compatibilityText === undefined ? undefined : path.resolve(repositoryPath, compatibilityText),
     dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
-    sameMajor: semverOnlyInput('same-major', scheme),
-    sameMinor: semverOnlyInput('same-minor', scheme),
+    sameMajor: semverOnly('same-major', booleanInput('same-major', { default: false }), scheme),
+    sameMinor: semverOnly('same-minor', booleanInput('same-minor', { default: false }), scheme),
     allowPrerelease: booleanInput('allow-prerelease', { default: false }),
     skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
     currentFromService,
     currentFromSwarmService,
     projectName,
+    ledger,
   };
 }

@@ -5,6 +5,7 @@ import { currentRepository } from '../../shared/releases/github.js';
 import { isOlder, previousRelease, unsuitableReason, type IgnoredTag, type ReleaseTag, type TagCatalog } from '../../shared/releases/release-tags.js';
 import { releaseForDeployment, type CurrentVersion } from './current.js';
 import type { ComputeInputs } from './inputs.js';
+import { ledgerLastGood, type LedgerHistory } from './ledger-source.js';
 
 export interface TargetChoice {
   release: ReleaseTag;
@@ -71,8 +72,10 @@ async function lastSuccessfulDeployment(inputs: ComputeInputs, catalog: TagCatal
   throw new InputError('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
 
-export async function resolveTarget(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined): Promise<TargetChoice> {
+export async function resolveTarget(inputs: ComputeInputs, catalog: TagCatalog, current: CurrentVersion, client: GitHubClient | undefined, ledger?: LedgerHistory): Promise<TargetChoice> {
   if (inputs.target.kind === 'tag') return explicitTarget(inputs, inputs.target.tag, catalog, current);
   if (inputs.target.kind === 'previous') return previousTarget(inputs, catalog, current);
-  return await lastSuccessfulDeployment(inputs, catalog, current, client!);
+  // GitHub when it can be asked (as the workflows do), else the ledger (inputs require one of them).
+  if (client && inputs.environment) return await lastSuccessfulDeployment(inputs, catalog, current, client);
+  return ledgerLastGood(inputs, ledger!, catalog, current);
 }
