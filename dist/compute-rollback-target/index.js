@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3415);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6912);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3415:
+/***/ 6912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40774,7 +40774,345 @@ async function* environmentDeployments(client, repo, environment) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = path.posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
+
+/**
+ * How a repository names and orders its releases. Three orders:
+ *
+ * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
+ * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
+ *   without an rc number: the release candidates come before the day's final tag. An rc number does
+ *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
+ *   pre-release still is one).
+ * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
+ *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
+ */
+const TAG_ORDERS = ['semver', 'date', 'created'];
+/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
+const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
+function tagScheme(order, prefix, patternText) {
+    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
+    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
+    const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
+    return { order, prefix, pattern, description };
+}
+/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
+function patternProblem(order, pattern) {
+    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
+    if (order === 'semver' && !groups.has('version'))
+        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
+    if (order === 'date' && !groups.has('date'))
+        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
+    return undefined;
+}
+/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
+function calendarDate(text) {
+    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
+    if (!match)
+        return undefined;
+    const iso = `${match[1]}-${match[2]}-${match[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+}
+function parseSemver(text) {
+    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
+    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
+}
+/**
+ * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
+ * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
+ */
+function parseTag(scheme, tag) {
+    if (!scheme.pattern) {
+        if (!tag.startsWith(scheme.prefix))
+            return undefined;
+        if (scheme.order === 'created')
+            return {};
+        const version = parseSemver(tag.slice(scheme.prefix.length));
+        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
+    }
+    const match = scheme.pattern.exec(tag);
+    if (!match)
+        return undefined;
+    const groups = match.groups ?? {};
+    if (scheme.order === 'semver') {
+        const version = parseSemver(groups.version ?? '');
+        return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+    }
+    if (scheme.order === 'date') {
+        const date = calendarDate(groups.date ?? '');
+        if (!date)
+            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
+        const rcText = groups.rc;
+        if (rcText !== undefined && !/^\d+$/.test(rcText))
+            return { reason: `its "rc" group "${rcText}" is not a number` };
+        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
+    }
+    return {};
+}
+function isParsed(parsed) {
+    return parsed !== undefined && !('reason' in parsed);
+}
+/** Newest first: a negative number when `a` is newer than `b`. */
+function compareNewestFirst(order, a, b) {
+    if (order === 'semver')
+        return semver_default().rcompare(a.semver, b.semver);
+    if (order === 'date') {
+        const byDate = b.date.localeCompare(a.date);
+        // The day's final tag (no rc) comes after all its release candidates.
+        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
+    }
+    return (b.created ?? 0) - (a.created ?? 0);
+}
+/** What a tag's version is, for a summary: "1.2.3", "2025-12-15 rc1", "created 2025-12-15T10:00:00Z". */
+function describeVersion(order, version) {
+    if (order === 'semver')
+        return version.semver.version;
+    if (order === 'date')
+        return `${version.date}${version.rc === undefined ? '' : ` rc${version.rc}`}`;
+    return `created ${new Date((version.created ?? 0) * 1000).toISOString()}`;
+}
+
+;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+
+function buildTagCatalog(observations, scheme) {
+    const byTag = new Map();
+    const ignored = new Map();
+    const other = new Set();
+    for (const observation of observations) {
+        const parsed = parseTag(scheme, observation.tag);
+        if (!isParsed(parsed)) {
+            if (parsed === undefined)
+                other.add(observation.tag);
+            else if (observation.source !== 'github-releases')
+                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
+            continue;
+        }
+        const entry = byTag.get(observation.tag) ?? {
+            tag: observation.tag,
+            version: parsed,
+            sources: [],
+            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
+            draftOnly: true,
+            inGit: false,
+        };
+        if (!entry.sources.includes(observation.source))
+            entry.sources.push(observation.source);
+        if (entry.commit === undefined)
+            entry.commit = observation.commit;
+        // git's own date wins over a release's: it is the tag's, the release's may be later.
+        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
+            entry.version.created = observation.created;
+        if (observation.source === 'git')
+            entry.inGit = true;
+        if (observation.prerelease)
+            entry.prerelease = true;
+        if (!(observation.source === 'github-releases' && observation.draft))
+            entry.draftOnly = false;
+        byTag.set(observation.tag, entry);
+    }
+    if (scheme.order === 'created') {
+        for (const entry of byTag.values()) {
+            if (entry.version.created !== undefined)
+                continue;
+            byTag.delete(entry.tag);
+            ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+        }
+    }
+    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+}
+/** Whether `a` is an older release than `b` in the catalog's order. */
+function isOlder(catalog, a, b) {
+    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
+}
+/** Why a release may not be a rollback target, or undefined when it may. */
+function unsuitableReason(release, options) {
+    if (options.skipTags.includes(release.tag))
+        return 'listed in skip-tags';
+    if (release.draftOnly)
+        return 'only a draft release, no tag yet';
+    if (release.prerelease && !options.allowPrerelease)
+        return 'a pre-release (set allow-prerelease: true to allow it)';
+    return undefined;
+}
+/** The newest suitable release older than `current` in the catalog's order. */
+function previousRelease(catalog, currentRelease, options) {
+    const passedOver = [];
+    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
+    const current = currentRelease.version.semver;
+    for (const release of catalog.releases) {
+        if (!isOlder(catalog, release, currentRelease))
+            continue;
+        const version = release.version.semver;
+        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
+            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
+            continue;
+        }
+        if (current && version && options.sameMinor && version.minor !== current.minor) {
+            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
+            continue;
+        }
+        const reason = unsuitableReason(release, options);
+        if (reason) {
+            passedOver.push({ tag: release.tag, reason });
+            continue;
+        }
+        return { release, passedOver };
+    }
+    return { passedOver };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/ledger-source.ts
+
+
+
+
+async function openLedgerHistory(inputs) {
+    if (!inputs.ledger)
+        return undefined;
+    return { path: inputs.ledger, entries: await readLedger({ path: inputs.ledger, executor: localExecutor }), environment: inputs.environment };
+}
+function ledgerCurrent(history, catalog) {
+    const found = currentFromLedger(history.entries, history.environment);
+    if (!found)
+        return undefined;
+    const release = catalog.byTag.get(found.tag);
+    if (!release)
+        throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+    return { release, source: 'ledger', detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})` };
+}
+/** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
+function ledgerLastGood(inputs, history, catalog, current) {
+    const passedOver = [];
+    for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
+        if (tag === current.release.tag)
+            continue;
+        const label = `${tag} (ledger, ${deploy.time})`;
+        const release = catalog.byTag.get(tag);
+        if (!release) {
+            passedOver.push({ tag: label, reason: `no release tag ${catalog.scheme.description}` });
+            continue;
+        }
+        if (smoke?.result === 'fail') {
+            passedOver.push({ tag: label, reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})` });
+            continue;
+        }
+        if (!isOlder(catalog, release, current.release)) {
+            passedOver.push({ tag: label, reason: `newer than the current version ${current.release.tag}` });
+            continue;
+        }
+        const reason = unsuitableReason(release, inputs);
+        if (reason) {
+            passedOver.push({ tag: label, reason });
+            continue;
+        }
+        const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
+        return { release, source: 'last-successful-deployment', detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`, passedOver };
+    }
+    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+    throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+}
+function ledgerBackup(history) {
+    return history ? latestBackup(history.entries, history.environment) : undefined;
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
 
 
 
@@ -40849,7 +41187,7 @@ async function fromSwarmService(name, catalog) {
     return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
 }
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-async function resolveCurrent(inputs, catalog, client) {
+async function resolveCurrent(inputs, catalog, client, ledger) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
         if (!release)
@@ -40863,6 +41201,10 @@ async function resolveCurrent(inputs, catalog, client) {
         if (!inputs.currentFromService && !inputs.currentFromSwarmService)
             throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
     }
+    // Without GitHub, the deploy host's own record of what it runs.
+    const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+    if (fromLedger)
+        return fromLedger;
     if (inputs.currentFromSwarmService)
         return await fromSwarmService(inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
@@ -41096,103 +41438,24 @@ function urlInput(name, options) {
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
-;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
 
 /**
- * How a repository names and orders its releases. Three orders:
- *
- * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
- * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
- *   without an rc number: the release candidates come before the day's final tag. An rc number does
- *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
- *   pre-release still is one).
- * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
- *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
  */
-const TAG_ORDERS = ['semver', 'date', 'created'];
-/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
-const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
-function tagScheme(order, prefix, patternText) {
-    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
-    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
-    const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
-    return { order, prefix, pattern, description };
-}
-/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
-function patternProblem(order, pattern) {
-    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
-    if (order === 'semver' && !groups.has('version'))
-        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
-    if (order === 'date' && !groups.has('date'))
-        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
-    return undefined;
-}
-/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
-function calendarDate(text) {
-    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
-    if (!match)
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
         return undefined;
-    const iso = `${match[1]}-${match[2]}-${match[3]}`;
-    const parsed = new Date(`${iso}T00:00:00Z`);
-    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
-}
-function parseSemver(text) {
-    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
-    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
-}
-/**
- * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
- * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
- */
-function parseTag(scheme, tag) {
-    if (!scheme.pattern) {
-        if (!tag.startsWith(scheme.prefix))
-            return undefined;
-        if (scheme.order === 'created')
-            return {};
-        const version = parseSemver(tag.slice(scheme.prefix.length));
-        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
-    }
-    const match = scheme.pattern.exec(tag);
-    if (!match)
-        return undefined;
-    const groups = match.groups ?? {};
-    if (scheme.order === 'semver') {
-        const version = parseSemver(groups.version ?? '');
-        return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
-    }
-    if (scheme.order === 'date') {
-        const date = calendarDate(groups.date ?? '');
-        if (!date)
-            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
-        const rcText = groups.rc;
-        if (rcText !== undefined && !/^\d+$/.test(rcText))
-            return { reason: `its "rc" group "${rcText}" is not a number` };
-        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
-    }
-    return {};
-}
-function isParsed(parsed) {
-    return parsed !== undefined && !('reason' in parsed);
-}
-/** Newest first: a negative number when `a` is newer than `b`. */
-function compareNewestFirst(order, a, b) {
-    if (order === 'semver')
-        return semver_default().rcompare(a.semver, b.semver);
-    if (order === 'date') {
-        const byDate = b.date.localeCompare(a.date);
-        // The day's final tag (no rc) comes after all its release candidates.
-        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
-    }
-    return (b.created ?? 0) - (a.created ?? 0);
-}
-/** What a tag's version is, for a summary: "1.2.3", "2025-12-15 rc1", "created 2025-12-15T10:00:00Z". */
-function describeVersion(order, version) {
-    if (order === 'semver')
-        return version.semver.version;
-    if (order === 'date')
-        return `${version.date}${version.rc === undefined ? '' : ` rc${version.rc}`}`;
-    return `created ${new Date((version.created ?? 0) * 1000).toISOString()}`;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -41207,6 +41470,7 @@ const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/inputs.ts
+
 
 
 
@@ -41259,8 +41523,7 @@ function relativeDir(name, text) {
     return normalized === '' ? '.' : normalized;
 }
 /** same-major and same-minor compare semantic versions, which other tag orders do not have. */
-function semverOnlyInput(name, scheme) {
-    const value = booleanInput(name, { default: false });
+function semverOnly(name, value, scheme) {
     if (value && scheme.order !== 'semver')
         throw new errors/* InputError */.dz(name, `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`);
     return value;
@@ -41278,10 +41541,11 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
     const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
     const githubToken = secretInput('github-token');
-    if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
-        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
-    }
     const repositoryPath = external_node_path_default().resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
+    const ledger = readLedgerPath(false, workingDirectory);
+    if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
+    }
     const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
     const compatibilityText = stringInput('compatibility-file');
     if (compatibilityText !== undefined && migrationsDir === undefined) {
@@ -41317,13 +41581,14 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         historyTable: history_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
-        sameMajor: semverOnlyInput('same-major', scheme),
-        sameMinor: semverOnlyInput('same-minor', scheme),
+        sameMajor: semverOnly('same-major', booleanInput('same-major', { default: false }), scheme),
+        sameMinor: semverOnly('same-minor', booleanInput('same-minor', { default: false }), scheme),
         allowPrerelease: booleanInput('allow-prerelease', { default: false }),
         skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
         currentFromSwarmService,
         projectName,
+        ledger,
     };
 }
 
@@ -42740,96 +43005,6 @@ function tagRef(tag) {
     return `refs/tags/${tag}`;
 }
 
-;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
-
-function buildTagCatalog(observations, scheme) {
-    const byTag = new Map();
-    const ignored = new Map();
-    const other = new Set();
-    for (const observation of observations) {
-        const parsed = parseTag(scheme, observation.tag);
-        if (!isParsed(parsed)) {
-            if (parsed === undefined)
-                other.add(observation.tag);
-            else if (observation.source !== 'github-releases')
-                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
-            continue;
-        }
-        const entry = byTag.get(observation.tag) ?? {
-            tag: observation.tag,
-            version: parsed,
-            sources: [],
-            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
-            draftOnly: true,
-            inGit: false,
-        };
-        if (!entry.sources.includes(observation.source))
-            entry.sources.push(observation.source);
-        if (entry.commit === undefined)
-            entry.commit = observation.commit;
-        // git's own date wins over a release's: it is the tag's, the release's may be later.
-        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
-            entry.version.created = observation.created;
-        if (observation.source === 'git')
-            entry.inGit = true;
-        if (observation.prerelease)
-            entry.prerelease = true;
-        if (!(observation.source === 'github-releases' && observation.draft))
-            entry.draftOnly = false;
-        byTag.set(observation.tag, entry);
-    }
-    if (scheme.order === 'created') {
-        for (const entry of byTag.values()) {
-            if (entry.version.created !== undefined)
-                continue;
-            byTag.delete(entry.tag);
-            ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
-        }
-    }
-    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
-    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
-}
-/** Whether `a` is an older release than `b` in the catalog's order. */
-function isOlder(catalog, a, b) {
-    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
-}
-/** Why a release may not be a rollback target, or undefined when it may. */
-function unsuitableReason(release, options) {
-    if (options.skipTags.includes(release.tag))
-        return 'listed in skip-tags';
-    if (release.draftOnly)
-        return 'only a draft release, no tag yet';
-    if (release.prerelease && !options.allowPrerelease)
-        return 'a pre-release (set allow-prerelease: true to allow it)';
-    return undefined;
-}
-/** The newest suitable release older than `current` in the catalog's order. */
-function previousRelease(catalog, currentRelease, options) {
-    const passedOver = [];
-    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
-    const current = currentRelease.version.semver;
-    for (const release of catalog.releases) {
-        if (!isOlder(catalog, release, currentRelease))
-            continue;
-        const version = release.version.semver;
-        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
-            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
-            continue;
-        }
-        if (current && version && options.sameMinor && version.minor !== current.minor) {
-            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
-            continue;
-        }
-        const reason = unsuitableReason(release, options);
-        if (reason) {
-            passedOver.push({ tag: release.tag, reason });
-            continue;
-        }
-        return { release, passedOver };
-    }
-    return { passedOver };
-}
-
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/repository.ts
 
 
@@ -43427,6 +43602,7 @@ function renderSummary(facts) {
 
 
 
+
 function explicitTarget(inputs, tag, catalog, current) {
     // run() has already rejected a target tag missing from the catalog, before resolving the current version.
     const release = catalog.byTag.get(tag);
@@ -43482,12 +43658,15 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
-async function resolveTarget(inputs, catalog, current, client) {
+async function resolveTarget(inputs, catalog, current, client, ledger) {
     if (inputs.target.kind === 'tag')
         return explicitTarget(inputs, inputs.target.tag, catalog, current);
     if (inputs.target.kind === 'previous')
         return previousTarget(inputs, catalog, current);
-    return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    // GitHub when it can be asked (as the workflows do), else the ledger (inputs require one of them).
+    if (client && inputs.environment)
+        return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    return ledgerLastGood(inputs, ledger, catalog, current);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/verdict.ts
@@ -43541,6 +43720,7 @@ function verdict(facts) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/main.ts
+
 
 
 
@@ -43620,6 +43800,21 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
         await closeDatabase(database);
     }
 }
+/** Where the deployment history came from: "github" (Deployments API), "ledger", or "" when neither was read. */
+function historySourceOf(current, target, ledger) {
+    if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger))
+        return 'ledger';
+    if (current.source === 'deployment' || target.deployment)
+        return 'github';
+    return '';
+}
+function ledgerNotes(historySource, ledger, backup) {
+    if (!ledger)
+        return [];
+    const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+    const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+    return [read, latest];
+}
 async function run() {
     const inputs = readComputeInputs();
     // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
@@ -43632,8 +43827,11 @@ async function run() {
             hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
         });
     }
-    const current = await resolveCurrent(inputs, catalog, client);
-    const target = await resolveTarget(inputs, catalog, current, client);
+    const ledger = await openLedgerHistory(inputs);
+    const current = await resolveCurrent(inputs, catalog, client, ledger);
+    const target = await resolveTarget(inputs, catalog, current, client, ledger);
+    const historySource = historySourceOf(current, target, ledger);
+    const backup = ledgerBackup(ledger);
     core/* info */.pq(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
     const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
     const toRevert = schema?.toRevert ?? [];
@@ -43679,12 +43877,15 @@ async function run() {
         reasons: decision.reasons,
         warnings,
         verdict: text,
+        'history-source': historySource,
+        'latest-backup': backup ?? '',
     });
     core/* info */.pq(text);
     emitEvent('rollback_plan', {
         current: current.release.tag,
         target: target.release.tag,
         target_source: target.source,
+        history_source: historySource || null,
         nothing_to_roll_back: target.isCurrent === true,
         strategy: stops.length ? 'stop' : decision.strategy,
         recommended: decision.recommended,
@@ -43702,7 +43903,7 @@ async function run() {
         policy: inputs.dbPolicy,
         verdict: text,
         warnings,
-        notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+        notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
         planDigest: digest || 'none (the plan stops)',
     }));
