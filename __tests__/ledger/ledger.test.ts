@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { dockerEnv } from '../support/demo-app.js';
 import { startFakeGitHub } from '../support/github-api/index.js';
 import { serviceEnv } from '../support/services/index.js';
-import { startSshServer, type TestSshServer } from '../support/sshd.js';
+import { sshActionInputs, startSshServer, type TestSshServer } from '../support/sshd.js';
 import { createDemoRepo, type FixtureRepo } from '../compute/fixture-repo.js';
 import { compute, expectRefused, expectSuccess } from '../compute/support.js';
 import { createComposeProject, projectInputs, type ComposeProject } from '../redeploy/compose-project.js';
@@ -126,11 +126,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
         ledger: ledgerFile,
         'ledger-tag': tag,
         environment: 'production',
-        'ssh-host': server.host,
-        'ssh-port': String(server.port),
-        'ssh-user': server.user,
-        'ssh-key': server.privateKey,
-        'known-hosts': server.knownHosts,
+        ...sshActionInputs(server),
       },
     });
 
@@ -185,11 +181,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
         'health-timeout': '60s',
         tag: 'v1.1.0',
         ledger: remoteLedger,
-        'ssh-host': server.host,
-        'ssh-port': String(server.port),
-        'ssh-user': server.user,
-        'ssh-key': server.privateKey,
-        'known-hosts': server.knownHosts,
+        ...sshActionInputs(server),
       },
       // The runner has no engine: the redeploy and the ledger line both go through ssh.
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
