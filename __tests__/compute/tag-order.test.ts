@@ -101,6 +101,7 @@ describe('compute-rollback-target with release tags that are not semver', () => 
       ['a date pattern without a date group', { 'tag-order': 'date', 'tag-pattern': '\\d{4}-\\d{2}-\\d{2}' }, /^Input "tag-pattern" .* has no named group "date": with tag-order "date"/],
       ['a semver pattern without a version group', { 'tag-pattern': 'v.+' }, /^Input "tag-pattern" "v\.\+" has no named group "version"/],
       ['same-minor with date tags', { 'tag-order': 'date', 'same-minor': 'true' }, /^Input "same-minor" compares semantic versions, but tag-order is "date"/],
+      ['same-major with creation order', { 'tag-order': 'created', current: 'v1.0.0', 'same-major': 'true' }, /^Input "same-major" compares semantic versions, but tag-order is "created"/],
       ['a compatibility file with date tags', { 'tag-order': 'date', 'migrations-dir': '.', 'compatibility-file': 'compat.yml' }, /^Input "compatibility-file" maps semver ranges to schemas, but tag-order is "date"/],
       ['a current tag outside the scheme', { 'tag-order': 'date', current: 'v1.0.0' }, /^Input "current" must be a release tag in the form YYYY-MM-DD\[-rcN\] \(tag-order "date"\); got "v1.0.0", which is not one\./],
     ])('%s', async (_name, inputs, message) => {
@@ -121,6 +122,19 @@ describe('compute-rollback-target with release tags that are not semver', () => 
       const created = await api.rest.repos.createDeployment({ owner: 'acme', repo: 'dated', ref, environment: 'production', auto_merge: false, required_contexts: [] });
       await api.rest.repos.createDeploymentStatus({ owner: 'acme', repo: 'dated', deployment_id: (created.data as { id: number }).id, state });
     }
+
+    it('tag-order created: a tag only on GitHub counts from its release\'s created_at; one without a release has no creation time', async () => {
+      fake.releases.addRelease('acme', 'created-app', '2025-11-30'); // created_at 2026-01-01T00:00:00Z, before every git tag
+      fake.releases.addTag('acme', 'created-app', '2025-11-29');
+      const result = await compute(
+        repo.dir,
+        { 'github-token': TOKEN, 'tag-order': 'created', 'tag-pattern': String.raw`\d{4}-\d{2}-\d{2}(-rc\d+)?`, current: '2025-12-01', target: 'previous' },
+        { env: { ...fake.server.env(), GITHUB_REPOSITORY: 'acme/created-app' } },
+      );
+      expectSuccess(result);
+      expect(result.outputs['target-tag']).toBe('2025-11-30');
+      expect(result.summary).toContain('Ignored tag 2025-11-29: its creation time is unknown');
+    });
 
     it('the newest earlier successful deployment in date order; a failed rc and a newer release are passed over', async () => {
       await deploy('2025-12-08', 'success');
