@@ -160,3 +160,8 @@ export async function startSshServer(options: { env?: Record<string, string> } =
     throw error;
   }
 }
+
+/** The ssh-* inputs of an action that reaches `server`, as a workflow passes them. */
+export function sshActionInputs(server: TestSshServer): Record<string, string> {
+  return { 'ssh-host': server.host, 'ssh-port': String(server.port), 'ssh-user': server.user, 'ssh-key': server.privateKey, 'known-hosts': server.knownHosts };
+}

@@ -5,6 +5,7 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
 import { parseByteSize, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
@@ -19,6 +20,8 @@ export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
+  /** The deployment ledger on this runner to append the backup to. */
+  ledger?: string;
 }
 
 /** A size such as 500MB or 2GiB, or "none" (undefined). */
@@ -67,6 +70,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
+    ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
     sizeGate: readSizeGate(),
     rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
   };

@@ -5,7 +5,9 @@ import { defaultArtifactName, defaultBackupDir } from '../../shared/backup/names
 import { journal } from '../../shared/cancellation.js';
 import { formatBytes } from '../../shared/backup/progress.js';
 import { formatDuration } from '../../shared/duration.js';
-import { InputError } from '../../shared/errors.js';
+import { localExecutor } from '../../shared/engine/executor.js';
+import { errorMessage, InputError } from '../../shared/errors.js';
+import { appendLedger } from '../../shared/ledger/ledger.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
@@ -88,5 +90,19 @@ export async function run(): Promise<void> {
     schema_version: backup.metadata.schemaVersion?.version ?? null,
     duration_ms: durationMs,
   });
+  if (inputs.ledger) {
+    await appendLedger(
+      { path: inputs.ledger, executor: localExecutor },
+      {
+        type: 'backup',
+        appVersion: inputs.appVersion,
+        schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
+        checksum: `sha256:${backup.checksum}`,
+        location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
+        database: inputs.target.database,
+        method: 'dump',
+      },
+    ).catch((error: unknown) => core.warning(errorMessage(error)));
+  }
   core.info(`Backup complete in ${formatDuration(durationMs)}.`);
 }

@@ -23,7 +23,7 @@ import { pgBackRestBackupSummary } from './pgbackrest-summary.js';
  */
 export const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'] as const;
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'] as const;
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir', 'ledger'] as const;
 
 export interface PgBackRestBackupInputs {
   target: PgTarget;

@@ -8,10 +8,11 @@ import { environmentDeployments, type DeploymentRecord } from '../../shared/rele
 import { currentRepository } from '../../shared/releases/github.js';
 import type { ReleaseTag, TagCatalog } from '../../shared/releases/release-tags.js';
 import type { ComputeInputs } from './inputs.js';
+import { ledgerCurrent, type LedgerHistory } from './ledger-source.js';
 
 export interface CurrentVersion {
   release: ReleaseTag;
-  source: 'input' | 'deployment' | 'service';
+  source: 'input' | 'deployment' | 'service' | 'ledger';
   /** How it was found, for the summary: "deployment 1042 to production (success)". */
   detail: string;
   deployment?: DeploymentRecord;
@@ -26,6 +27,11 @@ export function releaseForDeployment(catalog: TagCatalog, deployment: Pick<Deplo
   return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
 }
 
+/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
+function releaseForImageTag(catalog: TagCatalog, imageTag: string): ReleaseTag | undefined {
+  return catalog.byTag.get(imageTag) ?? (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`));
+}
+
 /** compose's default project name: the directory name, lowercased, without other characters. */
 export function defaultProjectName(directory: string): string {
   return path.basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
@@ -36,7 +42,7 @@ async function fromDeployments(client: GitHubClient, environment: string, catalo
     const release = releaseForDeployment(catalog, deployment);
     if (!release) {
       throw new ActionError(
-        `The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag with prefix "${catalog.prefix}".`,
+        `The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`,
         { hint: 'Set "current" to the release tag running now.' },
       );
     }
@@ -56,9 +62,9 @@ async function fromService(service: string, project: string, catalog: TagCatalog
   const tags = [...new Set(containers.map((container) => container.tag ?? `(untagged ${container.image})`))];
   if (tags.length > 1) throw new ActionError(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
   const imageTag = tags[0];
-  const release = catalog.byTag.get(imageTag) ?? catalog.byTag.get(`${catalog.prefix}${imageTag}`);
+  const release = releaseForImageTag(catalog, imageTag);
   if (!release) {
-    throw new ActionError(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag with prefix "${catalog.prefix}".`, {
+    throw new ActionError(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
       hint: 'Set "current" to the release tag running now.',
     });
   }
@@ -78,15 +84,15 @@ async function fromSwarmService(name: string, catalog: TagCatalog): Promise<Curr
   if (running.some((image) => image !== service.reference)) {
     throw new ActionError(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
   }
-  const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+  const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
   if (!release) {
-    throw new ActionError(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+    throw new ActionError(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
   }
   return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
 }
 
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined): Promise<CurrentVersion> {
+export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog, client: GitHubClient | undefined, ledger?: LedgerHistory): Promise<CurrentVersion> {
   if (inputs.current) {
     const release = catalog.byTag.get(inputs.current.tag);
     if (!release) throw new InputError('current', `names ${inputs.current.tag}, which is not a tag of this repository (${describeTagSources(catalog, client)}).`);
@@ -97,6 +103,9 @@ export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog,
     if (found) return found;
     if (!inputs.currentFromService && !inputs.currentFromSwarmService) throw new InputError('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
   }
+  // Without GitHub, the deploy host's own record of what it runs.
+  const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+  if (fromLedger) return fromLedger;
   if (inputs.currentFromSwarmService) return await fromSwarmService(inputs.currentFromSwarmService, catalog);
   if (inputs.currentFromService) {
     return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
@@ -106,5 +115,5 @@ export async function resolveCurrent(inputs: ComputeInputs, catalog: TagCatalog,
 
 export function describeTagSources(catalog: TagCatalog, client: GitHubClient | undefined): string {
   const count = catalog.releases.filter((release) => !release.draftOnly).length;
-  return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+  return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
 }

@@ -1,25 +1,26 @@
 import path from 'node:path';
-import type { SemVer } from 'semver';
 import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
-import { parseReleaseTag } from '../../shared/releases/release-tags.js';
+import { isParsed, parseTag, patternProblem, TAG_ORDERS, tagScheme, type TagScheme } from '../../shared/releases/tag-scheme.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
 export const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'] as const;
 export type DbPolicy = (typeof DB_POLICIES)[number];
 export const TARGET_KEYWORDS = ['previous', 'last-successful-deployment'] as const;
 
-export type TargetRequest = { kind: 'tag'; tag: string; version: SemVer } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
+export type TargetRequest = { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
 
 export interface ComputeInputs {
-  current?: { tag: string; version: SemVer };
+  current?: { tag: string };
   target: TargetRequest;
   environment?: string;
   githubToken?: string;
-  tagPrefix: string;
+  /** How release tags are recognised and ordered (tag-prefix, tag-pattern, tag-order). */
+  tagScheme: TagScheme;
   /** Absolute. */
   repositoryPath: string;
   /** As given (relative to repository-path), '/'-separated, no trailing slash. */
@@ -39,17 +40,39 @@ export interface ComputeInputs {
   /** A Docker Swarm service whose image tag is the current version. */
   currentFromSwarmService?: string;
   projectName?: string;
+  /** The deployment ledger on this runner: current and last-successful-deployment without GitHub, and the latest backup. */
+  ledger?: string;
 }
 
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
 
-/** A tag input must be `<prefix><semver>`; says what was wrong, and what was probably meant. */
-function releaseTagInput(name: string, tag: string, prefix: string): { tag: string; version: SemVer } {
-  const version = parseReleaseTag(tag, prefix);
-  if (version) return { tag, version };
-  const withPrefix = parseReleaseTag(`${prefix}${tag}`, prefix);
+/** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
+function releaseTagInput(name: string, tag: string, scheme: TagScheme): { tag: string } {
+  if (isParsed(parseTag(scheme, tag))) return { tag };
+  if (scheme.pattern || scheme.order !== 'semver') {
+    throw new InputError(name, `must be a release tag ${scheme.description} (tag-order ${quote(scheme.order)}); got ${quote(tag)}, which is not one.`);
+  }
+  const { prefix } = scheme;
+  const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
   const hint = withPrefix ? `did you mean ${quote(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
   throw new InputError(name, `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`, { hint });
+}
+
+/** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
+function readTagScheme(): TagScheme {
+  const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+  const order = enumInput('tag-order', TAG_ORDERS, { default: 'semver' });
+  const patternText = stringInput('tag-pattern', { pattern: /^[^\r\n]{1,500}$/, patternDescription: 'one regular expression on one line' });
+  if (patternText === undefined) return tagScheme(order, tagPrefix);
+  let scheme: TagScheme;
+  try {
+    scheme = tagScheme(order, tagPrefix, patternText);
+  } catch (error) {
+    throw new InputError('tag-pattern', `is not a regular expression: ${quote(patternText)} (${(error as Error).message}).`);
+  }
+  const problem = patternProblem(order, scheme.pattern!);
+  if (problem) throw new InputError('tag-pattern', `${quote(patternText)} ${problem}`);
+  return scheme;
 }
 
 function relativeDir(name: string, text: string | undefined): string | undefined {
@@ -61,8 +84,14 @@ function relativeDir(name: string, text: string | undefined): string | undefined
   return normalized === '' ? '.' : normalized;
 }
 
+/** same-major and same-minor compare semantic versions, which other tag orders do not have. */
+function semverOnly(name: string, value: boolean, scheme: TagScheme): boolean {
+  if (value && scheme.order !== 'semver') throw new InputError(name, `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`);
+  return value;
+}
+
 export function readComputeInputs(workingDirectory = process.cwd()): ComputeInputs {
-  const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+  const scheme = readTagScheme();
   // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
   const targetText = stringInput('target', {
     required: true,
@@ -70,21 +99,25 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
   });
   const target: TargetRequest =
-    targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, tagPrefix) };
+    targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
   const currentText = stringInput('current', TAG_OPTIONS);
-  const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, tagPrefix);
+  const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
 
   const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
   const githubToken = secretInput('github-token');
-  if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
-    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
+  const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
+  const ledger = readLedgerPath(false, workingDirectory);
+  if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
   }
 
-  const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
   const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
   const compatibilityText = stringInput('compatibility-file');
   if (compatibilityText !== undefined && migrationsDir === undefined) {
     throw new InputError('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+  }
+  if (compatibilityText !== undefined && scheme.order !== 'semver') {
+    throw new InputError('compatibility-file', `maps semver ranges to schemas, but tag-order is ${quote(scheme.order)}: use it with tag-order "semver".`);
   }
   const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
   const databaseUrl = stringInput('database-url');
@@ -105,7 +138,7 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     target,
     environment,
     githubToken,
-    tagPrefix,
+    tagScheme: scheme,
     repositoryPath,
     migrationsDir,
     migrationsFormat,
@@ -113,12 +146,13 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     historyTable: parseHistoryTable(historyTableText ?? DEFAULT_HISTORY_TABLES[migrationsFormat]),
     compatibilityFile: compatibilityText === undefined ? undefined : path.resolve(repositoryPath, compatibilityText),
     dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
-    sameMajor: booleanInput('same-major', { default: false }),
-    sameMinor: booleanInput('same-minor', { default: false }),
+    sameMajor: semverOnly('same-major', booleanInput('same-major', { default: false }), scheme),
+    sameMinor: semverOnly('same-minor', booleanInput('same-minor', { default: false }), scheme),
     allowPrerelease: booleanInput('allow-prerelease', { default: false }),
     skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
     currentFromService,
     currentFromSwarmService,
     projectName,
+    ledger,
   };
 }

@@ -18,6 +18,8 @@ import { decideStrategy, type PlanWarning, type StrategyDecision } from './strat
 import { renderSummary } from './summary.js';
 import { resolveTarget, type TargetChoice } from './target.js';
 import { verdict } from './verdict.js';
+import { ledgerBackup, openLedgerHistory, type LedgerHistory } from './ledger-source.js';
+import type { BackupEntry } from '../../shared/ledger/ledger.js';
 import type { TagCatalog } from '../../shared/releases/release-tags.js';
 import type { CompatibilityMatrix } from './compatibility.js';
 
@@ -78,21 +80,38 @@ async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: Ta
   }
 }
 
+/** Where the deployment history came from: "github" (Deployments API), "ledger", or "" when neither was read. */
+function historySourceOf(current: CurrentVersion, target: TargetChoice, ledger: LedgerHistory | undefined): '' | 'github' | 'ledger' {
+  if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger)) return 'ledger';
+  if (current.source === 'deployment' || target.deployment) return 'github';
+  return '';
+}
+
+function ledgerNotes(historySource: string, ledger: LedgerHistory | undefined, backup: BackupEntry | undefined): string[] {
+  if (!ledger) return [];
+  const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+  const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+  return [read, latest];
+}
+
 export async function run(): Promise<void> {
   const inputs = readComputeInputs();
   // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
   const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
   const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
   const sources = await openSources(inputs, client);
-  const catalog = await collectTags(sources, inputs.tagPrefix);
+  const catalog = await collectTags(sources, inputs.tagScheme);
   if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
     throw new InputError('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
       hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
     });
   }
 
-  const current = await resolveCurrent(inputs, catalog, client);
-  const target = await resolveTarget(inputs, catalog, current, client);
+  const ledger = await openLedgerHistory(inputs);
+  const current = await resolveCurrent(inputs, catalog, client, ledger);
+  const target = await resolveTarget(inputs, catalog, current, client, ledger);
+  const historySource = historySourceOf(current, target, ledger);
+  const backup = ledgerBackup(ledger);
   core.info(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
 
   const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
@@ -140,12 +159,15 @@ export async function run(): Promise<void> {
     reasons: decision.reasons,
     warnings,
     verdict: text,
+    'history-source': historySource,
+    'latest-backup': backup ?? '',
   });
   core.info(text);
   emitEvent('rollback_plan', {
     current: current.release.tag,
     target: target.release.tag,
     target_source: target.source,
+    history_source: historySource || null,
     nothing_to_roll_back: target.isCurrent === true,
     strategy: stops.length ? 'stop' : decision.strategy,
     recommended: decision.recommended,
@@ -164,7 +186,7 @@ export async function run(): Promise<void> {
       policy: inputs.dbPolicy,
       verdict: text,
       warnings,
-      notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+      notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
       database: inputs.database ? describeTarget(inputs.database) : undefined,
       planDigest: digest || 'none (the plan stops)',
     }),

@@ -9,6 +9,7 @@ import type { Migration, MigrationFormat } from '../../shared/migrations/types.j
 import { inspectRepository, listGitTags, objectTypeAt, type RepositoryInfo } from '../../shared/releases/git.js';
 import { currentRepository, listGitHubReleases, listGitHubTags } from '../../shared/releases/github.js';
 import { buildTagCatalog, type TagCatalog, type TagObservation } from '../../shared/releases/release-tags.js';
+import type { TagScheme } from '../../shared/releases/tag-scheme.js';
 import type { ComputeInputs } from './inputs.js';
 
 /** The checkout and the GitHub repository, as far as this run can read them. */
@@ -61,7 +62,7 @@ export async function openSources(inputs: ComputeInputs, client: GitHubClient | 
 }
 
 /** Release tags from git and, with a token, from the repository's releases and tags. */
-export async function collectTags(sources: Sources, prefix: string): Promise<TagCatalog> {
+export async function collectTags(sources: Sources, scheme: TagScheme): Promise<TagCatalog> {
   const observations: TagObservation[] = [];
   if (sources.git) observations.push(...(await listGitTags(sources.git.root)));
   if (sources.client) {
@@ -69,9 +70,9 @@ export async function collectTags(sources: Sources, prefix: string): Promise<Tag
     const [releases, tags] = await Promise.all([listGitHubReleases(sources.client, repo), listGitHubTags(sources.client, repo)]);
     observations.push(...releases, ...tags);
   }
-  const catalog = buildTagCatalog(observations, prefix);
+  const catalog = buildTagCatalog(observations, scheme);
   for (const ignored of catalog.ignored) core.info(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
-  if (catalog.otherPrefix > 0) core.info(`Ignoring ${catalog.otherPrefix} tag(s) without the prefix "${prefix}".`);
+  if (catalog.otherPrefix > 0) core.info(`Ignoring ${catalog.otherPrefix} tag(s) not ${scheme.description}.`);
   return catalog;
 }
 

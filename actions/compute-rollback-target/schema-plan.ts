@@ -146,7 +146,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
     });
   }
   const releaseSchema = newest(diff.current.map((migration) => migration.version));
-  const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version) : undefined;
+  const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version.semver!) : undefined;
   if (request.compatibility && !entry) {
     warnings.push({
       kind: 'compatibility',

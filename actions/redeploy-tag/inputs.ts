@@ -1,6 +1,7 @@
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { booleanInput, durationInput, enumInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { maskUrlCredentials } from '../../shared/secrets.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
 
@@ -36,6 +37,8 @@ export interface RedeployInputs {
   completeDeployment: boolean;
   /** Only check that the image is available where it would run; change nothing. */
   verifyOnly: boolean;
+  /** The deployment ledger on the host the services run on. */
+  ledger?: string;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -100,6 +103,7 @@ export function readRedeployInputs(): RedeployInputs {
   // Basic-auth credentials in the URL are secrets like any other.
   if (readyUrl) maskUrlCredentials(readyUrl);
 
+  const workingDirectory = stringInput('working-directory', { default: '.' });
   return {
     strategy,
     tag,
@@ -108,7 +112,7 @@ export function readRedeployInputs(): RedeployInputs {
     stack,
     services,
     tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: ENV_NAME, patternDescription: 'an environment variable name' }),
-    workingDirectory: stringInput('working-directory', { default: '.' }),
+    workingDirectory,
     pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
     healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
     readyUrl,
@@ -123,5 +127,6 @@ export function readRedeployInputs(): RedeployInputs {
     githubToken: environment ? githubToken : undefined,
     completeDeployment: booleanInput('complete-deployment', { default: true }),
     verifyOnly,
+    ledger: readLedgerPath(ssh !== undefined, workingDirectory),
   };
 }

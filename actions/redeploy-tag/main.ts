@@ -4,6 +4,7 @@ import type { HostExecutor } from '../../shared/engine/executor.js';
 import { openHostExecutor } from '../../shared/engine/host-inputs.js';
 import { ActionError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
+import { appendLedger } from '../../shared/ledger/ledger.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { writeSummary } from '../../shared/summary.js';
 import { prepareCommand } from './command-strategy.js';
@@ -20,6 +21,32 @@ const STRATEGIES: Record<RedeployInputs['strategy'], (inputs: RedeployInputs, ex
   swarm: prepareSwarm,
   command: prepareCommand,
 };
+
+/** One ledger line per deploy or rollback that ran (not for refusals, which changed nothing). A ledger that cannot be written is a warning: the services are deployed either way. */
+async function recordInLedger(inputs: RedeployInputs, executor: HostExecutor, entry: { from?: string; outcome: string; success: boolean; services: string[]; report?: RedeployReport; deploymentId?: number }): Promise<void> {
+  if (!inputs.ledger) return;
+  const now = entry.report?.current.find((snapshot) => snapshot.imageId);
+  try {
+    await appendLedger(
+      { path: inputs.ledger, executor },
+      {
+        type: 'deploy',
+        environment: inputs.environment,
+        tag: inputs.tag,
+        from: entry.from,
+        outcome: entry.outcome,
+        success: entry.success,
+        services: entry.services,
+        image: now?.image,
+        imageId: now?.imageId,
+        digest: now?.digest,
+        githubDeploymentId: entry.deploymentId,
+      },
+    );
+  } catch (error) {
+    core.warning(errorMessage(error));
+  }
+}
 
 async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
@@ -80,6 +107,7 @@ export async function run(): Promise<void> {
       const durationMs = Date.now() - startedAt;
       const message = errorMessage(error);
       await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
+      await recordInLedger(inputs, executor, { from, outcome: 'error', success: false, services, deploymentId: deployment?.id });
       emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
       const hint = error instanceof ActionError && error.hint ? `${error.hint} ` : '';
@@ -93,6 +121,7 @@ export async function run(): Promise<void> {
       ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
       : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
     await deployment?.finish(report.success, description);
+    await recordInLedger(inputs, executor, { from, outcome: report.outcome, success: report.success, services, report, deploymentId: deployment?.id });
     const now = commonTag(report.current);
     emitEvent('rollback_complete', {
       from: from ?? null,

@@ -1,12 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
-import { ActionError } from '../../shared/errors.js';
+import { openHostExecutor } from '../../shared/engine/host-inputs.js';
+import { ActionError, errorMessage } from '../../shared/errors.js';
+import { appendLedger } from '../../shared/ledger/ledger.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { recordDeploymentOutcome } from '../../shared/github/deployment-outcome.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readSmokeInputs } from './inputs.js';
+import { readSmokeInputs, type SmokeInputs } from './inputs.js';
 import { planFromInputs } from './plan.js';
 import { Redactor } from './redact.js';
 import { checkTimings, failedChecks, junitXml, resolveJunitPath, summaryMarkdown, writeJunit } from './report.js';
@@ -83,6 +85,8 @@ export async function run(): Promise<void> {
     });
   }
 
+  if (inputs.ledger) await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
+
   if (result.passed) {
     core.info(`All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
     return;
@@ -93,6 +97,19 @@ export async function run(): Promise<void> {
   const message = redactor.redact(`${failed.length} of ${result.checks.length} smoke checks failed:\n${lines.join('\n')}`);
   if (inputs.failOnError) throw new ActionError(message, { hint: `JUnit report: ${reportPath}` });
   core.warning(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
+}
+
+/** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
+async function recordInLedger(ledger: NonNullable<SmokeInputs['ledger']>, deploymentId: number | undefined, passed: boolean, checks: number, failed: number): Promise<void> {
+  let executor;
+  try {
+    executor = await openHostExecutor(ledger.ssh, process.cwd());
+    await appendLedger({ path: ledger.path, executor }, { type: 'smoke', environment: ledger.environment, tag: ledger.tag, result: passed ? 'pass' : 'fail', checks, failed, githubDeploymentId: deploymentId });
+  } catch (error) {
+    core.warning(errorMessage(error));
+  } finally {
+    await executor?.close?.();
+  }
 }
 
 /** One annotation per problem, on the suite file's line, so the PR view points at it. */

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73331);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(70725);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 73331:
+/***/ 70725:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37808,6 +37808,209 @@ async function dumpAndRecord(prepared) {
     }
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(37067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const executor_localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = external_node_path_default().posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
 ;// CONCATENATED MODULE: ./shared/events.ts
 function formatEvent(event, fields = {}, now = new Date()) {
     const record = { event };
@@ -38075,113 +38278,24 @@ function urlInput(name, options) {
     return text;
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(37067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
 
 
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const executor_localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
 /**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
  */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
@@ -38704,6 +38818,7 @@ function rejectInputsOfOtherMethod(method, names) {
 
 
 
+
 const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
@@ -38749,6 +38864,7 @@ async function readBackupInputs() {
         verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
         pgBinDir: stringInput('pg-bin-dir'),
         outputDir: stringInput('output-dir'),
+        ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
         sizeGate: readSizeGate(),
         rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
@@ -38967,7 +39083,7 @@ function pgBackRestBackupSummary(input) {
  */
 const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'];
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir', 'ledger'];
 function readPgBackRestBackupInputs(now) {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
     const target = resolvePgTarget(stringInput('database-url'));
@@ -39096,6 +39212,8 @@ async function runPgBackRestBackup(started) {
 
 
 
+
+
 async function run() {
     const started = Date.now();
     if (readBackupMethod() === 'pgbackrest')
@@ -39168,6 +39286,17 @@ async function run() {
         schema_version: backup.metadata.schemaVersion?.version ?? null,
         duration_ms: durationMs,
     });
+    if (inputs.ledger) {
+        await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
+            type: 'backup',
+            appVersion: inputs.appVersion,
+            schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
+            checksum: `sha256:${backup.checksum}`,
+            location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
+            database: inputs.target.database,
+            method: 'dump',
+        }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
+    }
     lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
 }
 

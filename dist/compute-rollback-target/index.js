@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7716);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6912);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7716:
+/***/ 6912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40229,7 +40229,7 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft }));
+    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -40774,7 +40774,345 @@ async function* environmentDeployments(client, repo, environment) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = path.posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
+
+/**
+ * How a repository names and orders its releases. Three orders:
+ *
+ * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
+ * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
+ *   without an rc number: the release candidates come before the day's final tag. An rc number does
+ *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
+ *   pre-release still is one).
+ * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
+ *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
+ */
+const TAG_ORDERS = ['semver', 'date', 'created'];
+/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
+const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
+function tagScheme(order, prefix, patternText) {
+    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
+    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
+    const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
+    return { order, prefix, pattern, description };
+}
+/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
+function patternProblem(order, pattern) {
+    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
+    if (order === 'semver' && !groups.has('version'))
+        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
+    if (order === 'date' && !groups.has('date'))
+        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
+    return undefined;
+}
+/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
+function calendarDate(text) {
+    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
+    if (!match)
+        return undefined;
+    const iso = `${match[1]}-${match[2]}-${match[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+}
+function parseSemver(text) {
+    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
+    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
+}
+/**
+ * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
+ * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
+ */
+function parseTag(scheme, tag) {
+    if (!scheme.pattern) {
+        if (!tag.startsWith(scheme.prefix))
+            return undefined;
+        if (scheme.order === 'created')
+            return {};
+        const version = parseSemver(tag.slice(scheme.prefix.length));
+        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
+    }
+    const match = scheme.pattern.exec(tag);
+    if (!match)
+        return undefined;
+    const groups = match.groups ?? {};
+    if (scheme.order === 'semver') {
+        const version = parseSemver(groups.version ?? '');
+        return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+    }
+    if (scheme.order === 'date') {
+        const date = calendarDate(groups.date ?? '');
+        if (!date)
+            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
+        const rcText = groups.rc;
+        if (rcText !== undefined && !/^\d+$/.test(rcText))
+            return { reason: `its "rc" group "${rcText}" is not a number` };
+        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
+    }
+    return {};
+}
+function isParsed(parsed) {
+    return parsed !== undefined && !('reason' in parsed);
+}
+/** Newest first: a negative number when `a` is newer than `b`. */
+function compareNewestFirst(order, a, b) {
+    if (order === 'semver')
+        return semver_default().rcompare(a.semver, b.semver);
+    if (order === 'date') {
+        const byDate = b.date.localeCompare(a.date);
+        // The day's final tag (no rc) comes after all its release candidates.
+        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
+    }
+    return (b.created ?? 0) - (a.created ?? 0);
+}
+/** What a tag's version is, for a summary: "1.2.3", "2025-12-15 rc1", "created 2025-12-15T10:00:00Z". */
+function describeVersion(order, version) {
+    if (order === 'semver')
+        return version.semver.version;
+    if (order === 'date')
+        return `${version.date}${version.rc === undefined ? '' : ` rc${version.rc}`}`;
+    return `created ${new Date((version.created ?? 0) * 1000).toISOString()}`;
+}
+
+;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+
+function buildTagCatalog(observations, scheme) {
+    const byTag = new Map();
+    const ignored = new Map();
+    const other = new Set();
+    for (const observation of observations) {
+        const parsed = parseTag(scheme, observation.tag);
+        if (!isParsed(parsed)) {
+            if (parsed === undefined)
+                other.add(observation.tag);
+            else if (observation.source !== 'github-releases')
+                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
+            continue;
+        }
+        const entry = byTag.get(observation.tag) ?? {
+            tag: observation.tag,
+            version: parsed,
+            sources: [],
+            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
+            draftOnly: true,
+            inGit: false,
+        };
+        if (!entry.sources.includes(observation.source))
+            entry.sources.push(observation.source);
+        if (entry.commit === undefined)
+            entry.commit = observation.commit;
+        // git's own date wins over a release's: it is the tag's, the release's may be later.
+        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
+            entry.version.created = observation.created;
+        if (observation.source === 'git')
+            entry.inGit = true;
+        if (observation.prerelease)
+            entry.prerelease = true;
+        if (!(observation.source === 'github-releases' && observation.draft))
+            entry.draftOnly = false;
+        byTag.set(observation.tag, entry);
+    }
+    if (scheme.order === 'created') {
+        for (const entry of byTag.values()) {
+            if (entry.version.created !== undefined)
+                continue;
+            byTag.delete(entry.tag);
+            ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+        }
+    }
+    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+}
+/** Whether `a` is an older release than `b` in the catalog's order. */
+function isOlder(catalog, a, b) {
+    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
+}
+/** Why a release may not be a rollback target, or undefined when it may. */
+function unsuitableReason(release, options) {
+    if (options.skipTags.includes(release.tag))
+        return 'listed in skip-tags';
+    if (release.draftOnly)
+        return 'only a draft release, no tag yet';
+    if (release.prerelease && !options.allowPrerelease)
+        return 'a pre-release (set allow-prerelease: true to allow it)';
+    return undefined;
+}
+/** The newest suitable release older than `current` in the catalog's order. */
+function previousRelease(catalog, currentRelease, options) {
+    const passedOver = [];
+    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
+    const current = currentRelease.version.semver;
+    for (const release of catalog.releases) {
+        if (!isOlder(catalog, release, currentRelease))
+            continue;
+        const version = release.version.semver;
+        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
+            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
+            continue;
+        }
+        if (current && version && options.sameMinor && version.minor !== current.minor) {
+            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
+            continue;
+        }
+        const reason = unsuitableReason(release, options);
+        if (reason) {
+            passedOver.push({ tag: release.tag, reason });
+            continue;
+        }
+        return { release, passedOver };
+    }
+    return { passedOver };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/ledger-source.ts
+
+
+
+
+async function openLedgerHistory(inputs) {
+    if (!inputs.ledger)
+        return undefined;
+    return { path: inputs.ledger, entries: await readLedger({ path: inputs.ledger, executor: localExecutor }), environment: inputs.environment };
+}
+function ledgerCurrent(history, catalog) {
+    const found = currentFromLedger(history.entries, history.environment);
+    if (!found)
+        return undefined;
+    const release = catalog.byTag.get(found.tag);
+    if (!release)
+        throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+    return { release, source: 'ledger', detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})` };
+}
+/** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
+function ledgerLastGood(inputs, history, catalog, current) {
+    const passedOver = [];
+    for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
+        if (tag === current.release.tag)
+            continue;
+        const label = `${tag} (ledger, ${deploy.time})`;
+        const release = catalog.byTag.get(tag);
+        if (!release) {
+            passedOver.push({ tag: label, reason: `no release tag ${catalog.scheme.description}` });
+            continue;
+        }
+        if (smoke?.result === 'fail') {
+            passedOver.push({ tag: label, reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})` });
+            continue;
+        }
+        if (!isOlder(catalog, release, current.release)) {
+            passedOver.push({ tag: label, reason: `newer than the current version ${current.release.tag}` });
+            continue;
+        }
+        const reason = unsuitableReason(release, inputs);
+        if (reason) {
+            passedOver.push({ tag: label, reason });
+            continue;
+        }
+        const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
+        return { release, source: 'last-successful-deployment', detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`, passedOver };
+    }
+    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+    throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+}
+function ledgerBackup(history) {
+    return history ? latestBackup(history.entries, history.environment) : undefined;
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
 
 
 
@@ -40791,6 +41129,10 @@ function releaseForDeployment(catalog, deployment) {
     // Several tags on one commit: the highest version is the release that commit was shipped as.
     return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
 }
+/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
+function releaseForImageTag(catalog, imageTag) {
+    return catalog.byTag.get(imageTag) ?? (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`));
+}
 /** compose's default project name: the directory name, lowercased, without other characters. */
 function defaultProjectName(directory) {
     return external_node_path_default().basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
@@ -40799,7 +41141,7 @@ async function fromDeployments(client, environment, catalog) {
     for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
         const release = releaseForDeployment(catalog, deployment);
         if (!release) {
-            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
         }
         const state = deployment.latestState ?? 'no status';
         return { release, source: 'deployment', detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`, deployment };
@@ -40817,9 +41159,9 @@ async function fromService(service, project, catalog) {
     if (tags.length > 1)
         throw new errors/* ActionError */.lZ(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
     const imageTag = tags[0];
-    const release = catalog.byTag.get(imageTag) ?? catalog.byTag.get(`${catalog.prefix}${imageTag}`);
+    const release = releaseForImageTag(catalog, imageTag);
     if (!release) {
-        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag with prefix "${catalog.prefix}".`, {
+        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
             hint: 'Set "current" to the release tag running now.',
         });
     }
@@ -40838,14 +41180,14 @@ async function fromSwarmService(name, catalog) {
     if (running.some((image) => image !== service.reference)) {
         throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
     }
-    const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+    const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
     if (!release) {
-        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
     }
     return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
 }
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-async function resolveCurrent(inputs, catalog, client) {
+async function resolveCurrent(inputs, catalog, client, ledger) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
         if (!release)
@@ -40859,6 +41201,10 @@ async function resolveCurrent(inputs, catalog, client) {
         if (!inputs.currentFromService && !inputs.currentFromSwarmService)
             throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
     }
+    // Without GitHub, the deploy host's own record of what it runs.
+    const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+    if (fromLedger)
+        return fromLedger;
     if (inputs.currentFromSwarmService)
         return await fromSwarmService(inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
@@ -40868,7 +41214,7 @@ async function resolveCurrent(inputs, catalog, client) {
 }
 function describeTagSources(catalog, client) {
     const count = catalog.releases.filter((release) => !release.draftOnly).length;
-    return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+    return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/database.ts
@@ -41092,92 +41438,24 @@ function urlInput(name, options) {
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
-;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
 
 /**
- * Release tags are `<prefix><semver>`: v1.2.3, api-v1.2.3. One repository can hold several
- * components' tags, so a tag without the configured prefix belongs to someone else and is skipped;
- * a tag with the prefix that is not a semantic version (v1.2, vnext) is skipped with a note.
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
  */
-/** The version a tag names, or undefined when it is not `<prefix><semver>`. */
-function parseReleaseTag(tag, prefix) {
-    if (!tag.startsWith(prefix))
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
         return undefined;
-    const rest = tag.slice(prefix.length);
-    // semver.valid would accept "v1.2.3" after a "" prefix and "=1.2.3": only the plain grammar counts.
-    if (!/^\d/.test(rest))
-        return undefined;
-    return semver_default().parse(rest) ?? undefined;
-}
-function buildTagCatalog(observations, prefix) {
-    const byTag = new Map();
-    const ignored = new Map();
-    const other = new Set();
-    for (const observation of observations) {
-        const version = parseReleaseTag(observation.tag, prefix);
-        if (!version) {
-            if (observation.tag.startsWith(prefix) && observation.source !== 'github-releases') {
-                ignored.set(observation.tag, { tag: observation.tag, reason: `not a semantic version after the prefix "${prefix}"` });
-            }
-            else if (!observation.tag.startsWith(prefix))
-                other.add(observation.tag);
-            continue;
-        }
-        const entry = byTag.get(observation.tag) ?? {
-            tag: observation.tag,
-            version,
-            sources: [],
-            prerelease: version.prerelease.length > 0,
-            draftOnly: true,
-            inGit: false,
-        };
-        if (!entry.sources.includes(observation.source))
-            entry.sources.push(observation.source);
-        if (entry.commit === undefined)
-            entry.commit = observation.commit;
-        if (observation.source === 'git')
-            entry.inGit = true;
-        if (observation.prerelease)
-            entry.prerelease = true;
-        if (!(observation.source === 'github-releases' && observation.draft))
-            entry.draftOnly = false;
-        byTag.set(observation.tag, entry);
-    }
-    const releases = [...byTag.values()].sort((a, b) => semver_default().rcompare(a.version, b.version) || a.tag.localeCompare(b.tag));
-    return { prefix, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
-}
-/** Why a release may not be a rollback target, or undefined when it may. */
-function unsuitableReason(release, options) {
-    if (options.skipTags.includes(release.tag))
-        return 'listed in skip-tags';
-    if (release.draftOnly)
-        return 'only a draft release, no tag yet';
-    if (release.prerelease && !options.allowPrerelease)
-        return 'a pre-release (set allow-prerelease: true to allow it)';
-    return undefined;
-}
-/** The newest suitable release older than `current`: the semver predecessor among release tags. */
-function previousRelease(catalog, current, options) {
-    const passedOver = [];
-    for (const release of catalog.releases) {
-        if (!semver_default().lt(release.version, current))
-            continue;
-        if ((options.sameMajor || options.sameMinor) && release.version.major !== current.major) {
-            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
-            continue;
-        }
-        if (options.sameMinor && release.version.minor !== current.minor) {
-            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
-            continue;
-        }
-        const reason = unsuitableReason(release, options);
-        if (reason) {
-            passedOver.push({ tag: release.tag, reason });
-            continue;
-        }
-        return { release, passedOver };
-    }
-    return { passedOver };
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -41200,17 +41478,40 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
 const TARGET_KEYWORDS = (/* unused pure expression or super */ null && (['previous', 'last-successful-deployment']));
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
-/** A tag input must be `<prefix><semver>`; says what was wrong, and what was probably meant. */
-function releaseTagInput(name, tag, prefix) {
-    const version = parseReleaseTag(tag, prefix);
-    if (version)
-        return { tag, version };
-    const withPrefix = parseReleaseTag(`${prefix}${tag}`, prefix);
+/** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
+function releaseTagInput(name, tag, scheme) {
+    if (isParsed(parseTag(scheme, tag)))
+        return { tag };
+    if (scheme.pattern || scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz(name, `must be a release tag ${scheme.description} (tag-order ${quote(scheme.order)}); got ${quote(tag)}, which is not one.`);
+    }
+    const { prefix } = scheme;
+    const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
     const hint = withPrefix ? `did you mean ${quote(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
     throw new errors/* InputError */.dz(name, `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`, { hint });
+}
+/** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
+function readTagScheme() {
+    const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const order = enumInput('tag-order', TAG_ORDERS, { default: 'semver' });
+    const patternText = stringInput('tag-pattern', { pattern: /^[^\r\n]{1,500}$/, patternDescription: 'one regular expression on one line' });
+    if (patternText === undefined)
+        return tagScheme(order, tagPrefix);
+    let scheme;
+    try {
+        scheme = tagScheme(order, tagPrefix, patternText);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz('tag-pattern', `is not a regular expression: ${quote(patternText)} (${error.message}).`);
+    }
+    const problem = patternProblem(order, scheme.pattern);
+    if (problem)
+        throw new errors/* InputError */.dz('tag-pattern', `${quote(patternText)} ${problem}`);
+    return scheme;
 }
 function relativeDir(name, text) {
     if (text === undefined)
@@ -41221,27 +41522,37 @@ function relativeDir(name, text) {
     }
     return normalized === '' ? '.' : normalized;
 }
+/** same-major and same-minor compare semantic versions, which other tag orders do not have. */
+function semverOnly(name, value, scheme) {
+    if (value && scheme.order !== 'semver')
+        throw new errors/* InputError */.dz(name, `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`);
+    return value;
+}
 function readComputeInputs(workingDirectory = process.cwd()) {
-    const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const scheme = readTagScheme();
     // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
     const targetText = stringInput('target', {
         required: true,
         pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
         patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
     });
-    const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, tagPrefix) };
+    const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
     const currentText = stringInput('current', TAG_OPTIONS);
-    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, tagPrefix);
+    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
     const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
     const githubToken = secretInput('github-token');
-    if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
-        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
-    }
     const repositoryPath = external_node_path_default().resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
+    const ledger = readLedgerPath(false, workingDirectory);
+    if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
+    }
     const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
     const compatibilityText = stringInput('compatibility-file');
     if (compatibilityText !== undefined && migrationsDir === undefined) {
         throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+    }
+    if (compatibilityText !== undefined && scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz('compatibility-file', `maps semver ranges to schemas, but tag-order is ${quote(scheme.order)}: use it with tag-order "semver".`);
     }
     const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
     const databaseUrl = stringInput('database-url');
@@ -41262,7 +41573,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         target,
         environment,
         githubToken,
-        tagPrefix,
+        tagScheme: scheme,
         repositoryPath,
         migrationsDir,
         migrationsFormat,
@@ -41270,13 +41581,14 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         historyTable: history_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
-        sameMajor: booleanInput('same-major', { default: false }),
-        sameMinor: booleanInput('same-minor', { default: false }),
+        sameMajor: semverOnly('same-major', booleanInput('same-major', { default: false }), scheme),
+        sameMinor: semverOnly('same-minor', booleanInput('same-minor', { default: false }), scheme),
         allowPrerelease: booleanInput('allow-prerelease', { default: false }),
         skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
         currentFromSwarmService,
         projectName,
+        ledger,
     };
 }
 
@@ -42671,15 +42983,15 @@ async function inspectRepository(dir) {
     const [root, shallow] = result.stdout.trim().split('\n');
     return { root, shallow: shallow === 'true' };
 }
-/** Every tag with the commit it points at (annotated tags peeled). */
+/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
 async function listGitTags(repoDir) {
-    const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)', 'refs/tags']);
+    const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)', 'refs/tags']);
     return stdout
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-        const [tag, object, peeled] = line.split('\0');
-        return { tag, source: 'git', commit: peeled || object };
+        const [tag, object, peeled, created] = line.split('\0');
+        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
     });
 }
 /** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
@@ -42741,7 +43053,7 @@ async function openSources(inputs, client) {
     return { git, client, migrationsPath, notes };
 }
 /** Release tags from git and, with a token, from the repository's releases and tags. */
-async function collectTags(sources, prefix) {
+async function collectTags(sources, scheme) {
     const observations = [];
     if (sources.git)
         observations.push(...(await listGitTags(sources.git.root)));
@@ -42750,11 +43062,11 @@ async function collectTags(sources, prefix) {
         const [releases, tags] = await Promise.all([listGitHubReleases(sources.client, repo), listGitHubTags(sources.client, repo)]);
         observations.push(...releases, ...tags);
     }
-    const catalog = buildTagCatalog(observations, prefix);
+    const catalog = buildTagCatalog(observations, scheme);
     for (const ignored of catalog.ignored)
         core/* info */.pq(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
     if (catalog.otherPrefix > 0)
-        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) without the prefix "${prefix}".`);
+        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) not ${scheme.description}.`);
     return catalog;
 }
 /**
@@ -43047,7 +43359,7 @@ async function planSchema(request) {
         });
     }
     const releaseSchema = newest(diff.current.map((migration) => migration.version));
-    const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version) : undefined;
+    const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version.semver) : undefined;
     if (request.compatibility && !entry) {
         warnings.push({
             kind: 'compatibility',
@@ -43310,7 +43622,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     const release = catalog.byTag.get(tag);
     if (release.tag === current.release.tag)
         return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
-    if (!semver_default().lt(release.version, current.release.version)) {
+    if (!isOlder(catalog, release, current.release)) {
         throw new errors/* InputError */.dz('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
     }
     const reason = unsuitableReason(release, inputs);
@@ -43319,7 +43631,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     return { release, source: 'explicit', detail: 'the "target" input', passedOver: [] };
 }
 function previousTarget(inputs, catalog, current) {
-    const { release, passedOver } = previousRelease(catalog, current.release.version, inputs);
+    const { release, passedOver } = previousRelease(catalog, current.release, inputs);
     if (!release) {
         const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag} (${item.reason})`).join('; ')}.` : '';
         throw new errors/* InputError */.dz('target', `is "previous", but no release older than ${current.release.tag} qualifies.${considered}`);
@@ -43336,7 +43648,7 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
         const label = `deployment ${deployment.id} (${deployment.ref})`;
         const release = releaseForDeployment(catalog, deployment);
         if (!release) {
-            passedOver.push({ tag: label, reason: `ref is no release tag with prefix "${catalog.prefix}"` });
+            passedOver.push({ tag: label, reason: `ref is no release tag ${catalog.scheme.description}` });
             continue;
         }
         if (release.tag === current.release.tag)
@@ -43345,7 +43657,7 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
             passedOver.push({ tag: `${release.tag} (${label})`, reason: `its deployment ended ${deployment.outcome ?? 'without a status'}` });
             continue;
         }
-        if (!semver_default().lt(release.version, current.release.version)) {
+        if (!isOlder(catalog, release, current.release)) {
             passedOver.push({ tag: `${release.tag} (${label})`, reason: `newer than the current version ${current.release.tag}` });
             continue;
         }
@@ -43360,12 +43672,15 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
-async function resolveTarget(inputs, catalog, current, client) {
+async function resolveTarget(inputs, catalog, current, client, ledger) {
     if (inputs.target.kind === 'tag')
         return explicitTarget(inputs, inputs.target.tag, catalog, current);
     if (inputs.target.kind === 'previous')
         return previousTarget(inputs, catalog, current);
-    return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    // GitHub when it can be asked (as the workflows do), else the ledger (inputs require one of them).
+    if (client && inputs.environment)
+        return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    return ledgerLastGood(inputs, ledger, catalog, current);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/verdict.ts
@@ -43423,6 +43738,7 @@ function verdict(facts) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/main.ts
+
 
 
 
@@ -43502,20 +43818,38 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
         await closeDatabase(database);
     }
 }
+/** Where the deployment history came from: "github" (Deployments API), "ledger", or "" when neither was read. */
+function historySourceOf(current, target, ledger) {
+    if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger))
+        return 'ledger';
+    if (current.source === 'deployment' || target.deployment)
+        return 'github';
+    return '';
+}
+function ledgerNotes(historySource, ledger, backup) {
+    if (!ledger)
+        return [];
+    const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+    const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+    return [read, latest];
+}
 async function run() {
     const inputs = readComputeInputs();
     // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
     const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
     const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
     const sources = await openSources(inputs, client);
-    const catalog = await collectTags(sources, inputs.tagPrefix);
+    const catalog = await collectTags(sources, inputs.tagScheme);
     if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
         throw new errors/* InputError */.dz('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
             hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
         });
     }
-    const current = await resolveCurrent(inputs, catalog, client);
-    const target = await resolveTarget(inputs, catalog, current, client);
+    const ledger = await openLedgerHistory(inputs);
+    const current = await resolveCurrent(inputs, catalog, client, ledger);
+    const target = await resolveTarget(inputs, catalog, current, client, ledger);
+    const historySource = historySourceOf(current, target, ledger);
+    const backup = ledgerBackup(ledger);
     core/* info */.pq(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
     const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
     const toRevert = schema?.toRevert ?? [];
@@ -43561,12 +43895,15 @@ async function run() {
         reasons: decision.reasons,
         warnings,
         verdict: text,
+        'history-source': historySource,
+        'latest-backup': backup ?? '',
     });
     core/* info */.pq(text);
     emitEvent('rollback_plan', {
         current: current.release.tag,
         target: target.release.tag,
         target_source: target.source,
+        history_source: historySource || null,
         nothing_to_roll_back: target.isCurrent === true,
         strategy: stops.length ? 'stop' : decision.strategy,
         recommended: decision.recommended,
@@ -43584,7 +43921,7 @@ async function run() {
         policy: inputs.dbPolicy,
         verdict: text,
         warnings,
-        notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+        notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
         planDigest: digest || 'none (the plan stops)',
     }));

@@ -28532,7 +28532,7 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft }));
+    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));

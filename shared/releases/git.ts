@@ -23,15 +23,15 @@ export async function inspectRepository(dir: string): Promise<RepositoryInfo | u
   return { root, shallow: shallow === 'true' };
 }
 
-/** Every tag with the commit it points at (annotated tags peeled). */
+/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
 export async function listGitTags(repoDir: string): Promise<TagObservation[]> {
-  const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)', 'refs/tags']);
+  const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)', 'refs/tags']);
   return stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [tag, object, peeled] = line.split('\0');
-      return { tag, source: 'git' as const, commit: peeled || object };
+      const [tag, object, peeled, created] = line.split('\0');
+      return { tag, source: 'git' as const, commit: peeled || object, created: created ? Number(created) : undefined };
     });
 }
 

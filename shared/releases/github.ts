@@ -37,7 +37,7 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
 
 export async function listGitHubReleases(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {
   const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-  return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases' as const, prerelease: release.prerelease, draft: release.draft }));
+  return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases' as const, prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
 }
 
 export async function listGitHubTags(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {

@@ -1,19 +1,11 @@
-import semver, { type SemVer } from 'semver';
+import { compareNewestFirst, isParsed, parseTag, type ReleaseVersion, type TagScheme } from './tag-scheme.js';
 
 /**
- * Release tags are `<prefix><semver>`: v1.2.3, api-v1.2.3. One repository can hold several
- * components' tags, so a tag without the configured prefix belongs to someone else and is skipped;
- * a tag with the prefix that is not a semantic version (v1.2, vnext) is skipped with a note.
+ * Release tags as the repository's tag scheme (tag-scheme.ts) reads them: `<prefix><semver>` by
+ * default. One repository can hold several components' tags, so a tag outside the scheme belongs to
+ * someone else and is skipped; a tag the scheme recognises that names no version (v1.2, vnext) is
+ * skipped with a note.
  */
-
-/** The version a tag names, or undefined when it is not `<prefix><semver>`. */
-export function parseReleaseTag(tag: string, prefix: string): SemVer | undefined {
-  if (!tag.startsWith(prefix)) return undefined;
-  const rest = tag.slice(prefix.length);
-  // semver.valid would accept "v1.2.3" after a "" prefix and "=1.2.3": only the plain grammar counts.
-  if (!/^\d/.test(rest)) return undefined;
-  return semver.parse(rest) ?? undefined;
-}
 
 export type TagSource = 'git' | 'github-tags' | 'github-releases';
 
@@ -25,14 +17,16 @@ export interface TagObservation {
   /** From a GitHub release. */
   prerelease?: boolean;
   draft?: boolean;
+  /** When the tag was made (unix seconds): git's creator date, a GitHub release's created_at. */
+  created?: number;
 }
 
 export interface ReleaseTag {
   tag: string;
-  version: SemVer;
+  version: ReleaseVersion;
   sources: TagSource[];
   commit?: string;
-  /** A semver pre-release (1.2.0-rc.1) or a GitHub release marked pre-release. */
+  /** A semver pre-release (1.2.0-rc.1) or a GitHub release marked pre-release (a date tag's rc is not one). */
   prerelease: boolean;
   /** Only a draft release names it: the tag does not exist yet. */
   draftOnly: boolean;
@@ -46,45 +40,58 @@ export interface IgnoredTag {
 }
 
 export interface TagCatalog {
-  prefix: string;
-  /** Release tags, newest version first. */
+  scheme: TagScheme;
+  /** Release tags, newest first in the scheme's order. */
   releases: ReleaseTag[];
-  /** Tags carrying the prefix that are not semantic versions. */
+  /** Tags the scheme recognises that name no version. */
   ignored: IgnoredTag[];
-  /** How many tags lacked the prefix (other components' tags), skipped without a note each. */
+  /** How many tags were outside the scheme (other components' tags), skipped without a note each. */
   otherPrefix: number;
   byTag: Map<string, ReleaseTag>;
 }
 
-export function buildTagCatalog(observations: readonly TagObservation[], prefix: string): TagCatalog {
+export function buildTagCatalog(observations: readonly TagObservation[], scheme: TagScheme): TagCatalog {
   const byTag = new Map<string, ReleaseTag>();
   const ignored = new Map<string, IgnoredTag>();
   const other = new Set<string>();
   for (const observation of observations) {
-    const version = parseReleaseTag(observation.tag, prefix);
-    if (!version) {
-      if (observation.tag.startsWith(prefix) && observation.source !== 'github-releases') {
-        ignored.set(observation.tag, { tag: observation.tag, reason: `not a semantic version after the prefix "${prefix}"` });
-      } else if (!observation.tag.startsWith(prefix)) other.add(observation.tag);
+    const parsed = parseTag(scheme, observation.tag);
+    if (!isParsed(parsed)) {
+      if (parsed === undefined) other.add(observation.tag);
+      else if (observation.source !== 'github-releases') ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
       continue;
     }
     const entry = byTag.get(observation.tag) ?? {
       tag: observation.tag,
-      version,
+      version: parsed,
       sources: [],
-      prerelease: version.prerelease.length > 0,
+      prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
       draftOnly: true,
       inGit: false,
     };
     if (!entry.sources.includes(observation.source)) entry.sources.push(observation.source);
     if (entry.commit === undefined) entry.commit = observation.commit;
+    // git's own date wins over a release's: it is the tag's, the release's may be later.
+    if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git')) entry.version.created = observation.created;
     if (observation.source === 'git') entry.inGit = true;
     if (observation.prerelease) entry.prerelease = true;
     if (!(observation.source === 'github-releases' && observation.draft)) entry.draftOnly = false;
     byTag.set(observation.tag, entry);
   }
-  const releases = [...byTag.values()].sort((a, b) => semver.rcompare(a.version, b.version) || a.tag.localeCompare(b.tag));
-  return { prefix, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+  if (scheme.order === 'created') {
+    for (const entry of byTag.values()) {
+      if (entry.version.created !== undefined) continue;
+      byTag.delete(entry.tag);
+      ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+    }
+  }
+  const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+  return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+}
+
+/** Whether `a` is an older release than `b` in the catalog's order. */
+export function isOlder(catalog: TagCatalog, a: ReleaseTag, b: ReleaseTag): boolean {
+  return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
 }
 
 export interface PredecessorOptions {
@@ -108,16 +115,19 @@ export function unsuitableReason(release: ReleaseTag, options: Pick<PredecessorO
   return undefined;
 }
 
-/** The newest suitable release older than `current`: the semver predecessor among release tags. */
-export function previousRelease(catalog: TagCatalog, current: SemVer, options: PredecessorOptions): PredecessorResult {
+/** The newest suitable release older than `current` in the catalog's order. */
+export function previousRelease(catalog: TagCatalog, currentRelease: ReleaseTag, options: PredecessorOptions): PredecessorResult {
   const passedOver: IgnoredTag[] = [];
+  // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
+  const current = currentRelease.version.semver;
   for (const release of catalog.releases) {
-    if (!semver.lt(release.version, current)) continue;
-    if ((options.sameMajor || options.sameMinor) && release.version.major !== current.major) {
+    if (!isOlder(catalog, release, currentRelease)) continue;
+    const version = release.version.semver;
+    if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
       passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
       continue;
     }
-    if (options.sameMinor && release.version.minor !== current.minor) {
+    if (current && version && options.sameMinor && version.minor !== current.minor) {
       passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
       continue;
     }

@@ -1,0 +1,209 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { localExecutor } from '../../shared/engine/executor.js';
+import { openSshExecutor, type SshExecutor } from '../../shared/engine/ssh.js';
+import { appendLedger, currentFromLedger, deployHistory, latestBackup, readLedger, type LedgerEntry } from '../../shared/ledger/ledger.js';
+import { runAction } from '../support/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { dockerEnv } from '../support/demo-app.js';
+import { startFakeGitHub } from '../support/github-api/index.js';
+import { serviceEnv } from '../support/services/index.js';
+import { sshActionInputs, startSshServer, type TestSshServer } from '../support/sshd.js';
+import { createDemoRepo, type FixtureRepo } from '../compute/fixture-repo.js';
+import { compute, expectRefused, expectSuccess } from '../compute/support.js';
+import { createComposeProject, projectInputs, type ComposeProject } from '../redeploy/compose-project.js';
+
+/**
+ * The deployment ledger (issue 18's foundation): JSON lines on the deploy host that redeploy-tag
+ * and smoke-test append to on every deploy and rollback and backup-db on every backup, written
+ * through the same executor (this runner, or a real sshd), and read back by compute-rollback-target
+ * when GitHub is not asked.
+ */
+let server: TestSshServer;
+let scratch: string;
+beforeAll(async () => {
+  server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'ledger-'));
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const readLines = (file: string): LedgerEntry[] => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as LedgerEntry);
+
+describe('the ledger file, through the local and the SSH executor', () => {
+  let ssh: SshExecutor;
+  beforeAll(async () => {
+    ssh = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+  });
+  afterAll(() => ssh?.close());
+
+  it.each([['this runner', () => localExecutor], ['ssh', () => ssh]] as const)('%s: creates the directory, appends whole lines from concurrent writers, reads them back', async (name, executor) => {
+    const file = path.join(scratch, name.replace(/ /g, '-'), 'ops', 'rollback-ledger.jsonl');
+    const ledger = { path: file, executor: executor() };
+    expect(await readLedger(ledger)).toEqual([]); // no file yet: an empty ledger
+    // "Strings that need quoting": the path and values cross ssh as data.
+    const writes = Array.from({ length: 20 }, (_, index) =>
+      appendLedger(ledger, { type: 'deploy', tag: `v1.${index}.0`, outcome: 'deployed', success: true, services: ['api'], image: `x'; touch ${scratch}/pwned; '$(id)` }),
+    );
+    await Promise.all(writes);
+    const entries = await readLedger(ledger);
+    expect(entries).toHaveLength(20);
+    expect(new Set(entries.map((entry) => (entry.type === 'deploy' ? entry.tag : '')))).toEqual(new Set(Array.from({ length: 20 }, (_, index) => `v1.${index}.0`)));
+    expect(readLines(file)).toEqual(entries);
+    expect(entries.every((entry) => /^\d{4}-\d{2}-\d{2}T/.test(entry.time))).toBe(true);
+    expect(readFileSync(file, 'utf8')).not.toContain('uid=');
+  });
+
+  it('a damaged line stops the read, naming the line', async () => {
+    const file = path.join(scratch, 'damaged.jsonl');
+    writeFileSync(file, '{"type":"backup","time":"2026-01-01T00:00:00Z","location":"a","database":"d","method":"dump"}\nnot json\n');
+    await expect(readLedger({ path: file, executor: localExecutor })).rejects.toThrow(`The deployment ledger ${file} line 2 is not JSON: "not json".`);
+  });
+
+  it('current, known good and latest backup: a failed smoke test disqualifies a release, a restore leaves the previous one running', () => {
+    const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z`;
+    const entries: LedgerEntry[] = [
+      { type: 'deploy', time: at(1), tag: 'v1.0.0', outcome: 'deployed', success: true, services: ['api'] },
+      { type: 'smoke', time: at(2), result: 'pass', checks: 2, failed: 0 },
+      { type: 'backup', time: at(3), location: '/backups/a.dump', database: 'shop', method: 'dump', appVersion: 'v1.0.0' },
+      { type: 'deploy', time: at(4), tag: 'v1.1.0', outcome: 'deployed', success: true, services: ['api'] },
+      { type: 'smoke', time: at(5), tag: 'v1.1.0', result: 'fail', checks: 2, failed: 1 },
+      { type: 'deploy', time: at(6), tag: 'v1.2.0', outcome: 'deployed', success: true, services: ['api'], environment: 'staging' },
+      { type: 'deploy', time: at(7), tag: 'v1.3.0', from: 'v1.1.0', outcome: 'restored', success: false, services: ['api'] },
+    ];
+    const beforeRestore = entries.slice(0, 6);
+    expect(currentFromLedger(beforeRestore)?.tag).toBe('v1.2.0');
+    expect(currentFromLedger(beforeRestore, 'production')?.tag).toBe('v1.1.0'); // the staging deploy is another environment's
+    const restored = currentFromLedger(entries, 'production');
+    expect([restored?.tag, restored?.entry.tag]).toEqual(['v1.1.0', 'v1.3.0']); // v1.3.0 failed and v1.1.0 was restored
+    expect(deployHistory(entries, 'production').map((release) => [release.tag, release.smoke?.result])).toEqual([
+      ['v1.1.0', 'fail'],
+      ['v1.0.0', 'pass'],
+    ]);
+    expect(latestBackup(entries)?.location).toBe('/backups/a.dump');
+  });
+});
+
+describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-rollback-target reads it', () => {
+  const TOKEN = 'ghs_ledger_token';
+  let database: TestDatabase;
+  let project: ComposeProject;
+  let repo: FixtureRepo;
+  let fake: Awaited<ReturnType<typeof startFakeGitHub>>;
+  let ledgerFile: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger');
+    project = await createComposeProject({ databaseUrl: database.url, healthcheck: false });
+    await project.up('v1.0.0');
+    repo = createDemoRepo();
+    fake = await startFakeGitHub({ token: TOKEN });
+    ledgerFile = path.join(project.dir, 'ops', 'rollback-ledger.jsonl');
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await database?.drop();
+    repo?.remove();
+    await fake?.server.stop();
+  });
+
+  const redeploy = (tag: string, extra: Record<string, string> = {}) =>
+    runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag, ledger: 'ops/rollback-ledger.jsonl', 'ready-url': `${project.baseUrl}/health`, environment: 'production', ...extra }),
+      env: { ...dockerEnv(), ...fake.server.env() },
+      githubToken: TOKEN,
+    });
+  // The smoke test writes its verdict over SSH to the deploy host's ledger (here the same file).
+  const smoke = (tag: string) =>
+    runAction('smoke-test', {
+      inputs: {
+        url: `${project.baseUrl}/health`,
+        deadline: '2s',
+        'fail-on-error': 'false',
+        ledger: ledgerFile,
+        'ledger-tag': tag,
+        environment: 'production',
+        ...sshActionInputs(server),
+      },
+    });
+
+  it('records deploys (with image, digest and the GitHub deployment id), smoke verdicts and a backup, then plans from the ledger alone', async () => {
+    const good = await redeploy('v1.1.0');
+    expect(good.errors).toEqual([]);
+    expect((await smoke('v1.1.0')).outputs.passed).toBe('true');
+    // The schema version backup-db records: golang-migrate's history table, at version 3.
+    await database.query('CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (3, false)');
+    const backup = await runAction('backup-db', { inputs: { 'database-url': database.url, upload: false, 'app-version': 'v1.1.0', ledger: ledgerFile } });
+    expect(backup.errors).toEqual([]);
+    // v1.3.0 is broken: left running (on-failure leave), and its smoke test fails.
+    const bad = await redeploy('v1.3.0', { 'on-failure': 'leave', 'health-timeout': '5s' });
+    expect(bad.exitCode).toBe(1);
+    expect((await smoke('v1.3.0')).outputs.passed).toBe('false');
+
+    const lines = readLines(ledgerFile);
+    expect(lines.map((entry) => [entry.type, entry.type === 'smoke' ? entry.result : entry.type === 'deploy' ? `${entry.tag} ${entry.outcome}` : entry.appVersion])).toEqual([
+      ['deploy', 'v1.1.0 deployed'],
+      ['smoke', 'pass'],
+      ['backup', 'v1.1.0'],
+      ['deploy', 'v1.3.0 failed'],
+      ['smoke', 'fail'],
+    ]);
+    const deployed = lines[0];
+    expect(deployed).toMatchObject({ type: 'deploy', environment: 'production', tag: 'v1.1.0', from: 'v1.0.0', success: true, services: ['api'], githubDeploymentId: Number(good.outputs['deployment-id']) });
+    expect(deployed.type === 'deploy' && deployed.imageId).toBe(good.outputs['image-digest']);
+    expect(lines[2]).toMatchObject({ type: 'backup', checksum: `sha256:${backup.outputs.checksum}`, location: backup.outputs.path, schemaVersion: '3', method: 'dump' });
+    expect(backup.outputs['schema-version']).toBe('3');
+    expect(lines[4]).toMatchObject({ type: 'smoke', tag: 'v1.3.0', environment: 'production', checks: 1, failed: 1 });
+
+    // No github-token: GitHub is not asked; the ledger says v1.3.0 runs and v1.1.0 was last good.
+    const plan = await compute(repo.dir, { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment' });
+    expectSuccess(plan);
+    expect(plan.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.1.0', 'history-source': 'ledger' });
+    expect(JSON.parse(plan.outputs['latest-backup'])).toEqual(lines[2]);
+    expect(plan.summary).toContain(`Deployment history read from the deployment ledger ${ledgerFile} (5 entries), not from GitHub.`);
+    expect(plan.summary).toMatch(/\| Target \| v1.1.0 \(deployment ledger .*: deployed .*, smoke test passed .*\) \|/);
+
+    // With GitHub reachable the Deployments API is used, as the workflows do.
+    const viaGitHub = await compute(repo.dir, { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment', 'github-token': TOKEN }, { env: fake.server.env() });
+    expectSuccess(viaGitHub);
+    expect(viaGitHub.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.1.0', 'history-source': 'github' });
+  });
+
+  it('the rollback over SSH lands in the deploy host\'s ledger', async () => {
+    const remoteLedger = path.join(scratch, 'deploy-host', 'ops', 'rollback-ledger.jsonl');
+    const result = await runAction('redeploy-tag', {
+      inputs: {
+        'working-directory': project.dir,
+        services: 'api',
+        'health-timeout': '60s',
+        tag: 'v1.1.0',
+        ledger: remoteLedger,
+        ...sshActionInputs(server),
+      },
+      // The runner has no engine: the redeploy and the ledger line both go through ssh.
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+    expect(result.errors).toEqual([]);
+    expect(readLines(remoteLedger)).toEqual([expect.objectContaining({ type: 'deploy', tag: 'v1.1.0', outcome: 'deployed', success: true, imageId: result.outputs['image-digest'] })]);
+  });
+
+  it('a ledger that cannot be written is a warning; backup-db records only method dump', async () => {
+    const result = await runAction('smoke-test', { inputs: { url: `${project.baseUrl}/health`, ledger: '/proc/no-such-dir/ledger.jsonl', 'ledger-tag': 'v1.1.0' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs.passed).toBe('true');
+    expect(result.warnings.join('\n')).toMatch(/^Could not append to the deployment ledger \/proc\/no-such-dir\/ledger\.jsonl on this runner: /);
+    const pgbackrest = await runAction('backup-db', { inputs: { method: 'pgbackrest', 'database-url': database.url, 'pgbackrest-stanza': 'main', ledger: 'ledger.jsonl' } });
+    expect(pgbackrest.exitCode).toBe(1);
+    expect(pgbackrest.errors).toEqual(['Input "ledger" does not apply to method "pgbackrest"; remove it, or set method to "dump".']);
+  });
+
+  it('a ledger whose only successful release is the current one has no target, and says why', async () => {
+    const file = path.join(scratch, 'only-current.jsonl');
+    writeFileSync(file, `${JSON.stringify({ type: 'deploy', time: '2026-01-01T00:00:00Z', tag: 'v1.2.0', outcome: 'deployed', success: true, services: ['api'] })}\n`);
+    expectRefused(await compute(repo.dir, { ledger: file, target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", but the deployment ledger .* has no successful deployment of a release older than v1\.2\.0\./);
+    expectRefused(await compute(repo.dir, { target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" and "github-token" too \(or "ledger" to read the deployment ledger\)\./);
+  });
+});
