@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { pause } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import type { HistoryTable } from './history.js';
+import type { HistoryTable } from './history-table.js';
+import { migrationTool } from './tools/index.js';
 import type { MigrationFormat } from './types.js';
 
 /**
@@ -54,16 +55,7 @@ export interface LockKey {
 
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 export function migrationLockKeys(database: string, table: HistoryTable, format: MigrationFormat): LockKey[] {
-  const keys: LockKey[] = [
-    { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-  ];
-  if (format === 'golang-migrate') {
-    keys.push({
-      id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-      derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-    });
-  }
-  return keys;
+  return migrationTool(format).lockKeys(database, table);
 }
 
 export function lockSql(keys: readonly LockKey[]): string[] {
