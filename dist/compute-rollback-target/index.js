@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7716);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2413);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7716:
+/***/ 2413:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38264,140 +38264,6 @@ function emitEvent(event, fields = {}) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function formats_compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-    }
-}
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        const body = text.slice(section.start, end);
-        const sql = body.replace(/^\r?\n/, '');
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql,
-            transactional: !/\btransaction:false\b/.test(section.options),
-            file,
-            // The marker's line, plus one when the section's text starts on the next line.
-            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
-        };
-    });
-    return result;
-}
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
-    }
-}
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-    }
-}
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38692,162 +38558,279 @@ function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
+;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
 
-
-const history_DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_parseHistoryTable(text, inputName = 'history-table') {
+function history_table_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function history_qualifiedName(table) {
+function history_table_qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
-    return rows[0].found !== null;
-}
-async function history_readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    const name = history_qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
-        return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
-}
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
-}
-function golangVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
-function history_historyWriter(format, table) {
-    const name = history_qualifiedName(table);
-    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-    if (format === 'golang-migrate') {
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    }
-    const createTable = format === 'dbmate'
-        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-    return {
-        createTable: () => [...createSchema, createTable],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function history_historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-const EXPECTED_COLUMNS = {
-    'golang-migrate': ['dirty', 'version'],
-    dbmate: ['version'],
-    diesel: ['run_on', 'version'],
-};
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function history_checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = EXPECTED_COLUMNS[format];
-    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
-        return;
-    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function history_golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
+
+
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const FILE = /^(\d+)(?:_(.*))?\.sql$/;
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+/**
+ * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+ * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
+ * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
+ * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
+ */
+const dbmate = {
+    format: 'dbmate',
+    migrationNoun: 'dbmate migration',
+    missingDownPlace: ' ("-- migrate:down" section)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name = ''] = match;
+            const sections = parseDbmateFile(await source.readFile(file), file);
+            const migration = { version, name, ...sections };
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+            if (byVersion.has(version))
+                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+            byVersion.set(version, migration);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
+    compareVersions: common_compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['version'],
+    foreignHistoryColumns: ['dirty'],
+    readHistory: readRowPerMigration,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: newestRemaining,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
+        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
+
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+/**
+ * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+ * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+ * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
+ * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
+ * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
+ */
+const diesel = {
+    format: 'diesel',
+    migrationNoun: 'diesel migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+        for (const file of files) {
+            const match = diesel_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, dirName, versionText, name = '', direction] = match;
+            const metadataFile = `${dirName}/metadata.toml`;
+            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const sql = await source.readFile(file);
+            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        const match = diesel_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    },
+    compareVersions: common_compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+    defaultHistoryTable: '__diesel_schema_migrations',
+    historyColumns: ['run_on', 'version'],
+    foreignHistoryColumns: [],
+    readHistory: readRowPerMigration,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: newestRemaining,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'run_in_transaction = false in metadata.toml',
+        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class plan_error_MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
+
+
+
+
+
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+function storedVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
+/**
+ * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
+ * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
+ */
+const golangMigrate = {
+    format: 'golang-migrate',
+    migrationNoun: 'Migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue; // golang-migrate reads one directory level only
+            const match = golang_migrate_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        if (file.includes('/'))
+            return undefined;
+        const match = golang_migrate_FILE.exec(file);
+        return match ? String(BigInt(match[1])) : undefined;
+    },
+    compareVersions: common_compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['dirty', 'version'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    },
+    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    },
+    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current)) {
+            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+        }
+        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    },
+    // The previous migration in the directory (source Prev), or nil.
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
+    lockKeys: (database, table) => [
+        suiteLockKey(database, table),
+        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    ],
+    nonTransactional: { guardedByDirtyFlag: true },
+    keepsDirtyFlag: true,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
 
 
 
@@ -38892,16 +38875,7 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
 }
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function lock_migrationLockKeys(database, table, format) {
-    const keys = [
-        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-    ];
-    if (format === 'golang-migrate') {
-        keys.push({
-            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-        });
-    }
-    return keys;
+    return migrationTool(format).lockKeys(database, table);
 }
 function lock_lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -38983,6 +38957,169 @@ async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) 
         throw error;
     }
     return { keys, waitedMs: Date.now() - started, release };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
+
+
+
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+function common_compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** Files the tool keeps up and down of a migration in, collected by version. */
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+}
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
+    const applied = rows.map((row) => row.version).sort(common_compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = history_table_qualifiedName(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** With a row per migration, the newest applied version left is what the history says after a revert. */
+function newestRemaining(_migrations, _migration, remainingApplied) {
+    return remainingApplied.at(-1) ?? null;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return tools_migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    return rows[0].found !== null;
+}
+async function history_readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
+    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
+    let format;
+    let tableName = 'schema_migrations';
+    if (columns('__diesel_schema_migrations').includes('version')) {
+        format = 'diesel';
+        tableName = '__diesel_schema_migrations';
+    }
+    else if (columns('schema_migrations').includes('dirty'))
+        format = 'golang-migrate';
+    else if (columns('schema_migrations').includes('version'))
+        format = 'dbmate';
+    if (!format)
+        return undefined;
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
+    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+}
+function history_historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function history_historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function history_checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function history_golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -39570,35 +39707,20 @@ function transactionControl(statements) {
 
 
 
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
+
+
+
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    if (format !== 'golang-migrate')
-        return [...history.applied];
-    if (history.current === null)
-        return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-    }
-    return migrations.filter((migration) => formats_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -39642,16 +39764,17 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    if (!script.transactional) {
-        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+    const policy = tools_migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (options.format === 'golang-migrate') {
+        if (policy.guardedByDirtyFlag) {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        const optOut = policy.howToOptOut(direction);
         return {
             statements,
             displaySql: '',
@@ -39712,7 +39835,7 @@ function planDown(migrations, history, versions, options) {
     const allowed = new Set(options.allowEmptyDown ?? []);
     const problems = [];
     const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => formats_compareVersions(b, a));
+    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
     const applied = appliedVersions(options.format, migrations, history, dir);
     let remaining = applied.filter((version) => !versions.includes(version));
     const plannedMigrations = [];
@@ -39724,26 +39847,18 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
         }
         else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        let versionAfter;
-        if (options.format === 'golang-migrate') {
-            // golang-migrate records the previous migration in the directory (source Prev), or nil.
-            const index = migrations.indexOf(migration);
-            versionAfter = index > 0 ? migrations[index - 1].version : null;
-        }
-        else {
-            remaining = remaining.filter((other) => other !== version);
-            versionAfter = remaining.at(-1) ?? null;
-        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
         const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
     if (problems.length > 0) {
-        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
             ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
             : undefined);
     }
@@ -39777,7 +39892,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -39906,9 +40021,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (plan.format === 'golang-migrate' && dirtyMarked) {
+    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -40019,7 +40134,7 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => formats_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)].sort((a, b) => common_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -41089,9 +41204,6 @@ function urlInput(name, options) {
     return text;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
-
 ;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
 
 /**
@@ -41267,7 +41379,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         migrationsDir,
         migrationsFormat,
         database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
+        historyTable: history_table_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
         sameMajor: booleanInput('same-major', { default: false }),
@@ -42631,7 +42743,7 @@ const MISSING_UP = { class: 'unknown', statements: [{ sql: '', line: 0, class: '
 async function planMigrations(migrations, context) {
     const since = sinceTarget(context.targetTag);
     const planned = [];
-    for (const migration of [...migrations].sort((a, b) => formats_compareVersions(a.version, b.version))) {
+    for (const migration of [...migrations].sort((a, b) => common_compareVersions(a.version, b.version))) {
         const label = `migration ${migrationLabel(migration)}`;
         // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
         const up = migration.up ? await parseSql(migration.up.sql) : undefined;
@@ -42924,7 +43036,7 @@ async function diffMigrations(repoRoot, dir, format, current, target) {
     return {
         current: atCurrent,
         target: atTarget,
-        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => formats_compareVersions(b.version, a.version)),
+        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => common_compareVersions(b.version, a.version)),
         onlyAtTarget: atTarget.filter((migration) => !currentVersions.has(migration.version)),
         editedSince: atCurrent.filter((migration) => {
             const before = targetByVersion.get(migration.version);
@@ -42969,7 +43081,7 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
-const newest = (versions) => versions.reduce((top, version) => (formats_compareVersions(version, top) > 0 ? version : top), '0');
+const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
     const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
@@ -42996,12 +43108,12 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
         else
             stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
     }
-    const known = [...checkout, ...elsewhere].sort((a, b) => formats_compareVersions(a.version, b.version));
+    const known = [...checkout, ...elsewhere].sort((a, b) => common_compareVersions(a.version, b.version));
     // golang-migrate records only the newest version: everything at or below it counts as applied.
     const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
         : history.applied;
-    return { versions: applied.filter((version) => formats_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+    return { versions: applied.filter((version) => common_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
 }
 /**
  * apply-down-migrations' own plan of the revert, made from the checkout's directory, and its
@@ -43021,7 +43133,7 @@ async function planRevert(request, checkout, history, versions) {
         return { plan, problems: await checkDownScripts(plan.migrations, checkout, request.database?.client) };
     }
     catch (error) {
-        if (error instanceof MigrationPlanError)
+        if (error instanceof plan_error_MigrationPlanError)
             return { problems: error.problems };
         throw error;
     }
@@ -43060,10 +43172,10 @@ async function planSchema(request) {
     let keptVersions = [];
     if (entry) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
-        const newestFirst = [...diff.current].sort((a, b) => formats_compareVersions(b.version, a.version));
-        targetSchema = newestFirst.find((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
-        fromGit = newestFirst.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
-        keptVersions = diff.pending.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
+        const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
+        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        fromGit = newestFirst.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
+        keptVersions = diff.pending.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
     }
     const database = request.database;
     const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
@@ -43081,10 +43193,10 @@ async function planSchema(request) {
     const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
-    if (database && formats_compareVersions(currentSchema, targetSchema) < 0) {
+    if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
     }
-    if (entry && entry.minSchema !== undefined && formats_compareVersions(currentSchema, entry.minSchema) < 0) {
+    if (entry && entry.minSchema !== undefined && common_compareVersions(currentSchema, entry.minSchema) < 0) {
         warnings.push({
             kind: 'compatibility',
             message: `The compatibility file says ${target.tag} needs schema ${entry.minSchema ?? 'any'}..${entry.maxSchema}, but the schema is only ${currentSchema}: a rollback cannot migrate up; check the matrix.`,
