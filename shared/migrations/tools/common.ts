@@ -3,8 +3,10 @@ import { ActionError } from '../../errors.js';
 import { quoteIdent } from '../../postgres/connection.js';
 import type { HistoryState, HistoryWriter } from '../history.js';
 import { qualifiedName, sqlLiteral, type HistoryTable } from '../history-table.js';
-import { golangMigrateLockId, type LockKey } from '../lock.js';
+import { golangMigrateLockId } from '../lock-id.js';
+import type { LockKey } from '../lock.js';
 import type { FileSource, Migration, MigrationScript } from '../types.js';
+import type { MigrationTool } from './tool.js';
 
 /** Digits compare as numbers (golang-migrate's uint), anything else as text. */
 export function compareVersions(a: string, b: string): number {
@@ -51,7 +53,20 @@ export function rowPerMigrationWriter(table: HistoryTable, createTable: string):
   };
 }
 
-/** With a row per migration, the newest applied version left is what the history says after a revert. */
-export function newestRemaining(_migrations: readonly Migration[], _migration: Migration, remainingApplied: readonly string[]): string | null {
-  return remainingApplied.at(-1) ?? null;
-}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+export const DIGIT_VERSIONS = {
+  compareVersions,
+  versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+  normalizeVersion: (version: string) => (version === '0' ? '0' : String(BigInt(version))),
+} satisfies Pick<MigrationTool, 'compareVersions' | 'versionInput' | 'normalizeVersion'>;
+
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+export const ROW_PER_MIGRATION = {
+  readHistory: readRowPerMigration,
+  appliedVersions: (_migrations: readonly Migration[], history: HistoryState) => [...history.applied],
+  versionAfterRevert: (_migrations: readonly Migration[], _migration: Migration, remainingApplied: readonly string[]) => remainingApplied.at(-1) ?? null,
+  lockKeys: (database: string, table: HistoryTable) => [suiteLockKey(database, table)],
+} satisfies Pick<MigrationTool, 'readHistory' | 'appliedVersions' | 'versionAfterRevert' | 'lockKeys'>;

@@ -1,6 +1,6 @@
 import { ActionError } from '../../errors.js';
 import type { FileSource, Migration, MigrationScript } from '../types.js';
-import { compareVersions, newestRemaining, readRowPerMigration, rowPerMigrationWriter, suiteLockKey } from './common.js';
+import { DIGIT_VERSIONS, ROW_PER_MIGRATION, rowPerMigrationWriter } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // dbmate: the version is the leading digits of the file name; the file holds both directions.
@@ -59,20 +59,13 @@ export const dbmate: MigrationTool = {
   },
   versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
 
-  compareVersions,
-  versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-  normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+  ...DIGIT_VERSIONS,
 
   defaultHistoryTable: 'schema_migrations',
   historyColumns: ['version'],
   foreignHistoryColumns: ['dirty'],
-  readHistory: readRowPerMigration,
+  ...ROW_PER_MIGRATION,
   historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
-  appliedVersions: (_migrations, history) => [...history.applied],
-  versionAfterRevert: newestRemaining,
-
-  lockKeys: (database, table) => [suiteLockKey(database, table)],
-
   nonTransactional: {
     guardedByDirtyFlag: false,
     optedOut: (direction) => `transaction:false on its migrate:${direction} line`,

@@ -1,5 +1,5 @@
 import type { FileSource, Migration } from '../types.js';
-import { addScript, compareVersions, newestRemaining, readRowPerMigration, rowPerMigrationWriter, suiteLockKey } from './common.js';
+import { addScript, DIGIT_VERSIONS, ROW_PER_MIGRATION, rowPerMigrationWriter } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
@@ -36,20 +36,13 @@ export const diesel: MigrationTool = {
     return match ? match[2].replace(/-/g, '') : undefined;
   },
 
-  compareVersions,
-  versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-  normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+  ...DIGIT_VERSIONS,
 
   defaultHistoryTable: '__diesel_schema_migrations',
   historyColumns: ['run_on', 'version'],
   foreignHistoryColumns: [],
-  readHistory: readRowPerMigration,
+  ...ROW_PER_MIGRATION,
   historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
-  appliedVersions: (_migrations, history) => [...history.applied],
-  versionAfterRevert: newestRemaining,
-
-  lockKeys: (database, table) => [suiteLockKey(database, table)],
-
   nonTransactional: {
     guardedByDirtyFlag: false,
     optedOut: () => 'run_in_transaction = false in metadata.toml',

@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { InputError } from '../../errors.js';
 import type { HistoryState } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
-import { golangMigrateLockId } from '../lock.js';
+import { golangMigrateLockId } from '../lock-id.js';
 import { MigrationPlanError } from '../plan-error.js';
 import type { FileSource, Migration } from '../types.js';
-import { addScript, compareVersions, createSchemaSql, suiteLockKey } from './common.js';
+import { addScript, compareVersions, createSchemaSql, DIGIT_VERSIONS, suiteLockKey } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
@@ -43,9 +43,7 @@ export const golangMigrate: MigrationTool = {
     return match ? String(BigInt(match[1])) : undefined;
   },
 
-  compareVersions,
-  versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-  normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+  ...DIGIT_VERSIONS,
 
   defaultHistoryTable: 'schema_migrations',
   historyColumns: ['dirty', 'version'],
