@@ -2,6 +2,7 @@ import { booleanInput, durationInput, enumInput, integerInput, jsonInput, listIn
 import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { PLAN_DIGEST_PATTERN, type ApprovedEntry } from '../../shared/migrations/plan-digest.js';
+import { migrationTool, type MigrationTool } from '../../shared/migrations/tools/index.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 
@@ -30,13 +31,13 @@ export interface ApplyDownInputs {
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
  * say what changed when expected-plan-digest does not match).
  */
-export function parsePlan(plan: unknown): ApprovedEntry[] {
+export function parsePlan(plan: unknown, tool: MigrationTool): ApprovedEntry[] {
   if (!Array.isArray(plan)) throw new InputError('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
   return plan.map((entry, index) => {
     const record: Record<string, unknown> = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { version: entry };
     const version = record.version;
-    if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
-      throw new InputError('plan', `entry ${index} has no numeric "version".`);
+    if ((typeof version !== 'string' && typeof version !== 'number') || !tool.versionInput.pattern.test(String(version))) {
+      throw new InputError('plan', `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`);
     }
     return {
       version: String(version),
@@ -57,7 +58,9 @@ export function readApplyDownInputs(): ApplyDownInputs {
   const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
   const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
 
-  const targetVersion = stringInput('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
+  const tool = migrationTool(format);
+  const versions = tool.versionInput;
+  const targetVersion = stringInput('target-version', { pattern: versions.pattern, patternDescription: `a ${format} version (${versions.description}; "0" for none)` });
   const steps = integerInput('steps', { min: 1, max: 100_000 });
   const planValue = jsonInput('plan');
   const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
@@ -68,7 +71,7 @@ export function readApplyDownInputs(): ApplyDownInputs {
       ? { kind: 'version', version: targetVersion }
       : steps !== undefined
         ? { kind: 'steps', steps }
-        : planTarget(parsePlan(planValue));
+        : planTarget(parsePlan(planValue, tool));
 
   const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
   const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
@@ -82,7 +85,7 @@ export function readApplyDownInputs(): ApplyDownInputs {
     dryRun,
     backupChecksum,
     skipBackupCheck,
-    allowEmptyDown: listInput('allow-empty-down', { itemPattern: /^[0-9]+$/, itemDescription: 'migration versions (digits)' }),
+    allowEmptyDown: listInput('allow-empty-down', { itemPattern: versions.pattern, itemDescription: `${format} versions (${versions.description})` }),
     lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
     verify: booleanInput('verify', { default: false }),

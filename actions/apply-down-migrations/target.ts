@@ -2,6 +2,7 @@ import { ActionError, InputError } from '../../shared/errors.js';
 import { compareVersions } from '../../shared/migrations/formats.js';
 import type { HistoryState } from '../../shared/migrations/history.js';
 import { appliedVersions, versionsAbove } from '../../shared/migrations/runner.js';
+import { migrationTool } from '../../shared/migrations/tools/index.js';
 import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import type { DownTarget } from './inputs.js';
 
@@ -38,8 +39,9 @@ export function selectVersionsToRevert(
   const current = applied.at(-1) ?? null;
 
   if (target.kind === 'version') {
-    const version = target.version === '0' ? '0' : String(BigInt(target.version));
-    const known = version === '0' || inDirectory.has(version) || (format !== 'golang-migrate' && applied.includes(version));
+    const version = migrationTool(format).normalizeVersion(target.version);
+    // golang-migrate's applied versions come from the directory; the others' from their history rows.
+    const known = version === '0' || inDirectory.has(version) || applied.includes(version);
     if (!known) {
       throw new InputError(
         'target-version',

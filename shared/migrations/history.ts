@@ -1,41 +1,17 @@
 import type pg from 'pg';
 import { InputError } from '../errors.js';
-import { quoteIdent } from '../postgres/connection.js';
-import { compareVersions } from './formats.js';
-import type { MigrationFormat } from './types.js';
+import { qualifiedName, type HistoryTable } from './history-table.js';
+import { migrationTool } from './tools/index.js';
+import { MIGRATION_FORMATS, type MigrationFormat } from './types.js';
+
+export { parseHistoryTable, qualifiedName, sqlLiteral, type HistoryTable } from './history-table.js';
 
 /**
- * Reading each tool's own history table, in the tool's own shape:
- * - golang-migrate: schema_migrations(version bigint, dirty boolean), a single row;
- * - dbmate: schema_migrations(version varchar primary key), one row per applied migration;
- * - diesel: __diesel_schema_migrations(version varchar(50) primary key, run_on timestamp), one row each.
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
  */
 
-export interface HistoryTable {
-  schema: string;
-  table: string;
-}
-
-export const DEFAULT_HISTORY_TABLES: Record<MigrationFormat, string> = {
-  'golang-migrate': 'schema_migrations',
-  dbmate: 'schema_migrations',
-  diesel: '__diesel_schema_migrations',
-};
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-export function parseHistoryTable(text: string, inputName = 'history-table'): HistoryTable {
-  const parts = text.split('.');
-  if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-    throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-  }
-  return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-
-export function qualifiedName(table: HistoryTable): string {
-  return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-}
+export const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, migrationTool(format).defaultHistoryTable])) as Record<MigrationFormat, string>;
 
 export interface HistoryState {
   exists: boolean;
@@ -54,15 +30,7 @@ export async function historyTableExists(client: pg.Client, table: HistoryTable)
 
 export async function readHistory(client: pg.Client, format: MigrationFormat, table: HistoryTable): Promise<HistoryState> {
   if (!(await historyTableExists(client, table))) return { exists: false, applied: [], current: null, dirty: false };
-  const name = qualifiedName(table);
-  if (format === 'golang-migrate') {
-    const { rows } = await client.query<{ version: string; dirty: boolean }>(`SELECT version::text AS version, dirty FROM ${name}`);
-    if (rows.length === 0) return { exists: true, applied: [], current: null, dirty: false };
-    return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-  }
-  const { rows } = await client.query<{ version: string }>(`SELECT version::text AS version FROM ${name}`);
-  const applied = rows.map((row) => row.version).sort(compareVersions);
-  return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+  return migrationTool(format).readHistory(client, table);
 }
 
 export interface DetectedHistory {
@@ -94,33 +62,8 @@ export async function detectSchemaVersion(client: pg.Client): Promise<DetectedHi
   return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
 
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
-
-export function sqlLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+// The write side: the statements each tool itself runs on its history table (its module in tools/
+// cites the tool's source), as literal SQL so a dry run can print exactly what a real run executes.
 
 export interface HistoryWriter {
   /** The tool's own CREATE TABLE (and CREATE SCHEMA for a non-public schema), for a first migration up. */
@@ -136,36 +79,8 @@ export interface HistoryWriter {
   markDirty(targetVersion: string | null): string[];
 }
 
-function golangVersion(version: string): string {
-  if (!/^-?[0-9]+$/.test(version)) throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
-  return String(BigInt(version));
-}
-
 export function historyWriter(format: MigrationFormat, table: HistoryTable): HistoryWriter {
-  const name = qualifiedName(table);
-  const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-  if (format === 'golang-migrate') {
-    const set = (version: string | null, dirty: boolean) => [
-      `TRUNCATE ${name};`,
-      ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-    ];
-    return {
-      createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-      recordApplied: (version) => set(version, false),
-      recordReverted: (_version, versionAfter) => set(versionAfter, false),
-      markDirty: (targetVersion) => set(targetVersion, true),
-    };
-  }
-  const createTable =
-    format === 'dbmate'
-      ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-      : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-  return {
-    createTable: () => [...createSchema, createTable],
-    recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-    recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-    markDirty: () => [],
-  };
+  return migrationTool(format).historyWriter(table);
 }
 
 export interface HistoryColumn {
@@ -197,11 +112,10 @@ export async function historyTableShape(client: pg.Client, table: HistoryTable):
   return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
 
-const EXPECTED_COLUMNS: Record<MigrationFormat, string[]> = {
-  'golang-migrate': ['dirty', 'version'],
-  dbmate: ['version'],
-  diesel: ['run_on', 'version'],
-};
+function looksLikeTool(format: MigrationFormat, names: readonly string[]): boolean {
+  const tool = migrationTool(format);
+  return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
 
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
@@ -209,11 +123,9 @@ const EXPECTED_COLUMNS: Record<MigrationFormat, string[]> = {
  */
 export function checkHistoryShape(shape: HistoryShape, format: MigrationFormat, table: HistoryTable): void {
   const names = shape.columns.map((column) => column.name).sort();
-  const expected = EXPECTED_COLUMNS[format];
-  if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty'))) return;
-  const looksLike = (Object.keys(EXPECTED_COLUMNS) as MigrationFormat[]).find(
-    (other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')),
-  );
+  const expected = migrationTool(format).historyColumns;
+  if (looksLikeTool(format, names)) return;
+  const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
   throw new InputError(
     'migrations-format',
     `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`,

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { pause } from '../cancellation.js';
 import { ActionError } from '../errors.js';
 import { formatDuration } from '../duration.js';
-import type { HistoryTable } from './history.js';
+import type { HistoryTable } from './history-table.js';
+import { migrationTool } from './tools/index.js';
 import type { MigrationFormat } from './types.js';
 
 /**
@@ -21,30 +22,7 @@ import type { MigrationFormat } from './types.js';
  * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
  */
 
-const ADVISORY_LOCK_SALT = 1486364155;
-
-let crcTable: Uint32Array | undefined;
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-export function golangMigrateLockId(databaseName: string, ...additionalNames: string[]): string {
-  const text = [databaseName, ...additionalNames].join('\0');
-  const sum = crc32(new TextEncoder().encode(text));
-  // Go multiplies two uint32s and keeps the low 32 bits.
-  return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
+export { golangMigrateLockId } from './lock-id.js';
 
 export interface LockKey {
   id: string;
@@ -54,16 +32,7 @@ export interface LockKey {
 
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 export function migrationLockKeys(database: string, table: HistoryTable, format: MigrationFormat): LockKey[] {
-  const keys: LockKey[] = [
-    { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-  ];
-  if (format === 'golang-migrate') {
-    keys.push({
-      id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-      derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-    });
-  }
-  return keys;
+  return migrationTool(format).lockKeys(database, table);
 }
 
 export function lockSql(keys: readonly LockKey[]): string[] {

@@ -15,6 +15,8 @@ import {
   type HistoryTable,
 } from './history.js';
 import { acquireMigrationLock, lockSql, migrationLockKeys, unlockSql, type HeldLock, type LockKey } from './lock.js';
+import { MigrationPlanError } from './plan-error.js';
+import { migrationTool } from './tools/index.js';
 import { directorySource } from './sources.js';
 import { positionInScript, splitStatements, statementHeadline, type SqlStatement } from './statements.js';
 import { findNonTransactionalStatements, transactionControl } from './transactions.js';
@@ -80,35 +82,14 @@ export interface PlanOptions {
   migrationsDir?: string;
 }
 
-/** One or more reasons a plan cannot run, all found before anything changed. */
-export class MigrationPlanError extends ActionError {
-  readonly problems: string[];
-  constructor(problems: string[], hint?: string) {
-    super(
-      problems.length === 1
-        ? `${problems[0]} Nothing was changed.`
-        : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`,
-      { hint },
-    );
-    this.name = 'MigrationPlanError';
-    this.problems = problems;
-  }
-}
+export { MigrationPlanError };
 
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 export function appliedVersions(format: MigrationFormat, migrations: readonly Migration[], history: HistoryState, migrationsDir = 'migrations-dir'): string[] {
-  if (format !== 'golang-migrate') return [...history.applied];
-  if (history.current === null) return [];
-  if (!migrations.some((migration) => migration.version === history.current)) {
-    throw new MigrationPlanError(
-      [`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`],
-      'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
-    );
-  }
-  return migrations.filter((migration) => compareVersions(migration.version, history.current!) <= 0).map((migration) => migration.version);
+  return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
@@ -172,16 +153,17 @@ function prepareScript(script: MigrationScript, direction: Direction, options: P
   const control = transactionControl(statements);
   const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
 
-  if (!script.transactional) {
-    notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+  const policy = migrationTool(options.format).nonTransactional;
+  if (!script.transactional && !policy.guardedByDirtyFlag) {
+    notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
     return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
   }
   if (nonTransactional.length > 0) {
-    if (options.format === 'golang-migrate') {
+    if (policy.guardedByDirtyFlag) {
       notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
       return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
-    const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+    const optOut = policy.howToOptOut(direction);
     return {
       statements,
       displaySql: '',
@@ -263,19 +245,12 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
     }
     const label = migration.down?.file ?? `version ${version} (${migration.name})`;
     if (!migration.down && !allowed.has(version)) {
-      problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+      problems.push(`${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`);
     } else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
       problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
     }
-    let versionAfter: string | null;
-    if (options.format === 'golang-migrate') {
-      // golang-migrate records the previous migration in the directory (source Prev), or nil.
-      const index = migrations.indexOf(migration);
-      versionAfter = index > 0 ? migrations[index - 1].version : null;
-    } else {
-      remaining = remaining.filter((other) => other !== version);
-      versionAfter = remaining.at(-1) ?? null;
-    }
+    remaining = remaining.filter((other) => other !== version);
+    const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
     const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
     plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
   }
@@ -322,7 +297,7 @@ export function planUp(migrations: readonly Migration[], history: HistoryState, 
 }
 
 export function describeMigration(migration: Pick<Migration, 'version' | 'name'>, format: MigrationFormat): string {
-  return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+  return `${migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 
 export interface SessionSettings {
@@ -514,9 +489,9 @@ export async function runPlan(client: pg.Client, plan: MigrationPlan, hooks: Run
 function historyStateAfterFailure(plan: MigrationPlan, step: PlannedMigration, rolledBack: boolean, dirtyMarked: boolean, unit: Unit): string {
   const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
   if (rolledBack) {
-    return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+    return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
   }
-  if (plan.format === 'golang-migrate' && dirtyMarked) {
+  if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
     return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
   }
   return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;

@@ -1,0 +1,18 @@
+import type { MigrationFormat } from '../types.js';
+import { dbmate } from './dbmate.js';
+import { diesel } from './diesel.js';
+import { golangMigrate } from './golang-migrate.js';
+import type { MigrationTool } from './tool.js';
+
+const TOOLS: Record<MigrationFormat, MigrationTool> = {
+  'golang-migrate': golangMigrate,
+  dbmate,
+  diesel,
+};
+
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+export function migrationTool(format: MigrationFormat): MigrationTool {
+  return TOOLS[format];
+}
+
+export type { MigrationTool } from './tool.js';
