@@ -39914,8 +39914,18 @@ function parseExpectedStatus(text, inputName = 'expected-status') {
     }
     return items;
 }
-/** "Name: value" per line. Every value is masked: headers are where tokens live. */
-function parseHeaders(text, inputName = 'headers') {
+// Header names that carry credentials: their values are secret without being listed in secret-headers.
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passwd|session|key|auth|credential|signature|jwt/i;
+function isCredentialHeader(name) {
+    return CREDENTIAL_HEADER.test(name);
+}
+/**
+ * "Name: value" per line. Values of credential-looking headers and of those named in `secretNames`
+ * are masked; the rest (Accept: application/json) are not, since masking them would blank that
+ * text everywhere in the job log.
+ */
+function parseHeaders(text, secretNames) {
+    const inputName = 'headers';
     const headers = {};
     for (const line of (text ?? '').split('\n')) {
         if (line.trim() === '')
@@ -39927,14 +39937,19 @@ function parseHeaders(text, inputName = 'headers') {
             throw new errors/* InputError */.dz(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`);
         }
         const value = line.slice(separator + 1).trim();
-        maskValue(value);
+        if (isCredentialHeader(name) || secretNames.has(name.toLowerCase()))
+            maskValue(value);
         headers[name] = value;
     }
     return headers;
 }
 function readSmokeInputs() {
-    // Headers first: their values are secrets, masked before any other input error can print anything.
-    const headers = parseHeaders(stringInput('headers'));
+    // Headers first: their secret values are masked before any other input error can print anything.
+    const secretHeaders = new Set(listInput('secret-headers', { itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, itemDescription: 'header names such as X-Internal-Auth' }).map((name) => name.toLowerCase()));
+    const headers = parseHeaders(stringInput('headers'), secretHeaders);
+    for (const name of Object.keys(headers))
+        if (isCredentialHeader(name))
+            secretHeaders.add(name.toLowerCase());
     const baseUrl = urlInput('base-url');
     const url = urlInput('url', { allowRelative: baseUrl !== undefined });
     const suite = stringInput('suite');
@@ -39954,6 +39969,7 @@ function readSmokeInputs() {
         expectedVersion: stringInput('expected-version'),
         versionPath: stringInput('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
         headers,
+        secretHeaders,
         timeoutMs: durationInput('timeout', { default: 10_000, min: 1 }),
         deadlineMs: durationInput('deadline', { default: 60_000, min: 0 }),
         consecutiveSuccesses: integerInput('consecutive-successes', { default: 1, min: 1, max: 100 }),
@@ -40697,19 +40713,15 @@ class MapScope {
 
 
 
+
 /**
  * Turns a validated suite (or the url input) into the plan the runner executes: defaults and inputs
  * applied (request > suite defaults > inputs), JSONPaths and regexes compiled, CA files read, every
  * {{placeholder}} checked against what is defined at that point. Every problem is collected with its
  * line, and reported before a single request is sent.
  */
-// Header names that carry credentials: their values are secret without being marked.
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey)$|token|secret|password|session/i;
 // Capture names that hold credentials: masked as soon as they are captured, before anything can print them.
 const CREDENTIAL_NAME = /token|secret|password|passwd|session|cookie|api[-_]?key|credential|jwt|bearer/i;
-function isCredentialHeader(name) {
-    return CREDENTIAL_HEADER.test(name);
-}
 /** Collects problems with their pointers; at the end they are located and thrown together. */
 class Problems {
     list = [];
@@ -40783,7 +40795,7 @@ function urlCheck(context, baseUrl, problems) {
     return { name: request.name, flow: false, steps: [request], retry: retryPlan(undefined, undefined, inputs), variables: [] };
 }
 function inputHeaders(inputs) {
-    return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: true }));
+    return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: inputs.secretHeaders.has(name.toLowerCase()) }));
 }
 function joinUrl(baseUrl, url) {
     if (!baseUrl || !url.startsWith('/'))
@@ -42293,8 +42305,9 @@ function writeJunit(file, xml) {
 async function run() {
     const inputs = readSmokeInputs();
     const redactor = new Redactor();
-    for (const value of Object.values(inputs.headers))
-        redactor.addHeaderValue(value);
+    for (const [name, value] of Object.entries(inputs.headers))
+        if (inputs.secretHeaders.has(name.toLowerCase()))
+            redactor.addHeaderValue(value);
     redactor.addUrlCredentials(inputs.url);
     redactor.addUrlCredentials(inputs.baseUrl);
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
