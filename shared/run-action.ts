@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { cancellation, journal, type StopSignal } from './cancellation.js';
 import { formatDuration } from './duration.js';
 import { ActionError, errorMessage } from './errors.js';
+import { summaryWanted } from './summary.js';
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
@@ -82,6 +83,15 @@ function reportFailure(action: string, error: unknown, summaryAtStart: number): 
   appendSummary(failureSummary(action, message, summaryAtStart));
 }
 
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure(): boolean {
+  try {
+    return summaryWanted();
+  } catch {
+    return true;
+  }
+}
+
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action: string, summaryAtStart: number): never {
   reportFailure(action, new ActionError('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -112,7 +122,7 @@ export function failureSummary(action: string, message: string, summaryAtStart: 
 
 function appendSummary(markdown: string): void {
   const file = process.env.GITHUB_STEP_SUMMARY;
-  if (!file || !markdown) return;
+  if (!file || !markdown || !summaryWantedOnFailure()) return;
   // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
   appendFileSync(file, markdown);
 }

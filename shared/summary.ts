@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { booleanInput } from './inputs.js';
 
 /**
  * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
@@ -37,8 +38,16 @@ export function details(title: string, body: string): string {
   return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
 }
 
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+export function summaryWanted(): boolean {
+  return Boolean(process.env.GITHUB_STEP_SUMMARY) && booleanInput('job-summary', { default: true });
+}
+
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
 export async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  if (!summaryWanted()) return;
   await core.summary.addRaw(markdown, true).write();
 }

@@ -97,8 +97,9 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(result.outputs.outcome).toBe('deployed');
-    expect(result.outputs['previous-image-digest']).toBe(await imageId(demoImage('v1.2.0')));
-    expect(result.outputs['image-digest']).toBe(await imageId(demoImage('v1.1.0')));
+    expect(result.outputs['previous-image-id']).toBe(await imageId(demoImage('v1.2.0')));
+    expect(result.outputs['image-id']).toBe(await imageId(demoImage('v1.1.0')));
+    expect(result.outputs['image-digest']).toBe('');
     expect((JSON.parse(result.outputs['previous-container-ids']) as string[]).sort()).toEqual(apiBefore.map((task) => task.containerId).sort());
     expect((JSON.parse(result.outputs['container-ids']) as string[]).sort()).toEqual(apiAfter.map((task) => task.containerId).sort());
     expect(Number(result.outputs['duration-ms'])).toBeGreaterThan(0);

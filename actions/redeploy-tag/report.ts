@@ -22,10 +22,13 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
   const first = <T>(values: (T | undefined)[]) => values.find((value) => value !== undefined);
   return {
     'previous-tag': commonTag(previous),
-    'previous-image-digest': first(previous.map((snapshot) => snapshot.imageId)),
+    'previous-image-id': first(previous.map((snapshot) => snapshot.imageId)),
+    'previous-image-digest': first(previous.map((snapshot) => snapshot.digest)),
     'previous-container-ids': previous.flatMap((snapshot) => snapshot.containerIds),
     'new-tag': commonTag(current),
-    'image-digest': first(current.map((snapshot) => snapshot.imageId)),
+    'image-id': first(current.map((snapshot) => snapshot.imageId)),
+    // A registry digest: the one a swarm service is pinned to, else the deployed image's RepoDigest.
+    'image-digest': first(current.map((snapshot) => snapshot.digest ?? plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
     'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
     'deployment-id': totals.deploymentId,
     'duration-ms': Math.round(totals.durationMs),
