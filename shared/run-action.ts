@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { cancellation, journal, type StopSignal } from './cancellation.js';
 import { formatDuration } from './duration.js';
 import { ActionError, errorMessage } from './errors.js';
-import { summaryWanted } from './summary.js';
+import { codeSpanAddresses, summaryWanted } from './summary.js';
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
@@ -105,7 +105,7 @@ function exitNow(action: string, summaryAtStart: number): never {
 export function failureSummary(action: string, message: string, summaryAtStart: number): string {
   const ownSummary = summarySize() > summaryAtStart;
   if (ownSummary && !cancellation.cancelled) return '';
-  const [first, ...rest] = message.split('\n');
+  const [first, ...rest] = codeSpanAddresses(message).split('\n');
   const parts: string[] = [];
   if (cancellation.cancelled) {
     const after = cancellation.at ? ` ${formatDuration(Date.now() - cancellation.at)} after the signal` : '';
