@@ -30,7 +30,7 @@ describe('the summary check every action summary in the suite goes through', () 
     ['an empty header row', '## x\n\n|  |  |\n| --- | --- |\n| Size | 1 MB |\n', /empty header cell/],
     ['an empty column', '## x\n\n| Check | Expected |\n| --- | --- |\n| a |  |\n| b |  |\n', /column "Expected" is empty in every row/],
     ['a bare user@host', '## x\n\nDatabase postgres@127.0.0.1 restored\n', /renders as a mail link/],
-    ['raw bytes', '## x\n\nSize 1234567 bytes\n', /give a human size/],
+    ['raw bytes in a table', '## x\n\n| Detail | Value |\n| --- | --- |\n| Size | 1234567 bytes |\n', /give a human size/],
   ])('flags %s', (_name, markdown, problem) => {
     expect(summaryProblems(markdown).join('\n')).toMatch(problem);
   });

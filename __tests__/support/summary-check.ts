@@ -27,7 +27,10 @@ export function summaryProblems(markdown: string): string[] {
   }
   // GitHub renders user@host as a mailto: link; identifiers belong in code spans.
   for (const match of prose.matchAll(/(?<![\w`])[\w.+-]+@[\w-]+(\.[\w-]+)+(?![\w`])/g)) problems.push(`"${match[0]}" outside a code span renders as a mail link`);
-  for (const match of prose.matchAll(/\b\d{5,} bytes\b/g)) problems.push(`raw size "${match[0]}": give a human size`);
+  // In tables, sizes are read at a glance; an error message may need the exact figures it compares.
+  for (const line of lines.filter((text) => text.startsWith('|'))) {
+    for (const match of line.matchAll(/\b\d{5,} bytes\b/g)) problems.push(`raw size "${match[0]}" in a table: give a human size`);
+  }
   if (/^#{1,6}\s*$/m.test(prose)) problems.push('empty heading');
   return problems;
 }
