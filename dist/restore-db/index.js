@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(80235);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(39636);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 80235:
+/***/ 39636:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39088,239 +39088,10 @@ async function restoreIdentity(client, targetVersion) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var shared_inputs = __nccwpck_require__(18573);
 ;// CONCATENATED MODULE: ./shared/backup/tables.ts
 
 
@@ -39633,15 +39404,15 @@ async function restoreTables(request) {
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 function readTablesInputs() {
-    const tables = listInput('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
-    const content = enumInput('tables-content', TABLE_CONTENTS, { default: 'data' });
-    const intoSchema = stringInput('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
+    const tables = (0,shared_inputs/* listInput */.dt)('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+    const content = (0,shared_inputs/* enumInput */.gX)('tables-content', TABLE_CONTENTS, { default: 'data' });
+    const intoSchema = (0,shared_inputs/* stringInput */.Uj)('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
     if (tables.length === 0 && intoSchema)
         throw new errors/* InputError */.dz('tables-schema', 'only applies with tables: name the tables to restore into it.');
     return { tables, content, intoSchema };
 }
 function restoredTablesSummary(restored) {
-    return ['\n### Tables restored\n\n', markdownTable(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+    return ['\n### Tables restored\n\n', (0,summary/* markdownTable */.Qj)(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
 }
 /** Partial restore from a verified dump: only the named tables, into the database in database-url. */
 async function restoreTablesFromDump(request) {
@@ -39661,9 +39432,9 @@ async function restoreTablesFromDump(request) {
     });
     const durationMs = Date.now() - request.started;
     setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
-    await writeSummary([
+    await (0,summary/* writeSummary */.Sy)([
         `## Tables restored into ${request.target.database}\n`,
-        keyValueTable([
+        (0,summary/* keyValueTable */.z2)([
             ['Backup', request.origin],
             ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
             ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
@@ -39946,15 +39717,15 @@ const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
 function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const sshHost = (0,shared_inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
+            if ((0,shared_inputs/* stringInput */.Uj)(name))
                 throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
         }
         return undefined;
     }
-    const knownHosts = stringInput('known-hosts');
+    const knownHosts = (0,shared_inputs/* stringInput */.Uj)('known-hosts');
     if (!knownHosts) {
         throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
@@ -39963,9 +39734,9 @@ function readSshInputs() {
     }
     return {
         host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        user: (0,shared_inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,shared_inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,shared_inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
         knownHosts,
     };
 }
@@ -40262,7 +40033,7 @@ function parseVia(text) {
     if (text === undefined)
         return [];
     if (text.startsWith('[')) {
-        const parsed = yamlInput('pgbackrest-via');
+        const parsed = (0,shared_inputs/* yamlInput */.eR)('pgbackrest-via');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
             throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
         }
@@ -40271,14 +40042,14 @@ function parseVia(text) {
     return text.split(/\s+/).filter(Boolean);
 }
 function readPgBackRestSettings(extra = {}) {
-    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    const stanza = (0,shared_inputs/* stringInput */.Uj)('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
     if (!stanza)
         throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
-    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    const archiveTimeoutMs = (0,shared_inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
     return {
         stanza,
-        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
-        via: parseVia(stringInput('pgbackrest-via')),
+        config: (0,shared_inputs/* stringInput */.Uj)('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia((0,shared_inputs/* stringInput */.Uj)('pgbackrest-via')),
         ssh: readSshTarget(),
         archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
         ...extra,
@@ -40287,7 +40058,7 @@ function readPgBackRestSettings(extra = {}) {
 /** Inputs of one method given with the other: said plainly, not ignored. */
 function rejectInputsOfOtherMethod(method, names) {
     for (const name of names) {
-        if (rawInput(name) !== '')
+        if ((0,shared_inputs/* rawInput */.JR)(name) !== '')
             throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
     }
 }
@@ -40309,16 +40080,16 @@ const PGBACKREST_ONLY_INPUTS = [
 ];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 function readRestoreMethod() {
-    return enumInput('method', METHODS, { default: 'dump' });
+    return (0,shared_inputs/* enumInput */.gX)('method', METHODS, { default: 'dump' });
 }
 async function readRestoreInputs() {
     rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const path = stringInput('path');
-    const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
-    const label = stringInput('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
-    const runIdText = stringInput('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
-    const token = secretInput('github-token');
+    const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
+    const path = (0,shared_inputs/* stringInput */.Uj)('path');
+    const artifactName = (0,shared_inputs/* stringInput */.Uj)('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
+    const label = (0,shared_inputs/* stringInput */.Uj)('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    const runIdText = (0,shared_inputs/* stringInput */.Uj)('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
+    const token = (0,shared_inputs/* secretInput */.jY)('github-token');
     const runId = runIdText === undefined ? undefined : Number(runIdText);
     let source;
     if (path) {
@@ -40341,11 +40112,11 @@ async function readRestoreInputs() {
     else {
         throw new errors/* InputError */.dz('path', 'or "artifact-name" is required: say which backup to restore.');
     }
-    const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
-    const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
+    const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
+    const targetDatabase = (0,shared_inputs/* stringInput */.Uj)('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
     if (targetDatabase && mode === 'replace')
         throw new errors/* InputError */.dz('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
-    const swap = booleanInput('swap', { default: false });
+    const swap = (0,shared_inputs/* booleanInput */.tE)('swap', { default: false });
     const tables = readTablesInputs();
     if (tables.tables.length > 0) {
         for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']]) {
@@ -40355,7 +40126,7 @@ async function readRestoreInputs() {
     }
     if (swap && mode === 'replace')
         throw new errors/* InputError */.dz('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
-    const terminateConnections = booleanInput('terminate-connections', { default: false });
+    const terminateConnections = (0,shared_inputs/* booleanInput */.tE)('terminate-connections', { default: false });
     if (terminateConnections && mode !== 'replace')
         throw new errors/* InputError */.dz('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
     return {
@@ -40363,17 +40134,17 @@ async function readRestoreInputs() {
         source,
         targetDatabase,
         mode,
-        encryptionKey: await readEncryptionSecret(secretInput('encryption-key'), 'decrypt'),
-        expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
+        encryptionKey: await readEncryptionSecret((0,shared_inputs/* secretInput */.jY)('encryption-key'), 'decrypt'),
+        expectedChecksum: (0,shared_inputs/* stringInput */.Uj)('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
             ?.replace(/^sha256:/, '')
             .toLowerCase(),
-        safetyBackup: booleanInput('safety-backup', { default: true }),
+        safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
         terminateConnections,
-        lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
+        lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         swap,
-        noOwner: booleanInput('no-owner', { default: false }),
-        pgBinDir: stringInput('pg-bin-dir'),
-        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        noOwner: (0,shared_inputs/* booleanInput */.tE)('no-owner', { default: false }),
+        pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
         tables,
     };
 }
@@ -40844,7 +40615,7 @@ function commandInput(name, text) {
     if (text === undefined)
         return undefined;
     if (text.startsWith('[')) {
-        const parsed = yamlInput(name);
+        const parsed = (0,shared_inputs/* yamlInput */.eR)(name);
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string'))
             throw new errors/* InputError */.dz(name, 'given as JSON must be a non-empty array of strings.');
         return parsed;
@@ -40852,9 +40623,9 @@ function commandInput(name, text) {
     return text.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 function readTarget() {
-    const name = stringInput('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
-    const lsnText = stringInput('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
-    const timeText = stringInput('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
+    const name = (0,shared_inputs/* stringInput */.Uj)('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
+    const lsnText = (0,shared_inputs/* stringInput */.Uj)('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
+    const timeText = (0,shared_inputs/* stringInput */.Uj)('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
     if (name && timeText)
         throw new errors/* InputError */.dz('target-time', 'and "restore-point" were both given; recover either to a restore point or to a time.');
     if (lsnText && !name)
@@ -40870,8 +40641,8 @@ function readTarget() {
     return { kind: 'immediate' };
 }
 function readBackupSet() {
-    const text = stringInput('backup-set', { default: 'latest' });
-    const windowMs = durationInput('random-window', { default: 7 * 86_400_000, min: 60_000 });
+    const text = (0,shared_inputs/* stringInput */.Uj)('backup-set', { default: 'latest' });
+    const windowMs = (0,shared_inputs/* durationInput */.Ts)('random-window', { default: 7 * 86_400_000, min: 60_000 });
     if (text === 'latest')
         return { kind: 'latest' };
     if (text === 'random')
@@ -40882,28 +40653,28 @@ function readBackupSet() {
 }
 function readPgBackRestRestoreInputs() {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
+    const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
+    const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
     const replace = mode === 'replace';
-    const removeSideCluster = stringInput('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
+    const removeSideCluster = (0,shared_inputs/* stringInput */.Uj)('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
     const inputs = {
         target,
-        settings: readPgBackRestSettings({ serverBinDir: stringInput('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
+        settings: readPgBackRestSettings({ serverBinDir: (0,shared_inputs/* stringInput */.Uj)('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
         recovery: readTarget(),
         backupSet: readBackupSet(),
         mode,
-        sideDataDirectory: stringInput('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
-        sidePort: integerInput('side-port', { min: 1, max: 65535 }),
-        sideCluster: enumInput('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
-        stopCommand: commandInput('stop-command', stringInput('stop-command')),
-        startCommand: commandInput('start-command', stringInput('start-command')),
-        dataDirectory: stringInput('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
-        safetyBackup: booleanInput('safety-backup', { default: true }),
-        recoveryTimeoutMs: durationInput('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
+        sideDataDirectory: (0,shared_inputs/* stringInput */.Uj)('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
+        sidePort: (0,shared_inputs/* integerInput */.$A)('side-port', { min: 1, max: 65535 }),
+        sideCluster: (0,shared_inputs/* enumInput */.gX)('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
+        stopCommand: commandInput('stop-command', (0,shared_inputs/* stringInput */.Uj)('stop-command')),
+        startCommand: commandInput('start-command', (0,shared_inputs/* stringInput */.Uj)('start-command')),
+        dataDirectory: (0,shared_inputs/* stringInput */.Uj)('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
+        safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
+        recoveryTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
         removeSideCluster,
         tables: readTablesInputs(),
-        noOwner: booleanInput('no-owner', { default: false }),
-        pgBinDir: stringInput('pg-bin-dir'),
+        noOwner: (0,shared_inputs/* booleanInput */.tE)('no-owner', { default: false }),
+        pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
     };
     if (replace && inputs.tables.tables.length > 0)
         throw new errors/* InputError */.dz('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
@@ -40935,8 +40706,8 @@ function pgBackRestRestoreSummary(input) {
         ? `side cluster ${side.dataDirectory}, port ${side.port} (${inputs.sideCluster === 'keep' ? 'left running' : inputs.sideCluster === 'stop' ? 'stopped afterwards' : 'removed afterwards'})`
         : `in place (${inputs.target.host}:${inputs.target.port})`;
     const parts = [
-        `## Point-in-time recovery: ${inputs.target.database} ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
-        keyValueTable([
+        `## ${input.problems.length ? '❌' : '✅'} Point-in-time recovery: \`${inputs.target.database}\` ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
+        (0,summary/* keyValueTable */.z2)([
             ['Recovered to', plan.description],
             ['Into', where],
             ['Timeline', `${result.recovered.timeline} (promoted at ${result.recovered.lsn})`],
@@ -40955,7 +40726,7 @@ function pgBackRestRestoreSummary(input) {
         parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
     if (rows.length)
-        parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));
+        parts.push('\n### Row counts\n\n', (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], rows));
     return parts.join('');
 }
 
@@ -41070,7 +40841,7 @@ async function runPgBackRestRestore(started) {
             'duration-ms': durationMs,
         });
         const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-        await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
         if (problems.length) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
@@ -41266,12 +41037,13 @@ function restoreSummary(input) {
     const { metadata, state } = input;
     const fkBroken = state.foreignKeys.filter((fk) => fk.violations > 0);
     const parts = [
-        `## Database restore: ${input.database} ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
-        keyValueTable([
-            ['Restored into', `${input.database} (${input.mode})`],
+        `## ${input.problems.length ? '❌' : '✅'} Database restore: \`${input.database}\` ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
+        input.problems.length ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n` : '',
+        (0,summary/* keyValueTable */.z2)([
+            ['Restored into', `${(0,summary/* code */.aY)(input.database)} (${input.mode})`],
             ['Previous database', input.previous],
             ['Backup', input.origin],
-            ['Taken', metadata ? `${metadata.createdAt} from ${metadata.source}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
+            ['Taken', metadata ? `${metadata.createdAt} from ${(0,summary/* code */.aY)(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
             ['SHA-256', `\`${input.checksum}\` (verified before restoring)`],
             ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
             ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
@@ -41279,8 +41051,6 @@ function restoreSummary(input) {
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
-    if (input.problems.length)
-        parts.push(`\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     const rows = Object.entries(state.rowCounts)
         .sort(([, a], [, b]) => b - a)
         .slice(0, 30)
@@ -41290,7 +41060,7 @@ function restoreSummary(input) {
     });
     if (rows.length) {
         parts.push('\n### Row counts\n\n');
-        parts.push(markdownTable(['Table', 'Restored', 'In backup', 'Match'], rows));
+        parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Restored', 'In backup', 'Match'], rows));
     }
     return parts.join('');
 }
@@ -41610,7 +41380,7 @@ async function run() {
             'previous-database': previous,
             'duration-ms': durationMs,
         });
-        await writeSummary(restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }));
         if (problems.length > 0) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The restored database ${database} does not match the backup:\n- ${problems.join('\n- ')}\n` +
@@ -41830,6 +41600,229 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 18573:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   JR: () => (/* binding */ rawInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   eR: () => (/* binding */ yamlInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports quote, jsonInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 59842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -41845,6 +41838,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(96566);
+
 
 
 
@@ -41930,6 +41925,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -41943,7 +41947,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -41963,10 +41967,96 @@ function failureSummary(action, message, summaryAtStart) {
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 96566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */ });
+/* unused harmony exports cell, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 
