@@ -115,8 +115,8 @@ export function failureSummary(action: string, message: string, summaryAtStart: 
     parts.push(`## ${action} failed\n\n${first}\n`);
   }
   if (rest.length) parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-  if (journal.done.length && !ownSummary) parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
-  if (journal.cleaned.length) parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+  if (journal.done.length && !ownSummary) parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
+  if (journal.cleaned.length) parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
   return parts.join('');
 }
 

@@ -1,6 +1,6 @@
 import { formatDuration } from '../../shared/duration.js';
 import type { OutputValue } from '../../shared/outputs.js';
-import { code, keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeSpanAddresses, keyValueTable, markdownTable } from '../../shared/summary.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
 
 /** Outputs and job summary of a redeploy, from its plan and report (or just the plan, when refused). */
@@ -64,8 +64,8 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
   const parts = [`## redeploy-tag: \`${totals.tag}\`: ${HEADLINE[outcome]}\n`];
   // What went wrong right under the verdict; the tables after it.
   const failure = report?.failure ?? refusal;
-  if (failure) parts.push(`\n**Why:** ${failure}\n`);
-  if (report?.restore) parts.push(`\n**Restore:** ${report.restore.detail}\n`);
+  if (failure) parts.push(`\n**Why:** ${codeSpanAddresses(failure)}\n`);
+  if (report?.restore) parts.push(`\n**Restore:** ${codeSpanAddresses(report.restore.detail)}\n`);
   if (failure || report?.restore) parts.push('\n');
   if (plan) {
     const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
