@@ -31380,9 +31380,9 @@ function redeploySummary(plan, report, totals, refusal) {
     // What went wrong right under the verdict; the tables after it.
     const failure = report?.failure ?? refusal;
     if (failure)
-        parts.push(`\n**Why:** ${failure}\n`);
+        parts.push(`\n**Why:** ${(0,summary/* codeSpanAddresses */.Oy)(failure)}\n`);
     if (report?.restore)
-        parts.push(`\n**Restore:** ${report.restore.detail}\n`);
+        parts.push(`\n**Restore:** ${(0,summary/* codeSpanAddresses */.Oy)(report.restore.detail)}\n`);
     if (failure || report?.restore)
         parts.push('\n');
     if (plan) {
@@ -32106,9 +32106,9 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
