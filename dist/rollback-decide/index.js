@@ -29215,9 +29215,9 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (journal.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     if (journal.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {

@@ -36258,9 +36258,9 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (cancellation/* journal */.W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${cancellation/* journal */.W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${cancellation/* journal */.W8.done.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     if (cancellation/* journal */.W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${cancellation/* journal */.W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${cancellation/* journal */.W8.cleaned.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
