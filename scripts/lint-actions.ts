@@ -57,6 +57,7 @@ const BRANDING_ICONS = [
   'git-branch', 'git-commit', 'heart', 'layers', 'package', 'refresh-ccw', 'refresh-cw', 'rotate-ccw', 'rotate-cw',
   'save', 'server', 'shield', 'terminal', 'upload', 'zap',
 ];
+const JOB_TOKEN = '${{ github.token }}';
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const INPUT_READERS = /\b(?:stringInput|secretInput|enumInput|booleanInput|integerInput|durationInput|jsonInput|yamlInput|listInput|keyValueInput|urlInput|rawInput)\(\s*'([^']+)'/g;
 
@@ -113,7 +114,9 @@ function lintActionMetadata(action: string): void {
     if (spec?.required !== undefined && typeof spec.required !== 'boolean') report(file, `input "${name}": required must be true or false`);
     if (spec?.default !== undefined && typeof spec.default !== 'string') report(file, `input "${name}": default must be a quoted string`);
     if (spec?.required === true && spec.default !== undefined) report(file, `input "${name}" is required and has a default; pick one`);
+    if (name === 'github-token' && spec?.required !== true && spec?.default !== JOB_TOKEN) report(file, `input "github-token" must default to the job token, '${JOB_TOKEN}'`);
   }
+  if (!declared.has('job-summary')) report(file, 'input "job-summary" is missing: every action lets the job summary be turned off');
   for (const [name, spec] of Object.entries(metadata.outputs ?? {})) {
     if (typeof spec?.description !== 'string' || spec.description.trim() === '') report(file, `output "${name}" has no description`);
   }

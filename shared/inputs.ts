@@ -161,11 +161,15 @@ export function listInput(name: string, options?: { required?: boolean; itemPatt
   return items;
 }
 
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+
 /**
  * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
  */
-export function keyValueInput(name: string): Record<string, string> {
+export function keyValueInput(name: string, options?: { maskValues?: boolean }): Record<string, string> {
   const text = readRaw(name, undefined);
   if (text === undefined) return {};
   const pairs: Record<string, string> = {};
@@ -188,6 +192,9 @@ export function keyValueInput(name: string): Record<string, string> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
     }
+  }
+  if (options?.maskValues) {
+    for (const value of Object.values(pairs)) if (value !== '' && !SWITCH_WORD.test(value)) core.setSecret(value);
   }
   return pairs;
 }

@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { cancellation, journal, type StopSignal } from './cancellation.js';
 import { formatDuration } from './duration.js';
 import { ActionError, errorMessage } from './errors.js';
+import { codeSpanAddresses, summaryWanted } from './summary.js';
 
 /**
  * The one way an action's entry point runs: known failures become a single clear `::error::` line
@@ -82,6 +83,15 @@ function reportFailure(action: string, error: unknown, summaryAtStart: number): 
   appendSummary(failureSummary(action, message, summaryAtStart));
 }
 
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure(): boolean {
+  try {
+    return summaryWanted();
+  } catch {
+    return true;
+  }
+}
+
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action: string, summaryAtStart: number): never {
   reportFailure(action, new ActionError('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -95,7 +105,7 @@ function exitNow(action: string, summaryAtStart: number): never {
 export function failureSummary(action: string, message: string, summaryAtStart: number): string {
   const ownSummary = summarySize() > summaryAtStart;
   if (ownSummary && !cancellation.cancelled) return '';
-  const [first, ...rest] = message.split('\n');
+  const [first, ...rest] = codeSpanAddresses(message).split('\n');
   const parts: string[] = [];
   if (cancellation.cancelled) {
     const after = cancellation.at ? ` ${formatDuration(Date.now() - cancellation.at)} after the signal` : '';
@@ -105,14 +115,14 @@ export function failureSummary(action: string, message: string, summaryAtStart: 
     parts.push(`## ${action} failed\n\n${first}\n`);
   }
   if (rest.length) parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-  if (journal.done.length && !ownSummary) parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
-  if (journal.cleaned.length) parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+  if (journal.done.length && !ownSummary) parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
+  if (journal.cleaned.length) parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
   return parts.join('');
 }
 
 function appendSummary(markdown: string): void {
   const file = process.env.GITHUB_STEP_SUMMARY;
-  if (!file || !markdown) return;
+  if (!file || !markdown || !summaryWantedOnFailure()) return;
   // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
   appendFileSync(file, markdown);
 }

@@ -154,7 +154,7 @@ describe('every refusal writes a job summary', () => {
       expect(result.log).toMatch(/Waiting for the migration lock \(advisory lock \d+\), held by pid \d+ \(deploy migrate up\)/);
       expect(result.summary).toContain('## apply-down-migrations failed');
       expect(result.summary).toMatch(/Another migration run holds the migration lock .* Held by pid \d+ \(deploy migrate up\)/);
-      expect(result.summary).toContain(`- Connected to postgres@`);
+      expect(result.summary).toContain("- Connected to `postgres@");
     } finally {
       await holder.end();
     }

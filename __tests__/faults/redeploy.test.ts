@@ -62,7 +62,7 @@ it.each([
   expect(exitedMs).toBeLessThan(5000);
   expect(result.errors[0]).toContain(`Cancelled by ${signal}`);
   expect(result.errors[0]).toContain('stopped half-way');
-  expect(result.summary).toContain('## redeploy-tag: v1.1.0: FAILED half-way; check the services');
+  expect(result.summary).toContain('## redeploy-tag: `v1.1.0`: FAILED half-way; check the services');
   expect(result.summary).toContain(`### redeploy-tag cancelled (${signal})`);
   expect(result.summary).toMatch(/- stopped docker-compose \(pid \d+\) with SIGTERM/);
   // No restore was attempted after the cancellation.

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT, runAction } from '../support/action-harness.js';
+import { json, startServer, type TestServer } from '../smoke/support/servers.js';
 
 /** Each bundle, run with no inputs, names the input it needs; a malformed input is named with its value. */
 const cases: { action: string; missing: RegExp; malformed: Record<string, string>; named: RegExp }[] = [
@@ -55,6 +56,30 @@ describe.each(cases)('$action bundle', ({ action, missing, malformed, named }) =
     const result = await runAction(action, { inputs: malformed });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toMatch(named);
+    expect(result.summary).toContain(`## ${action} failed`);
+  });
+
+  it('writes no job summary, not even of its failure, with job-summary: false', async () => {
+    const result = await runAction(action, { inputs: { ...malformed, 'job-summary': 'false' } });
+    expect(result.errors[0]).toMatch(named);
+    expect(result.summary).toBe('');
+  });
+});
+
+describe('job-summary input on a run that succeeds', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer((_request, response) => json(response, 200, { status: 'ok' }));
+  });
+  afterAll(() => server.close());
+
+  it.each([
+    ['true', true],
+    ['false', false],
+  ])('job-summary: %s', async (value, written) => {
+    const result = await runAction('smoke-test', { inputs: { url: `${server.url}/health`, deadline: '0', 'job-summary': value } });
+    expect(result.exitCode).toBe(0);
+    expect(result.summary !== '').toBe(written);
   });
 });
 

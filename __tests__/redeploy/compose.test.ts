@@ -61,9 +61,12 @@ describe('redeploy-tag (compose on the runner)', () => {
 
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(result.outputs['new-tag']).toBe('v1.1.0');
-    expect(result.outputs['previous-image-digest']).toBe(before.imageId);
+    expect(result.outputs['previous-image-id']).toBe(before.imageId);
+    expect(result.outputs['previous-image-digest']).toBe('');
     expect(JSON.parse(result.outputs['previous-container-ids'])).toEqual([before.id]);
-    expect(result.outputs['image-digest']).toBe(await imageId(demoImage('v1.1.0')));
+    expect(result.outputs['image-id']).toBe(await imageId(demoImage('v1.1.0')));
+    // Built locally, never pushed: no RepoDigest, so no registry digest.
+    expect(result.outputs['image-digest']).toBe('');
     expect(JSON.parse(result.outputs['container-ids'])).toEqual([after.id]);
     expect(result.outputs.outcome).toBe('deployed');
     expect(result.outputs['deployment-id']).toBe('');
@@ -256,8 +259,11 @@ describe('redeploy-tag (compose on the runner)', () => {
   it('passes env-overrides (a kill switch) to compose through the environment, values inert', async () => {
     const canary = path.join(project.dir, 'pwned');
     const value = `off; touch ${canary}; $(touch ${canary}) \`touch ${canary}\``;
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}` }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}\nEXPORT_MODE=off` }), env: dockerEnv() });
     expect(result.exitCode).toBe(0);
+    // Values may be tokens: masked, except a switch word, which masking would blank everywhere.
+    expect(result.masks).toContain(value);
+    expect(result.masks).not.toContain('off');
     const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', (await project.running()).id], { env: dockerEnv() });
     expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${value}`);
     expect(existsSync(canary)).toBe(false);

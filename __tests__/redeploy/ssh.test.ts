@@ -162,7 +162,7 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(JSON.parse(result.outputs['container-ids'])).toEqual([after.id]);
     expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker-compose 1.29.2 (v1))`);
-    expect(result.summary).toContain(`| Host | ${server.user}@127.0.0.1:${server.port} |`);
+    expect(result.summary).toContain(`| Host | \`${server.user}@127.0.0.1:${server.port}\` |`);
     expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, from: 'v1.2.0', to: 'v1.1.0' });
 
     expect(leaksOf(result, server.privateKey)).toEqual([]);
@@ -271,7 +271,7 @@ describe('redeploy-tag strategy swarm over SSH to the manager (real sshd)', () =
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(result.outputs.outcome).toBe('deployed');
     expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker stack deploy (stack ${stack.name}))`);
-    expect(result.summary).toContain(`| Host | ${server.user}@127.0.0.1:${server.port} |`);
+    expect(result.summary).toContain(`| Host | \`${server.user}@127.0.0.1:${server.port}\` |`);
 
     const [task] = await stack.current('api');
     expect(task.id).not.toBe(before[0].id);

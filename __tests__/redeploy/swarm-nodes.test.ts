@@ -116,6 +116,7 @@ describe('redeploy-tag strategy swarm on two nodes', () => {
     expect(result.log).toContain(`(${workerId.trim().slice(0, 12)}) pullable from its registry`);
     const [service] = JSON.parse(result.outputs['services-json']) as { current: { image: string; digest: string } }[];
     expect(service.current).toMatchObject({ image: pushed, digest });
+    expect(result.outputs['image-digest']).toBe(digest);
     const { stdout: spec } = await docker(['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'api']);
     expect(spec.trim()).toBe(`${pushed}@${digest}`);
     const after = await tasks();

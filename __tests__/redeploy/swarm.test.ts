@@ -97,8 +97,9 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(result.outputs.outcome).toBe('deployed');
-    expect(result.outputs['previous-image-digest']).toBe(await imageId(demoImage('v1.2.0')));
-    expect(result.outputs['image-digest']).toBe(await imageId(demoImage('v1.1.0')));
+    expect(result.outputs['previous-image-id']).toBe(await imageId(demoImage('v1.2.0')));
+    expect(result.outputs['image-id']).toBe(await imageId(demoImage('v1.1.0')));
+    expect(result.outputs['image-digest']).toBe('');
     expect((JSON.parse(result.outputs['previous-container-ids']) as string[]).sort()).toEqual(apiBefore.map((task) => task.containerId).sort());
     expect((JSON.parse(result.outputs['container-ids']) as string[]).sort()).toEqual(apiAfter.map((task) => task.containerId).sort());
     expect(Number(result.outputs['duration-ms'])).toBeGreaterThan(0);
@@ -111,7 +112,7 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(result.log).toMatch(/ready-url http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/);
     expect(result.summary).toContain('| Service | Replicas running/desired | Image before | Image after | Failed tasks |');
     expect(result.summary).toContain(`| ${stack.name}_api | 2/2 | ${demoImage('v1.2.0')} | ${demoImage('v1.1.0')} | none |`);
-    expect(result.summary).toContain(`| Tool | docker stack deploy (stack ${stack.name}) |`);
+    expect(result.summary).toContain(`| Tool | \`docker stack deploy (stack ${stack.name})\` |`);
   });
 
   it('restores the previous spec when the release stays unhealthy, quoting the failing task\'s healthcheck, and records the failure', async () => {
@@ -187,7 +188,7 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(verified.outputs.outcome).toBe('verified');
     expect(verified.events).toEqual([]);
     expect(verified.log).toMatch(/localhost\/rollback-demo-app:v1\.1\.0: \S+ \([0-9a-z]{12}\) present\./);
-    expect(verified.summary).toContain('## redeploy-tag: v1.1.0: image available where it would run; nothing changed (verify-only)');
+    expect(verified.summary).toContain('## redeploy-tag: `v1.1.0`: image available where it would run; nothing changed (verify-only)');
     const missing = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v9.9.9', 'verify-only': 'true' }), env: dockerEnv() });
     expect(missing.exitCode).toBe(1);
     expect(missing.outputs.outcome).toBe('refused');

@@ -75,7 +75,9 @@ describe('smoke-test on the demo app', () => {
     // 3 single requests + 3 auth steps + 6 project steps.
     expect(result.outputs.requests).toBe('12');
     expect(result.summary).toMatch(/### ✅ Smoke test passed: 5 of 5 checks/);
-    expect(result.summary).toContain('| auth flow | ✅ passed | 1 |');
+    expect(result.summary).toContain('| `auth flow` | ✅ passed | 1 |');
+    // Nothing failed: no failures table, and no empty Expected/Actual columns.
+    expect(result.summary).not.toContain('Failed check');
     const junit = junitOf(result);
     expect(junit).toMatch(/<testsuites name="demo-app" tests="5" failures="0"/);
     expect(junit).toContain('<testcase name="project lifecycle" classname="demo-app"');
@@ -102,7 +104,9 @@ describe('smoke-test on the demo app', () => {
       expect.objectContaining({ check: 'health', attempts: 1, kind: 'assertion', assertion: 'status', expected: '200', actual: expect.stringMatching(/^500 Internal Server Error \(and \d+ more failing assertions?\)$/) }),
     ]);
     expect(result.errors[0]).toMatch(/1 of 5 smoke checks failed:\n- health \(1 attempt\): status: expected 200, actual 500 Internal Server Error/);
-    expect(result.summary).toMatch(/\| health \| ❌ failed \| 1 \| \d+ ms \| status \| 200 \| 500 Internal Server Error/);
+    // The failure right under the verdict, before the folded list of every check.
+    expect(result.summary).toMatch(/^### ❌ Smoke test failed: 1 of 5 checks failed\n\n\| Failed check \| Assertion \| Expected \| Actual \| Attempts \|\n\| --- \| --- \| --- \| --- \| --- \|\n\| `health` \| status \| 200 \| 500 Internal Server Error/);
+    expect(result.summary).toMatch(/<details><summary>All 5 checks<\/summary>[\s\S]*\| `health` \| ❌ failed \| 1 \| \d+ms \|/);
     // The broken release explains itself in its body; it is not marked sensitive, so the log shows it.
     expect(result.log).toContain('configuration error: export worker failed to start');
     expect(junitOf(result)).toMatch(/<testcase name="health" classname="demo-app" time="[\d.]+">\n\s+<failure message="status: expected 200, actual 500 Internal Server Error/);

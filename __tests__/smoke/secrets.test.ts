@@ -85,6 +85,23 @@ checks:
     expect(result.log).toMatch(/response body: \{"error":"forbidden","echo":\{"authorization":null,"apiKey":"\*\*\*","body":""\}\}/);
   });
 
+  it('masks credential headers and the ones named in secret-headers, and leaves Accept readable', async () => {
+    const result = await runAction('smoke-test', {
+      inputs: {
+        url: `${server.url}/login`,
+        headers: ['Accept: application/json', 'X-Internal-Signer: signer-Qp4Wd7', 'X-Trace-Token: trace-Lm2Nb5', 'Cookie: sid=cookie-Rt8Yh1', 'X-Request-Source: smoke'].join('\n'),
+        'secret-headers': 'x-internal-signer',
+        deadline: '0',
+      },
+    });
+    expect(result.exitCode).toBe(0);
+    // The requests carried every header as given.
+    const sent = server.requests.filter((request) => request.url === '/login').at(-1)!;
+    expect([sent.headers.accept, sent.headers['x-internal-signer'], sent.headers['x-request-source']]).toEqual(['application/json', 'signer-Qp4Wd7', 'smoke']);
+    for (const secret of ['signer-Qp4Wd7', 'trace-Lm2Nb5', 'sid=cookie-Rt8Yh1']) expect(result.masks).toContain(secret);
+    for (const plain of ['application/json', 'smoke']) expect(result.masks).not.toContain(plain);
+  });
+
   it('redacts a captured token echoed back by a later failing step', async () => {
     const flow = `
 checks:

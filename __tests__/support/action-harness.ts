@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { summaryProblems } from './summary-check.js';
 import {
   createFileCommandFiles,
   inputEnvName,
@@ -252,6 +253,9 @@ function collectResult(run: {
     runnerTemp,
     workspace,
   };
+  // Every summary an action writes in the suite is held to the same rules (summary-check.ts).
+  const problems = summaryProblems(result.summary);
+  if (problems.length > 0) throw new Error(`The job summary breaks the summary rules:\n- ${problems.join('\n- ')}\n\n${result.summary}`);
   // The runner's directories outlive the step, so tests can inspect what it left; removed after the test file.
   runnerRoots.add(root);
   if (runnerRoots.size === 1) process.once('exit', removeRunnerDirectories);

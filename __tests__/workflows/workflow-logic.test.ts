@@ -52,7 +52,7 @@ describe('the rollback report', () => {
     expect(report.detectionToHealthySeconds).toBe(10.4);
     expect(report.downtimeSeconds).toBe(4.5);
     expect(report.markdown).toContain('## ✅ production rolled back from v1.2.0 to v1.1.0');
-    expect(report.markdown).toContain('| Backup (before the change) | success | 0.9 s | db-backup-production-pre-rollback-x (sha256 `' + 'a'.repeat(64) + '`, 2048 bytes) |');
+    expect(report.markdown).toContain('| Backup (before the change) | success | 0.9 s | db-backup-production-pre-rollback-x (sha256 `' + 'a'.repeat(64) + '`, 2.00 KiB) |');
     expect(report.markdown).toContain('| Services stopped | success | – | at 10:00:05.000 UTC: no writes during the database change (the database kept running) |');
     expect(report.markdown).toContain('| Database | success | 1.2 s | reverted: 5 add_project_archived, 4 rename_project_title (schema 5 → 3) |');
     expect(report.markdown).toContain('| Smoke test | passed | 0.8 s | 3 of 3 checks passed |');

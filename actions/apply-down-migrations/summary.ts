@@ -2,7 +2,7 @@ import { formatDuration } from '../../shared/duration.js';
 import type { LockKey } from '../../shared/migrations/lock.js';
 import type { MigrationFailure, MigrationOutcome, MigrationPlan } from '../../shared/migrations/runner.js';
 import type { VerifyResult } from '../../shared/migrations/verify.js';
-import { codeBlock, details, keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeBlock, details, keyValueTable, markdownTable } from '../../shared/summary.js';
 
 /** The job summary: what was reverted, how long each took, and on failure exactly where and what to do next. */
 export interface SummaryFacts {
@@ -37,7 +37,7 @@ export function renderSummary(facts: SummaryFacts): string {
   const parts: string[] = [`## ${title(facts)}\n`];
   parts.push(
     keyValueTable([
-      ['Database', facts.database],
+      ['Database', code(facts.database)],
       ['Format', `${facts.format}, history ${facts.historyTable}`],
       ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
       ['Backup', facts.backup],

@@ -1,5 +1,5 @@
 import { formatDuration } from '../../shared/duration.js';
-import { codeBlock, keyValueTable } from '../../shared/summary.js';
+import { code, codeBlock, keyValueTable } from '../../shared/summary.js';
 import type { PgBackRestBackupInputs, PgBackRestBackupResult } from './pgbackrest.js';
 import { restoreActionRef } from './summary.js';
 
@@ -33,9 +33,9 @@ export function pgBackRestBackupSummary(input: PgBackRestSummaryInput): string {
   const { inputs, result } = input;
   const { restorePoint, backup } = result;
   return [
-    `## Restore point: ${restorePoint.name} (${inputs.label})\n`,
+    `## ✅ Restore point: \`${restorePoint.name}\` (label \`${inputs.label}\`)\n`,
     keyValueTable([
-      ['Database', `${inputs.target.database}, PostgreSQL ${input.server}`],
+      ['Database', `${code(inputs.target.database)}, PostgreSQL ${input.server}`],
       ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
       ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
       ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../shared/duration.js';
 import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { formatBytes } from '../../shared/backup/progress.js';
-import { codeBlock, keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeBlock, keyValueTable, markdownTable } from '../../shared/summary.js';
 
 /** The job summary: what was backed up, how it was checked, and the exact step that restores it. */
 export interface BackupSummaryInput {
@@ -40,13 +40,13 @@ export function backupSummary(input: BackupSummaryInput): string {
     ? `${metadata.schemaVersion.version ?? '(empty history)'}${metadata.schemaVersion.dirty ? ' (dirty!)' : ''} — ${metadata.schemaVersion.tool}, ${metadata.schemaVersion.table}`
     : 'no migration history table found';
   const parts = [
-    `## Database backup: ${metadata.database} (${metadata.label})\n`,
+    `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
     keyValueTable([
-      ['Database', metadata.source],
+      ['Database', code(metadata.source)],
       ['Server', `PostgreSQL ${metadata.serverVersion}`],
       ['pg_dump', metadata.pgDump.version],
       ['Format', `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`],
-      ['Size', `${formatBytes(metadata.size)} (${metadata.size} bytes)`],
+      ['Size', formatBytes(metadata.size)],
       ['SHA-256', `\`${metadata.checksum.value}\``],
       ['Encrypted', metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no'],
       ['Schema version', schema],
@@ -54,7 +54,7 @@ export function backupSummary(input: BackupSummaryInput): string {
       ['Tables', `${metadata.dumpedTables.length}`],
       ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
       ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
-      ['File', input.path],
+      ['File', code(input.path)],
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];

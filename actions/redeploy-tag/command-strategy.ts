@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
-import { ensureImage } from '../../shared/engine/images.js';
+import { ensureImage, registryDigest } from '../../shared/engine/images.js';
 import { formatCommand, ProcessError } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
 import type { PreparedRedeploy, RedeployReport, ServiceResult, ServiceSnapshot, ServiceTarget } from './plan.js';
@@ -41,6 +41,7 @@ export function prepareCommand(inputs: RedeployInputs, executor: HostExecutor): 
       const image = await ensureImage(executor, `${inputs.image}:${inputs.tag}`, inputs.pull);
       for (const target of targets) {
         target.imageId = image.id;
+        target.digest = registryDigest(image);
         target.pulled = image.pulled;
       }
     },

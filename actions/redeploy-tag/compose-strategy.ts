@@ -6,7 +6,7 @@ import { composeCheckConfig, composeContainerIds, composeDisplayName, composeCom
 import { resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { composeContainers, containerLogs, imageTag, inspectContainers, reinspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
-import { ensureImage, inspectImage, type LocalImage } from '../../shared/engine/images.js';
+import { ensureImage, inspectImage, registryDigest, type LocalImage } from '../../shared/engine/images.js';
 import { isServiceContainer, ServiceWatcher, type ServiceExpectation, type ServiceStatus } from '../../shared/engine/wait.js';
 import { formatCommand } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
@@ -89,6 +89,7 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
       for (const target of targets) {
         const image = images.find((candidate) => candidate.reference === target.image)!;
         target.imageId = image.id;
+        target.digest = registryDigest(image);
         target.pulled = image.pulled;
       }
     },

@@ -117,7 +117,7 @@ export function readRedeployInputs(): RedeployInputs {
     healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
     readyUrl,
     onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
-    envOverrides: keyValueInput('env-overrides'),
+    envOverrides: keyValueInput('env-overrides', { maskValues: true }),
     ssh,
     command,
     image,

@@ -19,6 +19,8 @@ export interface ServiceTarget {
   service: string;
   image?: string;
   imageId?: string;
+  /** Registry digest of the image (sha256:...), from its RepoDigests; none for a locally built image. */
+  digest?: string;
   pulled?: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { formatDuration } from '../../shared/duration.js';
 import type { OutputValue } from '../../shared/outputs.js';
-import { keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeSpanAddresses, keyValueTable, markdownTable } from '../../shared/summary.js';
 import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
 
 /** Outputs and job summary of a redeploy, from its plan and report (or just the plan, when refused). */
@@ -22,10 +22,13 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
   const first = <T>(values: (T | undefined)[]) => values.find((value) => value !== undefined);
   return {
     'previous-tag': commonTag(previous),
-    'previous-image-digest': first(previous.map((snapshot) => snapshot.imageId)),
+    'previous-image-id': first(previous.map((snapshot) => snapshot.imageId)),
+    'previous-image-digest': first(previous.map((snapshot) => snapshot.digest)),
     'previous-container-ids': previous.flatMap((snapshot) => snapshot.containerIds),
     'new-tag': commonTag(current),
-    'image-digest': first(current.map((snapshot) => snapshot.imageId)),
+    'image-id': first(current.map((snapshot) => snapshot.imageId)),
+    // A registry digest: the one a swarm service is pinned to, else the deployed image's RepoDigest.
+    'image-digest': first(current.map((snapshot) => snapshot.digest ?? plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
     'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
     'deployment-id': totals.deploymentId,
     'duration-ms': Math.round(totals.durationMs),
@@ -58,7 +61,12 @@ const HEADLINE: Record<string, string> = {
 
 export function redeploySummary(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): string {
   const outcome = report?.outcome ?? totals.outcome ?? 'refused';
-  const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
+  const parts = [`## redeploy-tag: \`${totals.tag}\`: ${HEADLINE[outcome]}\n`];
+  // What went wrong right under the verdict; the tables after it.
+  const failure = report?.failure ?? refusal;
+  if (failure) parts.push(`\n**Why:** ${codeSpanAddresses(failure)}\n`);
+  if (report?.restore) parts.push(`\n**Restore:** ${codeSpanAddresses(report.restore.detail)}\n`);
+  if (failure || report?.restore) parts.push('\n');
   if (plan) {
     const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
       result.service,
@@ -96,14 +104,11 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
       ),
     );
   }
-  const failure = report?.failure ?? refusal;
-  if (failure) parts.push(`\n**Why:** ${failure}\n`);
-  if (report?.restore) parts.push(`\n**Restore:** ${report.restore.detail}\n`);
   parts.push(
     '\n',
     keyValueTable([
-      ['Host', plan?.host],
-      ['Tool', plan?.tool],
+      ['Host', plan?.host === undefined ? undefined : code(plan.host)],
+      ['Tool', plan?.tool === undefined ? undefined : code(plan.tool)],
       ['Total time', formatDuration(totals.durationMs)],
       ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]),

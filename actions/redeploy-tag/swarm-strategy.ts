@@ -4,7 +4,7 @@ import { ActionError, InputError } from '../../shared/errors.js';
 import type { FileServiceConfig } from '../../shared/engine/compose-file.js';
 import { imageTag } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
-import { inspectImage } from '../../shared/engine/images.js';
+import { inspectImage, registryDigest } from '../../shared/engine/images.js';
 import { inspectServices, requireSwarmManager, servicesWithTasks, taskFailure, taskHealth, taskLogs, withoutDigest, type SwarmService, type SwarmTask } from '../../shared/engine/swarm.js';
 import { describeNode, eligibleNodes, ensureImageOnNodes, listNodes, type SwarmNode } from '../../shared/engine/swarm-nodes.js';
 import { deployStack, resolveStackServices, stackDeployArgs, stackDeployDetachFlag, stackServiceName, type StackFiles } from '../../shared/engine/swarm-stack.js';
@@ -130,6 +130,7 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
         core.info(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
         for (const target of targets.filter((candidate) => candidate.image === image)) {
           target.imageId = check.local?.id;
+          target.digest = check.local && registryDigest(check.local);
           target.pulled = !check.local;
         }
       }

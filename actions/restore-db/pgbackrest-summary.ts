@@ -20,7 +20,7 @@ export function pgBackRestRestoreSummary(input: PgBackRestRestoreSummaryInput): 
     ? `side cluster ${side.dataDirectory}, port ${side.port} (${inputs.sideCluster === 'keep' ? 'left running' : inputs.sideCluster === 'stop' ? 'stopped afterwards' : 'removed afterwards'})`
     : `in place (${inputs.target.host}:${inputs.target.port})`;
   const parts = [
-    `## Point-in-time recovery: ${inputs.target.database} ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
+    `## ${input.problems.length ? '❌' : '✅'} Point-in-time recovery: \`${inputs.target.database}\` ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
     keyValueTable([
       ['Recovered to', plan.description],
       ['Into', where],

@@ -2,7 +2,7 @@ import type { BackupResult } from '../../shared/backup/backup.js';
 import type { RestoredState } from '../../shared/backup/inspect.js';
 import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { formatDuration } from '../../shared/duration.js';
-import { keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, keyValueTable, markdownTable } from '../../shared/summary.js';
 
 /** The job summary: what was restored where, and how the result compares with the backup. */
 export interface RestoreSummaryInput {
@@ -23,12 +23,13 @@ export function restoreSummary(input: RestoreSummaryInput): string {
   const { metadata, state } = input;
   const fkBroken = state.foreignKeys.filter((fk) => fk.violations > 0);
   const parts = [
-    `## Database restore: ${input.database} ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
+    `## ${input.problems.length ? '❌' : '✅'} Database restore: \`${input.database}\` ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
+    input.problems.length ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n` : '',
     keyValueTable([
-      ['Restored into', `${input.database} (${input.mode})`],
+      ['Restored into', `${code(input.database)} (${input.mode})`],
       ['Previous database', input.previous],
       ['Backup', input.origin],
-      ['Taken', metadata ? `${metadata.createdAt} from ${metadata.source}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
+      ['Taken', metadata ? `${metadata.createdAt} from ${code(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
       ['SHA-256', `\`${input.checksum}\` (verified before restoring)`],
       ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
       ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
@@ -36,7 +37,6 @@ export function restoreSummary(input: RestoreSummaryInput): string {
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];
-  if (input.problems.length) parts.push(`\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
   const rows = Object.entries(state.rowCounts)
     .sort(([, a], [, b]) => b - a)
     .slice(0, 30)

@@ -14,6 +14,8 @@ export interface SmokeInputs {
   expectedVersion?: string;
   versionPath: string;
   headers: Record<string, string>;
+  /** Lower-cased names of the headers whose values are secret: credential-looking or listed in secret-headers. */
+  secretHeaders: Set<string>;
   timeoutMs: number;
   deadlineMs: number;
   consecutiveSuccesses: number;
@@ -46,8 +48,20 @@ export function parseExpectedStatus(text: string, inputName = 'expected-status')
   return items;
 }
 
-/** "Name: value" per line. Every value is masked: headers are where tokens live. */
-export function parseHeaders(text: string | undefined, inputName = 'headers'): Record<string, string> {
+// Header names that carry credentials: their values are secret without being listed in secret-headers.
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passwd|session|key|auth|credential|signature|jwt/i;
+
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name);
+}
+
+/**
+ * "Name: value" per line. Values of credential-looking headers and of those named in `secretNames`
+ * are masked; the rest (Accept: application/json) are not, since masking them would blank that
+ * text everywhere in the job log.
+ */
+function parseHeaders(text: string | undefined, secretNames: Set<string>): Record<string, string> {
+  const inputName = 'headers';
   const headers: Record<string, string> = {};
   for (const line of (text ?? '').split('\n')) {
     if (line.trim() === '') continue;
@@ -58,15 +72,19 @@ export function parseHeaders(text: string | undefined, inputName = 'headers'): R
       throw new InputError(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`);
     }
     const value = line.slice(separator + 1).trim();
-    maskValue(value);
+    if (isCredentialHeader(name) || secretNames.has(name.toLowerCase())) maskValue(value);
     headers[name] = value;
   }
   return headers;
 }
 
 export function readSmokeInputs(): SmokeInputs {
-  // Headers first: their values are secrets, masked before any other input error can print anything.
-  const headers = parseHeaders(stringInput('headers'));
+  // Headers first: their secret values are masked before any other input error can print anything.
+  const secretHeaders = new Set(
+    listInput('secret-headers', { itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, itemDescription: 'header names such as X-Internal-Auth' }).map((name) => name.toLowerCase()),
+  );
+  const headers = parseHeaders(stringInput('headers'), secretHeaders);
+  for (const name of Object.keys(headers)) if (isCredentialHeader(name)) secretHeaders.add(name.toLowerCase());
   const baseUrl = urlInput('base-url');
   const url = urlInput('url', { allowRelative: baseUrl !== undefined });
   const suite = stringInput('suite');
@@ -84,6 +102,7 @@ export function readSmokeInputs(): SmokeInputs {
     expectedVersion: stringInput('expected-version'),
     versionPath: stringInput('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
     headers,
+    secretHeaders,
     timeoutMs: durationInput('timeout', { default: 10_000, min: 1 }),
     deadlineMs: durationInput('deadline', { default: 60_000, min: 0 }),
     consecutiveSuccesses: integerInput('consecutive-successes', { default: 1, min: 1, max: 100 }),

@@ -18,7 +18,7 @@ import { formatProblem, parseSuite, readSuiteSource, SuiteError, type ParsedSuit
 export async function run(): Promise<void> {
   const inputs = readSmokeInputs();
   const redactor = new Redactor();
-  for (const value of Object.values(inputs.headers)) redactor.addHeaderValue(value);
+  for (const [name, value] of Object.entries(inputs.headers)) if (inputs.secretHeaders.has(name.toLowerCase())) redactor.addHeaderValue(value);
   redactor.addUrlCredentials(inputs.url);
   redactor.addUrlCredentials(inputs.baseUrl);
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();

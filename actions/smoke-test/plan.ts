@@ -16,7 +16,7 @@ import {
   type SuitePlan,
   type TlsSettings,
 } from './model.js';
-import type { SmokeInputs } from './inputs.js';
+import { isCredentialHeader, type SmokeInputs } from './inputs.js';
 import { didYouMean, SuiteError, type ParsedSuite, type SuiteProblem } from './suite-load.js';
 import { COMPARISON_OPERATORS, REQUEST_FIELDS, type AssertionOperator } from './suite-schema.js';
 import type { Comparison, Duration, RawCapture, RawCheck, RawExpect, RawHeaderValue, RawRequest, RawRetry, RawSuite, ValueOrOperators } from './suite-types.js';
@@ -31,14 +31,8 @@ type DefaultExpect = NonNullable<NonNullable<RawSuite['defaults']>['expect']>;
  * line, and reported before a single request is sent.
  */
 
-// Header names that carry credentials: their values are secret without being marked.
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey)$|token|secret|password|session/i;
 // Capture names that hold credentials: masked as soon as they are captured, before anything can print them.
 const CREDENTIAL_NAME = /token|secret|password|passwd|session|cookie|api[-_]?key|credential|jwt|bearer/i;
-
-export function isCredentialHeader(name: string): boolean {
-  return CREDENTIAL_HEADER.test(name);
-}
 
 export interface PlanContext {
   inputs: SmokeInputs;
@@ -130,7 +124,7 @@ function urlCheck(context: BuildContext, baseUrl: string | undefined, problems: 
 }
 
 function inputHeaders(inputs: SmokeInputs): HeaderSpec[] {
-  return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: true }));
+  return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: inputs.secretHeaders.has(name.toLowerCase()) }));
 }
 
 export function joinUrl(baseUrl: string | undefined, url: string): string {

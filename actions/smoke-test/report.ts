@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDuration } from '../../shared/duration.js';
-import { keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, details, keyValueTable, markdownTable } from '../../shared/summary.js';
 import type { Redactor } from './redact.js';
 import { describeFailure, type CheckResult, type RunResult } from './runner.js';
 
@@ -51,32 +51,37 @@ export function checkTimings(run: RunResult, redactor: Redactor): { check: strin
   );
 }
 
-export function summaryMarkdown(run: RunResult, details: { suite: string; reportPath: string; deadlineMs: number; baseUrl?: string }, redactor: Redactor): string {
+export function summaryMarkdown(run: RunResult, context: { suite: string; reportPath: string; deadlineMs: number; baseUrl?: string }, redactor: Redactor): string {
   const failed = run.checks.filter((check) => !check.passed).length;
   const heading = run.passed
     ? `### ✅ Smoke test passed: ${run.checks.length} of ${run.checks.length} checks`
     : `### ❌ Smoke test failed: ${failed} of ${run.checks.length} checks failed`;
-  const rows = run.checks.map((check) => [
-    check.name,
-    check.passed ? '✅ passed' : '❌ failed',
-    check.attempts,
-    `${Math.round(check.latencyMs)} ms`,
-    check.failure ? `${check.failure.step ? `${check.failure.step}: ` : ''}${check.failure.assertion}` : '',
-    check.failure?.expected ?? '',
-    check.failure ? `${check.failure.actual}${check.note ? ` (${check.note})` : ''}` : '',
+  // What failed comes right under the verdict; every check and the run's facts are folded below it.
+  const failedRows = run.checks
+    .filter((check) => !check.passed)
+    .map((check) => [
+      code(check.name),
+      check.failure?.step ? code(check.failure.step) : '',
+      check.failure?.assertion ?? '',
+      check.failure?.expected ?? '',
+      check.failure ? `${check.failure.actual}${check.note ? ` (${check.note})` : ''}` : '',
+      check.attempts,
+    ]);
+  const allRows = run.checks.map((check) => [code(check.name), check.passed ? '✅ passed' : '❌ failed', check.attempts, formatDuration(check.latencyMs)]);
+  const facts = keyValueTable([
+    ['Suite', code(context.suite)],
+    ['Base URL', context.baseUrl ? code(redactor.url(context.baseUrl)) : undefined],
+    ['Duration', formatDuration(run.durationMs)],
+    ['Deadline', formatDuration(context.deadlineMs)],
+    ['Attempts / requests', `${run.attempts} / ${run.requests}`],
+    ['JUnit report', code(context.reportPath)],
   ]);
   const markdown = [
     heading,
     '',
-    markdownTable(['Check', 'Status', 'Attempts', 'Latency', 'First failing assertion', 'Expected', 'Actual'], rows),
-    keyValueTable([
-      ['Suite', details.suite],
-      ['Base URL', details.baseUrl ? redactor.url(details.baseUrl) : undefined],
-      ['Duration', formatDuration(run.durationMs)],
-      ['Deadline', formatDuration(details.deadlineMs)],
-      ['Attempts / requests', `${run.attempts} / ${run.requests}`],
-      ['JUnit report', details.reportPath],
-    ]),
+    failedRows.length > 0 ? markdownTable(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows) : '',
+    details(`All ${run.checks.length} checks`, markdownTable(['Check', 'Status', 'Attempts', 'Latency'], allRows)),
+    details('Run details', facts),
   ].join('\n');
   return redactor.redact(markdown);
 }

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(74883);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2153);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 74883:
+/***/ 2153:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36001,6 +36001,140 @@ function emitEvent(event, fields = {}) {
     process.stdout.write(`${formatEvent(event, fields)}\n`);
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+/**
+ * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
+ * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
+ */
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+function compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+async function loadGolangMigrate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue; // golang-migrate reads one directory level only
+        const match = GOLANG_MIGRATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+    }
+}
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+async function loadDbmate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = DBMATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name = ''] = match;
+        const sections = parseDbmateFile(await source.readFile(file), file);
+        const migration = { version, name, ...sections };
+        if (!migration.up)
+            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+        if (byVersion.has(version))
+            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+        byVersion.set(version, migration);
+    }
+}
+async function loadDiesel(source, files, byVersion) {
+    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+    for (const file of files) {
+        const match = DIESEL_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, dirName, versionText, name = '', direction] = match;
+        const metadataFile = `${dirName}/metadata.toml`;
+        const transactional = metadata.has(metadataFile)
+            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+            : true;
+        const sql = await source.readFile(file);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+    }
+}
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const files = await source.listFiles();
+    const byVersion = new Map();
+    if (format === 'golang-migrate')
+        await loadGolangMigrate(source, files, byVersion);
+    else if (format === 'dbmate')
+        await loadDbmate(source, files, byVersion);
+    else
+        await loadDiesel(source, files, byVersion);
+    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -36240,12 +36374,18 @@ function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
+
+const DEFAULT_HISTORY_TABLES = {
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    diesel: '__diesel_schema_migrations',
+};
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_table_parseHistoryTable(text, inputName = 'history-table') {
+function history_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
@@ -36255,381 +36395,6 @@ function history_table_parseHistoryTable(text, inputName = 'history-table') {
 function qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
-/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
-
-
-
-
-/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
-function compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-/** Files the tool keeps up and down of a migration in, collected by version. */
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-/** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
-}
-function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-}
-/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
-async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-function rowPerMigrationWriter(table, createTable) {
-    const name = qualifiedName(table);
-    return {
-        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Versions that are digits, compared as numbers: all three SQL-file tools. */
-const DIGIT_VERSIONS = {
-    compareVersions,
-    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
-};
-/**
- * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
- * version after a revert, and no lock of the tool's own (ours has the documented derivation).
- */
-const ROW_PER_MIGRATION = {
-    readHistory: readRowPerMigration,
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
-
-
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const FILE = /^(\d+)(?:_(.*))?\.sql$/;
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        const body = text.slice(section.start, end);
-        const sql = body.replace(/^\r?\n/, '');
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql,
-            transactional: !/\btransaction:false\b/.test(section.options),
-            file,
-            // The marker's line, plus one when the section's text starts on the next line.
-            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
-        };
-    });
-    return result;
-}
-/**
- * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
- * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
- * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
- * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
- */
-const dbmate = {
-    format: 'dbmate',
-    migrationNoun: 'dbmate migration',
-    missingDownPlace: ' ("-- migrate:down" section)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name = ''] = match;
-            const sections = parseDbmateFile(await source.readFile(file), file);
-            const migration = { version, name, ...sections };
-            if (!migration.up)
-                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-            if (byVersion.has(version))
-                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-            byVersion.set(version, migration);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['version'],
-    foreignHistoryColumns: ['dirty'],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
-        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
-
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-/**
- * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
- * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
- * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
- * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
- * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
- */
-const diesel = {
-    format: 'diesel',
-    migrationNoun: 'diesel migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-        for (const file of files) {
-            const match = diesel_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, dirName, versionText, name = '', direction] = match;
-            const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
-            const sql = await source.readFile(file);
-            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        const match = diesel_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: '__diesel_schema_migrations',
-    historyColumns: ['run_on', 'version'],
-    foreignHistoryColumns: [],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'run_in_transaction = false in metadata.toml',
-        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
-
-
-
-
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-function storedVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
-/**
- * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
- * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
- */
-const golangMigrate = {
-    format: 'golang-migrate',
-    migrationNoun: 'Migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue; // golang-migrate reads one directory level only
-            const match = golang_migrate_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        if (file.includes('/'))
-            return undefined;
-        const match = golang_migrate_FILE.exec(file);
-        return match ? String(BigInt(match[1])) : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['dirty', 'version'],
-    foreignHistoryColumns: [],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    },
-    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
-    historyWriter(table) {
-        const name = qualifiedName(table);
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    },
-    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
-    lockKeys: (database, table) => [
-        suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
-    ],
-    nonTransactional: { guardedByDirtyFlag: true },
-    keepsDirtyFlag: true,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
     const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
     return rows[0].found !== null;
@@ -36637,7 +36402,16 @@ async function historyTableExists(client, table) {
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
+    const name = qualifiedName(table);
+    if (format === 'golang-migrate') {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    }
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -36662,8 +36436,61 @@ async function history_detectSchemaVersion(client) {
     const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
 function historyWriter(format, table) {
-    return tools_migrationTool(format).historyWriter(table);
+    const name = qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function historyTableShape(client, table) {
@@ -36677,20 +36504,21 @@ async function historyTableShape(client, table) {
       WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-function looksLikeTool(format, names) {
-    const tool = tools_migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
-}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = tools_migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
         return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
     throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -36700,7 +36528,6 @@ function golangMigrateForceCommand(migrationsDir, version, table) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
 
 
 
@@ -36719,10 +36546,42 @@ function golangMigrateForceCommand(migrationsDir, version, table) {
  * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
  * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
  */
-
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function migrationLockKeys(database, table, format) {
-    return tools_migrationTool(format).lockKeys(database, table);
+    const keys = [
+        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+    ];
+    if (format === 'golang-migrate') {
+        keys.push({
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        });
+    }
+    return keys;
 }
 function lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -38833,15 +38692,30 @@ function transactionControl(statements) {
 
 
 
-
-
-
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+    if (format !== 'golang-migrate')
+        return [...history.applied];
+    if (history.current === null)
+        return [];
+    if (!migrations.some((migration) => migration.version === history.current)) {
+        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+    }
+    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function runner_versionsAbove(applied, to) {
@@ -38890,17 +38764,16 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = tools_migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
+    if (!script.transactional) {
+        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
+        if (options.format === 'golang-migrate') {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = policy.howToOptOut(direction);
+        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
         return {
             statements,
             displaySql: '',
@@ -38973,13 +38846,21 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
         }
         else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
+        let versionAfter;
+        if (options.format === 'golang-migrate') {
+            // golang-migrate records the previous migration in the directory (source Prev), or nil.
+            const index = migrations.indexOf(migration);
+            versionAfter = index > 0 ? migrations[index - 1].version : null;
+        }
+        else {
+            remaining = remaining.filter((other) => other !== version);
+            versionAfter = remaining.at(-1) ?? null;
+        }
         const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
@@ -39018,7 +38899,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -39147,9 +39028,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${tools_migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (tools_migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
+    if (plan.format === 'golang-migrate' && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -39186,7 +39067,7 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object' ? options.historyTable : history_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
@@ -39637,241 +39518,14 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await lib_core/* summary */.z.addRaw(markdown, true).write();
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return lib_core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core.setSecret(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var shared_inputs = __nccwpck_require__(18573);
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
-
 
 
 
@@ -39883,14 +39537,14 @@ function urlInput(name, options) {
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
  * say what changed when expected-plan-digest does not match).
  */
-function parsePlan(plan, tool) {
+function parsePlan(plan) {
     if (!Array.isArray(plan))
         throw new errors/* InputError */.dz('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
     return plan.map((entry, index) => {
         const record = typeof entry === 'object' && entry !== null ? entry : { version: entry };
         const version = record.version;
-        if ((typeof version !== 'string' && typeof version !== 'number') || !tool.versionInput.pattern.test(String(version))) {
-            throw new errors/* InputError */.dz('plan', `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`);
+        if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
+            throw new errors/* InputError */.dz('plan', `entry ${index} has no numeric "version".`);
         }
         return {
             version: String(version),
@@ -39904,15 +39558,13 @@ function planTarget(entries) {
     return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
 function readApplyDownInputs() {
-    const target = resolvePgTarget(stringInput('database-url'));
-    const migrationsDir = stringInput('migrations-dir', { required: true });
-    const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
-    const historyTable = history_table_parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
-    const tool = tools_migrationTool(format);
-    const versions = tool.versionInput;
-    const targetVersion = stringInput('target-version', { pattern: versions.pattern, patternDescription: `a ${format} version (${versions.description}; "0" for none)` });
-    const steps = integerInput('steps', { min: 1, max: 100_000 });
-    const planValue = jsonInput('plan');
+    const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
+    const migrationsDir = (0,shared_inputs/* stringInput */.Uj)('migrations-dir', { required: true });
+    const format = (0,shared_inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+    const historyTable = history_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
+    const steps = (0,shared_inputs/* integerInput */.$A)('steps', { min: 1, max: 100_000 });
+    const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
     if (given.length === 0)
         throw new errors/* InputError */.dz('target-version', 'or "steps" or "plan" is required: say how far to migrate down.');
@@ -39922,10 +39574,10 @@ function readApplyDownInputs() {
         ? { kind: 'version', version: targetVersion }
         : steps !== undefined
             ? { kind: 'steps', steps }
-            : planTarget(parsePlan(planValue, tool));
-    const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
-    const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
-    const dryRun = booleanInput('dry-run', { default: false });
+            : planTarget(parsePlan(planValue));
+    const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+    const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
+    const dryRun = (0,shared_inputs/* booleanInput */.tE)('dry-run', { default: false });
     const inputs = {
         target,
         migrationsDir,
@@ -39935,12 +39587,12 @@ function readApplyDownInputs() {
         dryRun,
         backupChecksum,
         skipBackupCheck,
-        allowEmptyDown: listInput('allow-empty-down', { itemPattern: versions.pattern, itemDescription: `${format} versions (${versions.description})` }),
-        lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
-        statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
-        verify: booleanInput('verify', { default: false }),
-        pgBinDir: stringInput('pg-bin-dir'),
-        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        allowEmptyDown: (0,shared_inputs/* listInput */.dt)('allow-empty-down', { itemPattern: /^[0-9]+$/, itemDescription: 'migration versions (digits)' }),
+        lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
+        statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
+        verify: (0,shared_inputs/* booleanInput */.tE)('verify', { default: false }),
+        pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
     // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
     if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
@@ -39966,8 +39618,8 @@ function title(facts) {
 }
 function renderSummary(facts) {
     const parts = [`## ${title(facts)}\n`];
-    parts.push(keyValueTable([
-        ['Database', facts.database],
+    parts.push((0,summary/* keyValueTable */.z2)([
+        ['Database', (0,summary/* code */.aY)(facts.database)],
         ['Format', `${facts.format}, history ${facts.historyTable}`],
         ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
         ['Backup', facts.backup],
@@ -39996,7 +39648,7 @@ function renderSummary(facts) {
                 result,
             ];
         });
-        parts.push(`\n${markdownTable(['Version', 'Name', 'File', 'In transaction', 'Duration', 'Result'], rows)}`);
+        parts.push(`\n${(0,summary/* markdownTable */.Qj)(['Version', 'Name', 'File', 'In transaction', 'Duration', 'Result'], rows)}`);
         const notes = steps.flatMap((step) => step.notes.map((note) => `- ${step.version}: ${note}`));
         if (notes.length)
             parts.push(`\n${notes.join('\n')}\n`);
@@ -40008,12 +39660,12 @@ function renderSummary(facts) {
         const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
         if (extra.length)
             parts.push(`\n${extra.map((line) => `- ${line}`).join('\n')}\n`);
-        parts.push(`\nStatement:\n\n${codeBlock(failure.statement, 'sql')}\n${failure.historyState}\n`);
+        parts.push(`\nStatement:\n\n${(0,summary/* codeBlock */.DV)(failure.statement, 'sql')}\n${failure.historyState}\n`);
     }
     if (facts.verify) {
         const verify = facts.verify;
         parts.push(`\n### Verification: ${verify.equal ? 'schema matches the target' : '**schema differs from the target**'}\n\n`);
-        parts.push(keyValueTable([
+        parts.push((0,summary/* keyValueTable */.z2)([
             ['Schema', verify.onlyInDatabase.length || verify.onlyInExpected.length ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target` : 'equal (column order ignored)'],
             ['History table shape', verify.historyShapeEqual ? 'equal' : 'differs'],
             ['History versions', verify.historyVersions.equal ? 'equal' : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`],
@@ -40022,18 +39674,17 @@ function renderSummary(facts) {
             ['Rows added during the run', verify.rowsGained.length ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : undefined],
         ]));
         if (verify.onlyInDatabase.length)
-            parts.push(`\n${details('Only in the database', codeBlock(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
+            parts.push(`\n${(0,summary/* details */.zH)('Only in the database', (0,summary/* codeBlock */.DV)(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
         if (verify.onlyInExpected.length)
-            parts.push(`\n${details('Only in the target schema', codeBlock(verify.onlyInExpected.join(';\n\n'), 'sql'))}`);
+            parts.push(`\n${(0,summary/* details */.zH)('Only in the target schema', (0,summary/* codeBlock */.DV)(verify.onlyInExpected.join(';\n\n'), 'sql'))}`);
     }
     if (facts.sql && (facts.dryRun || facts.failure)) {
-        parts.push(`\n${details(facts.dryRun ? 'SQL that would run' : 'SQL of this run', codeBlock(facts.sql, 'sql'))}`);
+        parts.push(`\n${(0,summary/* details */.zH)(facts.dryRun ? 'SQL that would run' : 'SQL of this run', (0,summary/* codeBlock */.DV)(facts.sql, 'sql'))}`);
     }
     return parts.join('');
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/target.ts
-
 
 
 
@@ -40049,9 +39700,8 @@ options = {}) {
     const inDirectory = new Set(migrations.map((migration) => migration.version));
     const current = applied.at(-1) ?? null;
     if (target.kind === 'version') {
-        const version = tools_migrationTool(format).normalizeVersion(target.version);
-        // golang-migrate's applied versions come from the directory; the others' from their history rows.
-        const known = version === '0' || inDirectory.has(version) || applied.includes(version);
+        const version = target.version === '0' ? '0' : String(BigInt(target.version));
+        const known = version === '0' || inDirectory.has(version) || (format !== 'golang-migrate' && applied.includes(version));
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
@@ -40216,7 +39866,7 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
             lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
         facts.durationMs = Date.now() - started;
         setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
-        await writeSummary(renderSummary(facts));
+        await (0,summary/* writeSummary */.Sy)(renderSummary(facts));
         return;
     }
     const rowCountsBefore = inputs.verify && plan.migrations.length > 0 ? await tableRowCounts(client) : undefined;
@@ -40271,7 +39921,7 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         verified: verify ? String(verify.equal) : '',
         'duration-ms': facts.durationMs,
     });
-    await writeSummary(renderSummary(facts));
+    await (0,summary/* writeSummary */.Sy)(renderSummary(facts));
     if (result.failure) {
         emitEvent('down_migrations_failed', { ...failureOutput(result.failure), reverted: result.completed.map((outcome) => outcome.version), final_version: after.current });
         throw new errors/* ActionError */.lZ(`${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`, {
@@ -40560,6 +40210,227 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 18573:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $1: () => (/* binding */ jsonInput),
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, secretInput, yamlInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        core.setSecret(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 59842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -40575,6 +40446,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(96566);
+
 
 
 
@@ -40660,6 +40533,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -40673,7 +40555,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -40686,17 +40568,105 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 96566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DV: () => (/* binding */ codeBlock),
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable),
+/* harmony export */   zH: () => (/* binding */ details)
+/* harmony export */ });
+/* unused harmony export cell */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25788);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(97929);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 25788:
+/***/ 97929:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35577,7 +35577,7 @@ async function serverVersion(client) {
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
 }
 /** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function quoteIdent(name) {
+function connection_quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -35610,15 +35610,15 @@ async function firstFreeDatabaseName(client, name) {
 }
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
+        const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${connection_quoteIdent(name)}${template}`);
     });
     return withDatabase(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
     await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        await client.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35636,7 +35636,7 @@ async function withScratchDatabase(target, prefix, fn) {
 async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -35943,7 +35943,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -37082,58 +37082,18 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
 
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function history_table_qualifiedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-}
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
-/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
-
-
-
-
-/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+/**
+ * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
+ * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
+ */
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
 function compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
@@ -37141,59 +37101,27 @@ function compareVersions(a, b) {
     }
     return a < b ? -1 : a > b ? 1 : 0;
 }
-/** Files the tool keeps up and down of a migration in, collected by version. */
+
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
     if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+        throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
     }
     migration[direction] = script;
     byVersion.set(version, migration);
 }
-/** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+async function loadGolangMigrate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue; // golang-migrate reads one directory level only
+        const match = GOLANG_MIGRATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+    }
 }
-function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-}
-/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
-async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-function rowPerMigrationWriter(table, createTable) {
-    const name = history_table_qualifiedName(table);
-    return {
-        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Versions that are digits, compared as numbers: all three SQL-file tools. */
-const DIGIT_VERSIONS = {
-    compareVersions,
-    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
-};
-/**
- * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
- * version after a revert, and no lock of the tool's own (ours has the documented derivation).
- */
-const ROW_PER_MIGRATION = {
-    readHistory: readRowPerMigration,
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
-
-
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const FILE = /^(\d+)(?:_(.*))?\.sql$/;
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
 function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
@@ -37205,7 +37133,7 @@ function parseDbmateFile(text, file) {
     sections.forEach((section, index) => {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+            throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
         const body = text.slice(section.start, end);
         const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
@@ -37219,236 +37147,113 @@ function parseDbmateFile(text, file) {
     });
     return result;
 }
-/**
- * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
- * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
- * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
- * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
- */
-const dbmate = {
-    format: 'dbmate',
-    migrationNoun: 'dbmate migration',
-    missingDownPlace: ' ("-- migrate:down" section)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name = ''] = match;
-            const sections = parseDbmateFile(await source.readFile(file), file);
-            const migration = { version, name, ...sections };
-            if (!migration.up)
-                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-            if (byVersion.has(version))
-                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-            byVersion.set(version, migration);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['version'],
-    foreignHistoryColumns: ['dirty'],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
-        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
-
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-/**
- * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
- * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
- * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
- * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
- * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
- */
-const diesel = {
-    format: 'diesel',
-    migrationNoun: 'diesel migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-        for (const file of files) {
-            const match = diesel_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, dirName, versionText, name = '', direction] = match;
-            const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
-            const sql = await source.readFile(file);
-            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        const match = diesel_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: '__diesel_schema_migrations',
-    historyColumns: ['run_on', 'version'],
-    foreignHistoryColumns: [],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'run_in_transaction = false in metadata.toml',
-        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
+async function loadDbmate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = DBMATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name = ''] = match;
+        const sections = parseDbmateFile(await source.readFile(file), file);
+        const migration = { version, name, ...sections };
+        if (!migration.up)
+            throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
+        if (byVersion.has(version))
+            throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
+        byVersion.set(version, migration);
     }
 }
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
-
-
-
-
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-function storedVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
+async function loadDiesel(source, files, byVersion) {
+    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+    for (const file of files) {
+        const match = DIESEL_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, dirName, versionText, name = '', direction] = match;
+        const metadataFile = `${dirName}/metadata.toml`;
+        const transactional = metadata.has(metadataFile)
+            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+            : true;
+        const sql = await source.readFile(file);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+    }
 }
 /**
- * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
- * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
  */
-const golangMigrate = {
-    format: 'golang-migrate',
-    migrationNoun: 'Migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue; // golang-migrate reads one directory level only
-            const match = golang_migrate_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        if (file.includes('/'))
-            return undefined;
-        const match = golang_migrate_FILE.exec(file);
-        return match ? String(BigInt(match[1])) : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['dirty', 'version'],
-    foreignHistoryColumns: [],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    },
-    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
-    historyWriter(table) {
-        const name = history_table_qualifiedName(table);
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    },
-    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
-    lockKeys: (database, table) => [
-        suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
-    ],
-    nonTransactional: { guardedByDirtyFlag: true },
-    keepsDirtyFlag: true,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
 }
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const files = await source.listFiles();
+    const byVersion = new Map();
+    if (format === 'golang-migrate')
+        await loadGolangMigrate(source, files, byVersion);
+    else if (format === 'dbmate')
+        await loadDbmate(source, files, byVersion);
+    else
+        await loadDiesel(source, files, byVersion);
+    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
 
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+const DEFAULT_HISTORY_TABLES = {
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    diesel: '__diesel_schema_migrations',
+};
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
+}
+function qualifiedName(table) {
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
+}
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
     return rows[0].found !== null;
 }
 async function readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
+    const name = qualifiedName(table);
+    if (format === 'golang-migrate') {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    }
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -37473,8 +37278,61 @@ async function detectSchemaVersion(client) {
     const state = await readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
 function historyWriter(format, table) {
-    return migrationTool(format).historyWriter(table);
+    const name = qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function historyTableShape(client, table) {
@@ -37488,20 +37346,21 @@ async function historyTableShape(client, table) {
       WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-function looksLikeTool(format, names) {
-    const tool = migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
-}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
         return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -37983,239 +37842,10 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await lib_core/* summary */.z.addRaw(markdown, true).write();
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return lib_core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        lib_core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(18573);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -38487,15 +38117,15 @@ const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
 function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
+            if ((0,inputs/* stringInput */.Uj)(name))
                 throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
         }
         return undefined;
     }
-    const knownHosts = stringInput('known-hosts');
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
     if (!knownHosts) {
         throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
@@ -38504,9 +38134,9 @@ function readSshInputs() {
     }
     return {
         host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
         knownHosts,
     };
 }
@@ -38803,7 +38433,7 @@ function parseVia(text) {
     if (text === undefined)
         return [];
     if (text.startsWith('[')) {
-        const parsed = yamlInput('pgbackrest-via');
+        const parsed = (0,inputs/* yamlInput */.eR)('pgbackrest-via');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
             throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
         }
@@ -38812,14 +38442,14 @@ function parseVia(text) {
     return text.split(/\s+/).filter(Boolean);
 }
 function readPgBackRestSettings(extra = {}) {
-    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    const stanza = (0,inputs/* stringInput */.Uj)('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
     if (!stanza)
         throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
-    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    const archiveTimeoutMs = (0,inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
     return {
         stanza,
-        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
-        via: parseVia(stringInput('pgbackrest-via')),
+        config: (0,inputs/* stringInput */.Uj)('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia((0,inputs/* stringInput */.Uj)('pgbackrest-via')),
         ssh: readSshTarget(),
         archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
         ...extra,
@@ -38828,7 +38458,7 @@ function readPgBackRestSettings(extra = {}) {
 /** Inputs of one method given with the other: said plainly, not ignored. */
 function rejectInputsOfOtherMethod(method, names) {
     for (const name of names) {
-        if (rawInput(name) !== '')
+        if ((0,inputs/* rawInput */.JR)(name) !== '')
             throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
     }
 }
@@ -38854,20 +38484,20 @@ function readSize(name, text) {
     return bytes;
 }
 function readSizeGate() {
-    const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
-    return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
+    const artifactLimitBytes = readSize('artifact-size-limit', (0,inputs/* stringInput */.Uj)('artifact-size-limit', { default: '50GB' }));
+    return (0,inputs/* booleanInput */.tE)('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
 }
 function readBackupMethod() {
-    return enumInput('method', METHODS, { default: 'dump' });
+    return (0,inputs/* enumInput */.gX)('method', METHODS, { default: 'dump' });
 }
 async function readBackupInputs() {
     rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
-    const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
+    const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
+    const format = (0,inputs/* enumInput */.gX)('format', BACKUP_FORMATS, { default: 'custom' });
+    const jobs = (0,inputs/* integerInput */.$A)('jobs', { default: 1, min: 1, max: 32 });
     if (jobs > 1 && format !== 'directory')
         throw new errors/* InputError */.dz('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
-    const encryptionKey = (await readEncryptionSecret(secretInput('encryption-key'), 'encrypt'))?.key;
+    const encryptionKey = (await readEncryptionSecret((0,inputs/* secretInput */.jY)('encryption-key'), 'encrypt'))?.key;
     if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
         throw new errors/* InputError */.dz('encryption-key', 'is a passphrase, and format is "directory": every file of a directory backup is its own age file, and `age -d` would ask for the passphrase once per file. Use an age identity (age-keygen) for directory backups, or format "custom".');
     }
@@ -38875,21 +38505,21 @@ async function readBackupInputs() {
         target,
         format,
         jobs,
-        compression: parseCompression(stringInput('compression', { default: 'gzip:6' })),
-        schemaOnly: booleanInput('schema-only', { default: false }),
-        tables: listInput('tables'),
-        excludeTables: listInput('exclude-tables'),
-        label: stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
-        appVersion: stringInput('app-version'),
-        upload: booleanInput('upload', { default: true }),
-        artifactName: stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
-        retentionDays: integerInput('retention-days', { default: 7, min: 1, max: 90 }),
+        compression: parseCompression((0,inputs/* stringInput */.Uj)('compression', { default: 'gzip:6' })),
+        schemaOnly: (0,inputs/* booleanInput */.tE)('schema-only', { default: false }),
+        tables: (0,inputs/* listInput */.dt)('tables'),
+        excludeTables: (0,inputs/* listInput */.dt)('exclude-tables'),
+        label: (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
+        appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
+        upload: (0,inputs/* booleanInput */.tE)('upload', { default: true }),
+        artifactName: (0,inputs/* stringInput */.Uj)('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
+        retentionDays: (0,inputs/* integerInput */.$A)('retention-days', { default: 7, min: 1, max: 90 }),
         encryptionKey,
-        verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
-        pgBinDir: stringInput('pg-bin-dir'),
-        outputDir: stringInput('output-dir'),
+        verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
+        pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
+        outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
         sizeGate: readSizeGate(),
-        rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
+        rowCountMaxBytes: readSize('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
 }
 
@@ -39005,13 +38635,13 @@ function backupSummary(input) {
         ? `${metadata.schemaVersion.version ?? '(empty history)'}${metadata.schemaVersion.dirty ? ' (dirty!)' : ''} — ${metadata.schemaVersion.tool}, ${metadata.schemaVersion.table}`
         : 'no migration history table found';
     const parts = [
-        `## Database backup: ${metadata.database} (${metadata.label})\n`,
-        keyValueTable([
-            ['Database', metadata.source],
+        `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
+        (0,summary/* keyValueTable */.z2)([
+            ['Database', (0,summary/* code */.aY)(metadata.source)],
             ['Server', `PostgreSQL ${metadata.serverVersion}`],
             ['pg_dump', metadata.pgDump.version],
             ['Format', `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`],
-            ['Size', `${formatBytes(metadata.size)} (${metadata.size} bytes)`],
+            ['Size', formatBytes(metadata.size)],
             ['SHA-256', `\`${metadata.checksum.value}\``],
             ['Encrypted', metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no'],
             ['Schema version', schema],
@@ -39019,7 +38649,7 @@ function backupSummary(input) {
             ['Tables', `${metadata.dumpedTables.length}`],
             ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
             ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
-            ['File', input.path],
+            ['File', (0,summary/* code */.aY)(input.path)],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
@@ -39030,12 +38660,12 @@ function backupSummary(input) {
     if (counts.length > 0) {
         const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
         parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
-        parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
+        parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)));
         if (counts.length > 20)
             parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
     }
     parts.push('\n### Restore it\n');
-    parts.push(codeBlock(restoreStep(input), 'yaml'));
+    parts.push((0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml'));
     return parts.join('');
 }
 
@@ -39066,9 +38696,9 @@ function pgBackRestBackupSummary(input) {
     const { inputs, result } = input;
     const { restorePoint, backup } = result;
     return [
-        `## Restore point: ${restorePoint.name} (${inputs.label})\n`,
-        keyValueTable([
-            ['Database', `${inputs.target.database}, PostgreSQL ${input.server}`],
+        `## ✅ Restore point: \`${restorePoint.name}\` (label \`${inputs.label}\`)\n`,
+        (0,summary/* keyValueTable */.z2)([
+            ['Database', `${(0,summary/* code */.aY)(inputs.target.database)}, PostgreSQL ${input.server}`],
             ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
             ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
             ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
@@ -39077,7 +38707,7 @@ function pgBackRestBackupSummary(input) {
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
         '\n### Return to it\n',
-        codeBlock(pgBackRestRestoreStep(input), 'yaml'),
+        (0,summary/* codeBlock */.DV)(pgBackRestRestoreStep(input), 'yaml'),
     ].join('');
 }
 
@@ -39109,15 +38739,15 @@ const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
 const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'];
 function readPgBackRestBackupInputs(now) {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const label = stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
+    const label = (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
     return {
         target,
         settings: readPgBackRestSettings(),
-        backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
-        restorePoint: stringInput('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+        backupType: (0,inputs/* enumInput */.gX)('backup-type', BACKUP_TYPES, { default: 'none' }),
+        restorePoint: (0,inputs/* stringInput */.Uj)('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
         label,
-        appVersion: stringInput('app-version'),
+        appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
     };
 }
 function newBackup(before, after) {
@@ -39200,7 +38830,7 @@ async function runPgBackRestBackup(started) {
             'schema-version': schemaVersion?.version ?? '',
             'duration-ms': durationMs,
         });
-        await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
         emitEvent('backup_complete', {
             database: inputs.target.database,
             label: inputs.label,
@@ -39296,7 +38926,7 @@ async function run() {
         'schema-version': backup.metadata.schemaVersion?.version ?? '',
         'duration-ms': durationMs,
     });
-    await writeSummary(backupSummary({ metadata: backup.metadata, path: backup.path, artifact, durationMs }));
+    await (0,summary/* writeSummary */.Sy)(backupSummary({ metadata: backup.metadata, path: backup.path, artifact, durationMs }));
     emitEvent('backup_complete', {
         database: inputs.target.database,
         label: inputs.label,
@@ -39514,6 +39144,229 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 18573:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   JR: () => (/* binding */ rawInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   eR: () => (/* binding */ yamlInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports quote, jsonInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 59842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -39529,6 +39382,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(96566);
+
 
 
 
@@ -39614,6 +39469,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -39627,7 +39491,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -39640,17 +39504,104 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 96566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DV: () => (/* binding */ codeBlock),
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */ });
+/* unused harmony exports cell, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

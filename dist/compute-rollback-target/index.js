@@ -4332,7 +4332,7 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 const Client = __nccwpck_require__(5042)
 const defaults = __nccwpck_require__(8995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
+const Result = __nccwpck_require__(8014)
 const utils = __nccwpck_require__(9652)
 const Pool = __nccwpck_require__(7558)
 const TypeOverrides = __nccwpck_require__(365)
@@ -5029,7 +5029,7 @@ NativeQuery.prototype.submit = function (client) {
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
+const Result = __nccwpck_require__(8014)
 const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
@@ -5292,7 +5292,7 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 8014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4355);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3430);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4355:
+/***/ 3430:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38264,6 +38264,140 @@ function emitEvent(event, fields = {}) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+/**
+ * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
+ * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
+ */
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+function formats_compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+async function loadGolangMigrate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue; // golang-migrate reads one directory level only
+        const match = GOLANG_MIGRATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+    }
+}
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+async function loadDbmate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = DBMATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name = ''] = match;
+        const sections = parseDbmateFile(await source.readFile(file), file);
+        const migration = { version, name, ...sections };
+        if (!migration.up)
+            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+        if (byVersion.has(version))
+            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+        byVersion.set(version, migration);
+    }
+}
+async function loadDiesel(source, files, byVersion) {
+    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+    for (const file of files) {
+        const match = DIESEL_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, dirName, versionText, name = '', direction] = match;
+        const metadataFile = `${dirName}/metadata.toml`;
+        const transactional = metadata.has(metadataFile)
+            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+            : true;
+        const sql = await source.readFile(file);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+    }
+}
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const files = await source.listFiles();
+    const byVersion = new Map();
+    if (format === 'golang-migrate')
+        await loadGolangMigrate(source, files, byVersion);
+    else if (format === 'dbmate')
+        await loadDbmate(source, files, byVersion);
+    else
+        await loadDiesel(source, files, byVersion);
+    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38558,404 +38692,44 @@ function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
+
+const history_DEFAULT_HISTORY_TABLES = {
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    diesel: '__diesel_schema_migrations',
+};
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_table_parseHistoryTable(text, inputName = 'history-table') {
+function history_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function history_table_qualifiedName(table) {
+function history_qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
-/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
-
-
-
-
-/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
-function common_compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-/** Files the tool keeps up and down of a migration in, collected by version. */
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-/** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
-}
-function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-}
-/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
-async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
-    const applied = rows.map((row) => row.version).sort(common_compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-function rowPerMigrationWriter(table, createTable) {
-    const name = history_table_qualifiedName(table);
-    return {
-        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Versions that are digits, compared as numbers: all three SQL-file tools. */
-const DIGIT_VERSIONS = {
-    compareVersions: common_compareVersions,
-    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
-};
-/**
- * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
- * version after a revert, and no lock of the tool's own (ours has the documented derivation).
- */
-const ROW_PER_MIGRATION = {
-    readHistory: readRowPerMigration,
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
-
-
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const FILE = /^(\d+)(?:_(.*))?\.sql$/;
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        const body = text.slice(section.start, end);
-        const sql = body.replace(/^\r?\n/, '');
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql,
-            transactional: !/\btransaction:false\b/.test(section.options),
-            file,
-            // The marker's line, plus one when the section's text starts on the next line.
-            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
-        };
-    });
-    return result;
-}
-/**
- * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
- * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
- * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
- * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
- */
-const dbmate = {
-    format: 'dbmate',
-    migrationNoun: 'dbmate migration',
-    missingDownPlace: ' ("-- migrate:down" section)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name = ''] = match;
-            const sections = parseDbmateFile(await source.readFile(file), file);
-            const migration = { version, name, ...sections };
-            if (!migration.up)
-                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-            if (byVersion.has(version))
-                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-            byVersion.set(version, migration);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['version'],
-    foreignHistoryColumns: ['dirty'],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
-        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
-
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-/**
- * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
- * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
- * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
- * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
- * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
- */
-const diesel = {
-    format: 'diesel',
-    migrationNoun: 'diesel migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-        for (const file of files) {
-            const match = diesel_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, dirName, versionText, name = '', direction] = match;
-            const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
-            const sql = await source.readFile(file);
-            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        const match = diesel_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: '__diesel_schema_migrations',
-    historyColumns: ['run_on', 'version'],
-    foreignHistoryColumns: [],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'run_in_transaction = false in metadata.toml',
-        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class plan_error_MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
-
-
-
-
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-function storedVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
-/**
- * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
- * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
- */
-const golangMigrate = {
-    format: 'golang-migrate',
-    migrationNoun: 'Migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue; // golang-migrate reads one directory level only
-            const match = golang_migrate_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        if (file.includes('/'))
-            return undefined;
-        const match = golang_migrate_FILE.exec(file);
-        return match ? String(BigInt(match[1])) : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['dirty', 'version'],
-    foreignHistoryColumns: [],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    },
-    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
-    historyWriter(table) {
-        const name = history_table_qualifiedName(table);
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    },
-    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
-    lockKeys: (database, table) => [
-        suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
-    ],
-    nonTransactional: { guardedByDirtyFlag: true },
-    keepsDirtyFlag: true,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return tools_migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
+    const name = history_qualifiedName(table);
+    if (format === 'golang-migrate') {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    }
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
+    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -38980,8 +38754,61 @@ async function history_detectSchemaVersion(client) {
     const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
 function history_historyWriter(format, table) {
-    return tools_migrationTool(format).historyWriter(table);
+    const name = history_qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function history_historyTableShape(client, table) {
@@ -38990,25 +38817,26 @@ async function history_historyTableShape(client, table) {
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+      ORDER BY a.attname`, [history_qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-function looksLikeTool(format, names) {
-    const tool = tools_migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
-}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function history_checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = tools_migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
         return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
     throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -39020,7 +38848,6 @@ function history_golangMigrateForceCommand(migrationsDir, version, table) {
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
 
 
 
@@ -39039,10 +38866,42 @@ var duration = __nccwpck_require__(5784);
  * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
  * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
  */
-
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function lock_migrationLockKeys(database, table, format) {
-    return migrationTool(format).lockKeys(database, table);
+    const keys = [
+        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+    ];
+    if (format === 'golang-migrate') {
+        keys.push({
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        });
+    }
+    return keys;
 }
 function lock_lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -39711,20 +39570,35 @@ function transactionControl(statements) {
 
 
 
-
-
-
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+    if (format !== 'golang-migrate')
+        return [...history.applied];
+    if (history.current === null)
+        return [];
+    if (!migrations.some((migration) => migration.version === history.current)) {
+        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+    }
+    return migrations.filter((migration) => formats_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
+    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -39768,17 +39642,16 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = tools_migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
+    if (!script.transactional) {
+        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
+        if (options.format === 'golang-migrate') {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = policy.howToOptOut(direction);
+        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
         return {
             statements,
             displaySql: '',
@@ -39839,7 +39712,7 @@ function planDown(migrations, history, versions, options) {
     const allowed = new Set(options.allowEmptyDown ?? []);
     const problems = [];
     const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
+    const ordered = [...versions].sort((a, b) => formats_compareVersions(b, a));
     const applied = appliedVersions(options.format, migrations, history, dir);
     let remaining = applied.filter((version) => !versions.includes(version));
     const plannedMigrations = [];
@@ -39851,18 +39724,26 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
         }
         else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
+        let versionAfter;
+        if (options.format === 'golang-migrate') {
+            // golang-migrate records the previous migration in the directory (source Prev), or nil.
+            const index = migrations.indexOf(migration);
+            versionAfter = index > 0 ? migrations[index - 1].version : null;
+        }
+        else {
+            remaining = remaining.filter((other) => other !== version);
+            versionAfter = remaining.at(-1) ?? null;
+        }
         const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
     if (problems.length > 0) {
-        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
             ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
             : undefined);
     }
@@ -39896,7 +39777,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -40025,9 +39906,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
+    if (plan.format === 'golang-migrate' && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -40138,7 +40019,7 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => common_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)].sort((a, b) => formats_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -40355,43 +40236,8 @@ async function listGitHubTags(client, repo) {
     return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
 
 /** GitHub shows at most 10 warning annotations of a step; more are dropped without a word. */
@@ -41014,199 +40860,10 @@ async function closeDatabase(state) {
     await state?.client.end().catch(() => undefined);
 }
 
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = parseDuration(text);
-    if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 ;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
 
@@ -41325,54 +40982,54 @@ function releaseTagInput(name, tag, prefix) {
     if (version)
         return { tag, version };
     const withPrefix = parseReleaseTag(`${prefix}${tag}`, prefix);
-    const hint = withPrefix ? `did you mean ${quote(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
-    throw new errors/* InputError */.dz(name, `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`, { hint });
+    const hint = withPrefix ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
+    throw new errors/* InputError */.dz(name, `must be a release tag: ${(0,inputs/* quote */.hD)(prefix)} followed by a semantic version; got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`, { hint });
 }
 function relativeDir(name, text) {
     if (text === undefined)
         return undefined;
     const normalized = external_node_path_default().posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
     if (external_node_path_default().posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
-        throw new errors/* InputError */.dz(name, `must be a directory inside the repository, relative to repository-path; got ${quote(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be a directory inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
     }
     return normalized === '' ? '.' : normalized;
 }
 function readComputeInputs(workingDirectory = process.cwd()) {
-    const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
     // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
-    const targetText = stringInput('target', {
+    const targetText = (0,inputs/* stringInput */.Uj)('target', {
         required: true,
         pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
         patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
     });
     const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, tagPrefix) };
-    const currentText = stringInput('current', TAG_OPTIONS);
+    const currentText = (0,inputs/* stringInput */.Uj)('current', TAG_OPTIONS);
     const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, tagPrefix);
-    const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
-    const githubToken = secretInput('github-token');
+    const environment = (0,inputs/* stringInput */.Uj)('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
+    const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
         throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
     }
-    const repositoryPath = external_node_path_default().resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
-    const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
-    const compatibilityText = stringInput('compatibility-file');
+    const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
+    const migrationsDir = relativeDir('migrations-dir', (0,inputs/* stringInput */.Uj)('migrations-dir'));
+    const compatibilityText = (0,inputs/* stringInput */.Uj)('compatibility-file');
     if (compatibilityText !== undefined && migrationsDir === undefined) {
         throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
     }
-    const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
-    const databaseUrl = stringInput('database-url');
+    const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+    const databaseUrl = (0,inputs/* stringInput */.Uj)('database-url');
     if (databaseUrl !== undefined && migrationsDir === undefined) {
         throw new errors/* InputError */.dz('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
     }
-    const historyTableText = stringInput('history-table');
+    const historyTableText = (0,inputs/* stringInput */.Uj)('history-table');
     if (historyTableText !== undefined && databaseUrl === undefined) {
         throw new errors/* InputError */.dz('history-table', 'needs "database-url": it names the table read in that database.');
     }
-    const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
-    const currentFromSwarmService = stringInput('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
+    const currentFromService = (0,inputs/* stringInput */.Uj)('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
+    const currentFromSwarmService = (0,inputs/* stringInput */.Uj)('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
     if (currentFromService && currentFromSwarmService)
         throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
-    const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
+    const projectName = (0,inputs/* stringInput */.Uj)('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
     return {
         current,
         target,
@@ -41383,13 +41040,13 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         migrationsDir,
         migrationsFormat,
         database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_table_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
+        historyTable: history_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
-        dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
-        sameMajor: booleanInput('same-major', { default: false }),
-        sameMinor: booleanInput('same-minor', { default: false }),
-        allowPrerelease: booleanInput('allow-prerelease', { default: false }),
-        skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
+        dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
+        sameMajor: (0,inputs/* booleanInput */.tE)('same-major', { default: false }),
+        sameMinor: (0,inputs/* booleanInput */.tE)('same-minor', { default: false }),
+        allowPrerelease: (0,inputs/* booleanInput */.tE)('allow-prerelease', { default: false }),
+        skipTags: (0,inputs/* listInput */.dt)('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
         currentFromSwarmService,
         projectName,
@@ -42747,7 +42404,7 @@ const MISSING_UP = { class: 'unknown', statements: [{ sql: '', line: 0, class: '
 async function planMigrations(migrations, context) {
     const since = sinceTarget(context.targetTag);
     const planned = [];
-    for (const migration of [...migrations].sort((a, b) => common_compareVersions(a.version, b.version))) {
+    for (const migration of [...migrations].sort((a, b) => formats_compareVersions(a.version, b.version))) {
         const label = `migration ${migrationLabel(migration)}`;
         // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
         const up = migration.up ? await parseSql(migration.up.sql) : undefined;
@@ -43040,7 +42697,7 @@ async function diffMigrations(repoRoot, dir, format, current, target) {
     return {
         current: atCurrent,
         target: atTarget,
-        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => common_compareVersions(b.version, a.version)),
+        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => formats_compareVersions(b.version, a.version)),
         onlyAtTarget: atTarget.filter((migration) => !currentVersions.has(migration.version)),
         editedSince: atCurrent.filter((migration) => {
             const before = targetByVersion.get(migration.version);
@@ -43085,7 +42742,7 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
-const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
+const newest = (versions) => versions.reduce((top, version) => (formats_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
     const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
@@ -43112,12 +42769,12 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
         else
             stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
     }
-    const known = [...checkout, ...elsewhere].sort((a, b) => common_compareVersions(a.version, b.version));
+    const known = [...checkout, ...elsewhere].sort((a, b) => formats_compareVersions(a.version, b.version));
     // golang-migrate records only the newest version: everything at or below it counts as applied.
     const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
         : history.applied;
-    return { versions: applied.filter((version) => common_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+    return { versions: applied.filter((version) => formats_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
 }
 /**
  * apply-down-migrations' own plan of the revert, made from the checkout's directory, and its
@@ -43137,7 +42794,7 @@ async function planRevert(request, checkout, history, versions) {
         return { plan, problems: await checkDownScripts(plan.migrations, checkout, request.database?.client) };
     }
     catch (error) {
-        if (error instanceof plan_error_MigrationPlanError)
+        if (error instanceof MigrationPlanError)
             return { problems: error.problems };
         throw error;
     }
@@ -43176,10 +42833,10 @@ async function planSchema(request) {
     let keptVersions = [];
     if (entry) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
-        const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
-        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
-        fromGit = newestFirst.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
-        keptVersions = diff.pending.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
+        const newestFirst = [...diff.current].sort((a, b) => formats_compareVersions(b.version, a.version));
+        targetSchema = newestFirst.find((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        fromGit = newestFirst.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
+        keptVersions = diff.pending.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
     }
     const database = request.database;
     const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
@@ -43197,10 +42854,10 @@ async function planSchema(request) {
     const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
-    if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
+    if (database && formats_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
     }
-    if (entry && entry.minSchema !== undefined && common_compareVersions(currentSchema, entry.minSchema) < 0) {
+    if (entry && entry.minSchema !== undefined && formats_compareVersions(currentSchema, entry.minSchema) < 0) {
         warnings.push({
             kind: 'compatibility',
             message: `The compatibility file says ${target.tag} needs schema ${entry.minSchema ?? 'any'}..${entry.maxSchema}, but the schema is only ${currentSchema}: a rollback cannot migrate up; check the matrix.`,
@@ -43324,7 +42981,7 @@ function revertCostCell(migration) {
 }
 /** The runbook's migration rollback matrix: one row per migration between the releases. */
 function migrationMatrix(migrations, currentTag) {
-    return markdownTable(['Version', 'Migration', 'Class', 'Down file', 'Reverting', 'Why'], migrations.map((migration) => [
+    return (0,summary/* markdownTable */.Qj)(['Version', 'Migration', 'Class', 'Down file', 'Reverting', 'Why'], migrations.map((migration) => [
         migration.version,
         migration.inCurrentRelease ? migration.name : `${migration.name} (applied, not in ${currentTag})`,
         migration.class,
@@ -43343,11 +43000,11 @@ function dataLostSection(migrations, targetTag) {
 function statementDetails(migrations) {
     const blocks = migrations.map((migration) => {
         const rows = migration.statements.map((statement) => [statement.line || '', statement.class, `\`${statement.sql.replace(/`/g, "'")}\``, statement.reasons.join('; ')]);
-        const table = rows.length > 0 ? markdownTable(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
+        const table = rows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
         const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
         return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
     });
-    return details('Statements and reasons', blocks.join('\n'));
+    return (0,summary/* details */.zH)('Statements and reasons', blocks.join('\n'));
 }
 function renderSummary(facts) {
     const { current, target, schema, decision } = facts;
@@ -43357,7 +43014,7 @@ function renderSummary(facts) {
     sections.push(stops.length ? `**stop** — ${facts.verdict}\n` : `**${decision.strategy}** — ${facts.verdict}\n`);
     if (stops.length)
         sections.push(`### Stop: no rollback may start\n\n${stops.map((stop) => `- ${stop}`).join('\n')}\n`);
-    sections.push(keyValueTable([
+    sections.push((0,summary/* keyValueTable */.z2)([
         ['Current', `${current.release.tag} (${current.detail})`],
         ['Target', `${target.release.tag} (${target.detail})`],
         ['Schema', schema ? `${schema.currentSchema} → ${decision.strategy === 'image-only' ? `${schema.currentSchema} (unchanged)` : schema.targetSchema}` : undefined],
@@ -43393,10 +43050,10 @@ function renderSummary(facts) {
     if (schema && [...schema.toRevert, ...schema.kept].length > 0)
         sections.push(statementDetails([...schema.toRevert, ...schema.kept]));
     if (target.passedOver.length > 0) {
-        sections.push(details('Candidates passed over', markdownTable(['Candidate', 'Why not'], target.passedOver.map((item) => [item.tag, item.reason]))));
+        sections.push((0,summary/* details */.zH)('Candidates passed over', (0,summary/* markdownTable */.Qj)(['Candidate', 'Why not'], target.passedOver.map((item) => [item.tag, item.reason]))));
     }
     if (facts.notes.length > 0)
-        sections.push(details('Notes', codeBlock(facts.notes.join('\n'))));
+        sections.push((0,summary/* details */.zH)('Notes', (0,summary/* codeBlock */.DV)(facts.notes.join('\n'))));
     return sections.join('\n');
 }
 
@@ -43673,7 +43330,7 @@ async function run() {
         planned_from: schema?.source ?? null,
         warnings: warnings.length,
     });
-    await writeSummary(renderSummary({
+    await (0,summary/* writeSummary */.Sy)(renderSummary({
         current,
         target,
         schema,
@@ -43894,6 +43551,226 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   hD: () => (/* binding */ quote),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, integerInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = parseDuration(text);
+    if (value === undefined) {
+        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43909,6 +43786,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6566);
+
 
 
 
@@ -43994,6 +43873,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -44007,7 +43895,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -44020,17 +43908,104 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DV: () => (/* binding */ codeBlock),
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   z2: () => (/* binding */ keyValueTable),
+/* harmony export */   zH: () => (/* binding */ details)
+/* harmony export */ });
+/* unused harmony exports cell, code */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 
@@ -46085,7 +46060,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -47011,7 +46986,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -47294,7 +47269,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class NodeBase {
     constructor(type) {
@@ -47387,7 +47362,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -47578,7 +47553,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -47699,7 +47674,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -47822,7 +47797,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 9281:
+/***/ 6424:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -51089,7 +51064,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);

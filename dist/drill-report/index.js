@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9977);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6204);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'drill-report');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9977:
+/***/ 6204:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28532,52 +28532,15 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
+    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
     return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/workflows/jobs.ts
 
 /**
@@ -28665,47 +28628,8 @@ function seconds(ms) {
 ;// CONCATENATED MODULE: ./shared/workflows/drill.ts
 
 
-
-const drill_seconds = (ms) => Math.round(ms / 100) / 10;
 function row(scenario, result, durationMs, details = '') {
-    return { scenario, result, 'duration-s': durationMs === undefined ? null : drill_seconds(durationMs), details };
-}
-/**
- * RTO and RPO of the drill's restore: the restore's own duration (restore-db's restore-duration-ms,
- * else its duration-ms), and the age of the newest restorable state (restore-db's
- * newest-restorable-at) when the restore started.
- */
-function recoveryMeasures(results) {
-    const rtoMs = results.milliseconds('database', 'restore-duration-ms');
-    const newest = Date.parse(results.output('database', 'newest-restorable-at') ?? '');
-    const started = Date.parse(results.output('database', 'restore-started-at') ?? '');
-    return { rtoMs, rpoMs: Number.isFinite(newest) && Number.isFinite(started) ? Math.max(0, started - newest) : undefined };
-}
-function restoreRow(results) {
-    const out = (name) => results.output('database', name);
-    const { rtoMs, rpoMs } = recoveryMeasures(results);
-    const measured = { ...(rtoMs === undefined ? {} : { 'rto-s': drill_seconds(rtoMs) }), ...(rpoMs === undefined ? {} : { 'rpo-s': drill_seconds(rpoMs) }) };
-    if (out('restore-method') === 'pgbackrest') {
-        const details = out('recovery-target') ? `recovered to ${out('recovery-target')}` : `backup ${out('backup-label') ?? '?'}`;
-        return { ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details), ...measured };
-    }
-    return { ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`), ...measured };
-}
-/** A row per target the caller set: the measure against it (a missed target fails the drill). */
-function objectiveRows(results, targets) {
-    const measures = recoveryMeasures(results);
-    const objectives = [
-        { name: 'Recovery time (RTO)', measured: measures.rtoMs, target: targets.rtoMs, describe: (ms) => `the restore took ${(0,duration/* formatDuration */.a)(ms)}` },
-        { name: 'Recovery point (RPO)', measured: measures.rpoMs, target: targets.rpoMs, describe: (ms) => `the newest restorable state was ${(0,duration/* formatDuration */.a)(ms)} old` },
-    ];
-    return objectives.flatMap(({ name, measured, target, describe }) => {
-        if (target === undefined)
-            return [];
-        const scenario = `${name} within ${(0,duration/* formatDuration */.a)(target)}`;
-        if (measured === undefined)
-            return [row(scenario, 'failed', undefined, 'not measured: the restore did not report it')];
-        return [row(scenario, measured <= target ? 'passed' : 'failed', measured, `${describe(measured)}; target ${(0,duration/* formatDuration */.a)(target)}`)];
-    });
+    return { scenario, result, 'duration-s': durationMs === undefined ? null : Math.round(durationMs / 100) / 10, details };
 }
 function databaseRows(results) {
     const out = (name) => results.output('database', name);
@@ -28725,7 +28649,7 @@ function databaseRows(results) {
         ? `restored but not re-created: ${differences.onlyInFirst.length}; re-created but not restored: ${differences.onlyInSecond.length} (first: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 120)})`
         : upOutcome === 'failure' ? 'the migrate-up command failed' : '';
     return [
-        restoreRow(results),
+        row('Restore the latest backup', outcomeWord(out('restore-outcome')), results.milliseconds('database', 'restore-duration-ms'), `sha256 ${out('restore-checksum') ?? '?'}`),
         row(`Down migrations ${current} → ${target}`, outcomeWord(downOutcome), results.milliseconds('database', 'down-duration-ms'), `reverted: ${reverted && reverted.length > 0 ? reverted.map((migration) => migration.version).join(', ') : 'nothing to revert'}`),
         row(`Schema after down equals a fresh migrate-up to ${target}`, verified, undefined),
         row('Ups re-applied: schema as restored', up, results.milliseconds('database', 'up-duration-ms'), upDetails),
@@ -28753,10 +28677,9 @@ function stagingRows(results) {
         row(`Staging smoke test on ${current}`, outcomeWord(out('smoke-forward-outcome')), ms('smoke-forward-ms')),
     ];
 }
-function drillMatrix(results, now, targets = {}) {
+function drillMatrix(results, now) {
     const lastTested = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const database = databaseRows(results);
-    let rows = [...database, ...(database.length > 0 ? objectiveRows(results, targets) : []), ...imageRows(results), ...stagingRows(results)];
+    let rows = [...databaseRows(results), ...imageRows(results), ...stagingRows(results)];
     if (rows.length === 0) {
         // The database job failed before it could say what a rollback would do today (no deployments, no backup...).
         rows = [row('Drill set-up (target, backup)', 'failed', undefined, `database job: ${results.result('database')}`)];
@@ -28765,22 +28688,13 @@ function drillMatrix(results, now, targets = {}) {
     return { rows: rows.map((candidate) => ({ ...candidate, 'last-tested': lastTested })), passed };
 }
 const RESULT_SHOWN = { passed: '✅ passed', failed: '❌ failed', 'not run': '➖ not run' };
-/** RTO and RPO as measured, under the table (the rows against targets say whether they were met). */
-function recoveryLine(matrix) {
-    const restore = matrix.rows.find((candidate) => candidate['rto-s'] !== undefined || candidate['rpo-s'] !== undefined);
-    if (!restore)
-        return [];
-    const shown = (value) => (value === undefined ? 'not measured' : (0,duration/* formatDuration */.a)(value * 1000));
-    return ['', `Measured: RTO ${shown(restore['rto-s'])} (restore until the database answered), RPO ${shown(restore['rpo-s'])} (age of the newest restorable state).`];
-}
 function drillMarkdown(matrix, environment, runUrl, problems = []) {
     const lines = [
         matrix.passed && problems.length === 0 ? `## ✅ Rollback drill passed: ${environment}` : `## ❌ Rollback drill failed: ${environment}`,
         '',
         '| Scenario | Last tested | Result | Duration | Details |',
         '|---|---|---|---|---|',
-        ...matrix.rows.map((candidate) => `| ${cell(candidate.scenario)} | ${candidate['last-tested']} | ${RESULT_SHOWN[candidate.result]} | ${candidate['duration-s'] === null ? '–' : `${candidate['duration-s']} s`} | ${cell(candidate.details)} |`),
-        ...recoveryLine(matrix),
+        ...matrix.rows.map((candidate) => `| ${(0,summary/* cell */.Hn)(candidate.scenario)} | ${candidate['last-tested']} | ${RESULT_SHOWN[candidate.result]} | ${candidate['duration-s'] === null ? '–' : `${candidate['duration-s']} s`} | ${(0,summary/* cell */.Hn)(candidate.details)} |`),
         ...problems.map((problem) => `\n**${problem}**`),
         '',
         `Run: ${runUrl ?? ''}`,
@@ -28792,217 +28706,22 @@ function drillMarkdown(matrix, environment, runUrl, problems = []) {
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new InputError(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: ./actions/drill-report/inputs.ts
 
 
 
 
 function readDrillReportInputs() {
-    const openIssue = booleanInput('open-issue', { default: false });
+    const openIssue = (0,inputs/* booleanInput */.tE)('open-issue', { default: false });
     return {
-        results: JobResults.parse(stringInput('results', { required: true }), 'results'),
-        environment: stringInput('environment', { required: true }),
-        targets: { rtoMs: durationInput('rto-target', { min: 1 }), rpoMs: durationInput('rpo-target', { min: 1 }) },
-        matrixDir: stringInput('matrix-dir') ?? external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'rollback-drill'),
+        results: JobResults.parse((0,inputs/* stringInput */.Uj)('results', { required: true }), 'results'),
+        environment: (0,inputs/* stringInput */.Uj)('environment', { required: true }),
+        matrixDir: (0,inputs/* stringInput */.Uj)('matrix-dir') ?? external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'rollback-drill'),
         openIssue,
-        uploadOutcome: enumInput('upload-outcome', ['success', 'failure', 'cancelled', 'skipped']),
-        githubToken: openIssue ? secretInput('github-token', { required: true }) : undefined,
+        uploadOutcome: (0,inputs/* enumInput */.gX)('upload-outcome', ['success', 'failure', 'cancelled', 'skipped']),
+        githubToken: openIssue ? (0,inputs/* secretInput */.jY)('github-token', { required: true }) : undefined,
     };
 }
 
@@ -29034,7 +28753,7 @@ async function reportIssue(inputs, body) {
 }
 async function run() {
     const inputs = readDrillReportInputs();
-    const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
+    const matrix = drillMatrix(inputs.results, new Date());
     const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
     const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
@@ -29042,7 +28761,7 @@ async function run() {
         (0,external_node_fs_.mkdirSync)(inputs.matrixDir, { recursive: true });
         (0,external_node_fs_.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.json'), `${JSON.stringify(matrix.rows, null, 2)}\n`);
         (0,external_node_fs_.writeFileSync)(external_node_path_default().join(inputs.matrixDir, 'matrix.md'), markdown);
-        await writeSummary(markdown);
+        await (0,summary/* writeSummary */.Sy)(markdown);
         return;
     }
     if (matrix.passed && problems.length === 0) {
@@ -29060,9 +28779,9 @@ async function run() {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
+/* unused harmony export parseDuration */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
 const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
@@ -29132,6 +28851,224 @@ function errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+
+
+/***/ }),
+
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, integerInput, durationInput, jsonInput, yamlInput, listInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = parseDuration(text);
+    if (value === undefined) {
+        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new InputError(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
 }
 
 
@@ -29263,7 +29200,10 @@ function removePartial(file) {
 
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/run-action.ts
+
 
 
 
@@ -29349,6 +29289,15 @@ function reportFailure(action, error, summaryAtStart) {
     core/* setFailed */.C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,summary/* summaryWanted */.QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -29362,7 +29311,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !cancellation.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,summary/* codeSpanAddresses */.Oy)(message).split('\n');
     const parts = [];
     if (cancellation.cancelled) {
         const after = cancellation.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation.at)} after the signal` : '';
@@ -29375,17 +29324,101 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (journal.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     if (journal.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,external_node_fs_.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Hn: () => (/* binding */ cell),
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Sy: () => (/* binding */ writeSummary)
+/* harmony export */ });
+/* unused harmony exports markdownTable, keyValueTable, code, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

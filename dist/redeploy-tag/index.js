@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4728);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9027);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4728:
+/***/ 9027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28400,202 +28400,8 @@ var duration = __nccwpck_require__(5784);
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid JSON (${(0,errors/* errorMessage */.gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new errors/* InputError */.dz(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new errors/* InputError */.dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new errors/* InputError */.dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:path"
@@ -29056,15 +28862,15 @@ const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
 function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
+            if ((0,inputs/* stringInput */.Uj)(name))
                 throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
         }
         return undefined;
     }
-    const knownHosts = stringInput('known-hosts');
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
     if (!knownHosts) {
         throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
@@ -29073,9 +28879,9 @@ function readSshInputs() {
     }
     return {
         host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
         knownHosts,
     };
 }
@@ -29109,100 +28915,6 @@ function emitEvent(event, fields = {}) {
     process.stdout.write(`${formatEvent(event, fields)}\n`);
 }
 
-;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
-
-
-/**
- * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
- * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
- * every backup, so the last known good release and the latest backup can be read when GitHub
- * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
- * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
- * same code writes on the runner or, over SSH, on the deploy host.
- */
-const LEDGER_ENV = 'ROLLBACK_LEDGER';
-/** Where the run comes from, so a ledger line can be traced to its workflow run. */
-function runReference() {
-    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
-    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
-}
-async function appendLedger(ledger, entry) {
-    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
-    const line = `${JSON.stringify(full)}\n`;
-    const where = `${ledger.path} on ${ledger.executor.description}`;
-    const dir = external_node_path_default().posix.dirname(ledger.path);
-    try {
-        if (dir !== '.' && dir !== '/')
-            await ledger.executor.run('mkdir', ['-p', '--', dir]);
-        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
-    }
-    return full;
-}
-/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
-async function readLedger(ledger) {
-    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
-    if (result.exitCode !== 0) {
-        if (/No such file/i.test(result.stderr))
-            return [];
-        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
-    }
-    return result.stdout
-        .split('\n')
-        .map((line, index) => [line, index + 1])
-        .filter(([line]) => line.trim() !== '')
-        .map(([line, number]) => {
-        try {
-            return JSON.parse(line);
-        }
-        catch {
-            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
-        }
-    });
-}
-function forEnvironment(entries, environment) {
-    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
-}
-/**
- * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
- * entry after it, before the next deploy, that names its tag or no tag).
- */
-function deployHistory(entries, environment) {
-    const relevant = forEnvironment(entries, environment);
-    const history = [];
-    relevant.forEach((entry, index) => {
-        if (entry.type !== 'deploy' || !entry.success)
-            return;
-        let smoke;
-        for (const later of relevant.slice(index + 1)) {
-            if (later.type === 'deploy' && later.outcome !== 'refused')
-                break;
-            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
-                smoke = later;
-                break;
-            }
-        }
-        history.push({ tag: entry.tag, deploy: entry, smoke });
-    });
-    return history.reverse();
-}
-/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
-function currentFromLedger(entries, environment) {
-    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
-    const last = deploys.at(-1);
-    if (!last)
-        return undefined;
-    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
-    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
-}
-function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
-}
-
 ;// CONCATENATED MODULE: ./shared/outputs.ts
 
 /**
@@ -29222,43 +28934,8 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/engine/images.ts
 
 
@@ -29278,6 +28955,16 @@ async function inspectImage(executor, reference) {
     const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
     const digests = JSON.parse(digestsJson.join(' ') || 'null');
     return { reference, id: JSON.parse(idJson), repoDigests: digests ?? [] };
+}
+/**
+ * The registry digest (sha256:...) of a local image, from its RepoDigests: the one of the reference's
+ * own repository when there are several. Undefined for an image that never came from or went to a
+ * registry (built or loaded locally), which has none.
+ */
+function registryDigest(image) {
+    const repository = image.reference.replace(/@.*$/, '').replace(/:[^:/]+$/, '');
+    const chosen = image.repoDigests.find((entry) => entry.startsWith(`${repository}@`)) ?? image.repoDigests[0];
+    return chosen?.split('@')[1];
 }
 class ImageUnavailableError extends errors/* ActionError */.lZ {
 }
@@ -29590,6 +29277,7 @@ function prepareCommand(inputs, executor) {
             const image = await ensureImage(executor, `${inputs.image}:${inputs.tag}`, inputs.pull);
             for (const target of targets) {
                 target.imageId = image.id;
+                target.digest = registryDigest(image);
                 target.pulled = image.pulled;
             }
         },
@@ -29657,6 +29345,8 @@ async function executeCommand(inputs, executor, services, startedAt) {
     };
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./shared/engine/compose-file.ts
 
 
@@ -30286,6 +29976,7 @@ async function prepareCompose(inputs, executor) {
             for (const target of targets) {
                 const image = images.find((candidate) => candidate.reference === target.image);
                 target.imageId = image.id;
+                target.digest = registryDigest(image);
                 target.pulled = image.pulled;
             }
         },
@@ -31173,6 +30864,7 @@ async function prepareSwarm(inputs, executor) {
                 core/* info */.pq(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
                 for (const target of targets.filter((candidate) => candidate.image === image)) {
                     target.imageId = check.local?.id;
+                    target.digest = check.local && registryDigest(check.local);
                     target.pulled = !check.local;
                 }
             }
@@ -31514,26 +31206,6 @@ async function startDeploymentRecord(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
-
-
-
-
-/**
- * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
- * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
- * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
- */
-function readLedgerPath(remote, workingDirectory) {
-    const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
-    if (text === undefined)
-        return undefined;
-    if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
-    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
-}
-
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -31551,7 +31223,6 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
-
 const STRATEGIES = ['compose', 'swarm', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
@@ -31562,11 +31233,11 @@ const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|
 /** Swarm stack names: what `docker stack deploy` accepts and prefixes its service names with. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function parseCommand() {
-    const text = stringInput('command');
+    const text = (0,inputs/* stringInput */.Uj)('command');
     if (text === undefined)
         return undefined;
     if (text.startsWith('[')) {
-        const parsed = yamlInput('command');
+        const parsed = (0,inputs/* yamlInput */.eR)('command');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string')) {
             throw new errors/* InputError */.dz('command', 'given as JSON must be a non-empty array of strings.');
         }
@@ -31575,24 +31246,24 @@ function parseCommand() {
     return text.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 function readRedeployInputs() {
-    const tag = stringInput('tag', { required: true, pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
-    const strategy = enumInput('strategy', STRATEGIES, { default: 'compose' });
+    const tag = (0,inputs/* stringInput */.Uj)('tag', { required: true, pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
+    const strategy = (0,inputs/* enumInput */.gX)('strategy', STRATEGIES, { default: 'compose' });
     const command = parseCommand();
     if (strategy === 'command' && !command)
         throw new errors/* InputError */.dz('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
     if (strategy !== 'command' && command)
         throw new errors/* InputError */.dz('command', 'is only used with strategy "command"; set strategy: command or remove it.');
-    const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
+    const services = (0,inputs/* listInput */.dt)('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
     if (strategy === 'compose' && services.length === 0) {
         throw new errors/* InputError */.dz('services', 'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).');
     }
-    const composeFiles = listInput('compose-file');
-    const image = stringInput('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
+    const composeFiles = (0,inputs/* listInput */.dt)('compose-file');
+    const image = (0,inputs/* stringInput */.Uj)('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const stack = stringInput('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
-    const projectName = stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
+    const stack = (0,inputs/* stringInput */.Uj)('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
+    const projectName = (0,inputs/* stringInput */.Uj)('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
     if (stack && strategy !== 'swarm')
         throw new errors/* InputError */.dz('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
     if (strategy === 'swarm') {
@@ -31609,18 +31280,17 @@ function readRedeployInputs() {
             throw new errors/* InputError */.dz('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
     }
     const ssh = readSshInputs();
-    const verifyOnly = booleanInput('verify-only', { default: false });
+    const verifyOnly = (0,inputs/* booleanInput */.tE)('verify-only', { default: false });
     if (verifyOnly && strategy === 'command' && !image)
         throw new errors/* InputError */.dz('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
-    const environment = stringInput('environment');
-    const githubToken = secretInput('github-token');
+    const environment = (0,inputs/* stringInput */.Uj)('environment');
+    const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     if (environment && !githubToken)
         throw new errors/* InputError */.dz('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
-    const readyUrl = urlInput('ready-url');
+    const readyUrl = (0,inputs/* urlInput */.Y2)('ready-url');
     // Basic-auth credentials in the URL are secrets like any other.
     if (readyUrl)
         maskUrlCredentials(readyUrl);
-    const workingDirectory = stringInput('working-directory', { default: '.' });
     return {
         strategy,
         tag,
@@ -31628,23 +31298,22 @@ function readRedeployInputs() {
         projectName,
         stack,
         services,
-        tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
-        workingDirectory,
-        pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
-        healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),
+        tagVariable: (0,inputs/* stringInput */.Uj)('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
+        workingDirectory: (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }),
+        pull: (0,inputs/* enumInput */.gX)('pull', PULL_POLICIES, { default: 'missing' }),
+        healthTimeoutMs: (0,inputs/* durationInput */.Ts)('health-timeout', { default: 120_000, min: 1000 }),
         readyUrl,
-        onFailure: enumInput('on-failure', ON_FAILURE, { default: 'restore-previous' }),
-        envOverrides: keyValueInput('env-overrides'),
+        onFailure: (0,inputs/* enumInput */.gX)('on-failure', ON_FAILURE, { default: 'restore-previous' }),
+        envOverrides: (0,inputs/* keyValueInput */.Bb)('env-overrides', { maskValues: true }),
         ssh,
         command,
         image,
-        previousTag: stringInput('previous-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
+        previousTag: (0,inputs/* stringInput */.Uj)('previous-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
         environment,
-        environmentUrl: urlInput('environment-url'),
+        environmentUrl: (0,inputs/* urlInput */.Y2)('environment-url'),
         githubToken: environment ? githubToken : undefined,
-        completeDeployment: booleanInput('complete-deployment', { default: true }),
+        completeDeployment: (0,inputs/* booleanInput */.tE)('complete-deployment', { default: true }),
         verifyOnly,
-        ledger: readLedgerPath(ssh !== undefined, workingDirectory),
     };
 }
 
@@ -31670,10 +31339,13 @@ function redeployOutputs(plan, report, totals) {
     const first = (values) => values.find((value) => value !== undefined);
     return {
         'previous-tag': commonTag(previous),
-        'previous-image-digest': first(previous.map((snapshot) => snapshot.imageId)),
+        'previous-image-id': first(previous.map((snapshot) => snapshot.imageId)),
+        'previous-image-digest': first(previous.map((snapshot) => snapshot.digest)),
         'previous-container-ids': previous.flatMap((snapshot) => snapshot.containerIds),
         'new-tag': commonTag(current),
-        'image-digest': first(current.map((snapshot) => snapshot.imageId)),
+        'image-id': first(current.map((snapshot) => snapshot.imageId)),
+        // A registry digest: the one a swarm service is pinned to, else the deployed image's RepoDigest.
+        'image-digest': first(current.map((snapshot) => snapshot.digest ?? plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
         'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
         'deployment-id': totals.deploymentId,
         'duration-ms': Math.round(totals.durationMs),
@@ -31704,7 +31376,15 @@ const HEADLINE = {
 };
 function redeploySummary(plan, report, totals, refusal) {
     const outcome = report?.outcome ?? totals.outcome ?? 'refused';
-    const parts = [`## redeploy-tag: ${totals.tag}: ${HEADLINE[outcome]}\n`];
+    const parts = [`## redeploy-tag: \`${totals.tag}\`: ${HEADLINE[outcome]}\n`];
+    // What went wrong right under the verdict; the tables after it.
+    const failure = report?.failure ?? refusal;
+    if (failure)
+        parts.push(`\n**Why:** ${(0,summary/* codeSpanAddresses */.Oy)(failure)}\n`);
+    if (report?.restore)
+        parts.push(`\n**Restore:** ${(0,summary/* codeSpanAddresses */.Oy)(report.restore.detail)}\n`);
+    if (failure || report?.restore)
+        parts.push('\n');
     if (plan) {
         const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
             result.service,
@@ -31722,13 +31402,13 @@ function redeploySummary(plan, report, totals, refusal) {
             result.health,
             result.readyAfterMs === undefined ? '' : (0,duration/* formatDuration */.a)(result.readyAfterMs),
         ]);
-        parts.push(markdownTable(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
+        parts.push((0,summary/* markdownTable */.Qj)(['Service', 'From', 'To', 'Container', 'Health', 'Duration'], [...rows, ...restored]));
     }
     const swarm = (report?.services ?? []).filter((result) => result.replicas);
     if (swarm.length > 0) {
         const before = new Map(plan?.previous.map((snapshot) => [snapshot.service, snapshot.image]));
         const after = new Map(report?.current.map((snapshot) => [snapshot.service, snapshot.image]));
-        parts.push('\n', markdownTable(['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'], swarm.map((result) => [
+        parts.push('\n', (0,summary/* markdownTable */.Qj)(['Service', 'Replicas running/desired', 'Image before', 'Image after', 'Failed tasks'], swarm.map((result) => [
             result.service,
             `${result.replicas.running}/${result.replicas.desired}`,
             before.get(result.service) ?? '(none)',
@@ -31736,14 +31416,9 @@ function redeploySummary(plan, report, totals, refusal) {
             (result.failedTasks ?? []).map((task) => `${report_shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
         ])));
     }
-    const failure = report?.failure ?? refusal;
-    if (failure)
-        parts.push(`\n**Why:** ${failure}\n`);
-    if (report?.restore)
-        parts.push(`\n**Restore:** ${report.restore.detail}\n`);
-    parts.push('\n', keyValueTable([
-        ['Host', plan?.host],
-        ['Tool', plan?.tool],
+    parts.push('\n', (0,summary/* keyValueTable */.z2)([
+        ['Host', plan?.host === undefined ? undefined : (0,summary/* code */.aY)(plan.host)],
+        ['Tool', plan?.tool === undefined ? undefined : (0,summary/* code */.aY)(plan.tool)],
         ['Total time', (0,duration/* formatDuration */.a)(totals.durationMs)],
         ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
     ]));
@@ -31768,40 +31443,15 @@ function redeploySummary(plan, report, totals, refusal) {
 
 
 
-
 /** One module per strategy, behind PreparedRedeploy. */
 const main_STRATEGIES = {
     compose: prepareCompose,
     swarm: prepareSwarm,
     command: prepareCommand,
 };
-/** One ledger line per deploy or rollback that ran (not for refusals, which changed nothing). A ledger that cannot be written is a warning: the services are deployed either way. */
-async function recordInLedger(inputs, executor, entry) {
-    if (!inputs.ledger)
-        return;
-    const now = entry.report?.current.find((snapshot) => snapshot.imageId);
-    try {
-        await appendLedger({ path: inputs.ledger, executor }, {
-            type: 'deploy',
-            environment: inputs.environment,
-            tag: inputs.tag,
-            from: entry.from,
-            outcome: entry.outcome,
-            success: entry.success,
-            services: entry.services,
-            image: now?.image,
-            imageId: now?.imageId,
-            digest: now?.digest,
-            githubDeploymentId: entry.deploymentId,
-        });
-    }
-    catch (error) {
-        core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
-    }
-}
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
-    await writeSummary(redeploySummary(plan, report, totals, refusal));
+    await (0,summary/* writeSummary */.Sy)(redeploySummary(plan, report, totals, refusal));
 }
 async function run() {
     const startedAt = Date.now();
@@ -31855,7 +31505,6 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-            await recordInLedger(inputs, executor, { from, outcome: 'error', success: false, services, deploymentId: deployment?.id });
             emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
@@ -31869,7 +31518,6 @@ async function run() {
             ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
-        await recordInLedger(inputs, executor, { from, outcome: report.outcome, success: report.success, services, report, deploymentId: deployment?.id });
         const now = commonTag(report.current);
         emitEvent('rollback_complete', {
             from: from ?? null,
@@ -32097,6 +31745,230 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Bb: () => (/* binding */ keyValueInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   Y2: () => (/* binding */ urlInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   eR: () => (/* binding */ yamlInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, jsonInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -32112,6 +31984,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6566);
+
 
 
 
@@ -32197,6 +32071,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -32210,7 +32093,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -32223,17 +32106,103 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */ });
+/* unused harmony exports cell, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4076);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(39636);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4076:
+/***/ 39636:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35312,7 +35312,7 @@ async function connection_serverVersion(client) {
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
 }
 /** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function quoteIdent(name) {
+function connection_quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -35527,7 +35527,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -35942,15 +35942,15 @@ async function firstFreeDatabaseName(client, name) {
 }
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
+        const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${connection_quoteIdent(name)}${template}`);
     });
     return withDatabase(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
     await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        await client.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35968,7 +35968,7 @@ async function withScratchDatabase(target, prefix, fn) {
 async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -37155,118 +37155,46 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
 
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_table_parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function history_table_qualifiedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-}
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
-/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
-
-
-
-
-/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
-function common_compareVersions(a, b) {
+/**
+ * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
+ * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
+ */
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+function formats_compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
     }
     return a < b ? -1 : a > b ? 1 : 0;
 }
-/** Files the tool keeps up and down of a migration in, collected by version. */
+
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
     if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+        throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
     }
     migration[direction] = script;
     byVersion.set(version, migration);
 }
-/** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+async function loadGolangMigrate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue; // golang-migrate reads one directory level only
+        const match = GOLANG_MIGRATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+    }
 }
-function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-}
-/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
-async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
-    const applied = rows.map((row) => row.version).sort(common_compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-function rowPerMigrationWriter(table, createTable) {
-    const name = history_table_qualifiedName(table);
-    return {
-        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Versions that are digits, compared as numbers: all three SQL-file tools. */
-const DIGIT_VERSIONS = {
-    compareVersions: common_compareVersions,
-    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
-};
-/**
- * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
- * version after a revert, and no lock of the tool's own (ours has the documented derivation).
- */
-const ROW_PER_MIGRATION = {
-    readHistory: readRowPerMigration,
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
-
-
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const FILE = /^(\d+)(?:_(.*))?\.sql$/;
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
 function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
@@ -37278,7 +37206,7 @@ function parseDbmateFile(text, file) {
     sections.forEach((section, index) => {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+            throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
         const body = text.slice(section.start, end);
         const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
@@ -37292,236 +37220,113 @@ function parseDbmateFile(text, file) {
     });
     return result;
 }
-/**
- * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
- * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
- * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
- * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
- */
-const dbmate = {
-    format: 'dbmate',
-    migrationNoun: 'dbmate migration',
-    missingDownPlace: ' ("-- migrate:down" section)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name = ''] = match;
-            const sections = parseDbmateFile(await source.readFile(file), file);
-            const migration = { version, name, ...sections };
-            if (!migration.up)
-                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-            if (byVersion.has(version))
-                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-            byVersion.set(version, migration);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['version'],
-    foreignHistoryColumns: ['dirty'],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
-        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
-
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-/**
- * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
- * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
- * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
- * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
- * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
- */
-const diesel = {
-    format: 'diesel',
-    migrationNoun: 'diesel migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-        for (const file of files) {
-            const match = diesel_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, dirName, versionText, name = '', direction] = match;
-            const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
-            const sql = await source.readFile(file);
-            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        const match = diesel_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: '__diesel_schema_migrations',
-    historyColumns: ['run_on', 'version'],
-    foreignHistoryColumns: [],
-    ...ROW_PER_MIGRATION,
-    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'run_in_transaction = false in metadata.toml',
-        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
-    },
-    keepsDirtyFlag: false,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class plan_error_MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
+async function loadDbmate(source, files, byVersion) {
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = DBMATE_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, version, name = ''] = match;
+        const sections = parseDbmateFile(await source.readFile(file), file);
+        const migration = { version, name, ...sections };
+        if (!migration.up)
+            throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
+        if (byVersion.has(version))
+            throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
+        byVersion.set(version, migration);
     }
 }
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
-
-
-
-
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-function storedVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
+async function loadDiesel(source, files, byVersion) {
+    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+    for (const file of files) {
+        const match = DIESEL_FILE.exec(file);
+        if (!match)
+            continue;
+        const [, dirName, versionText, name = '', direction] = match;
+        const metadataFile = `${dirName}/metadata.toml`;
+        const transactional = metadata.has(metadataFile)
+            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+            : true;
+        const sql = await source.readFile(file);
+        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+    }
 }
 /**
- * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
- * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
  */
-const golangMigrate = {
-    format: 'golang-migrate',
-    migrationNoun: 'Migration',
-    missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue; // golang-migrate reads one directory level only
-            const match = golang_migrate_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile(file) {
-        if (file.includes('/'))
-            return undefined;
-        const match = golang_migrate_FILE.exec(file);
-        return match ? String(BigInt(match[1])) : undefined;
-    },
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: 'schema_migrations',
-    historyColumns: ['dirty', 'version'],
-    foreignHistoryColumns: [],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    },
-    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
-    historyWriter(table) {
-        const name = history_table_qualifiedName(table);
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    },
-    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
-    lockKeys: (database, table) => [
-        suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
-    ],
-    nonTransactional: { guardedByDirtyFlag: true },
-    keepsDirtyFlag: true,
-};
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
+function versionOfFile(file, format) {
+    if (format === 'diesel') {
+        const match = DIESEL_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    }
+    if (file.includes('/'))
+        return undefined;
+    if (format === 'dbmate')
+        return DBMATE_FILE.exec(file)?.[1];
+    const match = GOLANG_MIGRATE_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
 }
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const files = await source.listFiles();
+    const byVersion = new Map();
+    if (format === 'golang-migrate')
+        await loadGolangMigrate(source, files, byVersion);
+    else if (format === 'dbmate')
+        await loadDbmate(source, files, byVersion);
+    else
+        await loadDiesel(source, files, byVersion);
+    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
 
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+const history_DEFAULT_HISTORY_TABLES = {
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    diesel: '__diesel_schema_migrations',
+};
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function history_parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
+}
+function history_qualifiedName(table) {
+    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
+}
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
+    const name = history_qualifiedName(table);
+    if (format === 'golang-migrate') {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    }
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
+    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -37546,8 +37351,61 @@ async function detectSchemaVersion(client) {
     const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
+// ---------------------------------------------------------------------------------------------
+// The write side: the statements each tool itself runs on its history table, as literal SQL so a
+// dry run can print exactly what a real run executes.
+//
+// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
+//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
+//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
+//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
+//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
+//   where a down migration's target is the previous version in the migrations directory (or nil,
+//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
+//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
+// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+//   `delete from <table> where version = $1` after a down, each in the migration's transaction
+//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
+//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
+//   the 128 seen in dbmate dumps is its SQLite driver).
+// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
+//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
+//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
+// ---------------------------------------------------------------------------------------------
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function golangVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
 function history_historyWriter(format, table) {
-    return migrationTool(format).historyWriter(table);
+    const name = history_qualifiedName(table);
+    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    if (format === 'golang-migrate') {
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    }
+    const createTable = format === 'dbmate'
+        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
+        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
+    return {
+        createTable: () => [...createSchema, createTable],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function history_historyTableShape(client, table) {
@@ -37556,25 +37414,26 @@ async function history_historyTableShape(client, table) {
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
+      ORDER BY a.attname`, [history_qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-function looksLikeTool(format, names) {
-    const tool = migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
-}
+const EXPECTED_COLUMNS = {
+    'golang-migrate': ['dirty', 'version'],
+    dbmate: ['version'],
+    diesel: ['run_on', 'version'],
+};
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function history_checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
+    const expected = EXPECTED_COLUMNS[format];
+    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
         return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -38041,10 +37900,10 @@ async function checkForeignKeys(client) {
       ORDER BY 2, 3, 1`);
     const checks = [];
     for (const fk of rows) {
-        const child = `${quoteIdent(fk.child_schema)}.${quoteIdent(fk.child_table)}`;
-        const parent = `${quoteIdent(fk.parent_schema)}.${quoteIdent(fk.parent_table)}`;
-        const childCols = fk.child_columns.map((column) => `c.${quoteIdent(column)}`);
-        const joins = fk.child_columns.map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`).join(' AND ');
+        const child = `${connection_quoteIdent(fk.child_schema)}.${connection_quoteIdent(fk.child_table)}`;
+        const parent = `${connection_quoteIdent(fk.parent_schema)}.${connection_quoteIdent(fk.parent_table)}`;
+        const childCols = fk.child_columns.map((column) => `c.${connection_quoteIdent(column)}`);
+        const joins = fk.child_columns.map((column, index) => `p.${connection_quoteIdent(fk.parent_columns[index])} = c.${connection_quoteIdent(column)}`).join(' AND ');
         const allSet = childCols.map((column) => `${column} IS NOT NULL`).join(' AND ');
         const someSet = childCols.map((column) => `${column} IS NOT NULL`).join(' OR ');
         // MATCH FULL also forbids keys that are only partly NULL.
@@ -38168,39 +38027,7 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
 
 
 
@@ -38219,10 +38046,42 @@ function formats_hasStatements(script) {
  * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
  * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
  */
-
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function lock_migrationLockKeys(database, table, format) {
-    return migrationTool(format).lockKeys(database, table);
+    const keys = [
+        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
+    ];
+    if (format === 'golang-migrate') {
+        keys.push({
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        });
+    }
+    return keys;
 }
 function lock_lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -38701,20 +38560,35 @@ function transactions_transactionControl(statements) {
 
 
 
-
-
-
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+    if (format !== 'golang-migrate')
+        return [...history.applied];
+    if (history.current === null)
+        return [];
+    if (!migrations.some((migration) => migration.version === history.current)) {
+        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+    }
+    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
+    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -38758,17 +38632,16 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
+    if (!script.transactional) {
+        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
+        if (options.format === 'golang-migrate') {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = policy.howToOptOut(direction);
+        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
         return {
             statements,
             displaySql: '',
@@ -38841,13 +38714,21 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
         }
         else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
+        let versionAfter;
+        if (options.format === 'golang-migrate') {
+            // golang-migrate records the previous migration in the directory (source Prev), or nil.
+            const index = migrations.indexOf(migration);
+            versionAfter = index > 0 ? migrations[index - 1].version : null;
+        }
+        else {
+            remaining = remaining.filter((other) => other !== version);
+            versionAfter = remaining.at(-1) ?? null;
+        }
         const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
@@ -38886,7 +38767,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -39015,9 +38896,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
+    if (plan.format === 'golang-migrate' && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -39200,246 +39081,17 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected ? await history_readHistory(client, detected.format, history_table_parseHistoryTable(detected.table)) : { applied: [], current: null };
+    const history = detected ? await history_readHistory(client, detected.format, history_parseHistoryTable(detected.table)) : { applied: [], current: null };
     return {
         identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
         currentVersion: history.current,
     };
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new errors/* InputError */.dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var shared_inputs = __nccwpck_require__(18573);
 ;// CONCATENATED MODULE: ./shared/backup/tables.ts
 
 
@@ -39460,7 +39112,7 @@ function urlInput(name, options) {
  */
 const TABLE_CONTENTS = ['data', 'definition-and-data'];
 const tables_qualifiedName = (table) => `${table.schema}.${table.name}`;
-const sqlName = (table) => `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+const sqlName = (table) => `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
 const TOC_TYPES = ['TABLE DATA', 'TABLE', 'FK CONSTRAINT', 'TRIGGER', 'SEQUENCE SET'];
 function parseTocLines(listing) {
     const entries = [];
@@ -39542,7 +39194,7 @@ async function dumpTables(request, from, tables, options) {
     if (options.dataOnly)
         args.push('--data-only');
     if (options.schema)
-        args.push(`--schema=${quoteIdent(options.schema)}`);
+        args.push(`--schema=${connection_quoteIdent(options.schema)}`);
     else
         for (const table of tables)
             args.push(`--table=${sqlName(table)}`);
@@ -39621,7 +39273,7 @@ async function scratchCopy(request, tables) {
     const name = `rbtables_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
     if (request.source.kind === 'database') {
         const side = request.source.target;
-        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(side.database)}`));
+        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${connection_quoteIdent(name)} TEMPLATE ${connection_quoteIdent(side.database)}`));
         return { target: withDatabase(side, name), drop: () => dropDatabase(side, name) };
     }
     const archive = request.source.path;
@@ -39650,7 +39302,7 @@ async function catchUpSequences(target, tables) {
             const { rows } = await client.query(`SELECT a.attname AS column, pg_get_serial_sequence($1, a.attname) AS sequence FROM pg_attribute a
           WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL`, [sqlName(table)]);
             for (const { column, sequence } of rows) {
-                await client.query(`SELECT setval($1, m) FROM (SELECT max(${quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
+                await client.query(`SELECT setval($1, m) FROM (SELECT max(${connection_quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
             }
         }
     });
@@ -39701,9 +39353,9 @@ async function restoreTables(request) {
             const from = scratch?.target ?? request.source.target;
             if (request.intoSchema) {
                 await withClient(from, async (client) => {
-                    await client.query(`CREATE SCHEMA ${quoteIdent(request.intoSchema)}`);
+                    await client.query(`CREATE SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
                     for (const table of tables)
-                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${quoteIdent(request.intoSchema)}`);
+                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
                 });
             }
             const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
@@ -39752,15 +39404,15 @@ async function restoreTables(request) {
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 function readTablesInputs() {
-    const tables = listInput('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
-    const content = enumInput('tables-content', TABLE_CONTENTS, { default: 'data' });
-    const intoSchema = stringInput('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
+    const tables = (0,shared_inputs/* listInput */.dt)('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+    const content = (0,shared_inputs/* enumInput */.gX)('tables-content', TABLE_CONTENTS, { default: 'data' });
+    const intoSchema = (0,shared_inputs/* stringInput */.Uj)('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
     if (tables.length === 0 && intoSchema)
         throw new errors/* InputError */.dz('tables-schema', 'only applies with tables: name the tables to restore into it.');
     return { tables, content, intoSchema };
 }
 function restoredTablesSummary(restored) {
-    return ['\n### Tables restored\n\n', markdownTable(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+    return ['\n### Tables restored\n\n', (0,summary/* markdownTable */.Qj)(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
 }
 /** Partial restore from a verified dump: only the named tables, into the database in database-url. */
 async function restoreTablesFromDump(request) {
@@ -39780,9 +39432,9 @@ async function restoreTablesFromDump(request) {
     });
     const durationMs = Date.now() - request.started;
     setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
-    await writeSummary([
+    await (0,summary/* writeSummary */.Sy)([
         `## Tables restored into ${request.target.database}\n`,
-        keyValueTable([
+        (0,summary/* keyValueTable */.z2)([
             ['Backup', request.origin],
             ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
             ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
@@ -40065,15 +39717,15 @@ const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
 function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const sshHost = (0,shared_inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
+            if ((0,shared_inputs/* stringInput */.Uj)(name))
                 throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
         }
         return undefined;
     }
-    const knownHosts = stringInput('known-hosts');
+    const knownHosts = (0,shared_inputs/* stringInput */.Uj)('known-hosts');
     if (!knownHosts) {
         throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
@@ -40082,9 +39734,9 @@ function readSshInputs() {
     }
     return {
         host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        user: (0,shared_inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,shared_inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,shared_inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
         knownHosts,
     };
 }
@@ -40353,9 +40005,7 @@ class PgBackRestHost {
     }
     /** A private scratch directory there, removed by the returned function. */
     async scratchDirectory() {
-        // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
-        // may not be able to write to: then /tmp, which every user can.
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
@@ -40383,7 +40033,7 @@ function parseVia(text) {
     if (text === undefined)
         return [];
     if (text.startsWith('[')) {
-        const parsed = yamlInput('pgbackrest-via');
+        const parsed = (0,shared_inputs/* yamlInput */.eR)('pgbackrest-via');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
             throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
         }
@@ -40392,14 +40042,14 @@ function parseVia(text) {
     return text.split(/\s+/).filter(Boolean);
 }
 function readPgBackRestSettings(extra = {}) {
-    const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    const stanza = (0,shared_inputs/* stringInput */.Uj)('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
     if (!stanza)
         throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
-    const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
+    const archiveTimeoutMs = (0,shared_inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
     return {
         stanza,
-        config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
-        via: parseVia(stringInput('pgbackrest-via')),
+        config: (0,shared_inputs/* stringInput */.Uj)('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        via: parseVia((0,shared_inputs/* stringInput */.Uj)('pgbackrest-via')),
         ssh: readSshTarget(),
         archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
         ...extra,
@@ -40408,7 +40058,7 @@ function readPgBackRestSettings(extra = {}) {
 /** Inputs of one method given with the other: said plainly, not ignored. */
 function rejectInputsOfOtherMethod(method, names) {
     for (const name of names) {
-        if (rawInput(name) !== '')
+        if ((0,shared_inputs/* rawInput */.JR)(name) !== '')
             throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
     }
 }
@@ -40430,16 +40080,16 @@ const PGBACKREST_ONLY_INPUTS = [
 ];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 function readRestoreMethod() {
-    return enumInput('method', METHODS, { default: 'dump' });
+    return (0,shared_inputs/* enumInput */.gX)('method', METHODS, { default: 'dump' });
 }
 async function readRestoreInputs() {
     rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const path = stringInput('path');
-    const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
-    const label = stringInput('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
-    const runIdText = stringInput('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
-    const token = secretInput('github-token');
+    const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
+    const path = (0,shared_inputs/* stringInput */.Uj)('path');
+    const artifactName = (0,shared_inputs/* stringInput */.Uj)('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
+    const label = (0,shared_inputs/* stringInput */.Uj)('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    const runIdText = (0,shared_inputs/* stringInput */.Uj)('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
+    const token = (0,shared_inputs/* secretInput */.jY)('github-token');
     const runId = runIdText === undefined ? undefined : Number(runIdText);
     let source;
     if (path) {
@@ -40462,11 +40112,11 @@ async function readRestoreInputs() {
     else {
         throw new errors/* InputError */.dz('path', 'or "artifact-name" is required: say which backup to restore.');
     }
-    const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
-    const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
+    const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
+    const targetDatabase = (0,shared_inputs/* stringInput */.Uj)('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
     if (targetDatabase && mode === 'replace')
         throw new errors/* InputError */.dz('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
-    const swap = booleanInput('swap', { default: false });
+    const swap = (0,shared_inputs/* booleanInput */.tE)('swap', { default: false });
     const tables = readTablesInputs();
     if (tables.tables.length > 0) {
         for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']]) {
@@ -40476,7 +40126,7 @@ async function readRestoreInputs() {
     }
     if (swap && mode === 'replace')
         throw new errors/* InputError */.dz('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
-    const terminateConnections = booleanInput('terminate-connections', { default: false });
+    const terminateConnections = (0,shared_inputs/* booleanInput */.tE)('terminate-connections', { default: false });
     if (terminateConnections && mode !== 'replace')
         throw new errors/* InputError */.dz('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
     return {
@@ -40484,17 +40134,17 @@ async function readRestoreInputs() {
         source,
         targetDatabase,
         mode,
-        encryptionKey: await readEncryptionSecret(secretInput('encryption-key'), 'decrypt'),
-        expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
+        encryptionKey: await readEncryptionSecret((0,shared_inputs/* secretInput */.jY)('encryption-key'), 'decrypt'),
+        expectedChecksum: (0,shared_inputs/* stringInput */.Uj)('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
             ?.replace(/^sha256:/, '')
             .toLowerCase(),
-        safetyBackup: booleanInput('safety-backup', { default: true }),
+        safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
         terminateConnections,
-        lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
+        lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         swap,
-        noOwner: booleanInput('no-owner', { default: false }),
-        pgBinDir: stringInput('pg-bin-dir'),
-        expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        noOwner: (0,shared_inputs/* booleanInput */.tE)('no-owner', { default: false }),
+        pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
         tables,
     };
 }
@@ -40864,22 +40514,6 @@ var external_node_net_ = __nccwpck_require__(77030);
  */
 const SIDE_MARKER = 'rollback-actions-side-cluster.json';
 const SIDE_LOG = 'rollback-actions-side.log';
-/**
- * A postgres:// URL of the side cluster's database: the live database-url's user, password, host
- * and settings on the side port, for the steps that work on the restored copy (a drill's checks).
- */
-function sideClusterUrl(target) {
-    const url = new URL('postgres://localhost');
-    url.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
-    url.port = String(target.port);
-    url.username = encodeURIComponent(target.user);
-    if (target.password !== undefined)
-        url.password = encodeURIComponent(target.password);
-    url.pathname = `/${encodeURIComponent(target.database)}`;
-    if (target.sslmode)
-        url.searchParams.set('sslmode', target.sslmode);
-    return url.toString();
-}
 /** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
 async function freeLocalPort() {
     return await new Promise((resolve, reject) => {
@@ -40981,7 +40615,7 @@ function commandInput(name, text) {
     if (text === undefined)
         return undefined;
     if (text.startsWith('[')) {
-        const parsed = yamlInput(name);
+        const parsed = (0,shared_inputs/* yamlInput */.eR)(name);
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string'))
             throw new errors/* InputError */.dz(name, 'given as JSON must be a non-empty array of strings.');
         return parsed;
@@ -40989,9 +40623,9 @@ function commandInput(name, text) {
     return text.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 function readTarget() {
-    const name = stringInput('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
-    const lsnText = stringInput('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
-    const timeText = stringInput('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
+    const name = (0,shared_inputs/* stringInput */.Uj)('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
+    const lsnText = (0,shared_inputs/* stringInput */.Uj)('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
+    const timeText = (0,shared_inputs/* stringInput */.Uj)('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
     if (name && timeText)
         throw new errors/* InputError */.dz('target-time', 'and "restore-point" were both given; recover either to a restore point or to a time.');
     if (lsnText && !name)
@@ -41007,8 +40641,8 @@ function readTarget() {
     return { kind: 'immediate' };
 }
 function readBackupSet() {
-    const text = stringInput('backup-set', { default: 'latest' });
-    const windowMs = durationInput('random-window', { default: 7 * 86_400_000, min: 60_000 });
+    const text = (0,shared_inputs/* stringInput */.Uj)('backup-set', { default: 'latest' });
+    const windowMs = (0,shared_inputs/* durationInput */.Ts)('random-window', { default: 7 * 86_400_000, min: 60_000 });
     if (text === 'latest')
         return { kind: 'latest' };
     if (text === 'random')
@@ -41019,28 +40653,28 @@ function readBackupSet() {
 }
 function readPgBackRestRestoreInputs() {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
-    const target = resolvePgTarget(stringInput('database-url'));
-    const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
+    const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
+    const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
     const replace = mode === 'replace';
-    const removeSideCluster = stringInput('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
+    const removeSideCluster = (0,shared_inputs/* stringInput */.Uj)('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
     const inputs = {
         target,
-        settings: readPgBackRestSettings({ serverBinDir: stringInput('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
+        settings: readPgBackRestSettings({ serverBinDir: (0,shared_inputs/* stringInput */.Uj)('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
         recovery: readTarget(),
         backupSet: readBackupSet(),
         mode,
-        sideDataDirectory: stringInput('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
-        sidePort: integerInput('side-port', { min: 1, max: 65535 }),
-        sideCluster: enumInput('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
-        stopCommand: commandInput('stop-command', stringInput('stop-command')),
-        startCommand: commandInput('start-command', stringInput('start-command')),
-        dataDirectory: stringInput('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
-        safetyBackup: booleanInput('safety-backup', { default: true }),
-        recoveryTimeoutMs: durationInput('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
+        sideDataDirectory: (0,shared_inputs/* stringInput */.Uj)('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
+        sidePort: (0,shared_inputs/* integerInput */.$A)('side-port', { min: 1, max: 65535 }),
+        sideCluster: (0,shared_inputs/* enumInput */.gX)('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
+        stopCommand: commandInput('stop-command', (0,shared_inputs/* stringInput */.Uj)('stop-command')),
+        startCommand: commandInput('start-command', (0,shared_inputs/* stringInput */.Uj)('start-command')),
+        dataDirectory: (0,shared_inputs/* stringInput */.Uj)('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
+        safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
+        recoveryTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
         removeSideCluster,
         tables: readTablesInputs(),
-        noOwner: booleanInput('no-owner', { default: false }),
-        pgBinDir: stringInput('pg-bin-dir'),
+        noOwner: (0,shared_inputs/* booleanInput */.tE)('no-owner', { default: false }),
+        pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
     };
     if (replace && inputs.tables.tables.length > 0)
         throw new errors/* InputError */.dz('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
@@ -41072,8 +40706,8 @@ function pgBackRestRestoreSummary(input) {
         ? `side cluster ${side.dataDirectory}, port ${side.port} (${inputs.sideCluster === 'keep' ? 'left running' : inputs.sideCluster === 'stop' ? 'stopped afterwards' : 'removed afterwards'})`
         : `in place (${inputs.target.host}:${inputs.target.port})`;
     const parts = [
-        `## Point-in-time recovery: ${inputs.target.database} ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
-        keyValueTable([
+        `## ${input.problems.length ? '❌' : '✅'} Point-in-time recovery: \`${inputs.target.database}\` ${input.problems.length ? '— does NOT hold together' : '— verified'}\n`,
+        (0,summary/* keyValueTable */.z2)([
             ['Recovered to', plan.description],
             ['Into', where],
             ['Timeline', `${result.recovered.timeline} (promoted at ${result.recovered.lsn})`],
@@ -41092,7 +40726,7 @@ function pgBackRestRestoreSummary(input) {
         parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
     if (rows.length)
-        parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));
+        parts.push('\n### Row counts\n\n', (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], rows));
     return parts.join('');
 }
 
@@ -41200,7 +40834,6 @@ async function runPgBackRestRestore(started) {
             timeline: result.recovered.timeline,
             'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
             'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
-            'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
             'safety-restore-point': result.safetyPoint?.name,
             'restored-tables': result.tables,
             'restore-duration-ms': result.restoreMs,
@@ -41208,7 +40841,7 @@ async function runPgBackRestRestore(started) {
             'duration-ms': durationMs,
         });
         const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-        await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
         if (problems.length) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
@@ -41251,7 +40884,6 @@ async function restore(inputs, host, live, now) {
         }
     }
     // The stanza's own check, while the live server answers; otherwise its info must be clean.
-    const checkStarted = new Date();
     if (live.client) {
         try {
             await host.check();
@@ -41267,11 +40899,7 @@ async function restore(inputs, host, live, now) {
         core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
     }
     const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-    const newestArchivedAt = newestSegment(segments)?.archivedAt;
-    // The RPO is measured from the newest WAL archived before this restore's own check pushed the
-    // current segment (the repository keeps whole seconds): what a restore could reach without it.
-    const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
-    const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
+    const newestRestorableAt = newestSegment(segments)?.archivedAt;
     const scratch = await host.scratchDirectory();
     let plan;
     try {
@@ -41281,12 +40909,10 @@ async function restore(inputs, host, live, now) {
         await scratch.remove();
     }
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
-    // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
-    // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
-    // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
     if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
+        // Recovery to a time stops at the first commit after it: that commit must be in the archive.
         if (!live.client)
-            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
         await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
     }
     if (!replace) {
@@ -41411,12 +41037,13 @@ function restoreSummary(input) {
     const { metadata, state } = input;
     const fkBroken = state.foreignKeys.filter((fk) => fk.violations > 0);
     const parts = [
-        `## Database restore: ${input.database} ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
-        keyValueTable([
-            ['Restored into', `${input.database} (${input.mode})`],
+        `## ${input.problems.length ? '❌' : '✅'} Database restore: \`${input.database}\` ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
+        input.problems.length ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n` : '',
+        (0,summary/* keyValueTable */.z2)([
+            ['Restored into', `${(0,summary/* code */.aY)(input.database)} (${input.mode})`],
             ['Previous database', input.previous],
             ['Backup', input.origin],
-            ['Taken', metadata ? `${metadata.createdAt} from ${metadata.source}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
+            ['Taken', metadata ? `${metadata.createdAt} from ${(0,summary/* code */.aY)(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
             ['SHA-256', `\`${input.checksum}\` (verified before restoring)`],
             ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
             ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
@@ -41424,8 +41051,6 @@ function restoreSummary(input) {
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
-    if (input.problems.length)
-        parts.push(`\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     const rows = Object.entries(state.rowCounts)
         .sort(([, a], [, b]) => b - a)
         .slice(0, 30)
@@ -41435,7 +41060,7 @@ function restoreSummary(input) {
     });
     if (rows.length) {
         parts.push('\n### Row counts\n\n');
-        parts.push(markdownTable(['Table', 'Restored', 'In backup', 'Match'], rows));
+        parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Restored', 'In backup', 'Match'], rows));
     }
     return parts.join('');
 }
@@ -41454,17 +41079,17 @@ function restoreSummary(input) {
 async function swapDatabases(target, original, restored, stamp) {
     return withClient(maintenanceTarget(target), async (client) => {
         if (!(await databaseExists(client, original))) {
-            await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(restored)} RENAME TO ${connection_quoteIdent(original)}`);
             return undefined;
         }
         const previous = await firstFreeDatabaseName(client, `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`);
         const { rows } = await client.query('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [original]);
-        await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
+        await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
         try {
             for (let attempt = 1;; attempt++) {
                 await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [original]);
                 try {
-                    await client.query(`ALTER DATABASE ${quoteIdent(original)} RENAME TO ${quoteIdent(previous)}`);
+                    await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} RENAME TO ${connection_quoteIdent(previous)}`);
                     break;
                 }
                 catch (error) {
@@ -41476,22 +41101,22 @@ async function swapDatabases(target, original, restored, stamp) {
             }
         }
         catch (error) {
-            await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
             throw error;
         }
         try {
-            await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(restored)} RENAME TO ${connection_quoteIdent(original)}`);
         }
         catch (error) {
-            await client.query(`ALTER DATABASE ${quoteIdent(previous)} RENAME TO ${quoteIdent(original)}`).catch(() => undefined);
-            await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(previous)} RENAME TO ${connection_quoteIdent(original)}`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
             throw error;
         }
-        await client.query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS true`);
+        await client.query(`ALTER DATABASE ${connection_quoteIdent(previous)} WITH ALLOW_CONNECTIONS true`);
         // The restored database was created by the restoring user; hand it to the original's owner.
         const owner = rows[0]?.owner;
         if (owner) {
-            await client.query(`ALTER DATABASE ${quoteIdent(original)} OWNER TO ${quoteIdent(owner)}`).catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} OWNER TO ${connection_quoteIdent(owner)}`).catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
         }
         return previous;
     });
@@ -41755,7 +41380,7 @@ async function run() {
             'previous-database': previous,
             'duration-ms': durationMs,
         });
-        await writeSummary(restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }));
         if (problems.length > 0) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The restored database ${database} does not match the backup:\n- ${problems.join('\n- ')}\n` +
@@ -41975,6 +41600,229 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 18573:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   JR: () => (/* binding */ rawInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   eR: () => (/* binding */ yamlInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports quote, jsonInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 59842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -41990,6 +41838,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(15784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(96566);
+
 
 
 
@@ -42075,6 +41925,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -42088,7 +41947,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -42101,17 +41960,103 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 96566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */ });
+/* unused harmony exports cell, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

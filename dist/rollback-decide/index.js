@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6307);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8596);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(958);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'rollback-decide');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8596:
+/***/ 958:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28563,43 +28563,8 @@ async function* environmentDeployments(client, repo, environment) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/workflows/decide.ts
 /** States of a latest deployment that mean a release went out and was not proven healthy. */
 const UNHEALTHY = ['failure', 'error', 'in_progress', 'queued', 'pending'];
@@ -28625,204 +28590,8 @@ function decide(facts) {
     return { ...base, rollBack: true, explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': rolling back.` };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = parseDuration(text);
-    if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new InputError(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -28839,12 +28608,12 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 function readDecideInputs() {
     return {
-        environment: stringInput('environment', { required: true }),
-        called: booleanInput('called', { default: false }),
-        failedTag: stringInput('failed-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
-        reason: stringInput('reason'),
-        detectedAt: stringInput('detected-at', { pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z' }),
-        githubToken: secretInput('github-token', { required: true }),
+        environment: (0,inputs/* stringInput */.Uj)('environment', { required: true }),
+        called: (0,inputs/* booleanInput */.tE)('called', { default: false }),
+        failedTag: (0,inputs/* stringInput */.Uj)('failed-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
+        reason: (0,inputs/* stringInput */.Uj)('reason'),
+        detectedAt: (0,inputs/* stringInput */.Uj)('detected-at', { pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z' }),
+        githubToken: (0,inputs/* secretInput */.jY)('github-token', { required: true }),
     };
 }
 
@@ -28886,8 +28655,8 @@ async function run() {
         'latest-state': decision.latestState,
         explanation: decision.explanation,
     });
-    await writeSummary(`### ${decision.rollBack ? 'Rolling back' : 'No rollback'}: ${inputs.environment}\n\n${decision.explanation}\n\n` +
-        keyValueTable([
+    await (0,summary/* writeSummary */.Sy)(`### ${decision.rollBack ? 'Rolling back' : 'No rollback'}: ${inputs.environment}\n\n${decision.explanation}\n\n` +
+        (0,summary/* keyValueTable */.z2)([
             ['Latest deployment', latest ? `${latest.ref} (id ${latest.id}, ${decision.latestState})` : 'none'],
             ['Failed release', decision.failedTag || '–'],
             ['Detected at', decision.detectedAt],
@@ -28974,6 +28743,223 @@ function errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+
+
+/***/ }),
+
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, enumInput, integerInput, durationInput, jsonInput, yamlInput, listInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = parseDuration(text);
+    if (value === undefined) {
+        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new InputError(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
 }
 
 
@@ -29105,7 +29091,10 @@ function removePartial(file) {
 
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/run-action.ts
+
 
 
 
@@ -29191,6 +29180,15 @@ function reportFailure(action, error, summaryAtStart) {
     core/* setFailed */.C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,summary/* summaryWanted */.QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new errors/* ActionError */.lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -29204,7 +29202,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !cancellation.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,summary/* codeSpanAddresses */.Oy)(message).split('\n');
     const parts = [];
     if (cancellation.cancelled) {
         const after = cancellation.at ? ` ${(0,duration/* formatDuration */.a)(Date.now() - cancellation.at)} after the signal` : '';
@@ -29217,17 +29215,101 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (journal.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     if (journal.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${(0,summary/* codeSpanAddresses */.Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,external_node_fs_.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */ });
+/* unused harmony exports cell, markdownTable, code, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

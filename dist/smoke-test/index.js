@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7637);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2984);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7637:
+/***/ 2984:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39474,798 +39474,8 @@ var external_node_perf_hooks_ = __nccwpck_require__(643);
 var core = __nccwpck_require__(418);
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,duration/* parseDuration */.E)(text);
-    if (value === undefined) {
-        throw new errors/* InputError */.dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new errors/* InputError */.dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
-/**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
- */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
-/**
- * ssh always hands the remote side one command string, which the remote user's shell parses. So
- * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
- * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
- * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
- * their input patterns; this is the second, independent layer.
- */
-function shellQuote(argument) {
-    if (argument.includes('\0'))
-        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
-    return `'${argument.replace(/'/g, `'\\''`)}'`;
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * The remote command line for `command args...`, run in `cwd` with `env` added to the login
- * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
- * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
- */
-function remoteCommandLine(command, args, options = {}) {
-    const words = [];
-    const env = Object.entries(options.env ?? {});
-    if (env.length > 0) {
-        words.push('env');
-        for (const [name, value] of env) {
-            if (!ENV_NAME.test(name))
-                throw new Error(`"${name}" is not a valid environment variable name.`);
-            if (value === undefined)
-                words.push('-u', shellQuote(name));
-        }
-        for (const [name, value] of env)
-            if (value !== undefined)
-                words.push(shellQuote(`${name}=${value}`));
-    }
-    words.push(shellQuote(command), ...args.map(shellQuote));
-    const run = `exec ${words.join(' ')}`;
-    if (!options.cwd)
-        return run;
-    // A directory named like an option ("-x") would be read as one by cd.
-    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
-    return `cd ${shellQuote(cwd)} && ${run}`;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/ssh.ts
-
-
-
-
-
-
-/** ssh's own exit status for "could not connect, authenticate or verify the host". */
-const SSH_FAILURE = 255;
-const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
-function sshFailureHint(stderr, target) {
-    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        return target.knownHosts === 'accept-new'
-            ? 'The host presented a key different from the one accepted earlier.'
-            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
-    }
-    if (/Permission denied/i.test(stderr))
-        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
-    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
-        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
-    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
-        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
-    }
-    return undefined;
-}
-/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
-function normaliseKey(key) {
-    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
-}
-async function openSshExecutor(target) {
-    if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
-    }
-    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
-    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
-    const keyFile = external_node_path_default().join(dir, 'id');
-    const controlPath = external_node_path_default().join(dir, 'cm');
-    const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
-    if (target.privateKey)
-        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
-    const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
-        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
-        ...(target.user ? ['-l', target.user] : []),
-    ];
-    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
-    const executor = {
-        description,
-        remote: true,
-        async run(command, args, runOptions = {}) {
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
-            // Shown in errors instead of the ssh command line, which would list key and socket paths.
-            const display = `${formatCommand(command, args)} (on ${description})`;
-            let result;
-            try {
-                result = await runProcess('ssh', [...options, '--', target.host, line], {
-                    input: runOptions.input,
-                    timeoutMs: runOptions.timeoutMs,
-                    onStdoutLine: runOptions.onStdoutLine,
-                    onStderrLine: runOptions.onStderrLine,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-            }
-            catch (error) {
-                if (error instanceof ProcessError)
-                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
-                throw error;
-            }
-            const okExitCodes = runOptions.okExitCodes ?? [0];
-            if (okExitCodes.includes(result.exitCode))
-                return result;
-            if (result.exitCode === SSH_FAILURE) {
-                const hint = sshFailureHint(result.stderr, target);
-                if (hint)
-                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
-            }
-            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
-        },
-        async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        },
-    };
-    try {
-        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
-        await executor.run('true', []);
-    }
-    catch (error) {
-        await executor.close();
-        throw error;
-    }
-    return executor;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
-
-
-
-
-
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
-function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    if (!sshHost) {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-        return undefined;
-    }
-    const knownHosts = stringInput('known-hosts');
-    if (!knownHosts) {
-        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    return {
-        host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
-        knownHosts,
-    };
-}
-/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function readSshTarget() {
-    const ssh = readSshInputs();
-    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
-}
-/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
-async function openHostExecutor(ssh, workingDirectory) {
-    if (!ssh) {
-        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
-            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
-    }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
-}
-
-;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
-
-
-/**
- * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
- * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
- * every backup, so the last known good release and the latest backup can be read when GitHub
- * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
- * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
- * same code writes on the runner or, over SSH, on the deploy host.
- */
-const LEDGER_ENV = 'ROLLBACK_LEDGER';
-/** Where the run comes from, so a ledger line can be traced to its workflow run. */
-function runReference() {
-    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
-    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
-}
-async function appendLedger(ledger, entry) {
-    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
-    const line = `${JSON.stringify(full)}\n`;
-    const where = `${ledger.path} on ${ledger.executor.description}`;
-    const dir = external_node_path_default().posix.dirname(ledger.path);
-    try {
-        if (dir !== '.' && dir !== '/')
-            await ledger.executor.run('mkdir', ['-p', '--', dir]);
-        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
-    }
-    return full;
-}
-/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
-async function readLedger(ledger) {
-    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
-    if (result.exitCode !== 0) {
-        if (/No such file/i.test(result.stderr))
-            return [];
-        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
-    }
-    return result.stdout
-        .split('\n')
-        .map((line, index) => [line, index + 1])
-        .filter(([line]) => line.trim() !== '')
-        .map(([line, number]) => {
-        try {
-            return JSON.parse(line);
-        }
-        catch {
-            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
-        }
-    });
-}
-function forEnvironment(entries, environment) {
-    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
-}
-/**
- * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
- * entry after it, before the next deploy, that names its tag or no tag).
- */
-function deployHistory(entries, environment) {
-    const relevant = forEnvironment(entries, environment);
-    const history = [];
-    relevant.forEach((entry, index) => {
-        if (entry.type !== 'deploy' || !entry.success)
-            return;
-        let smoke;
-        for (const later of relevant.slice(index + 1)) {
-            if (later.type === 'deploy' && later.outcome !== 'refused')
-                break;
-            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
-                smoke = later;
-                break;
-            }
-        }
-        history.push({ tag: entry.tag, deploy: entry, smoke });
-    });
-    return history.reverse();
-}
-/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
-function currentFromLedger(entries, environment) {
-    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
-    const last = deploys.at(-1);
-    if (!last)
-        return undefined;
-    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
-    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
-}
-function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
-}
-
 ;// CONCATENATED MODULE: ./shared/events.ts
 function formatEvent(event, fields = {}, now = new Date()) {
     const record = { event };
@@ -40403,74 +39613,10 @@ async function recordDeploymentOutcome(outcome) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
-;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
-
-
-
-
-/**
- * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
- * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
- * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
- */
-function readLedgerPath(remote, workingDirectory) {
-    const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
-    if (text === undefined)
-        return undefined;
-    if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
-    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
-}
-
-;// CONCATENATED MODULE: ./shared/tags.ts
-/**
- * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
- * `$(...)`, quotes) is rejected at the input, long before a tag reaches a command line or a file.
- */
-const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const IMAGE_TAG_DESCRIPTION = 'an image tag (letters, digits, "_", "." and "-", at most 128, e.g. v1.2.0)';
-/** Compose service names (compose-spec: [a-zA-Z0-9._-]+). */
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -40528,9 +39674,6 @@ function safeDecode(text) {
 
 
 
-
-
-
 const STATUS = /^([1-5]xx|[1-5][0-9]{2})$/;
 function parseExpectedStatus(text, inputName = 'expected-status') {
     const items = text.split(/[\s,]+/).filter(Boolean);
@@ -40542,8 +39685,18 @@ function parseExpectedStatus(text, inputName = 'expected-status') {
     }
     return items;
 }
-/** "Name: value" per line. Every value is masked: headers are where tokens live. */
-function parseHeaders(text, inputName = 'headers') {
+// Header names that carry credentials: their values are secret without being listed in secret-headers.
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passwd|session|key|auth|credential|signature|jwt/i;
+function isCredentialHeader(name) {
+    return CREDENTIAL_HEADER.test(name);
+}
+/**
+ * "Name: value" per line. Values of credential-looking headers and of those named in `secretNames`
+ * are masked; the rest (Accept: application/json) are not, since masking them would blank that
+ * text everywhere in the job log.
+ */
+function parseHeaders(text, secretNames) {
+    const inputName = 'headers';
     const headers = {};
     for (const line of (text ?? '').split('\n')) {
         if (line.trim() === '')
@@ -40555,73 +39708,64 @@ function parseHeaders(text, inputName = 'headers') {
             throw new errors/* InputError */.dz(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`);
         }
         const value = line.slice(separator + 1).trim();
-        maskValue(value);
+        if (isCredentialHeader(name) || secretNames.has(name.toLowerCase()))
+            maskValue(value);
         headers[name] = value;
     }
     return headers;
 }
 function readSmokeInputs() {
-    // Headers first: their values are secrets, masked before any other input error can print anything.
-    const headers = parseHeaders(stringInput('headers'));
-    const baseUrl = urlInput('base-url');
-    const url = urlInput('url', { allowRelative: baseUrl !== undefined });
-    const suite = stringInput('suite');
+    // Headers first: their secret values are masked before any other input error can print anything.
+    const secretHeaders = new Set((0,inputs/* listInput */.dt)('secret-headers', { itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, itemDescription: 'header names such as X-Internal-Auth' }).map((name) => name.toLowerCase()));
+    const headers = parseHeaders((0,inputs/* stringInput */.Uj)('headers'), secretHeaders);
+    for (const name of Object.keys(headers))
+        if (isCredentialHeader(name))
+            secretHeaders.add(name.toLowerCase());
+    const baseUrl = (0,inputs/* urlInput */.Y2)('base-url');
+    const url = (0,inputs/* urlInput */.Y2)('url', { allowRelative: baseUrl !== undefined });
+    const suite = (0,inputs/* stringInput */.Uj)('suite');
     if (!url && !suite)
         throw new errors/* InputError */.dz('url', 'or "suite" is required: give a URL to check or a suite of checks.');
-    const backoffMs = durationInput('backoff', { default: 250, min: 1, max: 600_000 });
-    const maxBackoffMs = durationInput('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
+    const backoffMs = (0,inputs/* durationInput */.Ts)('backoff', { default: 250, min: 1, max: 600_000 });
+    const maxBackoffMs = (0,inputs/* durationInput */.Ts)('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
     if (maxBackoffMs < backoffMs)
         throw new errors/* InputError */.dz('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
-    const tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
+    const tlsExpiryDays = (0,inputs/* integerInput */.$A)('tls-expiry-days', { min: 0, max: 3650 });
     return {
         url,
         baseUrl,
         suite,
-        method: stringInput('method', { default: 'GET', pattern: /^[A-Za-z]+$/, patternDescription: 'an HTTP method such as GET or HEAD' }).toUpperCase(),
-        expectedStatus: parseExpectedStatus(stringInput('expected-status', { default: '2xx' })),
-        expectedVersion: stringInput('expected-version'),
-        versionPath: stringInput('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
+        method: (0,inputs/* stringInput */.Uj)('method', { default: 'GET', pattern: /^[A-Za-z]+$/, patternDescription: 'an HTTP method such as GET or HEAD' }).toUpperCase(),
+        expectedStatus: parseExpectedStatus((0,inputs/* stringInput */.Uj)('expected-status', { default: '2xx' })),
+        expectedVersion: (0,inputs/* stringInput */.Uj)('expected-version'),
+        versionPath: (0,inputs/* stringInput */.Uj)('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
         headers,
-        timeoutMs: durationInput('timeout', { default: 10_000, min: 1 }),
-        deadlineMs: durationInput('deadline', { default: 60_000, min: 0 }),
-        consecutiveSuccesses: integerInput('consecutive-successes', { default: 1, min: 1, max: 100 }),
-        warmup: integerInput('warmup', { default: 0, min: 0, max: 100 }),
-        retryStatuses: listInput('retry-statuses', { itemPattern: /^[1-5][0-9]{2}$/, itemDescription: 'status codes such as 503' }).map(Number),
-        retryOnAssertionFailure: booleanInput('retry-on-assertion-failure', { default: false }),
+        secretHeaders,
+        timeoutMs: (0,inputs/* durationInput */.Ts)('timeout', { default: 10_000, min: 1 }),
+        deadlineMs: (0,inputs/* durationInput */.Ts)('deadline', { default: 60_000, min: 0 }),
+        consecutiveSuccesses: (0,inputs/* integerInput */.$A)('consecutive-successes', { default: 1, min: 1, max: 100 }),
+        warmup: (0,inputs/* integerInput */.$A)('warmup', { default: 0, min: 0, max: 100 }),
+        retryStatuses: (0,inputs/* listInput */.dt)('retry-statuses', { itemPattern: /^[1-5][0-9]{2}$/, itemDescription: 'status codes such as 503' }).map(Number),
+        retryOnAssertionFailure: (0,inputs/* booleanInput */.tE)('retry-on-assertion-failure', { default: false }),
         backoffMs,
         maxBackoffMs,
-        followRedirects: booleanInput('follow-redirects', { default: true }),
-        caFile: stringInput('ca-file'),
-        insecureTls: booleanInput('insecure-tls', { default: false }),
+        followRedirects: (0,inputs/* booleanInput */.tE)('follow-redirects', { default: true }),
+        caFile: (0,inputs/* stringInput */.Uj)('ca-file'),
+        insecureTls: (0,inputs/* booleanInput */.tE)('insecure-tls', { default: false }),
         tlsExpiryDays,
-        maxResponseTimeMs: durationInput('max-response-time', { min: 1 }),
-        failOnError: booleanInput('fail-on-error', { default: true }),
-        junitPath: stringInput('junit-path'),
+        maxResponseTimeMs: (0,inputs/* durationInput */.Ts)('max-response-time', { min: 1 }),
+        failOnError: (0,inputs/* booleanInput */.tE)('fail-on-error', { default: true }),
+        junitPath: (0,inputs/* stringInput */.Uj)('junit-path'),
         deployment: readDeploymentInputs(),
-        ledger: readLedgerInputs(),
     };
 }
-/** ledger, ledger-tag and the ssh-* inputs that say on which host the ledger file is. */
-function readLedgerInputs() {
-    const ssh = readSshInputs();
-    const path = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    const tag = stringInput('ledger-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
-    if (!path) {
-        if (ssh)
-            throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
-        if (tag)
-            throw new errors/* InputError */.dz('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
-        return undefined;
-    }
-    return { path, ssh, tag, environment: stringInput('environment') };
-}
 function readDeploymentInputs() {
-    const token = secretInput('github-token');
-    const environment = stringInput('environment');
-    const environmentUrl = urlInput('environment-url');
+    const token = (0,inputs/* secretInput */.jY)('github-token');
+    const environment = (0,inputs/* stringInput */.Uj)('environment');
+    const environmentUrl = (0,inputs/* urlInput */.Y2)('environment-url');
     // An empty deployment-id (the deploy step recorded none) leaves the environment unused: the
     // verdict then concerns no deployment, which is not an error in the caller's wiring.
-    const id = integerInput('deployment-id', { min: 1 });
+    const id = (0,inputs/* integerInput */.$A)('deployment-id', { min: 1 });
     if (id === undefined)
         return undefined;
     if (!environment)
@@ -40631,6 +39775,11 @@ function readDeploymentInputs() {
     return { id, environment, environmentUrl, token };
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/json-p3/dist/json-p3.cjs.js
 var json_p3_cjs = __nccwpck_require__(393);
 ;// CONCATENATED MODULE: ./actions/smoke-test/jsonpath.ts
@@ -40759,6 +39908,8 @@ function statusMatcher(spec) {
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./actions/smoke-test/suite-schema.ts
 /**
  * JSON Schema (draft-07) of a smoke suite file. Unions are written with multi-type keywords
@@ -41335,19 +40486,15 @@ class MapScope {
 
 
 
+
 /**
  * Turns a validated suite (or the url input) into the plan the runner executes: defaults and inputs
  * applied (request > suite defaults > inputs), JSONPaths and regexes compiled, CA files read, every
  * {{placeholder}} checked against what is defined at that point. Every problem is collected with its
  * line, and reported before a single request is sent.
  */
-// Header names that carry credentials: their values are secret without being marked.
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey)$|token|secret|password|session/i;
 // Capture names that hold credentials: masked as soon as they are captured, before anything can print them.
 const CREDENTIAL_NAME = /token|secret|password|passwd|session|cookie|api[-_]?key|credential|jwt|bearer/i;
-function isCredentialHeader(name) {
-    return CREDENTIAL_HEADER.test(name);
-}
 /** Collects problems with their pointers; at the end they are located and thrown together. */
 class Problems {
     list = [];
@@ -41421,7 +40568,7 @@ function urlCheck(context, baseUrl, problems) {
     return { name: request.name, flow: false, steps: [request], retry: retryPlan(undefined, undefined, inputs), variables: [] };
 }
 function inputHeaders(inputs) {
-    return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: true }));
+    return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: inputs.secretHeaders.has(name.toLowerCase()) }));
 }
 function joinUrl(baseUrl, url) {
     if (!baseUrl || !url.startsWith('/'))
@@ -41859,6 +41006,14 @@ class Redactor {
     }
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
@@ -42816,32 +41971,37 @@ function checkTimings(run, redactor) {
         'duration-ms': Math.round(check.durationMs),
     })));
 }
-function summaryMarkdown(run, details, redactor) {
+function summaryMarkdown(run, context, redactor) {
     const failed = run.checks.filter((check) => !check.passed).length;
     const heading = run.passed
         ? `### ✅ Smoke test passed: ${run.checks.length} of ${run.checks.length} checks`
         : `### ❌ Smoke test failed: ${failed} of ${run.checks.length} checks failed`;
-    const rows = run.checks.map((check) => [
-        check.name,
-        check.passed ? '✅ passed' : '❌ failed',
-        check.attempts,
-        `${Math.round(check.latencyMs)} ms`,
-        check.failure ? `${check.failure.step ? `${check.failure.step}: ` : ''}${check.failure.assertion}` : '',
+    // What failed comes right under the verdict; every check and the run's facts are folded below it.
+    const failedRows = run.checks
+        .filter((check) => !check.passed)
+        .map((check) => [
+        (0,summary/* code */.aY)(check.name),
+        check.failure?.step ? (0,summary/* code */.aY)(check.failure.step) : '',
+        check.failure?.assertion ?? '',
         check.failure?.expected ?? '',
         check.failure ? `${check.failure.actual}${check.note ? ` (${check.note})` : ''}` : '',
+        check.attempts,
+    ]);
+    const allRows = run.checks.map((check) => [(0,summary/* code */.aY)(check.name), check.passed ? '✅ passed' : '❌ failed', check.attempts, (0,duration/* formatDuration */.a)(check.latencyMs)]);
+    const facts = (0,summary/* keyValueTable */.z2)([
+        ['Suite', (0,summary/* code */.aY)(context.suite)],
+        ['Base URL', context.baseUrl ? (0,summary/* code */.aY)(redactor.url(context.baseUrl)) : undefined],
+        ['Duration', (0,duration/* formatDuration */.a)(run.durationMs)],
+        ['Deadline', (0,duration/* formatDuration */.a)(context.deadlineMs)],
+        ['Attempts / requests', `${run.attempts} / ${run.requests}`],
+        ['JUnit report', (0,summary/* code */.aY)(context.reportPath)],
     ]);
     const markdown = [
         heading,
         '',
-        markdownTable(['Check', 'Status', 'Attempts', 'Latency', 'First failing assertion', 'Expected', 'Actual'], rows),
-        keyValueTable([
-            ['Suite', details.suite],
-            ['Base URL', details.baseUrl ? redactor.url(details.baseUrl) : undefined],
-            ['Duration', (0,duration/* formatDuration */.a)(run.durationMs)],
-            ['Deadline', (0,duration/* formatDuration */.a)(details.deadlineMs)],
-            ['Attempts / requests', `${run.attempts} / ${run.requests}`],
-            ['JUnit report', details.reportPath],
-        ]),
+        failedRows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows) : '',
+        (0,summary/* details */.zH)(`All ${run.checks.length} checks`, (0,summary/* markdownTable */.Qj)(['Check', 'Status', 'Attempts', 'Latency'], allRows)),
+        (0,summary/* details */.zH)('Run details', facts),
     ].join('\n');
     return redactor.redact(markdown);
 }
@@ -42920,13 +42080,12 @@ function writeJunit(file, xml) {
 
 
 
-
-
 async function run() {
     const inputs = readSmokeInputs();
     const redactor = new Redactor();
-    for (const value of Object.values(inputs.headers))
-        redactor.addHeaderValue(value);
+    for (const [name, value] of Object.entries(inputs.headers))
+        if (inputs.secretHeaders.has(name.toLowerCase()))
+            redactor.addHeaderValue(value);
     redactor.addUrlCredentials(inputs.url);
     redactor.addUrlCredentials(inputs.baseUrl);
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -42971,7 +42130,7 @@ async function run() {
         'report-path': reportPath,
         'duration-ms': Math.round(result.durationMs),
     });
-    await writeSummary(summaryMarkdown(result, { suite: plan.source ?? (inputs.url ? 'url input' : 'inline'), reportPath, deadlineMs: inputs.deadlineMs, baseUrl }, redactor));
+    await (0,summary/* writeSummary */.Sy)(summaryMarkdown(result, { suite: plan.source ?? (inputs.url ? 'url input' : 'inline'), reportPath, deadlineMs: inputs.deadlineMs, baseUrl }, redactor));
     emitEvent('smoke_test_result', {
         passed: result.passed,
         checks: result.checks.length,
@@ -42990,8 +42149,6 @@ async function run() {
             description: result.passed ? `Smoke tests passed (${result.checks.length} checks)` : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
         });
     }
-    if (inputs.ledger)
-        await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
     if (result.passed) {
         core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
         return;
@@ -43003,20 +42160,6 @@ async function run() {
     if (inputs.failOnError)
         throw new errors/* ActionError */.lZ(message, { hint: `JUnit report: ${reportPath}` });
     core/* warning */.$e(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
-}
-/** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
-async function recordInLedger(ledger, deploymentId, passed, checks, failed) {
-    let executor;
-    try {
-        executor = await openHostExecutor(ledger.ssh, process.cwd());
-        await appendLedger({ path: ledger.path, executor }, { type: 'smoke', environment: ledger.environment, tag: ledger.tag, result: passed ? 'pass' : 'fail', checks, failed, githubDeploymentId: deploymentId });
-    }
-    catch (error) {
-        core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
-    }
-    finally {
-        await executor?.close?.();
-    }
 }
 /** One annotation per problem, on the suite file's line, so the PR view points at it. */
 function annotate(error) {
@@ -43036,10 +42179,9 @@ function annotate(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   W8: () => (/* binding */ journal),
 /* harmony export */   WN: () => (/* binding */ cancellation),
-/* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   v7: () => (/* binding */ pause)
 /* harmony export */ });
-/* unused harmony export removePartial */
+/* unused harmony exports CancelledError, removePartial */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
@@ -43231,6 +42373,227 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   Y2: () => (/* binding */ urlInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, enumInput, jsonInput, yamlInput, keyValueInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43246,6 +42609,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6566);
+
 
 
 
@@ -43331,6 +42696,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -43344,7 +42718,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -43357,17 +42731,104 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   z2: () => (/* binding */ keyValueTable),
+/* harmony export */   zH: () => (/* binding */ details)
+/* harmony export */ });
+/* unused harmony exports cell, codeBlock */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5601);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8208);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'stop-services');
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5601:
+/***/ 8208:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29084,202 +29084,8 @@ async function writeImageOverride(executor, images) {
     };
 }
 
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/inputs.ts
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return core/* getInput */.V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new errors/* InputError */.dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new errors/* InputError */.dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        core/* setSecret */.Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
-        return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new errors/* InputError */.dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new errors/* InputError */.dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new errors/* InputError */.dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new errors/* InputError */.dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = parseDuration(text);
-    if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new errors/* InputError */.dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new errors/* InputError */.dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name.
- */
-function keyValueInput(name) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
-    }
-    return text;
-}
-
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: ./shared/engine/executor.ts
 
 
@@ -29465,15 +29271,15 @@ const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
 function readSshInputs() {
-    const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if (stringInput(name))
+            if ((0,inputs/* stringInput */.Uj)(name))
                 throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
         }
         return undefined;
     }
-    const knownHosts = stringInput('known-hosts');
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
     if (!knownHosts) {
         throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
     }
@@ -29482,9 +29288,9 @@ function readSshInputs() {
     }
     return {
         host: sshHost,
-        user: stringInput('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: secretInput('ssh-key'),
-        port: integerInput('ssh-port', { default: 22, min: 1, max: 65535 }),
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
         knownHosts,
     };
 }
@@ -29537,43 +29343,8 @@ function serializeOutput(value) {
     return String(value);
 }
 
-;// CONCATENATED MODULE: ./shared/summary.ts
-
-/**
- * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
- * text can be printed to the log, asserted in tests and pasted into an incident record.
- */
-/** Escapes a table cell: pipes split cells, newlines end rows. */
-function cell(value) {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function markdownTable(header, rows) {
-    const lines = [
-        `| ${header.map(cell).join(' | ')} |`,
-        `| ${header.map(() => '---').join(' | ')} |`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ];
-    return `${lines.join('\n')}\n`;
-}
-/** A two-column key/value table. Rows whose value is undefined are left out. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows.filter(([, value]) => value !== undefined));
-}
-function codeBlock(code, language = '') {
-    const fence = code.includes('```') ? '````' : '```';
-    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
-}
-function details(title, body) {
-    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
-}
-/** Appends markdown to the job summary; a no-op (not a failure) where the runner gave no summary file. */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await core/* summary */.z.addRaw(markdown, true).write();
-}
-
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -29591,11 +29362,11 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 function readStopInputs() {
     return {
-        services: listInput('services', { required: true, itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
-        composeFiles: listInput('compose-file'),
-        projectName: stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
-        workingDirectory: stringInput('working-directory', { default: '.' }),
-        start: booleanInput('start', { default: false }),
+        services: (0,inputs/* listInput */.dt)('services', { required: true, itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
+        composeFiles: (0,inputs/* listInput */.dt)('compose-file'),
+        projectName: (0,inputs/* stringInput */.Uj)('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
+        workingDirectory: (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }),
+        start: (0,inputs/* booleanInput */.tE)('start', { default: false }),
         ssh: readSshInputs(),
     };
 }
@@ -29631,8 +29402,8 @@ async function run() {
         core/* info */.pq(`${inputs.start ? 'Started' : 'Stopped'} ${inputs.services.join(', ')} on ${executor.description} at ${at} (${durationMs} ms).`);
         emitEvent(inputs.start ? 'services_started' : 'services_stopped', { services: inputs.services, host: executor.description, at, duration_ms: durationMs });
         setOutputs({ at, services, 'duration-ms': durationMs });
-        await writeSummary(`### ${inputs.start ? 'Services started again' : 'Services stopped for the database change'}\n\n` +
-            markdownTable(['Service', 'Containers', inputs.start ? 'Started at' : 'Stopped at'], services.map((entry) => [entry.service, entry.containers.map((id) => id.slice(0, 12)).join(', '), at])));
+        await (0,summary/* writeSummary */.Sy)(`### ${inputs.start ? 'Services started again' : 'Services stopped for the database change'}\n\n` +
+            (0,summary/* markdownTable */.Qj)(['Service', 'Containers', inputs.start ? 'Started at' : 'Stopped at'], services.map((entry) => [entry.service, entry.containers.map((id) => id.slice(0, 12)).join(', '), at])));
     }
     finally {
         await executor.close?.();
@@ -29842,6 +29613,225 @@ function errorMessage(error) {
 
 /***/ }),
 
+/***/ 954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports rawInput, quote, enumInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = parseDuration(text);
+    if (value === undefined) {
+        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+    }
+}
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -29857,6 +29847,8 @@ function errorMessage(error) {
 /* harmony import */ var _cancellation_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1707);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2635);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6566);
+
 
 
 
@@ -29942,6 +29934,15 @@ function reportFailure(action, error, summaryAtStart) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
     appendSummary(failureSummary(action, message, summaryAtStart));
 }
+/** summaryWanted, where a bad job-summary value (the failure being reported, perhaps) means "write it". */
+function summaryWantedOnFailure() {
+    try {
+        return (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryWanted */ .QR)();
+    }
+    catch {
+        return true;
+    }
+}
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action, summaryAtStart) {
     reportFailure(action, new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ActionError */ .lZ('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
@@ -29955,7 +29956,7 @@ function failureSummary(action, message, summaryAtStart) {
     const ownSummary = summarySize() > summaryAtStart;
     if (ownSummary && !_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled)
         return '';
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = (0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(message).split('\n');
     const parts = [];
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled) {
         const after = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at ? ` ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_4__/* .formatDuration */ .a)(Date.now() - _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.at)} after the signal` : '';
@@ -29968,17 +29969,101 @@ function failureSummary(action, message, summaryAtStart) {
     if (rest.length)
         parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.length && !ownSummary)
-        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Done before it stopped:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.done.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     if (_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.length)
-        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${line}`).join('\n')}\n`);
+        parts.push(`\n**Cleaned up:**\n\n${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned.map((line) => `- ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .codeSpanAddresses */ .Oy)(line)}`).join('\n')}\n`);
     return parts.join('');
 }
 function appendSummary(markdown) {
     const file = process.env.GITHUB_STEP_SUMMARY;
-    if (!file || !markdown)
+    if (!file || !markdown || !summaryWantedOnFailure())
         return;
     // Synchronously: on a forced exit there is no later tick to finish an asynchronous write.
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.appendFileSync)(file, markdown);
+}
+
+
+/***/ }),
+
+/***/ 6566:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Oy: () => (/* binding */ codeSpanAddresses),
+/* harmony export */   QR: () => (/* binding */ summaryWanted),
+/* harmony export */   Qj: () => (/* binding */ markdownTable),
+/* harmony export */   Sy: () => (/* binding */ writeSummary)
+/* harmony export */ });
+/* unused harmony exports cell, keyValueTable, code, codeBlock, details */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
+
+
+/**
+ * Markdown builders for job summaries. Markdown rather than core.summary's HTML helpers so the same
+ * text can be printed to the log, asserted in tests and pasted into an incident record.
+ */
+/** Escapes a table cell: pipes split cells, newlines end rows. */
+function cell(value) {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/**
+ * A table. A column empty in every row is left out (three blank "Expected/Actual" columns when
+ * everything passed say nothing), so is a table without rows: the caller says "none" if it matters.
+ */
+function markdownTable(header, rows) {
+    if (rows.length === 0)
+        return '';
+    const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
+    const pick = (values) => kept.map((index) => cell(values[index]));
+    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * A two-column table of facts, under a header that names its columns (an empty header row renders
+ * as a blank bar on GitHub). Rows whose value is undefined are left out.
+ */
+function keyValueTable(rows, header = ['Detail', 'Value']) {
+    return markdownTable(header, rows.filter(([, value]) => value !== undefined));
+}
+/** An identifier (database, tag, path, host, user@host) as a code span: shown as typed, never a link. */
+function code(value) {
+    const text = String(value);
+    const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longestRun + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/**
+ * Free text (an error message) with its user@host addresses in code spans: GitHub would render
+ * them as mailto: links. Text already in code spans is left as it is.
+ */
+function codeSpanAddresses(text) {
+    return text
+        .split(/(`[^`]*`)/)
+        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .join('');
+}
+function codeBlock(code, language = '') {
+    const fence = code.includes('```') ? '````' : '```';
+    return `${fence}${language}\n${code.replace(/\n$/, '')}\n${fence}\n`;
+}
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n</details>\n`;
+}
+/** Whether a summary is to be written: the runner gave a summary file and job-summary is not false. */
+function summaryWanted() {
+    return Boolean(process.env.GITHUB_STEP_SUMMARY) && (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .booleanInput */ .tE)('job-summary', { default: true });
+}
+/**
+ * Appends markdown to the job summary: the one writer, so every action's job-summary input is
+ * honoured here. A no-op (not a failure) where the runner gave no summary file.
+ */
+async function writeSummary(markdown) {
+    if (!summaryWanted())
+        return;
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
 }
 
 

@@ -39,6 +39,17 @@ export async function inspectImage(executor: HostExecutor, reference: string): P
   return { reference, id: JSON.parse(idJson) as string, repoDigests: digests ?? [] };
 }
 
+/**
+ * The registry digest (sha256:...) of a local image, from its RepoDigests: the one of the reference's
+ * own repository when there are several. Undefined for an image that never came from or went to a
+ * registry (built or loaded locally), which has none.
+ */
+export function registryDigest(image: LocalImage): string | undefined {
+  const repository = image.reference.replace(/@.*$/, '').replace(/:[^:/]+$/, '');
+  const chosen = image.repoDigests.find((entry) => entry.startsWith(`${repository}@`)) ?? image.repoDigests[0];
+  return chosen?.split('@')[1];
+}
+
 export class ImageUnavailableError extends ActionError {}
 
 async function pull(executor: HostExecutor, reference: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {

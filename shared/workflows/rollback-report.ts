@@ -1,5 +1,9 @@
 import { codeBlock, details, markdownTable } from '../summary.js';
+import { formatBytes } from '../backup/progress.js';
 import { JobResults, seconds, secondsBetween } from './jobs.js';
+
+/** A size output (bytes, as text) for a reader: "1.2 MB", or "size unknown". */
+const humanSize = (bytes: string | undefined) => (bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)) : 'size unknown');
 
 /**
  * The rollback's timeline and incident record, from the jobs of rollback.yml (plan, backup,
@@ -57,7 +61,7 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
       stage: 'Backup (alongside)',
       result,
       durationMs: results.milliseconds('backup', 'duration-ms'),
-      details: result === 'skipped' ? 'not taken (image-only-backup: skip, or nothing to do)' : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${results.output('backup', 'size') ?? '?'} bytes)` : ''}`,
+      details: result === 'skipped' ? 'not taken (image-only-backup: skip, or nothing to do)' : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
     };
   }
   const artifact = results.output('rollback', 'backup-artifact');
@@ -66,7 +70,7 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
     stage: 'Backup (before the change)',
     result: artifact ? 'success' : results.result('rollback'),
     durationMs: results.milliseconds('rollback', 'backup-duration-ms'),
-    details: `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${results.output('rollback', 'backup-size') ?? '?'} bytes)` : ''}`,
+    details: `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('rollback', 'backup-size'))})` : ''}`,
   };
 }
 
