@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2153);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(17944);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2153:
+/***/ 17944:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36001,140 +36001,6 @@ function emitEvent(event, fields = {}) {
     process.stdout.write(`${formatEvent(event, fields)}\n`);
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-    }
-}
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        const body = text.slice(section.start, end);
-        const sql = body.replace(/^\r?\n/, '');
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql,
-            transactional: !/\btransaction:false\b/.test(section.options),
-            file,
-            // The marker's line, plus one when the section's text starts on the next line.
-            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
-        };
-    });
-    return result;
-}
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
-    }
-}
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-    }
-}
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -36374,18 +36240,12 @@ function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
+;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
 
-
-const DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_parseHistoryTable(text, inputName = 'history-table') {
+function history_table_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
@@ -36395,157 +36255,12 @@ function history_parseHistoryTable(text, inputName = 'history-table') {
 function qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
-    return rows[0].found !== null;
-}
-async function history_readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    const name = qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
-        return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
-}
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
-function golangVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
-function historyWriter(format, table) {
-    const name = qualifiedName(table);
-    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-    if (format === 'golang-migrate') {
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    }
-    const createTable = format === 'dbmate'
-        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-    return {
-        createTable: () => [...createSchema, createTable],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-const EXPECTED_COLUMNS = {
-    'golang-migrate': ['dirty', 'version'],
-    dbmate: ['version'],
-    diesel: ['run_on', 'version'],
-};
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = EXPECTED_COLUMNS[format];
-    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
-        return;
-    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
 
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
+;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
+/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
 const ADVISORY_LOCK_SALT = 1486364155;
 let crcTable;
 function crc32(bytes) {
@@ -36570,18 +36285,444 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
     // Go multiplies two uint32s and keeps the low 32 bits.
     return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
 }
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
+
+
+
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+function compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** Files the tool keeps up and down of a migration in, collected by version. */
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+}
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = qualifiedName(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+const DIGIT_VERSIONS = {
+    compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+};
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+const ROW_PER_MIGRATION = {
+    readHistory: readRowPerMigration,
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
+
+
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const FILE = /^(\d+)(?:_(.*))?\.sql$/;
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+/**
+ * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+ * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
+ * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
+ * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
+ */
+const dbmate = {
+    format: 'dbmate',
+    migrationNoun: 'dbmate migration',
+    missingDownPlace: ' ("-- migrate:down" section)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name = ''] = match;
+            const sections = parseDbmateFile(await source.readFile(file), file);
+            const migration = { version, name, ...sections };
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+            if (byVersion.has(version))
+                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+            byVersion.set(version, migration);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['version'],
+    foreignHistoryColumns: ['dirty'],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
+        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
+
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+/**
+ * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+ * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+ * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
+ * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
+ * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
+ */
+const diesel = {
+    format: 'diesel',
+    migrationNoun: 'diesel migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+        for (const file of files) {
+            const match = diesel_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, dirName, versionText, name = '', direction] = match;
+            const metadataFile = `${dirName}/metadata.toml`;
+            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const sql = await source.readFile(file);
+            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        const match = diesel_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: '__diesel_schema_migrations',
+    historyColumns: ['run_on', 'version'],
+    foreignHistoryColumns: [],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'run_in_transaction = false in metadata.toml',
+        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
+
+
+
+
+
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+function storedVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
+/**
+ * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
+ * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
+ */
+const golangMigrate = {
+    format: 'golang-migrate',
+    migrationNoun: 'Migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue; // golang-migrate reads one directory level only
+            const match = golang_migrate_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        if (file.includes('/'))
+            return undefined;
+        const match = golang_migrate_FILE.exec(file);
+        return match ? String(BigInt(match[1])) : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['dirty', 'version'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    },
+    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
+    historyWriter(table) {
+        const name = qualifiedName(table);
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    },
+    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current)) {
+            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+        }
+        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    },
+    // The previous migration in the directory (source Prev), or nil.
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
+    lockKeys: (database, table) => [
+        suiteLockKey(database, table),
+        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    ],
+    nonTransactional: { guardedByDirtyFlag: true },
+    keepsDirtyFlag: true,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+    return rows[0].found !== null;
+}
+async function history_readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
+    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
+    let format;
+    let tableName = 'schema_migrations';
+    if (columns('__diesel_schema_migrations').includes('version')) {
+        format = 'diesel';
+        tableName = '__diesel_schema_migrations';
+    }
+    else if (columns('schema_migrations').includes('dirty'))
+        format = 'golang-migrate';
+    else if (columns('schema_migrations').includes('version'))
+        format = 'dbmate';
+    if (!format)
+        return undefined;
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
+    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+}
+function historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function migrationLockKeys(database, table, format) {
-    const keys = [
-        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-    ];
-    if (format === 'golang-migrate') {
-        keys.push({
-            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-        });
-    }
-    return keys;
+    return tools_migrationTool(format).lockKeys(database, table);
 }
 function lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -38692,30 +38833,15 @@ function transactionControl(statements) {
 
 
 
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
+
+
+
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    if (format !== 'golang-migrate')
-        return [...history.applied];
-    if (history.current === null)
-        return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-    }
-    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function runner_versionsAbove(applied, to) {
@@ -38764,16 +38890,17 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    if (!script.transactional) {
-        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+    const policy = tools_migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (options.format === 'golang-migrate') {
+        if (policy.guardedByDirtyFlag) {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        const optOut = policy.howToOptOut(direction);
         return {
             statements,
             displaySql: '',
@@ -38846,21 +38973,13 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
         }
         else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        let versionAfter;
-        if (options.format === 'golang-migrate') {
-            // golang-migrate records the previous migration in the directory (source Prev), or nil.
-            const index = migrations.indexOf(migration);
-            versionAfter = index > 0 ? migrations[index - 1].version : null;
-        }
-        else {
-            remaining = remaining.filter((other) => other !== version);
-            versionAfter = remaining.at(-1) ?? null;
-        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
         const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
@@ -38899,7 +39018,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -39028,9 +39147,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${tools_migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (plan.format === 'golang-migrate' && dirtyMarked) {
+    if (tools_migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -39067,7 +39186,7 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : history_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object' ? options.historyTable : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
@@ -39522,10 +39641,8 @@ function serializeOutput(value) {
 var summary = __nccwpck_require__(96566);
 // EXTERNAL MODULE: ./shared/inputs.ts
 var shared_inputs = __nccwpck_require__(18573);
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
-
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
+
 
 
 
@@ -39537,14 +39654,14 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
  * say what changed when expected-plan-digest does not match).
  */
-function parsePlan(plan) {
+function parsePlan(plan, tool) {
     if (!Array.isArray(plan))
         throw new errors/* InputError */.dz('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
     return plan.map((entry, index) => {
         const record = typeof entry === 'object' && entry !== null ? entry : { version: entry };
         const version = record.version;
-        if ((typeof version !== 'string' && typeof version !== 'number') || !/^[0-9]+$/.test(String(version))) {
-            throw new errors/* InputError */.dz('plan', `entry ${index} has no numeric "version".`);
+        if ((typeof version !== 'string' && typeof version !== 'number') || !tool.versionInput.pattern.test(String(version))) {
+            throw new errors/* InputError */.dz('plan', `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`);
         }
         return {
             version: String(version),
@@ -39561,8 +39678,10 @@ function readApplyDownInputs() {
     const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
     const migrationsDir = (0,shared_inputs/* stringInput */.Uj)('migrations-dir', { required: true });
     const format = (0,shared_inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
-    const historyTable = history_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
-    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', { pattern: /^[0-9]+$/, patternDescription: 'a migration version (digits, "0" for none)' });
+    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const tool = tools_migrationTool(format);
+    const versions = tool.versionInput;
+    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', { pattern: versions.pattern, patternDescription: `a ${format} version (${versions.description}; "0" for none)` });
     const steps = (0,shared_inputs/* integerInput */.$A)('steps', { min: 1, max: 100_000 });
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
@@ -39574,7 +39693,7 @@ function readApplyDownInputs() {
         ? { kind: 'version', version: targetVersion }
         : steps !== undefined
             ? { kind: 'steps', steps }
-            : planTarget(parsePlan(planValue));
+            : planTarget(parsePlan(planValue, tool));
     const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
     const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
     const dryRun = (0,shared_inputs/* booleanInput */.tE)('dry-run', { default: false });
@@ -39587,7 +39706,7 @@ function readApplyDownInputs() {
         dryRun,
         backupChecksum,
         skipBackupCheck,
-        allowEmptyDown: (0,shared_inputs/* listInput */.dt)('allow-empty-down', { itemPattern: /^[0-9]+$/, itemDescription: 'migration versions (digits)' }),
+        allowEmptyDown: (0,shared_inputs/* listInput */.dt)('allow-empty-down', { itemPattern: versions.pattern, itemDescription: `${format} versions (${versions.description})` }),
         lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
         verify: (0,shared_inputs/* booleanInput */.tE)('verify', { default: false }),
@@ -39688,6 +39807,7 @@ function renderSummary(facts) {
 
 
 
+
 function knownVersions(migrations, applied) {
     const all = [...new Set([...migrations.map((migration) => migration.version), ...applied])].sort(compareVersions);
     const shown = all.length > 12 ? [...all.slice(0, 3), '...', ...all.slice(-8)] : all;
@@ -39700,8 +39820,9 @@ options = {}) {
     const inDirectory = new Set(migrations.map((migration) => migration.version));
     const current = applied.at(-1) ?? null;
     if (target.kind === 'version') {
-        const version = target.version === '0' ? '0' : String(BigInt(target.version));
-        const known = version === '0' || inDirectory.has(version) || (format !== 'golang-migrate' && applied.includes(version));
+        const version = tools_migrationTool(format).normalizeVersion(target.version);
+        // golang-migrate's applied versions come from the directory; the others' from their history rows.
+        const known = version === '0' || inDirectory.has(version) || applied.includes(version);
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(97929);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(52061);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 97929:
+/***/ 52061:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35577,7 +35577,7 @@ async function serverVersion(client) {
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
 }
 /** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function connection_quoteIdent(name) {
+function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -35610,15 +35610,15 @@ async function firstFreeDatabaseName(client, name) {
 }
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${connection_quoteIdent(name)}${template}`);
+        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
     });
     return withDatabase(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
     await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35636,7 +35636,7 @@ async function withScratchDatabase(target, prefix, fn) {
 async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -35943,7 +35943,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+    return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -37082,18 +37082,58 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
+}
+function history_table_qualifiedName(table) {
+    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+}
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
+/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
+
+
+
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
 function compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
@@ -37101,27 +37141,59 @@ function compareVersions(a, b) {
     }
     return a < b ? -1 : a > b ? 1 : 0;
 }
-
+/** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
     if (migration[direction]) {
-        throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
     }
     migration[direction] = script;
     byVersion.set(version, migration);
 }
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-    }
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
 }
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = history_table_qualifiedName(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+const DIGIT_VERSIONS = {
+    compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+};
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+const ROW_PER_MIGRATION = {
+    readHistory: readRowPerMigration,
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
+
+
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const FILE = /^(\d+)(?:_(.*))?\.sql$/;
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
 function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
@@ -37133,7 +37205,7 @@ function parseDbmateFile(text, file) {
     sections.forEach((section, index) => {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
-            throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
         const body = text.slice(section.start, end);
         const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
@@ -37147,113 +37219,236 @@ function parseDbmateFile(text, file) {
     });
     return result;
 }
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
+/**
+ * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+ * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
+ * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
+ * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
+ */
+const dbmate = {
+    format: 'dbmate',
+    migrationNoun: 'dbmate migration',
+    missingDownPlace: ' ("-- migrate:down" section)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name = ''] = match;
+            const sections = parseDbmateFile(await source.readFile(file), file);
+            const migration = { version, name, ...sections };
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+            if (byVersion.has(version))
+                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+            byVersion.set(version, migration);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['version'],
+    foreignHistoryColumns: ['dirty'],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
+        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
+
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+/**
+ * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+ * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+ * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
+ * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
+ * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
+ */
+const diesel = {
+    format: 'diesel',
+    migrationNoun: 'diesel migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+        for (const file of files) {
+            const match = diesel_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, dirName, versionText, name = '', direction] = match;
+            const metadataFile = `${dirName}/metadata.toml`;
+            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const sql = await source.readFile(file);
+            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        const match = diesel_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: '__diesel_schema_migrations',
+    historyColumns: ['run_on', 'version'],
+    foreignHistoryColumns: [],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'run_in_transaction = false in metadata.toml',
+        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
     }
 }
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-    }
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
+
+
+
+
+
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+function storedVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
 }
 /**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
+ * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
+ * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
  */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
+const golangMigrate = {
+    format: 'golang-migrate',
+    migrationNoun: 'Migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue; // golang-migrate reads one directory level only
+            const match = golang_migrate_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        if (file.includes('/'))
+            return undefined;
+        const match = golang_migrate_FILE.exec(file);
+        return match ? String(BigInt(match[1])) : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['dirty', 'version'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    },
+    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    },
+    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current)) {
+            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+        }
+        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    },
+    // The previous migration in the directory (source Prev), or nil.
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
+    lockKeys: (database, table) => [
+        suiteLockKey(database, table),
+        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    ],
+    nonTransactional: { guardedByDirtyFlag: true },
+    keepsDirtyFlag: true,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
 }
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
 
-const DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function qualifiedName(table) {
-    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
-}
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
     return rows[0].found !== null;
 }
 async function readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    const name = qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -37278,61 +37473,8 @@ async function detectSchemaVersion(client) {
     const state = await readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-function golangVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
 function historyWriter(format, table) {
-    const name = qualifiedName(table);
-    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-    if (format === 'golang-migrate') {
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    }
-    const createTable = format === 'dbmate'
-        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-    return {
-        createTable: () => [...createSchema, createTable],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
+    return migrationTool(format).historyWriter(table);
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function historyTableShape(client, table) {
@@ -37346,21 +37488,20 @@ async function historyTableShape(client, table) {
       WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-const EXPECTED_COLUMNS = {
-    'golang-migrate': ['dirty', 'version'],
-    dbmate: ['version'],
-    diesel: ['run_on', 'version'],
-};
+function looksLikeTool(format, names) {
+    const tool = migrationTool(format);
+    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = EXPECTED_COLUMNS[format];
-    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
+    const expected = migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
         return;
-    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -37808,44 +37949,6 @@ async function dumpAndRecord(prepared) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/events.ts
-function formatEvent(event, fields = {}, now = new Date()) {
-    const record = { event };
-    for (const [key, value] of Object.entries(fields)) {
-        if (value !== undefined)
-            record[key] = value;
-    }
-    record.time = now.toISOString();
-    return JSON.stringify(record);
-}
-function emitEvent(event, fields = {}) {
-    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
-    process.stdout.write(`${formatEvent(event, fields)}\n`);
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
-
-/**
- * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
- * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
- */
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs)) {
-        lib_core/* setOutput */.uH(name, serializeOutput(value));
-    }
-}
-function serializeOutput(value) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value === 'object')
-        return JSON.stringify(value);
-    return String(value);
-}
-
-// EXTERNAL MODULE: ./shared/summary.ts
-var summary = __nccwpck_require__(96566);
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(18573);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -37953,6 +38056,158 @@ function prefixedExecutor(base, prefix) {
         remote: base.remote,
         run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
     };
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = external_node_path_default().posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/events.ts
+function formatEvent(event, fields = {}, now = new Date()) {
+    const record = { event };
+    for (const [key, value] of Object.entries(fields)) {
+        if (value !== undefined)
+            record[key] = value;
+    }
+    record.time = now.toISOString();
+    return JSON.stringify(record);
+}
+function emitEvent(event, fields = {}) {
+    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
+    process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        lib_core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(18573);
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
@@ -38405,7 +38660,9 @@ class PgBackRestHost {
     }
     /** A private scratch directory there, removed by the returned function. */
     async scratchDirectory() {
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
+        // may not be able to write to: then /tmp, which every user can.
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
@@ -38473,6 +38730,7 @@ function rejectInputsOfOtherMethod(method, names) {
 
 
 
+
 const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
@@ -38518,6 +38776,7 @@ async function readBackupInputs() {
         verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
         pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
         outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
+        ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
         sizeGate: readSizeGate(),
         rowCountMaxBytes: readSize('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
@@ -38736,7 +38995,7 @@ function pgBackRestBackupSummary(input) {
  */
 const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir'];
+const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir', 'ledger'];
 function readPgBackRestBackupInputs(now) {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
     const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
@@ -38865,6 +39124,8 @@ async function runPgBackRestBackup(started) {
 
 
 
+
+
 async function run() {
     const started = Date.now();
     if (readBackupMethod() === 'pgbackrest')
@@ -38937,6 +39198,17 @@ async function run() {
         schema_version: backup.metadata.schemaVersion?.version ?? null,
         duration_ms: durationMs,
     });
+    if (inputs.ledger) {
+        await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
+            type: 'backup',
+            appVersion: inputs.appVersion,
+            schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
+            checksum: `sha256:${backup.checksum}`,
+            location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
+            database: inputs.target.database,
+            method: 'dump',
+        }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
+    }
     lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
 }
 
@@ -39155,10 +39427,11 @@ function errorMessage(error) {
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   eR: () => (/* binding */ yamlInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   hD: () => (/* binding */ quote),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports quote, jsonInput, keyValueInput, urlInput */
+/* unused harmony exports jsonInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);

@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3430);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7974);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3430:
+/***/ 7974:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38264,140 +38264,6 @@ function emitEvent(event, fields = {}) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function formats_compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-    }
-}
-/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
-function parseDbmateFile(text, file) {
-    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
-    const sections = [];
-    for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
-    }
-    const result = {};
-    sections.forEach((section, index) => {
-        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-        if (result[section.direction])
-            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
-        const body = text.slice(section.start, end);
-        const sql = body.replace(/^\r?\n/, '');
-        result[section.direction] = {
-            path: `${file} (migrate:${section.direction})`,
-            sql,
-            transactional: !/\btransaction:false\b/.test(section.options),
-            file,
-            // The marker's line, plus one when the section's text starts on the next line.
-            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
-        };
-    });
-    return result;
-}
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
-    }
-}
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-    }
-}
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38692,180 +38558,27 @@ function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
+;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
 
-
-const history_DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_parseHistoryTable(text, inputName = 'history-table') {
+function history_table_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function history_qualifiedName(table) {
+function history_table_qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
-    return rows[0].found !== null;
-}
-async function history_readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    const name = history_qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
-        return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
-}
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
-function golangVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
-function history_historyWriter(format, table) {
-    const name = history_qualifiedName(table);
-    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-    if (format === 'golang-migrate') {
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    }
-    const createTable = format === 'dbmate'
-        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-    return {
-        createTable: () => [...createSchema, createTable],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function history_historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-const EXPECTED_COLUMNS = {
-    'golang-migrate': ['dirty', 'version'],
-    dbmate: ['version'],
-    diesel: ['run_on', 'version'],
-};
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function history_checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = EXPECTED_COLUMNS[format];
-    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
-        return;
-    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function history_golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
 
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
+;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
+/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
 const ADVISORY_LOCK_SALT = 1486364155;
 let crcTable;
 function crc32(bytes) {
@@ -38890,18 +38603,446 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
     // Go multiplies two uint32s and keeps the low 32 bits.
     return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
 }
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
+
+
+
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+function common_compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** Files the tool keeps up and down of a migration in, collected by version. */
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+}
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
+    const applied = rows.map((row) => row.version).sort(common_compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = history_table_qualifiedName(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+const DIGIT_VERSIONS = {
+    compareVersions: common_compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+};
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+const ROW_PER_MIGRATION = {
+    readHistory: readRowPerMigration,
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
+
+
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const FILE = /^(\d+)(?:_(.*))?\.sql$/;
+/** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
+function parseDbmateFile(text, file) {
+    const marker = /^--\s*migrate:(up|down)(.*)$/gm;
+    const sections = [];
+    for (const match of text.matchAll(marker)) {
+        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+    }
+    const result = {};
+    sections.forEach((section, index) => {
+        const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
+        if (result[section.direction])
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
+        const body = text.slice(section.start, end);
+        const sql = body.replace(/^\r?\n/, '');
+        result[section.direction] = {
+            path: `${file} (migrate:${section.direction})`,
+            sql,
+            transactional: !/\btransaction:false\b/.test(section.options),
+            file,
+            // The marker's line, plus one when the section's text starts on the next line.
+            line: text.slice(0, section.headerStart).split('\n').length + (sql.length < body.length ? 1 : 0),
+        };
+    });
+    return result;
+}
+/**
+ * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+ * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
+ * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
+ * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
+ */
+const dbmate = {
+    format: 'dbmate',
+    migrationNoun: 'dbmate migration',
+    missingDownPlace: ' ("-- migrate:down" section)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name = ''] = match;
+            const sections = parseDbmateFile(await source.readFile(file), file);
+            const migration = { version, name, ...sections };
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+            if (byVersion.has(version))
+                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+            byVersion.set(version, migration);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['version'],
+    foreignHistoryColumns: ['dirty'],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
+        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
+
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+/**
+ * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+ * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+ * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
+ * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
+ * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
+ */
+const diesel = {
+    format: 'diesel',
+    migrationNoun: 'diesel migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+        for (const file of files) {
+            const match = diesel_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, dirName, versionText, name = '', direction] = match;
+            const metadataFile = `${dirName}/metadata.toml`;
+            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const sql = await source.readFile(file);
+            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        const match = diesel_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: '__diesel_schema_migrations',
+    historyColumns: ['run_on', 'version'],
+    foreignHistoryColumns: [],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'run_in_transaction = false in metadata.toml',
+        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class plan_error_MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
+
+
+
+
+
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+function storedVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
+}
+/**
+ * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
+ * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
+ */
+const golangMigrate = {
+    format: 'golang-migrate',
+    migrationNoun: 'Migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue; // golang-migrate reads one directory level only
+            const match = golang_migrate_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        if (file.includes('/'))
+            return undefined;
+        const match = golang_migrate_FILE.exec(file);
+        return match ? String(BigInt(match[1])) : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['dirty', 'version'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    },
+    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    },
+    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current)) {
+            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+        }
+        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    },
+    // The previous migration in the directory (source Prev), or nil.
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
+    lockKeys: (database, table) => [
+        suiteLockKey(database, table),
+        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    ],
+    nonTransactional: { guardedByDirtyFlag: true },
+    keepsDirtyFlag: true,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return tools_migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    return rows[0].found !== null;
+}
+async function history_readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
+    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
+    let format;
+    let tableName = 'schema_migrations';
+    if (columns('__diesel_schema_migrations').includes('version')) {
+        format = 'diesel';
+        tableName = '__diesel_schema_migrations';
+    }
+    else if (columns('schema_migrations').includes('dirty'))
+        format = 'golang-migrate';
+    else if (columns('schema_migrations').includes('version'))
+        format = 'dbmate';
+    if (!format)
+        return undefined;
+    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
+    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+}
+function history_historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function history_historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function history_checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function history_golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function lock_migrationLockKeys(database, table, format) {
-    const keys = [
-        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-    ];
-    if (format === 'golang-migrate') {
-        keys.push({
-            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-        });
-    }
-    return keys;
+    return migrationTool(format).lockKeys(database, table);
 }
 function lock_lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -39570,35 +39711,20 @@ function transactionControl(statements) {
 
 
 
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
+
+
+
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    if (format !== 'golang-migrate')
-        return [...history.applied];
-    if (history.current === null)
-        return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-    }
-    return migrations.filter((migration) => formats_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -39642,16 +39768,17 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    if (!script.transactional) {
-        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+    const policy = tools_migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (options.format === 'golang-migrate') {
+        if (policy.guardedByDirtyFlag) {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        const optOut = policy.howToOptOut(direction);
         return {
             statements,
             displaySql: '',
@@ -39712,7 +39839,7 @@ function planDown(migrations, history, versions, options) {
     const allowed = new Set(options.allowEmptyDown ?? []);
     const problems = [];
     const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => formats_compareVersions(b, a));
+    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
     const applied = appliedVersions(options.format, migrations, history, dir);
     let remaining = applied.filter((version) => !versions.includes(version));
     const plannedMigrations = [];
@@ -39724,26 +39851,18 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
         }
         else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        let versionAfter;
-        if (options.format === 'golang-migrate') {
-            // golang-migrate records the previous migration in the directory (source Prev), or nil.
-            const index = migrations.indexOf(migration);
-            versionAfter = index > 0 ? migrations[index - 1].version : null;
-        }
-        else {
-            remaining = remaining.filter((other) => other !== version);
-            versionAfter = remaining.at(-1) ?? null;
-        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
         const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
     if (problems.length > 0) {
-        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
             ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
             : undefined);
     }
@@ -39777,7 +39896,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -39906,9 +40025,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (plan.format === 'golang-migrate' && dirtyMarked) {
+    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -40019,7 +40138,7 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => formats_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)].sort((a, b) => common_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -40229,7 +40348,7 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft }));
+    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -40739,7 +40858,345 @@ async function* environmentDeployments(client, repo, environment) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = path.posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
+
+/**
+ * How a repository names and orders its releases. Three orders:
+ *
+ * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
+ * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
+ *   without an rc number: the release candidates come before the day's final tag. An rc number does
+ *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
+ *   pre-release still is one).
+ * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
+ *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
+ */
+const TAG_ORDERS = ['semver', 'date', 'created'];
+/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
+const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
+function tagScheme(order, prefix, patternText) {
+    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
+    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
+    const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
+    return { order, prefix, pattern, description };
+}
+/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
+function patternProblem(order, pattern) {
+    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
+    if (order === 'semver' && !groups.has('version'))
+        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
+    if (order === 'date' && !groups.has('date'))
+        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
+    return undefined;
+}
+/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
+function calendarDate(text) {
+    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
+    if (!match)
+        return undefined;
+    const iso = `${match[1]}-${match[2]}-${match[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+}
+function parseSemver(text) {
+    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
+    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
+}
+/**
+ * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
+ * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
+ */
+function parseTag(scheme, tag) {
+    if (!scheme.pattern) {
+        if (!tag.startsWith(scheme.prefix))
+            return undefined;
+        if (scheme.order === 'created')
+            return {};
+        const version = parseSemver(tag.slice(scheme.prefix.length));
+        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
+    }
+    const match = scheme.pattern.exec(tag);
+    if (!match)
+        return undefined;
+    const groups = match.groups ?? {};
+    if (scheme.order === 'semver') {
+        const version = parseSemver(groups.version ?? '');
+        return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+    }
+    if (scheme.order === 'date') {
+        const date = calendarDate(groups.date ?? '');
+        if (!date)
+            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
+        const rcText = groups.rc;
+        if (rcText !== undefined && !/^\d+$/.test(rcText))
+            return { reason: `its "rc" group "${rcText}" is not a number` };
+        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
+    }
+    return {};
+}
+function isParsed(parsed) {
+    return parsed !== undefined && !('reason' in parsed);
+}
+/** Newest first: a negative number when `a` is newer than `b`. */
+function compareNewestFirst(order, a, b) {
+    if (order === 'semver')
+        return semver_default().rcompare(a.semver, b.semver);
+    if (order === 'date') {
+        const byDate = b.date.localeCompare(a.date);
+        // The day's final tag (no rc) comes after all its release candidates.
+        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
+    }
+    return (b.created ?? 0) - (a.created ?? 0);
+}
+/** What a tag's version is, for a summary: "1.2.3", "2025-12-15 rc1", "created 2025-12-15T10:00:00Z". */
+function describeVersion(order, version) {
+    if (order === 'semver')
+        return version.semver.version;
+    if (order === 'date')
+        return `${version.date}${version.rc === undefined ? '' : ` rc${version.rc}`}`;
+    return `created ${new Date((version.created ?? 0) * 1000).toISOString()}`;
+}
+
+;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+
+function buildTagCatalog(observations, scheme) {
+    const byTag = new Map();
+    const ignored = new Map();
+    const other = new Set();
+    for (const observation of observations) {
+        const parsed = parseTag(scheme, observation.tag);
+        if (!isParsed(parsed)) {
+            if (parsed === undefined)
+                other.add(observation.tag);
+            else if (observation.source !== 'github-releases')
+                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
+            continue;
+        }
+        const entry = byTag.get(observation.tag) ?? {
+            tag: observation.tag,
+            version: parsed,
+            sources: [],
+            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
+            draftOnly: true,
+            inGit: false,
+        };
+        if (!entry.sources.includes(observation.source))
+            entry.sources.push(observation.source);
+        if (entry.commit === undefined)
+            entry.commit = observation.commit;
+        // git's own date wins over a release's: it is the tag's, the release's may be later.
+        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
+            entry.version.created = observation.created;
+        if (observation.source === 'git')
+            entry.inGit = true;
+        if (observation.prerelease)
+            entry.prerelease = true;
+        if (!(observation.source === 'github-releases' && observation.draft))
+            entry.draftOnly = false;
+        byTag.set(observation.tag, entry);
+    }
+    if (scheme.order === 'created') {
+        for (const entry of byTag.values()) {
+            if (entry.version.created !== undefined)
+                continue;
+            byTag.delete(entry.tag);
+            ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+        }
+    }
+    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+}
+/** Whether `a` is an older release than `b` in the catalog's order. */
+function isOlder(catalog, a, b) {
+    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
+}
+/** Why a release may not be a rollback target, or undefined when it may. */
+function unsuitableReason(release, options) {
+    if (options.skipTags.includes(release.tag))
+        return 'listed in skip-tags';
+    if (release.draftOnly)
+        return 'only a draft release, no tag yet';
+    if (release.prerelease && !options.allowPrerelease)
+        return 'a pre-release (set allow-prerelease: true to allow it)';
+    return undefined;
+}
+/** The newest suitable release older than `current` in the catalog's order. */
+function previousRelease(catalog, currentRelease, options) {
+    const passedOver = [];
+    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
+    const current = currentRelease.version.semver;
+    for (const release of catalog.releases) {
+        if (!isOlder(catalog, release, currentRelease))
+            continue;
+        const version = release.version.semver;
+        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
+            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
+            continue;
+        }
+        if (current && version && options.sameMinor && version.minor !== current.minor) {
+            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
+            continue;
+        }
+        const reason = unsuitableReason(release, options);
+        if (reason) {
+            passedOver.push({ tag: release.tag, reason });
+            continue;
+        }
+        return { release, passedOver };
+    }
+    return { passedOver };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/ledger-source.ts
+
+
+
+
+async function openLedgerHistory(inputs) {
+    if (!inputs.ledger)
+        return undefined;
+    return { path: inputs.ledger, entries: await readLedger({ path: inputs.ledger, executor: localExecutor }), environment: inputs.environment };
+}
+function ledgerCurrent(history, catalog) {
+    const found = currentFromLedger(history.entries, history.environment);
+    if (!found)
+        return undefined;
+    const release = catalog.byTag.get(found.tag);
+    if (!release)
+        throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+    return { release, source: 'ledger', detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})` };
+}
+/** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
+function ledgerLastGood(inputs, history, catalog, current) {
+    const passedOver = [];
+    for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
+        if (tag === current.release.tag)
+            continue;
+        const label = `${tag} (ledger, ${deploy.time})`;
+        const release = catalog.byTag.get(tag);
+        if (!release) {
+            passedOver.push({ tag: label, reason: `no release tag ${catalog.scheme.description}` });
+            continue;
+        }
+        if (smoke?.result === 'fail') {
+            passedOver.push({ tag: label, reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})` });
+            continue;
+        }
+        if (!isOlder(catalog, release, current.release)) {
+            passedOver.push({ tag: label, reason: `newer than the current version ${current.release.tag}` });
+            continue;
+        }
+        const reason = unsuitableReason(release, inputs);
+        if (reason) {
+            passedOver.push({ tag: label, reason });
+            continue;
+        }
+        const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
+        return { release, source: 'last-successful-deployment', detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`, passedOver };
+    }
+    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+    throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+}
+function ledgerBackup(history) {
+    return history ? latestBackup(history.entries, history.environment) : undefined;
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
 
 
 
@@ -40756,6 +41213,10 @@ function releaseForDeployment(catalog, deployment) {
     // Several tags on one commit: the highest version is the release that commit was shipped as.
     return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
 }
+/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
+function releaseForImageTag(catalog, imageTag) {
+    return catalog.byTag.get(imageTag) ?? (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`));
+}
 /** compose's default project name: the directory name, lowercased, without other characters. */
 function defaultProjectName(directory) {
     return external_node_path_default().basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
@@ -40764,7 +41225,7 @@ async function fromDeployments(client, environment, catalog) {
     for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
         const release = releaseForDeployment(catalog, deployment);
         if (!release) {
-            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
         }
         const state = deployment.latestState ?? 'no status';
         return { release, source: 'deployment', detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`, deployment };
@@ -40782,9 +41243,9 @@ async function fromService(service, project, catalog) {
     if (tags.length > 1)
         throw new errors/* ActionError */.lZ(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
     const imageTag = tags[0];
-    const release = catalog.byTag.get(imageTag) ?? catalog.byTag.get(`${catalog.prefix}${imageTag}`);
+    const release = releaseForImageTag(catalog, imageTag);
     if (!release) {
-        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag with prefix "${catalog.prefix}".`, {
+        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
             hint: 'Set "current" to the release tag running now.',
         });
     }
@@ -40803,14 +41264,14 @@ async function fromSwarmService(name, catalog) {
     if (running.some((image) => image !== service.reference)) {
         throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
     }
-    const release = service.tag ? (catalog.byTag.get(service.tag) ?? catalog.byTag.get(`${catalog.prefix}${service.tag}`)) : undefined;
+    const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
     if (!release) {
-        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag with prefix "${catalog.prefix}".`, { hint: 'Set "current" to the release tag running now.' });
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
     }
     return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
 }
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-async function resolveCurrent(inputs, catalog, client) {
+async function resolveCurrent(inputs, catalog, client, ledger) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
         if (!release)
@@ -40824,6 +41285,10 @@ async function resolveCurrent(inputs, catalog, client) {
         if (!inputs.currentFromService && !inputs.currentFromSwarmService)
             throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
     }
+    // Without GitHub, the deploy host's own record of what it runs.
+    const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+    if (fromLedger)
+        return fromLedger;
     if (inputs.currentFromSwarmService)
         return await fromSwarmService(inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
@@ -40833,7 +41298,7 @@ async function resolveCurrent(inputs, catalog, client) {
 }
 function describeTagSources(catalog, client) {
     const count = catalog.releases.filter((release) => !release.draftOnly).length;
-    return `${count} release tag(s) with prefix "${catalog.prefix}" found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+    return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/database.ts
@@ -40862,95 +41327,24 @@ async function closeDatabase(state) {
 
 // EXTERNAL MODULE: ./shared/inputs.ts
 var inputs = __nccwpck_require__(954);
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
-;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+
+
 
 /**
- * Release tags are `<prefix><semver>`: v1.2.3, api-v1.2.3. One repository can hold several
- * components' tags, so a tag without the configured prefix belongs to someone else and is skipped;
- * a tag with the prefix that is not a semantic version (v1.2, vnext) is skipped with a note.
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
  */
-/** The version a tag names, or undefined when it is not `<prefix><semver>`. */
-function parseReleaseTag(tag, prefix) {
-    if (!tag.startsWith(prefix))
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
         return undefined;
-    const rest = tag.slice(prefix.length);
-    // semver.valid would accept "v1.2.3" after a "" prefix and "=1.2.3": only the plain grammar counts.
-    if (!/^\d/.test(rest))
-        return undefined;
-    return semver_default().parse(rest) ?? undefined;
-}
-function buildTagCatalog(observations, prefix) {
-    const byTag = new Map();
-    const ignored = new Map();
-    const other = new Set();
-    for (const observation of observations) {
-        const version = parseReleaseTag(observation.tag, prefix);
-        if (!version) {
-            if (observation.tag.startsWith(prefix) && observation.source !== 'github-releases') {
-                ignored.set(observation.tag, { tag: observation.tag, reason: `not a semantic version after the prefix "${prefix}"` });
-            }
-            else if (!observation.tag.startsWith(prefix))
-                other.add(observation.tag);
-            continue;
-        }
-        const entry = byTag.get(observation.tag) ?? {
-            tag: observation.tag,
-            version,
-            sources: [],
-            prerelease: version.prerelease.length > 0,
-            draftOnly: true,
-            inGit: false,
-        };
-        if (!entry.sources.includes(observation.source))
-            entry.sources.push(observation.source);
-        if (entry.commit === undefined)
-            entry.commit = observation.commit;
-        if (observation.source === 'git')
-            entry.inGit = true;
-        if (observation.prerelease)
-            entry.prerelease = true;
-        if (!(observation.source === 'github-releases' && observation.draft))
-            entry.draftOnly = false;
-        byTag.set(observation.tag, entry);
-    }
-    const releases = [...byTag.values()].sort((a, b) => semver_default().rcompare(a.version, b.version) || a.tag.localeCompare(b.tag));
-    return { prefix, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
-}
-/** Why a release may not be a rollback target, or undefined when it may. */
-function unsuitableReason(release, options) {
-    if (options.skipTags.includes(release.tag))
-        return 'listed in skip-tags';
-    if (release.draftOnly)
-        return 'only a draft release, no tag yet';
-    if (release.prerelease && !options.allowPrerelease)
-        return 'a pre-release (set allow-prerelease: true to allow it)';
-    return undefined;
-}
-/** The newest suitable release older than `current`: the semver predecessor among release tags. */
-function previousRelease(catalog, current, options) {
-    const passedOver = [];
-    for (const release of catalog.releases) {
-        if (!semver_default().lt(release.version, current))
-            continue;
-        if ((options.sameMajor || options.sameMinor) && release.version.major !== current.major) {
-            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
-            continue;
-        }
-        if (options.sameMinor && release.version.minor !== current.minor) {
-            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
-            continue;
-        }
-        const reason = unsuitableReason(release, options);
-        if (reason) {
-            passedOver.push({ tag: release.tag, reason });
-            continue;
-        }
-        return { release, passedOver };
-    }
-    return { passedOver };
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -40973,17 +41367,40 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
 const TARGET_KEYWORDS = (/* unused pure expression or super */ null && (['previous', 'last-successful-deployment']));
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
-/** A tag input must be `<prefix><semver>`; says what was wrong, and what was probably meant. */
-function releaseTagInput(name, tag, prefix) {
-    const version = parseReleaseTag(tag, prefix);
-    if (version)
-        return { tag, version };
-    const withPrefix = parseReleaseTag(`${prefix}${tag}`, prefix);
+/** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
+function releaseTagInput(name, tag, scheme) {
+    if (isParsed(parseTag(scheme, tag)))
+        return { tag };
+    if (scheme.pattern || scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz(name, `must be a release tag ${scheme.description} (tag-order ${(0,inputs/* quote */.hD)(scheme.order)}); got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`);
+    }
+    const { prefix } = scheme;
+    const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
     const hint = withPrefix ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
     throw new errors/* InputError */.dz(name, `must be a release tag: ${(0,inputs/* quote */.hD)(prefix)} followed by a semantic version; got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`, { hint });
+}
+/** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
+function readTagScheme() {
+    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const order = (0,inputs/* enumInput */.gX)('tag-order', TAG_ORDERS, { default: 'semver' });
+    const patternText = (0,inputs/* stringInput */.Uj)('tag-pattern', { pattern: /^[^\r\n]{1,500}$/, patternDescription: 'one regular expression on one line' });
+    if (patternText === undefined)
+        return tagScheme(order, tagPrefix);
+    let scheme;
+    try {
+        scheme = tagScheme(order, tagPrefix, patternText);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz('tag-pattern', `is not a regular expression: ${(0,inputs/* quote */.hD)(patternText)} (${error.message}).`);
+    }
+    const problem = patternProblem(order, scheme.pattern);
+    if (problem)
+        throw new errors/* InputError */.dz('tag-pattern', `${(0,inputs/* quote */.hD)(patternText)} ${problem}`);
+    return scheme;
 }
 function relativeDir(name, text) {
     if (text === undefined)
@@ -40994,27 +41411,37 @@ function relativeDir(name, text) {
     }
     return normalized === '' ? '.' : normalized;
 }
+/** same-major and same-minor compare semantic versions, which other tag orders do not have. */
+function semverOnly(name, value, scheme) {
+    if (value && scheme.order !== 'semver')
+        throw new errors/* InputError */.dz(name, `compares semantic versions, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: set it only with tag-order "semver".`);
+    return value;
+}
 function readComputeInputs(workingDirectory = process.cwd()) {
-    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const scheme = readTagScheme();
     // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
     const targetText = (0,inputs/* stringInput */.Uj)('target', {
         required: true,
         pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
         patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
     });
-    const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, tagPrefix) };
+    const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
     const currentText = (0,inputs/* stringInput */.Uj)('current', TAG_OPTIONS);
-    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, tagPrefix);
+    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
     const environment = (0,inputs/* stringInput */.Uj)('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
-    if (target.kind === 'last-successful-deployment' && (!environment || !githubToken)) {
-        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too.`);
-    }
     const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
+    const ledger = readLedgerPath(false, workingDirectory);
+    if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
+    }
     const migrationsDir = relativeDir('migrations-dir', (0,inputs/* stringInput */.Uj)('migrations-dir'));
     const compatibilityText = (0,inputs/* stringInput */.Uj)('compatibility-file');
     if (compatibilityText !== undefined && migrationsDir === undefined) {
         throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+    }
+    if (compatibilityText !== undefined && scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz('compatibility-file', `maps semver ranges to schemas, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: use it with tag-order "semver".`);
     }
     const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
     const databaseUrl = (0,inputs/* stringInput */.Uj)('database-url');
@@ -41035,21 +41462,22 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         target,
         environment,
         githubToken,
-        tagPrefix,
+        tagScheme: scheme,
         repositoryPath,
         migrationsDir,
         migrationsFormat,
         database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
+        historyTable: history_table_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
-        sameMajor: (0,inputs/* booleanInput */.tE)('same-major', { default: false }),
-        sameMinor: (0,inputs/* booleanInput */.tE)('same-minor', { default: false }),
+        sameMajor: semverOnly('same-major', (0,inputs/* booleanInput */.tE)('same-major', { default: false }), scheme),
+        sameMinor: semverOnly('same-minor', (0,inputs/* booleanInput */.tE)('same-minor', { default: false }), scheme),
         allowPrerelease: (0,inputs/* booleanInput */.tE)('allow-prerelease', { default: false }),
         skipTags: (0,inputs/* listInput */.dt)('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
         currentFromSwarmService,
         projectName,
+        ledger,
     };
 }
 
@@ -42404,7 +42832,7 @@ const MISSING_UP = { class: 'unknown', statements: [{ sql: '', line: 0, class: '
 async function planMigrations(migrations, context) {
     const since = sinceTarget(context.targetTag);
     const planned = [];
-    for (const migration of [...migrations].sort((a, b) => formats_compareVersions(a.version, b.version))) {
+    for (const migration of [...migrations].sort((a, b) => common_compareVersions(a.version, b.version))) {
         const label = `migration ${migrationLabel(migration)}`;
         // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
         const up = migration.up ? await parseSql(migration.up.sql) : undefined;
@@ -42444,15 +42872,15 @@ async function inspectRepository(dir) {
     const [root, shallow] = result.stdout.trim().split('\n');
     return { root, shallow: shallow === 'true' };
 }
-/** Every tag with the commit it points at (annotated tags peeled). */
+/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
 async function listGitTags(repoDir) {
-    const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)', 'refs/tags']);
+    const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)', 'refs/tags']);
     return stdout
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-        const [tag, object, peeled] = line.split('\0');
-        return { tag, source: 'git', commit: peeled || object };
+        const [tag, object, peeled, created] = line.split('\0');
+        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
     });
 }
 /** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
@@ -42514,7 +42942,7 @@ async function openSources(inputs, client) {
     return { git, client, migrationsPath, notes };
 }
 /** Release tags from git and, with a token, from the repository's releases and tags. */
-async function collectTags(sources, prefix) {
+async function collectTags(sources, scheme) {
     const observations = [];
     if (sources.git)
         observations.push(...(await listGitTags(sources.git.root)));
@@ -42523,11 +42951,11 @@ async function collectTags(sources, prefix) {
         const [releases, tags] = await Promise.all([listGitHubReleases(sources.client, repo), listGitHubTags(sources.client, repo)]);
         observations.push(...releases, ...tags);
     }
-    const catalog = buildTagCatalog(observations, prefix);
+    const catalog = buildTagCatalog(observations, scheme);
     for (const ignored of catalog.ignored)
         core/* info */.pq(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
     if (catalog.otherPrefix > 0)
-        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) without the prefix "${prefix}".`);
+        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) not ${scheme.description}.`);
     return catalog;
 }
 /**
@@ -42697,7 +43125,7 @@ async function diffMigrations(repoRoot, dir, format, current, target) {
     return {
         current: atCurrent,
         target: atTarget,
-        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => formats_compareVersions(b.version, a.version)),
+        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => common_compareVersions(b.version, a.version)),
         onlyAtTarget: atTarget.filter((migration) => !currentVersions.has(migration.version)),
         editedSince: atCurrent.filter((migration) => {
             const before = targetByVersion.get(migration.version);
@@ -42742,7 +43170,7 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
-const newest = (versions) => versions.reduce((top, version) => (formats_compareVersions(version, top) > 0 ? version : top), '0');
+const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
     const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
@@ -42769,12 +43197,12 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
         else
             stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
     }
-    const known = [...checkout, ...elsewhere].sort((a, b) => formats_compareVersions(a.version, b.version));
+    const known = [...checkout, ...elsewhere].sort((a, b) => common_compareVersions(a.version, b.version));
     // golang-migrate records only the newest version: everything at or below it counts as applied.
     const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
         : history.applied;
-    return { versions: applied.filter((version) => formats_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+    return { versions: applied.filter((version) => common_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
 }
 /**
  * apply-down-migrations' own plan of the revert, made from the checkout's directory, and its
@@ -42794,7 +43222,7 @@ async function planRevert(request, checkout, history, versions) {
         return { plan, problems: await checkDownScripts(plan.migrations, checkout, request.database?.client) };
     }
     catch (error) {
-        if (error instanceof MigrationPlanError)
+        if (error instanceof plan_error_MigrationPlanError)
             return { problems: error.problems };
         throw error;
     }
@@ -42820,7 +43248,7 @@ async function planSchema(request) {
         });
     }
     const releaseSchema = newest(diff.current.map((migration) => migration.version));
-    const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version) : undefined;
+    const entry = request.compatibility ? compatibilityFor(request.compatibility, target.version.semver) : undefined;
     if (request.compatibility && !entry) {
         warnings.push({
             kind: 'compatibility',
@@ -42833,10 +43261,10 @@ async function planSchema(request) {
     let keptVersions = [];
     if (entry) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
-        const newestFirst = [...diff.current].sort((a, b) => formats_compareVersions(b.version, a.version));
-        targetSchema = newestFirst.find((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
-        fromGit = newestFirst.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
-        keptVersions = diff.pending.filter((migration) => formats_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
+        const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
+        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        fromGit = newestFirst.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
+        keptVersions = diff.pending.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
     }
     const database = request.database;
     const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
@@ -42854,10 +43282,10 @@ async function planSchema(request) {
     const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
-    if (database && formats_compareVersions(currentSchema, targetSchema) < 0) {
+    if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
     }
-    if (entry && entry.minSchema !== undefined && formats_compareVersions(currentSchema, entry.minSchema) < 0) {
+    if (entry && entry.minSchema !== undefined && common_compareVersions(currentSchema, entry.minSchema) < 0) {
         warnings.push({
             kind: 'compatibility',
             message: `The compatibility file says ${target.tag} needs schema ${entry.minSchema ?? 'any'}..${entry.maxSchema}, but the schema is only ${currentSchema}: a rollback cannot migrate up; check the matrix.`,
@@ -42901,6 +43329,17 @@ function firstReason(migration) {
     const statement = migration.statements.find((candidate) => candidate.class === migration.class);
     return statement?.reasons.find(Boolean) ?? migration.class;
 }
+/** Findings that destroy whole tables' rows (their `lost` entries are tables, not columns or schemas). */
+const TABLE_LOSS = /^(drops table|truncates|deletes rows of) /;
+/** Tables whose rows a data-loss migration destroyed: what a partial restore brings back. */
+function tablesDestroyed(migrations) {
+    const statements = migrations.filter((migration) => migration.class === 'data-loss').flatMap((migration) => migration.statements);
+    return [...new Set(statements.filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason))).flatMap((statement) => statement.lost ?? []))];
+}
+/** The remedy that keeps everything else written since: restore-db's partial restore of just those tables. */
+function tableRemedy(tables) {
+    return `For the table(s) it destroyed (${listed([...tables])}), restore-db \`tables: ${tables.join(', ')}\` brings back only their rows from that backup (or a pgBackRest side cluster), into the tables once a down migration has recreated them empty (\`tables-content: definition-and-data\` where they no longer exist, \`tables-schema\` to compare first), keeping everything else written since.`;
+}
 function recommend(toRevert, context) {
     if (toRevert.length === 0) {
         return { strategy: 'image-only', reasons: [context.compatibleNote ?? `${context.targetTag} has every migration the current release has: nothing to revert.`] };
@@ -42918,6 +43357,9 @@ function recommend(toRevert, context) {
     for (const migration of toRevert.filter((candidate) => candidate.class === 'data-changing')) {
         reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
     }
+    const tables = tablesDestroyed(toRevert);
+    if (tables.length > 0)
+        reasons.push(tableRemedy(tables));
     const withoutDown = toRevert.filter((migration) => migration.downStatus !== 'present');
     for (const migration of withoutDown)
         reasons.push(`${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`);
@@ -43069,7 +43511,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     const release = catalog.byTag.get(tag);
     if (release.tag === current.release.tag)
         return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
-    if (!semver_default().lt(release.version, current.release.version)) {
+    if (!isOlder(catalog, release, current.release)) {
         throw new errors/* InputError */.dz('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
     }
     const reason = unsuitableReason(release, inputs);
@@ -43078,7 +43520,7 @@ function explicitTarget(inputs, tag, catalog, current) {
     return { release, source: 'explicit', detail: 'the "target" input', passedOver: [] };
 }
 function previousTarget(inputs, catalog, current) {
-    const { release, passedOver } = previousRelease(catalog, current.release.version, inputs);
+    const { release, passedOver } = previousRelease(catalog, current.release, inputs);
     if (!release) {
         const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag} (${item.reason})`).join('; ')}.` : '';
         throw new errors/* InputError */.dz('target', `is "previous", but no release older than ${current.release.tag} qualifies.${considered}`);
@@ -43095,7 +43537,7 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
         const label = `deployment ${deployment.id} (${deployment.ref})`;
         const release = releaseForDeployment(catalog, deployment);
         if (!release) {
-            passedOver.push({ tag: label, reason: `ref is no release tag with prefix "${catalog.prefix}"` });
+            passedOver.push({ tag: label, reason: `ref is no release tag ${catalog.scheme.description}` });
             continue;
         }
         if (release.tag === current.release.tag)
@@ -43104,7 +43546,7 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
             passedOver.push({ tag: `${release.tag} (${label})`, reason: `its deployment ended ${deployment.outcome ?? 'without a status'}` });
             continue;
         }
-        if (!semver_default().lt(release.version, current.release.version)) {
+        if (!isOlder(catalog, release, current.release)) {
             passedOver.push({ tag: `${release.tag} (${label})`, reason: `newer than the current version ${current.release.tag}` });
             continue;
         }
@@ -43119,15 +43561,19 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
-async function resolveTarget(inputs, catalog, current, client) {
+async function resolveTarget(inputs, catalog, current, client, ledger) {
     if (inputs.target.kind === 'tag')
         return explicitTarget(inputs, inputs.target.tag, catalog, current);
     if (inputs.target.kind === 'previous')
         return previousTarget(inputs, catalog, current);
-    return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    // GitHub when it can be asked (as the workflows do), else the ledger (inputs require one of them).
+    if (client && inputs.environment)
+        return await lastSuccessfulDeployment(inputs, catalog, current, client);
+    return ledgerLastGood(inputs, ledger, catalog, current);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/verdict.ts
+
 
 function list(migrations) {
     return listed(migrations.map((migration) => migration.version));
@@ -43165,6 +43611,9 @@ function verdict(facts) {
         const oldest = toRevert.at(-1);
         const before = oldest ? ` taken before ${migrationLabel(oldest)} ran` : '';
         text = `Restore a database backup${before} (schema ${facts.targetSchema ?? 'of ' + targetTag}), then deploy ${targetTag}. ${reason}`;
+        const tables = tablesDestroyed(toRevert);
+        if (tables.length > 0)
+            text += ` To keep what was written since, restore only ${listed(tables)} from it (restore-db tables).`;
     }
     if (decision.strategy !== decision.recommended)
         text = `Forced by db-policy (the findings call for ${decision.recommended}). ${text}`;
@@ -43178,6 +43627,7 @@ function verdict(facts) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/main.ts
+
 
 
 
@@ -43257,20 +43707,38 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
         await closeDatabase(database);
     }
 }
+/** Where the deployment history came from: "github" (Deployments API), "ledger", or "" when neither was read. */
+function historySourceOf(current, target, ledger) {
+    if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger))
+        return 'ledger';
+    if (current.source === 'deployment' || target.deployment)
+        return 'github';
+    return '';
+}
+function ledgerNotes(historySource, ledger, backup) {
+    if (!ledger)
+        return [];
+    const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+    const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+    return [read, latest];
+}
 async function run() {
     const inputs = readComputeInputs();
     // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
     const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
     const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
     const sources = await openSources(inputs, client);
-    const catalog = await collectTags(sources, inputs.tagPrefix);
+    const catalog = await collectTags(sources, inputs.tagScheme);
     if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
         throw new errors/* InputError */.dz('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
             hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
         });
     }
-    const current = await resolveCurrent(inputs, catalog, client);
-    const target = await resolveTarget(inputs, catalog, current, client);
+    const ledger = await openLedgerHistory(inputs);
+    const current = await resolveCurrent(inputs, catalog, client, ledger);
+    const target = await resolveTarget(inputs, catalog, current, client, ledger);
+    const historySource = historySourceOf(current, target, ledger);
+    const backup = ledgerBackup(ledger);
     core/* info */.pq(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
     const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
     const toRevert = schema?.toRevert ?? [];
@@ -43316,12 +43784,15 @@ async function run() {
         reasons: decision.reasons,
         warnings,
         verdict: text,
+        'history-source': historySource,
+        'latest-backup': backup ?? '',
     });
     core/* info */.pq(text);
     emitEvent('rollback_plan', {
         current: current.release.tag,
         target: target.release.tag,
         target_source: target.source,
+        history_source: historySource || null,
         nothing_to_roll_back: target.isCurrent === true,
         strategy: stops.length ? 'stop' : decision.strategy,
         recommended: decision.recommended,
@@ -43339,7 +43810,7 @@ async function run() {
         policy: inputs.dbPolicy,
         verdict: text,
         warnings,
-        notes: [...sources.notes, ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+        notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
         planDigest: digest || 'none (the plan stops)',
     }));

@@ -28532,7 +28532,7 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft }));
+    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -28541,6 +28541,8 @@ async function listGitHubTags(client, repo) {
 
 // EXTERNAL MODULE: ./shared/summary.ts
 var summary = __nccwpck_require__(6566);
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
 ;// CONCATENATED MODULE: ./shared/workflows/jobs.ts
 
 /**
@@ -28628,8 +28630,47 @@ function seconds(ms) {
 ;// CONCATENATED MODULE: ./shared/workflows/drill.ts
 
 
+
+const drill_seconds = (ms) => Math.round(ms / 100) / 10;
 function row(scenario, result, durationMs, details = '') {
-    return { scenario, result, 'duration-s': durationMs === undefined ? null : Math.round(durationMs / 100) / 10, details };
+    return { scenario, result, 'duration-s': durationMs === undefined ? null : drill_seconds(durationMs), details };
+}
+/**
+ * RTO and RPO of the drill's restore: the restore's own duration (restore-db's restore-duration-ms,
+ * else its duration-ms), and the age of the newest restorable state (restore-db's
+ * newest-restorable-at) when the restore started.
+ */
+function recoveryMeasures(results) {
+    const rtoMs = results.milliseconds('database', 'restore-duration-ms');
+    const newest = Date.parse(results.output('database', 'newest-restorable-at') ?? '');
+    const started = Date.parse(results.output('database', 'restore-started-at') ?? '');
+    return { rtoMs, rpoMs: Number.isFinite(newest) && Number.isFinite(started) ? Math.max(0, started - newest) : undefined };
+}
+function restoreRow(results) {
+    const out = (name) => results.output('database', name);
+    const { rtoMs, rpoMs } = recoveryMeasures(results);
+    const measured = { ...(rtoMs === undefined ? {} : { 'rto-s': drill_seconds(rtoMs) }), ...(rpoMs === undefined ? {} : { 'rpo-s': drill_seconds(rpoMs) }) };
+    if (out('restore-method') === 'pgbackrest') {
+        const details = out('recovery-target') ? `recovered to ${out('recovery-target')}` : `backup ${out('backup-label') ?? '?'}`;
+        return { ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details), ...measured };
+    }
+    return { ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`), ...measured };
+}
+/** A row per target the caller set: the measure against it (a missed target fails the drill). */
+function objectiveRows(results, targets) {
+    const measures = recoveryMeasures(results);
+    const objectives = [
+        { name: 'Recovery time (RTO)', measured: measures.rtoMs, target: targets.rtoMs, describe: (ms) => `the restore took ${(0,duration/* formatDuration */.a)(ms)}` },
+        { name: 'Recovery point (RPO)', measured: measures.rpoMs, target: targets.rpoMs, describe: (ms) => `the newest restorable state was ${(0,duration/* formatDuration */.a)(ms)} old` },
+    ];
+    return objectives.flatMap(({ name, measured, target, describe }) => {
+        if (target === undefined)
+            return [];
+        const scenario = `${name} within ${(0,duration/* formatDuration */.a)(target)}`;
+        if (measured === undefined)
+            return [row(scenario, 'failed', undefined, 'not measured: the restore did not report it')];
+        return [row(scenario, measured <= target ? 'passed' : 'failed', measured, `${describe(measured)}; target ${(0,duration/* formatDuration */.a)(target)}`)];
+    });
 }
 function databaseRows(results) {
     const out = (name) => results.output('database', name);
@@ -28649,7 +28690,7 @@ function databaseRows(results) {
         ? `restored but not re-created: ${differences.onlyInFirst.length}; re-created but not restored: ${differences.onlyInSecond.length} (first: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 120)})`
         : upOutcome === 'failure' ? 'the migrate-up command failed' : '';
     return [
-        row('Restore the latest backup', outcomeWord(out('restore-outcome')), results.milliseconds('database', 'restore-duration-ms'), `sha256 ${out('restore-checksum') ?? '?'}`),
+        restoreRow(results),
         row(`Down migrations ${current} → ${target}`, outcomeWord(downOutcome), results.milliseconds('database', 'down-duration-ms'), `reverted: ${reverted && reverted.length > 0 ? reverted.map((migration) => migration.version).join(', ') : 'nothing to revert'}`),
         row(`Schema after down equals a fresh migrate-up to ${target}`, verified, undefined),
         row('Ups re-applied: schema as restored', up, results.milliseconds('database', 'up-duration-ms'), upDetails),
@@ -28677,9 +28718,10 @@ function stagingRows(results) {
         row(`Staging smoke test on ${current}`, outcomeWord(out('smoke-forward-outcome')), ms('smoke-forward-ms')),
     ];
 }
-function drillMatrix(results, now) {
+function drillMatrix(results, now, targets = {}) {
     const lastTested = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    let rows = [...databaseRows(results), ...imageRows(results), ...stagingRows(results)];
+    const database = databaseRows(results);
+    let rows = [...database, ...(database.length > 0 ? objectiveRows(results, targets) : []), ...imageRows(results), ...stagingRows(results)];
     if (rows.length === 0) {
         // The database job failed before it could say what a rollback would do today (no deployments, no backup...).
         rows = [row('Drill set-up (target, backup)', 'failed', undefined, `database job: ${results.result('database')}`)];
@@ -28688,6 +28730,14 @@ function drillMatrix(results, now) {
     return { rows: rows.map((candidate) => ({ ...candidate, 'last-tested': lastTested })), passed };
 }
 const RESULT_SHOWN = { passed: '✅ passed', failed: '❌ failed', 'not run': '➖ not run' };
+/** RTO and RPO as measured, under the table (the rows against targets say whether they were met). */
+function recoveryLine(matrix) {
+    const restore = matrix.rows.find((candidate) => candidate['rto-s'] !== undefined || candidate['rpo-s'] !== undefined);
+    if (!restore)
+        return [];
+    const shown = (value) => (value === undefined ? 'not measured' : (0,duration/* formatDuration */.a)(value * 1000));
+    return ['', `Measured: RTO ${shown(restore['rto-s'])} (restore until the database answered), RPO ${shown(restore['rpo-s'])} (age of the newest restorable state).`];
+}
 function drillMarkdown(matrix, environment, runUrl, problems = []) {
     const lines = [
         matrix.passed && problems.length === 0 ? `## ✅ Rollback drill passed: ${environment}` : `## ❌ Rollback drill failed: ${environment}`,
@@ -28695,6 +28745,7 @@ function drillMarkdown(matrix, environment, runUrl, problems = []) {
         '| Scenario | Last tested | Result | Duration | Details |',
         '|---|---|---|---|---|',
         ...matrix.rows.map((candidate) => `| ${(0,summary/* cell */.Hn)(candidate.scenario)} | ${candidate['last-tested']} | ${RESULT_SHOWN[candidate.result]} | ${candidate['duration-s'] === null ? '–' : `${candidate['duration-s']} s`} | ${(0,summary/* cell */.Hn)(candidate.details)} |`),
+        ...recoveryLine(matrix),
         ...problems.map((problem) => `\n**${problem}**`),
         '',
         `Run: ${runUrl ?? ''}`,
@@ -28718,6 +28769,7 @@ function readDrillReportInputs() {
     return {
         results: JobResults.parse((0,inputs/* stringInput */.Uj)('results', { required: true }), 'results'),
         environment: (0,inputs/* stringInput */.Uj)('environment', { required: true }),
+        targets: { rtoMs: (0,inputs/* durationInput */.Ts)('rto-target', { min: 1 }), rpoMs: (0,inputs/* durationInput */.Ts)('rpo-target', { min: 1 }) },
         matrixDir: (0,inputs/* stringInput */.Uj)('matrix-dir') ?? external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'rollback-drill'),
         openIssue,
         uploadOutcome: (0,inputs/* enumInput */.gX)('upload-outcome', ['success', 'failure', 'cancelled', 'skipped']),
@@ -28753,7 +28805,7 @@ async function reportIssue(inputs, body) {
 }
 async function run() {
     const inputs = readDrillReportInputs();
-    const matrix = drillMatrix(inputs.results, new Date());
+    const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
     const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
     const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
@@ -28779,9 +28831,9 @@ async function run() {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* unused harmony export parseDuration */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
 const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
@@ -28860,12 +28912,13 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ts: () => (/* binding */ durationInput),
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, integerInput, durationInput, jsonInput, yamlInput, listInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, quote, integerInput, jsonInput, yamlInput, listInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
@@ -28955,15 +29008,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }

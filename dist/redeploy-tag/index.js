@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9027);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3952);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9027:
+/***/ 3952:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28913,6 +28913,100 @@ function formatEvent(event, fields = {}, now = new Date()) {
 function emitEvent(event, fields = {}) {
     // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
     process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = external_node_path_default().posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
 }
 
 ;// CONCATENATED MODULE: ./shared/outputs.ts
@@ -31206,6 +31300,26 @@ async function startDeploymentRecord(options) {
     };
 }
 
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -31218,6 +31332,7 @@ const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/inputs.ts
+
 
 
 
@@ -31291,6 +31406,7 @@ function readRedeployInputs() {
     // Basic-auth credentials in the URL are secrets like any other.
     if (readyUrl)
         maskUrlCredentials(readyUrl);
+    const workingDirectory = (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' });
     return {
         strategy,
         tag,
@@ -31299,7 +31415,7 @@ function readRedeployInputs() {
         stack,
         services,
         tagVariable: (0,inputs/* stringInput */.Uj)('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
-        workingDirectory: (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }),
+        workingDirectory,
         pull: (0,inputs/* enumInput */.gX)('pull', PULL_POLICIES, { default: 'missing' }),
         healthTimeoutMs: (0,inputs/* durationInput */.Ts)('health-timeout', { default: 120_000, min: 1000 }),
         readyUrl,
@@ -31314,6 +31430,7 @@ function readRedeployInputs() {
         githubToken: environment ? githubToken : undefined,
         completeDeployment: (0,inputs/* booleanInput */.tE)('complete-deployment', { default: true }),
         verifyOnly,
+        ledger: readLedgerPath(ssh !== undefined, workingDirectory),
     };
 }
 
@@ -31443,12 +31560,37 @@ function redeploySummary(plan, report, totals, refusal) {
 
 
 
+
 /** One module per strategy, behind PreparedRedeploy. */
 const main_STRATEGIES = {
     compose: prepareCompose,
     swarm: prepareSwarm,
     command: prepareCommand,
 };
+/** One ledger line per deploy or rollback that ran (not for refusals, which changed nothing). A ledger that cannot be written is a warning: the services are deployed either way. */
+async function recordInLedger(inputs, executor, entry) {
+    if (!inputs.ledger)
+        return;
+    const now = entry.report?.current.find((snapshot) => snapshot.imageId);
+    try {
+        await appendLedger({ path: inputs.ledger, executor }, {
+            type: 'deploy',
+            environment: inputs.environment,
+            tag: inputs.tag,
+            from: entry.from,
+            outcome: entry.outcome,
+            success: entry.success,
+            services: entry.services,
+            image: now?.image,
+            imageId: now?.imageId,
+            digest: now?.digest,
+            githubDeploymentId: entry.deploymentId,
+        });
+    }
+    catch (error) {
+        core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
+    }
+}
 async function finish(plan, report, totals, refusal) {
     setOutputs(redeployOutputs(plan, report, totals));
     await (0,summary/* writeSummary */.Sy)(redeploySummary(plan, report, totals, refusal));
@@ -31505,6 +31647,7 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
+            await recordInLedger(inputs, executor, { from, outcome: 'error', success: false, services, deploymentId: deployment?.id });
             emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
@@ -31518,6 +31661,7 @@ async function run() {
             ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
+        await recordInLedger(inputs, executor, { from, outcome: report.outcome, success: report.success, services, report, deploymentId: deployment?.id });
         const now = commonTag(report.current);
         emitEvent('rollback_complete', {
             from: from ?? null,
@@ -31757,10 +31901,11 @@ function errorMessage(error) {
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   eR: () => (/* binding */ yamlInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   hD: () => (/* binding */ quote),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, jsonInput */
+/* unused harmony exports rawInput, jsonInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(39636);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(20429);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 39636:
+/***/ 20429:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35312,7 +35312,7 @@ async function connection_serverVersion(client) {
     return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
 }
 /** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function connection_quoteIdent(name) {
+function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -35527,7 +35527,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+    return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -35942,15 +35942,15 @@ async function firstFreeDatabaseName(client, name) {
 }
 async function createDatabase(target, name, options = {}) {
     await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${connection_quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${connection_quoteIdent(name)}${template}`);
+        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
     });
     return withDatabase(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
     await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35968,7 +35968,7 @@ async function withScratchDatabase(target, prefix, fn) {
 async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -37155,46 +37155,118 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
-/**
- * The three on-disk layouts, parsed the way the tools themselves parse them, so our idea of
- * "version 4" is exactly golang-migrate's, dbmate's or diesel's.
- */
-// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
-const GOLANG_MIGRATE_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
-// dbmate: the version is the leading digits of the file name; the file holds both directions.
-const DBMATE_FILE = /^(\d+)(?:_(.*))?\.sql$/;
-// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
-const DIESEL_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
-function formats_compareVersions(a, b) {
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function history_table_parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
+}
+function history_table_qualifiedName(table) {
+    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+}
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
+/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
+        }
+    }
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
+
+
+
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+function common_compareVersions(a, b) {
     if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
         const difference = BigInt(a) - BigInt(b);
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
     }
     return a < b ? -1 : a > b ? 1 : 0;
 }
-
+/** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
     if (migration[direction]) {
-        throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
     }
     migration[direction] = script;
     byVersion.set(version, migration);
 }
-async function loadGolangMigrate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue; // golang-migrate reads one directory level only
-        const match = GOLANG_MIGRATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-    }
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
 }
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
+    const applied = rows.map((row) => row.version).sort(common_compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = history_table_qualifiedName(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+const DIGIT_VERSIONS = {
+    compareVersions: common_compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
+};
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+const ROW_PER_MIGRATION = {
+    readHistory: readRowPerMigration,
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
+
+
+// dbmate: the version is the leading digits of the file name; the file holds both directions.
+const FILE = /^(\d+)(?:_(.*))?\.sql$/;
 /** Splits a dbmate file into its `-- migrate:up` and `-- migrate:down` sections and their options. */
 function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
@@ -37206,7 +37278,7 @@ function parseDbmateFile(text, file) {
     sections.forEach((section, index) => {
         const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
         if (result[section.direction])
-            throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
+            throw new errors/* ActionError */.lZ(`${file} has more than one "-- migrate:${section.direction}" section.`);
         const body = text.slice(section.start, end);
         const sql = body.replace(/^\r?\n/, '');
         result[section.direction] = {
@@ -37220,113 +37292,236 @@ function parseDbmateFile(text, file) {
     });
     return result;
 }
-async function loadDbmate(source, files, byVersion) {
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = DBMATE_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, version, name = ''] = match;
-        const sections = parseDbmateFile(await source.readFile(file), file);
-        const migration = { version, name, ...sections };
-        if (!migration.up)
-            throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
-        if (byVersion.has(version))
-            throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
-        byVersion.set(version, migration);
+/**
+ * dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
+ * `delete from <table> where version = $1` after a down, each in the migration's transaction unless
+ * the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table: `create table if
+ * not exists <table> (version varchar primary key)`. dbmate takes no lock of its own.
+ */
+const dbmate = {
+    format: 'dbmate',
+    migrationNoun: 'dbmate migration',
+    missingDownPlace: ' ("-- migrate:down" section)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name = ''] = match;
+            const sections = parseDbmateFile(await source.readFile(file), file);
+            const migration = { version, name, ...sections };
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${file} in ${source.description} has no "-- migrate:up" section.`);
+            if (byVersion.has(version))
+                throw new errors/* ActionError */.lZ(`Two migrations have version ${version} in ${source.description}.`);
+            byVersion.set(version, migration);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => (file.includes('/') ? undefined : FILE.exec(file)?.[1]),
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['version'],
+    foreignHistoryColumns: ['dirty'],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: (direction) => `transaction:false on its migrate:${direction} line`,
+        howToOptOut: (direction) => `add transaction:false to its "-- migrate:${direction}" line`,
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/diesel.ts
+
+// diesel: {version}_{name}/up.sql with the version's dashes dropped in the history table.
+const diesel_FILE = /^(([0-9][0-9-]*)(?:_([^/]*))?)\/(up|down)\.sql$/;
+/**
+ * diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
+ * `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
+ * inside the migration's transaction unless metadata.toml says run_in_transaction = false. The table
+ * (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY KEY NOT
+ * NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`. diesel takes no lock of its own.
+ */
+const diesel = {
+    format: 'diesel',
+    migrationNoun: 'diesel migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
+        for (const file of files) {
+            const match = diesel_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, dirName, versionText, name = '', direction] = match;
+            const metadataFile = `${dirName}/metadata.toml`;
+            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const sql = await source.readFile(file);
+            addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        const match = diesel_FILE.exec(file);
+        return match ? match[2].replace(/-/g, '') : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: '__diesel_schema_migrations',
+    historyColumns: ['run_on', 'version'],
+    foreignHistoryColumns: [],
+    ...ROW_PER_MIGRATION,
+    historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'run_in_transaction = false in metadata.toml',
+        howToOptOut: () => 'add run_in_transaction = false to its metadata.toml',
+    },
+    keepsDirtyFlag: false,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class plan_error_MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
     }
 }
-async function loadDiesel(source, files, byVersion) {
-    const metadata = new Set(files.filter((file) => /^[^/]+\/metadata\.toml$/.test(file)));
-    for (const file of files) {
-        const match = DIESEL_FILE.exec(file);
-        if (!match)
-            continue;
-        const [, dirName, versionText, name = '', direction] = match;
-        const metadataFile = `${dirName}/metadata.toml`;
-        const transactional = metadata.has(metadataFile)
-            ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
-            : true;
-        const sql = await source.readFile(file);
-        addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
-    }
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
+
+
+
+
+
+// golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
+const golang_migrate_FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
+function storedVersion(version) {
+    if (!/^-?[0-9]+$/.test(version))
+        throw new errors/* InputError */.dz('target-version', `"${version}" is not a golang-migrate version (digits).`);
+    return String(BigInt(version));
 }
 /**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
+ * golang-migrate: {version}_{title}.{up|down}.{ext} in one directory level; schema_migrations(version
+ * bigint, dirty boolean) with a single row; a down's target is the previous migration in the directory.
  */
-function versionOfFile(file, format) {
-    if (format === 'diesel') {
-        const match = DIESEL_FILE.exec(file);
-        return match ? match[2].replace(/-/g, '') : undefined;
-    }
-    if (file.includes('/'))
-        return undefined;
-    if (format === 'dbmate')
-        return DBMATE_FILE.exec(file)?.[1];
-    const match = GOLANG_MIGRATE_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
+const golangMigrate = {
+    format: 'golang-migrate',
+    migrationNoun: 'Migration',
+    missingDownPlace: ' file',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue; // golang-migrate reads one directory level only
+            const match = golang_migrate_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile(file) {
+        if (file.includes('/'))
+            return undefined;
+        const match = golang_migrate_FILE.exec(file);
+        return match ? String(BigInt(match[1])) : undefined;
+    },
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: 'schema_migrations',
+    historyColumns: ['dirty', 'version'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
+        if (rows.length === 0)
+            return { exists: true, applied: [], current: null, dirty: false };
+        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
+    },
+    // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        const set = (version, dirty) => [
+            `TRUNCATE ${name};`,
+            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+        ];
+        return {
+            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            recordApplied: (version) => set(version, false),
+            recordReverted: (_version, versionAfter) => set(versionAfter, false),
+            markDirty: (targetVersion) => set(targetVersion, true),
+        };
+    },
+    // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current)) {
+            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+        }
+        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    },
+    // The previous migration in the directory (source Prev), or nil.
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
+    lockKeys: (database, table) => [
+        suiteLockKey(database, table),
+        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    ],
+    nonTransactional: { guardedByDirtyFlag: true },
+    keepsDirtyFlag: true,
+};
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
 }
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const files = await source.listFiles();
-    const byVersion = new Map();
-    if (format === 'golang-migrate')
-        await loadGolangMigrate(source, files, byVersion);
-    else if (format === 'dbmate')
-        await loadDbmate(source, files, byVersion);
-    else
-        await loadDiesel(source, files, byVersion);
-    return [...byVersion.values()].sort((a, b) => formats_compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
 
 
-const history_DEFAULT_HISTORY_TABLES = {
-    'golang-migrate': 'schema_migrations',
-    dbmate: 'schema_migrations',
-    diesel: '__diesel_schema_migrations',
-};
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function history_qualifiedName(table) {
-    return `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.table)}`;
-}
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
-    const name = history_qualifiedName(table);
-    if (format === 'golang-migrate') {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${name}`);
-        if (rows.length === 0)
-            return { exists: true, applied: [], current: null, dirty: false };
-        return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
-    }
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${name}`);
-    const applied = rows.map((row) => row.version).sort(formats_compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
 }
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -37351,61 +37546,8 @@ async function detectSchemaVersion(client) {
     const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
     return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
 }
-// ---------------------------------------------------------------------------------------------
-// The write side: the statements each tool itself runs on its history table, as literal SQL so a
-// dry run can print exactly what a real run executes.
-//
-// - golang-migrate (database/postgres/postgres.go, SetVersion): in one transaction
-//   `TRUNCATE "schema"."table"` then, unless the version is nil and clean,
-//   `INSERT INTO "schema"."table" (version, dirty) VALUES ($1, $2)`; a failed down migration of the
-//   first version leaves version -1 dirty (golang-migrate issue 330). migrate.go runMigrations calls
-//   SetVersion(target, true) before running a migration and SetVersion(target, false) after it,
-//   where a down migration's target is the previous version in the migrations directory (or nil,
-//   which leaves the table empty). The table: `CREATE TABLE IF NOT EXISTS "schema"."table"
-//   (version bigint not null primary key, dirty boolean not null)` (ensureVersionTable).
-// - dbmate (pkg/driver/postgres/postgres.go): `insert into <table> (version) values ($1)` after an up,
-//   `delete from <table> where version = $1` after a down, each in the migration's transaction
-//   unless the section says transaction:false (pkg/dbmate/db.go Migrate/Rollback). The table:
-//   `create table if not exists <table> (version varchar primary key)` (varchar(255) before 2.x;
-//   the 128 seen in dbmate dumps is its SQLite driver).
-// - diesel (diesel_migrations migration_harness.rs run_migration/revert_migration):
-//   `INSERT INTO __diesel_schema_migrations (version) VALUES ($1)` / `DELETE ... WHERE version = $1`,
-//   inside the migration's transaction unless metadata.toml says run_in_transaction = false. The
-//   table (diesel_migrations/src/migration/setup_migration_table.sql): `(version VARCHAR(50) PRIMARY
-//   KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`.
-// ---------------------------------------------------------------------------------------------
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-function golangVersion(version) {
-    if (!/^-?[0-9]+$/.test(version))
-        throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
-    return String(BigInt(version));
-}
 function history_historyWriter(format, table) {
-    const name = history_qualifiedName(table);
-    const createSchema = table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
-    if (format === 'golang-migrate') {
-        const set = (version, dirty) => [
-            `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : golangVersion(version)}, ${dirty});`]),
-        ];
-        return {
-            createTable: () => [...createSchema, `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
-            recordApplied: (version) => set(version, false),
-            recordReverted: (_version, versionAfter) => set(versionAfter, false),
-            markDirty: (targetVersion) => set(targetVersion, true),
-        };
-    }
-    const createTable = format === 'dbmate'
-        ? `CREATE TABLE IF NOT EXISTS ${name} (version varchar primary key);`
-        : `CREATE TABLE IF NOT EXISTS ${name} (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);`;
-    return {
-        createTable: () => [...createSchema, createTable],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${sqlLiteral(version)};`],
-        markDirty: () => [],
-    };
+    return migrationTool(format).historyWriter(table);
 }
 /** Columns (name, base type without length, nullability) and primary key of the history table. */
 async function history_historyTableShape(client, table) {
@@ -37414,26 +37556,25 @@ async function history_historyTableShape(client, table) {
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_qualifiedName(table)]);
+      ORDER BY a.attname`, [qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
-const EXPECTED_COLUMNS = {
-    'golang-migrate': ['dirty', 'version'],
-    dbmate: ['version'],
-    diesel: ['run_on', 'version'],
-};
+function looksLikeTool(format, names) {
+    const tool = migrationTool(format);
+    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+}
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
  * golang-migrate's would lose every row but one), naming the format it looks like instead.
  */
 function history_checkHistoryShape(shape, format, table) {
     const names = shape.columns.map((column) => column.name).sort();
-    const expected = EXPECTED_COLUMNS[format];
-    if (expected.every((column) => names.includes(column)) && (format !== 'dbmate' || !names.includes('dirty')))
+    const expected = migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
         return;
-    const looksLike = Object.keys(EXPECTED_COLUMNS).find((other) => other !== format && EXPECTED_COLUMNS[other].every((column) => names.includes(column)) && (other !== 'dbmate' || !names.includes('dirty')));
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
     throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
@@ -37900,10 +38041,10 @@ async function checkForeignKeys(client) {
       ORDER BY 2, 3, 1`);
     const checks = [];
     for (const fk of rows) {
-        const child = `${connection_quoteIdent(fk.child_schema)}.${connection_quoteIdent(fk.child_table)}`;
-        const parent = `${connection_quoteIdent(fk.parent_schema)}.${connection_quoteIdent(fk.parent_table)}`;
-        const childCols = fk.child_columns.map((column) => `c.${connection_quoteIdent(column)}`);
-        const joins = fk.child_columns.map((column, index) => `p.${connection_quoteIdent(fk.parent_columns[index])} = c.${connection_quoteIdent(column)}`).join(' AND ');
+        const child = `${quoteIdent(fk.child_schema)}.${quoteIdent(fk.child_table)}`;
+        const parent = `${quoteIdent(fk.parent_schema)}.${quoteIdent(fk.parent_table)}`;
+        const childCols = fk.child_columns.map((column) => `c.${quoteIdent(column)}`);
+        const joins = fk.child_columns.map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`).join(' AND ');
         const allSet = childCols.map((column) => `${column} IS NOT NULL`).join(' AND ');
         const someSet = childCols.map((column) => `${column} IS NOT NULL`).join(' OR ');
         // MATCH FULL also forbids keys that are only partly NULL.
@@ -38027,7 +38168,39 @@ function serializeOutput(value) {
     return String(value);
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
 
 
 
@@ -38046,42 +38219,10 @@ function serializeOutput(value) {
  * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
  * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
  */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
+
 /** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
 function lock_migrationLockKeys(database, table, format) {
-    const keys = [
-        { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` },
-    ];
-    if (format === 'golang-migrate') {
-        keys.push({
-            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
-            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
-        });
-    }
-    return keys;
+    return migrationTool(format).lockKeys(database, table);
 }
 function lock_lockSql(keys) {
     return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
@@ -38560,35 +38701,20 @@ function transactions_transactionControl(statements) {
 
 
 
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
+
+
+
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    if (format !== 'golang-migrate')
-        return [...history.applied];
-    if (history.current === null)
-        return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-        throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-    }
-    return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+    return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 /** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
 function versionsAbove(applied, to) {
     // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || formats_compareVersions(version, to) > 0).reverse();
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -38632,16 +38758,17 @@ function prepareScript(script, direction, options) {
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
     const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    if (!script.transactional) {
-        notes.push(`runs outside a transaction: the file opts out (${options.format === 'dbmate' ? `transaction:false on its migrate:${direction} line` : 'run_in_transaction = false in metadata.toml'})`);
+    const policy = migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
         return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     if (nonTransactional.length > 0) {
-        if (options.format === 'golang-migrate') {
+        if (policy.guardedByDirtyFlag) {
             notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
             return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
         }
-        const optOut = options.format === 'dbmate' ? `add transaction:false to its "-- migrate:${direction}" line` : `add run_in_transaction = false to its metadata.toml`;
+        const optOut = policy.howToOptOut(direction);
         return {
             statements,
             displaySql: '',
@@ -38714,21 +38841,13 @@ function planDown(migrations, history, versions, options) {
         }
         const label = migration.down?.file ?? `version ${version} (${migration.name})`;
         if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${options.format === 'dbmate' ? ' ("-- migrate:down" section)' : ' file'}.`);
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`);
         }
         else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
-        let versionAfter;
-        if (options.format === 'golang-migrate') {
-            // golang-migrate records the previous migration in the directory (source Prev), or nil.
-            const index = migrations.indexOf(migration);
-            versionAfter = index > 0 ? migrations[index - 1].version : null;
-        }
-        else {
-            remaining = remaining.filter((other) => other !== version);
-            versionAfter = remaining.at(-1) ?? null;
-        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
         const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
     }
@@ -38767,7 +38886,7 @@ function planUp(migrations, history, toVersion, options) {
     };
 }
 function describeMigration(migration, format) {
-    return `${format === 'dbmate' ? 'dbmate migration' : format === 'diesel' ? 'diesel migration' : 'Migration'} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+    return `${migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
@@ -38896,9 +39015,9 @@ async function runPlan(client, plan, hooks = {}) {
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
     const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${plan.format === 'golang-migrate' ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
-    if (plan.format === 'golang-migrate' && dirtyMarked) {
+    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
         return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
     }
     return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
@@ -39081,7 +39200,7 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected ? await history_readHistory(client, detected.format, history_parseHistoryTable(detected.table)) : { applied: [], current: null };
+    const history = detected ? await history_readHistory(client, detected.format, history_table_parseHistoryTable(detected.table)) : { applied: [], current: null };
     return {
         identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
         currentVersion: history.current,
@@ -39112,7 +39231,7 @@ var shared_inputs = __nccwpck_require__(18573);
  */
 const TABLE_CONTENTS = ['data', 'definition-and-data'];
 const tables_qualifiedName = (table) => `${table.schema}.${table.name}`;
-const sqlName = (table) => `${connection_quoteIdent(table.schema)}.${connection_quoteIdent(table.name)}`;
+const sqlName = (table) => `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
 const TOC_TYPES = ['TABLE DATA', 'TABLE', 'FK CONSTRAINT', 'TRIGGER', 'SEQUENCE SET'];
 function parseTocLines(listing) {
     const entries = [];
@@ -39194,7 +39313,7 @@ async function dumpTables(request, from, tables, options) {
     if (options.dataOnly)
         args.push('--data-only');
     if (options.schema)
-        args.push(`--schema=${connection_quoteIdent(options.schema)}`);
+        args.push(`--schema=${quoteIdent(options.schema)}`);
     else
         for (const table of tables)
             args.push(`--table=${sqlName(table)}`);
@@ -39273,7 +39392,7 @@ async function scratchCopy(request, tables) {
     const name = `rbtables_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
     if (request.source.kind === 'database') {
         const side = request.source.target;
-        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${connection_quoteIdent(name)} TEMPLATE ${connection_quoteIdent(side.database)}`));
+        await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(side.database)}`));
         return { target: withDatabase(side, name), drop: () => dropDatabase(side, name) };
     }
     const archive = request.source.path;
@@ -39302,7 +39421,7 @@ async function catchUpSequences(target, tables) {
             const { rows } = await client.query(`SELECT a.attname AS column, pg_get_serial_sequence($1, a.attname) AS sequence FROM pg_attribute a
           WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL`, [sqlName(table)]);
             for (const { column, sequence } of rows) {
-                await client.query(`SELECT setval($1, m) FROM (SELECT max(${connection_quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
+                await client.query(`SELECT setval($1, m) FROM (SELECT max(${quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
             }
         }
     });
@@ -39353,9 +39472,9 @@ async function restoreTables(request) {
             const from = scratch?.target ?? request.source.target;
             if (request.intoSchema) {
                 await withClient(from, async (client) => {
-                    await client.query(`CREATE SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                    await client.query(`CREATE SCHEMA ${quoteIdent(request.intoSchema)}`);
                     for (const table of tables)
-                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${connection_quoteIdent(request.intoSchema)}`);
+                        await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${quoteIdent(request.intoSchema)}`);
                 });
             }
             const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
@@ -40005,7 +40124,9 @@ class PgBackRestHost {
     }
     /** A private scratch directory there, removed by the returned function. */
     async scratchDirectory() {
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']);
+        // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
+        // may not be able to write to: then /tmp, which every user can.
+        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
@@ -40514,6 +40635,22 @@ var external_node_net_ = __nccwpck_require__(77030);
  */
 const SIDE_MARKER = 'rollback-actions-side-cluster.json';
 const SIDE_LOG = 'rollback-actions-side.log';
+/**
+ * A postgres:// URL of the side cluster's database: the live database-url's user, password, host
+ * and settings on the side port, for the steps that work on the restored copy (a drill's checks).
+ */
+function sideClusterUrl(target) {
+    const url = new URL('postgres://localhost');
+    url.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
+    url.port = String(target.port);
+    url.username = encodeURIComponent(target.user);
+    if (target.password !== undefined)
+        url.password = encodeURIComponent(target.password);
+    url.pathname = `/${encodeURIComponent(target.database)}`;
+    if (target.sslmode)
+        url.searchParams.set('sslmode', target.sslmode);
+    return url.toString();
+}
 /** A TCP port nothing listens on now, on this runner (for a side cluster that runs here). */
 async function freeLocalPort() {
     return await new Promise((resolve, reject) => {
@@ -40834,6 +40971,7 @@ async function runPgBackRestRestore(started) {
             timeline: result.recovered.timeline,
             'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
             'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
+            'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
             'safety-restore-point': result.safetyPoint?.name,
             'restored-tables': result.tables,
             'restore-duration-ms': result.restoreMs,
@@ -40884,6 +41022,7 @@ async function restore(inputs, host, live, now) {
         }
     }
     // The stanza's own check, while the live server answers; otherwise its info must be clean.
+    const checkStarted = new Date();
     if (live.client) {
         try {
             await host.check();
@@ -40899,7 +41038,11 @@ async function restore(inputs, host, live, now) {
         core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
     }
     const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-    const newestRestorableAt = newestSegment(segments)?.archivedAt;
+    const newestArchivedAt = newestSegment(segments)?.archivedAt;
+    // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+    // current segment (the repository keeps whole seconds): what a restore could reach without it.
+    const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+    const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
     const scratch = await host.scratchDirectory();
     let plan;
     try {
@@ -40909,10 +41052,12 @@ async function restore(inputs, host, live, now) {
         await scratch.remove();
     }
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
+    // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
+    // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
+    // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
     if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-        // Recovery to a time stops at the first commit after it: that commit must be in the archive.
         if (!live.client)
-            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestRestorableAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+            throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
         await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
     }
     if (!replace) {
@@ -41079,17 +41224,17 @@ function restoreSummary(input) {
 async function swapDatabases(target, original, restored, stamp) {
     return withClient(maintenanceTarget(target), async (client) => {
         if (!(await databaseExists(client, original))) {
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(restored)} RENAME TO ${connection_quoteIdent(original)}`);
+            await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
             return undefined;
         }
         const previous = await firstFreeDatabaseName(client, `${original.slice(0, 63 - '_before_restore_'.length - stamp.length)}_before_restore_${stamp}`);
         const { rows } = await client.query('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [original]);
-        await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
+        await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS false`);
         try {
             for (let attempt = 1;; attempt++) {
                 await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [original]);
                 try {
-                    await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} RENAME TO ${connection_quoteIdent(previous)}`);
+                    await client.query(`ALTER DATABASE ${quoteIdent(original)} RENAME TO ${quoteIdent(previous)}`);
                     break;
                 }
                 catch (error) {
@@ -41101,22 +41246,22 @@ async function swapDatabases(target, original, restored, stamp) {
             }
         }
         catch (error) {
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
             throw error;
         }
         try {
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(restored)} RENAME TO ${connection_quoteIdent(original)}`);
+            await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
         }
         catch (error) {
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(previous)} RENAME TO ${connection_quoteIdent(original)}`).catch(() => undefined);
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${quoteIdent(previous)} RENAME TO ${quoteIdent(original)}`).catch(() => undefined);
+            await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
             throw error;
         }
-        await client.query(`ALTER DATABASE ${connection_quoteIdent(previous)} WITH ALLOW_CONNECTIONS true`);
+        await client.query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS true`);
         // The restored database was created by the restoring user; hand it to the original's owner.
         const owner = rows[0]?.owner;
         if (owner) {
-            await client.query(`ALTER DATABASE ${connection_quoteIdent(original)} OWNER TO ${connection_quoteIdent(owner)}`).catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            await client.query(`ALTER DATABASE ${quoteIdent(original)} OWNER TO ${quoteIdent(owner)}`).catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
         }
         return previous;
     });

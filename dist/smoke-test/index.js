@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2984);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6350);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2984:
+/***/ 6350:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39474,8 +39474,604 @@ var external_node_perf_hooks_ = __nccwpck_require__(643);
 var core = __nccwpck_require__(418);
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,inputs/* stringInput */.Uj)(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = external_node_path_default().posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+
 ;// CONCATENATED MODULE: ./shared/events.ts
 function formatEvent(event, fields = {}, now = new Date()) {
     const record = { event };
@@ -39615,8 +40211,37 @@ async function recordDeploymentOutcome(outcome) {
 
 // EXTERNAL MODULE: ./shared/summary.ts
 var summary = __nccwpck_require__(6566);
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+
+;// CONCATENATED MODULE: ./shared/tags.ts
+/**
+ * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
+ * `$(...)`, quotes) is rejected at the input, long before a tag reaches a command line or a file.
+ */
+const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const IMAGE_TAG_DESCRIPTION = 'an image tag (letters, digits, "_", "." and "-", at most 128, e.g. v1.2.0)';
+/** Compose service names (compose-spec: [a-zA-Z0-9._-]+). */
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
+
 ;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
@@ -39671,6 +40296,9 @@ function safeDecode(text) {
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/inputs.ts
+
+
+
 
 
 
@@ -39757,7 +40385,22 @@ function readSmokeInputs() {
         failOnError: (0,inputs/* booleanInput */.tE)('fail-on-error', { default: true }),
         junitPath: (0,inputs/* stringInput */.Uj)('junit-path'),
         deployment: readDeploymentInputs(),
+        ledger: readLedgerInputs(),
     };
+}
+/** ledger, ledger-tag and the ssh-* inputs that say on which host the ledger file is. */
+function readLedgerInputs() {
+    const ssh = readSshInputs();
+    const path = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    const tag = (0,inputs/* stringInput */.Uj)('ledger-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
+    if (!path) {
+        if (ssh)
+            throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+        if (tag)
+            throw new errors/* InputError */.dz('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
+        return undefined;
+    }
+    return { path, ssh, tag, environment: (0,inputs/* stringInput */.Uj)('environment') };
 }
 function readDeploymentInputs() {
     const token = (0,inputs/* secretInput */.jY)('github-token');
@@ -39775,11 +40418,6 @@ function readDeploymentInputs() {
     return { id, environment, environmentUrl, token };
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/json-p3/dist/json-p3.cjs.js
 var json_p3_cjs = __nccwpck_require__(393);
 ;// CONCATENATED MODULE: ./actions/smoke-test/jsonpath.ts
@@ -41006,14 +41644,6 @@ class Redactor {
     }
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
@@ -42080,6 +42710,8 @@ function writeJunit(file, xml) {
 
 
 
+
+
 async function run() {
     const inputs = readSmokeInputs();
     const redactor = new Redactor();
@@ -42149,6 +42781,8 @@ async function run() {
             description: result.passed ? `Smoke tests passed (${result.checks.length} checks)` : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
         });
     }
+    if (inputs.ledger)
+        await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
     if (result.passed) {
         core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
         return;
@@ -42160,6 +42794,20 @@ async function run() {
     if (inputs.failOnError)
         throw new errors/* ActionError */.lZ(message, { hint: `JUnit report: ${reportPath}` });
     core/* warning */.$e(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
+}
+/** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
+async function recordInLedger(ledger, deploymentId, passed, checks, failed) {
+    let executor;
+    try {
+        executor = await openHostExecutor(ledger.ssh, process.cwd());
+        await appendLedger({ path: ledger.path, executor }, { type: 'smoke', environment: ledger.environment, tag: ledger.tag, result: passed ? 'pass' : 'fail', checks, failed, githubDeploymentId: deploymentId });
+    }
+    catch (error) {
+        core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
+    }
+    finally {
+        await executor?.close?.();
+    }
 }
 /** One annotation per problem, on the suite file's line, so the PR view points at it. */
 function annotate(error) {
@@ -42179,9 +42827,10 @@ function annotate(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   W8: () => (/* binding */ journal),
 /* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   v7: () => (/* binding */ pause)
 /* harmony export */ });
-/* unused harmony exports CancelledError, removePartial */
+/* unused harmony export removePartial */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2635);
@@ -42382,10 +43031,11 @@ function errorMessage(error) {
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   Y2: () => (/* binding */ urlInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   hD: () => (/* binding */ quote),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, enumInput, jsonInput, yamlInput, keyValueInput */
+/* unused harmony exports rawInput, enumInput, jsonInput, yamlInput, keyValueInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
