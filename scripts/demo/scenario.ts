@@ -35,6 +35,8 @@ export interface DemoOptions {
   prepare?: (world: DemoWorld) => void;
   /** Runs after the drill, before the manual rollback: more workflow runs against the same world (tests). */
   extra?: (world: DemoWorld) => Promise<void>;
+  /** How the app runs on its deploy host: a compose project (default), or a stack on the engine's swarm. */
+  platform?: 'compose' | 'swarm';
 }
 
 /** The plan the approver saw at the environment gate (the plan job's outputs). */
@@ -202,7 +204,7 @@ export async function recordRollback(world: DemoWorld, rollback: WorkflowRun, de
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log, root } = options;
-  const world = await createDemoWorld({ root, log, drill: options.drill, jobStartLatencyMs: options.jobStartLatencyMs });
+  const world = await createDemoWorld({ root, log, drill: options.drill, jobStartLatencyMs: options.jobStartLatencyMs, platform: options.platform });
   try {
     options.prepare?.(world);
     const runs: StoryRun[] = [];

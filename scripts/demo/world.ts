@@ -40,6 +40,8 @@ export interface WorldOptions {
   drill?: boolean;
   /** Modelled wait before each job starts, as GitHub-hosted runners take (the benchmark). */
   jobStartLatencyMs?: number;
+  /** How the app runs on its deploy host: a compose project (default), or a stack on the engine's swarm (a single-node manager). */
+  platform?: 'compose' | 'swarm';
 }
 
 export interface RunSettings {
@@ -73,6 +75,8 @@ export interface DemoWorld {
   baseUrl: string;
   appRepo: string;
   deployHost: string;
+  /** The compose project, or the swarm stack (its app service is <project>_app). */
+  project: string;
   engineEnv: Record<string, string>;
   notifications: string[];
   stop(): Promise<void>;
@@ -112,6 +116,7 @@ async function createReader(database: TestDatabase): Promise<string> {
 
 export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld> {
   const { log, root } = options;
+  const platform = options.platform ?? 'compose';
   mkdirSync(root, { recursive: true });
   const token = `ghs_demo${randomBytes(12).toString('hex')}`;
   const smokeToken = `op-${randomBytes(10).toString('hex')}`;
@@ -129,9 +134,9 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
   const appRepo = path.join(root, 'shop');
   const deployHost = path.join(root, 'deploy-host');
   const concurrency = new ConcurrencyRegistry();
-  log(`demo: database ${database.name}, app on ${baseUrl}, compose project ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
+  log(`demo: database ${database.name}, app on ${baseUrl}, ${platform === 'swarm' ? 'swarm stack' : 'compose project'} ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
   await createDemoAppRepository(appRepo, imageRepository);
-  prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken });
+  prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken }, platform);
   const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
 
   let runNumber = 1000;
@@ -150,7 +155,7 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       secrets: { GITHUB_TOKEN: token, SMOKE_TOKEN: smokeToken, ROLLBACK_WEBHOOK_URL: `${webhook.baseUrl}/hook`, ...settings.secrets },
       vars: {
         ROLLBACK_WORKING_DIRECTORY: deployHost,
-        ROLLBACK_PROJECT_NAME: project,
+        ...(platform === 'swarm' ? { ROLLBACK_REDEPLOY_STRATEGY: 'swarm', ROLLBACK_STACK: project, ROLLBACK_COMPOSE_FILE: 'stack.yml' } : { ROLLBACK_PROJECT_NAME: project }),
         ROLLBACK_SERVICES: 'app',
         ROLLBACK_BASE_URL: baseUrl,
         ROLLBACK_HEALTH_TIMEOUT: '60s',
@@ -179,8 +184,17 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
   };
 
   const appState = async (): Promise<AppState> => {
-    const { stdout } = await runProcess('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'], { env: engineEnv });
-    const images = stdout.trim().split('\n').filter(Boolean);
+    // What the engine runs: the project's containers, or the stack's running tasks.
+    const listing =
+      platform === 'swarm'
+        ? ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', `${project}_app`]
+        : ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'];
+    const { stdout } = await runProcess('docker', listing, { env: engineEnv, okExitCodes: [0, 1] });
+    const images = stdout
+      .trim()
+      .split('\n')
+      .filter((line) => line && (platform === 'compose' || line.includes(' Running ')))
+      .map((line) => line.split(' ')[0]);
     const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
     const body = response ? ((await response.json().catch(() => ({}))) as { version?: string }) : {};
     const schema = await database.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
@@ -193,9 +207,11 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
   };
 
   const stop = async () => {
-    await runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], { env: engineEnv, cwd: deployHost }).catch((error: Error) =>
-      log(`demo: compose down failed: ${error.message}`),
-    );
+    const down =
+      platform === 'swarm'
+        ? runProcess('docker', ['stack', 'rm', project], { env: engineEnv })
+        : runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], { env: engineEnv, cwd: deployHost });
+    await down.catch((error: Error) => log(`demo: taking the app down failed: ${error.message}`));
     const role = new URL(readerUrl).username;
     await database.drop().catch(() => undefined);
     await withAdmin((client) => client.query(`DROP ROLE IF EXISTS ${role}`)).catch(() => undefined);
@@ -205,5 +221,5 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
     rmSync(root, { recursive: true, force: true });
   };
 
-  return { run, appState, github, artifacts, database, readerUrl, concurrency, baseUrl, appRepo, deployHost, engineEnv, notifications, stop };
+  return { run, appState, github, artifacts, database, readerUrl, concurrency, baseUrl, appRepo, deployHost, project, engineEnv, notifications, stop };
 }
