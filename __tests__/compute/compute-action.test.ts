@@ -209,7 +209,7 @@ describe('compute-rollback-target on the demo release history', () => {
 
     it('a current version that is not a tag, and last-successful-deployment without an environment', async () => {
       expectRefused(await withApi({ current: 'v7.0.0', target: 'previous' }), /^Input "current" names v7.0.0, which is not a tag of this repository/);
-      expectRefused(await withApi({ current: 'v1.3.0', target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" too\./);
+      expectRefused(await withApi({ current: 'v1.3.0', target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" too \(or "ledger" to read the deployment ledger\)\./);
       expect(fake.server.requests.filter((request) => request.path.includes('deployments'))).toEqual([]);
     });
   });

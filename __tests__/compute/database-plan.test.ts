@@ -45,7 +45,7 @@ describe('compute-rollback-target reading the database', () => {
         'Back up first: reverting drops projects.archived. 5 is applied in the database although v1.2.0 does not have it (an earlier image-only rollback, or a hotfix).',
     );
     expect(result.summary).toContain('| 5 | add_project_archived (applied, not in v1.2.0) | additive | present | drops column projects.archived |');
-    expect(result.summary).toMatch(/\| Planned from \| the database's own history \([^@|]+@127\.0\.0\.1:\d+\/plan_ahead_[0-9a-f]+\) \|/);
+    expect(result.summary).toMatch(/\| Planned from \| the database's own history \(`[^@|`]+@127\.0\.0\.1:\d+\/plan_ahead_[0-9a-f]+`\) \|/);
     expect(result.outputs['plan-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     // The same question from git alone sees only 4, and says so.

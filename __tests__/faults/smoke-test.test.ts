@@ -38,9 +38,9 @@ describe('credentials and redirects', () => {
     expect(origin.requests.at(-1)!.headers['x-api-key']).toBe('k3y-for-origin-only-4242');
     const forwarded = elsewhere.requests.at(-1)!;
     expect(forwarded.headers['x-api-key']).toBeUndefined();
-    // Every value of the headers input is secret, so both stay at the origin.
-    expect(forwarded.headers['x-trace']).toBeUndefined();
-    expect(result.log).toContain(`redirected to another origin (${elsewhere.url}/health): secret header(s) X-Api-Key, X-Trace not sent on`);
+    // Only credential headers are secret: X-Trace is not, and goes on like any other header.
+    expect(forwarded.headers['x-trace']).toBe('trace-123');
+    expect(result.log).toContain(`redirected to another origin (${elsewhere.url}/health): secret header(s) X-Api-Key not sent on`);
     expect(leaksOf(result, 'k3y-for-origin-only-4242')).toEqual([]);
   });
 

@@ -153,7 +153,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     ]);
     const deployed = lines[0];
     expect(deployed).toMatchObject({ type: 'deploy', environment: 'production', tag: 'v1.1.0', from: 'v1.0.0', success: true, services: ['api'], githubDeploymentId: Number(good.outputs['deployment-id']) });
-    expect(deployed.type === 'deploy' && deployed.imageId).toBe(good.outputs['image-digest']);
+    expect(deployed.type === 'deploy' && deployed.imageId).toBe(good.outputs['image-id']);
     expect(lines[2]).toMatchObject({ type: 'backup', checksum: `sha256:${backup.outputs.checksum}`, location: backup.outputs.path, schemaVersion: '3', method: 'dump' });
     expect(backup.outputs['schema-version']).toBe('3');
     expect(lines[4]).toMatchObject({ type: 'smoke', tag: 'v1.3.0', environment: 'production', checks: 1, failed: 1 });
@@ -187,7 +187,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
     });
     expect(result.errors).toEqual([]);
-    expect(readLines(remoteLedger)).toEqual([expect.objectContaining({ type: 'deploy', tag: 'v1.1.0', outcome: 'deployed', success: true, imageId: result.outputs['image-digest'] })]);
+    expect(readLines(remoteLedger)).toEqual([expect.objectContaining({ type: 'deploy', tag: 'v1.1.0', outcome: 'deployed', success: true, imageId: result.outputs['image-id'] })]);
   });
 
   it('a ledger that cannot be written is a warning; backup-db records only method dump', async () => {

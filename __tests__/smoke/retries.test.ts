@@ -149,6 +149,7 @@ describe('smoke-test retries and timeouts', () => {
     expect(junit).toMatch(/<failure message="status: expected 2xx, actual 500 Internal Server Error[^"]*" type="AssertionFailure">/);
     expect(junit).toContain('response body: {&quot;status&quot;:&quot;error&quot;,&quot;version&quot;:&quot;v1.3.0&quot;}');
     expect(result.summary).toMatch(/### ❌ Smoke test failed: 1 of 1 checks failed/);
-    expect(result.summary).toMatch(/\| GET http:\/\/127\.0\.0\.1:\d+\/health \| ❌ failed \| 1 \| \d+ ms \| status \| 2xx \| 500 Internal Server Error/);
+    expect(result.summary).toMatch(/\| `GET http:\/\/127\.0\.0\.1:\d+\/health` \| status \| 2xx \| 500 Internal Server Error \(not retried: 500 is not in retry-statuses\) \| 1 \|/);
+    expect(result.summary).toMatch(/\| `GET http:\/\/127\.0\.0\.1:\d+\/health` \| ❌ failed \| 1 \| \d+ ?ms \|/);
   });
 });

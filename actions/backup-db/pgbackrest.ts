@@ -12,7 +12,7 @@ import { enumInput, stringInput } from '../../shared/inputs.js';
 import { detectSchemaVersion } from '../../shared/migrations/history.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { connect, describeTarget, resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
-import { writeSummary } from '../../shared/summary.js';
+import { code, writeSummary } from '../../shared/summary.js';
 import { pgBackRestBackupSummary } from './pgbackrest-summary.js';
 
 /**
@@ -141,7 +141,7 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       'schema-version': schemaVersion?.version ?? '',
       'duration-ms': durationMs,
     });
-    await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+    await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${code(host.description)}`, durationMs }));
     emitEvent('backup_complete', {
       database: inputs.target.database,
       label: inputs.label,

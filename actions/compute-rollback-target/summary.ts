@@ -1,4 +1,4 @@
-import { codeBlock, details, keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeBlock, details, keyValueTable, markdownTable } from '../../shared/summary.js';
 import type { CurrentVersion } from './current.js';
 import { migrationLabel, type PlannedMigration } from './plan.js';
 import type { SchemaPlan } from './schema-plan.js';
@@ -87,7 +87,7 @@ export function renderSummary(facts: SummaryFacts): string {
       ['Migrations', facts.migrationsDir],
       ['Compatibility', schema?.compatibility ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}` : undefined],
       ['Strategy', decision.forced ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})` : decision.strategy],
-      ['Planned from', schema ? (facts.database ? `the database's own history (${facts.database})` : 'git only: the database was not read (no database-url)') : undefined],
+      ['Planned from', schema ? (facts.database ? `the database's own history (${code(facts.database)})` : 'git only: the database was not read (no database-url)') : undefined],
       ['Plan digest', `\`${facts.planDigest}\``],
     ]),
   );

@@ -21,7 +21,7 @@ import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { connect, withClient, type PgTarget } from '../../shared/postgres/connection.js';
-import { writeSummary } from '../../shared/summary.js';
+import { code, writeSummary } from '../../shared/summary.js';
 import { readPgBackRestRestoreInputs, type PgBackRestRestoreInputs } from './pgbackrest-inputs.js';
 import { pgBackRestRestoreSummary } from './pgbackrest-summary.js';
 
@@ -135,7 +135,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       'duration-ms': durationMs,
     });
     const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-    await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
+    await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${code(host.description)}` }));
     if (problems.length) {
       emitEvent('restore_failed', { database, problems });
       throw new ActionError(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);

@@ -39089,7 +39089,7 @@ async function runPgBackRestBackup(started) {
             'schema-version': schemaVersion?.version ?? '',
             'duration-ms': durationMs,
         });
-        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${host.description}`, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}`, durationMs }));
         emitEvent('backup_complete', {
             database: inputs.target.database,
             label: inputs.label,

@@ -43463,7 +43463,7 @@ function renderSummary(facts) {
         ['Migrations', facts.migrationsDir],
         ['Compatibility', schema?.compatibility ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}` : undefined],
         ['Strategy', decision.forced ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})` : decision.strategy],
-        ['Planned from', schema ? (facts.database ? `the database's own history (${facts.database})` : 'git only: the database was not read (no database-url)') : undefined],
+        ['Planned from', schema ? (facts.database ? `the database's own history (${(0,summary/* code */.aY)(facts.database)})` : 'git only: the database was not read (no database-url)') : undefined],
         ['Plan digest', `\`${facts.planDigest}\``],
     ]));
     if (schema) {
@@ -44404,10 +44404,11 @@ function appendSummary(markdown) {
 /* harmony export */   QR: () => (/* binding */ summaryWanted),
 /* harmony export */   Qj: () => (/* binding */ markdownTable),
 /* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* binding */ code),
 /* harmony export */   z2: () => (/* binding */ keyValueTable),
 /* harmony export */   zH: () => (/* binding */ details)
 /* harmony export */ });
-/* unused harmony exports cell, code */
+/* unused harmony export cell */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(954);
 

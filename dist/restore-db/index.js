@@ -40979,7 +40979,7 @@ async function runPgBackRestRestore(started) {
             'duration-ms': durationMs,
         });
         const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${host.description}` }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}` }));
         if (problems.length) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
