@@ -341,10 +341,16 @@ async function restorePrevious(run: SwarmRun, goals: readonly SwarmGoal[], statu
   const { executor } = run;
   const problems: string[] = [];
   const rollbackGoals: SwarmGoal[] = [];
-  const { tasks } = await servicesWithTasks(executor, goals.map((goal) => goal.serviceId));
+  const { services: now, tasks } = await servicesWithTasks(executor, goals.map((goal) => goal.serviceId));
   const known = new Set(tasks.map((task) => task.id));
+  const bySwarm: string[] = [];
   for (const goal of goals) {
-    const status = statuses.find((candidate) => candidate.name === goal.name);
+    const looked = statuses.find((candidate) => candidate.name === goal.name);
+    // A failed task can be seen before the swarm's own rollback shows in the update state: look again,
+    // since a second rollback would fail ("no previous spec") or return to the failed spec.
+    const rollingBack = !looked?.rolledBackBySwarm && now.find((service) => service.id === goal.serviceId)?.update?.state.startsWith('rollback_') === true;
+    const status = looked && rollingBack ? { ...looked, rolledBackBySwarm: true } : looked;
+    if (status?.rolledBackBySwarm) bySwarm.push(goal.name);
     const was = run.before.services.find((service) => service.id === goal.serviceId);
     if (!was) {
       problems.push(`${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`);
@@ -372,7 +378,8 @@ async function restorePrevious(run: SwarmRun, goals: readonly SwarmGoal[], statu
   }
   const ok = problems.length === 0;
   const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
-  const detail = ok ? `rolled back ${back.join(', ')} (docker service rollback); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
+  const how = bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
+  const detail = ok ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
   (ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
 }
