@@ -17,9 +17,16 @@ function parseArgs(argv: string[]): { out: string; only: string[] } {
   return { out, only };
 }
 
+/** Besides the actions: the rollback-actions command (package.json "bin"), bundled the same way so the npm package needs no dependencies. */
+const CLI = 'cli';
+
+function entryOf(name: string): string {
+  return name === CLI ? path.join('cli', 'index.ts') : path.join('actions', name, 'index.ts');
+}
+
 function bundle(action: string, out: string): Promise<void> {
   const ncc = path.join(REPO_ROOT, 'node_modules', '.bin', 'ncc');
-  const args = ['build', path.join('actions', action, 'index.ts'), '-o', path.join(out, action), '--license', 'licenses.txt', '--quiet'];
+  const args = ['build', entryOf(action), '-o', path.join(out, action), '--license', 'licenses.txt', '--quiet'];
   return new Promise((resolve, reject) => {
     const child = spawn(ncc, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
@@ -49,7 +56,7 @@ async function deferUndici(bundle: string): Promise<void> {
 }
 
 const { out, only } = parseArgs(process.argv.slice(2));
-const actions = only.length > 0 ? only : actionNames();
+const actions = only.length > 0 ? only : [...actionNames(), CLI];
 const started = Date.now();
 // Two at a time: ncc is CPU-bound and CI machines are small.
 const queue = [...actions];

@@ -144,7 +144,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     expect((await smoke('v1.3.0')).outputs.passed).toBe('false');
 
     const lines = readLines(ledgerFile);
-    expect(lines.map((entry) => [entry.type, entry.type === 'smoke' ? entry.result : entry.type === 'deploy' ? `${entry.tag} ${entry.outcome}` : entry.appVersion])).toEqual([
+    expect(lines.map((entry) => [entry.type, entry.type === 'smoke' ? entry.result : entry.type === 'deploy' ? `${entry.tag} ${entry.outcome}` : entry.type === 'backup' ? entry.appVersion : entry.tag])).toEqual([
       ['deploy', 'v1.1.0 deployed'],
       ['smoke', 'pass'],
       ['backup', 'v1.1.0'],

@@ -95,15 +95,17 @@ export function readRedeployInputs(): RedeployInputs {
   const verifyOnly = booleanInput('verify-only', { default: false });
   if (verifyOnly && strategy === 'command' && !image) throw new InputError('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
 
+  const workingDirectory = stringInput('working-directory', { default: '.' });
+  const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
   const environment = stringInput('environment');
   const githubToken = secretInput('github-token');
-  if (environment && !githubToken) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
+  // Without GitHub (the break-glass command), the ledger is the record; `rollback-actions sync` makes it a deployment later.
+  if (environment && !githubToken && !ledger) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write), unless a ledger records it.');
 
   const readyUrl = urlInput('ready-url');
   // Basic-auth credentials in the URL are secrets like any other.
   if (readyUrl) maskUrlCredentials(readyUrl);
 
-  const workingDirectory = stringInput('working-directory', { default: '.' });
   return {
     strategy,
     tag,
@@ -127,6 +129,6 @@ export function readRedeployInputs(): RedeployInputs {
     githubToken: environment ? githubToken : undefined,
     completeDeployment: booleanInput('complete-deployment', { default: true }),
     verifyOnly,
-    ledger: readLedgerPath(ssh !== undefined, workingDirectory),
+    ledger,
   };
 }

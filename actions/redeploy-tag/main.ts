@@ -96,7 +96,7 @@ export async function run(): Promise<void> {
         environmentUrl: inputs.environmentUrl,
         complete: inputs.completeDeployment,
       });
-    }
+    } else if (inputs.environment) core.info(`No github-token: this deploy is recorded in the ledger ${inputs.ledger} only, without a GitHub deployment (\`rollback-actions sync\` records it on GitHub later).`);
 
     let report: RedeployReport;
     try {

@@ -31406,15 +31406,17 @@ function readRedeployInputs() {
     const verifyOnly = (0,inputs/* booleanInput */.tE)('verify-only', { default: false });
     if (verifyOnly && strategy === 'command' && !image)
         throw new errors/* InputError */.dz('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
+    const workingDirectory = (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' });
+    const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
     const environment = (0,inputs/* stringInput */.Uj)('environment');
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
-    if (environment && !githubToken)
-        throw new errors/* InputError */.dz('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write).');
+    // Without GitHub (the break-glass command), the ledger is the record; `rollback-actions sync` makes it a deployment later.
+    if (environment && !githubToken && !ledger)
+        throw new errors/* InputError */.dz('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write), unless a ledger records it.');
     const readyUrl = (0,inputs/* urlInput */.Y2)('ready-url');
     // Basic-auth credentials in the URL are secrets like any other.
     if (readyUrl)
         maskUrlCredentials(readyUrl);
-    const workingDirectory = (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' });
     return {
         strategy,
         tag,
@@ -31438,7 +31440,7 @@ function readRedeployInputs() {
         githubToken: environment ? githubToken : undefined,
         completeDeployment: (0,inputs/* booleanInput */.tE)('complete-deployment', { default: true }),
         verifyOnly,
-        ledger: readLedgerPath(ssh !== undefined, workingDirectory),
+        ledger,
     };
 }
 
@@ -31645,6 +31647,8 @@ async function run() {
                 complete: inputs.completeDeployment,
             });
         }
+        else if (inputs.environment)
+            core/* info */.pq(`No github-token: this deploy is recorded in the ledger ${inputs.ledger} only, without a GitHub deployment (\`rollback-actions sync\` records it on GitHub later).`);
         let report;
         try {
             report = await plan.execute(startedAt);

@@ -5,6 +5,7 @@ import { sha256File } from '../../shared/backup/checksum.js';
 import { runProcess } from '../../shared/process.js';
 import type { ArtifactService } from '../../__tests__/support/artifacts/index.js';
 import type { JobRun, StepRun, WorkflowRun } from '../local-runner/types.js';
+import { timeline } from '../local-runner/timeline.js';
 import { createDemoWorld, ENVIRONMENT, type AppState, type DemoWorld } from './world.js';
 
 export type { AppState, DemoWorld } from './world.js';
@@ -136,29 +137,6 @@ export function failedJobs(run: WorkflowRun, prefix = run.name): string[] {
     else if (job.outcome === 'failure' || job.outcome === 'cancelled') failed.push(where);
   }
   return failed;
-}
-
-/** Every job and step of a run, nested calls included, relative to `origin`. */
-export function timeline(run: WorkflowRun, origin: number, depth = 0): string[] {
-  const lines: string[] = [];
-  const at = (time: number) => `${((time - origin) / 1000).toFixed(1).padStart(6)}s`;
-  const pad = '  '.repeat(depth);
-  lines.push(`${at(run.startedAt)} ${pad}▶ ${run.name}: ${run.conclusion} (${(run.durationMs / 1000).toFixed(1)}s)`);
-  for (const job of Object.values(run.jobs)) {
-    if (job.result === 'skipped') {
-      lines.push(`${' '.repeat(7)} ${pad}  ○ ${job.name}: skipped`);
-      continue;
-    }
-    if (job.called) {
-      lines.push(...timeline(job.called, origin, depth + 1));
-      continue;
-    }
-    lines.push(`${at(job.startedAt)} ${pad}  ● ${job.name}: ${job.result} (${(job.durationMs / 1000).toFixed(1)}s)`);
-    for (const ran of job.steps.filter((candidate) => candidate.outcome !== 'skipped')) {
-      lines.push(`${at(ran.startedAt)} ${pad}      ${ran.outcome === 'success' ? '✓' : '✗'} ${ran.name} (${(ran.durationMs / 1000).toFixed(1)}s)`);
-    }
-  }
-  return lines;
 }
 
 /** sha256 of the backup file inside a stored artifact zip (the dump itself, not its metadata). */

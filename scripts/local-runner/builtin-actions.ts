@@ -63,9 +63,9 @@ export async function checkout(context: CheckoutContext, inputs: Record<string, 
   return { ref: inputs.ref ?? '', commit: stdout.trim() };
 }
 
-/** The program of a stand-in that runs as a process, by action name (without @ref). */
+/** The program of a stand-in that runs as a process, by action name (without @ref), next to this file. */
 const PROCESS_STAND_INS: Record<string, string> = {
-  'actions/upload-artifact': fileURLToPath(new URL('./upload-artifact-step.ts', import.meta.url)),
+  'actions/upload-artifact': 'upload-artifact-step.ts',
 };
 
 export type Builtin = { kind: 'checkout' } | { kind: 'process'; script: string };
@@ -75,7 +75,8 @@ export function builtinFor(uses: string): Builtin | undefined {
   const name = uses.split('@')[0];
   if (name === 'actions/checkout') return { kind: 'checkout' };
   const script = PROCESS_STAND_INS[name];
-  return script ? { kind: 'process', script } : undefined;
+  // Resolved when asked, not at load: a bundle of the runner (the rollback-actions command) has no stand-in files to point at.
+  return script ? { kind: 'process', script: path.join(path.dirname(fileURLToPath(import.meta.url)), script) } : undefined;
 }
 
 /** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */

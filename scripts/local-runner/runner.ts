@@ -314,6 +314,11 @@ async function runOneJob(state: RunState, frame: Frame, jobId: string, status: S
     held.push(jobConcurrency.group);
   }
   try {
+    const rejected = spec.uses ? undefined : await gateRejection(state, jobId, name, spec, outer, done);
+    if (rejected) {
+      log(`${pad}✗ job ${name}: ${rejected}`);
+      return { ...base, result: 'failure', outcome: 'failure', errors: [rejected], durationMs: Date.now() - started };
+    }
     const run = spec.uses ? await callWorkflow(state, frame, jobId, spec, outer, status, held, jobCancellation) : await runnerJob(state, frame, jobId, spec, outer, jobCancellation);
     const continueOnError = spec['continue-on-error'] !== undefined && [true, 'true'].includes(interpolate(spec['continue-on-error'], outer, NO_STATUS) as never);
     const result: Result = run.outcome === 'failure' && continueOnError ? 'success' : run.outcome;
@@ -323,6 +328,18 @@ async function runOneJob(state: RunState, frame: Frame, jobId: string, status: S
   } finally {
     release();
   }
+}
+
+function environmentOf(spec: JobSpec, contexts: Contexts): string | undefined {
+  return spec.environment ? interpolateString(typeof spec.environment === 'string' ? spec.environment : spec.environment.name, contexts, NO_STATUS) : undefined;
+}
+
+/** Why the environment's gate (options.environmentGate) rejected the job, or undefined when it may run. */
+async function gateRejection(state: RunState, jobId: string, jobName: string, spec: JobSpec, outer: Contexts, done: Record<string, JobRun>): Promise<string | undefined> {
+  const environment = environmentOf(spec, outer);
+  if (!environment || !state.options.environmentGate) return undefined;
+  const approved = await state.options.environmentGate({ jobId, jobName, environment, done });
+  return approved ? undefined : `Rejected at the ${environment} environment's gate: the deployment was not approved.`;
 }
 
 type JobResultParts = Pick<JobRun, 'outcome' | 'outputs' | 'steps' | 'summary' | 'errors' | 'environment' | 'permissions' | 'secretSources' | 'called'>;
@@ -358,7 +375,7 @@ async function runnerJob(state: RunState, frame: Frame, jobId: string, spec: Job
   const { options } = state;
   const pad = '  '.repeat(frame.depth + 2);
   const log = (line: string) => state.log(`${pad}[${jobId}] ${line}`);
-  const environmentName = spec.environment ? interpolateString(typeof spec.environment === 'string' ? spec.environment : spec.environment.name, outer, NO_STATUS) : undefined;
+  const environmentName = environmentOf(spec, outer);
   const environment = environmentName ? { name: environmentName, settings: options.environments?.[environmentName] ?? {} } : undefined;
   if (environmentName) log(`environment: ${environmentName} (on GitHub its protection rules, such as required reviewers, gate this job)`);
   const secrets = jobSecrets(frame.secrets, environment);

@@ -162,4 +162,17 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Local images for `services:` containers, by image name without tag (e.g. postgres). */
   serviceImages?: Record<string, string>;
+  /**
+   * The environment's protection rule (required reviewers), asked before a job that names an
+   * environment starts, with the jobs done so far (the plan). false rejects it: the job fails, as
+   * a rejected deployment review fails it on GitHub. Without it no job waits.
+   */
+  environmentGate?: (request: GateRequest) => Promise<boolean>;
+}
+
+export interface GateRequest {
+  jobId: string;
+  jobName: string;
+  environment: string;
+  done: Record<string, JobRun>;
 }

@@ -55,7 +55,19 @@ export interface BackupEntry extends Common {
   method: string;
 }
 
-export type LedgerEntry = DeployEntry | SmokeEntry | BackupEntry;
+/**
+ * Written by `rollback-actions sync`: the deploy entry of `deployTime` (recorded while GitHub was
+ * unreachable) is now GitHub deployment `githubDeploymentId`. Appended, never rewritten: the ledger
+ * stays append-only, and a second sync skips the entries already named here.
+ */
+export interface SyncEntry extends Common {
+  type: 'sync';
+  deployTime: string;
+  tag: string;
+  githubDeploymentId: number;
+}
+
+export type LedgerEntry = DeployEntry | SmokeEntry | BackupEntry | SyncEntry;
 type NewEntry = { [K in LedgerEntry['type']]: Omit<Extract<LedgerEntry, { type: K }>, 'time'> & { time?: string } }[LedgerEntry['type']];
 
 export interface Ledger {
