@@ -7,7 +7,7 @@ import type { Json } from '../scripts/local-runner/expressions.js';
 import { runWorkflow } from '../scripts/local-runner/runner.js';
 import type { GateRequest, JobRun, WorkflowRun } from '../scripts/local-runner/types.js';
 import { EXIT } from './args.js';
-import { probeGitHub, type GitHubReach } from './github.js';
+import { apiUrlOf, probeGitHub, type GitHubReach } from './github.js';
 import type { Settings } from './settings.js';
 import { SUITE_REPOSITORY, suiteCommit, suiteVersion } from './suite.js';
 
@@ -85,7 +85,7 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
   const { settings, print } = command;
   const say = (line: string) => print(settings.mask(line));
   const version = suiteVersion(command.suite);
-  const reach = await probeGitHub(settings.processEnv.GITHUB_API_URL || 'https://api.github.com', command.repository, settings.secrets.GITHUB_TOKEN);
+  const reach = await probeGitHub(apiUrlOf(settings.processEnv), command.repository, settings.secrets.GITHUB_TOKEN);
   const secrets = { ...settings.secrets };
   if (reach.reachable) say(`GitHub: ${reach.reason}; the release history comes from its deployments, and the rollback is recorded there.`);
   else {

@@ -42174,7 +42174,7 @@ async function runWorkflowCommand(command) {
     const { settings, print } = command;
     const say = (line) => print(settings.mask(line));
     const version = suiteVersion(command.suite);
-    const reach = await probeGitHub(settings.processEnv.GITHUB_API_URL || 'https://api.github.com', command.repository, settings.secrets.GITHUB_TOKEN);
+    const reach = await probeGitHub(apiUrlOf(settings.processEnv), command.repository, settings.secrets.GITHUB_TOKEN);
     const secrets = { ...settings.secrets };
     if (reach.reachable)
         say(`GitHub: ${reach.reason}; the release history comes from its deployments, and the rollback is recorded there.`);
@@ -42386,7 +42386,7 @@ class Context {
 // EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
 var lib = __nccwpck_require__(9659);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = { get ProxyAgent() { return __nccwpck_require__(4371).ProxyAgent; } }; // deferred by scripts/build.ts
+var undici = __nccwpck_require__(4371);
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }

@@ -1,0 +1,269 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../../scripts/actions.js';
+import { createDemoWorld, type DemoWorld } from '../../scripts/demo/world.js';
+import { runProcess } from '../../shared/process.js';
+import type { LedgerEntry } from '../../shared/ledger/ledger.js';
+import { runAction } from '../support/action-harness.js';
+import { dockerEnv } from '../support/demo-app.js';
+import { serviceEnv } from '../support/services/index.js';
+import { Terminal } from '../support/terminal.js';
+
+/**
+ * Issue 18, break glass: the `rollback-actions` command runs the shipped rollback.yml through the
+ * local runner from a terminal. The demo's world (its app repository with release tags, the compose
+ * project on the test engine, PostgreSQL, the GitHub stand-in): v1.1.0 and v1.2.0 go out through
+ * the example deploy pipeline, which records them in the deployment ledger on the deploy host
+ * (vars.ROLLBACK_LEDGER); then v1.3.0, whose /health answers 500, is deployed and left running.
+ * The operator, in a tmux session, rolls back and answers the environment gate: with GitHub up
+ * (its deployments decide), and with the GitHub stand-in stopped (the ledger decides). `sync` then
+ * records on GitHub what was done while it was down.
+ */
+const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+const APP_REPOSITORY = 'acme/shop';
+
+let root: string;
+let world: DemoWorld;
+let terminal: Terminal;
+let ledger: string;
+let token: string;
+let smokeToken: string;
+const recordDirs: string[] = [];
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A script the operator runs: exports (kept off the screen) and the command. */
+function script(name: string, env: Record<string, string>, args: string[], program = CLI): string {
+  const file = path.join(root, `${name}.sh`);
+  const exports = Object.entries(env).map(([key, value]) => `export ${key}=${shellQuote(value)}`);
+  writeFileSync(file, [...exports, `node ${shellQuote(program)} ${args.map(shellQuote).join(' ')}`, ''].join('\n'), { mode: 0o700 });
+  return file;
+}
+
+function vars(): Record<string, string> {
+  return {
+    ROLLBACK_WORKING_DIRECTORY: world.deployHost,
+    ROLLBACK_PROJECT_NAME: world.project,
+    ROLLBACK_SERVICES: 'app',
+    ROLLBACK_BASE_URL: world.baseUrl,
+    ROLLBACK_HEALTH_TIMEOUT: '60s',
+    ROLLBACK_IMAGE: serviceEnv('demoImage'),
+    ROLLBACK_LEDGER: ledger,
+  };
+}
+
+function secrets(): Record<string, string> {
+  return { DATABASE_URL: world.database.url, SMOKE_TOKEN: smokeToken };
+}
+
+/** The environment every run gets: where the engine and GitHub are, nothing secret. */
+function baseEnv(): Record<string, string> {
+  return { ...dockerEnv(), GITHUB_API_URL: world.github.server.baseUrl, PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: os.tmpdir() };
+}
+
+function recordDir(name: string): string {
+  const dir = path.join(root, 'records', name);
+  recordDirs.push(dir);
+  return dir;
+}
+
+function rollbackArgs(records: string, extra: string[] = []): string[] {
+  return ['rollback', '--environment', 'production', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records, ...extra];
+}
+
+function readRecord(dir: string): string {
+  const [run] = readdirSync(dir);
+  return readFileSync(path.join(dir, run, 'incident-record.md'), 'utf8');
+}
+
+function filesBelow(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    return statSync(file).isDirectory() ? filesBelow(file) : [file];
+  });
+}
+
+function ledgerEntries(): LedgerEntry[] {
+  return readFileSync(ledger, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LedgerEntry);
+}
+
+/** v1.3.0 goes out (its health check fails; left running, as a deploy whose rollback could not run leaves it). */
+async function deployBrokenRelease(withGitHub: boolean): Promise<void> {
+  const result = await runAction('redeploy-tag', {
+    inputs: {
+      tag: 'v1.3.0',
+      'working-directory': world.deployHost,
+      'project-name': world.project,
+      services: 'app',
+      'health-timeout': '15s',
+      'on-failure': 'leave',
+      environment: 'production',
+      ledger,
+    },
+    env: { ...dockerEnv(), GITHUB_API_URL: world.github.server.baseUrl, GITHUB_REPOSITORY: APP_REPOSITORY },
+    githubToken: withGitHub ? token : '',
+  });
+  expect(result.outputs.outcome).toBe('failed');
+  expect(await world.appState()).toMatchObject({ runningTag: 'v1.3.0', healthStatus: 500 });
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'rollback-cli-'));
+  world = await createDemoWorld({ root: path.join(root, 'world'), log: () => undefined });
+  ledger = path.join(world.deployHost, 'ops', 'deployments.jsonl');
+  token = world.github.server.requiredToken!;
+  smokeToken = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(path.join(world.deployHost, '.env'), 'utf8'))![1];
+  for (const tag of ['v1.1.0', 'v1.2.0']) {
+    const run = await world.run('deploy.yml', { tag, environment: 'production' }, { vars: { ROLLBACK_LEDGER: ledger } });
+    expect(run.conclusion).toBe('success');
+  }
+  // The example deploy pipeline recorded both deploys, their smoke verdicts and backups in the ledger.
+  expect(ledgerEntries().map((entry) => `${entry.type} ${entry.type === 'deploy' ? entry.tag : entry.type === 'smoke' ? entry.result : entry.type === 'backup' ? entry.appVersion : ''}`)).toEqual([
+    'backup v1.1.0',
+    'deploy v1.1.0',
+    'smoke pass',
+    'backup v1.2.0',
+    'deploy v1.2.0',
+    'smoke pass',
+  ]);
+  await deployBrokenRelease(true);
+  terminal = new Terminal(path.join(root, 'tty'));
+  await terminal.start();
+}, 900_000);
+
+afterAll(async () => {
+  await terminal?.stop();
+  await world?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('rollback-actions, the break-glass command', () => {
+  it('installs from its packed tarball into an empty directory without a registry, and runs --help and a dry run', async () => {
+    const packs = path.join(root, 'packs');
+    const packed = await runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/pack.ts', '--out', packs], { cwd: REPO_ROOT });
+    const tarball = path.join(packs, readdirSync(packs).find((name) => name.endsWith('.tgz'))!);
+    expect(packed.stdout).toContain(tarball);
+    const manifest = JSON.parse((await runProcess('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ bin: { 'rollback-actions': 'dist/cli/index.js' } });
+    expect(manifest.dependencies).toBeUndefined();
+
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    // --offline: npm may not ask the registry for anything; the package needs nothing from it.
+    await runProcess('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: empty, env: { npm_config_cache: path.join(root, 'npm-cache') } });
+    const bin = path.join(empty, 'node_modules', '.bin', 'rollback-actions');
+    const help = await runProcess(bin, ['--help'], { cwd: empty });
+    expect(help.stdout).toContain('Usage: rollback-actions <command> [options]');
+    for (const command of ['rollback', 'drill', 'sync']) {
+      const commandHelp = await runProcess(bin, [command, '--help'], { cwd: empty });
+      expect(commandHelp.stdout).toContain(`Usage: rollback-actions ${command}`);
+      expect(commandHelp.stdout).toContain('3  refused at the environment gate');
+    }
+    const wrong = await runProcess(bin, ['rollback', '--environment'], { cwd: empty, okExitCodes: [2] });
+    expect(wrong.stderr).toContain('--environment needs a value');
+    expect((await runProcess(bin, ['rollback', '--target', 'v1.2.0'], { cwd: empty, okExitCodes: [2] })).stderr).toContain('--environment is required');
+    expect((await runProcess(bin, ['rewind'], { cwd: empty, okExitCodes: [2] })).stderr).toContain('unknown command "rewind"');
+
+    const records = recordDir('dry-run');
+    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
+    const dry = await runProcess(bin, rollbackArgs(records, ['--dry-run']), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    expect(dry.stdout).toContain('Rollback production to last known good (dry run)');
+    expect(dry.stdout).not.toContain('Environment gate');
+    expect(dry.exitCode).toBe(0);
+    const record = readRecord(records);
+    expect(record).toContain("| Release history | GitHub's deployments");
+    expect(record).toContain('v1.2.0');
+    // Nothing changed.
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.3.0', healthStatus: 500 });
+  }, 600_000);
+
+  it('with GitHub reachable: the operator confirms at the gate in a terminal, and GitHub\'s deployments give the target (secrets and variables from files)', async () => {
+    const secretsFile = path.join(root, 'secrets.env');
+    writeFileSync(secretsFile, `# production\n${Object.entries({ ...secrets(), GITHUB_TOKEN: token }).map(([name, value]) => `${name}="${value}"`).join('\n')}\n`, { mode: 0o600 });
+    const varsFile = path.join(root, 'vars.json');
+    writeFileSync(varsFile, JSON.stringify(vars()));
+    const records = recordDir('github');
+    const before = world.github.deployments.deployments.length;
+    const run = await terminal.run(script('rollback-github', baseEnv(), rollbackArgs(records, ['--secrets-file', secretsFile, '--vars-file', varsFile])), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' });
+    expect(run.output).toContain('GitHub: ');
+    expect(run.output).toContain('the release history comes from its deployments');
+    expect(run.output).toContain('=== Environment gate: production');
+    expect(run.exitCode).toBe(0);
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0' });
+    const record = readRecord(records);
+    expect(record).toContain("| Release history | GitHub's deployments");
+    expect(record).toContain('| Environment gate | approved |');
+    // The rollback is a GitHub deployment, proven healthy by its smoke test.
+    const created = world.github.deployments.deployments.slice(before);
+    expect(created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.at(-1)?.state])).toEqual([['v1.2.0', 'production', 'success']]);
+  }, 600_000);
+
+  it('with the GitHub stand-in stopped: refusing at the gate exits 3 and changes nothing; confirming rolls back to the last known good release from the ledger', async () => {
+    await deployBrokenRelease(true);
+    await world.github.server.stop();
+    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
+
+    const refusedRecords = recordDir('refused');
+    const refused = await terminal.run(script('rollback-refused', env, rollbackArgs(refusedRecords)), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'n' });
+    expect(refused.output).toContain('the release history comes from the deployment ledger');
+    expect(refused.output).toContain('Environment gate: refused.');
+    expect(refused.exitCode).toBe(3);
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.3.0', healthStatus: 500 });
+    expect(readRecord(refusedRecords)).toContain('| Environment gate | refused |');
+
+    const records = recordDir('ledger');
+    const run = await terminal.run(script('rollback-ledger', env, rollbackArgs(records, ['--reason', 'INC-42: v1.3.0 answers 500'])), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' });
+    expect(run.output).toMatch(/GitHub: not used \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/);
+    expect(run.exitCode).toBe(0);
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0' });
+    const record = readRecord(records);
+    expect(record).toMatch(/\| Release history \| the deployment ledger \(GitHub not used: http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\) \|/);
+    expect(record).toContain(`deployment ledger ${ledger}`);
+    expect(record).toContain('INC-42: v1.3.0 answers 500');
+    // The rollback went into the ledger without a GitHub deployment id, its smoke verdict after it.
+    const [deploy, smoke] = ledgerEntries().slice(-2);
+    expect(deploy).toMatchObject({ type: 'deploy', tag: 'v1.2.0', from: 'v1.3.0', success: true, environment: 'production' });
+    expect(deploy).not.toHaveProperty('githubDeploymentId');
+    expect(smoke).toMatchObject({ type: 'smoke', tag: 'v1.2.0', result: 'pass' });
+  }, 900_000);
+
+  it('sync records on GitHub what was done while it was down; a second sync records nothing', async () => {
+    await world.github.server.start();
+    const before = world.github.deployments.deployments.length;
+    const env = { ...baseEnv(), GITHUB_TOKEN: token };
+    const sync = await terminal.run(script('sync-1', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]));
+    expect(sync.output).toContain(`sync: 1 deployment(s) recorded on GitHub for ${APP_REPOSITORY}.`);
+    expect(sync.exitCode).toBe(0);
+    const created = world.github.deployments.deployments.slice(before);
+    expect(created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.map((status) => status.state)])).toEqual([['v1.2.0', 'production', ['success']]]);
+    expect(sync.output).toContain(`-> GitHub deployment ${created[0].id}, success`);
+    // Written back: the ledger names the new deployment.
+    expect(ledgerEntries().at(-1)).toMatchObject({ type: 'sync', tag: 'v1.2.0', githubDeploymentId: created[0].id });
+    // The deployment of the GitHub-reachable rollback is inactive now: the synced one is the environment's latest success.
+    const earlier = world.github.deployments.deployments.slice(0, before).filter((deployment) => deployment.ref === 'v1.2.0').at(-1);
+    expect(earlier?.statuses.map((status) => status.state)).toEqual(['in_progress', 'success', 'inactive']);
+    const again = await terminal.run(script('sync-2', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]));
+    expect(again.exitCode).toBe(0);
+    expect(again.output).toContain('nothing to record');
+    expect(world.github.deployments.deployments.length).toBe(before + 1);
+  }, 300_000);
+
+  it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
+    const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
+    const places = [['the terminal', terminal.output()] as const, ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const)];
+    // The records exist (four runs: dry run, GitHub, refused, ledger), and the secrets reached the workflow (it needed them to roll back).
+    expect(places.length).toBeGreaterThan(4 * 4);
+    const leaks = places.flatMap(([where, text]) => values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`));
+    expect(leaks).toEqual([]);
+  });
+});
+
+function prefixed(prefix: string, values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
+}
