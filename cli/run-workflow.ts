@@ -59,6 +59,12 @@ function historyLine(plan: JobRun | undefined, reach: GitHubReach): string {
   return `not read (the plan did not get that far; GitHub: ${reach.reachable ? 'reachable' : reach.reason})`;
 }
 
+/** compute's latest-backup output (a ledger backup entry as JSON) in one line. */
+function describeBackup(json: string): string {
+  const backup = JSON.parse(json) as { time?: string; appVersion?: string; schemaVersion?: string; checksum?: string; location?: string };
+  return `${backup.time} (${backup.appVersion ?? 'version unknown'}, schema ${backup.schemaVersion ?? '?'}): ${backup.location} ${backup.checksum ?? ''}`.trim();
+}
+
 function incidentRecord(command: WorkflowCommand, run: WorkflowRun, reach: GitHubReach, gate: GateDecision | undefined, version: string): string {
   const plan = run.jobs.plan;
   const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
@@ -70,7 +76,7 @@ function incidentRecord(command: WorkflowCommand, run: WorkflowRun, reach: GitHu
     `| Run from | a terminal on ${os.hostname()}, rollback-actions ${version} (${command.workflow} through the local runner) |`,
     `| Repository | ${command.repository} (${command.appDir}) |`,
     `| Release history | ${historyLine(plan, reach)} |`,
-    ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${target['latest-backup']} |`] : []),
+    ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
     `| Environment gate | ${gate ?? 'not reached'} |`,
     `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
     '',

@@ -74,8 +74,11 @@ function rollbackArgs(records: string, extra: string[] = []): string[] {
   return ['rollback', '--environment', 'production', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records, ...extra];
 }
 
+/** The one run's incident record in a --record-dir (which holds the run's four files). */
 function readRecord(dir: string): string {
-  const [run] = readdirSync(dir);
+  const [run, ...others] = readdirSync(dir);
+  expect(others).toEqual([]);
+  expect(readdirSync(path.join(dir, run)).sort()).toEqual(['incident-record.md', 'log.txt', 'run.json', 'timeline.txt']);
   return readFileSync(path.join(dir, run, 'incident-record.md'), 'utf8');
 }
 
@@ -179,6 +182,10 @@ describe('rollback-actions, the break-glass command', () => {
     const record = readRecord(records);
     expect(record).toContain("| Release history | GitHub's deployments");
     expect(record).toContain('v1.2.0');
+    // Not a dry run, no terminal to ask (stdin is not one) and no --yes: the gate refuses.
+    const unattended = await runProcess(bin, rollbackArgs(recordDir('unattended')), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    expect(unattended.stdout).toContain('Environment gate: refused: no terminal to ask and no --yes.');
+    expect(unattended.exitCode).toBe(3);
     // Nothing changed.
     expect(await world.appState()).toMatchObject({ runningTag: 'v1.3.0', healthStatus: 500 });
   }, 600_000);
@@ -225,6 +232,7 @@ describe('rollback-actions, the break-glass command', () => {
     const record = readRecord(records);
     expect(record).toMatch(/\| Release history \| the deployment ledger \(GitHub not used: http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\) \|/);
     expect(record).toContain(`deployment ledger ${ledger}`);
+    expect(record).toMatch(/\| Latest backup \(ledger\) \| \S+ \(v1\.2\.0, schema \d+\): artifact db-backup-production-\S+ .*sha256:[0-9a-f]{64} \|/);
     expect(record).toContain('INC-42: v1.3.0 answers 500');
     // The rollback went into the ledger without a GitHub deployment id, its smoke verdict after it.
     const [deploy, smoke] = ledgerEntries().slice(-2);
@@ -257,8 +265,8 @@ describe('rollback-actions, the break-glass command', () => {
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
     const places = [['the terminal', terminal.output()] as const, ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const)];
-    // The records exist (four runs: dry run, GitHub, refused, ledger), and the secrets reached the workflow (it needed them to roll back).
-    expect(places.length).toBeGreaterThan(4 * 4);
+    // The records exist (five runs: dry run, unattended, GitHub, refused, ledger), and the secrets reached the workflow (it needed them to roll back).
+    expect(places.length).toBeGreaterThan(5 * 4);
     const leaks = places.flatMap(([where, text]) => values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`));
     expect(leaks).toEqual([]);
   });

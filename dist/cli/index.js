@@ -42147,6 +42147,11 @@ function historyLine(plan, reach) {
         return `GitHub's deployments (${reach.apiUrl})`;
     return `not read (the plan did not get that far; GitHub: ${reach.reachable ? 'reachable' : reach.reason})`;
 }
+/** compute's latest-backup output (a ledger backup entry as JSON) in one line. */
+function describeBackup(json) {
+    const backup = JSON.parse(json);
+    return `${backup.time} (${backup.appVersion ?? 'version unknown'}, schema ${backup.schemaVersion ?? '?'}): ${backup.location} ${backup.checksum ?? ''}`.trim();
+}
 function incidentRecord(command, run, reach, gate, version) {
     const plan = run.jobs.plan;
     const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
@@ -42158,7 +42163,7 @@ function incidentRecord(command, run, reach, gate, version) {
         `| Run from | a terminal on ${external_node_os_default().hostname()}, rollback-actions ${version} (${command.workflow} through the local runner) |`,
         `| Repository | ${command.repository} (${command.appDir}) |`,
         `| Release history | ${historyLine(plan, reach)} |`,
-        ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${target['latest-backup']} |`] : []),
+        ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
         `| Environment gate | ${gate ?? 'not reached'} |`,
         `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
         '',
