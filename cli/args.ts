@@ -26,13 +26,18 @@ interface CommandSpec {
   options: OptionSpec[];
 }
 
+/** Options every command takes: where the repository and the settings come from, and help. */
+const COMMON_OPTIONS: OptionSpec[] = [
+  { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).' },
+  { name: 'secrets-file', value: 'file', help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
+  { name: 'vars-file', value: 'file', help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
+  { name: 'help', help: 'Show this help.' },
+];
+
 const RUN_OPTIONS: OptionSpec[] = [
   { name: 'app-dir', value: 'dir', help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory." },
-  { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the app clone\'s "origin" remote.' },
-  { name: 'secrets-file', value: 'file', help: 'Secrets as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
-  { name: 'vars-file', value: 'file', help: 'Variables (vars.*) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
   { name: 'record-dir', value: 'dir', help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.' },
-  { name: 'help', help: 'Show this help.' },
+  ...COMMON_OPTIONS,
 ];
 
 const EXIT_HELP = `Exit codes:
@@ -75,10 +80,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     options: [
       { name: 'ledger', value: 'file', help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.' },
       { name: 'environment', value: 'env', help: 'Only this environment\'s entries. Default: all.' },
-      { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the current directory\'s "origin" remote.' },
-      { name: 'secrets-file', value: 'file', help: 'Where GITHUB_TOKEN may come from (JSON or dotenv).' },
-      { name: 'vars-file', value: 'file', help: 'Where ROLLBACK_LEDGER may come from (JSON or dotenv).' },
-      { name: 'help', help: 'Show this help.' },
+      ...COMMON_OPTIONS,
     ],
   },
 };

@@ -22,7 +22,7 @@ export interface SyncCommand {
   print: (line: string) => void;
 }
 
-interface Unsynced {
+export interface Unsynced {
   deploy: DeployEntry;
   smoke?: SmokeEntry;
 }
@@ -42,6 +42,11 @@ export function unsyncedDeploys(entries: readonly LedgerEntry[], environment?: s
   return found;
 }
 
+/** A deploy's final status on GitHub: success only when it succeeded and its smoke test, if one ran, passed. */
+export function succeeded({ deploy, smoke }: Unsynced): boolean {
+  return deploy.success && smoke?.result !== 'fail';
+}
+
 export async function runSync(command: SyncCommand): Promise<number> {
   const { print } = command;
   const ledger = { path: path.resolve(command.ledger), executor: localExecutor };
@@ -57,9 +62,10 @@ export async function runSync(command: SyncCommand): Promise<number> {
   }
   const client = getOctokit(command.token!, { baseUrl: command.apiUrl });
   const [owner, repo] = command.repository.split('/');
-  for (const { deploy, smoke } of pending) {
+  for (const item of pending) {
+    const { deploy, smoke } = item;
     if (!deploy.environment) throw new UsageError(`the ledger's deploy of ${deploy.tag} at ${deploy.time} names no environment, so it cannot become a GitHub deployment`);
-    const success = deploy.success && smoke?.result !== 'fail';
+    const success = succeeded(item);
     const verdict = `${deploy.outcome}${smoke ? `, smoke test ${smoke.result === 'pass' ? 'passed' : 'failed'}` : ''}`;
     const id = await createDeployment(client, { owner, repo }, {
       ref: deploy.tag,

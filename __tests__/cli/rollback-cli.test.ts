@@ -182,6 +182,10 @@ describe('rollback-actions, the break-glass command', () => {
     const record = readRecord(records);
     expect(record).toContain("| Release history | GitHub's deployments");
     expect(record).toContain('v1.2.0');
+    // A target that is no release: the plan job fails, and so does the command.
+    const failed = await runProcess(bin, rollbackArgs(recordDir('no-such-tag'), ['--target', 'v9.9.9', '--dry-run']), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    expect(failed.stdout).toContain('rollback-actions: the workflow failed (exit 1).');
+    expect(failed.exitCode).toBe(1);
     // Not a dry run, no terminal to ask (stdin is not one) and no --yes: the gate refuses.
     const unattended = await runProcess(bin, rollbackArgs(recordDir('unattended')), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
     expect(unattended.stdout).toContain('Environment gate: refused: no terminal to ask and no --yes.');
@@ -262,11 +266,25 @@ describe('rollback-actions, the break-glass command', () => {
     expect(world.github.deployments.deployments.length).toBe(before + 1);
   }, 300_000);
 
+  it('a rollback that changes the database, approved with --yes, stops at its backup (no artifact service from a terminal) and exits 1, changing nothing', async () => {
+    const before = await world.appState();
+    expect(before).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200 });
+    const records = recordDir('database');
+    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
+    const run = await terminal.run(script('rollback-database', env, rollbackArgs(records, ['--target', 'v1.1.0', '--yes'])));
+    expect(run.output).toContain('Environment gate: approved with --yes.');
+    expect(run.output).not.toContain('[y/N]');
+    expect(run.output).toContain('cannot reach the artifact service');
+    expect(run.exitCode).toBe(1);
+    expect(readRecord(records)).toContain('| Conclusion | failure |');
+    expect(await world.appState()).toEqual(before);
+  }, 600_000);
+
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
     const places = [['the terminal', terminal.output()] as const, ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const)];
-    // The records exist (five runs: dry run, unattended, GitHub, refused, ledger), and the secrets reached the workflow (it needed them to roll back).
-    expect(places.length).toBeGreaterThan(5 * 4);
+    // The records exist (seven runs: dry run, no such tag, unattended, GitHub, refused, ledger, database), and the secrets reached the workflow (it needed them to roll back).
+    expect(places.length).toBeGreaterThan(7 * 4);
     const leaks = places.flatMap(([where, text]) => values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`));
     expect(leaks).toEqual([]);
   });

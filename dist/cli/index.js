@@ -38287,13 +38287,17 @@ const EXIT = {
 };
 class UsageError extends Error {
 }
+/** Options every command takes: where the repository and the settings come from, and help. */
+const COMMON_OPTIONS = [
+    { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).' },
+    { name: 'secrets-file', value: 'file', help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
+    { name: 'vars-file', value: 'file', help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
+    { name: 'help', help: 'Show this help.' },
+];
 const RUN_OPTIONS = [
     { name: 'app-dir', value: 'dir', help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory." },
-    { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the app clone\'s "origin" remote.' },
-    { name: 'secrets-file', value: 'file', help: 'Secrets as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
-    { name: 'vars-file', value: 'file', help: 'Variables (vars.*) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
     { name: 'record-dir', value: 'dir', help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.' },
-    { name: 'help', help: 'Show this help.' },
+    ...COMMON_OPTIONS,
 ];
 const EXIT_HELP = `Exit codes:
   0  done (a dry run, nothing to roll back, or a rollback that ended healthy)
@@ -38333,10 +38337,7 @@ const COMMANDS = {
         options: [
             { name: 'ledger', value: 'file', help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.' },
             { name: 'environment', value: 'env', help: 'Only this environment\'s entries. Default: all.' },
-            { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the current directory\'s "origin" remote.' },
-            { name: 'secrets-file', value: 'file', help: 'Where GITHUB_TOKEN may come from (JSON or dotenv).' },
-            { name: 'vars-file', value: 'file', help: 'Where ROLLBACK_LEDGER may come from (JSON or dotenv).' },
-            { name: 'help', help: 'Show this help.' },
+            ...COMMON_OPTIONS,
         ],
     },
 };
@@ -47345,6 +47346,10 @@ function unsyncedDeploys(entries, environment) {
     });
     return found;
 }
+/** A deploy's final status on GitHub: success only when it succeeded and its smoke test, if one ran, passed. */
+function succeeded({ deploy, smoke }) {
+    return deploy.success && smoke?.result !== 'fail';
+}
 async function runSync(command) {
     const { print } = command;
     const ledger = { path: external_node_path_default().resolve(command.ledger), executor: localExecutor };
@@ -47360,10 +47365,11 @@ async function runSync(command) {
     }
     const client = getOctokit(command.token, { baseUrl: command.apiUrl });
     const [owner, repo] = command.repository.split('/');
-    for (const { deploy, smoke } of pending) {
+    for (const item of pending) {
+        const { deploy, smoke } = item;
         if (!deploy.environment)
             throw new UsageError(`the ledger's deploy of ${deploy.tag} at ${deploy.time} names no environment, so it cannot become a GitHub deployment`);
-        const success = deploy.success && smoke?.result !== 'fail';
+        const success = succeeded(item);
         const verdict = `${deploy.outcome}${smoke ? `, smoke test ${smoke.result === 'pass' ? 'passed' : 'failed'}` : ''}`;
         const id = await createDeployment(client, { owner, repo }, {
             ref: deploy.tag,
