@@ -55,7 +55,7 @@ const ENV_HELP = `Secrets and variables:
   token), from the deployment ledger vars.ROLLBACK_LEDGER on this machine. The output and the
   incident record say which.`;
 
-export const COMMANDS: Record<string, CommandSpec> = {
+const COMMANDS: Record<string, CommandSpec> = {
   rollback: {
     summary: 'Run the rollback workflow (rollback.yml) on this machine, with the same actions, and a confirmation at the environment gate.',
     usage: 'rollback-actions rollback --environment <env> [--target <tag>] [--dry-run] [--yes] [options]',

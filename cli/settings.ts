@@ -12,7 +12,7 @@ export const SECRET_PREFIX = 'ROLLBACK_SECRET_';
 export const VAR_PREFIX = 'ROLLBACK_VAR_';
 
 /** A JSON object of strings, or dotenv lines (NAME=value, # comments, optional quotes). */
-export function parseSettingsFile(file: string, option: string): Record<string, string> {
+function parseSettingsFile(file: string, option: string): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
