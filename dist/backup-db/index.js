@@ -38989,7 +38989,7 @@ function pgBackRestBackupSummary(input) {
 
 /**
  * backup-db with method "pgbackrest": for databases too big to dump before every rollback. After
- * a WAL segment switched out is seen archived (proof that archiving works) (and, when asked, a full/diff/incr backup), a named
+ * `pgbackrest check` proves WAL archiving works (and, when asked, a full/diff/incr backup), a named
  * restore point is created and its WAL segment archived: whatever the database's size, this takes
  * seconds, and restore-db can recover exactly to that point.
  */
@@ -39036,11 +39036,8 @@ async function runPgBackRestBackup(started) {
             });
         }
         emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
-        // The proof `pgbackrest check` gives (a segment switched out and archived end to end) costs a
-        // second pgbackrest process and its repository polling; the server's own archiver reports the
-        // same thing in a fraction of the time, and the stanza's archive is compared after the point.
         try {
-            await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
+            await host.check();
         }
         catch (error) {
             throw new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${(0,errors/* errorMessage */.gJ)(error)}\nNo restore point was created.`);
