@@ -70,17 +70,17 @@ describe('backup-db method pgbackrest', () => {
     expect(result.outputs['backup-label']).toBe(info[0].backup[0].label);
   });
 
-  it('refuses when WAL archiving is broken, before any restore point exists', async () => {
+  it('refuses when WAL archiving is broken: the point exists but is not archived, nothing else changed', async () => {
     await cluster.breakArchiving();
     try {
       const from = await currentLsn();
-      const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'restore-point': 'never-created', 'archive-timeout': '5s' } });
+      const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'restore-point': 'not-archived', 'archive-timeout': '5s' } });
       expect(result.exitCode).toBe(1);
-      expect(result.errors[0]).toMatch(/^WAL archiving of stanza "app" does not work, so a restore point could not be recovered to: pgbackrest check \(stanza "app" on runuser -u postgres -- on this runner\) failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/);
-      expect(result.errors[0]).toMatch(/No restore point was created\.$/);
+      expect(result.errors[0]).toMatch(/^WAL archiving of stanza "app" does not work: restore point "not-archived" was created at [0-9A-F]+\/[0-9A-F]+, but its WAL segment ([0-9A-F]{24}) is not archived, so it cannot be recovered to\. WAL segment \1 was not archived within 5s/);
+      expect(result.errors[0]).toMatch(/Nothing else was changed\.$/);
       expect(result.outputs['restore-point']).toBeUndefined();
-      // Only pgbackrest check's own marker was written; the requested point never was.
-      expect(await restorePointsSince(from)).toEqual(['pgBackRest Archive Check']);
+      // The point was written (and is not recoverable); no check marker, no backup.
+      expect(await restorePointsSince(from)).toEqual(['not-archived']);
     } finally {
       await cluster.repairArchiving();
     }
