@@ -38964,8 +38964,9 @@ const prisma = {
             markDirty: () => [],
         };
     },
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
     lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
     nonTransactional: {
         guardedByDirtyFlag: false,

@@ -3,7 +3,7 @@ import { ActionError } from '../../errors.js';
 import type { HistoryState } from '../history.js';
 import { qualifiedName, sqlLiteral, type HistoryTable } from '../history-table.js';
 import type { FileSource, Migration } from '../types.js';
-import { createSchemaSql } from './common.js';
+import { createSchemaSql, ROW_PER_MIGRATION } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
@@ -85,8 +85,9 @@ export const prisma: MigrationTool = {
       markDirty: () => [],
     };
   },
-  appliedVersions: (_migrations, history) => [...history.applied],
-  versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+  // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+  appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+  versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
   lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
 
   nonTransactional: {
