@@ -40,7 +40,7 @@ export function freshDatabases(): (prefix: string) => Promise<TestDatabase> {
  * Runs the bundled action the way the runner does. Without a backup (skip-backup-check) unless the
  * inputs say otherwise: a backup-checksum is checked against a real backup (__tests__/faults).
  */
-export async function applyDown(fixture: WrittenFixture, db: TestDatabase, inputs: Record<string, string | number | boolean | undefined>, env?: Record<string, string | undefined>): Promise<ActionResult> {
+export async function applyDown(fixture: Pick<WrittenFixture, 'dir' | 'format'>, db: TestDatabase, inputs: Record<string, string | number | boolean | undefined>, env?: Record<string, string | undefined>): Promise<ActionResult> {
   return await runAction('apply-down-migrations', {
     inputs: { 'database-url': db.url, 'migrations-dir': fixture.dir, 'migrations-format': fixture.format, 'skip-backup-check': true, ...inputs },
     env,

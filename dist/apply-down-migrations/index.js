@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(17944);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24190);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 17944:
+/***/ 24190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36571,7 +36571,95 @@ const golangMigrate = {
     keepsDirtyFlag: true,
 };
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/prisma.ts
+
+
+
+// prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
+// docs give for down migrations (Prisma itself never runs it).
+const prisma_FILE = /^(([0-9]+)_([^/]*))\/(migration|down)\.sql$/;
+const compareNames = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Prisma Migrate (prisma-engines schema-engine, sql-schema-connector's postgres flavour):
+ * `_prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
+ * finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at
+ * TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL
+ * DEFAULT 0)`, one row per attempt, and `SELECT pg_advisory_lock(72707369)` around every command.
+ * A migration counts as applied when its row has finished_at and no rolled_back_at; a row with
+ * neither is a failed migration that `migrate deploy` refuses to pass (P3009). `migrate deploy`
+ * applies every directory whose name has no such row, and `migrate status` reports rows whose
+ * directory is missing as "applied to the database but not found locally". So a revert deletes the
+ * reverted migrations' rows: the target release then sees exactly its own migrations applied, and
+ * the newer release's `migrate deploy` applies the reverted ones again.
+ * The version is the directory name (what migration_name holds); Prisma orders directories by name.
+ */
+const prisma = {
+    format: 'prisma',
+    migrationNoun: 'Prisma migration',
+    missingDownPlace: ' (down.sql next to its migration.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            const match = prisma_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, , name, kind] = match;
+            const migration = byVersion.get(version) ?? { version, name };
+            migration[kind === 'migration' ? 'up' : 'down'] = { path: file, sql: await source.readFile(file), transactional: true, file, line: 1 };
+            byVersion.set(version, migration);
+        }
+        for (const migration of byVersion.values()) {
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
+    compareVersions: compareNames,
+    versionInput: { pattern: /^(0|[0-9]+_[^/\s]*)$/, description: 'a migration directory name such as 20240101120000_add_users' },
+    normalizeVersion: (version) => version,
+    defaultHistoryTable: '_prisma_migrations',
+    historyColumns: ['applied_steps_count', 'checksum', 'finished_at', 'id', 'logs', 'migration_name', 'rolled_back_at', 'started_at'],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
+        const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
+        if (failed.length > 0) {
+            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, { hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.` });
+        }
+        const applied = [...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name))].sort(compareNames);
+        return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    },
+    historyWriter(table) {
+        const name = qualifiedName(table);
+        return {
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);`,
+            ],
+            // Only verify's scratch database is migrated up by this suite; Prisma's checksum (sha256 of
+            // migration.sql) is not known here, and `migrate deploy` does not compare it.
+            recordApplied: (version) => [
+                `INSERT INTO ${name} (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, '', now(), ${sqlLiteral(version)}, now(), 1);`,
+            ],
+            recordReverted: (version) => [`DELETE FROM ${name} WHERE migration_name = ${sqlLiteral(version)};`],
+            markDirty: () => [],
+        };
+    },
+    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
+    lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'never: Prisma has no opt-out',
+        howToOptOut: () => 'split the statement out of down.sql and run it by hand (Prisma has no transaction opt-out)',
+    },
+    keepsDirtyFlag: false,
+};
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
 
 
 
@@ -36579,6 +36667,7 @@ const TOOLS = {
     'golang-migrate': golangMigrate,
     dbmate: dbmate,
     diesel: diesel,
+    prisma: prisma,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -36617,7 +36706,7 @@ function hasStatements(script) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
