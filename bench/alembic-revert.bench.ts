@@ -49,10 +49,11 @@ const benchmark: Benchmark = {
             bare.push(took);
           } else {
             const { ms, value } = await timed(async () => {
+              // As apply-down-migrations does: the graph read and the connection at once.
               const source = directorySource(path.join(app, 'alembic', 'versions'));
-              const revisions = await readAlembicRevisions(source, await source.listFiles());
-              return withClient(url, (client) =>
-                revertWithAlembic({ client, database: name, table: parseHistoryTable('alembic_version'), revisions, target: [TARGET], command: ['alembic'], executor: localExecutor, cwd: app, env: { DATABASE_URL: url }, lockTimeoutMs: 30_000 }),
+              const graph = source.listFiles().then((files) => readAlembicRevisions(source, files));
+              return withClient(url, async (client) =>
+                revertWithAlembic({ client, database: name, table: parseHistoryTable('alembic_version'), revisions: await graph, target: [TARGET], command: ['alembic'], executor: localExecutor, cwd: app, env: { DATABASE_URL: url }, lockTimeoutMs: 30_000 }),
               );
             });
             if (value.after.join(',') !== '0004a,0004b') throw new Error(`unexpected alembic_version after the revert: ${value.after.join(',')}`);

@@ -6,6 +6,8 @@ import { alembicLockKeys } from '../../shared/migrations/tools/alembic.js';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction, type ActionResult } from '../support/action-harness.js';
 import { schemaOfUrl, withClient, type TestDatabase } from '../support/database.js';
+import { sshActionInputs, startSshServer } from '../support/sshd.js';
+import { parseMigrateCommand } from '../../actions/apply-down-migrations/inputs.js';
 import { freshDatabases, parseJsonOutput } from './helpers.js';
 
 /**
@@ -70,6 +72,26 @@ describe('apply-down-migrations, migrations-format alembic, local alembic', () =
     expect(result.outputs['final-version']).toBe('0004a,0004b');
     expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['0009', '0008', '0007', '0006', '0005']);
     expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(fresh.url));
+  });
+
+  it('runs migrate-command over SSH (the ssh-* inputs redeploy-tag takes) in working-directory on that host', async () => {
+    const server = await startSshServer();
+    try {
+      const db = await migratedDatabase('alembic_action_ssh');
+      const fresh = await migratedDatabase('alembic_action_ssh_fresh', '0006');
+      const result = await applyDownAlembic(db, { 'target-version': '0006', ...sshActionInputs(server) });
+      expect(result.errors).toEqual([]);
+      expect(result.outputs['final-version']).toBe('0006');
+      expect(result.summary).toContain(`\`alembic downgrade\` on \`${server.user}@${server.host}:${server.port}\``);
+      expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(fresh.url));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('splits migrate-command into words as a shell would, and nothing more: quotes group, ; and $ stay literal', () => {
+    expect(parseMigrateCommand(`docker compose run --rm -e "GREETING=a b" api alembic`)).toEqual(['docker', 'compose', 'run', '--rm', '-e', 'GREETING=a b', 'api', 'alembic']);
+    expect(parseMigrateCommand(`alembic; rm -rf $HOME`)).toEqual(['alembic;', 'rm', '-rf', '$HOME']);
   });
 
   it('the dry run prints Alembic\'s own offline SQL and changes nothing', async () => {
@@ -149,6 +171,8 @@ describe('apply-down-migrations alembic refuses, with nothing changed', () => {
 
     for (const [inputs, message] of [
       [{ steps: 2 }, 'Input "steps" is not used with migrations-format alembic'],
+      [{ 'target-version': '0006', 'allow-empty-down': '0007' }, 'Input "allow-empty-down" is not used with migrations-format alembic'],
+      [{ 'target-version': '0006', verify: true }, 'Input "verify" is not used with migrations-format alembic'],
       [{ 'target-version': '0006', 'migrate-command': "docker compose run 'api alembic" }, 'Input "migrate-command" has an unclosed \' quote'],
       [{ 'target-version': 'nope' }, 'Input "target-version" names nope, not a revision'],
     ] as const) {
@@ -157,6 +181,12 @@ describe('apply-down-migrations alembic refuses, with nothing changed', () => {
       expect(refused.errors[0]).toContain(message);
     }
     expect(await alembicVersion(db)).toEqual(['0009']);
+
+    // A command that is not alembic for this database: alembic_version is checked after it ran.
+    const wrong = await applyDownAlembic(db, { 'target-version': '0006', 'migrate-command': 'true' });
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.errors[0]).toContain('After the downgrade alembic_version is 0009, not 0006');
+    expect(await schemaOfUrl(db.url)).toBe(before);
 
     const matching = await applyDownAlembic(db, { 'target-version': '0006', 'expected-plan-digest': approved });
     expect(matching.errors).toEqual([]);

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type pg from 'pg';
 import path from 'node:path';
 import type { BackupProof } from '../../shared/backup/proof.js';
 import { journal } from '../../shared/cancellation.js';
@@ -35,7 +36,25 @@ import type { AlembicDownInputs } from './inputs.js';
  */
 export async function runAlembic(inputs: AlembicDownInputs, proof: BackupProof | undefined, started: number): Promise<void> {
   const source = directorySource(inputs.migrationsDir);
-  const revisions = await readAlembicRevisions(source, await source.listFiles());
+  // The graph read (a python start) and the connection overlap; nothing is changed before both are checked.
+  const connecting = connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+  connecting.catch(() => undefined);
+  let revisions: AlembicRevision[];
+  try {
+    revisions = await readAlembicRevisions(source, await source.listFiles());
+  } catch (error) {
+    await connecting.then((client) => client.end()).catch(() => undefined);
+    throw error;
+  }
+  const client = await connecting;
+  try {
+    await runChecked(inputs, revisions, client, proof, started);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function runChecked(inputs: AlembicDownInputs, revisions: AlembicRevision[], client: pg.Client, proof: BackupProof | undefined, started: number): Promise<void> {
   if (revisions.length === 0) throw new InputError('migrations-dir', `holds no Alembic revision files: ${inputs.migrationsDir} (give the versions directory of the newer release).`);
   const known = new Set(revisions.map((revision) => revision.revision));
   const unknownTarget = (inputs.targetRevisions ?? []).filter((id) => !known.has(id));
@@ -45,7 +64,6 @@ export async function runAlembic(inputs: AlembicDownInputs, proof: BackupProof |
 
   const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
   const commandEnv = alembicEnv(inputs.target, inputs.databaseUrl);
-  const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
   journal.step(`Connected to ${describeTarget(inputs.target)}`);
   const tableName = qualifiedName(inputs.historyTable);
   const keys = alembicLockKeys(inputs.target.database, inputs.historyTable);
@@ -78,7 +96,7 @@ export async function runAlembic(inputs: AlembicDownInputs, proof: BackupProof |
     const sqlFile = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
     writeFileSync(sqlFile, sql);
     const backup = proof ? `backup-db checksum ${inputs.backupChecksum!.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}` : inputs.skipBackupCheck ? 'none: skip-backup-check: true' : 'not needed: dry run';
-    const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
+    const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.remote ? code(executor.description) : executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
     if (inputs.dryRun) {
       core.startGroup('Alembic\'s offline SQL for this downgrade (alembic downgrade <from>:<to> --sql)');
       core.info(sql);
@@ -121,7 +139,6 @@ export async function runAlembic(inputs: AlembicDownInputs, proof: BackupProof |
     emitEvent('down_migrations_complete', { from_version: result.before.join(','), final_version: result.after.join(','), reverted: result.reverted, duration_ms: durationMs });
     core.info(`Reverted ${result.reverted.length} Alembic revision(s): ${tableName} is now ${result.after.join(', ') || 'empty'} (${formatDuration(durationMs)}).`);
   } finally {
-    await client.end().catch(() => undefined);
     await executor.close?.();
   }
 }

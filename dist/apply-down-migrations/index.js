@@ -40407,7 +40407,8 @@ async function readAlembicRevisions(source, files, python = graphPython()) {
     const sources = {};
     for (const file of files.filter(isRevisionFile))
         sources[file] = await source.readFile(file);
-    const result = await process_runProcess(python, ['-c', PARSER], { input: JSON.stringify(sources), okExitCodes: [0, 1] });
+    // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
+    const result = await process_runProcess(python, ['-S', '-c', PARSER], { input: JSON.stringify(sources), okExitCodes: [0, 1] });
     if (result.exitCode !== 0)
         throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
     const revisions = JSON.parse(result.stdout).map((revision) => ({
@@ -40621,7 +40622,26 @@ function headsAfterReverting(revisions, current, revert) {
  */
 async function runAlembic(inputs, proof, started) {
     const source = directorySource(inputs.migrationsDir);
-    const revisions = await readAlembicRevisions(source, await source.listFiles());
+    // The graph read (a python start) and the connection overlap; nothing is changed before both are checked.
+    const connecting = connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+    connecting.catch(() => undefined);
+    let revisions;
+    try {
+        revisions = await readAlembicRevisions(source, await source.listFiles());
+    }
+    catch (error) {
+        await connecting.then((client) => client.end()).catch(() => undefined);
+        throw error;
+    }
+    const client = await connecting;
+    try {
+        await runChecked(inputs, revisions, client, proof, started);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+async function runChecked(inputs, revisions, client, proof, started) {
     if (revisions.length === 0)
         throw new errors/* InputError */.dz('migrations-dir', `holds no Alembic revision files: ${inputs.migrationsDir} (give the versions directory of the newer release).`);
     const known = new Set(revisions.map((revision) => revision.revision));
@@ -40633,7 +40653,6 @@ async function runAlembic(inputs, proof, started) {
         throw new errors/* InputError */.dz('plan', `lists ${unknownPlanned.join(', ')}, not a revision in ${inputs.migrationsDir}. Nothing was changed.`);
     const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     const commandEnv = alembicEnv(inputs.target, inputs.databaseUrl);
-    const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
     cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
     const tableName = qualifiedName(inputs.historyTable);
     const keys = alembicLockKeys(inputs.target.database, inputs.historyTable);
@@ -40666,7 +40685,7 @@ async function runAlembic(inputs, proof, started) {
         const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
         (0,external_node_fs_.writeFileSync)(sqlFile, sql);
         const backup = proof ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}` : inputs.skipBackupCheck ? 'none: skip-backup-check: true' : 'not needed: dry run';
-        const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
+        const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.remote ? (0,summary/* code */.aY)(executor.description) : executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
         if (inputs.dryRun) {
             lib_core/* startGroup */.Oh('Alembic\'s offline SQL for this downgrade (alembic downgrade <from>:<to> --sql)');
             lib_core/* info */.pq(sql);
@@ -40709,7 +40728,6 @@ async function runAlembic(inputs, proof, started) {
         lib_core/* info */.pq(`Reverted ${result.reverted.length} Alembic revision(s): ${tableName} is now ${result.after.join(', ') || 'empty'} (${(0,duration/* formatDuration */.a)(durationMs)}).`);
     }
     finally {
-        await client.end().catch(() => undefined);
         await executor.close?.();
     }
 }
