@@ -1,3 +1,4 @@
+import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { booleanInput, durationInput, enumInput, integerInput, jsonInput, listInput, stringInput } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
@@ -31,7 +32,7 @@ export interface ApplyDownInputs {
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
  * say what changed when expected-plan-digest does not match).
  */
-export function parsePlan(plan: unknown, tool: MigrationTool): ApprovedEntry[] {
+export function parsePlan(plan: unknown, tool: { format: string; versionInput: MigrationTool['versionInput'] }): ApprovedEntry[] {
   if (!Array.isArray(plan)) throw new InputError('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
   return plan.map((entry, index) => {
     const record: Record<string, unknown> = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { version: entry };
@@ -52,10 +53,126 @@ function planTarget(entries: ApprovedEntry[]): DownTarget {
   return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
 
-export function readApplyDownInputs(): ApplyDownInputs {
+/** Formats this action reverts: the SQL-file tools, and Alembic (the team's own alembic downgrade). */
+const FORMATS = [...MIGRATION_FORMATS, 'alembic'] as const;
+
+/** migrations-format: alembic. The revert is the team's `alembic downgrade`, run by migrate-command. */
+export interface AlembicDownInputs {
+  format: 'alembic';
+  target: PgTarget;
+  /** database-url as given: what the team's env.py gets as DATABASE_URL. */
+  databaseUrl?: string;
+  /** The Alembic versions directory of the newer release, read on the runner. */
+  migrationsDir: string;
+  historyTable: HistoryTable;
+  /** Revision ids; empty for base. Undefined with a plan. */
+  targetRevisions?: string[];
+  plan?: ApprovedEntry[];
+  /** The command that is `alembic` for this app, as an argument array. */
+  command: string[];
+  workingDirectory: string;
+  ssh?: SshSettings;
+  dryRun: boolean;
+  backupChecksum?: string;
+  skipBackupCheck: boolean;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  expectedPlanDigest?: string;
+}
+
+const REVISION = /^[A-Za-z0-9_]+$/;
+
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+export function parseMigrateCommand(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (const char of text.trim()) {
+    if (quote) {
+      if (char === quote) quote = undefined;
+      else word += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      word ??= '';
+    } else if (/\s/.test(char)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? '') + char;
+    }
+  }
+  if (quote) throw new InputError('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+  if (word !== undefined) words.push(word);
+  if (words.length === 0) throw new InputError('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+  return words;
+}
+
+/** Inputs only Alembic uses; set with another format they are a mistake. */
+const ALEMBIC_ONLY = { 'migrate-command': 'alembic', 'working-directory': '.', 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '' } as const;
+/** Inputs Alembic cannot honour: its own command decides what runs. */
+const NOT_WITH_ALEMBIC = { steps: 'give target-version (a revision id) or plan', 'allow-empty-down': 'Alembic runs each revision\'s downgrade() as it is', verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself' } as const;
+
+function readBackupGate(dryRun: boolean): { backupChecksum?: string; skipBackupCheck: boolean } {
+  const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+  const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
+  // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
+  if (!dryRun && !backupChecksum && !skipBackupCheck) {
+    throw new InputError(
+      'backup-checksum',
+      'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.',
+      {
+        hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
+      },
+    );
+  }
+  return { backupChecksum, skipBackupCheck };
+}
+
+function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDownInputs {
+  for (const [name, instead] of Object.entries(NOT_WITH_ALEMBIC)) {
+    if (stringInput(name) && !(name === 'verify' && stringInput(name) === 'false')) throw new InputError(name, `is not used with migrations-format alembic: ${instead}.`);
+  }
+  const historyTable = parseHistoryTable(stringInput('history-table', { default: 'alembic_version' }));
+  const revisionList = stringInput('target-version');
+  const planValue = jsonInput('plan');
+  if (revisionList === undefined && planValue === undefined) throw new InputError('target-version', 'or "plan" is required: the Alembic revision to downgrade to (several heads comma-separated, "base" for none).');
+  if (revisionList !== undefined && planValue !== undefined) throw new InputError('plan', 'cannot be combined with "target-version": give exactly one of them.');
+  let targetRevisions: string[] | undefined;
+  if (revisionList !== undefined) {
+    targetRevisions = revisionList.split(/[\s,]+/).filter(Boolean);
+    if (targetRevisions.some((id) => !REVISION.test(id))) throw new InputError('target-version', `must be an Alembic revision id (letters, digits, _), several heads comma-separated, or "base": got ${JSON.stringify(revisionList)}.`);
+    if (targetRevisions.length === 1 && (targetRevisions[0] === 'base' || targetRevisions[0] === '0')) targetRevisions = [];
+  }
+  const dryRun = booleanInput('dry-run', { default: false });
+  return {
+    format: 'alembic',
+    target,
+    databaseUrl: stringInput('database-url'),
+    migrationsDir,
+    historyTable,
+    targetRevisions,
+    plan: planValue === undefined ? undefined : parsePlan(planValue, { format: 'alembic', versionInput: { pattern: REVISION, description: 'an Alembic revision id' } }),
+    command: parseMigrateCommand(stringInput('migrate-command', { default: 'alembic' }) ?? 'alembic'),
+    workingDirectory: stringInput('working-directory', { default: '.' }) ?? '.',
+    ssh: readSshInputs(),
+    dryRun,
+    ...readBackupGate(dryRun),
+    lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
+    statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
+    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+  };
+}
+
+export function readApplyDownInputs(): ApplyDownInputs | AlembicDownInputs {
   const target = resolvePgTarget(stringInput('database-url'));
   const migrationsDir = stringInput('migrations-dir', { required: true });
-  const format = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+  const chosen = enumInput('migrations-format', FORMATS, { default: 'golang-migrate' });
+  if (chosen === 'alembic') return readAlembicInputs(target, migrationsDir);
+  const format: MigrationFormat = chosen;
+  for (const [name, unset] of Object.entries(ALEMBIC_ONLY)) if ((stringInput(name) ?? '') !== unset) throw new InputError(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
   const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
 
   const tool = migrationTool(format);
@@ -73,9 +190,8 @@ export function readApplyDownInputs(): ApplyDownInputs {
         ? { kind: 'steps', steps }
         : planTarget(parsePlan(planValue, tool));
 
-  const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
-  const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
   const dryRun = booleanInput('dry-run', { default: false });
+  const { backupChecksum, skipBackupCheck } = readBackupGate(dryRun);
   const inputs: ApplyDownInputs = {
     target,
     migrationsDir,
@@ -92,15 +208,5 @@ export function readApplyDownInputs(): ApplyDownInputs {
     pgBinDir: stringInput('pg-bin-dir'),
     expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
   };
-  // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
-  if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
-    throw new InputError(
-      'backup-checksum',
-      'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.',
-      {
-        hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
-      },
-    );
-  }
   return inputs;
 }

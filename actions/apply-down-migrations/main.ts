@@ -34,6 +34,7 @@ import { writeSummary } from '../../shared/summary.js';
 import { readApplyDownInputs, type ApplyDownInputs } from './inputs.js';
 import { renderSummary, type SummaryFacts } from './summary.js';
 import { selectVersionsToRevert, type DownSelection } from './target.js';
+import { runAlembic } from './alembic.js';
 
 /**
  * Reverts migrations to a target, newest first: validated inputs and files, then the migration
@@ -41,19 +42,18 @@ import { selectVersionsToRevert, type DownSelection } from './target.js';
  */
 export async function run(): Promise<void> {
   const started = Date.now();
-  const inputs = readApplyDownInputs();
+  const read = readApplyDownInputs();
+  if (read.format === 'alembic') {
+    await runAlembic(read, await checkBackup(read.dryRun, read.backupChecksum, read.target.database), started);
+    return;
+  }
+  const inputs = read;
   // Files first: a missing directory or a duplicate version is found without touching the database.
   const migrations = await loadMigrations(directorySource(inputs.migrationsDir), inputs.format);
   const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
   if (unknownAllowed.length) core.warning(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
 
-  // The backup must be real before anything else: a checksum's shape proves nothing.
-  let proof: BackupProof | undefined;
-  if (!inputs.dryRun && inputs.backupChecksum) {
-    proof = await proveBackup(inputs.backupChecksum, inputs.target.database);
-    core.info(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
-    journal.step(`Found the backup with checksum ${inputs.backupChecksum.slice(0, 16)}…: ${proof.where}`);
-  }
+  const proof = await checkBackup(inputs.dryRun, inputs.backupChecksum, inputs.target.database);
 
   const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
   journal.step(`Connected to ${describeTarget(inputs.target)}`);
@@ -64,6 +64,15 @@ export async function run(): Promise<void> {
     await lock?.release();
     await client.end().catch(() => undefined);
   }
+}
+
+/** The backup must be real before anything else: a checksum's shape proves nothing. */
+async function checkBackup(dryRun: boolean, checksum: string | undefined, database: string): Promise<BackupProof | undefined> {
+  if (dryRun || !checksum) return undefined;
+  const proof = await proveBackup(checksum, database);
+  core.info(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
+  journal.step(`Found the backup with checksum ${checksum.slice(0, 16)}…: ${proof.where}`);
+  return proof;
 }
 
 async function revert(

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24190);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(97454);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 24190:
+/***/ 97454:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36571,95 +36571,7 @@ const golangMigrate = {
     keepsDirtyFlag: true,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/prisma.ts
-
-
-
-// prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
-// docs give for down migrations (Prisma itself never runs it).
-const prisma_FILE = /^(([0-9]+)_([^/]*))\/(migration|down)\.sql$/;
-const compareNames = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-/**
- * Prisma Migrate (prisma-engines schema-engine, sql-schema-connector's postgres flavour):
- * `_prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
- * finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at
- * TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL
- * DEFAULT 0)`, one row per attempt, and `SELECT pg_advisory_lock(72707369)` around every command.
- * A migration counts as applied when its row has finished_at and no rolled_back_at; a row with
- * neither is a failed migration that `migrate deploy` refuses to pass (P3009). `migrate deploy`
- * applies every directory whose name has no such row, and `migrate status` reports rows whose
- * directory is missing as "applied to the database but not found locally". So a revert deletes the
- * reverted migrations' rows: the target release then sees exactly its own migrations applied, and
- * the newer release's `migrate deploy` applies the reverted ones again.
- * The version is the directory name (what migration_name holds); Prisma orders directories by name.
- */
-const prisma = {
-    format: 'prisma',
-    migrationNoun: 'Prisma migration',
-    missingDownPlace: ' (down.sql next to its migration.sql)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            const match = prisma_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, , name, kind] = match;
-            const migration = byVersion.get(version) ?? { version, name };
-            migration[kind === 'migration' ? 'up' : 'down'] = { path: file, sql: await source.readFile(file), transactional: true, file, line: 1 };
-            byVersion.set(version, migration);
-        }
-        for (const migration of byVersion.values()) {
-            if (!migration.up)
-                throw new errors/* ActionError */.lZ(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
-    compareVersions: compareNames,
-    versionInput: { pattern: /^(0|[0-9]+_[^/\s]*)$/, description: 'a migration directory name such as 20240101120000_add_users' },
-    normalizeVersion: (version) => version,
-    defaultHistoryTable: '_prisma_migrations',
-    historyColumns: ['applied_steps_count', 'checksum', 'finished_at', 'id', 'logs', 'migration_name', 'rolled_back_at', 'started_at'],
-    foreignHistoryColumns: [],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
-        const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
-        if (failed.length > 0) {
-            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, { hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.` });
-        }
-        const applied = [...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name))].sort(compareNames);
-        return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-    },
-    historyWriter(table) {
-        const name = qualifiedName(table);
-        return {
-            createTable: () => [
-                ...createSchemaSql(table),
-                `CREATE TABLE IF NOT EXISTS ${name} (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);`,
-            ],
-            // Only verify's scratch database is migrated up by this suite; Prisma's checksum (sha256 of
-            // migration.sql) is not known here, and `migrate deploy` does not compare it.
-            recordApplied: (version) => [
-                `INSERT INTO ${name} (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, '', now(), ${sqlLiteral(version)}, now(), 1);`,
-            ],
-            recordReverted: (version) => [`DELETE FROM ${name} WHERE migration_name = ${sqlLiteral(version)};`],
-            markDirty: () => [],
-        };
-    },
-    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
-    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
-    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
-    lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'never: Prisma has no opt-out',
-        howToOptOut: () => 'split the statement out of down.sql and run it by hand (Prisma has no transaction opt-out)',
-    },
-    keepsDirtyFlag: false,
-};
-
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
 
 
 
@@ -36667,7 +36579,6 @@ const TOOLS = {
     'golang-migrate': golangMigrate,
     dbmate: dbmate,
     diesel: diesel,
-    prisma: prisma,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -36706,7 +36617,7 @@ function hasStatements(script) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
@@ -39730,7 +39641,314 @@ function serializeOutput(value) {
 var summary = __nccwpck_require__(96566);
 // EXTERNAL MODULE: ./shared/inputs.ts
 var shared_inputs = __nccwpck_require__(18573);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => process_runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const words = [];
+    const env = Object.entries(options.env ?? {});
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
+    // A directory named like an option ("-x") would be read as one by cd.
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p', String(target.port),
+        '-o', 'BatchMode=yes',
+        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o', `UserKnownHostsFile=${knownHostsFile}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'CheckHostIP=no',
+        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ControlMaster=auto',
+        '-o', `ControlPath=${controlPath}`,
+        '-o', 'ControlPersist=60',
+        '-o', 'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            let result;
+            try {
+                result = await process_runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await process_runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = (0,shared_inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,shared_inputs/* stringInput */.Uj)(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,shared_inputs/* stringInput */.Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,shared_inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,shared_inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,shared_inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+}
+
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
+
 
 
 
@@ -39763,10 +39981,109 @@ function parsePlan(plan, tool) {
 function planTarget(entries) {
     return { kind: 'plan', versions: entries.map((entry) => entry.version), entries };
 }
+/** Formats this action reverts: the SQL-file tools, and Alembic (the team's own alembic downgrade). */
+const FORMATS = [...MIGRATION_FORMATS, 'alembic'];
+const REVISION = /^[A-Za-z0-9_]+$/;
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+function parseMigrateCommand(text) {
+    const words = [];
+    let word;
+    let quote;
+    for (const char of text.trim()) {
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else
+                word += char;
+        }
+        else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= '';
+        }
+        else if (/\s/.test(char)) {
+            if (word !== undefined)
+                words.push(word);
+            word = undefined;
+        }
+        else {
+            word = (word ?? '') + char;
+        }
+    }
+    if (quote)
+        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+    if (word !== undefined)
+        words.push(word);
+    if (words.length === 0)
+        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+    return words;
+}
+/** Inputs only Alembic uses; set with another format they are a mistake. */
+const ALEMBIC_ONLY = { 'migrate-command': 'alembic', 'working-directory': '.', 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '' };
+/** Inputs Alembic cannot honour: its own command decides what runs. */
+const NOT_WITH_ALEMBIC = { steps: 'give target-version (a revision id) or plan', 'allow-empty-down': 'Alembic runs each revision\'s downgrade() as it is', verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself' };
+function readBackupGate(dryRun) {
+    const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+    const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
+    // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
+    if (!dryRun && !backupChecksum && !skipBackupCheck) {
+        throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
+            hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
+        });
+    }
+    return { backupChecksum, skipBackupCheck };
+}
+function readAlembicInputs(target, migrationsDir) {
+    for (const [name, instead] of Object.entries(NOT_WITH_ALEMBIC)) {
+        if ((0,shared_inputs/* stringInput */.Uj)(name) && !(name === 'verify' && (0,shared_inputs/* stringInput */.Uj)(name) === 'false'))
+            throw new errors/* InputError */.dz(name, `is not used with migrations-format alembic: ${instead}.`);
+    }
+    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: 'alembic_version' }));
+    const revisionList = (0,shared_inputs/* stringInput */.Uj)('target-version');
+    const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
+    if (revisionList === undefined && planValue === undefined)
+        throw new errors/* InputError */.dz('target-version', 'or "plan" is required: the Alembic revision to downgrade to (several heads comma-separated, "base" for none).');
+    if (revisionList !== undefined && planValue !== undefined)
+        throw new errors/* InputError */.dz('plan', 'cannot be combined with "target-version": give exactly one of them.');
+    let targetRevisions;
+    if (revisionList !== undefined) {
+        targetRevisions = revisionList.split(/[\s,]+/).filter(Boolean);
+        if (targetRevisions.some((id) => !REVISION.test(id)))
+            throw new errors/* InputError */.dz('target-version', `must be an Alembic revision id (letters, digits, _), several heads comma-separated, or "base": got ${JSON.stringify(revisionList)}.`);
+        if (targetRevisions.length === 1 && (targetRevisions[0] === 'base' || targetRevisions[0] === '0'))
+            targetRevisions = [];
+    }
+    const dryRun = (0,shared_inputs/* booleanInput */.tE)('dry-run', { default: false });
+    return {
+        format: 'alembic',
+        target,
+        databaseUrl: (0,shared_inputs/* stringInput */.Uj)('database-url'),
+        migrationsDir,
+        historyTable,
+        targetRevisions,
+        plan: planValue === undefined ? undefined : parsePlan(planValue, { format: 'alembic', versionInput: { pattern: REVISION, description: 'an Alembic revision id' } }),
+        command: parseMigrateCommand((0,shared_inputs/* stringInput */.Uj)('migrate-command', { default: 'alembic' }) ?? 'alembic'),
+        workingDirectory: (0,shared_inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.',
+        ssh: readSshInputs(),
+        dryRun,
+        ...readBackupGate(dryRun),
+        lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
+        statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+    };
+}
 function readApplyDownInputs() {
     const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
     const migrationsDir = (0,shared_inputs/* stringInput */.Uj)('migrations-dir', { required: true });
-    const format = (0,shared_inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+    const chosen = (0,shared_inputs/* enumInput */.gX)('migrations-format', FORMATS, { default: 'golang-migrate' });
+    if (chosen === 'alembic')
+        return readAlembicInputs(target, migrationsDir);
+    const format = chosen;
+    for (const [name, unset] of Object.entries(ALEMBIC_ONLY))
+        if (((0,shared_inputs/* stringInput */.Uj)(name) ?? '') !== unset)
+            throw new errors/* InputError */.dz(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
     const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const tool = tools_migrationTool(format);
     const versions = tool.versionInput;
@@ -39783,9 +40100,8 @@ function readApplyDownInputs() {
         : steps !== undefined
             ? { kind: 'steps', steps }
             : planTarget(parsePlan(planValue, tool));
-    const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
-    const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
     const dryRun = (0,shared_inputs/* booleanInput */.tE)('dry-run', { default: false });
+    const { backupChecksum, skipBackupCheck } = readBackupGate(dryRun);
     const inputs = {
         target,
         migrationsDir,
@@ -39802,12 +40118,6 @@ function readApplyDownInputs() {
         pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
         expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
     };
-    // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
-    if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
-        throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
-            hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
-        });
-    }
     return inputs;
 }
 
@@ -39953,7 +40263,526 @@ options = {}) {
     return { versions: pending, alreadyReverted };
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-revisions.ts
+
+
+
+
+
+// Reads {path: source} as JSON on stdin, writes [{revision, ...}] as JSON on stdout. Files without a
+// module-level `revision` are not revisions (Alembic skips them too: "Could not determine revision id").
+const PARSER = String.raw `
+import ast, json, sys
+
+def literal(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return None
+
+def names(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        raise SystemExit("not a literal: line %d" % node.lineno)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+def dotted(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return base + "." + node.attr if base else node.attr
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return None
+
+def op_calls(function):
+    ops = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func) or ""
+        if not name.startswith("op.") or name.count(".") != 1:
+            continue
+        entry = {"name": name[3:], "args": [], "kwargs": {}, "line": node.lineno}
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "Column":
+                column_args = [literal(a) if isinstance(a, ast.Constant) else None for a in arg.args]
+                column_type = next((dotted(a) for a in arg.args if not isinstance(a, ast.Constant)), None)
+                entry["column"] = {
+                    "name": column_args[0] if column_args else None,
+                    "type": column_type,
+                    "kwargs": {k.arg: literal(k.value) for k in arg.keywords if k.arg},
+                }
+                entry["args"].append(None)
+            else:
+                value = literal(arg)
+                if value is None and isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "text" and arg.args:
+                    value = literal(arg.args[0])
+                entry["args"].append(value if isinstance(value, str) else None)
+        for keyword in node.keywords:
+            if keyword.arg:
+                entry["kwargs"][keyword.arg] = literal(keyword.value)
+        ops.append(entry)
+    ops.sort(key=lambda op: op["line"])
+    return ops
+
+files = json.load(sys.stdin)
+revisions = []
+for path, source in sorted(files.items()):
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        raise SystemExit("%s: %s" % (path, error))
+    found = {}
+    functions = {}
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            targets = [node.target.id]
+            value = node.value
+        elif isinstance(node, ast.FunctionDef):
+            functions[node.name] = node
+        for target in targets:
+            if target in ("revision", "down_revision", "branch_labels", "depends_on"):
+                try:
+                    found[target] = names(value)
+                except SystemExit as error:
+                    raise SystemExit("%s: %s is %s" % (path, target, error))
+    if "revision" not in found or len(found["revision"]) != 1:
+        continue
+    doc = ast.get_docstring(tree) or ""
+    revisions.append({
+        "revision": found["revision"][0],
+        "downRevisions": found.get("down_revision", []),
+        "branchLabels": found.get("branch_labels", []),
+        "dependsOn": found.get("depends_on", []),
+        "message": doc.splitlines()[0] if doc else "",
+        "file": path,
+        "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
+        "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+    })
+json.dump(revisions, sys.stdout)
+`;
+/** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
+function isRevisionFile(file) {
+    return file.endsWith('.py') && !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) && !file.endsWith('__init__.py');
+}
+let resolvedPython;
+/**
+ * The interpreter that reads the graph, resolved once: the one the `alembic` on PATH runs with (its
+ * #! line), else /usr/bin/python3, else `python3` from PATH. A version-manager shim (pyenv's
+ * python3) costs ~250 ms per start, more than the whole graph read.
+ */
+function graphPython() {
+    if (resolvedPython)
+        return resolvedPython;
+    const candidates = [];
+    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)) {
+        const alembic = external_node_path_default().join(dir, 'alembic');
+        if (!(0,external_node_fs_.existsSync)(alembic))
+            continue;
+        const shebang = /^#!\s*(\/\S*python[0-9.]*)\s*$/.exec((0,external_node_fs_.readFileSync)(alembic, 'utf8').split('\n', 1)[0]);
+        if (shebang)
+            candidates.push(shebang[1]);
+        break;
+    }
+    candidates.push('/usr/bin/python3');
+    resolvedPython = candidates.find((candidate) => (0,external_node_fs_.existsSync)(candidate)) ?? 'python3';
+    return resolvedPython;
+}
+/** Every revision file in one python process (one interpreter start for the whole graph). */
+async function readAlembicRevisions(source, files, python = graphPython()) {
+    const sources = {};
+    for (const file of files.filter(isRevisionFile))
+        sources[file] = await source.readFile(file);
+    // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
+    const result = await process_runProcess(python, ['-S', '-c', PARSER], { input: JSON.stringify(sources), okExitCodes: [0, 1] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
+    const revisions = JSON.parse(result.stdout).map((revision) => ({
+        ...revision,
+        sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+    }));
+    const seen = new Map();
+    for (const revision of revisions) {
+        const other = seen.get(revision.revision);
+        if (other)
+            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`);
+        seen.set(revision.revision, revision.file);
+    }
+    for (const revision of revisions) {
+        const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
+        if (missing.length)
+            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`);
+    }
+    return revisions;
+}
+/** Revisions nothing follows: Alembic's heads. */
+function heads(revisions) {
+    const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
+    return revisions.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+}
+/** `revision` and everything it follows (down_revision and depends_on), transitively. */
+function ancestry(revisions, start) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    const seen = new Set();
+    const stack = [...start];
+    while (stack.length) {
+        const id = stack.pop();
+        if (seen.has(id) || !byId.has(id))
+            continue;
+        seen.add(id);
+        stack.push(...byId.get(id).downRevisions, ...byId.get(id).dependsOn);
+    }
+    return seen;
+}
+/**
+ * What `alembic downgrade <t>` for each target head t removes from the applied revisions (those at or
+ * below `current`, the alembic_version rows): the revisions that follow some t (Alembic keeps a sibling
+ * branch that does not lead to t). Newest first, each after everything that follows it, and the heads
+ * alembic_version holds afterwards.
+ */
+function revisionsToRevert(revisions, current, target) {
+    return downgradePlan(revisions, current, target).revert;
+}
+function downgradePlan(revisions, current, target) {
+    const applied = ancestry(revisions, current);
+    const revert = [...applied].filter((id) => target.length === 0 || target.some((head) => head !== id && ancestry(revisions, [id]).has(head))).sort();
+    const left = new Set([...applied].filter((id) => !revert.includes(id)));
+    const followedInLeft = new Set(revisions.filter((revision) => left.has(revision.revision)).flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
+    const order = [];
+    const placed = new Set();
+    const followers = (id) => revisions.filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id)).map((revision) => revision.revision);
+    const visit = (id) => {
+        if (placed.has(id))
+            return;
+        placed.add(id);
+        for (const follower of followers(id))
+            if (revert.includes(follower))
+                visit(follower);
+        order.push(id);
+    };
+    for (const id of revert)
+        visit(id);
+    return { revert: order, after };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic.ts
+
+
+
+
+
+
+
+/**
+ * Alembic: the revert runs the team's own `alembic downgrade <revision>` with the newer code (only it
+ * has the downgrade() functions), inside our migration lock; alembic_version is read before and after
+ * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
+ * per head).
+ */
+const ALEMBIC_HISTORY_TABLE = 'alembic_version';
+function alembicLockKeys(database, table) {
+    return [suiteLockKey(database, table)];
+}
+/** The revisions in alembic_version (Alembic's current heads), sorted; undefined when the table is missing. */
+async function readAlembicVersion(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT version_num FROM ${qualifiedName(table)}`);
+    return rows.map((row) => row.version_num).sort();
+}
+/**
+ * Refuses an alembic_version that Alembic itself would not leave: a revision the newer code does not
+ * have, or two rows where one follows the other (a downgrade or merge stopped half-way, or a hand edit).
+ */
+function checkAlembicVersion(current, revisions, where) {
+    const known = new Set(revisions.map((revision) => revision.revision));
+    const unknown = current.filter((revision) => !known.has(revision));
+    if (unknown.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`, {
+            hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
+        });
+    }
+    const nested = current.filter((revision) => current.some((other) => other !== revision && ancestry(revisions, [other]).has(revision)));
+    if (nested.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`, {
+            hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
+        });
+    }
+}
+/** The downgrade argument list; several heads go one by one, each to its own revision. */
+function downgradeArguments(command, target) {
+    return [...command, 'downgrade', target];
+}
+/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
+async function offlineDowngradeSql(command, executor, from, to, options = {}) {
+    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+async function revertWithAlembic(options) {
+    const started = Date.now();
+    const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
+    try {
+        const before = await readAlembicVersion(options.client, options.table);
+        if (before === undefined)
+            throw new errors/* ActionError */.lZ(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+        checkAlembicVersion(before, options.revisions, 'the database');
+        const plan = downgradePlan(options.revisions, before, options.target);
+        const reverted = plan.revert;
+        const commands = [];
+        if (reverted.length) {
+            // alembic downgrade takes one revision: one run per target head that still has revisions above it.
+            const targets = options.target.length ? options.target : ['base'];
+            for (const target of targets) {
+                const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                if (target !== 'base' && downgradePlan(options.revisions, now, [target]).revert.length === 0)
+                    continue;
+                const argv = downgradeArguments(options.command, target);
+                commands.push(argv);
+                const result = await options.executor.run(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env, timeoutMs: options.timeoutMs, okExitCodes: [0, 1, 2, 255], onStdoutLine: options.onLine, onStderrLine: options.onLine });
+                if (result.exitCode !== 0) {
+                    const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                    throw new errors/* ActionError */.lZ(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
+                }
+            }
+        }
+        const after = (await readAlembicVersion(options.client, options.table)) ?? [];
+        if (after.join(',') !== plan.after.join(',')) {
+            throw new errors/* ActionError */.lZ(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
+                hint: 'Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release\'s code.',
+            });
+        }
+        return { before, after, reverted, commands, durationMs: Date.now() - started };
+    }
+    finally {
+        await lock.release();
+    }
+}
+/**
+ * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
+ * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
+ */
+function alembicPlanIdentity(revisions, revert, after) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: after.length ? [...after].sort().join(',') : '0',
+        reverts: revert.map((id) => ({ version: id, name: byId.get(id)?.message, file: byId.get(id)?.file, downSha256: byId.get(id)?.sha256 ?? null, transactional: true })),
+    };
+}
+/** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
+function headsAfterReverting(revisions, current, revert) {
+    const gone = new Set(revert);
+    const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
+    const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    return left.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+}
+
+
+;// CONCATENATED MODULE: ./actions/apply-down-migrations/alembic.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * migrations-format: alembic. Only the newer release's code has the downgrade() functions, so the
+ * revert is the team's own `alembic downgrade <revision>` (migrate-command, on this runner or over
+ * SSH), held inside our migration lock, with alembic_version checked before and after. The plan is
+ * computed from the revision graph in migrations-dir and alembic_version.
+ */
+async function runAlembic(inputs, proof, started) {
+    const source = directorySource(inputs.migrationsDir);
+    // The graph read (a python start) and the connection overlap; nothing is changed before both are checked.
+    const connecting = connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
+    connecting.catch(() => undefined);
+    let revisions;
+    try {
+        revisions = await readAlembicRevisions(source, await source.listFiles());
+    }
+    catch (error) {
+        await connecting.then((client) => client.end()).catch(() => undefined);
+        throw error;
+    }
+    const client = await connecting;
+    try {
+        await runChecked(inputs, revisions, client, proof, started);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+async function runChecked(inputs, revisions, client, proof, started) {
+    if (revisions.length === 0)
+        throw new errors/* InputError */.dz('migrations-dir', `holds no Alembic revision files: ${inputs.migrationsDir} (give the versions directory of the newer release).`);
+    const known = new Set(revisions.map((revision) => revision.revision));
+    const unknownTarget = (inputs.targetRevisions ?? []).filter((id) => !known.has(id));
+    if (unknownTarget.length)
+        throw new errors/* InputError */.dz('target-version', `names ${unknownTarget.join(', ')}, not a revision in ${inputs.migrationsDir} (revisions: ${revisions.map((revision) => revision.revision).join(', ')}). Nothing was changed.`);
+    const unknownPlanned = (inputs.plan ?? []).filter((entry) => !known.has(entry.version)).map((entry) => entry.version);
+    if (unknownPlanned.length)
+        throw new errors/* InputError */.dz('plan', `lists ${unknownPlanned.join(', ')}, not a revision in ${inputs.migrationsDir}. Nothing was changed.`);
+    const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
+    const commandEnv = alembicEnv(inputs.target, inputs.databaseUrl);
+    cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
+    const tableName = qualifiedName(inputs.historyTable);
+    const keys = alembicLockKeys(inputs.target.database, inputs.historyTable);
+    try {
+        await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
+        const current = await readAlembicVersion(client, inputs.historyTable);
+        if (current === undefined)
+            throw new errors/* ActionError */.lZ(`The database has no ${tableName}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+        checkAlembicVersion(current, revisions, 'the database');
+        const target = inputs.targetRevisions ?? headsAfterReverting(revisions, current, (inputs.plan ?? []).map((entry) => entry.version));
+        const plan = downgradePlan(revisions, current, target);
+        if (inputs.plan) {
+            const planned = new Set(inputs.plan.map((entry) => entry.version));
+            const applied = plan.revert.filter((id) => planned.has(id));
+            if (applied.length !== plan.revert.length) {
+                throw new errors/* InputError */.dz('plan', `cannot be reverted on its own: downgrading to ${target.join(', ') || 'base'} also reverts ${plan.revert.filter((id) => !planned.has(id)).join(', ')}. Nothing was changed.`, { hint: 'Compute the plan again against the release running now.' });
+            }
+        }
+        const identity = alembicPlanIdentity(revisions, plan.revert, plan.after);
+        const digest = planDigest(identity);
+        if (inputs.expectedPlanDigest && plan.revert.length) {
+            verifyPlanDigest(inputs.expectedPlanDigest, identity, inputs.plan);
+            lib_core/* info */.pq(`The plan is the approved one: ${inputs.expectedPlanDigest}.`);
+        }
+        const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+        const planned = plan.revert.map((id) => entryOf(byId.get(id)));
+        lib_core/* info */.pq(plan.revert.length ? `Plan: alembic downgrade ${current.join(', ')} -> ${plan.after.join(', ') || 'base'}, reverting ${plan.revert.join(', ')}.` : `Nothing to revert: alembic_version is ${current.join(', ') || 'empty'}.`);
+        // Alembic's offline mode: the SQL its downgrade() functions emit, without a database connection.
+        const sql = plan.revert.length ? await dryRunSql(inputs, executor, commandEnv, current, target, revisions) : '';
+        const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+        (0,external_node_fs_.writeFileSync)(sqlFile, sql);
+        const backup = proof ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}` : inputs.skipBackupCheck ? 'none: skip-backup-check: true' : 'not needed: dry run';
+        const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.remote ? (0,summary/* code */.aY)(executor.description) : executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
+        if (inputs.dryRun) {
+            lib_core/* startGroup */.Oh('Alembic\'s offline SQL for this downgrade (alembic downgrade <from>:<to> --sql)');
+            lib_core/* info */.pq(sql);
+            lib_core/* endGroup */.N4();
+            setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.after.join(','), 'initial-version': current.join(','), 'dry-run-sql': sql, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': Date.now() - started });
+            await (0,summary/* writeSummary */.Sy)(renderAlembicSummary({ ...facts, durationMs: Date.now() - started }));
+            return;
+        }
+        emitEvent('down_migrations_start', { database: inputs.target.database, format: 'alembic', history_table: tableName, from_version: current.join(','), to_version: plan.after.join(','), versions: plan.revert, backup_checksum: inputs.backupChecksum, backup_check_skipped: !inputs.backupChecksum && inputs.skipBackupCheck });
+        lib_core/* info */.pq(`Taking the migration lock (${facts.lock}) and running ${inputs.command.join(' ')} downgrade on ${executor.description}...`);
+        const result = await revertWithAlembic({
+            client,
+            database: inputs.target.database,
+            table: inputs.historyTable,
+            revisions,
+            target,
+            command: inputs.command,
+            executor,
+            cwd: inputs.workingDirectory,
+            env: commandEnv,
+            lockTimeoutMs: inputs.lockTimeoutMs,
+            timeoutMs: inputs.statementTimeoutMs || undefined,
+            onLine: (line) => lib_core/* info */.pq(line),
+        });
+        const durationMs = Date.now() - started;
+        setOutputs({
+            reverted: result.reverted.map((id) => entryOf(byId.get(id))),
+            planned,
+            'plan-digest': digest,
+            'final-version': result.after.join(','),
+            'initial-version': result.before.join(','),
+            'dry-run-sql': sql,
+            'sql-file': sqlFile,
+            failure: '',
+            verified: '',
+            'duration-ms': durationMs,
+        });
+        await (0,summary/* writeSummary */.Sy)(renderAlembicSummary({ ...facts, before: result.before, after: result.after, revert: result.reverted, durationMs }));
+        emitEvent('down_migrations_complete', { from_version: result.before.join(','), final_version: result.after.join(','), reverted: result.reverted, duration_ms: durationMs });
+        lib_core/* info */.pq(`Reverted ${result.reverted.length} Alembic revision(s): ${tableName} is now ${result.after.join(', ') || 'empty'} (${(0,duration/* formatDuration */.a)(durationMs)}).`);
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+/**
+ * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
+ * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
+ */
+function alembicEnv(target, databaseUrl) {
+    const url = databaseUrl ?? `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const env = { DATABASE_URL: url };
+    for (const [name, value] of Object.entries(pgToolEnv(target)))
+        if (value !== undefined && name !== 'PGOPTIONS')
+            env[name] = value;
+    return env;
+}
+function entryOf(revision) {
+    return { version: revision.revision, name: revision.message, file: revision.file, transactional: true };
+}
+/** One `downgrade <from>:<to> --sql` per target head, from the current head above it. */
+async function dryRunSql(inputs, executor, env, current, target, revisions) {
+    const parts = [];
+    for (const to of target.length ? target : ['base']) {
+        for (const from of current) {
+            if (downgradePlan(revisions, [from], to === 'base' ? [] : [to]).revert.length === 0)
+                continue;
+            parts.push(await offlineDowngradeSql(inputs.command, executor, from, to, { cwd: inputs.workingDirectory, env }));
+        }
+        if (parts.length)
+            break;
+    }
+    return parts.join('\n');
+}
+function renderAlembicSummary(facts) {
+    const move = `${facts.before.join(', ') || 'base'} → ${facts.after.join(', ') || 'base'}`;
+    const parts = [`## ${facts.dryRun ? `Down migrations (dry run): would go ${move}` : facts.revert.length ? `Down migrations: ${move}` : 'Down migrations: nothing to do'}\n`];
+    parts.push((0,summary/* keyValueTable */.z2)([
+        ['Database', (0,summary/* code */.aY)(facts.database)],
+        ['Format', `alembic, history ${facts.tableName}`],
+        ['Version', `${move}${facts.dryRun ? ' (planned)' : ''}`],
+        ['Command', `${(0,summary/* code */.aY)(`${facts.command.join(' ')} downgrade`)} on ${facts.where}`],
+        ['Backup', facts.backup],
+        ['Migration lock', `${facts.lock}${facts.dryRun ? ' (not taken: dry run)' : ''}`],
+        ['Duration', (0,duration/* formatDuration */.a)(facts.durationMs)],
+    ]));
+    if (facts.revert.length) {
+        const rows = facts.revert.map((id) => [id, facts.byId.get(id)?.message ?? '', facts.byId.get(id)?.file ?? '', facts.dryRun ? 'planned' : 'reverted']);
+        parts.push(`\n${(0,summary/* markdownTable */.Qj)(['Revision', 'Message', 'File', 'Result'], rows)}`);
+    }
+    if (facts.dryRun && facts.sql)
+        parts.push(`\n${(0,summary/* details */.zH)('Alembic\'s offline SQL (alembic downgrade --sql)', (0,summary/* codeBlock */.DV)(facts.sql, 'sql'))}`);
+    return parts.join('');
+}
+
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/main.ts
+
 
 
 
@@ -39984,19 +40813,18 @@ options = {}) {
  */
 async function run() {
     const started = Date.now();
-    const inputs = readApplyDownInputs();
+    const read = readApplyDownInputs();
+    if (read.format === 'alembic') {
+        await runAlembic(read, await checkBackup(read.dryRun, read.backupChecksum, read.target.database), started);
+        return;
+    }
+    const inputs = read;
     // Files first: a missing directory or a duplicate version is found without touching the database.
     const migrations = await loadMigrations(directorySource(inputs.migrationsDir), inputs.format);
     const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
     if (unknownAllowed.length)
         lib_core/* warning */.$e(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
-    // The backup must be real before anything else: a checksum's shape proves nothing.
-    let proof;
-    if (!inputs.dryRun && inputs.backupChecksum) {
-        proof = await proveBackup(inputs.backupChecksum, inputs.target.database);
-        lib_core/* info */.pq(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
-        cancellation/* journal */.W8.step(`Found the backup with checksum ${inputs.backupChecksum.slice(0, 16)}…: ${proof.where}`);
-    }
+    const proof = await checkBackup(inputs.dryRun, inputs.backupChecksum, inputs.target.database);
     const client = await connect(inputs.target, { applicationName: 'rollback-actions apply-down-migrations' });
     cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
     let lock;
@@ -40007,6 +40835,15 @@ async function run() {
         await lock?.release();
         await client.end().catch(() => undefined);
     }
+}
+/** The backup must be real before anything else: a checksum's shape proves nothing. */
+async function checkBackup(dryRun, checksum, database) {
+    if (dryRun || !checksum)
+        return undefined;
+    const proof = await proveBackup(checksum, database);
+    lib_core/* info */.pq(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
+    cancellation/* journal */.W8.step(`Found the backup with checksum ${checksum.slice(0, 16)}…: ${proof.where}`);
+    return proof;
 }
 async function revert(inputs, migrations, client, started, proof, onLock) {
     const table = inputs.historyTable;
@@ -40430,9 +41267,10 @@ function errorMessage(error) {
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, secretInput, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, quote, yamlInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
@@ -40471,7 +41309,7 @@ function stringInput(name, options) {
 function secretInput(name, options) {
     const text = readRaw(name, options);
     if (text !== undefined)
-        core.setSecret(text);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
     return (text ?? options?.default);
 }
 function enumInput(name, allowed, options) {

@@ -5,6 +5,7 @@ import { lastLines } from '../../process.js';
 import { historyTableExists } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
 import { acquireMigrationLock, type LockKey } from '../lock.js';
+import type { PlanIdentity } from '../plan-digest.js';
 import { ancestry, downgradePlan, heads, type AlembicRevision } from './alembic-revisions.js';
 import { suiteLockKey } from './common.js';
 
@@ -122,6 +123,27 @@ export async function revertWithAlembic(options: AlembicRevertOptions): Promise<
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
+ * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
+ */
+export function alembicPlanIdentity(revisions: readonly AlembicRevision[], revert: readonly string[], after: readonly string[]): PlanIdentity {
+  const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+  return {
+    strategy: 'down-migrations',
+    targetVersion: after.length ? [...after].sort().join(',') : '0',
+    reverts: revert.map((id) => ({ version: id, name: byId.get(id)?.message, file: byId.get(id)?.file, downSha256: byId.get(id)?.sha256 ?? null, transactional: true })),
+  };
+}
+
+/** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
+export function headsAfterReverting(revisions: readonly AlembicRevision[], current: readonly string[], revert: readonly string[]): string[] {
+  const gone = new Set(revert);
+  const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
+  const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+  return left.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
 }
 
 export { heads };
