@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runDemo, type DemoResult } from '../../scripts/demo/scenario.js';
+import { findCalled, runDemo, type DemoResult } from '../../scripts/demo/scenario.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
 /**
@@ -21,6 +21,7 @@ const SWARM_CHECK = "still on the swarm's nodes?";
 describe('the rollback and drill workflows with strategy swarm', () => {
   let result: DemoResult;
   let prunedDrill: WorkflowRun;
+  let swarmCurrent: WorkflowRun;
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -35,7 +36,20 @@ describe('the rollback and drill workflows with strategy swarm', () => {
         const pruned = path.join(world.deployHost, 'stack-pruned.yml');
         copyFileSync(path.join(world.deployHost, 'stack.yml'), pruned);
         writeFileSync(pruned, readFileSync(pruned, 'utf8').replace(/image: [^:\s]+:/, 'image: localhost/pruned-image:'));
-        prunedDrill = await world.run('rollback-drill.yml', { environment: 'production' }, { suite: true, vars: { ROLLBACK_COMPOSE_FILE: 'stack-pruned.yml', ROLLBACK_IMAGE: 'localhost/pruned-image' } });
+        // The drill's own inputs choose the swarm check (the variables say compose here).
+        const stack = world.project;
+        prunedDrill = await world.run(
+          'rollback-drill.yml',
+          { environment: 'production', 'redeploy-strategy': 'swarm', stack },
+          { suite: true, vars: { ROLLBACK_REDEPLOY_STRATEGY: '', ROLLBACK_STACK: '', ROLLBACK_COMPOSE_FILE: 'stack-pruned.yml', ROLLBACK_IMAGE: 'localhost/pruned-image' } },
+        );
+        // An environment without deployments: the current release is read from the swarm service.
+        const caller = await world.run(
+          'rollback.yml',
+          { environment: 'staging', 'target-tag': 'v1.1.0', 'dry-run': true },
+          { environments: { staging: { secrets: { DATABASE_URL: world.database.url } }, 'staging-plan': { secrets: { DATABASE_URL: world.readerUrl } } } },
+        );
+        swarmCurrent = findCalled(caller, 'rollback');
       },
     });
   }, 900_000);
@@ -75,6 +89,13 @@ describe('the rollback and drill workflows with strategy swarm', () => {
     const prunedMatrix = JSON.parse(prunedDrill.outputs.matrix) as { scenario: string; result: string; details: string }[];
     expect(prunedMatrix.at(-1)).toMatchObject({ scenario: 'Image localhost/pruned-image:v1.1.0 available on the target', result: 'failed' });
     expect(prunedMatrix.at(-1)?.details).toContain('missing on a swarm node');
+  });
+
+  it('reads the current release from the swarm service when the environment has no deployments (dry run)', () => {
+    const settings = swarmCurrent.jobs.plan.steps.find((step) => step.name === 'Resolve settings');
+    expect(settings?.outputs['current-swarm-service']).toMatch(/^rollback-demo-.*_app$/);
+    expect(swarmCurrent.jobs.plan.result).toBe('success');
+    expect(swarmCurrent.jobs.plan.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations' });
   });
 
   it('rolls back by hand to v1.1.0 with the down migrations, the stack updated and healthy; the app is not stopped (a notice says so)', () => {
