@@ -5,7 +5,7 @@ import { lastLines } from '../../process.js';
 import { historyTableExists } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
 import { acquireMigrationLock, type LockKey } from '../lock.js';
-import { ancestry, downgradePlan, heads, type AlembicRevision } from './alembic-revisions.js';
+import { ancestry, downgradePlan, type AlembicRevision } from './alembic-revisions.js';
 import { suiteLockKey } from './common.js';
 
 /**
@@ -14,8 +14,6 @@ import { suiteLockKey } from './common.js';
  * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
  * per head).
  */
-
-export const ALEMBIC_HISTORY_TABLE = 'alembic_version';
 
 export function alembicLockKeys(database: string, table: HistoryTable): LockKey[] {
   return [suiteLockKey(database, table)];
@@ -124,4 +122,3 @@ export async function revertWithAlembic(options: AlembicRevertOptions): Promise<
   }
 }
 
-export { heads };
