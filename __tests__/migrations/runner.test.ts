@@ -82,7 +82,7 @@ SELECT two();`,
         await client.query('BEGIN');
         let count = 0;
         for (const source of sources) {
-          for (const statement of splitStatements(source)) {
+          for (const statement of await splitStatements(source)) {
             await client.query(statement.text);
             count++;
           }

@@ -258,6 +258,12 @@ describe('the demo scenario through the workflows', () => {
     ]);
   });
 
+  it('folds the tools\' progress groups as GitHub\'s log view does: pg_dump\'s per-table lines counted, not printed', () => {
+    const log = lines.join('\n');
+    expect(log).toMatch(/▸ pg_dump \S+ \([^)]*\)\n[^\n]*\(\d+ lines folded\)/);
+    expect(log).not.toMatch(/pg_dump: reading/);
+  });
+
   it('never shows a database password, the smoke token or a GitHub token in the runner log', () => {
     const log = lines.join('\n');
     expect(log).not.toMatch(/postgres:\/\/[^:\s]+:[^*@\s]+@/);

@@ -114,7 +114,7 @@ async function revert(
     );
   }
   const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
-  const plan = planDown(migrations, history, selection.versions, {
+  const plan = await planDown(migrations, history, selection.versions, {
     format: inputs.format,
     table,
     serverVersionNum: server.num,

@@ -10,7 +10,6 @@ import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SER
 
 export const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'] as const;
 export type DbPolicy = (typeof DB_POLICIES)[number];
-export const TARGET_KEYWORDS = ['previous', 'last-successful-deployment'] as const;
 
 export type TargetRequest = { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
 

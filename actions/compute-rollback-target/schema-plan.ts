@@ -112,7 +112,7 @@ async function revertSetFromDatabase(request: SchemaPlanRequest, checkout: reado
 async function planRevert(request: SchemaPlanRequest, checkout: readonly Migration[], history: HistoryState, versions: string[]): Promise<{ plan?: MigrationPlan; problems: string[] }> {
   if (versions.length === 0) return { problems: [] };
   try {
-    const plan = planDown(checkout, history, versions, {
+    const plan = await planDown(checkout, history, versions, {
       format: request.format,
       table: request.historyTable,
       serverVersionNum: request.database?.serverVersionNum,

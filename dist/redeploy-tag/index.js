@@ -30449,8 +30449,6 @@ async function servicesWithTasks(executor, services) {
     // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
     return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
 }
-/** Task states after which a task never runs again. */
-const ENDED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']));
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
 const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
 /** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */

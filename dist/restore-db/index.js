@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(20429);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(72366);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 20429:
+/***/ 72366:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38176,7 +38176,6 @@ function serializeOutput(value) {
  * it, so our idea of "version 4" is exactly the tool's.
  */
 
-
 /**
  * The migration version a file of the directory stands for, by name only (no file is read), or
  * undefined when the format does not read it as a migration: enough to know whether a release
@@ -38400,6 +38399,219 @@ function gitRefSource(repoDir, ref, dir) {
     };
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
+
+
+
+let loading;
+let loaded;
+/**
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
+ */
+function wasmDirectory() {
+    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
+    const file = located.startsWith('file:') ? fileURLToPath(located) : located;
+    if (!existsSync(file))
+        throw new ActionError(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+    return path.dirname(file);
+}
+/**
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
+ */
+function sql_parser_loadSqlParser() {
+    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+    // to webpack, which copies it as text and corrupts it.
+    if (loading === undefined)
+        loading = importParser();
+    return loading;
+}
+async function importParser() {
+    const scope = globalThis;
+    const previous = scope.__dirname;
+    scope.__dirname = wasmDirectory();
+    try {
+        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await parser.loadModule();
+        loaded = parser;
+        return parser;
+    }
+    catch (error) {
+        throw new ActionError(`The PostgreSQL SQL parser could not be loaded: ${errorMessage(error)}`);
+    }
+    finally {
+        if (previous === undefined)
+            delete scope.__dirname;
+        else
+            scope.__dirname = previous;
+    }
+}
+/**
+ * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
+ * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
+ */
+function sql_parser_scanTokens(sql) {
+    if (loaded === undefined)
+        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
+    let scanned;
+    try {
+        scanned = loaded.scanSync(sql).tokens ?? [];
+    }
+    catch {
+        return undefined;
+    }
+    const index = codeUnitIndex(sql);
+    return scanned.map((token) => ({
+        kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
+            : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+        text: token.text,
+        start: index(token.start),
+        end: index(token.end),
+    }));
+}
+/** Maps the scanner's UTF-8 byte offsets to string indexes. */
+function codeUnitIndex(sql) {
+    if (Buffer.byteLength(sql) === sql.length)
+        return (byteOffset) => byteOffset;
+    const indexes = [];
+    let byte = 0;
+    for (let unit = 0; unit < sql.length; unit++) {
+        const code = sql.charCodeAt(unit);
+        const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+        for (let count = 0; count < width; count++)
+            indexes[byte + count] = unit;
+        byte += width;
+    }
+    indexes[byte] = sql.length;
+    return (byteOffset) => indexes[byteOffset];
+}
+/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
+function stripLeadingComments(text) {
+    const tokens = sql_parser_scanTokens(text);
+    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
+    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
+    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+function lineAt(bytes, byteOffset) {
+    let line = 1;
+    for (let index = 0; index < byteOffset && index < bytes.length; index++)
+        if (bytes[index] === 0x0a)
+            line++;
+    return line;
+}
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes, start, length) {
+    const end = length === undefined || length === 0 ? bytes.length : start + length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+function isBlank(text) {
+    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
+ * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
+ * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ */
+function parseSql(sql) {
+    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+    let parsed = parsedTexts.get(sql);
+    if (parsed === undefined) {
+        if (parsedTexts.size >= PARSED_KEPT)
+            parsedTexts.delete(parsedTexts.keys().next().value);
+        parsed = parseUncached(sql);
+        parsedTexts.set(sql, parsed);
+    }
+    return parsed;
+}
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map();
+async function parseUncached(sql) {
+    const parser = await sql_parser_loadSqlParser();
+    if (isBlank(sql))
+        return { statements: [], errors: [] };
+    const bytes = Buffer.from(sql, 'utf8');
+    try {
+        const result = await parser.parse(sql);
+        return {
+            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            errors: [],
+        };
+    }
+    catch (wholeError) {
+        return await parsePieces(parser, bytes, errorMessage(wholeError));
+    }
+}
+async function parsePieces(parser, bytes, wholeError) {
+    let boundaries;
+    try {
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+    }
+    catch {
+        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
+        const { text, line } = piece(bytes, 0, undefined);
+        return { statements: [], errors: [{ text, line, error: wholeError }] };
+    }
+    const parsed = { statements: [], errors: [] };
+    let start = 0;
+    for (const end of [...boundaries, bytes.length]) {
+        const chunk = bytes.subarray(start, end).toString('utf8');
+        const { text, line } = piece(bytes, start, end - start);
+        start = end;
+        if (isBlank(chunk))
+            continue;
+        try {
+            const result = await parser.parse(chunk);
+            for (const raw of result.stmts ?? [])
+                parsed.statements.push({ node: raw.stmt, text, line });
+        }
+        catch (error) {
+            parsed.errors.push({ text, line, error: errorMessage(error) });
+        }
+    }
+    return parsed;
+}
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+function nodeType(node) {
+    if (!node)
+        return ['', {}];
+    const [type, body] = Object.entries(node)[0] ?? ['', {}];
+    return [type, (body ?? {})];
+}
+function relationName(relation) {
+    if (!relation?.relname)
+        return '?';
+    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+function relationNames(nodes) {
+    return (nodes ?? []).map((node) => relationName(nodeType(node)[1]));
+}
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+function stringItems(nodes) {
+    return (nodes ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        if (type === 'String')
+            return String(body.sval ?? '');
+        if (type === 'List')
+            return stringItems(body.items).join('.');
+        if (type === 'TypeName')
+            return stringItems(body.names).join('.');
+        if (type === 'ObjectWithArgs')
+            return stringItems(body.objname).join('.');
+        return type;
+    });
+}
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKeyFromName(table) {
+    return table.split('.').at(-1).toLowerCase();
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
 /**
  * Splits a migration file into the statements psql would send, one by one, so a failure can name
@@ -38407,213 +38619,92 @@ function gitRefSource(repoDir, ref, dir) {
  * before anything runs.
  *
  * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes ('...', E'...', "..."), dollar quotes ($tag$...$tag$), comments (line comments and nested block comments),
+ * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
  * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
  * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
  * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
  * a file in order therefore does exactly what `psql -f file` does.
  */
-const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
-const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
 /** Words kept per statement for classification; the start of a statement is all that matters. */
 const MAX_WORDS = 64;
-function statements_splitStatements(sql) {
+/**
+ * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
+ * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
+ * the statement's first word. When the scanner rejects the script (an unterminated quote or
+ * comment), the whole script is one statement: the server then reports the error and its position.
+ */
+async function statements_splitStatements(sql) {
+    await loadSqlParser();
+    const tokens = scanTokens(sql);
+    if (tokens === undefined) {
+        const start = sql.length - sql.trimStart().length;
+        const text = sql.trim();
+        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
+    }
     const statements = [];
-    let start = -1; // offset of the current statement's first significant character
-    let lastTokenEnd = 0; // end of its last token that is neither whitespace nor a line comment
+    let current = [];
     let parenDepth = 0;
     let beginDepth = 0;
-    let identifierCount = 0;
-    let words = [];
-    // Statements start in order, so each line count resumes at the previous statement's start
-    // instead of rescanning the script from its first character.
-    let countedTo = 0;
-    let countedLine = 1;
-    const lineOf = (offset) => {
-        for (; countedTo < offset && countedTo < sql.length; countedTo++)
-            if (sql[countedTo] === '\n')
-                countedLine++;
-        return countedLine;
-    };
-    const finish = (end) => {
-        if (start >= 0) {
-            const text = sql.slice(start, end);
-            // Only a block comment: psql would send it and get an empty response. Nothing to run or report.
-            if (stripComments(text).replace(/;$/, '').trim() !== '')
-                statements.push({ text, start, end, line: lineOf(start), words });
+    let wordCount = 0;
+    const finish = () => {
+        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
+        const first = current.findIndex((token) => token.kind !== 'line-comment');
+        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
+        if (first >= 0 && meaningful.length > 0) {
+            // A last statement without its semicolon ends with its last token, not with a trailing comment.
+            const last = current.findLast((token) => token.kind !== 'line-comment');
+            const start = current[first].start;
+            const words = meaningful.filter((token) => token.kind === 'word').slice(0, MAX_WORDS).map((token) => token.text.toUpperCase());
+            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
         }
-        start = -1;
+        current = [];
         parenDepth = 0;
         beginDepth = 0;
-        identifierCount = 0;
-        words = [];
+        wordCount = 0;
     };
-    /** Consumes the token at `i` (neither whitespace nor a line comment); returns where the next one starts. */
-    const token = (i) => {
-        const char = sql[i];
-        const next = sql[i + 1];
-        if (char === '/' && next === '*')
-            return skipBlockComment(sql, i);
-        if (char === "'")
-            return skipQuoted(sql, i, "'", false);
-        if (char === '"')
-            return skipQuoted(sql, i, '"', false);
-        if (char === '$') {
-            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
-            if (!tag)
-                return i + 1;
-            const close = sql.indexOf(tag[0], i + tag[0].length);
-            return close < 0 ? sql.length : close + tag[0].length;
-        }
-        if (IDENT_START.test(char)) {
-            let end = i + 1;
-            while (end < sql.length && IDENT_CHAR.test(sql[end]))
-                end++;
-            const word = sql.slice(i, end);
-            if ((word === 'E' || word === 'e') && sql[end] === "'")
-                return skipQuoted(sql, end, "'", true);
-            identifierCount++;
-            const upper = word.toUpperCase();
-            if (words.length < MAX_WORDS)
-                words.push(upper);
+    for (const token of tokens) {
+        current.push(token);
+        if (token.kind === 'word') {
+            wordCount++;
+            const upper = token.text.toUpperCase();
             if (upper === 'BEGIN' || upper === 'CASE') {
-                if (identifierCount > 1)
+                if (wordCount > 1)
                     beginDepth++;
             }
-            else if (upper === 'END' && beginDepth > 0) {
+            else if (upper === 'END' && beginDepth > 0)
                 beginDepth--;
-            }
-            return end;
         }
-        if (/[0-9]/.test(char)) {
-            // A number cannot start a word: "1e5" or "2abc" must not count "e5"/"abc" as words.
-            let end = i + 1;
-            while (end < sql.length && /[0-9A-Za-z_.]/.test(sql[end]))
-                end++;
-            return end;
-        }
-        if (char === '(')
+        else if (token.text === '(')
             parenDepth++;
-        else if (char === ')' && parenDepth > 0)
+        else if (token.text === ')' && parenDepth > 0)
             parenDepth--;
-        return i + 1;
-    };
-    let i = 0;
-    while (i < sql.length) {
-        const char = sql[i];
-        if (char === '-' && sql[i + 1] === '-') {
-            // A line comment is whitespace to psql: kept inside a statement, dropped before one.
-            const newline = sql.indexOf('\n', i);
-            i = newline < 0 ? sql.length : newline + 1;
-            continue;
-        }
-        if (/\s/.test(char)) {
-            i++;
-            continue;
-        }
-        if (char === ';' && parenDepth === 0 && beginDepth === 0) {
-            finish(i + 1);
-            i++;
-            continue;
-        }
-        if (start < 0)
-            start = i;
-        i = token(i);
-        lastTokenEnd = i;
+        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
+            finish();
     }
-    // The last statement may lack its semicolon; it ends with its last token, not with a trailing comment.
-    if (start >= 0)
-        finish(lastTokenEnd);
+    finish();
     return statements;
 }
-/** Skips a (nested) block comment starting at `from`; an unterminated one runs to the end. */
-function skipBlockComment(sql, from) {
-    let depth = 0;
-    let i = from;
-    while (i < sql.length) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-            depth++;
-            i += 2;
-        }
-        else if (sql[i] === '*' && sql[i + 1] === '/') {
-            depth--;
-            i += 2;
-            if (depth === 0)
-                return i;
-        }
+let lineCache;
+/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
+function lineOf(sql, offset) {
+    if (lineCache?.sql !== sql) {
+        const starts = [0];
+        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
+            starts.push(index + 1);
+        lineCache = { sql, starts };
+    }
+    const { starts } = lineCache;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= offset)
+            low = middle;
         else
-            i++;
+            high = middle - 1;
     }
-    return sql.length;
-}
-/** Skips a quoted literal or identifier starting at `from` (the opening quote); doubled quotes escape. */
-function skipQuoted(sql, from, quote, backslashEscapes) {
-    let i = from + 1;
-    while (i < sql.length) {
-        const char = sql[i];
-        if (backslashEscapes && char === '\\') {
-            i += 2;
-            continue;
-        }
-        if (char === quote) {
-            if (sql[i + 1] === quote) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i++;
-    }
-    return sql.length;
-}
-/** The text without comments, quotes left alone (for "is there anything to run" checks). */
-function stripComments(sql) {
-    let out = '';
-    let i = 0;
-    while (i < sql.length) {
-        const char = sql[i];
-        const next = sql[i + 1];
-        if (char === '-' && next === '-') {
-            const newline = sql.indexOf('\n', i);
-            i = newline < 0 ? sql.length : newline;
-        }
-        else if (char === '/' && next === '*') {
-            i = skipBlockComment(sql, i);
-            out += ' ';
-        }
-        else if (char === "'" || char === '"') {
-            const end = skipQuoted(sql, i, char, false);
-            out += sql.slice(i, end);
-            i = end;
-        }
-        else if (char === '$') {
-            const tag = DOLLAR_TAG.exec(sql.slice(i, i + 256));
-            if (tag) {
-                const close = sql.indexOf(tag[0], i + tag[0].length);
-                const end = close < 0 ? sql.length : close + tag[0].length;
-                out += sql.slice(i, end);
-                i = end;
-            }
-            else {
-                out += char;
-                i++;
-            }
-        }
-        else {
-            out += char;
-            i++;
-        }
-    }
-    return out;
-}
-/** 1-based line number of an offset. */
-function lineAt(text, offset) {
-    let line = 1;
-    for (let i = 0; i < offset && i < text.length; i++)
-        if (text[i] === '\n')
-            line++;
-    return line;
+    return low + 1;
 }
 /**
  * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
@@ -38632,10 +38723,15 @@ function statements_positionInScript(statement, script, position) {
     const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
     return { line, column };
 }
-/** The statement's first line, shortened: how a statement is named in a one-line message. */
+/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
 function statements_statementHeadline(statement, max = 120) {
     const text = typeof statement === 'string' ? statement : statement.text;
-    const oneLine = stripComments(text).replace(/\s+/g, ' ').trim();
+    const tokens = sql_parser_scanTokens(text);
+    let code = text;
+    // Comments become spaces, from the last so earlier offsets stay valid.
+    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
+        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
+    const oneLine = code.replace(/\s+/g, ' ').trim();
     return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }
 
@@ -38752,8 +38848,8 @@ function displayOf(script, statements, folded) {
     return text.trim();
 }
 /** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-function prepareScript(script, direction, options) {
-    const statements = splitStatements(script.sql);
+async function prepareScript(script, direction, options) {
+    const statements = await splitStatements(script.sql);
     const notes = [];
     const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
     const control = transactionControl(statements);
@@ -38796,10 +38892,10 @@ function prepareScript(script, direction, options) {
     }
     return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
 }
-function planned(direction, migration, script, versionAfter, options, problems) {
+async function planned(direction, migration, script, versionAfter, options, problems) {
     const writer = historyWriter(options.format, options.table);
     const prepared = script
-        ? prepareScript(script, direction, options)
+        ? await prepareScript(script, direction, options)
         : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
     if (prepared.problem)
         problems.push(prepared.problem);
@@ -38824,7 +38920,7 @@ function planned(direction, migration, script, versionAfter, options, problems) 
  * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
  * run in a transaction in a file that does not opt out; all problems are reported together.
  */
-function planDown(migrations, history, versions, options) {
+async function planDown(migrations, history, versions, options) {
     const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
     const allowed = new Set(options.allowEmptyDown ?? []);
     const problems = [];
@@ -38849,7 +38945,7 @@ function planDown(migrations, history, versions, options) {
         remaining = remaining.filter((other) => other !== version);
         const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
         const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
-        plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
+        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
     }
     if (problems.length > 0) {
         throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
@@ -38868,11 +38964,14 @@ function planDown(migrations, history, versions, options) {
     };
 }
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-function planUp(migrations, history, toVersion, options) {
+async function planUp(migrations, history, toVersion, options) {
     const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
     const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
     const problems = [];
-    const plannedMigrations = pending.map((migration) => planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    const plannedMigrations = [];
+    for (const migration of pending) {
+        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    }
     if (problems.length > 0)
         throw new MigrationPlanError(problems);
     return {
@@ -39072,7 +39171,7 @@ async function migrateDatabase(target, options) {
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
         const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
+        const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);

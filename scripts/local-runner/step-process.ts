@@ -51,6 +51,7 @@ export async function runStepProcess(
 
   const errors: string[] = [];
   let depth = 0;
+  let folded = 0;
   const onLine = (raw: string) => {
     const command = parseWorkflowCommand(raw);
     if (command) {
@@ -71,6 +72,8 @@ export async function runStepProcess(
           depth++;
           return;
         case 'endgroup':
+          if (depth > 0 && folded > 0) context.log(`${'  '.repeat(depth)}(${folded} line${folded === 1 ? '' : 's'} folded)`);
+          folded = 0;
           depth = Math.max(0, depth - 1);
           return;
         case 'debug':
@@ -79,7 +82,9 @@ export async function runStepProcess(
           break;
       }
     }
-    context.log(`${'  '.repeat(depth)}${maskLine(raw, context.masks)}`);
+    // A group's lines are folded, as GitHub's log view shows them: counted, not printed.
+    if (depth > 0) folded++;
+    else context.log(`${'  '.repeat(depth)}${maskLine(raw, context.masks)}`);
   };
 
   const started = Date.now();

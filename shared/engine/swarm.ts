@@ -213,8 +213,6 @@ export async function servicesWithTasks(executor: HostExecutor, services: readon
   return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
 }
 
-/** Task states after which a task never runs again. */
-export const ENDED_TASK_STATES = ['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned'];
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
 export const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
 

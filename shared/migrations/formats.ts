@@ -8,7 +8,6 @@ import type { FileSource, Migration, MigrationFormat, MigrationScript } from './
  */
 
 export { compareVersions };
-export { parseDbmateFile } from './tools/dbmate.js';
 
 /**
  * The migration version a file of the directory stands for, by name only (no file is read), or

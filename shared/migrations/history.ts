@@ -4,7 +4,7 @@ import { qualifiedName, type HistoryTable } from './history-table.js';
 import { migrationTool } from './tools/index.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from './types.js';
 
-export { parseHistoryTable, qualifiedName, sqlLiteral, type HistoryTable } from './history-table.js';
+export { parseHistoryTable, qualifiedName, type HistoryTable } from './history-table.js';
 
 /**
  * Each tool's own history table, read and written in the tool's own shape by its module in tools/;

@@ -146,8 +146,8 @@ interface PreparedScript {
 }
 
 /** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-function prepareScript(script: MigrationScript, direction: Direction, options: PlanOptions): PreparedScript {
-  const statements = splitStatements(script.sql);
+async function prepareScript(script: MigrationScript, direction: Direction, options: PlanOptions): Promise<PreparedScript> {
+  const statements = await splitStatements(script.sql);
   const notes: string[] = [];
   const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
   const control = transactionControl(statements);
@@ -192,17 +192,17 @@ function prepareScript(script: MigrationScript, direction: Direction, options: P
   return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
 }
 
-function planned(
+async function planned(
   direction: Direction,
   migration: Migration,
   script: MigrationScript | undefined,
   versionAfter: string | null,
   options: PlanOptions,
   problems: string[],
-): PlannedMigration {
+): Promise<PlannedMigration> {
   const writer = historyWriter(options.format, options.table);
   const prepared: PreparedScript = script
-    ? prepareScript(script, direction, options)
+    ? await prepareScript(script, direction, options)
     : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
   if (prepared.problem) problems.push(prepared.problem);
   const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
@@ -227,7 +227,7 @@ function planned(
  * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
  * run in a transaction in a file that does not opt out; all problems are reported together.
  */
-export function planDown(migrations: readonly Migration[], history: HistoryState, versions: readonly string[], options: PlanOptions): MigrationPlan {
+export async function planDown(migrations: readonly Migration[], history: HistoryState, versions: readonly string[], options: PlanOptions): Promise<MigrationPlan> {
   const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
   const allowed = new Set(options.allowEmptyDown ?? []);
   const problems: string[] = [];
@@ -252,7 +252,7 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
     remaining = remaining.filter((other) => other !== version);
     const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
     const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
-    plannedMigrations.push(planned('down', migration, script, versionAfter, options, problems));
+    plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
   }
   if (problems.length > 0) {
     throw new MigrationPlanError(
@@ -275,15 +275,16 @@ export function planDown(migrations: readonly Migration[], history: HistoryState
 }
 
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-export function planUp(migrations: readonly Migration[], history: HistoryState, toVersion: string | null, options: PlanOptions): MigrationPlan {
+export async function planUp(migrations: readonly Migration[], history: HistoryState, toVersion: string | null, options: PlanOptions): Promise<MigrationPlan> {
   const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
   const pending = migrations.filter(
     (migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0),
   );
   const problems: string[] = [];
-  const plannedMigrations = pending.map((migration) =>
-    planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems),
-  );
+  const plannedMigrations: PlannedMigration[] = [];
+  for (const migration of pending) {
+    plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+  }
   if (problems.length > 0) throw new MigrationPlanError(problems);
   return {
     format: options.format,
@@ -573,7 +574,7 @@ export async function migrateDatabase(target: PgTarget, options: MigrateOptions)
     }
     const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
     const toRevert = to === null ? [] : versionsAbove(applied, to);
-    const plan = toRevert.length > 0 ? planDown(migrations, history, toRevert, planOptions) : planUp(migrations, history, to, planOptions);
+    const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
     const result = await runPlan(client, plan, options.hooks);
     if (result.failure) throw new MigrationRunError(result.failure, result.completed);
     const after = await readHistory(client, options.format, table);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node, ParseResult, RangeVar } from 'libpg-query';
 import { ActionError, errorMessage } from '../errors.js';
-import { skipBlockComment } from './statements.js';
 
 /**
  * PostgreSQL's own grammar (libpg_query compiled to WebAssembly), so a migration is read exactly as
@@ -13,6 +12,7 @@ import { skipBlockComment } from './statements.js';
 type LibPgQuery = typeof import('libpg-query');
 
 let loading: Promise<LibPgQuery> | undefined;
+let loaded: LibPgQuery | undefined;
 
 /**
  * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
@@ -44,6 +44,7 @@ async function importParser(): Promise<LibPgQuery> {
   try {
     const parser = await import('libpg-query');
     await parser.loadModule();
+    loaded = parser;
     return parser;
   } catch (error) {
     throw new ActionError(`The PostgreSQL SQL parser could not be loaded: ${errorMessage(error)}`);
@@ -51,6 +52,52 @@ async function importParser(): Promise<LibPgQuery> {
     if (previous === undefined) delete scope.__dirname;
     else scope.__dirname = previous;
   }
+}
+
+export interface SqlToken {
+  /** A word is a keyword or an unquoted identifier; `other` covers literals, operators and punctuation. */
+  kind: 'word' | 'line-comment' | 'block-comment' | 'other';
+  text: string;
+  /** Offsets in the text, in UTF-16 code units (JavaScript string indexes); end is exclusive. */
+  start: number;
+  end: number;
+}
+
+/**
+ * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
+ * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
+ */
+export function scanTokens(sql: string): SqlToken[] | undefined {
+  if (loaded === undefined) throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
+  let scanned;
+  try {
+    scanned = loaded.scanSync(sql).tokens ?? [];
+  } catch {
+    return undefined;
+  }
+  const index = codeUnitIndex(sql);
+  return scanned.map((token) => ({
+    kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
+      : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+    text: token.text,
+    start: index(token.start),
+    end: index(token.end),
+  }));
+}
+
+/** Maps the scanner's UTF-8 byte offsets to string indexes. */
+function codeUnitIndex(sql: string): (byteOffset: number) => number {
+  if (Buffer.byteLength(sql) === sql.length) return (byteOffset) => byteOffset;
+  const indexes: number[] = [];
+  let byte = 0;
+  for (let unit = 0; unit < sql.length; unit++) {
+    const code = sql.charCodeAt(unit);
+    const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+    for (let count = 0; count < width; count++) indexes[byte + count] = unit;
+    byte += width;
+  }
+  indexes[byte] = sql.length;
+  return (byteOffset) => indexes[byteOffset];
 }
 
 export interface ParsedStatement {
@@ -74,18 +121,11 @@ export interface ParsedSql {
   errors: UnparsedStatement[];
 }
 
-/** Drops leading whitespace and comments (line and nested block comments) from a statement's text. */
+/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
 function stripLeadingComments(text: string): { text: string; skipped: string } {
-  let index = 0;
-  for (;;) {
-    while (index < text.length && /\s/.test(text[index])) index++;
-    if (text.startsWith('--', index)) {
-      const newline = text.indexOf('\n', index);
-      index = newline < 0 ? text.length : newline + 1;
-    } else if (text.startsWith('/*', index)) {
-      index = skipBlockComment(text, index);
-    } else break;
-  }
+  const tokens = scanTokens(text);
+  const first = tokens?.find((token) => !token.kind.endsWith('comment'));
+  const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
   return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
 }
 

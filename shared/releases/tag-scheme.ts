@@ -109,9 +109,3 @@ export function compareNewestFirst(order: TagOrder, a: ReleaseVersion, b: Releas
   return (b.created ?? 0) - (a.created ?? 0);
 }
 
-/** What a tag's version is, for a summary: "1.2.3", "2025-12-15 rc1", "created 2025-12-15T10:00:00Z". */
-export function describeVersion(order: TagOrder, version: ReleaseVersion): string {
-  if (order === 'semver') return version.semver!.version;
-  if (order === 'date') return `${version.date}${version.rc === undefined ? '' : ` rc${version.rc}`}`;
-  return `created ${new Date((version.created ?? 0) * 1000).toISOString()}`;
-}

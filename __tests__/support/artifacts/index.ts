@@ -2,7 +2,7 @@ import { registerArtifactsApi } from '../github-api/artifacts.js';
 import type { FakeGitHubServer } from '../github-api/server.js';
 import { ArtifactService } from './service.js';
 
-export { ArtifactService, type ArtifactRecord } from './service.js';
+export { ArtifactService } from './service.js';
 
 /**
  * Starts the artifact service stand-in. With `github`, its artifacts also appear in that GitHub

@@ -16,8 +16,6 @@ import { suiteLockKey } from './common.js';
  * per head).
  */
 
-export const ALEMBIC_HISTORY_TABLE = 'alembic_version';
-
 export function alembicLockKeys(database: string, table: HistoryTable): LockKey[] {
   return [suiteLockKey(database, table)];
 }
