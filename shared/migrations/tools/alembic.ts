@@ -6,7 +6,7 @@ import { historyTableExists } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
 import { acquireMigrationLock, type LockKey } from '../lock.js';
 import type { PlanIdentity } from '../plan-digest.js';
-import { ancestry, downgradePlan, heads, type AlembicRevision } from './alembic-revisions.js';
+import { ancestry, downgradePlan, type AlembicRevision } from './alembic-revisions.js';
 import { suiteLockKey } from './common.js';
 
 /**
@@ -144,4 +144,3 @@ export function headsAfterReverting(revisions: readonly AlembicRevision[], curre
   return left.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
 }
 
-export { heads };
