@@ -14,7 +14,15 @@ export default tseslint.config(
       // Actions must never build shell strings from inputs: child_process.exec/execSync run a shell.
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'node:child_process', importNames: ['exec', 'execSync'], message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.' }] },
+        {
+          paths: [
+            {
+              name: 'node:child_process',
+              importNames: ['exec', 'execSync'],
+              message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.',
+            },
+          ],
+        },
       ],
       'no-restricted-properties': ['error', { property: 'execSync', message: 'Use runProcess: no shell.' }],
     },
@@ -25,7 +33,10 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: "Property[key.name='shell'][value.value=true]", message: 'No shell: pass arguments as an array.' },
-        { selector: "CallExpression[callee.name='spawn'] Property[key.name='shell']:not([value.value=false])", message: 'No shell.' },
+        {
+          selector: "CallExpression[callee.name='spawn'] Property[key.name='shell']:not([value.value=false])",
+          message: 'No shell.',
+        },
       ],
     },
   },

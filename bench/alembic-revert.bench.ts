@@ -29,7 +29,8 @@ const benchmark: Benchmark = {
     cpSync(path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app'), app, { recursive: true });
     const template = `bench_alembic_template_${process.pid}`;
     const databases = [template];
-    const alembic = (url: string, ...args: string[]) => runProcess('alembic', args, { cwd: app, env: { DATABASE_URL: url } });
+    const alembic = (url: string, ...args: string[]) =>
+      runProcess('alembic', args, { cwd: app, env: { DATABASE_URL: url } });
     try {
       await dropDatabase(template);
       await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
@@ -53,10 +54,22 @@ const benchmark: Benchmark = {
               const source = directorySource(path.join(app, 'alembic', 'versions'));
               const graph = source.listFiles().then((files) => readAlembicRevisions(source, files));
               return withClient(url, async (client) =>
-                revertWithAlembic({ client, database: name, table: parseHistoryTable('alembic_version'), revisions: await graph, target: [TARGET], command: ['alembic'], executor: localExecutor, cwd: app, env: { DATABASE_URL: url }, lockTimeoutMs: 30_000 }),
+                revertWithAlembic({
+                  client,
+                  database: name,
+                  table: parseHistoryTable('alembic_version'),
+                  revisions: await graph,
+                  target: [TARGET],
+                  command: ['alembic'],
+                  executor: localExecutor,
+                  cwd: app,
+                  env: { DATABASE_URL: url },
+                  lockTimeoutMs: 30_000,
+                }),
               );
             });
-            if (value.after.join(',') !== '0004a,0004b') throw new Error(`unexpected alembic_version after the revert: ${value.after.join(',')}`);
+            if (value.after.join(',') !== '0004a,0004b')
+              throw new Error(`unexpected alembic_version after the revert: ${value.after.join(',')}`);
             took = ms;
             ours.push(ms);
           }
@@ -71,8 +84,16 @@ const benchmark: Benchmark = {
           { name: 'Alembic revert path (library)', value: median(ours), unit: 'ms' },
           { name: 'ratio revert path / bare alembic', value: ratio, unit: 'x' },
         ],
-        targets: [{ description: 'the Alembic revert path costs at most 1.2x a bare alembic downgrade', met: ratio <= 1.2, actual: `${ratio.toFixed(3)}x` }],
-        notes: [`Measured on the library path apply-down-migrations runs for migrations-format alembic (graph read with ${graphPython()}, revertWithAlembic), without the node start of the bundled action.`],
+        targets: [
+          {
+            description: 'the Alembic revert path costs at most 1.2x a bare alembic downgrade',
+            met: ratio <= 1.2,
+            actual: `${ratio.toFixed(3)}x`,
+          },
+        ],
+        notes: [
+          `Measured on the library path apply-down-migrations runs for migrations-format alembic (graph read with ${graphPython()}, revertWithAlembic), without the node start of the bundled action.`,
+        ],
       };
     } finally {
       for (const name of databases) await dropDatabase(name).catch(() => undefined);

@@ -51,11 +51,15 @@ const benchmark: Benchmark = {
     const work = mkdtempSync(path.join(os.tmpdir(), 'bench-backup-'));
     try {
       log(`generating pgbench -i -s ${SCALE} in ${database}...`);
-      const generated = await timed(() => runProcess(pgBin('pgbench'), ['-i', '-s', String(SCALE), '-q', database], { env }));
-      const [{ bytes }] = (await db.query<{ bytes: string }>(`SELECT pg_database_size(current_database()) AS bytes`)).rows;
+      const generated = await timed(() =>
+        runProcess(pgBin('pgbench'), ['-i', '-s', String(SCALE), '-q', database], { env }),
+      );
+      const [{ bytes }] = (await db.query<{ bytes: string }>(`SELECT pg_database_size(current_database()) AS bytes`))
+        .rows;
       const sizeGb = Number(bytes) / 1024 ** 3;
       log(`database: ${(Number(bytes) / 1024 ** 2).toFixed(0)} MiB, generated in ${(generated.ms / 1000).toFixed(1)}s`);
-      if (Number(bytes) < 1000 * 1024 ** 2) throw new Error(`the generated database is only ${bytes} bytes; the benchmark needs at least 1 GB`);
+      if (Number(bytes) < 1000 * 1024 ** 2)
+        throw new Error(`the generated database is only ${bytes} bytes; the benchmark needs at least 1 GB`);
 
       const pgDump = pgBin('pg_dump');
       const { stdout: version } = await runProcess(pgDump, ['--version']);
@@ -74,15 +78,31 @@ const benchmark: Benchmark = {
       for (let round = 1; round <= ROUNDS; round++) {
         const dir = path.join(work, `round-${round}`);
         const contenders = [
-          async () => bare.push((await timed(() => runProcess(pgDump, ['-Fc', '-f', path.join(work, `bare-${round}.dump`)], { env }))).ms),
+          async () =>
+            bare.push(
+              (await timed(() => runProcess(pgDump, ['-Fc', '-f', path.join(work, `bare-${round}.dump`)], { env }))).ms,
+            ),
           async () => {
-            const run = await timed(() => runAction('backup-db', { inputs: { 'database-url': dbUrl.toString(), upload: false, 'output-dir': path.join(dir, 'custom') } }));
+            const run = await timed(() =>
+              runAction('backup-db', {
+                inputs: { 'database-url': dbUrl.toString(), upload: false, 'output-dir': path.join(dir, 'custom') },
+              }),
+            );
             lastCustom = succeeded(run.value, 'backup-db custom');
             custom.push(run.ms);
           },
           async () => {
             const run = await timed(() =>
-              runAction('backup-db', { inputs: { 'database-url': dbUrl.toString(), upload: false, format: 'directory', jobs: 2, compression: fastest, 'output-dir': path.join(dir, 'directory') } }),
+              runAction('backup-db', {
+                inputs: {
+                  'database-url': dbUrl.toString(),
+                  upload: false,
+                  format: 'directory',
+                  jobs: 2,
+                  compression: fastest,
+                  'output-dir': path.join(dir, 'directory'),
+                },
+              }),
             );
             succeeded(run.value, 'backup-db directory');
             directory.push(run.ms);
@@ -90,7 +110,9 @@ const benchmark: Benchmark = {
         ];
         // Odd rounds in one order, even rounds reversed: a drift in machine load favours no one.
         for (const contender of round % 2 ? contenders : [...contenders].reverse()) await contender();
-        log(`round ${round}: bare -Fc ${(bare.at(-1)! / 1000).toFixed(2)}s, backup-db custom ${(custom.at(-1)! / 1000).toFixed(2)}s, directory/${fastest} ${(directory.at(-1)! / 1000).toFixed(2)}s (load average ${os.loadavg()[0].toFixed(2)})`);
+        log(
+          `round ${round}: bare -Fc ${(bare.at(-1)! / 1000).toFixed(2)}s, backup-db custom ${(custom.at(-1)! / 1000).toFixed(2)}s, directory/${fastest} ${(directory.at(-1)! / 1000).toFixed(2)}s (load average ${os.loadavg()[0].toFixed(2)})`,
+        );
         loads.push(os.loadavg()[0]);
         rmSync(dir, { recursive: true, force: true });
         rmSync(path.join(work, `bare-${round}.dump`), { force: true });
@@ -100,7 +122,12 @@ const benchmark: Benchmark = {
       const standIns = await startStandIns();
       let uploadMs = 0;
       try {
-        const uploaded = await timed(() => runAction('backup-db', { inputs: { 'database-url': dbUrl.toString(), 'output-dir': path.join(work, 'upload') }, env: standIns.env(9001) }));
+        const uploaded = await timed(() =>
+          runAction('backup-db', {
+            inputs: { 'database-url': dbUrl.toString(), 'output-dir': path.join(work, 'upload') },
+            env: standIns.env(9001),
+          }),
+        );
         succeeded(uploaded.value, 'backup-db with upload');
         uploadMs = uploaded.ms;
       } finally {
@@ -115,9 +142,15 @@ const benchmark: Benchmark = {
       const pairedDirectory = median(directory.map((ms, index) => ms / bare[index]));
       const customRatio = customMs / bareMs;
       const directoryRatio = directoryMs / bareMs;
-      const metadata = JSON.parse(lastCustom!.outputs.metadata) as { size: number; rowCounts: Record<string, number>; timings?: Record<string, number> };
+      const metadata = JSON.parse(lastCustom!.outputs.metadata) as {
+        size: number;
+        rowCounts: Record<string, number>;
+        timings?: Record<string, number>;
+      };
       // Where backup-db's time goes beyond pg_dump (the last custom round, from its metadata): each phase in ms.
-      const phases = Object.entries(metadata.timings ?? {}).map(([phase, ms]) => `${phase} ${ms}`).join(', ');
+      const phases = Object.entries(metadata.timings ?? {})
+        .map(([phase, ms]) => `${phase} ${ms}`)
+        .join(', ');
       return {
         metrics: [
           { name: 'database size', value: sizeGb, unit: 'GiB' },
@@ -132,15 +165,25 @@ const benchmark: Benchmark = {
           { name: 'backup-db custom with upload to the stand-in', value: uploadMs, unit: 'ms' },
         ],
         targets: [
-          { description: 'backup-db custom format costs at most 1.10x bare pg_dump -Fc', met: customRatio <= 1.1, actual: `${customRatio.toFixed(3)}x (${customMs.toFixed(0)} vs ${bareMs.toFixed(0)} ms)` },
-          { description: `backup-db directory (2 jobs, ${fastest}) beats bare pg_dump -Fc wall time`, met: directoryMs < bareMs, actual: `${directoryRatio.toFixed(3)}x (${directoryMs.toFixed(0)} vs ${bareMs.toFixed(0)} ms)` },
+          {
+            description: 'backup-db custom format costs at most 1.10x bare pg_dump -Fc',
+            met: customRatio <= 1.1,
+            actual: `${customRatio.toFixed(3)}x (${customMs.toFixed(0)} vs ${bareMs.toFixed(0)} ms)`,
+          },
+          {
+            description: `backup-db directory (2 jobs, ${fastest}) beats bare pg_dump -Fc wall time`,
+            met: directoryMs < bareMs,
+            actual: `${directoryRatio.toFixed(3)}x (${directoryMs.toFixed(0)} vs ${bareMs.toFixed(0)} ms)`,
+          },
         ],
         notes: [
           `${os.cpus().length} CPUs; 1-minute load average after each round: ${loads.map((load) => load.toFixed(2)).join(', ')}`,
           `backup-db custom phases in the last round (ms, from its metadata timings): ${phases || 'none recorded'}`,
           `pg_dump ${major}; rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; custom ${custom.map((ms) => ms.toFixed(0)).join(', ')}; directory ${directory.map((ms) => ms.toFixed(0)).join(', ')}`,
           `backup-db also counted ${Object.values(metadata.rowCounts).reduce((a, b) => a + b, 0)} rows exactly in the dump's snapshot and verified the archive; pgbench's filler columns compress about 50:1, so the dump is small and pg_dump's time is mostly reading rows`,
-          major < 16 ? 'pg_dump 15 cannot write zstd archives: the directory run uses gzip:1, the fastest compression it has' : 'the directory run uses pg_dump\'s own zstd',
+          major < 16
+            ? 'pg_dump 15 cannot write zstd archives: the directory run uses gzip:1, the fastest compression it has'
+            : "the directory run uses pg_dump's own zstd",
         ],
       };
     } finally {

@@ -21,7 +21,10 @@ const TARGET_MS = 3000;
 function migration(i: number): [string, string] {
   if (i % 10 === 0) {
     // A DO block that backfills a column an earlier migration of this release added.
-    return [`DO $$\nBEGIN\n  UPDATE bench_${i - 1} SET note = payload WHERE note IS NULL;\nEND\n$$;\n`, `-- the backfill stays\nSELECT 1;\n`];
+    return [
+      `DO $$\nBEGIN\n  UPDATE bench_${i - 1} SET note = payload WHERE note IS NULL;\nEND\n$$;\n`,
+      `-- the backfill stays\nSELECT 1;\n`,
+    ];
   }
   if (i % 4 === 0) {
     const table = `bench_${i - 1}`;
@@ -55,13 +58,21 @@ const benchmark: Benchmark = {
   name: 'compute',
   description: `compute-rollback-target (whole step) planning the revert of ${COUNT - AT_TARGET} of ${COUNT} migrations, from git only and with database-url, median of ${TRIALS}`,
   async run(log) {
-    const repo = createFixtureRepo([
-      { tag: 'v1.0.0', files: files(1, AT_TARGET) },
-      { tag: 'v2.0.0', files: files(AT_TARGET + 1, COUNT) },
-    ], { prefix: 'bench-compute' });
+    const repo = createFixtureRepo(
+      [
+        { tag: 'v1.0.0', files: files(1, AT_TARGET) },
+        { tag: 'v2.0.0', files: files(AT_TARGET + 1, COUNT) },
+      ],
+      { prefix: 'bench-compute' },
+    );
     const db = await createTestDatabase('bench_compute');
     try {
-      const setup = await timed(() => migrateDatabase(targetOfUrl(db.url), { migrationsDir: path.join(repo.dir, 'db', 'migrations'), format: 'golang-migrate' }));
+      const setup = await timed(() =>
+        migrateDatabase(targetOfUrl(db.url), {
+          migrationsDir: path.join(repo.dir, 'db', 'migrations'),
+          format: 'golang-migrate',
+        }),
+      );
       log(`database migrated up to ${COUNT} in ${(setup.ms / 1000).toFixed(1)}s`);
       const inputs = { current: 'v2.0.0', target: 'v1.0.0', 'migrations-dir': 'db/migrations' };
       const bare: number[] = [];
@@ -73,26 +84,49 @@ const benchmark: Benchmark = {
           ['git only', fromGit, {}],
           ['database-url', withDatabase, { 'database-url': db.url }],
         ] as const) {
-          const { ms, value: result } = await timed(() => runAction('compute-rollback-target', { inputs: { ...inputs, ...extra }, workspace: repo.dir }));
+          const { ms, value: result } = await timed(() =>
+            runAction('compute-rollback-target', { inputs: { ...inputs, ...extra }, workspace: repo.dir }),
+          );
           if (result.exitCode !== 0) throw new Error(`compute-rollback-target failed:\n${result.log}`);
           const planned = (JSON.parse(result.outputs.migrations) as unknown[]).length;
-          if (planned !== COUNT - AT_TARGET) throw new Error(`expected ${COUNT - AT_TARGET} migrations in the plan, got ${planned}`);
+          if (planned !== COUNT - AT_TARGET)
+            throw new Error(`expected ${COUNT - AT_TARGET} migrations in the plan, got ${planned}`);
           times.push(ms);
-          log(`trial ${trial + 1}: ${which} ${(ms / 1000).toFixed(2)}s (strategy ${result.outputs.strategy}, ${result.outputs['plan-source']})`);
+          log(
+            `trial ${trial + 1}: ${which} ${(ms / 1000).toFixed(2)}s (strategy ${result.outputs.strategy}, ${result.outputs['plan-source']})`,
+          );
         }
       }
       return {
         metrics: [
           { name: 'bare node -e 0', value: median(bare), unit: 'ms' },
-          { name: `compute-rollback-target, git only, ${COUNT - AT_TARGET} of ${COUNT} migrations`, value: median(fromGit), unit: 'ms' },
-          { name: `compute-rollback-target, database-url, ${COUNT - AT_TARGET} of ${COUNT} migrations`, value: median(withDatabase), unit: 'ms' },
+          {
+            name: `compute-rollback-target, git only, ${COUNT - AT_TARGET} of ${COUNT} migrations`,
+            value: median(fromGit),
+            unit: 'ms',
+          },
+          {
+            name: `compute-rollback-target, database-url, ${COUNT - AT_TARGET} of ${COUNT} migrations`,
+            value: median(withDatabase),
+            unit: 'ms',
+          },
           { name: 'ratio database-url / bare node', value: median(withDatabase) / median(bare), unit: 'x' },
         ],
         targets: [
-          { description: `planning from git only takes under ${TARGET_MS / 1000} s for the whole step`, met: median(fromGit) < TARGET_MS, actual: `${(median(fromGit) / 1000).toFixed(2)} s` },
-          { description: `planning with database-url takes under ${TARGET_MS / 1000} s for the whole step`, met: median(withDatabase) < TARGET_MS, actual: `${(median(withDatabase) / 1000).toFixed(2)} s` },
+          {
+            description: `planning from git only takes under ${TARGET_MS / 1000} s for the whole step`,
+            met: median(fromGit) < TARGET_MS,
+            actual: `${(median(fromGit) / 1000).toFixed(2)} s`,
+          },
+          {
+            description: `planning with database-url takes under ${TARGET_MS / 1000} s for the whole step`,
+            met: median(withDatabase) < TARGET_MS,
+            actual: `${(median(withDatabase) / 1000).toFixed(2)} s`,
+          },
         ],
-        notes: ['Every 10th migration is a DO block (read with the PL/pgSQL parser); every 4th alters an earlier table (index, check, column: three drops to look up per down file).'],
+        notes: [
+          'Every 10th migration is a DO block (read with the PL/pgSQL parser); every 4th alters an earlier table (index, check, column: three drops to look up per down file).',
+        ],
       };
     } finally {
       await db.drop();

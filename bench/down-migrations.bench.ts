@@ -57,12 +57,16 @@ const benchmark: Benchmark = {
     generateMigrations(dir);
     const template = `bench_down_template_${process.pid}`;
     const psql = pgBin('psql');
-    const downFiles = Array.from({ length: COUNT }, (_, index) => COUNT - index).map((i) => path.join(dir, `${String(i).padStart(4, '0')}_step_${i}.down.sql`));
+    const downFiles = Array.from({ length: COUNT }, (_, index) => COUNT - index).map((i) =>
+      path.join(dir, `${String(i).padStart(4, '0')}_step_${i}.down.sql`),
+    );
     const databases: string[] = [template];
     try {
       await dropDatabase(template);
       await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
-      const setup = await timed(() => migrateDatabase(targetOfUrl(databaseUrl(template)), { migrationsDir: dir, format: 'golang-migrate' }));
+      const setup = await timed(() =>
+        migrateDatabase(targetOfUrl(databaseUrl(template)), { migrationsDir: dir, format: 'golang-migrate' }),
+      );
       log(`template migrated up to ${COUNT} in ${(setup.ms / 1000).toFixed(1)}s`);
 
       const baseline: number[] = [];
@@ -78,22 +82,32 @@ const benchmark: Benchmark = {
           if (which === 'psql') {
             const env = pgToolEnv(targetOfUrl(url));
             const { ms } = await timed(async () => {
-              for (const file of downFiles) await runProcess(psql, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', file], { env });
+              for (const file of downFiles)
+                await runProcess(psql, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', file], { env });
             });
             baseline.push(ms);
             log(`trial ${trial + 1}: psql -1 -f loop ${(ms / 1000).toFixed(2)}s`);
           } else {
             const { ms, value: result } = await timed(() =>
               runAction('apply-down-migrations', {
-                inputs: { 'database-url': url, 'migrations-dir': dir, 'migrations-format': 'golang-migrate', 'target-version': '0', 'skip-backup-check': true },
+                inputs: {
+                  'database-url': url,
+                  'migrations-dir': dir,
+                  'migrations-format': 'golang-migrate',
+                  'target-version': '0',
+                  'skip-backup-check': true,
+                },
               }),
             );
             if (result.exitCode !== 0) throw new Error(`apply-down-migrations failed:\n${result.log}`);
             const reverted = JSON.parse(result.outputs.reverted) as unknown[];
-            if (reverted.length !== COUNT) throw new Error(`expected ${COUNT} reverted migrations, got ${reverted.length}`);
+            if (reverted.length !== COUNT)
+              throw new Error(`expected ${COUNT} reverted migrations, got ${reverted.length}`);
             action.push(ms);
             actionInternal.push(Number(result.outputs['duration-ms']));
-            log(`trial ${trial + 1}: apply-down-migrations ${(ms / 1000).toFixed(2)}s (its own duration-ms: ${result.outputs['duration-ms']})`);
+            log(
+              `trial ${trial + 1}: apply-down-migrations ${(ms / 1000).toFixed(2)}s (its own duration-ms: ${result.outputs['duration-ms']})`,
+            );
           }
           await dropDatabase(name);
         }
@@ -106,7 +120,13 @@ const benchmark: Benchmark = {
           { name: 'apply-down-migrations duration-ms output', value: median(actionInternal), unit: 'ms' },
           { name: 'ratio action / psql loop', value: ratio, unit: 'x' },
         ],
-        targets: [{ description: `reverting ${COUNT} migrations costs at most 1.2x the psql -1 -f loop`, met: ratio <= 1.2, actual: `${ratio.toFixed(3)}x` }],
+        targets: [
+          {
+            description: `reverting ${COUNT} migrations costs at most 1.2x the psql -1 -f loop`,
+            met: ratio <= 1.2,
+            actual: `${ratio.toFixed(3)}x`,
+          },
+        ],
         notes: [
           'The psql loop runs only the down files: no lock, no history updates. The action also takes the advisory lock, reads and checks the history, and updates schema_migrations in each transaction.',
           'The psql loop pays one process start and one connection (scram-sha-256) per file; the action pays one node start and one connection for the whole run.',

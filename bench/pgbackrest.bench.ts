@@ -18,7 +18,10 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
  *    until recovery ends (what a restore is good for only then), interleaved over
  *    BENCH_PGBACKREST_ROUNDS rounds (default 3); at most 1.1x.
  */
-const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '1,5').split(',').map(Number).filter((size) => size > 0);
+const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '1,5')
+  .split(',')
+  .map(Number)
+  .filter((size) => size > 0);
 const ROUNDS = Number(process.env.BENCH_PGBACKREST_ROUNDS ?? 3);
 /** pgbench's scale per GiB (about 15 MiB of tables and indexes per scale unit). */
 const SCALE_PER_GIB = 68;
@@ -31,48 +34,93 @@ function succeeded(result: ActionResult, what: string): ActionResult {
 /** What restore-db automates, by hand: restore to the point, start, wait until recovery ended. */
 async function bareRestore(cluster: PgBackRestCluster, point: string, dataDir: string): Promise<void> {
   const port = await freePort();
-  await cluster.pgbackrest(['restore', '--type=name', `--target=${point}`, '--target-action=promote', `--pg1-path=${dataDir}`, '--archive-mode=off']);
-  await runProcess('runuser', ['-u', 'postgres', '--', 'sh', '-c', `printf "port = ${port}\\n" >> "$0/postgresql.auto.conf"`, dataDir]);
+  await cluster.pgbackrest([
+    'restore',
+    '--type=name',
+    `--target=${point}`,
+    '--target-action=promote',
+    `--pg1-path=${dataDir}`,
+    '--archive-mode=off',
+  ]);
+  await runProcess('runuser', [
+    '-u',
+    'postgres',
+    '--',
+    'sh',
+    '-c',
+    `printf "port = ${port}\\n" >> "$0/postgresql.auto.conf"`,
+    dataDir,
+  ]);
   await cluster.pgCtl(['-D', dataDir, '-l', `${dataDir}.log`, '-w', '-t', '3600', 'start']);
   const url = cluster.url().replace(`:${cluster.port}/`, `:${port}/`);
   const { default: pg } = await import('pg');
-  await waitFor('the bare restore to finish recovery', async () => {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
-      return rows[0].recovering ? undefined : true;
-    } catch {
-      return undefined;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }, 3_600_000, 50);
+  await waitFor(
+    'the bare restore to finish recovery',
+    async () => {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
+        return rows[0].recovering ? undefined : true;
+      } catch {
+        return undefined;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    3_600_000,
+    50,
+  );
   await cluster.pgCtl(['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
 }
 
-async function benchSize(sizeGib: number, log: (line: string) => void): Promise<{ metrics: Metric[]; pointMs: number; ratio: number; notes: string[] }> {
-  const cluster = await startPgBackRestCluster({ serverSettings: ['max_wal_size = 4GB', 'checkpoint_timeout = 30min'] });
+async function benchSize(
+  sizeGib: number,
+  log: (line: string) => void,
+): Promise<{ metrics: Metric[]; pointMs: number; ratio: number; notes: string[] }> {
+  const cluster = await startPgBackRestCluster({
+    serverSettings: ['max_wal_size = 4GB', 'checkpoint_timeout = 30min'],
+  });
   try {
     await cluster.query('postgres', 'CREATE DATABASE bench');
     const scale = Math.round(sizeGib * SCALE_PER_GIB);
-    const env = { PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: 'postgres', PGPASSWORD: cluster.password, PGDATABASE: 'bench' };
-    const generated = await timed(() => runProcess(path.join(cluster.binDir, 'pgbench'), ['-i', '-s', String(scale), '-q', 'bench'], { env }));
-    const [{ bytes }] = (await cluster.query<{ bytes: string }>('bench', 'SELECT pg_database_size(current_database()) AS bytes')).rows;
+    const env = {
+      PGHOST: '127.0.0.1',
+      PGPORT: String(cluster.port),
+      PGUSER: 'postgres',
+      PGPASSWORD: cluster.password,
+      PGDATABASE: 'bench',
+    };
+    const generated = await timed(() =>
+      runProcess(path.join(cluster.binDir, 'pgbench'), ['-i', '-s', String(scale), '-q', 'bench'], { env }),
+    );
+    const [{ bytes }] = (
+      await cluster.query<{ bytes: string }>('bench', 'SELECT pg_database_size(current_database()) AS bytes')
+    ).rows;
     const actualGib = Number(bytes) / 1024 ** 3;
-    log(`${sizeGib} GiB: pgbench -s ${scale}, ${actualGib.toFixed(2)} GiB, generated in ${(generated.ms / 1000).toFixed(0)}s`);
+    log(
+      `${sizeGib} GiB: pgbench -s ${scale}, ${actualGib.toFixed(2)} GiB, generated in ${(generated.ms / 1000).toFixed(0)}s`,
+    );
     const full = await timed(() => cluster.pgbackrest(['backup', '--type=full']));
     log(`${sizeGib} GiB: full pgbackrest backup in ${(full.ms / 1000).toFixed(1)}s`);
 
-    const dump = await timed(() => runProcess(path.join(cluster.binDir, 'pg_dump'), ['-Fc', '-f', path.join(cluster.root, 'bench.dump'), 'bench'], { env }));
+    const dump = await timed(() =>
+      runProcess(path.join(cluster.binDir, 'pg_dump'), ['-Fc', '-f', path.join(cluster.root, 'bench.dump'), 'bench'], {
+        env,
+      }),
+    );
     rmSync(path.join(cluster.root, 'bench.dump'), { force: true });
     // Some work after the backup, so the recovery replays WAL, as a real one does.
     await runProcess(path.join(cluster.binDir, 'pgbench'), ['-n', '-T', '10', '-c', '2', 'bench'], { env });
-    const point = await timed(() => runAction('backup-db', { inputs: { ...cluster.inputs('bench'), label: `bench-${sizeGib}g` } }));
+    const point = await timed(() =>
+      runAction('backup-db', { inputs: { ...cluster.inputs('bench'), label: `bench-${sizeGib}g` } }),
+    );
     succeeded(point.value, 'backup-db method pgbackrest');
     const pointMs = Number(point.value.outputs['duration-ms']);
     const name = point.value.outputs['restore-point'];
-    log(`${sizeGib} GiB: restore point "${name}" in ${pointMs} ms (wall ${point.ms.toFixed(0)} ms); bare pg_dump -Fc ${(dump.ms / 1000).toFixed(1)}s`);
+    log(
+      `${sizeGib} GiB: restore point "${name}" in ${pointMs} ms (wall ${point.ms.toFixed(0)} ms); bare pg_dump -Fc ${(dump.ms / 1000).toFixed(1)}s`,
+    );
 
     const bare: number[] = [];
     const action: number[] = [];
@@ -86,14 +134,26 @@ async function benchSize(sizeGib: number, log: (line: string) => void): Promise<
           rmSync(`${dir}.log`, { force: true });
         },
         async () => {
-          const run = await timed(() => runAction('restore-db', { inputs: { ...cluster.inputs('bench'), 'restore-point': name, 'restore-point-lsn': point.value.outputs['restore-point-lsn'], 'side-cluster': 'remove', 'recovery-timeout': '60m' } }));
+          const run = await timed(() =>
+            runAction('restore-db', {
+              inputs: {
+                ...cluster.inputs('bench'),
+                'restore-point': name,
+                'restore-point-lsn': point.value.outputs['restore-point-lsn'],
+                'side-cluster': 'remove',
+                'recovery-timeout': '60m',
+              },
+            }),
+          );
           succeeded(run.value, 'restore-db method pgbackrest');
           action.push(run.ms);
           recovery.push(Number(run.value.outputs['restore-duration-ms']));
         },
       ];
       for (const contender of round % 2 ? contenders : [...contenders].reverse()) await contender();
-      log(`${sizeGib} GiB round ${round}: bare restore ${(bare.at(-1)! / 1000).toFixed(1)}s, restore-db ${(action.at(-1)! / 1000).toFixed(1)}s (its restore-duration-ms ${(recovery.at(-1)! / 1000).toFixed(1)}s)`);
+      log(
+        `${sizeGib} GiB round ${round}: bare restore ${(bare.at(-1)! / 1000).toFixed(1)}s, restore-db ${(action.at(-1)! / 1000).toFixed(1)}s (its restore-duration-ms ${(recovery.at(-1)! / 1000).toFixed(1)}s)`,
+      );
     }
     const ratio = median(action) / median(bare);
     return {
@@ -103,13 +163,27 @@ async function benchSize(sizeGib: number, log: (line: string) => void): Promise<
         { name: `${sizeGib} GiB: database size`, value: actualGib, unit: 'GiB' },
         { name: `${sizeGib} GiB: bare pg_dump -Fc`, value: dump.ms, unit: 'ms' },
         { name: `${sizeGib} GiB: backup-db pgbackrest restore point (duration-ms)`, value: pointMs, unit: 'ms' },
-        { name: `${sizeGib} GiB: backup-db pgbackrest restore point (wall, with node start)`, value: point.ms, unit: 'ms' },
+        {
+          name: `${sizeGib} GiB: backup-db pgbackrest restore point (wall, with node start)`,
+          value: point.ms,
+          unit: 'ms',
+        },
         { name: `${sizeGib} GiB: bare pgbackrest restore + start + recovery`, value: median(bare), unit: 'ms' },
-        { name: `${sizeGib} GiB: restore-db pgbackrest (wall, side cluster, checks, removal)`, value: median(action), unit: 'ms' },
-        { name: `${sizeGib} GiB: restore-db restore-duration-ms (RTO it reports)`, value: median(recovery), unit: 'ms' },
+        {
+          name: `${sizeGib} GiB: restore-db pgbackrest (wall, side cluster, checks, removal)`,
+          value: median(action),
+          unit: 'ms',
+        },
+        {
+          name: `${sizeGib} GiB: restore-db restore-duration-ms (RTO it reports)`,
+          value: median(recovery),
+          unit: 'ms',
+        },
         { name: `${sizeGib} GiB: restore-db / bare ratio`, value: ratio, unit: 'x' },
       ],
-      notes: [`${sizeGib} GiB rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; restore-db ${action.map((ms) => ms.toFixed(0)).join(', ')}; full backup ${full.ms.toFixed(0)}`],
+      notes: [
+        `${sizeGib} GiB rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; restore-db ${action.map((ms) => ms.toFixed(0)).join(', ')}; full backup ${full.ms.toFixed(0)}`,
+      ],
     };
   } finally {
     await cluster.destroy();
@@ -128,8 +202,16 @@ const benchmark: Benchmark = {
       const result = await benchSize(size, log);
       metrics.push(...result.metrics);
       notes.push(...result.notes);
-      targets.push({ description: `${size} GiB: the restore point takes under 1 s`, met: result.pointMs < 1000, actual: `${result.pointMs} ms` });
-      targets.push({ description: `${size} GiB: restore-db PITR at most 1.1x bare pgbackrest restore`, met: result.ratio <= 1.1, actual: `${result.ratio.toFixed(3)}x` });
+      targets.push({
+        description: `${size} GiB: the restore point takes under 1 s`,
+        met: result.pointMs < 1000,
+        actual: `${result.pointMs} ms`,
+      });
+      targets.push({
+        description: `${size} GiB: restore-db PITR at most 1.1x bare pgbackrest restore`,
+        met: result.ratio <= 1.1,
+        actual: `${result.ratio.toFixed(3)}x`,
+      });
     }
     return { metrics, targets, notes };
   },

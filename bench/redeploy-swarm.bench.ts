@@ -17,13 +17,20 @@ const ROUNDS = 11;
 const TAGS = ['v1.1.0', 'v1.2.0'];
 
 async function updateState(service: string): Promise<string> {
-  const { stdout } = await runProcess('docker', ['service', 'inspect', '--format', '{{.UpdateStatus.State}}', service], { env: dockerEnv() });
+  const { stdout } = await runProcess(
+    'docker',
+    ['service', 'inspect', '--format', '{{.UpdateStatus.State}}', service],
+    { env: dockerEnv() },
+  );
   return stdout.trim();
 }
 
 async function bareUpdate(stack: SwarmStack, service: string, tag: string): Promise<number> {
   const { ms } = await timed(async () => {
-    await runProcess('docker', ['service', 'update', '--quiet', '--detach=false', '--image', demoImage(tag), service], { env: dockerEnv(), timeoutMs: 300_000 });
+    await runProcess('docker', ['service', 'update', '--quiet', '--detach=false', '--image', demoImage(tag), service], {
+      env: dockerEnv(),
+      timeoutMs: 300_000,
+    });
     while ((await updateState(service)) !== 'completed') await new Promise((resolve) => setTimeout(resolve, 50));
   });
   const health = await stack.health();
@@ -32,10 +39,16 @@ async function bareUpdate(stack: SwarmStack, service: string, tag: string): Prom
 }
 
 async function actionUpdate(stack: SwarmStack, service: string, tag: string): Promise<number> {
-  const result = await runAction('redeploy-tag', { inputs: { strategy: 'swarm', services: service, tag, 'health-timeout': '120s' }, env: dockerEnv() });
-  if (result.exitCode !== 0) throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
-  if (result.outputs.outcome !== 'deployed') throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not an update`);
-  if ((await updateState(service)) !== 'completed') throw new Error(`redeploy-tag to ${tag} returned before the update completed`);
+  const result = await runAction('redeploy-tag', {
+    inputs: { strategy: 'swarm', services: service, tag, 'health-timeout': '120s' },
+    env: dockerEnv(),
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
+  if (result.outputs.outcome !== 'deployed')
+    throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not an update`);
+  if ((await updateState(service)) !== 'completed')
+    throw new Error(`redeploy-tag to ${tag} returned before the update completed`);
   const health = await stack.health();
   if (health.version !== tag) throw new Error(`redeploy-tag: expected ${tag}, /health says ${health.version}`);
   return result.durationMs;
@@ -75,8 +88,16 @@ const benchmark: Benchmark = {
           { name: 'redeploy-tag swarm to completed and healthy', value: median(action), unit: 'ms' },
           { name: 'overhead ratio', value: ratio, unit: 'x' },
         ],
-        targets: [{ description: 'redeploy-tag swarm <= 1.1x bare docker service update + wait for convergence', met: ratio <= 1.1, actual: `${ratio.toFixed(2)}x` }],
-        notes: [`all rounds, ms: bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${action.map((ms) => ms.toFixed(0)).join(', ')}`],
+        targets: [
+          {
+            description: 'redeploy-tag swarm <= 1.1x bare docker service update + wait for convergence',
+            met: ratio <= 1.1,
+            actual: `${ratio.toFixed(2)}x`,
+          },
+        ],
+        notes: [
+          `all rounds, ms: bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${action.map((ms) => ms.toFixed(0)).join(', ')}`,
+        ],
       };
     } finally {
       await stack.remove();

@@ -22,9 +22,14 @@ const TAGS = ['v1.1.0', 'v1.2.0'];
 
 async function bareRedeploy(project: ComposeProject, tag: string): Promise<number> {
   const { ms } = await timed(async () => {
-    await runProcess('docker-compose', ['-f', project.file, '-p', project.name, 'up', '-d', '--no-deps', 'api'], { cwd: project.dir, env: { ...dockerEnv(), IMAGE_TAG: tag } });
+    await runProcess('docker-compose', ['-f', project.file, '-p', project.name, 'up', '-d', '--no-deps', 'api'], {
+      cwd: project.dir,
+      env: { ...dockerEnv(), IMAGE_TAG: tag },
+    });
     for (;;) {
-      const curl = await runProcess('curl', ['-sf', '-o', '/dev/null', `${project.baseUrl}/health`], { okExitCodes: [0, 7, 22, 52, 56] });
+      const curl = await runProcess('curl', ['-sf', '-o', '/dev/null', `${project.baseUrl}/health`], {
+        okExitCodes: [0, 7, 22, 52, 56],
+      });
       if (curl.exitCode === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -35,15 +40,24 @@ async function bareRedeploy(project: ComposeProject, tag: string): Promise<numbe
 }
 
 async function actionRedeploy(project: ComposeProject, tag: string): Promise<number> {
-  const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag, 'ready-url': `${project.baseUrl}/health` }), env: dockerEnv() });
-  if (result.exitCode !== 0) throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
-  if (result.outputs.outcome !== 'deployed') throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not a redeploy`);
+  const result = await runAction('redeploy-tag', {
+    inputs: projectInputs(project, { tag, 'ready-url': `${project.baseUrl}/health` }),
+    env: dockerEnv(),
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`redeploy-tag to ${tag} failed: ${result.errors.join('\n')}\n${result.log}`);
+  if (result.outputs.outcome !== 'deployed')
+    throw new Error(`redeploy-tag to ${tag}: outcome ${result.outputs.outcome}, not a redeploy`);
   const { body } = await project.health();
   if (body.version !== tag) throw new Error(`redeploy-tag: expected ${tag}, /health says ${body.version}`);
   return result.durationMs;
 }
 
-async function measure(project: ComposeProject, log: (line: string) => void, label: string): Promise<{ bare: number[]; action: number[] }> {
+async function measure(
+  project: ComposeProject,
+  log: (line: string) => void,
+  label: string,
+): Promise<{ bare: number[]; action: number[] }> {
   await project.up(TAGS[1]);
   // Warm-up, not counted: first runs load compose's Python modules and node's bundle from disk.
   await bareRedeploy(project, TAGS[0]);
@@ -60,7 +74,9 @@ async function measure(project: ComposeProject, log: (line: string) => void, lab
       action.push(await actionRedeploy(project, first));
       bare.push(await bareRedeploy(project, second));
     }
-    log(`${label} round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)} ms, redeploy-tag ${action.at(-1)!.toFixed(0)} ms`);
+    log(
+      `${label} round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)} ms, redeploy-tag ${action.at(-1)!.toFixed(0)} ms`,
+    );
   }
   return { bare, action };
 }
@@ -88,7 +104,13 @@ const benchmark: Benchmark = {
           { name: 'redeploy-tag to engine-healthy (healthcheck project)', value: median(health.action), unit: 'ms' },
           { name: 'overhead ratio (healthcheck project)', value: healthRatio, unit: 'x' },
         ],
-        targets: [{ description: 'redeploy-tag <= 1.1x bare up -d + curl loop (same readiness signal)', met: ratio <= 1.1, actual: `${ratio.toFixed(2)}x` }],
+        targets: [
+          {
+            description: 'redeploy-tag <= 1.1x bare up -d + curl loop (same readiness signal)',
+            met: ratio <= 1.1,
+            actual: `${ratio.toFixed(2)}x`,
+          },
+        ],
         notes: [
           `all rounds, ms: bare ${same.bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${same.action.map((ms) => ms.toFixed(0)).join(', ')}`,
           `healthcheck project, ms: bare ${health.bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${health.action.map((ms) => ms.toFixed(0)).join(', ')}`,

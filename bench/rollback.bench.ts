@@ -22,7 +22,8 @@ const JOB_START_LATENCY_MS = 3000;
 
 function reported(record: RollbackRecord, what: 'reportedSeconds' | 'downtimeSeconds'): number {
   const value = Number(record[what]);
-  if (record.outcome !== 'rolled-back' || !Number.isFinite(value) || record[what] === '') throw new Error(`rollback ended ${record.outcome} (${what}: "${record[what]}")`);
+  if (record.outcome !== 'rolled-back' || !Number.isFinite(value) || record[what] === '')
+    throw new Error(`rollback ended ${record.outcome} (${what}: "${record[what]}")`);
   return value;
 }
 
@@ -42,25 +43,48 @@ const benchmark: Benchmark = {
     const downtime: number[] = [];
     const backupAlongside: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'bench-rollback-')), log: () => undefined, manualRollbackTo: 'v1.1.0', jobStartLatencyMs: JOB_START_LATENCY_MS });
+      const result = await runDemo({
+        root: mkdtempSync(path.join(os.tmpdir(), 'bench-rollback-')),
+        log: () => undefined,
+        manualRollbackTo: 'v1.1.0',
+        jobStartLatencyMs: JOB_START_LATENCY_MS,
+      });
       imageOnly.push(reported(result.automatic, 'reportedSeconds'));
       backupAlongside.push(alongsideBackupSeconds(result.automatic));
       downMigrations.push(reported(result.manual!, 'reportedSeconds'));
       downtime.push(reported(result.manual!, 'downtimeSeconds'));
-      log(`round ${round}: image-only ${imageOnly.at(-1)} s (backup alongside ${backupAlongside.at(-1)!.toFixed(1)} s), down-migrations ${downMigrations.at(-1)} s (down ${downtime.at(-1)} s)`);
+      log(
+        `round ${round}: image-only ${imageOnly.at(-1)} s (backup alongside ${backupAlongside.at(-1)!.toFixed(1)} s), down-migrations ${downMigrations.at(-1)} s (down ${downtime.at(-1)} s)`,
+      );
     }
     const imageOnlyMedian = median(imageOnly);
     const downMedian = median(downMigrations);
     return {
       metrics: [
         { name: 'image-only: detection to healthy', value: imageOnlyMedian, unit: 's' },
-        { name: 'image-only: backup taken alongside (off the path to healthy)', value: median(backupAlongside), unit: 's' },
+        {
+          name: 'image-only: backup taken alongside (off the path to healthy)',
+          value: median(backupAlongside),
+          unit: 's',
+        },
         { name: 'down-migrations: detection to healthy', value: downMedian, unit: 's' },
-        { name: 'down-migrations: downtime (app stopped until the target answered)', value: median(downtime), unit: 's' },
+        {
+          name: 'down-migrations: downtime (app stopped until the target answered)',
+          value: median(downtime),
+          unit: 's',
+        },
       ],
       targets: [
-        { description: `image-only path under ${TARGET_SECONDS} s`, met: imageOnlyMedian < TARGET_SECONDS, actual: `${imageOnlyMedian.toFixed(1)} s` },
-        { description: `down-migrations path under ${TARGET_SECONDS} s`, met: downMedian < TARGET_SECONDS, actual: `${downMedian.toFixed(1)} s` },
+        {
+          description: `image-only path under ${TARGET_SECONDS} s`,
+          met: imageOnlyMedian < TARGET_SECONDS,
+          actual: `${imageOnlyMedian.toFixed(1)} s`,
+        },
+        {
+          description: `down-migrations path under ${TARGET_SECONDS} s`,
+          met: downMedian < TARGET_SECONDS,
+          actual: `${downMedian.toFixed(1)} s`,
+        },
       ],
       notes: [
         "Detection: the failed deploy's own 'Failed' step right after its smoke test (image-only), or the first step of the manual rollback's plan job (down-migrations); healthy: the rollback's smoke test passed. The figures are the workflow's own (rollback-report).",

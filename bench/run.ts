@@ -29,13 +29,17 @@ try {
     const benchmark = ((await import(pathToFileURL(path.join(benchDir, file)).href)) as { default: Benchmark }).default;
     console.log(`\n## ${benchmark.name}: ${benchmark.description}`);
     const result = await benchmark.run((line) => console.log(`  ${line}`));
-    for (const metric of result.metrics) console.log(`  ${metric.name}: ${Number(metric.value.toFixed(3))} ${metric.unit}`);
+    for (const metric of result.metrics)
+      console.log(`  ${metric.name}: ${Number(metric.value.toFixed(3))} ${metric.unit}`);
     for (const target of result.targets) {
       console.log(`  target ${target.met ? 'MET   ' : 'MISSED'} ${target.description} (actual: ${target.actual})`);
       if (!target.met) missed++;
     }
     for (const note of result.notes ?? []) console.log(`  note: ${note}`);
-    writeFileSync(path.join(resultsDir, `${benchmark.name}.json`), `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      path.join(resultsDir, `${benchmark.name}.json`),
+      `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`,
+    );
   }
 } finally {
   await services.stop();

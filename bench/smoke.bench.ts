@@ -19,7 +19,13 @@ const ROUNDS = 7;
 function suiteOf(count: number): string {
   const lines = ['name: bench', 'checks:'];
   for (let index = 0; index < count; index++) {
-    lines.push(`  - name: health ${index}`, '    url: /health', '    expect:', '      status: 200', '      json: { $.status: ok, $.version: v1.2.0 }');
+    lines.push(
+      `  - name: health ${index}`,
+      '    url: /health',
+      '    expect:',
+      '      status: 200',
+      '      json: { $.status: ok, $.version: v1.2.0 }',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -43,16 +49,30 @@ const benchmark: Benchmark = {
       const actionStepMs: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // One curl process doing CHECKS transfers; summing time_total per transfer leaves out process start.
-        const curl = await runProcess('curl', ['-sS', '--fail', '-H', 'Connection: close', '-w', '%{time_total}\n', ...Array.from({ length: CHECKS }, () => ['-o', '/dev/null', url]).flat()]);
+        const curl = await runProcess('curl', [
+          '-sS',
+          '--fail',
+          '-H',
+          'Connection: close',
+          '-w',
+          '%{time_total}\n',
+          ...Array.from({ length: CHECKS }, () => ['-o', '/dev/null', url]).flat(),
+        ]);
         const perRequest = curl.stdout.trim().split('\n').map(Number);
-        if (perRequest.length !== CHECKS) throw new Error(`curl reported ${perRequest.length} transfers, expected ${CHECKS}`);
+        if (perRequest.length !== CHECKS)
+          throw new Error(`curl reported ${perRequest.length} transfers, expected ${CHECKS}`);
         curlMs.push(perRequest.reduce((sum, seconds) => sum + seconds * 1000, 0));
 
-        const { ms: stepMs, value: result } = await timed(() => runAction('smoke-test', { inputs: { suite, 'base-url': app.baseUrl } }));
-        if (result.exitCode !== 0 || result.outputs.attempts !== String(CHECKS)) throw new Error(`smoke-test failed in the benchmark: ${result.errors.join('; ')}`);
+        const { ms: stepMs, value: result } = await timed(() =>
+          runAction('smoke-test', { inputs: { suite, 'base-url': app.baseUrl } }),
+        );
+        if (result.exitCode !== 0 || result.outputs.attempts !== String(CHECKS))
+          throw new Error(`smoke-test failed in the benchmark: ${result.errors.join('; ')}`);
         actionMs.push(Number(result.outputs['duration-ms']));
         actionStepMs.push(stepMs);
-        log(`round ${round + 1}: curl ${curlMs[round].toFixed(0)} ms, smoke-test checks ${actionMs[round]} ms (whole step ${stepMs.toFixed(0)} ms)`);
+        log(
+          `round ${round + 1}: curl ${curlMs[round].toFixed(0)} ms, smoke-test checks ${actionMs[round]} ms (whole step ${stepMs.toFixed(0)} ms)`,
+        );
       }
       const curlPerCheck = median(curlMs) / CHECKS;
       const actionPerCheck = median(actionMs) / CHECKS;
@@ -72,8 +92,16 @@ const benchmark: Benchmark = {
           { name: 'bundle start-up, validation and reports (per run)', value: startupMs, unit: 'ms' },
         ],
         targets: [
-          { description: 'added latency per check over curl under 3 ms', met: added < 3, actual: `${added.toFixed(2)} ms` },
-          { description: 'at least 200 checks per second', met: checksPerSecond >= 200, actual: `${checksPerSecond.toFixed(0)} checks/s` },
+          {
+            description: 'added latency per check over curl under 3 ms',
+            met: added < 3,
+            actual: `${added.toFixed(2)} ms`,
+          },
+          {
+            description: 'at least 200 checks per second',
+            met: checksPerSecond >= 200,
+            actual: `${checksPerSecond.toFixed(0)} checks/s`,
+          },
         ],
         notes: [
           'curl is timed by its own time_total per transfer (process start excluded); smoke-test by its duration-ms output (node start, suite validation and report writing excluded, shown separately).',

@@ -8,7 +8,10 @@ import { median, timed, type Benchmark } from './types.js';
 /** Cold start of each bundle: node loads dist/<action>/index.js and validates inputs (none given: it fails fast). */
 function runBundle(action: string, outputFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', action, 'index.js')], { env: { PATH: process.env.PATH, GITHUB_OUTPUT: outputFile }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', action, 'index.js')], {
+      env: { PATH: process.env.PATH, GITHUB_OUTPUT: outputFile },
+      stdio: 'ignore',
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? -1));
   });
@@ -21,7 +24,10 @@ const benchmark: Benchmark = {
     const outputFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-startup-')), 'output');
     writeFileSync(outputFile, '');
     const bare: number[] = [];
-    for (let i = 0; i < 7; i++) bare.push((await timed(() => new Promise((resolve) => spawn(process.execPath, ['-e', '0']).on('close', resolve)))).ms);
+    for (let i = 0; i < 7; i++)
+      bare.push(
+        (await timed(() => new Promise((resolve) => spawn(process.execPath, ['-e', '0']).on('close', resolve)))).ms,
+      );
     const metrics = [{ name: 'bare node', value: median(bare), unit: 'ms' }];
     const targets = [];
     for (const action of actionNames()) {
@@ -29,7 +35,11 @@ const benchmark: Benchmark = {
       for (let i = 0; i < 7; i++) times.push((await timed(() => runBundle(action, outputFile))).ms);
       const value = median(times);
       metrics.push({ name: action, value, unit: 'ms' });
-      targets.push({ description: `${action} starts in under 500 ms`, met: value < 500, actual: `${value.toFixed(0)} ms` });
+      targets.push({
+        description: `${action} starts in under 500 ms`,
+        met: value < 500,
+        actual: `${value.toFixed(0)} ms`,
+      });
     }
     return { metrics, targets };
   },

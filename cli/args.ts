@@ -28,15 +28,35 @@ interface CommandSpec {
 
 /** Options every command takes: where the repository and the settings come from, and help. */
 const COMMON_OPTIONS: OptionSpec[] = [
-  { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).' },
-  { name: 'secrets-file', value: 'file', help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
-  { name: 'vars-file', value: 'file', help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
+  {
+    name: 'repository',
+    value: 'owner/name',
+    help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).',
+  },
+  {
+    name: 'secrets-file',
+    value: 'file',
+    help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.',
+  },
+  {
+    name: 'vars-file',
+    value: 'file',
+    help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.',
+  },
   { name: 'help', help: 'Show this help.' },
 ];
 
 const RUN_OPTIONS: OptionSpec[] = [
-  { name: 'app-dir', value: 'dir', help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory." },
-  { name: 'record-dir', value: 'dir', help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.' },
+  {
+    name: 'app-dir',
+    value: 'dir',
+    help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory.",
+  },
+  {
+    name: 'record-dir',
+    value: 'dir',
+    help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.',
+  },
   ...COMMON_OPTIONS,
 ];
 
@@ -57,29 +77,50 @@ const ENV_HELP = `Secrets and variables:
 
 const COMMANDS: Record<string, CommandSpec> = {
   rollback: {
-    summary: 'Run the rollback workflow (rollback.yml) on this machine, with the same actions, and a confirmation at the environment gate.',
+    summary:
+      'Run the rollback workflow (rollback.yml) on this machine, with the same actions, and a confirmation at the environment gate.',
     usage: 'rollback-actions rollback --environment <env> [--target <tag>] [--dry-run] [--yes] [options]',
     options: [
       { name: 'environment', value: 'env', help: 'The environment to roll back (required).' },
-      { name: 'target', value: 'tag', help: 'Release tag to roll back to. Default: the last known good release (GitHub deployments, or the ledger).' },
+      {
+        name: 'target',
+        value: 'tag',
+        help: 'Release tag to roll back to. Default: the last known good release (GitHub deployments, or the ledger).',
+      },
       { name: 'dry-run', help: 'Only plan (and show the down SQL); change nothing.' },
       { name: 'yes', help: 'Approve at the environment gate without asking (scripts).' },
       { name: 'reason', value: 'text', help: 'Why: goes into the incident record.' },
-      { name: 'db-policy', value: 'policy', help: 'auto, image-only, down-migrations or restore-backup. Default: auto.' },
+      {
+        name: 'db-policy',
+        value: 'policy',
+        help: 'auto, image-only, down-migrations or restore-backup. Default: auto.',
+      },
       ...RUN_OPTIONS,
     ],
   },
   drill: {
     summary: 'Run the rollback drill (rollback-drill.yml) on this machine.',
     usage: 'rollback-actions drill [--environment <env>] [options]',
-    options: [{ name: 'environment', value: 'env', help: 'The environment whose rollback is drilled. Default: vars.ROLLBACK_ENVIRONMENT or production.' }, ...RUN_OPTIONS],
+    options: [
+      {
+        name: 'environment',
+        value: 'env',
+        help: 'The environment whose rollback is drilled. Default: vars.ROLLBACK_ENVIRONMENT or production.',
+      },
+      ...RUN_OPTIONS,
+    ],
   },
   sync: {
-    summary: 'Record on GitHub, as deployments with statuses, what the ledger holds that GitHub does not (deploys and rollbacks made while it was unreachable).',
+    summary:
+      'Record on GitHub, as deployments with statuses, what the ledger holds that GitHub does not (deploys and rollbacks made while it was unreachable).',
     usage: 'rollback-actions sync [--ledger <file>] [--environment <env>] [options]',
     options: [
-      { name: 'ledger', value: 'file', help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.' },
-      { name: 'environment', value: 'env', help: 'Only this environment\'s entries. Default: all.' },
+      {
+        name: 'ledger',
+        value: 'file',
+        help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.',
+      },
+      { name: 'environment', value: 'env', help: "Only this environment's entries. Default: all." },
       ...COMMON_OPTIONS,
     ],
   },
@@ -87,9 +128,15 @@ const COMMANDS: Record<string, CommandSpec> = {
 
 export function commandHelp(command: string): string {
   const spec = COMMANDS[command];
-  const width = Math.max(...spec.options.map((option) => `--${option.name}${option.value ? ` <${option.value}>` : ''}`.length));
-  const options = spec.options.map((option) => `  ${`--${option.name}${option.value ? ` <${option.value}>` : ''}`.padEnd(width)}  ${option.help}`);
-  return [`${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Options:', ...options, '', ENV_HELP, '', EXIT_HELP].join('\n');
+  const width = Math.max(
+    ...spec.options.map((option) => `--${option.name}${option.value ? ` <${option.value}>` : ''}`.length),
+  );
+  const options = spec.options.map(
+    (option) => `  ${`--${option.name}${option.value ? ` <${option.value}>` : ''}`.padEnd(width)}  ${option.help}`,
+  );
+  return [`${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Options:', ...options, '', ENV_HELP, '', EXIT_HELP].join(
+    '\n',
+  );
 }
 
 export function mainHelp(): string {
@@ -116,7 +163,8 @@ export interface Parsed {
 /** argv after the program name. Throws UsageError naming the option or command that is wrong. */
 export function parseArgs(argv: readonly string[]): Parsed {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { help: true, options: {} };
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help')
+    return { help: true, options: {} };
   const spec = COMMANDS[first];
   if (!spec) throw new UsageError(`unknown command "${first}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
   const options: Record<string, string | true> = {};
@@ -128,14 +176,16 @@ export function parseArgs(argv: readonly string[]): Parsed {
       options.help = true;
       continue;
     }
-    if (!match || !option) throw new UsageError(`${first}: unknown option "${arg}" (see rollback-actions ${first} --help)`);
+    if (!match || !option)
+      throw new UsageError(`${first}: unknown option "${arg}" (see rollback-actions ${first} --help)`);
     if (!option.value) {
       if (match[2] !== undefined) throw new UsageError(`${first}: --${option.name} takes no value`);
       options[option.name] = true;
       continue;
     }
     const value = match[2] ?? rest[++i];
-    if (value === undefined || (match[2] === undefined && value.startsWith('--'))) throw new UsageError(`${first}: --${option.name} needs a value (<${option.value}>)`);
+    if (value === undefined || (match[2] === undefined && value.startsWith('--')))
+      throw new UsageError(`${first}: --${option.name} needs a value (<${option.value}>)`);
     options[option.name] = value;
   }
   return { command: first, help: options.help === true, options };

@@ -18,9 +18,14 @@ let mask = (text: string) => text;
 
 /** Secrets leave this process's environment once read: only the runner's scoping hands them to steps. */
 function takeSettings(options: Parsed['options']): Settings {
-  const settings = readSettings(process.env, { secretsFile: stringOption(options, 'secrets-file'), varsFile: stringOption(options, 'vars-file') });
+  const settings = readSettings(process.env, {
+    secretsFile: stringOption(options, 'secrets-file'),
+    varsFile: stringOption(options, 'vars-file'),
+  });
   mask = settings.mask;
-  for (const name of Object.keys(process.env)) if (name.startsWith(SECRET_PREFIX) || name.startsWith(VAR_PREFIX) || name === 'GITHUB_TOKEN') delete process.env[name];
+  for (const name of Object.keys(process.env))
+    if (name.startsWith(SECRET_PREFIX) || name.startsWith(VAR_PREFIX) || name === 'GITHUB_TOKEN')
+      delete process.env[name];
   return settings;
 }
 
@@ -37,8 +42,12 @@ async function main(argv: string[]): Promise<number> {
   const { options } = parsed;
   const settings = takeSettings(options);
   if (parsed.command === 'sync') {
-    const ledger = stringOption(options, 'ledger') ?? settings.vars.ROLLBACK_LEDGER ?? settings.processEnv.ROLLBACK_LEDGER;
-    if (!ledger) throw new UsageError('sync: no ledger: pass --ledger <file> (or set ROLLBACK_VAR_ROLLBACK_LEDGER or ROLLBACK_LEDGER)');
+    const ledger =
+      stringOption(options, 'ledger') ?? settings.vars.ROLLBACK_LEDGER ?? settings.processEnv.ROLLBACK_LEDGER;
+    if (!ledger)
+      throw new UsageError(
+        'sync: no ledger: pass --ledger <file> (or set ROLLBACK_VAR_ROLLBACK_LEDGER or ROLLBACK_LEDGER)',
+      );
     return runSync({
       ledger,
       environment: stringOption(options, 'environment'),
@@ -49,8 +58,13 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const appDir = path.resolve(stringOption(options, 'app-dir') ?? process.cwd());
-  const environment = stringOption(options, 'environment') ?? (parsed.command === 'drill' ? settings.vars.ROLLBACK_ENVIRONMENT || 'production' : undefined);
-  if (!environment) throw new UsageError(`${parsed.command}: --environment is required (the environment to roll back, e.g. production)`);
+  const environment =
+    stringOption(options, 'environment') ??
+    (parsed.command === 'drill' ? settings.vars.ROLLBACK_ENVIRONMENT || 'production' : undefined);
+  if (!environment)
+    throw new UsageError(
+      `${parsed.command}: --environment is required (the environment to roll back, e.g. production)`,
+    );
   const rollback = parsed.command === 'rollback';
   return runWorkflowCommand({
     workflow: rollback ? 'rollback.yml' : 'rollback-drill.yml',
@@ -81,7 +95,11 @@ main(process.argv.slice(2)).then(
       process.stderr.write(mask(`rollback-actions: ${error.message}\n`));
       process.exit(EXIT.usage);
     }
-    process.stderr.write(mask(`rollback-actions: ${error instanceof ActionError ? error.message : (error as Error).stack ?? String(error)}\n`));
+    process.stderr.write(
+      mask(
+        `rollback-actions: ${error instanceof ActionError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+      ),
+    );
     process.exit(EXIT.workflowFailed);
   },
 );

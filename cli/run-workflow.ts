@@ -61,11 +61,23 @@ function historyLine(plan: JobRun | undefined, reach: GitHubReach): string {
 
 /** compute's latest-backup output (a ledger backup entry as JSON) in one line. */
 function describeBackup(json: string): string {
-  const backup = JSON.parse(json) as { time?: string; appVersion?: string; schemaVersion?: string; checksum?: string; location?: string };
+  const backup = JSON.parse(json) as {
+    time?: string;
+    appVersion?: string;
+    schemaVersion?: string;
+    checksum?: string;
+    location?: string;
+  };
   return `${backup.time} (${backup.appVersion ?? 'version unknown'}, schema ${backup.schemaVersion ?? '?'}): ${backup.location} ${backup.checksum ?? ''}`.trim();
 }
 
-function incidentRecord(command: WorkflowCommand, run: WorkflowRun, reach: GitHubReach, gate: GateDecision | undefined, version: string): string {
+function incidentRecord(
+  command: WorkflowCommand,
+  run: WorkflowRun,
+  reach: GitHubReach,
+  gate: GateDecision | undefined,
+  version: string,
+): string {
   const plan = run.jobs.plan;
   const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
   const lines = [
@@ -93,17 +105,22 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
   const version = suiteVersion(command.suite);
   const reach = await probeGitHub(apiUrlOf(settings.processEnv), command.repository, settings.secrets.GITHUB_TOKEN);
   const secrets = { ...settings.secrets };
-  if (reach.reachable) say(`GitHub: ${reach.reason}; the release history comes from its deployments, and the rollback is recorded there.`);
+  if (reach.reachable)
+    say(`GitHub: ${reach.reason}; the release history comes from its deployments, and the rollback is recorded there.`);
   else {
     // No token reaches the steps: compute-rollback-target reads the ledger, redeploy-tag records there only.
     delete secrets.GITHUB_TOKEN;
-    say(`GitHub: not used (${reach.reason}); the release history comes from the deployment ledger ${settings.vars.ROLLBACK_LEDGER || '(vars.ROLLBACK_LEDGER is not set!)'}.`);
+    say(
+      `GitHub: not used (${reach.reason}); the release history comes from the deployment ledger ${settings.vars.ROLLBACK_LEDGER || '(vars.ROLLBACK_LEDGER is not set!)'}.`,
+    );
   }
   const vars = { ...settings.vars };
   if (!vars.ROLLBACK_IMAGE_ONLY_BACKUP) {
     // GitHub's artifact service is not reachable from a terminal run: an image-only rollback, which leaves the database alone, skips its backup alongside.
     vars.ROLLBACK_IMAGE_ONLY_BACKUP = 'skip';
-    say('Image-only rollbacks skip the backup alongside (no artifact service from a terminal; set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP to change it).');
+    say(
+      'Image-only rollbacks skip the backup alongside (no artifact service from a terminal; set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP to change it).',
+    );
   }
 
   let gate: GateDecision | undefined;
@@ -113,7 +130,10 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     for (const line of planText(request.done).split('\n')) say(line);
     if (command.yes) gate = 'approved with --yes';
     else if (!process.stdin.isTTY) gate = 'refused: no terminal to ask and no --yes';
-    else gate = (await askAtTerminal(`Approve "${request.jobName}" in ${request.environment}? [y/N] `)) ? 'approved' : 'refused';
+    else
+      gate = (await askAtTerminal(`Approve "${request.jobName}" in ${request.environment}? [y/N] `))
+        ? 'approved'
+        : 'refused';
     say(`Environment gate: ${gate}.`);
     return gate.startsWith('approved');
   };
@@ -136,7 +156,12 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
       environmentGate,
       repositories: {
         [command.repository]: { dir: command.appDir, checkout: 'clone' },
-        [SUITE_REPOSITORY]: { dir: command.suite, checkout: 'link', linkEntries: ['actions', 'dist', '.github'], sha: await suiteCommit(command.suite) },
+        [SUITE_REPOSITORY]: {
+          dir: command.suite,
+          checkout: 'link',
+          linkEntries: ['actions', 'dist', '.github'],
+          sha: await suiteCommit(command.suite),
+        },
       },
       runRoot,
       log: (line) => {
@@ -148,7 +173,10 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     rmSync(runRoot, { recursive: true, force: true });
   }
 
-  const folder = path.join(command.recordDir, `${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`);
+  const folder = path.join(
+    command.recordDir,
+    `${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`,
+  );
   mkdirSync(folder, { recursive: true });
   const files: Record<string, string> = {
     'incident-record.md': incidentRecord(command, run, reach, gate, version),
@@ -156,16 +184,21 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     'log.txt': `${log.join('\n')}\n`,
     'run.json': `${JSON.stringify(run, null, 2)}\n`,
   };
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(folder, name), settings.mask(text), { mode: 0o600 });
+  for (const [name, text] of Object.entries(files))
+    writeFileSync(path.join(folder, name), settings.mask(text), { mode: 0o600 });
   say('\n=== Timeline (seconds from the start) ===');
   for (const line of files['timeline.txt'].trimEnd().split('\n')) say(line);
   say(`\nIncident record, timeline and log: ${folder}`);
   if (gate?.startsWith('refused')) {
-    say(`rollback-actions: refused at the ${command.environment} gate; nothing was changed after the plan (exit ${EXIT.refused}).`);
+    say(
+      `rollback-actions: refused at the ${command.environment} gate; nothing was changed after the plan (exit ${EXIT.refused}).`,
+    );
     return EXIT.refused;
   }
   if (run.conclusion !== 'success') {
-    say(`rollback-actions: the workflow ${run.conclusion === 'cancelled' ? 'was cancelled' : 'failed'} (exit ${EXIT.workflowFailed}).`);
+    say(
+      `rollback-actions: the workflow ${run.conclusion === 'cancelled' ? 'was cancelled' : 'failed'} (exit ${EXIT.workflowFailed}).`,
+    );
     return EXIT.workflowFailed;
   }
   say(`rollback-actions: ${run.runName ?? run.name}: ${run.jobs.report?.outputs.outcome ?? 'success'}.`);

@@ -61,12 +61,24 @@ export interface Settings {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv, files: { secretsFile?: string; varsFile?: string }): Settings {
-  const secrets = { ...(files.secretsFile ? parseSettingsFile(files.secretsFile, 'secrets-file') : {}), ...prefixed(env, SECRET_PREFIX) };
+  const secrets = {
+    ...(files.secretsFile ? parseSettingsFile(files.secretsFile, 'secrets-file') : {}),
+    ...prefixed(env, SECRET_PREFIX),
+  };
   // A token in the usual variable is a secret like the others (and never reaches a step's environment).
   if (!secrets.GITHUB_TOKEN && env.GITHUB_TOKEN) secrets.GITHUB_TOKEN = env.GITHUB_TOKEN;
-  const vars = { ...(files.varsFile ? parseSettingsFile(files.varsFile, 'vars-file') : {}), ...prefixed(env, VAR_PREFIX) };
+  const vars = {
+    ...(files.varsFile ? parseSettingsFile(files.varsFile, 'vars-file') : {}),
+    ...prefixed(env, VAR_PREFIX),
+  };
   const processEnv = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith(SECRET_PREFIX) && !entry[0].startsWith(VAR_PREFIX) && entry[0] !== 'GITHUB_TOKEN'),
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined &&
+        !entry[0].startsWith(SECRET_PREFIX) &&
+        !entry[0].startsWith(VAR_PREFIX) &&
+        entry[0] !== 'GITHUB_TOKEN',
+    ),
   );
   const masks = new Set(Object.values(secrets).flatMap(secretMasks));
   return { secrets, vars, processEnv, mask: (text) => maskLine(text, masks) };

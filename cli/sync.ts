@@ -2,7 +2,13 @@ import { getOctokit } from '@actions/github';
 import path from 'node:path';
 import { localExecutor } from '../shared/engine/executor.js';
 import { completeDeployment, createDeployment } from '../shared/github/deployments.js';
-import { appendLedger, readLedger, type DeployEntry, type LedgerEntry, type SmokeEntry } from '../shared/ledger/ledger.js';
+import {
+  appendLedger,
+  readLedger,
+  type DeployEntry,
+  type LedgerEntry,
+  type SmokeEntry,
+} from '../shared/ledger/ledger.js';
 import { EXIT, UsageError } from './args.js';
 import { probeGitHub } from './github.js';
 
@@ -29,14 +35,22 @@ export interface Unsynced {
 
 /** Deploys without a GitHub deployment that no sync line names yet, each with the smoke verdict that followed it. */
 export function unsyncedDeploys(entries: readonly LedgerEntry[], environment?: string): Unsynced[] {
-  const synced = new Set(entries.flatMap((entry) => (entry.type === 'sync' ? [`${entry.deployTime} ${entry.tag}`] : [])));
+  const synced = new Set(
+    entries.flatMap((entry) => (entry.type === 'sync' ? [`${entry.deployTime} ${entry.tag}`] : [])),
+  );
   const found: Unsynced[] = [];
   entries.forEach((entry, index) => {
     if (entry.type !== 'deploy' || entry.githubDeploymentId !== undefined || entry.outcome === 'refused') return;
-    if (synced.has(`${entry.time} ${entry.tag}`) || (environment !== undefined && entry.environment !== environment)) return;
+    if (synced.has(`${entry.time} ${entry.tag}`) || (environment !== undefined && entry.environment !== environment))
+      return;
     const later = entries.slice(index + 1);
-    const next = later.findIndex((candidate) => candidate.type === 'deploy' && candidate.environment === entry.environment);
-    const smoke = (next === -1 ? later : later.slice(0, next)).find((candidate): candidate is SmokeEntry => candidate.type === 'smoke' && (candidate.tag === undefined || candidate.tag === entry.tag));
+    const next = later.findIndex(
+      (candidate) => candidate.type === 'deploy' && candidate.environment === entry.environment,
+    );
+    const smoke = (next === -1 ? later : later.slice(0, next)).find(
+      (candidate): candidate is SmokeEntry =>
+        candidate.type === 'smoke' && (candidate.tag === undefined || candidate.tag === entry.tag),
+    );
     found.push({ deploy: entry, smoke });
   });
   return found;
@@ -57,25 +71,54 @@ export async function runSync(command: SyncCommand): Promise<number> {
   }
   const reach = await probeGitHub(command.apiUrl, command.repository, command.token);
   if (!reach.reachable) {
-    print(`sync: ${pending.length} deploy(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`);
+    print(
+      `sync: ${pending.length} deploy(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`,
+    );
     return EXIT.workflowFailed;
   }
   const client = getOctokit(command.token!, { baseUrl: command.apiUrl });
   const [owner, repo] = command.repository.split('/');
   for (const item of pending) {
     const { deploy, smoke } = item;
-    if (!deploy.environment) throw new UsageError(`the ledger's deploy of ${deploy.tag} at ${deploy.time} names no environment, so it cannot become a GitHub deployment`);
+    if (!deploy.environment)
+      throw new UsageError(
+        `the ledger's deploy of ${deploy.tag} at ${deploy.time} names no environment, so it cannot become a GitHub deployment`,
+      );
     const success = succeeded(item);
     const verdict = `${deploy.outcome}${smoke ? `, smoke test ${smoke.result === 'pass' ? 'passed' : 'failed'}` : ''}`;
-    const id = await createDeployment(client, { owner, repo }, {
-      ref: deploy.tag,
-      environment: deploy.environment,
-      description: `${deploy.from ?? '(none)'} -> ${deploy.tag} at ${deploy.time} (${verdict}), recorded from the deployment ledger`,
-      payload: { ledger: { time: deploy.time, from: deploy.from ?? null, outcome: deploy.outcome, image: deploy.image ?? null, imageId: deploy.imageId ?? null, digest: deploy.digest ?? null, smoke: smoke?.result ?? null } },
+    const id = await createDeployment(
+      client,
+      { owner, repo },
+      {
+        ref: deploy.tag,
+        environment: deploy.environment,
+        description: `${deploy.from ?? '(none)'} -> ${deploy.tag} at ${deploy.time} (${verdict}), recorded from the deployment ledger`,
+        payload: {
+          ledger: {
+            time: deploy.time,
+            from: deploy.from ?? null,
+            outcome: deploy.outcome,
+            image: deploy.image ?? null,
+            imageId: deploy.imageId ?? null,
+            digest: deploy.digest ?? null,
+            smoke: smoke?.result ?? null,
+          },
+        },
+      },
+    );
+    await completeDeployment(client, { owner, repo }, id, deploy.environment, success, {
+      description: `${verdict} (${deploy.time}, while GitHub was unreachable)`,
     });
-    await completeDeployment(client, { owner, repo }, id, deploy.environment, success, { description: `${verdict} (${deploy.time}, while GitHub was unreachable)` });
-    await appendLedger(ledger, { type: 'sync', environment: deploy.environment, deployTime: deploy.time, tag: deploy.tag, githubDeploymentId: id });
-    print(`sync: ${deploy.environment} ${deploy.tag} (${deploy.time}, ${verdict}) -> GitHub deployment ${id}, ${success ? 'success' : 'failure'}`);
+    await appendLedger(ledger, {
+      type: 'sync',
+      environment: deploy.environment,
+      deployTime: deploy.time,
+      tag: deploy.tag,
+      githubDeploymentId: id,
+    });
+    print(
+      `sync: ${deploy.environment} ${deploy.tag} (${deploy.time}, ${verdict}) -> GitHub deployment ${id}, ${success ? 'success' : 'failure'}`,
+    );
   }
   print(`sync: ${pending.length} deployment(s) recorded on GitHub for ${command.repository}.`);
   return EXIT.ok;

@@ -47,7 +47,8 @@ function collect(workflows: readonly WorkflowText[], pattern: RegExp): Map<strin
   return new Map([...entries].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-const looksLikeFile = (value: string) => value !== '.' && !/^[\w.-]+:[\w.-]+$/.test(value) && (/\//.test(value) || /\.(ya?ml|sh|sql|json)$/.test(value));
+const looksLikeFile = (value: string) =>
+  value !== '.' && !/^[\w.-]+:[\w.-]+$/.test(value) && (/\//.test(value) || /\.(ya?ml|sh|sql|json)$/.test(value));
 
 export function adoptionList(workflows: readonly WorkflowText[]): string {
   const secrets = collect(workflows, /\bsecrets\.([A-Z][A-Z0-9_]*)\b/g);
@@ -55,8 +56,10 @@ export function adoptionList(workflows: readonly WorkflowText[]): string {
   const variables = collect(workflows, /\bvars\.([A-Z][A-Z0-9_]*)\b(?:\s*\|\|\s*'([^']*)')?/g);
   const files = new Map<string, Set<string>>();
   const addFile = (file: string, where: string) => files.set(file, (files.get(file) ?? new Set()).add(where));
-  for (const entry of variables.values()) for (const value of entry.defaults) if (looksLikeFile(value)) addFile(value, `default of \`${entry.name}\``);
-  for (const { file, text } of workflows) for (const match of text.matchAll(/^\s*(?:-\s+)?run:\s+(\.\/[\w./-]+)/gm)) addFile(match[1], `run by ${file}`);
+  for (const entry of variables.values())
+    for (const value of entry.defaults) if (looksLikeFile(value)) addFile(value, `default of \`${entry.name}\``);
+  for (const { file, text } of workflows)
+    for (const match of text.matchAll(/^\s*(?:-\s+)?run:\s+(\.\/[\w./-]+)/gm)) addFile(match[1], `run by ${file}`);
 
   const where = (entry: Entry) => [...entry.files].join(', ');
   const lines = ['**Secrets** (environment or repository):', ''];
@@ -67,7 +70,8 @@ export function adoptionList(workflows: readonly WorkflowText[]): string {
     lines.push(`- \`${entry.name}\`${fallback ? ` (default ${fallback})` : ''} — ${where(entry)}`);
   }
   lines.push('', '**Files** in your app repository:', '');
-  for (const [file, reasons] of [...files].sort(([a], [b]) => a.localeCompare(b))) lines.push(`- \`${file}\` — ${[...reasons].join('; ')}`);
+  for (const [file, reasons] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`- \`${file}\` — ${[...reasons].join('; ')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -84,7 +88,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const updated = readmeWithList(readme, adoptionList(adopterWorkflows()));
   if (process.argv.includes('--check')) {
     if (updated !== readme) {
-      console.error('README.md: the adoption list differs from what the workflows read: run npx tsx scripts/adoption-list.ts');
+      console.error(
+        'README.md: the adoption list differs from what the workflows read: run npx tsx scripts/adoption-list.ts',
+      );
       process.exit(1);
     }
     console.log('README.md: the adoption list matches the workflows.');

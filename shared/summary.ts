@@ -20,7 +20,11 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   if (rows.length === 0) return '';
   const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
   const pick = (values: readonly unknown[]) => kept.map((index) => cell(values[index]));
-  const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+  const lines = [
+    `| ${pick(header).join(' | ')} |`,
+    `| ${kept.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
@@ -28,7 +32,10 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
  * A two-column table of facts, under a header that names its columns (an empty header row renders
  * as a blank bar on GitHub). Rows whose value is undefined are left out.
  */
-export function keyValueTable(rows: readonly (readonly [string, unknown])[], header: readonly [string, string] = ['Detail', 'Value']): string {
+export function keyValueTable(
+  rows: readonly (readonly [string, unknown])[],
+  header: readonly [string, string] = ['Detail', 'Value'],
+): string {
   return markdownTable(
     header,
     rows.filter(([, value]) => value !== undefined),
@@ -51,7 +58,11 @@ export function code(value: unknown): string {
 export function codeSpanAddresses(text: string): string {
   return text
     .split(/(`[^`]*`)/)
-    .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+    .map((part) =>
+      part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)),
+    )
     .join('');
 }
 

@@ -30,7 +30,10 @@ describe('artifact service stand-in', () => {
   });
 
   function actAsJobOf(runId: number): void {
-    Object.assign(process.env, standIns.env(runId), { GITHUB_SERVER_URL: 'https://github.com', GITHUB_WORKSPACE: workDir });
+    Object.assign(process.env, standIns.env(runId), {
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_WORKSPACE: workDir,
+    });
   }
 
   function makeFiles(name: string, sizes: number[]): { root: string; files: string[]; hashes: string[] } {
@@ -56,7 +59,9 @@ describe('artifact service stand-in', () => {
     const operations = service.blobs.log.map((entry) => entry.operation);
     expect(operations.filter((operation) => operation === 'put-block').length).toBeGreaterThanOrEqual(2);
     expect(operations).toContain('put-block-list');
-    expect(service.calls.map((call) => call.method)).toEqual(expect.arrayContaining(['CreateArtifact', 'FinalizeArtifact']));
+    expect(service.calls.map((call) => call.method)).toEqual(
+      expect.arrayContaining(['CreateArtifact', 'FinalizeArtifact']),
+    );
     const record = service.records.find((candidate) => candidate.id === uploaded.id)!;
     expect(record.digest).toBe(`sha256:${uploaded.digest}`);
     const retentionMs = record.expiresAt.getTime() - record.createdAt.getTime();
@@ -70,20 +75,26 @@ describe('artifact service stand-in', () => {
     const target = path.join(workDir, 'download-one');
     const downloaded = await client.downloadArtifact(artifact.id, { path: target, expectedHash: artifact.digest });
     expect(downloaded.digestMismatch).toBe(false);
-    const back = files.map((file) => createHash('sha256').update(readFileSync(path.join(target, path.basename(file)))).digest('hex'));
+    const back = files.map((file) =>
+      createHash('sha256')
+        .update(readFileSync(path.join(target, path.basename(file))))
+        .digest('hex'),
+    );
     expect(back).toEqual(hashes);
   });
 
   it('refuses a second artifact with the same name in a run, and tokens that are not its own', async () => {
     actAsJobOf(501);
     const { root, files } = makeFiles('upload-dup', [10]);
-    await expect(new DefaultArtifactClient().uploadArtifact('backup-one', files, root)).rejects.toThrow(/already exists/);
+    await expect(new DefaultArtifactClient().uploadArtifact('backup-one', files, root)).rejects.toThrow(
+      /already exists/,
+    );
 
     process.env.ACTIONS_RUNTIME_TOKEN = `${service.runnerEnv(501).ACTIONS_RUNTIME_TOKEN.slice(0, -4)}AAAA`;
     await expect(new DefaultArtifactClient().listArtifacts()).rejects.toThrow(/401|unauthenticated|runtime token/i);
   });
 
-  it('lists and downloads another run\'s artifact through the REST API with a token', async () => {
+  it("lists and downloads another run's artifact through the REST API with a token", async () => {
     actAsJobOf(502);
     const { root, files, hashes } = makeFiles('upload-two', [4096]);
     const uploaded = await new DefaultArtifactClient().uploadArtifact('backup-two', files, root);
@@ -99,11 +110,21 @@ describe('artifact service stand-in', () => {
     const { artifact } = await client.getArtifact('backup-two', { findBy });
     expect(artifact.id).toBe(uploaded.id);
     const target = path.join(workDir, 'download-two');
-    const downloaded = await client.downloadArtifact(artifact.id, { path: target, findBy, expectedHash: artifact.digest });
+    const downloaded = await client.downloadArtifact(artifact.id, {
+      path: target,
+      findBy,
+      expectedHash: artifact.digest,
+    });
     expect(downloaded.digestMismatch).toBe(false);
-    expect(createHash('sha256').update(readFileSync(path.join(target, 'part-0.bin'))).digest('hex')).toBe(hashes[0]);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(path.join(target, 'part-0.bin')))
+        .digest('hex'),
+    ).toBe(hashes[0]);
 
-    await expect(client.getArtifact('backup-two', { findBy: { ...findBy, token: 'wrong' } })).rejects.toThrow(/Bad credentials/);
+    await expect(client.getArtifact('backup-two', { findBy: { ...findBy, token: 'wrong' } })).rejects.toThrow(
+      /Bad credentials/,
+    );
   });
 
   it('rejects blob requests whose signature was tampered with', async () => {

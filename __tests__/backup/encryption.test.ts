@@ -1,10 +1,28 @@
 import { Decrypter, Encrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  EncryptedDataError, EncryptionKeyError, checkBackupKey, decryptBackup, encryptBackup, encryptFile, isEncryptedBackup, parseBackupKey, readEncryptionSecret, type BackupKey,
+  EncryptedDataError,
+  EncryptionKeyError,
+  checkBackupKey,
+  decryptBackup,
+  encryptBackup,
+  encryptFile,
+  isEncryptedBackup,
+  parseBackupKey,
+  readEncryptionSecret,
+  type BackupKey,
 } from '../../shared/backup/encryption.js';
 import { REPO_ROOT } from '../support/action-harness.js';
 
@@ -65,10 +83,14 @@ describe('backup encryption (age)', () => {
 
   it('encrypts to recipients alone, which only the identity opens', async () => {
     const source = plaintext('to-recipient', 1000);
-    const recipientOnly = parseBackupKey(`# public key of the backup identity\n${await identityToRecipient(identity)}\n`);
+    const recipientOnly = parseBackupKey(
+      `# public key of the backup identity\n${await identityToRecipient(identity)}\n`,
+    );
     expect(recipientOnly.kind).toBe('recipients');
     await encryptFile(source, `${source}.age`, recipientOnly);
-    expect(sha(await decryptBackup(`${source}.age`, secretOf(identity), path.join(dir, 'recipient-out')))).toBe(sha(source));
+    expect(sha(await decryptBackup(`${source}.age`, secretOf(identity), path.join(dir, 'recipient-out')))).toBe(
+      sha(source),
+    );
   });
 
   it('encrypts with a passphrase (scrypt), which the package opens with addPassphrase', async () => {
@@ -81,7 +103,9 @@ describe('backup encryption (age)', () => {
     const target = path.join(dir, 'wrong-kind');
     const wrongKind = decryptBackup(`${source}.age`, secretOf(identity), target);
     await expect(wrongKind).rejects.toThrow(EncryptionKeyError);
-    await expect(wrongKind).rejects.toMatchObject({ hint: expect.stringMatching(/encrypted with a passphrase, not to an age identity/) });
+    await expect(wrongKind).rejects.toMatchObject({
+      hint: expect.stringMatching(/encrypted with a passphrase, not to an age identity/),
+    });
     expect(readdirSync(target)).toEqual([]);
   }, 60_000);
 
@@ -89,7 +113,9 @@ describe('backup encryption (age)', () => {
     const source = plaintext('wrong-key', 200_000);
     await encryptFile(source, `${source}.age`, key);
     const target = path.join(dir, 'wrong-key-out');
-    await expect(decryptBackup(`${source}.age`, secretOf(await generateIdentity()), target)).rejects.toThrow(/^The encryption-key does not match the key this backup was encrypted with\.$/);
+    await expect(decryptBackup(`${source}.age`, secretOf(await generateIdentity()), target)).rejects.toThrow(
+      /^The encryption-key does not match the key this backup was encrypted with\.$/,
+    );
     expect(readdirSync(target)).toEqual([]);
   });
 
@@ -107,7 +133,9 @@ describe('backup encryption (age)', () => {
     flipped[payloadStart + 64 * 1024 + 16 + 500] ^= 0x80;
     await expect(attempt(flipped)).rejects.toThrow(/failed authentication in chunk 1:/);
     // Cut right after two whole chunks: the second was sealed as "not last", so it cannot end the stream.
-    await expect(attempt(original.subarray(0, payloadStart + 2 * (64 * 1024 + 16)))).rejects.toThrow(/failed authentication in chunk 1 \(the last one\)/);
+    await expect(attempt(original.subarray(0, payloadStart + 2 * (64 * 1024 + 16)))).rejects.toThrow(
+      /failed authentication in chunk 1 \(the last one\)/,
+    );
     await expect(attempt(original.subarray(0, original.length - 10))).rejects.toThrow(EncryptedDataError);
     const mac = Buffer.from(original);
     mac[headerSize(sealed) - 3] = mac[headerSize(sealed) - 3] === 0x41 ? 0x42 : 0x41;
@@ -125,10 +153,20 @@ describe('backup encryption (age)', () => {
     const before = readdirSync(backup).map((name) => sha(path.join(backup, name)));
     expect(await isEncryptedBackup(backup)).toBe(false);
     const { path: encrypted, record } = await encryptBackup(backup, key);
-    expect({ encrypted, record }).toEqual({ encrypted: backup, record: { algorithm: 'age', formatVersion: 1, kdf: 'X25519' } });
-    expect(readdirSync(backup).sort()).toEqual(['3001.dat.gz.age', '3002.dat.gz.age', '3003.dat.gz.age', 'toc.dat.age']);
+    expect({ encrypted, record }).toEqual({
+      encrypted: backup,
+      record: { algorithm: 'age', formatVersion: 1, kdf: 'X25519' },
+    });
+    expect(readdirSync(backup).sort()).toEqual([
+      '3001.dat.gz.age',
+      '3002.dat.gz.age',
+      '3003.dat.gz.age',
+      'toc.dat.age',
+    ]);
     expect(await isEncryptedBackup(backup)).toBe(true);
-    expect(readFileSync(path.join(backup, '3002.dat.gz.age'))).not.toEqual(readFileSync(path.join(backup, '3003.dat.gz.age')));
+    expect(readFileSync(path.join(backup, '3002.dat.gz.age'))).not.toEqual(
+      readFileSync(path.join(backup, '3003.dat.gz.age')),
+    );
     const out = await decryptBackup(backup, secretOf(identity), path.join(dir, 'decrypted'));
     expect(readdirSync(out).map((name) => sha(path.join(out, name)))).toEqual(before);
   });
@@ -138,19 +176,39 @@ describe('backup encryption (age)', () => {
     const keyFile = `# created: 2026-01-01T00:00:00Z\n# public key: ${recipient}\n${identity}\n`;
     expect(parseBackupKey(keyFile)).toEqual({ kind: 'identities', identities: [identity] });
     expect(parseBackupKey(`${recipient}\n`)).toEqual({ kind: 'recipients', recipients: [recipient] });
-    expect(parseBackupKey('a-long-random-backup-key-0123456789')).toEqual({ kind: 'passphrase', passphrase: 'a-long-random-backup-key-0123456789' });
-    await expect(checkBackupKey(parseBackupKey(`${identity.slice(0, -1)}Q`))).rejects.toThrow('has an invalid age identity (key 1; expected AGE-SECRET-KEY-1..., as age-keygen writes it)');
-    await expect(checkBackupKey(parseBackupKey(`${recipient}\nage1notarecipient`))).rejects.toThrow('has an invalid age recipient (key 2; expected age1...)');
-    expect(() => parseBackupKey(`${identity}\nnot a key`)).toThrow('holds age keys, but line 2 is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)');
+    expect(parseBackupKey('a-long-random-backup-key-0123456789')).toEqual({
+      kind: 'passphrase',
+      passphrase: 'a-long-random-backup-key-0123456789',
+    });
+    await expect(checkBackupKey(parseBackupKey(`${identity.slice(0, -1)}Q`))).rejects.toThrow(
+      'has an invalid age identity (key 1; expected AGE-SECRET-KEY-1..., as age-keygen writes it)',
+    );
+    await expect(checkBackupKey(parseBackupKey(`${recipient}\nage1notarecipient`))).rejects.toThrow(
+      'has an invalid age recipient (key 2; expected age1...)',
+    );
+    expect(() => parseBackupKey(`${identity}\nnot a key`)).toThrow(
+      'holds age keys, but line 2 is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)',
+    );
     expect(() => parseBackupKey(`${identity}\n${recipient}`)).toThrow(/mixes identities and recipients/);
     expect(() => parseBackupKey('two lines\nof passphrase')).toThrow(/a passphrase must be one line/);
     await expect(readEncryptionSecret('short', 'encrypt')).rejects.toThrow(/the passphrase given is shorter\.$/);
-    await expect(readEncryptionSecret(recipient, 'decrypt')).rejects.toThrow('Input "encryption-key" holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.');
-    await expect(readEncryptionSecret(`${identity}\n${identity.slice(0, -1)}Q`, 'decrypt')).rejects.toThrow(/^Input "encryption-key" has an invalid age identity \(key 2;/);
+    await expect(readEncryptionSecret(recipient, 'decrypt')).rejects.toThrow(
+      'Input "encryption-key" holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.',
+    );
+    await expect(readEncryptionSecret(`${identity}\n${identity.slice(0, -1)}Q`, 'decrypt')).rejects.toThrow(
+      /^Input "encryption-key" has an invalid age identity \(key 2;/,
+    );
   });
 
   describe('the earlier AES-256-GCM format (".enc")', () => {
-    const fixture = path.join(REPO_ROOT, '__tests__', 'fixtures', 'backups', 'aes-gcm-v1', 'db-backup-production-20250301T040000Z-shop.dump.enc');
+    const fixture = path.join(
+      REPO_ROOT,
+      '__tests__',
+      'fixtures',
+      'backups',
+      'aes-gcm-v1',
+      'db-backup-production-20250301T040000Z-shop.dump.enc',
+    );
     const legacySecret = 'legacy-aes-gcm-backup-key-0123456789';
 
     it('still decrypts, with the secret it was written with', async () => {
@@ -161,19 +219,25 @@ describe('backup encryption (age)', () => {
     });
 
     it('refuses a wrong secret and a modified file', async () => {
-      await expect(decryptBackup(fixture, secretOf('not-the-legacy-secret-at-all'), path.join(dir, 'legacy-wrong'))).rejects.toThrow(EncryptionKeyError);
+      await expect(
+        decryptBackup(fixture, secretOf('not-the-legacy-secret-at-all'), path.join(dir, 'legacy-wrong')),
+      ).rejects.toThrow(EncryptionKeyError);
       const damaged = path.join(dir, path.basename(fixture));
       copyFileSync(fixture, damaged);
       const bytes = readFileSync(damaged);
       bytes[1000] ^= 0x01;
       writeFileSync(damaged, bytes);
-      await expect(decryptBackup(damaged, secretOf(legacySecret), path.join(dir, 'legacy-damaged'))).rejects.toThrow(/failed authentication in segment 0 \(the last one\)/);
+      await expect(decryptBackup(damaged, secretOf(legacySecret), path.join(dir, 'legacy-damaged'))).rejects.toThrow(
+        /failed authentication in segment 0 \(the last one\)/,
+      );
     });
   });
 
   it('refuses what is in neither format', async () => {
     const file = plaintext('not-encrypted', 100);
-    await expect(decryptBackup(file, secretOf(identity), path.join(dir, 'none'))).rejects.toThrow(/is not an encrypted backup file/);
+    await expect(decryptBackup(file, secretOf(identity), path.join(dir, 'none'))).rejects.toThrow(
+      /is not an encrypted backup file/,
+    );
     expect(await isEncryptedBackup(file)).toBe(false);
   });
 });

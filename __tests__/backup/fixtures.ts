@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
 import { tableRowCounts } from '../../shared/postgres/databases.js';
-import { createTestDatabase, databaseUrl, dropDatabase, pgBin, schemaOfUrl, withAdmin, type TestDatabase } from '../support/database.js';
+import {
+  createTestDatabase,
+  databaseUrl,
+  dropDatabase,
+  pgBin,
+  schemaOfUrl,
+  withAdmin,
+  type TestDatabase,
+} from '../support/database.js';
 
 /**
  * A small database with every kind of object a backup must carry: several tables in two schemas,
@@ -84,7 +92,10 @@ export async function rowCountsOf(database: string): Promise<Record<string, numb
 /** Current values of every sequence, which a restore must carry over too. */
 export async function sequenceValuesOf(database: string): Promise<Record<string, string>> {
   const { rows } = await withAdmin(
-    (client) => client.query<{ name: string; value: string | null }>(`SELECT schemaname || '.' || sequencename AS name, last_value::text AS value FROM pg_sequences ORDER BY 1`),
+    (client) =>
+      client.query<{ name: string; value: string | null }>(
+        `SELECT schemaname || '.' || sequencename AS name, last_value::text AS value FROM pg_sequences ORDER BY 1`,
+      ),
     database,
   );
   return Object.fromEntries(rows.map((row) => [row.name, row.value ?? 'null']));
@@ -96,7 +107,12 @@ export async function sequenceValuesOf(database: string): Promise<Record<string,
  * create and drop their own databases on the same server, so an unfiltered list is not stable.
  */
 export async function databaseNames(related: string): Promise<string[]> {
-  const { rows } = await withAdmin((client) => client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE strpos(datname, $1) > 0 ORDER BY datname', [related]));
+  const { rows } = await withAdmin((client) =>
+    client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE strpos(datname, $1) > 0 ORDER BY datname',
+      [related],
+    ),
+  );
   return rows.map((row) => row.datname);
 }
 
@@ -120,7 +136,10 @@ export function oldClientDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'old-pg-client-'));
   for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
     const file = path.join(dir, tool);
-    writeFileSync(file, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "${tool} (PostgreSQL) 9.6.24"; exit 0; fi\necho "${tool}: this is a version probe stand-in" >&2\nexit 1\n`);
+    writeFileSync(
+      file,
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "${tool} (PostgreSQL) 9.6.24"; exit 0; fi\necho "${tool}: this is a version probe stand-in" >&2\nexit 1\n`,
+    );
     chmodSync(file, 0o755);
   }
   return dir;

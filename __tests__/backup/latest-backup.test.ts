@@ -24,7 +24,10 @@ describe('restore-db artifact-name: latest', () => {
 
   async function backupWithOrders(runId: number, label: string, orders: number): Promise<string> {
     await db.query('DELETE FROM orders WHERE id > $1', [orders]);
-    const result = await runAction('backup-db', { inputs: { 'database-url': db.url, label }, env: standIns.env(runId) });
+    const result = await runAction('backup-db', {
+      inputs: { 'database-url': db.url, label },
+      env: standIns.env(runId),
+    });
     expect(result.errors).toEqual([]);
     return result.outputs['artifact-name'];
   }
@@ -45,9 +48,17 @@ describe('restore-db artifact-name: latest', () => {
     });
     cleanup.add(restore.outputs.database);
     expect(restore.errors).toEqual([]);
-    expect(restore.log).toContain(`Latest backup for label "prod": ${newer} (id ${standIns.artifacts.find(newer)!.id}, run 2002,`);
+    expect(restore.log).toContain(
+      `Latest backup for label "prod": ${newer} (id ${standIns.artifacts.find(newer)!.id}, run 2002,`,
+    );
     expect((await rowCountsOf(restore.outputs.database))['public.orders']).toBe(900);
-    expect(standIns.github.server.requests.some((request) => request.path.startsWith('/repos/acme/shop/actions/artifacts?') && request.authorization === `token ${READ_TOKEN}`)).toBe(true);
+    expect(
+      standIns.github.server.requests.some(
+        (request) =>
+          request.path.startsWith('/repos/acme/shop/actions/artifacts?') &&
+          request.authorization === `token ${READ_TOKEN}`,
+      ),
+    ).toBe(true);
 
     // Within one run: that run's backup of the label.
     const inRun = await runAction('restore-db', {
@@ -68,10 +79,17 @@ describe('restore-db artifact-name: latest', () => {
       githubToken: READ_TOKEN,
     });
     expect(none.exitCode).toBe(1);
-    expect(none.errors[0]).toMatch(/^No unexpired backup artifact for label "qa" in acme\/shop \(looked at \d+ artifact\(s\) named db-backup-qa-<timestamp>-<database>\)\./);
+    expect(none.errors[0]).toMatch(
+      /^No unexpired backup artifact for label "qa" in acme\/shop \(looked at \d+ artifact\(s\) named db-backup-qa-<timestamp>-<database>\)\./,
+    );
 
     const denied = await runAction('restore-db', {
-      inputs: { 'database-url': db.url, 'artifact-name': 'latest', label: 'prod', 'github-token': 'ghs_wrong_token_1234' },
+      inputs: {
+        'database-url': db.url,
+        'artifact-name': 'latest',
+        label: 'prod',
+        'github-token': 'ghs_wrong_token_1234',
+      },
       env: standIns.env(2011),
     });
     expect(denied.exitCode).toBe(1);

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { checkListing } from '../../shared/backup/archive.js';
 import { backupChecksum, manifestText } from '../../shared/backup/checksum.js';
 import { parseCompression, planCompression } from '../../shared/backup/compression.js';
-import { backupFileName, compactTimestamp, defaultArtifactName, isBackupOfLabel, metadataPathFor } from '../../shared/backup/names.js';
+import {
+  backupFileName,
+  compactTimestamp,
+  defaultArtifactName,
+  isBackupOfLabel,
+  metadataPathFor,
+} from '../../shared/backup/names.js';
 import { namePatternToRegex } from '../../shared/backup/snapshot.js';
 
 describe('backup names', () => {
@@ -50,7 +56,9 @@ describe('compression', () => {
     expect(planCompression({ method: 'none' }, 'custom', pg(15)).pgDumpArgs).toEqual(['--compress=0']);
     expect(planCompression({ method: 'none' }, 'plain', pg(15)).pgDumpArgs).toEqual([]);
     expect(planCompression({ method: 'zstd' }, 'custom', pg(16)).pgDumpArgs).toEqual(['--compress=zstd:3']);
-    expect(() => planCompression({ method: 'zstd' }, 'directory', pg(15))).toThrow(/needs pg_dump 16 or newer; the pg_dump found is 15\.4/);
+    expect(() => planCompression({ method: 'zstd' }, 'directory', pg(15))).toThrow(
+      /needs pg_dump 16 or newer; the pg_dump found is 15\.4/,
+    );
     const plain = planCompression({ method: 'zstd', level: 7 }, 'plain', pg(17));
     expect(plain.pgDumpArgs).toEqual([]);
     expect(plain.externalZstd).toMatch(/zstd$/);
@@ -74,15 +82,30 @@ describe('pg_dump name patterns as PostgreSQL regular expressions', () => {
 
 describe('archive listing check', () => {
   const listing = {
-    entries: ['TABLE public users postgres', 'TABLE DATA public users postgres', 'TABLE audit events app owner', 'INDEX public users_email postgres'],
+    entries: [
+      'TABLE public users postgres',
+      'TABLE DATA public users postgres',
+      'TABLE audit events app owner',
+      'INDEX public users_email postgres',
+    ],
   };
 
   it('finds tables and their data, and names what is missing', () => {
-    expect(checkListing(listing, { tables: [{ schema: 'public', name: 'users' }, { schema: 'audit', name: 'events' }], withData: [{ schema: 'public', name: 'users' }] })).toEqual([]);
-    expect(checkListing(listing, { tables: [{ schema: 'public', name: 'orders' }], withData: [{ schema: 'audit', name: 'events' }] })).toEqual([
-      'no TABLE entry for public.orders',
-      'no TABLE DATA entry for audit.events',
-    ]);
+    expect(
+      checkListing(listing, {
+        tables: [
+          { schema: 'public', name: 'users' },
+          { schema: 'audit', name: 'events' },
+        ],
+        withData: [{ schema: 'public', name: 'users' }],
+      }),
+    ).toEqual([]);
+    expect(
+      checkListing(listing, {
+        tables: [{ schema: 'public', name: 'orders' }],
+        withData: [{ schema: 'audit', name: 'events' }],
+      }),
+    ).toEqual(['no TABLE entry for public.orders', 'no TABLE DATA entry for audit.events']);
   });
 });
 

@@ -14,7 +14,10 @@ describe('backup-db method pgbackrest', () => {
 
   beforeAll(async () => {
     cluster = await startPgBackRestCluster();
-    await cluster.query('postgres', 'CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) SELECT md5(g::text) FROM generate_series(1, 500) g');
+    await cluster.query(
+      'postgres',
+      'CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) SELECT md5(g::text) FROM generate_series(1, 500) g',
+    );
   });
   afterAll(async () => {
     await cluster?.destroy();
@@ -22,7 +25,11 @@ describe('backup-db method pgbackrest', () => {
 
   /** Restore points written to WAL since `fromLsn`, read straight from pg_wal with pg_waldump. */
   async function restorePointsSince(fromLsn: string): Promise<string[]> {
-    const { stdout } = await runProcess(path.join(cluster.binDir, 'pg_waldump'), ['--path', path.join(cluster.dataDir, 'pg_wal'), '--start', fromLsn, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+    const { stdout } = await runProcess(
+      path.join(cluster.binDir, 'pg_waldump'),
+      ['--path', path.join(cluster.dataDir, 'pg_wal'), '--start', fromLsn, '--rmgr', 'XLOG'],
+      { okExitCodes: [0, 1] },
+    );
     return [...stdout.matchAll(/desc: RESTORE_POINT (.*)$/gm)].map((match) => match[1]);
   }
 
@@ -34,12 +41,16 @@ describe('backup-db method pgbackrest', () => {
     const from = await currentLsn();
     const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), label: 'production' } });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toMatch(/^Stanza "app" has no backup yet, and a restore point can only be recovered to from a backup taken before it\. No restore point was created\./);
+    expect(result.errors[0]).toMatch(
+      /^Stanza "app" has no backup yet, and a restore point can only be recovered to from a backup taken before it\. No restore point was created\./,
+    );
     expect(await restorePointsSince(from)).toEqual([]);
   });
 
   it('takes a full backup, then a restore point whose WAL is in the repository', async () => {
-    const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), label: 'production', 'backup-type': 'full', 'app-version': 'v1.2.0' } });
+    const result = await runAction('backup-db', {
+      inputs: { ...cluster.inputs(), label: 'production', 'backup-type': 'full', 'app-version': 'v1.2.0' },
+    });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
     const { outputs } = result;
@@ -47,25 +58,42 @@ describe('backup-db method pgbackrest', () => {
     expect(outputs['restore-point-lsn']).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(new Date(outputs['restore-point-time']).getTime()).toBeGreaterThan(Date.now() - 120_000);
 
-    const info = JSON.parse((await cluster.pgbackrest(['info', '--output=json'])).stdout) as { backup: { label: string; type: string }[]; archive: { max: string }[] }[];
+    const info = JSON.parse((await cluster.pgbackrest(['info', '--output=json'])).stdout) as {
+      backup: { label: string; type: string }[];
+      archive: { max: string }[];
+    }[];
     expect(info[0].backup.map((backup) => [backup.label, backup.type])).toEqual([[outputs['backup-label'], 'full']]);
     expect(outputs['archive-newest-wal']).toBe(info[0].archive[0].max);
     // The record is in an archived segment: pg_walfile_name of its LSN is at most the newest archived.
-    const { rows } = await cluster.query<{ segment: string }>('postgres', 'SELECT pg_walfile_name($1::pg_lsn) AS segment', [outputs['restore-point-lsn']]);
+    const { rows } = await cluster.query<{ segment: string }>(
+      'postgres',
+      'SELECT pg_walfile_name($1::pg_lsn) AS segment',
+      [outputs['restore-point-lsn']],
+    );
     expect(rows[0].segment <= outputs['archive-newest-wal']).toBe(true);
 
     const metadata = JSON.parse(outputs.metadata);
-    expect(metadata).toMatchObject({ method: 'pgbackrest', stanza: 'app', label: 'production', appVersion: 'v1.2.0', restorePoint: { name: outputs['restore-point'], lsn: outputs['restore-point-lsn'] } });
+    expect(metadata).toMatchObject({
+      method: 'pgbackrest',
+      stanza: 'app',
+      label: 'production',
+      appVersion: 'v1.2.0',
+      restorePoint: { name: outputs['restore-point'], lsn: outputs['restore-point-lsn'] },
+    });
     expect(result.summary).toContain(`restore-point: ${outputs['restore-point']}`);
     expect(result.summary).toContain('method: pgbackrest');
     expect(result.events.map((event) => event.event)).toEqual(['backup_start', 'backup_complete']);
   });
 
   it('creates only a restore point (backup-type none) on top of the newest backup, with the name given', async () => {
-    const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'restore-point': 'before-release-42' } });
+    const result = await runAction('backup-db', {
+      inputs: { ...cluster.inputs(), 'restore-point': 'before-release-42' },
+    });
     expect(result.errors).toEqual([]);
     expect(result.outputs['restore-point']).toBe('before-release-42');
-    const info = JSON.parse((await cluster.pgbackrest(['info', '--output=json'])).stdout) as { backup: { label: string }[] }[];
+    const info = JSON.parse((await cluster.pgbackrest(['info', '--output=json'])).stdout) as {
+      backup: { label: string }[];
+    }[];
     expect(info[0].backup).toHaveLength(1);
     expect(result.outputs['backup-label']).toBe(info[0].backup[0].label);
   });
@@ -74,9 +102,13 @@ describe('backup-db method pgbackrest', () => {
     await cluster.breakArchiving();
     try {
       const from = await currentLsn();
-      const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'restore-point': 'not-archived', 'archive-timeout': '5s' } });
+      const result = await runAction('backup-db', {
+        inputs: { ...cluster.inputs(), 'restore-point': 'not-archived', 'archive-timeout': '5s' },
+      });
       expect(result.exitCode).toBe(1);
-      expect(result.errors[0]).toMatch(/^WAL archiving of stanza "app" does not work: restore point "not-archived" was created at [0-9A-F]+\/[0-9A-F]+, but its WAL segment ([0-9A-F]{24}) is not archived, so it cannot be recovered to\. WAL segment \1 was not archived within 5s/);
+      expect(result.errors[0]).toMatch(
+        /^WAL archiving of stanza "app" does not work: restore point "not-archived" was created at [0-9A-F]+\/[0-9A-F]+, but its WAL segment ([0-9A-F]{24}) is not archived, so it cannot be recovered to\. WAL segment \1 was not archived within 5s/,
+      );
       expect(result.errors[0]).toMatch(/Nothing else was changed\.$/);
       expect(result.outputs['restore-point']).toBeUndefined();
       // The point was written (and is not recoverable); no check marker, no backup.
@@ -90,9 +122,13 @@ describe('backup-db method pgbackrest', () => {
     const other = await startPgBackRestCluster({ stanza: 'other' });
     try {
       // This cluster's server, the other cluster's stanza and repository.
-      const result = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'pgbackrest-stanza': 'other', 'pgbackrest-config': other.config } });
+      const result = await runAction('backup-db', {
+        inputs: { ...cluster.inputs(), 'pgbackrest-stanza': 'other', 'pgbackrest-config': other.config },
+      });
       expect(result.exitCode).toBe(1);
-      expect(result.errors[0]).toMatch(/^Stanza "other" belongs to the cluster with system identifier \d+, but this server's is \d+: its backups and WAL are another cluster's\./);
+      expect(result.errors[0]).toMatch(
+        /^Stanza "other" belongs to the cluster with system identifier \d+, but this server's is \d+: its backups and WAL are another cluster's\./,
+      );
     } finally {
       await other.destroy();
     }
@@ -100,10 +136,18 @@ describe('backup-db method pgbackrest', () => {
 
   it('names the input when inputs of the dump method are given with method pgbackrest, and the reverse', async () => {
     const dumpOnly = await runAction('backup-db', { inputs: { ...cluster.inputs(), tables: 'notes' } });
-    expect(dumpOnly.errors).toEqual(['Input "tables" does not apply to method "pgbackrest"; remove it, or set method to "dump".']);
-    const pgbackrestOnly = await runAction('backup-db', { inputs: { 'database-url': cluster.url(), 'pgbackrest-stanza': 'app', upload: false } });
-    expect(pgbackrestOnly.errors).toEqual(['Input "pgbackrest-stanza" does not apply to method "dump"; remove it, or set method to "pgbackrest".']);
+    expect(dumpOnly.errors).toEqual([
+      'Input "tables" does not apply to method "pgbackrest"; remove it, or set method to "dump".',
+    ]);
+    const pgbackrestOnly = await runAction('backup-db', {
+      inputs: { 'database-url': cluster.url(), 'pgbackrest-stanza': 'app', upload: false },
+    });
+    expect(pgbackrestOnly.errors).toEqual([
+      'Input "pgbackrest-stanza" does not apply to method "dump"; remove it, or set method to "pgbackrest".',
+    ]);
     const noStanza = await runAction('backup-db', { inputs: { ...cluster.inputs(), 'pgbackrest-stanza': '' } });
-    expect(noStanza.errors).toEqual(['Input "pgbackrest-stanza" is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.']);
+    expect(noStanza.errors).toEqual([
+      'Input "pgbackrest-stanza" is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.',
+    ]);
   });
 });

@@ -32,10 +32,16 @@ describe('restore-db method pgbackrest', () => {
 
   async function rowsOf(port: number, table: string): Promise<string> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/app` });
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/app`,
+    });
     await client.connect();
     try {
-      return (await client.query<{ rows: string }>(`SELECT string_agg(t::text, E'\\n' ORDER BY t::text) AS rows FROM ${table} t`)).rows[0].rows;
+      return (
+        await client.query<{ rows: string }>(
+          `SELECT string_agg(t::text, E'\\n' ORDER BY t::text) AS rows FROM ${table} t`,
+        )
+      ).rows[0].rows;
     } finally {
       await client.end();
     }
@@ -47,7 +53,11 @@ describe('restore-db method pgbackrest', () => {
    * (it never hands out a value twice), which is not a difference in the data.
    */
   async function dumpOf(port: number): Promise<string> {
-    const { stdout } = await runProcess(path.join(cluster.binDir, 'pg_dump'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '--no-password', 'app'], { env: { PGPASSWORD: cluster.password } });
+    const { stdout } = await runProcess(
+      path.join(cluster.binDir, 'pg_dump'),
+      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '--no-password', 'app'],
+      { env: { PGPASSWORD: cluster.password } },
+    );
     return stdout.replace(/^\\(un)?restrict .*$/gm, '').replace(/^SELECT pg_catalog\.setval\(.*$/gm, '');
   }
 
@@ -56,7 +66,11 @@ describe('restore-db method pgbackrest', () => {
   }
 
   async function restorePointsSince(fromLsn: string): Promise<string[]> {
-    const { stdout } = await runProcess(path.join(cluster.binDir, 'pg_waldump'), ['--path', path.join(cluster.dataDir, 'pg_wal'), '--start', fromLsn, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+    const { stdout } = await runProcess(
+      path.join(cluster.binDir, 'pg_waldump'),
+      ['--path', path.join(cluster.dataDir, 'pg_wal'), '--start', fromLsn, '--rmgr', 'XLOG'],
+      { okExitCodes: [0, 1] },
+    );
     return [...stdout.matchAll(/desc: RESTORE_POINT (.*)$/gm)].map((match) => match[1]);
   }
 
@@ -77,7 +91,10 @@ describe('restore-db method pgbackrest', () => {
     await cluster.query('app', APP_SCHEMA);
     await cluster.pgbackrest(['backup', '--type=full']);
     // Work after the backup, which only the WAL holds: the point is not simply the backup.
-    await cluster.query('app', "INSERT INTO customers (email) VALUES ('late@example.com'); UPDATE orders SET total = total + 1 WHERE id <= 100; UPDATE schema_migrations SET version = 4");
+    await cluster.query(
+      'app',
+      "INSERT INTO customers (email) VALUES ('late@example.com'); UPDATE orders SET total = total + 1 WHERE id <= 100; UPDATE schema_migrations SET version = 4",
+    );
     point = await runAction('backup-db', { inputs: { ...cluster.inputs('app'), label: 'production' } });
     expect(point.errors).toEqual([]);
     atPoint = await dumpOf(cluster.port);
@@ -85,7 +102,10 @@ describe('restore-db method pgbackrest', () => {
     pointTime = new Date();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     // The destructive release.
-    await cluster.query('app', "DELETE FROM orders WHERE total > 100; DROP TABLE customers CASCADE; UPDATE schema_migrations SET version = 5; CREATE TABLE audit (note text); INSERT INTO audit VALUES ('after the point')");
+    await cluster.query(
+      'app',
+      "DELETE FROM orders WHERE total > 100; DROP TABLE customers CASCADE; UPDATE schema_migrations SET version = 5; CREATE TABLE audit (note text); INSERT INTO audit VALUES ('after the point')",
+    );
     afterDamage = await dumpOf(cluster.port);
     expect(afterDamage).not.toBe(atPoint);
   });
@@ -95,17 +115,29 @@ describe('restore-db method pgbackrest', () => {
 
   it('recovers to the restore point into a side cluster, leaving the live server alone, and removes it on request', async () => {
     const result = await runAction('restore-db', {
-      inputs: { ...cluster.inputs('app'), 'restore-point': point.outputs['restore-point'], 'restore-point-lsn': point.outputs['restore-point-lsn'] },
+      inputs: {
+        ...cluster.inputs('app'),
+        'restore-point': point.outputs['restore-point'],
+        'restore-point-lsn': point.outputs['restore-point-lsn'],
+      },
     });
     expect(result.errors).toEqual([]);
     const { outputs } = result;
-    expect(outputs['recovery-target']).toMatch(new RegExp(`^restore point "${point.outputs['restore-point']}" at [0-9A-F]+/[0-9A-F]+ on timeline 1, from backup ${point.outputs['backup-label']} `));
+    expect(outputs['recovery-target']).toMatch(
+      new RegExp(
+        `^restore point "${point.outputs['restore-point']}" at [0-9A-F]+/[0-9A-F]+ on timeline 1, from backup ${point.outputs['backup-label']} `,
+      ),
+    );
     expect(outputs['backup-label']).toBe(point.outputs['backup-label']);
     expect(outputs['side-data-dir']).toMatch(new RegExp(`^${cluster.dataDir}\\.restore-\\d{8}t\\d{6}z$`));
     expect(Number(outputs.timeline)).toBe(2);
     expect(Number(outputs['restore-duration-ms'])).toBeGreaterThan(0);
     expect(new Date(outputs['newest-restorable-at']).getTime()).toBeGreaterThan(pointTime.getTime() - 60_000);
-    expect(JSON.parse(outputs['row-counts'])).toEqual({ 'public.customers': 201, 'public.orders': 2000, 'public.schema_migrations': 1 });
+    expect(JSON.parse(outputs['row-counts'])).toEqual({
+      'public.customers': 201,
+      'public.orders': 2000,
+      'public.schema_migrations': 1,
+    });
     expect(outputs['schema-version']).toBe('4');
 
     // The side cluster holds the database exactly as it was at the point; the live one is untouched.
@@ -119,30 +151,56 @@ describe('restore-db method pgbackrest', () => {
     expect((await client.query('SHOW archive_mode')).rows[0].archive_mode).toBe('off');
     await client.end();
 
-    const removed = await runAction('restore-db', { inputs: { ...cluster.inputs('app'), 'remove-side-cluster': outputs['side-data-dir'] } });
+    const removed = await runAction('restore-db', {
+      inputs: { ...cluster.inputs('app'), 'remove-side-cluster': outputs['side-data-dir'] },
+    });
     expect(removed.errors).toEqual([]);
     expect(existsSync(outputs['side-data-dir'])).toBe(false);
-    const refused = await runAction('restore-db', { inputs: { ...cluster.inputs('app'), 'remove-side-cluster': cluster.dataDir } });
-    expect(refused.errors[0]).toBe(`${cluster.dataDir} on runuser -u postgres -- on this runner has no rollback-actions-side-cluster.json: it is not a side cluster restore-db made, and is left alone.`);
+    const refused = await runAction('restore-db', {
+      inputs: { ...cluster.inputs('app'), 'remove-side-cluster': cluster.dataDir },
+    });
+    expect(refused.errors[0]).toBe(
+      `${cluster.dataDir} on runuser -u postgres -- on this runner has no rollback-actions-side-cluster.json: it is not a side cluster restore-db made, and is left alone.`,
+    );
     await expectUntouched();
   });
 
   it('recovers to a time into a side cluster it then removes', async () => {
-    const result = await runAction('restore-db', { inputs: { ...cluster.inputs('app'), 'target-time': pointTime.toISOString(), 'side-cluster': 'remove' } });
+    const result = await runAction('restore-db', {
+      inputs: { ...cluster.inputs('app'), 'target-time': pointTime.toISOString(), 'side-cluster': 'remove' },
+    });
     expect(result.errors).toEqual([]);
-    expect(result.outputs['recovery-target']).toMatch(new RegExp(`^time ${pointTime.toISOString().replace(/\./g, '\\.')}, from backup ${point.outputs['backup-label']}`));
-    expect(JSON.parse(result.outputs['row-counts'])).toEqual({ 'public.customers': 201, 'public.orders': 2000, 'public.schema_migrations': 1 });
+    expect(result.outputs['recovery-target']).toMatch(
+      new RegExp(
+        `^time ${pointTime.toISOString().replace(/\./g, '\\.')}, from backup ${point.outputs['backup-label']}`,
+      ),
+    );
+    expect(JSON.parse(result.outputs['row-counts'])).toEqual({
+      'public.customers': 201,
+      'public.orders': 2000,
+      'public.schema_migrations': 1,
+    });
     expect(result.outputs['side-data-dir']).toBe('');
     await expectUntouched();
   });
 
   it('refuses a restore point that is not in the archive, in either mode, with nothing changed', async () => {
     const from = await currentLsn();
-    const side = await runAction('restore-db', { inputs: { ...cluster.inputs('app'), 'restore-point': 'no-such-point' } });
+    const side = await runAction('restore-db', {
+      inputs: { ...cluster.inputs('app'), 'restore-point': 'no-such-point' },
+    });
     expect(side.exitCode).toBe(1);
-    expect(side.errors[0]).toMatch(/^Input "restore-point" is "no-such-point", and no restore point of that name is in the archived WAL of stanza "app" since its oldest backup\. Nothing was restored\.\nHint: /);
+    expect(side.errors[0]).toMatch(
+      /^Input "restore-point" is "no-such-point", and no restore point of that name is in the archived WAL of stanza "app" since its oldest backup\. Nothing was restored\.\nHint: /,
+    );
     const inPlace = await runAction('restore-db', {
-      inputs: { ...cluster.inputs('app'), mode: 'replace', 'restore-point': 'no-such-point', 'stop-command': cluster.stopCommand, 'start-command': cluster.startCommand },
+      inputs: {
+        ...cluster.inputs('app'),
+        mode: 'replace',
+        'restore-point': 'no-such-point',
+        'stop-command': cluster.stopCommand,
+        'start-command': cluster.startCommand,
+      },
     });
     expect(inPlace.errors[0]).toBe(side.errors[0]);
     expect(inPlace.outputs['safety-restore-point']).toBeUndefined();
@@ -152,15 +210,24 @@ describe('restore-db method pgbackrest', () => {
   });
 
   it('refuses a backup label that does not exist', async () => {
-    const result = await runAction('restore-db', { inputs: { ...cluster.inputs('app'), 'backup-set': '20200101-000000F' } });
-    expect(result.errors[0]).toMatch(/^Input "backup-set" is "20200101-000000F", which is not a backup of stanza "app" \(it has: \d{8}-\d{6}F\)\. Nothing was restored\.$/);
+    const result = await runAction('restore-db', {
+      inputs: { ...cluster.inputs('app'), 'backup-set': '20200101-000000F' },
+    });
+    expect(result.errors[0]).toMatch(
+      /^Input "backup-set" is "20200101-000000F", which is not a backup of stanza "app" \(it has: \d{8}-\d{6}F\)\. Nothing was restored\.$/,
+    );
     await expectUntouched();
   });
 
   it('refuses to restore in place over a running server without stop-command', async () => {
     const from = await currentLsn();
     const result = await runAction('restore-db', {
-      inputs: { ...cluster.inputs('app'), mode: 'replace', 'restore-point': point.outputs['restore-point'], 'start-command': cluster.startCommand },
+      inputs: {
+        ...cluster.inputs('app'),
+        mode: 'replace',
+        'restore-point': point.outputs['restore-point'],
+        'start-command': cluster.startCommand,
+      },
     });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toBe(
@@ -174,10 +241,19 @@ describe('restore-db method pgbackrest', () => {
     await cluster.breakArchiving();
     try {
       const result = await runAction('restore-db', {
-        inputs: { ...cluster.inputs('app'), 'archive-timeout': '5s', mode: 'replace', 'restore-point': point.outputs['restore-point'], 'stop-command': cluster.stopCommand, 'start-command': cluster.startCommand },
+        inputs: {
+          ...cluster.inputs('app'),
+          'archive-timeout': '5s',
+          mode: 'replace',
+          'restore-point': point.outputs['restore-point'],
+          'stop-command': cluster.stopCommand,
+          'start-command': cluster.startCommand,
+        },
       });
       expect(result.exitCode).toBe(1);
-      expect(result.errors[0]).toMatch(/^Stanza "app" fails its check, so what it holds cannot be trusted: pgbackrest check .* failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/);
+      expect(result.errors[0]).toMatch(
+        /^Stanza "app" fails its check, so what it holds cannot be trusted: pgbackrest check .* failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/,
+      );
       expect(result.errors[0]).toMatch(/Nothing was restored\.$/);
     } finally {
       await cluster.repairArchiving();
@@ -186,15 +262,28 @@ describe('restore-db method pgbackrest', () => {
   });
 
   it('copies a table the release dropped back from a side cluster recovered to the point, and a comparison copy of a damaged one', async () => {
-    const pointInputs = { ...cluster.inputs('app'), 'restore-point': point.outputs['restore-point'], 'restore-point-lsn': point.outputs['restore-point-lsn'], 'side-cluster': 'remove' };
-    const dropped = await runAction('restore-db', { inputs: { ...pointInputs, tables: 'customers', 'tables-content': 'definition-and-data' } });
+    const pointInputs = {
+      ...cluster.inputs('app'),
+      'restore-point': point.outputs['restore-point'],
+      'restore-point-lsn': point.outputs['restore-point-lsn'],
+      'side-cluster': 'remove',
+    };
+    const dropped = await runAction('restore-db', {
+      inputs: { ...pointInputs, tables: 'customers', 'tables-content': 'definition-and-data' },
+    });
     expect(dropped.errors).toEqual([]);
-    expect(JSON.parse(dropped.outputs['restored-tables'])).toEqual([{ from: 'public.customers', into: 'public.customers', rows: 201 }]);
+    expect(JSON.parse(dropped.outputs['restored-tables'])).toEqual([
+      { from: 'public.customers', into: 'public.customers', rows: 201 },
+    ]);
     expect(await rowsOf(cluster.port, 'customers')).toBe(customersAtPoint);
 
-    const compared = await runAction('restore-db', { inputs: { ...pointInputs, tables: 'orders', 'tables-schema': 'at_point' } });
+    const compared = await runAction('restore-db', {
+      inputs: { ...pointInputs, tables: 'orders', 'tables-schema': 'at_point' },
+    });
     expect(compared.errors).toEqual([]);
-    expect(JSON.parse(compared.outputs['restored-tables'])).toEqual([{ from: 'public.orders', into: 'at_point.orders', rows: 2000 }]);
+    expect(JSON.parse(compared.outputs['restored-tables'])).toEqual([
+      { from: 'public.orders', into: 'at_point.orders', rows: 2000 },
+    ]);
     const { rows } = await cluster.query<{ live: string }>('app', 'SELECT count(*) AS live FROM public.orders');
     expect(Number(rows[0].live)).toBeLessThan(2000);
     expect(sideDirectories()).toEqual([]);
@@ -204,7 +293,13 @@ describe('restore-db method pgbackrest', () => {
 
   it('recovers in place to the restore point after a safety restore point, and back again to that one', async () => {
     const result = await runAction('restore-db', {
-      inputs: { ...cluster.inputs('app'), mode: 'replace', 'restore-point': point.outputs['restore-point'], 'stop-command': cluster.stopCommand, 'start-command': cluster.startCommand },
+      inputs: {
+        ...cluster.inputs('app'),
+        mode: 'replace',
+        'restore-point': point.outputs['restore-point'],
+        'stop-command': cluster.stopCommand,
+        'start-command': cluster.startCommand,
+      },
     });
     expect(result.errors).toEqual([]);
     expect(await cluster.running()).toBe(true);
@@ -215,10 +310,19 @@ describe('restore-db method pgbackrest', () => {
 
     // The way back: the state the restore replaced is the safety point, on the old timeline.
     const back = await runAction('restore-db', {
-      inputs: { ...cluster.inputs('app'), mode: 'replace', 'restore-point': safety, 'stop-command': cluster.stopCommand, 'start-command': cluster.startCommand, 'safety-backup': false },
+      inputs: {
+        ...cluster.inputs('app'),
+        mode: 'replace',
+        'restore-point': safety,
+        'stop-command': cluster.stopCommand,
+        'start-command': cluster.startCommand,
+        'safety-backup': false,
+      },
     });
     expect(back.errors).toEqual([]);
-    expect(back.outputs['recovery-target']).toMatch(new RegExp(`^restore point "${safety}" at [0-9A-F/]+ on timeline 1, `));
+    expect(back.outputs['recovery-target']).toMatch(
+      new RegExp(`^restore point "${safety}" at [0-9A-F/]+ on timeline 1, `),
+    );
     expect(await dumpOf(cluster.port)).toBe(afterDamage);
   });
 });

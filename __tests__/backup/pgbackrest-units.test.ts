@@ -1,7 +1,15 @@
 import { restorePointsIn, segmentBatches, type ArchivedSegment } from '../../shared/backup/pgbackrest/archive.js';
 import { parseStanzaInfo } from '../../shared/backup/pgbackrest/info.js';
 import { recoveryTimeText } from '../../shared/backup/pgbackrest/recovery.js';
-import { formatLsn, parseLsn, parseSegmentFileName, parseTimelineHistory, segmentEndingAt, segmentFileName, timelineAt } from '../../shared/backup/pgbackrest/wal.js';
+import {
+  formatLsn,
+  parseLsn,
+  parseSegmentFileName,
+  parseTimelineHistory,
+  segmentEndingAt,
+  segmentFileName,
+  timelineAt,
+} from '../../shared/backup/pgbackrest/wal.js';
 
 /** The WAL arithmetic and pgBackRest output parsing, against values PostgreSQL and pgBackRest print. */
 describe('pgBackRest and WAL helpers', () => {
@@ -18,14 +26,21 @@ describe('pgBackRest and WAL helpers', () => {
     // An LSN on a segment boundary belongs to the segment before it.
     expect(segmentFileName(segmentEndingAt(0x9000000n, 1))).toBe('000000010000000000000008');
     expect(segmentFileName(segmentEndingAt((1n << 32n) + 0x28n, 3))).toBe('000000030000000100000000');
-    expect(segmentFileName(segmentEndingAt(0x1c000028n, 2, 64 * 1024 * 1024), 64 * 1024 * 1024)).toBe('000000020000000000000007');
+    expect(segmentFileName(segmentEndingAt(0x1c000028n, 2, 64 * 1024 * 1024), 64 * 1024 * 1024)).toBe(
+      '000000020000000000000007',
+    );
     expect(parseSegmentFileName('000000030000000100000002')).toEqual({ timeline: 3, number: 0x102n });
     expect(parseSegmentFileName('00000002.history')).toBeUndefined();
   });
 
   it('follows a timeline history to the timeline an LSN is on', () => {
-    const history = parseTimelineHistory('1\t0/9000090\tbefore 2026-01-01 00:00:00+00\n\n2\t0/C0000A0\tat restore point "x"\n');
-    expect(history).toEqual([{ timeline: 1, switchpoint: 0x9000090n }, { timeline: 2, switchpoint: 0xc0000a0n }]);
+    const history = parseTimelineHistory(
+      '1\t0/9000090\tbefore 2026-01-01 00:00:00+00\n\n2\t0/C0000A0\tat restore point "x"\n',
+    );
+    expect(history).toEqual([
+      { timeline: 1, switchpoint: 0x9000090n },
+      { timeline: 2, switchpoint: 0xc0000a0n },
+    ]);
     expect(timelineAt(0x8000000n, 3, history)).toBe(1);
     expect(timelineAt(0x9000090n, 3, history)).toBe(2);
     expect(timelineAt(0xd000000n, 3, history)).toBe(3);
@@ -36,18 +51,42 @@ describe('pgBackRest and WAL helpers', () => {
       {
         name: 'app',
         status: { code: 0, message: 'ok' },
-        db: [{ id: 1, 'system-id': 1, version: '14' }, { id: 2, 'system-id': 2, version: '15' }],
-        archive: [{ database: { id: 1 }, id: '14-1', min: '000000010000000000000001', max: '000000010000000000000009' }, { database: { id: 2 }, id: '15-2', min: '000000010000000000000001', max: '000000010000000000000004' }],
+        db: [
+          { id: 1, 'system-id': 1, version: '14' },
+          { id: 2, 'system-id': 2, version: '15' },
+        ],
+        archive: [
+          { database: { id: 1 }, id: '14-1', min: '000000010000000000000001', max: '000000010000000000000009' },
+          { database: { id: 2 }, id: '15-2', min: '000000010000000000000001', max: '000000010000000000000004' },
+        ],
         backup: [
-          { label: '20260101-000000F', type: 'full', database: { id: 1 }, archive: { start: '000000010000000000000002', stop: '000000010000000000000002' }, lsn: { start: '0/2000028', stop: '0/2000100' }, timestamp: { start: 1, stop: 2 }, info: { size: 10, repository: { delta: 5 } } },
-          { label: '20260102-000000F', type: 'full', database: { id: 2 }, archive: { start: '000000020000000000000003', stop: '000000020000000000000003' }, lsn: { start: '0/3000028', stop: '0/3000100' }, timestamp: { start: 3, stop: 4 }, info: { size: 10, repository: { delta: 5 } } },
+          {
+            label: '20260101-000000F',
+            type: 'full',
+            database: { id: 1 },
+            archive: { start: '000000010000000000000002', stop: '000000010000000000000002' },
+            lsn: { start: '0/2000028', stop: '0/2000100' },
+            timestamp: { start: 1, stop: 2 },
+            info: { size: 10, repository: { delta: 5 } },
+          },
+          {
+            label: '20260102-000000F',
+            type: 'full',
+            database: { id: 2 },
+            archive: { start: '000000020000000000000003', stop: '000000020000000000000003' },
+            lsn: { start: '0/3000028', stop: '0/3000100' },
+            timestamp: { start: 3, stop: 4 },
+            info: { size: 10, repository: { delta: 5 } },
+          },
         ],
       },
     ]).replace('"system-id":2', '"system-id":7712485417907402659');
     const info = parseStanzaInfo(json, 'app');
     expect(info.systemId).toBe('7712485417907402659');
     expect(info.archiveId).toBe('15-2');
-    expect(info.backups.map((backup) => [backup.label, backup.timeline, formatLsn(backup.stopLsn)])).toEqual([['20260102-000000F', 2, '0/3000100']]);
+    expect(info.backups.map((backup) => [backup.label, backup.timeline, formatLsn(backup.stopLsn)])).toEqual([
+      ['20260102-000000F', 2, '0/3000100'],
+    ]);
     expect(() => parseStanzaInfo(json, 'other')).toThrow('pgbackrest info does not list stanza "other".');
   });
 
@@ -57,13 +96,29 @@ describe('pgBackRest and WAL helpers', () => {
       'rmgr: XLOG        len (rec/tot):     24/    24, tx:          0, lsn: 0/08000090, prev 0/08000028, desc: SWITCH ',
       'rmgr: XLOG        len (rec/tot):     98/    98, tx:          0, lsn: 0/09000028, prev 0/08000090, desc: RESTORE_POINT pgBackRest Archive Check',
     ].join('\n');
-    expect(restorePointsIn(output)).toEqual([{ name: 'before-drop', lsn: 0x8000028n }, { name: 'pgBackRest Archive Check', lsn: 0x9000028n }]);
+    expect(restorePointsIn(output)).toEqual([
+      { name: 'before-drop', lsn: 0x8000028n },
+      { name: 'pgBackRest Archive Check', lsn: 0x9000028n },
+    ]);
   });
 
   it('batches consecutive segments of one timeline, newest first', () => {
-    const segment = (timeline: number, number: number): ArchivedSegment => ({ timeline, number: BigInt(number), name: `${timeline}:${number}`, archivedAt: new Date(0) });
-    const batches = segmentBatches([1, 2, 3, 5, 6].map((number) => segment(1, number)).concat([segment(2, 6), segment(2, 7)]), 2);
-    expect(batches.map((batch) => batch.map((item) => item.name))).toEqual([['2:7', '2:6'], ['1:6', '1:5'], ['1:3', '1:2'], ['1:1']]);
+    const segment = (timeline: number, number: number): ArchivedSegment => ({
+      timeline,
+      number: BigInt(number),
+      name: `${timeline}:${number}`,
+      archivedAt: new Date(0),
+    });
+    const batches = segmentBatches(
+      [1, 2, 3, 5, 6].map((number) => segment(1, number)).concat([segment(2, 6), segment(2, 7)]),
+      2,
+    );
+    expect(batches.map((batch) => batch.map((item) => item.name))).toEqual([
+      ['2:7', '2:6'],
+      ['1:6', '1:5'],
+      ['1:3', '1:2'],
+      ['1:1'],
+    ]);
   });
 
   it('writes recovery target times as PostgreSQL and pgBackRest read them', () => {

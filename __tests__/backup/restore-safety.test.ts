@@ -60,12 +60,18 @@ describe('restore-db safety', () => {
     flipByte(damaged, Math.floor(readFileSync(damaged).length / 2));
     const before = await databaseNames(source.name);
 
-    const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: damaged, 'target-database': `${source.name}_never` } });
+    const restore = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: damaged, 'target-database': `${source.name}_never` },
+    });
     expect(restore.exitCode).toBe(1);
-    expect(restore.errors[0]).toMatch(/^Checksum mismatch: .* has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}\. The backup was damaged or modified after it was taken\. Nothing was restored\./);
+    expect(restore.errors[0]).toMatch(
+      /^Checksum mismatch: .* has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}\. The backup was damaged or modified after it was taken\. Nothing was restored\./,
+    );
     expect(await databaseNames(source.name)).toEqual(before);
 
-    const replace = await runAction('restore-db', { inputs: { 'database-url': source.url, path: damaged, mode: 'replace' } });
+    const replace = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: damaged, mode: 'replace' },
+    });
     expect(replace.exitCode).toBe(1);
     expect(replace.errors[0]).toMatch(/^Checksum mismatch/);
     expect(replace.outputs['safety-backup-path']).toBeUndefined();
@@ -81,13 +87,19 @@ describe('restore-db safety', () => {
     const { createHash } = await import('node:crypto');
     metadata.checksum.value = createHash('sha256').update(readFileSync(damaged)).digest('hex');
     writeFileSync(metadataFile, JSON.stringify(metadata));
-    const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: damaged, 'expected-checksum': backup.outputs.checksum } });
+    const restore = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: damaged, 'expected-checksum': backup.outputs.checksum },
+    });
     expect(restore.exitCode).toBe(1);
-    expect(restore.errors[0]).toMatch(/Input "expected-checksum" is [0-9a-f]{64}, but the backup's metadata records [0-9a-f]{64}.*Nothing was restored/);
+    expect(restore.errors[0]).toMatch(
+      /Input "expected-checksum" is [0-9a-f]{64}, but the backup's metadata records [0-9a-f]{64}.*Nothing was restored/,
+    );
   });
 
   it('a directory backup names the damaged file', async () => {
-    const dir = await runAction('backup-db', { inputs: { 'database-url': source.url, format: 'directory', upload: false } });
+    const dir = await runAction('backup-db', {
+      inputs: { 'database-url': source.url, format: 'directory', upload: false },
+    });
     const data = readdirSync(dir.outputs.path).find((name) => name.endsWith('.dat.gz'))!;
     flipByte(path.join(dir.outputs.path, data), 20);
     const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: dir.outputs.path } });
@@ -98,14 +110,20 @@ describe('restore-db safety', () => {
   it('restores an encrypted backup only with its key, and says so when the key is wrong or missing', async () => {
     const before = await databaseNames(source.name);
     const otherKey = await generateIdentity();
-    const wrong = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': otherKey } });
+    const wrong = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': otherKey },
+    });
     expect(wrong.exitCode).toBe(1);
     expect(wrong.errors[0]).toMatch(/^The encryption-key does not match the key this backup was encrypted with\./);
     expect(leaksOf(wrong, otherKey)).toEqual([]);
 
-    const missing = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path } });
+    const missing = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: encrypted.outputs.path },
+    });
     expect(missing.exitCode).toBe(1);
-    expect(missing.errors[0]).toBe('Input "encryption-key" is required: this backup is encrypted. Nothing was restored.');
+    expect(missing.errors[0]).toBe(
+      'Input "encryption-key" is required: this backup is encrypted. Nothing was restored.',
+    );
     expect(await databaseNames(source.name)).toEqual(before);
 
     // Ciphertext changed by someone who also fixed the checksum: authentication still catches it.
@@ -115,12 +133,18 @@ describe('restore-db safety', () => {
     const { createHash } = await import('node:crypto');
     metadata.checksum.value = createHash('sha256').update(readFileSync(forged)).digest('hex');
     writeFileSync(`${forged}.metadata.json`, JSON.stringify(metadata));
-    const tampered = await runAction('restore-db', { inputs: { 'database-url': source.url, path: forged, 'encryption-key': key } });
+    const tampered = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: forged, 'encryption-key': key },
+    });
     expect(tampered.exitCode).toBe(1);
-    expect(tampered.errors[0]).toMatch(/failed authentication in chunk 0 .*damaged, truncated or modified after it was encrypted/);
+    expect(tampered.errors[0]).toMatch(
+      /failed authentication in chunk 0 .*damaged, truncated or modified after it was encrypted/,
+    );
     expect(await databaseNames(source.name)).toEqual(before);
 
-    const right = await runAction('restore-db', { inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': key } });
+    const right = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: encrypted.outputs.path, 'encryption-key': key },
+    });
     cleanup.add(right.outputs.database);
     expect(right.errors).toEqual([]);
     expect(await rowCountsOf(right.outputs.database)).toEqual(counts);
@@ -129,7 +153,10 @@ describe('restore-db safety', () => {
   it('replace: safety backup first (uploaded), then the database is back to the backup, leftovers named', async () => {
     const victim = await createRichDatabase('replace');
     try {
-      const original = await runAction('backup-db', { inputs: { 'database-url': victim.url, label: 'production' }, env: standIns.env(1401) });
+      const original = await runAction('backup-db', {
+        inputs: { 'database-url': victim.url, label: 'production' },
+        env: standIns.env(1401),
+      });
       expect(original.errors).toEqual([]);
       const originalSchema = await schemaOf(victim.name);
       const originalCounts = await rowCountsOf(victim.name);
@@ -146,8 +173,12 @@ describe('restore-db safety', () => {
       expect(restore.outputs.database).toBe(victim.name);
       expect(restore.outputs['schema-version']).toBe('5');
       expect(JSON.parse(restore.outputs['row-counts'])).toEqual({ ...originalCounts, 'public.feature_flags': 1 });
-      expect((await victim.query<{ n: string }>("SELECT count(*) AS n FROM customers WHERE name = 'overwritten'")).rows[0].n).toBe('0');
-      expect(restore.warnings.join('\n')).toContain('not in the backup and were left in place (pg_restore --clean only drops what the backup holds): public.feature_flags');
+      expect(
+        (await victim.query<{ n: string }>("SELECT count(*) AS n FROM customers WHERE name = 'overwritten'")).rows[0].n,
+      ).toBe('0');
+      expect(restore.warnings.join('\n')).toContain(
+        'not in the backup and were left in place (pg_restore --clean only drops what the backup holds): public.feature_flags',
+      );
       await victim.query('DROP TABLE feature_flags');
       expect(await schemaOf(victim.name)).toBe(originalSchema);
 
@@ -155,7 +186,11 @@ describe('restore-db safety', () => {
       const safetyPath = restore.outputs['safety-backup-path'];
       expect(safetyPath).toMatch(/db-safety-backup-replace_[0-9a-f]+-\d{8}T\d{6}Z\.dump$/);
       expect(standIns.artifacts.find(restore.outputs['safety-backup-artifact-name'], 1401)).toBeDefined();
-      expect(JSON.parse(readFileSync(`${safetyPath}.metadata.json`, 'utf8'))).toMatchObject({ kind: 'safety-backup', compression: 'gzip:1', schemaVersion: { version: '6' } });
+      expect(JSON.parse(readFileSync(`${safetyPath}.metadata.json`, 'utf8'))).toMatchObject({
+        kind: 'safety-backup',
+        compression: 'gzip:1',
+        schemaVersion: { version: '6' },
+      });
       const before = await runAction('restore-db', { inputs: { 'database-url': victim.url, path: safetyPath } });
       cleanup.add(before.outputs.database);
       expect(before.errors).toEqual([]);
@@ -171,9 +206,13 @@ describe('restore-db safety', () => {
     try {
       const original = await runAction('backup-db', { inputs: { 'database-url': victim.url, upload: false } });
       await victim.query('DELETE FROM orders');
-      const restore = await runAction('restore-db', { inputs: { 'database-url': victim.url, path: original.outputs.path, mode: 'replace', 'safety-backup': false } });
+      const restore = await runAction('restore-db', {
+        inputs: { 'database-url': victim.url, path: original.outputs.path, mode: 'replace', 'safety-backup': false },
+      });
       expect(restore.errors).toEqual([]);
-      expect(restore.warnings).toContain(`safety-backup is false: ${victim.name} is replaced without a backup of its current state.`);
+      expect(restore.warnings).toContain(
+        `safety-backup is false: ${victim.name} is replaced without a backup of its current state.`,
+      );
       expect(restore.outputs['safety-backup-path']).toBe('');
       expect((await rowCountsOf(victim.name))['public.orders']).toBe(1200);
     } finally {
@@ -186,7 +225,9 @@ describe('restore-db safety', () => {
     cleanup.add(victim.name);
     const original = await runAction('backup-db', { inputs: { 'database-url': victim.url, upload: false } });
     await victim.query('DELETE FROM orders WHERE id > 100');
-    const restore = await runAction('restore-db', { inputs: { 'database-url': victim.url, path: original.outputs.path, swap: true } });
+    const restore = await runAction('restore-db', {
+      inputs: { 'database-url': victim.url, path: original.outputs.path, swap: true },
+    });
     cleanup.add(restore.outputs['previous-database']);
     expect(restore.errors).toEqual([]);
     expect(restore.outputs.database).toBe(victim.name);
@@ -217,20 +258,40 @@ describe('restore-db safety', () => {
     rmSync(`${bare}.metadata.json`);
     const refused = await runAction('restore-db', { inputs: { 'database-url': source.url, path: bare } });
     expect(refused.exitCode).toBe(1);
-    expect(refused.errors[0]).toMatch(/has no metadata next to it and no expected-checksum was given: restore-db only restores a backup it can verify/);
-    const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: bare, 'expected-checksum': `sha256:${backup.outputs.checksum.toUpperCase()}` } });
+    expect(refused.errors[0]).toMatch(
+      /has no metadata next to it and no expected-checksum was given: restore-db only restores a backup it can verify/,
+    );
+    const restore = await runAction('restore-db', {
+      inputs: {
+        'database-url': source.url,
+        path: bare,
+        'expected-checksum': `sha256:${backup.outputs.checksum.toUpperCase()}`,
+      },
+    });
     cleanup.add(restore.outputs.database);
     expect(restore.errors).toEqual([]);
     expect(await rowCountsOf(restore.outputs.database)).toEqual(counts);
   });
 
   it('checks the target before downloading anything', async () => {
-    const exists = await runAction('restore-db', { inputs: { 'database-url': source.url, 'artifact-name': 'whatever', 'target-database': source.name }, env: standIns.env(1301) });
+    const exists = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, 'artifact-name': 'whatever', 'target-database': source.name },
+      env: standIns.env(1301),
+    });
     expect(exists.exitCode).toBe(1);
-    expect(exists.errors[0]).toBe(`Input "target-database" would restore into "${source.name}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
-    expect(standIns.artifacts.calls.filter((call) => call.method === 'ListArtifacts' && JSON.stringify(call.body).includes('whatever'))).toEqual([]);
+    expect(exists.errors[0]).toBe(
+      `Input "target-database" would restore into "${source.name}", which already exists; restore-db only restores into a new database unless mode is "replace".`,
+    );
+    expect(
+      standIns.artifacts.calls.filter(
+        (call) => call.method === 'ListArtifacts' && JSON.stringify(call.body).includes('whatever'),
+      ),
+    ).toEqual([]);
 
-    const notFound = await runAction('restore-db', { inputs: { 'database-url': source.url, 'artifact-name': 'no-such-backup' }, env: standIns.env(1301) });
+    const notFound = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, 'artifact-name': 'no-such-backup' },
+      env: standIns.env(1301),
+    });
     expect(notFound.exitCode).toBe(1);
     expect(notFound.errors[0]).toMatch(/^No artifact named "no-such-backup" was found in this workflow run/);
   });
@@ -239,7 +300,11 @@ describe('restore-db safety', () => {
     // The default name carries the UTC second the run starts in: take the next few seconds' names.
     const start = Date.now();
     const taken = Array.from({ length: 6 }, (_, second) => {
-      const stamp = new Date(start + second * 1000).toISOString().replace(/\.\d{3}Z$/, '').replace(/[-:]/g, '').replace('T', '_');
+      const stamp = new Date(start + second * 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, '')
+        .replace(/[-:]/g, '')
+        .replace('T', '_');
       return `${source.name}_restore_${stamp}`;
     });
     await withAdmin(async (client) => {
@@ -247,7 +312,9 @@ describe('restore-db safety', () => {
     });
     taken.forEach((name) => cleanup.add(name));
 
-    const restore = await runAction('restore-db', { inputs: { 'database-url': source.url, path: backup.outputs.path } });
+    const restore = await runAction('restore-db', {
+      inputs: { 'database-url': source.url, path: backup.outputs.path },
+    });
     cleanup.add(restore.outputs.database);
     expect(restore.errors).toEqual([]);
     expect(taken.map((name) => `${name}_2`)).toContain(restore.outputs.database);

@@ -18,7 +18,9 @@ describe('backup-db row-count-max-size', () => {
   });
 
   it('counts small tables exactly, estimates the one above the limit, and restore-db compares only the exact ones', async () => {
-    const backup = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, 'row-count-max-size': '1MiB' } });
+    const backup = await runAction('backup-db', {
+      inputs: { 'database-url': db.url, upload: false, 'row-count-max-size': '1MiB' },
+    });
     expect(backup.errors).toEqual([]);
     const metadata = JSON.parse(backup.outputs.metadata);
     expect(metadata.rowCounts).toEqual({ 'public.small': 10 });

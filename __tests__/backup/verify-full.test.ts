@@ -20,7 +20,9 @@ describe('backup-db verify "full"', () => {
   beforeAll(async () => {
     db = await createTestDatabase('verify_full');
     // Mostly data: the middle of the dump is inside a compressed data block.
-    await db.query("CREATE TABLE events (id int PRIMARY KEY, payload text NOT NULL); INSERT INTO events SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM generate_series(1, 40000) g");
+    await db.query(
+      'CREATE TABLE events (id int PRIMARY KEY, payload text NOT NULL); INSERT INTO events SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM generate_series(1, 40000) g',
+    );
     damagingBin = path.join(scratch, 'bin');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(damagingBin);
@@ -43,10 +45,19 @@ printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of="$file" bs=1 seek="$of
   });
 
   it('verify "archive" (pg_restore --list) passes the damaged dump; verify "full" fails it and keeps nothing', async () => {
-    const listed = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, 'pg-bin-dir': damagingBin, 'output-dir': path.join(scratch, 'archive') } });
+    const listed = await runAction('backup-db', {
+      inputs: {
+        'database-url': db.url,
+        upload: false,
+        'pg-bin-dir': damagingBin,
+        'output-dir': path.join(scratch, 'archive'),
+      },
+    });
     expect(listed.errors).toEqual([]);
     const damaged = listed.outputs.path;
-    expect(JSON.parse(listed.outputs.metadata).verification.archive).toMatch(/^pg_restore --list: \d+ entries, all 1 table\(s\) and 1 with data$/);
+    expect(JSON.parse(listed.outputs.metadata).verification.archive).toMatch(
+      /^pg_restore --list: \d+ entries, all 1 table\(s\) and 1 with data$/,
+    );
     // pg_restore --list alone reads it without complaint...
     const list = await runProcess(pgBin('pg_restore'), ['--list', damaged]);
     expect(list.stdout).toMatch(/TABLE DATA public events/);
@@ -54,9 +65,19 @@ printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of="$file" bs=1 seek="$of
     const readBack = await runProcess(pgBin('pg_restore'), ['--file=/dev/null', damaged], { okExitCodes: [0, 1] });
     expect(readBack.exitCode).toBe(1);
 
-    const full = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, verify: 'full', 'pg-bin-dir': damagingBin, 'output-dir': path.join(scratch, 'full') } });
+    const full = await runAction('backup-db', {
+      inputs: {
+        'database-url': db.url,
+        upload: false,
+        verify: 'full',
+        'pg-bin-dir': damagingBin,
+        'output-dir': path.join(scratch, 'full'),
+      },
+    });
     expect(full.exitCode).toBe(1);
-    expect(full.errors[0]).toMatch(/^The archive \S+\.dump is damaged: its table of contents is intact, but pg_restore cannot read its data back:\npg_restore: error: could not uncompress data/);
+    expect(full.errors[0]).toMatch(
+      /^The archive \S+\.dump is damaged: its table of contents is intact, but pg_restore cannot read its data back:\npg_restore: error: could not uncompress data/,
+    );
     expect(readdirSync(path.join(scratch, 'full'))).toEqual([]);
 
     // What verify "archive" let through does not restore.
@@ -70,13 +91,21 @@ printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of="$file" bs=1 seek="$of
     try {
       const results = await Promise.all([
         runAction('backup-db', { inputs: { 'database-url': rich.url, upload: false, verify: 'full' } }),
-        runAction('backup-db', { inputs: { 'database-url': rich.url, upload: false, verify: 'full', format: 'directory', jobs: 2 } }),
-        runAction('backup-db', { inputs: { 'database-url': rich.url, upload: false, verify: 'full', format: 'plain', compression: 'zstd:3' } }),
+        runAction('backup-db', {
+          inputs: { 'database-url': rich.url, upload: false, verify: 'full', format: 'directory', jobs: 2 },
+        }),
+        runAction('backup-db', {
+          inputs: { 'database-url': rich.url, upload: false, verify: 'full', format: 'plain', compression: 'zstd:3' },
+        }),
       ]);
       expect(results.map((result) => result.errors)).toEqual([[], [], []]);
       const verification = results.map((result) => JSON.parse(result.outputs.metadata).verification.archive as string);
-      expect(verification[0]).toMatch(/^pg_restore --list: .*; every data block read back through pg_restore \(to \/dev\/null\)$/);
-      expect(verification[1]).toMatch(/^pg_restore --list: .*; every data block read back through pg_restore \(to \/dev\/null\)$/);
+      expect(verification[0]).toMatch(
+        /^pg_restore --list: .*; every data block read back through pg_restore \(to \/dev\/null\)$/,
+      );
+      expect(verification[1]).toMatch(
+        /^pg_restore --list: .*; every data block read back through pg_restore \(to \/dev\/null\)$/,
+      );
       expect(verification[2]).toMatch(/^plain SQL complete: .*; the \.zst file read to its end \(zstd -t\)$/);
       expect(results[0].summary).toContain('every data block read back through pg_restore');
     } finally {

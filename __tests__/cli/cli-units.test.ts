@@ -16,24 +16,42 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('settings from files and the environment', () => {
   it('reads dotenv (comments, export, quotes) and JSON; the environment wins; the secrets are masked whole and line by line', () => {
     const secretsFile = path.join(dir, 'secrets.env');
-    writeFileSync(secretsFile, '# prod\nexport DATABASE_URL="postgres://app:s3cr3t-pw@db/app"\nSMOKE_TOKEN=\'tok en\'\nKEY=first\n');
+    writeFileSync(
+      secretsFile,
+      '# prod\nexport DATABASE_URL="postgres://app:s3cr3t-pw@db/app"\nSMOKE_TOKEN=\'tok en\'\nKEY=first\n',
+    );
     const varsFile = path.join(dir, 'vars.json');
     writeFileSync(varsFile, JSON.stringify({ ROLLBACK_BASE_URL: 'http://app', ROLLBACK_SERVICES: 'web' }));
     const settings = readSettings(
-      { ROLLBACK_SECRET_KEY: 'line one\nline two', ROLLBACK_VAR_ROLLBACK_SERVICES: 'app', GITHUB_TOKEN: 'ghs_x', PATH: '/bin', DOCKER_HOST: 'unix:///d.sock' },
+      {
+        ROLLBACK_SECRET_KEY: 'line one\nline two',
+        ROLLBACK_VAR_ROLLBACK_SERVICES: 'app',
+        GITHUB_TOKEN: 'ghs_x',
+        PATH: '/bin',
+        DOCKER_HOST: 'unix:///d.sock',
+      },
       { secretsFile, varsFile },
     );
-    expect(settings.secrets).toEqual({ DATABASE_URL: 'postgres://app:s3cr3t-pw@db/app', SMOKE_TOKEN: 'tok en', KEY: 'line one\nline two', GITHUB_TOKEN: 'ghs_x' });
+    expect(settings.secrets).toEqual({
+      DATABASE_URL: 'postgres://app:s3cr3t-pw@db/app',
+      SMOKE_TOKEN: 'tok en',
+      KEY: 'line one\nline two',
+      GITHUB_TOKEN: 'ghs_x',
+    });
     expect(settings.vars).toEqual({ ROLLBACK_BASE_URL: 'http://app', ROLLBACK_SERVICES: 'app' });
     // The steps' environment holds neither the secrets nor the variables given this way.
     expect(settings.processEnv).toEqual({ PATH: '/bin', DOCKER_HOST: 'unix:///d.sock' });
-    expect(settings.mask('url postgres://app:s3cr3t-pw@db/app, token tok en, ghs_x; line two')).toBe('url ***, token ***, ***; ***');
+    expect(settings.mask('url postgres://app:s3cr3t-pw@db/app, token tok en, ghs_x; line two')).toBe(
+      'url ***, token ***, ***; ***',
+    );
   });
 
   it('refuses a file that is not NAME=value lines or a JSON object of strings, naming the option and line', () => {
     const bad = path.join(dir, 'bad.env');
     writeFileSync(bad, 'A=1\nnot a setting\n');
-    expect(() => readSettings({}, { secretsFile: bad })).toThrow(new UsageError(`--secrets-file: ${bad} line 2 is not NAME=value`));
+    expect(() => readSettings({}, { secretsFile: bad })).toThrow(
+      new UsageError(`--secrets-file: ${bad} line 2 is not NAME=value`),
+    );
     const json = path.join(dir, 'bad.json');
     writeFileSync(json, '{"A": 1}');
     expect(() => readSettings({}, { varsFile: json })).toThrow(`--vars-file: ${json}: the value of A must be a string`);
@@ -42,7 +60,11 @@ describe('settings from files and the environment', () => {
 
 describe('arguments', () => {
   it('parses options with and without =, and refuses unknown ones and missing values', () => {
-    expect(parseArgs(['rollback', '--environment=production', '--target', 'v1.2.0', '--dry-run'])).toEqual({ command: 'rollback', help: false, options: { environment: 'production', target: 'v1.2.0', 'dry-run': true } });
+    expect(parseArgs(['rollback', '--environment=production', '--target', 'v1.2.0', '--dry-run'])).toEqual({
+      command: 'rollback',
+      help: false,
+      options: { environment: 'production', target: 'v1.2.0', 'dry-run': true },
+    });
     expect(parseArgs(['sync', '--help'])).toMatchObject({ command: 'sync', help: true });
     expect(() => parseArgs(['rollback', '--target', '--yes'])).toThrow('rollback: --target needs a value (<tag>)');
     expect(() => parseArgs(['rollback', '--yes=no'])).toThrow('rollback: --yes takes no value');
@@ -51,7 +73,17 @@ describe('arguments', () => {
 });
 
 describe('what sync records', () => {
-  const deploy = (time: string, tag: string, extra: Partial<LedgerEntry> = {}): LedgerEntry => ({ type: 'deploy', time, tag, environment: 'production', outcome: 'deployed', success: true, services: ['app'], ...extra }) as LedgerEntry;
+  const deploy = (time: string, tag: string, extra: Partial<LedgerEntry> = {}): LedgerEntry =>
+    ({
+      type: 'deploy',
+      time,
+      tag,
+      environment: 'production',
+      outcome: 'deployed',
+      success: true,
+      services: ['app'],
+      ...extra,
+    }) as LedgerEntry;
   it('picks the deploys without a GitHub deployment and not yet synced, each with the smoke verdict that followed it', () => {
     const entries: LedgerEntry[] = [
       deploy('t1', 'v1.1.0', { githubDeploymentId: 7 } as Partial<LedgerEntry>),
@@ -64,7 +96,10 @@ describe('what sync records', () => {
       { type: 'sync', time: 't8', environment: 'staging', deployTime: 't7', tag: 'v1.0.0', githubDeploymentId: 9 },
     ];
     const pending = unsyncedDeploys(entries);
-    expect(pending.map(({ deploy: entry, smoke }) => `${entry.tag} ${entry.outcome} ${smoke?.result ?? '-'}`)).toEqual(['v1.3.0 failed fail', 'v1.2.0 deployed pass']);
+    expect(pending.map(({ deploy: entry, smoke }) => `${entry.tag} ${entry.outcome} ${smoke?.result ?? '-'}`)).toEqual([
+      'v1.3.0 failed fail',
+      'v1.2.0 deployed pass',
+    ]);
     expect(pending.map(succeeded)).toEqual([false, true]);
     // A successful deploy whose smoke test failed is a failed deployment; one without a smoke test stands on its own outcome.
     expect(succeeded({ deploy: pending[1].deploy, smoke: { ...pending[1].smoke!, result: 'fail' } })).toBe(false);

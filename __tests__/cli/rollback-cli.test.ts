@@ -39,7 +39,9 @@ function shellQuote(value: string): string {
 function script(name: string, env: Record<string, string>, args: string[], program = CLI): string {
   const file = path.join(root, `${name}.sh`);
   const exports = Object.entries(env).map(([key, value]) => `export ${key}=${shellQuote(value)}`);
-  writeFileSync(file, [...exports, `node ${shellQuote(program)} ${args.map(shellQuote).join(' ')}`, ''].join('\n'), { mode: 0o700 });
+  writeFileSync(file, [...exports, `node ${shellQuote(program)} ${args.map(shellQuote).join(' ')}`, ''].join('\n'), {
+    mode: 0o700,
+  });
   return file;
 }
 
@@ -61,7 +63,12 @@ function secrets(): Record<string, string> {
 
 /** The environment every run gets: where the engine and GitHub are, nothing secret. */
 function baseEnv(): Record<string, string> {
-  return { ...dockerEnv(), GITHUB_API_URL: world.github.server.baseUrl, PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: os.tmpdir() };
+  return {
+    ...dockerEnv(),
+    GITHUB_API_URL: world.github.server.baseUrl,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TMPDIR: os.tmpdir(),
+  };
 }
 
 function recordDir(name: string): string {
@@ -71,14 +78,30 @@ function recordDir(name: string): string {
 }
 
 function rollbackArgs(records: string, extra: string[] = []): string[] {
-  return ['rollback', '--environment', 'production', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records, ...extra];
+  return [
+    'rollback',
+    '--environment',
+    'production',
+    '--app-dir',
+    world.appRepo,
+    '--repository',
+    APP_REPOSITORY,
+    '--record-dir',
+    records,
+    ...extra,
+  ];
 }
 
 /** The one run's incident record in a --record-dir (which holds the run's four files). */
 function readRecord(dir: string): string {
   const [run, ...others] = readdirSync(dir);
   expect(others).toEqual([]);
-  expect(readdirSync(path.join(dir, run)).sort()).toEqual(['incident-record.md', 'log.txt', 'run.json', 'timeline.txt']);
+  expect(readdirSync(path.join(dir, run)).sort()).toEqual([
+    'incident-record.md',
+    'log.txt',
+    'run.json',
+    'timeline.txt',
+  ]);
   return readFileSync(path.join(dir, run, 'incident-record.md'), 'utf8');
 }
 
@@ -123,18 +146,20 @@ beforeAll(async () => {
   token = world.github.server.requiredToken!;
   smokeToken = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(path.join(world.deployHost, '.env'), 'utf8'))![1];
   for (const tag of ['v1.1.0', 'v1.2.0']) {
-    const run = await world.run('deploy.yml', { tag, environment: 'production' }, { vars: { ROLLBACK_LEDGER: ledger } });
+    const run = await world.run(
+      'deploy.yml',
+      { tag, environment: 'production' },
+      { vars: { ROLLBACK_LEDGER: ledger } },
+    );
     expect(run.conclusion).toBe('success');
   }
   // The example deploy pipeline recorded both deploys, their smoke verdicts and backups in the ledger.
-  expect(ledgerEntries().map((entry) => `${entry.type} ${entry.type === 'deploy' ? entry.tag : entry.type === 'smoke' ? entry.result : entry.type === 'backup' ? entry.appVersion : ''}`)).toEqual([
-    'backup v1.1.0',
-    'deploy v1.1.0',
-    'smoke pass',
-    'backup v1.2.0',
-    'deploy v1.2.0',
-    'smoke pass',
-  ]);
+  expect(
+    ledgerEntries().map(
+      (entry) =>
+        `${entry.type} ${entry.type === 'deploy' ? entry.tag : entry.type === 'smoke' ? entry.result : entry.type === 'backup' ? entry.appVersion : ''}`,
+    ),
+  ).toEqual(['backup v1.1.0', 'deploy v1.1.0', 'smoke pass', 'backup v1.2.0', 'deploy v1.2.0', 'smoke pass']);
   await deployBrokenRelease(true);
   terminal = new Terminal(path.join(root, 'tty'));
   await terminal.start();
@@ -149,17 +174,30 @@ afterAll(async () => {
 describe('rollback-actions, the break-glass command', () => {
   it('installs from its packed tarball into an empty directory without a registry, and runs --help and a dry run', async () => {
     const packs = path.join(root, 'packs');
-    const packed = await runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/pack.ts', '--out', packs], { cwd: REPO_ROOT });
-    const tarball = path.join(packs, readdirSync(packs).find((name) => name.endsWith('.tgz'))!);
+    const packed = await runProcess(
+      process.execPath,
+      [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/pack.ts', '--out', packs],
+      { cwd: REPO_ROOT },
+    );
+    const tarball = path.join(
+      packs,
+      readdirSync(packs).find((name) => name.endsWith('.tgz'))!,
+    );
     expect(packed.stdout).toContain(tarball);
-    const manifest = JSON.parse((await runProcess('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>;
+    const manifest = JSON.parse((await runProcess('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(manifest).toMatchObject({ bin: { 'rollback-actions': 'dist/cli/index.js' } });
     expect(manifest.dependencies).toBeUndefined();
 
     const empty = path.join(root, 'empty');
     mkdirSync(empty);
     // --offline: npm may not ask the registry for anything; the package needs nothing from it.
-    await runProcess('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: empty, env: { npm_config_cache: path.join(root, 'npm-cache') } });
+    await runProcess('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], {
+      cwd: empty,
+      env: { npm_config_cache: path.join(root, 'npm-cache') },
+    });
     const bin = path.join(empty, 'node_modules', '.bin', 'rollback-actions');
     const help = await runProcess(bin, ['--help'], { cwd: empty });
     expect(help.stdout).toContain('Usage: rollback-actions <command> [options]');
@@ -170,12 +208,25 @@ describe('rollback-actions, the break-glass command', () => {
     }
     const wrong = await runProcess(bin, ['rollback', '--environment'], { cwd: empty, okExitCodes: [2] });
     expect(wrong.stderr).toContain('--environment needs a value');
-    expect((await runProcess(bin, ['rollback', '--target', 'v1.2.0'], { cwd: empty, okExitCodes: [2] })).stderr).toContain('--environment is required');
-    expect((await runProcess(bin, ['rewind'], { cwd: empty, okExitCodes: [2] })).stderr).toContain('unknown command "rewind"');
+    expect(
+      (await runProcess(bin, ['rollback', '--target', 'v1.2.0'], { cwd: empty, okExitCodes: [2] })).stderr,
+    ).toContain('--environment is required');
+    expect((await runProcess(bin, ['rewind'], { cwd: empty, okExitCodes: [2] })).stderr).toContain(
+      'unknown command "rewind"',
+    );
 
     const records = recordDir('dry-run');
-    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
-    const dry = await runProcess(bin, rollbackArgs(records, ['--dry-run']), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    const env = {
+      ...baseEnv(),
+      GITHUB_TOKEN: token,
+      ...prefixed('ROLLBACK_SECRET_', secrets()),
+      ...prefixed('ROLLBACK_VAR_', vars()),
+    };
+    const dry = await runProcess(bin, rollbackArgs(records, ['--dry-run']), {
+      cwd: empty,
+      env,
+      okExitCodes: [0, 1, 2, 3],
+    });
     expect(dry.stdout).toContain('Rollback production to last known good (dry run)');
     expect(dry.stdout).not.toContain('Environment gate');
     expect(dry.exitCode).toBe(0);
@@ -183,25 +234,46 @@ describe('rollback-actions, the break-glass command', () => {
     expect(record).toContain("| Release history | GitHub's deployments");
     expect(record).toContain('v1.2.0');
     // A target that is no release: the plan job fails, and so does the command.
-    const failed = await runProcess(bin, rollbackArgs(recordDir('no-such-tag'), ['--target', 'v9.9.9', '--dry-run']), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    const failed = await runProcess(bin, rollbackArgs(recordDir('no-such-tag'), ['--target', 'v9.9.9', '--dry-run']), {
+      cwd: empty,
+      env,
+      okExitCodes: [0, 1, 2, 3],
+    });
     expect(failed.stdout).toContain('rollback-actions: the workflow failed (exit 1).');
     expect(failed.exitCode).toBe(1);
     // Not a dry run, no terminal to ask (stdin is not one) and no --yes: the gate refuses.
-    const unattended = await runProcess(bin, rollbackArgs(recordDir('unattended')), { cwd: empty, env, okExitCodes: [0, 1, 2, 3] });
+    const unattended = await runProcess(bin, rollbackArgs(recordDir('unattended')), {
+      cwd: empty,
+      env,
+      okExitCodes: [0, 1, 2, 3],
+    });
     expect(unattended.stdout).toContain('Environment gate: refused: no terminal to ask and no --yes.');
     expect(unattended.exitCode).toBe(3);
     // Nothing changed.
     expect(await world.appState()).toMatchObject({ runningTag: 'v1.3.0', healthStatus: 500 });
   }, 600_000);
 
-  it('with GitHub reachable: the operator confirms at the gate in a terminal, and GitHub\'s deployments give the target (secrets and variables from files)', async () => {
+  it("with GitHub reachable: the operator confirms at the gate in a terminal, and GitHub's deployments give the target (secrets and variables from files)", async () => {
     const secretsFile = path.join(root, 'secrets.env');
-    writeFileSync(secretsFile, `# production\n${Object.entries({ ...secrets(), GITHUB_TOKEN: token }).map(([name, value]) => `${name}="${value}"`).join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(
+      secretsFile,
+      `# production\n${Object.entries({ ...secrets(), GITHUB_TOKEN: token })
+        .map(([name, value]) => `${name}="${value}"`)
+        .join('\n')}\n`,
+      { mode: 0o600 },
+    );
     const varsFile = path.join(root, 'vars.json');
     writeFileSync(varsFile, JSON.stringify(vars()));
     const records = recordDir('github');
     const before = world.github.deployments.deployments.length;
-    const run = await terminal.run(script('rollback-github', baseEnv(), rollbackArgs(records, ['--secrets-file', secretsFile, '--vars-file', varsFile])), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' });
+    const run = await terminal.run(
+      script(
+        'rollback-github',
+        baseEnv(),
+        rollbackArgs(records, ['--secrets-file', secretsFile, '--vars-file', varsFile]),
+      ),
+      { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' },
+    );
     expect(run.output).toContain('GitHub: ');
     expect(run.output).toContain('the release history comes from its deployments');
     expect(run.output).toContain('=== Environment gate: production');
@@ -212,16 +284,26 @@ describe('rollback-actions, the break-glass command', () => {
     expect(record).toContain('| Environment gate | approved |');
     // The rollback is a GitHub deployment, proven healthy by its smoke test.
     const created = world.github.deployments.deployments.slice(before);
-    expect(created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.at(-1)?.state])).toEqual([['v1.2.0', 'production', 'success']]);
+    expect(
+      created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.at(-1)?.state]),
+    ).toEqual([['v1.2.0', 'production', 'success']]);
   }, 600_000);
 
   it('with the GitHub stand-in stopped: refusing at the gate exits 3 and changes nothing; confirming rolls back to the last known good release from the ledger', async () => {
     await deployBrokenRelease(true);
     await world.github.server.stop();
-    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
+    const env = {
+      ...baseEnv(),
+      GITHUB_TOKEN: token,
+      ...prefixed('ROLLBACK_SECRET_', secrets()),
+      ...prefixed('ROLLBACK_VAR_', vars()),
+    };
 
     const refusedRecords = recordDir('refused');
-    const refused = await terminal.run(script('rollback-refused', env, rollbackArgs(refusedRecords)), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'n' });
+    const refused = await terminal.run(script('rollback-refused', env, rollbackArgs(refusedRecords)), {
+      prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]',
+      answer: 'n',
+    });
     expect(refused.output).toContain('the release history comes from the deployment ledger');
     expect(refused.output).toContain('Environment gate: refused.');
     expect(refused.exitCode).toBe(3);
@@ -229,18 +311,31 @@ describe('rollback-actions, the break-glass command', () => {
     expect(readRecord(refusedRecords)).toContain('| Environment gate | refused |');
 
     const records = recordDir('ledger');
-    const run = await terminal.run(script('rollback-ledger', env, rollbackArgs(records, ['--reason', 'INC-42: v1.3.0 answers 500'])), { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' });
+    const run = await terminal.run(
+      script('rollback-ledger', env, rollbackArgs(records, ['--reason', 'INC-42: v1.3.0 answers 500'])),
+      { prompt: 'Approve "Roll back to v1.2.0" in production? [y/N]', answer: 'y' },
+    );
     expect(run.output).toMatch(/GitHub: not used \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/);
     expect(run.exitCode).toBe(0);
     expect(await world.appState()).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0' });
     const record = readRecord(records);
-    expect(record).toMatch(/\| Release history \| the deployment ledger \(GitHub not used: http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\) \|/);
+    expect(record).toMatch(
+      /\| Release history \| the deployment ledger \(GitHub not used: http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\) \|/,
+    );
     expect(record).toContain(`deployment ledger ${ledger}`);
-    expect(record).toMatch(/\| Latest backup \(ledger\) \| \S+ \(v1\.2\.0, schema \d+\): artifact db-backup-production-\S+ .*sha256:[0-9a-f]{64} \|/);
+    expect(record).toMatch(
+      /\| Latest backup \(ledger\) \| \S+ \(v1\.2\.0, schema \d+\): artifact db-backup-production-\S+ .*sha256:[0-9a-f]{64} \|/,
+    );
     expect(record).toContain('INC-42: v1.3.0 answers 500');
     // The rollback went into the ledger without a GitHub deployment id, its smoke verdict after it.
     const [deploy, smoke] = ledgerEntries().slice(-2);
-    expect(deploy).toMatchObject({ type: 'deploy', tag: 'v1.2.0', from: 'v1.3.0', success: true, environment: 'production' });
+    expect(deploy).toMatchObject({
+      type: 'deploy',
+      tag: 'v1.2.0',
+      from: 'v1.3.0',
+      success: true,
+      environment: 'production',
+    });
     expect(deploy).not.toHaveProperty('githubDeploymentId');
     expect(smoke).toMatchObject({ type: 'smoke', tag: 'v1.2.0', result: 'pass' });
   }, 900_000);
@@ -249,18 +344,31 @@ describe('rollback-actions, the break-glass command', () => {
     await world.github.server.start();
     const before = world.github.deployments.deployments.length;
     const env = { ...baseEnv(), GITHUB_TOKEN: token };
-    const sync = await terminal.run(script('sync-1', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]));
+    const sync = await terminal.run(
+      script('sync-1', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]),
+    );
     expect(sync.output).toContain(`sync: 1 deployment(s) recorded on GitHub for ${APP_REPOSITORY}.`);
     expect(sync.exitCode).toBe(0);
     const created = world.github.deployments.deployments.slice(before);
-    expect(created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.map((status) => status.state)])).toEqual([['v1.2.0', 'production', ['success']]]);
+    expect(
+      created.map((deployment) => [
+        deployment.ref,
+        deployment.environment,
+        deployment.statuses.map((status) => status.state),
+      ]),
+    ).toEqual([['v1.2.0', 'production', ['success']]]);
     expect(sync.output).toContain(`-> GitHub deployment ${created[0].id}, success`);
     // Written back: the ledger names the new deployment.
     expect(ledgerEntries().at(-1)).toMatchObject({ type: 'sync', tag: 'v1.2.0', githubDeploymentId: created[0].id });
     // The deployment of the GitHub-reachable rollback is inactive now: the synced one is the environment's latest success.
-    const earlier = world.github.deployments.deployments.slice(0, before).filter((deployment) => deployment.ref === 'v1.2.0').at(-1);
+    const earlier = world.github.deployments.deployments
+      .slice(0, before)
+      .filter((deployment) => deployment.ref === 'v1.2.0')
+      .at(-1);
     expect(earlier?.statuses.map((status) => status.state)).toEqual(['in_progress', 'success', 'inactive']);
-    const again = await terminal.run(script('sync-2', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]));
+    const again = await terminal.run(
+      script('sync-2', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]),
+    );
     expect(again.exitCode).toBe(0);
     expect(again.output).toContain('nothing to record');
     expect(world.github.deployments.deployments.length).toBe(before + 1);
@@ -270,8 +378,15 @@ describe('rollback-actions, the break-glass command', () => {
     const before = await world.appState();
     expect(before).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200 });
     const records = recordDir('database');
-    const env = { ...baseEnv(), GITHUB_TOKEN: token, ...prefixed('ROLLBACK_SECRET_', secrets()), ...prefixed('ROLLBACK_VAR_', vars()) };
-    const run = await terminal.run(script('rollback-database', env, rollbackArgs(records, ['--target', 'v1.1.0', '--yes'])));
+    const env = {
+      ...baseEnv(),
+      GITHUB_TOKEN: token,
+      ...prefixed('ROLLBACK_SECRET_', secrets()),
+      ...prefixed('ROLLBACK_VAR_', vars()),
+    };
+    const run = await terminal.run(
+      script('rollback-database', env, rollbackArgs(records, ['--target', 'v1.1.0', '--yes'])),
+    );
     expect(run.output).toContain('Environment gate: approved with --yes.');
     expect(run.output).not.toContain('[y/N]');
     expect(run.output).toContain('cannot reach the artifact service');
@@ -282,10 +397,15 @@ describe('rollback-actions, the break-glass command', () => {
 
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
-    const places = [['the terminal', terminal.output()] as const, ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const)];
+    const places = [
+      ['the terminal', terminal.output()] as const,
+      ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const),
+    ];
     // The records exist (seven runs: dry run, no such tag, unattended, GitHub, refused, ledger, database), and the secrets reached the workflow (it needed them to roll back).
     expect(places.length).toBeGreaterThan(7 * 4);
-    const leaks = places.flatMap(([where, text]) => values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`));
+    const leaks = places.flatMap(([where, text]) =>
+      values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`),
+    );
     expect(leaks).toEqual([]);
   });
 });

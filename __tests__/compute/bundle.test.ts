@@ -14,6 +14,8 @@ describe('the compute-rollback-target bundle', () => {
 
   it('carries libpg-query.wasm byte for byte, and no other WebAssembly file', () => {
     expect(readdirSync(dist).filter((file) => file.endsWith('.wasm'))).toEqual(['libpg-query.wasm']);
-    expect(sha256(path.join(dist, 'libpg-query.wasm'))).toBe(sha256(path.join(REPO_ROOT, 'node_modules', 'libpg-query', 'wasm', 'libpg-query.wasm')));
+    expect(sha256(path.join(dist, 'libpg-query.wasm'))).toBe(
+      sha256(path.join(REPO_ROOT, 'node_modules', 'libpg-query', 'wasm', 'libpg-query.wasm')),
+    );
   });
 });

@@ -16,7 +16,11 @@ describe('compute-rollback-target reading the current version from a compose ser
   let database: TestDatabase;
   let composeDir: string;
   const project = testResourceName('compute');
-  const compose = (...args: string[]) => runProcess('docker-compose', ['-p', project, '-f', path.join(composeDir, 'compose.yml'), ...args], { env: dockerEnv(), timeoutMs: 120_000 });
+  const compose = (...args: string[]) =>
+    runProcess('docker-compose', ['-p', project, '-f', path.join(composeDir, 'compose.yml'), ...args], {
+      env: dockerEnv(),
+      timeoutMs: 120_000,
+    });
 
   beforeAll(async () => {
     repo = createDemoRepo();
@@ -47,17 +51,35 @@ describe('compute-rollback-target reading the current version from a compose ser
   });
 
   it('finds v1.2.0 running as service "web" and plans the rollback to v1.1.0 from there', async () => {
-    const result = await compute(repo.dir, { 'current-from-service': 'web', 'project-name': project, target: 'previous', 'migrations-dir': 'db/migrations' }, { env: dockerEnv() });
+    const result = await compute(
+      repo.dir,
+      { 'current-from-service': 'web', 'project-name': project, target: 'previous', 'migrations-dir': 'db/migrations' },
+      { env: dockerEnv() },
+    );
     expectSuccess(result);
-    expect(result.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations' });
+    expect(result.outputs).toMatchObject({
+      'current-tag': 'v1.2.0',
+      'target-tag': 'v1.1.0',
+      strategy: 'down-migrations',
+    });
     expect(migrationsOf(result).map((migration) => migration.version)).toEqual(['4']);
-    expect(result.summary).toContain(`| Current | v1.2.0 (image tag of running compose service ${project}/web (${demoImage('v1.2.0')})) |`);
+    expect(result.summary).toContain(
+      `| Current | v1.2.0 (image tag of running compose service ${project}/web (${demoImage('v1.2.0')})) |`,
+    );
   });
 
   it('names the input when no running container belongs to the service', async () => {
-    const result = await compute(repo.dir, { 'current-from-service': 'worker', 'project-name': project, target: 'previous' }, { env: dockerEnv() });
+    const result = await compute(
+      repo.dir,
+      { 'current-from-service': 'worker', 'project-name': project, target: 'previous' },
+      { env: dockerEnv() },
+    );
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toMatch(new RegExp(`^Input "current-from-service" names service "worker", but no running container of compose project "${project}" belongs to it\\.`));
+    expect(result.errors[0]).toMatch(
+      new RegExp(
+        `^Input "current-from-service" names service "worker", but no running container of compose project "${project}" belongs to it\\.`,
+      ),
+    );
   });
 });
 
@@ -67,19 +89,56 @@ describe('compute-rollback-target reading the current version from a swarm servi
   let database: TestDatabase;
   const service = testResourceName('compute-svc');
   const docker = (...args: string[]) => runProcess('docker', args, { env: dockerEnv(), timeoutMs: 120_000 });
-  const runningImages = async () => (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', service)).stdout;
+  const runningImages = async () =>
+    (
+      await docker(
+        'service',
+        'ps',
+        '--filter',
+        'desired-state=running',
+        '--format',
+        '{{.Image}} {{.CurrentState}}',
+        service,
+      )
+    ).stdout;
 
   beforeAll(async () => {
     repo = createDemoRepo();
     database = await createTestDatabase('compute_swarm');
     const portBase = await freePortDecade();
     await docker(
-      'service', 'create', '--detach', '--name', service, '--replicas', '2', '--network', 'host', '--no-resolve-image',
-      '-e', `PORT=${portBase}{{.Task.Slot}}`, '-e', `DATABASE_URL=${database.url}`,
-      '--health-cmd', 'wget -qO- http://127.0.0.1:$PORT/health', '--health-interval', '1s', '--health-retries', '2',
-      '--update-failure-action', 'pause', '--update-monitor', '1s', demoImage('v1.2.0'),
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      service,
+      '--replicas',
+      '2',
+      '--network',
+      'host',
+      '--no-resolve-image',
+      '-e',
+      `PORT=${portBase}{{.Task.Slot}}`,
+      '-e',
+      `DATABASE_URL=${database.url}`,
+      '--health-cmd',
+      'wget -qO- http://127.0.0.1:$PORT/health',
+      '--health-interval',
+      '1s',
+      '--health-retries',
+      '2',
+      '--update-failure-action',
+      'pause',
+      '--update-monitor',
+      '1s',
+      demoImage('v1.2.0'),
     );
-    await waitFor('both tasks running', async () => ((await runningImages()).match(/ Running /g)?.length === 2 ? true : undefined), 90_000, 500);
+    await waitFor(
+      'both tasks running',
+      async () => ((await runningImages()).match(/ Running /g)?.length === 2 ? true : undefined),
+      90_000,
+      500,
+    );
   });
   afterAll(async () => {
     await docker('service', 'rm', service).catch(() => undefined);
@@ -88,17 +147,37 @@ describe('compute-rollback-target reading the current version from a swarm servi
   });
 
   it('finds v1.2.0 running as the swarm service and plans the rollback to v1.1.0 from there', async () => {
-    const result = await compute(repo.dir, { 'current-from-swarm-service': service, target: 'previous', 'migrations-dir': 'db/migrations' }, { env: dockerEnv() });
+    const result = await compute(
+      repo.dir,
+      { 'current-from-swarm-service': service, target: 'previous', 'migrations-dir': 'db/migrations' },
+      { env: dockerEnv() },
+    );
     expectSuccess(result);
-    expect(result.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations' });
-    expect(result.summary).toContain(`| Current | v1.2.0 (image tag of swarm service ${service} (${demoImage('v1.2.0')})) |`);
+    expect(result.outputs).toMatchObject({
+      'current-tag': 'v1.2.0',
+      'target-tag': 'v1.1.0',
+      strategy: 'down-migrations',
+    });
+    expect(result.summary).toContain(
+      `| Current | v1.2.0 (image tag of swarm service ${service} (${demoImage('v1.2.0')})) |`,
+    );
   });
 
   it('names the input for a service the swarm does not have, and refuses both sources at once', async () => {
-    const missing = await compute(repo.dir, { 'current-from-swarm-service': 'no-such-service', target: 'previous' }, { env: dockerEnv() });
+    const missing = await compute(
+      repo.dir,
+      { 'current-from-swarm-service': 'no-such-service', target: 'previous' },
+      { env: dockerEnv() },
+    );
     expect(missing.exitCode).toBe(1);
-    expect(missing.errors[0]).toMatch(/^Input "current-from-swarm-service" names "no-such-service", which is not a service of the swarm DOCKER_HOST points at\./);
-    const both = await compute(repo.dir, { 'current-from-swarm-service': service, 'current-from-service': 'web', target: 'previous' }, { env: dockerEnv() });
+    expect(missing.errors[0]).toMatch(
+      /^Input "current-from-swarm-service" names "no-such-service", which is not a service of the swarm DOCKER_HOST points at\./,
+    );
+    const both = await compute(
+      repo.dir,
+      { 'current-from-swarm-service': service, 'current-from-service': 'web', target: 'previous' },
+      { env: dockerEnv() },
+    );
     expect(both.exitCode).toBe(1);
     expect(both.errors[0]).toContain('Input "current-from-swarm-service" and "current-from-service" are both set');
   });
@@ -106,9 +185,23 @@ describe('compute-rollback-target reading the current version from a swarm servi
   it('refuses to guess while an update is stuck half-way (tasks on two versions)', async () => {
     // v1.3.0 never passes its healthcheck: the first task's update fails and the update pauses, the other task still on v1.2.0.
     await docker('service', 'update', '--detach', '--image', demoImage('v1.3.0'), service);
-    await waitFor('the update to pause', async () => ((await docker('service', 'inspect', '--format', '{{.UpdateStatus.State}}', service)).stdout.trim() === 'paused' ? true : undefined), 90_000, 500);
-    const result = await compute(repo.dir, { 'current-from-swarm-service': service, target: 'previous' }, { env: dockerEnv() });
+    await waitFor(
+      'the update to pause',
+      async () =>
+        (await docker('service', 'inspect', '--format', '{{.UpdateStatus.State}}', service)).stdout.trim() === 'paused'
+          ? true
+          : undefined,
+      90_000,
+      500,
+    );
+    const result = await compute(
+      repo.dir,
+      { 'current-from-swarm-service': service, target: 'previous' },
+      { env: dockerEnv() },
+    );
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toContain(`Swarm service "${service}" runs several versions at once (${demoImage('v1.3.0')}, ${demoImage('v1.2.0')}; update state paused)`);
+    expect(result.errors[0]).toContain(
+      `Swarm service "${service}" runs several versions at once (${demoImage('v1.3.0')}, ${demoImage('v1.2.0')}; update state paused)`,
+    );
   });
 });

@@ -18,7 +18,12 @@ describe('compute-rollback-target reading the database', () => {
     const db = await database(prefix);
     await migrateTo(demo.dir, db, '5');
     await db.query(tamper);
-    const result = await compute(demo.repo.dir, { current: 'v1.3.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
+    const result = await compute(demo.repo.dir, {
+      current: 'v1.3.0',
+      target: 'v1.1.0',
+      'migrations-dir': 'db/migrations',
+      'database-url': db.url,
+    });
     expect(result.exitCode).toBe(1);
     expect(result.outputs).toMatchObject({ strategy: '', 'plan-digest': '' });
     return result;
@@ -28,28 +33,53 @@ describe('compute-rollback-target reading the database', () => {
     const db = await database('plan_ahead');
     await migrateTo(demo.dir, db, '5');
     const before = await databaseState(db);
-    const result = await compute(demo.repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
+    const result = await compute(demo.repo.dir, {
+      current: 'v1.2.0',
+      target: 'v1.1.0',
+      'migrations-dir': 'db/migrations',
+      'database-url': db.url,
+    });
     expectSuccess(result);
     expect(await databaseState(db)).toEqual(before);
-    expect(result.outputs).toMatchObject({ 'plan-source': 'database', 'current-schema-version': '5', 'target-schema-version': '3', strategy: 'down-migrations', stops: '[]' });
+    expect(result.outputs).toMatchObject({
+      'plan-source': 'database',
+      'current-schema-version': '5',
+      'target-schema-version': '3',
+      strategy: 'down-migrations',
+      stops: '[]',
+    });
     const migrations = migrationsOf(result);
     expect(migrations.map((migration) => [migration.version, migration.class, migration.inCurrentRelease])).toEqual([
       ['5', 'additive', false],
       ['4', 'breaking', true],
     ]);
     // 5's down file drops a column that has collected data since: the approver sees it.
-    expect(migrations[0].revertWarnings).toEqual([expect.objectContaining({ kind: 'data-loss', message: 'Reverting drops column projects.archived: values written to it since migration 5 add_project_archived was applied are lost.' })]);
+    expect(migrations[0].revertWarnings).toEqual([
+      expect.objectContaining({
+        kind: 'data-loss',
+        message:
+          'Reverting drops column projects.archived: values written to it since migration 5 add_project_archived was applied are lost.',
+      }),
+    ]);
     expect(warningsOf(result)).toEqual([expect.objectContaining({ kind: 'data-loss', migration: '5' })]);
     expect(result.outputs.verdict).toBe(
       'Revert 2 migration(s) (5, 4) with their down files to schema 3, then deploy v1.1.0. 4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title. ' +
         'Back up first: reverting drops projects.archived. 5 is applied in the database although v1.2.0 does not have it (an earlier image-only rollback, or a hotfix).',
     );
-    expect(result.summary).toContain('| 5 | add_project_archived (applied, not in v1.2.0) | additive | present | drops column projects.archived |');
-    expect(result.summary).toMatch(/\| Planned from \| the database's own history \(`[^@|`]+@127\.0\.0\.1:\d+\/plan_ahead_[0-9a-f]+`\) \|/);
+    expect(result.summary).toContain(
+      '| 5 | add_project_archived (applied, not in v1.2.0) | additive | present | drops column projects.archived |',
+    );
+    expect(result.summary).toMatch(
+      /\| Planned from \| the database's own history \(`[^@|`]+@127\.0\.0\.1:\d+\/plan_ahead_[0-9a-f]+`\) \|/,
+    );
     expect(result.outputs['plan-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     // The same question from git alone sees only 4, and says so.
-    const fromGit = await compute(demo.repo.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations' });
+    const fromGit = await compute(demo.repo.dir, {
+      current: 'v1.2.0',
+      target: 'v1.1.0',
+      'migrations-dir': 'db/migrations',
+    });
     expectSuccess(fromGit);
     expect(migrationsOf(fromGit).map((migration) => migration.version)).toEqual(['4']);
     expect(fromGit.outputs).toMatchObject({ 'plan-source': 'git', 'current-schema-version': '4' });
@@ -59,7 +89,13 @@ describe('compute-rollback-target reading the database', () => {
 
     // apply-down-migrations, given the plan, computes the same digest for what it would run.
     const dryRun = await runAction('apply-down-migrations', {
-      inputs: { 'database-url': db.url, 'migrations-dir': demo.dir, plan: result.outputs.migrations, 'expected-plan-digest': result.outputs['plan-digest'], 'dry-run': true },
+      inputs: {
+        'database-url': db.url,
+        'migrations-dir': demo.dir,
+        plan: result.outputs.migrations,
+        'expected-plan-digest': result.outputs['plan-digest'],
+        'dry-run': true,
+      },
     });
     expect(dryRun.errors).toEqual([]);
     expect(dryRun.outputs['plan-digest']).toBe(result.outputs['plan-digest']);
@@ -68,9 +104,15 @@ describe('compute-rollback-target reading the database', () => {
 
   it('stops on a dirty history, naming it, before any approval', async () => {
     const result = await stopped('plan_dirty', 'UPDATE schema_migrations SET dirty = true');
-    expect(result.errors).toEqual([expect.stringMatching(/^No rollback may start: The history table public\.schema_migrations is dirty at version 5: a migration failed part-way/)]);
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /^No rollback may start: The history table public\.schema_migrations is dirty at version 5: a migration failed part-way/,
+      ),
+    ]);
     expect(JSON.parse(result.outputs.stops)).toHaveLength(1);
-    expect(result.outputs.verdict).toMatch(/^Stop: do not roll back v1\.3\.0 to v1\.1\.0 yet\. The history table public\.schema_migrations is dirty/);
+    expect(result.outputs.verdict).toMatch(
+      /^Stop: do not roll back v1\.3\.0 to v1\.1\.0 yet\. The history table public\.schema_migrations is dirty/,
+    );
     expect(result.summary).toContain('### Stop: no rollback may start');
   });
 
@@ -87,9 +129,16 @@ describe('compute-rollback-target reading the database', () => {
       execFileSync('git', ['-C', old.dir, 'checkout', '-q', 'v1.2.0'], { env: { ...process.env, ...GIT_ENV } });
       const db = await database('plan_elsewhere');
       await migrateTo(demo.dir, db, '5');
-      const result = await compute(old.dir, { current: 'v1.2.0', target: 'v1.1.0', 'migrations-dir': 'db/migrations', 'database-url': db.url });
+      const result = await compute(old.dir, {
+        current: 'v1.2.0',
+        target: 'v1.1.0',
+        'migrations-dir': 'db/migrations',
+        'database-url': db.url,
+      });
       expectSuccess(result);
-      expect(migrationsOf(result).map((migration) => [migration.version, migration.name, migration.inCurrentRelease])).toEqual([
+      expect(
+        migrationsOf(result).map((migration) => [migration.version, migration.name, migration.inCurrentRelease]),
+      ).toEqual([
         ['5', 'add_project_archived', false],
         ['4', 'rename_project_title', true],
       ]);

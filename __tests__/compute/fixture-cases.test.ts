@@ -98,7 +98,10 @@ describe('fixture migrations for each case, planned against the database', () =>
     repo = createFixtureRepo(
       [
         { tag: 'v1.0.0', files: BASE },
-        ...Object.entries(CASES).map(([title, { tag, version, up, down }]) => ({ tag, files: { [fileName(version, title, 'up')]: up, [fileName(version, title, 'down')]: down } })),
+        ...Object.entries(CASES).map(([title, { tag, version, up, down }]) => ({
+          tag,
+          files: { [fileName(version, title, 'up')]: up, [fileName(version, title, 'down')]: down },
+        })),
       ],
       { prefix: 'fixture-cases' },
     );
@@ -112,7 +115,12 @@ describe('fixture migrations for each case, planned against the database', () =>
     const db = await database(prefix);
     await migrateTo(dir, db, version);
     const previous = `v1.${Number(tag.split('.')[1]) - 1}.0`;
-    const result = await compute(repo.dir, { current: tag, target: previous, 'migrations-dir': 'db/migrations', 'database-url': db.url });
+    const result = await compute(repo.dir, {
+      current: tag,
+      target: previous,
+      'migrations-dir': 'db/migrations',
+      'database-url': db.url,
+    });
     expectSuccess(result);
     const [migration] = migrationsOf(result);
     expect(migration.version).toBe(version);
@@ -120,15 +128,43 @@ describe('fixture migrations for each case, planned against the database', () =>
   }
 
   it.each([
-    ['drop of a pre-existing table, re-created by the down file', 'case_table', ['legacy_orders'], /^drops table legacy_orders, which existed at v1\.0\.0: its rows are gone, and a down file can re-create the table, not them$/],
-    ['drop of a pre-existing column, re-added by the down file', 'case_column', ['users.login_count'], /^drops column users\.login_count, which existed at v1\.1\.0: its values are gone/],
-    ['UPDATE in a DO block', 'case_do_update', ['users.email'], /^overwrites users\.email in existing rows: .* \(in a DO block\)$/],
-    ['DELETE in a DO block', 'case_do_delete', ['sessions'], /^deletes rows of sessions: a down file cannot bring them back \(in a DO block\)$/],
+    [
+      'drop of a pre-existing table, re-created by the down file',
+      'case_table',
+      ['legacy_orders'],
+      /^drops table legacy_orders, which existed at v1\.0\.0: its rows are gone, and a down file can re-create the table, not them$/,
+    ],
+    [
+      'drop of a pre-existing column, re-added by the down file',
+      'case_column',
+      ['users.login_count'],
+      /^drops column users\.login_count, which existed at v1\.1\.0: its values are gone/,
+    ],
+    [
+      'UPDATE in a DO block',
+      'case_do_update',
+      ['users.email'],
+      /^overwrites users\.email in existing rows: .* \(in a DO block\)$/,
+    ],
+    [
+      'DELETE in a DO block',
+      'case_do_delete',
+      ['sessions'],
+      /^deletes rows of sessions: a down file cannot bring them back \(in a DO block\)$/,
+    ],
   ])('%s: data-loss naming what is lost, strategy restore-backup', async (title, prefix, lost, reason) => {
     const { result, migration, previous } = await planCase(title, prefix);
-    expect({ class: migration.class, dataLost: migration.dataLost, strategy: result.outputs.strategy }).toEqual({ class: 'data-loss', dataLost: lost, strategy: 'restore-backup' });
+    expect({ class: migration.class, dataLost: migration.dataLost, strategy: result.outputs.strategy }).toEqual({
+      class: 'data-loss',
+      dataLost: lost,
+      strategy: 'restore-backup',
+    });
     expect(migration.statements.find((statement) => statement.class === 'data-loss')?.reasons[0]).toMatch(reason);
-    expect(JSON.parse(result.outputs.reasons)[0]).toMatch(new RegExp(`^${migration.version} [a-z_]+ destroyed data that existed at ${previous.replace(/\./g, '\\.')}: ${lost.join(', ').replace(/\./g, '\\.')} \\(`));
+    expect(JSON.parse(result.outputs.reasons)[0]).toMatch(
+      new RegExp(
+        `^${migration.version} [a-z_]+ destroyed data that existed at ${previous.replace(/\./g, '\\.')}: ${lost.join(', ').replace(/\./g, '\\.')} \\(`,
+      ),
+    );
     expect(result.summary).toContain(`### Data lost since ${previous}`);
     expect(result.summary).toContain(`- **${lost.join(', ')}**: ${migration.version} `);
   });
@@ -136,14 +172,22 @@ describe('fixture migrations for each case, planned against the database', () =>
   it('conditional CREATE TYPE in a DO block: additive, image-only', async () => {
     const { result, migration } = await planCase('conditional CREATE TYPE in a DO block', 'case_do_type');
     expect(migration.class).toBe('additive');
-    expect(migration.statements).toEqual([expect.objectContaining({ line: 4, class: 'additive', reasons: ['creates an enum type: nothing old code reads or writes changes (in a DO block)'] })]);
+    expect(migration.statements).toEqual([
+      expect.objectContaining({
+        line: 4,
+        class: 'additive',
+        reasons: ['creates an enum type: nothing old code reads or writes changes (in a DO block)'],
+      }),
+    ]);
     expect(result.outputs.strategy).toBe('image-only');
   });
 
   it('unique index drop: breaking, saying the down file fails once duplicates exist; down-migrations', async () => {
     const { result, migration } = await planCase('unique index drop', 'case_unique');
     expect(migration.class).toBe('breaking');
-    expect(migration.statements[0].reasons[0]).toBe('drops unique index users_email_key: old code may rely on it (ON CONFLICT, no duplicates), and re-creating it in the down file fails once duplicate values have been written');
+    expect(migration.statements[0].reasons[0]).toBe(
+      'drops unique index users_email_key: old code may rely on it (ON CONFLICT, no duplicates), and re-creating it in the down file fails once duplicate values have been written',
+    );
     expect(result.outputs.strategy).toBe('down-migrations');
     expect(warningsOf(result).map((warning) => warning.kind)).toEqual(['unique-dropped', 'revert-may-fail']);
   });
@@ -151,34 +195,59 @@ describe('fixture migrations for each case, planned against the database', () =>
   it('varchar to text: additive with a warning that its down narrows it; image-only', async () => {
     const { result, migration } = await planCase('varchar to text', 'case_widen');
     expect(migration.class).toBe('additive');
-    expect(migration.statements[0].reasons).toEqual(['widens users.bio from varchar(2000) to text: every value old code writes or reads still fits']);
+    expect(migration.statements[0].reasons).toEqual([
+      'widens users.bio from varchar(2000) to text: every value old code writes or reads still fits',
+    ]);
     expect(result.outputs.strategy).toBe('image-only');
     expect(warningsOf(result)).toEqual([
-      { kind: 'type-widening', migration: '8', message: '8 varchar_to_text line 1 widens users.bio from varchar(2000) to text; its down file narrows it back to varchar(2000), which fails once a value that does not fit has been written.' },
+      {
+        kind: 'type-widening',
+        migration: '8',
+        message:
+          '8 varchar_to_text line 1 widens users.bio from varchar(2000) to text; its down file narrows it back to varchar(2000), which fails once a value that does not fit has been written.',
+      },
     ]);
     expect(result.warnings).toEqual([warningsOf(result)[0].message]);
   });
 
   it.each([
-    ['down dropping a constraint the up created as an index', 'case_index_as_constraint', 'but its up migration created index users_username_key: `ALTER TABLE users DROP CONSTRAINT users_username_key` fails, as there is no constraint of that name.'],
-    ['down dropping a constraint that does not exist', 'case_no_constraint', 'which does not exist in the database when this runs: `ALTER TABLE users DROP CONSTRAINT users_name_check` fails.'],
-  ])('%s: breaking, but apply-down-migrations would refuse its down file, so restore-backup; and it does refuse', async (title, prefix, problem) => {
-    const { result, migration, db } = await planCase(title, prefix);
-    expect(migration.class).toBe('breaking');
-    expect(result.outputs.strategy).toBe('restore-backup');
-    const file = fileName(CASES[title].version, title, 'down').replace('db/migrations/', '');
-    const [reason] = JSON.parse(result.outputs.reasons) as string[];
-    expect(reason).toBe(`apply-down-migrations would refuse the revert: ${file} line 1: drops constraint users_${problem.startsWith('but') ? 'username_key' : 'name_check'} on users, ${problem}`);
+    [
+      'down dropping a constraint the up created as an index',
+      'case_index_as_constraint',
+      'but its up migration created index users_username_key: `ALTER TABLE users DROP CONSTRAINT users_username_key` fails, as there is no constraint of that name.',
+    ],
+    [
+      'down dropping a constraint that does not exist',
+      'case_no_constraint',
+      'which does not exist in the database when this runs: `ALTER TABLE users DROP CONSTRAINT users_name_check` fails.',
+    ],
+  ])(
+    '%s: breaking, but apply-down-migrations would refuse its down file, so restore-backup; and it does refuse',
+    async (title, prefix, problem) => {
+      const { result, migration, db } = await planCase(title, prefix);
+      expect(migration.class).toBe('breaking');
+      expect(result.outputs.strategy).toBe('restore-backup');
+      const file = fileName(CASES[title].version, title, 'down').replace('db/migrations/', '');
+      const [reason] = JSON.parse(result.outputs.reasons) as string[];
+      expect(reason).toBe(
+        `apply-down-migrations would refuse the revert: ${file} line 1: drops constraint users_${problem.startsWith('but') ? 'username_key' : 'name_check'} on users, ${problem}`,
+      );
 
-    const before = await databaseState(db);
-    const applied = await runAction('apply-down-migrations', {
-      inputs: { 'database-url': db.url, 'migrations-dir': dir, 'target-version': String(Number(CASES[title].version) - 1), 'skip-backup-check': true },
-    });
-    expect(applied.exitCode).toBe(1);
-    expect(applied.errors[0]).toContain(reason.replace('apply-down-migrations would refuse the revert: ', ''));
-    expect(applied.errors[0]).toContain('Nothing was changed.');
-    expect(await databaseState(db)).toEqual(before);
-  });
+      const before = await databaseState(db);
+      const applied = await runAction('apply-down-migrations', {
+        inputs: {
+          'database-url': db.url,
+          'migrations-dir': dir,
+          'target-version': String(Number(CASES[title].version) - 1),
+          'skip-backup-check': true,
+        },
+      });
+      expect(applied.exitCode).toBe(1);
+      expect(applied.errors[0]).toContain(reason.replace('apply-down-migrations would refuse the revert: ', ''));
+      expect(applied.errors[0]).toContain('Nothing was changed.');
+      expect(await databaseState(db)).toEqual(before);
+    },
+  );
 });
 
 describe('a diesel down file with CREATE INDEX CONCURRENTLY and no run_in_transaction = false', () => {
@@ -189,15 +258,18 @@ describe('a diesel down file with CREATE INDEX CONCURRENTLY and no run_in_transa
         {
           tag: 'v1.0.0',
           files: {
-            'migrations/2024-01-01-000000_create_users/up.sql': 'CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);\nCREATE INDEX users_name_idx ON users (name);\n',
+            'migrations/2024-01-01-000000_create_users/up.sql':
+              'CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);\nCREATE INDEX users_name_idx ON users (name);\n',
             'migrations/2024-01-01-000000_create_users/down.sql': 'DROP TABLE users;\n',
           },
         },
         {
           tag: 'v1.1.0',
           files: {
-            'migrations/2024-02-01-000000_rename_name/up.sql': 'DROP INDEX users_name_idx;\nALTER TABLE users RENAME COLUMN name TO full_name;\n',
-            'migrations/2024-02-01-000000_rename_name/down.sql': 'ALTER TABLE users RENAME COLUMN full_name TO name;\nCREATE INDEX CONCURRENTLY users_name_idx ON users (name);\n',
+            'migrations/2024-02-01-000000_rename_name/up.sql':
+              'DROP INDEX users_name_idx;\nALTER TABLE users RENAME COLUMN name TO full_name;\n',
+            'migrations/2024-02-01-000000_rename_name/down.sql':
+              'ALTER TABLE users RENAME COLUMN full_name TO name;\nCREATE INDEX CONCURRENTLY users_name_idx ON users (name);\n',
           },
         },
       ],
@@ -210,17 +282,30 @@ describe('a diesel down file with CREATE INDEX CONCURRENTLY and no run_in_transa
     const db = await database('case_concurrently');
     const dir = path.join(repo.dir, 'migrations');
     await migrateTo(dir, db, '20240201000000', 'diesel');
-    const result = await compute(repo.dir, { current: 'v1.1.0', target: 'v1.0.0', 'migrations-dir': 'migrations', 'migrations-format': 'diesel', 'database-url': db.url });
+    const result = await compute(repo.dir, {
+      current: 'v1.1.0',
+      target: 'v1.0.0',
+      'migrations-dir': 'migrations',
+      'migrations-format': 'diesel',
+      'database-url': db.url,
+    });
     expectSuccess(result);
     const [migration] = migrationsOf(result);
     expect(migration.class).toBe('breaking');
     expect(result.outputs.strategy).toBe('restore-backup');
-    const problem = '2024-02-01-000000_rename_name/down.sql holds CREATE INDEX CONCURRENTLY (line 2), which cannot run inside a transaction, but the file does not opt out of one: add run_in_transaction = false to its metadata.toml.';
+    const problem =
+      '2024-02-01-000000_rename_name/down.sql holds CREATE INDEX CONCURRENTLY (line 2), which cannot run inside a transaction, but the file does not opt out of one: add run_in_transaction = false to its metadata.toml.';
     expect(JSON.parse(result.outputs.reasons)).toEqual([`apply-down-migrations would refuse the revert: ${problem}`]);
 
     const before = await databaseState(db, '__diesel_schema_migrations');
     const applied = await runAction('apply-down-migrations', {
-      inputs: { 'database-url': db.url, 'migrations-dir': dir, 'migrations-format': 'diesel', 'target-version': '20240101000000', 'skip-backup-check': true },
+      inputs: {
+        'database-url': db.url,
+        'migrations-dir': dir,
+        'migrations-format': 'diesel',
+        'target-version': '20240101000000',
+        'skip-backup-check': true,
+      },
     });
     expect(applied.exitCode).toBe(1);
     expect(applied.errors[0]).toContain(`${problem} Nothing was changed.`);
@@ -244,8 +329,12 @@ describe('a plan with 150 similar findings', () => {
         {
           tag: 'v1.1.0',
           files: {
-            'db/migrations/0002_widen_all.up.sql': columns.map((column) => `ALTER TABLE wide ALTER COLUMN ${column} TYPE text;\n`).join(''),
-            'db/migrations/0002_widen_all.down.sql': columns.map((column) => `ALTER TABLE wide ALTER COLUMN ${column} TYPE varchar(100);\n`).join(''),
+            'db/migrations/0002_widen_all.up.sql': columns
+              .map((column) => `ALTER TABLE wide ALTER COLUMN ${column} TYPE text;\n`)
+              .join(''),
+            'db/migrations/0002_widen_all.down.sql': columns
+              .map((column) => `ALTER TABLE wide ALTER COLUMN ${column} TYPE varchar(100);\n`)
+              .join(''),
           },
         },
       ],
@@ -261,21 +350,38 @@ describe('a plan with 150 similar findings', () => {
     expect(warnings).toHaveLength(150);
     expect(new Set(warnings.map((warning) => warning.kind))).toEqual(new Set(['type-widening']));
     expect(result.warnings.length).toBeLessThanOrEqual(10);
-    expect(result.warnings).toEqual([expect.stringMatching(/^150 type-widening findings \(all of them in the job summary\): 2: 2 widen_all line 1 widens wide\.c1 .* … and 147 more$/)]);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(
+        /^150 type-widening findings \(all of them in the job summary\): 2: 2 widen_all line 1 widens wide\.c1 .* … and 147 more$/,
+      ),
+    ]);
     for (const warning of warnings) expect(result.summary).toContain(`- **type-widening** (2): ${warning.message}`);
   });
 
   it('keeps long lists in sentences short: ten items and how many more', () => {
-    expect(listed(Array.from({ length: 12 }, (_, index) => String(index + 1)))).toBe('1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more');
+    expect(listed(Array.from({ length: 12 }, (_, index) => String(index + 1)))).toBe(
+      '1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more',
+    );
     expect(listed(['5', '4'])).toBe('5, 4');
   });
 
   it('past ten kinds, the tenth annotation counts the rest', () => {
-    const warnings = Array.from({ length: 24 }, (_, index) => ({ kind: `kind-${index % 12}`, message: `finding ${index}` }));
+    const warnings = Array.from({ length: 24 }, (_, index) => ({
+      kind: `kind-${index % 12}`,
+      message: `finding ${index}`,
+    }));
     const annotations = annotationsFor(warnings);
     expect(annotations).toHaveLength(10);
-    expect(annotations[0]).toEqual({ title: 'compute-rollback-target: 2 kind-0 findings', message: '2 kind-0 findings (all of them in the job summary): finding 0 | finding 12' });
-    expect(annotations[9]).toEqual({ title: 'compute-rollback-target: 6 more findings', message: '6 more findings of 3 other kinds (2 kind-9, 2 kind-10, 2 kind-11): see the job summary.' });
-    expect(annotationsFor(warnings.slice(0, 10)).map((annotation) => annotation.message)).toEqual(warnings.slice(0, 10).map((warning) => warning.message));
+    expect(annotations[0]).toEqual({
+      title: 'compute-rollback-target: 2 kind-0 findings',
+      message: '2 kind-0 findings (all of them in the job summary): finding 0 | finding 12',
+    });
+    expect(annotations[9]).toEqual({
+      title: 'compute-rollback-target: 6 more findings',
+      message: '6 more findings of 3 other kinds (2 kind-9, 2 kind-10, 2 kind-11): see the job summary.',
+    });
+    expect(annotationsFor(warnings.slice(0, 10)).map((annotation) => annotation.message)).toEqual(
+      warnings.slice(0, 10).map((warning) => warning.message),
+    );
   });
 });

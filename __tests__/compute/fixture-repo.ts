@@ -37,9 +37,13 @@ export const GIT_ENV = {
   GIT_CONFIG_GLOBAL: '/dev/null',
 };
 
-export function createFixtureRepo(releases: readonly FixtureRelease[], options: { extraTags?: string[]; prefix?: string } = {}): FixtureRepo {
+export function createFixtureRepo(
+  releases: readonly FixtureRelease[],
+  options: { extraTags?: string[]; prefix?: string } = {},
+): FixtureRepo {
   const dir = mkdtempSync(path.join(os.tmpdir(), `${options.prefix ?? 'rollback-fixture'}-`));
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', dir, ...args], { env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   let day = 1;
   for (const release of releases) {
@@ -51,7 +55,9 @@ export function createFixtureRepo(releases: readonly FixtureRelease[], options: 
     writeFileSync(path.join(dir, 'VERSION'), `${release.tag}\n`);
     git('add', '-A');
     const date = `2026-01-${String(day++).padStart(2, '0')}T12:00:00Z`;
-    execFileSync('git', ['-C', dir, 'commit', '-q', '-m', `Release ${release.tag}`], { env: { ...process.env, ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+    execFileSync('git', ['-C', dir, 'commit', '-q', '-m', `Release ${release.tag}`], {
+      env: { ...process.env, ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+    });
     if (release.annotated) git('tag', '-a', release.tag, '-m', `Release ${release.tag}`);
     else git('tag', release.tag);
   }

@@ -55,9 +55,13 @@ ajv.addSchema(spec, 'github');
 /** The response schema for an operation and status, with local refs pointed into the spec. */
 function responseValidator(template: string, method: string, status: number): ValidateFunction {
   const operation = spec.paths[template]?.[method];
-  if (!operation) throw new Error(`${method.toUpperCase()} ${template} is not in GitHub's OpenAPI description ${spec.info.version}`);
+  if (!operation)
+    throw new Error(`${method.toUpperCase()} ${template} is not in GitHub's OpenAPI description ${spec.info.version}`);
   let response = operation.responses[String(status)];
-  if (!response) throw new Error(`${method.toUpperCase()} ${template} does not declare status ${status} (declared: ${Object.keys(operation.responses).join(', ')})`);
+  if (!response)
+    throw new Error(
+      `${method.toUpperCase()} ${template} does not declare status ${status} (declared: ${Object.keys(operation.responses).join(', ')})`,
+    );
   if (response.$ref) response = spec.components.responses[response.$ref.replace('#/components/responses/', '')];
   const schema = response.content?.['application/json']?.schema;
   if (!schema) throw new Error(`${method.toUpperCase()} ${template} ${status} declares no JSON body`);
@@ -69,7 +73,10 @@ function responseValidator(template: string, method: string, status: number): Va
 function conformanceErrors(template: string, method: string, status: number, body: unknown): string[] {
   const validate = responseValidator(template, method, status);
   if (validate(body)) return [];
-  return (validate.errors ?? []).map((error) => `${method.toUpperCase()} ${template} ${status}: ${error.instancePath || '(body)'} ${error.message} ${JSON.stringify(error.params)}`);
+  return (validate.errors ?? []).map(
+    (error) =>
+      `${method.toUpperCase()} ${template} ${status}: ${error.instancePath || '(body)'} ${error.message} ${JSON.stringify(error.params)}`,
+  );
 }
 
 describe("the GitHub REST stand-in conforms to GitHub's OpenAPI description", () => {
@@ -99,16 +106,47 @@ describe("the GitHub REST stand-in conforms to GitHub's OpenAPI description", ()
 
   it('deployments and statuses, as created, listed and fetched by Octokit', async () => {
     const errors: string[] = [];
-    const created = await api().rest.repos.createDeployment({ ...repo, ref: 'v1.2.0', environment: 'staging', auto_merge: false, required_contexts: [], payload: { image: 'app:v1.2.0' }, description: 'deploy v1.2.0' });
+    const created = await api().rest.repos.createDeployment({
+      ...repo,
+      ref: 'v1.2.0',
+      environment: 'staging',
+      auto_merge: false,
+      required_contexts: [],
+      payload: { image: 'app:v1.2.0' },
+      description: 'deploy v1.2.0',
+    });
     errors.push(...conformanceErrors('/repos/{owner}/{repo}/deployments', 'post', created.status, created.data));
     const id = (created.data as { id: number }).id;
     for (const state of ['in_progress', 'success'] as const) {
-      const status = await api().rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state, environment_url: 'https://staging.example.com', log_url: 'https://ci.example.com/run/1' });
-      errors.push(...conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}/statuses', 'post', status.status, status.data));
+      const status = await api().rest.repos.createDeploymentStatus({
+        ...repo,
+        deployment_id: id,
+        state,
+        environment_url: 'https://staging.example.com',
+        log_url: 'https://ci.example.com/run/1',
+      });
+      errors.push(
+        ...conformanceErrors(
+          '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
+          'post',
+          status.status,
+          status.data,
+        ),
+      );
     }
     // A second success makes GitHub (and the stand-in) add an "inactive" status to the first.
-    const second = await api().rest.repos.createDeployment({ ...repo, ref: 'v1.3.0', environment: 'staging', auto_merge: false, required_contexts: [] });
-    await api().rest.repos.createDeploymentStatus({ ...repo, deployment_id: (second.data as { id: number }).id, state: 'success' });
+    const second = await api().rest.repos.createDeployment({
+      ...repo,
+      ref: 'v1.3.0',
+      environment: 'staging',
+      auto_merge: false,
+      required_contexts: [],
+    });
+    await api().rest.repos.createDeploymentStatus({
+      ...repo,
+      deployment_id: (second.data as { id: number }).id,
+      state: 'success',
+    });
     fake.deployments.seed('acme', 'conformance', 'production', 'v1.1.0', 'failure');
 
     const list = await api().rest.repos.listDeployments({ ...repo });
@@ -118,11 +156,27 @@ describe("the GitHub REST stand-in conforms to GitHub's OpenAPI description", ()
     errors.push(...conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', one.status, one.data));
     const statuses = await api().rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id });
     expect(statuses.data.map((status) => status.state)).toEqual(['inactive', 'success', 'in_progress']);
-    errors.push(...conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}/statuses', 'get', statuses.status, statuses.data));
+    errors.push(
+      ...conformanceErrors(
+        '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
+        'get',
+        statuses.status,
+        statuses.data,
+      ),
+    );
 
-    const missing = await api().rest.repos.getDeployment({ ...repo, deployment_id: 999_999 }).catch((error: { status: number; response: { data: unknown } }) => error);
+    const missing = await api()
+      .rest.repos.getDeployment({ ...repo, deployment_id: 999_999 })
+      .catch((error: { status: number; response: { data: unknown } }) => error);
     expect((missing as { status: number }).status).toBe(404);
-    errors.push(...conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 404, (missing as { response: { data: unknown } }).response.data));
+    errors.push(
+      ...conformanceErrors(
+        '/repos/{owner}/{repo}/deployments/{deployment_id}',
+        'get',
+        404,
+        (missing as { response: { data: unknown } }).response.data,
+      ),
+    );
     expect(errors).toEqual([]);
   });
 
@@ -148,8 +202,17 @@ describe("the GitHub REST stand-in conforms to GitHub's OpenAPI description", ()
     const deployment = fake.deployments.deploymentJson(fake.deployments.deployments[0]);
     expect(conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 200, deployment)).toEqual([]);
     const { creator: _creator, ...withoutCreator } = deployment;
-    expect(conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 200, withoutCreator)).toEqual([expect.stringMatching(/must have required property 'creator'/)]);
-    expect(conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 200, { ...deployment, id: String(deployment.id) })).toEqual([expect.stringMatching(/\/id must be integer/)]);
-    expect(() => responseValidator('/repos/{owner}/{repo}/deployments/{deployment_id}', 'put', 200)).toThrow(/is not in GitHub's OpenAPI description/);
+    expect(conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 200, withoutCreator)).toEqual([
+      expect.stringMatching(/must have required property 'creator'/),
+    ]);
+    expect(
+      conformanceErrors('/repos/{owner}/{repo}/deployments/{deployment_id}', 'get', 200, {
+        ...deployment,
+        id: String(deployment.id),
+      }),
+    ).toEqual([expect.stringMatching(/\/id must be integer/)]);
+    expect(() => responseValidator('/repos/{owner}/{repo}/deployments/{deployment_id}', 'put', 200)).toThrow(
+      /is not in GitHub's OpenAPI description/,
+    );
   });
 });

@@ -6,7 +6,11 @@ import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
 import path from 'node:path';
 
 /** Runs the bundled compute-rollback-target through the runner harness. */
-export function compute(workspace: string, inputs: RunActionOptions['inputs'], options: Omit<RunActionOptions, 'inputs' | 'workspace'> = {}): Promise<ActionResult> {
+export function compute(
+  workspace: string,
+  inputs: RunActionOptions['inputs'],
+  options: Omit<RunActionOptions, 'inputs' | 'workspace'> = {},
+): Promise<ActionResult> {
   return runAction('compute-rollback-target', { inputs, workspace, ...options });
 }
 
@@ -18,7 +22,14 @@ export interface PlannedMigrationJson {
   down: string | null;
   downStatus: string;
   downTransactional: boolean | null;
-  statements: { sql: string; line: number; class: string; reasons: string[]; lost?: string[]; warnings?: { kind: string; message: string }[] }[];
+  statements: {
+    sql: string;
+    line: number;
+    class: string;
+    reasons: string[];
+    lost?: string[];
+    warnings?: { kind: string; message: string }[];
+  }[];
   revertWarnings: { kind: string; message: string; sql?: string }[];
   downSha256: string | null;
   inCurrentRelease: boolean;
@@ -41,7 +52,10 @@ export function warningsOf(result: ActionResult): WarningJson[] {
 
 /** A run that succeeded, or a failure message that shows what the action said. */
 export function expectSuccess(result: ActionResult): void {
-  if (result.exitCode !== 0) throw new Error(`compute-rollback-target failed (exit ${result.exitCode}):\n${result.errors.join('\n')}\n${result.stderr}`);
+  if (result.exitCode !== 0)
+    throw new Error(
+      `compute-rollback-target failed (exit ${result.exitCode}):\n${result.errors.join('\n')}\n${result.stderr}`,
+    );
 }
 
 /** A run refused before doing anything: one error naming the input, no outputs, a summary saying only that. */
@@ -55,13 +69,24 @@ export function expectRefused(result: ActionResult, message: RegExp): void {
 }
 
 /** Applies the up migrations in `dir` (golang-migrate unless said otherwise) up to `version`, with the suite's runner. */
-export async function migrateTo(dir: string, db: TestDatabase, version: string, format: MigrationFormat = 'golang-migrate'): Promise<void> {
+export async function migrateTo(
+  dir: string,
+  db: TestDatabase,
+  version: string,
+  format: MigrationFormat = 'golang-migrate',
+): Promise<void> {
   await migrateDatabase(targetOfUrl(db.url), { migrationsDir: dir, format, to: version });
 }
 
 /** The schema and the history rows: what "nothing was changed" is checked against. */
-export async function databaseState(db: TestDatabase, historyTable = 'schema_migrations'): Promise<{ schema: string; history: unknown[] }> {
-  return { schema: await schemaOfUrl(db.url), history: (await db.query(`SELECT * FROM ${historyTable} ORDER BY 1`)).rows };
+export async function databaseState(
+  db: TestDatabase,
+  historyTable = 'schema_migrations',
+): Promise<{ schema: string; history: unknown[] }> {
+  return {
+    schema: await schemaOfUrl(db.url),
+    history: (await db.query(`SELECT * FROM ${historyTable} ORDER BY 1`)).rows,
+  };
 }
 
 /** The demo app's release history, in a repository of its own for the describe block this is called in. */

@@ -17,15 +17,25 @@ let backupPath: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('faults_replace');
-  await db.query("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 50) g;");
-  const backup = await runAction('backup-db', { inputs: { 'database-url': db.url, upload: false, 'output-dir': mkdtempSync(path.join(os.tmpdir(), 'faults-replace-')) } });
+  await db.query(
+    'CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 50) g;',
+  );
+  const backup = await runAction('backup-db', {
+    inputs: {
+      'database-url': db.url,
+      upload: false,
+      'output-dir': mkdtempSync(path.join(os.tmpdir(), 'faults-replace-')),
+    },
+  });
   expect(backup.exitCode).toBe(0);
   backupPath = backup.outputs.path;
 });
 
 afterAll(async () => {
   // A prepared transaction outlives its session, and blocks DROP DATABASE, even when a test failed.
-  const { rows } = await db.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database()');
+  const { rows } = await db.query<{ gid: string }>(
+    'SELECT gid FROM pg_prepared_xacts WHERE database = current_database()',
+  );
   for (const row of rows) await db.query(`ROLLBACK PREPARED '${row.gid}'`);
   await db.drop();
 });
@@ -40,7 +50,9 @@ async function idleInTransaction(application: string, lock = 'ACCESS SHARE'): Pr
 }
 
 async function replace(inputs: Record<string, string> = {}): Promise<ActionResult> {
-  return await runAction('restore-db', { inputs: { 'database-url': db.url, path: backupPath, mode: 'replace', ...inputs } });
+  return await runAction('restore-db', {
+    inputs: { 'database-url': db.url, path: backupPath, mode: 'replace', ...inputs },
+  });
 }
 
 async function balanceOf(id: number): Promise<number> {
@@ -57,8 +69,12 @@ it('a session idle in a transaction: refused before anything is done, the sessio
     expect(result.exitCode).toBe(1);
     expect(Date.now() - started).toBeLessThan(30_000);
     const error = result.errors[0];
-    expect(error).toContain(`1 other session(s) are connected to ${db.name}, which mode "replace" would drop and restore; nothing was downloaded or changed.`);
-    expect(error).toMatch(/- pid \d+, user postgres, application "billing-worker", from 127\.0\.0\.1, idle in transaction since \d{4}-\d\d-\d\dT[\d:.]+Z \([\d.]+m?s\), last statement: BEGIN; LOCK TABLE accounts IN ACCESS SHARE MODE; SELECT count\(\*\) FROM accounts;/);
+    expect(error).toContain(
+      `1 other session(s) are connected to ${db.name}, which mode "replace" would drop and restore; nothing was downloaded or changed.`,
+    );
+    expect(error).toMatch(
+      /- pid \d+, user postgres, application "billing-worker", from 127\.0\.0\.1, idle in transaction since \d{4}-\d\d-\d\dT[\d:.]+Z \([\d.]+m?s\), last statement: BEGIN; LOCK TABLE accounts IN ACCESS SHARE MODE; SELECT count\(\*\) FROM accounts;/,
+    );
     expect(error).toContain('Hint: Stop the application');
     expect(result.summary).toContain('## restore-db failed');
     expect(result.summary).toContain('application "billing-worker"');
@@ -77,7 +93,9 @@ it('with terminate-connections: true the session is ended after the safety backu
   const result = await replace({ 'terminate-connections': 'true' });
   expect(result.errors).toEqual([]);
   expect(result.exitCode).toBe(0);
-  expect(result.log).toMatch(/Ending session pid \d+, user postgres, application "billing-worker", .*idle in transaction since .* \(terminate-connections: true\)\./);
+  expect(result.log).toMatch(
+    /Ending session pid \d+, user postgres, application "billing-worker", .*idle in transaction since .* \(terminate-connections: true\)\./,
+  );
   // The safety backup came first, so it holds what the session could still have written.
   const safetyAt = result.log.indexOf('Safety backup:');
   expect(safetyAt).toBeGreaterThan(0);
@@ -98,7 +116,9 @@ it('lock-timeout bounds the safety backup: a session holding an exclusive lock m
     expect(result.exitCode).toBe(1);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(result.errors[0]).toContain(`The safety backup of ${db.name} failed, so nothing was replaced`);
-    expect(result.errors[0]).toContain(`It waited longer than lock-timeout (1.0s) for a lock.\nHolding locks on ${db.name} now:`);
+    expect(result.errors[0]).toContain(
+      `It waited longer than lock-timeout (1.0s) for a lock.\nHolding locks on ${db.name} now:`,
+    );
     expect(result.errors[0]).toMatch(/- session pid \d+, user postgres, application "report-job"/);
     expect(result.summary).toContain('## restore-db failed');
   } finally {
@@ -117,11 +137,17 @@ it('lock-timeout bounds the restore: a prepared transaction (no session to list 
   try {
     const result = await replace({ 'safety-backup': 'false', 'lock-timeout': '1s' });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toContain(`The restore into ${db.name} failed, and was rolled back (it runs in one transaction).`);
-    expect(result.errors[0]).toMatch(/It waited longer than lock-timeout \(1\.0s\) for a lock, and was cancelled: \S*pg_restore .* exited with code 1/);
+    expect(result.errors[0]).toContain(
+      `The restore into ${db.name} failed, and was rolled back (it runs in one transaction).`,
+    );
+    expect(result.errors[0]).toMatch(
+      /It waited longer than lock-timeout \(1\.0s\) for a lock, and was cancelled: \S*pg_restore .* exited with code 1/,
+    );
     expect(result.errors[0]).toContain('canceling statement due to user request');
     expect(result.errors[0]).toContain(`Holding locks on ${db.name} now:`);
-    expect(result.errors[0]).toMatch(/- prepared transaction "faults-2pc" of user postgres, since .*\(COMMIT PREPARED or ROLLBACK PREPARED ends it\)/);
+    expect(result.errors[0]).toMatch(
+      /- prepared transaction "faults-2pc" of user postgres, since .*\(COMMIT PREPARED or ROLLBACK PREPARED ends it\)/,
+    );
     expect((await locksOn(db.name)).filter((lock) => !lock.granted)).toEqual([]);
   } finally {
     await db.query("ROLLBACK PREPARED 'faults-2pc'");

@@ -32,7 +32,11 @@ describe('credentials and redirects', () => {
 
   it('a redirect to another origin: X-Api-Key (and every header given as secret) is not sent on, and the log says so', async () => {
     const result = await runAction('smoke-test', {
-      inputs: { url: `${origin.url}/moved`, headers: 'X-Api-Key: k3y-for-origin-only-4242\nX-Trace: trace-123', deadline: '0' },
+      inputs: {
+        url: `${origin.url}/moved`,
+        headers: 'X-Api-Key: k3y-for-origin-only-4242\nX-Trace: trace-123',
+        deadline: '0',
+      },
     });
     expect(result.exitCode).toBe(0);
     expect(origin.requests.at(-1)!.headers['x-api-key']).toBe('k3y-for-origin-only-4242');
@@ -40,7 +44,9 @@ describe('credentials and redirects', () => {
     expect(forwarded.headers['x-api-key']).toBeUndefined();
     // Only credential headers are secret: X-Trace is not, and goes on like any other header.
     expect(forwarded.headers['x-trace']).toBe('trace-123');
-    expect(result.log).toContain(`redirected to another origin (${elsewhere.url}/health): secret header(s) X-Api-Key not sent on`);
+    expect(result.log).toContain(
+      `redirected to another origin (${elsewhere.url}/health): secret header(s) X-Api-Key not sent on`,
+    );
     expect(leaksOf(result, 'k3y-for-origin-only-4242')).toEqual([]);
   });
 
@@ -66,7 +72,9 @@ checks:
 
   it('a token in the URL query string is masked in the log, summary, outputs and JUnit report', async () => {
     const token = 'q5-token-in-url-31337';
-    const result = await runAction('smoke-test', { inputs: { url: `${origin.url}/missing?access_token=${token}&page=2`, 'expected-status': '201', deadline: '0' } });
+    const result = await runAction('smoke-test', {
+      inputs: { url: `${origin.url}/missing?access_token=${token}&page=2`, 'expected-status': '201', deadline: '0' },
+    });
     expect(result.exitCode).toBe(1);
     const junit = readFileSync(result.outputs['report-path'], 'utf8');
     expect(leaksOf(result, token, [junit])).toEqual([]);
@@ -81,14 +89,20 @@ describe('warm-up requests', () => {
   it('respect the deadline: against a server that never answers, they stop at the deadline, not after warmup x timeout', async () => {
     const hanger = await startHanger();
     try {
-      const result = await runAction('smoke-test', { inputs: { url: `${hanger.url}/health`, warmup: 4, timeout: '3s', deadline: '2s' } });
+      const result = await runAction('smoke-test', {
+        inputs: { url: `${hanger.url}/health`, warmup: 4, timeout: '3s', deadline: '2s' },
+      });
       expect(result.exitCode).toBe(1);
       const ms = Number(result.outputs['duration-ms']);
-      console.log(`smoke-test warm-ups against a hanging server: ${ms} ms (4 warm-ups x 3s timeout would be 12s before the first counted attempt)`);
+      console.log(
+        `smoke-test warm-ups against a hanging server: ${ms} ms (4 warm-ups x 3s timeout would be 12s before the first counted attempt)`,
+      );
       // Warm-ups cut at the 2 s deadline, then one counted attempt with its full 3 s timeout.
       expect(ms).toBeLessThan(7000);
       // Each warm-up is cut to what is left of the 2 s deadline, not given its 3 s timeout.
-      const cuts = [...result.log.matchAll(/warm-up request: failed: .*no answer within (\d+) ms/g)].map((match) => Number(match[1]));
+      const cuts = [...result.log.matchAll(/warm-up request: failed: .*no answer within (\d+) ms/g)].map((match) =>
+        Number(match[1]),
+      );
       expect(cuts.length).toBeGreaterThan(0);
       for (const cut of cuts) expect(cut).toBeLessThanOrEqual(2000);
       expect(result.log).toMatch(/\d warm-up requests? skipped: the deadline is reached/);
@@ -120,7 +134,9 @@ describe('a step that cannot stop at once', () => {
     step.signal('SIGTERM');
     const result = await step.result;
     const exitedMs = Date.now() - sentAt;
-    console.log(`smoke-test, SIGTERM with a request in flight: exited after ${exitedMs} ms (grace ${CANCEL_GRACE_MS} ms)`);
+    console.log(
+      `smoke-test, SIGTERM with a request in flight: exited after ${exitedMs} ms (grace ${CANCEL_GRACE_MS} ms)`,
+    );
     expect(result.exitCode).toBe(143);
     expect(exitedMs).toBeGreaterThanOrEqual(CANCEL_GRACE_MS - 100);
     expect(exitedMs).toBeLessThan(CANCEL_GRACE_MS + 2000);

@@ -44,7 +44,12 @@ export async function locksOn(database: string): Promise<LockRow[]> {
 }
 
 /** Milliseconds until `condition` holds, polled every 20 ms; throws after `timeoutMs`. */
-export async function msUntil(what: string, condition: () => Promise<boolean>, timeoutMs: number, since = Date.now()): Promise<number> {
+export async function msUntil(
+  what: string,
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  since = Date.now(),
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return Date.now() - since;
@@ -54,7 +59,11 @@ export async function msUntil(what: string, condition: () => Promise<boolean>, t
 }
 
 /** Resolves once `condition` holds (polled every 50 ms), or throws after `timeoutMs`. */
-export async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+export async function until(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);

@@ -27,7 +27,12 @@ const cases: { action: string; missing: RegExp; malformed: Record<string, string
   {
     action: 'apply-down-migrations',
     missing: /Input "database-url" is required/,
-    malformed: { 'database-url': 'postgres://u:p@localhost/db', 'migrations-dir': 'db', steps: '1', 'lock-timeout': 'banana' },
+    malformed: {
+      'database-url': 'postgres://u:p@localhost/db',
+      'migrations-dir': 'db',
+      steps: '1',
+      'lock-timeout': 'banana',
+    },
     named: /Input "lock-timeout" must be a duration .*; got "banana"/,
   },
   {
@@ -77,7 +82,9 @@ describe('job-summary input on a run that succeeds', () => {
     ['true', true],
     ['false', false],
   ])('job-summary: %s', async (value, written) => {
-    const result = await runAction('smoke-test', { inputs: { url: `${server.url}/health`, deadline: '0', 'job-summary': value } });
+    const result = await runAction('smoke-test', {
+      inputs: { url: `${server.url}/health`, deadline: '0', 'job-summary': value },
+    });
     expect(result.exitCode).toBe(0);
     expect(result.summary !== '').toBe(written);
   });
@@ -101,7 +108,10 @@ describe('action.yml metadata', () => {
     expect(metadata.branding.icon).toMatch(/^[a-z-]+$/);
     expect(metadata.runs).toEqual({ using: 'node24', main: `../../dist/${action}/index.js` });
     for (const [name, spec] of [...Object.entries(metadata.inputs), ...Object.entries(metadata.outputs)]) {
-      expect({ name, description: typeof spec.description === 'string' && spec.description.length > 10 }).toEqual({ name, description: true });
+      expect({ name, description: typeof spec.description === 'string' && spec.description.length > 10 }).toEqual({
+        name,
+        description: true,
+      });
     }
   });
 });

@@ -11,7 +11,11 @@ describe('the bundles', () => {
 
   it.each(bundles)('%s defers undici until a proxy agent is asked for', (action) => {
     const text = readFileSync(path.join(REPO_ROOT, 'dist', action, 'index.js'), 'utf8');
-    expect(text).toMatch(/^var undici(?:__WEBPACK_IMPORTED_MODULE_\d+__)? = \{ get ProxyAgent\(\) \{ return __nccwpck_require__\(\d+\)\.ProxyAgent; \} \}; \/\/ deferred by scripts\/build\.ts$/m);
-    expect(text).not.toMatch(/^(?:\/\* harmony import \*\/ )?var undici(?:__WEBPACK_IMPORTED_MODULE_\d+__)? = __nccwpck_require__\(\d+\);$/m);
+    expect(text).toMatch(
+      /^var undici(?:__WEBPACK_IMPORTED_MODULE_\d+__)? = \{ get ProxyAgent\(\) \{ return __nccwpck_require__\(\d+\)\.ProxyAgent; \} \}; \/\/ deferred by scripts\/build\.ts$/m,
+    );
+    expect(text).not.toMatch(
+      /^(?:\/\* harmony import \*\/ )?var undici(?:__WEBPACK_IMPORTED_MODULE_\d+__)? = __nccwpck_require__\(\d+\);$/m,
+    );
   });
 });

@@ -41,23 +41,46 @@ describe('demo application images', () => {
     apps.push(app);
     const ready = await fetch(`${app.baseUrl}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ migrations_current: false, schema_version: 5, supported_schema: [3, 3] });
+    expect(await ready.json()).toMatchObject({
+      migrations_current: false,
+      schema_version: 5,
+      supported_schema: [3, 3],
+    });
   });
 
   it('walks the register, login, me and project flow, and guards the internal health endpoint', async () => {
     const app = await startDemoApp('v1.2.0', database.url, { operatorToken: 'op-token-123' });
     apps.push(app);
     const json = { 'content-type': 'application/json' };
-    const register = await fetch(`${app.baseUrl}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'a@example.com', password: 'correct horse' }) });
+    const register = await fetch(`${app.baseUrl}/auth/register`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'a@example.com', password: 'correct horse' }),
+    });
     expect(register.status).toBe(201);
-    const login = await fetch(`${app.baseUrl}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'a@example.com', password: 'correct horse' }) });
+    const login = await fetch(`${app.baseUrl}/auth/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'a@example.com', password: 'correct horse' }),
+    });
     const { token } = (await login.json()) as { token: string };
     const auth = { ...json, authorization: `Bearer ${token}` };
-    expect(await (await fetch(`${app.baseUrl}/auth/me`, { headers: auth })).json()).toMatchObject({ email: 'a@example.com' });
-    const created = (await (await fetch(`${app.baseUrl}/projects`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'p1' }) })).json()) as { id: string };
-    expect((await (await fetch(`${app.baseUrl}/projects`, { headers: auth })).json()) as object).toMatchObject({ count: 1, projects: [{ name: 'p1' }] });
-    expect((await fetch(`${app.baseUrl}/projects/${created.id}`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    expect(await (await fetch(`${app.baseUrl}/auth/me`, { headers: auth })).json()).toMatchObject({
+      email: 'a@example.com',
+    });
+    const created = (await (
+      await fetch(`${app.baseUrl}/projects`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'p1' }) })
+    ).json()) as { id: string };
+    expect((await (await fetch(`${app.baseUrl}/projects`, { headers: auth })).json()) as object).toMatchObject({
+      count: 1,
+      projects: [{ name: 'p1' }],
+    });
+    expect((await fetch(`${app.baseUrl}/projects/${created.id}`, { method: 'DELETE', headers: auth })).status).toBe(
+      204,
+    );
     expect((await fetch(`${app.baseUrl}/health/internal`)).status).toBe(401);
-    expect((await fetch(`${app.baseUrl}/health/internal`, { headers: { authorization: 'Bearer op-token-123' } })).status).toBe(200);
+    expect(
+      (await fetch(`${app.baseUrl}/health/internal`, { headers: { authorization: 'Bearer op-token-123' } })).status,
+    ).toBe(200);
   });
 });

@@ -10,7 +10,9 @@ import { REPO_ROOT } from '../support/action-harness.js';
  * kept out by the override in package.json.
  */
 describe('engines', () => {
-  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    engines: { node: string };
+  };
   const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { engines?: { node?: string } | string[] }>;
   };
@@ -18,7 +20,13 @@ describe('engines', () => {
 
   it.each([oldest, '24.0.0'])('every locked package accepts Node %s', (version) => {
     const refusing = Object.entries(lock.packages)
-      .filter(([name, entry]) => name !== '' && !Array.isArray(entry.engines) && entry.engines?.node && !semver.satisfies(version, entry.engines.node))
+      .filter(
+        ([name, entry]) =>
+          name !== '' &&
+          !Array.isArray(entry.engines) &&
+          entry.engines?.node &&
+          !semver.satisfies(version, entry.engines.node),
+      )
       .map(([name, entry]) => `${name} (${(entry.engines as { node: string }).node})`);
     expect(refusing).toEqual([]);
   });

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { inputEnvName, parseFileCommand, parseWorkflowCommand, REPO_ROOT, runAction } from '../support/action-harness.js';
+import {
+  inputEnvName,
+  parseFileCommand,
+  parseWorkflowCommand,
+  REPO_ROOT,
+  runAction,
+} from '../support/action-harness.js';
 
 const probeDir = path.join(REPO_ROOT, '__tests__', 'fixtures', 'harness-probe');
 const runProbe = (inputs: Record<string, string>, githubToken?: string) =>
@@ -42,7 +48,11 @@ describe('runner-faithful harness', () => {
   });
 
   it('parses both file command forms and workflow command escapes', () => {
-    expect(parseFileCommand('a=1\nb<<EOF_1\nx\ny\nEOF_1\nc=has=equals\n')).toEqual({ a: '1', b: 'x\ny', c: 'has=equals' });
+    expect(parseFileCommand('a=1\nb<<EOF_1\nx\ny\nEOF_1\nc=has=equals\n')).toEqual({
+      a: '1',
+      b: 'x\ny',
+      c: 'has=equals',
+    });
     expect(() => parseFileCommand('a<<EOF\nnever closed')).toThrow(/no closing delimiter/);
     expect(parseWorkflowCommand('::error file=a%2Cb.ts,line=3::100%25 broken%0Anext')).toEqual({
       command: 'error',

@@ -26,14 +26,25 @@ describe('temporary files of a test run', () => {
       NODE_NO_WARNINGS: '1',
       JEST_WORKER_ID: undefined,
     };
-    const files = ['__tests__/foundation/harness.test.ts', '__tests__/smoke/tls-and-redirects.test.ts', '__tests__/release/release-workflow.test.ts'];
-    const run = await runProcess(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--runInBand', ...files], {
-      cwd: REPO_ROOT,
-      env,
-      okExitCodes: [0, 1],
-      timeoutMs: 900_000,
+    const files = [
+      '__tests__/foundation/harness.test.ts',
+      '__tests__/smoke/tls-and-redirects.test.ts',
+      '__tests__/release/release-workflow.test.ts',
+    ];
+    const run = await runProcess(
+      process.execPath,
+      [path.join(REPO_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--runInBand', ...files],
+      {
+        cwd: REPO_ROOT,
+        env,
+        okExitCodes: [0, 1],
+        timeoutMs: 900_000,
+      },
+    );
+    expect({ exitCode: run.exitCode, tail: run.exitCode === 0 ? '' : run.stderr.slice(-3000) }).toEqual({
+      exitCode: 0,
+      tail: '',
     });
-    expect({ exitCode: run.exitCode, tail: run.exitCode === 0 ? '' : run.stderr.slice(-3000) }).toEqual({ exitCode: 0, tail: '' });
     expect(run.stderr).toMatch(/Tests: +\d+ passed, \d+ total/);
     expect(readdirSync(tmp)).toEqual([]);
   }, 900_000);

@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { localExecutor } from '../../shared/engine/executor.js';
 import { openSshExecutor, type SshExecutor } from '../../shared/engine/ssh.js';
-import { appendLedger, currentFromLedger, deployHistory, latestBackup, readLedger, type LedgerEntry } from '../../shared/ledger/ledger.js';
+import {
+  appendLedger,
+  currentFromLedger,
+  deployHistory,
+  latestBackup,
+  readLedger,
+  type LedgerEntry,
+} from '../../shared/ledger/ledger.js';
 import { runAction } from '../support/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { dockerEnv } from '../support/demo-app.js';
@@ -31,36 +38,66 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const readLines = (file: string): LedgerEntry[] => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as LedgerEntry);
+const readLines = (file: string): LedgerEntry[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as LedgerEntry);
 
 describe('the ledger file, through the local and the SSH executor', () => {
   let ssh: SshExecutor;
   beforeAll(async () => {
-    ssh = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+    ssh = await openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: server.privateKey,
+      knownHosts: server.knownHosts,
+    });
   });
   afterAll(() => ssh?.close());
 
-  it.each([['this runner', () => localExecutor], ['ssh', () => ssh]] as const)('%s: creates the directory, appends whole lines from concurrent writers, reads them back', async (name, executor) => {
-    const file = path.join(scratch, name.replace(/ /g, '-'), 'ops', 'rollback-ledger.jsonl');
-    const ledger = { path: file, executor: executor() };
-    expect(await readLedger(ledger)).toEqual([]); // no file yet: an empty ledger
-    // "Strings that need quoting": the path and values cross ssh as data.
-    const writes = Array.from({ length: 20 }, (_, index) =>
-      appendLedger(ledger, { type: 'deploy', tag: `v1.${index}.0`, outcome: 'deployed', success: true, services: ['api'], image: `x'; touch ${scratch}/pwned; '$(id)` }),
-    );
-    await Promise.all(writes);
-    const entries = await readLedger(ledger);
-    expect(entries).toHaveLength(20);
-    expect(new Set(entries.map((entry) => (entry.type === 'deploy' ? entry.tag : '')))).toEqual(new Set(Array.from({ length: 20 }, (_, index) => `v1.${index}.0`)));
-    expect(readLines(file)).toEqual(entries);
-    expect(entries.every((entry) => /^\d{4}-\d{2}-\d{2}T/.test(entry.time))).toBe(true);
-    expect(readFileSync(file, 'utf8')).not.toContain('uid=');
-  });
+  it.each([
+    ['this runner', () => localExecutor],
+    ['ssh', () => ssh],
+  ] as const)(
+    '%s: creates the directory, appends whole lines from concurrent writers, reads them back',
+    async (name, executor) => {
+      const file = path.join(scratch, name.replace(/ /g, '-'), 'ops', 'rollback-ledger.jsonl');
+      const ledger = { path: file, executor: executor() };
+      expect(await readLedger(ledger)).toEqual([]); // no file yet: an empty ledger
+      // "Strings that need quoting": the path and values cross ssh as data.
+      const writes = Array.from({ length: 20 }, (_, index) =>
+        appendLedger(ledger, {
+          type: 'deploy',
+          tag: `v1.${index}.0`,
+          outcome: 'deployed',
+          success: true,
+          services: ['api'],
+          image: `x'; touch ${scratch}/pwned; '$(id)`,
+        }),
+      );
+      await Promise.all(writes);
+      const entries = await readLedger(ledger);
+      expect(entries).toHaveLength(20);
+      expect(new Set(entries.map((entry) => (entry.type === 'deploy' ? entry.tag : '')))).toEqual(
+        new Set(Array.from({ length: 20 }, (_, index) => `v1.${index}.0`)),
+      );
+      expect(readLines(file)).toEqual(entries);
+      expect(entries.every((entry) => /^\d{4}-\d{2}-\d{2}T/.test(entry.time))).toBe(true);
+      expect(readFileSync(file, 'utf8')).not.toContain('uid=');
+    },
+  );
 
   it('a damaged line stops the read, naming the line', async () => {
     const file = path.join(scratch, 'damaged.jsonl');
-    writeFileSync(file, '{"type":"backup","time":"2026-01-01T00:00:00Z","location":"a","database":"d","method":"dump"}\nnot json\n');
-    await expect(readLedger({ path: file, executor: localExecutor })).rejects.toThrow(`The deployment ledger ${file} line 2 is not JSON: "not json".`);
+    writeFileSync(
+      file,
+      '{"type":"backup","time":"2026-01-01T00:00:00Z","location":"a","database":"d","method":"dump"}\nnot json\n',
+    );
+    await expect(readLedger({ path: file, executor: localExecutor })).rejects.toThrow(
+      `The deployment ledger ${file} line 2 is not JSON: "not json".`,
+    );
   });
 
   it('current, known good and latest backup: a failed smoke test disqualifies a release, a restore leaves the previous one running', () => {
@@ -68,11 +105,34 @@ describe('the ledger file, through the local and the SSH executor', () => {
     const entries: LedgerEntry[] = [
       { type: 'deploy', time: at(1), tag: 'v1.0.0', outcome: 'deployed', success: true, services: ['api'] },
       { type: 'smoke', time: at(2), result: 'pass', checks: 2, failed: 0 },
-      { type: 'backup', time: at(3), location: '/backups/a.dump', database: 'shop', method: 'dump', appVersion: 'v1.0.0' },
+      {
+        type: 'backup',
+        time: at(3),
+        location: '/backups/a.dump',
+        database: 'shop',
+        method: 'dump',
+        appVersion: 'v1.0.0',
+      },
       { type: 'deploy', time: at(4), tag: 'v1.1.0', outcome: 'deployed', success: true, services: ['api'] },
       { type: 'smoke', time: at(5), tag: 'v1.1.0', result: 'fail', checks: 2, failed: 1 },
-      { type: 'deploy', time: at(6), tag: 'v1.2.0', outcome: 'deployed', success: true, services: ['api'], environment: 'staging' },
-      { type: 'deploy', time: at(7), tag: 'v1.3.0', from: 'v1.1.0', outcome: 'restored', success: false, services: ['api'] },
+      {
+        type: 'deploy',
+        time: at(6),
+        tag: 'v1.2.0',
+        outcome: 'deployed',
+        success: true,
+        services: ['api'],
+        environment: 'staging',
+      },
+      {
+        type: 'deploy',
+        time: at(7),
+        tag: 'v1.3.0',
+        from: 'v1.1.0',
+        outcome: 'restored',
+        success: false,
+        services: ['api'],
+      },
     ];
     const beforeRestore = entries.slice(0, 6);
     expect(currentFromLedger(beforeRestore)?.tag).toBe('v1.2.0');
@@ -112,7 +172,13 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
 
   const redeploy = (tag: string, extra: Record<string, string> = {}) =>
     runAction('redeploy-tag', {
-      inputs: projectInputs(project, { tag, ledger: 'ops/rollback-ledger.jsonl', 'ready-url': `${project.baseUrl}/health`, environment: 'production', ...extra }),
+      inputs: projectInputs(project, {
+        tag,
+        ledger: 'ops/rollback-ledger.jsonl',
+        'ready-url': `${project.baseUrl}/health`,
+        environment: 'production',
+        ...extra,
+      }),
       env: { ...dockerEnv(), ...fake.server.env() },
       githubToken: TOKEN,
     });
@@ -135,8 +201,12 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     expect(good.errors).toEqual([]);
     expect((await smoke('v1.1.0')).outputs.passed).toBe('true');
     // The schema version backup-db records: golang-migrate's history table, at version 3.
-    await database.query('CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (3, false)');
-    const backup = await runAction('backup-db', { inputs: { 'database-url': database.url, upload: false, 'app-version': 'v1.1.0', ledger: ledgerFile } });
+    await database.query(
+      'CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (3, false)',
+    );
+    const backup = await runAction('backup-db', {
+      inputs: { 'database-url': database.url, upload: false, 'app-version': 'v1.1.0', ledger: ledgerFile },
+    });
     expect(backup.errors).toEqual([]);
     // v1.3.0 is broken: left running (on-failure leave), and its smoke test fails.
     const bad = await redeploy('v1.3.0', { 'on-failure': 'leave', 'health-timeout': '5s' });
@@ -144,7 +214,18 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     expect((await smoke('v1.3.0')).outputs.passed).toBe('false');
 
     const lines = readLines(ledgerFile);
-    expect(lines.map((entry) => [entry.type, entry.type === 'smoke' ? entry.result : entry.type === 'deploy' ? `${entry.tag} ${entry.outcome}` : entry.type === 'backup' ? entry.appVersion : entry.tag])).toEqual([
+    expect(
+      lines.map((entry) => [
+        entry.type,
+        entry.type === 'smoke'
+          ? entry.result
+          : entry.type === 'deploy'
+            ? `${entry.tag} ${entry.outcome}`
+            : entry.type === 'backup'
+              ? entry.appVersion
+              : entry.tag,
+      ]),
+    ).toEqual([
       ['deploy', 'v1.1.0 deployed'],
       ['smoke', 'pass'],
       ['backup', 'v1.1.0'],
@@ -152,27 +233,55 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
       ['smoke', 'fail'],
     ]);
     const deployed = lines[0];
-    expect(deployed).toMatchObject({ type: 'deploy', environment: 'production', tag: 'v1.1.0', from: 'v1.0.0', success: true, services: ['api'], githubDeploymentId: Number(good.outputs['deployment-id']) });
+    expect(deployed).toMatchObject({
+      type: 'deploy',
+      environment: 'production',
+      tag: 'v1.1.0',
+      from: 'v1.0.0',
+      success: true,
+      services: ['api'],
+      githubDeploymentId: Number(good.outputs['deployment-id']),
+    });
     expect(deployed.type === 'deploy' && deployed.imageId).toBe(good.outputs['image-id']);
-    expect(lines[2]).toMatchObject({ type: 'backup', checksum: `sha256:${backup.outputs.checksum}`, location: backup.outputs.path, schemaVersion: '3', method: 'dump' });
+    expect(lines[2]).toMatchObject({
+      type: 'backup',
+      checksum: `sha256:${backup.outputs.checksum}`,
+      location: backup.outputs.path,
+      schemaVersion: '3',
+      method: 'dump',
+    });
     expect(backup.outputs['schema-version']).toBe('3');
     expect(lines[4]).toMatchObject({ type: 'smoke', tag: 'v1.3.0', environment: 'production', checks: 1, failed: 1 });
 
     // No github-token: GitHub is not asked; the ledger says v1.3.0 runs and v1.1.0 was last good.
-    const plan = await compute(repo.dir, { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment' });
+    const plan = await compute(repo.dir, {
+      ledger: ledgerFile,
+      environment: 'production',
+      target: 'last-successful-deployment',
+    });
     expectSuccess(plan);
     expect(plan.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.1.0', 'history-source': 'ledger' });
     expect(JSON.parse(plan.outputs['latest-backup'])).toEqual(lines[2]);
-    expect(plan.summary).toContain(`Deployment history read from the deployment ledger ${ledgerFile} (5 entries), not from GitHub.`);
+    expect(plan.summary).toContain(
+      `Deployment history read from the deployment ledger ${ledgerFile} (5 entries), not from GitHub.`,
+    );
     expect(plan.summary).toMatch(/\| Target \| v1.1.0 \(deployment ledger .*: deployed .*, smoke test passed .*\) \|/);
 
     // With GitHub reachable the Deployments API is used, as the workflows do.
-    const viaGitHub = await compute(repo.dir, { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment', 'github-token': TOKEN }, { env: fake.server.env() });
+    const viaGitHub = await compute(
+      repo.dir,
+      { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment', 'github-token': TOKEN },
+      { env: fake.server.env() },
+    );
     expectSuccess(viaGitHub);
-    expect(viaGitHub.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.1.0', 'history-source': 'github' });
+    expect(viaGitHub.outputs).toMatchObject({
+      'current-tag': 'v1.3.0',
+      'target-tag': 'v1.1.0',
+      'history-source': 'github',
+    });
   });
 
-  it('the rollback over SSH lands in the deploy host\'s ledger', async () => {
+  it("the rollback over SSH lands in the deploy host's ledger", async () => {
     const remoteLedger = path.join(scratch, 'deploy-host', 'ops', 'rollback-ledger.jsonl');
     const result = await runAction('redeploy-tag', {
       inputs: {
@@ -187,23 +296,53 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
     });
     expect(result.errors).toEqual([]);
-    expect(readLines(remoteLedger)).toEqual([expect.objectContaining({ type: 'deploy', tag: 'v1.1.0', outcome: 'deployed', success: true, imageId: result.outputs['image-id'] })]);
+    expect(readLines(remoteLedger)).toEqual([
+      expect.objectContaining({
+        type: 'deploy',
+        tag: 'v1.1.0',
+        outcome: 'deployed',
+        success: true,
+        imageId: result.outputs['image-id'],
+      }),
+    ]);
   });
 
   it('a ledger that cannot be written is a warning; backup-db records only method dump', async () => {
-    const result = await runAction('smoke-test', { inputs: { url: `${project.baseUrl}/health`, ledger: '/proc/no-such-dir/ledger.jsonl', 'ledger-tag': 'v1.1.0' } });
+    const result = await runAction('smoke-test', {
+      inputs: { url: `${project.baseUrl}/health`, ledger: '/proc/no-such-dir/ledger.jsonl', 'ledger-tag': 'v1.1.0' },
+    });
     expect(result.exitCode).toBe(0);
     expect(result.outputs.passed).toBe('true');
-    expect(result.warnings.join('\n')).toMatch(/^Could not append to the deployment ledger \/proc\/no-such-dir\/ledger\.jsonl on this runner: /);
-    const pgbackrest = await runAction('backup-db', { inputs: { method: 'pgbackrest', 'database-url': database.url, 'pgbackrest-stanza': 'main', ledger: 'ledger.jsonl' } });
+    expect(result.warnings.join('\n')).toMatch(
+      /^Could not append to the deployment ledger \/proc\/no-such-dir\/ledger\.jsonl on this runner: /,
+    );
+    const pgbackrest = await runAction('backup-db', {
+      inputs: {
+        method: 'pgbackrest',
+        'database-url': database.url,
+        'pgbackrest-stanza': 'main',
+        ledger: 'ledger.jsonl',
+      },
+    });
     expect(pgbackrest.exitCode).toBe(1);
-    expect(pgbackrest.errors).toEqual(['Input "ledger" does not apply to method "pgbackrest"; remove it, or set method to "dump".']);
+    expect(pgbackrest.errors).toEqual([
+      'Input "ledger" does not apply to method "pgbackrest"; remove it, or set method to "dump".',
+    ]);
   });
 
   it('a ledger whose only successful release is the current one has no target, and says why', async () => {
     const file = path.join(scratch, 'only-current.jsonl');
-    writeFileSync(file, `${JSON.stringify({ type: 'deploy', time: '2026-01-01T00:00:00Z', tag: 'v1.2.0', outcome: 'deployed', success: true, services: ['api'] })}\n`);
-    expectRefused(await compute(repo.dir, { ledger: file, target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", but the deployment ledger .* has no successful deployment of a release older than v1\.2\.0\./);
-    expectRefused(await compute(repo.dir, { target: 'last-successful-deployment' }), /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" and "github-token" too \(or "ledger" to read the deployment ledger\)\./);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ type: 'deploy', time: '2026-01-01T00:00:00Z', tag: 'v1.2.0', outcome: 'deployed', success: true, services: ['api'] })}\n`,
+    );
+    expectRefused(
+      await compute(repo.dir, { ledger: file, target: 'last-successful-deployment' }),
+      /^Input "target" is "last-successful-deployment", but the deployment ledger .* has no successful deployment of a release older than v1\.2\.0\./,
+    );
+    expectRefused(
+      await compute(repo.dir, { target: 'last-successful-deployment' }),
+      /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" and "github-token" too \(or "ledger" to read the deployment ledger\)\./,
+    );
   });
 });

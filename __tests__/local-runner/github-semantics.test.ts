@@ -40,7 +40,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest('hex
 describe('jobs and status functions', () => {
   it('runs independent jobs at the same time and needs-chained ones after each other', async () => {
     const run = await runWorkflow(options('ancestors.yml', { inputs: { fail: false } }));
-    expect(results(run)).toEqual({ a: 'success', b: 'success', 'after-failure': 'skipped', 'after-success': 'success', always: 'success', beside: 'success' });
+    expect(results(run)).toEqual({
+      a: 'success',
+      b: 'success',
+      'after-failure': 'skipped',
+      'after-success': 'success',
+      always: 'success',
+      beside: 'success',
+    });
     const { a, beside, b } = run.jobs;
     // beside needs nothing: it ran while a did; b waited for a.
     expect(beside.startedAt).toBeLessThan(a.startedAt + a.durationMs);
@@ -50,7 +57,14 @@ describe('jobs and status functions', () => {
   it('evaluates failure() and success() over every ancestor, not only the jobs listed in needs', async () => {
     const run = await runWorkflow(options('ancestors.yml', { inputs: { fail: true } }));
     // a failed, so b (default success()) was skipped; a is not in the needs of the jobs below, but it is their ancestor.
-    expect(results(run)).toEqual({ a: 'failure', b: 'skipped', 'after-failure': 'success', 'after-success': 'skipped', always: 'success', beside: 'success' });
+    expect(results(run)).toEqual({
+      a: 'failure',
+      b: 'skipped',
+      'after-failure': 'success',
+      'after-success': 'skipped',
+      always: 'success',
+      beside: 'success',
+    });
     expect(run.jobs.always.outputs.seen).toBe('skipped');
     expect(run.conclusion).toBe('failure');
   });
@@ -66,32 +80,53 @@ describe('jobs and status functions', () => {
 describe('called workflows', () => {
   it.each([
     ['push', { ref: 'refs/tags/v1.3.0' }, 'refs/tags/v1.3.0', '', 'refs/tags/v1.3.0'],
-    ['workflow_run', { workflow_run: { name: 'Release', conclusion: 'success', head_branch: 'v1.3.0' } }, 'refs/heads/main', 'success', 'v1.3.0'],
-  ])('see the caller\'s event (%s) and payload, as GitHub gives them', async (eventName, payload, ref, conclusion, payloadRef) => {
-    const run = await runWorkflow(options('events.yml', { eventName, eventPayload: payload, ref }));
-    expect(run.conclusion).toBe('success');
-    expect(run.jobs.call.outputs).toEqual({ 'event-name': eventName, 'run-conclusion': conclusion, ref, 'payload-ref': payloadRef });
-  });
+    [
+      'workflow_run',
+      { workflow_run: { name: 'Release', conclusion: 'success', head_branch: 'v1.3.0' } },
+      'refs/heads/main',
+      'success',
+      'v1.3.0',
+    ],
+  ])(
+    "see the caller's event (%s) and payload, as GitHub gives them",
+    async (eventName, payload, ref, conclusion, payloadRef) => {
+      const run = await runWorkflow(options('events.yml', { eventName, eventPayload: payload, ref }));
+      expect(run.conclusion).toBe('success');
+      expect(run.jobs.call.outputs).toEqual({
+        'event-name': eventName,
+        'run-conclusion': conclusion,
+        ref,
+        'payload-ref': payloadRef,
+      });
+    },
+  );
 
   it('refuses to run a workflow for an event it does not declare', async () => {
-    await expect(runWorkflow(options('missing-input.yml', { eventName: 'push' }))).rejects.toThrow('missing-input.yml does not run on "push" (its triggers: workflow_dispatch)');
+    await expect(runWorkflow(options('missing-input.yml', { eventName: 'push' }))).rejects.toThrow(
+      'missing-input.yml does not run on "push" (its triggers: workflow_dispatch)',
+    );
   });
 
   it('refuses, before any job runs, a call that misses a required input', async () => {
     const run = await runWorkflow(options('missing-input.yml'));
     expect(run).toMatchObject({ conclusion: 'failure', jobs: {} });
-    expect(run.startupFailure).toMatch(/^Error calling workflow 'acme\/fixture\/\.github\/workflows\/event-callee\.yml@[0-9a-f]{40}'\. Input note is required, but not provided while calling\.$/);
+    expect(run.startupFailure).toMatch(
+      /^Error calling workflow 'acme\/fixture\/\.github\/workflows\/event-callee\.yml@[0-9a-f]{40}'\. Input note is required, but not provided while calling\.$/,
+    );
   });
 
   it('refuses, before any job runs, a nested job that asks for more token permissions than its caller grants', async () => {
     const run = await runWorkflow(options('nested-permissions.yml'));
     expect(run.jobs).toEqual({});
-    expect(run.startupFailure).toMatch(/The nested job 'deploy' is requesting 'deployments: write', but is only allowed 'deployments: read'\.$/);
+    expect(run.startupFailure).toMatch(
+      /The nested job 'deploy' is requesting 'deployments: write', but is only allowed 'deployments: read'\.$/,
+    );
   });
 
   it('runs a workflow called at a tag from the commit of that tag, and job.workflow_sha names that commit', async () => {
     const suite = mkdtempSync(path.join(os.tmpdir(), 'suite-repo-'));
-    const git = (...args: string[]) => runProcess('git', ['-C', suite, ...args], { env: { ...process.env, ...GIT_ENV } });
+    const git = (...args: string[]) =>
+      runProcess('git', ['-C', suite, ...args], { env: { ...process.env, ...GIT_ENV } });
     const commit = async (version: string) => {
       mkdirSync(path.join(suite, '.github', 'workflows'), { recursive: true });
       writeFileSync(path.join(suite, 'VERSION'), `${version}\n`);
@@ -127,9 +162,21 @@ describe('called workflows', () => {
     const v1 = await commit('v1-commit');
     await git('tag', 'v1');
     await commit('later-commit');
-    const run = await runWorkflow(options('workflow-sha.yml', { repositories: { 'acme/fixture': { dir: FIXTURE, checkout: 'link' }, 'acme/suite': { dir: suite, checkout: 'clone' } } }));
+    const run = await runWorkflow(
+      options('workflow-sha.yml', {
+        repositories: {
+          'acme/fixture': { dir: FIXTURE, checkout: 'link' },
+          'acme/suite': { dir: suite, checkout: 'clone' },
+        },
+      }),
+    );
     expect(run.conclusion).toBe('success');
-    expect(run.jobs.call.called!.jobs.read.outputs).toEqual({ 'written-at': 'v1-commit', sha: v1, repository: 'acme/suite', version: 'v1-commit' });
+    expect(run.jobs.call.called!.jobs.read.outputs).toEqual({
+      'written-at': 'v1-commit',
+      sha: v1,
+      repository: 'acme/suite',
+      version: 'v1-commit',
+    });
   });
 });
 
@@ -139,20 +186,42 @@ describe('environments, secrets and tokens', () => {
       options('secrets.yml', {
         secrets: { DATABASE_URL: 'postgres://repo-level' },
         vars: { STAGE: 'repository' },
-        environments: { production: { secrets: { DATABASE_URL: 'postgres://production-only', DEPLOY_SSH_KEY: 'production-key' }, vars: { STAGE: 'production' } } },
+        environments: {
+          production: {
+            secrets: { DATABASE_URL: 'postgres://production-only', DEPLOY_SSH_KEY: 'production-key' },
+            vars: { STAGE: 'production' },
+          },
+        },
       }),
     );
     expect(run.conclusion).toBe('success');
-    const [repo, prod, key, none] = [digest('postgres://repo-level'), digest('postgres://production-only'), digest('production-key'), digest('')];
+    const [repo, prod, key, none] = [
+      digest('postgres://repo-level'),
+      digest('postgres://production-only'),
+      digest('production-key'),
+      digest(''),
+    ];
     expect(run.jobs.plain.outputs.seen).toBe(`${repo} ${none} repository`);
     expect(run.jobs.production.outputs.seen).toBe(`${prod} ${key} production`);
-    expect(run.jobs.production.secretSources).toMatchObject({ DATABASE_URL: 'environment production', DEPLOY_SSH_KEY: 'environment production' });
+    expect(run.jobs.production.secretSources).toMatchObject({
+      DATABASE_URL: 'environment production',
+      DEPLOY_SSH_KEY: 'environment production',
+    });
     // secrets: inherit passes every name: the environment's values win inside it.
-    expect(run.jobs.inherit.called!.outputs).toEqual({ outside: `${repo} ${none} repository`, inside: `${prod} ${key} production` });
+    expect(run.jobs.inherit.called!.outputs).toEqual({
+      outside: `${repo} ${none} repository`,
+      inside: `${prod} ${key} production`,
+    });
     // Passed by name: only that name; the environment-only key stays empty.
-    expect(run.jobs.named.called!.outputs).toEqual({ outside: `${repo} ${none} repository`, inside: `${prod} ${none} production` });
+    expect(run.jobs.named.called!.outputs).toEqual({
+      outside: `${repo} ${none} repository`,
+      inside: `${prod} ${none} production`,
+    });
     // Nothing passed: nothing, even inside the environment (GitHub's documented empty string).
-    expect(run.jobs.none.called!.outputs).toEqual({ outside: `${none} ${none} repository`, inside: `${none} ${none} production` });
+    expect(run.jobs.none.called!.outputs).toEqual({
+      outside: `${none} ${none} repository`,
+      inside: `${none} ${none} production`,
+    });
   });
 
   it('gives each job a token with its own permissions: the GitHub stand-in refuses what they do not allow', async () => {
@@ -160,7 +229,11 @@ describe('environments, secrets and tokens', () => {
     try {
       const lines: string[] = [];
       const run = await runWorkflow(
-        options('permissions.yml', { tokenFor: (permissions) => github.server.grantToken(permissions), env: { GITHUB_API_URL: github.server.baseUrl }, log: (line) => lines.push(line) }),
+        options('permissions.yml', {
+          tokenFor: (permissions) => github.server.grantToken(permissions),
+          env: { GITHUB_API_URL: github.server.baseUrl },
+          log: (line) => lines.push(line),
+        }),
       );
       expect(results(run)).toEqual({ reader: 'failure', writer: 'success' });
       expect(run.jobs.reader.permissions).toMatchObject({ deployments: 'read', contents: 'none' });
@@ -175,7 +248,12 @@ describe('environments, secrets and tokens', () => {
 
   it('masks a multi-line secret line by line, and an added mask only as a whole (as the runner does)', async () => {
     const lines: string[] = [];
-    const run = await runWorkflow(options('masks.yml', { secrets: { MULTI_LINE_KEY: 'first-line-of-the-key\nsecond-line-of-the-key' }, log: (line) => lines.push(line) }));
+    const run = await runWorkflow(
+      options('masks.yml', {
+        secrets: { MULTI_LINE_KEY: 'first-line-of-the-key\nsecond-line-of-the-key' },
+        log: (line) => lines.push(line),
+      }),
+    );
     expect(run.conclusion).toBe('success');
     const log = lines.join('\n');
     expect(log).not.toContain('line-of-the-key');
@@ -205,7 +283,10 @@ describe('timeouts', () => {
     expect(run.jobs['always-runs-on'].result).toBe('cancelled');
     expect(run.jobs['always-runs-on'].steps[0]).toMatchObject({ outcome: 'success', signals: [] });
     // A step past its own timeout fails (and the job goes on): the step after it handles the failure.
-    expect(run.jobs['slow-step'].steps[0]).toMatchObject({ outcome: 'failure', errors: ['The action has timed out after 0.02 minutes.'] });
+    expect(run.jobs['slow-step'].steps[0]).toMatchObject({
+      outcome: 'failure',
+      errors: ['The action has timed out after 0.02 minutes.'],
+    });
     expect(run.jobs['slow-step'].outputs.handled).toBe('yes');
     expect(run.conclusion).toBe('failure');
   }, 60_000);
@@ -214,7 +295,14 @@ describe('timeouts', () => {
 describe('concurrency', () => {
   it('keeps one run and one pending per group: a third arrival cancels the pending second; the group name ignores case', async () => {
     const registry = new ConcurrencyRegistry();
-    const start = (label: string, seconds: number) => runWorkflow(options('queue.yml', { inputs: { label, seconds }, vars: { TARGET: label === 'B' ? 'PRODUCTION' : 'production' }, concurrency: registry }));
+    const start = (label: string, seconds: number) =>
+      runWorkflow(
+        options('queue.yml', {
+          inputs: { label, seconds },
+          vars: { TARGET: label === 'B' ? 'PRODUCTION' : 'production' },
+          concurrency: registry,
+        }),
+      );
     const first = start('A', 3);
     await waitUntil(() => registry.state('deploy-production').running === 'Queue A');
     const second = start('B', 1);
@@ -239,10 +327,18 @@ describe('concurrency', () => {
 
   it('with cancel-in-progress, cancels the running run: its step gets SIGINT', async () => {
     const registry = new ConcurrencyRegistry();
-    const first = runWorkflow(options('queue.yml', { inputs: { label: 'long', seconds: 30 }, vars: { TARGET: 'x' }, concurrency: registry }));
+    const first = runWorkflow(
+      options('queue.yml', { inputs: { label: 'long', seconds: 30 }, vars: { TARGET: 'x' }, concurrency: registry }),
+    );
     await waitUntil(() => registry.state('deploy-x').running === 'Queue long');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const second = await runWorkflow(options('queue.yml', { inputs: { label: 'urgent', seconds: 0, cancel: true }, vars: { TARGET: 'x' }, concurrency: registry }));
+    const second = await runWorkflow(
+      options('queue.yml', {
+        inputs: { label: 'urgent', seconds: 0, cancel: true },
+        vars: { TARGET: 'x' },
+        concurrency: registry,
+      }),
+    );
     const long = await first;
     expect(long.conclusion).toBe('cancelled');
     expect(long.jobs.work.steps[0].signals[0].signal).toBe('SIGINT');
@@ -252,7 +348,9 @@ describe('concurrency', () => {
   it('cancels a called workflow that needs the group its caller holds, as GitHub cancels a deadlock', async () => {
     const run = await runWorkflow(options('deadlock.yml'));
     expect(run.conclusion).toBe('cancelled');
-    expect(run.jobs.call.errors).toEqual(["Canceling since a deadlock for concurrency group 'DEPLOY-production' was detected between 'top level workflow' and 'call'"]);
+    expect(run.jobs.call.errors).toEqual([
+      "Canceling since a deadlock for concurrency group 'DEPLOY-production' was detected between 'top level workflow' and 'call'",
+    ]);
   });
 });
 

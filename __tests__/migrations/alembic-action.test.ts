@@ -37,12 +37,24 @@ async function migratedDatabase(prefix: string, to = 'heads'): Promise<TestDatab
 }
 
 async function alembicVersion(db: TestDatabase): Promise<string[]> {
-  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version ORDER BY 1')).rows.map((row) => row.version_num);
+  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version ORDER BY 1')).rows.map(
+    (row) => row.version_num,
+  );
 }
 
-function applyDownAlembic(db: TestDatabase, inputs: Record<string, string | number | boolean | undefined>): Promise<ActionResult> {
+function applyDownAlembic(
+  db: TestDatabase,
+  inputs: Record<string, string | number | boolean | undefined>,
+): Promise<ActionResult> {
   return runAction('apply-down-migrations', {
-    inputs: { 'database-url': db.url, 'migrations-dir': path.join(app, 'alembic', 'versions'), 'migrations-format': 'alembic', 'working-directory': app, 'skip-backup-check': true, ...inputs },
+    inputs: {
+      'database-url': db.url,
+      'migrations-dir': path.join(app, 'alembic', 'versions'),
+      'migrations-format': 'alembic',
+      'working-directory': app,
+      'skip-backup-check': true,
+      ...inputs,
+    },
   });
 }
 
@@ -53,7 +65,11 @@ describe('apply-down-migrations, migrations-format alembic, local alembic', () =
     const result = await applyDownAlembic(db, { 'target-version': '0006' });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
-    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['0009', '0008', '0007']);
+    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+    ]);
     expect(result.outputs['initial-version']).toBe('0009');
     expect(result.outputs['final-version']).toBe('0006');
     expect(result.outputs['plan-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -70,7 +86,13 @@ describe('apply-down-migrations, migrations-format alembic, local alembic', () =
     const result = await applyDownAlembic(db, { 'target-version': '0004a,0004b' });
     expect(result.errors).toEqual([]);
     expect(result.outputs['final-version']).toBe('0004a,0004b');
-    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['0009', '0008', '0007', '0006', '0005']);
+    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+      '0006',
+      '0005',
+    ]);
     expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(fresh.url));
   });
 
@@ -90,14 +112,27 @@ describe('apply-down-migrations, migrations-format alembic, local alembic', () =
   });
 
   it('splits migrate-command into words as a shell would, and nothing more: quotes group, ; and $ stay literal', () => {
-    expect(parseMigrateCommand(`docker compose run --rm -e "GREETING=a b" api alembic`)).toEqual(['docker', 'compose', 'run', '--rm', '-e', 'GREETING=a b', 'api', 'alembic']);
+    expect(parseMigrateCommand(`docker compose run --rm -e "GREETING=a b" api alembic`)).toEqual([
+      'docker',
+      'compose',
+      'run',
+      '--rm',
+      '-e',
+      'GREETING=a b',
+      'api',
+      'alembic',
+    ]);
     expect(parseMigrateCommand(`alembic; rm -rf $HOME`)).toEqual(['alembic;', 'rm', '-rf', '$HOME']);
   });
 
-  it('the dry run prints Alembic\'s own offline SQL and changes nothing', async () => {
+  it("the dry run prints Alembic's own offline SQL and changes nothing", async () => {
     const db = await migratedDatabase('alembic_action_dry');
     const before = await schemaOfUrl(db.url);
-    const result = await applyDownAlembic(db, { 'target-version': '0006', 'dry-run': true, 'skip-backup-check': false });
+    const result = await applyDownAlembic(db, {
+      'target-version': '0006',
+      'dry-run': true,
+      'skip-backup-check': false,
+    });
     expect(result.errors).toEqual([]);
     const sql = result.outputs['dry-run-sql'];
     // What alembic downgrade 0009:0006 --sql itself prints, run the same way.
@@ -106,9 +141,13 @@ describe('apply-down-migrations, migrations-format alembic, local alembic', () =
     expect(sql).toContain("ALTER TABLE users ADD COLUMN status TEXT DEFAULT 'active' NOT NULL");
     expect(sql).toContain('ALTER TABLE users ALTER COLUMN name DROP NOT NULL');
     expect(sql).toContain("UPDATE alembic_version SET version_num='0006'");
-    expect(result.log).toContain("ALTER TABLE users ALTER COLUMN name DROP NOT NULL");
+    expect(result.log).toContain('ALTER TABLE users ALTER COLUMN name DROP NOT NULL');
     expect(parseJsonOutput(result, 'reverted')).toEqual([]);
-    expect(parseJsonOutput<{ version: string }[]>(result, 'planned').map((entry) => entry.version)).toEqual(['0009', '0008', '0007']);
+    expect(parseJsonOutput<{ version: string }[]>(result, 'planned').map((entry) => entry.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+    ]);
     expect(result.outputs['final-version']).toBe('0006');
     expect(await alembicVersion(db)).toEqual(['0009']);
     expect(await schemaOfUrl(db.url)).toBe(before);
@@ -146,7 +185,9 @@ describe('apply-down-migrations alembic refuses, with nothing changed', () => {
     const before = await schemaOfUrl(db.url);
     const result = await applyDownAlembic(db, { 'target-version': '0006' });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toMatch(/alembic_version in the database is inconsistent: 0003 is listed alongside a revision that follows it.*Nothing was changed/);
+    expect(result.errors[0]).toMatch(
+      /alembic_version in the database is inconsistent: 0003 is listed alongside a revision that follows it.*Nothing was changed/,
+    );
     expect(await alembicVersion(db)).toEqual(['0003', '0009']);
     expect(await schemaOfUrl(db.url)).toBe(before);
   });
@@ -160,7 +201,11 @@ describe('apply-down-migrations alembic refuses, with nothing changed', () => {
     try {
       cpSync(path.join(app, 'alembic', 'versions'), edited, { recursive: true });
       appendFileSync(path.join(edited, '0008_users_name_required.py'), '\n# edited after the plan was approved\n');
-      const changed = await applyDownAlembic(db, { 'target-version': '0006', 'expected-plan-digest': approved, 'migrations-dir': edited });
+      const changed = await applyDownAlembic(db, {
+        'target-version': '0006',
+        'expected-plan-digest': approved,
+        'migrations-dir': edited,
+      });
       expect(changed.exitCode).toBe(1);
       expect(changed.errors[0]).toContain('expected-plan-digest');
     } finally {
@@ -171,9 +216,15 @@ describe('apply-down-migrations alembic refuses, with nothing changed', () => {
 
     for (const [inputs, message] of [
       [{ steps: 2 }, 'Input "steps" is not used with migrations-format alembic'],
-      [{ 'target-version': '0006', 'allow-empty-down': '0007' }, 'Input "allow-empty-down" is not used with migrations-format alembic'],
+      [
+        { 'target-version': '0006', 'allow-empty-down': '0007' },
+        'Input "allow-empty-down" is not used with migrations-format alembic',
+      ],
       [{ 'target-version': '0006', verify: true }, 'Input "verify" is not used with migrations-format alembic'],
-      [{ 'target-version': '0006', 'migrate-command': "docker compose run 'api alembic" }, 'Input "migrate-command" has an unclosed \' quote'],
+      [
+        { 'target-version': '0006', 'migrate-command': "docker compose run 'api alembic" },
+        'Input "migrate-command" has an unclosed \' quote',
+      ],
       [{ 'target-version': 'nope' }, 'Input "target-version" names nope, not a revision'],
     ] as const) {
       const refused = await applyDownAlembic(db, inputs);

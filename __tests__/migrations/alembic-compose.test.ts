@@ -28,22 +28,38 @@ function filesBelow(dir: string): string[] {
 }
 
 async function buildAppImage(dockerHost: string, image: string): Promise<void> {
-  const site = readdirSync(SITE).filter((name) => PACKAGES.some((pkg) => name.toLowerCase() === pkg || name.toLowerCase().startsWith(`${pkg}-`)));
+  const site = readdirSync(SITE).filter((name) =>
+    PACKAGES.some((pkg) => name.toLowerCase() === pkg || name.toLowerCase().startsWith(`${pkg}-`)),
+  );
   const sources = [...filesBelow(FIXTURE), PYTHON, '/usr/bin/alembic'];
-  const tarball = await rootfsTarball('alembic-app', hashInputs(sources, `alembic-app-v1 ${site.join(' ')}`), async (root) => {
-    mkdirSync(path.join(root, 'usr', 'bin'), { recursive: true });
-    cpSync(PYTHON, path.join(root, 'usr', 'bin', 'python3'));
-    cpSync('/usr/bin/alembic', path.join(root, 'usr', 'bin', 'alembic'));
-    cpSync('/usr/lib/python3.11', path.join(root, 'usr', 'lib', 'python3.11'), { recursive: true, filter: (source) => !/\/(test|idlelib|tkinter|__pycache__)$/.test(source) });
-    for (const name of site) cpSync(path.join(SITE, name), path.join(root, SITE, name), { recursive: true });
-    const objects = [PYTHON, ...filesBelow(root).filter((file) => file.endsWith('.so'))];
-    const libraries = new Set<string>();
-    for (const object of objects) for (const library of await sharedLibraries(object)) libraries.add(library);
-    copyLibraries(root, [...libraries].filter((library) => !library.startsWith(root)));
-    cpSync(FIXTURE, path.join(root, 'app'), { recursive: true });
-    mkdirSync(path.join(root, 'tmp'), { recursive: true });
-  });
-  await runProcess('docker', ['import', '--change', 'WORKDIR /app', '--change', 'ENV PATH=/usr/bin:/bin', tarball, image], { env: { DOCKER_HOST: dockerHost } });
+  const tarball = await rootfsTarball(
+    'alembic-app',
+    hashInputs(sources, `alembic-app-v1 ${site.join(' ')}`),
+    async (root) => {
+      mkdirSync(path.join(root, 'usr', 'bin'), { recursive: true });
+      cpSync(PYTHON, path.join(root, 'usr', 'bin', 'python3'));
+      cpSync('/usr/bin/alembic', path.join(root, 'usr', 'bin', 'alembic'));
+      cpSync('/usr/lib/python3.11', path.join(root, 'usr', 'lib', 'python3.11'), {
+        recursive: true,
+        filter: (source) => !/\/(test|idlelib|tkinter|__pycache__)$/.test(source),
+      });
+      for (const name of site) cpSync(path.join(SITE, name), path.join(root, SITE, name), { recursive: true });
+      const objects = [PYTHON, ...filesBelow(root).filter((file) => file.endsWith('.so'))];
+      const libraries = new Set<string>();
+      for (const object of objects) for (const library of await sharedLibraries(object)) libraries.add(library);
+      copyLibraries(
+        root,
+        [...libraries].filter((library) => !library.startsWith(root)),
+      );
+      cpSync(FIXTURE, path.join(root, 'app'), { recursive: true });
+      mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    },
+  );
+  await runProcess(
+    'docker',
+    ['import', '--change', 'WORKDIR /app', '--change', 'ENV PATH=/usr/bin:/bin', tarball, image],
+    { env: { DOCKER_HOST: dockerHost } },
+  );
 }
 
 let project: string;
@@ -55,28 +71,42 @@ beforeAll(async () => {
   await buildAppImage(dockerHost, image);
   project = mkdtempSync(path.join(os.tmpdir(), 'alembic-compose-'));
   // DATABASE_URL passes through from the environment migrate-command runs in.
-  writeFileSync(path.join(project, 'docker-compose.yml'), `version: "3.8"\nservices:\n  api:\n    image: ${image}\n    network_mode: host\n    environment:\n      - DATABASE_URL\n`);
+  writeFileSync(
+    path.join(project, 'docker-compose.yml'),
+    `version: "3.8"\nservices:\n  api:\n    image: ${image}\n    network_mode: host\n    environment:\n      - DATABASE_URL\n`,
+  );
 }, 600_000);
 afterAll(async () => {
-  if (image) await runProcess('docker', ['image', 'rm', '-f', image], { env: { DOCKER_HOST: dockerHost }, okExitCodes: [0, 1] });
+  if (image)
+    await runProcess('docker', ['image', 'rm', '-f', image], { env: { DOCKER_HOST: dockerHost }, okExitCodes: [0, 1] });
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
 async function migratedDatabase(prefix: string, to = 'heads'): Promise<TestDatabase> {
   const db = await database(prefix);
-  await runProcess('alembic', ['upgrade', to], { cwd: FIXTURE, env: { DATABASE_URL: db.url, PYTHONDONTWRITEBYTECODE: '1' } });
+  await runProcess('alembic', ['upgrade', to], {
+    cwd: FIXTURE,
+    env: { DATABASE_URL: db.url, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   return db;
 }
 
 describe('apply-down-migrations alembic through docker-compose run --rm api alembic', () => {
-  it('reverts to a middle revision inside the app image; the schema equals a fresh upgrade to it, and the dry run is the image\'s offline SQL', async () => {
+  it("reverts to a middle revision inside the app image; the schema equals a fresh upgrade to it, and the dry run is the image's offline SQL", async () => {
     expect(existsSync(PYTHON)).toBe(true);
     const db = await migratedDatabase('alembic_compose');
     const fresh = await migratedDatabase('alembic_compose_fresh', '0006');
     // migrations-dir: the newer release's versions directory as checked out on the runner; none of it is run there.
     const versions = path.join(mkdtempSync(path.join(os.tmpdir(), 'alembic-versions-')), 'versions');
     cpSync(path.join(FIXTURE, 'alembic', 'versions'), versions, { recursive: true });
-    const inputs = { 'database-url': db.url, 'migrations-dir': versions, 'migrations-format': 'alembic', 'migrate-command': 'docker-compose run --rm api alembic', 'working-directory': project, 'target-version': '0006' };
+    const inputs = {
+      'database-url': db.url,
+      'migrations-dir': versions,
+      'migrations-format': 'alembic',
+      'migrate-command': 'docker-compose run --rm api alembic',
+      'working-directory': project,
+      'target-version': '0006',
+    };
     const env = { DOCKER_HOST: dockerHost };
 
     const dry = await runAction('apply-down-migrations', { inputs: { ...inputs, 'dry-run': true }, env });
@@ -88,14 +118,38 @@ describe('apply-down-migrations alembic through docker-compose run --rm api alem
     const since = Math.floor(Date.now() / 1000);
     const result = await runAction('apply-down-migrations', { inputs: { ...inputs, 'skip-backup-check': true }, env });
     expect(result.errors).toEqual([]);
-    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['0009', '0008', '0007']);
+    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+    ]);
     expect(result.outputs['final-version']).toBe('0006');
-    expect((await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows).toEqual([{ version_num: '0006' }]);
+    expect((await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows).toEqual([
+      { version_num: '0006' },
+    ]);
     expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(fresh.url));
     // The downgrade ran in a container of the image, and compose run --rm left none behind.
-    const started = await runProcess('docker', ['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'event=start', '--filter', `image=${image}`, '--format', '{{.ID}}'], { env: { DOCKER_HOST: dockerHost } });
+    const started = await runProcess(
+      'docker',
+      [
+        'events',
+        '--since',
+        String(since),
+        '--until',
+        String(Math.floor(Date.now() / 1000) + 1),
+        '--filter',
+        'event=start',
+        '--filter',
+        `image=${image}`,
+        '--format',
+        '{{.ID}}',
+      ],
+      { env: { DOCKER_HOST: dockerHost } },
+    );
     expect(started.stdout.trim().split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(1);
-    const left = await runProcess('docker', ['ps', '-a', '--filter', `ancestor=${image}`, '--format', '{{.ID}}'], { env: { DOCKER_HOST: dockerHost } });
+    const left = await runProcess('docker', ['ps', '-a', '--filter', `ancestor=${image}`, '--format', '{{.ID}}'], {
+      env: { DOCKER_HOST: dockerHost },
+    });
     expect(left.stdout.trim()).toBe('');
   });
 });

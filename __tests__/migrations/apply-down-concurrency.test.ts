@@ -25,7 +25,9 @@ async function slowFixture(seconds: number): Promise<{ fixture: WrittenFixture; 
 async function lockTaken(db: TestDatabase): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const { rows } = await db.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+    const { rows } = await db.query(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
     if (rows[0].n > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -39,7 +41,10 @@ function revertedVersions(result: ActionResult): string[] {
 describe('two runs against the same database', () => {
   it('started at once: exactly one reverts, the other finds nothing left to do', async () => {
     const { fixture, db } = await slowFixture(1);
-    const [a, b] = await Promise.all([applyDown(fixture, db, { 'target-version': '3' }), applyDown(fixture, db, { 'target-version': '3' })]);
+    const [a, b] = await Promise.all([
+      applyDown(fixture, db, { 'target-version': '3' }),
+      applyDown(fixture, db, { 'target-version': '3' }),
+    ]);
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     const lists = [revertedVersions(a), revertedVersions(b)].sort((x, y) => y.length - x.length);
     expect(lists).toEqual([['6', '5', '4'], []]);
@@ -69,7 +74,9 @@ describe('two runs against the same database', () => {
     await lockTaken(db);
     const second = await applyDown(fixture, db, { 'target-version': '3', 'lock-timeout': '500ms' });
     expect(second.exitCode).toBe(1);
-    expect(second.errors[0]).toMatch(/Another migration run holds the migration lock \(advisory lock \d+\); gave up after waiting \d+ms \(lock-timeout\)\. Held by pid \d+ \(rollback-actions apply-down-migrations\) user postgres/);
+    expect(second.errors[0]).toMatch(
+      /Another migration run holds the migration lock \(advisory lock \d+\); gave up after waiting \d+ms \(lock-timeout\)\. Held by pid \d+ \(rollback-actions apply-down-migrations\) user postgres/,
+    );
     expect(second.errors[0]).toContain('Nothing was changed.');
     expect(second.outputs.reverted).toBeUndefined();
     const firstResult = await first;
@@ -79,12 +86,18 @@ describe('two runs against the same database', () => {
 });
 
 describe('the lock golang-migrate takes', () => {
-  it('a `migrate up` holding golang-migrate CLI\'s lock id (computed here independently, with Python\'s zlib) keeps the rollback out', async () => {
+  it("a `migrate up` holding golang-migrate CLI's lock id (computed here independently, with Python's zlib) keeps the rollback out", async () => {
     const fixture = writeFixture('golang-migrate');
     const db = await database('golock');
     await migrateUp(fixture, db);
     // golang-migrate: crc32(databaseName \0 schema \0 table) * salt mod 2^32; its CLI passes the URL path ("/name").
-    const { stdout } = await runProcess('python3', ['-c', 'import sys, zlib; print((zlib.crc32("\\0".join(sys.argv[1:]).encode()) * 1486364155) & 0xffffffff)', `/${db.name}`, 'public', 'schema_migrations']);
+    const { stdout } = await runProcess('python3', [
+      '-c',
+      'import sys, zlib; print((zlib.crc32("\\0".join(sys.argv[1:]).encode()) * 1486364155) & 0xffffffff)',
+      `/${db.name}`,
+      'public',
+      'schema_migrations',
+    ]);
     const cliLockId = stdout.trim();
 
     const deploy = new pg.Client({ connectionString: db.url, application_name: 'migrate' });

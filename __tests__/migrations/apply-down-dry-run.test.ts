@@ -20,12 +20,19 @@ function fixtureWithEveryPath(format: MigrationFormat): WrittenFixture {
   const backfill = FIXTURE_SET[3];
   if (format === 'golang-migrate') {
     // Detected: DROP INDEX CONCURRENTLY cannot run in a transaction block.
-    rewriteMigration(fixture, 3, { ...backfill, down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slug;\n' });
+    rewriteMigration(fixture, 3, {
+      ...backfill,
+      down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slug;\n',
+    });
     // Its own BEGIN/COMMIT, folded into the migration's transaction.
     rewriteMigration(fixture, 5, { ...FIXTURE_SET[5], down: `BEGIN;\n${FIXTURE_SET[5].down}COMMIT;\n` });
   } else {
     // Opted out: dbmate transaction:false, diesel run_in_transaction = false.
-    rewriteMigration(fixture, 3 + offset, { ...backfill, down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slug;\n', noTransaction: true });
+    rewriteMigration(fixture, 3 + offset, {
+      ...backfill,
+      down: 'DROP INDEX CONCURRENTLY projects_slug_idx;\nALTER TABLE projects DROP COLUMN slug;\n',
+      noTransaction: true,
+    });
   }
   return fixture;
 }
@@ -33,19 +40,28 @@ function fixtureWithEveryPath(format: MigrationFormat): WrittenFixture {
 describe.each(FORMATS)('dry-run on %s', (format) => {
   it('changes nothing, needs no backup proof, and its SQL run with psql gives what the real run gives', async () => {
     const fixture = fixtureWithEveryPath(format);
-    const [dry, real] = [await database(`dry_${format.replace('-', '_')}`), await database(`real_${format.replace('-', '_')}`)];
+    const [dry, real] = [
+      await database(`dry_${format.replace('-', '_')}`),
+      await database(`real_${format.replace('-', '_')}`),
+    ];
     await migrateUp(fixture, dry);
     await migrateUp(fixture, real);
     const target = fixture.versions.at(-5)!;
     const before = { schema: await schemaOfUrl(dry.url), history: await historyRows(dry, format) };
 
-    const planned = await applyDown(fixture, dry, { 'target-version': target, 'dry-run': true, 'backup-checksum': undefined });
+    const planned = await applyDown(fixture, dry, {
+      'target-version': target,
+      'dry-run': true,
+      'backup-checksum': undefined,
+    });
     expect(planned.errors).toEqual([]);
     expect(planned.exitCode).toBe(0);
     expect(await schemaOfUrl(dry.url)).toBe(before.schema);
     expect(await historyRows(dry, format)).toEqual(before.history);
     expect(parseJsonOutput(planned, 'reverted')).toEqual([]);
-    expect(parseJsonOutput<{ version: string }[]>(planned, 'planned').map((entry) => entry.version)).toEqual(fixture.versions.slice(-4).reverse());
+    expect(parseJsonOutput<{ version: string }[]>(planned, 'planned').map((entry) => entry.version)).toEqual(
+      fixture.versions.slice(-4).reverse(),
+    );
     expect(planned.outputs['final-version']).toBe(target);
     expect(planned.summary).toContain('Down migrations (dry run): would go');
     expect(planned.summary).toContain('SQL that would run');
@@ -54,7 +70,15 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     const sql = planned.outputs['dry-run-sql'];
     expect(readFileSync(planned.outputs['sql-file'], 'utf8')).toBe(sql);
     // In order: session settings and the lock, then each migration with its history statements.
-    const order = ['SET lock_timeout = 30000;', 'SELECT pg_advisory_lock(', 'SET statement_timeout = 300000;', fixture.downFiles.at(-1)!, 'COMMIT;', fixture.downFiles.at(-4)!, 'SELECT pg_advisory_unlock('];
+    const order = [
+      'SET lock_timeout = 30000;',
+      'SELECT pg_advisory_lock(',
+      'SET statement_timeout = 300000;',
+      fixture.downFiles.at(-1)!,
+      'COMMIT;',
+      fixture.downFiles.at(-4)!,
+      'SELECT pg_advisory_unlock(',
+    ];
     let at = -1;
     for (const piece of order) {
       const next = sql.indexOf(piece, at + 1);
@@ -63,7 +87,7 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     }
     if (format === 'golang-migrate') {
       expect(sql).toContain('INSERT INTO "public"."schema_migrations" (version, dirty) VALUES (3, true);');
-      expect(sql).toContain('-- BEGIN; (folded into this migration\'s transaction)');
+      expect(sql).toContain("-- BEGIN; (folded into this migration's transaction)");
     } else {
       const table = format === 'dbmate' ? '"public"."schema_migrations"' : '"public"."__diesel_schema_migrations"';
       expect(sql).toContain(`DELETE FROM ${table} WHERE version = '${fixture.versions.at(-1)}';`);
@@ -76,7 +100,11 @@ describe.each(FORMATS)('dry-run on %s', (format) => {
     const result = await applyDown(fixture, real, { 'target-version': target });
     expect(result.errors).toEqual([]);
     // The same plan for the twin: only the header and the lock ids (derived from the database name) differ.
-    const comparable = (text: string) => text.split('\n').slice(1).map((line) => line.replace(/pg_advisory_(un)?lock\(\d+\)/, 'pg_advisory_$1lock(id)'));
+    const comparable = (text: string) =>
+      text
+        .split('\n')
+        .slice(1)
+        .map((line) => line.replace(/pg_advisory_(un)?lock\(\d+\)/, 'pg_advisory_$1lock(id)'));
     expect(comparable(result.outputs['dry-run-sql'])).toEqual(comparable(sql));
 
     expect(await schemaOfUrl(dry.url)).toBe(await schemaOfUrl(real.url));

@@ -15,7 +15,10 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
 
   it('reverts three migrations newest first; schema and history equal a database migrated up to the target only', async () => {
     const fixture = writeFixture(format);
-    const [db, expected] = [await database(`down_${format.replace('-', '_')}`), await database(`expect_${format.replace('-', '_')}`)];
+    const [db, expected] = [
+      await database(`down_${format.replace('-', '_')}`),
+      await database(`expect_${format.replace('-', '_')}`),
+    ];
     await migrateUp(fixture, db);
     const before = await historyRows(db, format);
     const target = fixture.versions.at(-4)!;
@@ -26,9 +29,16 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
     expect(result.exitCode).toBe(0);
 
     // Newest first, with the files they came from.
-    const reverted = parseJsonOutput<{ version: string; name: string; file: string; 'duration-ms': number }[]>(result, 'reverted');
+    const reverted = parseJsonOutput<{ version: string; name: string; file: string; 'duration-ms': number }[]>(
+      result,
+      'reverted',
+    );
     expect(reverted.map((entry) => [entry.version, entry.name, entry.file])).toEqual(
-      [-1, -2, -3].map((index) => [fixture.versions.at(index), fixture.migrations.at(index)!.name, fixture.downFiles.at(index)]),
+      [-1, -2, -3].map((index) => [
+        fixture.versions.at(index),
+        fixture.migrations.at(index)!.name,
+        fixture.downFiles.at(index),
+      ]),
     );
     for (const entry of reverted) expect(entry['duration-ms']).toBeGreaterThanOrEqual(0);
     expect(result.outputs['final-version']).toBe(target);
@@ -54,9 +64,16 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
     expect(after.map((row) => row.version)).toEqual((await historyRows(expected, format)).map((row) => row.version));
 
     // The summary names every reverted migration and the verification.
-    for (const entry of reverted) expect(result.summary).toContain(`| ${entry.version} | ${entry.name} | ${entry.file} | yes |`);
+    for (const entry of reverted)
+      expect(result.summary).toContain(`| ${entry.version} | ${entry.name} | ${entry.file} | yes |`);
     expect(result.summary).toContain('Verification: schema matches the target');
-    expect(result.events.map((event) => event.event)).toEqual(['down_migrations_start', 'down_migration_reverted', 'down_migration_reverted', 'down_migration_reverted', 'down_migrations_complete']);
+    expect(result.events.map((event) => event.event)).toEqual([
+      'down_migrations_start',
+      'down_migration_reverted',
+      'down_migration_reverted',
+      'down_migration_reverted',
+      'down_migrations_complete',
+    ]);
   });
 
   it('reverts everything with target-version 0, leaving the history as the tool leaves it after a full down', async () => {
@@ -72,7 +89,9 @@ describe.each(FORMATS)('apply-down-migrations on a %s fixture set', (format) => 
     const { rows } = await db.query<{ name: string }>(
       "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v') ORDER BY 1",
     );
-    expect(rows.map((row) => row.name)).toEqual([format === 'diesel' ? '__diesel_schema_migrations' : 'schema_migrations']);
+    expect(rows.map((row) => row.name)).toEqual([
+      format === 'diesel' ? '__diesel_schema_migrations' : 'schema_migrations',
+    ]);
   });
 });
 
@@ -84,7 +103,9 @@ describe('apply-down-migrations against the real dbmate binary', () => {
     const url = new URL(db.url);
     url.searchParams.set('sslmode', 'disable');
     // dbmate reads DATABASE_URL from the environment: the password stays off the command line.
-    const result = await runProcess(dbmate, ['--migrations-dir', dir, '--no-dump-schema', ...args], { env: { DATABASE_URL: url.toString() } });
+    const result = await runProcess(dbmate, ['--migrations-dir', dir, '--no-dump-schema', ...args], {
+      env: { DATABASE_URL: url.toString() },
+    });
     return result.stdout;
   }
 

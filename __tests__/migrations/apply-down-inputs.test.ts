@@ -12,10 +12,17 @@ describe('apply-down-migrations targets', () => {
     const db = await database('plan');
     await migrateUp(fixture, db);
     // compute-rollback-target's "migrations" output: objects with version (and more), newest first.
-    const plan = JSON.stringify(fixture.versions.slice(-2).reverse().map((version, index) => ({ version, name: fixture.migrations.at(-1 - index)!.name, class: 'breaking' })));
+    const plan = JSON.stringify(
+      fixture.versions
+        .slice(-2)
+        .reverse()
+        .map((version, index) => ({ version, name: fixture.migrations.at(-1 - index)!.name, class: 'breaking' })),
+    );
     const result = await applyDown(fixture, db, { plan });
     expect(result.errors).toEqual([]);
-    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(fixture.versions.slice(-2).reverse());
+    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(
+      fixture.versions.slice(-2).reverse(),
+    );
     expect(result.outputs['final-version']).toBe(fixture.versions.at(-3));
 
     const again = await applyDown(fixture, db, { plan });
@@ -41,7 +48,10 @@ describe('apply-down-migrations targets', () => {
     await migrateUp(fixture, db);
     const result = await applyDown(fixture, db, { steps: 2, 'skip-backup-check': true, 'backup-checksum': undefined });
     expect(result.errors).toEqual([]);
-    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['6', '5']);
+    expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual([
+      '6',
+      '5',
+    ]);
     expect(result.summary).toContain('| Backup | none: skip-backup-check: true |');
   });
 
@@ -59,10 +69,16 @@ describe('apply-down-migrations with a configured history table', () => {
     const fixture = writeFixture('dbmate');
     const db = await database('customtable');
     await migrateUp(fixture, db, undefined, 'app.migration_history');
-    const result = await applyDown(fixture, db, { 'target-version': fixture.versions.at(-3), 'history-table': 'app.migration_history', verify: true });
+    const result = await applyDown(fixture, db, {
+      'target-version': fixture.versions.at(-3),
+      'history-table': 'app.migration_history',
+      verify: true,
+    });
     expect(result.errors).toEqual([]);
     expect(result.outputs.verified).toBe('true');
-    expect((await historyRows(db, 'dbmate', 'app.migration_history')).map((row) => row.version)).toEqual(fixture.versions.slice(0, -2));
+    expect((await historyRows(db, 'dbmate', 'app.migration_history')).map((row) => row.version)).toEqual(
+      fixture.versions.slice(0, -2),
+    );
     expect((await db.query("SELECT to_regclass('public.schema_migrations') AS t")).rows[0].t).toBeNull();
   });
 });
@@ -99,14 +115,19 @@ describe('verify', () => {
     const db = await database('verifybad');
     await migrateUp(fixture, db);
     // This down file forgets the audit log's index... and the trigger function.
-    rewriteMigration(fixture, 5, { ...FIXTURE_SET[5], down: 'DROP TRIGGER projects_audit ON projects;\nDROP TABLE audit_log;\n' });
+    rewriteMigration(fixture, 5, {
+      ...FIXTURE_SET[5],
+      down: 'DROP TRIGGER projects_audit ON projects;\nDROP TABLE audit_log;\n',
+    });
     await withClient(db.url, (client) => client.query('INSERT INTO users (email) VALUES ($1)', ['edsger@example.com']));
     const result = await applyDown(fixture, db, { steps: 1, verify: true });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.verified).toBe('false');
     // The migration itself ran and stays done; only the verification failed.
     expect(parseJsonOutput<{ version: string }[]>(result, 'reverted').map((entry) => entry.version)).toEqual(['6']);
-    expect(result.errors[0]).toMatch(/verification found 1 difference\(s\): the schema differs from a database migrated up to version 5: \d+ statement\(s\) only in the database, 0 only in the expected schema/);
+    expect(result.errors[0]).toMatch(
+      /verification found 1 difference\(s\): the schema differs from a database migrated up to version 5: \d+ statement\(s\) only in the database, 0 only in the expected schema/,
+    );
     expect(result.summary).toContain('Only in the database');
     expect(result.summary).toContain('CREATE FUNCTION "public"."log_project_change"()');
     expect(result.summary).toContain('| Tables dropped | public.audit_log (0 rows) |');

@@ -136,7 +136,12 @@ export interface WrittenFixture {
   withDieselSetup: boolean;
 }
 
-export function fileNameOf(format: MigrationFormat, index: number, migration: FixtureMigration, setup = false): { base: string; down: string; up: string } {
+export function fileNameOf(
+  format: MigrationFormat,
+  index: number,
+  migration: FixtureMigration,
+  setup = false,
+): { base: string; down: string; up: string } {
   if (format === 'golang-migrate') {
     const base = `${String(index + 1).padStart(6, '0')}_${migration.name}`;
     return { base, up: `${base}.up.sql`, down: `${base}.down.sql` };
@@ -146,27 +151,46 @@ export function fileNameOf(format: MigrationFormat, index: number, migration: Fi
     return { base, up: `${base}.sql`, down: `${base}.sql` };
   }
   const version = setup ? '00000000000000' : fixtureVersion(format, index);
-  const dashed = setup ? version : `${version.slice(0, 4)}-${version.slice(4, 6)}-${version.slice(6, 8)}-${version.slice(8)}`;
+  const dashed = setup
+    ? version
+    : `${version.slice(0, 4)}-${version.slice(4, 6)}-${version.slice(6, 8)}-${version.slice(8)}`;
   const base = `${dashed}_${migration.name}`;
   return { base, up: `${base}/up.sql`, down: `${base}/down.sql` };
 }
 
 /** Writes one migration in the format's layout (overwriting), e.g. to break or fix a down file. */
-export function writeMigration(dir: string, format: MigrationFormat, index: number, migration: FixtureMigration, setup = false): void {
+export function writeMigration(
+  dir: string,
+  format: MigrationFormat,
+  index: number,
+  migration: FixtureMigration,
+  setup = false,
+): void {
   const names = fileNameOf(format, index, migration, setup);
   if (format === 'dbmate') {
-    const down = migration.down === undefined ? '' : `\n-- migrate:down${migration.noTransaction ? ' transaction:false' : ''}\n${migration.down}`;
-    writeFileSync(path.join(dir, names.up), `-- migrate:up${migration.noTransaction ? ' transaction:false' : ''}\n${migration.up}${down}`);
+    const down =
+      migration.down === undefined
+        ? ''
+        : `\n-- migrate:down${migration.noTransaction ? ' transaction:false' : ''}\n${migration.down}`;
+    writeFileSync(
+      path.join(dir, names.up),
+      `-- migrate:up${migration.noTransaction ? ' transaction:false' : ''}\n${migration.up}${down}`,
+    );
     return;
   }
   if (format === 'diesel') mkdirSync(path.join(dir, names.base), { recursive: true });
   writeFileSync(path.join(dir, names.up), migration.up);
   if (migration.down !== undefined) writeFileSync(path.join(dir, names.down), migration.down);
-  if (format === 'diesel' && migration.noTransaction) writeFileSync(path.join(dir, names.base, 'metadata.toml'), 'run_in_transaction = false\n');
+  if (format === 'diesel' && migration.noTransaction)
+    writeFileSync(path.join(dir, names.base, 'metadata.toml'), 'run_in_transaction = false\n');
 }
 
 /** Writes a set into a new temp directory, oldest first. Diesel sets get diesel's initial setup migration first. */
-export function writeFixture(format: MigrationFormat, migrations: FixtureMigration[] = FIXTURE_SET, options: { dieselSetup?: boolean } = {}): WrittenFixture {
+export function writeFixture(
+  format: MigrationFormat,
+  migrations: FixtureMigration[] = FIXTURE_SET,
+  options: { dieselSetup?: boolean } = {},
+): WrittenFixture {
   const dir = mkdtempSync(path.join(os.tmpdir(), `fixture-${format}-`));
   const withDieselSetup = format === 'diesel' && options.dieselSetup !== false;
   const versions: string[] = [];
@@ -181,7 +205,14 @@ export function writeFixture(format: MigrationFormat, migrations: FixtureMigrati
     versions.push(fixtureVersion(format, index));
     downFiles.push(fileNameOf(format, index, migration).down);
   });
-  return { dir, format, versions, downFiles, migrations: withDieselSetup ? [DIESEL_INITIAL_SETUP, ...migrations] : [...migrations], withDieselSetup };
+  return {
+    dir,
+    format,
+    versions,
+    downFiles,
+    migrations: withDieselSetup ? [DIESEL_INITIAL_SETUP, ...migrations] : [...migrations],
+    withDieselSetup,
+  };
 }
 
 /** Rewrites the i-th migration of a written fixture (index into fixture.migrations). */

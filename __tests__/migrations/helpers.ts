@@ -8,15 +8,29 @@ import { createTestDatabase, pgBin, targetOfUrl, type TestDatabase } from '../su
 import type { WrittenFixture } from './fixtures.js';
 
 /** The history table's rows as the tool left them (diesel's run_on as text), in primary-key order. */
-export async function historyRows(db: TestDatabase, format: MigrationFormat, table = DEFAULT_HISTORY_TABLES[format]): Promise<Record<string, unknown>[]> {
+export async function historyRows(
+  db: TestDatabase,
+  format: MigrationFormat,
+  table = DEFAULT_HISTORY_TABLES[format],
+): Promise<Record<string, unknown>[]> {
   const name = qualifiedName(parseHistoryTable(table));
-  const columns = format === 'golang-migrate' ? 'version::text AS version, dirty' : format === 'dbmate' ? 'version' : 'version, run_on::text AS run_on';
+  const columns =
+    format === 'golang-migrate'
+      ? 'version::text AS version, dirty'
+      : format === 'dbmate'
+        ? 'version'
+        : 'version, run_on::text AS run_on';
   const { rows } = await db.query(`SELECT ${columns} FROM ${name} ORDER BY version`);
   return rows;
 }
 
 /** Applies the fixture's up migrations with the shared runner, up to `to` (all when absent). */
-export async function migrateUp(fixture: WrittenFixture, db: TestDatabase, to?: string, historyTable?: string): Promise<void> {
+export async function migrateUp(
+  fixture: WrittenFixture,
+  db: TestDatabase,
+  to?: string,
+  historyTable?: string,
+): Promise<void> {
   await migrateDatabase(targetOfUrl(db.url), { migrationsDir: fixture.dir, format: fixture.format, to, historyTable });
 }
 
@@ -40,19 +54,31 @@ export function freshDatabases(): (prefix: string) => Promise<TestDatabase> {
  * Runs the bundled action the way the runner does. Without a backup (skip-backup-check) unless the
  * inputs say otherwise: a backup-checksum is checked against a real backup (__tests__/faults).
  */
-export async function applyDown(fixture: Pick<WrittenFixture, 'dir' | 'format'>, db: TestDatabase, inputs: Record<string, string | number | boolean | undefined>, env?: Record<string, string | undefined>): Promise<ActionResult> {
+export async function applyDown(
+  fixture: Pick<WrittenFixture, 'dir' | 'format'>,
+  db: TestDatabase,
+  inputs: Record<string, string | number | boolean | undefined>,
+  env?: Record<string, string | undefined>,
+): Promise<ActionResult> {
   return await runAction('apply-down-migrations', {
-    inputs: { 'database-url': db.url, 'migrations-dir': fixture.dir, 'migrations-format': fixture.format, 'skip-backup-check': true, ...inputs },
+    inputs: {
+      'database-url': db.url,
+      'migrations-dir': fixture.dir,
+      'migrations-format': fixture.format,
+      'skip-backup-check': true,
+      ...inputs,
+    },
     env,
   });
 }
 
 /** Runs SQL through psql, stopping at the first error: how a person replays the dry-run script. */
 export async function psqlFile(url: string, file: string): Promise<string> {
-  const result = await runProcess(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], { env: pgToolEnv(targetOfUrl(url)) });
+  const result = await runProcess(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], {
+    env: pgToolEnv(targetOfUrl(url)),
+  });
   return result.stdout;
 }
-
 
 export function parseJsonOutput<T = unknown>(result: ActionResult, name: string): T {
   const text = result.outputs[name];

@@ -16,7 +16,9 @@ import { applyDown, freshDatabases, parseJsonOutput } from './helpers.js';
  * without one, `migrate status` reports rows whose directory is missing.
  */
 const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'prisma-app', 'prisma', 'migrations');
-const NAMES = readdirSync(FIXTURE).filter((entry) => /^\d+_/.test(entry)).sort();
+const NAMES = readdirSync(FIXTURE)
+  .filter((entry) => /^\d+_/.test(entry))
+  .sort();
 
 /** Prisma's CREATE TABLE for _prisma_migrations (sql-schema-connector, postgres flavour). */
 const PRISMA_TABLE = `CREATE TABLE "_prisma_migrations" (
@@ -47,13 +49,17 @@ async function prismaRows(db: TestDatabase): Promise<PrismaRow[]> {
 
 /** What `migrate deploy` would apply: directories without a finished, not rolled-back row. */
 async function unappliedByPrisma(db: TestDatabase, names: readonly string[]): Promise<string[]> {
-  const applied = new Set((await prismaRows(db)).filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name));
+  const applied = new Set(
+    (await prismaRows(db)).filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name),
+  );
   return names.filter((name) => !applied.has(name));
 }
 
 /** Rows `migrate status` reports as "applied to the database but not found locally". */
 async function notFoundLocally(db: TestDatabase, names: readonly string[]): Promise<string[]> {
-  return (await prismaRows(db)).filter((row) => !row.rolled_back && !names.includes(row.migration_name)).map((row) => row.migration_name);
+  return (await prismaRows(db))
+    .filter((row) => !row.rolled_back && !names.includes(row.migration_name))
+    .map((row) => row.migration_name);
 }
 
 /** Prisma's deploy of `names` in order, as its schema engine records it. */
@@ -63,9 +69,15 @@ async function deployLikePrisma(db: TestDatabase, names: readonly string[], dir 
     for (const name of await unappliedByPrisma(db, names)) {
       const script = readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
       const checksum = createHash('sha256').update(script).digest('hex');
-      const { rows } = await client.query<{ id: string }>('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, $1, $2, now(), 0) RETURNING id', [checksum, name]);
+      const { rows } = await client.query<{ id: string }>(
+        'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, $1, $2, now(), 0) RETURNING id',
+        [checksum, name],
+      );
       await client.query(script);
-      await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1', [rows[0].id]);
+      await client.query(
+        'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1',
+        [rows[0].id],
+      );
     }
   });
 }
@@ -74,7 +86,7 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
   const database = freshDatabases();
   const fixture = { dir: FIXTURE, format: 'prisma' as const };
 
-  it('reverts two migrations with their down.sql; _prisma_migrations keeps only the target release\'s rows, so deploy applies the reverted ones again', async () => {
+  it("reverts two migrations with their down.sql; _prisma_migrations keeps only the target release's rows, so deploy applies the reverted ones again", async () => {
     const [db, expected] = [await database('prisma_down'), await database('prisma_expect')];
     await deployLikePrisma(db, NAMES);
     const before = await prismaRows(db);
@@ -84,7 +96,12 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
     const result = await applyDown(fixture, db, { 'target-version': target });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
-    expect(parseJsonOutput<{ version: string; name: string; file: string }[]>(result, 'reverted').map((entry) => [entry.version, entry.file])).toEqual([
+    expect(
+      parseJsonOutput<{ version: string; name: string; file: string }[]>(result, 'reverted').map((entry) => [
+        entry.version,
+        entry.file,
+      ]),
+    ).toEqual([
       ['20250401000000_post_status', '20250401000000_post_status/down.sql'],
       ['20250301000000_add_user_name', '20250301000000_add_user_name/down.sql'],
     ]);
@@ -106,7 +123,7 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
     expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(full.url));
   });
 
-  it('takes Prisma\'s own advisory lock: a held pg_advisory_lock(72707369) is reported', async () => {
+  it("takes Prisma's own advisory lock: a held pg_advisory_lock(72707369) is reported", async () => {
     const db = await database('prisma_lock');
     await deployLikePrisma(db, NAMES);
     await withClient(db.url, async (holder) => {
@@ -129,7 +146,9 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
       const rows = await prismaRows(db);
       const result = await applyDown({ dir, format: 'prisma' }, db, { 'target-version': NAMES[1] });
       expect(result.exitCode).not.toBe(0);
-      expect(result.errors.join('\n')).toContain('Prisma migration 20250401000000_post_status (post_status) has no down migration (down.sql next to its migration.sql).');
+      expect(result.errors.join('\n')).toContain(
+        'Prisma migration 20250401000000_post_status (post_status) has no down migration (down.sql next to its migration.sql).',
+      );
       expect(await schemaOfUrl(db.url)).toBe(schema);
       expect(await prismaRows(db)).toEqual(rows);
     } finally {
@@ -137,7 +156,7 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
     }
   });
 
-  it('a failed migration row (started, never finished) is refused with Prisma\'s own resolve command', async () => {
+  it("a failed migration row (started, never finished) is refused with Prisma's own resolve command", async () => {
     const db = await database('prisma_failed');
     await deployLikePrisma(db, NAMES);
     await db.query(`UPDATE "_prisma_migrations" SET finished_at = NULL WHERE migration_name = $1`, [NAMES[3]]);

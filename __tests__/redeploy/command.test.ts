@@ -25,7 +25,12 @@ describe('redeploy-tag strategy command', () => {
   let recordFile: string;
 
   const invocations = (): Invocation[] =>
-    existsSync(recordFile) ? readFileSync(recordFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Invocation) : [];
+    existsSync(recordFile)
+      ? readFileSync(recordFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Invocation)
+      : [];
   const commandInputs = (extra: Record<string, string>) => ({
     strategy: 'command',
     command: JSON.stringify([process.execPath, deployScript, project.file, project.name, '{tag}']),
@@ -55,28 +60,48 @@ describe('redeploy-tag strategy command', () => {
     });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
-    expect(invocations().at(-1)).toEqual({ argv: [project.file, project.name, 'v1.1.0'], imageTag: 'v1.1.0', cwd: project.dir });
+    expect(invocations().at(-1)).toEqual({
+      argv: [project.file, project.name, 'v1.1.0'],
+      imageTag: 'v1.1.0',
+      cwd: project.dir,
+    });
     expect((await project.running()).image).toBe(demoImage('v1.1.0'));
     expect(await project.health()).toMatchObject({ status: 200, body: { version: 'v1.1.0' } });
     expect(result.outputs).toMatchObject({ 'previous-tag': 'v1.2.0', 'new-tag': 'v1.1.0', outcome: 'deployed' });
-    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ from: 'v1.2.0', to: 'v1.1.0', success: true });
+    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+      from: 'v1.2.0',
+      to: 'v1.1.0',
+      success: true,
+    });
     expect(result.log).toMatch(/ready-url http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/);
   });
 
   it('runs the command again for previous-tag when ready-url does not answer 2xx (broken v1.3.0)', async () => {
     const before = invocations().length;
-    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v1.3.0', 'previous-tag': 'v1.2.0', 'health-timeout': '5s' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: commandInputs({ tag: 'v1.3.0', 'previous-tag': 'v1.2.0', 'health-timeout': '5s' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toMatch(/ready-url http:\/\/127\.0\.0\.1:\d+\/health did not answer 2xx within 5\.0s after the deploy command for v1\.3\.0 \(last: HTTP 500/);
+    expect(result.errors[0]).toMatch(
+      /ready-url http:\/\/127\.0\.0\.1:\d+\/health did not answer 2xx within 5\.0s after the deploy command for v1\.3\.0 \(last: HTTP 500/,
+    );
     expect(result.errors[0]).toContain('Restored: ran the command again for v1.2.0');
-    expect(invocations().slice(before).map((invocation) => invocation.argv[2])).toEqual(['v1.3.0', 'v1.2.0']);
+    expect(
+      invocations()
+        .slice(before)
+        .map((invocation) => invocation.argv[2]),
+    ).toEqual(['v1.3.0', 'v1.2.0']);
     expect(await project.health()).toMatchObject({ status: 200, body: { version: 'v1.2.0' } });
     expect(result.outputs).toMatchObject({ outcome: 'restored', 'new-tag': 'v1.2.0' });
   });
 
   it('with image, refuses a tag whose image is missing without running the command', async () => {
     const before = invocations().length;
-    const result = await runAction('redeploy-tag', { inputs: commandInputs({ tag: 'v9.9.9', image: demoImage('').replace(/:$/, ''), pull: 'never' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: commandInputs({ tag: 'v9.9.9', image: demoImage('').replace(/:$/, ''), pull: 'never' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Image localhost/rollback-demo-app:v9.9.9 is not on the engine');
     expect(invocations()).toHaveLength(before);
@@ -84,9 +109,17 @@ describe('redeploy-tag strategy command', () => {
   });
 
   it('reports a command that cannot be started, by name', async () => {
-    const result = await runAction('redeploy-tag', { inputs: { ...commandInputs({ tag: 'v1.1.0', 'on-failure': 'leave' }), command: 'no-such-deploy-tool\n--tag={tag}' }, env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: {
+        ...commandInputs({ tag: 'v1.1.0', 'on-failure': 'leave' }),
+        command: 'no-such-deploy-tool\n--tag={tag}',
+      },
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toContain('Redeploy to v1.1.0 failed: the deploy command for v1.1.0 failed: no-such-deploy-tool --tag=v1.1.0 could not be started: "no-such-deploy-tool" was not found');
+    expect(result.errors[0]).toContain(
+      'Redeploy to v1.1.0 failed: the deploy command for v1.1.0 failed: no-such-deploy-tool --tag=v1.1.0 could not be started: "no-such-deploy-tool" was not found',
+    );
     expect(result.warnings).toEqual([]);
   });
 });

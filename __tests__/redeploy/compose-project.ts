@@ -44,7 +44,14 @@ export interface ComposeProject {
   remove(): Promise<void>;
 }
 
-export function composeFileText(options: { port: number; databaseUrl: string; image: string; healthcheck: boolean; crashOn?: string; workerPort?: number }): string {
+export function composeFileText(options: {
+  port: number;
+  databaseUrl: string;
+  image: string;
+  healthcheck: boolean;
+  crashOn?: string;
+  workerPort?: number;
+}): string {
   const lines = [
     'services:',
     '  api:',
@@ -94,18 +101,35 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
   // docker-compose.yml: what compose finds without -f.
   const file = path.join(dir, 'docker-compose.yml');
   const image = demoImage(options.fixedTag ?? '${IMAGE_TAG}');
-  writeFileSync(file, composeFileText({ port, databaseUrl: options.databaseUrl, image, healthcheck: options.healthcheck ?? true, crashOn: options.crashOn, workerPort }));
+  writeFileSync(
+    file,
+    composeFileText({
+      port,
+      databaseUrl: options.databaseUrl,
+      image,
+      healthcheck: options.healthcheck ?? true,
+      crashOn: options.crashOn,
+      workerPort,
+    }),
+  );
   const env = dockerEnv();
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const containers = async () => {
-    const { stdout } = await runProcess('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${name}`], { env });
+    const { stdout } = await runProcess(
+      'docker',
+      ['ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${name}`],
+      { env },
+    );
     const ids = stdout.split('\n').filter(Boolean);
     return await inspectContainers(localExecutor, ids, env);
   };
   const running = async (service = 'api') => {
-    const list = (await containers()).filter((container) => container.running && container.labels['com.docker.compose.service'] === service);
-    if (list.length !== 1) throw new Error(`expected one running ${service} container in ${name}, found ${list.length}`);
+    const list = (await containers()).filter(
+      (container) => container.running && container.labels['com.docker.compose.service'] === service,
+    );
+    if (list.length !== 1)
+      throw new Error(`expected one running ${service} container in ${name}, found ${list.length}`);
     return list[0];
   };
   const health = async () => {
@@ -120,14 +144,29 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
     baseUrl,
     workerPort,
     async up(tag) {
-      await runProcess('docker-compose', ['-f', file, '-p', name, 'up', '-d', '--no-deps', 'api', ...(workerPort ? ['worker'] : [])], { cwd: dir, env: { ...env, IMAGE_TAG: tag } });
+      await runProcess(
+        'docker-compose',
+        ['-f', file, '-p', name, 'up', '-d', '--no-deps', 'api', ...(workerPort ? ['worker'] : [])],
+        { cwd: dir, env: { ...env, IMAGE_TAG: tag } },
+      );
       const version = options.fixedTag ?? tag;
-      await waitFor(`${name} on ${version} to answer /health`, async () => ((await health().catch(() => undefined))?.body.version === version ? true : undefined), 30_000, 100);
+      await waitFor(
+        `${name} on ${version} to answer /health`,
+        async () => ((await health().catch(() => undefined))?.body.version === version ? true : undefined),
+        30_000,
+        100,
+      );
     },
     containers,
     running,
     health,
-    waitHealthy: () => waitFor(`${name} to be healthy`, async () => ((await running().catch(() => undefined))?.health === 'healthy' ? running() : undefined), 30_000, 250),
+    waitHealthy: () =>
+      waitFor(
+        `${name} to be healthy`,
+        async () => ((await running().catch(() => undefined))?.health === 'healthy' ? running() : undefined),
+        30_000,
+        250,
+      ),
     async remove() {
       const ids = (await containers()).map((container) => container.id);
       if (ids.length > 0) await runProcess('docker', ['rm', '-f', ...ids], { env, okExitCodes: [0, 1] });
@@ -138,5 +177,12 @@ export async function createComposeProject(options: ComposeProjectOptions): Prom
 
 /** Inputs every compose redeploy test passes: the project, its file, the engine. */
 export function projectInputs(project: ComposeProject, extra: Record<string, string> = {}): Record<string, string> {
-  return { 'working-directory': project.dir, 'compose-file': path.basename(project.file), 'project-name': project.name, services: 'api', 'health-timeout': '60s', ...extra };
+  return {
+    'working-directory': project.dir,
+    'compose-file': path.basename(project.file),
+    'project-name': project.name,
+    services: 'api',
+    'health-timeout': '60s',
+    ...extra,
+  };
 }

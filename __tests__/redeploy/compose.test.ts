@@ -17,7 +17,9 @@ import { composeFileText, createComposeProject, projectInputs, type ComposeProje
  * not current; v1.1.0 (the rollback target) is ready on it.
  */
 async function imageId(reference: string): Promise<string> {
-  const { stdout } = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', reference], { env: dockerEnv() });
+  const { stdout } = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', reference], {
+    env: dockerEnv(),
+  });
   return stdout.trim();
 }
 
@@ -72,8 +74,18 @@ describe('redeploy-tag (compose on the runner)', () => {
     expect(result.outputs['deployment-id']).toBe('');
     expect(Number(result.outputs['duration-ms'])).toBeGreaterThan(0);
     expect(Number(result.outputs['duration-ms'])).toBeLessThanOrEqual(result.durationMs);
-    const [service] = JSON.parse(result.outputs['services-json']) as { service: string; ready: boolean; previous: { tag: string }; current: { tag: string } }[];
-    expect(service).toMatchObject({ service: 'api', ready: true, previous: { tag: 'v1.2.0' }, current: { tag: 'v1.1.0' } });
+    const [service] = JSON.parse(result.outputs['services-json']) as {
+      service: string;
+      ready: boolean;
+      previous: { tag: string };
+      current: { tag: string };
+    }[];
+    expect(service).toMatchObject({
+      service: 'api',
+      ready: true,
+      previous: { tag: 'v1.2.0' },
+      current: { tag: 'v1.1.0' },
+    });
 
     const start = result.events.find((event) => event.event === 'rollback_start');
     const complete = result.events.find((event) => event.event === 'rollback_complete');
@@ -82,16 +94,23 @@ describe('redeploy-tag (compose on the runner)', () => {
     expect(complete?.duration_ms).toBe(Number(result.outputs['duration-ms']));
 
     expect(result.summary).toContain('| Service | From | To | Container | Health | Duration |');
-    expect(result.summary).toMatch(new RegExp(`\\| api \\| v1\\.2\\.0 \\| v1\\.1\\.0 \\| ${after.id.slice(0, 12)} \\| running, healthy \\| \\d`));
+    expect(result.summary).toMatch(
+      new RegExp(`\\| api \\| v1\\.2\\.0 \\| v1\\.1\\.0 \\| ${after.id.slice(0, 12)} \\| running, healthy \\| \\d`),
+    );
     expect(result.log).toContain('docker-compose');
     expect(result.log).toContain('--no-deps');
   });
 
   it('refuses a tag whose image does not exist before stopping anything: the old container keeps running', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v9.9.9' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors.join('\n')).toMatch(/Image localhost\/rollback-demo-app:v9\.9\.9 could not be pulled .* and is not there already\. Nothing was stopped\./);
+    expect(result.errors.join('\n')).toMatch(
+      /Image localhost\/rollback-demo-app:v9\.9\.9 could not be pulled .* and is not there already\. Nothing was stopped\./,
+    );
     const after = await project.running();
     expect(after.id).toBe(before.id);
     expect(after.startedAt).toBe(before.startedAt);
@@ -100,12 +119,21 @@ describe('redeploy-tag (compose on the runner)', () => {
     expect(result.outputs.outcome).toBe('refused');
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(JSON.parse(result.outputs['container-ids'])).toEqual([before.id]);
-    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: false, outcome: 'refused', to: 'v9.9.9' });
+    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+      success: false,
+      outcome: 'refused',
+      to: 'v9.9.9',
+    });
     expect(result.log).not.toContain('up -d');
 
-    const never = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v9.9.9', pull: 'never' }), env: dockerEnv() });
+    const never = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v9.9.9', pull: 'never' }),
+      env: dockerEnv(),
+    });
     expect(never.exitCode).toBe(1);
-    expect(never.errors.join('\n')).toContain('is not on the engine on this runner, and pull is "never". Nothing was stopped.');
+    expect(never.errors.join('\n')).toContain(
+      'is not on the engine on this runner, and pull is "never". Nothing was stopped.',
+    );
     expect((await project.running()).id).toBe(before.id);
   });
 
@@ -115,7 +143,12 @@ describe('redeploy-tag (compose on the runner)', () => {
       const earlier = github.deployments.seed('acme', 'shop', 'production', 'v1.2.0', 'success');
       const before = await project.running();
       const result = await runAction('redeploy-tag', {
-        inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'restore-previous', 'ready-url': `${project.baseUrl}/health`, environment: 'production' }),
+        inputs: projectInputs(project, {
+          tag: 'v1.3.0',
+          'on-failure': 'restore-previous',
+          'ready-url': `${project.baseUrl}/health`,
+          environment: 'production',
+        }),
         env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
@@ -138,9 +171,17 @@ describe('redeploy-tag (compose on the runner)', () => {
       expect(result.outputs['previous-tag']).toBe('v1.2.0');
       expect(result.outputs['new-tag']).toBe('v1.2.0');
       expect(JSON.parse(result.outputs['container-ids'])).toEqual([after.id]);
-      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ from: 'v1.2.0', to: 'v1.3.0', success: false, outcome: 'restored', restored: true });
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+        from: 'v1.2.0',
+        to: 'v1.3.0',
+        success: false,
+        outcome: 'restored',
+        restored: true,
+      });
       expect(result.summary).toMatch(/\| api \| v1\.2\.0 \| v1\.3\.0 \| [0-9a-f]{12} \| healthcheck reports unhealthy/);
-      expect(result.summary).toMatch(/\| api \(restored\) \| v1\.3\.0 \| v1\.2\.0 \| [0-9a-f]{12} \| running, healthy \|/);
+      expect(result.summary).toMatch(
+        /\| api \(restored\) \| v1\.3\.0 \| v1\.2\.0 \| [0-9a-f]{12} \| running, healthy \|/,
+      );
 
       // The GitHub deployment: created for the tag, in_progress then failure; the earlier one stays active.
       const created = github.deployments.deployments.find((deployment) => deployment.id !== earlier.id)!;
@@ -163,7 +204,11 @@ describe('redeploy-tag (compose on the runner)', () => {
       const earlier = github.deployments.seed('acme', 'shop', 'production', 'v1.2.0', 'success');
       const otherEnvironment = github.deployments.seed('acme', 'shop', 'staging', 'v1.2.0', 'success');
       const result = await runAction('redeploy-tag', {
-        inputs: projectInputs(project, { tag: 'v1.1.0', environment: 'production', 'environment-url': 'https://shop.example.com' }),
+        inputs: projectInputs(project, {
+          tag: 'v1.1.0',
+          environment: 'production',
+          'environment-url': 'https://shop.example.com',
+        }),
         env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_redeploytoken',
       });
@@ -179,9 +224,14 @@ describe('redeploy-tag (compose on the runner)', () => {
       // GitHub's auto_inactive skips production environments; the action marks the earlier one itself.
       expect(earlier.statuses.at(-1)?.state).toBe('inactive');
       expect(otherEnvironment.statuses.at(-1)?.state).toBe('success');
-      const creation = github.server.requests.find((request) => request.method === 'POST' && request.path === '/repos/acme/shop/deployments');
+      const creation = github.server.requests.find(
+        (request) => request.method === 'POST' && request.path === '/repos/acme/shop/deployments',
+      );
       expect(creation?.body).toMatchObject({ ref: 'v1.1.0', required_contexts: [], auto_merge: false });
-      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, deployment_id: created.id });
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+        success: true,
+        deployment_id: created.id,
+      });
       expect(result.summary).toContain(`| GitHub deployment | ${created.id} |`);
     } finally {
       await github.server.stop();
@@ -208,11 +258,21 @@ describe('redeploy-tag (compose on the runner)', () => {
       expect(result.outputs.outcome).toBe('deployed');
       expect(result.log).toContain('left in_progress');
       expect(result.summary).toContain(`| GitHub deployment | ${created.id} (left in_progress for a later step) |`);
-      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, deployment_id: created.id });
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+        success: true,
+        deployment_id: created.id,
+      });
 
       // The later step: with the deployment-id output, the real Octokit client marks it success once smoke tests passed.
       const client = getOctokit('ghs_redeploytoken', { baseUrl: github.server.baseUrl });
-      const { inactivated } = await completeDeployment(client, { owner: 'acme', repo: 'shop' }, Number(result.outputs['deployment-id']), 'production', true, { description: 'smoke tests passed' });
+      const { inactivated } = await completeDeployment(
+        client,
+        { owner: 'acme', repo: 'shop' },
+        Number(result.outputs['deployment-id']),
+        'production',
+        true,
+        { description: 'smoke tests passed' },
+      );
       expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
       expect(inactivated).toEqual([earlier.id]);
       expect(earlier.statuses.at(-1)?.state).toBe('inactive');
@@ -230,7 +290,9 @@ describe('redeploy-tag (compose on the runner)', () => {
         githubToken: 'ghs_wrong',
       });
       expect(result.exitCode).toBe(0);
-      expect(result.warnings.join('\n')).toMatch(/Could not record a GitHub deployment for "production": .*Bad credentials.*deployments: write/s);
+      expect(result.warnings.join('\n')).toMatch(
+        /Could not record a GitHub deployment for "production": .*Bad credentials.*deployments: write/s,
+      );
       expect((await project.running()).tag).toBe('v1.1.0');
       expect(result.outputs['deployment-id']).toBe('');
     } finally {
@@ -239,7 +301,10 @@ describe('redeploy-tag (compose on the runner)', () => {
   });
 
   it('with on-failure: leave, leaves the failed v1.3.0 containers for inspection', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'leave' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.3.0', 'on-failure': 'leave' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('Service "api" did not become healthy');
     const after = await project.running();
@@ -250,7 +315,10 @@ describe('redeploy-tag (compose on the runner)', () => {
 
   it('on the tag already running, changes nothing and verifies it is healthy', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.2.0' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.2.0' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(0);
     expect(result.outputs.outcome).toBe('unchanged');
     expect((await project.running()).id).toBe(before.id);
@@ -259,12 +327,19 @@ describe('redeploy-tag (compose on the runner)', () => {
   it('passes env-overrides (a kill switch) to compose through the environment, values inert', async () => {
     const canary = path.join(project.dir, 'pwned');
     const value = `off; touch ${canary}; $(touch ${canary}) \`touch ${canary}\``;
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}\nEXPORT_MODE=off` }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', 'env-overrides': `MARKER=${value}\nEXPORT_MODE=off` }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(0);
     // Values may be tokens: masked, except a switch word, which masking would blank everywhere.
     expect(result.masks).toContain(value);
     expect(result.masks).not.toContain('off');
-    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', (await project.running()).id], { env: dockerEnv() });
+    const { stdout } = await runProcess(
+      'docker',
+      ['inspect', '--format', '{{json .Config.Env}}', (await project.running()).id],
+      { env: dockerEnv() },
+    );
     expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${value}`);
     expect(existsSync(canary)).toBe(false);
     expect(result.log).toContain('env-overrides MARKER');
@@ -296,7 +371,13 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
   ])('rejects shell metacharacters in %s before running anything (%j)', async (input, values) => {
     const before = await project.running();
     const canary = path.join(project.dir, 'pwned');
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { ...values, 'env-overrides': values['env-overrides' as keyof typeof values] ?? `X=$(touch ${canary})` }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, {
+        ...values,
+        'env-overrides': values['env-overrides' as keyof typeof values] ?? `X=$(touch ${canary})`,
+      }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain(`Input "${input}"`);
     expect(result.events).toEqual([]);
@@ -305,14 +386,20 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
   });
 
   it('requires services with strategy compose, and names the input', async () => {
-    const result = await runAction('redeploy-tag', { inputs: { ...projectInputs(project, { tag: 'v1.1.0' }), services: '' }, env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: { ...projectInputs(project, { tag: 'v1.1.0' }), services: '' },
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Input "services" is required with strategy "compose"');
   });
 
   it('names an unknown service and lists the real ones, before anything changes', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'web' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', services: 'web' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('Input "services" names "web", which is not a service of the compose project');
     expect(result.errors[0]).toContain('its services: api');
@@ -320,17 +407,34 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
   });
 
   it('refuses a compose file whose image does not read the tag variable, pointing at the image input', async () => {
-    writeFileSync(path.join(project.dir, 'fixed.yml'), composeFileText({ port: project.port, databaseUrl: database.url, image: demoImage('v1.2.0'), healthcheck: false }));
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'compose-file': 'fixed.yml' }), env: dockerEnv() });
+    writeFileSync(
+      path.join(project.dir, 'fixed.yml'),
+      composeFileText({
+        port: project.port,
+        databaseUrl: database.url,
+        image: demoImage('v1.2.0'),
+        healthcheck: false,
+      }),
+    );
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', 'compose-file': 'fixed.yml' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toContain('its tag does not come from IMAGE_TAG');
     expect(result.errors[0]).toContain('set the image input');
   });
 
   it('asks for known-hosts with ssh-host, and refuses ssh settings without ssh-host', async () => {
-    const noKnownHosts = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-host': 'deploy.example.com' }), env: dockerEnv() });
+    const noKnownHosts = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-host': 'deploy.example.com' }),
+      env: dockerEnv(),
+    });
     expect(noKnownHosts.errors[0]).toContain('Input "known-hosts" is required with ssh-host');
-    const keyWithoutHost = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-key': 'not-a-key' }), env: dockerEnv() });
+    const keyWithoutHost = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-key': 'not-a-key' }),
+      env: dockerEnv(),
+    });
     expect(keyWithoutHost.errors[0]).toContain('Input "ssh-key" is set but ssh-host is not');
     expect(keyWithoutHost.log).not.toContain('not-a-key');
   });
@@ -352,12 +456,18 @@ describe('redeploy-tag without a tag variable: image pinned through an override 
 
   it('pins v1.1.0 with the image input, then restores the pinned v1.2.0 when v1.3.0 fails', async () => {
     const image = demoImage('').replace(/:$/, '');
-    const ok = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', image }), env: dockerEnv() });
+    const ok = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', image }),
+      env: dockerEnv(),
+    });
     expect(ok.errors).toEqual([]);
     expect((await project.running()).image).toBe(demoImage('v1.1.0'));
     expect(ok.outputs['previous-tag']).toBe('v1.2.0');
 
-    const failed = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', image }), env: dockerEnv() });
+    const failed = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.3.0', image }),
+      env: dockerEnv(),
+    });
     expect(failed.exitCode).toBe(1);
     expect(failed.outputs.outcome).toBe('restored');
     const after = await project.running();
@@ -381,7 +491,10 @@ describe('redeploy-tag with a release that crash-loops', () => {
   });
 
   it('catches the crash loop at once (not at the timeout), shows its last words, and restores v1.2.0', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.3.0', 'health-timeout': '90s' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.3.0', 'health-timeout': '90s' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.errors[0]).toMatch(/Service "api" did not become ready: (restart|exited|stopped).*exit code 3/);
     expect(result.log).toContain('fatal: export worker cannot start');
@@ -411,7 +524,10 @@ describe('redeploy-tag with two services', () => {
 
   it('recreates only the named service (--no-deps): the other keeps its container', async () => {
     const worker = await project.running('worker');
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(0);
     expect((await project.running('api')).tag).toBe('v1.1.0');
     const workerAfter = await project.running('worker');
@@ -420,7 +536,10 @@ describe('redeploy-tag with two services', () => {
   });
 
   it('redeploys both when both are named, waits for each, and reports each', async () => {
-    const result = await runAction('redeploy-tag', { inputs: projectInputs(project, { tag: 'v1.1.0', services: 'api\nworker' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', services: 'api\nworker' }),
+      env: dockerEnv(),
+    });
     expect(result.errors).toEqual([]);
     const api = await project.running('api');
     const worker = await project.running('worker');
@@ -430,6 +549,8 @@ describe('redeploy-tag with two services', () => {
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(JSON.parse(result.outputs['container-ids']).sort()).toEqual([api.id, worker.id].sort());
     expect(result.summary).toMatch(/\| api \| v1\.1\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| running, healthy \|/);
-    expect(result.summary).toMatch(/\| worker \| v1\.2\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| running \(no healthcheck\), up \d/);
+    expect(result.summary).toMatch(
+      /\| worker \| v1\.2\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| running \(no healthcheck\), up \d/,
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('which engine the CLI would reach, and whether its socket can be asked 
       expect(await detectCompose(localExecutor)).toMatchObject({ kind: 'v1', program: 'docker-compose', baseArgs: [] });
       mkdirSync(path.join(dir, 'cli-plugins'));
       writeFileSync(path.join(dir, 'cli-plugins', 'docker-compose'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-      expect(await detectCompose(localExecutor)).toMatchObject({ kind: 'v2', program: 'docker', baseArgs: ['compose'] });
+      expect(await detectCompose(localExecutor)).toMatchObject({
+        kind: 'v2',
+        program: 'docker',
+        baseArgs: ['compose'],
+      });
     } finally {
       if (saved === undefined) delete process.env.DOCKER_CONFIG;
       else process.env.DOCKER_CONFIG = saved;
@@ -70,8 +74,32 @@ describe('the Engine API and the docker CLI give the same answers', () => {
   beforeAll(async () => {
     database = await createTestDatabase('engine_api');
     app = await startDemoApp('v1.2.0', database.url);
-    await runProcess('docker', ['service', 'create', '--detach', '--name', service, '--no-resolve-image', '--network', 'host', '--restart-condition', 'none', '--entrypoint', '/bin/sleep', demoImage('v1.1.0'), '600'], { env: dockerEnv() });
-    await waitFor('the service task to run', async () => ((await serviceTasks(cli, [service])).some((task) => task.state === 'running') ? true : undefined), 60_000, 250);
+    await runProcess(
+      'docker',
+      [
+        'service',
+        'create',
+        '--detach',
+        '--name',
+        service,
+        '--no-resolve-image',
+        '--network',
+        'host',
+        '--restart-condition',
+        'none',
+        '--entrypoint',
+        '/bin/sleep',
+        demoImage('v1.1.0'),
+        '600',
+      ],
+      { env: dockerEnv() },
+    );
+    await waitFor(
+      'the service task to run',
+      async () => ((await serviceTasks(cli, [service])).some((task) => task.state === 'running') ? true : undefined),
+      60_000,
+      250,
+    );
   });
   afterAll(async () => {
     await runProcess('docker', ['service', 'rm', service], { env: dockerEnv(), okExitCodes: [0, 1] });
@@ -90,7 +118,9 @@ describe('the Engine API and the docker CLI give the same answers', () => {
     expect(container).toMatchObject({ id: app.containerId, image: demoImage('v1.2.0'), running: true });
     expect(await both((executor) => inspectContainers(executor, [app.containerId, 'f'.repeat(64)]))).toHaveLength(1);
     expect(await both((executor) => reinspectContainers(executor, [app.containerId, 'f'.repeat(64)]))).toBeUndefined();
-    expect((await both((executor) => inspectImage(executor, demoImage('v1.2.0'))))?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await both((executor) => inspectImage(executor, demoImage('v1.2.0'))))?.id).toMatch(
+      /^sha256:[0-9a-f]{64}$/,
+    );
     expect(await both((executor) => inspectImage(executor, demoImage('v9.9.9')))).toBeUndefined();
     expect(await both((executor) => composeContainers(executor, 'no-such-project'))).toEqual([]);
     const { nodeId } = await both((executor) => requireSwarmManager(executor));
@@ -98,6 +128,8 @@ describe('the Engine API and the docker CLI give the same answers', () => {
     expect(found).toMatchObject({ name: service, reference: demoImage('v1.1.0'), tag: 'v1.1.0', replicas: 1 });
     const tasks = await both((executor) => serviceTasks(executor, [found.id]));
     expect(tasks.some((task) => task.state === 'running' && task.nodeId === nodeId)).toBe(true);
-    expect((await both((executor) => listNodes(executor, nodeId))).map((node) => [node.self, node.role, node.ready])).toEqual([[true, 'manager', true]]);
+    expect(
+      (await both((executor) => listNodes(executor, nodeId))).map((node) => [node.self, node.role, node.ready]),
+    ).toEqual([[true, 'manager', true]]);
   });
 });

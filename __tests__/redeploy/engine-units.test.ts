@@ -6,7 +6,12 @@ import path from 'node:path';
 import { commonTag } from '../../actions/redeploy-tag/plan.js';
 import { commandFor } from '../../actions/redeploy-tag/command-strategy.js';
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
-import { composeConfig, detectCompose, imageOverrideYaml, runningContainerNotRemoved } from '../../shared/engine/compose.js';
+import {
+  composeConfig,
+  detectCompose,
+  imageOverrideYaml,
+  runningContainerNotRemoved,
+} from '../../shared/engine/compose.js';
 import { forceRemoveContainer } from '../../shared/engine/containers.js';
 import { interpolate, resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { localExecutor } from '../../shared/engine/executor.js';
@@ -27,13 +32,34 @@ describe('remote shell quoting, run through real shells', () => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  const nasty = ['v1; rm -rf /', '$(touch pwned)', '`touch pwned`', "'; touch pwned; '", '"$HOME"', 'a\nb', '*', '', '\\', "it's", '-n', '${IFS}x', '!!', '#comment'];
+  const nasty = [
+    'v1; rm -rf /',
+    '$(touch pwned)',
+    '`touch pwned`',
+    "'; touch pwned; '",
+    '"$HOME"',
+    'a\nb',
+    '*',
+    '',
+    '\\',
+    "it's",
+    '-n',
+    '${IFS}x',
+    '!!',
+    '#comment',
+  ];
 
   it.each(['sh', 'bash', 'dash'])('%s -c receives each argument exactly, nothing executed', async (shell) => {
-    const line = remoteCommandLine('printf', ['%s\\n', ...nasty], { cwd: scratch, env: { MARKER: "x'; touch pwned; '$(touch pwned)" } });
+    const line = remoteCommandLine('printf', ['%s\\n', ...nasty], {
+      cwd: scratch,
+      env: { MARKER: "x'; touch pwned; '$(touch pwned)" },
+    });
     const { stdout } = await runProcess(shell, ['-c', line]);
     expect(stdout).toBe(`${nasty.join('\n')}\n`);
-    const env = await runProcess(shell, ['-c', remoteCommandLine('sh', ['-c', 'printf %s "$MARKER"'], { env: { MARKER: "x'; touch pwned; '$(touch pwned)" } })]);
+    const env = await runProcess(shell, [
+      '-c',
+      remoteCommandLine('sh', ['-c', 'printf %s "$MARKER"'], { env: { MARKER: "x'; touch pwned; '$(touch pwned)" } }),
+    ]);
     expect(env.stdout).toBe("x'; touch pwned; '$(touch pwned)");
     expect(readdirSync(scratch)).toEqual([]);
   });
@@ -41,15 +67,24 @@ describe('remote shell quoting, run through real shells', () => {
   it('changes into directories named like options, and unsets variables with env -u', async () => {
     const dir = path.join(scratch, '-n');
     mkdirSync(dir);
-    const { stdout } = await runProcess('sh', ['-c', `cd ${shellQuote(scratch)} && ${remoteCommandLine('sh', ['-c', 'printf "%s|%s" "$(pwd)" "${GONE-unset}"'], { cwd: '-n', env: { GONE: undefined } })}`], {
-      env: { GONE: 'present' },
-    });
+    const { stdout } = await runProcess(
+      'sh',
+      [
+        '-c',
+        `cd ${shellQuote(scratch)} && ${remoteCommandLine('sh', ['-c', 'printf "%s|%s" "$(pwd)" "${GONE-unset}"'], { cwd: '-n', env: { GONE: undefined } })}`,
+      ],
+      {
+        env: { GONE: 'present' },
+      },
+    );
     expect(stdout).toBe(`${dir}|unset`);
   });
 
   it('refuses what no shell can carry', () => {
     expect(() => shellQuote('a\0b')).toThrow(/NUL/);
-    expect(() => remoteCommandLine('true', [], { env: { 'A B': 'x' } })).toThrow(/not a valid environment variable name/);
+    expect(() => remoteCommandLine('true', [], { env: { 'A B': 'x' } })).toThrow(
+      /not a valid environment variable name/,
+    );
   });
 });
 
@@ -95,10 +130,24 @@ describe('compose interpolation without starting compose', () => {
           '',
         ].join('\n'),
       );
-      writeFileSync(path.join(dir, 'override.yml'), ['services:', '  worker:', '    image: localhost/worker:${IMAGE_TAG}-w', '    healthcheck:', '      disable: true', ''].join('\n'));
+      writeFileSync(
+        path.join(dir, 'override.yml'),
+        [
+          'services:',
+          '  worker:',
+          '    image: localhost/worker:${IMAGE_TAG}-w',
+          '    healthcheck:',
+          '      disable: true',
+          '',
+        ].join('\n'),
+      );
       const cli = await detectCompose(localExecutor);
       const project = { cli, files: ['base.yml', 'override.yml'], workingDirectory: dir };
-      for (const env of [{ IMAGE_TAG: 'v1.2.0' }, { IMAGE_TAG: 'v1.1.0', REGISTRY: 'ghcr.io/acme' }, { IMAGE_TAG: 'v1.1.0', REGISTRY: '' }] as Record<string, string>[]) {
+      for (const env of [
+        { IMAGE_TAG: 'v1.2.0' },
+        { IMAGE_TAG: 'v1.1.0', REGISTRY: 'ghcr.io/acme' },
+        { IMAGE_TAG: 'v1.1.0', REGISTRY: '' },
+      ] as Record<string, string>[]) {
         const fromCompose = await composeConfig(localExecutor, project, { env: { REGISTRY: undefined, ...env } });
         const fromFiles = resolveServicesFromFiles(dir, project.files, ['api', 'worker', 'db'], env);
         expect(fromFiles).toBeDefined();
@@ -111,7 +160,10 @@ describe('compose interpolation without starting compose', () => {
       expect(resolveServicesFromFiles(dir, project.files, ['api', 'cache'], { IMAGE_TAG: 'v1' })).toBeUndefined();
       expect(resolveServicesFromFiles(dir, project.files, ['api'], {})).toBeUndefined();
       expect(resolveServicesFromFiles(dir, [], ['api'], { IMAGE_TAG: 'v1' })).toBeUndefined();
-      writeFileSync(path.join(dir, 'extends.yml'), ['services:', '  api:', '    extends:', '      file: base.yml', '      service: api', ''].join('\n'));
+      writeFileSync(
+        path.join(dir, 'extends.yml'),
+        ['services:', '  api:', '    extends:', '      file: base.yml', '      service: api', ''].join('\n'),
+      );
       expect(resolveServicesFromFiles(dir, ['extends.yml'], ['api'], { IMAGE_TAG: 'v1' })).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -121,10 +173,17 @@ describe('compose interpolation without starting compose', () => {
   it('writes an image override that docker-compose layers over the project', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'redeploy-override-'));
     try {
-      writeFileSync(path.join(dir, 'docker-compose.yml'), "version: '3.8'\nservices:\n  api:\n    image: localhost/app:v1.2.0\n    network_mode: host\n");
+      writeFileSync(
+        path.join(dir, 'docker-compose.yml'),
+        "version: '3.8'\nservices:\n  api:\n    image: localhost/app:v1.2.0\n    network_mode: host\n",
+      );
       writeFileSync(path.join(dir, 'pin.yml'), imageOverrideYaml({ api: 'localhost/app:v1.1.0' }));
       const cli = await detectCompose(localExecutor);
-      const config = await composeConfig(localExecutor, { cli, files: ['docker-compose.yml', 'pin.yml'], workingDirectory: dir });
+      const config = await composeConfig(localExecutor, {
+        cli,
+        files: ['docker-compose.yml', 'pin.yml'],
+        workingDirectory: dir,
+      });
       expect(config.api.image).toBe('localhost/app:v1.1.0');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -134,26 +193,66 @@ describe('compose interpolation without starting compose', () => {
 
 describe('small helpers', () => {
   it('substitutes {tag} in every argument of a command', () => {
-    expect(commandFor(['deploy', '--image=app:{tag}', '{tag}', 'plain'], 'v1.2.0')).toEqual(['deploy', '--image=app:v1.2.0', 'v1.2.0', 'plain']);
+    expect(commandFor(['deploy', '--image=app:{tag}', '{tag}', 'plain'], 'v1.2.0')).toEqual([
+      'deploy',
+      '--image=app:v1.2.0',
+      'v1.2.0',
+      'plain',
+    ]);
   });
 
-  it('reads which running container compose could not remove, in podman\'s and in Docker\'s words', () => {
+  it("reads which running container compose could not remove, in podman's and in Docker's words", () => {
     const id = 'a'.repeat(64);
-    expect(runningContainerNotRemoved(`ERROR: for app_api_1  cannot remove container ${id} as it is running - running or paused containers cannot be removed without force`)).toBe(id);
-    expect(runningContainerNotRemoved(`Error response from daemon: You cannot remove a running container ${id.slice(0, 12)}. Stop the container before attempting removal or force remove`)).toBe(id.slice(0, 12));
-    expect(runningContainerNotRemoved('ERROR: for api  pull access denied for app, repository does not exist')).toBeUndefined();
+    expect(
+      runningContainerNotRemoved(
+        `ERROR: for app_api_1  cannot remove container ${id} as it is running - running or paused containers cannot be removed without force`,
+      ),
+    ).toBe(id);
+    expect(
+      runningContainerNotRemoved(
+        `Error response from daemon: You cannot remove a running container ${id.slice(0, 12)}. Stop the container before attempting removal or force remove`,
+      ),
+    ).toBe(id.slice(0, 12));
+    expect(
+      runningContainerNotRemoved('ERROR: for api  pull access denied for app, repository does not exist'),
+    ).toBeUndefined();
   });
 
   it('force-removes a crash-looping container (restart: always) whatever state it is caught in, and a gone one counts as removed', async () => {
     const env = dockerEnv();
     const name = testResourceName('crashloop');
-    const { stdout } = await runProcess('docker', ['run', '-d', '--name', name, '--network', 'host', '--restart', 'always', '--entrypoint', '/bin/sh', demoImage('v1.2.0'), '-c', 'echo fatal >&2; exit 3'], { env });
+    const { stdout } = await runProcess(
+      'docker',
+      [
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '--restart',
+        'always',
+        '--entrypoint',
+        '/bin/sh',
+        demoImage('v1.2.0'),
+        '-c',
+        'echo fatal >&2; exit 3',
+      ],
+      { env },
+    );
     const id = stdout.trim();
     try {
-      await waitFor(`${name} to be restarted by its policy`, async () => {
-        const inspected = await runProcess('docker', ['container', 'inspect', '--format', '{{.RestartCount}}', id], { env });
-        return Number(inspected.stdout.trim()) >= 2 ? true : undefined;
-      }, 30_000, 100);
+      await waitFor(
+        `${name} to be restarted by its policy`,
+        async () => {
+          const inspected = await runProcess('docker', ['container', 'inspect', '--format', '{{.RestartCount}}', id], {
+            env,
+          });
+          return Number(inspected.stdout.trim()) >= 2 ? true : undefined;
+        },
+        30_000,
+        100,
+      );
       await forceRemoveContainer(localExecutor, id, env);
       expect((await runProcess('docker', ['container', 'inspect', id], { env, okExitCodes: [0, 1] })).exitCode).toBe(1);
       await expect(forceRemoveContainer(localExecutor, id, env)).resolves.toBeUndefined();
@@ -163,8 +262,18 @@ describe('small helpers', () => {
   });
 
   it('sums up the tags of several services', () => {
-    expect(commonTag([{ service: 'api', tag: 'v1' }, { service: 'worker', tag: 'v1' }])).toBe('v1');
-    expect(commonTag([{ service: 'api', tag: 'v1' }, { service: 'worker', tag: 'v2' }])).toBe('api=v1,worker=v2');
+    expect(
+      commonTag([
+        { service: 'api', tag: 'v1' },
+        { service: 'worker', tag: 'v1' },
+      ]),
+    ).toBe('v1');
+    expect(
+      commonTag([
+        { service: 'api', tag: 'v1' },
+        { service: 'worker', tag: 'v2' },
+      ]),
+    ).toBe('api=v1,worker=v2');
     expect(commonTag([{ service: 'api' }])).toBeUndefined();
   });
 });
@@ -177,7 +286,9 @@ describe('ready-url polling (a real HTTP server)', () => {
       seen.push(request.headers.authorization);
       if (request.url === '/old') return void response.writeHead(302, { location: '/readyz' }).end();
       calls++;
-      response.writeHead(calls < 3 ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ migrations_current: calls >= 3 }));
+      response
+        .writeHead(calls < 3 ? 503 : 200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ migrations_current: calls >= 3 }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
@@ -200,7 +311,9 @@ describe('ready-url polling (a real HTTP server)', () => {
       expect(result.attempts).toBeGreaterThan(3);
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);
-      const aborted = await pollReadyUrl(`http://127.0.0.1:${port}/health`, Date.now() + 60_000, { signal: controller.signal });
+      const aborted = await pollReadyUrl(`http://127.0.0.1:${port}/health`, Date.now() + 60_000, {
+        signal: controller.signal,
+      });
       // Returns (instead of polling on for a minute) once aborted.
       expect(aborted.ok).toBe(false);
     } finally {

@@ -37,7 +37,13 @@ describe('SSH executor (real sshd)', () => {
   let scratch: string;
 
   beforeAll(async () => {
-    executor = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+    executor = await openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: server.privateKey,
+      knownHosts: server.knownHosts,
+    });
     scratch = mkdtempSync(path.join(os.tmpdir(), 'redeploy-ssh-'));
   });
   afterAll(async () => {
@@ -47,7 +53,21 @@ describe('SSH executor (real sshd)', () => {
 
   it('passes every argument to the remote command literally: metacharacters stay inert', async () => {
     const canary = path.join(scratch, 'pwned');
-    const args = ['v1; rm -rf /', `$(touch ${canary})`, `\`touch ${canary}\``, `x' ; touch ${canary}; echo '`, 'it\'s "quoted"', 'two\nlines', '*', '~', '$HOME', '--help', '', 'a\\b', '&& touch x |'];
+    const args = [
+      'v1; rm -rf /',
+      `$(touch ${canary})`,
+      `\`touch ${canary}\``,
+      `x' ; touch ${canary}; echo '`,
+      'it\'s "quoted"',
+      'two\nlines',
+      '*',
+      '~',
+      '$HOME',
+      '--help',
+      '',
+      'a\\b',
+      '&& touch x |',
+    ];
     const { stdout } = await executor.run('printf', ['%s\\n', ...args]);
     expect(stdout).toBe(`${args.join('\n')}\n`);
     expect(existsSync(canary)).toBe(false);
@@ -59,7 +79,10 @@ describe('SSH executor (real sshd)', () => {
     const dir = path.join(scratch, `-dir with 'quotes' and $(touch pwned-env) \`touch pwned-env\``);
     mkdirSync(dir);
     const value = `off; touch ${canary}; $(touch ${canary})`;
-    const { stdout } = await executor.run('sh', ['-c', 'printf "%s|%s" "$MARKER" "$(pwd)"'], { cwd: dir, env: { MARKER: value } });
+    const { stdout } = await executor.run('sh', ['-c', 'printf "%s|%s" "$MARKER" "$(pwd)"'], {
+      cwd: dir,
+      env: { MARKER: value },
+    });
     expect(stdout).toBe(`${value}|${dir}`);
     expect(existsSync(canary)).toBe(false);
     expect(existsSync(path.join(os.homedir(), 'pwned-env'))).toBe(false);
@@ -69,37 +92,67 @@ describe('SSH executor (real sshd)', () => {
 
   it('reaches the engine the session environment points at, over one shared connection', async () => {
     const { stdout } = await executor.run('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')]);
-    const local = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')], { env: dockerEnv() });
+    const local = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')], {
+      env: dockerEnv(),
+    });
     expect(stdout.trim()).toBe(local.stdout.trim());
     expect(executor.description).toBe(`${server.user}@127.0.0.1:${server.port}`);
   });
 
   it('reports a remote failure with the command and host, not the ssh command line', async () => {
-    await expect(executor.run('docker', ['image', 'inspect', 'no-such-image:v0'])).rejects.toThrow(new RegExp(`docker image inspect no-such-image:v0 \\(on ${server.user}@127\\.0\\.0\\.1:${server.port}\\) exited with code 1`));
+    await expect(executor.run('docker', ['image', 'inspect', 'no-such-image:v0'])).rejects.toThrow(
+      new RegExp(
+        `docker image inspect no-such-image:v0 \\(on ${server.user}@127\\.0\\.0\\.1:${server.port}\\) exited with code 1`,
+      ),
+    );
   });
 
   it('refuses a host whose key is not the one in known-hosts, and says what to do', async () => {
-    const opened = openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.wrongKnownHosts });
+    const opened = openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: server.privateKey,
+      knownHosts: server.wrongKnownHosts,
+    });
     await expect(opened).rejects.toBeInstanceOf(ActionError);
     await expect(opened).rejects.toThrow(/Host key verification failed/);
     await expect(opened).rejects.toMatchObject({ hint: expect.stringContaining('ssh-keyscan') });
   });
 
   it('trusts the first key only with accept-new, and a wrong user key is refused with a hint', async () => {
-    const accepting = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: 'accept-new' });
+    const accepting = await openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: server.privateKey,
+      knownHosts: 'accept-new',
+    });
     expect((await accepting.run('echo', ['ok'])).stdout).toBe('ok\n');
     await accepting.close();
 
     const otherKey = path.join(scratch, 'other_key');
     await runProcess('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
-    const refused = openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: readFileSync(otherKey, 'utf8'), knownHosts: server.knownHosts });
+    const refused = openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: readFileSync(otherKey, 'utf8'),
+      knownHosts: server.knownHosts,
+    });
     await expect(refused).rejects.toThrow(/Permission denied/);
     await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining('authorized_keys') });
   });
 
   it('deletes its key and known_hosts files on close', async () => {
     const before = sshTempDirs();
-    const second = await openSshExecutor({ host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, knownHosts: server.knownHosts });
+    const second = await openSshExecutor({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      privateKey: server.privateKey,
+      knownHosts: server.knownHosts,
+    });
     const created = sshTempDirs().filter((name) => !before.includes(name));
     expect(created).toHaveLength(1);
     const dir = path.join(os.tmpdir(), created[0]);
@@ -143,7 +196,11 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     const marker = `off'; touch ${canary}; echo '$(touch ${canary})`;
     const tempBefore = sshTempDirs();
     const result = await runAction('redeploy-tag', {
-      inputs: sshInputs({ tag: 'v1.1.0', 'env-overrides': `MARKER=${marker}`, 'ready-url': `${project.baseUrl}/health` }),
+      inputs: sshInputs({
+        tag: 'v1.1.0',
+        'env-overrides': `MARKER=${marker}`,
+        'ready-url': `${project.baseUrl}/health`,
+      }),
       // The runner itself has no engine: everything must happen through ssh.
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
     });
@@ -154,7 +211,9 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     expect(after.id).not.toBe(before.id);
     expect(after.labels['com.docker.compose.project']).toBe(project.name);
     expect(await project.health()).toEqual({ status: 200, body: { status: 'ok', version: 'v1.1.0' } });
-    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', after.id], { env: dockerEnv() });
+    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', after.id], {
+      env: dockerEnv(),
+    });
     expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${marker}`);
     expect(existsSync(canary)).toBe(false);
 
@@ -163,18 +222,28 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     expect(JSON.parse(result.outputs['container-ids'])).toEqual([after.id]);
     expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker-compose 1.29.2 (v1))`);
     expect(result.summary).toContain(`| Host | \`${server.user}@127.0.0.1:${server.port}\` |`);
-    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, from: 'v1.2.0', to: 'v1.1.0' });
+    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+      success: true,
+      from: 'v1.2.0',
+      to: 'v1.1.0',
+    });
 
     expect(leaksOf(result, server.privateKey)).toEqual([]);
-    for (const line of server.privateKey.split('\n').filter((text) => text.length > 20 && !text.startsWith('-----'))) expect(leaksOf(result, line)).toEqual([]);
+    for (const line of server.privateKey.split('\n').filter((text) => text.length > 20 && !text.startsWith('-----')))
+      expect(leaksOf(result, line)).toEqual([]);
     expect(sshTempDirs().filter((name) => !tempBefore.includes(name))).toEqual([]);
   });
 
   it('refuses a host key that does not match known-hosts before looking at anything; the service keeps running', async () => {
     const before = await project.running();
-    const result = await runAction('redeploy-tag', { inputs: sshInputs({ tag: 'v1.2.0', 'known-hosts': server.wrongKnownHosts }), env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    const result = await runAction('redeploy-tag', {
+      inputs: sshInputs({ tag: 'v1.2.0', 'known-hosts': server.wrongKnownHosts }),
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toContain(`ssh to ${server.user}@127.0.0.1:${server.port} failed: Host key verification failed.`);
+    expect(result.errors[0]).toContain(
+      `ssh to ${server.user}@127.0.0.1:${server.port} failed: Host key verification failed.`,
+    );
     expect(result.errors[0]).toContain('Hint:');
     expect(result.events).toEqual([]);
     expect((await project.running()).id).toBe(before.id);
@@ -197,7 +266,13 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
     try {
       const result = await runAction('redeploy-tag', {
         inputs: {
-          ...sshInputs({ tag: 'v1.1.0', 'ready-url': `http://127.0.0.1:${port}/readyz`, 'health-timeout': '30s', environment: 'staging', 'complete-deployment': 'false' }),
+          ...sshInputs({
+            tag: 'v1.1.0',
+            'ready-url': `http://127.0.0.1:${port}/readyz`,
+            'health-timeout': '30s',
+            environment: 'staging',
+            'complete-deployment': 'false',
+          }),
           'ssh-port': String(doomed.port),
           'known-hosts': doomed.knownHosts,
           'ssh-key': doomed.privateKey,
@@ -207,7 +282,11 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
       });
       expect(probes).toBeGreaterThan(0);
       expect(result.exitCode).toBe(1);
-      expect(result.errors.join('\n')).toMatch(new RegExp(`Redeploy of api to v1\\.1\\.0 stopped half-way: ssh to ${doomed.user}@127\\.0\\.0\\.1:${doomed.port} failed: .*Connection refused`));
+      expect(result.errors.join('\n')).toMatch(
+        new RegExp(
+          `Redeploy of api to v1\\.1\\.0 stopped half-way: ssh to ${doomed.user}@127\\.0\\.0\\.1:${doomed.port} failed: .*Connection refused`,
+        ),
+      );
       expect(result.errors.join('\n')).toContain('look at them before running this again');
       expect(result.summary).toMatch(/\| api \| v1\.2\.0 \| v1\.1\.0 \| [0-9a-f]{12} \| unknown \|/);
       expect(result.outputs.outcome).toBe('error');
@@ -215,7 +294,12 @@ describe('redeploy-tag over SSH (real sshd, compose on the "remote" host)', () =
       // complete-deployment: false defers only a success; a failure is always recorded.
       expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'failure']);
       expect(result.outputs['deployment-id']).toBe(String(created.id));
-      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: false, outcome: 'error', to: 'v1.1.0', deployment_id: created.id });
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+        success: false,
+        outcome: 'error',
+        to: 'v1.1.0',
+        deployment_id: created.id,
+      });
       expect(result.summary).toContain('FAILED half-way');
       expect(leaksOf(result, doomed.privateKey)).toEqual([]);
     } finally {
@@ -233,7 +317,10 @@ describe('redeploy-tag strategy swarm over SSH to the manager (real sshd)', () =
   beforeAll(async () => {
     database = await createTestDatabase('redeploy_ssh_swarm');
     // The image's registry comes from the manager's environment: only the manager can resolve the file.
-    stack = await createSwarmStack({ databaseUrl: database.url, image: '${DEMO_REGISTRY}/rollback-demo-app:${IMAGE_TAG}' });
+    stack = await createSwarmStack({
+      databaseUrl: database.url,
+      image: '${DEMO_REGISTRY}/rollback-demo-app:${IMAGE_TAG}',
+    });
     await stack.deploy('v1.2.0', { DEMO_REGISTRY: 'localhost' });
   });
   afterAll(async () => {
@@ -270,14 +357,18 @@ describe('redeploy-tag strategy swarm over SSH to the manager (real sshd)', () =
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(result.outputs['new-tag']).toBe('v1.1.0');
     expect(result.outputs.outcome).toBe('deployed');
-    expect(result.log).toContain(`on ${server.user}@127.0.0.1:${server.port} (docker stack deploy (stack ${stack.name}))`);
+    expect(result.log).toContain(
+      `on ${server.user}@127.0.0.1:${server.port} (docker stack deploy (stack ${stack.name}))`,
+    );
     expect(result.summary).toContain(`| Host | \`${server.user}@127.0.0.1:${server.port}\` |`);
 
     const [task] = await stack.current('api');
     expect(task.id).not.toBe(before[0].id);
     expect(task.image.split('@')[0]).toBe(demoImage('v1.1.0'));
     expect(await stack.health()).toEqual({ status: 200, version: 'v1.1.0' });
-    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', task.containerId!], { env: dockerEnv() });
+    const { stdout } = await runProcess('docker', ['inspect', '--format', '{{json .Config.Env}}', task.containerId!], {
+      env: dockerEnv(),
+    });
     expect(JSON.parse(stdout) as string[]).toContain(`MARKER=${marker}`);
     expect(existsSync(canary)).toBe(false);
     expect((await stack.current('worker')).map((entry) => entry.id)).toEqual(worker.map((entry) => entry.id));

@@ -78,10 +78,19 @@ export function stackFileText(options: SwarmStackOptions & { portBase: number; w
     '    networks: [hostnet]',
   ];
   if (options.crashOn) {
-    lines.push(`    entrypoint: ["/bin/sh", "-c", "if [ \\"$$APP_VERSION\\" = ${options.crashOn} ]; then echo 'fatal: export worker cannot start' >&2; exit 3; fi; exec /usr/bin/node /app/index.js"]`);
+    lines.push(
+      `    entrypoint: ["/bin/sh", "-c", "if [ \\"$$APP_VERSION\\" = ${options.crashOn} ]; then echo 'fatal: export worker cannot start' >&2; exit 3; fi; exec /usr/bin/node /app/index.js"]`,
+    );
   }
   if (options.healthcheck ?? true) {
-    lines.push('    healthcheck:', '      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:$$PORT/health"]', '      interval: 1s', '      timeout: 3s', '      retries: 2', '      start_period: 10s');
+    lines.push(
+      '    healthcheck:',
+      '      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:$$PORT/health"]',
+      '      interval: 1s',
+      '      timeout: 3s',
+      '      retries: 2',
+      '      start_period: 10s',
+    );
   }
   lines.push(
     '    deploy:',
@@ -136,12 +145,17 @@ export async function createSwarmStack(options: SwarmStackOptions): Promise<Swar
     apiUrl,
     workerUrl: `http://127.0.0.1:${workerPort}`,
     async deploy(tag, extraEnv = {}) {
-      await runProcess('docker', ['stack', 'deploy', '-c', file, '--resolve-image', 'changed', '--detach=true', name], { cwd: dir, env: { ...env, IMAGE_TAG: tag, ...extraEnv } });
+      await runProcess('docker', ['stack', 'deploy', '-c', file, '--resolve-image', 'changed', '--detach=true', name], {
+        cwd: dir,
+        env: { ...env, IMAGE_TAG: tag, ...extraEnv },
+      });
       await waitFor(
         `stack ${name} on ${tag}`,
         async () => {
           const api = await service('api');
-          const running = (await current('api')).filter((task) => task.state === 'running' && task.image.startsWith(demoImage(tag)));
+          const running = (await current('api')).filter(
+            (task) => task.state === 'running' && task.image.startsWith(demoImage(tag)),
+          );
           const settled = !api.update || ['completed', 'rollback_completed'].includes(api.update.state);
           const worker = (await current('worker')).filter((task) => task.state === 'running');
           return running.length === replicas && settled && worker.length === 1 ? true : undefined;

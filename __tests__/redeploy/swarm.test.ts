@@ -11,17 +11,28 @@ import { createSwarmStack, type SwarmStack } from './swarm-stack.js';
  * healthchecks), the demo app images and a real PostgreSQL database.
  */
 async function imageId(reference: string): Promise<string> {
-  const { stdout } = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', reference], { env: dockerEnv() });
+  const { stdout } = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', reference], {
+    env: dockerEnv(),
+  });
   return stdout.trim();
 }
 
 async function containerHealth(id: string): Promise<string> {
-  const { stdout } = await runProcess('docker', ['container', 'inspect', '--format', '{{.State.Health.Status}}', id], { env: dockerEnv() });
+  const { stdout } = await runProcess('docker', ['container', 'inspect', '--format', '{{.State.Health.Status}}', id], {
+    env: dockerEnv(),
+  });
   return stdout.trim();
 }
 
 function stackInputs(stack: SwarmStack, extra: Record<string, string> = {}): Record<string, string> {
-  return { strategy: 'swarm', stack: stack.name, 'compose-file': 'stack.yml', 'working-directory': stack.dir, 'health-timeout': '90s', ...extra };
+  return {
+    strategy: 'swarm',
+    stack: stack.name,
+    'compose-file': 'stack.yml',
+    'working-directory': stack.dir,
+    'health-timeout': '90s',
+    ...extra,
+  };
 }
 
 interface SwarmServiceJson {
@@ -57,15 +68,28 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     let result;
     try {
       result = await runAction('redeploy-tag', {
-        inputs: stackInputs(stack, { tag: 'v1.1.0', 'ready-url': `${stack.apiUrl(2)}/health`, environment: 'production' }),
+        inputs: stackInputs(stack, {
+          tag: 'v1.1.0',
+          'ready-url': `${stack.apiUrl(2)}/health`,
+          environment: 'production',
+        }),
         env: { ...dockerEnv(), ...github.server.env() },
         githubToken: 'ghs_swarmtoken',
       });
       expect(result.errors).toEqual([]);
       expect(result.exitCode).toBe(0);
       const [created] = github.deployments.deployments;
-      expect(created).toMatchObject({ ref: 'v1.1.0', environment: 'production', description: `redeploy-tag: ${stack.name}_api v1.2.0 -> v1.1.0` });
-      expect(created.payload).toMatchObject({ from: 'v1.2.0', to: 'v1.1.0', services: [`${stack.name}_api`], strategy: 'swarm' });
+      expect(created).toMatchObject({
+        ref: 'v1.1.0',
+        environment: 'production',
+        description: `redeploy-tag: ${stack.name}_api v1.2.0 -> v1.1.0`,
+      });
+      expect(created.payload).toMatchObject({
+        from: 'v1.2.0',
+        to: 'v1.1.0',
+        services: [`${stack.name}_api`],
+        strategy: 'swarm',
+      });
       expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
       expect(result.outputs['deployment-id']).toBe(String(created.id));
     } finally {
@@ -90,7 +114,9 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
 
     // The other service: same tasks, same spec image, still answering as v1.2.0.
     const workerAfter = await stack.current('worker');
-    expect(workerAfter.map((task) => [task.id, task.state, task.containerId])).toEqual(workerBefore.map((task) => [task.id, 'running', task.containerId]));
+    expect(workerAfter.map((task) => [task.id, task.state, task.containerId])).toEqual(
+      workerBefore.map((task) => [task.id, 'running', task.containerId]),
+    );
     expect((await stack.service('worker')).taskTemplate).toBe(workerSpec.taskTemplate);
     expect(((await (await fetch(`${stack.workerUrl}/health`)).json()) as { version: string }).version).toBe('v1.2.0');
 
@@ -100,22 +126,46 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(result.outputs['previous-image-id']).toBe(await imageId(demoImage('v1.2.0')));
     expect(result.outputs['image-id']).toBe(await imageId(demoImage('v1.1.0')));
     expect(result.outputs['image-digest']).toBe('');
-    expect((JSON.parse(result.outputs['previous-container-ids']) as string[]).sort()).toEqual(apiBefore.map((task) => task.containerId).sort());
-    expect((JSON.parse(result.outputs['container-ids']) as string[]).sort()).toEqual(apiAfter.map((task) => task.containerId).sort());
+    expect((JSON.parse(result.outputs['previous-container-ids']) as string[]).sort()).toEqual(
+      apiBefore.map((task) => task.containerId).sort(),
+    );
+    expect((JSON.parse(result.outputs['container-ids']) as string[]).sort()).toEqual(
+      apiAfter.map((task) => task.containerId).sort(),
+    );
     expect(Number(result.outputs['duration-ms'])).toBeGreaterThan(0);
     const [service] = JSON.parse(result.outputs['services-json']) as SwarmServiceJson[];
-    expect(service).toMatchObject({ service: `${stack.name}_api`, ready: true, previous: { tag: 'v1.2.0' }, current: { tag: 'v1.1.0' }, replicas: { desired: 2, running: 2 }, failedTasks: [] });
+    expect(service).toMatchObject({
+      service: `${stack.name}_api`,
+      ready: true,
+      previous: { tag: 'v1.2.0' },
+      current: { tag: 'v1.1.0' },
+      replicas: { desired: 2, running: 2 },
+      failedTasks: [],
+    });
 
-    expect(result.events.find((event) => event.event === 'rollback_start')).toMatchObject({ from: 'v1.2.0', to: 'v1.1.0', services: [`${stack.name}_api`], strategy: 'swarm' });
-    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: true, outcome: 'deployed', running: 'v1.1.0' });
+    expect(result.events.find((event) => event.event === 'rollback_start')).toMatchObject({
+      from: 'v1.2.0',
+      to: 'v1.1.0',
+      services: [`${stack.name}_api`],
+      strategy: 'swarm',
+    });
+    expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+      success: true,
+      outcome: 'deployed',
+      running: 'v1.1.0',
+    });
     expect(result.log).toContain(`docker stack deploy -c stack.yml --resolve-image changed ${stack.name}`);
     expect(result.log).toMatch(/ready-url http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/);
-    expect(result.summary).toContain('| Service | Replicas running/desired | Image before | Image after | Failed tasks |');
-    expect(result.summary).toContain(`| ${stack.name}_api | 2/2 | ${demoImage('v1.2.0')} | ${demoImage('v1.1.0')} | none |`);
+    expect(result.summary).toContain(
+      '| Service | Replicas running/desired | Image before | Image after | Failed tasks |',
+    );
+    expect(result.summary).toContain(
+      `| ${stack.name}_api | 2/2 | ${demoImage('v1.2.0')} | ${demoImage('v1.1.0')} | none |`,
+    );
     expect(result.summary).toContain(`| Tool | \`docker stack deploy (stack ${stack.name})\` |`);
   });
 
-  it('restores the previous spec when the release stays unhealthy, quoting the failing task\'s healthcheck, and records the failure', async () => {
+  it("restores the previous spec when the release stays unhealthy, quoting the failing task's healthcheck, and records the failure", async () => {
     const workerBefore = await stack.current('worker');
     const github = await startFakeGitHub({ token: 'ghs_swarmtoken' });
     try {
@@ -128,8 +178,12 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
       const error = result.errors.join('\n');
       // The swarm pauses the update, or the failed task is seen first: either way the task is quoted.
       expect(error).toContain(`Redeploy of ${stack.name}_api to v1.3.0 failed: Update of ${stack.name}_api failed: `);
-      expect(error).toMatch(/Failing task: \S+_api task [0-9a-z]{12} on \S+ \([0-9a-z]{12}\): ".*healthcheck unhealthy: wget: server returned error: HTTP\/1\.1 500 Internal Server Error"/);
-      expect(error).toContain(`Restored: rolled back ${stack.name}_api to ${demoImage('v1.2.0')} (docker service rollback); every task runs it and is healthy again.`);
+      expect(error).toMatch(
+        /Failing task: \S+_api task [0-9a-z]{12} on \S+ \([0-9a-z]{12}\): ".*healthcheck unhealthy: wget: server returned error: HTTP\/1\.1 500 Internal Server Error"/,
+      );
+      expect(error).toContain(
+        `Restored: rolled back ${stack.name}_api to ${demoImage('v1.2.0')} (docker service rollback); every task runs it and is healthy again.`,
+      );
       expect(result.outputs.outcome).toBe('restored');
       expect(result.outputs['previous-tag']).toBe('v1.2.0');
       expect(result.outputs['new-tag']).toBe('v1.2.0');
@@ -138,7 +192,11 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
       expect(service.replicas?.desired).toBe(2);
       expect(result.log).toContain(`docker service rollback --detach ${stack.name}_api`);
       expect(result.summary).toContain('FAILED; previous version restored and healthy');
-      expect(result.summary).toMatch(new RegExp(`\\| ${stack.name}_api \\| \\d/2 \\| ${demoImage('v1.2.0').replace(/[./]/g, '\\$&')} \\| ${demoImage('v1.2.0').replace(/[./]/g, '\\$&')} \\| [0-9a-z]{12} on .*HTTP/1\\.1 500`));
+      expect(result.summary).toMatch(
+        new RegExp(
+          `\\| ${stack.name}_api \\| \\d/2 \\| ${demoImage('v1.2.0').replace(/[./]/g, '\\$&')} \\| ${demoImage('v1.2.0').replace(/[./]/g, '\\$&')} \\| [0-9a-z]{12} on .*HTTP/1\\.1 500`,
+        ),
+      );
       const [created] = github.deployments.deployments;
       expect(created.statuses.map((status) => status.state)).toEqual(['in_progress', 'failure']);
       expect(leaksOf(result, 'ghs_swarmtoken')).toEqual([]);
@@ -163,14 +221,25 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     const tasksBefore = (await stack.tasks('api')).map((task) => task.id).sort();
     const github = await startFakeGitHub({ token: 'ghs_swarmtoken' });
     try {
-      const result = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v9.9.9', environment: 'production' }), env: { ...dockerEnv(), ...github.server.env() }, githubToken: 'ghs_swarmtoken' });
+      const result = await runAction('redeploy-tag', {
+        inputs: stackInputs(stack, { tag: 'v9.9.9', environment: 'production' }),
+        env: { ...dockerEnv(), ...github.server.env() },
+        githubToken: 'ghs_swarmtoken',
+      });
       expect(result.exitCode).toBe(1);
-      expect(result.errors.join('\n')).toMatch(new RegExp(`Image ${demoImage('v9.9.9').replace(/[./]/g, '\\$&')} is not available on 1 of the 1 node\\(s\\) that would run it: \\S+ \\([0-9a-z]{12}\\): not present, and its registry does not serve it .*Nothing was changed\\.`));
+      expect(result.errors.join('\n')).toMatch(
+        new RegExp(
+          `Image ${demoImage('v9.9.9').replace(/[./]/g, '\\$&')} is not available on 1 of the 1 node\\(s\\) that would run it: \\S+ \\([0-9a-z]{12}\\): not present, and its registry does not serve it .*Nothing was changed\\.`,
+        ),
+      );
       expect(result.outputs.outcome).toBe('refused');
       expect(result.outputs['previous-tag']).toBe('v1.2.0');
       expect(result.log).not.toContain('docker stack deploy -c');
       expect(github.deployments.deployments).toEqual([]);
-      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({ success: false, outcome: 'refused' });
+      expect(result.events.find((event) => event.event === 'rollback_complete')).toMatchObject({
+        success: false,
+        outcome: 'refused',
+      });
     } finally {
       await github.server.stop();
     }
@@ -183,13 +252,21 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
   it('with verify-only checks the image on the nodes and changes nothing, records nothing', async () => {
     const before = await stack.service('api');
     const tasksBefore = (await stack.tasks('api')).map((task) => task.id).sort();
-    const verified = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v1.1.0', 'verify-only': 'true' }), env: dockerEnv() });
+    const verified = await runAction('redeploy-tag', {
+      inputs: stackInputs(stack, { tag: 'v1.1.0', 'verify-only': 'true' }),
+      env: dockerEnv(),
+    });
     expect(verified.errors).toEqual([]);
     expect(verified.outputs.outcome).toBe('verified');
     expect(verified.events).toEqual([]);
     expect(verified.log).toMatch(/localhost\/rollback-demo-app:v1\.1\.0: \S+ \([0-9a-z]{12}\) present\./);
-    expect(verified.summary).toContain('## redeploy-tag: `v1.1.0`: image available where it would run; nothing changed (verify-only)');
-    const missing = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v9.9.9', 'verify-only': 'true' }), env: dockerEnv() });
+    expect(verified.summary).toContain(
+      '## redeploy-tag: `v1.1.0`: image available where it would run; nothing changed (verify-only)',
+    );
+    const missing = await runAction('redeploy-tag', {
+      inputs: stackInputs(stack, { tag: 'v9.9.9', 'verify-only': 'true' }),
+      env: dockerEnv(),
+    });
     expect(missing.exitCode).toBe(1);
     expect(missing.outputs.outcome).toBe('refused');
     expect(missing.events).toEqual([]);
@@ -199,7 +276,10 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
   });
 
   it('with on-failure: leave, leaves the paused update for inspection', async () => {
-    const result = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v1.3.0', 'on-failure': 'leave' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: stackInputs(stack, { tag: 'v1.3.0', 'on-failure': 'leave' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.outcome).toBe('failed');
     expect(result.errors.join('\n')).toContain('on-failure is "leave"');
@@ -234,10 +314,17 @@ describe('redeploy-tag strategy swarm, more ways services fail and are named', (
   });
 
   it('a release whose tasks exit: the task error and its last log lines are quoted, the previous spec comes back', async () => {
-    const result = await runAction('redeploy-tag', { inputs: stackInputs(crashing, { tag: 'v1.1.0' }), env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: stackInputs(crashing, { tag: 'v1.1.0' }),
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors.join('\n')).toMatch(/Failing task: \S+_api task [0-9a-z]{12} on \S+ \([0-9a-z]{12}\): "task: non-zero exit \(3\)"/);
-    expect(result.log).toMatch(/::group::Last 20 log lines of \S+_api \(task container [0-9a-f]{12}\)\n(.*\n)*fatal: export worker cannot start/);
+    expect(result.errors.join('\n')).toMatch(
+      /Failing task: \S+_api task [0-9a-z]{12} on \S+ \([0-9a-z]{12}\): "task: non-zero exit \(3\)"/,
+    );
+    expect(result.log).toMatch(
+      /::group::Last 20 log lines of \S+_api \(task container [0-9a-f]{12}\)\n(.*\n)*fatal: export worker cannot start/,
+    );
     expect(result.outputs.outcome).toBe('restored');
     expect((await crashing.service('api')).reference).toBe(demoImage('v1.2.0'));
     expect(await crashing.health(1)).toEqual({ status: 200, version: 'v1.2.0' });
@@ -246,16 +333,28 @@ describe('redeploy-tag strategy swarm, more ways services fail and are named', (
   it('updates named services with docker service update --image, env-overrides reaching their containers', async () => {
     const name = `${crashing.name}_api`;
     const result = await runAction('redeploy-tag', {
-      inputs: { strategy: 'swarm', services: name, tag: 'v1.0.0', 'env-overrides': 'MARKER=off; $(id)', 'health-timeout': '90s' },
+      inputs: {
+        strategy: 'swarm',
+        services: name,
+        tag: 'v1.0.0',
+        'env-overrides': 'MARKER=off; $(id)',
+        'health-timeout': '90s',
+      },
       env: dockerEnv(),
     });
     expect(result.errors).toEqual([]);
     expect(result.outputs.outcome).toBe('deployed');
     expect(result.outputs['previous-tag']).toBe('v1.2.0');
     expect(result.outputs['new-tag']).toBe('v1.0.0');
-    expect(result.log).toContain(`Updating: docker service update --detach --image ${demoImage('v1.0.0')} --env-add '…' ${name}`);
+    expect(result.log).toContain(
+      `Updating: docker service update --detach --image ${demoImage('v1.0.0')} --env-add '…' ${name}`,
+    );
     const [task] = await crashing.current('api');
-    const { stdout } = await runProcess('docker', ['container', 'inspect', '--format', '{{json .Config.Env}}', task.containerId!], { env: dockerEnv() });
+    const { stdout } = await runProcess(
+      'docker',
+      ['container', 'inspect', '--format', '{{json .Config.Env}}', task.containerId!],
+      { env: dockerEnv() },
+    );
     expect(JSON.parse(stdout) as string[]).toContain('MARKER=off; $(id)');
     expect(await crashing.health(1)).toEqual({ status: 200, version: 'v1.0.0' });
     // The worker, not named, was not touched.
@@ -263,9 +362,14 @@ describe('redeploy-tag strategy swarm, more ways services fail and are named', (
   });
 
   it('names a service the swarm does not have, and lists those it has, before anything changes', async () => {
-    const result = await runAction('redeploy-tag', { inputs: { strategy: 'swarm', services: 'no-such-service', tag: 'v1.1.0' }, env: dockerEnv() });
+    const result = await runAction('redeploy-tag', {
+      inputs: { strategy: 'swarm', services: 'no-such-service', tag: 'v1.1.0' },
+      env: dockerEnv(),
+    });
     expect(result.exitCode).toBe(1);
-    expect(result.errors[0]).toContain('Input "services" names "no-such-service", which is not a service of the swarm on this runner; its services:');
+    expect(result.errors[0]).toContain(
+      'Input "services" names "no-such-service", which is not a service of the swarm on this runner; its services:',
+    );
     expect(result.errors[0]).toContain(`${crashing.name}_api`);
   });
 });
@@ -284,7 +388,7 @@ describe('redeploy-tag strategy swarm, when the swarm rolls back by itself', () 
     await database?.drop();
   });
 
-  it('waits for the swarm\'s own rollback instead of rolling back a second time (which would return to the failed spec)', async () => {
+  it("waits for the swarm's own rollback instead of rolling back a second time (which would return to the failed spec)", async () => {
     const result = await runAction('redeploy-tag', { inputs: stackInputs(stack, { tag: 'v1.3.0' }), env: dockerEnv() });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('the swarm rolled the update back itself');
@@ -302,13 +406,31 @@ describe('redeploy-tag strategy swarm: inputs checked before anything runs', () 
   it.each([
     [{ strategy: 'swarm', stack: 'shop', tag: 'v1' }, 'Input "compose-file" is required with stack'],
     [{ strategy: 'swarm', tag: 'v1' }, 'Input "services" is required with strategy "swarm" without stack'],
-    [{ strategy: 'compose', stack: 'shop', services: 'api', tag: 'v1' }, 'Input "stack" is only used with strategy "swarm"'],
-    [{ strategy: 'swarm', stack: 'shop', 'compose-file': 'stack.yml', 'project-name': 'shop', tag: 'v1' }, 'Input "project-name" is only used with strategy "compose"'],
-    [{ strategy: 'swarm', services: 'shop_api', 'compose-file': 'stack.yml', tag: 'v1' }, 'Input "compose-file" is only used with stack'],
-    [{ strategy: 'swarm', stack: 'shop', 'compose-file': 'stack.yml', image: 'ghcr.io/acme/api', tag: 'v1' }, 'Input "image" cannot be used with stack'],
-    [{ strategy: 'swarm', stack: 'shop; rm -rf /', 'compose-file': 'stack.yml', tag: 'v1' }, 'Input "stack" must be a stack name'],
+    [
+      { strategy: 'compose', stack: 'shop', services: 'api', tag: 'v1' },
+      'Input "stack" is only used with strategy "swarm"',
+    ],
+    [
+      { strategy: 'swarm', stack: 'shop', 'compose-file': 'stack.yml', 'project-name': 'shop', tag: 'v1' },
+      'Input "project-name" is only used with strategy "compose"',
+    ],
+    [
+      { strategy: 'swarm', services: 'shop_api', 'compose-file': 'stack.yml', tag: 'v1' },
+      'Input "compose-file" is only used with stack',
+    ],
+    [
+      { strategy: 'swarm', stack: 'shop', 'compose-file': 'stack.yml', image: 'ghcr.io/acme/api', tag: 'v1' },
+      'Input "image" cannot be used with stack',
+    ],
+    [
+      { strategy: 'swarm', stack: 'shop; rm -rf /', 'compose-file': 'stack.yml', tag: 'v1' },
+      'Input "stack" must be a stack name',
+    ],
     [{ strategy: 'swarm', services: 'api$(id)', tag: 'v1' }, 'Input "services"'],
-    [{ strategy: 'command', command: 'deploy.sh', 'verify-only': 'true', tag: 'v1' }, 'Input "image" is required with verify-only and strategy "command"'],
+    [
+      { strategy: 'command', command: 'deploy.sh', 'verify-only': 'true', tag: 'v1' },
+      'Input "image" is required with verify-only and strategy "command"',
+    ],
   ])('%j', async (inputs, message) => {
     const result = await runAction('redeploy-tag', { inputs, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     expect(result.exitCode).toBe(1);

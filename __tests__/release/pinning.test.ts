@@ -19,10 +19,14 @@ interface Step {
 }
 interface Workflow {
   on: { workflow_call: { inputs: Record<string, unknown> } };
-  jobs: Record<string, { steps?: Step[]; uses?: string; with?: Record<string, string>; outputs?: Record<string, string> }>;
+  jobs: Record<
+    string,
+    { steps?: Step[]; uses?: string; with?: Record<string, string>; outputs?: Record<string, string> }
+  >;
 }
 
-const load = (name: string) => parseYaml(readFileSync(path.join(REPO_ROOT, '.github', 'workflows', name), 'utf8')) as Workflow;
+const load = (name: string) =>
+  parseYaml(readFileSync(path.join(REPO_ROOT, '.github', 'workflows', name), 'utf8')) as Workflow;
 const status = { success: () => true, failure: () => false, cancelled: () => false };
 const WORKFLOW_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
 const jobContext = { workflow_sha: WORKFLOW_SHA, workflow_repository: 'rollback-actions/rollback-actions' };
@@ -39,15 +43,22 @@ function actionRefs(workflow: Workflow, actionsRef: string): string[] {
   const needs: Record<string, { outputs: Record<string, string> }> = {};
   for (const [jobId, job] of Object.entries(workflow.jobs)) {
     for (const step of job.steps ?? []) {
-      if (step.id && step.run?.includes('actions-ref=$ACTIONS_REF')) steps[step.id] = { outputs: { 'actions-ref': interpolateString(step.env!.ACTIONS_REF, { inputs, job: jobContext }, status) } };
+      if (step.id && step.run?.includes('actions-ref=$ACTIONS_REF'))
+        steps[step.id] = {
+          outputs: { 'actions-ref': interpolateString(step.env!.ACTIONS_REF, { inputs, job: jobContext }, status) },
+        };
     }
     const output = job.outputs?.['actions-ref'];
-    if (output) needs[jobId] = { outputs: { 'actions-ref': interpolateString(output, { inputs, steps, job: jobContext }, status) } };
+    if (output)
+      needs[jobId] = {
+        outputs: { 'actions-ref': interpolateString(output, { inputs, steps, job: jobContext }, status) },
+      };
   }
   const refs: string[] = [];
   for (const job of Object.values(workflow.jobs)) {
     for (const step of job.steps ?? []) {
-      if (!step.uses?.startsWith('actions/checkout@') || !step.with?.repository?.includes('actions-repository')) continue;
+      if (!step.uses?.startsWith('actions/checkout@') || !step.with?.repository?.includes('actions-repository'))
+        continue;
       refs.push(interpolateString(step.with.ref, { inputs, steps, needs, job: jobContext }, status));
     }
   }
@@ -55,18 +66,23 @@ function actionRefs(workflow: Workflow, actionsRef: string): string[] {
 }
 
 describe('pinning the reusable workflows', () => {
-  it.each(['rollback.yml', 'rollback-drill.yml'])('%s checks out the actions at actions-ref, at the workflow commit by default', (name) => {
-    const workflow = load(name);
-    expect(Object.keys(workflow.on.workflow_call.inputs)).toContain('actions-ref');
-    const byDefault = actionRefs(workflow, '');
-    expect(byDefault.length).toBeGreaterThan(0);
-    expect(new Set(byDefault)).toEqual(new Set([WORKFLOW_SHA]));
-    expect(new Set(actionRefs(workflow, SHA))).toEqual(new Set([SHA]));
-  });
+  it.each(['rollback.yml', 'rollback-drill.yml'])(
+    '%s checks out the actions at actions-ref, at the workflow commit by default',
+    (name) => {
+      const workflow = load(name);
+      expect(Object.keys(workflow.on.workflow_call.inputs)).toContain('actions-ref');
+      const byDefault = actionRefs(workflow, '');
+      expect(byDefault.length).toBeGreaterThan(0);
+      expect(new Set(byDefault)).toEqual(new Set([WORKFLOW_SHA]));
+      expect(new Set(actionRefs(workflow, SHA))).toEqual(new Set([SHA]));
+    },
+  );
 
   it('auto-rollback.yml passes its actions-ref on to rollback.yml', () => {
     const workflow = load('auto-rollback.yml');
-    const call = Object.values(workflow.jobs).find((job) => /(^\.|\/rollback-actions)\/\.github\/workflows\/rollback\.yml(@|$)/.test(job.uses ?? ''));
+    const call = Object.values(workflow.jobs).find((job) =>
+      /(^\.|\/rollback-actions)\/\.github\/workflows\/rollback\.yml(@|$)/.test(job.uses ?? ''),
+    );
     expect(call?.with?.['actions-ref']).toBe('${{ inputs.actions-ref }}');
   });
 });

@@ -32,16 +32,33 @@ describe('release workflow', () => {
   });
 
   const git = async (cwd: string, ...args: string[]) =>
-    (await runProcess('git', ['-c', 'user.name=Release Test', '-c', 'user.email=release@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd })).stdout.trim();
+    (
+      await runProcess(
+        'git',
+        [
+          '-c',
+          'user.name=Release Test',
+          '-c',
+          'user.email=release@example.com',
+          '-c',
+          'init.defaultBranch=main',
+          ...args,
+        ],
+        { cwd },
+      )
+    ).stdout.trim();
 
   /**
    * A repository holding what a release reads, from this checkout as it is (package.json,
    * CHANGELOG.md, the release script), committed; and its bare `origin`, which the run pushes to.
    */
-  async function repository(name: string): Promise<{ work: string; origin: string; commit(message: string, edit?: () => void): Promise<string> }> {
+  async function repository(
+    name: string,
+  ): Promise<{ work: string; origin: string; commit(message: string, edit?: () => void): Promise<string> }> {
     const work = path.join(root, name, 'work');
     mkdirSync(path.join(work, '.github', 'scripts'), { recursive: true });
-    for (const file of ['package.json', 'CHANGELOG.md', '.github/scripts/release.sh']) copyFileSync(path.join(REPO_ROOT, file), path.join(work, file));
+    for (const file of ['package.json', 'CHANGELOG.md', '.github/scripts/release.sh'])
+      copyFileSync(path.join(REPO_ROOT, file), path.join(work, file));
     chmodSync(path.join(work, '.github', 'scripts', 'release.sh'), 0o755);
     await git(work, 'init', '--quiet');
     const origin = path.join(root, name, 'origin.git');
@@ -62,7 +79,10 @@ describe('release workflow', () => {
     manifest.version = next;
     writeFileSync(path.join(work, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const changelog = readFileSync(path.join(work, 'CHANGELOG.md'), 'utf8');
-    writeFileSync(path.join(work, 'CHANGELOG.md'), changelog.replace(/^## \[/m, `## [${next}]\n\n### Fixed\n\n- ${note}\n\n## [`));
+    writeFileSync(
+      path.join(work, 'CHANGELOG.md'),
+      changelog.replace(/^## \[/m, `## [${next}]\n\n### Fixed\n\n- ${note}\n\n## [`),
+    );
   }
 
   async function release(origin: string, inputs: { version: string; 'dry-run': boolean }): Promise<WorkflowRun> {
@@ -81,7 +101,12 @@ describe('release workflow', () => {
 
   /** Tag -> the commit it points to, in the bare origin. */
   async function tagsOf(origin: string): Promise<Record<string, string>> {
-    const listing = await git(origin, 'for-each-ref', '--format=%(refname:short) %(*objectname)%(objectname)', 'refs/tags');
+    const listing = await git(
+      origin,
+      'for-each-ref',
+      '--format=%(refname:short) %(*objectname)%(objectname)',
+      'refs/tags',
+    );
     return Object.fromEntries(
       listing
         .split('\n')
@@ -121,14 +146,23 @@ describe('release workflow', () => {
 
     const dry = await release(repo.origin, { version: next, 'dry-run': true });
     expect(dry.conclusion).toBe('success');
-    expect(dry.outputs.pushed.split('\n')).toEqual([`v${next} ([new tag])`, `${major} (${first.slice(0, 7)}...${second.slice(0, 7)} (forced update))`]);
+    expect(dry.outputs.pushed.split('\n')).toEqual([
+      `v${next} ([new tag])`,
+      `${major} (${first.slice(0, 7)}...${second.slice(0, 7)} (forced update))`,
+    ]);
     expect((await tagsOf(repo.origin))[major]).toBe(first);
 
     const real = await release(repo.origin, { version: next, 'dry-run': false });
     expect(real.conclusion).toBe('success');
     expect(real.outputs).toMatchObject({ tag: `v${next}`, 'major-tag': major, sha: second });
     expect(await tagsOf(repo.origin)).toEqual({ [`v${version}`]: first, [major]: second, [`v${next}`]: second });
-    expect(releasesOf(`v${next}`)).toEqual([expect.objectContaining({ name: `v${next}`, make_latest: 'true', body: expect.stringContaining('- A fix worth a release.') })]);
+    expect(releasesOf(`v${next}`)).toEqual([
+      expect.objectContaining({
+        name: `v${next}`,
+        make_latest: 'true',
+        body: expect.stringContaining('- A fix worth a release.'),
+      }),
+    ]);
     expect(releasesOf(`v${next}`)[0].body).not.toContain(`## [${version}]`);
     expect(real.jobs.tag.summary).toContain(`### Released v${next}`);
   });
@@ -152,7 +186,9 @@ describe('release workflow', () => {
     expect(run.conclusion).toBe('success');
     expect(run.outputs).toMatchObject({ tag: `v${fix}`, 'major-tag': '', sha: fixed });
     expect(await tagsOf(repo.origin)).toMatchObject({ [`v${fix}`]: fixed, [major]: latest });
-    expect(releasesOf(`v${fix}`)).toEqual([expect.objectContaining({ make_latest: 'false', body: expect.stringContaining('- Backported fix.') })]);
+    expect(releasesOf(`v${fix}`)).toEqual([
+      expect.objectContaining({ make_latest: 'false', body: expect.stringContaining('- Backported fix.') }),
+    ]);
     expect(run.jobs.tag.summary).toContain(`- \`${major}\` stays on v${newer}, the newest ${major} release.`);
   });
 
@@ -164,13 +200,17 @@ describe('release workflow', () => {
       `package.json says version ${version}, not 9.9.9: bump it (and CHANGELOG.md) in a commit first.`,
     ]);
     const malformed = await release(repo.origin, { version: '1.0', 'dry-run': true });
-    expect(malformed.jobs.tag.steps.find((step) => step.id === 'release')?.errors).toEqual(['version must be X.Y.Z (semantic version without pre-release); got "1.0".']);
+    expect(malformed.jobs.tag.steps.find((step) => step.id === 'release')?.errors).toEqual([
+      'version must be X.Y.Z (semantic version without pre-release); got "1.0".',
+    ]);
 
     await git(repo.work, 'tag', '-a', `v${version}`, '-m', `v${version}`);
     await git(repo.work, 'push', '--quiet', repo.origin, `v${version}`);
     const again = await release(repo.origin, { version, 'dry-run': false });
     expect(again.conclusion).toBe('failure');
-    expect(again.jobs.tag.steps.find((step) => step.id === 'release')?.errors[0]).toMatch(new RegExp(`^v${version.replace(/\./g, '\\.')} already exists \\(on [0-9a-f]{40}\\); a release tag never moves`));
+    expect(again.jobs.tag.steps.find((step) => step.id === 'release')?.errors[0]).toMatch(
+      new RegExp(`^v${version.replace(/\./g, '\\.')} already exists \\(on [0-9a-f]{40}\\); a release tag never moves`),
+    );
     expect(Object.keys(await tagsOf(repo.origin))).toEqual([`v${version}`]);
     expect(releasesOf('v9.9.9')).toEqual([]);
   });
@@ -178,9 +218,15 @@ describe('release workflow', () => {
   it('release.yml tags only after check-dist rebuilt dist/ and found it equal, and passes its inputs through', () => {
     const workflow = parseYaml(readFileSync(path.join(REPO_ROOT, '.github', 'workflows', 'release.yml'), 'utf8')) as {
       on: { workflow_dispatch: { inputs: Record<string, { type: string; required?: boolean }> } };
-      jobs: Record<string, { uses?: string; needs?: string; with?: Record<string, string>; permissions?: Record<string, string> }>;
+      jobs: Record<
+        string,
+        { uses?: string; needs?: string; with?: Record<string, string>; permissions?: Record<string, string> }
+      >;
     };
-    expect(workflow.on.workflow_dispatch.inputs).toMatchObject({ version: { type: 'string', required: true }, 'dry-run': { type: 'boolean' } });
+    expect(workflow.on.workflow_dispatch.inputs).toMatchObject({
+      version: { type: 'string', required: true },
+      'dry-run': { type: 'boolean' },
+    });
     expect(workflow.jobs['check-dist'].uses).toBe('./.github/workflows/check-dist.yml');
     expect(workflow.jobs.release).toEqual({
       name: 'Tag and publish',

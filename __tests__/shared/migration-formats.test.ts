@@ -15,9 +15,18 @@ function tree(files: Record<string, string>): string {
 
 describe('migration layouts', () => {
   it('reads golang-migrate pairs, numbering versions as golang-migrate does', async () => {
-    const dir = tree({ '0002_b.up.sql': 'B', '0002_b.down.sql': 'b', '0010_c.up.sql': 'C', '0001_a.up.sql': 'A', '0001_a.down.sql': 'a', 'README.md': 'x' });
+    const dir = tree({
+      '0002_b.up.sql': 'B',
+      '0002_b.down.sql': 'b',
+      '0010_c.up.sql': 'C',
+      '0001_a.up.sql': 'A',
+      '0001_a.down.sql': 'a',
+      'README.md': 'x',
+    });
     const migrations = await loadMigrations(directorySource(dir), 'golang-migrate');
-    expect(migrations.map((migration) => [migration.version, migration.name, migration.up?.sql, migration.down?.sql])).toEqual([
+    expect(
+      migrations.map((migration) => [migration.version, migration.name, migration.up?.sql, migration.down?.sql]),
+    ).toEqual([
       ['1', 'a', 'A', 'a'],
       ['2', 'b', 'B', 'b'],
       ['10', 'c', 'C', undefined],
@@ -27,10 +36,16 @@ describe('migration layouts', () => {
   it('splits dbmate files into sections with their transaction option', async () => {
     const dir = tree({
       '20240101000000_users.sql': '-- migrate:up\nCREATE TABLE u();\n\n-- migrate:down\nDROP TABLE u;\n',
-      '20240201000000_index.sql': '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON u(x);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n',
+      '20240201000000_index.sql':
+        '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON u(x);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n',
     });
     const [users, index] = await loadMigrations(directorySource(dir), 'dbmate');
-    expect(users).toMatchObject({ version: '20240101000000', name: 'users', up: { sql: 'CREATE TABLE u();\n\n', transactional: true }, down: { sql: 'DROP TABLE u;\n' } });
+    expect(users).toMatchObject({
+      version: '20240101000000',
+      name: 'users',
+      up: { sql: 'CREATE TABLE u();\n\n', transactional: true },
+      down: { sql: 'DROP TABLE u;\n' },
+    });
     expect(index.down).toMatchObject({ transactional: false, sql: 'DROP INDEX CONCURRENTLY i;\n' });
   });
 
@@ -52,6 +67,8 @@ describe('migration layouts', () => {
   });
 
   it('names a missing directory', async () => {
-    await expect(loadMigrations(directorySource('/nonexistent/db/migrations'), 'golang-migrate')).rejects.toThrow('Migrations directory "/nonexistent/db/migrations" does not exist');
+    await expect(loadMigrations(directorySource('/nonexistent/db/migrations'), 'golang-migrate')).rejects.toThrow(
+      'Migrations directory "/nonexistent/db/migrations" does not exist',
+    );
   });
 });

@@ -1,7 +1,13 @@
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
 import { proxyRoute } from '../../shared/http/proxy.js';
 import { READ_TOKEN, startStandIns, type StandIns } from '../backup/stand-ins.js';
-import { selfSignedCertificate, startHttpsServer, startServer, type Certificate, type TestServer } from '../smoke/support/servers.js';
+import {
+  selfSignedCertificate,
+  startHttpsServer,
+  startServer,
+  type Certificate,
+  type TestServer,
+} from '../smoke/support/servers.js';
 import { leaksOf, runAction } from '../support/action-harness.js';
 import { createTestDatabase, databaseUrl, dropDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { startFakeGitHub } from '../support/github-api/index.js';
@@ -24,7 +30,12 @@ describe('proxies', () => {
   let plainApp: TestServer;
   let github: Awaited<ReturnType<typeof startFakeGitHub>>;
   let proxy: TestProxy;
-  const hosts = { 'shop.test': '127.0.0.1', 'api.github.test': '127.0.0.1', 'artifacts.test': '127.0.0.1', [MAPPED]: '::ffff:7f00:1' };
+  const hosts = {
+    'shop.test': '127.0.0.1',
+    'api.github.test': '127.0.0.1',
+    'artifacts.test': '127.0.0.1',
+    [MAPPED]: '::ffff:7f00:1',
+  };
 
   beforeAll(async () => {
     certificate = await selfSignedCertificate(30, 'DNS:shop.test,DNS:api.github.test,IP:127.0.0.1,IP:::ffff:127.0.0.1');
@@ -50,7 +61,13 @@ describe('proxies', () => {
   async function smoke(url: string, apiHost: string, env: Record<string, string>) {
     const deployment = github.deployments.inProgress('acme', 'shop', 'staging', 'v1.2.0');
     const result = await runAction('smoke-test', {
-      inputs: { url, 'expected-version': 'v1.2.0', deadline: '10s', 'deployment-id': String(deployment.id), environment: 'staging' },
+      inputs: {
+        url,
+        'expected-version': 'v1.2.0',
+        deadline: '10s',
+        'deployment-id': String(deployment.id),
+        environment: 'staging',
+      },
       env: { GITHUB_API_URL: `https://${apiHost}:${ghPort()}`, NODE_EXTRA_CA_CERTS: certificate.certFile, ...env },
       githubToken: TOKEN,
     });
@@ -59,8 +76,14 @@ describe('proxies', () => {
 
   it('HTTPS_PROXY: smoke-test and the GitHub client reach their targets through CONNECT tunnels', async () => {
     const before = proxy.seen.length;
-    const { result, states } = await smoke(`https://shop.test:${app.port}/health`, 'api.github.test', { HTTPS_PROXY: proxy.url });
-    expect({ exitCode: result.exitCode, errors: result.errors, warnings: result.warnings }).toEqual({ exitCode: 0, errors: [], warnings: [] });
+    const { result, states } = await smoke(`https://shop.test:${app.port}/health`, 'api.github.test', {
+      HTTPS_PROXY: proxy.url,
+    });
+    expect({ exitCode: result.exitCode, errors: result.errors, warnings: result.warnings }).toEqual({
+      exitCode: 0,
+      errors: [],
+      warnings: [],
+    });
     expect(states).toEqual(['in_progress', 'success']);
     const tunnels = proxy.seen.slice(before).map((request) => `${request.method} ${request.target}`);
     expect(new Set(tunnels)).toEqual(new Set([`CONNECT shop.test:${app.port}`, `CONNECT api.github.test:${ghPort()}`]));
@@ -73,13 +96,22 @@ describe('proxies', () => {
       const proxyUrl = new URL(guarded.url);
       proxyUrl.username = 'ci';
       proxyUrl.password = 's3cret-proxy-pass';
-      const { result, states } = await smoke(`https://shop.test:${app.port}/health`, 'api.github.test', { https_proxy: proxyUrl.href });
+      const { result, states } = await smoke(`https://shop.test:${app.port}/health`, 'api.github.test', {
+        https_proxy: proxyUrl.href,
+      });
       expect({ exitCode: result.exitCode, errors: result.errors }).toEqual({ exitCode: 0, errors: [] });
       expect(states).toEqual(['in_progress', 'success']);
-      expect(guarded.seen.every((request) => request.authorization === `Basic ${Buffer.from('ci:s3cret-proxy-pass').toString('base64')}`)).toBe(true);
+      expect(
+        guarded.seen.every(
+          (request) => request.authorization === `Basic ${Buffer.from('ci:s3cret-proxy-pass').toString('base64')}`,
+        ),
+      ).toBe(true);
 
       proxyUrl.password = 'wrong-proxy-password';
-      const refused = await runAction('smoke-test', { inputs: { url: `https://shop.test:${app.port}/health`, deadline: '2s' }, env: { HTTPS_PROXY: proxyUrl.href } });
+      const refused = await runAction('smoke-test', {
+        inputs: { url: `https://shop.test:${app.port}/health`, deadline: '2s' },
+        env: { HTTPS_PROXY: proxyUrl.href },
+      });
       expect(refused.exitCode).toBe(1);
       expect(JSON.parse(refused.outputs['failed-checks'])[0].message).toContain(
         `the proxy http://ci:***@127.0.0.1:${port(guarded.url)}/ refused the tunnel to shop.test:${app.port}: 407 Proxy Authentication Required`,
@@ -95,14 +127,20 @@ describe('proxies', () => {
     let before = proxy.seen.length;
     const proxied = await smoke(url, MAPPED, { HTTPS_PROXY: proxy.url });
     expect(proxied.states).toEqual(['in_progress', 'success']);
-    expect(new Set(proxy.seen.slice(before).map((request) => request.target))).toEqual(new Set([`${MAPPED}:${app.port}`, `${MAPPED}:${ghPort()}`]));
+    expect(new Set(proxy.seen.slice(before).map((request) => request.target))).toEqual(
+      new Set([`${MAPPED}:${app.port}`, `${MAPPED}:${ghPort()}`]),
+    );
 
     const noProxies: Record<string, string>[] = [{ NO_PROXY: MAPPED }, { no_proxy: `example.com, ${MAPPED}` }];
     for (const noProxy of noProxies) {
       before = proxy.seen.length;
       const appRequests = app.requests.length;
       const direct = await smoke(url, MAPPED, { HTTPS_PROXY: proxy.url, ...noProxy });
-      expect({ noProxy, exitCode: direct.result.exitCode, states: direct.states }).toEqual({ noProxy, exitCode: 0, states: ['in_progress', 'success'] });
+      expect({ noProxy, exitCode: direct.result.exitCode, states: direct.states }).toEqual({
+        noProxy,
+        exitCode: 0,
+        states: ['in_progress', 'success'],
+      });
       expect(proxy.seen.slice(before)).toEqual([]);
       expect(app.requests.length).toBe(appRequests + 1);
     }
@@ -110,15 +148,21 @@ describe('proxies', () => {
 
   it('HTTP_PROXY: plain http goes to the proxy in absolute form', async () => {
     const before = proxy.seen.length;
-    const result = await runAction('smoke-test', { inputs: { url: `http://shop.test:${plainApp.port}/health`, deadline: '10s' }, env: { http_proxy: proxy.url } });
+    const result = await runAction('smoke-test', {
+      inputs: { url: `http://shop.test:${plainApp.port}/health`, deadline: '10s' },
+      env: { http_proxy: proxy.url },
+    });
     expect({ exitCode: result.exitCode, errors: result.errors }).toEqual({ exitCode: 0, errors: [] });
-    expect(proxy.seen.slice(before).map((request) => `${request.method} ${request.target}`)).toEqual([`GET http://shop.test:${plainApp.port}/health`]);
+    expect(proxy.seen.slice(before).map((request) => `${request.method} ${request.target}`)).toEqual([
+      `GET http://shop.test:${plainApp.port}/health`,
+    ]);
   });
 
-  describe('which requests use the proxy (the toolkit\'s rules)', () => {
+  describe("which requests use the proxy (the toolkit's rules)", () => {
     const saved = { ...process.env };
     afterEach(() => {
-      for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy']) delete process.env[name];
+      for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy'])
+        delete process.env[name];
       Object.assign(process.env, saved);
     });
     const proxied = (url: string) => proxyRoute(new URL(url), new AbortController().signal) !== undefined;
@@ -126,9 +170,20 @@ describe('proxies', () => {
     it('NO_PROXY: names, .domain and domain suffixes, host:port, *; loopback never; each scheme its own variable', () => {
       process.env.HTTPS_PROXY = 'http://proxy.corp:3128';
       process.env.NO_PROXY = 'internal.example, .svc.cluster, shop.test:8443';
-      expect(['https://internal.example/', 'https://api.internal.example/', 'https://db.svc.cluster/', 'https://shop.test:8443/'].map(proxied)).toEqual([false, false, false, false]);
-      expect(['https://example.com/', 'https://shop.test:9443/', 'https://notinternal.example.org/'].map(proxied)).toEqual([true, true, true]);
-      expect(['https://localhost:1/', 'https://127.0.0.1/', 'https://127.1.2.3/', 'https://[::1]/'].map(proxied)).toEqual([false, false, false, false]);
+      expect(
+        [
+          'https://internal.example/',
+          'https://api.internal.example/',
+          'https://db.svc.cluster/',
+          'https://shop.test:8443/',
+        ].map(proxied),
+      ).toEqual([false, false, false, false]);
+      expect(
+        ['https://example.com/', 'https://shop.test:9443/', 'https://notinternal.example.org/'].map(proxied),
+      ).toEqual([true, true, true]);
+      expect(
+        ['https://localhost:1/', 'https://127.0.0.1/', 'https://127.1.2.3/', 'https://[::1]/'].map(proxied),
+      ).toEqual([false, false, false, false]);
       // http uses HTTP_PROXY only.
       expect(proxied('http://example.com/')).toBe(false);
       process.env.http_proxy = 'proxy.corp:3128';
@@ -185,23 +240,39 @@ describe('proxies', () => {
     });
     async function createdRows(name: string): Promise<number> {
       restored.push(name);
-      const { rows } = await withClient(databaseUrl(name), (client) => client.query<{ count: number }>('SELECT count(*)::int AS count FROM items'));
+      const { rows } = await withClient(databaseUrl(name), (client) =>
+        client.query<{ count: number }>('SELECT count(*)::int AS count FROM items'),
+      );
       return rows[0].count;
     }
 
-    it('uploads the backup, and restore-db downloads it (this run\'s, another run\'s), through the proxy', async () => {
+    it("uploads the backup, and restore-db downloads it (this run's, another run's), through the proxy", async () => {
       const service = `artifacts.test:${port(standIns.artifacts.baseUrl)}`;
       const proxied = { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
       let before = proxy.seen.length;
-      const backup = await runAction('backup-db', { inputs: { 'database-url': database.url, label: 'proxied' }, env: { ...standIns.artifacts.runnerEnv(2101), ...proxied } });
+      const backup = await runAction('backup-db', {
+        inputs: { 'database-url': database.url, label: 'proxied' },
+        env: { ...standIns.artifacts.runnerEnv(2101), ...proxied },
+      });
       expect(backup.errors).toEqual([]);
-      expect(standIns.artifacts.records.find((record) => record.name === backup.outputs['artifact-name'])?.state).toBe('finalized');
+      expect(standIns.artifacts.records.find((record) => record.name === backup.outputs['artifact-name'])?.state).toBe(
+        'finalized',
+      );
       // The toolkit's client tunnels even plain http (CONNECT); the blob client sends it in absolute form.
-      const seen = (from: number) => proxy.seen.slice(from).map((request) => `${request.method} ${request.method === 'CONNECT' ? request.target : new URL(request.target).host}`);
+      const seen = (from: number) =>
+        proxy.seen
+          .slice(from)
+          .map(
+            (request) =>
+              `${request.method} ${request.method === 'CONNECT' ? request.target : new URL(request.target).host}`,
+          );
       expect(seen(before)).toEqual(expect.arrayContaining([`CONNECT ${service}`, `PUT ${service}`]));
 
       before = proxy.seen.length;
-      const restore = await runAction('restore-db', { inputs: { 'database-url': database.url, 'artifact-name': backup.outputs['artifact-name'] }, env: { ...standIns.artifacts.runnerEnv(2101), ...proxied } });
+      const restore = await runAction('restore-db', {
+        inputs: { 'database-url': database.url, 'artifact-name': backup.outputs['artifact-name'] },
+        env: { ...standIns.artifacts.runnerEnv(2101), ...proxied },
+      });
       expect(restore.errors).toEqual([]);
       expect(await createdRows(restore.outputs.database)).toBe(2);
       expect(seen(before)).toEqual(expect.arrayContaining([`CONNECT ${service}`]));
@@ -209,13 +280,22 @@ describe('proxies', () => {
       // From another run: Octokit lists the run's artifacts and follows the zip download's redirect.
       before = proxy.seen.length;
       const other = await runAction('restore-db', {
-        inputs: { 'database-url': database.url, 'artifact-name': backup.outputs['artifact-name'], 'run-id': 2101, 'github-token': READ_TOKEN },
+        inputs: {
+          'database-url': database.url,
+          'artifact-name': backup.outputs['artifact-name'],
+          'run-id': 2101,
+          'github-token': READ_TOKEN,
+        },
         env: { ...standIns.env(2102), ...proxied },
       });
       expect(other.errors).toEqual([]);
       expect(await createdRows(other.outputs.database)).toBe(2);
-      expect(seen(before)).toEqual(expect.arrayContaining([`CONNECT api.github.test:${port(standIns.github.server.baseUrl)}`]));
-      expect(standIns.github.server.requests.map((request) => request.path)).toEqual(expect.arrayContaining([`/repos/acme/shop/actions/artifacts/${backup.outputs['artifact-id']}/zip`]));
+      expect(seen(before)).toEqual(
+        expect.arrayContaining([`CONNECT api.github.test:${port(standIns.github.server.baseUrl)}`]),
+      );
+      expect(standIns.github.server.requests.map((request) => request.path)).toEqual(
+        expect.arrayContaining([`/repos/acme/shop/actions/artifacts/${backup.outputs['artifact-id']}/zip`]),
+      );
     });
   });
 });

@@ -58,7 +58,12 @@ describe('smoke-test on the demo app', () => {
     const demo = await app('v1.2.0');
     const result = await runAction('smoke-test', {
       workspace: workspaceWithSuite(),
-      inputs: { suite: '.github/smoke/demo.yml', 'base-url': demo.baseUrl, 'expected-version': 'v1.2.0', deadline: '30s' },
+      inputs: {
+        suite: '.github/smoke/demo.yml',
+        'base-url': demo.baseUrl,
+        'expected-version': 'v1.2.0',
+        deadline: '30s',
+      },
       env: { OPERATOR_TOKEN },
     });
     expect({ exitCode: result.exitCode, errors: result.errors }).toEqual({ exitCode: 0, errors: [] });
@@ -86,7 +91,9 @@ describe('smoke-test on the demo app', () => {
     // The flow really ran against the database: the project was created and deleted again.
     const projects = await database.query('SELECT count(*)::int AS count FROM projects');
     expect(projects.rows[0].count).toBe(0);
-    const users = await database.query("SELECT count(*)::int AS count FROM users WHERE email LIKE 'smoke-%@example.com'");
+    const users = await database.query(
+      "SELECT count(*)::int AS count FROM users WHERE email LIKE 'smoke-%@example.com'",
+    );
     expect(users.rows[0].count).toBe(2);
   });
 
@@ -101,15 +108,30 @@ describe('smoke-test on the demo app', () => {
     expect(result.outputs.passed).toBe('false');
     const failed = JSON.parse(result.outputs['failed-checks']) as Record<string, unknown>[];
     expect(failed).toEqual([
-      expect.objectContaining({ check: 'health', attempts: 1, kind: 'assertion', assertion: 'status', expected: '200', actual: expect.stringMatching(/^500 Internal Server Error \(and \d+ more failing assertions?\)$/) }),
+      expect.objectContaining({
+        check: 'health',
+        attempts: 1,
+        kind: 'assertion',
+        assertion: 'status',
+        expected: '200',
+        actual: expect.stringMatching(/^500 Internal Server Error \(and \d+ more failing assertions?\)$/),
+      }),
     ]);
-    expect(result.errors[0]).toMatch(/1 of 5 smoke checks failed:\n- health \(1 attempt\): status: expected 200, actual 500 Internal Server Error/);
+    expect(result.errors[0]).toMatch(
+      /1 of 5 smoke checks failed:\n- health \(1 attempt\): status: expected 200, actual 500 Internal Server Error/,
+    );
     // The failure right under the verdict, before the folded list of every check.
-    expect(result.summary).toMatch(/^### ❌ Smoke test failed: 1 of 5 checks failed\n\n\| Failed check \| Assertion \| Expected \| Actual \| Attempts \|\n\| --- \| --- \| --- \| --- \| --- \|\n\| `health` \| status \| 200 \| 500 Internal Server Error/);
-    expect(result.summary).toMatch(/<details><summary>All 5 checks<\/summary>[\s\S]*\| `health` \| ❌ failed \| 1 \| \d+ms \|/);
+    expect(result.summary).toMatch(
+      /^### ❌ Smoke test failed: 1 of 5 checks failed\n\n\| Failed check \| Assertion \| Expected \| Actual \| Attempts \|\n\| --- \| --- \| --- \| --- \| --- \|\n\| `health` \| status \| 200 \| 500 Internal Server Error/,
+    );
+    expect(result.summary).toMatch(
+      /<details><summary>All 5 checks<\/summary>[\s\S]*\| `health` \| ❌ failed \| 1 \| \d+ms \|/,
+    );
     // The broken release explains itself in its body; it is not marked sensitive, so the log shows it.
     expect(result.log).toContain('configuration error: export worker failed to start');
-    expect(junitOf(result)).toMatch(/<testcase name="health" classname="demo-app" time="[\d.]+">\n\s+<failure message="status: expected 200, actual 500 Internal Server Error/);
+    expect(junitOf(result)).toMatch(
+      /<testcase name="health" classname="demo-app" time="[\d.]+">\n\s+<failure message="status: expected 200, actual 500 Internal Server Error/,
+    );
     expectNoTokenLeaks(result);
   });
 
@@ -120,11 +142,19 @@ describe('smoke-test on the demo app', () => {
     });
     expect(result.exitCode).toBe(1);
     const [failed] = JSON.parse(result.outputs['failed-checks']) as Record<string, unknown>[];
-    expect(failed).toMatchObject({ check: 'GET /health', assertion: 'version at $.version', expected: 'v1.1.0', actual: 'v1.2.0', attempts: 1 });
+    expect(failed).toMatchObject({
+      check: 'GET /health',
+      assertion: 'version at $.version',
+      expected: 'v1.1.0',
+      actual: 'v1.2.0',
+      attempts: 1,
+    });
     expect(result.errors[0]).toMatch(/version at \$\.version: expected v1\.1\.0, actual v1\.2\.0/);
     expect(result.summary).toMatch(/\| version at \$\.version \| v1\.1\.0 \| v1\.2\.0/);
 
-    const matching = await runAction('smoke-test', { inputs: { url: '/health', 'base-url': demo.baseUrl, 'expected-version': '1.2.0' } });
+    const matching = await runAction('smoke-test', {
+      inputs: { url: '/health', 'base-url': demo.baseUrl, 'expected-version': '1.2.0' },
+    });
     expect(matching.exitCode).toBe(0);
   });
 
@@ -132,12 +162,19 @@ describe('smoke-test on the demo app', () => {
     const demo = await app('v1.2.0');
     const result = await runAction('smoke-test', {
       workspace: workspaceWithSuite(),
-      inputs: { suite: '.github/smoke/demo.yml', 'base-url': demo.baseUrl, 'expected-version': 'v1.3.0', deadline: '10s' },
+      inputs: {
+        suite: '.github/smoke/demo.yml',
+        'base-url': demo.baseUrl,
+        'expected-version': 'v1.3.0',
+        deadline: '10s',
+      },
       env: { OPERATOR_TOKEN },
     });
     expect(result.exitCode).toBe(1);
     const failed = JSON.parse(result.outputs['failed-checks']) as Record<string, unknown>[];
-    expect(failed.map((entry) => [entry.check, entry.assertion, entry.expected, entry.actual])).toEqual([['health', 'version at $.version', 'v1.3.0', 'v1.2.0']]);
+    expect(failed.map((entry) => [entry.check, entry.assertion, entry.expected, entry.actual])).toEqual([
+      ['health', 'version at $.version', 'v1.3.0', 'v1.2.0'],
+    ]);
   });
 
   it('fails internal health with a wrong operator token, and never prints the token it sent', async () => {
@@ -150,7 +187,14 @@ describe('smoke-test on the demo app', () => {
     });
     expect(result.exitCode).toBe(1);
     const failed = JSON.parse(result.outputs['failed-checks']) as Record<string, unknown>[];
-    expect(failed).toEqual([expect.objectContaining({ check: 'internal health', assertion: 'status', expected: '200', actual: expect.stringMatching(/^401 Unauthorized/) })]);
+    expect(failed).toEqual([
+      expect.objectContaining({
+        check: 'internal health',
+        assertion: 'status',
+        expected: '200',
+        actual: expect.stringMatching(/^401 Unauthorized/),
+      }),
+    ]);
     expect(leaksOf(result, wrongToken, [junitOf(result)])).toEqual([]);
     // sensitive: true on the check: its body is not printed even though it failed.
     expect(result.log).not.toContain('operator token required');

@@ -32,7 +32,15 @@ describe('smoke-test recording the deployment outcome', () => {
 
   function run(deploymentId: number, extra: Record<string, string> = {}) {
     return runAction('smoke-test', {
-      inputs: { url: appUrl, 'expected-version': 'v1.2.0', deadline: '2s', 'deployment-id': String(deploymentId), environment: 'staging', 'environment-url': 'https://staging.example.com', ...extra },
+      inputs: {
+        url: appUrl,
+        'expected-version': 'v1.2.0',
+        deadline: '2s',
+        'deployment-id': String(deploymentId),
+        environment: 'staging',
+        'environment-url': 'https://staging.example.com',
+        ...extra,
+      },
       env: github.server.env(),
       githubToken: TOKEN,
     });
@@ -43,11 +51,20 @@ describe('smoke-test recording the deployment outcome', () => {
     const earlier = github.deployments.seed('acme', 'shop', 'staging', 'v1.1.0', 'success');
     const deployment = github.deployments.inProgress('acme', 'shop', 'staging', 'v1.2.0');
     const result = await run(deployment.id);
-    expect({ exitCode: result.exitCode, errors: result.errors, warnings: result.warnings }).toEqual({ exitCode: 0, errors: [], warnings: [] });
+    expect({ exitCode: result.exitCode, errors: result.errors, warnings: result.warnings }).toEqual({
+      exitCode: 0,
+      errors: [],
+      warnings: [],
+    });
     expect(deployment.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
-    expect(deployment.statuses.at(-1)).toMatchObject({ environment_url: 'https://staging.example.com', description: 'Smoke tests passed (1 checks)' });
+    expect(deployment.statuses.at(-1)).toMatchObject({
+      environment_url: 'https://staging.example.com',
+      description: 'Smoke tests passed (1 checks)',
+    });
     expect(earlier.statuses.at(-1)?.state).toBe('inactive');
-    expect(result.log).toContain(`GitHub deployment ${deployment.id}: success; earlier deployment(s) ${earlier.id} marked inactive.`);
+    expect(result.log).toContain(
+      `GitHub deployment ${deployment.id}: success; earlier deployment(s) ${earlier.id} marked inactive.`,
+    );
     expect(leaksOf(result, TOKEN)).toEqual([]);
   });
 
@@ -68,7 +85,9 @@ describe('smoke-test recording the deployment outcome', () => {
     const result = await run(987654321);
     expect(result.exitCode).toBe(0);
     expect(result.outputs.passed).toBe('true');
-    expect(result.warnings.join('\n')).toMatch(/Could not mark GitHub deployment 987654321 success: .*deployments: write/);
+    expect(result.warnings.join('\n')).toMatch(
+      /Could not mark GitHub deployment 987654321 success: .*deployments: write/,
+    );
   });
 
   it('records nothing when the deploy step recorded no deployment (empty deployment-id), whatever environment says', async () => {

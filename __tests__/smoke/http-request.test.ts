@@ -46,9 +46,19 @@ describe('httpRequest', () => {
   });
 
   it('sends the body and headers it is given, and times the answer', async () => {
-    const server = await startServer((request, response) => response.end(JSON.stringify({ method: request.method, body: request.body, type: request.headers['content-type'] })));
+    const server = await startServer((request, response) =>
+      response.end(
+        JSON.stringify({ method: request.method, body: request.body, type: request.headers['content-type'] }),
+      ),
+    );
     servers.push(server);
-    const response = await httpRequest({ method: 'put', url: server.url, timeoutMs: 2000, body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    const response = await httpRequest({
+      method: 'put',
+      url: server.url,
+      timeoutMs: 2000,
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(JSON.parse(response.body.toString())).toEqual({ method: 'PUT', body: '{"a":1}', type: 'application/json' });
     expect(response.totalMs).toBeGreaterThan(0);
     expect(response.timeToHeadersMs).toBeLessThanOrEqual(response.totalMs);

@@ -23,23 +23,47 @@ interface CtsCase {
   invalid_selector?: boolean;
 }
 
-const { tests } = JSON.parse(readFileSync(path.join(REPO_ROOT, '__tests__', 'fixtures', 'jsonpath-cts', 'cts.json'), 'utf8')) as { tests: CtsCase[] };
+const { tests } = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, '__tests__', 'fixtures', 'jsonpath-cts', 'cts.json'), 'utf8'),
+) as { tests: CtsCase[] };
 const NOT_IN_ANY_DOCUMENT = '\u0000not in any document\u0000';
 
 function response(document: unknown): HttpResponse {
   return {
-    status: 200, statusText: 'OK', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(document)), bodyTruncated: false,
-    url: 'http://127.0.0.1/cts', redirects: [], timeToHeadersMs: 1, totalMs: 1,
+    status: 200,
+    statusText: 'OK',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(document)),
+    bodyTruncated: false,
+    url: 'http://127.0.0.1/cts',
+    redirects: [],
+    timeToHeadersMs: 1,
+    totalMs: 1,
   };
 }
 
 /** The json assertion a suite would write for this case, and one that must fail. */
-function assertions(test: CtsCase, definite: boolean): { right: Pick<Assertion, 'operator' | 'expected'>; wrong: Pick<Assertion, 'operator' | 'expected'> } {
-  if (test.results) return { right: { operator: 'one-of', expected: test.results }, wrong: { operator: 'one-of', expected: test.results.map((result) => [...result, NOT_IN_ANY_DOCUMENT]) } };
+function assertions(
+  test: CtsCase,
+  definite: boolean,
+): { right: Pick<Assertion, 'operator' | 'expected'>; wrong: Pick<Assertion, 'operator' | 'expected'> } {
+  if (test.results)
+    return {
+      right: { operator: 'one-of', expected: test.results },
+      wrong: { operator: 'one-of', expected: test.results.map((result) => [...result, NOT_IN_ANY_DOCUMENT]) },
+    };
   const result = test.result!;
-  if (!definite) return { right: { operator: 'equals', expected: result }, wrong: { operator: 'equals', expected: [...result, NOT_IN_ANY_DOCUMENT] } };
-  if (result.length === 0) return { right: { operator: 'exists', expected: false }, wrong: { operator: 'exists', expected: true } };
-  return { right: { operator: 'equals', expected: result[0] }, wrong: { operator: 'equals', expected: NOT_IN_ANY_DOCUMENT } };
+  if (!definite)
+    return {
+      right: { operator: 'equals', expected: result },
+      wrong: { operator: 'equals', expected: [...result, NOT_IN_ANY_DOCUMENT] },
+    };
+  if (result.length === 0)
+    return { right: { operator: 'exists', expected: false }, wrong: { operator: 'exists', expected: true } };
+  return {
+    right: { operator: 'equals', expected: result[0] },
+    wrong: { operator: 'equals', expected: NOT_IN_ANY_DOCUMENT },
+  };
 }
 
 describe('JSONPath Compliance Test Suite through smoke-test', () => {
@@ -56,9 +80,23 @@ describe('JSONPath Compliance Test Suite through smoke-test', () => {
     const view = new ResponseView(response(test.document));
     const { right, wrong } = assertions(test, compiled.definite);
     const evaluate = (spec: Pick<Assertion, 'operator' | 'expected'>) =>
-      evaluateAssertion({ subject: 'json', target: test.selector, path: compiled, ...spec, label: `json ${test.selector} ${spec.operator}` }, view, (value) => value)!;
+      evaluateAssertion(
+        {
+          subject: 'json',
+          target: test.selector,
+          path: compiled,
+          ...spec,
+          label: `json ${test.selector} ${spec.operator}`,
+        },
+        view,
+        (value) => value,
+      )!;
     const outcome = evaluate(right);
-    expect({ passed: outcome.passed, expected: outcome.expected, actual: outcome.actual }).toEqual({ passed: true, expected: outcome.expected, actual: outcome.actual });
+    expect({ passed: outcome.passed, expected: outcome.expected, actual: outcome.actual }).toEqual({
+      passed: true,
+      expected: outcome.expected,
+      actual: outcome.actual,
+    });
     expect(evaluate(wrong).passed).toBe(false);
   });
 

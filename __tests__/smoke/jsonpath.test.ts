@@ -51,12 +51,14 @@ describe('JSONPath', () => {
     expect(query('$.projects[0:2:0]')).toEqual([]);
   });
 
-  it('turns an earlier release\'s =~ /regex/ filter into a migration message with the rewrite', () => {
+  it("turns an earlier release's =~ /regex/ filter into a migration message with the rewrite", () => {
     expect(() => compileJsonPath('$.projects[?(@.name =~ /^(a|g)/)].id')).toThrow(
       'invalid JSONPath "$.projects[?(@.name =~ /^(a|g)/)].id": "=~ /regex/" is not RFC 9535 JSONPath and is no longer supported; use search() (the pattern anywhere in the value) or match() (the whole value): @.name =~ /^(a|g)/ -> search(@.name, \'^(a|g)\')',
     );
     // Backslashes doubled and quotes escaped for a JSONPath string; flags cannot be carried over.
-    expect(() => compileJsonPath("$[?@.v =~ /it's\\d+/i]")).toThrow("@.v =~ /it's\\d+/i -> search(@.v, 'it\\'s\\\\d+') (I-Regexp has no flags: /i cannot be carried over; write case variants as [Aa])");
+    expect(() => compileJsonPath("$[?@.v =~ /it's\\d+/i]")).toThrow(
+      "@.v =~ /it's\\d+/i -> search(@.v, 'it\\'s\\\\d+') (I-Regexp has no flags: /i cannot be carried over; write case variants as [Aa])",
+    );
     // The rewrite is itself valid and selects what =~ selected.
     expect(query("$.projects[?(search(@.name, '^(a|g)'))].id")).toEqual(['1', '3']);
   });

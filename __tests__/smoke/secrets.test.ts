@@ -16,7 +16,11 @@ describe('smoke-test keeps secrets out of everything it writes', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer((request, response) => {
-      const echo = { authorization: request.headers.authorization ?? null, apiKey: request.headers['x-api-key'] ?? null, body: request.body };
+      const echo = {
+        authorization: request.headers.authorization ?? null,
+        apiKey: request.headers['x-api-key'] ?? null,
+        body: request.body,
+      };
       if (request.url === '/login') return json(response, 200, { token: BEARER_TOKEN, note: `issued ${BEARER_TOKEN}` });
       if (request.url === '/me') return json(response, 500, { error: 'session store down', echo });
       if (request.url === '/internal') return json(response, 403, { error: 'forbidden', echo });
@@ -60,7 +64,13 @@ checks:
 
   it('fails with useful messages while no secret appears in log, outputs, summary or the JUnit file', async () => {
     const result = await runAction('smoke-test', {
-      inputs: { suite, 'base-url': server.url, headers: `X-Api-Key: ${HEADER_SECRET}`, deadline: '0', 'retry-on-assertion-failure': false },
+      inputs: {
+        suite,
+        'base-url': server.url,
+        headers: `X-Api-Key: ${HEADER_SECRET}`,
+        deadline: '0',
+        'retry-on-assertion-failure': false,
+      },
       env: { OPS_TOKEN: ENV_SECRET, SMOKE_PASSWORD: PASSWORD },
     });
     expect(result.exitCode).toBe(1);
@@ -82,14 +92,22 @@ checks:
     expect(failed[1].actual).toBe('"issued ***"');
     expect(result.log).not.toMatch(/response body of step "login"/);
     // The internal body is printed (it explains the 403), with the echoed credentials replaced.
-    expect(result.log).toMatch(/response body: \{"error":"forbidden","echo":\{"authorization":null,"apiKey":"\*\*\*","body":""\}\}/);
+    expect(result.log).toMatch(
+      /response body: \{"error":"forbidden","echo":\{"authorization":null,"apiKey":"\*\*\*","body":""\}\}/,
+    );
   });
 
   it('masks credential headers and the ones named in secret-headers, and leaves Accept readable', async () => {
     const result = await runAction('smoke-test', {
       inputs: {
         url: `${server.url}/login`,
-        headers: ['Accept: application/json', 'X-Internal-Signer: signer-Qp4Wd7', 'X-Trace-Token: trace-Lm2Nb5', 'Cookie: sid=cookie-Rt8Yh1', 'X-Request-Source: smoke'].join('\n'),
+        headers: [
+          'Accept: application/json',
+          'X-Internal-Signer: signer-Qp4Wd7',
+          'X-Trace-Token: trace-Lm2Nb5',
+          'Cookie: sid=cookie-Rt8Yh1',
+          'X-Request-Source: smoke',
+        ].join('\n'),
         'secret-headers': 'x-internal-signer',
         deadline: '0',
       },
@@ -97,7 +115,11 @@ checks:
     expect(result.exitCode).toBe(0);
     // The requests carried every header as given.
     const sent = server.requests.filter((request) => request.url === '/login').at(-1)!;
-    expect([sent.headers.accept, sent.headers['x-internal-signer'], sent.headers['x-request-source']]).toEqual(['application/json', 'signer-Qp4Wd7', 'smoke']);
+    expect([sent.headers.accept, sent.headers['x-internal-signer'], sent.headers['x-request-source']]).toEqual([
+      'application/json',
+      'signer-Qp4Wd7',
+      'smoke',
+    ]);
     for (const secret of ['signer-Qp4Wd7', 'trace-Lm2Nb5', 'sid=cookie-Rt8Yh1']) expect(result.masks).toContain(secret);
     for (const plain of ['application/json', 'smoke']) expect(result.masks).not.toContain(plain);
   });
@@ -113,9 +135,18 @@ checks:
     const result = await runAction('smoke-test', { inputs: { suite: flow, 'base-url': server.url, deadline: '0' } });
     expect(result.exitCode).toBe(1);
     const failed = JSON.parse(result.outputs['failed-checks']) as Record<string, unknown>[];
-    expect(failed).toEqual([expect.objectContaining({ check: 'echo flow', step: 'me', assertion: 'status', actual: '500 Internal Server Error' })]);
+    expect(failed).toEqual([
+      expect.objectContaining({
+        check: 'echo flow',
+        step: 'me',
+        assertion: 'status',
+        actual: '500 Internal Server Error',
+      }),
+    ]);
     // "token" is a credential name: captured values with such names are secret without being marked.
-    expect(result.log).toMatch(/response body of step "me": \{"error":"session store down","echo":\{"authorization":"\*\*\*"/);
+    expect(result.log).toMatch(
+      /response body of step "me": \{"error":"session store down","echo":\{"authorization":"\*\*\*"/,
+    );
     expect(leaksOf(result, BEARER_TOKEN, everyText(result))).toEqual([]);
     expect(result.masks).toContain(BEARER_TOKEN);
   });
@@ -131,7 +162,9 @@ checks:
     // The server echoes the Basic header it got: its base64 form is a leak too.
     expect(result.log).toContain('"authorization":"Basic ***"');
     expect(leaksOf(result, Buffer.from(`smoke:${password}`).toString('base64'), everyText(result))).toEqual([]);
-    expect(JSON.parse(result.outputs['failed-checks'])[0].check).toBe(`GET ${server.url.replace('http://', 'http://smoke:***@')}/internal`);
+    expect(JSON.parse(result.outputs['failed-checks'])[0].check).toBe(
+      `GET ${server.url.replace('http://', 'http://smoke:***@')}/internal`,
+    );
   });
 
   it('truncates large response bodies in the log', async () => {

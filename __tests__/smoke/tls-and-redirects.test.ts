@@ -2,7 +2,14 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAction } from '../support/action-harness.js';
-import { json, selfSignedCertificate, startHttpsServer, startServer, type Certificate, type TestServer } from './support/servers.js';
+import {
+  json,
+  selfSignedCertificate,
+  startHttpsServer,
+  startServer,
+  type Certificate,
+  type TestServer,
+} from './support/servers.js';
 
 /** https with a self-signed certificate made by openssl in the test, and redirects, through the bundle. */
 describe('smoke-test over TLS', () => {
@@ -11,7 +18,9 @@ describe('smoke-test over TLS', () => {
   let workspace: string;
   beforeAll(async () => {
     certificate = await selfSignedCertificate(10);
-    server = await startHttpsServer(certificate, (_request, response) => json(response, 200, { status: 'ok', version: 'v1.2.0' }));
+    server = await startHttpsServer(certificate, (_request, response) =>
+      json(response, 200, { status: 'ok', version: 'v1.2.0' }),
+    );
     workspace = mkdtempSync(path.join(os.tmpdir(), 'smoke-tls-ws-'));
     copyFileSync(certificate.certFile, path.join(workspace, 'ca.pem'));
   });
@@ -27,10 +36,16 @@ describe('smoke-test over TLS', () => {
   });
 
   it('trusts the certificate from ca-file and checks its days to expiry', async () => {
-    const passing = await runAction('smoke-test', { workspace, inputs: { url: `${server.url}/health`, 'ca-file': 'ca.pem', 'tls-expiry-days': 7 } });
+    const passing = await runAction('smoke-test', {
+      workspace,
+      inputs: { url: `${server.url}/health`, 'ca-file': 'ca.pem', 'tls-expiry-days': 7 },
+    });
     expect(passing.exitCode).toBe(0);
 
-    const failing = await runAction('smoke-test', { workspace, inputs: { url: `${server.url}/health`, 'ca-file': 'ca.pem', 'tls-expiry-days': 30 } });
+    const failing = await runAction('smoke-test', {
+      workspace,
+      inputs: { url: `${server.url}/health`, 'ca-file': 'ca.pem', 'tls-expiry-days': 30 },
+    });
     expect(failing.exitCode).toBe(1);
     const [failed] = JSON.parse(failing.outputs['failed-checks']) as Record<string, unknown>[];
     expect(failed).toMatchObject({ assertion: 'tls-days-to-expiry', expected: '>= 30 days' });
@@ -65,15 +80,26 @@ checks:
   it('fails an explicit TLS assertion on a plain http URL instead of passing it silently', async () => {
     const plain = await startServer((_request, response) => json(response, 200, { status: 'ok' }));
     try {
-      const result = await runAction('smoke-test', { inputs: { suite: `checks:\n  - { name: plain, url: ${plain.url}/health, expect: { tls-days-to-expiry: 14 } }\n`, deadline: '0' } });
+      const result = await runAction('smoke-test', {
+        inputs: {
+          suite: `checks:\n  - { name: plain, url: ${plain.url}/health, expect: { tls-days-to-expiry: 14 } }\n`,
+          deadline: '0',
+        },
+      });
       expect(result.exitCode).toBe(1);
       expect(result.outputs['failed-checks']).toMatch(/"actual":"\(not an https request: no certificate\)"/);
       // The url check was asked for a certificate check: over plain http that is a mistake, said so.
-      const urlCheck = await runAction('smoke-test', { inputs: { url: `${plain.url}/health`, 'tls-expiry-days': 14, deadline: '0' } });
+      const urlCheck = await runAction('smoke-test', {
+        inputs: { url: `${plain.url}/health`, 'tls-expiry-days': 14, deadline: '0' },
+      });
       expect(urlCheck.exitCode).toBe(1);
-      expect(urlCheck.outputs['failed-checks']).toMatch(/"assertion":"tls-days-to-expiry","expected":">= 14 days","actual":"\(not an https request: no certificate\)"/);
+      expect(urlCheck.outputs['failed-checks']).toMatch(
+        /"assertion":"tls-days-to-expiry","expected":">= 14 days","actual":"\(not an https request: no certificate\)"/,
+      );
       // For a suite the input is a default for its https requests: plain http ones are not judged by it.
-      const defaulted = await runAction('smoke-test', { inputs: { suite: `checks:\n  - { name: plain, url: ${plain.url}/health }\n`, 'tls-expiry-days': 14 } });
+      const defaulted = await runAction('smoke-test', {
+        inputs: { suite: `checks:\n  - { name: plain, url: ${plain.url}/health }\n`, 'tls-expiry-days': 14 },
+      });
       expect(defaulted.exitCode).toBe(0);
     } finally {
       await plain.close();
@@ -85,7 +111,9 @@ describe('smoke-test and redirects', () => {
   let target: TestServer;
   let origin: TestServer;
   beforeAll(async () => {
-    target = await startServer((request, response) => json(response, 200, { status: 'ok', sawAuthorization: request.headers.authorization !== undefined }));
+    target = await startServer((request, response) =>
+      json(response, 200, { status: 'ok', sawAuthorization: request.headers.authorization !== undefined }),
+    );
     origin = await startServer((request, response) => {
       if (request.url === '/old') {
         response.writeHead(301, { location: '/health' });
@@ -119,12 +147,17 @@ checks:
     expect: { status: 200, json: { $.sawAuthorization: false } }
 `;
     const result = await runAction('smoke-test', { inputs: { suite, 'base-url': origin.url } });
-    expect({ exitCode: result.exitCode, failed: result.outputs['failed-checks'] }).toEqual({ exitCode: 0, failed: '[]' });
+    expect({ exitCode: result.exitCode, failed: result.outputs['failed-checks'] }).toEqual({
+      exitCode: 0,
+      failed: '[]',
+    });
     expect(target.requests.map((request) => request.headers.authorization)).toEqual([undefined]);
   });
 
   it('checks the redirect itself with follow-redirects false', async () => {
-    const following = await runAction('smoke-test', { inputs: { url: `${origin.url}/old`, 'follow-redirects': false, deadline: '0' } });
+    const following = await runAction('smoke-test', {
+      inputs: { url: `${origin.url}/old`, 'follow-redirects': false, deadline: '0' },
+    });
     expect(following.exitCode).toBe(1);
     expect(following.outputs['failed-checks']).toMatch(/"expected":"2xx","actual":"301 Moved Permanently"/);
 

@@ -11,7 +11,9 @@ import { REPO_ROOT } from '../support/action-harness.js';
 
 describe('backoff', () => {
   it('doubles from the base up to the cap, with jitter between half and all of each step', () => {
-    expect([1, 2, 3, 4, 5, 6].map((failures) => backoffDelay(failures, 250, 3000, () => 1))).toEqual([250, 500, 1000, 2000, 3000, 3000]);
+    expect([1, 2, 3, 4, 5, 6].map((failures) => backoffDelay(failures, 250, 3000, () => 1))).toEqual([
+      250, 500, 1000, 2000, 3000, 3000,
+    ]);
     expect([1, 2, 3, 4].map((failures) => backoffDelay(failures, 250, 3000, () => 0))).toEqual([125, 250, 500, 1000]);
     const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(3, 250, 3000)));
     expect(spread.size).toBeGreaterThan(10);
@@ -34,7 +36,9 @@ describe('redaction', () => {
     const redactor = new Redactor();
     redactor.addHeaderValue('Basic ' + Buffer.from('user:s3cr3t-pass').toString('base64'));
     redactor.addHeaderValue('Bearer tok/en+1');
-    expect(redactor.redact('pass s3cr3t-pass, token tok/en+1, encoded tok%2Fen%2B1')).toBe('pass ***, token ***, encoded ***');
+    expect(redactor.redact('pass s3cr3t-pass, token tok/en+1, encoded tok%2Fen%2B1')).toBe(
+      'pass ***, token ***, encoded ***',
+    );
     redactor.add('ab', 4);
     expect(redactor.redact('ab')).toBe('ab');
   });
@@ -57,14 +61,22 @@ describe('the demo app smoke suite fixture', () => {
   it('is valid against the schema', () => {
     const file = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app', 'smoke-suite.yml');
     const parsed = parseSuite({ text: readFileSync(file, 'utf8'), displayName: 'smoke-suite.yml', file });
-    expect(parsed.suite.checks.map((check) => check.name)).toEqual(['health', 'readiness', 'internal health', 'auth flow', 'project lifecycle']);
+    expect(parsed.suite.checks.map((check) => check.name)).toEqual([
+      'health',
+      'readiness',
+      'internal health',
+      'auth flow',
+      'project lifecycle',
+    ]);
   });
 });
 
 describe('suite.schema.json', () => {
   it('is the schema the action validates with, for editors (yaml-language-server) to use', () => {
     // Regenerate: npx tsx -e "import('./actions/smoke-test/suite-schema.ts').then(m => require('fs').writeFileSync('actions/smoke-test/suite.schema.json', JSON.stringify(m.suiteSchema, null, 2) + '\n'))"
-    const committed = JSON.parse(readFileSync(path.join(REPO_ROOT, 'actions', 'smoke-test', 'suite.schema.json'), 'utf8')) as unknown;
+    const committed = JSON.parse(
+      readFileSync(path.join(REPO_ROOT, 'actions', 'smoke-test', 'suite.schema.json'), 'utf8'),
+    ) as unknown;
     expect(committed).toEqual(JSON.parse(JSON.stringify(suiteSchema)));
   });
 });

@@ -89,7 +89,6 @@ export function actionMetadata(
   return { inputs: metadata.inputs ?? {}, outputs: metadata.outputs ?? {} };
 }
 
-
 /** Evaluates the few expressions action.yml defaults use. */
 function evaluateDefault(value: string, githubToken: string | undefined): string {
   return value.replace(/\$\{\{\s*github\.token\s*\}\}/g, githubToken ?? '');
@@ -182,7 +181,8 @@ export function startAction(action: string, options: RunActionOptions = {}): Run
     ...files,
   };
   for (const [name, spec] of Object.entries(actionMetadata(action, options.actionDir).inputs)) {
-    if (spec.default !== undefined) env[inputEnvName(name)] = evaluateDefault(String(spec.default), options.githubToken);
+    if (spec.default !== undefined)
+      env[inputEnvName(name)] = evaluateDefault(String(spec.default), options.githubToken);
   }
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     if (value !== undefined) env[inputEnvName(name)] = String(value);
@@ -194,7 +194,11 @@ export function startAction(action: string, options: RunActionOptions = {}): Run
 
   const bundle = options.entry ?? path.join(options.distDir ?? path.join(REPO_ROOT, 'dist'), action, 'index.js');
   const started = Date.now();
-  const child = spawn(process.execPath, [bundle], { cwd: options.cwd ?? workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bundle], {
+    cwd: options.cwd ?? workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -204,7 +208,11 @@ export function startAction(action: string, options: RunActionOptions = {}): Run
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        exitCode: code ?? (signal ? 128 : -1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
   return {
@@ -212,7 +220,19 @@ export function startAction(action: string, options: RunActionOptions = {}): Run
     output: () => `${Buffer.concat(out).toString('utf8')}${Buffer.concat(err).toString('utf8')}`,
     signal: (signal) => void child.kill(signal),
     runnerTemp,
-    result: finished.then(({ exitCode, stdout, stderr }) => collectResult({ exitCode, stdout, stderr, durationMs: Date.now() - started, files, runnerTemp, workspace, root, checkSummary: options.actionDir === undefined })),
+    result: finished.then(({ exitCode, stdout, stderr }) =>
+      collectResult({
+        exitCode,
+        stdout,
+        stderr,
+        durationMs: Date.now() - started,
+        files,
+        runnerTemp,
+        workspace,
+        root,
+        checkSummary: options.actionDir === undefined,
+      }),
+    ),
   };
 }
 
@@ -231,8 +251,11 @@ function collectResult(run: {
   const { exitCode, stdout, stderr, durationMs, files, runnerTemp, workspace, root } = run;
 
   const lines = `${stdout}${stderr}`.split('\n');
-  const commands = lines.map(parseWorkflowCommand).filter((command): command is WorkflowCommand => command !== undefined);
-  const byName = (name: string) => commands.filter((command) => command.command === name).map((command) => command.message);
+  const commands = lines
+    .map(parseWorkflowCommand)
+    .filter((command): command is WorkflowCommand => command !== undefined);
+  const byName = (name: string) =>
+    commands.filter((command) => command.command === name).map((command) => command.message);
   const masks = byName('add-mask');
   const events = stdout
     .split('\n')
@@ -257,7 +280,8 @@ function collectResult(run: {
   };
   // Every summary an action writes in the suite is held to the same rules (summary-check.ts).
   const problems = run.checkSummary ? summaryProblems(result.summary) : [];
-  if (problems.length > 0) throw new Error(`The job summary breaks the summary rules:\n- ${problems.join('\n- ')}\n\n${result.summary}`);
+  if (problems.length > 0)
+    throw new Error(`The job summary breaks the summary rules:\n- ${problems.join('\n- ')}\n\n${result.summary}`);
   // The runner's directories outlive the step, so tests can inspect what it left; removed after the test file.
   runnerRoots.add(root);
   if (runnerRoots.size === 1) process.once('exit', removeRunnerDirectories);

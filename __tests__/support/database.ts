@@ -53,7 +53,8 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   return {
     name,
     url,
-    query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => withClient(url, (client) => client.query<R>(sql, params)),
+    query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) =>
+      withClient(url, (client) => client.query<R>(sql, params)),
     drop: () => dropDatabase(name),
   };
 }

@@ -24,7 +24,8 @@ export function dockerEnv(): Record<string, string> {
 export function engineExecutor(): HostExecutor {
   return {
     description: 'the test engine',
-    run: (command, args, options) => runProcess(command, args, { ...options, env: { ...dockerEnv(), ...options?.env } }),
+    run: (command, args, options) =>
+      runProcess(command, args, { ...options, env: { ...dockerEnv(), ...options?.env } }),
     engine: (env) => localEngineApi({ ...dockerEnv(), ...env }),
   };
 }
@@ -33,21 +34,44 @@ export function demoImage(tag: string): string {
   return `${serviceEnv('demoImage')}:${tag}`;
 }
 
-export async function startDemoApp(tag: string, databaseUrl: string, options: { operatorToken?: string; port?: number } = {}): Promise<RunningDemoApp> {
+export async function startDemoApp(
+  tag: string,
+  databaseUrl: string,
+  options: { operatorToken?: string; port?: number } = {},
+): Promise<RunningDemoApp> {
   const port = options.port ?? (await freePort());
   const name = testResourceName('app');
   const env = dockerEnv();
-  const { stdout } = await runProcess('docker', [
-    'run', '-d', '--name', name, '--network', 'host',
-    '-e', `DATABASE_URL=${databaseUrl}`, '-e', `PORT=${port}`, '-e', `OPERATOR_TOKEN=${options.operatorToken ?? ''}`,
-    demoImage(tag),
-  ], { env });
+  const { stdout } = await runProcess(
+    'docker',
+    [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '-e',
+      `DATABASE_URL=${databaseUrl}`,
+      '-e',
+      `PORT=${port}`,
+      '-e',
+      `OPERATOR_TOKEN=${options.operatorToken ?? ''}`,
+      demoImage(tag),
+    ],
+    { env },
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   const remove = async () => {
     await runProcess('docker', ['rm', '-f', name], { env, okExitCodes: [0, 1] });
   };
   try {
-    await waitFor(`${name} (${tag}) to answer HTTP`, async () => ((await fetch(`${baseUrl}/health`)).status > 0 ? true : undefined), 30_000, 100);
+    await waitFor(
+      `${name} (${tag}) to answer HTTP`,
+      async () => ((await fetch(`${baseUrl}/health`)).status > 0 ? true : undefined),
+      30_000,
+      100,
+    );
   } catch (error) {
     const logs = await runProcess('docker', ['logs', name], { env, okExitCodes: [0, 1] });
     await remove();

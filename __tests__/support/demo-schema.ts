@@ -9,5 +9,9 @@ import { demoMigrationsDir } from './services/demo-images.js';
  * Version 0 leaves an empty history table.
  */
 export async function migrateDemoSchema(databaseUrl: string, toVersion: number): Promise<void> {
-  await migrateDatabase(targetOfUrl(databaseUrl), { migrationsDir: demoMigrationsDir(), format: 'golang-migrate', to: String(toVersion) });
+  await migrateDatabase(targetOfUrl(databaseUrl), {
+    migrationsDir: demoMigrationsDir(),
+    format: 'golang-migrate',
+    to: String(toVersion),
+  });
 }

@@ -11,7 +11,10 @@ export interface LocalHttpServer {
 }
 
 /** With `tls`, an https server (for tests of clients that must reach GitHub over TLS, through proxies). */
-export async function listenLocal(handler: RequestListener, tls?: { cert: string; key: string }): Promise<LocalHttpServer> {
+export async function listenLocal(
+  handler: RequestListener,
+  tls?: { cert: string; key: string },
+): Promise<LocalHttpServer> {
   const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -25,7 +25,11 @@ export interface PgBackRestCluster {
   via: string[];
   /** A superuser URL of `database` over TCP (password authentication). */
   url(database?: string): string;
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(database: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    database: string,
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
   /** pgbackrest with this stanza and config, as the postgres user. */
   pgbackrest(args: string[], okExitCodes?: number[]): Promise<RunResult>;
   /** pg_ctl as the postgres user. */
@@ -45,12 +49,18 @@ export interface PgBackRestCluster {
 const RUN_AS_POSTGRES = ['runuser', '-u', 'postgres', '--'];
 
 async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([runProcess('id', ['-u', 'postgres']), runProcess('id', ['-g', 'postgres'])]);
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+    runProcess('id', ['-u', 'postgres']),
+    runProcess('id', ['-g', 'postgres']),
+  ]);
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 }
 
-export async function startPgBackRestCluster(options: { stanza?: string; serverSettings?: string[]; repositoryOptions?: string[] } = {}): Promise<PgBackRestCluster> {
-  if (process.getuid?.() !== 0) throw new Error('The pgBackRest tests run the cluster as the postgres OS user, which needs root (runuser).');
+export async function startPgBackRestCluster(
+  options: { stanza?: string; serverSettings?: string[]; repositoryOptions?: string[] } = {},
+): Promise<PgBackRestCluster> {
+  if (process.getuid?.() !== 0)
+    throw new Error('The pgBackRest tests run the cluster as the postgres OS user, which needs root (runuser).');
   const binDir = serverBinDir();
   const ids = await postgresIds();
   const root = mkdtempSync(path.join(os.tmpdir(), 'ra-pgbackrest-'));
@@ -81,11 +91,21 @@ export async function startPgBackRestCluster(options: { stanza?: string; serverS
       '',
     ].join('\n'),
   );
-  for (const entry of ['', 'repo', 'log', 'lock', 'spool', 'pwfile', 'pgbackrest.conf']) chownSync(path.join(root, entry), ids.uid, ids.gid);
+  for (const entry of ['', 'repo', 'log', 'lock', 'spool', 'pwfile', 'pgbackrest.conf'])
+    chownSync(path.join(root, entry), ids.uid, ids.gid);
   const archiveCommand = `pgbackrest --config=${config} --stanza=${stanza} archive-push %p`;
-  const pgbackrest = (args: string[], okExitCodes = [0]) => runProcess(RUN_AS_POSTGRES[0], [...RUN_AS_POSTGRES.slice(1), 'pgbackrest', `--config=${config}`, `--stanza=${stanza}`, ...args], { okExitCodes });
-  const pgCtl = (args: string[], okExitCodes = [0]) => runProcess(RUN_AS_POSTGRES[0], [...RUN_AS_POSTGRES.slice(1), path.join(binDir, 'pg_ctl'), ...args], { okExitCodes });
-  const url = (database = 'postgres') => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const pgbackrest = (args: string[], okExitCodes = [0]) =>
+    runProcess(
+      RUN_AS_POSTGRES[0],
+      [...RUN_AS_POSTGRES.slice(1), 'pgbackrest', `--config=${config}`, `--stanza=${stanza}`, ...args],
+      { okExitCodes },
+    );
+  const pgCtl = (args: string[], okExitCodes = [0]) =>
+    runProcess(RUN_AS_POSTGRES[0], [...RUN_AS_POSTGRES.slice(1), path.join(binDir, 'pg_ctl'), ...args], {
+      okExitCodes,
+    });
+  const url = (database = 'postgres') =>
+    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const query = async <R extends pg.QueryResultRow>(database: string, sql: string, params?: unknown[]) => {
     const client = new pg.Client({ connectionString: url(database) });
     await client.connect();
@@ -97,7 +117,19 @@ export async function startPgBackRestCluster(options: { stanza?: string; serverS
   };
   const start = ['-D', dataDir, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start'];
 
-  await asPostgresUser(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${path.join(root, 'pwfile')}`, '-E', 'UTF8', '--locale=C', '--no-sync']);
+  await asPostgresUser(path.join(binDir, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${path.join(root, 'pwfile')}`,
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+  ]);
   const settings = [
     `port = ${port}`,
     `unix_socket_directories = '${root}'`,
@@ -113,7 +145,12 @@ export async function startPgBackRestCluster(options: { stanza?: string; serverS
   ];
   writeFileSync(path.join(dataDir, 'postgresql.conf'), `${settings.join('\n')}\n`, { flag: 'a' });
   await pgCtl(start);
-  await waitFor('the pgBackRest test cluster', async () => ((await query('postgres', 'SELECT 1')).rowCount === 1 ? true : undefined), 30_000, 100);
+  await waitFor(
+    'the pgBackRest test cluster',
+    async () => ((await query('postgres', 'SELECT 1')).rowCount === 1 ? true : undefined),
+    30_000,
+    100,
+  );
   await pgbackrest(['stanza-create']);
 
   const cluster: PgBackRestCluster = {
@@ -142,11 +179,23 @@ export async function startPgBackRestCluster(options: { stanza?: string; serverS
         'archive-timeout': '20s',
       };
     },
-    stopCommand: JSON.stringify([...RUN_AS_POSTGRES, path.join(binDir, 'pg_ctl'), '-D', dataDir, '-m', 'fast', '-w', 'stop']),
+    stopCommand: JSON.stringify([
+      ...RUN_AS_POSTGRES,
+      path.join(binDir, 'pg_ctl'),
+      '-D',
+      dataDir,
+      '-m',
+      'fast',
+      '-w',
+      'stop',
+    ]),
     startCommand: JSON.stringify([...RUN_AS_POSTGRES, path.join(binDir, 'pg_ctl'), ...start]),
     async breakArchiving() {
       // As when the repository is gone or unreachable: archive-push runs and fails.
-      await query('postgres', `ALTER SYSTEM SET archive_command = '${archiveCommand.replace('archive-push', `--repo1-path=${path.join(root, 'missing-repo')} archive-push`)}'`);
+      await query(
+        'postgres',
+        `ALTER SYSTEM SET archive_command = '${archiveCommand.replace('archive-push', `--repo1-path=${path.join(root, 'missing-repo')} archive-push`)}'`,
+      );
       await query('postgres', 'SELECT pg_reload_conf()');
     },
     async repairArchiving() {

@@ -38,7 +38,8 @@ export async function startTestProxy(options: ProxyOptions): Promise<TestProxy> 
   const sockets = new Set<net.Socket>();
   const expected = options.credentials ? `Basic ${Buffer.from(options.credentials).toString('base64')}` : undefined;
   const resolve = (host: string) => options.hosts[host.toLowerCase()];
-  const authorized = (request: http.IncomingMessage) => !expected || request.headers['proxy-authorization'] === expected;
+  const authorized = (request: http.IncomingMessage) =>
+    !expected || request.headers['proxy-authorization'] === expected;
   const record = (request: http.IncomingMessage, target: string) =>
     seen.push({ method: request.method ?? '', target, authorization: request.headers['proxy-authorization'] });
 
@@ -57,10 +58,19 @@ export async function startTestProxy(options: ProxyOptions): Promise<TestProxy> 
     }
     const headers = { ...request.headers };
     delete headers['proxy-authorization'];
-    const upstream = http.request({ host: address, port: Number(url.port) || 80, method: request.method, path: `${url.pathname}${url.search}`, headers }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    });
+    const upstream = http.request(
+      {
+        host: address,
+        port: Number(url.port) || 80,
+        method: request.method,
+        path: `${url.pathname}${url.search}`,
+        headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
     upstream.on('error', (error) => response.writeHead(502).end(error.message));
     request.pipe(upstream);
   });

@@ -21,12 +21,28 @@ export interface TestRegistry {
 
 export async function startRegistry(): Promise<TestRegistry> {
   const binary = findExecutable('docker-registry', ['/usr/bin']);
-  if (!binary) throw new Error('docker-registry is not installed (Debian package docker-registry). Run scripts/setup-test-env.sh.');
+  if (!binary)
+    throw new Error(
+      'docker-registry is not installed (Debian package docker-registry). Run scripts/setup-test-env.sh.',
+    );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-registry-'));
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, 'http:', `  addr: ${address}`, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(dir, 'data')}`,
+      'http:',
+      `  addr: ${address}`,
+      '',
+    ].join('\n'),
+  );
   const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));

@@ -62,7 +62,8 @@ async function keyPair(file: string, comment: string): Promise<{ privateKey: str
 }
 
 export async function startSshServer(options: { env?: Record<string, string> } = {}): Promise<TestSshServer> {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} is not installed: apt-get install openssh-server (scripts/setup-test-env.sh).`);
+  if (!existsSync(SSHD))
+    throw new Error(`${SSHD} is not installed: apt-get install openssh-server (scripts/setup-test-env.sh).`);
   if (process.getuid?.() === 0 && !existsSync(PRIVSEP_DIR)) mkdirSync(PRIVSEP_DIR, { mode: 0o755 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-sshd-'));
   const user = os.userInfo().username;
@@ -99,11 +100,17 @@ export async function startSshServer(options: { env?: Record<string, string> } =
     ].join('\n'),
   );
 
-  const server: ChildProcess = spawn(SSHD, ['-D', '-f', path.join(dir, 'sshd_config'), '-E', logFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server: ChildProcess = spawn(SSHD, ['-D', '-f', path.join(dir, 'sshd_config'), '-E', logFile], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let exited: string | undefined;
   let stderr = '';
   server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  server.on('exit', (code, signal) => (exited = `sshd exited (${code ?? signal}): ${stderr}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`));
+  server.on(
+    'exit',
+    (code, signal) =>
+      (exited = `sshd exited (${code ?? signal}): ${stderr}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`),
+  );
 
   const crash = async () => {
     if (exited !== undefined || server.pid === undefined) return;
@@ -134,15 +141,21 @@ export async function startSshServer(options: { env?: Record<string, string> } =
       'the test sshd to answer ssh-keyscan',
       async () => {
         if (exited) throw new Error(exited);
-        const result = await runProcess('ssh-keyscan', ['-T', '2', '-t', 'ed25519', '-p', String(port), '127.0.0.1'], { okExitCodes: [0, 1] });
+        const result = await runProcess('ssh-keyscan', ['-T', '2', '-t', 'ed25519', '-p', String(port), '127.0.0.1'], {
+          okExitCodes: [0, 1],
+        });
         return result.stdout.includes('ssh-ed25519') ? result.stdout : undefined;
       },
       15_000,
       100,
     );
-    const knownHosts = keyscan.split('\n').filter((line) => line && !line.startsWith('#')).join('\n');
+    const knownHosts = keyscan
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .join('\n');
     // Sanity: the scanned key is the one we generated.
-    if (!knownHosts.includes(hostKey.publicKey.split(' ')[1])) throw new Error(`ssh-keyscan returned an unexpected key: ${knownHosts}`);
+    if (!knownHosts.includes(hostKey.publicKey.split(' ')[1]))
+      throw new Error(`ssh-keyscan returned an unexpected key: ${knownHosts}`);
     const hostField = knownHosts.split(' ')[0];
     const [type, key] = otherHostKey.publicKey.split(' ');
     return {
@@ -163,5 +176,11 @@ export async function startSshServer(options: { env?: Record<string, string> } =
 
 /** The ssh-* inputs of an action that reaches `server`, as a workflow passes them. */
 export function sshActionInputs(server: TestSshServer): Record<string, string> {
-  return { 'ssh-host': server.host, 'ssh-port': String(server.port), 'ssh-user': server.user, 'ssh-key': server.privateKey, 'known-hosts': server.knownHosts };
+  return {
+    'ssh-host': server.host,
+    'ssh-port': String(server.port),
+    'ssh-user': server.user,
+    'ssh-key': server.privateKey,
+    'known-hosts': server.knownHosts,
+  };
 }

@@ -11,25 +11,34 @@ export function summaryProblems(markdown: string): string[] {
   const lines = prose.split('\n');
 
   const first = lines.find((line) => line.trim() !== '');
-  if (!first || !/^#{1,4} \S/.test(first)) problems.push(`does not open with a heading that gives the verdict: ${JSON.stringify(first)}`);
+  if (!first || !/^#{1,4} \S/.test(first))
+    problems.push(`does not open with a heading that gives the verdict: ${JSON.stringify(first)}`);
 
   for (let index = 0; index + 1 < lines.length; index++) {
     if (!/^\|.*\|\s*$/.test(lines[index]) || !/^\|(\s*:?-{3,}:?\s*\|)+\s*$/.test(lines[index + 1])) continue;
     if (index > 0 && /^\|/.test(lines[index - 1])) continue;
-    const cells = (line: string) => line.trim().slice(1, -1).split(/(?<!\\)\|/).map((text) => text.trim());
+    const cells = (line: string) =>
+      line
+        .trim()
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((text) => text.trim());
     const header = cells(lines[index]);
     if (header.some((text) => text === '')) problems.push(`table with an empty header cell: ${lines[index]}`);
     const body: string[][] = [];
     for (let row = index + 2; row < lines.length && /^\|/.test(lines[row]); row++) body.push(cells(lines[row]));
     header.forEach((name, column) => {
-      if (body.length > 0 && body.every((row) => (row[column] ?? '') === '')) problems.push(`table column "${name}" is empty in every row`);
+      if (body.length > 0 && body.every((row) => (row[column] ?? '') === ''))
+        problems.push(`table column "${name}" is empty in every row`);
     });
   }
   // GitHub renders user@host as a mailto: link; identifiers belong in code spans.
-  for (const match of prose.matchAll(/(?<![\w`])[\w.+-]+@[\w-]+(\.[\w-]+)+(?![\w`])/g)) problems.push(`"${match[0]}" outside a code span renders as a mail link`);
+  for (const match of prose.matchAll(/(?<![\w`])[\w.+-]+@[\w-]+(\.[\w-]+)+(?![\w`])/g))
+    problems.push(`"${match[0]}" outside a code span renders as a mail link`);
   // In tables, sizes are read at a glance; an error message may need the exact figures it compares.
   for (const line of lines.filter((text) => text.startsWith('|'))) {
-    for (const match of line.matchAll(/\b\d{5,} bytes\b/g)) problems.push(`raw size "${match[0]}" in a table: give a human size`);
+    for (const match of line.matchAll(/\b\d{5,} bytes\b/g))
+      problems.push(`raw size "${match[0]}" in a table: give a human size`);
   }
   if (/^#{1,6}\s*$/m.test(prose)) problems.push('empty heading');
   return problems;

@@ -44,14 +44,20 @@ export class Terminal {
    * environment it exports stays off the screen, as an operator's sourced env file does). When
    * `prompt` shows, types `answer` and Enter. Resolves with the exit status and what was shown.
    */
-  async run(script: string, options: { prompt?: string; answer?: string; timeoutMs?: number } = {}): Promise<TerminalRun> {
+  async run(
+    script: string,
+    options: { prompt?: string; answer?: string; timeoutMs?: number } = {},
+  ): Promise<TerminalRun> {
     const rcFile = path.join(this.dir, `rc-${++this.count}`);
     const before = this.output().length;
     await this.tmux('send-keys', '-t', 'operator', `bash ${script}; echo $? > ${rcFile}`, 'Enter');
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     let answered = options.prompt === undefined;
     while (!existsSync(rcFile) || readFileSync(rcFile, 'utf8').trim() === '') {
-      if (Date.now() > deadline) throw new Error(`the terminal command did not finish in time; the screen shows:\n${this.output().slice(before).slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the terminal command did not finish in time; the screen shows:\n${this.output().slice(before).slice(-3000)}`,
+        );
       if (!answered && this.output().slice(before).includes(options.prompt!)) {
         answered = true;
         await this.tmux('send-keys', '-t', 'operator', options.answer ?? 'y', 'Enter');

@@ -24,13 +24,19 @@ describe('npm run demo, when the drill cannot keep its matrix', () => {
     const report = result.drill!.jobs.report;
     expect(report.result).toBe('failure');
     const steps = Object.fromEntries(report.steps.map((step) => [step.name, step.outcome]));
-    expect(steps).toMatchObject({ 'Test matrix': 'success', 'Keep the matrix': 'failure', 'Open or update the drill issue': 'success' });
+    expect(steps).toMatchObject({
+      'Test matrix': 'success',
+      'Keep the matrix': 'failure',
+      'Open or update the drill issue': 'success',
+    });
     expect(result.drill!.outputs.passed).toBe('false');
     const [issue] = github!.issues.issues;
     expect(issue).toMatchObject({ title: 'Rollback drill failed: production', labels: ['rollback-drill'] });
     expect(issue.body).toContain('**The test matrix could not be kept as an artifact (the upload step failed).**');
     expect(printed).toContain('  ✗ rollback drill: Rollback drill / report');
-    expect(failures).toEqual(expect.arrayContaining(['the rollback drill failed', '1 job(s) failed: rollback drill: Rollback drill / report']));
+    expect(failures).toEqual(
+      expect.arrayContaining(['the rollback drill failed', '1 job(s) failed: rollback drill: Rollback drill / report']),
+    );
     expect(printed.join('\n')).toContain('Artifact storage quota has been hit');
     expect(printed.at(-1)).toMatch(/^\nnpm run demo: FAILED: /);
   }, 900_000);

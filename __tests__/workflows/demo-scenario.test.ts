@@ -2,7 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { unexpectedFailures } from '../../scripts/demo/main.js';
-import { manualRollbackProblems, runDemo, type AppState, type DemoResult, type DemoWorld } from '../../scripts/demo/scenario.js';
+import {
+  manualRollbackProblems,
+  runDemo,
+  type AppState,
+  type DemoResult,
+  type DemoWorld,
+} from '../../scripts/demo/scenario.js';
 import type { IssueRecord } from '../support/github-api/issues.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
@@ -41,18 +47,35 @@ async function extraRuns(world: DemoWorld, into: Partial<ExtraRuns>): Promise<vo
   into.before = await world.appState();
   into.deploymentsBefore = world.github.deployments.deployments.length;
   // The failed deploy's workflow_run event arriving after its rollback already ran: no second rollback.
-  into.lateTrigger = await world.run('auto-rollback.yml', {}, {
-    suite: true,
-    eventName: 'workflow_run',
-    eventPayload: { workflow_run: { name: 'Deploy', conclusion: 'failure', html_url: 'https://github.com/acme/shop/actions/runs/1003', updated_at: new Date().toISOString() } },
-  });
+  into.lateTrigger = await world.run(
+    'auto-rollback.yml',
+    {},
+    {
+      suite: true,
+      eventName: 'workflow_run',
+      eventPayload: {
+        workflow_run: {
+          name: 'Deploy',
+          conclusion: 'failure',
+          html_url: 'https://github.com/acme/shop/actions/runs/1003',
+          updated_at: new Date().toISOString(),
+        },
+      },
+    },
+  );
   into.afterLateTrigger = await world.appState();
   into.dryRun = await world.run('rollback.yml', { environment: 'production', 'target-tag': 'v1.1.0', 'dry-run': true });
   into.afterDryRun = await world.appState();
   into.deploymentsAfter = world.github.deployments.deployments.length;
   // A drill whose last-known-good image was pruned: it fails, opens an issue, then comments on it.
   for (let run = 0; run < 2; run++) {
-    (into.failedDrills ??= []).push(await world.run('rollback-drill.yml', { environment: 'production' }, { suite: true, vars: { ROLLBACK_IMAGE: 'localhost/pruned-image' } }));
+    (into.failedDrills ??= []).push(
+      await world.run(
+        'rollback-drill.yml',
+        { environment: 'production' },
+        { suite: true, vars: { ROLLBACK_IMAGE: 'localhost/pruned-image' } },
+      ),
+    );
   }
   into.issues = world.github.issues.issues;
 }
@@ -73,14 +96,24 @@ describe('the demo scenario through the workflows', () => {
   }, 900_000);
 
   it('no job fails but the broken deploy of v1.3.0 (the demo exits non-zero otherwise)', () => {
-    expect(result.runs.map((run) => run.label)).toEqual(['deploy v1.1.0', 'deploy v1.2.0', 'deploy v1.3.0', 'rollback drill', 'manual rollback to v1.1.0']);
+    expect(result.runs.map((run) => run.label)).toEqual([
+      'deploy v1.1.0',
+      'deploy v1.2.0',
+      'deploy v1.3.0',
+      'rollback drill',
+      'manual rollback to v1.1.0',
+    ]);
     expect(unexpectedFailures(result)).toEqual([]);
     expect(result.deploys['v1.3.0'].jobs.deploy.outcome).toBe('failure');
   });
 
   it('deploys v1.1.0 and v1.2.0, each marked successful only after its smoke test, and skips their rollback job', () => {
     for (const tag of ['v1.1.0', 'v1.2.0']) {
-      expect({ tag, conclusion: result.deploys[tag].conclusion, jobs: jobResults(result.deploys[tag]) }).toEqual({ tag, conclusion: 'success', jobs: { deploy: 'success', rollback: 'skipped' } });
+      expect({ tag, conclusion: result.deploys[tag].conclusion, jobs: jobResults(result.deploys[tag]) }).toEqual({
+        tag,
+        conclusion: 'success',
+        jobs: { deploy: 'success', rollback: 'skipped' },
+      });
       expect(result.deploys[tag].jobs.deploy.outputs['smoke-passed']).toBe('true');
     }
   });
@@ -93,28 +126,48 @@ describe('the demo scenario through the workflows', () => {
     expect(smoke?.errors.join('\n')).toMatch(/health.*expected 200, actual 500/);
 
     const { automatic } = result;
-    expect(jobResults(automatic.run)).toEqual({ plan: 'success', backup: 'success', rollback: 'success', report: 'success' });
-    expect(automatic.run.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', strategy: 'image-only', outcome: 'rolled-back', 'downtime-seconds': '' });
+    expect(jobResults(automatic.run)).toEqual({
+      plan: 'success',
+      backup: 'success',
+      rollback: 'success',
+      report: 'success',
+    });
+    expect(automatic.run.outputs).toMatchObject({
+      'current-tag': 'v1.3.0',
+      'target-tag': 'v1.2.0',
+      strategy: 'image-only',
+      outcome: 'rolled-back',
+      'downtime-seconds': '',
+    });
     // Nothing was stopped and no migration reverted: v1.2.0 runs on schema 5.
     const steps = Object.fromEntries(automatic.run.jobs.rollback.steps.map((step) => [step.name, step.outcome]));
-    expect(steps).toMatchObject({ 'Back up (verified, checksummed, kept 30 days)': 'skipped', 'Stop the app': 'skipped', 'Revert migrations': 'skipped' });
+    expect(steps).toMatchObject({
+      'Back up (verified, checksummed, kept 30 days)': 'skipped',
+      'Stop the app': 'skipped',
+      'Revert migrations': 'skipped',
+    });
     // The backup ran beside the rollback job, not before it.
     const { backup, rollback } = automatic.run.jobs;
     expect(backup.startedAt).toBeLessThan(rollback.startedAt + rollback.durationMs);
     expect(rollback.startedAt).toBeLessThan(backup.startedAt + backup.durationMs);
-    expect(automatic.state).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
+    expect(automatic.state).toEqual({
+      runningTag: 'v1.2.0',
+      healthStatus: 200,
+      healthVersion: 'v1.2.0',
+      schemaVersion: 5,
+    });
     expect(automatic.run.jobs.rollback.outputs['smoke-passed']).toBe('true');
   });
 
-  it('gives DATABASE_URL from each job\'s environment: the read-only user to the plan and the alongside backup, the migrating user to the rollback job, nothing to the others', () => {
+  it("gives DATABASE_URL from each job's environment: the read-only user to the plan and the alongside backup, the migrating user to the rollback job, nothing to the others", () => {
     const { automatic, manual } = result;
     const source = (run: WorkflowRun, job: string) => run.jobs[job].secretSources?.DATABASE_URL;
-    expect([source(automatic.run, 'plan'), source(automatic.run, 'backup'), source(automatic.run, 'rollback'), source(automatic.run, 'report')]).toEqual([
-      'environment production-plan',
-      'environment production-plan',
-      'environment production',
-      undefined,
-    ]);
+    expect([
+      source(automatic.run, 'plan'),
+      source(automatic.run, 'backup'),
+      source(automatic.run, 'rollback'),
+      source(automatic.run, 'report'),
+    ]).toEqual(['environment production-plan', 'environment production-plan', 'environment production', undefined]);
     expect(automatic.run.jobs.plan.environment).toBe('production-plan');
     expect(automatic.run.jobs.rollback.environment).toBe('production');
     // The deploy's own job is in production; auto-rollback's decide job sees no database at all.
@@ -125,7 +178,9 @@ describe('the demo scenario through the workflows', () => {
     const shown = manual!.run.jobs.plan.steps.find((step) => step.name === 'Show the down SQL');
     expect(shown?.outcome).toBe('success');
     expect(shown?.outputs['dry-run-sql']).toMatch(/ALTER TABLE (public\.)?projects RENAME COLUMN name TO title/i);
-    expect(manual!.run.jobs.plan.startedAt + manual!.run.jobs.plan.durationMs).toBeLessThanOrEqual(manual!.run.jobs.rollback.startedAt);
+    expect(manual!.run.jobs.plan.startedAt + manual!.run.jobs.plan.durationMs).toBeLessThanOrEqual(
+      manual!.run.jobs.rollback.startedAt,
+    );
     expect(extra.readerUser).not.toBe(extra.migratorUser);
   });
 
@@ -138,11 +193,25 @@ describe('the demo scenario through the workflows', () => {
 
   it('rolls back by hand to v1.1.0: the app stopped, the breaking rename reverted, the target up; the downtime in the timeline', () => {
     const manual = result.manual!;
-    expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
-    expect(JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version)).toEqual(['5', '4']);
-    expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+    expect(manual.run.outputs).toMatchObject({
+      'current-tag': 'v1.2.0',
+      'target-tag': 'v1.1.0',
+      strategy: 'down-migrations',
+      outcome: 'rolled-back',
+    });
+    expect(
+      JSON.parse(manual.run.jobs.rollback.outputs.reverted).map((migration: { version: string }) => migration.version),
+    ).toEqual(['5', '4']);
+    expect(manual.state).toEqual({
+      runningTag: 'v1.1.0',
+      healthStatus: 200,
+      healthVersion: 'v1.1.0',
+      schemaVersion: 3,
+    });
     const order = manual.run.jobs.rollback.steps.filter((step) => step.outcome === 'success').map((step) => step.name);
-    expect(order.indexOf('Stop the app')).toBeGreaterThan(order.indexOf('Back up (verified, checksummed, kept 30 days)'));
+    expect(order.indexOf('Stop the app')).toBeGreaterThan(
+      order.indexOf('Back up (verified, checksummed, kept 30 days)'),
+    );
     expect(order.indexOf('Revert migrations')).toBeGreaterThan(order.indexOf('Stop the app'));
     expect(order.indexOf('Redeploy v1.1.0')).toBeGreaterThan(order.indexOf('Revert migrations'));
     expect(Number(manual.downtimeSeconds)).toBeGreaterThan(0);
@@ -150,18 +219,32 @@ describe('the demo scenario through the workflows', () => {
     expect(manual.run.jobs.report.summary).toContain('| Services stopped | success |');
   });
 
-  it('shows the approver exactly what runs: the plan lists 5 (left applied by the image-only rollback) and 4, with 5\'s data-loss finding', () => {
+  it("shows the approver exactly what runs: the plan lists 5 (left applied by the image-only rollback) and 4, with 5's data-loss finding", () => {
     const { plan, applied, reportDatabaseRow } = result.manual!;
-    expect(plan.migrations.map((migration) => [migration.version, migration.name, migration.class, migration.inCurrentRelease])).toEqual([
+    expect(
+      plan.migrations.map((migration) => [
+        migration.version,
+        migration.name,
+        migration.class,
+        migration.inCurrentRelease,
+      ]),
+    ).toEqual([
       ['5', 'add_project_archived', 'additive', false],
       ['4', 'rename_project_title', 'breaking', true],
     ]);
     expect(plan.migrations[0].revertWarnings).toEqual([
-      expect.objectContaining({ kind: 'data-loss', message: 'Reverting drops column projects.archived: values written to it since migration 5 add_project_archived was applied are lost.' }),
+      expect.objectContaining({
+        kind: 'data-loss',
+        message:
+          'Reverting drops column projects.archived: values written to it since migration 5 add_project_archived was applied are lost.',
+      }),
     ]);
     // The strategy follows from the whole revert set, and the verdict names what reverting 5 destroys.
     expect(plan.strategy).toBe('down-migrations');
-    expect(plan.reasons).toEqual(['4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title.', 'Every migration to revert has a down file.']);
+    expect(plan.reasons).toEqual([
+      '4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title.',
+      'Every migration to revert has a down file.',
+    ]);
     expect(plan.verdict).toBe(
       'Revert 2 migration(s) (5, 4) with their down files to schema 3, then deploy v1.1.0. 4 rename_project_title is breaking for v1.1.0: renames column projects.title to name: old code still uses projects.title. ' +
         'Back up first: reverting drops projects.archived. 5 is applied in the database although v1.2.0 does not have it (an earlier image-only rollback, or a hotfix).',
@@ -169,20 +252,29 @@ describe('the demo scenario through the workflows', () => {
     // apply-down-migrations ran that very plan, and the report's schema line is its own account.
     expect(applied).toEqual({ initialVersion: '5', finalVersion: '3', digest: plan.digest });
     expect(plan.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(reportDatabaseRow).toMatch(/^\| Database \| success \| [\d.]+ s \| reverted: 5 add_project_archived, 4 rename_project_title \(schema 5 → 3\) \|$/);
+    expect(reportDatabaseRow).toMatch(
+      /^\| Database \| success \| [\d.]+ s \| reverted: 5 add_project_archived, 4 rename_project_title \(schema 5 → 3\) \|$/,
+    );
     expect(manualRollbackProblems(result.manual!)).toEqual([]);
   });
 
-  it('the demo\'s own check of the manual rollback fails when the plan or the report would not match', () => {
+  it("the demo's own check of the manual rollback fails when the plan or the report would not match", () => {
     const manual = result.manual!;
-    expect(manualRollbackProblems({ ...manual, plan: { ...manual.plan, migrations: manual.plan.migrations.slice(1) } })).toEqual([
+    expect(
+      manualRollbackProblems({ ...manual, plan: { ...manual.plan, migrations: manual.plan.migrations.slice(1) } }),
+    ).toEqual([
       'the approved plan lists migrations 4, not 5 and 4',
       "the approved plan does not show 5's data-loss finding (reverting drops projects.archived)",
     ]);
-    expect(manualRollbackProblems({ ...manual, reportDatabaseRow: manual.reportDatabaseRow.replace('schema 5 → 3', 'schema 4 → 3') })).toEqual([
-      expect.stringMatching(/does not say \(schema 5 → 3\), apply-down-migrations' own versions$/),
+    expect(
+      manualRollbackProblems({
+        ...manual,
+        reportDatabaseRow: manual.reportDatabaseRow.replace('schema 5 → 3', 'schema 4 → 3'),
+      }),
+    ).toEqual([expect.stringMatching(/does not say \(schema 5 → 3\), apply-down-migrations' own versions$/)]);
+    expect(manualRollbackProblems({ ...manual, applied: { ...manual.applied!, digest: 'sha256:other' } })).toEqual([
+      expect.stringMatching(/^apply-down-migrations ran sha256:other, not the approved sha256:/),
     ]);
-    expect(manualRollbackProblems({ ...manual, applied: { ...manual.applied!, digest: 'sha256:other' } })).toEqual([expect.stringMatching(/^apply-down-migrations ran sha256:other, not the approved sha256:/)]);
   });
 
   it('runs the monthly drill on a throwaway copy: restore, revert verified, ups re-applied, image present; matrix kept as an artifact', () => {
@@ -207,19 +299,28 @@ describe('the demo scenario through the workflows', () => {
     const late = extra.lateTrigger!;
     expect(jobResults(late)).toEqual({ decide: 'success', rollback: 'skipped' });
     expect(late.jobs.decide.outputs['roll-back']).toBe('false');
-    expect(lines.join('\n')).toMatch(/The latest deployment of production \(v1\.2\.0, id \d+\) is 'success': nothing to roll back/);
+    expect(lines.join('\n')).toMatch(
+      /The latest deployment of production \(v1\.2\.0, id \d+\) is 'success': nothing to roll back/,
+    );
     expect(extra.afterLateTrigger).toEqual(extra.before);
   });
 
   it('in a dry run shows the plan and the down SQL and changes nothing', () => {
     const caller = extra.dryRun!;
     const rollback = caller.jobs.rollback.called!;
-    expect(jobResults(rollback)).toEqual({ plan: 'success', backup: 'skipped', rollback: 'skipped', report: 'success' });
+    expect(jobResults(rollback)).toEqual({
+      plan: 'success',
+      backup: 'skipped',
+      rollback: 'skipped',
+      report: 'success',
+    });
     const downSql = rollback.jobs.plan.steps.find((step) => step.name === 'Show the down SQL');
     expect(downSql?.outcome).toBe('success');
     expect(downSql?.outputs['dry-run-sql']).toMatch(/ALTER TABLE (public\.)?projects RENAME COLUMN name TO title/i);
     expect(rollback.outputs).toMatchObject({ 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'dry-run' });
-    expect(rollback.jobs.report.summary).toContain('📝 Dry run: production would roll back from v1.2.0 to v1.1.0 (down-migrations)');
+    expect(rollback.jobs.report.summary).toContain(
+      '📝 Dry run: production would roll back from v1.2.0 to v1.1.0 (down-migrations)',
+    );
     expect(extra.afterDryRun).toEqual(extra.before);
     expect(extra.deploymentsAfter).toBe(extra.deploymentsBefore);
   });
@@ -228,14 +329,26 @@ describe('the demo scenario through the workflows', () => {
     const [first, second] = extra.failedDrills!;
     for (const drill of [first, second]) {
       expect(drill.conclusion).toBe('failure');
-      expect(jobResults(drill)).toEqual({ database: 'success', image: 'failure', staging: 'skipped', report: 'success' });
+      expect(jobResults(drill)).toEqual({
+        database: 'success',
+        image: 'failure',
+        staging: 'skipped',
+        report: 'success',
+      });
       expect(drill.outputs.passed).toBe('false');
       const matrix = JSON.parse(drill.outputs.matrix) as { scenario: string; result: string; details: string }[];
-      expect(matrix.at(-1)).toMatchObject({ scenario: 'Image localhost/pruned-image:v1.1.0 available on the target', result: 'failed' });
+      expect(matrix.at(-1)).toMatchObject({
+        scenario: 'Image localhost/pruned-image:v1.1.0 available on the target',
+        result: 'failed',
+      });
     }
     expect(extra.issues).toHaveLength(1);
     const [issue] = extra.issues!;
-    expect(issue).toMatchObject({ title: 'Rollback drill failed: production', labels: ['rollback-drill'], state: 'open' });
+    expect(issue).toMatchObject({
+      title: 'Rollback drill failed: production',
+      labels: ['rollback-drill'],
+      state: 'open',
+    });
     expect(issue.body).toContain('## ❌ Rollback drill failed: production');
     expect(issue.body).toContain('| Image localhost/pruned-image:v1.1.0 available on the target |');
     expect(issue.comments).toHaveLength(1);
@@ -251,14 +364,18 @@ describe('the demo scenario through the workflows', () => {
     expect(summary).toMatch(/\| Smoke test \| passed \| [\d.]+ s \| 5 of 5 checks passed \|/);
     expect(summary).toMatch(/From → to: {3}v1\.3\.0 → v1\.2\.0/);
     expect(result.notifications).toEqual([
-      expect.stringMatching(/^:rewind: Rollback of production started: v1\.3\.0 -> v1\.2\.0 \(image-only\)\. Automatic rollback: Deploy of v1\.3\.0 failed/),
+      expect.stringMatching(
+        /^:rewind: Rollback of production started: v1\.3\.0 -> v1\.2\.0 \(image-only\)\. Automatic rollback: Deploy of v1\.3\.0 failed/,
+      ),
       expect.stringMatching(/^✅ production rolled back from v1\.3\.0 to v1\.2\.0 in [\d.]+ s from detection/),
       expect.stringMatching(/^:rewind: Rollback of production started: v1\.2\.0 -> v1\.1\.0 \(down-migrations\)/),
-      expect.stringMatching(/^✅ production rolled back from v1\.2\.0 to v1\.1\.0 in [\d.]+ s from detection, [\d.]+ s down/),
+      expect.stringMatching(
+        /^✅ production rolled back from v1\.2\.0 to v1\.1\.0 in [\d.]+ s from detection, [\d.]+ s down/,
+      ),
     ]);
   });
 
-  it('folds the tools\' progress groups as GitHub\'s log view does: pg_dump\'s per-table lines counted, not printed', () => {
+  it("folds the tools' progress groups as GitHub's log view does: pg_dump's per-table lines counted, not printed", () => {
     const log = lines.join('\n');
     expect(log).toMatch(/▸ pg_dump \S+ \([^)]*\)\n[^\n]*\(\d+ lines folded\)/);
     expect(log).not.toMatch(/pg_dump: reading/);

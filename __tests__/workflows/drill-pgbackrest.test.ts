@@ -59,16 +59,26 @@ describe('the rollback drill with backup-method pgbackrest', () => {
   let drillEnded: number;
 
   beforeAll(async () => {
-    world = await createDemoWorld({ root: mkdtempSync(path.join(os.tmpdir(), 'drill-pgbackrest-')), log: (line) => lines.push(line), drill: true });
+    world = await createDemoWorld({
+      root: mkdtempSync(path.join(os.tmpdir(), 'drill-pgbackrest-')),
+      log: (line) => lines.push(line),
+      drill: true,
+    });
     cluster = await startPgBackRestCluster({ stanza: 'shop' });
     await cluster.query('postgres', 'CREATE DATABASE shop');
     // The database as v1.2.0 left it: its own migrate-up script, then data.
     const release = path.join(world.appRepo, '..', 'shop-v1.2.0');
     await runProcess('git', ['clone', '-q', '--branch', 'v1.2.0', world.appRepo, release]);
     await runProcess('bash', ['scripts/migrate-up.sh'], { cwd: release, env: { DATABASE_URL: cluster.url('shop') } });
-    await cluster.query('shop', "INSERT INTO users (email, password_hash) SELECT 'u' || g || '@example.com', 'x' FROM generate_series(1, 300) g");
+    await cluster.query(
+      'shop',
+      "INSERT INTO users (email, password_hash) SELECT 'u' || g || '@example.com', 'x' FROM generate_series(1, 300) g",
+    );
     for (let backup = 0; backup < 2; backup++) {
-      await cluster.query('shop', "INSERT INTO projects (owner_id, name) SELECT id, 'p' || id FROM users WHERE id % 3 = 0");
+      await cluster.query(
+        'shop',
+        "INSERT INTO projects (owner_id, name) SELECT id, 'p' || id FROM users WHERE id % 3 = 0",
+      );
       await cluster.pgbackrest(['backup', '--type=full']);
     }
     const { stdout } = await cluster.pgbackrest(['info', '--output=json']);
@@ -82,10 +92,20 @@ describe('the rollback drill with backup-method pgbackrest', () => {
     drillStarted = Date.now();
     drill = await world.run(
       'rollback-drill.yml',
-      { environment: 'production', 'backup-method': 'pgbackrest', 'backup-set': 'random', 'rto-target': '10m', 'rpo-target': '1h' },
+      {
+        environment: 'production',
+        'backup-method': 'pgbackrest',
+        'backup-set': 'random',
+        'rto-target': '10m',
+        'rpo-target': '1h',
+      },
       {
         suite: true,
-        vars: { ROLLBACK_PGBACKREST_STANZA: cluster.stanza, ROLLBACK_PGBACKREST_CONFIG: cluster.config, ROLLBACK_PGBACKREST_VIA: cluster.via.join(' ') },
+        vars: {
+          ROLLBACK_PGBACKREST_STANZA: cluster.stanza,
+          ROLLBACK_PGBACKREST_CONFIG: cluster.config,
+          ROLLBACK_PGBACKREST_VIA: cluster.via.join(' '),
+        },
         secrets: { DATABASE_URL: cluster.url('shop') },
       },
     );
@@ -99,15 +119,26 @@ describe('the rollback drill with backup-method pgbackrest', () => {
   });
 
   it('recovers a random recent backup into a side cluster, runs the checks there and passes', () => {
-    if (drill.conclusion !== 'success') throw new Error(`the drill ended ${drill.conclusion}:\n${lines.slice(-80).join('\n')}`);
+    if (drill.conclusion !== 'success')
+      throw new Error(`the drill ended ${drill.conclusion}:\n${lines.slice(-80).join('\n')}`);
     expect(jobResults(drill)).toEqual({ database: 'success', image: 'success', staging: 'skipped', report: 'success' });
     const database = drill.jobs.database;
     const steps = Object.fromEntries(database.steps.map((step) => [step.id, step.outcome]));
-    expect(steps).toMatchObject({ restore: 'skipped', pitr: 'success', down: 'success', up: 'success', after: 'success' });
+    expect(steps).toMatchObject({
+      restore: 'skipped',
+      pitr: 'success',
+      down: 'success',
+      up: 'success',
+      after: 'success',
+    });
     expect(labels).toHaveLength(2);
     expect(labels).toContain(database.outputs['backup-label']);
     // Point-in-time recovery to the moment the restore started: the backup and all the WAL since.
-    expect(database.outputs['recovery-target']).toMatch(new RegExp(`^time ${database.outputs['restore-started-at'].replace(/\./g, '\\.')}, from backup ${database.outputs['backup-label']}`));
+    expect(database.outputs['recovery-target']).toMatch(
+      new RegExp(
+        `^time ${database.outputs['restore-started-at'].replace(/\./g, '\\.')}, from backup ${database.outputs['backup-label']}`,
+      ),
+    );
     expect(drill.outputs.passed).toBe('true');
   });
 
@@ -125,13 +156,22 @@ describe('the rollback drill with backup-method pgbackrest', () => {
 
     const matrix = JSON.parse(drill.outputs.matrix) as MatrixRow[];
     const restore = matrix[0];
-    expect(restore).toMatchObject({ scenario: 'Restore the pgBackRest backup into a side cluster (PITR)', result: 'passed' });
+    expect(restore).toMatchObject({
+      scenario: 'Restore the pgBackRest backup into a side cluster (PITR)',
+      result: 'passed',
+    });
     expect(restore['rto-s']).toBe(Math.round(rtoMs / 100) / 10);
     expect(restore['rpo-s']).toBe(Math.round((restoreStarted - newest) / 100) / 10);
     expect(restore['rpo-s']).toBeGreaterThanOrEqual(0);
     expect(restore.details).toBe(`recovered to ${database['recovery-target']}`);
-    expect(matrix.find((candidate) => candidate.scenario === 'Recovery time (RTO) within 10m00s')).toMatchObject({ result: 'passed', 'duration-s': restore['rto-s'] });
-    expect(matrix.find((candidate) => candidate.scenario === 'Recovery point (RPO) within 1h00m')).toMatchObject({ result: 'passed', 'duration-s': restore['rpo-s'] });
+    expect(matrix.find((candidate) => candidate.scenario === 'Recovery time (RTO) within 10m00s')).toMatchObject({
+      result: 'passed',
+      'duration-s': restore['rto-s'],
+    });
+    expect(matrix.find((candidate) => candidate.scenario === 'Recovery point (RPO) within 1h00m')).toMatchObject({
+      result: 'passed',
+      'duration-s': restore['rpo-s'],
+    });
     expect(matrix.filter((candidate) => candidate.result !== 'passed')).toEqual([]);
 
     const kept = JSON.parse(await artifactFile(world, 'rollback-drill-matrix', 'matrix.json')) as MatrixRow[];
@@ -139,12 +179,16 @@ describe('the rollback drill with backup-method pgbackrest', () => {
     const summary = drill.jobs.report.summary;
     expect(summary).toContain('| Recovery time (RTO) within 10m00s |');
     expect(summary).toContain('| Recovery point (RPO) within 1h00m |');
-    expect(summary).toMatch(/Measured: RTO \d+(\.\d)?s \(restore until the database answered\), RPO \d+(\.\d)?s \(age of the newest restorable state\)\./);
+    expect(summary).toMatch(
+      /Measured: RTO \d+(\.\d)?s \(restore until the database answered\), RPO \d+(\.\d)?s \(age of the newest restorable state\)\./,
+    );
   });
 
   it('removes the side cluster and leaves the live database as it was', async () => {
     expect(readdirSync(cluster.root).filter((name) => name.startsWith('data.restore-'))).toEqual([]);
-    expect((await cluster.query<{ version: string }>('shop', 'SELECT version::text FROM schema_migrations')).rows).toEqual([{ version: '4' }]);
+    expect(
+      (await cluster.query<{ version: string }>('shop', 'SELECT version::text FROM schema_migrations')).rows,
+    ).toEqual([{ version: '4' }]);
     expect((await cluster.query<{ n: string }>('shop', 'SELECT count(*)::text AS n FROM users')).rows[0].n).toBe('301');
   });
 });

@@ -9,7 +9,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { data, Lexer, Parser } from '@actions/expressions';
-import { ContextAccess, Expr, FunctionCall, Grouping, IndexAccess, Literal, Logical, Binary, Unary } from '@actions/expressions/ast';
+import {
+  ContextAccess,
+  Expr,
+  FunctionCall,
+  Grouping,
+  IndexAccess,
+  Literal,
+  Logical,
+  Binary,
+  Unary,
+} from '@actions/expressions/ast';
 import {
   convertWorkflowTemplate,
   isBasicExpression,
@@ -138,7 +148,9 @@ class Declarations {
   }
 
   private loadAction(relative: string): Loaded<ActionSpec> {
-    const file = ['action.yml', 'action.yaml'].map((name) => path.join(this.repoRoot, relative, name)).find((candidate) => existsSync(candidate));
+    const file = ['action.yml', 'action.yaml']
+      .map((name) => path.join(this.repoRoot, relative, name))
+      .find((candidate) => existsSync(candidate));
     if (!file) return { error: `action ${relative} does not exist (no ${relative}/action.yml)` };
     const metadata = parseYaml(readFileSync(file, 'utf8')) as {
       inputs?: Record<string, { required?: unknown; default?: unknown } | null>;
@@ -146,7 +158,11 @@ class Declarations {
     };
     const inputs = new Map<string, { name: string } & InputSpec>();
     for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
-      inputs.set(lower(name), { name, required: spec?.required === true || spec?.required === 'true', hasDefault: spec?.default !== undefined });
+      inputs.set(lower(name), {
+        name,
+        required: spec?.required === true || spec?.required === 'true',
+        hasDefault: spec?.default !== undefined,
+      });
     }
     return { spec: { label: relative, inputs, outputs: new Set(Object.keys(metadata.outputs ?? {}).map(lower)) } };
   }
@@ -156,8 +172,16 @@ class Declarations {
     if (!existsSync(file)) return { error: `reusable workflow ${relative} does not exist` };
     const parsed = parseWorkflow({ name: relative, content: readFileSync(file, 'utf8') }, new NoOperationTraceWriter());
     const on = parsed.value && isMapping(parsed.value) ? parsed.value.find('on') : undefined;
-    const call = on && isMapping(on) ? on.find('workflow_call') : on && isString(on) && on.value === 'workflow_call' ? on : undefined;
-    const callList = on && isSequence(on) ? [...iterateSequence(on)].some((event) => isString(event) && event.value === 'workflow_call') : false;
+    const call =
+      on && isMapping(on)
+        ? on.find('workflow_call')
+        : on && isString(on) && on.value === 'workflow_call'
+          ? on
+          : undefined;
+    const callList =
+      on && isSequence(on)
+        ? [...iterateSequence(on)].some((event) => isString(event) && event.value === 'workflow_call')
+        : false;
     if (!call && !callList) return { error: `${relative} is not a reusable workflow (it has no on.workflow_call)` };
     const definitions = call && isMapping(call) ? call : undefined;
     const inputs = new Map<string, { name: string } & InputSpec>();
@@ -213,7 +237,20 @@ function scalarText(token: TemplateToken | undefined): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Expressions
 
-const CONTEXTS = ['github', 'env', 'vars', 'secrets', 'inputs', 'matrix', 'strategy', 'needs', 'steps', 'job', 'jobs', 'runner'];
+const CONTEXTS = [
+  'github',
+  'env',
+  'vars',
+  'secrets',
+  'inputs',
+  'matrix',
+  'strategy',
+  'needs',
+  'steps',
+  'job',
+  'jobs',
+  'runner',
+];
 const WORKFLOW_FUNCTIONS = [
   ...['success', 'failure', 'always', 'cancelled'].map((name) => ({ name, minArgs: 0, maxArgs: 0 })),
   { name: 'hashFiles', minArgs: 1, maxArgs: 255 },
@@ -232,7 +269,8 @@ function contextPaths(expression: string): Segment[][] {
       const base = chain(expr.expr);
       if (!base) return undefined;
       const index = expr.index;
-      const segment = index instanceof Literal && index.literal instanceof data.StringData ? index.literal.value : DYNAMIC;
+      const segment =
+        index instanceof Literal && index.literal instanceof data.StringData ? index.literal.value : DYNAMIC;
       return [...base, segment];
     }
     return undefined;
@@ -311,7 +349,13 @@ function writesOutput(script: string, name: string): boolean {
 
 class WorkflowChecker {
   readonly problems: Problem[] = [];
-  readonly checked: Checked = { actionSteps: 0, workflowCalls: 0, stepReferences: 0, needsReferences: 0, jobReferences: 0 };
+  readonly checked: Checked = {
+    actionSteps: 0,
+    workflowCalls: 0,
+    stepReferences: 0,
+    needsReferences: 0,
+    jobReferences: 0,
+  };
   private jobs = new Map<string, JobInfo>();
 
   constructor(
@@ -340,7 +384,10 @@ class WorkflowChecker {
 
   private describeJob(id: string, token: MappingToken): JobInfo {
     const needsToken = token.find('needs');
-    const needs = needsToken && isSequence(needsToken) ? [...iterateSequence(needsToken)].map(literalString) : [literalString(needsToken)];
+    const needs =
+      needsToken && isSequence(needsToken)
+        ? [...iterateSequence(needsToken)].map(literalString)
+        : [literalString(needsToken)];
     let outputs: Set<string> | undefined = new Set(entries(token.find('outputs')).map(([name]) => lower(name)));
     const uses = literalString(token.find('uses'));
     if (uses !== undefined) {
@@ -361,7 +408,12 @@ class WorkflowChecker {
     if (uses !== undefined) {
       const local = localPath(uses);
       const loaded = local === undefined ? undefined : this.declarations.action(local);
-      return { id, label, outputs: loaded && 'spec' in loaded ? loaded.spec.outputs : undefined, describe: `the action ${uses}` };
+      return {
+        id,
+        label,
+        outputs: loaded && 'spec' in loaded ? loaded.spec.outputs : undefined,
+        describe: `the action ${uses}`,
+      };
     }
     const script = scalarText(mapping?.find('run')) ?? '';
     // Outputs are often written by a script file the step runs (`bash .github/scripts/report.sh`),
@@ -383,7 +435,13 @@ class WorkflowChecker {
     };
     follow(script, undefined);
     const text = texts.join('\n');
-    return { id, label, outputs: new Set(), script: text, describe: files.length ? `its run script (with ${files.join(', ')})` : 'its run script' };
+    return {
+      id,
+      label,
+      outputs: new Set(),
+      script: text,
+      describe: files.length ? `its run script (with ${files.join(', ')})` : 'its run script',
+    };
   }
 
   private checkJob(job: JobInfo): void {
@@ -392,7 +450,8 @@ class WorkflowChecker {
       if (key === 'steps') continue;
       // Job outputs are evaluated when every step has run; nothing else at job level may see steps.
       const visibleSteps = key === 'outputs' ? job.steps.length : 0;
-      for (const found of expressionsIn(value, key === 'if')) this.checkExpression(found, job, visibleSteps, `${where}, ${key}`);
+      for (const found of expressionsIn(value, key === 'if'))
+        this.checkExpression(found, job, visibleSteps, `${where}, ${key}`);
     }
     const uses = job.token.find('uses');
     if (uses && isString(uses)) this.checkWorkflowCall(job, uses.value, uses);
@@ -421,7 +480,8 @@ class WorkflowChecker {
     const givenNames = new Set(given.map(([name]) => lower(name)));
     const declared = [...spec.inputs.values()].map((input) => input.name).join(', ');
     for (const [name, , keyToken] of given) {
-      if (!spec.inputs.has(lower(name))) this.report(keyToken, `${where}: input "${name}" is not declared by ${spec.label} (it declares: ${declared})`);
+      if (!spec.inputs.has(lower(name)))
+        this.report(keyToken, `${where}: input "${name}" is not declared by ${spec.label} (it declares: ${declared})`);
     }
     for (const input of spec.inputs.values()) {
       if (input.required && !input.hasDefault && !givenNames.has(lower(input.name))) {
@@ -448,9 +508,15 @@ class WorkflowChecker {
       if (!input) {
         this.report(keyToken, `${where}: input "${name}" is not declared in on.workflow_call.inputs of ${spec.label}`);
       } else if (input.type === 'boolean' && !isBoolean(value) && !isBasicExpression(value)) {
-        this.report(value, `${where}: input "${name}" of ${spec.label} is a boolean; got ${JSON.stringify(value.toString())}`);
+        this.report(
+          value,
+          `${where}: input "${name}" of ${spec.label} is a boolean; got ${JSON.stringify(value.toString())}`,
+        );
       } else if (input.type === 'number' && !isNumber(value) && !isBasicExpression(value)) {
-        this.report(value, `${where}: input "${name}" of ${spec.label} is a number; got ${JSON.stringify(value.toString())}`);
+        this.report(
+          value,
+          `${where}: input "${name}" of ${spec.label} is a number; got ${JSON.stringify(value.toString())}`,
+        );
       }
     }
     for (const input of spec.inputs.values()) {
@@ -463,7 +529,11 @@ class WorkflowChecker {
     const secrets = entries(secretsToken);
     const secretNames = new Set(secrets.map(([name]) => lower(name)));
     for (const [name, , keyToken] of secrets) {
-      if (!spec.secrets.has(lower(name))) this.report(keyToken, `${where}: secret "${name}" is not declared in on.workflow_call.secrets of ${spec.label}`);
+      if (!spec.secrets.has(lower(name)))
+        this.report(
+          keyToken,
+          `${where}: secret "${name}" is not declared in on.workflow_call.secrets of ${spec.label}`,
+        );
     }
     for (const secret of spec.secrets.values()) {
       if (secret.required && !secretNames.has(lower(secret.name))) {
@@ -478,7 +548,10 @@ class WorkflowChecker {
     } catch (error) {
       const line = found.token.range?.start.line;
       if (line !== undefined && this.parserErrorLines.has(line)) return [];
-      this.report(found.token, `${where}: cannot parse expression "${found.expression.trim()}": ${(error as Error).message}`);
+      this.report(
+        found.token,
+        `${where}: cannot parse expression "${found.expression.trim()}": ${(error as Error).message}`,
+      );
       return [];
     }
   }
@@ -500,7 +573,14 @@ class WorkflowChecker {
     }
   }
 
-  private checkStepReference(job: JobInfo, visibleSteps: number, id: string, property: Segment | undefined, name: Segment | undefined, fail: (message: string) => void): void {
+  private checkStepReference(
+    job: JobInfo,
+    visibleSteps: number,
+    id: string,
+    property: Segment | undefined,
+    name: Segment | undefined,
+    fail: (message: string) => void,
+  ): void {
     const index = job.steps.findIndex((step) => step.id !== undefined && lower(step.id) === id);
     if (index < 0) return fail(`no step with id "${id}" in job "${job.id}"`);
     if (index >= visibleSteps) return fail(`step "${id}" has not run yet here (a step can only read steps before it)`);
@@ -516,14 +596,25 @@ class WorkflowChecker {
     }
   }
 
-  private checkNeedsReference(job: JobInfo, needed: string, property: Segment | undefined, name: Segment | undefined, fail: (message: string) => void): void {
+  private checkNeedsReference(
+    job: JobInfo,
+    needed: string,
+    property: Segment | undefined,
+    name: Segment | undefined,
+    fail: (message: string) => void,
+  ): void {
     if (!job.needs.includes(needed)) {
-      return fail(this.jobs.has(needed) ? `job "${needed}" is not in the needs of job "${job.id}"` : `there is no job "${needed}" in this workflow`);
+      return fail(
+        this.jobs.has(needed)
+          ? `job "${needed}" is not in the needs of job "${job.id}"`
+          : `there is no job "${needed}" in this workflow`,
+      );
     }
     if (property === undefined || property === DYNAMIC || property === 'result') return;
     if (property !== 'outputs') return fail(`"${property}" is not a needs property (outputs, result)`);
     const target = this.jobs.get(needed);
-    if (typeof name === 'string' && target?.outputs && !target.outputs.has(name)) fail(`job "${target.id}" declares no output "${name}"`);
+    if (typeof name === 'string' && target?.outputs && !target.outputs.has(name))
+      fail(`job "${target.id}" declares no output "${name}"`);
   }
 
   private checkWorkflowCallOutputs(root: MappingToken): void {
@@ -542,8 +633,10 @@ class WorkflowChecker {
           this.checked.jobReferences++;
           const job = this.jobs.get(jobId);
           if (!job) fail(`there is no job "${jobId}" in this workflow`);
-          else if (property !== undefined && property !== DYNAMIC && property !== 'result' && property !== 'outputs') fail(`"${property}" is not a job property (outputs, result)`);
-          else if (property === 'outputs' && typeof name === 'string' && job.outputs && !job.outputs.has(name)) fail(`job "${job.id}" declares no output "${name}"`);
+          else if (property !== undefined && property !== DYNAMIC && property !== 'result' && property !== 'outputs')
+            fail(`"${property}" is not a job property (outputs, result)`);
+          else if (property === 'outputs' && typeof name === 'string' && job.outputs && !job.outputs.has(name))
+            fail(`job "${job.id}" declares no output "${name}"`);
         }
       }
     }
@@ -555,14 +648,20 @@ export async function checkWorkflow(relativeFile: string, repoRoot = REPO_ROOT):
   const content = readFileSync(path.join(repoRoot, relativeFile), 'utf8');
   const parsed = parseWorkflow({ name: relativeFile, content }, new NoOperationTraceWriter());
   // Conversion adds the model-level errors (needs on unknown jobs, cycles, bad cron) to the same list.
-  if (parsed.value) await convertWorkflowTemplate(parsed.context, parsed.value, undefined, { errorPolicy: ErrorPolicy.TryConversion });
+  if (parsed.value)
+    await convertWorkflowTemplate(parsed.context, parsed.value, undefined, { errorPolicy: ErrorPolicy.TryConversion });
   const problems: Problem[] = parsed.context.errors.getErrors().map((error) => ({
     file: relativeFile,
     line: error.range?.start.line,
     column: error.range?.start.column,
     message: error.rawMessage,
   }));
-  const checker = new WorkflowChecker(relativeFile, repoRoot, new Declarations(repoRoot), new Set(problems.flatMap((problem) => problem.line ?? [])));
+  const checker = new WorkflowChecker(
+    relativeFile,
+    repoRoot,
+    new Declarations(repoRoot),
+    new Set(problems.flatMap((problem) => problem.line ?? [])),
+  );
   if (parsed.value) checker.check(parsed.value);
   return { problems: [...problems, ...checker.problems], checked: checker.checked };
 }

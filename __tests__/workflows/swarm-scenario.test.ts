@@ -35,19 +35,35 @@ describe('the rollback and drill workflows with strategy swarm', () => {
         // The same stack file, its image one whose v1.1.0 was pruned: the drill must catch it.
         const pruned = path.join(world.deployHost, 'stack-pruned.yml');
         copyFileSync(path.join(world.deployHost, 'stack.yml'), pruned);
-        writeFileSync(pruned, readFileSync(pruned, 'utf8').replace(/image: [^:\s]+:/, 'image: localhost/pruned-image:'));
+        writeFileSync(
+          pruned,
+          readFileSync(pruned, 'utf8').replace(/image: [^:\s]+:/, 'image: localhost/pruned-image:'),
+        );
         // The drill's own inputs choose the swarm check (the variables say compose here).
         const stack = world.project;
         prunedDrill = await world.run(
           'rollback-drill.yml',
           { environment: 'production', 'redeploy-strategy': 'swarm', stack },
-          { suite: true, vars: { ROLLBACK_REDEPLOY_STRATEGY: '', ROLLBACK_STACK: '', ROLLBACK_COMPOSE_FILE: 'stack-pruned.yml', ROLLBACK_IMAGE: 'localhost/pruned-image' } },
+          {
+            suite: true,
+            vars: {
+              ROLLBACK_REDEPLOY_STRATEGY: '',
+              ROLLBACK_STACK: '',
+              ROLLBACK_COMPOSE_FILE: 'stack-pruned.yml',
+              ROLLBACK_IMAGE: 'localhost/pruned-image',
+            },
+          },
         );
         // An environment without deployments: the current release is read from the swarm service.
         const caller = await world.run(
           'rollback.yml',
           { environment: 'staging', 'target-tag': 'v1.1.0', 'dry-run': true },
-          { environments: { staging: { secrets: { DATABASE_URL: world.database.url } }, 'staging-plan': { secrets: { DATABASE_URL: world.readerUrl } } } },
+          {
+            environments: {
+              staging: { secrets: { DATABASE_URL: world.database.url } },
+              'staging-plan': { secrets: { DATABASE_URL: world.readerUrl } },
+            },
+          },
         );
         swarmCurrent = findCalled(caller, 'rollback');
       },
@@ -56,7 +72,10 @@ describe('the rollback and drill workflows with strategy swarm', () => {
 
   it('deploys v1.1.0 and v1.2.0 as a stack with the example pipeline, each marked successful after its smoke test', () => {
     for (const tag of ['v1.1.0', 'v1.2.0']) {
-      expect({ tag, jobs: jobResults(result.deploys[tag]) }).toEqual({ tag, jobs: { deploy: 'success', rollback: 'skipped' } });
+      expect({ tag, jobs: jobResults(result.deploys[tag]) }).toEqual({
+        tag,
+        jobs: { deploy: 'success', rollback: 'skipped' },
+      });
       const redeploy = result.deploys[tag].jobs.deploy.steps.find((step) => step.name.startsWith('Redeploy'));
       expect(redeploy?.outputs.outcome).toBe('deployed');
     }
@@ -66,13 +85,38 @@ describe('the rollback and drill workflows with strategy swarm', () => {
   it('rolls the failed v1.3.0 back to v1.2.0 through rollback.yml with strategy swarm, image only, the task running and /health answering v1.2.0', () => {
     expect(jobResults(result.deploys['v1.3.0'])).toEqual({ deploy: 'failure', rollback: 'success' });
     const { automatic } = result;
-    expect(jobResults(automatic.run)).toEqual({ plan: 'success', backup: 'success', rollback: 'success', report: 'success' });
-    expect(automatic.run.outputs).toMatchObject({ 'current-tag': 'v1.3.0', 'target-tag': 'v1.2.0', strategy: 'image-only', outcome: 'rolled-back' });
-    expect(automatic.run.jobs.plan.outputs).toMatchObject({ 'redeploy-strategy': 'swarm', 'compose-file': 'stack.yml' });
+    expect(jobResults(automatic.run)).toEqual({
+      plan: 'success',
+      backup: 'success',
+      rollback: 'success',
+      report: 'success',
+    });
+    expect(automatic.run.outputs).toMatchObject({
+      'current-tag': 'v1.3.0',
+      'target-tag': 'v1.2.0',
+      strategy: 'image-only',
+      outcome: 'rolled-back',
+    });
+    expect(automatic.run.jobs.plan.outputs).toMatchObject({
+      'redeploy-strategy': 'swarm',
+      'compose-file': 'stack.yml',
+    });
     const redeploy = automatic.run.jobs.rollback.steps.find((step) => step.name.startsWith('Redeploy'));
     expect(redeploy?.outputs).toMatchObject({ outcome: 'deployed', 'previous-tag': 'v1.3.0', 'new-tag': 'v1.2.0' });
-    expect(JSON.parse(redeploy!.outputs['services-json'])).toMatchObject([{ service: expect.stringMatching(/_app$/), health: expect.stringContaining('1/1 task(s) running localhost/rollback-demo-app:v1.2.0'), replicas: { desired: 1, running: 1 }, failedTasks: [] }]);
-    expect(automatic.state).toEqual({ runningTag: 'v1.2.0', healthStatus: 200, healthVersion: 'v1.2.0', schemaVersion: 5 });
+    expect(JSON.parse(redeploy!.outputs['services-json'])).toMatchObject([
+      {
+        service: expect.stringMatching(/_app$/),
+        health: expect.stringContaining('1/1 task(s) running localhost/rollback-demo-app:v1.2.0'),
+        replicas: { desired: 1, running: 1 },
+        failedTasks: [],
+      },
+    ]);
+    expect(automatic.state).toEqual({
+      runningTag: 'v1.2.0',
+      healthStatus: 200,
+      healthVersion: 'v1.2.0',
+      schemaVersion: 5,
+    });
   });
 
   it("runs the drill with the image checked on the swarm's nodes, and fails it when the image is gone", () => {
@@ -81,13 +125,31 @@ describe('the rollback and drill workflows with strategy swarm', () => {
     expect(drill.jobs.image.steps.find((step) => step.name.endsWith(SWARM_CHECK))?.outputs.outcome).toBe('verified');
     expect(drill.jobs.image.steps.find((step) => step.name.endsWith('still there?'))?.outcome).toBe('skipped');
     const matrix = JSON.parse(drill.outputs.matrix) as { scenario: string; result: string; details: string }[];
-    expect(matrix.at(-1)).toMatchObject({ scenario: 'Image localhost/rollback-demo-app:v1.1.0 available on the target', result: 'passed' });
+    expect(matrix.at(-1)).toMatchObject({
+      scenario: 'Image localhost/rollback-demo-app:v1.1.0 available on the target',
+      result: 'passed',
+    });
 
-    expect(jobResults(prunedDrill)).toEqual({ database: 'success', image: 'failure', staging: 'skipped', report: 'success' });
+    expect(jobResults(prunedDrill)).toEqual({
+      database: 'success',
+      image: 'failure',
+      staging: 'skipped',
+      report: 'success',
+    });
     const check = prunedDrill.jobs.image.steps.find((step) => step.name.endsWith(SWARM_CHECK));
-    expect({ outcome: check?.outputs.outcome, errors: check?.errors.join('\n') }).toEqual({ outcome: 'refused', errors: expect.stringContaining('localhost/pruned-image:v1.1.0') });
-    const prunedMatrix = JSON.parse(prunedDrill.outputs.matrix) as { scenario: string; result: string; details: string }[];
-    expect(prunedMatrix.at(-1)).toMatchObject({ scenario: 'Image localhost/pruned-image:v1.1.0 available on the target', result: 'failed' });
+    expect({ outcome: check?.outputs.outcome, errors: check?.errors.join('\n') }).toEqual({
+      outcome: 'refused',
+      errors: expect.stringContaining('localhost/pruned-image:v1.1.0'),
+    });
+    const prunedMatrix = JSON.parse(prunedDrill.outputs.matrix) as {
+      scenario: string;
+      result: string;
+      details: string;
+    }[];
+    expect(prunedMatrix.at(-1)).toMatchObject({
+      scenario: 'Image localhost/pruned-image:v1.1.0 available on the target',
+      result: 'failed',
+    });
     expect(prunedMatrix.at(-1)?.details).toContain('missing on a swarm node');
   });
 
@@ -95,14 +157,32 @@ describe('the rollback and drill workflows with strategy swarm', () => {
     const settings = swarmCurrent.jobs.plan.steps.find((step) => step.name === 'Resolve settings');
     expect(settings?.outputs['current-swarm-service']).toMatch(/^rollback-demo-.*_app$/);
     expect(swarmCurrent.jobs.plan.result).toBe('success');
-    expect(swarmCurrent.jobs.plan.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations' });
+    expect(swarmCurrent.jobs.plan.outputs).toMatchObject({
+      'current-tag': 'v1.2.0',
+      'target-tag': 'v1.1.0',
+      strategy: 'down-migrations',
+    });
   });
 
   it('rolls back by hand to v1.1.0 with the down migrations, the stack updated and healthy; the app is not stopped (a notice says so)', () => {
     const manual = result.manual!;
-    expect(manual.run.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0', strategy: 'down-migrations', outcome: 'rolled-back' });
+    expect(manual.run.outputs).toMatchObject({
+      'current-tag': 'v1.2.0',
+      'target-tag': 'v1.1.0',
+      strategy: 'down-migrations',
+      outcome: 'rolled-back',
+    });
     const steps = Object.fromEntries(manual.run.jobs.rollback.steps.map((step) => [step.name, step.outcome]));
-    expect(steps).toMatchObject({ 'The app keeps running (swarm)': 'success', 'Stop the app': 'skipped', 'Revert migrations': 'success' });
-    expect(manual.state).toEqual({ runningTag: 'v1.1.0', healthStatus: 200, healthVersion: 'v1.1.0', schemaVersion: 3 });
+    expect(steps).toMatchObject({
+      'The app keeps running (swarm)': 'success',
+      'Stop the app': 'skipped',
+      'Revert migrations': 'success',
+    });
+    expect(manual.state).toEqual({
+      runningTag: 'v1.1.0',
+      healthStatus: 200,
+      healthVersion: 'v1.1.0',
+      schemaVersion: 3,
+    });
   });
 });

@@ -1,5 +1,13 @@
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
-import { booleanInput, durationInput, enumInput, integerInput, jsonInput, listInput, stringInput } from '../../shared/inputs.js';
+import {
+  booleanInput,
+  durationInput,
+  enumInput,
+  integerInput,
+  jsonInput,
+  listInput,
+  stringInput,
+} from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { PLAN_DIGEST_PATTERN, type ApprovedEntry } from '../../shared/migrations/plan-digest.js';
@@ -7,7 +15,10 @@ import { migrationTool, type MigrationTool } from '../../shared/migrations/tools
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 
-export type DownTarget = { kind: 'version'; version: string } | { kind: 'steps'; steps: number } | { kind: 'plan'; versions: string[]; entries: ApprovedEntry[] };
+export type DownTarget =
+  | { kind: 'version'; version: string }
+  | { kind: 'steps'; steps: number }
+  | { kind: 'plan'; versions: string[]; entries: ApprovedEntry[] };
 
 export interface ApplyDownInputs {
   target: PgTarget;
@@ -32,13 +43,27 @@ export interface ApplyDownInputs {
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
  * say what changed when expected-plan-digest does not match).
  */
-export function parsePlan(plan: unknown, tool: { format: string; versionInput: MigrationTool['versionInput'] }): ApprovedEntry[] {
-  if (!Array.isArray(plan)) throw new InputError('plan', 'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).');
+export function parsePlan(
+  plan: unknown,
+  tool: { format: string; versionInput: MigrationTool['versionInput'] },
+): ApprovedEntry[] {
+  if (!Array.isArray(plan))
+    throw new InputError(
+      'plan',
+      'must be a JSON array of migrations (the "migrations" output of compute-rollback-target).',
+    );
   return plan.map((entry, index) => {
-    const record: Record<string, unknown> = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { version: entry };
+    const record: Record<string, unknown> =
+      typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { version: entry };
     const version = record.version;
-    if ((typeof version !== 'string' && typeof version !== 'number') || !tool.versionInput.pattern.test(String(version))) {
-      throw new InputError('plan', `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`);
+    if (
+      (typeof version !== 'string' && typeof version !== 'number') ||
+      !tool.versionInput.pattern.test(String(version))
+    ) {
+      throw new InputError(
+        'plan',
+        `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`,
+      );
     }
     return {
       version: String(version),
@@ -106,17 +131,35 @@ export function parseMigrateCommand(text: string): string[] {
   }
   if (quote) throw new InputError('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
   if (word !== undefined) words.push(word);
-  if (words.length === 0) throw new InputError('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+  if (words.length === 0)
+    throw new InputError(
+      'migrate-command',
+      'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".',
+    );
   return words;
 }
 
 /** Inputs only Alembic uses; set with another format they are a mistake. */
-const ALEMBIC_ONLY = { 'migrate-command': 'alembic', 'working-directory': '.', 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '' } as const;
+const ALEMBIC_ONLY = {
+  'migrate-command': 'alembic',
+  'working-directory': '.',
+  'ssh-host': '',
+  'ssh-user': '',
+  'ssh-key': '',
+  'known-hosts': '',
+} as const;
 /** Inputs Alembic cannot honour: its own command decides what runs. */
-const NOT_WITH_ALEMBIC = { steps: 'give target-version (a revision id) or plan', 'allow-empty-down': 'Alembic runs each revision\'s downgrade() as it is', verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself' } as const;
+const NOT_WITH_ALEMBIC = {
+  steps: 'give target-version (a revision id) or plan',
+  'allow-empty-down': "Alembic runs each revision's downgrade() as it is",
+  verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself',
+} as const;
 
 function readBackupGate(dryRun: boolean): { backupChecksum?: string; skipBackupCheck: boolean } {
-  const backupChecksum = stringInput('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+  const backupChecksum = stringInput('backup-checksum', {
+    pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
+    patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)',
+  });
   const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
   // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
   if (!dryRun && !backupChecksum && !skipBackupCheck) {
@@ -133,18 +176,29 @@ function readBackupGate(dryRun: boolean): { backupChecksum?: string; skipBackupC
 
 function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDownInputs {
   for (const [name, instead] of Object.entries(NOT_WITH_ALEMBIC)) {
-    if (stringInput(name) && !(name === 'verify' && stringInput(name) === 'false')) throw new InputError(name, `is not used with migrations-format alembic: ${instead}.`);
+    if (stringInput(name) && !(name === 'verify' && stringInput(name) === 'false'))
+      throw new InputError(name, `is not used with migrations-format alembic: ${instead}.`);
   }
   const historyTable = parseHistoryTable(stringInput('history-table', { default: 'alembic_version' }));
   const revisionList = stringInput('target-version');
   const planValue = jsonInput('plan');
-  if (revisionList === undefined && planValue === undefined) throw new InputError('target-version', 'or "plan" is required: the Alembic revision to downgrade to (several heads comma-separated, "base" for none).');
-  if (revisionList !== undefined && planValue !== undefined) throw new InputError('plan', 'cannot be combined with "target-version": give exactly one of them.');
+  if (revisionList === undefined && planValue === undefined)
+    throw new InputError(
+      'target-version',
+      'or "plan" is required: the Alembic revision to downgrade to (several heads comma-separated, "base" for none).',
+    );
+  if (revisionList !== undefined && planValue !== undefined)
+    throw new InputError('plan', 'cannot be combined with "target-version": give exactly one of them.');
   let targetRevisions: string[] | undefined;
   if (revisionList !== undefined) {
     targetRevisions = revisionList.split(/[\s,]+/).filter(Boolean);
-    if (targetRevisions.some((id) => !REVISION.test(id))) throw new InputError('target-version', `must be an Alembic revision id (letters, digits, _), several heads comma-separated, or "base": got ${JSON.stringify(revisionList)}.`);
-    if (targetRevisions.length === 1 && (targetRevisions[0] === 'base' || targetRevisions[0] === '0')) targetRevisions = [];
+    if (targetRevisions.some((id) => !REVISION.test(id)))
+      throw new InputError(
+        'target-version',
+        `must be an Alembic revision id (letters, digits, _), several heads comma-separated, or "base": got ${JSON.stringify(revisionList)}.`,
+      );
+    if (targetRevisions.length === 1 && (targetRevisions[0] === 'base' || targetRevisions[0] === '0'))
+      targetRevisions = [];
   }
   const dryRun = booleanInput('dry-run', { default: false });
   return {
@@ -154,7 +208,13 @@ function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDown
     migrationsDir,
     historyTable,
     targetRevisions,
-    plan: planValue === undefined ? undefined : parsePlan(planValue, { format: 'alembic', versionInput: { pattern: REVISION, description: 'an Alembic revision id' } }),
+    plan:
+      planValue === undefined
+        ? undefined
+        : parsePlan(planValue, {
+            format: 'alembic',
+            versionInput: { pattern: REVISION, description: 'an Alembic revision id' },
+          }),
     command: parseMigrateCommand(stringInput('migrate-command', { default: 'alembic' }) ?? 'alembic'),
     workingDirectory: stringInput('working-directory', { default: '.' }) ?? '.',
     ssh: readSshInputs(),
@@ -162,7 +222,11 @@ function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDown
     ...readBackupGate(dryRun),
     lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
-    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+    expectedPlanDigest: stringInput('expected-plan-digest', {
+      pattern: PLAN_DIGEST_PATTERN,
+      patternDescription:
+        'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+    }),
   };
 }
 
@@ -172,17 +236,31 @@ export function readApplyDownInputs(): ApplyDownInputs | AlembicDownInputs {
   const chosen = enumInput('migrations-format', FORMATS, { default: 'golang-migrate' });
   if (chosen === 'alembic') return readAlembicInputs(target, migrationsDir);
   const format: MigrationFormat = chosen;
-  for (const [name, unset] of Object.entries(ALEMBIC_ONLY)) if ((stringInput(name) ?? '') !== unset) throw new InputError(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
+  for (const [name, unset] of Object.entries(ALEMBIC_ONLY))
+    if ((stringInput(name) ?? '') !== unset)
+      throw new InputError(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
   const historyTable = parseHistoryTable(stringInput('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
 
   const tool = migrationTool(format);
   const versions = tool.versionInput;
-  const targetVersion = stringInput('target-version', { pattern: versions.pattern, patternDescription: `a ${format} version (${versions.description}; "0" for none)` });
+  const targetVersion = stringInput('target-version', {
+    pattern: versions.pattern,
+    patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
+  });
   const steps = integerInput('steps', { min: 1, max: 100_000 });
   const planValue = jsonInput('plan');
-  const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
-  if (given.length === 0) throw new InputError('target-version', 'or "steps" or "plan" is required: say how far to migrate down.');
-  if (given.length > 1) throw new InputError(String(given[1]), `cannot be combined with "${given[0]}": give exactly one of target-version, steps or plan.`);
+  const given = [
+    targetVersion !== undefined && 'target-version',
+    steps !== undefined && 'steps',
+    planValue !== undefined && 'plan',
+  ].filter(Boolean);
+  if (given.length === 0)
+    throw new InputError('target-version', 'or "steps" or "plan" is required: say how far to migrate down.');
+  if (given.length > 1)
+    throw new InputError(
+      String(given[1]),
+      `cannot be combined with "${given[0]}": give exactly one of target-version, steps or plan.`,
+    );
   const downTarget: DownTarget =
     targetVersion !== undefined
       ? { kind: 'version', version: targetVersion }
@@ -201,12 +279,19 @@ export function readApplyDownInputs(): ApplyDownInputs | AlembicDownInputs {
     dryRun,
     backupChecksum,
     skipBackupCheck,
-    allowEmptyDown: listInput('allow-empty-down', { itemPattern: versions.pattern, itemDescription: `${format} versions (${versions.description})` }),
+    allowEmptyDown: listInput('allow-empty-down', {
+      itemPattern: versions.pattern,
+      itemDescription: `${format} versions (${versions.description})`,
+    }),
     lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
     verify: booleanInput('verify', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
-    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+    expectedPlanDigest: stringInput('expected-plan-digest', {
+      pattern: PLAN_DIGEST_PATTERN,
+      patternDescription:
+        'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+    }),
   };
   return inputs;
 }

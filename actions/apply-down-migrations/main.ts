@@ -50,8 +50,13 @@ export async function run(): Promise<void> {
   const inputs = read;
   // Files first: a missing directory or a duplicate version is found without touching the database.
   const migrations = await loadMigrations(directorySource(inputs.migrationsDir), inputs.format);
-  const unknownAllowed = inputs.allowEmptyDown.filter((version) => !migrations.some((migration) => migration.version === version));
-  if (unknownAllowed.length) core.warning(`allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`);
+  const unknownAllowed = inputs.allowEmptyDown.filter(
+    (version) => !migrations.some((migration) => migration.version === version),
+  );
+  if (unknownAllowed.length)
+    core.warning(
+      `allow-empty-down lists ${unknownAllowed.join(', ')}, which ${unknownAllowed.length === 1 ? 'is not a migration' : 'are not migrations'} in ${inputs.migrationsDir}.`,
+    );
 
   const proof = await checkBackup(inputs.dryRun, inputs.backupChecksum, inputs.target.database);
 
@@ -67,7 +72,11 @@ export async function run(): Promise<void> {
 }
 
 /** The backup must be real before anything else: a checksum's shape proves nothing. */
-async function checkBackup(dryRun: boolean, checksum: string | undefined, database: string): Promise<BackupProof | undefined> {
+async function checkBackup(
+  dryRun: boolean,
+  checksum: string | undefined,
+  database: string,
+): Promise<BackupProof | undefined> {
   if (dryRun || !checksum) return undefined;
   const proof = await proveBackup(checksum, database);
   core.info(`Backup verified: ${proof.where}, taken ${proof.metadata.createdAt}, ${proof.metadata.size} bytes.`);
@@ -98,7 +107,9 @@ async function revert(
   // as it is once no other migration run can change it.
   let lock: HeldLock | undefined;
   if (!inputs.dryRun) {
-    core.info(`Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`);
+    core.info(
+      `Taking the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')}; lock-timeout ${formatDuration(inputs.lockTimeoutMs)})...`,
+    );
     lock = await acquireMigrationLock(client, keys, inputs.lockTimeoutMs, { onWait: (message) => core.info(message) });
     onLock(lock);
     journal.step(`Took the migration lock (advisory lock ${keys.map((key) => key.id).join(', ')})`);
@@ -113,7 +124,14 @@ async function revert(
       { hint: 'Check database-url, history-table and migrations-format.' },
     );
   }
-  const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
+  const selection = selectVersionsToRevert(
+    inputs.format,
+    migrations,
+    history,
+    inputs.downTarget,
+    inputs.migrationsDir,
+    { includeNewer: inputs.expectedPlanDigest !== undefined },
+  );
   const plan = await planDown(migrations, history, selection.versions, {
     format: inputs.format,
     table,
@@ -122,12 +140,22 @@ async function revert(
     migrationsDir: inputs.migrationsDir,
   });
   const digest = await checkPlan(inputs, migrations, selection, plan, client);
-  const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+  const sql = renderPlanSql(plan, settings, keys, [
+    `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
+  ]);
   // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
-  const sqlFile = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
+  const sqlFile = path.join(
+    process.env.RUNNER_TEMP || os.tmpdir(),
+    `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`,
+  );
   writeFileSync(sqlFile, sql);
   const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
-  const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
+  const planned = plan.migrations.map((step) => ({
+    version: step.version,
+    name: step.name,
+    file: step.file ?? null,
+    transactional: step.transactional,
+  }));
 
   const facts: SummaryFacts = {
     database: describeTarget(inputs.target),
@@ -154,7 +182,18 @@ async function revert(
     core.endGroup();
     if (inputs.verify) core.notice('verify runs only after a real run; this dry run changed nothing to verify.');
     facts.durationMs = Date.now() - started;
-    setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+    setOutputs({
+      reverted: [],
+      planned,
+      'plan-digest': digest,
+      'final-version': plan.toVersion,
+      'initial-version': history.current,
+      'dry-run-sql': sqlOutput,
+      'sql-file': sqlFile,
+      failure: '',
+      verified: '',
+      'duration-ms': facts.durationMs,
+    });
     await writeSummary(renderSummary(facts));
     return;
   }
@@ -173,10 +212,18 @@ async function revert(
   await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
   const result = await runPlan(client, plan, {
     signal: cancellation.signal,
-    onStart: (step) => core.info(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
+    onStart: (step) =>
+      core.info(
+        `Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`,
+      ),
     onDone: (outcome) => {
       core.info(`Reverted ${outcome.version} ${outcome.name} in ${formatDuration(outcome.durationMs)}.`);
-      emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
+      emitEvent('down_migration_reverted', {
+        version: outcome.version,
+        name: outcome.name,
+        file: outcome.file,
+        duration_ms: Math.round(outcome.durationMs),
+      });
     },
   });
   const after = await readHistory(client, inputs.format, table);
@@ -186,7 +233,9 @@ async function revert(
 
   let verify: VerifyResult | undefined;
   if (!result.failure && inputs.verify) {
-    core.info(`Verifying: migrating a scratch database up to ${after.current ?? 'no version'} and comparing schemas...`);
+    core.info(
+      `Verifying: migrating a scratch database up to ${after.current ?? 'no version'} and comparing schemas...`,
+    );
     verify = await verifyAgainstMigrations({
       target: inputs.target,
       migrationsDir: inputs.migrationsDir,
@@ -216,10 +265,17 @@ async function revert(
   await writeSummary(renderSummary(facts));
 
   if (result.failure) {
-    emitEvent('down_migrations_failed', { ...failureOutput(result.failure), reverted: result.completed.map((outcome) => outcome.version), final_version: after.current });
-    throw new ActionError(`${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`, {
-      hint: result.failure.historyState,
+    emitEvent('down_migrations_failed', {
+      ...failureOutput(result.failure),
+      reverted: result.completed.map((outcome) => outcome.version),
+      final_version: after.current,
     });
+    throw new ActionError(
+      `${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`,
+      {
+        hint: result.failure.historyState,
+      },
+    );
   }
   emitEvent('down_migrations_complete', {
     from_version: history.current,
@@ -229,12 +285,21 @@ async function revert(
     verified: verify?.equal,
   });
   if (facts.nothingToDo) core.notice(`Nothing to revert: ${facts.nothingToDo}.`);
-  else core.info(`Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`);
-  if (verify?.rowsGained.length) core.warning(`Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`);
+  else
+    core.info(
+      `Reverted ${result.completed.length} migration(s): ${tableName} is now at version ${after.current ?? 'none'} (${formatDuration(facts.durationMs)}).`,
+    );
+  if (verify?.rowsGained.length)
+    core.warning(
+      `Rows were added to ${verify.rowsGained.map((change) => change.table).join(', ')} while the migrations ran: something was writing to the database.`,
+    );
   if (verify && !verify.equal) {
-    throw new ActionError(`The down migrations ran, but verification found ${verify.problems.length} difference(s): ${verify.problems.join('; ')}.`, {
-      hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
-    });
+    throw new ActionError(
+      `The down migrations ran, but verification found ${verify.problems.length} difference(s): ${verify.problems.join('; ')}.`,
+      {
+        hint: 'The schema is not what migrating up to the target gives: a down migration does not undo its up migration exactly. See the job summary for the statements that differ.',
+      },
+    );
   }
 }
 
@@ -243,10 +308,20 @@ async function revert(
  * the same plan included, so a re-run resumes) against expected-plan-digest; then the pre-checks
  * compute-rollback-target ran on every down script, against this database.
  */
-async function checkPlan(inputs: ApplyDownInputs, migrations: Migration[], selection: DownSelection, plan: MigrationPlan, client: pg.Client): Promise<string> {
+async function checkPlan(
+  inputs: ApplyDownInputs,
+  migrations: Migration[],
+  selection: DownSelection,
+  plan: MigrationPlan,
+  client: pg.Client,
+): Promise<string> {
   const identity = downIdentity(migrations, [...selection.versions, ...selection.alreadyReverted], plan.toVersion);
   if (inputs.expectedPlanDigest && plan.migrations.length > 0) {
-    verifyPlanDigest(inputs.expectedPlanDigest, identity, inputs.downTarget.kind === 'plan' ? inputs.downTarget.entries : undefined);
+    verifyPlanDigest(
+      inputs.expectedPlanDigest,
+      identity,
+      inputs.downTarget.kind === 'plan' ? inputs.downTarget.entries : undefined,
+    );
     core.info(`The plan is the approved one: ${inputs.expectedPlanDigest}.`);
   }
   const problems = await checkDownScripts(plan.migrations, migrations, client);
@@ -265,7 +340,12 @@ function capped(sql: string, limit: number, file: string): string {
 }
 
 function revertedEntry(outcome: MigrationOutcome): Record<string, unknown> {
-  return { version: outcome.version, name: outcome.name, file: outcome.file ?? null, 'duration-ms': Math.round(outcome.durationMs) };
+  return {
+    version: outcome.version,
+    name: outcome.name,
+    file: outcome.file ?? null,
+    'duration-ms': Math.round(outcome.durationMs),
+  };
 }
 
 function failureOutput(failure: MigrationFailure): Record<string, unknown> {
@@ -291,9 +371,13 @@ function logPlan(plan: MigrationPlan, alreadyReverted: string[], nothingToDo: st
     core.info(`Nothing to revert: ${nothingToDo}.`);
     return;
   }
-  core.info(`Plan: revert ${plan.migrations.length} migration(s), version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}:`);
+  core.info(
+    `Plan: revert ${plan.migrations.length} migration(s), version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}:`,
+  );
   for (const step of plan.migrations) {
-    core.info(`  ${step.version} ${step.name}: ${step.file ?? 'history only'}${step.transactional ? '' : ' (outside a transaction)'}`);
+    core.info(
+      `  ${step.version} ${step.name}: ${step.file ?? 'history only'}${step.transactional ? '' : ' (outside a transaction)'}`,
+    );
     for (const note of step.notes) core.info(`    note: ${note}`);
   }
 }

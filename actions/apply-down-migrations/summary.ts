@@ -39,9 +39,15 @@ export function renderSummary(facts: SummaryFacts): string {
     keyValueTable([
       ['Database', code(facts.database)],
       ['Format', `${facts.format}, history ${facts.historyTable}`],
-      ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
+      [
+        'Version',
+        `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`,
+      ],
       ['Backup', facts.backup],
-      ['Migration lock', `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${formatDuration(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`],
+      [
+        'Migration lock',
+        `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${formatDuration(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`,
+      ],
       ['Already reverted', facts.alreadyReverted.length ? facts.alreadyReverted.join(', ') : undefined],
       ['Duration', formatDuration(facts.durationMs)],
     ]),
@@ -76,27 +82,62 @@ export function renderSummary(facts: SummaryFacts): string {
   if (facts.failure) {
     const failure = facts.failure;
     const where = `${failure.file ?? `version ${failure.version}`}${failure.line ? `, line ${failure.line}${failure.column ? `, column ${failure.column}` : ''}` : ''}`;
-    parts.push(`\n### Failure\n\n**${where}**: \`ERROR${failure.code ? ` ${failure.code}` : ''}\` ${failure.message}\n`);
-    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    parts.push(
+      `\n### Failure\n\n**${where}**: \`ERROR${failure.code ? ` ${failure.code}` : ''}\` ${failure.message}\n`,
+    );
+    const extra = [
+      failure.detail && `Detail: ${failure.detail}`,
+      failure.hint && `Hint: ${failure.hint}`,
+      failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
     if (extra.length) parts.push(`\n${extra.map((line) => `- ${line}`).join('\n')}\n`);
     parts.push(`\nStatement:\n\n${codeBlock(failure.statement, 'sql')}\n${failure.historyState}\n`);
   }
 
   if (facts.verify) {
     const verify = facts.verify;
-    parts.push(`\n### Verification: ${verify.equal ? 'schema matches the target' : '**schema differs from the target**'}\n\n`);
+    parts.push(
+      `\n### Verification: ${verify.equal ? 'schema matches the target' : '**schema differs from the target**'}\n\n`,
+    );
     parts.push(
       keyValueTable([
-        ['Schema', verify.onlyInDatabase.length || verify.onlyInExpected.length ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target` : 'equal (column order ignored)'],
+        [
+          'Schema',
+          verify.onlyInDatabase.length || verify.onlyInExpected.length
+            ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target`
+            : 'equal (column order ignored)',
+        ],
         ['History table shape', verify.historyShapeEqual ? 'equal' : 'differs'],
-        ['History versions', verify.historyVersions.equal ? 'equal' : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`],
-        ['Tables dropped', verify.droppedTables.length ? verify.droppedTables.map((table) => `${table.table} (${table.rows} rows)`).join(', ') : 'none'],
-        ['Rows lost in kept tables', verify.rowsLost.length ? verify.rowsLost.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : 'none'],
-        ['Rows added during the run', verify.rowsGained.length ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : undefined],
+        [
+          'History versions',
+          verify.historyVersions.equal
+            ? 'equal'
+            : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`,
+        ],
+        [
+          'Tables dropped',
+          verify.droppedTables.length
+            ? verify.droppedTables.map((table) => `${table.table} (${table.rows} rows)`).join(', ')
+            : 'none',
+        ],
+        [
+          'Rows lost in kept tables',
+          verify.rowsLost.length
+            ? verify.rowsLost.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ')
+            : 'none',
+        ],
+        [
+          'Rows added during the run',
+          verify.rowsGained.length
+            ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ')
+            : undefined,
+        ],
       ]),
     );
-    if (verify.onlyInDatabase.length) parts.push(`\n${details('Only in the database', codeBlock(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
-    if (verify.onlyInExpected.length) parts.push(`\n${details('Only in the target schema', codeBlock(verify.onlyInExpected.join(';\n\n'), 'sql'))}`);
+    if (verify.onlyInDatabase.length)
+      parts.push(`\n${details('Only in the database', codeBlock(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
+    if (verify.onlyInExpected.length)
+      parts.push(`\n${details('Only in the target schema', codeBlock(verify.onlyInExpected.join(';\n\n'), 'sql'))}`);
   }
 
   if (facts.sql && (facts.dryRun || facts.failure)) {

@@ -54,15 +54,24 @@ export function selectVersionsToRevert(
     if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
       throw new ActionError(
         `The database is at version ${current}, older than target-version ${version}: there is nothing to revert, and this action never migrates up. Nothing was changed.`,
-        { hint: 'Check target-version, or migrate up with your migration tool if the release you roll back to needs the newer schema.' },
+        {
+          hint: 'Check target-version, or migrate up with your migration tool if the release you roll back to needs the newer schema.',
+        },
       );
     }
-    return { versions: [], alreadyReverted: [], nothingToDo: `the database is already at version ${current ?? 'none'}${version === '0' ? '' : ` (target-version ${version})`}` };
+    return {
+      versions: [],
+      alreadyReverted: [],
+      nothingToDo: `the database is already at version ${current ?? 'none'}${version === '0' ? '' : ` (target-version ${version})`}`,
+    };
   }
 
   if (target.kind === 'steps') {
     if (applied.length < target.steps) {
-      throw new InputError('steps', `asks to revert ${target.steps} migration(s), but only ${applied.length} ${applied.length === 1 ? 'is' : 'are'} applied (current version ${current ?? 'none'}). Nothing was changed.`);
+      throw new InputError(
+        'steps',
+        `asks to revert ${target.steps} migration(s), but only ${applied.length} ${applied.length === 1 ? 'is' : 'are'} applied (current version ${current ?? 'none'}). Nothing was changed.`,
+      );
     }
     return { versions: applied.slice(-target.steps).reverse(), alreadyReverted: [] };
   }
@@ -72,7 +81,9 @@ export function selectVersionsToRevert(
     throw new InputError(
       'plan',
       `lists version(s) ${unknown.join(', ')}, which are neither migrations in ${migrationsDir} nor applied (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`,
-      { hint: 'Give the plan computed for this repository and migrations-dir (compute-rollback-target\'s "migrations" output).' },
+      {
+        hint: 'Give the plan computed for this repository and migrations-dir (compute-rollback-target\'s "migrations" output).',
+      },
     );
   }
   const pending = target.versions.filter((version) => applied.includes(version)).sort((a, b) => compareVersions(b, a));
@@ -81,18 +92,25 @@ export function selectVersionsToRevert(
     return {
       versions: [],
       alreadyReverted,
-      nothingToDo: target.versions.length === 0 ? 'the plan lists no migrations to revert' : `every migration in the plan is already reverted (database at version ${current ?? 'none'})`,
+      nothingToDo:
+        target.versions.length === 0
+          ? 'the plan lists no migrations to revert'
+          : `every migration in the plan is already reverted (database at version ${current ?? 'none'})`,
     };
   }
   const oldest = pending.at(-1)!;
-  const leftBehind = applied.filter((version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version));
+  const leftBehind = applied.filter(
+    (version) => compareVersions(version, oldest) > 0 && !target.versions.includes(version),
+  );
   if (leftBehind.length > 0 && options.includeNewer) {
     return { versions: [...leftBehind, ...pending].sort((a, b) => compareVersions(b, a)), alreadyReverted };
   }
   if (leftBehind.length > 0) {
     throw new ActionError(
       `The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`,
-      { hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.' },
+      {
+        hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.',
+      },
     );
   }
   return { versions: pending, alreadyReverted };

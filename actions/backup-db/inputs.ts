@@ -12,10 +12,35 @@ import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../s
 
 const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
 /** Inputs only method "pgbackrest" reads (those without defaults). */
-const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'] as const;
+const PGBACKREST_ONLY_INPUTS = [
+  'pgbackrest-stanza',
+  'pgbackrest-config',
+  'pgbackrest-via',
+  'restore-point',
+  'ssh-host',
+  'ssh-user',
+  'ssh-key',
+  'known-hosts',
+] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
-export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 'jobs' | 'compression' | 'schemaOnly' | 'tables' | 'excludeTables' | 'label' | 'appVersion' | 'encryptionKey' | 'verify' | 'pgBinDir' | 'sizeGate' | 'rowCountMaxBytes'> {
+export interface BackupInputs extends Pick<
+  BackupRequest,
+  | 'target'
+  | 'format'
+  | 'jobs'
+  | 'compression'
+  | 'schemaOnly'
+  | 'tables'
+  | 'excludeTables'
+  | 'label'
+  | 'appVersion'
+  | 'encryptionKey'
+  | 'verify'
+  | 'pgBinDir'
+  | 'sizeGate'
+  | 'rowCountMaxBytes'
+> {
   upload: boolean;
   artifactName?: string;
   retentionDays: number;
@@ -27,7 +52,8 @@ export interface BackupInputs extends Pick<BackupRequest, 'target' | 'format' | 
 /** A size such as 500MB or 2GiB, or "none" (undefined). */
 function readSize(name: string, text: string): number | undefined {
   const bytes = text === 'none' ? undefined : parseByteSize(text);
-  if (text !== 'none' && bytes === undefined) throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+  if (text !== 'none' && bytes === undefined)
+    throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
   return bytes;
 }
 
@@ -45,7 +71,8 @@ export async function readBackupInputs(): Promise<BackupInputs> {
   const target = resolvePgTarget(stringInput('database-url'));
   const format = enumInput('format', BACKUP_FORMATS, { default: 'custom' });
   const jobs = integerInput('jobs', { default: 1, min: 1, max: 32 });
-  if (jobs > 1 && format !== 'directory') throw new InputError('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
+  if (jobs > 1 && format !== 'directory')
+    throw new InputError('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
   const encryptionKey = (await readEncryptionSecret(secretInput('encryption-key'), 'encrypt'))?.key;
   if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
     throw new InputError(
@@ -64,7 +91,10 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     label: stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
     appVersion: stringInput('app-version'),
     upload: booleanInput('upload', { default: true }),
-    artifactName: stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
+    artifactName: stringInput('artifact-name', {
+      pattern: ARTIFACT_NAME_PATTERN,
+      patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines',
+    }),
     retentionDays: integerInput('retention-days', { default: 7, min: 1, max: 90 }),
     encryptionKey,
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
@@ -72,6 +102,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     outputDir: stringInput('output-dir'),
     ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
     sizeGate: readSizeGate(),
-    rowCountMaxBytes: readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
+    rowCountMaxBytes:
+      readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
   };
 }

@@ -21,9 +21,13 @@ export async function run(): Promise<void> {
   if (readBackupMethod() === 'pgbackrest') return await runPgBackRestBackup(started);
   const inputs = await readBackupInputs();
   if (inputs.upload && !artifactServiceAvailable()) {
-    throw new InputError('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
-      hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
-    });
+    throw new InputError(
+      'upload',
+      'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).',
+      {
+        hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
+      },
+    );
   }
   const artifactName = inputs.artifactName ?? defaultArtifactName(inputs.label, inputs.target.database, new Date());
   const outputDir = inputs.outputDir ?? defaultBackupDir();
@@ -48,8 +52,15 @@ export async function run(): Promise<void> {
     kind: 'backup',
     artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
   });
-  journal.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
-  emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, format: inputs.format, server_version: prepared.server.text });
+  journal.step(
+    `Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`,
+  );
+  emitEvent('backup_start', {
+    database: inputs.target.database,
+    label: inputs.label,
+    format: inputs.format,
+    server_version: prepared.server.text,
+  });
   const backup = await takeBackup(prepared);
   core.info(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
   journal.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);

@@ -23,8 +23,16 @@ export function pgBackRestRestoreStep(input: PgBackRestSummaryInput): string {
   ];
   if (settings.config) lines.push(`    pgbackrest-config: ${settings.config}`);
   if (settings.via.length) lines.push(`    pgbackrest-via: ${JSON.stringify(settings.via)}`);
-  if (settings.ssh) lines.push(`    ssh-host: ${settings.ssh.host}`, '    ssh-key: ${{ secrets.DB_SSH_KEY }}', '    known-hosts: ${{ vars.DB_KNOWN_HOSTS }}');
-  lines.push(`    restore-point: ${input.result.restorePoint.name}`, `    restore-point-lsn: ${input.result.restorePoint.lsn}`);
+  if (settings.ssh)
+    lines.push(
+      `    ssh-host: ${settings.ssh.host}`,
+      '    ssh-key: ${{ secrets.DB_SSH_KEY }}',
+      '    known-hosts: ${{ vars.DB_KNOWN_HOSTS }}',
+    );
+  lines.push(
+    `    restore-point: ${input.result.restorePoint.name}`,
+    `    restore-point-lsn: ${input.result.restorePoint.lsn}`,
+  );
   lines.push('    # mode: replace   # in place: also give stop-command and start-command');
   return lines.join('\n');
 }
@@ -37,9 +45,15 @@ export function pgBackRestBackupSummary(input: PgBackRestSummaryInput): string {
     keyValueTable([
       ['Database', `${code(inputs.target.database)}, PostgreSQL ${input.server}`],
       ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
-      ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
+      [
+        'Restore point',
+        `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`,
+      ],
       ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
-      ['Backup', `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`],
+      [
+        'Backup',
+        `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`,
+      ],
       ['App version', inputs.appVersion],
       ['Took', formatDuration(input.durationMs)],
     ]),

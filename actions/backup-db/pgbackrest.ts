@@ -2,7 +2,13 @@ import * as core from '@actions/core';
 import { PgBackRestHost } from '../../shared/backup/pgbackrest/host.js';
 import { STANZA_NO_BACKUPS, STANZA_OK, type BackupSet, type StanzaInfo } from '../../shared/backup/pgbackrest/info.js';
 import { readPgBackRestSettings, rejectInputsOfOtherMethod } from '../../shared/backup/pgbackrest/inputs.js';
-import { archiveUpToNow, createRestorePoint, RESTORE_POINT_DESCRIPTION, RESTORE_POINT_NAME, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
+import {
+  archiveUpToNow,
+  createRestorePoint,
+  RESTORE_POINT_DESCRIPTION,
+  RESTORE_POINT_NAME,
+  type RestorePoint,
+} from '../../shared/backup/pgbackrest/restore-point.js';
 import { describeLiveServer, ensureStanzaOfServer } from '../../shared/backup/pgbackrest/server.js';
 import { compactTimestamp, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -23,7 +29,15 @@ import { pgBackRestBackupSummary } from './pgbackrest-summary.js';
  */
 export const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'] as const;
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir', 'ledger'] as const;
+const DUMP_ONLY_INPUTS = [
+  'tables',
+  'exclude-tables',
+  'encryption-key',
+  'artifact-name',
+  'output-dir',
+  'pg-bin-dir',
+  'ledger',
+] as const;
 
 export interface PgBackRestBackupInputs {
   target: PgTarget;
@@ -37,12 +51,20 @@ export interface PgBackRestBackupInputs {
 export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
   rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
-  const label = stringInput('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+  const label = stringInput('label', {
+    default: 'default',
+    pattern: LABEL_PATTERN,
+    patternDescription: LABEL_DESCRIPTION,
+  });
   return {
     target,
     settings: readPgBackRestSettings(),
     backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
-    restorePoint: stringInput('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+    restorePoint: stringInput('restore-point', {
+      default: `${label.slice(0, 46)}-${compactTimestamp(now)}`,
+      pattern: RESTORE_POINT_NAME,
+      patternDescription: RESTORE_POINT_DESCRIPTION,
+    }),
     label,
     appVersion: stringInput('app-version'),
   };
@@ -68,10 +90,21 @@ function newBackup(before: BackupSet[], after: BackupSet[]): BackupSet | undefin
  * a second `pgbackrest info`, which reads the whole archive's range); undefined when `segment` itself
  * is not there.
  */
-async function newestArchivedFrom(host: PgBackRestHost, info: StanzaInfo, segment: string): Promise<string | undefined> {
+async function newestArchivedFrom(
+  host: PgBackRestHost,
+  info: StanzaInfo,
+  segment: string,
+): Promise<string | undefined> {
   if (!info.archiveId) return undefined;
-  const { stdout } = await host.pgbackrest('repo-ls', ['--output=json', '--log-level-console=warn', '--filter=^[0-9A-F]{24}-', `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`]);
-  const names = Object.keys(JSON.parse(stdout) as Record<string, unknown>).map((file) => file.slice(0, 24)).sort();
+  const { stdout } = await host.pgbackrest('repo-ls', [
+    '--output=json',
+    '--log-level-console=warn',
+    '--filter=^[0-9A-F]{24}-',
+    `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`,
+  ]);
+  const names = Object.keys(JSON.parse(stdout) as Record<string, unknown>)
+    .map((file) => file.slice(0, 24))
+    .sort();
   return names.includes(segment) ? names.at(-1) : undefined;
 }
 
@@ -82,22 +115,38 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
   let host: PgBackRestHost | undefined;
   try {
     const server = await describeLiveServer(client);
-    core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
-    if (server.inRecovery) throw new ActionError('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
+    core.info(
+      `Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`,
+    );
+    if (server.inRecovery)
+      throw new ActionError(
+        'The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.',
+      );
     host = await PgBackRestHost.open(settings);
     core.info(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
 
     const before = await host.info();
     if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
-      throw new ActionError(`Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`);
+      throw new ActionError(
+        `Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`,
+      );
     }
     ensureStanzaOfServer(before, server);
     if (inputs.backupType === 'none' && before.backups.length === 0) {
-      throw new ActionError(`Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`, {
-        hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
-      });
+      throw new ActionError(
+        `Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`,
+        {
+          hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
+        },
+      );
     }
-    emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
+    emitEvent('backup_start', {
+      database: inputs.target.database,
+      label: inputs.label,
+      method: 'pgbackrest',
+      stanza: settings.stanza,
+      server_version: server.version.text,
+    });
 
     // With a backup to take, pgbackrest check proves archiving before the long backup runs. Without
     // one, the restore point's own segment, switched out and found in the repository below, proves
@@ -107,16 +156,23 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       try {
         await host.check();
       } catch (error) {
-        throw new ActionError(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${errorMessage(error)}\nNo restore point was created.`);
+        throw new ActionError(
+          `WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${errorMessage(error)}\nNo restore point was created.`,
+        );
       }
     }
 
     let backup = before.backups.at(-1);
     let backupTaken = false;
     if (inputs.backupType !== 'none') {
-      await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [`--type=${inputs.backupType}`]);
+      await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [
+        `--type=${inputs.backupType}`,
+      ]);
       backup = newBackup(before.backups, (await host.info()).backups);
-      if (!backup) throw new ActionError(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
+      if (!backup)
+        throw new ActionError(
+          `pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`,
+        );
       backupTaken = true;
       core.info(`Backup ${backup.label} (${backup.type}) taken.`);
     }
@@ -125,20 +181,33 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
     const pointStarted = Date.now();
     const restorePoint = await createRestorePoint(client, inputs.restorePoint);
     const notArchived = (reason: string) =>
-      new ActionError(`WAL archiving of stanza "${settings.stanza}" does not work: restore point "${restorePoint.name}" was created at ${restorePoint.lsn}, but its WAL segment ${restorePoint.segment} is not archived, so it cannot be recovered to. ${reason}\nNothing else was changed.`);
+      new ActionError(
+        `WAL archiving of stanza "${settings.stanza}" does not work: restore point "${restorePoint.name}" was created at ${restorePoint.lsn}, but its WAL segment ${restorePoint.segment} is not archived, so it cannot be recovered to. ${reason}\nNothing else was changed.`,
+      );
     let archivedSegment: string;
     try {
       archivedSegment = await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
     } catch (error) {
       throw notArchived(errorMessage(error));
     }
-    core.info(`Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${formatDuration(Date.now() - pointStarted)}.`);
+    core.info(
+      `Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${formatDuration(Date.now() - pointStarted)}.`,
+    );
 
     const newest = await newestArchivedFrom(host, before, restorePoint.segment);
     if (!newest) {
-      throw notArchived(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" does not hold it: archive_command does not push to this stanza's repository.`);
+      throw notArchived(
+        `The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" does not hold it: archive_command does not push to this stanza's repository.`,
+      );
     }
-    const result: PgBackRestBackupResult = { stanza: settings.stanza, restorePoint, backup: backup!, backupTaken, archiveNewestWal: newest, archivedSegment };
+    const result: PgBackRestBackupResult = {
+      stanza: settings.stanza,
+      restorePoint,
+      backup: backup!,
+      backupTaken,
+      archiveNewestWal: newest,
+      archivedSegment,
+    };
     const durationMs = Date.now() - started;
     const metadata = {
       method: 'pgbackrest',
@@ -149,10 +218,28 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       source: describeTarget(inputs.target),
       serverVersion: server.version.text,
       systemId: server.systemId,
-      restorePoint: { name: restorePoint.name, lsn: restorePoint.lsn, time: restorePoint.createdAt.toISOString(), timeline: restorePoint.timeline, segment: restorePoint.segment },
-      backup: { label: result.backup.label, type: result.backup.type, taken: backupTaken, finishedAt: result.backup.stoppedAt.toISOString() },
+      restorePoint: {
+        name: restorePoint.name,
+        lsn: restorePoint.lsn,
+        time: restorePoint.createdAt.toISOString(),
+        timeline: restorePoint.timeline,
+        segment: restorePoint.segment,
+      },
+      backup: {
+        label: result.backup.label,
+        type: result.backup.type,
+        taken: backupTaken,
+        finishedAt: result.backup.stoppedAt.toISOString(),
+      },
       archive: { newestWal: newest },
-      schemaVersion: schemaVersion ? { tool: schemaVersion.format, table: schemaVersion.table, version: schemaVersion.version, dirty: schemaVersion.dirty } : null,
+      schemaVersion: schemaVersion
+        ? {
+            tool: schemaVersion.format,
+            table: schemaVersion.table,
+            version: schemaVersion.version,
+            dirty: schemaVersion.dirty,
+          }
+        : null,
       durationMs,
     };
     setOutputs({
@@ -165,7 +252,15 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       'schema-version': schemaVersion?.version ?? '',
       'duration-ms': durationMs,
     });
-    await writeSummary(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${code(host.description)}`, durationMs }));
+    await writeSummary(
+      pgBackRestBackupSummary({
+        inputs,
+        result,
+        server: server.version.text,
+        pgBackRest: `${host.version} on ${code(host.description)}`,
+        durationMs,
+      }),
+    );
     emitEvent('backup_complete', {
       database: inputs.target.database,
       label: inputs.label,

@@ -45,25 +45,44 @@ export function backupSummary(input: BackupSummaryInput): string {
       ['Database', code(metadata.source)],
       ['Server', `PostgreSQL ${metadata.serverVersion}`],
       ['pg_dump', metadata.pgDump.version],
-      ['Format', `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`],
+      [
+        'Format',
+        `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
+      ],
       ['Size', formatBytes(metadata.size)],
       ['SHA-256', `\`${metadata.checksum.value}\``],
-      ['Encrypted', metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no'],
+      [
+        'Encrypted',
+        metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
+      ],
       ['Schema version', schema],
       ['App version', metadata.appVersion ?? undefined],
       ['Tables', `${metadata.dumpedTables.length}`],
       ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
-      ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
+      [
+        'Artifact',
+        artifact
+          ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
+          : 'not uploaded (upload: false)',
+      ],
       ['File', code(input.path)],
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];
   const counts: [string, string | number][] = [
-    ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]): [string, string] => [table, `~${rows} (estimate)`]),
+    ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]): [string, string] => [
+      table,
+      `~${rows} (estimate)`,
+    ]),
     ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
   ];
   if (counts.length > 0) {
-    const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
+    const cover = {
+      'all-tables': 'every table',
+      'largest-tables': 'largest tables',
+      'size-limited': 'exact up to row-count-max-size, estimated above',
+      none: '',
+    }[metadata.rowCountsCover];
     parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
     parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
     if (counts.length > 20) parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);

@@ -12,16 +12,22 @@ const QUOTED = 3;
  * points at the job summary, which lists every warning.
  */
 export function annotationsFor(warnings: readonly PlanWarning[]): { title: string; message: string }[] {
-  if (warnings.length <= ANNOTATION_LIMIT) return warnings.map((warning) => ({ title: `compute-rollback-target: ${warning.kind}`, message: warning.message }));
+  if (warnings.length <= ANNOTATION_LIMIT)
+    return warnings.map((warning) => ({ title: `compute-rollback-target: ${warning.kind}`, message: warning.message }));
   const byKind = new Map<string, PlanWarning[]>();
   for (const warning of warnings) byKind.set(warning.kind, [...(byKind.get(warning.kind) ?? []), warning]);
   const groups = [...byKind.entries()];
   const shown = groups.length > ANNOTATION_LIMIT ? groups.slice(0, ANNOTATION_LIMIT - 1) : groups;
   const annotations = shown.map(([kind, group]) => {
     if (group.length === 1) return { title: `compute-rollback-target: ${kind}`, message: group[0].message };
-    const quoted = group.slice(0, QUOTED).map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
+    const quoted = group
+      .slice(0, QUOTED)
+      .map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
     const more = group.length > QUOTED ? ` … and ${group.length - QUOTED} more` : '';
-    return { title: `compute-rollback-target: ${group.length} ${kind} findings`, message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}` };
+    return {
+      title: `compute-rollback-target: ${group.length} ${kind} findings`,
+      message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}`,
+    };
   });
   const rest = groups.slice(shown.length);
   if (rest.length > 0) {

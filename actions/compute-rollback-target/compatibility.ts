@@ -34,7 +34,10 @@ const INPUT = 'compatibility-file';
 function schemaVersion(value: unknown, where: string): string {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || !/^\d+$/.test(text)) {
-    throw new InputError(INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
+    throw new InputError(
+      INPUT,
+      `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`,
+    );
   }
   return text;
 }
@@ -48,22 +51,40 @@ export function parseCompatibility(text: string, file: string): CompatibilityMat
   }
   const releases = (document as { releases?: unknown } | null)?.releases;
   if (!Array.isArray(releases) || releases.length === 0) {
-    throw new InputError(INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
+    throw new InputError(
+      INPUT,
+      `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`,
+    );
   }
   const entries = releases.map((item: unknown, index): CompatibilityEntry => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new InputError(INPUT, `(${file}) releases[${index}] must be a mapping.`);
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw new InputError(INPUT, `(${file}) releases[${index}] must be a mapping.`);
     const record = item as Record<string, unknown>;
     const unknownKeys = Object.keys(record).filter((key) => !['versions', 'min-schema', 'max-schema'].includes(key));
-    if (unknownKeys.length > 0) throw new InputError(INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
+    if (unknownKeys.length > 0)
+      throw new InputError(
+        INPUT,
+        `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`,
+      );
     const versions = record.versions;
     if (typeof versions !== 'string' || semver.validRange(versions) === null) {
-      throw new InputError(INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
+      throw new InputError(
+        INPUT,
+        `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`,
+      );
     }
-    if (record['max-schema'] === undefined) throw new InputError(INPUT, `(${file}) releases[${index}] needs max-schema.`);
+    if (record['max-schema'] === undefined)
+      throw new InputError(INPUT, `(${file}) releases[${index}] needs max-schema.`);
     const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
-    const minSchema = record['min-schema'] === undefined ? undefined : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
+    const minSchema =
+      record['min-schema'] === undefined
+        ? undefined
+        : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
     if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
-      throw new InputError(INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
+      throw new InputError(
+        INPUT,
+        `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`,
+      );
     }
     return { versions, minSchema, maxSchema };
   });

@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import { checkHistoryShape, historyTableShape, readHistory, type HistoryState, type HistoryTable } from '../../shared/migrations/history.js';
+import {
+  checkHistoryShape,
+  historyTableShape,
+  readHistory,
+  type HistoryState,
+  type HistoryTable,
+} from '../../shared/migrations/history.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
 import { connect, describeTarget, serverVersion, type PgTarget } from '../../shared/postgres/connection.js';
 
@@ -16,7 +22,11 @@ export interface DatabaseState {
   serverVersionNum: number;
 }
 
-export async function openDatabase(target: PgTarget, format: MigrationFormat, table: HistoryTable): Promise<DatabaseState> {
+export async function openDatabase(
+  target: PgTarget,
+  format: MigrationFormat,
+  table: HistoryTable,
+): Promise<DatabaseState> {
   const client = await connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
   try {
     // One snapshot for every read of the plan, and no way to write by mistake.
@@ -24,7 +34,13 @@ export async function openDatabase(target: PgTarget, format: MigrationFormat, ta
     const shape = await historyTableShape(client, table);
     if (shape) checkHistoryShape(shape, format, table);
     const history = await readHistory(client, format, table);
-    return { client, description: describeTarget(target), table, history, serverVersionNum: (await serverVersion(client)).num };
+    return {
+      client,
+      description: describeTarget(target),
+      table,
+      history,
+      serverVersionNum: (await serverVersion(client)).num,
+    };
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;

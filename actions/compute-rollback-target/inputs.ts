@@ -5,13 +5,26 @@ import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '..
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
-import { isParsed, parseTag, patternProblem, TAG_ORDERS, tagScheme, type TagScheme } from '../../shared/releases/tag-scheme.js';
-import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
+import {
+  isParsed,
+  parseTag,
+  patternProblem,
+  TAG_ORDERS,
+  tagScheme,
+  type TagScheme,
+} from '../../shared/releases/tag-scheme.js';
+import {
+  IMAGE_TAG_DESCRIPTION,
+  IMAGE_TAG_PATTERN,
+  SERVICE_NAME_DESCRIPTION,
+  SERVICE_NAME_PATTERN,
+} from '../../shared/tags.js';
 
 export const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'] as const;
 export type DbPolicy = (typeof DB_POLICIES)[number];
 
-export type TargetRequest = { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
+export type TargetRequest =
+  { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
 
 export interface ComputeInputs {
   current?: { tag: string };
@@ -49,25 +62,44 @@ const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_
 function releaseTagInput(name: string, tag: string, scheme: TagScheme): { tag: string } {
   if (isParsed(parseTag(scheme, tag))) return { tag };
   if (scheme.pattern || scheme.order !== 'semver') {
-    throw new InputError(name, `must be a release tag ${scheme.description} (tag-order ${quote(scheme.order)}); got ${quote(tag)}, which is not one.`);
+    throw new InputError(
+      name,
+      `must be a release tag ${scheme.description} (tag-order ${quote(scheme.order)}); got ${quote(tag)}, which is not one.`,
+    );
   }
   const { prefix } = scheme;
   const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
-  const hint = withPrefix ? `did you mean ${quote(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
-  throw new InputError(name, `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`, { hint });
+  const hint = withPrefix
+    ? `did you mean ${quote(`${prefix}${tag}`)}?`
+    : `release tags look like ${prefix}1.2.3 (tag-prefix ${quote(prefix)} then a semantic version).`;
+  throw new InputError(
+    name,
+    `must be a release tag: ${quote(prefix)} followed by a semantic version; got ${quote(tag)}, which is not one.`,
+    { hint },
+  );
 }
 
 /** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
 function readTagScheme(): TagScheme {
-  const tagPrefix = stringInput('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+  const tagPrefix = stringInput('tag-prefix', {
+    default: 'v',
+    pattern: /^[A-Za-z0-9_./-]{0,64}$/,
+    patternDescription: 'a tag prefix such as "v" or "api-v"',
+  });
   const order = enumInput('tag-order', TAG_ORDERS, { default: 'semver' });
-  const patternText = stringInput('tag-pattern', { pattern: /^[^\r\n]{1,500}$/, patternDescription: 'one regular expression on one line' });
+  const patternText = stringInput('tag-pattern', {
+    pattern: /^[^\r\n]{1,500}$/,
+    patternDescription: 'one regular expression on one line',
+  });
   if (patternText === undefined) return tagScheme(order, tagPrefix);
   let scheme: TagScheme;
   try {
     scheme = tagScheme(order, tagPrefix, patternText);
   } catch (error) {
-    throw new InputError('tag-pattern', `is not a regular expression: ${quote(patternText)} (${(error as Error).message}).`);
+    throw new InputError(
+      'tag-pattern',
+      `is not a regular expression: ${quote(patternText)} (${(error as Error).message}).`,
+    );
   }
   const problem = patternProblem(order, scheme.pattern!);
   if (problem) throw new InputError('tag-pattern', `${quote(patternText)} ${problem}`);
@@ -78,14 +110,21 @@ function relativeDir(name: string, text: string | undefined): string | undefined
   if (text === undefined) return undefined;
   const normalized = path.posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
   if (path.posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
-    throw new InputError(name, `must be a directory inside the repository, relative to repository-path; got ${quote(text)}.`);
+    throw new InputError(
+      name,
+      `must be a directory inside the repository, relative to repository-path; got ${quote(text)}.`,
+    );
   }
   return normalized === '' ? '.' : normalized;
 }
 
 /** same-major and same-minor compare semantic versions, which other tag orders do not have. */
 function semverOnly(name: string, value: boolean, scheme: TagScheme): boolean {
-  if (value && scheme.order !== 'semver') throw new InputError(name, `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`);
+  if (value && scheme.order !== 'semver')
+    throw new InputError(
+      name,
+      `compares semantic versions, but tag-order is ${quote(scheme.order)}: set it only with tag-order "semver".`,
+    );
   return value;
 }
 
@@ -98,39 +137,69 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
   });
   const target: TargetRequest =
-    targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
+    targetText === 'previous' || targetText === 'last-successful-deployment'
+      ? { kind: targetText }
+      : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
   const currentText = stringInput('current', TAG_OPTIONS);
   const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
 
-  const environment = stringInput('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
+  const environment = stringInput('environment', {
+    pattern: /^[^\r\n]{1,255}$/,
+    patternDescription: 'a GitHub environment name',
+  });
   const githubToken = secretInput('github-token');
   const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
   const ledger = readLedgerPath(false, workingDirectory);
   if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
-    throw new InputError('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
+    throw new InputError(
+      'target',
+      `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`,
+    );
   }
 
   const migrationsDir = relativeDir('migrations-dir', stringInput('migrations-dir'));
   const compatibilityText = stringInput('compatibility-file');
   if (compatibilityText !== undefined && migrationsDir === undefined) {
-    throw new InputError('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+    throw new InputError(
+      'compatibility-file',
+      'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.',
+    );
   }
   if (compatibilityText !== undefined && scheme.order !== 'semver') {
-    throw new InputError('compatibility-file', `maps semver ranges to schemas, but tag-order is ${quote(scheme.order)}: use it with tag-order "semver".`);
+    throw new InputError(
+      'compatibility-file',
+      `maps semver ranges to schemas, but tag-order is ${quote(scheme.order)}: use it with tag-order "semver".`,
+    );
   }
   const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
   const databaseUrl = stringInput('database-url');
   if (databaseUrl !== undefined && migrationsDir === undefined) {
-    throw new InputError('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
+    throw new InputError(
+      'database-url',
+      'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.',
+    );
   }
   const historyTableText = stringInput('history-table');
   if (historyTableText !== undefined && databaseUrl === undefined) {
     throw new InputError('history-table', 'needs "database-url": it names the table read in that database.');
   }
-  const currentFromService = stringInput('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
-  const currentFromSwarmService = stringInput('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
-  if (currentFromService && currentFromSwarmService) throw new InputError('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
-  const projectName = stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
+  const currentFromService = stringInput('current-from-service', {
+    pattern: SERVICE_NAME_PATTERN,
+    patternDescription: SERVICE_NAME_DESCRIPTION,
+  });
+  const currentFromSwarmService = stringInput('current-from-swarm-service', {
+    pattern: SERVICE_NAME_PATTERN,
+    patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")',
+  });
+  if (currentFromService && currentFromSwarmService)
+    throw new InputError(
+      'current-from-swarm-service',
+      'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.',
+    );
+  const projectName = stringInput('project-name', {
+    pattern: /^[a-z0-9][a-z0-9_-]*$/,
+    patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
+  });
 
   return {
     current,

@@ -1,6 +1,13 @@
 import { InputError } from '../../shared/errors.js';
 import { localExecutor } from '../../shared/engine/executor.js';
-import { currentFromLedger, deployHistory, latestBackup, readLedger, type BackupEntry, type LedgerEntry } from '../../shared/ledger/ledger.js';
+import {
+  currentFromLedger,
+  deployHistory,
+  latestBackup,
+  readLedger,
+  type BackupEntry,
+  type LedgerEntry,
+} from '../../shared/ledger/ledger.js';
 import { isOlder, unsuitableReason, type IgnoredTag, type TagCatalog } from '../../shared/releases/release-tags.js';
 import type { CurrentVersion } from './current.js';
 import type { ComputeInputs } from './inputs.js';
@@ -19,19 +26,37 @@ export interface LedgerHistory {
 
 export async function openLedgerHistory(inputs: ComputeInputs): Promise<LedgerHistory | undefined> {
   if (!inputs.ledger) return undefined;
-  return { path: inputs.ledger, entries: await readLedger({ path: inputs.ledger, executor: localExecutor }), environment: inputs.environment };
+  return {
+    path: inputs.ledger,
+    entries: await readLedger({ path: inputs.ledger, executor: localExecutor }),
+    environment: inputs.environment,
+  };
 }
 
 export function ledgerCurrent(history: LedgerHistory, catalog: TagCatalog): CurrentVersion | undefined {
   const found = currentFromLedger(history.entries, history.environment);
   if (!found) return undefined;
   const release = catalog.byTag.get(found.tag);
-  if (!release) throw new InputError('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
-  return { release, source: 'ledger', detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})` };
+  if (!release)
+    throw new InputError(
+      'ledger',
+      `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`,
+      { hint: 'Set "current" to the release tag running now.' },
+    );
+  return {
+    release,
+    source: 'ledger',
+    detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})`,
+  };
 }
 
 /** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
-export function ledgerLastGood(inputs: ComputeInputs, history: LedgerHistory, catalog: TagCatalog, current: CurrentVersion): TargetChoice {
+export function ledgerLastGood(
+  inputs: ComputeInputs,
+  history: LedgerHistory,
+  catalog: TagCatalog,
+  current: CurrentVersion,
+): TargetChoice {
   const passedOver: IgnoredTag[] = [];
   for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
     if (tag === current.release.tag) continue;
@@ -42,7 +67,10 @@ export function ledgerLastGood(inputs: ComputeInputs, history: LedgerHistory, ca
       continue;
     }
     if (smoke?.result === 'fail') {
-      passedOver.push({ tag: label, reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})` });
+      passedOver.push({
+        tag: label,
+        reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})`,
+      });
       continue;
     }
     if (!isOlder(catalog, release, current.release)) {
@@ -55,10 +83,19 @@ export function ledgerLastGood(inputs: ComputeInputs, history: LedgerHistory, ca
       continue;
     }
     const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
-    return { release, source: 'last-successful-deployment', detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`, passedOver };
+    return {
+      release,
+      source: 'last-successful-deployment',
+      detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`,
+      passedOver,
+    };
   }
-  const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
-  throw new InputError('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+  const considered =
+    passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+  throw new InputError(
+    'target',
+    `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`,
+  );
 }
 
 export function ledgerBackup(history: LedgerHistory | undefined): BackupEntry | undefined {

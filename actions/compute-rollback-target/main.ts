@@ -28,40 +28,71 @@ function planWarnings(schema: SchemaPlan | undefined, decision: StrategyDecision
   const warnings: PlanWarning[] = [...(schema?.warnings ?? [])];
   for (const migration of schema?.toRevert ?? []) {
     if (migration.downStatus !== 'present') {
-      const what = migration.downStatus === 'missing' ? 'has no down file' : `has an empty down file (${migration.down})`;
-      warnings.push({ kind: `${migration.downStatus}-down`, migration: migration.version, message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.` });
+      const what =
+        migration.downStatus === 'missing' ? 'has no down file' : `has an empty down file (${migration.down})`;
+      warnings.push({
+        kind: `${migration.downStatus}-down`,
+        migration: migration.version,
+        message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.`,
+      });
     }
     for (const statement of migration.statements) {
       if (statement.class === 'unknown') {
-        warnings.push({ kind: 'unanalysed-sql', migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.` });
+        warnings.push({
+          kind: 'unanalysed-sql',
+          migration: migration.version,
+          message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.`,
+        });
       }
       for (const warning of statement.warnings ?? []) {
-        warnings.push({ kind: warning.kind, migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line} ${warning.message}` });
+        warnings.push({
+          kind: warning.kind,
+          migration: migration.version,
+          message: `${migrationLabel(migration)} line ${statement.line} ${warning.message}`,
+        });
       }
     }
     // What the down files destroy matters only when they are the plan.
     if (decision.strategy === 'down-migrations') {
-      for (const finding of migration.revertWarnings) warnings.push({ kind: finding.kind, migration: migration.version, message: finding.message });
+      for (const finding of migration.revertWarnings)
+        warnings.push({ kind: finding.kind, migration: migration.version, message: finding.message });
     }
   }
   if (decision.strategy === 'down-migrations') {
-    for (const problem of schema?.downProblems ?? []) warnings.push({ kind: 'apply-would-refuse', message: `apply-down-migrations would refuse the revert: ${problem}` });
+    for (const problem of schema?.downProblems ?? [])
+      warnings.push({
+        kind: 'apply-would-refuse',
+        message: `apply-down-migrations would refuse the revert: ${problem}`,
+      });
   }
   if (decision.strategy === 'restore-backup') {
-    warnings.push({ kind: 'data-loss', message: 'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.' });
+    warnings.push({
+      kind: 'data-loss',
+      message:
+        'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.',
+    });
   }
   return [...warnings, ...decision.warnings];
 }
 
 /** The schema side of the plan, with the database read when database-url is given (and closed after). */
-async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: TagCatalog, current: CurrentVersion, target: TargetChoice, compatibility: CompatibilityMatrix | undefined): Promise<SchemaPlan | undefined> {
+async function planDatabase(
+  inputs: ComputeInputs,
+  sources: Sources,
+  catalog: TagCatalog,
+  current: CurrentVersion,
+  target: TargetChoice,
+  compatibility: CompatibilityMatrix | undefined,
+): Promise<SchemaPlan | undefined> {
   if (!sources.git || sources.migrationsPath === undefined) return undefined;
   const { git, migrationsPath } = sources;
   let database: DatabaseState | undefined;
   try {
     if (inputs.database) {
       database = await openDatabase(inputs.database, inputs.migrationsFormat, inputs.historyTable);
-      core.info(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
+      core.info(
+        `Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`,
+      );
     }
     return await planSchema({
       repoRoot: sources.git.root,
@@ -81,16 +112,30 @@ async function planDatabase(inputs: ComputeInputs, sources: Sources, catalog: Ta
 }
 
 /** Where the deployment history came from: "github" (Deployments API), "ledger", or "" when neither was read. */
-function historySourceOf(current: CurrentVersion, target: TargetChoice, ledger: LedgerHistory | undefined): '' | 'github' | 'ledger' {
-  if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger)) return 'ledger';
+function historySourceOf(
+  current: CurrentVersion,
+  target: TargetChoice,
+  ledger: LedgerHistory | undefined,
+): '' | 'github' | 'ledger' {
+  if (current.source === 'ledger' || (target.source === 'last-successful-deployment' && !target.deployment && ledger))
+    return 'ledger';
   if (current.source === 'deployment' || target.deployment) return 'github';
   return '';
 }
 
-function ledgerNotes(historySource: string, ledger: LedgerHistory | undefined, backup: BackupEntry | undefined): string[] {
+function ledgerNotes(
+  historySource: string,
+  ledger: LedgerHistory | undefined,
+  backup: BackupEntry | undefined,
+): string[] {
   if (!ledger) return [];
-  const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
-  const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+  const read =
+    historySource === 'ledger'
+      ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.`
+      : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+  const latest = backup
+    ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).`
+    : 'The ledger records no backup.';
   return [read, latest];
 }
 
@@ -102,9 +147,13 @@ export async function run(): Promise<void> {
   const sources = await openSources(inputs, client);
   const catalog = await collectTags(sources, inputs.tagScheme);
   if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
-    throw new InputError('target', `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`, {
-      hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
-    });
+    throw new InputError(
+      'target',
+      `names tag ${inputs.target.tag}, which does not exist: it is not among the ${describeTagSources(catalog, client)}.`,
+      {
+        hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
+      },
+    );
   }
 
   const ledger = await openLedgerHistory(inputs);
@@ -112,7 +161,9 @@ export async function run(): Promise<void> {
   const target = await resolveTarget(inputs, catalog, current, client, ledger);
   const historySource = historySourceOf(current, target, ledger);
   const backup = ledgerBackup(ledger);
-  core.info(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
+  core.info(
+    `Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`,
+  );
 
   const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
   const toRevert = schema?.toRevert ?? [];
@@ -120,12 +171,17 @@ export async function run(): Promise<void> {
   const decision = decideStrategy(toRevert, inputs.dbPolicy, {
     targetTag: target.release.tag,
     fromCompatibility: schema?.compatibility !== undefined,
-    compatibleNote: schema?.compatibleNote ?? (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
+    compatibleNote:
+      schema?.compatibleNote ??
+      (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
     downProblems: schema?.downProblems,
   });
   const warnings = planWarnings(schema, decision);
   if (current.deployment && current.deployment.latestState !== 'success') {
-    warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
+    warnings.unshift({
+      kind: 'current-deployment',
+      message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.`,
+    });
   }
   // Asked for the version that runs: nothing to do, which is an answer, not a failure (an automatic
   // rollback that lost a race with a manual one, a button pressed twice).
@@ -186,12 +242,18 @@ export async function run(): Promise<void> {
       policy: inputs.dbPolicy,
       verdict: text,
       warnings,
-      notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+      notes: [
+        ...sources.notes,
+        ...ledgerNotes(historySource, ledger, backup),
+        ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
+      ],
       database: inputs.database ? describeTarget(inputs.database) : undefined,
       planDigest: digest || 'none (the plan stops)',
     }),
   );
   if (stops.length) {
-    throw new ActionError(`No rollback may start: ${stops.join(' ')}`, { hint: 'The plan summary says what the database holds; resolve it, then plan again.' });
+    throw new ActionError(`No rollback may start: ${stops.join(' ')}`, {
+      hint: 'The plan summary says what the database holds; resolve it, then plan again.',
+    });
   }
 }

@@ -21,10 +21,19 @@ export interface MigrationDiff {
 
 const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
 
-async function migrationsAt(repoRoot: string, release: ReleaseTag, dir: string, format: MigrationFormat, role: 'current' | 'target'): Promise<Migration[]> {
+async function migrationsAt(
+  repoRoot: string,
+  release: ReleaseTag,
+  dir: string,
+  format: MigrationFormat,
+  role: 'current' | 'target',
+): Promise<Migration[]> {
   const ref = tagRef(release.tag);
   if ((await objectTypeAt(repoRoot, ref, '')) === undefined) {
-    throw new ActionError(`Release ${release.tag} is on GitHub but not in the checkout, so its migrations cannot be read.`, { hint: FETCH_HINT });
+    throw new ActionError(
+      `Release ${release.tag} is on GitHub but not in the checkout, so its migrations cannot be read.`,
+      { hint: FETCH_HINT },
+    );
   }
   const type = await objectTypeAt(repoRoot, ref, dir);
   if (type === undefined) {
@@ -32,16 +41,29 @@ async function migrationsAt(repoRoot: string, release: ReleaseTag, dir: string, 
     if (role === 'target') return [];
     throw new InputError('migrations-dir', `"${dir}" does not exist at the current release ${release.tag}.`);
   }
-  if (type !== 'tree') throw new InputError('migrations-dir', `"${dir}" is a ${type === 'blob' ? 'file' : type}, not a directory, at ${release.tag}.`);
+  if (type !== 'tree')
+    throw new InputError(
+      'migrations-dir',
+      `"${dir}" is a ${type === 'blob' ? 'file' : type}, not a directory, at ${release.tag}.`,
+    );
   try {
     return await loadMigrations(gitRefSource(repoRoot, ref, dir), format);
   } catch (error) {
     if (!(error instanceof ActionError)) throw error;
-    throw new InputError('migrations-format', `is "${format}", but "${dir}" at ${release.tag} does not read as ${format} migrations: ${error.message}`);
+    throw new InputError(
+      'migrations-format',
+      `is "${format}", but "${dir}" at ${release.tag} does not read as ${format} migrations: ${error.message}`,
+    );
   }
 }
 
-export async function diffMigrations(repoRoot: string, dir: string, format: MigrationFormat, current: ReleaseTag, target: ReleaseTag): Promise<MigrationDiff> {
+export async function diffMigrations(
+  repoRoot: string,
+  dir: string,
+  format: MigrationFormat,
+  current: ReleaseTag,
+  target: ReleaseTag,
+): Promise<MigrationDiff> {
   const atCurrent = await migrationsAt(repoRoot, current, dir, format, 'current');
   const atTarget = await migrationsAt(repoRoot, target, dir, format, 'target');
   const targetByVersion = new Map(atTarget.map((migration) => [migration.version, migration]));
@@ -49,7 +71,9 @@ export async function diffMigrations(repoRoot: string, dir: string, format: Migr
   return {
     current: atCurrent,
     target: atTarget,
-    pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => compareVersions(b.version, a.version)),
+    pending: atCurrent
+      .filter((migration) => !targetByVersion.has(migration.version))
+      .sort((a, b) => compareVersions(b.version, a.version)),
     onlyAtTarget: atTarget.filter((migration) => !currentVersions.has(migration.version)),
     editedSince: atCurrent.filter((migration) => {
       const before = targetByVersion.get(migration.version);
@@ -59,13 +83,22 @@ export async function diffMigrations(repoRoot: string, dir: string, format: Migr
 }
 
 /** Checks the directory holds migrations of the declared format, so a wrong migrations-format is not read as "no migrations". */
-export async function assertFormatMatches(repoRoot: string, dir: string, format: MigrationFormat, current: ReleaseTag, found: Migration[]): Promise<void> {
+export async function assertFormatMatches(
+  repoRoot: string,
+  dir: string,
+  format: MigrationFormat,
+  current: ReleaseTag,
+  found: Migration[],
+): Promise<void> {
   if (found.length > 0) return;
   const files = await gitRefSource(repoRoot, tagRef(current.tag), dir).listFiles();
   const sqlFiles = files.filter((file) => file.endsWith('.sql'));
   if (sqlFiles.length > 0) {
     const shown = sqlFiles.slice(0, 5).join(', ') + (sqlFiles.length > 5 ? ', ...' : '');
-    throw new InputError('migrations-format', `is "${format}", but none of the ${sqlFiles.length} SQL file(s) in "${dir}" at ${current.tag} is laid out that way (${shown}).`);
+    throw new InputError(
+      'migrations-format',
+      `is "${format}", but none of the ${sqlFiles.length} SQL file(s) in "${dir}" at ${current.tag} is laid out that way (${shown}).`,
+    );
   }
 }
 
@@ -74,7 +107,13 @@ export async function assertFormatMatches(repoRoot: string, dir: string, format:
  * that migration as the tag has it; undefined when no release has it. File names are listed first
  * (one git call per tag), and only the tag that has it is read.
  */
-export async function releaseHaving(repoRoot: string, dir: string, format: MigrationFormat, releases: readonly ReleaseTag[], version: string): Promise<{ release: ReleaseTag; migration: Migration } | undefined> {
+export async function releaseHaving(
+  repoRoot: string,
+  dir: string,
+  format: MigrationFormat,
+  releases: readonly ReleaseTag[],
+  version: string,
+): Promise<{ release: ReleaseTag; migration: Migration } | undefined> {
   for (const release of releases.filter((candidate) => candidate.inGit)) {
     const source = gitRefSource(repoRoot, tagRef(release.tag), dir);
     const files = await source.listFiles().catch(() => [] as string[]);

@@ -1,4 +1,10 @@
-import { classifySql, sinceTarget, type MigrationClass, type SqlClassification, type StatementFinding } from '../../shared/migrations/classify.js';
+import {
+  classifySql,
+  sinceTarget,
+  type MigrationClass,
+  type SqlClassification,
+  type StatementFinding,
+} from '../../shared/migrations/classify.js';
 import { lintDownMigration, type DownFinding } from '../../shared/migrations/down-lint.js';
 import { compareVersions, hasStatements } from '../../shared/migrations/formats.js';
 import { downScriptSha256 } from '../../shared/migrations/plan-digest.js';
@@ -37,10 +43,22 @@ export function migrationLabel(migration: Pick<PlannedMigration, 'version' | 'na
 
 /** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
 export function listed(items: readonly string[], shown = 10): string {
-  return items.length > shown ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more` : items.join(', ');
+  return items.length > shown
+    ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`
+    : items.join(', ');
 }
 
-const MISSING_UP: SqlClassification = { class: 'unknown', statements: [{ sql: '', line: 0, class: 'unknown', reasons: ['the up file is missing, so what it did is unknown; treated as breaking'] }] };
+const MISSING_UP: SqlClassification = {
+  class: 'unknown',
+  statements: [
+    {
+      sql: '',
+      line: 0,
+      class: 'unknown',
+      reasons: ['the up file is missing, so what it did is unknown; treated as breaking'],
+    },
+  ],
+};
 
 export interface PlanContext {
   /** How messages name the target release: "v1.1.0". */
@@ -54,7 +72,10 @@ export interface PlanContext {
  * one creates is known to the next (dropping a table created after the target loses nothing the
  * target had); the result is newest first, the order they are reverted in.
  */
-export async function planMigrations(migrations: readonly Migration[], context: PlanContext): Promise<PlannedMigration[]> {
+export async function planMigrations(
+  migrations: readonly Migration[],
+  context: PlanContext,
+): Promise<PlannedMigration[]> {
   const since = sinceTarget(context.targetTag);
   const planned: PlannedMigration[] = [];
   for (const migration of [...migrations].sort((a, b) => compareVersions(a.version, b.version))) {

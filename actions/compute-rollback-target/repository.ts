@@ -28,34 +28,53 @@ const CHECKOUT_HINT = 'Check the repository out first with full history: actions
 export async function openSources(inputs: ComputeInputs, client: GitHubClient | undefined): Promise<Sources> {
   const notes: string[] = [];
   if (!existsSync(inputs.repositoryPath) || !statSync(inputs.repositoryPath).isDirectory()) {
-    throw new InputError('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, { hint: CHECKOUT_HINT });
+    throw new InputError('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, {
+      hint: CHECKOUT_HINT,
+    });
   }
   const git = await inspectRepository(inputs.repositoryPath);
   if (!git) {
     if (inputs.migrationsDir !== undefined || !client) {
-      const why = inputs.migrationsDir !== undefined ? 'migrations are read from git history' : 'without github-token, tags come from git only';
-      throw new InputError('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, { hint: CHECKOUT_HINT });
+      const why =
+        inputs.migrationsDir !== undefined
+          ? 'migrations are read from git history'
+          : 'without github-token, tags come from git only';
+      throw new InputError('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, {
+        hint: CHECKOUT_HINT,
+      });
     }
     notes.push(`${inputs.repositoryPath} is not a git checkout: tags come from the GitHub API only.`);
     return { client, notes };
   }
   if (git.shallow) {
     if (inputs.migrationsDir !== undefined) {
-      throw new InputError('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, { hint: CHECKOUT_HINT });
+      throw new InputError('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, {
+        hint: CHECKOUT_HINT,
+      });
     }
-    notes.push('The checkout is shallow: tags missing from it are taken from the GitHub API when github-token is given.');
+    notes.push(
+      'The checkout is shallow: tags missing from it are taken from the GitHub API when github-token is given.',
+    );
   }
   let migrationsPath: string | undefined;
   if (inputs.migrationsDir !== undefined) {
     const absolute = path.resolve(inputs.repositoryPath, inputs.migrationsDir);
-    const relative = path.relative(realpathSync(git.root), existsSync(absolute) ? realpathSync(absolute) : path.join(realpathSync(inputs.repositoryPath), inputs.migrationsDir));
+    const relative = path.relative(
+      realpathSync(git.root),
+      existsSync(absolute)
+        ? realpathSync(absolute)
+        : path.join(realpathSync(inputs.repositoryPath), inputs.migrationsDir),
+    );
     if (relative.startsWith('..') || path.isAbsolute(relative)) {
       throw new InputError('migrations-dir', `resolves to ${absolute}, outside the repository at ${git.root}.`);
     }
     migrationsPath = relative.split(path.sep).join('/');
     const inWorkTree = existsSync(absolute) && statSync(absolute).isDirectory();
     if (!inWorkTree && (await objectTypeAt(git.root, 'HEAD', migrationsPath)) !== 'tree') {
-      throw new InputError('migrations-dir', `"${inputs.migrationsDir}" does not exist: there is no such directory in the checkout at ${inputs.repositoryPath}.`);
+      throw new InputError(
+        'migrations-dir',
+        `"${inputs.migrationsDir}" does not exist: there is no such directory in the checkout at ${inputs.repositoryPath}.`,
+      );
     }
   }
   return { git, client, migrationsPath, notes };
@@ -67,7 +86,10 @@ export async function collectTags(sources: Sources, scheme: TagScheme): Promise<
   if (sources.git) observations.push(...(await listGitTags(sources.git.root)));
   if (sources.client) {
     const repo = currentRepository();
-    const [releases, tags] = await Promise.all([listGitHubReleases(sources.client, repo), listGitHubTags(sources.client, repo)]);
+    const [releases, tags] = await Promise.all([
+      listGitHubReleases(sources.client, repo),
+      listGitHubTags(sources.client, repo),
+    ]);
     observations.push(...releases, ...tags);
   }
   const catalog = buildTagCatalog(observations, scheme);
@@ -80,8 +102,15 @@ export async function collectTags(sources: Sources, scheme: TagScheme): Promise<
  * The migrations directory as checked out (the work tree, or HEAD where it is not checked out): the
  * down files apply-down-migrations runs when it is given the same checkout.
  */
-export async function checkoutMigrations(git: RepositoryInfo, migrationsPath: string, format: MigrationFormat): Promise<Migration[]> {
+export async function checkoutMigrations(
+  git: RepositoryInfo,
+  migrationsPath: string,
+  format: MigrationFormat,
+): Promise<Migration[]> {
   const dir = path.join(git.root, migrationsPath);
   const inWorkTree = existsSync(dir) && statSync(dir).isDirectory();
-  return await loadMigrations(inWorkTree ? directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
+  return await loadMigrations(
+    inWorkTree ? directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath),
+    format,
+  );
 }

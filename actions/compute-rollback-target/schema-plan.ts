@@ -62,11 +62,17 @@ export interface SchemaPlanRequest {
   historyTable: HistoryTable;
 }
 
-const newest = (versions: string[]): string => versions.reduce((top, version) => (compareVersions(version, top) > 0 ? version : top), '0');
+const newest = (versions: string[]): string =>
+  versions.reduce((top, version) => (compareVersions(version, top) > 0 ? version : top), '0');
 
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format: MigrationFormat, atCurrent: readonly Migration[], currentSchema: string): HistoryState {
-  const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
+  const applied =
+    format === 'golang-migrate'
+      ? currentSchema === '0'
+        ? []
+        : [currentSchema]
+      : atCurrent.map((migration) => migration.version);
   return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 
@@ -78,30 +84,49 @@ interface RevertSet {
 }
 
 /** The database's history decides: every applied version above the target, wherever it came from. */
-async function revertSetFromDatabase(request: SchemaPlanRequest, checkout: readonly Migration[], database: DatabaseView, targetSchema: string): Promise<RevertSet> {
+async function revertSetFromDatabase(
+  request: SchemaPlanRequest,
+  checkout: readonly Migration[],
+  database: DatabaseView,
+  targetSchema: string,
+): Promise<RevertSet> {
   const { history, table } = database;
   const where = `${table.schema}.${table.table}`;
   const stops: string[] = [];
   const elsewhere: Migration[] = [];
   if (!history.exists) {
-    stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`);
+    stops.push(
+      `The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`,
+    );
     return { versions: [], stops, elsewhere };
   }
   if (history.dirty) {
-    stops.push(`The history table ${where} is dirty at version ${history.current}: a migration failed part-way, so the schema may be half-changed. Repair it (finish or undo that migration, then \`migrate force\` the real version) before any rollback.`);
+    stops.push(
+      `The history table ${where} is dirty at version ${history.current}: a migration failed part-way, so the schema may be half-changed. Repair it (finish or undo that migration, then \`migrate force\` the real version) before any rollback.`,
+    );
   }
   const inCheckout = new Set(checkout.map((migration) => migration.version));
   for (const version of history.applied.filter((candidate) => !inCheckout.has(candidate))) {
     const found = await releaseHaving(request.repoRoot, request.dir, request.format, request.releases, version);
     if (found) elsewhere.push(found.migration);
-    else stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
+    else
+      stops.push(
+        `The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`,
+      );
   }
   const known = [...checkout, ...elsewhere].sort((a, b) => compareVersions(a.version, b.version));
   // golang-migrate records only the newest version: everything at or below it counts as applied.
-  const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
-    ? appliedVersions(request.format, known, history)
-    : history.applied;
-  return { versions: applied.filter((version) => compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+  const applied =
+    request.format === 'golang-migrate' &&
+    history.current !== null &&
+    known.some((migration) => migration.version === history.current)
+      ? appliedVersions(request.format, known, history)
+      : history.applied;
+  return {
+    versions: applied.filter((version) => compareVersions(version, targetSchema) > 0).reverse(),
+    stops,
+    elsewhere,
+  };
 }
 
 /**
@@ -109,7 +134,12 @@ async function revertSetFromDatabase(request: SchemaPlanRequest, checkout: reado
  * pre-checks of every down script (against the database when there is one): the reasons it would
  * refuse, if any.
  */
-async function planRevert(request: SchemaPlanRequest, checkout: readonly Migration[], history: HistoryState, versions: string[]): Promise<{ plan?: MigrationPlan; problems: string[] }> {
+async function planRevert(
+  request: SchemaPlanRequest,
+  checkout: readonly Migration[],
+  history: HistoryState,
+  versions: string[],
+): Promise<{ plan?: MigrationPlan; problems: string[] }> {
   if (versions.length === 0) return { problems: [] };
   try {
     const plan = await planDown(checkout, history, versions, {
@@ -161,14 +191,21 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
   if (entry) {
     // The matrix is the authority: revert exactly what lies above the target's max-schema.
     const newestFirst = [...diff.current].sort((a, b) => compareVersions(b.version, a.version));
-    targetSchema = newestFirst.find((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
-    fromGit = newestFirst.filter((migration) => compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
-    keptVersions = diff.pending.filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
+    targetSchema =
+      newestFirst.find((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+    fromGit = newestFirst
+      .filter((migration) => compareVersions(migration.version, entry.maxSchema) > 0)
+      .map((migration) => migration.version);
+    keptVersions = diff.pending
+      .filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)
+      .map((migration) => migration.version);
   }
 
   const database = request.database;
   const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
-  const revertSet = database ? await revertSetFromDatabase(request, checkout, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
+  const revertSet = database
+    ? await revertSetFromDatabase(request, checkout, database, targetSchema)
+    : { versions: fromGit, stops: [], elsewhere: [] };
   const history = database?.history ?? historyFromGit(format, diff.current, releaseSchema);
 
   // The up file the release shipped (what ran), the down file of the checkout (what will run).
@@ -180,12 +217,18 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
     const runs = inCheckout.get(version) ?? shipped;
     return shipped && runs ? [{ ...shipped, down: runs.down }] : [];
   };
-  const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
+  const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), {
+    targetTag: target.tag,
+    currentRelease: new Set(atCurrent.keys()),
+  });
   const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
   const revert = await planRevert(request, checkout, history, revertSet.versions);
 
   if (database && compareVersions(currentSchema, targetSchema) < 0) {
-    warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
+    warnings.push({
+      kind: 'schema-behind',
+      message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.`,
+    });
   }
   if (entry && entry.minSchema !== undefined && compareVersions(currentSchema, entry.minSchema) < 0) {
     warnings.push({
@@ -201,7 +244,9 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
     kept: planned.filter((migration) => keptVersions.includes(migration.version)),
     compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
     compatibleNote:
-      entry && toRevert.length === 0 ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.` : undefined,
+      entry && toRevert.length === 0
+        ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`
+        : undefined,
     warnings,
     stops: revertSet.stops,
     downProblems: revert.problems,
@@ -221,6 +266,11 @@ export function planIdentity(schema: SchemaPlan | undefined, strategy: Strategy)
     const versions = schema.toRevert.map((migration) => migration.version);
     return downIdentity(schema.checkout, versions, schema.downPlan ? schema.downPlan.toVersion : schema.targetSchema);
   }
-  if (strategy === 'restore-backup') return { strategy, targetVersion: schema.targetSchema, reverts: restoreEntries(schema.history, schema.targetSchema) };
+  if (strategy === 'restore-backup')
+    return {
+      strategy,
+      targetVersion: schema.targetSchema,
+      reverts: restoreEntries(schema.history, schema.targetSchema),
+    };
   return { strategy, targetVersion: schema.currentSchema, reverts: [] };
 }

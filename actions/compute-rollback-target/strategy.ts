@@ -50,8 +50,18 @@ const TABLE_LOSS = /^(drops table|truncates|deletes rows of) /;
 
 /** Tables whose rows a data-loss migration destroyed: what a partial restore brings back. */
 export function tablesDestroyed(migrations: readonly PlannedMigration[]): string[] {
-  const statements = migrations.filter((migration) => migration.class === 'data-loss').flatMap((migration) => migration.statements);
-  return [...new Set(statements.filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason))).flatMap((statement) => statement.lost ?? []))];
+  const statements = migrations
+    .filter((migration) => migration.class === 'data-loss')
+    .flatMap((migration) => migration.statements);
+  return [
+    ...new Set(
+      statements
+        .filter(
+          (statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason)),
+        )
+        .flatMap((statement) => statement.lost ?? []),
+    ),
+  ];
 }
 
 /** The remedy that keeps everything else written since: restore-db's partial restore of just those tables. */
@@ -59,19 +69,32 @@ export function tableRemedy(tables: readonly string[]): string {
   return `For the table(s) it destroyed (${listed([...tables])}), restore-db \`tables: ${tables.join(', ')}\` brings back only their rows from that backup (or a pgBackRest side cluster), into the tables once a down migration has recreated them empty (\`tables-content: definition-and-data\` where they no longer exist, \`tables-schema\` to compare first), keeping everything else written since.`;
 }
 
-function recommend(toRevert: readonly PlannedMigration[], context: DecisionContext): { strategy: Strategy; reasons: string[] } {
+function recommend(
+  toRevert: readonly PlannedMigration[],
+  context: DecisionContext,
+): { strategy: Strategy; reasons: string[] } {
   if (toRevert.length === 0) {
-    return { strategy: 'image-only', reasons: [context.compatibleNote ?? `${context.targetTag} has every migration the current release has: nothing to revert.`] };
+    return {
+      strategy: 'image-only',
+      reasons: [
+        context.compatibleNote ??
+          `${context.targetTag} has every migration the current release has: nothing to revert.`,
+      ],
+    };
   }
   if (!context.fromCompatibility && toRevert.every((migration) => migration.class === 'additive')) {
     return {
       strategy: 'image-only',
-      reasons: [`Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`],
+      reasons: [
+        `Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`,
+      ],
     };
   }
   const reasons: string[] = [];
   for (const migration of toRevert.filter((candidate) => candidate.class === 'data-loss')) {
-    reasons.push(`${migrationLabel(migration)} destroyed data that existed at ${context.targetTag}: ${migration.dataLost.join(', ')} (${firstReason(migration)}). Only a backup taken before it ran has that data.`);
+    reasons.push(
+      `${migrationLabel(migration)} destroyed data that existed at ${context.targetTag}: ${migration.dataLost.join(', ')} (${firstReason(migration)}). Only a backup taken before it ran has that data.`,
+    );
   }
   for (const migration of toRevert.filter((candidate) => candidate.class === 'data-changing')) {
     reasons.push(`${migrationLabel(migration)} changes existing data (${firstReason(migration)}).`);
@@ -79,35 +102,58 @@ function recommend(toRevert: readonly PlannedMigration[], context: DecisionConte
   const tables = tablesDestroyed(toRevert);
   if (tables.length > 0) reasons.push(tableRemedy(tables));
   const withoutDown = toRevert.filter((migration) => migration.downStatus !== 'present');
-  for (const migration of withoutDown) reasons.push(`${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`);
+  for (const migration of withoutDown)
+    reasons.push(
+      `${migrationLabel(migration)} has ${migration.downStatus === 'missing' ? 'no down file' : 'an empty down file'}: it cannot be reverted.`,
+    );
   if (reasons.length > 0) return { strategy: 'restore-backup', reasons };
   if (context.downProblems?.length) {
-    return { strategy: 'restore-backup', reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`) };
+    return {
+      strategy: 'restore-backup',
+      reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`),
+    };
   }
   if (context.fromCompatibility) {
-    reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${listed(toRevert.map(migrationLabel))} applied.`);
+    reasons.push(
+      `The compatibility file says ${context.targetTag} cannot run with ${listed(toRevert.map(migrationLabel))} applied.`,
+    );
   }
   for (const migration of toRevert.filter((candidate) => candidate.class !== 'additive')) {
-    reasons.push(`${migrationLabel(migration)} is ${migration.class} for ${context.targetTag}: ${firstReason(migration)}.`);
+    reasons.push(
+      `${migrationLabel(migration)} is ${migration.class} for ${context.targetTag}: ${firstReason(migration)}.`,
+    );
   }
   reasons.push('Every migration to revert has a down file.');
   return { strategy: 'down-migrations', reasons };
 }
 
-function contradiction(policy: Strategy, recommended: Strategy, reasons: string[], toRevert: readonly PlannedMigration[], context: DecisionContext): string {
+function contradiction(
+  policy: Strategy,
+  recommended: Strategy,
+  reasons: string[],
+  toRevert: readonly PlannedMigration[],
+  context: DecisionContext,
+): string {
   const why = reasons.join(' ');
-  if (policy === 'image-only') return `db-policy forces image-only, but the findings call for ${recommended}: ${why} ${context.targetTag} may fail against the current schema.`;
+  if (policy === 'image-only')
+    return `db-policy forces image-only, but the findings call for ${recommended}: ${why} ${context.targetTag} may fail against the current schema.`;
   if (policy === 'down-migrations') {
     if (toRevert.length === 0) return `db-policy forces down-migrations, but there is no migration to revert: ${why}`;
-    if (recommended === 'image-only') return `db-policy forces down-migrations although ${why} Reverting loses data written since those migrations ran.`;
+    if (recommended === 'image-only')
+      return `db-policy forces down-migrations although ${why} Reverting loses data written since those migrations ran.`;
     return `db-policy forces down-migrations, but the findings call for restore-backup: ${why} Down files cannot do this safely.`;
   }
   return `db-policy forces restore-backup although ${recommended} would do (${why}): everything written since the backup was taken is lost.`;
 }
 
-export function decideStrategy(toRevert: readonly PlannedMigration[], policy: DbPolicy, context: DecisionContext): StrategyDecision {
+export function decideStrategy(
+  toRevert: readonly PlannedMigration[],
+  policy: DbPolicy,
+  context: DecisionContext,
+): StrategyDecision {
   const { strategy: recommended, reasons } = recommend(toRevert, context);
-  if (policy === 'auto' || policy === recommended) return { strategy: recommended, recommended, reasons, forced: policy !== 'auto', warnings: [] };
+  if (policy === 'auto' || policy === recommended)
+    return { strategy: recommended, recommended, reasons, forced: policy !== 'auto', warnings: [] };
   return {
     strategy: policy,
     recommended,

@@ -20,7 +20,11 @@ export interface SummaryFacts {
   planDigest: string;
 }
 
-const DOWN_SHOWN: Record<PlannedMigration['downStatus'], string> = { present: 'present', empty: '**empty**', missing: '**missing**' };
+const DOWN_SHOWN: Record<PlannedMigration['downStatus'], string> = {
+  present: 'present',
+  empty: '**empty**',
+  missing: '**missing**',
+};
 
 function whyCell(migration: PlannedMigration): string {
   const strongest = migration.statements.filter((statement) => statement.class === migration.class);
@@ -30,7 +34,9 @@ function whyCell(migration: PlannedMigration): string {
 }
 
 function revertCostCell(migration: PlannedMigration): string {
-  const losses = migration.revertWarnings.filter((warning) => warning.kind === 'data-loss').map((warning) => warning.message.replace(/^Reverting /, '').split(':')[0]);
+  const losses = migration.revertWarnings
+    .filter((warning) => warning.kind === 'data-loss')
+    .map((warning) => warning.message.replace(/^Reverting /, '').split(':')[0]);
   const incomplete = migration.revertWarnings.filter((warning) => warning.kind !== 'data-loss').length;
   const parts = [...losses];
   if (incomplete > 0) parts.push(`${incomplete} lint finding(s)`);
@@ -57,15 +63,26 @@ function dataLostSection(migrations: readonly PlannedMigration[], targetTag: str
   const lines = migrations.flatMap((migration) =>
     migration.statements
       .filter((statement) => statement.lost?.length)
-      .map((statement) => `- **${statement.lost!.join(', ')}**: ${migrationLabel(migration)} line ${statement.line}, \`${statement.sql.replace(/`/g, "'")}\` (${statement.reasons.join('; ')})`),
+      .map(
+        (statement) =>
+          `- **${statement.lost!.join(', ')}**: ${migrationLabel(migration)} line ${statement.line}, \`${statement.sql.replace(/`/g, "'")}\` (${statement.reasons.join('; ')})`,
+      ),
   );
-  return lines.length ? `### Data lost since ${targetTag}\n\nNo down file brings this back; only a backup taken before it happened has it.\n\n${lines.join('\n')}\n` : '';
+  return lines.length
+    ? `### Data lost since ${targetTag}\n\nNo down file brings this back; only a backup taken before it happened has it.\n\n${lines.join('\n')}\n`
+    : '';
 }
 
 function statementDetails(migrations: readonly PlannedMigration[]): string {
   const blocks = migrations.map((migration) => {
-    const rows = migration.statements.map((statement) => [statement.line || '', statement.class, `\`${statement.sql.replace(/`/g, "'")}\``, statement.reasons.join('; ')]);
-    const table = rows.length > 0 ? markdownTable(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
+    const rows = migration.statements.map((statement) => [
+      statement.line || '',
+      statement.class,
+      `\`${statement.sql.replace(/`/g, "'")}\``,
+      statement.reasons.join('; '),
+    ]);
+    const table =
+      rows.length > 0 ? markdownTable(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
     const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
     return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
   });
@@ -78,41 +95,80 @@ export function renderSummary(facts: SummaryFacts): string {
   const stops = schema?.stops ?? [];
   sections.push(`## Rollback plan: ${current.release.tag} → ${target.release.tag}\n`);
   sections.push(stops.length ? `**stop** — ${facts.verdict}\n` : `**${decision.strategy}** — ${facts.verdict}\n`);
-  if (stops.length) sections.push(`### Stop: no rollback may start\n\n${stops.map((stop) => `- ${stop}`).join('\n')}\n`);
+  if (stops.length)
+    sections.push(`### Stop: no rollback may start\n\n${stops.map((stop) => `- ${stop}`).join('\n')}\n`);
   sections.push(
     keyValueTable([
       ['Current', `${current.release.tag} (${current.detail})`],
       ['Target', `${target.release.tag} (${target.detail})`],
-      ['Schema', schema ? `${schema.currentSchema} → ${decision.strategy === 'image-only' ? `${schema.currentSchema} (unchanged)` : schema.targetSchema}` : undefined],
+      [
+        'Schema',
+        schema
+          ? `${schema.currentSchema} → ${decision.strategy === 'image-only' ? `${schema.currentSchema} (unchanged)` : schema.targetSchema}`
+          : undefined,
+      ],
       ['Migrations', facts.migrationsDir],
-      ['Compatibility', schema?.compatibility ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}` : undefined],
-      ['Strategy', decision.forced ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})` : decision.strategy],
-      ['Planned from', schema ? (facts.database ? `the database's own history (${code(facts.database)})` : 'git only: the database was not read (no database-url)') : undefined],
+      [
+        'Compatibility',
+        schema?.compatibility
+          ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}`
+          : undefined,
+      ],
+      [
+        'Strategy',
+        decision.forced
+          ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})`
+          : decision.strategy,
+      ],
+      [
+        'Planned from',
+        schema
+          ? facts.database
+            ? `the database's own history (${code(facts.database)})`
+            : 'git only: the database was not read (no database-url)'
+          : undefined,
+      ],
       ['Plan digest', `\`${facts.planDigest}\``],
     ]),
   );
   if (schema) {
     sections.push('### Migration rollback matrix\n');
-    if (schema.toRevert.length === 0) sections.push(`No migration to revert between ${target.release.tag} and ${current.release.tag}.\n`);
+    if (schema.toRevert.length === 0)
+      sections.push(`No migration to revert between ${target.release.tag} and ${current.release.tag}.\n`);
     else sections.push(migrationMatrix(schema.toRevert, current.release.tag));
     if (schema.kept.length > 0) {
-      sections.push(`\nKept (the compatibility file says ${target.release.tag} runs with them):\n\n${migrationMatrix(schema.kept, current.release.tag)}`);
+      sections.push(
+        `\nKept (the compatibility file says ${target.release.tag} runs with them):\n\n${migrationMatrix(schema.kept, current.release.tag)}`,
+      );
     }
     const lost = dataLostSection(schema.toRevert, target.release.tag);
     if (lost) sections.push(lost);
     if (schema.downProblems.length) {
-      sections.push(`### apply-down-migrations would refuse the revert\n\nIts own pre-checks, run on every down file of the revert set:\n\n${schema.downProblems.map((problem) => `- ${problem}`).join('\n')}\n`);
+      sections.push(
+        `### apply-down-migrations would refuse the revert\n\nIts own pre-checks, run on every down file of the revert set:\n\n${schema.downProblems.map((problem) => `- ${problem}`).join('\n')}\n`,
+      );
     }
   } else {
     sections.push('No migrations directory given: the plan covers the image only.\n');
   }
   sections.push(`### Why ${decision.recommended}\n\n${decision.reasons.map((reason) => `- ${reason}`).join('\n')}\n`);
   if (facts.warnings.length > 0) {
-    sections.push(`### Warnings\n\n${facts.warnings.map((warning) => `- **${warning.kind}**${warning.migration ? ` (${warning.migration})` : ''}: ${warning.message}`).join('\n')}\n`);
+    sections.push(
+      `### Warnings\n\n${facts.warnings.map((warning) => `- **${warning.kind}**${warning.migration ? ` (${warning.migration})` : ''}: ${warning.message}`).join('\n')}\n`,
+    );
   }
-  if (schema && [...schema.toRevert, ...schema.kept].length > 0) sections.push(statementDetails([...schema.toRevert, ...schema.kept]));
+  if (schema && [...schema.toRevert, ...schema.kept].length > 0)
+    sections.push(statementDetails([...schema.toRevert, ...schema.kept]));
   if (target.passedOver.length > 0) {
-    sections.push(details('Candidates passed over', markdownTable(['Candidate', 'Why not'], target.passedOver.map((item) => [item.tag, item.reason]))));
+    sections.push(
+      details(
+        'Candidates passed over',
+        markdownTable(
+          ['Candidate', 'Why not'],
+          target.passedOver.map((item) => [item.tag, item.reason]),
+        ),
+      ),
+    );
   }
   if (facts.notes.length > 0) sections.push(details('Notes', codeBlock(facts.notes.join('\n'))));
   return sections.join('\n');

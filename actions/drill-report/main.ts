@@ -14,14 +14,25 @@ const LABEL = 'rollback-drill';
 async function reportIssue(inputs: DrillReportInputs, body: string): Promise<number> {
   const client = await githubClient(inputs.githubToken!);
   const repo = currentRepository();
-  const open = await githubCall('listing open rollback-drill issues', () => client.rest.issues.listForRepo({ ...repo, labels: LABEL, state: 'open', per_page: 1 }));
+  const open = await githubCall('listing open rollback-drill issues', () =>
+    client.rest.issues.listForRepo({ ...repo, labels: LABEL, state: 'open', per_page: 1 }),
+  );
   const existing = open.data[0];
   if (existing) {
-    await githubCall(`commenting on issue #${existing.number}`, () => client.rest.issues.createComment({ ...repo, issue_number: existing.number, body }));
+    await githubCall(`commenting on issue #${existing.number}`, () =>
+      client.rest.issues.createComment({ ...repo, issue_number: existing.number, body }),
+    );
     core.info(`Commented on issue #${existing.number}.`);
     return existing.number;
   }
-  const created = await githubCall('opening the rollback-drill issue', () => client.rest.issues.create({ ...repo, title: `Rollback drill failed: ${inputs.environment}`, body, labels: [LABEL] }));
+  const created = await githubCall('opening the rollback-drill issue', () =>
+    client.rest.issues.create({
+      ...repo,
+      title: `Rollback drill failed: ${inputs.environment}`,
+      body,
+      labels: [LABEL],
+    }),
+  );
   core.info(`Opened issue #${created.data.number}.`);
   return created.data.number;
 }
@@ -29,7 +40,10 @@ async function reportIssue(inputs: DrillReportInputs, body: string): Promise<num
 export async function run(): Promise<void> {
   const inputs = readDrillReportInputs();
   const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
-  const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
+  const problems =
+    inputs.uploadOutcome === 'failure'
+      ? ['The test matrix could not be kept as an artifact (the upload step failed).']
+      : [];
   const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
   setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
   if (!inputs.openIssue) {

@@ -22,15 +22,26 @@ export function commandFor(template: readonly string[], tag: string): string[] {
 
 /** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
 function snapshot(inputs: RedeployInputs, services: readonly string[], tag: string | undefined): ServiceSnapshot[] {
-  return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+  return services.map((service) => ({
+    service,
+    tag,
+    image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined,
+    containerIds: [],
+  }));
 }
 
 export function prepareCommand(inputs: RedeployInputs, executor: HostExecutor): PreparedRedeploy {
   const template = inputs.command!;
   const label = inputs.services.length > 0 ? inputs.services : ['command'];
   const previous = snapshot(inputs, label, inputs.previousTag);
-  const targets: ServiceTarget[] = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
-  if (!inputs.readyUrl) core.warning('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
+  const targets: ServiceTarget[] = label.map((service) => ({
+    service,
+    image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined,
+  }));
+  if (!inputs.readyUrl)
+    core.warning(
+      'strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.',
+    );
   return {
     host: executor.description,
     tool: formatCommand(template[0], template.slice(1)),
@@ -58,10 +69,18 @@ interface CommandRound {
   readyUrlAnswered?: boolean;
 }
 
-async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: string, what: string, readyUrl: string | undefined): Promise<CommandRound> {
+async function runOnce(
+  inputs: RedeployInputs,
+  executor: HostExecutor,
+  tag: string,
+  what: string,
+  readyUrl: string | undefined,
+): Promise<CommandRound> {
   const args = commandFor(inputs.command!, tag);
   const deadline = Date.now() + inputs.healthTimeoutMs;
-  core.info(`${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`);
+  core.info(
+    `${what}: ${formatCommand(args[0], args.slice(1))} on ${executor.description} (${inputs.tagVariable}=${tag})`,
+  );
   try {
     await executor.run(args[0], args.slice(1), {
       cwd: inputs.workingDirectory,
@@ -71,39 +90,96 @@ async function runOnce(inputs: RedeployInputs, executor: HostExecutor, tag: stri
       onStderrLine: (line) => core.info(`  ${line}`),
     });
   } catch (error) {
-    if (error instanceof ProcessError) return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
+    if (error instanceof ProcessError)
+      return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
     throw error;
   }
   if (!readyUrl) return { ok: true };
   const ready = await pollReadyUrl(readyUrl, deadline);
-  core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`);
+  core.info(
+    `  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)}`,
+  );
   const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
-  if (!ready.ok) return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
+  if (!ready.ok)
+    return {
+      ok: false,
+      readyUrlOk: false,
+      failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`,
+      ...seen,
+    };
   return { ok: true, readyUrlOk: true, ...seen };
 }
 
-async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, services: string[], startedAt: number): Promise<RedeployReport> {
+async function executeCommand(
+  inputs: RedeployInputs,
+  executor: HostExecutor,
+  services: string[],
+  startedAt: number,
+): Promise<RedeployReport> {
   const result = (tag: string, ready: boolean, health: string): ServiceResult[] =>
-    services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
-  const health = (readyUrlOk: boolean | undefined) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
+    services.map((service) => ({
+      service,
+      from: inputs.previousTag,
+      to: tag,
+      containerIds: [],
+      health,
+      ready,
+      readyAfterMs: ready ? Date.now() - startedAt : undefined,
+    }));
+  const health = (readyUrlOk: boolean | undefined) =>
+    readyUrlOk === undefined
+      ? 'command succeeded (no ready-url)'
+      : readyUrlOk
+        ? 'ready-url answered 2xx'
+        : 'ready-url did not answer 2xx';
 
   const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
-  if (deployed.ok) return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+  if (deployed.ok)
+    return {
+      success: true,
+      outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed',
+      services: result(inputs.tag, true, health(deployed.readyUrlOk)),
+      current: snapshot(inputs, services, inputs.tag),
+      logs: [],
+      readyUrlOk: deployed.readyUrlOk,
+    };
 
   const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
   if (inputs.onFailure !== 'restore-previous') {
-    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+    return {
+      success: false,
+      outcome: 'failed',
+      failure: deployed.failure,
+      services: failed,
+      current: snapshot(inputs, services, undefined),
+      logs: [],
+      readyUrlOk: deployed.readyUrlOk,
+    };
   }
   if (!inputs.previousTag) {
     const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
     core.warning(`on-failure restore-previous: ${detail}`);
-    return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+    return {
+      success: false,
+      outcome: 'failed',
+      failure: deployed.failure,
+      services: failed,
+      current: snapshot(inputs, services, undefined),
+      logs: [],
+      restore: { ok: false, detail, services: [] },
+      readyUrlOk: deployed.readyUrlOk,
+    };
   }
-  const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
+  const unanswered =
+    inputs.readyUrl && deployed.readyUrlAnswered === false
+      ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer')
+      : undefined;
   if (unanswered) core.warning(unanswered);
   const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
   const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
-  const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+  const detail = restored.ok
+    ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}`
+    : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
   (restored.ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return {
     success: false,
@@ -112,7 +188,13 @@ async function executeCommand(inputs: RedeployInputs, executor: HostExecutor, se
     services: failed,
     current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
     logs: [],
-    restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
+    restore: {
+      ok: restored.ok,
+      detail,
+      services: restored.ok
+        ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag }))
+        : [],
+    },
     readyUrlOk: deployed.readyUrlOk,
   };
 }

@@ -2,15 +2,47 @@ import * as core from '@actions/core';
 import { cancellation } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError } from '../../shared/errors.js';
-import { composeCheckConfig, composeContainerIds, composeDisplayName, composeCommand, composeConfig, composeUp, composeUpArgs, detectCompose, writeImageOverride, type ComposeCli, type ComposeOverride, type ComposeProject } from '../../shared/engine/compose.js';
+import {
+  composeCheckConfig,
+  composeContainerIds,
+  composeDisplayName,
+  composeCommand,
+  composeConfig,
+  composeUp,
+  composeUpArgs,
+  detectCompose,
+  writeImageOverride,
+  type ComposeCli,
+  type ComposeOverride,
+  type ComposeProject,
+} from '../../shared/engine/compose.js';
 import { resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
-import { composeContainers, containerLogs, imageTag, inspectContainers, reinspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
+import {
+  composeContainers,
+  containerLogs,
+  imageTag,
+  inspectContainers,
+  reinspectContainers,
+  type ContainerInfo,
+} from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
 import { ensureImage, inspectImage, registryDigest, type LocalImage } from '../../shared/engine/images.js';
-import { isServiceContainer, ServiceWatcher, type ServiceExpectation, type ServiceStatus } from '../../shared/engine/wait.js';
+import {
+  isServiceContainer,
+  ServiceWatcher,
+  type ServiceExpectation,
+  type ServiceStatus,
+} from '../../shared/engine/wait.js';
 import { formatCommand } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
-import type { FailureLog, PreparedRedeploy, RedeployReport, ServiceResult, ServiceSnapshot, ServiceTarget } from './plan.js';
+import type {
+  FailureLog,
+  PreparedRedeploy,
+  RedeployReport,
+  ServiceResult,
+  ServiceSnapshot,
+  ServiceTarget,
+} from './plan.js';
 import { describeReadyUrl, pollReadyUrl, unansweredReadyUrlNote } from './ready-url.js';
 
 /**
@@ -30,7 +62,13 @@ function snapshotOf(service: string, containers: readonly ContainerInfo[]): Serv
   // Newest first: during a half-finished rollout the newest container is what was deployed last.
   running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const newest = running[0];
-  return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
+  return {
+    service,
+    image: newest?.image,
+    tag: newest ? imageTag(newest.image) : undefined,
+    imageId: newest?.imageId,
+    containerIds: running.map((container) => container.id),
+  };
 }
 
 function describeEnv(tagVariable: string, tag: string, overrides: Record<string, string>): string {
@@ -49,7 +87,9 @@ export async function prepareCompose(inputs: RedeployInputs, executor: HostExecu
   // Detection and the look at what runs now are independent when the project name is known.
   const [cli, knownContainers] = await Promise.all([
     detectCompose(executor),
-    projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
+    projectName
+      ? composeContainers(executor, projectName, undefined, { runningOnly: true })
+      : Promise.resolve(undefined),
   ]);
   const project: Project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
   // Targets read straight from the files skip compose's own reading of them: a file that is valid
@@ -103,16 +143,30 @@ type ImageLookup = LocalImage | 'absent' | 'failed';
 function lookUpImages(executor: HostExecutor, targets: readonly ServiceTarget[]): Map<string, Promise<ImageLookup>> {
   const lookups = new Map<string, Promise<ImageLookup>>();
   for (const target of targets) {
-    if (!lookups.has(target.image!)) lookups.set(target.image!, inspectImage(executor, target.image!).then((image) => image ?? 'absent', () => 'failed' as const));
+    if (!lookups.has(target.image!))
+      lookups.set(
+        target.image!,
+        inspectImage(executor, target.image!).then(
+          (image) => image ?? 'absent',
+          () => 'failed' as const,
+        ),
+      );
   }
   return lookups;
 }
 
 /** The targets when they need no compose run: a pinned image, or image: lines read straight from the files. */
-function quickTargets(inputs: RedeployInputs, executor: HostExecutor, env: Record<string, string>): ServiceTarget[] | undefined {
+function quickTargets(
+  inputs: RedeployInputs,
+  executor: HostExecutor,
+  env: Record<string, string>,
+): ServiceTarget[] | undefined {
   if (inputs.image) return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
   if (executor.remote) return undefined;
-  const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+  const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, {
+    ...process.env,
+    ...env,
+  });
   return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
 }
 
@@ -121,17 +175,25 @@ function targetsFromConfig(inputs: RedeployInputs, config: Record<string, { imag
   for (const service of inputs.services) {
     const entry = config[service];
     if (!entry) {
-      throw new InputError('services', `names "${service}", which is not a service of the compose project in ${inputs.workingDirectory}; its services: ${Object.keys(config).join(', ') || 'none'}.`);
+      throw new InputError(
+        'services',
+        `names "${service}", which is not a service of the compose project in ${inputs.workingDirectory}; its services: ${Object.keys(config).join(', ') || 'none'}.`,
+      );
     }
     if (!entry.image) {
-      throw new ActionError(`Service "${service}" has no image: in the compose file (it is built), so there is no tagged image to redeploy.`, {
-        hint: `Give it image: <registry>/<name>:\${${inputs.tagVariable}}, or set the image input to pin one.`,
-      });
+      throw new ActionError(
+        `Service "${service}" has no image: in the compose file (it is built), so there is no tagged image to redeploy.`,
+        {
+          hint: `Give it image: <registry>/<name>:\${${inputs.tagVariable}}, or set the image input to pin one.`,
+        },
+      );
     }
     if (imageTag(entry.image) !== inputs.tag) {
       throw new ActionError(
         `Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`,
-        { hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.` },
+        {
+          hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.`,
+        },
       );
     }
     targets.push({ service, image: entry.image });
@@ -139,11 +201,20 @@ function targetsFromConfig(inputs: RedeployInputs, config: Record<string, { imag
   return targets;
 }
 
-async function listProject(executor: HostExecutor, project: Project, services: readonly string[], env: Record<string, string>, knownName: string | undefined): Promise<{ name?: string; containers: ContainerInfo[] }> {
+async function listProject(
+  executor: HostExecutor,
+  project: Project,
+  services: readonly string[],
+  env: Record<string, string>,
+  knownName: string | undefined,
+): Promise<{ name?: string; containers: ContainerInfo[] }> {
   if (knownName) return { name: knownName, containers: await composeContainers(executor, knownName) };
   const ids = await composeContainerIds(executor, project, services, { env });
   const containers = await inspectContainers(executor, ids);
-  return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
+  return {
+    name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean),
+    containers,
+  };
 }
 
 interface DeployRound {
@@ -180,20 +251,32 @@ async function deployAndWait(
   const deadline = Date.now() + inputs.healthTimeoutMs;
   const extraFiles = override ? [override.path] : [];
   const shown = composeCommand(project, composeUpArgs(services), extraFiles);
-  core.info(`${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`);
+  core.info(
+    `${label}: ${formatCommand(shown.command, shown.args)} on ${executor.description} in ${inputs.workingDirectory}`,
+  );
   try {
     await composeUp(executor, project, services, {
       env,
       extraFiles,
       timeoutMs: inputs.healthTimeoutMs + 300_000,
       onLine: (line) => core.info(`  ${line}`),
-      onRemovedRestarted: (id) => core.warning(`${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`),
+      onRemovedRestarted: (id) =>
+        core.warning(
+          `${label}: the engine restarted the old container ${id.slice(0, 12)} (restart policy) while compose replaced it; it was force-removed and compose up ran again.`,
+        ),
     });
   } catch (error) {
     // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
     if (!(error instanceof ActionError) || cancellation.cancelled) throw error;
-    const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] as ContainerInfo[] }));
-    const statuses = services.map((service): ServiceStatus => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
+    const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({
+      containers: [] as ContainerInfo[],
+    }));
+    const statuses = services.map((service): ServiceStatus => ({
+      service,
+      state: 'missing',
+      detail: 'compose up failed',
+      containers: containers.filter((container) => isServiceContainer(container, service)),
+    }));
     return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
   }
 
@@ -203,7 +286,13 @@ async function deployAndWait(
   }
   const projectName = project.projectName;
   if (!projectName) {
-    return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
+    return {
+      ok: false,
+      failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`,
+      statuses: [],
+      containers: [],
+      readyAt: new Map(),
+    };
   }
 
   const readyAt = new Map<string, number>();
@@ -217,7 +306,8 @@ async function deployAndWait(
   const waited = await watcher.waitUntilReady(deadline, {
     onProgress: (statuses) => {
       for (const status of statuses) {
-        if (status.state === 'ready' && !readyAt.has(status.service)) readyAt.set(status.service, Date.now() - startedAt);
+        if (status.state === 'ready' && !readyAt.has(status.service))
+          readyAt.set(status.service, Date.now() - startedAt);
         if (lastShown.get(status.service) !== progressKey(status)) {
           lastShown.set(status.service, progressKey(status));
           core.info(`  ${status.service}: ${status.detail} (${formatDuration(Date.now() - startedAt)})`);
@@ -229,7 +319,10 @@ async function deployAndWait(
       ? async (signal) => {
           const ready = await pollReadyUrl(readyUrl, deadline, { signal });
           readyUrlAnswered = ready.answered;
-          if (!signal.aborted) core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+          if (!signal.aborted)
+            core.info(
+              `  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`,
+            );
           return ready;
         }
       : undefined,
@@ -243,8 +336,20 @@ async function deployAndWait(
   }
   const bad = waited.services.filter((status) => status.state !== 'ready');
   if (bad.length > 0) {
-    const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-    return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
+    const why = bad
+      .map(
+        (status) =>
+          `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${formatDuration(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`,
+      )
+      .join('; ');
+    return {
+      ok: false,
+      failure: why.charAt(0).toUpperCase() + why.slice(1),
+      statuses: waited.services,
+      containers: waited.containers,
+      readyAt,
+      ...probed,
+    };
   }
   return {
     ok: false,
@@ -257,8 +362,16 @@ async function deployAndWait(
 }
 
 async function collectLogs(executor: HostExecutor, statuses: readonly ServiceStatus[]): Promise<FailureLog[]> {
-  const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
-  return await Promise.all(wanted.map(async ({ service, id }) => ({ service, containerId: id, lines: await containerLogs(executor, id, LOG_LINES) })));
+  const wanted = statuses
+    .filter((status) => status.state !== 'ready')
+    .flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
+  return await Promise.all(
+    wanted.map(async ({ service, id }) => ({
+      service,
+      containerId: id,
+      lines: await containerLogs(executor, id, LOG_LINES),
+    })),
+  );
 }
 
 async function executeCompose(
@@ -270,18 +383,43 @@ async function executeCompose(
   startedAt: number,
 ): Promise<RedeployReport> {
   const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-  core.info(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
-  const expectations = targets.map((target) => ({ service: target.service, image: target.image!, imageId: target.imageId! }));
-  const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image!]))) : undefined;
+  core.info(
+    `Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`,
+  );
+  const expectations = targets.map((target) => ({
+    service: target.service,
+    image: target.image!,
+    imageId: target.imageId!,
+  }));
+  const override = inputs.image
+    ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image!])))
+    : undefined;
   let round: DeployRound;
   try {
-    round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
+    round = await deployAndWait(
+      'Redeploy',
+      inputs,
+      executor,
+      project,
+      inputs.services,
+      env,
+      expectations,
+      override,
+      startedAt,
+      inputs.readyUrl,
+    );
   } finally {
     await override?.remove();
   }
 
-  const unchanged = previous.every((snapshot, index) => snapshot.imageId === targets[index].imageId && snapshot.containerIds.length > 0);
-  const results = (statuses: readonly ServiceStatus[], readyAt: Map<string, number>, to: (service: string) => string): ServiceResult[] =>
+  const unchanged = previous.every(
+    (snapshot, index) => snapshot.imageId === targets[index].imageId && snapshot.containerIds.length > 0,
+  );
+  const results = (
+    statuses: readonly ServiceStatus[],
+    readyAt: Map<string, number>,
+    to: (service: string) => string,
+  ): ServiceResult[] =>
     inputs.services.map((service) => {
       const status = statuses.find((candidate) => candidate.service === service);
       const snapshot = previous.find((candidate) => candidate.service === service);
@@ -289,7 +427,9 @@ async function executeCompose(
         service,
         from: snapshot?.tag ?? snapshot?.image,
         to: to(service),
-        containerIds: (status?.containers ?? []).filter((container) => container.running).map((container) => container.id),
+        containerIds: (status?.containers ?? [])
+          .filter((container) => container.running)
+          .map((container) => container.id),
         health: status?.detail ?? 'unknown',
         ready: status?.state === 'ready',
         readyAfterMs: readyAt.get(service),
@@ -298,7 +438,14 @@ async function executeCompose(
 
   if (round.ok) {
     const current = inputs.services.map((service) => snapshotOf(service, round.containers));
-    return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
+    return {
+      success: true,
+      outcome: unchanged ? 'unchanged' : 'deployed',
+      services: results(round.statuses, round.readyAt, () => inputs.tag),
+      current,
+      logs: [],
+      readyUrlOk: round.readyUrlOk,
+    };
   }
 
   const logs = await collectLogs(executor, round.statuses);
@@ -310,7 +457,16 @@ async function executeCompose(
   const failed = results(round.statuses, round.readyAt, () => inputs.tag);
   if (inputs.onFailure !== 'restore-previous') {
     const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-    return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
+    return {
+      success: false,
+      outcome: 'failed',
+      failure: round.failure,
+      services: failed,
+      current,
+      logs,
+      readyUrlOk: round.readyUrlOk,
+      hint: 'on-failure is "leave": the new containers were left as they are.',
+    };
   }
 
   let restoreReadyUrl = inputs.readyUrl;
@@ -320,9 +476,11 @@ async function executeCompose(
   }
   const restore = await restorePrevious(inputs, executor, project, previous, startedAt, restoreReadyUrl);
   const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-  const restoredServices = results(restore.statuses, restore.readyAt, (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)').filter((result) =>
-    restore.statuses.some((status) => status.service === result.service),
-  );
+  const restoredServices = results(
+    restore.statuses,
+    restore.readyAt,
+    (service) => previous.find((snapshot) => snapshot.service === service)?.tag ?? '(previous)',
+  ).filter((result) => restore.statuses.some((status) => status.service === result.service));
   return {
     success: false,
     outcome: restore.ok ? 'restored' : 'failed',
@@ -330,7 +488,11 @@ async function executeCompose(
     services: failed,
     current,
     logs,
-    restore: { ok: restore.ok, detail: restore.detail, services: restoredServices.map((result) => ({ ...result, from: inputs.tag })) },
+    restore: {
+      ok: restore.ok,
+      detail: restore.detail,
+      services: restoredServices.map((result) => ({ ...result, from: inputs.tag })),
+    },
     readyUrlOk: round.readyUrlOk,
   };
 }
@@ -366,12 +528,32 @@ async function restorePrevious(
     }
     const env = { ...inputs.envOverrides, [inputs.tagVariable]: tag ?? inputs.tag };
     const current = await inspectImage(executor, image);
-    const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId! }));
-    if (current && current.id !== snapshots[0].imageId) core.warning(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
-    const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
+    const expectations = snapshots.map((snapshot) => ({
+      service: snapshot.service,
+      image,
+      imageId: current?.id ?? snapshot.imageId!,
+    }));
+    if (current && current.id !== snapshots[0].imageId)
+      core.warning(
+        `${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`,
+      );
+    const override = pin
+      ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image])))
+      : undefined;
     try {
       core.info(`Restoring ${services.join(', ')} to ${image}.`);
-      const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
+      const round = await deployAndWait(
+        'Restore',
+        inputs,
+        executor,
+        project,
+        services,
+        env,
+        expectations,
+        override,
+        startedAt,
+        readyUrl,
+      );
       statuses.push(...round.statuses);
       for (const [service, ms] of round.readyAt) readyAt.set(service, ms);
       if (!round.ok) problems.push(round.failure ?? `${services.join(', ')} did not come back`);
@@ -388,7 +570,15 @@ async function restorePrevious(
   return { ok, detail, statuses, readyAt };
 }
 
-async function currentSnapshot(executor: HostExecutor, project: Project, services: readonly string[], env: Record<string, string>, name: string | undefined): Promise<ServiceSnapshot[]> {
-  const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] as ContainerInfo[] }));
+async function currentSnapshot(
+  executor: HostExecutor,
+  project: Project,
+  services: readonly string[],
+  env: Record<string, string>,
+  name: string | undefined,
+): Promise<ServiceSnapshot[]> {
+  const listed = await listProject(executor, project, services, env, name).catch(() => ({
+    containers: [] as ContainerInfo[],
+  }));
   return services.map((service) => snapshotOf(service, listed.containers));
 }

@@ -1,6 +1,13 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../../shared/errors.js';
-import { completeDeployment, createDeployment, repositoryFromEnv, setDeploymentStatus, workflowRunUrl, type GitHubClient } from '../../shared/github/deployments.js';
+import {
+  completeDeployment,
+  createDeployment,
+  repositoryFromEnv,
+  setDeploymentStatus,
+  workflowRunUrl,
+  type GitHubClient,
+} from '../../shared/github/deployments.js';
 
 /**
  * The redeploy's GitHub deployment. Recording it must never stand in the way of the rollback
@@ -12,7 +19,8 @@ export interface DeploymentRecorder {
   finish(success: boolean, description: string): Promise<void>;
 }
 
-const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
+const PERMISSION_HINT =
+  'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
 
 export async function startDeploymentRecord(options: {
   token: string;
@@ -34,11 +42,22 @@ export async function startDeploymentRecord(options: {
   const logUrl = workflowRunUrl();
   let id: number;
   try {
-    id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
-    await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
+    id = await createDeployment(client, repository, {
+      ref: options.tag,
+      environment: options.environment,
+      description: options.description,
+      payload: options.payload,
+    });
+    await setDeploymentStatus(client, repository, id, 'in_progress', {
+      description: options.description,
+      logUrl,
+      environmentUrl: options.environmentUrl,
+    });
     core.info(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
   } catch (error) {
-    core.warning(`Could not record a GitHub deployment for "${options.environment}": ${errorMessage(error)}. ${PERMISSION_HINT}`);
+    core.warning(
+      `Could not record a GitHub deployment for "${options.environment}": ${errorMessage(error)}. ${PERMISSION_HINT}`,
+    );
     return { finish: async () => undefined };
   }
   return {
@@ -46,11 +65,19 @@ export async function startDeploymentRecord(options: {
     async finish(success, description) {
       try {
         if (success && !options.complete) {
-          core.info(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
+          core.info(
+            `GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`,
+          );
           return;
         }
-        const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
-        core.info(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+        const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, {
+          description,
+          logUrl,
+          environmentUrl: options.environmentUrl,
+        });
+        core.info(
+          `GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`,
+        );
       } catch (error) {
         core.warning(`Could not update GitHub deployment ${id}: ${errorMessage(error)}. ${PERMISSION_HINT}`);
       }

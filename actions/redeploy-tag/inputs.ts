@@ -1,9 +1,24 @@
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
-import { booleanInput, durationInput, enumInput, keyValueInput, listInput, secretInput, stringInput, urlInput, yamlInput } from '../../shared/inputs.js';
+import {
+  booleanInput,
+  durationInput,
+  enumInput,
+  keyValueInput,
+  listInput,
+  secretInput,
+  stringInput,
+  urlInput,
+  yamlInput,
+} from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { maskUrlCredentials } from '../../shared/secrets.js';
-import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN, SERVICE_NAME_DESCRIPTION, SERVICE_NAME_PATTERN } from '../../shared/tags.js';
+import {
+  IMAGE_TAG_DESCRIPTION,
+  IMAGE_TAG_PATTERN,
+  SERVICE_NAME_DESCRIPTION,
+  SERVICE_NAME_PATTERN,
+} from '../../shared/tags.js';
 
 export const STRATEGIES = ['compose', 'swarm', 'command'] as const;
 export const PULL_POLICIES = ['always', 'missing', 'never'] as const;
@@ -44,7 +59,8 @@ export interface RedeployInputs {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** An image reference without tag or digest: [registry[:port]/]path, lower-case as Docker requires. */
-const IMAGE_REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const IMAGE_REPOSITORY =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** Swarm stack names: what `docker stack deploy` accepts and prefixes its service names with. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -58,49 +74,110 @@ function parseCommand(): string[] | undefined {
     }
     return parsed as string[];
   }
-  return text.split('\n').map((line) => line.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 export function readRedeployInputs(): RedeployInputs {
-  const tag = stringInput('tag', { required: true, pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
+  const tag = stringInput('tag', {
+    required: true,
+    pattern: IMAGE_TAG_PATTERN,
+    patternDescription: IMAGE_TAG_DESCRIPTION,
+  });
   const strategy = enumInput('strategy', STRATEGIES, { default: 'compose' });
   const command = parseCommand();
-  if (strategy === 'command' && !command) throw new InputError('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
-  if (strategy !== 'command' && command) throw new InputError('command', 'is only used with strategy "command"; set strategy: command or remove it.');
+  if (strategy === 'command' && !command)
+    throw new InputError(
+      'command',
+      'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.',
+    );
+  if (strategy !== 'command' && command)
+    throw new InputError('command', 'is only used with strategy "command"; set strategy: command or remove it.');
 
-  const services = listInput('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
+  const services = listInput('services', {
+    itemPattern: SERVICE_NAME_PATTERN,
+    itemDescription: SERVICE_NAME_DESCRIPTION,
+  });
   if (strategy === 'compose' && services.length === 0) {
-    throw new InputError('services', 'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).');
+    throw new InputError(
+      'services',
+      'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).',
+    );
   }
   const composeFiles = listInput('compose-file');
-  const image = stringInput('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
+  const image = stringInput('image', {
+    pattern: IMAGE_REPOSITORY,
+    patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api',
+  });
   if (image && strategy === 'compose' && composeFiles.length === 0) {
-    throw new InputError('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
+    throw new InputError(
+      'compose-file',
+      'is required with image: the pinned image goes in an override file layered on top of the listed compose files.',
+    );
   }
-  const stack = stringInput('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
-  const projectName = stringInput('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
-  if (stack && strategy !== 'swarm') throw new InputError('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
+  const stack = stringInput('stack', {
+    pattern: STACK_NAME,
+    patternDescription: 'a stack name (letters, digits, "_", "." and "-")',
+  });
+  const projectName = stringInput('project-name', {
+    pattern: PROJECT_NAME,
+    patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")',
+  });
+  if (stack && strategy !== 'swarm')
+    throw new InputError(
+      'stack',
+      `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`,
+    );
   if (strategy === 'swarm') {
-    if (projectName) throw new InputError('project-name', 'is only used with strategy "compose"; with strategy "swarm" name the stack (stack) or the services.');
-    if (stack && composeFiles.length === 0) throw new InputError('compose-file', `is required with stack: the compose file(s) \`docker stack deploy\` deploys stack "${stack}" from.`);
+    if (projectName)
+      throw new InputError(
+        'project-name',
+        'is only used with strategy "compose"; with strategy "swarm" name the stack (stack) or the services.',
+      );
+    if (stack && composeFiles.length === 0)
+      throw new InputError(
+        'compose-file',
+        `is required with stack: the compose file(s) \`docker stack deploy\` deploys stack "${stack}" from.`,
+      );
     if (!stack && services.length === 0) {
-      throw new InputError('services', 'is required with strategy "swarm" without stack: name the swarm services to update (as docker service ls shows them), or give stack and compose-file.');
+      throw new InputError(
+        'services',
+        'is required with strategy "swarm" without stack: name the swarm services to update (as docker service ls shows them), or give stack and compose-file.',
+      );
     }
-    if (!stack && composeFiles.length > 0) throw new InputError('compose-file', 'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.');
-    if (stack && image) throw new InputError('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
+    if (!stack && composeFiles.length > 0)
+      throw new InputError(
+        'compose-file',
+        'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.',
+      );
+    if (stack && image)
+      throw new InputError(
+        'image',
+        "cannot be used with stack: the compose files' image: lines must read the tag variable; image pins the repository of services updated without a stack.",
+      );
   }
 
   const ssh = readSshInputs();
 
   const verifyOnly = booleanInput('verify-only', { default: false });
-  if (verifyOnly && strategy === 'command' && !image) throw new InputError('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');
+  if (verifyOnly && strategy === 'command' && !image)
+    throw new InputError(
+      'image',
+      'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).',
+    );
 
   const workingDirectory = stringInput('working-directory', { default: '.' });
   const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
   const environment = stringInput('environment');
   const githubToken = secretInput('github-token');
   // Without GitHub (the break-glass command), the ledger is the record; `rollback-actions sync` makes it a deployment later.
-  if (environment && !githubToken && !ledger) throw new InputError('github-token', 'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write), unless a ledger records it.');
+  if (environment && !githubToken && !ledger)
+    throw new InputError(
+      'github-token',
+      'is required with environment, to record the deployment (e.g. github-token: ${{ github.token }} with permissions: deployments: write), unless a ledger records it.',
+    );
 
   const readyUrl = urlInput('ready-url');
   // Basic-auth credentials in the URL are secrets like any other.
@@ -113,7 +190,11 @@ export function readRedeployInputs(): RedeployInputs {
     projectName,
     stack,
     services,
-    tagVariable: stringInput('tag-variable', { default: 'IMAGE_TAG', pattern: ENV_NAME, patternDescription: 'an environment variable name' }),
+    tagVariable: stringInput('tag-variable', {
+      default: 'IMAGE_TAG',
+      pattern: ENV_NAME,
+      patternDescription: 'an environment variable name',
+    }),
     workingDirectory,
     pull: enumInput('pull', PULL_POLICIES, { default: 'missing' }),
     healthTimeoutMs: durationInput('health-timeout', { default: 120_000, min: 1000 }),

@@ -16,14 +16,28 @@ import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js
 import { redeployOutputs, redeploySummary, type Totals } from './report.js';
 
 /** One module per strategy, behind PreparedRedeploy. */
-const STRATEGIES: Record<RedeployInputs['strategy'], (inputs: RedeployInputs, executor: HostExecutor) => Promise<PreparedRedeploy> | PreparedRedeploy> = {
+const STRATEGIES: Record<
+  RedeployInputs['strategy'],
+  (inputs: RedeployInputs, executor: HostExecutor) => Promise<PreparedRedeploy> | PreparedRedeploy
+> = {
   compose: prepareCompose,
   swarm: prepareSwarm,
   command: prepareCommand,
 };
 
 /** One ledger line per deploy or rollback that ran (not for refusals, which changed nothing). A ledger that cannot be written is a warning: the services are deployed either way. */
-async function recordInLedger(inputs: RedeployInputs, executor: HostExecutor, entry: { from?: string; outcome: string; success: boolean; services: string[]; report?: RedeployReport; deploymentId?: number }): Promise<void> {
+async function recordInLedger(
+  inputs: RedeployInputs,
+  executor: HostExecutor,
+  entry: {
+    from?: string;
+    outcome: string;
+    success: boolean;
+    services: string[];
+    report?: RedeployReport;
+    deploymentId?: number;
+  },
+): Promise<void> {
   if (!inputs.ledger) return;
   const now = entry.report?.current.find((snapshot) => snapshot.imageId);
   try {
@@ -48,7 +62,12 @@ async function recordInLedger(inputs: RedeployInputs, executor: HostExecutor, en
   }
 }
 
-async function finish(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): Promise<void> {
+async function finish(
+  plan: PreparedRedeploy | undefined,
+  report: RedeployReport | undefined,
+  totals: Totals,
+  refusal?: string,
+): Promise<void> {
   setOutputs(redeployOutputs(plan, report, totals));
   await writeSummary(redeploySummary(plan, report, totals, refusal));
 }
@@ -68,13 +87,27 @@ export async function run(): Promise<void> {
     core.info(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
     // A verify-only run starts no rollback: no events.
     const event = inputs.verifyOnly ? () => undefined : emitEvent;
-    event('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+    event('rollback_start', {
+      from: from ?? null,
+      to: inputs.tag,
+      services,
+      strategy: inputs.strategy,
+      host: plan.host,
+      environment: inputs.environment,
+    });
 
     try {
       await plan.verify();
     } catch (error) {
       const durationMs = Date.now() - startedAt;
-      event('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: formatDuration(durationMs) });
+      event('rollback_complete', {
+        from: from ?? null,
+        to: inputs.tag,
+        success: false,
+        outcome: 'refused',
+        duration_ms: durationMs,
+        duration: formatDuration(durationMs),
+      });
       await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, errorMessage(error));
       throw error;
     }
@@ -96,7 +129,10 @@ export async function run(): Promise<void> {
         environmentUrl: inputs.environmentUrl,
         complete: inputs.completeDeployment,
       });
-    } else if (inputs.environment) core.info(`No github-token: this deploy is recorded in the ledger ${inputs.ledger} only, without a GitHub deployment (\`rollback-actions sync\` records it on GitHub later).`);
+    } else if (inputs.environment)
+      core.info(
+        `No github-token: this deploy is recorded in the ledger ${inputs.ledger} only, without a GitHub deployment (\`rollback-actions sync\` records it on GitHub later).`,
+      );
 
     let report: RedeployReport;
     try {
@@ -107,9 +143,29 @@ export async function run(): Promise<void> {
       const durationMs = Date.now() - startedAt;
       const message = errorMessage(error);
       await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-      await recordInLedger(inputs, executor, { from, outcome: 'error', success: false, services, deploymentId: deployment?.id });
-      emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: formatDuration(durationMs), deployment_id: deployment?.id });
-      await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
+      await recordInLedger(inputs, executor, {
+        from,
+        outcome: 'error',
+        success: false,
+        services,
+        deploymentId: deployment?.id,
+      });
+      emitEvent('rollback_complete', {
+        from: from ?? null,
+        to: inputs.tag,
+        success: false,
+        outcome: 'error',
+        error: message,
+        duration_ms: durationMs,
+        duration: formatDuration(durationMs),
+        deployment_id: deployment?.id,
+      });
+      await finish(
+        plan,
+        undefined,
+        { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' },
+        `the redeploy stopped half-way, with the services in an unknown state: ${message}`,
+      ).catch(() => undefined);
       const hint = error instanceof ActionError && error.hint ? `${error.hint} ` : '';
       throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
         hint: `${hint}The services may run either version, or none: look at them before running this again.`,
@@ -121,7 +177,14 @@ export async function run(): Promise<void> {
       ? `${inputs.tag} is running and healthy (${formatDuration(durationMs)})`
       : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
     await deployment?.finish(report.success, description);
-    await recordInLedger(inputs, executor, { from, outcome: report.outcome, success: report.success, services, report, deploymentId: deployment?.id });
+    await recordInLedger(inputs, executor, {
+      from,
+      outcome: report.outcome,
+      success: report.success,
+      services,
+      report,
+      deploymentId: deployment?.id,
+    });
     const now = commonTag(report.current);
     emitEvent('rollback_complete', {
       from: from ?? null,
@@ -134,12 +197,23 @@ export async function run(): Promise<void> {
       duration: formatDuration(durationMs),
       deployment_id: deployment?.id,
     });
-    await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
+    await finish(plan, report, {
+      tag: inputs.tag,
+      durationMs,
+      deploymentId: deployment?.id,
+      deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment,
+    });
     if (!report.success) {
-      const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+      const restore = report.restore
+        ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.`
+        : '';
+      throw new ActionError(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, {
+        hint: report.hint,
+      });
     }
-    core.info(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`);
+    core.info(
+      `${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${formatDuration(durationMs)}.`,
+    );
   } finally {
     await executor.close?.();
   }

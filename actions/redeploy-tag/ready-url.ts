@@ -28,39 +28,55 @@ export function unansweredReadyUrlNote(url: string, last: string): string {
 
 const MAX_REDIRECTS = 5;
 
-function get(url: URL, timeoutMs: number, signal: AbortSignal | undefined, redirects = 0): Promise<{ status: number; body: string }> {
+function get(
+  url: URL,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  redirects = 0,
+): Promise<{ status: number; body: string }> {
   const headers: Record<string, string> = { 'user-agent': 'rollback-actions/redeploy-tag', accept: '*/*' };
   if (url.username || url.password) {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   }
-  const route = proxyRoute(url, signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+  const route = proxyRoute(
+    url,
+    signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+  );
   const send = route?.send ?? (url.protocol === 'https:' ? https : http).request;
   return new Promise((resolve, reject) => {
-    const request = send(url, { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } }, (response) => {
-      const status = response.statusCode ?? 0;
-      const location = response.headers.location;
-      if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
-        response.resume();
-        get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        // Only the start of the body is shown; the rest is drained, not kept.
-        if (size < 4096) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const request = send(
+      url,
+      { agent: false, timeout: timeoutMs, signal, ...route?.options, headers: { ...headers, ...route?.headers } },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const location = response.headers.location;
+        if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
+          response.resume();
+          get(new URL(location, url), timeoutMs, signal, redirects + 1).then(resolve, reject);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          // Only the start of the body is shown; the rest is drained, not kept.
+          if (size < 4096) chunks.push(chunk);
+          size += chunk.length;
+        });
+        response.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs}ms`)));
     request.on('error', reject);
     request.end();
   });
 }
 
-export async function pollReadyUrl(url: string, deadline: number, options: { intervalMs?: number; signal?: AbortSignal } = {}): Promise<ReadyResult> {
+export async function pollReadyUrl(
+  url: string,
+  deadline: number,
+  options: { intervalMs?: number; signal?: AbortSignal } = {},
+): Promise<ReadyResult> {
   const target = new URL(url);
   const started = Date.now();
   let attempts = 0;
@@ -81,7 +97,8 @@ export async function pollReadyUrl(url: string, deadline: number, options: { int
     }
     // Quick at first (a restarted service usually answers within a second), then easing off.
     const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
-    if (Date.now() + wait >= deadline || options.signal?.aborted) return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
+    if (Date.now() + wait >= deadline || options.signal?.aborted)
+      return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

@@ -16,7 +16,11 @@ export interface Totals {
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
-export function redeployOutputs(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals): Record<string, OutputValue> {
+export function redeployOutputs(
+  plan: PreparedRedeploy | undefined,
+  report: RedeployReport | undefined,
+  totals: Totals,
+): Record<string, OutputValue> {
   const previous = plan?.previous ?? [];
   const current = report?.current ?? previous;
   const first = <T>(values: (T | undefined)[]) => values.find((value) => value !== undefined);
@@ -28,7 +32,13 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
     'new-tag': commonTag(current),
     'image-id': first(current.map((snapshot) => snapshot.imageId)),
     // A registry digest: the one a swarm service is pinned to, else the deployed image's RepoDigest.
-    'image-digest': first(current.map((snapshot) => snapshot.digest ?? plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
+    'image-digest': first(
+      current.map(
+        (snapshot) =>
+          snapshot.digest ??
+          plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest,
+      ),
+    ),
     'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
     'deployment-id': totals.deploymentId,
     'duration-ms': Math.round(totals.durationMs),
@@ -38,8 +48,20 @@ export function redeployOutputs(plan: PreparedRedeploy | undefined, report: Rede
       const result = report?.services.find((candidate) => candidate.service === snapshot.service);
       return {
         service: snapshot.service,
-        previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
-        current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
+        previous: {
+          image: snapshot.image ?? null,
+          tag: snapshot.tag ?? null,
+          imageId: snapshot.imageId ?? null,
+          digest: snapshot.digest ?? null,
+          containerIds: snapshot.containerIds,
+        },
+        current: {
+          image: now?.image ?? null,
+          tag: now?.tag ?? null,
+          imageId: now?.imageId ?? null,
+          digest: now?.digest ?? null,
+          containerIds: now?.containerIds ?? [],
+        },
         ready: result?.ready ?? false,
         health: result?.health ?? null,
         readyAfterMs: result?.readyAfterMs ?? null,
@@ -59,7 +81,12 @@ const HEADLINE: Record<string, string> = {
   error: 'FAILED half-way; check the services',
 };
 
-export function redeploySummary(plan: PreparedRedeploy | undefined, report: RedeployReport | undefined, totals: Totals, refusal?: string): string {
+export function redeploySummary(
+  plan: PreparedRedeploy | undefined,
+  report: RedeployReport | undefined,
+  totals: Totals,
+  refusal?: string,
+): string {
   const outcome = report?.outcome ?? totals.outcome ?? 'refused';
   const parts = [`## redeploy-tag: \`${totals.tag}\`: ${HEADLINE[outcome]}\n`];
   // What went wrong right under the verdict; the tables after it.
@@ -68,7 +95,17 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
   if (report?.restore) parts.push(`\n**Restore:** ${codeSpanAddresses(report.restore.detail)}\n`);
   if (failure || report?.restore) parts.push('\n');
   if (plan) {
-    const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
+    const rows = (
+      report?.services ??
+      plan.previous.map((snapshot) => ({
+        service: snapshot.service,
+        from: snapshot.tag ?? snapshot.image,
+        to: totals.tag,
+        containerIds: snapshot.containerIds,
+        health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed',
+        readyAfterMs: undefined,
+      }))
+    ).map((result) => [
       result.service,
       result.from ?? '(not running)',
       result.to,
@@ -99,7 +136,9 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
           `${result.replicas!.running}/${result.replicas!.desired}`,
           before.get(result.service) ?? '(none)',
           after.get(result.service) ?? '(none)',
-          (result.failedTasks ?? []).map((task) => `${shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
+          (result.failedTasks ?? [])
+            .map((task) => `${shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`)
+            .join('; ') || 'none',
         ]),
       ),
     );
@@ -110,10 +149,20 @@ export function redeploySummary(plan: PreparedRedeploy | undefined, report: Rede
       ['Host', plan?.host === undefined ? undefined : code(plan.host)],
       ['Tool', plan?.tool === undefined ? undefined : code(plan.tool)],
       ['Total time', formatDuration(totals.durationMs)],
-      ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
+      [
+        'GitHub deployment',
+        totals.deploymentId === undefined
+          ? undefined
+          : totals.deploymentPending
+            ? `${totals.deploymentId} (left in_progress for a later step)`
+            : totals.deploymentId,
+      ],
     ]),
   );
   // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
-  if ((report?.logs ?? []).length > 0) parts.push(`\nThe last log lines of the failed containers are in the step log (${report!.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`);
+  if ((report?.logs ?? []).length > 0)
+    parts.push(
+      `\nThe last log lines of the failed containers are in the step log (${report!.logs.map((log) => `${log.service} ${shortId(log.containerId)}`).join(', ')}).\n`,
+    );
   return parts.join('');
 }

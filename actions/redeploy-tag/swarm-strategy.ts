@@ -5,13 +5,43 @@ import type { FileServiceConfig } from '../../shared/engine/compose-file.js';
 import { imageTag } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
 import { inspectImage, registryDigest } from '../../shared/engine/images.js';
-import { inspectServices, requireSwarmManager, servicesWithTasks, taskFailure, taskHealth, taskLogs, withoutDigest, type SwarmService, type SwarmTask } from '../../shared/engine/swarm.js';
-import { describeNode, eligibleNodes, ensureImageOnNodes, listNodes, type SwarmNode } from '../../shared/engine/swarm-nodes.js';
-import { deployStack, resolveStackServices, stackDeployArgs, stackDeployDetachFlag, stackServiceName, type StackFiles } from '../../shared/engine/swarm-stack.js';
+import {
+  inspectServices,
+  requireSwarmManager,
+  servicesWithTasks,
+  taskFailure,
+  taskHealth,
+  taskLogs,
+  withoutDigest,
+  type SwarmService,
+  type SwarmTask,
+} from '../../shared/engine/swarm.js';
+import {
+  describeNode,
+  eligibleNodes,
+  ensureImageOnNodes,
+  listNodes,
+  type SwarmNode,
+} from '../../shared/engine/swarm-nodes.js';
+import {
+  deployStack,
+  resolveStackServices,
+  stackDeployArgs,
+  stackDeployDetachFlag,
+  stackServiceName,
+  type StackFiles,
+} from '../../shared/engine/swarm-stack.js';
 import { SwarmWatcher, type SwarmGoal, type SwarmServiceStatus } from '../../shared/engine/swarm-watch.js';
 import { formatCommand, ProcessError } from '../../shared/process.js';
 import type { RedeployInputs } from './inputs.js';
-import type { FailureLog, PreparedRedeploy, RedeployReport, ServiceResult, ServiceSnapshot, ServiceTarget } from './plan.js';
+import type {
+  FailureLog,
+  PreparedRedeploy,
+  RedeployReport,
+  ServiceResult,
+  ServiceSnapshot,
+  ServiceTarget,
+} from './plan.js';
 import { describeReadyUrl, pollReadyUrl } from './ready-url.js';
 
 /**
@@ -45,20 +75,37 @@ export function readsVariable(rawImage: string, variable: string): boolean {
   return new RegExp(`\\$(?:\\{${variable}(?:[:?+-][^}]*)?\\}|${variable}(?![A-Za-z0-9_]))`).test(rawImage);
 }
 
-function stackTargets(inputs: RedeployInputs, stack: string, config: Record<string, FileServiceConfig>): SwarmTargetPlan[] {
-  const names = inputs.services.length > 0 ? inputs.services : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
+function stackTargets(
+  inputs: RedeployInputs,
+  stack: string,
+  config: Record<string, FileServiceConfig>,
+): SwarmTargetPlan[] {
+  const names =
+    inputs.services.length > 0
+      ? inputs.services
+      : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
   if (names.length === 0) {
-    throw new ActionError(`No service of stack "${stack}" takes its image tag from ${inputs.tagVariable} in ${inputs.composeFiles.join(', ')}, so deploying ${inputs.tag} would change nothing.`, {
-      hint: `Write the services' images as <name>:\${${inputs.tagVariable}}, or set tag-variable to the variable the file uses.`,
-    });
+    throw new ActionError(
+      `No service of stack "${stack}" takes its image tag from ${inputs.tagVariable} in ${inputs.composeFiles.join(', ')}, so deploying ${inputs.tag} would change nothing.`,
+      {
+        hint: `Write the services' images as <name>:\${${inputs.tagVariable}}, or set tag-variable to the variable the file uses.`,
+      },
+    );
   }
   return names.map((service) => {
     const entry = config[service];
-    if (!entry) throw new InputError('services', `names "${service}", which is not a service of stack "${stack}" in ${inputs.composeFiles.join(', ')}; its services: ${Object.keys(config).join(', ')}.`);
+    if (!entry)
+      throw new InputError(
+        'services',
+        `names "${service}", which is not a service of stack "${stack}" in ${inputs.composeFiles.join(', ')}; its services: ${Object.keys(config).join(', ')}.`,
+      );
     if (imageTag(entry.image) !== inputs.tag) {
-      throw new ActionError(`Service "${service}" of stack "${stack}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, {
-        hint: `Write its image as <name>:\${${inputs.tagVariable}} in the compose file, or set tag-variable to the variable it uses.`,
-      });
+      throw new ActionError(
+        `Service "${service}" of stack "${stack}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`,
+        {
+          hint: `Write its image as <name>:\${${inputs.tagVariable}} in the compose file, or set tag-variable to the variable it uses.`,
+        },
+      );
     }
     return { name: stackServiceName(stack, service), image: entry.image, constraints: entry.constraints };
   });
@@ -67,20 +114,43 @@ function stackTargets(inputs: RedeployInputs, stack: string, config: Record<stri
 async function servicesNotFound(executor: HostExecutor, missing: string[]): Promise<never> {
   const { stdout } = await executor.run('docker', ['service', 'ls', '--format', '{{.Name}}'], { timeoutMs: 60_000 });
   const existing = stdout.split('\n').filter(Boolean);
-  throw new InputError('services', `names ${missing.map((name) => `"${name}"`).join(', ')}, which ${missing.length > 1 ? 'are not services' : 'is not a service'} of the swarm on ${executor.description}; its services: ${existing.join(', ') || 'none'}.`);
+  throw new InputError(
+    'services',
+    `names ${missing.map((name) => `"${name}"`).join(', ')}, which ${missing.length > 1 ? 'are not services' : 'is not a service'} of the swarm on ${executor.description}; its services: ${existing.join(', ') || 'none'}.`,
+  );
 }
 
-function snapshotOf(name: string, service: SwarmService | undefined, tasks: readonly SwarmTask[], imageId: string | undefined): ServiceSnapshot {
+function snapshotOf(
+  name: string,
+  service: SwarmService | undefined,
+  tasks: readonly SwarmTask[],
+  imageId: string | undefined,
+): ServiceSnapshot {
   if (!service) return { service: name, containerIds: [] };
-  const running = tasks.filter((task) => task.serviceId === service.id && task.desiredState === 'running' && task.state === 'running');
+  const running = tasks.filter(
+    (task) => task.serviceId === service.id && task.desiredState === 'running' && task.state === 'running',
+  );
   const digest = service.image.includes('@') ? service.image.split('@')[1] : undefined;
-  return { service: name, image: service.reference, tag: service.tag, imageId: imageId ?? digest, digest, containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])) };
+  return {
+    service: name,
+    image: service.reference,
+    tag: service.tag,
+    imageId: imageId ?? digest,
+    digest,
+    containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])),
+  };
 }
 
 export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecutor): Promise<PreparedRedeploy> {
   const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-  const stack: StackFiles | undefined = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
-  const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
+  const stack: StackFiles | undefined = inputs.stack
+    ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory }
+    : undefined;
+  const [{ nodeId }, config, detachFlag] = await Promise.all([
+    requireSwarmManager(executor),
+    stack ? resolveStackServices(executor, stack, env) : undefined,
+    stack ? stackDeployDetachFlag(executor) : [],
+  ]);
   const nodesLookup = listNodes(executor, nodeId);
   nodesLookup.catch(() => undefined);
 
@@ -95,11 +165,20 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
     stackPlans ??
     inputs.services.map((name) => {
       const service = byName.get(name)!;
-      return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
+      return {
+        name,
+        image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`,
+        constraints: service.constraints,
+      };
     });
 
   const previousImageIds = new Map(
-    await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id] as const)),
+    await Promise.all(
+      existing.map(
+        async (service) =>
+          [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id] as const,
+      ),
+    ),
   );
   const previous = plans.map((plan) => {
     const service = byName.get(plan.name);
@@ -119,14 +198,19 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
       for (const plan of plans) {
         const eligible = eligibleNodes(nodes, plan.constraints);
         if (eligible.length === 0) {
-          throw new ActionError(`No node of the swarm can run ${plan.name}: none is ready, active and matches its placement constraints (${plan.constraints.join(', ') || 'none'}). Nothing was changed.`);
+          throw new ActionError(
+            `No node of the swarm can run ${plan.name}: none is ready, active and matches its placement constraints (${plan.constraints.join(', ') || 'none'}). Nothing was changed.`,
+          );
         }
         const list = byImage.get(plan.image) ?? [];
         for (const node of eligible) if (!list.includes(node)) list.push(node);
         byImage.set(plan.image, list);
       }
       for (const [image, imageNodes] of byImage) {
-        const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
+        const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, {
+          allNodes: nodes,
+          probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000),
+        });
         core.info(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
         for (const target of targets.filter((candidate) => candidate.image === image)) {
           target.imageId = check.local?.id;
@@ -135,7 +219,11 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
         }
       }
     },
-    execute: (startedAt) => executeSwarm({ inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes }, startedAt),
+    execute: (startedAt) =>
+      executeSwarm(
+        { inputs, executor, stack, detachFlag, env, plans, before, previous, targets, nodes: () => nodes },
+        startedAt,
+      ),
   };
 }
 
@@ -156,7 +244,9 @@ async function applyChange(run: SwarmRun): Promise<void> {
   const { inputs, executor, stack, env } = run;
   const echo = (line: string) => core.info(`  ${line}`);
   if (stack) {
-    core.info(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
+    core.info(
+      `Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`,
+    );
     await deployStack(executor, stack, env, run.detachFlag, echo);
     return;
   }
@@ -165,11 +255,16 @@ async function applyChange(run: SwarmRun): Promise<void> {
   await Promise.all(
     run.plans.map(async (plan) => {
       const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
-      core.info(`Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
+      core.info(
+        `Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`,
+      );
       try {
         await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
       } catch (error) {
-        if (error instanceof ProcessError) throw new ActionError(`docker service update of ${plan.name} failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
+        if (error instanceof ProcessError)
+          throw new ActionError(
+            `docker service update of ${plan.name} failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`,
+          );
         throw error;
       }
     }),
@@ -183,7 +278,19 @@ function nodeNamer(run: SwarmRun): (id: string) => string {
   };
 }
 
-async function watch(run: SwarmRun, goals: SwarmGoal[], label: string, startedAt: number): Promise<{ ok: boolean; timedOut: boolean; statuses: SwarmServiceStatus[]; readyAt: Map<string, number>; readyUrlOk?: boolean; failure?: string }> {
+async function watch(
+  run: SwarmRun,
+  goals: SwarmGoal[],
+  label: string,
+  startedAt: number,
+): Promise<{
+  ok: boolean;
+  timedOut: boolean;
+  statuses: SwarmServiceStatus[];
+  readyAt: Map<string, number>;
+  readyUrlOk?: boolean;
+  failure?: string;
+}> {
   const { inputs } = run;
   const deadline = Date.now() + inputs.healthTimeoutMs;
   const readyAt = new Map<string, number>();
@@ -203,7 +310,10 @@ async function watch(run: SwarmRun, goals: SwarmGoal[], label: string, startedAt
     probe: readyUrl
       ? async (signal) => {
           const ready = await pollReadyUrl(readyUrl, deadline, { signal });
-          if (!signal.aborted) core.info(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`);
+          if (!signal.aborted)
+            core.info(
+              `  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${formatDuration(ready.elapsedMs)} (${formatDuration(Date.now() - startedAt)})`,
+            );
           return ready;
         }
       : undefined,
@@ -213,13 +323,21 @@ async function watch(run: SwarmRun, goals: SwarmGoal[], label: string, startedAt
   const bad = waited.statuses.filter((status) => status.state !== 'ready');
   const failure =
     bad.length > 0
-      ? bad.map((status) => `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${formatDuration(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`).join('; ')
+      ? bad
+          .map(
+            (status) =>
+              `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${formatDuration(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`,
+          )
+          .join('; ')
       : `ready-url ${describeReadyUrl(readyUrl!)} did not answer 2xx within ${formatDuration(inputs.healthTimeoutMs)} (last: ${waited.probe?.last ?? 'no answer'}).`;
   return { ok: false, timedOut: waited.timedOut, statuses: waited.statuses, readyAt, readyUrlOk, failure };
 }
 
 /** What each failed (or still unhealthy) task says: its error, the healthcheck's last output where the manager can see the container. */
-async function failedTaskDetails(run: SwarmRun, statuses: readonly SwarmServiceStatus[]): Promise<Map<string, { id: string; node?: string; error: string }[]>> {
+async function failedTaskDetails(
+  run: SwarmRun,
+  statuses: readonly SwarmServiceStatus[],
+): Promise<Map<string, { id: string; node?: string; error: string }[]>> {
   const details = new Map<string, { id: string; node?: string; error: string }[]>();
   const name = nodeNamer(run);
   for (const status of statuses) {
@@ -227,8 +345,15 @@ async function failedTaskDetails(run: SwarmRun, statuses: readonly SwarmServiceS
     const list = await Promise.all(
       [...status.failedTasks, ...stuck].map(async (task) => {
         const health = await taskHealth(run.executor, task);
-        const healthText = health && health.status !== 'healthy' ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}` : '';
-        return { id: task.id, node: task.nodeId ? name(task.nodeId) : undefined, error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}` };
+        const healthText =
+          health && health.status !== 'healthy'
+            ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}`
+            : '';
+        return {
+          id: task.id,
+          node: task.nodeId ? name(task.nodeId) : undefined,
+          error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}`,
+        };
       }),
     );
     details.set(status.name, list);
@@ -239,11 +364,30 @@ async function failedTaskDetails(run: SwarmRun, statuses: readonly SwarmServiceS
 const FAILED_STATES = new Set(['complete', 'failed', 'rejected', 'orphaned', 'shutdown']);
 
 async function collectLogs(run: SwarmRun, statuses: readonly SwarmServiceStatus[]): Promise<FailureLog[]> {
-  const wanted = statuses.flatMap((status) => [...status.failedTasks, ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running'))].slice(0, 3).map((task) => ({ service: status.name, task })));
-  return await Promise.all(wanted.map(async ({ service, task }) => ({ service, containerId: task.containerId ?? task.id, lines: await taskLogs(run.executor, task.id, LOG_LINES) })));
+  const wanted = statuses.flatMap((status) =>
+    [
+      ...status.failedTasks,
+      ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running')),
+    ]
+      .slice(0, 3)
+      .map((task) => ({ service: status.name, task })),
+  );
+  return await Promise.all(
+    wanted.map(async ({ service, task }) => ({
+      service,
+      containerId: task.containerId ?? task.id,
+      lines: await taskLogs(run.executor, task.id, LOG_LINES),
+    })),
+  );
 }
 
-function results(run: SwarmRun, statuses: readonly SwarmServiceStatus[], readyAt: Map<string, number>, to: (name: string) => string, failures?: Map<string, { id: string; node?: string; error: string }[]>): ServiceResult[] {
+function results(
+  run: SwarmRun,
+  statuses: readonly SwarmServiceStatus[],
+  readyAt: Map<string, number>,
+  to: (name: string) => string,
+  failures?: Map<string, { id: string; node?: string; error: string }[]>,
+): ServiceResult[] {
   return run.plans.map((plan) => {
     const status = statuses.find((candidate) => candidate.name === plan.name);
     const snapshot = run.previous.find((candidate) => candidate.service === plan.name);
@@ -251,7 +395,9 @@ function results(run: SwarmRun, statuses: readonly SwarmServiceStatus[], readyAt
       service: plan.name,
       from: snapshot?.tag ?? snapshot?.image,
       to: to(plan.name),
-      containerIds: (status?.tasks ?? []).filter((task) => task.state === 'running').flatMap((task) => (task.containerId ? [task.containerId] : [])),
+      containerIds: (status?.tasks ?? [])
+        .filter((task) => task.state === 'running')
+        .flatMap((task) => (task.containerId ? [task.containerId] : [])),
       health: status?.detail ?? 'unknown',
       ready: status?.state === 'ready',
       readyAfterMs: readyAt.get(plan.name),
@@ -261,10 +407,19 @@ function results(run: SwarmRun, statuses: readonly SwarmServiceStatus[], readyAt
   });
 }
 
-function currentSnapshots(run: SwarmRun, statuses: readonly SwarmServiceStatus[], imageIds: Map<string, string | undefined>): ServiceSnapshot[] {
+function currentSnapshots(
+  run: SwarmRun,
+  statuses: readonly SwarmServiceStatus[],
+  imageIds: Map<string, string | undefined>,
+): ServiceSnapshot[] {
   return run.plans.map((plan) => {
     const status = statuses.find((candidate) => candidate.name === plan.name);
-    return snapshotOf(plan.name, status?.service, status?.tasks ?? [], status?.service ? imageIds.get(withoutDigest(status.service.image)) : undefined);
+    return snapshotOf(
+      plan.name,
+      status?.service,
+      status?.tasks ?? [],
+      status?.service ? imageIds.get(withoutDigest(status.service.image)) : undefined,
+    );
   });
 }
 
@@ -278,15 +433,26 @@ async function executeSwarm(run: SwarmRun, startedAt: number): Promise<RedeployR
   const goals: SwarmGoal[] = [];
   for (const plan of run.plans) {
     const now = after.find((service) => service.name === plan.name);
-    if (!now) throw new ActionError(`${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`);
+    if (!now)
+      throw new ActionError(
+        `${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`,
+      );
     const was = run.before.services.find((service) => service.id === now.id);
     const changed = !was || was.taskTemplate !== now.taskTemplate;
-    goals.push({ serviceId: now.id, name: plan.name, image: now.image, expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined, knownTaskIds });
+    goals.push({
+      serviceId: now.id,
+      name: plan.name,
+      image: now.image,
+      expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined,
+      knownTaskIds,
+    });
   }
   const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
   const imageIds = new Map<string, string | undefined>([
     ...run.targets.map((target) => [target.image!, target.imageId] as [string, string | undefined]),
-    ...run.previous.filter((snapshot) => snapshot.image).map((snapshot) => [snapshot.image!, snapshot.imageId] as [string, string | undefined]),
+    ...run.previous
+      .filter((snapshot) => snapshot.image)
+      .map((snapshot) => [snapshot.image!, snapshot.imageId] as [string, string | undefined]),
   ]);
 
   const round = await watch(run, goals, 'Update', startedAt);
@@ -308,15 +474,33 @@ async function executeSwarm(run: SwarmRun, startedAt: number): Promise<RedeployR
     core.info(log.lines || '(no output)');
     core.endGroup();
   }
-  const quoted = [...failures.entries()].flatMap(([service, list]) => list.slice(0, 1).map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`));
+  const quoted = [...failures.entries()].flatMap(([service, list]) =>
+    list
+      .slice(0, 1)
+      .map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`),
+  );
   const failure = `${round.failure}${quoted.length > 0 ? `. Failing task: ${quoted.join('; ')}` : ''}`;
   const failed = results(run, round.statuses, round.readyAt, () => inputs.tag, failures);
   if (inputs.onFailure !== 'restore-previous') {
-    return { success: false, outcome: 'failed', failure, services: failed, current: currentSnapshots(run, round.statuses, imageIds), logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).' };
+    return {
+      success: false,
+      outcome: 'failed',
+      failure,
+      services: failed,
+      current: currentSnapshots(run, round.statuses, imageIds),
+      logs,
+      readyUrlOk: round.readyUrlOk,
+      hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).',
+    };
   }
 
   const restore = await restorePrevious(run, goals, round.statuses, startedAt);
-  const restoredResults = results(run, restore.statuses, restore.readyAt, (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)')
+  const restoredResults = results(
+    run,
+    restore.statuses,
+    restore.readyAt,
+    (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)',
+  )
     .filter((result) => restore.statuses.some((status) => status.name === result.service))
     .map((result) => ({ ...result, from: inputs.tag }));
   const finalLook = await new SwarmWatcher(executor, goals).check().catch(() => restore.statuses);
@@ -337,23 +521,35 @@ async function executeSwarm(run: SwarmRun, startedAt: number): Promise<RedeployR
  * unless the swarm already rolled it back by itself (update_config failure_action: rollback); a
  * second rollback would return to the failed spec. Then watched like the update.
  */
-async function restorePrevious(run: SwarmRun, goals: readonly SwarmGoal[], statuses: readonly SwarmServiceStatus[], startedAt: number): Promise<{ ok: boolean; detail: string; statuses: SwarmServiceStatus[]; readyAt: Map<string, number> }> {
+async function restorePrevious(
+  run: SwarmRun,
+  goals: readonly SwarmGoal[],
+  statuses: readonly SwarmServiceStatus[],
+  startedAt: number,
+): Promise<{ ok: boolean; detail: string; statuses: SwarmServiceStatus[]; readyAt: Map<string, number> }> {
   const { executor } = run;
   const problems: string[] = [];
   const rollbackGoals: SwarmGoal[] = [];
-  const { services: now, tasks } = await servicesWithTasks(executor, goals.map((goal) => goal.serviceId));
+  const { services: now, tasks } = await servicesWithTasks(
+    executor,
+    goals.map((goal) => goal.serviceId),
+  );
   const known = new Set(tasks.map((task) => task.id));
   const bySwarm: string[] = [];
   for (const goal of goals) {
     const looked = statuses.find((candidate) => candidate.name === goal.name);
     // A failed task can be seen before the swarm's own rollback shows in the update state: look again,
     // since a second rollback would fail ("no previous spec") or return to the failed spec.
-    const rollingBack = !looked?.rolledBackBySwarm && now.find((service) => service.id === goal.serviceId)?.update?.state.startsWith('rollback_') === true;
+    const rollingBack =
+      !looked?.rolledBackBySwarm &&
+      now.find((service) => service.id === goal.serviceId)?.update?.state.startsWith('rollback_') === true;
     const status = looked && rollingBack ? { ...looked, rolledBackBySwarm: true } : looked;
     if (status?.rolledBackBySwarm) bySwarm.push(goal.name);
     const was = run.before.services.find((service) => service.id === goal.serviceId);
     if (!was) {
-      problems.push(`${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`);
+      problems.push(
+        `${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`,
+      );
       continue;
     }
     if (!goal.expect) continue;
@@ -363,13 +559,26 @@ async function restorePrevious(run: SwarmRun, goals: readonly SwarmGoal[], statu
         await executor.run('docker', ['service', 'rollback', '--detach', goal.name], { timeoutMs: 120_000 });
       } catch (error) {
         if (!(error instanceof ProcessError)) throw error;
-        problems.push(`docker service rollback ${goal.name} failed: ${(error.result.stderr || error.result.stdout).trim()}`);
+        problems.push(
+          `docker service rollback ${goal.name} failed: ${(error.result.stderr || error.result.stdout).trim()}`,
+        );
         continue;
       }
     } else {
-      core.info(`${goal.name}: the swarm is already rolling it back (update_config failure_action: rollback); waiting for that.`);
+      core.info(
+        `${goal.name}: the swarm is already rolling it back (update_config failure_action: rollback); waiting for that.`,
+      );
     }
-    rollbackGoals.push({ serviceId: goal.serviceId, name: goal.name, image: was.image, expect: { kind: 'rollback', after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt) }, knownTaskIds: known });
+    rollbackGoals.push({
+      serviceId: goal.serviceId,
+      name: goal.name,
+      image: was.image,
+      expect: {
+        kind: 'rollback',
+        after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
+      },
+      knownTaskIds: known,
+    });
   }
   let watched: Awaited<ReturnType<typeof watch>> | undefined;
   if (rollbackGoals.length > 0) {
@@ -378,8 +587,11 @@ async function restorePrevious(run: SwarmRun, goals: readonly SwarmGoal[], statu
   }
   const ok = problems.length === 0;
   const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
-  const how = bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
-  const detail = ok ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
+  const how =
+    bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
+  const detail = ok
+    ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again`
+    : `restore incomplete: ${problems.join('; ')}`;
   (ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
 }

@@ -10,8 +10,23 @@ import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = [
-  'pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'restore-point', 'restore-point-lsn', 'target-time',
-  'side-data-dir', 'side-port', 'stop-command', 'start-command', 'data-directory', 'server-bin-dir', 'remove-side-cluster',
+  'pgbackrest-stanza',
+  'pgbackrest-config',
+  'pgbackrest-via',
+  'ssh-host',
+  'ssh-user',
+  'ssh-key',
+  'known-hosts',
+  'restore-point',
+  'restore-point-lsn',
+  'target-time',
+  'side-data-dir',
+  'side-port',
+  'stop-command',
+  'start-command',
+  'data-directory',
+  'server-bin-dir',
+  'remove-side-cluster',
 ] as const;
 
 export type BackupSource =
@@ -48,7 +63,10 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
   rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
   const target = resolvePgTarget(stringInput('database-url'));
   const path = stringInput('path');
-  const artifactName = stringInput('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
+  const artifactName = stringInput('artifact-name', {
+    pattern: ARTIFACT_NAME_PATTERN,
+    patternDescription: 'an artifact name (or "latest")',
+  });
   const label = stringInput('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
   const runIdText = stringInput('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
   const token = secretInput('github-token');
@@ -56,39 +74,77 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
 
   let source: BackupSource;
   if (path) {
-    if (artifactName) throw new InputError('path', 'and "artifact-name" were both given; say which backup to restore with one of them.');
+    if (artifactName)
+      throw new InputError(
+        'path',
+        'and "artifact-name" were both given; say which backup to restore with one of them.',
+      );
     source = { kind: 'path', path };
   } else if (artifactName === 'latest') {
     if (!label) throw new InputError('label', 'is required with artifact-name "latest" (which backups to pick from).');
-    if (!token) throw new InputError('github-token', 'is required with artifact-name "latest" (the latest backup is found through the Actions API).');
+    if (!token)
+      throw new InputError(
+        'github-token',
+        'is required with artifact-name "latest" (the latest backup is found through the Actions API).',
+      );
     source = { kind: 'latest-artifact', label, token, runId };
   } else if (artifactName) {
-    if (runId !== undefined && !token) throw new InputError('github-token', 'is required with run-id (artifacts of other runs are read through the Actions API).');
+    if (runId !== undefined && !token)
+      throw new InputError(
+        'github-token',
+        'is required with run-id (artifacts of other runs are read through the Actions API).',
+      );
     source = { kind: 'artifact', name: artifactName, runId, token };
   } else {
     throw new InputError('path', 'or "artifact-name" is required: say which backup to restore.');
   }
 
   const mode = enumInput('mode', RESTORE_MODES, { default: 'new-database' });
-  const targetDatabase = stringInput('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
-  if (targetDatabase && mode === 'replace') throw new InputError('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
+  const targetDatabase = stringInput('target-database', {
+    pattern: DATABASE_NAME,
+    patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)',
+  });
+  if (targetDatabase && mode === 'replace')
+    throw new InputError(
+      'target-database',
+      'cannot be used with mode "replace", which restores over the database in database-url.',
+    );
   const swap = booleanInput('swap', { default: false });
   const tables = readTablesInputs();
   if (tables.tables.length > 0) {
-    for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']] as const) {
-      if (given) throw new InputError(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
+    for (const [name, given] of [
+      ['target-database', targetDatabase !== undefined],
+      ['swap', swap],
+      ['mode', mode === 'replace'],
+    ] as const) {
+      if (given)
+        throw new InputError(
+          name,
+          'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.',
+        );
     }
   }
-  if (swap && mode === 'replace') throw new InputError('swap', 'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.');
+  if (swap && mode === 'replace')
+    throw new InputError(
+      'swap',
+      'only applies to mode "new-database" (restore beside, then swap names); mode "replace" already restores in place.',
+    );
   const terminateConnections = booleanInput('terminate-connections', { default: false });
-  if (terminateConnections && mode !== 'replace') throw new InputError('terminate-connections', 'only applies to mode "replace": a restore into a new database disconnects no one.');
+  if (terminateConnections && mode !== 'replace')
+    throw new InputError(
+      'terminate-connections',
+      'only applies to mode "replace": a restore into a new database disconnects no one.',
+    );
   return {
     target,
     source,
     targetDatabase,
     mode,
     encryptionKey: await readEncryptionSecret(secretInput('encryption-key'), 'decrypt'),
-    expectedChecksum: stringInput('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
+    expectedChecksum: stringInput('expected-checksum', {
+      pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
+      patternDescription: 'a SHA-256 in hex (64 characters)',
+    })
       ?.replace(/^sha256:/, '')
       .toLowerCase(),
     safetyBackup: booleanInput('safety-backup', { default: true }),
@@ -97,7 +153,11 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
     swap,
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
-    expectedPlanDigest: stringInput('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+    expectedPlanDigest: stringInput('expected-plan-digest', {
+      pattern: PLAN_DIGEST_PATTERN,
+      patternDescription:
+        'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+    }),
     tables,
   };
 }

@@ -19,10 +19,27 @@ import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { detectSchemaVersion } from '../../shared/migrations/history.js';
 import { restoreIdentity, verifyPlanDigest } from '../../shared/migrations/plan-digest.js';
-import { describeTarget, serverVersion, withClient, withDatabase, type PgTarget } from '../../shared/postgres/connection.js';
-import { createDatabase, databaseExists, dropDatabase, firstFreeDatabaseName } from '../../shared/postgres/databases.js';
+import {
+  describeTarget,
+  serverVersion,
+  withClient,
+  withDatabase,
+  type PgTarget,
+} from '../../shared/postgres/connection.js';
+import {
+  createDatabase,
+  databaseExists,
+  dropDatabase,
+  firstFreeDatabaseName,
+} from '../../shared/postgres/databases.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
-import { describeSession, lockHoldersNow, otherSessions, terminateSessions, type Session } from '../../shared/postgres/sessions.js';
+import {
+  describeSession,
+  lockHoldersNow,
+  otherSessions,
+  terminateSessions,
+  type Session,
+} from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs, readRestoreMethod, type RestoreInputs } from './inputs.js';
 import { runPgBackRestRestore } from './pgbackrest.js';
@@ -56,12 +73,21 @@ function expectedSchemaVersion(metadata: BackupMetadata | undefined, restored: s
  * over the database in database-url, whose history says what the restore undoes, must be the plan
  * whose digest the approver saw.
  */
-async function checkRestorePlan(target: PgTarget, expected: string, metadata: BackupMetadata | undefined): Promise<void> {
+async function checkRestorePlan(
+  target: PgTarget,
+  expected: string,
+  metadata: BackupMetadata | undefined,
+): Promise<void> {
   if (!metadata) {
-    throw new InputError('expected-plan-digest', 'is set, but this backup has no metadata, so the schema version it restores to is unknown and the plan cannot be checked. Nothing was restored.');
+    throw new InputError(
+      'expected-plan-digest',
+      'is set, but this backup has no metadata, so the schema version it restores to is unknown and the plan cannot be checked. Nothing was restored.',
+    );
   }
   const restoresTo = metadata.schemaVersion?.version ?? null;
-  await withClient(target, async (client) => verifyPlanDigest(expected, (await restoreIdentity(client, restoresTo)).identity));
+  await withClient(target, async (client) =>
+    verifyPlanDigest(expected, (await restoreIdentity(client, restoresTo)).identity),
+  );
   core.info(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
 }
 
@@ -90,25 +116,50 @@ async function clearSessions(inputs: RestoreInputs, database: string, safety: Ba
   await withClient(inputs.target, async (client) => {
     const sessions = await otherSessions(client, database);
     if (sessions.length === 0) return;
-    if (!inputs.terminateConnections) throw sessionsRefusal(database, sessions, safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced');
-    for (const session of sessions) core.info(`Ending session ${describeSession(session)} (terminate-connections: true).`);
-    const left = await terminateSessions(client, database, sessions.map((session) => session.pid), Math.max(5000, inputs.lockTimeoutMs));
-    for (const session of sessions) if (!left.some((other) => other.pid === session.pid)) journal.step(`Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`);
-    if (left.length) throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
+    if (!inputs.terminateConnections)
+      throw sessionsRefusal(
+        database,
+        sessions,
+        safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced',
+      );
+    for (const session of sessions)
+      core.info(`Ending session ${describeSession(session)} (terminate-connections: true).`);
+    const left = await terminateSessions(
+      client,
+      database,
+      sessions.map((session) => session.pid),
+      Math.max(5000, inputs.lockTimeoutMs),
+    );
+    for (const session of sessions)
+      if (!left.some((other) => other.pid === session.pid))
+        journal.step(
+          `Ended session pid ${session.pid} (${session.application ?? 'no application name'}, ${session.state})`,
+        );
+    if (left.length)
+      throw sessionsRefusal(database, left, 'terminate-connections could not end them; nothing was replaced');
   });
 }
 
 /** The safety backup, or an error saying it failed and that nothing was replaced. */
-async function safetyBackup(inputs: RestoreInputs, database: string, prepare: () => ReturnType<typeof prepareBackup>): Promise<BackupResult> {
+async function safetyBackup(
+  inputs: RestoreInputs,
+  database: string,
+  prepare: () => ReturnType<typeof prepareBackup>,
+): Promise<BackupResult> {
   try {
     return await takeBackup(await prepare());
   } catch (error) {
     if (cancellation.cancelled) throw error;
     const holders = await lockHoldersExplanation(inputs, database, error);
-    const waited = holders ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock.` : '';
-    throw new ActionError(`The safety backup of ${database} failed, so nothing was replaced: ${errorMessage(error)}${waited}${holders}`, {
-      hint: error instanceof ActionError ? error.hint : undefined,
-    });
+    const waited = holders
+      ? `\nIt waited longer than lock-timeout (${formatDuration(inputs.lockTimeoutMs)}) for a lock.`
+      : '';
+    throw new ActionError(
+      `The safety backup of ${database} failed, so nothing was replaced: ${errorMessage(error)}${waited}${holders}`,
+      {
+        hint: error instanceof ActionError ? error.hint : undefined,
+      },
+    );
   }
 }
 
@@ -125,18 +176,29 @@ export async function run(): Promise<void> {
     const initialVersion = (await detectSchemaVersion(client))?.version ?? null;
     if (replace) {
       const sessions = await otherSessions(client, inputs.target.database);
-      if (sessions.length && !inputs.terminateConnections) throw sessionsRefusal(inputs.target.database, sessions, undefined);
+      if (sessions.length && !inputs.terminateConnections)
+        throw sessionsRefusal(inputs.target.database, sessions, undefined);
       return { server: version, database: inputs.target.database, initialVersion };
     }
-    if (!inputs.targetDatabase) return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
+    if (!inputs.targetDatabase)
+      return {
+        server: version,
+        database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)),
+        initialVersion,
+      };
     if (await databaseExists(client, inputs.targetDatabase)) {
-      throw new InputError('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
+      throw new InputError(
+        'target-database',
+        `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`,
+      );
     }
     return { server: version, database: inputs.targetDatabase, initialVersion };
   });
   core.info(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.text}.`);
   if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
-    core.warning('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
+    core.warning(
+      'The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.',
+    );
   }
 
   journal.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${server.text})`);
@@ -146,15 +208,21 @@ export async function run(): Promise<void> {
     // 2. The backup, verified and decrypted, before any database is touched.
     const backup = await obtainBackup(inputs.source, workDir);
     core.info(`Backup: ${backup.origin}.`);
-    const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
+    const checksum = await verifyChecksum(backup.backupPath, {
+      checksum: inputs.expectedChecksum,
+      metadata: backup.metadata,
+    });
     core.info(`Checksum verified: SHA-256 ${checksum}.`);
 
     if (inputs.expectedPlanDigest) await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
 
-    const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
+    const encrypted = backup.metadata
+      ? backup.metadata.encryption !== null
+      : await isEncryptedBackup(backup.backupPath);
     let plainPath = backup.backupPath;
     if (encrypted) {
-      if (!inputs.encryptionKey) throw new InputError('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
+      if (!inputs.encryptionKey)
+        throw new InputError('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
       plainPath = await decryptBackup(backup.backupPath, inputs.encryptionKey, path.join(workDir, 'plain'));
       core.info('Decrypted and authenticated every chunk of the backup.');
     } else if (inputs.encryptionKey) {
@@ -175,13 +243,33 @@ export async function run(): Promise<void> {
         return { schema: name.slice(0, dot), name: name.slice(dot + 1) };
       });
       const problems = checkListing(listing, { tables: expectedTables, withData: [] });
-      if (problems.length) throw new ActionError(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
+      if (problems.length)
+        throw new ActionError(
+          `The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`,
+        );
       core.info(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
     }
 
     if (inputs.tables.tables.length > 0) {
-      if (!pgRestore) throw new InputError('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
-      return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
+      if (!pgRestore)
+        throw new InputError(
+          'tables',
+          'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.',
+        );
+      return await restoreTablesFromDump({
+        tables: inputs.tables,
+        target: inputs.target,
+        server,
+        pgRestore,
+        archive: plainPath,
+        metadata: backup.metadata,
+        origin: backup.origin,
+        checksum,
+        noOwner: inputs.noOwner,
+        pgBinDir: inputs.pgBinDir,
+        workDir,
+        started,
+      });
     }
 
     // 4. The safety net, then the restore.
@@ -193,31 +281,74 @@ export async function run(): Promise<void> {
       core.info(`Taking a safety backup of ${database} before replacing it.`);
       safety = await safetyBackup(inputs, database, () =>
         prepareBackup({
-          target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
-          label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
-          outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
+          target,
+          format: 'custom',
+          jobs: 1,
+          compression: parseCompression('gzip:1'),
+          schemaOnly: false,
+          tables: [],
+          excludeTables: [],
+          label: backup.metadata?.label ?? 'safety',
+          encryptionKey: inputs.encryptionKey?.key,
+          verify: 'archive',
+          pgBinDir: inputs.pgBinDir,
+          outputDir: defaultBackupDir(),
+          baseName: name,
+          kind: 'safety-backup',
+          sizeGate: {},
           artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
           lockWaitTimeoutMs: inputs.lockTimeoutMs,
         }),
       );
       journal.step(`Took the safety backup ${safety.path}`);
       if (artifactServiceAvailable()) {
-        await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
+        await uploadBackupArtifact({
+          name,
+          backupPath: safety.path,
+          metadataPath: safety.metadataPath,
+          retentionDays: SAFETY_RETENTION_DAYS,
+          incompressible: true,
+        });
         safetyArtifact = name;
       }
-      core.info(`Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`);
+      core.info(
+        `Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`,
+      );
     } else if (replace) {
       core.warning(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
     }
 
     if (replace) await clearSessions(inputs, database, safety);
-    emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
+    emitEvent('restore_start', {
+      database,
+      mode: inputs.mode,
+      checksum,
+      source: backup.origin,
+      safety_backup: safety?.path ?? null,
+    });
     if (!replace) await createDatabase(inputs.target, database, { template: 'template0' });
     try {
-      await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir, lockTimeoutMs: inputs.lockTimeoutMs });
+      await restoreBackup({
+        target,
+        backupPath: plainPath,
+        format,
+        pgRestore,
+        psql,
+        clean: replace,
+        singleTransaction: true,
+        noOwner: inputs.noOwner,
+        tempDir: workDir,
+        lockTimeoutMs: inputs.lockTimeoutMs,
+      });
     } catch (error) {
-      if (!replace) await dropDatabase(inputs.target, database).then(() => journal.cleanup(`dropped the half-restored database ${database}`), () => undefined);
-      const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
+      if (!replace)
+        await dropDatabase(inputs.target, database).then(
+          () => journal.cleanup(`dropped the half-restored database ${database}`),
+          () => undefined,
+        );
+      const kept = safety
+        ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.`
+        : '';
       const lockWait = await lockHoldersExplanation(inputs, database, error);
       throw new ActionError(
         `The restore into ${database} ${cancellation.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${errorMessage(error)}${lockWait}`,
@@ -227,20 +358,37 @@ export async function run(): Promise<void> {
 
     // 5. Proof: the restored database against the backup's own record.
     const state = await withClient(target, (client) => inspectDatabase(client));
-    const comparison = compareWithBackup(state, { rowCounts: backup.metadata?.rowCounts ?? {}, schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion) });
+    const comparison = compareWithBackup(state, {
+      rowCounts: backup.metadata?.rowCounts ?? {},
+      schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion),
+    });
     const problems = describeComparison(comparison);
-    if (replace && backup.metadata && backup.metadata.tables.length === 0 && backup.metadata.excludeTables.length === 0) {
+    if (
+      replace &&
+      backup.metadata &&
+      backup.metadata.tables.length === 0 &&
+      backup.metadata.excludeTables.length === 0
+    ) {
       const dumped = new Set(backup.metadata.dumpedTables);
       const extra = Object.keys(state.rowCounts).filter((table) => !dumped.has(table));
       if (extra.length) {
-        core.warning(`These tables are not in the backup and were left in place (pg_restore --clean only drops what the backup holds): ${extra.join(', ')}.`);
+        core.warning(
+          `These tables are not in the backup and were left in place (pg_restore --clean only drops what the backup holds): ${extra.join(', ')}.`,
+        );
       }
     }
 
     let previous: string | undefined;
     if (inputs.swap && problems.length === 0) {
-      previous = await swapDatabases(inputs.target, inputs.target.database, database, compactTimestamp(now).toLowerCase());
-      core.info(`Swapped: ${inputs.target.database} is now the restored database${previous ? `; the previous one is ${previous}` : ''}.`);
+      previous = await swapDatabases(
+        inputs.target,
+        inputs.target.database,
+        database,
+        compactTimestamp(now).toLowerCase(),
+      );
+      core.info(
+        `Swapped: ${inputs.target.database} is now the restored database${previous ? `; the previous one is ${previous}` : ''}.`,
+      );
     }
     const finalName = inputs.swap && problems.length === 0 ? inputs.target.database : database;
     const durationMs = Date.now() - started;
@@ -251,23 +399,49 @@ export async function run(): Promise<void> {
       'initial-version': initialVersion,
       'final-version': state.schemaVersion,
       'row-counts': state.rowCounts,
-      'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+      'foreign-keys': {
+        checked: state.foreignKeys.length,
+        violations: state.foreignKeys
+          .filter((fk) => fk.violations > 0)
+          .map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })),
+      },
       'safety-backup-path': safety?.path,
       'safety-backup-artifact-name': safetyArtifact,
       'previous-database': previous,
       'duration-ms': durationMs,
     });
     await writeSummary(
-      restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }),
+      restoreSummary({
+        database: finalName,
+        mode: inputs.mode,
+        origin: backup.origin,
+        checksum,
+        metadata: backup.metadata,
+        state,
+        problems,
+        safety,
+        safetyArtifact,
+        previous,
+        durationMs,
+      }),
     );
     if (problems.length > 0) {
       emitEvent('restore_failed', { database, problems });
       throw new ActionError(
         `The restored database ${database} does not match the backup:\n- ${problems.join('\n- ')}\n` +
-          (replace ? `The safety backup is ${safety?.path ?? '(none taken)'}.` : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`),
+          (replace
+            ? `The safety backup is ${safety?.path ?? '(none taken)'}.`
+            : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`),
       );
     }
-    emitEvent('restore_complete', { database: finalName, mode: inputs.mode, checksum, schema_version: state.schemaVersion, tables: Object.keys(state.rowCounts).length, duration_ms: durationMs });
+    emitEvent('restore_complete', {
+      database: finalName,
+      mode: inputs.mode,
+      checksum,
+      schema_version: state.schemaVersion,
+      tables: Object.keys(state.rowCounts).length,
+      duration_ms: durationMs,
+    });
     core.info(`Restore into ${finalName} complete and verified in ${formatDuration(durationMs)}.`);
   } finally {
     // Downloaded artifacts and decrypted plaintext never outlive the step.

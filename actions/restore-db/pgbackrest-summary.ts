@@ -26,17 +26,28 @@ export function pgBackRestRestoreSummary(input: PgBackRestRestoreSummaryInput): 
       ['Into', where],
       ['Timeline', `${result.recovered.timeline} (promoted at ${result.recovered.lsn})`],
       ['pgBackRest', `${input.pgBackRest}, stanza ${inputs.settings.stanza}`],
-      ['Safety restore point', result.safetyPoint ? `\`${result.safetyPoint.name}\` at ${result.safetyPoint.lsn} on timeline ${result.safetyPoint.timeline} (the state before this restore)` : undefined],
+      [
+        'Safety restore point',
+        result.safetyPoint
+          ? `\`${result.safetyPoint.name}\` at ${result.safetyPoint.lsn} on timeline ${result.safetyPoint.timeline} (the state before this restore)`
+          : undefined,
+      ],
       ['Schema version', state.schemaVersion ?? '(no migration history)'],
-      ['Foreign keys', `${state.foreignKeys.length} checked, ${state.foreignKeys.some((fk) => fk.violations > 0) ? 'some with orphan rows' : 'all hold'}`],
+      [
+        'Foreign keys',
+        `${state.foreignKeys.length} checked, ${state.foreignKeys.some((fk) => fk.violations > 0) ? 'some with orphan rows' : 'all hold'}`,
+      ],
       ['Newest restorable WAL', result.newestRestorableAt?.toISOString()],
       ['Restore (RTO)', formatDuration(result.restoreMs)],
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];
   if (result.tables) parts.push(restoredTablesSummary(result.tables));
-  if (input.problems.length) parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
-  const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
+  if (input.problems.length)
+    parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
+  const rows = Object.entries(state.rowCounts)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 30);
   if (rows.length) parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));
   return parts.join('');
 }

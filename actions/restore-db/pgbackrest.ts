@@ -12,7 +12,13 @@ import { STANZA_OK, type StanzaInfo } from '../../shared/backup/pgbackrest/info.
 import { planRecovery, restoreOptions, type RecoveryPlan } from '../../shared/backup/pgbackrest/recovery.js';
 import { archiveUpToNow, createRestorePoint, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
 import { describeLiveServer, ensureStanzaOfServer, type LiveServer } from '../../shared/backup/pgbackrest/server.js';
-import { freeLocalPort, restoreSideCluster, retireSideCluster, sideClusterUrl, type SideCluster } from '../../shared/backup/pgbackrest/side-cluster.js';
+import {
+  freeLocalPort,
+  restoreSideCluster,
+  retireSideCluster,
+  sideClusterUrl,
+  type SideCluster,
+} from '../../shared/backup/pgbackrest/side-cluster.js';
 import { compactTimestamp } from '../../shared/backup/names.js';
 import { restoreTables, type RestoredTable } from '../../shared/backup/tables.js';
 import { findPgTool } from '../../shared/postgres/pg-tools.js';
@@ -49,10 +55,16 @@ export interface PgBackRestRestoreResult {
 }
 
 /** Partial restore from the recovered side cluster into the live database (the runner's pg_dump and pg_restore). */
-async function copyTablesBack(inputs: PgBackRestRestoreInputs, side: PgTarget, major: string): Promise<RestoredTable[]> {
+async function copyTablesBack(
+  inputs: PgBackRestRestoreInputs,
+  side: PgTarget,
+  major: string,
+): Promise<RestoredTable[]> {
   const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-tables-'));
   try {
-    const [pgDump, pgRestore, psql] = await Promise.all((['pg_dump', 'pg_restore', 'psql'] as const).map((tool) => findPgTool(tool, Number(major), inputs.pgBinDir)));
+    const [pgDump, pgRestore, psql] = await Promise.all(
+      (['pg_dump', 'pg_restore', 'psql'] as const).map((tool) => findPgTool(tool, Number(major), inputs.pgBinDir)),
+    );
     return await restoreTables({
       source: { kind: 'database', target: side },
       live: inputs.target,
@@ -84,7 +96,12 @@ async function openLive(target: PgTarget): Promise<{ client?: pg.Client; server?
   }
 }
 
-async function waitUntilStopped(host: PgBackRestHost, pgCtl: string, dataDirectory: string, timeoutMs: number): Promise<boolean> {
+async function waitUntilStopped(
+  host: PgBackRestHost,
+  pgCtl: string,
+  dataDirectory: string,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!(await serverRunsOn(host, pgCtl, dataDirectory))) return true;
@@ -96,7 +113,10 @@ async function waitUntilStopped(host: PgBackRestHost, pgCtl: string, dataDirecto
 function sideDirectoryFor(inputs: PgBackRestRestoreInputs, live: LiveServer | undefined, now: Date): string {
   if (inputs.sideDataDirectory) return inputs.sideDataDirectory;
   if (!live?.files) {
-    throw new InputError('side-data-dir', 'is required here: the live server\'s data_directory could not be read (it needs a superuser or pg_read_all_settings) to put the side cluster beside it.');
+    throw new InputError(
+      'side-data-dir',
+      "is required here: the live server's data_directory could not be read (it needs a superuser or pg_read_all_settings) to put the side cluster beside it.",
+    );
   }
   return `${live.files.dataDirectory.replace(/\/+$/, '')}.restore-${compactTimestamp(now).toLowerCase()}`;
 }
@@ -121,26 +141,53 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       database,
       'schema-version': result.state.schemaVersion ?? '',
       'row-counts': result.state.rowCounts,
-      'foreign-keys': { checked: result.state.foreignKeys.length, violations: result.state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+      'foreign-keys': {
+        checked: result.state.foreignKeys.length,
+        violations: result.state.foreignKeys
+          .filter((fk) => fk.violations > 0)
+          .map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })),
+      },
       'recovery-target': result.plan.description,
       'backup-label': result.plan.backup.label,
       timeline: result.recovered.timeline,
       'side-data-dir': result.side && inputs.sideCluster !== 'remove' ? result.side.dataDirectory : undefined,
       'side-port': result.side && inputs.sideCluster === 'keep' ? result.side.port : undefined,
-      'side-database-url': result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
+      'side-database-url':
+        result.side && inputs.sideCluster === 'keep' ? sideClusterUrl(result.side.target) : undefined,
       'safety-restore-point': result.safetyPoint?.name,
       'restored-tables': result.tables,
       'restore-duration-ms': result.restoreMs,
       'newest-restorable-at': result.newestRestorableAt?.toISOString(),
       'duration-ms': durationMs,
     });
-    const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-    await writeSummary(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${code(host.description)}` }));
+    const problems = result.state.foreignKeys
+      .filter((fk) => fk.validated && fk.violations > 0)
+      .map(
+        (fk) =>
+          `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`,
+      );
+    await writeSummary(
+      pgBackRestRestoreSummary({
+        inputs,
+        result,
+        problems,
+        durationMs,
+        pgBackRest: `${host.version} on ${code(host.description)}`,
+      }),
+    );
     if (problems.length) {
       emitEvent('restore_failed', { database, problems });
       throw new ActionError(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
     }
-    emitEvent('restore_complete', { database, mode: inputs.mode, method: 'pgbackrest', target: result.plan.description, backup_label: result.plan.backup.label, restore_ms: result.restoreMs, duration_ms: durationMs });
+    emitEvent('restore_complete', {
+      database,
+      mode: inputs.mode,
+      method: 'pgbackrest',
+      target: result.plan.description,
+      backup_label: result.plan.backup.label,
+      restore_ms: result.restoreMs,
+      duration_ms: durationMs,
+    });
     core.info(`Recovered to ${result.plan.description} in ${formatDuration(durationMs)}.`);
   } finally {
     await live.client?.end().catch(() => undefined);
@@ -148,12 +195,20 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
   }
 }
 
-async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, live: Awaited<ReturnType<typeof openLive>>, now: Date): Promise<PgBackRestRestoreResult> {
+async function restore(
+  inputs: PgBackRestRestoreInputs,
+  host: PgBackRestHost,
+  live: Awaited<ReturnType<typeof openLive>>,
+  now: Date,
+): Promise<PgBackRestRestoreResult> {
   const replace = inputs.mode === 'replace';
   const info: StanzaInfo = await host.info();
   if (live.server) ensureStanzaOfServer(info, live.server);
   const major = info.databaseVersion ?? String(live.server?.version.major ?? '');
-  if (!major) throw new ActionError(`Stanza "${info.name}" has no database yet (pgbackrest info: ${info.statusMessage}). Nothing was restored.`);
+  if (!major)
+    throw new ActionError(
+      `Stanza "${info.name}" has no database yet (pgbackrest info: ${info.statusMessage}). Nothing was restored.`,
+    );
   const segmentSize = live.server?.segmentSize ?? undefined;
 
   // In place: the data directory, and whether the server on it can be (or already is) stopped.
@@ -161,18 +216,28 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   let pgCtl: string | undefined;
   if (replace) {
     dataDirectory = inputs.dataDirectory ?? live.server?.files?.dataDirectory;
-    if (!dataDirectory) throw new InputError('data-directory', `is required with mode "replace" when the server's data_directory cannot be read (${live.unreachable ?? 'reading it needs a superuser or pg_read_all_settings'}).`);
+    if (!dataDirectory)
+      throw new InputError(
+        'data-directory',
+        `is required with mode "replace" when the server's data_directory cannot be read (${live.unreachable ?? 'reading it needs a superuser or pg_read_all_settings'}).`,
+      );
     pgCtl = await host.serverProgram('pg_ctl', major);
     const running = Boolean(live.client) || (await serverRunsOn(host, pgCtl, dataDirectory));
     if (running && !inputs.stopCommand) {
-      throw new ActionError(`The server on ${dataDirectory} is running, and mode "replace" restores only over a stopped server. Nothing was restored.`, {
-        hint: 'Give stop-command (e.g. systemctl stop postgresql@16-main) so that restore-db stops it after its checks, or stop it yourself first.',
-      });
+      throw new ActionError(
+        `The server on ${dataDirectory} is running, and mode "replace" restores only over a stopped server. Nothing was restored.`,
+        {
+          hint: 'Give stop-command (e.g. systemctl stop postgresql@16-main) so that restore-db stops it after its checks, or stop it yourself first.',
+        },
+      );
     }
     if (!running && inputs.safetyBackup) {
-      throw new ActionError(`The server on ${dataDirectory} is not running, so no safety restore point of its current state can be made before it is overwritten. Nothing was restored.`, {
-        hint: 'Start it, or set safety-backup: false to restore over it without one.',
-      });
+      throw new ActionError(
+        `The server on ${dataDirectory} is not running, so no safety restore point of its current state can be made before it is overwritten. Nothing was restored.`,
+        {
+          hint: 'Start it, or set safety-backup: false to restore over it without one.',
+        },
+      );
     }
   }
 
@@ -182,7 +247,9 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
     try {
       await host.check();
     } catch (error) {
-      throw new ActionError(`Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${errorMessage(error)}\nNothing was restored.`);
+      throw new ActionError(
+        `Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${errorMessage(error)}\nNothing was restored.`,
+      );
     }
   } else if (info.statusCode !== STANZA_OK) {
     throw new ActionError(`Stanza "${info.name}" is not usable: ${info.statusMessage}. Nothing was restored.`);
@@ -195,11 +262,25 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   // The RPO is measured from the newest WAL archived before this restore's own check pushed the
   // current segment (the repository keeps whole seconds): what a restore could reach without it.
   const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
-  const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
+  const newestRestorableAt = newestSegment(
+    segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck),
+  )?.archivedAt;
   const scratch = await host.scratchDirectory();
   let plan: RecoveryPlan;
   try {
-    plan = await planRecovery(inputs.recovery, inputs.backupSet, { host, info, segments, segmentSize: segmentSize ?? 16 * 1024 * 1024, scratchDir: scratch.path, inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' } }, major);
+    plan = await planRecovery(
+      inputs.recovery,
+      inputs.backupSet,
+      {
+        host,
+        info,
+        segments,
+        segmentSize: segmentSize ?? 16 * 1024 * 1024,
+        scratchDir: scratch.path,
+        inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' },
+      },
+      major,
+    );
   } finally {
     await scratch.remove();
   }
@@ -208,13 +289,21 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
   // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
   if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-    if (!live.client) throw new InputError('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
+    if (!live.client)
+      throw new InputError(
+        'target-time',
+        `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`,
+      );
     await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
   }
 
   if (!replace) {
     const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
-    if (port === undefined) throw new InputError('side-port', 'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.');
+    if (port === undefined)
+      throw new InputError(
+        'side-port',
+        'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.',
+      );
     const side = { ...inputs.target, port };
     const restoreStarted = Date.now();
     const { side: cluster, recovered } = await restoreSideCluster(host, plan, {
@@ -226,13 +315,16 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
       liveSettings: live.server?.files,
     });
     const restoreMs = Date.now() - restoreStarted;
-    core.info(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`);
+    core.info(
+      `Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`,
+    );
     try {
       const state = await withClient(side, (client) => inspectDatabase(client));
       const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
       return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
     } finally {
-      if (inputs.sideCluster !== 'keep') await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
+      if (inputs.sideCluster !== 'keep')
+        await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
     }
   }
 
@@ -241,36 +333,58 @@ async function restore(inputs: PgBackRestRestoreInputs, host: PgBackRestHost, li
   if (inputs.safetyBackup && live.client) {
     safetyPoint = await createRestorePoint(live.client, `before-restore-${compactTimestamp(now)}`);
     await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
-    core.info(`Safety restore point "${safetyPoint.name}" at ${safetyPoint.lsn} (timeline ${safetyPoint.timeline}): the state before this restore can be recovered to.`);
+    core.info(
+      `Safety restore point "${safetyPoint.name}" at ${safetyPoint.lsn} (timeline ${safetyPoint.timeline}): the state before this restore can be recovered to.`,
+    );
   } else if (!inputs.safetyBackup) {
-    core.warning(`safety-backup is false: the cluster on ${dataDirectory} is replaced without a restore point of its current state.`);
+    core.warning(
+      `safety-backup is false: the cluster on ${dataDirectory} is replaced without a restore point of its current state.`,
+    );
   }
   await live.client?.end().catch(() => undefined);
   live.client = undefined;
-  emitEvent('restore_start', { database: inputs.target.database, mode: 'replace', method: 'pgbackrest', target: plan.description, safety_restore_point: safetyPoint?.name ?? null });
+  emitEvent('restore_start', {
+    database: inputs.target.database,
+    mode: 'replace',
+    method: 'pgbackrest',
+    target: plan.description,
+    safety_restore_point: safetyPoint?.name ?? null,
+  });
   if (inputs.stopCommand && (await serverRunsOn(host, pgCtl!, dataDirectory!))) {
     core.info(`Stopping the server: ${inputs.stopCommand.join(' ')}`);
     await host.direct.run(inputs.stopCommand[0], inputs.stopCommand.slice(1), { timeoutMs: 300_000 });
     if (!(await waitUntilStopped(host, pgCtl!, dataDirectory!, 60_000))) {
-      throw new ActionError(`The server on ${dataDirectory} is still running after stop-command; restoring over a running server is refused. Nothing was restored.`);
+      throw new ActionError(
+        `The server on ${dataDirectory} is still running after stop-command; restoring over a running server is refused. Nothing was restored.`,
+      );
     }
   }
   const restoreStarted = Date.now();
-  await host.pgbackrestLogged(`pgbackrest restore --delta into ${dataDirectory} (${plan.description})`, 'restore', [...restoreOptions(plan), `--pg1-path=${dataDirectory}`, '--delta']);
+  await host.pgbackrestLogged(`pgbackrest restore --delta into ${dataDirectory} (${plan.description})`, 'restore', [
+    ...restoreOptions(plan),
+    `--pg1-path=${dataDirectory}`,
+    '--delta',
+  ]);
   core.info(`Starting the server: ${inputs.startCommand!.join(' ')}`);
-  await host.direct.run(inputs.startCommand![0], inputs.startCommand!.slice(1), { timeoutMs: inputs.recoveryTimeoutMs });
-  const safetyNote = safetyPoint ? ` The state before this restore is restore point "${safetyPoint.name}" on timeline ${safetyPoint.timeline}.` : '';
+  await host.direct.run(inputs.startCommand![0], inputs.startCommand!.slice(1), {
+    timeoutMs: inputs.recoveryTimeoutMs,
+  });
+  const safetyNote = safetyPoint
+    ? ` The state before this restore is restore point "${safetyPoint.name}" on timeline ${safetyPoint.timeline}.`
+    : '';
   const recovered = await waitUntilPromoted(
     inputs.target,
     inputs.recoveryTimeoutMs,
     () => serverRunsOn(host, pgCtl!, dataDirectory!),
-    async () => `See the server's log (pg_ctl status: ${(await host.run(pgCtl!, ['status', '-D', dataDirectory!], { okExitCodes: ANY_EXIT })).stdout.trim()}).${safetyNote}`,
+    async () =>
+      `See the server's log (pg_ctl status: ${(await host.run(pgCtl!, ['status', '-D', dataDirectory!], { okExitCodes: ANY_EXIT })).stdout.trim()}).${safetyNote}`,
   ).catch((error: unknown) => {
     throw new ActionError(`${errorMessage(error)}${safetyNote}`);
   });
   const restoreMs = Date.now() - restoreStarted;
-  core.info(`Recovered in place to ${plan.description}: timeline ${recovered.timeline}, in ${formatDuration(restoreMs)}.`);
+  core.info(
+    `Recovered in place to ${plan.description}: timeline ${recovered.timeline}, in ${formatDuration(restoreMs)}.`,
+  );
   const state = await withClient(inputs.target, (client) => inspectDatabase(client));
   return { plan, recovered, state, restored: inputs.target, safetyPoint, restoreMs, newestRestorableAt };
 }
-

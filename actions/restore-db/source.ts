@@ -2,7 +2,13 @@ import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { downloadArtifact, findArtifact, findLatestBackup, locateBackup, type ArtifactRef } from '../../shared/backup/artifacts.js';
+import {
+  downloadArtifact,
+  findArtifact,
+  findLatestBackup,
+  locateBackup,
+  type ArtifactRef,
+} from '../../shared/backup/artifacts.js';
 import { readMetadata, type BackupMetadata } from '../../shared/backup/metadata.js';
 import { isMetadataFile, metadataPathFor } from '../../shared/backup/names.js';
 import { ActionError, InputError } from '../../shared/errors.js';
@@ -33,14 +39,19 @@ async function fromPath(given: string): Promise<LocalBackup> {
     return fromMetadata((await locateBackup(resolved)).metadataPath, `folder ${resolved}`);
   }
   const metadataPath = metadataPathFor(resolved);
-  return existsSync(metadataPath) ? fromMetadata(metadataPath, `file ${resolved}`) : { backupPath: resolved, origin: `file ${resolved}` };
+  return existsSync(metadataPath)
+    ? fromMetadata(metadataPath, `file ${resolved}`)
+    : { backupPath: resolved, origin: `file ${resolved}` };
 }
 
 /** The backup is the file the metadata names, not whatever path led to the metadata. */
 async function fromMetadata(metadataPath: string, origin: string): Promise<LocalBackup> {
   const metadata = await readMetadata(metadataPath);
   const named = path.join(path.dirname(metadataPath), metadata.file);
-  if (!existsSync(named)) throw new ActionError(`The metadata ${path.basename(metadataPath)} describes ${metadata.file}, which is not next to it.`);
+  if (!existsSync(named))
+    throw new ActionError(
+      `The metadata ${path.basename(metadataPath)} describes ${metadata.file}, which is not next to it.`,
+    );
   return { backupPath: named, metadata, origin };
 }
 
@@ -49,17 +60,24 @@ export async function obtainBackup(source: BackupSource, workDir: string): Promi
   let ref: ArtifactRef;
   if (source.kind === 'latest-artifact') {
     ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
-    core.info(`Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`);
+    core.info(
+      `Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`,
+    );
   } else {
     ref = await findArtifact(source.name, { runId: source.runId, token: source.token });
   }
   const destination = path.join(workDir, 'artifact');
   await downloadArtifact(ref, { token: source.token, runId: ref.runId }, destination);
   const located = await locateBackup(destination);
-  const backup = await fromMetadata(located.metadataPath, `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`);
+  const backup = await fromMetadata(
+    located.metadataPath,
+    `artifact ${ref.name} (id ${ref.id}${ref.runId ? `, run ${ref.runId}` : ''})`,
+  );
   // The name only says which label the artifact was made for; the metadata inside has the last word.
   if (source.kind === 'latest-artifact' && backup.metadata && backup.metadata.label !== source.label) {
-    throw new ActionError(`Artifact ${ref.name} was found for label "${source.label}", but its metadata says label "${backup.metadata.label}".`);
+    throw new ActionError(
+      `Artifact ${ref.name} was found for label "${source.label}", but its metadata says label "${backup.metadata.label}".`,
+    );
   }
   return backup;
 }

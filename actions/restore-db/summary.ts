@@ -24,16 +24,34 @@ export function restoreSummary(input: RestoreSummaryInput): string {
   const fkBroken = state.foreignKeys.filter((fk) => fk.violations > 0);
   const parts = [
     `## ${input.problems.length ? '❌' : '✅'} Database restore: \`${input.database}\` ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
-    input.problems.length ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n` : '',
+    input.problems.length
+      ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n`
+      : '',
     keyValueTable([
       ['Restored into', `${code(input.database)} (${input.mode})`],
       ['Previous database', input.previous],
       ['Backup', input.origin],
-      ['Taken', metadata ? `${metadata.createdAt} from ${code(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
+      [
+        'Taken',
+        metadata
+          ? `${metadata.createdAt} from ${code(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}`
+          : 'no metadata (checked against expected-checksum)',
+      ],
       ['SHA-256', `\`${input.checksum}\` (verified before restoring)`],
-      ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
-      ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
-      ['Safety backup', input.safety ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\`` : undefined],
+      [
+        'Schema version',
+        `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`,
+      ],
+      [
+        'Foreign keys',
+        `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`,
+      ],
+      [
+        'Safety backup',
+        input.safety
+          ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\``
+          : undefined,
+      ],
       ['Took', formatDuration(input.durationMs)],
     ]),
   ];

@@ -23,15 +23,28 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 export function readTablesInputs(): TablesInputs {
-  const tables = listInput('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+  const tables = listInput('tables', {
+    itemPattern: TABLE_NAME,
+    itemDescription: 'a table name, optionally schema-qualified (public.orders)',
+  });
   const content = enumInput('tables-content', TABLE_CONTENTS, { default: 'data' });
-  const intoSchema = stringInput('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
-  if (tables.length === 0 && intoSchema) throw new InputError('tables-schema', 'only applies with tables: name the tables to restore into it.');
+  const intoSchema = stringInput('tables-schema', {
+    pattern: SCHEMA_NAME,
+    patternDescription: 'a schema name (letters, digits, "_" or "$")',
+  });
+  if (tables.length === 0 && intoSchema)
+    throw new InputError('tables-schema', 'only applies with tables: name the tables to restore into it.');
   return { tables, content, intoSchema };
 }
 
 export function restoredTablesSummary(restored: RestoredTable[]): string {
-  return ['\n### Tables restored\n\n', markdownTable(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+  return [
+    '\n### Tables restored\n\n',
+    markdownTable(
+      ['From the backup', 'Into', 'Rows'],
+      restored.map((table) => [table.from, table.into, table.rows]),
+    ),
+  ].join('');
 }
 
 export interface TablesFromDump {
@@ -51,8 +64,16 @@ export interface TablesFromDump {
 
 /** Partial restore from a verified dump: only the named tables, into the database in database-url. */
 export async function restoreTablesFromDump(request: TablesFromDump): Promise<void> {
-  const [pgDump, psql] = await Promise.all([findPgTool('pg_dump', request.server.major, request.pgBinDir), findPgTool('psql', request.server.major, request.pgBinDir)]);
-  emitEvent('restore_start', { database: request.target.database, tables: request.tables.tables, checksum: request.checksum, source: request.origin });
+  const [pgDump, psql] = await Promise.all([
+    findPgTool('pg_dump', request.server.major, request.pgBinDir),
+    findPgTool('psql', request.server.major, request.pgBinDir),
+  ]);
+  emitEvent('restore_start', {
+    database: request.target.database,
+    tables: request.tables.tables,
+    checksum: request.checksum,
+    source: request.origin,
+  });
   const restored = await restoreTables({
     source: { kind: 'archive', path: request.archive, rowCounts: request.metadata?.rowCounts },
     live: request.target,
@@ -66,7 +87,12 @@ export async function restoreTablesFromDump(request: TablesFromDump): Promise<vo
     workDir: request.workDir,
   });
   const durationMs = Date.now() - request.started;
-  setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
+  setOutputs({
+    database: request.target.database,
+    checksum: request.checksum,
+    'restored-tables': restored,
+    'duration-ms': durationMs,
+  });
   await writeSummary(
     [
       `## Tables restored into ${request.target.database}\n`,
@@ -74,7 +100,14 @@ export async function restoreTablesFromDump(request: TablesFromDump): Promise<vo
         ['Backup', request.origin],
         ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
         ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
-        ['Content', request.tables.intoSchema ? `definition and rows, into the new schema ${request.tables.intoSchema}` : request.tables.content === 'data' ? 'rows, into the existing (empty) tables' : 'definition and rows'],
+        [
+          'Content',
+          request.tables.intoSchema
+            ? `definition and rows, into the new schema ${request.tables.intoSchema}`
+            : request.tables.content === 'data'
+              ? 'rows, into the existing (empty) tables'
+              : 'definition and rows',
+        ],
         ['Took', formatDuration(durationMs)],
       ]),
       restoredTablesSummary(restored),

@@ -16,7 +16,10 @@ export function readDecideInputs(): DecideInputs {
     called: booleanInput('called', { default: false }),
     failedTag: stringInput('failed-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
     reason: stringInput('reason'),
-    detectedAt: stringInput('detected-at', { pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z' }),
+    detectedAt: stringInput('detected-at', {
+      pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+      patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z',
+    }),
     githubToken: secretInput('github-token', { required: true }),
   };
 }

@@ -10,7 +10,9 @@ import { readDecideInputs } from './inputs.js';
 /** The workflow_run payload, when this run was started by one (the event file the runner wrote). */
 function workflowRunEvent(): DecideFacts['workflowRun'] {
   if (process.env.GITHUB_EVENT_NAME !== 'workflow_run' || !process.env.GITHUB_EVENT_PATH) return undefined;
-  return (JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, 'utf8')) as { workflow_run?: DecideFacts['workflowRun'] }).workflow_run;
+  return (
+    JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, 'utf8')) as { workflow_run?: DecideFacts['workflowRun'] }
+  ).workflow_run;
 }
 
 export async function run(): Promise<void> {
@@ -21,7 +23,12 @@ export async function run(): Promise<void> {
     latest = deployment;
     break;
   }
-  const decision = decide({ ...inputs, workflowRun: inputs.called ? undefined : workflowRunEvent(), latest, now: new Date() });
+  const decision = decide({
+    ...inputs,
+    workflowRun: inputs.called ? undefined : workflowRunEvent(),
+    latest,
+    now: new Date(),
+  });
   for (const warning of decision.warnings) core.warning(warning);
   if (decision.rollBack) core.info(decision.explanation);
   else core.notice(decision.explanation, { title: 'No rollback' });

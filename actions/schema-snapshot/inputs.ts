@@ -18,7 +18,11 @@ function workspacePath(file: string): string {
 
 export function readSnapshotInputs(): SnapshotInputs {
   const compareTo = stringInput('compare-to');
-  if (compareTo && !existsSync(workspacePath(compareTo))) throw new InputError('compare-to', `names ${JSON.stringify(compareTo)}, which does not exist: take the earlier snapshot first.`);
+  if (compareTo && !existsSync(workspacePath(compareTo)))
+    throw new InputError(
+      'compare-to',
+      `names ${JSON.stringify(compareTo)}, which does not exist: take the earlier snapshot first.`,
+    );
   return {
     databaseUrl: secretInput('database-url', { required: true }),
     path: workspacePath(stringInput('path', { required: true })),

@@ -14,10 +14,14 @@ export async function run(): Promise<void> {
   const target = resolvePgTarget(inputs.databaseUrl);
   const server = await withClient(target, (client) => serverVersion(client));
   const pgDump = await findPgTool('pg_dump', server.major, inputs.pgBinDir);
-  const schema = normalizeSchema(await dumpSchema(target, pgDump.path, { excludeTables: inputs.excludeTables }), { ignoreColumnOrder: inputs.ignoreColumnOrder });
+  const schema = normalizeSchema(await dumpSchema(target, pgDump.path, { excludeTables: inputs.excludeTables }), {
+    ignoreColumnOrder: inputs.ignoreColumnOrder,
+  });
   mkdirSync(path.dirname(inputs.path), { recursive: true });
   writeFileSync(inputs.path, schema);
-  core.info(`Schema of ${describeTarget(target)} (PostgreSQL ${server.text}, pg_dump ${pgDump.version}): ${schema.split('\n').length} lines in ${inputs.path}.`);
+  core.info(
+    `Schema of ${describeTarget(target)} (PostgreSQL ${server.text}, pg_dump ${pgDump.version}): ${schema.split('\n').length} lines in ${inputs.path}.`,
+  );
   if (!inputs.compareTo) {
     setOutputs({ path: inputs.path, equal: '', differences: '' });
     return;
@@ -29,7 +33,10 @@ export async function run(): Promise<void> {
     core.info(`The schema equals the snapshot in ${inputs.compareTo}.`);
     return;
   }
-  const shown = [...differences.onlyInFirst.map((statement) => `- ${statement}`), ...differences.onlyInSecond.map((statement) => `+ ${statement}`)].join('\n\n');
+  const shown = [
+    ...differences.onlyInFirst.map((statement) => `- ${statement}`),
+    ...differences.onlyInSecond.map((statement) => `+ ${statement}`),
+  ].join('\n\n');
   await writeSummary(`### Schema differs from ${path.basename(inputs.compareTo)}\n\n${codeBlock(shown, 'diff')}`);
   throw new ActionError(
     `The schema of ${describeTarget(target)} differs from the snapshot in ${inputs.compareTo}: ${differences.onlyInFirst.length} statement(s) only in the snapshot, ${differences.onlyInSecond.length} only now. First: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 300)}`,

@@ -33,7 +33,9 @@ export class ResponseView {
         this.parsed = { value: JSON.parse(this.text) as unknown };
       } catch (error) {
         const contentType = this.response.headers['content-type'] ?? 'no content-type';
-        this.parsed = { error: `body is not JSON (${contentType}${this.response.bodyTruncated ? ', truncated' : ''}): ${(error as Error).message}` };
+        this.parsed = {
+          error: `body is not JSON (${contentType}${this.response.bodyTruncated ? ', truncated' : ''}): ${(error as Error).message}`,
+        };
       }
     }
     return this.parsed;
@@ -43,18 +45,31 @@ export class ResponseView {
 export function formatValue(value: Actual, limit = 200): string {
   if (value === MISSING) return '(missing)';
   if (value === undefined) return 'undefined';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
 }
 
 /** Returns undefined when the assertion does not apply (an https-only default on a plain http request). */
-export function evaluateAssertion(assertion: Assertion, view: ResponseView, render: (value: unknown) => unknown): AssertionResult | undefined {
-  const result = (passed: boolean, expected: string, actual: string): AssertionResult => ({ label: assertion.label, passed, expected, actual });
+export function evaluateAssertion(
+  assertion: Assertion,
+  view: ResponseView,
+  render: (value: unknown) => unknown,
+): AssertionResult | undefined {
+  const result = (passed: boolean, expected: string, actual: string): AssertionResult => ({
+    label: assertion.label,
+    passed,
+    expected,
+    actual,
+  });
   switch (assertion.subject) {
     case 'status': {
       const matchers = assertion.expected as StatusMatcher[];
       const status = view.response.status;
-      return result(matchers.some((matcher) => matcher.matches(status)), matchers.map((matcher) => matcher.text).join(' or '), `${status}${view.response.statusText ? ` ${view.response.statusText}` : ''}`);
+      return result(
+        matchers.some((matcher) => matcher.matches(status)),
+        matchers.map((matcher) => matcher.text).join(' or '),
+        `${status}${view.response.statusText ? ` ${view.response.statusText}` : ''}`,
+      );
     }
     case 'version': {
       const expected = String(assertion.expected);
@@ -70,11 +85,18 @@ export function evaluateAssertion(assertion: Assertion, view: ResponseView, rend
       const certificate = view.response.certificate;
       if (!view.https || !certificate) {
         if (assertion.httpsOnly) return undefined;
-        return result(false, describeOperator(assertion.operator, assertion.expected, (days) => `${days} days`), '(not an https request: no certificate)');
+        return result(
+          false,
+          describeOperator(assertion.operator, assertion.expected, (days) => `${days} days`),
+          '(not an https request: no certificate)',
+        );
       }
       const days = Math.floor(certificate.daysToExpiry * 10) / 10;
       const outcome = compareNumbers(assertion, days, render, (value) => `${value} days`, result);
-      return { ...outcome, actual: `${outcome.actual} (expires ${certificate.validTo.toISOString()}, ${certificate.subject || 'no subject'})` };
+      return {
+        ...outcome,
+        actual: `${outcome.actual} (expires ${certificate.validTo.toISOString()}, ${certificate.subject || 'no subject'})`,
+      };
     }
     case 'header': {
       const value = view.response.headers[assertion.target!];
@@ -84,7 +106,8 @@ export function evaluateAssertion(assertion: Assertion, view: ResponseView, rend
       return applyOperator(assertion, view.text, render, result);
     case 'json': {
       const json = view.json();
-      if (json.error) return result(false, describeOperator(assertion.operator, render(assertion.expected)), `(${json.error})`);
+      if (json.error)
+        return result(false, describeOperator(assertion.operator, render(assertion.expected)), `(${json.error})`);
       const values = queryJsonPath(assertion.path!, json.value);
       const actual: Actual = assertion.path!.definite ? (values.length > 0 ? values[0] : MISSING) : values;
       return applyOperator(assertion, actual, render, result);
@@ -107,7 +130,11 @@ function compareNumbers(
 ): AssertionResult {
   const expected = Number(render(assertion.expected));
   const passed = compare(assertion.operator, actual, expected);
-  return result(passed, describeOperator(assertion.operator, expected, (value) => show(Number(value))), show(actual));
+  return result(
+    passed,
+    describeOperator(assertion.operator, expected, (value) => show(Number(value))),
+    show(actual),
+  );
 }
 
 function compare(operator: string, actual: number | string, expected: number | string): boolean {
@@ -127,7 +154,11 @@ function compare(operator: string, actual: number | string, expected: number | s
 
 const SYMBOLS: Record<string, string> = { lt: '<', lte: '<=', gt: '>', gte: '>=' };
 
-export function describeOperator(operator: string, expected: unknown, show: (value: unknown) => string = (value) => formatValue(value)): string {
+export function describeOperator(
+  operator: string,
+  expected: unknown,
+  show: (value: unknown) => string = (value) => formatValue(value),
+): string {
   switch (operator) {
     case 'equals':
       return show(expected);
@@ -186,7 +217,12 @@ function applyOperator(
   const operator = assertion.operator;
   const expected = render(assertion.expected);
   const expectedText = describeOperator(operator, expected);
-  if (operator === 'exists') return result((actual !== MISSING) === Boolean(expected), expectedText, actual === MISSING ? '(missing)' : 'present');
+  if (operator === 'exists')
+    return result(
+      (actual !== MISSING) === Boolean(expected),
+      expectedText,
+      actual === MISSING ? '(missing)' : 'present',
+    );
   if (actual === MISSING) return result(false, expectedText, '(missing)');
   const shown = formatValue(actual);
   switch (operator) {
@@ -195,18 +231,28 @@ function applyOperator(
     case 'not-equals':
       return result(!deepEqual(actual, expected), expectedText, shown);
     case 'one-of':
-      return result((expected as unknown[]).some((option) => deepEqual(actual, option)), expectedText, shown);
+      return result(
+        (expected as unknown[]).some((option) => deepEqual(actual, option)),
+        expectedText,
+        shown,
+      );
     case 'matches':
     case 'not-matches': {
-      const matched = (typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean') && new RegExp(String(expected)).test(String(actual));
+      const matched =
+        (typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean') &&
+        new RegExp(String(expected)).test(String(actual));
       return result(operator === 'matches' ? matched : !matched, expectedText, shown);
     }
     case 'contains':
     case 'not-contains': {
       let contained: boolean;
       if (typeof actual === 'string') contained = actual.includes(String(expected));
-      else if (Array.isArray(actual)) contained = actual.some((item) => deepEqual(item, expected) || (typeof item === 'string' && item === String(expected)));
-      else if (actual !== null && typeof actual === 'object') contained = Object.prototype.hasOwnProperty.call(actual, String(expected));
+      else if (Array.isArray(actual))
+        contained = actual.some(
+          (item) => deepEqual(item, expected) || (typeof item === 'string' && item === String(expected)),
+        );
+      else if (actual !== null && typeof actual === 'object')
+        contained = Object.prototype.hasOwnProperty.call(actual, String(expected));
       else contained = false;
       return result(operator === 'contains' ? contained : !contained, expectedText, shown);
     }
@@ -214,7 +260,11 @@ function applyOperator(
       return result(matchesType(actual, String(expected)), expectedText, `${typeOf(actual)} ${shown}`);
     case 'length': {
       const length = lengthOf(actual);
-      return result(length === Number(expected), expectedText, length === undefined ? `${typeOf(actual)} ${shown} (has no length)` : `length ${length}: ${shown}`);
+      return result(
+        length === Number(expected),
+        expectedText,
+        length === undefined ? `${typeOf(actual)} ${shown} (has no length)` : `length ${length}: ${shown}`,
+      );
     }
     case 'lt':
     case 'lte':
@@ -222,7 +272,8 @@ function applyOperator(
     case 'gte': {
       const a = asComparable(actual);
       const b = asComparable(expected);
-      if (a === undefined || b === undefined || typeof a !== typeof b) return result(false, expectedText, `${shown} (not comparable with ${formatValue(expected)})`);
+      if (a === undefined || b === undefined || typeof a !== typeof b)
+        return result(false, expectedText, `${shown} (not comparable with ${formatValue(expected)})`);
       return result(compare(operator, a, b), expectedText, shown);
     }
     default:

@@ -1,4 +1,12 @@
-import { booleanInput, durationInput, integerInput, listInput, secretInput, stringInput, urlInput } from '../../shared/inputs.js';
+import {
+  booleanInput,
+  durationInput,
+  integerInput,
+  listInput,
+  secretInput,
+  stringInput,
+  urlInput,
+} from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
@@ -43,13 +51,15 @@ export function parseExpectedStatus(text: string, inputName = 'expected-status')
   const items = text.split(/[\s,]+/).filter(Boolean);
   if (items.length === 0) throw new InputError(inputName, 'must list at least one status code or class.');
   for (const item of items) {
-    if (!STATUS.test(item)) throw new InputError(inputName, `must list status codes (200) or classes (2xx); got "${item}".`);
+    if (!STATUS.test(item))
+      throw new InputError(inputName, `must list status codes (200) or classes (2xx); got "${item}".`);
   }
   return items;
 }
 
 // Header names that carry credentials: their values are secret without being listed in secret-headers.
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passwd|session|key|auth|credential|signature|jwt/i;
+const CREDENTIAL_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passwd|session|key|auth|credential|signature|jwt/i;
 
 export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADER.test(name);
@@ -69,7 +79,10 @@ function parseHeaders(text: string | undefined, secretNames: Set<string>): Recor
     const name = line.slice(0, separator).trim();
     if (separator <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
       // Only the start of the line: the rest may be the secret itself.
-      throw new InputError(inputName, `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`);
+      throw new InputError(
+        inputName,
+        `lines must look like "Name: value"; got a line starting "${line.trim().slice(0, 12)}".`,
+      );
     }
     const value = line.slice(separator + 1).trim();
     if (isCredentialHeader(name) || secretNames.has(name.toLowerCase())) maskValue(value);
@@ -81,7 +94,10 @@ function parseHeaders(text: string | undefined, secretNames: Set<string>): Recor
 export function readSmokeInputs(): SmokeInputs {
   // Headers first: their secret values are masked before any other input error can print anything.
   const secretHeaders = new Set(
-    listInput('secret-headers', { itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, itemDescription: 'header names such as X-Internal-Auth' }).map((name) => name.toLowerCase()),
+    listInput('secret-headers', {
+      itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+      itemDescription: 'header names such as X-Internal-Auth',
+    }).map((name) => name.toLowerCase()),
   );
   const headers = parseHeaders(stringInput('headers'), secretHeaders);
   for (const name of Object.keys(headers)) if (isCredentialHeader(name)) secretHeaders.add(name.toLowerCase());
@@ -91,23 +107,35 @@ export function readSmokeInputs(): SmokeInputs {
   if (!url && !suite) throw new InputError('url', 'or "suite" is required: give a URL to check or a suite of checks.');
   const backoffMs = durationInput('backoff', { default: 250, min: 1, max: 600_000 });
   const maxBackoffMs = durationInput('max-backoff', { default: 5_000, min: 1, max: 3_600_000 });
-  if (maxBackoffMs < backoffMs) throw new InputError('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
+  if (maxBackoffMs < backoffMs)
+    throw new InputError('max-backoff', `must be at least the backoff (${backoffMs}ms); got ${maxBackoffMs}ms.`);
   const tlsExpiryDays = integerInput('tls-expiry-days', { min: 0, max: 3650 });
   return {
     url,
     baseUrl,
     suite,
-    method: stringInput('method', { default: 'GET', pattern: /^[A-Za-z]+$/, patternDescription: 'an HTTP method such as GET or HEAD' }).toUpperCase(),
+    method: stringInput('method', {
+      default: 'GET',
+      pattern: /^[A-Za-z]+$/,
+      patternDescription: 'an HTTP method such as GET or HEAD',
+    }).toUpperCase(),
     expectedStatus: parseExpectedStatus(stringInput('expected-status', { default: '2xx' })),
     expectedVersion: stringInput('expected-version'),
-    versionPath: stringInput('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
+    versionPath: stringInput('version-path', {
+      default: '$.version',
+      pattern: /^\$/,
+      patternDescription: 'a JSONPath starting with "$", e.g. $.version',
+    }),
     headers,
     secretHeaders,
     timeoutMs: durationInput('timeout', { default: 10_000, min: 1 }),
     deadlineMs: durationInput('deadline', { default: 60_000, min: 0 }),
     consecutiveSuccesses: integerInput('consecutive-successes', { default: 1, min: 1, max: 100 }),
     warmup: integerInput('warmup', { default: 0, min: 0, max: 100 }),
-    retryStatuses: listInput('retry-statuses', { itemPattern: /^[1-5][0-9]{2}$/, itemDescription: 'status codes such as 503' }).map(Number),
+    retryStatuses: listInput('retry-statuses', {
+      itemPattern: /^[1-5][0-9]{2}$/,
+      itemDescription: 'status codes such as 503',
+    }).map(Number),
     retryOnAssertionFailure: booleanInput('retry-on-assertion-failure', { default: false }),
     backoffMs,
     maxBackoffMs,
@@ -129,8 +157,10 @@ function readLedgerInputs(): SmokeInputs['ledger'] {
   const path = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
   const tag = stringInput('ledger-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
   if (!path) {
-    if (ssh) throw new InputError('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
-    if (tag) throw new InputError('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
+    if (ssh)
+      throw new InputError('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+    if (tag)
+      throw new InputError('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
     return undefined;
   }
   return { path, ssh, tag, environment: stringInput('environment') };
@@ -144,7 +174,15 @@ function readDeploymentInputs(): SmokeInputs['deployment'] {
   // verdict then concerns no deployment, which is not an error in the caller's wiring.
   const id = integerInput('deployment-id', { min: 1 });
   if (id === undefined) return undefined;
-  if (!environment) throw new InputError('environment', 'is required with deployment-id: on success the environment\'s earlier deployments are marked inactive.');
-  if (!token) throw new InputError('github-token', 'is required with deployment-id (a token with permissions: deployments: write).');
+  if (!environment)
+    throw new InputError(
+      'environment',
+      "is required with deployment-id: on success the environment's earlier deployments are marked inactive.",
+    );
+  if (!token)
+    throw new InputError(
+      'github-token',
+      'is required with deployment-id (a token with permissions: deployments: write).',
+    );
   return { id, environment, environmentUrl, token };
 }

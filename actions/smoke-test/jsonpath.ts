@@ -12,7 +12,9 @@ import { JSONPathEnvironment, JSONPathError, jsonpath, type JSONPathQuery, type 
 
 export class JsonPathError extends Error {
   constructor(path: string, position: number | undefined, problem: string) {
-    super(`invalid JSONPath ${JSON.stringify(path)}${position === undefined ? '' : ` at character ${position + 1}`}: ${problem}`);
+    super(
+      `invalid JSONPath ${JSON.stringify(path)}${position === undefined ? '' : ` at character ${position + 1}`}: ${problem}`,
+    );
     this.name = 'JsonPathError';
   }
 }
@@ -27,7 +29,8 @@ export interface CompiledPath {
 // Strict: RFC 9535 only, none of json-p3's extensions (keys selectors and the like).
 const environment = new JSONPathEnvironment({ strict: true });
 const { FilterSelector } = jsonpath.selectors;
-const { FilterQuery, FunctionExtension, InfixExpression, LogicalExpression, PrefixExpression, StringLiteral } = jsonpath.expressions;
+const { FilterQuery, FunctionExtension, InfixExpression, LogicalExpression, PrefixExpression, StringLiteral } =
+  jsonpath.expressions;
 // The regex functions as RFC 9535 runs them, but throwing on a pattern that is not an I-Regexp.
 const regexChecker = new jsonpath.functions.Match({ throwErrors: true, iRegexpCheck: true });
 
@@ -39,7 +42,11 @@ export function compileJsonPath(source: string): CompiledPath {
     if (!(error instanceof JSONPathError)) throw error;
     const migration = legacyRegexMigration(source);
     if (migration) throw new JsonPathError(source, undefined, migration);
-    throw new JsonPathError(source, error.token.index, firstLine(error.token.kind === 'TOKEN_ERROR' && error.token.value ? error.token.value : error.message));
+    throw new JsonPathError(
+      source,
+      error.token.index,
+      firstLine(error.token.kind === 'TOKEN_ERROR' && error.token.value ? error.token.value : error.message),
+    );
   }
   checkRegexArguments(source, query);
   return { source, query, definite: query.singularQuery() };
@@ -88,14 +95,19 @@ function checkRegexArguments(source: string, query: JSONPathQuery): void {
         try {
           regexChecker.call('', pattern.value);
         } catch (error) {
-          throw new JsonPathError(source, pattern.token.index, `${expression.name}() needs an I-Regexp (RFC 9485); ${JSON.stringify(pattern.value)} is not one: ${firstLine((error as Error).message)}`);
+          throw new JsonPathError(
+            source,
+            pattern.token.index,
+            `${expression.name}() needs an I-Regexp (RFC 9485); ${JSON.stringify(pattern.value)} is not one: ${firstLine((error as Error).message)}`,
+          );
         }
       }
     }
   };
   const visitQuery = (inner: JSONPathQuery): void => {
     for (const segment of inner.segments) {
-      for (const selector of segment.selectors) if (selector instanceof FilterSelector) visitExpression(selector.expression);
+      for (const selector of segment.selectors)
+        if (selector instanceof FilterSelector) visitExpression(selector.expression);
     }
   };
   visitQuery(query);
@@ -111,5 +123,12 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const aKeys = Object.keys(a as object);
   const bKeys = Object.keys(b as object);
-  return aKeys.length === bKeys.length && aKeys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  return (
+    aKeys.length === bKeys.length &&
+    aKeys.every(
+      (key) =>
+        Object.prototype.hasOwnProperty.call(b, key) &&
+        deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    )
+  );
 }

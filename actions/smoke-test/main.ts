@@ -18,7 +18,8 @@ import { formatProblem, parseSuite, readSuiteSource, SuiteError, type ParsedSuit
 export async function run(): Promise<void> {
   const inputs = readSmokeInputs();
   const redactor = new Redactor();
-  for (const [name, value] of Object.entries(inputs.headers)) if (inputs.secretHeaders.has(name.toLowerCase())) redactor.addHeaderValue(value);
+  for (const [name, value] of Object.entries(inputs.headers))
+    if (inputs.secretHeaders.has(name.toLowerCase())) redactor.addHeaderValue(value);
   redactor.addUrlCredentials(inputs.url);
   redactor.addUrlCredentials(inputs.baseUrl);
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -65,7 +66,18 @@ export async function run(): Promise<void> {
     'report-path': reportPath,
     'duration-ms': Math.round(result.durationMs),
   });
-  await writeSummary(summaryMarkdown(result, { suite: plan.source ?? (inputs.url ? 'url input' : 'inline'), reportPath, deadlineMs: inputs.deadlineMs, baseUrl }, redactor));
+  await writeSummary(
+    summaryMarkdown(
+      result,
+      {
+        suite: plan.source ?? (inputs.url ? 'url input' : 'inline'),
+        reportPath,
+        deadlineMs: inputs.deadlineMs,
+        baseUrl,
+      },
+      redactor,
+    ),
+  );
   emitEvent('smoke_test_result', {
     passed: result.passed,
     checks: result.checks.length,
@@ -81,30 +93,57 @@ export async function run(): Promise<void> {
       environment: inputs.deployment.environment,
       environmentUrl: inputs.deployment.environmentUrl,
       success: result.passed,
-      description: result.passed ? `Smoke tests passed (${result.checks.length} checks)` : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
+      description: result.passed
+        ? `Smoke tests passed (${result.checks.length} checks)`
+        : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
     });
   }
 
-  if (inputs.ledger) await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
+  if (inputs.ledger)
+    await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
 
   if (result.passed) {
-    core.info(`All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
+    core.info(
+      `All ${result.checks.length} smoke checks passed in ${formatDuration(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`,
+    );
     return;
   }
   const lines = result.checks
     .filter((check) => !check.passed)
-    .map((check) => `- ${check.name} (${check.attempts} attempt${check.attempts === 1 ? '' : 's'}): ${check.failure ? describeFailure(check.failure) : 'failed'}`);
-  const message = redactor.redact(`${failed.length} of ${result.checks.length} smoke checks failed:\n${lines.join('\n')}`);
+    .map(
+      (check) =>
+        `- ${check.name} (${check.attempts} attempt${check.attempts === 1 ? '' : 's'}): ${check.failure ? describeFailure(check.failure) : 'failed'}`,
+    );
+  const message = redactor.redact(
+    `${failed.length} of ${result.checks.length} smoke checks failed:\n${lines.join('\n')}`,
+  );
   if (inputs.failOnError) throw new ActionError(message, { hint: `JUnit report: ${reportPath}` });
   core.warning(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
 }
 
 /** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
-async function recordInLedger(ledger: NonNullable<SmokeInputs['ledger']>, deploymentId: number | undefined, passed: boolean, checks: number, failed: number): Promise<void> {
+async function recordInLedger(
+  ledger: NonNullable<SmokeInputs['ledger']>,
+  deploymentId: number | undefined,
+  passed: boolean,
+  checks: number,
+  failed: number,
+): Promise<void> {
   let executor;
   try {
     executor = await openHostExecutor(ledger.ssh, process.cwd());
-    await appendLedger({ path: ledger.path, executor }, { type: 'smoke', environment: ledger.environment, tag: ledger.tag, result: passed ? 'pass' : 'fail', checks, failed, githubDeploymentId: deploymentId });
+    await appendLedger(
+      { path: ledger.path, executor },
+      {
+        type: 'smoke',
+        environment: ledger.environment,
+        tag: ledger.tag,
+        result: passed ? 'pass' : 'fail',
+        checks,
+        failed,
+        githubDeploymentId: deploymentId,
+      },
+    );
   } catch (error) {
     core.warning(errorMessage(error));
   } finally {
@@ -116,6 +155,11 @@ async function recordInLedger(ledger: NonNullable<SmokeInputs['ledger']>, deploy
 function annotate(error: SuiteError): void {
   if (!error.source.file) return;
   for (const problem of error.problems) {
-    core.error(formatProblem(error.source, problem), { title: 'smoke suite', file: error.source.displayName, startLine: problem.line, startColumn: problem.column });
+    core.error(formatProblem(error.source, problem), {
+      title: 'smoke suite',
+      file: error.source.displayName,
+      startLine: problem.line,
+      startColumn: problem.column,
+    });
   }
 }

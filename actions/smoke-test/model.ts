@@ -22,7 +22,8 @@ export function statusMatcher(spec: string | number): StatusMatcher {
   return { text, matches: (status) => status === code };
 }
 
-export type AssertionSubject = 'status' | 'json' | 'header' | 'body' | 'response-time' | 'tls-days-to-expiry' | 'version';
+export type AssertionSubject =
+  'status' | 'json' | 'header' | 'body' | 'response-time' | 'tls-days-to-expiry' | 'version';
 
 export interface Assertion {
   subject: AssertionSubject;
@@ -56,7 +57,8 @@ export interface CaptureSpec {
   label: string;
 }
 
-export type BodySpec = { kind: 'json'; value: unknown } | { kind: 'text'; value: string } | { kind: 'form'; value: Record<string, string> };
+export type BodySpec =
+  { kind: 'json'; value: unknown } | { kind: 'text'; value: string } | { kind: 'form'; value: Record<string, string> };
 
 export interface TlsSettings {
   /** PEM text of extra CAs (read when the suite is loaded, so a missing file fails before any request). */

@@ -19,7 +19,18 @@ import {
 import { isCredentialHeader, type SmokeInputs } from './inputs.js';
 import { didYouMean, SuiteError, type ParsedSuite, type SuiteProblem } from './suite-load.js';
 import { COMPARISON_OPERATORS, REQUEST_FIELDS, type AssertionOperator } from './suite-schema.js';
-import type { Comparison, Duration, RawCapture, RawCheck, RawExpect, RawHeaderValue, RawRequest, RawRetry, RawSuite, ValueOrOperators } from './suite-types.js';
+import type {
+  Comparison,
+  Duration,
+  RawCapture,
+  RawCheck,
+  RawExpect,
+  RawHeaderValue,
+  RawRequest,
+  RawRetry,
+  RawSuite,
+  ValueOrOperators,
+} from './suite-types.js';
 import { isGenerator, jsonReferences, templateReferences } from './template.js';
 
 type DefaultExpect = NonNullable<NonNullable<RawSuite['defaults']>['expect']>;
@@ -76,7 +87,11 @@ export function planFromInputs(planContext: PlanContext, parsed?: ParsedSuite): 
   const names = new Set(checks.map((check) => check.name));
   suite?.checks.forEach((raw, index) => {
     const pointer = ['checks', index];
-    if (names.has(raw.name)) problems.add([...pointer, 'name'], `another check is already named "${raw.name}"; names must be unique (they name the JUnit test cases)`);
+    if (names.has(raw.name))
+      problems.add(
+        [...pointer, 'name'],
+        `another check is already named "${raw.name}"; names must be unique (they name the JUnit test cases)`,
+      );
     names.add(raw.name);
     const check = buildCheck(raw, pointer, suite, context, baseUrl, scopeNames, problems);
     if (check) checks.push(check);
@@ -118,13 +133,25 @@ function urlCheck(context: BuildContext, baseUrl: string | undefined, problems: 
     captures: [],
     sensitive: false,
   };
-  if (inputs.maxResponseTimeMs !== undefined) request.assertions.push(comparisonAssertion('response-time', 'lte', inputs.maxResponseTimeMs));
-  if (inputs.tlsExpiryDays !== undefined) request.assertions.push(comparisonAssertion('tls-days-to-expiry', 'gte', inputs.tlsExpiryDays));
-  return { name: request.name, flow: false, steps: [request], retry: retryPlan(undefined, undefined, inputs), variables: [] };
+  if (inputs.maxResponseTimeMs !== undefined)
+    request.assertions.push(comparisonAssertion('response-time', 'lte', inputs.maxResponseTimeMs));
+  if (inputs.tlsExpiryDays !== undefined)
+    request.assertions.push(comparisonAssertion('tls-days-to-expiry', 'gte', inputs.tlsExpiryDays));
+  return {
+    name: request.name,
+    flow: false,
+    steps: [request],
+    retry: retryPlan(undefined, undefined, inputs),
+    variables: [],
+  };
 }
 
 function inputHeaders(inputs: SmokeInputs): HeaderSpec[] {
-  return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: inputs.secretHeaders.has(name.toLowerCase()) }));
+  return Object.entries(inputs.headers).map(([name, value]) => ({
+    name,
+    value,
+    secret: inputs.secretHeaders.has(name.toLowerCase()),
+  }));
 }
 
 export function joinUrl(baseUrl: string | undefined, url: string): string {
@@ -153,7 +180,11 @@ function buildCheck(
   let rawSteps: { raw: RawRequest; pointer: (string | number)[] }[];
   if (raw.steps) {
     if (requestFieldsOnCheck.length > 0) {
-      problems.add([...pointer, requestFieldsOnCheck[0]], `a check with steps sends only its steps' requests; move "${requestFieldsOnCheck[0]}" into a step`, true);
+      problems.add(
+        [...pointer, requestFieldsOnCheck[0]],
+        `a check with steps sends only its steps' requests; move "${requestFieldsOnCheck[0]}" into a step`,
+        true,
+      );
       return undefined;
     }
     rawSteps = raw.steps.map((step, index) => ({ raw: step, pointer: [...pointer, 'steps', index] }));
@@ -168,7 +199,8 @@ function buildCheck(
   const stepNames = new Set<string>();
   rawSteps.forEach(({ raw: step, pointer: stepPointer }, index) => {
     const name = raw.steps ? (step.name ?? `step ${index + 1}`) : raw.name;
-    if (raw.steps && stepNames.has(name)) problems.add([...stepPointer, 'name'], `another step of this check is already named "${name}"`);
+    if (raw.steps && stepNames.has(name))
+      problems.add([...stepPointer, 'name'], `another step of this check is already named "${name}"`);
     stepNames.add(name);
     steps.push(buildRequest(name, step, stepPointer, suite, context, baseUrl, scope, problems));
   });
@@ -197,9 +229,15 @@ function buildRequest(
   const url = raw.url!;
   checkReferences(url, [...pointer, 'url'], scope, context, problems);
   if (url.startsWith('/') && !baseUrl) {
-    problems.add([...pointer, 'url'], `"${url}" is relative, but neither the base-url input nor the suite's base-url is set`);
+    problems.add(
+      [...pointer, 'url'],
+      `"${url}" is relative, but neither the base-url input nor the suite's base-url is set`,
+    );
   } else if (!url.startsWith('/') && !url.startsWith('{{') && !/^https?:\/\//.test(url)) {
-    problems.add([...pointer, 'url'], `must be an http:// or https:// URL, or a path starting with / (joined to base-url); got ${JSON.stringify(url)}`);
+    problems.add(
+      [...pointer, 'url'],
+      `must be an http:// or https:// URL, or a path starting with / (joined to base-url); got ${JSON.stringify(url)}`,
+    );
   }
 
   const query: [string, string][] = Object.entries(raw.query ?? {}).map(([key, value]) => {
@@ -214,10 +252,12 @@ function buildRequest(
   ]);
 
   const bodies = (['body', 'json', 'form'] as const).filter((field) => raw[field] !== undefined);
-  if (bodies.length > 1) problems.add([...pointer, bodies[1]], `give one of body, json or form, not ${bodies.join(' and ')}`, true);
+  if (bodies.length > 1)
+    problems.add([...pointer, bodies[1]], `give one of body, json or form, not ${bodies.join(' and ')}`, true);
   let body: BodySpec | undefined;
   if (raw.json !== undefined) {
-    for (const reference of jsonReferences(raw.json)) checkReference(reference, [...pointer, 'json'], scope, context, problems);
+    for (const reference of jsonReferences(raw.json))
+      checkReference(reference, [...pointer, 'json'], scope, context, problems);
     body = { kind: 'json', value: raw.json };
   } else if (raw.body !== undefined) {
     checkReferences(raw.body, [...pointer, 'body'], scope, context, problems);
@@ -232,9 +272,21 @@ function buildRequest(
   }
 
   const versionPath = versionPathOf(raw, suite, inputs);
-  const assertions = buildAssertions(raw.expect, defaults.expect, [...pointer, 'expect'], inputs, scope, context, problems);
+  const assertions = buildAssertions(
+    raw.expect,
+    defaults.expect,
+    [...pointer, 'expect'],
+    inputs,
+    scope,
+    context,
+    problems,
+  );
   if (raw['version-check'] && inputs.expectedVersion !== undefined) {
-    const compiled = compilePath(versionPath, [...pointer, raw['version-path'] ? 'version-path' : 'version-check'], problems);
+    const compiled = compilePath(
+      versionPath,
+      [...pointer, raw['version-path'] ? 'version-path' : 'version-check'],
+      problems,
+    );
     if (compiled) assertions.push(versionAssertion(compiled, inputs.expectedVersion));
   }
 
@@ -256,7 +308,13 @@ function buildRequest(
     timeoutMs: durationMs(raw.timeout ?? defaults.timeout) ?? inputs.timeoutMs,
     followRedirects: raw['follow-redirects'] ?? defaults['follow-redirects'] ?? inputs.followRedirects,
     maxRedirects: raw['max-redirects'] ?? defaults['max-redirects'] ?? 10,
-    tls: readTls(raw.tls, defaults.tls, context, raw.tls?.['ca-file'] ? [...pointer, 'tls', 'ca-file'] : ['defaults', 'tls', 'ca-file'], problems),
+    tls: readTls(
+      raw.tls,
+      defaults.tls,
+      context,
+      raw.tls?.['ca-file'] ? [...pointer, 'tls', 'ca-file'] : ['defaults', 'tls', 'ca-file'],
+      problems,
+    ),
     assertions,
     captures,
     // A response that hands out a secret is itself secret: never print it, even truncated.
@@ -285,7 +343,13 @@ function headerSpecs(
   });
 }
 
-function readTls(raw: RawRequest['tls'], defaults: RawRequest['tls'], context: BuildContext, pointer: (string | number)[], problems: Problems): TlsSettings {
+function readTls(
+  raw: RawRequest['tls'],
+  defaults: RawRequest['tls'],
+  context: BuildContext,
+  pointer: (string | number)[],
+  problems: Problems,
+): TlsSettings {
   const fromSuite = raw?.['ca-file'] ?? defaults?.['ca-file'];
   const caFile = fromSuite ?? context.inputs.caFile;
   const insecure = raw?.insecure ?? defaults?.insecure ?? context.inputs.insecureTls;
@@ -308,11 +372,18 @@ function readTls(raw: RawRequest['tls'], defaults: RawRequest['tls'], context: B
   return { insecure, caFile, ca };
 }
 
-function retryPlan(raw: RawRetry | undefined, defaults: RawRetry | undefined, inputs: SmokeInputs, pointer: (string | number)[] = [], problems?: Problems): RetryPlan {
+function retryPlan(
+  raw: RawRetry | undefined,
+  defaults: RawRetry | undefined,
+  inputs: SmokeInputs,
+  pointer: (string | number)[] = [],
+  problems?: Problems,
+): RetryPlan {
   const pick = <K extends keyof RawRetry>(key: K): RawRetry[K] => raw?.[key] ?? defaults?.[key];
   const backoffMs = durationMs(pick('backoff')) ?? inputs.backoffMs;
   const maxBackoffMs = durationMs(pick('max-backoff')) ?? Math.max(inputs.maxBackoffMs, backoffMs);
-  if (maxBackoffMs < backoffMs) problems?.add([...pointer, 'max-backoff'], `must be at least the backoff (${backoffMs}ms)`);
+  if (maxBackoffMs < backoffMs)
+    problems?.add([...pointer, 'max-backoff'], `must be at least the backoff (${backoffMs}ms)`);
   return {
     statuses: new Set(pick('statuses') ?? inputs.retryStatuses),
     consecutiveSuccesses: pick('consecutive-successes') ?? inputs.consecutiveSuccesses,
@@ -335,12 +406,24 @@ function statusAssertion(statuses: (string | number)[]): Assertion {
   return { subject: 'status', operator: 'status', expected: matchers, label: 'status' };
 }
 
-function comparisonAssertion(subject: 'response-time' | 'tls-days-to-expiry', operator: AssertionOperator, expected: number, httpsOnly = false): Assertion {
+function comparisonAssertion(
+  subject: 'response-time' | 'tls-days-to-expiry',
+  operator: AssertionOperator,
+  expected: number,
+  httpsOnly = false,
+): Assertion {
   return { subject, operator, expected, label: subject, httpsOnly };
 }
 
 function versionAssertion(pathToVersion: CompiledPath, expected: string): Assertion {
-  return { subject: 'version', path: pathToVersion, target: pathToVersion.source, operator: 'version', expected, label: `version at ${pathToVersion.source}` };
+  return {
+    subject: 'version',
+    path: pathToVersion,
+    target: pathToVersion.source,
+    operator: 'version',
+    expected,
+    label: `version at ${pathToVersion.source}`,
+  };
 }
 
 function buildAssertions(
@@ -353,34 +436,55 @@ function buildAssertions(
   problems: Problems,
 ): Assertion[] {
   const statuses = raw?.status ?? defaults?.status;
-  const assertions: Assertion[] = [statusAssertion(statuses === undefined ? inputs.expectedStatus : ([] as (string | number)[]).concat(statuses))];
+  const assertions: Assertion[] = [
+    statusAssertion(statuses === undefined ? inputs.expectedStatus : ([] as (string | number)[]).concat(statuses)),
+  ];
 
   // A request's own header expectations replace the defaults' (`headers: {}` drops them, e.g. for a 204).
   const headerBase = raw?.headers ? [...pointer, 'headers'] : ['defaults', 'expect', 'headers'];
   for (const [name, spec] of Object.entries(raw?.headers ?? defaults?.headers ?? {})) {
-    assertions.push(...valueAssertions('header', name.toLowerCase(), undefined, spec, [...headerBase, name], scope, context, problems));
+    assertions.push(
+      ...valueAssertions(
+        'header',
+        name.toLowerCase(),
+        undefined,
+        spec,
+        [...headerBase, name],
+        scope,
+        context,
+        problems,
+      ),
+    );
   }
   for (const [jsonPath, spec] of Object.entries(raw?.json ?? {})) {
     const compiled = compilePath(jsonPath, [...pointer, 'json', jsonPath], problems, true);
-    if (compiled) assertions.push(...valueAssertions('json', jsonPath, compiled, spec, [...pointer, 'json', jsonPath], scope, context, problems));
+    if (compiled)
+      assertions.push(
+        ...valueAssertions('json', jsonPath, compiled, spec, [...pointer, 'json', jsonPath], scope, context, problems),
+      );
   }
   if (raw?.body !== undefined) {
     const spec = typeof raw.body === 'string' ? { contains: raw.body } : raw.body;
-    assertions.push(...valueAssertions('body', undefined, undefined, spec, [...pointer, 'body'], scope, context, problems));
+    assertions.push(
+      ...valueAssertions('body', undefined, undefined, spec, [...pointer, 'body'], scope, context, problems),
+    );
   }
 
   const responseTime = raw?.['response-time'] ?? defaults?.['response-time'];
   if (responseTime !== undefined) {
-    for (const [operator, value] of comparisonEntries(responseTime, 'lte')) assertions.push(comparisonAssertion('response-time', operator, durationMs(value as Duration)!));
+    for (const [operator, value] of comparisonEntries(responseTime, 'lte'))
+      assertions.push(comparisonAssertion('response-time', operator, durationMs(value as Duration)!));
   } else if (inputs.maxResponseTimeMs !== undefined) {
     assertions.push(comparisonAssertion('response-time', 'lte', inputs.maxResponseTimeMs));
   }
   const tlsDays = raw?.['tls-days-to-expiry'];
   const defaultTlsDays = defaults?.['tls-days-to-expiry'];
   if (tlsDays !== undefined) {
-    for (const [operator, value] of comparisonEntries(tlsDays, 'gte')) assertions.push(comparisonAssertion('tls-days-to-expiry', operator, value as number));
+    for (const [operator, value] of comparisonEntries(tlsDays, 'gte'))
+      assertions.push(comparisonAssertion('tls-days-to-expiry', operator, value as number));
   } else if (defaultTlsDays !== undefined) {
-    for (const [operator, value] of comparisonEntries(defaultTlsDays, 'gte')) assertions.push(comparisonAssertion('tls-days-to-expiry', operator, value as number, true));
+    for (const [operator, value] of comparisonEntries(defaultTlsDays, 'gte'))
+      assertions.push(comparisonAssertion('tls-days-to-expiry', operator, value as number, true));
   } else if (inputs.tlsExpiryDays !== undefined) {
     assertions.push(comparisonAssertion('tls-days-to-expiry', 'gte', inputs.tlsExpiryDays, true));
   }
@@ -402,26 +506,53 @@ function valueAssertions(
   context: PlanContext,
   problems: Problems,
 ): Assertion[] {
-  const operators: [string, unknown][] = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? Object.entries(spec) : [['equals', subject === 'header' ? String(spec) : spec]];
+  const operators: [string, unknown][] =
+    spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+      ? Object.entries(spec)
+      : [['equals', subject === 'header' ? String(spec) : spec]];
   const subjectLabel = subject === 'body' ? 'body' : subject === 'header' ? `header ${target}` : `json ${target}`;
   return operators.map(([operator, expected]) => {
-    const operatorPointer = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? [...pointer, operator] : pointer;
-    for (const reference of jsonReferences(expected)) checkReference(reference, operatorPointer, scope, context, problems);
-    if ((operator === 'matches' || operator === 'not-matches') && typeof expected === 'string' && templateReferences(expected).length === 0) {
+    const operatorPointer =
+      spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? [...pointer, operator] : pointer;
+    for (const reference of jsonReferences(expected))
+      checkReference(reference, operatorPointer, scope, context, problems);
+    if (
+      (operator === 'matches' || operator === 'not-matches') &&
+      typeof expected === 'string' &&
+      templateReferences(expected).length === 0
+    ) {
       try {
         new RegExp(expected);
       } catch (error) {
         problems.add(operatorPointer, `is not a valid regular expression: ${(error as Error).message}`);
       }
     }
-    if ((COMPARISON_OPERATORS as readonly string[]).includes(operator) && typeof expected === 'string' && subject === 'header' && Number.isNaN(Number(expected)) && templateReferences(expected).length === 0) {
+    if (
+      (COMPARISON_OPERATORS as readonly string[]).includes(operator) &&
+      typeof expected === 'string' &&
+      subject === 'header' &&
+      Number.isNaN(Number(expected)) &&
+      templateReferences(expected).length === 0
+    ) {
       problems.add(operatorPointer, `compares numbers; got ${JSON.stringify(expected)}`);
     }
-    return { subject, target, path: compiled, operator: operator as AssertionOperator, expected, label: `${subjectLabel} ${operator}` };
+    return {
+      subject,
+      target,
+      path: compiled,
+      operator: operator as AssertionOperator,
+      expected,
+      label: `${subjectLabel} ${operator}`,
+    };
   });
 }
 
-function buildCapture(name: string, spec: RawCapture, pointer: (string | number)[], problems: Problems): CaptureSpec | undefined {
+function buildCapture(
+  name: string,
+  spec: RawCapture,
+  pointer: (string | number)[],
+  problems: Problems,
+): CaptureSpec | undefined {
   const object = typeof spec === 'string' ? { json: spec } : spec;
   if (object.json !== undefined && object.header !== undefined) {
     problems.add(pointer, 'capture from json or from a header, not both');
@@ -441,7 +572,15 @@ function buildCapture(name: string, spec: RawCapture, pointer: (string | number)
     const compiled = compilePath(object.json, typeof spec === 'string' ? pointer : [...pointer, 'json'], problems);
     return compiled ? { name, source: 'json', path: compiled, regex, secret, label: object.json } : undefined;
   }
-  if (object.header !== undefined) return { name, source: 'header', header: object.header.toLowerCase(), regex, secret, label: `header ${object.header}` };
+  if (object.header !== undefined)
+    return {
+      name,
+      source: 'header',
+      header: object.header.toLowerCase(),
+      regex,
+      secret,
+      label: `header ${object.header}`,
+    };
   if (!regex) {
     problems.add(pointer, 'needs json (a JSONPath), header (a header name) or regex (over the body)');
     return undefined;
@@ -449,7 +588,12 @@ function buildCapture(name: string, spec: RawCapture, pointer: (string | number)
   return { name, source: 'body', regex, secret, label: `body /${object.regex}/` };
 }
 
-function compilePath(source: string, pointer: (string | number)[], problems: Problems, atKey = false): CompiledPath | undefined {
+function compilePath(
+  source: string,
+  pointer: (string | number)[],
+  problems: Problems,
+  atKey = false,
+): CompiledPath | undefined {
   try {
     return compileJsonPath(source);
   } catch (error) {
@@ -458,25 +602,46 @@ function compilePath(source: string, pointer: (string | number)[], problems: Pro
   }
 }
 
-function checkReferences(text: string, pointer: (string | number)[], scope: Set<string>, context: PlanContext, problems: Problems): void {
+function checkReferences(
+  text: string,
+  pointer: (string | number)[],
+  scope: Set<string>,
+  context: PlanContext,
+  problems: Problems,
+): void {
   for (const reference of templateReferences(text)) checkReference(reference, pointer, scope, context, problems);
 }
 
-function checkReference(name: string, pointer: (string | number)[], scope: Set<string>, context: PlanContext, problems: Problems): void {
+function checkReference(
+  name: string,
+  pointer: (string | number)[],
+  scope: Set<string>,
+  context: PlanContext,
+  problems: Problems,
+): void {
   if (isGenerator(name)) return;
   if (name.startsWith('$')) {
-    problems.add(pointer, `{{${name}}} is not a known generator; known: {{$uuid}}, {{$random}}, {{$timestamp}}, {{$isoTime}}`);
+    problems.add(
+      pointer,
+      `{{${name}}} is not a known generator; known: {{$uuid}}, {{$random}}, {{$timestamp}}, {{$isoTime}}`,
+    );
     return;
   }
   if (name.startsWith('env.')) {
     if (context.env[name.slice(4)] === undefined) {
-      problems.add(pointer, `{{${name}}} reads environment variable ${name.slice(4)}, which is not set (give it to the step with env:)`);
+      problems.add(
+        pointer,
+        `{{${name}}} reads environment variable ${name.slice(4)}, which is not set (give it to the step with env:)`,
+      );
     }
     return;
   }
   if (!scope.has(name)) {
     const known = [...scope];
-    problems.add(pointer, `{{${name}}} is not defined at this point${didYouMean(name, known)}${known.length ? `; defined: ${known.join(', ')}` : ''} (captures are usable from the next step on)`);
+    problems.add(
+      pointer,
+      `{{${name}}} is not defined at this point${didYouMean(name, known)}${known.length ? `; defined: ${known.join(', ')}` : ''} (captures are usable from the next step on)`,
+    );
   }
 }
 
@@ -485,10 +650,17 @@ function checkReference(name: string, pointer: (string | number)[], scope: Set<s
  * on its first single-request check (by convention the health check), and the url input's check
  * always gets it.
  */
-function applyExpectedVersion(checks: CheckPlan[], suite: RawSuite | undefined, context: PlanContext, problems: Problems): void {
+function applyExpectedVersion(
+  checks: CheckPlan[],
+  suite: RawSuite | undefined,
+  context: PlanContext,
+  problems: Problems,
+): void {
   const { inputs } = context;
   const expected = inputs.expectedVersion!;
-  const marked = checks.some((check) => check.steps.some((step) => step.assertions.some((assertion) => assertion.subject === 'version')));
+  const marked = checks.some((check) =>
+    check.steps.some((step) => step.assertions.some((assertion) => assertion.subject === 'version')),
+  );
   const urlCheck = inputs.url ? checks[0] : undefined;
   if (urlCheck) {
     const compiled = compilePath(inputs.versionPath, [], problems);
@@ -497,7 +669,10 @@ function applyExpectedVersion(checks: CheckPlan[], suite: RawSuite | undefined, 
   if (marked || urlCheck) return;
   const index = checks.findIndex((check) => !check.flow);
   if (index < 0) {
-    throw new InputError('expected-version', 'is set, but the suite has no single-request check to read the version from; mark a step with "version-check: true".');
+    throw new InputError(
+      'expected-version',
+      'is set, but the suite has no single-request check to read the version from; mark a step with "version-check: true".',
+    );
   }
   const rawCheck = suite?.checks.find((check) => check.name === checks[index].name);
   const compiled = compilePath(versionPathOf(rawCheck, suite, inputs), [], problems);

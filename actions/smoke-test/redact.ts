@@ -7,7 +7,8 @@ import { maskValue, redactUrl } from '../../shared/secrets.js';
  * each known secret, in every form it may appear, with ***.
  */
 /** Query parameters whose values are credentials: tokens, keys, signatures, passwords, sessions. */
-export const SECRET_QUERY_PARAMETER = /token|secret|passw(or)?d|pwd|api[-_]?key|^key$|^auth|signature|^sig$|credential|session|jwt|^code$/i;
+export const SECRET_QUERY_PARAMETER =
+  /token|secret|passw(or)?d|pwd|api[-_]?key|^key$|^auth|signature|^sig$|credential|session|jwt|^code$/i;
 
 export class Redactor {
   private readonly secrets = new Set<string>();
@@ -60,7 +61,11 @@ export class Redactor {
         this.add(parsed.password);
         this.add(decodeURIComponent(parsed.password));
         // Node sends URL credentials as Basic auth; a server echoing that header must not leak them either.
-        this.add(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64'));
+        this.add(
+          Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString(
+            'base64',
+          ),
+        );
       }
       for (const [name, value] of parsed.searchParams) if (SECRET_QUERY_PARAMETER.test(name)) this.add(value, 4);
     } catch {
@@ -71,7 +76,9 @@ export class Redactor {
   /** A URL fit to show: credentials in it replaced, then known secrets. */
   url(url: string): string {
     // Only rewritten when it holds credentials: new URL() would otherwise "normalize" what the user wrote.
-    return this.redact(/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) || /[?&]password=/i.test(url) ? redactUrl(url) : url);
+    return this.redact(
+      /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) || /[?&]password=/i.test(url) ? redactUrl(url) : url,
+    );
   }
 
   /** Deep-redacts every string in a JSON value (outputs, events). */

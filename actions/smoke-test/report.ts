@@ -34,12 +34,17 @@ export function failedChecks(run: RunResult, redactor: Redactor): FailedCheck[] 
         assertion: check.failure?.assertion ?? '',
         expected: check.failure?.expected ?? '',
         actual: check.failure?.actual ?? '',
-        message: check.failure ? `${describeFailure(check.failure)}${check.note ? ` (${check.note})` : ''}` : (check.note ?? 'failed'),
+        message: check.failure
+          ? `${describeFailure(check.failure)}${check.note ? ` (${check.note})` : ''}`
+          : (check.note ?? 'failed'),
       })),
   );
 }
 
-export function checkTimings(run: RunResult, redactor: Redactor): { check: string; passed: boolean; attempts: number; 'latency-ms': number; 'duration-ms': number }[] {
+export function checkTimings(
+  run: RunResult,
+  redactor: Redactor,
+): { check: string; passed: boolean; attempts: number; 'latency-ms': number; 'duration-ms': number }[] {
   return redactor.json(
     run.checks.map((check) => ({
       check: check.name,
@@ -51,7 +56,11 @@ export function checkTimings(run: RunResult, redactor: Redactor): { check: strin
   );
 }
 
-export function summaryMarkdown(run: RunResult, context: { suite: string; reportPath: string; deadlineMs: number; baseUrl?: string }, redactor: Redactor): string {
+export function summaryMarkdown(
+  run: RunResult,
+  context: { suite: string; reportPath: string; deadlineMs: number; baseUrl?: string },
+  redactor: Redactor,
+): string {
   const failed = run.checks.filter((check) => !check.passed).length;
   const heading = run.passed
     ? `### ✅ Smoke test passed: ${run.checks.length} of ${run.checks.length} checks`
@@ -67,7 +76,12 @@ export function summaryMarkdown(run: RunResult, context: { suite: string; report
       check.failure ? `${check.failure.actual}${check.note ? ` (${check.note})` : ''}` : '',
       check.attempts,
     ]);
-  const allRows = run.checks.map((check) => [code(check.name), check.passed ? '✅ passed' : '❌ failed', check.attempts, formatDuration(check.latencyMs)]);
+  const allRows = run.checks.map((check) => [
+    code(check.name),
+    check.passed ? '✅ passed' : '❌ failed',
+    check.attempts,
+    formatDuration(check.latencyMs),
+  ]);
   const facts = keyValueTable([
     ['Suite', code(context.suite)],
     ['Base URL', context.baseUrl ? code(redactor.url(context.baseUrl)) : undefined],
@@ -79,7 +93,9 @@ export function summaryMarkdown(run: RunResult, context: { suite: string; report
   const markdown = [
     heading,
     '',
-    failedRows.length > 0 ? markdownTable(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows) : '',
+    failedRows.length > 0
+      ? markdownTable(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows)
+      : '',
     details(`All ${run.checks.length} checks`, markdownTable(['Check', 'Status', 'Attempts', 'Latency'], allRows)),
     details('Run details', facts),
   ].join('\n');
@@ -96,11 +112,18 @@ export function resolveJunitPath(junitPath: string | undefined, workspace: strin
 }
 
 // XML 1.0 allows neither most control characters nor lone surrogates; response text can hold both.
-// eslint-disable-next-line no-control-regex
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const INVALID_XML =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function xmlEscape(text: string): string {
-  return text.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(INVALID_XML, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 function testCase(check: CheckResult, suiteName: string, redactor: Redactor): string {
@@ -122,11 +145,18 @@ function testCase(check: CheckResult, suiteName: string, redactor: Redactor): st
       check.note ? `stopped: ${check.note}` : undefined,
       check.bodyExcerpt ? `response body: ${check.bodyExcerpt}` : undefined,
     ].filter((line) => line !== undefined);
-    const type = check.failure.kind === 'assertion' || check.failure.kind === 'consecutive' || check.failure.kind === 'capture' ? 'AssertionFailure' : `${check.failure.kind[0].toUpperCase()}${check.failure.kind.slice(1)}Error`;
-    parts.push(`      <failure message="${xmlEscapeRedacted(message)}" type="${type}">${xmlEscapeRedacted(details.join('\n'))}</failure>`);
+    const type =
+      check.failure.kind === 'assertion' || check.failure.kind === 'consecutive' || check.failure.kind === 'capture'
+        ? 'AssertionFailure'
+        : `${check.failure.kind[0].toUpperCase()}${check.failure.kind.slice(1)}Error`;
+    parts.push(
+      `      <failure message="${xmlEscapeRedacted(message)}" type="${type}">${xmlEscapeRedacted(details.join('\n'))}</failure>`,
+    );
   }
   if (out) parts.push(`      <system-out>${xmlEscapeRedacted(out)}</system-out>`);
-  return parts.length === 0 ? `    <testcase ${attributes}/>` : `    <testcase ${attributes}>\n${parts.join('\n')}\n    </testcase>`;
+  return parts.length === 0
+    ? `    <testcase ${attributes}/>`
+    : `    <testcase ${attributes}>\n${parts.join('\n')}\n    </testcase>`;
 }
 
 export function junitXml(run: RunResult, suiteName: string, redactor: Redactor, now: Date = new Date()): string {

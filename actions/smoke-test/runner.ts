@@ -14,7 +14,8 @@ import { MapScope, renderJson, renderTemplate, type TemplateScope } from './temp
  * broken deploy is reported in seconds rather than at the deadline.
  */
 
-export type FailureKind = 'assertion' | 'timeout' | 'connection' | 'tls' | 'protocol' | 'redirect' | 'template' | 'capture' | 'consecutive';
+export type FailureKind =
+  'assertion' | 'timeout' | 'connection' | 'tls' | 'protocol' | 'redirect' | 'template' | 'capture' | 'consecutive';
 
 export interface Failure {
   kind: FailureKind;
@@ -115,14 +116,22 @@ function renderSuiteVariables(plan: SuitePlan, context: RunContext): TemplateSco
 }
 
 /** Exponential backoff with "equal jitter": between half and all of base * 2^(n-1), capped. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
 async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: RunContext): Promise<CheckResult> {
   const started = performance.now();
-  const checkDeadline = Math.min(context.deadlineAt, check.retry.deadlineMs !== undefined ? started + check.retry.deadlineMs : Infinity);
+  const checkDeadline = Math.min(
+    context.deadlineAt,
+    check.retry.deadlineMs !== undefined ? started + check.retry.deadlineMs : Infinity,
+  );
   const log: string[] = [];
   const say = (line: string) => {
     const shown = context.redactor.redact(line);
@@ -173,7 +182,9 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
     let delay: number;
     if (outcome.passed) {
       consecutive++;
-      say(`✓ ${check.name}: attempt ${attempts} passed in ${Math.round(outcome.latencyMs)} ms${needed > 1 ? ` (${consecutive} of ${needed} in a row)` : ''}${check.flow ? ` [${outcome.steps.map((step) => `${step.step} ${step.status}`).join(', ')}]` : ` (${outcome.steps[0]?.status})`}`);
+      say(
+        `✓ ${check.name}: attempt ${attempts} passed in ${Math.round(outcome.latencyMs)} ms${needed > 1 ? ` (${consecutive} of ${needed} in a row)` : ''}${check.flow ? ` [${outcome.steps.map((step) => `${step.step} ${step.status}`).join(', ')}]` : ` (${outcome.steps[0]?.status})`}`,
+      );
       if (consecutive >= needed) return finish(true);
       delay = check.retry.backoffMs;
     } else {
@@ -185,7 +196,11 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
       if (!outcome.retryable) {
         logBody(outcome, say);
         const hadSuccesses = needed > 1 && attempts > 1;
-        return finish(false, failure, `${describeStop(failure)}${hadSuccesses ? `; ${needed} passes in a row were required` : ''}`);
+        return finish(
+          false,
+          failure,
+          `${describeStop(failure)}${hadSuccesses ? `; ${needed} passes in a row were required` : ''}`,
+        );
       }
       delay = backoffDelay(failures, check.retry.backoffMs, check.retry.maxBackoffMs, context.random);
     }
@@ -193,7 +208,12 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
     if (remaining - delay < MIN_ATTEMPT_WINDOW_MS) {
       const deadlineNote = `deadline reached after ${attempts} attempt${attempts === 1 ? '' : 's'} (${((performance.now() - started) / 1000).toFixed(1)}s)`;
       if (outcome.passed) {
-        const failure: Failure = { kind: 'consecutive', assertion: 'consecutive successes', expected: `${needed} passes in a row`, actual: `${consecutive} in a row before the deadline` };
+        const failure: Failure = {
+          kind: 'consecutive',
+          assertion: 'consecutive successes',
+          expected: `${needed} passes in a row`,
+          actual: `${consecutive} in a row before the deadline`,
+        };
         say(`✗ ${check.name}: ${deadlineNote}; passed ${consecutive} of ${needed} times in a row`);
         return finish(false, failure, deadlineNote);
       }
@@ -208,25 +228,31 @@ async function runCheck(check: CheckPlan, suiteScope: TemplateScope, context: Ru
 
 function describeStop(failure: Failure): string {
   if (failure.kind === 'tls') return 'not retried: TLS errors do not fix themselves';
-  if (failure.kind === 'assertion' && failure.assertion === 'status') return `not retried: ${failure.actual.split(' ')[0]} is not in retry-statuses`;
-  if (failure.kind === 'assertion' || failure.kind === 'capture') return 'not retried: the service answered (retry-on-assertion-failure is off)';
+  if (failure.kind === 'assertion' && failure.assertion === 'status')
+    return `not retried: ${failure.actual.split(' ')[0]} is not in retry-statuses`;
+  if (failure.kind === 'assertion' || failure.kind === 'capture')
+    return 'not retried: the service answered (retry-on-assertion-failure is off)';
   return `not retried: ${failure.kind} error`;
 }
 
 function describeRetryReason(failure: Failure): string {
   if (failure.kind === 'timeout') return 'timed out';
   if (failure.kind === 'connection') return 'connection failed';
-  if (failure.kind === 'assertion' && failure.assertion === 'status') return `status ${failure.actual.split(' ')[0]} is retryable`;
+  if (failure.kind === 'assertion' && failure.assertion === 'status')
+    return `status ${failure.actual.split(' ')[0]} is retryable`;
   return 'retrying failed assertions';
 }
 
 function logBody(outcome: AttemptOutcome, say: (line: string) => void): void {
   const step = outcome.steps.find((candidate) => candidate.failure);
-  if (step?.bodyExcerpt !== undefined && step.bodyExcerpt !== '') say(`  response body${outcome.failure?.step ? ` of step "${outcome.failure.step}"` : ''}: ${step.bodyExcerpt}`);
+  if (step?.bodyExcerpt !== undefined && step.bodyExcerpt !== '')
+    say(`  response body${outcome.failure?.step ? ` of step "${outcome.failure.step}"` : ''}: ${step.bodyExcerpt}`);
 }
 
 function describeAttempt(outcome: AttemptOutcome): string {
-  return outcome.passed ? `passed in ${Math.round(outcome.latencyMs)} ms` : `failed: ${describeFailure(outcome.failure!)}`;
+  return outcome.passed
+    ? `passed in ${Math.round(outcome.latencyMs)} ms`
+    : `failed: ${describeFailure(outcome.failure!)}`;
 }
 
 export function describeFailure(failure: Failure): string {
@@ -241,8 +267,12 @@ function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-
-async function runAttempt(check: CheckPlan, suiteScope: TemplateScope, context: RunContext, budgetMs: number): Promise<AttemptOutcome> {
+async function runAttempt(
+  check: CheckPlan,
+  suiteScope: TemplateScope,
+  context: RunContext,
+  budgetMs: number,
+): Promise<AttemptOutcome> {
   const values = new Map<string, string>();
   const scope = new MapScope(values, context.env, suiteScope);
   const steps: StepOutcome[] = [];
@@ -251,18 +281,37 @@ async function runAttempt(check: CheckPlan, suiteScope: TemplateScope, context: 
   try {
     for (const [name, template] of check.variables) values.set(name, renderTemplate(template, scope));
   } catch (error) {
-    const failure: Failure = { kind: 'template', assertion: 'variables', expected: 'defined variables', actual: (error as Error).message };
+    const failure: Failure = {
+      kind: 'template',
+      assertion: 'variables',
+      expected: 'defined variables',
+      actual: (error as Error).message,
+    };
     return { passed: false, retryable: false, steps, failure, latencyMs, requests };
   }
   const attemptStarted = performance.now();
   for (const step of check.steps) {
     const remaining = budgetMs - (performance.now() - attemptStarted);
-    const outcome = await runStep(step, scope, values, context, Math.max(1, Math.min(step.timeoutMs, remaining)), check);
+    const outcome = await runStep(
+      step,
+      scope,
+      values,
+      context,
+      Math.max(1, Math.min(step.timeoutMs, remaining)),
+      check,
+    );
     steps.push(outcome.step);
     latencyMs += outcome.step.ms;
     requests += outcome.sent ? 1 : 0;
     if (outcome.step.failure) {
-      return { passed: false, retryable: outcome.retryable, steps, failure: { ...outcome.step.failure, step: check.flow ? step.name : undefined }, latencyMs, requests };
+      return {
+        passed: false,
+        retryable: outcome.retryable,
+        steps,
+        failure: { ...outcome.step.failure, step: check.flow ? step.name : undefined },
+        latencyMs,
+        requests,
+      };
     }
   }
   return { passed: true, retryable: false, steps, latencyMs, requests };
@@ -274,7 +323,14 @@ interface StepRun {
   sent: boolean;
 }
 
-async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string, string>, context: RunContext, timeoutMs: number, check: CheckPlan): Promise<StepRun> {
+async function runStep(
+  step: RequestPlan,
+  scope: MapScope,
+  captured: Map<string, string>,
+  context: RunContext,
+  timeoutMs: number,
+  check: CheckPlan,
+): Promise<StepRun> {
   const { redactor } = context;
   let url: string;
   let headers: Record<string, string>;
@@ -284,7 +340,13 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
   } catch (error) {
     const message = (error as Error).message;
     return {
-      step: { step: step.name, request: `${step.method} ${redactor.url(step.url)}`, ms: 0, failedAssertions: 1, failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message } },
+      step: {
+        step: step.name,
+        request: `${step.method} ${redactor.url(step.url)}`,
+        ms: 0,
+        failedAssertions: 1,
+        failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message },
+      },
       retryable: false,
       sent: false,
     };
@@ -310,13 +372,24 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
     const { kind } = error;
     const actual = redactor.redact(`${shownRequest}: ${error.message}`);
     return {
-      step: { step: step.name, request: shownRequest, ms, failedAssertions: 1, failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual } },
+      step: {
+        step: step.name,
+        request: shownRequest,
+        ms,
+        failedAssertions: 1,
+        failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual },
+      },
       retryable: kind === 'timeout' || kind === 'connection',
       sent: true,
     };
   }
   for (const redirect of response.redirects) {
-    if (redirect.dropped) context.log(redactor.redact(`  redirected to another origin (${redactor.url(redirect.location)}): secret header(s) ${redirect.dropped.join(', ')} not sent on`));
+    if (redirect.dropped)
+      context.log(
+        redactor.redact(
+          `  redirected to another origin (${redactor.url(redirect.location)}): secret header(s) ${redirect.dropped.join(', ')} not sent on`,
+        ),
+      );
   }
   const view = new ResponseView(response);
   // Captures first: a captured secret is masked before any assertion message or body excerpt can show it.
@@ -336,7 +409,13 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
   const failed = results.filter((result) => !result.passed);
   const first = failed[0];
   let failure: Failure | undefined;
-  if (first) failure = { kind: 'assertion', assertion: first.label, expected: redactor.redact(first.expected), actual: redactor.redact(first.actual) };
+  if (first)
+    failure = {
+      kind: 'assertion',
+      assertion: first.label,
+      expected: redactor.redact(first.expected),
+      actual: redactor.redact(first.actual),
+    };
   else if (captureFailure) failure = captureFailure;
   const outcome: StepOutcome = {
     step: step.name,
@@ -347,18 +426,29 @@ async function runStep(step: RequestPlan, scope: MapScope, captured: Map<string,
     failedAssertions: failed.length + (captureFailure ? 1 : 0),
     bodyExcerpt: failure && !step.sensitive ? excerpt(view.text, response.bodyTruncated, redactor) : undefined,
   };
-  if (failure && failed.length > 1) outcome.failure = { ...failure, actual: `${failure.actual} (and ${failed.length - 1} more failing assertion${failed.length === 2 ? '' : 's'})` };
+  if (failure && failed.length > 1)
+    outcome.failure = {
+      ...failure,
+      actual: `${failure.actual} (and ${failed.length - 1} more failing assertion${failed.length === 2 ? '' : 's'})`,
+    };
   const statusRetryable = first?.label === 'status' && check.retry.statuses.has(response.status);
   return { step: outcome, retryable: failure ? statusRetryable || check.retry.onAssertionFailure : false, sent: true };
 }
 
 function excerpt(text: string, truncated: boolean, redactor: Redactor): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > BODY_EXCERPT_CHARS ? `${flat.slice(0, BODY_EXCERPT_CHARS)}... (${flat.length - BODY_EXCERPT_CHARS} more characters)` : flat;
+  const cut =
+    flat.length > BODY_EXCERPT_CHARS
+      ? `${flat.slice(0, BODY_EXCERPT_CHARS)}... (${flat.length - BODY_EXCERPT_CHARS} more characters)`
+      : flat;
   return redactor.redact(truncated ? `${cut} (body truncated at the read limit)` : cut);
 }
 
-function renderRequest(step: RequestPlan, scope: MapScope, redactor: Redactor): { url: string; headers: Record<string, string>; body?: string } {
+function renderRequest(
+  step: RequestPlan,
+  scope: MapScope,
+  redactor: Redactor,
+): { url: string; headers: Record<string, string>; body?: string } {
   const url = new URL(renderTemplate(step.url, scope));
   for (const [key, template] of step.query) url.searchParams.append(key, renderTemplate(template, scope));
   const headers: Record<string, string> = {};
@@ -383,7 +473,12 @@ function renderRequest(step: RequestPlan, scope: MapScope, redactor: Redactor): 
   } else if (step.body?.kind === 'text') {
     body = renderTemplate(step.body.value, scope, maskEnv);
   } else if (step.body?.kind === 'form') {
-    body = new URLSearchParams(Object.entries(step.body.value).map(([key, value]): [string, string] => [key, renderTemplate(value, scope, maskEnv)])).toString();
+    body = new URLSearchParams(
+      Object.entries(step.body.value).map(([key, value]): [string, string] => [
+        key,
+        renderTemplate(value, scope, maskEnv),
+      ]),
+    ).toString();
     if (!hasHeader('content-type')) headers['content-type'] = 'application/x-www-form-urlencoded';
   }
   // Query values rendered from templates (or env) that are credentials: masked before anything shows the URL.
@@ -391,12 +486,22 @@ function renderRequest(step: RequestPlan, scope: MapScope, redactor: Redactor): 
   return { url: url.toString(), headers, body };
 }
 
-function applyCaptures(captures: CaptureSpec[], view: ResponseView, values: Map<string, string>, redactor: Redactor): Failure | undefined {
+function applyCaptures(
+  captures: CaptureSpec[],
+  view: ResponseView,
+  values: Map<string, string>,
+  redactor: Redactor,
+): Failure | undefined {
   let failure: Failure | undefined;
   for (const capture of captures) {
     const value = extract(capture, view);
     if (value === undefined) {
-      failure ??= { kind: 'capture', assertion: `capture ${capture.name}`, expected: `a value at ${capture.label}${capture.regex ? ` matching /${capture.regex.source}/` : ''}`, actual: '(nothing matched)' };
+      failure ??= {
+        kind: 'capture',
+        assertion: `capture ${capture.name}`,
+        expected: `a value at ${capture.label}${capture.regex ? ` matching /${capture.regex.source}/` : ''}`,
+        actual: '(nothing matched)',
+      };
       continue;
     }
     if (capture.secret) redactor.add(value);

@@ -33,7 +33,10 @@ export class SuiteError extends InputError {
   readonly source: SuiteSource;
   constructor(source: SuiteSource, problems: SuiteProblem[]) {
     const lines = problems.map((problem) => formatProblem(source, problem));
-    super('suite', `${source.file ? `file ${source.displayName}` : 'inline YAML'} is not a valid smoke suite (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    super(
+      'suite',
+      `${source.file ? `file ${source.displayName}` : 'inline YAML'} is not a valid smoke suite (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    );
     this.name = 'SuiteError';
     this.problems = problems;
     this.source = source;
@@ -99,7 +102,11 @@ export function parseSuite(source: SuiteSource): ParsedSuite {
   if (document.errors.length > 0) {
     throw new SuiteError(
       source,
-      document.errors.map((error) => ({ pointer: [], message: `YAML syntax: ${error.message.split('\n')[0]}`, ...locateOffset(error.pos[0]) })),
+      document.errors.map((error) => ({
+        pointer: [],
+        message: `YAML syntax: ${error.message.split('\n')[0]}`,
+        ...locateOffset(error.pos[0]),
+      })),
     );
   }
   const data = document.toJS({ maxAliasCount: 100 }) as unknown;
@@ -109,7 +116,9 @@ export function parseSuite(source: SuiteSource): ParsedSuite {
   };
   const validate = validator();
   if (!validate(data)) {
-    const problems = (validate.errors ?? []).flatMap((error) => describeError(error)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
+    const problems = (validate.errors ?? [])
+      .flatMap((error) => describeError(error))
+      .map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
     throw new SuiteError(source, dedupe(problems.map(({ atKey: _atKey, ...rest }) => rest)));
   }
   return { suite: data as RawSuite, source, locate };
@@ -167,7 +176,12 @@ interface DescribedProblem extends SuiteProblem {
   atKey?: boolean;
 }
 
-type SchemaNode = { title?: string; description?: string; properties?: Record<string, unknown>; type?: string | string[] };
+type SchemaNode = {
+  title?: string;
+  description?: string;
+  properties?: Record<string, unknown>;
+  type?: string | string[];
+};
 
 function describeError(error: ErrorObject): DescribedProblem[] {
   const pointer = decodePointer(error.instancePath);
@@ -190,28 +204,68 @@ function describeError(error: ErrorObject): DescribedProblem[] {
       const known = Object.keys(schema.properties ?? {});
       if (schema.title && OPERATOR_OBJECT_TITLES.includes(schema.title)) {
         const operatorNames = schema.title === 'assertion operators' ? [...ASSERTION_OPERATORS] : known;
-        return [{ pointer: [...pointer, name], atKey: true, message: `unknown assertion operator "${name}"${didYouMean(name, operatorNames)}; operators here: ${operatorNames.join(', ')}` }];
+        return [
+          {
+            pointer: [...pointer, name],
+            atKey: true,
+            message: `unknown assertion operator "${name}"${didYouMean(name, operatorNames)}; operators here: ${operatorNames.join(', ')}`,
+          },
+        ];
       }
-      return [{ pointer: [...pointer, name], atKey: true, message: `unknown field "${name}"${schema.title ? ` in a ${schema.title}` : ''}${didYouMean(name, known)}; allowed: ${known.join(', ')}` }];
+      return [
+        {
+          pointer: [...pointer, name],
+          atKey: true,
+          message: `unknown field "${name}"${schema.title ? ` in a ${schema.title}` : ''}${didYouMean(name, known)}; allowed: ${known.join(', ')}`,
+        },
+      ];
     }
     case 'pattern': {
       if (error.propertyName !== undefined) {
-        return [{ pointer: [...pointer, error.propertyName], atKey: true, message: `"${error.propertyName}" is not ${schema.description ?? `a name matching ${params.pattern}`}` }];
+        return [
+          {
+            pointer: [...pointer, error.propertyName],
+            atKey: true,
+            message: `"${error.propertyName}" is not ${schema.description ?? `a name matching ${params.pattern}`}`,
+          },
+        ];
       }
       return [{ pointer, message: `must be ${schema.description ?? `a string matching ${params.pattern}`}${got}` }];
     }
     case 'type': {
       const types = ([] as string[]).concat(params.type as string | string[]);
-      const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : type === 'integer' ? 'an integer' : `a ${type}`)).join(' or ');
+      const expected =
+        schema.description ??
+        types
+          .map((type) =>
+            type === 'object'
+              ? 'a mapping'
+              : type === 'array'
+                ? 'a list'
+                : type === 'integer'
+                  ? 'an integer'
+                  : `a ${type}`,
+          )
+          .join(' or ');
       return [{ pointer, message: `must be ${expected}${got}` }];
     }
     case 'enum':
-      return [{ pointer, message: `must be one of ${(params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}${got}` }];
+      return [
+        {
+          pointer,
+          message: `must be one of ${(params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}${got}`,
+        },
+      ];
     case 'const':
       return [{ pointer, message: `must be ${JSON.stringify(params.allowedValue)}${got}` }];
     case 'minimum':
     case 'maximum':
-      return [{ pointer, message: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${params.limit}${schema.description ? ` (${schema.description})` : ''}${got}` }];
+      return [
+        {
+          pointer,
+          message: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${params.limit}${schema.description ? ` (${schema.description})` : ''}${got}`,
+        },
+      ];
     case 'minItems':
       return [{ pointer, message: `must list at least ${params.limit} item${params.limit === 1 ? '' : 's'}` }];
     case 'minProperties':
@@ -239,7 +293,9 @@ export function didYouMean(name: string, known: readonly string[]): string {
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : '';
 }
 
 function editDistance(a: string, b: string): number {

@@ -6,8 +6,20 @@
  */
 
 export const ASSERTION_OPERATORS = [
-  'equals', 'not-equals', 'one-of', 'matches', 'not-matches', 'contains', 'not-contains',
-  'exists', 'type', 'lt', 'lte', 'gt', 'gte', 'length',
+  'equals',
+  'not-equals',
+  'one-of',
+  'matches',
+  'not-matches',
+  'contains',
+  'not-contains',
+  'exists',
+  'type',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'length',
 ] as const;
 export type AssertionOperator = (typeof ASSERTION_OPERATORS)[number];
 export const COMPARISON_OPERATORS = ['lt', 'lte', 'gt', 'gte'] as const;
@@ -15,13 +27,29 @@ export const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', '
 
 export const OPERATORS_TITLE = 'assertion operators';
 /** Objects whose keys are assertion operators: an unknown key there is an unknown operator. */
-export const OPERATOR_OBJECT_TITLES = [OPERATORS_TITLE, 'body assertion', 'response-time comparison', 'days-to-expiry comparison'];
+export const OPERATOR_OBJECT_TITLES = [
+  OPERATORS_TITLE,
+  'body assertion',
+  'response-time comparison',
+  'days-to-expiry comparison',
+];
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
 const STATUS_PATTERN = '^([1-5]xx|[1-5][0-9]{2})$';
 const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
-const duration = { type: ['string', 'number'], pattern: DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
-const statusItem = { type: ['integer', 'string'], minimum: 100, maximum: 599, pattern: STATUS_PATTERN, description: 'a status code such as 200 or a class such as 2xx' };
+const duration = {
+  type: ['string', 'number'],
+  pattern: DURATION_PATTERN,
+  minimum: 0,
+  description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)',
+};
+const statusItem = {
+  type: ['integer', 'string'],
+  minimum: 100,
+  maximum: 599,
+  pattern: STATUS_PATTERN,
+  description: 'a status code such as 200 or a class such as 2xx',
+};
 
 const operators = {
   title: OPERATORS_TITLE,
@@ -72,7 +100,13 @@ const expectSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    status: { ...statusItem, type: ['integer', 'string', 'array'], minItems: 1, items: statusItem, description: 'a status code such as 200, a class such as 2xx, or a list of them' },
+    status: {
+      ...statusItem,
+      type: ['integer', 'string', 'array'],
+      minItems: 1,
+      items: statusItem,
+      description: 'a status code such as 200, a class such as 2xx, or a list of them',
+    },
     json: {
       title: 'json assertions',
       type: 'object',

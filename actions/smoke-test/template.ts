@@ -11,7 +11,10 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_$][A-Za-z0-9_.$-]*)\s*\}\}/g;
 export const GENERATORS = ['$uuid', '$random', '$timestamp', '$isoTime'] as const;
 
 export class TemplateError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TemplateError';
   }
@@ -48,12 +51,19 @@ export function generate(name: string): string {
 }
 
 /** Replaces every placeholder; `onValue` sees each substituted value (to mask secrets as they are used). */
-export function renderTemplate(text: string, scope: TemplateScope, onValue?: (name: string, value: string) => void): string {
+export function renderTemplate(
+  text: string,
+  scope: TemplateScope,
+  onValue?: (name: string, value: string) => void,
+): string {
   return text.replace(PLACEHOLDER, (_whole, name: string) => {
     const value = isGenerator(name) ? generate(name) : scope.lookup(name);
     if (value === undefined) {
       const known = scope.names();
-      throw new TemplateError(name, `{{${name}}} is not defined${known.length ? ` (defined here: ${known.join(', ')})` : ''}`);
+      throw new TemplateError(
+        name,
+        `{{${name}}} is not defined${known.length ? ` (defined here: ${known.join(', ')})` : ''}`,
+      );
     }
     onValue?.(name, value);
     return value;
@@ -61,7 +71,11 @@ export function renderTemplate(text: string, scope: TemplateScope, onValue?: (na
 }
 
 /** Renders every string inside a JSON value (keys stay as written). */
-export function renderJson(value: unknown, scope: TemplateScope, onValue?: (name: string, value: string) => void): unknown {
+export function renderJson(
+  value: unknown,
+  scope: TemplateScope,
+  onValue?: (name: string, value: string) => void,
+): unknown {
   if (typeof value === 'string') return renderTemplate(value, scope, onValue);
   if (Array.isArray(value)) return value.map((item) => renderJson(item, scope, onValue));
   if (value !== null && typeof value === 'object') {

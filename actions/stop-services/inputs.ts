@@ -13,9 +13,16 @@ export interface StopInputs {
 
 export function readStopInputs(): StopInputs {
   return {
-    services: listInput('services', { required: true, itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
+    services: listInput('services', {
+      required: true,
+      itemPattern: SERVICE_NAME_PATTERN,
+      itemDescription: SERVICE_NAME_DESCRIPTION,
+    }),
     composeFiles: listInput('compose-file'),
-    projectName: stringInput('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
+    projectName: stringInput('project-name', {
+      pattern: /^[a-z0-9][a-z0-9_-]*$/,
+      patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")',
+    }),
     workingDirectory: stringInput('working-directory', { default: '.' }),
     start: booleanInput('start', { default: false }),
     ssh: readSshInputs(),

@@ -101,7 +101,10 @@ async function git(dir: string, ...args: string[]): Promise<string> {
 export async function createDemoAppRepository(dir: string, imageRepository: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await git(dir, 'init', '-q', '-b', 'main');
-  const smokeSuite = readFileSync(path.join(FIXTURE, 'smoke-suite.yml'), 'utf8').replaceAll('OPERATOR_TOKEN', 'SMOKE_TOKEN');
+  const smokeSuite = readFileSync(path.join(FIXTURE, 'smoke-suite.yml'), 'utf8').replaceAll(
+    'OPERATOR_TOKEN',
+    'SMOKE_TOKEN',
+  );
   const common: Record<string, string> = {
     'scripts/migrate-up.sh': MIGRATE_UP_SCRIPT,
     '.github/smoke.yml': smokeSuite,
@@ -109,7 +112,10 @@ export async function createDemoAppRepository(dir: string, imageRepository: stri
     'deploy/stack.yml': stackFile(imageRepository),
   };
   for (const example of readdirSync(path.join(REPO_ROOT, 'action-docs', 'examples'))) {
-    common[`.github/workflows/${example}`] = readFileSync(path.join(REPO_ROOT, 'action-docs', 'examples', example), 'utf8');
+    common[`.github/workflows/${example}`] = readFileSync(
+      path.join(REPO_ROOT, 'action-docs', 'examples', example),
+      'utf8',
+    );
   }
   for (const [tag, schema] of Object.entries(RELEASE_SCHEMA)) {
     for (const [file, content] of Object.entries({ ...common, ...migrationsUpTo(schema) })) {
@@ -127,12 +133,24 @@ export async function createDemoAppRepository(dir: string, imageRepository: stri
  * The deploy host's directory: the repository's compose file (or, on a swarm manager, its stack
  * file) and the host's own settings (.env for compose, app.env for the stack's containers).
  */
-export function prepareDeployHost(dir: string, repositoryDir: string, env: { DATABASE_URL: string; APP_PORT: string; OPERATOR_TOKEN: string }, platform: 'compose' | 'swarm' = 'compose'): void {
+export function prepareDeployHost(
+  dir: string,
+  repositoryDir: string,
+  env: { DATABASE_URL: string; APP_PORT: string; OPERATOR_TOKEN: string },
+  platform: 'compose' | 'swarm' = 'compose',
+): void {
   mkdirSync(dir, { recursive: true });
-  const settings = (values: Record<string, string>) => Object.entries(values).map(([name, value]) => `${name}=${value}\n`).join('');
+  const settings = (values: Record<string, string>) =>
+    Object.entries(values)
+      .map(([name, value]) => `${name}=${value}\n`)
+      .join('');
   if (platform === 'swarm') {
     copyFileSync(path.join(repositoryDir, 'deploy', 'stack.yml'), path.join(dir, 'stack.yml'));
-    writeFileSync(path.join(dir, 'app.env'), settings({ DATABASE_URL: env.DATABASE_URL, PORT: env.APP_PORT, OPERATOR_TOKEN: env.OPERATOR_TOKEN }), { mode: 0o600 });
+    writeFileSync(
+      path.join(dir, 'app.env'),
+      settings({ DATABASE_URL: env.DATABASE_URL, PORT: env.APP_PORT, OPERATOR_TOKEN: env.OPERATOR_TOKEN }),
+      { mode: 0o600 },
+    );
     return;
   }
   copyFileSync(path.join(repositoryDir, 'deploy', 'docker-compose.yml'), path.join(dir, 'docker-compose.yml'));

@@ -1,7 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { failedJobs, manualRollbackProblems, runDemo, type DemoResult, type DemoWorld, type RollbackRecord } from './scenario.js';
+import {
+  failedJobs,
+  manualRollbackProblems,
+  runDemo,
+  type DemoResult,
+  type DemoWorld,
+  type RollbackRecord,
+} from './scenario.js';
 
 /**
  * `npm run demo` without the process around it: plays the story, prints the timelines, the
@@ -24,15 +31,29 @@ function report(print: (line: string) => void, title: string, rollback: Rollback
   print(`    plan:                ${rollback.plan.verdict}`);
   for (const migration of rollback.plan.migrations) {
     const findings = migration.revertWarnings.map((warning) => `${warning.kind}: ${warning.message}`);
-    print(`    plan migration:      ${migration.version} ${migration.name} (${[migration.class, ...(migration.inCurrentRelease ? [] : ['not in the release rolled back from']), ...findings].join('; ')})`);
+    print(
+      `    plan migration:      ${migration.version} ${migration.name} (${[migration.class, ...(migration.inCurrentRelease ? [] : ['not in the release rolled back from']), ...findings].join('; ')})`,
+    );
   }
-  print(`    plan digest:         ${rollback.plan.digest}${rollback.applied ? ` (apply-down-migrations ran ${rollback.applied.digest === rollback.plan.digest ? 'the same' : rollback.applied.digest})` : ''}`);
-  if (rollback.applied) print(`    schema:              ${rollback.applied.initialVersion} → ${rollback.applied.finalVersion} (apply-down-migrations' own); report: ${rollback.reportDatabaseRow}`);
+  print(
+    `    plan digest:         ${rollback.plan.digest}${rollback.applied ? ` (apply-down-migrations ran ${rollback.applied.digest === rollback.plan.digest ? 'the same' : rollback.applied.digest})` : ''}`,
+  );
+  if (rollback.applied)
+    print(
+      `    schema:              ${rollback.applied.initialVersion} → ${rollback.applied.finalVersion} (apply-down-migrations' own); report: ${rollback.reportDatabaseRow}`,
+    );
   print(`    strategy:            ${rollback.strategy}`);
-  print(`    running:             ${state.runningTag}; /health ${state.healthStatus} ${state.healthVersion}; schema version ${state.schemaVersion}`);
-  print(`    backup artifact:     ${backup.artifactName} sha256 ${backup.checksum} (${backup.checksum === backup.artifactChecksum ? 'verified against the uploaded artifact' : `MISMATCH: artifact holds ${backup.artifactChecksum}`})`);
-  print(`    detection → healthy: ${(rollback.detectionToHealthyMs / 1000).toFixed(1)} s (the workflow's own figure: ${rollback.reportedSeconds} s)`);
-  if (rollback.downtimeSeconds) print(`    downtime:            ${rollback.downtimeSeconds} s (the app stopped while the database was reverted)`);
+  print(
+    `    running:             ${state.runningTag}; /health ${state.healthStatus} ${state.healthVersion}; schema version ${state.schemaVersion}`,
+  );
+  print(
+    `    backup artifact:     ${backup.artifactName} sha256 ${backup.checksum} (${backup.checksum === backup.artifactChecksum ? 'verified against the uploaded artifact' : `MISMATCH: artifact holds ${backup.artifactChecksum}`})`,
+  );
+  print(
+    `    detection → healthy: ${(rollback.detectionToHealthyMs / 1000).toFixed(1)} s (the workflow's own figure: ${rollback.reportedSeconds} s)`,
+  );
+  if (rollback.downtimeSeconds)
+    print(`    downtime:            ${rollback.downtimeSeconds} s (the app stopped while the database was reverted)`);
 }
 
 function check(rollback: RollbackRecord, tag: string, schema: number, strategy: string): string[] {
@@ -40,20 +61,35 @@ function check(rollback: RollbackRecord, tag: string, schema: number, strategy: 
   if (rollback.strategy !== strategy) problems.push(`strategy ${rollback.strategy}, not ${strategy}`);
   if (rollback.outcome !== 'rolled-back') problems.push(`rollback to ${tag}: outcome ${rollback.outcome}`);
   if (rollback.state.runningTag !== tag) problems.push(`running ${rollback.state.runningTag}, not ${tag}`);
-  if (rollback.state.healthVersion !== tag || rollback.state.healthStatus !== 200) problems.push(`/health answers ${rollback.state.healthStatus} ${rollback.state.healthVersion}`);
-  if (rollback.state.schemaVersion !== schema) problems.push(`schema version ${rollback.state.schemaVersion}, not ${schema}`);
-  if (!rollback.backup.checksum || rollback.backup.checksum !== rollback.backup.artifactChecksum) problems.push('backup checksum not verified');
+  if (rollback.state.healthVersion !== tag || rollback.state.healthStatus !== 200)
+    problems.push(`/health answers ${rollback.state.healthStatus} ${rollback.state.healthVersion}`);
+  if (rollback.state.schemaVersion !== schema)
+    problems.push(`schema version ${rollback.state.schemaVersion}, not ${schema}`);
+  if (!rollback.backup.checksum || rollback.backup.checksum !== rollback.backup.artifactChecksum)
+    problems.push('backup checksum not verified');
   return problems;
 }
 
 /** Jobs that failed although the story expects them to pass (every job but the broken deploy's). */
 export function unexpectedFailures(result: DemoResult): string[] {
-  return result.runs.flatMap(({ label, run, expectedFailures }) => failedJobs(run).filter((job) => !expectedFailures.includes(job)).map((job) => `${label}: ${job}`));
+  return result.runs.flatMap(({ label, run, expectedFailures }) =>
+    failedJobs(run)
+      .filter((job) => !expectedFailures.includes(job))
+      .map((job) => `${label}: ${job}`),
+  );
 }
 
-export async function mainDemo(options: DemoMainOptions): Promise<{ exitCode: number; failures: string[]; result: DemoResult }> {
+export async function mainDemo(
+  options: DemoMainOptions,
+): Promise<{ exitCode: number; failures: string[]; result: DemoResult }> {
   const { print } = options;
-  const result = await runDemo({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')), log: print, manualRollbackTo: options.manualRollbackTo ?? 'v1.1.0', drill: true, prepare: options.prepare });
+  const result = await runDemo({
+    root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')),
+    log: print,
+    manualRollbackTo: options.manualRollbackTo ?? 'v1.1.0',
+    drill: true,
+    prepare: options.prepare,
+  });
   const failures: string[] = [];
   print('\n=== Timelines (seconds from the start of the failed deploy, then from the button press) ===');
   for (const line of result.timelines) print(line);

@@ -46,7 +46,13 @@ export interface ApprovedPlan {
   strategy: string;
   reasons: string[];
   digest: string;
-  migrations: { version: string; name: string; class: string; inCurrentRelease: boolean; revertWarnings: { kind: string; message: string }[] }[];
+  migrations: {
+    version: string;
+    name: string;
+    class: string;
+    inCurrentRelease: boolean;
+    revertWarnings: { kind: string; message: string }[];
+  }[];
 }
 
 export interface RollbackRecord {
@@ -91,7 +97,10 @@ export function findCalled(run: WorkflowRun, ...jobs: string[]): WorkflowRun {
   let current = run;
   for (const job of jobs) {
     const called = current.jobs[job]?.called;
-    if (!called) throw new Error(`${current.name}: job ${job} did not call a workflow (result ${current.jobs[job]?.result ?? 'missing'})`);
+    if (!called)
+      throw new Error(
+        `${current.name}: job ${job} did not call a workflow (result ${current.jobs[job]?.result ?? 'missing'})`,
+      );
     current = called;
   }
   return current;
@@ -113,17 +122,29 @@ export function manualRollbackProblems(rollback: RollbackRecord): string[] {
   const versions = plan.migrations.map((migration) => migration.version).join(',');
   if (versions !== '5,4') problems.push(`the approved plan lists migrations ${versions || 'none'}, not 5 and 4`);
   const five = plan.migrations.find((migration) => migration.version === '5');
-  if (!five?.revertWarnings.some((warning) => warning.kind === 'data-loss' && warning.message.includes('drops column projects.archived'))) {
+  if (
+    !five?.revertWarnings.some(
+      (warning) => warning.kind === 'data-loss' && warning.message.includes('drops column projects.archived'),
+    )
+  ) {
     problems.push("the approved plan does not show 5's data-loss finding (reverting drops projects.archived)");
   }
-  if (plan.strategy !== 'down-migrations' || !plan.verdict.startsWith('Revert 2 migration(s) (5, 4)') || !plan.verdict.includes('reverting drops projects.archived')) {
+  if (
+    plan.strategy !== 'down-migrations' ||
+    !plan.verdict.startsWith('Revert 2 migration(s) (5, 4)') ||
+    !plan.verdict.includes('reverting drops projects.archived')
+  ) {
     problems.push(`the plan's strategy and verdict do not follow from 5 and 4: ${plan.strategy}: ${plan.verdict}`);
   }
   if (!applied) problems.push('apply-down-migrations did not run');
   else {
-    if (applied.digest !== plan.digest) problems.push(`apply-down-migrations ran ${applied.digest}, not the approved ${plan.digest}`);
+    if (applied.digest !== plan.digest)
+      problems.push(`apply-down-migrations ran ${applied.digest}, not the approved ${plan.digest}`);
     const expected = `(schema ${applied.initialVersion} → ${applied.finalVersion})`;
-    if (!rollback.reportDatabaseRow.includes(expected)) problems.push(`the report's database row "${rollback.reportDatabaseRow}" does not say ${expected}, apply-down-migrations' own versions`);
+    if (!rollback.reportDatabaseRow.includes(expected))
+      problems.push(
+        `the report's database row "${rollback.reportDatabaseRow}" does not say ${expected}, apply-down-migrations' own versions`,
+      );
   }
   return problems;
 }
@@ -150,7 +171,12 @@ async function artifactDumpChecksum(artifacts: ArtifactService, name: string, di
 }
 
 /** What a rollback.yml run did, checked against the world (engine, app, database, stored artifact). */
-export async function recordRollback(world: DemoWorld, rollback: WorkflowRun, detectedAt: number, scratch: string): Promise<RollbackRecord> {
+export async function recordRollback(
+  world: DemoWorld,
+  rollback: WorkflowRun,
+  detectedAt: number,
+  scratch: string,
+): Promise<RollbackRecord> {
   const healthy = step(rollback.jobs.rollback, 'Healthy');
   const artifactName = rollback.outputs['backup-artifact'] ?? '';
   const planOutputs = rollback.jobs.plan.outputs;
@@ -160,11 +186,20 @@ export async function recordRollback(world: DemoWorld, rollback: WorkflowRun, de
     plan: {
       verdict: planOutputs.verdict ?? '',
       strategy: planOutputs.strategy ?? '',
-      reasons: JSON.parse(rollback.jobs.plan.steps.find((candidate) => candidate.id === 'target')?.outputs.reasons || '[]') as string[],
+      reasons: JSON.parse(
+        rollback.jobs.plan.steps.find((candidate) => candidate.id === 'target')?.outputs.reasons || '[]',
+      ) as string[],
       digest: planOutputs['plan-digest'] ?? '',
       migrations: JSON.parse(planOutputs.migrations || '[]') as ApprovedPlan['migrations'],
     },
-    applied: down && down.outcome === 'success' ? { initialVersion: down.outputs['initial-version'], finalVersion: down.outputs['final-version'], digest: down.outputs['plan-digest'] } : undefined,
+    applied:
+      down && down.outcome === 'success'
+        ? {
+            initialVersion: down.outputs['initial-version'],
+            finalVersion: down.outputs['final-version'],
+            digest: down.outputs['plan-digest'],
+          }
+        : undefined,
     reportDatabaseRow: rollback.jobs.report?.summary.split('\n').find((line) => line.startsWith('| Database |')) ?? '',
     detectionToHealthyMs: healthy && healthy.outcome === 'success' ? healthy.startedAt - detectedAt : Number.NaN,
     reportedSeconds: rollback.outputs['detection-to-healthy-seconds'] ?? '',
@@ -182,7 +217,13 @@ export async function recordRollback(world: DemoWorld, rollback: WorkflowRun, de
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log, root } = options;
-  const world = await createDemoWorld({ root, log, drill: options.drill, jobStartLatencyMs: options.jobStartLatencyMs, platform: options.platform });
+  const world = await createDemoWorld({
+    root,
+    log,
+    drill: options.drill,
+    jobStartLatencyMs: options.jobStartLatencyMs,
+    platform: options.platform,
+  });
   try {
     options.prepare?.(world);
     const runs: StoryRun[] = [];
@@ -191,14 +232,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (const tag of ['v1.1.0', 'v1.2.0', 'v1.3.0']) {
       log(`\n=== deploy ${tag} (the app's deploy pipeline: backup, migrate up, redeploy, smoke test) ===`);
       deploys[tag] = await world.run('deploy.yml', { tag, environment: ENVIRONMENT });
-      runs.push({ label: `deploy ${tag}`, run: deploys[tag], expectedFailures: tag === 'v1.3.0' ? ['Deploy / deploy'] : [] });
+      runs.push({
+        label: `deploy ${tag}`,
+        run: deploys[tag],
+        expectedFailures: tag === 'v1.3.0' ? ['Deploy / deploy'] : [],
+      });
       const state = await world.appState();
-      log(`=== deploy ${tag}: ${deploys[tag].conclusion}; running ${state.runningTag}, /health ${state.healthStatus} ${state.healthVersion}, schema ${state.schemaVersion}`);
+      log(
+        `=== deploy ${tag}: ${deploys[tag].conclusion}; running ${state.runningTag}, /health ${state.healthStatus} ${state.healthVersion}, schema ${state.schemaVersion}`,
+      );
     }
 
     const failedDeploy = deploys['v1.3.0'];
     const smoke = step(failedDeploy.jobs.deploy, 'Smoke test');
-    if (!smoke || smoke.outcome !== 'failure') throw new Error(`the v1.3.0 deploy's smoke test did not fail (${smoke?.outcome ?? 'did not run'}): the demo's premise is broken`);
+    if (!smoke || smoke.outcome !== 'failure')
+      throw new Error(
+        `the v1.3.0 deploy's smoke test did not fail (${smoke?.outcome ?? 'did not run'}): the demo's premise is broken`,
+      );
     const detectedAt = smoke.startedAt + smoke.durationMs;
     const automatic = await recordRollback(world, findCalled(failedDeploy, 'rollback', 'rollback'), detectedAt, root);
     timelines.push(...timeline(failedDeploy, failedDeploy.startedAt));
@@ -215,7 +265,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (options.manualRollbackTo) {
       log(`\n=== on-call: "Run workflow" on Rollback, target ${options.manualRollbackTo} ===`);
       const pressedAt = Date.now();
-      const caller = await world.run('rollback.yml', { environment: ENVIRONMENT, 'target-tag': options.manualRollbackTo, reason: 'Drill: back to the release before the title rename' });
+      const caller = await world.run('rollback.yml', {
+        environment: ENVIRONMENT,
+        'target-tag': options.manualRollbackTo,
+        reason: 'Drill: back to the release before the title rename',
+      });
       runs.push({ label: `manual rollback to ${options.manualRollbackTo}`, run: caller, expectedFailures: [] });
       manual = await recordRollback(world, findCalled(caller, 'rollback'), pressedAt, root);
       timelines.push('', ...timeline(caller, pressedAt));

@@ -134,17 +134,28 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
   const appRepo = path.join(root, 'shop');
   const deployHost = path.join(root, 'deploy-host');
   const concurrency = new ConcurrencyRegistry();
-  log(`demo: database ${database.name}, app on ${baseUrl}, ${platform === 'swarm' ? 'swarm stack' : 'compose project'} ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`);
+  log(
+    `demo: database ${database.name}, app on ${baseUrl}, ${platform === 'swarm' ? 'swarm stack' : 'compose project'} ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`,
+  );
   await createDemoAppRepository(appRepo, imageRepository);
-  prepareDeployHost(deployHost, appRepo, { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken }, platform);
-  const serviceImages: Record<string, string> = options.drill ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) } : {};
+  prepareDeployHost(
+    deployHost,
+    appRepo,
+    { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken },
+    platform,
+  );
+  const serviceImages: Record<string, string> = options.drill
+    ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) }
+    : {};
 
   let runNumber = 1000;
   const run: DemoWorld['run'] = async (workflow, inputs, settings = {}) => {
     const runId = ++runNumber;
     const runOptions: RunOptions = {
       workflowPath: path.join(settings.suite ? REPO_ROOT : appRepo, '.github', 'workflows', workflow),
-      workflowRepository: settings.suite ? { name: SUITE_REPOSITORY, dir: REPO_ROOT } : { name: APP_REPOSITORY, dir: appRepo },
+      workflowRepository: settings.suite
+        ? { name: SUITE_REPOSITORY, dir: REPO_ROOT }
+        : { name: APP_REPOSITORY, dir: appRepo },
       serviceImages,
       repository: APP_REPOSITORY,
       eventName: settings.eventName ?? 'workflow_dispatch',
@@ -152,10 +163,17 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       ref: settings.ref,
       inputs,
       runId,
-      secrets: { GITHUB_TOKEN: token, SMOKE_TOKEN: smokeToken, ROLLBACK_WEBHOOK_URL: `${webhook.baseUrl}/hook`, ...settings.secrets },
+      secrets: {
+        GITHUB_TOKEN: token,
+        SMOKE_TOKEN: smokeToken,
+        ROLLBACK_WEBHOOK_URL: `${webhook.baseUrl}/hook`,
+        ...settings.secrets,
+      },
       vars: {
         ROLLBACK_WORKING_DIRECTORY: deployHost,
-        ...(platform === 'swarm' ? { ROLLBACK_REDEPLOY_STRATEGY: 'swarm', ROLLBACK_STACK: project, ROLLBACK_COMPOSE_FILE: 'stack.yml' } : { ROLLBACK_PROJECT_NAME: project }),
+        ...(platform === 'swarm'
+          ? { ROLLBACK_REDEPLOY_STRATEGY: 'swarm', ROLLBACK_STACK: project, ROLLBACK_COMPOSE_FILE: 'stack.yml' }
+          : { ROLLBACK_PROJECT_NAME: project }),
         ROLLBACK_SERVICES: 'app',
         ROLLBACK_BASE_URL: baseUrl,
         ROLLBACK_HEALTH_TIMEOUT: '60s',
@@ -171,7 +189,11 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       tokenFor: (permissions) => github.server.grantToken(permissions),
       jobStartLatencyMs: options.jobStartLatencyMs,
       // GITHUB_SERVER_URL stays github.com: @actions/artifact refuses any other host as GHES.
-      env: { ...engineEnv, GITHUB_API_URL: github.server.baseUrl, ...artifacts.runnerEnv(runId, { repository: APP_REPOSITORY }) },
+      env: {
+        ...engineEnv,
+        GITHUB_API_URL: github.server.baseUrl,
+        ...artifacts.runnerEnv(runId, { repository: APP_REPOSITORY }),
+      },
       repositories: {
         [APP_REPOSITORY]: { dir: appRepo, checkout: 'clone' },
         // The suite as it is in this checkout (its built dist/), wherever a workflow says @v1.
@@ -187,7 +209,15 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
     // What the engine runs: the project's containers, or the stack's running tasks.
     const listing =
       platform === 'swarm'
-        ? ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', `${project}_app`]
+        ? [
+            'service',
+            'ps',
+            '--filter',
+            'desired-state=running',
+            '--format',
+            '{{.Image}} {{.CurrentState}}',
+            `${project}_app`,
+          ]
         : ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Image}}'];
     const { stdout } = await runProcess('docker', listing, { env: engineEnv, okExitCodes: [0, 1] });
     const images = stdout
@@ -197,7 +227,9 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       .map((line) => line.split(' ')[0]);
     const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
     const body = response ? ((await response.json().catch(() => ({}))) as { version?: string }) : {};
-    const schema = await database.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
+    const schema = await database
+      .query<{ version: string }>('SELECT version FROM schema_migrations')
+      .catch(() => ({ rows: [] as { version: string }[] }));
     return {
       runningTag: images.map((image) => image.split(':').at(-1)).join(','),
       healthStatus: response?.status ?? 0,
@@ -210,7 +242,11 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
     const down =
       platform === 'swarm'
         ? runProcess('docker', ['stack', 'rm', project], { env: engineEnv })
-        : runProcess('docker-compose', ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'], { env: engineEnv, cwd: deployHost });
+        : runProcess(
+            'docker-compose',
+            ['-p', project, '-f', path.join(deployHost, 'docker-compose.yml'), 'down', '--timeout', '1'],
+            { env: engineEnv, cwd: deployHost },
+          );
     await down.catch((error: Error) => log(`demo: taking the app down failed: ${error.message}`));
     const role = new URL(readerUrl).username;
     await database.drop().catch(() => undefined);
@@ -221,5 +257,20 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
     rmSync(root, { recursive: true, force: true });
   };
 
-  return { run, appState, github, artifacts, database, readerUrl, concurrency, baseUrl, appRepo, deployHost, project, engineEnv, notifications, stop };
+  return {
+    run,
+    appState,
+    github,
+    artifacts,
+    database,
+    readerUrl,
+    concurrency,
+    baseUrl,
+    appRepo,
+    deployHost,
+    project,
+    engineEnv,
+    notifications,
+    stop,
+  };
 }

@@ -28,7 +28,9 @@ export async function repositoryHead(local: LocalRepository): Promise<string> {
 
 /** A ref (tag, branch, commit) of a cloneable local repository as a commit SHA. */
 export async function resolveCommit(local: LocalRepository, ref: string): Promise<string> {
-  const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { okExitCodes: [0, 1] });
+  const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+    okExitCodes: [0, 1],
+  });
   if (!stdout.trim()) throw new Error(`ref ${ref} does not exist in ${local.dir}`);
   return stdout.trim();
 }
@@ -39,27 +41,38 @@ export async function resolveCommit(local: LocalRepository, ref: string): Promis
  * at the commit it stands for: asking for any other ref fails, which is how a test sees which
  * commit a workflow asked for.
  */
-export async function checkout(context: CheckoutContext, inputs: Record<string, string>): Promise<Record<string, string>> {
+export async function checkout(
+  context: CheckoutContext,
+  inputs: Record<string, string>,
+): Promise<Record<string, string>> {
   const repository = inputs.repository || context.repository;
   const local = context.repositories[repository];
   if (!local) throw new Error(`actions/checkout: no local copy of ${repository} was given to the local runner.`);
   const target = path.resolve(context.workspace, inputs.path || '.');
-  if (!target.startsWith(context.workspace)) throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
+  if (!target.startsWith(context.workspace))
+    throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
   mkdirSync(target, { recursive: true });
   if (local.checkout === 'link') {
     const head = await repositoryHead(local);
-    if (inputs.ref && inputs.ref !== head) throw new Error(`actions/checkout: ${repository} is linked from its working tree at ${head}; it cannot be checked out at "${inputs.ref}".`);
+    if (inputs.ref && inputs.ref !== head)
+      throw new Error(
+        `actions/checkout: ${repository} is linked from its working tree at ${head}; it cannot be checked out at "${inputs.ref}".`,
+      );
     for (const entry of local.linkEntries ?? readdirSync(local.dir)) {
       const link = path.join(target, entry);
       if (!existsSync(link)) symlinkSync(path.join(local.dir, entry), link);
     }
-    context.log(`checkout: ${repository}@${head.slice(0, 12)} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
+    context.log(
+      `checkout: ${repository}@${head.slice(0, 12)} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`,
+    );
     return { ref: inputs.ref ?? '', commit: head };
   }
   await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.dir, target]);
   if (inputs.ref) await runProcess('git', ['-C', target, 'checkout', '--quiet', inputs.ref]);
   const { stdout } = await runProcess('git', ['-C', target, 'rev-parse', 'HEAD']);
-  context.log(`checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${path.relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`);
+  context.log(
+    `checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${path.relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`,
+  );
   return { ref: inputs.ref ?? '', commit: stdout.trim() };
 }
 
@@ -76,7 +89,9 @@ export function builtinFor(uses: string): Builtin | undefined {
   if (name === 'actions/checkout') return { kind: 'checkout' };
   const script = PROCESS_STAND_INS[name];
   // Resolved when asked, not at load: a bundle of the runner (the rollback-actions command) has no stand-in files to point at.
-  return script ? { kind: 'process', script: path.join(path.dirname(fileURLToPath(import.meta.url)), script) } : undefined;
+  return script
+    ? { kind: 'process', script: path.join(path.dirname(fileURLToPath(import.meta.url)), script) }
+    : undefined;
 }
 
 /** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */

@@ -50,11 +50,18 @@ export class ConcurrencyRegistry {
    * Resolves when the holder may run (with the function that frees the group), or when it was
    * cancelled while pending. `held` are the groups the holder's enclosing runs hold.
    */
-  acquire(name: string, holder: ConcurrencyHolder, options: { cancelInProgress: boolean; held: readonly string[] }): Promise<Acquired> {
+  acquire(
+    name: string,
+    holder: ConcurrencyHolder,
+    options: { cancelInProgress: boolean; held: readonly string[] },
+  ): Promise<Acquired> {
     const key = name.toLowerCase();
     if (options.held.some((group) => group.toLowerCase() === key)) {
       this.record(name, holder, 'cancelled');
-      return Promise.resolve({ acquired: false, reason: `Canceling since a deadlock for concurrency group '${name}' was detected between 'top level workflow' and '${holder.label}'` });
+      return Promise.resolve({
+        acquired: false,
+        reason: `Canceling since a deadlock for concurrency group '${name}' was detected between 'top level workflow' and '${holder.label}'`,
+      });
     }
     let group = this.groups.get(key);
     if (!group) {
@@ -70,9 +77,13 @@ export class ConcurrencyRegistry {
     if (superseded) {
       group.pending = undefined;
       this.record(name, superseded.holder, 'cancelled');
-      superseded.resolve({ acquired: false, reason: `Canceling since a higher priority waiting request for '${name}' exists` });
+      superseded.resolve({
+        acquired: false,
+        reason: `Canceling since a higher priority waiting request for '${name}' exists`,
+      });
     }
-    if (options.cancelInProgress) group.running.cancelRunning(`Canceling since a higher priority waiting request for '${name}' exists`);
+    if (options.cancelInProgress)
+      group.running.cancelRunning(`Canceling since a higher priority waiting request for '${name}' exists`);
     this.record(name, holder, 'pending');
     return new Promise((resolve) => {
       group.pending = { holder, resolve };

@@ -16,7 +16,20 @@ export interface StatusFunctions {
 /** Where no status function can matter (job outputs, a service's settings...). */
 export const NO_STATUS: StatusFunctions = { success: () => true, failure: () => false, cancelled: () => false };
 
-const CONTEXT_NAMES = ['github', 'env', 'inputs', 'secrets', 'vars', 'steps', 'needs', 'job', 'jobs', 'runner', 'matrix', 'strategy'];
+const CONTEXT_NAMES = [
+  'github',
+  'env',
+  'inputs',
+  'secrets',
+  'vars',
+  'steps',
+  'needs',
+  'job',
+  'jobs',
+  'runner',
+  'matrix',
+  'strategy',
+];
 const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled'];
 
 function toExpressionData(value: Json): data.ExpressionData {
@@ -37,7 +50,9 @@ export function evaluate(expression: string, contexts: Contexts, status: StatusF
     ['always', { name: 'always', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(true) }],
     ['cancelled', { name: 'cancelled', minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(status.cancelled()) }],
   ]);
-  const dictionary = new data.Dictionary(...Object.entries(contexts).map(([key, value]) => ({ key, value: toExpressionData(value) })));
+  const dictionary = new data.Dictionary(
+    ...Object.entries(contexts).map(([key, value]) => ({ key, value: toExpressionData(value) })),
+  );
   return fromExpressionData(new Evaluator(parsed, dictionary, implementations).evaluate());
 }
 

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { builtinFor, checkout, tsNodeArgs } from './builtin-actions.js';
 import { Cancellation } from './cancellation.js';
-import { condition, interpolate, interpolateString, NO_STATUS, type Contexts, type Json, type StatusFunctions } from './expressions.js';
+import {
+  condition,
+  interpolate,
+  interpolateString,
+  NO_STATUS,
+  type Contexts,
+  type Json,
+  type StatusFunctions,
+} from './expressions.js';
 import { inputEnvName } from './protocol.js';
 import { startServices, type ServiceSpec } from './services.js';
 import { killProcessGroups, runStepProcess, type StepProcessResult } from './step-process.js';
@@ -66,7 +74,8 @@ export function timeoutMinutes(value: unknown, contexts: Contexts, fallback: num
   if (value === undefined || value === null || value === '') return fallback;
   const evaluated = interpolate(value, contexts, NO_STATUS);
   const minutes = Number(evaluated);
-  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`timeout-minutes must be a positive number; got ${JSON.stringify(evaluated)}`);
+  if (!Number.isFinite(minutes) || minutes <= 0)
+    throw new Error(`timeout-minutes must be a positive number; got ${JSON.stringify(evaluated)}`);
   return minutes;
 }
 
@@ -83,11 +92,19 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
   mkdirSync(path.dirname(eventPath), { recursive: true });
   writeFileSync(eventPath, JSON.stringify((input.contexts.github as Record<string, Json>).event ?? {}));
   writeFileSync(summaryFile, '');
-  let contexts: Contexts = { ...input.contexts, runner: { ...(input.contexts.runner as Record<string, Json>), temp: runnerTemp } };
+  let contexts: Contexts = {
+    ...input.contexts,
+    runner: { ...(input.contexts.runner as Record<string, Json>), temp: runnerTemp },
+  };
   const services = spec.services
-    ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, NO_STATUS, { env: baseEnv(options), serviceImages: options.serviceImages ?? {}, log })
+    ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, NO_STATUS, {
+        env: baseEnv(options),
+        serviceImages: options.serviceImages ?? {},
+        log,
+      })
     : undefined;
-  if (services) contexts = { ...contexts, job: { ...(contexts.job as Record<string, Json>), services: services.context } };
+  if (services)
+    contexts = { ...contexts, job: { ...(contexts.job as Record<string, Json>), services: services.context } };
   const runner = new StepRunner(input, contexts, { workspace, runnerTemp, eventPath, summaryFile });
   try {
     return await runner.run();
@@ -127,9 +144,12 @@ class StepRunner {
   private envContext(stepEnv: Record<string, unknown> | undefined, stepContexts: Contexts): Record<string, string> {
     const env: Record<string, string> = {};
     const layers = [this.input.workflow.env, this.input.spec.env];
-    for (const layer of layers) for (const [name, value] of Object.entries(layer ?? {})) env[name] = interpolateString(value, { ...stepContexts, env }, this.status());
+    for (const layer of layers)
+      for (const [name, value] of Object.entries(layer ?? {}))
+        env[name] = interpolateString(value, { ...stepContexts, env }, this.status());
     Object.assign(env, this.exportedEnv);
-    for (const [name, value] of Object.entries(stepEnv ?? {})) env[name] = interpolateString(value, { ...stepContexts, env }, this.status());
+    for (const [name, value] of Object.entries(stepEnv ?? {}))
+      env[name] = interpolateString(value, { ...stepContexts, env }, this.status());
     return env;
   }
 
@@ -141,26 +161,54 @@ class StepRunner {
       const stepContexts: Contexts = { ...this.contexts, steps: this.states as unknown as Json };
       stepContexts.env = this.envContext(step.env, stepContexts);
       const status = this.status();
-      const name = step.name ? interpolateString(step.name, stepContexts, status) : step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`;
+      const name = step.name
+        ? interpolateString(step.name, stepContexts, status)
+        : step.uses
+          ? `Run ${step.uses}`
+          : `Run ${String(step.run).split('\n')[0]}`;
       const started = Date.now();
       if (!condition(step.if, stepContexts, status)) {
         this.states[stepId] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
-        steps.push({ id: stepId, name, outcome: 'skipped', conclusion: 'skipped', outputs: {}, startedAt: started, durationMs: 0, errors: [], signals: [] });
+        steps.push({
+          id: stepId,
+          name,
+          outcome: 'skipped',
+          conclusion: 'skipped',
+          outputs: {},
+          startedAt: started,
+          durationMs: 0,
+          errors: [],
+          signals: [],
+        });
         continue;
       }
       log(`→ ${name}`);
       const ran = await this.runOne(step, stepContexts, status);
-      const continueOnError = step['continue-on-error'] === true || (typeof step['continue-on-error'] === 'string' && condition(step['continue-on-error'], stepContexts, NO_STATUS));
+      const continueOnError =
+        step['continue-on-error'] === true ||
+        (typeof step['continue-on-error'] === 'string' &&
+          condition(step['continue-on-error'], stepContexts, NO_STATUS));
       const conclusion: Result = ran.outcome === 'failure' && continueOnError ? 'success' : ran.outcome;
       this.states[stepId] = { outputs: ran.outputs, outcome: ran.outcome, conclusion };
-      steps.push({ id: stepId, name, outcome: ran.outcome, conclusion, outputs: ran.outputs, startedAt: started, durationMs: Date.now() - started, errors: ran.errors, signals: ran.signals });
+      steps.push({
+        id: stepId,
+        name,
+        outcome: ran.outcome,
+        conclusion,
+        outputs: ran.outputs,
+        startedAt: started,
+        durationMs: Date.now() - started,
+        errors: ran.errors,
+        signals: ran.signals,
+      });
     }
 
     const status = this.status();
     const result: Result = status.cancelled() ? 'cancelled' : status.failure() ? 'failure' : 'success';
     const outputs: Record<string, string> = {};
     const finalContexts: Contexts = { ...this.contexts, steps: this.states as unknown as Json };
-    for (const [name, value] of Object.entries(spec.outputs ?? {})) outputs[name] = interpolateString(value, finalContexts, status);
+    for (const [name, value] of Object.entries(spec.outputs ?? {}))
+      outputs[name] = interpolateString(value, finalContexts, status);
     return { result, outputs, steps, summary: readFileSync(this.paths.summaryFile, 'utf8'), errors: this.errors };
   }
 
@@ -171,7 +219,11 @@ class StepRunner {
    * holds (an always() step runs on); a step that starts once the job is already cancelled is not
    * tied to the job's cancellation at all, and runs to its end or its own timeout.
    */
-  private async runOne(step: StepSpec, contexts: Contexts, status: StatusFunctions): Promise<{ outcome: Result; outputs: Record<string, string>; errors: string[]; signals: StepRun['signals'] }> {
+  private async runOne(
+    step: StepSpec,
+    contexts: Contexts,
+    status: StatusFunctions,
+  ): Promise<{ outcome: Result; outputs: Record<string, string>; errors: string[]; signals: StepRun['signals'] }> {
     const { log } = this.input;
     const cancellation = new Cancellation();
     const stopListening = this.input.cancellation.cancelled
@@ -182,10 +234,12 @@ class StepRunner {
         });
     let timedOut = false;
     const minutes = timeoutMinutes(step['timeout-minutes'], contexts, undefined);
-    const timer = minutes ? setTimeout(() => {
-      timedOut = true;
-      cancellation.cancel(`The action has timed out.`);
-    }, minutes * 60_000) : undefined;
+    const timer = minutes
+      ? setTimeout(() => {
+          timedOut = true;
+          cancellation.cancel(`The action has timed out.`);
+        }, minutes * 60_000)
+      : undefined;
     try {
       const result = await this.execute(step, contexts, status, cancellation);
       const errors = [...result.errors];
@@ -213,7 +267,8 @@ class StepRunner {
   private runnerEnv(contexts: Contexts): Record<string, string> {
     const github = contexts.github as Record<string, string>;
     const env = baseEnv(this.input.options);
-    if (this.addedPath.length > 0) env.PATH = `${this.addedPath.join(path.delimiter)}${path.delimiter}${env.PATH ?? ''}`;
+    if (this.addedPath.length > 0)
+      env.PATH = `${this.addedPath.join(path.delimiter)}${path.delimiter}${env.PATH ?? ''}`;
     return {
       ...env,
       CI: 'true',
@@ -245,7 +300,12 @@ class StepRunner {
     };
   }
 
-  private async execute(step: StepSpec, contexts: Contexts, status: StatusFunctions, cancellation: Cancellation): Promise<StepProcessResult> {
+  private async execute(
+    step: StepSpec,
+    contexts: Contexts,
+    status: StatusFunctions,
+    cancellation: Cancellation,
+  ): Promise<StepProcessResult> {
     const log = (line: string) => this.input.log(`  ${line}`);
     const env = { ...this.runnerEnv(contexts), ...(contexts.env as Record<string, string>) };
     const processContext = { runnerTemp: this.paths.runnerTemp, masks: this.input.masks, log };
@@ -254,31 +314,69 @@ class StepRunner {
       const script = interpolateString(step.run, contexts, status);
       const scriptFile = path.join(this.paths.runnerTemp, `step-${randomBytes(4).toString('hex')}.sh`);
       writeFileSync(scriptFile, script);
-      const workingDirectory = step['working-directory'] ?? this.input.spec.defaults?.run?.['working-directory'] ?? this.input.workflow.defaults?.run?.['working-directory'] ?? '.';
+      const workingDirectory =
+        step['working-directory'] ??
+        this.input.spec.defaults?.run?.['working-directory'] ??
+        this.input.workflow.defaults?.run?.['working-directory'] ??
+        '.';
       const cwd = path.resolve(this.paths.workspace, interpolateString(workingDirectory, contexts, status));
-      result = await runStepProcess(processContext, 'bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], { cwd, env, cancellation });
+      result = await runStepProcess(processContext, 'bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], {
+        cwd,
+        env,
+        cancellation,
+      });
     } else if (step.uses) {
       const withInputs: Record<string, string> = {};
-      for (const [name, value] of Object.entries(step.with ?? {})) withInputs[name] = interpolateString(value, contexts, status);
+      for (const [name, value] of Object.entries(step.with ?? {}))
+        withInputs[name] = interpolateString(value, contexts, status);
       const builtin = builtinFor(step.uses);
       if (builtin?.kind === 'checkout') {
-        const outputs = await checkout({ workspace: this.paths.workspace, repository: this.input.options.repository, repositories: this.input.options.repositories, log }, withInputs);
-        return { exitCode: 0, signals: [], outputs, exportedEnv: {}, addedPath: [], summary: '', errors: [] } satisfies StepProcessResult;
+        const outputs = await checkout(
+          {
+            workspace: this.paths.workspace,
+            repository: this.input.options.repository,
+            repositories: this.input.options.repositories,
+            log,
+          },
+          withInputs,
+        );
+        return {
+          exitCode: 0,
+          signals: [],
+          outputs,
+          exportedEnv: {},
+          addedPath: [],
+          summary: '',
+          errors: [],
+        } satisfies StepProcessResult;
       }
       for (const [name, value] of Object.entries(withInputs)) env[inputEnvName(name)] = value;
       if (builtin?.kind === 'process') {
-        result = await runStepProcess(processContext, process.execPath, tsNodeArgs(builtin.script), { cwd: this.paths.workspace, env, cancellation });
+        result = await runStepProcess(processContext, process.execPath, tsNodeArgs(builtin.script), {
+          cwd: this.paths.workspace,
+          env,
+          cancellation,
+        });
       } else {
         const actionDir = this.actionDirectory(step.uses);
         const metadata = parseYaml(readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionMetadata;
         if (!/^node\d+$/.test(metadata.runs.using)) throw new Error(`${step.uses}: only node actions run locally`);
         for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
-          if (!(name in withInputs)) env[inputEnvName(name)] = spec.default !== undefined ? interpolateString(spec.default, contexts, status) : '';
+          if (!(name in withInputs))
+            env[inputEnvName(name)] =
+              spec.default !== undefined ? interpolateString(spec.default, contexts, status) : '';
         }
         for (const name of Object.keys(withInputs)) {
-          if (!(name in (metadata.inputs ?? {}))) log(`Warning: Unexpected input(s) '${name}', valid inputs are ${Object.keys(metadata.inputs ?? {}).join(', ')}`);
+          if (!(name in (metadata.inputs ?? {})))
+            log(
+              `Warning: Unexpected input(s) '${name}', valid inputs are ${Object.keys(metadata.inputs ?? {}).join(', ')}`,
+            );
         }
-        result = await runStepProcess(processContext, process.execPath, [path.join(actionDir, metadata.runs.main)], { cwd: this.paths.workspace, env, cancellation });
+        result = await runStepProcess(processContext, process.execPath, [path.join(actionDir, metadata.runs.main)], {
+          cwd: this.paths.workspace,
+          env,
+          cancellation,
+        });
       }
     } else {
       throw new Error('step has neither run nor uses');
@@ -295,7 +393,10 @@ class StepRunner {
     if (uses.startsWith('./')) return path.resolve(this.paths.workspace, uses);
     const match = /^([^/@]+\/[^/@]+)(?:\/([^@]*))?@(.+)$/.exec(uses);
     const local = match ? this.input.options.repositories[match[1]] : undefined;
-    if (!match || !local) throw new Error(`${uses} has no local copy (known: ${Object.keys(this.input.options.repositories).join(', ')}); the local runner runs local repositories and actions/checkout only.`);
+    if (!match || !local)
+      throw new Error(
+        `${uses} has no local copy (known: ${Object.keys(this.input.options.repositories).join(', ')}); the local runner runs local repositories and actions/checkout only.`,
+      );
     return path.join(local.dir, match[2] ?? '.');
   }
 }

@@ -31,7 +31,9 @@ export type Permissions = Record<PermissionScope, PermissionLevel>;
 const RANK: Record<PermissionLevel, number> = { none: 0, read: 1, write: 2 };
 
 function all(level: PermissionLevel): Permissions {
-  return Object.fromEntries(PERMISSION_SCOPES.map((scope) => [scope, scope === 'id-token' && level === 'read' ? 'none' : level])) as Permissions;
+  return Object.fromEntries(
+    PERMISSION_SCOPES.map((scope) => [scope, scope === 'id-token' && level === 'read' ? 'none' : level]),
+  ) as Permissions;
 }
 
 /** The repository's default token (Settings → Actions → Workflow permissions): "restricted" is GitHub's default for new repositories. */
@@ -44,11 +46,14 @@ export function parsePermissions(spec: unknown, where: string): Permissions | un
   if (spec === undefined || spec === null) return undefined;
   if (spec === 'read-all') return all('read');
   if (spec === 'write-all') return all('write');
-  if (typeof spec !== 'object' || Array.isArray(spec)) throw new Error(`${where}: permissions must be read-all, write-all or a map of scopes`);
+  if (typeof spec !== 'object' || Array.isArray(spec))
+    throw new Error(`${where}: permissions must be read-all, write-all or a map of scopes`);
   const permissions = all('none');
   for (const [scope, level] of Object.entries(spec as Record<string, unknown>)) {
-    if (!(PERMISSION_SCOPES as readonly string[]).includes(scope)) throw new Error(`${where}: unknown permission scope "${scope}"`);
-    if (level !== 'none' && level !== 'read' && level !== 'write') throw new Error(`${where}: permission ${scope} must be none, read or write; got ${String(level)}`);
+    if (!(PERMISSION_SCOPES as readonly string[]).includes(scope))
+      throw new Error(`${where}: unknown permission scope "${scope}"`);
+    if (level !== 'none' && level !== 'read' && level !== 'write')
+      throw new Error(`${where}: permission ${scope} must be none, read or write; got ${String(level)}`);
     permissions[scope as PermissionScope] = level;
   }
   return permissions;

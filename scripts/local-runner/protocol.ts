@@ -104,7 +104,8 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | undefined 
 /** Replaces every registered secret with ***, longest first (as the runner's masker does). */
 export function maskLine(line: string, masks: Iterable<string>): string {
   let text = line;
-  for (const mask of [...masks].filter((value) => value.length > 0).sort((a, b) => b.length - a.length)) text = text.split(mask).join('***');
+  for (const mask of [...masks].filter((value) => value.length > 0).sort((a, b) => b.length - a.length))
+    text = text.split(mask).join('***');
   return text;
 }
 

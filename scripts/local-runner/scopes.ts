@@ -20,9 +20,14 @@ export interface ResolvedSecrets {
   sources: Record<string, string>;
 }
 
-export function jobSecrets(scope: SecretScope, environment: { name: string; settings: EnvironmentSettings } | undefined): ResolvedSecrets {
+export function jobSecrets(
+  scope: SecretScope,
+  environment: { name: string; settings: EnvironmentSettings } | undefined,
+): ResolvedSecrets {
   const values: Record<string, string> = { ...scope.values };
-  const sources: Record<string, string> = Object.fromEntries(Object.keys(values).map((name) => [name, scope.kind === 'repository' ? 'repository' : 'caller']));
+  const sources: Record<string, string> = Object.fromEntries(
+    Object.keys(values).map((name) => [name, scope.kind === 'repository' ? 'repository' : 'caller']),
+  );
   for (const [name, value] of Object.entries(environment?.settings.secrets ?? {})) {
     const visible = scope.kind === 'repository' || scope.inherit || name in scope.values;
     if (!visible) continue;
@@ -32,7 +37,10 @@ export function jobSecrets(scope: SecretScope, environment: { name: string; sett
   return { values, sources };
 }
 
-export function jobVars(repository: Record<string, string>, environment: EnvironmentSettings | undefined): Record<string, string> {
+export function jobVars(
+  repository: Record<string, string>,
+  environment: EnvironmentSettings | undefined,
+): Record<string, string> {
   return { ...repository, ...environment?.vars };
 }
 
@@ -49,5 +57,11 @@ export function passedSecrets(inherit: boolean, values: Record<string, string>):
 export function secretMasks(value: string): string[] {
   const trimmed = value.trim();
   if (!trimmed) return [];
-  return [trimmed, ...trimmed.split(/[\r\n]+/).map((line) => line.trim()).filter(Boolean)];
+  return [
+    trimmed,
+    ...trimmed
+      .split(/[\r\n]+/)
+      .map((line) => line.trim())
+      .filter(Boolean),
+  ];
 }

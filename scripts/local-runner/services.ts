@@ -37,7 +37,10 @@ export async function startServices(
     for (const [id, spec] of Object.entries(services)) {
       const imageName = interpolateString(spec.image, contexts, status);
       const image = options.serviceImages[imageName.split(':')[0]];
-      if (!image) throw new Error(`service ${id}: no local image for ${imageName} (known: ${Object.keys(options.serviceImages).join(', ')})`);
+      if (!image)
+        throw new Error(
+          `service ${id}: no local image for ${imageName} (known: ${Object.keys(options.serviceImages).join(', ')})`,
+        );
       const ports: Record<string, string> = {};
       const args = ['run', '-d', '--network', 'host', '--name', `local-runner-${id}-${randomBytes(3).toString('hex')}`];
       for (const port of spec.ports ?? []) {
@@ -47,7 +50,8 @@ export async function startServices(
         // Host networking: the container listens on the host port itself.
         args.push('-e', `PGPORT=${hostPort}`, '-e', `PORT=${hostPort}`);
       }
-      for (const [name, value] of Object.entries(spec.env ?? {})) args.push('-e', `${name}=${interpolateString(value, contexts, status)}`);
+      for (const [name, value] of Object.entries(spec.env ?? {}))
+        args.push('-e', `${name}=${interpolateString(value, contexts, status)}`);
       if (spec.options) args.push(...interpolateString(spec.options, contexts, status).split(/\s+/).filter(Boolean));
       args.push(image);
       const { stdout } = await runProcess('docker', args, { env: options.env });
@@ -57,7 +61,16 @@ export async function startServices(
       await waitFor(
         `service ${id} to be healthy`,
         async () => {
-          const { stdout: health } = await runProcess('docker', ['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}', containerId], { env: options.env });
+          const { stdout: health } = await runProcess(
+            'docker',
+            [
+              'inspect',
+              '--format',
+              '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}',
+              containerId,
+            ],
+            { env: options.env },
+          );
           const [state, running] = health.trim().split(' ');
           if (running !== 'true') throw new Error(`service ${id} exited`);
           return state === 'healthy' || state === 'none' ? true : undefined;

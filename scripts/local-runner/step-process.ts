@@ -65,14 +65,17 @@ export async function runStepProcess(
           return;
         case 'warning':
         case 'notice':
-          context.log(`${'  '.repeat(depth)}${command.command === 'warning' ? 'Warning' : 'Notice'}: ${maskLine(command.message, context.masks)}`);
+          context.log(
+            `${'  '.repeat(depth)}${command.command === 'warning' ? 'Warning' : 'Notice'}: ${maskLine(command.message, context.masks)}`,
+          );
           return;
         case 'group':
           context.log(`${'  '.repeat(depth)}▸ ${maskLine(command.message, context.masks)}`);
           depth++;
           return;
         case 'endgroup':
-          if (depth > 0 && folded > 0) context.log(`${'  '.repeat(depth)}(${folded} line${folded === 1 ? '' : 's'} folded)`);
+          if (depth > 0 && folded > 0)
+            context.log(`${'  '.repeat(depth)}(${folded} line${folded === 1 ? '' : 's'} folded)`);
           folded = 0;
           depth = Math.max(0, depth - 1);
           return;
@@ -107,18 +110,22 @@ export async function runStepProcess(
     const stopListening = options.cancellation.onCancel(() => {
       let delay = 0;
       for (const { signal, graceMs } of CANCEL_SIGNALS) {
-        timers.push(setTimeout(() => {
-          if (exited) return;
-          signals.push({ signal, atMs: Date.now() - started });
-          child.kill(signal);
-        }, delay));
+        timers.push(
+          setTimeout(() => {
+            if (exited) return;
+            signals.push({ signal, atMs: Date.now() - started });
+            child.kill(signal);
+          }, delay),
+        );
         delay += graceMs;
       }
-      timers.push(setTimeout(() => {
-        if (exited) return;
-        signals.push({ signal: 'SIGKILL', atMs: Date.now() - started });
-        child.kill('SIGKILL');
-      }, delay));
+      timers.push(
+        setTimeout(() => {
+          if (exited) return;
+          signals.push({ signal: 'SIGKILL', atMs: Date.now() - started });
+          child.kill('SIGKILL');
+        }, delay),
+      );
     });
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       stopListening();
@@ -128,11 +135,13 @@ export async function runStepProcess(
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       exited = true;
-      timers.push(setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish(code, signal);
-      }, STREAMS_AFTER_EXIT_MS));
+      timers.push(
+        setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish(code, signal);
+        }, STREAMS_AFTER_EXIT_MS),
+      );
     });
     child.on('close', finish);
   });

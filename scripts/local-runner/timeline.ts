@@ -17,7 +17,9 @@ export function timeline(run: WorkflowRun, origin: number, depth = 0): string[] 
     }
     lines.push(`${at(job.startedAt)} ${pad}  ● ${job.name}: ${job.result} (${(job.durationMs / 1000).toFixed(1)}s)`);
     for (const ran of job.steps.filter((candidate) => candidate.outcome !== 'skipped')) {
-      lines.push(`${at(ran.startedAt)} ${pad}      ${ran.outcome === 'success' ? '✓' : '✗'} ${ran.name} (${(ran.durationMs / 1000).toFixed(1)}s)`);
+      lines.push(
+        `${at(ran.startedAt)} ${pad}      ${ran.outcome === 'success' ? '✓' : '✗'} ${ran.name} (${(ran.durationMs / 1000).toFixed(1)}s)`,
+      );
     }
   }
   return lines;

@@ -15,17 +15,25 @@ const given = core.getInput('path', { required: true });
 const root = path.resolve(process.env.GITHUB_WORKSPACE ?? '.', given);
 try {
   if (!existsSync(root)) {
-    if (core.getInput('if-no-files-found') === 'error') throw new Error(`No files were found with the provided path: ${given}. No artifacts will be uploaded.`);
+    if (core.getInput('if-no-files-found') === 'error')
+      throw new Error(`No files were found with the provided path: ${given}. No artifacts will be uploaded.`);
     core.warning(`No files were found with the provided path: ${given}. No artifacts will be uploaded.`);
   } else {
     const directory = statSync(root).isDirectory();
     const files = directory
-      ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name))
+      ? readdirSync(root, { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => path.join(entry.parentPath, entry.name))
       : [root];
     const retention = core.getInput('retention-days');
-    const { id, size } = await new DefaultArtifactClient().uploadArtifact(name, files, directory ? root : path.dirname(root), {
-      retentionDays: retention ? Number(retention) : undefined,
-    });
+    const { id, size } = await new DefaultArtifactClient().uploadArtifact(
+      name,
+      files,
+      directory ? root : path.dirname(root),
+      {
+        retentionDays: retention ? Number(retention) : undefined,
+      },
+    );
     core.info(`upload-artifact: ${name} (${files.length} file(s), ${size} bytes, id ${id})`);
     core.setOutput('artifact-id', String(id));
   }

@@ -28,7 +28,8 @@ export interface WorkflowSource {
 
 function parse(text: string, where: string): WorkflowFile {
   const workflow = parseYaml(text) as WorkflowFile;
-  if (!workflow || typeof workflow !== 'object' || !workflow.jobs) throw new Error(`${where} is not a workflow (no jobs)`);
+  if (!workflow || typeof workflow !== 'object' || !workflow.jobs)
+    throw new Error(`${where} is not a workflow (no jobs)`);
   return workflow;
 }
 
@@ -60,7 +61,10 @@ export async function calledSource(options: RunOptions, caller: WorkflowSource, 
   }
   const match = /^([^/@]+\/[^/@]+)\/([^@]+)@(.+)$/.exec(uses);
   const local = match ? options.repositories[match[1]] : undefined;
-  if (!match || !local) throw new Error(`${uses} has no local copy (known: ${Object.keys(options.repositories).join(', ')}); the local runner calls local repositories only.`);
+  if (!match || !local)
+    throw new Error(
+      `${uses} has no local copy (known: ${Object.keys(options.repositories).join(', ')}); the local runner calls local repositories only.`,
+    );
   const [, repository, file, ref] = match;
   const linked = local.checkout === 'link';
   const source: Omit<WorkflowSource, 'workflow'> = {
@@ -81,7 +85,9 @@ async function readAt(source: Omit<WorkflowSource, 'workflow'>, file: string): P
     if (!existsSync(absolute)) throw new Error(`${where}: the workflow file does not exist`);
     return parse(readFileSync(absolute, 'utf8'), where);
   }
-  const { stdout, exitCode } = await runProcess('git', ['-C', source.dir, 'show', `${source.sha}:${file}`], { okExitCodes: [0, 128] });
+  const { stdout, exitCode } = await runProcess('git', ['-C', source.dir, 'show', `${source.sha}:${file}`], {
+    okExitCodes: [0, 128],
+  });
   if (exitCode !== 0) throw new Error(`${where}: the workflow file does not exist at that commit`);
   return parse(stdout, where);
 }

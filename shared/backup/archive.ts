@@ -39,15 +39,20 @@ export interface ExpectedTables {
 }
 
 const hasEntry = (entries: string[], kind: string, table: { schema: string; name: string }) =>
-  entries.some((entry) => entry === `${kind} ${table.schema} ${table.name}` || entry.startsWith(`${kind} ${table.schema} ${table.name} `));
+  entries.some(
+    (entry) =>
+      entry === `${kind} ${table.schema} ${table.name}` || entry.startsWith(`${kind} ${table.schema} ${table.name} `),
+  );
 
 /** Problems with an archive listing, empty when every expected table and its data are there. */
 export function checkListing(listing: ArchiveListing, expected: ExpectedTables): string[] {
   const problems: string[] = [];
   const missing = expected.tables.filter((table) => !hasEntry(listing.entries, 'TABLE', table));
   const missingData = expected.withData.filter((table) => !hasEntry(listing.entries, 'TABLE DATA', table));
-  if (missing.length) problems.push(`no TABLE entry for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-  if (missingData.length) problems.push(`no TABLE DATA entry for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+  if (missing.length)
+    problems.push(`no TABLE entry for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+  if (missingData.length)
+    problems.push(`no TABLE DATA entry for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
   return problems;
 }
 
@@ -82,10 +87,13 @@ export async function checkPlainDump(file: string, gzip: boolean, expected: Expe
     throw new ActionError(`The plain dump ${file} cannot be read to the end: ${(error as Error).message}`);
   }
   const problems: string[] = [];
-  if (lastMeaningful.trim() !== PLAIN_COMPLETE_MARKER) problems.push(`it does not end with "${PLAIN_COMPLETE_MARKER}" (truncated?)`);
+  if (lastMeaningful.trim() !== PLAIN_COMPLETE_MARKER)
+    problems.push(`it does not end with "${PLAIN_COMPLETE_MARKER}" (truncated?)`);
   const missing = expected.tables.filter((table) => !created.has(quotedName(table)));
   const missingData = expected.withData.filter((table) => !filled.has(quotedName(table)));
-  if (missing.length) problems.push(`no CREATE TABLE for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
-  if (missingData.length) problems.push(`no COPY for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+  if (missing.length)
+    problems.push(`no CREATE TABLE for ${missing.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
+  if (missingData.length)
+    problems.push(`no COPY for ${missingData.map((table) => `${table.schema}.${table.name}`).join(', ')}`);
   return problems;
 }

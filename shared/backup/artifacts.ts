@@ -35,7 +35,10 @@ export function artifactServiceAvailable(): boolean {
 
 export function repository(): { owner: string; repo: string } {
   const found = repositoryFromEnv();
-  if (!found) throw new ActionError('GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.');
+  if (!found)
+    throw new ActionError(
+      'GITHUB_REPOSITORY is not set (owner/repo): artifacts of other runs cannot be looked up outside GitHub Actions.',
+    );
   return found;
 }
 
@@ -50,7 +53,9 @@ export async function uploadBackupArtifact(options: {
 }): Promise<{ id: number; size: number; digest?: string }> {
   const root = path.dirname(options.backupPath);
   const isDirectory = (await stat(options.backupPath)).isDirectory();
-  const files = isDirectory ? (await listFiles(options.backupPath)).map((name) => path.join(options.backupPath, name)) : [options.backupPath];
+  const files = isDirectory
+    ? (await listFiles(options.backupPath)).map((name) => path.join(options.backupPath, name))
+    : [options.backupPath];
   files.push(options.metadataPath);
   const client = await artifactClient();
   try {
@@ -79,16 +84,31 @@ export async function findArtifact(name: string, options: { runId?: number; toke
   try {
     if (options.runId === undefined) {
       const { artifact } = await client.getArtifact(name);
-      return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+      return {
+        id: artifact.id,
+        name: artifact.name,
+        digest: artifact.digest,
+        createdAt: artifact.createdAt,
+        size: artifact.size,
+      };
     }
     const { owner, repo } = repository();
     const { artifact } = await client.getArtifact(name, {
       findBy: { token: options.token!, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
     });
-    return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+    return {
+      id: artifact.id,
+      name: artifact.name,
+      runId: options.runId,
+      digest: artifact.digest,
+      createdAt: artifact.createdAt,
+      size: artifact.size,
+    };
   } catch (error) {
     const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
-    throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+    throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, {
+      hint: notFoundHint(options.runId),
+    });
   }
 }
 
@@ -103,30 +123,42 @@ interface RestArtifact {
 }
 
 /** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
-export async function findLatestBackup(label: string, options: { token: string; runId?: number }): Promise<ArtifactRef> {
+export async function findLatestBackup(
+  label: string,
+  options: { token: string; runId?: number },
+): Promise<ArtifactRef> {
   const { getOctokit } = await import('@actions/github');
   const { owner, repo } = repository();
   const octokit = getOctokit(options.token);
-  const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+  const route =
+    options.runId === undefined
+      ? 'GET /repos/{owner}/{repo}/actions/artifacts'
+      : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
   const candidates: RestArtifact[] = [];
   let scanned = 0;
   try {
     // Newest first; 10 pages of 100 is far more than a retention window of backups.
     for await (const page of octokit.paginate.iterator(route, { owner, repo, run_id: options.runId, per_page: 100 })) {
-      const artifacts = (page.data as unknown as RestArtifact[] | { artifacts: RestArtifact[] });
+      const artifacts = page.data as unknown as RestArtifact[] | { artifacts: RestArtifact[] };
       const list = Array.isArray(artifacts) ? artifacts : artifacts.artifacts;
       scanned += list.length;
       candidates.push(...list.filter((artifact) => !artifact.expired && isBackupOfLabel(artifact.name, label)));
       if (scanned >= 1000) break;
     }
   } catch (error) {
-    throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+    throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, {
+      hint: 'github-token needs actions: read on this repository.',
+    });
   }
-  const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
+  const newest = candidates.sort(
+    (a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id,
+  )[0];
   if (!newest) {
     throw new ActionError(
       `No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`,
-      { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' },
+      {
+        hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.',
+      },
     );
   }
   return {
@@ -140,7 +172,11 @@ export async function findLatestBackup(label: string, options: { token: string; 
 }
 
 /** Downloads and unzips an artifact into `destination`, checking the digest the service recorded. */
-export async function downloadArtifact(ref: ArtifactRef, options: { token?: string; runId?: number }, destination: string): Promise<void> {
+export async function downloadArtifact(
+  ref: ArtifactRef,
+  options: { token?: string; runId?: number },
+  destination: string,
+): Promise<void> {
   const client = await artifactClient();
   const viaApi = ref.runId !== undefined && options.token !== undefined;
   try {
@@ -148,14 +184,20 @@ export async function downloadArtifact(ref: ArtifactRef, options: { token?: stri
     const result = await client.downloadArtifact(ref.id, {
       path: destination,
       expectedHash: ref.digest,
-      ...(viaApi ? { findBy: { token: options.token!, workflowRunId: ref.runId!, repositoryOwner: owner, repositoryName: repo } } : {}),
+      ...(viaApi
+        ? { findBy: { token: options.token!, workflowRunId: ref.runId!, repositoryOwner: owner, repositoryName: repo } }
+        : {}),
     });
     if (result.digestMismatch) {
-      throw new ActionError(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
+      throw new ActionError(
+        `Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`,
+      );
     }
   } catch (error) {
     if (error instanceof ActionError) throw error;
-    throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, { hint: notFoundHint(ref.runId) });
+    throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, {
+      hint: notFoundHint(ref.runId),
+    });
   }
   core.info(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
 }

@@ -98,7 +98,8 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
     const needsPsql = request.format === 'plain' && request.verify === 'restore';
     // The catalog is read in the snapshot while the client programs are probed; one query after the
     // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
-    const catalog = (async () => [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()] as const)();
+    const catalog = (async () =>
+      [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()] as const)();
     catalog.catch(() => undefined);
     const lookups = await Promise.allSettled([
       findPgTool('pg_dump', server.major, request.pgBinDir),
@@ -107,23 +108,54 @@ export async function prepareBackup(request: BackupRequest): Promise<PreparedBac
     ]);
     // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
     for (const result of lookups) if (result.status === 'rejected') throw result.reason;
-    const [pgDump, pgRestore, psql] = lookups.map((result) => (result as PromiseFulfilledResult<PgClientTool | undefined>).value);
+    const [pgDump, pgRestore, psql] = lookups.map(
+      (result) => (result as PromiseFulfilledResult<PgClientTool | undefined>).value,
+    );
     if (!pgDump) throw new Error('unreachable: the pg_dump lookup returned nothing');
     core.info(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
     const plan = planCompression(request.compression, request.format, pgDump);
     await mkdir(request.outputDir, { recursive: true, mode: 0o700 });
     // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
-    const output = path.join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-    for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
-      if (existsSync(existing)) throw new ActionError(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+    const output = path.join(
+      request.outputDir,
+      backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false),
+    );
+    for (const existing of [
+      output,
+      `${output}${ENCRYPTED_SUFFIX}`,
+      `${output}.zst`,
+      `${output}.zst${ENCRYPTED_SUFFIX}`,
+    ]) {
+      if (existsSync(existing))
+        throw new ActionError(
+          `${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`,
+        );
     }
     const [tables, schemaVersion] = await catalog;
     if (request.sizeGate && !request.schemaOnly) {
       const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
-      const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+      const fits = await checkDumpFits({
+        dataBytes,
+        tableCount: tables.length,
+        outputDir: request.outputDir,
+        upload: Boolean(request.artifact),
+        gate: request.sizeGate,
+      });
       core.info(`Size gate: ${fits}.`);
     }
-    return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion, prepareMs: Date.now() - started };
+    return {
+      request,
+      server,
+      pgDump,
+      pgRestore,
+      psql,
+      plan,
+      output,
+      snapshot,
+      tables,
+      schemaVersion,
+      prepareMs: Date.now() - started,
+    };
   } catch (error) {
     await snapshot.close();
     throw error;
@@ -138,12 +170,16 @@ async function verifyDump(prepared: PreparedBackup, expected: ExpectedTables): P
   const { request, output } = prepared;
   if (request.format === 'plain') {
     const problems = await checkPlainDump(output, prepared.plan.compression.method === 'gzip', expected);
-    if (problems.length) throw new ActionError(`The plain dump ${path.basename(output)} is incomplete: ${problems.join('; ')}.`);
+    if (problems.length)
+      throw new ActionError(`The plain dump ${path.basename(output)} is incomplete: ${problems.join('; ')}.`);
     return `plain SQL complete: ${expected.tables.length} table(s) created${request.schemaOnly ? '' : ` and ${expected.withData.length} filled`}`;
   }
   const listing = await listArchive(prepared.pgRestore!, output);
   const problems = checkListing(listing, expected);
-  if (problems.length) throw new ActionError(`The archive ${path.basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
+  if (problems.length)
+    throw new ActionError(
+      `The archive ${path.basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`,
+    );
   const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
   return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore!, output)}` : listed;
 }
@@ -151,12 +187,16 @@ async function verifyDump(prepared: PreparedBackup, expected: ExpectedTables): P
 /** Restores the dump into a scratch database on the same server and compares the row counts. */
 async function verifyByRestore(prepared: PreparedBackup, rowCounts: Record<string, number>): Promise<string> {
   const { request } = prepared;
-  const name = `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const name =
+    `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   core.info(`Verifying by restoring into the scratch database ${name}.`);
   await createDatabase(request.target, name, { template: 'template0' }).catch((error: unknown) => {
-    throw new ActionError(`verify "restore" needs to create a scratch database on the server and could not: ${(error as Error).message}`, {
-      hint: 'Grant the backup user CREATEDB, or use verify "archive".',
-    });
+    throw new ActionError(
+      `verify "restore" needs to create a scratch database on the server and could not: ${(error as Error).message}`,
+      {
+        hint: 'Grant the backup user CREATEDB, or use verify "archive".',
+      },
+    );
   });
   let verified = false;
   try {
@@ -240,14 +280,30 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
     try {
       const counted = request.schemaOnly
         ? Promise.resolve({ exact: {}, estimated: {} })
-        : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
+        : snapshot.rowCounts(
+            tables.filter((table) => table.kind === 'r'),
+            request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT,
+            request.rowCountMaxBytes,
+          );
       // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
       const [dumped, counts] = await Promise.allSettled([
-        timed('dump', runPgDump({
-          target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
-          schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
-          lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
-        })),
+        timed(
+          'dump',
+          runPgDump({
+            target: request.target,
+            pgDump: prepared.pgDump,
+            format: request.format,
+            jobs: request.jobs,
+            plan: prepared.plan,
+            schemaOnly: request.schemaOnly,
+            tables: request.tables,
+            excludeTables: request.excludeTables,
+            snapshot: snapshot.id,
+            output,
+            lockWaitTimeoutMs: request.lockWaitTimeoutMs,
+            estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
+          }),
+        ),
         timed('rowCounts', counted),
       ]);
       if (dumped.status === 'rejected') throw dumped.reason;
@@ -266,12 +322,18 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
     let archiveCheck = await timed('verify', verifyDump(prepared, expected));
     core.info(`Verified: ${archiveCheck}.`);
     journal.step(`Dumped ${path.basename(output)} and verified it (${archiveCheck})`);
-    const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
+    const restoreCheck =
+      request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
     if (restoreCheck) core.info(`Verified: ${restoreCheck}.`);
 
     if (prepared.plan.externalZstd) {
       const level = prepared.plan.compression.level ?? 3;
-      await writingFile(`${output}.zst`, async () => (await stat(output)).size, () => runProcess(prepared.plan.externalZstd!, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
+      await writingFile(
+        `${output}.zst`,
+        async () => (await stat(output)).size,
+        () =>
+          runProcess(prepared.plan.externalZstd!, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]),
+      );
       backupPath = `${output}.zst`;
       // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
       if (request.verify === 'full') {
@@ -284,7 +346,9 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       const encrypted = await encryptBackup(backupPath, request.encryptionKey);
       backupPath = encrypted.path;
       encryption = encrypted.record;
-      core.info(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
+      core.info(
+        `Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`,
+      );
     }
 
     const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', backupChecksum(backupPath));
@@ -301,7 +365,8 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       pgDump: { version: prepared.pgDump.version, major: prepared.pgDump.major },
       format: request.format,
       compression: describeCompression(prepared.plan.compression),
-      compressedBy: prepared.plan.compression.method === 'none' ? null : prepared.plan.externalZstd ? 'zstd-program' : 'pg_dump',
+      compressedBy:
+        prepared.plan.compression.method === 'none' ? null : prepared.plan.externalZstd ? 'zstd-program' : 'pg_dump',
       jobs: request.jobs,
       schemaOnly: request.schemaOnly,
       tables: request.tables,
@@ -328,7 +393,11 @@ async function dumpAndRecord(prepared: PreparedBackup): Promise<BackupResult> {
       artifact: request.artifact ?? null,
       run: runContext(),
     };
-    await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
+    await writingFile(
+      metadataPath,
+      () => 64 * 1024,
+      () => writeMetadata(metadataPath, metadata),
+    );
     for (const done of unregister) done();
     return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
   } catch (error) {

@@ -30,7 +30,7 @@ export async function listFiles(dir: string): Promise<string[]> {
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-    .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 export function manifestText(files: Record<string, string>): string {

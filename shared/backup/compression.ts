@@ -23,12 +23,16 @@ export const NATIVE_ZSTD_MAJOR = 16;
 
 export function parseCompression(text: string, inputName = 'compression'): Compression {
   const match = /^(none|gzip|zstd)(?::(\d+))?$/.exec(text);
-  if (!match) throw new InputError(inputName, `must be "none", "gzip", "gzip:<0-9>", "zstd" or "zstd:<1-19>"; got "${text}".`);
+  if (!match)
+    throw new InputError(inputName, `must be "none", "gzip", "gzip:<0-9>", "zstd" or "zstd:<1-19>"; got "${text}".`);
   const method = match[1] as Compression['method'];
   const level = match[2] === undefined ? undefined : Number(match[2]);
-  if (method === 'none' && level !== undefined) throw new InputError(inputName, `"none" takes no level; got "${text}".`);
-  if (method === 'gzip' && level !== undefined && level > 9) throw new InputError(inputName, `gzip levels are 0 to 9; got "${text}".`);
-  if (method === 'zstd' && level !== undefined && (level < 1 || level > 19)) throw new InputError(inputName, `zstd levels are 1 to 19; got "${text}".`);
+  if (method === 'none' && level !== undefined)
+    throw new InputError(inputName, `"none" takes no level; got "${text}".`);
+  if (method === 'gzip' && level !== undefined && level > 9)
+    throw new InputError(inputName, `gzip levels are 0 to 9; got "${text}".`);
+  if (method === 'zstd' && level !== undefined && (level < 1 || level > 19))
+    throw new InputError(inputName, `zstd levels are 1 to 19; got "${text}".`);
   // gzip:0 is stored, not compressed: call it what it is so file names and metadata do not lie.
   if (method === 'gzip' && level === 0) return { method: 'none' };
   return { method, level };

@@ -24,17 +24,27 @@ export function isNoSpace(error: unknown): boolean {
  * Runs `write`, which writes `file`; a full disk becomes an ActionError saying how much it needed
  * (`needBytes`, an estimate the caller describes) and how much was free before it started.
  */
-export async function writingFile<T>(file: string, needBytes: () => number | Promise<number>, write: () => Promise<T>): Promise<T> {
+export async function writingFile<T>(
+  file: string,
+  needBytes: () => number | Promise<number>,
+  write: () => Promise<T>,
+): Promise<T> {
   const free = await freeBytes(path.dirname(file)).catch(() => undefined);
   try {
     return await write();
   } catch (error) {
     if (!isNoSpace(error)) throw error;
     const need = await Promise.resolve(needBytes()).catch(() => undefined);
-    const amounts = [need !== undefined ? `needs about ${formatBytes(need)}` : undefined, free !== undefined ? `${formatBytes(free)} free` : undefined].filter(Boolean);
-    throw new ActionError(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
-      hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
-      cause: error,
-    });
+    const amounts = [
+      need !== undefined ? `needs about ${formatBytes(need)}` : undefined,
+      free !== undefined ? `${formatBytes(free)} free` : undefined,
+    ].filter(Boolean);
+    throw new ActionError(
+      `No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`,
+      {
+        hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
+        cause: error,
+      },
+    );
   }
 }

@@ -37,7 +37,8 @@ export function pgDumpArgs(request: DumpRequest): string[] {
   if (request.jobs > 1) args.push(`--jobs=${request.jobs}`);
   args.push(...request.plan.pgDumpArgs);
   if (request.snapshot) args.push(`--snapshot=${request.snapshot}`);
-  if (request.lockWaitTimeoutMs !== undefined && request.lockWaitTimeoutMs > 0) args.push(`--lock-wait-timeout=${Math.round(request.lockWaitTimeoutMs)}`);
+  if (request.lockWaitTimeoutMs !== undefined && request.lockWaitTimeoutMs > 0)
+    args.push(`--lock-wait-timeout=${Math.round(request.lockWaitTimeoutMs)}`);
   if (request.schemaOnly) args.push('--schema-only');
   for (const table of request.tables) args.push(`--table=${table}`);
   for (const table of request.excludeTables) args.push(`--exclude-table=${table}`);
@@ -53,7 +54,8 @@ async function sizeOf(output: string): Promise<number> {
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
   let total = 0;
-  for (const name of await readdir(output)) total += (await stat(path.join(output, name)).catch(() => ({ size: 0 }))).size;
+  for (const name of await readdir(output))
+    total += (await stat(path.join(output, name)).catch(() => ({ size: 0 }))).size;
   return total;
 }
 
@@ -65,7 +67,12 @@ export async function runPgDump(request: DumpRequest): Promise<void> {
       () =>
         withProgressGroup(
           `pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`,
-          (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }),
+          (log) =>
+            runProcess(request.pgDump.path, pgDumpArgs(request), {
+              env: pgToolEnv(request.target),
+              onStderrLine: log,
+              onStdoutLine: log,
+            }),
           { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` },
         ),
     );

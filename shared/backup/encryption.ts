@@ -6,10 +6,25 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { removePartial } from '../cancellation.js';
 import { errorMessage, InputError } from '../errors.js';
-import { AGE_MAGIC, PAYLOAD_NONCE_SIZE, encryptedPayloadSize, headerLength, openPayload, payloadKey, sealPayload, stanzaTypes } from './age-payload.js';
+import {
+  AGE_MAGIC,
+  PAYLOAD_NONCE_SIZE,
+  encryptedPayloadSize,
+  headerLength,
+  openPayload,
+  payloadKey,
+  sealPayload,
+  stanzaTypes,
+} from './age-payload.js';
 import { listFiles } from './checksum.js';
 import { EncryptedDataError, EncryptionKeyError } from './encryption-errors.js';
-import { checkLegacyKey, decryptLegacyFile, isLegacyHeader, LEGACY_SUFFIX, LegacyKeyDeriver } from './legacy-encryption.js';
+import {
+  checkLegacyKey,
+  decryptLegacyFile,
+  isLegacyHeader,
+  LEGACY_SUFFIX,
+  LegacyKeyDeriver,
+} from './legacy-encryption.js';
 import { readHead } from './segments.js';
 import { writingFile } from './disk-space.js';
 
@@ -60,7 +75,10 @@ export interface EncryptionSecret {
  * characters; to decrypt (restore-db), recipients alone are refused. Errors name the input and
  * never quote the value.
  */
-export async function readEncryptionSecret(value: string | undefined, use: 'encrypt' | 'decrypt'): Promise<EncryptionSecret | undefined> {
+export async function readEncryptionSecret(
+  value: string | undefined,
+  use: 'encrypt' | 'decrypt',
+): Promise<EncryptionSecret | undefined> {
   if (value === undefined) return undefined;
   let key: BackupKey;
   try {
@@ -77,7 +95,10 @@ export async function readEncryptionSecret(value: string | undefined, use: 'encr
     );
   }
   if (use === 'decrypt' && key.kind === 'recipients') {
-    throw new InputError('encryption-key', 'holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.');
+    throw new InputError(
+      'encryption-key',
+      'holds only age recipients (public keys), which cannot decrypt: give the identity (AGE-SECRET-KEY-1...) they belong to.',
+    );
   }
   return { value, key };
 }
@@ -94,7 +115,10 @@ export function parseBackupKey(value: string): BackupKey {
   const isIdentity = (line: string) => /^AGE-SECRET-KEY-/i.test(line);
   const isRecipient = (line: string) => /^age1/i.test(line);
   if (!lines.some((line) => isIdentity(line) || isRecipient(line))) {
-    if (value.includes('\n')) throw new BackupKeyFormatError('is several lines but no age key; a passphrase must be one line (age -d reads one line)');
+    if (value.includes('\n'))
+      throw new BackupKeyFormatError(
+        'is several lines but no age key; a passphrase must be one line (age -d reads one line)',
+      );
     return { kind: 'passphrase', passphrase: value };
   }
   const identities: string[] = [];
@@ -103,11 +127,15 @@ export function parseBackupKey(value: string): BackupKey {
     if (isIdentity(line)) identities.push(line.toUpperCase());
     else if (isRecipient(line)) recipients.push(line.toLowerCase());
     else {
-      throw new BackupKeyFormatError(`holds age keys, but line ${index + 1} is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)`);
+      throw new BackupKeyFormatError(
+        `holds age keys, but line ${index + 1} is neither an identity (AGE-SECRET-KEY-1...) nor a recipient (age1...)`,
+      );
     }
   }
   if (identities.length > 0 && recipients.length > 0) {
-    throw new BackupKeyFormatError('mixes identities and recipients; give the identity (its recipient is derived from it) or recipients only');
+    throw new BackupKeyFormatError(
+      'mixes identities and recipients; give the identity (its recipient is derived from it) or recipients only',
+    );
   }
   return identities.length > 0 ? { kind: 'identities', identities } : { kind: 'recipients', recipients };
 }
@@ -137,9 +165,12 @@ async function decrypterFor(key: BackupKey): Promise<Decrypter> {
   if (key.kind === 'passphrase') decrypter.addPassphrase(key.passphrase);
   else if (key.kind === 'identities') for (const identity of key.identities) decrypter.addIdentity(identity);
   else {
-    throw new EncryptionKeyError('The encryption-key holds only age recipients (public keys); decrypting needs an identity.', {
-      hint: 'Pass the identity (AGE-SECRET-KEY-1..., the key file age-keygen wrote) whose recipient the backup was encrypted to.',
-    });
+    throw new EncryptionKeyError(
+      'The encryption-key holds only age recipients (public keys); decrypting needs an identity.',
+      {
+        hint: 'Pass the identity (AGE-SECRET-KEY-1..., the key file age-keygen wrote) whose recipient the backup was encrypted to.',
+      },
+    );
   }
   return decrypter;
 }
@@ -156,7 +187,10 @@ async function newHeader(key: BackupKey): Promise<{ header: Buffer; fileKey: Uin
   if (key.kind === 'passphrase') {
     encrypter.setPassphrase(key.passphrase);
   } else {
-    const recipients = key.kind === 'recipients' ? key.recipients : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
+    const recipients =
+      key.kind === 'recipients'
+        ? key.recipients
+        : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
     for (const recipient of recipients) encrypter.addRecipient(recipient);
     encrypter.addRecipient({
       wrapFileKey: (key: Uint8Array) => {
@@ -179,8 +213,10 @@ export async function encryptFile(src: string, dst: string, key: BackupKey): Pro
   out.write(header);
   out.write(nonce);
   try {
-    await writingFile(dst, async () => encryptedSize(header.length, (await stat(src)).size), () =>
-      pipeline(createReadStream(src, STREAM_BUFFER), sealPayload(payloadKey(fileKey, nonce)), out),
+    await writingFile(
+      dst,
+      async () => encryptedSize(header.length, (await stat(src)).size),
+      () => pipeline(createReadStream(src, STREAM_BUFFER), sealPayload(payloadKey(fileKey, nonce)), out),
     );
   } catch (error) {
     // A partial age file cannot be decrypted, and it holds the disk space the failure needed.
@@ -222,7 +258,9 @@ async function openAgeHeader(file: string, header: Buffer, key: BackupKey): Prom
         : key.kind === 'passphrase'
           ? `This backup was encrypted to an age recipient (${types.join(', ')}): pass its identity (AGE-SECRET-KEY-1...).`
           : 'Pass the identity whose recipient backup-db encrypted to.';
-      throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', { hint });
+      throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
+        hint,
+      });
     }
     throw new EncryptedDataError(`${path.basename(file)} has a damaged or modified age header (${message}).`);
   }
@@ -232,10 +270,15 @@ async function openAgeHeader(file: string, header: Buffer, key: BackupKey): Prom
 async function decryptAgeFile(src: string, dst: string, header: Buffer, key: BackupKey): Promise<void> {
   const fileKey = await openAgeHeader(src, header, key);
   const nonce = await readHead(src, header.length + PAYLOAD_NONCE_SIZE);
-  if (nonce.length < header.length + PAYLOAD_NONCE_SIZE) throw new EncryptedDataError(`${path.basename(src)} is truncated: it ends inside its payload nonce.`);
+  if (nonce.length < header.length + PAYLOAD_NONCE_SIZE)
+    throw new EncryptedDataError(`${path.basename(src)} is truncated: it ends inside its payload nonce.`);
   const payload = createReadStream(src, { start: header.length + PAYLOAD_NONCE_SIZE, ...STREAM_BUFFER });
   try {
-    await pipeline(payload, openPayload(payloadKey(fileKey, nonce.subarray(header.length)), src), createWriteStream(dst, { mode: 0o600, ...STREAM_BUFFER }));
+    await pipeline(
+      payload,
+      openPayload(payloadKey(fileKey, nonce.subarray(header.length)), src),
+      createWriteStream(dst, { mode: 0o600, ...STREAM_BUFFER }),
+    );
   } catch (error) {
     await rm(dst, { force: true });
     throw error;
@@ -271,7 +314,9 @@ class FileOpener {
 }
 
 function notEncrypted(file: string): EncryptedDataError {
-  return new EncryptedDataError(`${path.basename(file)} is not an encrypted backup file (neither an age file nor the earlier "RBKE" format).`);
+  return new EncryptedDataError(
+    `${path.basename(file)} is not an encrypted backup file (neither an age file nor the earlier "RBKE" format).`,
+  );
 }
 
 /** Whether a file is encrypted: an age file, or one in the earlier AES-GCM format. */
@@ -291,7 +336,10 @@ export interface EncryptionRecord {
  * Encrypts a backup in place: a file becomes `<file>.age`, a directory's files each get `.age`.
  * The plaintext is removed. Returns the new path and what to record in the metadata.
  */
-export async function encryptBackup(backupPath: string, key: BackupKey): Promise<{ path: string; record: EncryptionRecord }> {
+export async function encryptBackup(
+  backupPath: string,
+  key: BackupKey,
+): Promise<{ path: string; record: EncryptionRecord }> {
   const types = new Set<string>();
   const encrypt = async (file: string) => {
     for (const type of await encryptFile(file, `${file}${ENCRYPTED_SUFFIX}`, key)) types.add(type);
@@ -304,14 +352,21 @@ export async function encryptBackup(backupPath: string, key: BackupKey): Promise
     await encrypt(backupPath);
     encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
   }
-  return { path: encrypted, record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') } };
+  return {
+    path: encrypted,
+    record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') },
+  };
 }
 
 /** Whether a backup (file, or directory of files) is encrypted. */
 export async function isEncryptedBackup(backupPath: string): Promise<boolean> {
   if (!(await stat(backupPath)).isDirectory()) return isEncryptedFile(backupPath);
   const files = await listFiles(backupPath);
-  return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) && (await isEncryptedFile(path.join(backupPath, files[0])));
+  return (
+    files.length > 0 &&
+    files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) &&
+    (await isEncryptedFile(path.join(backupPath, files[0])))
+  );
 }
 
 const withoutSuffix = (name: string) => name.replace(/\.(age|enc)$/, '');
@@ -334,7 +389,8 @@ export async function decryptBackup(backupPath: string, secret: EncryptionSecret
   const targetDir = path.join(outDir, plainName);
   await mkdir(targetDir, { recursive: true, mode: 0o700 });
   for (const name of files) {
-    if (withoutSuffix(name) === name) throw new EncryptedDataError(`${name} in ${path.basename(backupPath)} is not encrypted, but the backup is.`);
+    if (withoutSuffix(name) === name)
+      throw new EncryptedDataError(`${name} in ${path.basename(backupPath)} is not encrypted, but the backup is.`);
     const target = path.join(targetDir, withoutSuffix(name));
     await mkdir(path.dirname(target), { recursive: true });
     await opener.decrypt(path.join(backupPath, name), target);

@@ -61,14 +61,18 @@ export async function checkForeignKeys(client: pg.Client): Promise<ForeignKeyChe
     const child = `${quoteIdent(fk.child_schema)}.${quoteIdent(fk.child_table)}`;
     const parent = `${quoteIdent(fk.parent_schema)}.${quoteIdent(fk.parent_table)}`;
     const childCols = fk.child_columns.map((column) => `c.${quoteIdent(column)}`);
-    const joins = fk.child_columns.map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`).join(' AND ');
+    const joins = fk.child_columns
+      .map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`)
+      .join(' AND ');
     const allSet = childCols.map((column) => `${column} IS NOT NULL`).join(' AND ');
     const someSet = childCols.map((column) => `${column} IS NOT NULL`).join(' OR ');
     // MATCH FULL also forbids keys that are only partly NULL.
     const where = fk.match_full
       ? `(${allSet} AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${joins})) OR ((${someSet}) AND NOT (${allSet}))`
       : `${allSet} AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${joins})`;
-    const { rows: counted } = await client.query<{ violations: string }>(`SELECT count(*) AS violations FROM ${child} c WHERE ${where}`);
+    const { rows: counted } = await client.query<{ violations: string }>(
+      `SELECT count(*) AS violations FROM ${child} c WHERE ${where}`,
+    );
     checks.push({
       constraint: fk.name,
       table: `${fk.child_schema}.${fk.child_table}`,
@@ -84,29 +88,46 @@ export async function inspectDatabase(client: pg.Client): Promise<RestoredState>
   const rowCounts = await tableRowCounts(client);
   const foreignKeys = await checkForeignKeys(client);
   const history = await detectSchemaVersion(client);
-  return { rowCounts, foreignKeys, schemaVersion: history?.version ?? null, schemaVersionTool: history?.format ?? null };
+  return {
+    rowCounts,
+    foreignKeys,
+    schemaVersion: history?.version ?? null,
+    schemaVersionTool: history?.format ?? null,
+  };
 }
 
-export function compareWithBackup(state: RestoredState, expected: { rowCounts: Record<string, number>; schemaVersion: string | null }): Comparison {
+export function compareWithBackup(
+  state: RestoredState,
+  expected: { rowCounts: Record<string, number>; schemaVersion: string | null },
+): Comparison {
   const rowCountMismatches = Object.entries(expected.rowCounts)
     .filter(([table, count]) => state.rowCounts[table] !== count)
     .map(([table, count]) => ({ table, expected: count, actual: state.rowCounts[table] ?? null }));
   // Constraints that were NOT VALID in the source may legitimately have violating rows.
   const foreignKeyViolations = state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0);
-  const schemaVersionMismatch = state.schemaVersion === expected.schemaVersion ? null : { expected: expected.schemaVersion, actual: state.schemaVersion };
+  const schemaVersionMismatch =
+    state.schemaVersion === expected.schemaVersion
+      ? null
+      : { expected: expected.schemaVersion, actual: state.schemaVersion };
   return { rowCountMismatches, foreignKeyViolations, schemaVersionMismatch };
 }
 
 export function describeComparison(comparison: Comparison): string[] {
   const lines: string[] = [];
   for (const mismatch of comparison.rowCountMismatches) {
-    lines.push(`${mismatch.table}: ${mismatch.actual === null ? 'missing' : `${mismatch.actual} rows`}, the backup has ${mismatch.expected}`);
+    lines.push(
+      `${mismatch.table}: ${mismatch.actual === null ? 'missing' : `${mismatch.actual} rows`}, the backup has ${mismatch.expected}`,
+    );
   }
   for (const fk of comparison.foreignKeyViolations) {
-    lines.push(`foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
+    lines.push(
+      `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`,
+    );
   }
   if (comparison.schemaVersionMismatch) {
-    lines.push(`migration version ${comparison.schemaVersionMismatch.actual ?? '(none)'}, the backup has ${comparison.schemaVersionMismatch.expected ?? '(none)'}`);
+    lines.push(
+      `migration version ${comparison.schemaVersionMismatch.actual ?? '(none)'}, the backup has ${comparison.schemaVersionMismatch.expected ?? '(none)'}`,
+    );
   }
   return lines;
 }

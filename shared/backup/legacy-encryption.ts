@@ -55,15 +55,24 @@ export function isLegacyHeader(head: Buffer): boolean {
 }
 
 /** Checks the key against a file's header without decrypting anything; returns the file's keys. */
-async function openHeader(file: string, deriver: LegacyKeyDeriver): Promise<{ header: Buffer; encryptionKey: Buffer; segmentSize: number }> {
+async function openHeader(
+  file: string,
+  deriver: LegacyKeyDeriver,
+): Promise<{ header: Buffer; encryptionKey: Buffer; segmentSize: number }> {
   const header = await readHead(file, HEADER_SIZE);
-  if (!isLegacyHeader(header)) throw new EncryptedDataError(`${path.basename(file)} is not an encrypted backup file (no "RBKE" header).`);
+  if (!isLegacyHeader(header))
+    throw new EncryptedDataError(`${path.basename(file)} is not an encrypted backup file (no "RBKE" header).`);
   if (header[4] !== FORMAT_VERSION || header[5] !== KDF_SCRYPT) {
-    throw new EncryptedDataError(`${path.basename(file)} uses encryption format ${header[4]}/${header[5]}, which this version of restore-db does not know; use a newer release.`);
+    throw new EncryptedDataError(
+      `${path.basename(file)} uses encryption format ${header[4]}/${header[5]}, which this version of restore-db does not know; use a newer release.`,
+    );
   }
   const master = await deriver.master(header.subarray(8, 24));
   const keys = Buffer.from(hkdfSync('sha256', master, header.subarray(24, 40), HKDF_INFO, 64));
-  const expected = createHmac('sha256', keys.subarray(32)).update(header.subarray(0, SIGNED_HEADER)).digest().subarray(0, 16);
+  const expected = createHmac('sha256', keys.subarray(32))
+    .update(header.subarray(0, SIGNED_HEADER))
+    .digest()
+    .subarray(0, 16);
   if (!timingSafeEqual(expected, header.subarray(SIGNED_HEADER, HEADER_SIZE))) {
     throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
       hint: 'This backup is in the AES-256-GCM format of releases before age encryption: pass the secret backup-db was given as encryption-key then.',
@@ -80,7 +89,9 @@ export async function decryptLegacyFile(src: string, dst: string, deriver: Legac
   const { header, encryptionKey, segmentSize } = await openHeader(src, deriver);
   const open = new SegmentTransform(segmentSize + TAG_SIZE, (segment, index, last) => {
     if (segment.length < TAG_SIZE) {
-      throw new EncryptedDataError(`${path.basename(src)} is truncated: its last segment is shorter than an authentication tag.`);
+      throw new EncryptedDataError(
+        `${path.basename(src)} is truncated: its last segment is shorter than an authentication tag.`,
+      );
     }
     const decipher = createDecipheriv('aes-256-gcm', encryptionKey, segmentNonce(index, last));
     decipher.setAAD(header);
@@ -94,7 +105,11 @@ export async function decryptLegacyFile(src: string, dst: string, deriver: Legac
     }
   });
   try {
-    await pipeline(createReadStream(src, { start: HEADER_SIZE, highWaterMark: 1024 * 1024 }), open, createWriteStream(dst, { mode: 0o600 }));
+    await pipeline(
+      createReadStream(src, { start: HEADER_SIZE, highWaterMark: 1024 * 1024 }),
+      open,
+      createWriteStream(dst, { mode: 0o600 }),
+    );
   } catch (error) {
     await rm(dst, { force: true });
     throw error;

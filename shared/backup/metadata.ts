@@ -92,10 +92,24 @@ export function parseMetadata(text: string, file: string): BackupMetadata {
   need(typeof parsed === 'object' && parsed !== null, file, 'it is not a JSON object');
   need(typeof metadata.metadataVersion === 'number', file, 'metadataVersion is missing');
   if (metadata.metadataVersion > METADATA_VERSION) {
-    throw new ActionError(`Backup metadata ${path.basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
+    throw new ActionError(
+      `Backup metadata ${path.basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`,
+    );
   }
-  need((BACKUP_FORMATS as readonly string[]).includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
-  need(typeof metadata.file === 'string' && metadata.file !== '' && !metadata.file.includes('/') && !metadata.file.includes('\\') && metadata.file !== '..', file, 'file must be a plain file name');
+  need(
+    (BACKUP_FORMATS as readonly string[]).includes(metadata.format),
+    file,
+    `format "${String(metadata.format)}" is unknown`,
+  );
+  need(
+    typeof metadata.file === 'string' &&
+      metadata.file !== '' &&
+      !metadata.file.includes('/') &&
+      !metadata.file.includes('\\') &&
+      metadata.file !== '..',
+    file,
+    'file must be a plain file name',
+  );
   need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
   need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
   return metadata;

@@ -16,7 +16,10 @@ export const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
 
 /** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
 export function compactTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** A name part made only of characters every file system and the artifact service accept. */

@@ -12,7 +12,11 @@ export interface Heartbeat {
   describe: () => Promise<string> | string;
 }
 
-export async function withProgressGroup<T>(title: string, fn: (log: (line: string) => void) => Promise<T>, heartbeat?: Heartbeat): Promise<T> {
+export async function withProgressGroup<T>(
+  title: string,
+  fn: (log: (line: string) => void) => Promise<T>,
+  heartbeat?: Heartbeat,
+): Promise<T> {
   const started = Date.now();
   core.startGroup(title);
   let timer: NodeJS.Timeout | undefined;

@@ -37,17 +37,30 @@ export async function proveBackup(checksum: string, database: string): Promise<B
   const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
   const dir = defaultBackupDir();
   const looked: string[] = [];
-  const found = (await findLocal(dir, wanted)) ?? (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
+  const found =
+    (await findLocal(dir, wanted)) ??
+    (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
   if (!found) {
-    const where = [`no *.metadata.json in ${dir} on this runner records it`, artifactServiceAvailable() ? `none of the ${looked.length} artifact(s) of this workflow run holds it${looked.length ? ` (${looked.join(', ')})` : ''}` : 'the artifact service is not reachable from this step'];
-    throw new ActionError(`Input "backup-checksum" is ${wanted}, but no backup with that checksum was found: ${where.join(', and ')}. Nothing was changed.`, {
-      hint: 'Pass the checksum output of a backup-db step of this workflow run (in this job, or in an earlier job with upload: true), or set skip-backup-check: true to go on without a backup.',
-    });
+    const where = [
+      `no *.metadata.json in ${dir} on this runner records it`,
+      artifactServiceAvailable()
+        ? `none of the ${looked.length} artifact(s) of this workflow run holds it${looked.length ? ` (${looked.join(', ')})` : ''}`
+        : 'the artifact service is not reachable from this step',
+    ];
+    throw new ActionError(
+      `Input "backup-checksum" is ${wanted}, but no backup with that checksum was found: ${where.join(', and ')}. Nothing was changed.`,
+      {
+        hint: 'Pass the checksum output of a backup-db step of this workflow run (in this job, or in an earlier job with upload: true), or set skip-backup-check: true to go on without a backup.',
+      },
+    );
   }
   if (found.metadata.database !== database) {
-    throw new ActionError(`The backup with checksum ${wanted} (${found.where}) is of database "${found.metadata.database}", not of "${database}", which this step would change. Nothing was changed.`, {
-      hint: 'Pass the checksum of a backup of this database.',
-    });
+    throw new ActionError(
+      `The backup with checksum ${wanted} (${found.where}) is of database "${found.metadata.database}", not of "${database}", which this step would change. Nothing was changed.`,
+      {
+        hint: 'Pass the checksum of a backup of this database.',
+      },
+    );
   }
   return found;
 }
@@ -61,7 +74,9 @@ async function findLocal(dir: string, checksum: string): Promise<BackupProof | u
     const backup = backupPathForMetadata(file);
     const size = await sizeOnDisk(backup);
     if (size !== metadata.size) {
-      throw new ActionError(`The metadata ${file} records checksum ${checksum}, but ${size === undefined ? `the backup ${backup} is not next to it` : `${backup} has ${size} bytes, not the ${metadata.size} it records`}. Nothing was changed.`);
+      throw new ActionError(
+        `The metadata ${file} records checksum ${checksum}, but ${size === undefined ? `the backup ${backup} is not next to it` : `${backup} has ${size} bytes, not the ${metadata.size} it records`}. Nothing was changed.`,
+      );
     }
     return { where: `metadata file ${file}`, metadata };
   }
@@ -98,13 +113,19 @@ function backendIds(token: string): BackendIds {
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { scp?: string };
   const scope = (payload.scp ?? '').split(' ').find((part) => part.startsWith('Actions.Results:'));
   const [, run, job] = scope?.split(':') ?? [];
-  if (!run || !job) throw new ActionError('ACTIONS_RUNTIME_TOKEN carries no Actions.Results scope: the artifacts of this run cannot be read.');
+  if (!run || !job)
+    throw new ActionError(
+      'ACTIONS_RUNTIME_TOKEN carries no Actions.Results scope: the artifacts of this run cannot be read.',
+    );
   return { workflow_run_backend_id: run, workflow_job_run_backend_id: job };
 }
 
 async function twirp<T>(method: string, body: object): Promise<T> {
   const token = process.env.ACTIONS_RUNTIME_TOKEN!;
-  const url = new URL(`twirp/github.actions.results.api.v1.ArtifactService/${method}`, process.env.ACTIONS_RESULTS_URL!);
+  const url = new URL(
+    `twirp/github.actions.results.api.v1.ArtifactService/${method}`,
+    process.env.ACTIONS_RESULTS_URL!,
+  );
   const response = await httpRequest({
     method: 'POST',
     url,
@@ -112,20 +133,33 @@ async function twirp<T>(method: string, body: object): Promise<T> {
     body: JSON.stringify(body),
     timeoutMs: REQUEST_TIMEOUT_MS,
   });
-  if (response.status !== 200) throw new Error(`${method} answered HTTP ${response.status}: ${response.body.toString('utf8').slice(0, 200)}`);
+  if (response.status !== 200)
+    throw new Error(`${method} answered HTTP ${response.status}: ${response.body.toString('utf8').slice(0, 200)}`);
   return JSON.parse(response.body.toString('utf8')) as T;
 }
 
 async function listRunArtifacts(ids: BackendIds): Promise<RunArtifact[]> {
-  const { artifacts = [] } = await twirp<{ artifacts?: { name: string; database_id: string; size: string; workflow_job_run_backend_id: string }[] }>('ListArtifacts', ids);
+  const { artifacts = [] } = await twirp<{
+    artifacts?: { name: string; database_id: string; size: string; workflow_job_run_backend_id: string }[];
+  }>('ListArtifacts', ids);
   return artifacts
-    .map((artifact) => ({ name: artifact.name, id: artifact.database_id, size: Number(artifact.size), jobBackendId: artifact.workflow_job_run_backend_id }))
+    .map((artifact) => ({
+      name: artifact.name,
+      id: artifact.database_id,
+      size: Number(artifact.size),
+      jobBackendId: artifact.workflow_job_run_backend_id,
+    }))
     .sort((a, b) => Number(b.id) - Number(a.id));
 }
 
 function rangeReader(url: string): RangeReader {
   return async (start, end) => {
-    const response = await httpRequest({ url, headers: { range: `bytes=${start}-${end - 1}` }, timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: end - start });
+    const response = await httpRequest({
+      url,
+      headers: { range: `bytes=${start}-${end - 1}` },
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      maxBodyBytes: end - start,
+    });
     if (response.status !== 206) throw new Error(`the storage answered HTTP ${response.status} to a ranged read`);
     return response.body;
   };
@@ -137,29 +171,42 @@ async function findInRunArtifacts(checksum: string, looked: string[]): Promise<B
   try {
     artifacts = await listRunArtifacts(ids);
   } catch (error) {
-    throw new ActionError(`Listing the artifacts of this workflow run failed: ${errorMessage(error)}. Nothing was changed.`);
+    throw new ActionError(
+      `Listing the artifacts of this workflow run failed: ${errorMessage(error)}. Nothing was changed.`,
+    );
   }
   for (const artifact of artifacts.slice(0, MAX_ARTIFACTS)) {
     looked.push(artifact.name);
     let metadata: BackupMetadata | undefined;
     let entries: ZipEntry[];
     try {
-      const { signed_url: url } = await twirp<{ signed_url: string }>('GetSignedArtifactURL', { workflow_run_backend_id: ids.workflow_run_backend_id, workflow_job_run_backend_id: artifact.jobBackendId, name: artifact.name });
+      const { signed_url: url } = await twirp<{ signed_url: string }>('GetSignedArtifactURL', {
+        workflow_run_backend_id: ids.workflow_run_backend_id,
+        workflow_job_run_backend_id: artifact.jobBackendId,
+        name: artifact.name,
+      });
       const read = rangeReader(url);
       entries = await readZipIndex(read, artifact.size);
       const metadataEntry = entries.find((entry) => !entry.name.includes('/') && isMetadataFile(entry.name));
       if (!metadataEntry) continue;
-      metadata = parseMetadata((await readZipEntry(read, metadataEntry, artifact.size)).toString('utf8'), `${artifact.name}/${metadataEntry.name}`);
+      metadata = parseMetadata(
+        (await readZipEntry(read, metadataEntry, artifact.size)).toString('utf8'),
+        `${artifact.name}/${metadataEntry.name}`,
+      );
     } catch (error) {
       // Not a backup-db artifact (or not one we can read): the next one may be.
       looked[looked.length - 1] = `${artifact.name}: ${errorMessage(error)}`;
       continue;
     }
     if (metadata.checksum.value !== checksum) continue;
-    const held = entries.filter((entry) => entry.name === metadata.file || entry.name.startsWith(`${metadata.file}/`)).reduce((total, entry) => total + entry.size, 0);
+    const held = entries
+      .filter((entry) => entry.name === metadata.file || entry.name.startsWith(`${metadata.file}/`))
+      .reduce((total, entry) => total + entry.size, 0);
     const where = `artifact "${artifact.name}" (id ${artifact.id}) of this workflow run`;
     if (held !== metadata.size) {
-      throw new ActionError(`The ${where} records checksum ${checksum}, but holds ${held} bytes of ${metadata.file}, not the ${metadata.size} its metadata records. Nothing was changed.`);
+      throw new ActionError(
+        `The ${where} records checksum ${checksum}, but holds ${held} bytes of ${metadata.file}, not the ${metadata.size} its metadata records. Nothing was changed.`,
+      );
     }
     return { where, metadata };
   }

@@ -56,7 +56,10 @@ async function plainSqlFile(file: string, tempDir: string): Promise<{ sql: strin
     await pipeline(createReadStream(file), createGunzip(), createWriteStream(sql, { mode: 0o600 }));
   } else {
     const zstd = findExecutable('zstd');
-    if (!zstd) throw new ActionError(`${path.basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, { hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).' });
+    if (!zstd)
+      throw new ActionError(`${path.basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, {
+        hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).',
+      });
     await runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
   }
   return { sql, cleanup: () => rm(sql, { force: true }) };
@@ -65,12 +68,17 @@ async function plainSqlFile(file: string, tempDir: string): Promise<{ sql: strin
 export async function restoreBackup(request: RestoreRequest): Promise<void> {
   // A name of its own, so the lock watch finds exactly this restore's sessions.
   const applicationName = `rollback-actions restore ${randomBytes(4).toString('hex')}`;
-  const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+  const watch = request.lockTimeoutMs
+    ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs)
+    : undefined;
   try {
     await runRestoreTool(request, applicationName);
   } catch (error) {
     if (await watch?.stop()) {
-      throw new ActionError(`It waited longer than lock-timeout (${formatDuration(request.lockTimeoutMs!)}) for a lock, and was cancelled: ${errorMessage(error)}`, { cause: error });
+      throw new ActionError(
+        `It waited longer than lock-timeout (${formatDuration(request.lockTimeoutMs!)}) for a lock, and was cancelled: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
     throw error;
   } finally {
@@ -83,15 +91,32 @@ async function runRestoreTool(request: RestoreRequest, applicationName: string):
   if (request.format === 'plain') {
     if (!request.psql) throw new Error('restoreBackup: psql is required for plain dumps');
     if (request.noOwner) {
-      throw new ActionError('Input "no-owner" only works with custom and directory backups: a plain SQL dump carries its ownership statements in the SQL itself.');
+      throw new ActionError(
+        'Input "no-owner" only works with custom and directory backups: a plain SQL dump carries its ownership statements in the SQL itself.',
+      );
     }
     const { sql, cleanup } = await plainSqlFile(request.backupPath, request.tempDir);
     try {
       // Query results (set_config, setval) are noise; errors still reach stderr.
-      const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
+      const args = [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--no-password',
+        '--output=/dev/null',
+        '-d',
+        dbnameConninfo(request.target.database),
+        '-f',
+        sql,
+      ];
       if (request.singleTransaction) args.splice(4, 0, '--single-transaction');
       await withProgressGroup(`psql: restore into ${request.target.database}`, (log) =>
-        runProcess(request.psql!.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }),
+        runProcess(request.psql!.path, args, {
+          env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }),
+          onStderrLine: log,
+          onStdoutLine: log,
+        }),
       );
     } finally {
       await cleanup();

@@ -13,7 +13,17 @@ export interface SizeGate {
   artifactLimitBytes?: number;
 }
 
-const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
 export function parseByteSize(text: string): number | undefined {
@@ -32,15 +42,27 @@ const ALTERNATIVES =
   'tables or exclude-tables to dump less; output-dir on a larger disk; or size-gate: false when you know the compressed dump fits.';
 
 /** Throws before anything is dumped when the data to dump cannot fit; returns what was compared, for the log. */
-export async function checkDumpFits(request: { dataBytes: number; tableCount: number; outputDir: string; upload: boolean; gate: SizeGate }): Promise<string> {
+export async function checkDumpFits(request: {
+  dataBytes: number;
+  tableCount: number;
+  outputDir: string;
+  upload: boolean;
+  gate: SizeGate;
+}): Promise<string> {
   const free = await freeBytes(request.outputDir);
   const data = `the ${request.tableCount} table(s) to dump hold ${formatBytes(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
   if (request.dataBytes > free) {
-    throw new ActionError(`Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
+    throw new ActionError(
+      `Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`,
+      { hint: ALTERNATIVES },
+    );
   }
   const limit = request.upload ? request.gate.artifactLimitBytes : undefined;
   if (limit !== undefined && request.dataBytes > limit) {
-    throw new ActionError(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
+    throw new ActionError(
+      `Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`,
+      { hint: ALTERNATIVES },
+    );
   }
   return `${formatBytes(request.dataBytes)} of table data to dump; ${formatBytes(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${formatBytes(limit)}` : ''}`;
 }

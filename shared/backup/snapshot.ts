@@ -75,7 +75,9 @@ export class DumpSnapshot {
       // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
       // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
       // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-      await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
+      await client.query(
+        `SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`,
+      );
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let id: string | undefined;
       try {
@@ -84,7 +86,9 @@ export class DumpSnapshot {
         // (Snapshots cannot be exported from a subtransaction, so there is no savepoint to go back to.)
         await client.query('ROLLBACK');
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        core.warning(`The server would not export a snapshot (${errorMessage(error)}); row counts are read beside the dump, not in its snapshot.`);
+        core.warning(
+          `The server would not export a snapshot (${errorMessage(error)}); row counts are read beside the dump, not in its snapshot.`,
+        );
       }
       return new DumpSnapshot(client, id, target.database);
     } catch (error) {
@@ -95,7 +99,13 @@ export class DumpSnapshot {
 
   /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
   async tables(include: string[], exclude: string[]): Promise<CatalogTable[]> {
-    const all = await this.client.query<{ schema: string; name: string; kind: 'r' | 'p'; bytes: string; data_bytes: string }>(
+    const all = await this.client.query<{
+      schema: string;
+      name: string;
+      kind: 'r' | 'p';
+      bytes: string;
+      data_bytes: string;
+    }>(
       `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
@@ -115,11 +125,17 @@ export class DumpSnapshot {
           .query<{ schema: string; name: string }>(sql, regex.schema ? [regex.name, regex.schema] : [regex.name])
           .then((result) => result.rows)
           .catch((error: unknown) => {
-            throw new InputError(input, `has the pattern "${pattern}", which is not a valid pg_dump name pattern: ${errorMessage(error)}.`);
+            throw new InputError(
+              input,
+              `has the pattern "${pattern}", which is not a valid pg_dump name pattern: ${errorMessage(error)}.`,
+            );
           });
         // pg_dump --strict-names would stop on it after the snapshot is taken; say so up front, naming the input.
         if (input === 'tables' && rows.length === 0) {
-          throw new InputError(input, `has the pattern "${pattern}", which matches no table, view or sequence in database "${this.database}": no matching tables were found for pattern "${pattern}". Nothing was dumped.`);
+          throw new InputError(
+            input,
+            `has the pattern "${pattern}", which matches no table, view or sequence in database "${this.database}": no matching tables were found for pattern "${pattern}". Nothing was dumped.`,
+          );
         }
         for (const row of rows) names.add(qualified(row));
       }
@@ -128,7 +144,13 @@ export class DumpSnapshot {
     const included = include.length > 0 ? await matching(include, 'tables') : undefined;
     const excluded = await matching(exclude, 'exclude-tables');
     return all.rows
-      .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
+      .map((row) => ({
+        schema: row.schema,
+        name: row.name,
+        kind: row.kind,
+        bytes: Number(row.bytes),
+        dataBytes: Number(row.data_bytes),
+      }))
       .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
   }
 
@@ -137,9 +159,18 @@ export class DumpSnapshot {
    * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
    * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
    */
-  async rowCounts(tables: CatalogTable[], limit: number, maxDataBytes = Infinity): Promise<{ exact: Record<string, number>; estimated: Record<string, number> }> {
-    const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
-    const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
+  async rowCounts(
+    tables: CatalogTable[],
+    limit: number,
+    maxDataBytes = Infinity,
+  ): Promise<{ exact: Record<string, number>; estimated: Record<string, number> }> {
+    const largest = [...tables]
+      .sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b)))
+      .slice(0, limit);
+    const counts = await countRows(
+      this.client,
+      largest.filter((table) => table.dataBytes <= maxDataBytes),
+    );
     const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
     const estimated: Record<string, number> = {};
     if (tooBig.length > 0) {
@@ -150,7 +181,8 @@ export class DumpSnapshot {
       );
       for (const row of rows) estimated[row.name] = Math.round(row.estimate);
     }
-    const sorted = (record: Record<string, number>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+    const sorted = (record: Record<string, number>) =>
+      Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
     return { exact: sorted(counts), estimated: sorted(estimated) };
   }
 

@@ -83,7 +83,9 @@ export interface RestoredTable {
 async function sourceTables(request: TableRestoreRequest): Promise<TableName[]> {
   if (request.source.kind === 'archive') {
     const { stdout } = await runProcess(request.pgRestore.path, ['--list', request.source.path]);
-    return parseTocLines(stdout).filter((entry) => entry.type === 'TABLE').map(({ schema, name }) => ({ schema, name }));
+    return parseTocLines(stdout)
+      .filter((entry) => entry.type === 'TABLE')
+      .map(({ schema, name }) => ({ schema, name }));
   }
   return withClient(request.source.target, async (client) => {
     const { rows } = await client.query<TableName>(
@@ -98,9 +100,17 @@ async function sourceTables(request: TableRestoreRequest): Promise<TableName[]> 
 export function resolveTables(given: string[], available: TableName[], where: string): TableName[] {
   return given.map((text) => {
     const dot = text.indexOf('.');
-    const matches = dot > 0 ? available.filter((table) => qualifiedName(table) === text) : available.filter((table) => table.name === text);
-    if (matches.length === 0) throw new InputError('tables', `names "${text}", which is not a table in ${where}. Nothing was restored.`);
-    if (matches.length > 1) throw new InputError('tables', `names "${text}", which is a table in several schemas of ${where} (${matches.map(qualifiedName).join(', ')}): qualify it. Nothing was restored.`);
+    const matches =
+      dot > 0
+        ? available.filter((table) => qualifiedName(table) === text)
+        : available.filter((table) => table.name === text);
+    if (matches.length === 0)
+      throw new InputError('tables', `names "${text}", which is not a table in ${where}. Nothing was restored.`);
+    if (matches.length > 1)
+      throw new InputError(
+        'tables',
+        `names "${text}", which is a table in several schemas of ${where} (${matches.map(qualifiedName).join(', ')}): qualify it. Nothing was restored.`,
+      );
     return matches[0];
   });
 }
@@ -117,23 +127,36 @@ async function checkLive(request: TableRestoreRequest, tables: TableName[]): Pro
   await withClient(request.live, async (client) => {
     if (request.intoSchema) {
       const { rows } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [request.intoSchema]);
-      if (rows.length) throw new InputError('tables-schema', `is "${request.intoSchema}", which already exists in ${request.live.database}; tables are compared in a new schema only. Nothing was restored.`);
+      if (rows.length)
+        throw new InputError(
+          'tables-schema',
+          `is "${request.intoSchema}", which already exists in ${request.live.database}; tables are compared in a new schema only. Nothing was restored.`,
+        );
       return;
     }
     for (const table of tables) {
       const state = await liveState(client, table);
       if (request.content === 'data' && !state.exists) {
-        throw new ActionError(`${qualifiedName(table)} does not exist in ${request.live.database}: its data has nowhere to go. Nothing was restored.`, { hint: 'Use tables-content: definition-and-data to recreate it with its rows.' });
+        throw new ActionError(
+          `${qualifiedName(table)} does not exist in ${request.live.database}: its data has nowhere to go. Nothing was restored.`,
+          { hint: 'Use tables-content: definition-and-data to recreate it with its rows.' },
+        );
       }
       if (request.content === 'data' && state.hasRows) {
-        throw new ActionError(`${qualifiedName(table)} in ${request.live.database} is not empty: restoring rows into it would mix them with the ones there. Nothing was restored.`, {
-          hint: 'Restore it into a side schema (tables-schema) to compare, or empty it first if its rows are to be replaced.',
-        });
+        throw new ActionError(
+          `${qualifiedName(table)} in ${request.live.database} is not empty: restoring rows into it would mix them with the ones there. Nothing was restored.`,
+          {
+            hint: 'Restore it into a side schema (tables-schema) to compare, or empty it first if its rows are to be replaced.',
+          },
+        );
       }
       if (request.content === 'definition-and-data' && state.exists) {
-        throw new ActionError(`${qualifiedName(table)} exists in ${request.live.database}; its definition is restored only where the table no longer exists. Nothing was restored.`, {
-          hint: 'Restore its data (tables-content: data) if it is empty, or into a side schema (tables-schema) to compare.',
-        });
+        throw new ActionError(
+          `${qualifiedName(table)} exists in ${request.live.database}; its definition is restored only where the table no longer exists. Nothing was restored.`,
+          {
+            hint: 'Restore its data (tables-content: data) if it is empty, or into a side schema (tables-schema) to compare.',
+          },
+        );
       }
     }
   });
@@ -144,7 +167,12 @@ function dumpEnv(target: PgTarget): Record<string, string | undefined> {
 }
 
 /** pg_dump -Fc of some tables of a database (with their indexes, constraints and owned sequences). */
-async function dumpTables(request: TableRestoreRequest, from: PgTarget, tables: TableName[], options: { dataOnly?: boolean; schema?: string }): Promise<string> {
+async function dumpTables(
+  request: TableRestoreRequest,
+  from: PgTarget,
+  tables: TableName[],
+  options: { dataOnly?: boolean; schema?: string },
+): Promise<string> {
   const file = path.join(request.workDir, `tables-${randomBytes(4).toString('hex')}.dump`);
   const args = ['--format=c', `--file=${file}`, '--no-password', '--compress=1'];
   if (options.dataOnly) args.push('--data-only');
@@ -154,7 +182,12 @@ async function dumpTables(request: TableRestoreRequest, from: PgTarget, tables: 
   return file;
 }
 
-async function pgRestoreInto(request: TableRestoreRequest, target: PgTarget, archive: string, options: { dataOnly?: boolean; schemaOnly?: boolean; useList?: string; title: string; singleTransaction?: boolean }): Promise<void> {
+async function pgRestoreInto(
+  request: TableRestoreRequest,
+  target: PgTarget,
+  archive: string,
+  options: { dataOnly?: boolean; schemaOnly?: boolean; useList?: string; title: string; singleTransaction?: boolean },
+): Promise<void> {
   const args = ['--verbose', '--exit-on-error', '--no-password', `--dbname=${dbnameConninfo(target.database)}`];
   if (options.singleTransaction !== false) args.push('--single-transaction');
   if (options.dataOnly) args.push('--data-only');
@@ -162,24 +195,57 @@ async function pgRestoreInto(request: TableRestoreRequest, target: PgTarget, arc
   if (options.useList) args.push(`--use-list=${options.useList}`);
   if (request.noOwner) args.push('--no-owner', '--no-privileges');
   args.push(archive);
-  await withProgressGroup(options.title, (log) => runProcess(request.pgRestore.path, args, { env: pgToolEnv(target), onStderrLine: log, onStdoutLine: log }));
+  await withProgressGroup(options.title, (log) =>
+    runProcess(request.pgRestore.path, args, { env: pgToolEnv(target), onStderrLine: log, onStdoutLine: log }),
+  );
 }
 
 /** Several archive parts as SQL (pg_restore -f), loaded into the live database by psql in one transaction. */
-async function runInOneTransaction(request: TableRestoreRequest, parts: { archive: string; useList?: string }[], title: string): Promise<void> {
+async function runInOneTransaction(
+  request: TableRestoreRequest,
+  parts: { archive: string; useList?: string }[],
+  title: string,
+): Promise<void> {
   const files: string[] = [];
   for (const part of parts) {
     const file = path.join(request.workDir, `part-${randomBytes(4).toString('hex')}.sql`);
-    const args = [`--file=${file}`, ...(part.useList ? [`--use-list=${part.useList}`] : []), ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []), part.archive];
+    const args = [
+      `--file=${file}`,
+      ...(part.useList ? [`--use-list=${part.useList}`] : []),
+      ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []),
+      part.archive,
+    ];
     await runProcess(request.pgRestore.path, args);
     files.push(file);
   }
-  const args = ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.live.database), ...files.flatMap((file) => ['-f', file])];
-  await withProgressGroup(title, (log) => runProcess(request.psql.path, args, { env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+  const args = [
+    '-X',
+    '-q',
+    '--single-transaction',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '--no-password',
+    '--output=/dev/null',
+    '-d',
+    dbnameConninfo(request.live.database),
+    ...files.flatMap((file) => ['-f', file]),
+  ];
+  await withProgressGroup(title, (log) =>
+    runProcess(request.psql.path, args, {
+      env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' },
+      onStderrLine: log,
+      onStdoutLine: log,
+    }),
+  );
 }
 
 /** A use-list file holding the TOC lines `keep` selects (pg_restore follows its order). */
-async function useList(request: TableRestoreRequest, archive: string, keep: (entry: TocLine) => boolean, order?: (a: TocLine, b: TocLine) => number): Promise<string> {
+async function useList(
+  request: TableRestoreRequest,
+  archive: string,
+  keep: (entry: TocLine) => boolean,
+  order?: (a: TocLine, b: TocLine) => number,
+): Promise<string> {
   const { stdout } = await runProcess(request.pgRestore.path, ['--list', archive]);
   const entries = parseTocLines(stdout).filter(keep);
   if (order) entries.sort(order);
@@ -198,7 +264,11 @@ async function loadOrder(live: PgTarget, tables: TableName[]): Promise<TableName
     );
     return rows;
   });
-  const names = (await withClient(live, (client) => client.query<{ name: string }>('SELECT unnest($1::regclass[])::text AS name', [tables.map(sqlName)]))).rows.map((row) => row.name);
+  const names = (
+    await withClient(live, (client) =>
+      client.query<{ name: string }>('SELECT unnest($1::regclass[])::text AS name', [tables.map(sqlName)]),
+    )
+  ).rows.map((row) => row.name);
   const ordered: TableName[] = [];
   const placed = new Set<string>();
   while (ordered.length < tables.length) {
@@ -210,7 +280,8 @@ async function loadOrder(live: PgTarget, tables: TableName[]): Promise<TableName
       ordered.push(table);
     });
     // A cycle: the rest in the order given (their foreign keys decide).
-    if (ordered.length === before) tables.forEach((table, index) => !placed.has(names[index]) && (placed.add(names[index]), ordered.push(table)));
+    if (ordered.length === before)
+      tables.forEach((table, index) => !placed.has(names[index]) && (placed.add(names[index]), ordered.push(table)));
   }
   return ordered;
 }
@@ -220,25 +291,47 @@ async function loadOrder(live: PgTarget, tables: TableName[]): Promise<TableName
  * new database on the live server with the archive's whole schema and these tables' rows; for a
  * side cluster, a copy of its database there. Dropped by the returned function.
  */
-async function scratchCopy(request: TableRestoreRequest, tables: TableName[]): Promise<{ target: PgTarget; drop: () => Promise<void> }> {
+async function scratchCopy(
+  request: TableRestoreRequest,
+  tables: TableName[],
+): Promise<{ target: PgTarget; drop: () => Promise<void> }> {
   const name = `rbtables_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   if (request.source.kind === 'database') {
     const side = request.source.target;
-    await withClient(maintenanceTarget(side), (client) => client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(side.database)}`));
+    await withClient(maintenanceTarget(side), (client) =>
+      client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(side.database)}`),
+    );
     return { target: withDatabase(side, name), drop: () => dropDatabase(side, name) };
   }
   const archive = request.source.path;
   const target = await createDatabase(request.live, name, { template: 'template0' }).catch((error: unknown) => {
-    throw new ActionError(`Restoring table definitions needs a scratch database on the server, and it could not be created: ${(error as Error).message}`, { hint: 'Grant the restoring user CREATEDB.' });
+    throw new ActionError(
+      `Restoring table definitions needs a scratch database on the server, and it could not be created: ${(error as Error).message}`,
+      { hint: 'Grant the restoring user CREATEDB.' },
+    );
   });
   try {
     // Without foreign keys: the tables they reference stay empty here (they are added in the live database, see restoreTables).
     const schema = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT');
-    await pgRestoreInto(request, target, archive, { schemaOnly: true, useList: schema, title: 'pg_restore: the schema into a scratch database', singleTransaction: false });
+    await pgRestoreInto(request, target, archive, {
+      schemaOnly: true,
+      useList: schema,
+      title: 'pg_restore: the schema into a scratch database',
+      singleTransaction: false,
+    });
     const wanted = new Set(tables.map(qualifiedName));
     // Every sequence's position too (a few setval calls): the tables' own sequences go along with them.
-    const list = await useList(request, archive, (entry) => (entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`)) || entry.type === 'SEQUENCE SET');
-    await pgRestoreInto(request, target, archive, { dataOnly: true, useList: list, title: 'pg_restore: the tables\' rows into the scratch database' });
+    const list = await useList(
+      request,
+      archive,
+      (entry) =>
+        (entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`)) || entry.type === 'SEQUENCE SET',
+    );
+    await pgRestoreInto(request, target, archive, {
+      dataOnly: true,
+      useList: list,
+      title: "pg_restore: the tables' rows into the scratch database",
+    });
   } catch (error) {
     await dropDatabase(request.live, name).catch(() => undefined);
     throw error;
@@ -256,7 +349,10 @@ async function catchUpSequences(target: PgTarget, tables: TableName[]): Promise<
         [sqlName(table)],
       );
       for (const { column, sequence } of rows) {
-        await client.query(`SELECT setval($1, m) FROM (SELECT max(${quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`, [sequence]);
+        await client.query(
+          `SELECT setval($1, m) FROM (SELECT max(${quoteIdent(column)}) AS m FROM ${sqlName(table)}) x WHERE m IS NOT NULL AND m > (SELECT last_value FROM ${sequence})`,
+          [sequence],
+        );
       }
     }
   });
@@ -265,23 +361,35 @@ async function catchUpSequences(target: PgTarget, tables: TableName[]): Promise<
 async function countRows(target: PgTarget, tables: TableName[]): Promise<number[]> {
   return withClient(target, async (client) => {
     const counts: number[] = [];
-    for (const table of tables) counts.push(Number((await client.query<{ count: string }>(`SELECT count(*) AS count FROM ${sqlName(table)}`)).rows[0].count));
+    for (const table of tables)
+      counts.push(
+        Number(
+          (await client.query<{ count: string }>(`SELECT count(*) AS count FROM ${sqlName(table)}`)).rows[0].count,
+        ),
+      );
     return counts;
   });
 }
 
 export async function restoreTables(request: TableRestoreRequest): Promise<RestoredTable[]> {
-  const where = request.source.kind === 'archive' ? 'the backup' : `the recovered database (port ${request.source.target.port})`;
+  const where =
+    request.source.kind === 'archive' ? 'the backup' : `the recovered database (port ${request.source.target.port})`;
   const tables = resolveTables(request.tables, await sourceTables(request), where);
   if (request.intoSchema) {
     const clash = tables.find((table, index) => tables.findIndex((other) => other.name === table.name) !== index);
-    if (clash) throw new InputError('tables', `has two tables called "${clash.name}", which cannot both go into schema "${request.intoSchema}".`);
+    if (clash)
+      throw new InputError(
+        'tables',
+        `has two tables called "${clash.name}", which cannot both go into schema "${request.intoSchema}".`,
+      );
   }
   await checkLive(request, tables);
   const sourceCounts = request.source.kind === 'database' ? await countRows(request.source.target, tables) : undefined;
   const into = tables.map((table) => (request.intoSchema ? { schema: request.intoSchema, name: table.name } : table));
   const description = `${tables.map(qualifiedName).join(', ')}${request.intoSchema ? ` into schema ${request.intoSchema}` : ''}`;
-  core.info(`Restoring ${request.content === 'data' && !request.intoSchema ? 'the rows of' : 'the definition and rows of'} ${description}.`);
+  core.info(
+    `Restoring ${request.content === 'data' && !request.intoSchema ? 'the rows of' : 'the definition and rows of'} ${description}.`,
+  );
 
   if (!request.intoSchema && request.content === 'data') {
     let archive: string;
@@ -291,11 +399,20 @@ export async function restoreTables(request: TableRestoreRequest): Promise<Resto
       // pg_restore loads a use-list in its order: referenced tables first, so foreign keys hold row by row.
       const order = (await loadOrder(request.live, tables)).map(qualifiedName);
       const wanted = new Set(order);
-      list = await useList(request, archive, (entry) => entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`), (a, b) => order.indexOf(`${a.schema}.${a.name}`) - order.indexOf(`${b.schema}.${b.name}`));
+      list = await useList(
+        request,
+        archive,
+        (entry) => entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`),
+        (a, b) => order.indexOf(`${a.schema}.${a.name}`) - order.indexOf(`${b.schema}.${b.name}`),
+      );
     } else {
       archive = await dumpTables(request, request.source.target, tables, { dataOnly: true });
     }
-    await pgRestoreInto(request, request.live, archive, { dataOnly: true, useList: list, title: `pg_restore: rows of ${description}` });
+    await pgRestoreInto(request, request.live, archive, {
+      dataOnly: true,
+      useList: list,
+      title: `pg_restore: rows of ${description}`,
+    });
     await catchUpSequences(request.live, tables);
   } else {
     // Definitions come from a database that has the tables, so that pg_dump brings their indexes,
@@ -307,34 +424,62 @@ export async function restoreTables(request: TableRestoreRequest): Promise<Resto
       if (request.intoSchema) {
         await withClient(from, async (client) => {
           await client.query(`CREATE SCHEMA ${quoteIdent(request.intoSchema!)}`);
-          for (const table of tables) await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${quoteIdent(request.intoSchema!)}`);
+          for (const table of tables)
+            await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${quoteIdent(request.intoSchema!)}`);
         });
       }
-      const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
+      const archive = await dumpTables(request, from, request.intoSchema ? into : tables, {
+        schema: request.intoSchema,
+      });
       if (request.intoSchema) {
         // A comparison copy gets no behaviour: no triggers, and no foreign keys into the live tables.
-        const list = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT' && entry.type !== 'TRIGGER');
+        const list = await useList(
+          request,
+          archive,
+          (entry) => entry.type !== 'FK CONSTRAINT' && entry.type !== 'TRIGGER',
+        );
         await pgRestoreInto(request, request.live, archive, { useList: list, title: `pg_restore: ${description}` });
       } else if (request.source.kind === 'archive') {
         // The tables from the scratch database, then their foreign keys from the backup, in one transaction.
         const wanted = new Set(tables.map(qualifiedName));
-        const foreignKeys = await useList(request, request.source.path, (entry) => entry.type === 'FK CONSTRAINT' && wanted.has(`${entry.schema}.${entry.name}`));
-        await runInOneTransaction(request, [{ archive }, { archive: request.source.path, useList: foreignKeys }], `psql: ${description}, with its foreign keys`);
+        const foreignKeys = await useList(
+          request,
+          request.source.path,
+          (entry) => entry.type === 'FK CONSTRAINT' && wanted.has(`${entry.schema}.${entry.name}`),
+        );
+        await runInOneTransaction(
+          request,
+          [{ archive }, { archive: request.source.path, useList: foreignKeys }],
+          `psql: ${description}, with its foreign keys`,
+        );
       } else {
         await pgRestoreInto(request, request.live, archive, { title: `pg_restore: ${description}` });
       }
       if (!request.intoSchema) await catchUpSequences(request.live, tables);
     } finally {
-      await scratch?.drop().catch((error: unknown) => core.warning(`Could not drop the scratch database: ${(error as Error).message}`));
+      await scratch
+        ?.drop()
+        .catch((error: unknown) => core.warning(`Could not drop the scratch database: ${(error as Error).message}`));
     }
   }
 
   const counts = await countRows(request.live, into);
-  const expected = request.source.kind === 'archive' ? request.source.rowCounts : Object.fromEntries(tables.map((table, index) => [qualifiedName(table), sourceCounts![index]]));
-  const restored = tables.map((table, index) => ({ from: qualifiedName(table), into: qualifiedName(into[index]), rows: counts[index] }));
-  const mismatches = restored.filter((table) => expected?.[table.from] !== undefined && expected[table.from] !== table.rows);
+  const expected =
+    request.source.kind === 'archive'
+      ? request.source.rowCounts
+      : Object.fromEntries(tables.map((table, index) => [qualifiedName(table), sourceCounts![index]]));
+  const restored = tables.map((table, index) => ({
+    from: qualifiedName(table),
+    into: qualifiedName(into[index]),
+    rows: counts[index],
+  }));
+  const mismatches = restored.filter(
+    (table) => expected?.[table.from] !== undefined && expected[table.from] !== table.rows,
+  );
   if (mismatches.length) {
-    throw new ActionError(`The restored tables do not hold what the backup recorded: ${mismatches.map((table) => `${table.into} has ${table.rows} rows, the backup ${expected![table.from]}`).join('; ')}.`);
+    throw new ActionError(
+      `The restored tables do not hold what the backup recorded: ${mismatches.map((table) => `${table.into} has ${table.rows} rows, the backup ${expected![table.from]}`).join('; ')}.`,
+    );
   }
   for (const table of restored) core.info(`${table.into}: ${table.rows} row(s) restored from ${table.from}.`);
   return restored;

@@ -12,8 +12,13 @@ export async function readArchiveToEnd(pgRestore: PgClientTool, archive: string)
   try {
     await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
   } catch (error) {
-    const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : (error as Error).message;
-    throw new ActionError(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
+    const detail =
+      error instanceof ProcessError
+        ? lastLines(error.result.stderr || error.result.stdout, 5)
+        : (error as Error).message;
+    throw new ActionError(
+      `The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`,
+    );
   }
   return 'every data block read back through pg_restore (to /dev/null)';
 }

@@ -67,7 +67,10 @@ export async function readZipIndex(read: RangeReader, size: number): Promise<Zip
   const list: ZipEntry[] = [];
   let offset = 0;
   for (let count = 0; count < entries; count++) {
-    need(offset + 46 <= directory.length && directory.readUInt32LE(offset) === CENTRAL_ENTRY, `central directory entry ${count} is damaged`);
+    need(
+      offset + 46 <= directory.length && directory.readUInt32LE(offset) === CENTRAL_ENTRY,
+      `central directory entry ${count} is damaged`,
+    );
     const nameLength = directory.readUInt16LE(offset + 28);
     const extraLength = directory.readUInt16LE(offset + 30);
     const commentLength = directory.readUInt16LE(offset + 32);
@@ -87,7 +90,7 @@ export async function readZipIndex(read: RangeReader, size: number): Promise<Zip
 
 /** Sizes and offset of 0xFFFFFFFF are in the ZIP64 extra field (id 1), in this order, when so marked. */
 function applyZip64Extra(entry: ZipEntry, extra: Buffer): void {
-  for (let at = 0; at + 4 <= extra.length; ) {
+  for (let at = 0; at + 4 <= extra.length;) {
     const id = extra.readUInt16LE(at);
     const length = extra.readUInt16LE(at + 2);
     if (id === 1) {

@@ -20,7 +20,12 @@ export interface FileServiceConfig {
   constraints: string[];
 }
 
-type ServiceYaml = { image?: unknown; extends?: unknown; healthcheck?: { disable?: unknown; test?: unknown } | null; deploy?: { placement?: { constraints?: unknown } | null } | null };
+type ServiceYaml = {
+  image?: unknown;
+  extends?: unknown;
+  healthcheck?: { disable?: unknown; test?: unknown } | null;
+  deploy?: { placement?: { constraints?: unknown } | null } | null;
+};
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
 const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?\\}|(.))`, 'gs');
@@ -32,30 +37,40 @@ const TOKEN = new RegExp(`\\$(?:\\$|(${NAME})|\\{(${NAME})(?:(:?[-?+])([^}$]*))?
  */
 export function interpolate(text: string, env: Record<string, string | undefined>): string | undefined {
   let unsure = false;
-  const result = text.replace(TOKEN, (whole, bare: string | undefined, braced: string | undefined, operator: string | undefined, operand: string | undefined, stray: string | undefined) => {
-    if (whole === '$$') return '$';
-    if (stray !== undefined || (bare === undefined && braced === undefined)) {
-      unsure = true;
-      return whole;
-    }
-    const name = (bare ?? braced)!;
-    const value = env[name];
-    if (!operator) {
-      if (value === undefined) unsure = true;
-      return value ?? '';
-    }
-    const emptyCounts = operator.startsWith(':');
-    const isSet = value !== undefined && (!emptyCounts || value !== '');
-    switch (operator.replace(':', '')) {
-      case '-':
-        return isSet ? value! : operand!;
-      case '+':
-        return isSet ? operand! : '';
-      default:
-        if (!isSet) unsure = true;
+  const result = text.replace(
+    TOKEN,
+    (
+      whole,
+      bare: string | undefined,
+      braced: string | undefined,
+      operator: string | undefined,
+      operand: string | undefined,
+      stray: string | undefined,
+    ) => {
+      if (whole === '$$') return '$';
+      if (stray !== undefined || (bare === undefined && braced === undefined)) {
+        unsure = true;
+        return whole;
+      }
+      const name = (bare ?? braced)!;
+      const value = env[name];
+      if (!operator) {
+        if (value === undefined) unsure = true;
         return value ?? '';
-    }
-  });
+      }
+      const emptyCounts = operator.startsWith(':');
+      const isSet = value !== undefined && (!emptyCounts || value !== '');
+      switch (operator.replace(':', '')) {
+        case '-':
+          return isSet ? value! : operand!;
+        case '+':
+          return isSet ? operand! : '';
+        default:
+          if (!isSet) unsure = true;
+          return value ?? '';
+      }
+    },
+  );
   return unsure ? undefined : result;
 }
 
@@ -92,7 +107,11 @@ export function resolveServicesFromFiles(
  * The same from the files' contents (read wherever they are, e.g. on a Swarm manager over SSH);
  * `services` "all" resolves every service the files define.
  */
-export function resolveServicesFromTexts(texts: readonly string[], services: readonly string[] | 'all', env: Record<string, string | undefined>): Record<string, FileServiceConfig> | undefined {
+export function resolveServicesFromTexts(
+  texts: readonly string[],
+  services: readonly string[] | 'all',
+  env: Record<string, string | undefined>,
+): Record<string, FileServiceConfig> | undefined {
   const documents: { services?: Record<string, ServiceYaml | null> }[] = [];
   for (const text of texts) {
     try {
@@ -103,7 +122,8 @@ export function resolveServicesFromTexts(texts: readonly string[], services: rea
       return undefined;
     }
   }
-  const names = services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
+  const names =
+    services === 'all' ? [...new Set(documents.flatMap((document) => Object.keys(document.services ?? {})))] : services;
   const resolved: Record<string, FileServiceConfig> = {};
   for (const service of names) {
     let rawImage: string | undefined;
@@ -132,7 +152,12 @@ export function resolveServicesFromTexts(texts: readonly string[], services: rea
     if (image === undefined || image === '') return undefined;
     const interpolated = constraints.map((constraint) => interpolate(constraint, env));
     if (interpolated.some((constraint) => constraint === undefined)) return undefined;
-    resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck), constraints: interpolated as string[] };
+    resolved[service] = {
+      image,
+      rawImage,
+      healthcheck: healthcheckDefined(healthcheck),
+      constraints: interpolated as string[],
+    };
   }
   return resolved;
 }

@@ -30,7 +30,13 @@ export function composeDisplayName(cli: ComposeCli): string {
 /** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
 function composePluginOnRunner(): boolean {
   const configDir = process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
-  const dirs = [path.join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+  const dirs = [
+    path.join(configDir, 'cli-plugins'),
+    '/usr/local/lib/docker/cli-plugins',
+    '/usr/local/libexec/docker/cli-plugins',
+    '/usr/lib/docker/cli-plugins',
+    '/usr/libexec/docker/cli-plugins',
+  ];
   return dirs.some((dir) => findExecutable(path.join(dir, 'docker-compose')) !== undefined);
 }
 
@@ -41,14 +47,23 @@ export async function detectCompose(executor: HostExecutor): Promise<ComposeCli>
     if (composePluginOnRunner()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'] };
     if (findExecutable('docker-compose')) return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
   } else {
-    const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v2?.exitCode === 0 && v2.stdout.trim()) return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
-    const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
-    if (v1?.exitCode === 0) return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
+    const v2 = await executor
+      .run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 })
+      .catch(() => undefined);
+    if (v2?.exitCode === 0 && v2.stdout.trim())
+      return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
+    const v1 = await executor
+      .run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 })
+      .catch(() => undefined);
+    if (v1?.exitCode === 0)
+      return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
   }
-  throw new ActionError(`Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`, {
-    hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
-  });
+  throw new ActionError(
+    `Docker Compose is not available on ${executor.description}: neither "docker compose" (v2) nor "docker-compose" (v1) runs there.`,
+    {
+      hint: 'Install the Compose plugin (docker-compose-plugin) or docker-compose on that host.',
+    },
+  );
 }
 
 export interface ComposeProject {
@@ -60,7 +75,11 @@ export interface ComposeProject {
   workingDirectory: string;
 }
 
-export function composeCommand(project: ComposeProject, args: readonly string[], extraFiles: readonly string[] = []): { command: string; args: string[] } {
+export function composeCommand(
+  project: ComposeProject,
+  args: readonly string[],
+  extraFiles: readonly string[] = [],
+): { command: string; args: string[] } {
   const files = [...project.files, ...extraFiles];
   // Extra files only make sense on top of explicit ones: without -f compose would drop its defaults.
   return {
@@ -81,7 +100,12 @@ export interface ComposeRunOptions {
   onLine?: (line: string) => void;
 }
 
-async function runCompose(executor: HostExecutor, project: ComposeProject, args: readonly string[], options: ComposeRunOptions = {}): Promise<RunResult> {
+async function runCompose(
+  executor: HostExecutor,
+  project: ComposeProject,
+  args: readonly string[],
+  options: ComposeRunOptions = {},
+): Promise<RunResult> {
   const { command, args: fullArgs } = composeCommand(project, args, options.extraFiles);
   try {
     return await executor.run(command, fullArgs, {
@@ -93,7 +117,9 @@ async function runCompose(executor: HostExecutor, project: ComposeProject, args:
     });
   } catch (error) {
     if (error instanceof ProcessError) {
-      throw new ActionError(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+      throw new ActionError(
+        `${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`,
+      );
     }
     throw error;
   }
@@ -106,22 +132,38 @@ export interface ComposeServiceConfig {
 }
 
 /** `compose config` with `args`; its failure means the files are not a valid project, and nothing ran. */
-async function readConfig(executor: HostExecutor, project: ComposeProject, args: readonly string[], options: ComposeRunOptions): Promise<RunResult> {
+async function readConfig(
+  executor: HostExecutor,
+  project: ComposeProject,
+  args: readonly string[],
+  options: ComposeRunOptions,
+): Promise<RunResult> {
   try {
     return await runCompose(executor, project, ['config', ...args], options);
   } catch (error) {
     if (!(error instanceof ActionError) || error instanceof CancelledError) throw error;
-    throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+    throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, {
+      hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.',
+    });
   }
 }
 
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
-export async function composeConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<Record<string, ComposeServiceConfig>> {
+export async function composeConfig(
+  executor: HostExecutor,
+  project: ComposeProject,
+  options: ComposeRunOptions = {},
+): Promise<Record<string, ComposeServiceConfig>> {
   const { stdout } = await readConfig(executor, project, [], options);
-  const config = parseYaml(stdout, { merge: true }) as { services?: Record<string, { image?: unknown; healthcheck?: { disable?: boolean; test?: unknown } }> } | null;
+  const config = parseYaml(stdout, { merge: true }) as {
+    services?: Record<string, { image?: unknown; healthcheck?: { disable?: boolean; test?: unknown } }>;
+  } | null;
   const services: Record<string, ComposeServiceConfig> = {};
   for (const [name, service] of Object.entries(config?.services ?? {})) {
-    services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
+    services[name] = {
+      image: typeof service?.image === 'string' ? service.image : undefined,
+      healthcheck: healthcheckDefined(service?.healthcheck),
+    };
   }
   return services;
 }
@@ -130,7 +172,11 @@ export async function composeConfig(executor: HostExecutor, project: ComposeProj
  * Validates the project as `up` would read it (files merged, variables interpolated, checked
  * against the compose schema), changing nothing: a file that is valid YAML but not valid compose.
  */
-export async function composeCheckConfig(executor: HostExecutor, project: ComposeProject, options: ComposeRunOptions = {}): Promise<void> {
+export async function composeCheckConfig(
+  executor: HostExecutor,
+  project: ComposeProject,
+  options: ComposeRunOptions = {},
+): Promise<void> {
   await readConfig(executor, project, ['-q'], options);
 }
 
@@ -166,10 +212,16 @@ export async function composeUp(
     try {
       return await runCompose(executor, project, composeUpArgs(services), options);
     } catch (error) {
-      const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+      const stuck =
+        error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES
+          ? runningContainerNotRemoved(error.message)
+          : undefined;
       if (!stuck) throw error;
       // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
-      const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
+      const own = await composeContainerIds(executor, project, services, {
+        env: options.env,
+        extraFiles: options.extraFiles,
+      });
       const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
       if (!id) throw error;
       await forceRemoveContainer(executor, id, options.env);
@@ -179,9 +231,17 @@ export async function composeUp(
 }
 
 /** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
-export async function composeContainerIds(executor: HostExecutor, project: ComposeProject, services: readonly string[], options: ComposeRunOptions = {}): Promise<string[]> {
+export async function composeContainerIds(
+  executor: HostExecutor,
+  project: ComposeProject,
+  services: readonly string[],
+  options: ComposeRunOptions = {},
+): Promise<string[]> {
   const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
-  return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^[0-9a-f]{12,64}$/.test(line));
 }
 
 /**
@@ -196,7 +256,12 @@ export async function composeStopStart(
   services: readonly string[],
   options: ComposeRunOptions = {},
 ): Promise<RunResult> {
-  return await runCompose(executor, project, [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services], options);
+  return await runCompose(
+    executor,
+    project,
+    [action, ...(action === 'stop' ? ['--timeout', '10'] : []), ...services],
+    options,
+  );
 }
 
 /**
@@ -215,7 +280,10 @@ export function imageOverrideYaml(images: Record<string, string>): string {
   return stringifyYaml({ services });
 }
 
-export async function writeImageOverride(executor: HostExecutor, images: Record<string, string>): Promise<ComposeOverride> {
+export async function writeImageOverride(
+  executor: HostExecutor,
+  images: Record<string, string>,
+): Promise<ComposeOverride> {
   const content = imageOverrideYaml(images);
   if (!executor.remote) {
     const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'redeploy-override-'));

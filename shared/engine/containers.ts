@@ -81,7 +81,11 @@ export function parseInspect(json: InspectJson): ContainerInfo {
 }
 
 /** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
-async function inspectEach(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<(InspectJson | undefined)[]> {
+async function inspectEach(
+  executor: HostExecutor,
+  ids: readonly string[],
+  env?: Record<string, string | undefined>,
+): Promise<(InspectJson | undefined)[]> {
   const api = executor.engine?.(env);
   if (api) return await Promise.all(ids.map((id) => api.get<InspectJson>(`/containers/${id}/json`)));
   const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
@@ -91,13 +95,23 @@ async function inspectEach(executor: HostExecutor, ids: readonly string[], env?:
 }
 
 /** The containers that still exist, of those asked. */
-export async function inspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[]> {
+export async function inspectContainers(
+  executor: HostExecutor,
+  ids: readonly string[],
+  env?: Record<string, string | undefined>,
+): Promise<ContainerInfo[]> {
   if (ids.length === 0) return [];
-  return (await inspectEach(executor, ids, env)).filter((json): json is InspectJson => json !== undefined).map(parseInspect);
+  return (await inspectEach(executor, ids, env))
+    .filter((json): json is InspectJson => json !== undefined)
+    .map(parseInspect);
 }
 
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
-export async function reinspectContainers(executor: HostExecutor, ids: readonly string[], env?: Record<string, string | undefined>): Promise<ContainerInfo[] | undefined> {
+export async function reinspectContainers(
+  executor: HostExecutor,
+  ids: readonly string[],
+  env?: Record<string, string | undefined>,
+): Promise<ContainerInfo[] | undefined> {
   if (ids.length === 0) return [];
   const found = await inspectEach(executor, ids, env);
   if (found.some((json) => json === undefined)) return undefined;
@@ -114,16 +128,31 @@ export async function composeContainers(
   service?: string,
   options: { runningOnly?: boolean; env?: Record<string, string | undefined> } = {},
 ): Promise<ContainerInfo[]> {
-  const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+  const labels = [
+    `com.docker.compose.project=${project}`,
+    ...(service ? [`com.docker.compose.service=${service}`] : []),
+  ];
   const api = executor.engine?.(options.env);
   let ids: string[];
   if (api) {
-    const listed = await api.get<{ Id: string }[]>('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+    const listed = await api.get<{ Id: string }[]>('/containers/json', {
+      all: options.runningOnly ? '0' : '1',
+      ...filters({ label: labels }),
+    });
     ids = (listed ?? []).map((container) => container.Id);
   } else {
-    const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+    const args = [
+      'ps',
+      ...(options.runningOnly ? [] : ['-a']),
+      '-q',
+      '--no-trunc',
+      ...labels.flatMap((label) => ['--filter', `label=${label}`]),
+    ];
     const { stdout } = await executor.run('docker', args, { env: options.env });
-    ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    ids = stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
   }
   const containers = await inspectContainers(executor, ids, options.env);
   return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
@@ -143,7 +172,11 @@ export async function containerLogs(executor: HostExecutor, id: string, lines = 
  * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
  * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
  */
-export async function forceRemoveContainer(executor: HostExecutor, id: string, env?: Record<string, string | undefined>): Promise<void> {
+export async function forceRemoveContainer(
+  executor: HostExecutor,
+  id: string,
+  env?: Record<string, string | undefined>,
+): Promise<void> {
   let last = '';
   for (let attempt = 1; attempt <= 10; attempt++) {
     const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });

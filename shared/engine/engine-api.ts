@@ -57,25 +57,47 @@ export function engineApi(socket: string): EngineApi {
     get<T>(apiPath: string, query: Record<string, string> = {}) {
       const search = new URLSearchParams(query).toString();
       return new Promise<T | undefined>((resolve, reject) => {
-        const request = http.get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (response.statusCode === 404) return resolve(undefined);
-            let body: unknown;
-            try {
-              body = JSON.parse(text);
-            } catch (error) {
-              return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${(error as Error).message}`, text.slice(0, 300)));
-            }
-            if (response.statusCode === 200) return resolve(body as T);
-            const detail = (body as { message?: string } | null)?.message ?? text.trim().slice(0, 300);
-            reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-          });
-        });
-        request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+        const request = http.get(
+          {
+            socketPath: socket,
+            path: `${apiPath}${search ? `?${search}` : ''}`,
+            headers: { host: 'docker' },
+            timeout: 60_000,
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('error', reject);
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              if (response.statusCode === 404) return resolve(undefined);
+              let body: unknown;
+              try {
+                body = JSON.parse(text);
+              } catch (error) {
+                return reject(
+                  new EngineApiError(
+                    `Docker Engine API GET ${apiPath} answered something that is not JSON: ${(error as Error).message}`,
+                    text.slice(0, 300),
+                  ),
+                );
+              }
+              if (response.statusCode === 200) return resolve(body as T);
+              const detail = (body as { message?: string } | null)?.message ?? text.trim().slice(0, 300);
+              reject(
+                new EngineApiError(
+                  `Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`,
+                  detail,
+                ),
+              );
+            });
+          },
+        );
+        request.on('timeout', () =>
+          request.destroy(
+            new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s'),
+          ),
+        );
         request.on('error', reject);
       });
     },

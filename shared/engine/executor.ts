@@ -10,7 +10,11 @@ export interface HostExecutor {
   readonly description: string;
   /** True when commands run on another host: local files (compose files, temp files) are not visible there. */
   readonly remote?: boolean;
-  run(command: string, args: readonly string[], options?: Pick<RunOptions, 'cwd' | 'env' | 'input' | 'timeoutMs' | 'okExitCodes' | 'onStdoutLine' | 'onStderrLine'>): Promise<RunResult>;
+  run(
+    command: string,
+    args: readonly string[],
+    options?: Pick<RunOptions, 'cwd' | 'env' | 'input' | 'timeoutMs' | 'okExitCodes' | 'onStdoutLine' | 'onStderrLine'>,
+  ): Promise<RunResult>;
   /**
    * The engine's API, for questions (never changes) that would otherwise start the docker CLI:
    * where commands run with `env`, when the CLI would reach a local unix socket. Undefined: ask the CLI.

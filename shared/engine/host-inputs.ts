@@ -27,16 +27,23 @@ export function readSshInputs(): SshSettings | undefined {
   const sshHost = stringInput('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
   if (!sshHost) {
     for (const name of ['ssh-user', 'ssh-key', 'known-hosts'] as const) {
-      if (stringInput(name)) throw new InputError(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+      if (stringInput(name))
+        throw new InputError(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
     }
     return undefined;
   }
   const knownHosts = stringInput('known-hosts');
   if (!knownHosts) {
-    throw new InputError('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    throw new InputError(
+      'known-hosts',
+      'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.',
+    );
   }
   if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-    throw new InputError('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    throw new InputError(
+      'known-hosts',
+      'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".',
+    );
   }
   return {
     host: sshHost,
@@ -54,10 +61,23 @@ export function readSshTarget(): SshTarget | undefined {
 }
 
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
-export async function openHostExecutor(ssh: SshSettings | undefined, workingDirectory: string): Promise<HostExecutor & { close?: () => Promise<void> }> {
+export async function openHostExecutor(
+  ssh: SshSettings | undefined,
+  workingDirectory: string,
+): Promise<HostExecutor & { close?: () => Promise<void> }> {
   if (!ssh) {
-    if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory()) throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+    if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
+      throw new InputError(
+        'working-directory',
+        `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`,
+      );
     return localExecutor;
   }
-  return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+  return await openSshExecutor({
+    host: ssh.host,
+    user: ssh.user,
+    port: ssh.port,
+    privateKey: ssh.key,
+    knownHosts: ssh.knownHosts,
+  });
 }

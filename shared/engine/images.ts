@@ -29,10 +29,18 @@ export async function inspectImage(executor: HostExecutor, reference: string): P
     const image = await api.get<{ Id: string; RepoDigests?: string[] | null }>(`/images/${reference}/json`);
     return image && { reference, id: image.Id, repoDigests: image.RepoDigests ?? [] };
   }
-  const result = await executor.run('docker', ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+  const result = await executor.run(
+    'docker',
+    ['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}', reference],
+    { okExitCodes: [0, 1], timeoutMs: 60_000 },
+  );
   if (result.exitCode !== 0) {
     if (MISSING.test(result.stderr)) return undefined;
-    throw new ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    throw new ProcessError(
+      `docker image inspect ${reference} (on ${executor.description})`,
+      result,
+      `exited with code ${result.exitCode}`,
+    );
   }
   const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
   const digests = JSON.parse(digestsJson.join(' ') || 'null') as string[] | null;
@@ -52,11 +60,17 @@ export function registryDigest(image: LocalImage): string | undefined {
 
 export class ImageUnavailableError extends ActionError {}
 
-async function pull(executor: HostExecutor, reference: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
-  const result = await executor.run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs }).catch((error: unknown) => {
-    if (error instanceof ProcessError) return error.result;
-    throw error;
-  });
+async function pull(
+  executor: HostExecutor,
+  reference: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail: string }> {
+  const result = await executor
+    .run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs })
+    .catch((error: unknown) => {
+      if (error instanceof ProcessError) return error.result;
+      throw error;
+    });
   return { ok: result.exitCode === 0, detail: lastLines((result.stderr || result.stdout).trim(), 5) };
 }
 
@@ -64,16 +78,24 @@ async function pull(executor: HostExecutor, reference: string, timeoutMs: number
  * Makes sure `reference` is on the engine, or throws ImageUnavailableError saying why and what to do.
  * `knownAbsent`: the caller's own `docker image inspect` just found no such image, so it is not asked again.
  */
-export async function ensureImage(executor: HostExecutor, reference: string, policy: PullPolicy, options: { timeoutMs?: number; knownAbsent?: boolean } = {}): Promise<EnsuredImage> {
+export async function ensureImage(
+  executor: HostExecutor,
+  reference: string,
+  policy: PullPolicy,
+  options: { timeoutMs?: number; knownAbsent?: boolean } = {},
+): Promise<EnsuredImage> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const where = executor.description;
   if (policy !== 'always') {
     const present = options.knownAbsent ? undefined : await inspectImage(executor, reference);
     if (present) return { ...present, pulled: false };
     if (policy === 'never') {
-      throw new ImageUnavailableError(`Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`, {
-        hint: 'Load or pull the image on that host first, or set pull: missing to pull it from its registry.',
-      });
+      throw new ImageUnavailableError(
+        `Image ${reference} is not on the engine on ${where}, and pull is "never". Nothing was stopped.`,
+        {
+          hint: 'Load or pull the image on that host first, or set pull: missing to pull it from its registry.',
+        },
+      );
     }
   }
   const pulled = await pull(executor, reference, timeoutMs);
@@ -89,6 +111,9 @@ export async function ensureImage(executor: HostExecutor, reference: string, pol
     );
   }
   const image = await inspectImage(executor, reference);
-  if (!image) throw new ImageUnavailableError(`docker pull ${reference} succeeded on ${where}, but the engine does not list the image afterwards.`);
+  if (!image)
+    throw new ImageUnavailableError(
+      `docker pull ${reference} succeeded on ${where}, but the engine does not list the image afterwards.`,
+    );
   return { ...image, pulled: true };
 }

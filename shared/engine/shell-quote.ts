@@ -6,7 +6,8 @@
  * their input patterns; this is the second, independent layer.
  */
 export function shellQuote(argument: string): string {
-  if (argument.includes('\0')) throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+  if (argument.includes('\0'))
+    throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
   return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 

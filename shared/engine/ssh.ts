@@ -40,8 +40,10 @@ function sshFailureHint(stderr: string, target: SshTarget): string | undefined {
       ? 'The host presented a key different from the one accepted earlier.'
       : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
   }
-  if (/Permission denied/i.test(stderr)) return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
-  if (/Load key|invalid format|error in libcrypto/i.test(stderr)) return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+  if (/Permission denied/i.test(stderr))
+    return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+  if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+    return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
   if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
     return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
   }
@@ -55,7 +57,9 @@ function normaliseKey(key: string): string {
 
 export async function openSshExecutor(target: SshTarget): Promise<SshExecutor> {
   if (!findExecutable('ssh')) {
-    throw new ActionError('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+    throw new ActionError('ssh-host is set but the ssh client is not installed on this runner.', {
+      hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+    });
   }
   // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-ssh-'));
@@ -63,23 +67,38 @@ export async function openSshExecutor(target: SshTarget): Promise<SshExecutor> {
   const keyFile = path.join(dir, 'id');
   const controlPath = path.join(dir, 'cm');
   const accepting = target.knownHosts === 'accept-new';
-  writeFileSync(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+  writeFileSync(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+    mode: 0o600,
+  });
   if (target.privateKey) writeFileSync(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
 
   const options = [
-    '-p', String(target.port),
-    '-o', 'BatchMode=yes',
-    '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-    '-o', `UserKnownHostsFile=${knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'CheckHostIP=no',
-    '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-    '-o', 'ServerAliveInterval=15',
-    '-o', 'ServerAliveCountMax=4',
-    '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${controlPath}`,
-    '-o', 'ControlPersist=60',
-    '-o', 'LogLevel=ERROR',
+    '-p',
+    String(target.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'CheckHostIP=no',
+    '-o',
+    `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+    '-o',
+    'ServerAliveInterval=15',
+    '-o',
+    'ServerAliveCountMax=4',
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${controlPath}`,
+    '-o',
+    'ControlPersist=60',
+    '-o',
+    'LogLevel=ERROR',
     ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
     ...(target.user ? ['-l', target.user] : []),
   ];
@@ -102,19 +121,28 @@ export async function openSshExecutor(target: SshTarget): Promise<SshExecutor> {
           okExitCodes: ANY_EXIT_CODE,
         });
       } catch (error) {
-        if (error instanceof ProcessError) throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+        if (error instanceof ProcessError)
+          throw new ProcessError(
+            display,
+            error.result,
+            error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted',
+          );
         throw error;
       }
       const okExitCodes = runOptions.okExitCodes ?? [0];
       if (okExitCodes.includes(result.exitCode)) return result;
       if (result.exitCode === SSH_FAILURE) {
         const hint = sshFailureHint(result.stderr, target);
-        if (hint) throw new ActionError(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+        if (hint)
+          throw new ActionError(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
       }
       throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
     },
     async close() {
-      await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+      await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+        okExitCodes: [0, 255],
+        timeoutMs: 10_000,
+      }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };

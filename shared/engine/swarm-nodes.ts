@@ -33,7 +33,11 @@ export interface SwarmNode {
 interface NodeJson {
   ID: string;
   Spec: { Role: string; Availability: string; Labels?: Record<string, string> | null };
-  Description: { Hostname: string; Platform?: { OS?: string; Architecture?: string }; Engine?: { Labels?: Record<string, string> | null } };
+  Description: {
+    Hostname: string;
+    Platform?: { OS?: string; Architecture?: string };
+    Engine?: { Labels?: Record<string, string> | null };
+  };
   Status: { State: string };
 }
 
@@ -44,8 +48,16 @@ export async function listNodes(executor: HostExecutor, selfId: string): Promise
     nodes = (await api.get<NodeJson[]>('/nodes')) ?? [];
   } else {
     const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-    const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
-    nodes = list.length === 0 ? [] : (JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout) as NodeJson[]);
+    const list = ids
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
+    nodes =
+      list.length === 0
+        ? []
+        : (JSON.parse(
+            (await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout,
+          ) as NodeJson[]);
   }
   return nodes.map((node) => ({
     id: node.ID,
@@ -103,21 +115,29 @@ export function eligibleNodes(nodes: readonly SwarmNode[], constraints: readonly
  * Whether the image's registry serves it (then every node can pull it): asked by the manager's
  * engine, with its registry settings, or with `docker manifest inspect` where the executor runs.
  */
-export async function registryServes(executor: HostExecutor, reference: string): Promise<{ ok: boolean; detail: string }> {
+export async function registryServes(
+  executor: HostExecutor,
+  reference: string,
+): Promise<{ ok: boolean; detail: string }> {
   const api = executor.engine?.();
   if (api) {
     return await api.get<{ Descriptor?: { digest?: string } }>(`/distribution/${reference}/json`).then(
-      (answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }),
+      (answer) =>
+        answer
+          ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` }
+          : { ok: false, detail: 'not found' },
       (error: unknown) => {
         if (error instanceof EngineApiError) return { ok: false, detail: error.detail };
         throw error;
       },
     );
   }
-  const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error: unknown) => {
-    if (error instanceof ProcessError) return error.result;
-    throw error;
-  });
+  const result = await executor
+    .run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 })
+    .catch((error: unknown) => {
+      if (error instanceof ProcessError) return error.result;
+      throw error;
+    });
   return { ok: result.exitCode === 0, detail: (result.stderr || result.stdout).trim().split('\n').at(-1) ?? '' };
 }
 
@@ -128,7 +148,13 @@ const PROBE_ENTRYPOINT = '/rollback-actions-image-probe';
  * on each node says whether the image was there (the container was created) or not (rejected
  * while preparing it). The probe service is removed afterwards.
  */
-export async function probeNodes(executor: HostExecutor, reference: string, nodes: readonly SwarmNode[], allNodes: readonly SwarmNode[], timeoutMs: number): Promise<Map<string, { present: boolean; detail: string }>> {
+export async function probeNodes(
+  executor: HostExecutor,
+  reference: string,
+  nodes: readonly SwarmNode[],
+  allNodes: readonly SwarmNode[],
+  timeoutMs: number,
+): Promise<Map<string, { present: boolean; detail: string }>> {
   const name = `rollback-image-probe-${randomBytes(4).toString('hex')}`;
   const wanted = new Set(nodes.map((node) => node.id));
   const answers = new Map<string, { present: boolean; detail: string }>();
@@ -137,10 +163,23 @@ export async function probeNodes(executor: HostExecutor, reference: string, node
   await executor.run(
     'docker',
     [
-      'service', 'create', '--detach', '--quiet', '--name', name,
-      '--mode', 'global-job', '--restart-condition', 'none', '--no-resolve-image',
-      '--network', 'host', '--entrypoint', PROBE_ENTRYPOINT,
-      '--label', 'io.rollback-actions.image-probe=true',
+      'service',
+      'create',
+      '--detach',
+      '--quiet',
+      '--name',
+      name,
+      '--mode',
+      'global-job',
+      '--restart-condition',
+      'none',
+      '--no-resolve-image',
+      '--network',
+      'host',
+      '--entrypoint',
+      PROBE_ENTRYPOINT,
+      '--label',
+      'io.rollback-actions.image-probe=true',
       ...excluded.flatMap((id) => ['--constraint', `node.id!=${id}`]),
       reference,
     ],
@@ -159,7 +198,9 @@ export async function probeNodes(executor: HostExecutor, reference: string, node
       }
     }
   } finally {
-    await executor.run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 }).catch(() => undefined);
+    await executor
+      .run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 })
+      .catch(() => undefined);
   }
   return answers;
 }
@@ -167,8 +208,10 @@ export async function probeNodes(executor: HostExecutor, reference: string, node
 /** What one probe task says about its node, once it says anything. */
 export function probeVerdict(task: SwarmTask): { present: boolean; detail: string } | undefined {
   // Starting the missing entrypoint failed: the container, and so the image, was there.
-  if (task.error?.includes(PROBE_ENTRYPOINT) || ['ready', 'starting', 'running'].includes(task.state)) return { present: true, detail: 'present' };
-  if (task.state === 'rejected' || task.state === 'failed') return { present: false, detail: task.error ?? `${task.state} while preparing the image` };
+  if (task.error?.includes(PROBE_ENTRYPOINT) || ['ready', 'starting', 'running'].includes(task.state))
+    return { present: true, detail: 'present' };
+  if (task.state === 'rejected' || task.state === 'failed')
+    return { present: false, detail: task.error ?? `${task.state} while preparing the image` };
   return undefined;
 }
 
@@ -202,14 +245,26 @@ export async function ensureImageOnNodes(
   const askRegistry = async () => (registry ??= await registryServes(executor, reference));
 
   if (policy === 'always' && !(await askRegistry()).ok) {
-    throw new ImageUnavailableError(`Image ${reference} cannot be pulled (pull is "always"): ${registry!.detail}. Nothing was changed.`, {
-      hint: 'Check that the tag exists in the registry and that the manager can reach it, or set pull: missing to use copies already on the nodes.',
-    });
+    throw new ImageUnavailableError(
+      `Image ${reference} cannot be pulled (pull is "always"): ${registry!.detail}. Nothing was changed.`,
+      {
+        hint: 'Check that the tag exists in the registry and that the manager can reach it, or set pull: missing to use copies already on the nodes.',
+      },
+    );
   }
   if (self) {
     if (local && policy !== 'always') results.push({ node: self, ok: true, detail: 'present' });
-    else if (policy !== 'never' && (await askRegistry()).ok) results.push({ node: self, ok: true, detail: 'pullable from its registry' });
-    else results.push({ node: self, ok: false, detail: policy === 'never' ? 'not present (pull is "never")' : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})` });
+    else if (policy !== 'never' && (await askRegistry()).ok)
+      results.push({ node: self, ok: true, detail: 'pullable from its registry' });
+    else
+      results.push({
+        node: self,
+        ok: false,
+        detail:
+          policy === 'never'
+            ? 'not present (pull is "never")'
+            : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})`,
+      });
   }
   let probe = others;
   if (others.length > 0 && policy !== 'never' && (await askRegistry()).ok) {
@@ -217,17 +272,33 @@ export async function ensureImageOnNodes(
     probe = [];
   }
   if (probe.length > 0) {
-    const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
+    const answers = await probeNodes(
+      executor,
+      reference,
+      probe,
+      options.allNodes ?? nodes,
+      options.probeTimeoutMs ?? 60_000,
+    );
     for (const node of probe) {
       const answer = answers.get(node.id);
-      results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });
+      results.push({
+        node,
+        ok: answer?.present ?? false,
+        detail: answer
+          ? answer.present
+            ? 'present'
+            : `not present: ${answer.detail}`
+          : 'no answer from the node within the time allowed',
+      });
     }
   }
   const missing = results.filter((result) => !result.ok);
   if (missing.length > 0) {
     throw new ImageUnavailableError(
       `Image ${reference} is not available on ${missing.length} of the ${results.length} node(s) that would run it: ${missing.map((result) => `${describeNode(result.node)}: ${result.detail}`).join('; ')}. Nothing was changed.`,
-      { hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.' },
+      {
+        hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.',
+      },
     );
   }
   return { reference, local, nodes: results };

@@ -1,6 +1,14 @@
 import type { HostExecutor } from './executor.js';
 import type { ProbeResult } from './wait.js';
-import { FAILED_TASK_STATES, sameImage, servicesWithTasks, taskFailure, type SwarmService, type SwarmTask, type SwarmUpdateStatus } from './swarm.js';
+import {
+  FAILED_TASK_STATES,
+  sameImage,
+  servicesWithTasks,
+  taskFailure,
+  type SwarmService,
+  type SwarmTask,
+  type SwarmUpdateStatus,
+} from './swarm.js';
 
 /**
  * Watches swarm services until a change has converged: the update the change started has ended
@@ -54,14 +62,29 @@ export function describeTask(task: SwarmTask, nodeName?: (id: string) => string)
 }
 
 /** One service's state in one look; exported for unit tests. */
-export function judgeService(goal: SwarmGoal, service: SwarmService | undefined, allTasks: readonly SwarmTask[], nodeName?: (id: string) => string): SwarmServiceStatus {
-  const base = { name: goal.name, desired: 0, running: 0, tasks: [] as SwarmTask[], failedTasks: [] as SwarmTask[], rolledBackBySwarm: false };
+export function judgeService(
+  goal: SwarmGoal,
+  service: SwarmService | undefined,
+  allTasks: readonly SwarmTask[],
+  nodeName?: (id: string) => string,
+): SwarmServiceStatus {
+  const base = {
+    name: goal.name,
+    desired: 0,
+    running: 0,
+    tasks: [] as SwarmTask[],
+    failedTasks: [] as SwarmTask[],
+    rolledBackBySwarm: false,
+  };
   if (!service) return { ...base, state: 'failed', detail: `service ${goal.name} no longer exists` };
   const tasks = allTasks.filter((task) => task.serviceId === service.id);
   const current = tasks.filter((task) => task.desiredState === 'running');
   const running = current.filter((task) => task.state === 'running' && sameImage(task.image, goal.image));
   const failedTasks = tasks
-    .filter((task) => !goal.knownTaskIds.has(task.id) && sameImage(task.image, goal.image) && FAILED_TASK_STATES.includes(task.state))
+    .filter(
+      (task) =>
+        !goal.knownTaskIds.has(task.id) && sameImage(task.image, goal.image) && FAILED_TASK_STATES.includes(task.state),
+    )
     .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
   const desired = service.replicas ?? current.length;
   const update = service.update;
@@ -69,25 +92,51 @@ export function judgeService(goal: SwarmGoal, service: SwarmService | undefined,
   const status = { ...base, desired, running: running.length, tasks: current, failedTasks, update: fresh, service };
   const tag = goal.image.split('@')[0];
 
-  if (fresh && ['paused', 'rollback_paused'].includes(fresh.state)) return { ...status, state: 'failed', detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}` };
+  if (fresh && ['paused', 'rollback_paused'].includes(fresh.state))
+    return {
+      ...status,
+      state: 'failed',
+      detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}`,
+    };
   if (goal.expect?.kind === 'update' && fresh && fresh.state.startsWith('rollback_')) {
-    return { ...status, state: 'failed', rolledBackBySwarm: true, detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})` };
+    return {
+      ...status,
+      state: 'failed',
+      rolledBackBySwarm: true,
+      detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})`,
+    };
   }
   if (failedTasks.length > 0) {
     const task = failedTasks[0];
-    return { ...status, state: 'failed', detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}` };
+    return {
+      ...status,
+      state: 'failed',
+      detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}`,
+    };
   }
   const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
   const updateDone = !goal.expect || fresh?.state === doneState;
   const others = current.filter((task) => !sameImage(task.image, goal.image));
   const allRunning = running.length === desired && others.length === 0 && current.length === desired;
   const progress = `${running.length}/${desired} task(s) running ${tag}`;
-  if (allRunning && updateDone) return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
+  if (allRunning && updateDone)
+    return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
   const waiting = current
     .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
-    .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
-  const phase = goal.expect ? (fresh ? fresh.state.replace('_', ' ') : `${goal.expect.kind} not started yet`) : 'no update needed';
-  return { ...status, state: 'progressing', detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}` };
+    .map(
+      (task) =>
+        `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`,
+    );
+  const phase = goal.expect
+    ? fresh
+      ? fresh.state.replace('_', ' ')
+      : `${goal.expect.kind} not started yet`
+    : 'no update needed';
+  return {
+    ...status,
+    state: 'progressing',
+    detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}`,
+  };
 }
 
 export class SwarmWatcher {
@@ -98,15 +147,31 @@ export class SwarmWatcher {
   ) {}
 
   async check(): Promise<SwarmServiceStatus[]> {
-    const { services, tasks } = await servicesWithTasks(this.executor, this.goals.map((goal) => goal.serviceId));
-    return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, this.options.nodeName));
+    const { services, tasks } = await servicesWithTasks(
+      this.executor,
+      this.goals.map((goal) => goal.serviceId),
+    );
+    return this.goals.map((goal) =>
+      judgeService(
+        goal,
+        services.find((service) => service.id === goal.serviceId),
+        tasks,
+        this.options.nodeName,
+      ),
+    );
   }
 
   /**
    * Looks until every service is ready, one has failed, or the deadline passes. With a probe (the
    * ready-url), it runs alongside and must succeed too.
    */
-  async waitUntilConverged(deadline: number, options: { onProgress?: (statuses: SwarmServiceStatus[]) => void; probe?: (signal: AbortSignal) => Promise<ProbeResult> } = {}): Promise<SwarmWaitResult> {
+  async waitUntilConverged(
+    deadline: number,
+    options: {
+      onProgress?: (statuses: SwarmServiceStatus[]) => void;
+      probe?: (signal: AbortSignal) => Promise<ProbeResult>;
+    } = {},
+  ): Promise<SwarmWaitResult> {
     const pollMs = this.options.pollMs ?? 200;
     const controller = new AbortController();
     let probe: ProbeResult | undefined;
@@ -115,7 +180,8 @@ export class SwarmWatcher {
       for (;;) {
         const statuses = await this.check();
         options.onProgress?.(statuses);
-        if (statuses.some((status) => status.state === 'failed')) return { ok: false, timedOut: false, statuses, probe };
+        if (statuses.some((status) => status.state === 'failed'))
+          return { ok: false, timedOut: false, statuses, probe };
         if (probe && !probe.ok) return { ok: false, timedOut: false, statuses, probe };
         const allReady = statuses.every((status) => status.state === 'ready');
         if (allReady && (!probing || probe?.ok)) return { ok: true, timedOut: false, statuses, probe };

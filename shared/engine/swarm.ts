@@ -83,7 +83,12 @@ interface TaskJson {
   UpdatedAt: string;
   DesiredState: string;
   Spec: { ContainerSpec?: ContainerSpecJson };
-  Status: { State: string; Message?: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } | null };
+  Status: {
+    State: string;
+    Message?: string;
+    Err?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number } | null;
+  };
 }
 
 /** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
@@ -112,7 +117,9 @@ export function parseService(json: ServiceJson): SwarmService {
   // A stack records the image as written in its file; the spec may carry a digest on top.
   const reference = withoutDigest(image);
   const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-  const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+  const update = json.UpdateStatus?.State
+    ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+    : undefined;
   return {
     id: json.ID,
     name: spec.Name,
@@ -161,14 +168,22 @@ export async function requireSwarmManager(executor: HostExecutor): Promise<{ nod
   const api = executor.engine?.();
   const swarm = api
     ? ((await api.get<{ Swarm: SwarmInfoJson }>('/info'))?.Swarm ?? {})
-    : (JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout) as SwarmInfoJson);
+    : (JSON.parse(
+        (await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout,
+      ) as SwarmInfoJson);
   if (swarm.LocalNodeState !== 'active') {
-    throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
-      hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
-    });
+    throw new ActionError(
+      `The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`,
+      {
+        hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+      },
+    );
   }
   if (!swarm.ControlAvailable) {
-    throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    throw new ActionError(
+      `The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`,
+      { hint: 'Set ssh-host to a manager node (docker node ls shows them).' },
+    );
   }
   return { nodeId: swarm.NodeID ?? '' };
 }
@@ -178,8 +193,16 @@ const NO_SUCH = /no such (service|object|task)|not found/i;
 /** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
 async function inspectByCli<T>(executor: HostExecutor, type: 'service' | 'task', ids: readonly string[]): Promise<T[]> {
   if (ids.length === 0) return [];
-  const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
-  if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr)) throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+  const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+    okExitCodes: [0, 1],
+    timeoutMs: 60_000,
+  });
+  if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+    throw new ProcessError(
+      `docker inspect --type ${type} (on ${executor.description})`,
+      result,
+      `exited with code ${result.exitCode}`,
+    );
   return JSON.parse(result.stdout.trim() || '[]') as T[];
 }
 
@@ -201,16 +224,34 @@ export async function serviceTasks(executor: HostExecutor, services: readonly st
     // The API filters tasks by service ID or name.
     return ((await api.get<TaskJson[]>('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
   }
-  const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-  const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+  const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+    timeoutMs: 60_000,
+  });
+  const ids = [
+    ...new Set(
+      stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    ),
+  ];
   return (await inspectByCli<TaskJson>(executor, 'task', ids)).map(parseTask);
 }
 
 /** The services that exist, by name or ID, and all their tasks. */
-export async function servicesWithTasks(executor: HostExecutor, services: readonly string[]): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
+export async function servicesWithTasks(
+  executor: HostExecutor,
+  services: readonly string[],
+): Promise<{ services: SwarmService[]; tasks: SwarmTask[] }> {
   const found = await inspectServices(executor, services);
   // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-  return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
+  return {
+    services: found,
+    tasks: await serviceTasks(
+      executor,
+      found.map((service) => service.id),
+    ),
+  };
 }
 
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
@@ -224,7 +265,12 @@ export function taskFailure(task: SwarmTask): string {
 
 /** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
 export async function taskLogs(executor: HostExecutor, taskId: string, lines = 20): Promise<string> {
-  const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+  const result = await executor
+    .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+      okExitCodes: [0, 1],
+      timeoutMs: 30_000,
+    })
+    .catch(() => undefined);
   if (!result || result.exitCode !== 0) return '';
   return `${result.stdout}${result.stderr}`.trimEnd();
 }
@@ -233,7 +279,10 @@ export async function taskLogs(executor: HostExecutor, taskId: string, lines = 2
  * The last healthcheck output of a task's container, when the container is on the engine the
  * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
  */
-export async function taskHealth(executor: HostExecutor, task: SwarmTask): Promise<{ status: string; lastOutput?: string } | undefined> {
+export async function taskHealth(
+  executor: HostExecutor,
+  task: SwarmTask,
+): Promise<{ status: string; lastOutput?: string } | undefined> {
   if (!task.containerId) return undefined;
   const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
   if (!container?.health) return undefined;

@@ -75,7 +75,10 @@ interface Seen {
 const EXIT_REASON_WAIT_MS = 5000;
 
 export function isServiceContainer(container: ContainerInfo, service: string): boolean {
-  return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
+  return (
+    container.labels['com.docker.compose.service'] === service &&
+    container.labels['com.docker.compose.oneoff'] !== 'True'
+  );
 }
 
 export class ServiceWatcher {
@@ -99,13 +102,18 @@ export class ServiceWatcher {
     }
     const exit = `exit code ${container.exitCode}${container.oomKilled ? ', killed for lack of memory (OOM)' : ''}${container.error ? `: ${container.error}` : ''}`;
     if (container.restarting || (!container.running && container.status !== 'created')) seen.lastExit = exit;
-    if (container.restarting) return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
-    if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
+    if (container.restarting)
+      return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
+    if (
+      container.restartCount > seen.restartCount ||
+      (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)
+    ) {
       const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
       // Running again, the engine may already report exit code 0: the real one comes with the next crash.
       if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
         seen.restartUnexplainedSince ??= now;
-        if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS) return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
+        if (now - seen.restartUnexplainedSince < EXIT_REASON_WAIT_MS)
+          return { state: 'starting', detail: `${restarted}), waiting for its exit code` };
         return { state: 'restarting', detail: `${restarted}; the engine did not report how it ended)` };
       }
       return { state: 'restarting', detail: `${restarted}, last ${seen.lastExit ?? exit})` };
@@ -119,12 +127,16 @@ export class ServiceWatcher {
       seen.startedAt = container.startedAt;
     }
     if (container.health === 'unhealthy') {
-      return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
+      return {
+        state: 'unhealthy',
+        detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}`,
+      };
     }
     if (container.health === 'healthy') return { state: 'ready', detail: 'running, healthy' };
     if (container.health) return { state: 'starting', detail: `running, health ${container.health}` };
     const upFor = now - seen.firstRunningAt;
-    if (upFor >= this.options.settleMs) return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
+    if (upFor >= this.options.settleMs)
+      return { state: 'ready', detail: `running (no healthcheck), up ${Math.round(upFor / 100) / 10}s` };
     return { state: 'starting', detail: 'running (no healthcheck), settling' };
   }
 
@@ -133,10 +145,19 @@ export class ServiceWatcher {
     const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
     const statuses = this.expectations.map((expectation): ServiceStatus => {
       // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
-      const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
+      const containers = all.filter(
+        (container) =>
+          isServiceContainer(container, expectation.service) &&
+          (container.imageId === expectation.imageId || container.image === expectation.image),
+      );
       if (containers.length === 0) {
-        const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
-        const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
+        const others = all.filter(
+          (container) => isServiceContainer(container, expectation.service) && container.running,
+        );
+        const detail =
+          others.length > 0
+            ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}`
+            : `no container runs ${expectation.image}`;
         return { service: expectation.service, state: 'missing', detail, containers: others };
       }
       const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
@@ -144,10 +165,16 @@ export class ServiceWatcher {
       const order: ServiceState[] = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
       judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
       const worst = judged[0];
-      const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
+      const detail =
+        judged.length > 1
+          ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)`
+          : worst.detail;
       return { service: expectation.service, state: worst.state, detail, containers };
     });
-    this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+    this.known =
+      this.options.reinspect && statuses.every((status) => status.state !== 'missing')
+        ? all.map((container) => container.id)
+        : undefined;
     return { statuses, containers: all };
   }
 
@@ -157,7 +184,13 @@ export class ServiceWatcher {
    * look at the containers started after the probe succeeded, so a container that restarted
    * meanwhile is caught, without a separate round trip when nothing did.
    */
-  async waitUntilReady(deadline: number, options: { onProgress?: (statuses: ServiceStatus[]) => void; probe?: (signal: AbortSignal) => Promise<ProbeResult> } = {}): Promise<WaitResult> {
+  async waitUntilReady(
+    deadline: number,
+    options: {
+      onProgress?: (statuses: ServiceStatus[]) => void;
+      probe?: (signal: AbortSignal) => Promise<ProbeResult>;
+    } = {},
+  ): Promise<WaitResult> {
     const started = Date.now();
     const controller = new AbortController();
     let probe: ProbeResult | undefined;
@@ -168,7 +201,12 @@ export class ServiceWatcher {
       probeDoneAt = Date.now();
       wake?.();
     });
-    const result = (ok: boolean, timedOut: boolean, statuses: ServiceStatus[], containers: ContainerInfo[]): WaitResult => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
+    const result = (
+      ok: boolean,
+      timedOut: boolean,
+      statuses: ServiceStatus[],
+      containers: ContainerInfo[],
+    ): WaitResult => ({ ok, timedOut, services: statuses, containers, probe, elapsedMs: Date.now() - started });
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, ms);
@@ -188,7 +226,8 @@ export class ServiceWatcher {
         if (statuses.some((status) => FAILED.includes(status.state))) return result(false, false, statuses, containers);
         if (probe && !probe.ok) return result(false, false, statuses, containers);
         const allReady = statuses.every((status) => status.state === 'ready');
-        if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt))) return result(true, false, statuses, containers);
+        if (allReady && (!options.probe || (probe?.ok && checkStartedAt >= probeDoneAt)))
+          return result(true, false, statuses, containers);
         // Ready, and the probe succeeded while this look was under way: look once more, now.
         if (allReady && probe?.ok) continue;
         if (Date.now() + this.pollMs > deadline) {

@@ -24,7 +24,9 @@ export interface DeploymentOutcome {
 export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promise<'success' | 'failure' | undefined> {
   const repository = repositoryFromEnv();
   if (!repository) {
-    core.warning(`Not recording deployment ${outcome.deploymentId}: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).`);
+    core.warning(
+      `Not recording deployment ${outcome.deploymentId}: GITHUB_REPOSITORY is not set (not running in GitHub Actions?).`,
+    );
     return undefined;
   }
   // Loaded only when a deployment is recorded: Octokit is most of a bundle's start-up time.
@@ -32,15 +34,26 @@ export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promi
   const client: GitHubClient = getOctokit(outcome.token);
   const state = outcome.success ? 'success' : 'failure';
   try {
-    const { inactivated } = await completeDeployment(client, repository, outcome.deploymentId, outcome.environment, outcome.success, {
-      description: outcome.description,
-      logUrl: workflowRunUrl(),
-      environmentUrl: outcome.environmentUrl,
-    });
-    core.info(`GitHub deployment ${outcome.deploymentId}: ${state}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
+    const { inactivated } = await completeDeployment(
+      client,
+      repository,
+      outcome.deploymentId,
+      outcome.environment,
+      outcome.success,
+      {
+        description: outcome.description,
+        logUrl: workflowRunUrl(),
+        environmentUrl: outcome.environmentUrl,
+      },
+    );
+    core.info(
+      `GitHub deployment ${outcome.deploymentId}: ${state}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`,
+    );
     return state;
   } catch (error) {
-    core.warning(`Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${errorMessage(error)}. Give the job \`permissions: deployments: write\`.`);
+    core.warning(
+      `Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${errorMessage(error)}. Give the job \`permissions: deployments: write\`.`,
+    );
     return undefined;
   }
 }

@@ -49,12 +49,21 @@ export function statusDescription(text: string): string {
 
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 export function workflowRunUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+  const {
+    GITHUB_SERVER_URL: server,
+    GITHUB_REPOSITORY: repository,
+    GITHUB_RUN_ID: runId,
+    GITHUB_RUN_ATTEMPT: attempt,
+  } = env;
   if (!server || !repository || !runId) return undefined;
   return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
 }
 
-export async function createDeployment(client: GitHubClient, repository: Repository, request: DeploymentRequest): Promise<number> {
+export async function createDeployment(
+  client: GitHubClient,
+  repository: Repository,
+  request: DeploymentRequest,
+): Promise<number> {
   const response = await client.rest.repos.createDeployment({
     ...repository,
     ref: request.ref,
@@ -68,12 +77,20 @@ export async function createDeployment(client: GitHubClient, repository: Reposit
     production_environment: request.productionEnvironment,
   });
   if (response.status !== 201 || !('id' in response.data)) {
-    throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    throw new Error(
+      `GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`,
+    );
   }
   return response.data.id;
 }
 
-export async function setDeploymentStatus(client: GitHubClient, repository: Repository, deploymentId: number, state: DeploymentState, details: StatusDetails = {}): Promise<void> {
+export async function setDeploymentStatus(
+  client: GitHubClient,
+  repository: Repository,
+  deploymentId: number,
+  state: DeploymentState,
+  details: StatusDetails = {},
+): Promise<void> {
   await client.rest.repos.createDeploymentStatus({
     ...repository,
     deployment_id: deploymentId,
@@ -90,14 +107,33 @@ export async function setDeploymentStatus(client: GitHubClient, repository: Repo
  * Marks the environment's other deployments whose latest status is success as inactive, newest
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
-export async function markPreviousDeploymentsInactive(client: GitHubClient, repository: Repository, environment: string, currentId: number, limit = 20): Promise<number[]> {
-  const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+export async function markPreviousDeploymentsInactive(
+  client: GitHubClient,
+  repository: Repository,
+  environment: string,
+  currentId: number,
+  limit = 20,
+): Promise<number[]> {
+  const { data: deployments } = await client.rest.repos.listDeployments({
+    ...repository,
+    environment,
+    per_page: limit,
+  });
   const changed: number[] = [];
   for (const deployment of deployments) {
     if (deployment.id === currentId) continue;
-    const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+    const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+      ...repository,
+      deployment_id: deployment.id,
+      per_page: 1,
+    });
     if (statuses[0]?.state !== 'success') continue;
-    await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+    await client.rest.repos.createDeploymentStatus({
+      ...repository,
+      deployment_id: deployment.id,
+      state: 'inactive',
+      auto_inactive: false,
+    });
     changed.push(deployment.id);
   }
   return changed;

@@ -20,7 +20,9 @@ function proxyFor(url: URL): URL | undefined {
   const proxy = getProxyUrl(url);
   if (!proxy) return undefined;
   // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
-  return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+  return proxy.protocol === 'http:' || proxy.protocol === 'https:'
+    ? new URL(proxy.href)
+    : new URL(`http://${proxy.href}`);
 }
 
 /** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
@@ -44,7 +46,11 @@ function authority(url: URL): string {
 
 /** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
 function connectToProxy(proxy: URL) {
-  return { send: proxy.protocol === 'https:' ? https.request : http.request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+  return {
+    send: proxy.protocol === 'https:' ? https.request : http.request,
+    hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+  };
 }
 
 /** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
@@ -52,7 +58,15 @@ function openTunnel(proxy: URL, target: URL, signal: AbortSignal): Promise<net.S
   const to = authority(target);
   const { send, hostname, port } = connectToProxy(proxy);
   return new Promise((resolve, reject) => {
-    const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+    const request = send({
+      hostname,
+      port,
+      method: 'CONNECT',
+      path: to,
+      agent: false,
+      signal,
+      headers: { host: to, ...proxyAuthorization(proxy) },
+    });
     request.once('connect', (response, socket, head) => {
       if (response.statusCode === 200) {
         if (head.length > 0) socket.unshift(head);
@@ -60,7 +74,11 @@ function openTunnel(proxy: URL, target: URL, signal: AbortSignal): Promise<net.S
         return;
       }
       socket.destroy();
-      reject(new ProxyError(`the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim()));
+      reject(
+        new ProxyError(
+          `the proxy ${redactUrl(proxy.href)} refused the tunnel to ${to}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim(),
+        ),
+      );
     });
     request.once('error', (error: NodeJS.ErrnoException) => {
       if (error.name === 'AbortError') reject(error);
@@ -90,12 +108,30 @@ export function proxyRoute(url: URL, signal: AbortSignal): ProxyRoute | undefine
   if (url.protocol !== 'https:') {
     const { send, hostname, port } = connectToProxy(proxy);
     const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
-    return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+    return {
+      send,
+      options: { hostname, port, path: absolute },
+      headers: { host: url.host, ...proxyAuthorization(proxy) },
+    };
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const createConnection = (options: tls.ConnectionOptions, connected: (error: Error | null, socket?: net.Socket) => void): undefined => {
+  const createConnection = (
+    options: tls.ConnectionOptions,
+    connected: (error: Error | null, socket?: net.Socket) => void,
+  ): undefined => {
     openTunnel(proxy, url, signal).then(
-      (tunnel) => connected(null, tls.connect({ socket: tunnel, host, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })),
+      (tunnel) =>
+        connected(
+          null,
+          tls.connect({
+            socket: tunnel,
+            host,
+            servername: net.isIP(host) ? undefined : host,
+            rejectUnauthorized: options.rejectUnauthorized,
+            secureContext: options.secureContext,
+            ca: options.ca,
+          }),
+        ),
       (error: Error) => connected(error),
     );
     return undefined;

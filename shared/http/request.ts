@@ -84,7 +84,17 @@ export interface HttpResponse {
 
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+]);
 // Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 // Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
@@ -146,8 +156,13 @@ function singleRequest(
   return new Promise<Hop>((resolve, reject) => {
     const remaining = Math.max(1, deadline - performance.now());
     const secure = options.url.protocol === 'https:';
-    const headers: Record<string, string> = { 'user-agent': 'rollback-actions-smoke-test', accept: '*/*', ...options.headers };
-    if (options.body !== undefined && !hasHeader(headers, 'content-length')) headers['content-length'] = String(Buffer.byteLength(options.body));
+    const headers: Record<string, string> = {
+      'user-agent': 'rollback-actions-smoke-test',
+      accept: '*/*',
+      ...options.headers,
+    };
+    if (options.body !== undefined && !hasHeader(headers, 'content-length'))
+      headers['content-length'] = String(Buffer.byteLength(options.body));
     const requestOptions: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       method: options.method,
       headers,
@@ -176,7 +191,11 @@ function singleRequest(
       ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
       : (secure ? https : http).request(options.url, requestOptions);
     const timer = setTimeout(() => {
-      fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
+      fail(
+        new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, {
+          code: 'ETIMEDOUT',
+        }),
+      );
     }, remaining);
 
     if (secure) {
@@ -225,7 +244,13 @@ function singleRequest(
       });
       decoded.on('end', finish);
       decoded.on('error', (error: NodeJS.ErrnoException) => fail(classifyError(error)));
-      response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', { code: 'ECONNRESET' })));
+      response.on('aborted', () =>
+        fail(
+          new HttpRequestError('connection', 'the server closed the connection before the body was complete', {
+            code: 'ECONNRESET',
+          }),
+        ),
+      );
     });
     request.end(options.body);
   });
@@ -248,7 +273,9 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
 }
 
 function decodeStream(response: http.IncomingMessage): NodeJS.ReadableStream {
-  const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(response.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') return response.pipe(zlib.createGunzip());
   if (encoding === 'deflate') return response.pipe(zlib.createInflate());
   if (encoding === 'br') return response.pipe(zlib.createBrotliDecompress());
@@ -289,14 +316,21 @@ function formatName(name: object | undefined): string {
 
 function classifyError(error: NodeJS.ErrnoException): HttpRequestError {
   const code = error.code ?? '';
-  if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
+  if (
+    code.startsWith('ERR_TLS') ||
+    /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) ||
+    /certificate/i.test(error.message)
+  ) {
     return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
   }
   if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE') {
     return new HttpRequestError('protocol', `invalid HTTP response: ${error.message}`, { code, cause: error });
   }
   if (CONNECTION_CODES.has(code) || error.message === 'socket hang up') {
-    return new HttpRequestError('connection', connectionMessage(code, error.message), { code: code || 'ECONNRESET', cause: error });
+    return new HttpRequestError('connection', connectionMessage(code, error.message), {
+      code: code || 'ECONNRESET',
+      cause: error,
+    });
   }
   return new HttpRequestError('connection', error.message, { code, cause: error });
 }

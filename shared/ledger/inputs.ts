@@ -12,6 +12,10 @@ export function readLedgerPath(remote: boolean, workingDirectory: string): strin
   const fromInput = stringInput('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
   const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
   if (text === undefined) return undefined;
-  if (text.endsWith('/')) throw new InputError('ledger', `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+  if (text.endsWith('/'))
+    throw new InputError(
+      'ledger',
+      `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`,
+    );
   return remote || path.isAbsolute(text) ? text : path.resolve(workingDirectory, text);
 }

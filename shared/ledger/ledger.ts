@@ -68,7 +68,9 @@ export interface SyncEntry extends Common {
 }
 
 export type LedgerEntry = DeployEntry | SmokeEntry | BackupEntry | SyncEntry;
-type NewEntry = { [K in LedgerEntry['type']]: Omit<Extract<LedgerEntry, { type: K }>, 'time'> & { time?: string } }[LedgerEntry['type']];
+type NewEntry = {
+  [K in LedgerEntry['type']]: Omit<Extract<LedgerEntry, { type: K }>, 'time'> & { time?: string };
+}[LedgerEntry['type']];
 
 export interface Ledger {
   /** The path as given (on the host the executor runs on). */
@@ -91,7 +93,10 @@ export async function appendLedger(ledger: Ledger, entry: NewEntry): Promise<Led
     if (dir !== '.' && dir !== '/') await ledger.executor.run('mkdir', ['-p', '--', dir]);
     await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
   } catch (error) {
-    throw new ActionError(`Could not append to the deployment ledger ${where}: ${(error as Error).message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+    throw new ActionError(`Could not append to the deployment ledger ${where}: ${(error as Error).message}`, {
+      hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+      cause: error,
+    });
   }
   return full;
 }
@@ -101,7 +106,9 @@ export async function readLedger(ledger: Ledger): Promise<LedgerEntry[]> {
   const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
   if (result.exitCode !== 0) {
     if (/No such file/i.test(result.stderr)) return [];
-    throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    throw new ActionError(
+      `Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`,
+    );
   }
   return result.stdout
     .split('\n')
@@ -111,7 +118,10 @@ export async function readLedger(ledger: Ledger): Promise<LedgerEntry[]> {
       try {
         return JSON.parse(line) as LedgerEntry;
       } catch {
-        throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        throw new ActionError(
+          `The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`,
+          { hint: 'Repair or remove that line; nothing else was read.' },
+        );
       }
     });
 }
@@ -124,7 +134,9 @@ export interface LedgerRelease {
 }
 
 function forEnvironment(entries: readonly LedgerEntry[], environment: string | undefined): LedgerEntry[] {
-  return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+  return entries.filter(
+    (entry) => environment === undefined || entry.environment === undefined || entry.environment === environment,
+  );
 }
 
 /**
@@ -150,8 +162,13 @@ export function deployHistory(entries: readonly LedgerEntry[], environment?: str
 }
 
 /** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
-export function currentFromLedger(entries: readonly LedgerEntry[], environment?: string): { tag: string; entry: DeployEntry } | undefined {
-  const deploys = forEnvironment(entries, environment).filter((entry): entry is DeployEntry => entry.type === 'deploy' && entry.outcome !== 'refused');
+export function currentFromLedger(
+  entries: readonly LedgerEntry[],
+  environment?: string,
+): { tag: string; entry: DeployEntry } | undefined {
+  const deploys = forEnvironment(entries, environment).filter(
+    (entry): entry is DeployEntry => entry.type === 'deploy' && entry.outcome !== 'refused',
+  );
   const last = deploys.at(-1);
   if (!last) return undefined;
   // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.

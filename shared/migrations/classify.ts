@@ -1,7 +1,16 @@
 import type { AlterTableCmd, ColumnDef, Constraint, Node, RangeVar } from 'libpg-query';
 import { columnTypeOf, compareTypes, displayType, type ColumnType } from './column-types.js';
 import { executedStatements, type ExecutedEntry } from './plpgsql.js';
-import { nodeType, parseSql, relationName, relationNames, stringItems, tableKeyFromName, type ParsedSql, type ParsedStatement } from './sql-parser.js';
+import {
+  nodeType,
+  parseSql,
+  relationName,
+  relationNames,
+  stringItems,
+  tableKeyFromName,
+  type ParsedSql,
+  type ParsedStatement,
+} from './sql-parser.js';
 
 /**
  * What an up migration means for the release rolled back to (the target): can its code keep running
@@ -22,7 +31,13 @@ export const MIGRATION_CLASSES = ['additive', 'breaking', 'unknown', 'data-chang
 export type MigrationClass = (typeof MIGRATION_CLASSES)[number];
 
 /** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK: Record<MigrationClass, number> = { additive: 0, breaking: 1, unknown: 2, 'data-changing': 3, 'data-loss': 4 };
+const RANK: Record<MigrationClass, number> = {
+  additive: 0,
+  breaking: 1,
+  unknown: 2,
+  'data-changing': 3,
+  'data-loss': 4,
+};
 
 export function strongestClass(classes: Iterable<MigrationClass>): MigrationClass {
   let strongest: MigrationClass = 'additive';
@@ -106,7 +121,8 @@ function downKnowledge(down: ParsedSql | undefined): DownKnowledge {
         if (columnType) knowledge.types.set(`${table}.${command.name}`, columnType);
       } else if (command.subtype === 'AT_AddConstraint') {
         const constraint = nodeType(command.def)[1] as Constraint;
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) knowledge.uniques.add(constraint.conname.toLowerCase());
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+          knowledge.uniques.add(constraint.conname.toLowerCase());
       }
     }
   }
@@ -143,7 +159,11 @@ function newTable(context: MigrationContext, relation: RangeVar | undefined): st
   return by === undefined ? undefined : creator(context, by);
 }
 
-function newColumn(context: MigrationContext, table: string, column: string | undefined): { by: string; filled: boolean } | undefined {
+function newColumn(
+  context: MigrationContext,
+  table: string,
+  column: string | undefined,
+): { by: string; filled: boolean } | undefined {
   const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
   return found && { by: creator(context, found.by), filled: found.filled };
 }
@@ -153,7 +173,10 @@ function existedPhrase(context: MigrationContext): string {
 }
 
 function constraintsOf(column: ColumnDef): Constraint[] {
-  return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body as Constraint);
+  return (column.constraints ?? [])
+    .map((node) => nodeType(node))
+    .filter(([type]) => type === 'Constraint')
+    .map(([, body]) => body as Constraint);
 }
 
 /** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
@@ -167,18 +190,35 @@ function isConstantExpression(node: Node | undefined): boolean {
 
 const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
 
-function describeAddColumn(table: string, column: ColumnDef, context: MigrationContext, tableIsNew: string | undefined): Finding {
+function describeAddColumn(
+  table: string,
+  column: ColumnDef,
+  context: MigrationContext,
+  tableIsNew: string | undefined,
+): Finding {
   const name = `${table}.${column.colname}`;
   const constraints = constraintsOf(column);
   const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
   const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
-  const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
+  const generated =
+    constraints.some(
+      (constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED',
+    ) || SERIAL_TYPES.has(typeName);
   // serial types and identity columns are NOT NULL by definition.
-  const notNull = generated || column.is_not_null === true || constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+  const notNull =
+    generated ||
+    column.is_not_null === true ||
+    constraints.some(
+      (constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY',
+    );
   const filled = generated || defaultConstraint !== undefined;
-  context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, { by: context.label, filled });
+  context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
+    by: context.label,
+    filled,
+  });
   for (const constraint of constraints) {
-    if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) context.since.uniques.add(constraint.conname.toLowerCase());
+    if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+      context.since.uniques.add(constraint.conname.toLowerCase());
   }
   if (tableIsNew) return additive(`adds column ${name} to a table ${tableIsNew} creates`);
   if (!notNull) return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
@@ -187,7 +227,9 @@ function describeAddColumn(table: string, column: ColumnDef, context: MigrationC
     return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
   }
   if (defaultConstraint) {
-    return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
+    return additive(
+      `adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`,
+    );
   }
   return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
 }
@@ -237,7 +279,7 @@ const HARMLESS_ALTER_TABLE: Record<string, string> = {
   AT_ReAddStatistics: 'rebuilds statistics',
 };
 
-const DUPLICATES_NOTE = "re-creating it in the down file fails once duplicate values have been written";
+const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
 
 function uniqueDropped(context: MigrationContext, name: string | undefined): boolean {
   const key = String(name).toLowerCase();
@@ -257,7 +299,10 @@ function describeTypeChange(table: string, command: AlterTableCmd, context: Migr
   const definition = nodeType(command.def)[1] as ColumnDef;
   const to = columnTypeOf(definition.typeName);
   if (!isPlainConversion(definition.raw_default, command.name)) {
-    return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
+    return dataLoss(
+      `rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`,
+      [column],
+    );
   }
   const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
   const change = from && to ? compareTypes(from, to) : 'other';
@@ -269,12 +314,20 @@ function describeTypeChange(table: string, command: AlterTableCmd, context: Migr
     });
   }
   if (from && to && change === 'lossy') {
-    return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
+    return dataLoss(
+      `changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`,
+      [column],
+    );
   }
   return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
 }
 
-function classifyAlterTableCommand(table: string, command: AlterTableCmd, context: MigrationContext, tableIsNew: string | undefined): Finding {
+function classifyAlterTableCommand(
+  table: string,
+  command: AlterTableCmd,
+  context: MigrationContext,
+  tableIsNew: string | undefined,
+): Finding {
   const subtype = command.subtype ?? '';
   const column = command.name ? `${table}.${command.name}` : table;
   if (subtype === 'AT_AddColumn') {
@@ -283,17 +336,26 @@ function classifyAlterTableCommand(table: string, command: AlterTableCmd, contex
   }
   if (subtype === 'AT_AddConstraint') {
     const constraint = nodeType(command.def)[1] as Constraint;
-    if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) context.since.uniques.add(constraint.conname.toLowerCase());
+    if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+      context.since.uniques.add(constraint.conname.toLowerCase());
   }
   if (tableIsNew) return additive(`changes ${table}, a table ${tableIsNew} creates`);
-  if (subtype in HARMLESS_ALTER_TABLE) return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
+  if (subtype in HARMLESS_ALTER_TABLE)
+    return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
   const added = newColumn(context, table, command.name);
   switch (subtype) {
     case 'AT_DropColumn':
-      if (added) return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
-      return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
+      if (added)
+        return additive(
+          `drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`,
+        );
+      return dataLoss(
+        `drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`,
+        [column],
+      );
     case 'AT_AlterColumnType':
-      if (added) return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
+      if (added)
+        return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
       return describeTypeChange(table, command, context);
     case 'AT_SetNotNull': {
       if (added?.filled) return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
@@ -306,12 +368,20 @@ function classifyAlterTableCommand(table: string, command: AlterTableCmd, contex
     case 'AT_DropConstraint': {
       const name = command.name ?? '';
       if (uniqueDropped(context, name)) {
-        return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-          kind: 'unique-dropped',
-          message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
-        });
+        return breaking(
+          `drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`,
+          {
+            kind: 'unique-dropped',
+            message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
+          },
+        );
       }
-      return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
+      return breaking(
+        `drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace(
+          '  ',
+          ' ',
+        ),
+      );
     }
     case 'AT_AddConstraint': {
       const [, body] = nodeType(command.def);
@@ -342,7 +412,9 @@ function classifyAlterTableCommand(table: string, command: AlterTableCmd, contex
 /** The columns an UPDATE sets that existed at the target: the values it overwrites. */
 function overwrittenColumns(table: string, targets: Node[] | undefined, context: MigrationContext): string[] {
   const names = (targets ?? []).map((node) => nodeType(node)[1].name as string | undefined);
-  return [...new Set(names.map((name) => name ?? '?'))].filter((name) => !newColumn(context, table, name)).map((name) => `${table}.${name}`);
+  return [...new Set(names.map((name) => name ?? '?'))]
+    .filter((name) => !newColumn(context, table, name))
+    .map((name) => `${table}.${name}`);
 }
 
 /** Statement types that cannot affect what old code reads or writes. */
@@ -387,17 +459,23 @@ const PROCEDURAL_STATEMENTS: Record<string, string> = {
 };
 
 function describeDrop(body: Record<string, unknown>, context: MigrationContext): Finding[] {
-  const type = String(body.removeType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+  const type = String(body.removeType ?? '')
+    .replace(/^OBJECT_/, '')
+    .toLowerCase()
+    .replace(/_/g, ' ');
   const objects = stringItems(body.objects as Node[]);
   const names = objects.join(', ');
   switch (body.removeType) {
     case 'OBJECT_INDEX':
       return objects.map((name) =>
         uniqueDropped(context, tableKeyFromName(name))
-          ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-              kind: 'unique-dropped',
-              message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
-            })
+          ? breaking(
+              `drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`,
+              {
+                kind: 'unique-dropped',
+                message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
+              },
+            )
           : additive(`drops index ${name}: old code keeps working, its queries may be slower`),
       );
     case 'OBJECT_TRIGGER':
@@ -406,21 +484,38 @@ function describeDrop(body: Record<string, unknown>, context: MigrationContext):
     case 'OBJECT_FOREIGN_TABLE':
       return objects.map((name) => {
         const by = context.since.tables.get(tableKeyFromName(name));
-        if (by !== undefined) return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
-        return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
+        if (by !== undefined)
+          return additive(
+            `drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`,
+          );
+        return dataLoss(
+          `drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`,
+          [name],
+        );
       });
     case 'OBJECT_SCHEMA':
       return objects.map((name) =>
         context.since.schemas.has(tableKeyFromName(name))
           ? additive(`drops schema ${name}, created after ${context.since.target}`)
           : body.behavior === 'DROP_CASCADE'
-            ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
+            ? dataLoss(
+                `drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`,
+                [`schema ${name}`],
+              )
             : breaking(`drops schema ${name}: old code still uses it`),
       );
     case 'OBJECT_TYPE':
     case 'OBJECT_DOMAIN':
-      if (body.behavior === 'DROP_CASCADE' && !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-        return [dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`))];
+      if (
+        body.behavior === 'DROP_CASCADE' &&
+        !objects.every((name) => context.since.types.has(tableKeyFromName(name)))
+      ) {
+        return [
+          dataLoss(
+            `drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`,
+            objects.map((name) => `columns of type ${name}`),
+          ),
+        ];
       }
       return [breaking(`drops ${type} ${names}: old code still uses it`)];
     default:
@@ -430,40 +525,67 @@ function describeDrop(body: Record<string, unknown>, context: MigrationContext):
 
 function describeRename(body: Record<string, unknown>, context: MigrationContext): Finding {
   const relation = relationName(body.relation as RangeVar | undefined);
-  const kind = String(body.renameType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+  const kind = String(body.renameType ?? '')
+    .replace(/^OBJECT_/, '')
+    .toLowerCase()
+    .replace(/_/g, ' ');
   const tableIsNew = newTable(context, body.relation as RangeVar | undefined);
   if (tableIsNew) return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
   if (body.renameType === 'OBJECT_COLUMN') {
     const added = newColumn(context, relation, body.subname as string | undefined);
     if (added) {
-      context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, { by: context.label, filled: added.filled });
-      return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
+      context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
+        by: context.label,
+        filled: added.filled,
+      });
+      return additive(
+        `renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`,
+      );
     }
-    return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
+    return breaking(
+      `renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`,
+    );
   }
   if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
     return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
   }
-  const old = body.subname ? `${relation}.${body.subname}` : body.relation ? relation : stringItems([body.object as Node]).join('');
+  const old = body.subname
+    ? `${relation}.${body.subname}`
+    : body.relation
+      ? relation
+      : stringItems([body.object as Node]).join('');
   return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
 }
 
 /** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
 function recordCreated(type: string, body: Record<string, unknown>, context: MigrationContext): void {
   if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
-    const relation = (type === 'CreateStmt' ? body.relation : (body.into as { rel?: RangeVar } | undefined)?.rel) as RangeVar | undefined;
+    const relation = (type === 'CreateStmt' ? body.relation : (body.into as { rel?: RangeVar } | undefined)?.rel) as
+      RangeVar | undefined;
     context.since.tables.set(tableKey(relation), context.label);
     for (const element of (body.tableElts as Node[] | undefined) ?? []) {
       const [elementType, definition] = nodeType(element);
       const constraint = definition as Constraint;
-      if (elementType === 'Constraint' && (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) {
+      if (
+        elementType === 'Constraint' &&
+        (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
+        constraint.conname
+      ) {
         context.since.uniques.add(constraint.conname.toLowerCase());
       }
     }
   } else if (type === 'CreateSchemaStmt') {
     context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
-  } else if (type === 'CreateEnumStmt' || type === 'CreateRangeStmt' || type === 'CreateDomainStmt' || type === 'CompositeTypeStmt') {
-    const name = type === 'CompositeTypeStmt' ? relationName(body.typevar as RangeVar) : stringItems((body.typeName ?? body.domainname) as Node[]).join('.');
+  } else if (
+    type === 'CreateEnumStmt' ||
+    type === 'CreateRangeStmt' ||
+    type === 'CreateDomainStmt' ||
+    type === 'CompositeTypeStmt'
+  ) {
+    const name =
+      type === 'CompositeTypeStmt'
+        ? relationName(body.typevar as RangeVar)
+        : stringItems((body.typeName ?? body.domainname) as Node[]).join('.');
     context.since.types.add(tableKeyFromName(name));
   } else if (type === 'IndexStmt' && body.unique && body.idxname) {
     context.since.uniques.add(String(body.idxname).toLowerCase());
@@ -475,40 +597,72 @@ function classifyStatement(statement: Pick<ParsedStatement, 'node'>, context: Mi
   const tableIsNew = body.relation ? newTable(context, body.relation as RangeVar) : undefined;
   const relation = relationName(body.relation as RangeVar | undefined);
   recordCreated(type, body, context);
-  if (type in HARMLESS_STATEMENTS) return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
+  if (type in HARMLESS_STATEMENTS)
+    return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
   if (type in PROCEDURAL_STATEMENTS) return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
   switch (type) {
     case 'CreateStmt':
       return [additive(`creates table ${relation}: old code does not know it`)];
     case 'ViewStmt': {
       const view = relationName(body.view as RangeVar | undefined);
-      return [additive(body.replace ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)` : `creates view ${view}`)];
+      return [
+        additive(
+          body.replace
+            ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
+            : `creates view ${view}`,
+        ),
+      ];
     }
     case 'CreateFunctionStmt': {
       const name = stringItems(body.funcname as Node[]).join('.');
       const what = body.is_procedure ? 'procedure' : 'function';
-      return [additive(body.replace ? `creates or replaces ${what} ${name}: old code calling it gets the new body` : `creates ${what} ${name}`)];
+      return [
+        additive(
+          body.replace
+            ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
+            : `creates ${what} ${name}`,
+        ),
+      ];
     }
     case 'CreateTrigStmt':
       return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
     case 'CreatePolicyStmt': {
       const table = relationName(body.table as RangeVar | undefined);
-      return [body.permissive === false ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`) : additive(`adds a permissive row security policy on ${table}`)];
+      return [
+        body.permissive === false
+          ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
+          : additive(`adds a permissive row security policy on ${table}`),
+      ];
     }
     case 'IndexStmt': {
       const name = body.idxname ? ` ${body.idxname}` : '';
       const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
       if (!body.unique) return [additive(`creates index${name} on ${relation}${concurrently}`)];
       if (tableIsNew) return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-      return [breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`)];
+      return [
+        breaking(
+          `creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`,
+        ),
+      ];
     }
     case 'AlterEnumStmt': {
       const name = stringItems(body.typeName as Node[]).join('.');
-      if (body.oldVal) return [breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`)];
-      return [additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`)];
+      if (body.oldVal)
+        return [
+          breaking(
+            `renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`,
+          ),
+        ];
+      return [
+        additive(
+          `adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`,
+        ),
+      ];
     }
     case 'AlterTableStmt':
-      return ((body.cmds as Node[] | undefined) ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1] as AlterTableCmd, context, tableIsNew));
+      return ((body.cmds as Node[] | undefined) ?? []).map((node) =>
+        classifyAlterTableCommand(relation, nodeType(node)[1] as AlterTableCmd, context, tableIsNew),
+      );
     case 'RenameStmt':
       return [describeRename(body, context)];
     case 'DropStmt':
@@ -518,8 +672,18 @@ function classifyStatement(statement: Pick<ParsedStatement, 'node'>, context: Mi
     case 'UpdateStmt': {
       if (tableIsNew) return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
       const overwritten = overwrittenColumns(relation, body.targetList as Node[], context);
-      if (overwritten.length === 0) return [additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`)];
-      return [dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten)];
+      if (overwritten.length === 0)
+        return [
+          additive(
+            `backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`,
+          ),
+        ];
+      return [
+        dataLoss(
+          `overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`,
+          overwritten,
+        ),
+      ];
     }
     case 'DeleteStmt':
       if (tableIsNew) return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
@@ -528,27 +692,44 @@ function classifyStatement(statement: Pick<ParsedStatement, 'node'>, context: Mi
       if (tableIsNew) return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
       const conflict = body.onConflictClause as { action?: string } | undefined;
       if (conflict?.action === 'ONCONFLICT_UPDATE') {
-        return [dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation])];
+        return [
+          dataLoss(
+            `inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`,
+            [relation],
+          ),
+        ];
       }
-      return [dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`)];
+      return [
+        dataChanging(
+          `inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`,
+        ),
+      ];
     }
     case 'MergeStmt': {
       const actions = JSON.stringify(body.mergeWhenClauses ?? []);
       if (tableIsNew) return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
-      if (/CMD_UPDATE|CMD_DELETE/.test(actions)) return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
+      if (/CMD_UPDATE|CMD_DELETE/.test(actions))
+        return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
       return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
     }
     case 'TruncateStmt': {
       const tables = relationNames(body.relations as Node[] | undefined);
       const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
-      if (existing.length === 0) return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
+      if (existing.length === 0)
+        return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
       return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
     }
     case 'CopyStmt':
       if (body.is_from) return [dataChanging(`loads rows into ${relation} with COPY`)];
       return [additive('copies data out (COPY TO)')];
     case 'SelectStmt':
-      return [additive(body.intoClause ? 'creates a table from a query (SELECT INTO)' : 'runs a query (functions it calls are not analysed unless this migration creates them)')];
+      return [
+        additive(
+          body.intoClause
+            ? 'creates a table from a query (SELECT INTO)'
+            : 'runs a query (functions it calls are not analysed unless this migration creates them)',
+        ),
+      ];
     default:
       return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
   }
@@ -557,7 +738,12 @@ function classifyStatement(statement: Pick<ParsedStatement, 'node'>, context: Mi
 function findingOf(entry: ExecutedEntry, context: MigrationContext): StatementFinding {
   const within = entry.within ? ` (${entry.within})` : '';
   if (entry.kind === 'unreadable') {
-    return { sql: displaySql(entry.text), line: entry.line, class: 'unknown', reasons: [`${entry.reason}${within}; treated as breaking`] };
+    return {
+      sql: displaySql(entry.text),
+      line: entry.line,
+      class: 'unknown',
+      reasons: [`${entry.reason}${within}; treated as breaking`],
+    };
   }
   const findings = classifyStatement(entry, context);
   const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
@@ -592,7 +778,11 @@ export interface ClassifyOptions {
 export async function classifySql(sql: string | ParsedSql, options: ClassifyOptions = {}): Promise<SqlClassification> {
   const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
   const label = options.label ?? 'this migration';
-  const context: MigrationContext = { since: options.since ?? sinceTarget('the previous release'), label, down: downKnowledge(options.down) };
+  const context: MigrationContext = {
+    since: options.since ?? sinceTarget('the previous release'),
+    label,
+    down: downKnowledge(options.down),
+  };
   const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
   return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }

@@ -32,7 +32,11 @@ export function columnTypeOf(typeName: TypeName | undefined): ColumnType | undef
     const [type, body] = nodeType(node);
     return type === 'A_Const' ? Number((body.ival as { ival?: number } | undefined)?.ival ?? 0) : Number.NaN;
   });
-  return { name: stringItems(typeName.names).at(-1)!.toLowerCase(), modifiers, array: (typeName.arrayBounds ?? []).length > 0 };
+  return {
+    name: stringItems(typeName.names).at(-1)!.toLowerCase(),
+    modifiers,
+    array: (typeName.arrayBounds ?? []).length > 0,
+  };
 }
 
 export function displayType(type: ColumnType): string {
@@ -56,10 +60,14 @@ export function compareTypes(from: ColumnType, to: ColumnType): TypeChange {
   if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(',')) return 'same';
   if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
     // text and varchar without a length hold the same values; a length only limits.
-    return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >= (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from)) ? 'widening' : 'other';
+    return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
+      (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
+      ? 'widening'
+      : 'other';
   }
   if (INTEGERS.includes(from.name)) {
-    if (INTEGERS.includes(to.name)) return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
+    if (INTEGERS.includes(to.name))
+      return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
     if (to.name === 'numeric' && to.modifiers.length === 0) return 'widening';
     return 'other';
   }

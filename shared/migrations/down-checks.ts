@@ -2,7 +2,14 @@ import type pg from 'pg';
 import { quoteIdent } from '../postgres/connection.js';
 import { createdObjects } from './down-lint.js';
 import { executedStatements, type ExecutedEntry } from './plpgsql.js';
-import { describeObject, objectKey, statementEffects, type DroppedObject, type ObjectKind, type SchemaObject } from './schema-objects.js';
+import {
+  describeObject,
+  objectKey,
+  statementEffects,
+  type DroppedObject,
+  type ObjectKind,
+  type SchemaObject,
+} from './schema-objects.js';
 import { statementHeadline } from './statements.js';
 import { tableKeyFromName } from './sql-parser.js';
 import type { Migration, MigrationScript } from './types.js';
@@ -27,7 +34,13 @@ interface Located {
   entries: ExecutedEntry[];
 }
 
-const RELATION_KINDS: Record<string, string> = { table: "('r','p','f')", view: "('v')", 'materialized view': "('m')", index: "('i','I')", sequence: "('S')" };
+const RELATION_KINDS: Record<string, string> = {
+  table: "('r','p','f')",
+  view: "('v')",
+  'materialized view': "('m')",
+  index: "('i','I')",
+  sequence: "('S')",
+};
 
 /** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
 function quotedName(name: string): string {
@@ -44,7 +57,8 @@ interface Presence {
 async function existingNow(client: pg.Client, objects: readonly SchemaObject[]): Promise<Presence[]> {
   if (objects.length === 0) return [];
   const relationCases = Object.entries(RELATION_KINDS).map(
-    ([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`,
+    ([kind, relkinds]) =>
+      `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`,
   );
   const { rows } = await client.query<{ present: boolean; owner: string | null }>(
     `SELECT CASE q.kind ${relationCases.join(' ')}
@@ -71,10 +85,15 @@ async function existingNow(client: pg.Client, objects: readonly SchemaObject[]):
 const CONFUSABLE: ObjectKind[] = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
 
 /** The up created this name, but as something else: "index users_email_key". */
-function createdAsOtherKind(object: SchemaObject, created: ReadonlyMap<string, SchemaObject>): SchemaObject | undefined {
+function createdAsOtherKind(
+  object: SchemaObject,
+  created: ReadonlyMap<string, SchemaObject>,
+): SchemaObject | undefined {
   if (!CONFUSABLE.includes(object.kind)) return undefined;
   const name = tableKeyFromName(object.name);
-  return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
+  return [...created.values()].find(
+    (other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name,
+  );
 }
 
 function where(step: Located['step'], line: number): string {
@@ -86,17 +105,26 @@ function where(step: Located['step'], line: number): string {
  * none is found. `migrations` gives each one's up script; `client`, when given, the database they
  * will run on.
  */
-export async function checkDownScripts(steps: readonly DownStep[], migrations: readonly Migration[], client?: pg.Client): Promise<string[]> {
+export async function checkDownScripts(
+  steps: readonly DownStep[],
+  migrations: readonly Migration[],
+  client?: pg.Client,
+): Promise<string[]> {
   const problems: string[] = [];
   const located: Located[] = [];
   for (const step of steps) {
-    if (step.script) located.push({ step: step as Located['step'], entries: await executedStatements(step.script.sql) });
+    if (step.script)
+      located.push({ step: step as Located['step'], entries: await executedStatements(step.script.sql) });
   }
   const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
   // What the database has now, for every object a down file drops without IF EXISTS.
   const dropped: DroppedObject[] = [];
   for (const { entries } of located) {
-    for (const entry of entries) if (entry.kind === 'statement') dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
+    for (const entry of entries)
+      if (entry.kind === 'statement')
+        dropped.push(
+          ...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'),
+        );
   }
   const presence = client ? await existingNow(client, dropped) : [];
   const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
@@ -111,7 +139,9 @@ export async function checkDownScripts(steps: readonly DownStep[], migrations: r
     for (const entry of entries) {
       if (entry.kind === 'unreadable') {
         if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
-          problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
+          problems.push(
+            `${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`,
+          );
         }
         // SQL nobody can read may create or drop anything: what follows cannot be checked.
         tracking = false;
@@ -122,13 +152,18 @@ export async function checkDownScripts(steps: readonly DownStep[], migrations: r
         const key = objectKey(object);
         const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
         if (other && !upCreated.has(key)) {
-          problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
+          problems.push(
+            `${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`,
+          );
         } else if (tracking && !object.ifExists && object.kind !== 'function') {
           const found = inDatabase.get(key);
           const owner = object.table ?? found?.owner;
           const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
           const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
-          if (!exists) problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
+          if (!exists)
+            problems.push(
+              `${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`,
+            );
         }
         state.set(key, false);
         if (object.kind === 'table') droppedTables.add(tableKeyFromName(object.name));

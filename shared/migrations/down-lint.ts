@@ -28,7 +28,11 @@ function statementsOf(entries: readonly ExecutedEntry[]): ExecutedStatement[] {
  * Every object the statements create (by objectKey), the names they rename objects to, and whether
  * every statement could be read (when not, "not created" proves nothing).
  */
-export function createdObjects(entries: readonly ExecutedEntry[]): { created: Map<string, SchemaObject>; renamedTo: Set<string>; complete: boolean } {
+export function createdObjects(entries: readonly ExecutedEntry[]): {
+  created: Map<string, SchemaObject>;
+  renamedTo: Set<string>;
+  complete: boolean;
+} {
   const created = new Map<string, SchemaObject>();
   const renamedTo = new Set<string>();
   for (const statement of statementsOf(entries)) {
@@ -48,21 +52,38 @@ function typesSetByUp(entries: readonly ExecutedEntry[]): Map<string, ColumnType
     const table = tableKeyFromName(relationName(body.relation as RangeVar));
     for (const node of (body.cmds as Node[] | undefined) ?? []) {
       const command = nodeType(node)[1] as AlterTableCmd;
-      const columnType = command.subtype === 'AT_AlterColumnType' ? columnTypeOf((nodeType(command.def)[1] as ColumnDef).typeName) : undefined;
+      const columnType =
+        command.subtype === 'AT_AlterColumnType'
+          ? columnTypeOf((nodeType(command.def)[1] as ColumnDef).typeName)
+          : undefined;
       if (columnType) types.set(`${table}.${command.name}`, columnType);
     }
   }
   return types;
 }
 
-function typeChangeFinding(table: string, command: AlterTableCmd, upTypes: Map<string, ColumnType>, appliedSince: string, sql: string): DownFinding {
+function typeChangeFinding(
+  table: string,
+  command: AlterTableCmd,
+  upTypes: Map<string, ColumnType>,
+  appliedSince: string,
+  sql: string,
+): DownFinding {
   const column = `${table}.${command.name}`;
   const back = columnTypeOf((nodeType(command.def)[1] as ColumnDef).typeName);
   const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
   if (back && upType && compareTypes(back, upType) === 'widening') {
-    return { kind: 'revert-may-fail', message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`, sql };
+    return {
+      kind: 'revert-may-fail',
+      message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
+      sql,
+    };
   }
-  return { kind: 'data-loss', message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql };
+  return {
+    kind: 'data-loss',
+    message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
+    sql,
+  };
 }
 
 /**
@@ -70,7 +91,11 @@ function typeChangeFinding(table: string, command: AlterTableCmd, upTypes: Map<s
  * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
  * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
  */
-export async function lintDownMigration(upSql: string | ParsedSql | undefined, downSql: string | ParsedSql, appliedSince: string): Promise<DownFinding[]> {
+export async function lintDownMigration(
+  upSql: string | ParsedSql | undefined,
+  downSql: string | ParsedSql,
+  appliedSince: string,
+): Promise<DownFinding[]> {
   const findings: DownFinding[] = [];
   const down = await executedStatements(downSql);
   const up = upSql === undefined ? undefined : await executedStatements(upSql);
@@ -85,49 +110,104 @@ export async function lintDownMigration(upSql: string | ParsedSql | undefined, d
     for (const object of effects.drops) {
       dropped.add(objectKey(object));
       const key = objectKey(object);
-      if (upCreated?.complete && !object.ifExists && object.kind !== 'function' && !upCreated.created.has(key) && !upCreated.renamedTo.has(key) && !createdByDown.has(key)) {
-        findings.push({ kind: 'foreign-drop', message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`, sql });
+      if (
+        upCreated?.complete &&
+        !object.ifExists &&
+        object.kind !== 'function' &&
+        !upCreated.created.has(key) &&
+        !upCreated.renamedTo.has(key) &&
+        !createdByDown.has(key)
+      ) {
+        findings.push({
+          kind: 'foreign-drop',
+          message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
+          sql,
+        });
       }
     }
     for (const object of effects.creates) createdByDown.add(objectKey(object));
     if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
       for (const table of stringItems(body.objects as Node[])) {
-        findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
+        findings.push({
+          kind: 'data-loss',
+          message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
+          sql,
+        });
       }
     } else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-      findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects as Node[]).join(', ')} with CASCADE: every table in it is lost.`, sql });
+      findings.push({
+        kind: 'data-loss',
+        message: `Reverting drops schema ${stringItems(body.objects as Node[]).join(', ')} with CASCADE: every table in it is lost.`,
+        sql,
+      });
     } else if (type === 'IndexStmt' && body.unique) {
-      findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation as RangeVar)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+      findings.push({
+        kind: 'revert-may-fail',
+        message:
+          `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation as RangeVar)}: it fails if duplicate values were written ${appliedSince}.`.replace(
+            '  ',
+            ' ',
+          ),
+        sql,
+      });
     } else if (type === 'AlterTableStmt') {
       const table = relationName(body.relation as RangeVar);
       for (const node of (body.cmds as Node[] | undefined) ?? []) {
         const command = nodeType(node)[1] as AlterTableCmd;
         if (command.subtype === 'AT_DropColumn') {
-          findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
+          findings.push({
+            kind: 'data-loss',
+            message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
+            sql,
+          });
         } else if (command.subtype === 'AT_AlterColumnType') {
           findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
         } else if (command.subtype === 'AT_AddConstraint') {
           const constraint = nodeType(command.def)[1] as { contype?: string; conname?: string };
           if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-            findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+            findings.push({
+              kind: 'revert-may-fail',
+              message:
+                `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace(
+                  '  ',
+                  ' ',
+                ),
+              sql,
+            });
           }
         }
       }
     } else if (type === 'TruncateStmt') {
-      findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations as Node[] | undefined).join(', ')}: every row is lost.`, sql });
+      findings.push({
+        kind: 'data-loss',
+        message: `Reverting truncates ${relationNames(body.relations as Node[] | undefined).join(', ')}: every row is lost.`,
+        sql,
+      });
     } else if (type === 'DeleteStmt') {
-      findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation as RangeVar)}, including rows written ${appliedSince}.`, sql });
+      findings.push({
+        kind: 'data-loss',
+        message: `Reverting deletes rows of ${relationName(body.relation as RangeVar)}, including rows written ${appliedSince}.`,
+        sql,
+      });
     }
   }
-  const createdTables = [...(upCreated?.created.values() ?? [])].filter((object) => object.kind === 'table').map((object) => objectKey(object));
+  const createdTables = [...(upCreated?.created.values() ?? [])]
+    .filter((object) => object.kind === 'table')
+    .map((object) => objectKey(object));
   for (const object of upCreated?.created.values() ?? []) {
     if (object.kind !== 'table' && object.kind !== 'column') continue;
     const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table! }) : undefined;
     // A column of a table the up creates goes with that table.
     if (table && createdTables.includes(table)) continue;
     if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-      const what = object.kind === 'table' ? `creates table ${tableKeyFromName(object.name)}` : `adds column ${tableKeyFromName(object.table!)}.${object.name}`;
-      findings.push({ kind: 'incomplete-down', message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.` });
+      const what =
+        object.kind === 'table'
+          ? `creates table ${tableKeyFromName(object.name)}`
+          : `adds column ${tableKeyFromName(object.table!)}.${object.name}`;
+      findings.push({
+        kind: 'incomplete-down',
+        message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
+      });
     }
   }
   return findings;

@@ -13,7 +13,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 export function parseHistoryTable(text: string, inputName = 'history-table'): HistoryTable {
   const parts = text.split('.');
   if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-    throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+    throw new InputError(
+      inputName,
+      `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`,
+    );
   }
   return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }

@@ -11,7 +11,9 @@ export { parseHistoryTable, qualifiedName, type HistoryTable } from './history-t
  * what is common to all of them is here.
  */
 
-export const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, migrationTool(format).defaultHistoryTable])) as Record<MigrationFormat, string>;
+export const DEFAULT_HISTORY_TABLES = Object.fromEntries(
+  MIGRATION_FORMATS.map((format) => [format, migrationTool(format).defaultHistoryTable]),
+) as Record<MigrationFormat, string>;
 
 export interface HistoryState {
   exists: boolean;
@@ -24,11 +26,17 @@ export interface HistoryState {
 }
 
 export async function historyTableExists(client: pg.Client, table: HistoryTable): Promise<boolean> {
-  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
+    qualifiedName(table),
+  ]);
   return rows[0].found !== null;
 }
 
-export async function readHistory(client: pg.Client, format: MigrationFormat, table: HistoryTable): Promise<HistoryState> {
+export async function readHistory(
+  client: pg.Client,
+  format: MigrationFormat,
+  table: HistoryTable,
+): Promise<HistoryState> {
   if (!(await historyTableExists(client, table))) return { exists: false, applied: [], current: null, dirty: false };
   return migrationTool(format).readHistory(client, table);
 }
@@ -114,7 +122,10 @@ export async function historyTableShape(client: pg.Client, table: HistoryTable):
 
 function looksLikeTool(format: MigrationFormat, names: readonly string[]): boolean {
   const tool = migrationTool(format);
-  return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+  return (
+    tool.historyColumns.every((column) => names.includes(column)) &&
+    !tool.foreignHistoryColumns.some((column) => names.includes(column))
+  );
 }
 
 /**
@@ -129,12 +140,19 @@ export function checkHistoryShape(shape: HistoryShape, format: MigrationFormat, 
   throw new InputError(
     'migrations-format',
     `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`,
-    { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' },
+    {
+      hint: looksLike
+        ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+        : 'Point history-table at the table your migration tool keeps.',
+    },
   );
 }
 
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
 export function golangMigrateForceCommand(migrationsDir: string, version: string, table: HistoryTable): string {
-  const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+  const tableOption =
+    table.schema === 'public' && table.table === 'schema_migrations'
+      ? ''
+      : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
   return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }

@@ -83,7 +83,10 @@ const WAIT_REPORT_MS = 10_000;
 function describeHolders(holders: LockHolder[]): string {
   return holders.length
     ? holders
-        .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+        .map(
+          (holder) =>
+            `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`,
+        )
         .join('; ')
     : 'a session that has since let go';
 }
@@ -98,13 +101,19 @@ function describeHolders(holders: LockHolder[]): string {
  * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
  * A cancellation (cancellation.ts) ends the wait at once.
  */
-export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], timeoutMs: number, options: { onWait?: (message: string) => void } = {}): Promise<HeldLock> {
+export async function acquireMigrationLock(
+  client: pg.Client,
+  keys: LockKey[],
+  timeoutMs: number,
+  options: { onWait?: (message: string) => void } = {},
+): Promise<HeldLock> {
   const started = Date.now();
   // Statements of the run then wait for table locks at most lock-timeout too.
   await client.query(`SET lock_timeout = ${timeoutMs}`);
   const taken: LockKey[] = [];
   const release = async () => {
-    for (const key of [...taken].reverse()) await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+    for (const key of [...taken].reverse())
+      await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
     taken.length = 0;
   };
   let delay = FIRST_RETRY_MS;
@@ -122,13 +131,17 @@ export async function acquireMigrationLock(client: pg.Client, keys: LockKey[], t
           const holders = await lockHolders(client, keys).catch(() => []);
           throw new ActionError(
             `Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`,
-            { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' },
+            {
+              hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+            },
           );
         }
         if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
           reportedAt = Date.now();
           const holders = await lockHolders(client, keys).catch(() => []);
-          options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
+          options.onWait(
+            `Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`,
+          );
         }
         const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
         await pause(wait, 'Stopped waiting for the migration lock');

@@ -65,12 +65,18 @@ function downEntry(version: string, migration: Migration | undefined): PlanEntry
  * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
  * `toVersion` (the runner's plan says where).
  */
-export function downIdentity(migrations: readonly Migration[], versions: readonly string[], toVersion: string | null): PlanIdentity {
+export function downIdentity(
+  migrations: readonly Migration[],
+  versions: readonly string[],
+  toVersion: string | null,
+): PlanIdentity {
   const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
   return {
     strategy: 'down-migrations',
     targetVersion: normalizedVersion(toVersion),
-    reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+    reverts: [...new Set(versions)]
+      .sort((a, b) => compareVersions(b, a))
+      .map((version) => downEntry(version, byVersion.get(version))),
   };
 }
 
@@ -79,7 +85,11 @@ export function downIdentity(migrations: readonly Migration[], versions: readonl
  * only its current one). No down script runs, so none is hashed.
  */
 export function restoreEntries(history: Pick<HistoryState, 'applied'>, targetVersion: string | null): PlanEntry[] {
-  return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+  return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+    version,
+    downSha256: null,
+    transactional: true,
+  }));
 }
 
 export function planDigest(identity: PlanIdentity): string {
@@ -112,16 +122,23 @@ export function explainDifference(approved: readonly ApprovedEntry[] | undefined
   for (const entry of now.reverts) {
     const old = before.get(entry.version);
     if (!old) {
-      differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+      differences.push(
+        `version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`,
+      );
     } else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
       const hash = (value: string | null) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-      differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+      differences.push(
+        `the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`,
+      );
     } else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-      differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+      differences.push(
+        `the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`,
+      );
     }
   }
   for (const entry of approved) {
-    if (!after.has(entry.version)) differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    if (!after.has(entry.version))
+      differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
   }
   return differences;
 }
@@ -139,7 +156,9 @@ export function verifyPlanDigest(expected: string, now: PlanIdentity, approved?:
     : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
   throw new ActionError(
     `The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`,
-    { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' },
+    {
+      hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    },
   );
 }
 
@@ -148,11 +167,20 @@ export function verifyPlanDigest(expected: string, now: PlanIdentity, approved?:
  * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
  * the public schema).
  */
-export async function restoreIdentity(client: pg.Client, targetVersion: string | null): Promise<{ identity: PlanIdentity; currentVersion: string | null }> {
+export async function restoreIdentity(
+  client: pg.Client,
+  targetVersion: string | null,
+): Promise<{ identity: PlanIdentity; currentVersion: string | null }> {
   const detected = await detectSchemaVersion(client);
-  const history = detected ? await readHistory(client, detected.format, parseHistoryTable(detected.table)) : { applied: [], current: null };
+  const history = detected
+    ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
+    : { applied: [], current: null };
   return {
-    identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+    identity: {
+      strategy: 'restore-backup',
+      targetVersion: normalizedVersion(targetVersion),
+      reverts: restoreEntries(history, targetVersion),
+    },
     currentVersion: history.current,
   };
 }

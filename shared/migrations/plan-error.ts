@@ -14,4 +14,3 @@ export class MigrationPlanError extends ActionError {
     this.problems = problems;
   }
 }
-

@@ -100,7 +100,12 @@ function proceduralPieces(value: unknown, lineno: number, out: ProceduralPiece[]
       const query = String(body.query ?? '');
       if (mode === 0) out.push({ sql: query, lineno, role: 'statement' });
       else if (mode === 2) out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
-      else if (mode >= 3) out.push({ sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`, lineno, role: 'expression' });
+      else if (mode >= 3)
+        out.push({
+          sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
+          lineno,
+          role: 'expression',
+        });
     } else {
       proceduralPieces(inner, line, out);
     }
@@ -108,7 +113,7 @@ function proceduralPieces(value: unknown, lineno: number, out: ProceduralPiece[]
 }
 
 function exprText(node: unknown): string {
-  return String(((node as { PLpgSQL_expr?: { query?: string } } | undefined)?.PLpgSQL_expr?.query) ?? '');
+  return String((node as { PLpgSQL_expr?: { query?: string } } | undefined)?.PLpgSQL_expr?.query ?? '');
 }
 
 /** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
@@ -124,7 +129,8 @@ function calledFunctions(value: unknown, out: string[] = []): string[] {
   } else if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
       // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
-      if (key === 'FuncCall' || key === 'funccall') out.push(stringItems((inner as { funcname?: Node[] }).funcname).join('.'));
+      if (key === 'FuncCall' || key === 'funccall')
+        out.push(stringItems((inner as { funcname?: Node[] }).funcname).join('.'));
       calledFunctions(inner, out);
     }
   }
@@ -137,7 +143,13 @@ class Expander {
   /** Functions being expanded: a function calling itself is read once. */
   private readonly expanding = new Set<string>();
 
-  async statement(node: Node, text: string, line: number, within: string | undefined, role: ProceduralPiece['role'] = 'statement'): Promise<void> {
+  async statement(
+    node: Node,
+    text: string,
+    line: number,
+    within: string | undefined,
+    role: ProceduralPiece['role'] = 'statement',
+  ): Promise<void> {
     const [type, body] = nodeType(node);
     if (type === 'DoStmt') {
       await this.doBlock(body, text, line, within);
@@ -146,7 +158,10 @@ class Expander {
     if (type === 'CreateFunctionStmt') this.define(body, text, line);
     const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
       .map((name) => this.functions.get(functionKey(name)))
-      .filter((definition): definition is FunctionDefinition => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
+      .filter(
+        (definition): definition is FunctionDefinition =>
+          definition !== undefined && !this.expanding.has(functionKey(definition.name)),
+      );
     if (type === 'CallStmt' && calls.length > 0) {
       // CALL of a procedure this migration creates: what runs is its body.
       for (const definition of calls) await this.call(definition, line);
@@ -166,7 +181,9 @@ class Expander {
       text,
       line,
       sqlBody: stringOf(found.as),
-      atomic: body.sql_body ? ((nodeType(body.sql_body as Node)[1].items as Node[] | undefined) ?? [body.sql_body as Node]) : undefined,
+      atomic: body.sql_body
+        ? ((nodeType(body.sql_body as Node)[1].items as Node[] | undefined) ?? [body.sql_body as Node])
+        : undefined,
     });
   }
 
@@ -181,25 +198,48 @@ class Expander {
         for (const node of definition.atomic) {
           const [type, inner] = nodeType(node);
           // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
-          if (type === 'List') for (const item of (inner.items as Node[] | undefined) ?? []) await this.statement(item, definition.text, definition.line, within);
+          if (type === 'List')
+            for (const item of (inner.items as Node[] | undefined) ?? [])
+              await this.statement(item, definition.text, definition.line, within);
           else await this.statement(node, definition.text, definition.line, within);
         }
       } else if (definition.language === 'sql') {
-        await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
+        await this.sql(
+          definition.sqlBody ?? '',
+          bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''),
+          within,
+        );
       } else {
-        this.entries.push({ kind: 'unreadable', text: definition.text, line: definition.line, within, reason: `${definition.name}() is written in ${definition.language}, which no parser here reads` });
+        this.entries.push({
+          kind: 'unreadable',
+          text: definition.text,
+          line: definition.line,
+          within,
+          reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
+        });
       }
     } finally {
       this.expanding.delete(key);
     }
   }
 
-  private async doBlock(body: Record<string, unknown>, text: string, line: number, within: string | undefined): Promise<void> {
+  private async doBlock(
+    body: Record<string, unknown>,
+    text: string,
+    line: number,
+    within: string | undefined,
+  ): Promise<void> {
     const found = options(body.args as Node[]);
     const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
     const source = stringOf(found.as) ?? '';
     if (language !== 'plpgsql') {
-      this.entries.push({ kind: 'unreadable', text, line, within, reason: `a DO block in ${language}, which no parser here reads` });
+      this.entries.push({
+        kind: 'unreadable',
+        text,
+        line,
+        within,
+        reason: `a DO block in ${language}, which no parser here reads`,
+      });
       return;
     }
     await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
@@ -212,7 +252,13 @@ class Expander {
     try {
       tree = await parser.parsePlPgSQL(text);
     } catch (error) {
-      this.entries.push({ kind: 'unreadable', text, line, within, reason: `PL/pgSQL's parser rejects it (${errorMessage(error)})` });
+      this.entries.push({
+        kind: 'unreadable',
+        text,
+        line,
+        within,
+        reason: `PL/pgSQL's parser rejects it (${errorMessage(error)})`,
+      });
       return;
     }
     const pieces: ProceduralPiece[] = [];
@@ -233,28 +279,56 @@ class Expander {
     const [valueType, value] = nodeType(targets.length === 1 ? (nodeType(targets[0])[1].val as Node) : undefined);
     const literal = valueType === 'A_Const' ? (value.sval as { sval?: string } | undefined)?.sval : undefined;
     if (literal === undefined || parsed.errors.length > 0) {
-      this.entries.push({ kind: 'unreadable', text: `EXECUTE ${expression}`, line, within, reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand' });
+      this.entries.push({
+        kind: 'unreadable',
+        text: `EXECUTE ${expression}`,
+        line,
+        within,
+        reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
+      });
       return;
     }
     await this.sql(literal, line, within);
   }
 
-  private async sql(text: string, line: number, within: string | undefined, role: ProceduralPiece['role'] = 'statement'): Promise<void> {
+  private async sql(
+    text: string,
+    line: number,
+    within: string | undefined,
+    role: ProceduralPiece['role'] = 'statement',
+  ): Promise<void> {
     const parsed = await parseSql(text);
     for (const error of parsed.errors) {
-      this.entries.push({ kind: 'unreadable', text: error.text, line: line + error.line - 1, within, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+      this.entries.push({
+        kind: 'unreadable',
+        text: error.text,
+        line: line + error.line - 1,
+        within,
+        reason: `PostgreSQL's grammar rejects it (${error.error})`,
+      });
     }
-    for (const statement of parsed.statements) await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
+    for (const statement of parsed.statements)
+      await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
   }
 
   async topLevel(parsed: ParsedSql): Promise<void> {
     const ordered = [
-      ...parsed.statements.map((statement) => ({ line: statement.line, statement, error: undefined as (typeof parsed.errors)[number] | undefined })),
+      ...parsed.statements.map((statement) => ({
+        line: statement.line,
+        statement,
+        error: undefined as (typeof parsed.errors)[number] | undefined,
+      })),
       ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
     ].sort((a, b) => a.line - b.line);
     for (const { statement, error } of ordered) {
       if (statement) await this.statement(statement.node, statement.text, statement.line, undefined);
-      else if (error) this.entries.push({ kind: 'unreadable', text: error.text, line: error.line, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+      else if (error)
+        this.entries.push({
+          kind: 'unreadable',
+          text: error.text,
+          line: error.line,
+          reason: `PostgreSQL's grammar rejects it (${error.error})`,
+        });
     }
   }
 }

@@ -88,7 +88,12 @@ export { MigrationPlanError };
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
-export function appliedVersions(format: MigrationFormat, migrations: readonly Migration[], history: HistoryState, migrationsDir = 'migrations-dir'): string[] {
+export function appliedVersions(
+  format: MigrationFormat,
+  migrations: readonly Migration[],
+  history: HistoryState,
+  migrationsDir = 'migrations-dir',
+): string[] {
   return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
 }
 
@@ -99,7 +104,12 @@ export function versionsAbove(applied: readonly string[], to: string): string[] 
 }
 
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
-export function dirtyHistoryError(history: HistoryState, migrations: readonly Migration[], table: HistoryTable, migrationsDir: string): ActionError {
+export function dirtyHistoryError(
+  history: HistoryState,
+  migrations: readonly Migration[],
+  table: HistoryTable,
+  migrationsDir: string,
+): ActionError {
   const version = history.current ?? '-1';
   const versions = migrations.map((migration) => migration.version);
   const index = versions.indexOf(version);
@@ -107,8 +117,16 @@ export function dirtyHistoryError(history: HistoryState, migrations: readonly Mi
   const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
   const options = [
     `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-    ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
-    ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+    ...(next
+      ? [
+          `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+        ]
+      : []),
+    ...(previous
+      ? [
+          `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+        ]
+      : []),
   ];
   return new ActionError(
     `The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
@@ -124,7 +142,11 @@ function lineNote(script: MigrationScript, statement: SqlStatement): string {
 }
 
 /** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
-function displayOf(script: MigrationScript, statements: SqlStatement[], folded: { statement: SqlStatement; comment: string }[]): string {
+function displayOf(
+  script: MigrationScript,
+  statements: SqlStatement[],
+  folded: { statement: SqlStatement; comment: string }[],
+): string {
   let text = script.sql;
   const edits: { start: number; end: number; replacement: string }[] = folded.map(({ statement, comment }) => ({
     start: statement.start,
@@ -133,7 +155,8 @@ function displayOf(script: MigrationScript, statements: SqlStatement[], folded: 
   }));
   const last = statements.at(-1);
   if (last && !last.text.trimEnd().endsWith(';')) edits.push({ start: last.end, end: last.end, replacement: ';' });
-  for (const edit of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
+  for (const edit of edits.sort((a, b) => b.start - a.start))
+    text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
   return text.trim();
 }
 
@@ -146,7 +169,11 @@ interface PreparedScript {
 }
 
 /** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-async function prepareScript(script: MigrationScript, direction: Direction, options: PlanOptions): Promise<PreparedScript> {
+async function prepareScript(
+  script: MigrationScript,
+  direction: Direction,
+  options: PlanOptions,
+): Promise<PreparedScript> {
   const statements = await splitStatements(script.sql);
   const notes: string[] = [];
   const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
@@ -160,7 +187,9 @@ async function prepareScript(script: MigrationScript, direction: Direction, opti
   }
   if (nonTransactional.length > 0) {
     if (policy.guardedByDirtyFlag) {
-      notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
+      notes.push(
+        `runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`,
+      );
       return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
     }
     const optOut = policy.howToOptOut(direction);
@@ -173,20 +202,30 @@ async function prepareScript(script: MigrationScript, direction: Direction, opti
     };
   }
   if (control.kind === 'wrapped') {
-    notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
+    notes.push(
+      `its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`,
+    );
     const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
     return {
       statements: inner,
       displaySql: displayOf(script, inner, [
-        { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
-        { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+        {
+          statement: control.begin,
+          comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+        },
+        {
+          statement: control.commit,
+          comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+        },
       ]),
       transactional: true,
       notes,
     };
   }
   if (control.kind === 'own') {
-    notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
+    notes.push(
+      `runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`,
+    );
     return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
   }
   return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
@@ -205,7 +244,10 @@ async function planned(
     ? await prepareScript(script, direction, options)
     : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
   if (prepared.problem) problems.push(prepared.problem);
-  const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+  const historyUpdate =
+    direction === 'up'
+      ? writer.recordApplied(migration.version)
+      : writer.recordReverted(migration.version, versionAfter);
   return {
     direction,
     version: migration.version,
@@ -216,7 +258,9 @@ async function planned(
     displaySql: prepared.displaySql,
     transactional: prepared.transactional,
     notes: prepared.notes,
-    historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+    historyBefore: prepared.transactional
+      ? []
+      : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
     historyAfter: historyUpdate,
     versionAfter,
   };
@@ -227,7 +271,12 @@ async function planned(
  * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
  * run in a transaction in a file that does not opt out; all problems are reported together.
  */
-export async function planDown(migrations: readonly Migration[], history: HistoryState, versions: readonly string[], options: PlanOptions): Promise<MigrationPlan> {
+export async function planDown(
+  migrations: readonly Migration[],
+  history: HistoryState,
+  versions: readonly string[],
+  options: PlanOptions,
+): Promise<MigrationPlan> {
   const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
   const allowed = new Set(options.allowEmptyDown ?? []);
   const problems: string[] = [];
@@ -240,12 +289,16 @@ export async function planDown(migrations: readonly Migration[], history: Histor
   for (const version of ordered) {
     const migration = byVersion.get(version);
     if (!migration) {
-      problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
+      problems.push(
+        `Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`,
+      );
       continue;
     }
     const label = migration.down?.file ?? `version ${version} (${migration.name})`;
     if (!migration.down && !allowed.has(version)) {
-      problems.push(`${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`);
+      problems.push(
+        `${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`,
+      );
     } else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
       problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
     }
@@ -275,15 +328,32 @@ export async function planDown(migrations: readonly Migration[], history: Histor
 }
 
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-export async function planUp(migrations: readonly Migration[], history: HistoryState, toVersion: string | null, options: PlanOptions): Promise<MigrationPlan> {
+export async function planUp(
+  migrations: readonly Migration[],
+  history: HistoryState,
+  toVersion: string | null,
+  options: PlanOptions,
+): Promise<MigrationPlan> {
   const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
   const pending = migrations.filter(
-    (migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0),
+    (migration) =>
+      !applied.has(migration.version) &&
+      toVersion !== '0' &&
+      (toVersion === null || compareVersions(migration.version, toVersion) <= 0),
   );
   const problems: string[] = [];
   const plannedMigrations: PlannedMigration[] = [];
   for (const migration of pending) {
-    plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    plannedMigrations.push(
+      await planned(
+        'up',
+        migration,
+        migration.up && hasStatements(migration.up) ? migration.up : undefined,
+        migration.version,
+        options,
+        problems,
+      ),
+    );
   }
   if (problems.length > 0) throw new MigrationPlanError(problems);
   return {
@@ -308,7 +378,11 @@ export interface SessionSettings {
 
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 export function sessionSetupSql(settings: SessionSettings, keys: readonly LockKey[]): string[] {
-  return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+  return [
+    `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+    ...lockSql(keys),
+    `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+  ];
 }
 
 interface Unit {
@@ -323,11 +397,18 @@ interface Unit {
 function wrapped(statements: string[], phase: Unit['phase']): Unit[] {
   if (statements.length === 0) return [];
   const units = statements.map((sql): Unit => ({ sql, kind: 'history', phase }));
-  return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+  return statements.length > 1
+    ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+    : units;
 }
 
 function unitsOf(step: PlannedMigration): Unit[] {
-  const body = step.statements.map((statement): Unit => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+  const body = step.statements.map((statement): Unit => ({
+    sql: statement.text,
+    kind: 'statement',
+    phase: 'body',
+    statement,
+  }));
   if (step.transactional) {
     return [
       { sql: 'BEGIN;', kind: 'control', phase: 'body' },
@@ -344,7 +425,12 @@ function unitsOf(step: PlannedMigration): Unit[] {
  * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
  * -f` of this script does what the real run does.
  */
-export function renderPlanSql(plan: MigrationPlan, settings: SessionSettings, keys: readonly LockKey[], header: string[] = []): string {
+export function renderPlanSql(
+  plan: MigrationPlan,
+  settings: SessionSettings,
+  keys: readonly LockKey[],
+  header: string[] = [],
+): string {
   const lines: string[] = [
     ...header.map((line) => `-- ${line}`),
     `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
@@ -353,7 +439,10 @@ export function renderPlanSql(plan: MigrationPlan, settings: SessionSettings, ke
     ...plan.setup,
   ];
   for (const step of plan.migrations) {
-    lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
+    lines.push(
+      '',
+      `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`,
+    );
     for (const note of step.notes) lines.push(`-- note: ${note}`);
     let bodyShown = false;
     for (const unit of unitsOf(step)) {
@@ -421,7 +510,13 @@ interface PgError {
   where?: string;
 }
 
-function failureOf(step: PlannedMigration, unit: Unit, error: unknown, rolledBack: boolean, historyState: string): MigrationFailure {
+function failureOf(
+  step: PlannedMigration,
+  unit: Unit,
+  error: unknown,
+  rolledBack: boolean,
+  historyState: string,
+): MigrationFailure {
   const pgError = error as PgError;
   const failure: MigrationFailure = {
     direction: step.direction,
@@ -439,7 +534,9 @@ function failureOf(step: PlannedMigration, unit: Unit, error: unknown, rolledBac
   };
   if (unit.kind === 'statement' && unit.statement && step.script) {
     const base = step.script.line - 1;
-    const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+    const at = pgError.position
+      ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+      : undefined;
     failure.line = base + (at?.line ?? unit.statement.line);
     if (at) failure.column = at.column;
   }
@@ -487,8 +584,17 @@ export async function runPlan(client: pg.Client, plan: MigrationPlan, hooks: Run
   return { completed };
 }
 
-function historyStateAfterFailure(plan: MigrationPlan, step: PlannedMigration, rolledBack: boolean, dirtyMarked: boolean, unit: Unit): string {
-  const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+function historyStateAfterFailure(
+  plan: MigrationPlan,
+  step: PlannedMigration,
+  rolledBack: boolean,
+  dirtyMarked: boolean,
+  unit: Unit,
+): string {
+  const before =
+    step.direction === 'down'
+      ? step.version
+      : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
   if (rolledBack) {
     return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
   }
@@ -522,7 +628,13 @@ export interface MigrateResult {
 }
 
 /** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
-export async function readCheckedHistory(client: pg.Client, format: MigrationFormat, table: HistoryTable, migrations: readonly Migration[], migrationsDir: string): Promise<HistoryState> {
+export async function readCheckedHistory(
+  client: pg.Client,
+  format: MigrationFormat,
+  table: HistoryTable,
+  migrations: readonly Migration[],
+  migrationsDir: string,
+): Promise<HistoryState> {
   const shape = await historyTableShape(client, table);
   if (shape) checkHistoryShape(shape, format, table);
   const history = await readHistory(client, format, table);
@@ -542,8 +654,14 @@ export class MigrationRunError extends ActionError {
 }
 
 export function describeFailure(failure: MigrationFailure): string {
-  const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
-  const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+  const where = failure.file
+    ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+    : `version ${failure.version}`;
+  const extra = [
+    failure.detail && `Detail: ${failure.detail}`,
+    failure.hint && `Hint: ${failure.hint}`,
+    failure.where && `Context: ${failure.where}`,
+  ].filter(Boolean);
   return (
     `Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
     `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`
@@ -556,9 +674,15 @@ export function describeFailure(failure: MigrationFailure): string {
  * migration (earlier ones stay done).
  */
 export async function migrateDatabase(target: PgTarget, options: MigrateOptions): Promise<MigrateResult> {
-  const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+  const table =
+    typeof options.historyTable === 'object'
+      ? options.historyTable
+      : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
   const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-  const settings: SessionSettings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+  const settings: SessionSettings = {
+    lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+    statementTimeoutMs: options.statementTimeoutMs ?? 0,
+  };
   const client = await connect(target, { applicationName: 'rollback-actions migrate' });
   let lock: HeldLock | undefined;
   try {
@@ -567,14 +691,23 @@ export async function migrateDatabase(target: PgTarget, options: MigrateOptions)
     lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
     await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
     const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-    const planOptions: PlanOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+    const planOptions: PlanOptions = {
+      format: options.format,
+      table,
+      serverVersionNum: server.num,
+      allowEmptyDown: options.allowEmptyDown,
+      migrationsDir: options.migrationsDir,
+    };
     const to = options.to ?? null;
     if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
       throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
     }
     const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
     const toRevert = to === null ? [] : versionsAbove(applied, to);
-    const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
+    const plan =
+      toRevert.length > 0
+        ? await planDown(migrations, history, toRevert, planOptions)
+        : await planUp(migrations, history, to, planOptions);
     const result = await runPlan(client, plan, options.hooks);
     if (result.failure) throw new MigrationRunError(result.failure, result.completed);
     const after = await readHistory(client, options.format, table);

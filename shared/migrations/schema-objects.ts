@@ -5,7 +5,18 @@ import { nodeType, relationName, stringItems, tableKeyFromName } from './sql-par
  * The schema objects a statement creates, drops and renames, read from its parse tree: what a
  * down file needs to exist when it runs, and what an up file leaves for its down file to remove.
  */
-export type ObjectKind = 'table' | 'view' | 'materialized view' | 'index' | 'sequence' | 'type' | 'schema' | 'column' | 'constraint' | 'trigger' | 'function';
+export type ObjectKind =
+  | 'table'
+  | 'view'
+  | 'materialized view'
+  | 'index'
+  | 'sequence'
+  | 'type'
+  | 'schema'
+  | 'column'
+  | 'constraint'
+  | 'trigger'
+  | 'function';
 
 export interface SchemaObject {
   kind: ObjectKind;
@@ -56,7 +67,11 @@ const DROP_KINDS: Record<string, ObjectKind> = {
   OBJECT_TRIGGER: 'trigger',
 };
 
-const RENAME_KINDS: Record<string, ObjectKind> = { ...DROP_KINDS, OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint' };
+const RENAME_KINDS: Record<string, ObjectKind> = {
+  ...DROP_KINDS,
+  OBJECT_COLUMN: 'column',
+  OBJECT_TABCONSTRAINT: 'constraint',
+};
 
 /** Constraint kinds that come with an index of the same name. */
 const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
@@ -69,7 +84,10 @@ function constraintObjects(constraint: Constraint, table: string): SchemaObject[
 }
 
 function inlineConstraints(column: ColumnDef): Constraint[] {
-  return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body as Constraint);
+  return (column.constraints ?? [])
+    .map((node) => nodeType(node))
+    .filter(([type]) => type === 'Constraint')
+    .map(([, body]) => body as Constraint);
 }
 
 function alterTableEffects(body: Record<string, unknown>, effects: StatementEffects): void {
@@ -98,7 +116,8 @@ function dropEffects(body: Record<string, unknown>, effects: StatementEffects): 
   const ifExists = body.missing_ok === true;
   for (const object of (body.objects as Node[] | undefined) ?? []) {
     const parts = stringItems([object])[0].split('.');
-    if (kind === 'trigger') effects.drops.push({ kind, name: parts.at(-1)!, table: parts.slice(0, -1).join('.'), ifExists });
+    if (kind === 'trigger')
+      effects.drops.push({ kind, name: parts.at(-1)!, table: parts.slice(0, -1).join('.'), ifExists });
     else effects.drops.push({ kind, name: parts.join('.'), ifExists });
   }
 }
@@ -109,7 +128,10 @@ function renameEffects(body: Record<string, unknown>, effects: StatementEffects)
   const newname = String(body.newname ?? '');
   const relation = body.relation ? relationName(body.relation as RangeVar) : undefined;
   if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-    effects.renames.push({ from: { kind, name: String(body.subname ?? ''), table: relation }, to: { kind, name: newname, table: relation } });
+    effects.renames.push({
+      from: { kind, name: String(body.subname ?? ''), table: relation },
+      to: { kind, name: newname, table: relation },
+    });
   } else {
     const name = relation ?? stringItems([body.object as Node])[0];
     effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
@@ -128,7 +150,8 @@ export function statementEffects(node: Node): StatementEffects {
         const [elementType, element_] = nodeType(element);
         if (elementType === 'ColumnDef') {
           effects.creates.push({ kind: 'column', name: (element_ as ColumnDef).colname ?? '?', table });
-          for (const constraint of inlineConstraints(element_ as ColumnDef)) effects.creates.push(...constraintObjects(constraint, table));
+          for (const constraint of inlineConstraints(element_ as ColumnDef))
+            effects.creates.push(...constraintObjects(constraint, table));
         } else if (elementType === 'Constraint') {
           effects.creates.push(...constraintObjects(element_ as Constraint, table));
         }
@@ -143,7 +166,10 @@ export function statementEffects(node: Node): StatementEffects {
       break;
     case 'CreateTableAsStmt': {
       const into = body.into as { rel?: RangeVar } | undefined;
-      effects.creates.push({ kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', name: relationName(into?.rel) });
+      effects.creates.push({
+        kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+        name: relationName(into?.rel),
+      });
       break;
     }
     case 'CreateSeqStmt':
@@ -166,7 +192,11 @@ export function statementEffects(node: Node): StatementEffects {
       effects.creates.push({ kind: 'function', name: stringItems(body.funcname as Node[]).join('.') });
       break;
     case 'CreateTrigStmt':
-      effects.creates.push({ kind: 'trigger', name: String(body.trigname ?? ''), table: relationName(body.relation as RangeVar) });
+      effects.creates.push({
+        kind: 'trigger',
+        name: String(body.trigname ?? ''),
+        table: relationName(body.relation as RangeVar),
+      });
       break;
     case 'AlterTableStmt':
       alterTableEffects(body, effects);

@@ -11,7 +11,8 @@ export function directorySource(dir: string): FileSource {
     description: dir,
     async listFiles() {
       const info = await stat(dir).catch(() => undefined);
-      if (!info?.isDirectory()) throw new ActionError(`Migrations directory "${dir}" does not exist or is not a directory.`);
+      if (!info?.isDirectory())
+        throw new ActionError(`Migrations directory "${dir}" does not exist or is not a directory.`);
       const entries = await readdir(dir, { recursive: true, withFileTypes: true });
       return entries
         .filter((entry) => entry.isFile())
@@ -60,7 +61,9 @@ export function gitRefSource(repoDir: string, ref: string, dir: string): FileSou
   let blobs: Promise<Map<string, string>> | undefined;
   /** Path below the directory -> blob id. */
   const list = async (): Promise<Map<string, string>> => {
-    const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+    const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+      okExitCodes: [0, 128],
+    });
     if (result.exitCode !== 0) {
       throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
     }
@@ -75,7 +78,10 @@ export function gitRefSource(repoDir: string, ref: string, dir: string): FileSou
   const read = async (): Promise<Map<string, string>> => {
     const entries = await (listing ?? (listing = list()));
     const collector = new ByteCollector();
-    await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+    await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+      input: `${[...new Set(entries.values())].join('\n')}\n`,
+      stdoutTo: collector,
+    });
     return parseBatch(Buffer.concat(collector.chunks));
   };
   return {
@@ -86,7 +92,8 @@ export function gitRefSource(repoDir: string, ref: string, dir: string): FileSou
     async readFile(relativePath) {
       const oid = (await (listing ?? (listing = list()))).get(relativePath);
       const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
-      if (text === undefined) throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+      if (text === undefined)
+        throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
       return text;
     },
   };

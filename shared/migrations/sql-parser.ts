@@ -21,7 +21,10 @@ let loaded: LibPgQuery | undefined;
 function wasmDirectory(): string {
   const located = String(new URL('../../node_modules/libpg-query/wasm/libpg-query.wasm', import.meta.url));
   const file = located.startsWith('file:') ? fileURLToPath(located) : located;
-  if (!existsSync(file)) throw new ActionError(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+  if (!existsSync(file))
+    throw new ActionError(
+      `The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`,
+    );
   return path.dirname(file);
 }
 
@@ -77,8 +80,14 @@ export function scanTokens(sql: string): SqlToken[] | undefined {
   }
   const index = codeUnitIndex(sql);
   return scanned.map((token) => ({
-    kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
-      : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+    kind:
+      token.tokenName === 'SQL_COMMENT'
+        ? 'line-comment'
+        : token.tokenName === 'C_COMMENT'
+          ? 'block-comment'
+          : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+            ? 'word'
+            : 'other',
     text: token.text,
     start: index(token.start),
     end: index(token.end),
@@ -92,7 +101,16 @@ function codeUnitIndex(sql: string): (byteOffset: number) => number {
   let byte = 0;
   for (let unit = 0; unit < sql.length; unit++) {
     const code = sql.charCodeAt(unit);
-    const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+    const width =
+      code < 0x80
+        ? 1
+        : code < 0x800
+          ? 2
+          : code >= 0xd800 && code < 0xdc00
+            ? 4
+            : code >= 0xdc00 && code < 0xe000
+              ? 0
+              : 3;
     for (let count = 0; count < width; count++) indexes[byte + count] = unit;
     byte += width;
   }
@@ -173,7 +191,10 @@ async function parseUncached(sql: string): Promise<ParsedSql> {
   try {
     const result: ParseResult = await parser.parse(sql);
     return {
-      statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt!, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+      statements: (result.stmts ?? []).map((raw) => ({
+        node: raw.stmt!,
+        ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+      })),
       errors: [],
     };
   } catch (wholeError) {
@@ -184,7 +205,9 @@ async function parseUncached(sql: string): Promise<ParsedSql> {
 async function parsePieces(parser: LibPgQuery, bytes: Buffer, wholeError: string): Promise<ParsedSql> {
   let boundaries: number[];
   try {
-    boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+    boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
+      .filter((token) => token.text === ';')
+      .map((token) => token.end);
   } catch {
     // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
     const { text, line } = piece(bytes, 0, undefined);

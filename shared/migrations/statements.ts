@@ -50,12 +50,17 @@ export async function splitStatements(sql: string): Promise<SqlStatement[]> {
   const finish = () => {
     // Line comments before a statement are whitespace to psql; block comments belong to the statement.
     const first = current.findIndex((token) => token.kind !== 'line-comment');
-    const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
+    const meaningful = current.filter(
+      (token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';',
+    );
     if (first >= 0 && meaningful.length > 0) {
       // A last statement without its semicolon ends with its last token, not with a trailing comment.
       const last = current.findLast((token) => token.kind !== 'line-comment')!;
       const start = current[first].start;
-      const words = meaningful.filter((token) => token.kind === 'word').slice(0, MAX_WORDS).map((token) => token.text.toUpperCase());
+      const words = meaningful
+        .filter((token) => token.kind === 'word')
+        .slice(0, MAX_WORDS)
+        .map((token) => token.text.toUpperCase());
       statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
     }
     current = [];
@@ -103,7 +108,11 @@ function lineOf(sql: string, offset: number): number {
  * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
  * in the script: line and column, both 1-based. Undefined when the position is out of range.
  */
-export function positionInScript(statement: SqlStatement, script: string, position: number): { line: number; column: number } | undefined {
+export function positionInScript(
+  statement: SqlStatement,
+  script: string,
+  position: number,
+): { line: number; column: number } | undefined {
   if (!Number.isInteger(position) || position < 1) return undefined;
   // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
   const characters = Array.from(statement.text);
@@ -121,7 +130,8 @@ export function statementHeadline(statement: SqlStatement | string, max = 120): 
   const tokens = scanTokens(text);
   let code = text;
   // Comments become spaces, from the last so earlier offsets stay valid.
-  for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse()) code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
+  for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
+    code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
   const oneLine = code.replace(/\s+/g, ' ').trim();
   return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }

@@ -24,7 +24,10 @@ const RULES: Rule[] = [
   { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
   { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
   { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-  { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+  {
+    what: 'DETACH PARTITION CONCURRENTLY',
+    test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+  },
   { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
   { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
   { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
@@ -38,11 +41,20 @@ const RULES: Rule[] = [
 ];
 
 /** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
-export function findNonTransactionalStatements(statements: readonly SqlStatement[], serverVersionNum?: number): NonTransactionalStatement[] {
+export function findNonTransactionalStatements(
+  statements: readonly SqlStatement[],
+  serverVersionNum?: number,
+): NonTransactionalStatement[] {
   const found: NonTransactionalStatement[] = [];
   for (const statement of statements) {
     const words = statement.words.join(' ');
-    const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+    const rule = RULES.find(
+      (candidate) =>
+        candidate.test(words) &&
+        (candidate.beforeServer === undefined ||
+          serverVersionNum === undefined ||
+          serverVersionNum < candidate.beforeServer),
+    );
     if (rule) found.push({ statement, what: rule.what });
   }
   return found;

@@ -87,9 +87,12 @@ export async function verifyAgainstMigrations(options: VerifyOptions): Promise<V
     }));
   }).catch((error: unknown) => {
     if ((error as { code?: string }).code === '42501') {
-      throw new ActionError(`verify needs a scratch database, but user "${options.target.user}" may not create databases: ${errorMessage(error)}.`, {
-        hint: 'Run with a role that has CREATEDB, or set verify: false (the down migrations themselves have already run).',
-      });
+      throw new ActionError(
+        `verify needs a scratch database, but user "${options.target.user}" may not create databases: ${errorMessage(error)}.`,
+        {
+          hint: 'Run with a role that has CREATEDB, or set verify: false (the down migrations themselves have already run).',
+        },
+      );
     }
     throw error;
   });
@@ -101,7 +104,10 @@ export async function verifyAgainstMigrations(options: VerifyOptions): Promise<V
     counts: await tableRowCounts(client),
   }));
 
-  const differences = schemaDifferences(normalizeSchema(databaseSchema, { ignoreColumnOrder: true }), normalizeSchema(expected.schema, { ignoreColumnOrder: true }));
+  const differences = schemaDifferences(
+    normalizeSchema(databaseSchema, { ignoreColumnOrder: true }),
+    normalizeSchema(expected.schema, { ignoreColumnOrder: true }),
+  );
   const historyShapeEqual = sameShape(actual.shape, expected.shape);
   const versionsEqual = JSON.stringify(actual.versions) === JSON.stringify(expected.versions);
 
@@ -122,9 +128,14 @@ export async function verifyAgainstMigrations(options: VerifyOptions): Promise<V
       `the schema differs from a database migrated up to version ${options.version ?? 'none'}: ${differences.onlyInFirst.length} statement(s) only in the database, ${differences.onlyInSecond.length} only in the expected schema`,
     );
   }
-  if (!historyShapeEqual) problems.push(`the history table ${historyKey(options.table)} does not have the shape ${options.format} gives it`);
-  if (!versionsEqual) problems.push(`the history lists ${actual.versions.join(', ') || 'nothing'}, but migrating up to ${options.version ?? 'none'} records ${expected.versions.join(', ') || 'nothing'}`);
-  for (const change of rowsLost) problems.push(`table ${change.table} kept its place but lost rows: ${change.before} before, ${change.after} after`);
+  if (!historyShapeEqual)
+    problems.push(`the history table ${historyKey(options.table)} does not have the shape ${options.format} gives it`);
+  if (!versionsEqual)
+    problems.push(
+      `the history lists ${actual.versions.join(', ') || 'nothing'}, but migrating up to ${options.version ?? 'none'} records ${expected.versions.join(', ') || 'nothing'}`,
+    );
+  for (const change of rowsLost)
+    problems.push(`table ${change.table} kept its place but lost rows: ${change.before} before, ${change.after} after`);
 
   return {
     equal: problems.length === 0,

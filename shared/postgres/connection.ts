@@ -27,18 +27,27 @@ export function resolvePgTarget(databaseUrl: string | undefined, inputName = 'da
     try {
       url = new URL(databaseUrl);
     } catch {
-      throw new InputError(inputName, 'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.');
+      throw new InputError(
+        inputName,
+        'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.',
+      );
     }
     if (!URL_PROTOCOLS.includes(url.protocol)) {
       throw new InputError(inputName, `must start with postgres:// or postgresql://; got "${url.protocol}//".`);
     }
     const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    if (!database) throw new InputError(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
+    if (!database)
+      throw new InputError(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
     const portText = url.port || process.env.PGPORT || '5432';
     const port = Number(portText);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new InputError(inputName, `has an invalid port "${portText}".`);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new InputError(inputName, `has an invalid port "${portText}".`);
     return {
-      host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+      host:
+        decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+        url.searchParams.get('host') ||
+        process.env.PGHOST ||
+        'localhost',
       port,
       user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
       password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -47,7 +56,10 @@ export function resolvePgTarget(databaseUrl: string | undefined, inputName = 'da
     };
   }
   if (!process.env.PGHOST && !process.env.PGDATABASE) {
-    throw new InputError(inputName, 'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.');
+    throw new InputError(
+      inputName,
+      'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.',
+    );
   }
   maskValue(process.env.PGPASSWORD);
   return {
@@ -86,11 +98,16 @@ const serverKey = (target: PgTarget) => `${target.host}:${target.port}`;
  * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
  * get the same connection check as ours, once a connection has told us the server is 14 or newer.
  */
-export function pgToolEnv(target: PgTarget, settings: { applicationName?: string; options?: string } = {}): Record<string, string | undefined> {
+export function pgToolEnv(
+  target: PgTarget,
+  settings: { applicationName?: string; options?: string } = {},
+): Record<string, string | undefined> {
   const options = [
     process.env.PGOPTIONS,
     settings.options,
-    (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+    (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+      ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+      : undefined,
   ].filter(Boolean);
   return {
     PGHOST: target.host,
@@ -127,7 +144,9 @@ export function explainConnectionError(target: PgTarget, error: unknown): Action
         hint: 'Check the database name at the end of database-url.',
       });
     case 'ECONNREFUSED':
-      return new ActionError(`Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`);
+      return new ActionError(
+        `Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new ActionError(`Cannot reach PostgreSQL at ${where}: host "${target.host}" could not be resolved.`);
@@ -136,7 +155,8 @@ export function explainConnectionError(target: PgTarget, error: unknown): Action
     case 'ENETUNREACH':
       return new ActionError(`Cannot reach PostgreSQL at ${where}: ${code}.`);
     default:
-      if (/timeout/i.test(message)) return new ActionError(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
+      if (/timeout/i.test(message))
+        return new ActionError(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
       return new ActionError(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
   }
 }
@@ -173,9 +193,13 @@ async function cancelRunningStatements(): Promise<void> {
           "SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'",
           [pids],
         );
-        for (const row of rows) if (row.cancelled) journal.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
+        for (const row of rows)
+          if (row.cancelled)
+            journal.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
       } catch (error) {
-        journal.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${(error as Error).message}; they end when this process exits`);
+        journal.cleanup(
+          `could not cancel the statements of database sessions ${pids.join(', ')}: ${(error as Error).message}; they end when this process exits`,
+        );
       } finally {
         await client.end().catch(() => undefined);
       }
@@ -221,7 +245,11 @@ export async function connect(target: PgTarget, options: ConnectOptions = {}): P
 }
 
 /** Runs fn with a connected client and always closes it. */
-export async function withClient<T>(target: PgTarget, fn: (client: pg.Client) => Promise<T>, options?: ConnectOptions): Promise<T> {
+export async function withClient<T>(
+  target: PgTarget,
+  fn: (client: pg.Client) => Promise<T>,
+  options?: ConnectOptions,
+): Promise<T> {
   const client = await connect(target, options);
   try {
     return await fn(client);

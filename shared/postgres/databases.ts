@@ -28,7 +28,11 @@ export async function firstFreeDatabaseName(client: pg.Client, name: string): Pr
   throw new Error(`No free database name like "${name}" (tried ${name} to ${name}_100).`);
 }
 
-export async function createDatabase(target: PgTarget, name: string, options: { template?: string } = {}): Promise<PgTarget> {
+export async function createDatabase(
+  target: PgTarget,
+  name: string,
+  options: { template?: string } = {},
+): Promise<PgTarget> {
   await withClient(maintenanceTarget(target), async (client) => {
     const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
     await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
@@ -44,7 +48,11 @@ export async function dropDatabase(target: PgTarget, name: string): Promise<void
 }
 
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
-export async function withScratchDatabase<T>(target: PgTarget, prefix: string, fn: (scratch: PgTarget) => Promise<T>): Promise<T> {
+export async function withScratchDatabase<T>(
+  target: PgTarget,
+  prefix: string,
+  fn: (scratch: PgTarget) => Promise<T>,
+): Promise<T> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.slice(0, 63);
   const scratch = await createDatabase(target, name);
   try {
@@ -55,10 +63,15 @@ export async function withScratchDatabase<T>(target: PgTarget, prefix: string, f
 }
 
 /** Exact row counts, keyed "schema.table", one query after the other in the order given. */
-export async function countRows(client: pg.Client, tables: readonly { schema: string; name: string }[]): Promise<Record<string, number>> {
+export async function countRows(
+  client: pg.Client,
+  tables: readonly { schema: string; name: string }[],
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of tables) {
-    const { rows } = await client.query<{ count: string }>(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+    const { rows } = await client.query<{ count: string }>(
+      `SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`,
+    );
     counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
   }
   return counts;

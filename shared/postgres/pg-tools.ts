@@ -58,10 +58,16 @@ export function probeVersion(executable: string): Promise<PgClientTool | undefin
 }
 
 async function runProbe(executable: string): Promise<PgClientTool | undefined> {
-  const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+  const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(
+    () => undefined,
+  );
   const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
   if (!match) return undefined;
-  return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+  return {
+    path: executable,
+    version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`,
+    major: Number(match[1]),
+  };
 }
 
 /**
@@ -70,17 +76,23 @@ async function runProbe(executable: string): Promise<PgClientTool | undefined> {
  */
 export async function findPgTool(tool: PgToolName, serverMajor: number, binDir?: string): Promise<PgClientTool> {
   const dirs = binDir ? [binDir] : candidateDirectories();
-  const all = dirs.map((dir) => findExecutable(path.join(dir, tool))).filter((file): file is string => file !== undefined);
+  const all = dirs
+    .map((dir) => findExecutable(path.join(dir, tool)))
+    .filter((file): file is string => file !== undefined);
   // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
   // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
   // cost a Perl start per probe and per call.
   const real = all.filter((file) => !isWrapper(file));
   const executables = real.length > 0 ? real : all;
   // Probed concurrently: each probe is a process start.
-  const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter((probed): probed is PgClientTool => probed !== undefined);
+  const found = (await Promise.all(executables.map((executable) => probeVersion(executable)))).filter(
+    (probed): probed is PgClientTool => probed !== undefined,
+  );
   const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
   if (suitable) return suitable;
-  const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+  const seen = found.length
+    ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}`
+    : `no ${tool} found`;
   throw new ActionError(
     `The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`,
     {

@@ -21,7 +21,15 @@ export interface Session {
 }
 
 export async function otherSessions(client: pg.Client, database: string): Promise<Session[]> {
-  const { rows } = await client.query<{ pid: number; usename: string | null; application_name: string | null; client_addr: string | null; state: string | null; since: Date | null; query: string | null }>(
+  const { rows } = await client.query<{
+    pid: number;
+    usename: string | null;
+    application_name: string | null;
+    client_addr: string | null;
+    state: string | null;
+    since: Date | null;
+    query: string | null;
+  }>(
     `SELECT pid, usename, application_name, host(client_addr) AS client_addr, state,
             CASE WHEN state LIKE 'idle in transaction%' THEN xact_start WHEN state = 'active' THEN query_start ELSE state_change END AS since,
             left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS query
@@ -30,11 +38,21 @@ export async function otherSessions(client: pg.Client, database: string): Promis
       ORDER BY backend_start, pid`,
     [database],
   );
-  return rows.map((row) => ({ pid: row.pid, user: row.usename, application: row.application_name || null, clientAddress: row.client_addr, state: row.state, since: row.since, query: row.query }));
+  return rows.map((row) => ({
+    pid: row.pid,
+    user: row.usename,
+    application: row.application_name || null,
+    clientAddress: row.client_addr,
+    state: row.state,
+    since: row.since,
+    query: row.query,
+  }));
 }
 
 export function describeSession(session: Session, now = Date.now()): string {
-  const since = session.since ? ` since ${session.since.toISOString()} (${formatDuration(now - session.since.getTime())})` : '';
+  const since = session.since
+    ? ` since ${session.since.toISOString()} (${formatDuration(now - session.since.getTime())})`
+    : '';
   return [
     `pid ${session.pid}`,
     session.user ? `user ${session.user}` : undefined,
@@ -51,7 +69,12 @@ export function describeSession(session: Session, now = Date.now()): string {
  * Ends the sessions (pg_terminate_backend) and waits until they are gone, at most `timeoutMs`;
  * returns those still there after it (a session can take a moment to roll back and exit).
  */
-export async function terminateSessions(client: pg.Client, database: string, pids: number[], timeoutMs: number): Promise<Session[]> {
+export async function terminateSessions(
+  client: pg.Client,
+  database: string,
+  pids: number[],
+  timeoutMs: number,
+): Promise<Session[]> {
   await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -67,8 +90,14 @@ export async function terminateSessions(client: pg.Client, database: string, pid
  */
 export async function lockHoldersNow(client: pg.Client, database: string): Promise<string[]> {
   const sessions = (await otherSessions(client, database)).map((session) => `session ${describeSession(session)}`);
-  const { rows } = await client.query<{ gid: string; owner: string; prepared: Date }>('SELECT gid, owner, prepared FROM pg_prepared_xacts WHERE database = $1 ORDER BY prepared', [database]);
-  const prepared = rows.map((row) => `prepared transaction "${row.gid}" of user ${row.owner}, since ${row.prepared.toISOString()} (COMMIT PREPARED or ROLLBACK PREPARED ends it)`);
+  const { rows } = await client.query<{ gid: string; owner: string; prepared: Date }>(
+    'SELECT gid, owner, prepared FROM pg_prepared_xacts WHERE database = $1 ORDER BY prepared',
+    [database],
+  );
+  const prepared = rows.map(
+    (row) =>
+      `prepared transaction "${row.gid}" of user ${row.owner}, since ${row.prepared.toISOString()} (COMMIT PREPARED or ROLLBACK PREPARED ends it)`,
+  );
   return [...sessions, ...prepared];
 }
 
@@ -80,7 +109,11 @@ const WATCH_INTERVAL_MS = 200;
  * and psql set lock_timeout = 0 themselves, from the dump's preamble): a statement of theirs waiting
  * for a lock longer than `timeoutMs` is cancelled. `stop()` ends the watch and says whether it fired.
  */
-export async function watchLockWaits(target: PgTarget, applicationName: string, timeoutMs: number): Promise<{ stop(): Promise<boolean> }> {
+export async function watchLockWaits(
+  target: PgTarget,
+  applicationName: string,
+  timeoutMs: number,
+): Promise<{ stop(): Promise<boolean> }> {
   const client = await connect(target, { applicationName: 'rollback-actions lock watch' });
   const waitingSince = new Map<string, number>();
   let fired = false;

@@ -22,8 +22,13 @@ export interface DeploymentRecord {
 }
 
 /** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
-export async function* environmentDeployments(client: GitHubClient, repo: Repository, environment: string): AsyncGenerator<DeploymentRecord> {
-  const pages = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 })[Symbol.asyncIterator]();
+export async function* environmentDeployments(
+  client: GitHubClient,
+  repo: Repository,
+  environment: string,
+): AsyncGenerator<DeploymentRecord> {
+  const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+  const pages = iterable[Symbol.asyncIterator]();
   const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
   for (;;) {
     const page = await githubCall(where, () => pages.next());
@@ -31,7 +36,11 @@ export async function* environmentDeployments(client: GitHubClient, repo: Reposi
     const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
     for (const deployment of deployments) {
       const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () =>
-        client.paginate(client.rest.repos.listDeploymentStatuses, { ...repo, deployment_id: deployment.id, per_page: 100 }),
+        client.paginate(client.rest.repos.listDeploymentStatuses, {
+          ...repo,
+          deployment_id: deployment.id,
+          per_page: 100,
+        }),
       );
       const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
       yield {

@@ -10,13 +10,17 @@ export interface RepositoryInfo {
   shallow: boolean;
 }
 
-const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
+const SAFE_DIRECTORY_HINT =
+  'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
 
 /** Undefined when `dir` is not inside a git work tree. */
 export async function inspectRepository(dir: string): Promise<RepositoryInfo | undefined> {
-  const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], { okExitCodes: [0, 128] });
+  const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
+    okExitCodes: [0, 128],
+  });
   if (result.exitCode !== 0) {
-    if (/dubious ownership/.test(result.stderr)) throw new ActionError(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
+    if (/dubious ownership/.test(result.stderr))
+      throw new ActionError(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
     return undefined;
   }
   const [root, shallow] = result.stdout.trim().split('\n');
@@ -25,7 +29,13 @@ export async function inspectRepository(dir: string): Promise<RepositoryInfo | u
 
 /** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
 export async function listGitTags(repoDir: string): Promise<TagObservation[]> {
-  const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)', 'refs/tags']);
+  const { stdout } = await runProcess('git', [
+    '-C',
+    repoDir,
+    'for-each-ref',
+    '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
+    'refs/tags',
+  ]);
   return stdout
     .split('\n')
     .filter(Boolean)

@@ -15,7 +15,10 @@ export async function githubClient(token: string): Promise<GitHubClient> {
 /** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
 export function currentRepository(): Repository {
   const repository = repositoryFromEnv();
-  if (!repository) throw new ActionError(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
+  if (!repository)
+    throw new ActionError(
+      `GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`,
+    );
   return repository;
 }
 
@@ -26,21 +29,39 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
   } catch (error) {
     const status = (error as { status?: number }).status;
     const detail = errorMessage(error);
-    if (status === 401) throw new ActionError(`GitHub rejected github-token while ${what} (401: ${detail}).`, { hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.' });
+    if (status === 401)
+      throw new ActionError(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+        hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+      });
     if (status === 403) {
-      throw new ActionError(`GitHub refused ${what} (403: ${detail}).`, { hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).' });
+      throw new ActionError(`GitHub refused ${what} (403: ${detail}).`, {
+        hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+      });
     }
-    if (status === 404) throw new ActionError(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+    if (status === 404)
+      throw new ActionError(
+        `GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`,
+      );
     throw new ActionError(`GitHub API call failed while ${what}: ${detail}`);
   }
 }
 
 export async function listGitHubReleases(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {
-  const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-  return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases' as const, prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
+  const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () =>
+    client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }),
+  );
+  return releases.map((release) => ({
+    tag: release.tag_name,
+    source: 'github-releases' as const,
+    prerelease: release.prerelease,
+    draft: release.draft,
+    created: Date.parse(release.created_at) / 1000,
+  }));
 }
 
 export async function listGitHubTags(client: GitHubClient, repo: Repository): Promise<TagObservation[]> {
-  const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
+  const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () =>
+    client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }),
+  );
   return tags.map((tag) => ({ tag: tag.name, source: 'github-tags' as const, commit: tag.commit.sha }));
 }

@@ -58,7 +58,8 @@ export function buildTagCatalog(observations: readonly TagObservation[], scheme:
     const parsed = parseTag(scheme, observation.tag);
     if (!isParsed(parsed)) {
       if (parsed === undefined) other.add(observation.tag);
-      else if (observation.source !== 'github-releases') ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
+      else if (observation.source !== 'github-releases')
+        ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
       continue;
     }
     const entry = byTag.get(observation.tag) ?? {
@@ -72,7 +73,8 @@ export function buildTagCatalog(observations: readonly TagObservation[], scheme:
     if (!entry.sources.includes(observation.source)) entry.sources.push(observation.source);
     if (entry.commit === undefined) entry.commit = observation.commit;
     // git's own date wins over a release's: it is the tag's, the release's may be later.
-    if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git')) entry.version.created = observation.created;
+    if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
+      entry.version.created = observation.created;
     if (observation.source === 'git') entry.inGit = true;
     if (observation.prerelease) entry.prerelease = true;
     if (!(observation.source === 'github-releases' && observation.draft)) entry.draftOnly = false;
@@ -82,10 +84,15 @@ export function buildTagCatalog(observations: readonly TagObservation[], scheme:
     for (const entry of byTag.values()) {
       if (entry.version.created !== undefined) continue;
       byTag.delete(entry.tag);
-      ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+      ignored.set(entry.tag, {
+        tag: entry.tag,
+        reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")',
+      });
     }
   }
-  const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+  const releases = [...byTag.values()].sort(
+    (a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag),
+  );
   return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
 }
 
@@ -108,7 +115,10 @@ export interface PredecessorResult {
 }
 
 /** Why a release may not be a rollback target, or undefined when it may. */
-export function unsuitableReason(release: ReleaseTag, options: Pick<PredecessorOptions, 'allowPrerelease' | 'skipTags'>): string | undefined {
+export function unsuitableReason(
+  release: ReleaseTag,
+  options: Pick<PredecessorOptions, 'allowPrerelease' | 'skipTags'>,
+): string | undefined {
   if (options.skipTags.includes(release.tag)) return 'listed in skip-tags';
   if (release.draftOnly) return 'only a draft release, no tag yet';
   if (release.prerelease && !options.allowPrerelease) return 'a pre-release (set allow-prerelease: true to allow it)';
@@ -116,7 +126,11 @@ export function unsuitableReason(release: ReleaseTag, options: Pick<PredecessorO
 }
 
 /** The newest suitable release older than `current` in the catalog's order. */
-export function previousRelease(catalog: TagCatalog, currentRelease: ReleaseTag, options: PredecessorOptions): PredecessorResult {
+export function previousRelease(
+  catalog: TagCatalog,
+  currentRelease: ReleaseTag,
+  options: PredecessorOptions,
+): PredecessorResult {
   const passedOver: IgnoredTag[] = [];
   // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
   const current = currentRelease.version.semver;
@@ -128,7 +142,10 @@ export function previousRelease(catalog: TagCatalog, currentRelease: ReleaseTag,
       continue;
     }
     if (current && version && options.sameMinor && version.minor !== current.minor) {
-      passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
+      passedOver.push({
+        tag: release.tag,
+        reason: `minor version differs from ${current.major}.${current.minor} (same-minor)`,
+      });
       continue;
     }
     const reason = unsuitableReason(release, options);

@@ -40,15 +40,22 @@ export interface ReleaseVersion {
 export function tagScheme(order: TagOrder, prefix: string, patternText?: string): TagScheme {
   const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
   const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
-  const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
+  const description =
+    patternText !== undefined
+      ? `matching tag-pattern ${patternText}`
+      : order === 'date'
+        ? 'in the form YYYY-MM-DD[-rcN]'
+        : `with prefix "${prefix}"`;
   return { order, prefix, pattern, description };
 }
 
 /** The groups a tag-pattern must name for an order, or a message saying what is missing. */
 export function patternProblem(order: TagOrder, pattern: RegExp): string | undefined {
   const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
-  if (order === 'semver' && !groups.has('version')) return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
-  if (order === 'date' && !groups.has('date')) return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
+  if (order === 'semver' && !groups.has('version'))
+    return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
+  if (order === 'date' && !groups.has('date'))
+    return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
   return undefined;
 }
 
@@ -82,7 +89,9 @@ export function parseTag(scheme: TagScheme, tag: string): ReleaseVersion | { rea
   const groups: Record<string, string | undefined> = match.groups ?? {};
   if (scheme.order === 'semver') {
     const version = parseSemver(groups.version ?? '');
-    return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+    return version
+      ? { semver: version }
+      : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
   }
   if (scheme.order === 'date') {
     const date = calendarDate(groups.date ?? '');
@@ -108,4 +117,3 @@ export function compareNewestFirst(order: TagOrder, a: ReleaseVersion, b: Releas
   }
   return (b.created ?? 0) - (a.created ?? 0);
 }
-

@@ -41,21 +41,43 @@ const UNHEALTHY = ['failure', 'error', 'in_progress', 'queued', 'pending'];
 export function decide(facts: DecideFacts): Decision {
   const latestState = facts.latest ? (facts.latest.latestState ?? 'none') : 'none';
   const failedTag = facts.failedTag || facts.latest?.ref || '';
-  const trigger = facts.workflowRun?.name ? `${facts.workflowRun.name} failed: ${facts.workflowRun.html_url ?? ''}`.trim() : '';
+  const trigger = facts.workflowRun?.name
+    ? `${facts.workflowRun.name} failed: ${facts.workflowRun.html_url ?? ''}`.trim()
+    : '';
   const reason = `Automatic rollback: ${(facts.reason || trigger || 'deploy checks failed').replace(/\s+/g, ' ').trim()}`;
-  const detectedAt = facts.detectedAt || (facts.called ? undefined : facts.workflowRun?.updated_at) || facts.now.toISOString();
+  const detectedAt =
+    facts.detectedAt || (facts.called ? undefined : facts.workflowRun?.updated_at) || facts.now.toISOString();
   const warnings: string[] = [];
   if (facts.failedTag && facts.latest && facts.latest.ref !== facts.failedTag) {
-    warnings.push(`The failed tag ${facts.failedTag} is not the latest deployment of ${facts.environment} (${facts.latest.ref}): rolling back from ${facts.failedTag}.`);
+    warnings.push(
+      `The failed tag ${facts.failedTag} is not the latest deployment of ${facts.environment} (${facts.latest.ref}): rolling back from ${facts.failedTag}.`,
+    );
   }
   const base = { failedTag, detectedAt, reason, latestState, warnings };
 
   if (!facts.called && facts.workflowRun?.conclusion !== 'failure') {
-    return { ...base, rollBack: false, explanation: `The deploy run ${facts.workflowRun?.name ?? ''} ended ${facts.workflowRun?.conclusion ?? 'without a conclusion'}, not failure: nothing to roll back.`.replace(/\s+/g, ' ') };
+    return {
+      ...base,
+      rollBack: false,
+      explanation:
+        `The deploy run ${facts.workflowRun?.name ?? ''} ended ${facts.workflowRun?.conclusion ?? 'without a conclusion'}, not failure: nothing to roll back.`.replace(
+          /\s+/g,
+          ' ',
+        ),
+    };
   }
-  if (!facts.latest) return { ...base, rollBack: false, explanation: `${facts.environment} has no deployments: nothing to roll back.` };
+  if (!facts.latest)
+    return { ...base, rollBack: false, explanation: `${facts.environment} has no deployments: nothing to roll back.` };
   if (!UNHEALTHY.includes(latestState)) {
-    return { ...base, rollBack: false, explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': nothing to roll back.` };
+    return {
+      ...base,
+      rollBack: false,
+      explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': nothing to roll back.`,
+    };
   }
-  return { ...base, rollBack: true, explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': rolling back.` };
+  return {
+    ...base,
+    rollBack: true,
+    explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': rolling back.`,
+  };
 }

@@ -23,15 +23,24 @@ export class JobResults {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new InputError(input, `must be the JSON of the needs context (\${{ toJSON(needs) }}); it does not parse: ${(error as Error).message}.`);
+      throw new InputError(
+        input,
+        `must be the JSON of the needs context (\${{ toJSON(needs) }}); it does not parse: ${(error as Error).message}.`,
+      );
     }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new InputError(input, 'must be a JSON object of jobs (${{ toJSON(needs) }}).');
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw new InputError(input, 'must be a JSON object of jobs (${{ toJSON(needs) }}).');
     const jobs: Record<string, JobRecord> = {};
     for (const [job, record] of Object.entries(value as Record<string, unknown>)) {
       const { result, outputs } = (record ?? {}) as { result?: unknown; outputs?: unknown };
-      if (!(JOB_RESULTS as readonly unknown[]).includes(result)) throw new InputError(input, `job "${job}" has result ${JSON.stringify(result)}; expected one of ${JOB_RESULTS.join(', ')}.`);
+      if (!(JOB_RESULTS as readonly unknown[]).includes(result))
+        throw new InputError(
+          input,
+          `job "${job}" has result ${JSON.stringify(result)}; expected one of ${JOB_RESULTS.join(', ')}.`,
+        );
       const values: Record<string, string> = {};
-      for (const [name, output] of Object.entries((outputs ?? {}) as Record<string, unknown>)) values[name] = typeof output === 'string' ? output : JSON.stringify(output);
+      for (const [name, output] of Object.entries((outputs ?? {}) as Record<string, unknown>))
+        values[name] = typeof output === 'string' ? output : JSON.stringify(output);
       jobs[job] = { result: result as JobResult, outputs: values };
     }
     return new JobResults(jobs);

@@ -3,7 +3,8 @@ import { formatBytes } from '../backup/progress.js';
 import { JobResults, seconds, secondsBetween } from './jobs.js';
 
 /** A size output (bytes, as text) for a reader: "1.2 MB", or "size unknown". */
-const humanSize = (bytes: string | undefined) => (bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)) : 'size unknown');
+const humanSize = (bytes: string | undefined) =>
+  bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)) : 'size unknown';
 
 /**
  * The rollback's timeline and incident record, from the jobs of rollback.yml (plan, backup,
@@ -45,9 +46,12 @@ interface Stage {
 function outcomeOf(facts: ReportFacts): RollbackOutcome {
   const { results } = facts;
   if (facts.dryRun) return 'dry-run';
-  if (results.result('plan') === 'success' && results.output('plan', 'nothing-to-roll-back') === 'true') return 'nothing-to-do';
-  if (results.result('rollback') === 'success' && results.output('rollback', 'smoke-passed') === 'true') return 'rolled-back';
-  if ([results.result('plan'), results.result('rollback'), results.result('backup')].includes('cancelled')) return 'cancelled';
+  if (results.result('plan') === 'success' && results.output('plan', 'nothing-to-roll-back') === 'true')
+    return 'nothing-to-do';
+  if (results.result('rollback') === 'success' && results.output('rollback', 'smoke-passed') === 'true')
+    return 'rolled-back';
+  if ([results.result('plan'), results.result('rollback'), results.result('backup')].includes('cancelled'))
+    return 'cancelled';
   return 'failed';
 }
 
@@ -61,7 +65,10 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
       stage: 'Backup (alongside)',
       result,
       durationMs: results.milliseconds('backup', 'duration-ms'),
-      details: result === 'skipped' ? 'not taken (image-only-backup: skip, or nothing to do)' : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
+      details:
+        result === 'skipped'
+          ? 'not taken (image-only-backup: skip, or nothing to do)'
+          : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
     };
   }
   const artifact = results.output('rollback', 'backup-artifact');
@@ -79,18 +86,42 @@ function schemaChange(results: JobResults): string {
   return `schema ${results.output('rollback', 'initial-schema-version') ?? '?'} → ${results.output('rollback', 'final-schema-version') ?? '?'}`;
 }
 
-function databaseStage(results: JobResults, strategy: string | undefined, environment: string): { stage: Stage; text: string } {
+function databaseStage(
+  results: JobResults,
+  strategy: string | undefined,
+  environment: string,
+): { stage: Stage; text: string } {
   if (strategy === 'down-migrations') {
     const reverted = results.json<{ version: string; name: string }[]>('rollback', 'reverted') ?? [];
-    const list = reverted.length > 0 ? reverted.map((migration) => `${migration.version} ${migration.name}`).join(', ') : 'none';
+    const list =
+      reverted.length > 0 ? reverted.map((migration) => `${migration.version} ${migration.name}`).join(', ') : 'none';
     const text = `reverted: ${list} (${schemaChange(results)})`;
-    return { stage: { stage: 'Database', result: results.output('rollback', 'down-outcome') ?? results.result('rollback'), durationMs: results.milliseconds('rollback', 'down-duration-ms'), details: text }, text };
+    return {
+      stage: {
+        stage: 'Database',
+        result: results.output('rollback', 'down-outcome') ?? results.result('rollback'),
+        durationMs: results.milliseconds('rollback', 'down-duration-ms'),
+        details: text,
+      },
+      text,
+    };
   }
   if (strategy === 'restore-backup') {
     const text = `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
-    return { stage: { stage: 'Database', result: results.output('rollback', 'restore-outcome') ?? results.result('rollback'), durationMs: results.milliseconds('rollback', 'restore-duration-ms'), details: text }, text };
+    return {
+      stage: {
+        stage: 'Database',
+        result: results.output('rollback', 'restore-outcome') ?? results.result('rollback'),
+        durationMs: results.milliseconds('rollback', 'restore-duration-ms'),
+        details: text,
+      },
+      text,
+    };
   }
-  return { stage: { stage: 'Database', result: 'skipped', details: 'not needed (image-only)' }, text: 'not needed (image-only)' };
+  return {
+    stage: { stage: 'Database', result: 'skipped', details: 'not needed (image-only)' },
+    text: 'not needed (image-only)',
+  };
 }
 
 function smokeText(results: JobResults): string {
@@ -125,10 +156,21 @@ export function rollbackReport(facts: ReportFacts): RollbackReport {
   }[outcome];
 
   const database = databaseStage(results, strategy, environment);
-  const stages: Stage[] = [{ stage: 'Plan', result: results.result('plan'), details: `${current ?? '?'} → ${target ?? '?'}, strategy ${strategy ?? '?'}` }];
+  const stages: Stage[] = [
+    {
+      stage: 'Plan',
+      result: results.result('plan'),
+      details: `${current ?? '?'} → ${target ?? '?'}, strategy ${strategy ?? '?'}`,
+    },
+  ];
   if (outcome !== 'nothing-to-do' && outcome !== 'dry-run') {
     stages.push(backupStage(results, strategy));
-    if (stoppedAt) stages.push({ stage: 'Services stopped', result: 'success', details: `at ${clock(stoppedAt)}: no writes during the database change (the database kept running)` });
+    if (stoppedAt)
+      stages.push({
+        stage: 'Services stopped',
+        result: 'success',
+        details: `at ${clock(stoppedAt)}: no writes during the database change (the database kept running)`,
+      });
     stages.push(database.stage);
     stages.push({
       stage: 'Redeploy',
@@ -137,13 +179,23 @@ export function rollbackReport(facts: ReportFacts): RollbackReport {
       details: `running ${results.output('rollback', 'running-tag') ?? '?'}${results.output('rollback', 'deployment-id') ? `, deployment ${results.output('rollback', 'deployment-id')}` : ''}`,
     });
     const smoke = results.output('rollback', 'smoke-passed');
-    stages.push({ stage: 'Smoke test', result: smoke === undefined ? '–' : smoke === 'true' ? 'passed' : 'failed', durationMs: results.milliseconds('rollback', 'smoke-duration-ms'), details: smokeText(results) });
+    stages.push({
+      stage: 'Smoke test',
+      result: smoke === undefined ? '–' : smoke === 'true' ? 'passed' : 'failed',
+      durationMs: results.milliseconds('rollback', 'smoke-duration-ms'),
+      details: smokeText(results),
+    });
   }
 
   const times: string[] = [];
-  if (detectionToHealthy !== undefined) times.push(`**Detection to healthy: ${detectionToHealthy} s** (detected ${detectedAt}, healthy ${healthyAt})`);
-  if (downtime !== undefined) times.push(`**Downtime: ${downtime} s** (services stopped ${clock(stoppedAt)}, answering again ${clock(backAt)})`);
-  else if (stoppedAt) times.push(`**Downtime: still down** (services stopped ${clock(stoppedAt)} and not started again: start them by hand)`);
+  if (detectionToHealthy !== undefined)
+    times.push(`**Detection to healthy: ${detectionToHealthy} s** (detected ${detectedAt}, healthy ${healthyAt})`);
+  if (downtime !== undefined)
+    times.push(`**Downtime: ${downtime} s** (services stopped ${clock(stoppedAt)}, answering again ${clock(backAt)})`);
+  else if (stoppedAt)
+    times.push(
+      `**Downtime: still down** (services stopped ${clock(stoppedAt)} and not started again: start them by hand)`,
+    );
 
   const incidentRecord = [
     `Rollback of ${environment}: ${outcome}`,
@@ -164,12 +216,26 @@ export function rollbackReport(facts: ReportFacts): RollbackReport {
   const markdown = [
     `## ${headline}\n`,
     verdict ? `> ${verdict}\n` : '',
-    markdownTable(['Stage', 'Result', 'Duration', 'Details'], stages.map((stage) => [stage.stage, stage.result, seconds(stage.durationMs), stage.details])),
+    markdownTable(
+      ['Stage', 'Result', 'Duration', 'Details'],
+      stages.map((stage) => [stage.stage, stage.result, seconds(stage.durationMs), stage.details]),
+    ),
     times.length > 0 ? `\n${times.join('\n\n')}\n` : '',
     `\n${details('Incident record (paste into the incident document)', codeBlock(incidentRecord, 'text'))}`,
   ].join('\n');
 
-  const timing = detectionToHealthy !== undefined ? ` in ${detectionToHealthy} s from detection${downtime !== undefined ? `, ${downtime} s down` : ''}` : '';
+  const timing =
+    detectionToHealthy !== undefined
+      ? ` in ${detectionToHealthy} s from detection${downtime !== undefined ? `, ${downtime} s down` : ''}`
+      : '';
   const message = `${headline}${timing}. ${facts.reason ?? ''}`.replace(/\s+/g, ' ').trim();
-  return { outcome, headline, markdown, incidentRecord, message, detectionToHealthySeconds: detectionToHealthy, downtimeSeconds: downtime };
+  return {
+    outcome,
+    headline,
+    markdown,
+    incidentRecord,
+    message,
+    detectionToHealthySeconds: detectionToHealthy,
+    downtimeSeconds: downtime,
+  };
 }

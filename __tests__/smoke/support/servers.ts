@@ -31,7 +31,11 @@ export interface TestServer {
 
 export type Handler = (request: SeenRequest, response: http.ServerResponse) => void;
 
-function listen(server: http.Server | https.Server, protocol: 'http' | 'https', requests: SeenRequest[]): Promise<TestServer> {
+function listen(
+  server: http.Server | https.Server,
+  protocol: 'http' | 'https',
+  requests: SeenRequest[],
+): Promise<TestServer> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -61,7 +65,13 @@ function collect(handler: Handler, requests: SeenRequest[]) {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const seen: SeenRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const seen: SeenRequest = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       requests.push(seen);
       handler(seen, response);
     });
@@ -73,7 +83,12 @@ export function startServer(handler: Handler): Promise<TestServer> {
   return listen(http.createServer(collect(handler, requests)), 'http', requests);
 }
 
-export function json(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(
+  response: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
 }
@@ -115,21 +130,42 @@ export interface Certificate {
 }
 
 /** A self-signed certificate for 127.0.0.1/localhost (or the names given), valid for `days`, made with openssl. */
-export async function selfSignedCertificate(days: number, subjectAltName = 'IP:127.0.0.1,DNS:localhost'): Promise<Certificate> {
+export async function selfSignedCertificate(
+  days: number,
+  subjectAltName = 'IP:127.0.0.1,DNS:localhost',
+): Promise<Certificate> {
   const openssl = findExecutable('openssl');
   if (!openssl) throw new Error('openssl is needed to make the test certificate (apt-get install openssl)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smoke-tls-'));
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
   await runProcess(openssl, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', String(days),
-    '-subj', '/CN=smoke-test.local', '-addext', `subjectAltName=${subjectAltName}`,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    String(days),
+    '-subj',
+    '/CN=smoke-test.local',
+    '-addext',
+    `subjectAltName=${subjectAltName}`,
   ]);
   return { dir, certFile, keyFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
 export function startHttpsServer(certificate: Certificate, handler: Handler): Promise<TestServer> {
   const requests: SeenRequest[] = [];
-  return listen(https.createServer({ cert: certificate.cert, key: certificate.key }, collect(handler, requests)), 'https', requests);
+  return listen(
+    https.createServer({ cert: certificate.cert, key: certificate.key }, collect(handler, requests)),
+    'https',
+    requests,
+  );
 }

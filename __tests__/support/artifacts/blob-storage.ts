@@ -1,5 +1,14 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +38,12 @@ interface StoredBlob {
 
 function xmlError(response: ServerResponse, status: number, code: string, message: string): void {
   const body = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${randomUUID()}\nTime:${new Date().toISOString()}</Message></Error>`;
-  response.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code, 'x-ms-version': API_VERSION, 'x-ms-request-id': randomUUID() });
+  response.writeHead(status, {
+    'content-type': 'application/xml',
+    'x-ms-error-code': code,
+    'x-ms-version': API_VERSION,
+    'x-ms-request-id': randomUUID(),
+  });
   response.end(body);
 }
 
@@ -56,8 +70,18 @@ export class BlobStorage {
    * A SAS URL for `blob` ("container/path"): `sp` "cw" to upload, "r" to read; `rscd`/`rsct`
    * override the response's Content-Disposition and Content-Type, as GitHub's download URLs do.
    */
-  signedUrl(blob: string, permissions: 'cw' | 'r', ttlMs: number, overrides: { rscd?: string; rsct?: string } = {}): string {
-    const query = new URLSearchParams({ sv: API_VERSION, sr: 'b', sp: permissions, se: new Date(Date.now() + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  signedUrl(
+    blob: string,
+    permissions: 'cw' | 'r',
+    ttlMs: number,
+    overrides: { rscd?: string; rsct?: string } = {},
+  ): string {
+    const query = new URLSearchParams({
+      sv: API_VERSION,
+      sr: 'b',
+      sp: permissions,
+      se: new Date(Date.now() + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
     if (overrides.rscd) query.set('rscd', overrides.rscd);
     if (overrides.rsct) query.set('rsct', overrides.rsct);
     query.set('sig', this.signature(blob, query));
@@ -65,7 +89,13 @@ export class BlobStorage {
   }
 
   private signature(blob: string, query: URLSearchParams): string {
-    const signed = [query.get('sp'), query.get('se'), `/${ACCOUNT}/${blob}`, query.get('rscd') ?? '', query.get('rsct') ?? ''].join('\n');
+    const signed = [
+      query.get('sp'),
+      query.get('se'),
+      `/${ACCOUNT}/${blob}`,
+      query.get('rscd') ?? '',
+      query.get('rsct') ?? '',
+    ].join('\n');
     return createHmac('sha256', this.secret).update(signed).digest('base64');
   }
 
@@ -104,7 +134,11 @@ export class BlobStorage {
     const sig = query.get('sig');
     const expected = this.signature(blob, query);
     if (!sig || sig.length !== expected.length || !timingSafeEqual(Buffer.from(sig), Buffer.from(expected))) {
-      await reject(403, 'AuthenticationFailed', 'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.');
+      await reject(
+        403,
+        'AuthenticationFailed',
+        'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
+      );
       return true;
     }
     if (Date.parse(query.get('se') ?? '') < Date.now()) {
@@ -114,7 +148,12 @@ export class BlobStorage {
     const permissions = query.get('sp') ?? '';
 
     if (method === 'GET' || method === 'HEAD') {
-      if (!permissions.includes('r')) return reject(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.').then(() => true);
+      if (!permissions.includes('r'))
+        return reject(
+          403,
+          'AuthorizationPermissionMismatch',
+          'This request is not authorized to perform this operation using this permission.',
+        ).then(() => true);
       const stored = this.blobs.get(blob);
       if (!stored) return reject(404, 'BlobNotFound', 'The specified blob does not exist.').then(() => true);
       const headers = okHeaders({
@@ -131,7 +170,12 @@ export class BlobStorage {
       if (range) {
         const start = Number(range[1]);
         const end = Math.min(stored.size - 1, range[2] === '' ? stored.size - 1 : Number(range[2]));
-        if (start > end) return reject(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.').then(() => true);
+        if (start > end)
+          return reject(
+            416,
+            'InvalidRange',
+            'The range specified is invalid for the current size of the resource.',
+          ).then(() => true);
         headers['content-length'] = String(end - start + 1);
         headers['content-range'] = `bytes ${start}-${end}/${stored.size}`;
         this.log.push({ method, operation: 'get-blob', blob, bytes: end - start + 1, status: 206 });
@@ -147,21 +191,39 @@ export class BlobStorage {
       return true;
     }
 
-    if (method !== 'PUT') return reject(405, 'UnsupportedHttpVerb', 'The resource doesn\'t support the specified HTTP verb.').then(() => true);
-    if (!permissions.includes('w')) return reject(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.').then(() => true);
+    if (method !== 'PUT')
+      return reject(405, 'UnsupportedHttpVerb', "The resource doesn't support the specified HTTP verb.").then(
+        () => true,
+      );
+    if (!permissions.includes('w'))
+      return reject(
+        403,
+        'AuthorizationPermissionMismatch',
+        'This request is not authorized to perform this operation using this permission.',
+      ).then(() => true);
     const key = createHash('sha1').update(blob).digest('hex');
     const comp = query.get('comp');
 
     if (comp === 'block') {
       const blockId = query.get('blockid');
-      if (!blockId) return reject(400, 'InvalidQueryParameterValue', 'Value for one of the query parameters specified in the request URI is invalid: blockid.').then(() => true);
+      if (!blockId)
+        return reject(
+          400,
+          'InvalidQueryParameterValue',
+          'Value for one of the query parameters specified in the request URI is invalid: blockid.',
+        ).then(() => true);
       const blockDir = path.join(this.dir, 'blocks', key);
       mkdirSync(blockDir, { recursive: true });
       const file = path.join(blockDir, Buffer.from(blockId, 'base64').toString('hex') || 'empty');
       await pipeline(request, createWriteStream(file));
       const bytes = statSync(file).size;
       const declared = Number(request.headers['content-length'] ?? bytes);
-      if (declared !== bytes) return reject(400, 'InvalidHeaderValue', `Content-Length ${declared} does not match the ${bytes} bytes received.`).then(() => true);
+      if (declared !== bytes)
+        return reject(
+          400,
+          'InvalidHeaderValue',
+          `Content-Length ${declared} does not match the ${bytes} bytes received.`,
+        ).then(() => true);
       if (!this.staged.has(blob)) this.staged.set(blob, new Map());
       this.staged.get(blob)!.set(blockId, file);
       this.log.push({ method, operation: 'put-block', blob, bytes, status: 201 });
@@ -177,32 +239,70 @@ export class BlobStorage {
       const ids = [...xml.matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map((match) => match[2].trim());
       const staged = this.staged.get(blob) ?? new Map<string, string>();
       const missing = ids.filter((id) => !staged.has(id));
-      if (missing.length > 0) return reject(400, 'InvalidBlockList', `The specified block list is invalid: ${missing.length} block(s) were never staged.`).then(() => true);
+      if (missing.length > 0)
+        return reject(
+          400,
+          'InvalidBlockList',
+          `The specified block list is invalid: ${missing.length} block(s) were never staged.`,
+        ).then(() => true);
       const target = path.join(this.dir, 'blobs', `${key}.blob`);
       writeFileSync(target, '');
       for (const id of ids) appendFileSync(target, readFileSync(staged.get(id)!));
       rmSync(path.join(this.dir, 'blocks', key), { recursive: true, force: true });
       this.staged.delete(blob);
       const size = statSync(target).size;
-      this.blobs.set(blob, { file: target, size, contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream') });
+      this.blobs.set(blob, {
+        file: target,
+        size,
+        contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream'),
+      });
       this.log.push({ method, operation: 'put-block-list', blob, bytes: size, status: 201 });
-      response.writeHead(201, okHeaders({ etag: `"0x${Date.now().toString(16).toUpperCase()}"`, 'last-modified': new Date().toUTCString(), 'x-ms-request-server-encrypted': 'true', 'content-length': '0' }));
+      response.writeHead(
+        201,
+        okHeaders({
+          etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
+          'last-modified': new Date().toUTCString(),
+          'x-ms-request-server-encrypted': 'true',
+          'content-length': '0',
+        }),
+      );
       response.end();
       return true;
     }
 
     if (comp === null) {
-      if (request.headers['x-ms-blob-type'] !== 'BlockBlob') return reject(400, 'MissingRequiredHeader', 'An HTTP header that\'s mandatory for this request is not specified: x-ms-blob-type.').then(() => true);
+      if (request.headers['x-ms-blob-type'] !== 'BlockBlob')
+        return reject(
+          400,
+          'MissingRequiredHeader',
+          "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
+        ).then(() => true);
       const target = path.join(this.dir, 'blobs', `${key}.blob`);
       await pipeline(request, createWriteStream(target));
       const size = statSync(target).size;
-      this.blobs.set(blob, { file: target, size, contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream') });
+      this.blobs.set(blob, {
+        file: target,
+        size,
+        contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream'),
+      });
       this.log.push({ method, operation: 'put-blob', blob, bytes: size, status: 201 });
-      response.writeHead(201, okHeaders({ etag: `"0x${Date.now().toString(16).toUpperCase()}"`, 'last-modified': new Date().toUTCString(), 'x-ms-request-server-encrypted': 'true', 'content-length': '0' }));
+      response.writeHead(
+        201,
+        okHeaders({
+          etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
+          'last-modified': new Date().toUTCString(),
+          'x-ms-request-server-encrypted': 'true',
+          'content-length': '0',
+        }),
+      );
       response.end();
       return true;
     }
 
-    return reject(400, 'InvalidQueryParameterValue', `Value for one of the query parameters specified in the request URI is invalid: comp=${comp}.`).then(() => true);
+    return reject(
+      400,
+      'InvalidQueryParameterValue',
+      `Value for one of the query parameters specified in the request URI is invalid: comp=${comp}.`,
+    ).then(() => true);
   }
 }

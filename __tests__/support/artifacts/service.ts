@@ -92,7 +92,15 @@ export class ArtifactService implements ArtifactSource {
     let run = this.runs.get(runId);
     if (!run) {
       const [owner, repo] = repository.split('/');
-      run = { runId, backendId: randomUUID(), owner, repo, repositoryId: 123456, headBranch: 'main', headSha: createHash('sha1').update(String(runId)).digest('hex') };
+      run = {
+        runId,
+        backendId: randomUUID(),
+        owner,
+        repo,
+        repositoryId: 123456,
+        headBranch: 'main',
+        headSha: createHash('sha1').update(String(runId)).digest('hex'),
+      };
       this.runs.set(runId, run);
     }
     return run;
@@ -151,14 +159,22 @@ export class ArtifactService implements ArtifactSource {
   }
 
   find(name: string, runId?: number): ArtifactRecord | undefined {
-    return this.records.filter((record) => record.state === 'finalized' && record.name === name && (runId === undefined || record.run.runId === runId)).sort((a, b) => b.id - a.id)[0];
+    return this.records
+      .filter(
+        (record) =>
+          record.state === 'finalized' && record.name === name && (runId === undefined || record.run.runId === runId),
+      )
+      .sort((a, b) => b.id - a.id)[0];
   }
 
   signedDownloadUrl(id: number): string {
     const record = this.records.find((candidate) => candidate.id === id && candidate.state === 'finalized');
     if (!record) throw new Error(`artifact ${id} does not exist`);
     const fileName = record.mimeType === 'application/zip' ? `${record.name}.zip` : record.name;
-    return this.blobs.signedUrl(record.blob, 'r', 10 * 60_000, { rscd: `attachment; filename="${fileName}"; filename*=UTF-8''${encodeURIComponent(fileName)}`, rsct: record.mimeType });
+    return this.blobs.signedUrl(record.blob, 'r', 10 * 60_000, {
+      rscd: `attachment; filename="${fileName}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+      rsct: record.mimeType,
+    });
   }
 
   delete(id: number): boolean {
@@ -188,11 +204,13 @@ export class ArtifactService implements ArtifactSource {
     try {
       if (await this.blobs.handle(request, response, url)) return;
       const prefix = `/twirp/${SERVICE}/`;
-      if (request.method === 'POST' && url.pathname.startsWith(prefix)) return await this.twirp(url.pathname.slice(prefix.length), request, response);
+      if (request.method === 'POST' && url.pathname.startsWith(prefix))
+        return await this.twirp(url.pathname.slice(prefix.length), request, response);
       request.resume();
       this.sendTwirpError(response, new TwirpError(404, 'bad_route', `no handler for path "${url.pathname}"`));
     } catch (error) {
-      if (!response.headersSent) this.sendTwirpError(response, new TwirpError(500, 'internal', (error as Error).message));
+      if (!response.headersSent)
+        this.sendTwirpError(response, new TwirpError(500, 'internal', (error as Error).message));
       else response.destroy(error as Error);
     }
   }
@@ -209,7 +227,11 @@ export class ArtifactService implements ArtifactSource {
     let status = 200;
     try {
       if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) {
-        throw new TwirpError(400, 'malformed', 'this stand-in speaks the Twirp JSON protocol only (Content-Type: application/json)');
+        throw new TwirpError(
+          400,
+          'malformed',
+          'this stand-in speaks the Twirp JSON protocol only (Content-Type: application/json)',
+        );
       }
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
@@ -221,7 +243,8 @@ export class ArtifactService implements ArtifactSource {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(result));
     } catch (error) {
-      const twirpError = error instanceof TwirpError ? error : new TwirpError(500, 'internal', (error as Error).message);
+      const twirpError =
+        error instanceof TwirpError ? error : new TwirpError(500, 'internal', (error as Error).message);
       status = twirpError.status;
       this.sendTwirpError(response, twirpError);
     } finally {
@@ -234,23 +257,41 @@ export class ArtifactService implements ArtifactSource {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer (.+)$/.exec(header)?.[1];
     const claims = token ? verifyJwt(token, this.secret) : undefined;
-    if (!claims) throw new TwirpError(401, 'unauthenticated', 'the runtime token is missing, malformed, expired or not signed by this service');
+    if (!claims)
+      throw new TwirpError(
+        401,
+        'unauthenticated',
+        'the runtime token is missing, malformed, expired or not signed by this service',
+      );
     const scope = claims.scp.split(' ').find((part) => part.startsWith('Actions.Results:'));
     const [, runBackendId, jobBackendId] = scope?.split(':') ?? [];
-    if (!runBackendId || !jobBackendId) throw new TwirpError(403, 'permission_denied', 'the runtime token has no Actions.Results scope');
+    if (!runBackendId || !jobBackendId)
+      throw new TwirpError(403, 'permission_denied', 'the runtime token has no Actions.Results scope');
     return { runBackendId, jobBackendId };
   }
 
-  private dispatch(method: string, body: Record<string, unknown>, scope: { runBackendId: string; jobBackendId: string }): Record<string, unknown> {
+  private dispatch(
+    method: string,
+    body: Record<string, unknown>,
+    scope: { runBackendId: string; jobBackendId: string },
+  ): Record<string, unknown> {
     const runBackendId = String(body.workflow_run_backend_id ?? '');
     const jobBackendId = String(body.workflow_job_run_backend_id ?? '');
     // A job may read any artifact of its own run (GetSignedArtifactURL names the uploading job),
     // but creates and finalizes artifacts only as itself.
     if (runBackendId !== scope.runBackendId) {
-      throw new TwirpError(403, 'permission_denied', 'the workflow run in the request is not the one the runtime token was issued for');
+      throw new TwirpError(
+        403,
+        'permission_denied',
+        'the workflow run in the request is not the one the runtime token was issued for',
+      );
     }
     if ((method === 'CreateArtifact' || method === 'FinalizeArtifact') && jobBackendId !== scope.jobBackendId) {
-      throw new TwirpError(403, 'permission_denied', 'the job in the request is not the one the runtime token was issued for');
+      throw new TwirpError(
+        403,
+        'permission_denied',
+        'the job in the request is not the one the runtime token was issued for',
+      );
     }
     const run = [...this.runs.values()].find((candidate) => candidate.backendId === runBackendId);
     if (!run) throw new TwirpError(404, 'not_found', 'workflow run not found');
@@ -260,32 +301,63 @@ export class ArtifactService implements ArtifactSource {
       case 'CreateArtifact': {
         const name = String(body.name ?? '');
         if (!name) throw new TwirpError(400, 'invalid_argument', 'name is required');
-        if (Number(body.version ?? 0) < 4) throw new TwirpError(400, 'invalid_argument', 'artifact version must be 4 or later');
-        if (this.refuseUploads?.test(name)) throw new TwirpError(400, 'failed_precondition', 'Artifact storage quota has been hit. Unable to upload any new artifacts.');
+        if (Number(body.version ?? 0) < 4)
+          throw new TwirpError(400, 'invalid_argument', 'artifact version must be 4 or later');
+        if (this.refuseUploads?.test(name))
+          throw new TwirpError(
+            400,
+            'failed_precondition',
+            'Artifact storage quota has been hit. Unable to upload any new artifacts.',
+          );
         if (ofRun().some((record) => record.name === name && record.state === 'finalized')) {
           throw new TwirpError(409, 'already_exists', `an artifact with this name already exists on the workflow run`);
         }
-        const expiresAt = body.expires_at ? new Date(String(body.expires_at)) : new Date(Date.now() + DEFAULT_RETENTION_DAYS * 86_400_000);
-        if (Number.isNaN(expiresAt.getTime())) throw new TwirpError(400, 'invalid_argument', 'expires_at is not a timestamp');
+        const expiresAt = body.expires_at
+          ? new Date(String(body.expires_at))
+          : new Date(Date.now() + DEFAULT_RETENTION_DAYS * 86_400_000);
+        if (Number.isNaN(expiresAt.getTime()))
+          throw new TwirpError(400, 'invalid_argument', 'expires_at is not a timestamp');
         const id = this.nextId++;
         const blob = `actions-results/${run.backendId}/workflow-job-run-${jobBackendId}/artifacts/${createHash('sha256').update(`${id}:${name}`).digest('hex')}.zip`;
         // A re-upload after a failed attempt replaces the unfinished record, as the service does.
-        for (const record of ofRun()) if (record.name === name && record.state === 'uploading') record.state = 'deleted';
+        for (const record of ofRun())
+          if (record.name === name && record.state === 'uploading') record.state = 'deleted';
         this.records.push({
-          id, name, run, jobBackendId, blob, mimeType: typeof body.mime_type === 'string' ? body.mime_type : 'application/zip',
-          createdAt: new Date(), expiresAt, state: 'uploading', size: 0, digest: null,
+          id,
+          name,
+          run,
+          jobBackendId,
+          blob,
+          mimeType: typeof body.mime_type === 'string' ? body.mime_type : 'application/zip',
+          createdAt: new Date(),
+          expiresAt,
+          state: 'uploading',
+          size: 0,
+          digest: null,
         });
         return { ok: true, signed_upload_url: this.blobs.signedUrl(blob, 'cw', 60 * 60_000) };
       }
       case 'FinalizeArtifact': {
         const name = String(body.name ?? '');
         const record = ofRun().find((candidate) => candidate.name === name && candidate.state === 'uploading');
-        if (!record) throw new TwirpError(404, 'not_found', `no artifact named "${name}" is being uploaded in this run`);
+        if (!record)
+          throw new TwirpError(404, 'not_found', `no artifact named "${name}" is being uploaded in this run`);
         const stored = this.blobs.size(record.blob);
-        if (stored === undefined) throw new TwirpError(412, 'failed_precondition', 'the artifact content was never committed to blob storage');
-        if (Number(body.size ?? -1) !== stored) throw new TwirpError(400, 'invalid_argument', `size ${String(body.size)} does not match the ${stored} bytes uploaded`);
+        if (stored === undefined)
+          throw new TwirpError(412, 'failed_precondition', 'the artifact content was never committed to blob storage');
+        if (Number(body.size ?? -1) !== stored)
+          throw new TwirpError(
+            400,
+            'invalid_argument',
+            `size ${String(body.size)} does not match the ${stored} bytes uploaded`,
+          );
         const digest = `sha256:${this.blobs.sha256(record.blob)}`;
-        if (body.hash !== undefined && body.hash !== digest) throw new TwirpError(400, 'invalid_argument', `hash ${String(body.hash)} does not match the uploaded content (${digest})`);
+        if (body.hash !== undefined && body.hash !== digest)
+          throw new TwirpError(
+            400,
+            'invalid_argument',
+            `hash ${String(body.hash)} does not match the uploaded content (${digest})`,
+          );
         record.state = 'finalized';
         record.size = stored;
         record.digest = digest;

@@ -1,4 +1,10 @@
-import { paginate, type ApiRequest, type ApiResponse, type FakeGitHubServer, type RequiredPermission } from './server.js';
+import {
+  paginate,
+  type ApiRequest,
+  type ApiResponse,
+  type FakeGitHubServer,
+  type RequiredPermission,
+} from './server.js';
 
 /**
  * The Actions REST artifact routes (docs: REST API, "Actions / Artifacts"): list a repository's
@@ -71,31 +77,70 @@ const ACTIONS_READ: RequiredPermission = { scope: 'actions', level: 'read' };
 
 export function registerArtifactsApi(server: FakeGitHubServer, source: ArtifactSource): void {
   const ofRepo = (request: ApiRequest) =>
-    source.artifacts().filter((artifact) => artifact.owner === request.params.owner && artifact.repo === request.params.repo);
-  const find = (request: ApiRequest) => ofRepo(request).find((artifact) => artifact.id === Number(request.params.artifact_id));
-  const notFound: ApiResponse = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/artifacts' } };
+    source
+      .artifacts()
+      .filter((artifact) => artifact.owner === request.params.owner && artifact.repo === request.params.repo);
+  const find = (request: ApiRequest) =>
+    ofRepo(request).find((artifact) => artifact.id === Number(request.params.artifact_id));
+  const notFound: ApiResponse = {
+    status: 404,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/artifacts' },
+  };
 
-  server.route('GET', '/repos/{owner}/{repo}/actions/artifacts', (request) => listResponse(server, request, ofRepo(request)), ACTIONS_READ);
+  server.route(
+    'GET',
+    '/repos/{owner}/{repo}/actions/artifacts',
+    (request) => listResponse(server, request, ofRepo(request)),
+    ACTIONS_READ,
+  );
   server.route(
     'GET',
     '/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts',
-    (request) => listResponse(server, request, ofRepo(request).filter((artifact) => artifact.runId === Number(request.params.run_id))),
+    (request) =>
+      listResponse(
+        server,
+        request,
+        ofRepo(request).filter((artifact) => artifact.runId === Number(request.params.run_id)),
+      ),
     ACTIONS_READ,
   );
-  server.route('GET', '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}', (request) => {
-    const artifact = find(request);
-    return artifact ? { status: 200, body: artifactJson(server.baseUrl, artifact, new Date()) } : notFound;
-  }, ACTIONS_READ);
-  server.route('GET', '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}', (request) => {
-    const artifact = find(request);
-    if (!artifact) return notFound;
-    if (request.params.archive_format !== 'zip') return { status: 400, body: { message: 'Unsupported archive format; only zip is supported.' } };
-    if (artifact.expiresAt <= new Date()) return { status: 410, body: { message: 'Artifact has expired', documentation_url: 'https://docs.github.com/rest/actions/artifacts#download-an-artifact' } };
-    return { status: 302, headers: { location: source.signedDownloadUrl(artifact.id) } };
-  }, ACTIONS_READ);
-  server.route('DELETE', '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}', (request) => {
-    const artifact = find(request);
-    if (!artifact || !source.delete(artifact.id)) return notFound;
-    return { status: 204 };
-  }, { scope: 'actions', level: 'write' });
+  server.route(
+    'GET',
+    '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}',
+    (request) => {
+      const artifact = find(request);
+      return artifact ? { status: 200, body: artifactJson(server.baseUrl, artifact, new Date()) } : notFound;
+    },
+    ACTIONS_READ,
+  );
+  server.route(
+    'GET',
+    '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}',
+    (request) => {
+      const artifact = find(request);
+      if (!artifact) return notFound;
+      if (request.params.archive_format !== 'zip')
+        return { status: 400, body: { message: 'Unsupported archive format; only zip is supported.' } };
+      if (artifact.expiresAt <= new Date())
+        return {
+          status: 410,
+          body: {
+            message: 'Artifact has expired',
+            documentation_url: 'https://docs.github.com/rest/actions/artifacts#download-an-artifact',
+          },
+        };
+      return { status: 302, headers: { location: source.signedDownloadUrl(artifact.id) } };
+    },
+    ACTIONS_READ,
+  );
+  server.route(
+    'DELETE',
+    '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}',
+    (request) => {
+      const artifact = find(request);
+      if (!artifact || !source.delete(artifact.id)) return notFound;
+      return { status: 204 };
+    },
+    { scope: 'actions', level: 'write' },
+  );
 }

@@ -41,67 +41,123 @@ export class DeploymentsApi {
   private clock = Date.parse('2026-01-01T00:00:00Z');
 
   constructor(private readonly server: FakeGitHubServer) {
-    server.route('GET', '/repos/{owner}/{repo}/deployments', (request) => {
-      const { owner, repo } = request.params;
-      const filters = ['sha', 'ref', 'task', 'environment'] as const;
-      const items = this.deployments
-        .filter((deployment) => deployment.owner === owner && deployment.repo === repo)
-        .filter((deployment) => filters.every((key) => !request.query.get(key) || String(deployment[key]) === request.query.get(key)))
-        .sort((a, b) => b.id - a.id)
-        .map((deployment) => this.deploymentJson(deployment));
-      return paginate(request, server.baseUrl, items);
-    }, DEPLOYMENTS_READ);
-    server.route('GET', '/repos/{owner}/{repo}/deployments/{id}', (request) => {
-      const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
-      return deployment ? { status: 200, body: this.deploymentJson(deployment) } : { status: 404, body: { message: 'Not Found' } };
-    }, DEPLOYMENTS_READ);
-    server.route('POST', '/repos/{owner}/{repo}/deployments', (request) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      if (typeof body.ref !== 'string' || body.ref === '') {
-        return { status: 422, body: { message: 'Invalid request.\n\n"ref" wasn\'t supplied.', documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment' } };
-      }
-      const environment = typeof body.environment === 'string' ? body.environment : 'production';
-      const record = this.addDeployment({
-        owner: request.params.owner,
-        repo: request.params.repo,
-        ref: body.ref,
-        sha: /^[0-9a-f]{40}$/.test(body.ref) ? body.ref : fakeSha(body.ref),
-        task: typeof body.task === 'string' ? body.task : 'deploy',
-        payload: (body.payload as Record<string, unknown> | string | undefined) ?? {},
-        environment,
-        description: typeof body.description === 'string' ? body.description : null,
-        transient_environment: body.transient_environment === true,
-        production_environment: typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production',
-      });
-      return { status: 201, body: this.deploymentJson(record) };
-    }, DEPLOYMENTS_WRITE);
-    server.route('GET', '/repos/{owner}/{repo}/deployments/{id}/statuses', (request) => {
-      const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
-      if (!deployment) return { status: 404, body: { message: 'Not Found' } };
-      const items = [...deployment.statuses].sort((a, b) => b.id - a.id).map((status) => this.statusJson(deployment, status));
-      return paginate(request, server.baseUrl, items);
-    }, DEPLOYMENTS_READ);
-    server.route('POST', '/repos/{owner}/{repo}/deployments/{id}/statuses', (request) => {
-      const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
-      if (!deployment) return { status: 404, body: { message: 'Not Found' } };
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const states: DeploymentState[] = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
-      if (!states.includes(body.state as DeploymentState)) {
-        return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'DeploymentStatus', field: 'state', code: 'invalid' }] } };
-      }
-      const status = this.addStatus(deployment, body.state as DeploymentState, {
-        description: typeof body.description === 'string' ? body.description : '',
-        target_url: typeof body.target_url === 'string' ? body.target_url : '',
-        log_url: typeof body.log_url === 'string' ? body.log_url : '',
-        environment_url: typeof body.environment_url === 'string' ? body.environment_url : '',
-      });
-      if (body.state === 'success' && body.auto_inactive !== false) this.inactivatePrior(deployment);
-      return { status: 201, body: this.statusJson(deployment, status) };
-    }, DEPLOYMENTS_WRITE);
+    server.route(
+      'GET',
+      '/repos/{owner}/{repo}/deployments',
+      (request) => {
+        const { owner, repo } = request.params;
+        const filters = ['sha', 'ref', 'task', 'environment'] as const;
+        const items = this.deployments
+          .filter((deployment) => deployment.owner === owner && deployment.repo === repo)
+          .filter((deployment) =>
+            filters.every((key) => !request.query.get(key) || String(deployment[key]) === request.query.get(key)),
+          )
+          .sort((a, b) => b.id - a.id)
+          .map((deployment) => this.deploymentJson(deployment));
+        return paginate(request, server.baseUrl, items);
+      },
+      DEPLOYMENTS_READ,
+    );
+    server.route(
+      'GET',
+      '/repos/{owner}/{repo}/deployments/{id}',
+      (request) => {
+        const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
+        return deployment
+          ? { status: 200, body: this.deploymentJson(deployment) }
+          : { status: 404, body: { message: 'Not Found' } };
+      },
+      DEPLOYMENTS_READ,
+    );
+    server.route(
+      'POST',
+      '/repos/{owner}/{repo}/deployments',
+      (request) => {
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        if (typeof body.ref !== 'string' || body.ref === '') {
+          return {
+            status: 422,
+            body: {
+              message: 'Invalid request.\n\n"ref" wasn\'t supplied.',
+              documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+            },
+          };
+        }
+        const environment = typeof body.environment === 'string' ? body.environment : 'production';
+        const record = this.addDeployment({
+          owner: request.params.owner,
+          repo: request.params.repo,
+          ref: body.ref,
+          sha: /^[0-9a-f]{40}$/.test(body.ref) ? body.ref : fakeSha(body.ref),
+          task: typeof body.task === 'string' ? body.task : 'deploy',
+          payload: (body.payload as Record<string, unknown> | string | undefined) ?? {},
+          environment,
+          description: typeof body.description === 'string' ? body.description : null,
+          transient_environment: body.transient_environment === true,
+          production_environment:
+            typeof body.production_environment === 'boolean'
+              ? body.production_environment
+              : environment === 'production',
+        });
+        return { status: 201, body: this.deploymentJson(record) };
+      },
+      DEPLOYMENTS_WRITE,
+    );
+    server.route(
+      'GET',
+      '/repos/{owner}/{repo}/deployments/{id}/statuses',
+      (request) => {
+        const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
+        if (!deployment) return { status: 404, body: { message: 'Not Found' } };
+        const items = [...deployment.statuses]
+          .sort((a, b) => b.id - a.id)
+          .map((status) => this.statusJson(deployment, status));
+        return paginate(request, server.baseUrl, items);
+      },
+      DEPLOYMENTS_READ,
+    );
+    server.route(
+      'POST',
+      '/repos/{owner}/{repo}/deployments/{id}/statuses',
+      (request) => {
+        const deployment = this.find(request.params.owner, request.params.repo, Number(request.params.id));
+        if (!deployment) return { status: 404, body: { message: 'Not Found' } };
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        const states: DeploymentState[] = [
+          'error',
+          'failure',
+          'inactive',
+          'in_progress',
+          'queued',
+          'pending',
+          'success',
+        ];
+        if (!states.includes(body.state as DeploymentState)) {
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [{ resource: 'DeploymentStatus', field: 'state', code: 'invalid' }],
+            },
+          };
+        }
+        const status = this.addStatus(deployment, body.state as DeploymentState, {
+          description: typeof body.description === 'string' ? body.description : '',
+          target_url: typeof body.target_url === 'string' ? body.target_url : '',
+          log_url: typeof body.log_url === 'string' ? body.log_url : '',
+          environment_url: typeof body.environment_url === 'string' ? body.environment_url : '',
+        });
+        if (body.state === 'success' && body.auto_inactive !== false) this.inactivatePrior(deployment);
+        return { status: 201, body: this.statusJson(deployment, status) };
+      },
+      DEPLOYMENTS_WRITE,
+    );
   }
 
   private find(owner: string, repo: string, id: number): DeploymentRecord | undefined {
-    return this.deployments.find((deployment) => deployment.owner === owner && deployment.repo === repo && deployment.id === id);
+    return this.deployments.find(
+      (deployment) => deployment.owner === owner && deployment.repo === repo && deployment.id === id,
+    );
   }
 
   private tick(): string {
@@ -116,7 +172,11 @@ export class DeploymentsApi {
     return record;
   }
 
-  addStatus(deployment: DeploymentRecord, state: DeploymentState, fields: Partial<Omit<StatusRecord, 'id' | 'state' | 'created_at'>> = {}): StatusRecord {
+  addStatus(
+    deployment: DeploymentRecord,
+    state: DeploymentState,
+    fields: Partial<Omit<StatusRecord, 'id' | 'state' | 'created_at'>> = {},
+  ): StatusRecord {
     const status: StatusRecord = {
       id: this.server.newId(),
       state,
@@ -134,7 +194,13 @@ export class DeploymentsApi {
   /** GitHub's auto_inactive: earlier successful non-transient, non-production deployments of the environment become inactive. */
   private inactivatePrior(current: DeploymentRecord): void {
     for (const deployment of this.deployments) {
-      if (deployment === current || deployment.environment !== current.environment || deployment.owner !== current.owner || deployment.repo !== current.repo) continue;
+      if (
+        deployment === current ||
+        deployment.environment !== current.environment ||
+        deployment.owner !== current.owner ||
+        deployment.repo !== current.repo
+      )
+        continue;
       if (deployment.transient_environment || deployment.production_environment) continue;
       if (deployment.statuses.at(-1)?.state === 'success') this.addStatus(deployment, 'inactive');
     }
@@ -144,8 +210,16 @@ export class DeploymentsApi {
   /** A deployment of `ref` a deploy step started and has not finished (as redeploy-tag leaves it for smoke-test). */
   inProgress(owner: string, repo: string, environment: string, ref: string): DeploymentRecord {
     const deployment = this.addDeployment({
-      owner, repo, ref, sha: fakeSha(ref), task: 'deploy', payload: {}, environment, description: `deploy ${ref}`,
-      transient_environment: false, production_environment: environment === 'production',
+      owner,
+      repo,
+      ref,
+      sha: fakeSha(ref),
+      task: 'deploy',
+      payload: {},
+      environment,
+      description: `deploy ${ref}`,
+      transient_environment: false,
+      production_environment: environment === 'production',
     });
     this.addStatus(deployment, 'in_progress');
     return deployment;

@@ -6,7 +6,9 @@ import { FakeGitHubServer } from './server.js';
 export { FakeGitHubServer } from './server.js';
 
 /** A started GitHub API stand-in with the deployments, releases, tags and issues endpoints. */
-export async function startFakeGitHub(options: { token?: string; tls?: { cert: string; key: string } } = {}): Promise<{ server: FakeGitHubServer; deployments: DeploymentsApi; releases: ReleasesApi; issues: IssuesApi }> {
+export async function startFakeGitHub(
+  options: { token?: string; tls?: { cert: string; key: string } } = {},
+): Promise<{ server: FakeGitHubServer; deployments: DeploymentsApi; releases: ReleasesApi; issues: IssuesApi }> {
   const server = new FakeGitHubServer();
   server.requiredToken = options.token;
   const deployments = new DeploymentsApi(server);

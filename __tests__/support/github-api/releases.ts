@@ -20,25 +20,52 @@ export class ReleasesApi {
   readonly tags = new Map<string, { owner: string; repo: string; sha: string }>();
 
   constructor(private readonly server: FakeGitHubServer) {
-    server.route('GET', '/repos/{owner}/{repo}/releases', (request) => {
-      const items = this.releases
-        .filter((release) => release.owner === request.params.owner && release.repo === request.params.repo)
-        .sort((a, b) => b.id - a.id)
-        .map((release) => this.releaseJson(release));
-      return paginate(request, server.baseUrl, items);
-    }, { scope: 'contents', level: 'read' });
+    server.route(
+      'GET',
+      '/repos/{owner}/{repo}/releases',
+      (request) => {
+        const items = this.releases
+          .filter((release) => release.owner === request.params.owner && release.repo === request.params.repo)
+          .sort((a, b) => b.id - a.id)
+          .map((release) => this.releaseJson(release));
+        return paginate(request, server.baseUrl, items);
+      },
+      { scope: 'contents', level: 'read' },
+    );
     // "Create a release": 422 when the tag already has one, as GitHub answers.
-    server.route('POST', '/repos/{owner}/{repo}/releases', (request) => {
-      const body = request.body as { tag_name?: string; name?: string; body?: string; make_latest?: string };
-      const { owner, repo } = request.params;
-      if (!body.tag_name) return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'missing_field', field: 'tag_name' }] } };
-      if (this.releases.some((release) => release.owner === owner && release.repo === repo && release.tag_name === body.tag_name)) {
-        return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] } };
-      }
-      const record = this.addRelease(owner, repo, body.tag_name);
-      Object.assign(record, { name: body.name ?? body.tag_name, body: body.body, make_latest: body.make_latest });
-      return { status: 201, body: this.releaseJson(record) };
-    }, { scope: 'contents', level: 'write' });
+    server.route(
+      'POST',
+      '/repos/{owner}/{repo}/releases',
+      (request) => {
+        const body = request.body as { tag_name?: string; name?: string; body?: string; make_latest?: string };
+        const { owner, repo } = request.params;
+        if (!body.tag_name)
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [{ resource: 'Release', code: 'missing_field', field: 'tag_name' }],
+            },
+          };
+        if (
+          this.releases.some(
+            (release) => release.owner === owner && release.repo === repo && release.tag_name === body.tag_name,
+          )
+        ) {
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }],
+            },
+          };
+        }
+        const record = this.addRelease(owner, repo, body.tag_name);
+        Object.assign(record, { name: body.name ?? body.tag_name, body: body.body, make_latest: body.make_latest });
+        return { status: 201, body: this.releaseJson(record) };
+      },
+      { scope: 'contents', level: 'write' },
+    );
     server.route('GET', '/repos/{owner}/{repo}/tags', (request) => {
       const items = [...this.tags]
         .filter(([, tag]) => tag.owner === request.params.owner && tag.repo === request.params.repo)
@@ -52,10 +79,23 @@ export class ReleasesApi {
     this.tags.set(name, { owner, repo, sha });
   }
 
-  addRelease(owner: string, repo: string, tag: string, options: { prerelease?: boolean; draft?: boolean } = {}): ReleaseRecord {
+  addRelease(
+    owner: string,
+    repo: string,
+    tag: string,
+    options: { prerelease?: boolean; draft?: boolean } = {},
+  ): ReleaseRecord {
     const record: ReleaseRecord = {
-      id: this.server.newId(), owner, repo, tag_name: tag, name: tag, draft: options.draft ?? false, prerelease: options.prerelease ?? false,
-      created_at: new Date(Date.parse('2026-01-01T00:00:00Z') + this.releases.length * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      id: this.server.newId(),
+      owner,
+      repo,
+      tag_name: tag,
+      name: tag,
+      draft: options.draft ?? false,
+      prerelease: options.prerelease ?? false,
+      created_at: new Date(Date.parse('2026-01-01T00:00:00Z') + this.releases.length * 86_400_000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
     };
     this.releases.push(record);
     if (!this.tags.has(tag)) this.addTag(owner, repo, tag);

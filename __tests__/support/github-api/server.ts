@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { allows, type PermissionLevel, type Permissions, type PermissionScope } from '../../../scripts/local-runner/permissions.js';
+import {
+  allows,
+  type PermissionLevel,
+  type Permissions,
+  type PermissionScope,
+} from '../../../scripts/local-runner/permissions.js';
 import { listenLocal, type LocalHttpServer } from '../local-http.js';
 
 /**
@@ -93,7 +98,11 @@ export class FakeGitHubServer {
 
   /** Environment for an action step: where the API is, as the runner would set it. */
   env(): Record<string, string> {
-    return { GITHUB_API_URL: this.baseUrl, GITHUB_SERVER_URL: this.baseUrl.replace('127.0.0.1', 'localhost'), GITHUB_GRAPHQL_URL: `${this.baseUrl}/graphql` };
+    return {
+      GITHUB_API_URL: this.baseUrl,
+      GITHUB_SERVER_URL: this.baseUrl.replace('127.0.0.1', 'localhost'),
+      GITHUB_GRAPHQL_URL: `${this.baseUrl}/graphql`,
+    };
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -105,35 +114,62 @@ export class FakeGitHubServer {
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
-      return this.send(response, { status: 400, body: { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest' } });
+      return this.send(response, {
+        status: 400,
+        body: { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest' },
+      });
     }
     const authorization = request.headers.authorization;
     this.requests.push({ method: request.method ?? 'GET', path: url.pathname + url.search, body, authorization });
     const token = /^(?:token|Bearer) (.+)$/.exec(authorization ?? '')?.[1];
     const scoped = token === undefined ? undefined : this.scopedTokens.get(token);
     if ((this.requiredToken || this.scopedTokens.size > 0) && token !== this.requiredToken && !scoped) {
-      return this.send(response, { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } });
+      return this.send(response, {
+        status: 401,
+        body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' },
+      });
     }
     for (const route of this.routes) {
       if (route.method !== request.method) continue;
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
       if (scoped && route.permission && !allows(scoped, route.permission.scope, route.permission.level)) {
-        return this.send(response, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: '403' } });
+        return this.send(response, {
+          status: 403,
+          body: {
+            message: 'Resource not accessible by integration',
+            documentation_url: 'https://docs.github.com/rest',
+            status: '403',
+          },
+        });
       }
       const params = Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1])]));
       try {
-        const result = await route.handler({ method: route.method, path: url.pathname, params, query: url.searchParams, body, headers: request.headers });
+        const result = await route.handler({
+          method: route.method,
+          path: url.pathname,
+          params,
+          query: url.searchParams,
+          body,
+          headers: request.headers,
+        });
         return this.send(response, result);
       } catch (error) {
         return this.send(response, { status: 500, body: { message: (error as Error).message } });
       }
     }
-    this.send(response, { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+    this.send(response, {
+      status: 404,
+      body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+    });
   }
 
   private send(response: ServerResponse, result: ApiResponse): void {
-    const headers: Record<string, string> = { 'x-github-media-type': 'github.v3; format=json', 'x-ratelimit-remaining': '4999', ...result.headers };
+    const headers: Record<string, string> = {
+      'x-github-media-type': 'github.v3; format=json',
+      'x-ratelimit-remaining': '4999',
+      ...result.headers,
+    };
     if (result.body === undefined) {
       response.writeHead(result.status, headers);
       response.end();

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +30,29 @@ export const DEMO_TAGS = Object.keys(RELEASES);
 const BUILD_LABEL = 'io.rollback-actions.demo-build';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const APP_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
-const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'sleep', 'wget', 'env', 'ps', 'kill', 'true', 'false', 'nc', 'grep', 'id'];
+const BUSYBOX_APPLETS = [
+  'sh',
+  'cat',
+  'echo',
+  'ls',
+  'sleep',
+  'wget',
+  'env',
+  'ps',
+  'kill',
+  'true',
+  'false',
+  'nc',
+  'grep',
+  'id',
+];
 
 async function bundleApp(outDir: string): Promise<void> {
   const ncc = path.join(REPO_ROOT, 'node_modules', '.bin', 'ncc');
-  await runProcess(ncc, ['build', path.join(APP_DIR, 'server.ts'), '-o', outDir, '--quiet'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+  await runProcess(ncc, ['build', path.join(APP_DIR, 'server.ts'), '-o', outDir, '--quiet'], {
+    cwd: REPO_ROOT,
+    timeoutMs: 180_000,
+  });
 }
 
 /** Shared libraries a binary loads, from ldd (in ldd's order), so an image runs it as this machine does. */
@@ -35,7 +64,8 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
 /** Content hash of the inputs; names are repository-relative so two checkouts of one commit agree. */
 export function hashInputs(files: string[], extra: string): string {
   const hash = createHash('sha256').update(extra);
-  for (const file of files) hash.update(file.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, file) : file).update(readFileSync(file));
+  for (const file of files)
+    hash.update(file.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, file) : file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -47,8 +77,16 @@ function listFiles(dir: string): string[] {
 }
 
 /** The value of the build label `label` on an image, undefined when there is no such image. */
-export async function imageBuildLabel(reference: string, env: Record<string, string>, label = BUILD_LABEL): Promise<string | undefined> {
-  const result = await runProcess('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, reference], { env, okExitCodes: [0, 1] });
+export async function imageBuildLabel(
+  reference: string,
+  env: Record<string, string>,
+  label = BUILD_LABEL,
+): Promise<string | undefined> {
+  const result = await runProcess(
+    'docker',
+    ['image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, reference],
+    { env, okExitCodes: [0, 1] },
+  );
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 
@@ -87,7 +125,11 @@ const CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'rollback-actio
  * is not cached yet. Written under a temporary name and renamed, so a concurrent run never reads a
  * half-written one; older tarballs of the same kind are removed.
  */
-export async function rootfsTarball(kind: string, hash: string, build: (root: string, work: string) => Promise<void>): Promise<string> {
+export async function rootfsTarball(
+  kind: string,
+  hash: string,
+  build: (root: string, work: string) => Promise<void>,
+): Promise<string> {
   const cached = path.join(CACHE_DIR, `${kind}-${hash}.tar`);
   if (existsSync(cached)) return cached;
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -103,7 +145,8 @@ export async function rootfsTarball(kind: string, hash: string, build: (root: st
     rmSync(work, { recursive: true, force: true });
   }
   for (const file of readdirSync(CACHE_DIR)) {
-    if (file.startsWith(`${kind}-`) && file.endsWith('.tar') && path.join(CACHE_DIR, file) !== cached) rmSync(path.join(CACHE_DIR, file), { force: true });
+    if (file.startsWith(`${kind}-`) && file.endsWith('.tar') && path.join(CACHE_DIR, file) !== cached)
+      rmSync(path.join(CACHE_DIR, file), { force: true });
   }
   return cached;
 }
@@ -121,10 +164,14 @@ export async function buildDemoImages(dockerHost: string, tags: readonly string[
   const env = { DOCKER_HOST: dockerHost };
   const nodeBinary = process.execPath;
   const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
-  if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
+  if (!busybox)
+    throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
   const libraries = await sharedLibraries(nodeBinary);
   // Hash the sources, not the bundle: an up-to-date machine then skips the bundling step entirely.
-  const sources = [...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')), path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json')];
+  const sources = [
+    ...listFiles(APP_DIR).filter((file) => file.endsWith('.ts')),
+    path.join(REPO_ROOT, 'node_modules', 'pg', 'package.json'),
+  ];
   const buildHash = hashInputs([...sources, nodeBinary, busybox, ...libraries], 'demo-image-v1');
   const stale = [];
   for (const tag of tags) {
@@ -138,20 +185,33 @@ export async function buildDemoImages(dockerHost: string, tags: readonly string[
     buildRootFs(root, bundle, nodeBinary, libraries, busybox);
   });
   // One import per tag, at once: the engine hashes the same tarball for each, and stores one layer.
-  await Promise.all(stale.map((tag) =>
-    runProcess('docker', [
-      'import',
-      '--change', `ENV APP_VERSION=${tag}`,
-      '--change', 'ENV PORT=8080',
-      '--change', 'ENV NODE_ENV=production',
-      '--change', `LABEL ${BUILD_LABEL}=${buildHash}`,
-      '--change', `LABEL org.opencontainers.image.version=${tag}`,
-      '--change', 'WORKDIR /app',
-      '--change', 'CMD ["/usr/bin/node", "/app/index.js"]',
-      tarball,
-      `${DEMO_IMAGE}:${tag}`,
-    ], { env, timeoutMs: 300_000 }),
-  ));
+  await Promise.all(
+    stale.map((tag) =>
+      runProcess(
+        'docker',
+        [
+          'import',
+          '--change',
+          `ENV APP_VERSION=${tag}`,
+          '--change',
+          'ENV PORT=8080',
+          '--change',
+          'ENV NODE_ENV=production',
+          '--change',
+          `LABEL ${BUILD_LABEL}=${buildHash}`,
+          '--change',
+          `LABEL org.opencontainers.image.version=${tag}`,
+          '--change',
+          'WORKDIR /app',
+          '--change',
+          'CMD ["/usr/bin/node", "/app/index.js"]',
+          tarball,
+          `${DEMO_IMAGE}:${tag}`,
+        ],
+        { env, timeoutMs: 300_000 },
+      ),
+    ),
+  );
   return { image: DEMO_IMAGE, tags: [...tags], buildSeconds: (Date.now() - started) / 1000 };
 }
 

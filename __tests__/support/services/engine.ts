@@ -44,7 +44,11 @@ const SWARM_PORT = 2377;
 const GOSSIP_PORT = 7946;
 
 async function dockerAnswers(dockerHost: string): Promise<boolean> {
-  const result = await runProcess('docker', ['version', '--format', '{{.Server.Version}}'], { env: { DOCKER_HOST: dockerHost }, okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+  const result = await runProcess('docker', ['version', '--format', '{{.Server.Version}}'], {
+    env: { DOCKER_HOST: dockerHost },
+    okExitCodes: [0, 1],
+    timeoutMs: 10_000,
+  }).catch(() => undefined);
   return result?.exitCode === 0;
 }
 
@@ -96,7 +100,8 @@ function mountsUnder(dir: string): string[] {
  */
 function privilege(): { asRoot: (command: string, args: string[]) => [string, string[]]; group?: string } {
   if (process.getuid?.() === 0) return { asRoot: (command, args) => [command, args] };
-  if (!findExecutable('sudo')) throw new Error('dockerd needs root: run the tests as root, or as a user with passwordless sudo.');
+  if (!findExecutable('sudo'))
+    throw new Error('dockerd needs root: run the tests as root, or as a user with passwordless sudo.');
   return { asRoot: (command, args) => ['sudo', ['-n', command, ...args]], group: String(process.getgid?.()) };
 }
 
@@ -117,16 +122,27 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
   // An empty config file: the host's /etc/docker/daemon.json must not leak in (its data-root or hosts would clash).
   writeFileSync(path.join(dir, 'daemon.json'), '{}\n');
   const args = [
-    '--config-file', path.join(dir, 'daemon.json'),
-    '--data-root', path.join(dir, 'data'),
-    '--exec-root', path.join(dir, 'exec'),
-    '--pidfile', pidFile,
-    '-H', dockerHost,
+    '--config-file',
+    path.join(dir, 'daemon.json'),
+    '--data-root',
+    path.join(dir, 'data'),
+    '--exec-root',
+    path.join(dir, 'exec'),
+    '--pidfile',
+    pidFile,
+    '-H',
+    dockerHost,
     // A containerd already running on the machine would be shared: its namespaces keep the runs apart.
-    '--containerd-namespace', namespace,
-    '--containerd-plugins-namespace', `${namespace}-plugins`,
-    '--iptables=false', '--ip-masq=false', '--bridge=none', '--storage-driver=vfs',
-    '--shutdown-timeout', '5',
+    '--containerd-namespace',
+    namespace,
+    '--containerd-plugins-namespace',
+    `${namespace}-plugins`,
+    '--iptables=false',
+    '--ip-masq=false',
+    '--bridge=none',
+    '--storage-driver=vfs',
+    '--shutdown-timeout',
+    '5',
     ...(group ? ['--group', group] : []),
   ];
   const log = openSync(logFile, 'a');
@@ -135,17 +151,24 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
   child.unref();
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = `dockerd exited (${code ?? signal})`));
-  const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '');
+  const logTail = () =>
+    existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '';
 
   const stop = async () => {
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : child.pid;
     if (pid && exited === undefined) {
       await runProcess(...asRoot('kill', ['-TERM', String(pid)]), { okExitCodes: [0, 1] });
-      await waitFor('dockerd to stop', async () => (exited !== undefined || !existsSync(`/proc/${pid}`) ? true : undefined), 60_000, 100).catch(async () => {
+      await waitFor(
+        'dockerd to stop',
+        async () => (exited !== undefined || !existsSync(`/proc/${pid}`) ? true : undefined),
+        60_000,
+        100,
+      ).catch(async () => {
         await runProcess(...asRoot('kill', ['-KILL', String(pid)]), { okExitCodes: [0, 1] });
       });
     }
-    for (const mount of mountsUnder(dir)) await runProcess(...asRoot('umount', ['-l', mount]), { okExitCodes: [0, 1, 32] });
+    for (const mount of mountsUnder(dir))
+      await runProcess(...asRoot('umount', ['-l', mount]), { okExitCodes: [0, 1, 32] });
     // vfs layers hold root-owned files: removing them needs root too.
     if (group) await runProcess(...asRoot('rm', ['-rf', dir]), { okExitCodes: [0, 1] });
     else rmSync(dir, { recursive: true, force: true });
@@ -174,19 +197,51 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
 export async function initSwarm(dockerHost: string): Promise<{ address: string; nodeId: string }> {
   const endpoint = `${await freeSwarmAddress()}:${SWARM_PORT}`;
   const dataPathPort = await freeDataPathPort();
-  await runProcess('docker', ['swarm', 'init', '--advertise-addr', endpoint, '--listen-addr', endpoint, '--data-path-port', String(dataPathPort)], { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 });
+  await runProcess(
+    'docker',
+    [
+      'swarm',
+      'init',
+      '--advertise-addr',
+      endpoint,
+      '--listen-addr',
+      endpoint,
+      '--data-path-port',
+      String(dataPathPort),
+    ],
+    { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 },
+  );
   return { address: endpoint, nodeId: await swarmNodeId(dockerHost) };
 }
 
 /** Joins the engine to a swarm as a worker, on a loopback address of its own. */
-export async function joinSwarm(dockerHost: string, join: { managerAddress: string; token: string }): Promise<{ address: string; nodeId: string }> {
+export async function joinSwarm(
+  dockerHost: string,
+  join: { managerAddress: string; token: string },
+): Promise<{ address: string; nodeId: string }> {
   const endpoint = `${await freeSwarmAddress()}:${SWARM_PORT}`;
-  await runProcess('docker', ['swarm', 'join', '--token', join.token, '--advertise-addr', endpoint, '--listen-addr', endpoint, join.managerAddress], { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 });
+  await runProcess(
+    'docker',
+    [
+      'swarm',
+      'join',
+      '--token',
+      join.token,
+      '--advertise-addr',
+      endpoint,
+      '--listen-addr',
+      endpoint,
+      join.managerAddress,
+    ],
+    { env: { DOCKER_HOST: dockerHost }, timeoutMs: 60_000 },
+  );
   return { address: endpoint, nodeId: await swarmNodeId(dockerHost) };
 }
 
 async function swarmNodeId(dockerHost: string): Promise<string> {
-  const { stdout } = await runProcess('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env: { DOCKER_HOST: dockerHost } });
+  const { stdout } = await runProcess('docker', ['info', '--format', '{{.Swarm.NodeID}}'], {
+    env: { DOCKER_HOST: dockerHost },
+  });
   return stdout.trim();
 }
 

@@ -60,7 +60,10 @@ export async function startServices(log: (line: string) => void = () => undefine
 /** Reads a service location in a test; a missing one means the global setup did not run. */
 export function serviceEnv(name: keyof typeof SERVICE_ENV): string {
   const value = process.env[SERVICE_ENV[name]];
-  if (!value) throw new Error(`${SERVICE_ENV[name]} is not set: run the tests with "npm test" so the global setup starts the services.`);
+  if (!value)
+    throw new Error(
+      `${SERVICE_ENV[name]} is not set: run the tests with "npm test" so the global setup starts the services.`,
+    );
   return value;
 }
 

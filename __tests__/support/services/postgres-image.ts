@@ -1,7 +1,14 @@
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable, runProcess } from '../../../shared/process.js';
-import { copyLibraries, hashInputs, imageBuildLabel, installBusybox, rootfsTarball, sharedLibraries } from './demo-images.js';
+import {
+  copyLibraries,
+  hashInputs,
+  imageBuildLabel,
+  installBusybox,
+  rootfsTarball,
+  sharedLibraries,
+} from './demo-images.js';
 
 /**
  * A PostgreSQL server image built from this machine's own PostgreSQL installation, for workflow
@@ -45,14 +52,17 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
   const env = { DOCKER_HOST: dockerHost };
   const major = path.basename(path.dirname(pgBinDir));
   const reference = `${POSTGRES_SERVICE_IMAGE}:${major}`;
-  const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql', 'pg_dump'].map((name) => path.join(pgBinDir, name));
+  const binaries = ['postgres', 'initdb', 'pg_ctl', 'pg_isready', 'psql', 'pg_dump'].map((name) =>
+    path.join(pgBinDir, name),
+  );
   const libraries = await librariesOf(binaries);
   // ENTRYPOINT + 'path-env-pghost', then each file's (absolute) path and contents: the label images built before carry.
   const hash = hashInputs([...binaries, ...libraries], `${ENTRYPOINT}path-env-pghost`);
   if ((await imageBuildLabel(reference, env, BUILD_LABEL)) === hash) return reference;
 
   const busybox = findExecutable('busybox', ['/bin', '/usr/bin']);
-  if (!busybox) throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
+  if (!busybox)
+    throw new Error('busybox is not installed (Debian package busybox-static). Run scripts/setup-test-env.sh.');
   const tarball = await rootfsTarball(`postgres-${major}`, hash, async (root) => {
     const installRoot = path.dirname(pgBinDir);
     mkdirSync(path.join(root, 'bin'), { recursive: true });
@@ -65,22 +75,35 @@ export async function buildPostgresServiceImage(dockerHost: string, pgBinDir: st
     cpSync('/usr/share/zoneinfo', path.join(root, 'usr/share/zoneinfo'), { recursive: true, dereference: true });
     copyLibraries(root, libraries);
     mkdirSync(path.join(root, 'etc'), { recursive: true });
-    writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/tmp:/bin/sh\n');
+    writeFileSync(
+      path.join(root, 'etc', 'passwd'),
+      'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/tmp:/bin/sh\n',
+    );
     writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\npostgres:x:999:\n');
     writeFileSync(path.join(root, 'entrypoint.sh'), ENTRYPOINT, { mode: 0o755 });
   });
-  await runProcess('docker', [
-    'import',
-    '--change', `ENV PG_BIN=${pgBinDir}`,
-    // Healthchecks (--health-cmd pg_isready) and `docker exec ... psql` run with the image's PATH,
-    // and find the server's socket in /tmp, as the official image's tools find theirs.
-    '--change', `ENV PATH=${pgBinDir}:/bin`,
-    '--change', 'ENV PGHOST=/tmp',
-    '--change', `LABEL ${BUILD_LABEL}=${hash}`,
-    '--change', 'USER 999',
-    '--change', 'CMD ["/bin/sh", "/entrypoint.sh"]',
-    tarball,
-    reference,
-  ], { env, timeoutMs: 300_000 });
+  await runProcess(
+    'docker',
+    [
+      'import',
+      '--change',
+      `ENV PG_BIN=${pgBinDir}`,
+      // Healthchecks (--health-cmd pg_isready) and `docker exec ... psql` run with the image's PATH,
+      // and find the server's socket in /tmp, as the official image's tools find theirs.
+      '--change',
+      `ENV PATH=${pgBinDir}:/bin`,
+      '--change',
+      'ENV PGHOST=/tmp',
+      '--change',
+      `LABEL ${BUILD_LABEL}=${hash}`,
+      '--change',
+      'USER 999',
+      '--change',
+      'CMD ["/bin/sh", "/entrypoint.sh"]',
+      tarball,
+      reference,
+    ],
+    { env, timeoutMs: 300_000 },
+  );
   return reference;
 }

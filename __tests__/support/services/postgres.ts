@@ -23,10 +23,14 @@ export interface PostgresService {
 export function serverBinDir(): string {
   const base = '/usr/lib/postgresql';
   if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
-  const versions = existsSync(base) ? readdirSync(base).filter((name) => existsSync(path.join(base, name, 'bin', 'initdb'))) : [];
+  const versions = existsSync(base)
+    ? readdirSync(base).filter((name) => existsSync(path.join(base, name, 'bin', 'initdb')))
+    : [];
   versions.sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) {
-    throw new Error('No PostgreSQL server found under /usr/lib/postgresql/*/bin and DATABASE_URL is not set. Run scripts/setup-test-env.sh.');
+    throw new Error(
+      'No PostgreSQL server found under /usr/lib/postgresql/*/bin and DATABASE_URL is not set. Run scripts/setup-test-env.sh.',
+    );
   }
   return path.join(base, versions[0], 'bin');
 }
@@ -81,16 +85,43 @@ export async function startPostgres(): Promise<PostgresService> {
   }
   chmodSync(root, 0o700);
   await asPostgresUser(path.join(binDir, 'initdb'), [
-    '-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256',
-    `--pwfile=${path.join(root, 'pwfile')}`, '-E', 'UTF8', '--locale=C', '--no-sync',
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${path.join(root, 'pwfile')}`,
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
   ]);
   // Durability settings off: these clusters live for one test run. Prepared transactions on: the
   // fault tests hold locks with one, as an application using two-phase commit does.
   const serverOptions = [
-    `-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c synchronous_commit=off',
-    '-c full_page_writes=off', '-c max_connections=300', '-c shared_buffers=256MB', '-c max_prepared_transactions=10',
+    `-p ${port}`,
+    `-k ${root}`,
+    "-c listen_addresses='127.0.0.1'",
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+    '-c max_connections=300',
+    '-c shared_buffers=256MB',
+    '-c max_prepared_transactions=10',
   ].join(' ');
-  await asPostgresUser(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start']);
+  await asPostgresUser(path.join(binDir, 'pg_ctl'), [
+    '-D',
+    dataDir,
+    '-l',
+    path.join(root, 'server.log'),
+    '-o',
+    serverOptions,
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ]);
   const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await waitFor('the throwaway PostgreSQL server', async () => ((await answers(adminUrl)) ? true : undefined), 30_000);
   return {
@@ -98,7 +129,9 @@ export async function startPostgres(): Promise<PostgresService> {
     binDir,
     dataDir,
     async stop() {
-      await asPostgresUser(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      await asPostgresUser(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(
+        () => undefined,
+      );
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,17 @@ import * as core from '@actions/core';
 import { ActionError } from '../../errors.js';
 import type { PgBackRestHost } from './host.js';
 import type { StanzaInfo } from './info.js';
-import { formatLsn, parseLsn, parseSegmentFileName, parseTimelineHistory, segmentEndingAt, segmentStartLsn, timelineHistoryFileName, type Segment, type TimelineBranch } from './wal.js';
+import {
+  formatLsn,
+  parseLsn,
+  parseSegmentFileName,
+  parseTimelineHistory,
+  segmentEndingAt,
+  segmentStartLsn,
+  timelineHistoryFileName,
+  type Segment,
+  type TimelineBranch,
+} from './wal.js';
 
 /**
  * Reading the stanza's WAL archive where pgBackRest runs: which segments it holds, a timeline's
@@ -33,9 +43,18 @@ interface RepoEntry {
 const ARCHIVED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
 
 /** Every complete WAL segment in the stanza's current archive, oldest first. */
-export async function listArchivedSegments(host: PgBackRestHost, info: StanzaInfo, segmentSize: number): Promise<ArchivedSegment[]> {
+export async function listArchivedSegments(
+  host: PgBackRestHost,
+  info: StanzaInfo,
+  segmentSize: number,
+): Promise<ArchivedSegment[]> {
   if (!info.archiveId) return [];
-  const { stdout } = await host.pgbackrest('repo-ls', ['--output=json', '--recurse', '--log-level-console=warn', `archive/${info.name}/${info.archiveId}`]);
+  const { stdout } = await host.pgbackrest('repo-ls', [
+    '--output=json',
+    '--recurse',
+    '--log-level-console=warn',
+    `archive/${info.name}/${info.archiveId}`,
+  ]);
   const entries = JSON.parse(stdout) as Record<string, RepoEntry>;
   const segments: ArchivedSegment[] = [];
   for (const [file, entry] of Object.entries(entries)) {
@@ -48,20 +67,37 @@ export async function listArchivedSegments(host: PgBackRestHost, info: StanzaInf
 
 /** The newest archived segment: what the newest restorable moment is measured by. */
 export function newestSegment(segments: ArchivedSegment[]): ArchivedSegment | undefined {
-  return segments.reduce<ArchivedSegment | undefined>((newest, segment) => (!newest || segment.archivedAt > newest.archivedAt || (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name) ? segment : newest), undefined);
+  return segments.reduce<ArchivedSegment | undefined>(
+    (newest, segment) =>
+      !newest ||
+      segment.archivedAt > newest.archivedAt ||
+      (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name)
+        ? segment
+        : newest,
+    undefined,
+  );
 }
 
 /** A WAL file from the archive into `dir` (named as PostgreSQL names it); false when the archive does not have it. */
 async function fetchWal(host: PgBackRestHost, name: string, dir: string): Promise<boolean> {
-  const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], { okExitCodes: [0, 1] });
+  const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], {
+    okExitCodes: [0, 1],
+  });
   return result.exitCode === 0;
 }
 
 /** The history of `timeline` (empty for timeline 1, which has none). */
-export async function timelineHistory(host: PgBackRestHost, timeline: number, scratchDir: string): Promise<TimelineBranch[]> {
+export async function timelineHistory(
+  host: PgBackRestHost,
+  timeline: number,
+  scratchDir: string,
+): Promise<TimelineBranch[]> {
   if (timeline <= 1) return [];
   const file = timelineHistoryFileName(timeline);
-  if (!(await fetchWal(host, file, scratchDir))) throw new ActionError(`The archive of stanza "${host.settings.stanza}" has no ${file}, which timeline ${timeline} needs.`);
+  if (!(await fetchWal(host, file, scratchDir)))
+    throw new ActionError(
+      `The archive of stanza "${host.settings.stanza}" has no ${file}, which timeline ${timeline} needs.`,
+    );
   const { stdout } = await host.run('cat', ['--', `${scratchDir}/${file}`]);
   return parseTimelineHistory(stdout);
 }
@@ -91,12 +127,21 @@ export interface RestorePointSearch {
 
 /** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
 export function segmentBatches(candidates: ArchivedSegment[], size: number): ArchivedSegment[][] {
-  const sorted = [...candidates].sort((a, b) => (a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1));
+  const sorted = [...candidates].sort((a, b) =>
+    a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1,
+  );
   const batches: ArchivedSegment[][] = [];
   for (const segment of sorted) {
     const batch = batches.at(-1);
     const last = batch?.at(-1);
-    if (batch && last && batch.length < size && last.timeline === segment.timeline && last.number === segment.number + 1n) batch.push(segment);
+    if (
+      batch &&
+      last &&
+      batch.length < size &&
+      last.timeline === segment.timeline &&
+      last.number === segment.number + 1n
+    )
+      batch.push(segment);
     else batches.push([segment]);
   }
   return batches;
@@ -110,37 +155,61 @@ const PARALLEL_FETCHES = 4;
  * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
  * after the batch, for a record that crosses into it).
  */
-export async function findRestorePoint(host: PgBackRestHost, segments: ArchivedSegment[], search: RestorePointSearch): Promise<FoundRestorePoint | undefined> {
+export async function findRestorePoint(
+  host: PgBackRestHost,
+  segments: ArchivedSegment[],
+  search: RestorePointSearch,
+): Promise<FoundRestorePoint | undefined> {
   const waldump = await host.serverProgram('pg_waldump', search.major);
-  const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
-  const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber && (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
-  core.info(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint!)}`}.`);
+  const hinted =
+    search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
+  const candidates = segments.filter(
+    (segment) =>
+      segment.number >= search.fromSegmentNumber &&
+      (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n),
+  );
+  core.info(
+    `Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint!)}`}.`,
+  );
   let read = 0;
   for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
     const lowest = batch[batch.length - 1];
-    const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
+    const after = segments.find(
+      (other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n,
+    );
     const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
     try {
       for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
-        await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
+        await Promise.all(
+          files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)),
+        );
       }
       // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
       const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
-      const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+      const { stdout } = await host.run(
+        waldump,
+        ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'],
+        { okExitCodes: [0, 1] },
+      );
       const inBatch = (lsn: bigint) => {
         const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
         return number >= lowest.number && number <= batch[0].number;
       };
-      const newest = restorePointsIn(stdout).filter((point) => point.name === search.name && inBatch(point.lsn)).sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+      const newest = restorePointsIn(stdout)
+        .filter((point) => point.name === search.name && inBatch(point.lsn))
+        .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
       if (newest) {
-        const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number)!;
+        const segment = batch.find(
+          (candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number,
+        )!;
         return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
       }
     } finally {
       await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
     }
     read += batch.length;
-    if (read % 64 < BATCH_SEGMENTS && read < candidates.length) core.info(`... ${read} of ${candidates.length} segments read.`);
+    if (read % 64 < BATCH_SEGMENTS && read < candidates.length)
+      core.info(`... ${read} of ${candidates.length} segments read.`);
   }
   return undefined;
 }

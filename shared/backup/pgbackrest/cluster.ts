@@ -17,7 +17,9 @@ export async function serverRunsOn(host: PgBackRestHost, pgCtl: string, dataDire
   const result = await host.run(pgCtl, ['status', '-D', dataDirectory], { okExitCodes: ANY_EXIT, timeoutMs: 60_000 });
   if (result.exitCode === 0) return true;
   if (result.exitCode === 3) return false;
-  throw new ActionError(`pg_ctl status -D ${dataDirectory} on ${host.description} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`);
+  throw new ActionError(
+    `pg_ctl status -D ${dataDirectory} on ${host.description} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`,
+  );
 }
 
 export interface RecoveredServer {
@@ -43,24 +45,32 @@ export async function waitUntilPromoted(
     let client: pg.Client | undefined;
     try {
       client = await connect(target, { applicationName: 'rollback-actions restore-db', connectTimeoutMs: 5000 });
-      const { rows } = await client.query<{ recovering: boolean; replayed: string | null }>('SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed');
+      const { rows } = await client.query<{ recovering: boolean; replayed: string | null }>(
+        'SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed',
+      );
       if (!rows[0].recovering) {
         // The timeline WAL is written on now (pg_control's checkpoint timeline lags until the next checkpoint).
-        const { rows: current } = await client.query<{ segment: string; lsn: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment, pg_current_wal_lsn()::text AS lsn');
+        const { rows: current } = await client.query<{ segment: string; lsn: string }>(
+          'SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment, pg_current_wal_lsn()::text AS lsn',
+        );
         return { timeline: parseInt(current[0].segment.slice(0, 8), 16), lsn: current[0].lsn };
       }
       lastProblem = `it was still recovering (replayed up to ${rows[0].replayed ?? 'nothing yet'})`;
     } catch (error) {
       lastProblem = errorMessage(error);
       if (!(await stillStarting().catch(() => false))) {
-        throw new ActionError(`The restored server stopped during recovery:\n${await explain().catch((reason: unknown) => `(its log could not be read: ${errorMessage(reason)})`)}`);
+        throw new ActionError(
+          `The restored server stopped during recovery:\n${await explain().catch((reason: unknown) => `(its log could not be read: ${errorMessage(reason)})`)}`,
+        );
       }
     } finally {
       await client?.end().catch(() => undefined);
     }
     await sleep(delay);
   }
-  throw new ActionError(`The restored server did not finish recovery within ${Math.round(timeoutMs / 1000)}s: ${lastProblem}.\n${await explain().catch(() => '')}`);
+  throw new ActionError(
+    `The restored server did not finish recovery within ${Math.round(timeoutMs / 1000)}s: ${lastProblem}.\n${await explain().catch(() => '')}`,
+  );
 }
 
 /** The last lines of a file there (a server log), for error messages. */

@@ -64,7 +64,10 @@ export class PgBackRestHost {
         });
       });
       const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
-      if (!version) throw new ActionError(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+      if (!version)
+        throw new ActionError(
+          `"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`,
+        );
       return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
     } catch (error) {
       await ssh?.close();
@@ -82,13 +85,21 @@ export class PgBackRestHost {
   }
 
   /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
-  async pgbackrest(command: string, args: readonly string[] = [], options: Pick<RunOptions, 'onStdoutLine' | 'onStderrLine' | 'timeoutMs' | 'okExitCodes'> = {}): Promise<RunResult> {
+  async pgbackrest(
+    command: string,
+    args: readonly string[] = [],
+    options: Pick<RunOptions, 'onStdoutLine' | 'onStderrLine' | 'timeoutMs' | 'okExitCodes'> = {},
+  ): Promise<RunResult> {
     try {
       return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
     } catch (error) {
       if (error instanceof ProcessError) {
         const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
-        if (reason) throw new ActionError(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
+        if (reason)
+          throw new ActionError(
+            `pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`,
+            { cause: error },
+          );
       }
       throw error;
     }
@@ -96,7 +107,9 @@ export class PgBackRestHost {
 
   /** A long pgbackrest command with its log lines in a collapsible group. */
   async pgbackrestLogged(title: string, command: string, args: readonly string[]): Promise<RunResult> {
-    return withProgressGroup(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
+    return withProgressGroup(title, (log) =>
+      this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }),
+    );
   }
 
   async info(): Promise<StanzaInfo> {
@@ -106,7 +119,9 @@ export class PgBackRestHost {
 
   /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
   async check(): Promise<void> {
-    await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+    await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
+      `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
+    ]);
   }
 
   /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
@@ -134,31 +149,48 @@ export class PgBackRestHost {
       : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
     const tried: string[] = [];
     for (const candidate of candidates) {
-      const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error: unknown) => {
-        tried.push(`${candidate}: ${errorMessage(error).split('\n')[0]}`);
-        return undefined;
-      });
+      const result = await this.executor
+        .run(candidate, ['--version'], {
+          okExitCodes: Array.from({ length: 256 }, (_, code) => code),
+          timeoutMs: 30_000,
+        })
+        .catch((error: unknown) => {
+          tried.push(`${candidate}: ${errorMessage(error).split('\n')[0]}`);
+          return undefined;
+        });
       if (!result) continue;
       const version = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout)?.[1];
       if (result.exitCode === 0 && version === major) return candidate;
-      tried.push(`${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`);
+      tried.push(
+        `${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`,
+      );
     }
-    throw new ActionError(`No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`, {
-      hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
-    });
+    throw new ActionError(
+      `No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`,
+      {
+        hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
+      },
+    );
   }
 
   /** A private scratch directory there, removed by the returned function. */
   async scratchDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
     // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
     // may not be able to write to: then /tmp, which every user can.
-    const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
+    const { stdout } = await this.executor
+      .run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX'])
+      .catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
     const dir = stdout.trim();
-    if (!dir.startsWith('/')) throw new ActionError(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
+    if (!dir.startsWith('/'))
+      throw new ActionError(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
     return {
       path: dir,
       remove: async () => {
-        await this.executor.run('rm', ['-rf', '--', dir]).catch((error: unknown) => core.warning(`Could not remove ${dir} on ${this.description}: ${errorMessage(error)}`));
+        await this.executor
+          .run('rm', ['-rf', '--', dir])
+          .catch((error: unknown) =>
+            core.warning(`Could not remove ${dir} on ${this.description}: ${errorMessage(error)}`),
+          );
       },
     };
   }

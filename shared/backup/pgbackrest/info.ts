@@ -78,7 +78,15 @@ export function parseStanzaInfo(json: string, stanza: string): StanzaInfo {
   const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
   const backups: BackupSet[] = [];
   for (const backup of raw.backup ?? []) {
-    if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop) continue;
+    if (
+      backup.error ||
+      !db ||
+      backup.database.id !== db.id ||
+      !backup.lsn ||
+      !backup.archive.start ||
+      !backup.archive.stop
+    )
+      continue;
     backups.push({
       label: backup.label,
       type: backup.type,

@@ -15,8 +15,15 @@ export function parseVia(text: string | undefined): string[] {
   if (text === undefined) return [];
   if (text.startsWith('[')) {
     const parsed = yamlInput('pgbackrest-via');
-    if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
-      throw new InputError('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
+    if (
+      !Array.isArray(parsed) ||
+      parsed.length === 0 ||
+      parsed.some((part) => typeof part !== 'string' || part === '')
+    ) {
+      throw new InputError(
+        'pgbackrest-via',
+        'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].',
+      );
     }
     return parsed as string[];
   }
@@ -24,12 +31,22 @@ export function parseVia(text: string | undefined): string[] {
 }
 
 export function readPgBackRestSettings(extra: Pick<PgBackRestSettings, 'serverBinDir'> = {}): PgBackRestSettings {
-  const stanza = stringInput('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
-  if (!stanza) throw new InputError('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
+  const stanza = stringInput('pgbackrest-stanza', {
+    pattern: STANZA_PATTERN,
+    patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")',
+  });
+  if (!stanza)
+    throw new InputError(
+      'pgbackrest-stanza',
+      'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.',
+    );
   const archiveTimeoutMs = durationInput('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
   return {
     stanza,
-    config: stringInput('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+    config: stringInput('pgbackrest-config', {
+      pattern: /^\//,
+      patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on',
+    }),
     via: parseVia(stringInput('pgbackrest-via')),
     ssh: readSshTarget(),
     archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
@@ -40,6 +57,10 @@ export function readPgBackRestSettings(extra: Pick<PgBackRestSettings, 'serverBi
 /** Inputs of one method given with the other: said plainly, not ignored. */
 export function rejectInputsOfOtherMethod(method: BackupMethod, names: readonly string[]): void {
   for (const name of names) {
-    if (rawInput(name) !== '') throw new InputError(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
+    if (rawInput(name) !== '')
+      throw new InputError(
+        name,
+        `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`,
+      );
   }
 }

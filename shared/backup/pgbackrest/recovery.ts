@@ -12,12 +12,11 @@ import { formatLsn, parseSegmentFileName, timelineAt } from './wal.js';
  * that is not in the archived WAL, a time no backup precedes or that lies in the future.
  */
 export type RecoveryTarget =
-  | { kind: 'name'; name: string; lsnHint?: bigint }
-  | { kind: 'time'; time: Date }
-  | { kind: 'immediate' };
+  { kind: 'name'; name: string; lsnHint?: bigint } | { kind: 'time'; time: Date } | { kind: 'immediate' };
 
 /** "latest", "random" (among those finished within `windowMs`), or a backup label. */
-export type BackupSetChoice = { kind: 'latest' } | { kind: 'random'; windowMs: number } | { kind: 'label'; label: string };
+export type BackupSetChoice =
+  { kind: 'latest' } | { kind: 'random'; windowMs: number } | { kind: 'label'; label: string };
 
 export interface RecoveryPlan {
   target: RecoveryTarget;
@@ -51,16 +50,29 @@ function pickBackup(candidates: BackupSet[], choice: BackupSetChoice, context: P
   if (choice.kind === 'label') {
     const named = all.find((backup) => backup.label === choice.label);
     if (!named) {
-      throw new InputError(context.inputs.backupSet, `is "${choice.label}", which is not a backup of stanza "${context.info.name}" (it has: ${all.map((backup) => backup.label).join(', ') || 'no backups'}). Nothing was restored.`);
+      throw new InputError(
+        context.inputs.backupSet,
+        `is "${choice.label}", which is not a backup of stanza "${context.info.name}" (it has: ${all.map((backup) => backup.label).join(', ') || 'no backups'}). Nothing was restored.`,
+      );
     }
-    if (!candidates.includes(named)) throw new InputError(context.inputs.backupSet, `is "${choice.label}", which cannot recover to ${why}: it ends after it, or on another timeline. Nothing was restored.`);
+    if (!candidates.includes(named))
+      throw new InputError(
+        context.inputs.backupSet,
+        `is "${choice.label}", which cannot recover to ${why}: it ends after it, or on another timeline. Nothing was restored.`,
+      );
     return named;
   }
-  if (candidates.length === 0) throw new ActionError(`No backup of stanza "${context.info.name}" can recover to ${why}: none ends before it on its timeline. Nothing was restored.`);
+  if (candidates.length === 0)
+    throw new ActionError(
+      `No backup of stanza "${context.info.name}" can recover to ${why}: none ends before it on its timeline. Nothing was restored.`,
+    );
   if (choice.kind === 'latest') return candidates[candidates.length - 1];
   const now = (context.now ?? new Date()).getTime();
   const recent = candidates.filter((backup) => now - backup.stoppedAt.getTime() <= choice.windowMs);
-  if (recent.length === 0) throw new ActionError(`No backup of stanza "${context.info.name}" finished within the random-window (${Math.round(choice.windowMs / 3_600_000)}h); the newest is ${candidates[candidates.length - 1].label}. Nothing was restored.`);
+  if (recent.length === 0)
+    throw new ActionError(
+      `No backup of stanza "${context.info.name}" finished within the random-window (${Math.round(choice.windowMs / 3_600_000)}h); the newest is ${candidates[candidates.length - 1].label}. Nothing was restored.`,
+    );
   return recent[randomInt(recent.length)];
 }
 
@@ -72,21 +84,48 @@ function latestTimeline(segments: ArchivedSegment[]): number {
 /** Backups a recovery along `timeline` can start from: their end lies on that timeline's ancestry. */
 async function backupsOnTimeline(context: PlanContext, timeline: number): Promise<BackupSet[]> {
   const history = await timelineHistory(context.host, timeline, context.scratchDir);
-  return context.info.backups.filter((backup) => timelineAt(backup.stopLsn, timeline, history) === backup.timeline && backup.timeline <= timeline);
+  return context.info.backups.filter(
+    (backup) => timelineAt(backup.stopLsn, timeline, history) === backup.timeline && backup.timeline <= timeline,
+  );
 }
 
-export async function planRecovery(target: RecoveryTarget, choice: BackupSetChoice, context: PlanContext, major: string): Promise<RecoveryPlan> {
-  if (context.info.backups.length === 0) throw new ActionError(`Stanza "${context.info.name}" has no valid backup to restore (pgbackrest info: ${context.info.statusMessage}). Nothing was restored.`);
+export async function planRecovery(
+  target: RecoveryTarget,
+  choice: BackupSetChoice,
+  context: PlanContext,
+  major: string,
+): Promise<RecoveryPlan> {
+  if (context.info.backups.length === 0)
+    throw new ActionError(
+      `Stanza "${context.info.name}" has no valid backup to restore (pgbackrest info: ${context.info.statusMessage}). Nothing was restored.`,
+    );
   if (target.kind === 'immediate') {
     const backup = pickBackup(context.info.backups, choice, context, 'its own end');
-    return { target, backup, description: `the end of backup ${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})` };
+    return {
+      target,
+      backup,
+      description: `the end of backup ${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})`,
+    };
   }
   if (target.kind === 'time') {
     const now = context.now ?? new Date();
-    if (target.time > now) throw new InputError(context.inputs.target, `is ${target.time.toISOString()}, which is in the future. Nothing was restored.`);
+    if (target.time > now)
+      throw new InputError(
+        context.inputs.target,
+        `is ${target.time.toISOString()}, which is in the future. Nothing was restored.`,
+      );
     const onTimeline = await backupsOnTimeline(context, latestTimeline(context.segments));
-    const backup = pickBackup(onTimeline.filter((candidate) => candidate.stoppedAt <= target.time), choice, context, describeTarget(target));
-    return { target, backup, description: `${describeTarget(target)}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})` };
+    const backup = pickBackup(
+      onTimeline.filter((candidate) => candidate.stoppedAt <= target.time),
+      choice,
+      context,
+      describeTarget(target),
+    );
+    return {
+      target,
+      backup,
+      description: `${describeTarget(target)}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})`,
+    };
   }
   const oldest = context.info.backups
     .map((backup) => parseSegmentFileName(backup.archiveStart, context.segmentSize)?.number ?? 0n)
@@ -103,11 +142,18 @@ export async function planRecovery(target: RecoveryTarget, choice: BackupSetChoi
     throw new InputError(
       context.inputs.target,
       `is "${target.name}", and no restore point of that name is in the archived WAL of stanza "${context.info.name}"${target.lsnHint === undefined ? ' since its oldest backup' : ` around LSN ${formatLsn(target.lsnHint)}`}. Nothing was restored.`,
-      { hint: 'Use the restore-point output of the backup-db step that created it; a restore point whose WAL was never archived cannot be recovered to.' },
+      {
+        hint: 'Use the restore-point output of the backup-db step that created it; a restore point whose WAL was never archived cannot be recovered to.',
+      },
     );
   }
   const onTimeline = await backupsOnTimeline(context, found.timeline);
-  const backup = pickBackup(onTimeline.filter((candidate) => candidate.stopLsn <= found.lsn), choice, context, describeTarget(target));
+  const backup = pickBackup(
+    onTimeline.filter((candidate) => candidate.stopLsn <= found.lsn),
+    choice,
+    context,
+    describeTarget(target),
+  );
   return {
     target,
     backup,
@@ -126,8 +172,15 @@ export function recoveryTimeText(time: Date): string {
 export function restoreOptions(plan: RecoveryPlan): string[] {
   const options = [`--set=${plan.backup.label}`];
   const { target } = plan;
-  if (target.kind === 'name') options.push('--type=name', `--target=${target.name}`, `--target-timeline=${plan.timeline}`, '--target-action=promote');
-  else if (target.kind === 'time') options.push('--type=time', `--target=${recoveryTimeText(target.time)}`, '--target-action=promote');
+  if (target.kind === 'name')
+    options.push(
+      '--type=name',
+      `--target=${target.name}`,
+      `--target-timeline=${plan.timeline}`,
+      '--target-action=promote',
+    );
+  else if (target.kind === 'time')
+    options.push('--type=time', `--target=${recoveryTimeText(target.time)}`, '--target-action=promote');
   else options.push('--type=immediate', '--target-action=promote');
   return options;
 }

@@ -21,7 +21,8 @@ export interface RestorePoint {
 
 /** PostgreSQL keeps restore point names in a char[MAXFNAMELEN] (64 bytes with the terminating NUL). */
 export const RESTORE_POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/;
-export const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
+export const RESTORE_POINT_DESCRIPTION =
+  'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
 
 export async function createRestorePoint(client: pg.Client, name: string): Promise<RestorePoint> {
   const { rows } = await client.query<{ lsn: string; segment: string; at: Date }>(
@@ -29,7 +30,13 @@ export async function createRestorePoint(client: pg.Client, name: string): Promi
     [name],
   );
   const [row] = rows;
-  return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+  return {
+    name,
+    lsn: row.lsn,
+    createdAt: row.at,
+    timeline: parseSegmentFileName(row.segment)?.timeline ?? 1,
+    segment: row.segment,
+  };
 }
 
 interface ArchiverState {
@@ -56,11 +63,20 @@ export async function archiveUpToNow(client: pg.Client, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   let state: ArchiverState | undefined;
   for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
-    state = (await client.query<ArchiverState>('SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver')).rows[0];
+    state = (
+      await client.query<ArchiverState>(
+        'SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver',
+      )
+    ).rows[0];
     if (archivedThrough(state.last_archived_wal, segment)) return segment;
     if (Date.now() >= deadline) break;
     await sleep(delay);
   }
-  const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
-  throw new ActionError(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
+  const failure =
+    state?.last_failed_time && state.last_failed_time >= started
+      ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).`
+      : '';
+  throw new ActionError(
+    `WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`,
+  );
 }

@@ -15,7 +15,13 @@ export interface LiveServer {
   segmentSize: number;
   inRecovery: boolean;
   /** data_directory and the configuration files (superusers and pg_read_all_settings members only). */
-  files?: { dataDirectory: string; hbaFile: string; identFile: string; listenAddresses: string; socketDirectories: string };
+  files?: {
+    dataDirectory: string;
+    hbaFile: string;
+    identFile: string;
+    listenAddresses: string;
+    socketDirectories: string;
+  };
 }
 
 export async function describeLiveServer(client: pg.Client): Promise<LiveServer> {
@@ -27,12 +33,24 @@ export async function describeLiveServer(client: pg.Client): Promise<LiveServer>
   );
   let files: LiveServer['files'];
   try {
-    const { rows: settings } = await client.query<{ data_directory: string; hba_file: string; ident_file: string; listen_addresses: string; socket_directories: string }>(
+    const { rows: settings } = await client.query<{
+      data_directory: string;
+      hba_file: string;
+      ident_file: string;
+      listen_addresses: string;
+      socket_directories: string;
+    }>(
       `SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
               current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`,
     );
     const [row] = settings;
-    files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+    files = {
+      dataDirectory: row.data_directory,
+      hbaFile: row.hba_file,
+      identFile: row.ident_file,
+      listenAddresses: row.listen_addresses,
+      socketDirectories: row.socket_directories,
+    };
   } catch {
     // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
     files = undefined;
@@ -55,6 +73,8 @@ export function ensureStanzaOfServer(info: StanzaInfo, server: LiveServer): void
     );
   }
   if (info.databaseVersion && info.databaseVersion !== String(server.version.major)) {
-    throw new ActionError(`Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`);
+    throw new ActionError(
+      `Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`,
+    );
   }
 }

@@ -74,13 +74,20 @@ async function writeFileThere(host: PgBackRestHost, file: string, text: string):
 
 const confValue = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
-export async function restoreSideCluster(host: PgBackRestHost, plan: RecoveryPlan, request: SideClusterRequest): Promise<{ side: SideCluster; recovered: RecoveredServer }> {
+export async function restoreSideCluster(
+  host: PgBackRestHost,
+  plan: RecoveryPlan,
+  request: SideClusterRequest,
+): Promise<{ side: SideCluster; recovered: RecoveredServer }> {
   const dir = request.dataDirectory;
   const listed = await host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] });
   if (listed.exitCode === 0 && listed.stdout.trim() !== '') {
-    throw new ActionError(`The side data directory ${dir} on ${host.description} already exists and is not empty; restore-db never restores over a directory it did not make. Nothing was restored.`, {
-      hint: 'Choose another side-data-dir, or remove the old side cluster first (remove-side-cluster).',
-    });
+    throw new ActionError(
+      `The side data directory ${dir} on ${host.description} already exists and is not empty; restore-db never restores over a directory it did not make. Nothing was restored.`,
+      {
+        hint: 'Choose another side-data-dir, or remove the old side cluster first (remove-side-cluster).',
+      },
+    );
   }
   const pgCtl = await host.serverProgram('pg_ctl', request.major);
   const log = `${dir}/${SIDE_LOG}`;
@@ -91,37 +98,68 @@ export async function restoreSideCluster(host: PgBackRestHost, plan: RecoveryPla
       '--archive-mode=off',
       `--recovery-option=port=${request.port}`,
     ]);
-    await writeFileThere(host, `${dir}/${SIDE_MARKER}`, `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`);
+    await writeFileThere(
+      host,
+      `${dir}/${SIDE_MARKER}`,
+      `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`,
+    );
     if (!(await exists(host, `${dir}/postgresql.conf`))) {
-      if (!request.liveSettings) throw new ActionError(`The restored data directory has no postgresql.conf (the live server keeps its configuration elsewhere), and the live server's settings could not be read to write one.`);
+      if (!request.liveSettings)
+        throw new ActionError(
+          `The restored data directory has no postgresql.conf (the live server keeps its configuration elsewhere), and the live server's settings could not be read to write one.`,
+        );
       const settings = request.liveSettings;
-      await writeFileThere(host, `${dir}/postgresql.conf`, [
-        '# Written by rollback-actions restore-db for a side cluster: the live configuration lives outside its data directory.',
-        `hba_file = ${confValue(settings.hbaFile)}`,
-        `ident_file = ${confValue(settings.identFile)}`,
-        `listen_addresses = ${confValue(settings.listenAddresses)}`,
-        `unix_socket_directories = ${confValue(settings.socketDirectories)}`,
-        '',
-      ].join('\n'));
+      await writeFileThere(
+        host,
+        `${dir}/postgresql.conf`,
+        [
+          '# Written by rollback-actions restore-db for a side cluster: the live configuration lives outside its data directory.',
+          `hba_file = ${confValue(settings.hbaFile)}`,
+          `ident_file = ${confValue(settings.identFile)}`,
+          `listen_addresses = ${confValue(settings.listenAddresses)}`,
+          `unix_socket_directories = ${confValue(settings.socketDirectories)}`,
+          '',
+        ].join('\n'),
+      );
     }
     core.info(`Starting the restored cluster on port ${request.port}.`);
-    await host.run(pgCtl, ['start', '-D', dir, '-l', log, '-w', '-t', String(Math.ceil(request.timeoutMs / 1000))], { timeoutMs: request.timeoutMs + 30_000 }).catch(async (error: unknown) => {
-      throw new ActionError(`The restored cluster in ${dir} did not start: ${errorMessage(error)}\n${await tailOf(host, log).catch(() => '')}`);
-    });
-    const recovered = await waitUntilPromoted(request.target, request.timeoutMs, () => serverRunsOn(host, pgCtl, dir), () => tailOf(host, log));
+    await host
+      .run(pgCtl, ['start', '-D', dir, '-l', log, '-w', '-t', String(Math.ceil(request.timeoutMs / 1000))], {
+        timeoutMs: request.timeoutMs + 30_000,
+      })
+      .catch(async (error: unknown) => {
+        throw new ActionError(
+          `The restored cluster in ${dir} did not start: ${errorMessage(error)}\n${await tailOf(host, log).catch(() => '')}`,
+        );
+      });
+    const recovered = await waitUntilPromoted(
+      request.target,
+      request.timeoutMs,
+      () => serverRunsOn(host, pgCtl, dir),
+      () => tailOf(host, log),
+    );
     return { side: { dataDirectory: dir, port: request.port, target: request.target }, recovered };
   } catch (error) {
     // The directory did not exist (or was empty) before: what is in it now is this step's, and unusable.
     await stopServer(host, pgCtl, dir).catch(() => undefined);
-    await host.run('rm', ['-rf', '--', dir]).catch((reason: unknown) => core.warning(`Could not remove ${dir}: ${errorMessage(reason)}`));
+    await host
+      .run('rm', ['-rf', '--', dir])
+      .catch((reason: unknown) => core.warning(`Could not remove ${dir}: ${errorMessage(reason)}`));
     throw error;
   }
 }
 
 /** Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's marker. */
-export async function retireSideCluster(host: PgBackRestHost, dataDirectory: string, major: string, remove: boolean): Promise<void> {
+export async function retireSideCluster(
+  host: PgBackRestHost,
+  dataDirectory: string,
+  major: string,
+  remove: boolean,
+): Promise<void> {
   if (!(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
-    throw new ActionError(`${dataDirectory} on ${host.description} has no ${SIDE_MARKER}: it is not a side cluster restore-db made, and is left alone.`);
+    throw new ActionError(
+      `${dataDirectory} on ${host.description} has no ${SIDE_MARKER}: it is not a side cluster restore-db made, and is left alone.`,
+    );
   }
   const pgCtl = await host.serverProgram('pg_ctl', major);
   await stopServer(host, pgCtl, dataDirectory);

@@ -1,4 +1,10 @@
-import { classifySql, strongestClass, type MigrationClass, type SqlClassification, type StatementFinding } from '../classify.js';
+import {
+  classifySql,
+  strongestClass,
+  type MigrationClass,
+  type SqlClassification,
+  type StatementFinding,
+} from '../classify.js';
 import type { AlembicOp } from './alembic-revisions.js';
 
 /**
@@ -8,24 +14,40 @@ import type { AlembicOp } from './alembic-revisions.js';
 
 type OpRule = (op: AlembicOp) => { class: MigrationClass; reason: string; lost?: string[] };
 
-const column = (op: AlembicOp) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
+const column = (op: AlembicOp) =>
+  `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
 
 const RULES: Record<string, OpRule> = {
   create_table: (op) => ({ class: 'additive', reason: `creates table ${op.args[0] ?? '?'}` }),
-  create_index: (op) => ({ class: op.kwargs.unique === true ? 'breaking' : 'additive', reason: `creates ${op.kwargs.unique === true ? 'unique ' : ''}index ${op.args[0] ?? '?'}` }),
+  create_index: (op) => ({
+    class: op.kwargs.unique === true ? 'breaking' : 'additive',
+    reason: `creates ${op.kwargs.unique === true ? 'unique ' : ''}index ${op.args[0] ?? '?'}`,
+  }),
   add_column: (op) => {
     const required = op.column?.kwargs.nullable === false && op.column.kwargs.server_default === undefined;
     return required
-      ? { class: 'breaking', reason: `adds column ${column(op)} NOT NULL without a server default: old code's inserts fail` }
-      : { class: 'additive', reason: `adds column ${column(op)}${op.column?.kwargs.nullable === false ? ' with a server default' : ', nullable'}` };
+      ? {
+          class: 'breaking',
+          reason: `adds column ${column(op)} NOT NULL without a server default: old code's inserts fail`,
+        }
+      : {
+          class: 'additive',
+          reason: `adds column ${column(op)}${op.column?.kwargs.nullable === false ? ' with a server default' : ', nullable'}`,
+        };
   },
   drop_column: (op) => ({ class: 'data-loss', reason: `drops column ${column(op)}`, lost: [column(op)] }),
-  drop_table: (op) => ({ class: 'data-loss', reason: `drops table ${op.args[0] ?? '?'}`, lost: [String(op.args[0] ?? '?')] }),
+  drop_table: (op) => ({
+    class: 'data-loss',
+    reason: `drops table ${op.args[0] ?? '?'}`,
+    lost: [String(op.args[0] ?? '?')],
+  }),
   drop_index: (op) => ({ class: 'additive', reason: `drops index ${op.args[0] ?? '?'}` }),
   alter_column: (op) => {
-    if (op.kwargs.new_column_name !== undefined) return { class: 'breaking', reason: `renames column ${column(op)} to ${op.kwargs.new_column_name}` };
+    if (op.kwargs.new_column_name !== undefined)
+      return { class: 'breaking', reason: `renames column ${column(op)} to ${op.kwargs.new_column_name}` };
     if (op.kwargs.type_ !== undefined) return { class: 'breaking', reason: `changes the type of ${column(op)}` };
-    if (op.kwargs.nullable === false) return { class: 'breaking', reason: `makes ${column(op)} NOT NULL: old code's inserts without it fail` };
+    if (op.kwargs.nullable === false)
+      return { class: 'breaking', reason: `makes ${column(op)} NOT NULL: old code's inserts without it fail` };
     return { class: 'additive', reason: `alters ${column(op)} (${Object.keys(op.kwargs).join(', ') || 'no change'})` };
   },
   rename_table: (op) => ({ class: 'breaking', reason: `renames table ${op.args[0] ?? '?'} to ${op.args[1] ?? '?'}` }),
@@ -42,7 +64,12 @@ export async function classifyAlembicOps(ops: readonly AlembicOp[], file: string
     if (op.name === 'execute') {
       const text = op.args[0];
       if (text === null || text === undefined) {
-        statements.push({ sql, line: op.line, class: 'unknown', reasons: ['op.execute of SQL built at run time: nothing can read it before it runs'] });
+        statements.push({
+          sql,
+          line: op.line,
+          class: 'unknown',
+          reasons: ['op.execute of SQL built at run time: nothing can read it before it runs'],
+        });
         continue;
       }
       const inner = await classifySql(text, { label: file });
@@ -51,7 +78,13 @@ export async function classifyAlembicOps(ops: readonly AlembicOp[], file: string
     }
     const rule = RULES[op.name];
     const found = rule ? rule(op) : { class: 'unknown' as const, reason: `op.${op.name} is not one this suite reads` };
-    statements.push({ sql, line: op.line, class: found.class, reasons: [found.reason], ...(found.lost ? { lost: found.lost } : {}) });
+    statements.push({
+      sql,
+      line: op.line,
+      class: found.class,
+      reasons: [found.reason],
+      ...(found.lost ? { lost: found.lost } : {}),
+    });
   }
   return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }

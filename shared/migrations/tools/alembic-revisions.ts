@@ -148,7 +148,11 @@ json.dump(revisions, sys.stdout)
 
 /** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
 export function isRevisionFile(file: string): boolean {
-  return file.endsWith('.py') && !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) && !file.endsWith('__init__.py');
+  return (
+    file.endsWith('.py') &&
+    !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) &&
+    !file.endsWith('__init__.py')
+  );
 }
 
 let resolvedPython: string | undefined;
@@ -174,12 +178,20 @@ export function graphPython(): string {
 }
 
 /** Every revision file in one python process (one interpreter start for the whole graph). */
-export async function readAlembicRevisions(source: FileSource, files: readonly string[], python = graphPython()): Promise<AlembicRevision[]> {
+export async function readAlembicRevisions(
+  source: FileSource,
+  files: readonly string[],
+  python = graphPython(),
+): Promise<AlembicRevision[]> {
   const sources: Record<string, string> = {};
   for (const file of files.filter(isRevisionFile)) sources[file] = await source.readFile(file);
   // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
-  const result = await runProcess(python, ['-S', '-c', PARSER], { input: JSON.stringify(sources), okExitCodes: [0, 1] });
-  if (result.exitCode !== 0) throw new ActionError(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
+  const result = await runProcess(python, ['-S', '-c', PARSER], {
+    input: JSON.stringify(sources),
+    okExitCodes: [0, 1],
+  });
+  if (result.exitCode !== 0)
+    throw new ActionError(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
   const revisions = (JSON.parse(result.stdout) as Omit<AlembicRevision, 'sha256'>[]).map((revision) => ({
     ...revision,
     sha256: createHash('sha256').update(sources[revision.file], 'utf8').digest('hex'),
@@ -187,12 +199,20 @@ export async function readAlembicRevisions(source: FileSource, files: readonly s
   const seen = new Map<string, string>();
   for (const revision of revisions) {
     const other = seen.get(revision.revision);
-    if (other) throw new ActionError(`Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`);
+    if (other)
+      throw new ActionError(
+        `Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`,
+      );
     seen.set(revision.revision, revision.file);
   }
   for (const revision of revisions) {
-    const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
-    if (missing.length) throw new ActionError(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`);
+    const missing = [...revision.downRevisions, ...revision.dependsOn].filter(
+      (id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)),
+    );
+    if (missing.length)
+      throw new ActionError(
+        `Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`,
+      );
   }
   return revisions;
 }
@@ -200,7 +220,10 @@ export async function readAlembicRevisions(source: FileSource, files: readonly s
 /** Revisions nothing follows: Alembic's heads. */
 export function heads(revisions: readonly AlembicRevision[]): string[] {
   const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
-  return revisions.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+  return revisions
+    .filter((revision) => !followed.has(revision.revision))
+    .map((revision) => revision.revision)
+    .sort();
 }
 
 /** `revision` and everything it follows (down_revision and depends_on), transitively. */
@@ -223,19 +246,36 @@ export function ancestry(revisions: readonly AlembicRevision[], start: readonly 
  * branch that does not lead to t). Newest first, each after everything that follows it, and the heads
  * alembic_version holds afterwards.
  */
-export function revisionsToRevert(revisions: readonly AlembicRevision[], current: readonly string[], target: readonly string[]): string[] {
+export function revisionsToRevert(
+  revisions: readonly AlembicRevision[],
+  current: readonly string[],
+  target: readonly string[],
+): string[] {
   return downgradePlan(revisions, current, target).revert;
 }
 
-export function downgradePlan(revisions: readonly AlembicRevision[], current: readonly string[], target: readonly string[]): { revert: string[]; after: string[] } {
+export function downgradePlan(
+  revisions: readonly AlembicRevision[],
+  current: readonly string[],
+  target: readonly string[],
+): { revert: string[]; after: string[] } {
   const applied = ancestry(revisions, current);
-  const revert = [...applied].filter((id) => target.length === 0 || target.some((head) => head !== id && ancestry(revisions, [id]).has(head))).sort();
+  const revert = [...applied]
+    .filter((id) => target.length === 0 || target.some((head) => head !== id && ancestry(revisions, [id]).has(head)))
+    .sort();
   const left = new Set([...applied].filter((id) => !revert.includes(id)));
-  const followedInLeft = new Set(revisions.filter((revision) => left.has(revision.revision)).flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+  const followedInLeft = new Set(
+    revisions
+      .filter((revision) => left.has(revision.revision))
+      .flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]),
+  );
   const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
   const order: string[] = [];
   const placed = new Set<string>();
-  const followers = (id: string) => revisions.filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id)).map((revision) => revision.revision);
+  const followers = (id: string) =>
+    revisions
+      .filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id))
+      .map((revision) => revision.revision);
   const visit = (id: string) => {
     if (placed.has(id)) return;
     placed.add(id);

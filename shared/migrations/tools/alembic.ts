@@ -31,19 +31,31 @@ export async function readAlembicVersion(client: pg.Client, table: HistoryTable)
  * Refuses an alembic_version that Alembic itself would not leave: a revision the newer code does not
  * have, or two rows where one follows the other (a downgrade or merge stopped half-way, or a hand edit).
  */
-export function checkAlembicVersion(current: readonly string[], revisions: readonly AlembicRevision[], where: string): void {
+export function checkAlembicVersion(
+  current: readonly string[],
+  revisions: readonly AlembicRevision[],
+  where: string,
+): void {
   const known = new Set(revisions.map((revision) => revision.revision));
   const unknown = current.filter((revision) => !known.has(revision));
   if (unknown.length) {
-    throw new ActionError(`alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`, {
-      hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
-    });
+    throw new ActionError(
+      `alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`,
+      {
+        hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
+      },
+    );
   }
-  const nested = current.filter((revision) => current.some((other) => other !== revision && ancestry(revisions, [other]).has(revision)));
+  const nested = current.filter((revision) =>
+    current.some((other) => other !== revision && ancestry(revisions, [other]).has(revision)),
+  );
   if (nested.length) {
-    throw new ActionError(`alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`, {
-      hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
-    });
+    throw new ActionError(
+      `alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`,
+      {
+        hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
+      },
+    );
   }
 }
 
@@ -79,19 +91,36 @@ export function downgradeArguments(command: readonly string[], target: string): 
 }
 
 /** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-export async function offlineDowngradeSql(command: readonly string[], executor: HostExecutor, from: string, to: string, options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<string> {
+export async function offlineDowngradeSql(
+  command: readonly string[],
+  executor: HostExecutor,
+  from: string,
+  to: string,
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<string> {
   const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
   const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-  if (result.exitCode !== 0) throw new ActionError(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+  if (result.exitCode !== 0)
+    throw new ActionError(
+      `Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`,
+    );
   return result.stdout;
 }
 
 export async function revertWithAlembic(options: AlembicRevertOptions): Promise<AlembicRevertResult> {
   const started = Date.now();
-  const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
+  const lock = await acquireMigrationLock(
+    options.client,
+    alembicLockKeys(options.database, options.table),
+    options.lockTimeoutMs,
+  );
   try {
     const before = await readAlembicVersion(options.client, options.table);
-    if (before === undefined) throw new ActionError(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+    if (before === undefined)
+      throw new ActionError(
+        `The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`,
+        { hint: 'Check database-url and history-table.' },
+      );
     checkAlembicVersion(before, options.revisions, 'the database');
     const plan = downgradePlan(options.revisions, before, options.target);
     const reverted = plan.revert;
@@ -104,18 +133,30 @@ export async function revertWithAlembic(options: AlembicRevertOptions): Promise<
         if (target !== 'base' && downgradePlan(options.revisions, now, [target]).revert.length === 0) continue;
         const argv = downgradeArguments(options.command, target);
         commands.push(argv);
-        const result = await options.executor.run(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env, timeoutMs: options.timeoutMs, okExitCodes: [0, 1, 2, 255], onStdoutLine: options.onLine, onStderrLine: options.onLine });
+        const result = await options.executor.run(argv[0], argv.slice(1), {
+          cwd: options.cwd,
+          env: options.env,
+          timeoutMs: options.timeoutMs,
+          okExitCodes: [0, 1, 2, 255],
+          onStdoutLine: options.onLine,
+          onStderrLine: options.onLine,
+        });
         if (result.exitCode !== 0) {
           const now = (await readAlembicVersion(options.client, options.table)) ?? [];
-          throw new ActionError(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
+          throw new ActionError(
+            `${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`,
+          );
         }
       }
     }
     const after = (await readAlembicVersion(options.client, options.table)) ?? [];
     if (after.join(',') !== plan.after.join(',')) {
-      throw new ActionError(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
-        hint: 'Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release\'s code.',
-      });
+      throw new ActionError(
+        `After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`,
+        {
+          hint: "Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release's code.",
+        },
+      );
     }
     return { before, after, reverted, commands, durationMs: Date.now() - started };
   } finally {
@@ -127,20 +168,38 @@ export async function revertWithAlembic(options: AlembicRevertOptions): Promise<
  * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
  * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
  */
-export function alembicPlanIdentity(revisions: readonly AlembicRevision[], revert: readonly string[], after: readonly string[]): PlanIdentity {
+export function alembicPlanIdentity(
+  revisions: readonly AlembicRevision[],
+  revert: readonly string[],
+  after: readonly string[],
+): PlanIdentity {
   const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
   return {
     strategy: 'down-migrations',
     targetVersion: after.length ? [...after].sort().join(',') : '0',
-    reverts: revert.map((id) => ({ version: id, name: byId.get(id)?.message, file: byId.get(id)?.file, downSha256: byId.get(id)?.sha256 ?? null, transactional: true })),
+    reverts: revert.map((id) => ({
+      version: id,
+      name: byId.get(id)?.message,
+      file: byId.get(id)?.file,
+      downSha256: byId.get(id)?.sha256 ?? null,
+      transactional: true,
+    })),
   };
 }
 
 /** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
-export function headsAfterReverting(revisions: readonly AlembicRevision[], current: readonly string[], revert: readonly string[]): string[] {
+export function headsAfterReverting(
+  revisions: readonly AlembicRevision[],
+  current: readonly string[],
+  revert: readonly string[],
+): string[] {
   const gone = new Set(revert);
-  const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
+  const left = revisions.filter(
+    (revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision),
+  );
   const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
-  return left.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+  return left
+    .filter((revision) => !followed.has(revision.revision))
+    .map((revision) => revision.revision)
+    .sort();
 }
-

@@ -18,10 +18,19 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Files the tool keeps up and down of a migration in, collected by version. */
-export function addScript(byVersion: Map<string, Migration>, version: string, name: string, direction: 'up' | 'down', script: MigrationScript, source: FileSource): void {
+export function addScript(
+  byVersion: Map<string, Migration>,
+  version: string,
+  name: string,
+  direction: 'up' | 'down',
+  script: MigrationScript,
+  source: FileSource,
+): void {
   const migration = byVersion.get(version) ?? { version, name };
   if (migration[direction]) {
-    throw new ActionError(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction]!.path} and ${script.path}.`);
+    throw new ActionError(
+      `Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction]!.path} and ${script.path}.`,
+    );
   }
   migration[direction] = script;
   byVersion.set(version, migration);
@@ -29,7 +38,10 @@ export function addScript(byVersion: Map<string, Migration>, version: string, na
 
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 export function suiteLockKey(database: string, table: HistoryTable): LockKey {
-  return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+  return {
+    id: golangMigrateLockId(database, table.schema, table.table),
+    derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+  };
 }
 
 export function createSchemaSql(table: HistoryTable): string[] {
@@ -38,7 +50,9 @@ export function createSchemaSql(table: HistoryTable): string[] {
 
 /** dbmate's and diesel's history: one row per applied migration, keyed by version. */
 export async function readRowPerMigration(client: pg.Client, table: HistoryTable): Promise<HistoryState> {
-  const { rows } = await client.query<{ version: string }>(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
+  const { rows } = await client.query<{ version: string }>(
+    `SELECT version::text AS version FROM ${qualifiedName(table)}`,
+  );
   const applied = rows.map((row) => row.version).sort(compareVersions);
   return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
@@ -67,6 +81,7 @@ export const DIGIT_VERSIONS = {
 export const ROW_PER_MIGRATION = {
   readHistory: readRowPerMigration,
   appliedVersions: (_migrations: readonly Migration[], history: HistoryState) => [...history.applied],
-  versionAfterRevert: (_migrations: readonly Migration[], _migration: Migration, remainingApplied: readonly string[]) => remainingApplied.at(-1) ?? null,
+  versionAfterRevert: (_migrations: readonly Migration[], _migration: Migration, remainingApplied: readonly string[]) =>
+    remainingApplied.at(-1) ?? null,
   lockKeys: (database: string, table: HistoryTable) => [suiteLockKey(database, table)],
 } satisfies Pick<MigrationTool, 'readHistory' | 'appliedVersions' | 'versionAfterRevert' | 'lockKeys'>;

@@ -11,12 +11,18 @@ export function parseDbmateFile(text: string, file: string): { up?: MigrationScr
   const marker = /^--\s*migrate:(up|down)(.*)$/gm;
   const sections: { direction: 'up' | 'down'; options: string; start: number; headerStart: number }[] = [];
   for (const match of text.matchAll(marker)) {
-    sections.push({ direction: match[1] as 'up' | 'down', options: match[2], start: match.index! + match[0].length, headerStart: match.index! });
+    sections.push({
+      direction: match[1] as 'up' | 'down',
+      options: match[2],
+      start: match.index! + match[0].length,
+      headerStart: match.index!,
+    });
   }
   const result: { up?: MigrationScript; down?: MigrationScript } = {};
   sections.forEach((section, index) => {
     const end = index + 1 < sections.length ? sections[index + 1].headerStart : text.length;
-    if (result[section.direction]) throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
+    if (result[section.direction])
+      throw new ActionError(`${file} has more than one "-- migrate:${section.direction}" section.`);
     const body = text.slice(section.start, end);
     const sql = body.replace(/^\r?\n/, '');
     result[section.direction] = {
@@ -52,7 +58,8 @@ export const dbmate: MigrationTool = {
       const sections = parseDbmateFile(await source.readFile(file), file);
       const migration: Migration = { version, name, ...sections };
       if (!migration.up) throw new ActionError(`${file} in ${source.description} has no "-- migrate:up" section.`);
-      if (byVersion.has(version)) throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
+      if (byVersion.has(version))
+        throw new ActionError(`Two migrations have version ${version} in ${source.description}.`);
       byVersion.set(version, migration);
     }
     return [...byVersion.values()];
@@ -65,7 +72,8 @@ export const dbmate: MigrationTool = {
   historyColumns: ['version'],
   foreignHistoryColumns: ['dirty'],
   ...ROW_PER_MIGRATION,
-  historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
+  historyWriter: (table) =>
+    rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version varchar primary key);'),
   nonTransactional: {
     guardedByDirtyFlag: false,
     optedOut: (direction) => `transaction:false on its migrate:${direction} line`,

@@ -25,9 +25,18 @@ export const diesel: MigrationTool = {
       if (!match) continue;
       const [, dirName, versionText, name = '', direction] = match;
       const metadataFile = `${dirName}/metadata.toml`;
-      const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+      const transactional = metadata.has(metadataFile)
+        ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+        : true;
       const sql = await source.readFile(file);
-      addScript(byVersion, versionText.replace(/-/g, ''), name, direction as 'up' | 'down', { path: file, sql, transactional, file, line: 1 }, source);
+      addScript(
+        byVersion,
+        versionText.replace(/-/g, ''),
+        name,
+        direction as 'up' | 'down',
+        { path: file, sql, transactional, file, line: 1 },
+        source,
+      );
     }
     return [...byVersion.values()];
   },
@@ -42,7 +51,11 @@ export const diesel: MigrationTool = {
   historyColumns: ['run_on', 'version'],
   foreignHistoryColumns: [],
   ...ROW_PER_MIGRATION,
-  historyWriter: (table) => rowPerMigrationWriter(table, 'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);'),
+  historyWriter: (table) =>
+    rowPerMigrationWriter(
+      table,
+      'CREATE TABLE IF NOT EXISTS %TABLE% (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);',
+    ),
   nonTransactional: {
     guardedByDirtyFlag: false,
     optedOut: () => 'run_in_transaction = false in metadata.toml',

@@ -12,7 +12,8 @@ import type { MigrationTool } from './tool.js';
 const FILE = /^([0-9]+)_(.*)\.(down|up)\.(.*)$/;
 
 function storedVersion(version: string): string {
-  if (!/^-?[0-9]+$/.test(version)) throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
+  if (!/^-?[0-9]+$/.test(version))
+    throw new InputError('target-version', `"${version}" is not a golang-migrate version (digits).`);
   return String(BigInt(version));
 }
 
@@ -33,7 +34,14 @@ export const golangMigrate: MigrationTool = {
       if (!match) continue;
       const [, version, name, direction] = match;
       const sql = await source.readFile(file);
-      addScript(byVersion, String(BigInt(version)), name, direction as 'up' | 'down', { path: file, sql, transactional: true, file, line: 1 }, source);
+      addScript(
+        byVersion,
+        String(BigInt(version)),
+        name,
+        direction as 'up' | 'down',
+        { path: file, sql, transactional: true, file, line: 1 },
+        source,
+      );
     }
     return [...byVersion.values()];
   },
@@ -49,7 +57,9 @@ export const golangMigrate: MigrationTool = {
   historyColumns: ['dirty', 'version'],
   foreignHistoryColumns: [],
   async readHistory(client: pg.Client, table: HistoryTable): Promise<HistoryState> {
-    const { rows } = await client.query<{ version: string; dirty: boolean }>(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
+    const { rows } = await client.query<{ version: string; dirty: boolean }>(
+      `SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`,
+    );
     if (rows.length === 0) return { exists: true, applied: [], current: null, dirty: false };
     return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
   },
@@ -58,10 +68,17 @@ export const golangMigrate: MigrationTool = {
     const name = qualifiedName(table);
     const set = (version: string | null, dirty: boolean) => [
       `TRUNCATE ${name};`,
-      ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+      ...(version === null && !dirty
+        ? []
+        : [
+            `INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`,
+          ]),
     ];
     return {
-      createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+      createTable: () => [
+        ...createSchemaSql(table),
+        `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`,
+      ],
       recordApplied: (version) => set(version, false),
       recordReverted: (_version, versionAfter) => set(versionAfter, false),
       markDirty: (targetVersion) => set(targetVersion, true),
@@ -72,11 +89,15 @@ export const golangMigrate: MigrationTool = {
     if (history.current === null) return [];
     if (!migrations.some((migration) => migration.version === history.current)) {
       throw new MigrationPlanError(
-        [`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`],
+        [
+          `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
+        ],
         'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
       );
     }
-    return migrations.filter((migration) => compareVersions(migration.version, history.current!) <= 0).map((migration) => migration.version);
+    return migrations
+      .filter((migration) => compareVersions(migration.version, history.current!) <= 0)
+      .map((migration) => migration.version);
   },
   // The previous migration in the directory (source Prev), or nil.
   versionAfterRevert(migrations, migration) {
@@ -87,7 +108,10 @@ export const golangMigrate: MigrationTool = {
   // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
   lockKeys: (database, table) => [
     suiteLockKey(database, table),
-    { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+    {
+      id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+      derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+    },
   ],
 
   nonTransactional: { guardedByDirtyFlag: true },

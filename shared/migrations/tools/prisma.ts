@@ -38,22 +38,43 @@ export const prisma: MigrationTool = {
       if (!match) continue;
       const [, version, , name, kind] = match;
       const migration = byVersion.get(version) ?? { version, name };
-      migration[kind === 'migration' ? 'up' : 'down'] = { path: file, sql: await source.readFile(file), transactional: true, file, line: 1 };
+      migration[kind === 'migration' ? 'up' : 'down'] = {
+        path: file,
+        sql: await source.readFile(file),
+        transactional: true,
+        file,
+        line: 1,
+      };
       byVersion.set(version, migration);
     }
     for (const migration of byVersion.values()) {
-      if (!migration.up) throw new ActionError(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
+      if (!migration.up)
+        throw new ActionError(
+          `${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`,
+        );
     }
     return [...byVersion.values()];
   },
   versionOfFile: (file) => FILE.exec(file)?.[1],
 
   compareVersions: compareNames,
-  versionInput: { pattern: /^(0|[0-9]+_[^/\s]*)$/, description: 'a migration directory name such as 20240101120000_add_users' },
+  versionInput: {
+    pattern: /^(0|[0-9]+_[^/\s]*)$/,
+    description: 'a migration directory name such as 20240101120000_add_users',
+  },
   normalizeVersion: (version) => version,
 
   defaultHistoryTable: '_prisma_migrations',
-  historyColumns: ['applied_steps_count', 'checksum', 'finished_at', 'id', 'logs', 'migration_name', 'rolled_back_at', 'started_at'],
+  historyColumns: [
+    'applied_steps_count',
+    'checksum',
+    'finished_at',
+    'id',
+    'logs',
+    'migration_name',
+    'rolled_back_at',
+    'started_at',
+  ],
   foreignHistoryColumns: [],
   async readHistory(client: pg.Client, table: HistoryTable): Promise<HistoryState> {
     const { rows } = await client.query<{ migration_name: string; finished: boolean; rolled_back: boolean }>(
@@ -63,10 +84,14 @@ export const prisma: MigrationTool = {
     if (failed.length > 0) {
       throw new ActionError(
         `${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`,
-        { hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.` },
+        {
+          hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.`,
+        },
       );
     }
-    const applied = [...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name))].sort(compareNames);
+    const applied = [
+      ...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name)),
+    ].sort(compareNames);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
   },
   historyWriter(table) {
@@ -88,7 +113,9 @@ export const prisma: MigrationTool = {
   // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
   appliedVersions: ROW_PER_MIGRATION.appliedVersions,
   versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
-  lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
+  lockKeys: () => [
+    { id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" },
+  ],
 
   nonTransactional: {
     guardedByDirtyFlag: false,

@@ -43,7 +43,11 @@ export interface MigrationTool {
   /** The applied versions, oldest first, as the tool sees them. */
   appliedVersions(migrations: readonly Migration[], history: HistoryState, migrationsDir: string): string[];
   /** The version the tool records after reverting `migration`, given the applied versions left. */
-  versionAfterRevert(migrations: readonly Migration[], migration: Migration, remainingApplied: readonly string[]): string | null;
+  versionAfterRevert(
+    migrations: readonly Migration[],
+    migration: Migration,
+    remainingApplied: readonly string[],
+  ): string | null;
 
   // The lock the tool itself takes, so our run and the tool's exclude each other.
   lockKeys(database: string, table: HistoryTable): LockKey[];
@@ -51,7 +55,13 @@ export interface MigrationTool {
   // How a revert runs: these three tools' down SQL runs in our transaction, with the history rows
   // the tool writes. A statement PostgreSQL refuses in a transaction either runs guarded by the
   // tool's dirty flag or needs the file's own opt-out.
-  readonly nonTransactional: { guardedByDirtyFlag: true } | { guardedByDirtyFlag: false; optedOut(direction: 'up' | 'down'): string; howToOptOut(direction: 'up' | 'down'): string };
+  readonly nonTransactional:
+    | { guardedByDirtyFlag: true }
+    | {
+        guardedByDirtyFlag: false;
+        optedOut(direction: 'up' | 'down'): string;
+        howToOptOut(direction: 'up' | 'down'): string;
+      };
   /** The tool keeps a dirty flag (golang-migrate) rather than a row per migration. */
   readonly keepsDirtyFlag: boolean;
 }
