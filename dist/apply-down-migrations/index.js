@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(97454);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(60244);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 97454:
+/***/ 60244:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35112,7 +35112,9 @@ function proxyFor(url) {
     if (!proxy)
         return undefined;
     // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
-    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:'
+        ? new URL(proxy.href)
+        : new URL(`http://${proxy.href}`);
 }
 /** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
 class ProxyError extends Error {
@@ -35133,14 +35135,26 @@ function authority(url) {
 }
 /** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
 function connectToProxy(proxy) {
-    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+    return {
+        send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request,
+        hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+    };
 }
 /** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
 function openTunnel(proxy, target, signal) {
     const to = authority(target);
     const { send, hostname, port } = connectToProxy(proxy);
     return new Promise((resolve, reject) => {
-        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        const request = send({
+            hostname,
+            port,
+            method: 'CONNECT',
+            path: to,
+            agent: false,
+            signal,
+            headers: { host: to, ...proxyAuthorization(proxy) },
+        });
         request.once('connect', (response, socket, head) => {
             if (response.statusCode === 200) {
                 if (head.length > 0)
@@ -35172,11 +35186,22 @@ function proxyRoute(url, signal) {
     if (url.protocol !== 'https:') {
         const { send, hostname, port } = connectToProxy(proxy);
         const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
-        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+        return {
+            send,
+            options: { hostname, port, path: absolute },
+            headers: { host: url.host, ...proxyAuthorization(proxy) },
+        };
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const createConnection = (options, connected) => {
-        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({
+            socket: tunnel,
+            host,
+            servername: external_node_net_default().isIP(host) ? undefined : host,
+            rejectUnauthorized: options.rejectUnauthorized,
+            secureContext: options.secureContext,
+            ca: options.ca,
+        })), (error) => connected(error));
         return undefined;
     };
     return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
@@ -35201,7 +35226,17 @@ class HttpRequestError extends Error {
 }
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+const CONNECTION_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ECONNABORTED',
+    'ETIMEDOUT',
+]);
 // Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 // Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
@@ -35254,7 +35289,11 @@ function singleRequest(options, deadline, started) {
     return new Promise((resolve, reject) => {
         const remaining = Math.max(1, deadline - external_node_perf_hooks_.performance.now());
         const secure = options.url.protocol === 'https:';
-        const headers = { 'user-agent': 'rollback-actions-smoke-test', accept: '*/*', ...options.headers };
+        const headers = {
+            'user-agent': 'rollback-actions-smoke-test',
+            accept: '*/*',
+            ...options.headers,
+        };
         if (options.body !== undefined && !hasHeader(headers, 'content-length'))
             headers['content-length'] = String(Buffer.byteLength(options.body));
         const requestOptions = {
@@ -35286,7 +35325,9 @@ function singleRequest(options, deadline, started) {
             ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
             : (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
         const timer = setTimeout(() => {
-            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
+            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, {
+                code: 'ETIMEDOUT',
+            }));
         }, remaining);
         if (secure) {
             request.on('socket', (socket) => {
@@ -35337,7 +35378,9 @@ function singleRequest(options, deadline, started) {
             });
             decoded.on('end', finish);
             decoded.on('error', (error) => fail(classifyError(error)));
-            response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', { code: 'ECONNRESET' })));
+            response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', {
+                code: 'ECONNRESET',
+            })));
         });
         request.end(options.body);
     });
@@ -35357,7 +35400,9 @@ function hasHeader(headers, name) {
     return Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 function decodeStream(response) {
-    const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const encoding = String(response.headers['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase();
     if (encoding === 'gzip' || encoding === 'x-gzip')
         return response.pipe(external_node_zlib_default().createGunzip());
     if (encoding === 'deflate')
@@ -35400,14 +35445,19 @@ function formatName(name) {
 }
 function classifyError(error) {
     const code = error.code ?? '';
-    if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
+    if (code.startsWith('ERR_TLS') ||
+        /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) ||
+        /certificate/i.test(error.message)) {
         return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
     }
     if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE') {
         return new HttpRequestError('protocol', `invalid HTTP response: ${error.message}`, { code, cause: error });
     }
     if (CONNECTION_CODES.has(code) || error.message === 'socket hang up') {
-        return new HttpRequestError('connection', connectionMessage(code, error.message), { code: code || 'ECONNRESET', cause: error });
+        return new HttpRequestError('connection', connectionMessage(code, error.message), {
+            code: code || 'ECONNRESET',
+            cause: error,
+        });
     }
     return new HttpRequestError('connection', error.message, { code, cause: error });
 }
@@ -35446,7 +35496,7 @@ async function checksum_listFiles(dir) {
     return entries
         .filter((entry) => entry.isFile())
         .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 function manifestText(files) {
     return Object.keys(files)
@@ -35511,7 +35561,10 @@ const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, startin
 const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
 /** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
 function compactTimestamp(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
 }
 /** A name part made only of characters every file system and the artifact service accept. */
 function safeNamePart(text) {
@@ -35583,7 +35636,9 @@ function repository() {
 async function uploadBackupArtifact(options) {
     const root = path.dirname(options.backupPath);
     const isDirectory = (await stat(options.backupPath)).isDirectory();
-    const files = isDirectory ? (await listFiles(options.backupPath)).map((name) => path.join(options.backupPath, name)) : [options.backupPath];
+    const files = isDirectory
+        ? (await listFiles(options.backupPath)).map((name) => path.join(options.backupPath, name))
+        : [options.backupPath];
     files.push(options.metadataPath);
     const client = await artifactClient();
     try {
@@ -35612,17 +35667,32 @@ async function findArtifact(name, options) {
     try {
         if (options.runId === undefined) {
             const { artifact } = await client.getArtifact(name);
-            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+            return {
+                id: artifact.id,
+                name: artifact.name,
+                digest: artifact.digest,
+                createdAt: artifact.createdAt,
+                size: artifact.size,
+            };
         }
         const { owner, repo } = repository();
         const { artifact } = await client.getArtifact(name, {
             findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
         });
-        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+        return {
+            id: artifact.id,
+            name: artifact.name,
+            runId: options.runId,
+            digest: artifact.digest,
+            createdAt: artifact.createdAt,
+            size: artifact.size,
+        };
     }
     catch (error) {
         const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
-        throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+        throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, {
+            hint: notFoundHint(options.runId),
+        });
     }
 }
 /** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
@@ -35630,7 +35700,9 @@ async function findLatestBackup(label, options) {
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
     const { owner, repo } = repository();
     const octokit = getOctokit(options.token);
-    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+    const route = options.runId === undefined
+        ? 'GET /repos/{owner}/{repo}/actions/artifacts'
+        : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
     const candidates = [];
     let scanned = 0;
     try {
@@ -35645,11 +35717,15 @@ async function findLatestBackup(label, options) {
         }
     }
     catch (error) {
-        throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+        throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, {
+            hint: 'github-token needs actions: read on this repository.',
+        });
     }
     const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
     if (!newest) {
-        throw new ActionError(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
+        throw new ActionError(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, {
+            hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.',
+        });
     }
     return {
         id: newest.id,
@@ -35669,7 +35745,9 @@ async function downloadArtifact(ref, options, destination) {
         const result = await client.downloadArtifact(ref.id, {
             path: destination,
             expectedHash: ref.digest,
-            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
+            ...(viaApi
+                ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } }
+                : {}),
         });
         if (result.digestMismatch) {
             throw new ActionError(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
@@ -35678,7 +35756,9 @@ async function downloadArtifact(ref, options, destination) {
     catch (error) {
         if (error instanceof ActionError)
             throw error;
-        throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, { hint: notFoundHint(ref.runId) });
+        throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, {
+            hint: notFoundHint(ref.runId),
+        });
     }
     core.info(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
 }
@@ -35738,7 +35818,11 @@ function parseMetadata(text, file) {
         throw new errors/* ActionError */.lZ(`Backup metadata ${external_node_path_default().basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
     }
     need(BACKUP_FORMATS.includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
-    need(typeof metadata.file === 'string' && metadata.file !== '' && !metadata.file.includes('/') && !metadata.file.includes('\\') && metadata.file !== '..', file, 'file must be a plain file name');
+    need(typeof metadata.file === 'string' &&
+        metadata.file !== '' &&
+        !metadata.file.includes('/') &&
+        !metadata.file.includes('\\') &&
+        metadata.file !== '..', file, 'file must be a plain file name');
     need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
     need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
     return metadata;
@@ -35865,9 +35949,15 @@ async function proveBackup(checksum, database) {
     const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
     const dir = defaultBackupDir();
     const looked = [];
-    const found = (await findLocal(dir, wanted)) ?? (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
+    const found = (await findLocal(dir, wanted)) ??
+        (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
     if (!found) {
-        const where = [`no *.metadata.json in ${dir} on this runner records it`, artifactServiceAvailable() ? `none of the ${looked.length} artifact(s) of this workflow run holds it${looked.length ? ` (${looked.join(', ')})` : ''}` : 'the artifact service is not reachable from this step'];
+        const where = [
+            `no *.metadata.json in ${dir} on this runner records it`,
+            artifactServiceAvailable()
+                ? `none of the ${looked.length} artifact(s) of this workflow run holds it${looked.length ? ` (${looked.join(', ')})` : ''}`
+                : 'the artifact service is not reachable from this step',
+        ];
         throw new errors/* ActionError */.lZ(`Input "backup-checksum" is ${wanted}, but no backup with that checksum was found: ${where.join(', and ')}. Nothing was changed.`, {
             hint: 'Pass the checksum output of a backup-db step of this workflow run (in this job, or in an earlier job with upload: true), or set skip-backup-check: true to go on without a backup.',
         });
@@ -35932,12 +36022,22 @@ async function twirp(method, body) {
 async function listRunArtifacts(ids) {
     const { artifacts = [] } = await twirp('ListArtifacts', ids);
     return artifacts
-        .map((artifact) => ({ name: artifact.name, id: artifact.database_id, size: Number(artifact.size), jobBackendId: artifact.workflow_job_run_backend_id }))
+        .map((artifact) => ({
+        name: artifact.name,
+        id: artifact.database_id,
+        size: Number(artifact.size),
+        jobBackendId: artifact.workflow_job_run_backend_id,
+    }))
         .sort((a, b) => Number(b.id) - Number(a.id));
 }
 function rangeReader(url) {
     return async (start, end) => {
-        const response = await httpRequest({ url, headers: { range: `bytes=${start}-${end - 1}` }, timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: end - start });
+        const response = await httpRequest({
+            url,
+            headers: { range: `bytes=${start}-${end - 1}` },
+            timeoutMs: REQUEST_TIMEOUT_MS,
+            maxBodyBytes: end - start,
+        });
         if (response.status !== 206)
             throw new Error(`the storage answered HTTP ${response.status} to a ranged read`);
         return response.body;
@@ -35957,7 +36057,11 @@ async function findInRunArtifacts(checksum, looked) {
         let metadata;
         let entries;
         try {
-            const { signed_url: url } = await twirp('GetSignedArtifactURL', { workflow_run_backend_id: ids.workflow_run_backend_id, workflow_job_run_backend_id: artifact.jobBackendId, name: artifact.name });
+            const { signed_url: url } = await twirp('GetSignedArtifactURL', {
+                workflow_run_backend_id: ids.workflow_run_backend_id,
+                workflow_job_run_backend_id: artifact.jobBackendId,
+                name: artifact.name,
+            });
             const read = rangeReader(url);
             entries = await readZipIndex(read, artifact.size);
             const metadataEntry = entries.find((entry) => !entry.name.includes('/') && names_isMetadataFile(entry.name));
@@ -35972,7 +36076,9 @@ async function findInRunArtifacts(checksum, looked) {
         }
         if (metadata.checksum.value !== checksum)
             continue;
-        const held = entries.filter((entry) => entry.name === metadata.file || entry.name.startsWith(`${metadata.file}/`)).reduce((total, entry) => total + entry.size, 0);
+        const held = entries
+            .filter((entry) => entry.name === metadata.file || entry.name.startsWith(`${metadata.file}/`))
+            .reduce((total, entry) => total + entry.size, 0);
         const where = `artifact "${artifact.name}" (id ${artifact.id}) of this workflow run`;
         if (held !== metadata.size) {
             throw new errors/* ActionError */.lZ(`The ${where} records checksum ${checksum}, but holds ${held} bytes of ${metadata.file}, not the ${metadata.size} its metadata records. Nothing was changed.`);
@@ -36053,7 +36159,10 @@ function resolvePgTarget(databaseUrl, inputName = 'database-url') {
         if (!Number.isInteger(port) || port <= 0 || port > 65535)
             throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
         return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
             port,
             user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
             password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -36100,7 +36209,9 @@ function pgToolEnv(target, settings = {}) {
     const options = [
         process.env.PGOPTIONS,
         settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
     ].filter(Boolean);
     return {
         PGHOST: target.host,
@@ -36310,7 +36421,10 @@ function addScript(byVersion, version, name, direction, script, source) {
 }
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+    return {
+        id: golangMigrateLockId(database, table.schema, table.table),
+        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+    };
 }
 function createSchemaSql(table) {
     return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
@@ -36357,7 +36471,12 @@ function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
     const sections = [];
     for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+        sections.push({
+            direction: match[1],
+            options: match[2],
+            start: match.index + match[0].length,
+            headerStart: match.index,
+        });
     }
     const result = {};
     sections.forEach((section, index) => {
@@ -36445,7 +36564,9 @@ const diesel = {
                 continue;
             const [, dirName, versionText, name = '', direction] = match;
             const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const transactional = metadata.has(metadataFile)
+                ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+                : true;
             const sql = await source.readFile(file);
             addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
         }
@@ -36539,10 +36660,17 @@ const golangMigrate = {
         const name = qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+            ...(version === null && !dirty
+                ? []
+                : [
+                    `INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`,
+                ]),
         ];
         return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`,
+            ],
             recordApplied: (version) => set(version, false),
             recordReverted: (_version, versionAfter) => set(versionAfter, false),
             markDirty: (targetVersion) => set(targetVersion, true),
@@ -36553,9 +36681,13 @@ const golangMigrate = {
         if (history.current === null)
             return [];
         if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+            throw new MigrationPlanError([
+                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
+            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
         }
-        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+        return migrations
+            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
     },
     // The previous migration in the directory (source Prev), or nil.
     versionAfterRevert(migrations, migration) {
@@ -36565,13 +36697,128 @@ const golangMigrate = {
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+        {
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        },
     ],
     nonTransactional: { guardedByDirtyFlag: true },
     keepsDirtyFlag: true,
 };
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/prisma.ts
+
+
+
+// prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
+// docs give for down migrations (Prisma itself never runs it).
+const prisma_FILE = /^(([0-9]+)_([^/]*))\/(migration|down)\.sql$/;
+const compareNames = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Prisma Migrate (prisma-engines schema-engine, sql-schema-connector's postgres flavour):
+ * `_prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
+ * finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at
+ * TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL
+ * DEFAULT 0)`, one row per attempt, and `SELECT pg_advisory_lock(72707369)` around every command.
+ * A migration counts as applied when its row has finished_at and no rolled_back_at; a row with
+ * neither is a failed migration that `migrate deploy` refuses to pass (P3009). `migrate deploy`
+ * applies every directory whose name has no such row, and `migrate status` reports rows whose
+ * directory is missing as "applied to the database but not found locally". So a revert deletes the
+ * reverted migrations' rows: the target release then sees exactly its own migrations applied, and
+ * the newer release's `migrate deploy` applies the reverted ones again.
+ * The version is the directory name (what migration_name holds); Prisma orders directories by name.
+ */
+const prisma = {
+    format: 'prisma',
+    migrationNoun: 'Prisma migration',
+    missingDownPlace: ' (down.sql next to its migration.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            const match = prisma_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, , name, kind] = match;
+            const migration = byVersion.get(version) ?? { version, name };
+            migration[kind === 'migration' ? 'up' : 'down'] = {
+                path: file,
+                sql: await source.readFile(file),
+                transactional: true,
+                file,
+                line: 1,
+            };
+            byVersion.set(version, migration);
+        }
+        for (const migration of byVersion.values()) {
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
+    compareVersions: compareNames,
+    versionInput: {
+        pattern: /^(0|[0-9]+_[^/\s]*)$/,
+        description: 'a migration directory name such as 20240101120000_add_users',
+    },
+    normalizeVersion: (version) => version,
+    defaultHistoryTable: '_prisma_migrations',
+    historyColumns: [
+        'applied_steps_count',
+        'checksum',
+        'finished_at',
+        'id',
+        'logs',
+        'migration_name',
+        'rolled_back_at',
+        'started_at',
+    ],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
+        const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
+        if (failed.length > 0) {
+            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
+                hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.`,
+            });
+        }
+        const applied = [
+            ...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name)),
+        ].sort(compareNames);
+        return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    },
+    historyWriter(table) {
+        const name = qualifiedName(table);
+        return {
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);`,
+            ],
+            // Only verify's scratch database is migrated up by this suite; Prisma's checksum (sha256 of
+            // migration.sql) is not known here, and `migrate deploy` does not compare it.
+            recordApplied: (version) => [
+                `INSERT INTO ${name} (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, '', now(), ${sqlLiteral(version)}, now(), 1);`,
+            ],
+            recordReverted: (version) => [`DELETE FROM ${name} WHERE migration_name = ${sqlLiteral(version)};`],
+            markDirty: () => [],
+        };
+    },
+    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
+    lockKeys: () => [
+        { id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" },
+    ],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'never: Prisma has no opt-out',
+        howToOptOut: () => 'split the statement out of down.sql and run it by hand (Prisma has no transaction opt-out)',
+    },
+    keepsDirtyFlag: false,
+};
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
 
 
 
@@ -36579,6 +36826,7 @@ const TOOLS = {
     'golang-migrate': golangMigrate,
     dbmate: dbmate,
     diesel: diesel,
+    prisma: prisma,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -36616,7 +36864,7 @@ function hasStatements(script) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
@@ -36630,7 +36878,9 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
  */
 const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        qualifiedName(table),
+    ]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
@@ -36678,7 +36928,8 @@ async function historyTableShape(client, table) {
 }
 function looksLikeTool(format, names) {
     const tool = tools_migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
 }
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
@@ -36690,11 +36941,17 @@ function checkHistoryShape(shape, format, table) {
     if (looksLikeTool(format, names))
         return;
     const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
 function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
@@ -36785,7 +37042,9 @@ async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
                 const waited = Date.now() - started;
                 if (timeoutMs > 0 && waited >= timeoutMs) {
                     const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
                 }
                 if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
                     reportedAt = Date.now();
@@ -36873,8 +37132,13 @@ function scanTokens(sql) {
     }
     const index = codeUnitIndex(sql);
     return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
-            : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+        kind: token.tokenName === 'SQL_COMMENT'
+            ? 'line-comment'
+            : token.tokenName === 'C_COMMENT'
+                ? 'block-comment'
+                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+                    ? 'word'
+                    : 'other',
         text: token.text,
         start: index(token.start),
         end: index(token.end),
@@ -36888,7 +37152,15 @@ function codeUnitIndex(sql) {
     let byte = 0;
     for (let unit = 0; unit < sql.length; unit++) {
         const code = sql.charCodeAt(unit);
-        const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+        const width = code < 0x80
+            ? 1
+            : code < 0x800
+                ? 2
+                : code >= 0xd800 && code < 0xdc00
+                    ? 4
+                    : code >= 0xdc00 && code < 0xe000
+                        ? 0
+                        : 3;
         for (let count = 0; count < width; count++)
             indexes[byte + count] = unit;
         byte += width;
@@ -36946,7 +37218,10 @@ async function parseUncached(sql) {
     try {
         const result = await parser.parse(sql);
         return {
-            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            statements: (result.stmts ?? []).map((raw) => ({
+                node: raw.stmt,
+                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+            })),
             errors: [],
         };
     }
@@ -36957,7 +37232,9 @@ async function parseUncached(sql) {
 async function parsePieces(parser, bytes, wholeError) {
     let boundaries;
     try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
+            .filter((token) => token.text === ';')
+            .map((token) => token.end);
     }
     catch {
         // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
@@ -37036,7 +37313,11 @@ function column_types_columnTypeOf(typeName) {
         const [type, body] = nodeType(node);
         return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
     });
-    return { name: stringItems(typeName.names).at(-1).toLowerCase(), modifiers, array: (typeName.arrayBounds ?? []).length > 0 };
+    return {
+        name: stringItems(typeName.names).at(-1).toLowerCase(),
+        modifiers,
+        array: (typeName.arrayBounds ?? []).length > 0,
+    };
 }
 function column_types_displayType(type) {
     const name = DISPLAY_NAMES[type.name] ?? type.name;
@@ -37058,7 +37339,10 @@ function column_types_compareTypes(from, to) {
         return 'same';
     if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
         // text and varchar without a length hold the same values; a length only limits.
-        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >= (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from)) ? 'widening' : 'other';
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
+            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
+            ? 'widening'
+            : 'other';
     }
     if (INTEGERS.includes(from.name)) {
         if (INTEGERS.includes(to.name))
@@ -37153,7 +37437,11 @@ function proceduralPieces(value, lineno, out) {
             else if (mode === 2)
                 out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
             else if (mode >= 3)
-                out.push({ sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`, lineno, role: 'expression' });
+                out.push({
+                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
+                    lineno,
+                    role: 'expression',
+                });
         }
         else {
             proceduralPieces(inner, line, out);
@@ -37161,7 +37449,7 @@ function proceduralPieces(value, lineno, out) {
     }
 }
 function exprText(node) {
-    return String((node?.PLpgSQL_expr?.query) ?? '');
+    return String(node?.PLpgSQL_expr?.query ?? '');
 }
 /** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
 function bodyStartLine(statementText, statementLine, body) {
@@ -37221,7 +37509,9 @@ class Expander {
             text,
             line,
             sqlBody: stringOf(found.as),
-            atomic: body.sql_body ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body]) : undefined,
+            atomic: body.sql_body
+                ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body])
+                : undefined,
         });
     }
     async call(definition, callLine) {
@@ -37247,7 +37537,13 @@ class Expander {
                 await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
             }
             else {
-                this.entries.push({ kind: 'unreadable', text: definition.text, line: definition.line, within, reason: `${definition.name}() is written in ${definition.language}, which no parser here reads` });
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: definition.text,
+                    line: definition.line,
+                    within,
+                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
+                });
             }
         }
         finally {
@@ -37259,7 +37555,13 @@ class Expander {
         const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
         const source = stringOf(found.as) ?? '';
         if (language !== 'plpgsql') {
-            this.entries.push({ kind: 'unreadable', text, line, within, reason: `a DO block in ${language}, which no parser here reads` });
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `a DO block in ${language}, which no parser here reads`,
+            });
             return;
         }
         await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
@@ -37272,7 +37574,13 @@ class Expander {
             tree = await parser.parsePlPgSQL(text);
         }
         catch (error) {
-            this.entries.push({ kind: 'unreadable', text, line, within, reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})` });
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
+            });
             return;
         }
         const pieces = [];
@@ -37294,7 +37602,13 @@ class Expander {
         const [valueType, value] = sql_parser_nodeType(targets.length === 1 ? sql_parser_nodeType(targets[0])[1].val : undefined);
         const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
         if (literal === undefined || parsed.errors.length > 0) {
-            this.entries.push({ kind: 'unreadable', text: `EXECUTE ${expression}`, line, within, reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand' });
+            this.entries.push({
+                kind: 'unreadable',
+                text: `EXECUTE ${expression}`,
+                line,
+                within,
+                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
+            });
             return;
         }
         await this.sql(literal, line, within);
@@ -37302,21 +37616,36 @@ class Expander {
     async sql(text, line, within, role = 'statement') {
         const parsed = await sql_parser_parseSql(text);
         for (const error of parsed.errors) {
-            this.entries.push({ kind: 'unreadable', text: error.text, line: line + error.line - 1, within, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+            this.entries.push({
+                kind: 'unreadable',
+                text: error.text,
+                line: line + error.line - 1,
+                within,
+                reason: `PostgreSQL's grammar rejects it (${error.error})`,
+            });
         }
         for (const statement of parsed.statements)
             await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
     }
     async topLevel(parsed) {
         const ordered = [
-            ...parsed.statements.map((statement) => ({ line: statement.line, statement, error: undefined })),
+            ...parsed.statements.map((statement) => ({
+                line: statement.line,
+                statement,
+                error: undefined,
+            })),
             ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
         ].sort((a, b) => a.line - b.line);
         for (const { statement, error } of ordered) {
             if (statement)
                 await this.statement(statement.node, statement.text, statement.line, undefined);
             else if (error)
-                this.entries.push({ kind: 'unreadable', text: error.text, line: error.line, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: error.text,
+                    line: error.line,
+                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
+                });
         }
     }
 }
@@ -37362,7 +37691,13 @@ async function expand(parsed) {
  */
 const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
 /** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK = { additive: 0, breaking: 1, unknown: 2, 'data-changing': 3, 'data-loss': 4 };
+const RANK = {
+    additive: 0,
+    breaking: 1,
+    unknown: 2,
+    'data-changing': 3,
+    'data-loss': 4,
+};
 function strongestClass(classes) {
     let strongest = 'additive';
     for (const value of classes)
@@ -37429,7 +37764,10 @@ function existedPhrase(context) {
     return `existed at ${context.since.target}`;
 }
 function constraintsOf(column) {
-    return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
 }
 /** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
 function isConstantExpression(node) {
@@ -37450,9 +37788,14 @@ function describeAddColumn(table, column, context, tableIsNew) {
     const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
     const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
     // serial types and identity columns are NOT NULL by definition.
-    const notNull = generated || column.is_not_null === true || constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const notNull = generated ||
+        column.is_not_null === true ||
+        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
     const filled = generated || defaultConstraint !== undefined;
-    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, { by: context.label, filled });
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
+        by: context.label,
+        filled,
+    });
     for (const constraint of constraints) {
         if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
             context.since.uniques.add(constraint.conname.toLowerCase());
@@ -37514,7 +37857,7 @@ const HARMLESS_ALTER_TABLE = {
     AT_AttachPartition: 'attaches a partition',
     AT_ReAddStatistics: 'rebuilds statistics',
 };
-const DUPLICATES_NOTE = "re-creating it in the down file fails once duplicate values have been written";
+const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
 function uniqueDropped(context, name) {
     const key = String(name).toLowerCase();
     return context.down.uniques.has(key) || context.since.uniques.has(key);
@@ -37622,7 +37965,9 @@ function classifyAlterTableCommand(table, command, context, tableIsNew) {
 /** The columns an UPDATE sets that existed at the target: the values it overwrites. */
 function overwrittenColumns(table, targets, context) {
     const names = (targets ?? []).map((node) => nodeType(node)[1].name);
-    return [...new Set(names.map((name) => name ?? '?'))].filter((name) => !newColumn(context, table, name)).map((name) => `${table}.${name}`);
+    return [...new Set(names.map((name) => name ?? '?'))]
+        .filter((name) => !newColumn(context, table, name))
+        .map((name) => `${table}.${name}`);
 }
 /** Statement types that cannot affect what old code reads or writes. */
 const HARMLESS_STATEMENTS = {
@@ -37664,7 +38009,10 @@ const PROCEDURAL_STATEMENTS = {
     ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
 };
 function describeDrop(body, context) {
-    const type = String(body.removeType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const type = String(body.removeType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
     const objects = stringItems(body.objects);
     const names = objects.join(', ');
     switch (body.removeType) {
@@ -37693,8 +38041,11 @@ function describeDrop(body, context) {
                     : breaking(`drops schema ${name}: old code still uses it`));
         case 'OBJECT_TYPE':
         case 'OBJECT_DOMAIN':
-            if (body.behavior === 'DROP_CASCADE' && !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-                return [dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`))];
+            if (body.behavior === 'DROP_CASCADE' &&
+                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [
+                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
+                ];
             }
             return [breaking(`drops ${type} ${names}: old code still uses it`)];
         default:
@@ -37703,14 +38054,20 @@ function describeDrop(body, context) {
 }
 function describeRename(body, context) {
     const relation = relationName(body.relation);
-    const kind = String(body.renameType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const kind = String(body.renameType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
     const tableIsNew = newTable(context, body.relation);
     if (tableIsNew)
         return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
     if (body.renameType === 'OBJECT_COLUMN') {
         const added = newColumn(context, relation, body.subname);
         if (added) {
-            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, { by: context.label, filled: added.filled });
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
+                by: context.label,
+                filled: added.filled,
+            });
             return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
         }
         return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
@@ -37718,7 +38075,11 @@ function describeRename(body, context) {
     if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
         return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
     }
-    const old = body.subname ? `${relation}.${body.subname}` : body.relation ? relation : stringItems([body.object]).join('');
+    const old = body.subname
+        ? `${relation}.${body.subname}`
+        : body.relation
+            ? relation
+            : stringItems([body.object]).join('');
     return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
 }
 /** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
@@ -37729,7 +38090,9 @@ function recordCreated(type, body, context) {
         for (const element of body.tableElts ?? []) {
             const [elementType, definition] = nodeType(element);
             const constraint = definition;
-            if (elementType === 'Constraint' && (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) {
+            if (elementType === 'Constraint' &&
+                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
+                constraint.conname) {
                 context.since.uniques.add(constraint.conname.toLowerCase());
             }
         }
@@ -37737,8 +38100,13 @@ function recordCreated(type, body, context) {
     else if (type === 'CreateSchemaStmt') {
         context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
     }
-    else if (type === 'CreateEnumStmt' || type === 'CreateRangeStmt' || type === 'CreateDomainStmt' || type === 'CompositeTypeStmt') {
-        const name = type === 'CompositeTypeStmt' ? relationName(body.typevar) : stringItems((body.typeName ?? body.domainname)).join('.');
+    else if (type === 'CreateEnumStmt' ||
+        type === 'CreateRangeStmt' ||
+        type === 'CreateDomainStmt' ||
+        type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt'
+            ? relationName(body.typevar)
+            : stringItems((body.typeName ?? body.domainname)).join('.');
         context.since.types.add(tableKeyFromName(name));
     }
     else if (type === 'IndexStmt' && body.unique && body.idxname) {
@@ -37759,18 +38127,30 @@ function classifyStatement(statement, context) {
             return [additive(`creates table ${relation}: old code does not know it`)];
         case 'ViewStmt': {
             const view = relationName(body.view);
-            return [additive(body.replace ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)` : `creates view ${view}`)];
+            return [
+                additive(body.replace
+                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
+                    : `creates view ${view}`),
+            ];
         }
         case 'CreateFunctionStmt': {
             const name = stringItems(body.funcname).join('.');
             const what = body.is_procedure ? 'procedure' : 'function';
-            return [additive(body.replace ? `creates or replaces ${what} ${name}: old code calling it gets the new body` : `creates ${what} ${name}`)];
+            return [
+                additive(body.replace
+                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
+                    : `creates ${what} ${name}`),
+            ];
         }
         case 'CreateTrigStmt':
             return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
         case 'CreatePolicyStmt': {
             const table = relationName(body.table);
-            return [body.permissive === false ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`) : additive(`adds a permissive row security policy on ${table}`)];
+            return [
+                body.permissive === false
+                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
+                    : additive(`adds a permissive row security policy on ${table}`),
+            ];
         }
         case 'IndexStmt': {
             const name = body.idxname ? ` ${body.idxname}` : '';
@@ -37779,13 +38159,19 @@ function classifyStatement(statement, context) {
                 return [additive(`creates index${name} on ${relation}${concurrently}`)];
             if (tableIsNew)
                 return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-            return [breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`)];
+            return [
+                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
+            ];
         }
         case 'AlterEnumStmt': {
             const name = stringItems(body.typeName).join('.');
             if (body.oldVal)
-                return [breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`)];
-            return [additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`)];
+                return [
+                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
+                ];
+            return [
+                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
+            ];
         }
         case 'AlterTableStmt':
             return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
@@ -37800,8 +38186,12 @@ function classifyStatement(statement, context) {
                 return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
             const overwritten = overwrittenColumns(relation, body.targetList, context);
             if (overwritten.length === 0)
-                return [additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`)];
-            return [dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten)];
+                return [
+                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
+                ];
+            return [
+                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
+            ];
         }
         case 'DeleteStmt':
             if (tableIsNew)
@@ -37812,9 +38202,13 @@ function classifyStatement(statement, context) {
                 return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
             const conflict = body.onConflictClause;
             if (conflict?.action === 'ONCONFLICT_UPDATE') {
-                return [dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation])];
+                return [
+                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
+                ];
             }
-            return [dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`)];
+            return [
+                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
+            ];
         }
         case 'MergeStmt': {
             const actions = JSON.stringify(body.mergeWhenClauses ?? []);
@@ -37836,7 +38230,11 @@ function classifyStatement(statement, context) {
                 return [dataChanging(`loads rows into ${relation} with COPY`)];
             return [additive('copies data out (COPY TO)')];
         case 'SelectStmt':
-            return [additive(body.intoClause ? 'creates a table from a query (SELECT INTO)' : 'runs a query (functions it calls are not analysed unless this migration creates them)')];
+            return [
+                additive(body.intoClause
+                    ? 'creates a table from a query (SELECT INTO)'
+                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
+            ];
         default:
             return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
     }
@@ -37844,7 +38242,12 @@ function classifyStatement(statement, context) {
 function findingOf(entry, context) {
     const within = entry.within ? ` (${entry.within})` : '';
     if (entry.kind === 'unreadable') {
-        return { sql: classify_displaySql(entry.text), line: entry.line, class: 'unknown', reasons: [`${entry.reason}${within}; treated as breaking`] };
+        return {
+            sql: classify_displaySql(entry.text),
+            line: entry.line,
+            class: 'unknown',
+            reasons: [`${entry.reason}${within}; treated as breaking`],
+        };
     }
     const findings = classifyStatement(entry, context);
     const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
@@ -37866,7 +38269,11 @@ function findingOf(entry, context) {
 async function classifySql(sql, options = {}) {
     const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
     const label = options.label ?? 'this migration';
-    const context = { since: options.since ?? sinceTarget('the previous release'), label, down: downKnowledge(options.down) };
+    const context = {
+        since: options.since ?? sinceTarget('the previous release'),
+        label,
+        down: downKnowledge(options.down),
+    };
     const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
     return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
@@ -37902,7 +38309,11 @@ const DROP_KINDS = {
     OBJECT_PROCEDURE: 'function',
     OBJECT_TRIGGER: 'trigger',
 };
-const RENAME_KINDS = { ...DROP_KINDS, OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint' };
+const RENAME_KINDS = {
+    ...DROP_KINDS,
+    OBJECT_COLUMN: 'column',
+    OBJECT_TABCONSTRAINT: 'constraint',
+};
 /** Constraint kinds that come with an index of the same name. */
 const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
 function constraintObjects(constraint, table) {
@@ -37914,7 +38325,10 @@ function constraintObjects(constraint, table) {
     return created;
 }
 function inlineConstraints(column) {
-    return (column.constraints ?? []).map((node) => sql_parser_nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+    return (column.constraints ?? [])
+        .map((node) => sql_parser_nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
 }
 function alterTableEffects(body, effects) {
     const table = sql_parser_relationName(body.relation);
@@ -37959,7 +38373,10 @@ function renameEffects(body, effects) {
     const newname = String(body.newname ?? '');
     const relation = body.relation ? sql_parser_relationName(body.relation) : undefined;
     if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-        effects.renames.push({ from: { kind, name: String(body.subname ?? ''), table: relation }, to: { kind, name: newname, table: relation } });
+        effects.renames.push({
+            from: { kind, name: String(body.subname ?? ''), table: relation },
+            to: { kind, name: newname, table: relation },
+        });
     }
     else {
         const name = relation ?? sql_parser_stringItems([body.object])[0];
@@ -37996,7 +38413,10 @@ function schema_objects_statementEffects(node) {
             break;
         case 'CreateTableAsStmt': {
             const into = body.into;
-            effects.creates.push({ kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', name: sql_parser_relationName(into?.rel) });
+            effects.creates.push({
+                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+                name: sql_parser_relationName(into?.rel),
+            });
             break;
         }
         case 'CreateSeqStmt':
@@ -38019,7 +38439,11 @@ function schema_objects_statementEffects(node) {
             effects.creates.push({ kind: 'function', name: sql_parser_stringItems(body.funcname).join('.') });
             break;
         case 'CreateTrigStmt':
-            effects.creates.push({ kind: 'trigger', name: String(body.trigname ?? ''), table: sql_parser_relationName(body.relation) });
+            effects.creates.push({
+                kind: 'trigger',
+                name: String(body.trigname ?? ''),
+                table: sql_parser_relationName(body.relation),
+            });
             break;
         case 'AlterTableStmt':
             alterTableEffects(body, effects);
@@ -38069,7 +38493,9 @@ function typesSetByUp(entries) {
         const table = tableKeyFromName(relationName(body.relation));
         for (const node of body.cmds ?? []) {
             const command = nodeType(node)[1];
-            const columnType = command.subtype === 'AT_AlterColumnType' ? columnTypeOf(nodeType(command.def)[1].typeName) : undefined;
+            const columnType = command.subtype === 'AT_AlterColumnType'
+                ? columnTypeOf(nodeType(command.def)[1].typeName)
+                : undefined;
             if (columnType)
                 types.set(`${table}.${command.name}`, columnType);
         }
@@ -38081,9 +38507,17 @@ function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
     const back = columnTypeOf(nodeType(command.def)[1].typeName);
     const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
     if (back && upType && compareTypes(back, upType) === 'widening') {
-        return { kind: 'revert-may-fail', message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`, sql };
+        return {
+            kind: 'revert-may-fail',
+            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
+            sql,
+        };
     }
-    return { kind: 'data-loss', message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql };
+    return {
+        kind: 'data-loss',
+        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
+        sql,
+    };
 }
 /**
  * Lints a down file against its up file (text or parse; statements inside DO blocks included).
@@ -38105,29 +38539,54 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
         for (const object of effects.drops) {
             dropped.add(objectKey(object));
             const key = objectKey(object);
-            if (upCreated?.complete && !object.ifExists && object.kind !== 'function' && !upCreated.created.has(key) && !upCreated.renamedTo.has(key) && !createdByDown.has(key)) {
-                findings.push({ kind: 'foreign-drop', message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`, sql });
+            if (upCreated?.complete &&
+                !object.ifExists &&
+                object.kind !== 'function' &&
+                !upCreated.created.has(key) &&
+                !upCreated.renamedTo.has(key) &&
+                !createdByDown.has(key)) {
+                findings.push({
+                    kind: 'foreign-drop',
+                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
+                    sql,
+                });
             }
         }
         for (const object of effects.creates)
             createdByDown.add(objectKey(object));
         if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
             for (const table of stringItems(body.objects)) {
-                findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
+                findings.push({
+                    kind: 'data-loss',
+                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
+                    sql,
+                });
             }
         }
         else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-            findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
+                sql,
+            });
         }
         else if (type === 'IndexStmt' && body.unique) {
-            findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+            findings.push({
+                kind: 'revert-may-fail',
+                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                sql,
+            });
         }
         else if (type === 'AlterTableStmt') {
             const table = relationName(body.relation);
             for (const node of body.cmds ?? []) {
                 const command = nodeType(node)[1];
                 if (command.subtype === 'AT_DropColumn') {
-                    findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
+                    findings.push({
+                        kind: 'data-loss',
+                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
+                        sql,
+                    });
                 }
                 else if (command.subtype === 'AT_AlterColumnType') {
                     findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
@@ -38135,19 +38594,33 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
                 else if (command.subtype === 'AT_AddConstraint') {
                     const constraint = nodeType(command.def)[1];
                     if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-                        findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+                        findings.push({
+                            kind: 'revert-may-fail',
+                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                            sql,
+                        });
                     }
                 }
             }
         }
         else if (type === 'TruncateStmt') {
-            findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
+                sql,
+            });
         }
         else if (type === 'DeleteStmt') {
-            findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
+                sql,
+            });
         }
     }
-    const createdTables = [...(upCreated?.created.values() ?? [])].filter((object) => object.kind === 'table').map((object) => objectKey(object));
+    const createdTables = [...(upCreated?.created.values() ?? [])]
+        .filter((object) => object.kind === 'table')
+        .map((object) => objectKey(object));
     for (const object of upCreated?.created.values() ?? []) {
         if (object.kind !== 'table' && object.kind !== 'column')
             continue;
@@ -38156,8 +38629,13 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
         if (table && createdTables.includes(table))
             continue;
         if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-            const what = object.kind === 'table' ? `creates table ${tableKeyFromName(object.name)}` : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
-            findings.push({ kind: 'incomplete-down', message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.` });
+            const what = object.kind === 'table'
+                ? `creates table ${tableKeyFromName(object.name)}`
+                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({
+                kind: 'incomplete-down',
+                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
+            });
         }
     }
     return findings;
@@ -38206,7 +38684,10 @@ async function splitStatements(sql) {
             // A last statement without its semicolon ends with its last token, not with a trailing comment.
             const last = current.findLast((token) => token.kind !== 'line-comment');
             const start = current[first].start;
-            const words = meaningful.filter((token) => token.kind === 'word').slice(0, MAX_WORDS).map((token) => token.text.toUpperCase());
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
             statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
         }
         current = [];
@@ -38293,7 +38774,13 @@ function statementHeadline(statement, max = 120) {
 
 
 
-const RELATION_KINDS = { table: "('r','p','f')", view: "('v')", 'materialized view': "('m')", index: "('i','I')", sequence: "('S')" };
+const RELATION_KINDS = {
+    table: "('r','p','f')",
+    view: "('v')",
+    'materialized view': "('m')",
+    index: "('i','I')",
+    sequence: "('S')",
+};
 /** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
 function quotedName(name) {
     return name.split('.').map(quoteIdent).join('.');
@@ -38435,7 +38922,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -38530,7 +39019,9 @@ async function process_runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -38649,7 +39140,9 @@ function gitRefSource(repoDir, ref, dir) {
     let blobs;
     /** Path below the directory -> blob id. */
     const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+            okExitCodes: [0, 128],
+        });
         if (result.exitCode !== 0) {
             throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
         }
@@ -38665,7 +39158,10 @@ function gitRefSource(repoDir, ref, dir) {
     const read = async () => {
         const entries = await (listing ?? (listing = list()));
         const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+            input: `${[...new Set(entries.values())].join('\n')}\n`,
+            stdoutTo: collector,
+        });
         return parseBatch(Buffer.concat(collector.chunks));
     };
     return {
@@ -38689,7 +39185,10 @@ const RULES = [
     { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
     { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
     { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+    {
+        what: 'DETACH PARTITION CONCURRENTLY',
+        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+    },
     { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
     { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
     { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
@@ -38706,7 +39205,10 @@ function findNonTransactionalStatements(statements, serverVersionNum) {
     const found = [];
     for (const statement of statements) {
         const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+        const rule = RULES.find((candidate) => candidate.test(words) &&
+            (candidate.beforeServer === undefined ||
+                serverVersionNum === undefined ||
+                serverVersionNum < candidate.beforeServer));
         if (rule)
             found.push({ statement, what: rule.what });
     }
@@ -38769,8 +39271,16 @@ function dirtyHistoryError(history, migrations, table, migrationsDir) {
     const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
     const options = [
         `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
-        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+        ...(next
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+            ]
+            : []),
+        ...(previous
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+            ]
+            : []),
     ];
     return new errors/* ActionError */.lZ(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
         `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
@@ -38827,8 +39337,14 @@ async function prepareScript(script, direction, options) {
         return {
             statements: inner,
             displaySql: displayOf(script, inner, [
-                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
-                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+                {
+                    statement: control.begin,
+                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+                },
+                {
+                    statement: control.commit,
+                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+                },
             ]),
             transactional: true,
             notes,
@@ -38847,7 +39363,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
     if (prepared.problem)
         problems.push(prepared.problem);
-    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+    const historyUpdate = direction === 'up'
+        ? writer.recordApplied(migration.version)
+        : writer.recordReverted(migration.version, versionAfter);
     return {
         direction,
         version: migration.version,
@@ -38858,7 +39376,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         displaySql: prepared.displaySql,
         transactional: prepared.transactional,
         notes: prepared.notes,
-        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyBefore: prepared.transactional
+            ? []
+            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
         historyAfter: historyUpdate,
         versionAfter,
     };
@@ -38914,7 +39434,9 @@ async function planDown(migrations, history, versions, options) {
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
 async function planUp(migrations, history, toVersion, options) {
     const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
+        toVersion !== '0' &&
+        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
     const problems = [];
     const plannedMigrations = [];
     for (const migration of pending) {
@@ -38937,17 +39459,28 @@ function describeMigration(migration, format) {
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
-    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+    return [
+        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+        ...lockSql(keys),
+        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+    ];
 }
 /** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
 function wrapped(statements, phase) {
     if (statements.length === 0)
         return [];
     const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+    return statements.length > 1
+        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+        : units;
 }
 function unitsOf(step) {
-    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+    const body = step.statements.map((statement) => ({
+        sql: statement.text,
+        kind: 'statement',
+        phase: 'body',
+        statement,
+    }));
     if (step.transactional) {
         return [
             { sql: 'BEGIN;', kind: 'control', phase: 'body' },
@@ -39006,7 +39539,9 @@ function failureOf(step, unit, error, rolledBack, historyState) {
     };
     if (unit.kind === 'statement' && unit.statement && step.script) {
         const base = step.script.line - 1;
-        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+        const at = pgError.position
+            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+            : undefined;
         failure.line = base + (at?.line ?? unit.statement.line);
         if (at)
             failure.column = at.column;
@@ -39060,7 +39595,9 @@ async function runPlan(client, plan, hooks = {}) {
     return { completed };
 }
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    const before = step.direction === 'down'
+        ? step.version
+        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
         return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${tools_migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
@@ -39090,8 +39627,14 @@ class MigrationRunError extends errors/* ActionError */.lZ {
     }
 }
 function describeFailure(failure) {
-    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
-    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    const where = failure.file
+        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+        : `version ${failure.version}`;
+    const extra = [
+        failure.detail && `Detail: ${failure.detail}`,
+        failure.hint && `Hint: ${failure.hint}`,
+        failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
     return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
         `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
 }
@@ -39101,9 +39644,14 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object'
+        ? options.historyTable
+        : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+    const settings = {
+        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+    };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
     let lock;
     try {
@@ -39112,14 +39660,22 @@ async function migrateDatabase(target, options) {
         lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
         await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
         const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+        const planOptions = {
+            format: options.format,
+            table,
+            serverVersionNum: server.num,
+            allowEmptyDown: options.allowEmptyDown,
+            migrationsDir: options.migrationsDir,
+        };
         const to = options.to ?? null;
         if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
         const toRevert = to === null ? [] : runner_versionsAbove(applied, to);
-        const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
+        const plan = toRevert.length > 0
+            ? await planDown(migrations, history, toRevert, planOptions)
+            : await planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
@@ -39175,7 +39731,9 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -39183,7 +39741,11 @@ function downIdentity(migrations, versions, toVersion) {
  * only its current one). No down script runs, so none is hashed.
  */
 function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
 }
 function planDigest(identity) {
     const canonical = JSON.stringify({
@@ -39238,7 +39800,9 @@ function verifyPlanDigest(expected, now, approved) {
     const what = differences.length
         ? `What changed: ${differences.join('; ')}.`
         : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
 }
 /**
  * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
@@ -39247,9 +39811,15 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected ? await readHistory(client, detected.format, parseHistoryTable(detected.table)) : { applied: [], current: null };
+    const history = detected
+        ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
+        : { applied: [], current: null };
     return {
-        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
         currentVersion: history.current,
     };
 }
@@ -39373,7 +39943,11 @@ async function runProbe(executable) {
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
-    return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+    return {
+        path: executable,
+        version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`,
+        major: Number(match[1]),
+    };
 }
 /**
  * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
@@ -39381,7 +39955,9 @@ async function runProbe(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    const all = dirs
+        .map((dir) => findExecutable(external_node_path_default().join(dir, tool)))
+        .filter((file) => file !== undefined);
     // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
     // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
     // cost a Perl start per probe and per call.
@@ -39392,7 +39968,9 @@ async function findPgTool(tool, serverMajor, binDir) {
     const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;
-    const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+    const seen = found.length
+        ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}`
+        : `no ${tool} found`;
     throw new errors/* ActionError */.lZ(`The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`, {
         hint: `On ubuntu runners, add a step before this one: ` +
             `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
@@ -39424,22 +40002,34 @@ function normalizeSchema(dump, options = {}) {
         .filter((line) => !line.startsWith('--'))
         .filter((line) => !/^SET |^SELECT pg_catalog\.set_config/.test(line))
         .map((line) => line.replace(/\s+$/, ''));
-    const text = lines.join('\n').replace(/\n{2,}/g, '\n\n').trim();
+    const text = lines
+        .join('\n')
+        .replace(/\n{2,}/g, '\n\n')
+        .trim();
     if (!options.ignoreColumnOrder)
         return `${text}\n`;
     // Sort the column lines of each CREATE TABLE so column order does not count as a difference.
     const sorted = text.replace(/(CREATE TABLE [^\n]+ \(\n)([\s\S]*?)(\n\)[^\n]*;)/g, (_match, head, body, tail) => {
-        const columns = body.split(',\n').map((column) => column.trim()).sort();
+        const columns = body
+            .split(',\n')
+            .map((column) => column.trim())
+            .sort();
         return `${head}    ${columns.join(',\n    ')}${tail}`;
     });
     return `${sorted}\n`;
 }
 /** Statements of `a` that `b` lacks and vice versa, for a readable "schemas differ" error. */
 function schemaDifferences(a, b) {
-    const statements = (text) => new Set(text.split(/;\n/).map((statement) => statement.trim()).filter(Boolean));
+    const statements = (text) => new Set(text
+        .split(/;\n/)
+        .map((statement) => statement.trim())
+        .filter(Boolean));
     const first = statements(a);
     const second = statements(b);
-    return { onlyInFirst: [...first].filter((s) => !second.has(s)), onlyInSecond: [...second].filter((s) => !first.has(s)) };
+    return {
+        onlyInFirst: [...first].filter((s) => !second.has(s)),
+        onlyInSecond: [...second].filter((s) => !first.has(s)),
+    };
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/verify.ts
@@ -39602,7 +40192,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -39736,7 +40331,9 @@ function normaliseKey(key) {
 }
 async function openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -39744,23 +40341,38 @@ async function openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -39798,7 +40410,10 @@ async function openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await process_runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await process_runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -39859,7 +40474,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
@@ -39882,7 +40503,8 @@ function parsePlan(plan, tool) {
     return plan.map((entry, index) => {
         const record = typeof entry === 'object' && entry !== null ? entry : { version: entry };
         const version = record.version;
-        if ((typeof version !== 'string' && typeof version !== 'number') || !tool.versionInput.pattern.test(String(version))) {
+        if ((typeof version !== 'string' && typeof version !== 'number') ||
+            !tool.versionInput.pattern.test(String(version))) {
             throw new errors/* InputError */.dz('plan', `entry ${index} has no "version" that is a ${tool.format} version (${tool.versionInput.description}).`);
         }
         return {
@@ -39936,11 +40558,25 @@ function parseMigrateCommand(text) {
     return words;
 }
 /** Inputs only Alembic uses; set with another format they are a mistake. */
-const ALEMBIC_ONLY = { 'migrate-command': 'alembic', 'working-directory': '.', 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '' };
+const ALEMBIC_ONLY = {
+    'migrate-command': 'alembic',
+    'working-directory': '.',
+    'ssh-host': '',
+    'ssh-user': '',
+    'ssh-key': '',
+    'known-hosts': '',
+};
 /** Inputs Alembic cannot honour: its own command decides what runs. */
-const NOT_WITH_ALEMBIC = { steps: 'give target-version (a revision id) or plan', 'allow-empty-down': 'Alembic runs each revision\'s downgrade() as it is', verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself' };
+const NOT_WITH_ALEMBIC = {
+    steps: 'give target-version (a revision id) or plan',
+    'allow-empty-down': "Alembic runs each revision's downgrade() as it is",
+    verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself',
+};
 function readBackupGate(dryRun) {
-    const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)' });
+    const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', {
+        pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
+        patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)',
+    });
     const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
     // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
     if (!dryRun && !backupChecksum && !skipBackupCheck) {
@@ -39978,7 +40614,12 @@ function readAlembicInputs(target, migrationsDir) {
         migrationsDir,
         historyTable,
         targetRevisions,
-        plan: planValue === undefined ? undefined : parsePlan(planValue, { format: 'alembic', versionInput: { pattern: REVISION, description: 'an Alembic revision id' } }),
+        plan: planValue === undefined
+            ? undefined
+            : parsePlan(planValue, {
+                format: 'alembic',
+                versionInput: { pattern: REVISION, description: 'an Alembic revision id' },
+            }),
         command: parseMigrateCommand((0,shared_inputs/* stringInput */.Uj)('migrate-command', { default: 'alembic' }) ?? 'alembic'),
         workingDirectory: (0,shared_inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.',
         ssh: readSshInputs(),
@@ -39986,7 +40627,10 @@ function readAlembicInputs(target, migrationsDir) {
         ...readBackupGate(dryRun),
         lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
-        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', {
+            pattern: PLAN_DIGEST_PATTERN,
+            patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+        }),
     };
 }
 function readApplyDownInputs() {
@@ -40002,10 +40646,17 @@ function readApplyDownInputs() {
     const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const tool = tools_migrationTool(format);
     const versions = tool.versionInput;
-    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', { pattern: versions.pattern, patternDescription: `a ${format} version (${versions.description}; "0" for none)` });
+    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
+        pattern: versions.pattern,
+        patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
+    });
     const steps = (0,shared_inputs/* integerInput */.$A)('steps', { min: 1, max: 100_000 });
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
-    const given = [targetVersion !== undefined && 'target-version', steps !== undefined && 'steps', planValue !== undefined && 'plan'].filter(Boolean);
+    const given = [
+        targetVersion !== undefined && 'target-version',
+        steps !== undefined && 'steps',
+        planValue !== undefined && 'plan',
+    ].filter(Boolean);
     if (given.length === 0)
         throw new errors/* InputError */.dz('target-version', 'or "steps" or "plan" is required: say how far to migrate down.');
     if (given.length > 1)
@@ -40026,12 +40677,18 @@ function readApplyDownInputs() {
         dryRun,
         backupChecksum,
         skipBackupCheck,
-        allowEmptyDown: (0,shared_inputs/* listInput */.dt)('allow-empty-down', { itemPattern: versions.pattern, itemDescription: `${format} versions (${versions.description})` }),
+        allowEmptyDown: (0,shared_inputs/* listInput */.dt)('allow-empty-down', {
+            itemPattern: versions.pattern,
+            itemDescription: `${format} versions (${versions.description})`,
+        }),
         lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
         verify: (0,shared_inputs/* booleanInput */.tE)('verify', { default: false }),
         pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
-        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', {
+            pattern: PLAN_DIGEST_PATTERN,
+            patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+        }),
     };
     return inputs;
 }
@@ -40054,9 +40711,15 @@ function renderSummary(facts) {
     parts.push((0,summary/* keyValueTable */.z2)([
         ['Database', (0,summary/* code */.aY)(facts.database)],
         ['Format', `${facts.format}, history ${facts.historyTable}`],
-        ['Version', `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`],
+        [
+            'Version',
+            `${facts.initialVersion ?? 'none'} → ${facts.finalVersion ?? 'none'}${facts.dryRun ? ' (planned)' : ''}`,
+        ],
         ['Backup', facts.backup],
-        ['Migration lock', `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${(0,duration/* formatDuration */.a)(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`],
+        [
+            'Migration lock',
+            `${facts.lockKeys.map((key) => `advisory lock ${key.id}`).join(', ')}${facts.lockWaitedMs !== undefined ? ` (waited ${(0,duration/* formatDuration */.a)(facts.lockWaitedMs)})` : facts.dryRun ? ' (not taken: dry run)' : ''}`,
+        ],
         ['Already reverted', facts.alreadyReverted.length ? facts.alreadyReverted.join(', ') : undefined],
         ['Duration', (0,duration/* formatDuration */.a)(facts.durationMs)],
     ]));
@@ -40090,7 +40753,11 @@ function renderSummary(facts) {
         const failure = facts.failure;
         const where = `${failure.file ?? `version ${failure.version}`}${failure.line ? `, line ${failure.line}${failure.column ? `, column ${failure.column}` : ''}` : ''}`;
         parts.push(`\n### Failure\n\n**${where}**: \`ERROR${failure.code ? ` ${failure.code}` : ''}\` ${failure.message}\n`);
-        const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+        const extra = [
+            failure.detail && `Detail: ${failure.detail}`,
+            failure.hint && `Hint: ${failure.hint}`,
+            failure.where && `Context: ${failure.where}`,
+        ].filter(Boolean);
         if (extra.length)
             parts.push(`\n${extra.map((line) => `- ${line}`).join('\n')}\n`);
         parts.push(`\nStatement:\n\n${(0,summary/* codeBlock */.DV)(failure.statement, 'sql')}\n${failure.historyState}\n`);
@@ -40099,12 +40766,37 @@ function renderSummary(facts) {
         const verify = facts.verify;
         parts.push(`\n### Verification: ${verify.equal ? 'schema matches the target' : '**schema differs from the target**'}\n\n`);
         parts.push((0,summary/* keyValueTable */.z2)([
-            ['Schema', verify.onlyInDatabase.length || verify.onlyInExpected.length ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target` : 'equal (column order ignored)'],
+            [
+                'Schema',
+                verify.onlyInDatabase.length || verify.onlyInExpected.length
+                    ? `${verify.onlyInDatabase.length} statement(s) only in the database, ${verify.onlyInExpected.length} only in the target`
+                    : 'equal (column order ignored)',
+            ],
             ['History table shape', verify.historyShapeEqual ? 'equal' : 'differs'],
-            ['History versions', verify.historyVersions.equal ? 'equal' : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`],
-            ['Tables dropped', verify.droppedTables.length ? verify.droppedTables.map((table) => `${table.table} (${table.rows} rows)`).join(', ') : 'none'],
-            ['Rows lost in kept tables', verify.rowsLost.length ? verify.rowsLost.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : 'none'],
-            ['Rows added during the run', verify.rowsGained.length ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ') : undefined],
+            [
+                'History versions',
+                verify.historyVersions.equal
+                    ? 'equal'
+                    : `database: ${verify.historyVersions.database.join(', ') || 'none'}; target: ${verify.historyVersions.expected.join(', ') || 'none'}`,
+            ],
+            [
+                'Tables dropped',
+                verify.droppedTables.length
+                    ? verify.droppedTables.map((table) => `${table.table} (${table.rows} rows)`).join(', ')
+                    : 'none',
+            ],
+            [
+                'Rows lost in kept tables',
+                verify.rowsLost.length
+                    ? verify.rowsLost.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ')
+                    : 'none',
+            ],
+            [
+                'Rows added during the run',
+                verify.rowsGained.length
+                    ? verify.rowsGained.map((change) => `${change.table}: ${change.before} → ${change.after}`).join(', ')
+                    : undefined,
+            ],
         ]));
         if (verify.onlyInDatabase.length)
             parts.push(`\n${(0,summary/* details */.zH)('Only in the database', (0,summary/* codeBlock */.DV)(verify.onlyInDatabase.join(';\n\n'), 'sql'))}`);
@@ -40144,9 +40836,15 @@ options = {}) {
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
-            throw new errors/* ActionError */.lZ(`The database is at version ${current}, older than target-version ${version}: there is nothing to revert, and this action never migrates up. Nothing was changed.`, { hint: 'Check target-version, or migrate up with your migration tool if the release you roll back to needs the newer schema.' });
+            throw new errors/* ActionError */.lZ(`The database is at version ${current}, older than target-version ${version}: there is nothing to revert, and this action never migrates up. Nothing was changed.`, {
+                hint: 'Check target-version, or migrate up with your migration tool if the release you roll back to needs the newer schema.',
+            });
         }
-        return { versions: [], alreadyReverted: [], nothingToDo: `the database is already at version ${current ?? 'none'}${version === '0' ? '' : ` (target-version ${version})`}` };
+        return {
+            versions: [],
+            alreadyReverted: [],
+            nothingToDo: `the database is already at version ${current ?? 'none'}${version === '0' ? '' : ` (target-version ${version})`}`,
+        };
     }
     if (target.kind === 'steps') {
         if (applied.length < target.steps) {
@@ -40156,7 +40854,9 @@ options = {}) {
     }
     const unknown = target.versions.filter((version) => !inDirectory.has(version) && !applied.includes(version));
     if (unknown.length > 0) {
-        throw new errors/* InputError */.dz('plan', `lists version(s) ${unknown.join(', ')}, which are neither migrations in ${migrationsDir} nor applied (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Give the plan computed for this repository and migrations-dir (compute-rollback-target\'s "migrations" output).' });
+        throw new errors/* InputError */.dz('plan', `lists version(s) ${unknown.join(', ')}, which are neither migrations in ${migrationsDir} nor applied (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, {
+            hint: 'Give the plan computed for this repository and migrations-dir (compute-rollback-target\'s "migrations" output).',
+        });
     }
     const pending = target.versions.filter((version) => applied.includes(version)).sort((a, b) => compareVersions(b, a));
     const alreadyReverted = target.versions.filter((version) => !applied.includes(version));
@@ -40164,7 +40864,9 @@ options = {}) {
         return {
             versions: [],
             alreadyReverted,
-            nothingToDo: target.versions.length === 0 ? 'the plan lists no migrations to revert' : `every migration in the plan is already reverted (database at version ${current ?? 'none'})`,
+            nothingToDo: target.versions.length === 0
+                ? 'the plan lists no migrations to revert'
+                : `every migration in the plan is already reverted (database at version ${current ?? 'none'})`,
         };
     }
     const oldest = pending.at(-1);
@@ -40173,7 +40875,9 @@ options = {}) {
         return { versions: [...leftBehind, ...pending].sort((a, b) => compareVersions(b, a)), alreadyReverted };
     }
     if (leftBehind.length > 0) {
-        throw new errors/* ActionError */.lZ(`The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`, { hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.' });
+        throw new errors/* ActionError */.lZ(`The plan reverts ${pending.join(', ')}, but version(s) ${leftBehind.join(', ')}, newer than ${oldest}, are applied and not in the plan: reverting out of order would leave them on a schema they were not written for. Nothing was changed.`, {
+            hint: 'Compute the plan again (compute-rollback-target) against the release that is running now, or use target-version.',
+        });
     }
     return { versions: pending, alreadyReverted };
 }
@@ -40292,7 +40996,9 @@ json.dump(revisions, sys.stdout)
 `;
 /** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
 function isRevisionFile(file) {
-    return file.endsWith('.py') && !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) && !file.endsWith('__init__.py');
+    return (file.endsWith('.py') &&
+        !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) &&
+        !file.endsWith('__init__.py'));
 }
 let resolvedPython;
 /**
@@ -40323,7 +41029,10 @@ async function readAlembicRevisions(source, files, python = graphPython()) {
     for (const file of files.filter(isRevisionFile))
         sources[file] = await source.readFile(file);
     // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
-    const result = await process_runProcess(python, ['-S', '-c', PARSER], { input: JSON.stringify(sources), okExitCodes: [0, 1] });
+    const result = await process_runProcess(python, ['-S', '-c', PARSER], {
+        input: JSON.stringify(sources),
+        okExitCodes: [0, 1],
+    });
     if (result.exitCode !== 0)
         throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
     const revisions = JSON.parse(result.stdout).map((revision) => ({
@@ -40347,7 +41056,10 @@ async function readAlembicRevisions(source, files, python = graphPython()) {
 /** Revisions nothing follows: Alembic's heads. */
 function heads(revisions) {
     const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
-    return revisions.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+    return revisions
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
 }
 /** `revision` and everything it follows (down_revision and depends_on), transitively. */
 function ancestry(revisions, start) {
@@ -40374,13 +41086,19 @@ function revisionsToRevert(revisions, current, target) {
 }
 function downgradePlan(revisions, current, target) {
     const applied = ancestry(revisions, current);
-    const revert = [...applied].filter((id) => target.length === 0 || target.some((head) => head !== id && ancestry(revisions, [id]).has(head))).sort();
+    const revert = [...applied]
+        .filter((id) => target.length === 0 || target.some((head) => head !== id && ancestry(revisions, [id]).has(head)))
+        .sort();
     const left = new Set([...applied].filter((id) => !revert.includes(id)));
-    const followedInLeft = new Set(revisions.filter((revision) => left.has(revision.revision)).flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    const followedInLeft = new Set(revisions
+        .filter((revision) => left.has(revision.revision))
+        .flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
     const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
     const order = [];
     const placed = new Set();
-    const followers = (id) => revisions.filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id)).map((revision) => revision.revision);
+    const followers = (id) => revisions
+        .filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id))
+        .map((revision) => revision.revision);
     const visit = (id) => {
         if (placed.has(id))
             return;
@@ -40409,7 +41127,6 @@ function downgradePlan(revisions, current, target) {
  * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
  * per head).
  */
-const ALEMBIC_HISTORY_TABLE = 'alembic_version';
 function alembicLockKeys(database, table) {
     return [suiteLockKey(database, table)];
 }
@@ -40471,7 +41188,14 @@ async function revertWithAlembic(options) {
                     continue;
                 const argv = downgradeArguments(options.command, target);
                 commands.push(argv);
-                const result = await options.executor.run(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env, timeoutMs: options.timeoutMs, okExitCodes: [0, 1, 2, 255], onStdoutLine: options.onLine, onStderrLine: options.onLine });
+                const result = await options.executor.run(argv[0], argv.slice(1), {
+                    cwd: options.cwd,
+                    env: options.env,
+                    timeoutMs: options.timeoutMs,
+                    okExitCodes: [0, 1, 2, 255],
+                    onStdoutLine: options.onLine,
+                    onStderrLine: options.onLine,
+                });
                 if (result.exitCode !== 0) {
                     const now = (await readAlembicVersion(options.client, options.table)) ?? [];
                     throw new errors/* ActionError */.lZ(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
@@ -40481,7 +41205,7 @@ async function revertWithAlembic(options) {
         const after = (await readAlembicVersion(options.client, options.table)) ?? [];
         if (after.join(',') !== plan.after.join(',')) {
             throw new errors/* ActionError */.lZ(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
-                hint: 'Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release\'s code.',
+                hint: "Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release's code.",
             });
         }
         return { before, after, reverted, commands, durationMs: Date.now() - started };
@@ -40499,7 +41223,13 @@ function alembicPlanIdentity(revisions, revert, after) {
     return {
         strategy: 'down-migrations',
         targetVersion: after.length ? [...after].sort().join(',') : '0',
-        reverts: revert.map((id) => ({ version: id, name: byId.get(id)?.message, file: byId.get(id)?.file, downSha256: byId.get(id)?.sha256 ?? null, transactional: true })),
+        reverts: revert.map((id) => ({
+            version: id,
+            name: byId.get(id)?.message,
+            file: byId.get(id)?.file,
+            downSha256: byId.get(id)?.sha256 ?? null,
+            transactional: true,
+        })),
     };
 }
 /** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
@@ -40507,9 +41237,11 @@ function headsAfterReverting(revisions, current, revert) {
     const gone = new Set(revert);
     const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
     const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
-    return left.filter((revision) => !followed.has(revision.revision)).map((revision) => revision.revision).sort();
+    return left
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
 }
-
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/alembic.ts
 
@@ -40577,7 +41309,8 @@ async function runChecked(inputs, revisions, client, proof, started) {
         if (current === undefined)
             throw new errors/* ActionError */.lZ(`The database has no ${tableName}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
         checkAlembicVersion(current, revisions, 'the database');
-        const target = inputs.targetRevisions ?? headsAfterReverting(revisions, current, (inputs.plan ?? []).map((entry) => entry.version));
+        const target = inputs.targetRevisions ??
+            headsAfterReverting(revisions, current, (inputs.plan ?? []).map((entry) => entry.version));
         const plan = downgradePlan(revisions, current, target);
         if (inputs.plan) {
             const planned = new Set(inputs.plan.map((entry) => entry.version));
@@ -40594,22 +41327,61 @@ async function runChecked(inputs, revisions, client, proof, started) {
         }
         const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
         const planned = plan.revert.map((id) => entryOf(byId.get(id)));
-        lib_core/* info */.pq(plan.revert.length ? `Plan: alembic downgrade ${current.join(', ')} -> ${plan.after.join(', ') || 'base'}, reverting ${plan.revert.join(', ')}.` : `Nothing to revert: alembic_version is ${current.join(', ') || 'empty'}.`);
+        lib_core/* info */.pq(plan.revert.length
+            ? `Plan: alembic downgrade ${current.join(', ')} -> ${plan.after.join(', ') || 'base'}, reverting ${plan.revert.join(', ')}.`
+            : `Nothing to revert: alembic_version is ${current.join(', ') || 'empty'}.`);
         // Alembic's offline mode: the SQL its downgrade() functions emit, without a database connection.
         const sql = plan.revert.length ? await dryRunSql(inputs, executor, commandEnv, current, target, revisions) : '';
         const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
         (0,external_node_fs_.writeFileSync)(sqlFile, sql);
-        const backup = proof ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}` : inputs.skipBackupCheck ? 'none: skip-backup-check: true' : 'not needed: dry run';
-        const facts = { database: describeTarget(inputs.target), tableName, command: inputs.command, where: executor.remote ? (0,summary/* code */.aY)(executor.description) : executor.description, backup, lock: keys.map((key) => `advisory lock ${key.id}`).join(', '), before: current, after: plan.after, revert: plan.revert, byId, sql, dryRun: inputs.dryRun };
+        const backup = proof
+            ? `backup-db checksum ${inputs.backupChecksum.replace(/^sha256:/, '').slice(0, 16)}…, found in ${proof.where}`
+            : inputs.skipBackupCheck
+                ? 'none: skip-backup-check: true'
+                : 'not needed: dry run';
+        const facts = {
+            database: describeTarget(inputs.target),
+            tableName,
+            command: inputs.command,
+            where: executor.remote ? (0,summary/* code */.aY)(executor.description) : executor.description,
+            backup,
+            lock: keys.map((key) => `advisory lock ${key.id}`).join(', '),
+            before: current,
+            after: plan.after,
+            revert: plan.revert,
+            byId,
+            sql,
+            dryRun: inputs.dryRun,
+        };
         if (inputs.dryRun) {
-            lib_core/* startGroup */.Oh('Alembic\'s offline SQL for this downgrade (alembic downgrade <from>:<to> --sql)');
+            lib_core/* startGroup */.Oh("Alembic's offline SQL for this downgrade (alembic downgrade <from>:<to> --sql)");
             lib_core/* info */.pq(sql);
             lib_core/* endGroup */.N4();
-            setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.after.join(','), 'initial-version': current.join(','), 'dry-run-sql': sql, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': Date.now() - started });
+            setOutputs({
+                reverted: [],
+                planned,
+                'plan-digest': digest,
+                'final-version': plan.after.join(','),
+                'initial-version': current.join(','),
+                'dry-run-sql': sql,
+                'sql-file': sqlFile,
+                failure: '',
+                verified: '',
+                'duration-ms': Date.now() - started,
+            });
             await (0,summary/* writeSummary */.Sy)(renderAlembicSummary({ ...facts, durationMs: Date.now() - started }));
             return;
         }
-        emitEvent('down_migrations_start', { database: inputs.target.database, format: 'alembic', history_table: tableName, from_version: current.join(','), to_version: plan.after.join(','), versions: plan.revert, backup_checksum: inputs.backupChecksum, backup_check_skipped: !inputs.backupChecksum && inputs.skipBackupCheck });
+        emitEvent('down_migrations_start', {
+            database: inputs.target.database,
+            format: 'alembic',
+            history_table: tableName,
+            from_version: current.join(','),
+            to_version: plan.after.join(','),
+            versions: plan.revert,
+            backup_checksum: inputs.backupChecksum,
+            backup_check_skipped: !inputs.backupChecksum && inputs.skipBackupCheck,
+        });
         lib_core/* info */.pq(`Taking the migration lock (${facts.lock}) and running ${inputs.command.join(' ')} downgrade on ${executor.description}...`);
         const result = await revertWithAlembic({
             client,
@@ -40638,8 +41410,19 @@ async function runChecked(inputs, revisions, client, proof, started) {
             verified: '',
             'duration-ms': durationMs,
         });
-        await (0,summary/* writeSummary */.Sy)(renderAlembicSummary({ ...facts, before: result.before, after: result.after, revert: result.reverted, durationMs }));
-        emitEvent('down_migrations_complete', { from_version: result.before.join(','), final_version: result.after.join(','), reverted: result.reverted, duration_ms: durationMs });
+        await (0,summary/* writeSummary */.Sy)(renderAlembicSummary({
+            ...facts,
+            before: result.before,
+            after: result.after,
+            revert: result.reverted,
+            durationMs,
+        }));
+        emitEvent('down_migrations_complete', {
+            from_version: result.before.join(','),
+            final_version: result.after.join(','),
+            reverted: result.reverted,
+            duration_ms: durationMs,
+        });
         lib_core/* info */.pq(`Reverted ${result.reverted.length} Alembic revision(s): ${tableName} is now ${result.after.join(', ') || 'empty'} (${(0,duration/* formatDuration */.a)(durationMs)}).`);
     }
     finally {
@@ -40651,7 +41434,8 @@ async function runChecked(inputs, revisions, client, proof, started) {
  * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
  */
 function alembicEnv(target, databaseUrl) {
-    const url = databaseUrl ?? `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const url = databaseUrl ??
+        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
     const env = { DATABASE_URL: url };
     for (const [name, value] of Object.entries(pgToolEnv(target)))
         if (value !== undefined && name !== 'PGOPTIONS')
@@ -40677,7 +41461,9 @@ async function dryRunSql(inputs, executor, env, current, target, revisions) {
 }
 function renderAlembicSummary(facts) {
     const move = `${facts.before.join(', ') || 'base'} → ${facts.after.join(', ') || 'base'}`;
-    const parts = [`## ${facts.dryRun ? `Down migrations (dry run): would go ${move}` : facts.revert.length ? `Down migrations: ${move}` : 'Down migrations: nothing to do'}\n`];
+    const parts = [
+        `## ${facts.dryRun ? `Down migrations (dry run): would go ${move}` : facts.revert.length ? `Down migrations: ${move}` : 'Down migrations: nothing to do'}\n`,
+    ];
     parts.push((0,summary/* keyValueTable */.z2)([
         ['Database', (0,summary/* code */.aY)(facts.database)],
         ['Format', `alembic, history ${facts.tableName}`],
@@ -40688,11 +41474,16 @@ function renderAlembicSummary(facts) {
         ['Duration', (0,duration/* formatDuration */.a)(facts.durationMs)],
     ]));
     if (facts.revert.length) {
-        const rows = facts.revert.map((id) => [id, facts.byId.get(id)?.message ?? '', facts.byId.get(id)?.file ?? '', facts.dryRun ? 'planned' : 'reverted']);
+        const rows = facts.revert.map((id) => [
+            id,
+            facts.byId.get(id)?.message ?? '',
+            facts.byId.get(id)?.file ?? '',
+            facts.dryRun ? 'planned' : 'reverted',
+        ]);
         parts.push(`\n${(0,summary/* markdownTable */.Qj)(['Revision', 'Message', 'File', 'Result'], rows)}`);
     }
     if (facts.dryRun && facts.sql)
-        parts.push(`\n${(0,summary/* details */.zH)('Alembic\'s offline SQL (alembic downgrade --sql)', (0,summary/* codeBlock */.DV)(facts.sql, 'sql'))}`);
+        parts.push(`\n${(0,summary/* details */.zH)("Alembic's offline SQL (alembic downgrade --sql)", (0,summary/* codeBlock */.DV)(facts.sql, 'sql'))}`);
     return parts.join('');
 }
 
@@ -40796,12 +41587,19 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         migrationsDir: inputs.migrationsDir,
     });
     const digest = await checkPlan(inputs, migrations, selection, plan, client);
-    const sql = renderPlanSql(plan, settings, keys, [`apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`]);
+    const sql = renderPlanSql(plan, settings, keys, [
+        `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
+    ]);
     // The whole script also goes to a file: step outputs and job summaries are capped at 1 MiB.
     const sqlFile = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), `apply-down-migrations-${inputs.target.database.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.sql`);
     (0,external_node_fs_.writeFileSync)(sqlFile, sql);
     const sqlOutput = capped(sql, OUTPUT_LIMIT, sqlFile);
-    const planned = plan.migrations.map((step) => ({ version: step.version, name: step.name, file: step.file ?? null, transactional: step.transactional }));
+    const planned = plan.migrations.map((step) => ({
+        version: step.version,
+        name: step.name,
+        file: step.file ?? null,
+        transactional: step.transactional,
+    }));
     const facts = {
         database: describeTarget(inputs.target),
         format: inputs.format,
@@ -40827,7 +41625,18 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         if (inputs.verify)
             lib_core/* notice */.lm('verify runs only after a real run; this dry run changed nothing to verify.');
         facts.durationMs = Date.now() - started;
-        setOutputs({ reverted: [], planned, 'plan-digest': digest, 'final-version': plan.toVersion, 'initial-version': history.current, 'dry-run-sql': sqlOutput, 'sql-file': sqlFile, failure: '', verified: '', 'duration-ms': facts.durationMs });
+        setOutputs({
+            reverted: [],
+            planned,
+            'plan-digest': digest,
+            'final-version': plan.toVersion,
+            'initial-version': history.current,
+            'dry-run-sql': sqlOutput,
+            'sql-file': sqlFile,
+            failure: '',
+            verified: '',
+            'duration-ms': facts.durationMs,
+        });
         await (0,summary/* writeSummary */.Sy)(renderSummary(facts));
         return;
     }
@@ -40848,7 +41657,12 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         onStart: (step) => lib_core/* info */.pq(`Reverting ${step.version} ${step.name} (${step.file ?? 'history only'})${step.transactional ? '' : ' outside a transaction'}...`),
         onDone: (outcome) => {
             lib_core/* info */.pq(`Reverted ${outcome.version} ${outcome.name} in ${(0,duration/* formatDuration */.a)(outcome.durationMs)}.`);
-            emitEvent('down_migration_reverted', { version: outcome.version, name: outcome.name, file: outcome.file, duration_ms: Math.round(outcome.durationMs) });
+            emitEvent('down_migration_reverted', {
+                version: outcome.version,
+                name: outcome.name,
+                file: outcome.file,
+                duration_ms: Math.round(outcome.durationMs),
+            });
         },
     });
     const after = await history_readHistory(client, inputs.format, table);
@@ -40885,7 +41699,11 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
     });
     await (0,summary/* writeSummary */.Sy)(renderSummary(facts));
     if (result.failure) {
-        emitEvent('down_migrations_failed', { ...failureOutput(result.failure), reverted: result.completed.map((outcome) => outcome.version), final_version: after.current });
+        emitEvent('down_migrations_failed', {
+            ...failureOutput(result.failure),
+            reverted: result.completed.map((outcome) => outcome.version),
+            final_version: after.current,
+        });
         throw new errors/* ActionError */.lZ(`${describeFailure(result.failure)}\n${result.completed.length} migration(s) reverted before it stay reverted and recorded; the history is at version ${after.current ?? 'none'}${after.dirty ? ' (dirty)' : ''}.`, {
             hint: result.failure.historyState,
         });
@@ -40935,7 +41753,12 @@ function capped(sql, limit, file) {
     return `${sql.slice(0, cut)}\n-- ... ${sql.length - cut} more characters: the whole script is in ${file}\n`;
 }
 function revertedEntry(outcome) {
-    return { version: outcome.version, name: outcome.name, file: outcome.file ?? null, 'duration-ms': Math.round(outcome.durationMs) };
+    return {
+        version: outcome.version,
+        name: outcome.name,
+        file: outcome.file ?? null,
+        'duration-ms': Math.round(outcome.durationMs),
+    };
 }
 function failureOutput(failure) {
     return {
@@ -41490,7 +42313,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -41583,7 +42408,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -41608,7 +42437,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

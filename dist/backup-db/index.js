@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(52061);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(47671);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 52061:
+/***/ 47671:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35036,7 +35036,7 @@ async function checksum_listFiles(dir) {
     return entries
         .filter((entry) => entry.isFile())
         .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 function manifestText(files) {
     return Object.keys(files)
@@ -35104,7 +35104,10 @@ const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, startin
 const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
 /** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
 function compactTimestamp(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
 }
 /** A name part made only of characters every file system and the artifact service accept. */
 function safeNamePart(text) {
@@ -35176,7 +35179,9 @@ function repository() {
 async function uploadBackupArtifact(options) {
     const root = external_node_path_default().dirname(options.backupPath);
     const isDirectory = (await (0,promises_.stat)(options.backupPath)).isDirectory();
-    const files = isDirectory ? (await checksum_listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
+    const files = isDirectory
+        ? (await checksum_listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name))
+        : [options.backupPath];
     files.push(options.metadataPath);
     const client = await artifactClient();
     try {
@@ -35205,17 +35210,32 @@ async function findArtifact(name, options) {
     try {
         if (options.runId === undefined) {
             const { artifact } = await client.getArtifact(name);
-            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+            return {
+                id: artifact.id,
+                name: artifact.name,
+                digest: artifact.digest,
+                createdAt: artifact.createdAt,
+                size: artifact.size,
+            };
         }
         const { owner, repo } = repository();
         const { artifact } = await client.getArtifact(name, {
             findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
         });
-        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+        return {
+            id: artifact.id,
+            name: artifact.name,
+            runId: options.runId,
+            digest: artifact.digest,
+            createdAt: artifact.createdAt,
+            size: artifact.size,
+        };
     }
     catch (error) {
         const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
-        throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+        throw new ActionError(`No artifact named "${name}" was found in ${where}: ${errorMessage(error).split('\n')[0]}`, {
+            hint: notFoundHint(options.runId),
+        });
     }
 }
 /** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
@@ -35223,7 +35243,9 @@ async function findLatestBackup(label, options) {
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
     const { owner, repo } = repository();
     const octokit = getOctokit(options.token);
-    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+    const route = options.runId === undefined
+        ? 'GET /repos/{owner}/{repo}/actions/artifacts'
+        : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
     const candidates = [];
     let scanned = 0;
     try {
@@ -35238,11 +35260,15 @@ async function findLatestBackup(label, options) {
         }
     }
     catch (error) {
-        throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+        throw new ActionError(`Listing the artifacts of ${owner}/${repo} failed: ${errorMessage(error)}`, {
+            hint: 'github-token needs actions: read on this repository.',
+        });
     }
     const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
     if (!newest) {
-        throw new ActionError(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
+        throw new ActionError(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, {
+            hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.',
+        });
     }
     return {
         id: newest.id,
@@ -35262,7 +35288,9 @@ async function downloadArtifact(ref, options, destination) {
         const result = await client.downloadArtifact(ref.id, {
             path: destination,
             expectedHash: ref.digest,
-            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
+            ...(viaApi
+                ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } }
+                : {}),
         });
         if (result.digestMismatch) {
             throw new ActionError(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
@@ -35271,7 +35299,9 @@ async function downloadArtifact(ref, options, destination) {
     catch (error) {
         if (error instanceof ActionError)
             throw error;
-        throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, { hint: notFoundHint(ref.runId) });
+        throw new ActionError(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${errorMessage(error)}`, {
+            hint: notFoundHint(ref.runId),
+        });
     }
     core.info(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
 }
@@ -35394,7 +35424,10 @@ function resolvePgTarget(databaseUrl, inputName = 'database-url') {
         if (!Number.isInteger(port) || port <= 0 || port > 65535)
             throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
         return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
             port,
             user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
             password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -35441,7 +35474,9 @@ function pgToolEnv(target, settings = {}) {
     const options = [
         process.env.PGOPTIONS,
         settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
     ].filter(Boolean);
     return {
         PGHOST: target.host,
@@ -35677,7 +35712,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -35772,7 +35809,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -35881,7 +35920,11 @@ async function runProbe(executable) {
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
-    return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+    return {
+        path: executable,
+        version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`,
+        major: Number(match[1]),
+    };
 }
 /**
  * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
@@ -35889,7 +35932,9 @@ async function runProbe(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    const all = dirs
+        .map((dir) => findExecutable(external_node_path_default().join(dir, tool)))
+        .filter((file) => file !== undefined);
     // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
     // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
     // cost a Perl start per probe and per call.
@@ -35900,7 +35945,9 @@ async function findPgTool(tool, serverMajor, binDir) {
     const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;
-    const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+    const seen = found.length
+        ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}`
+        : `no ${tool} found`;
     throw new errors/* ActionError */.lZ(`The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`, {
         hint: `On ubuntu runners, add a step before this one: ` +
             `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
@@ -36123,7 +36170,10 @@ async function writingFile(file, needBytes, write) {
         if (!isNoSpace(error))
             throw error;
         const need = await Promise.resolve(needBytes()).catch(() => undefined);
-        const amounts = [need !== undefined ? `needs about ${formatBytes(need)}` : undefined, free !== undefined ? `${formatBytes(free)} free` : undefined].filter(Boolean);
+        const amounts = [
+            need !== undefined ? `needs about ${formatBytes(need)}` : undefined,
+            free !== undefined ? `${formatBytes(free)} free` : undefined,
+        ].filter(Boolean);
         throw new errors/* ActionError */.lZ(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
             hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
             cause: error,
@@ -36176,7 +36226,11 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
+        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), {
+            env: pgToolEnv(request.target),
+            onStderrLine: log,
+            onStdoutLine: log,
+        }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
@@ -36424,7 +36478,10 @@ async function openHeader(file, deriver) {
     }
     const master = await deriver.master(header.subarray(8, 24));
     const keys = Buffer.from(hkdfSync('sha256', master, header.subarray(24, 40), HKDF_INFO, 64));
-    const expected = createHmac('sha256', keys.subarray(32)).update(header.subarray(0, SIGNED_HEADER)).digest().subarray(0, 16);
+    const expected = createHmac('sha256', keys.subarray(32))
+        .update(header.subarray(0, SIGNED_HEADER))
+        .digest()
+        .subarray(0, 16);
     if (!timingSafeEqual(expected, header.subarray(SIGNED_HEADER, HEADER_SIZE))) {
         throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
             hint: 'This backup is in the AES-256-GCM format of releases before age encryption: pass the secret backup-db was given as encryption-key then.',
@@ -36609,7 +36666,9 @@ async function newHeader(key) {
         encrypter.setPassphrase(key.passphrase);
     }
     else {
-        const recipients = key.kind === 'recipients' ? key.recipients : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
+        const recipients = key.kind === 'recipients'
+            ? key.recipients
+            : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
         for (const recipient of recipients)
             encrypter.addRecipient(recipient);
         encrypter.addRecipient({
@@ -36672,7 +36731,9 @@ async function openAgeHeader(file, header, key) {
                 : key.kind === 'passphrase'
                     ? `This backup was encrypted to an age recipient (${types.join(', ')}): pass its identity (AGE-SECRET-KEY-1...).`
                     : 'Pass the identity whose recipient backup-db encrypted to.';
-            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', { hint });
+            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
+                hint,
+            });
         }
         throw new EncryptedDataError(`${path.basename(file)} has a damaged or modified age header (${message}).`);
     }
@@ -36751,14 +36812,19 @@ async function encryptBackup(backupPath, key) {
         await encrypt(backupPath);
         encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
     }
-    return { path: encrypted, record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') } };
+    return {
+        path: encrypted,
+        record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') },
+    };
 }
 /** Whether a backup (file, or directory of files) is encrypted. */
 async function isEncryptedBackup(backupPath) {
     if (!(await stat(backupPath)).isDirectory())
         return isEncryptedFile(backupPath);
     const files = await listFiles(backupPath);
-    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) && (await isEncryptedFile(path.join(backupPath, files[0])));
+    return (files.length > 0 &&
+        files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) &&
+        (await isEncryptedFile(path.join(backupPath, files[0]))));
 }
 const withoutSuffix = (name) => name.replace(/\.(age|enc)$/, '');
 /**
@@ -36833,7 +36899,11 @@ function parseMetadata(text, file) {
         throw new ActionError(`Backup metadata ${path.basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
     }
     need(BACKUP_FORMATS.includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
-    need(typeof metadata.file === 'string' && metadata.file !== '' && !metadata.file.includes('/') && !metadata.file.includes('\\') && metadata.file !== '..', file, 'file must be a plain file name');
+    need(typeof metadata.file === 'string' &&
+        metadata.file !== '' &&
+        !metadata.file.includes('/') &&
+        !metadata.file.includes('\\') &&
+        metadata.file !== '..', file, 'file must be a plain file name');
     need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
     need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
     return metadata;
@@ -36852,10 +36922,20 @@ async function otherSessions(client, database) {
        FROM pg_stat_activity
       WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
       ORDER BY backend_start, pid`, [database]);
-    return rows.map((row) => ({ pid: row.pid, user: row.usename, application: row.application_name || null, clientAddress: row.client_addr, state: row.state, since: row.since, query: row.query }));
+    return rows.map((row) => ({
+        pid: row.pid,
+        user: row.usename,
+        application: row.application_name || null,
+        clientAddress: row.client_addr,
+        state: row.state,
+        since: row.since,
+        query: row.query,
+    }));
 }
 function describeSession(session, now = Date.now()) {
-    const since = session.since ? ` since ${session.since.toISOString()} (${formatDuration(now - session.since.getTime())})` : '';
+    const since = session.since
+        ? ` since ${session.since.toISOString()} (${formatDuration(now - session.since.getTime())})`
+        : '';
     return [
         `pid ${session.pid}`,
         session.user ? `user ${session.user}` : undefined,
@@ -36974,7 +37054,9 @@ async function plainSqlFile(file, tempDir) {
     else {
         const zstd = findExecutable('zstd');
         if (!zstd)
-            throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, { hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).' });
+            throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, {
+                hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).',
+            });
         await runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
     }
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
@@ -36982,7 +37064,9 @@ async function plainSqlFile(file, tempDir) {
 async function restoreBackup(request) {
     // A name of its own, so the lock watch finds exactly this restore's sessions.
     const applicationName = `rollback-actions restore ${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+    const watch = request.lockTimeoutMs
+        ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs)
+        : undefined;
     try {
         await runRestoreTool(request, applicationName);
     }
@@ -37007,10 +37091,25 @@ async function runRestoreTool(request, applicationName) {
         const { sql, cleanup } = await plainSqlFile(request.backupPath, request.tempDir);
         try {
             // Query results (set_config, setval) are noise; errors still reach stderr.
-            const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
+            const args = [
+                '-X',
+                '-q',
+                '-v',
+                'ON_ERROR_STOP=1',
+                '--no-password',
+                '--output=/dev/null',
+                '-d',
+                dbnameConninfo(request.target.database),
+                '-f',
+                sql,
+            ];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }));
+            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, {
+                env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }),
+                onStderrLine: log,
+                onStdoutLine: log,
+            }));
         }
         finally {
             await cleanup();
@@ -37034,7 +37133,17 @@ async function runRestoreTool(request, applicationName) {
 
 
 
-const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
 /** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
 function parseByteSize(text) {
     const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
@@ -37076,7 +37185,9 @@ async function readArchiveToEnd(pgRestore, archive) {
         await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
     }
     catch (error) {
-        const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : error.message;
+        const detail = error instanceof ProcessError
+            ? lastLines(error.result.stderr || error.result.stdout, 5)
+            : error.message;
         throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
     }
     return 'every data block read back through pg_restore (to /dev/null)';
@@ -37152,7 +37263,10 @@ function addScript(byVersion, version, name, direction, script, source) {
 }
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+    return {
+        id: golangMigrateLockId(database, table.schema, table.table),
+        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+    };
 }
 function createSchemaSql(table) {
     return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
@@ -37199,7 +37313,12 @@ function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
     const sections = [];
     for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+        sections.push({
+            direction: match[1],
+            options: match[2],
+            start: match.index + match[0].length,
+            headerStart: match.index,
+        });
     }
     const result = {};
     sections.forEach((section, index) => {
@@ -37287,7 +37406,9 @@ const diesel = {
                 continue;
             const [, dirName, versionText, name = '', direction] = match;
             const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const transactional = metadata.has(metadataFile)
+                ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+                : true;
             const sql = await source.readFile(file);
             addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
         }
@@ -37381,10 +37502,17 @@ const golangMigrate = {
         const name = history_table_qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+            ...(version === null && !dirty
+                ? []
+                : [
+                    `INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`,
+                ]),
         ];
         return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`,
+            ],
             recordApplied: (version) => set(version, false),
             recordReverted: (_version, versionAfter) => set(versionAfter, false),
             markDirty: (targetVersion) => set(targetVersion, true),
@@ -37395,9 +37523,13 @@ const golangMigrate = {
         if (history.current === null)
             return [];
         if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+            throw new MigrationPlanError([
+                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
+            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
         }
-        return migrations.filter((migration) => compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+        return migrations
+            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
     },
     // The previous migration in the directory (source Prev), or nil.
     versionAfterRevert(migrations, migration) {
@@ -37407,13 +37539,128 @@ const golangMigrate = {
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+        {
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        },
     ],
     nonTransactional: { guardedByDirtyFlag: true },
     keepsDirtyFlag: true,
 };
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/prisma.ts
+
+
+
+// prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
+// docs give for down migrations (Prisma itself never runs it).
+const prisma_FILE = /^(([0-9]+)_([^/]*))\/(migration|down)\.sql$/;
+const compareNames = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Prisma Migrate (prisma-engines schema-engine, sql-schema-connector's postgres flavour):
+ * `_prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
+ * finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at
+ * TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL
+ * DEFAULT 0)`, one row per attempt, and `SELECT pg_advisory_lock(72707369)` around every command.
+ * A migration counts as applied when its row has finished_at and no rolled_back_at; a row with
+ * neither is a failed migration that `migrate deploy` refuses to pass (P3009). `migrate deploy`
+ * applies every directory whose name has no such row, and `migrate status` reports rows whose
+ * directory is missing as "applied to the database but not found locally". So a revert deletes the
+ * reverted migrations' rows: the target release then sees exactly its own migrations applied, and
+ * the newer release's `migrate deploy` applies the reverted ones again.
+ * The version is the directory name (what migration_name holds); Prisma orders directories by name.
+ */
+const prisma = {
+    format: 'prisma',
+    migrationNoun: 'Prisma migration',
+    missingDownPlace: ' (down.sql next to its migration.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            const match = prisma_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, , name, kind] = match;
+            const migration = byVersion.get(version) ?? { version, name };
+            migration[kind === 'migration' ? 'up' : 'down'] = {
+                path: file,
+                sql: await source.readFile(file),
+                transactional: true,
+                file,
+                line: 1,
+            };
+            byVersion.set(version, migration);
+        }
+        for (const migration of byVersion.values()) {
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
+    compareVersions: compareNames,
+    versionInput: {
+        pattern: /^(0|[0-9]+_[^/\s]*)$/,
+        description: 'a migration directory name such as 20240101120000_add_users',
+    },
+    normalizeVersion: (version) => version,
+    defaultHistoryTable: '_prisma_migrations',
+    historyColumns: [
+        'applied_steps_count',
+        'checksum',
+        'finished_at',
+        'id',
+        'logs',
+        'migration_name',
+        'rolled_back_at',
+        'started_at',
+    ],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
+        const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
+        if (failed.length > 0) {
+            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
+                hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.`,
+            });
+        }
+        const applied = [
+            ...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name)),
+        ].sort(compareNames);
+        return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    },
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        return {
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);`,
+            ],
+            // Only verify's scratch database is migrated up by this suite; Prisma's checksum (sha256 of
+            // migration.sql) is not known here, and `migrate deploy` does not compare it.
+            recordApplied: (version) => [
+                `INSERT INTO ${name} (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, '', now(), ${sqlLiteral(version)}, now(), 1);`,
+            ],
+            recordReverted: (version) => [`DELETE FROM ${name} WHERE migration_name = ${sqlLiteral(version)};`],
+            markDirty: () => [],
+        };
+    },
+    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
+    lockKeys: () => [
+        { id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" },
+    ],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'never: Prisma has no opt-out',
+        howToOptOut: () => 'split the statement out of down.sql and run it by hand (Prisma has no transaction opt-out)',
+    },
+    keepsDirtyFlag: false,
+};
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
 
 
 
@@ -37421,6 +37668,7 @@ const TOOLS = {
     'golang-migrate': golangMigrate,
     dbmate: dbmate,
     diesel: diesel,
+    prisma: prisma,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -37428,7 +37676,7 @@ function tools_migrationTool(format) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
@@ -37442,7 +37690,9 @@ const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
  */
 const DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
     return rows[0].found !== null;
 }
 async function readHistory(client, format, table) {
@@ -37490,7 +37740,8 @@ async function historyTableShape(client, table) {
 }
 function looksLikeTool(format, names) {
     const tool = migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
 }
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
@@ -37502,11 +37753,17 @@ function checkHistoryShape(shape, format, table) {
     if (looksLikeTool(format, names))
         return;
     const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
 function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
@@ -37632,7 +37889,13 @@ class DumpSnapshot {
         const included = include.length > 0 ? await matching(include, 'tables') : undefined;
         const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
-            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
+            .map((row) => ({
+            schema: row.schema,
+            name: row.name,
+            kind: row.kind,
+            bytes: Number(row.bytes),
+            dataBytes: Number(row.data_bytes),
+        }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
     /**
@@ -37641,7 +37904,9 @@ class DumpSnapshot {
      * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
      */
     async rowCounts(tables, limit, maxDataBytes = Infinity) {
-        const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
+        const largest = [...tables]
+            .sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b)))
+            .slice(0, limit);
         const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
         const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
         const estimated = {};
@@ -37722,17 +37987,40 @@ async function prepareBackup(request) {
         await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
         // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
         const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-        for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
+        for (const existing of [
+            output,
+            `${output}${ENCRYPTED_SUFFIX}`,
+            `${output}.zst`,
+            `${output}.zst${ENCRYPTED_SUFFIX}`,
+        ]) {
             if ((0,external_node_fs_.existsSync)(existing))
                 throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
         }
         const [tables, schemaVersion] = await catalog;
         if (request.sizeGate && !request.schemaOnly) {
             const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
-            const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+            const fits = await checkDumpFits({
+                dataBytes,
+                tableCount: tables.length,
+                outputDir: request.outputDir,
+                upload: Boolean(request.artifact),
+                gate: request.sizeGate,
+            });
             lib_core/* info */.pq(`Size gate: ${fits}.`);
         }
-        return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion, prepareMs: Date.now() - started };
+        return {
+            request,
+            server,
+            pgDump,
+            pgRestore,
+            psql,
+            plan,
+            output,
+            snapshot,
+            tables,
+            schemaVersion,
+            prepareMs: Date.now() - started,
+        };
     }
     catch (error) {
         await snapshot.close();
@@ -37849,9 +38137,18 @@ async function dumpAndRecord(prepared) {
             // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
             const [dumped, counts] = await Promise.allSettled([
                 timed('dump', runPgDump({
-                    target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
-                    schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
-                    lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
+                    target: request.target,
+                    pgDump: prepared.pgDump,
+                    format: request.format,
+                    jobs: request.jobs,
+                    plan: prepared.plan,
+                    schemaOnly: request.schemaOnly,
+                    tables: request.tables,
+                    excludeTables: request.excludeTables,
+                    snapshot: snapshot.id,
+                    output,
+                    lockWaitTimeoutMs: request.lockWaitTimeoutMs,
+                    estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
                 })),
                 timed('rowCounts', counted),
             ]);
@@ -37998,7 +38295,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -38086,7 +38388,10 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
     }
     return full;
 }
@@ -38284,7 +38589,9 @@ function normaliseKey(key) {
 }
 async function ssh_openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -38292,23 +38599,38 @@ async function ssh_openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -38346,7 +38668,10 @@ async function ssh_openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -38407,7 +38732,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
@@ -38501,7 +38832,12 @@ function parseStanzaInfo(json, stanza) {
     const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
     const backups = [];
     for (const backup of raw.backup ?? []) {
-        if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop)
+        if (backup.error ||
+            !db ||
+            backup.database.id !== db.id ||
+            !backup.lsn ||
+            !backup.archive.start ||
+            !backup.archive.stop)
             continue;
         backups.push({
             label: backup.label,
@@ -38618,7 +38954,9 @@ class PgBackRestHost {
     }
     /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
     async check() {
-        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
+            `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
+        ]);
     }
     /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
     run(command, args, options) {
@@ -38643,7 +38981,12 @@ class PgBackRestHost {
             : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
         const tried = [];
         for (const candidate of candidates) {
-            const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error) => {
+            const result = await this.executor
+                .run(candidate, ['--version'], {
+                okExitCodes: Array.from({ length: 256 }, (_, code) => code),
+                timeoutMs: 30_000,
+            })
+                .catch((error) => {
                 tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
                 return undefined;
             });
@@ -38662,14 +39005,18 @@ class PgBackRestHost {
     async scratchDirectory() {
         // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
         // may not be able to write to: then /tmp, which every user can.
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
+        const { stdout } = await this.executor
+            .run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX'])
+            .catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
         return {
             path: dir,
             remove: async () => {
-                await this.executor.run('rm', ['-rf', '--', dir]).catch((error) => lib_core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+                await this.executor
+                    .run('rm', ['-rf', '--', dir])
+                    .catch((error) => lib_core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
             },
         };
     }
@@ -38691,7 +39038,9 @@ function parseVia(text) {
         return [];
     if (text.startsWith('[')) {
         const parsed = (0,inputs/* yamlInput */.eR)('pgbackrest-via');
-        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
+        if (!Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            parsed.some((part) => typeof part !== 'string' || part === '')) {
             throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
         }
         return parsed;
@@ -38699,13 +39048,19 @@ function parseVia(text) {
     return text.split(/\s+/).filter(Boolean);
 }
 function readPgBackRestSettings(extra = {}) {
-    const stanza = (0,inputs/* stringInput */.Uj)('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    const stanza = (0,inputs/* stringInput */.Uj)('pgbackrest-stanza', {
+        pattern: STANZA_PATTERN,
+        patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")',
+    });
     if (!stanza)
         throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
     const archiveTimeoutMs = (0,inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
     return {
         stanza,
-        config: (0,inputs/* stringInput */.Uj)('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        config: (0,inputs/* stringInput */.Uj)('pgbackrest-config', {
+            pattern: /^\//,
+            patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on',
+        }),
         via: parseVia((0,inputs/* stringInput */.Uj)('pgbackrest-via')),
         ssh: readSshTarget(),
         archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
@@ -38733,7 +39088,16 @@ function rejectInputsOfOtherMethod(method, names) {
 
 const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
-const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts'];
+const PGBACKREST_ONLY_INPUTS = [
+    'pgbackrest-stanza',
+    'pgbackrest-config',
+    'pgbackrest-via',
+    'restore-point',
+    'ssh-host',
+    'ssh-user',
+    'ssh-key',
+    'known-hosts',
+];
 /** A size such as 500MB or 2GiB, or "none" (undefined). */
 function readSize(name, text) {
     const bytes = text === 'none' ? undefined : parseByteSize(text);
@@ -38770,7 +39134,10 @@ async function readBackupInputs() {
         label: (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
         upload: (0,inputs/* booleanInput */.tE)('upload', { default: true }),
-        artifactName: (0,inputs/* stringInput */.Uj)('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines' }),
+        artifactName: (0,inputs/* stringInput */.Uj)('artifact-name', {
+            pattern: ARTIFACT_NAME_PATTERN,
+            patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines',
+        }),
         retentionDays: (0,inputs/* integerInput */.$A)('retention-days', { default: 7, min: 1, max: 90 }),
         encryptionKey,
         verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
@@ -38792,7 +39159,13 @@ const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, 
 async function createRestorePoint(client, name) {
     const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
     const [row] = rows;
-    return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+    return {
+        name,
+        lsn: row.lsn,
+        createdAt: row.at,
+        timeline: parseSegmentFileName(row.segment)?.timeline ?? 1,
+        segment: row.segment,
+    };
 }
 /** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
 function archivedThrough(last, segment) {
@@ -38818,7 +39191,9 @@ async function archiveUpToNow(client, timeoutMs) {
             break;
         await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
     }
-    const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
+    const failure = state?.last_failed_time && state.last_failed_time >= started
+        ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).`
+        : '';
     throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
 }
 
@@ -38836,7 +39211,13 @@ async function describeLiveServer(client) {
         const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
               current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
         const [row] = settings;
-        files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+        files = {
+            dataDirectory: row.data_directory,
+            hbaFile: row.hba_file,
+            identFile: row.ident_file,
+            listenAddresses: row.listen_addresses,
+            socketDirectories: row.socket_directories,
+        };
     }
     catch {
         // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
@@ -38899,25 +39280,44 @@ function backupSummary(input) {
             ['Database', (0,summary/* code */.aY)(metadata.source)],
             ['Server', `PostgreSQL ${metadata.serverVersion}`],
             ['pg_dump', metadata.pgDump.version],
-            ['Format', `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`],
+            [
+                'Format',
+                `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
+            ],
             ['Size', formatBytes(metadata.size)],
             ['SHA-256', `\`${metadata.checksum.value}\``],
-            ['Encrypted', metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no'],
+            [
+                'Encrypted',
+                metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
+            ],
             ['Schema version', schema],
             ['App version', metadata.appVersion ?? undefined],
             ['Tables', `${metadata.dumpedTables.length}`],
             ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
-            ['Artifact', artifact ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)` : 'not uploaded (upload: false)'],
+            [
+                'Artifact',
+                artifact
+                    ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
+                    : 'not uploaded (upload: false)',
+            ],
             ['File', (0,summary/* code */.aY)(input.path)],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
     const counts = [
-        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [table, `~${rows} (estimate)`]),
+        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [
+            table,
+            `~${rows} (estimate)`,
+        ]),
         ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
     ];
     if (counts.length > 0) {
-        const cover = { 'all-tables': 'every table', 'largest-tables': 'largest tables', 'size-limited': 'exact up to row-count-max-size, estimated above', none: '' }[metadata.rowCountsCover];
+        const cover = {
+            'all-tables': 'every table',
+            'largest-tables': 'largest tables',
+            'size-limited': 'exact up to row-count-max-size, estimated above',
+            none: '',
+        }[metadata.rowCountsCover];
         parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
         parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)));
         if (counts.length > 20)
@@ -38959,9 +39359,15 @@ function pgBackRestBackupSummary(input) {
         (0,summary/* keyValueTable */.z2)([
             ['Database', `${(0,summary/* code */.aY)(inputs.target.database)}, PostgreSQL ${input.server}`],
             ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
-            ['Restore point', `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`],
+            [
+                'Restore point',
+                `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`,
+            ],
             ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
-            ['Backup', `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`],
+            [
+                'Backup',
+                `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`,
+            ],
             ['App version', inputs.appVersion],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
@@ -38995,16 +39401,32 @@ function pgBackRestBackupSummary(input) {
  */
 const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['tables', 'exclude-tables', 'encryption-key', 'artifact-name', 'output-dir', 'pg-bin-dir', 'ledger'];
+const DUMP_ONLY_INPUTS = [
+    'tables',
+    'exclude-tables',
+    'encryption-key',
+    'artifact-name',
+    'output-dir',
+    'pg-bin-dir',
+    'ledger',
+];
 function readPgBackRestBackupInputs(now) {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
     const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
-    const label = (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
+    const label = (0,inputs/* stringInput */.Uj)('label', {
+        default: 'default',
+        pattern: LABEL_PATTERN,
+        patternDescription: LABEL_DESCRIPTION,
+    });
     return {
         target,
         settings: readPgBackRestSettings(),
         backupType: (0,inputs/* enumInput */.gX)('backup-type', BACKUP_TYPES, { default: 'none' }),
-        restorePoint: (0,inputs/* stringInput */.Uj)('restore-point', { default: `${label.slice(0, 46)}-${compactTimestamp(now)}`, pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION }),
+        restorePoint: (0,inputs/* stringInput */.Uj)('restore-point', {
+            default: `${label.slice(0, 46)}-${compactTimestamp(now)}`,
+            pattern: RESTORE_POINT_NAME,
+            patternDescription: RESTORE_POINT_DESCRIPTION,
+        }),
         label,
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
     };
@@ -39021,8 +39443,15 @@ function newBackup(before, after) {
 async function newestArchivedFrom(host, info, segment) {
     if (!info.archiveId)
         return undefined;
-    const { stdout } = await host.pgbackrest('repo-ls', ['--output=json', '--log-level-console=warn', '--filter=^[0-9A-F]{24}-', `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`]);
-    const names = Object.keys(JSON.parse(stdout)).map((file) => file.slice(0, 24)).sort();
+    const { stdout } = await host.pgbackrest('repo-ls', [
+        '--output=json',
+        '--log-level-console=warn',
+        '--filter=^[0-9A-F]{24}-',
+        `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`,
+    ]);
+    const names = Object.keys(JSON.parse(stdout))
+        .map((file) => file.slice(0, 24))
+        .sort();
     return names.includes(segment) ? names.at(-1) : undefined;
 }
 async function runPgBackRestBackup(started) {
@@ -39047,7 +39476,13 @@ async function runPgBackRestBackup(started) {
                 hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
             });
         }
-        emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, method: 'pgbackrest', stanza: settings.stanza, server_version: server.version.text });
+        emitEvent('backup_start', {
+            database: inputs.target.database,
+            label: inputs.label,
+            method: 'pgbackrest',
+            stanza: settings.stanza,
+            server_version: server.version.text,
+        });
         // With a backup to take, pgbackrest check proves archiving before the long backup runs. Without
         // one, the restore point's own segment, switched out and found in the repository below, proves
         // the same end to end, and a separate check (its own WAL switch and archive wait) only doubles
@@ -39063,7 +39498,9 @@ async function runPgBackRestBackup(started) {
         let backup = before.backups.at(-1);
         let backupTaken = false;
         if (inputs.backupType !== 'none') {
-            await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [`--type=${inputs.backupType}`]);
+            await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [
+                `--type=${inputs.backupType}`,
+            ]);
             backup = newBackup(before.backups, (await host.info()).backups);
             if (!backup)
                 throw new errors/* ActionError */.lZ(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
@@ -39086,7 +39523,14 @@ async function runPgBackRestBackup(started) {
         if (!newest) {
             throw notArchived(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" does not hold it: archive_command does not push to this stanza's repository.`);
         }
-        const result = { stanza: settings.stanza, restorePoint, backup: backup, backupTaken, archiveNewestWal: newest, archivedSegment };
+        const result = {
+            stanza: settings.stanza,
+            restorePoint,
+            backup: backup,
+            backupTaken,
+            archiveNewestWal: newest,
+            archivedSegment,
+        };
         const durationMs = Date.now() - started;
         const metadata = {
             method: 'pgbackrest',
@@ -39097,10 +39541,28 @@ async function runPgBackRestBackup(started) {
             source: describeTarget(inputs.target),
             serverVersion: server.version.text,
             systemId: server.systemId,
-            restorePoint: { name: restorePoint.name, lsn: restorePoint.lsn, time: restorePoint.createdAt.toISOString(), timeline: restorePoint.timeline, segment: restorePoint.segment },
-            backup: { label: result.backup.label, type: result.backup.type, taken: backupTaken, finishedAt: result.backup.stoppedAt.toISOString() },
+            restorePoint: {
+                name: restorePoint.name,
+                lsn: restorePoint.lsn,
+                time: restorePoint.createdAt.toISOString(),
+                timeline: restorePoint.timeline,
+                segment: restorePoint.segment,
+            },
+            backup: {
+                label: result.backup.label,
+                type: result.backup.type,
+                taken: backupTaken,
+                finishedAt: result.backup.stoppedAt.toISOString(),
+            },
             archive: { newestWal: newest },
-            schemaVersion: schemaVersion ? { tool: schemaVersion.format, table: schemaVersion.table, version: schemaVersion.version, dirty: schemaVersion.dirty } : null,
+            schemaVersion: schemaVersion
+                ? {
+                    tool: schemaVersion.format,
+                    table: schemaVersion.table,
+                    version: schemaVersion.version,
+                    dirty: schemaVersion.dirty,
+                }
+                : null,
             durationMs,
         };
         setOutputs({
@@ -39113,7 +39575,13 @@ async function runPgBackRestBackup(started) {
             'schema-version': schemaVersion?.version ?? '',
             'duration-ms': durationMs,
         });
-        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({ inputs, result, server: server.version.text, pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}`, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({
+            inputs,
+            result,
+            server: server.version.text,
+            pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}`,
+            durationMs,
+        }));
         emitEvent('backup_complete', {
             database: inputs.target.database,
             label: inputs.label,
@@ -39183,7 +39651,12 @@ async function run() {
         artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
     });
     cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
-    emitEvent('backup_start', { database: inputs.target.database, label: inputs.label, format: inputs.format, server_version: prepared.server.text });
+    emitEvent('backup_start', {
+        database: inputs.target.database,
+        label: inputs.label,
+        format: inputs.format,
+        server_version: prepared.server.text,
+    });
     const backup = await takeBackup(prepared);
     lib_core/* info */.pq(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
     cancellation/* journal */.W8.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);
@@ -39760,7 +40233,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -39852,7 +40327,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -39877,7 +40356,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -38289,14 +38289,34 @@ class UsageError extends Error {
 }
 /** Options every command takes: where the repository and the settings come from, and help. */
 const COMMON_OPTIONS = [
-    { name: 'repository', value: 'owner/name', help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).' },
-    { name: 'secrets-file', value: 'file', help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.' },
-    { name: 'vars-file', value: 'file', help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.' },
+    {
+        name: 'repository',
+        value: 'owner/name',
+        help: 'The app repository on GitHub. Default: GITHUB_REPOSITORY, else the "origin" remote of the app clone (sync: of the current directory).',
+    },
+    {
+        name: 'secrets-file',
+        value: 'file',
+        help: 'Secrets (GITHUB_TOKEN too) as JSON ({"NAME": "value"}) or dotenv (NAME=value) lines; ROLLBACK_SECRET_<NAME> variables win.',
+    },
+    {
+        name: 'vars-file',
+        value: 'file',
+        help: 'Variables (vars.*, ROLLBACK_LEDGER too) as JSON or dotenv lines; ROLLBACK_VAR_<NAME> variables win.',
+    },
     { name: 'help', help: 'Show this help.' },
 ];
 const RUN_OPTIONS = [
-    { name: 'app-dir', value: 'dir', help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory." },
-    { name: 'record-dir', value: 'dir', help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.' },
+    {
+        name: 'app-dir',
+        value: 'dir',
+        help: "The app repository's local clone (release tags, .github/smoke.yml, migrations). Default: the current directory.",
+    },
+    {
+        name: 'record-dir',
+        value: 'dir',
+        help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.',
+    },
     ...COMMON_OPTIONS,
 ];
 const EXIT_HELP = `Exit codes:
@@ -38318,25 +38338,44 @@ const COMMANDS = {
         usage: 'rollback-actions rollback --environment <env> [--target <tag>] [--dry-run] [--yes] [options]',
         options: [
             { name: 'environment', value: 'env', help: 'The environment to roll back (required).' },
-            { name: 'target', value: 'tag', help: 'Release tag to roll back to. Default: the last known good release (GitHub deployments, or the ledger).' },
+            {
+                name: 'target',
+                value: 'tag',
+                help: 'Release tag to roll back to. Default: the last known good release (GitHub deployments, or the ledger).',
+            },
             { name: 'dry-run', help: 'Only plan (and show the down SQL); change nothing.' },
             { name: 'yes', help: 'Approve at the environment gate without asking (scripts).' },
             { name: 'reason', value: 'text', help: 'Why: goes into the incident record.' },
-            { name: 'db-policy', value: 'policy', help: 'auto, image-only, down-migrations or restore-backup. Default: auto.' },
+            {
+                name: 'db-policy',
+                value: 'policy',
+                help: 'auto, image-only, down-migrations or restore-backup. Default: auto.',
+            },
             ...RUN_OPTIONS,
         ],
     },
     drill: {
         summary: 'Run the rollback drill (rollback-drill.yml) on this machine.',
         usage: 'rollback-actions drill [--environment <env>] [options]',
-        options: [{ name: 'environment', value: 'env', help: 'The environment whose rollback is drilled. Default: vars.ROLLBACK_ENVIRONMENT or production.' }, ...RUN_OPTIONS],
+        options: [
+            {
+                name: 'environment',
+                value: 'env',
+                help: 'The environment whose rollback is drilled. Default: vars.ROLLBACK_ENVIRONMENT or production.',
+            },
+            ...RUN_OPTIONS,
+        ],
     },
     sync: {
         summary: 'Record on GitHub, as deployments with statuses, what the ledger holds that GitHub does not (deploys and rollbacks made while it was unreachable).',
         usage: 'rollback-actions sync [--ledger <file>] [--environment <env>] [options]',
         options: [
-            { name: 'ledger', value: 'file', help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.' },
-            { name: 'environment', value: 'env', help: 'Only this environment\'s entries. Default: all.' },
+            {
+                name: 'ledger',
+                value: 'file',
+                help: 'The deployment ledger. Default: vars.ROLLBACK_LEDGER, else ROLLBACK_LEDGER.',
+            },
+            { name: 'environment', value: 'env', help: "Only this environment's entries. Default: all." },
             ...COMMON_OPTIONS,
         ],
     },
@@ -38407,17 +38446,29 @@ async function probeGitHub(apiUrl, repository, token, timeoutMs = 5000) {
         return { apiUrl, reachable: false, reason: 'no GITHUB_TOKEN given' };
     try {
         const response = await fetch(`${apiUrl}/repos/${repository}/deployments?per_page=1`, {
-            headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json', 'user-agent': 'rollback-actions' },
+            headers: {
+                authorization: `Bearer ${token}`,
+                accept: 'application/vnd.github+json',
+                'user-agent': 'rollback-actions',
+            },
             signal: AbortSignal.timeout(timeoutMs),
         });
         await response.arrayBuffer();
         if (response.ok)
             return { apiUrl, reachable: true, reason: `${apiUrl} answered` };
-        return { apiUrl, reachable: false, reason: `${apiUrl} answered ${response.status} ${response.statusText} for ${repository}'s deployments` };
+        return {
+            apiUrl,
+            reachable: false,
+            reason: `${apiUrl} answered ${response.status} ${response.statusText} for ${repository}'s deployments`,
+        };
     }
     catch (error) {
         const cause = error.cause;
-        return { apiUrl, reachable: false, reason: `${apiUrl} did not answer (${cause?.code ?? cause?.message ?? error.message})` };
+        return {
+            apiUrl,
+            reachable: false,
+            reason: `${apiUrl} did not answer (${cause?.code ?? cause?.message ?? error.message})`,
+        };
     }
 }
 
@@ -38586,7 +38637,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -38681,7 +38734,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -38813,7 +38868,10 @@ class ConcurrencyRegistry {
         const key = name.toLowerCase();
         if (options.held.some((group) => group.toLowerCase() === key)) {
             this.record(name, holder, 'cancelled');
-            return Promise.resolve({ acquired: false, reason: `Canceling since a deadlock for concurrency group '${name}' was detected between 'top level workflow' and '${holder.label}'` });
+            return Promise.resolve({
+                acquired: false,
+                reason: `Canceling since a deadlock for concurrency group '${name}' was detected between 'top level workflow' and '${holder.label}'`,
+            });
         }
         let group = this.groups.get(key);
         if (!group) {
@@ -38829,7 +38887,10 @@ class ConcurrencyRegistry {
         if (superseded) {
             group.pending = undefined;
             this.record(name, superseded.holder, 'cancelled');
-            superseded.resolve({ acquired: false, reason: `Canceling since a higher priority waiting request for '${name}' exists` });
+            superseded.resolve({
+                acquired: false,
+                reason: `Canceling since a higher priority waiting request for '${name}' exists`,
+            });
         }
         if (options.cancelInProgress)
             group.running.cancelRunning(`Canceling since a higher priority waiting request for '${name}' exists`);
@@ -40788,7 +40849,20 @@ class DescriptionDictionary extends Dictionary {
 
 /** Where no status function can matter (job outputs, a service's settings...). */
 const NO_STATUS = { success: () => true, failure: () => false, cancelled: () => false };
-const CONTEXT_NAMES = ['github', 'env', 'inputs', 'secrets', 'vars', 'steps', 'needs', 'job', 'jobs', 'runner', 'matrix', 'strategy'];
+const CONTEXT_NAMES = [
+    'github',
+    'env',
+    'inputs',
+    'secrets',
+    'vars',
+    'steps',
+    'needs',
+    'job',
+    'jobs',
+    'runner',
+    'matrix',
+    'strategy',
+];
 const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled'];
 function toExpressionData(value) {
     return JSON.parse(JSON.stringify(value ?? null), reviver);
@@ -40876,7 +40950,9 @@ async function repositoryHead(local) {
 }
 /** A ref (tag, branch, commit) of a cloneable local repository as a commit SHA. */
 async function resolveCommit(local, ref) {
-    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { okExitCodes: [0, 1] });
+    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+        okExitCodes: [0, 1],
+    });
     if (!stdout.trim())
         throw new Error(`ref ${ref} does not exist in ${local.dir}`);
     return stdout.trim();
@@ -40926,7 +41002,9 @@ function builtinFor(uses) {
         return { kind: 'checkout' };
     const script = PROCESS_STAND_INS[name];
     // Resolved when asked, not at load: a bundle of the runner (the rollback-actions command) has no stand-in files to point at.
-    return script ? { kind: 'process', script: external_node_path_default().join(external_node_path_default().dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), script) } : undefined;
+    return script
+        ? { kind: 'process', script: external_node_path_default().join(external_node_path_default().dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), script) }
+        : undefined;
 }
 /** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */
 function tsNodeArgs(script) {
@@ -41092,7 +41170,12 @@ async function startServices(services, contexts, status, options) {
             started.push(containerId);
             options.log(`service ${id}: ${imageName} as ${image}, ports ${JSON.stringify(ports)}`);
             await waitFor(`service ${id} to be healthy`, async () => {
-                const { stdout: health } = await runProcess('docker', ['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}', containerId], { env: options.env });
+                const { stdout: health } = await runProcess('docker', [
+                    'inspect',
+                    '--format',
+                    '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}',
+                    containerId,
+                ], { env: options.env });
                 const [state, running] = health.trim().split(' ');
                 if (running !== 'true')
                     throw new Error(`service ${id} exited`);
@@ -41129,6 +41212,7 @@ async function runStepProcess(context, command, args, options) {
     const env = { ...options.env, ...files };
     const errors = [];
     let depth = 0;
+    let folded = 0;
     const onLine = (raw) => {
         const command = parseWorkflowCommand(raw);
         if (command) {
@@ -41149,6 +41233,9 @@ async function runStepProcess(context, command, args, options) {
                     depth++;
                     return;
                 case 'endgroup':
+                    if (depth > 0 && folded > 0)
+                        context.log(`${'  '.repeat(depth)}(${folded} line${folded === 1 ? '' : 's'} folded)`);
+                    folded = 0;
                     depth = Math.max(0, depth - 1);
                     return;
                 case 'debug':
@@ -41157,7 +41244,11 @@ async function runStepProcess(context, command, args, options) {
                     break;
             }
         }
-        context.log(`${'  '.repeat(depth)}${maskLine(raw, context.masks)}`);
+        // A group's lines are folded, as GitHub's log view shows them: counted, not printed.
+        if (depth > 0)
+            folded++;
+        else
+            context.log(`${'  '.repeat(depth)}${maskLine(raw, context.masks)}`);
     };
     const started = Date.now();
     const signals = [];
@@ -41277,9 +41368,16 @@ async function runJob(input) {
     (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(eventPath), { recursive: true });
     (0,external_node_fs_namespaceObject.writeFileSync)(eventPath, JSON.stringify(input.contexts.github.event ?? {}));
     (0,external_node_fs_namespaceObject.writeFileSync)(summaryFile, '');
-    let contexts = { ...input.contexts, runner: { ...input.contexts.runner, temp: runnerTemp } };
+    let contexts = {
+        ...input.contexts,
+        runner: { ...input.contexts.runner, temp: runnerTemp },
+    };
     const services = spec.services
-        ? await startServices(spec.services, contexts, NO_STATUS, { env: baseEnv(options), serviceImages: options.serviceImages ?? {}, log })
+        ? await startServices(spec.services, contexts, NO_STATUS, {
+            env: baseEnv(options),
+            serviceImages: options.serviceImages ?? {},
+            log,
+        })
         : undefined;
     if (services)
         contexts = { ...contexts, job: { ...contexts.job, services: services.context } };
@@ -41331,19 +41429,45 @@ class StepRunner {
             const stepContexts = { ...this.contexts, steps: this.states };
             stepContexts.env = this.envContext(step.env, stepContexts);
             const status = this.status();
-            const name = step.name ? interpolateString(step.name, stepContexts, status) : step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`;
+            const name = step.name
+                ? interpolateString(step.name, stepContexts, status)
+                : step.uses
+                    ? `Run ${step.uses}`
+                    : `Run ${String(step.run).split('\n')[0]}`;
             const started = Date.now();
             if (!condition(step.if, stepContexts, status)) {
                 this.states[stepId] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
-                steps.push({ id: stepId, name, outcome: 'skipped', conclusion: 'skipped', outputs: {}, startedAt: started, durationMs: 0, errors: [], signals: [] });
+                steps.push({
+                    id: stepId,
+                    name,
+                    outcome: 'skipped',
+                    conclusion: 'skipped',
+                    outputs: {},
+                    startedAt: started,
+                    durationMs: 0,
+                    errors: [],
+                    signals: [],
+                });
                 continue;
             }
             log(`→ ${name}`);
             const ran = await this.runOne(step, stepContexts, status);
-            const continueOnError = step['continue-on-error'] === true || (typeof step['continue-on-error'] === 'string' && condition(step['continue-on-error'], stepContexts, NO_STATUS));
+            const continueOnError = step['continue-on-error'] === true ||
+                (typeof step['continue-on-error'] === 'string' &&
+                    condition(step['continue-on-error'], stepContexts, NO_STATUS));
             const conclusion = ran.outcome === 'failure' && continueOnError ? 'success' : ran.outcome;
             this.states[stepId] = { outputs: ran.outputs, outcome: ran.outcome, conclusion };
-            steps.push({ id: stepId, name, outcome: ran.outcome, conclusion, outputs: ran.outputs, startedAt: started, durationMs: Date.now() - started, errors: ran.errors, signals: ran.signals });
+            steps.push({
+                id: stepId,
+                name,
+                outcome: ran.outcome,
+                conclusion,
+                outputs: ran.outputs,
+                startedAt: started,
+                durationMs: Date.now() - started,
+                errors: ran.errors,
+                signals: ran.signals,
+            });
         }
         const status = this.status();
         const result = status.cancelled() ? 'cancelled' : status.failure() ? 'failure' : 'success';
@@ -41372,10 +41496,12 @@ class StepRunner {
             });
         let timedOut = false;
         const minutes = timeoutMinutes(step['timeout-minutes'], contexts, undefined);
-        const timer = minutes ? setTimeout(() => {
-            timedOut = true;
-            cancellation.cancel(`The action has timed out.`);
-        }, minutes * 60_000) : undefined;
+        const timer = minutes
+            ? setTimeout(() => {
+                timedOut = true;
+                cancellation.cancel(`The action has timed out.`);
+            }, minutes * 60_000)
+            : undefined;
         try {
             const result = await this.execute(step, contexts, status, cancellation);
             const errors = [...result.errors];
@@ -41449,9 +41575,16 @@ class StepRunner {
             const script = interpolateString(step.run, contexts, status);
             const scriptFile = external_node_path_default().join(this.paths.runnerTemp, `step-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.sh`);
             (0,external_node_fs_namespaceObject.writeFileSync)(scriptFile, script);
-            const workingDirectory = step['working-directory'] ?? this.input.spec.defaults?.run?.['working-directory'] ?? this.input.workflow.defaults?.run?.['working-directory'] ?? '.';
+            const workingDirectory = step['working-directory'] ??
+                this.input.spec.defaults?.run?.['working-directory'] ??
+                this.input.workflow.defaults?.run?.['working-directory'] ??
+                '.';
             const cwd = external_node_path_default().resolve(this.paths.workspace, interpolateString(workingDirectory, contexts, status));
-            result = await runStepProcess(processContext, 'bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], { cwd, env, cancellation });
+            result = await runStepProcess(processContext, 'bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], {
+                cwd,
+                env,
+                cancellation,
+            });
         }
         else if (step.uses) {
             const withInputs = {};
@@ -41459,13 +41592,30 @@ class StepRunner {
                 withInputs[name] = interpolateString(value, contexts, status);
             const builtin = builtinFor(step.uses);
             if (builtin?.kind === 'checkout') {
-                const outputs = await checkout({ workspace: this.paths.workspace, repository: this.input.options.repository, repositories: this.input.options.repositories, log }, withInputs);
-                return { exitCode: 0, signals: [], outputs, exportedEnv: {}, addedPath: [], summary: '', errors: [] };
+                const outputs = await checkout({
+                    workspace: this.paths.workspace,
+                    repository: this.input.options.repository,
+                    repositories: this.input.options.repositories,
+                    log,
+                }, withInputs);
+                return {
+                    exitCode: 0,
+                    signals: [],
+                    outputs,
+                    exportedEnv: {},
+                    addedPath: [],
+                    summary: '',
+                    errors: [],
+                };
             }
             for (const [name, value] of Object.entries(withInputs))
                 env[inputEnvName(name)] = value;
             if (builtin?.kind === 'process') {
-                result = await runStepProcess(processContext, process.execPath, tsNodeArgs(builtin.script), { cwd: this.paths.workspace, env, cancellation });
+                result = await runStepProcess(processContext, process.execPath, tsNodeArgs(builtin.script), {
+                    cwd: this.paths.workspace,
+                    env,
+                    cancellation,
+                });
             }
             else {
                 const actionDir = this.actionDirectory(step.uses);
@@ -41474,13 +41624,18 @@ class StepRunner {
                     throw new Error(`${step.uses}: only node actions run locally`);
                 for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
                     if (!(name in withInputs))
-                        env[inputEnvName(name)] = spec.default !== undefined ? interpolateString(spec.default, contexts, status) : '';
+                        env[inputEnvName(name)] =
+                            spec.default !== undefined ? interpolateString(spec.default, contexts, status) : '';
                 }
                 for (const name of Object.keys(withInputs)) {
                     if (!(name in (metadata.inputs ?? {})))
                         log(`Warning: Unexpected input(s) '${name}', valid inputs are ${Object.keys(metadata.inputs ?? {}).join(', ')}`);
                 }
-                result = await runStepProcess(processContext, process.execPath, [external_node_path_default().join(actionDir, metadata.runs.main)], { cwd: this.paths.workspace, env, cancellation });
+                result = await runStepProcess(processContext, process.execPath, [external_node_path_default().join(actionDir, metadata.runs.main)], {
+                    cwd: this.paths.workspace,
+                    env,
+                    cancellation,
+                });
             }
         }
         else {
@@ -41593,7 +41748,13 @@ function secretMasks(value) {
     const trimmed = value.trim();
     if (!trimmed)
         return [];
-    return [trimmed, ...trimmed.split(/[\r\n]+/).map((line) => line.trim()).filter(Boolean)];
+    return [
+        trimmed,
+        ...trimmed
+            .split(/[\r\n]+/)
+            .map((line) => line.trim())
+            .filter(Boolean),
+    ];
 }
 
 ;// CONCATENATED MODULE: ./scripts/local-runner/workflow-source.ts
@@ -41656,7 +41817,9 @@ async function readAt(source, file) {
             throw new Error(`${where}: the workflow file does not exist`);
         return parse((0,external_node_fs_namespaceObject.readFileSync)(absolute, 'utf8'), where);
     }
-    const { stdout, exitCode } = await runProcess('git', ['-C', source.dir, 'show', `${source.sha}:${file}`], { okExitCodes: [0, 128] });
+    const { stdout, exitCode } = await runProcess('git', ['-C', source.dir, 'show', `${source.sha}:${file}`], {
+        okExitCodes: [0, 128],
+    });
     if (exitCode !== 0)
         throw new Error(`${where}: the workflow file does not exist at that commit`);
     return parse(stdout, where);
@@ -41749,14 +41912,18 @@ function resolveInputs(declared, given, where) {
     for (const [name, spec] of Object.entries(declared)) {
         if (!(name in given) && spec?.required && spec.default === undefined)
             throw new Error(`${where}: Input ${name} is required, but not provided while calling.`);
-        const value = given[name] ?? spec?.default ?? (spec?.type === 'boolean' ? false : spec?.type === 'number' ? 0 : '');
+        const value = given[name] ??
+            spec?.default ??
+            (spec?.type === 'boolean' ? false : spec?.type === 'number' ? 0 : '');
         resolved[name] = typed(name, spec ?? {}, value, where);
     }
     return resolved;
 }
 async function commitOf(dir, ref) {
     const name = ref.replace(/^refs\/(heads|tags)\//, '');
-    const { stdout } = await runProcess('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', `${name}^{commit}`], { okExitCodes: [0, 1, 128] });
+    const { stdout } = await runProcess('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', `${name}^{commit}`], {
+        okExitCodes: [0, 1, 128],
+    });
     return stdout.trim() || undefined;
 }
 /** The permissions a job runs with: its own, else its workflow's, else the caller's ceiling, else the repository default. */
@@ -41824,7 +41991,10 @@ async function runWorkflow(options) {
     const runId = options.runId ?? Number.parseInt((0,external_node_crypto_.randomBytes)(3).toString('hex'), 16);
     const ref = options.ref ?? 'refs/heads/main';
     const inputs = resolveInputs(declared[options.eventName]?.inputs ?? {}, options.inputs ?? {}, source.file);
-    const event = options.eventPayload ?? (options.eventName === 'workflow_dispatch' ? { inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, String(value)])) } : {});
+    const event = options.eventPayload ??
+        (options.eventName === 'workflow_dispatch'
+            ? { inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, String(value)])) }
+            : {});
     const github = {
         event_name: options.eventName,
         event: event,
@@ -41850,11 +42020,30 @@ async function runWorkflow(options) {
     const problem = await startupProblem(options, source, undefined);
     if (problem) {
         log(`✗ ${problem}`);
-        return { workflow: source.file, name: String(github.workflow), conclusion: 'failure', startupFailure: problem, jobs: {}, outputs: {}, startedAt: Date.now(), durationMs: 0 };
+        return {
+            workflow: source.file,
+            name: String(github.workflow),
+            conclusion: 'failure',
+            startupFailure: problem,
+            jobs: {},
+            outputs: {},
+            startedAt: Date.now(),
+            durationMs: 0,
+        };
     }
     // The run as GitHub lists it: its run-name (github, inputs and vars), else the workflow's name.
-    const runName = source.workflow['run-name'] ? interpolateString(source.workflow['run-name'], { github, inputs, vars: options.vars ?? {} }, NO_STATUS) : `${github.workflow} #${runId}`;
-    const run = await runFile(state, { source: { ...source, ref }, inputs, secrets: { kind: 'repository', values: options.secrets ?? {} }, held: [], label: runName, id: runName, depth: 0 });
+    const runName = source.workflow['run-name']
+        ? interpolateString(source.workflow['run-name'], { github, inputs, vars: options.vars ?? {} }, NO_STATUS)
+        : `${github.workflow} #${runId}`;
+    const run = await runFile(state, {
+        source: { ...source, ref },
+        inputs,
+        secrets: { kind: 'repository', values: options.secrets ?? {} },
+        held: [],
+        label: runName,
+        id: runName,
+        depth: 0,
+    });
     return { ...run, runName };
 }
 /** A concurrency value (a group string or {group, cancel-in-progress}) evaluated; undefined when absent. */
@@ -41865,7 +42054,10 @@ function concurrencyOf(spec, contexts) {
         return { group: interpolateString(spec, contexts, NO_STATUS), cancelInProgress: false };
     const mapping = spec;
     const cancel = interpolate(mapping['cancel-in-progress'] ?? false, contexts, NO_STATUS);
-    return { group: interpolateString(mapping.group, contexts, NO_STATUS), cancelInProgress: cancel === true || cancel === 'true' };
+    return {
+        group: interpolateString(mapping.group, contexts, NO_STATUS),
+        cancelInProgress: cancel === true || cancel === 'true',
+    };
 }
 async function runFile(state, frame) {
     const { options, log } = state;
@@ -41876,12 +42068,25 @@ async function runFile(state, frame) {
     const cancellation = new cancellation_Cancellation(frame.parentCancellation);
     const held = [...frame.held];
     let release = nothingToRelease;
-    const runConcurrency = concurrencyOf(workflow.concurrency, { github: state.github, inputs: frame.inputs, vars: options.vars ?? {} });
+    const runConcurrency = concurrencyOf(workflow.concurrency, {
+        github: state.github,
+        inputs: frame.inputs,
+        vars: options.vars ?? {},
+    });
     if (runConcurrency) {
         const acquired = await state.registry.acquire(runConcurrency.group, { label: frame.label, id: frame.id, cancelRunning: (reason) => cancellation.cancel(reason) }, { cancelInProgress: runConcurrency.cancelInProgress, held });
         if (!acquired.acquired) {
             log(`${pad}○ workflow ${name}: ${acquired.reason}`);
-            return { workflow: frame.source.file, name, conclusion: 'cancelled', cancelledBecause: acquired.reason, jobs: {}, outputs: {}, startedAt: started, durationMs: Date.now() - started };
+            return {
+                workflow: frame.source.file,
+                name,
+                conclusion: 'cancelled',
+                cancelledBecause: acquired.reason,
+                jobs: {},
+                outputs: {},
+                startedAt: started,
+                durationMs: Date.now() - started,
+            };
         }
         release = acquired.release;
         held.push(runConcurrency.group);
@@ -41889,13 +42094,26 @@ async function runFile(state, frame) {
     try {
         const jobs = await runJobs(state, { ...frame, held }, cancellation);
         const results = Object.values(jobs).map((job) => job.result);
-        const conclusion = results.includes('failure') ? 'failure' : cancellation.cancelled || results.includes('cancelled') ? 'cancelled' : 'success';
+        const conclusion = results.includes('failure')
+            ? 'failure'
+            : cancellation.cancelled || results.includes('cancelled')
+                ? 'cancelled'
+                : 'success';
         const outputs = {};
         const jobsContext = Object.fromEntries(Object.entries(jobs).map(([id, job]) => [id, { result: job.result, outputs: job.outputs }]));
         for (const [outputName, output] of Object.entries(triggers(workflow).workflow_call?.outputs ?? {})) {
             outputs[outputName] = interpolateString(output.value, { github: state.github, inputs: frame.inputs, jobs: jobsContext, vars: options.vars ?? {} }, NO_STATUS);
         }
-        return { workflow: frame.source.file, name, conclusion, cancelledBecause: cancellation.reason, jobs, outputs, startedAt: started, durationMs: Date.now() - started };
+        return {
+            workflow: frame.source.file,
+            name,
+            conclusion,
+            cancelledBecause: cancellation.reason,
+            jobs,
+            outputs,
+            startedAt: started,
+            durationMs: Date.now() - started,
+        };
     }
     finally {
         release();
@@ -41940,7 +42158,16 @@ async function runOneJob(state, frame, jobId, status, done, runCancellation) {
     const outer = { github, inputs: frame.inputs, vars: options.vars ?? {}, needs, strategy: {}, matrix: {} };
     const name = spec.name ? interpolateString(spec.name, outer, status) : jobId;
     const started = Date.now();
-    const base = { id: jobId, name, outputs: {}, steps: [], startedAt: started, durationMs: 0, summary: '', errors: [] };
+    const base = {
+        id: jobId,
+        name,
+        outputs: {},
+        steps: [],
+        startedAt: started,
+        durationMs: 0,
+        summary: '',
+        errors: [],
+    };
     if (!condition(spec.if, outer, status)) {
         const result = runCancellation.cancelled ? 'cancelled' : 'skipped';
         log(`${pad}○ job ${name}: ${result}`);
@@ -41954,7 +42181,13 @@ async function runOneJob(state, frame, jobId, status, done, runCancellation) {
         const acquired = await state.registry.acquire(jobConcurrency.group, { label: jobId, id: `${frame.id} › ${jobId}`, cancelRunning: (reason) => jobCancellation.cancel(reason) }, { cancelInProgress: jobConcurrency.cancelInProgress, held });
         if (!acquired.acquired) {
             log(`${pad}○ job ${name}: ${acquired.reason}`);
-            return { ...base, result: 'cancelled', outcome: 'cancelled', errors: [acquired.reason], durationMs: Date.now() - started };
+            return {
+                ...base,
+                result: 'cancelled',
+                outcome: 'cancelled',
+                errors: [acquired.reason],
+                durationMs: Date.now() - started,
+            };
         }
         release = acquired.release;
         held.push(jobConcurrency.group);
@@ -41965,8 +42198,11 @@ async function runOneJob(state, frame, jobId, status, done, runCancellation) {
             log(`${pad}✗ job ${name}: ${rejected}`);
             return { ...base, result: 'failure', outcome: 'failure', errors: [rejected], durationMs: Date.now() - started };
         }
-        const run = spec.uses ? await callWorkflow(state, frame, jobId, spec, outer, status, held, jobCancellation) : await runnerJob(state, frame, jobId, spec, outer, jobCancellation);
-        const continueOnError = spec['continue-on-error'] !== undefined && [true, 'true'].includes(interpolate(spec['continue-on-error'], outer, NO_STATUS));
+        const run = spec.uses
+            ? await callWorkflow(state, frame, jobId, spec, outer, status, held, jobCancellation)
+            : await runnerJob(state, frame, jobId, spec, outer, jobCancellation);
+        const continueOnError = spec['continue-on-error'] !== undefined &&
+            [true, 'true'].includes(interpolate(spec['continue-on-error'], outer, NO_STATUS));
         const result = run.outcome === 'failure' && continueOnError ? 'success' : run.outcome;
         const job = { ...base, ...run, name, result, durationMs: Date.now() - started };
         log(`${pad}${job.outcome === 'success' ? '✓' : job.outcome === 'failure' ? '✗' : '○'} job ${name}: ${job.outcome}${result !== job.outcome ? ` (continue-on-error: ${result})` : ''} (${(job.durationMs / 1000).toFixed(1)}s)`);
@@ -41977,7 +42213,9 @@ async function runOneJob(state, frame, jobId, status, done, runCancellation) {
     }
 }
 function environmentOf(spec, contexts) {
-    return spec.environment ? interpolateString(typeof spec.environment === 'string' ? spec.environment : spec.environment.name, contexts, NO_STATUS) : undefined;
+    return spec.environment
+        ? interpolateString(typeof spec.environment === 'string' ? spec.environment : spec.environment.name, contexts, NO_STATUS)
+        : undefined;
 }
 /** Why the environment's gate (options.environmentGate) rejected the job, or undefined when it may run. */
 async function gateRejection(state, jobId, jobName, spec, outer, done) {
@@ -42008,9 +42246,28 @@ async function callWorkflow(state, frame, jobId, spec, contexts, status, held, c
     const permissions = jobPermissions(options, frame.source.workflow, jobId, spec, frame.ceiling);
     try {
         const inputs = resolveInputs(triggers(callee.workflow).workflow_call?.inputs ?? {}, given, where);
-        const called = await runFile(state, { source: callee, inputs, secrets, ceiling: permissions, held, parentCancellation: cancellation, label: jobId, id: `${frame.id} › ${jobId}`, depth: frame.depth + 2 });
+        const called = await runFile(state, {
+            source: callee,
+            inputs,
+            secrets,
+            ceiling: permissions,
+            held,
+            parentCancellation: cancellation,
+            label: jobId,
+            id: `${frame.id} › ${jobId}`,
+            depth: frame.depth + 2,
+        });
         const outcome = called.conclusion;
-        return { outcome, outputs: called.outputs, steps: [], summary: Object.values(called.jobs).map((job) => job.summary).join(''), errors: called.cancelledBecause ? [called.cancelledBecause] : [], called };
+        return {
+            outcome,
+            outputs: called.outputs,
+            steps: [],
+            summary: Object.values(called.jobs)
+                .map((job) => job.summary)
+                .join(''),
+            errors: called.cancelledBecause ? [called.cancelledBecause] : [],
+            called,
+        };
     }
     catch (error) {
         log(`${'  '.repeat(frame.depth + 2)}Error: ${error.message}`);
@@ -42022,7 +42279,9 @@ async function runnerJob(state, frame, jobId, spec, outer, cancellation) {
     const pad = '  '.repeat(frame.depth + 2);
     const log = (line) => state.log(`${pad}[${jobId}] ${line}`);
     const environmentName = environmentOf(spec, outer);
-    const environment = environmentName ? { name: environmentName, settings: options.environments?.[environmentName] ?? {} } : undefined;
+    const environment = environmentName
+        ? { name: environmentName, settings: options.environments?.[environmentName] ?? {} }
+        : undefined;
     if (environmentName)
         log(`environment: ${environmentName} (on GitHub its protection rules, such as required reviewers, gate this job)`);
     const secrets = jobSecrets(frame.secrets, environment);
@@ -42036,7 +42295,13 @@ async function runnerJob(state, frame, jobId, spec, outer, cancellation) {
         github,
         vars: jobVars(options.vars ?? {}, environment?.settings),
         secrets: { ...secrets.values, GITHUB_TOKEN: token },
-        job: { status: 'success', workflow_repository: source.repository, workflow_sha: source.sha, workflow_ref: workflowRef(source), workflow_file_path: source.file },
+        job: {
+            status: 'success',
+            workflow_repository: source.repository,
+            workflow_sha: source.sha,
+            workflow_ref: workflowRef(source),
+            workflow_file_path: source.file,
+        },
         runner: { os: 'Linux', arch: 'X64', name: 'local-runner', temp: '' },
     };
     const minutes = timeoutMinutes(spec['timeout-minutes'], outer, DEFAULT_JOB_TIMEOUT_MINUTES);
@@ -42046,11 +42311,28 @@ async function runnerJob(state, frame, jobId, spec, outer, cancellation) {
     try {
         if (options.jobStartLatencyMs)
             await sleep(options.jobStartLatencyMs, cancellation);
-        const outcome = await runJob({ options, source, workflow: source.workflow, jobId, spec, contexts, masks, cancellation, log });
+        const outcome = await runJob({
+            options,
+            source,
+            workflow: source.workflow,
+            jobId,
+            spec,
+            contexts,
+            masks,
+            cancellation,
+            log,
+        });
         const errors = cancellation.cancelled ? [cancellation.reason, ...outcome.errors] : outcome.errors;
         if (cancellation.cancelled)
             log(`Error: ${cancellation.reason}`);
-        return { ...common, outcome: outcome.result, outputs: outcome.outputs, steps: outcome.steps, summary: outcome.summary, errors };
+        return {
+            ...common,
+            outcome: outcome.result,
+            outputs: outcome.outputs,
+            steps: outcome.steps,
+            summary: outcome.summary,
+            errors,
+        };
     }
     catch (error) {
         log(`Error: ${error.message}`);
@@ -42095,7 +42377,9 @@ async function suiteCommit(root) {
         if (exitCode === 0)
             return stdout.trim();
     }
-    return (0,external_node_crypto_.createHash)('sha1').update(`rollback-actions@${suiteVersion(root)}`).digest('hex');
+    return (0,external_node_crypto_.createHash)('sha1')
+        .update(`rollback-actions@${suiteVersion(root)}`)
+        .digest('hex');
 }
 /** owner/name: the option, else GITHUB_REPOSITORY, else the clone's origin remote. */
 async function appRepository(option, env, dir) {
@@ -42207,7 +42491,9 @@ async function runWorkflowCommand(command) {
         else if (!process.stdin.isTTY)
             gate = 'refused: no terminal to ask and no --yes';
         else
-            gate = (await askAtTerminal(`Approve "${request.jobName}" in ${request.environment}? [y/N] `)) ? 'approved' : 'refused';
+            gate = (await askAtTerminal(`Approve "${request.jobName}" in ${request.environment}? [y/N] `))
+                ? 'approved'
+                : 'refused';
         say(`Environment gate: ${gate}.`);
         return gate.startsWith('approved');
     };
@@ -42229,7 +42515,12 @@ async function runWorkflowCommand(command) {
             environmentGate,
             repositories: {
                 [command.repository]: { dir: command.appDir, checkout: 'clone' },
-                [SUITE_REPOSITORY]: { dir: command.suite, checkout: 'link', linkEntries: ['actions', 'dist', '.github'], sha: await suiteCommit(command.suite) },
+                [SUITE_REPOSITORY]: {
+                    dir: command.suite,
+                    checkout: 'link',
+                    linkEntries: ['actions', 'dist', '.github'],
+                    sha: await suiteCommit(command.suite),
+                },
             },
             runRoot,
             log: (line) => {
@@ -42322,12 +42613,21 @@ function prefixed(env, prefix) {
         .map(([name, value]) => [name.slice(prefix.length), value]));
 }
 function readSettings(env, files) {
-    const secrets = { ...(files.secretsFile ? parseSettingsFile(files.secretsFile, 'secrets-file') : {}), ...prefixed(env, SECRET_PREFIX) };
+    const secrets = {
+        ...(files.secretsFile ? parseSettingsFile(files.secretsFile, 'secrets-file') : {}),
+        ...prefixed(env, SECRET_PREFIX),
+    };
     // A token in the usual variable is a secret like the others (and never reaches a step's environment).
     if (!secrets.GITHUB_TOKEN && env.GITHUB_TOKEN)
         secrets.GITHUB_TOKEN = env.GITHUB_TOKEN;
-    const vars = { ...(files.varsFile ? parseSettingsFile(files.varsFile, 'vars-file') : {}), ...prefixed(env, VAR_PREFIX) };
-    const processEnv = Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== undefined && !entry[0].startsWith(SECRET_PREFIX) && !entry[0].startsWith(VAR_PREFIX) && entry[0] !== 'GITHUB_TOKEN'));
+    const vars = {
+        ...(files.varsFile ? parseSettingsFile(files.varsFile, 'vars-file') : {}),
+        ...prefixed(env, VAR_PREFIX),
+    };
+    const processEnv = Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== undefined &&
+        !entry[0].startsWith(SECRET_PREFIX) &&
+        !entry[0].startsWith(VAR_PREFIX) &&
+        entry[0] !== 'GITHUB_TOKEN'));
     const masks = new Set(Object.values(secrets).flatMap(secretMasks));
     return { secrets, vars, processEnv, mask: (text) => maskLine(text, masks) };
 }
@@ -47095,7 +47395,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -47167,7 +47472,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -47207,15 +47512,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -47256,7 +47574,10 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
     }
     return full;
 }
@@ -47375,10 +47696,28 @@ async function runSync(command) {
             ref: deploy.tag,
             environment: deploy.environment,
             description: `${deploy.from ?? '(none)'} -> ${deploy.tag} at ${deploy.time} (${verdict}), recorded from the deployment ledger`,
-            payload: { ledger: { time: deploy.time, from: deploy.from ?? null, outcome: deploy.outcome, image: deploy.image ?? null, imageId: deploy.imageId ?? null, digest: deploy.digest ?? null, smoke: smoke?.result ?? null } },
+            payload: {
+                ledger: {
+                    time: deploy.time,
+                    from: deploy.from ?? null,
+                    outcome: deploy.outcome,
+                    image: deploy.image ?? null,
+                    imageId: deploy.imageId ?? null,
+                    digest: deploy.digest ?? null,
+                    smoke: smoke?.result ?? null,
+                },
+            },
         });
-        await completeDeployment(client, { owner, repo }, id, deploy.environment, success, { description: `${verdict} (${deploy.time}, while GitHub was unreachable)` });
-        await appendLedger(ledger, { type: 'sync', environment: deploy.environment, deployTime: deploy.time, tag: deploy.tag, githubDeploymentId: id });
+        await completeDeployment(client, { owner, repo }, id, deploy.environment, success, {
+            description: `${verdict} (${deploy.time}, while GitHub was unreachable)`,
+        });
+        await appendLedger(ledger, {
+            type: 'sync',
+            environment: deploy.environment,
+            deployTime: deploy.time,
+            tag: deploy.tag,
+            githubDeploymentId: id,
+        });
         print(`sync: ${deploy.environment} ${deploy.tag} (${deploy.time}, ${verdict}) -> GitHub deployment ${id}, ${success ? 'success' : 'failure'}`);
     }
     print(`sync: ${pending.length} deployment(s) recorded on GitHub for ${command.repository}.`);
@@ -47403,7 +47742,10 @@ const print = (line) => process.stdout.write(`${line}\n`);
 let mask = (text) => text;
 /** Secrets leave this process's environment once read: only the runner's scoping hands them to steps. */
 function takeSettings(options) {
-    const settings = readSettings(process.env, { secretsFile: stringOption(options, 'secrets-file'), varsFile: stringOption(options, 'vars-file') });
+    const settings = readSettings(process.env, {
+        secretsFile: stringOption(options, 'secrets-file'),
+        varsFile: stringOption(options, 'vars-file'),
+    });
     mask = settings.mask;
     for (const name of Object.keys(process.env))
         if (name.startsWith(SECRET_PREFIX) || name.startsWith(VAR_PREFIX) || name === 'GITHUB_TOKEN')
@@ -47436,7 +47778,8 @@ async function main(argv) {
         });
     }
     const appDir = external_node_path_default().resolve(stringOption(options, 'app-dir') ?? process.cwd());
-    const environment = stringOption(options, 'environment') ?? (parsed.command === 'drill' ? settings.vars.ROLLBACK_ENVIRONMENT || 'production' : undefined);
+    const environment = stringOption(options, 'environment') ??
+        (parsed.command === 'drill' ? settings.vars.ROLLBACK_ENVIRONMENT || 'production' : undefined);
     if (!environment)
         throw new UsageError(`${parsed.command}: --environment is required (the environment to roll back, e.g. production)`);
     const rollback = parsed.command === 'rollback';
@@ -47466,7 +47809,7 @@ main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
         process.stderr.write(mask(`rollback-actions: ${error.message}\n`));
         process.exit(EXIT.usage);
     }
-    process.stderr.write(mask(`rollback-actions: ${error instanceof ActionError ? error.message : error.stack ?? String(error)}\n`));
+    process.stderr.write(mask(`rollback-actions: ${error instanceof ActionError ? error.message : (error.stack ?? String(error))}\n`));
     process.exit(EXIT.workflowFailed);
 });
 

@@ -38371,7 +38371,10 @@ function resolvePgTarget(databaseUrl, inputName = 'database-url') {
         if (!Number.isInteger(port) || port <= 0 || port > 65535)
             throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
         return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
             port,
             user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
             password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -38418,7 +38421,9 @@ function pgToolEnv(target, settings = {}) {
     const options = [
         process.env.PGOPTIONS,
         settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
     ].filter(Boolean);
     return {
         PGHOST: target.host,
@@ -38628,7 +38633,10 @@ function addScript(byVersion, version, name, direction, script, source) {
 }
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+    return {
+        id: golangMigrateLockId(database, table.schema, table.table),
+        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+    };
 }
 function createSchemaSql(table) {
     return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
@@ -38675,7 +38683,12 @@ function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
     const sections = [];
     for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+        sections.push({
+            direction: match[1],
+            options: match[2],
+            start: match.index + match[0].length,
+            headerStart: match.index,
+        });
     }
     const result = {};
     sections.forEach((section, index) => {
@@ -38763,7 +38776,9 @@ const diesel = {
                 continue;
             const [, dirName, versionText, name = '', direction] = match;
             const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const transactional = metadata.has(metadataFile)
+                ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+                : true;
             const sql = await source.readFile(file);
             addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
         }
@@ -38857,10 +38872,17 @@ const golangMigrate = {
         const name = history_table_qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+            ...(version === null && !dirty
+                ? []
+                : [
+                    `INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`,
+                ]),
         ];
         return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`,
+            ],
             recordApplied: (version) => set(version, false),
             recordReverted: (_version, versionAfter) => set(versionAfter, false),
             markDirty: (targetVersion) => set(targetVersion, true),
@@ -38871,9 +38893,13 @@ const golangMigrate = {
         if (history.current === null)
             return [];
         if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+            throw new plan_error_MigrationPlanError([
+                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
+            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
         }
-        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+        return migrations
+            .filter((migration) => common_compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
     },
     // The previous migration in the directory (source Prev), or nil.
     versionAfterRevert(migrations, migration) {
@@ -38883,7 +38909,10 @@ const golangMigrate = {
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+        {
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        },
     ],
     nonTransactional: { guardedByDirtyFlag: true },
     keepsDirtyFlag: true,
@@ -38923,7 +38952,13 @@ const prisma = {
                 continue;
             const [, version, , name, kind] = match;
             const migration = byVersion.get(version) ?? { version, name };
-            migration[kind === 'migration' ? 'up' : 'down'] = { path: file, sql: await source.readFile(file), transactional: true, file, line: 1 };
+            migration[kind === 'migration' ? 'up' : 'down'] = {
+                path: file,
+                sql: await source.readFile(file),
+                transactional: true,
+                file,
+                line: 1,
+            };
             byVersion.set(version, migration);
         }
         for (const migration of byVersion.values()) {
@@ -38934,18 +38969,34 @@ const prisma = {
     },
     versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
     compareVersions: compareNames,
-    versionInput: { pattern: /^(0|[0-9]+_[^/\s]*)$/, description: 'a migration directory name such as 20240101120000_add_users' },
+    versionInput: {
+        pattern: /^(0|[0-9]+_[^/\s]*)$/,
+        description: 'a migration directory name such as 20240101120000_add_users',
+    },
     normalizeVersion: (version) => version,
     defaultHistoryTable: '_prisma_migrations',
-    historyColumns: ['applied_steps_count', 'checksum', 'finished_at', 'id', 'logs', 'migration_name', 'rolled_back_at', 'started_at'],
+    historyColumns: [
+        'applied_steps_count',
+        'checksum',
+        'finished_at',
+        'id',
+        'logs',
+        'migration_name',
+        'rolled_back_at',
+        'started_at',
+    ],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
         const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
         const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
         if (failed.length > 0) {
-            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, { hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.` });
+            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
+                hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.`,
+            });
         }
-        const applied = [...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name))].sort(compareNames);
+        const applied = [
+            ...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name)),
+        ].sort(compareNames);
         return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
     },
     historyWriter(table) {
@@ -38967,7 +39018,9 @@ const prisma = {
     // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
     appliedVersions: ROW_PER_MIGRATION.appliedVersions,
     versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
-    lockKeys: () => [{ id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" }],
+    lockKeys: () => [
+        { id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" },
+    ],
     nonTransactional: {
         guardedByDirtyFlag: false,
         optedOut: () => 'never: Prisma has no opt-out',
@@ -39037,7 +39090,9 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
  */
 const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
@@ -39085,7 +39140,8 @@ async function history_historyTableShape(client, table) {
 }
 function looksLikeTool(format, names) {
     const tool = tools_migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
 }
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
@@ -39097,11 +39153,17 @@ function history_checkHistoryShape(shape, format, table) {
     if (looksLikeTool(format, names))
         return;
     const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
 function history_golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
@@ -39194,7 +39256,9 @@ async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) 
                 const waited = Date.now() - started;
                 if (timeoutMs > 0 && waited >= timeoutMs) {
                     const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
                 }
                 if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
                     reportedAt = Date.now();
@@ -39250,7 +39314,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -39345,7 +39411,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -39464,7 +39532,9 @@ function gitRefSource(repoDir, ref, dir) {
     let blobs;
     /** Path below the directory -> blob id. */
     const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+            okExitCodes: [0, 128],
+        });
         if (result.exitCode !== 0) {
             throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
         }
@@ -39480,7 +39550,10 @@ function gitRefSource(repoDir, ref, dir) {
     const read = async () => {
         const entries = await (listing ?? (listing = list()));
         const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+            input: `${[...new Set(entries.values())].join('\n')}\n`,
+            stdoutTo: collector,
+        });
         return parseBatch(Buffer.concat(collector.chunks));
     };
     return {
@@ -39566,8 +39639,13 @@ function scanTokens(sql) {
     }
     const index = codeUnitIndex(sql);
     return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
-            : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+        kind: token.tokenName === 'SQL_COMMENT'
+            ? 'line-comment'
+            : token.tokenName === 'C_COMMENT'
+                ? 'block-comment'
+                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+                    ? 'word'
+                    : 'other',
         text: token.text,
         start: index(token.start),
         end: index(token.end),
@@ -39581,7 +39659,15 @@ function codeUnitIndex(sql) {
     let byte = 0;
     for (let unit = 0; unit < sql.length; unit++) {
         const code = sql.charCodeAt(unit);
-        const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+        const width = code < 0x80
+            ? 1
+            : code < 0x800
+                ? 2
+                : code >= 0xd800 && code < 0xdc00
+                    ? 4
+                    : code >= 0xdc00 && code < 0xe000
+                        ? 0
+                        : 3;
         for (let count = 0; count < width; count++)
             indexes[byte + count] = unit;
         byte += width;
@@ -39639,7 +39725,10 @@ async function parseUncached(sql) {
     try {
         const result = await parser.parse(sql);
         return {
-            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            statements: (result.stmts ?? []).map((raw) => ({
+                node: raw.stmt,
+                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+            })),
             errors: [],
         };
     }
@@ -39650,7 +39739,9 @@ async function parseUncached(sql) {
 async function parsePieces(parser, bytes, wholeError) {
     let boundaries;
     try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
+            .filter((token) => token.text === ';')
+            .map((token) => token.end);
     }
     catch {
         // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
@@ -39754,7 +39845,10 @@ async function splitStatements(sql) {
             // A last statement without its semicolon ends with its last token, not with a trailing comment.
             const last = current.findLast((token) => token.kind !== 'line-comment');
             const start = current[first].start;
-            const words = meaningful.filter((token) => token.kind === 'word').slice(0, MAX_WORDS).map((token) => token.text.toUpperCase());
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
             statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
         }
         current = [];
@@ -39840,7 +39934,10 @@ const RULES = [
     { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
     { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
     { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+    {
+        what: 'DETACH PARTITION CONCURRENTLY',
+        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+    },
     { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
     { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
     { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
@@ -39857,7 +39954,10 @@ function findNonTransactionalStatements(statements, serverVersionNum) {
     const found = [];
     for (const statement of statements) {
         const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+        const rule = RULES.find((candidate) => candidate.test(words) &&
+            (candidate.beforeServer === undefined ||
+                serverVersionNum === undefined ||
+                serverVersionNum < candidate.beforeServer));
         if (rule)
             found.push({ statement, what: rule.what });
     }
@@ -39920,8 +40020,16 @@ function dirtyHistoryError(history, migrations, table, migrationsDir) {
     const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
     const options = [
         `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
-        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+        ...(next
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+            ]
+            : []),
+        ...(previous
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+            ]
+            : []),
     ];
     return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
         `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
@@ -39978,8 +40086,14 @@ async function prepareScript(script, direction, options) {
         return {
             statements: inner,
             displaySql: displayOf(script, inner, [
-                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
-                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+                {
+                    statement: control.begin,
+                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+                },
+                {
+                    statement: control.commit,
+                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+                },
             ]),
             transactional: true,
             notes,
@@ -39998,7 +40112,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
     if (prepared.problem)
         problems.push(prepared.problem);
-    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+    const historyUpdate = direction === 'up'
+        ? writer.recordApplied(migration.version)
+        : writer.recordReverted(migration.version, versionAfter);
     return {
         direction,
         version: migration.version,
@@ -40009,7 +40125,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         displaySql: prepared.displaySql,
         transactional: prepared.transactional,
         notes: prepared.notes,
-        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyBefore: prepared.transactional
+            ? []
+            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
         historyAfter: historyUpdate,
         versionAfter,
     };
@@ -40065,7 +40183,9 @@ async function planDown(migrations, history, versions, options) {
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
 async function planUp(migrations, history, toVersion, options) {
     const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
+        toVersion !== '0' &&
+        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
     const problems = [];
     const plannedMigrations = [];
     for (const migration of pending) {
@@ -40088,17 +40208,28 @@ function describeMigration(migration, format) {
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
-    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+    return [
+        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+        ...lockSql(keys),
+        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+    ];
 }
 /** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
 function wrapped(statements, phase) {
     if (statements.length === 0)
         return [];
     const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+    return statements.length > 1
+        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+        : units;
 }
 function unitsOf(step) {
-    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+    const body = step.statements.map((statement) => ({
+        sql: statement.text,
+        kind: 'statement',
+        phase: 'body',
+        statement,
+    }));
     if (step.transactional) {
         return [
             { sql: 'BEGIN;', kind: 'control', phase: 'body' },
@@ -40157,7 +40288,9 @@ function failureOf(step, unit, error, rolledBack, historyState) {
     };
     if (unit.kind === 'statement' && unit.statement && step.script) {
         const base = step.script.line - 1;
-        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+        const at = pgError.position
+            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+            : undefined;
         failure.line = base + (at?.line ?? unit.statement.line);
         if (at)
             failure.column = at.column;
@@ -40211,7 +40344,9 @@ async function runPlan(client, plan, hooks = {}) {
     return { completed };
 }
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    const before = step.direction === 'down'
+        ? step.version
+        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
         return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
@@ -40241,8 +40376,14 @@ class MigrationRunError extends errors/* ActionError */.lZ {
     }
 }
 function describeFailure(failure) {
-    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
-    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    const where = failure.file
+        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+        : `version ${failure.version}`;
+    const extra = [
+        failure.detail && `Detail: ${failure.detail}`,
+        failure.hint && `Hint: ${failure.hint}`,
+        failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
     return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
         `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
 }
@@ -40252,9 +40393,14 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object'
+        ? options.historyTable
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+    const settings = {
+        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+    };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
     let lock;
     try {
@@ -40263,14 +40409,22 @@ async function migrateDatabase(target, options) {
         lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
         await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
         const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+        const planOptions = {
+            format: options.format,
+            table,
+            serverVersionNum: server.num,
+            allowEmptyDown: options.allowEmptyDown,
+            migrationsDir: options.migrationsDir,
+        };
         const to = options.to ?? null;
         if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
         const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
+        const plan = toRevert.length > 0
+            ? await planDown(migrations, history, toRevert, planOptions)
+            : await planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
@@ -40326,7 +40480,9 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => common_compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => common_compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -40334,7 +40490,11 @@ function downIdentity(migrations, versions, toVersion) {
  * only its current one). No down script runs, so none is hashed.
  */
 function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
 }
 function planDigest(identity) {
     const canonical = JSON.stringify({
@@ -40389,7 +40549,9 @@ function verifyPlanDigest(expected, now, approved) {
     const what = differences.length
         ? `What changed: ${differences.join('; ')}.`
         : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
 }
 /**
  * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
@@ -40398,9 +40560,15 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected ? await readHistory(client, detected.format, parseHistoryTable(detected.table)) : { applied: [], current: null };
+    const history = detected
+        ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
+        : { applied: [], current: null };
     return {
-        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
         currentVersion: history.current,
     };
 }
@@ -40436,7 +40604,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -40476,15 +40644,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -40525,9 +40706,13 @@ async function githubCall(what, call) {
         const status = error.status;
         const detail = (0,errors/* errorMessage */.gJ)(error);
         if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, { hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.' });
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
         if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, { hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).' });
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
@@ -40536,7 +40721,13 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -40567,9 +40758,14 @@ function annotationsFor(warnings) {
     const annotations = shown.map(([kind, group]) => {
         if (group.length === 1)
             return { title: `compute-rollback-target: ${kind}`, message: group[0].message };
-        const quoted = group.slice(0, QUOTED).map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
+        const quoted = group
+            .slice(0, QUOTED)
+            .map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
         const more = group.length > QUOTED ? ` … and ${group.length - QUOTED} more` : '';
-        return { title: `compute-rollback-target: ${group.length} ${kind} findings`, message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}` };
+        return {
+            title: `compute-rollback-target: ${group.length} ${kind} findings`,
+            message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}`,
+        };
     });
     const rest = groups.slice(shown.length);
     if (rest.length > 0) {
@@ -40630,7 +40826,9 @@ function parseCompatibility(text, file) {
         if (record['max-schema'] === undefined)
             throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] needs max-schema.`);
         const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
-        const minSchema = record['min-schema'] === undefined ? undefined : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
+        const minSchema = record['min-schema'] === undefined
+            ? undefined
+            : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
         if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
             throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
         }
@@ -40707,7 +40905,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -40789,7 +40992,9 @@ async function inspectEach(executor, ids, env) {
 async function containers_inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
+    return (await inspectEach(executor, ids, env))
+        .filter((json) => json !== undefined)
+        .map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
@@ -40805,17 +41010,32 @@ async function reinspectContainers(executor, ids, env) {
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const labels = [
+        `com.docker.compose.project=${project}`,
+        ...(service ? [`com.docker.compose.service=${service}`] : []),
+    ];
     const api = executor.engine?.(options.env);
     let ids;
     if (api) {
-        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        const listed = await api.get('/containers/json', {
+            all: options.runningOnly ? '0' : '1',
+            ...filters({ label: labels }),
+        });
         ids = (listed ?? []).map((container) => container.Id);
     }
     else {
-        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const args = [
+            'ps',
+            ...(options.runningOnly ? [] : ['-a']),
+            '-q',
+            '--no-trunc',
+            ...labels.flatMap((label) => ['--filter', `label=${label}`]),
+        ];
         const { stdout } = await executor.run('docker', args, { env: options.env });
-        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+        ids = stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
     }
     const containers = await containers_inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
@@ -40899,7 +41119,9 @@ function parseService(json) {
     // A stack records the image as written in its file; the spec may carry a digest on top.
     const reference = withoutDigest(image);
     const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+    const update = json.UpdateStatus?.State
+        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+        : undefined;
     return {
         id: json.ID,
         name: spec.Name,
@@ -40956,7 +41178,10 @@ const NO_SUCH = /no such (service|object|task)|not found/i;
 async function inspectByCli(executor, type, ids) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+        okExitCodes: [0, 1],
+        timeoutMs: 60_000,
+    });
     if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
         throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
     return JSON.parse(result.stdout.trim() || '[]');
@@ -40979,15 +41204,25 @@ async function serviceTasks(executor, services) {
         // The API filters tasks by service ID or name.
         return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
     }
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+        timeoutMs: 60_000,
+    });
+    const ids = [
+        ...new Set(stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean)),
+    ];
     return (await inspectByCli(executor, 'task', ids)).map(parseTask);
 }
 /** The services that exist, by name or ID, and all their tasks. */
 async function servicesWithTasks(executor, services) {
     const found = await inspectServices(executor, services);
     // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
+    return {
+        services: found,
+        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+    };
 }
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
 const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
@@ -40999,7 +41234,12 @@ function taskFailure(task) {
 }
 /** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
 async function taskLogs(executor, taskId, lines = 20) {
-    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    const result = await executor
+        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    })
+        .catch(() => undefined);
     if (!result || result.exitCode !== 0)
         return '';
     return `${result.stdout}${result.stderr}`.trimEnd();
@@ -41021,7 +41261,8 @@ async function taskHealth(executor, task) {
 
 /** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
 async function* environmentDeployments(client, repo, environment) {
-    const pages = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 })[Symbol.asyncIterator]();
+    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+    const pages = iterable[Symbol.asyncIterator]();
     const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
     for (;;) {
         const page = await githubCall(where, () => pages.next());
@@ -41029,7 +41270,11 @@ async function* environmentDeployments(client, repo, environment) {
             return;
         const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
         for (const deployment of deployments) {
-            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, { ...repo, deployment_id: deployment.id, per_page: 100 }));
+            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
+                ...repo,
+                deployment_id: deployment.id,
+                per_page: 100,
+            }));
             const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
             yield {
                 id: deployment.id,
@@ -41072,7 +41317,10 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
     }
     return full;
 }
@@ -41157,7 +41405,11 @@ const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<r
 function tagScheme(order, prefix, patternText) {
     const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
     const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
-    const description = patternText !== undefined ? `matching tag-pattern ${patternText}` : order === 'date' ? 'in the form YYYY-MM-DD[-rcN]' : `with prefix "${prefix}"`;
+    const description = patternText !== undefined
+        ? `matching tag-pattern ${patternText}`
+        : order === 'date'
+            ? 'in the form YYYY-MM-DD[-rcN]'
+            : `with prefix "${prefix}"`;
     return { order, prefix, pattern, description };
 }
 /** The groups a tag-pattern must name for an order, or a message saying what is missing. */
@@ -41201,7 +41453,9 @@ function parseTag(scheme, tag) {
     const groups = match.groups ?? {};
     if (scheme.order === 'semver') {
         const version = parseSemver(groups.version ?? '');
-        return version ? { semver: version } : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+        return version
+            ? { semver: version }
+            : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
     }
     if (scheme.order === 'date') {
         const date = calendarDate(groups.date ?? '');
@@ -41272,7 +41526,10 @@ function buildTagCatalog(observations, scheme) {
             if (entry.version.created !== undefined)
                 continue;
             byTag.delete(entry.tag);
-            ignored.set(entry.tag, { tag: entry.tag, reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")' });
+            ignored.set(entry.tag, {
+                tag: entry.tag,
+                reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")',
+            });
         }
     }
     const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
@@ -41306,7 +41563,10 @@ function previousRelease(catalog, currentRelease, options) {
             continue;
         }
         if (current && version && options.sameMinor && version.minor !== current.minor) {
-            passedOver.push({ tag: release.tag, reason: `minor version differs from ${current.major}.${current.minor} (same-minor)` });
+            passedOver.push({
+                tag: release.tag,
+                reason: `minor version differs from ${current.major}.${current.minor} (same-minor)`,
+            });
             continue;
         }
         const reason = unsuitableReason(release, options);
@@ -41327,7 +41587,11 @@ function previousRelease(catalog, currentRelease, options) {
 async function openLedgerHistory(inputs) {
     if (!inputs.ledger)
         return undefined;
-    return { path: inputs.ledger, entries: await readLedger({ path: inputs.ledger, executor: localExecutor }), environment: inputs.environment };
+    return {
+        path: inputs.ledger,
+        entries: await readLedger({ path: inputs.ledger, executor: localExecutor }),
+        environment: inputs.environment,
+    };
 }
 function ledgerCurrent(history, catalog) {
     const found = currentFromLedger(history.entries, history.environment);
@@ -41336,7 +41600,11 @@ function ledgerCurrent(history, catalog) {
     const release = catalog.byTag.get(found.tag);
     if (!release)
         throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
-    return { release, source: 'ledger', detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})` };
+    return {
+        release,
+        source: 'ledger',
+        detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})`,
+    };
 }
 /** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
 function ledgerLastGood(inputs, history, catalog, current) {
@@ -41351,7 +41619,10 @@ function ledgerLastGood(inputs, history, catalog, current) {
             continue;
         }
         if (smoke?.result === 'fail') {
-            passedOver.push({ tag: label, reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})` });
+            passedOver.push({
+                tag: label,
+                reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})`,
+            });
             continue;
         }
         if (!isOlder(catalog, release, current.release)) {
@@ -41364,7 +41635,12 @@ function ledgerLastGood(inputs, history, catalog, current) {
             continue;
         }
         const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
-        return { release, source: 'last-successful-deployment', detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`, passedOver };
+        return {
+            release,
+            source: 'last-successful-deployment',
+            detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`,
+            passedOver,
+        };
     }
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
@@ -41393,11 +41669,15 @@ function releaseForDeployment(catalog, deployment) {
 }
 /** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
 function releaseForImageTag(catalog, imageTag) {
-    return catalog.byTag.get(imageTag) ?? (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`));
+    return (catalog.byTag.get(imageTag) ??
+        (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`)));
 }
 /** compose's default project name: the directory name, lowercased, without other characters. */
 function defaultProjectName(directory) {
-    return external_node_path_default().basename(directory).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+    return external_node_path_default().basename(directory)
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]/g, '')
+        .replace(/^[^a-z0-9]+/, '');
 }
 async function fromDeployments(client, environment, catalog) {
     for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
@@ -41406,7 +41686,12 @@ async function fromDeployments(client, environment, catalog) {
             throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
         }
         const state = deployment.latestState ?? 'no status';
-        return { release, source: 'deployment', detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`, deployment };
+        return {
+            release,
+            source: 'deployment',
+            detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`,
+            deployment,
+        };
     }
     return undefined;
 }
@@ -41427,7 +41712,11 @@ async function fromService(service, project, catalog) {
             hint: 'Set "current" to the release tag running now.',
         });
     }
-    return { release, source: 'service', detail: `image tag of running compose service ${project}/${service} (${containers[0].image})` };
+    return {
+        release,
+        source: 'service',
+        detail: `image tag of running compose service ${project}/${service} (${containers[0].image})`,
+    };
 }
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
 async function fromSwarmService(name, catalog) {
@@ -41438,7 +41727,11 @@ async function fromSwarmService(name, catalog) {
         });
     }
     const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
-    const running = [...new Set(tasks.filter((task) => task.desiredState === 'running' && task.state === 'running').map((task) => task.image.split('@')[0]))];
+    const running = [
+        ...new Set(tasks
+            .filter((task) => task.desiredState === 'running' && task.state === 'running')
+            .map((task) => task.image.split('@')[0])),
+    ];
     if (running.some((image) => image !== service.reference)) {
         throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
     }
@@ -41491,7 +41784,13 @@ async function openDatabase(target, format, table) {
         if (shape)
             history_checkHistoryShape(shape, format, table);
         const history = await history_readHistory(client, format, table);
-        return { client, description: describeTarget(target), table, history, serverVersionNum: (await connection_serverVersion(client)).num };
+        return {
+            client,
+            description: describeTarget(target),
+            table,
+            history,
+            serverVersionNum: (await connection_serverVersion(client)).num,
+        };
     }
     catch (error) {
         await client.end().catch(() => undefined);
@@ -41557,14 +41856,23 @@ function releaseTagInput(name, tag, scheme) {
     }
     const { prefix } = scheme;
     const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
-    const hint = withPrefix ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?` : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
+    const hint = withPrefix
+        ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?`
+        : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
     throw new errors/* InputError */.dz(name, `must be a release tag: ${(0,inputs/* quote */.hD)(prefix)} followed by a semantic version; got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`, { hint });
 }
 /** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
 function readTagScheme() {
-    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', { default: 'v', pattern: /^[A-Za-z0-9_./-]{0,64}$/, patternDescription: 'a tag prefix such as "v" or "api-v"' });
+    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', {
+        default: 'v',
+        pattern: /^[A-Za-z0-9_./-]{0,64}$/,
+        patternDescription: 'a tag prefix such as "v" or "api-v"',
+    });
     const order = (0,inputs/* enumInput */.gX)('tag-order', TAG_ORDERS, { default: 'semver' });
-    const patternText = (0,inputs/* stringInput */.Uj)('tag-pattern', { pattern: /^[^\r\n]{1,500}$/, patternDescription: 'one regular expression on one line' });
+    const patternText = (0,inputs/* stringInput */.Uj)('tag-pattern', {
+        pattern: /^[^\r\n]{1,500}$/,
+        patternDescription: 'one regular expression on one line',
+    });
     if (patternText === undefined)
         return tagScheme(order, tagPrefix);
     let scheme;
@@ -41602,10 +41910,15 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
         patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
     });
-    const target = targetText === 'previous' || targetText === 'last-successful-deployment' ? { kind: targetText } : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
+    const target = targetText === 'previous' || targetText === 'last-successful-deployment'
+        ? { kind: targetText }
+        : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
     const currentText = (0,inputs/* stringInput */.Uj)('current', TAG_OPTIONS);
     const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
-    const environment = (0,inputs/* stringInput */.Uj)('environment', { pattern: /^[^\r\n]{1,255}$/, patternDescription: 'a GitHub environment name' });
+    const environment = (0,inputs/* stringInput */.Uj)('environment', {
+        pattern: /^[^\r\n]{1,255}$/,
+        patternDescription: 'a GitHub environment name',
+    });
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
     const ledger = readLedgerPath(false, workingDirectory);
@@ -41629,11 +41942,20 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     if (historyTableText !== undefined && databaseUrl === undefined) {
         throw new errors/* InputError */.dz('history-table', 'needs "database-url": it names the table read in that database.');
     }
-    const currentFromService = (0,inputs/* stringInput */.Uj)('current-from-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: SERVICE_NAME_DESCRIPTION });
-    const currentFromSwarmService = (0,inputs/* stringInput */.Uj)('current-from-swarm-service', { pattern: SERVICE_NAME_PATTERN, patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")' });
+    const currentFromService = (0,inputs/* stringInput */.Uj)('current-from-service', {
+        pattern: SERVICE_NAME_PATTERN,
+        patternDescription: SERVICE_NAME_DESCRIPTION,
+    });
+    const currentFromSwarmService = (0,inputs/* stringInput */.Uj)('current-from-swarm-service', {
+        pattern: SERVICE_NAME_PATTERN,
+        patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")',
+    });
     if (currentFromService && currentFromSwarmService)
         throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
-    const projectName = (0,inputs/* stringInput */.Uj)('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")' });
+    const projectName = (0,inputs/* stringInput */.Uj)('project-name', {
+        pattern: /^[a-z0-9][a-z0-9_-]*$/,
+        patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
+    });
     return {
         current,
         target,
@@ -41676,7 +41998,11 @@ function columnTypeOf(typeName) {
         const [type, body] = nodeType(node);
         return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
     });
-    return { name: stringItems(typeName.names).at(-1).toLowerCase(), modifiers, array: (typeName.arrayBounds ?? []).length > 0 };
+    return {
+        name: stringItems(typeName.names).at(-1).toLowerCase(),
+        modifiers,
+        array: (typeName.arrayBounds ?? []).length > 0,
+    };
 }
 function displayType(type) {
     const name = DISPLAY_NAMES[type.name] ?? type.name;
@@ -41698,7 +42024,10 @@ function compareTypes(from, to) {
         return 'same';
     if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
         // text and varchar without a length hold the same values; a length only limits.
-        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >= (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from)) ? 'widening' : 'other';
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
+            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
+            ? 'widening'
+            : 'other';
     }
     if (INTEGERS.includes(from.name)) {
         if (INTEGERS.includes(to.name))
@@ -41793,7 +42122,11 @@ function proceduralPieces(value, lineno, out) {
             else if (mode === 2)
                 out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
             else if (mode >= 3)
-                out.push({ sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`, lineno, role: 'expression' });
+                out.push({
+                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
+                    lineno,
+                    role: 'expression',
+                });
         }
         else {
             proceduralPieces(inner, line, out);
@@ -41801,7 +42134,7 @@ function proceduralPieces(value, lineno, out) {
     }
 }
 function exprText(node) {
-    return String((node?.PLpgSQL_expr?.query) ?? '');
+    return String(node?.PLpgSQL_expr?.query ?? '');
 }
 /** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
 function bodyStartLine(statementText, statementLine, body) {
@@ -41861,7 +42194,9 @@ class Expander {
             text,
             line,
             sqlBody: stringOf(found.as),
-            atomic: body.sql_body ? (nodeType(body.sql_body)[1].items ?? [body.sql_body]) : undefined,
+            atomic: body.sql_body
+                ? (nodeType(body.sql_body)[1].items ?? [body.sql_body])
+                : undefined,
         });
     }
     async call(definition, callLine) {
@@ -41887,7 +42222,13 @@ class Expander {
                 await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
             }
             else {
-                this.entries.push({ kind: 'unreadable', text: definition.text, line: definition.line, within, reason: `${definition.name}() is written in ${definition.language}, which no parser here reads` });
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: definition.text,
+                    line: definition.line,
+                    within,
+                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
+                });
             }
         }
         finally {
@@ -41899,7 +42240,13 @@ class Expander {
         const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
         const source = stringOf(found.as) ?? '';
         if (language !== 'plpgsql') {
-            this.entries.push({ kind: 'unreadable', text, line, within, reason: `a DO block in ${language}, which no parser here reads` });
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `a DO block in ${language}, which no parser here reads`,
+            });
             return;
         }
         await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
@@ -41912,7 +42259,13 @@ class Expander {
             tree = await parser.parsePlPgSQL(text);
         }
         catch (error) {
-            this.entries.push({ kind: 'unreadable', text, line, within, reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})` });
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
+            });
             return;
         }
         const pieces = [];
@@ -41934,7 +42287,13 @@ class Expander {
         const [valueType, value] = nodeType(targets.length === 1 ? nodeType(targets[0])[1].val : undefined);
         const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
         if (literal === undefined || parsed.errors.length > 0) {
-            this.entries.push({ kind: 'unreadable', text: `EXECUTE ${expression}`, line, within, reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand' });
+            this.entries.push({
+                kind: 'unreadable',
+                text: `EXECUTE ${expression}`,
+                line,
+                within,
+                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
+            });
             return;
         }
         await this.sql(literal, line, within);
@@ -41942,21 +42301,36 @@ class Expander {
     async sql(text, line, within, role = 'statement') {
         const parsed = await parseSql(text);
         for (const error of parsed.errors) {
-            this.entries.push({ kind: 'unreadable', text: error.text, line: line + error.line - 1, within, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+            this.entries.push({
+                kind: 'unreadable',
+                text: error.text,
+                line: line + error.line - 1,
+                within,
+                reason: `PostgreSQL's grammar rejects it (${error.error})`,
+            });
         }
         for (const statement of parsed.statements)
             await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
     }
     async topLevel(parsed) {
         const ordered = [
-            ...parsed.statements.map((statement) => ({ line: statement.line, statement, error: undefined })),
+            ...parsed.statements.map((statement) => ({
+                line: statement.line,
+                statement,
+                error: undefined,
+            })),
             ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
         ].sort((a, b) => a.line - b.line);
         for (const { statement, error } of ordered) {
             if (statement)
                 await this.statement(statement.node, statement.text, statement.line, undefined);
             else if (error)
-                this.entries.push({ kind: 'unreadable', text: error.text, line: error.line, reason: `PostgreSQL's grammar rejects it (${error.error})` });
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: error.text,
+                    line: error.line,
+                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
+                });
         }
     }
 }
@@ -42002,7 +42376,13 @@ async function expand(parsed) {
  */
 const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
 /** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK = { additive: 0, breaking: 1, unknown: 2, 'data-changing': 3, 'data-loss': 4 };
+const RANK = {
+    additive: 0,
+    breaking: 1,
+    unknown: 2,
+    'data-changing': 3,
+    'data-loss': 4,
+};
 function strongestClass(classes) {
     let strongest = 'additive';
     for (const value of classes)
@@ -42069,7 +42449,10 @@ function existedPhrase(context) {
     return `existed at ${context.since.target}`;
 }
 function constraintsOf(column) {
-    return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
 }
 /** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
 function isConstantExpression(node) {
@@ -42090,9 +42473,14 @@ function describeAddColumn(table, column, context, tableIsNew) {
     const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
     const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
     // serial types and identity columns are NOT NULL by definition.
-    const notNull = generated || column.is_not_null === true || constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const notNull = generated ||
+        column.is_not_null === true ||
+        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
     const filled = generated || defaultConstraint !== undefined;
-    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, { by: context.label, filled });
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
+        by: context.label,
+        filled,
+    });
     for (const constraint of constraints) {
         if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
             context.since.uniques.add(constraint.conname.toLowerCase());
@@ -42154,7 +42542,7 @@ const HARMLESS_ALTER_TABLE = {
     AT_AttachPartition: 'attaches a partition',
     AT_ReAddStatistics: 'rebuilds statistics',
 };
-const DUPLICATES_NOTE = "re-creating it in the down file fails once duplicate values have been written";
+const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
 function uniqueDropped(context, name) {
     const key = String(name).toLowerCase();
     return context.down.uniques.has(key) || context.since.uniques.has(key);
@@ -42262,7 +42650,9 @@ function classifyAlterTableCommand(table, command, context, tableIsNew) {
 /** The columns an UPDATE sets that existed at the target: the values it overwrites. */
 function overwrittenColumns(table, targets, context) {
     const names = (targets ?? []).map((node) => nodeType(node)[1].name);
-    return [...new Set(names.map((name) => name ?? '?'))].filter((name) => !newColumn(context, table, name)).map((name) => `${table}.${name}`);
+    return [...new Set(names.map((name) => name ?? '?'))]
+        .filter((name) => !newColumn(context, table, name))
+        .map((name) => `${table}.${name}`);
 }
 /** Statement types that cannot affect what old code reads or writes. */
 const HARMLESS_STATEMENTS = {
@@ -42304,7 +42694,10 @@ const PROCEDURAL_STATEMENTS = {
     ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
 };
 function describeDrop(body, context) {
-    const type = String(body.removeType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const type = String(body.removeType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
     const objects = stringItems(body.objects);
     const names = objects.join(', ');
     switch (body.removeType) {
@@ -42333,8 +42726,11 @@ function describeDrop(body, context) {
                     : breaking(`drops schema ${name}: old code still uses it`));
         case 'OBJECT_TYPE':
         case 'OBJECT_DOMAIN':
-            if (body.behavior === 'DROP_CASCADE' && !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-                return [dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`))];
+            if (body.behavior === 'DROP_CASCADE' &&
+                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [
+                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
+                ];
             }
             return [breaking(`drops ${type} ${names}: old code still uses it`)];
         default:
@@ -42343,14 +42739,20 @@ function describeDrop(body, context) {
 }
 function describeRename(body, context) {
     const relation = relationName(body.relation);
-    const kind = String(body.renameType ?? '').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+    const kind = String(body.renameType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
     const tableIsNew = newTable(context, body.relation);
     if (tableIsNew)
         return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
     if (body.renameType === 'OBJECT_COLUMN') {
         const added = newColumn(context, relation, body.subname);
         if (added) {
-            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, { by: context.label, filled: added.filled });
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
+                by: context.label,
+                filled: added.filled,
+            });
             return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
         }
         return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
@@ -42358,7 +42760,11 @@ function describeRename(body, context) {
     if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
         return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
     }
-    const old = body.subname ? `${relation}.${body.subname}` : body.relation ? relation : stringItems([body.object]).join('');
+    const old = body.subname
+        ? `${relation}.${body.subname}`
+        : body.relation
+            ? relation
+            : stringItems([body.object]).join('');
     return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
 }
 /** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
@@ -42369,7 +42775,9 @@ function recordCreated(type, body, context) {
         for (const element of body.tableElts ?? []) {
             const [elementType, definition] = nodeType(element);
             const constraint = definition;
-            if (elementType === 'Constraint' && (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname) {
+            if (elementType === 'Constraint' &&
+                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
+                constraint.conname) {
                 context.since.uniques.add(constraint.conname.toLowerCase());
             }
         }
@@ -42377,8 +42785,13 @@ function recordCreated(type, body, context) {
     else if (type === 'CreateSchemaStmt') {
         context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
     }
-    else if (type === 'CreateEnumStmt' || type === 'CreateRangeStmt' || type === 'CreateDomainStmt' || type === 'CompositeTypeStmt') {
-        const name = type === 'CompositeTypeStmt' ? relationName(body.typevar) : stringItems((body.typeName ?? body.domainname)).join('.');
+    else if (type === 'CreateEnumStmt' ||
+        type === 'CreateRangeStmt' ||
+        type === 'CreateDomainStmt' ||
+        type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt'
+            ? relationName(body.typevar)
+            : stringItems((body.typeName ?? body.domainname)).join('.');
         context.since.types.add(tableKeyFromName(name));
     }
     else if (type === 'IndexStmt' && body.unique && body.idxname) {
@@ -42399,18 +42812,30 @@ function classifyStatement(statement, context) {
             return [additive(`creates table ${relation}: old code does not know it`)];
         case 'ViewStmt': {
             const view = relationName(body.view);
-            return [additive(body.replace ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)` : `creates view ${view}`)];
+            return [
+                additive(body.replace
+                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
+                    : `creates view ${view}`),
+            ];
         }
         case 'CreateFunctionStmt': {
             const name = stringItems(body.funcname).join('.');
             const what = body.is_procedure ? 'procedure' : 'function';
-            return [additive(body.replace ? `creates or replaces ${what} ${name}: old code calling it gets the new body` : `creates ${what} ${name}`)];
+            return [
+                additive(body.replace
+                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
+                    : `creates ${what} ${name}`),
+            ];
         }
         case 'CreateTrigStmt':
             return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
         case 'CreatePolicyStmt': {
             const table = relationName(body.table);
-            return [body.permissive === false ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`) : additive(`adds a permissive row security policy on ${table}`)];
+            return [
+                body.permissive === false
+                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
+                    : additive(`adds a permissive row security policy on ${table}`),
+            ];
         }
         case 'IndexStmt': {
             const name = body.idxname ? ` ${body.idxname}` : '';
@@ -42419,13 +42844,19 @@ function classifyStatement(statement, context) {
                 return [additive(`creates index${name} on ${relation}${concurrently}`)];
             if (tableIsNew)
                 return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-            return [breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`)];
+            return [
+                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
+            ];
         }
         case 'AlterEnumStmt': {
             const name = stringItems(body.typeName).join('.');
             if (body.oldVal)
-                return [breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`)];
-            return [additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`)];
+                return [
+                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
+                ];
+            return [
+                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
+            ];
         }
         case 'AlterTableStmt':
             return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
@@ -42440,8 +42871,12 @@ function classifyStatement(statement, context) {
                 return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
             const overwritten = overwrittenColumns(relation, body.targetList, context);
             if (overwritten.length === 0)
-                return [additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`)];
-            return [dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten)];
+                return [
+                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
+                ];
+            return [
+                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
+            ];
         }
         case 'DeleteStmt':
             if (tableIsNew)
@@ -42452,9 +42887,13 @@ function classifyStatement(statement, context) {
                 return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
             const conflict = body.onConflictClause;
             if (conflict?.action === 'ONCONFLICT_UPDATE') {
-                return [dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation])];
+                return [
+                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
+                ];
             }
-            return [dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`)];
+            return [
+                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
+            ];
         }
         case 'MergeStmt': {
             const actions = JSON.stringify(body.mergeWhenClauses ?? []);
@@ -42476,7 +42915,11 @@ function classifyStatement(statement, context) {
                 return [dataChanging(`loads rows into ${relation} with COPY`)];
             return [additive('copies data out (COPY TO)')];
         case 'SelectStmt':
-            return [additive(body.intoClause ? 'creates a table from a query (SELECT INTO)' : 'runs a query (functions it calls are not analysed unless this migration creates them)')];
+            return [
+                additive(body.intoClause
+                    ? 'creates a table from a query (SELECT INTO)'
+                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
+            ];
         default:
             return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
     }
@@ -42484,7 +42927,12 @@ function classifyStatement(statement, context) {
 function findingOf(entry, context) {
     const within = entry.within ? ` (${entry.within})` : '';
     if (entry.kind === 'unreadable') {
-        return { sql: displaySql(entry.text), line: entry.line, class: 'unknown', reasons: [`${entry.reason}${within}; treated as breaking`] };
+        return {
+            sql: displaySql(entry.text),
+            line: entry.line,
+            class: 'unknown',
+            reasons: [`${entry.reason}${within}; treated as breaking`],
+        };
     }
     const findings = classifyStatement(entry, context);
     const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
@@ -42506,7 +42954,11 @@ function findingOf(entry, context) {
 async function classifySql(sql, options = {}) {
     const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
     const label = options.label ?? 'this migration';
-    const context = { since: options.since ?? sinceTarget('the previous release'), label, down: downKnowledge(options.down) };
+    const context = {
+        since: options.since ?? sinceTarget('the previous release'),
+        label,
+        down: downKnowledge(options.down),
+    };
     const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
     return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
@@ -42542,7 +42994,11 @@ const DROP_KINDS = {
     OBJECT_PROCEDURE: 'function',
     OBJECT_TRIGGER: 'trigger',
 };
-const RENAME_KINDS = { ...DROP_KINDS, OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint' };
+const RENAME_KINDS = {
+    ...DROP_KINDS,
+    OBJECT_COLUMN: 'column',
+    OBJECT_TABCONSTRAINT: 'constraint',
+};
 /** Constraint kinds that come with an index of the same name. */
 const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
 function constraintObjects(constraint, table) {
@@ -42554,7 +43010,10 @@ function constraintObjects(constraint, table) {
     return created;
 }
 function inlineConstraints(column) {
-    return (column.constraints ?? []).map((node) => nodeType(node)).filter(([type]) => type === 'Constraint').map(([, body]) => body);
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
 }
 function alterTableEffects(body, effects) {
     const table = relationName(body.relation);
@@ -42599,7 +43058,10 @@ function renameEffects(body, effects) {
     const newname = String(body.newname ?? '');
     const relation = body.relation ? relationName(body.relation) : undefined;
     if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-        effects.renames.push({ from: { kind, name: String(body.subname ?? ''), table: relation }, to: { kind, name: newname, table: relation } });
+        effects.renames.push({
+            from: { kind, name: String(body.subname ?? ''), table: relation },
+            to: { kind, name: newname, table: relation },
+        });
     }
     else {
         const name = relation ?? stringItems([body.object])[0];
@@ -42636,7 +43098,10 @@ function statementEffects(node) {
             break;
         case 'CreateTableAsStmt': {
             const into = body.into;
-            effects.creates.push({ kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', name: relationName(into?.rel) });
+            effects.creates.push({
+                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+                name: relationName(into?.rel),
+            });
             break;
         }
         case 'CreateSeqStmt':
@@ -42659,7 +43124,11 @@ function statementEffects(node) {
             effects.creates.push({ kind: 'function', name: stringItems(body.funcname).join('.') });
             break;
         case 'CreateTrigStmt':
-            effects.creates.push({ kind: 'trigger', name: String(body.trigname ?? ''), table: relationName(body.relation) });
+            effects.creates.push({
+                kind: 'trigger',
+                name: String(body.trigname ?? ''),
+                table: relationName(body.relation),
+            });
             break;
         case 'AlterTableStmt':
             alterTableEffects(body, effects);
@@ -42709,7 +43178,9 @@ function typesSetByUp(entries) {
         const table = tableKeyFromName(relationName(body.relation));
         for (const node of body.cmds ?? []) {
             const command = nodeType(node)[1];
-            const columnType = command.subtype === 'AT_AlterColumnType' ? columnTypeOf(nodeType(command.def)[1].typeName) : undefined;
+            const columnType = command.subtype === 'AT_AlterColumnType'
+                ? columnTypeOf(nodeType(command.def)[1].typeName)
+                : undefined;
             if (columnType)
                 types.set(`${table}.${command.name}`, columnType);
         }
@@ -42721,9 +43192,17 @@ function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
     const back = columnTypeOf(nodeType(command.def)[1].typeName);
     const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
     if (back && upType && compareTypes(back, upType) === 'widening') {
-        return { kind: 'revert-may-fail', message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`, sql };
+        return {
+            kind: 'revert-may-fail',
+            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
+            sql,
+        };
     }
-    return { kind: 'data-loss', message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`, sql };
+    return {
+        kind: 'data-loss',
+        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
+        sql,
+    };
 }
 /**
  * Lints a down file against its up file (text or parse; statements inside DO blocks included).
@@ -42745,29 +43224,54 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
         for (const object of effects.drops) {
             dropped.add(objectKey(object));
             const key = objectKey(object);
-            if (upCreated?.complete && !object.ifExists && object.kind !== 'function' && !upCreated.created.has(key) && !upCreated.renamedTo.has(key) && !createdByDown.has(key)) {
-                findings.push({ kind: 'foreign-drop', message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`, sql });
+            if (upCreated?.complete &&
+                !object.ifExists &&
+                object.kind !== 'function' &&
+                !upCreated.created.has(key) &&
+                !upCreated.renamedTo.has(key) &&
+                !createdByDown.has(key)) {
+                findings.push({
+                    kind: 'foreign-drop',
+                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
+                    sql,
+                });
             }
         }
         for (const object of effects.creates)
             createdByDown.add(objectKey(object));
         if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
             for (const table of stringItems(body.objects)) {
-                findings.push({ kind: 'data-loss', message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`, sql });
+                findings.push({
+                    kind: 'data-loss',
+                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
+                    sql,
+                });
             }
         }
         else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-            findings.push({ kind: 'data-loss', message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
+                sql,
+            });
         }
         else if (type === 'IndexStmt' && body.unique) {
-            findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+            findings.push({
+                kind: 'revert-may-fail',
+                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                sql,
+            });
         }
         else if (type === 'AlterTableStmt') {
             const table = relationName(body.relation);
             for (const node of body.cmds ?? []) {
                 const command = nodeType(node)[1];
                 if (command.subtype === 'AT_DropColumn') {
-                    findings.push({ kind: 'data-loss', message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`, sql });
+                    findings.push({
+                        kind: 'data-loss',
+                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
+                        sql,
+                    });
                 }
                 else if (command.subtype === 'AT_AlterColumnType') {
                     findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
@@ -42775,19 +43279,33 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
                 else if (command.subtype === 'AT_AddConstraint') {
                     const constraint = nodeType(command.def)[1];
                     if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-                        findings.push({ kind: 'revert-may-fail', message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '), sql });
+                        findings.push({
+                            kind: 'revert-may-fail',
+                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                            sql,
+                        });
                     }
                 }
             }
         }
         else if (type === 'TruncateStmt') {
-            findings.push({ kind: 'data-loss', message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
+                sql,
+            });
         }
         else if (type === 'DeleteStmt') {
-            findings.push({ kind: 'data-loss', message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`, sql });
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
+                sql,
+            });
         }
     }
-    const createdTables = [...(upCreated?.created.values() ?? [])].filter((object) => object.kind === 'table').map((object) => objectKey(object));
+    const createdTables = [...(upCreated?.created.values() ?? [])]
+        .filter((object) => object.kind === 'table')
+        .map((object) => objectKey(object));
     for (const object of upCreated?.created.values() ?? []) {
         if (object.kind !== 'table' && object.kind !== 'column')
             continue;
@@ -42796,8 +43314,13 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
         if (table && createdTables.includes(table))
             continue;
         if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-            const what = object.kind === 'table' ? `creates table ${tableKeyFromName(object.name)}` : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
-            findings.push({ kind: 'incomplete-down', message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.` });
+            const what = object.kind === 'table'
+                ? `creates table ${tableKeyFromName(object.name)}`
+                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({
+                kind: 'incomplete-down',
+                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
+            });
         }
     }
     return findings;
@@ -42814,9 +43337,21 @@ function migrationLabel(migration) {
 }
 /** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
 function listed(items, shown = 10) {
-    return items.length > shown ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more` : items.join(', ');
+    return items.length > shown
+        ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`
+        : items.join(', ');
 }
-const MISSING_UP = { class: 'unknown', statements: [{ sql: '', line: 0, class: 'unknown', reasons: ['the up file is missing, so what it did is unknown; treated as breaking'] }] };
+const MISSING_UP = {
+    class: 'unknown',
+    statements: [
+        {
+            sql: '',
+            line: 0,
+            class: 'unknown',
+            reasons: ['the up file is missing, so what it did is unknown; treated as breaking'],
+        },
+    ],
+};
 /**
  * Classifies and lints each migration against the target. They are read oldest first, so that what
  * one creates is known to the next (dropping a table created after the target loses nothing the
@@ -42856,7 +43391,9 @@ async function planMigrations(migrations, context) {
 const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
 /** Undefined when `dir` is not inside a git work tree. */
 async function inspectRepository(dir) {
-    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], { okExitCodes: [0, 128] });
+    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
+        okExitCodes: [0, 128],
+    });
     if (result.exitCode !== 0) {
         if (/dubious ownership/.test(result.stderr))
             throw new errors/* ActionError */.lZ(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
@@ -42867,7 +43404,13 @@ async function inspectRepository(dir) {
 }
 /** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
 async function listGitTags(repoDir) {
-    const { stdout } = await runProcess('git', ['-C', repoDir, 'for-each-ref', '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)', 'refs/tags']);
+    const { stdout } = await runProcess('git', [
+        '-C',
+        repoDir,
+        'for-each-ref',
+        '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
+        'refs/tags',
+    ]);
     return stdout
         .split('\n')
         .filter(Boolean)
@@ -42902,27 +43445,37 @@ const CHECKOUT_HINT = 'Check the repository out first with full history: actions
 async function openSources(inputs, client) {
     const notes = [];
     if (!(0,external_node_fs_.existsSync)(inputs.repositoryPath) || !(0,external_node_fs_.statSync)(inputs.repositoryPath).isDirectory()) {
-        throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, { hint: CHECKOUT_HINT });
+        throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, {
+            hint: CHECKOUT_HINT,
+        });
     }
     const git = await inspectRepository(inputs.repositoryPath);
     if (!git) {
         if (inputs.migrationsDir !== undefined || !client) {
-            const why = inputs.migrationsDir !== undefined ? 'migrations are read from git history' : 'without github-token, tags come from git only';
-            throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, { hint: CHECKOUT_HINT });
+            const why = inputs.migrationsDir !== undefined
+                ? 'migrations are read from git history'
+                : 'without github-token, tags come from git only';
+            throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, {
+                hint: CHECKOUT_HINT,
+            });
         }
         notes.push(`${inputs.repositoryPath} is not a git checkout: tags come from the GitHub API only.`);
         return { client, notes };
     }
     if (git.shallow) {
         if (inputs.migrationsDir !== undefined) {
-            throw new errors/* InputError */.dz('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, { hint: CHECKOUT_HINT });
+            throw new errors/* InputError */.dz('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, {
+                hint: CHECKOUT_HINT,
+            });
         }
         notes.push('The checkout is shallow: tags missing from it are taken from the GitHub API when github-token is given.');
     }
     let migrationsPath;
     if (inputs.migrationsDir !== undefined) {
         const absolute = external_node_path_default().resolve(inputs.repositoryPath, inputs.migrationsDir);
-        const relative = external_node_path_default().relative((0,external_node_fs_.realpathSync)(git.root), (0,external_node_fs_.existsSync)(absolute) ? (0,external_node_fs_.realpathSync)(absolute) : external_node_path_default().join((0,external_node_fs_.realpathSync)(inputs.repositoryPath), inputs.migrationsDir));
+        const relative = external_node_path_default().relative((0,external_node_fs_.realpathSync)(git.root), (0,external_node_fs_.existsSync)(absolute)
+            ? (0,external_node_fs_.realpathSync)(absolute)
+            : external_node_path_default().join((0,external_node_fs_.realpathSync)(inputs.repositoryPath), inputs.migrationsDir));
         if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
             throw new errors/* InputError */.dz('migrations-dir', `resolves to ${absolute}, outside the repository at ${git.root}.`);
         }
@@ -42941,7 +43494,10 @@ async function collectTags(sources, scheme) {
         observations.push(...(await listGitTags(sources.git.root)));
     if (sources.client) {
         const repo = currentRepository();
-        const [releases, tags] = await Promise.all([listGitHubReleases(sources.client, repo), listGitHubTags(sources.client, repo)]);
+        const [releases, tags] = await Promise.all([
+            listGitHubReleases(sources.client, repo),
+            listGitHubTags(sources.client, repo),
+        ]);
         observations.push(...releases, ...tags);
     }
     const catalog = buildTagCatalog(observations, scheme);
@@ -42968,7 +43524,13 @@ async function checkoutMigrations(git, migrationsPath, format) {
 
 
 
-const RELATION_KINDS = { table: "('r','p','f')", view: "('v')", 'materialized view': "('m')", index: "('i','I')", sequence: "('S')" };
+const RELATION_KINDS = {
+    table: "('r','p','f')",
+    view: "('v')",
+    'materialized view': "('m')",
+    index: "('i','I')",
+    sequence: "('S')",
+};
 /** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
 function quotedName(name) {
     return name.split('.').map(quoteIdent).join('.');
@@ -43118,7 +43680,9 @@ async function diffMigrations(repoRoot, dir, format, current, target) {
     return {
         current: atCurrent,
         target: atTarget,
-        pending: atCurrent.filter((migration) => !targetByVersion.has(migration.version)).sort((a, b) => common_compareVersions(b.version, a.version)),
+        pending: atCurrent
+            .filter((migration) => !targetByVersion.has(migration.version))
+            .sort((a, b) => common_compareVersions(b.version, a.version)),
         onlyAtTarget: atTarget.filter((migration) => !currentVersions.has(migration.version)),
         editedSince: atCurrent.filter((migration) => {
             const before = targetByVersion.get(migration.version);
@@ -43166,7 +43730,11 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
-    const applied = format === 'golang-migrate' ? (currentSchema === '0' ? [] : [currentSchema]) : atCurrent.map((migration) => migration.version);
+    const applied = format === 'golang-migrate'
+        ? currentSchema === '0'
+            ? []
+            : [currentSchema]
+        : atCurrent.map((migration) => migration.version);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 /** The database's history decides: every applied version above the target, wherever it came from. */
@@ -43192,10 +43760,16 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
     }
     const known = [...checkout, ...elsewhere].sort((a, b) => common_compareVersions(a.version, b.version));
     // golang-migrate records only the newest version: everything at or below it counts as applied.
-    const applied = request.format === 'golang-migrate' && history.current !== null && known.some((migration) => migration.version === history.current)
+    const applied = request.format === 'golang-migrate' &&
+        history.current !== null &&
+        known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
         : history.applied;
-    return { versions: applied.filter((version) => common_compareVersions(version, targetSchema) > 0).reverse(), stops, elsewhere };
+    return {
+        versions: applied.filter((version) => common_compareVersions(version, targetSchema) > 0).reverse(),
+        stops,
+        elsewhere,
+    };
 }
 /**
  * apply-down-migrations' own plan of the revert, made from the checkout's directory, and its
@@ -43255,13 +43829,20 @@ async function planSchema(request) {
     if (entry) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
         const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
-        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
-        fromGit = newestFirst.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0).map((migration) => migration.version);
-        keptVersions = diff.pending.filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0).map((migration) => migration.version);
+        targetSchema =
+            newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        fromGit = newestFirst
+            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0)
+            .map((migration) => migration.version);
+        keptVersions = diff.pending
+            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)
+            .map((migration) => migration.version);
     }
     const database = request.database;
     const currentSchema = database ? (database.history.current ?? '0') : releaseSchema;
-    const revertSet = database ? await revertSetFromDatabase(request, checkout, database, targetSchema) : { versions: fromGit, stops: [], elsewhere: [] };
+    const revertSet = database
+        ? await revertSetFromDatabase(request, checkout, database, targetSchema)
+        : { versions: fromGit, stops: [], elsewhere: [] };
     const history = database?.history ?? historyFromGit(format, diff.current, releaseSchema);
     // The up file the release shipped (what ran), the down file of the checkout (what will run).
     const atCurrent = new Map(diff.current.map((migration) => [migration.version, migration]));
@@ -43272,11 +43853,17 @@ async function planSchema(request) {
         const runs = inCheckout.get(version) ?? shipped;
         return shipped && runs ? [{ ...shipped, down: runs.down }] : [];
     };
-    const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), { targetTag: target.tag, currentRelease: new Set(atCurrent.keys()) });
+    const planned = await planMigrations([...revertSet.versions, ...keptVersions].flatMap(migrationOf), {
+        targetTag: target.tag,
+        currentRelease: new Set(atCurrent.keys()),
+    });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
     if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
-        warnings.push({ kind: 'schema-behind', message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.` });
+        warnings.push({
+            kind: 'schema-behind',
+            message: `The database is at version ${currentSchema}, below the ${targetSchema} that ${target.tag} needs: a rollback cannot migrate up; ${target.tag} may fail on this schema.`,
+        });
     }
     if (entry && entry.minSchema !== undefined && common_compareVersions(currentSchema, entry.minSchema) < 0) {
         warnings.push({
@@ -43291,7 +43878,9 @@ async function planSchema(request) {
         toRevert,
         kept: planned.filter((migration) => keptVersions.includes(migration.version)),
         compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
-        compatibleNote: entry && toRevert.length === 0 ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.` : undefined,
+        compatibleNote: entry && toRevert.length === 0
+            ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`
+            : undefined,
         warnings,
         stops: revertSet.stops,
         downProblems: revert.problems,
@@ -43312,7 +43901,11 @@ function planIdentity(schema, strategy) {
         return downIdentity(schema.checkout, versions, schema.downPlan ? schema.downPlan.toVersion : schema.targetSchema);
     }
     if (strategy === 'restore-backup')
-        return { strategy, targetVersion: schema.targetSchema, reverts: restoreEntries(schema.history, schema.targetSchema) };
+        return {
+            strategy,
+            targetVersion: schema.targetSchema,
+            reverts: restoreEntries(schema.history, schema.targetSchema),
+        };
     return { strategy, targetVersion: schema.currentSchema, reverts: [] };
 }
 
@@ -43326,8 +43919,14 @@ function firstReason(migration) {
 const TABLE_LOSS = /^(drops table|truncates|deletes rows of) /;
 /** Tables whose rows a data-loss migration destroyed: what a partial restore brings back. */
 function tablesDestroyed(migrations) {
-    const statements = migrations.filter((migration) => migration.class === 'data-loss').flatMap((migration) => migration.statements);
-    return [...new Set(statements.filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason))).flatMap((statement) => statement.lost ?? []))];
+    const statements = migrations
+        .filter((migration) => migration.class === 'data-loss')
+        .flatMap((migration) => migration.statements);
+    return [
+        ...new Set(statements
+            .filter((statement) => statement.class === 'data-loss' && statement.reasons.some((reason) => TABLE_LOSS.test(reason)))
+            .flatMap((statement) => statement.lost ?? [])),
+    ];
 }
 /** The remedy that keeps everything else written since: restore-db's partial restore of just those tables. */
 function tableRemedy(tables) {
@@ -43335,12 +43934,20 @@ function tableRemedy(tables) {
 }
 function recommend(toRevert, context) {
     if (toRevert.length === 0) {
-        return { strategy: 'image-only', reasons: [context.compatibleNote ?? `${context.targetTag} has every migration the current release has: nothing to revert.`] };
+        return {
+            strategy: 'image-only',
+            reasons: [
+                context.compatibleNote ??
+                    `${context.targetTag} has every migration the current release has: nothing to revert.`,
+            ],
+        };
     }
     if (!context.fromCompatibility && toRevert.every((migration) => migration.class === 'additive')) {
         return {
             strategy: 'image-only',
-            reasons: [`Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`],
+            reasons: [
+                `Every migration since ${context.targetTag} is additive (${listed(toRevert.map(migrationLabel))}): ${context.targetTag} runs on the current schema.`,
+            ],
         };
     }
     const reasons = [];
@@ -43359,7 +43966,10 @@ function recommend(toRevert, context) {
     if (reasons.length > 0)
         return { strategy: 'restore-backup', reasons };
     if (context.downProblems?.length) {
-        return { strategy: 'restore-backup', reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`) };
+        return {
+            strategy: 'restore-backup',
+            reasons: context.downProblems.map((problem) => `apply-down-migrations would refuse the revert: ${problem}`),
+        };
     }
     if (context.fromCompatibility) {
         reasons.push(`The compatibility file says ${context.targetTag} cannot run with ${listed(toRevert.map(migrationLabel))} applied.`);
@@ -43399,7 +44009,11 @@ function decideStrategy(toRevert, policy, context) {
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/summary.ts
 
 
-const DOWN_SHOWN = { present: 'present', empty: '**empty**', missing: '**missing**' };
+const DOWN_SHOWN = {
+    present: 'present',
+    empty: '**empty**',
+    missing: '**missing**',
+};
 function whyCell(migration) {
     const strongest = migration.statements.filter((statement) => statement.class === migration.class);
     const reasons = strongest.flatMap((statement) => statement.reasons.slice(0, 1));
@@ -43407,7 +44021,9 @@ function whyCell(migration) {
     return reasons.length > 2 ? `${shown}; and ${reasons.length - 2} more` : shown || 'no statements';
 }
 function revertCostCell(migration) {
-    const losses = migration.revertWarnings.filter((warning) => warning.kind === 'data-loss').map((warning) => warning.message.replace(/^Reverting /, '').split(':')[0]);
+    const losses = migration.revertWarnings
+        .filter((warning) => warning.kind === 'data-loss')
+        .map((warning) => warning.message.replace(/^Reverting /, '').split(':')[0]);
     const incomplete = migration.revertWarnings.filter((warning) => warning.kind !== 'data-loss').length;
     const parts = [...losses];
     if (incomplete > 0)
@@ -43430,11 +44046,18 @@ function dataLostSection(migrations, targetTag) {
     const lines = migrations.flatMap((migration) => migration.statements
         .filter((statement) => statement.lost?.length)
         .map((statement) => `- **${statement.lost.join(', ')}**: ${migrationLabel(migration)} line ${statement.line}, \`${statement.sql.replace(/`/g, "'")}\` (${statement.reasons.join('; ')})`));
-    return lines.length ? `### Data lost since ${targetTag}\n\nNo down file brings this back; only a backup taken before it happened has it.\n\n${lines.join('\n')}\n` : '';
+    return lines.length
+        ? `### Data lost since ${targetTag}\n\nNo down file brings this back; only a backup taken before it happened has it.\n\n${lines.join('\n')}\n`
+        : '';
 }
 function statementDetails(migrations) {
     const blocks = migrations.map((migration) => {
-        const rows = migration.statements.map((statement) => [statement.line || '', statement.class, `\`${statement.sql.replace(/`/g, "'")}\``, statement.reasons.join('; ')]);
+        const rows = migration.statements.map((statement) => [
+            statement.line || '',
+            statement.class,
+            `\`${statement.sql.replace(/`/g, "'")}\``,
+            statement.reasons.join('; '),
+        ]);
         const table = rows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
         const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
         return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
@@ -43452,11 +44075,33 @@ function renderSummary(facts) {
     sections.push((0,summary/* keyValueTable */.z2)([
         ['Current', `${current.release.tag} (${current.detail})`],
         ['Target', `${target.release.tag} (${target.detail})`],
-        ['Schema', schema ? `${schema.currentSchema} → ${decision.strategy === 'image-only' ? `${schema.currentSchema} (unchanged)` : schema.targetSchema}` : undefined],
+        [
+            'Schema',
+            schema
+                ? `${schema.currentSchema} → ${decision.strategy === 'image-only' ? `${schema.currentSchema} (unchanged)` : schema.targetSchema}`
+                : undefined,
+        ],
         ['Migrations', facts.migrationsDir],
-        ['Compatibility', schema?.compatibility ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}` : undefined],
-        ['Strategy', decision.forced ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})` : decision.strategy],
-        ['Planned from', schema ? (facts.database ? `the database's own history (${(0,summary/* code */.aY)(facts.database)})` : 'git only: the database was not read (no database-url)') : undefined],
+        [
+            'Compatibility',
+            schema?.compatibility
+                ? `${schema.compatibility.file}: ${schema.compatibility.entry.versions} runs on schemas ${schema.compatibility.entry.minSchema ?? 'any'}..${schema.compatibility.entry.maxSchema}`
+                : undefined,
+        ],
+        [
+            'Strategy',
+            decision.forced
+                ? `${decision.strategy} (forced by db-policy; findings: ${decision.recommended})`
+                : decision.strategy,
+        ],
+        [
+            'Planned from',
+            schema
+                ? facts.database
+                    ? `the database's own history (${(0,summary/* code */.aY)(facts.database)})`
+                    : 'git only: the database was not read (no database-url)'
+                : undefined,
+        ],
         ['Plan digest', `\`${facts.planDigest}\``],
     ]));
     if (schema) {
@@ -43503,7 +44148,13 @@ function explicitTarget(inputs, tag, catalog, current) {
     // run() has already rejected a target tag missing from the catalog, before resolving the current version.
     const release = catalog.byTag.get(tag);
     if (release.tag === current.release.tag)
-        return { release, source: 'explicit', detail: 'the "target" input, which is the version running now', passedOver: [], isCurrent: true };
+        return {
+            release,
+            source: 'explicit',
+            detail: 'the "target" input, which is the version running now',
+            passedOver: [],
+            isCurrent: true,
+        };
     if (!isOlder(catalog, release, current.release)) {
         throw new errors/* InputError */.dz('target', `names ${tag}, which is newer than the current version ${current.release.tag}: a rollback goes to an older release.`);
     }
@@ -43515,7 +44166,9 @@ function explicitTarget(inputs, tag, catalog, current) {
 function previousTarget(inputs, catalog, current) {
     const { release, passedOver } = previousRelease(catalog, current.release, inputs);
     if (!release) {
-        const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag} (${item.reason})`).join('; ')}.` : '';
+        const considered = passedOver.length > 0
+            ? ` Passed over: ${passedOver.map((item) => `${item.tag} (${item.reason})`).join('; ')}.`
+            : '';
         throw new errors/* InputError */.dz('target', `is "previous", but no release older than ${current.release.tag} qualifies.${considered}`);
     }
     const constraint = inputs.sameMinor ? ', same minor version' : inputs.sameMajor ? ', same major version' : '';
@@ -43536,11 +44189,17 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
         if (release.tag === current.release.tag)
             continue; // the current version, deployed again
         if (deployment.outcome !== 'success') {
-            passedOver.push({ tag: `${release.tag} (${label})`, reason: `its deployment ended ${deployment.outcome ?? 'without a status'}` });
+            passedOver.push({
+                tag: `${release.tag} (${label})`,
+                reason: `its deployment ended ${deployment.outcome ?? 'without a status'}`,
+            });
             continue;
         }
         if (!isOlder(catalog, release, current.release)) {
-            passedOver.push({ tag: `${release.tag} (${label})`, reason: `newer than the current version ${current.release.tag}` });
+            passedOver.push({
+                tag: `${release.tag} (${label})`,
+                reason: `newer than the current version ${current.release.tag}`,
+            });
             continue;
         }
         const reason = unsuitableReason(release, inputs);
@@ -43549,7 +44208,13 @@ async function lastSuccessfulDeployment(inputs, catalog, current, client) {
             continue;
         }
         const state = deployment.latestState === 'inactive' ? 'success, since superseded' : 'success';
-        return { release, source: 'last-successful-deployment', detail: `deployment ${deployment.id} to ${environment} (${state}, ${deployment.createdAt})`, passedOver, deployment };
+        return {
+            release,
+            source: 'last-successful-deployment',
+            detail: `deployment ${deployment.id} to ${environment} (${state}, ${deployment.createdAt})`,
+            passedOver,
+            deployment,
+        };
     }
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but environment "${environment}" has no successful deployment of a release older than ${current.release.tag}.${considered}`);
@@ -43587,13 +44252,16 @@ function droppedObjects(migrations) {
 function verdict(facts) {
     const { currentTag, targetTag, toRevert, decision } = facts;
     if (facts.stops?.length)
-        return `Stop: do not roll back ${currentTag} to ${targetTag} yet. ${facts.stops.join(' ')}`.replace(/\s+/g, ' ').trim();
+        return `Stop: do not roll back ${currentTag} to ${targetTag} yet. ${facts.stops.join(' ')}`
+            .replace(/\s+/g, ' ')
+            .trim();
     const reason = decision.reasons[0] ?? '';
     let text;
     if (decision.strategy === 'image-only') {
-        text = toRevert.length === 0
-            ? `Deploy ${targetTag} in place of ${currentTag} and leave the database as it is. ${reason}`
-            : `Deploy ${targetTag} in place of ${currentTag} and keep the database at schema ${facts.currentSchema}. ${reason}`;
+        text =
+            toRevert.length === 0
+                ? `Deploy ${targetTag} in place of ${currentTag} and leave the database as it is. ${reason}`
+                : `Deploy ${targetTag} in place of ${currentTag} and keep the database at schema ${facts.currentSchema}. ${reason}`;
     }
     else if (decision.strategy === 'down-migrations') {
         const dropped = droppedObjects(toRevert);
@@ -43647,14 +44315,26 @@ function planWarnings(schema, decision) {
     for (const migration of schema?.toRevert ?? []) {
         if (migration.downStatus !== 'present') {
             const what = migration.downStatus === 'missing' ? 'has no down file' : `has an empty down file (${migration.down})`;
-            warnings.push({ kind: `${migration.downStatus}-down`, migration: migration.version, message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.` });
+            warnings.push({
+                kind: `${migration.downStatus}-down`,
+                migration: migration.version,
+                message: `${migrationLabel(migration)} ${what}: only a backup restore can undo it.`,
+            });
         }
         for (const statement of migration.statements) {
             if (statement.class === 'unknown') {
-                warnings.push({ kind: 'unanalysed-sql', migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.` });
+                warnings.push({
+                    kind: 'unanalysed-sql',
+                    migration: migration.version,
+                    message: `${migrationLabel(migration)} line ${statement.line}: ${statement.reasons.join('; ')}.`,
+                });
             }
             for (const warning of statement.warnings ?? []) {
-                warnings.push({ kind: warning.kind, migration: migration.version, message: `${migrationLabel(migration)} line ${statement.line} ${warning.message}` });
+                warnings.push({
+                    kind: warning.kind,
+                    migration: migration.version,
+                    message: `${migrationLabel(migration)} line ${statement.line} ${warning.message}`,
+                });
             }
         }
         // What the down files destroy matters only when they are the plan.
@@ -43665,10 +44345,16 @@ function planWarnings(schema, decision) {
     }
     if (decision.strategy === 'down-migrations') {
         for (const problem of schema?.downProblems ?? [])
-            warnings.push({ kind: 'apply-would-refuse', message: `apply-down-migrations would refuse the revert: ${problem}` });
+            warnings.push({
+                kind: 'apply-would-refuse',
+                message: `apply-down-migrations would refuse the revert: ${problem}`,
+            });
     }
     if (decision.strategy === 'restore-backup') {
-        warnings.push({ kind: 'data-loss', message: 'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.' });
+        warnings.push({
+            kind: 'data-loss',
+            message: 'Restoring a backup loses every write made after the backup was taken: take a fresh backup of the current database first, to recover recent rows by hand.',
+        });
     }
     return [...warnings, ...decision.warnings];
 }
@@ -43711,8 +44397,12 @@ function historySourceOf(current, target, ledger) {
 function ledgerNotes(historySource, ledger, backup) {
     if (!ledger)
         return [];
-    const read = historySource === 'ledger' ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.` : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
-    const latest = backup ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).` : 'The ledger records no backup.';
+    const read = historySource === 'ledger'
+        ? `Deployment history read from the deployment ledger ${ledger.path} (${ledger.entries.length} entries), not from GitHub.`
+        : `Deployment ledger ${ledger.path}: ${ledger.entries.length} entries.`;
+    const latest = backup
+        ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).`
+        : 'The ledger records no backup.';
     return [read, latest];
 }
 async function run() {
@@ -43739,12 +44429,16 @@ async function run() {
     const decision = decideStrategy(toRevert, inputs.dbPolicy, {
         targetTag: target.release.tag,
         fromCompatibility: schema?.compatibility !== undefined,
-        compatibleNote: schema?.compatibleNote ?? (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
+        compatibleNote: schema?.compatibleNote ??
+            (schema ? undefined : 'No migrations directory given: nothing to revert in the database.'),
         downProblems: schema?.downProblems,
     });
     const warnings = planWarnings(schema, decision);
     if (current.deployment && current.deployment.latestState !== 'success') {
-        warnings.unshift({ kind: 'current-deployment', message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.` });
+        warnings.unshift({
+            kind: 'current-deployment',
+            message: `The latest deployment to ${inputs.environment} (${current.release.tag}, id ${current.deployment.id}) is "${current.deployment.latestState ?? 'without status'}", not success: check what actually runs.`,
+        });
     }
     // Asked for the version that runs: nothing to do, which is an answer, not a failure (an automatic
     // rollback that lost a race with a manual one, a button pressed twice).
@@ -43803,12 +44497,18 @@ async function run() {
         policy: inputs.dbPolicy,
         verdict: text,
         warnings,
-        notes: [...sources.notes, ...ledgerNotes(historySource, ledger, backup), ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`)],
+        notes: [
+            ...sources.notes,
+            ...ledgerNotes(historySource, ledger, backup),
+            ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
+        ],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
         planDigest: digest || 'none (the plan stops)',
     }));
     if (stops.length) {
-        throw new errors/* ActionError */.lZ(`No rollback may start: ${stops.join(' ')}`, { hint: 'The plan summary says what the database holds; resolve it, then plan again.' });
+        throw new errors/* ActionError */.lZ(`No rollback may start: ${stops.join(' ')}`, {
+            hint: 'The plan summary says what the database holds; resolve it, then plan again.',
+        });
     }
 }
 
@@ -44331,7 +45031,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -44424,7 +45126,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -44449,7 +45155,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

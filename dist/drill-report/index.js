@@ -28411,7 +28411,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -28451,15 +28451,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -28521,9 +28534,13 @@ async function githubCall(what, call) {
         const status = error.status;
         const detail = (0,errors/* errorMessage */.gJ)(error);
         if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, { hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.' });
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
         if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, { hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).' });
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
@@ -28532,7 +28549,13 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -28644,24 +28667,48 @@ function recoveryMeasures(results) {
     const rtoMs = results.milliseconds('database', 'restore-duration-ms');
     const newest = Date.parse(results.output('database', 'newest-restorable-at') ?? '');
     const started = Date.parse(results.output('database', 'restore-started-at') ?? '');
-    return { rtoMs, rpoMs: Number.isFinite(newest) && Number.isFinite(started) ? Math.max(0, started - newest) : undefined };
+    return {
+        rtoMs,
+        rpoMs: Number.isFinite(newest) && Number.isFinite(started) ? Math.max(0, started - newest) : undefined,
+    };
 }
 function restoreRow(results) {
     const out = (name) => results.output('database', name);
     const { rtoMs, rpoMs } = recoveryMeasures(results);
-    const measured = { ...(rtoMs === undefined ? {} : { 'rto-s': drill_seconds(rtoMs) }), ...(rpoMs === undefined ? {} : { 'rpo-s': drill_seconds(rpoMs) }) };
+    const measured = {
+        ...(rtoMs === undefined ? {} : { 'rto-s': drill_seconds(rtoMs) }),
+        ...(rpoMs === undefined ? {} : { 'rpo-s': drill_seconds(rpoMs) }),
+    };
     if (out('restore-method') === 'pgbackrest') {
-        const details = out('recovery-target') ? `recovered to ${out('recovery-target')}` : `backup ${out('backup-label') ?? '?'}`;
-        return { ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details), ...measured };
+        const details = out('recovery-target')
+            ? `recovered to ${out('recovery-target')}`
+            : `backup ${out('backup-label') ?? '?'}`;
+        return {
+            ...row('Restore the pgBackRest backup into a side cluster (PITR)', outcomeWord(out('restore-outcome')), rtoMs, details),
+            ...measured,
+        };
     }
-    return { ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`), ...measured };
+    return {
+        ...row('Restore the latest backup', outcomeWord(out('restore-outcome')), rtoMs, `sha256 ${out('restore-checksum') ?? '?'}`),
+        ...measured,
+    };
 }
 /** A row per target the caller set: the measure against it (a missed target fails the drill). */
 function objectiveRows(results, targets) {
     const measures = recoveryMeasures(results);
     const objectives = [
-        { name: 'Recovery time (RTO)', measured: measures.rtoMs, target: targets.rtoMs, describe: (ms) => `the restore took ${(0,duration/* formatDuration */.a)(ms)}` },
-        { name: 'Recovery point (RPO)', measured: measures.rpoMs, target: targets.rpoMs, describe: (ms) => `the newest restorable state was ${(0,duration/* formatDuration */.a)(ms)} old` },
+        {
+            name: 'Recovery time (RTO)',
+            measured: measures.rtoMs,
+            target: targets.rtoMs,
+            describe: (ms) => `the restore took ${(0,duration/* formatDuration */.a)(ms)}`,
+        },
+        {
+            name: 'Recovery point (RPO)',
+            measured: measures.rpoMs,
+            target: targets.rpoMs,
+            describe: (ms) => `the newest restorable state was ${(0,duration/* formatDuration */.a)(ms)} old`,
+        },
     ];
     return objectives.flatMap(({ name, measured, target, describe }) => {
         if (target === undefined)
@@ -28669,7 +28716,9 @@ function objectiveRows(results, targets) {
         const scenario = `${name} within ${(0,duration/* formatDuration */.a)(target)}`;
         if (measured === undefined)
             return [row(scenario, 'failed', undefined, 'not measured: the restore did not report it')];
-        return [row(scenario, measured <= target ? 'passed' : 'failed', measured, `${describe(measured)}; target ${(0,duration/* formatDuration */.a)(target)}`)];
+        return [
+            row(scenario, measured <= target ? 'passed' : 'failed', measured, `${describe(measured)}; target ${(0,duration/* formatDuration */.a)(target)}`),
+        ];
     });
 }
 function databaseRows(results) {
@@ -28684,11 +28733,17 @@ function databaseRows(results) {
     // The ups come back only if the app's own migrate command ran and the schema then equals the one restored.
     const upOutcome = out('up-outcome');
     const schemaOutcome = out('schema-outcome');
-    const up = upOutcome === 'success' && schemaOutcome === 'success' ? 'passed' : [upOutcome, schemaOutcome].some((outcome) => outcome === 'failure') ? 'failed' : 'not run';
+    const up = upOutcome === 'success' && schemaOutcome === 'success'
+        ? 'passed'
+        : [upOutcome, schemaOutcome].some((outcome) => outcome === 'failure')
+            ? 'failed'
+            : 'not run';
     const differences = results.json('database', 'schema-differences');
     const upDetails = differences && (differences.onlyInFirst.length > 0 || differences.onlyInSecond.length > 0)
         ? `restored but not re-created: ${differences.onlyInFirst.length}; re-created but not restored: ${differences.onlyInSecond.length} (first: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 120)})`
-        : upOutcome === 'failure' ? 'the migrate-up command failed' : '';
+        : upOutcome === 'failure'
+            ? 'the migrate-up command failed'
+            : '';
     return [
         restoreRow(results),
         row(`Down migrations ${current} → ${target}`, outcomeWord(downOutcome), results.milliseconds('database', 'down-duration-ms'), `reverted: ${reverted && reverted.length > 0 ? reverted.map((migration) => migration.version).join(', ') : 'nothing to revert'}`),
@@ -28721,26 +28776,42 @@ function stagingRows(results) {
 function drillMatrix(results, now, targets = {}) {
     const lastTested = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const database = databaseRows(results);
-    let rows = [...database, ...(database.length > 0 ? objectiveRows(results, targets) : []), ...imageRows(results), ...stagingRows(results)];
+    let rows = [
+        ...database,
+        ...(database.length > 0 ? objectiveRows(results, targets) : []),
+        ...imageRows(results),
+        ...stagingRows(results),
+    ];
     if (rows.length === 0) {
         // The database job failed before it could say what a rollback would do today (no deployments, no backup...).
         rows = [row('Drill set-up (target, backup)', 'failed', undefined, `database job: ${results.result('database')}`)];
     }
-    const passed = rows.every((candidate) => candidate.result !== 'failed') && rows.some((candidate) => candidate.result === 'passed') && results.result('database') !== 'failure';
+    const passed = rows.every((candidate) => candidate.result !== 'failed') &&
+        rows.some((candidate) => candidate.result === 'passed') &&
+        results.result('database') !== 'failure';
     return { rows: rows.map((candidate) => ({ ...candidate, 'last-tested': lastTested })), passed };
 }
-const RESULT_SHOWN = { passed: '✅ passed', failed: '❌ failed', 'not run': '➖ not run' };
+const RESULT_SHOWN = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    'not run': '➖ not run',
+};
 /** RTO and RPO as measured, under the table (the rows against targets say whether they were met). */
 function recoveryLine(matrix) {
     const restore = matrix.rows.find((candidate) => candidate['rto-s'] !== undefined || candidate['rpo-s'] !== undefined);
     if (!restore)
         return [];
     const shown = (value) => (value === undefined ? 'not measured' : (0,duration/* formatDuration */.a)(value * 1000));
-    return ['', `Measured: RTO ${shown(restore['rto-s'])} (restore until the database answered), RPO ${shown(restore['rpo-s'])} (age of the newest restorable state).`];
+    return [
+        '',
+        `Measured: RTO ${shown(restore['rto-s'])} (restore until the database answered), RPO ${shown(restore['rpo-s'])} (age of the newest restorable state).`,
+    ];
 }
 function drillMarkdown(matrix, environment, runUrl, problems = []) {
     const lines = [
-        matrix.passed && problems.length === 0 ? `## ✅ Rollback drill passed: ${environment}` : `## ❌ Rollback drill failed: ${environment}`,
+        matrix.passed && problems.length === 0
+            ? `## ✅ Rollback drill passed: ${environment}`
+            : `## ❌ Rollback drill failed: ${environment}`,
         '',
         '| Scenario | Last tested | Result | Duration | Details |',
         '|---|---|---|---|---|',
@@ -28799,14 +28870,21 @@ async function reportIssue(inputs, body) {
         core/* info */.pq(`Commented on issue #${existing.number}.`);
         return existing.number;
     }
-    const created = await githubCall('opening the rollback-drill issue', () => client.rest.issues.create({ ...repo, title: `Rollback drill failed: ${inputs.environment}`, body, labels: [LABEL] }));
+    const created = await githubCall('opening the rollback-drill issue', () => client.rest.issues.create({
+        ...repo,
+        title: `Rollback drill failed: ${inputs.environment}`,
+        body,
+        labels: [LABEL],
+    }));
     core/* info */.pq(`Opened issue #${created.data.number}.`);
     return created.data.number;
 }
 async function run() {
     const inputs = readDrillReportInputs();
     const matrix = drillMatrix(inputs.results, new Date(), inputs.targets);
-    const problems = inputs.uploadOutcome === 'failure' ? ['The test matrix could not be kept as an artifact (the upload step failed).'] : [];
+    const problems = inputs.uploadOutcome === 'failure'
+        ? ['The test matrix could not be kept as an artifact (the upload step failed).']
+        : [];
     const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
     if (!inputs.openIssue) {
@@ -29336,7 +29414,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     cancellation.removePartialFiles();
-    const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = cancellation.cancelled
+        ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of journal.cleaned)
         core/* info */.pq(`Cleanup: ${line}.`);
     core/* setFailed */.C1(message);
@@ -29425,7 +29505,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -29450,7 +29534,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -28434,7 +28434,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -28529,7 +28531,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -28640,7 +28644,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -28774,7 +28783,9 @@ function normaliseKey(key) {
 }
 async function openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -28782,23 +28793,38 @@ async function openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -28836,7 +28862,10 @@ async function openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -28897,7 +28926,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -28943,7 +28978,10 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
     }
     return full;
 }
@@ -29063,7 +29101,9 @@ function registryDigest(image) {
 class ImageUnavailableError extends errors/* ActionError */.lZ {
 }
 async function pull(executor, reference, timeoutMs) {
-    const result = await executor.run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs }).catch((error) => {
+    const result = await executor
+        .run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs })
+        .catch((error) => {
         if (error instanceof ProcessError)
             return error.result;
         throw error;
@@ -29188,7 +29228,9 @@ function proxyFor(url) {
     if (!proxy)
         return undefined;
     // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
-    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:'
+        ? new URL(proxy.href)
+        : new URL(`http://${proxy.href}`);
 }
 /** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
 class ProxyError extends Error {
@@ -29209,14 +29251,26 @@ function authority(url) {
 }
 /** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
 function connectToProxy(proxy) {
-    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+    return {
+        send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request,
+        hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+    };
 }
 /** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
 function openTunnel(proxy, target, signal) {
     const to = authority(target);
     const { send, hostname, port } = connectToProxy(proxy);
     return new Promise((resolve, reject) => {
-        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        const request = send({
+            hostname,
+            port,
+            method: 'CONNECT',
+            path: to,
+            agent: false,
+            signal,
+            headers: { host: to, ...proxyAuthorization(proxy) },
+        });
         request.once('connect', (response, socket, head) => {
             if (response.statusCode === 200) {
                 if (head.length > 0)
@@ -29248,11 +29302,22 @@ function proxyRoute(url, signal) {
     if (url.protocol !== 'https:') {
         const { send, hostname, port } = connectToProxy(proxy);
         const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
-        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+        return {
+            send,
+            options: { hostname, port, path: absolute },
+            headers: { host: url.host, ...proxyAuthorization(proxy) },
+        };
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const createConnection = (options, connected) => {
-        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({
+            socket: tunnel,
+            host,
+            servername: external_node_net_default().isIP(host) ? undefined : host,
+            rejectUnauthorized: options.rejectUnauthorized,
+            secureContext: options.secureContext,
+            ca: options.ca,
+        })), (error) => connected(error));
         return undefined;
     };
     return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
@@ -29351,13 +29416,21 @@ function commandFor(template, tag) {
 }
 /** What the command deploys under `tag`, as far as the inputs tell: the action cannot see containers. */
 function snapshot(inputs, services, tag) {
-    return services.map((service) => ({ service, tag, image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined, containerIds: [] }));
+    return services.map((service) => ({
+        service,
+        tag,
+        image: inputs.image && tag ? `${inputs.image}:${tag}` : undefined,
+        containerIds: [],
+    }));
 }
 function prepareCommand(inputs, executor) {
     const template = inputs.command;
     const label = inputs.services.length > 0 ? inputs.services : ['command'];
     const previous = snapshot(inputs, label, inputs.previousTag);
-    const targets = label.map((service) => ({ service, image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined }));
+    const targets = label.map((service) => ({
+        service,
+        image: inputs.image ? `${inputs.image}:${inputs.tag}` : undefined,
+    }));
     if (!inputs.readyUrl)
         core/* warning */.$e('strategy "command" without ready-url: only the command\'s exit status shows whether the redeploy worked.');
     return {
@@ -29402,30 +29475,75 @@ async function runOnce(inputs, executor, tag, what, readyUrl) {
     core/* info */.pq(`  ready-url ${describeReadyUrl(readyUrl)}: ${ready.last} after ${ready.attempts} attempt(s), ${(0,duration/* formatDuration */.a)(ready.elapsedMs)}`);
     const seen = { readyUrlLast: ready.last, readyUrlAnswered: ready.answered };
     if (!ready.ok)
-        return { ok: false, readyUrlOk: false, failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`, ...seen };
+        return {
+            ok: false,
+            readyUrlOk: false,
+            failure: `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} after the deploy command for ${tag} (last: ${ready.last}).`,
+            ...seen,
+        };
     return { ok: true, readyUrlOk: true, ...seen };
 }
 async function executeCommand(inputs, executor, services, startedAt) {
-    const result = (tag, ready, health) => services.map((service) => ({ service, from: inputs.previousTag, to: tag, containerIds: [], health, ready, readyAfterMs: ready ? Date.now() - startedAt : undefined }));
-    const health = (readyUrlOk) => (readyUrlOk === undefined ? 'command succeeded (no ready-url)' : readyUrlOk ? 'ready-url answered 2xx' : 'ready-url did not answer 2xx');
+    const result = (tag, ready, health) => services.map((service) => ({
+        service,
+        from: inputs.previousTag,
+        to: tag,
+        containerIds: [],
+        health,
+        ready,
+        readyAfterMs: ready ? Date.now() - startedAt : undefined,
+    }));
+    const health = (readyUrlOk) => readyUrlOk === undefined
+        ? 'command succeeded (no ready-url)'
+        : readyUrlOk
+            ? 'ready-url answered 2xx'
+            : 'ready-url did not answer 2xx';
     const deployed = await runOnce(inputs, executor, inputs.tag, 'Deploy', inputs.readyUrl);
     if (deployed.ok)
-        return { success: true, outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed', services: result(inputs.tag, true, health(deployed.readyUrlOk)), current: snapshot(inputs, services, inputs.tag), logs: [], readyUrlOk: deployed.readyUrlOk };
+        return {
+            success: true,
+            outcome: inputs.previousTag === inputs.tag ? 'unchanged' : 'deployed',
+            services: result(inputs.tag, true, health(deployed.readyUrlOk)),
+            current: snapshot(inputs, services, inputs.tag),
+            logs: [],
+            readyUrlOk: deployed.readyUrlOk,
+        };
     const failed = result(inputs.tag, false, deployed.readyUrlOk === false ? health(false) : 'command failed');
     if (inputs.onFailure !== 'restore-previous') {
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], readyUrlOk: deployed.readyUrlOk };
+        return {
+            success: false,
+            outcome: 'failed',
+            failure: deployed.failure,
+            services: failed,
+            current: snapshot(inputs, services, undefined),
+            logs: [],
+            readyUrlOk: deployed.readyUrlOk,
+        };
     }
     if (!inputs.previousTag) {
         const detail = 'nothing to restore: previous-tag was not given, and strategy "command" cannot see what ran before.';
         core/* warning */.$e(`on-failure restore-previous: ${detail}`);
-        return { success: false, outcome: 'failed', failure: deployed.failure, services: failed, current: snapshot(inputs, services, undefined), logs: [], restore: { ok: false, detail, services: [] }, readyUrlOk: deployed.readyUrlOk };
+        return {
+            success: false,
+            outcome: 'failed',
+            failure: deployed.failure,
+            services: failed,
+            current: snapshot(inputs, services, undefined),
+            logs: [],
+            restore: { ok: false, detail, services: [] },
+            readyUrlOk: deployed.readyUrlOk,
+        };
     }
-    const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer') : undefined;
+    const unanswered = inputs.readyUrl && deployed.readyUrlAnswered === false
+        ? unansweredReadyUrlNote(inputs.readyUrl, deployed.readyUrlLast ?? 'no answer')
+        : undefined;
     if (unanswered)
         core/* warning */.$e(unanswered);
     const restoreReadyUrl = unanswered ? undefined : inputs.readyUrl;
     const restored = await runOnce(inputs, executor, inputs.previousTag, 'Restore', restoreReadyUrl);
-    const detail = restored.ok ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}` : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
+    const detail = restored.ok
+        ? `ran the command again for ${inputs.previousTag}${restoreReadyUrl ? '; ready-url answers 2xx' : unanswered ? `; ${unanswered}` : ''}`
+        : `restoring ${inputs.previousTag} failed too: ${restored.failure}`;
     (restored.ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return {
         success: false,
@@ -29434,7 +29552,13 @@ async function executeCommand(inputs, executor, services, startedAt) {
         services: failed,
         current: snapshot(inputs, services, restored.ok ? inputs.previousTag : undefined),
         logs: [],
-        restore: { ok: restored.ok, detail, services: restored.ok ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag })) : [] },
+        restore: {
+            ok: restored.ok,
+            detail,
+            services: restored.ok
+                ? result(inputs.previousTag, true, health(restored.readyUrlOk)).map((entry) => ({ ...entry, from: inputs.tag }))
+                : [],
+        },
         readyUrlOk: deployed.readyUrlOk,
     };
 }
@@ -29564,7 +29688,12 @@ function resolveServicesFromTexts(texts, services, env) {
         const interpolated = constraints.map((constraint) => interpolate(constraint, env));
         if (interpolated.some((constraint) => constraint === undefined))
             return undefined;
-        resolved[service] = { image, rawImage, healthcheck: healthcheckDefined(healthcheck), constraints: interpolated };
+        resolved[service] = {
+            image,
+            rawImage,
+            healthcheck: healthcheckDefined(healthcheck),
+            constraints: interpolated,
+        };
     }
     return resolved;
 }
@@ -29616,7 +29745,9 @@ async function inspectEach(executor, ids, env) {
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
+    return (await inspectEach(executor, ids, env))
+        .filter((json) => json !== undefined)
+        .map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
@@ -29632,17 +29763,32 @@ async function reinspectContainers(executor, ids, env) {
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const labels = [
+        `com.docker.compose.project=${project}`,
+        ...(service ? [`com.docker.compose.service=${service}`] : []),
+    ];
     const api = executor.engine?.(options.env);
     let ids;
     if (api) {
-        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        const listed = await api.get('/containers/json', {
+            all: options.runningOnly ? '0' : '1',
+            ...filters({ label: labels }),
+        });
         ids = (listed ?? []).map((container) => container.Id);
     }
     else {
-        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const args = [
+            'ps',
+            ...(options.runningOnly ? [] : ['-a']),
+            '-q',
+            '--no-trunc',
+            ...labels.flatMap((label) => ['--filter', `label=${label}`]),
+        ];
         const { stdout } = await executor.run('docker', args, { env: options.env });
-        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+        ids = stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
     }
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
@@ -29689,7 +29835,13 @@ function composeDisplayName(cli) {
 /** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
 function composePluginOnRunner() {
     const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+    const dirs = [
+        external_node_path_default().join(configDir, 'cli-plugins'),
+        '/usr/local/lib/docker/cli-plugins',
+        '/usr/local/libexec/docker/cli-plugins',
+        '/usr/lib/docker/cli-plugins',
+        '/usr/libexec/docker/cli-plugins',
+    ];
     return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
 }
 async function detectCompose(executor) {
@@ -29702,10 +29854,14 @@ async function detectCompose(executor) {
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
-        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        const v2 = await executor
+            .run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 })
+            .catch(() => undefined);
         if (v2?.exitCode === 0 && v2.stdout.trim())
             return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
-        const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        const v1 = await executor
+            .run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 })
+            .catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
     }
@@ -29752,7 +29908,9 @@ async function readConfig(executor, project, args, options) {
     catch (error) {
         if (!(error instanceof errors/* ActionError */.lZ) || error instanceof cancellation/* CancelledError */.cc)
             throw error;
-        throw new errors/* ActionError */.lZ(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+        throw new errors/* ActionError */.lZ(`The compose project is not valid: ${error.message}\nNothing was changed.`, {
+            hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.',
+        });
     }
 }
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
@@ -29761,7 +29919,10 @@ async function composeConfig(executor, project, options = {}) {
     const config = (0,dist/* parse */.qg)(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
-        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
+        services[name] = {
+            image: typeof service?.image === 'string' ? service.image : undefined,
+            healthcheck: healthcheckDefined(service?.healthcheck),
+        };
     }
     return services;
 }
@@ -29797,11 +29958,16 @@ async function composeUp(executor, project, services, options = {}) {
             return await runCompose(executor, project, composeUpArgs(services), options);
         }
         catch (error) {
-            const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+            const stuck = error instanceof errors/* ActionError */.lZ && attempt < RESTARTED_CONTAINER_RETRIES
+                ? runningContainerNotRemoved(error.message)
+                : undefined;
             if (!stuck)
                 throw error;
             // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
-            const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
+            const own = await composeContainerIds(executor, project, services, {
+                env: options.env,
+                extraFiles: options.extraFiles,
+            });
             const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
             if (!id)
                 throw error;
@@ -29813,7 +29979,10 @@ async function composeUp(executor, project, services, options = {}) {
 /** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
 async function composeContainerIds(executor, project, services, options = {}) {
     const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
-    return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+    return stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => /^[0-9a-f]{12,64}$/.test(line));
 }
 /**
  * Stops (or starts again) the named services' containers without removing them: the app stops
@@ -29854,7 +30023,8 @@ const FIRST_LOOK_WITH_PROBE_MS = 1000;
 /** A restart whose exit was never seen is waited on this long for the next exit, to say why it failed. */
 const EXIT_REASON_WAIT_MS = 5000;
 function isServiceContainer(container, service) {
-    return container.labels['com.docker.compose.service'] === service && container.labels['com.docker.compose.oneoff'] !== 'True';
+    return (container.labels['com.docker.compose.service'] === service &&
+        container.labels['com.docker.compose.oneoff'] !== 'True');
 }
 class ServiceWatcher {
     expectations;
@@ -29879,7 +30049,8 @@ class ServiceWatcher {
             seen.lastExit = exit;
         if (container.restarting)
             return { state: 'restarting', detail: `restarting after ${exit} (restart count ${container.restartCount})` };
-        if (container.restartCount > seen.restartCount || (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
+        if (container.restartCount > seen.restartCount ||
+            (seen.firstRunningAt !== undefined && container.startedAt !== seen.startedAt)) {
             const restarted = `restarted since it was first seen (restart count ${seen.restartCount} -> ${container.restartCount}`;
             // Running again, the engine may already report exit code 0: the real one comes with the next crash.
             if (seen.lastExit === undefined && container.running && container.exitCode === 0) {
@@ -29900,7 +30071,10 @@ class ServiceWatcher {
             seen.startedAt = container.startedAt;
         }
         if (container.health === 'unhealthy') {
-            return { state: 'unhealthy', detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}` };
+            return {
+                state: 'unhealthy',
+                detail: `healthcheck reports unhealthy${container.lastHealthOutput ? ` (last check: ${container.lastHealthOutput.split('\n')[0].slice(0, 200)})` : ''}`,
+            };
         }
         if (container.health === 'healthy')
             return { state: 'ready', detail: 'running, healthy' };
@@ -29916,10 +30090,13 @@ class ServiceWatcher {
         const all = (this.known && (await this.options.reinspect?.(this.known))) || (await this.options.listContainers());
         const statuses = this.expectations.map((expectation) => {
             // By ID, or by reference: a tag re-pointed meanwhile (someone pulled) still names what compose ran.
-            const containers = all.filter((container) => isServiceContainer(container, expectation.service) && (container.imageId === expectation.imageId || container.image === expectation.image));
+            const containers = all.filter((container) => isServiceContainer(container, expectation.service) &&
+                (container.imageId === expectation.imageId || container.image === expectation.image));
             if (containers.length === 0) {
                 const others = all.filter((container) => isServiceContainer(container, expectation.service) && container.running);
-                const detail = others.length > 0 ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}` : `no container runs ${expectation.image}`;
+                const detail = others.length > 0
+                    ? `no container runs ${expectation.image}; running: ${others.map((container) => container.image).join(', ')}`
+                    : `no container runs ${expectation.image}`;
                 return { service: expectation.service, state: 'missing', detail, containers: others };
             }
             const judged = containers.map((container) => ({ container, ...this.judgeContainer(container, now) }));
@@ -29927,10 +30104,15 @@ class ServiceWatcher {
             const order = ['exited', 'restarting', 'unhealthy', 'missing', 'starting', 'ready'];
             judged.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
             const worst = judged[0];
-            const detail = judged.length > 1 ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)` : worst.detail;
+            const detail = judged.length > 1
+                ? `${worst.detail} (${judged.filter((entry) => entry.state === 'ready').length}/${judged.length} containers ready)`
+                : worst.detail;
             return { service: expectation.service, state: worst.state, detail, containers };
         });
-        this.known = this.options.reinspect && statuses.every((status) => status.state !== 'missing') ? all.map((container) => container.id) : undefined;
+        this.known =
+            this.options.reinspect && statuses.every((status) => status.state !== 'missing')
+                ? all.map((container) => container.id)
+                : undefined;
         return { statuses, containers: all };
     }
     /**
@@ -30017,7 +30199,13 @@ function snapshotOf(service, containers) {
     // Newest first: during a half-finished rollout the newest container is what was deployed last.
     running.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     const newest = running[0];
-    return { service, image: newest?.image, tag: newest ? imageTag(newest.image) : undefined, imageId: newest?.imageId, containerIds: running.map((container) => container.id) };
+    return {
+        service,
+        image: newest?.image,
+        tag: newest ? imageTag(newest.image) : undefined,
+        imageId: newest?.imageId,
+        containerIds: running.map((container) => container.id),
+    };
 }
 function describeEnv(tagVariable, tag, overrides) {
     const names = Object.keys(overrides);
@@ -30032,7 +30220,9 @@ async function prepareCompose(inputs, executor) {
     // Detection and the look at what runs now are independent when the project name is known.
     const [cli, knownContainers] = await Promise.all([
         detectCompose(executor),
-        projectName ? composeContainers(executor, projectName, undefined, { runningOnly: true }) : Promise.resolve(undefined),
+        projectName
+            ? composeContainers(executor, projectName, undefined, { runningOnly: true })
+            : Promise.resolve(undefined),
     ]);
     const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
     // Targets read straight from the files skip compose's own reading of them: a file that is valid
@@ -30092,7 +30282,10 @@ function quickTargets(inputs, executor, env) {
         return inputs.services.map((service) => ({ service, image: `${inputs.image}:${inputs.tag}` }));
     if (executor.remote)
         return undefined;
-    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, { ...process.env, ...env });
+    const fromFiles = resolveServicesFromFiles(inputs.workingDirectory, inputs.composeFiles, inputs.services, {
+        ...process.env,
+        ...env,
+    });
     return fromFiles ? targetsFromConfig(inputs, fromFiles) : undefined;
 }
 function targetsFromConfig(inputs, config) {
@@ -30108,7 +30301,9 @@ function targetsFromConfig(inputs, config) {
             });
         }
         if (imageTag(entry.image) !== inputs.tag) {
-            throw new errors/* ActionError */.lZ(`Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, { hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.` });
+            throw new errors/* ActionError */.lZ(`Service "${service}" would run image ${entry.image} with ${inputs.tagVariable}=${inputs.tag}: its tag does not come from ${inputs.tagVariable}, so redeploying would not change it.`, {
+                hint: `Write the service's image as <name>:\${${inputs.tagVariable}} in the compose file, set tag-variable to the variable it uses, or set the image input to pin <image>:<tag> through an override file.`,
+            });
         }
         targets.push({ service, image: entry.image });
     }
@@ -30119,7 +30314,10 @@ async function listProject(executor, project, services, env, knownName) {
         return { name: knownName, containers: await composeContainers(executor, knownName) };
     const ids = await composeContainerIds(executor, project, services, { env });
     const containers = await inspectContainers(executor, ids);
-    return { name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean), containers };
+    return {
+        name: containers.map((container) => container.labels['com.docker.compose.project']).find(Boolean),
+        containers,
+    };
 }
 /** A status line worth printing again: its state or detail changed, not only how long it has been up. */
 function progressKey(status) {
@@ -30144,8 +30342,15 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
         if (!(error instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
             throw error;
-        const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({ containers: [] }));
-        const statuses = services.map((service) => ({ service, state: 'missing', detail: 'compose up failed', containers: containers.filter((container) => isServiceContainer(container, service)) }));
+        const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({
+            containers: [],
+        }));
+        const statuses = services.map((service) => ({
+            service,
+            state: 'missing',
+            detail: 'compose up failed',
+            containers: containers.filter((container) => isServiceContainer(container, service)),
+        }));
         return { ok: false, failure: error.message, statuses, containers, readyAt: new Map() };
     }
     if (!project.projectName) {
@@ -30154,7 +30359,13 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     }
     const projectName = project.projectName;
     if (!projectName) {
-        return { ok: false, failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`, statuses: [], containers: [], readyAt: new Map() };
+        return {
+            ok: false,
+            failure: `compose up succeeded but no container of ${services.join(', ')} exists afterwards.`,
+            statuses: [],
+            containers: [],
+            readyAt: new Map(),
+        };
     }
     const readyAt = new Map();
     const lastShown = new Map();
@@ -30197,8 +30408,17 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     }
     const bad = waited.services.filter((status) => status.state !== 'ready');
     if (bad.length > 0) {
-        const why = bad.map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`).join('; ');
-        return { ok: false, failure: why.charAt(0).toUpperCase() + why.slice(1), statuses: waited.services, containers: waited.containers, readyAt, ...probed };
+        const why = bad
+            .map((status) => `service "${status.service}" did not become ${status.containers.some((container) => container.health) ? 'healthy' : 'ready'}${waited.timedOut ? ` within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : ''}: ${status.detail}`)
+            .join('; ');
+        return {
+            ok: false,
+            failure: why.charAt(0).toUpperCase() + why.slice(1),
+            statuses: waited.services,
+            containers: waited.containers,
+            readyAt,
+            ...probed,
+        };
     }
     return {
         ok: false,
@@ -30210,14 +30430,26 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
     };
 }
 async function collectLogs(executor, statuses) {
-    const wanted = statuses.filter((status) => status.state !== 'ready').flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
-    return await Promise.all(wanted.map(async ({ service, id }) => ({ service, containerId: id, lines: await containerLogs(executor, id, LOG_LINES) })));
+    const wanted = statuses
+        .filter((status) => status.state !== 'ready')
+        .flatMap((status) => status.containers.map((container) => ({ service: status.service, id: container.id })));
+    return await Promise.all(wanted.map(async ({ service, id }) => ({
+        service,
+        containerId: id,
+        lines: await containerLogs(executor, id, LOG_LINES),
+    })));
 }
 async function executeCompose(inputs, executor, project, previous, targets, startedAt) {
     const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
     core/* info */.pq(`Redeploying ${inputs.services.join(', ')} with ${describeEnv(inputs.tagVariable, inputs.tag, inputs.envOverrides)}.`);
-    const expectations = targets.map((target) => ({ service: target.service, image: target.image, imageId: target.imageId }));
-    const override = inputs.image ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image]))) : undefined;
+    const expectations = targets.map((target) => ({
+        service: target.service,
+        image: target.image,
+        imageId: target.imageId,
+    }));
+    const override = inputs.image
+        ? await writeImageOverride(executor, Object.fromEntries(targets.map((target) => [target.service, target.image])))
+        : undefined;
     let round;
     try {
         round = await deployAndWait('Redeploy', inputs, executor, project, inputs.services, env, expectations, override, startedAt, inputs.readyUrl);
@@ -30233,7 +30465,9 @@ async function executeCompose(inputs, executor, project, previous, targets, star
             service,
             from: snapshot?.tag ?? snapshot?.image,
             to: to(service),
-            containerIds: (status?.containers ?? []).filter((container) => container.running).map((container) => container.id),
+            containerIds: (status?.containers ?? [])
+                .filter((container) => container.running)
+                .map((container) => container.id),
             health: status?.detail ?? 'unknown',
             ready: status?.state === 'ready',
             readyAfterMs: readyAt.get(service),
@@ -30241,7 +30475,14 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     });
     if (round.ok) {
         const current = inputs.services.map((service) => snapshotOf(service, round.containers));
-        return { success: true, outcome: unchanged ? 'unchanged' : 'deployed', services: results(round.statuses, round.readyAt, () => inputs.tag), current, logs: [], readyUrlOk: round.readyUrlOk };
+        return {
+            success: true,
+            outcome: unchanged ? 'unchanged' : 'deployed',
+            services: results(round.statuses, round.readyAt, () => inputs.tag),
+            current,
+            logs: [],
+            readyUrlOk: round.readyUrlOk,
+        };
     }
     const logs = await collectLogs(executor, round.statuses);
     for (const log of logs) {
@@ -30252,7 +30493,16 @@ async function executeCompose(inputs, executor, project, previous, targets, star
     const failed = results(round.statuses, round.readyAt, () => inputs.tag);
     if (inputs.onFailure !== 'restore-previous') {
         const current = await currentSnapshot(executor, project, inputs.services, env, project.projectName);
-        return { success: false, outcome: 'failed', failure: round.failure, services: failed, current, logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the new containers were left as they are.' };
+        return {
+            success: false,
+            outcome: 'failed',
+            failure: round.failure,
+            services: failed,
+            current,
+            logs,
+            readyUrlOk: round.readyUrlOk,
+            hint: 'on-failure is "leave": the new containers were left as they are.',
+        };
     }
     let restoreReadyUrl = inputs.readyUrl;
     if (inputs.readyUrl && round.readyUrlAnswered === false) {
@@ -30269,7 +30519,11 @@ async function executeCompose(inputs, executor, project, previous, targets, star
         services: failed,
         current,
         logs,
-        restore: { ok: restore.ok, detail: restore.detail, services: restoredServices.map((result) => ({ ...result, from: inputs.tag })) },
+        restore: {
+            ok: restore.ok,
+            detail: restore.detail,
+            services: restoredServices.map((result) => ({ ...result, from: inputs.tag })),
+        },
         readyUrlOk: round.readyUrlOk,
     };
 }
@@ -30298,10 +30552,16 @@ async function restorePrevious(inputs, executor, project, previous, startedAt, r
         }
         const env = { ...inputs.envOverrides, [inputs.tagVariable]: tag ?? inputs.tag };
         const current = await inspectImage(executor, image);
-        const expectations = snapshots.map((snapshot) => ({ service: snapshot.service, image, imageId: current?.id ?? snapshot.imageId }));
+        const expectations = snapshots.map((snapshot) => ({
+            service: snapshot.service,
+            image,
+            imageId: current?.id ?? snapshot.imageId,
+        }));
         if (current && current.id !== snapshots[0].imageId)
             core/* warning */.$e(`${image} now names a different image (${current.id}) than the one that ran before (${snapshots[0].imageId}); restoring what the tag names now.`);
-        const override = pin ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image]))) : undefined;
+        const override = pin
+            ? await writeImageOverride(executor, Object.fromEntries(services.map((service) => [service, image])))
+            : undefined;
         try {
             core/* info */.pq(`Restoring ${services.join(', ')} to ${image}.`);
             const round = await deployAndWait('Restore', inputs, executor, project, services, env, expectations, override, startedAt, readyUrl);
@@ -30325,7 +30585,9 @@ async function restorePrevious(inputs, executor, project, previous, startedAt, r
     return { ok, detail, statuses, readyAt };
 }
 async function currentSnapshot(executor, project, services, env, name) {
-    const listed = await listProject(executor, project, services, env, name).catch(() => ({ containers: [] }));
+    const listed = await listProject(executor, project, services, env, name).catch(() => ({
+        containers: [],
+    }));
     return services.map((service) => snapshotOf(service, listed.containers));
 }
 
@@ -30359,7 +30621,9 @@ function parseService(json) {
     // A stack records the image as written in its file; the spec may carry a digest on top.
     const reference = withoutDigest(image);
     const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-    const update = json.UpdateStatus?.State ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message } : undefined;
+    const update = json.UpdateStatus?.State
+        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+        : undefined;
     return {
         id: json.ID,
         name: spec.Name,
@@ -30416,7 +30680,10 @@ const NO_SUCH = /no such (service|object|task)|not found/i;
 async function inspectByCli(executor, type, ids) {
     if (ids.length === 0)
         return [];
-    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], { okExitCodes: [0, 1], timeoutMs: 60_000 });
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+        okExitCodes: [0, 1],
+        timeoutMs: 60_000,
+    });
     if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
         throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
     return JSON.parse(result.stdout.trim() || '[]');
@@ -30439,15 +30706,25 @@ async function serviceTasks(executor, services) {
         // The API filters tasks by service ID or name.
         return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
     }
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], { timeoutMs: 60_000 });
-    const ids = [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+        timeoutMs: 60_000,
+    });
+    const ids = [
+        ...new Set(stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean)),
+    ];
     return (await inspectByCli(executor, 'task', ids)).map(parseTask);
 }
 /** The services that exist, by name or ID, and all their tasks. */
 async function servicesWithTasks(executor, services) {
     const found = await inspectServices(executor, services);
     // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-    return { services: found, tasks: await serviceTasks(executor, found.map((service) => service.id)) };
+    return {
+        services: found,
+        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+    };
 }
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
 const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
@@ -30459,7 +30736,12 @@ function taskFailure(task) {
 }
 /** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
 async function taskLogs(executor, taskId, lines = 20) {
-    const result = await executor.run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    const result = await executor
+        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    })
+        .catch(() => undefined);
     if (!result || result.exitCode !== 0)
         return '';
     return `${result.stdout}${result.stderr}`.trimEnd();
@@ -30494,8 +30776,14 @@ async function listNodes(executor, selfId) {
     }
     else {
         const { stdout: ids } = await executor.run('docker', ['node', 'ls', '-q'], { timeoutMs: 60_000 });
-        const list = ids.split('\n').map((line) => line.trim()).filter(Boolean);
-        nodes = list.length === 0 ? [] : JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout);
+        const list = ids
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
+        nodes =
+            list.length === 0
+                ? []
+                : JSON.parse((await executor.run('docker', ['node', 'inspect', ...list], { timeoutMs: 60_000 })).stdout);
     }
     return nodes.map((node) => ({
         id: node.ID,
@@ -30560,13 +30848,17 @@ function eligibleNodes(nodes, constraints) {
 async function registryServes(executor, reference) {
     const api = executor.engine?.();
     if (api) {
-        return await api.get(`/distribution/${reference}/json`).then((answer) => (answer ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` } : { ok: false, detail: 'not found' }), (error) => {
+        return await api.get(`/distribution/${reference}/json`).then((answer) => answer
+            ? { ok: true, detail: `served as ${answer.Descriptor?.digest ?? 'a manifest'}` }
+            : { ok: false, detail: 'not found' }, (error) => {
             if (error instanceof EngineApiError)
                 return { ok: false, detail: error.detail };
             throw error;
         });
     }
-    const result = await executor.run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 }).catch((error) => {
+    const result = await executor
+        .run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 })
+        .catch((error) => {
         if (error instanceof ProcessError)
             return error.result;
         throw error;
@@ -30586,10 +30878,23 @@ async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
     // A global job on exactly these nodes: constraints cannot say "one of", so the others are excluded by id.
     const excluded = allNodes.map((node) => node.id).filter((id) => !wanted.has(id));
     await executor.run('docker', [
-        'service', 'create', '--detach', '--quiet', '--name', name,
-        '--mode', 'global-job', '--restart-condition', 'none', '--no-resolve-image',
-        '--network', 'host', '--entrypoint', PROBE_ENTRYPOINT,
-        '--label', 'io.rollback-actions.image-probe=true',
+        'service',
+        'create',
+        '--detach',
+        '--quiet',
+        '--name',
+        name,
+        '--mode',
+        'global-job',
+        '--restart-condition',
+        'none',
+        '--no-resolve-image',
+        '--network',
+        'host',
+        '--entrypoint',
+        PROBE_ENTRYPOINT,
+        '--label',
+        'io.rollback-actions.image-probe=true',
         ...excluded.flatMap((id) => ['--constraint', `node.id!=${id}`]),
         reference,
     ], { timeoutMs: 60_000 });
@@ -30609,7 +30914,9 @@ async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
         }
     }
     finally {
-        await executor.run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 }).catch(() => undefined);
+        await executor
+            .run('docker', ['service', 'rm', name], { okExitCodes: [0, 1], timeoutMs: 60_000 })
+            .catch(() => undefined);
     }
     return answers;
 }
@@ -30647,7 +30954,13 @@ async function ensureImageOnNodes(executor, reference, nodes, policy, options = 
         else if (policy !== 'never' && (await askRegistry()).ok)
             results.push({ node: self, ok: true, detail: 'pullable from its registry' });
         else
-            results.push({ node: self, ok: false, detail: policy === 'never' ? 'not present (pull is "never")' : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})` });
+            results.push({
+                node: self,
+                ok: false,
+                detail: policy === 'never'
+                    ? 'not present (pull is "never")'
+                    : `not present, and its registry does not serve it (${registry?.detail ?? 'not asked'})`,
+            });
     }
     let probe = others;
     if (others.length > 0 && policy !== 'never' && (await askRegistry()).ok) {
@@ -30659,12 +30972,22 @@ async function ensureImageOnNodes(executor, reference, nodes, policy, options = 
         const answers = await probeNodes(executor, reference, probe, options.allNodes ?? nodes, options.probeTimeoutMs ?? 60_000);
         for (const node of probe) {
             const answer = answers.get(node.id);
-            results.push({ node, ok: answer?.present ?? false, detail: answer ? (answer.present ? 'present' : `not present: ${answer.detail}`) : 'no answer from the node within the time allowed' });
+            results.push({
+                node,
+                ok: answer?.present ?? false,
+                detail: answer
+                    ? answer.present
+                        ? 'present'
+                        : `not present: ${answer.detail}`
+                    : 'no answer from the node within the time allowed',
+            });
         }
     }
     const missing = results.filter((result) => !result.ok);
     if (missing.length > 0) {
-        throw new ImageUnavailableError(`Image ${reference} is not available on ${missing.length} of the ${results.length} node(s) that would run it: ${missing.map((result) => `${describeNode(result.node)}: ${result.detail}`).join('; ')}. Nothing was changed.`, { hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.' });
+        throw new ImageUnavailableError(`Image ${reference} is not available on ${missing.length} of the ${results.length} node(s) that would run it: ${missing.map((result) => `${describeNode(result.node)}: ${result.detail}`).join('; ')}. Nothing was changed.`, {
+            hint: 'Load or pull the image on those nodes (or push it to a registry they can reach), or restrict the service to nodes that have it with placement constraints.',
+        });
     }
     return { reference, local, nodes: results };
 }
@@ -30688,19 +31011,33 @@ async function readFileText(executor, workingDirectory, file) {
             throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory}: ${error.code ?? error.message}.`);
         }
     }
-    const result = await executor.run('cat', ['--', file], { cwd: workingDirectory, okExitCodes: [0, 1], timeoutMs: 30_000 });
+    const result = await executor.run('cat', ['--', file], {
+        cwd: workingDirectory,
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    });
     if (result.exitCode !== 0)
         throw new errors/* ActionError */.lZ(`Cannot read compose file ${file} in ${workingDirectory} on ${executor.description}: ${result.stderr.trim()}`);
     return result.stdout;
 }
 async function stackConfig(executor, stack, env, interpolate) {
-    const args = ['stack', 'config', ...stack.files.flatMap((file) => ['-c', file]), ...(interpolate ? [] : ['--skip-interpolation'])];
-    const result = await executor.run('docker', args, { cwd: stack.workingDirectory, env, okExitCodes: [0, 1, 125], timeoutMs: 60_000 });
+    const args = [
+        'stack',
+        'config',
+        ...stack.files.flatMap((file) => ['-c', file]),
+        ...(interpolate ? [] : ['--skip-interpolation']),
+    ];
+    const result = await executor.run('docker', args, {
+        cwd: stack.workingDirectory,
+        env,
+        okExitCodes: [0, 1, 125],
+        timeoutMs: 60_000,
+    });
     if (result.exitCode === 0)
         return result.stdout;
     if (/unknown command|is not a docker command|Usage:\s+docker stack \[OPTIONS\] COMMAND/i.test(result.stderr)) {
         throw new errors/* ActionError */.lZ(`The compose files of stack ${stack.stack} use more than plain variable interpolation (e.g. extends, or a variable unset on this side), and the Docker CLI on ${executor.description} has no "docker stack config" to resolve them.`, {
-            hint: 'Write each service\'s image as <name>:${TAG_VARIABLE} with its variables set, or use Docker CLI 23 or later there.',
+            hint: "Write each service's image as <name>:${TAG_VARIABLE} with its variables set, or use Docker CLI 23 or later there.",
         });
     }
     throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${result.stderr.trim()}`);
@@ -30716,7 +31053,10 @@ async function resolveStackServices(executor, stack, env) {
     const quick = resolveServicesFromTexts(texts, 'all', executor.remote ? env : { ...process.env, ...env });
     if (quick && Object.keys(quick).length > 0)
         return quick;
-    const [resolved, raw] = await Promise.all([stackConfig(executor, stack, env, true), stackConfig(executor, stack, env, false)]);
+    const [resolved, raw] = await Promise.all([
+        stackConfig(executor, stack, env, true),
+        stackConfig(executor, stack, env, false),
+    ]);
     const services = resolveServicesFromTexts([resolved], 'all', {});
     const written = resolveServicesFromTexts([raw.replace(/\$/g, '$$$$')], 'all', {});
     if (!services || Object.keys(services).length === 0)
@@ -30732,13 +31072,27 @@ async function stackDeployDetachFlag(executor) {
 }
 function stackDeployArgs(stack, extra = []) {
     // Digests are resolved only for images that changed, so the stack's other services stay as they are.
-    return ['stack', 'deploy', ...stack.files.flatMap((file) => ['-c', file]), '--resolve-image', 'changed', ...extra, stack.stack];
+    return [
+        'stack',
+        'deploy',
+        ...stack.files.flatMap((file) => ['-c', file]),
+        '--resolve-image',
+        'changed',
+        ...extra,
+        stack.stack,
+    ];
 }
 /** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
 async function deployStack(executor, stack, env, detachFlag, onLine) {
     const args = stackDeployArgs(stack, detachFlag);
     try {
-        return await executor.run('docker', args, { cwd: stack.workingDirectory, env, timeoutMs: 300_000, onStdoutLine: onLine, onStderrLine: onLine });
+        return await executor.run('docker', args, {
+            cwd: stack.workingDirectory,
+            env,
+            timeoutMs: 300_000,
+            onStdoutLine: onLine,
+            onStderrLine: onLine,
+        });
     }
     catch (error) {
         if (error instanceof ProcessError) {
@@ -30756,7 +31110,14 @@ function describeTask(task, nodeName) {
 }
 /** One service's state in one look; exported for unit tests. */
 function judgeService(goal, service, allTasks, nodeName) {
-    const base = { name: goal.name, desired: 0, running: 0, tasks: [], failedTasks: [], rolledBackBySwarm: false };
+    const base = {
+        name: goal.name,
+        desired: 0,
+        running: 0,
+        tasks: [],
+        failedTasks: [],
+        rolledBackBySwarm: false,
+    };
     if (!service)
         return { ...base, state: 'failed', detail: `service ${goal.name} no longer exists` };
     const tasks = allTasks.filter((task) => task.serviceId === service.id);
@@ -30771,13 +31132,26 @@ function judgeService(goal, service, allTasks, nodeName) {
     const status = { ...base, desired, running: running.length, tasks: current, failedTasks, update: fresh, service };
     const tag = goal.image.split('@')[0];
     if (fresh && ['paused', 'rollback_paused'].includes(fresh.state))
-        return { ...status, state: 'failed', detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}` };
+        return {
+            ...status,
+            state: 'failed',
+            detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}`,
+        };
     if (goal.expect?.kind === 'update' && fresh && fresh.state.startsWith('rollback_')) {
-        return { ...status, state: 'failed', rolledBackBySwarm: true, detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})` };
+        return {
+            ...status,
+            state: 'failed',
+            rolledBackBySwarm: true,
+            detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})`,
+        };
     }
     if (failedTasks.length > 0) {
         const task = failedTasks[0];
-        return { ...status, state: 'failed', detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}` };
+        return {
+            ...status,
+            state: 'failed',
+            detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}`,
+        };
     }
     const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
     const updateDone = !goal.expect || fresh?.state === doneState;
@@ -30789,8 +31163,16 @@ function judgeService(goal, service, allTasks, nodeName) {
     const waiting = current
         .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
         .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
-    const phase = goal.expect ? (fresh ? fresh.state.replace('_', ' ') : `${goal.expect.kind} not started yet`) : 'no update needed';
-    return { ...status, state: 'progressing', detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}` };
+    const phase = goal.expect
+        ? fresh
+            ? fresh.state.replace('_', ' ')
+            : `${goal.expect.kind} not started yet`
+        : 'no update needed';
+    return {
+        ...status,
+        state: 'progressing',
+        detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}`,
+    };
 }
 class SwarmWatcher {
     executor;
@@ -30876,7 +31258,9 @@ function readsVariable(rawImage, variable) {
     return new RegExp(`\\$(?:\\{${variable}(?:[:?+-][^}]*)?\\}|${variable}(?![A-Za-z0-9_]))`).test(rawImage);
 }
 function stackTargets(inputs, stack, config) {
-    const names = inputs.services.length > 0 ? inputs.services : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
+    const names = inputs.services.length > 0
+        ? inputs.services
+        : Object.keys(config).filter((service) => readsVariable(config[service].rawImage, inputs.tagVariable));
     if (names.length === 0) {
         throw new errors/* ActionError */.lZ(`No service of stack "${stack}" takes its image tag from ${inputs.tagVariable} in ${inputs.composeFiles.join(', ')}, so deploying ${inputs.tag} would change nothing.`, {
             hint: `Write the services' images as <name>:\${${inputs.tagVariable}}, or set tag-variable to the variable the file uses.`,
@@ -30904,12 +31288,25 @@ function swarm_strategy_snapshotOf(name, service, tasks, imageId) {
         return { service: name, containerIds: [] };
     const running = tasks.filter((task) => task.serviceId === service.id && task.desiredState === 'running' && task.state === 'running');
     const digest = service.image.includes('@') ? service.image.split('@')[1] : undefined;
-    return { service: name, image: service.reference, tag: service.tag, imageId: imageId ?? digest, digest, containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])) };
+    return {
+        service: name,
+        image: service.reference,
+        tag: service.tag,
+        imageId: imageId ?? digest,
+        digest,
+        containerIds: running.flatMap((task) => (task.containerId ? [task.containerId] : [])),
+    };
 }
 async function prepareSwarm(inputs, executor) {
     const env = { ...inputs.envOverrides, [inputs.tagVariable]: inputs.tag };
-    const stack = inputs.stack ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory } : undefined;
-    const [{ nodeId }, config, detachFlag] = await Promise.all([requireSwarmManager(executor), stack ? resolveStackServices(executor, stack, env) : undefined, stack ? stackDeployDetachFlag(executor) : []]);
+    const stack = inputs.stack
+        ? { stack: inputs.stack, files: inputs.composeFiles, workingDirectory: inputs.workingDirectory }
+        : undefined;
+    const [{ nodeId }, config, detachFlag] = await Promise.all([
+        requireSwarmManager(executor),
+        stack ? resolveStackServices(executor, stack, env) : undefined,
+        stack ? stackDeployDetachFlag(executor) : [],
+    ]);
     const nodesLookup = listNodes(executor, nodeId);
     nodesLookup.catch(() => undefined);
     const stackPlans = stack ? stackTargets(inputs, stack.stack, config) : undefined;
@@ -30923,7 +31320,11 @@ async function prepareSwarm(inputs, executor) {
     const plans = stackPlans ??
         inputs.services.map((name) => {
             const service = byName.get(name);
-            return { name, image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`, constraints: service.constraints };
+            return {
+                name,
+                image: `${inputs.image ?? imageRepository(service.reference)}:${inputs.tag}`,
+                constraints: service.constraints,
+            };
         });
     const previousImageIds = new Map(await Promise.all(existing.map(async (service) => [service.name, (await inspectImage(executor, service.reference).catch(() => undefined))?.id])));
     const previous = plans.map((plan) => {
@@ -30952,7 +31353,10 @@ async function prepareSwarm(inputs, executor) {
                 byImage.set(plan.image, list);
             }
             for (const [image, imageNodes] of byImage) {
-                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, { allNodes: nodes, probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000) });
+                const check = await ensureImageOnNodes(executor, image, imageNodes, inputs.pull, {
+                    allNodes: nodes,
+                    probeTimeoutMs: Math.min(inputs.healthTimeoutMs, 120_000),
+                });
                 core/* info */.pq(`${image}: ${check.nodes.map((entry) => `${describeNode(entry.node)} ${entry.detail}`).join('; ')}.`);
                 for (const target of targets.filter((candidate) => candidate.image === image)) {
                     target.imageId = check.local?.id;
@@ -31025,7 +31429,9 @@ async function watch(run, goals, label, startedAt) {
         return { ok: true, timedOut: false, statuses: waited.statuses, readyAt, readyUrlOk };
     const bad = waited.statuses.filter((status) => status.state !== 'ready');
     const failure = bad.length > 0
-        ? bad.map((status) => `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`).join('; ')
+        ? bad
+            .map((status) => `${label} of ${status.name} ${waited.timedOut && status.state !== 'failed' ? `did not complete within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)}` : 'failed'}: ${status.detail}`)
+            .join('; ')
         : `ready-url ${describeReadyUrl(readyUrl)} did not answer 2xx within ${(0,duration/* formatDuration */.a)(inputs.healthTimeoutMs)} (last: ${waited.probe?.last ?? 'no answer'}).`;
     return { ok: false, timedOut: waited.timedOut, statuses: waited.statuses, readyAt, readyUrlOk, failure };
 }
@@ -31037,8 +31443,14 @@ async function failedTaskDetails(run, statuses) {
         const stuck = status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running');
         const list = await Promise.all([...status.failedTasks, ...stuck].map(async (task) => {
             const health = await taskHealth(run.executor, task);
-            const healthText = health && health.status !== 'healthy' ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}` : '';
-            return { id: task.id, node: task.nodeId ? name(task.nodeId) : undefined, error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}` };
+            const healthText = health && health.status !== 'healthy'
+                ? `; healthcheck ${health.status}${health.lastOutput ? `: ${health.lastOutput.split('\n')[0].slice(0, 300)}` : ''}`
+                : '';
+            return {
+                id: task.id,
+                node: task.nodeId ? name(task.nodeId) : undefined,
+                error: `${FAILED_STATES.has(task.state) ? taskFailure(task) : `still ${task.state}`}${healthText}`,
+            };
         }));
         details.set(status.name, list);
     }
@@ -31046,8 +31458,17 @@ async function failedTaskDetails(run, statuses) {
 }
 const FAILED_STATES = new Set(['complete', 'failed', 'rejected', 'orphaned', 'shutdown']);
 async function swarm_strategy_collectLogs(run, statuses) {
-    const wanted = statuses.flatMap((status) => [...status.failedTasks, ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running'))].slice(0, 3).map((task) => ({ service: status.name, task })));
-    return await Promise.all(wanted.map(async ({ service, task }) => ({ service, containerId: task.containerId ?? task.id, lines: await taskLogs(run.executor, task.id, swarm_strategy_LOG_LINES) })));
+    const wanted = statuses.flatMap((status) => [
+        ...status.failedTasks,
+        ...(status.state === 'ready' ? [] : status.tasks.filter((task) => task.state !== 'running')),
+    ]
+        .slice(0, 3)
+        .map((task) => ({ service: status.name, task })));
+    return await Promise.all(wanted.map(async ({ service, task }) => ({
+        service,
+        containerId: task.containerId ?? task.id,
+        lines: await taskLogs(run.executor, task.id, swarm_strategy_LOG_LINES),
+    })));
 }
 function results(run, statuses, readyAt, to, failures) {
     return run.plans.map((plan) => {
@@ -31057,7 +31478,9 @@ function results(run, statuses, readyAt, to, failures) {
             service: plan.name,
             from: snapshot?.tag ?? snapshot?.image,
             to: to(plan.name),
-            containerIds: (status?.tasks ?? []).filter((task) => task.state === 'running').flatMap((task) => (task.containerId ? [task.containerId] : [])),
+            containerIds: (status?.tasks ?? [])
+                .filter((task) => task.state === 'running')
+                .flatMap((task) => (task.containerId ? [task.containerId] : [])),
             health: status?.detail ?? 'unknown',
             ready: status?.state === 'ready',
             readyAfterMs: readyAt.get(plan.name),
@@ -31085,12 +31508,20 @@ async function executeSwarm(run, startedAt) {
             throw new errors/* ActionError */.lZ(`${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`);
         const was = run.before.services.find((service) => service.id === now.id);
         const changed = !was || was.taskTemplate !== now.taskTemplate;
-        goals.push({ serviceId: now.id, name: plan.name, image: now.image, expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined, knownTaskIds });
+        goals.push({
+            serviceId: now.id,
+            name: plan.name,
+            image: now.image,
+            expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined,
+            knownTaskIds,
+        });
     }
     const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
     const imageIds = new Map([
         ...run.targets.map((target) => [target.image, target.imageId]),
-        ...run.previous.filter((snapshot) => snapshot.image).map((snapshot) => [snapshot.image, snapshot.imageId]),
+        ...run.previous
+            .filter((snapshot) => snapshot.image)
+            .map((snapshot) => [snapshot.image, snapshot.imageId]),
     ]);
     const round = await watch(run, goals, 'Update', startedAt);
     if (round.ok) {
@@ -31110,11 +31541,22 @@ async function executeSwarm(run, startedAt) {
         core/* info */.pq(log.lines || '(no output)');
         core/* endGroup */.N4();
     }
-    const quoted = [...failures.entries()].flatMap(([service, list]) => list.slice(0, 1).map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`));
+    const quoted = [...failures.entries()].flatMap(([service, list]) => list
+        .slice(0, 1)
+        .map((task) => `${service} task ${task.id.slice(0, 12)}${task.node ? ` on ${task.node}` : ''}: "${task.error}"`));
     const failure = `${round.failure}${quoted.length > 0 ? `. Failing task: ${quoted.join('; ')}` : ''}`;
     const failed = results(run, round.statuses, round.readyAt, () => inputs.tag, failures);
     if (inputs.onFailure !== 'restore-previous') {
-        return { success: false, outcome: 'failed', failure, services: failed, current: currentSnapshots(run, round.statuses, imageIds), logs, readyUrlOk: round.readyUrlOk, hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).' };
+        return {
+            success: false,
+            outcome: 'failed',
+            failure,
+            services: failed,
+            current: currentSnapshots(run, round.statuses, imageIds),
+            logs,
+            readyUrlOk: round.readyUrlOk,
+            hint: 'on-failure is "leave": the services were left as the failed update left them (docker service ps shows the tasks).',
+        };
     }
     const restore = await swarm_strategy_restorePrevious(run, goals, round.statuses, startedAt);
     const restoredResults = results(run, restore.statuses, restore.readyAt, (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)')
@@ -31148,7 +31590,8 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
         const looked = statuses.find((candidate) => candidate.name === goal.name);
         // A failed task can be seen before the swarm's own rollback shows in the update state: look again,
         // since a second rollback would fail ("no previous spec") or return to the failed spec.
-        const rollingBack = !looked?.rolledBackBySwarm && now.find((service) => service.id === goal.serviceId)?.update?.state.startsWith('rollback_') === true;
+        const rollingBack = !looked?.rolledBackBySwarm &&
+            now.find((service) => service.id === goal.serviceId)?.update?.state.startsWith('rollback_') === true;
         const status = looked && rollingBack ? { ...looked, rolledBackBySwarm: true } : looked;
         if (status?.rolledBackBySwarm)
             bySwarm.push(goal.name);
@@ -31174,7 +31617,16 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
         else {
             core/* info */.pq(`${goal.name}: the swarm is already rolling it back (update_config failure_action: rollback); waiting for that.`);
         }
-        rollbackGoals.push({ serviceId: goal.serviceId, name: goal.name, image: was.image, expect: { kind: 'rollback', after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt) }, knownTaskIds: known });
+        rollbackGoals.push({
+            serviceId: goal.serviceId,
+            name: goal.name,
+            image: was.image,
+            expect: {
+                kind: 'rollback',
+                after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
+            },
+            knownTaskIds: known,
+        });
     }
     let watched;
     if (rollbackGoals.length > 0) {
@@ -31185,7 +31637,9 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
     const ok = problems.length === 0;
     const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
     const how = bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
-    const detail = ok ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again` : `restore incomplete: ${problems.join('; ')}`;
+    const detail = ok
+        ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again`
+        : `restore incomplete: ${problems.join('; ')}`;
     (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
 }
@@ -31202,7 +31656,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -31242,15 +31696,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -31280,8 +31747,17 @@ async function startDeploymentRecord(options) {
     const logUrl = workflowRunUrl();
     let id;
     try {
-        id = await createDeployment(client, repository, { ref: options.tag, environment: options.environment, description: options.description, payload: options.payload });
-        await setDeploymentStatus(client, repository, id, 'in_progress', { description: options.description, logUrl, environmentUrl: options.environmentUrl });
+        id = await createDeployment(client, repository, {
+            ref: options.tag,
+            environment: options.environment,
+            description: options.description,
+            payload: options.payload,
+        });
+        await setDeploymentStatus(client, repository, id, 'in_progress', {
+            description: options.description,
+            logUrl,
+            environmentUrl: options.environmentUrl,
+        });
         core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
     }
     catch (error) {
@@ -31296,7 +31772,11 @@ async function startDeploymentRecord(options) {
                     core/* info */.pq(`GitHub deployment ${id} left in_progress (complete-deployment: false): a later step marks it success.`);
                     return;
                 }
-                const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, { description, logUrl, environmentUrl: options.environmentUrl });
+                const { inactivated } = await completeDeployment(client, repository, id, options.environment, success, {
+                    description,
+                    logUrl,
+                    environmentUrl: options.environmentUrl,
+                });
                 core/* info */.pq(`GitHub deployment ${id}: ${success ? 'success' : 'failure'}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);
             }
             catch (error) {
@@ -31364,27 +31844,46 @@ function parseCommand() {
         }
         return parsed;
     }
-    return text.split('\n').map((line) => line.trim()).filter(Boolean);
+    return text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
 }
 function readRedeployInputs() {
-    const tag = (0,inputs/* stringInput */.Uj)('tag', { required: true, pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
+    const tag = (0,inputs/* stringInput */.Uj)('tag', {
+        required: true,
+        pattern: IMAGE_TAG_PATTERN,
+        patternDescription: IMAGE_TAG_DESCRIPTION,
+    });
     const strategy = (0,inputs/* enumInput */.gX)('strategy', STRATEGIES, { default: 'compose' });
     const command = parseCommand();
     if (strategy === 'command' && !command)
         throw new errors/* InputError */.dz('command', 'is required with strategy "command": give the program and its arguments, one per line or as a JSON array.');
     if (strategy !== 'command' && command)
         throw new errors/* InputError */.dz('command', 'is only used with strategy "command"; set strategy: command or remove it.');
-    const services = (0,inputs/* listInput */.dt)('services', { itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION });
+    const services = (0,inputs/* listInput */.dt)('services', {
+        itemPattern: SERVICE_NAME_PATTERN,
+        itemDescription: SERVICE_NAME_DESCRIPTION,
+    });
     if (strategy === 'compose' && services.length === 0) {
         throw new errors/* InputError */.dz('services', 'is required with strategy "compose": name the service(s) to redeploy (only these are recreated, with --no-deps).');
     }
     const composeFiles = (0,inputs/* listInput */.dt)('compose-file');
-    const image = (0,inputs/* stringInput */.Uj)('image', { pattern: IMAGE_REPOSITORY, patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api' });
+    const image = (0,inputs/* stringInput */.Uj)('image', {
+        pattern: IMAGE_REPOSITORY,
+        patternDescription: 'an image repository without tag, e.g. ghcr.io/acme/api',
+    });
     if (image && strategy === 'compose' && composeFiles.length === 0) {
         throw new errors/* InputError */.dz('compose-file', 'is required with image: the pinned image goes in an override file layered on top of the listed compose files.');
     }
-    const stack = (0,inputs/* stringInput */.Uj)('stack', { pattern: STACK_NAME, patternDescription: 'a stack name (letters, digits, "_", "." and "-")' });
-    const projectName = (0,inputs/* stringInput */.Uj)('project-name', { pattern: PROJECT_NAME, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' });
+    const stack = (0,inputs/* stringInput */.Uj)('stack', {
+        pattern: STACK_NAME,
+        patternDescription: 'a stack name (letters, digits, "_", "." and "-")',
+    });
+    const projectName = (0,inputs/* stringInput */.Uj)('project-name', {
+        pattern: PROJECT_NAME,
+        patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")',
+    });
     if (stack && strategy !== 'swarm')
         throw new errors/* InputError */.dz('stack', `is only used with strategy "swarm" (got strategy "${strategy}"): set strategy: swarm or remove it.`);
     if (strategy === 'swarm') {
@@ -31398,7 +31897,7 @@ function readRedeployInputs() {
         if (!stack && composeFiles.length > 0)
             throw new errors/* InputError */.dz('compose-file', 'is only used with stack: set stack to deploy these files with docker stack deploy, or remove it to update the named services.');
         if (stack && image)
-            throw new errors/* InputError */.dz('image', 'cannot be used with stack: the compose files\' image: lines must read the tag variable; image pins the repository of services updated without a stack.');
+            throw new errors/* InputError */.dz('image', "cannot be used with stack: the compose files' image: lines must read the tag variable; image pins the repository of services updated without a stack.");
     }
     const ssh = readSshInputs();
     const verifyOnly = (0,inputs/* booleanInput */.tE)('verify-only', { default: false });
@@ -31422,7 +31921,11 @@ function readRedeployInputs() {
         projectName,
         stack,
         services,
-        tagVariable: (0,inputs/* stringInput */.Uj)('tag-variable', { default: 'IMAGE_TAG', pattern: inputs_ENV_NAME, patternDescription: 'an environment variable name' }),
+        tagVariable: (0,inputs/* stringInput */.Uj)('tag-variable', {
+            default: 'IMAGE_TAG',
+            pattern: inputs_ENV_NAME,
+            patternDescription: 'an environment variable name',
+        }),
         workingDirectory,
         pull: (0,inputs/* enumInput */.gX)('pull', PULL_POLICIES, { default: 'missing' }),
         healthTimeoutMs: (0,inputs/* durationInput */.Ts)('health-timeout', { default: 120_000, min: 1000 }),
@@ -31470,7 +31973,8 @@ function redeployOutputs(plan, report, totals) {
         'new-tag': commonTag(current),
         'image-id': first(current.map((snapshot) => snapshot.imageId)),
         // A registry digest: the one a swarm service is pinned to, else the deployed image's RepoDigest.
-        'image-digest': first(current.map((snapshot) => snapshot.digest ?? plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
+        'image-digest': first(current.map((snapshot) => snapshot.digest ??
+            plan?.targets.find((target) => target.imageId !== undefined && target.imageId === snapshot.imageId)?.digest)),
         'container-ids': current.flatMap((snapshot) => snapshot.containerIds),
         'deployment-id': totals.deploymentId,
         'duration-ms': Math.round(totals.durationMs),
@@ -31480,8 +31984,20 @@ function redeployOutputs(plan, report, totals) {
             const result = report?.services.find((candidate) => candidate.service === snapshot.service);
             return {
                 service: snapshot.service,
-                previous: { image: snapshot.image ?? null, tag: snapshot.tag ?? null, imageId: snapshot.imageId ?? null, digest: snapshot.digest ?? null, containerIds: snapshot.containerIds },
-                current: { image: now?.image ?? null, tag: now?.tag ?? null, imageId: now?.imageId ?? null, digest: now?.digest ?? null, containerIds: now?.containerIds ?? [] },
+                previous: {
+                    image: snapshot.image ?? null,
+                    tag: snapshot.tag ?? null,
+                    imageId: snapshot.imageId ?? null,
+                    digest: snapshot.digest ?? null,
+                    containerIds: snapshot.containerIds,
+                },
+                current: {
+                    image: now?.image ?? null,
+                    tag: now?.tag ?? null,
+                    imageId: now?.imageId ?? null,
+                    digest: now?.digest ?? null,
+                    containerIds: now?.containerIds ?? [],
+                },
                 ready: result?.ready ?? false,
                 health: result?.health ?? null,
                 readyAfterMs: result?.readyAfterMs ?? null,
@@ -31511,7 +32027,15 @@ function redeploySummary(plan, report, totals, refusal) {
     if (failure || report?.restore)
         parts.push('\n');
     if (plan) {
-        const rows = (report?.services ?? plan.previous.map((snapshot) => ({ service: snapshot.service, from: snapshot.tag ?? snapshot.image, to: totals.tag, containerIds: snapshot.containerIds, health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed', readyAfterMs: undefined }))).map((result) => [
+        const rows = (report?.services ??
+            plan.previous.map((snapshot) => ({
+                service: snapshot.service,
+                from: snapshot.tag ?? snapshot.image,
+                to: totals.tag,
+                containerIds: snapshot.containerIds,
+                health: outcome === 'error' ? 'unknown' : outcome === 'verified' ? 'image available' : 'not changed',
+                readyAfterMs: undefined,
+            }))).map((result) => [
             result.service,
             result.from ?? '(not running)',
             result.to,
@@ -31538,14 +32062,23 @@ function redeploySummary(plan, report, totals, refusal) {
             `${result.replicas.running}/${result.replicas.desired}`,
             before.get(result.service) ?? '(none)',
             after.get(result.service) ?? '(none)',
-            (result.failedTasks ?? []).map((task) => `${report_shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`).join('; ') || 'none',
+            (result.failedTasks ?? [])
+                .map((task) => `${report_shortId(task.id)}${task.node ? ` on ${task.node}` : ''}: ${task.error}`)
+                .join('; ') || 'none',
         ])));
     }
     parts.push('\n', (0,summary/* keyValueTable */.z2)([
         ['Host', plan?.host === undefined ? undefined : (0,summary/* code */.aY)(plan.host)],
         ['Tool', plan?.tool === undefined ? undefined : (0,summary/* code */.aY)(plan.tool)],
         ['Total time', (0,duration/* formatDuration */.a)(totals.durationMs)],
-        ['GitHub deployment', totals.deploymentId === undefined ? undefined : totals.deploymentPending ? `${totals.deploymentId} (left in_progress for a later step)` : totals.deploymentId],
+        [
+            'GitHub deployment',
+            totals.deploymentId === undefined
+                ? undefined
+                : totals.deploymentPending
+                    ? `${totals.deploymentId} (left in_progress for a later step)`
+                    : totals.deploymentId,
+        ],
     ]));
     // Container logs stay in the step log, where the runner masks secrets; a summary is not masked.
     if ((report?.logs ?? []).length > 0)
@@ -31618,13 +32151,27 @@ async function run() {
         core/* info */.pq(`${label} on ${plan.host} (${plan.tool}): ${from ?? '(nothing running)'} -> ${inputs.tag}`);
         // A verify-only run starts no rollback: no events.
         const event = inputs.verifyOnly ? () => undefined : emitEvent;
-        event('rollback_start', { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host, environment: inputs.environment });
+        event('rollback_start', {
+            from: from ?? null,
+            to: inputs.tag,
+            services,
+            strategy: inputs.strategy,
+            host: plan.host,
+            environment: inputs.environment,
+        });
         try {
             await plan.verify();
         }
         catch (error) {
             const durationMs = Date.now() - startedAt;
-            event('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'refused', duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs) });
+            event('rollback_complete', {
+                from: from ?? null,
+                to: inputs.tag,
+                success: false,
+                outcome: 'refused',
+                duration_ms: durationMs,
+                duration: (0,duration/* formatDuration */.a)(durationMs),
+            });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
         }
@@ -31657,8 +32204,23 @@ async function run() {
             const durationMs = Date.now() - startedAt;
             const message = (0,errors/* errorMessage */.gJ)(error);
             await deployment?.finish(false, `${inputs.tag} failed: ${message}`);
-            await recordInLedger(inputs, executor, { from, outcome: 'error', success: false, services, deploymentId: deployment?.id });
-            emitEvent('rollback_complete', { from: from ?? null, to: inputs.tag, success: false, outcome: 'error', error: message, duration_ms: durationMs, duration: (0,duration/* formatDuration */.a)(durationMs), deployment_id: deployment?.id });
+            await recordInLedger(inputs, executor, {
+                from,
+                outcome: 'error',
+                success: false,
+                services,
+                deploymentId: deployment?.id,
+            });
+            emitEvent('rollback_complete', {
+                from: from ?? null,
+                to: inputs.tag,
+                success: false,
+                outcome: 'error',
+                error: message,
+                duration_ms: durationMs,
+                duration: (0,duration/* formatDuration */.a)(durationMs),
+                deployment_id: deployment?.id,
+            });
             await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'error' }, `the redeploy stopped half-way, with the services in an unknown state: ${message}`).catch(() => undefined);
             const hint = error instanceof errors/* ActionError */.lZ && error.hint ? `${error.hint} ` : '';
             throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} stopped half-way: ${message}`, {
@@ -31671,7 +32233,14 @@ async function run() {
             ? `${inputs.tag} is running and healthy (${(0,duration/* formatDuration */.a)(durationMs)})`
             : `${inputs.tag} failed${report.restore ? (report.restore.ok ? `; ${from ?? 'previous'} restored` : '; restore failed') : ''}: ${report.failure ?? ''}`;
         await deployment?.finish(report.success, description);
-        await recordInLedger(inputs, executor, { from, outcome: report.outcome, success: report.success, services, report, deploymentId: deployment?.id });
+        await recordInLedger(inputs, executor, {
+            from,
+            outcome: report.outcome,
+            success: report.success,
+            services,
+            report,
+            deploymentId: deployment?.id,
+        });
         const now = commonTag(report.current);
         emitEvent('rollback_complete', {
             from: from ?? null,
@@ -31684,10 +32253,19 @@ async function run() {
             duration: (0,duration/* formatDuration */.a)(durationMs),
             deployment_id: deployment?.id,
         });
-        await finish(plan, report, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment });
+        await finish(plan, report, {
+            tag: inputs.tag,
+            durationMs,
+            deploymentId: deployment?.id,
+            deploymentPending: deployment?.id !== undefined && report.success && !inputs.completeDeployment,
+        });
         if (!report.success) {
-            const restore = report.restore ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.` : '';
-            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, { hint: report.hint });
+            const restore = report.restore
+                ? `\n${report.restore.ok ? 'Restored' : 'Restore FAILED'}: ${report.restore.detail}.`
+                : '';
+            throw new errors/* ActionError */.lZ(`Redeploy${ofWhat} to ${inputs.tag} failed: ${report.failure}${restore}`, {
+                hint: report.hint,
+            });
         }
         core/* info */.pq(`${label} ${report.outcome === 'unchanged' ? 'already ran' : 'now runs'} ${inputs.tag}, healthy, in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
@@ -32220,7 +32798,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -32311,7 +32891,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -32336,7 +32920,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(72366);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(39820);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 72366:
+/***/ 39820:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35129,7 +35129,10 @@ function resolvePgTarget(databaseUrl, inputName = 'database-url') {
         if (!Number.isInteger(port) || port <= 0 || port > 65535)
             throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
         return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
             port,
             user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
             password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -35176,7 +35179,9 @@ function pgToolEnv(target, settings = {}) {
     const options = [
         process.env.PGOPTIONS,
         settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
     ].filter(Boolean);
     return {
         PGHOST: target.host,
@@ -35343,7 +35348,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -35438,7 +35445,9 @@ async function process_runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -35583,7 +35592,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -35623,15 +35632,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -35665,7 +35687,7 @@ async function listFiles(dir) {
     return entries
         .filter((entry) => entry.isFile())
         .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-        .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 function manifestText(files) {
     return Object.keys(files)
@@ -35730,7 +35752,10 @@ const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, startin
 const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
 /** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
 function compactTimestamp(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
 }
 /** A name part made only of characters every file system and the artifact service accept. */
 function safeNamePart(text) {
@@ -35802,7 +35827,9 @@ function repository() {
 async function uploadBackupArtifact(options) {
     const root = external_node_path_default().dirname(options.backupPath);
     const isDirectory = (await (0,promises_.stat)(options.backupPath)).isDirectory();
-    const files = isDirectory ? (await listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name)) : [options.backupPath];
+    const files = isDirectory
+        ? (await listFiles(options.backupPath)).map((name) => external_node_path_default().join(options.backupPath, name))
+        : [options.backupPath];
     files.push(options.metadataPath);
     const client = await artifactClient();
     try {
@@ -35831,17 +35858,32 @@ async function findArtifact(name, options) {
     try {
         if (options.runId === undefined) {
             const { artifact } = await client.getArtifact(name);
-            return { id: artifact.id, name: artifact.name, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+            return {
+                id: artifact.id,
+                name: artifact.name,
+                digest: artifact.digest,
+                createdAt: artifact.createdAt,
+                size: artifact.size,
+            };
         }
         const { owner, repo } = repository();
         const { artifact } = await client.getArtifact(name, {
             findBy: { token: options.token, workflowRunId: options.runId, repositoryOwner: owner, repositoryName: repo },
         });
-        return { id: artifact.id, name: artifact.name, runId: options.runId, digest: artifact.digest, createdAt: artifact.createdAt, size: artifact.size };
+        return {
+            id: artifact.id,
+            name: artifact.name,
+            runId: options.runId,
+            digest: artifact.digest,
+            createdAt: artifact.createdAt,
+            size: artifact.size,
+        };
     }
     catch (error) {
         const where = options.runId === undefined ? 'this workflow run' : `workflow run ${options.runId}`;
-        throw new errors/* ActionError */.lZ(`No artifact named "${name}" was found in ${where}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`, { hint: notFoundHint(options.runId) });
+        throw new errors/* ActionError */.lZ(`No artifact named "${name}" was found in ${where}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`, {
+            hint: notFoundHint(options.runId),
+        });
     }
 }
 /** The newest unexpired default-named backup artifact for `label`, repository-wide or in one run. */
@@ -35849,7 +35891,9 @@ async function findLatestBackup(label, options) {
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
     const { owner, repo } = repository();
     const octokit = getOctokit(options.token);
-    const route = options.runId === undefined ? 'GET /repos/{owner}/{repo}/actions/artifacts' : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+    const route = options.runId === undefined
+        ? 'GET /repos/{owner}/{repo}/actions/artifacts'
+        : 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
     const candidates = [];
     let scanned = 0;
     try {
@@ -35864,11 +35908,15 @@ async function findLatestBackup(label, options) {
         }
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Listing the artifacts of ${owner}/${repo} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: 'github-token needs actions: read on this repository.' });
+        throw new errors/* ActionError */.lZ(`Listing the artifacts of ${owner}/${repo} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+            hint: 'github-token needs actions: read on this repository.',
+        });
     }
     const newest = candidates.sort((a, b) => Date.parse(b.created_at ?? '') - Date.parse(a.created_at ?? '') || b.id - a.id)[0];
     if (!newest) {
-        throw new errors/* ActionError */.lZ(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, { hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.' });
+        throw new errors/* ActionError */.lZ(`No unexpired backup artifact for label "${label}" in ${options.runId === undefined ? `${owner}/${repo}` : `workflow run ${options.runId}`} (looked at ${scanned} artifact(s) named db-backup-${label}-<timestamp>-<database>).`, {
+            hint: 'Backups with a custom artifact-name are found by that name, not by label; expired artifacts cannot be restored.',
+        });
     }
     return {
         id: newest.id,
@@ -35888,7 +35936,9 @@ async function downloadArtifact(ref, options, destination) {
         const result = await client.downloadArtifact(ref.id, {
             path: destination,
             expectedHash: ref.digest,
-            ...(viaApi ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } } : {}),
+            ...(viaApi
+                ? { findBy: { token: options.token, workflowRunId: ref.runId, repositoryOwner: owner, repositoryName: repo } }
+                : {}),
         });
         if (result.digestMismatch) {
             throw new errors/* ActionError */.lZ(`Artifact "${ref.name}" (id ${ref.id}) arrived with a different SHA-256 than the artifact service recorded at upload: it was damaged in storage or in transit.`);
@@ -35897,7 +35947,9 @@ async function downloadArtifact(ref, options, destination) {
     catch (error) {
         if (error instanceof errors/* ActionError */.lZ)
             throw error;
-        throw new errors/* ActionError */.lZ(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { hint: notFoundHint(ref.runId) });
+        throw new errors/* ActionError */.lZ(`Downloading artifact "${ref.name}" (id ${ref.id}) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+            hint: notFoundHint(ref.runId),
+        });
     }
     core/* info */.pq(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
 }
@@ -36032,7 +36084,11 @@ async function runProbe(executable) {
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
-    return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+    return {
+        path: executable,
+        version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`,
+        major: Number(match[1]),
+    };
 }
 /**
  * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
@@ -36040,7 +36096,9 @@ async function runProbe(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    const all = dirs
+        .map((dir) => findExecutable(external_node_path_default().join(dir, tool)))
+        .filter((file) => file !== undefined);
     // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
     // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
     // cost a Perl start per probe and per call.
@@ -36051,7 +36109,9 @@ async function findPgTool(tool, serverMajor, binDir) {
     const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;
-    const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+    const seen = found.length
+        ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}`
+        : `no ${tool} found`;
     throw new errors/* ActionError */.lZ(`The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`, {
         hint: `On ubuntu runners, add a step before this one: ` +
             `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
@@ -36196,7 +36256,10 @@ async function writingFile(file, needBytes, write) {
         if (!isNoSpace(error))
             throw error;
         const need = await Promise.resolve(needBytes()).catch(() => undefined);
-        const amounts = [need !== undefined ? `needs about ${formatBytes(need)}` : undefined, free !== undefined ? `${formatBytes(free)} free` : undefined].filter(Boolean);
+        const amounts = [
+            need !== undefined ? `needs about ${formatBytes(need)}` : undefined,
+            free !== undefined ? `${formatBytes(free)} free` : undefined,
+        ].filter(Boolean);
         throw new errors/* ActionError */.lZ(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
             hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
             cause: error,
@@ -36249,7 +36312,11 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => process_runProcess(request.pgDump.path, pgDumpArgs(request), { env: pgToolEnv(request.target), onStderrLine: log, onStdoutLine: log }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
+        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => process_runProcess(request.pgDump.path, pgDumpArgs(request), {
+            env: pgToolEnv(request.target),
+            onStderrLine: log,
+            onStdoutLine: log,
+        }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
@@ -36497,7 +36564,10 @@ async function openHeader(file, deriver) {
     }
     const master = await deriver.master(header.subarray(8, 24));
     const keys = Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', master, header.subarray(24, 40), HKDF_INFO, 64));
-    const expected = (0,external_node_crypto_.createHmac)('sha256', keys.subarray(32)).update(header.subarray(0, SIGNED_HEADER)).digest().subarray(0, 16);
+    const expected = (0,external_node_crypto_.createHmac)('sha256', keys.subarray(32))
+        .update(header.subarray(0, SIGNED_HEADER))
+        .digest()
+        .subarray(0, 16);
     if (!(0,external_node_crypto_.timingSafeEqual)(expected, header.subarray(SIGNED_HEADER, HEADER_SIZE))) {
         throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
             hint: 'This backup is in the AES-256-GCM format of releases before age encryption: pass the secret backup-db was given as encryption-key then.',
@@ -36682,7 +36752,9 @@ async function newHeader(key) {
         encrypter.setPassphrase(key.passphrase);
     }
     else {
-        const recipients = key.kind === 'recipients' ? key.recipients : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
+        const recipients = key.kind === 'recipients'
+            ? key.recipients
+            : await Promise.all(key.identities.map((identity) => identityToRecipient(identity)));
         for (const recipient of recipients)
             encrypter.addRecipient(recipient);
         encrypter.addRecipient({
@@ -36745,7 +36817,9 @@ async function openAgeHeader(file, header, key) {
                 : key.kind === 'passphrase'
                     ? `This backup was encrypted to an age recipient (${types.join(', ')}): pass its identity (AGE-SECRET-KEY-1...).`
                     : 'Pass the identity whose recipient backup-db encrypted to.';
-            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', { hint });
+            throw new EncryptionKeyError('The encryption-key does not match the key this backup was encrypted with.', {
+                hint,
+            });
         }
         throw new EncryptedDataError(`${external_node_path_default().basename(file)} has a damaged or modified age header (${message}).`);
     }
@@ -36824,14 +36898,19 @@ async function encryptBackup(backupPath, key) {
         await encrypt(backupPath);
         encrypted = `${backupPath}${ENCRYPTED_SUFFIX}`;
     }
-    return { path: encrypted, record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') } };
+    return {
+        path: encrypted,
+        record: { algorithm: ENCRYPTION_ALGORITHM, formatVersion: ENCRYPTION_FORMAT_VERSION, kdf: [...types].join('+') },
+    };
 }
 /** Whether a backup (file, or directory of files) is encrypted. */
 async function isEncryptedBackup(backupPath) {
     if (!(await (0,promises_.stat)(backupPath)).isDirectory())
         return isEncryptedFile(backupPath);
     const files = await listFiles(backupPath);
-    return files.length > 0 && files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) && (await isEncryptedFile(external_node_path_default().join(backupPath, files[0])));
+    return (files.length > 0 &&
+        files.every((name) => name.endsWith(ENCRYPTED_SUFFIX) || name.endsWith(LEGACY_SUFFIX)) &&
+        (await isEncryptedFile(external_node_path_default().join(backupPath, files[0]))));
 }
 const withoutSuffix = (name) => name.replace(/\.(age|enc)$/, '');
 /**
@@ -36906,7 +36985,11 @@ function parseMetadata(text, file) {
         throw new errors/* ActionError */.lZ(`Backup metadata ${external_node_path_default().basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
     }
     need(BACKUP_FORMATS.includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
-    need(typeof metadata.file === 'string' && metadata.file !== '' && !metadata.file.includes('/') && !metadata.file.includes('\\') && metadata.file !== '..', file, 'file must be a plain file name');
+    need(typeof metadata.file === 'string' &&
+        metadata.file !== '' &&
+        !metadata.file.includes('/') &&
+        !metadata.file.includes('\\') &&
+        metadata.file !== '..', file, 'file must be a plain file name');
     need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
     need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
     return metadata;
@@ -36925,10 +37008,20 @@ async function otherSessions(client, database) {
        FROM pg_stat_activity
       WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
       ORDER BY backend_start, pid`, [database]);
-    return rows.map((row) => ({ pid: row.pid, user: row.usename, application: row.application_name || null, clientAddress: row.client_addr, state: row.state, since: row.since, query: row.query }));
+    return rows.map((row) => ({
+        pid: row.pid,
+        user: row.usename,
+        application: row.application_name || null,
+        clientAddress: row.client_addr,
+        state: row.state,
+        since: row.since,
+        query: row.query,
+    }));
 }
 function describeSession(session, now = Date.now()) {
-    const since = session.since ? ` since ${session.since.toISOString()} (${(0,duration/* formatDuration */.a)(now - session.since.getTime())})` : '';
+    const since = session.since
+        ? ` since ${session.since.toISOString()} (${(0,duration/* formatDuration */.a)(now - session.since.getTime())})`
+        : '';
     return [
         `pid ${session.pid}`,
         session.user ? `user ${session.user}` : undefined,
@@ -37047,7 +37140,9 @@ async function plainSqlFile(file, tempDir) {
     else {
         const zstd = findExecutable('zstd');
         if (!zstd)
-            throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, { hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).' });
+            throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, {
+                hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).',
+            });
         await process_runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
     }
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
@@ -37055,7 +37150,9 @@ async function plainSqlFile(file, tempDir) {
 async function restoreBackup(request) {
     // A name of its own, so the lock watch finds exactly this restore's sessions.
     const applicationName = `rollback-actions restore ${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const watch = request.lockTimeoutMs ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs) : undefined;
+    const watch = request.lockTimeoutMs
+        ? await watchLockWaits(request.target, applicationName, request.lockTimeoutMs)
+        : undefined;
     try {
         await runRestoreTool(request, applicationName);
     }
@@ -37080,10 +37177,25 @@ async function runRestoreTool(request, applicationName) {
         const { sql, cleanup } = await plainSqlFile(request.backupPath, request.tempDir);
         try {
             // Query results (set_config, setval) are noise; errors still reach stderr.
-            const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.target.database), '-f', sql];
+            const args = [
+                '-X',
+                '-q',
+                '-v',
+                'ON_ERROR_STOP=1',
+                '--no-password',
+                '--output=/dev/null',
+                '-d',
+                dbnameConninfo(request.target.database),
+                '-f',
+                sql,
+            ];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => process_runProcess(request.psql.path, args, { env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }), onStderrLine: log, onStdoutLine: log }));
+            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => process_runProcess(request.psql.path, args, {
+                env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }),
+                onStderrLine: log,
+                onStdoutLine: log,
+            }));
         }
         finally {
             await cleanup();
@@ -37107,7 +37219,17 @@ async function runRestoreTool(request, applicationName) {
 
 
 
-const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
 /** "500MB", "2 GiB", "1.5GB" in bytes; undefined when it is not a size. */
 function parseByteSize(text) {
     const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
@@ -37149,7 +37271,9 @@ async function readArchiveToEnd(pgRestore, archive) {
         await process_runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
     }
     catch (error) {
-        const detail = error instanceof ProcessError ? lastLines(error.result.stderr || error.result.stdout, 5) : error.message;
+        const detail = error instanceof ProcessError
+            ? lastLines(error.result.stderr || error.result.stdout, 5)
+            : error.message;
         throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
     }
     return 'every data block read back through pg_restore (to /dev/null)';
@@ -37225,7 +37349,10 @@ function addScript(byVersion, version, name, direction, script, source) {
 }
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function suiteLockKey(database, table) {
-    return { id: golangMigrateLockId(database, table.schema, table.table), derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32` };
+    return {
+        id: golangMigrateLockId(database, table.schema, table.table),
+        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+    };
 }
 function createSchemaSql(table) {
     return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
@@ -37272,7 +37399,12 @@ function parseDbmateFile(text, file) {
     const marker = /^--\s*migrate:(up|down)(.*)$/gm;
     const sections = [];
     for (const match of text.matchAll(marker)) {
-        sections.push({ direction: match[1], options: match[2], start: match.index + match[0].length, headerStart: match.index });
+        sections.push({
+            direction: match[1],
+            options: match[2],
+            start: match.index + match[0].length,
+            headerStart: match.index,
+        });
     }
     const result = {};
     sections.forEach((section, index) => {
@@ -37360,7 +37492,9 @@ const diesel = {
                 continue;
             const [, dirName, versionText, name = '', direction] = match;
             const metadataFile = `${dirName}/metadata.toml`;
-            const transactional = metadata.has(metadataFile) ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile)) : true;
+            const transactional = metadata.has(metadataFile)
+                ? !/^\s*run_in_transaction\s*=\s*false\s*$/m.test(await source.readFile(metadataFile))
+                : true;
             const sql = await source.readFile(file);
             addScript(byVersion, versionText.replace(/-/g, ''), name, direction, { path: file, sql, transactional, file, line: 1 }, source);
         }
@@ -37454,10 +37588,17 @@ const golangMigrate = {
         const name = history_table_qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
-            ...(version === null && !dirty ? [] : [`INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`]),
+            ...(version === null && !dirty
+                ? []
+                : [
+                    `INSERT INTO ${name} (version, dirty) VALUES (${version === null ? '-1' : storedVersion(version)}, ${dirty});`,
+                ]),
         ];
         return {
-            createTable: () => [...createSchemaSql(table), `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`],
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (version bigint not null primary key, dirty boolean not null);`,
+            ],
             recordApplied: (version) => set(version, false),
             recordReverted: (_version, versionAfter) => set(versionAfter, false),
             markDirty: (targetVersion) => set(targetVersion, true),
@@ -37468,9 +37609,13 @@ const golangMigrate = {
         if (history.current === null)
             return [];
         if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new plan_error_MigrationPlanError([`The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
+            throw new plan_error_MigrationPlanError([
+                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
+            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
         }
-        return migrations.filter((migration) => common_compareVersions(migration.version, history.current) <= 0).map((migration) => migration.version);
+        return migrations
+            .filter((migration) => common_compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
     },
     // The previous migration in the directory (source Prev), or nil.
     versionAfterRevert(migrations, migration) {
@@ -37480,13 +37625,128 @@ const golangMigrate = {
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),
-        { id: golangMigrateLockId(`/${database}`, table.schema, table.table), derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)` },
+        {
+            id: golangMigrateLockId(`/${database}`, table.schema, table.table),
+            derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
+        },
     ],
     nonTransactional: { guardedByDirtyFlag: true },
     keepsDirtyFlag: true,
 };
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/prisma.ts
+
+
+
+// prisma/migrations/<timestamp>_<name>/migration.sql; down.sql next to it is the convention Prisma's
+// docs give for down migrations (Prisma itself never runs it).
+const prisma_FILE = /^(([0-9]+)_([^/]*))\/(migration|down)\.sql$/;
+const compareNames = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Prisma Migrate (prisma-engines schema-engine, sql-schema-connector's postgres flavour):
+ * `_prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
+ * finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at
+ * TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL
+ * DEFAULT 0)`, one row per attempt, and `SELECT pg_advisory_lock(72707369)` around every command.
+ * A migration counts as applied when its row has finished_at and no rolled_back_at; a row with
+ * neither is a failed migration that `migrate deploy` refuses to pass (P3009). `migrate deploy`
+ * applies every directory whose name has no such row, and `migrate status` reports rows whose
+ * directory is missing as "applied to the database but not found locally". So a revert deletes the
+ * reverted migrations' rows: the target release then sees exactly its own migrations applied, and
+ * the newer release's `migrate deploy` applies the reverted ones again.
+ * The version is the directory name (what migration_name holds); Prisma orders directories by name.
+ */
+const prisma = {
+    format: 'prisma',
+    migrationNoun: 'Prisma migration',
+    missingDownPlace: ' (down.sql next to its migration.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            const match = prisma_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, , name, kind] = match;
+            const migration = byVersion.get(version) ?? { version, name };
+            migration[kind === 'migration' ? 'up' : 'down'] = {
+                path: file,
+                sql: await source.readFile(file),
+                transactional: true,
+                file,
+                line: 1,
+            };
+            byVersion.set(version, migration);
+        }
+        for (const migration of byVersion.values()) {
+            if (!migration.up)
+                throw new errors/* ActionError */.lZ(`${migration.version}/down.sql in ${source.description} has no migration.sql next to it.`);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: (file) => prisma_FILE.exec(file)?.[1],
+    compareVersions: compareNames,
+    versionInput: {
+        pattern: /^(0|[0-9]+_[^/\s]*)$/,
+        description: 'a migration directory name such as 20240101120000_add_users',
+    },
+    normalizeVersion: (version) => version,
+    defaultHistoryTable: '_prisma_migrations',
+    historyColumns: [
+        'applied_steps_count',
+        'checksum',
+        'finished_at',
+        'id',
+        'logs',
+        'migration_name',
+        'rolled_back_at',
+        'started_at',
+    ],
+    foreignHistoryColumns: [],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
+        const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
+        if (failed.length > 0) {
+            throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
+                hint: `Fix the schema by hand, then record what it is with \`prisma migrate resolve --rolled-back ${failed[0]}\` or \`--applied ${failed[0]}\`, and re-run.`,
+            });
+        }
+        const applied = [
+            ...new Set(rows.filter((row) => row.finished && !row.rolled_back).map((row) => row.migration_name)),
+        ].sort(compareNames);
+        return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+    },
+    historyWriter(table) {
+        const name = history_table_qualifiedName(table);
+        return {
+            createTable: () => [
+                ...createSchemaSql(table),
+                `CREATE TABLE IF NOT EXISTS ${name} (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);`,
+            ],
+            // Only verify's scratch database is migrated up by this suite; Prisma's checksum (sha256 of
+            // migration.sql) is not known here, and `migrate deploy` does not compare it.
+            recordApplied: (version) => [
+                `INSERT INTO ${name} (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, '', now(), ${sqlLiteral(version)}, now(), 1);`,
+            ],
+            recordReverted: (version) => [`DELETE FROM ${name} WHERE migration_name = ${sqlLiteral(version)};`],
+            markDirty: () => [],
+        };
+    },
+    // A row per applied migration, as dbmate's and diesel's: the newest row left is the version after a revert.
+    appliedVersions: ROW_PER_MIGRATION.appliedVersions,
+    versionAfterRevert: ROW_PER_MIGRATION.versionAfterRevert,
+    lockKeys: () => [
+        { id: '72707369', derivation: "Prisma Migrate's own lock id (schema-engine: SELECT pg_advisory_lock(72707369))" },
+    ],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'never: Prisma has no opt-out',
+        howToOptOut: () => 'split the statement out of down.sql and run it by hand (Prisma has no transaction opt-out)',
+    },
+    keepsDirtyFlag: false,
+};
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
 
 
 
@@ -37494,6 +37754,7 @@ const TOOLS = {
     'golang-migrate': golangMigrate,
     dbmate: dbmate,
     diesel: diesel,
+    prisma: prisma,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -37501,7 +37762,7 @@ function tools_migrationTool(format) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
+const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
@@ -37515,7 +37776,9 @@ const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel'];
  */
 const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [history_table_qualifiedName(table)]);
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
     return rows[0].found !== null;
 }
 async function history_readHistory(client, format, table) {
@@ -37563,7 +37826,8 @@ async function history_historyTableShape(client, table) {
 }
 function looksLikeTool(format, names) {
     const tool = migrationTool(format);
-    return tool.historyColumns.every((column) => names.includes(column)) && !tool.foreignHistoryColumns.some((column) => names.includes(column));
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
 }
 /**
  * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
@@ -37575,11 +37839,17 @@ function history_checkHistoryShape(shape, format, table) {
     if (looksLikeTool(format, names))
         return;
     const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, { hint: looksLike ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.` : 'Point history-table at the table your migration tool keeps.' });
+    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
 }
 /** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
 function history_golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations' ? '' : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
@@ -37705,7 +37975,13 @@ class DumpSnapshot {
         const included = include.length > 0 ? await matching(include, 'tables') : undefined;
         const excluded = await matching(exclude, 'exclude-tables');
         return all.rows
-            .map((row) => ({ schema: row.schema, name: row.name, kind: row.kind, bytes: Number(row.bytes), dataBytes: Number(row.data_bytes) }))
+            .map((row) => ({
+            schema: row.schema,
+            name: row.name,
+            kind: row.kind,
+            bytes: Number(row.bytes),
+            dataBytes: Number(row.data_bytes),
+        }))
             .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
     }
     /**
@@ -37714,7 +37990,9 @@ class DumpSnapshot {
      * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
      */
     async rowCounts(tables, limit, maxDataBytes = Infinity) {
-        const largest = [...tables].sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b))).slice(0, limit);
+        const largest = [...tables]
+            .sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b)))
+            .slice(0, limit);
         const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
         const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
         const estimated = {};
@@ -37795,17 +38073,40 @@ async function prepareBackup(request) {
         await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
         // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
         const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-        for (const existing of [output, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst`, `${output}.zst${ENCRYPTED_SUFFIX}`]) {
+        for (const existing of [
+            output,
+            `${output}${ENCRYPTED_SUFFIX}`,
+            `${output}.zst`,
+            `${output}.zst${ENCRYPTED_SUFFIX}`,
+        ]) {
             if ((0,external_node_fs_.existsSync)(existing))
                 throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
         }
         const [tables, schemaVersion] = await catalog;
         if (request.sizeGate && !request.schemaOnly) {
             const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
-            const fits = await checkDumpFits({ dataBytes, tableCount: tables.length, outputDir: request.outputDir, upload: Boolean(request.artifact), gate: request.sizeGate });
+            const fits = await checkDumpFits({
+                dataBytes,
+                tableCount: tables.length,
+                outputDir: request.outputDir,
+                upload: Boolean(request.artifact),
+                gate: request.sizeGate,
+            });
             core/* info */.pq(`Size gate: ${fits}.`);
         }
-        return { request, server, pgDump, pgRestore, psql, plan, output, snapshot, tables, schemaVersion, prepareMs: Date.now() - started };
+        return {
+            request,
+            server,
+            pgDump,
+            pgRestore,
+            psql,
+            plan,
+            output,
+            snapshot,
+            tables,
+            schemaVersion,
+            prepareMs: Date.now() - started,
+        };
     }
     catch (error) {
         await snapshot.close();
@@ -37922,9 +38223,18 @@ async function dumpAndRecord(prepared) {
             // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
             const [dumped, counts] = await Promise.allSettled([
                 timed('dump', runPgDump({
-                    target: request.target, pgDump: prepared.pgDump, format: request.format, jobs: request.jobs, plan: prepared.plan,
-                    schemaOnly: request.schemaOnly, tables: request.tables, excludeTables: request.excludeTables, snapshot: snapshot.id, output,
-                    lockWaitTimeoutMs: request.lockWaitTimeoutMs, estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
+                    target: request.target,
+                    pgDump: prepared.pgDump,
+                    format: request.format,
+                    jobs: request.jobs,
+                    plan: prepared.plan,
+                    schemaOnly: request.schemaOnly,
+                    tables: request.tables,
+                    excludeTables: request.excludeTables,
+                    snapshot: snapshot.id,
+                    output,
+                    lockWaitTimeoutMs: request.lockWaitTimeoutMs,
+                    estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
                 })),
                 timed('rowCounts', counted),
             ]);
@@ -38044,7 +38354,9 @@ async function checkForeignKeys(client) {
         const child = `${quoteIdent(fk.child_schema)}.${quoteIdent(fk.child_table)}`;
         const parent = `${quoteIdent(fk.parent_schema)}.${quoteIdent(fk.parent_table)}`;
         const childCols = fk.child_columns.map((column) => `c.${quoteIdent(column)}`);
-        const joins = fk.child_columns.map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`).join(' AND ');
+        const joins = fk.child_columns
+            .map((column, index) => `p.${quoteIdent(fk.parent_columns[index])} = c.${quoteIdent(column)}`)
+            .join(' AND ');
         const allSet = childCols.map((column) => `${column} IS NOT NULL`).join(' AND ');
         const someSet = childCols.map((column) => `${column} IS NOT NULL`).join(' OR ');
         // MATCH FULL also forbids keys that are only partly NULL.
@@ -38066,7 +38378,12 @@ async function inspectDatabase(client) {
     const rowCounts = await tableRowCounts(client);
     const foreignKeys = await checkForeignKeys(client);
     const history = await detectSchemaVersion(client);
-    return { rowCounts, foreignKeys, schemaVersion: history?.version ?? null, schemaVersionTool: history?.format ?? null };
+    return {
+        rowCounts,
+        foreignKeys,
+        schemaVersion: history?.version ?? null,
+        schemaVersionTool: history?.format ?? null,
+    };
 }
 function compareWithBackup(state, expected) {
     const rowCountMismatches = Object.entries(expected.rowCounts)
@@ -38074,7 +38391,9 @@ function compareWithBackup(state, expected) {
         .map(([table, count]) => ({ table, expected: count, actual: state.rowCounts[table] ?? null }));
     // Constraints that were NOT VALID in the source may legitimately have violating rows.
     const foreignKeyViolations = state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0);
-    const schemaVersionMismatch = state.schemaVersion === expected.schemaVersion ? null : { expected: expected.schemaVersion, actual: state.schemaVersion };
+    const schemaVersionMismatch = state.schemaVersion === expected.schemaVersion
+        ? null
+        : { expected: expected.schemaVersion, actual: state.schemaVersion };
     return { rowCountMismatches, foreignKeyViolations, schemaVersionMismatch };
 }
 function describeComparison(comparison) {
@@ -38113,7 +38432,9 @@ async function verifyChecksum(backupPath, expected) {
     }
     const actual = await backupChecksum(backupPath);
     if (actual.sha256 !== wanted) {
-        const files = expected.metadata?.checksum.files && actual.files ? manifestDifferences(expected.metadata.checksum.files, actual.files) : [];
+        const files = expected.metadata?.checksum.files && actual.files
+            ? manifestDifferences(expected.metadata.checksum.files, actual.files)
+            : [];
         throw new errors/* ActionError */.lZ(`Checksum mismatch: ${external_node_path_default().basename(backupPath)} has SHA-256 ${actual.sha256}, expected ${wanted}${files.length ? ` (${files.slice(0, 5).join('; ')})` : ''}. ` +
             'The backup was damaged or modified after it was taken. Nothing was restored.');
     }
@@ -38285,7 +38606,9 @@ async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) 
                 const waited = Date.now() - started;
                 if (timeoutMs > 0 && waited >= timeoutMs) {
                     const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, { hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.' });
+                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
                 }
                 if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
                     reportedAt = Date.now();
@@ -38365,7 +38688,9 @@ function gitRefSource(repoDir, ref, dir) {
     let blobs;
     /** Path below the directory -> blob id. */
     const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], { okExitCodes: [0, 128] });
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+            okExitCodes: [0, 128],
+        });
         if (result.exitCode !== 0) {
             throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
         }
@@ -38381,7 +38706,10 @@ function gitRefSource(repoDir, ref, dir) {
     const read = async () => {
         const entries = await (listing ?? (listing = list()));
         const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], { input: `${[...new Set(entries.values())].join('\n')}\n`, stdoutTo: collector });
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+            input: `${[...new Set(entries.values())].join('\n')}\n`,
+            stdoutTo: collector,
+        });
         return parseBatch(Buffer.concat(collector.chunks));
     };
     return {
@@ -38467,8 +38795,13 @@ function sql_parser_scanTokens(sql) {
     }
     const index = codeUnitIndex(sql);
     return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT' ? 'line-comment' : token.tokenName === 'C_COMMENT' ? 'block-comment'
-            : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"')) ? 'word' : 'other',
+        kind: token.tokenName === 'SQL_COMMENT'
+            ? 'line-comment'
+            : token.tokenName === 'C_COMMENT'
+                ? 'block-comment'
+                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+                    ? 'word'
+                    : 'other',
         text: token.text,
         start: index(token.start),
         end: index(token.end),
@@ -38482,7 +38815,15 @@ function codeUnitIndex(sql) {
     let byte = 0;
     for (let unit = 0; unit < sql.length; unit++) {
         const code = sql.charCodeAt(unit);
-        const width = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+        const width = code < 0x80
+            ? 1
+            : code < 0x800
+                ? 2
+                : code >= 0xd800 && code < 0xdc00
+                    ? 4
+                    : code >= 0xdc00 && code < 0xe000
+                        ? 0
+                        : 3;
         for (let count = 0; count < width; count++)
             indexes[byte + count] = unit;
         byte += width;
@@ -38540,7 +38881,10 @@ async function parseUncached(sql) {
     try {
         const result = await parser.parse(sql);
         return {
-            statements: (result.stmts ?? []).map((raw) => ({ node: raw.stmt, ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len) })),
+            statements: (result.stmts ?? []).map((raw) => ({
+                node: raw.stmt,
+                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+            })),
             errors: [],
         };
     }
@@ -38551,7 +38895,9 @@ async function parseUncached(sql) {
 async function parsePieces(parser, bytes, wholeError) {
     let boundaries;
     try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? []).filter((token) => token.text === ';').map((token) => token.end);
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
+            .filter((token) => token.text === ';')
+            .map((token) => token.end);
     }
     catch {
         // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
@@ -38655,7 +39001,10 @@ async function statements_splitStatements(sql) {
             // A last statement without its semicolon ends with its last token, not with a trailing comment.
             const last = current.findLast((token) => token.kind !== 'line-comment');
             const start = current[first].start;
-            const words = meaningful.filter((token) => token.kind === 'word').slice(0, MAX_WORDS).map((token) => token.text.toUpperCase());
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
             statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
         }
         current = [];
@@ -38741,7 +39090,10 @@ const RULES = [
     { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
     { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
     { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    { what: 'DETACH PARTITION CONCURRENTLY', test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w) },
+    {
+        what: 'DETACH PARTITION CONCURRENTLY',
+        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+    },
     { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
     { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
     { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
@@ -38758,7 +39110,10 @@ function transactions_findNonTransactionalStatements(statements, serverVersionNu
     const found = [];
     for (const statement of statements) {
         const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) && (candidate.beforeServer === undefined || serverVersionNum === undefined || serverVersionNum < candidate.beforeServer));
+        const rule = RULES.find((candidate) => candidate.test(words) &&
+            (candidate.beforeServer === undefined ||
+                serverVersionNum === undefined ||
+                serverVersionNum < candidate.beforeServer));
         if (rule)
             found.push({ statement, what: rule.what });
     }
@@ -38821,8 +39176,16 @@ function dirtyHistoryError(history, migrations, table, migrationsDir) {
     const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
     const options = [
         `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next ? [`  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`] : []),
-        ...(previous ? [`  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`] : []),
+        ...(next
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+            ]
+            : []),
+        ...(previous
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+            ]
+            : []),
     ];
     return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
         `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
@@ -38879,8 +39242,14 @@ async function prepareScript(script, direction, options) {
         return {
             statements: inner,
             displaySql: displayOf(script, inner, [
-                { statement: control.begin, comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)` },
-                { statement: control.commit, comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)` },
+                {
+                    statement: control.begin,
+                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+                },
+                {
+                    statement: control.commit,
+                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+                },
             ]),
             transactional: true,
             notes,
@@ -38899,7 +39268,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
     if (prepared.problem)
         problems.push(prepared.problem);
-    const historyUpdate = direction === 'up' ? writer.recordApplied(migration.version) : writer.recordReverted(migration.version, versionAfter);
+    const historyUpdate = direction === 'up'
+        ? writer.recordApplied(migration.version)
+        : writer.recordReverted(migration.version, versionAfter);
     return {
         direction,
         version: migration.version,
@@ -38910,7 +39281,9 @@ async function planned(direction, migration, script, versionAfter, options, prob
         displaySql: prepared.displaySql,
         transactional: prepared.transactional,
         notes: prepared.notes,
-        historyBefore: prepared.transactional ? [] : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyBefore: prepared.transactional
+            ? []
+            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
         historyAfter: historyUpdate,
         versionAfter,
     };
@@ -38966,7 +39339,9 @@ async function planDown(migrations, history, versions, options) {
 /** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
 async function planUp(migrations, history, toVersion, options) {
     const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) && toVersion !== '0' && (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
+        toVersion !== '0' &&
+        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
     const problems = [];
     const plannedMigrations = [];
     for (const migration of pending) {
@@ -38989,17 +39364,28 @@ function describeMigration(migration, format) {
 }
 /** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
 function sessionSetupSql(settings, keys) {
-    return [`SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`, ...lockSql(keys), `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`];
+    return [
+        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+        ...lockSql(keys),
+        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+    ];
 }
 /** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
 function wrapped(statements, phase) {
     if (statements.length === 0)
         return [];
     const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1 ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }] : units;
+    return statements.length > 1
+        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+        : units;
 }
 function unitsOf(step) {
-    const body = step.statements.map((statement) => ({ sql: statement.text, kind: 'statement', phase: 'body', statement }));
+    const body = step.statements.map((statement) => ({
+        sql: statement.text,
+        kind: 'statement',
+        phase: 'body',
+        statement,
+    }));
     if (step.transactional) {
         return [
             { sql: 'BEGIN;', kind: 'control', phase: 'body' },
@@ -39058,7 +39444,9 @@ function failureOf(step, unit, error, rolledBack, historyState) {
     };
     if (unit.kind === 'statement' && unit.statement && step.script) {
         const base = step.script.line - 1;
-        const at = pgError.position ? positionInScript(unit.statement, step.script.sql, Number(pgError.position)) : undefined;
+        const at = pgError.position
+            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+            : undefined;
         failure.line = base + (at?.line ?? unit.statement.line);
         if (at)
             failure.column = at.column;
@@ -39112,7 +39500,9 @@ async function runPlan(client, plan, hooks = {}) {
     return { completed };
 }
 function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down' ? step.version : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    const before = step.direction === 'down'
+        ? step.version
+        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
     if (rolledBack) {
         return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
     }
@@ -39142,8 +39532,14 @@ class MigrationRunError extends errors/* ActionError */.lZ {
     }
 }
 function describeFailure(failure) {
-    const where = failure.file ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}` : `version ${failure.version}`;
-    const extra = [failure.detail && `Detail: ${failure.detail}`, failure.hint && `Hint: ${failure.hint}`, failure.where && `Context: ${failure.where}`].filter(Boolean);
+    const where = failure.file
+        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+        : `version ${failure.version}`;
+    const extra = [
+        failure.detail && `Detail: ${failure.detail}`,
+        failure.hint && `Hint: ${failure.hint}`,
+        failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
     return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
         `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statements_statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
 }
@@ -39153,9 +39549,14 @@ function describeFailure(failure) {
  * migration (earlier ones stay done).
  */
 async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object' ? options.historyTable : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const table = typeof options.historyTable === 'object'
+        ? options.historyTable
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = { lockTimeoutMs: options.lockTimeoutMs ?? 30_000, statementTimeoutMs: options.statementTimeoutMs ?? 0 };
+    const settings = {
+        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+    };
     const client = await connect(target, { applicationName: 'rollback-actions migrate' });
     let lock;
     try {
@@ -39164,14 +39565,22 @@ async function migrateDatabase(target, options) {
         lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
         await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
         const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = { format: options.format, table, serverVersionNum: server.num, allowEmptyDown: options.allowEmptyDown, migrationsDir: options.migrationsDir };
+        const planOptions = {
+            format: options.format,
+            table,
+            serverVersionNum: server.num,
+            allowEmptyDown: options.allowEmptyDown,
+            migrationsDir: options.migrationsDir,
+        };
         const to = options.to ?? null;
         if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
         const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0 ? await planDown(migrations, history, toRevert, planOptions) : await planUp(migrations, history, to, planOptions);
+        const plan = toRevert.length > 0
+            ? await planDown(migrations, history, toRevert, planOptions)
+            : await planUp(migrations, history, to, planOptions);
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
@@ -39227,7 +39636,9 @@ function downIdentity(migrations, versions, toVersion) {
     return {
         strategy: 'down-migrations',
         targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)].sort((a, b) => compareVersions(b, a)).map((version) => downEntry(version, byVersion.get(version))),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
     };
 }
 /**
@@ -39235,7 +39646,11 @@ function downIdentity(migrations, versions, toVersion) {
  * only its current one). No down script runs, so none is hashed.
  */
 function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({ version, downSha256: null, transactional: true }));
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
 }
 function planDigest(identity) {
     const canonical = JSON.stringify({
@@ -39290,7 +39705,9 @@ function verifyPlanDigest(expected, now, approved) {
     const what = differences.length
         ? `What changed: ${differences.join('; ')}.`
         : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, { hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.' });
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
 }
 /**
  * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
@@ -39299,9 +39716,15 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected ? await history_readHistory(client, detected.format, history_table_parseHistoryTable(detected.table)) : { applied: [], current: null };
+    const history = detected
+        ? await history_readHistory(client, detected.format, history_table_parseHistoryTable(detected.table))
+        : { applied: [], current: null };
     return {
-        identity: { strategy: 'restore-backup', targetVersion: normalizedVersion(targetVersion), reverts: restoreEntries(history, targetVersion) },
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
         currentVersion: history.current,
     };
 }
@@ -39348,7 +39771,9 @@ function parseTocLines(listing) {
 async function sourceTables(request) {
     if (request.source.kind === 'archive') {
         const { stdout } = await process_runProcess(request.pgRestore.path, ['--list', request.source.path]);
-        return parseTocLines(stdout).filter((entry) => entry.type === 'TABLE').map(({ schema, name }) => ({ schema, name }));
+        return parseTocLines(stdout)
+            .filter((entry) => entry.type === 'TABLE')
+            .map(({ schema, name }) => ({ schema, name }));
     }
     return withClient(request.source.target, async (client) => {
         const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -39360,7 +39785,9 @@ async function sourceTables(request) {
 function resolveTables(given, available, where) {
     return given.map((text) => {
         const dot = text.indexOf('.');
-        const matches = dot > 0 ? available.filter((table) => tables_qualifiedName(table) === text) : available.filter((table) => table.name === text);
+        const matches = dot > 0
+            ? available.filter((table) => tables_qualifiedName(table) === text)
+            : available.filter((table) => table.name === text);
         if (matches.length === 0)
             throw new errors/* InputError */.dz('tables', `names "${text}", which is not a table in ${where}. Nothing was restored.`);
         if (matches.length > 1)
@@ -39439,12 +39866,32 @@ async function runInOneTransaction(request, parts, title) {
     const files = [];
     for (const part of parts) {
         const file = external_node_path_default().join(request.workDir, `part-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.sql`);
-        const args = [`--file=${file}`, ...(part.useList ? [`--use-list=${part.useList}`] : []), ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []), part.archive];
+        const args = [
+            `--file=${file}`,
+            ...(part.useList ? [`--use-list=${part.useList}`] : []),
+            ...(request.noOwner ? ['--no-owner', '--no-privileges'] : []),
+            part.archive,
+        ];
         await process_runProcess(request.pgRestore.path, args);
         files.push(file);
     }
-    const args = ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '--no-password', '--output=/dev/null', '-d', dbnameConninfo(request.live.database), ...files.flatMap((file) => ['-f', file])];
-    await withProgressGroup(title, (log) => process_runProcess(request.psql.path, args, { env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' }, onStderrLine: log, onStdoutLine: log }));
+    const args = [
+        '-X',
+        '-q',
+        '--single-transaction',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--no-password',
+        '--output=/dev/null',
+        '-d',
+        dbnameConninfo(request.live.database),
+        ...files.flatMap((file) => ['-f', file]),
+    ];
+    await withProgressGroup(title, (log) => process_runProcess(request.psql.path, args, {
+        env: { ...pgToolEnv(request.live), PGOPTIONS: '--client-min-messages=warning' },
+        onStderrLine: log,
+        onStdoutLine: log,
+    }));
 }
 /** A use-list file holding the TOC lines `keep` selects (pg_restore follows its order). */
 async function useList(request, archive, keep, order) {
@@ -39501,11 +39948,20 @@ async function scratchCopy(request, tables) {
     try {
         // Without foreign keys: the tables they reference stay empty here (they are added in the live database, see restoreTables).
         const schema = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT');
-        await pgRestoreInto(request, target, archive, { schemaOnly: true, useList: schema, title: 'pg_restore: the schema into a scratch database', singleTransaction: false });
+        await pgRestoreInto(request, target, archive, {
+            schemaOnly: true,
+            useList: schema,
+            title: 'pg_restore: the schema into a scratch database',
+            singleTransaction: false,
+        });
         const wanted = new Set(tables.map(tables_qualifiedName));
         // Every sequence's position too (a few setval calls): the tables' own sequences go along with them.
         const list = await useList(request, archive, (entry) => (entry.type === 'TABLE DATA' && wanted.has(`${entry.schema}.${entry.name}`)) || entry.type === 'SEQUENCE SET');
-        await pgRestoreInto(request, target, archive, { dataOnly: true, useList: list, title: 'pg_restore: the tables\' rows into the scratch database' });
+        await pgRestoreInto(request, target, archive, {
+            dataOnly: true,
+            useList: list,
+            title: "pg_restore: the tables' rows into the scratch database",
+        });
     }
     catch (error) {
         await dropDatabase(request.live, name).catch(() => undefined);
@@ -39559,7 +40015,11 @@ async function restoreTables(request) {
         else {
             archive = await dumpTables(request, request.source.target, tables, { dataOnly: true });
         }
-        await pgRestoreInto(request, request.live, archive, { dataOnly: true, useList: list, title: `pg_restore: rows of ${description}` });
+        await pgRestoreInto(request, request.live, archive, {
+            dataOnly: true,
+            useList: list,
+            title: `pg_restore: rows of ${description}`,
+        });
         await catchUpSequences(request.live, tables);
     }
     else {
@@ -39576,7 +40036,9 @@ async function restoreTables(request) {
                         await client.query(`ALTER TABLE ${sqlName(table)} SET SCHEMA ${quoteIdent(request.intoSchema)}`);
                 });
             }
-            const archive = await dumpTables(request, from, request.intoSchema ? into : tables, { schema: request.intoSchema });
+            const archive = await dumpTables(request, from, request.intoSchema ? into : tables, {
+                schema: request.intoSchema,
+            });
             if (request.intoSchema) {
                 // A comparison copy gets no behaviour: no triggers, and no foreign keys into the live tables.
                 const list = await useList(request, archive, (entry) => entry.type !== 'FK CONSTRAINT' && entry.type !== 'TRIGGER');
@@ -39595,12 +40057,20 @@ async function restoreTables(request) {
                 await catchUpSequences(request.live, tables);
         }
         finally {
-            await scratch?.drop().catch((error) => core/* warning */.$e(`Could not drop the scratch database: ${error.message}`));
+            await scratch
+                ?.drop()
+                .catch((error) => core/* warning */.$e(`Could not drop the scratch database: ${error.message}`));
         }
     }
     const counts = await tables_countRows(request.live, into);
-    const expected = request.source.kind === 'archive' ? request.source.rowCounts : Object.fromEntries(tables.map((table, index) => [tables_qualifiedName(table), sourceCounts[index]]));
-    const restored = tables.map((table, index) => ({ from: tables_qualifiedName(table), into: tables_qualifiedName(into[index]), rows: counts[index] }));
+    const expected = request.source.kind === 'archive'
+        ? request.source.rowCounts
+        : Object.fromEntries(tables.map((table, index) => [tables_qualifiedName(table), sourceCounts[index]]));
+    const restored = tables.map((table, index) => ({
+        from: tables_qualifiedName(table),
+        into: tables_qualifiedName(into[index]),
+        rows: counts[index],
+    }));
     const mismatches = restored.filter((table) => expected?.[table.from] !== undefined && expected[table.from] !== table.rows);
     if (mismatches.length) {
         throw new errors/* ActionError */.lZ(`The restored tables do not hold what the backup recorded: ${mismatches.map((table) => `${table.into} has ${table.rows} rows, the backup ${expected[table.from]}`).join('; ')}.`);
@@ -39622,20 +40092,37 @@ async function restoreTables(request) {
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 function readTablesInputs() {
-    const tables = (0,shared_inputs/* listInput */.dt)('tables', { itemPattern: TABLE_NAME, itemDescription: 'a table name, optionally schema-qualified (public.orders)' });
+    const tables = (0,shared_inputs/* listInput */.dt)('tables', {
+        itemPattern: TABLE_NAME,
+        itemDescription: 'a table name, optionally schema-qualified (public.orders)',
+    });
     const content = (0,shared_inputs/* enumInput */.gX)('tables-content', TABLE_CONTENTS, { default: 'data' });
-    const intoSchema = (0,shared_inputs/* stringInput */.Uj)('tables-schema', { pattern: SCHEMA_NAME, patternDescription: 'a schema name (letters, digits, "_" or "$")' });
+    const intoSchema = (0,shared_inputs/* stringInput */.Uj)('tables-schema', {
+        pattern: SCHEMA_NAME,
+        patternDescription: 'a schema name (letters, digits, "_" or "$")',
+    });
     if (tables.length === 0 && intoSchema)
         throw new errors/* InputError */.dz('tables-schema', 'only applies with tables: name the tables to restore into it.');
     return { tables, content, intoSchema };
 }
 function restoredTablesSummary(restored) {
-    return ['\n### Tables restored\n\n', (0,summary/* markdownTable */.Qj)(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows]))].join('');
+    return [
+        '\n### Tables restored\n\n',
+        (0,summary/* markdownTable */.Qj)(['From the backup', 'Into', 'Rows'], restored.map((table) => [table.from, table.into, table.rows])),
+    ].join('');
 }
 /** Partial restore from a verified dump: only the named tables, into the database in database-url. */
 async function restoreTablesFromDump(request) {
-    const [pgDump, psql] = await Promise.all([findPgTool('pg_dump', request.server.major, request.pgBinDir), findPgTool('psql', request.server.major, request.pgBinDir)]);
-    emitEvent('restore_start', { database: request.target.database, tables: request.tables.tables, checksum: request.checksum, source: request.origin });
+    const [pgDump, psql] = await Promise.all([
+        findPgTool('pg_dump', request.server.major, request.pgBinDir),
+        findPgTool('psql', request.server.major, request.pgBinDir),
+    ]);
+    emitEvent('restore_start', {
+        database: request.target.database,
+        tables: request.tables.tables,
+        checksum: request.checksum,
+        source: request.origin,
+    });
     const restored = await restoreTables({
         source: { kind: 'archive', path: request.archive, rowCounts: request.metadata?.rowCounts },
         live: request.target,
@@ -39649,14 +40136,26 @@ async function restoreTablesFromDump(request) {
         workDir: request.workDir,
     });
     const durationMs = Date.now() - request.started;
-    setOutputs({ database: request.target.database, checksum: request.checksum, 'restored-tables': restored, 'duration-ms': durationMs });
+    setOutputs({
+        database: request.target.database,
+        checksum: request.checksum,
+        'restored-tables': restored,
+        'duration-ms': durationMs,
+    });
     await (0,summary/* writeSummary */.Sy)([
         `## Tables restored into ${request.target.database}\n`,
         (0,summary/* keyValueTable */.z2)([
             ['Backup', request.origin],
             ['Taken', request.metadata ? `${request.metadata.createdAt}, label ${request.metadata.label}` : undefined],
             ['SHA-256', `\`${request.checksum}\` (verified before restoring)`],
-            ['Content', request.tables.intoSchema ? `definition and rows, into the new schema ${request.tables.intoSchema}` : request.tables.content === 'data' ? 'rows, into the existing (empty) tables' : 'definition and rows'],
+            [
+                'Content',
+                request.tables.intoSchema
+                    ? `definition and rows, into the new schema ${request.tables.intoSchema}`
+                    : request.tables.content === 'data'
+                        ? 'rows, into the existing (empty) tables'
+                        : 'definition and rows',
+            ],
             ['Took', (0,duration/* formatDuration */.a)(durationMs)],
         ]),
         restoredTablesSummary(restored),
@@ -39713,7 +40212,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -39847,7 +40351,9 @@ function normaliseKey(key) {
 }
 async function ssh_openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -39855,23 +40361,38 @@ async function ssh_openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -39909,7 +40430,10 @@ async function ssh_openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await process_runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await process_runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -39970,7 +40494,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
@@ -40064,7 +40594,12 @@ function parseStanzaInfo(json, stanza) {
     const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
     const backups = [];
     for (const backup of raw.backup ?? []) {
-        if (backup.error || !db || backup.database.id !== db.id || !backup.lsn || !backup.archive.start || !backup.archive.stop)
+        if (backup.error ||
+            !db ||
+            backup.database.id !== db.id ||
+            !backup.lsn ||
+            !backup.archive.start ||
+            !backup.archive.stop)
             continue;
         backups.push({
             label: backup.label,
@@ -40181,7 +40716,9 @@ class PgBackRestHost {
     }
     /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
     async check() {
-        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [`--archive-timeout=${this.settings.archiveTimeoutSeconds}`]);
+        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
+            `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
+        ]);
     }
     /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
     run(command, args, options) {
@@ -40206,7 +40743,12 @@ class PgBackRestHost {
             : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
         const tried = [];
         for (const candidate of candidates) {
-            const result = await this.executor.run(candidate, ['--version'], { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 30_000 }).catch((error) => {
+            const result = await this.executor
+                .run(candidate, ['--version'], {
+                okExitCodes: Array.from({ length: 256 }, (_, code) => code),
+                timeoutMs: 30_000,
+            })
+                .catch((error) => {
                 tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
                 return undefined;
             });
@@ -40225,14 +40767,18 @@ class PgBackRestHost {
     async scratchDirectory() {
         // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
         // may not be able to write to: then /tmp, which every user can.
-        const { stdout } = await this.executor.run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX']).catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
+        const { stdout } = await this.executor
+            .run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX'])
+            .catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
         const dir = stdout.trim();
         if (!dir.startsWith('/'))
             throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
         return {
             path: dir,
             remove: async () => {
-                await this.executor.run('rm', ['-rf', '--', dir]).catch((error) => core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+                await this.executor
+                    .run('rm', ['-rf', '--', dir])
+                    .catch((error) => core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
             },
         };
     }
@@ -40254,7 +40800,9 @@ function parseVia(text) {
         return [];
     if (text.startsWith('[')) {
         const parsed = (0,shared_inputs/* yamlInput */.eR)('pgbackrest-via');
-        if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string' || part === '')) {
+        if (!Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            parsed.some((part) => typeof part !== 'string' || part === '')) {
             throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
         }
         return parsed;
@@ -40262,13 +40810,19 @@ function parseVia(text) {
     return text.split(/\s+/).filter(Boolean);
 }
 function readPgBackRestSettings(extra = {}) {
-    const stanza = (0,shared_inputs/* stringInput */.Uj)('pgbackrest-stanza', { pattern: STANZA_PATTERN, patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")' });
+    const stanza = (0,shared_inputs/* stringInput */.Uj)('pgbackrest-stanza', {
+        pattern: STANZA_PATTERN,
+        patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")',
+    });
     if (!stanza)
         throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
     const archiveTimeoutMs = (0,shared_inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
     return {
         stanza,
-        config: (0,shared_inputs/* stringInput */.Uj)('pgbackrest-config', { pattern: /^\//, patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on' }),
+        config: (0,shared_inputs/* stringInput */.Uj)('pgbackrest-config', {
+            pattern: /^\//,
+            patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on',
+        }),
         via: parseVia((0,shared_inputs/* stringInput */.Uj)('pgbackrest-via')),
         ssh: readSshTarget(),
         archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
@@ -40295,8 +40849,23 @@ function rejectInputsOfOtherMethod(method, names) {
 const RESTORE_MODES = ['new-database', 'replace'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
 const PGBACKREST_ONLY_INPUTS = [
-    'pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'restore-point', 'restore-point-lsn', 'target-time',
-    'side-data-dir', 'side-port', 'stop-command', 'start-command', 'data-directory', 'server-bin-dir', 'remove-side-cluster',
+    'pgbackrest-stanza',
+    'pgbackrest-config',
+    'pgbackrest-via',
+    'ssh-host',
+    'ssh-user',
+    'ssh-key',
+    'known-hosts',
+    'restore-point',
+    'restore-point-lsn',
+    'target-time',
+    'side-data-dir',
+    'side-port',
+    'stop-command',
+    'start-command',
+    'data-directory',
+    'server-bin-dir',
+    'remove-side-cluster',
 ];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 function readRestoreMethod() {
@@ -40306,7 +40875,10 @@ async function readRestoreInputs() {
     rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
     const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
     const path = (0,shared_inputs/* stringInput */.Uj)('path');
-    const artifactName = (0,shared_inputs/* stringInput */.Uj)('artifact-name', { pattern: ARTIFACT_NAME_PATTERN, patternDescription: 'an artifact name (or "latest")' });
+    const artifactName = (0,shared_inputs/* stringInput */.Uj)('artifact-name', {
+        pattern: ARTIFACT_NAME_PATTERN,
+        patternDescription: 'an artifact name (or "latest")',
+    });
     const label = (0,shared_inputs/* stringInput */.Uj)('label', { pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION });
     const runIdText = (0,shared_inputs/* stringInput */.Uj)('run-id', { pattern: /^\d+$/, patternDescription: 'a workflow run ID (digits)' });
     const token = (0,shared_inputs/* secretInput */.jY)('github-token');
@@ -40333,13 +40905,20 @@ async function readRestoreInputs() {
         throw new errors/* InputError */.dz('path', 'or "artifact-name" is required: say which backup to restore.');
     }
     const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
-    const targetDatabase = (0,shared_inputs/* stringInput */.Uj)('target-database', { pattern: DATABASE_NAME, patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)' });
+    const targetDatabase = (0,shared_inputs/* stringInput */.Uj)('target-database', {
+        pattern: DATABASE_NAME,
+        patternDescription: 'a database name (letters, digits, "_", "$" or "-", at most 63)',
+    });
     if (targetDatabase && mode === 'replace')
         throw new errors/* InputError */.dz('target-database', 'cannot be used with mode "replace", which restores over the database in database-url.');
     const swap = (0,shared_inputs/* booleanInput */.tE)('swap', { default: false });
     const tables = readTablesInputs();
     if (tables.tables.length > 0) {
-        for (const [name, given] of [['target-database', targetDatabase !== undefined], ['swap', swap], ['mode', mode === 'replace']]) {
+        for (const [name, given] of [
+            ['target-database', targetDatabase !== undefined],
+            ['swap', swap],
+            ['mode', mode === 'replace'],
+        ]) {
             if (given)
                 throw new errors/* InputError */.dz(name, 'does not apply with tables: the named tables are restored into the database in database-url, nothing else is touched.');
         }
@@ -40355,7 +40934,10 @@ async function readRestoreInputs() {
         targetDatabase,
         mode,
         encryptionKey: await readEncryptionSecret((0,shared_inputs/* secretInput */.jY)('encryption-key'), 'decrypt'),
-        expectedChecksum: (0,shared_inputs/* stringInput */.Uj)('expected-checksum', { pattern: /^(sha256:)?[0-9a-fA-F]{64}$/, patternDescription: 'a SHA-256 in hex (64 characters)' })
+        expectedChecksum: (0,shared_inputs/* stringInput */.Uj)('expected-checksum', {
+            pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
+            patternDescription: 'a SHA-256 in hex (64 characters)',
+        })
             ?.replace(/^sha256:/, '')
             .toLowerCase(),
         safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
@@ -40364,7 +40946,10 @@ async function readRestoreInputs() {
         swap,
         noOwner: (0,shared_inputs/* booleanInput */.tE)('no-owner', { default: false }),
         pgBinDir: (0,shared_inputs/* stringInput */.Uj)('pg-bin-dir'),
-        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', { pattern: PLAN_DIGEST_PATTERN, patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)' }),
+        expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', {
+            pattern: PLAN_DIGEST_PATTERN,
+            patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
+        }),
         tables,
     };
 }
@@ -40378,7 +40963,12 @@ const ARCHIVED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
 async function listArchivedSegments(host, info, segmentSize) {
     if (!info.archiveId)
         return [];
-    const { stdout } = await host.pgbackrest('repo-ls', ['--output=json', '--recurse', '--log-level-console=warn', `archive/${info.name}/${info.archiveId}`]);
+    const { stdout } = await host.pgbackrest('repo-ls', [
+        '--output=json',
+        '--recurse',
+        '--log-level-console=warn',
+        `archive/${info.name}/${info.archiveId}`,
+    ]);
     const entries = JSON.parse(stdout);
     const segments = [];
     for (const [file, entry] of Object.entries(entries)) {
@@ -40391,11 +40981,17 @@ async function listArchivedSegments(host, info, segmentSize) {
 }
 /** The newest archived segment: what the newest restorable moment is measured by. */
 function newestSegment(segments) {
-    return segments.reduce((newest, segment) => (!newest || segment.archivedAt > newest.archivedAt || (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name) ? segment : newest), undefined);
+    return segments.reduce((newest, segment) => !newest ||
+        segment.archivedAt > newest.archivedAt ||
+        (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name)
+        ? segment
+        : newest, undefined);
 }
 /** A WAL file from the archive into `dir` (named as PostgreSQL names it); false when the archive does not have it. */
 async function fetchWal(host, name, dir) {
-    const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], { okExitCodes: [0, 1] });
+    const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], {
+        okExitCodes: [0, 1],
+    });
     return result.exitCode === 0;
 }
 /** The history of `timeline` (empty for timeline 1, which has none). */
@@ -40421,12 +41017,16 @@ function restorePointsIn(waldumpOutput) {
 }
 /** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
 function segmentBatches(candidates, size) {
-    const sorted = [...candidates].sort((a, b) => (a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1));
+    const sorted = [...candidates].sort((a, b) => a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1);
     const batches = [];
     for (const segment of sorted) {
         const batch = batches.at(-1);
         const last = batch?.at(-1);
-        if (batch && last && batch.length < size && last.timeline === segment.timeline && last.number === segment.number + 1n)
+        if (batch &&
+            last &&
+            batch.length < size &&
+            last.timeline === segment.timeline &&
+            last.number === segment.number + 1n)
             batch.push(segment);
         else
             batches.push([segment]);
@@ -40443,7 +41043,8 @@ const PARALLEL_FETCHES = 4;
 async function findRestorePoint(host, segments, search) {
     const waldump = await host.serverProgram('pg_waldump', search.major);
     const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
-    const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber && (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
+    const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber &&
+        (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
     core/* info */.pq(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint)}`}.`);
     let read = 0;
     for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
@@ -40461,7 +41062,9 @@ async function findRestorePoint(host, segments, search) {
                 const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
                 return number >= lowest.number && number <= batch[0].number;
             };
-            const newest = restorePointsIn(stdout).filter((point) => point.name === search.name && inBatch(point.lsn)).sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+            const newest = restorePointsIn(stdout)
+                .filter((point) => point.name === search.name && inBatch(point.lsn))
+                .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
             if (newest) {
                 const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number);
                 return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
@@ -40589,7 +41192,11 @@ async function planRecovery(target, choice, context, major) {
         throw new errors/* ActionError */.lZ(`Stanza "${context.info.name}" has no valid backup to restore (pgbackrest info: ${context.info.statusMessage}). Nothing was restored.`);
     if (target.kind === 'immediate') {
         const backup = pickBackup(context.info.backups, choice, context, 'its own end');
-        return { target, backup, description: `the end of backup ${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})` };
+        return {
+            target,
+            backup,
+            description: `the end of backup ${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})`,
+        };
     }
     if (target.kind === 'time') {
         const now = context.now ?? new Date();
@@ -40597,7 +41204,11 @@ async function planRecovery(target, choice, context, major) {
             throw new errors/* InputError */.dz(context.inputs.target, `is ${target.time.toISOString()}, which is in the future. Nothing was restored.`);
         const onTimeline = await backupsOnTimeline(context, latestTimeline(context.segments));
         const backup = pickBackup(onTimeline.filter((candidate) => candidate.stoppedAt <= target.time), choice, context, recovery_describeTarget(target));
-        return { target, backup, description: `${recovery_describeTarget(target)}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})` };
+        return {
+            target,
+            backup,
+            description: `${recovery_describeTarget(target)}, from backup ${backup.label} (finished ${backup.stoppedAt.toISOString()})`,
+        };
     }
     const oldest = context.info.backups
         .map((backup) => parseSegmentFileName(backup.archiveStart, context.segmentSize)?.number ?? 0n)
@@ -40611,7 +41222,9 @@ async function planRecovery(target, choice, context, major) {
         scratchDir: context.scratchDir,
     });
     if (!found) {
-        throw new errors/* InputError */.dz(context.inputs.target, `is "${target.name}", and no restore point of that name is in the archived WAL of stanza "${context.info.name}"${target.lsnHint === undefined ? ' since its oldest backup' : ` around LSN ${formatLsn(target.lsnHint)}`}. Nothing was restored.`, { hint: 'Use the restore-point output of the backup-db step that created it; a restore point whose WAL was never archived cannot be recovered to.' });
+        throw new errors/* InputError */.dz(context.inputs.target, `is "${target.name}", and no restore point of that name is in the archived WAL of stanza "${context.info.name}"${target.lsnHint === undefined ? ' since its oldest backup' : ` around LSN ${formatLsn(target.lsnHint)}`}. Nothing was restored.`, {
+            hint: 'Use the restore-point output of the backup-db step that created it; a restore point whose WAL was never archived cannot be recovered to.',
+        });
     }
     const onTimeline = await backupsOnTimeline(context, found.timeline);
     const backup = pickBackup(onTimeline.filter((candidate) => candidate.stopLsn <= found.lsn), choice, context, recovery_describeTarget(target));
@@ -40650,7 +41263,13 @@ const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, 
 async function createRestorePoint(client, name) {
     const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
     const [row] = rows;
-    return { name, lsn: row.lsn, createdAt: row.at, timeline: parseSegmentFileName(row.segment)?.timeline ?? 1, segment: row.segment };
+    return {
+        name,
+        lsn: row.lsn,
+        createdAt: row.at,
+        timeline: parseSegmentFileName(row.segment)?.timeline ?? 1,
+        segment: row.segment,
+    };
 }
 /** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
 function archivedThrough(last, segment) {
@@ -40676,7 +41295,9 @@ async function archiveUpToNow(client, timeoutMs) {
             break;
         await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
     }
-    const failure = state?.last_failed_time && state.last_failed_time >= started ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).` : '';
+    const failure = state?.last_failed_time && state.last_failed_time >= started
+        ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).`
+        : '';
     throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
 }
 
@@ -40694,7 +41315,13 @@ async function describeLiveServer(client) {
         const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
               current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
         const [row] = settings;
-        files = { dataDirectory: row.data_directory, hbaFile: row.hba_file, identFile: row.ident_file, listenAddresses: row.listen_addresses, socketDirectories: row.socket_directories };
+        files = {
+            dataDirectory: row.data_directory,
+            hbaFile: row.hba_file,
+            identFile: row.ident_file,
+            listenAddresses: row.listen_addresses,
+            socketDirectories: row.socket_directories,
+        };
     }
     catch {
         // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
@@ -40801,7 +41428,11 @@ async function restoreSideCluster(host, plan, request) {
             ].join('\n'));
         }
         core/* info */.pq(`Starting the restored cluster on port ${request.port}.`);
-        await host.run(pgCtl, ['start', '-D', dir, '-l', log, '-w', '-t', String(Math.ceil(request.timeoutMs / 1000))], { timeoutMs: request.timeoutMs + 30_000 }).catch(async (error) => {
+        await host
+            .run(pgCtl, ['start', '-D', dir, '-l', log, '-w', '-t', String(Math.ceil(request.timeoutMs / 1000))], {
+            timeoutMs: request.timeoutMs + 30_000,
+        })
+            .catch(async (error) => {
             throw new errors/* ActionError */.lZ(`The restored cluster in ${dir} did not start: ${(0,errors/* errorMessage */.gJ)(error)}\n${await tailOf(host, log).catch(() => '')}`);
         });
         const recovered = await waitUntilPromoted(request.target, request.timeoutMs, () => serverRunsOn(host, pgCtl, dir), () => tailOf(host, log));
@@ -40810,7 +41441,9 @@ async function restoreSideCluster(host, plan, request) {
     catch (error) {
         // The directory did not exist (or was empty) before: what is in it now is this step's, and unusable.
         await stopServer(host, pgCtl, dir).catch(() => undefined);
-        await host.run('rm', ['-rf', '--', dir]).catch((reason) => core/* warning */.$e(`Could not remove ${dir}: ${(0,errors/* errorMessage */.gJ)(reason)}`));
+        await host
+            .run('rm', ['-rf', '--', dir])
+            .catch((reason) => core/* warning */.$e(`Could not remove ${dir}: ${(0,errors/* errorMessage */.gJ)(reason)}`));
         throw error;
     }
 }
@@ -40843,7 +41476,15 @@ async function retireSideCluster(host, dataDirectory, major, remove) {
  */
 const SIDE_CLUSTER_ENDINGS = ['keep', 'stop', 'remove'];
 /** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = ['path', 'artifact-name', 'label', 'run-id', 'target-database', 'encryption-key', 'expected-checksum'];
+const DUMP_ONLY_INPUTS = [
+    'path',
+    'artifact-name',
+    'label',
+    'run-id',
+    'target-database',
+    'encryption-key',
+    'expected-checksum',
+];
 const BACKUP_LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
 /** A command as one argument per line, or a JSON array. */
@@ -40856,12 +41497,24 @@ function commandInput(name, text) {
             throw new errors/* InputError */.dz(name, 'given as JSON must be a non-empty array of strings.');
         return parsed;
     }
-    return text.split('\n').map((line) => line.trim()).filter(Boolean);
+    return text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
 }
 function readTarget() {
-    const name = (0,shared_inputs/* stringInput */.Uj)('restore-point', { pattern: RESTORE_POINT_NAME, patternDescription: RESTORE_POINT_DESCRIPTION });
-    const lsnText = (0,shared_inputs/* stringInput */.Uj)('restore-point-lsn', { pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, patternDescription: 'an LSN such as 0/16B3748 (backup-db\'s restore-point-lsn output)' });
-    const timeText = (0,shared_inputs/* stringInput */.Uj)('target-time', { pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/, patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z' });
+    const name = (0,shared_inputs/* stringInput */.Uj)('restore-point', {
+        pattern: RESTORE_POINT_NAME,
+        patternDescription: RESTORE_POINT_DESCRIPTION,
+    });
+    const lsnText = (0,shared_inputs/* stringInput */.Uj)('restore-point-lsn', {
+        pattern: /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
+        patternDescription: "an LSN such as 0/16B3748 (backup-db's restore-point-lsn output)",
+    });
+    const timeText = (0,shared_inputs/* stringInput */.Uj)('target-time', {
+        pattern: /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/,
+        patternDescription: 'an ISO 8601 time with its zone, e.g. 2026-05-04T03:02:01Z',
+    });
     if (name && timeText)
         throw new errors/* InputError */.dz('target-time', 'and "restore-point" were both given; recover either to a restore point or to a time.');
     if (lsnText && !name)
@@ -40892,19 +41545,33 @@ function readPgBackRestRestoreInputs() {
     const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
     const mode = (0,shared_inputs/* enumInput */.gX)('mode', RESTORE_MODES, { default: 'new-database' });
     const replace = mode === 'replace';
-    const removeSideCluster = (0,shared_inputs/* stringInput */.Uj)('remove-side-cluster', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)' });
+    const removeSideCluster = (0,shared_inputs/* stringInput */.Uj)('remove-side-cluster', {
+        pattern: ABSOLUTE_PATH,
+        patternDescription: 'an absolute path (the side-data-dir output of an earlier restore)',
+    });
     const inputs = {
         target,
-        settings: readPgBackRestSettings({ serverBinDir: (0,shared_inputs/* stringInput */.Uj)('server-bin-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path' }) }),
+        settings: readPgBackRestSettings({
+            serverBinDir: (0,shared_inputs/* stringInput */.Uj)('server-bin-dir', {
+                pattern: ABSOLUTE_PATH,
+                patternDescription: 'an absolute directory path',
+            }),
+        }),
         recovery: readTarget(),
         backupSet: readBackupSet(),
         mode,
-        sideDataDirectory: (0,shared_inputs/* stringInput */.Uj)('side-data-dir', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path on the host pgBackRest runs on' }),
+        sideDataDirectory: (0,shared_inputs/* stringInput */.Uj)('side-data-dir', {
+            pattern: ABSOLUTE_PATH,
+            patternDescription: 'an absolute directory path on the host pgBackRest runs on',
+        }),
         sidePort: (0,shared_inputs/* integerInput */.$A)('side-port', { min: 1, max: 65535 }),
         sideCluster: (0,shared_inputs/* enumInput */.gX)('side-cluster', SIDE_CLUSTER_ENDINGS, { default: 'keep' }),
         stopCommand: commandInput('stop-command', (0,shared_inputs/* stringInput */.Uj)('stop-command')),
         startCommand: commandInput('start-command', (0,shared_inputs/* stringInput */.Uj)('start-command')),
-        dataDirectory: (0,shared_inputs/* stringInput */.Uj)('data-directory', { pattern: ABSOLUTE_PATH, patternDescription: 'an absolute directory path (the server\'s data_directory)' }),
+        dataDirectory: (0,shared_inputs/* stringInput */.Uj)('data-directory', {
+            pattern: ABSOLUTE_PATH,
+            patternDescription: "an absolute directory path (the server's data_directory)",
+        }),
         safetyBackup: (0,shared_inputs/* booleanInput */.tE)('safety-backup', { default: true }),
         recoveryTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('recovery-timeout', { default: 30 * 60_000, min: 5000 }),
         removeSideCluster,
@@ -40915,7 +41582,10 @@ function readPgBackRestRestoreInputs() {
     if (replace && inputs.tables.tables.length > 0)
         throw new errors/* InputError */.dz('tables', 'only applies to mode "new-database": the tables are copied from the recovered side cluster into the live database, which stays running.');
     if (replace) {
-        for (const [name, value] of [['side-data-dir', inputs.sideDataDirectory], ['side-port', inputs.sidePort]]) {
+        for (const [name, value] of [
+            ['side-data-dir', inputs.sideDataDirectory],
+            ['side-port', inputs.sidePort],
+        ]) {
             if (value !== undefined)
                 throw new errors/* InputError */.dz(name, 'only applies to mode "new-database" (a side cluster); mode "replace" restores the cluster in place.');
         }
@@ -40923,7 +41593,10 @@ function readPgBackRestRestoreInputs() {
             throw new errors/* InputError */.dz('start-command', 'is required with mode "replace": the command that starts the server again after the restore (e.g. systemctl start postgresql@16-main, or docker compose start db).');
     }
     else {
-        for (const [name, value] of [['stop-command', inputs.stopCommand], ['start-command', inputs.startCommand]]) {
+        for (const [name, value] of [
+            ['stop-command', inputs.stopCommand],
+            ['start-command', inputs.startCommand],
+        ]) {
             if (value)
                 throw new errors/* InputError */.dz(name, 'only applies to mode "replace"; mode "new-database" restores into a side cluster and leaves the live server alone.');
         }
@@ -40948,9 +41621,17 @@ function pgBackRestRestoreSummary(input) {
             ['Into', where],
             ['Timeline', `${result.recovered.timeline} (promoted at ${result.recovered.lsn})`],
             ['pgBackRest', `${input.pgBackRest}, stanza ${inputs.settings.stanza}`],
-            ['Safety restore point', result.safetyPoint ? `\`${result.safetyPoint.name}\` at ${result.safetyPoint.lsn} on timeline ${result.safetyPoint.timeline} (the state before this restore)` : undefined],
+            [
+                'Safety restore point',
+                result.safetyPoint
+                    ? `\`${result.safetyPoint.name}\` at ${result.safetyPoint.lsn} on timeline ${result.safetyPoint.timeline} (the state before this restore)`
+                    : undefined,
+            ],
             ['Schema version', state.schemaVersion ?? '(no migration history)'],
-            ['Foreign keys', `${state.foreignKeys.length} checked, ${state.foreignKeys.some((fk) => fk.violations > 0) ? 'some with orphan rows' : 'all hold'}`],
+            [
+                'Foreign keys',
+                `${state.foreignKeys.length} checked, ${state.foreignKeys.some((fk) => fk.violations > 0) ? 'some with orphan rows' : 'all hold'}`,
+            ],
             ['Newest restorable WAL', result.newestRestorableAt?.toISOString()],
             ['Restore (RTO)', (0,duration/* formatDuration */.a)(result.restoreMs)],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
@@ -40960,7 +41641,9 @@ function pgBackRestRestoreSummary(input) {
         parts.push(restoredTablesSummary(result.tables));
     if (input.problems.length)
         parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
-    const rows = Object.entries(state.rowCounts).sort(([, a], [, b]) => b - a).slice(0, 30);
+    const rows = Object.entries(state.rowCounts)
+        .sort(([, a], [, b]) => b - a)
+        .slice(0, 30);
     if (rows.length)
         parts.push('\n### Row counts\n\n', (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], rows));
     return parts.join('');
@@ -41040,7 +41723,7 @@ function sideDirectoryFor(inputs, live, now) {
     if (inputs.sideDataDirectory)
         return inputs.sideDataDirectory;
     if (!live?.files) {
-        throw new errors/* InputError */.dz('side-data-dir', 'is required here: the live server\'s data_directory could not be read (it needs a superuser or pg_read_all_settings) to put the side cluster beside it.');
+        throw new errors/* InputError */.dz('side-data-dir', "is required here: the live server's data_directory could not be read (it needs a superuser or pg_read_all_settings) to put the side cluster beside it.");
     }
     return `${live.files.dataDirectory.replace(/\/+$/, '')}.restore-${compactTimestamp(now).toLowerCase()}`;
 }
@@ -41064,7 +41747,12 @@ async function runPgBackRestRestore(started) {
             database,
             'schema-version': result.state.schemaVersion ?? '',
             'row-counts': result.state.rowCounts,
-            'foreign-keys': { checked: result.state.foreignKeys.length, violations: result.state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+            'foreign-keys': {
+                checked: result.state.foreignKeys.length,
+                violations: result.state.foreignKeys
+                    .filter((fk) => fk.violations > 0)
+                    .map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })),
+            },
             'recovery-target': result.plan.description,
             'backup-label': result.plan.backup.label,
             timeline: result.recovered.timeline,
@@ -41077,13 +41765,29 @@ async function runPgBackRestRestore(started) {
             'newest-restorable-at': result.newestRestorableAt?.toISOString(),
             'duration-ms': durationMs,
         });
-        const problems = result.state.foreignKeys.filter((fk) => fk.validated && fk.violations > 0).map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
-        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({ inputs, result, problems, durationMs, pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}` }));
+        const problems = result.state.foreignKeys
+            .filter((fk) => fk.validated && fk.violations > 0)
+            .map((fk) => `foreign key ${fk.constraint} on ${fk.table} -> ${fk.references}: ${fk.violations} row(s) reference nothing`);
+        await (0,summary/* writeSummary */.Sy)(pgBackRestRestoreSummary({
+            inputs,
+            result,
+            problems,
+            durationMs,
+            pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}`,
+        }));
         if (problems.length) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The recovered database does not hold together:\n- ${problems.join('\n- ')}`);
         }
-        emitEvent('restore_complete', { database, mode: inputs.mode, method: 'pgbackrest', target: result.plan.description, backup_label: result.plan.backup.label, restore_ms: result.restoreMs, duration_ms: durationMs });
+        emitEvent('restore_complete', {
+            database,
+            mode: inputs.mode,
+            method: 'pgbackrest',
+            target: result.plan.description,
+            backup_label: result.plan.backup.label,
+            restore_ms: result.restoreMs,
+            duration_ms: durationMs,
+        });
         core/* info */.pq(`Recovered to ${result.plan.description} in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
@@ -41145,7 +41849,14 @@ async function restore(inputs, host, live, now) {
     const scratch = await host.scratchDirectory();
     let plan;
     try {
-        plan = await planRecovery(inputs.recovery, inputs.backupSet, { host, info, segments, segmentSize: segmentSize ?? 16 * 1024 * 1024, scratchDir: scratch.path, inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' } }, major);
+        plan = await planRecovery(inputs.recovery, inputs.backupSet, {
+            host,
+            info,
+            segments,
+            segmentSize: segmentSize ?? 16 * 1024 * 1024,
+            scratchDir: scratch.path,
+            inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' },
+        }, major);
     }
     finally {
         await scratch.remove();
@@ -41197,7 +41908,13 @@ async function restore(inputs, host, live, now) {
     }
     await live.client?.end().catch(() => undefined);
     live.client = undefined;
-    emitEvent('restore_start', { database: inputs.target.database, mode: 'replace', method: 'pgbackrest', target: plan.description, safety_restore_point: safetyPoint?.name ?? null });
+    emitEvent('restore_start', {
+        database: inputs.target.database,
+        mode: 'replace',
+        method: 'pgbackrest',
+        target: plan.description,
+        safety_restore_point: safetyPoint?.name ?? null,
+    });
     if (inputs.stopCommand && (await serverRunsOn(host, pgCtl, dataDirectory))) {
         core/* info */.pq(`Stopping the server: ${inputs.stopCommand.join(' ')}`);
         await host.direct.run(inputs.stopCommand[0], inputs.stopCommand.slice(1), { timeoutMs: 300_000 });
@@ -41206,10 +41923,18 @@ async function restore(inputs, host, live, now) {
         }
     }
     const restoreStarted = Date.now();
-    await host.pgbackrestLogged(`pgbackrest restore --delta into ${dataDirectory} (${plan.description})`, 'restore', [...restoreOptions(plan), `--pg1-path=${dataDirectory}`, '--delta']);
+    await host.pgbackrestLogged(`pgbackrest restore --delta into ${dataDirectory} (${plan.description})`, 'restore', [
+        ...restoreOptions(plan),
+        `--pg1-path=${dataDirectory}`,
+        '--delta',
+    ]);
     core/* info */.pq(`Starting the server: ${inputs.startCommand.join(' ')}`);
-    await host.direct.run(inputs.startCommand[0], inputs.startCommand.slice(1), { timeoutMs: inputs.recoveryTimeoutMs });
-    const safetyNote = safetyPoint ? ` The state before this restore is restore point "${safetyPoint.name}" on timeline ${safetyPoint.timeline}.` : '';
+    await host.direct.run(inputs.startCommand[0], inputs.startCommand.slice(1), {
+        timeoutMs: inputs.recoveryTimeoutMs,
+    });
+    const safetyNote = safetyPoint
+        ? ` The state before this restore is restore point "${safetyPoint.name}" on timeline ${safetyPoint.timeline}.`
+        : '';
     const recovered = await waitUntilPromoted(inputs.target, inputs.recoveryTimeoutMs, () => serverRunsOn(host, pgCtl, dataDirectory), async () => `See the server's log (pg_ctl status: ${(await host.run(pgCtl, ['status', '-D', dataDirectory], { okExitCodes: pgbackrest_ANY_EXIT })).stdout.trim()}).${safetyNote}`).catch((error) => {
         throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(error)}${safetyNote}`);
     });
@@ -41242,7 +41967,9 @@ async function fromPath(given) {
         return fromMetadata((await locateBackup(resolved)).metadataPath, `folder ${resolved}`);
     }
     const metadataPath = metadataPathFor(resolved);
-    return (0,external_node_fs_.existsSync)(metadataPath) ? fromMetadata(metadataPath, `file ${resolved}`) : { backupPath: resolved, origin: `file ${resolved}` };
+    return (0,external_node_fs_.existsSync)(metadataPath)
+        ? fromMetadata(metadataPath, `file ${resolved}`)
+        : { backupPath: resolved, origin: `file ${resolved}` };
 }
 /** The backup is the file the metadata names, not whatever path led to the metadata. */
 async function fromMetadata(metadataPath, origin) {
@@ -41282,16 +42009,34 @@ function restoreSummary(input) {
     const fkBroken = state.foreignKeys.filter((fk) => fk.violations > 0);
     const parts = [
         `## ${input.problems.length ? '❌' : '✅'} Database restore: \`${input.database}\` ${input.problems.length ? '— does NOT match the backup' : '— verified'}\n`,
-        input.problems.length ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n` : '',
+        input.problems.length
+            ? `\n### Differences\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n\n`
+            : '',
         (0,summary/* keyValueTable */.z2)([
             ['Restored into', `${(0,summary/* code */.aY)(input.database)} (${input.mode})`],
             ['Previous database', input.previous],
             ['Backup', input.origin],
-            ['Taken', metadata ? `${metadata.createdAt} from ${(0,summary/* code */.aY)(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}` : 'no metadata (checked against expected-checksum)'],
+            [
+                'Taken',
+                metadata
+                    ? `${metadata.createdAt} from ${(0,summary/* code */.aY)(metadata.source)}, label ${metadata.label}${metadata.appVersion ? `, app ${metadata.appVersion}` : ''}`
+                    : 'no metadata (checked against expected-checksum)',
+            ],
             ['SHA-256', `\`${input.checksum}\` (verified before restoring)`],
-            ['Schema version', `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`],
-            ['Foreign keys', `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`],
-            ['Safety backup', input.safety ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\`` : undefined],
+            [
+                'Schema version',
+                `${state.schemaVersion ?? '(no migration history)'}${metadata ? ` — backup: ${metadata.schemaVersion?.version ?? '(no migration history)'}` : ''}`,
+            ],
+            [
+                'Foreign keys',
+                `${state.foreignKeys.length} checked, ${fkBroken.length ? `${fkBroken.length} with orphan rows` : 'all hold'}`,
+            ],
+            [
+                'Safety backup',
+                input.safety
+                    ? `${input.safety.path}${input.safetyArtifact ? ` (artifact ${input.safetyArtifact})` : ''}, SHA-256 \`${input.safety.checksum}\``
+                    : undefined,
+            ],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
         ]),
     ];
@@ -41352,7 +42097,9 @@ async function swapDatabases(target, original, restored, stamp) {
             await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(original)}`);
         }
         catch (error) {
-            await client.query(`ALTER DATABASE ${quoteIdent(previous)} RENAME TO ${quoteIdent(original)}`).catch(() => undefined);
+            await client
+                .query(`ALTER DATABASE ${quoteIdent(previous)} RENAME TO ${quoteIdent(original)}`)
+                .catch(() => undefined);
             await client.query(`ALTER DATABASE ${quoteIdent(original)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
             throw error;
         }
@@ -41360,7 +42107,9 @@ async function swapDatabases(target, original, restored, stamp) {
         // The restored database was created by the restoring user; hand it to the original's owner.
         const owner = rows[0]?.owner;
         if (owner) {
-            await client.query(`ALTER DATABASE ${quoteIdent(original)} OWNER TO ${quoteIdent(owner)}`).catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            await client
+                .query(`ALTER DATABASE ${quoteIdent(original)} OWNER TO ${quoteIdent(owner)}`)
+                .catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
         }
         return previous;
     });
@@ -41474,7 +42223,9 @@ async function safetyBackup(inputs, database, prepare) {
         if (cancellation/* cancellation */.WN.cancelled)
             throw error;
         const holders = await lockHoldersExplanation(inputs, database, error);
-        const waited = holders ? `\nIt waited longer than lock-timeout (${(0,duration/* formatDuration */.a)(inputs.lockTimeoutMs)}) for a lock.` : '';
+        const waited = holders
+            ? `\nIt waited longer than lock-timeout (${(0,duration/* formatDuration */.a)(inputs.lockTimeoutMs)}) for a lock.`
+            : '';
         throw new errors/* ActionError */.lZ(`The safety backup of ${database} failed, so nothing was replaced: ${(0,errors/* errorMessage */.gJ)(error)}${waited}${holders}`, {
             hint: error instanceof errors/* ActionError */.lZ ? error.hint : undefined,
         });
@@ -41498,7 +42249,11 @@ async function run() {
             return { server: version, database: inputs.target.database, initialVersion };
         }
         if (!inputs.targetDatabase)
-            return { server: version, database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)), initialVersion };
+            return {
+                server: version,
+                database: await firstFreeDatabaseName(client, defaultTargetName(inputs.target.database, now)),
+                initialVersion,
+            };
         if (await databaseExists(client, inputs.targetDatabase)) {
             throw new errors/* InputError */.dz('target-database', `would restore into "${inputs.targetDatabase}", which already exists; restore-db only restores into a new database unless mode is "replace".`);
         }
@@ -41515,11 +42270,16 @@ async function run() {
         // 2. The backup, verified and decrypted, before any database is touched.
         const backup = await obtainBackup(inputs.source, workDir);
         core/* info */.pq(`Backup: ${backup.origin}.`);
-        const checksum = await verifyChecksum(backup.backupPath, { checksum: inputs.expectedChecksum, metadata: backup.metadata });
+        const checksum = await verifyChecksum(backup.backupPath, {
+            checksum: inputs.expectedChecksum,
+            metadata: backup.metadata,
+        });
         core/* info */.pq(`Checksum verified: SHA-256 ${checksum}.`);
         if (inputs.expectedPlanDigest)
             await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
-        const encrypted = backup.metadata ? backup.metadata.encryption !== null : await isEncryptedBackup(backup.backupPath);
+        const encrypted = backup.metadata
+            ? backup.metadata.encryption !== null
+            : await isEncryptedBackup(backup.backupPath);
         let plainPath = backup.backupPath;
         if (encrypted) {
             if (!inputs.encryptionKey)
@@ -41551,7 +42311,20 @@ async function run() {
         if (inputs.tables.tables.length > 0) {
             if (!pgRestore)
                 throw new errors/* InputError */.dz('tables', 'needs a custom or directory backup, which pg_restore can read table by table; this one is plain SQL. Nothing was restored.');
-            return await restoreTablesFromDump({ tables: inputs.tables, target: inputs.target, server, pgRestore, archive: plainPath, metadata: backup.metadata, origin: backup.origin, checksum, noOwner: inputs.noOwner, pgBinDir: inputs.pgBinDir, workDir, started });
+            return await restoreTablesFromDump({
+                tables: inputs.tables,
+                target: inputs.target,
+                server,
+                pgRestore,
+                archive: plainPath,
+                metadata: backup.metadata,
+                origin: backup.origin,
+                checksum,
+                noOwner: inputs.noOwner,
+                pgBinDir: inputs.pgBinDir,
+                workDir,
+                started,
+            });
         }
         // 4. The safety net, then the restore.
         const target = withDatabase(inputs.target, database);
@@ -41561,15 +42334,33 @@ async function run() {
             const name = safetyArtifactName(database, now);
             core/* info */.pq(`Taking a safety backup of ${database} before replacing it.`);
             safety = await safetyBackup(inputs, database, () => prepareBackup({
-                target, format: 'custom', jobs: 1, compression: parseCompression('gzip:1'), schemaOnly: false, tables: [], excludeTables: [],
-                label: backup.metadata?.label ?? 'safety', encryptionKey: inputs.encryptionKey?.key, verify: 'archive', pgBinDir: inputs.pgBinDir,
-                outputDir: defaultBackupDir(), baseName: name, kind: 'safety-backup', sizeGate: {},
+                target,
+                format: 'custom',
+                jobs: 1,
+                compression: parseCompression('gzip:1'),
+                schemaOnly: false,
+                tables: [],
+                excludeTables: [],
+                label: backup.metadata?.label ?? 'safety',
+                encryptionKey: inputs.encryptionKey?.key,
+                verify: 'archive',
+                pgBinDir: inputs.pgBinDir,
+                outputDir: defaultBackupDir(),
+                baseName: name,
+                kind: 'safety-backup',
+                sizeGate: {},
                 artifact: artifactServiceAvailable() ? { name, retentionDays: SAFETY_RETENTION_DAYS } : undefined,
                 lockWaitTimeoutMs: inputs.lockTimeoutMs,
             }));
             cancellation/* journal */.W8.step(`Took the safety backup ${safety.path}`);
             if (artifactServiceAvailable()) {
-                await uploadBackupArtifact({ name, backupPath: safety.path, metadataPath: safety.metadataPath, retentionDays: SAFETY_RETENTION_DAYS, incompressible: true });
+                await uploadBackupArtifact({
+                    name,
+                    backupPath: safety.path,
+                    metadataPath: safety.metadataPath,
+                    retentionDays: SAFETY_RETENTION_DAYS,
+                    incompressible: true,
+                });
                 safetyArtifact = name;
             }
             core/* info */.pq(`Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`);
@@ -41579,25 +42370,50 @@ async function run() {
         }
         if (replace)
             await clearSessions(inputs, database, safety);
-        emitEvent('restore_start', { database, mode: inputs.mode, checksum, source: backup.origin, safety_backup: safety?.path ?? null });
+        emitEvent('restore_start', {
+            database,
+            mode: inputs.mode,
+            checksum,
+            source: backup.origin,
+            safety_backup: safety?.path ?? null,
+        });
         if (!replace)
             await createDatabase(inputs.target, database, { template: 'template0' });
         try {
-            await restoreBackup({ target, backupPath: plainPath, format, pgRestore, psql, clean: replace, singleTransaction: true, noOwner: inputs.noOwner, tempDir: workDir, lockTimeoutMs: inputs.lockTimeoutMs });
+            await restoreBackup({
+                target,
+                backupPath: plainPath,
+                format,
+                pgRestore,
+                psql,
+                clean: replace,
+                singleTransaction: true,
+                noOwner: inputs.noOwner,
+                tempDir: workDir,
+                lockTimeoutMs: inputs.lockTimeoutMs,
+            });
         }
         catch (error) {
             if (!replace)
                 await dropDatabase(inputs.target, database).then(() => cancellation/* journal */.W8.cleanup(`dropped the half-restored database ${database}`), () => undefined);
-            const kept = safety ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.` : '';
+            const kept = safety
+                ? ` The safety backup is ${safety.path}${safetyArtifact ? ` (artifact ${safetyArtifact})` : ''}.`
+                : '';
             const lockWait = await lockHoldersExplanation(inputs, database, error);
             throw new errors/* ActionError */.lZ(`The restore into ${database} ${cancellation/* cancellation */.WN.cancelled ? 'was stopped' : 'failed'}, and was rolled back (it runs in one transaction)${replace ? '' : '; the new database was dropped'}.${kept}\n${(0,errors/* errorMessage */.gJ)(error)}${lockWait}`);
         }
         cancellation/* journal */.W8.step(`Restored the backup into ${database}`);
         // 5. Proof: the restored database against the backup's own record.
         const state = await withClient(target, (client) => inspectDatabase(client));
-        const comparison = compareWithBackup(state, { rowCounts: backup.metadata?.rowCounts ?? {}, schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion) });
+        const comparison = compareWithBackup(state, {
+            rowCounts: backup.metadata?.rowCounts ?? {},
+            schemaVersion: expectedSchemaVersion(backup.metadata, state.schemaVersion),
+        });
         const problems = describeComparison(comparison);
-        if (replace && backup.metadata && backup.metadata.tables.length === 0 && backup.metadata.excludeTables.length === 0) {
+        if (replace &&
+            backup.metadata &&
+            backup.metadata.tables.length === 0 &&
+            backup.metadata.excludeTables.length === 0) {
             const dumped = new Set(backup.metadata.dumpedTables);
             const extra = Object.keys(state.rowCounts).filter((table) => !dumped.has(table));
             if (extra.length) {
@@ -41618,19 +42434,45 @@ async function run() {
             'initial-version': initialVersion,
             'final-version': state.schemaVersion,
             'row-counts': state.rowCounts,
-            'foreign-keys': { checked: state.foreignKeys.length, violations: state.foreignKeys.filter((fk) => fk.violations > 0).map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })) },
+            'foreign-keys': {
+                checked: state.foreignKeys.length,
+                violations: state.foreignKeys
+                    .filter((fk) => fk.violations > 0)
+                    .map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })),
+            },
             'safety-backup-path': safety?.path,
             'safety-backup-artifact-name': safetyArtifact,
             'previous-database': previous,
             'duration-ms': durationMs,
         });
-        await (0,summary/* writeSummary */.Sy)(restoreSummary({ database: finalName, mode: inputs.mode, origin: backup.origin, checksum, metadata: backup.metadata, state, problems, safety, safetyArtifact, previous, durationMs }));
+        await (0,summary/* writeSummary */.Sy)(restoreSummary({
+            database: finalName,
+            mode: inputs.mode,
+            origin: backup.origin,
+            checksum,
+            metadata: backup.metadata,
+            state,
+            problems,
+            safety,
+            safetyArtifact,
+            previous,
+            durationMs,
+        }));
         if (problems.length > 0) {
             emitEvent('restore_failed', { database, problems });
             throw new errors/* ActionError */.lZ(`The restored database ${database} does not match the backup:\n- ${problems.join('\n- ')}\n` +
-                (replace ? `The safety backup is ${safety?.path ?? '(none taken)'}.` : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`));
+                (replace
+                    ? `The safety backup is ${safety?.path ?? '(none taken)'}.`
+                    : `${database} is kept for inspection${inputs.swap ? ' and was not swapped in' : ''}.`));
         }
-        emitEvent('restore_complete', { database: finalName, mode: inputs.mode, checksum, schema_version: state.schemaVersion, tables: Object.keys(state.rowCounts).length, duration_ms: durationMs });
+        emitEvent('restore_complete', {
+            database: finalName,
+            mode: inputs.mode,
+            checksum,
+            schema_version: state.schemaVersion,
+            tables: Object.keys(state.rowCounts).length,
+            duration_ms: durationMs,
+        });
         core/* info */.pq(`Restore into ${finalName} complete and verified in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
@@ -42163,7 +43005,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -42254,7 +43098,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -42279,7 +43127,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -28429,7 +28429,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -28469,15 +28469,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -28518,9 +28531,13 @@ async function githubCall(what, call) {
         const status = error.status;
         const detail = (0,errors/* errorMessage */.gJ)(error);
         if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, { hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.' });
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
         if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, { hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).' });
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
@@ -28529,7 +28546,13 @@ async function githubCall(what, call) {
 }
 async function listGitHubReleases(client, repo) {
     const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({ tag: release.tag_name, source: 'github-releases', prerelease: release.prerelease, draft: release.draft, created: Date.parse(release.created_at) / 1000 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
 }
 async function listGitHubTags(client, repo) {
     const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
@@ -28540,7 +28563,8 @@ async function listGitHubTags(client, repo) {
 
 /** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
 async function* environmentDeployments(client, repo, environment) {
-    const pages = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 })[Symbol.asyncIterator]();
+    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+    const pages = iterable[Symbol.asyncIterator]();
     const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
     for (;;) {
         const page = await githubCall(where, () => pages.next());
@@ -28548,7 +28572,11 @@ async function* environmentDeployments(client, repo, environment) {
             return;
         const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
         for (const deployment of deployments) {
-            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, { ...repo, deployment_id: deployment.id, per_page: 100 }));
+            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
+                ...repo,
+                deployment_id: deployment.id,
+                per_page: 100,
+            }));
             const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
             yield {
                 id: deployment.id,
@@ -28571,7 +28599,9 @@ const UNHEALTHY = ['failure', 'error', 'in_progress', 'queued', 'pending'];
 function decide(facts) {
     const latestState = facts.latest ? (facts.latest.latestState ?? 'none') : 'none';
     const failedTag = facts.failedTag || facts.latest?.ref || '';
-    const trigger = facts.workflowRun?.name ? `${facts.workflowRun.name} failed: ${facts.workflowRun.html_url ?? ''}`.trim() : '';
+    const trigger = facts.workflowRun?.name
+        ? `${facts.workflowRun.name} failed: ${facts.workflowRun.html_url ?? ''}`.trim()
+        : '';
     const reason = `Automatic rollback: ${(facts.reason || trigger || 'deploy checks failed').replace(/\s+/g, ' ').trim()}`;
     const detectedAt = facts.detectedAt || (facts.called ? undefined : facts.workflowRun?.updated_at) || facts.now.toISOString();
     const warnings = [];
@@ -28580,14 +28610,26 @@ function decide(facts) {
     }
     const base = { failedTag, detectedAt, reason, latestState, warnings };
     if (!facts.called && facts.workflowRun?.conclusion !== 'failure') {
-        return { ...base, rollBack: false, explanation: `The deploy run ${facts.workflowRun?.name ?? ''} ended ${facts.workflowRun?.conclusion ?? 'without a conclusion'}, not failure: nothing to roll back.`.replace(/\s+/g, ' ') };
+        return {
+            ...base,
+            rollBack: false,
+            explanation: `The deploy run ${facts.workflowRun?.name ?? ''} ended ${facts.workflowRun?.conclusion ?? 'without a conclusion'}, not failure: nothing to roll back.`.replace(/\s+/g, ' '),
+        };
     }
     if (!facts.latest)
         return { ...base, rollBack: false, explanation: `${facts.environment} has no deployments: nothing to roll back.` };
     if (!UNHEALTHY.includes(latestState)) {
-        return { ...base, rollBack: false, explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': nothing to roll back.` };
+        return {
+            ...base,
+            rollBack: false,
+            explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': nothing to roll back.`,
+        };
     }
-    return { ...base, rollBack: true, explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': rolling back.` };
+    return {
+        ...base,
+        rollBack: true,
+        explanation: `The latest deployment of ${facts.environment} (${facts.latest.ref}, id ${facts.latest.id}) is '${latestState}': rolling back.`,
+    };
 }
 
 // EXTERNAL MODULE: ./shared/inputs.ts
@@ -28612,7 +28654,10 @@ function readDecideInputs() {
         called: (0,inputs/* booleanInput */.tE)('called', { default: false }),
         failedTag: (0,inputs/* stringInput */.Uj)('failed-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION }),
         reason: (0,inputs/* stringInput */.Uj)('reason'),
-        detectedAt: (0,inputs/* stringInput */.Uj)('detected-at', { pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z' }),
+        detectedAt: (0,inputs/* stringInput */.Uj)('detected-at', {
+            pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+            patternDescription: 'an ISO 8601 time such as 2026-01-01T04:00:00Z',
+        }),
         githubToken: (0,inputs/* secretInput */.jY)('github-token', { required: true }),
     };
 }
@@ -28640,7 +28685,12 @@ async function run() {
         latest = deployment;
         break;
     }
-    const decision = decide({ ...inputs, workflowRun: inputs.called ? undefined : workflowRunEvent(), latest, now: new Date() });
+    const decision = decide({
+        ...inputs,
+        workflowRun: inputs.called ? undefined : workflowRunEvent(),
+        latest,
+        now: new Date(),
+    });
     for (const warning of decision.warnings)
         core/* warning */.$e(warning);
     if (decision.rollBack)
@@ -29174,7 +29224,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     cancellation.removePartialFiles();
-    const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = cancellation.cancelled
+        ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of journal.cleaned)
         core/* info */.pq(`Cleanup: ${line}.`);
     core/* setFailed */.C1(message);
@@ -29263,7 +29315,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -29288,7 +29344,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -28408,7 +28408,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -28448,15 +28448,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -28623,7 +28636,7 @@ function seconds(ms) {
 
 
 /** A size output (bytes, as text) for a reader: "1.2 MB", or "size unknown". */
-const humanSize = (bytes) => (bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)) : 'size unknown');
+const humanSize = (bytes) => bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)) : 'size unknown';
 function outcomeOf(facts) {
     const { results } = facts;
     if (facts.dryRun)
@@ -28646,7 +28659,9 @@ function backupStage(results, strategy) {
             stage: 'Backup (alongside)',
             result,
             durationMs: results.milliseconds('backup', 'duration-ms'),
-            details: result === 'skipped' ? 'not taken (image-only-backup: skip, or nothing to do)' : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
+            details: result === 'skipped'
+                ? 'not taken (image-only-backup: skip, or nothing to do)'
+                : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
         };
     }
     const artifact = results.output('rollback', 'backup-artifact');
@@ -28667,13 +28682,32 @@ function databaseStage(results, strategy, environment) {
         const reverted = results.json('rollback', 'reverted') ?? [];
         const list = reverted.length > 0 ? reverted.map((migration) => `${migration.version} ${migration.name}`).join(', ') : 'none';
         const text = `reverted: ${list} (${schemaChange(results)})`;
-        return { stage: { stage: 'Database', result: results.output('rollback', 'down-outcome') ?? results.result('rollback'), durationMs: results.milliseconds('rollback', 'down-duration-ms'), details: text }, text };
+        return {
+            stage: {
+                stage: 'Database',
+                result: results.output('rollback', 'down-outcome') ?? results.result('rollback'),
+                durationMs: results.milliseconds('rollback', 'down-duration-ms'),
+                details: text,
+            },
+            text,
+        };
     }
     if (strategy === 'restore-backup') {
         const text = `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
-        return { stage: { stage: 'Database', result: results.output('rollback', 'restore-outcome') ?? results.result('rollback'), durationMs: results.milliseconds('rollback', 'restore-duration-ms'), details: text }, text };
+        return {
+            stage: {
+                stage: 'Database',
+                result: results.output('rollback', 'restore-outcome') ?? results.result('rollback'),
+                durationMs: results.milliseconds('rollback', 'restore-duration-ms'),
+                details: text,
+            },
+            text,
+        };
     }
-    return { stage: { stage: 'Database', result: 'skipped', details: 'not needed (image-only)' }, text: 'not needed (image-only)' };
+    return {
+        stage: { stage: 'Database', result: 'skipped', details: 'not needed (image-only)' },
+        text: 'not needed (image-only)',
+    };
 }
 function smokeText(results) {
     const checks = results.json('rollback', 'smoke-checks');
@@ -28703,11 +28737,21 @@ function rollbackReport(facts) {
         failed: `❌ Rollback of ${environment} failed (plan: ${results.result('plan')}, backup: ${results.result('backup')}, rollback: ${results.result('rollback')})`,
     }[outcome];
     const database = databaseStage(results, strategy, environment);
-    const stages = [{ stage: 'Plan', result: results.result('plan'), details: `${current ?? '?'} → ${target ?? '?'}, strategy ${strategy ?? '?'}` }];
+    const stages = [
+        {
+            stage: 'Plan',
+            result: results.result('plan'),
+            details: `${current ?? '?'} → ${target ?? '?'}, strategy ${strategy ?? '?'}`,
+        },
+    ];
     if (outcome !== 'nothing-to-do' && outcome !== 'dry-run') {
         stages.push(backupStage(results, strategy));
         if (stoppedAt)
-            stages.push({ stage: 'Services stopped', result: 'success', details: `at ${clock(stoppedAt)}: no writes during the database change (the database kept running)` });
+            stages.push({
+                stage: 'Services stopped',
+                result: 'success',
+                details: `at ${clock(stoppedAt)}: no writes during the database change (the database kept running)`,
+            });
         stages.push(database.stage);
         stages.push({
             stage: 'Redeploy',
@@ -28716,7 +28760,12 @@ function rollbackReport(facts) {
             details: `running ${results.output('rollback', 'running-tag') ?? '?'}${results.output('rollback', 'deployment-id') ? `, deployment ${results.output('rollback', 'deployment-id')}` : ''}`,
         });
         const smoke = results.output('rollback', 'smoke-passed');
-        stages.push({ stage: 'Smoke test', result: smoke === undefined ? '–' : smoke === 'true' ? 'passed' : 'failed', durationMs: results.milliseconds('rollback', 'smoke-duration-ms'), details: smokeText(results) });
+        stages.push({
+            stage: 'Smoke test',
+            result: smoke === undefined ? '–' : smoke === 'true' ? 'passed' : 'failed',
+            durationMs: results.milliseconds('rollback', 'smoke-duration-ms'),
+            details: smokeText(results),
+        });
     }
     const times = [];
     if (detectionToHealthy !== undefined)
@@ -28747,9 +28796,19 @@ function rollbackReport(facts) {
         times.length > 0 ? `\n${times.join('\n\n')}\n` : '',
         `\n${(0,summary/* details */.zH)('Incident record (paste into the incident document)', (0,summary/* codeBlock */.DV)(incidentRecord, 'text'))}`,
     ].join('\n');
-    const timing = detectionToHealthy !== undefined ? ` in ${detectionToHealthy} s from detection${downtime !== undefined ? `, ${downtime} s down` : ''}` : '';
+    const timing = detectionToHealthy !== undefined
+        ? ` in ${detectionToHealthy} s from detection${downtime !== undefined ? `, ${downtime} s down` : ''}`
+        : '';
     const message = `${headline}${timing}. ${facts.reason ?? ''}`.replace(/\s+/g, ' ').trim();
-    return { outcome, headline, markdown, incidentRecord, message, detectionToHealthySeconds: detectionToHealthy, downtimeSeconds: downtime };
+    return {
+        outcome,
+        headline,
+        markdown,
+        incidentRecord,
+        message,
+        detectionToHealthySeconds: detectionToHealthy,
+        downtimeSeconds: downtime,
+    };
 }
 
 // EXTERNAL MODULE: ./shared/inputs.ts
@@ -29295,7 +29354,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     cancellation.removePartialFiles();
-    const message = cancellation.cancelled ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = cancellation.cancelled
+        ? `Cancelled by ${cancellation.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of journal.cleaned)
         core/* info */.pq(`Cleanup: ${line}.`);
     core/* setFailed */.C1(message);
@@ -29386,7 +29447,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -29411,7 +29476,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -35141,7 +35141,10 @@ function resolvePgTarget(databaseUrl, inputName = 'database-url') {
         if (!Number.isInteger(port) || port <= 0 || port > 65535)
             throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
         return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || url.searchParams.get('host') || process.env.PGHOST || 'localhost',
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
             port,
             user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
             password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
@@ -35188,7 +35191,9 @@ function pgToolEnv(target, settings = {}) {
     const options = [
         process.env.PGOPTIONS,
         settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : undefined,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
     ].filter(Boolean);
     return {
         PGHOST: target.host,
@@ -35355,7 +35360,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -35450,7 +35457,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -35559,7 +35568,11 @@ async function runProbe(executable) {
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
-    return { path: executable, version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`, major: Number(match[1]) };
+    return {
+        path: executable,
+        version: match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`,
+        major: Number(match[1]),
+    };
 }
 /**
  * The newest `tool` found, which must be at least `serverMajor`. With `binDir`, only that
@@ -35567,7 +35580,9 @@ async function runProbe(executable) {
  */
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
-    const all = dirs.map((dir) => findExecutable(external_node_path_default().join(dir, tool))).filter((file) => file !== undefined);
+    const all = dirs
+        .map((dir) => findExecutable(external_node_path_default().join(dir, tool)))
+        .filter((file) => file !== undefined);
     // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
     // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
     // cost a Perl start per probe and per call.
@@ -35578,7 +35593,9 @@ async function findPgTool(tool, serverMajor, binDir) {
     const suitable = found.filter((candidate) => candidate.major >= serverMajor).sort((a, b) => b.major - a.major)[0];
     if (suitable)
         return suitable;
-    const seen = found.length ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}` : `no ${tool} found`;
+    const seen = found.length
+        ? `found ${found.map((candidate) => `${candidate.path} (${candidate.version})`).join(', ')}`
+        : `no ${tool} found`;
     throw new errors/* ActionError */.lZ(`The server runs PostgreSQL ${serverMajor}, which needs ${tool} ${serverMajor} or newer; ${seen}${binDir ? ` in pg-bin-dir "${binDir}"` : ''}.`, {
         hint: `On ubuntu runners, add a step before this one: ` +
             `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && ` +
@@ -35610,22 +35627,34 @@ function normalizeSchema(dump, options = {}) {
         .filter((line) => !line.startsWith('--'))
         .filter((line) => !/^SET |^SELECT pg_catalog\.set_config/.test(line))
         .map((line) => line.replace(/\s+$/, ''));
-    const text = lines.join('\n').replace(/\n{2,}/g, '\n\n').trim();
+    const text = lines
+        .join('\n')
+        .replace(/\n{2,}/g, '\n\n')
+        .trim();
     if (!options.ignoreColumnOrder)
         return `${text}\n`;
     // Sort the column lines of each CREATE TABLE so column order does not count as a difference.
     const sorted = text.replace(/(CREATE TABLE [^\n]+ \(\n)([\s\S]*?)(\n\)[^\n]*;)/g, (_match, head, body, tail) => {
-        const columns = body.split(',\n').map((column) => column.trim()).sort();
+        const columns = body
+            .split(',\n')
+            .map((column) => column.trim())
+            .sort();
         return `${head}    ${columns.join(',\n    ')}${tail}`;
     });
     return `${sorted}\n`;
 }
 /** Statements of `a` that `b` lacks and vice versa, for a readable "schemas differ" error. */
 function schemaDifferences(a, b) {
-    const statements = (text) => new Set(text.split(/;\n/).map((statement) => statement.trim()).filter(Boolean));
+    const statements = (text) => new Set(text
+        .split(/;\n/)
+        .map((statement) => statement.trim())
+        .filter(Boolean));
     const first = statements(a);
     const second = statements(b);
-    return { onlyInFirst: [...first].filter((s) => !second.has(s)), onlyInSecond: [...second].filter((s) => !first.has(s)) };
+    return {
+        onlyInFirst: [...first].filter((s) => !second.has(s)),
+        onlyInSecond: [...second].filter((s) => !first.has(s)),
+    };
 }
 
 // EXTERNAL MODULE: ./shared/summary.ts
@@ -35670,7 +35699,9 @@ async function run() {
     const target = resolvePgTarget(inputs.databaseUrl);
     const server = await withClient(target, (client) => serverVersion(client));
     const pgDump = await findPgTool('pg_dump', server.major, inputs.pgBinDir);
-    const schema = normalizeSchema(await dumpSchema(target, pgDump.path, { excludeTables: inputs.excludeTables }), { ignoreColumnOrder: inputs.ignoreColumnOrder });
+    const schema = normalizeSchema(await dumpSchema(target, pgDump.path, { excludeTables: inputs.excludeTables }), {
+        ignoreColumnOrder: inputs.ignoreColumnOrder,
+    });
     (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(inputs.path), { recursive: true });
     (0,external_node_fs_.writeFileSync)(inputs.path, schema);
     core/* info */.pq(`Schema of ${describeTarget(target)} (PostgreSQL ${server.text}, pg_dump ${pgDump.version}): ${schema.split('\n').length} lines in ${inputs.path}.`);
@@ -35685,7 +35716,10 @@ async function run() {
         core/* info */.pq(`The schema equals the snapshot in ${inputs.compareTo}.`);
         return;
     }
-    const shown = [...differences.onlyInFirst.map((statement) => `- ${statement}`), ...differences.onlyInSecond.map((statement) => `+ ${statement}`)].join('\n\n');
+    const shown = [
+        ...differences.onlyInFirst.map((statement) => `- ${statement}`),
+        ...differences.onlyInSecond.map((statement) => `+ ${statement}`),
+    ].join('\n\n');
     await (0,summary/* writeSummary */.Sy)(`### Schema differs from ${external_node_path_default().basename(inputs.compareTo)}\n\n${(0,summary/* codeBlock */.DV)(shown, 'diff')}`);
     throw new errors/* ActionError */.lZ(`The schema of ${describeTarget(target)} differs from the snapshot in ${inputs.compareTo}: ${differences.onlyInFirst.length} statement(s) only in the snapshot, ${differences.onlyInSecond.length} only now. First: ${(differences.onlyInFirst[0] ?? differences.onlyInSecond[0]).slice(0, 300)}`);
 }
@@ -36217,7 +36251,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     cancellation/* cancellation */.WN.removePartialFiles();
-    const message = cancellation/* cancellation */.WN.cancelled ? `Cancelled by ${cancellation/* cancellation */.WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = cancellation/* cancellation */.WN.cancelled
+        ? `Cancelled by ${cancellation/* cancellation */.WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of cancellation/* journal */.W8.cleaned)
         core/* info */.pq(`Cleanup: ${line}.`);
     core/* setFailed */.C1(message);
@@ -36306,7 +36342,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -36331,7 +36371,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

@@ -39512,7 +39512,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -39607,7 +39609,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -39718,7 +39722,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -39852,7 +39861,9 @@ function normaliseKey(key) {
 }
 async function openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -39860,23 +39871,38 @@ async function openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -39914,7 +39940,10 @@ async function openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -39975,7 +40004,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
@@ -40006,7 +40041,10 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, { hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).', cause: error });
+        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
     }
     return full;
 }
@@ -40118,7 +40156,7 @@ function statusDescription(text) {
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
 function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt } = env;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
     return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
@@ -40158,15 +40196,28 @@ async function setDeploymentStatus(client, repository, deploymentId, state, deta
  * first, looking at most `limit` back. Returns the IDs it changed.
  */
 async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: limit });
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
     const changed = [];
     for (const deployment of deployments) {
         if (deployment.id === currentId)
             continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({ ...repository, deployment_id: deployment.id, per_page: 1 });
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
         if (statuses[0]?.state !== 'success')
             continue;
-        await client.rest.repos.createDeploymentStatus({ ...repository, deployment_id: deployment.id, state: 'inactive', auto_inactive: false });
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
         changed.push(deployment.id);
     }
     return changed;
@@ -40344,7 +40395,10 @@ function parseHeaders(text, secretNames) {
 }
 function readSmokeInputs() {
     // Headers first: their secret values are masked before any other input error can print anything.
-    const secretHeaders = new Set((0,inputs/* listInput */.dt)('secret-headers', { itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, itemDescription: 'header names such as X-Internal-Auth' }).map((name) => name.toLowerCase()));
+    const secretHeaders = new Set((0,inputs/* listInput */.dt)('secret-headers', {
+        itemPattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+        itemDescription: 'header names such as X-Internal-Auth',
+    }).map((name) => name.toLowerCase()));
     const headers = parseHeaders((0,inputs/* stringInput */.Uj)('headers'), secretHeaders);
     for (const name of Object.keys(headers))
         if (isCredentialHeader(name))
@@ -40363,17 +40417,28 @@ function readSmokeInputs() {
         url,
         baseUrl,
         suite,
-        method: (0,inputs/* stringInput */.Uj)('method', { default: 'GET', pattern: /^[A-Za-z]+$/, patternDescription: 'an HTTP method such as GET or HEAD' }).toUpperCase(),
+        method: (0,inputs/* stringInput */.Uj)('method', {
+            default: 'GET',
+            pattern: /^[A-Za-z]+$/,
+            patternDescription: 'an HTTP method such as GET or HEAD',
+        }).toUpperCase(),
         expectedStatus: parseExpectedStatus((0,inputs/* stringInput */.Uj)('expected-status', { default: '2xx' })),
         expectedVersion: (0,inputs/* stringInput */.Uj)('expected-version'),
-        versionPath: (0,inputs/* stringInput */.Uj)('version-path', { default: '$.version', pattern: /^\$/, patternDescription: 'a JSONPath starting with "$", e.g. $.version' }),
+        versionPath: (0,inputs/* stringInput */.Uj)('version-path', {
+            default: '$.version',
+            pattern: /^\$/,
+            patternDescription: 'a JSONPath starting with "$", e.g. $.version',
+        }),
         headers,
         secretHeaders,
         timeoutMs: (0,inputs/* durationInput */.Ts)('timeout', { default: 10_000, min: 1 }),
         deadlineMs: (0,inputs/* durationInput */.Ts)('deadline', { default: 60_000, min: 0 }),
         consecutiveSuccesses: (0,inputs/* integerInput */.$A)('consecutive-successes', { default: 1, min: 1, max: 100 }),
         warmup: (0,inputs/* integerInput */.$A)('warmup', { default: 0, min: 0, max: 100 }),
-        retryStatuses: (0,inputs/* listInput */.dt)('retry-statuses', { itemPattern: /^[1-5][0-9]{2}$/, itemDescription: 'status codes such as 503' }).map(Number),
+        retryStatuses: (0,inputs/* listInput */.dt)('retry-statuses', {
+            itemPattern: /^[1-5][0-9]{2}$/,
+            itemDescription: 'status codes such as 503',
+        }).map(Number),
         retryOnAssertionFailure: (0,inputs/* booleanInput */.tE)('retry-on-assertion-failure', { default: false }),
         backoffMs,
         maxBackoffMs,
@@ -40412,7 +40477,7 @@ function readDeploymentInputs() {
     if (id === undefined)
         return undefined;
     if (!environment)
-        throw new errors/* InputError */.dz('environment', 'is required with deployment-id: on success the environment\'s earlier deployments are marked inactive.');
+        throw new errors/* InputError */.dz('environment', "is required with deployment-id: on success the environment's earlier deployments are marked inactive.");
     if (!token)
         throw new errors/* InputError */.dz('github-token', 'is required with deployment-id (a token with permissions: deployments: write).');
     return { id, environment, environmentUrl, token };
@@ -40530,7 +40595,9 @@ function deepEqual(a, b) {
     }
     const aKeys = Object.keys(a);
     const bKeys = Object.keys(b);
-    return aKeys.length === bKeys.length && aKeys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual(a[key], b[key]));
+    return (aKeys.length === bKeys.length &&
+        aKeys.every((key) => Object.prototype.hasOwnProperty.call(b, key) &&
+            deepEqual(a[key], b[key])));
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/model.ts
@@ -40556,19 +40623,47 @@ var dist = __nccwpck_require__(8815);
  * error messages ("unknown field "urll" in a check").
  */
 const ASSERTION_OPERATORS = [
-    'equals', 'not-equals', 'one-of', 'matches', 'not-matches', 'contains', 'not-contains',
-    'exists', 'type', 'lt', 'lte', 'gt', 'gte', 'length',
+    'equals',
+    'not-equals',
+    'one-of',
+    'matches',
+    'not-matches',
+    'contains',
+    'not-contains',
+    'exists',
+    'type',
+    'lt',
+    'lte',
+    'gt',
+    'gte',
+    'length',
 ];
 const COMPARISON_OPERATORS = ['lt', 'lte', 'gt', 'gte'];
 const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
 const OPERATORS_TITLE = 'assertion operators';
 /** Objects whose keys are assertion operators: an unknown key there is an unknown operator. */
-const OPERATOR_OBJECT_TITLES = [OPERATORS_TITLE, 'body assertion', 'response-time comparison', 'days-to-expiry comparison'];
+const OPERATOR_OBJECT_TITLES = [
+    OPERATORS_TITLE,
+    'body assertion',
+    'response-time comparison',
+    'days-to-expiry comparison',
+];
 const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$|^\\s*\\d+(\\.\\d+)?\\s*$';
 const STATUS_PATTERN = '^([1-5]xx|[1-5][0-9]{2})$';
 const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-const suite_schema_duration = { type: ['string', 'number'], pattern: DURATION_PATTERN, minimum: 0, description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)' };
-const statusItem = { type: ['integer', 'string'], minimum: 100, maximum: 599, pattern: STATUS_PATTERN, description: 'a status code such as 200 or a class such as 2xx' };
+const suite_schema_duration = {
+    type: ['string', 'number'],
+    pattern: DURATION_PATTERN,
+    minimum: 0,
+    description: 'a duration such as 500ms, 5s or 2m (a bare number is seconds)',
+};
+const statusItem = {
+    type: ['integer', 'string'],
+    minimum: 100,
+    maximum: 599,
+    pattern: STATUS_PATTERN,
+    description: 'a status code such as 200 or a class such as 2xx',
+};
 const operators = {
     title: OPERATORS_TITLE,
     type: 'object',
@@ -40614,7 +40709,13 @@ const expectSchema = {
     type: 'object',
     additionalProperties: false,
     properties: {
-        status: { ...statusItem, type: ['integer', 'string', 'array'], minItems: 1, items: statusItem, description: 'a status code such as 200, a class such as 2xx, or a list of them' },
+        status: {
+            ...statusItem,
+            type: ['integer', 'string', 'array'],
+            minItems: 1,
+            items: statusItem,
+            description: 'a status code such as 200, a class such as 2xx, or a list of them',
+        },
         json: {
             title: 'json assertions',
             type: 'object',
@@ -40867,7 +40968,11 @@ function parseSuite(source) {
         return { line, column: col };
     };
     if (document.errors.length > 0) {
-        throw new SuiteError(source, document.errors.map((error) => ({ pointer: [], message: `YAML syntax: ${error.message.split('\n')[0]}`, ...locateOffset(error.pos[0]) })));
+        throw new SuiteError(source, document.errors.map((error) => ({
+            pointer: [],
+            message: `YAML syntax: ${error.message.split('\n')[0]}`,
+            ...locateOffset(error.pos[0]),
+        })));
     }
     const data = document.toJS({ maxAliasCount: 100 });
     const locate = (pointer, atKey = false) => {
@@ -40876,7 +40981,9 @@ function parseSuite(source) {
     };
     const validate = validator();
     if (!validate(data)) {
-        const problems = (validate.errors ?? []).flatMap((error) => describeError(error)).map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
+        const problems = (validate.errors ?? [])
+            .flatMap((error) => describeError(error))
+            .map((problem) => ({ ...problem, ...locate(problem.pointer, problem.atKey) }));
         throw new SuiteError(source, dedupe(problems.map(({ atKey: _atKey, ...rest }) => rest)));
     }
     return { suite: data, source, locate };
@@ -40954,28 +41061,65 @@ function describeError(error) {
             const known = Object.keys(schema.properties ?? {});
             if (schema.title && OPERATOR_OBJECT_TITLES.includes(schema.title)) {
                 const operatorNames = schema.title === 'assertion operators' ? [...ASSERTION_OPERATORS] : known;
-                return [{ pointer: [...pointer, name], atKey: true, message: `unknown assertion operator "${name}"${didYouMean(name, operatorNames)}; operators here: ${operatorNames.join(', ')}` }];
+                return [
+                    {
+                        pointer: [...pointer, name],
+                        atKey: true,
+                        message: `unknown assertion operator "${name}"${didYouMean(name, operatorNames)}; operators here: ${operatorNames.join(', ')}`,
+                    },
+                ];
             }
-            return [{ pointer: [...pointer, name], atKey: true, message: `unknown field "${name}"${schema.title ? ` in a ${schema.title}` : ''}${didYouMean(name, known)}; allowed: ${known.join(', ')}` }];
+            return [
+                {
+                    pointer: [...pointer, name],
+                    atKey: true,
+                    message: `unknown field "${name}"${schema.title ? ` in a ${schema.title}` : ''}${didYouMean(name, known)}; allowed: ${known.join(', ')}`,
+                },
+            ];
         }
         case 'pattern': {
             if (error.propertyName !== undefined) {
-                return [{ pointer: [...pointer, error.propertyName], atKey: true, message: `"${error.propertyName}" is not ${schema.description ?? `a name matching ${params.pattern}`}` }];
+                return [
+                    {
+                        pointer: [...pointer, error.propertyName],
+                        atKey: true,
+                        message: `"${error.propertyName}" is not ${schema.description ?? `a name matching ${params.pattern}`}`,
+                    },
+                ];
             }
             return [{ pointer, message: `must be ${schema.description ?? `a string matching ${params.pattern}`}${got}` }];
         }
         case 'type': {
             const types = [].concat(params.type);
-            const expected = schema.description ?? types.map((type) => (type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : type === 'integer' ? 'an integer' : `a ${type}`)).join(' or ');
+            const expected = schema.description ??
+                types
+                    .map((type) => type === 'object'
+                    ? 'a mapping'
+                    : type === 'array'
+                        ? 'a list'
+                        : type === 'integer'
+                            ? 'an integer'
+                            : `a ${type}`)
+                    .join(' or ');
             return [{ pointer, message: `must be ${expected}${got}` }];
         }
         case 'enum':
-            return [{ pointer, message: `must be one of ${params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}${got}` }];
+            return [
+                {
+                    pointer,
+                    message: `must be one of ${params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}${got}`,
+                },
+            ];
         case 'const':
             return [{ pointer, message: `must be ${JSON.stringify(params.allowedValue)}${got}` }];
         case 'minimum':
         case 'maximum':
-            return [{ pointer, message: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${params.limit}${schema.description ? ` (${schema.description})` : ''}${got}` }];
+            return [
+                {
+                    pointer,
+                    message: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${params.limit}${schema.description ? ` (${schema.description})` : ''}${got}`,
+                },
+            ];
         case 'minItems':
             return [{ pointer, message: `must list at least ${params.limit} item${params.limit === 1 ? '' : 's'}` }];
         case 'minProperties':
@@ -41005,7 +41149,9 @@ function didYouMean(name, known) {
         if (distance < bestDistance)
             [best, bestDistance] = [candidate, distance];
     }
-    return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean "${best}"?)` : '';
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+        ? ` (did you mean "${best}"?)`
+        : '';
 }
 function editDistance(a, b) {
     const row = Array.from({ length: b.length + 1 }, (_, index) => index);
@@ -41203,10 +41349,20 @@ function urlCheck(context, baseUrl, problems) {
         request.assertions.push(comparisonAssertion('response-time', 'lte', inputs.maxResponseTimeMs));
     if (inputs.tlsExpiryDays !== undefined)
         request.assertions.push(comparisonAssertion('tls-days-to-expiry', 'gte', inputs.tlsExpiryDays));
-    return { name: request.name, flow: false, steps: [request], retry: retryPlan(undefined, undefined, inputs), variables: [] };
+    return {
+        name: request.name,
+        flow: false,
+        steps: [request],
+        retry: retryPlan(undefined, undefined, inputs),
+        variables: [],
+    };
 }
 function inputHeaders(inputs) {
-    return Object.entries(inputs.headers).map(([name, value]) => ({ name, value, secret: inputs.secretHeaders.has(name.toLowerCase()) }));
+    return Object.entries(inputs.headers).map(([name, value]) => ({
+        name,
+        value,
+        secret: inputs.secretHeaders.has(name.toLowerCase()),
+    }));
 }
 function joinUrl(baseUrl, url) {
     if (!baseUrl || !url.startsWith('/'))
@@ -41403,11 +41559,20 @@ function comparisonAssertion(subject, operator, expected, httpsOnly = false) {
     return { subject, operator, expected, label: subject, httpsOnly };
 }
 function versionAssertion(pathToVersion, expected) {
-    return { subject: 'version', path: pathToVersion, target: pathToVersion.source, operator: 'version', expected, label: `version at ${pathToVersion.source}` };
+    return {
+        subject: 'version',
+        path: pathToVersion,
+        target: pathToVersion.source,
+        operator: 'version',
+        expected,
+        label: `version at ${pathToVersion.source}`,
+    };
 }
 function buildAssertions(raw, defaults, pointer, inputs, scope, context, problems) {
     const statuses = raw?.status ?? defaults?.status;
-    const assertions = [statusAssertion(statuses === undefined ? inputs.expectedStatus : [].concat(statuses))];
+    const assertions = [
+        statusAssertion(statuses === undefined ? inputs.expectedStatus : [].concat(statuses)),
+    ];
     // A request's own header expectations replace the defaults' (`headers: {}` drops them, e.g. for a 204).
     const headerBase = raw?.headers ? [...pointer, 'headers'] : ['defaults', 'expect', 'headers'];
     for (const [name, spec] of Object.entries(raw?.headers ?? defaults?.headers ?? {})) {
@@ -41451,13 +41616,17 @@ function comparisonEntries(value, shorthand) {
     return [[shorthand, value]];
 }
 function valueAssertions(subject, target, compiled, spec, pointer, scope, context, problems) {
-    const operators = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? Object.entries(spec) : [['equals', subject === 'header' ? String(spec) : spec]];
+    const operators = spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+        ? Object.entries(spec)
+        : [['equals', subject === 'header' ? String(spec) : spec]];
     const subjectLabel = subject === 'body' ? 'body' : subject === 'header' ? `header ${target}` : `json ${target}`;
     return operators.map(([operator, expected]) => {
         const operatorPointer = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? [...pointer, operator] : pointer;
         for (const reference of jsonReferences(expected))
             checkReference(reference, operatorPointer, scope, context, problems);
-        if ((operator === 'matches' || operator === 'not-matches') && typeof expected === 'string' && templateReferences(expected).length === 0) {
+        if ((operator === 'matches' || operator === 'not-matches') &&
+            typeof expected === 'string' &&
+            templateReferences(expected).length === 0) {
             try {
                 new RegExp(expected);
             }
@@ -41465,10 +41634,21 @@ function valueAssertions(subject, target, compiled, spec, pointer, scope, contex
                 problems.add(operatorPointer, `is not a valid regular expression: ${error.message}`);
             }
         }
-        if (COMPARISON_OPERATORS.includes(operator) && typeof expected === 'string' && subject === 'header' && Number.isNaN(Number(expected)) && templateReferences(expected).length === 0) {
+        if (COMPARISON_OPERATORS.includes(operator) &&
+            typeof expected === 'string' &&
+            subject === 'header' &&
+            Number.isNaN(Number(expected)) &&
+            templateReferences(expected).length === 0) {
             problems.add(operatorPointer, `compares numbers; got ${JSON.stringify(expected)}`);
         }
-        return { subject, target, path: compiled, operator: operator, expected, label: `${subjectLabel} ${operator}` };
+        return {
+            subject,
+            target,
+            path: compiled,
+            operator: operator,
+            expected,
+            label: `${subjectLabel} ${operator}`,
+        };
     });
 }
 function buildCapture(name, spec, pointer, problems) {
@@ -41493,7 +41673,14 @@ function buildCapture(name, spec, pointer, problems) {
         return compiled ? { name, source: 'json', path: compiled, regex, secret, label: object.json } : undefined;
     }
     if (object.header !== undefined)
-        return { name, source: 'header', header: object.header.toLowerCase(), regex, secret, label: `header ${object.header}` };
+        return {
+            name,
+            source: 'header',
+            header: object.header.toLowerCase(),
+            regex,
+            secret,
+            label: `header ${object.header}`,
+        };
     if (!regex) {
         problems.add(pointer, 'needs json (a JSONPath), header (a header name) or regex (over the body)');
         return undefined;
@@ -41680,7 +41867,9 @@ function proxyFor(url) {
     if (!proxy)
         return undefined;
     // "proxy.corp:3128" parses as a URL with the scheme "proxy.corp:"; curl reads it as http.
-    return proxy.protocol === 'http:' || proxy.protocol === 'https:' ? new URL(proxy.href) : new URL(`http://${proxy.href}`);
+    return proxy.protocol === 'http:' || proxy.protocol === 'https:'
+        ? new URL(proxy.href)
+        : new URL(`http://${proxy.href}`);
 }
 /** A proxy that could not be used: unreachable, or it refused the tunnel (a connection failure). */
 class ProxyError extends Error {
@@ -41701,14 +41890,26 @@ function authority(url) {
 }
 /** How to reach the proxy itself (node:http wants an IPv6 host without its brackets). */
 function connectToProxy(proxy) {
-    return { send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request, hostname: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80) };
+    return {
+        send: proxy.protocol === 'https:' ? (external_node_https_default()).request : (external_node_http_default()).request,
+        hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+    };
 }
 /** A CONNECT tunnel through the proxy to the target's host and port; aborted with `signal`. */
 function openTunnel(proxy, target, signal) {
     const to = authority(target);
     const { send, hostname, port } = connectToProxy(proxy);
     return new Promise((resolve, reject) => {
-        const request = send({ hostname, port, method: 'CONNECT', path: to, agent: false, signal, headers: { host: to, ...proxyAuthorization(proxy) } });
+        const request = send({
+            hostname,
+            port,
+            method: 'CONNECT',
+            path: to,
+            agent: false,
+            signal,
+            headers: { host: to, ...proxyAuthorization(proxy) },
+        });
         request.once('connect', (response, socket, head) => {
             if (response.statusCode === 200) {
                 if (head.length > 0)
@@ -41740,11 +41941,22 @@ function proxyRoute(url, signal) {
     if (url.protocol !== 'https:') {
         const { send, hostname, port } = connectToProxy(proxy);
         const absolute = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
-        return { send, options: { hostname, port, path: absolute }, headers: { host: url.host, ...proxyAuthorization(proxy) } };
+        return {
+            send,
+            options: { hostname, port, path: absolute },
+            headers: { host: url.host, ...proxyAuthorization(proxy) },
+        };
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const createConnection = (options, connected) => {
-        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({ socket: tunnel, host, servername: external_node_net_default().isIP(host) ? undefined : host, rejectUnauthorized: options.rejectUnauthorized, secureContext: options.secureContext, ca: options.ca })), (error) => connected(error));
+        openTunnel(proxy, url, signal).then((tunnel) => connected(null, external_node_tls_default().connect({
+            socket: tunnel,
+            host,
+            servername: external_node_net_default().isIP(host) ? undefined : host,
+            rejectUnauthorized: options.rejectUnauthorized,
+            secureContext: options.secureContext,
+            ca: options.ca,
+        })), (error) => connected(error));
         return undefined;
     };
     return { send: (external_node_https_default()).request, options: { agent: undefined, createConnection }, headers: {} };
@@ -41769,7 +41981,17 @@ class HttpRequestError extends Error {
 }
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+const CONNECTION_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ECONNABORTED',
+    'ETIMEDOUT',
+]);
 // Headers that carry credentials: never sent on to another origin by a redirect (curl and fetch agree).
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 // Parsing the system roots into a secure context takes tens of milliseconds, inside the timed span
@@ -41822,7 +42044,11 @@ function singleRequest(options, deadline, started) {
     return new Promise((resolve, reject) => {
         const remaining = Math.max(1, deadline - external_node_perf_hooks_.performance.now());
         const secure = options.url.protocol === 'https:';
-        const headers = { 'user-agent': 'rollback-actions-smoke-test', accept: '*/*', ...options.headers };
+        const headers = {
+            'user-agent': 'rollback-actions-smoke-test',
+            accept: '*/*',
+            ...options.headers,
+        };
         if (options.body !== undefined && !hasHeader(headers, 'content-length'))
             headers['content-length'] = String(Buffer.byteLength(options.body));
         const requestOptions = {
@@ -41854,7 +42080,9 @@ function singleRequest(options, deadline, started) {
             ? route.send(options.url, { ...requestOptions, ...route.options, headers: { ...headers, ...route.headers } })
             : (secure ? (external_node_https_default()) : (external_node_http_default())).request(options.url, requestOptions);
         const timer = setTimeout(() => {
-            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, { code: 'ETIMEDOUT' }));
+            fail(new HttpRequestError('timeout', `no answer within ${Math.round(options.timeoutMs)} ms (timeout)`, {
+                code: 'ETIMEDOUT',
+            }));
         }, remaining);
         if (secure) {
             request.on('socket', (socket) => {
@@ -41905,7 +42133,9 @@ function singleRequest(options, deadline, started) {
             });
             decoded.on('end', finish);
             decoded.on('error', (error) => fail(classifyError(error)));
-            response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', { code: 'ECONNRESET' })));
+            response.on('aborted', () => fail(new HttpRequestError('connection', 'the server closed the connection before the body was complete', {
+                code: 'ECONNRESET',
+            })));
         });
         request.end(options.body);
     });
@@ -41925,7 +42155,9 @@ function hasHeader(headers, name) {
     return Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 function decodeStream(response) {
-    const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const encoding = String(response.headers['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase();
     if (encoding === 'gzip' || encoding === 'x-gzip')
         return response.pipe(external_node_zlib_default().createGunzip());
     if (encoding === 'deflate')
@@ -41968,14 +42200,19 @@ function formatName(name) {
 }
 function classifyError(error) {
     const code = error.code ?? '';
-    if (code.startsWith('ERR_TLS') || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate/i.test(error.message)) {
+    if (code.startsWith('ERR_TLS') ||
+        /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) ||
+        /certificate/i.test(error.message)) {
         return new HttpRequestError('tls', `TLS: ${error.message}`, { code, cause: error });
     }
     if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE') {
         return new HttpRequestError('protocol', `invalid HTTP response: ${error.message}`, { code, cause: error });
     }
     if (CONNECTION_CODES.has(code) || error.message === 'socket hang up') {
-        return new HttpRequestError('connection', connectionMessage(code, error.message), { code: code || 'ECONNRESET', cause: error });
+        return new HttpRequestError('connection', connectionMessage(code, error.message), {
+            code: code || 'ECONNRESET',
+            cause: error,
+        });
     }
     return new HttpRequestError('connection', error.message, { code, cause: error });
 }
@@ -42015,7 +42252,9 @@ class ResponseView {
             }
             catch (error) {
                 const contentType = this.response.headers['content-type'] ?? 'no content-type';
-                this.parsed = { error: `body is not JSON (${contentType}${this.response.bodyTruncated ? ', truncated' : ''}): ${error.message}` };
+                this.parsed = {
+                    error: `body is not JSON (${contentType}${this.response.bodyTruncated ? ', truncated' : ''}): ${error.message}`,
+                };
             }
         }
         return this.parsed;
@@ -42026,12 +42265,17 @@ function formatValue(value, limit = 200) {
         return '(missing)';
     if (value === undefined)
         return 'undefined';
-    const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
     return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
 }
 /** Returns undefined when the assertion does not apply (an https-only default on a plain http request). */
 function evaluateAssertion(assertion, view, render) {
-    const result = (passed, expected, actual) => ({ label: assertion.label, passed, expected, actual });
+    const result = (passed, expected, actual) => ({
+        label: assertion.label,
+        passed,
+        expected,
+        actual,
+    });
     switch (assertion.subject) {
         case 'status': {
             const matchers = assertion.expected;
@@ -42059,7 +42303,10 @@ function evaluateAssertion(assertion, view, render) {
             }
             const days = Math.floor(certificate.daysToExpiry * 10) / 10;
             const outcome = compareNumbers(assertion, days, render, (value) => `${value} days`, result);
-            return { ...outcome, actual: `${outcome.actual} (expires ${certificate.validTo.toISOString()}, ${certificate.subject || 'no subject'})` };
+            return {
+                ...outcome,
+                actual: `${outcome.actual} (expires ${certificate.validTo.toISOString()}, ${certificate.subject || 'no subject'})`,
+            };
         }
         case 'header': {
             const value = view.response.headers[assertion.target];
@@ -42172,7 +42419,8 @@ function applyOperator(assertion, actual, render, result) {
             return result(expected.some((option) => deepEqual(actual, option)), expectedText, shown);
         case 'matches':
         case 'not-matches': {
-            const matched = (typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean') && new RegExp(String(expected)).test(String(actual));
+            const matched = (typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean') &&
+                new RegExp(String(expected)).test(String(actual));
             return result(operator === 'matches' ? matched : !matched, expectedText, shown);
         }
         case 'contains':
@@ -42326,7 +42574,12 @@ async function runCheck(check, suiteScope, context) {
         if (remaining - delay < MIN_ATTEMPT_WINDOW_MS) {
             const deadlineNote = `deadline reached after ${attempts} attempt${attempts === 1 ? '' : 's'} (${((external_node_perf_hooks_.performance.now() - started) / 1000).toFixed(1)}s)`;
             if (outcome.passed) {
-                const failure = { kind: 'consecutive', assertion: 'consecutive successes', expected: `${needed} passes in a row`, actual: `${consecutive} in a row before the deadline` };
+                const failure = {
+                    kind: 'consecutive',
+                    assertion: 'consecutive successes',
+                    expected: `${needed} passes in a row`,
+                    actual: `${consecutive} in a row before the deadline`,
+                };
                 say(`✗ ${check.name}: ${deadlineNote}; passed ${consecutive} of ${needed} times in a row`);
                 return finish(false, failure, deadlineNote);
             }
@@ -42363,7 +42616,9 @@ function logBody(outcome, say) {
         say(`  response body${outcome.failure?.step ? ` of step "${outcome.failure.step}"` : ''}: ${step.bodyExcerpt}`);
 }
 function describeAttempt(outcome) {
-    return outcome.passed ? `passed in ${Math.round(outcome.latencyMs)} ms` : `failed: ${describeFailure(outcome.failure)}`;
+    return outcome.passed
+        ? `passed in ${Math.round(outcome.latencyMs)} ms`
+        : `failed: ${describeFailure(outcome.failure)}`;
 }
 function describeFailure(failure) {
     const where = failure.step ? `step "${failure.step}": ` : '';
@@ -42386,7 +42641,12 @@ async function runAttempt(check, suiteScope, context, budgetMs) {
             values.set(name, renderTemplate(template, scope));
     }
     catch (error) {
-        const failure = { kind: 'template', assertion: 'variables', expected: 'defined variables', actual: error.message };
+        const failure = {
+            kind: 'template',
+            assertion: 'variables',
+            expected: 'defined variables',
+            actual: error.message,
+        };
         return { passed: false, retryable: false, steps, failure, latencyMs, requests };
     }
     const attemptStarted = external_node_perf_hooks_.performance.now();
@@ -42397,7 +42657,14 @@ async function runAttempt(check, suiteScope, context, budgetMs) {
         latencyMs += outcome.step.ms;
         requests += outcome.sent ? 1 : 0;
         if (outcome.step.failure) {
-            return { passed: false, retryable: outcome.retryable, steps, failure: { ...outcome.step.failure, step: check.flow ? step.name : undefined }, latencyMs, requests };
+            return {
+                passed: false,
+                retryable: outcome.retryable,
+                steps,
+                failure: { ...outcome.step.failure, step: check.flow ? step.name : undefined },
+                latencyMs,
+                requests,
+            };
         }
     }
     return { passed: true, retryable: false, steps, latencyMs, requests };
@@ -42413,7 +42680,13 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
     catch (error) {
         const message = error.message;
         return {
-            step: { step: step.name, request: `${step.method} ${redactor.url(step.url)}`, ms: 0, failedAssertions: 1, failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message } },
+            step: {
+                step: step.name,
+                request: `${step.method} ${redactor.url(step.url)}`,
+                ms: 0,
+                failedAssertions: 1,
+                failure: { kind: 'template', assertion: 'request', expected: 'a request that can be built', actual: message },
+            },
             retryable: false,
             sent: false,
         };
@@ -42441,7 +42714,13 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
         const { kind } = error;
         const actual = redactor.redact(`${shownRequest}: ${error.message}`);
         return {
-            step: { step: step.name, request: shownRequest, ms, failedAssertions: 1, failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual } },
+            step: {
+                step: step.name,
+                request: shownRequest,
+                ms,
+                failedAssertions: 1,
+                failure: { kind, assertion: kind === 'timeout' ? 'timeout' : 'connection', expected: 'an HTTP answer', actual },
+            },
             retryable: kind === 'timeout' || kind === 'connection',
             sent: true,
         };
@@ -42471,7 +42750,12 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
     const first = failed[0];
     let failure;
     if (first)
-        failure = { kind: 'assertion', assertion: first.label, expected: redactor.redact(first.expected), actual: redactor.redact(first.actual) };
+        failure = {
+            kind: 'assertion',
+            assertion: first.label,
+            expected: redactor.redact(first.expected),
+            actual: redactor.redact(first.actual),
+        };
     else if (captureFailure)
         failure = captureFailure;
     const outcome = {
@@ -42484,13 +42768,18 @@ async function runStep(step, scope, captured, context, timeoutMs, check) {
         bodyExcerpt: failure && !step.sensitive ? excerpt(view.text, response.bodyTruncated, redactor) : undefined,
     };
     if (failure && failed.length > 1)
-        outcome.failure = { ...failure, actual: `${failure.actual} (and ${failed.length - 1} more failing assertion${failed.length === 2 ? '' : 's'})` };
+        outcome.failure = {
+            ...failure,
+            actual: `${failure.actual} (and ${failed.length - 1} more failing assertion${failed.length === 2 ? '' : 's'})`,
+        };
     const statusRetryable = first?.label === 'status' && check.retry.statuses.has(response.status);
     return { step: outcome, retryable: failure ? statusRetryable || check.retry.onAssertionFailure : false, sent: true };
 }
 function excerpt(text, truncated, redactor) {
     const flat = text.replace(/\s+/g, ' ').trim();
-    const cut = flat.length > BODY_EXCERPT_CHARS ? `${flat.slice(0, BODY_EXCERPT_CHARS)}... (${flat.length - BODY_EXCERPT_CHARS} more characters)` : flat;
+    const cut = flat.length > BODY_EXCERPT_CHARS
+        ? `${flat.slice(0, BODY_EXCERPT_CHARS)}... (${flat.length - BODY_EXCERPT_CHARS} more characters)`
+        : flat;
     return redactor.redact(truncated ? `${cut} (body truncated at the read limit)` : cut);
 }
 function renderRequest(step, scope, redactor) {
@@ -42524,7 +42813,10 @@ function renderRequest(step, scope, redactor) {
         body = renderTemplate(step.body.value, scope, maskEnv);
     }
     else if (step.body?.kind === 'form') {
-        body = new URLSearchParams(Object.entries(step.body.value).map(([key, value]) => [key, renderTemplate(value, scope, maskEnv)])).toString();
+        body = new URLSearchParams(Object.entries(step.body.value).map(([key, value]) => [
+            key,
+            renderTemplate(value, scope, maskEnv),
+        ])).toString();
         if (!hasHeader('content-type'))
             headers['content-type'] = 'application/x-www-form-urlencoded';
     }
@@ -42537,7 +42829,12 @@ function applyCaptures(captures, view, values, redactor) {
     for (const capture of captures) {
         const value = extract(capture, view);
         if (value === undefined) {
-            failure ??= { kind: 'capture', assertion: `capture ${capture.name}`, expected: `a value at ${capture.label}${capture.regex ? ` matching /${capture.regex.source}/` : ''}`, actual: '(nothing matched)' };
+            failure ??= {
+                kind: 'capture',
+                assertion: `capture ${capture.name}`,
+                expected: `a value at ${capture.label}${capture.regex ? ` matching /${capture.regex.source}/` : ''}`,
+                actual: '(nothing matched)',
+            };
             continue;
         }
         if (capture.secret)
@@ -42589,7 +42886,9 @@ function failedChecks(run, redactor) {
         assertion: check.failure?.assertion ?? '',
         expected: check.failure?.expected ?? '',
         actual: check.failure?.actual ?? '',
-        message: check.failure ? `${describeFailure(check.failure)}${check.note ? ` (${check.note})` : ''}` : (check.note ?? 'failed'),
+        message: check.failure
+            ? `${describeFailure(check.failure)}${check.note ? ` (${check.note})` : ''}`
+            : (check.note ?? 'failed'),
     })));
 }
 function checkTimings(run, redactor) {
@@ -42617,7 +42916,12 @@ function summaryMarkdown(run, context, redactor) {
         check.failure ? `${check.failure.actual}${check.note ? ` (${check.note})` : ''}` : '',
         check.attempts,
     ]);
-    const allRows = run.checks.map((check) => [(0,summary/* code */.aY)(check.name), check.passed ? '✅ passed' : '❌ failed', check.attempts, (0,duration/* formatDuration */.a)(check.latencyMs)]);
+    const allRows = run.checks.map((check) => [
+        (0,summary/* code */.aY)(check.name),
+        check.passed ? '✅ passed' : '❌ failed',
+        check.attempts,
+        (0,duration/* formatDuration */.a)(check.latencyMs),
+    ]);
     const facts = (0,summary/* keyValueTable */.z2)([
         ['Suite', (0,summary/* code */.aY)(context.suite)],
         ['Base URL', context.baseUrl ? (0,summary/* code */.aY)(redactor.url(context.baseUrl)) : undefined],
@@ -42629,7 +42933,9 @@ function summaryMarkdown(run, context, redactor) {
     const markdown = [
         heading,
         '',
-        failedRows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows) : '',
+        failedRows.length > 0
+            ? (0,summary/* markdownTable */.Qj)(['Failed check', 'Step', 'Assertion', 'Expected', 'Actual', 'Attempts'], failedRows)
+            : '',
         (0,summary/* details */.zH)(`All ${run.checks.length} checks`, (0,summary/* markdownTable */.Qj)(['Check', 'Status', 'Attempts', 'Latency'], allRows)),
         (0,summary/* details */.zH)('Run details', facts),
     ].join('\n');
@@ -42644,10 +42950,17 @@ function resolveJunitPath(junitPath, workspace) {
     return external_node_path_default().resolve(workspace, junitPath);
 }
 // XML 1.0 allows neither most control characters nor lone surrogates; response text can hold both.
+const INVALID_XML = 
 // eslint-disable-next-line no-control-regex
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 function xmlEscape(text) {
-    return text.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+    return text
+        .replace(INVALID_XML, '\uFFFD')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&apos;');
 }
 function testCase(check, suiteName, redactor) {
     // Redacted before escaping: a secret holding & or < would no longer match once escaped.
@@ -42668,12 +42981,16 @@ function testCase(check, suiteName, redactor) {
             check.note ? `stopped: ${check.note}` : undefined,
             check.bodyExcerpt ? `response body: ${check.bodyExcerpt}` : undefined,
         ].filter((line) => line !== undefined);
-        const type = check.failure.kind === 'assertion' || check.failure.kind === 'consecutive' || check.failure.kind === 'capture' ? 'AssertionFailure' : `${check.failure.kind[0].toUpperCase()}${check.failure.kind.slice(1)}Error`;
+        const type = check.failure.kind === 'assertion' || check.failure.kind === 'consecutive' || check.failure.kind === 'capture'
+            ? 'AssertionFailure'
+            : `${check.failure.kind[0].toUpperCase()}${check.failure.kind.slice(1)}Error`;
         parts.push(`      <failure message="${xmlEscapeRedacted(message)}" type="${type}">${xmlEscapeRedacted(details.join('\n'))}</failure>`);
     }
     if (out)
         parts.push(`      <system-out>${xmlEscapeRedacted(out)}</system-out>`);
-    return parts.length === 0 ? `    <testcase ${attributes}/>` : `    <testcase ${attributes}>\n${parts.join('\n')}\n    </testcase>`;
+    return parts.length === 0
+        ? `    <testcase ${attributes}/>`
+        : `    <testcase ${attributes}>\n${parts.join('\n')}\n    </testcase>`;
 }
 function junitXml(run, suiteName, redactor, now = new Date()) {
     const failures = run.checks.filter((check) => !check.passed).length;
@@ -42762,7 +43079,12 @@ async function run() {
         'report-path': reportPath,
         'duration-ms': Math.round(result.durationMs),
     });
-    await (0,summary/* writeSummary */.Sy)(summaryMarkdown(result, { suite: plan.source ?? (inputs.url ? 'url input' : 'inline'), reportPath, deadlineMs: inputs.deadlineMs, baseUrl }, redactor));
+    await (0,summary/* writeSummary */.Sy)(summaryMarkdown(result, {
+        suite: plan.source ?? (inputs.url ? 'url input' : 'inline'),
+        reportPath,
+        deadlineMs: inputs.deadlineMs,
+        baseUrl,
+    }, redactor));
     emitEvent('smoke_test_result', {
         passed: result.passed,
         checks: result.checks.length,
@@ -42778,7 +43100,9 @@ async function run() {
             environment: inputs.deployment.environment,
             environmentUrl: inputs.deployment.environmentUrl,
             success: result.passed,
-            description: result.passed ? `Smoke tests passed (${result.checks.length} checks)` : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
+            description: result.passed
+                ? `Smoke tests passed (${result.checks.length} checks)`
+                : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
         });
     }
     if (inputs.ledger)
@@ -42800,7 +43124,15 @@ async function recordInLedger(ledger, deploymentId, passed, checks, failed) {
     let executor;
     try {
         executor = await openHostExecutor(ledger.ssh, process.cwd());
-        await appendLedger({ path: ledger.path, executor }, { type: 'smoke', environment: ledger.environment, tag: ledger.tag, result: passed ? 'pass' : 'fail', checks, failed, githubDeploymentId: deploymentId });
+        await appendLedger({ path: ledger.path, executor }, {
+            type: 'smoke',
+            environment: ledger.environment,
+            tag: ledger.tag,
+            result: passed ? 'pass' : 'fail',
+            checks,
+            failed,
+            githubDeploymentId: deploymentId,
+        });
     }
     catch (error) {
         core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
@@ -42814,7 +43146,12 @@ function annotate(error) {
     if (!error.source.file)
         return;
     for (const problem of error.problems) {
-        core/* error */.z3(formatProblem(error.source, problem), { title: 'smoke suite', file: error.source.displayName, startLine: problem.line, startColumn: problem.column });
+        core/* error */.z3(formatProblem(error.source, problem), {
+            title: 'smoke suite',
+            file: error.source.displayName,
+            startLine: problem.line,
+            startColumn: problem.column,
+        });
     }
 }
 
@@ -43340,7 +43677,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -43432,7 +43771,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -43457,7 +43800,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {

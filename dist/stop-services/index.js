@@ -28437,7 +28437,9 @@ function lastLines(text, count) {
 const STOP_GRACE_MS = 2000;
 /** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
 function formatCommand(command, args) {
-    return [command, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 class TailBuffer {
     limit;
@@ -28532,7 +28534,9 @@ async function runProcess(command, args, options = {}) {
             if (timer)
                 clearTimeout(timer);
             unregister();
-            const reason = error.code === 'ENOENT' ? `could not be started: "${command}" was not found` : `could not be started: ${error.message}`;
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
             reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
@@ -28714,7 +28718,12 @@ function resolveServicesFromTexts(texts, services, env) {
         const interpolated = constraints.map((constraint) => interpolate(constraint, env));
         if (interpolated.some((constraint) => constraint === undefined))
             return undefined;
-        resolved[service] = { image, rawImage, healthcheck: compose_file_healthcheckDefined(healthcheck), constraints: interpolated };
+        resolved[service] = {
+            image,
+            rawImage,
+            healthcheck: compose_file_healthcheckDefined(healthcheck),
+            constraints: interpolated,
+        };
     }
     return resolved;
 }
@@ -28770,7 +28779,12 @@ function engineApi(socket) {
         get(apiPath, query = {}) {
             const search = new URLSearchParams(query).toString();
             return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({ socketPath: socket, path: `${apiPath}${search ? `?${search}` : ''}`, headers: { host: 'docker' }, timeout: 60_000 }, (response) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
                     const chunks = [];
                     response.on('data', (chunk) => chunks.push(chunk));
                     response.on('error', reject);
@@ -28852,7 +28866,9 @@ async function inspectEach(executor, ids, env) {
 async function inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
-    return (await inspectEach(executor, ids, env)).filter((json) => json !== undefined).map(parseInspect);
+    return (await inspectEach(executor, ids, env))
+        .filter((json) => json !== undefined)
+        .map(parseInspect);
 }
 /** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
 async function reinspectContainers(executor, ids, env) {
@@ -28868,17 +28884,32 @@ async function reinspectContainers(executor, ids, env) {
  * newest first. Includes stopped ones unless `runningOnly`.
  */
 async function composeContainers(executor, project, service, options = {}) {
-    const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+    const labels = [
+        `com.docker.compose.project=${project}`,
+        ...(service ? [`com.docker.compose.service=${service}`] : []),
+    ];
     const api = executor.engine?.(options.env);
     let ids;
     if (api) {
-        const listed = await api.get('/containers/json', { all: options.runningOnly ? '0' : '1', ...filters({ label: labels }) });
+        const listed = await api.get('/containers/json', {
+            all: options.runningOnly ? '0' : '1',
+            ...filters({ label: labels }),
+        });
         ids = (listed ?? []).map((container) => container.Id);
     }
     else {
-        const args = ['ps', ...(options.runningOnly ? [] : ['-a']), '-q', '--no-trunc', ...labels.flatMap((label) => ['--filter', `label=${label}`])];
+        const args = [
+            'ps',
+            ...(options.runningOnly ? [] : ['-a']),
+            '-q',
+            '--no-trunc',
+            ...labels.flatMap((label) => ['--filter', `label=${label}`]),
+        ];
         const { stdout } = await executor.run('docker', args, { env: options.env });
-        ids = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+        ids = stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
     }
     const containers = await inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
@@ -28925,7 +28956,13 @@ function composeDisplayName(cli) {
 /** Where the docker CLI looks for plugins (its cli-plugins manager's list), for the compose plugin on the runner. */
 function composePluginOnRunner() {
     const configDir = process.env.DOCKER_CONFIG ?? external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const dirs = [external_node_path_default().join(configDir, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+    const dirs = [
+        external_node_path_default().join(configDir, 'cli-plugins'),
+        '/usr/local/lib/docker/cli-plugins',
+        '/usr/local/libexec/docker/cli-plugins',
+        '/usr/lib/docker/cli-plugins',
+        '/usr/libexec/docker/cli-plugins',
+    ];
     return dirs.some((dir) => findExecutable(external_node_path_default().join(dir, 'docker-compose')) !== undefined);
 }
 async function detectCompose(executor) {
@@ -28938,10 +28975,14 @@ async function detectCompose(executor) {
             return { kind: 'v1', program: 'docker-compose', baseArgs: [] };
     }
     else {
-        const v2 = await executor.run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        const v2 = await executor
+            .run('docker', ['compose', 'version', '--short'], { okExitCodes: [0, 1, 125, 127], timeoutMs: 30_000 })
+            .catch(() => undefined);
         if (v2?.exitCode === 0 && v2.stdout.trim())
             return { kind: 'v2', program: 'docker', baseArgs: ['compose'], version: v2.stdout.trim().replace(/^v/, '') };
-        const v1 = await executor.run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 }).catch(() => undefined);
+        const v1 = await executor
+            .run('docker-compose', ['version', '--short'], { okExitCodes: [0, 1, 126, 127], timeoutMs: 30_000 })
+            .catch(() => undefined);
         if (v1?.exitCode === 0)
             return { kind: 'v1', program: 'docker-compose', baseArgs: [], version: v1.stdout.trim() || undefined };
     }
@@ -28988,7 +29029,9 @@ async function readConfig(executor, project, args, options) {
     catch (error) {
         if (!(error instanceof ActionError) || error instanceof CancelledError)
             throw error;
-        throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, { hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.' });
+        throw new ActionError(`The compose project is not valid: ${error.message}\nNothing was changed.`, {
+            hint: 'Fix the compose file(s) (`docker compose config` shows what compose reads from them), then run this step again.',
+        });
     }
 }
 /** The project's configuration as compose resolves it (files merged, variables interpolated). */
@@ -28997,7 +29040,10 @@ async function composeConfig(executor, project, options = {}) {
     const config = parseYaml(stdout, { merge: true });
     const services = {};
     for (const [name, service] of Object.entries(config?.services ?? {})) {
-        services[name] = { image: typeof service?.image === 'string' ? service.image : undefined, healthcheck: healthcheckDefined(service?.healthcheck) };
+        services[name] = {
+            image: typeof service?.image === 'string' ? service.image : undefined,
+            healthcheck: healthcheckDefined(service?.healthcheck),
+        };
     }
     return services;
 }
@@ -29033,11 +29079,16 @@ async function composeUp(executor, project, services, options = {}) {
             return await runCompose(executor, project, composeUpArgs(services), options);
         }
         catch (error) {
-            const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES ? runningContainerNotRemoved(error.message) : undefined;
+            const stuck = error instanceof ActionError && attempt < RESTARTED_CONTAINER_RETRIES
+                ? runningContainerNotRemoved(error.message)
+                : undefined;
             if (!stuck)
                 throw error;
             // Not `options` itself: its onLine would echo the ids into the log, its timeout is up's.
-            const own = await composeContainerIds(executor, project, services, { env: options.env, extraFiles: options.extraFiles });
+            const own = await composeContainerIds(executor, project, services, {
+                env: options.env,
+                extraFiles: options.extraFiles,
+            });
             const id = own.find((candidate) => candidate.startsWith(stuck) || stuck.startsWith(candidate));
             if (!id)
                 throw error;
@@ -29049,7 +29100,10 @@ async function composeUp(executor, project, services, options = {}) {
 /** IDs of the services' containers, stopped ones included; compose finds the project the way `up` would. */
 async function composeContainerIds(executor, project, services, options = {}) {
     const { stdout } = await runCompose(executor, project, ['ps', '-a', '-q', ...services], options);
-    return stdout.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f]{12,64}$/.test(line));
+    return stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => /^[0-9a-f]{12,64}$/.test(line));
 }
 /**
  * Stops (or starts again) the named services' containers without removing them: the app stops
@@ -29183,7 +29237,9 @@ function normaliseKey(key) {
 }
 async function openSshExecutor(target) {
     if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', { hint: 'Install openssh-client (apt-get install openssh-client) before this step.' });
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
     }
     // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
     const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
@@ -29191,23 +29247,38 @@ async function openSshExecutor(target) {
     const keyFile = external_node_path_default().join(dir, 'id');
     const controlPath = external_node_path_default().join(dir, 'cm');
     const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
     if (target.privateKey)
         (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
     const options = [
-        '-p', String(target.port),
-        '-o', 'BatchMode=yes',
-        '-o', `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o', `UserKnownHostsFile=${knownHostsFile}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'CheckHostIP=no',
-        '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ControlMaster=auto',
-        '-o', `ControlPath=${controlPath}`,
-        '-o', 'ControlPersist=60',
-        '-o', 'LogLevel=ERROR',
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
         ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
         ...(target.user ? ['-l', target.user] : []),
     ];
@@ -29245,7 +29316,10 @@ async function openSshExecutor(target) {
             throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], { okExitCodes: [0, 255], timeoutMs: 10_000 }).catch(() => undefined);
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
@@ -29306,7 +29380,13 @@ async function openHostExecutor(ssh, workingDirectory) {
             throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
         return localExecutor;
     }
-    return await openSshExecutor({ host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.key, knownHosts: ssh.knownHosts });
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
 }
 
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -29362,9 +29442,16 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 function readStopInputs() {
     return {
-        services: (0,inputs/* listInput */.dt)('services', { required: true, itemPattern: SERVICE_NAME_PATTERN, itemDescription: SERVICE_NAME_DESCRIPTION }),
+        services: (0,inputs/* listInput */.dt)('services', {
+            required: true,
+            itemPattern: SERVICE_NAME_PATTERN,
+            itemDescription: SERVICE_NAME_DESCRIPTION,
+        }),
         composeFiles: (0,inputs/* listInput */.dt)('compose-file'),
-        projectName: (0,inputs/* stringInput */.Uj)('project-name', { pattern: /^[a-z0-9][a-z0-9_-]*$/, patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")' }),
+        projectName: (0,inputs/* stringInput */.Uj)('project-name', {
+            pattern: /^[a-z0-9][a-z0-9_-]*$/,
+            patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")',
+        }),
         workingDirectory: (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }),
         start: (0,inputs/* booleanInput */.tE)('start', { default: false }),
         ssh: readSshInputs(),
@@ -29384,7 +29471,12 @@ async function run() {
     const inputs = readStopInputs();
     const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     try {
-        const project = { cli: await detectCompose(executor), files: inputs.composeFiles, projectName: inputs.projectName, workingDirectory: inputs.workingDirectory };
+        const project = {
+            cli: await detectCompose(executor),
+            files: inputs.composeFiles,
+            projectName: inputs.projectName,
+            workingDirectory: inputs.workingDirectory,
+        };
         const services = [];
         for (const service of inputs.services)
             services.push({ service, containers: await composeContainerIds(executor, project, [service]) });
@@ -29400,7 +29492,12 @@ async function run() {
         const at = new Date().toISOString();
         const durationMs = Date.now() - started;
         core/* info */.pq(`${inputs.start ? 'Started' : 'Stopped'} ${inputs.services.join(', ')} on ${executor.description} at ${at} (${durationMs} ms).`);
-        emitEvent(inputs.start ? 'services_started' : 'services_stopped', { services: inputs.services, host: executor.description, at, duration_ms: durationMs });
+        emitEvent(inputs.start ? 'services_started' : 'services_stopped', {
+            services: inputs.services,
+            host: executor.description,
+            at,
+            duration_ms: durationMs,
+        });
         setOutputs({ at, services, 'duration-ms': durationMs });
         await (0,summary/* writeSummary */.Sy)(`### ${inputs.start ? 'Services started again' : 'Services stopped for the database change'}\n\n` +
             (0,summary/* markdownTable */.Qj)(['Service', 'Containers', inputs.start ? 'Started at' : 'Stopped at'], services.map((entry) => [entry.service, entry.containers.map((id) => id.slice(0, 12)).join(', '), at])));
@@ -29928,7 +30025,9 @@ function failureMessage(error) {
 }
 function reportFailure(action, error, summaryAtStart) {
     _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.removePartialFiles();
-    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}` : failureMessage(error);
+    const message = _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.cancelled
+        ? `Cancelled by ${_cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .cancellation */ .WN.reason} (the job was cancelled or timed out). ${failureMessage(error)}`
+        : failureMessage(error);
     for (const line of _cancellation_js__WEBPACK_IMPORTED_MODULE_3__/* .journal */ .W8.cleaned)
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Cleanup: ${line}.`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
@@ -30017,7 +30116,11 @@ function markdownTable(header, rows) {
         return '';
     const kept = header.map((_, index) => index).filter((index) => rows.some((row) => cell(row[index]) !== ''));
     const pick = (values) => kept.map((index) => cell(values[index]));
-    const lines = [`| ${pick(header).join(' | ')} |`, `| ${kept.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${pick(row).join(' | ')} |`)];
+    const lines = [
+        `| ${pick(header).join(' | ')} |`,
+        `| ${kept.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${pick(row).join(' | ')} |`),
+    ];
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -30042,7 +30145,9 @@ function code(value) {
 function codeSpanAddresses(text) {
     return text
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith('`') ? part : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match))))
+        .map((part) => part.startsWith('`')
+        ? part
+        : part.replace(/(?<![\w`])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:\/[^\s,;)]*)?/g, (match) => code(match)))
         .join('');
 }
 function codeBlock(code, language = '') {
