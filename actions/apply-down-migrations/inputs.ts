@@ -155,14 +155,18 @@ const NOT_WITH_ALEMBIC = {
   verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself',
 } as const;
 
-function readBackupGate(dryRun: boolean): { backupChecksum?: string; skipBackupCheck: boolean } {
+function readBackupGate(): { backupChecksum?: string; skipBackupCheck: boolean } {
   const backupChecksum = stringInput('backup-checksum', {
     pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
     patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)',
   });
-  const skipBackupCheck = booleanInput('skip-backup-check', { default: false });
+  return { backupChecksum, skipBackupCheck: booleanInput('skip-backup-check', { default: false }) };
+}
+
+/** Checked once every input has been read, so that a malformed input is named before a missing proof. */
+function requireBackupProof(inputs: { dryRun: boolean; backupChecksum?: string; skipBackupCheck: boolean }): void {
   // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
-  if (!dryRun && !backupChecksum && !skipBackupCheck) {
+  if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
     throw new InputError(
       'backup-checksum',
       'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.',
@@ -171,7 +175,6 @@ function readBackupGate(dryRun: boolean): { backupChecksum?: string; skipBackupC
       },
     );
   }
-  return { backupChecksum, skipBackupCheck };
 }
 
 function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDownInputs {
@@ -219,7 +222,7 @@ function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDown
     workingDirectory: stringInput('working-directory', { default: '.' }) ?? '.',
     ssh: readSshInputs(),
     dryRun,
-    ...readBackupGate(dryRun),
+    ...readBackupGate(),
     lockTimeoutMs: durationInput('lock-timeout', { default: 30_000, min: 0 }),
     statementTimeoutMs: durationInput('statement-timeout', { default: 300_000, min: 0 }),
     expectedPlanDigest: stringInput('expected-plan-digest', {
@@ -231,6 +234,12 @@ function readAlembicInputs(target: PgTarget, migrationsDir: string): AlembicDown
 }
 
 export function readApplyDownInputs(): ApplyDownInputs | AlembicDownInputs {
+  const inputs = readInputsOfFormat();
+  requireBackupProof(inputs);
+  return inputs;
+}
+
+function readInputsOfFormat(): ApplyDownInputs | AlembicDownInputs {
   const target = resolvePgTarget(stringInput('database-url'));
   const migrationsDir = stringInput('migrations-dir', { required: true });
   const chosen = enumInput('migrations-format', FORMATS, { default: 'golang-migrate' });
@@ -269,7 +278,7 @@ export function readApplyDownInputs(): ApplyDownInputs | AlembicDownInputs {
         : planTarget(parsePlan(planValue, tool));
 
   const dryRun = booleanInput('dry-run', { default: false });
-  const { backupChecksum, skipBackupCheck } = readBackupGate(dryRun);
+  const { backupChecksum, skipBackupCheck } = readBackupGate();
   const inputs: ApplyDownInputs = {
     target,
     migrationsDir,

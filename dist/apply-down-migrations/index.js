@@ -40572,19 +40572,21 @@ const NOT_WITH_ALEMBIC = {
     'allow-empty-down': "Alembic runs each revision's downgrade() as it is",
     verify: 'compare the schema with a fresh `alembic upgrade <revision>` yourself',
 };
-function readBackupGate(dryRun) {
+function readBackupGate() {
     const backupChecksum = (0,shared_inputs/* stringInput */.Uj)('backup-checksum', {
         pattern: /^(sha256:)?[0-9a-fA-F]{64}$/,
         patternDescription: 'a SHA-256 in hex (the checksum output of backup-db)',
     });
-    const skipBackupCheck = (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false });
+    return { backupChecksum, skipBackupCheck: (0,shared_inputs/* booleanInput */.tE)('skip-backup-check', { default: false }) };
+}
+/** Checked once every input has been read, so that a malformed input is named before a missing proof. */
+function requireBackupProof(inputs) {
     // Reverting drops columns and tables with their data: no real run without proof that a copy exists.
-    if (!dryRun && !backupChecksum && !skipBackupCheck) {
+    if (!inputs.dryRun && !inputs.backupChecksum && !inputs.skipBackupCheck) {
         throw new errors/* InputError */.dz('backup-checksum', 'is required to revert migrations: down migrations drop columns and tables, and the data in them is gone unless a backup exists. Nothing was changed.', {
             hint: 'Run rollback-actions/backup-db first and pass its checksum output (backup-checksum: ${{ steps.backup.outputs.checksum }}), or set skip-backup-check: true to go on without a backup. dry-run: true needs neither.',
         });
     }
-    return { backupChecksum, skipBackupCheck };
 }
 function readAlembicInputs(target, migrationsDir) {
     for (const [name, instead] of Object.entries(NOT_WITH_ALEMBIC)) {
@@ -40624,7 +40626,7 @@ function readAlembicInputs(target, migrationsDir) {
         workingDirectory: (0,shared_inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.',
         ssh: readSshInputs(),
         dryRun,
-        ...readBackupGate(dryRun),
+        ...readBackupGate(),
         lockTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('lock-timeout', { default: 30_000, min: 0 }),
         statementTimeoutMs: (0,shared_inputs/* durationInput */.Ts)('statement-timeout', { default: 300_000, min: 0 }),
         expectedPlanDigest: (0,shared_inputs/* stringInput */.Uj)('expected-plan-digest', {
@@ -40634,6 +40636,11 @@ function readAlembicInputs(target, migrationsDir) {
     };
 }
 function readApplyDownInputs() {
+    const inputs = readInputsOfFormat();
+    requireBackupProof(inputs);
+    return inputs;
+}
+function readInputsOfFormat() {
     const target = resolvePgTarget((0,shared_inputs/* stringInput */.Uj)('database-url'));
     const migrationsDir = (0,shared_inputs/* stringInput */.Uj)('migrations-dir', { required: true });
     const chosen = (0,shared_inputs/* enumInput */.gX)('migrations-format', FORMATS, { default: 'golang-migrate' });
@@ -40667,7 +40674,7 @@ function readApplyDownInputs() {
             ? { kind: 'steps', steps }
             : planTarget(parsePlan(planValue, tool));
     const dryRun = (0,shared_inputs/* booleanInput */.tE)('dry-run', { default: false });
-    const { backupChecksum, skipBackupCheck } = readBackupGate(dryRun);
+    const { backupChecksum, skipBackupCheck } = readBackupGate();
     const inputs = {
         target,
         migrationsDir,
