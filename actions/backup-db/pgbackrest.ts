@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { archivedSegmentsIn } from '../../shared/backup/pgbackrest/archive.js';
 import { PgBackRestHost } from '../../shared/backup/pgbackrest/host.js';
 import { STANZA_NO_BACKUPS, STANZA_OK, type BackupSet, type StanzaInfo } from '../../shared/backup/pgbackrest/info.js';
 import { readPgBackRestSettings, rejectInputsOfOtherMethod } from '../../shared/backup/pgbackrest/inputs.js';
@@ -95,16 +96,7 @@ async function newestArchivedFrom(
   info: StanzaInfo,
   segment: string,
 ): Promise<string | undefined> {
-  if (!info.archiveId) return undefined;
-  const { stdout } = await host.pgbackrest('repo-ls', [
-    '--output=json',
-    '--log-level-console=warn',
-    '--filter=^[0-9A-F]{24}-',
-    `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`,
-  ]);
-  const names = Object.keys(JSON.parse(stdout) as Record<string, unknown>)
-    .map((file) => file.slice(0, 24))
-    .sort();
+  const names = await archivedSegmentsIn(host, info, segment.slice(0, 16));
   return names.includes(segment) ? names.at(-1) : undefined;
 }
 

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(47671);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(41091);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 47671:
+/***/ 41091:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38750,13 +38750,13 @@ async function openHostExecutor(ssh, workingDirectory) {
  */
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
-function parseLsn(text) {
+function wal_parseLsn(text) {
     const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
     if (!match)
         throw new Error(`"${text}" is not an LSN (hi/lo in hex, e.g. 0/16B3748)`);
     return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
 }
-function formatLsn(lsn) {
+function wal_formatLsn(lsn) {
     return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 const hex8 = (value) => value.toString(16).toUpperCase().padStart(8, '0');
@@ -38764,7 +38764,7 @@ function segmentFileName(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
     const perLogId = 0x100000000n / BigInt(segmentSize);
     return `${hex8(segment.timeline)}${hex8(segment.number / perLogId)}${hex8(segment.number % perLogId)}`;
 }
-function parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
+function wal_parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
     const match = SEGMENT_NAME.exec(name);
     if (!match)
         return undefined;
@@ -38775,21 +38775,21 @@ function parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
  * The segment holding the WAL that ends at `lsn` (XLByteToPrevSeg, as pg_walfile_name does): an LSN
  * on a segment boundary belongs to the segment before it.
  */
-function segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
+function wal_segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
     return { timeline, number: (lsn - 1n) / BigInt(segmentSize) };
 }
-function segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
+function wal_segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
     return segment.number * BigInt(segmentSize);
 }
 /** Parses `<timeline>.history` (timeline, tab, switchpoint LSN, tab, reason; # comments). */
-function parseTimelineHistory(text) {
+function wal_parseTimelineHistory(text) {
     const branches = [];
     for (const raw of text.split('\n')) {
         const line = raw.trim();
         if (line === '' || line.startsWith('#'))
             continue;
         const [timeline, switchpoint] = line.split(/\s+/);
-        branches.push({ timeline: Number(timeline), switchpoint: parseLsn(switchpoint) });
+        branches.push({ timeline: Number(timeline), switchpoint: wal_parseLsn(switchpoint) });
     }
     return branches;
 }
@@ -38803,7 +38803,7 @@ function timelineAt(lsn, timeline, history) {
             return branch.timeline;
     return timeline;
 }
-function timelineHistoryFileName(timeline) {
+function wal_timelineHistoryFileName(timeline) {
     return `${hex8(timeline)}.history`;
 }
 
@@ -38844,11 +38844,11 @@ function parseStanzaInfo(json, stanza) {
             type: backup.type,
             startedAt: new Date(backup.timestamp.start * 1000),
             stoppedAt: new Date(backup.timestamp.stop * 1000),
-            startLsn: parseLsn(backup.lsn.start),
-            stopLsn: parseLsn(backup.lsn.stop),
+            startLsn: wal_parseLsn(backup.lsn.start),
+            stopLsn: wal_parseLsn(backup.lsn.stop),
             archiveStart: backup.archive.start,
             archiveStop: backup.archive.stop,
-            timeline: parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
+            timeline: wal_parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
             databaseBytes: backup.info.size,
             repositoryBytes: backup.info.repository.delta,
         });
@@ -39149,6 +39149,149 @@ async function readBackupInputs() {
     };
 }
 
+;// CONCATENATED MODULE: ./shared/backup/pgbackrest/archive.ts
+
+
+
+const ARCHIVED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
+/** Every complete WAL segment in the stanza's current archive, oldest first. */
+async function listArchivedSegments(host, info, segmentSize) {
+    if (!info.archiveId)
+        return [];
+    const { stdout } = await host.pgbackrest('repo-ls', [
+        '--output=json',
+        '--recurse',
+        '--log-level-console=warn',
+        `archive/${info.name}/${info.archiveId}`,
+    ]);
+    const entries = JSON.parse(stdout);
+    const segments = [];
+    for (const [file, entry] of Object.entries(entries)) {
+        const name = entry.type === 'file' ? ARCHIVED_SEGMENT.exec(file)?.[1] : undefined;
+        const segment = name ? parseSegmentFileName(name, segmentSize) : undefined;
+        if (name && segment)
+            segments.push({ ...segment, name, archivedAt: new Date((entry.time ?? 0) * 1000) });
+    }
+    return segments.sort((a, b) => (a.number === b.number ? a.timeline - b.timeline : a.number < b.number ? -1 : 1));
+}
+/**
+ * The archived segment names in one directory of the stanza's archive (its first 16 characters, a
+ * timeline and log file), sorted: one listing instead of the whole archive's, for the segment just pushed.
+ */
+async function archivedSegmentsIn(host, info, directory) {
+    if (!info.archiveId)
+        return [];
+    const { stdout } = await host.pgbackrest('repo-ls', [
+        '--output=json',
+        '--log-level-console=warn',
+        `archive/${info.name}/${info.archiveId}/${directory}`,
+    ]);
+    const entries = JSON.parse(stdout);
+    return Object.entries(entries)
+        .flatMap(([file, entry]) => (entry.type === 'file' ? (ARCHIVED_SEGMENT.exec(file)?.[1] ?? []) : []))
+        .sort();
+}
+/** The newest archived segment: what the newest restorable moment is measured by. */
+function newestSegment(segments) {
+    return segments.reduce((newest, segment) => !newest ||
+        segment.archivedAt > newest.archivedAt ||
+        (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name)
+        ? segment
+        : newest, undefined);
+}
+/** A WAL file from the archive into `dir` (named as PostgreSQL names it); false when the archive does not have it. */
+async function fetchWal(host, name, dir) {
+    const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], {
+        okExitCodes: [0, 1],
+    });
+    return result.exitCode === 0;
+}
+/** The history of `timeline` (empty for timeline 1, which has none). */
+async function timelineHistory(host, timeline, scratchDir) {
+    if (timeline <= 1)
+        return [];
+    const file = timelineHistoryFileName(timeline);
+    if (!(await fetchWal(host, file, scratchDir)))
+        throw new ActionError(`The archive of stanza "${host.settings.stanza}" has no ${file}, which timeline ${timeline} needs.`);
+    const { stdout } = await host.run('cat', ['--', `${scratchDir}/${file}`]);
+    return parseTimelineHistory(stdout);
+}
+const RESTORE_POINT_RECORD = /lsn: ([0-9A-F]+\/[0-9A-F]+), prev [0-9A-F]+\/[0-9A-F]+, desc: RESTORE_POINT (.*)$/;
+/** Restore points in pg_waldump's output, by name. */
+function restorePointsIn(waldumpOutput) {
+    const found = [];
+    for (const line of waldumpOutput.split('\n')) {
+        const match = RESTORE_POINT_RECORD.exec(line);
+        if (match)
+            found.push({ name: match[2], lsn: parseLsn(match[1]) });
+    }
+    return found;
+}
+/** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
+function segmentBatches(candidates, size) {
+    const sorted = [...candidates].sort((a, b) => a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1);
+    const batches = [];
+    for (const segment of sorted) {
+        const batch = batches.at(-1);
+        const last = batch?.at(-1);
+        if (batch &&
+            last &&
+            batch.length < size &&
+            last.timeline === segment.timeline &&
+            last.number === segment.number + 1n)
+            batch.push(segment);
+        else
+            batches.push([segment]);
+    }
+    return batches;
+}
+const BATCH_SEGMENTS = 8;
+const PARALLEL_FETCHES = 4;
+/**
+ * Finds the newest restore point called `name`, reading archived segments from the newest down with
+ * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
+ * after the batch, for a record that crosses into it).
+ */
+async function findRestorePoint(host, segments, search) {
+    const waldump = await host.serverProgram('pg_waldump', search.major);
+    const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
+    const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber &&
+        (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
+    core.info(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint)}`}.`);
+    let read = 0;
+    for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
+        const lowest = batch[batch.length - 1];
+        const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
+        const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
+        try {
+            for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
+                await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
+            }
+            // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+            const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
+            const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+            const inBatch = (lsn) => {
+                const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
+                return number >= lowest.number && number <= batch[0].number;
+            };
+            const newest = restorePointsIn(stdout)
+                .filter((point) => point.name === search.name && inBatch(point.lsn))
+                .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+            if (newest) {
+                const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number);
+                return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
+            }
+        }
+        finally {
+            await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
+        }
+        read += batch.length;
+        if (read % 64 < BATCH_SEGMENTS && read < candidates.length)
+            core.info(`... ${read} of ${candidates.length} segments read.`);
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
 
 
@@ -39163,7 +39306,7 @@ async function createRestorePoint(client, name) {
         name,
         lsn: row.lsn,
         createdAt: row.at,
-        timeline: parseSegmentFileName(row.segment)?.timeline ?? 1,
+        timeline: wal_parseSegmentFileName(row.segment)?.timeline ?? 1,
         segment: row.segment,
     };
 }
@@ -39393,6 +39536,7 @@ function pgBackRestBackupSummary(input) {
 
 
 
+
 /**
  * backup-db with method "pgbackrest": for databases too big to dump before every rollback. A named
  * restore point is created (after a full/diff/incr backup when asked) and its WAL segment switched
@@ -39441,17 +39585,7 @@ function newBackup(before, after) {
  * is not there.
  */
 async function newestArchivedFrom(host, info, segment) {
-    if (!info.archiveId)
-        return undefined;
-    const { stdout } = await host.pgbackrest('repo-ls', [
-        '--output=json',
-        '--log-level-console=warn',
-        '--filter=^[0-9A-F]{24}-',
-        `archive/${info.name}/${info.archiveId}/${segment.slice(0, 16)}`,
-    ]);
-    const names = Object.keys(JSON.parse(stdout))
-        .map((file) => file.slice(0, 24))
-        .sort();
+    const names = await archivedSegmentsIn(host, info, segment.slice(0, 16));
     return names.includes(segment) ? names.at(-1) : undefined;
 }
 async function runPgBackRestBackup(started) {

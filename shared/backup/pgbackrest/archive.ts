@@ -65,6 +65,23 @@ export async function listArchivedSegments(
   return segments.sort((a, b) => (a.number === b.number ? a.timeline - b.timeline : a.number < b.number ? -1 : 1));
 }
 
+/**
+ * The archived segment names in one directory of the stanza's archive (its first 16 characters, a
+ * timeline and log file), sorted: one listing instead of the whole archive's, for the segment just pushed.
+ */
+export async function archivedSegmentsIn(host: PgBackRestHost, info: StanzaInfo, directory: string): Promise<string[]> {
+  if (!info.archiveId) return [];
+  const { stdout } = await host.pgbackrest('repo-ls', [
+    '--output=json',
+    '--log-level-console=warn',
+    `archive/${info.name}/${info.archiveId}/${directory}`,
+  ]);
+  const entries = JSON.parse(stdout) as Record<string, RepoEntry>;
+  return Object.entries(entries)
+    .flatMap(([file, entry]) => (entry.type === 'file' ? (ARCHIVED_SEGMENT.exec(file)?.[1] ?? []) : []))
+    .sort();
+}
+
 /** The newest archived segment: what the newest restorable moment is measured by. */
 export function newestSegment(segments: ArchivedSegment[]): ArchivedSegment | undefined {
   return segments.reduce<ArchivedSegment | undefined>(
