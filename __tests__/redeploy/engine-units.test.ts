@@ -15,7 +15,7 @@ import {
 import { forceRemoveContainer } from '../../shared/engine/containers.js';
 import { interpolate, resolveServicesFromFiles } from '../../shared/engine/compose-file.js';
 import { localExecutor } from '../../shared/engine/executor.js';
-import { remoteCommandLine, shellQuote } from '../../shared/engine/shell-quote.js';
+import { remoteCommandLine, remoteEnvScript, shellQuote } from '../../shared/engine/shell-quote.js';
 import { runProcess } from '../../shared/process.js';
 import { demoImage, dockerEnv } from '../support/demo-app.js';
 import { freePort, waitFor } from '../support/services/free-port.js';
@@ -50,19 +50,37 @@ describe('remote shell quoting, run through real shells', () => {
   ];
 
   it.each(['sh', 'bash', 'dash'])('%s -c receives each argument exactly, nothing executed', async (shell) => {
-    const line = remoteCommandLine('printf', ['%s\\n', ...nasty], {
-      cwd: scratch,
-      env: { MARKER: "x'; touch pwned; '$(touch pwned)" },
-    });
+    const line = remoteCommandLine('printf', ['%s\\n', ...nasty], { cwd: scratch });
     const { stdout } = await runProcess(shell, ['-c', line]);
     expect(stdout).toBe(`${nasty.join('\n')}\n`);
-    const env = await runProcess(shell, [
-      '-c',
-      remoteCommandLine('sh', ['-c', 'printf %s "$MARKER"'], { env: { MARKER: "x'; touch pwned; '$(touch pwned)" } }),
-    ]);
-    expect(env.stdout).toBe("x'; touch pwned; '$(touch pwned)");
     expect(readdirSync(scratch)).toEqual([]);
   });
+
+  it.each(['sh', 'bash', 'dash'])(
+    '%s sources values from the env file, never the command line, and deletes the file first',
+    async (shell) => {
+      const values = { MARKER: "x'; touch pwned; '$(touch pwned)", PGPASSWORD: 'two\nlines $HOME `id`' };
+      const envDir = mkdtempSync(path.join(os.tmpdir(), 'redeploy-envfile-'));
+      try {
+        const envFile = path.join(envDir, 'env');
+        writeFileSync(envFile, remoteEnvScript(values) ?? '', { mode: 0o600 });
+        const line = remoteCommandLine(
+          'sh',
+          ['-c', 'printf "%s|%s|%s" "$MARKER" "$PGPASSWORD" "$(ls -A "$0")"', envDir],
+          {
+            env: values,
+            envFile,
+          },
+        );
+        for (const value of Object.values(values)) expect(line).not.toContain(value);
+        const { stdout } = await runProcess(shell, ['-c', line]);
+        expect(stdout).toBe(`${values.MARKER}|${values.PGPASSWORD}|`);
+        expect(readdirSync(scratch)).toEqual([]);
+      } finally {
+        rmSync(envDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('changes into directories named like options, and unsets variables with env -u', async () => {
     const dir = path.join(scratch, '-n');
@@ -80,11 +98,13 @@ describe('remote shell quoting, run through real shells', () => {
     expect(stdout).toBe(`${dir}|unset`);
   });
 
-  it('refuses what no shell can carry', () => {
+  it('refuses what no shell can carry, and a value meant for the command line', () => {
     expect(() => shellQuote('a\0b')).toThrow(/NUL/);
-    expect(() => remoteCommandLine('true', [], { env: { 'A B': 'x' } })).toThrow(
+    expect(() => remoteEnvScript({ 'A B': 'x' })).toThrow(/not a valid environment variable name/);
+    expect(() => remoteCommandLine('true', [], { env: { 'A B': undefined } })).toThrow(
       /not a valid environment variable name/,
     );
+    expect(() => remoteCommandLine('true', [], { env: { PGPASSWORD: 'secret' } })).toThrow(/env file/);
   });
 });
 

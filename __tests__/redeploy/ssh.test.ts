@@ -90,6 +90,25 @@ describe('SSH executor (real sshd)', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('keeps environment values out of every command line on the runner and the host, and leaves no env file', async () => {
+    const secret = `pw-${Date.now()}-not-in-ps`;
+    // The remote command runs for a while; meanwhile every process's arguments (ssh here, the shell there) are read.
+    const running = executor.run('sh', ['-c', 'sleep 1.5; printf %s "$PGPASSWORD"'], { env: { PGPASSWORD: secret } });
+    const seen: string[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      seen.push((await runProcess('ps', ['-eww', '-o', 'args='])).stdout);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await running).stdout).toBe(secret);
+    expect(seen.join('\n')).toContain('sleep 1.5');
+    expect(seen.join('\n')).not.toContain(secret);
+    // mktemp's files on the host (here the same /tmp): none is left holding the value.
+    const leftovers = readdirSync(os.tmpdir())
+      .map((name) => path.join(os.tmpdir(), name))
+      .filter((file) => path.basename(file).startsWith('tmp.') && statSync(file).isFile());
+    expect(leftovers.filter((file) => readFileSync(file, 'utf8').includes(secret))).toEqual([]);
+  });
+
   it('reaches the engine the session environment points at, over one shared connection', async () => {
     const { stdout } = await executor.run('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')]);
     const local = await runProcess('docker', ['image', 'inspect', '--format', '{{.Id}}', demoImage('v1.2.0')], {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ActionError } from '../errors.js';
 import { findExecutable, formatCommand, ProcessError, runProcess, type RunResult } from '../process.js';
 import type { HostExecutor } from './executor.js';
-import { remoteCommandLine } from './shell-quote.js';
+import { REMOTE_PRIVATE_FILE_LINE, remoteCommandLine, remoteEnvScript } from './shell-quote.js';
 
 /**
  * Runs engine and compose commands on a deploy host over SSH with the system's OpenSSH client.
@@ -108,9 +108,22 @@ export async function openSshExecutor(target: SshTarget): Promise<SshExecutor> {
     description,
     remote: true,
     async run(command, args, runOptions = {}) {
-      const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
       // Shown in errors instead of the ssh command line, which would list key and socket paths.
       const display = `${formatCommand(command, args)} (on ${description})`;
+      const envScript = remoteEnvScript(runOptions.env);
+      let envFile: string | undefined;
+      if (envScript) {
+        // One more round trip on the shared connection keeps the values out of every command line.
+        const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+          input: envScript,
+          timeoutMs: 30_000,
+          okExitCodes: ANY_EXIT_CODE,
+        });
+        envFile = written.stdout.trim();
+        if (written.exitCode !== 0 || !envFile.startsWith('/'))
+          throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+      }
+      const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
       let result: RunResult;
       try {
         result = await runProcess('ssh', [...options, '--', target.host, line], {
