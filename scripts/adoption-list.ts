@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from './actions.js';
+import { formatMarkdown, REPO_ROOT } from './actions.js';
 
 /** This repository's own CI and release workflows: an adopter neither copies nor calls them. */
 const OWN_WORKFLOWS = new Set(['ci.yml', 'check-dist.yml', 'release.yml', 'release-tags.yml']);
@@ -85,7 +85,7 @@ export function readmeWithList(readme: string, list: string): string {
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = path.join(REPO_ROOT, 'README.md');
   const readme = readFileSync(file, 'utf8');
-  const updated = readmeWithList(readme, adoptionList(adopterWorkflows()));
+  const updated = await formatMarkdown(readmeWithList(readme, adoptionList(adopterWorkflows())), file);
   if (process.argv.includes('--check')) {
     if (updated !== readme) {
       console.error(

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { actionNames, REPO_ROOT } from './actions.js';
+import { actionNames, formatMarkdown, REPO_ROOT } from './actions.js';
 
 export const ACTION_REPOSITORY = 'rollback-actions/rollback-actions';
 const DOCS_DIR = path.join(REPO_ROOT, 'action-docs');
@@ -157,11 +157,14 @@ function renderWorkflows(): string {
 
 const check = process.argv.includes('--check');
 const actions = actionNames();
-const files = new Map<string, string>([
-  ...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as const),
+const rendered: [string, string][] = [
+  ...actions.map((action) => [path.join(DOCS_DIR, `${action}.md`), renderActionDoc(action)] as [string, string]),
   [path.join(DOCS_DIR, 'README.md'), renderIndex(actions)],
   [path.join(DOCS_DIR, 'workflows.md'), renderWorkflows()],
-]);
+];
+const files = new Map<string, string>(
+  await Promise.all(rendered.map(async ([file, text]) => [file, await formatMarkdown(text, file)] as [string, string])),
+);
 const stale = [...files]
   .filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text)
   .map(([file]) => path.relative(REPO_ROOT, file));
