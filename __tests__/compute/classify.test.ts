@@ -2,7 +2,7 @@ import { classifySql, sinceTarget, strongestClass } from '../../shared/migration
 import { columnTypeOf, compareTypes } from '../../shared/migrations/column-types.js';
 import { checkDownScripts } from '../../shared/migrations/down-checks.js';
 import { lintDownMigration } from '../../shared/migrations/down-lint.js';
-import { parseSql } from '../../shared/migrations/sql-parser.js';
+import { nodeType, parseSql } from '../../shared/migrations/sql-parser.js';
 import type { ColumnDef } from 'libpg-query';
 import type { Migration } from '../../shared/migrations/types.js';
 
@@ -142,6 +142,23 @@ describe('classifying up migrations', () => {
     ]);
     expect(result.statements[1].sql).toBe('THIS IS NOT SQL');
     expect(result.statements[2].sql).toBe("UPDATE b SET c = 'x;y' WHERE d = $$;$$");
+  });
+
+  it('after a syntax error, cuts the rest where psql would: a BEGIN ATOMIC body stays one statement', async () => {
+    const parsed = await parseSql(
+      [
+        'ALTER TABLE users ADD COLUMNN nickname text;',
+        'CREATE FUNCTION one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;',
+        'DROP TABLE b;',
+      ].join('\n'),
+    );
+    expect(parsed.errors.map((error) => [error.line, error.text])).toEqual([
+      [1, 'ALTER TABLE users ADD COLUMNN nickname text'],
+    ]);
+    expect(parsed.statements.map((statement) => [statement.line, nodeType(statement.node)[0]])).toEqual([
+      [2, 'CreateFunctionStmt'],
+      [3, 'DropStmt'],
+    ]);
   });
 
   it('slices statement text by UTF-8 byte offsets, as libpg_query reports them', async () => {

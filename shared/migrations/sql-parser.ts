@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node, ParseResult, RangeVar } from 'libpg-query';
 import { ActionError, errorMessage } from '../errors.js';
+import { splitStatements } from './statements.js';
 
 /**
  * PostgreSQL's own grammar (libpg_query compiled to WebAssembly), so a migration is read exactly as
@@ -166,9 +167,9 @@ function isBlank(text: string): boolean {
 }
 
 /**
- * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
- * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
- * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
+ * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
+ * not hide what the others do.
  */
 export function parseSql(sql: string): Promise<ParsedSql> {
   // A plan reads each file several times (classification, lint, pre-checks): parse it once.
@@ -197,34 +198,22 @@ async function parseUncached(sql: string): Promise<ParsedSql> {
       })),
       errors: [],
     };
-  } catch (wholeError) {
-    return await parsePieces(parser, bytes, errorMessage(wholeError));
+  } catch {
+    return await parsePieces(parser, sql);
   }
 }
 
-async function parsePieces(parser: LibPgQuery, bytes: Buffer, wholeError: string): Promise<ParsedSql> {
-  let boundaries: number[];
-  try {
-    boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
-      .filter((token) => token.text === ';')
-      .map((token) => token.end);
-  } catch {
-    // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
-    const { text, line } = piece(bytes, 0, undefined);
-    return { statements: [], errors: [{ text, line, error: wholeError }] };
-  }
+async function parsePieces(parser: LibPgQuery, sql: string): Promise<ParsedSql> {
+  // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
+  // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
   const parsed: ParsedSql = { statements: [], errors: [] };
-  let start = 0;
-  for (const end of [...boundaries, bytes.length]) {
-    const chunk = bytes.subarray(start, end).toString('utf8');
-    const { text, line } = piece(bytes, start, end - start);
-    start = end;
-    if (isBlank(chunk)) continue;
+  for (const statement of await splitStatements(sql)) {
+    const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
     try {
-      const result = await parser.parse(chunk);
-      for (const raw of result.stmts ?? []) parsed.statements.push({ node: raw.stmt!, text, line });
+      const result = await parser.parse(statement.text);
+      for (const raw of result.stmts ?? []) parsed.statements.push({ node: raw.stmt!, text, line: statement.line });
     } catch (error) {
-      parsed.errors.push({ text, line, error: errorMessage(error) });
+      parsed.errors.push({ text, line: statement.line, error: errorMessage(error) });
     }
   }
   return parsed;
