@@ -44,6 +44,16 @@ describe('summary builders', () => {
 });
 
 describe('the summary check every action summary in the suite goes through', () => {
+  it('lets a long table be folded, and a short one stay open', () => {
+    const rows = '| a | 1 |\n'.repeat(13);
+    expect(
+      summaryProblems(
+        `## x\n\n<details><summary>All</summary>\n\n| Detail | Value |\n| --- | --- |\n${rows}</details>\n`,
+      ),
+    ).toEqual([]);
+    expect(summaryProblems(`## x\n\n| Detail | Value |\n| --- | --- |\n${'| a | 1 |\n'.repeat(12)}`)).toEqual([]);
+  });
+
   it('passes a summary with the verdict first, folded details and identifiers in code', () => {
     expect(
       summaryProblems(
@@ -65,6 +75,11 @@ describe('the summary check every action summary in the suite goes through', () 
       'raw bytes in a table',
       '## x\n\n| Detail | Value |\n| --- | --- |\n| Size | 1234567 bytes |\n',
       /give a human size/,
+    ],
+    [
+      'a long table left open',
+      `## x\n\n| Detail | Value |\n| --- | --- |\n${'| a | 1 |\n'.repeat(13)}`,
+      /table of 13 rows outside <details>/,
     ],
   ])('flags %s', (_name, markdown, problem) => {
     expect(summaryProblems(markdown).join('\n')).toMatch(problem);

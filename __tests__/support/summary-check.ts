@@ -3,6 +3,9 @@
  * (the harness runs this after each action): a tired reader sees the verdict first and nothing
  * that wastes a glance or misleads.
  */
+/** Rows a table may show unfolded under a verdict. */
+const LONGEST_OPEN_TABLE = 12;
+
 export function summaryProblems(markdown: string): string[] {
   if (markdown.trim() === '') return [];
   const problems: string[] = [];
@@ -14,7 +17,9 @@ export function summaryProblems(markdown: string): string[] {
   if (!first || !/^#{1,4} \S/.test(first))
     problems.push(`does not open with a heading that gives the verdict: ${JSON.stringify(first)}`);
 
+  let folded = 0;
   for (let index = 0; index + 1 < lines.length; index++) {
+    folded += (lines[index].match(/<details>/g) ?? []).length - (lines[index].match(/<\/details>/g) ?? []).length;
     if (!/^\|.*\|\s*$/.test(lines[index]) || !/^\|(\s*:?-{3,}:?\s*\|)+\s*$/.test(lines[index + 1])) continue;
     if (index > 0 && /^\|/.test(lines[index - 1])) continue;
     const cells = (line: string) =>
@@ -27,6 +32,9 @@ export function summaryProblems(markdown: string): string[] {
     if (header.some((text) => text === '')) problems.push(`table with an empty header cell: ${lines[index]}`);
     const body: string[][] = [];
     for (let row = index + 2; row < lines.length && /^\|/.test(lines[row]); row++) body.push(cells(lines[row]));
+    // A job shows its steps' summaries one under another: a long open table pushes the next verdict out of view.
+    if (folded <= 0 && body.length > LONGEST_OPEN_TABLE)
+      problems.push(`table of ${body.length} rows outside <details> (at most ${LONGEST_OPEN_TABLE}): ${lines[index]}`);
     header.forEach((name, column) => {
       if (body.length > 0 && body.every((row) => (row[column] ?? '') === ''))
         problems.push(`table column "${name}" is empty in every row`);

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../shared/duration.js';
 import type { BackupMetadata } from '../../shared/backup/metadata.js';
 import { formatBytes } from '../../shared/backup/progress.js';
-import { code, codeBlock, keyValueTable, markdownTable } from '../../shared/summary.js';
+import { code, codeBlock, details, keyValueTable, markdownTable } from '../../shared/summary.js';
 
 /** The job summary: what was backed up, how it was checked, and the exact step that restores it. */
 export interface BackupSummaryInput {
@@ -41,33 +41,38 @@ export function backupSummary(input: BackupSummaryInput): string {
     : 'no migration history table found';
   const parts = [
     `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
-    keyValueTable([
-      ['Database', code(metadata.source)],
-      ['Server', `PostgreSQL ${metadata.serverVersion}`],
-      ['pg_dump', metadata.pgDump.version],
-      [
-        'Format',
-        `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
-      ],
-      ['Size', formatBytes(metadata.size)],
-      ['SHA-256', `\`${metadata.checksum.value}\``],
-      [
-        'Encrypted',
-        metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
-      ],
-      ['Schema version', schema],
-      ['App version', metadata.appVersion ?? undefined],
-      ['Tables', `${metadata.dumpedTables.length}`],
-      ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
-      [
-        'Artifact',
-        artifact
-          ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
-          : 'not uploaded (upload: false)',
-      ],
-      ['File', code(input.path)],
-      ['Took', formatDuration(input.durationMs)],
-    ]),
+    // One line under the verdict; the tables fold, so the next step's verdict stays in view.
+    `${formatBytes(metadata.size)}, ${metadata.dumpedTables.length} table(s), ${artifact ? `artifact ${code(artifact.name)}` : `file ${code(input.path)}`}, took ${formatDuration(input.durationMs)}.\n\n`,
+    details(
+      'Backup details',
+      keyValueTable([
+        ['Database', code(metadata.source)],
+        ['Server', `PostgreSQL ${metadata.serverVersion}`],
+        ['pg_dump', metadata.pgDump.version],
+        [
+          'Format',
+          `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
+        ],
+        ['Size', formatBytes(metadata.size)],
+        ['SHA-256', `\`${metadata.checksum.value}\``],
+        [
+          'Encrypted',
+          metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
+        ],
+        ['Schema version', schema],
+        ['App version', metadata.appVersion ?? undefined],
+        ['Tables', `${metadata.dumpedTables.length}`],
+        ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
+        [
+          'Artifact',
+          artifact
+            ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
+            : 'not uploaded (upload: false)',
+        ],
+        ['File', code(input.path)],
+        ['Took', formatDuration(input.durationMs)],
+      ]),
+    ),
   ];
   const counts: [string, string | number][] = [
     ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]): [string, string] => [
@@ -83,11 +88,14 @@ export function backupSummary(input: BackupSummaryInput): string {
       'size-limited': 'exact up to row-count-max-size, estimated above',
       none: '',
     }[metadata.rowCountsCover];
-    parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
-    parts.push(markdownTable(['Table', 'Rows'], counts.slice(0, 20)));
-    if (counts.length > 20) parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
+    const more = counts.length > 20 ? `\n…and ${counts.length - 20} more in the metadata.\n` : '';
+    parts.push(
+      details(
+        `Row counts (${cover}, in the dump's snapshot)`,
+        markdownTable(['Table', 'Rows'], counts.slice(0, 20)) + more,
+      ),
+    );
   }
-  parts.push('\n### Restore it\n');
-  parts.push(codeBlock(restoreStep(input), 'yaml'));
+  parts.push(details('Restore it', codeBlock(restoreStep(input), 'yaml')));
   return parts.join('');
 }
