@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/action-harness.js';
@@ -121,6 +121,35 @@ describe('apply-down-migrations with migrations-format: prisma', () => {
     const full = await database('prisma_full');
     await deployLikePrisma(full, NAMES);
     expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(full.url));
+  });
+
+  it('verify: true compares the result with a scratch database migrated up to the target by migration.sql files', async () => {
+    const db = await database('prisma_verify');
+    await deployLikePrisma(db, NAMES);
+    const result = await applyDown(fixture, db, { 'target-version': NAMES[1], verify: true });
+    expect(result.errors).toEqual([]);
+    expect(result.outputs.verified).toBe('true');
+  });
+
+  it('verify: true fails a down.sql that does not undo its migration.sql, naming what differs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'prisma-baddown-'));
+    try {
+      cpSync(FIXTURE, dir, { recursive: true });
+      // This down.sql drops the column but forgets the enum type its migration.sql created.
+      const down = path.join(dir, NAMES[3], 'down.sql');
+      writeFileSync(down, readFileSync(down, 'utf8').replace(/^DROP TYPE[^;]*;\s*$/m, ''));
+      const db = await database('prisma_verifybad');
+      await deployLikePrisma(db, NAMES, dir);
+      const result = await applyDown({ dir, format: 'prisma' }, db, { 'target-version': NAMES[2], verify: true });
+      expect(result.exitCode).toBe(1);
+      expect(result.outputs.verified).toBe('false');
+      expect(result.errors[0]).toMatch(
+        /the schema differs from a database migrated up to version 20250301000000_add_user_name/,
+      );
+      expect(result.summary).toContain('Only in the database');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("takes Prisma's own advisory lock: a held pg_advisory_lock(72707369) is reported", async () => {
