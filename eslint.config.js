@@ -40,5 +40,29 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['__tests__/**/*.ts', '__tests__/**/*.js'], languageOptions: { globals: { ...globals.jest } } },
+  {
+    files: ['__tests__/**/*.ts', '__tests__/**/*.js', 'testkit/**/*.ts', 'testkit/**/*.js'],
+    languageOptions: { globals: { ...globals.jest } },
+  },
+  {
+    // Tests import the test kit, the demo and the benchmarks; nothing outside __tests__ imports a test.
+    files: ['actions/**/*.ts', 'shared/**/*.ts', 'cli/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'testkit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:child_process',
+              importNames: ['exec', 'execSync'],
+              message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.',
+            },
+          ],
+          patterns: [
+            { group: ['**/__tests__/**'], message: 'Shared test support lives in testkit/, not in __tests__/.' },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -6,9 +6,9 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  globalSetup: '<rootDir>/__tests__/support/global-setup.js',
-  globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
-  setupFilesAfterEnv: ['<rootDir>/__tests__/support/after-each-file.ts'],
+  globalSetup: '<rootDir>/testkit/global-setup.js',
+  globalTeardown: '<rootDir>/testkit/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/testkit/after-each-file.ts'],
   // Not the default under /tmp: a test run's temporary files all go below one directory it removes.
   cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   testTimeout: 180_000,

@@ -7,8 +7,8 @@ import { directorySource } from '../shared/migrations/sources.js';
 import { graphPython, readAlembicRevisions } from '../shared/migrations/tools/alembic-revisions.js';
 import { revertWithAlembic } from '../shared/migrations/tools/alembic.js';
 import { runProcess } from '../shared/process.js';
-import { REPO_ROOT } from '../__tests__/support/action-harness.js';
-import { databaseUrl, dropDatabase, withAdmin, withClient } from '../__tests__/support/database.js';
+import { REPO_ROOT } from '../testkit/action-harness.js';
+import { databaseUrl, dropDatabase, withAdmin, withClient } from '../testkit/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**
@@ -26,7 +26,7 @@ const benchmark: Benchmark = {
   description: `the Alembic revert path (graph read, lock, alembic_version checks, alembic downgrade ${TARGET}) vs a bare \`alembic downgrade ${TARGET}\` from head, median of ${TRIALS}`,
   async run(log) {
     const app = mkdtempSync(path.join(os.tmpdir(), 'bench-alembic-'));
-    cpSync(path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app'), app, { recursive: true });
+    cpSync(path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app'), app, { recursive: true });
     const template = `bench_alembic_template_${process.pid}`;
     const databases = [template];
     const alembic = (url: string, ...args: string[]) =>

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../shared/process.js';
-import { runAction, type ActionResult } from '../__tests__/support/action-harness.js';
-import { startStandIns } from '../__tests__/backup/stand-ins.js';
-import { createTestDatabase, pgBin } from '../__tests__/support/database.js';
+import { runAction, type ActionResult } from '../testkit/action-harness.js';
+import { startStandIns } from '../testkit/backup-stand-ins.js';
+import { createTestDatabase, pgBin } from '../testkit/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { migrateDatabase } from '../shared/migrations/runner.js';
-import { runAction } from '../__tests__/support/action-harness.js';
-import { createFixtureRepo } from '../__tests__/compute/fixture-repo.js';
-import { createTestDatabase, targetOfUrl } from '../__tests__/support/database.js';
+import { runAction } from '../testkit/action-harness.js';
+import { createFixtureRepo } from '../testkit/fixture-repo.js';
+import { createTestDatabase, targetOfUrl } from '../testkit/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { migrateDatabase } from '../shared/migrations/runner.js';
 import { pgToolEnv } from '../shared/postgres/connection.js';
 import { runProcess } from '../shared/process.js';
-import { runAction } from '../__tests__/support/action-harness.js';
-import { databaseUrl, dropDatabase, pgBin, targetOfUrl, withAdmin } from '../__tests__/support/database.js';
+import { runAction } from '../testkit/action-harness.js';
+import { databaseUrl, dropDatabase, pgBin, targetOfUrl, withAdmin } from '../testkit/database.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../shared/process.js';
-import { runAction, type ActionResult } from '../__tests__/support/action-harness.js';
-import { freePort, waitFor } from '../__tests__/support/services/free-port.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../__tests__/support/pgbackrest-cluster.js';
+import { runAction, type ActionResult } from '../testkit/action-harness.js';
+import { freePort, waitFor } from '../testkit/services/free-port.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../testkit/pgbackrest-cluster.js';
 import { median, timed, type Benchmark, type Metric } from './types.js';
 
 /**

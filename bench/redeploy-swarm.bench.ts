@@ -1,8 +1,8 @@
 import { runProcess } from '../shared/process.js';
-import { runAction } from '../__tests__/support/action-harness.js';
-import { createTestDatabase } from '../__tests__/support/database.js';
-import { demoImage, dockerEnv } from '../__tests__/support/demo-app.js';
-import { createSwarmStack, type SwarmStack } from '../__tests__/redeploy/swarm-stack.js';
+import { runAction } from '../testkit/action-harness.js';
+import { createTestDatabase } from '../testkit/database.js';
+import { demoImage, dockerEnv } from '../testkit/demo-app.js';
+import { createSwarmStack, type SwarmStack } from '../testkit/swarm-stack.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

@@ -1,8 +1,8 @@
 import { runProcess } from '../shared/process.js';
-import { runAction } from '../__tests__/support/action-harness.js';
-import { createTestDatabase } from '../__tests__/support/database.js';
-import { dockerEnv } from '../__tests__/support/demo-app.js';
-import { createComposeProject, projectInputs, type ComposeProject } from '../__tests__/redeploy/compose-project.js';
+import { runAction } from '../testkit/action-harness.js';
+import { createTestDatabase } from '../testkit/database.js';
+import { dockerEnv } from '../testkit/demo-app.js';
+import { createComposeProject, projectInputs, type ComposeProject } from '../testkit/compose-project.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startServices } from '../__tests__/support/services/index.js';
+import { startServices } from '../testkit/services/index.js';
 import type { Benchmark } from './types.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));

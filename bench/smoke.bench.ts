@@ -1,8 +1,8 @@
 import { runProcess } from '../shared/process.js';
-import { runAction } from '../__tests__/support/action-harness.js';
-import { createTestDatabase } from '../__tests__/support/database.js';
-import { startDemoApp } from '../__tests__/support/demo-app.js';
-import { migrateDemoSchema } from '../__tests__/support/demo-schema.js';
+import { runAction } from '../testkit/action-harness.js';
+import { createTestDatabase } from '../testkit/database.js';
+import { startDemoApp } from '../testkit/demo-app.js';
+import { migrateDemoSchema } from '../testkit/demo-schema.js';
 import { median, timed, type Benchmark } from './types.js';
 
 /**

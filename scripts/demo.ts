@@ -4,7 +4,7 @@
  * failure detection to healthy; exits 1 unless the app ends healthy on the last good release with
  * its schema, smoke tests and backup checksum verified, and no job but the broken deploy failed.
  */
-import { startServices } from '../__tests__/support/services/index.js';
+import { startServices } from '../testkit/services/index.js';
 import { mainDemo } from './demo/main.js';
 
 const services = await startServices((line) => console.log(line));

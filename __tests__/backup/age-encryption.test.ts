@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { findExecutable, runProcess } from '../../shared/process.js';
-import { leaksOf, REPO_ROOT, runAction } from '../support/action-harness.js';
-import { createTestDatabase, pgBin, type TestDatabase } from '../support/database.js';
+import { leaksOf, REPO_ROOT, runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, pgBin, type TestDatabase } from '../../testkit/database.js';
 import { Cleanup, createRichDatabase, rowCountsOf, schemaOf } from './fixtures.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { READ_TOKEN, startStandIns, type StandIns } from './stand-ins.js';
+import { READ_TOKEN, startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 
 /**
  * The artifact service stand-in answers the real @actions/artifact client: upload (Twirp create,

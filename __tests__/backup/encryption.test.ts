@@ -24,7 +24,7 @@ import {
   readEncryptionSecret,
   type BackupKey,
 } from '../../shared/backup/encryption.js';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 
 /**
  * The age format: the age-encryption package writes and reads headers, the payload is streamed in

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { leaksOf, runAction, type ActionResult } from '../support/action-harness.js';
-import { adminUrl, type TestDatabase } from '../support/database.js';
-import { freePort } from '../support/services/free-port.js';
+import { leaksOf, runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { adminUrl, type TestDatabase } from '../../testkit/database.js';
+import { freePort } from '../../testkit/services/free-port.js';
 import { createRichDatabase, oldClientDir, pgDumpMajor, variantUrl } from './fixtures.js';
 
 /**

@@ -11,7 +11,7 @@ import {
   schemaOfUrl,
   withAdmin,
   type TestDatabase,
-} from '../support/database.js';
+} from '../../testkit/database.js';
 
 /**
  * A small database with every kind of object a backup must carry: several tables in two schemas,

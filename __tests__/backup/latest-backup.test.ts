@@ -1,7 +1,7 @@
-import { runAction } from '../support/action-harness.js';
-import type { TestDatabase } from '../support/database.js';
+import { runAction } from '../../testkit/action-harness.js';
+import type { TestDatabase } from '../../testkit/database.js';
 import { Cleanup, createRichDatabase, rowCountsOf } from './fixtures.js';
-import { READ_TOKEN, startStandIns, type StandIns } from './stand-ins.js';
+import { READ_TOKEN, startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 
 /**
  * "Restore the latest backup of production": found through the REST API among the repository's

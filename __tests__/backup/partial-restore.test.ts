@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runAction, type ActionResult } from '../support/action-harness.js';
+import { runAction, type ActionResult } from '../../testkit/action-harness.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
-import { createTestDatabase, targetOfUrl, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, targetOfUrl, type TestDatabase } from '../../testkit/database.js';
 
 /**
  * Partial restore from a pg_dump backup: a release whose up migration drops a table (its down

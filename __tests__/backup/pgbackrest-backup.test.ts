@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { runAction } from '../support/action-harness.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../support/pgbackrest-cluster.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
 
 /**
  * backup-db method "pgbackrest" on a real cluster that archives its WAL into a pgBackRest stanza:

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { runAction, type ActionResult } from '../support/action-harness.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../support/pgbackrest-cluster.js';
+import { runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
 
 /**
  * restore-db method "pgbackrest" on a real cluster archiving into a pgBackRest stanza: a restore

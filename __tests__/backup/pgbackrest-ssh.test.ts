@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { runAction } from '../support/action-harness.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../support/pgbackrest-cluster.js';
-import { startSshServer, type TestSshServer } from '../support/sshd.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
+import { startSshServer, type TestSshServer } from '../../testkit/sshd.js';
 
 /**
  * Method "pgbackrest" where pgBackRest runs on the database host, reached over SSH (a real sshd),
@@ -52,7 +52,7 @@ describe('method pgbackrest over SSH', () => {
       'Input "side-port" is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.',
     );
 
-    const { freePort } = await import('../support/services/free-port.js');
+    const { freePort } = await import('../../testkit/services/free-port.js');
     const restored = await runAction('restore-db', {
       inputs: {
         ...cluster.inputs(),

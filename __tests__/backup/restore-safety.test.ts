@@ -2,10 +2,10 @@ import { generateIdentity } from 'age-encryption';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leaksOf, runAction, type ActionResult } from '../support/action-harness.js';
-import { withAdmin, type TestDatabase } from '../support/database.js';
+import { leaksOf, runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { withAdmin, type TestDatabase } from '../../testkit/database.js';
 import { Cleanup, createRichDatabase, databaseNames, rowCountsOf, schemaOf } from './fixtures.js';
-import { startStandIns, type StandIns } from './stand-ins.js';
+import { startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 
 /**
  * restore-db never makes things worse: it verifies the checksum and the key before it touches a

@@ -2,10 +2,10 @@ import { generateIdentity } from 'age-encryption';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { databaseUrl, type TestDatabase } from '../support/database.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import { databaseUrl, type TestDatabase } from '../../testkit/database.js';
 import { Cleanup, createRichDatabase, rowCountsOf, schemaOf, sequenceValuesOf } from './fixtures.js';
-import { READ_TOKEN, startStandIns, type StandIns } from './stand-ins.js';
+import { READ_TOKEN, startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 
 /**
  * Backup, then restore, of a database with every kind of object, through the bundled actions run

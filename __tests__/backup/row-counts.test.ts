@@ -1,5 +1,5 @@
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, dropDatabase, type TestDatabase } from '../support/database.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, dropDatabase, type TestDatabase } from '../../testkit/database.js';
 
 /**
  * Exact row counts beside the dump cost a second full scan of each table; above row-count-max-size

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startStandIns, type StandIns } from './stand-ins.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 
 /**
  * The size gate before pg_dump: a real small file system (a 4 MiB tmpfs) as output-dir, and the

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, pgBin, type TestDatabase } from '../support/database.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, pgBin, type TestDatabase } from '../../testkit/database.js';
 import { createRichDatabase } from './fixtures.js';
 
 /**

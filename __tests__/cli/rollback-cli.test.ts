@@ -5,10 +5,10 @@ import { REPO_ROOT } from '../../scripts/actions.js';
 import { createDemoWorld, type DemoWorld } from '../../scripts/demo/world.js';
 import { runProcess } from '../../shared/process.js';
 import type { LedgerEntry } from '../../shared/ledger/ledger.js';
-import { runAction } from '../support/action-harness.js';
-import { dockerEnv } from '../support/demo-app.js';
-import { serviceEnv } from '../support/services/index.js';
-import { Terminal } from '../support/terminal.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { dockerEnv } from '../../testkit/demo-app.js';
+import { serviceEnv } from '../../testkit/services/index.js';
+import { Terminal } from '../../testkit/terminal.js';
 
 /**
  * Issue 18, break glass: the `rollback-actions` command runs the shipped rollback.yml through the

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { createDemoRepo, createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { createDemoRepo, createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectRefused, expectSuccess, migrationsOf, warningsOf } from './support.js';
 
 /**

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { freePort, waitFor } from '../support/services/free-port.js';
-import { testResourceName } from '../support/services/index.js';
-import { freePortDecade } from '../redeploy/swarm-stack.js';
-import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { freePort, waitFor } from '../../testkit/services/free-port.js';
+import { testResourceName } from '../../testkit/services/index.js';
+import { freePortDecade } from '../../testkit/swarm-stack.js';
+import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectSuccess, migrationsOf } from './support.js';
 
 /** "What runs now" read from the engine: the image tag of a running compose service. */

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
-import { createDemoRepo, GIT_ENV } from './fixture-repo.js';
+import { createDemoRepo, GIT_ENV } from '../../testkit/fixture-repo.js';
 import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, useDemoRepo, warningsOf } from './support.js';
 
 /**

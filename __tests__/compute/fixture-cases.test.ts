@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { annotationsFor } from '../../actions/compute-rollback-target/annotations.js';
 import { listed } from '../../actions/compute-rollback-target/plan.js';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
-import { createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, databaseState, expectSuccess, migrateTo, migrationsOf, warningsOf } from './support.js';
 
 /**

@@ -1,4 +1,4 @@
-import { createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectSuccess, migrationsOf, warningsOf } from './support.js';
 
 /** The dbmate and diesel layouts, read from git at each tag (golang-migrate is the demo history). */

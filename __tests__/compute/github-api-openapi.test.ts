@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { getOctokit } from '@actions/github';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
 
 /**
  * The GitHub REST stand-in checked against GitHub's own published OpenAPI description

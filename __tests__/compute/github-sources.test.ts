@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getOctokit } from '@actions/github';
-import { leaksOf } from '../support/action-harness.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
+import { leaksOf } from '../../testkit/action-harness.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectRefused, expectSuccess, migrationsOf, warningsOf } from './support.js';
 
 /**

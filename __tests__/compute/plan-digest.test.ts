@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { explainDifference, planDigest, type PlanIdentity } from '../../shared/migrations/plan-digest.js';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import { freshDatabases } from '../migrations/helpers.js';
 import { compute, databaseState, expectSuccess, migrateTo, useDemoRepo } from './support.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectSuccess, migrationsOf } from './support.js';
 
 /** The Prisma layout (__tests__/fixtures/prisma-app), read from git at each tag. */

@@ -1,8 +1,8 @@
 import { migrateDatabase } from '../../shared/migrations/runner.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
-import { runAction, type ActionResult, type RunActionOptions } from '../support/action-harness.js';
-import { schemaOfUrl, targetOfUrl, type TestDatabase } from '../support/database.js';
-import { createDemoRepo, type FixtureRepo } from './fixture-repo.js';
+import { runAction, type ActionResult, type RunActionOptions } from '../../testkit/action-harness.js';
+import { schemaOfUrl, targetOfUrl, type TestDatabase } from '../../testkit/database.js';
+import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import path from 'node:path';
 
 /** Runs the bundled compute-rollback-target through the runner harness. */

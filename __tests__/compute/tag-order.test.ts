@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { getOctokit } from '@actions/github';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { createFixtureRepo, GIT_ENV, type FixtureRepo } from './fixture-repo.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { createFixtureRepo, GIT_ENV, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectRefused, expectSuccess } from './support.js';
 
 /**

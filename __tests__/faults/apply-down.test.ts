@@ -5,10 +5,10 @@ import pg from 'pg';
 import { parseHistoryTable } from '../../shared/migrations/history.js';
 import { migrationLockKeys } from '../../shared/migrations/lock.js';
 import { CLIENT_CHECK_INTERVAL_MS } from '../../shared/postgres/connection.js';
-import { startAction, type ActionResult } from '../support/action-harness.js';
+import { startAction, type ActionResult } from '../../testkit/action-harness.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture, type WrittenFixture } from '../migrations/fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from '../migrations/helpers.js';
-import type { TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../../testkit/database.js';
 import { locksOn, msUntil, runningStatements, sessionsOn, until } from './support.js';
 
 /**

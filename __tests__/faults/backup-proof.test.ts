@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runAction, type ActionResult } from '../support/action-harness.js';
-import { startStandIns, type StandIns } from '../backup/stand-ins.js';
+import { runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 import { writeFixture, type WrittenFixture } from '../migrations/fixtures.js';
 import { freshDatabases, historyRows, migrateUp } from '../migrations/helpers.js';
-import type { TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../../testkit/database.js';
 
 /**
  * apply-down-migrations' backup-checksum is proof of a backup only when a backup with that

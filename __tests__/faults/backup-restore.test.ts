@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { freeBytes } from '../../shared/backup/disk-space.js';
 import { runProcess } from '../../shared/process.js';
-import { runAction, startAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, withAdmin, type TestDatabase } from '../support/database.js';
+import { runAction, startAction, type ActionResult } from '../../testkit/action-harness.js';
+import { createTestDatabase, withAdmin, type TestDatabase } from '../../testkit/database.js';
 import { locksOn, msUntil, processesWith, runningStatements, sessionsOn, until } from './support.js';
 
 /**

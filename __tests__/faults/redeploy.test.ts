@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runProcess } from '../../shared/process.js';
-import { runAction, startAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { migrateDemoSchema } from '../support/demo-schema.js';
+import { runAction, startAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
 import { startHanger, type TestServer } from '../smoke/support/servers.js';
-import { createComposeProject, projectInputs, type ComposeProject } from '../redeploy/compose-project.js';
+import { createComposeProject, projectInputs, type ComposeProject } from '../../testkit/compose-project.js';
 import { msUntil, processesWith, until } from './support.js';
 
 /**

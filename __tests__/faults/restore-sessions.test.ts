@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { runAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
 import { locksOn, sessionsOn } from './support.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CANCEL_GRACE_MS } from '../../shared/run-action.js';
-import { leaksOf, runAction, startAction } from '../support/action-harness.js';
+import { leaksOf, runAction, startAction } from '../../testkit/action-harness.js';
 import { until } from './support.js';
 import { json, startHanger, startServer, type TestServer } from '../smoke/support/servers.js';
 

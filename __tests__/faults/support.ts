@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { TestDatabase } from '../support/database.js';
-import { withAdmin } from '../support/database.js';
+import type { TestDatabase } from '../../testkit/database.js';
+import { withAdmin } from '../../testkit/database.js';
 
 /**
  * What a fault leaves behind, read from the outside: sessions in pg_stat_activity, locks in

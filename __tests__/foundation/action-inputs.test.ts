@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { REPO_ROOT, runAction } from '../support/action-harness.js';
+import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
 import { json, startServer, type TestServer } from '../smoke/support/servers.js';
 
 /** Each bundle, run with no inputs, names the input it needs; a malformed input is named with its value. */

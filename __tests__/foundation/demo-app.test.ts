@@ -1,7 +1,7 @@
 import { runProcess } from '../../shared/process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startDemoApp, type RunningDemoApp } from '../support/demo-app.js';
-import { migrateDemoSchema } from '../support/demo-schema.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { startDemoApp, type RunningDemoApp } from '../../testkit/demo-app.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
 
 /** The demo images run under the real engine against the real database. */
 describe('demo application images', () => {

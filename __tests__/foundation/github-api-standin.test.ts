@@ -1,5 +1,5 @@
 import { getOctokit } from '@actions/github';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
 
 /** The REST stand-in answers the real Octokit client the way api.github.com does. */
 describe('GitHub REST API stand-in', () => {

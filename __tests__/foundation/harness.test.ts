@@ -5,7 +5,7 @@ import {
   parseWorkflowCommand,
   REPO_ROOT,
   runAction,
-} from '../support/action-harness.js';
+} from '../../testkit/action-harness.js';
 
 const probeDir = path.join(REPO_ROOT, '__tests__', 'fixtures', 'harness-probe');
 const runProbe = (inputs: Record<string, string>, githubToken?: string) =>

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { adminUrl } from '../support/database.js';
-import { serviceEnv } from '../support/services/index.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { adminUrl } from '../../testkit/database.js';
+import { serviceEnv } from '../../testkit/services/index.js';
 
 /**
  * A test run leaves nothing in the temporary directory. A run of real test files (steps through the

@@ -11,15 +11,15 @@ import {
   readLedger,
   type LedgerEntry,
 } from '../../shared/ledger/ledger.js';
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { dockerEnv } from '../support/demo-app.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { serviceEnv } from '../support/services/index.js';
-import { sshActionInputs, startSshServer, type TestSshServer } from '../support/sshd.js';
-import { createDemoRepo, type FixtureRepo } from '../compute/fixture-repo.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { dockerEnv } from '../../testkit/demo-app.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { serviceEnv } from '../../testkit/services/index.js';
+import { sshActionInputs, startSshServer, type TestSshServer } from '../../testkit/sshd.js';
+import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectRefused, expectSuccess } from '../compute/support.js';
-import { createComposeProject, projectInputs, type ComposeProject } from '../redeploy/compose-project.js';
+import { createComposeProject, projectInputs, type ComposeProject } from '../../testkit/compose-project.js';
 
 /**
  * The deployment ledger (issue 18's foundation): JSON lines on the deploy host that redeploy-tag

@@ -6,9 +6,9 @@ import { runProcess } from '../../shared/process.js';
 import { ConcurrencyRegistry } from '../../scripts/local-runner/concurrency.js';
 import { runWorkflow } from '../../scripts/local-runner/runner.js';
 import type { RunOptions, WorkflowRun } from '../../scripts/local-runner/types.js';
-import { GIT_ENV } from '../compute/fixture-repo.js';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { GIT_ENV } from '../../testkit/fixture-repo.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
 
 /**
  * The local runner behaves as GitHub documents, on the points the workflows depend on: status

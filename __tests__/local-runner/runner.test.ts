@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 import { runWorkflow } from '../../scripts/local-runner/runner.js';
 
 /** The local runner executes workflow files with GitHub's semantics for the features our workflows use. */

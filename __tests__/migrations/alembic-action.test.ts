@@ -4,9 +4,9 @@ import path from 'node:path';
 import { parseHistoryTable } from '../../shared/migrations/history.js';
 import { alembicLockKeys } from '../../shared/migrations/tools/alembic.js';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT, runAction, type ActionResult } from '../support/action-harness.js';
-import { schemaOfUrl, withClient, type TestDatabase } from '../support/database.js';
-import { sshActionInputs, startSshServer } from '../support/sshd.js';
+import { REPO_ROOT, runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { schemaOfUrl, withClient, type TestDatabase } from '../../testkit/database.js';
+import { sshActionInputs, startSshServer } from '../../testkit/sshd.js';
 import { parseMigrateCommand } from '../../actions/apply-down-migrations/inputs.js';
 import { freshDatabases, parseJsonOutput } from './helpers.js';
 
@@ -15,7 +15,7 @@ import { freshDatabases, parseJsonOutput } from './helpers.js';
  * with Debian's alembic 1.8 and psycopg2 on real PostgreSQL, on the 10-revision fixture (a branch and
  * a merge).
  */
-const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app');
+const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
 const database = freshDatabases();
 
 let app: string;

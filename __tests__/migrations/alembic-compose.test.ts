@@ -2,10 +2,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT, runAction } from '../support/action-harness.js';
-import { schemaOfUrl, type TestDatabase } from '../support/database.js';
-import { copyLibraries, hashInputs, rootfsTarball, sharedLibraries } from '../support/services/demo-images.js';
-import { serviceEnv, testResourceName } from '../support/services/index.js';
+import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
+import { schemaOfUrl, type TestDatabase } from '../../testkit/database.js';
+import { copyLibraries, hashInputs, rootfsTarball, sharedLibraries } from '../../testkit/services/demo-images.js';
+import { serviceEnv, testResourceName } from '../../testkit/services/index.js';
 import { freshDatabases, parseJsonOutput } from './helpers.js';
 
 /**
@@ -15,7 +15,7 @@ import { freshDatabases, parseJsonOutput } from './helpers.js';
  * alembic 1.8, SQLAlchemy, psycopg2 and their shared libraries, and the fixture app in /app. This
  * machine has compose v1 only (no `docker compose` plugin), whose `run --rm` is the same command.
  */
-const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app');
+const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
 const PYTHON = '/usr/bin/python3.11';
 const SITE = '/usr/lib/python3/dist-packages';
 const PACKAGES = ['alembic', 'sqlalchemy', 'psycopg2', 'mako', 'markupsafe', 'greenlet'];

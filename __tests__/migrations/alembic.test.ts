@@ -20,12 +20,12 @@ import {
   revertWithAlembic,
 } from '../../shared/migrations/tools/alembic.js';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { schemaOfUrl, withClient } from '../support/database.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { schemaOfUrl, withClient } from '../../testkit/database.js';
 import { freshDatabases } from './helpers.js';
 
 /** Alembic with the real tool (Debian's alembic 1.8 and psycopg2) on real PostgreSQL. */
-const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app');
+const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
 const TABLE = parseHistoryTable('alembic_version');
 const database = freshDatabases();
 

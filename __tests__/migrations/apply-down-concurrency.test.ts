@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { runProcess } from '../../shared/process.js';
-import type { ActionResult } from '../support/action-harness.js';
-import type { TestDatabase } from '../support/database.js';
+import type { ActionResult } from '../../testkit/action-harness.js';
+import type { TestDatabase } from '../../testkit/database.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture, type WrittenFixture } from './fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 

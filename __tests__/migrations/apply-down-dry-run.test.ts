@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
-import { schemaOfUrl } from '../support/database.js';
+import { schemaOfUrl } from '../../testkit/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture, type WrittenFixture } from './fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput, psqlFile } from './helpers.js';
 

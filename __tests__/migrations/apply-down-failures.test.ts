@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { schemaOfUrl, type TestDatabase } from '../support/database.js';
+import { schemaOfUrl, type TestDatabase } from '../../testkit/database.js';
 import { FIXTURE_SET, FORMATS, rewriteMigration, writeFixture } from './fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 

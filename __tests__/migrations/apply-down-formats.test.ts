@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { schemaOfUrl, type TestDatabase } from '../support/database.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { schemaOfUrl, type TestDatabase } from '../../testkit/database.js';
 import { FORMATS, writeFixture } from './fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 

@@ -1,5 +1,5 @@
-import { leaksOf } from '../support/action-harness.js';
-import { schemaOfUrl, withClient } from '../support/database.js';
+import { leaksOf } from '../../testkit/action-harness.js';
+import { schemaOfUrl, withClient } from '../../testkit/database.js';
 import { FIXTURE_SET, rewriteMigration, writeFixture } from './fixtures.js';
 import { applyDown, freshDatabases, historyRows, migrateUp, parseJsonOutput } from './helpers.js';
 

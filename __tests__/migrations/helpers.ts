@@ -3,8 +3,8 @@ import { migrateDatabase } from '../../shared/migrations/runner.js';
 import type { MigrationFormat } from '../../shared/migrations/types.js';
 import { pgToolEnv } from '../../shared/postgres/connection.js';
 import { runProcess } from '../../shared/process.js';
-import { runAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, pgBin, targetOfUrl, type TestDatabase } from '../support/database.js';
+import { runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { createTestDatabase, pgBin, targetOfUrl, type TestDatabase } from '../../testkit/database.js';
 import type { WrittenFixture } from './fixtures.js';
 
 /** The history table's rows as the tool left them (diesel's run_on as text), in primary-key order. */

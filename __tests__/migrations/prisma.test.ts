@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { schemaOfUrl, withClient, type TestDatabase } from '../support/database.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { schemaOfUrl, withClient, type TestDatabase } from '../../testkit/database.js';
 import { applyDown, freshDatabases, parseJsonOutput } from './helpers.js';
 
 /**

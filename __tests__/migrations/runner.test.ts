@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationRunError, migrateDatabase } from '../../shared/migrations/runner.js';
 import { splitStatements } from '../../shared/migrations/statements.js';
-import { schemaOfUrl, targetOfUrl, withClient } from '../support/database.js';
-import { migrateDemoSchema } from '../support/demo-schema.js';
-import { demoMigrationsDir } from '../support/services/demo-images.js';
+import { schemaOfUrl, targetOfUrl, withClient } from '../../testkit/database.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
+import { demoMigrationsDir } from '../../testkit/services/demo-images.js';
 import { FIXTURE_SET, FORMATS, writeFixture } from './fixtures.js';
 import { freshDatabases, historyRows } from './helpers.js';
 

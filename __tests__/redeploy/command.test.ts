@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { createComposeProject, type ComposeProject } from './compose-project.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { createComposeProject, type ComposeProject } from '../../testkit/compose-project.js';
 
 /**
  * Strategy "command": the user's own deploy program (here a node script that runs docker-compose),

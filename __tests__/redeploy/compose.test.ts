@@ -3,12 +3,17 @@ import path from 'node:path';
 import { getOctokit } from '@actions/github';
 import { completeDeployment } from '../../shared/github/deployments.js';
 import { runProcess } from '../../shared/process.js';
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { migrateDemoSchema } from '../support/demo-schema.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { composeFileText, createComposeProject, projectInputs, type ComposeProject } from './compose-project.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import {
+  composeFileText,
+  createComposeProject,
+  projectInputs,
+  type ComposeProject,
+} from '../../testkit/compose-project.js';
 
 /**
  * redeploy-tag's compose strategy end to end: the bundled action run as the runner runs it,

@@ -9,10 +9,10 @@ import { inspectImage } from '../../shared/engine/images.js';
 import { inspectServices, requireSwarmManager, serviceTasks } from '../../shared/engine/swarm.js';
 import { listNodes } from '../../shared/engine/swarm-nodes.js';
 import { runProcess } from '../../shared/process.js';
-import { demoImage, dockerEnv, engineExecutor, startDemoApp, type RunningDemoApp } from '../support/demo-app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { waitFor } from '../support/services/free-port.js';
-import { testResourceName } from '../support/services/index.js';
+import { demoImage, dockerEnv, engineExecutor, startDemoApp, type RunningDemoApp } from '../../testkit/demo-app.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { waitFor } from '../../testkit/services/free-port.js';
+import { testResourceName } from '../../testkit/services/index.js';
 
 /**
  * On the runner, the engine code asks the Engine API over the local socket instead of starting the

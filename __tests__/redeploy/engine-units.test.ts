@@ -17,9 +17,9 @@ import { interpolate, resolveServicesFromFiles } from '../../shared/engine/compo
 import { localExecutor } from '../../shared/engine/executor.js';
 import { remoteCommandLine, remoteEnvScript, shellQuote } from '../../shared/engine/shell-quote.js';
 import { runProcess } from '../../shared/process.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { freePort, waitFor } from '../support/services/free-port.js';
-import { testResourceName } from '../support/services/index.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { freePort, waitFor } from '../../testkit/services/free-port.js';
+import { testResourceName } from '../../testkit/services/index.js';
 
 /**
  * The pieces under the redeploy: quoting for the remote shell (checked by real shells), compose

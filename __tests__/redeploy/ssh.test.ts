@@ -6,14 +6,14 @@ import path from 'node:path';
 import { ActionError } from '../../shared/errors.js';
 import { openSshExecutor, type SshExecutor } from '../../shared/engine/ssh.js';
 import { runProcess } from '../../shared/process.js';
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { serviceEnv } from '../support/services/index.js';
-import { startSshServer, type TestSshServer } from '../support/sshd.js';
-import { createComposeProject, type ComposeProject } from './compose-project.js';
-import { createSwarmStack, type SwarmStack } from './swarm-stack.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { serviceEnv } from '../../testkit/services/index.js';
+import { startSshServer, type TestSshServer } from '../../testkit/sshd.js';
+import { createComposeProject, type ComposeProject } from '../../testkit/compose-project.js';
+import { createSwarmStack, type SwarmStack } from '../../testkit/swarm-stack.js';
 
 /**
  * The SSH path against a real OpenSSH server on 127.0.0.1 with throwaway keys. The "remote" host

@@ -1,10 +1,10 @@
 import { runProcess } from '../../shared/process.js';
-import { runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { buildDemoImages, DEMO_IMAGE } from '../support/services/demo-images.js';
-import { joinSwarm, startDockerd, type DockerEngine } from '../support/services/engine.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { freePortDecade } from './swarm-stack.js';
+import { runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { buildDemoImages, DEMO_IMAGE } from '../../testkit/services/demo-images.js';
+import { joinSwarm, startDockerd, type DockerEngine } from '../../testkit/services/engine.js';
+import { startRegistry, type TestRegistry } from '../../testkit/registry.js';
+import { freePortDecade } from '../../testkit/swarm-stack.js';
 
 /**
  * A two-node swarm of its own (two private dockerds on this machine, a manager and a worker, each

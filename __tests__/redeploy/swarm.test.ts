@@ -1,9 +1,9 @@
 import { runProcess } from '../../shared/process.js';
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { createSwarmStack, type SwarmStack } from './swarm-stack.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { createSwarmStack, type SwarmStack } from '../../testkit/swarm-stack.js';
 
 /**
  * redeploy-tag's swarm strategy end to end: the bundled action as the runner runs it, the docker

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { interpolateString } from '../../scripts/local-runner/expressions.js';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 
 /**
  * The README's pinning advice holds: a reusable workflow runs the actions it checks out at its

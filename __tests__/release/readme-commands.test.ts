@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 import { adopterWorkflows, adoptionList, readmeWithList } from '../../scripts/adoption-list.js';
 import { formatMarkdown } from '../../scripts/actions.js';
 

@@ -5,8 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { runWorkflow } from '../../scripts/local-runner/runner.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
 
 /**
  * The release workflow, run by the local runner against a copy of this repository whose `origin`

@@ -1,6 +1,6 @@
 import { pollReadyUrl } from '../../actions/redeploy-tag/ready-url.js';
 import { proxyRoute } from '../../shared/http/proxy.js';
-import { READ_TOKEN, startStandIns, type StandIns } from '../backup/stand-ins.js';
+import { READ_TOKEN, startStandIns, type StandIns } from '../../testkit/backup-stand-ins.js';
 import {
   selfSignedCertificate,
   startHttpsServer,
@@ -8,10 +8,16 @@ import {
   type Certificate,
   type TestServer,
 } from '../smoke/support/servers.js';
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { createTestDatabase, databaseUrl, dropDatabase, withClient, type TestDatabase } from '../support/database.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import {
+  createTestDatabase,
+  databaseUrl,
+  dropDatabase,
+  withClient,
+  type TestDatabase,
+} from '../../testkit/database.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { startTestProxy, type TestProxy } from '../../testkit/proxy.js';
 
 /**
  * Runners behind a proxy: every HTTP call the actions make honours HTTPS_PROXY, HTTP_PROXY and

@@ -1,5 +1,5 @@
 import { code, codeSpanAddresses, keyValueTable, markdownTable } from '../../shared/summary.js';
-import { summaryProblems } from '../support/summary-check.js';
+import { summaryProblems } from '../../testkit/summary-check.js';
 
 describe('summary builders', () => {
   it('leave out columns empty in every row, and tables without rows', () => {

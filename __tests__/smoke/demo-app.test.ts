@@ -1,17 +1,17 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leaksOf, REPO_ROOT, runAction, type ActionResult } from '../support/action-harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startDemoApp, type RunningDemoApp } from '../support/demo-app.js';
-import { migrateDemoSchema } from '../support/demo-schema.js';
+import { leaksOf, REPO_ROOT, runAction, type ActionResult } from '../../testkit/action-harness.js';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
+import { startDemoApp, type RunningDemoApp } from '../../testkit/demo-app.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
 
 /**
  * The demo app's full smoke suite (the fixture the workflows reuse) against the real images on a
  * real database: v1.2.0 on schema 5 passes, v1.3.0 fails naming the assertion, and neither the
  * operator token nor the session token issued at login shows up anywhere the action writes.
  */
-const SUITE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app', 'smoke-suite.yml');
+const SUITE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'demo-app', 'smoke-suite.yml');
 const OPERATOR_TOKEN = 'op-7f3a9c2e51d84b06a1e4';
 // Demo session tokens are base64url('{"sub":...') + '.' + signature: this prefix is in every one.
 const SESSION_TOKEN_PREFIX = Buffer.from('{"sub":"').toString('base64url').slice(0, 8);

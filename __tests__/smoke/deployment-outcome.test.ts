@@ -1,8 +1,8 @@
-import { leaksOf, runAction } from '../support/action-harness.js';
-import { listenLocal, type LocalHttpServer } from '../support/local-http.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
-import type { DeploymentsApi } from '../support/github-api/deployments.js';
-import type { FakeGitHubServer } from '../support/github-api/server.js';
+import { leaksOf, runAction } from '../../testkit/action-harness.js';
+import { listenLocal, type LocalHttpServer } from '../../testkit/local-http.js';
+import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import type { DeploymentsApi } from '../../testkit/github-api/deployments.js';
+import type { FakeGitHubServer } from '../../testkit/github-api/server.js';
 
 /**
  * smoke-test deciding a deployment's outcome: a deployment redeploy-tag left in_progress becomes

@@ -4,7 +4,7 @@ import { evaluateAssertion, ResponseView } from '../../actions/smoke-test/assert
 import { compileJsonPath, JsonPathError } from '../../actions/smoke-test/jsonpath.js';
 import type { Assertion } from '../../actions/smoke-test/model.js';
 import type { HttpResponse } from '../../shared/http/request.js';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 
 /**
  * The JSONPath Compliance Test Suite (RFC 9535; __tests__/fixtures/jsonpath-cts/, BSD-2), every case,

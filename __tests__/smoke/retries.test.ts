@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import { json, startFlapper, startHanger, startServer, startSlowStarter, type TestServer } from './support/servers.js';
 
 /** Retries, deadlines, consecutive successes and timeouts, against real servers, through the bundle. */

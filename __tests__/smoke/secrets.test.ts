@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { leaksOf, runAction, type ActionResult } from '../support/action-harness.js';
+import { leaksOf, runAction, type ActionResult } from '../../testkit/action-harness.js';
 import { json, startServer, type TestServer } from './support/servers.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import { startServer, type TestServer } from './support/servers.js';
 
 /**

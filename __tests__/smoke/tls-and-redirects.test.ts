@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runAction } from '../support/action-harness.js';
+import { runAction } from '../../testkit/action-harness.js';
 import {
   json,
   selfSignedCertificate,

@@ -7,7 +7,7 @@ import { parseSuite } from '../../actions/smoke-test/suite-load.js';
 import { suiteSchema } from '../../actions/smoke-test/suite-schema.js';
 import { xmlEscape } from '../../actions/smoke-test/report.js';
 import { MapScope, renderTemplate, TemplateError } from '../../actions/smoke-test/template.js';
-import { REPO_ROOT } from '../support/action-harness.js';
+import { REPO_ROOT } from '../../testkit/action-harness.js';
 
 describe('backoff', () => {
   it('doubles from the base up to the cap, with jitter between half and all of each step', () => {
@@ -59,7 +59,7 @@ describe('versions and XML', () => {
 
 describe('the demo app smoke suite fixture', () => {
   it('is valid against the schema', () => {
-    const file = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app', 'smoke-suite.yml');
+    const file = path.join(REPO_ROOT, 'testkit', 'fixtures', 'demo-app', 'smoke-suite.yml');
     const parsed = parseSuite({ text: readFileSync(file, 'utf8'), displayName: 'smoke-suite.yml', file });
     expect(parsed.suite.checks.map((check) => check.name)).toEqual([
       'health',

@@ -9,7 +9,7 @@ import {
   type DemoResult,
   type DemoWorld,
 } from '../../scripts/demo/scenario.js';
-import type { IssueRecord } from '../support/github-api/issues.js';
+import type { IssueRecord } from '../../testkit/github-api/issues.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
 /**

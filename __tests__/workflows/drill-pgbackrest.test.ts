@@ -5,7 +5,7 @@ import { readZipEntry, readZipIndex } from '../../shared/backup/zip-index.js';
 import { runProcess } from '../../shared/process.js';
 import { createDemoWorld, type DemoWorld } from '../../scripts/demo/world.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../support/pgbackrest-cluster.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
 
 /**
  * rollback-drill.yml with backup-method pgbackrest, through the local runner: the demo app's

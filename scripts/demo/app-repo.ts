@@ -1,9 +1,9 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
-import { GIT_ENV } from '../../__tests__/compute/fixture-repo.js';
-import { RELEASE_SCHEMA } from '../../__tests__/fixtures/demo-app/versions.js';
-import { demoMigrationsDir } from '../../__tests__/support/services/demo-images.js';
+import { GIT_ENV } from '../../testkit/fixture-repo.js';
+import { RELEASE_SCHEMA } from '../../testkit/fixtures/demo-app/versions.js';
+import { demoMigrationsDir } from '../../testkit/services/demo-images.js';
 import { REPO_ROOT } from '../actions.js';
 
 /**
@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../actions.js';
  * its smoke suite, a compose file for the deploy host, and the example caller workflows from
  * action-docs/examples (deploy, manual rollback, drill) exactly as the README tells users to copy.
  */
-const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
+const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'demo-app');
 
 /** golang-migrate's bookkeeping, with psql: each pending up file and its version in one transaction. */
 export const MIGRATE_UP_SCRIPT = `#!/usr/bin/env bash

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { locateBackup } from '../../shared/backup/artifacts.js';
 import { sha256File } from '../../shared/backup/checksum.js';
 import { runProcess } from '../../shared/process.js';
-import type { ArtifactService } from '../../__tests__/support/artifacts/index.js';
+import type { ArtifactService } from '../../testkit/artifacts/index.js';
 import type { JobRun, StepRun, WorkflowRun } from '../local-runner/types.js';
 import { timeline } from '../local-runner/timeline.js';
 import { createDemoWorld, ENVIRONMENT, type AppState, type DemoWorld } from './world.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { runProcess } from '../../shared/process.js';
-import { freePort, waitFor } from '../../__tests__/support/services/free-port.js';
+import { freePort, waitFor } from '../../testkit/services/free-port.js';
 import type { Contexts, Json, StatusFunctions } from './expressions.js';
 import { interpolateString } from './expressions.js';
 

@@ -5,7 +5,7 @@ import {
   type PermissionLevel,
   type Permissions,
   type PermissionScope,
-} from '../../../scripts/local-runner/permissions.js';
+} from '../../scripts/local-runner/permissions.js';
 import { listenLocal, type LocalHttpServer } from '../local-http.js';
 
 /**

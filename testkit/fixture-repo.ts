@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/action-harness.js';
-import { RELEASE_SCHEMA } from '../fixtures/demo-app/versions.js';
+import { REPO_ROOT } from './action-harness.js';
+import { RELEASE_SCHEMA } from './fixtures/demo-app/versions.js';
 
 /**
  * Real git repositories for the tests: each release is a commit that adds (or removes) files,
@@ -72,7 +72,7 @@ export function createFixtureRepo(
 
 /** The demo app's golang-migrate files, so a fixture can reproduce its release history. */
 function demoMigrationFiles(): Record<string, string> {
-  const source = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app', 'migrations');
+  const source = path.join(REPO_ROOT, 'testkit', 'fixtures', 'demo-app', 'migrations');
   return Object.fromEntries(readdirSync(source).map((file) => [file, readFileSync(path.join(source, file), 'utf8')]));
 }
 

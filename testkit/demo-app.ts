@@ -1,6 +1,6 @@
-import { localEngineApi } from '../../shared/engine/engine-api.js';
-import type { HostExecutor } from '../../shared/engine/executor.js';
-import { runProcess } from '../../shared/process.js';
+import { localEngineApi } from '../shared/engine/engine-api.js';
+import type { HostExecutor } from '../shared/engine/executor.js';
+import { runProcess } from '../shared/process.js';
 import { freePort, waitFor } from './services/free-port.js';
 import { serviceEnv, testResourceName } from './services/index.js';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import type { PgTarget } from '../../shared/postgres/connection.js';
-import { dumpSchema, normalizeSchema } from '../../shared/postgres/schema.js';
+import type { PgTarget } from '../shared/postgres/connection.js';
+import { dumpSchema, normalizeSchema } from '../shared/postgres/schema.js';
 import { serviceEnv } from './services/index.js';
 
 /**

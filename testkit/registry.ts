@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findExecutable, runProcess } from '../../shared/process.js';
+import { findExecutable, runProcess } from '../shared/process.js';
 import { freePort, waitFor } from './services/free-port.js';
 
 /**

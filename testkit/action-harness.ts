@@ -13,7 +13,7 @@ import {
   parseWorkflowCommand,
   readFileCommands,
   type WorkflowCommand,
-} from '../../scripts/local-runner/protocol.js';
+} from '../scripts/local-runner/protocol.js';
 
 // The runner's side of the step protocol, shared with the local workflow runner.
 export { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowCommand };
@@ -25,7 +25,7 @@ export { inputEnvName, parseFileCommand, parseWorkflowCommand, type WorkflowComm
  * runner's GITHUB_* and RUNNER_* variables set; then reads back what the runner would: outputs
  * (both `name=value` and `name<<DELIMITER` forms), summary, workflow commands and the masked log.
  */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface RunActionOptions {
   inputs?: Record<string, string | number | boolean | undefined>;
@@ -109,7 +109,7 @@ const runnerRoots = new Set<string>();
 
 /**
  * Removes the directories (workspace, RUNNER_TEMP, file commands) of every step run so far: after
- * each test file (__tests__/support/after-each-file.ts; jest never emits 'exit' in its workers),
+ * each test file (testkit/after-each-file.ts; jest never emits 'exit' in its workers),
  * and at process exit elsewhere (benchmarks).
  */
 export function removeRunnerDirectories(): void {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runProcess } from '../../shared/process.js';
+import { runProcess } from '../shared/process.js';
 import { freePort, waitFor } from './services/free-port.js';
 
 /**

@@ -1,6 +1,6 @@
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { findExecutable, runProcess } from '../../../shared/process.js';
+import { findExecutable, runProcess } from '../../shared/process.js';
 import {
   copyLibraries,
   hashInputs,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runProcess } from '../../shared/process.js';
+import { runProcess } from '../shared/process.js';
 
 /**
  * A real terminal session: a private tmux server (its own socket, so nothing else's sessions are

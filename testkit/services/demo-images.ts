@@ -14,8 +14,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findExecutable, runProcess } from '../../../shared/process.js';
-import { RELEASES } from '../../fixtures/demo-app/versions.js';
+import { findExecutable, runProcess } from '../../shared/process.js';
+import { RELEASES } from '../fixtures/demo-app/versions.js';
 
 /**
  * Builds the demo app's image family (localhost/rollback-demo-app:v1.0.0 ... v1.3.0) without a
@@ -28,8 +28,8 @@ import { RELEASES } from '../../fixtures/demo-app/versions.js';
 export const DEMO_IMAGE = 'localhost/rollback-demo-app';
 export const DEMO_TAGS = Object.keys(RELEASES);
 const BUILD_LABEL = 'io.rollback-actions.demo-build';
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const APP_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures', 'demo-app');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const APP_DIR = path.join(REPO_ROOT, 'testkit', 'fixtures', 'demo-app');
 const BUSYBOX_APPLETS = [
   'sh',
   'cat',

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { runProcess } from '../../../shared/process.js';
+import { runProcess } from '../../shared/process.js';
 import { freePort, waitFor } from './free-port.js';
 
 /**

@@ -1,4 +1,4 @@
-import { migrateDatabase } from '../../shared/migrations/runner.js';
+import { migrateDatabase } from '../shared/migrations/runner.js';
 import { targetOfUrl } from './database.js';
 import { demoMigrationsDir } from './services/demo-images.js';
 

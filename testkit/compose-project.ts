@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspectContainers, type ContainerInfo } from '../../shared/engine/containers.js';
-import { localExecutor } from '../../shared/engine/executor.js';
-import { runProcess } from '../../shared/process.js';
-import { demoImage, dockerEnv } from '../support/demo-app.js';
-import { freePort, waitFor } from '../support/services/free-port.js';
-import { testResourceName } from '../support/services/index.js';
+import { inspectContainers, type ContainerInfo } from '../shared/engine/containers.js';
+import { localExecutor } from '../shared/engine/executor.js';
+import { runProcess } from '../shared/process.js';
+import { demoImage, dockerEnv } from './demo-app.js';
+import { freePort, waitFor } from './services/free-port.js';
+import { testResourceName } from './services/index.js';
 
 /**
  * A real compose project of the demo app for redeploy tests: a compose file in a temp dir whose

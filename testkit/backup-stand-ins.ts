@@ -1,5 +1,5 @@
-import { startArtifactService, type ArtifactService } from '../support/artifacts/index.js';
-import { startFakeGitHub } from '../support/github-api/index.js';
+import { startArtifactService, type ArtifactService } from './artifacts/index.js';
+import { startFakeGitHub } from './github-api/index.js';
 
 /**
  * The GitHub services a backup step talks to, local: the artifact service (for this run's

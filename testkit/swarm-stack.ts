@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { servicesWithTasks, inspectServices, type SwarmService, type SwarmTask } from '../../shared/engine/swarm.js';
-import { runProcess } from '../../shared/process.js';
-import { demoImage, dockerEnv, engineExecutor } from '../support/demo-app.js';
-import { waitFor } from '../support/services/free-port.js';
-import { testResourceName } from '../support/services/index.js';
+import { servicesWithTasks, inspectServices, type SwarmService, type SwarmTask } from '../shared/engine/swarm.js';
+import { runProcess } from '../shared/process.js';
+import { demoImage, dockerEnv, engineExecutor } from './demo-app.js';
+import { waitFor } from './services/free-port.js';
+import { testResourceName } from './services/index.js';
 
 /**
  * A real Swarm stack of the demo app on the test engine (a single-node swarm manager), deployed

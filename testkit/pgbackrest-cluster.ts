@@ -3,7 +3,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { runProcess, type RunResult } from '../../shared/process.js';
+import { runProcess, type RunResult } from '../shared/process.js';
 import { asPostgresUser, serverBinDir } from './services/postgres.js';
 import { freePort, waitFor } from './services/free-port.js';
 

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { findExecutable, runProcess } from '../../../shared/process.js';
+import { findExecutable, runProcess } from '../../shared/process.js';
 import { waitFor } from './free-port.js';
 
 /**

@@ -10,7 +10,7 @@ import {
  * The Actions REST artifact routes (docs: REST API, "Actions / Artifacts"): list a repository's
  * artifacts, list a run's, get one, download one (a 302 to a signed blob URL, which the real
  * @actions/artifact client follows by hand) and delete one. The artifacts themselves live in the
- * artifact service stand-in (__tests__/support/artifacts), which implements ArtifactSource.
+ * artifact service stand-in (testkit/artifacts), which implements ArtifactSource.
  */
 export interface RestArtifact {
   id: number;
