@@ -41102,7 +41102,7 @@ function inputEnvName(name) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./__tests__/support/services/free-port.ts
+;// CONCATENATED MODULE: ./testkit/services/free-port.ts
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 async function freePort() {

@@ -39578,6 +39578,7 @@ var external_node_url_ = __nccwpck_require__(3136);
 
 
 
+
 let loading;
 let loaded;
 /**
@@ -39700,9 +39701,9 @@ function isBlank(text) {
     return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
 }
 /**
- * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
- * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
- * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
+ * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
+ * not hide what the others do.
  */
 function parseSql(sql) {
     // A plan reads each file several times (classification, lint, pre-checks): parse it once.
@@ -39732,37 +39733,23 @@ async function parseUncached(sql) {
             errors: [],
         };
     }
-    catch (wholeError) {
-        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    catch {
+        return await parsePieces(parser, sql);
     }
 }
-async function parsePieces(parser, bytes, wholeError) {
-    let boundaries;
-    try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
-            .filter((token) => token.text === ';')
-            .map((token) => token.end);
-    }
-    catch {
-        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
-        const { text, line } = piece(bytes, 0, undefined);
-        return { statements: [], errors: [{ text, line, error: wholeError }] };
-    }
+async function parsePieces(parser, sql) {
+    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
+    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
     const parsed = { statements: [], errors: [] };
-    let start = 0;
-    for (const end of [...boundaries, bytes.length]) {
-        const chunk = bytes.subarray(start, end).toString('utf8');
-        const { text, line } = piece(bytes, start, end - start);
-        start = end;
-        if (isBlank(chunk))
-            continue;
+    for (const statement of await splitStatements(sql)) {
+        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
         try {
-            const result = await parser.parse(chunk);
+            const result = await parser.parse(statement.text);
             for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line });
+                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
         }
         catch (error) {
-            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+            parsed.errors.push({ text, line: statement.line, error: (0,errors/* errorMessage */.gJ)(error) });
         }
     }
     return parsed;

@@ -29177,33 +29177,47 @@ function shellQuote(argument) {
     return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
 /**
- * The remote command line for `command args...`, run in `cwd` with `env` added to the login
- * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
- * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
  */
 function remoteCommandLine(command, args, options = {}) {
-    const words = [];
     const env = Object.entries(options.env ?? {});
-    if (env.length > 0) {
-        words.push('env');
-        for (const [name, value] of env) {
-            if (!ENV_NAME.test(name))
-                throw new Error(`"${name}" is not a valid environment variable name.`);
-            if (value === undefined)
-                words.push('-u', shellQuote(name));
-        }
-        for (const [name, value] of env)
-            if (value !== undefined)
-                words.push(shellQuote(`${name}=${value}`));
-    }
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
     words.push(shellQuote(command), ...args.map(shellQuote));
-    const run = `exec ${words.join(' ')}`;
-    if (!options.cwd)
-        return run;
+    let line = `exec ${words.join(' ')}`;
     // A directory named like an option ("-x") would be read as one by cd.
-    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
-    return `cd ${shellQuote(cwd)} && ${run}`;
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/ssh.ts
@@ -29287,9 +29301,22 @@ async function openSshExecutor(target) {
         description,
         remote: true,
         async run(command, args, runOptions = {}) {
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
             // Shown in errors instead of the ssh command line, which would list key and socket paths.
             const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;
             try {
                 result = await runProcess('ssh', [...options, '--', target.host, line], {
