@@ -272,8 +272,9 @@ describe('timeouts', () => {
     const [hang, cleanup, onCancel, onSuccess] = hung.steps;
     expect(hang.outcome).toBe('cancelled');
     expect(hang.signals.map((sent) => sent.signal)).toEqual(['SIGINT', 'SIGTERM']);
-    // 3 s after the job started (timers and wall clocks may differ by a few milliseconds).
-    expect(hang.startedAt + hang.signals[0].atMs - hung.startedAt).toBeGreaterThanOrEqual(2950);
+    // 3 s after the job started: the job's clock is read just after its timer is set, and a loaded
+    // machine puts tens of milliseconds between the two (2947 ms was seen), so 100 ms are allowed.
+    expect(hang.startedAt + hang.signals[0].atMs - hung.startedAt).toBeGreaterThanOrEqual(2900);
     expect(hang.signals[1].atMs - hang.signals[0].atMs).toBeGreaterThanOrEqual(7400);
     expect(lines.join('\n')).toMatch(/SIGINT received: ignored[\s\S]*SIGTERM received: exiting/);
     expect([cleanup.outcome, onCancel.outcome, onSuccess.outcome]).toEqual(['success', 'success', 'skipped']);
