@@ -3,6 +3,7 @@ import { leaksOf, runAction } from '../../testkit/action-harness.js';
 import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
 import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
 import { startFakeGitHub } from '../../testkit/github-api/index.js';
+import { waitFor } from '../../testkit/services/free-port.js';
 import { createSwarmStack, type SwarmStack } from '../../testkit/swarm-stack.js';
 
 /**
@@ -286,7 +287,18 @@ describe('redeploy-tag strategy swarm (a stack on a real swarm manager)', () => 
     expect(result.log).not.toContain('docker service rollback');
     const api = await stack.service('api');
     expect(api.reference).toBe(demoImage('v1.3.0'));
-    expect(api.update?.state).toBe('paused');
+    // The action stops at the first failing task; the swarm's update monitor marks the update paused
+    // on its own a moment later (under load, after the action has returned). Nobody rolls it back.
+    const settled = await waitFor(
+      'the swarm to pause the failed update',
+      async () => {
+        const state = (await stack.service('api')).update?.state;
+        return state === 'updating' ? undefined : state;
+      },
+      30_000,
+    );
+    expect(settled).toBe('paused');
+    expect((await stack.service('api')).reference).toBe(demoImage('v1.3.0'));
   });
 
   it('on the tag already running changes nothing and verifies every task is healthy', async () => {
