@@ -1,4 +1,5 @@
 import { imageRepository, readsVariable } from '../../actions/redeploy-tag/swarm-strategy.js';
+import { parseReplicaCounts } from '../../shared/engine/swarm-scale.js';
 import { resolveServicesFromTexts } from '../../shared/engine/compose-file.js';
 import { sameImage, type SwarmService, type SwarmTask } from '../../shared/engine/swarm.js';
 import { eligibleNodes, probeVerdict, satisfies, type SwarmNode } from '../../shared/engine/swarm-nodes.js';
@@ -260,5 +261,17 @@ describe('stack files', () => {
     expect(readsVariable('app:${IMAGE_TAG:-latest}', 'IMAGE_TAG')).toBe(true);
     expect(imageRepository('host:5000/acme/api:v1.2.0@sha256:abc')).toBe('host:5000/acme/api');
     expect(imageRepository('api')).toBe('api');
+  });
+});
+
+describe('recorded replica counts (stop-services replicas -> redeploy-tag replicas)', () => {
+  it('takes a JSON object of service name -> whole count, 0 included', () => {
+    expect(parseReplicaCounts('replicas', { shop_api: 2, shop_worker: 0 })).toEqual({ shop_api: 2, shop_worker: 0 });
+  });
+
+  it('refuses anything else, naming the input', () => {
+    expect(() => parseReplicaCounts('replicas', [2])).toThrow(/replicas.*JSON object of swarm service name/);
+    expect(() => parseReplicaCounts('replicas', { shop_api: -1 })).toThrow(/replicas.*shop_api -1 replicas/);
+    expect(() => parseReplicaCounts('replicas', { shop_api: '2' })).toThrow(/shop_api "2" replicas/);
   });
 });

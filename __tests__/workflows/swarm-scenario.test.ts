@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { findCalled, runDemo, type DemoResult } from '../../scripts/demo/scenario.js';
+import { runProcess } from '../../shared/process.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 
 /**
@@ -18,10 +19,36 @@ function jobResults(run: WorkflowRun): Record<string, string> {
 
 const SWARM_CHECK = "still on the swarm's nodes?";
 
+/** How many containers of a swarm service run, looked at again and again until stopped: the timeline of the manual rollback. */
+function sampleRunningContainers(service: string, env: Record<string, string>) {
+  const samples: { at: number; running: number }[] = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      const { stdout } = await runProcess(
+        'docker',
+        ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`, '--filter', 'status=running'],
+        { env },
+      );
+      samples.push({ at: Date.now(), running: stdout.split('\n').filter(Boolean).length });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
 describe('the rollback and drill workflows with strategy swarm', () => {
   let result: DemoResult;
   let prunedDrill: WorkflowRun;
   let swarmCurrent: WorkflowRun;
+  let sampler: ReturnType<typeof sampleRunningContainers> | undefined;
+  let appService = '';
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -66,9 +93,16 @@ describe('the rollback and drill workflows with strategy swarm', () => {
           },
         );
         swarmCurrent = findCalled(caller, 'rollback');
+        // From here on, the manual rollback: its app containers are counted all along.
+        appService = `${world.project}_app`;
+        sampler = sampleRunningContainers(appService, world.engineEnv);
       },
     });
   }, 900_000);
+
+  afterAll(async () => {
+    await sampler?.stop();
+  });
 
   it('deploys v1.1.0 and v1.2.0 as a stack with the example pipeline, each marked successful after its smoke test', () => {
     for (const tag of ['v1.1.0', 'v1.2.0']) {
@@ -164,7 +198,8 @@ describe('the rollback and drill workflows with strategy swarm', () => {
     });
   });
 
-  it('rolls back by hand to v1.1.0 with the down migrations, the stack updated and healthy; the app is not stopped (a notice says so)', () => {
+  it('rolls back by hand to v1.1.0 with the down migrations, the app scaled to 0 during the revert and back at its recorded replicas at v1.1.0', async () => {
+    await sampler!.stop();
     const manual = result.manual!;
     expect(manual.run.outputs).toMatchObject({
       'current-tag': 'v1.2.0',
@@ -173,11 +208,34 @@ describe('the rollback and drill workflows with strategy swarm', () => {
       outcome: 'rolled-back',
     });
     const steps = Object.fromEntries(manual.run.jobs.rollback.steps.map((step) => [step.name, step.outcome]));
-    expect(steps).toMatchObject({
-      'The app keeps running (swarm)': 'success',
-      'Stop the app': 'skipped',
-      'Revert migrations': 'success',
-    });
+    expect(steps).toMatchObject({ 'Stop the app': 'success', 'Revert migrations': 'success' });
+    const byName = Object.fromEntries(manual.run.jobs.rollback.steps.map((step) => [step.name, step]));
+    expect(JSON.parse(byName['Stop the app'].outputs.replicas)).toEqual({ [appService]: 1 });
+
+    // The timeline: a container ran before the stop, none from the end of the stop step until the
+    // down migrations had ended (looked at while they ran), and one again after the redeploy.
+    const stop = byName['Stop the app'];
+    const down = byName['Revert migrations'];
+    const during = sampler!.samples.filter(
+      (sample) => sample.at >= stop.startedAt + stop.durationMs && sample.at <= down.startedAt + down.durationMs,
+    );
+    const whileReverting = during.filter((sample) => sample.at >= down.startedAt);
+    expect(whileReverting.length).toBeGreaterThan(0);
+    expect(during.filter((sample) => sample.running > 0)).toEqual([]);
+    expect(sampler!.samples.some((sample) => sample.at < stop.startedAt && sample.running === 1)).toBe(true);
+
+    const redeploy = manual.run.jobs.rollback.steps.find((step) => step.name.startsWith('Redeploy'))!;
+    expect(redeploy.outputs).toMatchObject({ outcome: 'deployed', 'previous-tag': 'v1.2.0', 'new-tag': 'v1.1.0' });
+    expect(JSON.parse(redeploy.outputs['services-json'])).toMatchObject([
+      { service: appService, replicas: { desired: 1, running: 1 }, failedTasks: [] },
+    ]);
+    const smoke = manual.run.jobs.rollback.steps.find((step) => step.name.startsWith('Smoke test'))!;
+    const afterRedeploy = sampler!.samples.filter(
+      (sample) =>
+        sample.at >= redeploy.startedAt + redeploy.durationMs && sample.at <= smoke.startedAt + smoke.durationMs,
+    );
+    expect(afterRedeploy.length).toBeGreaterThan(0);
+    expect(afterRedeploy.every((sample) => sample.running === 1)).toBe(true);
     expect(manual.state).toEqual({
       runningTag: 'v1.1.0',
       healthStatus: 200,

@@ -1,8 +1,10 @@
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
+import { parseReplicaCounts, type ReplicaCounts } from '../../shared/engine/swarm-scale.js';
 import {
   booleanInput,
   durationInput,
   enumInput,
+  jsonInput,
   keyValueInput,
   listInput,
   secretInput,
@@ -54,6 +56,8 @@ export interface RedeployInputs {
   verifyOnly: boolean;
   /** The deployment ledger on the host the services run on. */
   ledger?: string;
+  /** Strategy swarm: replica counts to scale the services to (recorded by stop-services when it scaled them to 0). */
+  replicas?: ReplicaCounts;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -159,6 +163,11 @@ export function readRedeployInputs(): RedeployInputs {
       );
   }
 
+  const replicasJson = jsonInput('replicas');
+  const replicas = replicasJson === undefined ? undefined : parseReplicaCounts('replicas', replicasJson);
+  if (replicas && strategy !== 'swarm')
+    throw new InputError('replicas', `is only used with strategy "swarm" (got strategy "${strategy}").`);
+
   const ssh = readSshInputs();
 
   const verifyOnly = booleanInput('verify-only', { default: false });
@@ -211,5 +220,6 @@ export function readRedeployInputs(): RedeployInputs {
     completeDeployment: booleanInput('complete-deployment', { default: true }),
     verifyOnly,
     ledger,
+    replicas,
   };
 }

@@ -8,6 +8,7 @@ import { inspectImage, registryDigest } from '../../shared/engine/images.js';
 import {
   inspectServices,
   requireSwarmManager,
+  sameImage,
   servicesWithTasks,
   taskFailure,
   taskHealth,
@@ -184,6 +185,12 @@ export async function prepareSwarm(inputs: RedeployInputs, executor: HostExecuto
     const service = byName.get(plan.name);
     return snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
   });
+  const unknownCounts = Object.keys(inputs.replicas ?? {}).filter((name) => !plans.some((plan) => plan.name === name));
+  if (unknownCounts.length > 0)
+    throw new InputError(
+      'replicas',
+      `names ${unknownCounts.map((name) => `"${name}"`).join(', ')}, which this step does not deploy; it deploys ${plans.map((plan) => plan.name).join(', ')}.`,
+    );
   const targets: ServiceTarget[] = plans.map((plan) => ({ service: plan.name, image: plan.image }));
   let nodes: SwarmNode[] = [];
 
@@ -248,15 +255,28 @@ async function applyChange(run: SwarmRun): Promise<void> {
       `Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`,
     );
     await deployStack(executor, stack, env, run.detachFlag, echo);
+    // The stack's file sets the replicas it gives (1 when it says none): the recorded counts go after it.
+    if (inputs.replicas && Object.keys(inputs.replicas).length > 0) {
+      const args = [
+        'service',
+        'scale',
+        '--detach',
+        ...Object.entries(inputs.replicas).map(([name, n]) => `${name}=${n}`),
+      ];
+      core.info(`Restoring the recorded replicas: ${formatCommand('docker', args)}`);
+      await executor.run('docker', args, { timeoutMs: 120_000, onStderrLine: echo });
+    }
     return;
   }
   // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.
   const envArgs = Object.entries(inputs.envOverrides).flatMap(([name, value]) => ['--env-add', `${name}=${value}`]);
   await Promise.all(
     run.plans.map(async (plan) => {
-      const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
+      const count = inputs.replicas?.[plan.name];
+      const replicaArgs = count === undefined ? [] : ['--replicas', String(count)];
+      const args = ['service', 'update', '--detach', '--image', plan.image, ...replicaArgs, ...envArgs, plan.name];
       core.info(
-        `Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`,
+        `Updating: ${formatCommand('docker', [...args.slice(0, 5 + replicaArgs.length), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`,
       );
       try {
         await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
@@ -439,15 +459,25 @@ async function executeSwarm(run: SwarmRun, startedAt: number): Promise<RedeployR
       );
     const was = run.before.services.find((service) => service.id === now.id);
     const changed = !was || was.taskTemplate !== now.taskTemplate;
+    // A service scaled to 0 (stopped for a database change) has no task to update: the swarm
+    // may record no update at all, and its new tasks start at the new spec.
+    const fromZero = was?.replicas === 0;
     goals.push({
       serviceId: now.id,
       name: plan.name,
       image: now.image,
-      expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined,
+      expect: was && changed && !fromZero ? { kind: 'update', after: was.update?.startedAt } : undefined,
       knownTaskIds,
     });
   }
-  const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
+  const unchanged = goals.every(
+    (goal, index) =>
+      !goal.expect &&
+      run.previous[index].image !== undefined &&
+      run.before.services.find((service) => service.id === goal.serviceId)?.taskTemplate ===
+        after.find((service) => service.id === goal.serviceId)?.taskTemplate &&
+      inputs.replicas?.[goal.name] === undefined,
+  );
   const imageIds = new Map<string, string | undefined>([
     ...run.targets.map((target) => [target.image!, target.imageId] as [string, string | undefined]),
     ...run.previous
@@ -583,6 +613,11 @@ async function restorePrevious(
   let watched: Awaited<ReturnType<typeof watch>> | undefined;
   if (rollbackGoals.length > 0) {
     watched = await watch(run, rollbackGoals, 'Rollback', startedAt);
+    for (let resumed = 0; !watched.ok && resumed < MAX_ROLLBACK_RESUMES; resumed++) {
+      const goals = await resumePausedRollbacks(run, rollbackGoals, watched.statuses);
+      if (goals.length === 0) break;
+      watched = await watch(run, goals, 'Rollback', startedAt);
+    }
     if (!watched.ok) problems.push(watched.failure ?? 'the rollback did not complete');
   }
   const ok = problems.length === 0;
@@ -594,4 +629,51 @@ async function restorePrevious(
     : `restore incomplete: ${problems.join('; ')}`;
   (ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
+}
+
+const MAX_ROLLBACK_RESUMES = 3;
+
+/**
+ * A swarm rollback pauses (rollback_paused, "update paused due to failure or early termination of
+ * task ...") when a task ends while it is monitored, and a task of the failed spec being stopped
+ * under it is enough (its rollback_config failure_action is pause by default). The spec is then
+ * already the previous one, so `docker service update <name>` with no change resumes it, as
+ * Docker's documentation says for a paused update; its tasks are replaced until every one runs the
+ * previous image and is healthy. The goals to watch again (kind update, newer than the paused one);
+ * none when nothing paused with the previous spec in place (a real failure of the previous image).
+ */
+async function resumePausedRollbacks(
+  run: SwarmRun,
+  goals: SwarmGoal[],
+  statuses: readonly SwarmServiceStatus[],
+): Promise<SwarmGoal[]> {
+  const paused = statuses.filter(
+    (status) =>
+      status.update?.state === 'rollback_paused' &&
+      status.service !== undefined &&
+      goals.some((goal) => goal.name === status.name && sameImage(status.service!.image, goal.image)),
+  );
+  if (paused.length === 0) return [];
+  const { tasks } = await servicesWithTasks(
+    run.executor,
+    goals.map((goal) => goal.serviceId),
+  );
+  // Tasks that ended before the resume were judged with the paused rollback.
+  const known = new Set(tasks.map((task) => task.id));
+  const resumed: SwarmGoal[] = [];
+  for (const status of paused) {
+    core.info(
+      `${status.name}: the rollback paused (${status.update?.message ?? 'no message'}) with the previous spec in place; resuming it: docker service update --detach ${status.name}`,
+    );
+    await run.executor.run('docker', ['service', 'update', '--detach', status.name], { timeoutMs: 120_000 });
+  }
+  for (const goal of goals) {
+    const status = paused.find((candidate) => candidate.name === goal.name);
+    resumed.push(
+      status
+        ? { ...goal, expect: { kind: 'update', after: status.update?.startedAt }, knownTaskIds: known }
+        : { ...goal, knownTaskIds: known },
+    );
+  }
+  return resumed;
 }

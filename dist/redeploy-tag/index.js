@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3952);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4225);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3952:
+/***/ 4225:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28415,7 +28415,7 @@ var cancellation = __nccwpck_require__(1707);
 
 
 
-class ProcessError extends errors/* ActionError */.lZ {
+class process_ProcessError extends errors/* ActionError */.lZ {
     result;
     command;
     constructor(command, result, reason) {
@@ -28534,7 +28534,7 @@ async function runProcess(command, args, options = {}) {
             const reason = error.code === 'ENOENT'
                 ? `could not be started: "${command}" was not found`
                 : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+            reject(new process_ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
         });
         child.on('close', (code, signal) => {
             if (timer)
@@ -28553,11 +28553,11 @@ async function runProcess(command, args, options = {}) {
             if (stoppedByCancel)
                 return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
             if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+                return reject(new process_ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
             if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+                return reject(new process_ProcessError(display, result, `was killed by ${signal}`));
             if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+                return reject(new process_ProcessError(display, result, `exited with code ${result.exitCode}`));
             }
             resolve(result);
         });
@@ -28874,8 +28874,8 @@ async function openSshExecutor(target) {
                 });
             }
             catch (error) {
-                if (error instanceof ProcessError)
-                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                if (error instanceof process_ProcessError)
+                    throw new process_ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
                 throw error;
             }
             const okExitCodes = runOptions.okExitCodes ?? [0];
@@ -28886,7 +28886,7 @@ async function openSshExecutor(target) {
                 if (hint)
                     throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
             }
-            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+            throw new process_ProcessError(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
             await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
@@ -29109,7 +29109,7 @@ async function inspectImage(executor, reference) {
     if (result.exitCode !== 0) {
         if (MISSING.test(result.stderr))
             return undefined;
-        throw new ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+        throw new process_ProcessError(`docker image inspect ${reference} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
     }
     const [idJson, ...digestsJson] = result.stdout.trim().split(' ');
     const digests = JSON.parse(digestsJson.join(' ') || 'null');
@@ -29131,7 +29131,7 @@ async function pull(executor, reference, timeoutMs) {
     const result = await executor
         .run('docker', ['pull', '--quiet', reference], { okExitCodes: [0, 1, 125], timeoutMs })
         .catch((error) => {
-        if (error instanceof ProcessError)
+        if (error instanceof process_ProcessError)
             return error.result;
         throw error;
     });
@@ -29492,7 +29492,7 @@ async function runOnce(inputs, executor, tag, what, readyUrl) {
         });
     }
     catch (error) {
-        if (error instanceof ProcessError)
+        if (error instanceof process_ProcessError)
             return { ok: false, failure: `the deploy command for ${tag} failed: ${error.message.split('\n')[0]}` };
         throw error;
     }
@@ -29921,7 +29921,7 @@ async function runCompose(executor, project, args, options = {}) {
         });
     }
     catch (error) {
-        if (error instanceof ProcessError) {
+        if (error instanceof process_ProcessError) {
             throw new errors/* ActionError */.lZ(`${formatCommand(command, fullArgs)} failed on ${executor.description} (in ${project.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
         }
         throw error;
@@ -30712,11 +30712,11 @@ async function inspectByCli(executor, type, ids) {
         timeoutMs: 60_000,
     });
     if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+        throw new process_ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
     return JSON.parse(result.stdout.trim() || '[]');
 }
 /** Services by name or ID (missing ones left out). */
-async function inspectServices(executor, services) {
+async function swarm_inspectServices(executor, services) {
     const api = executor.engine?.();
     // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
     const found = api
@@ -30725,7 +30725,7 @@ async function inspectServices(executor, services) {
     return found.filter((json) => json !== undefined).map(parseService);
 }
 /** Every task of the services (old ones too, as many as the swarm's task history keeps). */
-async function serviceTasks(executor, services) {
+async function swarm_serviceTasks(executor, services) {
     if (services.length === 0)
         return [];
     const api = executor.engine?.();
@@ -30746,11 +30746,11 @@ async function serviceTasks(executor, services) {
 }
 /** The services that exist, by name or ID, and all their tasks. */
 async function servicesWithTasks(executor, services) {
-    const found = await inspectServices(executor, services);
+    const found = await swarm_inspectServices(executor, services);
     // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
     return {
         services: found,
-        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+        tasks: await swarm_serviceTasks(executor, found.map((service) => service.id)),
     };
 }
 /** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
@@ -30886,7 +30886,7 @@ async function registryServes(executor, reference) {
     const result = await executor
         .run('docker', ['manifest', 'inspect', reference], { okExitCodes: [0, 1], timeoutMs: 120_000 })
         .catch((error) => {
-        if (error instanceof ProcessError)
+        if (error instanceof process_ProcessError)
             return error.result;
         throw error;
     });
@@ -30929,7 +30929,7 @@ async function probeNodes(executor, reference, nodes, allNodes, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         while (answers.size < wanted.size && Date.now() < deadline) {
             await (0,promises_namespaceObject.setTimeout)(250);
-            const tasks = await serviceTasks(executor, [name]);
+            const tasks = await swarm_serviceTasks(executor, [name]);
             // Oldest first: a node's first decisive task is its answer (the job may start more).
             for (const task of [...tasks].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
                 if (!task.nodeId || answers.has(task.nodeId) || !wanted.has(task.nodeId))
@@ -31122,7 +31122,7 @@ async function deployStack(executor, stack, env, detachFlag, onLine) {
         });
     }
     catch (error) {
-        if (error instanceof ProcessError) {
+        if (error instanceof process_ProcessError) {
             throw new errors/* ActionError */.lZ(`${formatCommand('docker', args)} failed on ${executor.description} (in ${stack.workingDirectory}):\n${(error.result.stderr || error.result.stdout).trim().split('\n').slice(-15).join('\n')}`);
         }
         throw error;
@@ -31201,7 +31201,7 @@ function judgeService(goal, service, allTasks, nodeName) {
         detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}`,
     };
 }
-class SwarmWatcher {
+class swarm_watch_SwarmWatcher {
     executor;
     goals;
     options;
@@ -31358,6 +31358,9 @@ async function prepareSwarm(inputs, executor) {
         const service = byName.get(plan.name);
         return swarm_strategy_snapshotOf(plan.name, service, before.tasks, previousImageIds.get(plan.name));
     });
+    const unknownCounts = Object.keys(inputs.replicas ?? {}).filter((name) => !plans.some((plan) => plan.name === name));
+    if (unknownCounts.length > 0)
+        throw new errors/* InputError */.dz('replicas', `names ${unknownCounts.map((name) => `"${name}"`).join(', ')}, which this step does not deploy; it deploys ${plans.map((plan) => plan.name).join(', ')}.`);
     const targets = plans.map((plan) => ({ service: plan.name, image: plan.image }));
     let nodes = [];
     return {
@@ -31401,18 +31404,31 @@ async function applyChange(run) {
     if (stack) {
         core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
         await deployStack(executor, stack, env, run.detachFlag, echo);
+        // The stack's file sets the replicas it gives (1 when it says none): the recorded counts go after it.
+        if (inputs.replicas && Object.keys(inputs.replicas).length > 0) {
+            const args = [
+                'service',
+                'scale',
+                '--detach',
+                ...Object.entries(inputs.replicas).map(([name, n]) => `${name}=${n}`),
+            ];
+            core/* info */.pq(`Restoring the recorded replicas: ${formatCommand('docker', args)}`);
+            await executor.run('docker', args, { timeoutMs: 120_000, onStderrLine: echo });
+        }
         return;
     }
     // env-overrides reach the containers' environment: without a compose file there is nothing else to read them.
     const envArgs = Object.entries(inputs.envOverrides).flatMap(([name, value]) => ['--env-add', `${name}=${value}`]);
     await Promise.all(run.plans.map(async (plan) => {
-        const args = ['service', 'update', '--detach', '--image', plan.image, ...envArgs, plan.name];
-        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 5), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
+        const count = inputs.replicas?.[plan.name];
+        const replicaArgs = count === undefined ? [] : ['--replicas', String(count)];
+        const args = ['service', 'update', '--detach', '--image', plan.image, ...replicaArgs, ...envArgs, plan.name];
+        core/* info */.pq(`Updating: ${formatCommand('docker', [...args.slice(0, 5 + replicaArgs.length), ...(envArgs.length > 0 ? ['--env-add', '…'] : []), plan.name])} on ${executor.description}`);
         try {
             await executor.run('docker', args, { timeoutMs: 300_000, onStderrLine: echo });
         }
         catch (error) {
-            if (error instanceof ProcessError)
+            if (error instanceof process_ProcessError)
                 throw new errors/* ActionError */.lZ(`docker service update of ${plan.name} failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
             throw error;
         }
@@ -31430,7 +31446,7 @@ async function watch(run, goals, label, startedAt) {
     const readyAt = new Map();
     const shown = new Map();
     const readyUrl = inputs.readyUrl;
-    const watcher = new SwarmWatcher(run.executor, goals, { nodeName: nodeNamer(run) });
+    const watcher = new swarm_watch_SwarmWatcher(run.executor, goals, { nodeName: nodeNamer(run) });
     const waited = await watcher.waitUntilConverged(deadline, {
         onProgress: (statuses) => {
             for (const status of statuses) {
@@ -31527,7 +31543,7 @@ async function executeSwarm(run, startedAt) {
     const knownTaskIds = new Set(run.before.tasks.map((task) => task.id));
     await applyChange(run);
     const names = run.plans.map((plan) => plan.name);
-    const after = await inspectServices(executor, names);
+    const after = await swarm_inspectServices(executor, names);
     const goals = [];
     for (const plan of run.plans) {
         const now = after.find((service) => service.name === plan.name);
@@ -31535,15 +31551,22 @@ async function executeSwarm(run, startedAt) {
             throw new errors/* ActionError */.lZ(`${plan.name} does not exist after the deploy: ${run.stack ? `check that stack "${run.stack.stack}"'s files define it` : 'was it removed meanwhile?'}`);
         const was = run.before.services.find((service) => service.id === now.id);
         const changed = !was || was.taskTemplate !== now.taskTemplate;
+        // A service scaled to 0 (stopped for a database change) has no task to update: the swarm
+        // may record no update at all, and its new tasks start at the new spec.
+        const fromZero = was?.replicas === 0;
         goals.push({
             serviceId: now.id,
             name: plan.name,
             image: now.image,
-            expect: was && changed ? { kind: 'update', after: was.update?.startedAt } : undefined,
+            expect: was && changed && !fromZero ? { kind: 'update', after: was.update?.startedAt } : undefined,
             knownTaskIds,
         });
     }
-    const unchanged = goals.every((goal, index) => !goal.expect && run.previous[index].image !== undefined);
+    const unchanged = goals.every((goal, index) => !goal.expect &&
+        run.previous[index].image !== undefined &&
+        run.before.services.find((service) => service.id === goal.serviceId)?.taskTemplate ===
+            after.find((service) => service.id === goal.serviceId)?.taskTemplate &&
+        inputs.replicas?.[goal.name] === undefined);
     const imageIds = new Map([
         ...run.targets.map((target) => [target.image, target.imageId]),
         ...run.previous
@@ -31589,7 +31612,7 @@ async function executeSwarm(run, startedAt) {
     const restoredResults = results(run, restore.statuses, restore.readyAt, (name) => run.previous.find((snapshot) => snapshot.service === name)?.tag ?? '(previous)')
         .filter((result) => restore.statuses.some((status) => status.name === result.service))
         .map((result) => ({ ...result, from: inputs.tag }));
-    const finalLook = await new SwarmWatcher(executor, goals).check().catch(() => restore.statuses);
+    const finalLook = await new swarm_watch_SwarmWatcher(executor, goals).check().catch(() => restore.statuses);
     return {
         success: false,
         outcome: restore.ok ? 'restored' : 'failed',
@@ -31635,7 +31658,7 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
                 await executor.run('docker', ['service', 'rollback', '--detach', goal.name], { timeoutMs: 120_000 });
             }
             catch (error) {
-                if (!(error instanceof ProcessError))
+                if (!(error instanceof process_ProcessError))
                     throw error;
                 problems.push(`docker service rollback ${goal.name} failed: ${(error.result.stderr || error.result.stdout).trim()}`);
                 continue;
@@ -31658,6 +31681,12 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
     let watched;
     if (rollbackGoals.length > 0) {
         watched = await watch(run, rollbackGoals, 'Rollback', startedAt);
+        for (let resumed = 0; !watched.ok && resumed < MAX_ROLLBACK_RESUMES; resumed++) {
+            const goals = await resumePausedRollbacks(run, rollbackGoals, watched.statuses);
+            if (goals.length === 0)
+                break;
+            watched = await watch(run, goals, 'Rollback', startedAt);
+        }
         if (!watched.ok)
             problems.push(watched.failure ?? 'the rollback did not complete');
     }
@@ -31669,6 +31698,38 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
         : `restore incomplete: ${problems.join('; ')}`;
     (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
+}
+const MAX_ROLLBACK_RESUMES = 3;
+/**
+ * A swarm rollback pauses (rollback_paused, "update paused due to failure or early termination of
+ * task ...") when a task ends while it is monitored, and a task of the failed spec being stopped
+ * under it is enough (its rollback_config failure_action is pause by default). The spec is then
+ * already the previous one, so `docker service update <name>` with no change resumes it, as
+ * Docker's documentation says for a paused update; its tasks are replaced until every one runs the
+ * previous image and is healthy. The goals to watch again (kind update, newer than the paused one);
+ * none when nothing paused with the previous spec in place (a real failure of the previous image).
+ */
+async function resumePausedRollbacks(run, goals, statuses) {
+    const paused = statuses.filter((status) => status.update?.state === 'rollback_paused' &&
+        status.service !== undefined &&
+        goals.some((goal) => goal.name === status.name && sameImage(status.service.image, goal.image)));
+    if (paused.length === 0)
+        return [];
+    const { tasks } = await servicesWithTasks(run.executor, goals.map((goal) => goal.serviceId));
+    // Tasks that ended before the resume were judged with the paused rollback.
+    const known = new Set(tasks.map((task) => task.id));
+    const resumed = [];
+    for (const status of paused) {
+        core/* info */.pq(`${status.name}: the rollback paused (${status.update?.message ?? 'no message'}) with the previous spec in place; resuming it: docker service update --detach ${status.name}`);
+        await run.executor.run('docker', ['service', 'update', '--detach', status.name], { timeoutMs: 120_000 });
+    }
+    for (const goal of goals) {
+        const status = paused.find((candidate) => candidate.name === goal.name);
+        resumed.push(status
+            ? { ...goal, expect: { kind: 'update', after: status.update?.startedAt }, knownTaskIds: known }
+            : { ...goal, knownTaskIds: known });
+    }
+    return resumed;
 }
 
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
@@ -31813,6 +31874,116 @@ async function startDeploymentRecord(options) {
     };
 }
 
+;// CONCATENATED MODULE: ./shared/engine/swarm-scale.ts
+
+
+
+
+/** Task states in which the task's container still runs, or is about to. */
+const LIVE_TASK_STATES = new Set([
+    'new',
+    'pending',
+    'assigned',
+    'accepted',
+    'preparing',
+    'ready',
+    'starting',
+    'running',
+]);
+function refuseUnscalable(services) {
+    const unscalable = services.filter((service) => service.mode !== 'replicated');
+    if (unscalable.length === 0)
+        return;
+    throw new ActionError(`${unscalable.map((service) => `${service.name} (${service.mode})`).join(', ')} cannot be stopped by scaling to 0 replicas: only replicated services have a replica count. Nothing was changed.`, {
+        hint: 'Leave global services out of services (they keep running during the database change), or deploy them in replicated mode.',
+    });
+}
+/** The named services, refusing names the swarm does not have. */
+async function existingServices(executor, names) {
+    const found = await inspectServices(executor, names);
+    const missing = names.filter((name) => !found.some((service) => service.name === name));
+    if (missing.length > 0)
+        throw new InputError('services', `names ${missing.map((name) => `"${name}"`).join(', ')}, which the swarm on ${executor.description} does not have: nothing was stopped.`);
+    return names.map((name) => found.find((service) => service.name === name));
+}
+async function scale(executor, counts) {
+    const args = ['service', 'scale', '--detach', ...Object.entries(counts).map(([name, n]) => `${name}=${n}`)];
+    try {
+        await executor.run('docker', args, { timeoutMs: 120_000 });
+    }
+    catch (error) {
+        if (error instanceof ProcessError)
+            throw new ActionError(`docker service scale failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
+        throw error;
+    }
+}
+async function liveTasks(executor, services) {
+    const tasks = await serviceTasks(executor, services.map((service) => service.id));
+    return new Map(services.map((service) => [
+        service.name,
+        tasks.filter((task) => task.serviceId === service.id && LIVE_TASK_STATES.has(task.state)).length,
+    ]));
+}
+/**
+ * Scales each service to 0 and waits until no task of it is live (its containers stopped).
+ * Returns the replica counts it had, for the redeploy to restore.
+ */
+async function stopSwarmServices(executor, names, options) {
+    const services = await existingServices(executor, names);
+    refuseUnscalable(services);
+    const recorded = Object.fromEntries(services.map((service) => [service.name, service.replicas]));
+    options.onLine?.(`Recorded replicas: ${Object.entries(recorded)
+        .map(([name, n]) => `${name}=${n}`)
+        .join(', ')}; scaling to 0.`);
+    await scale(executor, Object.fromEntries(services.map((service) => [service.name, 0])));
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+        const live = await liveTasks(executor, services);
+        const left = [...live].filter(([, count]) => count > 0);
+        if (left.length === 0)
+            return recorded;
+        if (Date.now() > deadline)
+            throw new ActionError(`The tasks of ${left.map(([name, count]) => `${name} (${count} left)`).join(', ')} did not stop within ${Math.round(options.timeoutMs / 1000)}s after scaling to 0.`, { hint: 'docker service ps shows the tasks; a task that ignores SIGTERM runs until its stop_grace_period.' });
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+    }
+}
+/** Parses recorded counts ({"stack_api": 2}) given as an input. */
+function parseReplicaCounts(input, value) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new errors/* InputError */.dz(input, 'must be a JSON object of swarm service name -> replica count, e.g. {"shop_api": 2}.');
+    for (const [name, count] of Object.entries(value)) {
+        if (!Number.isInteger(count) || count < 0)
+            throw new errors/* InputError */.dz(input, `gives ${name} ${JSON.stringify(count)} replicas; a count is a whole number, 0 or more.`);
+    }
+    return value;
+}
+/**
+ * Scales the services back to their recorded counts (at the image they have now) and waits until
+ * every task runs and, with a healthcheck, is healthy.
+ */
+async function startSwarmServices(executor, counts, options) {
+    const services = await existingServices(executor, Object.keys(counts));
+    const known = new Set((await serviceTasks(executor, services.map((service) => service.id))).map((task) => task.id));
+    await scale(executor, counts);
+    const watcher = new SwarmWatcher(executor, services.map((service) => ({
+        serviceId: service.id,
+        name: service.name,
+        image: service.image,
+        knownTaskIds: known,
+    })));
+    const waited = await watcher.waitUntilConverged(Date.now() + options.timeoutMs, {
+        onProgress: (statuses) => statuses.forEach((status) => options.onLine?.(`  ${status.name}: ${status.detail}`)),
+    });
+    if (!waited.ok)
+        throw new ActionError(`Scaling back to ${Object.entries(counts)
+            .map(([name, n]) => `${name}=${n}`)
+            .join(', ')} did not converge: ${waited.statuses
+            .filter((status) => status.state !== 'ready')
+            .map((status) => `${status.name}: ${status.detail}`)
+            .join('; ')}`);
+    return waited.statuses;
+}
+
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
@@ -31845,6 +32016,7 @@ const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/inputs.ts
+
 
 
 
@@ -31926,6 +32098,10 @@ function readRedeployInputs() {
         if (stack && image)
             throw new errors/* InputError */.dz('image', "cannot be used with stack: the compose files' image: lines must read the tag variable; image pins the repository of services updated without a stack.");
     }
+    const replicasJson = (0,inputs/* jsonInput */.$1)('replicas');
+    const replicas = replicasJson === undefined ? undefined : parseReplicaCounts('replicas', replicasJson);
+    if (replicas && strategy !== 'swarm')
+        throw new errors/* InputError */.dz('replicas', `is only used with strategy "swarm" (got strategy "${strategy}").`);
     const ssh = readSshInputs();
     const verifyOnly = (0,inputs/* booleanInput */.tE)('verify-only', { default: false });
     if (verifyOnly && strategy === 'command' && !image)
@@ -31969,6 +32145,7 @@ function readRedeployInputs() {
         completeDeployment: (0,inputs/* booleanInput */.tE)('complete-deployment', { default: true }),
         verifyOnly,
         ledger,
+        replicas,
     };
 }
 
@@ -32508,6 +32685,7 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $1: () => (/* binding */ jsonInput),
 /* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   Bb: () => (/* binding */ keyValueInput),
 /* harmony export */   Ts: () => (/* binding */ durationInput),
@@ -32520,7 +32698,7 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, jsonInput */
+/* unused harmony export rawInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8208);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2569);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'stop-services');
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8208:
+/***/ 2569:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28863,7 +28863,7 @@ async function inspectEach(executor, ids, env) {
     return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
 }
 /** The containers that still exist, of those asked. */
-async function inspectContainers(executor, ids, env) {
+async function containers_inspectContainers(executor, ids, env) {
     if (ids.length === 0)
         return [];
     return (await inspectEach(executor, ids, env))
@@ -28911,7 +28911,7 @@ async function composeContainers(executor, project, service, options = {}) {
             .map((line) => line.trim())
             .filter(Boolean);
     }
-    const containers = await inspectContainers(executor, ids, options.env);
+    const containers = await containers_inspectContainers(executor, ids, options.env);
     return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 /** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
@@ -29452,6 +29452,406 @@ function serializeOutput(value) {
 
 // EXTERNAL MODULE: ./shared/summary.ts
 var summary = __nccwpck_require__(6566);
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State
+        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+        : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new errors/* ActionError */.lZ(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+        okExitCodes: [0, 1],
+        timeoutMs: 60_000,
+    });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
+}
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', engine_api_filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+        timeoutMs: 60_000,
+    });
+    const ids = [
+        ...new Set(stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean)),
+    ];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return {
+        services: found,
+        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+    };
+}
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = ['complete', 'failed', 'rejected', 'orphaned'];
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor
+        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
+        return undefined;
+    return { status: container.health, lastOutput: container.lastHealthOutput };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm-watch.ts
+
+const shortId = (id) => id.slice(0, 12);
+function describeTask(task, nodeName) {
+    return `task ${shortId(task.id)}${task.nodeId ? ` on ${nodeName?.(task.nodeId) ?? shortId(task.nodeId)}` : ''}`;
+}
+/** One service's state in one look; exported for unit tests. */
+function judgeService(goal, service, allTasks, nodeName) {
+    const base = {
+        name: goal.name,
+        desired: 0,
+        running: 0,
+        tasks: [],
+        failedTasks: [],
+        rolledBackBySwarm: false,
+    };
+    if (!service)
+        return { ...base, state: 'failed', detail: `service ${goal.name} no longer exists` };
+    const tasks = allTasks.filter((task) => task.serviceId === service.id);
+    const current = tasks.filter((task) => task.desiredState === 'running');
+    const running = current.filter((task) => task.state === 'running' && sameImage(task.image, goal.image));
+    const failedTasks = tasks
+        .filter((task) => !goal.knownTaskIds.has(task.id) && sameImage(task.image, goal.image) && FAILED_TASK_STATES.includes(task.state))
+        .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+    const desired = service.replicas ?? current.length;
+    const update = service.update;
+    const fresh = goal.expect && update && update.startedAt !== goal.expect.after ? update : undefined;
+    const status = { ...base, desired, running: running.length, tasks: current, failedTasks, update: fresh, service };
+    const tag = goal.image.split('@')[0];
+    if (fresh && ['paused', 'rollback_paused'].includes(fresh.state))
+        return {
+            ...status,
+            state: 'failed',
+            detail: `${fresh.state === 'paused' ? 'update' : 'rollback'} paused: ${fresh.message ?? 'no message'}`,
+        };
+    if (goal.expect?.kind === 'update' && fresh && fresh.state.startsWith('rollback_')) {
+        return {
+            ...status,
+            state: 'failed',
+            rolledBackBySwarm: true,
+            detail: `the swarm rolled the update back itself (${fresh.state}: ${fresh.message ?? 'no message'})`,
+        };
+    }
+    if (failedTasks.length > 0) {
+        const task = failedTasks[0];
+        return {
+            ...status,
+            state: 'failed',
+            detail: `${describeTask(task, nodeName)} ${task.state === 'rejected' ? 'was rejected' : 'failed'}: ${taskFailure(task)}`,
+        };
+    }
+    const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
+    const updateDone = !goal.expect || fresh?.state === doneState;
+    const others = current.filter((task) => !sameImage(task.image, goal.image));
+    const allRunning = running.length === desired && others.length === 0 && current.length === desired;
+    const progress = `${running.length}/${desired} task(s) running ${tag}`;
+    if (allRunning && updateDone)
+        return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
+    const waiting = current
+        .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
+        .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
+    const phase = goal.expect
+        ? fresh
+            ? fresh.state.replace('_', ' ')
+            : `${goal.expect.kind} not started yet`
+        : 'no update needed';
+    return {
+        ...status,
+        state: 'progressing',
+        detail: `${progress}, ${phase}${waiting.length > 0 ? `; ${waiting.join(', ')}` : ''}`,
+    };
+}
+class SwarmWatcher {
+    executor;
+    goals;
+    options;
+    constructor(executor, goals, options = {}) {
+        this.executor = executor;
+        this.goals = goals;
+        this.options = options;
+    }
+    async check() {
+        const { services, tasks } = await servicesWithTasks(this.executor, this.goals.map((goal) => goal.serviceId));
+        return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, this.options.nodeName));
+    }
+    /**
+     * Looks until every service is ready, one has failed, or the deadline passes. With a probe (the
+     * ready-url), it runs alongside and must succeed too.
+     */
+    async waitUntilConverged(deadline, options = {}) {
+        const pollMs = this.options.pollMs ?? 200;
+        const controller = new AbortController();
+        let probe;
+        const probing = options.probe?.(controller.signal).then((result) => (probe = result));
+        try {
+            for (;;) {
+                const statuses = await this.check();
+                options.onProgress?.(statuses);
+                if (statuses.some((status) => status.state === 'failed'))
+                    return { ok: false, timedOut: false, statuses, probe };
+                if (probe && !probe.ok)
+                    return { ok: false, timedOut: false, statuses, probe };
+                const allReady = statuses.every((status) => status.state === 'ready');
+                if (allReady && (!probing || probe?.ok))
+                    return { ok: true, timedOut: false, statuses, probe };
+                if (allReady && probing) {
+                    // The probe ends by the deadline itself; then one more look, so a task that failed meanwhile is seen.
+                    await probing;
+                    continue;
+                }
+                if (Date.now() + pollMs > deadline)
+                    return { ok: false, timedOut: !allReady, statuses, probe };
+                await new Promise((resolve) => setTimeout(resolve, pollMs));
+            }
+        }
+        finally {
+            controller.abort();
+            await probing?.catch(() => undefined);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm-scale.ts
+
+
+
+
+/** Task states in which the task's container still runs, or is about to. */
+const LIVE_TASK_STATES = new Set([
+    'new',
+    'pending',
+    'assigned',
+    'accepted',
+    'preparing',
+    'ready',
+    'starting',
+    'running',
+]);
+function refuseUnscalable(services) {
+    const unscalable = services.filter((service) => service.mode !== 'replicated');
+    if (unscalable.length === 0)
+        return;
+    throw new errors/* ActionError */.lZ(`${unscalable.map((service) => `${service.name} (${service.mode})`).join(', ')} cannot be stopped by scaling to 0 replicas: only replicated services have a replica count. Nothing was changed.`, {
+        hint: 'Leave global services out of services (they keep running during the database change), or deploy them in replicated mode.',
+    });
+}
+/** The named services, refusing names the swarm does not have. */
+async function existingServices(executor, names) {
+    const found = await inspectServices(executor, names);
+    const missing = names.filter((name) => !found.some((service) => service.name === name));
+    if (missing.length > 0)
+        throw new errors/* InputError */.dz('services', `names ${missing.map((name) => `"${name}"`).join(', ')}, which the swarm on ${executor.description} does not have: nothing was stopped.`);
+    return names.map((name) => found.find((service) => service.name === name));
+}
+async function scale(executor, counts) {
+    const args = ['service', 'scale', '--detach', ...Object.entries(counts).map(([name, n]) => `${name}=${n}`)];
+    try {
+        await executor.run('docker', args, { timeoutMs: 120_000 });
+    }
+    catch (error) {
+        if (error instanceof ProcessError)
+            throw new errors/* ActionError */.lZ(`docker service scale failed on ${executor.description}:\n${(error.result.stderr || error.result.stdout).trim()}`);
+        throw error;
+    }
+}
+async function liveTasks(executor, services) {
+    const tasks = await serviceTasks(executor, services.map((service) => service.id));
+    return new Map(services.map((service) => [
+        service.name,
+        tasks.filter((task) => task.serviceId === service.id && LIVE_TASK_STATES.has(task.state)).length,
+    ]));
+}
+/**
+ * Scales each service to 0 and waits until no task of it is live (its containers stopped).
+ * Returns the replica counts it had, for the redeploy to restore.
+ */
+async function stopSwarmServices(executor, names, options) {
+    const services = await existingServices(executor, names);
+    refuseUnscalable(services);
+    const recorded = Object.fromEntries(services.map((service) => [service.name, service.replicas]));
+    options.onLine?.(`Recorded replicas: ${Object.entries(recorded)
+        .map(([name, n]) => `${name}=${n}`)
+        .join(', ')}; scaling to 0.`);
+    await scale(executor, Object.fromEntries(services.map((service) => [service.name, 0])));
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+        const live = await liveTasks(executor, services);
+        const left = [...live].filter(([, count]) => count > 0);
+        if (left.length === 0)
+            return recorded;
+        if (Date.now() > deadline)
+            throw new errors/* ActionError */.lZ(`The tasks of ${left.map(([name, count]) => `${name} (${count} left)`).join(', ')} did not stop within ${Math.round(options.timeoutMs / 1000)}s after scaling to 0.`, { hint: 'docker service ps shows the tasks; a task that ignores SIGTERM runs until its stop_grace_period.' });
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+    }
+}
+/** Parses recorded counts ({"stack_api": 2}) given as an input. */
+function parseReplicaCounts(input, value) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new errors/* InputError */.dz(input, 'must be a JSON object of swarm service name -> replica count, e.g. {"shop_api": 2}.');
+    for (const [name, count] of Object.entries(value)) {
+        if (!Number.isInteger(count) || count < 0)
+            throw new errors/* InputError */.dz(input, `gives ${name} ${JSON.stringify(count)} replicas; a count is a whole number, 0 or more.`);
+    }
+    return value;
+}
+/**
+ * Scales the services back to their recorded counts (at the image they have now) and waits until
+ * every task runs and, with a healthcheck, is healthy.
+ */
+async function startSwarmServices(executor, counts, options) {
+    const services = await existingServices(executor, Object.keys(counts));
+    const known = new Set((await serviceTasks(executor, services.map((service) => service.id))).map((task) => task.id));
+    await scale(executor, counts);
+    const watcher = new SwarmWatcher(executor, services.map((service) => ({
+        serviceId: service.id,
+        name: service.name,
+        image: service.image,
+        knownTaskIds: known,
+    })));
+    const waited = await watcher.waitUntilConverged(Date.now() + options.timeoutMs, {
+        onProgress: (statuses) => statuses.forEach((status) => options.onLine?.(`  ${status.name}: ${status.detail}`)),
+    });
+    if (!waited.ok)
+        throw new errors/* ActionError */.lZ(`Scaling back to ${Object.entries(counts)
+            .map(([name, n]) => `${name}=${n}`)
+            .join(', ')} did not converge: ${waited.statuses
+            .filter((status) => status.state !== 'ready')
+            .map((status) => `${status.name}: ${status.detail}`)
+            .join('; ')}`);
+    return waited.statuses;
+}
+
 ;// CONCATENATED MODULE: ./shared/tags.ts
 /**
  * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
@@ -29467,20 +29867,41 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
+
 function readStopInputs() {
+    const services = (0,inputs/* listInput */.dt)('services', {
+        required: true,
+        itemPattern: SERVICE_NAME_PATTERN,
+        itemDescription: SERVICE_NAME_DESCRIPTION,
+    });
+    const strategy = (0,inputs/* enumInput */.gX)('strategy', ['compose', 'swarm'], { default: 'compose' });
+    const stack = (0,inputs/* stringInput */.Uj)('stack', {
+        pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+        patternDescription: 'a stack name (letters, digits, "_", "." and "-")',
+    });
+    if (stack && strategy !== 'swarm')
+        throw new errors/* InputError */.dz('stack', 'is only used with strategy "swarm": set strategy: swarm or remove it.');
+    const start = (0,inputs/* booleanInput */.tE)('start', { default: false });
+    const replicasJson = (0,inputs/* jsonInput */.$1)('replicas');
+    const replicas = replicasJson === undefined ? undefined : parseReplicaCounts('replicas', replicasJson);
+    if (replicas && strategy !== 'swarm')
+        throw new errors/* InputError */.dz('replicas', 'is only used with strategy "swarm" and start: compose starts the stopped containers.');
+    if (strategy === 'swarm' && start && !replicas)
+        throw new errors/* InputError */.dz('replicas', 'is required with strategy "swarm" and start: the replicas output of the step that stopped the services (the counts to scale back to).');
     return {
-        services: (0,inputs/* listInput */.dt)('services', {
-            required: true,
-            itemPattern: SERVICE_NAME_PATTERN,
-            itemDescription: SERVICE_NAME_DESCRIPTION,
-        }),
+        services,
+        strategy,
+        swarmServices: services.map((service) => (stack ? `${stack}_${service}` : service)),
+        replicas,
+        timeoutMs: (0,inputs/* durationInput */.Ts)('timeout', { default: 120_000, min: 1000 }),
         composeFiles: (0,inputs/* listInput */.dt)('compose-file'),
         projectName: (0,inputs/* stringInput */.Uj)('project-name', {
             pattern: /^[a-z0-9][a-z0-9_-]*$/,
             patternDescription: 'a compose project name (lower-case letters, digits, "_" and "-")',
         }),
         workingDirectory: (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }),
-        start: (0,inputs/* booleanInput */.tE)('start', { default: false }),
+        start,
         ssh: readSshInputs(),
     };
 }
@@ -29494,10 +29915,14 @@ function readStopInputs() {
 
 
 
+
+
 async function run() {
     const inputs = readStopInputs();
     const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     try {
+        if (inputs.strategy === 'swarm')
+            return await stopOrStartSwarm(inputs, executor);
         const project = {
             cli: await detectCompose(executor),
             files: inputs.composeFiles,
@@ -29532,6 +29957,41 @@ async function run() {
     finally {
         await executor.close?.();
     }
+}
+/**
+ * Swarm services: stopped by scaling each to 0 replicas and waiting until none of its tasks is
+ * left (the counts it had go out as replicas, for redeploy-tag to restore at the target tag);
+ * started again by scaling back to those counts, at the image they have.
+ */
+async function stopOrStartSwarm(inputs, executor) {
+    await requireSwarmManager(executor);
+    const started = Date.now();
+    const onLine = (line) => core/* info */.pq(line);
+    const replicas = inputs.start
+        ? (await startSwarmServices(executor, inputs.replicas, { timeoutMs: inputs.timeoutMs, onLine }), inputs.replicas)
+        : await stopSwarmServices(executor, inputs.swarmServices, { timeoutMs: inputs.timeoutMs, onLine });
+    const at = new Date().toISOString();
+    const durationMs = Date.now() - started;
+    const names = Object.keys(replicas);
+    core/* info */.pq(`${inputs.start ? 'Scaled back' : 'Scaled to 0 (no task left)'}: ${names.join(', ')} on ${executor.description} at ${at} (${durationMs} ms).`);
+    emitEvent(inputs.start ? 'services_started' : 'services_stopped', {
+        services: names,
+        host: executor.description,
+        at,
+        duration_ms: durationMs,
+    });
+    setOutputs({
+        at,
+        services: names.map((service) => ({ service, replicas: replicas[service] })),
+        replicas,
+        'duration-ms': durationMs,
+    });
+    await (0,summary/* writeSummary */.Sy)(`### ${inputs.start ? 'Swarm services scaled back' : 'Swarm services scaled to 0 for the database change'}\n\n` +
+        (0,summary/* markdownTable */.Qj)([
+            'Service',
+            inputs.start ? 'Replicas now' : 'Replicas recorded (restored by the redeploy)',
+            inputs.start ? 'Started at' : 'Stopped at',
+        ], names.map((service) => [service, String(replicas[service]), at])));
 }
 
 
@@ -29660,9 +30120,9 @@ function removePartial(file) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* unused harmony export parseDuration */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
 const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
@@ -29741,13 +30201,16 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $1: () => (/* binding */ jsonInput),
 /* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, enumInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, quote, yamlInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
@@ -29794,7 +30257,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new InputError(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -29837,15 +30300,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = parseDuration(text);
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
     if (value === undefined) {
-        throw new InputError(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -29857,7 +30320,7 @@ function jsonInput(name, options) {
         return JSON.parse(text);
     }
     catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
     }
 }
 /** YAML (and therefore JSON, a subset of it). */
