@@ -73,6 +73,11 @@ const benchmark: Benchmark = {
       const custom: number[] = [];
       const directory: number[] = [];
       let lastCustom: ActionResult | undefined;
+      // Where each custom round's time went: node's start and exit (wall minus the action's own
+      // duration-ms), its pg_dump (the metadata's dump phase), and everything else it adds.
+      const customDump: number[] = [];
+      const customNode: number[] = [];
+      const customPhases: Record<string, number>[] = [];
       // Other work on the machine skews every contender; the 1-minute load average after each round says how much there was.
       const loads: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
@@ -90,6 +95,10 @@ const benchmark: Benchmark = {
             );
             lastCustom = succeeded(run.value, 'backup-db custom');
             custom.push(run.ms);
+            const { timings } = JSON.parse(lastCustom.outputs.metadata) as { timings: Record<string, number> };
+            customDump.push(timings.dump);
+            customNode.push(run.ms - Number(lastCustom.outputs['duration-ms']));
+            customPhases.push(timings);
           },
           async () => {
             const run = await timed(() =>
@@ -145,12 +154,17 @@ const benchmark: Benchmark = {
       const metadata = JSON.parse(lastCustom!.outputs.metadata) as {
         size: number;
         rowCounts: Record<string, number>;
-        timings?: Record<string, number>;
+        estimatedRowCounts?: Record<string, number>;
       };
-      // Where backup-db's time goes beyond pg_dump (the last custom round, from its metadata): each phase in ms.
-      const phases = Object.entries(metadata.timings ?? {})
-        .map(([phase, ms]) => `${phase} ${ms}`)
+      // Where backup-db's time goes beyond pg_dump, median over the rounds of each phase (ms; rowCounts
+      // runs beside the dump and the checksum beside the TOC check, so those overlap).
+      const phaseNames = [...new Set(customPhases.flatMap((timings) => Object.keys(timings)))];
+      const phases = phaseNames
+        .map((phase) => `${phase} ${median(customPhases.map((timings) => timings[phase] ?? 0)).toFixed(0)}`)
         .join(', ');
+      // Its own pg_dump against the bare one in the same round: whether the counting beside it slows the dump.
+      const pairedDump = median(customDump.map((ms, index) => ms / bare[index]));
+      const beyondDump = median(custom.map((ms, index) => ms - customDump[index]));
       return {
         metrics: [
           { name: 'database size', value: sizeGb, unit: 'GiB' },
@@ -161,6 +175,21 @@ const benchmark: Benchmark = {
           { name: 'directory / bare ratio', value: directoryRatio, unit: 'x' },
           { name: 'custom / bare, median of per-round ratios', value: pairedCustom, unit: 'x' },
           { name: 'directory / bare, median of per-round ratios', value: pairedDirectory, unit: 'x' },
+          {
+            name: 'backup-db custom: everything beyond its pg_dump (wall minus the dump phase)',
+            value: beyondDump,
+            unit: 'ms',
+          },
+          {
+            name: 'backup-db custom: node start and exit (wall minus its duration-ms)',
+            value: median(customNode),
+            unit: 'ms',
+          },
+          {
+            name: 'backup-db custom: its pg_dump / bare pg_dump -Fc, median of per-round ratios',
+            value: pairedDump,
+            unit: 'x',
+          },
           { name: 'custom dump size', value: metadata.size / 1024 ** 2, unit: 'MiB' },
           { name: 'backup-db custom with upload to the stand-in', value: uploadMs, unit: 'ms' },
         ],
@@ -178,9 +207,10 @@ const benchmark: Benchmark = {
         ],
         notes: [
           `${os.cpus().length} CPUs; 1-minute load average after each round: ${loads.map((load) => load.toFixed(2)).join(', ')}`,
-          `backup-db custom phases in the last round (ms, from its metadata timings): ${phases || 'none recorded'}`,
+          `backup-db custom phases, median of the rounds (ms, from its metadata timings): ${phases}; beyond its pg_dump it adds ${beyondDump.toFixed(0)} ms, ${((beyondDump / bareMs) * 100).toFixed(1)}% of the bare dump's median`,
+          `custom rounds' own pg_dump (ms): ${customDump.join(', ')}; node start and exit (ms): ${customNode.map((ms) => ms.toFixed(0)).join(', ')}`,
           `pg_dump ${major}; rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; custom ${custom.map((ms) => ms.toFixed(0)).join(', ')}; directory ${directory.map((ms) => ms.toFixed(0)).join(', ')}`,
-          `backup-db also counted ${Object.values(metadata.rowCounts).reduce((a, b) => a + b, 0)} rows exactly in the dump's snapshot and verified the archive; pgbench's filler columns compress about 50:1, so the dump is small and pg_dump's time is mostly reading rows`,
+          `backup-db counted ${Object.values(metadata.rowCounts).reduce((a, b) => a + b, 0)} rows exactly in the dump's snapshot (${Object.keys(metadata.rowCounts).length} table(s) up to row-count-max-size) and estimated ${Object.keys(metadata.estimatedRowCounts ?? {}).join(', ') || 'none'} from pg_class, and verified the archive; pgbench's filler columns compress about 50:1, so the dump is small and pg_dump's time is mostly reading rows`,
           major < 16
             ? 'pg_dump 15 cannot write zstd archives: the directory run uses gzip:1, the fastest compression it has'
             : "the directory run uses pg_dump's own zstd",

@@ -8,8 +8,11 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
 
 /**
  * pgBackRest against pg_dump and against bare pgBackRest, on pgbench databases of each size in
- * BENCH_PGBACKREST_SIZES (GiB, default "1,5"), in one run, on a cluster archiving into a posix
- * repository (Debian's pgbackrest):
+ * BENCH_PGBACKREST_SIZES (GiB, comma-separated; default "0.25", so a plain `npm run bench` stays
+ * a few minutes), in one run, on a cluster archiving into a posix repository (Debian's pgbackrest).
+ * The issue's figures are the 1 and 5 GiB run, about 40 minutes on 2 busy CPUs and ~25 GB of disk
+ * at its peak (removed after each size):
+ *   BENCH_PGBACKREST_SIZES=1,5 npm run bench pgbackrest
  *  - the pre-rollback backup: backup-db method pgbackrest (a restore point, its WAL proven archived)
  *    against bare `pg_dump -Fc` of the same database: the restore point must take under 1 s at every
  *    size (the action's own duration-ms; its wall time with node's start is shown too);
@@ -18,10 +21,11 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
  *    until recovery ends (what a restore is good for only then), interleaved over
  *    BENCH_PGBACKREST_ROUNDS rounds (default 3); at most 1.1x.
  */
-const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '1,5')
-  .split(',')
-  .map(Number)
-  .filter((size) => size > 0);
+const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '0.25').split(',').map((text) => {
+  const size = Number(text.trim());
+  if (!(size > 0)) throw new Error(`BENCH_PGBACKREST_SIZES has "${text}", which is not a size in GiB (e.g. "1,5").`);
+  return size;
+});
 const ROUNDS = Number(process.env.BENCH_PGBACKREST_ROUNDS ?? 3);
 /** pgbench's scale per GiB (about 15 MiB of tables and indexes per scale unit). */
 const SCALE_PER_GIB = 68;
