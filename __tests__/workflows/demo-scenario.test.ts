@@ -84,8 +84,10 @@ describe('the demo scenario through the workflows', () => {
   let result: DemoResult;
   const extra: Partial<ExtraRuns> = {};
   const lines: string[] = [];
+  let began: number;
 
   beforeAll(async () => {
+    began = Date.now();
     result = await runDemo({
       root: mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-')),
       log: (line) => lines.push(line),
@@ -289,6 +291,15 @@ describe('the demo scenario through the workflows', () => {
       ['Image localhost/rollback-demo-app:v1.1.0 available on the target', 'passed'],
     ]);
     expect(drill.outputs.passed).toBe('true');
+    // RPO of a dump drill: the age of the restored backup (backup-db's createdAt) when the restore started.
+    const database = drill.jobs.database.outputs;
+    const backupTaken = Date.parse(database['newest-restorable-at']);
+    const restoreStarted = Date.parse(database['restore-started-at']);
+    expect(backupTaken).toBeGreaterThan(began);
+    expect(backupTaken).toBeLessThan(restoreStarted);
+    const restoreRow = (matrix as { 'rpo-s'?: number; 'rto-s'?: number }[])[0];
+    expect(restoreRow['rpo-s']).toBe(Math.round((restoreStarted - backupTaken) / 100) / 10);
+    expect(restoreRow['rto-s']).toBeGreaterThan(0);
     expect(drill.jobs.report.summary).toContain('## ✅ Rollback drill passed: production');
     expect(lines.join('\n')).toMatch(/upload-artifact: rollback-drill-matrix \(2 file\(s\), \d+ bytes, id \d+\)/);
     // Its image check reads the host and key of the planning environment, not the repository's.

@@ -42471,6 +42471,8 @@ async function run() {
                     .filter((fk) => fk.violations > 0)
                     .map((fk) => ({ constraint: fk.constraint, table: fk.table, rows: fk.violations })),
             },
+            // A dump restores the state when it was taken: its age when the restore started is the RPO.
+            'newest-restorable-at': backup.metadata?.createdAt,
             'safety-backup-path': safety?.path,
             'safety-backup-artifact-name': safetyArtifact,
             'previous-database': previous,

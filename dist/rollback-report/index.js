@@ -28653,6 +28653,14 @@ function backupStage(results, strategy) {
     // Image-only rollbacks take theirs alongside, in the backup job; the others before the change, in the rollback job.
     if (strategy === 'image-only') {
         const result = results.result('backup');
+        const point = restorePointText(results, 'backup');
+        if (point)
+            return {
+                stage: 'Backup (alongside)',
+                result,
+                durationMs: results.milliseconds('backup', 'duration-ms'),
+                details: point,
+            };
         const artifact = results.output('backup', 'artifact-name');
         const checksum = results.output('backup', 'checksum');
         return {
@@ -28664,6 +28672,14 @@ function backupStage(results, strategy) {
                 : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
         };
     }
+    const point = restorePointText(results, 'rollback');
+    if (point)
+        return {
+            stage: 'Backup (before the change)',
+            result: 'success',
+            durationMs: results.milliseconds('rollback', 'backup-duration-ms'),
+            details: point,
+        };
     const artifact = results.output('rollback', 'backup-artifact');
     const checksum = results.output('rollback', 'backup-checksum');
     return {
@@ -28672,6 +28688,11 @@ function backupStage(results, strategy) {
         durationMs: results.milliseconds('rollback', 'backup-duration-ms'),
         details: `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('rollback', 'backup-size'))})` : ''}`,
     };
+}
+/** backup-method pgbackrest: the restore point a job took (its WAL proven archived), if it took one. */
+function restorePointText(results, job) {
+    const name = results.output(job, 'restore-point');
+    return name ? `restore point \`${name}\` at LSN ${results.output(job, 'restore-point-lsn') ?? '?'}` : undefined;
 }
 /** The versions the executing action read before and after, never the plan's figures. */
 function schemaChange(results) {
@@ -28693,7 +28714,11 @@ function databaseStage(results, strategy, environment) {
         };
     }
     if (strategy === 'restore-backup') {
-        const text = `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
+        const recoveryTarget = results.output('rollback', 'recovery-target');
+        const safetyPoint = results.output('rollback', 'safety-restore-point');
+        const text = recoveryTarget
+            ? `recovered in place to ${recoveryTarget} (${schemaChange(results)})${safetyPoint ? `; the state before it: restore point \`${safetyPoint}\`` : ''}`
+            : `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
         return {
             stage: {
                 stage: 'Database',
@@ -28784,7 +28809,7 @@ function rollbackReport(facts) {
         `From → to:   ${current ?? '?'} → ${target ?? '?'}`,
         `Strategy:    ${strategy ?? '?'}`,
         `Database:    ${outcome === 'nothing-to-do' ? 'unchanged' : database.text}`,
-        `Backup:      ${results.output('rollback', 'backup-artifact') ?? results.output('backup', 'artifact-name') ?? 'none'}`,
+        `Backup:      ${results.output('rollback', 'backup-artifact') ?? results.output('backup', 'artifact-name') ?? restorePointText(results, 'rollback') ?? restorePointText(results, 'backup') ?? 'none'}`,
         `Smoke test:  ${smokeText(results)}`,
         `Run:         ${facts.runUrl ?? '?'}`,
     ].join('\n');

@@ -59,6 +59,14 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
   // Image-only rollbacks take theirs alongside, in the backup job; the others before the change, in the rollback job.
   if (strategy === 'image-only') {
     const result = results.result('backup');
+    const point = restorePointText(results, 'backup');
+    if (point)
+      return {
+        stage: 'Backup (alongside)',
+        result,
+        durationMs: results.milliseconds('backup', 'duration-ms'),
+        details: point,
+      };
     const artifact = results.output('backup', 'artifact-name');
     const checksum = results.output('backup', 'checksum');
     return {
@@ -71,6 +79,14 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
           : `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('backup', 'size'))})` : ''}`,
     };
   }
+  const point = restorePointText(results, 'rollback');
+  if (point)
+    return {
+      stage: 'Backup (before the change)',
+      result: 'success',
+      durationMs: results.milliseconds('rollback', 'backup-duration-ms'),
+      details: point,
+    };
   const artifact = results.output('rollback', 'backup-artifact');
   const checksum = results.output('rollback', 'backup-checksum');
   return {
@@ -79,6 +95,12 @@ function backupStage(results: JobResults, strategy: string | undefined): Stage {
     durationMs: results.milliseconds('rollback', 'backup-duration-ms'),
     details: `${artifact ?? '–'}${checksum ? ` (sha256 \`${checksum}\`, ${humanSize(results.output('rollback', 'backup-size'))})` : ''}`,
   };
+}
+
+/** backup-method pgbackrest: the restore point a job took (its WAL proven archived), if it took one. */
+function restorePointText(results: JobResults, job: string): string | undefined {
+  const name = results.output(job, 'restore-point');
+  return name ? `restore point \`${name}\` at LSN ${results.output(job, 'restore-point-lsn') ?? '?'}` : undefined;
 }
 
 /** The versions the executing action read before and after, never the plan's figures. */
@@ -107,7 +129,11 @@ function databaseStage(
     };
   }
   if (strategy === 'restore-backup') {
-    const text = `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
+    const recoveryTarget = results.output('rollback', 'recovery-target');
+    const safetyPoint = results.output('rollback', 'safety-restore-point');
+    const text = recoveryTarget
+      ? `recovered in place to ${recoveryTarget} (${schemaChange(results)})${safetyPoint ? `; the state before it: restore point \`${safetyPoint}\`` : ''}`
+      : `restored the latest pre-deploy backup of ${environment} (${schemaChange(results)})`;
     return {
       stage: {
         stage: 'Database',
@@ -207,7 +233,7 @@ export function rollbackReport(facts: ReportFacts): RollbackReport {
     `From → to:   ${current ?? '?'} → ${target ?? '?'}`,
     `Strategy:    ${strategy ?? '?'}`,
     `Database:    ${outcome === 'nothing-to-do' ? 'unchanged' : database.text}`,
-    `Backup:      ${results.output('rollback', 'backup-artifact') ?? results.output('backup', 'artifact-name') ?? 'none'}`,
+    `Backup:      ${results.output('rollback', 'backup-artifact') ?? results.output('backup', 'artifact-name') ?? restorePointText(results, 'rollback') ?? restorePointText(results, 'backup') ?? 'none'}`,
     `Smoke test:  ${smokeText(results)}`,
     `Run:         ${facts.runUrl ?? '?'}`,
   ].join('\n');
