@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import {
   booleanInput,
@@ -12,6 +13,7 @@ import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { PLAN_DIGEST_PATTERN, type ApprovedEntry } from '../../shared/migrations/plan-digest.js';
 import { migrationTool, type MigrationTool } from '../../shared/migrations/tools/index.js';
+import { parseCompatFile, schemaVersionFor } from '../../shared/migrations/tools/sql-files.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 
@@ -36,6 +38,8 @@ export interface ApplyDownInputs {
   pgBinDir?: string;
   /** The plan-digest output of compute-rollback-target: what was approved. */
   expectedPlanDigest?: string;
+  /** sql-files: the version the database is at, by someone's word, for a history not started yet. */
+  statedVersion?: { version: string; input: string };
 }
 
 /**
@@ -252,10 +256,14 @@ function readInputsOfFormat(): ApplyDownInputs | AlembicDownInputs {
 
   const tool = migrationTool(format);
   const versions = tool.versionInput;
-  const targetVersion = stringInput('target-version', {
+  const stated = readStatedVersions(format, versions);
+  const givenVersion = stringInput('target-version', {
     pattern: versions.pattern,
     patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
   });
+  if (givenVersion !== undefined && stated.target !== undefined)
+    throw new InputError('target-app-version', 'cannot be combined with "target-version": give one of them.');
+  const targetVersion = givenVersion ?? stated.target;
   const steps = integerInput('steps', { min: 1, max: 100_000 });
   const planValue = jsonInput('plan');
   const given = [
@@ -301,6 +309,65 @@ function readInputsOfFormat(): ApplyDownInputs | AlembicDownInputs {
       patternDescription:
         'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
     }),
+    statedVersion: stated.current,
   };
   return inputs;
+}
+
+/**
+ * sql-files' versions by someone's word: current-version, or the schema numbers a runbook's
+ * compatibility matrix (compat-file) gives app-version and target-app-version.
+ */
+function readStatedVersions(
+  format: MigrationFormat,
+  versions: MigrationTool['versionInput'],
+): { current?: { version: string; input: string }; target?: string } {
+  const names = ['current-version', 'compat-file', 'app-version', 'target-app-version'] as const;
+  if (!migrationTool(format).statedHistory) {
+    for (const name of names)
+      if (stringInput(name) !== undefined)
+        throw new InputError(name, `is used only with migrations-format sql-files (this run's format is ${format}).`);
+    return {};
+  }
+  const currentVersion = stringInput('current-version', {
+    pattern: versions.pattern,
+    patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
+  });
+  const compatFile = stringInput('compat-file');
+  const appVersion = stringInput('app-version');
+  const targetAppVersion = stringInput('target-app-version');
+  if (currentVersion !== undefined && appVersion !== undefined)
+    throw new InputError('app-version', 'cannot be combined with "current-version": give one of them.');
+  if (compatFile === undefined) {
+    const needing =
+      appVersion !== undefined ? 'app-version' : targetAppVersion !== undefined ? 'target-app-version' : undefined;
+    if (needing)
+      throw new InputError(needing, 'needs compat-file, the matrix that maps app versions to schema numbers.');
+    return {
+      current: currentVersion === undefined ? undefined : { version: currentVersion, input: 'current-version' },
+    };
+  }
+  let text: string;
+  try {
+    text = readFileSync(compatFile, 'utf8');
+  } catch (error) {
+    throw new InputError('compat-file', `cannot be read: ${(error as Error).message}`);
+  }
+  const matrix = parseCompatFile(text, 'compat-file', compatFile);
+  const current =
+    appVersion !== undefined
+      ? {
+          version: schemaVersionFor(matrix, appVersion, 'app-version', compatFile),
+          input: `app-version ${appVersion} in ${compatFile}`,
+        }
+      : currentVersion === undefined
+        ? undefined
+        : { version: currentVersion, input: 'current-version' };
+  return {
+    current,
+    target:
+      targetAppVersion === undefined
+        ? undefined
+        : schemaVersionFor(matrix, targetAppVersion, 'target-app-version', compatFile),
+  };
 }

@@ -6,10 +6,11 @@ import type pg from 'pg';
 import { proveBackup, type BackupProof } from '../../shared/backup/proof.js';
 import { cancellation, journal } from '../../shared/cancellation.js';
 import { formatDuration } from '../../shared/duration.js';
-import { ActionError } from '../../shared/errors.js';
+import { ActionError, InputError } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { loadMigrations } from '../../shared/migrations/formats.js';
-import { readHistory } from '../../shared/migrations/history.js';
+import { readHistory, type HistoryState } from '../../shared/migrations/history.js';
+import { migrationTool } from '../../shared/migrations/tools/index.js';
 import { acquireMigrationLock, migrationLockKeys, type HeldLock } from '../../shared/migrations/lock.js';
 import { checkDownScripts } from '../../shared/migrations/down-checks.js';
 import { downIdentity, planDigest, verifyPlanDigest } from '../../shared/migrations/plan-digest.js';
@@ -71,6 +72,44 @@ export async function run(): Promise<void> {
   }
 }
 
+/**
+ * The history to plan from: the table's, or, for a history the suite keeps and has not started
+ * (sql-files), the stated version with the statements that record it before the first revert.
+ */
+function startingHistory(
+  inputs: ApplyDownInputs,
+  migrations: readonly Migration[],
+  recorded: HistoryState,
+): { history: HistoryState; setup: string[] } {
+  const stated = inputs.statedVersion;
+  const tool = migrationTool(inputs.format);
+  if (!stated || !tool.statedHistory) return { history: recorded, setup: [] };
+  const version = stated.version === '0' ? null : tool.normalizeVersion(stated.version);
+  if (recorded.exists) {
+    if (recorded.current !== version)
+      throw new InputError(
+        stated.input.split(' ')[0],
+        `says version ${version ?? 'none'}, but ${inputs.historyTable.schema}.${inputs.historyTable.table} records ${recorded.current ?? 'none'}. Nothing was changed.`,
+        {
+          hint: 'The history table is authoritative once it exists: leave the stated version out, or correct the table.',
+        },
+      );
+    return { history: recorded, setup: [] };
+  }
+  if (version !== null && !migrations.some((migration) => migration.version === version))
+    throw new InputError(
+      stated.input.split(' ')[0],
+      `says version ${version}, but ${inputs.migrationsDir} has no migration ${version}. Nothing was changed.`,
+    );
+  const history: HistoryState = {
+    exists: false,
+    applied: version === null ? [] : [version],
+    current: version,
+    dirty: false,
+  };
+  return { history, setup: tool.statedHistory.initialise(inputs.historyTable, version) };
+}
+
 /** The backup must be real before anything else: a checksum's shape proves nothing. */
 async function checkBackup(
   dryRun: boolean,
@@ -117,11 +156,16 @@ async function revert(
   }
 
   // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
-  const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
-  if (!history.exists) {
+  const recorded = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+  const { history, setup } = startingHistory(inputs, migrations, recorded);
+  if (!history.exists && setup.length === 0) {
     throw new ActionError(
       `The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`,
-      { hint: 'Check database-url, history-table and migrations-format.' },
+      {
+        hint: migrationTool(inputs.format).statedHistory
+          ? 'On first use, say which version the database is at: current-version, or compat-file with app-version.'
+          : 'Check database-url, history-table and migrations-format.',
+      },
     );
   }
   const selection = selectVersionsToRevert(
@@ -139,7 +183,20 @@ async function revert(
     allowEmptyDown: inputs.allowEmptyDown,
     migrationsDir: inputs.migrationsDir,
   });
+  plan.setup = setup;
   const digest = await checkPlan(inputs, migrations, selection, plan, client);
+  const stated = migrationTool(inputs.format).statedHistory;
+  if (stated) {
+    const problems = await stated.check(client, migrations, history.current, selection.versions);
+    if (problems.length > 0)
+      throw new MigrationPlanError(
+        [
+          `The database is not at version ${history.current ?? 'none'}${inputs.statedVersion ? ` (${inputs.statedVersion.input})` : ` (${tableName})`}:`,
+          ...problems,
+        ],
+        'Nothing was changed. Find the version the database is really at (compare its schema with the up files) and state that one.',
+      );
+  }
   const sql = renderPlanSql(plan, settings, keys, [
     `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
   ]);

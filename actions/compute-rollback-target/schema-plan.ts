@@ -115,11 +115,9 @@ async function revertSetFromDatabase(
       );
   }
   const known = [...checkout, ...elsewhere].sort((a, b) => compareVersions(a.version, b.version));
-  // golang-migrate records only the newest version: everything at or below it counts as applied.
+  // golang-migrate and sql-files record only the newest version: everything at or below it counts as applied.
   const applied =
-    request.format === 'golang-migrate' &&
-    history.current !== null &&
-    known.some((migration) => migration.version === history.current)
+    history.current !== null && known.some((migration) => migration.version === history.current)
       ? appliedVersions(request.format, known, history)
       : history.applied;
   return {

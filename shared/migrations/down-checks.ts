@@ -54,7 +54,7 @@ interface Presence {
 }
 
 /** Whether each object exists now (and each index's table), in one round trip. */
-async function existingNow(client: pg.Client, objects: readonly SchemaObject[]): Promise<Presence[]> {
+export async function existingNow(client: pg.Client, objects: readonly SchemaObject[]): Promise<Presence[]> {
   if (objects.length === 0) return [];
   const relationCases = Object.entries(RELATION_KINDS).map(
     ([kind, relkinds]) =>

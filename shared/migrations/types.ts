@@ -1,4 +1,4 @@
-export const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'] as const;
+export const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'] as const;
 export type MigrationFormat = (typeof MIGRATION_FORMATS)[number];
 
 /** One side (up or down) of a migration as found on disk or in git. */

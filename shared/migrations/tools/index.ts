@@ -3,6 +3,7 @@ import { dbmate } from './dbmate.js';
 import { diesel } from './diesel.js';
 import { golangMigrate } from './golang-migrate.js';
 import { prisma } from './prisma.js';
+import { sqlFiles } from './sql-files.js';
 import type { MigrationTool } from './tool.js';
 
 const TOOLS: Record<MigrationFormat, MigrationTool> = {
@@ -10,6 +11,7 @@ const TOOLS: Record<MigrationFormat, MigrationTool> = {
   dbmate,
   diesel,
   prisma,
+  'sql-files': sqlFiles,
 };
 
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */

@@ -64,4 +64,20 @@ export interface MigrationTool {
       };
   /** The tool keeps a dirty flag (golang-migrate) rather than a row per migration. */
   readonly keepsDirtyFlag: boolean;
+
+  /**
+   * For files no tool records (sql-files): the history is the suite's own, started from a version
+   * someone states (current-version, or a compatibility file), which the database is checked against.
+   */
+  readonly statedHistory?: {
+    /** Creates the table and records `version` as the schema's, before the first revert. */
+    initialise(table: HistoryTable, version: string | null): string[];
+    /** Why the database is not at `current` (empty when it looks to be), given the versions to revert. */
+    check(
+      client: pg.Client,
+      migrations: readonly Migration[],
+      current: string | null,
+      reverting: readonly string[],
+    ): Promise<string[]>;
+  };
 }
