@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
-import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
+import { MIGRATION_FORMATS } from '../../shared/migrations/types.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import {
@@ -23,6 +23,10 @@ import {
 export const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'] as const;
 export type DbPolicy = (typeof DB_POLICIES)[number];
 
+/** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
+export const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'] as const;
+export type ComputeFormat = (typeof COMPUTE_FORMATS)[number];
+
 export type TargetRequest =
   { kind: 'tag'; tag: string } | { kind: 'previous' } | { kind: 'last-successful-deployment' };
 
@@ -37,7 +41,7 @@ export interface ComputeInputs {
   repositoryPath: string;
   /** As given (relative to repository-path), '/'-separated, no trailing slash. */
   migrationsDir?: string;
-  migrationsFormat: MigrationFormat;
+  migrationsFormat: ComputeFormat;
   /** The database whose history the plan starts from; undefined: the plan is made from git only. */
   database?: PgTarget;
   historyTable: HistoryTable;
@@ -171,7 +175,7 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
       `maps semver ranges to schemas, but tag-order is ${quote(scheme.order)}: use it with tag-order "semver".`,
     );
   }
-  const migrationsFormat = enumInput('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+  const migrationsFormat = enumInput('migrations-format', COMPUTE_FORMATS, { default: 'golang-migrate' });
   const databaseUrl = stringInput('database-url');
   if (databaseUrl !== undefined && migrationsDir === undefined) {
     throw new InputError(
@@ -211,7 +215,10 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     migrationsDir,
     migrationsFormat,
     database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-    historyTable: parseHistoryTable(historyTableText ?? DEFAULT_HISTORY_TABLES[migrationsFormat]),
+    historyTable: parseHistoryTable(
+      historyTableText ??
+        (migrationsFormat === 'alembic' ? 'alembic_version' : DEFAULT_HISTORY_TABLES[migrationsFormat]),
+    ),
     compatibilityFile: compatibilityText === undefined ? undefined : path.resolve(repositoryPath, compatibilityText),
     dbPolicy: enumInput('db-policy', DB_POLICIES, { default: 'auto' }),
     sameMajor: semverOnly('same-major', booleanInput('same-major', { default: false }), scheme),

@@ -6,6 +6,7 @@ import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
 import { githubClient } from '../../shared/releases/github.js';
 import { writeSummary } from '../../shared/summary.js';
+import { planAlembic } from './alembic-plan.js';
 import { annotate } from './annotations.js';
 import { loadCompatibility } from './compatibility.js';
 import { describeTagSources, resolveCurrent, type CurrentVersion } from './current.js';
@@ -86,10 +87,20 @@ async function planDatabase(
 ): Promise<SchemaPlan | undefined> {
   if (!sources.git || sources.migrationsPath === undefined) return undefined;
   const { git, migrationsPath } = sources;
+  const format = inputs.migrationsFormat;
+  if (format === 'alembic')
+    return await planAlembic({
+      repoRoot: git.root,
+      dir: migrationsPath,
+      current: current.release,
+      target: target.release,
+      database: inputs.database,
+      historyTable: inputs.historyTable,
+    });
   let database: DatabaseState | undefined;
   try {
     if (inputs.database) {
-      database = await openDatabase(inputs.database, inputs.migrationsFormat, inputs.historyTable);
+      database = await openDatabase(inputs.database, format, inputs.historyTable);
       core.info(
         `Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`,
       );
@@ -97,11 +108,11 @@ async function planDatabase(
     return await planSchema({
       repoRoot: sources.git.root,
       dir: sources.migrationsPath,
-      format: inputs.migrationsFormat,
+      format,
       current: current.release,
       target: target.release,
       compatibility,
-      readCheckout: () => checkoutMigrations(git, migrationsPath, inputs.migrationsFormat),
+      readCheckout: () => checkoutMigrations(git, migrationsPath, format),
       releases: catalog.releases,
       database,
       historyTable: inputs.historyTable,

@@ -35,6 +35,8 @@ export interface PlannedMigration {
   dataLost: string[];
   /** What running the down file costs or gets wrong (data loss, parts it does not undo). */
   revertWarnings: DownFinding[];
+  /** Where the class comes from, when it is not the up file's SQL (Alembic: the op.* calls of upgrade()). */
+  classifiedFrom?: string;
 }
 
 export function migrationLabel(migration: Pick<PlannedMigration, 'version' | 'name'>): string {

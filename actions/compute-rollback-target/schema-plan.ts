@@ -5,6 +5,7 @@ import { downIdentity, restoreEntries, type PlanIdentity } from '../../shared/mi
 import type { HistoryState, HistoryTable } from '../../shared/migrations/history.js';
 import { appliedVersions, MigrationPlanError, planDown, type MigrationPlan } from '../../shared/migrations/runner.js';
 import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
+import { alembicIdentity, type AlembicSchemaFacts } from './alembic-plan.js';
 import type { ReleaseTag } from '../../shared/releases/release-tags.js';
 import { compatibilityFor, type CompatibilityEntry, type CompatibilityMatrix } from './compatibility.js';
 import { assertFormatMatches, diffMigrations, releaseHaving } from './migration-diff.js';
@@ -37,6 +38,8 @@ export interface SchemaPlan {
   history: HistoryState;
   /** The migrations directory of the checkout: the down files that run. */
   checkout: Migration[];
+  /** migrations-format alembic: the checkout's revision graph and the downgrade, which the digest is made of. */
+  alembic?: AlembicSchemaFacts;
 }
 
 /** The database the rollback runs on, when the plan may read it. */
@@ -262,6 +265,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
  */
 export function planIdentity(schema: SchemaPlan | undefined, strategy: Strategy): PlanIdentity {
   if (!schema) return { strategy, targetVersion: '0', reverts: [] };
+  if (schema.alembic) return alembicIdentity(schema.alembic, strategy, schema.currentSchema);
   if (strategy === 'down-migrations') {
     const versions = schema.toRevert.map((migration) => migration.version);
     return downIdentity(schema.checkout, versions, schema.downPlan ? schema.downPlan.toVersion : schema.targetSchema);

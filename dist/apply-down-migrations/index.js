@@ -36356,14 +36356,14 @@ function quoteIdent(name) {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_table_parseHistoryTable(text, inputName = 'history-table') {
+function parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function qualifiedName(table) {
+function history_table_qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
 function sqlLiteral(value) {
@@ -36431,12 +36431,12 @@ function createSchemaSql(table) {
 }
 /** dbmate's and diesel's history: one row per applied migration, keyed by version. */
 async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
     const applied = rows.map((row) => row.version).sort(compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 function rowPerMigrationWriter(table, createTable) {
-    const name = qualifiedName(table);
+    const name = history_table_qualifiedName(table);
     return {
         createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
         recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
@@ -36650,14 +36650,14 @@ const golangMigrate = {
     historyColumns: ['dirty', 'version'],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
         if (rows.length === 0)
             return { exists: true, applied: [], current: null, dirty: false };
         return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
     },
     // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
     historyWriter(table) {
-        const name = qualifiedName(table);
+        const name = history_table_qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
             ...(version === null && !dirty
@@ -36775,7 +36775,7 @@ const prisma = {
     ],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
         const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
         if (failed.length > 0) {
             throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
@@ -36788,7 +36788,7 @@ const prisma = {
         return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
     },
     historyWriter(table) {
-        const name = qualifiedName(table);
+        const name = history_table_qualifiedName(table);
         return {
             createTable: () => [
                 ...createSchemaSql(table),
@@ -36879,37 +36879,47 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
 const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
 async function historyTableExists(client, table) {
     const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        qualifiedName(table),
+        history_table_qualifiedName(table),
     ]);
     return rows[0].found !== null;
 }
-async function history_readHistory(client, format, table) {
+async function readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
 }
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
  * restore checks where nobody said which tool the team uses.
  */
 async function history_detectSchemaVersion(client) {
     const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
         return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return { format: 'alembic', table: `public.${found.table}`, version: applied.join(',') || null, applied, dirty: false };
+    }
+    const state = await readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
 }
 function historyWriter(format, table) {
     return tools_migrationTool(format).historyWriter(table);
@@ -36921,9 +36931,9 @@ async function historyTableShape(client, table) {
     const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
     const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
     return { columns: rows, primaryKey: keys.map((key) => key.name) };
 }
 function looksLikeTool(format, names) {
@@ -39499,7 +39509,7 @@ function unitsOf(step) {
 function renderPlanSql(plan, settings, keys, header = []) {
     const lines = [
         ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        `-- ${plan.format} history ${history_table_qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
         '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
         ...sessionSetupSql(settings, keys),
         ...plan.setup,
@@ -39611,7 +39621,7 @@ async function readCheckedHistory(client, format, table, migrations, migrationsD
     const shape = await historyTableShape(client, table);
     if (shape)
         checkHistoryShape(shape, format, table);
-    const history = await history_readHistory(client, format, table);
+    const history = await readHistory(client, format, table);
     if (history.dirty)
         throw dirtyHistoryError(history, migrations, table, migrationsDir);
     return history;
@@ -39646,7 +39656,7 @@ function describeFailure(failure) {
 async function migrateDatabase(target, options) {
     const table = typeof options.historyTable === 'object'
         ? options.historyTable
-        : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = {
         lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
@@ -39679,7 +39689,7 @@ async function migrateDatabase(target, options) {
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
-        const after = await history_readHistory(client, options.format, table);
+        const after = await readHistory(client, options.format, table);
         return { plan, completed: result.completed, finalVersion: after.current };
     }
     finally {
@@ -39811,9 +39821,7 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected
-        ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
-        : { applied: [], current: null };
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
     return {
         identity: {
             strategy: 'restore-backup',
@@ -40047,13 +40055,13 @@ function sameShape(a, b) {
     return JSON.stringify(a) === JSON.stringify(b);
 }
 async function historyVersions(client, format, table) {
-    const state = await history_readHistory(client, format, table);
+    const state = await readHistory(client, format, table);
     return state.applied;
 }
 async function verifyAgainstMigrations(options) {
     const started = Date.now();
     const pgDump = await findPgTool('pg_dump', options.serverMajor, options.pgBinDir);
-    const exclude = [qualifiedName(options.table)];
+    const exclude = [history_table_qualifiedName(options.table)];
     const expected = await withScratchDatabase(options.target, 'rollback_verify', async (scratch) => {
         await migrateDatabase(scratch, {
             migrationsDir: options.migrationsDir,
@@ -40593,7 +40601,7 @@ function readAlembicInputs(target, migrationsDir) {
         if ((0,shared_inputs/* stringInput */.Uj)(name) && !(name === 'verify' && (0,shared_inputs/* stringInput */.Uj)(name) === 'false'))
             throw new errors/* InputError */.dz(name, `is not used with migrations-format alembic: ${instead}.`);
     }
-    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: 'alembic_version' }));
+    const historyTable = parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: 'alembic_version' }));
     const revisionList = (0,shared_inputs/* stringInput */.Uj)('target-version');
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     if (revisionList === undefined && planValue === undefined)
@@ -40650,7 +40658,7 @@ function readInputsOfFormat() {
     for (const [name, unset] of Object.entries(ALEMBIC_ONLY))
         if (((0,shared_inputs/* stringInput */.Uj)(name) ?? '') !== unset)
             throw new errors/* InputError */.dz(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
-    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const historyTable = parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const tool = tools_migrationTool(format);
     const versions = tool.versionInput;
     const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
@@ -40961,6 +40969,14 @@ def op_calls(function):
     ops.sort(key=lambda op: op["line"])
     return ops
 
+def downgrade_kind(function):
+    if function is None:
+        return "missing"
+    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    if body and all(isinstance(n, ast.Raise) for n in body):
+        return "raises"
+    return "ops" if op_calls(function) else "empty"
+
 files = json.load(sys.stdin)
 revisions = []
 for path, source in sorted(files.items()):
@@ -40998,6 +41014,7 @@ for path, source in sorted(files.items()):
         "file": path,
         "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
         "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+        "downgrade": downgrade_kind(functions.get("downgrade")),
     })
 json.dump(revisions, sys.stdout)
 `;
@@ -41032,33 +41049,55 @@ function graphPython() {
 }
 /** Every revision file in one python process (one interpreter start for the whole graph). */
 async function readAlembicRevisions(source, files, python = graphPython()) {
+    return (await readAlembicGraphs([{ source, files }], python))[0];
+}
+/**
+ * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
+ * one python process: one interpreter start whatever the number of graphs.
+ */
+async function readAlembicGraphs(graphs, python = graphPython()) {
+    // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
     const sources = {};
-    for (const file of files.filter(isRevisionFile))
-        sources[file] = await source.readFile(file);
+    const key = (index, file) => `${index}/${file}`;
+    for (const [index, graph] of graphs.entries())
+        for (const file of graph.files.filter(isRevisionFile))
+            sources[key(index, file)] = await graph.source.readFile(file);
     // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
     const result = await process_runProcess(python, ['-S', '-c', PARSER], {
         input: JSON.stringify(sources),
         okExitCodes: [0, 1],
     });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
-    const revisions = JSON.parse(result.stdout).map((revision) => ({
-        ...revision,
-        sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
-    }));
+    if (result.exitCode !== 0) {
+        const where = graphs.map((graph) => graph.source.description).join(' and ');
+        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    return graphs.map((graph, index) => {
+        const prefix = `${index}/`;
+        const revisions = parsed
+            .filter((revision) => revision.file.startsWith(prefix))
+            .map((revision) => ({
+            ...revision,
+            file: revision.file.slice(prefix.length),
+            sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+        }));
+        checkGraph(revisions, graph.source.description);
+        return revisions;
+    });
+}
+function checkGraph(revisions, description) {
     const seen = new Map();
     for (const revision of revisions) {
         const other = seen.get(revision.revision);
         if (other)
-            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`);
+            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`);
         seen.set(revision.revision, revision.file);
     }
     for (const revision of revisions) {
         const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
         if (missing.length)
-            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`);
+            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`);
     }
-    return revisions;
 }
 /** Revisions nothing follows: Alembic's heads. */
 function heads(revisions) {
@@ -41141,7 +41180,7 @@ function alembicLockKeys(database, table) {
 async function readAlembicVersion(client, table) {
     if (!(await historyTableExists(client, table)))
         return undefined;
-    const { rows } = await client.query(`SELECT version_num FROM ${qualifiedName(table)}`);
+    const { rows } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)}`);
     return rows.map((row) => row.version_num).sort();
 }
 /**
@@ -41181,7 +41220,7 @@ async function revertWithAlembic(options) {
     try {
         const before = await readAlembicVersion(options.client, options.table);
         if (before === undefined)
-            throw new errors/* ActionError */.lZ(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+            throw new errors/* ActionError */.lZ(`The database has no ${history_table_qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
         checkAlembicVersion(before, options.revisions, 'the database');
         const plan = downgradePlan(options.revisions, before, options.target);
         const reverted = plan.revert;
@@ -41308,7 +41347,7 @@ async function runChecked(inputs, revisions, client, proof, started) {
     const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     const commandEnv = alembicEnv(inputs.target, inputs.databaseUrl);
     cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
-    const tableName = qualifiedName(inputs.historyTable);
+    const tableName = history_table_qualifiedName(inputs.historyTable);
     const keys = alembicLockKeys(inputs.target.database, inputs.historyTable);
     try {
         await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
@@ -41672,7 +41711,7 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
             });
         },
     });
-    const after = await history_readHistory(client, inputs.format, table);
+    const after = await readHistory(client, inputs.format, table);
     facts.completed = result.completed;
     facts.failure = result.failure;
     facts.finalVersion = after.current;

@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(217);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3719);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 217:
+/***/ 3719:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38632,7 +38632,7 @@ function addScript(byVersion, version, name, direction, script, source) {
     byVersion.set(version, migration);
 }
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
+function common_suiteLockKey(database, table) {
     return {
         id: golangMigrateLockId(database, table.schema, table.table),
         derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
@@ -38670,7 +38670,7 @@ const ROW_PER_MIGRATION = {
     readHistory: readRowPerMigration,
     appliedVersions: (_migrations, history) => [...history.applied],
     versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
+    lockKeys: (database, table) => [common_suiteLockKey(database, table)],
 };
 
 ;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
@@ -38908,7 +38908,7 @@ const golangMigrate = {
     },
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
-        suiteLockKey(database, table),
+        common_suiteLockKey(database, table),
         {
             id: golangMigrateLockId(`/${database}`, table.schema, table.table),
             derivation: `crc32("/${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32 (the migrate CLI's id)`,
@@ -39100,28 +39100,38 @@ async function history_readHistory(client, format, table) {
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
 }
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
  * restore checks where nobody said which tool the team uses.
  */
 async function history_detectSchemaVersion(client) {
     const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
         return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return { format: 'alembic', table: `public.${found.table}`, version: applied.join(',') || null, applied, dirty: false };
+    }
+    const state = await history_readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
 }
 function history_historyWriter(format, table) {
     return tools_migrationTool(format).historyWriter(table);
@@ -39299,14 +39309,14 @@ class ProcessError extends errors/* ActionError */.lZ {
     result;
     command;
     constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
+        const detail = process_lastLines(result.stderr || result.stdout, 15);
         super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
         this.name = 'ProcessError';
         this.result = result;
         this.command = command;
     }
 }
-function lastLines(text, count) {
+function process_lastLines(text, count) {
     const lines = text.trimEnd().split('\n');
     return lines.slice(-count).join('\n');
 }
@@ -40560,9 +40570,7 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected
-        ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
-        : { applied: [], current: null };
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
     return {
         identity: {
             strategy: 'restore-backup',
@@ -40736,6 +40744,1662 @@ async function listGitHubTags(client, repo) {
 
 // EXTERNAL MODULE: ./shared/summary.ts
 var summary = __nccwpck_require__(6566);
+;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
+
+const DISPLAY_NAMES = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bpchar: 'char',
+    bool: 'boolean',
+};
+function columnTypeOf(typeName) {
+    if (!typeName?.names)
+        return undefined;
+    const modifiers = (typeName.typmods ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
+    });
+    return {
+        name: stringItems(typeName.names).at(-1).toLowerCase(),
+        modifiers,
+        array: (typeName.arrayBounds ?? []).length > 0,
+    };
+}
+function displayType(type) {
+    const name = DISPLAY_NAMES[type.name] ?? type.name;
+    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+const INTEGERS = ['int2', 'int4', 'int8'];
+const FLOATS = ['float4', 'float8'];
+const TEXTS = new Set(['varchar', 'text']);
+const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
+/** A modifier that bounds the value (a length or a precision); none means unbounded. */
+function bound(type, index = 0) {
+    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
+}
+/** What converting stored values from `from` to `to` does to them. */
+function compareTypes(from, to) {
+    if (from.array !== to.array)
+        return 'other';
+    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
+        return 'same';
+    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
+        // text and varchar without a length hold the same values; a length only limits.
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
+            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
+            ? 'widening'
+            : 'other';
+    }
+    if (INTEGERS.includes(from.name)) {
+        if (INTEGERS.includes(to.name))
+            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
+        if (to.name === 'numeric' && to.modifiers.length === 0)
+            return 'widening';
+        return 'other';
+    }
+    if (FLOATS.includes(from.name) || from.name === 'numeric') {
+        if (INTEGERS.includes(to.name))
+            return 'lossy';
+        if (from.name === 'float4' && to.name === 'float8')
+            return 'widening';
+        if (from.name === 'float8' && to.name === 'float4')
+            return 'lossy';
+    }
+    if (from.name === 'numeric' && to.name === 'numeric') {
+        if (to.modifiers.length === 0)
+            return 'widening';
+        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
+        if (from.modifiers.length === 0)
+            return 'lossy';
+        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
+        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
+        if (toScale < scale)
+            return 'lossy';
+        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
+    }
+    if (TIMES.has(from.name) && from.name === to.name) {
+        // timestamp(p): a smaller p rounds the fractional seconds away.
+        return bound(to) >= bound(from) ? 'widening' : 'lossy';
+    }
+    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
+        return 'lossy';
+    return 'other';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
+
+
+/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
+function options(list) {
+    const found = {};
+    for (const item of list ?? []) {
+        const [type, body] = nodeType(item);
+        if (type === 'DefElem')
+            found[String(body.defname)] = body.arg;
+    }
+    return found;
+}
+function stringOf(node) {
+    const [type, body] = nodeType(node);
+    if (type === 'String')
+        return String(body.sval ?? '');
+    if (type === 'List')
+        return stringOf(body.items?.[0]);
+    return undefined;
+}
+/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
+function functionKey(name) {
+    return name.split('.').at(-1).toLowerCase();
+}
+const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/** Statements that name functions without running them: a definition calls nothing yet. */
+const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
+/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
+function proceduralPieces(value, lineno, out) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            proceduralPieces(item, lineno, out);
+        return;
+    }
+    if (value === null || typeof value !== 'object')
+        return;
+    for (const [key, inner] of Object.entries(value)) {
+        const body = (inner ?? {});
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (key === 'PLpgSQL_stmt_execsql') {
+            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
+        }
+        else if (DYNAMIC_STATEMENTS.has(key)) {
+            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
+            proceduralPieces(body.body, line, out);
+        }
+        else if (key === 'PLpgSQL_expr') {
+            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
+            // 3-5 an assignment "target := expression"; 1 a type name.
+            const mode = Number(body.parseMode ?? 0);
+            const query = String(body.query ?? '');
+            if (mode === 0)
+                out.push({ sql: query, lineno, role: 'statement' });
+            else if (mode === 2)
+                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
+            else if (mode >= 3)
+                out.push({
+                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
+                    lineno,
+                    role: 'expression',
+                });
+        }
+        else {
+            proceduralPieces(inner, line, out);
+        }
+    }
+}
+function exprText(node) {
+    return String(node?.PLpgSQL_expr?.query ?? '');
+}
+/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
+function bodyStartLine(statementText, statementLine, body) {
+    const at = body ? statementText.indexOf(body) : -1;
+    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
+}
+/** FuncCall and CallStmt names anywhere in a parse tree. */
+function calledFunctions(value, out = []) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            calledFunctions(item, out);
+    }
+    else if (value !== null && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
+            if (key === 'FuncCall' || key === 'funccall')
+                out.push(stringItems(inner.funcname).join('.'));
+            calledFunctions(inner, out);
+        }
+    }
+    return out;
+}
+class Expander {
+    entries = [];
+    functions = new Map();
+    /** Functions being expanded: a function calling itself is read once. */
+    expanding = new Set();
+    async statement(node, text, line, within, role = 'statement') {
+        const [type, body] = nodeType(node);
+        if (type === 'DoStmt') {
+            await this.doBlock(body, text, line, within);
+            return;
+        }
+        if (type === 'CreateFunctionStmt')
+            this.define(body, text, line);
+        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
+            .map((name) => this.functions.get(functionKey(name)))
+            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
+        if (type === 'CallStmt' && calls.length > 0) {
+            // CALL of a procedure this migration creates: what runs is its body.
+            for (const definition of calls)
+                await this.call(definition, line);
+            return;
+        }
+        if (role === 'statement')
+            this.entries.push({ kind: 'statement', node, text, line, within });
+        for (const definition of calls)
+            await this.call(definition, line);
+    }
+    define(body, text, line) {
+        const name = stringItems(body.funcname).join('.');
+        const found = options(body.options);
+        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
+        this.functions.set(functionKey(name), {
+            name,
+            language,
+            text,
+            line,
+            sqlBody: stringOf(found.as),
+            atomic: body.sql_body
+                ? (nodeType(body.sql_body)[1].items ?? [body.sql_body])
+                : undefined,
+        });
+    }
+    async call(definition, callLine) {
+        const key = functionKey(definition.name);
+        this.expanding.add(key);
+        try {
+            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
+            if (definition.language === 'plpgsql') {
+                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
+            }
+            else if (definition.language === 'sql' && definition.atomic) {
+                for (const node of definition.atomic) {
+                    const [type, inner] = nodeType(node);
+                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
+                    if (type === 'List')
+                        for (const item of inner.items ?? [])
+                            await this.statement(item, definition.text, definition.line, within);
+                    else
+                        await this.statement(node, definition.text, definition.line, within);
+                }
+            }
+            else if (definition.language === 'sql') {
+                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
+            }
+            else {
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: definition.text,
+                    line: definition.line,
+                    within,
+                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
+                });
+            }
+        }
+        finally {
+            this.expanding.delete(key);
+        }
+    }
+    async doBlock(body, text, line, within) {
+        const found = options(body.args);
+        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
+        const source = stringOf(found.as) ?? '';
+        if (language !== 'plpgsql') {
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `a DO block in ${language}, which no parser here reads`,
+            });
+            return;
+        }
+        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
+    }
+    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
+    async plpgsql(text, line, source, within) {
+        const parser = await loadSqlParser();
+        let tree;
+        try {
+            tree = await parser.parsePlPgSQL(text);
+        }
+        catch (error) {
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
+            });
+            return;
+        }
+        const pieces = [];
+        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
+        const start = bodyStartLine(text, line, source);
+        for (const piece of pieces) {
+            const pieceLine = start + piece.lineno - 1;
+            if (piece.role === 'dynamic')
+                await this.dynamic(piece.sql, pieceLine, within);
+            else
+                await this.sql(piece.sql, pieceLine, within, piece.role);
+        }
+    }
+    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
+    async dynamic(expression, line, within) {
+        const parsed = await parseSql(`SELECT ${expression}`);
+        const [, select] = nodeType(parsed.statements[0]?.node);
+        const targets = select.targetList ?? [];
+        const [valueType, value] = nodeType(targets.length === 1 ? nodeType(targets[0])[1].val : undefined);
+        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
+        if (literal === undefined || parsed.errors.length > 0) {
+            this.entries.push({
+                kind: 'unreadable',
+                text: `EXECUTE ${expression}`,
+                line,
+                within,
+                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
+            });
+            return;
+        }
+        await this.sql(literal, line, within);
+    }
+    async sql(text, line, within, role = 'statement') {
+        const parsed = await parseSql(text);
+        for (const error of parsed.errors) {
+            this.entries.push({
+                kind: 'unreadable',
+                text: error.text,
+                line: line + error.line - 1,
+                within,
+                reason: `PostgreSQL's grammar rejects it (${error.error})`,
+            });
+        }
+        for (const statement of parsed.statements)
+            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
+    }
+    async topLevel(parsed) {
+        const ordered = [
+            ...parsed.statements.map((statement) => ({
+                line: statement.line,
+                statement,
+                error: undefined,
+            })),
+            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
+        ].sort((a, b) => a.line - b.line);
+        for (const { statement, error } of ordered) {
+            if (statement)
+                await this.statement(statement.node, statement.text, statement.line, undefined);
+            else if (error)
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: error.text,
+                    line: error.line,
+                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
+                });
+        }
+    }
+}
+/**
+ * The statements a migration executes, in order, with those inside DO blocks and inside the
+ * functions and procedures it creates and calls read out of their bodies.
+ */
+async function executedStatements(sql) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    // parseSql returns one object per text, so this reads each migration's procedural code once.
+    let entries = expanded.get(parsed);
+    if (entries === undefined) {
+        entries = expand(parsed);
+        expanded.set(parsed, entries);
+    }
+    return await entries;
+}
+const expanded = new WeakMap();
+async function expand(parsed) {
+    const expander = new Expander();
+    await expander.topLevel(parsed);
+    return expander.entries;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/classify.ts
+
+
+
+/**
+ * What an up migration means for the release rolled back to (the target): can its code keep running
+ * on the new schema, and is anything gone that existed when it ran? Each statement is classified
+ * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
+ * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
+ *
+ * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
+ *   a widening type change...)
+ * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
+ * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
+ *   SQL built at run time); treated as breaking
+ * - data-changing: rows were added to existing tables; old code finds rows it did not write
+ * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
+ *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
+ */
+const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
+/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
+const RANK = {
+    additive: 0,
+    breaking: 1,
+    unknown: 2,
+    'data-changing': 3,
+    'data-loss': 4,
+};
+function strongestClass(classes) {
+    let strongest = 'additive';
+    for (const value of classes)
+        if (RANK[value] > RANK[strongest])
+            strongest = value;
+    return strongest;
+}
+const DISPLAY_LIMIT = 300;
+function displaySql(text) {
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
+}
+function sinceTarget(target) {
+    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
+}
+function downKnowledge(down) {
+    const knowledge = { types: new Map(), uniques: new Set() };
+    for (const statement of down?.statements ?? []) {
+        const [type, body] = nodeType(statement.node);
+        if (type === 'IndexStmt' && body.unique && body.idxname)
+            knowledge.uniques.add(String(body.idxname).toLowerCase());
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            if (command.subtype === 'AT_AlterColumnType') {
+                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
+                if (columnType)
+                    knowledge.types.set(`${table}.${command.name}`, columnType);
+            }
+            else if (command.subtype === 'AT_AddConstraint') {
+                const constraint = nodeType(command.def)[1];
+                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+                    knowledge.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    return knowledge;
+}
+const additive = (reason, warning) => ({ class: 'additive', reason, warning });
+const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
+const dataChanging = (reason) => ({ class: 'data-changing', reason });
+const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
+const unknown = (reason) => ({ class: 'unknown', reason });
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKey(relation) {
+    return (relation?.relname ?? '?').toLowerCase();
+}
+/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
+function creator(context, by) {
+    return by === context.label ? 'this migration' : by;
+}
+/** Set when the table was created after the target: the target's code never reads or writes it. */
+function newTable(context, relation) {
+    const by = context.since.tables.get(tableKey(relation));
+    return by === undefined ? undefined : creator(context, by);
+}
+function newColumn(context, table, column) {
+    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
+    return found && { by: creator(context, found.by), filled: found.filled };
+}
+function existedPhrase(context) {
+    return `existed at ${context.since.target}`;
+}
+function constraintsOf(column) {
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
+}
+/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
+function isConstantExpression(node) {
+    const [type, body] = nodeType(node);
+    if (type === 'A_Const')
+        return true;
+    if (type === 'TypeCast')
+        return isConstantExpression(body.arg);
+    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
+        return isConstantExpression(body.rexpr);
+    return false;
+}
+const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
+function describeAddColumn(table, column, context, tableIsNew) {
+    const name = `${table}.${column.colname}`;
+    const constraints = constraintsOf(column);
+    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
+    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
+    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
+    // serial types and identity columns are NOT NULL by definition.
+    const notNull = generated ||
+        column.is_not_null === true ||
+        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const filled = generated || defaultConstraint !== undefined;
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
+        by: context.label,
+        filled,
+    });
+    for (const constraint of constraints) {
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
+    if (!notNull)
+        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
+    if (generated)
+        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
+    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
+        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
+    }
+    if (defaultConstraint) {
+        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
+    }
+    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
+}
+const CONSTRAINT_WORDS = {
+    CONSTR_UNIQUE: 'UNIQUE',
+    CONSTR_PRIMARY: 'PRIMARY KEY',
+    CONSTR_EXCLUSION: 'EXCLUDE',
+    CONSTR_CHECK: 'CHECK',
+    CONSTR_FOREIGN: 'FOREIGN KEY',
+    CONSTR_NOTNULL: 'NOT NULL',
+};
+/** ALTER TABLE sub-commands that change nothing old code can observe. */
+const HARMLESS_ALTER_TABLE = {
+    AT_SetStatistics: 'changes planner statistics settings',
+    AT_SetOptions: 'changes column options',
+    AT_ResetOptions: 'resets column options',
+    AT_SetStorage: 'changes column storage',
+    AT_SetCompression: 'changes column compression',
+    AT_ChangeOwner: 'changes the owner',
+    AT_ClusterOn: 'marks a clustering index',
+    AT_DropCluster: 'drops the clustering mark',
+    AT_SetLogged: 'makes the table logged',
+    AT_SetUnLogged: 'makes the table unlogged',
+    AT_SetAccessMethod: 'changes the access method',
+    AT_SetTableSpace: 'moves the table to another tablespace',
+    AT_SetRelOptions: 'changes storage parameters',
+    AT_ResetRelOptions: 'resets storage parameters',
+    AT_ReplaceRelOptions: 'replaces storage parameters',
+    AT_ReplicaIdentity: 'changes the replica identity',
+    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
+    AT_DropNotNull: 'relaxes a NOT NULL rule',
+    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
+    AT_SetIdentity: 'changes identity options',
+    AT_EnableTrig: 'enables a trigger',
+    AT_EnableAlwaysTrig: 'enables a trigger',
+    AT_EnableReplicaTrig: 'enables a trigger',
+    AT_DisableTrig: 'disables a trigger',
+    AT_EnableTrigAll: 'enables triggers',
+    AT_DisableTrigAll: 'disables triggers',
+    AT_EnableTrigUser: 'enables triggers',
+    AT_DisableTrigUser: 'disables triggers',
+    AT_DisableRowSecurity: 'disables row level security',
+    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
+    AT_AttachPartition: 'attaches a partition',
+    AT_ReAddStatistics: 'rebuilds statistics',
+};
+const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
+function uniqueDropped(context, name) {
+    const key = String(name).toLowerCase();
+    return context.down.uniques.has(key) || context.since.uniques.has(key);
+}
+/** A USING that only casts the column itself converts values the way a plain type change does. */
+function isPlainConversion(using, column) {
+    const [type, body] = nodeType(using);
+    if (!using)
+        return true;
+    if (type === 'TypeCast')
+        return isPlainConversion(body.arg, column);
+    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
+}
+function describeTypeChange(table, command, context) {
+    const column = `${table}.${command.name}`;
+    const definition = nodeType(command.def)[1];
+    const to = columnTypeOf(definition.typeName);
+    if (!isPlainConversion(definition.raw_default, command.name)) {
+        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
+    }
+    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
+    const change = from && to ? compareTypes(from, to) : 'other';
+    if (from && to && change === 'widening') {
+        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
+        return additive(`${widened}: every value old code writes or reads still fits`, {
+            kind: 'type-widening',
+            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
+        });
+    }
+    if (from && to && change === 'lossy') {
+        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
+    }
+    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
+}
+function classifyAlterTableCommand(table, command, context, tableIsNew) {
+    const subtype = command.subtype ?? '';
+    const column = command.name ? `${table}.${command.name}` : table;
+    if (subtype === 'AT_AddColumn') {
+        const [, body] = nodeType(command.def);
+        return describeAddColumn(table, body, context, tableIsNew);
+    }
+    if (subtype === 'AT_AddConstraint') {
+        const constraint = nodeType(command.def)[1];
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`changes ${table}, a table ${tableIsNew} creates`);
+    if (subtype in HARMLESS_ALTER_TABLE)
+        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
+    const added = newColumn(context, table, command.name);
+    switch (subtype) {
+        case 'AT_DropColumn':
+            if (added)
+                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
+            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
+        case 'AT_AlterColumnType':
+            if (added)
+                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
+            return describeTypeChange(table, command, context);
+        case 'AT_SetNotNull': {
+            if (added?.filled)
+                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
+            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
+        }
+        case 'AT_ColumnDefault':
+            return command.def
+                ? additive(`sets a default on ${column}`)
+                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
+        case 'AT_DropConstraint': {
+            const name = command.name ?? '';
+            if (uniqueDropped(context, name)) {
+                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
+                });
+            }
+            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
+        }
+        case 'AT_AddConstraint': {
+            const [, body] = nodeType(command.def);
+            const constraint = body;
+            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
+            const name = constraint.conname ? ` ${constraint.conname}` : '';
+            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
+            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
+        }
+        case 'AT_AddIndexConstraint':
+            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
+        case 'AT_SetExpression':
+        case 'AT_DropExpression':
+            return breaking(`changes the generation expression of ${column}`);
+        case 'AT_DropIdentity':
+            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
+        case 'AT_EnableRowSecurity':
+        case 'AT_ForceRowSecurity':
+            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
+        case 'AT_DetachPartition':
+        case 'AT_DetachPartitionFinalize':
+            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
+        default:
+            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
+    }
+}
+/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
+function overwrittenColumns(table, targets, context) {
+    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
+    return [...new Set(names.map((name) => name ?? '?'))]
+        .filter((name) => !newColumn(context, table, name))
+        .map((name) => `${table}.${name}`);
+}
+/** Statement types that cannot affect what old code reads or writes. */
+const HARMLESS_STATEMENTS = {
+    TransactionStmt: 'transaction control',
+    VariableSetStmt: 'sets a session setting',
+    VariableShowStmt: 'shows a setting',
+    CommentStmt: 'sets a comment',
+    GrantStmt: 'grants or revokes privileges',
+    GrantRoleStmt: 'grants or revokes a role',
+    AlterDefaultPrivilegesStmt: 'changes default privileges',
+    AlterOwnerStmt: 'changes an owner',
+    LockStmt: 'takes a lock',
+    VacuumStmt: 'vacuums or analyzes',
+    ClusterStmt: 'reorders a table physically',
+    ReindexStmt: 'rebuilds indexes',
+    RefreshMatViewStmt: 'refreshes a materialized view',
+    NotifyStmt: 'sends a notification',
+    CreateEnumStmt: 'creates an enum type',
+    CreateDomainStmt: 'creates a domain',
+    CompositeTypeStmt: 'creates a composite type',
+    CreateRangeStmt: 'creates a range type',
+    CreateSeqStmt: 'creates a sequence',
+    AlterSeqStmt: 'changes a sequence',
+    CreateSchemaStmt: 'creates a schema',
+    CreateExtensionStmt: 'creates an extension',
+    CreateStatsStmt: 'creates extended statistics',
+    CreateTableAsStmt: 'creates a table or materialized view from a query',
+    DefineStmt: 'defines an aggregate, operator, collation or type',
+    CreateCastStmt: 'creates a cast',
+    CreateConversionStmt: 'creates a conversion',
+    CreateRoleStmt: 'creates a role',
+    CreatePublicationStmt: 'creates a publication',
+    ExplainStmt: 'explains a query',
+    CheckPointStmt: 'forces a checkpoint',
+    DiscardStmt: 'discards session state',
+};
+const PROCEDURAL_STATEMENTS = {
+    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
+    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
+};
+function describeDrop(body, context) {
+    const type = String(body.removeType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
+    const objects = stringItems(body.objects);
+    const names = objects.join(', ');
+    switch (body.removeType) {
+        case 'OBJECT_INDEX':
+            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
+                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
+                })
+                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
+        case 'OBJECT_TRIGGER':
+            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
+        case 'OBJECT_TABLE':
+        case 'OBJECT_FOREIGN_TABLE':
+            return objects.map((name) => {
+                const by = context.since.tables.get(tableKeyFromName(name));
+                if (by !== undefined)
+                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
+                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
+            });
+        case 'OBJECT_SCHEMA':
+            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
+                ? additive(`drops schema ${name}, created after ${context.since.target}`)
+                : body.behavior === 'DROP_CASCADE'
+                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
+                    : breaking(`drops schema ${name}: old code still uses it`));
+        case 'OBJECT_TYPE':
+        case 'OBJECT_DOMAIN':
+            if (body.behavior === 'DROP_CASCADE' &&
+                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [
+                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
+                ];
+            }
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+        default:
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+    }
+}
+function describeRename(body, context) {
+    const relation = relationName(body.relation);
+    const kind = String(body.renameType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
+    const tableIsNew = newTable(context, body.relation);
+    if (tableIsNew)
+        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
+    if (body.renameType === 'OBJECT_COLUMN') {
+        const added = newColumn(context, relation, body.subname);
+        if (added) {
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
+                by: context.label,
+                filled: added.filled,
+            });
+            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
+        }
+        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
+    }
+    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
+        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
+    }
+    const old = body.subname
+        ? `${relation}.${body.subname}`
+        : body.relation
+            ? relation
+            : stringItems([body.object]).join('');
+    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
+}
+/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
+function recordCreated(type, body, context) {
+    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
+        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
+        context.since.tables.set(tableKey(relation), context.label);
+        for (const element of body.tableElts ?? []) {
+            const [elementType, definition] = nodeType(element);
+            const constraint = definition;
+            if (elementType === 'Constraint' &&
+                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
+                constraint.conname) {
+                context.since.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    else if (type === 'CreateSchemaStmt') {
+        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
+    }
+    else if (type === 'CreateEnumStmt' ||
+        type === 'CreateRangeStmt' ||
+        type === 'CreateDomainStmt' ||
+        type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt'
+            ? relationName(body.typevar)
+            : stringItems((body.typeName ?? body.domainname)).join('.');
+        context.since.types.add(tableKeyFromName(name));
+    }
+    else if (type === 'IndexStmt' && body.unique && body.idxname) {
+        context.since.uniques.add(String(body.idxname).toLowerCase());
+    }
+}
+function classifyStatement(statement, context) {
+    const [type, body] = nodeType(statement.node);
+    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
+    const relation = relationName(body.relation);
+    recordCreated(type, body, context);
+    if (type in HARMLESS_STATEMENTS)
+        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
+    if (type in PROCEDURAL_STATEMENTS)
+        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
+    switch (type) {
+        case 'CreateStmt':
+            return [additive(`creates table ${relation}: old code does not know it`)];
+        case 'ViewStmt': {
+            const view = relationName(body.view);
+            return [
+                additive(body.replace
+                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
+                    : `creates view ${view}`),
+            ];
+        }
+        case 'CreateFunctionStmt': {
+            const name = stringItems(body.funcname).join('.');
+            const what = body.is_procedure ? 'procedure' : 'function';
+            return [
+                additive(body.replace
+                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
+                    : `creates ${what} ${name}`),
+            ];
+        }
+        case 'CreateTrigStmt':
+            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
+        case 'CreatePolicyStmt': {
+            const table = relationName(body.table);
+            return [
+                body.permissive === false
+                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
+                    : additive(`adds a permissive row security policy on ${table}`),
+            ];
+        }
+        case 'IndexStmt': {
+            const name = body.idxname ? ` ${body.idxname}` : '';
+            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
+            if (!body.unique)
+                return [additive(`creates index${name} on ${relation}${concurrently}`)];
+            if (tableIsNew)
+                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
+            return [
+                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
+            ];
+        }
+        case 'AlterEnumStmt': {
+            const name = stringItems(body.typeName).join('.');
+            if (body.oldVal)
+                return [
+                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
+                ];
+            return [
+                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
+            ];
+        }
+        case 'AlterTableStmt':
+            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
+        case 'RenameStmt':
+            return [describeRename(body, context)];
+        case 'DropStmt':
+            return describeDrop(body, context);
+        case 'AlterObjectSchemaStmt':
+            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
+        case 'UpdateStmt': {
+            if (tableIsNew)
+                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
+            const overwritten = overwrittenColumns(relation, body.targetList, context);
+            if (overwritten.length === 0)
+                return [
+                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
+                ];
+            return [
+                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
+            ];
+        }
+        case 'DeleteStmt':
+            if (tableIsNew)
+                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
+            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
+        case 'InsertStmt': {
+            if (tableIsNew)
+                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
+            const conflict = body.onConflictClause;
+            if (conflict?.action === 'ONCONFLICT_UPDATE') {
+                return [
+                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
+                ];
+            }
+            return [
+                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
+            ];
+        }
+        case 'MergeStmt': {
+            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
+            if (tableIsNew)
+                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
+            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
+                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
+            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
+        }
+        case 'TruncateStmt': {
+            const tables = relationNames(body.relations);
+            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
+            if (existing.length === 0)
+                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
+            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
+        }
+        case 'CopyStmt':
+            if (body.is_from)
+                return [dataChanging(`loads rows into ${relation} with COPY`)];
+            return [additive('copies data out (COPY TO)')];
+        case 'SelectStmt':
+            return [
+                additive(body.intoClause
+                    ? 'creates a table from a query (SELECT INTO)'
+                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
+            ];
+        default:
+            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
+    }
+}
+function findingOf(entry, context) {
+    const within = entry.within ? ` (${entry.within})` : '';
+    if (entry.kind === 'unreadable') {
+        return {
+            sql: displaySql(entry.text),
+            line: entry.line,
+            class: 'unknown',
+            reasons: [`${entry.reason}${within}; treated as breaking`],
+        };
+    }
+    const findings = classifyStatement(entry, context);
+    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
+    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
+    return {
+        sql: displaySql(entry.text),
+        line: entry.line,
+        class: strongestClass(findings.map((finding) => finding.class)),
+        reasons: findings.map((finding) => `${finding.reason}${within}`),
+        ...(lost.length ? { lost } : {}),
+        ...(warnings.length ? { warnings } : {}),
+    };
+}
+/**
+ * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
+ * included); the migration's class is the strongest found. Takes the parse too, so a caller that
+ * also lints the down file against it parses the up file once.
+ */
+async function classifySql(sql, options = {}) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    const label = options.label ?? 'this migration';
+    const context = {
+        since: options.since ?? sinceTarget('the previous release'),
+        label,
+        down: downKnowledge(options.down),
+    };
+    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
+
+const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
+const alembic_ops_RULES = {
+    create_table: (op) => ({ class: 'additive', reason: `creates table ${op.args[0] ?? '?'}` }),
+    create_index: (op) => ({
+        class: op.kwargs.unique === true ? 'breaking' : 'additive',
+        reason: `creates ${op.kwargs.unique === true ? 'unique ' : ''}index ${op.args[0] ?? '?'}`,
+    }),
+    add_column: (op) => {
+        const required = op.column?.kwargs.nullable === false && op.column.kwargs.server_default === undefined;
+        return required
+            ? {
+                class: 'breaking',
+                reason: `adds column ${column(op)} NOT NULL without a server default: old code's inserts fail`,
+            }
+            : {
+                class: 'additive',
+                reason: `adds column ${column(op)}${op.column?.kwargs.nullable === false ? ' with a server default' : ', nullable'}`,
+            };
+    },
+    drop_column: (op) => ({ class: 'data-loss', reason: `drops column ${column(op)}`, lost: [column(op)] }),
+    drop_table: (op) => ({
+        class: 'data-loss',
+        reason: `drops table ${op.args[0] ?? '?'}`,
+        lost: [String(op.args[0] ?? '?')],
+    }),
+    drop_index: (op) => ({ class: 'additive', reason: `drops index ${op.args[0] ?? '?'}` }),
+    alter_column: (op) => {
+        if (op.kwargs.new_column_name !== undefined)
+            return { class: 'breaking', reason: `renames column ${column(op)} to ${op.kwargs.new_column_name}` };
+        if (op.kwargs.type_ !== undefined)
+            return { class: 'breaking', reason: `changes the type of ${column(op)}` };
+        if (op.kwargs.nullable === false)
+            return { class: 'breaking', reason: `makes ${column(op)} NOT NULL: old code's inserts without it fail` };
+        return { class: 'additive', reason: `alters ${column(op)} (${Object.keys(op.kwargs).join(', ') || 'no change'})` };
+    },
+    rename_table: (op) => ({ class: 'breaking', reason: `renames table ${op.args[0] ?? '?'} to ${op.args[1] ?? '?'}` }),
+    create_foreign_key: (op) => ({ class: 'breaking', reason: `adds foreign key ${op.args[0] ?? '?'}` }),
+    create_unique_constraint: (op) => ({ class: 'breaking', reason: `adds unique constraint ${op.args[0] ?? '?'}` }),
+    create_check_constraint: (op) => ({ class: 'breaking', reason: `adds check constraint ${op.args[0] ?? '?'}` }),
+    drop_constraint: (op) => ({ class: 'additive', reason: `drops constraint ${op.args[0] ?? '?'}` }),
+};
+async function classifyAlembicOps(ops, file) {
+    const statements = [];
+    for (const op of ops) {
+        const sql = `op.${op.name}(${op.args.map((arg) => (arg === null ? '…' : JSON.stringify(arg))).join(', ')})`;
+        if (op.name === 'execute') {
+            const text = op.args[0];
+            if (text === null || text === undefined) {
+                statements.push({
+                    sql,
+                    line: op.line,
+                    class: 'unknown',
+                    reasons: ['op.execute of SQL built at run time: nothing can read it before it runs'],
+                });
+                continue;
+            }
+            const inner = await classifySql(text, { label: file });
+            statements.push(...inner.statements.map((finding) => ({ ...finding, line: op.line })));
+            continue;
+        }
+        const rule = alembic_ops_RULES[op.name];
+        const found = rule ? rule(op) : { class: 'unknown', reason: `op.${op.name} is not one this suite reads` };
+        statements.push({
+            sql,
+            line: op.line,
+            class: found.class,
+            reasons: [found.reason],
+            ...(found.lost ? { lost: found.lost } : {}),
+        });
+    }
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-revisions.ts
+
+
+
+
+
+// Reads {path: source} as JSON on stdin, writes [{revision, ...}] as JSON on stdout. Files without a
+// module-level `revision` are not revisions (Alembic skips them too: "Could not determine revision id").
+const PARSER = String.raw `
+import ast, json, sys
+
+def literal(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return None
+
+def names(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        raise SystemExit("not a literal: line %d" % node.lineno)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+def dotted(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return base + "." + node.attr if base else node.attr
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return None
+
+def op_calls(function):
+    ops = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func) or ""
+        if not name.startswith("op.") or name.count(".") != 1:
+            continue
+        entry = {"name": name[3:], "args": [], "kwargs": {}, "line": node.lineno}
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "Column":
+                column_args = [literal(a) if isinstance(a, ast.Constant) else None for a in arg.args]
+                column_type = next((dotted(a) for a in arg.args if not isinstance(a, ast.Constant)), None)
+                entry["column"] = {
+                    "name": column_args[0] if column_args else None,
+                    "type": column_type,
+                    "kwargs": {k.arg: literal(k.value) for k in arg.keywords if k.arg},
+                }
+                entry["args"].append(None)
+            else:
+                value = literal(arg)
+                if value is None and isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "text" and arg.args:
+                    value = literal(arg.args[0])
+                entry["args"].append(value if isinstance(value, str) else None)
+        for keyword in node.keywords:
+            if keyword.arg:
+                entry["kwargs"][keyword.arg] = literal(keyword.value)
+        ops.append(entry)
+    ops.sort(key=lambda op: op["line"])
+    return ops
+
+def downgrade_kind(function):
+    if function is None:
+        return "missing"
+    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    if body and all(isinstance(n, ast.Raise) for n in body):
+        return "raises"
+    return "ops" if op_calls(function) else "empty"
+
+files = json.load(sys.stdin)
+revisions = []
+for path, source in sorted(files.items()):
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        raise SystemExit("%s: %s" % (path, error))
+    found = {}
+    functions = {}
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            targets = [node.target.id]
+            value = node.value
+        elif isinstance(node, ast.FunctionDef):
+            functions[node.name] = node
+        for target in targets:
+            if target in ("revision", "down_revision", "branch_labels", "depends_on"):
+                try:
+                    found[target] = names(value)
+                except SystemExit as error:
+                    raise SystemExit("%s: %s is %s" % (path, target, error))
+    if "revision" not in found or len(found["revision"]) != 1:
+        continue
+    doc = ast.get_docstring(tree) or ""
+    revisions.append({
+        "revision": found["revision"][0],
+        "downRevisions": found.get("down_revision", []),
+        "branchLabels": found.get("branch_labels", []),
+        "dependsOn": found.get("depends_on", []),
+        "message": doc.splitlines()[0] if doc else "",
+        "file": path,
+        "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
+        "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+        "downgrade": downgrade_kind(functions.get("downgrade")),
+    })
+json.dump(revisions, sys.stdout)
+`;
+/** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
+function isRevisionFile(file) {
+    return (file.endsWith('.py') &&
+        !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) &&
+        !file.endsWith('__init__.py'));
+}
+let resolvedPython;
+/**
+ * The interpreter that reads the graph, resolved once: the one the `alembic` on PATH runs with (its
+ * #! line), else /usr/bin/python3, else `python3` from PATH. A version-manager shim (pyenv's
+ * python3) costs ~250 ms per start, more than the whole graph read.
+ */
+function graphPython() {
+    if (resolvedPython)
+        return resolvedPython;
+    const candidates = [];
+    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)) {
+        const alembic = external_node_path_default().join(dir, 'alembic');
+        if (!(0,external_node_fs_.existsSync)(alembic))
+            continue;
+        const shebang = /^#!\s*(\/\S*python[0-9.]*)\s*$/.exec((0,external_node_fs_.readFileSync)(alembic, 'utf8').split('\n', 1)[0]);
+        if (shebang)
+            candidates.push(shebang[1]);
+        break;
+    }
+    candidates.push('/usr/bin/python3');
+    resolvedPython = candidates.find((candidate) => (0,external_node_fs_.existsSync)(candidate)) ?? 'python3';
+    return resolvedPython;
+}
+/** Every revision file in one python process (one interpreter start for the whole graph). */
+async function readAlembicRevisions(source, files, python = graphPython()) {
+    return (await readAlembicGraphs([{ source, files }], python))[0];
+}
+/**
+ * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
+ * one python process: one interpreter start whatever the number of graphs.
+ */
+async function readAlembicGraphs(graphs, python = graphPython()) {
+    // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
+    const sources = {};
+    const key = (index, file) => `${index}/${file}`;
+    for (const [index, graph] of graphs.entries())
+        for (const file of graph.files.filter(isRevisionFile))
+            sources[key(index, file)] = await graph.source.readFile(file);
+    // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
+    const result = await runProcess(python, ['-S', '-c', PARSER], {
+        input: JSON.stringify(sources),
+        okExitCodes: [0, 1],
+    });
+    if (result.exitCode !== 0) {
+        const where = graphs.map((graph) => graph.source.description).join(' and ');
+        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    return graphs.map((graph, index) => {
+        const prefix = `${index}/`;
+        const revisions = parsed
+            .filter((revision) => revision.file.startsWith(prefix))
+            .map((revision) => ({
+            ...revision,
+            file: revision.file.slice(prefix.length),
+            sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+        }));
+        checkGraph(revisions, graph.source.description);
+        return revisions;
+    });
+}
+function checkGraph(revisions, description) {
+    const seen = new Map();
+    for (const revision of revisions) {
+        const other = seen.get(revision.revision);
+        if (other)
+            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`);
+        seen.set(revision.revision, revision.file);
+    }
+    for (const revision of revisions) {
+        const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
+        if (missing.length)
+            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`);
+    }
+}
+/** Revisions nothing follows: Alembic's heads. */
+function heads(revisions) {
+    const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
+    return revisions
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
+}
+/** `revision` and everything it follows (down_revision and depends_on), transitively. */
+function alembic_revisions_ancestry(revisions, start) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    const seen = new Set();
+    const stack = [...start];
+    while (stack.length) {
+        const id = stack.pop();
+        if (seen.has(id) || !byId.has(id))
+            continue;
+        seen.add(id);
+        stack.push(...byId.get(id).downRevisions, ...byId.get(id).dependsOn);
+    }
+    return seen;
+}
+/**
+ * What `alembic downgrade <t>` for each target head t removes from the applied revisions (those at or
+ * below `current`, the alembic_version rows): the revisions that follow some t (Alembic keeps a sibling
+ * branch that does not lead to t). Newest first, each after everything that follows it, and the heads
+ * alembic_version holds afterwards.
+ */
+function revisionsToRevert(revisions, current, target) {
+    return alembic_revisions_downgradePlan(revisions, current, target).revert;
+}
+function alembic_revisions_downgradePlan(revisions, current, target) {
+    const applied = alembic_revisions_ancestry(revisions, current);
+    const revert = [...applied]
+        .filter((id) => target.length === 0 || target.some((head) => head !== id && alembic_revisions_ancestry(revisions, [id]).has(head)))
+        .sort();
+    const left = new Set([...applied].filter((id) => !revert.includes(id)));
+    const followedInLeft = new Set(revisions
+        .filter((revision) => left.has(revision.revision))
+        .flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
+    const order = [];
+    const placed = new Set();
+    const followers = (id) => revisions
+        .filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id))
+        .map((revision) => revision.revision);
+    const visit = (id) => {
+        if (placed.has(id))
+            return;
+        placed.add(id);
+        for (const follower of followers(id))
+            if (revert.includes(follower))
+                visit(follower);
+        order.push(id);
+    };
+    for (const id of revert)
+        visit(id);
+    return { revert: order, after };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic.ts
+
+
+
+
+
+
+
+/**
+ * Alembic: the revert runs the team's own `alembic downgrade <revision>` with the newer code (only it
+ * has the downgrade() functions), inside our migration lock; alembic_version is read before and after
+ * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
+ * per head).
+ */
+function alembicLockKeys(database, table) {
+    return [suiteLockKey(database, table)];
+}
+/** The revisions in alembic_version (Alembic's current heads), sorted; undefined when the table is missing. */
+async function readAlembicVersion(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)}`);
+    return rows.map((row) => row.version_num).sort();
+}
+/**
+ * Refuses an alembic_version that Alembic itself would not leave: a revision the newer code does not
+ * have, or two rows where one follows the other (a downgrade or merge stopped half-way, or a hand edit).
+ */
+function checkAlembicVersion(current, revisions, where) {
+    const known = new Set(revisions.map((revision) => revision.revision));
+    const unknown = current.filter((revision) => !known.has(revision));
+    if (unknown.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`, {
+            hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
+        });
+    }
+    const nested = current.filter((revision) => current.some((other) => other !== revision && alembic_revisions_ancestry(revisions, [other]).has(revision)));
+    if (nested.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`, {
+            hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
+        });
+    }
+}
+/** The downgrade argument list; several heads go one by one, each to its own revision. */
+function downgradeArguments(command, target) {
+    return [...command, 'downgrade', target];
+}
+/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
+async function offlineDowngradeSql(command, executor, from, to, options = {}) {
+    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new ActionError(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+async function revertWithAlembic(options) {
+    const started = Date.now();
+    const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
+    try {
+        const before = await readAlembicVersion(options.client, options.table);
+        if (before === undefined)
+            throw new ActionError(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+        checkAlembicVersion(before, options.revisions, 'the database');
+        const plan = downgradePlan(options.revisions, before, options.target);
+        const reverted = plan.revert;
+        const commands = [];
+        if (reverted.length) {
+            // alembic downgrade takes one revision: one run per target head that still has revisions above it.
+            const targets = options.target.length ? options.target : ['base'];
+            for (const target of targets) {
+                const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                if (target !== 'base' && downgradePlan(options.revisions, now, [target]).revert.length === 0)
+                    continue;
+                const argv = downgradeArguments(options.command, target);
+                commands.push(argv);
+                const result = await options.executor.run(argv[0], argv.slice(1), {
+                    cwd: options.cwd,
+                    env: options.env,
+                    timeoutMs: options.timeoutMs,
+                    okExitCodes: [0, 1, 2, 255],
+                    onStdoutLine: options.onLine,
+                    onStderrLine: options.onLine,
+                });
+                if (result.exitCode !== 0) {
+                    const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                    throw new ActionError(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
+                }
+            }
+        }
+        const after = (await readAlembicVersion(options.client, options.table)) ?? [];
+        if (after.join(',') !== plan.after.join(',')) {
+            throw new ActionError(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
+                hint: "Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release's code.",
+            });
+        }
+        return { before, after, reverted, commands, durationMs: Date.now() - started };
+    }
+    finally {
+        await lock.release();
+    }
+}
+/**
+ * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
+ * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
+ */
+function alembicPlanIdentity(revisions, revert, after) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: after.length ? [...after].sort().join(',') : '0',
+        reverts: revert.map((id) => ({
+            version: id,
+            name: byId.get(id)?.message,
+            file: byId.get(id)?.file,
+            downSha256: byId.get(id)?.sha256 ?? null,
+            transactional: true,
+        })),
+    };
+}
+/** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
+function headsAfterReverting(revisions, current, revert) {
+    const gone = new Set(revert);
+    const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
+    const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    return left
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
+}
+
+;// CONCATENATED MODULE: ./shared/releases/git.ts
+
+
+const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
+/** Undefined when `dir` is not inside a git work tree. */
+async function inspectRepository(dir) {
+    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
+        okExitCodes: [0, 128],
+    });
+    if (result.exitCode !== 0) {
+        if (/dubious ownership/.test(result.stderr))
+            throw new errors/* ActionError */.lZ(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
+        return undefined;
+    }
+    const [root, shallow] = result.stdout.trim().split('\n');
+    return { root, shallow: shallow === 'true' };
+}
+/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
+async function listGitTags(repoDir) {
+    const { stdout } = await runProcess('git', [
+        '-C',
+        repoDir,
+        'for-each-ref',
+        '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
+        'refs/tags',
+    ]);
+    return stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+        const [tag, object, peeled, created] = line.split('\0');
+        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
+    });
+}
+/** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
+async function objectTypeAt(repoDir, ref, path) {
+    const spec = path === '' ? `${ref}^{tree}` : `${ref}:${path}`;
+    const result = await runProcess('git', ['-C', repoDir, 'cat-file', '-t', spec], { okExitCodes: [0, 128] });
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+/** The fully qualified ref of a tag, so a branch of the same name can never be picked instead. */
+function tagRef(tag) {
+    return `refs/tags/${tag}`;
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/alembic-plan.ts
+
+
+
+
+
+
+
+
+
+
+const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
+/** The versions directory at a release tag; undefined for a target release from before it existed. */
+async function sourceAt(repoRoot, dir, release, role) {
+    const ref = tagRef(release.tag);
+    if ((await objectTypeAt(repoRoot, ref, '')) === undefined)
+        throw new errors/* ActionError */.lZ(`Release ${release.tag} is on GitHub but not in the checkout, so its Alembic revisions cannot be read.`, { hint: FETCH_HINT });
+    const type = await objectTypeAt(repoRoot, ref, dir);
+    if (type === undefined) {
+        if (role === 'target')
+            return undefined;
+        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" does not exist at the current release ${release.tag}.`);
+    }
+    if (type !== 'tree')
+        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" is not a directory at ${release.tag}.`);
+    const source = gitRefSource(repoRoot, ref, dir);
+    return { source, files: await source.listFiles() };
+}
+/** The versions directory as checked out (the work tree, else HEAD): the downgrade() functions apply-down-migrations runs. */
+async function checkoutSource(repoRoot, dir) {
+    const absolute = external_node_path_default().join(repoRoot, dir);
+    const source = (0,external_node_fs_.existsSync)(absolute) && (0,external_node_fs_.statSync)(absolute).isDirectory()
+        ? sources_directorySource(absolute)
+        : gitRefSource(repoRoot, 'HEAD', dir);
+    return { source, files: await source.listFiles() };
+}
+/** alembic_version, read in a read-only transaction; undefined when the table does not exist. */
+async function readDatabaseHeads(target, table) {
+    const client = await connection_connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
+    try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        if (!(await historyTableExists(client, table)))
+            return undefined;
+        return await readAlembicVersion(client, table);
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+        await client.end().catch(() => undefined);
+    }
+}
+const downStatusOf = (revision) => revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
+/** One revision to revert, classified from its upgrade()'s op.* calls, its downgrade()'s data loss as revert warnings. */
+async function plannedRevision(revision, inCurrentRelease, targetTag) {
+    const classification = await classifyAlembicOps(revision.upgradeOps, revision.file);
+    const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
+    const revertWarnings = downgrade.statements
+        .filter((statement) => statement.class === 'data-loss')
+        .map((statement) => ({
+        kind: 'data-loss',
+        message: `Reverting ${revision.revision} ${statement.reasons.join('; ')} (downgrade(), line ${statement.line}): what was written there since ${targetTag} is lost.`,
+        sql: statement.sql,
+    }));
+    const status = downStatusOf(revision);
+    return {
+        version: revision.revision,
+        name: revision.message,
+        class: classification.class,
+        up: revision.file,
+        down: status === 'missing' ? null : revision.file,
+        downStatus: status,
+        downTransactional: status === 'missing' ? null : true,
+        downSha256: status === 'missing' ? null : revision.sha256,
+        inCurrentRelease,
+        statements: classification.statements,
+        dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
+        revertWarnings,
+        classifiedFrom: "the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used)",
+    };
+}
+async function planAlembic(request) {
+    const { repoRoot, dir, current, target } = request;
+    const atCurrent = await sourceAt(repoRoot, dir, current, 'current');
+    const atTarget = await sourceAt(repoRoot, dir, target, 'target');
+    const checkout = await checkoutSource(repoRoot, dir);
+    const sources = [atCurrent, checkout, ...(atTarget ? [atTarget] : [])];
+    const [currentGraph, checkoutGraph, targetGraph = []] = await readAlembicGraphs(sources);
+    if (currentGraph.length === 0)
+        throw new errors/* InputError */.dz('migrations-format', `is "alembic", but "${dir}" at ${current.tag} holds no Alembic revision file (a .py file with a module-level revision).`);
+    const warnings = [];
+    const stops = [];
+    const targetHeads = heads(targetGraph);
+    const known = new Set(checkoutGraph.map((revision) => revision.revision));
+    const missingTarget = targetHeads.filter((head) => !known.has(head));
+    if (missingTarget.length)
+        stops.push(`The target ${target.tag}'s head ${missingTarget.join(', ')} is not a revision of ${dir} in the checkout: alembic downgrade cannot reach it. Check out the current release.`);
+    let currentHeads;
+    if (request.database) {
+        const table = history_table_qualifiedName(request.historyTable);
+        const found = await readDatabaseHeads(request.database, request.historyTable);
+        if (found === undefined)
+            throw new errors/* InputError */.dz('history-table', `is ${table}, which ${describeTarget(request.database)} does not have: Alembic has recorded nothing there. Check database-url and history-table.`);
+        try {
+            checkAlembicVersion(found, checkoutGraph, `${describeTarget(request.database)} (history-table ${table})`);
+        }
+        catch (error) {
+            if (error instanceof errors/* ActionError */.lZ)
+                throw new errors/* InputError */.dz('database-url', `is at a revision the plan cannot use: ${error.message}`, {
+                    hint: error.hint,
+                });
+            throw error;
+        }
+        currentHeads = found;
+    }
+    else {
+        currentHeads = heads(currentGraph);
+    }
+    const plan = missingTarget.length ? { revert: [], after: currentHeads } : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
+    const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
+    const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
+    const toRevert = [];
+    for (const id of plan.revert) {
+        const revision = runs.get(id);
+        const before = shipped.get(id);
+        if (before && before.sha256 !== revision.sha256)
+            warnings.push({
+                kind: 'edited-migration',
+                migration: id,
+                message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
+            });
+        toRevert.push(await plannedRevision(revision, shipped.has(id), target.tag));
+    }
+    const applied = [...alembic_revisions_ancestry(checkoutGraph, currentHeads)].sort();
+    const currentSchema = currentHeads.join(',') || '0';
+    const targetSchema = targetHeads.join(',') || '0';
+    return {
+        source: request.database ? 'database' : 'git',
+        currentSchema,
+        targetSchema,
+        toRevert,
+        kept: [],
+        warnings,
+        stops,
+        downProblems: [],
+        history: { exists: true, applied, current: currentSchema, dirty: false },
+        checkout: [],
+        alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after },
+    };
+}
+/** The plan's identity as apply-down-migrations (down-migrations) computes it for Alembic. */
+function alembicIdentity(facts, strategy, currentSchema) {
+    if (strategy === 'down-migrations')
+        return alembicPlanIdentity(facts.revisions, facts.revert, facts.after);
+    if (strategy === 'restore-backup')
+        return {
+            strategy,
+            targetVersion: facts.after.join(',') || '0',
+            reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
+        };
+    return { strategy, targetVersion: currentSchema, reverts: [] };
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
 
 /** GitHub shows at most 10 warning annotations of a step; more are dropped without a word. */
@@ -41846,6 +43510,8 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
+/** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
+const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'];
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
 /** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
 function releaseTagInput(name, tag, scheme) {
@@ -41933,7 +43599,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     if (compatibilityText !== undefined && scheme.order !== 'semver') {
         throw new errors/* InputError */.dz('compatibility-file', `maps semver ranges to schemas, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: use it with tag-order "semver".`);
     }
-    const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', MIGRATION_FORMATS, { default: 'golang-migrate' });
+    const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', COMPUTE_FORMATS, { default: 'golang-migrate' });
     const databaseUrl = (0,inputs/* stringInput */.Uj)('database-url');
     if (databaseUrl !== undefined && migrationsDir === undefined) {
         throw new errors/* InputError */.dz('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
@@ -41966,7 +43632,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         migrationsDir,
         migrationsFormat,
         database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_table_parseHistoryTable(historyTableText ?? history_DEFAULT_HISTORY_TABLES[migrationsFormat]),
+        historyTable: history_table_parseHistoryTable(historyTableText ?? (migrationsFormat === 'alembic' ? 'alembic_version' : history_DEFAULT_HISTORY_TABLES[migrationsFormat])),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
         sameMajor: semverOnly('same-major', (0,inputs/* booleanInput */.tE)('same-major', { default: false }), scheme),
@@ -41978,989 +43644,6 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         projectName,
         ledger,
     };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
-
-const DISPLAY_NAMES = {
-    int2: 'smallint',
-    int4: 'integer',
-    int8: 'bigint',
-    float4: 'real',
-    float8: 'double precision',
-    bpchar: 'char',
-    bool: 'boolean',
-};
-function columnTypeOf(typeName) {
-    if (!typeName?.names)
-        return undefined;
-    const modifiers = (typeName.typmods ?? []).map((node) => {
-        const [type, body] = nodeType(node);
-        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
-    });
-    return {
-        name: stringItems(typeName.names).at(-1).toLowerCase(),
-        modifiers,
-        array: (typeName.arrayBounds ?? []).length > 0,
-    };
-}
-function displayType(type) {
-    const name = DISPLAY_NAMES[type.name] ?? type.name;
-    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
-}
-const INTEGERS = ['int2', 'int4', 'int8'];
-const FLOATS = ['float4', 'float8'];
-const TEXTS = new Set(['varchar', 'text']);
-const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
-/** A modifier that bounds the value (a length or a precision); none means unbounded. */
-function bound(type, index = 0) {
-    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
-}
-/** What converting stored values from `from` to `to` does to them. */
-function compareTypes(from, to) {
-    if (from.array !== to.array)
-        return 'other';
-    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
-        return 'same';
-    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
-        // text and varchar without a length hold the same values; a length only limits.
-        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
-            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
-            ? 'widening'
-            : 'other';
-    }
-    if (INTEGERS.includes(from.name)) {
-        if (INTEGERS.includes(to.name))
-            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
-        if (to.name === 'numeric' && to.modifiers.length === 0)
-            return 'widening';
-        return 'other';
-    }
-    if (FLOATS.includes(from.name) || from.name === 'numeric') {
-        if (INTEGERS.includes(to.name))
-            return 'lossy';
-        if (from.name === 'float4' && to.name === 'float8')
-            return 'widening';
-        if (from.name === 'float8' && to.name === 'float4')
-            return 'lossy';
-    }
-    if (from.name === 'numeric' && to.name === 'numeric') {
-        if (to.modifiers.length === 0)
-            return 'widening';
-        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
-        if (from.modifiers.length === 0)
-            return 'lossy';
-        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
-        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
-        if (toScale < scale)
-            return 'lossy';
-        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
-    }
-    if (TIMES.has(from.name) && from.name === to.name) {
-        // timestamp(p): a smaller p rounds the fractional seconds away.
-        return bound(to) >= bound(from) ? 'widening' : 'lossy';
-    }
-    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
-        return 'lossy';
-    return 'other';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
-
-
-/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
-function options(list) {
-    const found = {};
-    for (const item of list ?? []) {
-        const [type, body] = nodeType(item);
-        if (type === 'DefElem')
-            found[String(body.defname)] = body.arg;
-    }
-    return found;
-}
-function stringOf(node) {
-    const [type, body] = nodeType(node);
-    if (type === 'String')
-        return String(body.sval ?? '');
-    if (type === 'List')
-        return stringOf(body.items?.[0]);
-    return undefined;
-}
-/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
-function functionKey(name) {
-    return name.split('.').at(-1).toLowerCase();
-}
-const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
-/** Statements that name functions without running them: a definition calls nothing yet. */
-const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
-/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
-function proceduralPieces(value, lineno, out) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            proceduralPieces(item, lineno, out);
-        return;
-    }
-    if (value === null || typeof value !== 'object')
-        return;
-    for (const [key, inner] of Object.entries(value)) {
-        const body = (inner ?? {});
-        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
-        if (key === 'PLpgSQL_stmt_execsql') {
-            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
-        }
-        else if (DYNAMIC_STATEMENTS.has(key)) {
-            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
-            proceduralPieces(body.body, line, out);
-        }
-        else if (key === 'PLpgSQL_expr') {
-            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
-            // 3-5 an assignment "target := expression"; 1 a type name.
-            const mode = Number(body.parseMode ?? 0);
-            const query = String(body.query ?? '');
-            if (mode === 0)
-                out.push({ sql: query, lineno, role: 'statement' });
-            else if (mode === 2)
-                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
-            else if (mode >= 3)
-                out.push({
-                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
-                    lineno,
-                    role: 'expression',
-                });
-        }
-        else {
-            proceduralPieces(inner, line, out);
-        }
-    }
-}
-function exprText(node) {
-    return String(node?.PLpgSQL_expr?.query ?? '');
-}
-/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
-function bodyStartLine(statementText, statementLine, body) {
-    const at = body ? statementText.indexOf(body) : -1;
-    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
-}
-/** FuncCall and CallStmt names anywhere in a parse tree. */
-function calledFunctions(value, out = []) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            calledFunctions(item, out);
-    }
-    else if (value !== null && typeof value === 'object') {
-        for (const [key, inner] of Object.entries(value)) {
-            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
-            if (key === 'FuncCall' || key === 'funccall')
-                out.push(stringItems(inner.funcname).join('.'));
-            calledFunctions(inner, out);
-        }
-    }
-    return out;
-}
-class Expander {
-    entries = [];
-    functions = new Map();
-    /** Functions being expanded: a function calling itself is read once. */
-    expanding = new Set();
-    async statement(node, text, line, within, role = 'statement') {
-        const [type, body] = nodeType(node);
-        if (type === 'DoStmt') {
-            await this.doBlock(body, text, line, within);
-            return;
-        }
-        if (type === 'CreateFunctionStmt')
-            this.define(body, text, line);
-        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
-            .map((name) => this.functions.get(functionKey(name)))
-            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
-        if (type === 'CallStmt' && calls.length > 0) {
-            // CALL of a procedure this migration creates: what runs is its body.
-            for (const definition of calls)
-                await this.call(definition, line);
-            return;
-        }
-        if (role === 'statement')
-            this.entries.push({ kind: 'statement', node, text, line, within });
-        for (const definition of calls)
-            await this.call(definition, line);
-    }
-    define(body, text, line) {
-        const name = stringItems(body.funcname).join('.');
-        const found = options(body.options);
-        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
-        this.functions.set(functionKey(name), {
-            name,
-            language,
-            text,
-            line,
-            sqlBody: stringOf(found.as),
-            atomic: body.sql_body
-                ? (nodeType(body.sql_body)[1].items ?? [body.sql_body])
-                : undefined,
-        });
-    }
-    async call(definition, callLine) {
-        const key = functionKey(definition.name);
-        this.expanding.add(key);
-        try {
-            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
-            if (definition.language === 'plpgsql') {
-                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
-            }
-            else if (definition.language === 'sql' && definition.atomic) {
-                for (const node of definition.atomic) {
-                    const [type, inner] = nodeType(node);
-                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
-                    if (type === 'List')
-                        for (const item of inner.items ?? [])
-                            await this.statement(item, definition.text, definition.line, within);
-                    else
-                        await this.statement(node, definition.text, definition.line, within);
-                }
-            }
-            else if (definition.language === 'sql') {
-                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
-            }
-            else {
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: definition.text,
-                    line: definition.line,
-                    within,
-                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
-                });
-            }
-        }
-        finally {
-            this.expanding.delete(key);
-        }
-    }
-    async doBlock(body, text, line, within) {
-        const found = options(body.args);
-        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
-        const source = stringOf(found.as) ?? '';
-        if (language !== 'plpgsql') {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `a DO block in ${language}, which no parser here reads`,
-            });
-            return;
-        }
-        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
-    }
-    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
-    async plpgsql(text, line, source, within) {
-        const parser = await loadSqlParser();
-        let tree;
-        try {
-            tree = await parser.parsePlPgSQL(text);
-        }
-        catch (error) {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
-            });
-            return;
-        }
-        const pieces = [];
-        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
-        const start = bodyStartLine(text, line, source);
-        for (const piece of pieces) {
-            const pieceLine = start + piece.lineno - 1;
-            if (piece.role === 'dynamic')
-                await this.dynamic(piece.sql, pieceLine, within);
-            else
-                await this.sql(piece.sql, pieceLine, within, piece.role);
-        }
-    }
-    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
-    async dynamic(expression, line, within) {
-        const parsed = await parseSql(`SELECT ${expression}`);
-        const [, select] = nodeType(parsed.statements[0]?.node);
-        const targets = select.targetList ?? [];
-        const [valueType, value] = nodeType(targets.length === 1 ? nodeType(targets[0])[1].val : undefined);
-        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
-        if (literal === undefined || parsed.errors.length > 0) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: `EXECUTE ${expression}`,
-                line,
-                within,
-                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
-            });
-            return;
-        }
-        await this.sql(literal, line, within);
-    }
-    async sql(text, line, within, role = 'statement') {
-        const parsed = await parseSql(text);
-        for (const error of parsed.errors) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: error.text,
-                line: line + error.line - 1,
-                within,
-                reason: `PostgreSQL's grammar rejects it (${error.error})`,
-            });
-        }
-        for (const statement of parsed.statements)
-            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
-    }
-    async topLevel(parsed) {
-        const ordered = [
-            ...parsed.statements.map((statement) => ({
-                line: statement.line,
-                statement,
-                error: undefined,
-            })),
-            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
-        ].sort((a, b) => a.line - b.line);
-        for (const { statement, error } of ordered) {
-            if (statement)
-                await this.statement(statement.node, statement.text, statement.line, undefined);
-            else if (error)
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: error.text,
-                    line: error.line,
-                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
-                });
-        }
-    }
-}
-/**
- * The statements a migration executes, in order, with those inside DO blocks and inside the
- * functions and procedures it creates and calls read out of their bodies.
- */
-async function executedStatements(sql) {
-    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
-    // parseSql returns one object per text, so this reads each migration's procedural code once.
-    let entries = expanded.get(parsed);
-    if (entries === undefined) {
-        entries = expand(parsed);
-        expanded.set(parsed, entries);
-    }
-    return await entries;
-}
-const expanded = new WeakMap();
-async function expand(parsed) {
-    const expander = new Expander();
-    await expander.topLevel(parsed);
-    return expander.entries;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/classify.ts
-
-
-
-/**
- * What an up migration means for the release rolled back to (the target): can its code keep running
- * on the new schema, and is anything gone that existed when it ran? Each statement is classified
- * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
- * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
- *
- * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
- *   a widening type change...)
- * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
- * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
- *   SQL built at run time); treated as breaking
- * - data-changing: rows were added to existing tables; old code finds rows it did not write
- * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
- *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
- */
-const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
-/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK = {
-    additive: 0,
-    breaking: 1,
-    unknown: 2,
-    'data-changing': 3,
-    'data-loss': 4,
-};
-function strongestClass(classes) {
-    let strongest = 'additive';
-    for (const value of classes)
-        if (RANK[value] > RANK[strongest])
-            strongest = value;
-    return strongest;
-}
-const DISPLAY_LIMIT = 300;
-function displaySql(text) {
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
-}
-function sinceTarget(target) {
-    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
-}
-function downKnowledge(down) {
-    const knowledge = { types: new Map(), uniques: new Set() };
-    for (const statement of down?.statements ?? []) {
-        const [type, body] = nodeType(statement.node);
-        if (type === 'IndexStmt' && body.unique && body.idxname)
-            knowledge.uniques.add(String(body.idxname).toLowerCase());
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            if (command.subtype === 'AT_AlterColumnType') {
-                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
-                if (columnType)
-                    knowledge.types.set(`${table}.${command.name}`, columnType);
-            }
-            else if (command.subtype === 'AT_AddConstraint') {
-                const constraint = nodeType(command.def)[1];
-                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-                    knowledge.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    return knowledge;
-}
-const additive = (reason, warning) => ({ class: 'additive', reason, warning });
-const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
-const dataChanging = (reason) => ({ class: 'data-changing', reason });
-const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
-const unknown = (reason) => ({ class: 'unknown', reason });
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function tableKey(relation) {
-    return (relation?.relname ?? '?').toLowerCase();
-}
-/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
-function creator(context, by) {
-    return by === context.label ? 'this migration' : by;
-}
-/** Set when the table was created after the target: the target's code never reads or writes it. */
-function newTable(context, relation) {
-    const by = context.since.tables.get(tableKey(relation));
-    return by === undefined ? undefined : creator(context, by);
-}
-function newColumn(context, table, column) {
-    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
-    return found && { by: creator(context, found.by), filled: found.filled };
-}
-function existedPhrase(context) {
-    return `existed at ${context.since.target}`;
-}
-function constraintsOf(column) {
-    return (column.constraints ?? [])
-        .map((node) => nodeType(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
-function isConstantExpression(node) {
-    const [type, body] = nodeType(node);
-    if (type === 'A_Const')
-        return true;
-    if (type === 'TypeCast')
-        return isConstantExpression(body.arg);
-    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
-        return isConstantExpression(body.rexpr);
-    return false;
-}
-const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
-function describeAddColumn(table, column, context, tableIsNew) {
-    const name = `${table}.${column.colname}`;
-    const constraints = constraintsOf(column);
-    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
-    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
-    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
-    // serial types and identity columns are NOT NULL by definition.
-    const notNull = generated ||
-        column.is_not_null === true ||
-        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
-    const filled = generated || defaultConstraint !== undefined;
-    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
-        by: context.label,
-        filled,
-    });
-    for (const constraint of constraints) {
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
-    if (!notNull)
-        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
-    if (generated)
-        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
-    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
-        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
-    }
-    if (defaultConstraint) {
-        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
-    }
-    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
-}
-const CONSTRAINT_WORDS = {
-    CONSTR_UNIQUE: 'UNIQUE',
-    CONSTR_PRIMARY: 'PRIMARY KEY',
-    CONSTR_EXCLUSION: 'EXCLUDE',
-    CONSTR_CHECK: 'CHECK',
-    CONSTR_FOREIGN: 'FOREIGN KEY',
-    CONSTR_NOTNULL: 'NOT NULL',
-};
-/** ALTER TABLE sub-commands that change nothing old code can observe. */
-const HARMLESS_ALTER_TABLE = {
-    AT_SetStatistics: 'changes planner statistics settings',
-    AT_SetOptions: 'changes column options',
-    AT_ResetOptions: 'resets column options',
-    AT_SetStorage: 'changes column storage',
-    AT_SetCompression: 'changes column compression',
-    AT_ChangeOwner: 'changes the owner',
-    AT_ClusterOn: 'marks a clustering index',
-    AT_DropCluster: 'drops the clustering mark',
-    AT_SetLogged: 'makes the table logged',
-    AT_SetUnLogged: 'makes the table unlogged',
-    AT_SetAccessMethod: 'changes the access method',
-    AT_SetTableSpace: 'moves the table to another tablespace',
-    AT_SetRelOptions: 'changes storage parameters',
-    AT_ResetRelOptions: 'resets storage parameters',
-    AT_ReplaceRelOptions: 'replaces storage parameters',
-    AT_ReplicaIdentity: 'changes the replica identity',
-    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
-    AT_DropNotNull: 'relaxes a NOT NULL rule',
-    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
-    AT_SetIdentity: 'changes identity options',
-    AT_EnableTrig: 'enables a trigger',
-    AT_EnableAlwaysTrig: 'enables a trigger',
-    AT_EnableReplicaTrig: 'enables a trigger',
-    AT_DisableTrig: 'disables a trigger',
-    AT_EnableTrigAll: 'enables triggers',
-    AT_DisableTrigAll: 'disables triggers',
-    AT_EnableTrigUser: 'enables triggers',
-    AT_DisableTrigUser: 'disables triggers',
-    AT_DisableRowSecurity: 'disables row level security',
-    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
-    AT_AttachPartition: 'attaches a partition',
-    AT_ReAddStatistics: 'rebuilds statistics',
-};
-const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
-function uniqueDropped(context, name) {
-    const key = String(name).toLowerCase();
-    return context.down.uniques.has(key) || context.since.uniques.has(key);
-}
-/** A USING that only casts the column itself converts values the way a plain type change does. */
-function isPlainConversion(using, column) {
-    const [type, body] = nodeType(using);
-    if (!using)
-        return true;
-    if (type === 'TypeCast')
-        return isPlainConversion(body.arg, column);
-    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
-}
-function describeTypeChange(table, command, context) {
-    const column = `${table}.${command.name}`;
-    const definition = nodeType(command.def)[1];
-    const to = columnTypeOf(definition.typeName);
-    if (!isPlainConversion(definition.raw_default, command.name)) {
-        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
-    }
-    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
-    const change = from && to ? compareTypes(from, to) : 'other';
-    if (from && to && change === 'widening') {
-        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
-        return additive(`${widened}: every value old code writes or reads still fits`, {
-            kind: 'type-widening',
-            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
-        });
-    }
-    if (from && to && change === 'lossy') {
-        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
-    }
-    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
-}
-function classifyAlterTableCommand(table, command, context, tableIsNew) {
-    const subtype = command.subtype ?? '';
-    const column = command.name ? `${table}.${command.name}` : table;
-    if (subtype === 'AT_AddColumn') {
-        const [, body] = nodeType(command.def);
-        return describeAddColumn(table, body, context, tableIsNew);
-    }
-    if (subtype === 'AT_AddConstraint') {
-        const constraint = nodeType(command.def)[1];
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`changes ${table}, a table ${tableIsNew} creates`);
-    if (subtype in HARMLESS_ALTER_TABLE)
-        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
-    const added = newColumn(context, table, command.name);
-    switch (subtype) {
-        case 'AT_DropColumn':
-            if (added)
-                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
-            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
-        case 'AT_AlterColumnType':
-            if (added)
-                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
-            return describeTypeChange(table, command, context);
-        case 'AT_SetNotNull': {
-            if (added?.filled)
-                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
-            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
-        }
-        case 'AT_ColumnDefault':
-            return command.def
-                ? additive(`sets a default on ${column}`)
-                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
-        case 'AT_DropConstraint': {
-            const name = command.name ?? '';
-            if (uniqueDropped(context, name)) {
-                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
-                });
-            }
-            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
-        }
-        case 'AT_AddConstraint': {
-            const [, body] = nodeType(command.def);
-            const constraint = body;
-            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
-            const name = constraint.conname ? ` ${constraint.conname}` : '';
-            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
-            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
-        }
-        case 'AT_AddIndexConstraint':
-            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
-        case 'AT_SetExpression':
-        case 'AT_DropExpression':
-            return breaking(`changes the generation expression of ${column}`);
-        case 'AT_DropIdentity':
-            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
-        case 'AT_EnableRowSecurity':
-        case 'AT_ForceRowSecurity':
-            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
-        case 'AT_DetachPartition':
-        case 'AT_DetachPartitionFinalize':
-            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
-        default:
-            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
-    }
-}
-/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
-function overwrittenColumns(table, targets, context) {
-    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
-    return [...new Set(names.map((name) => name ?? '?'))]
-        .filter((name) => !newColumn(context, table, name))
-        .map((name) => `${table}.${name}`);
-}
-/** Statement types that cannot affect what old code reads or writes. */
-const HARMLESS_STATEMENTS = {
-    TransactionStmt: 'transaction control',
-    VariableSetStmt: 'sets a session setting',
-    VariableShowStmt: 'shows a setting',
-    CommentStmt: 'sets a comment',
-    GrantStmt: 'grants or revokes privileges',
-    GrantRoleStmt: 'grants or revokes a role',
-    AlterDefaultPrivilegesStmt: 'changes default privileges',
-    AlterOwnerStmt: 'changes an owner',
-    LockStmt: 'takes a lock',
-    VacuumStmt: 'vacuums or analyzes',
-    ClusterStmt: 'reorders a table physically',
-    ReindexStmt: 'rebuilds indexes',
-    RefreshMatViewStmt: 'refreshes a materialized view',
-    NotifyStmt: 'sends a notification',
-    CreateEnumStmt: 'creates an enum type',
-    CreateDomainStmt: 'creates a domain',
-    CompositeTypeStmt: 'creates a composite type',
-    CreateRangeStmt: 'creates a range type',
-    CreateSeqStmt: 'creates a sequence',
-    AlterSeqStmt: 'changes a sequence',
-    CreateSchemaStmt: 'creates a schema',
-    CreateExtensionStmt: 'creates an extension',
-    CreateStatsStmt: 'creates extended statistics',
-    CreateTableAsStmt: 'creates a table or materialized view from a query',
-    DefineStmt: 'defines an aggregate, operator, collation or type',
-    CreateCastStmt: 'creates a cast',
-    CreateConversionStmt: 'creates a conversion',
-    CreateRoleStmt: 'creates a role',
-    CreatePublicationStmt: 'creates a publication',
-    ExplainStmt: 'explains a query',
-    CheckPointStmt: 'forces a checkpoint',
-    DiscardStmt: 'discards session state',
-};
-const PROCEDURAL_STATEMENTS = {
-    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
-    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
-};
-function describeDrop(body, context) {
-    const type = String(body.removeType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const objects = stringItems(body.objects);
-    const names = objects.join(', ');
-    switch (body.removeType) {
-        case 'OBJECT_INDEX':
-            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
-                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
-                })
-                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
-        case 'OBJECT_TRIGGER':
-            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
-        case 'OBJECT_TABLE':
-        case 'OBJECT_FOREIGN_TABLE':
-            return objects.map((name) => {
-                const by = context.since.tables.get(tableKeyFromName(name));
-                if (by !== undefined)
-                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
-                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
-            });
-        case 'OBJECT_SCHEMA':
-            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
-                ? additive(`drops schema ${name}, created after ${context.since.target}`)
-                : body.behavior === 'DROP_CASCADE'
-                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
-                    : breaking(`drops schema ${name}: old code still uses it`));
-        case 'OBJECT_TYPE':
-        case 'OBJECT_DOMAIN':
-            if (body.behavior === 'DROP_CASCADE' &&
-                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-                return [
-                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
-                ];
-            }
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-        default:
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-    }
-}
-function describeRename(body, context) {
-    const relation = relationName(body.relation);
-    const kind = String(body.renameType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const tableIsNew = newTable(context, body.relation);
-    if (tableIsNew)
-        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
-    if (body.renameType === 'OBJECT_COLUMN') {
-        const added = newColumn(context, relation, body.subname);
-        if (added) {
-            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
-                by: context.label,
-                filled: added.filled,
-            });
-            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
-        }
-        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
-    }
-    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
-        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
-    }
-    const old = body.subname
-        ? `${relation}.${body.subname}`
-        : body.relation
-            ? relation
-            : stringItems([body.object]).join('');
-    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
-}
-/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
-function recordCreated(type, body, context) {
-    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
-        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
-        context.since.tables.set(tableKey(relation), context.label);
-        for (const element of body.tableElts ?? []) {
-            const [elementType, definition] = nodeType(element);
-            const constraint = definition;
-            if (elementType === 'Constraint' &&
-                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
-                constraint.conname) {
-                context.since.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    else if (type === 'CreateSchemaStmt') {
-        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
-    }
-    else if (type === 'CreateEnumStmt' ||
-        type === 'CreateRangeStmt' ||
-        type === 'CreateDomainStmt' ||
-        type === 'CompositeTypeStmt') {
-        const name = type === 'CompositeTypeStmt'
-            ? relationName(body.typevar)
-            : stringItems((body.typeName ?? body.domainname)).join('.');
-        context.since.types.add(tableKeyFromName(name));
-    }
-    else if (type === 'IndexStmt' && body.unique && body.idxname) {
-        context.since.uniques.add(String(body.idxname).toLowerCase());
-    }
-}
-function classifyStatement(statement, context) {
-    const [type, body] = nodeType(statement.node);
-    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
-    const relation = relationName(body.relation);
-    recordCreated(type, body, context);
-    if (type in HARMLESS_STATEMENTS)
-        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
-    if (type in PROCEDURAL_STATEMENTS)
-        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
-    switch (type) {
-        case 'CreateStmt':
-            return [additive(`creates table ${relation}: old code does not know it`)];
-        case 'ViewStmt': {
-            const view = relationName(body.view);
-            return [
-                additive(body.replace
-                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
-                    : `creates view ${view}`),
-            ];
-        }
-        case 'CreateFunctionStmt': {
-            const name = stringItems(body.funcname).join('.');
-            const what = body.is_procedure ? 'procedure' : 'function';
-            return [
-                additive(body.replace
-                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
-                    : `creates ${what} ${name}`),
-            ];
-        }
-        case 'CreateTrigStmt':
-            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
-        case 'CreatePolicyStmt': {
-            const table = relationName(body.table);
-            return [
-                body.permissive === false
-                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
-                    : additive(`adds a permissive row security policy on ${table}`),
-            ];
-        }
-        case 'IndexStmt': {
-            const name = body.idxname ? ` ${body.idxname}` : '';
-            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
-            if (!body.unique)
-                return [additive(`creates index${name} on ${relation}${concurrently}`)];
-            if (tableIsNew)
-                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-            return [
-                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
-            ];
-        }
-        case 'AlterEnumStmt': {
-            const name = stringItems(body.typeName).join('.');
-            if (body.oldVal)
-                return [
-                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
-                ];
-            return [
-                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
-            ];
-        }
-        case 'AlterTableStmt':
-            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
-        case 'RenameStmt':
-            return [describeRename(body, context)];
-        case 'DropStmt':
-            return describeDrop(body, context);
-        case 'AlterObjectSchemaStmt':
-            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
-        case 'UpdateStmt': {
-            if (tableIsNew)
-                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
-            const overwritten = overwrittenColumns(relation, body.targetList, context);
-            if (overwritten.length === 0)
-                return [
-                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
-                ];
-            return [
-                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
-            ];
-        }
-        case 'DeleteStmt':
-            if (tableIsNew)
-                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
-            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
-        case 'InsertStmt': {
-            if (tableIsNew)
-                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
-            const conflict = body.onConflictClause;
-            if (conflict?.action === 'ONCONFLICT_UPDATE') {
-                return [
-                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
-                ];
-            }
-            return [
-                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
-            ];
-        }
-        case 'MergeStmt': {
-            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
-            if (tableIsNew)
-                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
-            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
-                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
-            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
-        }
-        case 'TruncateStmt': {
-            const tables = relationNames(body.relations);
-            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
-            if (existing.length === 0)
-                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
-            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
-        }
-        case 'CopyStmt':
-            if (body.is_from)
-                return [dataChanging(`loads rows into ${relation} with COPY`)];
-            return [additive('copies data out (COPY TO)')];
-        case 'SelectStmt':
-            return [
-                additive(body.intoClause
-                    ? 'creates a table from a query (SELECT INTO)'
-                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
-            ];
-        default:
-            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
-    }
-}
-function findingOf(entry, context) {
-    const within = entry.within ? ` (${entry.within})` : '';
-    if (entry.kind === 'unreadable') {
-        return {
-            sql: displaySql(entry.text),
-            line: entry.line,
-            class: 'unknown',
-            reasons: [`${entry.reason}${within}; treated as breaking`],
-        };
-    }
-    const findings = classifyStatement(entry, context);
-    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
-    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
-    return {
-        sql: displaySql(entry.text),
-        line: entry.line,
-        class: strongestClass(findings.map((finding) => finding.class)),
-        reasons: findings.map((finding) => `${finding.reason}${within}`),
-        ...(lost.length ? { lost } : {}),
-        ...(warnings.length ? { warnings } : {}),
-    };
-}
-/**
- * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
- * included); the migration's class is the strongest found. Takes the parse too, so a caller that
- * also lints the down file against it parses the up file once.
- */
-async function classifySql(sql, options = {}) {
-    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
-    const label = options.label ?? 'this migration';
-    const context = {
-        since: options.since ?? sinceTarget('the previous release'),
-        label,
-        down: downKnowledge(options.down),
-    };
-    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
-    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
@@ -43385,51 +44068,6 @@ async function planMigrations(migrations, context) {
     return planned.reverse();
 }
 
-;// CONCATENATED MODULE: ./shared/releases/git.ts
-
-
-const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
-/** Undefined when `dir` is not inside a git work tree. */
-async function inspectRepository(dir) {
-    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
-        okExitCodes: [0, 128],
-    });
-    if (result.exitCode !== 0) {
-        if (/dubious ownership/.test(result.stderr))
-            throw new errors/* ActionError */.lZ(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
-        return undefined;
-    }
-    const [root, shallow] = result.stdout.trim().split('\n');
-    return { root, shallow: shallow === 'true' };
-}
-/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
-async function listGitTags(repoDir) {
-    const { stdout } = await runProcess('git', [
-        '-C',
-        repoDir,
-        'for-each-ref',
-        '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
-        'refs/tags',
-    ]);
-    return stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-        const [tag, object, peeled, created] = line.split('\0');
-        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
-    });
-}
-/** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
-async function objectTypeAt(repoDir, ref, path) {
-    const spec = path === '' ? `${ref}^{tree}` : `${ref}:${path}`;
-    const result = await runProcess('git', ['-C', repoDir, 'cat-file', '-t', spec], { okExitCodes: [0, 128] });
-    return result.exitCode === 0 ? result.stdout.trim() : undefined;
-}
-/** The fully qualified ref of a tag, so a branch of the same name can never be picked instead. */
-function tagRef(tag) {
-    return `refs/tags/${tag}`;
-}
-
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/repository.ts
 
 
@@ -43648,11 +44286,11 @@ async function checkDownScripts(steps, migrations, client) {
 
 
 
-const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
+const migration_diff_FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
 async function migrationsAt(repoRoot, release, dir, format, role) {
     const ref = tagRef(release.tag);
     if ((await objectTypeAt(repoRoot, ref, '')) === undefined) {
-        throw new errors/* ActionError */.lZ(`Release ${release.tag} is on GitHub but not in the checkout, so its migrations cannot be read.`, { hint: FETCH_HINT });
+        throw new errors/* ActionError */.lZ(`Release ${release.tag} is on GitHub but not in the checkout, so its migrations cannot be read.`, { hint: migration_diff_FETCH_HINT });
     }
     const type = await objectTypeAt(repoRoot, ref, dir);
     if (type === undefined) {
@@ -43720,6 +44358,7 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/schema-plan.ts
+
 
 
 
@@ -43896,6 +44535,8 @@ async function planSchema(request) {
 function planIdentity(schema, strategy) {
     if (!schema)
         return { strategy, targetVersion: '0', reverts: [] };
+    if (schema.alembic)
+        return alembicIdentity(schema.alembic, strategy, schema.currentSchema);
     if (strategy === 'down-migrations') {
         const versions = schema.toRevert.map((migration) => migration.version);
         return downIdentity(schema.checkout, versions, schema.downPlan ? schema.downPlan.toVersion : schema.targetSchema);
@@ -44309,6 +44950,7 @@ function verdict(facts) {
 
 
 
+
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema, decision) {
     const warnings = [...(schema?.warnings ?? [])];
@@ -44363,20 +45005,30 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
     if (!sources.git || sources.migrationsPath === undefined)
         return undefined;
     const { git, migrationsPath } = sources;
+    const format = inputs.migrationsFormat;
+    if (format === 'alembic')
+        return await planAlembic({
+            repoRoot: git.root,
+            dir: migrationsPath,
+            current: current.release,
+            target: target.release,
+            database: inputs.database,
+            historyTable: inputs.historyTable,
+        });
     let database;
     try {
         if (inputs.database) {
-            database = await openDatabase(inputs.database, inputs.migrationsFormat, inputs.historyTable);
+            database = await openDatabase(inputs.database, format, inputs.historyTable);
             core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
         }
         return await planSchema({
             repoRoot: sources.git.root,
             dir: sources.migrationsPath,
-            format: inputs.migrationsFormat,
+            format,
             current: current.release,
             target: target.release,
             compatibility,
-            readCheckout: () => checkoutMigrations(git, migrationsPath, inputs.migrationsFormat),
+            readCheckout: () => checkoutMigrations(git, migrationsPath, format),
             releases: catalog.releases,
             database,
             historyTable: inputs.historyTable,

@@ -42,11 +42,24 @@ export async function readHistory(
 }
 
 export interface DetectedHistory {
-  format: MigrationFormat;
+  /** The tool whose table it is: a SQL-file tool, or Alembic (alembic_version). */
+  format: MigrationFormat | 'alembic';
   table: string;
+  /** The current version; Alembic's heads joined with "," (two on a branched graph). */
   version: string | null;
+  /** The applied versions as the table records them, oldest first (Alembic: its heads, sorted). */
+  applied: string[];
   dirty: boolean;
 }
+
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED: readonly { table: string; column: string; format: MigrationFormat | 'alembic' }[] = [
+  { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+  { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+  { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+  { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+  { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
 
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
@@ -55,19 +68,35 @@ export interface DetectedHistory {
 export async function detectSchemaVersion(client: pg.Client): Promise<DetectedHistory | undefined> {
   const { rows } = await client.query<{ table_name: string; column_name: string }>(
     `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`,
+      WHERE table_schema = 'public' AND table_name = ANY($1)`,
+    [[...new Set(DETECTED.map((entry) => entry.table))]],
   );
-  const columns = (table: string) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-  let format: MigrationFormat | undefined;
-  let tableName = 'schema_migrations';
-  if (columns('__diesel_schema_migrations').includes('version')) {
-    format = 'diesel';
-    tableName = '__diesel_schema_migrations';
-  } else if (columns('schema_migrations').includes('dirty')) format = 'golang-migrate';
-  else if (columns('schema_migrations').includes('version')) format = 'dbmate';
-  if (!format) return undefined;
-  const state = await readHistory(client, format, { schema: 'public', table: tableName });
-  return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+  const found = DETECTED.find((entry) =>
+    rows.some((row) => row.table_name === entry.table && row.column_name === entry.column),
+  );
+  if (!found) return undefined;
+  const table = { schema: 'public', table: found.table };
+  if (found.format === 'alembic') {
+    const { rows: heads } = await client.query<{ version_num: string }>(
+      `SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`,
+    );
+    const applied = heads.map((row) => row.version_num);
+    return {
+      format: 'alembic',
+      table: `public.${found.table}`,
+      version: applied.join(',') || null,
+      applied,
+      dirty: false,
+    };
+  }
+  const state = await readHistory(client, found.format, table);
+  return {
+    format: found.format,
+    table: `public.${found.table}`,
+    version: state.current,
+    applied: state.applied,
+    dirty: state.dirty,
+  };
 }
 
 // The write side: the statements each tool itself runs on its history table (its module in tools/

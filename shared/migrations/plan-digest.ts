@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ActionError } from '../errors.js';
 import { compareVersions, hasStatements } from './formats.js';
-import { detectSchemaVersion, parseHistoryTable, readHistory, type HistoryState } from './history.js';
+import { detectSchemaVersion, type HistoryState } from './history.js';
 import { versionsAbove } from './runner.js';
 import type { Migration, MigrationScript } from './types.js';
 
@@ -172,9 +172,7 @@ export async function restoreIdentity(
   targetVersion: string | null,
 ): Promise<{ identity: PlanIdentity; currentVersion: string | null }> {
   const detected = await detectSchemaVersion(client);
-  const history = detected
-    ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
-    : { applied: [], current: null };
+  const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
   return {
     identity: {
       strategy: 'restore-backup',

@@ -37,6 +37,12 @@ export interface AlembicRevision {
   sha256: string;
   upgradeOps: AlembicOp[];
   downgradeOps: AlembicOp[];
+  /**
+   * What downgrade() is: "ops" (it has op.* calls), "empty" (pass, or no op.* call: a merge point, a
+   * data fix with nothing to undo), "raises" (its body only raises: the team said it cannot be undone)
+   * or "missing" (no downgrade function).
+   */
+  downgrade: 'ops' | 'empty' | 'raises' | 'missing';
 }
 
 // Reads {path: source} as JSON on stdin, writes [{revision, ...}] as JSON on stdout. Files without a
@@ -105,6 +111,14 @@ def op_calls(function):
     ops.sort(key=lambda op: op["line"])
     return ops
 
+def downgrade_kind(function):
+    if function is None:
+        return "missing"
+    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    if body and all(isinstance(n, ast.Raise) for n in body):
+        return "raises"
+    return "ops" if op_calls(function) else "empty"
+
 files = json.load(sys.stdin)
 revisions = []
 for path, source in sorted(files.items()):
@@ -142,6 +156,7 @@ for path, source in sorted(files.items()):
         "file": path,
         "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
         "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+        "downgrade": downgrade_kind(functions.get("downgrade")),
     })
 json.dump(revisions, sys.stdout)
 `;
@@ -183,25 +198,54 @@ export async function readAlembicRevisions(
   files: readonly string[],
   python = graphPython(),
 ): Promise<AlembicRevision[]> {
+  return (await readAlembicGraphs([{ source, files }], python))[0];
+}
+
+/**
+ * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
+ * one python process: one interpreter start whatever the number of graphs.
+ */
+export async function readAlembicGraphs(
+  graphs: readonly { source: FileSource; files: readonly string[] }[],
+  python = graphPython(),
+): Promise<AlembicRevision[][]> {
+  // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
   const sources: Record<string, string> = {};
-  for (const file of files.filter(isRevisionFile)) sources[file] = await source.readFile(file);
+  const key = (index: number, file: string) => `${index}/${file}`;
+  for (const [index, graph] of graphs.entries())
+    for (const file of graph.files.filter(isRevisionFile))
+      sources[key(index, file)] = await graph.source.readFile(file);
   // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
   const result = await runProcess(python, ['-S', '-c', PARSER], {
     input: JSON.stringify(sources),
     okExitCodes: [0, 1],
   });
-  if (result.exitCode !== 0)
-    throw new ActionError(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
-  const revisions = (JSON.parse(result.stdout) as Omit<AlembicRevision, 'sha256'>[]).map((revision) => ({
-    ...revision,
-    sha256: createHash('sha256').update(sources[revision.file], 'utf8').digest('hex'),
-  }));
+  if (result.exitCode !== 0) {
+    const where = graphs.map((graph) => graph.source.description).join(' and ');
+    throw new ActionError(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
+  }
+  const parsed = JSON.parse(result.stdout) as Omit<AlembicRevision, 'sha256'>[];
+  return graphs.map((graph, index) => {
+    const prefix = `${index}/`;
+    const revisions = parsed
+      .filter((revision) => revision.file.startsWith(prefix))
+      .map((revision) => ({
+        ...revision,
+        file: revision.file.slice(prefix.length),
+        sha256: createHash('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+      }));
+    checkGraph(revisions, graph.source.description);
+    return revisions;
+  });
+}
+
+function checkGraph(revisions: readonly AlembicRevision[], description: string): void {
   const seen = new Map<string, string>();
   for (const revision of revisions) {
     const other = seen.get(revision.revision);
     if (other)
       throw new ActionError(
-        `Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`,
+        `Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`,
       );
     seen.set(revision.revision, revision.file);
   }
@@ -211,10 +255,9 @@ export async function readAlembicRevisions(
     );
     if (missing.length)
       throw new ActionError(
-        `Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`,
+        `Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`,
       );
   }
-  return revisions;
 }
 
 /** Revisions nothing follows: Alembic's heads. */

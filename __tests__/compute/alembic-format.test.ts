@@ -1,0 +1,250 @@
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { migrateDatabase } from '../../shared/migrations/runner.js';
+import { runProcess } from '../../shared/process.js';
+import { REPO_ROOT, runAction } from '../support/action-harness.js';
+import { schemaOfUrl, targetOfUrl, withClient, type TestDatabase } from '../support/database.js';
+import { freshDatabases } from '../migrations/helpers.js';
+import { createFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { compute, expectSuccess, migrationsOf, warningsOf } from './support.js';
+
+/**
+ * compute-rollback-target with migrations-format alembic, the bundled action run as the runner runs
+ * it, on the 10-revision fixture app (__tests__/fixtures/alembic-app: a branch 0004a/0004b and a merge
+ * 0005) released in git as four tags, with Debian's alembic and real PostgreSQL.
+ */
+const FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app');
+const VERSIONS = 'alembic/versions';
+const database = freshDatabases();
+
+function revisionFiles(prefixes: string[]): Record<string, string> {
+  const dir = path.join(FIXTURE, VERSIONS);
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((file) => file.endsWith('.py') && prefixes.some((prefix) => file.startsWith(`${prefix}_`)))
+      .map((file) => [`${VERSIONS}/${file}`, readFileSync(path.join(dir, file), 'utf8')]),
+  );
+}
+
+let repo: FixtureRepo;
+beforeAll(() => {
+  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
+  repo = createFixtureRepo(
+    [
+      { tag: 'v0.9.0', files: { 'README.md': 'before the database\n' } },
+      {
+        tag: 'v1.0.0',
+        files: {
+          'alembic.ini': app('alembic.ini'),
+          'alembic/env.py': app('alembic/env.py'),
+          'alembic/script.py.mako': app('alembic/script.py.mako'),
+          ...revisionFiles(['0001', '0002', '0003']),
+        },
+      },
+      { tag: 'v1.1.0', files: revisionFiles(['0004a', '0004b']) },
+      { tag: 'v1.2.0', files: revisionFiles(['0005', '0006']) },
+      { tag: 'v1.3.0', files: revisionFiles(['0007', '0008', '0009']) },
+    ],
+    { prefix: 'alembic-compute' },
+  );
+});
+afterAll(() => repo.remove());
+
+async function alembic(db: TestDatabase, ...args: string[]): Promise<void> {
+  await runProcess('alembic', args, { cwd: repo.dir, env: { DATABASE_URL: db.url } });
+}
+
+async function migrated(prefix: string, to = 'heads'): Promise<TestDatabase> {
+  const db = await database(prefix);
+  await alembic(db, 'upgrade', to);
+  return db;
+}
+
+async function alembicVersion(db: TestDatabase): Promise<string[]> {
+  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version ORDER BY 1')).rows.map(
+    (row) => row.version_num,
+  );
+}
+
+const plan = (inputs: Record<string, string>) =>
+  compute(repo.dir, { 'migrations-dir': VERSIONS, 'migrations-format': 'alembic', ...inputs });
+
+describe('compute-rollback-target, migrations-format alembic', () => {
+  it('from git alone: the target is the head at the target tag, the revisions to revert newest first', async () => {
+    const result = await plan({ current: 'v1.3.0', target: 'v1.2.0' });
+    expectSuccess(result);
+    expect(result.outputs).toMatchObject({
+      'plan-source': 'git',
+      'current-schema-version': '0009',
+      'target-schema-version': '0006',
+      strategy: 'restore-backup',
+    });
+    expect(migrationsOf(result).map((migration) => [migration.version, migration.class])).toEqual([
+      ['0009', 'data-loss'],
+      ['0008', 'breaking'],
+      ['0007', expect.any(String)],
+    ]);
+    expect(result.outputs['plan-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('back below the merge: the target tag has two heads, and everything from the merge up is reverted', async () => {
+    const db = await migrated('alembic_compute_merge');
+    const result = await plan({ current: 'v1.3.0', target: 'v1.1.0', 'database-url': db.url });
+    expectSuccess(result);
+    expect(result.outputs).toMatchObject({
+      'plan-source': 'database',
+      'current-schema-version': '0009',
+      'target-schema-version': '0004a,0004b',
+    });
+    expect(migrationsOf(result).map((migration) => migration.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+      '0006',
+      '0005',
+    ]);
+  });
+
+  it('classifies each op.* kind of the fixture from upgrade(), and says so; downgrade() data loss is a revert warning', async () => {
+    const result = await plan({ current: 'v1.3.0', target: 'v0.9.0', 'db-policy': 'down-migrations' });
+    expectSuccess(result);
+    const migrations = migrationsOf(result);
+    const byVersion = Object.fromEntries(migrations.map((migration) => [migration.version, migration]));
+    expect(migrations.map((migration) => migration.version)).toEqual([
+      '0009',
+      '0008',
+      '0007',
+      '0006',
+      '0005',
+      '0004a',
+      '0004b',
+      '0003',
+      '0002',
+      '0001',
+    ]);
+    const classOf = (version: string) => [byVersion[version].class, byVersion[version].statements[0]?.reasons[0]];
+    expect(classOf('0001')).toEqual(['additive', 'creates table users']); // op.create_table
+    expect(classOf('0002')).toEqual(['additive', 'adds column users.name, nullable']); // op.add_column nullable
+    expect(classOf('0004b')).toEqual(['additive', 'adds column users.status with a server default']);
+    expect(classOf('0006')).toEqual(['additive', 'creates index ix_orders_user_id']); // op.create_index
+    expect(classOf('0008')).toEqual([
+      'breaking',
+      "makes users.name NOT NULL: old code's inserts without it fail", // op.alter_column(nullable=False)
+    ]);
+    expect(classOf('0009')).toEqual(['data-loss', 'drops column users.status']); // op.drop_column
+    expect(byVersion['0009'].dataLost).toEqual(['users.status']);
+    // op.execute("UPDATE ...") goes through the SQL classifier, which reads the statement itself.
+    expect(byVersion['0007'].statements[0].sql).toContain('UPDATE users SET name = email');
+    expect(byVersion['0005'].statements).toEqual([]);
+    expect((byVersion['0001'] as unknown as { classifiedFrom: string }).classifiedFrom).toContain('op.* calls');
+    // op.drop_table in 0001's downgrade(): reverting it loses the users rows.
+    expect(byVersion['0001'].revertWarnings.map((warning) => warning.message).join(' ')).toContain('drops table users');
+    expect(warningsOf(result).some((warning) => warning.kind === 'data-loss' && warning.migration === '0001')).toBe(
+      true,
+    );
+  });
+
+  it('image-only when alembic_version is already at the target head', async () => {
+    const db = await migrated('alembic_compute_equal', '0006');
+    const result = await plan({ current: 'v1.3.0', target: 'v1.2.0', 'database-url': db.url });
+    expectSuccess(result);
+    expect(result.outputs).toMatchObject({
+      'current-schema-version': '0006',
+      'target-schema-version': '0006',
+      strategy: 'image-only',
+      migrations: '[]',
+    });
+  });
+
+  it('the plan-digest is the one apply-down-migrations checks: compute, then apply-down runs it; an edited revision between is refused', async () => {
+    const db = await migrated('alembic_compute_roundtrip');
+    const fresh = await migrated('alembic_compute_roundtrip_fresh', '0006');
+    const result = await plan({
+      current: 'v1.3.0',
+      target: 'v1.2.0',
+      'database-url': db.url,
+      'db-policy': 'down-migrations',
+    });
+    expectSuccess(result);
+    expect(result.outputs.strategy).toBe('down-migrations');
+    const digest = result.outputs['plan-digest'];
+    const applyDown = (extra: Record<string, string | boolean> = {}) =>
+      runAction('apply-down-migrations', {
+        inputs: {
+          'database-url': db.url,
+          'migrations-dir': path.join(repo.dir, VERSIONS),
+          'migrations-format': 'alembic',
+          'working-directory': repo.dir,
+          'skip-backup-check': true,
+          plan: result.outputs.migrations,
+          'expected-plan-digest': digest,
+          ...extra,
+        },
+      });
+    const dry = await applyDown({ 'dry-run': true });
+    expect(dry.errors).toEqual([]);
+    expect(dry.outputs['plan-digest']).toBe(digest);
+
+    const file = path.join(repo.dir, VERSIONS, '0008_users_name_required.py');
+    const original = readFileSync(file, 'utf8');
+    appendFileSync(file, '\n# edited after the plan was approved\n');
+    try {
+      const refused = await applyDown();
+      expect(refused.exitCode).toBe(1);
+      expect(refused.errors[0]).toContain(`The approved plan (expected-plan-digest ${digest})`);
+      expect(refused.errors[0]).toContain('0008');
+      expect(await alembicVersion(db)).toEqual(['0009']);
+    } finally {
+      await import('node:fs').then((fs) => fs.writeFileSync(file, original));
+    }
+
+    const applied = await applyDown();
+    expect(applied.errors).toEqual([]);
+    expect(applied.log).toContain(`The plan is the approved one: ${digest}.`);
+    expect(await alembicVersion(db)).toEqual(['0006']);
+    expect(await schemaOfUrl(db.url)).toBe(await schemaOfUrl(fresh.url));
+  });
+
+  it('an alembic_version revision the versions directory does not have is refused, naming the input and the table', async () => {
+    const db = await migrated('alembic_compute_unknown');
+    await db.query(`UPDATE alembic_version SET version_num = 'f00dfeed'`);
+    const result = await plan({ current: 'v1.3.0', target: 'v1.2.0', 'database-url': db.url });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toContain('Input "database-url"');
+    expect(result.errors[0]).toContain('f00dfeed');
+    expect(result.errors[0]).toContain('(history-table "public"."alembic_version")');
+  });
+});
+
+describe('detectSchemaVersion (backup metadata, restore checks) finds Prisma and Alembic history tables', () => {
+  it('alembic_version: its heads, joined with "," on a branched graph', async () => {
+    const db = await migrated('alembic_detect', '0004a');
+    await alembic(db, 'upgrade', '0004b');
+    expect(await withClient(db.url, detectSchemaVersion)).toEqual({
+      format: 'alembic',
+      table: 'public.alembic_version',
+      version: '0004a,0004b',
+      applied: ['0004a', '0004b'],
+      dirty: false,
+    });
+    await alembic(db, 'upgrade', 'heads');
+    expect((await withClient(db.url, detectSchemaVersion))?.version).toBe('0009');
+  });
+
+  it('_prisma_migrations: the newest applied migration', async () => {
+    const db = await database('prisma_detect');
+    await migrateDatabase(targetOfUrl(db.url), {
+      migrationsDir: path.join(REPO_ROOT, '__tests__', 'fixtures', 'prisma-app', 'prisma', 'migrations'),
+      format: 'prisma',
+      to: '20250301000000_add_user_name',
+    });
+    expect(await withClient(db.url, detectSchemaVersion)).toEqual({
+      format: 'prisma',
+      table: 'public._prisma_migrations',
+      version: '20250301000000_add_user_name',
+      applied: ['20250101000000_init', '20250201000000_add_post', '20250301000000_add_user_name'],
+      dirty: false,
+    });
+  });
+});
