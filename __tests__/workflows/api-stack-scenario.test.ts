@@ -16,7 +16,7 @@ import { findCalled, step } from '../../scripts/demo/scenario.js';
  * The demo's second stack (npm run demo plays it after the first): API and jobs services from one
  * image with Alembic inside, date-tagged releases, deployed by the example deploy.yml; the broken
  * 2026-11-25-rc1 fails its smoke test and the same auto-rollback.yml and rollback.yml roll it back,
- * downgrading through `docker-compose run --rm api alembic` in the image being left.
+ * downgrading through `docker-compose run --rm migrate alembic` in the image being left.
  */
 describe('the API stack (Alembic in the image, date tags) through the workflows', () => {
   let result: ApiStackResult;

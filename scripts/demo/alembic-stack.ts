@@ -16,13 +16,20 @@ import { createDemoWorld, ENVIRONMENT, type AppContext, type AppSetup, type Demo
  * good; 2026-11-25-rc1 adds revision 0007 and a query on a column no migration created, so its
  * smoke test fails and deploy.yml's rollback job rolls it back through the same auto-rollback.yml and
  * rollback.yml as the first stack: only the repository variables differ (migrations-format alembic,
- * migrate-command `docker-compose run --rm api alembic`, services api,jobs). The downgrade runs in
+ * migrate-command `docker-compose run --rm migrate alembic`, services api,jobs). The downgrade runs in
  * the image of the release being left, the only one with 0007's downgrade().
  */
 const ALEMBIC_APP = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-app');
 const STACK_FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-stack');
 export const API_REPOSITORY = 'acme/api';
-export const MIGRATE_COMMAND = 'docker-compose run --rm api alembic';
+/**
+ * The API image's alembic, as a one-off container of the compose file's migrate service (the api
+ * service's image and settings). Not `run --rm api`: compose v1, the only compose here, cannot
+ * run a one-off container of a service that is running with network_mode host (it links the one-off
+ * container to the running one, which the engine refuses: docker/compose#4548, fixed only in v2),
+ * and the plan's dry run and the deploy's migration run while api is up.
+ */
+export const MIGRATE_COMMAND = 'docker-compose run --rm migrate alembic';
 
 interface Release {
   tag: string;
@@ -76,12 +83,19 @@ export function apiComposeFile(image: string): string {
 `;
   return `# The API stack on its deploy host: api and jobs, one image. The rest comes from .env.
 services:
-${service('api', 'API_PORT')}${service('jobs', 'JOBS_PORT')}`;
+${service('api', 'API_PORT')}${service('jobs', 'JOBS_PORT')}  # One-off containers only: docker-compose run --rm migrate alembic <command>.
+  migrate:
+    image: ${image}:\${IMAGE_TAG}
+    network_mode: host
+    command: ["alembic", "current"]
+    environment:
+      DATABASE_URL: \${DATABASE_URL}
+`;
 }
 
 /**
  * The team's migrate step: records the release's tag in the deploy host's .env (so that
- * `docker-compose run --rm api alembic` runs this release's code, during a rollback too), then
+ * `docker-compose run --rm migrate alembic` runs this release's code, during a rollback too), then
  * migrates with the release's image.
  */
 function migrateUpScript(deployHost: string): string {

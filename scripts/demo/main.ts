@@ -1,7 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { apiStackProblems, BROKEN_TAG, GOOD_TAG, runApiStack, type ApiStackResult } from './alembic-stack.js';
+import {
+  apiStackProblems,
+  BROKEN_TAG,
+  GOOD_TAG,
+  MIGRATE_COMMAND,
+  runApiStack,
+  type ApiStackResult,
+} from './alembic-stack.js';
 import {
   failedJobs,
   manualRollbackProblems,
@@ -83,7 +90,7 @@ function reportApiStack(print: (line: string) => void, stack: ApiStackResult): v
   print(`    strategy:            ${rollback.outputs.strategy ?? ''} → ${rollback.outputs['target-tag'] ?? ''}`);
   if (down?.outcome === 'success')
     print(
-      `    alembic:             ${down.outputs['initial-version']} → ${down.outputs['final-version']} (docker-compose run --rm api alembic downgrade, in the ${BROKEN_TAG} image)`,
+      `    alembic:             ${down.outputs['initial-version']} → ${down.outputs['final-version']} (${MIGRATE_COMMAND} downgrade, in the ${BROKEN_TAG} image)`,
     );
   print(
     `    running:             api ${state.runningTags.api ?? 'nothing'}, jobs ${state.runningTags.jobs ?? 'nothing'}; alembic_version ${state.alembicVersion.join(',') || 'none'}`,
