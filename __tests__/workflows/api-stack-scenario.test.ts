@@ -22,6 +22,11 @@ describe('the API stack (Alembic in the image, date tags) through the workflows'
   let result: ApiStackResult;
   const lines: string[] = [];
 
+  afterAll(() => {
+    // The runner's log, when the rollback did not end where it should: which step, and why.
+    if (result && apiStackProblems(result).length > 0) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+
   beforeAll(async () => {
     result = await runApiStack({
       root: mkdtempSync(path.join(os.tmpdir(), 'demo-api-stack-')),
@@ -71,6 +76,10 @@ describe('the API stack (Alembic in the image, date tags) through the workflows'
   it("the demo's own check fails when the stack did not end on the good release", () => {
     const broken: ApiStackResult = {
       ...result,
+      rollback: {
+        ...result.rollback,
+        outputs: { ...result.rollback.outputs, outcome: 'rolled-back', 'target-tag': GOOD_TAG },
+      },
       state: {
         ...result.state,
         runningTags: { api: GOOD_TAG, jobs: BROKEN_TAG },

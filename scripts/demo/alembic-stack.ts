@@ -316,7 +316,15 @@ export function apiStackProblems(result: ApiStackResult): string[] {
   const problems: string[] = [];
   const { state, rollback } = result;
   const outcome = rollback.outputs.outcome ?? '';
-  if (outcome !== 'rolled-back') problems.push(`API stack: rollback outcome ${outcome || 'none'}`);
+  if (outcome !== 'rolled-back') {
+    // Where it stopped: the first failed step of each failed job of the rollback.
+    const stops = Object.entries(rollback.jobs)
+      .filter(([, job]) => job.outcome === 'failure')
+      .map(([id, job]) => `${id} at "${job.steps.find((candidate) => candidate.outcome === 'failure')?.name ?? '?'}"`);
+    problems.push(
+      `API stack: rollback outcome ${outcome || 'none'}${stops.length ? ` (failed: ${stops.join(', ')})` : ''}`,
+    );
+  }
   if (rollback.outputs['target-tag'] !== GOOD_TAG)
     problems.push(`API stack: rolled back to ${rollback.outputs['target-tag'] || 'nothing'}, not ${GOOD_TAG}`);
   for (const service of ['api', 'jobs'])
