@@ -1,10 +1,10 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
 import { schemaOfUrl, type TestDatabase } from '../../testkit/database.js';
-import { copyLibraries, hashInputs, rootfsTarball, sharedLibraries } from '../../testkit/services/demo-images.js';
+import { buildAlembicImage } from '../../testkit/services/alembic-image.js';
 import { serviceEnv, testResourceName } from '../../testkit/services/index.js';
 import { freshDatabases, parseJsonOutput } from './helpers.js';
 
@@ -17,50 +17,7 @@ import { freshDatabases, parseJsonOutput } from './helpers.js';
  */
 const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
 const PYTHON = '/usr/bin/python3.11';
-const SITE = '/usr/lib/python3/dist-packages';
-const PACKAGES = ['alembic', 'sqlalchemy', 'psycopg2', 'mako', 'markupsafe', 'greenlet'];
 const database = freshDatabases();
-
-function filesBelow(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.join(entry.parentPath, entry.name));
-}
-
-async function buildAppImage(dockerHost: string, image: string): Promise<void> {
-  const site = readdirSync(SITE).filter((name) =>
-    PACKAGES.some((pkg) => name.toLowerCase() === pkg || name.toLowerCase().startsWith(`${pkg}-`)),
-  );
-  const sources = [...filesBelow(FIXTURE), PYTHON, '/usr/bin/alembic'];
-  const tarball = await rootfsTarball(
-    'alembic-app',
-    hashInputs(sources, `alembic-app-v1 ${site.join(' ')}`),
-    async (root) => {
-      mkdirSync(path.join(root, 'usr', 'bin'), { recursive: true });
-      cpSync(PYTHON, path.join(root, 'usr', 'bin', 'python3'));
-      cpSync('/usr/bin/alembic', path.join(root, 'usr', 'bin', 'alembic'));
-      cpSync('/usr/lib/python3.11', path.join(root, 'usr', 'lib', 'python3.11'), {
-        recursive: true,
-        filter: (source) => !/\/(test|idlelib|tkinter|__pycache__)$/.test(source),
-      });
-      for (const name of site) cpSync(path.join(SITE, name), path.join(root, SITE, name), { recursive: true });
-      const objects = [PYTHON, ...filesBelow(root).filter((file) => file.endsWith('.so'))];
-      const libraries = new Set<string>();
-      for (const object of objects) for (const library of await sharedLibraries(object)) libraries.add(library);
-      copyLibraries(
-        root,
-        [...libraries].filter((library) => !library.startsWith(root)),
-      );
-      cpSync(FIXTURE, path.join(root, 'app'), { recursive: true });
-      mkdirSync(path.join(root, 'tmp'), { recursive: true });
-    },
-  );
-  await runProcess(
-    'docker',
-    ['import', '--change', 'WORKDIR /app', '--change', 'ENV PATH=/usr/bin:/bin', tarball, image],
-    { env: { DOCKER_HOST: dockerHost } },
-  );
-}
 
 let project: string;
 let image: string;
@@ -68,7 +25,7 @@ let dockerHost: string;
 beforeAll(async () => {
   dockerHost = serviceEnv('dockerHost');
   image = `localhost/${testResourceName('alembic-app')}:newer`;
-  await buildAppImage(dockerHost, image);
+  await buildAlembicImage(dockerHost, image, FIXTURE);
   project = mkdtempSync(path.join(os.tmpdir(), 'alembic-compose-'));
   // DATABASE_URL passes through from the environment migrate-command runs in.
   writeFileSync(

@@ -15,6 +15,7 @@ describe('npm run demo, when the drill cannot keep its matrix', () => {
     const { exitCode, failures, result } = await mainDemo({
       print: (line) => printed.push(line),
       manualRollbackTo: '',
+      apiStack: false,
       prepare: (world) => {
         github = world.github;
         world.artifacts.refuseUploads = /^rollback-drill-matrix$/;

@@ -2,12 +2,22 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  apiStackProblems,
+  BROKEN_TAG,
+  GOOD_TAG,
+  MIGRATE_COMMAND,
+  runApiStack,
+  type ApiStackResult,
+} from './alembic-stack.js';
+import {
   failedJobs,
   manualRollbackProblems,
   runDemo,
   type DemoResult,
   type DemoWorld,
+  step,
   type RollbackRecord,
+  type StoryRun,
 } from './scenario.js';
 
 /**
@@ -23,6 +33,8 @@ export interface DemoMainOptions {
   prepare?: (world: DemoWorld) => void;
   /** The manual rollback's target; empty leaves it out (a shorter story for tests). Default v1.1.0. */
   manualRollbackTo?: string;
+  /** Also play the second stack (API and jobs, Alembic, date tags). Default true. */
+  apiStack?: boolean;
 }
 
 function report(print: (line: string) => void, title: string, rollback: RollbackRecord): void {
@@ -70,8 +82,29 @@ function check(rollback: RollbackRecord, tag: string, schema: number, strategy: 
   return problems;
 }
 
-/** Jobs that failed although the story expects them to pass (every job but the broken deploy's). */
-export function unexpectedFailures(result: DemoResult): string[] {
+function reportApiStack(print: (line: string) => void, stack: ApiStackResult): void {
+  const { state, rollback } = stack;
+  const down = step(rollback.jobs.rollback, 'Revert migrations');
+  print(`  automatic rollback of the API stack after the failed deploy of ${BROKEN_TAG}:`);
+  print(`    plan:                ${rollback.jobs.plan.outputs.verdict ?? ''}`);
+  print(`    strategy:            ${rollback.outputs.strategy ?? ''} → ${rollback.outputs['target-tag'] ?? ''}`);
+  if (down?.outcome === 'success')
+    print(
+      `    alembic:             ${down.outputs['initial-version']} → ${down.outputs['final-version']} (${MIGRATE_COMMAND} downgrade, in the ${BROKEN_TAG} image)`,
+    );
+  print(
+    `    running:             api ${state.runningTags.api ?? 'nothing'}, jobs ${state.runningTags.jobs ?? 'nothing'}; alembic_version ${state.alembicVersion.join(',') || 'none'}`,
+  );
+  print(
+    `    probes:              api /healthz ${state.healthz.status} ${state.healthz.version}, /readyz ${state.readyz.status}; jobs /readyz ${state.jobsReadyz.status}`,
+  );
+  print(
+    `    detection → healthy: ${(stack.detectionToHealthyMs / 1000).toFixed(1)} s; the whole stack's story ${stack.seconds.toFixed(0)} s`,
+  );
+}
+
+/** Jobs that failed although the story expects them to pass (every job but the broken deploys'). */
+export function unexpectedFailures(result: { runs: StoryRun[] }): string[] {
   return result.runs.flatMap(({ label, run, expectedFailures }) =>
     failedJobs(run)
       .filter((job) => !expectedFailures.includes(job))
@@ -81,7 +114,7 @@ export function unexpectedFailures(result: DemoResult): string[] {
 
 export async function mainDemo(
   options: DemoMainOptions,
-): Promise<{ exitCode: number; failures: string[]; result: DemoResult }> {
+): Promise<{ exitCode: number; failures: string[]; result: DemoResult; apiStack?: ApiStackResult }> {
   const { print } = options;
   const result = await runDemo({
     root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-')),
@@ -91,6 +124,17 @@ export async function mainDemo(
     prepare: options.prepare,
   });
   const failures: string[] = [];
+  let apiStack: ApiStackResult | undefined;
+  if (options.apiStack ?? true) {
+    print(
+      `\n=== The second stack: API and jobs services, Alembic inside the image, date tags (${GOOD_TAG}, ${BROKEN_TAG}) ===`,
+    );
+    try {
+      apiStack = await runApiStack({ root: mkdtempSync(path.join(os.tmpdir(), 'rollback-demo-api-')), log: print });
+    } catch (error) {
+      failures.push(`the API stack's story failed: ${(error as Error).message}`);
+    }
+  }
   print('\n=== Timelines (seconds from the start of the failed deploy, then from the button press) ===');
   for (const line of result.timelines) print(line);
   print('\n=== Notifications sent to the webhook ===');
@@ -107,16 +151,22 @@ export async function mainDemo(
     report(print, 'manual rollback to v1.1.0 (before the breaking rename)', result.manual);
     failures.push(...check(result.manual, 'v1.1.0', 3, 'down-migrations'), ...manualRollbackProblems(result.manual));
   }
-  const unexpected = unexpectedFailures(result);
+  if (apiStack) {
+    reportApiStack(print, apiStack);
+    failures.push(...apiStackProblems(apiStack));
+  }
+  const unexpected = unexpectedFailures({ runs: [...result.runs, ...(apiStack?.runs ?? [])] });
   if (unexpected.length > 0) {
-    print('\n=== Jobs that failed (only the broken deploy of v1.3.0 may) ===');
+    print(`\n=== Jobs that failed (only the broken deploys of v1.3.0 and ${BROKEN_TAG} may) ===`);
     for (const job of unexpected) print(`  ✗ ${job}`);
     failures.push(`${unexpected.length} job(s) failed: ${unexpected.join('; ')}`);
   }
   if (failures.length > 0) {
     print(`\nnpm run demo: FAILED: ${failures.join('; ')}`);
-    return { exitCode: 1, failures, result };
+    return { exitCode: 1, failures, result, apiStack };
   }
-  print('\nnpm run demo: the service is healthy on the last good release, and no job failed but the broken deploy.');
-  return { exitCode: 0, failures, result };
+  print(
+    `\nnpm run demo: ${apiStack ? 'both stacks are' : 'the service is'} healthy on the last good release, and no job failed but the broken deploy${apiStack ? 's' : ''}.`,
+  );
+  return { exitCode: 0, failures, result, apiStack };
 }

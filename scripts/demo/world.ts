@@ -42,6 +42,24 @@ export interface WorldOptions {
   jobStartLatencyMs?: number;
   /** How the app runs on its deploy host: a compose project (default), or a stack on the engine's swarm (a single-node manager). */
   platform?: 'compose' | 'swarm';
+  /** Another app than the demo app (the second stack): its repository, deploy host and settings. */
+  app?: AppSetup;
+}
+
+/** What the world hands an app's setup: where its repository and deploy host go, and what they reach. */
+export interface AppContext {
+  appRepo: string;
+  deployHost: string;
+  databaseUrl: string;
+  port: number;
+  project: string;
+}
+
+/** An app other than the demo app: how its repository and deploy host are made, and its repository variables. */
+export interface AppSetup {
+  repository: string;
+  prepare(context: AppContext): Promise<void>;
+  vars: Record<string, string>;
 }
 
 export interface RunSettings {
@@ -131,19 +149,23 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
   const github = await startFakeGitHub({ token });
   const artifacts = await startArtifactService({ github: github.server });
   const webhook = await startWebhook(notifications);
-  const appRepo = path.join(root, 'shop');
+  const repository = options.app?.repository ?? APP_REPOSITORY;
+  const appRepo = path.join(root, repository.split('/')[1]);
   const deployHost = path.join(root, 'deploy-host');
   const concurrency = new ConcurrencyRegistry();
   log(
     `demo: database ${database.name}, app on ${baseUrl}, ${platform === 'swarm' ? 'swarm stack' : 'compose project'} ${project}, GitHub and artifact stand-ins on ${github.server.baseUrl}, ${artifacts.baseUrl}`,
   );
-  await createDemoAppRepository(appRepo, imageRepository);
-  prepareDeployHost(
-    deployHost,
-    appRepo,
-    { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken },
-    platform,
-  );
+  if (options.app) await options.app.prepare({ appRepo, deployHost, databaseUrl: database.url, port, project });
+  else {
+    await createDemoAppRepository(appRepo, imageRepository);
+    prepareDeployHost(
+      deployHost,
+      appRepo,
+      { DATABASE_URL: database.url, APP_PORT: String(port), OPERATOR_TOKEN: smokeToken },
+      platform,
+    );
+  }
   const serviceImages: Record<string, string> = options.drill
     ? { postgres: await buildPostgresServiceImage(engineEnv.DOCKER_HOST, serviceEnv('pgBinDir')) }
     : {};
@@ -155,9 +177,9 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       workflowPath: path.join(settings.suite ? REPO_ROOT : appRepo, '.github', 'workflows', workflow),
       workflowRepository: settings.suite
         ? { name: SUITE_REPOSITORY, dir: REPO_ROOT }
-        : { name: APP_REPOSITORY, dir: appRepo },
+        : { name: repository, dir: appRepo },
       serviceImages,
-      repository: APP_REPOSITORY,
+      repository,
       eventName: settings.eventName ?? 'workflow_dispatch',
       eventPayload: settings.eventPayload,
       ref: settings.ref,
@@ -178,6 +200,7 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
         ROLLBACK_BASE_URL: baseUrl,
         ROLLBACK_HEALTH_TIMEOUT: '60s',
         ROLLBACK_IMAGE: imageRepository,
+        ...options.app?.vars,
         ...settings.vars,
       },
       environments: {
@@ -192,10 +215,10 @@ export async function createDemoWorld(options: WorldOptions): Promise<DemoWorld>
       env: {
         ...engineEnv,
         GITHUB_API_URL: github.server.baseUrl,
-        ...artifacts.runnerEnv(runId, { repository: APP_REPOSITORY }),
+        ...artifacts.runnerEnv(runId, { repository }),
       },
       repositories: {
-        [APP_REPOSITORY]: { dir: appRepo, checkout: 'clone' },
+        [repository]: { dir: appRepo, checkout: 'clone' },
         // The suite as it is in this checkout (its built dist/), wherever a workflow says @v1.
         [SUITE_REPOSITORY]: { dir: REPO_ROOT, checkout: 'link', linkEntries: ['actions', 'dist', '.github'] },
       },
