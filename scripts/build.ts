@@ -20,7 +20,7 @@ function parseArgs(argv: string[]): { out: string; only: string[] } {
 /**
  * Besides the actions: the rollback-actions command (package.json "bin"), and the local runner's
  * upload-artifact stand-in it runs as a step's process, bundled the same way so the npm package
- * needs no dependencies.
+ * needs no dependencies (neither defers undici: see deferUndici).
  */
 const CLI = 'cli';
 const PROGRAMS: Record<string, string> = {
@@ -88,7 +88,7 @@ async function worker(): Promise<void> {
     await rm(path.join(out, action), { recursive: true, force: true });
     await bundle(action, out);
     // The command calls Octokit, which fetches through undici itself: nothing to defer there.
-    if (action !== CLI) await deferUndici(path.join(out, action, 'index.js'));
+    if (!(action in PROGRAMS)) await deferUndici(path.join(out, action, 'index.js'));
     console.log(
       `built ${path.relative(REPO_ROOT, path.join(out, action, 'index.js')) || path.join(out, action, 'index.js')}`,
     );
