@@ -57,6 +57,11 @@ const RUN_OPTIONS: OptionSpec[] = [
     value: 'dir',
     help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.',
   },
+  {
+    name: 'backup-dir',
+    value: 'dir',
+    help: "Where backup-db keeps its verified backups (there is no artifact service from a terminal); restore and the down migrations' backup check find them there. Default: <record-dir>/backups.",
+  },
   ...COMMON_OPTIONS,
 ];
 

@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       `${parsed.command}: --environment is required (the environment to roll back, e.g. production)`,
     );
   const rollback = parsed.command === 'rollback';
+  const recordDir = path.resolve(stringOption(options, 'record-dir') ?? 'rollback-records');
   return runWorkflowCommand({
     workflow: rollback ? 'rollback.yml' : 'rollback-drill.yml',
     inputs: rollback
@@ -81,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
     appDir,
     repository: await appRepository(stringOption(options, 'repository'), settings.processEnv, appDir),
     suite: suiteRoot(),
-    recordDir: path.resolve(stringOption(options, 'record-dir') ?? 'rollback-records'),
+    recordDir,
+    backupDir: path.resolve(stringOption(options, 'backup-dir') ?? path.join(recordDir, 'backups')),
     yes: options.yes === true,
     settings,
     print,

@@ -2,10 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { LOCAL_ARTIFACTS_ENV } from '../scripts/local-runner/builtin-actions.js';
 import { timeline } from '../scripts/local-runner/timeline.js';
 import type { Json } from '../scripts/local-runner/expressions.js';
 import { runWorkflow } from '../scripts/local-runner/runner.js';
 import type { GateRequest, JobRun, WorkflowRun } from '../scripts/local-runner/types.js';
+import { LOCAL_BACKUP_DIR_ENV } from '../shared/backup/local-dir.js';
+import { LOCAL_RUN_ENV } from '../shared/github/run-reference.js';
 import { EXIT } from './args.js';
 import { apiUrlOf, probeGitHub, type GitHubReach } from './github.js';
 import type { Settings } from './settings.js';
@@ -26,6 +29,8 @@ export interface WorkflowCommand {
   repository: string;
   suite: string;
   recordDir: string;
+  /** backup-db's destination: no artifact service from a terminal (ROLLBACK_BACKUP_DIR for the steps). */
+  backupDir: string;
   yes: boolean;
   settings: Settings;
   print: (line: string) => void;
@@ -99,6 +104,11 @@ function incidentRecord(
   return lines.join('\n');
 }
 
+/** What the reports say instead of a link to a run page on GitHub. */
+export function localRunReference(startedAt: Date, recordFolder: string): string {
+  return `local run on ${os.hostname()} at ${startedAt.toISOString()}, record ${recordFolder}`;
+}
+
 export async function runWorkflowCommand(command: WorkflowCommand): Promise<number> {
   const { settings, print } = command;
   const say = (line: string) => print(settings.mask(line));
@@ -116,10 +126,10 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
   }
   const vars = { ...settings.vars };
   if (!vars.ROLLBACK_IMAGE_ONLY_BACKUP) {
-    // GitHub's artifact service is not reachable from a terminal run: an image-only rollback, which leaves the database alone, skips its backup alongside.
+    // An image-only rollback leaves the database alone: in an incident from a terminal its backup alongside only costs time on this machine.
     vars.ROLLBACK_IMAGE_ONLY_BACKUP = 'skip';
     say(
-      'Image-only rollbacks skip the backup alongside (no artifact service from a terminal; set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP to change it).',
+      'Image-only rollbacks skip the backup alongside (set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP=alongside to take it into the backup dir).',
     );
   }
 
@@ -138,7 +148,14 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     return gate.startsWith('approved');
   };
 
-  const runId = Date.now() % 1_000_000_000;
+  const startedAt = new Date();
+  const runId = startedAt.getTime() % 1_000_000_000;
+  const folder = path.join(
+    command.recordDir,
+    `${startedAt.toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`,
+  );
+  mkdirSync(command.backupDir, { recursive: true, mode: 0o700 });
+  say(`Backups: kept in ${command.backupDir} (no artifact service from a terminal).`);
   const runRoot = mkdtempSync(path.join(os.tmpdir(), 'rollback-actions-run-'));
   const log: string[] = [];
   let run: WorkflowRun;
@@ -152,8 +169,18 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
       runId,
       secrets,
       vars,
-      env: { ...settings.processEnv, GITHUB_API_URL: reach.apiUrl },
+      env: {
+        ...settings.processEnv,
+        GITHUB_API_URL: reach.apiUrl,
+        // The reports' "Run:" line: this run has no page on GitHub.
+        [LOCAL_RUN_ENV]: localRunReference(startedAt, folder),
+        [LOCAL_BACKUP_DIR_ENV]: command.backupDir,
+        // upload-artifact's files (the drill's matrix) go into the record.
+        [LOCAL_ARTIFACTS_ENV]: path.join(folder, 'artifacts'),
+      },
       environmentGate,
+      // The drill's throwaway database (services:) is whatever image the engine here has by that name (vars.DRILL_POSTGRES_IMAGE).
+      serviceImagesAsNamed: true,
       repositories: {
         [command.repository]: { dir: command.appDir, checkout: 'clone' },
         [SUITE_REPOSITORY]: {
@@ -173,10 +200,6 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     rmSync(runRoot, { recursive: true, force: true });
   }
 
-  const folder = path.join(
-    command.recordDir,
-    `${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`,
-  );
   mkdirSync(folder, { recursive: true });
   const files: Record<string, string> = {
     'incident-record.md': incidentRecord(command, run, reach, gate, version),

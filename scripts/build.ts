@@ -17,11 +17,19 @@ function parseArgs(argv: string[]): { out: string; only: string[] } {
   return { out, only };
 }
 
-/** Besides the actions: the rollback-actions command (package.json "bin"), bundled the same way so the npm package needs no dependencies. */
+/**
+ * Besides the actions: the rollback-actions command (package.json "bin"), and the local runner's
+ * upload-artifact stand-in it runs as a step's process, bundled the same way so the npm package
+ * needs no dependencies (neither defers undici: see deferUndici).
+ */
 const CLI = 'cli';
+const PROGRAMS: Record<string, string> = {
+  [CLI]: path.join('cli', 'index.ts'),
+  'local-upload-artifact': path.join('scripts', 'local-runner', 'upload-artifact-step.ts'),
+};
 
 function entryOf(name: string): string {
-  return name === CLI ? path.join('cli', 'index.ts') : path.join('actions', name, 'index.ts');
+  return PROGRAMS[name] ?? path.join('actions', name, 'index.ts');
 }
 
 function bundle(action: string, out: string): Promise<void> {
@@ -71,7 +79,7 @@ async function deferUndici(bundle: string): Promise<void> {
 }
 
 const { out, only } = parseArgs(process.argv.slice(2));
-const actions = only.length > 0 ? only : [...actionNames(), CLI];
+const actions = only.length > 0 ? only : [...actionNames(), ...Object.keys(PROGRAMS)];
 const started = Date.now();
 // Two at a time: ncc is CPU-bound and CI machines are small.
 const queue = [...actions];
@@ -80,7 +88,7 @@ async function worker(): Promise<void> {
     await rm(path.join(out, action), { recursive: true, force: true });
     await bundle(action, out);
     // The command calls Octokit, which fetches through undici itself: nothing to defer there.
-    if (action !== CLI) await deferUndici(path.join(out, action, 'index.js'));
+    if (!(action in PROGRAMS)) await deferUndici(path.join(out, action, 'index.js'));
     console.log(
       `built ${path.relative(REPO_ROOT, path.join(out, action, 'index.js')) || path.join(out, action, 'index.js')}`,
     );

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { parseArgs, UsageError } from '../../cli/args.js';
 import { readSettings } from '../../cli/settings.js';
 import { succeeded, unsyncedDeploys } from '../../cli/sync.js';
+import { localRunReference } from '../../cli/run-workflow.js';
+import { ledgerBackup } from '../../actions/compute-rollback-target/ledger-source.js';
+import { LOCAL_RUN_ENV, workflowRunReference } from '../../shared/github/run-reference.js';
 import type { LedgerEntry } from '../../shared/ledger/ledger.js';
 
 /** The parts of the rollback-actions command that need no services (the command itself: rollback-cli.test.ts). */
@@ -105,5 +108,43 @@ describe('what sync records', () => {
     expect(succeeded({ deploy: pending[1].deploy, smoke: { ...pending[1].smoke!, result: 'fail' } })).toBe(false);
     expect(succeeded({ deploy: pending[1].deploy })).toBe(true);
     expect(unsyncedDeploys(entries, 'staging')).toEqual([]);
+  });
+});
+
+describe("a local run's reference and the ledger's latest backup", () => {
+  it('a run from the terminal has no GitHub link: the reports name the host, the time and the record folder', () => {
+    const onGitHub = {
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_RUN_ID: '42',
+      GITHUB_RUN_ATTEMPT: '1',
+    };
+    expect(workflowRunReference(onGitHub)).toBe('https://github.com/acme/shop/actions/runs/42/attempts/1');
+    const local = localRunReference(new Date('2026-11-27T01:02:03.000Z'), '/srv/records/run-1');
+    expect(local).toBe(`local run on ${os.hostname()} at 2026-11-27T01:02:03.000Z, record /srv/records/run-1`);
+    const localEnv = { ...onGitHub, [LOCAL_RUN_ENV]: local };
+    expect(workflowRunReference(localEnv)).toBe(local);
+  });
+
+  it("the environment's latest backup is the newest labelled with its name (or unlabelled), not a rollback's pre-rollback backup", () => {
+    const backup = (location: string, label?: string): LedgerEntry => ({
+      type: 'backup',
+      time: location,
+      ...(label ? { label } : {}),
+      location,
+      database: 'shop',
+      method: 'dump',
+    });
+    const entries = [
+      backup('/b/old'),
+      backup('/b/deploy', 'production'),
+      backup('/b/rollback', 'production-pre-rollback'),
+    ];
+    const latest = (list: LedgerEntry[], environment?: string) =>
+      ledgerBackup({ path: 'ledger', entries: list, environment })?.location;
+    expect(latest(entries, 'production')).toBe('/b/deploy');
+    expect(latest([...entries, backup('/b/unlabelled')], 'production')).toBe('/b/unlabelled');
+    // Without an environment every backup counts.
+    expect(latest(entries)).toBe('/b/rollback');
   });
 });

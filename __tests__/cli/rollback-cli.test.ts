@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../scripts/actions.js';
@@ -8,6 +17,7 @@ import type { LedgerEntry } from '../../shared/ledger/ledger.js';
 import { runAction } from '../../testkit/action-harness.js';
 import { dockerEnv } from '../../testkit/demo-app.js';
 import { serviceEnv } from '../../testkit/services/index.js';
+import { buildPostgresServiceImage } from '../../testkit/services/postgres-image.js';
 import { Terminal } from '../../testkit/terminal.js';
 
 /**
@@ -30,6 +40,8 @@ let ledger: string;
 let token: string;
 let smokeToken: string;
 const recordDirs: string[] = [];
+/** The schema version each release's deploy left. */
+const schemaAt: Record<string, number | undefined> = {};
 
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -92,16 +104,13 @@ function rollbackArgs(records: string, extra: string[] = []): string[] {
   ];
 }
 
-/** The one run's incident record in a --record-dir (which holds the run's four files). */
-function readRecord(dir: string): string {
-  const [run, ...others] = readdirSync(dir);
+/** The one run's incident record in a --record-dir (which holds the run's four files, and `more`). */
+function readRecord(dir: string, more: string[] = []): string {
+  const [run, ...others] = readdirSync(dir).filter((name) => name !== 'backups');
   expect(others).toEqual([]);
-  expect(readdirSync(path.join(dir, run)).sort()).toEqual([
-    'incident-record.md',
-    'log.txt',
-    'run.json',
-    'timeline.txt',
-  ]);
+  expect(readdirSync(path.join(dir, run)).sort()).toEqual(
+    ['incident-record.md', 'log.txt', 'run.json', 'timeline.txt', ...more].sort(),
+  );
   return readFileSync(path.join(dir, run, 'incident-record.md'), 'utf8');
 }
 
@@ -152,6 +161,7 @@ beforeAll(async () => {
       { vars: { ROLLBACK_LEDGER: ledger } },
     );
     expect(run.conclusion).toBe('success');
+    schemaAt[tag] = (await world.appState()).schemaVersion;
   }
   // The example deploy pipeline recorded both deploys, their smoke verdicts and backups in the ledger.
   expect(
@@ -374,10 +384,55 @@ describe('rollback-actions, the break-glass command', () => {
     expect(world.github.deployments.deployments.length).toBe(before + 1);
   }, 300_000);
 
-  it('a rollback that changes the database, approved with --yes, stops at its backup (no artifact service from a terminal) and exits 1, changing nothing', async () => {
+  it('drill, run from the installed package: the restore of a fresh backup into a throwaway database, the revert and the image check pass, and the matrix is kept in the record', async () => {
+    const installed = realpathSync(path.join(root, 'empty', 'node_modules', '.bin', 'rollback-actions'));
+    expect(installed.startsWith(path.join(root, 'empty'))).toBe(true);
+    const records = recordDir('drill');
+    const env = {
+      ...baseEnv(),
+      GITHUB_TOKEN: token,
+      ...prefixed('ROLLBACK_SECRET_', { ...secrets(), DRILL_SOURCE_DATABASE_URL: world.database.url }),
+      ...prefixed('ROLLBACK_VAR_', {
+        ...vars(),
+        // The throwaway database's service image, as the engine here has it (no registry to pull postgres:16 from).
+        DRILL_POSTGRES_IMAGE: await buildPostgresServiceImage(dockerEnv().DOCKER_HOST, serviceEnv('pgBinDir')),
+      }),
+    };
+    const run = await terminal.run(
+      script(
+        'drill',
+        env,
+        ['drill', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records],
+        installed,
+      ),
+    );
+    const kept = path.join(readdirSync(records).map((name) => path.join(records, name))[0], 'artifacts');
+    expect(run.output).toContain(
+      `upload-artifact: rollback-drill-matrix (2 file(s)) kept in ${kept}/rollback-drill-matrix`,
+    );
+    expect(run.exitCode).toBe(0);
+    const record = readRecord(records, ['artifacts']);
+    expect(record).toContain('## ✅ Rollback drill passed: production');
+    expect(record).toContain('| Conclusion | success |');
+    expect(record).toMatch(new RegExp(`Run: local run on ${os.hostname()} at \\S+Z, record ${records}/`));
+    const matrixFiles = filesBelow(path.join(kept, 'rollback-drill-matrix'));
+    expect(matrixFiles).toHaveLength(2);
+    const rows = JSON.parse(readFileSync(path.join(kept, 'rollback-drill-matrix', 'matrix.json'), 'utf8')) as {
+      scenario: string;
+      result: string;
+    }[];
+    expect(rows.filter((row) => row.result === 'pass').length).toBeGreaterThan(0);
+    expect(rows.filter((row) => row.result === 'fail')).toEqual([]);
+  }, 900_000);
+
+  it('with the GitHub stand-in stopped, a rollback that reverts the database (down migrations), approved with --yes, runs to the end: its backup is kept verified in the local backup dir and recorded in the ledger, and the record names the local run', async () => {
     const before = await world.appState();
     expect(before).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200 });
+    expect(schemaAt['v1.1.0']).toBeDefined();
+    expect(before.schemaVersion).toBeGreaterThan(schemaAt['v1.1.0']!);
+    await world.github.server.stop();
     const records = recordDir('database');
+    const backups = path.join(root, 'backups');
     const env = {
       ...baseEnv(),
       GITHUB_TOKEN: token,
@@ -385,15 +440,61 @@ describe('rollback-actions, the break-glass command', () => {
       ...prefixed('ROLLBACK_VAR_', vars()),
     };
     const run = await terminal.run(
-      script('rollback-database', env, rollbackArgs(records, ['--target', 'v1.1.0', '--yes'])),
+      script(
+        'rollback-database',
+        env,
+        rollbackArgs(records, [
+          '--target',
+          'v1.1.0',
+          '--yes',
+          '--db-policy',
+          'down-migrations',
+          '--backup-dir',
+          backups,
+        ]),
+      ),
     );
     expect(run.output).toContain('Environment gate: approved with --yes.');
     expect(run.output).not.toContain('[y/N]');
-    expect(run.output).toContain('cannot reach the artifact service');
-    expect(run.exitCode).toBe(1);
-    expect(readRecord(records)).toContain('| Conclusion | failure |');
-    expect(await world.appState()).toEqual(before);
-  }, 600_000);
+    expect(run.output).toContain(`Backups: kept in ${backups}`);
+    expect(run.output).toContain(`the backup is kept in ${backups} (ROLLBACK_BACKUP_DIR) instead of uploaded`);
+    expect(run.exitCode).toBe(0);
+    // The schema is at the target's level, and the target runs healthy.
+    expect(await world.appState()).toMatchObject({
+      runningTag: 'v1.1.0',
+      healthStatus: 200,
+      healthVersion: 'v1.1.0',
+      schemaVersion: schemaAt['v1.1.0'],
+    });
+    // The backup is in the backup dir, with the checksum its metadata (and the ledger) record.
+    const metadataFiles = readdirSync(backups).filter((name) => name.endsWith('.metadata.json'));
+    expect(metadataFiles).toHaveLength(1);
+    const metadata = JSON.parse(readFileSync(path.join(backups, metadataFiles[0]), 'utf8')) as {
+      checksum: string;
+      schemaVersion?: { version: string };
+    };
+    const backupFile = path.join(backups, metadataFiles[0].replace(/\.metadata\.json$/, ''));
+    const sha256 = (await runProcess('sha256sum', [backupFile])).stdout.split(' ')[0];
+    expect(metadata.checksum).toBe(sha256);
+    expect(metadata.schemaVersion?.version).toBe(String(before.schemaVersion));
+    const backup = ledgerEntries().find(
+      (entry) => entry.type === 'backup' && entry.label === 'production-pre-rollback',
+    );
+    expect(backup).toMatchObject({
+      type: 'backup',
+      appVersion: 'v1.2.0',
+      checksum: `sha256:${sha256}`,
+      location: backupFile,
+    });
+    // apply-down-migrations found that backup before reverting.
+    expect(run.output).toContain(`Backup verified: metadata file ${backups}/`);
+    const record = readRecord(records);
+    expect(record).toContain('| Conclusion | success |');
+    expect(record).toMatch(
+      new RegExp(`Run: +local run on ${os.hostname()} at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, record ${records}/`),
+    );
+    expect(record).not.toContain('/actions/runs/');
+  }, 900_000);
 
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
@@ -401,7 +502,7 @@ describe('rollback-actions, the break-glass command', () => {
       ['the terminal', terminal.output()] as const,
       ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const),
     ];
-    // The records exist (seven runs: dry run, no such tag, unattended, GitHub, refused, ledger, database), and the secrets reached the workflow (it needed them to roll back).
+    // The records exist (eight runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database), and the secrets reached the workflow (it needed them to roll back).
     expect(places.length).toBeGreaterThan(7 * 4);
     const leaks = places.flatMap(([where, text]) =>
       values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`),

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { artifactServiceAvailable, uploadBackupArtifact } from '../../shared/backup/artifacts.js';
 import { prepareBackup, takeBackup } from '../../shared/backup/backup.js';
+import { LOCAL_BACKUP_DIR_ENV, localBackupDir } from '../../shared/backup/local-dir.js';
 import { defaultArtifactName, defaultBackupDir } from '../../shared/backup/names.js';
 import { journal } from '../../shared/cancellation.js';
 import { formatBytes } from '../../shared/backup/progress.js';
@@ -19,7 +20,14 @@ import { backupSummary } from './summary.js';
 export async function run(): Promise<void> {
   const started = Date.now();
   if (readBackupMethod() === 'pgbackrest') return await runPgBackRestBackup(started);
-  const inputs = await readBackupInputs();
+  const given = await readBackupInputs();
+  const localDir = localBackupDir();
+  const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
+  const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
+  if (keptLocally)
+    core.info(
+      `No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`,
+    );
   if (inputs.upload && !artifactServiceAvailable()) {
     throw new InputError(
       'upload',
@@ -106,6 +114,7 @@ export async function run(): Promise<void> {
       { path: inputs.ledger, executor: localExecutor },
       {
         type: 'backup',
+        label: inputs.label,
         appVersion: inputs.appVersion,
         schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
         checksum: `sha256:${backup.checksum}`,

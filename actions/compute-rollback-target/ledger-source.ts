@@ -98,6 +98,22 @@ export function ledgerLastGood(
   );
 }
 
+/**
+ * The environment's newest backup: labelled with its name (or unlabelled, as older lines are), as
+ * restore-db's artifact-name "latest" picks by label; a backup a rollback took of the broken
+ * release (rollback.yml's label <env>-pre-rollback) must not shadow the deploy's.
+ */
 export function ledgerBackup(history: LedgerHistory | undefined): BackupEntry | undefined {
-  return history ? latestBackup(history.entries, history.environment) : undefined;
+  if (!history) return undefined;
+  const { environment } = history;
+  return latestBackup(
+    history.entries.filter(
+      (entry) =>
+        entry.type !== 'backup' ||
+        environment === undefined ||
+        entry.label === undefined ||
+        entry.label === environment,
+    ),
+    environment,
+  );
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { workflowRunUrl } from '../../shared/github/deployments.js';
+import { workflowRunReference } from '../../shared/github/run-reference.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { currentRepository, githubCall, githubClient } from '../../shared/releases/github.js';
 import { writeSummary } from '../../shared/summary.js';
@@ -44,7 +44,7 @@ export async function run(): Promise<void> {
     inputs.uploadOutcome === 'failure'
       ? ['The test matrix could not be kept as an artifact (the upload step failed).']
       : [];
-  const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
+  const markdown = drillMarkdown(matrix, inputs.environment, workflowRunReference(), problems);
   setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
   if (!inputs.openIssue) {
     mkdirSync(inputs.matrixDir, { recursive: true });

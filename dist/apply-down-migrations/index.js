@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(60244);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(65899);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 60244:
+/***/ 65899:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35774,6 +35774,17 @@ async function locateBackup(dir) {
     return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/metadata.ts
 
 
@@ -35942,12 +35953,14 @@ async function readZipEntry(read, entry, archiveSize) {
 
 
 
+
 /** Artifacts of a run looked at, newest first; more is not a backup taken for this rollback. */
 const MAX_ARTIFACTS = 50;
 const REQUEST_TIMEOUT_MS = 30_000;
 async function proveBackup(checksum, database) {
     const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
-    const dir = defaultBackupDir();
+    // From a terminal (rollback-actions) the backups of every job are kept in one directory.
+    const dir = localBackupDir() ?? defaultBackupDir();
     const looked = [];
     const found = (await findLocal(dir, wanted)) ??
         (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(41091);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(28413);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 41091:
+/***/ 28413:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38246,6 +38246,17 @@ async function dumpAndRecord(prepared) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -39778,11 +39789,17 @@ async function runPgBackRestBackup(started) {
 
 
 
+
 async function run() {
     const started = Date.now();
     if (readBackupMethod() === 'pgbackrest')
         return await runPgBackRestBackup(started);
-    const inputs = await readBackupInputs();
+    const given = await readBackupInputs();
+    const localDir = localBackupDir();
+    const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
+    const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
+    if (keptLocally)
+        lib_core/* info */.pq(`No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`);
     if (inputs.upload && !artifactServiceAvailable()) {
         throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
             hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
@@ -39858,6 +39875,7 @@ async function run() {
     if (inputs.ledger) {
         await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
             type: 'backup',
+            label: inputs.label,
             appVersion: inputs.appVersion,
             schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
             checksum: `sha256:${backup.checksum}`,

@@ -38317,6 +38317,11 @@ const RUN_OPTIONS = [
         value: 'dir',
         help: 'Where the incident record, timeline and log are written (a folder per run). Default: ./rollback-records.',
     },
+    {
+        name: 'backup-dir',
+        value: 'dir',
+        help: "Where backup-db keeps its verified backups (there is no artifact service from a terminal); restore and the down migrations' backup check find them there. Default: <record-dir>/backups.",
+    },
     ...COMMON_OPTIONS,
 ];
 const EXIT_HELP = `Exit codes:
@@ -38479,32 +38484,10 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: external "node:readline/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline/promises");
-;// CONCATENATED MODULE: ./scripts/local-runner/timeline.ts
-/** Every job and step of a run, nested calls included, relative to `origin`. */
-function timeline(run, origin, depth = 0) {
-    const lines = [];
-    const at = (time) => `${((time - origin) / 1000).toFixed(1).padStart(6)}s`;
-    const pad = '  '.repeat(depth);
-    lines.push(`${at(run.startedAt)} ${pad}▶ ${run.name}: ${run.conclusion} (${(run.durationMs / 1000).toFixed(1)}s)`);
-    for (const job of Object.values(run.jobs)) {
-        if (job.result === 'skipped') {
-            lines.push(`${' '.repeat(7)} ${pad}  ○ ${job.name}: skipped`);
-            continue;
-        }
-        if (job.called) {
-            lines.push(...timeline(job.called, origin, depth + 1));
-            continue;
-        }
-        lines.push(`${at(job.startedAt)} ${pad}  ● ${job.name}: ${job.result} (${(job.durationMs / 1000).toFixed(1)}s)`);
-        for (const ran of job.steps.filter((candidate) => candidate.outcome !== 'skipped')) {
-            lines.push(`${at(ran.startedAt)} ${pad}      ${ran.outcome === 'success' ? '✓' : '✗'} ${ran.name} (${(ran.durationMs / 1000).toFixed(1)}s)`);
-        }
-    }
-    return lines;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./shared/cancellation.ts
@@ -38795,6 +38778,126 @@ function findExecutable(name, extraDirs = []) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./scripts/local-runner/builtin-actions.ts
+
+
+
+
+
+/** The commit a local repository is at: its HEAD, or for a linked one (the live tree) the commit it declares. */
+async function repositoryHead(local) {
+    if (local.sha)
+        return local.sha;
+    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', 'HEAD']);
+    return stdout.trim();
+}
+/** A ref (tag, branch, commit) of a cloneable local repository as a commit SHA. */
+async function resolveCommit(local, ref) {
+    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+        okExitCodes: [0, 1],
+    });
+    if (!stdout.trim())
+        throw new Error(`ref ${ref} does not exist in ${local.dir}`);
+    return stdout.trim();
+}
+/**
+ * actions/checkout: the repository (all history and tags) at `ref`, into `path`. A linked
+ * repository is the live working tree (uncommitted builds included), so it can only be checked out
+ * at the commit it stands for: asking for any other ref fails, which is how a test sees which
+ * commit a workflow asked for.
+ */
+async function checkout(context, inputs) {
+    const repository = inputs.repository || context.repository;
+    const local = context.repositories[repository];
+    if (!local)
+        throw new Error(`actions/checkout: no local copy of ${repository} was given to the local runner.`);
+    const target = external_node_path_default().resolve(context.workspace, inputs.path || '.');
+    if (!target.startsWith(context.workspace))
+        throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(target, { recursive: true });
+    if (local.checkout === 'link') {
+        const head = await repositoryHead(local);
+        if (inputs.ref && inputs.ref !== head)
+            throw new Error(`actions/checkout: ${repository} is linked from its working tree at ${head}; it cannot be checked out at "${inputs.ref}".`);
+        for (const entry of local.linkEntries ?? (0,external_node_fs_namespaceObject.readdirSync)(local.dir)) {
+            const link = external_node_path_default().join(target, entry);
+            if (!(0,external_node_fs_namespaceObject.existsSync)(link))
+                (0,external_node_fs_namespaceObject.symlinkSync)(external_node_path_default().join(local.dir, entry), link);
+        }
+        context.log(`checkout: ${repository}@${head.slice(0, 12)} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
+        return { ref: inputs.ref ?? '', commit: head };
+    }
+    await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.dir, target]);
+    if (inputs.ref)
+        await runProcess('git', ['-C', target, 'checkout', '--quiet', inputs.ref]);
+    const { stdout } = await runProcess('git', ['-C', target, 'rev-parse', 'HEAD']);
+    context.log(`checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${external_node_path_default().relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`);
+    return { ref: inputs.ref ?? '', commit: stdout.trim() };
+}
+/**
+ * The program of a stand-in that runs as a process, by action name (without @ref): its source next
+ * to this file, and its bundle (scripts/build.ts) beside the rollback-actions command's, which is
+ * what the npm package ships.
+ */
+const PROCESS_STAND_INS = {
+    'actions/upload-artifact': { source: 'upload-artifact-step.ts', bundle: 'local-upload-artifact' },
+};
+/**
+ * Set by the rollback-actions command: with no artifact service (a run from a terminal),
+ * upload-artifact keeps the files in <this dir>/<artifact name>/ (the run's record) instead.
+ */
+const LOCAL_ARTIFACTS_ENV = 'ROLLBACK_ARTIFACTS_DIR';
+/** "actions/checkout@v4" -> how the local runner stands in for it, or undefined. */
+function builtinFor(uses) {
+    const name = uses.split('@')[0];
+    if (name === 'actions/checkout')
+        return { kind: 'checkout' };
+    const standIn = PROCESS_STAND_INS[name];
+    if (!standIn)
+        return undefined;
+    // Resolved when asked, not at load: from the source tree the TypeScript beside this file; from
+    // the command's bundle (dist/cli/index.js) the stand-in's bundle beside it.
+    const here = external_node_path_default().dirname((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const source = external_node_path_default().join(here, standIn.source);
+    return {
+        kind: 'process',
+        script: (0,external_node_fs_namespaceObject.existsSync)(source) ? source : external_node_path_default().join(here, '..', standIn.bundle, 'index.js'),
+    };
+}
+/** node arguments that run a stand-in: a bundle as it is, TypeScript through tsx's loader (found from here, not from the step's directory). */
+function tsNodeArgs(script) {
+    if (script.endsWith('.js'))
+        return [script];
+    // tsx's "." export is its loader (dist/loader.mjs); resolved from this file so any cwd works.
+    return ['--import', (0,external_node_url_.pathToFileURL)((0,external_node_module_namespaceObject.createRequire)(import.meta.url).resolve('tsx')).href, script];
+}
+
+;// CONCATENATED MODULE: ./scripts/local-runner/timeline.ts
+/** Every job and step of a run, nested calls included, relative to `origin`. */
+function timeline(run, origin, depth = 0) {
+    const lines = [];
+    const at = (time) => `${((time - origin) / 1000).toFixed(1).padStart(6)}s`;
+    const pad = '  '.repeat(depth);
+    lines.push(`${at(run.startedAt)} ${pad}▶ ${run.name}: ${run.conclusion} (${(run.durationMs / 1000).toFixed(1)}s)`);
+    for (const job of Object.values(run.jobs)) {
+        if (job.result === 'skipped') {
+            lines.push(`${' '.repeat(7)} ${pad}  ○ ${job.name}: skipped`);
+            continue;
+        }
+        if (job.called) {
+            lines.push(...timeline(job.called, origin, depth + 1));
+            continue;
+        }
+        lines.push(`${at(job.startedAt)} ${pad}  ● ${job.name}: ${job.result} (${(job.durationMs / 1000).toFixed(1)}s)`);
+        for (const ran of job.steps.filter((candidate) => candidate.outcome !== 'skipped')) {
+            lines.push(`${at(ran.startedAt)} ${pad}      ${ran.outcome === 'success' ? '✓' : '✗'} ${ran.name} (${(ran.durationMs / 1000).toFixed(1)}s)`);
+        }
+    }
+    return lines;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./scripts/local-runner/cancellation.ts
 /**
  * Cancellation as the runner sees it: a run cancelled (a newer run took its place in a concurrency
@@ -40931,87 +41034,6 @@ function condition(text, contexts, status) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: external "node:module"
-const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./scripts/local-runner/builtin-actions.ts
-
-
-
-
-
-/** The commit a local repository is at: its HEAD, or for a linked one (the live tree) the commit it declares. */
-async function repositoryHead(local) {
-    if (local.sha)
-        return local.sha;
-    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', 'HEAD']);
-    return stdout.trim();
-}
-/** A ref (tag, branch, commit) of a cloneable local repository as a commit SHA. */
-async function resolveCommit(local, ref) {
-    const { stdout } = await runProcess('git', ['-C', local.dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-        okExitCodes: [0, 1],
-    });
-    if (!stdout.trim())
-        throw new Error(`ref ${ref} does not exist in ${local.dir}`);
-    return stdout.trim();
-}
-/**
- * actions/checkout: the repository (all history and tags) at `ref`, into `path`. A linked
- * repository is the live working tree (uncommitted builds included), so it can only be checked out
- * at the commit it stands for: asking for any other ref fails, which is how a test sees which
- * commit a workflow asked for.
- */
-async function checkout(context, inputs) {
-    const repository = inputs.repository || context.repository;
-    const local = context.repositories[repository];
-    if (!local)
-        throw new Error(`actions/checkout: no local copy of ${repository} was given to the local runner.`);
-    const target = external_node_path_default().resolve(context.workspace, inputs.path || '.');
-    if (!target.startsWith(context.workspace))
-        throw new Error(`actions/checkout: path "${inputs.path}" leaves the workspace.`);
-    (0,external_node_fs_namespaceObject.mkdirSync)(target, { recursive: true });
-    if (local.checkout === 'link') {
-        const head = await repositoryHead(local);
-        if (inputs.ref && inputs.ref !== head)
-            throw new Error(`actions/checkout: ${repository} is linked from its working tree at ${head}; it cannot be checked out at "${inputs.ref}".`);
-        for (const entry of local.linkEntries ?? (0,external_node_fs_namespaceObject.readdirSync)(local.dir)) {
-            const link = external_node_path_default().join(target, entry);
-            if (!(0,external_node_fs_namespaceObject.existsSync)(link))
-                (0,external_node_fs_namespaceObject.symlinkSync)(external_node_path_default().join(local.dir, entry), link);
-        }
-        context.log(`checkout: ${repository}@${head.slice(0, 12)} linked from ${local.dir} (${(local.linkEntries ?? ['everything']).join(', ')})`);
-        return { ref: inputs.ref ?? '', commit: head };
-    }
-    await runProcess('git', ['clone', '--quiet', '--no-hardlinks', local.dir, target]);
-    if (inputs.ref)
-        await runProcess('git', ['-C', target, 'checkout', '--quiet', inputs.ref]);
-    const { stdout } = await runProcess('git', ['-C', target, 'rev-parse', 'HEAD']);
-    context.log(`checkout: ${repository}${inputs.ref ? `@${inputs.ref}` : ''} -> ${external_node_path_default().relative(context.workspace, target) || '.'} (${stdout.trim().slice(0, 12)})`);
-    return { ref: inputs.ref ?? '', commit: stdout.trim() };
-}
-/** The program of a stand-in that runs as a process, by action name (without @ref), next to this file. */
-const PROCESS_STAND_INS = {
-    'actions/upload-artifact': 'upload-artifact-step.ts',
-};
-/** "actions/checkout@v4" -> how the local runner stands in for it, or undefined. */
-function builtinFor(uses) {
-    const name = uses.split('@')[0];
-    if (name === 'actions/checkout')
-        return { kind: 'checkout' };
-    const script = PROCESS_STAND_INS[name];
-    // Resolved when asked, not at load: a bundle of the runner (the rollback-actions command) has no stand-in files to point at.
-    return script
-        ? { kind: 'process', script: external_node_path_default().join(external_node_path_default().dirname((0,external_node_url_.fileURLToPath)(import.meta.url)), script) }
-        : undefined;
-}
-/** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */
-function tsNodeArgs(script) {
-    // tsx's "." export is its loader (dist/loader.mjs); resolved from this file so any cwd works.
-    return ['--import', (0,external_node_url_.pathToFileURL)((0,external_node_module_namespaceObject.createRequire)(import.meta.url).resolve('tsx')).href, script];
-}
-
 ;// CONCATENATED MODULE: ./scripts/local-runner/protocol.ts
 
 
@@ -41148,7 +41170,7 @@ async function startServices(services, contexts, status, options) {
     try {
         for (const [id, spec] of Object.entries(services)) {
             const imageName = interpolateString(spec.image, contexts, status);
-            const image = options.serviceImages[imageName.split(':')[0]];
+            const image = options.serviceImages[imageName.split(':')[0]] ?? (options.asNamed ? imageName : undefined);
             if (!image)
                 throw new Error(`service ${id}: no local image for ${imageName} (known: ${Object.keys(options.serviceImages).join(', ')})`);
             const ports = {};
@@ -41376,6 +41398,7 @@ async function runJob(input) {
         ? await startServices(spec.services, contexts, NO_STATUS, {
             env: baseEnv(options),
             serviceImages: options.serviceImages ?? {},
+            asNamed: options.serviceImagesAsNamed === true,
             log,
         })
         : undefined;
@@ -42343,6 +42366,29 @@ async function runnerJob(state, frame, jobId, spec, outer, cancellation) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/github/run-reference.ts
+
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
+function workflowRunReference(env = process.env) {
+    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
+}
+
 ;// CONCATENATED MODULE: ./cli/suite.ts
 
 
@@ -42406,6 +42452,9 @@ async function appRepository(option, env, dir) {
 
 
 
+
+
+
 /** What the operator must see before approving: the plan job's summary (compute's plan, the down SQL). */
 function planText(done) {
     return Object.values(done)
@@ -42460,6 +42509,10 @@ function incidentRecord(command, run, reach, gate, version) {
         lines.push('## The plan', '', plan.summary.trim(), '');
     return lines.join('\n');
 }
+/** What the reports say instead of a link to a run page on GitHub. */
+function localRunReference(startedAt, recordFolder) {
+    return `local run on ${external_node_os_default().hostname()} at ${startedAt.toISOString()}, record ${recordFolder}`;
+}
 async function runWorkflowCommand(command) {
     const { settings, print } = command;
     const say = (line) => print(settings.mask(line));
@@ -42475,9 +42528,9 @@ async function runWorkflowCommand(command) {
     }
     const vars = { ...settings.vars };
     if (!vars.ROLLBACK_IMAGE_ONLY_BACKUP) {
-        // GitHub's artifact service is not reachable from a terminal run: an image-only rollback, which leaves the database alone, skips its backup alongside.
+        // An image-only rollback leaves the database alone: in an incident from a terminal its backup alongside only costs time on this machine.
         vars.ROLLBACK_IMAGE_ONLY_BACKUP = 'skip';
-        say('Image-only rollbacks skip the backup alongside (no artifact service from a terminal; set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP to change it).');
+        say('Image-only rollbacks skip the backup alongside (set ROLLBACK_VAR_ROLLBACK_IMAGE_ONLY_BACKUP=alongside to take it into the backup dir).');
     }
     let gate;
     const environmentGate = async (request) => {
@@ -42497,7 +42550,11 @@ async function runWorkflowCommand(command) {
         say(`Environment gate: ${gate}.`);
         return gate.startsWith('approved');
     };
-    const runId = Date.now() % 1_000_000_000;
+    const startedAt = new Date();
+    const runId = startedAt.getTime() % 1_000_000_000;
+    const folder = external_node_path_default().join(command.recordDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(command.backupDir, { recursive: true, mode: 0o700 });
+    say(`Backups: kept in ${command.backupDir} (no artifact service from a terminal).`);
     const runRoot = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'rollback-actions-run-'));
     const log = [];
     let run;
@@ -42511,8 +42568,18 @@ async function runWorkflowCommand(command) {
             runId,
             secrets,
             vars,
-            env: { ...settings.processEnv, GITHUB_API_URL: reach.apiUrl },
+            env: {
+                ...settings.processEnv,
+                GITHUB_API_URL: reach.apiUrl,
+                // The reports' "Run:" line: this run has no page on GitHub.
+                [LOCAL_RUN_ENV]: localRunReference(startedAt, folder),
+                [LOCAL_BACKUP_DIR_ENV]: command.backupDir,
+                // upload-artifact's files (the drill's matrix) go into the record.
+                [LOCAL_ARTIFACTS_ENV]: external_node_path_default().join(folder, 'artifacts'),
+            },
             environmentGate,
+            // The drill's throwaway database (services:) is whatever image the engine here has by that name (vars.DRILL_POSTGRES_IMAGE).
+            serviceImagesAsNamed: true,
             repositories: {
                 [command.repository]: { dir: command.appDir, checkout: 'clone' },
                 [SUITE_REPOSITORY]: {
@@ -42532,7 +42599,6 @@ async function runWorkflowCommand(command) {
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(runRoot, { recursive: true, force: true });
     }
-    const folder = external_node_path_default().join(command.recordDir, `${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}-${command.environment}-${runId}`);
     (0,external_node_fs_namespaceObject.mkdirSync)(folder, { recursive: true });
     const files = {
         'incident-record.md': incidentRecord(command, run, reach, gate, version),
@@ -47471,7 +47537,7 @@ function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
+function deployments_workflowRunUrl(env = process.env) {
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
@@ -47783,6 +47849,7 @@ async function main(argv) {
     if (!environment)
         throw new UsageError(`${parsed.command}: --environment is required (the environment to roll back, e.g. production)`);
     const rollback = parsed.command === 'rollback';
+    const recordDir = external_node_path_default().resolve(stringOption(options, 'record-dir') ?? 'rollback-records');
     return runWorkflowCommand({
         workflow: rollback ? 'rollback.yml' : 'rollback-drill.yml',
         inputs: rollback
@@ -47798,7 +47865,8 @@ async function main(argv) {
         appDir,
         repository: await appRepository(stringOption(options, 'repository'), settings.processEnv, appDir),
         suite: suiteRoot(),
-        recordDir: external_node_path_default().resolve(stringOption(options, 'record-dir') ?? 'rollback-records'),
+        recordDir,
+        backupDir: external_node_path_default().resolve(stringOption(options, 'backup-dir') ?? external_node_path_default().join(recordDir, 'backups')),
         yes: options.yes === true,
         settings,
         print,

@@ -76,10 +76,20 @@ export async function checkout(
   return { ref: inputs.ref ?? '', commit: stdout.trim() };
 }
 
-/** The program of a stand-in that runs as a process, by action name (without @ref), next to this file. */
-const PROCESS_STAND_INS: Record<string, string> = {
-  'actions/upload-artifact': 'upload-artifact-step.ts',
+/**
+ * The program of a stand-in that runs as a process, by action name (without @ref): its source next
+ * to this file, and its bundle (scripts/build.ts) beside the rollback-actions command's, which is
+ * what the npm package ships.
+ */
+const PROCESS_STAND_INS: Record<string, { source: string; bundle: string }> = {
+  'actions/upload-artifact': { source: 'upload-artifact-step.ts', bundle: 'local-upload-artifact' },
 };
+
+/**
+ * Set by the rollback-actions command: with no artifact service (a run from a terminal),
+ * upload-artifact keeps the files in <this dir>/<artifact name>/ (the run's record) instead.
+ */
+export const LOCAL_ARTIFACTS_ENV = 'ROLLBACK_ARTIFACTS_DIR';
 
 export type Builtin = { kind: 'checkout' } | { kind: 'process'; script: string };
 
@@ -87,15 +97,21 @@ export type Builtin = { kind: 'checkout' } | { kind: 'process'; script: string }
 export function builtinFor(uses: string): Builtin | undefined {
   const name = uses.split('@')[0];
   if (name === 'actions/checkout') return { kind: 'checkout' };
-  const script = PROCESS_STAND_INS[name];
-  // Resolved when asked, not at load: a bundle of the runner (the rollback-actions command) has no stand-in files to point at.
-  return script
-    ? { kind: 'process', script: path.join(path.dirname(fileURLToPath(import.meta.url)), script) }
-    : undefined;
+  const standIn = PROCESS_STAND_INS[name];
+  if (!standIn) return undefined;
+  // Resolved when asked, not at load: from the source tree the TypeScript beside this file; from
+  // the command's bundle (dist/cli/index.js) the stand-in's bundle beside it.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const source = path.join(here, standIn.source);
+  return {
+    kind: 'process',
+    script: existsSync(source) ? source : path.join(here, '..', standIn.bundle, 'index.js'),
+  };
 }
 
-/** node arguments that run a TypeScript stand-in (tsx's loader, found from here, not from the step's directory). */
+/** node arguments that run a stand-in: a bundle as it is, TypeScript through tsx's loader (found from here, not from the step's directory). */
 export function tsNodeArgs(script: string): string[] {
+  if (script.endsWith('.js')) return [script];
   // tsx's "." export is its loader (dist/loader.mjs); resolved from this file so any cwd works.
   return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, script];
 }

@@ -100,6 +100,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
     ? await startServices(spec.services as Record<string, ServiceSpec>, contexts, NO_STATUS, {
         env: baseEnv(options),
         serviceImages: options.serviceImages ?? {},
+        asNamed: options.serviceImagesAsNamed === true,
         log,
       })
     : undefined;

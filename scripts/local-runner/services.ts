@@ -26,7 +26,12 @@ export async function startServices(
   services: Record<string, ServiceSpec>,
   contexts: Contexts,
   status: StatusFunctions,
-  options: { env: Record<string, string>; serviceImages: Record<string, string>; log: (line: string) => void },
+  options: {
+    env: Record<string, string>;
+    serviceImages: Record<string, string>;
+    asNamed: boolean;
+    log: (line: string) => void;
+  },
 ): Promise<RunningServices> {
   const started: string[] = [];
   const context: Record<string, Json> = {};
@@ -36,7 +41,7 @@ export async function startServices(
   try {
     for (const [id, spec] of Object.entries(services)) {
       const imageName = interpolateString(spec.image, contexts, status);
-      const image = options.serviceImages[imageName.split(':')[0]];
+      const image = options.serviceImages[imageName.split(':')[0]] ?? (options.asNamed ? imageName : undefined);
       if (!image)
         throw new Error(
           `service ${id}: no local image for ${imageName} (known: ${Object.keys(options.serviceImages).join(', ')})`,

@@ -162,6 +162,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Local images for `services:` containers, by image name without tag (e.g. postgres). */
   serviceImages?: Record<string, string>;
+  /** A service image not in serviceImages runs as the workflow names it (the engine has it or pulls it, as a runner does) instead of failing the job. */
+  serviceImagesAsNamed?: boolean;
   /**
    * The environment's protection rule (required reviewers), asked before a job that names an
    * environment starts, with the jobs done so far (the plan). false rejects it: the job fails, as

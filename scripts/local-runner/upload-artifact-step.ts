@@ -5,10 +5,11 @@
  * client library the real action uses. Its log lines and outputs reach the runner through stdout
  * and GITHUB_OUTPUT, like any action's.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { DefaultArtifactClient } from '@actions/artifact';
+import { LOCAL_ARTIFACTS_ENV } from './builtin-actions.js';
 
 const name = core.getInput('name') || 'artifact';
 const given = core.getInput('path', { required: true });
@@ -25,6 +26,16 @@ try {
           .filter((entry) => entry.isFile())
           .map((entry) => path.join(entry.parentPath, entry.name))
       : [root];
+    const localDir = process.env[LOCAL_ARTIFACTS_ENV];
+    if (localDir && !(process.env.ACTIONS_RUNTIME_TOKEN && process.env.ACTIONS_RESULTS_URL)) {
+      // A run from a terminal: no artifact service; the files go into the run's record.
+      const kept = path.join(localDir, name);
+      const base = directory ? root : path.dirname(root);
+      for (const file of files) cpSync(file, path.join(kept, path.relative(base, file)));
+      core.info(`upload-artifact: ${name} (${files.length} file(s)) kept in ${kept} (no artifact service)`);
+      core.setOutput('artifact-id', '');
+      process.exit(0);
+    }
     const retention = core.getInput('retention-days');
     const { id, size } = await new DefaultArtifactClient().uploadArtifact(
       name,

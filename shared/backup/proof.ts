@@ -4,6 +4,7 @@ import { ActionError, errorMessage } from '../errors.js';
 import { httpRequest } from '../http/request.js';
 import { artifactServiceAvailable } from './artifacts.js';
 import { listFiles } from './checksum.js';
+import { localBackupDir } from './local-dir.js';
 import { parseMetadata, readMetadata, type BackupMetadata } from './metadata.js';
 import { backupPathForMetadata, defaultBackupDir, isMetadataFile } from './names.js';
 import { readZipEntry, readZipIndex, type RangeReader, type ZipEntry } from './zip-index.js';
@@ -35,7 +36,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 export async function proveBackup(checksum: string, database: string): Promise<BackupProof> {
   const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
-  const dir = defaultBackupDir();
+  // From a terminal (rollback-actions) the backups of every job are kept in one directory.
+  const dir = localBackupDir() ?? defaultBackupDir();
   const looked: string[] = [];
   const found =
     (await findLocal(dir, wanted)) ??

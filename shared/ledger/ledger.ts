@@ -46,6 +46,8 @@ export interface SmokeEntry extends Common {
 
 export interface BackupEntry extends Common {
   type: 'backup';
+  /** backup-db's label (what the backup protects: the environment, or e.g. <env>-pre-rollback). */
+  label?: string;
   /** The release running when the backup was taken, when known. */
   appVersion?: string;
   schemaVersion?: string;
