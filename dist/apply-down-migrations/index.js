@@ -40914,7 +40914,9 @@ function readStatedVersions(format, versions) {
         const needing = appVersion !== undefined ? 'app-version' : targetAppVersion !== undefined ? 'target-app-version' : undefined;
         if (needing)
             throw new errors/* InputError */.dz(needing, 'needs compat-file, the matrix that maps app versions to schema numbers.');
-        return { current: currentVersion === undefined ? undefined : { version: currentVersion, input: 'current-version' } };
+        return {
+            current: currentVersion === undefined ? undefined : { version: currentVersion, input: 'current-version' },
+        };
     }
     let text;
     try {
@@ -40925,13 +40927,18 @@ function readStatedVersions(format, versions) {
     }
     const matrix = parseCompatFile(text, 'compat-file', compatFile);
     const current = appVersion !== undefined
-        ? { version: schemaVersionFor(matrix, appVersion, 'app-version', compatFile), input: `app-version ${appVersion} in ${compatFile}` }
+        ? {
+            version: schemaVersionFor(matrix, appVersion, 'app-version', compatFile),
+            input: `app-version ${appVersion} in ${compatFile}`,
+        }
         : currentVersion === undefined
             ? undefined
             : { version: currentVersion, input: 'current-version' };
     return {
         current,
-        target: targetAppVersion === undefined ? undefined : schemaVersionFor(matrix, targetAppVersion, 'target-app-version', compatFile),
+        target: targetAppVersion === undefined
+            ? undefined
+            : schemaVersionFor(matrix, targetAppVersion, 'target-app-version', compatFile),
     };
 }
 
@@ -41797,12 +41804,19 @@ function startingHistory(inputs, migrations, recorded) {
     const version = stated.version === '0' ? null : tool.normalizeVersion(stated.version);
     if (recorded.exists) {
         if (recorded.current !== version)
-            throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version ?? 'none'}, but ${inputs.historyTable.schema}.${inputs.historyTable.table} records ${recorded.current ?? 'none'}. Nothing was changed.`, { hint: 'The history table is authoritative once it exists: leave the stated version out, or correct the table.' });
+            throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version ?? 'none'}, but ${inputs.historyTable.schema}.${inputs.historyTable.table} records ${recorded.current ?? 'none'}. Nothing was changed.`, {
+                hint: 'The history table is authoritative once it exists: leave the stated version out, or correct the table.',
+            });
         return { history: recorded, setup: [] };
     }
     if (version !== null && !migrations.some((migration) => migration.version === version))
         throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version}, but ${inputs.migrationsDir} has no migration ${version}. Nothing was changed.`);
-    const history = { exists: false, applied: version === null ? [] : [version], current: version, dirty: false };
+    const history = {
+        exists: false,
+        applied: version === null ? [] : [version],
+        current: version,
+        dirty: false,
+    };
     return { history, setup: tool.statedHistory.initialise(inputs.historyTable, version) };
 }
 /** The backup must be real before anything else: a checksum's shape proves nothing. */
@@ -41860,7 +41874,10 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
     if (stated) {
         const problems = await stated.check(client, migrations, history.current, selection.versions);
         if (problems.length > 0)
-            throw new MigrationPlanError([`The database is not at version ${history.current ?? 'none'}${inputs.statedVersion ? ` (${inputs.statedVersion.input})` : ` (${tableName})`}:`, ...problems], 'Nothing was changed. Find the version the database is really at (compare its schema with the up files) and state that one.');
+            throw new MigrationPlanError([
+                `The database is not at version ${history.current ?? 'none'}${inputs.statedVersion ? ` (${inputs.statedVersion.input})` : ` (${tableName})`}:`,
+                ...problems,
+            ], 'Nothing was changed. Find the version the database is really at (compare its schema with the up files) and state that one.');
     }
     const sql = renderPlanSql(plan, settings, keys, [
         `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
