@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(28413);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(74915);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 28413:
+/***/ 74915:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37659,7 +37659,2018 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
+
+
+
+let loading;
+let loaded;
+/**
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
+ */
+function wasmDirectory() {
+    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
+    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+    return external_node_path_default().dirname(file);
+}
+/**
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
+ */
+function sql_parser_loadSqlParser() {
+    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+    // to webpack, which copies it as text and corrupts it.
+    if (loading === undefined)
+        loading = importParser();
+    return loading;
+}
+async function importParser() {
+    const scope = globalThis;
+    const previous = scope.__dirname;
+    scope.__dirname = wasmDirectory();
+    try {
+        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await parser.loadModule();
+        loaded = parser;
+        return parser;
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    finally {
+        if (previous === undefined)
+            delete scope.__dirname;
+        else
+            scope.__dirname = previous;
+    }
+}
+/**
+ * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
+ * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
+ */
+function sql_parser_scanTokens(sql) {
+    if (loaded === undefined)
+        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
+    let scanned;
+    try {
+        scanned = loaded.scanSync(sql).tokens ?? [];
+    }
+    catch {
+        return undefined;
+    }
+    const index = codeUnitIndex(sql);
+    return scanned.map((token) => ({
+        kind: token.tokenName === 'SQL_COMMENT'
+            ? 'line-comment'
+            : token.tokenName === 'C_COMMENT'
+                ? 'block-comment'
+                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+                    ? 'word'
+                    : 'other',
+        text: token.text,
+        start: index(token.start),
+        end: index(token.end),
+    }));
+}
+/** Maps the scanner's UTF-8 byte offsets to string indexes. */
+function codeUnitIndex(sql) {
+    if (Buffer.byteLength(sql) === sql.length)
+        return (byteOffset) => byteOffset;
+    const indexes = [];
+    let byte = 0;
+    for (let unit = 0; unit < sql.length; unit++) {
+        const code = sql.charCodeAt(unit);
+        const width = code < 0x80
+            ? 1
+            : code < 0x800
+                ? 2
+                : code >= 0xd800 && code < 0xdc00
+                    ? 4
+                    : code >= 0xdc00 && code < 0xe000
+                        ? 0
+                        : 3;
+        for (let count = 0; count < width; count++)
+            indexes[byte + count] = unit;
+        byte += width;
+    }
+    indexes[byte] = sql.length;
+    return (byteOffset) => indexes[byteOffset];
+}
+/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
+function stripLeadingComments(text) {
+    const tokens = sql_parser_scanTokens(text);
+    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
+    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
+    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+function lineAt(bytes, byteOffset) {
+    let line = 1;
+    for (let index = 0; index < byteOffset && index < bytes.length; index++)
+        if (bytes[index] === 0x0a)
+            line++;
+    return line;
+}
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes, start, length) {
+    const end = length === undefined || length === 0 ? bytes.length : start + length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+function isBlank(text) {
+    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
+ * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
+ * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ */
+function sql_parser_parseSql(sql) {
+    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+    let parsed = parsedTexts.get(sql);
+    if (parsed === undefined) {
+        if (parsedTexts.size >= PARSED_KEPT)
+            parsedTexts.delete(parsedTexts.keys().next().value);
+        parsed = parseUncached(sql);
+        parsedTexts.set(sql, parsed);
+    }
+    return parsed;
+}
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map();
+async function parseUncached(sql) {
+    const parser = await sql_parser_loadSqlParser();
+    if (isBlank(sql))
+        return { statements: [], errors: [] };
+    const bytes = Buffer.from(sql, 'utf8');
+    try {
+        const result = await parser.parse(sql);
+        return {
+            statements: (result.stmts ?? []).map((raw) => ({
+                node: raw.stmt,
+                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+            })),
+            errors: [],
+        };
+    }
+    catch (wholeError) {
+        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    }
+}
+async function parsePieces(parser, bytes, wholeError) {
+    let boundaries;
+    try {
+        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
+            .filter((token) => token.text === ';')
+            .map((token) => token.end);
+    }
+    catch {
+        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
+        const { text, line } = piece(bytes, 0, undefined);
+        return { statements: [], errors: [{ text, line, error: wholeError }] };
+    }
+    const parsed = { statements: [], errors: [] };
+    let start = 0;
+    for (const end of [...boundaries, bytes.length]) {
+        const chunk = bytes.subarray(start, end).toString('utf8');
+        const { text, line } = piece(bytes, start, end - start);
+        start = end;
+        if (isBlank(chunk))
+            continue;
+        try {
+            const result = await parser.parse(chunk);
+            for (const raw of result.stmts ?? [])
+                parsed.statements.push({ node: raw.stmt, text, line });
+        }
+        catch (error) {
+            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+        }
+    }
+    return parsed;
+}
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+function sql_parser_nodeType(node) {
+    if (!node)
+        return ['', {}];
+    const [type, body] = Object.entries(node)[0] ?? ['', {}];
+    return [type, (body ?? {})];
+}
+function sql_parser_relationName(relation) {
+    if (!relation?.relname)
+        return '?';
+    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+function sql_parser_relationNames(nodes) {
+    return (nodes ?? []).map((node) => sql_parser_relationName(sql_parser_nodeType(node)[1]));
+}
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+function sql_parser_stringItems(nodes) {
+    return (nodes ?? []).map((node) => {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'String')
+            return String(body.sval ?? '');
+        if (type === 'List')
+            return sql_parser_stringItems(body.items).join('.');
+        if (type === 'TypeName')
+            return sql_parser_stringItems(body.names).join('.');
+        if (type === 'ObjectWithArgs')
+            return sql_parser_stringItems(body.objname).join('.');
+        return type;
+    });
+}
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function sql_parser_tableKeyFromName(table) {
+    return table.split('.').at(-1).toLowerCase();
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
+
+const DISPLAY_NAMES = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bpchar: 'char',
+    bool: 'boolean',
+};
+function column_types_columnTypeOf(typeName) {
+    if (!typeName?.names)
+        return undefined;
+    const modifiers = (typeName.typmods ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
+    });
+    return {
+        name: stringItems(typeName.names).at(-1).toLowerCase(),
+        modifiers,
+        array: (typeName.arrayBounds ?? []).length > 0,
+    };
+}
+function column_types_displayType(type) {
+    const name = DISPLAY_NAMES[type.name] ?? type.name;
+    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+const INTEGERS = (/* unused pure expression or super */ null && (['int2', 'int4', 'int8']));
+const FLOATS = (/* unused pure expression or super */ null && (['float4', 'float8']));
+const TEXTS = new Set(['varchar', 'text']);
+const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
+/** A modifier that bounds the value (a length or a precision); none means unbounded. */
+function bound(type, index = 0) {
+    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
+}
+/** What converting stored values from `from` to `to` does to them. */
+function column_types_compareTypes(from, to) {
+    if (from.array !== to.array)
+        return 'other';
+    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
+        return 'same';
+    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
+        // text and varchar without a length hold the same values; a length only limits.
+        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
+            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
+            ? 'widening'
+            : 'other';
+    }
+    if (INTEGERS.includes(from.name)) {
+        if (INTEGERS.includes(to.name))
+            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
+        if (to.name === 'numeric' && to.modifiers.length === 0)
+            return 'widening';
+        return 'other';
+    }
+    if (FLOATS.includes(from.name) || from.name === 'numeric') {
+        if (INTEGERS.includes(to.name))
+            return 'lossy';
+        if (from.name === 'float4' && to.name === 'float8')
+            return 'widening';
+        if (from.name === 'float8' && to.name === 'float4')
+            return 'lossy';
+    }
+    if (from.name === 'numeric' && to.name === 'numeric') {
+        if (to.modifiers.length === 0)
+            return 'widening';
+        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
+        if (from.modifiers.length === 0)
+            return 'lossy';
+        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
+        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
+        if (toScale < scale)
+            return 'lossy';
+        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
+    }
+    if (TIMES.has(from.name) && from.name === to.name) {
+        // timestamp(p): a smaller p rounds the fractional seconds away.
+        return bound(to) >= bound(from) ? 'widening' : 'lossy';
+    }
+    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
+        return 'lossy';
+    return 'other';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
+
+
+/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
+function options(list) {
+    const found = {};
+    for (const item of list ?? []) {
+        const [type, body] = sql_parser_nodeType(item);
+        if (type === 'DefElem')
+            found[String(body.defname)] = body.arg;
+    }
+    return found;
+}
+function stringOf(node) {
+    const [type, body] = sql_parser_nodeType(node);
+    if (type === 'String')
+        return String(body.sval ?? '');
+    if (type === 'List')
+        return stringOf(body.items?.[0]);
+    return undefined;
+}
+/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
+function functionKey(name) {
+    return name.split('.').at(-1).toLowerCase();
+}
+const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/** Statements that name functions without running them: a definition calls nothing yet. */
+const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
+/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
+function proceduralPieces(value, lineno, out) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            proceduralPieces(item, lineno, out);
+        return;
+    }
+    if (value === null || typeof value !== 'object')
+        return;
+    for (const [key, inner] of Object.entries(value)) {
+        const body = (inner ?? {});
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (key === 'PLpgSQL_stmt_execsql') {
+            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
+        }
+        else if (DYNAMIC_STATEMENTS.has(key)) {
+            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
+            proceduralPieces(body.body, line, out);
+        }
+        else if (key === 'PLpgSQL_expr') {
+            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
+            // 3-5 an assignment "target := expression"; 1 a type name.
+            const mode = Number(body.parseMode ?? 0);
+            const query = String(body.query ?? '');
+            if (mode === 0)
+                out.push({ sql: query, lineno, role: 'statement' });
+            else if (mode === 2)
+                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
+            else if (mode >= 3)
+                out.push({
+                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
+                    lineno,
+                    role: 'expression',
+                });
+        }
+        else {
+            proceduralPieces(inner, line, out);
+        }
+    }
+}
+function exprText(node) {
+    return String(node?.PLpgSQL_expr?.query ?? '');
+}
+/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
+function bodyStartLine(statementText, statementLine, body) {
+    const at = body ? statementText.indexOf(body) : -1;
+    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
+}
+/** FuncCall and CallStmt names anywhere in a parse tree. */
+function calledFunctions(value, out = []) {
+    if (Array.isArray(value)) {
+        for (const item of value)
+            calledFunctions(item, out);
+    }
+    else if (value !== null && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
+            if (key === 'FuncCall' || key === 'funccall')
+                out.push(sql_parser_stringItems(inner.funcname).join('.'));
+            calledFunctions(inner, out);
+        }
+    }
+    return out;
+}
+class Expander {
+    entries = [];
+    functions = new Map();
+    /** Functions being expanded: a function calling itself is read once. */
+    expanding = new Set();
+    async statement(node, text, line, within, role = 'statement') {
+        const [type, body] = sql_parser_nodeType(node);
+        if (type === 'DoStmt') {
+            await this.doBlock(body, text, line, within);
+            return;
+        }
+        if (type === 'CreateFunctionStmt')
+            this.define(body, text, line);
+        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
+            .map((name) => this.functions.get(functionKey(name)))
+            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
+        if (type === 'CallStmt' && calls.length > 0) {
+            // CALL of a procedure this migration creates: what runs is its body.
+            for (const definition of calls)
+                await this.call(definition, line);
+            return;
+        }
+        if (role === 'statement')
+            this.entries.push({ kind: 'statement', node, text, line, within });
+        for (const definition of calls)
+            await this.call(definition, line);
+    }
+    define(body, text, line) {
+        const name = sql_parser_stringItems(body.funcname).join('.');
+        const found = options(body.options);
+        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
+        this.functions.set(functionKey(name), {
+            name,
+            language,
+            text,
+            line,
+            sqlBody: stringOf(found.as),
+            atomic: body.sql_body
+                ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body])
+                : undefined,
+        });
+    }
+    async call(definition, callLine) {
+        const key = functionKey(definition.name);
+        this.expanding.add(key);
+        try {
+            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
+            if (definition.language === 'plpgsql') {
+                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
+            }
+            else if (definition.language === 'sql' && definition.atomic) {
+                for (const node of definition.atomic) {
+                    const [type, inner] = sql_parser_nodeType(node);
+                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
+                    if (type === 'List')
+                        for (const item of inner.items ?? [])
+                            await this.statement(item, definition.text, definition.line, within);
+                    else
+                        await this.statement(node, definition.text, definition.line, within);
+                }
+            }
+            else if (definition.language === 'sql') {
+                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
+            }
+            else {
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: definition.text,
+                    line: definition.line,
+                    within,
+                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
+                });
+            }
+        }
+        finally {
+            this.expanding.delete(key);
+        }
+    }
+    async doBlock(body, text, line, within) {
+        const found = options(body.args);
+        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
+        const source = stringOf(found.as) ?? '';
+        if (language !== 'plpgsql') {
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `a DO block in ${language}, which no parser here reads`,
+            });
+            return;
+        }
+        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
+    }
+    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
+    async plpgsql(text, line, source, within) {
+        const parser = await sql_parser_loadSqlParser();
+        let tree;
+        try {
+            tree = await parser.parsePlPgSQL(text);
+        }
+        catch (error) {
+            this.entries.push({
+                kind: 'unreadable',
+                text,
+                line,
+                within,
+                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
+            });
+            return;
+        }
+        const pieces = [];
+        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
+        const start = bodyStartLine(text, line, source);
+        for (const piece of pieces) {
+            const pieceLine = start + piece.lineno - 1;
+            if (piece.role === 'dynamic')
+                await this.dynamic(piece.sql, pieceLine, within);
+            else
+                await this.sql(piece.sql, pieceLine, within, piece.role);
+        }
+    }
+    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
+    async dynamic(expression, line, within) {
+        const parsed = await sql_parser_parseSql(`SELECT ${expression}`);
+        const [, select] = sql_parser_nodeType(parsed.statements[0]?.node);
+        const targets = select.targetList ?? [];
+        const [valueType, value] = sql_parser_nodeType(targets.length === 1 ? sql_parser_nodeType(targets[0])[1].val : undefined);
+        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
+        if (literal === undefined || parsed.errors.length > 0) {
+            this.entries.push({
+                kind: 'unreadable',
+                text: `EXECUTE ${expression}`,
+                line,
+                within,
+                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
+            });
+            return;
+        }
+        await this.sql(literal, line, within);
+    }
+    async sql(text, line, within, role = 'statement') {
+        const parsed = await sql_parser_parseSql(text);
+        for (const error of parsed.errors) {
+            this.entries.push({
+                kind: 'unreadable',
+                text: error.text,
+                line: line + error.line - 1,
+                within,
+                reason: `PostgreSQL's grammar rejects it (${error.error})`,
+            });
+        }
+        for (const statement of parsed.statements)
+            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
+    }
+    async topLevel(parsed) {
+        const ordered = [
+            ...parsed.statements.map((statement) => ({
+                line: statement.line,
+                statement,
+                error: undefined,
+            })),
+            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
+        ].sort((a, b) => a.line - b.line);
+        for (const { statement, error } of ordered) {
+            if (statement)
+                await this.statement(statement.node, statement.text, statement.line, undefined);
+            else if (error)
+                this.entries.push({
+                    kind: 'unreadable',
+                    text: error.text,
+                    line: error.line,
+                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
+                });
+        }
+    }
+}
+/**
+ * The statements a migration executes, in order, with those inside DO blocks and inside the
+ * functions and procedures it creates and calls read out of their bodies.
+ */
+async function plpgsql_executedStatements(sql) {
+    const parsed = typeof sql === 'string' ? await sql_parser_parseSql(sql) : sql;
+    // parseSql returns one object per text, so this reads each migration's procedural code once.
+    let entries = expanded.get(parsed);
+    if (entries === undefined) {
+        entries = expand(parsed);
+        expanded.set(parsed, entries);
+    }
+    return await entries;
+}
+const expanded = new WeakMap();
+async function expand(parsed) {
+    const expander = new Expander();
+    await expander.topLevel(parsed);
+    return expander.entries;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/classify.ts
+
+
+
+/**
+ * What an up migration means for the release rolled back to (the target): can its code keep running
+ * on the new schema, and is anything gone that existed when it ran? Each statement is classified
+ * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
+ * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
+ *
+ * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
+ *   a widening type change...)
+ * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
+ * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
+ *   SQL built at run time); treated as breaking
+ * - data-changing: rows were added to existing tables; old code finds rows it did not write
+ * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
+ *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
+ */
+const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
+/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
+const RANK = {
+    additive: 0,
+    breaking: 1,
+    unknown: 2,
+    'data-changing': 3,
+    'data-loss': 4,
+};
+function strongestClass(classes) {
+    let strongest = 'additive';
+    for (const value of classes)
+        if (RANK[value] > RANK[strongest])
+            strongest = value;
+    return strongest;
+}
+const DISPLAY_LIMIT = 300;
+function classify_displaySql(text) {
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
+}
+function sinceTarget(target) {
+    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
+}
+function downKnowledge(down) {
+    const knowledge = { types: new Map(), uniques: new Set() };
+    for (const statement of down?.statements ?? []) {
+        const [type, body] = nodeType(statement.node);
+        if (type === 'IndexStmt' && body.unique && body.idxname)
+            knowledge.uniques.add(String(body.idxname).toLowerCase());
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            if (command.subtype === 'AT_AlterColumnType') {
+                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
+                if (columnType)
+                    knowledge.types.set(`${table}.${command.name}`, columnType);
+            }
+            else if (command.subtype === 'AT_AddConstraint') {
+                const constraint = nodeType(command.def)[1];
+                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+                    knowledge.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    return knowledge;
+}
+const additive = (reason, warning) => ({ class: 'additive', reason, warning });
+const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
+const dataChanging = (reason) => ({ class: 'data-changing', reason });
+const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
+const unknown = (reason) => ({ class: 'unknown', reason });
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKey(relation) {
+    return (relation?.relname ?? '?').toLowerCase();
+}
+/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
+function creator(context, by) {
+    return by === context.label ? 'this migration' : by;
+}
+/** Set when the table was created after the target: the target's code never reads or writes it. */
+function newTable(context, relation) {
+    const by = context.since.tables.get(tableKey(relation));
+    return by === undefined ? undefined : creator(context, by);
+}
+function newColumn(context, table, column) {
+    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
+    return found && { by: creator(context, found.by), filled: found.filled };
+}
+function existedPhrase(context) {
+    return `existed at ${context.since.target}`;
+}
+function constraintsOf(column) {
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
+}
+/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
+function isConstantExpression(node) {
+    const [type, body] = nodeType(node);
+    if (type === 'A_Const')
+        return true;
+    if (type === 'TypeCast')
+        return isConstantExpression(body.arg);
+    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
+        return isConstantExpression(body.rexpr);
+    return false;
+}
+const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
+function describeAddColumn(table, column, context, tableIsNew) {
+    const name = `${table}.${column.colname}`;
+    const constraints = constraintsOf(column);
+    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
+    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
+    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
+    // serial types and identity columns are NOT NULL by definition.
+    const notNull = generated ||
+        column.is_not_null === true ||
+        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
+    const filled = generated || defaultConstraint !== undefined;
+    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
+        by: context.label,
+        filled,
+    });
+    for (const constraint of constraints) {
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
+    if (!notNull)
+        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
+    if (generated)
+        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
+    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
+        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
+    }
+    if (defaultConstraint) {
+        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
+    }
+    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
+}
+const CONSTRAINT_WORDS = {
+    CONSTR_UNIQUE: 'UNIQUE',
+    CONSTR_PRIMARY: 'PRIMARY KEY',
+    CONSTR_EXCLUSION: 'EXCLUDE',
+    CONSTR_CHECK: 'CHECK',
+    CONSTR_FOREIGN: 'FOREIGN KEY',
+    CONSTR_NOTNULL: 'NOT NULL',
+};
+/** ALTER TABLE sub-commands that change nothing old code can observe. */
+const HARMLESS_ALTER_TABLE = {
+    AT_SetStatistics: 'changes planner statistics settings',
+    AT_SetOptions: 'changes column options',
+    AT_ResetOptions: 'resets column options',
+    AT_SetStorage: 'changes column storage',
+    AT_SetCompression: 'changes column compression',
+    AT_ChangeOwner: 'changes the owner',
+    AT_ClusterOn: 'marks a clustering index',
+    AT_DropCluster: 'drops the clustering mark',
+    AT_SetLogged: 'makes the table logged',
+    AT_SetUnLogged: 'makes the table unlogged',
+    AT_SetAccessMethod: 'changes the access method',
+    AT_SetTableSpace: 'moves the table to another tablespace',
+    AT_SetRelOptions: 'changes storage parameters',
+    AT_ResetRelOptions: 'resets storage parameters',
+    AT_ReplaceRelOptions: 'replaces storage parameters',
+    AT_ReplicaIdentity: 'changes the replica identity',
+    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
+    AT_DropNotNull: 'relaxes a NOT NULL rule',
+    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
+    AT_SetIdentity: 'changes identity options',
+    AT_EnableTrig: 'enables a trigger',
+    AT_EnableAlwaysTrig: 'enables a trigger',
+    AT_EnableReplicaTrig: 'enables a trigger',
+    AT_DisableTrig: 'disables a trigger',
+    AT_EnableTrigAll: 'enables triggers',
+    AT_DisableTrigAll: 'disables triggers',
+    AT_EnableTrigUser: 'enables triggers',
+    AT_DisableTrigUser: 'disables triggers',
+    AT_DisableRowSecurity: 'disables row level security',
+    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
+    AT_AttachPartition: 'attaches a partition',
+    AT_ReAddStatistics: 'rebuilds statistics',
+};
+const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
+function uniqueDropped(context, name) {
+    const key = String(name).toLowerCase();
+    return context.down.uniques.has(key) || context.since.uniques.has(key);
+}
+/** A USING that only casts the column itself converts values the way a plain type change does. */
+function isPlainConversion(using, column) {
+    const [type, body] = nodeType(using);
+    if (!using)
+        return true;
+    if (type === 'TypeCast')
+        return isPlainConversion(body.arg, column);
+    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
+}
+function describeTypeChange(table, command, context) {
+    const column = `${table}.${command.name}`;
+    const definition = nodeType(command.def)[1];
+    const to = columnTypeOf(definition.typeName);
+    if (!isPlainConversion(definition.raw_default, command.name)) {
+        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
+    }
+    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
+    const change = from && to ? compareTypes(from, to) : 'other';
+    if (from && to && change === 'widening') {
+        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
+        return additive(`${widened}: every value old code writes or reads still fits`, {
+            kind: 'type-widening',
+            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
+        });
+    }
+    if (from && to && change === 'lossy') {
+        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
+    }
+    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
+}
+function classifyAlterTableCommand(table, command, context, tableIsNew) {
+    const subtype = command.subtype ?? '';
+    const column = command.name ? `${table}.${command.name}` : table;
+    if (subtype === 'AT_AddColumn') {
+        const [, body] = nodeType(command.def);
+        return describeAddColumn(table, body, context, tableIsNew);
+    }
+    if (subtype === 'AT_AddConstraint') {
+        const constraint = nodeType(command.def)[1];
+        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
+            context.since.uniques.add(constraint.conname.toLowerCase());
+    }
+    if (tableIsNew)
+        return additive(`changes ${table}, a table ${tableIsNew} creates`);
+    if (subtype in HARMLESS_ALTER_TABLE)
+        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
+    const added = newColumn(context, table, command.name);
+    switch (subtype) {
+        case 'AT_DropColumn':
+            if (added)
+                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
+            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
+        case 'AT_AlterColumnType':
+            if (added)
+                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
+            return describeTypeChange(table, command, context);
+        case 'AT_SetNotNull': {
+            if (added?.filled)
+                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
+            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
+        }
+        case 'AT_ColumnDefault':
+            return command.def
+                ? additive(`sets a default on ${column}`)
+                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
+        case 'AT_DropConstraint': {
+            const name = command.name ?? '';
+            if (uniqueDropped(context, name)) {
+                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
+                });
+            }
+            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
+        }
+        case 'AT_AddConstraint': {
+            const [, body] = nodeType(command.def);
+            const constraint = body;
+            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
+            const name = constraint.conname ? ` ${constraint.conname}` : '';
+            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
+            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
+        }
+        case 'AT_AddIndexConstraint':
+            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
+        case 'AT_SetExpression':
+        case 'AT_DropExpression':
+            return breaking(`changes the generation expression of ${column}`);
+        case 'AT_DropIdentity':
+            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
+        case 'AT_EnableRowSecurity':
+        case 'AT_ForceRowSecurity':
+            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
+        case 'AT_DetachPartition':
+        case 'AT_DetachPartitionFinalize':
+            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
+        default:
+            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
+    }
+}
+/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
+function overwrittenColumns(table, targets, context) {
+    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
+    return [...new Set(names.map((name) => name ?? '?'))]
+        .filter((name) => !newColumn(context, table, name))
+        .map((name) => `${table}.${name}`);
+}
+/** Statement types that cannot affect what old code reads or writes. */
+const HARMLESS_STATEMENTS = {
+    TransactionStmt: 'transaction control',
+    VariableSetStmt: 'sets a session setting',
+    VariableShowStmt: 'shows a setting',
+    CommentStmt: 'sets a comment',
+    GrantStmt: 'grants or revokes privileges',
+    GrantRoleStmt: 'grants or revokes a role',
+    AlterDefaultPrivilegesStmt: 'changes default privileges',
+    AlterOwnerStmt: 'changes an owner',
+    LockStmt: 'takes a lock',
+    VacuumStmt: 'vacuums or analyzes',
+    ClusterStmt: 'reorders a table physically',
+    ReindexStmt: 'rebuilds indexes',
+    RefreshMatViewStmt: 'refreshes a materialized view',
+    NotifyStmt: 'sends a notification',
+    CreateEnumStmt: 'creates an enum type',
+    CreateDomainStmt: 'creates a domain',
+    CompositeTypeStmt: 'creates a composite type',
+    CreateRangeStmt: 'creates a range type',
+    CreateSeqStmt: 'creates a sequence',
+    AlterSeqStmt: 'changes a sequence',
+    CreateSchemaStmt: 'creates a schema',
+    CreateExtensionStmt: 'creates an extension',
+    CreateStatsStmt: 'creates extended statistics',
+    CreateTableAsStmt: 'creates a table or materialized view from a query',
+    DefineStmt: 'defines an aggregate, operator, collation or type',
+    CreateCastStmt: 'creates a cast',
+    CreateConversionStmt: 'creates a conversion',
+    CreateRoleStmt: 'creates a role',
+    CreatePublicationStmt: 'creates a publication',
+    ExplainStmt: 'explains a query',
+    CheckPointStmt: 'forces a checkpoint',
+    DiscardStmt: 'discards session state',
+};
+const PROCEDURAL_STATEMENTS = {
+    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
+    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
+};
+function describeDrop(body, context) {
+    const type = String(body.removeType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
+    const objects = stringItems(body.objects);
+    const names = objects.join(', ');
+    switch (body.removeType) {
+        case 'OBJECT_INDEX':
+            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
+                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
+                    kind: 'unique-dropped',
+                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
+                })
+                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
+        case 'OBJECT_TRIGGER':
+            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
+        case 'OBJECT_TABLE':
+        case 'OBJECT_FOREIGN_TABLE':
+            return objects.map((name) => {
+                const by = context.since.tables.get(tableKeyFromName(name));
+                if (by !== undefined)
+                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
+                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
+            });
+        case 'OBJECT_SCHEMA':
+            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
+                ? additive(`drops schema ${name}, created after ${context.since.target}`)
+                : body.behavior === 'DROP_CASCADE'
+                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
+                    : breaking(`drops schema ${name}: old code still uses it`));
+        case 'OBJECT_TYPE':
+        case 'OBJECT_DOMAIN':
+            if (body.behavior === 'DROP_CASCADE' &&
+                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
+                return [
+                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
+                ];
+            }
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+        default:
+            return [breaking(`drops ${type} ${names}: old code still uses it`)];
+    }
+}
+function describeRename(body, context) {
+    const relation = relationName(body.relation);
+    const kind = String(body.renameType ?? '')
+        .replace(/^OBJECT_/, '')
+        .toLowerCase()
+        .replace(/_/g, ' ');
+    const tableIsNew = newTable(context, body.relation);
+    if (tableIsNew)
+        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
+    if (body.renameType === 'OBJECT_COLUMN') {
+        const added = newColumn(context, relation, body.subname);
+        if (added) {
+            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
+                by: context.label,
+                filled: added.filled,
+            });
+            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
+        }
+        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
+    }
+    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
+        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
+    }
+    const old = body.subname
+        ? `${relation}.${body.subname}`
+        : body.relation
+            ? relation
+            : stringItems([body.object]).join('');
+    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
+}
+/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
+function recordCreated(type, body, context) {
+    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
+        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
+        context.since.tables.set(tableKey(relation), context.label);
+        for (const element of body.tableElts ?? []) {
+            const [elementType, definition] = nodeType(element);
+            const constraint = definition;
+            if (elementType === 'Constraint' &&
+                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
+                constraint.conname) {
+                context.since.uniques.add(constraint.conname.toLowerCase());
+            }
+        }
+    }
+    else if (type === 'CreateSchemaStmt') {
+        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
+    }
+    else if (type === 'CreateEnumStmt' ||
+        type === 'CreateRangeStmt' ||
+        type === 'CreateDomainStmt' ||
+        type === 'CompositeTypeStmt') {
+        const name = type === 'CompositeTypeStmt'
+            ? relationName(body.typevar)
+            : stringItems((body.typeName ?? body.domainname)).join('.');
+        context.since.types.add(tableKeyFromName(name));
+    }
+    else if (type === 'IndexStmt' && body.unique && body.idxname) {
+        context.since.uniques.add(String(body.idxname).toLowerCase());
+    }
+}
+function classifyStatement(statement, context) {
+    const [type, body] = nodeType(statement.node);
+    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
+    const relation = relationName(body.relation);
+    recordCreated(type, body, context);
+    if (type in HARMLESS_STATEMENTS)
+        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
+    if (type in PROCEDURAL_STATEMENTS)
+        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
+    switch (type) {
+        case 'CreateStmt':
+            return [additive(`creates table ${relation}: old code does not know it`)];
+        case 'ViewStmt': {
+            const view = relationName(body.view);
+            return [
+                additive(body.replace
+                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
+                    : `creates view ${view}`),
+            ];
+        }
+        case 'CreateFunctionStmt': {
+            const name = stringItems(body.funcname).join('.');
+            const what = body.is_procedure ? 'procedure' : 'function';
+            return [
+                additive(body.replace
+                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
+                    : `creates ${what} ${name}`),
+            ];
+        }
+        case 'CreateTrigStmt':
+            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
+        case 'CreatePolicyStmt': {
+            const table = relationName(body.table);
+            return [
+                body.permissive === false
+                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
+                    : additive(`adds a permissive row security policy on ${table}`),
+            ];
+        }
+        case 'IndexStmt': {
+            const name = body.idxname ? ` ${body.idxname}` : '';
+            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
+            if (!body.unique)
+                return [additive(`creates index${name} on ${relation}${concurrently}`)];
+            if (tableIsNew)
+                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
+            return [
+                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
+            ];
+        }
+        case 'AlterEnumStmt': {
+            const name = stringItems(body.typeName).join('.');
+            if (body.oldVal)
+                return [
+                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
+                ];
+            return [
+                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
+            ];
+        }
+        case 'AlterTableStmt':
+            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
+        case 'RenameStmt':
+            return [describeRename(body, context)];
+        case 'DropStmt':
+            return describeDrop(body, context);
+        case 'AlterObjectSchemaStmt':
+            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
+        case 'UpdateStmt': {
+            if (tableIsNew)
+                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
+            const overwritten = overwrittenColumns(relation, body.targetList, context);
+            if (overwritten.length === 0)
+                return [
+                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
+                ];
+            return [
+                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
+            ];
+        }
+        case 'DeleteStmt':
+            if (tableIsNew)
+                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
+            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
+        case 'InsertStmt': {
+            if (tableIsNew)
+                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
+            const conflict = body.onConflictClause;
+            if (conflict?.action === 'ONCONFLICT_UPDATE') {
+                return [
+                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
+                ];
+            }
+            return [
+                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
+            ];
+        }
+        case 'MergeStmt': {
+            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
+            if (tableIsNew)
+                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
+            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
+                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
+            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
+        }
+        case 'TruncateStmt': {
+            const tables = relationNames(body.relations);
+            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
+            if (existing.length === 0)
+                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
+            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
+        }
+        case 'CopyStmt':
+            if (body.is_from)
+                return [dataChanging(`loads rows into ${relation} with COPY`)];
+            return [additive('copies data out (COPY TO)')];
+        case 'SelectStmt':
+            return [
+                additive(body.intoClause
+                    ? 'creates a table from a query (SELECT INTO)'
+                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
+            ];
+        default:
+            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
+    }
+}
+function findingOf(entry, context) {
+    const within = entry.within ? ` (${entry.within})` : '';
+    if (entry.kind === 'unreadable') {
+        return {
+            sql: classify_displaySql(entry.text),
+            line: entry.line,
+            class: 'unknown',
+            reasons: [`${entry.reason}${within}; treated as breaking`],
+        };
+    }
+    const findings = classifyStatement(entry, context);
+    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
+    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
+    return {
+        sql: classify_displaySql(entry.text),
+        line: entry.line,
+        class: strongestClass(findings.map((finding) => finding.class)),
+        reasons: findings.map((finding) => `${finding.reason}${within}`),
+        ...(lost.length ? { lost } : {}),
+        ...(warnings.length ? { warnings } : {}),
+    };
+}
+/**
+ * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
+ * included); the migration's class is the strongest found. Takes the parse too, so a caller that
+ * also lints the down file against it parses the up file once.
+ */
+async function classifySql(sql, options = {}) {
+    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
+    const label = options.label ?? 'this migration';
+    const context = {
+        since: options.since ?? sinceTarget('the previous release'),
+        label,
+        down: downKnowledge(options.down),
+    };
+    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
+
+/**
+ * One key per object, names compared without schema and case-insensitively, as migrations rarely
+ * qualify names consistently: "column:users.email", "index:users_email_key".
+ */
+function schema_objects_objectKey(object) {
+    const table = object.table === undefined ? '' : `${sql_parser_tableKeyFromName(object.table)}.`;
+    return `${object.kind}:${table}${sql_parser_tableKeyFromName(object.name)}`;
+}
+function schema_objects_describeObject(object) {
+    if (object.kind === 'column')
+        return `column ${object.table}.${object.name}`;
+    if (object.table !== undefined)
+        return `${object.kind} ${object.name} on ${object.table}`;
+    return `${object.kind} ${object.name}`;
+}
+const DROP_KINDS = {
+    OBJECT_TABLE: 'table',
+    OBJECT_FOREIGN_TABLE: 'table',
+    OBJECT_VIEW: 'view',
+    OBJECT_MATVIEW: 'materialized view',
+    OBJECT_INDEX: 'index',
+    OBJECT_SEQUENCE: 'sequence',
+    OBJECT_TYPE: 'type',
+    OBJECT_DOMAIN: 'type',
+    OBJECT_SCHEMA: 'schema',
+    OBJECT_FUNCTION: 'function',
+    OBJECT_PROCEDURE: 'function',
+    OBJECT_TRIGGER: 'trigger',
+};
+const RENAME_KINDS = {
+    ...DROP_KINDS,
+    OBJECT_COLUMN: 'column',
+    OBJECT_TABCONSTRAINT: 'constraint',
+};
+/** Constraint kinds that come with an index of the same name. */
+const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
+function constraintObjects(constraint, table) {
+    if (!constraint.conname)
+        return [];
+    const created = [{ kind: 'constraint', name: constraint.conname, table }];
+    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
+        created.push({ kind: 'index', name: constraint.conname });
+    return created;
+}
+function inlineConstraints(column) {
+    return (column.constraints ?? [])
+        .map((node) => sql_parser_nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
+}
+function alterTableEffects(body, effects) {
+    const table = sql_parser_relationName(body.relation);
+    const tableMissingOk = body.missing_ok === true;
+    for (const node of body.cmds ?? []) {
+        const command = sql_parser_nodeType(node)[1];
+        const ifExists = tableMissingOk || command.missing_ok === true;
+        if (command.subtype === 'AT_AddColumn') {
+            const column = sql_parser_nodeType(command.def)[1];
+            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
+            for (const constraint of inlineConstraints(column))
+                effects.creates.push(...constraintObjects(constraint, table));
+        }
+        else if (command.subtype === 'AT_AddConstraint') {
+            effects.creates.push(...constraintObjects(sql_parser_nodeType(command.def)[1], table));
+        }
+        else if (command.subtype === 'AT_DropColumn') {
+            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
+        }
+        else if (command.subtype === 'AT_DropConstraint') {
+            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
+        }
+    }
+}
+function dropEffects(body, effects) {
+    const kind = DROP_KINDS[String(body.removeType)];
+    if (!kind)
+        return;
+    const ifExists = body.missing_ok === true;
+    for (const object of body.objects ?? []) {
+        const parts = sql_parser_stringItems([object])[0].split('.');
+        if (kind === 'trigger')
+            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
+        else
+            effects.drops.push({ kind, name: parts.join('.'), ifExists });
+    }
+}
+function renameEffects(body, effects) {
+    const kind = RENAME_KINDS[String(body.renameType)];
+    if (!kind)
+        return;
+    const newname = String(body.newname ?? '');
+    const relation = body.relation ? sql_parser_relationName(body.relation) : undefined;
+    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
+        effects.renames.push({
+            from: { kind, name: String(body.subname ?? ''), table: relation },
+            to: { kind, name: newname, table: relation },
+        });
+    }
+    else {
+        const name = relation ?? sql_parser_stringItems([body.object])[0];
+        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
+    }
+}
+/** What one statement does to the schema's objects (empty for statements that only touch rows). */
+function schema_objects_statementEffects(node) {
+    const effects = { creates: [], drops: [], renames: [] };
+    const [type, body] = sql_parser_nodeType(node);
+    switch (type) {
+        case 'CreateStmt': {
+            const table = sql_parser_relationName(body.relation);
+            effects.creates.push({ kind: 'table', name: table });
+            for (const element of body.tableElts ?? []) {
+                const [elementType, element_] = sql_parser_nodeType(element);
+                if (elementType === 'ColumnDef') {
+                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
+                    for (const constraint of inlineConstraints(element_))
+                        effects.creates.push(...constraintObjects(constraint, table));
+                }
+                else if (elementType === 'Constraint') {
+                    effects.creates.push(...constraintObjects(element_, table));
+                }
+            }
+            break;
+        }
+        case 'IndexStmt':
+            if (body.idxname)
+                effects.creates.push({ kind: 'index', name: String(body.idxname) });
+            break;
+        case 'ViewStmt':
+            effects.creates.push({ kind: 'view', name: sql_parser_relationName(body.view) });
+            break;
+        case 'CreateTableAsStmt': {
+            const into = body.into;
+            effects.creates.push({
+                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+                name: sql_parser_relationName(into?.rel),
+            });
+            break;
+        }
+        case 'CreateSeqStmt':
+            effects.creates.push({ kind: 'sequence', name: sql_parser_relationName(body.sequence) });
+            break;
+        case 'CreateEnumStmt':
+        case 'CreateRangeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.typeName).join('.') });
+            break;
+        case 'CreateDomainStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.domainname).join('.') });
+            break;
+        case 'CompositeTypeStmt':
+            effects.creates.push({ kind: 'type', name: sql_parser_relationName(body.typevar) });
+            break;
+        case 'CreateSchemaStmt':
+            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
+            break;
+        case 'CreateFunctionStmt':
+            effects.creates.push({ kind: 'function', name: sql_parser_stringItems(body.funcname).join('.') });
+            break;
+        case 'CreateTrigStmt':
+            effects.creates.push({
+                kind: 'trigger',
+                name: String(body.trigname ?? ''),
+                table: sql_parser_relationName(body.relation),
+            });
+            break;
+        case 'AlterTableStmt':
+            alterTableEffects(body, effects);
+            break;
+        case 'DropStmt':
+            dropEffects(body, effects);
+            break;
+        case 'RenameStmt':
+            renameEffects(body, effects);
+            break;
+    }
+    return effects;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
+
+
+
+
+
+function statementsOf(entries) {
+    return entries.filter((entry) => entry.kind === 'statement');
+}
+/**
+ * Every object the statements create (by objectKey), the names they rename objects to, and whether
+ * every statement could be read (when not, "not created" proves nothing).
+ */
+function down_lint_createdObjects(entries) {
+    const created = new Map();
+    const renamedTo = new Set();
+    for (const statement of statementsOf(entries)) {
+        const effects = schema_objects_statementEffects(statement.node);
+        for (const object of effects.creates)
+            created.set(schema_objects_objectKey(object), object);
+        for (const { to } of effects.renames)
+            renamedTo.add(schema_objects_objectKey(to));
+    }
+    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
+}
+/** "table.column" -> the type the up migration changes it to. */
+function typesSetByUp(entries) {
+    const types = new Map();
+    for (const statement of statementsOf(entries)) {
+        const [type, body] = nodeType(statement.node);
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            const columnType = command.subtype === 'AT_AlterColumnType'
+                ? columnTypeOf(nodeType(command.def)[1].typeName)
+                : undefined;
+            if (columnType)
+                types.set(`${table}.${command.name}`, columnType);
+        }
+    }
+    return types;
+}
+function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
+    const column = `${table}.${command.name}`;
+    const back = columnTypeOf(nodeType(command.def)[1].typeName);
+    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
+    if (back && upType && compareTypes(back, upType) === 'widening') {
+        return {
+            kind: 'revert-may-fail',
+            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
+            sql,
+        };
+    }
+    return {
+        kind: 'data-loss',
+        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
+        sql,
+    };
+}
+/**
+ * Lints a down file against its up file (text or parse; statements inside DO blocks included).
+ * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
+ * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
+ */
+async function lintDownMigration(upSql, downSql, appliedSince) {
+    const findings = [];
+    const down = await executedStatements(downSql);
+    const up = upSql === undefined ? undefined : await executedStatements(upSql);
+    const upTypes = up ? typesSetByUp(up) : new Map();
+    const upCreated = up ? down_lint_createdObjects(up) : undefined;
+    const dropped = new Set();
+    const createdByDown = new Set();
+    for (const statement of statementsOf(down)) {
+        const [type, body] = nodeType(statement.node);
+        const sql = displaySql(statement.text);
+        const effects = statementEffects(statement.node);
+        for (const object of effects.drops) {
+            dropped.add(objectKey(object));
+            const key = objectKey(object);
+            if (upCreated?.complete &&
+                !object.ifExists &&
+                object.kind !== 'function' &&
+                !upCreated.created.has(key) &&
+                !upCreated.renamedTo.has(key) &&
+                !createdByDown.has(key)) {
+                findings.push({
+                    kind: 'foreign-drop',
+                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
+                    sql,
+                });
+            }
+        }
+        for (const object of effects.creates)
+            createdByDown.add(objectKey(object));
+        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
+            for (const table of stringItems(body.objects)) {
+                findings.push({
+                    kind: 'data-loss',
+                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
+                    sql,
+                });
+            }
+        }
+        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
+                sql,
+            });
+        }
+        else if (type === 'IndexStmt' && body.unique) {
+            findings.push({
+                kind: 'revert-may-fail',
+                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                sql,
+            });
+        }
+        else if (type === 'AlterTableStmt') {
+            const table = relationName(body.relation);
+            for (const node of body.cmds ?? []) {
+                const command = nodeType(node)[1];
+                if (command.subtype === 'AT_DropColumn') {
+                    findings.push({
+                        kind: 'data-loss',
+                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
+                        sql,
+                    });
+                }
+                else if (command.subtype === 'AT_AlterColumnType') {
+                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
+                }
+                else if (command.subtype === 'AT_AddConstraint') {
+                    const constraint = nodeType(command.def)[1];
+                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
+                        findings.push({
+                            kind: 'revert-may-fail',
+                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                            sql,
+                        });
+                    }
+                }
+            }
+        }
+        else if (type === 'TruncateStmt') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
+                sql,
+            });
+        }
+        else if (type === 'DeleteStmt') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
+                sql,
+            });
+        }
+    }
+    const createdTables = [...(upCreated?.created.values() ?? [])]
+        .filter((object) => object.kind === 'table')
+        .map((object) => objectKey(object));
+    for (const object of upCreated?.created.values() ?? []) {
+        if (object.kind !== 'table' && object.kind !== 'column')
+            continue;
+        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
+        // A column of a table the up creates goes with that table.
+        if (table && createdTables.includes(table))
+            continue;
+        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
+            const what = object.kind === 'table'
+                ? `creates table ${tableKeyFromName(object.name)}`
+                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({
+                kind: 'incomplete-down',
+                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
+            });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/statements.ts
+/**
+ * Splits a migration file into the statements psql would send, one by one, so a failure can name
+ * the statement and its line, and statements that cannot run in a transaction block can be found
+ * before anything runs.
+ *
+ * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
+ * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
+ * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
+ * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
+ * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
+ * a file in order therefore does exactly what `psql -f file` does.
+ */
+
+/** Words kept per statement for classification; the start of a statement is all that matters. */
+const MAX_WORDS = 64;
+/**
+ * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
+ * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
+ * the statement's first word. When the scanner rejects the script (an unterminated quote or
+ * comment), the whole script is one statement: the server then reports the error and its position.
+ */
+async function splitStatements(sql) {
+    await loadSqlParser();
+    const tokens = scanTokens(sql);
+    if (tokens === undefined) {
+        const start = sql.length - sql.trimStart().length;
+        const text = sql.trim();
+        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
+    }
+    const statements = [];
+    let current = [];
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let wordCount = 0;
+    const finish = () => {
+        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
+        const first = current.findIndex((token) => token.kind !== 'line-comment');
+        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
+        if (first >= 0 && meaningful.length > 0) {
+            // A last statement without its semicolon ends with its last token, not with a trailing comment.
+            const last = current.findLast((token) => token.kind !== 'line-comment');
+            const start = current[first].start;
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
+            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
+        }
+        current = [];
+        parenDepth = 0;
+        beginDepth = 0;
+        wordCount = 0;
+    };
+    for (const token of tokens) {
+        current.push(token);
+        if (token.kind === 'word') {
+            wordCount++;
+            const upper = token.text.toUpperCase();
+            if (upper === 'BEGIN' || upper === 'CASE') {
+                if (wordCount > 1)
+                    beginDepth++;
+            }
+            else if (upper === 'END' && beginDepth > 0)
+                beginDepth--;
+        }
+        else if (token.text === '(')
+            parenDepth++;
+        else if (token.text === ')' && parenDepth > 0)
+            parenDepth--;
+        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
+            finish();
+    }
+    finish();
+    return statements;
+}
+let lineCache;
+/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
+function lineOf(sql, offset) {
+    if (lineCache?.sql !== sql) {
+        const starts = [0];
+        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
+            starts.push(index + 1);
+        lineCache = { sql, starts };
+    }
+    const { starts } = lineCache;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= offset)
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low + 1;
+}
+/**
+ * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
+ * in the script: line and column, both 1-based. Undefined when the position is out of range.
+ */
+function positionInScript(statement, script, position) {
+    if (!Number.isInteger(position) || position < 1)
+        return undefined;
+    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
+    const characters = Array.from(statement.text);
+    if (position > characters.length + 1)
+        return undefined;
+    const offset = statement.start + characters.slice(0, position - 1).join('').length;
+    const before = script.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
+    return { line, column };
+}
+/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
+function statements_statementHeadline(statement, max = 120) {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const tokens = scanTokens(text);
+    let code = text;
+    // Comments become spaces, from the last so earlier offsets stay valid.
+    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
+        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
+    const oneLine = code.replace(/\s+/g, ' ').trim();
+    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
+
+
+
+
+
+
+const RELATION_KINDS = {
+    table: "('r','p','f')",
+    view: "('v')",
+    'materialized view': "('m')",
+    index: "('i','I')",
+    sequence: "('S')",
+};
+/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
+function down_checks_quotedName(name) {
+    return name.split('.').map(quoteIdent).join('.');
+}
+/** Whether each object exists now (and each index's table), in one round trip. */
+async function existingNow(client, objects) {
+    if (objects.length === 0)
+        return [];
+    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
+    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
+       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
+       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
+       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
+       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
+       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
+       ELSE true END AS present,
+       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
+      ORDER BY q.position`, [
+        objects.map((object) => object.kind),
+        objects.map((object) => down_checks_quotedName(object.name)),
+        objects.map((object) => object.name),
+        objects.map((object) => (object.table === undefined ? null : down_checks_quotedName(object.table))),
+    ]);
+    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
+}
+/** Kinds one name can be created as, where dropping it as the other kind fails. */
+const CONFUSABLE = (/* unused pure expression or super */ null && (['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type']));
+/** The up created this name, but as something else: "index users_email_key". */
+function createdAsOtherKind(object, created) {
+    if (!CONFUSABLE.includes(object.kind))
+        return undefined;
+    const name = tableKeyFromName(object.name);
+    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
+}
+function where(step, line) {
+    return `${step.script.file} line ${step.script.line - 1 + line}`;
+}
+/**
+ * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
+ * none is found. `migrations` gives each one's up script; `client`, when given, the database they
+ * will run on.
+ */
+async function checkDownScripts(steps, migrations, client) {
+    const problems = [];
+    const located = [];
+    for (const step of steps) {
+        if (step.script)
+            located.push({ step: step, entries: await executedStatements(step.script.sql) });
+    }
+    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
+    // What the database has now, for every object a down file drops without IF EXISTS.
+    const dropped = [];
+    for (const { entries } of located) {
+        for (const entry of entries)
+            if (entry.kind === 'statement')
+                dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
+    }
+    const presence = client ? await existingNow(client, dropped) : [];
+    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
+    // The revert order replayed: what earlier statements created, dropped or renamed.
+    const state = new Map();
+    const droppedTables = new Set();
+    let tracking = client !== undefined;
+    for (const { step, entries } of located) {
+        const up = ups.get(step.version);
+        const upCreated = up ? createdObjects(await executedStatements(up.sql)).created : new Map();
+        for (const entry of entries) {
+            if (entry.kind === 'unreadable') {
+                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
+                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
+                }
+                // SQL nobody can read may create or drop anything: what follows cannot be checked.
+                tracking = false;
+                continue;
+            }
+            const effects = statementEffects(entry.node);
+            for (const object of effects.drops) {
+                const key = objectKey(object);
+                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
+                if (other && !upCreated.has(key)) {
+                    problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
+                }
+                else if (tracking && !object.ifExists && object.kind !== 'function') {
+                    const found = inDatabase.get(key);
+                    const owner = object.table ?? found?.owner;
+                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
+                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
+                    if (!exists)
+                        problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
+                }
+                state.set(key, false);
+                if (object.kind === 'table')
+                    droppedTables.add(tableKeyFromName(object.name));
+            }
+            for (const object of effects.creates) {
+                state.set(objectKey(object), true);
+                if (object.kind === 'table')
+                    droppedTables.delete(tableKeyFromName(object.name));
+            }
+            for (const { from, to } of effects.renames) {
+                state.set(objectKey(from), false);
+                state.set(objectKey(to), true);
+                // Columns and constraints move with a renamed table: stop checking objects of either name.
+                if (from.kind === 'table')
+                    tracking = false;
+            }
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
+
+
+
+
+
+
+
+
+// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
+const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
+// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
+const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
+/**
+ * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
+ * the newest row's version being the schema's. A revert adds its row in the down's transaction.
+ */
+const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
+function versionOf(file) {
+    if (file.includes('/'))
+        return undefined;
+    const match = sql_files_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
+function insertEvent(table, version, event, migration) {
+    return `INSERT INTO ${history_table_qualifiedName(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : sqlLiteral(migration)});`;
+}
+function createTable(table) {
+    return [
+        ...createSchemaSql(table),
+        `CREATE TABLE IF NOT EXISTS ${history_table_qualifiedName(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
+    ];
+}
+/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
+async function dropsToFind(downs) {
+    const recreated = new Set();
+    const needed = [];
+    for (const migration of downs) {
+        if (!migration.down)
+            continue;
+        for (const entry of await plpgsql_executedStatements(migration.down.sql)) {
+            if (entry.kind !== 'statement')
+                continue;
+            const effects = schema_objects_statementEffects(entry.node);
+            for (const object of effects.drops)
+                if (object.kind !== 'function' && !recreated.has(schema_objects_objectKey(object)))
+                    needed.push({ object, file: migration.down.file });
+            for (const object of effects.creates)
+                recreated.add(schema_objects_objectKey(object));
+        }
+    }
+    return needed;
+}
+/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
+async function createdAbove(migrations, current) {
+    const newer = migrations.filter((migration) => migration.up && (current === null || compareVersions(migration.version, current) > 0));
+    const found = [];
+    for (const migration of newer) {
+        const { created } = down_lint_createdObjects(await plpgsql_executedStatements(migration.up.sql));
+        for (const object of created.values())
+            if (object.kind !== 'function' && object.kind !== 'schema')
+                found.push({ object, migration });
+    }
+    return found;
+}
+/**
+ * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
+ * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
+ * Since that version is only someone's word, the database is checked against it before any revert.
+ */
+const sqlFiles = {
+    format: 'sql-files',
+    migrationNoun: 'SQL migration',
+    missingDownPlace: ' (NNNN_name.down.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = sql_files_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: versionOf,
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
+    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
+    foreignHistoryColumns: ['dirty'],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)} ORDER BY id DESC LIMIT 1`);
+        const current = rows[0]?.version ?? null;
+        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
+    },
+    historyWriter: (table) => ({
+        createTable: () => createTable(table),
+        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
+        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
+        markDirty: () => [],
+    }),
+    // Like golang-migrate, one version: every migration at or below it counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current))
+            throw new MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
+        return migrations
+            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
+    },
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
+        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
+    },
+    keepsDirtyFlag: false,
+    statedHistory: {
+        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
+        async check(client, migrations, current, reverting) {
+            const problems = [];
+            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
+            const needed = await dropsToFind(downs);
+            const newer = await createdAbove(migrations, current);
+            const presence = await existingNow(client, [
+                ...needed.map((item) => item.object),
+                ...newer.map((item) => item.object),
+            ]);
+            needed.forEach(({ object, file }, index) => {
+                if (!presence[index].present)
+                    problems.push(`${file} drops ${schema_objects_describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
+            });
+            newer.forEach(({ object, migration }, index) => {
+                if (presence[needed.length + index].present)
+                    problems.push(`${migration.up.file} creates ${schema_objects_describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
+            });
+            return problems;
+        },
+    },
+};
+/**
+ * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
+ * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
+ * error names its line). Returns app version -> schema version as the history table stores it.
+ */
+function parseCompatFile(text, inputName, file) {
+    const matrix = new Map();
+    text.split(/\r?\n/).forEach((raw, index) => {
+        const line = raw.replace(/(^|\s)#.*$/, '').trim();
+        if (line === '')
+            return;
+        const where = `${file} line ${index + 1}`;
+        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
+        if (!match)
+            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+        const [, app, schema] = match;
+        if (matrix.has(app))
+            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
+        matrix.set(app, String(BigInt(schema)));
+    });
+    if (matrix.size === 0)
+        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
+    return matrix;
+}
+/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
+function schemaVersionFor(matrix, appVersion, appInput, file) {
+    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
+    if (found === undefined)
+        throw new InputError(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
+    return found;
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
 
 
 
@@ -37669,6 +39680,7 @@ const TOOLS = {
     dbmate: dbmate,
     diesel: diesel,
     prisma: prisma,
+    'sql-files': sqlFiles,
 };
 /** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
 function tools_migrationTool(format) {
@@ -37676,7 +39688,7 @@ function tools_migrationTool(format) {
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
+const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
 
 ;// CONCATENATED MODULE: ./shared/migrations/history.ts
 
@@ -38246,17 +40258,6 @@ async function dumpAndRecord(prepared) {
     }
 }
 
-;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
-/**
- * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
- * has no artifact service: backup-db keeps its backups in this directory of the operator's
- * machine, where every job of the run, and apply-down-migrations' backup check, find them.
- */
-const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
-function localBackupDir() {
-    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
-}
-
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -38540,47 +40541,33 @@ function shellQuote(argument) {
     return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function checkedEnvName(name) {
-    // `env` and `export` would read `A=B=C` or `A B` oddly.
-    if (!ENV_NAME.test(name))
-        throw new Error(`"${name}" is not a valid environment variable name.`);
-    return name;
-}
 /**
- * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
- * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
- * the remote shell's on the host are readable by every user there (`ps`), for as long as the
- * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
- */
-function remoteEnvScript(env = {}) {
-    const lines = Object.entries(env)
-        .filter((entry) => entry[1] !== undefined)
-        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
-    return lines.length > 0 ? lines.join('') : undefined;
-}
-/** Makes a private temp file on the host, fills it from stdin and prints its path. */
-const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
-/**
- * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
- * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
- * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
+ * The remote command line for `command args...`, run in `cwd` with `env` added to the login
+ * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
+ * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
  */
 function remoteCommandLine(command, args, options = {}) {
+    const words = [];
     const env = Object.entries(options.env ?? {});
-    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
-    if (!options.envFile && env.some(([, value]) => value !== undefined))
-        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
-    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
+    if (env.length > 0) {
+        words.push('env');
+        for (const [name, value] of env) {
+            if (!ENV_NAME.test(name))
+                throw new Error(`"${name}" is not a valid environment variable name.`);
+            if (value === undefined)
+                words.push('-u', shellQuote(name));
+        }
+        for (const [name, value] of env)
+            if (value !== undefined)
+                words.push(shellQuote(`${name}=${value}`));
+    }
     words.push(shellQuote(command), ...args.map(shellQuote));
-    let line = `exec ${words.join(' ')}`;
+    const run = `exec ${words.join(' ')}`;
+    if (!options.cwd)
+        return run;
     // A directory named like an option ("-x") would be read as one by cd.
-    if (options.cwd)
-        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
-    if (!options.envFile)
-        return line;
-    const file = shellQuote(options.envFile);
-    // Deleted whether or not it sourced cleanly; the command runs only if it did.
-    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
+    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
+    return `cd ${shellQuote(cwd)} && ${run}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/ssh.ts
@@ -38664,22 +40651,9 @@ async function ssh_openSshExecutor(target) {
         description,
         remote: true,
         async run(command, args, runOptions = {}) {
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
             // Shown in errors instead of the ssh command line, which would list key and socket paths.
             const display = `${formatCommand(command, args)} (on ${description})`;
-            const envScript = remoteEnvScript(runOptions.env);
-            let envFile;
-            if (envScript) {
-                // One more round trip on the shared connection keeps the values out of every command line.
-                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
-                    input: envScript,
-                    timeoutMs: 30_000,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-                envFile = written.stdout.trim();
-                if (written.exitCode !== 0 || !envFile.startsWith('/'))
-                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
-            }
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;
             try {
                 result = await runProcess('ssh', [...options, '--', target.host, line], {
@@ -39457,9 +41431,7 @@ function backupSummary(input) {
         : 'no migration history table found';
     const parts = [
         `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
-        // One line under the verdict; the tables fold, so the next step's verdict stays in view.
-        `${formatBytes(metadata.size)}, ${metadata.dumpedTables.length} table(s), ${artifact ? `artifact ${(0,summary/* code */.aY)(artifact.name)}` : `file ${(0,summary/* code */.aY)(input.path)}`}, took ${(0,duration/* formatDuration */.a)(input.durationMs)}.\n\n`,
-        (0,summary/* details */.zH)('Backup details', (0,summary/* keyValueTable */.z2)([
+        (0,summary/* keyValueTable */.z2)([
             ['Database', (0,summary/* code */.aY)(metadata.source)],
             ['Server', `PostgreSQL ${metadata.serverVersion}`],
             ['pg_dump', metadata.pgDump.version],
@@ -39485,7 +41457,7 @@ function backupSummary(input) {
             ],
             ['File', (0,summary/* code */.aY)(input.path)],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
-        ])),
+        ]),
     ];
     const counts = [
         ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [
@@ -39501,10 +41473,13 @@ function backupSummary(input) {
             'size-limited': 'exact up to row-count-max-size, estimated above',
             none: '',
         }[metadata.rowCountsCover];
-        const more = counts.length > 20 ? `\n…and ${counts.length - 20} more in the metadata.\n` : '';
-        parts.push((0,summary/* details */.zH)(`Row counts (${cover}, in the dump's snapshot)`, (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)) + more));
+        parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
+        parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)));
+        if (counts.length > 20)
+            parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
     }
-    parts.push((0,summary/* details */.zH)('Restore it', (0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml')));
+    parts.push('\n### Restore it\n');
+    parts.push((0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml'));
     return parts.join('');
 }
 
@@ -39789,17 +41764,11 @@ async function runPgBackRestBackup(started) {
 
 
 
-
 async function run() {
     const started = Date.now();
     if (readBackupMethod() === 'pgbackrest')
         return await runPgBackRestBackup(started);
-    const given = await readBackupInputs();
-    const localDir = localBackupDir();
-    const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
-    const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
-    if (keptLocally)
-        lib_core/* info */.pq(`No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`);
+    const inputs = await readBackupInputs();
     if (inputs.upload && !artifactServiceAvailable()) {
         throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
             hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
@@ -39875,7 +41844,6 @@ async function run() {
     if (inputs.ledger) {
         await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
             type: 'backup',
-            label: inputs.label,
             appVersion: inputs.appVersion,
             schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
             checksum: `sha256:${backup.checksum}`,
@@ -40480,10 +42448,9 @@ function appendSummary(markdown) {
 /* harmony export */   Qj: () => (/* binding */ markdownTable),
 /* harmony export */   Sy: () => (/* binding */ writeSummary),
 /* harmony export */   aY: () => (/* binding */ code),
-/* harmony export */   z2: () => (/* binding */ keyValueTable),
-/* harmony export */   zH: () => (/* binding */ details)
+/* harmony export */   z2: () => (/* binding */ keyValueTable)
 /* harmony export */ });
-/* unused harmony export cell */
+/* unused harmony exports cell, details */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
 
