@@ -36910,7 +36910,13 @@ async function history_detectSchemaVersion(client) {
     if (found.format === 'alembic') {
         const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
         const applied = heads.map((row) => row.version_num);
-        return { format: 'alembic', table: `public.${found.table}`, version: applied.join(',') || null, applied, dirty: false };
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
     }
     const state = await readHistory(client, found.format, table);
     return {

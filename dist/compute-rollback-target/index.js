@@ -39122,7 +39122,13 @@ async function history_detectSchemaVersion(client) {
     if (found.format === 'alembic') {
         const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
         const applied = heads.map((row) => row.version_num);
-        return { format: 'alembic', table: `public.${found.table}`, version: applied.join(',') || null, applied, dirty: false };
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
     }
     const state = await history_readHistory(client, found.format, table);
     return {
@@ -42355,7 +42361,9 @@ async function planAlembic(request) {
     else {
         currentHeads = heads(currentGraph);
     }
-    const plan = missingTarget.length ? { revert: [], after: currentHeads } : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
+    const plan = missingTarget.length
+        ? { revert: [], after: currentHeads }
+        : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
     const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
     const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
     const toRevert = [];
@@ -43632,7 +43640,8 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         migrationsDir,
         migrationsFormat,
         database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_table_parseHistoryTable(historyTableText ?? (migrationsFormat === 'alembic' ? 'alembic_version' : history_DEFAULT_HISTORY_TABLES[migrationsFormat])),
+        historyTable: history_table_parseHistoryTable(historyTableText ??
+            (migrationsFormat === 'alembic' ? 'alembic_version' : history_DEFAULT_HISTORY_TABLES[migrationsFormat])),
         compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
         dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
         sameMajor: semverOnly('same-major', (0,inputs/* booleanInput */.tE)('same-major', { default: false }), scheme),
