@@ -145,6 +145,46 @@ describe('compute-rollback-target, migrations-format alembic', () => {
     );
   });
 
+  it('a breaking revision whose downgrade() only raises, or is missing, makes the plan restore-backup', async () => {
+    const revision = (id: string, down: string, downgrade: string) =>
+      `"""${id}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = '${id}'\ndown_revision = '${down}'\n\n\ndef upgrade():\n    op.alter_column('users', 'name_${id}', nullable=False)\n${downgrade}`;
+    const irreversible = createFixtureRepo(
+      [
+        { tag: 'v1.0.0', files: revisionFiles(['0001', '0002', '0003']) },
+        {
+          tag: 'v1.1.0',
+          files: {
+            [`${VERSIONS}/0010_raises.py`]: revision(
+              '0010',
+              '0003',
+              '\n\ndef downgrade():\n    raise NotImplementedError("one way")\n',
+            ),
+            [`${VERSIONS}/0011_no_downgrade.py`]: revision('0011', '0010', ''),
+          },
+        },
+      ],
+      { prefix: 'alembic-irreversible' },
+    );
+    try {
+      const result = await compute(irreversible.dir, {
+        'migrations-dir': VERSIONS,
+        'migrations-format': 'alembic',
+        current: 'v1.1.0',
+        target: 'v1.0.0',
+      });
+      expectSuccess(result);
+      expect(result.outputs.strategy).toBe('restore-backup');
+      expect(
+        migrationsOf(result).map((migration) => [migration.version, migration.class, migration.downStatus]),
+      ).toEqual([
+        ['0011', 'breaking', 'missing'],
+        ['0010', 'breaking', 'missing'],
+      ]);
+    } finally {
+      irreversible.remove();
+    }
+  });
+
   it('image-only when alembic_version is already at the target head', async () => {
     const db = await migrated('alembic_compute_equal', '0006');
     const result = await plan({ current: 'v1.3.0', target: 'v1.2.0', 'database-url': db.url });

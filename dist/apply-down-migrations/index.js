@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(66007);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(60244);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 66007:
+/***/ 60244:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36356,14 +36356,14 @@ function quoteIdent(name) {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function history_table_parseHistoryTable(text, inputName = 'history-table') {
+function parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
         throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function qualifiedName(table) {
+function history_table_qualifiedName(table) {
     return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
 }
 function sqlLiteral(value) {
@@ -36431,12 +36431,12 @@ function createSchemaSql(table) {
 }
 /** dbmate's and diesel's history: one row per applied migration, keyed by version. */
 async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
     const applied = rows.map((row) => row.version).sort(compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 function rowPerMigrationWriter(table, createTable) {
-    const name = qualifiedName(table);
+    const name = history_table_qualifiedName(table);
     return {
         createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
         recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
@@ -36650,14 +36650,14 @@ const golangMigrate = {
     historyColumns: ['dirty', 'version'],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
         if (rows.length === 0)
             return { exists: true, applied: [], current: null, dirty: false };
         return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
     },
     // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
     historyWriter(table) {
-        const name = qualifiedName(table);
+        const name = history_table_qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
             ...(version === null && !dirty
@@ -36775,7 +36775,7 @@ const prisma = {
     ],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
         const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
         if (failed.length > 0) {
             throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
@@ -36788,7 +36788,7 @@ const prisma = {
         return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
     },
     historyWriter(table) {
-        const name = qualifiedName(table);
+        const name = history_table_qualifiedName(table);
         return {
             createTable: () => [
                 ...createSchemaSql(table),
@@ -36816,6 +36816,269 @@ const prisma = {
     },
     keepsDirtyFlag: false,
 };
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+    prisma: prisma,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
+async function readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
+}
+function historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function migrationLockKeys(database, table, format) {
+    return tools_migrationTool(format).lockKeys(database, table);
+}
+function lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+function describeHolders(holders) {
+    return holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
+ */
+async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
+    const started = Date.now();
+    // Statements of the run then wait for table locks at most lock-timeout too.
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    let delay = FIRST_RETRY_MS;
+    let reportedAt = started;
+    try {
+        for (const key of keys) {
+            for (;;) {
+                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+                if (rows[0].locked) {
+                    taken.push(key);
+                    break;
+                }
+                const waited = Date.now() - started;
+                if (timeoutMs > 0 && waited >= timeoutMs) {
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
+                }
+                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+                    reportedAt = Date.now();
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${(0,duration/* formatDuration */.a)(waited)} of ${timeoutMs > 0 ? (0,duration/* formatDuration */.a)(timeoutMs) : 'no limit'}.`);
+                }
+                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+                await (0,cancellation/* pause */.v7)(wait, 'Stopped waiting for the migration lock');
+                delay = Math.min(MAX_RETRY_MS, delay * 2);
+            }
+        }
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+    return { keys, waitedMs: Date.now() - started, release };
+}
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(73136);
@@ -38646,436 +38909,6 @@ async function checkDownScripts(steps, migrations, client) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
-
-
-
-
-
-
-
-
-// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
-const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
-// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
-const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
-/**
- * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
- * the newest row's version being the schema's. A revert adds its row in the down's transaction.
- */
-const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
-function versionOf(file) {
-    if (file.includes('/'))
-        return undefined;
-    const match = sql_files_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
-function insertEvent(table, version, event, migration) {
-    return `INSERT INTO ${qualifiedName(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : sqlLiteral(migration)});`;
-}
-function createTable(table) {
-    return [
-        ...createSchemaSql(table),
-        `CREATE TABLE IF NOT EXISTS ${qualifiedName(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
-    ];
-}
-/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
-async function dropsToFind(downs) {
-    const recreated = new Set();
-    const needed = [];
-    for (const migration of downs) {
-        if (!migration.down)
-            continue;
-        for (const entry of await plpgsql_executedStatements(migration.down.sql)) {
-            if (entry.kind !== 'statement')
-                continue;
-            const effects = schema_objects_statementEffects(entry.node);
-            for (const object of effects.drops)
-                if (object.kind !== 'function' && !recreated.has(schema_objects_objectKey(object)))
-                    needed.push({ object, file: migration.down.file });
-            for (const object of effects.creates)
-                recreated.add(schema_objects_objectKey(object));
-        }
-    }
-    return needed;
-}
-/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
-async function createdAbove(migrations, current) {
-    const newer = migrations.filter((migration) => migration.up && (current === null || compareVersions(migration.version, current) > 0));
-    const found = [];
-    for (const migration of newer) {
-        const { created } = createdObjects(await plpgsql_executedStatements(migration.up.sql));
-        for (const object of created.values())
-            if (object.kind !== 'function' && object.kind !== 'schema')
-                found.push({ object, migration });
-    }
-    return found;
-}
-/**
- * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
- * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
- * Since that version is only someone's word, the database is checked against it before any revert.
- */
-const sqlFiles = {
-    format: 'sql-files',
-    migrationNoun: 'SQL migration',
-    missingDownPlace: ' (NNNN_name.down.sql)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = sql_files_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
-    versionOfFile: versionOf,
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
-    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
-    foreignHistoryColumns: ['dirty'],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)} ORDER BY id DESC LIMIT 1`);
-        const current = rows[0]?.version ?? null;
-        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
-    },
-    historyWriter: (table) => ({
-        createTable: () => createTable(table),
-        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
-        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
-        markDirty: () => [],
-    }),
-    // Like golang-migrate, one version: every migration at or below it counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current))
-            throw new MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
-        return migrations
-            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
-        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
-    },
-    keepsDirtyFlag: false,
-    statedHistory: {
-        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
-        async check(client, migrations, current, reverting) {
-            const problems = [];
-            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
-            const needed = await dropsToFind(downs);
-            const newer = await createdAbove(migrations, current);
-            const presence = await existingNow(client, [
-                ...needed.map((item) => item.object),
-                ...newer.map((item) => item.object),
-            ]);
-            needed.forEach(({ object, file }, index) => {
-                if (!presence[index].present)
-                    problems.push(`${file} drops ${schema_objects_describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
-            });
-            newer.forEach(({ object, migration }, index) => {
-                if (presence[needed.length + index].present)
-                    problems.push(`${migration.up.file} creates ${schema_objects_describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
-            });
-            return problems;
-        },
-    },
-};
-/**
- * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
- * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
- * error names its line). Returns app version -> schema version as the history table stores it.
- */
-function parseCompatFile(text, inputName, file) {
-    const matrix = new Map();
-    text.split(/\r?\n/).forEach((raw, index) => {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
-        if (line === '')
-            return;
-        const where = `${file} line ${index + 1}`;
-        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
-        if (!match)
-            throw new errors/* InputError */.dz(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
-        const [, app, schema] = match;
-        if (matrix.has(app))
-            throw new errors/* InputError */.dz(inputName, `${where}: app version ${app} is listed twice.`);
-        matrix.set(app, String(BigInt(schema)));
-    });
-    if (matrix.size === 0)
-        throw new errors/* InputError */.dz(inputName, `${file} maps no app version to a schema number.`);
-    return matrix;
-}
-/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
-function schemaVersionFor(matrix, appVersion, appInput, file) {
-    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
-    if (found === undefined)
-        throw new errors/* InputError */.dz(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
-    return found;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-    prisma: prisma,
-    'sql-files': sqlFiles,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
-async function history_readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
-}
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
-        return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
-}
-function historyWriter(format, table) {
-    return tools_migrationTool(format).historyWriter(table);
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-function looksLikeTool(format, names) {
-    const tool = tools_migrationTool(format);
-    return (tool.historyColumns.every((column) => names.includes(column)) &&
-        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
-}
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = tools_migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
-        return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
-        hint: looksLike
-            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
-            : 'Point history-table at the table your migration tool keeps.',
-    });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
-        ? ''
-        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function migrationLockKeys(database, table, format) {
-    return tools_migrationTool(format).lockKeys(database, table);
-}
-function lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
-/** While waiting, who holds the lock is logged this often. */
-const WAIT_REPORT_MS = 10_000;
-function describeHolders(holders) {
-    return holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
- *
- * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
- * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
- * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
- * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
- * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
- * A cancellation (cancellation.ts) ends the wait at once.
- */
-async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
-    const started = Date.now();
-    // Statements of the run then wait for table locks at most lock-timeout too.
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    let delay = FIRST_RETRY_MS;
-    let reportedAt = started;
-    try {
-        for (const key of keys) {
-            for (;;) {
-                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
-                if (rows[0].locked) {
-                    taken.push(key);
-                    break;
-                }
-                const waited = Date.now() - started;
-                if (timeoutMs > 0 && waited >= timeoutMs) {
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
-                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
-                    });
-                }
-                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
-                    reportedAt = Date.now();
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${(0,duration/* formatDuration */.a)(waited)} of ${timeoutMs > 0 ? (0,duration/* formatDuration */.a)(timeoutMs) : 'no limit'}.`);
-                }
-                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-                await (0,cancellation/* pause */.v7)(wait, 'Stopped waiting for the migration lock');
-                delay = Math.min(MAX_RETRY_MS, delay * 2);
-            }
-        }
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -39682,7 +39515,7 @@ function unitsOf(step) {
 function renderPlanSql(plan, settings, keys, header = []) {
     const lines = [
         ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        `-- ${plan.format} history ${history_table_qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
         '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
         ...sessionSetupSql(settings, keys),
         ...plan.setup,
@@ -39794,7 +39627,7 @@ async function readCheckedHistory(client, format, table, migrations, migrationsD
     const shape = await historyTableShape(client, table);
     if (shape)
         checkHistoryShape(shape, format, table);
-    const history = await history_readHistory(client, format, table);
+    const history = await readHistory(client, format, table);
     if (history.dirty)
         throw dirtyHistoryError(history, migrations, table, migrationsDir);
     return history;
@@ -39829,7 +39662,7 @@ function describeFailure(failure) {
 async function migrateDatabase(target, options) {
     const table = typeof options.historyTable === 'object'
         ? options.historyTable
-        : history_table_parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
     const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
     const settings = {
         lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
@@ -39862,7 +39695,7 @@ async function migrateDatabase(target, options) {
         const result = await runPlan(client, plan, options.hooks);
         if (result.failure)
             throw new MigrationRunError(result.failure, result.completed);
-        const after = await history_readHistory(client, options.format, table);
+        const after = await readHistory(client, options.format, table);
         return { plan, completed: result.completed, finalVersion: after.current };
     }
     finally {
@@ -39994,9 +39827,7 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected
-        ? await readHistory(client, detected.format, parseHistoryTable(detected.table))
-        : { applied: [], current: null };
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
     return {
         identity: {
             strategy: 'restore-backup',
@@ -40230,13 +40061,13 @@ function sameShape(a, b) {
     return JSON.stringify(a) === JSON.stringify(b);
 }
 async function historyVersions(client, format, table) {
-    const state = await history_readHistory(client, format, table);
+    const state = await readHistory(client, format, table);
     return state.applied;
 }
 async function verifyAgainstMigrations(options) {
     const started = Date.now();
     const pgDump = await findPgTool('pg_dump', options.serverMajor, options.pgBinDir);
-    const exclude = [qualifiedName(options.table)];
+    const exclude = [history_table_qualifiedName(options.table)];
     const expected = await withScratchDatabase(options.target, 'rollback_verify', async (scratch) => {
         await migrateDatabase(scratch, {
             migrationsDir: options.migrationsDir,
@@ -40675,8 +40506,6 @@ async function openHostExecutor(ssh, workingDirectory) {
 
 
 
-
-
 /**
  * Accepts the `migrations` output of compute-rollback-target: an array of versions or of objects with
  * `version` (and, from compute-rollback-target, `name`, `downSha256` and `downTransactional`, which
@@ -40778,7 +40607,7 @@ function readAlembicInputs(target, migrationsDir) {
         if ((0,shared_inputs/* stringInput */.Uj)(name) && !(name === 'verify' && (0,shared_inputs/* stringInput */.Uj)(name) === 'false'))
             throw new errors/* InputError */.dz(name, `is not used with migrations-format alembic: ${instead}.`);
     }
-    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: 'alembic_version' }));
+    const historyTable = parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: 'alembic_version' }));
     const revisionList = (0,shared_inputs/* stringInput */.Uj)('target-version');
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     if (revisionList === undefined && planValue === undefined)
@@ -40835,17 +40664,13 @@ function readInputsOfFormat() {
     for (const [name, unset] of Object.entries(ALEMBIC_ONLY))
         if (((0,shared_inputs/* stringInput */.Uj)(name) ?? '') !== unset)
             throw new errors/* InputError */.dz(name, `is used only with migrations-format alembic (this run's format is ${format}).`);
-    const historyTable = history_table_parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
+    const historyTable = parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const tool = tools_migrationTool(format);
     const versions = tool.versionInput;
-    const stated = readStatedVersions(format, versions);
-    const givenVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
+    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
         pattern: versions.pattern,
         patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
     });
-    if (givenVersion !== undefined && stated.target !== undefined)
-        throw new errors/* InputError */.dz('target-app-version', 'cannot be combined with "target-version": give one of them.');
-    const targetVersion = givenVersion ?? stated.target;
     const steps = (0,shared_inputs/* integerInput */.$A)('steps', { min: 1, max: 100_000 });
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     const given = [
@@ -40885,61 +40710,8 @@ function readInputsOfFormat() {
             pattern: PLAN_DIGEST_PATTERN,
             patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
         }),
-        statedVersion: stated.current,
     };
     return inputs;
-}
-/**
- * sql-files' versions by someone's word: current-version, or the schema numbers a runbook's
- * compatibility matrix (compat-file) gives app-version and target-app-version.
- */
-function readStatedVersions(format, versions) {
-    const names = ['current-version', 'compat-file', 'app-version', 'target-app-version'];
-    if (!tools_migrationTool(format).statedHistory) {
-        for (const name of names)
-            if ((0,shared_inputs/* stringInput */.Uj)(name) !== undefined)
-                throw new errors/* InputError */.dz(name, `is used only with migrations-format sql-files (this run's format is ${format}).`);
-        return {};
-    }
-    const currentVersion = (0,shared_inputs/* stringInput */.Uj)('current-version', {
-        pattern: versions.pattern,
-        patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
-    });
-    const compatFile = (0,shared_inputs/* stringInput */.Uj)('compat-file');
-    const appVersion = (0,shared_inputs/* stringInput */.Uj)('app-version');
-    const targetAppVersion = (0,shared_inputs/* stringInput */.Uj)('target-app-version');
-    if (currentVersion !== undefined && appVersion !== undefined)
-        throw new errors/* InputError */.dz('app-version', 'cannot be combined with "current-version": give one of them.');
-    if (compatFile === undefined) {
-        const needing = appVersion !== undefined ? 'app-version' : targetAppVersion !== undefined ? 'target-app-version' : undefined;
-        if (needing)
-            throw new errors/* InputError */.dz(needing, 'needs compat-file, the matrix that maps app versions to schema numbers.');
-        return {
-            current: currentVersion === undefined ? undefined : { version: currentVersion, input: 'current-version' },
-        };
-    }
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(compatFile, 'utf8');
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz('compat-file', `cannot be read: ${error.message}`);
-    }
-    const matrix = parseCompatFile(text, 'compat-file', compatFile);
-    const current = appVersion !== undefined
-        ? {
-            version: schemaVersionFor(matrix, appVersion, 'app-version', compatFile),
-            input: `app-version ${appVersion} in ${compatFile}`,
-        }
-        : currentVersion === undefined
-            ? undefined
-            : { version: currentVersion, input: 'current-version' };
-    return {
-        current,
-        target: targetAppVersion === undefined
-            ? undefined
-            : schemaVersionFor(matrix, targetAppVersion, 'target-app-version', compatFile),
-    };
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/summary.ts
@@ -41203,6 +40975,14 @@ def op_calls(function):
     ops.sort(key=lambda op: op["line"])
     return ops
 
+def downgrade_kind(function):
+    if function is None:
+        return "missing"
+    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    if body and all(isinstance(n, ast.Raise) for n in body):
+        return "raises"
+    return "ops" if op_calls(function) else "empty"
+
 files = json.load(sys.stdin)
 revisions = []
 for path, source in sorted(files.items()):
@@ -41240,6 +41020,7 @@ for path, source in sorted(files.items()):
         "file": path,
         "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
         "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+        "downgrade": downgrade_kind(functions.get("downgrade")),
     })
 json.dump(revisions, sys.stdout)
 `;
@@ -41274,33 +41055,55 @@ function graphPython() {
 }
 /** Every revision file in one python process (one interpreter start for the whole graph). */
 async function readAlembicRevisions(source, files, python = graphPython()) {
+    return (await readAlembicGraphs([{ source, files }], python))[0];
+}
+/**
+ * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
+ * one python process: one interpreter start whatever the number of graphs.
+ */
+async function readAlembicGraphs(graphs, python = graphPython()) {
+    // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
     const sources = {};
-    for (const file of files.filter(isRevisionFile))
-        sources[file] = await source.readFile(file);
+    const key = (index, file) => `${index}/${file}`;
+    for (const [index, graph] of graphs.entries())
+        for (const file of graph.files.filter(isRevisionFile))
+            sources[key(index, file)] = await graph.source.readFile(file);
     // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
     const result = await process_runProcess(python, ['-S', '-c', PARSER], {
         input: JSON.stringify(sources),
         okExitCodes: [0, 1],
     });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${source.description}: ${result.stderr.trim()}`);
-    const revisions = JSON.parse(result.stdout).map((revision) => ({
-        ...revision,
-        sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
-    }));
+    if (result.exitCode !== 0) {
+        const where = graphs.map((graph) => graph.source.description).join(' and ');
+        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    return graphs.map((graph, index) => {
+        const prefix = `${index}/`;
+        const revisions = parsed
+            .filter((revision) => revision.file.startsWith(prefix))
+            .map((revision) => ({
+            ...revision,
+            file: revision.file.slice(prefix.length),
+            sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+        }));
+        checkGraph(revisions, graph.source.description);
+        return revisions;
+    });
+}
+function checkGraph(revisions, description) {
     const seen = new Map();
     for (const revision of revisions) {
         const other = seen.get(revision.revision);
         if (other)
-            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${source.description}: ${other} and ${revision.file}.`);
+            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`);
         seen.set(revision.revision, revision.file);
     }
     for (const revision of revisions) {
         const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
         if (missing.length)
-            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${source.description} does not have.`);
+            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`);
     }
-    return revisions;
 }
 /** Revisions nothing follows: Alembic's heads. */
 function heads(revisions) {
@@ -41383,7 +41186,7 @@ function alembicLockKeys(database, table) {
 async function readAlembicVersion(client, table) {
     if (!(await historyTableExists(client, table)))
         return undefined;
-    const { rows } = await client.query(`SELECT version_num FROM ${qualifiedName(table)}`);
+    const { rows } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)}`);
     return rows.map((row) => row.version_num).sort();
 }
 /**
@@ -41423,7 +41226,7 @@ async function revertWithAlembic(options) {
     try {
         const before = await readAlembicVersion(options.client, options.table);
         if (before === undefined)
-            throw new errors/* ActionError */.lZ(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+            throw new errors/* ActionError */.lZ(`The database has no ${history_table_qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
         checkAlembicVersion(before, options.revisions, 'the database');
         const plan = downgradePlan(options.revisions, before, options.target);
         const reverted = plan.revert;
@@ -41550,7 +41353,7 @@ async function runChecked(inputs, revisions, client, proof, started) {
     const executor = await openHostExecutor(inputs.ssh, inputs.workingDirectory);
     const commandEnv = alembicEnv(inputs.target, inputs.databaseUrl);
     cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)}`);
-    const tableName = qualifiedName(inputs.historyTable);
+    const tableName = history_table_qualifiedName(inputs.historyTable);
     const keys = alembicLockKeys(inputs.target.database, inputs.historyTable);
     try {
         await client.query(`SET statement_timeout = ${inputs.statementTimeoutMs}`);
@@ -41762,7 +41565,6 @@ function renderAlembicSummary(facts) {
 
 
 
-
 /**
  * Reverts migrations to a target, newest first: validated inputs and files, then the migration
  * lock, then the history read and the plan checked as a whole, and only then the first change.
@@ -41791,33 +41593,6 @@ async function run() {
         await lock?.release();
         await client.end().catch(() => undefined);
     }
-}
-/**
- * The history to plan from: the table's, or, for a history the suite keeps and has not started
- * (sql-files), the stated version with the statements that record it before the first revert.
- */
-function startingHistory(inputs, migrations, recorded) {
-    const stated = inputs.statedVersion;
-    const tool = tools_migrationTool(inputs.format);
-    if (!stated || !tool.statedHistory)
-        return { history: recorded, setup: [] };
-    const version = stated.version === '0' ? null : tool.normalizeVersion(stated.version);
-    if (recorded.exists) {
-        if (recorded.current !== version)
-            throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version ?? 'none'}, but ${inputs.historyTable.schema}.${inputs.historyTable.table} records ${recorded.current ?? 'none'}. Nothing was changed.`, {
-                hint: 'The history table is authoritative once it exists: leave the stated version out, or correct the table.',
-            });
-        return { history: recorded, setup: [] };
-    }
-    if (version !== null && !migrations.some((migration) => migration.version === version))
-        throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version}, but ${inputs.migrationsDir} has no migration ${version}. Nothing was changed.`);
-    const history = {
-        exists: false,
-        applied: version === null ? [] : [version],
-        current: version,
-        dirty: false,
-    };
-    return { history, setup: tool.statedHistory.initialise(inputs.historyTable, version) };
 }
 /** The backup must be real before anything else: a checksum's shape proves nothing. */
 async function checkBackup(dryRun, checksum, database) {
@@ -41851,14 +41626,9 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
             lib_core/* info */.pq(`Waited ${(0,duration/* formatDuration */.a)(lock.waitedMs)} for the migration lock.`);
     }
     // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
-    const recorded = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
-    const { history, setup } = startingHistory(inputs, migrations, recorded);
-    if (!history.exists && setup.length === 0) {
-        throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, {
-            hint: tools_migrationTool(inputs.format).statedHistory
-                ? 'On first use, say which version the database is at: current-version, or compat-file with app-version.'
-                : 'Check database-url, history-table and migrations-format.',
-        });
+    const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+    if (!history.exists) {
+        throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
     }
     const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
     const plan = await planDown(migrations, history, selection.versions, {
@@ -41868,17 +41638,7 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         allowEmptyDown: inputs.allowEmptyDown,
         migrationsDir: inputs.migrationsDir,
     });
-    plan.setup = setup;
     const digest = await checkPlan(inputs, migrations, selection, plan, client);
-    const stated = tools_migrationTool(inputs.format).statedHistory;
-    if (stated) {
-        const problems = await stated.check(client, migrations, history.current, selection.versions);
-        if (problems.length > 0)
-            throw new MigrationPlanError([
-                `The database is not at version ${history.current ?? 'none'}${inputs.statedVersion ? ` (${inputs.statedVersion.input})` : ` (${tableName})`}:`,
-                ...problems,
-            ], 'Nothing was changed. Find the version the database is really at (compare its schema with the up files) and state that one.');
-    }
     const sql = renderPlanSql(plan, settings, keys, [
         `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
     ]);
@@ -41957,7 +41717,7 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
             });
         },
     });
-    const after = await history_readHistory(client, inputs.format, table);
+    const after = await readHistory(client, inputs.format, table);
     facts.completed = result.completed;
     facts.failure = result.failure;
     facts.finalVersion = after.current;

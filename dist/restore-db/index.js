@@ -37287,7 +37287,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 function history_table_parseHistoryTable(text, inputName = 'history-table') {
     const parts = text.split('.');
     if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new errors/* InputError */.dz(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
+        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
@@ -39798,28 +39798,44 @@ async function history_readHistory(client, format, table) {
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
 }
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
 /**
  * Finds a known history table in the public schema and reads its version, for backup metadata and
  * restore checks where nobody said which tool the team uses.
  */
 async function detectSchemaVersion(client) {
     const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('schema_migrations', '__diesel_schema_migrations')`);
-    const columns = (table) => rows.filter((row) => row.table_name === table).map((row) => row.column_name);
-    let format;
-    let tableName = 'schema_migrations';
-    if (columns('__diesel_schema_migrations').includes('version')) {
-        format = 'diesel';
-        tableName = '__diesel_schema_migrations';
-    }
-    else if (columns('schema_migrations').includes('dirty'))
-        format = 'golang-migrate';
-    else if (columns('schema_migrations').includes('version'))
-        format = 'dbmate';
-    if (!format)
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
         return undefined;
-    const state = await history_readHistory(client, format, { schema: 'public', table: tableName });
-    return { format, table: `public.${tableName}`, version: state.current, dirty: state.dirty };
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await history_readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
 }
 function history_historyWriter(format, table) {
     return migrationTool(format).historyWriter(table);
@@ -41371,9 +41387,7 @@ function verifyPlanDigest(expected, now, approved) {
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
-    const history = detected
-        ? await history_readHistory(client, detected.format, history_table_parseHistoryTable(detected.table))
-        : { applied: [], current: null };
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
     return {
         identity: {
             strategy: 'restore-backup',
