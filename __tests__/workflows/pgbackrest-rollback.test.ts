@@ -51,6 +51,8 @@ describe('the rollback with backup-method pgbackrest', () => {
     });
     cluster = await startPgBackRestCluster({ stanza: 'shop' });
     await cluster.query('postgres', 'CREATE DATABASE shop');
+    // A restore point is recoverable only from a backup taken before it: backup-db refuses otherwise.
+    await cluster.pgbackrest(['backup', '--type=full']);
     // The app on the deploy host uses the archived cluster, as the workflows do.
     const envFile = path.join(world.deployHost, '.env');
     writeFileSync(
@@ -124,7 +126,16 @@ describe('the rollback with backup-method pgbackrest', () => {
       /^restore point "production-pre-deploy-v1\.2\.0" at [0-9A-F]+\/[0-9A-F]+ on timeline 1, from backup /,
     );
     // The data and the schema are those at the point: the broken release's writes are gone.
-    expect(await users()).toBe(usersAtPoint);
+    // Beside them only the rows the rollback's own smoke test of v1.1.0 registered after the recovery.
+    const atPoint = JSON.parse(usersAtPoint) as { id: string; email: string }[];
+    const now = JSON.parse(await users()) as { id: string; email: string }[];
+    const lastAtPoint = Math.max(...atPoint.map((row) => Number(row.id)));
+    const smokeAfter = now.filter((row) => Number(row.id) > lastAtPoint);
+    expect(smokeAfter.map((row) => row.email.replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/, 'UUID'))).toEqual([
+      'smoke-UUID@example.com',
+      'smoke-projects-UUID@example.com',
+    ]);
+    expect(now.filter((row) => Number(row.id) <= lastAtPoint)).toEqual(atPoint);
     expect(await schemaVersion()).toBe(versionAtPoint);
     expect(outputs['final-schema-version']).toBe(versionAtPoint);
     const app = await world.appState();
