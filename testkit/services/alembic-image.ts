@@ -12,7 +12,7 @@ const PYTHON = '/usr/bin/python3.11';
 const SITE = '/usr/lib/python3/dist-packages';
 const PACKAGES = ['alembic', 'sqlalchemy', 'psycopg2', 'mako', 'markupsafe', 'greenlet'];
 
-export function filesBelow(dir: string): string[] {
+function filesBelow(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name));
