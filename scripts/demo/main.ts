@@ -125,7 +125,7 @@ export async function mainDemo(
   });
   const failures: string[] = [];
   let apiStack: ApiStackResult | undefined;
-  if (options.apiStack ?? true) {
+  if (options.apiStack ?? false) {
     print(
       `\n=== The second stack: API and jobs services, Alembic inside the image, date tags (${GOOD_TAG}, ${BROKEN_TAG}) ===`,
     );
