@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(60244);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(47763);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 60244:
+/***/ 47763:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35774,6 +35774,17 @@ async function locateBackup(dir) {
     return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/metadata.ts
 
 
@@ -35942,12 +35953,14 @@ async function readZipEntry(read, entry, archiveSize) {
 
 
 
+
 /** Artifacts of a run looked at, newest first; more is not a backup taken for this rollback. */
 const MAX_ARTIFACTS = 50;
 const REQUEST_TIMEOUT_MS = 30_000;
 async function proveBackup(checksum, database) {
     const wanted = checksum.replace(/^sha256:/, '').toLowerCase();
-    const dir = defaultBackupDir();
+    // From a terminal (rollback-actions) the backups of every job are kept in one directory.
+    const dir = localBackupDir() ?? defaultBackupDir();
     const looked = [];
     const found = (await findLocal(dir, wanted)) ??
         (artifactServiceAvailable() ? await findInRunArtifacts(wanted, looked) : undefined);
@@ -36817,272 +36830,136 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-    prisma: prisma,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
-async function readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
-}
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await readHistory(client, found.format, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
-}
-function historyWriter(format, table) {
-    return tools_migrationTool(format).historyWriter(table);
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-function looksLikeTool(format, names) {
-    const tool = tools_migrationTool(format);
-    return (tool.historyColumns.every((column) => names.includes(column)) &&
-        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
-}
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = tools_migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
-        return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
-        hint: looksLike
-            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
-            : 'Point history-table at the table your migration tool keeps.',
-    });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
-        ? ''
-        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function migrationLockKeys(database, table, format) {
-    return tools_migrationTool(format).lockKeys(database, table);
-}
-function lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
-/** While waiting, who holds the lock is logged this often. */
-const WAIT_REPORT_MS = 10_000;
-function describeHolders(holders) {
-    return holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
- *
- * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
- * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
- * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
- * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
- * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
- * A cancellation (cancellation.ts) ends the wait at once.
- */
-async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
-    const started = Date.now();
-    // Statements of the run then wait for table locks at most lock-timeout too.
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    let delay = FIRST_RETRY_MS;
-    let reportedAt = started;
-    try {
-        for (const key of keys) {
-            for (;;) {
-                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
-                if (rows[0].locked) {
-                    taken.push(key);
-                    break;
-                }
-                const waited = Date.now() - started;
-                if (timeoutMs > 0 && waited >= timeoutMs) {
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
-                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
-                    });
-                }
-                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
-                    reportedAt = Date.now();
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${(0,duration/* formatDuration */.a)(waited)} of ${timeoutMs > 0 ? (0,duration/* formatDuration */.a)(timeoutMs) : 'no limit'}.`);
-                }
-                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-                await (0,cancellation/* pause */.v7)(wait, 'Stopped waiting for the migration lock');
-                delay = Math.min(MAX_RETRY_MS, delay * 2);
-            }
-        }
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./shared/migrations/statements.ts
+/**
+ * Splits a migration file into the statements psql would send, one by one, so a failure can name
+ * the statement and its line, and statements that cannot run in a transaction block can be found
+ * before anything runs.
+ *
+ * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
+ * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
+ * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
+ * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
+ * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
+ * a file in order therefore does exactly what `psql -f file` does.
+ */
+
+/** Words kept per statement for classification; the start of a statement is all that matters. */
+const MAX_WORDS = 64;
+/**
+ * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
+ * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
+ * the statement's first word. When the scanner rejects the script (an unterminated quote or
+ * comment), the whole script is one statement: the server then reports the error and its position.
+ */
+async function splitStatements(sql) {
+    await loadSqlParser();
+    const tokens = scanTokens(sql);
+    if (tokens === undefined) {
+        const start = sql.length - sql.trimStart().length;
+        const text = sql.trim();
+        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
+    }
+    const statements = [];
+    let current = [];
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let wordCount = 0;
+    const finish = () => {
+        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
+        const first = current.findIndex((token) => token.kind !== 'line-comment');
+        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
+        if (first >= 0 && meaningful.length > 0) {
+            // A last statement without its semicolon ends with its last token, not with a trailing comment.
+            const last = current.findLast((token) => token.kind !== 'line-comment');
+            const start = current[first].start;
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
+            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
+        }
+        current = [];
+        parenDepth = 0;
+        beginDepth = 0;
+        wordCount = 0;
+    };
+    for (const token of tokens) {
+        current.push(token);
+        if (token.kind === 'word') {
+            wordCount++;
+            const upper = token.text.toUpperCase();
+            if (upper === 'BEGIN' || upper === 'CASE') {
+                if (wordCount > 1)
+                    beginDepth++;
+            }
+            else if (upper === 'END' && beginDepth > 0)
+                beginDepth--;
+        }
+        else if (token.text === '(')
+            parenDepth++;
+        else if (token.text === ')' && parenDepth > 0)
+            parenDepth--;
+        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
+            finish();
+    }
+    finish();
+    return statements;
+}
+let lineCache;
+/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
+function lineOf(sql, offset) {
+    if (lineCache?.sql !== sql) {
+        const starts = [0];
+        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
+            starts.push(index + 1);
+        lineCache = { sql, starts };
+    }
+    const { starts } = lineCache;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= offset)
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low + 1;
+}
+/**
+ * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
+ * in the script: line and column, both 1-based. Undefined when the position is out of range.
+ */
+function positionInScript(statement, script, position) {
+    if (!Number.isInteger(position) || position < 1)
+        return undefined;
+    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
+    const characters = Array.from(statement.text);
+    if (position > characters.length + 1)
+        return undefined;
+    const offset = statement.start + characters.slice(0, position - 1).join('').length;
+    const before = script.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
+    return { line, column };
+}
+/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
+function statementHeadline(statement, max = 120) {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const tokens = scanTokens(text);
+    let code = text;
+    // Comments become spaces, from the last so earlier offsets stay valid.
+    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
+        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
+    const oneLine = code.replace(/\s+/g, ' ').trim();
+    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
 
 
 
@@ -37209,9 +37086,9 @@ function isBlank(text) {
     return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
 }
 /**
- * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
- * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
- * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
+ * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
+ * not hide what the others do.
  */
 function sql_parser_parseSql(sql) {
     // A plan reads each file several times (classification, lint, pre-checks): parse it once.
@@ -37241,37 +37118,23 @@ async function parseUncached(sql) {
             errors: [],
         };
     }
-    catch (wholeError) {
-        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    catch {
+        return await parsePieces(parser, sql);
     }
 }
-async function parsePieces(parser, bytes, wholeError) {
-    let boundaries;
-    try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
-            .filter((token) => token.text === ';')
-            .map((token) => token.end);
-    }
-    catch {
-        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
-        const { text, line } = piece(bytes, 0, undefined);
-        return { statements: [], errors: [{ text, line, error: wholeError }] };
-    }
+async function parsePieces(parser, sql) {
+    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
+    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
     const parsed = { statements: [], errors: [] };
-    let start = 0;
-    for (const end of [...boundaries, bytes.length]) {
-        const chunk = bytes.subarray(start, end).toString('utf8');
-        const { text, line } = piece(bytes, start, end - start);
-        start = end;
-        if (isBlank(chunk))
-            continue;
+    for (const statement of await splitStatements(sql)) {
+        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
         try {
-            const result = await parser.parse(chunk);
+            const result = await parser.parse(statement.text);
             for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line });
+                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
         }
         catch (error) {
-            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+            parsed.errors.push({ text, line: statement.line, error: (0,errors/* errorMessage */.gJ)(error) });
         }
     }
     return parsed;
@@ -38657,132 +38520,6 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
     return findings;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/statements.ts
-/**
- * Splits a migration file into the statements psql would send, one by one, so a failure can name
- * the statement and its line, and statements that cannot run in a transaction block can be found
- * before anything runs.
- *
- * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
- * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
- * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
- * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
- * a file in order therefore does exactly what `psql -f file` does.
- */
-
-/** Words kept per statement for classification; the start of a statement is all that matters. */
-const MAX_WORDS = 64;
-/**
- * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
- * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
- * the statement's first word. When the scanner rejects the script (an unterminated quote or
- * comment), the whole script is one statement: the server then reports the error and its position.
- */
-async function splitStatements(sql) {
-    await loadSqlParser();
-    const tokens = scanTokens(sql);
-    if (tokens === undefined) {
-        const start = sql.length - sql.trimStart().length;
-        const text = sql.trim();
-        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
-    }
-    const statements = [];
-    let current = [];
-    let parenDepth = 0;
-    let beginDepth = 0;
-    let wordCount = 0;
-    const finish = () => {
-        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
-        const first = current.findIndex((token) => token.kind !== 'line-comment');
-        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
-        if (first >= 0 && meaningful.length > 0) {
-            // A last statement without its semicolon ends with its last token, not with a trailing comment.
-            const last = current.findLast((token) => token.kind !== 'line-comment');
-            const start = current[first].start;
-            const words = meaningful
-                .filter((token) => token.kind === 'word')
-                .slice(0, MAX_WORDS)
-                .map((token) => token.text.toUpperCase());
-            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
-        }
-        current = [];
-        parenDepth = 0;
-        beginDepth = 0;
-        wordCount = 0;
-    };
-    for (const token of tokens) {
-        current.push(token);
-        if (token.kind === 'word') {
-            wordCount++;
-            const upper = token.text.toUpperCase();
-            if (upper === 'BEGIN' || upper === 'CASE') {
-                if (wordCount > 1)
-                    beginDepth++;
-            }
-            else if (upper === 'END' && beginDepth > 0)
-                beginDepth--;
-        }
-        else if (token.text === '(')
-            parenDepth++;
-        else if (token.text === ')' && parenDepth > 0)
-            parenDepth--;
-        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
-            finish();
-    }
-    finish();
-    return statements;
-}
-let lineCache;
-/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
-function lineOf(sql, offset) {
-    if (lineCache?.sql !== sql) {
-        const starts = [0];
-        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
-            starts.push(index + 1);
-        lineCache = { sql, starts };
-    }
-    const { starts } = lineCache;
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if (starts[middle] <= offset)
-            low = middle;
-        else
-            high = middle - 1;
-    }
-    return low + 1;
-}
-/**
- * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
- * in the script: line and column, both 1-based. Undefined when the position is out of range.
- */
-function positionInScript(statement, script, position) {
-    if (!Number.isInteger(position) || position < 1)
-        return undefined;
-    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
-    const characters = Array.from(statement.text);
-    if (position > characters.length + 1)
-        return undefined;
-    const offset = statement.start + characters.slice(0, position - 1).join('').length;
-    const before = script.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
-    return { line, column };
-}
-/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
-function statementHeadline(statement, max = 120) {
-    const text = typeof statement === 'string' ? statement : statement.text;
-    const tokens = scanTokens(text);
-    let code = text;
-    // Comments become spaces, from the last so earlier offsets stay valid.
-    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
-        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
-    const oneLine = code.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
 
 
@@ -38907,6 +38644,452 @@ async function checkDownScripts(steps, migrations, client) {
         }
     }
     return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
+
+
+
+
+
+
+
+
+// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
+const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
+// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
+const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
+/**
+ * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
+ * the newest row's version being the schema's. A revert adds its row in the down's transaction.
+ */
+const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
+function versionOf(file) {
+    if (file.includes('/'))
+        return undefined;
+    const match = sql_files_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
+function insertEvent(table, version, event, migration) {
+    return `INSERT INTO ${history_table_qualifiedName(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : sqlLiteral(migration)});`;
+}
+function createTable(table) {
+    return [
+        ...createSchemaSql(table),
+        `CREATE TABLE IF NOT EXISTS ${history_table_qualifiedName(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
+    ];
+}
+/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
+async function dropsToFind(downs) {
+    const recreated = new Set();
+    const needed = [];
+    for (const migration of downs) {
+        if (!migration.down)
+            continue;
+        for (const entry of await plpgsql_executedStatements(migration.down.sql)) {
+            if (entry.kind !== 'statement')
+                continue;
+            const effects = schema_objects_statementEffects(entry.node);
+            for (const object of effects.drops)
+                if (object.kind !== 'function' && !recreated.has(schema_objects_objectKey(object)))
+                    needed.push({ object, file: migration.down.file });
+            for (const object of effects.creates)
+                recreated.add(schema_objects_objectKey(object));
+        }
+    }
+    return needed;
+}
+/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
+async function createdAbove(migrations, current) {
+    const newer = migrations.filter((migration) => migration.up && (current === null || compareVersions(migration.version, current) > 0));
+    const found = [];
+    for (const migration of newer) {
+        const { created } = createdObjects(await plpgsql_executedStatements(migration.up.sql));
+        for (const object of created.values())
+            if (object.kind !== 'function' && object.kind !== 'schema')
+                found.push({ object, migration });
+    }
+    return found;
+}
+/**
+ * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
+ * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
+ * Since that version is only someone's word, the database is checked against it before any revert.
+ */
+const sqlFiles = {
+    format: 'sql-files',
+    migrationNoun: 'SQL migration',
+    missingDownPlace: ' (NNNN_name.down.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = sql_files_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: versionOf,
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
+    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
+    foreignHistoryColumns: ['dirty'],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)} ORDER BY id DESC LIMIT 1`);
+        const current = rows[0]?.version ?? null;
+        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
+    },
+    historyWriter: (table) => ({
+        createTable: () => createTable(table),
+        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
+        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
+        markDirty: () => [],
+    }),
+    // Like golang-migrate, one version: every migration at or below it counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current))
+            throw new MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
+        return migrations
+            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
+    },
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
+        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
+    },
+    keepsDirtyFlag: false,
+    statedHistory: {
+        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
+        async check(client, migrations, current, reverting) {
+            const problems = [];
+            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
+            const needed = await dropsToFind(downs);
+            const newer = await createdAbove(migrations, current);
+            const presence = await existingNow(client, [
+                ...needed.map((item) => item.object),
+                ...newer.map((item) => item.object),
+            ]);
+            needed.forEach(({ object, file }, index) => {
+                if (!presence[index].present)
+                    problems.push(`${file} drops ${schema_objects_describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
+            });
+            newer.forEach(({ object, migration }, index) => {
+                if (presence[needed.length + index].present)
+                    problems.push(`${migration.up.file} creates ${schema_objects_describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
+            });
+            return problems;
+        },
+    },
+};
+/**
+ * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
+ * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
+ * error names its line). Returns app version -> schema version as the history table stores it.
+ */
+function parseCompatFile(text, inputName, file) {
+    const matrix = new Map();
+    text.split(/\r?\n/).forEach((raw, index) => {
+        const line = raw.replace(/(^|\s)#.*$/, '').trim();
+        if (line === '')
+            return;
+        const where = `${file} line ${index + 1}`;
+        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
+        if (!match)
+            throw new errors/* InputError */.dz(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+        const [, app, schema] = match;
+        if (matrix.has(app))
+            throw new errors/* InputError */.dz(inputName, `${where}: app version ${app} is listed twice.`);
+        matrix.set(app, String(BigInt(schema)));
+    });
+    if (matrix.size === 0)
+        throw new errors/* InputError */.dz(inputName, `${file} maps no app version to a schema number.`);
+    return matrix;
+}
+/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
+function schemaVersionFor(matrix, appVersion, appInput, file) {
+    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
+    if (found === undefined)
+        throw new errors/* InputError */.dz(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+    prisma: prisma,
+    'sql-files': sqlFiles,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
+async function readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
+}
+function historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function migrationLockKeys(database, table, format) {
+    return tools_migrationTool(format).lockKeys(database, table);
+}
+function lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+function describeHolders(holders) {
+    return holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
+ */
+async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
+    const started = Date.now();
+    // Statements of the run then wait for table locks at most lock-timeout too.
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    let delay = FIRST_RETRY_MS;
+    let reportedAt = started;
+    try {
+        for (const key of keys) {
+            for (;;) {
+                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+                if (rows[0].locked) {
+                    taken.push(key);
+                    break;
+                }
+                const waited = Date.now() - started;
+                if (timeoutMs > 0 && waited >= timeoutMs) {
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    throw new errors/* ActionError */.lZ(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${(0,duration/* formatDuration */.a)(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
+                }
+                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+                    reportedAt = Date.now();
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${(0,duration/* formatDuration */.a)(waited)} of ${timeoutMs > 0 ? (0,duration/* formatDuration */.a)(timeoutMs) : 'no limit'}.`);
+                }
+                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+                await (0,cancellation/* pause */.v7)(wait, 'Stopped waiting for the migration lock');
+                delay = Math.min(MAX_RETRY_MS, delay * 2);
+            }
+        }
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+    return { keys, waitedMs: Date.now() - started, release };
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -40285,33 +40468,47 @@ function shellQuote(argument) {
     return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
 /**
- * The remote command line for `command args...`, run in `cwd` with `env` added to the login
- * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
- * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
  */
 function remoteCommandLine(command, args, options = {}) {
-    const words = [];
     const env = Object.entries(options.env ?? {});
-    if (env.length > 0) {
-        words.push('env');
-        for (const [name, value] of env) {
-            if (!ENV_NAME.test(name))
-                throw new Error(`"${name}" is not a valid environment variable name.`);
-            if (value === undefined)
-                words.push('-u', shellQuote(name));
-        }
-        for (const [name, value] of env)
-            if (value !== undefined)
-                words.push(shellQuote(`${name}=${value}`));
-    }
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
     words.push(shellQuote(command), ...args.map(shellQuote));
-    const run = `exec ${words.join(' ')}`;
-    if (!options.cwd)
-        return run;
+    let line = `exec ${words.join(' ')}`;
     // A directory named like an option ("-x") would be read as one by cd.
-    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
-    return `cd ${shellQuote(cwd)} && ${run}`;
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/ssh.ts
@@ -40395,9 +40592,22 @@ async function openSshExecutor(target) {
         description,
         remote: true,
         async run(command, args, runOptions = {}) {
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
             // Shown in errors instead of the ssh command line, which would list key and socket paths.
             const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await process_runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;
             try {
                 result = await process_runProcess('ssh', [...options, '--', target.host, line], {
@@ -40498,6 +40708,8 @@ async function openHostExecutor(ssh, workingDirectory) {
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
+
+
 
 
 
@@ -40667,10 +40879,14 @@ function readInputsOfFormat() {
     const historyTable = parseHistoryTable((0,shared_inputs/* stringInput */.Uj)('history-table', { default: DEFAULT_HISTORY_TABLES[format] }));
     const tool = tools_migrationTool(format);
     const versions = tool.versionInput;
-    const targetVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
+    const stated = readStatedVersions(format, versions);
+    const givenVersion = (0,shared_inputs/* stringInput */.Uj)('target-version', {
         pattern: versions.pattern,
         patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
     });
+    if (givenVersion !== undefined && stated.target !== undefined)
+        throw new errors/* InputError */.dz('target-app-version', 'cannot be combined with "target-version": give one of them.');
+    const targetVersion = givenVersion ?? stated.target;
     const steps = (0,shared_inputs/* integerInput */.$A)('steps', { min: 1, max: 100_000 });
     const planValue = (0,shared_inputs/* jsonInput */.$1)('plan');
     const given = [
@@ -40710,8 +40926,61 @@ function readInputsOfFormat() {
             pattern: PLAN_DIGEST_PATTERN,
             patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
         }),
+        statedVersion: stated.current,
     };
     return inputs;
+}
+/**
+ * sql-files' versions by someone's word: current-version, or the schema numbers a runbook's
+ * compatibility matrix (compat-file) gives app-version and target-app-version.
+ */
+function readStatedVersions(format, versions) {
+    const names = ['current-version', 'compat-file', 'app-version', 'target-app-version'];
+    if (!tools_migrationTool(format).statedHistory) {
+        for (const name of names)
+            if ((0,shared_inputs/* stringInput */.Uj)(name) !== undefined)
+                throw new errors/* InputError */.dz(name, `is used only with migrations-format sql-files (this run's format is ${format}).`);
+        return {};
+    }
+    const currentVersion = (0,shared_inputs/* stringInput */.Uj)('current-version', {
+        pattern: versions.pattern,
+        patternDescription: `a ${format} version (${versions.description}; "0" for none)`,
+    });
+    const compatFile = (0,shared_inputs/* stringInput */.Uj)('compat-file');
+    const appVersion = (0,shared_inputs/* stringInput */.Uj)('app-version');
+    const targetAppVersion = (0,shared_inputs/* stringInput */.Uj)('target-app-version');
+    if (currentVersion !== undefined && appVersion !== undefined)
+        throw new errors/* InputError */.dz('app-version', 'cannot be combined with "current-version": give one of them.');
+    if (compatFile === undefined) {
+        const needing = appVersion !== undefined ? 'app-version' : targetAppVersion !== undefined ? 'target-app-version' : undefined;
+        if (needing)
+            throw new errors/* InputError */.dz(needing, 'needs compat-file, the matrix that maps app versions to schema numbers.');
+        return {
+            current: currentVersion === undefined ? undefined : { version: currentVersion, input: 'current-version' },
+        };
+    }
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(compatFile, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz('compat-file', `cannot be read: ${error.message}`);
+    }
+    const matrix = parseCompatFile(text, 'compat-file', compatFile);
+    const current = appVersion !== undefined
+        ? {
+            version: schemaVersionFor(matrix, appVersion, 'app-version', compatFile),
+            input: `app-version ${appVersion} in ${compatFile}`,
+        }
+        : currentVersion === undefined
+            ? undefined
+            : { version: currentVersion, input: 'current-version' };
+    return {
+        current,
+        target: targetAppVersion === undefined
+            ? undefined
+            : schemaVersionFor(matrix, targetAppVersion, 'target-app-version', compatFile),
+    };
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/summary.ts
@@ -41565,6 +41834,7 @@ function renderAlembicSummary(facts) {
 
 
 
+
 /**
  * Reverts migrations to a target, newest first: validated inputs and files, then the migration
  * lock, then the history read and the plan checked as a whole, and only then the first change.
@@ -41593,6 +41863,33 @@ async function run() {
         await lock?.release();
         await client.end().catch(() => undefined);
     }
+}
+/**
+ * The history to plan from: the table's, or, for a history the suite keeps and has not started
+ * (sql-files), the stated version with the statements that record it before the first revert.
+ */
+function startingHistory(inputs, migrations, recorded) {
+    const stated = inputs.statedVersion;
+    const tool = tools_migrationTool(inputs.format);
+    if (!stated || !tool.statedHistory)
+        return { history: recorded, setup: [] };
+    const version = stated.version === '0' ? null : tool.normalizeVersion(stated.version);
+    if (recorded.exists) {
+        if (recorded.current !== version)
+            throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version ?? 'none'}, but ${inputs.historyTable.schema}.${inputs.historyTable.table} records ${recorded.current ?? 'none'}. Nothing was changed.`, {
+                hint: 'The history table is authoritative once it exists: leave the stated version out, or correct the table.',
+            });
+        return { history: recorded, setup: [] };
+    }
+    if (version !== null && !migrations.some((migration) => migration.version === version))
+        throw new errors/* InputError */.dz(stated.input.split(' ')[0], `says version ${version}, but ${inputs.migrationsDir} has no migration ${version}. Nothing was changed.`);
+    const history = {
+        exists: false,
+        applied: version === null ? [] : [version],
+        current: version,
+        dirty: false,
+    };
+    return { history, setup: tool.statedHistory.initialise(inputs.historyTable, version) };
 }
 /** The backup must be real before anything else: a checksum's shape proves nothing. */
 async function checkBackup(dryRun, checksum, database) {
@@ -41626,9 +41923,14 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
             lib_core/* info */.pq(`Waited ${(0,duration/* formatDuration */.a)(lock.waitedMs)} for the migration lock.`);
     }
     // A missing table passes readCheckedHistory's checks (no shape to check, never dirty) and reads as !exists.
-    const history = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
-    if (!history.exists) {
-        throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, { hint: 'Check database-url, history-table and migrations-format.' });
+    const recorded = await readCheckedHistory(client, inputs.format, table, migrations, inputs.migrationsDir);
+    const { history, setup } = startingHistory(inputs, migrations, recorded);
+    if (!history.exists && setup.length === 0) {
+        throw new errors/* ActionError */.lZ(`The history table ${tableName} does not exist in database "${inputs.target.database}": no ${inputs.format} migration has been recorded there. Nothing was changed.`, {
+            hint: tools_migrationTool(inputs.format).statedHistory
+                ? 'On first use, say which version the database is at: current-version, or compat-file with app-version.'
+                : 'Check database-url, history-table and migrations-format.',
+        });
     }
     const selection = selectVersionsToRevert(inputs.format, migrations, history, inputs.downTarget, inputs.migrationsDir, { includeNewer: inputs.expectedPlanDigest !== undefined });
     const plan = await planDown(migrations, history, selection.versions, {
@@ -41638,7 +41940,17 @@ async function revert(inputs, migrations, client, started, proof, onLock) {
         allowEmptyDown: inputs.allowEmptyDown,
         migrationsDir: inputs.migrationsDir,
     });
+    plan.setup = setup;
     const digest = await checkPlan(inputs, migrations, selection, plan, client);
+    const stated = tools_migrationTool(inputs.format).statedHistory;
+    if (stated) {
+        const problems = await stated.check(client, migrations, history.current, selection.versions);
+        if (problems.length > 0)
+            throw new MigrationPlanError([
+                `The database is not at version ${history.current ?? 'none'}${inputs.statedVersion ? ` (${inputs.statedVersion.input})` : ` (${tableName})`}:`,
+                ...problems,
+            ], 'Nothing was changed. Find the version the database is really at (compare its schema with the up files) and state that one.');
+    }
     const sql = renderPlanSql(plan, settings, keys, [
         `apply-down-migrations on ${inputs.target.database}, generated ${new Date().toISOString()}`,
     ]);

@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(74915);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8459);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 74915:
+/***/ 8459:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37661,7 +37661,134 @@ const prisma = {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./shared/migrations/statements.ts
+/**
+ * Splits a migration file into the statements psql would send, one by one, so a failure can name
+ * the statement and its line, and statements that cannot run in a transaction block can be found
+ * before anything runs.
+ *
+ * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
+ * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
+ * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
+ * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
+ * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
+ * a file in order therefore does exactly what `psql -f file` does.
+ */
+
+/** Words kept per statement for classification; the start of a statement is all that matters. */
+const MAX_WORDS = 64;
+/**
+ * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
+ * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
+ * the statement's first word. When the scanner rejects the script (an unterminated quote or
+ * comment), the whole script is one statement: the server then reports the error and its position.
+ */
+async function splitStatements(sql) {
+    await loadSqlParser();
+    const tokens = sql_parser_scanTokens(sql);
+    if (tokens === undefined) {
+        const start = sql.length - sql.trimStart().length;
+        const text = sql.trim();
+        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
+    }
+    const statements = [];
+    let current = [];
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let wordCount = 0;
+    const finish = () => {
+        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
+        const first = current.findIndex((token) => token.kind !== 'line-comment');
+        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
+        if (first >= 0 && meaningful.length > 0) {
+            // A last statement without its semicolon ends with its last token, not with a trailing comment.
+            const last = current.findLast((token) => token.kind !== 'line-comment');
+            const start = current[first].start;
+            const words = meaningful
+                .filter((token) => token.kind === 'word')
+                .slice(0, MAX_WORDS)
+                .map((token) => token.text.toUpperCase());
+            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
+        }
+        current = [];
+        parenDepth = 0;
+        beginDepth = 0;
+        wordCount = 0;
+    };
+    for (const token of tokens) {
+        current.push(token);
+        if (token.kind === 'word') {
+            wordCount++;
+            const upper = token.text.toUpperCase();
+            if (upper === 'BEGIN' || upper === 'CASE') {
+                if (wordCount > 1)
+                    beginDepth++;
+            }
+            else if (upper === 'END' && beginDepth > 0)
+                beginDepth--;
+        }
+        else if (token.text === '(')
+            parenDepth++;
+        else if (token.text === ')' && parenDepth > 0)
+            parenDepth--;
+        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
+            finish();
+    }
+    finish();
+    return statements;
+}
+let lineCache;
+/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
+function lineOf(sql, offset) {
+    if (lineCache?.sql !== sql) {
+        const starts = [0];
+        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
+            starts.push(index + 1);
+        lineCache = { sql, starts };
+    }
+    const { starts } = lineCache;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= offset)
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low + 1;
+}
+/**
+ * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
+ * in the script: line and column, both 1-based. Undefined when the position is out of range.
+ */
+function positionInScript(statement, script, position) {
+    if (!Number.isInteger(position) || position < 1)
+        return undefined;
+    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
+    const characters = Array.from(statement.text);
+    if (position > characters.length + 1)
+        return undefined;
+    const offset = statement.start + characters.slice(0, position - 1).join('').length;
+    const before = script.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
+    return { line, column };
+}
+/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
+function statements_statementHeadline(statement, max = 120) {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const tokens = scanTokens(text);
+    let code = text;
+    // Comments become spaces, from the last so earlier offsets stay valid.
+    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
+        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
+    const oneLine = code.replace(/\s+/g, ' ').trim();
+    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
+
 
 
 
@@ -37684,7 +37811,7 @@ function wasmDirectory() {
  * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
  * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
  */
-function sql_parser_loadSqlParser() {
+function loadSqlParser() {
     // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
     // to webpack, which copies it as text and corrupts it.
     if (loading === undefined)
@@ -37788,9 +37915,9 @@ function isBlank(text) {
     return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
 }
 /**
- * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
- * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
- * put) and each piece is parsed alone: one bad statement does not hide what the others do.
+ * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
+ * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
+ * not hide what the others do.
  */
 function sql_parser_parseSql(sql) {
     // A plan reads each file several times (classification, lint, pre-checks): parse it once.
@@ -37806,7 +37933,7 @@ function sql_parser_parseSql(sql) {
 const PARSED_KEPT = 5000;
 const parsedTexts = new Map();
 async function parseUncached(sql) {
-    const parser = await sql_parser_loadSqlParser();
+    const parser = await loadSqlParser();
     if (isBlank(sql))
         return { statements: [], errors: [] };
     const bytes = Buffer.from(sql, 'utf8');
@@ -37820,37 +37947,23 @@ async function parseUncached(sql) {
             errors: [],
         };
     }
-    catch (wholeError) {
-        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
+    catch {
+        return await parsePieces(parser, sql);
     }
 }
-async function parsePieces(parser, bytes, wholeError) {
-    let boundaries;
-    try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
-            .filter((token) => token.text === ';')
-            .map((token) => token.end);
-    }
-    catch {
-        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
-        const { text, line } = piece(bytes, 0, undefined);
-        return { statements: [], errors: [{ text, line, error: wholeError }] };
-    }
+async function parsePieces(parser, sql) {
+    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
+    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
     const parsed = { statements: [], errors: [] };
-    let start = 0;
-    for (const end of [...boundaries, bytes.length]) {
-        const chunk = bytes.subarray(start, end).toString('utf8');
-        const { text, line } = piece(bytes, start, end - start);
-        start = end;
-        if (isBlank(chunk))
-            continue;
+    for (const statement of await splitStatements(sql)) {
+        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
         try {
-            const result = await parser.parse(chunk);
+            const result = await parser.parse(statement.text);
             for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line });
+                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
         }
         catch (error) {
-            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
+            parsed.errors.push({ text, line: statement.line, error: (0,errors/* errorMessage */.gJ)(error) });
         }
     }
     return parsed;
@@ -38163,7 +38276,7 @@ class Expander {
     }
     /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
     async plpgsql(text, line, source, within) {
-        const parser = await sql_parser_loadSqlParser();
+        const parser = await loadSqlParser();
         let tree;
         try {
             tree = await parser.parsePlPgSQL(text);
@@ -39236,132 +39349,6 @@ async function lintDownMigration(upSql, downSql, appliedSince) {
     return findings;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/statements.ts
-/**
- * Splits a migration file into the statements psql would send, one by one, so a failure can name
- * the statement and its line, and statements that cannot run in a transaction block can be found
- * before anything runs.
- *
- * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
- * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
- * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
- * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
- * a file in order therefore does exactly what `psql -f file` does.
- */
-
-/** Words kept per statement for classification; the start of a statement is all that matters. */
-const MAX_WORDS = 64;
-/**
- * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
- * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
- * the statement's first word. When the scanner rejects the script (an unterminated quote or
- * comment), the whole script is one statement: the server then reports the error and its position.
- */
-async function splitStatements(sql) {
-    await loadSqlParser();
-    const tokens = scanTokens(sql);
-    if (tokens === undefined) {
-        const start = sql.length - sql.trimStart().length;
-        const text = sql.trim();
-        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
-    }
-    const statements = [];
-    let current = [];
-    let parenDepth = 0;
-    let beginDepth = 0;
-    let wordCount = 0;
-    const finish = () => {
-        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
-        const first = current.findIndex((token) => token.kind !== 'line-comment');
-        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
-        if (first >= 0 && meaningful.length > 0) {
-            // A last statement without its semicolon ends with its last token, not with a trailing comment.
-            const last = current.findLast((token) => token.kind !== 'line-comment');
-            const start = current[first].start;
-            const words = meaningful
-                .filter((token) => token.kind === 'word')
-                .slice(0, MAX_WORDS)
-                .map((token) => token.text.toUpperCase());
-            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
-        }
-        current = [];
-        parenDepth = 0;
-        beginDepth = 0;
-        wordCount = 0;
-    };
-    for (const token of tokens) {
-        current.push(token);
-        if (token.kind === 'word') {
-            wordCount++;
-            const upper = token.text.toUpperCase();
-            if (upper === 'BEGIN' || upper === 'CASE') {
-                if (wordCount > 1)
-                    beginDepth++;
-            }
-            else if (upper === 'END' && beginDepth > 0)
-                beginDepth--;
-        }
-        else if (token.text === '(')
-            parenDepth++;
-        else if (token.text === ')' && parenDepth > 0)
-            parenDepth--;
-        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
-            finish();
-    }
-    finish();
-    return statements;
-}
-let lineCache;
-/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
-function lineOf(sql, offset) {
-    if (lineCache?.sql !== sql) {
-        const starts = [0];
-        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
-            starts.push(index + 1);
-        lineCache = { sql, starts };
-    }
-    const { starts } = lineCache;
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if (starts[middle] <= offset)
-            low = middle;
-        else
-            high = middle - 1;
-    }
-    return low + 1;
-}
-/**
- * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
- * in the script: line and column, both 1-based. Undefined when the position is out of range.
- */
-function positionInScript(statement, script, position) {
-    if (!Number.isInteger(position) || position < 1)
-        return undefined;
-    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
-    const characters = Array.from(statement.text);
-    if (position > characters.length + 1)
-        return undefined;
-    const offset = statement.start + characters.slice(0, position - 1).join('').length;
-    const before = script.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
-    return { line, column };
-}
-/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
-function statements_statementHeadline(statement, max = 120) {
-    const text = typeof statement === 'string' ? statement : statement.text;
-    const tokens = scanTokens(text);
-    let code = text;
-    // Comments become spaces, from the last so earlier offsets stay valid.
-    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
-        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
-    const oneLine = code.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
 
 
@@ -40274,6 +40261,17 @@ async function dumpAndRecord(prepared) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
@@ -40557,33 +40555,47 @@ function shellQuote(argument) {
     return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
 /**
- * The remote command line for `command args...`, run in `cwd` with `env` added to the login
- * environment (undefined removes a variable). `env(1)` sets the variables, so their values are
- * arguments too, quoted like the rest; names are checked because `env` would read `A=B=C` oddly.
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
  */
 function remoteCommandLine(command, args, options = {}) {
-    const words = [];
     const env = Object.entries(options.env ?? {});
-    if (env.length > 0) {
-        words.push('env');
-        for (const [name, value] of env) {
-            if (!ENV_NAME.test(name))
-                throw new Error(`"${name}" is not a valid environment variable name.`);
-            if (value === undefined)
-                words.push('-u', shellQuote(name));
-        }
-        for (const [name, value] of env)
-            if (value !== undefined)
-                words.push(shellQuote(`${name}=${value}`));
-    }
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
     words.push(shellQuote(command), ...args.map(shellQuote));
-    const run = `exec ${words.join(' ')}`;
-    if (!options.cwd)
-        return run;
+    let line = `exec ${words.join(' ')}`;
     // A directory named like an option ("-x") would be read as one by cd.
-    const cwd = options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd;
-    return `cd ${shellQuote(cwd)} && ${run}`;
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/ssh.ts
@@ -40667,9 +40679,22 @@ async function ssh_openSshExecutor(target) {
         description,
         remote: true,
         async run(command, args, runOptions = {}) {
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env });
             // Shown in errors instead of the ssh command line, which would list key and socket paths.
             const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;
             try {
                 result = await runProcess('ssh', [...options, '--', target.host, line], {
@@ -41447,7 +41472,9 @@ function backupSummary(input) {
         : 'no migration history table found';
     const parts = [
         `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
-        (0,summary/* keyValueTable */.z2)([
+        // One line under the verdict; the tables fold, so the next step's verdict stays in view.
+        `${formatBytes(metadata.size)}, ${metadata.dumpedTables.length} table(s), ${artifact ? `artifact ${(0,summary/* code */.aY)(artifact.name)}` : `file ${(0,summary/* code */.aY)(input.path)}`}, took ${(0,duration/* formatDuration */.a)(input.durationMs)}.\n\n`,
+        (0,summary/* details */.zH)('Backup details', (0,summary/* keyValueTable */.z2)([
             ['Database', (0,summary/* code */.aY)(metadata.source)],
             ['Server', `PostgreSQL ${metadata.serverVersion}`],
             ['pg_dump', metadata.pgDump.version],
@@ -41473,7 +41500,7 @@ function backupSummary(input) {
             ],
             ['File', (0,summary/* code */.aY)(input.path)],
             ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
-        ]),
+        ])),
     ];
     const counts = [
         ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [
@@ -41489,13 +41516,10 @@ function backupSummary(input) {
             'size-limited': 'exact up to row-count-max-size, estimated above',
             none: '',
         }[metadata.rowCountsCover];
-        parts.push(`\n### Row counts (${cover}, in the dump's snapshot)\n`);
-        parts.push((0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)));
-        if (counts.length > 20)
-            parts.push(`\n…and ${counts.length - 20} more in the metadata.\n`);
+        const more = counts.length > 20 ? `\n…and ${counts.length - 20} more in the metadata.\n` : '';
+        parts.push((0,summary/* details */.zH)(`Row counts (${cover}, in the dump's snapshot)`, (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)) + more));
     }
-    parts.push('\n### Restore it\n');
-    parts.push((0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml'));
+    parts.push((0,summary/* details */.zH)('Restore it', (0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml')));
     return parts.join('');
 }
 
@@ -41780,11 +41804,17 @@ async function runPgBackRestBackup(started) {
 
 
 
+
 async function run() {
     const started = Date.now();
     if (readBackupMethod() === 'pgbackrest')
         return await runPgBackRestBackup(started);
-    const inputs = await readBackupInputs();
+    const given = await readBackupInputs();
+    const localDir = localBackupDir();
+    const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
+    const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
+    if (keptLocally)
+        lib_core/* info */.pq(`No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`);
     if (inputs.upload && !artifactServiceAvailable()) {
         throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
             hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
@@ -41860,6 +41890,7 @@ async function run() {
     if (inputs.ledger) {
         await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
             type: 'backup',
+            label: inputs.label,
             appVersion: inputs.appVersion,
             schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
             checksum: `sha256:${backup.checksum}`,
@@ -42464,9 +42495,10 @@ function appendSummary(markdown) {
 /* harmony export */   Qj: () => (/* binding */ markdownTable),
 /* harmony export */   Sy: () => (/* binding */ writeSummary),
 /* harmony export */   aY: () => (/* binding */ code),
-/* harmony export */   z2: () => (/* binding */ keyValueTable)
+/* harmony export */   z2: () => (/* binding */ keyValueTable),
+/* harmony export */   zH: () => (/* binding */ details)
 /* harmony export */ });
-/* unused harmony exports cell, details */
+/* unused harmony export cell */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
 

@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3719);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2741);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3719:
+/***/ 2741:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39029,795 +39029,13 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-    prisma: prisma,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return tools_migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
-async function history_readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
-}
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await history_readHistory(client, found.format, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
-}
-function history_historyWriter(format, table) {
-    return tools_migrationTool(format).historyWriter(table);
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function history_historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-function looksLikeTool(format, names) {
-    const tool = tools_migrationTool(format);
-    return (tool.historyColumns.every((column) => names.includes(column)) &&
-        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
-}
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function history_checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = tools_migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
-        return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
-        hint: looksLike
-            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
-            : 'Point history-table at the table your migration tool keeps.',
-    });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function history_golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
-        ? ''
-        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function lock_migrationLockKeys(database, table, format) {
-    return migrationTool(format).lockKeys(database, table);
-}
-function lock_lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function lock_unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
-/** While waiting, who holds the lock is logged this often. */
-const WAIT_REPORT_MS = 10_000;
-function describeHolders(holders) {
-    return holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
- *
- * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
- * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
- * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
- * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
- * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
- * A cancellation (cancellation.ts) ends the wait at once.
- */
-async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) {
-    const started = Date.now();
-    // Statements of the run then wait for table locks at most lock-timeout too.
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    let delay = FIRST_RETRY_MS;
-    let reportedAt = started;
-    try {
-        for (const key of keys) {
-            for (;;) {
-                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
-                if (rows[0].locked) {
-                    taken.push(key);
-                    break;
-                }
-                const waited = Date.now() - started;
-                if (timeoutMs > 0 && waited >= timeoutMs) {
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
-                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
-                    });
-                }
-                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
-                    reportedAt = Date.now();
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
-                }
-                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-                await pause(wait, 'Stopped waiting for the migration lock');
-                delay = Math.min(MAX_RETRY_MS, delay * 2);
-            }
-        }
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = process_lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function process_lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args]
-        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
-        .join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT'
-                ? `could not be started: "${command}" was not found`
-                : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        accessSync(file, constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = path.join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-
-/** Migration files in a working tree. */
-function sources_directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
-class ByteCollector extends external_node_stream_.Writable {
-    chunks = [];
-    _write(chunk, _encoding, done) {
-        this.chunks.push(chunk);
-        done();
-    }
-}
-/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
-function parseBatch(bytes) {
-    const contents = new Map();
-    let at = 0;
-    while (at < bytes.length) {
-        const newline = bytes.indexOf(0x0a, at);
-        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
-        at = newline + 1;
-        if (type === 'missing' || size === undefined)
-            continue;
-        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
-        at += Number(size) + 1;
-    }
-    return contents;
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
- * of them), so a plan can compare the current release's migrations with the target's without
- * checking either out, in two git calls however many files there are.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    let listing;
-    let blobs;
-    /** Path below the directory -> blob id. */
-    const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
-            okExitCodes: [0, 128],
-        });
-        if (result.exitCode !== 0) {
-            throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-        }
-        const entries = new Map();
-        for (const record of result.stdout.split('\0').filter(Boolean)) {
-            const tab = record.indexOf('\t');
-            const [, type, oid] = record.slice(0, tab).split(' ');
-            if (type === 'blob')
-                entries.set(record.slice(tab + 1), oid);
-        }
-        return entries;
-    };
-    const read = async () => {
-        const entries = await (listing ?? (listing = list()));
-        const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
-            input: `${[...new Set(entries.values())].join('\n')}\n`,
-            stdoutTo: collector,
-        });
-        return parseBatch(Buffer.concat(collector.chunks));
-    };
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            return [...(await (listing ?? (listing = list()))).keys()].sort();
-        },
-        async readFile(relativePath) {
-            const oid = (await (listing ?? (listing = list()))).get(relativePath);
-            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
-            if (text === undefined)
-                throw new errors/* ActionError */.lZ(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
-            return text;
-        },
-    };
-}
-
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
-
-
-
-
-let loading;
-let loaded;
-/**
- * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
- * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
- */
-function wasmDirectory() {
-    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
-    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
-    if (!(0,external_node_fs_.existsSync)(file))
-        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
-    return external_node_path_default().dirname(file);
-}
-/**
- * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
- * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
- * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
- */
-function loadSqlParser() {
-    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
-    // to webpack, which copies it as text and corrupts it.
-    if (loading === undefined)
-        loading = importParser();
-    return loading;
-}
-async function importParser() {
-    const scope = globalThis;
-    const previous = scope.__dirname;
-    scope.__dirname = wasmDirectory();
-    try {
-        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await parser.loadModule();
-        loaded = parser;
-        return parser;
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    finally {
-        if (previous === undefined)
-            delete scope.__dirname;
-        else
-            scope.__dirname = previous;
-    }
-}
-/**
- * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
- * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
- */
-function scanTokens(sql) {
-    if (loaded === undefined)
-        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
-    let scanned;
-    try {
-        scanned = loaded.scanSync(sql).tokens ?? [];
-    }
-    catch {
-        return undefined;
-    }
-    const index = codeUnitIndex(sql);
-    return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT'
-            ? 'line-comment'
-            : token.tokenName === 'C_COMMENT'
-                ? 'block-comment'
-                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
-                    ? 'word'
-                    : 'other',
-        text: token.text,
-        start: index(token.start),
-        end: index(token.end),
-    }));
-}
-/** Maps the scanner's UTF-8 byte offsets to string indexes. */
-function codeUnitIndex(sql) {
-    if (Buffer.byteLength(sql) === sql.length)
-        return (byteOffset) => byteOffset;
-    const indexes = [];
-    let byte = 0;
-    for (let unit = 0; unit < sql.length; unit++) {
-        const code = sql.charCodeAt(unit);
-        const width = code < 0x80
-            ? 1
-            : code < 0x800
-                ? 2
-                : code >= 0xd800 && code < 0xdc00
-                    ? 4
-                    : code >= 0xdc00 && code < 0xe000
-                        ? 0
-                        : 3;
-        for (let count = 0; count < width; count++)
-            indexes[byte + count] = unit;
-        byte += width;
-    }
-    indexes[byte] = sql.length;
-    return (byteOffset) => indexes[byteOffset];
-}
-/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
-function stripLeadingComments(text) {
-    const tokens = scanTokens(text);
-    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
-    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
-    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
-}
-function lineAt(bytes, byteOffset) {
-    let line = 1;
-    for (let index = 0; index < byteOffset && index < bytes.length; index++)
-        if (bytes[index] === 0x0a)
-            line++;
-    return line;
-}
-/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
-function piece(bytes, start, length) {
-    const end = length === undefined || length === 0 ? bytes.length : start + length;
-    const raw = bytes.subarray(start, end).toString('utf8');
-    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
-    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
-}
-function isBlank(text) {
-    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
-}
-/**
- * Parses a whole migration. When the grammar rejects it, the text is cut at the top-level
- * semicolons PostgreSQL's own scanner finds (so `;` inside strings, dollar quotes and comments stays
- * put) and each piece is parsed alone: one bad statement does not hide what the others do.
- */
-function parseSql(sql) {
-    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
-    let parsed = parsedTexts.get(sql);
-    if (parsed === undefined) {
-        if (parsedTexts.size >= PARSED_KEPT)
-            parsedTexts.delete(parsedTexts.keys().next().value);
-        parsed = parseUncached(sql);
-        parsedTexts.set(sql, parsed);
-    }
-    return parsed;
-}
-const PARSED_KEPT = 5000;
-const parsedTexts = new Map();
-async function parseUncached(sql) {
-    const parser = await loadSqlParser();
-    if (isBlank(sql))
-        return { statements: [], errors: [] };
-    const bytes = Buffer.from(sql, 'utf8');
-    try {
-        const result = await parser.parse(sql);
-        return {
-            statements: (result.stmts ?? []).map((raw) => ({
-                node: raw.stmt,
-                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
-            })),
-            errors: [],
-        };
-    }
-    catch (wholeError) {
-        return await parsePieces(parser, bytes, (0,errors/* errorMessage */.gJ)(wholeError));
-    }
-}
-async function parsePieces(parser, bytes, wholeError) {
-    let boundaries;
-    try {
-        boundaries = (parser.scanSync(bytes.toString('utf8')).tokens ?? [])
-            .filter((token) => token.text === ';')
-            .map((token) => token.end);
-    }
-    catch {
-        // The scanner itself gave up (an unterminated quote): the file is one unparseable piece.
-        const { text, line } = piece(bytes, 0, undefined);
-        return { statements: [], errors: [{ text, line, error: wholeError }] };
-    }
-    const parsed = { statements: [], errors: [] };
-    let start = 0;
-    for (const end of [...boundaries, bytes.length]) {
-        const chunk = bytes.subarray(start, end).toString('utf8');
-        const { text, line } = piece(bytes, start, end - start);
-        start = end;
-        if (isBlank(chunk))
-            continue;
-        try {
-            const result = await parser.parse(chunk);
-            for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line });
-        }
-        catch (error) {
-            parsed.errors.push({ text, line, error: (0,errors/* errorMessage */.gJ)(error) });
-        }
-    }
-    return parsed;
-}
-/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
-function nodeType(node) {
-    if (!node)
-        return ['', {}];
-    const [type, body] = Object.entries(node)[0] ?? ['', {}];
-    return [type, (body ?? {})];
-}
-function relationName(relation) {
-    if (!relation?.relname)
-        return '?';
-    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
-}
-function relationNames(nodes) {
-    return (nodes ?? []).map((node) => relationName(nodeType(node)[1]));
-}
-/** A node that is not a name shows as its node type, so a message still says what was there. */
-function stringItems(nodes) {
-    return (nodes ?? []).map((node) => {
-        const [type, body] = nodeType(node);
-        if (type === 'String')
-            return String(body.sval ?? '');
-        if (type === 'List')
-            return stringItems(body.items).join('.');
-        if (type === 'TypeName')
-            return stringItems(body.names).join('.');
-        if (type === 'ObjectWithArgs')
-            return stringItems(body.objname).join('.');
-        return type;
-    });
-}
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function tableKeyFromName(table) {
-    return table.split('.').at(-1).toLowerCase();
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
 /**
  * Splits a migration file into the statements psql would send, one by one, so a failure can name
@@ -39944,812 +39162,222 @@ function statementHeadline(statement, max = 120) {
     return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
-const RULES = [
-    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    {
-        what: 'DETACH PARTITION CONCURRENTLY',
-        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
-    },
-    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
-    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
-    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
-    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
-    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
-    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
-    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
-    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
-    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
-    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
-];
-/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
-function findNonTransactionalStatements(statements, serverVersionNum) {
-    const found = [];
-    for (const statement of statements) {
-        const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) &&
-            (candidate.beforeServer === undefined ||
-                serverVersionNum === undefined ||
-                serverVersionNum < candidate.beforeServer));
-        if (rule)
-            found.push({ statement, what: rule.what });
-    }
-    return found;
-}
-const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
-const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
-const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
-function transactionControl(statements) {
-    const control = statements.filter((statement) => {
-        const words = statement.words.join(' ');
-        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
-    });
-    if (control.length === 0)
-        return { kind: 'none' };
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    if (control.length === 2 &&
-        control[0] === first &&
-        control[1] === last &&
-        TRANSACTION_START.test(first.words.join(' ')) &&
-        TRANSACTION_END.test(last.words.join(' ')) &&
-        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
-        first.words.length <= 2) {
-        return { kind: 'wrapped', begin: first, commit: last };
-    }
-    return { kind: 'own', statements: control };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/runner.ts
+;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
 
 
 
 
 
-
-
-
-
-
-
+let loading;
+let loaded;
 /**
- * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
- * version, so everything at or below it in the directory counts as applied (its own model).
+ * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
+ * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
  */
-function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
-}
-/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
-function dirtyHistoryError(history, migrations, table, migrationsDir) {
-    const version = history.current ?? '-1';
-    const versions = migrations.map((migration) => migration.version);
-    const index = versions.indexOf(version);
-    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
-    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
-    const options = [
-        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
-            ]
-            : []),
-        ...(previous
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
-            ]
-            : []),
-    ];
-    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
-        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
-        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
-    });
-}
-function lineNote(script, statement) {
-    return `line ${script.line - 1 + statement.line}`;
-}
-/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
-function displayOf(script, statements, folded) {
-    let text = script.sql;
-    const edits = folded.map(({ statement, comment }) => ({
-        start: statement.start,
-        end: statement.end,
-        replacement: `-- ${comment}`,
-    }));
-    const last = statements.at(-1);
-    if (last && !last.text.trimEnd().endsWith(';'))
-        edits.push({ start: last.end, end: last.end, replacement: ';' });
-    for (const edit of edits.sort((a, b) => b.start - a.start))
-        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
-    return text.trim();
-}
-/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-async function prepareScript(script, direction, options) {
-    const statements = await splitStatements(script.sql);
-    const notes = [];
-    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
-    const control = transactionControl(statements);
-    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = tools_migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
-            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
-            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-        }
-        const optOut = policy.howToOptOut(direction);
-        return {
-            statements,
-            displaySql: '',
-            transactional: true,
-            notes,
-            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
-        };
-    }
-    if (control.kind === 'wrapped') {
-        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
-        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
-        return {
-            statements: inner,
-            displaySql: displayOf(script, inner, [
-                {
-                    statement: control.begin,
-                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
-                },
-                {
-                    statement: control.commit,
-                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
-                },
-            ]),
-            transactional: true,
-            notes,
-        };
-    }
-    if (control.kind === 'own') {
-        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
-}
-async function planned(direction, migration, script, versionAfter, options, problems) {
-    const writer = history_historyWriter(options.format, options.table);
-    const prepared = script
-        ? await prepareScript(script, direction, options)
-        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
-    if (prepared.problem)
-        problems.push(prepared.problem);
-    const historyUpdate = direction === 'up'
-        ? writer.recordApplied(migration.version)
-        : writer.recordReverted(migration.version, versionAfter);
-    return {
-        direction,
-        version: migration.version,
-        name: migration.name,
-        file: script?.file,
-        script,
-        statements: prepared.statements,
-        displaySql: prepared.displaySql,
-        transactional: prepared.transactional,
-        notes: prepared.notes,
-        historyBefore: prepared.transactional
-            ? []
-            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
-        historyAfter: historyUpdate,
-        versionAfter,
-    };
+function wasmDirectory() {
+    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
+    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
+    return external_node_path_default().dirname(file);
 }
 /**
- * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
- * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
- * run in a transaction in a file that does not opt out; all problems are reported together.
+ * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
+ * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
+ * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
  */
-async function planDown(migrations, history, versions, options) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    const allowed = new Set(options.allowEmptyDown ?? []);
-    const problems = [];
-    const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
-    const applied = appliedVersions(options.format, migrations, history, dir);
-    let remaining = applied.filter((version) => !versions.includes(version));
-    const plannedMigrations = [];
-    for (const version of ordered) {
-        const migration = byVersion.get(version);
-        if (!migration) {
-            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
-            continue;
-        }
-        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
-        if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
-        }
-        else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
-            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
-        }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
-        const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
-        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
-    }
-    if (problems.length > 0) {
-        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
-            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
-            : undefined);
-    }
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'down' : 'none',
-        fromVersion: history.current,
-        // Reverting everything ends at no version (null), not where it started.
-        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
-        setup: [],
-        migrations: plannedMigrations,
-    };
+function loadSqlParser() {
+    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
+    // to webpack, which copies it as text and corrupts it.
+    if (loading === undefined)
+        loading = importParser();
+    return loading;
 }
-/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-async function planUp(migrations, history, toVersion, options) {
-    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
-        toVersion !== '0' &&
-        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
-    const problems = [];
-    const plannedMigrations = [];
-    for (const migration of pending) {
-        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
-    }
-    if (problems.length > 0)
-        throw new MigrationPlanError(problems);
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'up' : 'none',
-        fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
-        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
-        migrations: plannedMigrations,
-    };
-}
-function describeMigration(migration, format) {
-    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
-}
-/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
-function sessionSetupSql(settings, keys) {
-    return [
-        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
-        ...lockSql(keys),
-        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
-    ];
-}
-/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
-function wrapped(statements, phase) {
-    if (statements.length === 0)
-        return [];
-    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1
-        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
-        : units;
-}
-function unitsOf(step) {
-    const body = step.statements.map((statement) => ({
-        sql: statement.text,
-        kind: 'statement',
-        phase: 'body',
-        statement,
-    }));
-    if (step.transactional) {
-        return [
-            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
-            ...body,
-            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
-            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
-        ];
-    }
-    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
-}
-/**
- * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
- * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
- * -f` of this script does what the real run does.
- */
-function renderPlanSql(plan, settings, keys, header = []) {
-    const lines = [
-        ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
-        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
-        ...sessionSetupSql(settings, keys),
-        ...plan.setup,
-    ];
-    for (const step of plan.migrations) {
-        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
-        for (const note of step.notes)
-            lines.push(`-- note: ${note}`);
-        let bodyShown = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.kind !== 'statement')
-                lines.push(unit.sql);
-            else if (!bodyShown) {
-                lines.push(step.displaySql);
-                bodyShown = true;
-            }
-        }
-    }
-    lines.push('', ...unlockSql(keys));
-    return `${lines.join('\n')}\n`;
-}
-function failureOf(step, unit, error, rolledBack, historyState) {
-    const pgError = error;
-    const failure = {
-        direction: step.direction,
-        version: step.version,
-        name: step.name,
-        file: step.file,
-        statement: unit.sql,
-        code: pgError.code,
-        message: errorMessage(error),
-        detail: pgError.detail || undefined,
-        hint: pgError.hint || undefined,
-        where: pgError.where || undefined,
-        rolledBack,
-        historyState,
-    };
-    if (unit.kind === 'statement' && unit.statement && step.script) {
-        const base = step.script.line - 1;
-        const at = pgError.position
-            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
-            : undefined;
-        failure.line = base + (at?.line ?? unit.statement.line);
-        if (at)
-            failure.column = at.column;
-    }
-    return failure;
-}
-/**
- * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
- * and reports it; migrations done before it stay committed and recorded.
- */
-async function runPlan(client, plan, hooks = {}) {
-    const completed = [];
-    for (const sql of plan.setup)
-        await client.query(sql);
-    for (const step of plan.migrations) {
-        hooks.onStart?.(step);
-        const started = process.hrtime.bigint();
-        let inTransaction = false;
-        // The dirty flag counts as set once every statement before the body has run (and committed).
-        let dirtyMarked = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.phase !== 'before' && step.historyBefore.length > 0)
-                dirtyMarked = true;
-            try {
-                if (hooks.signal?.aborted)
-                    throw hooks.signal.reason;
-                await client.query(unit.sql);
-                if (unit.kind === 'control')
-                    inTransaction = unit.sql === 'BEGIN;';
-            }
-            catch (error) {
-                if (inTransaction)
-                    await client.query('ROLLBACK').catch(() => undefined);
-                const rolledBack = step.transactional;
-                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
-                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
-            }
-        }
-        const outcome = {
-            direction: step.direction,
-            version: step.version,
-            name: step.name,
-            file: step.file,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            transactional: step.transactional,
-            notes: step.notes,
-        };
-        completed.push(outcome);
-        hooks.onDone?.(outcome);
-    }
-    return { completed };
-}
-function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down'
-        ? step.version
-        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
-    if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
-    }
-    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
-        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
-    }
-    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
-}
-/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
-async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
-    const shape = await historyTableShape(client, table);
-    if (shape)
-        checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
-    if (history.dirty)
-        throw dirtyHistoryError(history, migrations, table, migrationsDir);
-    return history;
-}
-class MigrationRunError extends errors/* ActionError */.lZ {
-    failure;
-    completed;
-    constructor(failure, completed) {
-        super(describeFailure(failure), { hint: failure.historyState });
-        this.name = 'MigrationRunError';
-        this.failure = failure;
-        this.completed = completed;
-    }
-}
-function describeFailure(failure) {
-    const where = failure.file
-        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
-        : `version ${failure.version}`;
-    const extra = [
-        failure.detail && `Detail: ${failure.detail}`,
-        failure.hint && `Hint: ${failure.hint}`,
-        failure.where && `Context: ${failure.where}`,
-    ].filter(Boolean);
-    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
-        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
-}
-/**
- * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
- * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
- * migration (earlier ones stay done).
- */
-async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object'
-        ? options.historyTable
-        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
-    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = {
-        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
-        statementTimeoutMs: options.statementTimeoutMs ?? 0,
-    };
-    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
-    let lock;
+async function importParser() {
+    const scope = globalThis;
+    const previous = scope.__dirname;
+    scope.__dirname = wasmDirectory();
     try {
-        const server = await serverVersion(client);
-        const keys = migrationLockKeys(target.database, table, options.format);
-        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
-        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
-        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = {
-            format: options.format,
-            table,
-            serverVersionNum: server.num,
-            allowEmptyDown: options.allowEmptyDown,
-            migrationsDir: options.migrationsDir,
-        };
-        const to = options.to ?? null;
-        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
-            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
-        }
-        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0
-            ? await planDown(migrations, history, toRevert, planOptions)
-            : await planUp(migrations, history, to, planOptions);
-        const result = await runPlan(client, plan, options.hooks);
-        if (result.failure)
-            throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
-        return { plan, completed: result.completed, finalVersion: after.current };
-    }
-    finally {
-        await lock?.release();
-        await client.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && formats_hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)]
-            .sort((a, b) => common_compareVersions(b, a))
-            .map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
-        version,
-        downSha256: null,
-        transactional: true,
-    }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
-        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
-    });
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await detectSchemaVersion(client);
-    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
-    return {
-        identity: {
-            strategy: 'restore-backup',
-            targetVersion: normalizedVersion(targetVersion),
-            reverts: restoreEntries(history, targetVersion),
-        },
-        currentVersion: history.current,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
-
-/**
- * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
- * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
- */
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs)) {
-        core/* setOutput */.uH(name, serializeOutput(value));
-    }
-}
-function serializeOutput(value) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value === 'object')
-        return JSON.stringify(value);
-    return String(value);
-}
-
-;// CONCATENATED MODULE: ./shared/github/deployments.ts
-/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
-function repositoryFromEnv(env = process.env) {
-    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
-/** GitHub limits status descriptions to 140 characters. */
-function statusDescription(text) {
-    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
-}
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
-    if (!server || !repository || !runId)
-        return undefined;
-    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
-}
-async function createDeployment(client, repository, request) {
-    const response = await client.rest.repos.createDeployment({
-        ...repository,
-        ref: request.ref,
-        environment: request.environment,
-        description: statusDescription(request.description),
-        task: request.task ?? 'deploy',
-        payload: request.payload ?? {},
-        // A rollback redeploys a release that already passed its checks, and must not merge branches.
-        required_contexts: [],
-        auto_merge: false,
-        production_environment: request.productionEnvironment,
-    });
-    if (response.status !== 201 || !('id' in response.data)) {
-        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
-    }
-    return response.data.id;
-}
-async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
-    await client.rest.repos.createDeploymentStatus({
-        ...repository,
-        deployment_id: deploymentId,
-        state,
-        description: details.description === undefined ? undefined : statusDescription(details.description),
-        log_url: details.logUrl,
-        environment_url: details.environmentUrl,
-        // Done below for every kind of environment, production included.
-        auto_inactive: false,
-    });
-}
-/**
- * Marks the environment's other deployments whose latest status is success as inactive, newest
- * first, looking at most `limit` back. Returns the IDs it changed.
- */
-async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({
-        ...repository,
-        environment,
-        per_page: limit,
-    });
-    const changed = [];
-    for (const deployment of deployments) {
-        if (deployment.id === currentId)
-            continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
-            ...repository,
-            deployment_id: deployment.id,
-            per_page: 1,
-        });
-        if (statuses[0]?.state !== 'success')
-            continue;
-        await client.rest.repos.createDeploymentStatus({
-            ...repository,
-            deployment_id: deployment.id,
-            state: 'inactive',
-            auto_inactive: false,
-        });
-        changed.push(deployment.id);
-    }
-    return changed;
-}
-/** The final status of a deployment; on success the environment's previous deployments become inactive. */
-async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
-    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
-    if (!success)
-        return { inactivated: [] };
-    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
-}
-
-;// CONCATENATED MODULE: ./shared/releases/github.ts
-
-
-/**
- * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
- * talks to (api.github.com, a GHES host, or a test's local stand-in).
- */
-async function githubClient(token) {
-    // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
-    return getOctokit(token);
-}
-/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
-function currentRepository() {
-    const repository = repositoryFromEnv();
-    if (!repository)
-        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
-    return repository;
-}
-/** Turns HTTP failures into messages that say which permission or setting to check. */
-async function githubCall(what, call) {
-    try {
-        return await call();
+        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await parser.loadModule();
+        loaded = parser;
+        return parser;
     }
     catch (error) {
-        const status = error.status;
-        const detail = (0,errors/* errorMessage */.gJ)(error);
-        if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
-                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
-            });
-        if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
-                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
-            });
-        }
-        if (status === 404)
-            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
-        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
+        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    finally {
+        if (previous === undefined)
+            delete scope.__dirname;
+        else
+            scope.__dirname = previous;
     }
 }
-async function listGitHubReleases(client, repo) {
-    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({
-        tag: release.tag_name,
-        source: 'github-releases',
-        prerelease: release.prerelease,
-        draft: release.draft,
-        created: Date.parse(release.created_at) / 1000,
+/**
+ * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
+ * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
+ */
+function scanTokens(sql) {
+    if (loaded === undefined)
+        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
+    let scanned;
+    try {
+        scanned = loaded.scanSync(sql).tokens ?? [];
+    }
+    catch {
+        return undefined;
+    }
+    const index = codeUnitIndex(sql);
+    return scanned.map((token) => ({
+        kind: token.tokenName === 'SQL_COMMENT'
+            ? 'line-comment'
+            : token.tokenName === 'C_COMMENT'
+                ? 'block-comment'
+                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
+                    ? 'word'
+                    : 'other',
+        text: token.text,
+        start: index(token.start),
+        end: index(token.end),
     }));
 }
-async function listGitHubTags(client, repo) {
-    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
-    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
+/** Maps the scanner's UTF-8 byte offsets to string indexes. */
+function codeUnitIndex(sql) {
+    if (Buffer.byteLength(sql) === sql.length)
+        return (byteOffset) => byteOffset;
+    const indexes = [];
+    let byte = 0;
+    for (let unit = 0; unit < sql.length; unit++) {
+        const code = sql.charCodeAt(unit);
+        const width = code < 0x80
+            ? 1
+            : code < 0x800
+                ? 2
+                : code >= 0xd800 && code < 0xdc00
+                    ? 4
+                    : code >= 0xdc00 && code < 0xe000
+                        ? 0
+                        : 3;
+        for (let count = 0; count < width; count++)
+            indexes[byte + count] = unit;
+        byte += width;
+    }
+    indexes[byte] = sql.length;
+    return (byteOffset) => indexes[byteOffset];
+}
+/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
+function stripLeadingComments(text) {
+    const tokens = scanTokens(text);
+    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
+    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
+    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
+}
+function lineAt(bytes, byteOffset) {
+    let line = 1;
+    for (let index = 0; index < byteOffset && index < bytes.length; index++)
+        if (bytes[index] === 0x0a)
+            line++;
+    return line;
+}
+/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
+function piece(bytes, start, length) {
+    const end = length === undefined || length === 0 ? bytes.length : start + length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
+    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
+}
+function isBlank(text) {
+    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
+}
+/**
+ * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
+ * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
+ * not hide what the others do.
+ */
+function parseSql(sql) {
+    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
+    let parsed = parsedTexts.get(sql);
+    if (parsed === undefined) {
+        if (parsedTexts.size >= PARSED_KEPT)
+            parsedTexts.delete(parsedTexts.keys().next().value);
+        parsed = parseUncached(sql);
+        parsedTexts.set(sql, parsed);
+    }
+    return parsed;
+}
+const PARSED_KEPT = 5000;
+const parsedTexts = new Map();
+async function parseUncached(sql) {
+    const parser = await loadSqlParser();
+    if (isBlank(sql))
+        return { statements: [], errors: [] };
+    const bytes = Buffer.from(sql, 'utf8');
+    try {
+        const result = await parser.parse(sql);
+        return {
+            statements: (result.stmts ?? []).map((raw) => ({
+                node: raw.stmt,
+                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
+            })),
+            errors: [],
+        };
+    }
+    catch {
+        return await parsePieces(parser, sql);
+    }
+}
+async function parsePieces(parser, sql) {
+    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
+    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
+    const parsed = { statements: [], errors: [] };
+    for (const statement of await splitStatements(sql)) {
+        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
+        try {
+            const result = await parser.parse(statement.text);
+            for (const raw of result.stmts ?? [])
+                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
+        }
+        catch (error) {
+            parsed.errors.push({ text, line: statement.line, error: (0,errors/* errorMessage */.gJ)(error) });
+        }
+    }
+    return parsed;
+}
+/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
+function nodeType(node) {
+    if (!node)
+        return ['', {}];
+    const [type, body] = Object.entries(node)[0] ?? ['', {}];
+    return [type, (body ?? {})];
+}
+function relationName(relation) {
+    if (!relation?.relname)
+        return '?';
+    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
+}
+function relationNames(nodes) {
+    return (nodes ?? []).map((node) => relationName(nodeType(node)[1]));
+}
+/** A node that is not a name shows as its node type, so a message still says what was there. */
+function stringItems(nodes) {
+    return (nodes ?? []).map((node) => {
+        const [type, body] = nodeType(node);
+        if (type === 'String')
+            return String(body.sval ?? '');
+        if (type === 'List')
+            return stringItems(body.items).join('.');
+        if (type === 'TypeName')
+            return stringItems(body.names).join('.');
+        if (type === 'ObjectWithArgs')
+            return stringItems(body.objname).join('.');
+        return type;
+    });
+}
+/** Tables are matched by name without schema: migrations rarely qualify consistently. */
+function tableKeyFromName(table) {
+    return table.split('.').at(-1).toLowerCase();
 }
 
-// EXTERNAL MODULE: ./shared/summary.ts
-var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
 
 const DISPLAY_NAMES = {
@@ -41733,6 +40361,2037 @@ async function classifySql(sql, options = {}) {
     return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
+
+/**
+ * One key per object, names compared without schema and case-insensitively, as migrations rarely
+ * qualify names consistently: "column:users.email", "index:users_email_key".
+ */
+function objectKey(object) {
+    const table = object.table === undefined ? '' : `${tableKeyFromName(object.table)}.`;
+    return `${object.kind}:${table}${tableKeyFromName(object.name)}`;
+}
+function describeObject(object) {
+    if (object.kind === 'column')
+        return `column ${object.table}.${object.name}`;
+    if (object.table !== undefined)
+        return `${object.kind} ${object.name} on ${object.table}`;
+    return `${object.kind} ${object.name}`;
+}
+const DROP_KINDS = {
+    OBJECT_TABLE: 'table',
+    OBJECT_FOREIGN_TABLE: 'table',
+    OBJECT_VIEW: 'view',
+    OBJECT_MATVIEW: 'materialized view',
+    OBJECT_INDEX: 'index',
+    OBJECT_SEQUENCE: 'sequence',
+    OBJECT_TYPE: 'type',
+    OBJECT_DOMAIN: 'type',
+    OBJECT_SCHEMA: 'schema',
+    OBJECT_FUNCTION: 'function',
+    OBJECT_PROCEDURE: 'function',
+    OBJECT_TRIGGER: 'trigger',
+};
+const RENAME_KINDS = {
+    ...DROP_KINDS,
+    OBJECT_COLUMN: 'column',
+    OBJECT_TABCONSTRAINT: 'constraint',
+};
+/** Constraint kinds that come with an index of the same name. */
+const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
+function constraintObjects(constraint, table) {
+    if (!constraint.conname)
+        return [];
+    const created = [{ kind: 'constraint', name: constraint.conname, table }];
+    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
+        created.push({ kind: 'index', name: constraint.conname });
+    return created;
+}
+function inlineConstraints(column) {
+    return (column.constraints ?? [])
+        .map((node) => nodeType(node))
+        .filter(([type]) => type === 'Constraint')
+        .map(([, body]) => body);
+}
+function alterTableEffects(body, effects) {
+    const table = relationName(body.relation);
+    const tableMissingOk = body.missing_ok === true;
+    for (const node of body.cmds ?? []) {
+        const command = nodeType(node)[1];
+        const ifExists = tableMissingOk || command.missing_ok === true;
+        if (command.subtype === 'AT_AddColumn') {
+            const column = nodeType(command.def)[1];
+            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
+            for (const constraint of inlineConstraints(column))
+                effects.creates.push(...constraintObjects(constraint, table));
+        }
+        else if (command.subtype === 'AT_AddConstraint') {
+            effects.creates.push(...constraintObjects(nodeType(command.def)[1], table));
+        }
+        else if (command.subtype === 'AT_DropColumn') {
+            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
+        }
+        else if (command.subtype === 'AT_DropConstraint') {
+            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
+        }
+    }
+}
+function dropEffects(body, effects) {
+    const kind = DROP_KINDS[String(body.removeType)];
+    if (!kind)
+        return;
+    const ifExists = body.missing_ok === true;
+    for (const object of body.objects ?? []) {
+        const parts = stringItems([object])[0].split('.');
+        if (kind === 'trigger')
+            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
+        else
+            effects.drops.push({ kind, name: parts.join('.'), ifExists });
+    }
+}
+function renameEffects(body, effects) {
+    const kind = RENAME_KINDS[String(body.renameType)];
+    if (!kind)
+        return;
+    const newname = String(body.newname ?? '');
+    const relation = body.relation ? relationName(body.relation) : undefined;
+    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
+        effects.renames.push({
+            from: { kind, name: String(body.subname ?? ''), table: relation },
+            to: { kind, name: newname, table: relation },
+        });
+    }
+    else {
+        const name = relation ?? stringItems([body.object])[0];
+        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
+    }
+}
+/** What one statement does to the schema's objects (empty for statements that only touch rows). */
+function statementEffects(node) {
+    const effects = { creates: [], drops: [], renames: [] };
+    const [type, body] = nodeType(node);
+    switch (type) {
+        case 'CreateStmt': {
+            const table = relationName(body.relation);
+            effects.creates.push({ kind: 'table', name: table });
+            for (const element of body.tableElts ?? []) {
+                const [elementType, element_] = nodeType(element);
+                if (elementType === 'ColumnDef') {
+                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
+                    for (const constraint of inlineConstraints(element_))
+                        effects.creates.push(...constraintObjects(constraint, table));
+                }
+                else if (elementType === 'Constraint') {
+                    effects.creates.push(...constraintObjects(element_, table));
+                }
+            }
+            break;
+        }
+        case 'IndexStmt':
+            if (body.idxname)
+                effects.creates.push({ kind: 'index', name: String(body.idxname) });
+            break;
+        case 'ViewStmt':
+            effects.creates.push({ kind: 'view', name: relationName(body.view) });
+            break;
+        case 'CreateTableAsStmt': {
+            const into = body.into;
+            effects.creates.push({
+                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+                name: relationName(into?.rel),
+            });
+            break;
+        }
+        case 'CreateSeqStmt':
+            effects.creates.push({ kind: 'sequence', name: relationName(body.sequence) });
+            break;
+        case 'CreateEnumStmt':
+        case 'CreateRangeStmt':
+            effects.creates.push({ kind: 'type', name: stringItems(body.typeName).join('.') });
+            break;
+        case 'CreateDomainStmt':
+            effects.creates.push({ kind: 'type', name: stringItems(body.domainname).join('.') });
+            break;
+        case 'CompositeTypeStmt':
+            effects.creates.push({ kind: 'type', name: relationName(body.typevar) });
+            break;
+        case 'CreateSchemaStmt':
+            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
+            break;
+        case 'CreateFunctionStmt':
+            effects.creates.push({ kind: 'function', name: stringItems(body.funcname).join('.') });
+            break;
+        case 'CreateTrigStmt':
+            effects.creates.push({
+                kind: 'trigger',
+                name: String(body.trigname ?? ''),
+                table: relationName(body.relation),
+            });
+            break;
+        case 'AlterTableStmt':
+            alterTableEffects(body, effects);
+            break;
+        case 'DropStmt':
+            dropEffects(body, effects);
+            break;
+        case 'RenameStmt':
+            renameEffects(body, effects);
+            break;
+    }
+    return effects;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
+
+
+
+
+
+function statementsOf(entries) {
+    return entries.filter((entry) => entry.kind === 'statement');
+}
+/**
+ * Every object the statements create (by objectKey), the names they rename objects to, and whether
+ * every statement could be read (when not, "not created" proves nothing).
+ */
+function createdObjects(entries) {
+    const created = new Map();
+    const renamedTo = new Set();
+    for (const statement of statementsOf(entries)) {
+        const effects = statementEffects(statement.node);
+        for (const object of effects.creates)
+            created.set(objectKey(object), object);
+        for (const { to } of effects.renames)
+            renamedTo.add(objectKey(to));
+    }
+    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
+}
+/** "table.column" -> the type the up migration changes it to. */
+function typesSetByUp(entries) {
+    const types = new Map();
+    for (const statement of statementsOf(entries)) {
+        const [type, body] = nodeType(statement.node);
+        if (type !== 'AlterTableStmt')
+            continue;
+        const table = tableKeyFromName(relationName(body.relation));
+        for (const node of body.cmds ?? []) {
+            const command = nodeType(node)[1];
+            const columnType = command.subtype === 'AT_AlterColumnType'
+                ? columnTypeOf(nodeType(command.def)[1].typeName)
+                : undefined;
+            if (columnType)
+                types.set(`${table}.${command.name}`, columnType);
+        }
+    }
+    return types;
+}
+function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
+    const column = `${table}.${command.name}`;
+    const back = columnTypeOf(nodeType(command.def)[1].typeName);
+    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
+    if (back && upType && compareTypes(back, upType) === 'widening') {
+        return {
+            kind: 'revert-may-fail',
+            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
+            sql,
+        };
+    }
+    return {
+        kind: 'data-loss',
+        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
+        sql,
+    };
+}
+/**
+ * Lints a down file against its up file (text or parse; statements inside DO blocks included).
+ * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
+ * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
+ */
+async function lintDownMigration(upSql, downSql, appliedSince) {
+    const findings = [];
+    const down = await executedStatements(downSql);
+    const up = upSql === undefined ? undefined : await executedStatements(upSql);
+    const upTypes = up ? typesSetByUp(up) : new Map();
+    const upCreated = up ? createdObjects(up) : undefined;
+    const dropped = new Set();
+    const createdByDown = new Set();
+    for (const statement of statementsOf(down)) {
+        const [type, body] = nodeType(statement.node);
+        const sql = displaySql(statement.text);
+        const effects = statementEffects(statement.node);
+        for (const object of effects.drops) {
+            dropped.add(objectKey(object));
+            const key = objectKey(object);
+            if (upCreated?.complete &&
+                !object.ifExists &&
+                object.kind !== 'function' &&
+                !upCreated.created.has(key) &&
+                !upCreated.renamedTo.has(key) &&
+                !createdByDown.has(key)) {
+                findings.push({
+                    kind: 'foreign-drop',
+                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
+                    sql,
+                });
+            }
+        }
+        for (const object of effects.creates)
+            createdByDown.add(objectKey(object));
+        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
+            for (const table of stringItems(body.objects)) {
+                findings.push({
+                    kind: 'data-loss',
+                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
+                    sql,
+                });
+            }
+        }
+        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
+                sql,
+            });
+        }
+        else if (type === 'IndexStmt' && body.unique) {
+            findings.push({
+                kind: 'revert-may-fail',
+                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                sql,
+            });
+        }
+        else if (type === 'AlterTableStmt') {
+            const table = relationName(body.relation);
+            for (const node of body.cmds ?? []) {
+                const command = nodeType(node)[1];
+                if (command.subtype === 'AT_DropColumn') {
+                    findings.push({
+                        kind: 'data-loss',
+                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
+                        sql,
+                    });
+                }
+                else if (command.subtype === 'AT_AlterColumnType') {
+                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
+                }
+                else if (command.subtype === 'AT_AddConstraint') {
+                    const constraint = nodeType(command.def)[1];
+                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
+                        findings.push({
+                            kind: 'revert-may-fail',
+                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
+                            sql,
+                        });
+                    }
+                }
+            }
+        }
+        else if (type === 'TruncateStmt') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
+                sql,
+            });
+        }
+        else if (type === 'DeleteStmt') {
+            findings.push({
+                kind: 'data-loss',
+                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
+                sql,
+            });
+        }
+    }
+    const createdTables = [...(upCreated?.created.values() ?? [])]
+        .filter((object) => object.kind === 'table')
+        .map((object) => objectKey(object));
+    for (const object of upCreated?.created.values() ?? []) {
+        if (object.kind !== 'table' && object.kind !== 'column')
+            continue;
+        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
+        // A column of a table the up creates goes with that table.
+        if (table && createdTables.includes(table))
+            continue;
+        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
+            const what = object.kind === 'table'
+                ? `creates table ${tableKeyFromName(object.name)}`
+                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
+            findings.push({
+                kind: 'incomplete-down',
+                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
+            });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
+
+
+
+
+
+
+const RELATION_KINDS = {
+    table: "('r','p','f')",
+    view: "('v')",
+    'materialized view': "('m')",
+    index: "('i','I')",
+    sequence: "('S')",
+};
+/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
+function quotedName(name) {
+    return name.split('.').map(quoteIdent).join('.');
+}
+/** Whether each object exists now (and each index's table), in one round trip. */
+async function existingNow(client, objects) {
+    if (objects.length === 0)
+        return [];
+    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
+    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
+       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
+       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
+       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
+       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
+       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
+       ELSE true END AS present,
+       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
+      ORDER BY q.position`, [
+        objects.map((object) => object.kind),
+        objects.map((object) => quotedName(object.name)),
+        objects.map((object) => object.name),
+        objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
+    ]);
+    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
+}
+/** Kinds one name can be created as, where dropping it as the other kind fails. */
+const CONFUSABLE = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
+/** The up created this name, but as something else: "index users_email_key". */
+function createdAsOtherKind(object, created) {
+    if (!CONFUSABLE.includes(object.kind))
+        return undefined;
+    const name = tableKeyFromName(object.name);
+    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
+}
+function where(step, line) {
+    return `${step.script.file} line ${step.script.line - 1 + line}`;
+}
+/**
+ * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
+ * none is found. `migrations` gives each one's up script; `client`, when given, the database they
+ * will run on.
+ */
+async function checkDownScripts(steps, migrations, client) {
+    const problems = [];
+    const located = [];
+    for (const step of steps) {
+        if (step.script)
+            located.push({ step: step, entries: await executedStatements(step.script.sql) });
+    }
+    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
+    // What the database has now, for every object a down file drops without IF EXISTS.
+    const dropped = [];
+    for (const { entries } of located) {
+        for (const entry of entries)
+            if (entry.kind === 'statement')
+                dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
+    }
+    const presence = client ? await existingNow(client, dropped) : [];
+    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
+    // The revert order replayed: what earlier statements created, dropped or renamed.
+    const state = new Map();
+    const droppedTables = new Set();
+    let tracking = client !== undefined;
+    for (const { step, entries } of located) {
+        const up = ups.get(step.version);
+        const upCreated = up ? createdObjects(await executedStatements(up.sql)).created : new Map();
+        for (const entry of entries) {
+            if (entry.kind === 'unreadable') {
+                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
+                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
+                }
+                // SQL nobody can read may create or drop anything: what follows cannot be checked.
+                tracking = false;
+                continue;
+            }
+            const effects = statementEffects(entry.node);
+            for (const object of effects.drops) {
+                const key = objectKey(object);
+                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
+                if (other && !upCreated.has(key)) {
+                    problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
+                }
+                else if (tracking && !object.ifExists && object.kind !== 'function') {
+                    const found = inDatabase.get(key);
+                    const owner = object.table ?? found?.owner;
+                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
+                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
+                    if (!exists)
+                        problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
+                }
+                state.set(key, false);
+                if (object.kind === 'table')
+                    droppedTables.add(tableKeyFromName(object.name));
+            }
+            for (const object of effects.creates) {
+                state.set(objectKey(object), true);
+                if (object.kind === 'table')
+                    droppedTables.delete(tableKeyFromName(object.name));
+            }
+            for (const { from, to } of effects.renames) {
+                state.set(objectKey(from), false);
+                state.set(objectKey(to), true);
+                // Columns and constraints move with a renamed table: stop checking objects of either name.
+                if (from.kind === 'table')
+                    tracking = false;
+            }
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
+
+
+
+
+
+
+
+
+// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
+const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
+// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
+const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
+/**
+ * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
+ * the newest row's version being the schema's. A revert adds its row in the down's transaction.
+ */
+const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
+function versionOf(file) {
+    if (file.includes('/'))
+        return undefined;
+    const match = sql_files_FILE.exec(file);
+    return match ? String(BigInt(match[1])) : undefined;
+}
+function insertEvent(table, version, event, migration) {
+    return `INSERT INTO ${history_table_qualifiedName(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : sqlLiteral(migration)});`;
+}
+function createTable(table) {
+    return [
+        ...createSchemaSql(table),
+        `CREATE TABLE IF NOT EXISTS ${history_table_qualifiedName(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
+    ];
+}
+/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
+async function dropsToFind(downs) {
+    const recreated = new Set();
+    const needed = [];
+    for (const migration of downs) {
+        if (!migration.down)
+            continue;
+        for (const entry of await executedStatements(migration.down.sql)) {
+            if (entry.kind !== 'statement')
+                continue;
+            const effects = statementEffects(entry.node);
+            for (const object of effects.drops)
+                if (object.kind !== 'function' && !recreated.has(objectKey(object)))
+                    needed.push({ object, file: migration.down.file });
+            for (const object of effects.creates)
+                recreated.add(objectKey(object));
+        }
+    }
+    return needed;
+}
+/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
+async function createdAbove(migrations, current) {
+    const newer = migrations.filter((migration) => migration.up && (current === null || common_compareVersions(migration.version, current) > 0));
+    const found = [];
+    for (const migration of newer) {
+        const { created } = createdObjects(await executedStatements(migration.up.sql));
+        for (const object of created.values())
+            if (object.kind !== 'function' && object.kind !== 'schema')
+                found.push({ object, migration });
+    }
+    return found;
+}
+/**
+ * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
+ * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
+ * Since that version is only someone's word, the database is checked against it before any revert.
+ */
+const sqlFiles = {
+    format: 'sql-files',
+    migrationNoun: 'SQL migration',
+    missingDownPlace: ' (NNNN_name.down.sql)',
+    async load(source, files) {
+        const byVersion = new Map();
+        for (const file of files) {
+            if (file.includes('/'))
+                continue;
+            const match = sql_files_FILE.exec(file);
+            if (!match)
+                continue;
+            const [, version, name, direction] = match;
+            const sql = await source.readFile(file);
+            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 }, source);
+        }
+        return [...byVersion.values()];
+    },
+    versionOfFile: versionOf,
+    ...DIGIT_VERSIONS,
+    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
+    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
+    foreignHistoryColumns: ['dirty'],
+    async readHistory(client, table) {
+        const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)} ORDER BY id DESC LIMIT 1`);
+        const current = rows[0]?.version ?? null;
+        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
+    },
+    historyWriter: (table) => ({
+        createTable: () => createTable(table),
+        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
+        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
+        markDirty: () => [],
+    }),
+    // Like golang-migrate, one version: every migration at or below it counts as applied.
+    appliedVersions(migrations, history, migrationsDir) {
+        if (history.current === null)
+            return [];
+        if (!migrations.some((migration) => migration.version === history.current))
+            throw new plan_error_MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
+        return migrations
+            .filter((migration) => common_compareVersions(migration.version, history.current) <= 0)
+            .map((migration) => migration.version);
+    },
+    versionAfterRevert(migrations, migration) {
+        const index = migrations.indexOf(migration);
+        return index > 0 ? migrations[index - 1].version : null;
+    },
+    lockKeys: (database, table) => [common_suiteLockKey(database, table)],
+    nonTransactional: {
+        guardedByDirtyFlag: false,
+        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
+        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
+    },
+    keepsDirtyFlag: false,
+    statedHistory: {
+        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
+        async check(client, migrations, current, reverting) {
+            const problems = [];
+            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
+            const needed = await dropsToFind(downs);
+            const newer = await createdAbove(migrations, current);
+            const presence = await existingNow(client, [
+                ...needed.map((item) => item.object),
+                ...newer.map((item) => item.object),
+            ]);
+            needed.forEach(({ object, file }, index) => {
+                if (!presence[index].present)
+                    problems.push(`${file} drops ${describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
+            });
+            newer.forEach(({ object, migration }, index) => {
+                if (presence[needed.length + index].present)
+                    problems.push(`${migration.up.file} creates ${describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
+            });
+            return problems;
+        },
+    },
+};
+/**
+ * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
+ * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
+ * error names its line). Returns app version -> schema version as the history table stores it.
+ */
+function parseCompatFile(text, inputName, file) {
+    const matrix = new Map();
+    text.split(/\r?\n/).forEach((raw, index) => {
+        const line = raw.replace(/(^|\s)#.*$/, '').trim();
+        if (line === '')
+            return;
+        const where = `${file} line ${index + 1}`;
+        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
+        if (!match)
+            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+        const [, app, schema] = match;
+        if (matrix.has(app))
+            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
+        matrix.set(app, String(BigInt(schema)));
+    });
+    if (matrix.size === 0)
+        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
+    return matrix;
+}
+/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
+function schemaVersionFor(matrix, appVersion, appInput, file) {
+    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
+    if (found === undefined)
+        throw new InputError(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+
+
+
+
+const TOOLS = {
+    'golang-migrate': golangMigrate,
+    dbmate: dbmate,
+    diesel: diesel,
+    prisma: prisma,
+    'sql-files': sqlFiles,
+};
+/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
+function tools_migrationTool(format) {
+    return TOOLS[format];
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return tools_migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/types.ts
+const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
+
+;// CONCATENATED MODULE: ./shared/migrations/history.ts
+
+
+
+
+
+/**
+ * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
+ * what is common to all of them is here.
+ */
+const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
+async function history_readHistory(client, format, table) {
+    if (!(await historyTableExists(client, table)))
+        return { exists: false, applied: [], current: null, dirty: false };
+    return tools_migrationTool(format).readHistory(client, table);
+}
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await history_readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
+}
+function history_historyWriter(format, table) {
+    return tools_migrationTool(format).historyWriter(table);
+}
+/** Columns (name, base type without length, nullability) and primary key of the history table. */
+async function history_historyTableShape(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [history_table_qualifiedName(table)]);
+    return { columns: rows, primaryKey: keys.map((key) => key.name) };
+}
+function looksLikeTool(format, names) {
+    const tool = tools_migrationTool(format);
+    return (tool.historyColumns.every((column) => names.includes(column)) &&
+        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
+}
+/**
+ * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
+ * golang-migrate's would lose every row but one), naming the format it looks like instead.
+ */
+function history_checkHistoryShape(shape, format, table) {
+    const names = shape.columns.map((column) => column.name).sort();
+    const expected = tools_migrationTool(format).historyColumns;
+    if (looksLikeTool(format, names))
+        return;
+    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
+    throw new errors/* InputError */.dz('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
+        hint: looksLike
+            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
+            : 'Point history-table at the table your migration tool keeps.',
+    });
+}
+/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
+function history_golangMigrateForceCommand(migrationsDir, version, table) {
+    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
+        ? ''
+        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
+    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
+}
+
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function lock_migrationLockKeys(database, table, format) {
+    return migrationTool(format).lockKeys(database, table);
+}
+function lock_lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function lock_unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+function describeHolders(holders) {
+    return holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
+ */
+async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) {
+    const started = Date.now();
+    // Statements of the run then wait for table locks at most lock-timeout too.
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    let delay = FIRST_RETRY_MS;
+    let reportedAt = started;
+    try {
+        for (const key of keys) {
+            for (;;) {
+                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+                if (rows[0].locked) {
+                    taken.push(key);
+                    break;
+                }
+                const waited = Date.now() - started;
+                if (timeoutMs > 0 && waited >= timeoutMs) {
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
+                }
+                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+                    reportedAt = Date.now();
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
+                }
+                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+                await pause(wait, 'Stopped waiting for the migration lock');
+                delay = Math.min(MAX_RETRY_MS, delay * 2);
+            }
+        }
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+    return { keys, waitedMs: Date.now() - started, release };
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = process_lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function process_lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        accessSync(file, constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = path.join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+
+/** Migration files in a working tree. */
+function sources_directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
+class ByteCollector extends external_node_stream_.Writable {
+    chunks = [];
+    _write(chunk, _encoding, done) {
+        this.chunks.push(chunk);
+        done();
+    }
+}
+/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
+function parseBatch(bytes) {
+    const contents = new Map();
+    let at = 0;
+    while (at < bytes.length) {
+        const newline = bytes.indexOf(0x0a, at);
+        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
+        at = newline + 1;
+        if (type === 'missing' || size === undefined)
+            continue;
+        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
+        at += Number(size) + 1;
+    }
+    return contents;
+}
+/**
+ * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
+ * of them), so a plan can compare the current release's migrations with the target's without
+ * checking either out, in two git calls however many files there are.
+ */
+function gitRefSource(repoDir, ref, dir) {
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    let listing;
+    let blobs;
+    /** Path below the directory -> blob id. */
+    const list = async () => {
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+            okExitCodes: [0, 128],
+        });
+        if (result.exitCode !== 0) {
+            throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+        }
+        const entries = new Map();
+        for (const record of result.stdout.split('\0').filter(Boolean)) {
+            const tab = record.indexOf('\t');
+            const [, type, oid] = record.slice(0, tab).split(' ');
+            if (type === 'blob')
+                entries.set(record.slice(tab + 1), oid);
+        }
+        return entries;
+    };
+    const read = async () => {
+        const entries = await (listing ?? (listing = list()));
+        const collector = new ByteCollector();
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+            input: `${[...new Set(entries.values())].join('\n')}\n`,
+            stdoutTo: collector,
+        });
+        return parseBatch(Buffer.concat(collector.chunks));
+    };
+    return {
+        description: `${prefix || 'the top directory'} at ${ref}`,
+        async listFiles() {
+            return [...(await (listing ?? (listing = list()))).keys()].sort();
+        },
+        async readFile(relativePath) {
+            const oid = (await (listing ?? (listing = list()))).get(relativePath);
+            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
+            if (text === undefined)
+                throw new errors/* ActionError */.lZ(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+            return text;
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
+const RULES = [
+    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
+    {
+        what: 'DETACH PARTITION CONCURRENTLY',
+        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+    },
+    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
+    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
+    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
+    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
+    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
+    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
+    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
+    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
+    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
+    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
+];
+/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
+function findNonTransactionalStatements(statements, serverVersionNum) {
+    const found = [];
+    for (const statement of statements) {
+        const words = statement.words.join(' ');
+        const rule = RULES.find((candidate) => candidate.test(words) &&
+            (candidate.beforeServer === undefined ||
+                serverVersionNum === undefined ||
+                serverVersionNum < candidate.beforeServer));
+        if (rule)
+            found.push({ statement, what: rule.what });
+    }
+    return found;
+}
+const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
+const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
+const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
+function transactionControl(statements) {
+    const control = statements.filter((statement) => {
+        const words = statement.words.join(' ');
+        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
+    });
+    if (control.length === 0)
+        return { kind: 'none' };
+    const first = statements[0];
+    const last = statements[statements.length - 1];
+    if (control.length === 2 &&
+        control[0] === first &&
+        control[1] === last &&
+        TRANSACTION_START.test(first.words.join(' ')) &&
+        TRANSACTION_END.test(last.words.join(' ')) &&
+        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
+        first.words.length <= 2) {
+        return { kind: 'wrapped', begin: first, commit: last };
+    }
+    return { kind: 'own', statements: control };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/runner.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
+ * version, so everything at or below it in the directory counts as applied (its own model).
+ */
+function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
+    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
+}
+/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
+function dirtyHistoryError(history, migrations, table, migrationsDir) {
+    const version = history.current ?? '-1';
+    const versions = migrations.map((migration) => migration.version);
+    const index = versions.indexOf(version);
+    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
+    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
+    const options = [
+        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
+        ...(next
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+            ]
+            : []),
+        ...(previous
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+            ]
+            : []),
+    ];
+    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
+        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
+        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
+    });
+}
+function lineNote(script, statement) {
+    return `line ${script.line - 1 + statement.line}`;
+}
+/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
+function displayOf(script, statements, folded) {
+    let text = script.sql;
+    const edits = folded.map(({ statement, comment }) => ({
+        start: statement.start,
+        end: statement.end,
+        replacement: `-- ${comment}`,
+    }));
+    const last = statements.at(-1);
+    if (last && !last.text.trimEnd().endsWith(';'))
+        edits.push({ start: last.end, end: last.end, replacement: ';' });
+    for (const edit of edits.sort((a, b) => b.start - a.start))
+        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
+    return text.trim();
+}
+/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
+async function prepareScript(script, direction, options) {
+    const statements = await splitStatements(script.sql);
+    const notes = [];
+    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
+    const control = transactionControl(statements);
+    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
+    const policy = tools_migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    if (nonTransactional.length > 0) {
+        if (policy.guardedByDirtyFlag) {
+            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
+            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+        }
+        const optOut = policy.howToOptOut(direction);
+        return {
+            statements,
+            displaySql: '',
+            transactional: true,
+            notes,
+            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+        };
+    }
+    if (control.kind === 'wrapped') {
+        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
+        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
+        return {
+            statements: inner,
+            displaySql: displayOf(script, inner, [
+                {
+                    statement: control.begin,
+                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+                },
+                {
+                    statement: control.commit,
+                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+                },
+            ]),
+            transactional: true,
+            notes,
+        };
+    }
+    if (control.kind === 'own') {
+        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
+}
+async function planned(direction, migration, script, versionAfter, options, problems) {
+    const writer = history_historyWriter(options.format, options.table);
+    const prepared = script
+        ? await prepareScript(script, direction, options)
+        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
+    if (prepared.problem)
+        problems.push(prepared.problem);
+    const historyUpdate = direction === 'up'
+        ? writer.recordApplied(migration.version)
+        : writer.recordReverted(migration.version, versionAfter);
+    return {
+        direction,
+        version: migration.version,
+        name: migration.name,
+        file: script?.file,
+        script,
+        statements: prepared.statements,
+        displaySql: prepared.displaySql,
+        transactional: prepared.transactional,
+        notes: prepared.notes,
+        historyBefore: prepared.transactional
+            ? []
+            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyAfter: historyUpdate,
+        versionAfter,
+    };
+}
+/**
+ * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
+ * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
+ * run in a transaction in a file that does not opt out; all problems are reported together.
+ */
+async function planDown(migrations, history, versions, options) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    const allowed = new Set(options.allowEmptyDown ?? []);
+    const problems = [];
+    const dir = options.migrationsDir ?? 'migrations-dir';
+    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
+    const applied = appliedVersions(options.format, migrations, history, dir);
+    let remaining = applied.filter((version) => !versions.includes(version));
+    const plannedMigrations = [];
+    for (const version of ordered) {
+        const migration = byVersion.get(version);
+        if (!migration) {
+            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
+            continue;
+        }
+        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
+        if (!migration.down && !allowed.has(version)) {
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
+        }
+        else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
+            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
+        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
+        const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
+        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
+    }
+    if (problems.length > 0) {
+        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
+            : undefined);
+    }
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'down' : 'none',
+        fromVersion: history.current,
+        // Reverting everything ends at no version (null), not where it started.
+        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
+        setup: [],
+        migrations: plannedMigrations,
+    };
+}
+/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
+async function planUp(migrations, history, toVersion, options) {
+    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
+        toVersion !== '0' &&
+        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const problems = [];
+    const plannedMigrations = [];
+    for (const migration of pending) {
+        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    }
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'up' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
+        migrations: plannedMigrations,
+    };
+}
+function describeMigration(migration, format) {
+    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+}
+/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
+function sessionSetupSql(settings, keys) {
+    return [
+        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+        ...lockSql(keys),
+        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+    ];
+}
+/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
+function wrapped(statements, phase) {
+    if (statements.length === 0)
+        return [];
+    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
+    return statements.length > 1
+        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+        : units;
+}
+function unitsOf(step) {
+    const body = step.statements.map((statement) => ({
+        sql: statement.text,
+        kind: 'statement',
+        phase: 'body',
+        statement,
+    }));
+    if (step.transactional) {
+        return [
+            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
+            ...body,
+            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
+            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
+        ];
+    }
+    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
+}
+/**
+ * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
+ * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
+ * -f` of this script does what the real run does.
+ */
+function renderPlanSql(plan, settings, keys, header = []) {
+    const lines = [
+        ...header.map((line) => `-- ${line}`),
+        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
+        ...sessionSetupSql(settings, keys),
+        ...plan.setup,
+    ];
+    for (const step of plan.migrations) {
+        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
+        for (const note of step.notes)
+            lines.push(`-- note: ${note}`);
+        let bodyShown = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.kind !== 'statement')
+                lines.push(unit.sql);
+            else if (!bodyShown) {
+                lines.push(step.displaySql);
+                bodyShown = true;
+            }
+        }
+    }
+    lines.push('', ...unlockSql(keys));
+    return `${lines.join('\n')}\n`;
+}
+function failureOf(step, unit, error, rolledBack, historyState) {
+    const pgError = error;
+    const failure = {
+        direction: step.direction,
+        version: step.version,
+        name: step.name,
+        file: step.file,
+        statement: unit.sql,
+        code: pgError.code,
+        message: errorMessage(error),
+        detail: pgError.detail || undefined,
+        hint: pgError.hint || undefined,
+        where: pgError.where || undefined,
+        rolledBack,
+        historyState,
+    };
+    if (unit.kind === 'statement' && unit.statement && step.script) {
+        const base = step.script.line - 1;
+        const at = pgError.position
+            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+            : undefined;
+        failure.line = base + (at?.line ?? unit.statement.line);
+        if (at)
+            failure.column = at.column;
+    }
+    return failure;
+}
+/**
+ * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
+ * and reports it; migrations done before it stay committed and recorded.
+ */
+async function runPlan(client, plan, hooks = {}) {
+    const completed = [];
+    for (const sql of plan.setup)
+        await client.query(sql);
+    for (const step of plan.migrations) {
+        hooks.onStart?.(step);
+        const started = process.hrtime.bigint();
+        let inTransaction = false;
+        // The dirty flag counts as set once every statement before the body has run (and committed).
+        let dirtyMarked = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.phase !== 'before' && step.historyBefore.length > 0)
+                dirtyMarked = true;
+            try {
+                if (hooks.signal?.aborted)
+                    throw hooks.signal.reason;
+                await client.query(unit.sql);
+                if (unit.kind === 'control')
+                    inTransaction = unit.sql === 'BEGIN;';
+            }
+            catch (error) {
+                if (inTransaction)
+                    await client.query('ROLLBACK').catch(() => undefined);
+                const rolledBack = step.transactional;
+                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
+                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
+            }
+        }
+        const outcome = {
+            direction: step.direction,
+            version: step.version,
+            name: step.name,
+            file: step.file,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+            transactional: step.transactional,
+            notes: step.notes,
+        };
+        completed.push(outcome);
+        hooks.onDone?.(outcome);
+    }
+    return { completed };
+}
+function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
+    const before = step.direction === 'down'
+        ? step.version
+        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    if (rolledBack) {
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+    }
+    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
+        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
+    }
+    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
+}
+/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
+async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
+    const shape = await historyTableShape(client, table);
+    if (shape)
+        checkHistoryShape(shape, format, table);
+    const history = await readHistory(client, format, table);
+    if (history.dirty)
+        throw dirtyHistoryError(history, migrations, table, migrationsDir);
+    return history;
+}
+class MigrationRunError extends errors/* ActionError */.lZ {
+    failure;
+    completed;
+    constructor(failure, completed) {
+        super(describeFailure(failure), { hint: failure.historyState });
+        this.name = 'MigrationRunError';
+        this.failure = failure;
+        this.completed = completed;
+    }
+}
+function describeFailure(failure) {
+    const where = failure.file
+        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+        : `version ${failure.version}`;
+    const extra = [
+        failure.detail && `Detail: ${failure.detail}`,
+        failure.hint && `Hint: ${failure.hint}`,
+        failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
+    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
+        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+}
+/**
+ * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
+ * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
+ * migration (earlier ones stay done).
+ */
+async function migrateDatabase(target, options) {
+    const table = typeof options.historyTable === 'object'
+        ? options.historyTable
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
+    const settings = {
+        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+    };
+    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
+    let lock;
+    try {
+        const server = await serverVersion(client);
+        const keys = migrationLockKeys(target.database, table, options.format);
+        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
+        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
+        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
+        const planOptions = {
+            format: options.format,
+            table,
+            serverVersionNum: server.num,
+            allowEmptyDown: options.allowEmptyDown,
+            migrationsDir: options.migrationsDir,
+        };
+        const to = options.to ?? null;
+        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
+            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
+        }
+        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
+        const toRevert = to === null ? [] : versionsAbove(applied, to);
+        const plan = toRevert.length > 0
+            ? await planDown(migrations, history, toRevert, planOptions)
+            : await planUp(migrations, history, to, planOptions);
+        const result = await runPlan(client, plan, options.hooks);
+        if (result.failure)
+            throw new MigrationRunError(result.failure, result.completed);
+        const after = await readHistory(client, options.format, table);
+        return { plan, completed: result.completed, finalVersion: after.current };
+    }
+    finally {
+        await lock?.release();
+        await client.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && formats_hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => common_compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    return {
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
+        currentVersion: history.current,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./shared/releases/github.ts
+
+
+/**
+ * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
+ * talks to (api.github.com, a GHES host, or a test's local stand-in).
+ */
+async function githubClient(token) {
+    // Loaded only with a token: Octokit is most of the bundle's start-up time.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
+    return getOctokit(token);
+}
+/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
+function currentRepository() {
+    const repository = repositoryFromEnv();
+    if (!repository)
+        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
+    return repository;
+}
+/** Turns HTTP failures into messages that say which permission or setting to check. */
+async function githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const detail = (0,errors/* errorMessage */.gJ)(error);
+        if (status === 401)
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
+        if (status === 403) {
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
+        }
+        if (status === 404)
+            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
+    }
+}
+async function listGitHubReleases(client, repo) {
+    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
+}
+async function listGitHubTags(client, repo) {
+    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
+    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
+}
+
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
 
 const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
@@ -43317,8 +43976,19 @@ function ledgerLastGood(inputs, history, catalog, current) {
     const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
+/**
+ * The environment's newest backup: labelled with its name (or unlabelled, as older lines are), as
+ * restore-db's artifact-name "latest" picks by label; a backup a rollback took of the broken
+ * release (rollback.yml's label <env>-pre-rollback) must not shadow the deploy's.
+ */
 function ledgerBackup(history) {
-    return history ? latestBackup(history.entries, history.environment) : undefined;
+    if (!history)
+        return undefined;
+    const { environment } = history;
+    return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' ||
+        environment === undefined ||
+        entry.label === undefined ||
+        entry.label === environment), environment);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
@@ -43655,369 +44325,6 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
-
-/**
- * One key per object, names compared without schema and case-insensitively, as migrations rarely
- * qualify names consistently: "column:users.email", "index:users_email_key".
- */
-function objectKey(object) {
-    const table = object.table === undefined ? '' : `${tableKeyFromName(object.table)}.`;
-    return `${object.kind}:${table}${tableKeyFromName(object.name)}`;
-}
-function describeObject(object) {
-    if (object.kind === 'column')
-        return `column ${object.table}.${object.name}`;
-    if (object.table !== undefined)
-        return `${object.kind} ${object.name} on ${object.table}`;
-    return `${object.kind} ${object.name}`;
-}
-const DROP_KINDS = {
-    OBJECT_TABLE: 'table',
-    OBJECT_FOREIGN_TABLE: 'table',
-    OBJECT_VIEW: 'view',
-    OBJECT_MATVIEW: 'materialized view',
-    OBJECT_INDEX: 'index',
-    OBJECT_SEQUENCE: 'sequence',
-    OBJECT_TYPE: 'type',
-    OBJECT_DOMAIN: 'type',
-    OBJECT_SCHEMA: 'schema',
-    OBJECT_FUNCTION: 'function',
-    OBJECT_PROCEDURE: 'function',
-    OBJECT_TRIGGER: 'trigger',
-};
-const RENAME_KINDS = {
-    ...DROP_KINDS,
-    OBJECT_COLUMN: 'column',
-    OBJECT_TABCONSTRAINT: 'constraint',
-};
-/** Constraint kinds that come with an index of the same name. */
-const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
-function constraintObjects(constraint, table) {
-    if (!constraint.conname)
-        return [];
-    const created = [{ kind: 'constraint', name: constraint.conname, table }];
-    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
-        created.push({ kind: 'index', name: constraint.conname });
-    return created;
-}
-function inlineConstraints(column) {
-    return (column.constraints ?? [])
-        .map((node) => nodeType(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-function alterTableEffects(body, effects) {
-    const table = relationName(body.relation);
-    const tableMissingOk = body.missing_ok === true;
-    for (const node of body.cmds ?? []) {
-        const command = nodeType(node)[1];
-        const ifExists = tableMissingOk || command.missing_ok === true;
-        if (command.subtype === 'AT_AddColumn') {
-            const column = nodeType(command.def)[1];
-            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
-            for (const constraint of inlineConstraints(column))
-                effects.creates.push(...constraintObjects(constraint, table));
-        }
-        else if (command.subtype === 'AT_AddConstraint') {
-            effects.creates.push(...constraintObjects(nodeType(command.def)[1], table));
-        }
-        else if (command.subtype === 'AT_DropColumn') {
-            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
-        }
-        else if (command.subtype === 'AT_DropConstraint') {
-            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
-        }
-    }
-}
-function dropEffects(body, effects) {
-    const kind = DROP_KINDS[String(body.removeType)];
-    if (!kind)
-        return;
-    const ifExists = body.missing_ok === true;
-    for (const object of body.objects ?? []) {
-        const parts = stringItems([object])[0].split('.');
-        if (kind === 'trigger')
-            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
-        else
-            effects.drops.push({ kind, name: parts.join('.'), ifExists });
-    }
-}
-function renameEffects(body, effects) {
-    const kind = RENAME_KINDS[String(body.renameType)];
-    if (!kind)
-        return;
-    const newname = String(body.newname ?? '');
-    const relation = body.relation ? relationName(body.relation) : undefined;
-    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-        effects.renames.push({
-            from: { kind, name: String(body.subname ?? ''), table: relation },
-            to: { kind, name: newname, table: relation },
-        });
-    }
-    else {
-        const name = relation ?? stringItems([body.object])[0];
-        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
-    }
-}
-/** What one statement does to the schema's objects (empty for statements that only touch rows). */
-function statementEffects(node) {
-    const effects = { creates: [], drops: [], renames: [] };
-    const [type, body] = nodeType(node);
-    switch (type) {
-        case 'CreateStmt': {
-            const table = relationName(body.relation);
-            effects.creates.push({ kind: 'table', name: table });
-            for (const element of body.tableElts ?? []) {
-                const [elementType, element_] = nodeType(element);
-                if (elementType === 'ColumnDef') {
-                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
-                    for (const constraint of inlineConstraints(element_))
-                        effects.creates.push(...constraintObjects(constraint, table));
-                }
-                else if (elementType === 'Constraint') {
-                    effects.creates.push(...constraintObjects(element_, table));
-                }
-            }
-            break;
-        }
-        case 'IndexStmt':
-            if (body.idxname)
-                effects.creates.push({ kind: 'index', name: String(body.idxname) });
-            break;
-        case 'ViewStmt':
-            effects.creates.push({ kind: 'view', name: relationName(body.view) });
-            break;
-        case 'CreateTableAsStmt': {
-            const into = body.into;
-            effects.creates.push({
-                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-                name: relationName(into?.rel),
-            });
-            break;
-        }
-        case 'CreateSeqStmt':
-            effects.creates.push({ kind: 'sequence', name: relationName(body.sequence) });
-            break;
-        case 'CreateEnumStmt':
-        case 'CreateRangeStmt':
-            effects.creates.push({ kind: 'type', name: stringItems(body.typeName).join('.') });
-            break;
-        case 'CreateDomainStmt':
-            effects.creates.push({ kind: 'type', name: stringItems(body.domainname).join('.') });
-            break;
-        case 'CompositeTypeStmt':
-            effects.creates.push({ kind: 'type', name: relationName(body.typevar) });
-            break;
-        case 'CreateSchemaStmt':
-            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
-            break;
-        case 'CreateFunctionStmt':
-            effects.creates.push({ kind: 'function', name: stringItems(body.funcname).join('.') });
-            break;
-        case 'CreateTrigStmt':
-            effects.creates.push({
-                kind: 'trigger',
-                name: String(body.trigname ?? ''),
-                table: relationName(body.relation),
-            });
-            break;
-        case 'AlterTableStmt':
-            alterTableEffects(body, effects);
-            break;
-        case 'DropStmt':
-            dropEffects(body, effects);
-            break;
-        case 'RenameStmt':
-            renameEffects(body, effects);
-            break;
-    }
-    return effects;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
-
-
-
-
-
-function statementsOf(entries) {
-    return entries.filter((entry) => entry.kind === 'statement');
-}
-/**
- * Every object the statements create (by objectKey), the names they rename objects to, and whether
- * every statement could be read (when not, "not created" proves nothing).
- */
-function createdObjects(entries) {
-    const created = new Map();
-    const renamedTo = new Set();
-    for (const statement of statementsOf(entries)) {
-        const effects = statementEffects(statement.node);
-        for (const object of effects.creates)
-            created.set(objectKey(object), object);
-        for (const { to } of effects.renames)
-            renamedTo.add(objectKey(to));
-    }
-    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
-}
-/** "table.column" -> the type the up migration changes it to. */
-function typesSetByUp(entries) {
-    const types = new Map();
-    for (const statement of statementsOf(entries)) {
-        const [type, body] = nodeType(statement.node);
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            const columnType = command.subtype === 'AT_AlterColumnType'
-                ? columnTypeOf(nodeType(command.def)[1].typeName)
-                : undefined;
-            if (columnType)
-                types.set(`${table}.${command.name}`, columnType);
-        }
-    }
-    return types;
-}
-function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
-    const column = `${table}.${command.name}`;
-    const back = columnTypeOf(nodeType(command.def)[1].typeName);
-    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
-    if (back && upType && compareTypes(back, upType) === 'widening') {
-        return {
-            kind: 'revert-may-fail',
-            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
-            sql,
-        };
-    }
-    return {
-        kind: 'data-loss',
-        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
-        sql,
-    };
-}
-/**
- * Lints a down file against its up file (text or parse; statements inside DO blocks included).
- * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
- * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
- */
-async function lintDownMigration(upSql, downSql, appliedSince) {
-    const findings = [];
-    const down = await executedStatements(downSql);
-    const up = upSql === undefined ? undefined : await executedStatements(upSql);
-    const upTypes = up ? typesSetByUp(up) : new Map();
-    const upCreated = up ? createdObjects(up) : undefined;
-    const dropped = new Set();
-    const createdByDown = new Set();
-    for (const statement of statementsOf(down)) {
-        const [type, body] = nodeType(statement.node);
-        const sql = displaySql(statement.text);
-        const effects = statementEffects(statement.node);
-        for (const object of effects.drops) {
-            dropped.add(objectKey(object));
-            const key = objectKey(object);
-            if (upCreated?.complete &&
-                !object.ifExists &&
-                object.kind !== 'function' &&
-                !upCreated.created.has(key) &&
-                !upCreated.renamedTo.has(key) &&
-                !createdByDown.has(key)) {
-                findings.push({
-                    kind: 'foreign-drop',
-                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
-                    sql,
-                });
-            }
-        }
-        for (const object of effects.creates)
-            createdByDown.add(objectKey(object));
-        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
-            for (const table of stringItems(body.objects)) {
-                findings.push({
-                    kind: 'data-loss',
-                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
-                    sql,
-                });
-            }
-        }
-        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'IndexStmt' && body.unique) {
-            findings.push({
-                kind: 'revert-may-fail',
-                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                sql,
-            });
-        }
-        else if (type === 'AlterTableStmt') {
-            const table = relationName(body.relation);
-            for (const node of body.cmds ?? []) {
-                const command = nodeType(node)[1];
-                if (command.subtype === 'AT_DropColumn') {
-                    findings.push({
-                        kind: 'data-loss',
-                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
-                        sql,
-                    });
-                }
-                else if (command.subtype === 'AT_AlterColumnType') {
-                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
-                }
-                else if (command.subtype === 'AT_AddConstraint') {
-                    const constraint = nodeType(command.def)[1];
-                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-                        findings.push({
-                            kind: 'revert-may-fail',
-                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                            sql,
-                        });
-                    }
-                }
-            }
-        }
-        else if (type === 'TruncateStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'DeleteStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
-                sql,
-            });
-        }
-    }
-    const createdTables = [...(upCreated?.created.values() ?? [])]
-        .filter((object) => object.kind === 'table')
-        .map((object) => objectKey(object));
-    for (const object of upCreated?.created.values() ?? []) {
-        if (object.kind !== 'table' && object.kind !== 'column')
-            continue;
-        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
-        // A column of a table the up creates goes with that table.
-        if (table && createdTables.includes(table))
-            continue;
-        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-            const what = object.kind === 'table'
-                ? `creates table ${tableKeyFromName(object.name)}`
-                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
-            findings.push({
-                kind: 'incomplete-down',
-                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
-            });
-        }
-    }
-    return findings;
-}
-
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/plan.ts
 
 
@@ -44164,132 +44471,6 @@ async function checkoutMigrations(git, migrationsPath, format) {
     return await formats_loadMigrations(inWorkTree ? sources_directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
-
-
-
-
-
-
-const RELATION_KINDS = {
-    table: "('r','p','f')",
-    view: "('v')",
-    'materialized view': "('m')",
-    index: "('i','I')",
-    sequence: "('S')",
-};
-/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
-function quotedName(name) {
-    return name.split('.').map(quoteIdent).join('.');
-}
-/** Whether each object exists now (and each index's table), in one round trip. */
-async function existingNow(client, objects) {
-    if (objects.length === 0)
-        return [];
-    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
-    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
-       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
-       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
-       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
-       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
-       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
-       ELSE true END AS present,
-       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
-      ORDER BY q.position`, [
-        objects.map((object) => object.kind),
-        objects.map((object) => quotedName(object.name)),
-        objects.map((object) => object.name),
-        objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
-    ]);
-    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
-}
-/** Kinds one name can be created as, where dropping it as the other kind fails. */
-const CONFUSABLE = ['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type'];
-/** The up created this name, but as something else: "index users_email_key". */
-function createdAsOtherKind(object, created) {
-    if (!CONFUSABLE.includes(object.kind))
-        return undefined;
-    const name = tableKeyFromName(object.name);
-    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
-}
-function where(step, line) {
-    return `${step.script.file} line ${step.script.line - 1 + line}`;
-}
-/**
- * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
- * none is found. `migrations` gives each one's up script; `client`, when given, the database they
- * will run on.
- */
-async function checkDownScripts(steps, migrations, client) {
-    const problems = [];
-    const located = [];
-    for (const step of steps) {
-        if (step.script)
-            located.push({ step: step, entries: await executedStatements(step.script.sql) });
-    }
-    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
-    // What the database has now, for every object a down file drops without IF EXISTS.
-    const dropped = [];
-    for (const { entries } of located) {
-        for (const entry of entries)
-            if (entry.kind === 'statement')
-                dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
-    }
-    const presence = client ? await existingNow(client, dropped) : [];
-    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
-    // The revert order replayed: what earlier statements created, dropped or renamed.
-    const state = new Map();
-    const droppedTables = new Set();
-    let tracking = client !== undefined;
-    for (const { step, entries } of located) {
-        const up = ups.get(step.version);
-        const upCreated = up ? createdObjects(await executedStatements(up.sql)).created : new Map();
-        for (const entry of entries) {
-            if (entry.kind === 'unreadable') {
-                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
-                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
-                }
-                // SQL nobody can read may create or drop anything: what follows cannot be checked.
-                tracking = false;
-                continue;
-            }
-            const effects = statementEffects(entry.node);
-            for (const object of effects.drops) {
-                const key = objectKey(object);
-                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
-                if (other && !upCreated.has(key)) {
-                    problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
-                }
-                else if (tracking && !object.ifExists && object.kind !== 'function') {
-                    const found = inDatabase.get(key);
-                    const owner = object.table ?? found?.owner;
-                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
-                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
-                    if (!exists)
-                        problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
-                }
-                state.set(key, false);
-                if (object.kind === 'table')
-                    droppedTables.add(tableKeyFromName(object.name));
-            }
-            for (const object of effects.creates) {
-                state.set(objectKey(object), true);
-                if (object.kind === 'table')
-                    droppedTables.delete(tableKeyFromName(object.name));
-            }
-            for (const { from, to } of effects.renames) {
-                state.set(objectKey(from), false);
-                state.set(objectKey(to), true);
-                // Columns and constraints move with a renamed table: stop checking objects of either name.
-                if (from.kind === 'table')
-                    tracking = false;
-            }
-        }
-    }
-    return problems;
-}
-
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/migration-diff.ts
 
 
@@ -44407,10 +44588,8 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
             stops.push(`The database has version ${version} applied, which is not a migration of this repository (not in ${request.dir} of the checkout nor at any release tag): something outside the releases changed the schema. Find out what before rolling back.`);
     }
     const known = [...checkout, ...elsewhere].sort((a, b) => common_compareVersions(a.version, b.version));
-    // golang-migrate records only the newest version: everything at or below it counts as applied.
-    const applied = request.format === 'golang-migrate' &&
-        history.current !== null &&
-        known.some((migration) => migration.version === history.current)
+    // golang-migrate and sql-files record only the newest version: everything at or below it counts as applied.
+    const applied = history.current !== null && known.some((migration) => migration.version === history.current)
         ? appliedVersions(request.format, known, history)
         : history.applied;
     return {

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6204);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1722);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'drill-report');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6204:
+/***/ 1722:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28483,6 +28483,18 @@ async function completeDeployment(client, repository, deploymentId, environment,
     if (!success)
         return { inactivated: [] };
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./shared/github/run-reference.ts
+
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
+function workflowRunReference(env = process.env) {
+    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
 }
 
 ;// CONCATENATED MODULE: ./shared/outputs.ts
@@ -28885,7 +28897,7 @@ async function run() {
     const problems = inputs.uploadOutcome === 'failure'
         ? ['The test matrix could not be kept as an artifact (the upload step failed).']
         : [];
-    const markdown = drillMarkdown(matrix, inputs.environment, workflowRunUrl(), problems);
+    const markdown = drillMarkdown(matrix, inputs.environment, workflowRunReference(), problems);
     setOutputs({ passed: matrix.passed && problems.length === 0, matrix: matrix.rows, 'matrix-dir': inputs.matrixDir });
     if (!inputs.openIssue) {
         (0,external_node_fs_.mkdirSync)(inputs.matrixDir, { recursive: true });

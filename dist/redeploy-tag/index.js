@@ -28860,7 +28860,7 @@ async function openSshExecutor(target) {
                 });
                 envFile = written.stdout.trim();
                 if (written.exitCode !== 0 || !envFile.startsWith('/'))
-                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+                    throw new process_ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
             }
             const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9765);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3758);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9310);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'rollback-report');
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3758:
+/***/ 9310:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28480,6 +28480,18 @@ async function completeDeployment(client, repository, deploymentId, environment,
     if (!success)
         return { inactivated: [] };
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./shared/github/run-reference.ts
+
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
+function workflowRunReference(env = process.env) {
+    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
 }
 
 ;// CONCATENATED MODULE: ./shared/outputs.ts
@@ -28858,7 +28870,7 @@ function readReportInputs() {
 
 
 async function run() {
-    const report = rollbackReport({ ...readReportInputs(), runUrl: workflowRunUrl() });
+    const report = rollbackReport({ ...readReportInputs(), runUrl: workflowRunReference() });
     setOutputs({
         outcome: report.outcome,
         'detection-to-healthy-seconds': report.detectionToHealthySeconds,
