@@ -126,7 +126,7 @@ describe("a local run's reference and the ledger's latest backup", () => {
     expect(workflowRunReference(localEnv)).toBe(local);
   });
 
-  it("the environment's latest backup is the newest labelled with its name (or unlabelled), not a rollback's pre-rollback backup", () => {
+  it("the environment's latest backup is the newest one that is not a rollback's pre-rollback backup", () => {
     const backup = (location: string, label?: string): LedgerEntry => ({
       type: 'backup',
       time: location,
@@ -144,6 +144,8 @@ describe("a local run's reference and the ledger's latest backup", () => {
       ledgerBackup({ path: 'ledger', entries: list, environment })?.location;
     expect(latest(entries, 'production')).toBe('/b/deploy');
     expect(latest([...entries, backup('/b/unlabelled')], 'production')).toBe('/b/unlabelled');
+    // backup-db's default label, or a team's own, counts as before labels were recorded.
+    expect(latest([...entries, backup('/b/nightly', 'nightly')], 'production')).toBe('/b/nightly');
     // Without an environment every backup counts.
     expect(latest(entries)).toBe('/b/rollback');
   });

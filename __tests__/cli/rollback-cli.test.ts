@@ -421,8 +421,8 @@ describe('rollback-actions, the break-glass command', () => {
       scenario: string;
       result: string;
     }[];
-    expect(rows.filter((row) => row.result === 'pass').length).toBeGreaterThan(0);
-    expect(rows.filter((row) => row.result === 'fail')).toEqual([]);
+    expect(rows.filter((row) => row.result === 'passed').length).toBeGreaterThan(0);
+    expect(rows.filter((row) => row.result === 'failed')).toEqual([]);
   }, 900_000);
 
   it('with the GitHub stand-in stopped, a rollback that reverts the database (down migrations), approved with --yes, runs to the end: its backup is kept verified in the local backup dir and recorded in the ledger, and the record names the local run', async () => {
@@ -470,12 +470,12 @@ describe('rollback-actions, the break-glass command', () => {
     const metadataFiles = readdirSync(backups).filter((name) => name.endsWith('.metadata.json'));
     expect(metadataFiles).toHaveLength(1);
     const metadata = JSON.parse(readFileSync(path.join(backups, metadataFiles[0]), 'utf8')) as {
-      checksum: string;
+      checksum: { algorithm: string; value: string };
       schemaVersion?: { version: string };
     };
     const backupFile = path.join(backups, metadataFiles[0].replace(/\.metadata\.json$/, ''));
     const sha256 = (await runProcess('sha256sum', [backupFile])).stdout.split(' ')[0];
-    expect(metadata.checksum).toBe(sha256);
+    expect(metadata.checksum).toEqual({ algorithm: 'sha256', value: sha256 });
     expect(metadata.schemaVersion?.version).toBe(String(before.schemaVersion));
     const backup = ledgerEntries().find(
       (entry) => entry.type === 'backup' && entry.label === 'production-pre-rollback',

@@ -99,20 +99,16 @@ export function ledgerLastGood(
 }
 
 /**
- * The environment's newest backup: labelled with its name (or unlabelled, as older lines are), as
- * restore-db's artifact-name "latest" picks by label; a backup a rollback took of the broken
- * release (rollback.yml's label <env>-pre-rollback) must not shadow the deploy's.
+ * The environment's newest backup, except one a rollback took of the broken release (rollback.yml's
+ * label <env>-pre-rollback): that one must not shadow the deploy's. Any other label (backup-db's
+ * default, a team's own) counts, as it did before labels were recorded.
  */
 export function ledgerBackup(history: LedgerHistory | undefined): BackupEntry | undefined {
   if (!history) return undefined;
   const { environment } = history;
   return latestBackup(
     history.entries.filter(
-      (entry) =>
-        entry.type !== 'backup' ||
-        environment === undefined ||
-        entry.label === undefined ||
-        entry.label === environment,
+      (entry) => entry.type !== 'backup' || environment === undefined || entry.label !== `${environment}-pre-rollback`,
     ),
     environment,
   );

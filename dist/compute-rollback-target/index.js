@@ -43977,18 +43977,15 @@ function ledgerLastGood(inputs, history, catalog, current) {
     throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
 }
 /**
- * The environment's newest backup: labelled with its name (or unlabelled, as older lines are), as
- * restore-db's artifact-name "latest" picks by label; a backup a rollback took of the broken
- * release (rollback.yml's label <env>-pre-rollback) must not shadow the deploy's.
+ * The environment's newest backup, except one a rollback took of the broken release (rollback.yml's
+ * label <env>-pre-rollback): that one must not shadow the deploy's. Any other label (backup-db's
+ * default, a team's own) counts, as it did before labels were recorded.
  */
 function ledgerBackup(history) {
     if (!history)
         return undefined;
     const { environment } = history;
-    return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' ||
-        environment === undefined ||
-        entry.label === undefined ||
-        entry.label === environment), environment);
+    return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' || environment === undefined || entry.label !== `${environment}-pre-rollback`), environment);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
