@@ -2,6 +2,16 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+// Actions must never build shell strings from inputs: child_process.exec/execSync run a shell.
+// (An override's no-restricted-imports replaces the base one, so both name these paths.)
+const noShellImports = [
+  {
+    name: 'node:child_process',
+    importNames: ['exec', 'execSync'],
+    message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -11,17 +21,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
-      // Actions must never build shell strings from inputs: child_process.exec/execSync run a shell.
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'node:child_process',
-              importNames: ['exec', 'execSync'],
-              message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.',
-            },
-          ],
+          paths: noShellImports,
         },
       ],
       'no-restricted-properties': ['error', { property: 'execSync', message: 'Use runProcess: no shell.' }],
@@ -51,13 +54,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'node:child_process',
-              importNames: ['exec', 'execSync'],
-              message: 'Use runProcess from shared/process.ts: arguments as an array, no shell.',
-            },
-          ],
+          paths: noShellImports,
           patterns: [
             { group: ['**/__tests__/**'], message: 'Shared test support lives in testkit/, not in __tests__/.' },
           ],
