@@ -38631,6 +38631,25 @@ function addScript(byVersion, version, name, direction, script, source) {
     migration[direction] = script;
     byVersion.set(version, migration);
 }
+/**
+ * Migrations kept as up and down files side by side in one directory (golang-migrate's layout, which
+ * hand-run SQL files share): `pattern` gives version, name and direction; subdirectories are not read
+ * (golang-migrate reads one level), and versions are kept without leading zeros (its uint).
+ */
+async function loadUpDownFiles(source, files, pattern, transactional) {
+    const byVersion = new Map();
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = pattern.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: transactional(sql), file, line: 1 }, source);
+    }
+    return [...byVersion.values()];
+}
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function common_suiteLockKey(database, table) {
     return {
@@ -38837,20 +38856,7 @@ const golangMigrate = {
     format: 'golang-migrate',
     migrationNoun: 'Migration',
     missingDownPlace: ' file',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue; // golang-migrate reads one directory level only
-            const match = golang_migrate_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: true, file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
+    load: (source, files) => loadUpDownFiles(source, files, golang_migrate_FILE, () => true),
     versionOfFile(file) {
         if (file.includes('/'))
             return undefined;
@@ -40924,20 +40930,7 @@ const sqlFiles = {
     format: 'sql-files',
     migrationNoun: 'SQL migration',
     missingDownPlace: ' (NNNN_name.down.sql)',
-    async load(source, files) {
-        const byVersion = new Map();
-        for (const file of files) {
-            if (file.includes('/'))
-                continue;
-            const match = sql_files_FILE.exec(file);
-            if (!match)
-                continue;
-            const [, version, name, direction] = match;
-            const sql = await source.readFile(file);
-            addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 }, source);
-        }
-        return [...byVersion.values()];
-    },
+    load: (source, files) => loadUpDownFiles(source, files, sql_files_FILE, (sql) => !NO_TRANSACTION.test(sql)),
     versionOfFile: versionOf,
     ...DIGIT_VERSIONS,
     defaultHistoryTable: SQL_FILES_HISTORY_TABLE,

@@ -36,6 +36,36 @@ export function addScript(
   byVersion.set(version, migration);
 }
 
+/**
+ * Migrations kept as up and down files side by side in one directory (golang-migrate's layout, which
+ * hand-run SQL files share): `pattern` gives version, name and direction; subdirectories are not read
+ * (golang-migrate reads one level), and versions are kept without leading zeros (its uint).
+ */
+export async function loadUpDownFiles(
+  source: FileSource,
+  files: readonly string[],
+  pattern: RegExp,
+  transactional: (sql: string) => boolean,
+): Promise<Migration[]> {
+  const byVersion = new Map<string, Migration>();
+  for (const file of files) {
+    if (file.includes('/')) continue;
+    const match = pattern.exec(file);
+    if (!match) continue;
+    const [, version, name, direction] = match;
+    const sql = await source.readFile(file);
+    addScript(
+      byVersion,
+      String(BigInt(version)),
+      name,
+      direction as 'up' | 'down',
+      { path: file, sql, transactional: transactional(sql), file, line: 1 },
+      source,
+    );
+  }
+  return [...byVersion.values()];
+}
+
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 export function suiteLockKey(database: string, table: HistoryTable): LockKey {
   return {

@@ -4,8 +4,8 @@ import type { HistoryState } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
 import { golangMigrateLockId } from '../lock-id.js';
 import { MigrationPlanError } from '../plan-error.js';
-import type { FileSource, Migration } from '../types.js';
-import { addScript, compareVersions, createSchemaSql, DIGIT_VERSIONS, suiteLockKey } from './common.js';
+import type { FileSource } from '../types.js';
+import { compareVersions, createSchemaSql, DIGIT_VERSIONS, loadUpDownFiles, suiteLockKey } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
@@ -26,25 +26,7 @@ export const golangMigrate: MigrationTool = {
   migrationNoun: 'Migration',
   missingDownPlace: ' file',
 
-  async load(source: FileSource, files: readonly string[]): Promise<Migration[]> {
-    const byVersion = new Map<string, Migration>();
-    for (const file of files) {
-      if (file.includes('/')) continue; // golang-migrate reads one directory level only
-      const match = FILE.exec(file);
-      if (!match) continue;
-      const [, version, name, direction] = match;
-      const sql = await source.readFile(file);
-      addScript(
-        byVersion,
-        String(BigInt(version)),
-        name,
-        direction as 'up' | 'down',
-        { path: file, sql, transactional: true, file, line: 1 },
-        source,
-      );
-    }
-    return [...byVersion.values()];
-  },
+  load: (source: FileSource, files: readonly string[]) => loadUpDownFiles(source, files, FILE, () => true),
   versionOfFile(file) {
     if (file.includes('/')) return undefined;
     const match = FILE.exec(file);

@@ -8,7 +8,7 @@ import { MigrationPlanError } from '../plan-error.js';
 import { executedStatements } from '../plpgsql.js';
 import { describeObject, objectKey, statementEffects, type SchemaObject } from '../schema-objects.js';
 import type { FileSource, Migration } from '../types.js';
-import { addScript, compareVersions, createSchemaSql, DIGIT_VERSIONS, suiteLockKey } from './common.js';
+import { compareVersions, createSchemaSql, DIGIT_VERSIONS, loadUpDownFiles, suiteLockKey } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
@@ -81,25 +81,8 @@ export const sqlFiles: MigrationTool = {
   migrationNoun: 'SQL migration',
   missingDownPlace: ' (NNNN_name.down.sql)',
 
-  async load(source: FileSource, files: readonly string[]): Promise<Migration[]> {
-    const byVersion = new Map<string, Migration>();
-    for (const file of files) {
-      if (file.includes('/')) continue;
-      const match = FILE.exec(file);
-      if (!match) continue;
-      const [, version, name, direction] = match;
-      const sql = await source.readFile(file);
-      addScript(
-        byVersion,
-        String(BigInt(version)),
-        name,
-        direction as 'up' | 'down',
-        { path: file, sql, transactional: !NO_TRANSACTION.test(sql), file, line: 1 },
-        source,
-      );
-    }
-    return [...byVersion.values()];
-  },
+  load: (source: FileSource, files: readonly string[]) =>
+    loadUpDownFiles(source, files, FILE, (sql) => !NO_TRANSACTION.test(sql)),
   versionOfFile: versionOf,
 
   ...DIGIT_VERSIONS,
