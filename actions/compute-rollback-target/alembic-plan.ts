@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { historyTableExists, qualifiedName, type HistoryTable } from '../../shared/migrations/history.js';
-import type { PlanIdentity } from '../../shared/migrations/plan-digest.js';
+import { alembicRestoreIdentity, type PlanIdentity } from '../../shared/migrations/plan-digest.js';
 import { directorySource, gitRefSource } from '../../shared/migrations/sources.js';
 import { classifyAlembicOps } from '../../shared/migrations/tools/alembic-ops.js';
 import {
@@ -45,6 +45,9 @@ export interface AlembicSchemaFacts {
   revisions: AlembicRevision[];
   revert: string[];
   after: string[];
+  /** alembic_version now (the database's, else the current release's heads) and the target release's heads. */
+  currentHeads: string[];
+  targetHeads: string[];
 }
 
 const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
@@ -208,18 +211,13 @@ export async function planAlembic(request: AlembicPlanRequest): Promise<SchemaPl
     downProblems: [],
     history: { exists: true, applied, current: currentSchema, dirty: false },
     checkout: [],
-    alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after },
+    alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after, currentHeads, targetHeads },
   };
 }
 
 /** The plan's identity as apply-down-migrations (down-migrations) computes it for Alembic. */
 export function alembicIdentity(facts: AlembicSchemaFacts, strategy: Strategy, currentSchema: string): PlanIdentity {
   if (strategy === 'down-migrations') return alembicPlanIdentity(facts.revisions, facts.revert, facts.after);
-  if (strategy === 'restore-backup')
-    return {
-      strategy,
-      targetVersion: facts.after.join(',') || '0',
-      reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
-    };
+  if (strategy === 'restore-backup') return alembicRestoreIdentity(facts.targetHeads, facts.currentHeads);
   return { strategy, targetVersion: currentSchema, reverts: [] };
 }
