@@ -13,14 +13,15 @@ import { createDemoWorld, ENVIRONMENT, type AppContext, type AppSetup, type Demo
 /**
  * The demo's second stack: an API service and a jobs service run from one image (python, Alembic
  * and the app's migrations inside it), on host networking, released with date tags. 2026-11-20 is
- * good; 2026-11-25-rc1 adds revision 0007 and a query on a column no migration created, so its
- * smoke test fails and deploy.yml's rollback job rolls it back through the same auto-rollback.yml and
+ * good; 2026-11-25-rc1 adds revision 0007, which renames users.name (lossless, reversible, but the
+ * good release's code cannot run without the column), and a query on a column no migration created,
+ * so its smoke test fails and deploy.yml's rollback job rolls it back through the same auto-rollback.yml and
  * rollback.yml as the first stack: only the repository variables differ (migrations-format alembic,
  * migrate-command `docker-compose run --rm migrate alembic`, services api,jobs). The downgrade runs in
  * the image of the release being left, the only one with 0007's downgrade().
  */
 const ALEMBIC_APP = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
-const STACK_FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'alembic-stack');
+const STACK_FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-stack');
 export const API_REPOSITORY = 'acme/api';
 /**
  * The API image's alembic, as a one-off container of the compose file's migrate service (the api
@@ -53,9 +54,14 @@ function writeRelease(dir: string, release: Release): void {
   mkdirSync(versions, { recursive: true });
   for (const file of ['env.py', 'script.py.mako'])
     cpSync(path.join(ALEMBIC_APP, 'alembic', file), path.join(dir, 'alembic', file));
-  for (const file of readdirSync(path.join(ALEMBIC_APP, 'alembic', 'versions')))
-    if (file.endsWith('.py') && file.slice(0, 4) <= release.head)
-      cpSync(path.join(ALEMBIC_APP, 'alembic', 'versions', file), path.join(versions, file));
+  // The fixture app's graph up to 0006 (a branch and a merge), then the stack's own 0007.
+  const shipped = (from: string, upTo: string) => {
+    for (const file of readdirSync(from))
+      if (file.endsWith('.py') && file.slice(0, 4) <= upTo && file.slice(0, 4) <= release.head)
+        cpSync(path.join(from, file), path.join(versions, file));
+  };
+  shipped(path.join(ALEMBIC_APP, 'alembic', 'versions'), '0006');
+  shipped(path.join(STACK_FIXTURE, 'versions'), '9999');
   cpSync(path.join(STACK_FIXTURE, 'service.py'), path.join(dir, 'service.py'));
   writeFileSync(
     path.join(dir, 'release.json'),
