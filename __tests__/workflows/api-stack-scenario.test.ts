@@ -13,7 +13,7 @@ import { unexpectedFailures } from '../../scripts/demo/main.js';
 import { findCalled, step } from '../../scripts/demo/scenario.js';
 
 /**
- * The demo's second stack (npm run demo plays it after the first): API and jobs services from one
+ * The demo's second stack (`npm run demo -- --api-stack` plays it after the first): API and jobs services from one
  * image with Alembic inside, date-tagged releases, deployed by the example deploy.yml; the broken
  * 2026-11-25-rc1 fails its smoke test and the same auto-rollback.yml and rollback.yml roll it back,
  * downgrading through `docker-compose run --rm migrate alembic` in the image being left.
@@ -42,13 +42,22 @@ describe('the API stack (Alembic in the image, date tags) through the workflows'
     expect(result.deploys[GOOD_TAG].conclusion).toBe('success');
     const smoke = step(result.deploys[BROKEN_TAG].jobs.deploy, 'Smoke test');
     expect(smoke?.outcome).toBe('failure');
+    // The release's own bug: /api/users selects a column no migration created.
+    expect(lines.join('\n')).toMatch(/- users \(\d+ attempts?\): status: expected 200, actual 500/);
     expect(unexpectedFailures(result)).toEqual([]);
   });
 
   it(`rolls back on its own to the previous date tag ${GOOD_TAG}, downgrading 0007 with the image's alembic`, () => {
     expect(result.rollback).toBe(findCalled(result.deploys[BROKEN_TAG], 'rollback', 'rollback'));
     expect(result.rollback.outputs).toMatchObject({ outcome: 'rolled-back', 'target-tag': GOOD_TAG });
-    expect(result.rollback.jobs.plan.outputs.strategy).toBe('down-migrations');
+    expect(result.rollback.jobs.plan.outputs).toMatchObject({
+      strategy: 'down-migrations',
+      'migrations-format': 'alembic',
+      'migrate-command': MIGRATE_COMMAND,
+    });
+    expect(result.rollback.jobs.plan.outputs.verdict).toContain(
+      `0007 rename users.name to display_name is breaking for ${GOOD_TAG}`,
+    );
     // 0007 renames users.name: breaking for the good release's code, but nothing is lost either way.
     const planned = JSON.parse(result.rollback.jobs.plan.outputs.migrations) as {
       version: string;
