@@ -28,7 +28,7 @@ export async function buildAlembicImage(
     PACKAGES.some((pkg) => name.toLowerCase() === pkg || name.toLowerCase().startsWith(`${pkg}-`)),
   );
   const sources = [...filesBelow(appDir), PYTHON, '/usr/bin/alembic'];
-  const tarball = await rootfsTarball(kind, hashInputs(sources, `alembic-app-v1 ${site.join(' ')}`), async (root) => {
+  const tarball = await rootfsTarball(kind, hashInputs(sources, `alembic-app-v2 ${site.join(' ')}`), async (root) => {
     mkdirSync(path.join(root, 'usr', 'bin'), { recursive: true });
     cpSync(PYTHON, path.join(root, 'usr', 'bin', 'python3'));
     cpSync('/usr/bin/alembic', path.join(root, 'usr', 'bin', 'alembic'));
@@ -37,6 +37,23 @@ export async function buildAlembicImage(
       filter: (source) => !/\/(test|idlelib|tkinter|__pycache__)$/.test(source),
     });
     for (const name of site) cpSync(path.join(SITE, name), path.join(root, SITE, name), { recursive: true });
+    // Compiled once here, or every container's first python start compiles what it imports
+    // (5.0 s against 1.5 s for alembic's imports at load 15): the stack starts several containers.
+    await runProcess(PYTHON, [
+      '-m',
+      'compileall',
+      '-q',
+      '-j',
+      '0',
+      '-s',
+      root,
+      '-p',
+      '/',
+      '--invalidation-mode',
+      'unchecked-hash',
+      path.join(root, 'usr', 'lib', 'python3.11'),
+      path.join(root, SITE),
+    ]);
     const objects = [PYTHON, ...filesBelow(root).filter((file) => file.endsWith('.so'))];
     const libraries = new Set<string>();
     for (const object of objects) for (const library of await sharedLibraries(object)) libraries.add(library);
