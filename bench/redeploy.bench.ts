@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { runProcess } from '../shared/process.js';
 import { runAction } from '../testkit/action-harness.js';
 import { createTestDatabase } from '../testkit/database.js';
@@ -18,6 +19,10 @@ import { median, timed, type Benchmark } from './types.js';
  * interval, 1s here, decides that difference).
  */
 const ROUNDS = 11;
+
+function loadAverage(): string {
+  return os.loadavg()[0].toFixed(2);
+}
 const TAGS = ['v1.1.0', 'v1.2.0'];
 
 async function bareRedeploy(project: ComposeProject, tag: string): Promise<number> {
@@ -87,6 +92,7 @@ const benchmark: Benchmark = {
   async run(log) {
     // Every harness run registers an exit hook that removes its temp files; 26 runs pass node's default of 10.
     process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
+    const loadAtStart = loadAverage();
     const database = await createTestDatabase('bench_redeploy');
     const plain = await createComposeProject({ databaseUrl: database.url, healthcheck: false });
     const checked = await createComposeProject({ databaseUrl: database.url, healthcheck: true });
@@ -114,6 +120,7 @@ const benchmark: Benchmark = {
         notes: [
           `all rounds, ms: bare ${same.bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${same.action.map((ms) => ms.toFixed(0)).join(', ')}`,
           `healthcheck project, ms: bare ${health.bare.map((ms) => ms.toFixed(0)).join(', ')}; redeploy-tag ${health.action.map((ms) => ms.toFixed(0)).join(', ')}`,
+          `load average (1 min) at the start ${loadAtStart}, at the end ${loadAverage()}: the machine is shared, and a second of fixed overhead weighs less as load stretches every compose run`,
           `with a compose healthcheck redeploy-tag also waits for the engine to report healthy (${healthRatio.toFixed(2)}x): the curl loop never waits for that; the engine's check interval (1s here) sets the gap`,
         ],
       };

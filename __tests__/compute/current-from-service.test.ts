@@ -5,7 +5,9 @@ import { runProcess } from '../../shared/process.js';
 import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
 import { demoImage, dockerEnv } from '../../testkit/demo-app.js';
 import { freePort, waitFor } from '../../testkit/services/free-port.js';
-import { testResourceName } from '../../testkit/services/index.js';
+import { serviceEnv, testResourceName } from '../../testkit/services/index.js';
+import { sshActionInputs, startSshServer } from '../../testkit/sshd.js';
+import { leaksOf } from '../../testkit/action-harness.js';
 import { freePortDecade } from '../../testkit/swarm-stack.js';
 import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectSuccess, migrationsOf } from './support.js';
@@ -161,6 +163,33 @@ describe('compute-rollback-target reading the current version from a swarm servi
     expect(result.summary).toContain(
       `| Current | v1.2.0 (image tag of swarm service ${service} (${demoImage('v1.2.0')})) |`,
     );
+  });
+
+  it('reads it on the swarm manager over SSH (real sshd), the runner without an engine', async () => {
+    const server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+    try {
+      const result = await compute(
+        repo.dir,
+        {
+          'current-from-swarm-service': service,
+          target: 'previous',
+          'migrations-dir': 'db/migrations',
+          ...sshActionInputs(server),
+        },
+        { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } },
+      );
+      expectSuccess(result);
+      expect(result.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0' });
+      expect(result.summary).toContain(
+        `| Current | v1.2.0 (image tag of swarm service ${service} on \`${server.user}@127.0.0.1:${server.port}\` (${demoImage('v1.2.0')})) |`,
+      );
+      expect(leaksOf(result, server.privateKey)).toEqual([]);
+      const refused = await compute(repo.dir, { target: 'previous', current: 'v1.2.0', ...sshActionInputs(server) });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.errors[0]).toContain('Input "ssh-host" is set but "current-from-swarm-service" is not');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('names the input for a service the swarm does not have, and refuses both sources at once', async () => {

@@ -430,6 +430,38 @@ describe('redeploy-tag input checks (nothing runs, nothing changes)', () => {
     expect(result.errors[0]).toContain('set the image input');
   });
 
+  it('reports a project compose refuses as it reads it for `up` (every key known, a dependency undefined) as refused: nothing restored, the container unchanged', async () => {
+    const before = await project.running();
+    const text = composeFileText({
+      port: project.port,
+      databaseUrl: database.url,
+      image: demoImage('${IMAGE_TAG}'),
+      healthcheck: false,
+    });
+    writeFileSync(
+      path.join(project.dir, 'undefined-dependency.yml'),
+      text.replace(/^( {4}image: .*\n)/m, '$1    depends_on: [cache]\n'),
+    );
+    const result = await runAction('redeploy-tag', {
+      inputs: projectInputs(project, { tag: 'v1.1.0', 'compose-file': 'undefined-dependency.yml' }),
+      env: dockerEnv(),
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toMatch(
+      /^The compose project is not valid: .*config -q failed on this runner[\s\S]*cache/,
+    );
+    expect(result.errors[0]).toContain('Nothing was changed.');
+    expect(result.outputs.outcome).toBe('refused');
+    expect(result.summary).toContain('refused before anything was changed');
+    expect(result.log).not.toContain('Restoring api');
+    expect(result.events.map((event) => [event.event, event.outcome])).toEqual([
+      ['rollback_start', undefined],
+      ['rollback_complete', 'refused'],
+    ]);
+    const after = await project.running();
+    expect([after.id, after.image]).toEqual([before.id, demoImage('v1.2.0')]);
+  });
+
   it('asks for known-hosts with ssh-host, and refuses ssh settings without ssh-host', async () => {
     const noKnownHosts = await runAction('redeploy-tag', {
       inputs: projectInputs(project, { tag: 'v1.1.0', 'ssh-host': 'deploy.example.com' }),

@@ -110,3 +110,90 @@ describe('stopping swarm services for a database change, and the redeploy restor
     }
   });
 });
+
+describe('a redeploy from 0 replicas whose new tasks fail', () => {
+  let database: TestDatabase;
+  let crashing: SwarmStack;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('swarm_stop_fail');
+    crashing = await createSwarmStack({
+      databaseUrl: database.url,
+      crashOn: 'v1.1.0',
+      healthcheck: false,
+      replicas: 2,
+    });
+    await crashing.deploy('v1.2.0');
+  });
+  afterAll(async () => {
+    await crashing?.remove();
+    await database?.drop();
+  });
+
+  /** The api back at its spec before the redeploy: 0 replicas of v1.2.0, no task running or starting. */
+  async function expectStoppedAtPrevious(): Promise<void> {
+    const api = await crashing.service('api');
+    expect([api.reference, api.replicas]).toEqual([demoImage('v1.2.0'), 0]);
+    const live = (await crashing.tasks('api')).filter(
+      (task) => task.desiredState === 'running' || ['running', 'starting', 'preparing'].includes(task.state),
+    );
+    expect(live.map((task) => [task.image.split('@')[0], task.state])).toEqual([]);
+  }
+
+  it("is rolled back to the previous spec (0 replicas) and reported failed with the task's error, for a stack and for a named service", async () => {
+    const stop = await runAction('stop-services', {
+      inputs: { strategy: 'swarm', stack: crashing.name, services: 'api', timeout: '90s' },
+      env: dockerEnv(),
+    });
+    expect({ exitCode: stop.exitCode, errors: stop.errors }).toEqual({ exitCode: 0, errors: [] });
+    const api = `${crashing.name}_api`;
+    expect(JSON.parse(stop.outputs.replicas)).toEqual({ [api]: 2 });
+
+    const viaStack = await runAction('redeploy-tag', {
+      inputs: {
+        strategy: 'swarm',
+        stack: crashing.name,
+        'compose-file': 'stack.yml',
+        'working-directory': crashing.dir,
+        'health-timeout': '90s',
+        tag: 'v1.1.0',
+        services: 'api',
+        replicas: stop.outputs.replicas,
+      },
+      env: dockerEnv(),
+    });
+    const viaService = await (async () => {
+      await expectStoppedAtPrevious();
+      return await runAction('redeploy-tag', {
+        inputs: {
+          strategy: 'swarm',
+          services: api,
+          'health-timeout': '90s',
+          tag: 'v1.1.0',
+          replicas: stop.outputs.replicas,
+        },
+        env: dockerEnv(),
+      });
+    })();
+    for (const result of [viaStack, viaService]) {
+      expect(result.exitCode).toBe(1);
+      expect(result.errors.join('\n')).toMatch(
+        /to v1\.1\.0 failed: .*Failing task: \S+_api task [0-9a-z]{12} on \S+ \([0-9a-z]{12}\): "task: non-zero exit \(3\)"/,
+      );
+      expect(result.log).toMatch(
+        /::group::Last 20 log lines of \S+_api \(task container [0-9a-f]{12}\)\n(.*\n)*fatal: export worker cannot start/,
+      );
+      expect(result.log).toContain(`Rolling back ${api}: docker service rollback --detach ${api}`);
+      expect(result.outputs.outcome).toBe('restored');
+      const [reported] = JSON.parse(result.outputs['services-json']) as {
+        service: string;
+        failedTasks: { error: string }[];
+      }[];
+      expect([reported.service, reported.failedTasks[0].error]).toEqual([api, 'task: non-zero exit (3)']);
+      expect(result.log).toContain(
+        `on-failure restore-previous: rolled back ${api} to ${demoImage('v1.2.0')} at 0 replicas, stopped as it was`,
+      );
+    }
+    await expectStoppedAtPrevious();
+  });
+});

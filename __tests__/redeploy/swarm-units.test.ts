@@ -12,12 +12,12 @@ import { judgeService, type SwarmGoal } from '../../shared/engine/swarm-watch.js
 const IMAGE = 'localhost/app:v1.1.0';
 const OLD = 'localhost/app:v1.2.0';
 
-function service(update?: SwarmService['update'], replicas = 2): SwarmService {
+function service(update?: SwarmService['update'], replicas = 2, image = IMAGE): SwarmService {
   return {
     id: 'svc1',
     name: 'shop_api',
-    image: IMAGE,
-    reference: IMAGE,
+    image,
+    reference: image,
     tag: 'v1.1.0',
     mode: 'replicated',
     replicas,
@@ -146,18 +146,34 @@ describe('judging a swarm service during an update', () => {
     const rollback: SwarmGoal = { ...goal, image: OLD, expect: { kind: 'rollback', after: updating.startedAt } };
     const tasks = [task('back1', { image: OLD }), task('back2', { image: OLD })];
     expect(
-      judgeService(rollback, service({ state: 'rollback_started', startedAt: '2026-01-01T00:02:00Z' }), tasks).state,
+      judgeService(rollback, service({ state: 'rollback_started', startedAt: '2026-01-01T00:02:00Z' }, 2, OLD), tasks)
+        .state,
     ).toBe('progressing');
     expect(
-      judgeService(rollback, service({ state: 'rollback_completed', startedAt: '2026-01-01T00:02:00Z' }), tasks),
+      judgeService(
+        rollback,
+        service({ state: 'rollback_completed', startedAt: '2026-01-01T00:02:00Z' }, 2, OLD),
+        tasks,
+      ),
     ).toMatchObject({ state: 'ready', detail: `2/2 task(s) running ${OLD}, rollback completed` });
     expect(
       judgeService(
         rollback,
-        service({ state: 'rollback_paused', startedAt: '2026-01-01T00:02:00Z', message: 'rollback paused' }),
+        service({ state: 'rollback_paused', startedAt: '2026-01-01T00:02:00Z', message: 'rollback paused' }, 2, OLD),
         tasks,
       ).state,
     ).toBe('failed');
+  });
+
+  it('back at 0 replicas (a stopped service whose redeploy failed), is done once the spec names the previous image and no task runs', () => {
+    const stopped: SwarmGoal = { ...goal, image: OLD, expect: undefined };
+    const failedNew = task('new1', { image: IMAGE, state: 'failed', desiredState: 'shutdown' });
+    // Before the rollback reached the spec: 0 tasks would do, but the spec still names the failed image.
+    expect(judgeService(stopped, service(undefined, 0, IMAGE), [failedNew]).state).toBe('progressing');
+    expect(judgeService(stopped, service(undefined, 0, OLD), [failedNew])).toMatchObject({
+      state: 'ready',
+      detail: `0/0 task(s) running ${OLD}`,
+    });
   });
 
   it('with no update expected (spec unchanged), needs only the tasks; a service that is gone fails', () => {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainers } from '../../shared/engine/containers.js';
-import { localExecutor } from '../../shared/engine/executor.js';
+import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
+import { openHostExecutor, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { inspectServices, servicesWithTasks } from '../../shared/engine/swarm.js';
 import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
@@ -108,18 +109,33 @@ async function fromService(service: string, project: string, catalog: TagCatalog
 }
 
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
-async function fromSwarmService(name: string, catalog: TagCatalog): Promise<CurrentVersion> {
-  const [service] = await inspectServices(localExecutor, [name]);
+async function fromSwarmService(
+  name: string,
+  catalog: TagCatalog,
+  ssh: SshSettings | undefined,
+): Promise<CurrentVersion> {
+  const executor: HostExecutor & { close?: () => Promise<void> } = ssh
+    ? await openHostExecutor(ssh, '.')
+    : localExecutor;
+  try {
+    return await readSwarmService(executor, name, catalog);
+  } finally {
+    await executor.close?.();
+  }
+}
+
+async function readSwarmService(executor: HostExecutor, name: string, catalog: TagCatalog): Promise<CurrentVersion> {
+  const [service] = await inspectServices(executor, [name]);
   if (!service) {
     throw new InputError(
       'current-from-swarm-service',
-      `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`,
+      `names "${name}", which is not a service of the swarm ${executor.remote ? `on ${executor.description}` : 'DOCKER_HOST points at'}.`,
       {
         hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
       },
     );
   }
-  const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+  const { tasks } = await servicesWithTasks(executor, [service.id]);
   const running = [
     ...new Set(
       tasks
@@ -139,7 +155,8 @@ async function fromSwarmService(name: string, catalog: TagCatalog): Promise<Curr
       { hint: 'Set "current" to the release tag running now.' },
     );
   }
-  return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+  const where = executor.remote ? ` on \`${executor.description}\`` : '';
+  return { release, source: 'service', detail: `image tag of swarm service ${name}${where} (${service.reference})` };
 }
 
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
@@ -170,7 +187,8 @@ export async function resolveCurrent(
   // Without GitHub, the deploy host's own record of what it runs.
   const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
   if (fromLedger) return fromLedger;
-  if (inputs.currentFromSwarmService) return await fromSwarmService(inputs.currentFromSwarmService, catalog);
+  if (inputs.currentFromSwarmService)
+    return await fromSwarmService(inputs.currentFromSwarmService, catalog, inputs.ssh);
   if (inputs.currentFromService) {
     return await fromService(
       inputs.currentFromService,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
@@ -55,6 +56,8 @@ export interface ComputeInputs {
   currentFromService?: string;
   /** A Docker Swarm service whose image tag is the current version. */
   currentFromSwarmService?: string;
+  /** The swarm manager currentFromSwarmService is read on; the runner's engine when undefined. */
+  ssh?: SshSettings;
   projectName?: string;
   /** The deployment ledger on this runner: current and last-successful-deployment without GitHub, and the latest backup. */
   ledger?: string;
@@ -200,6 +203,12 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
       'current-from-swarm-service',
       'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.',
     );
+  const ssh = readSshInputs();
+  if (ssh && !currentFromSwarmService)
+    throw new InputError(
+      'ssh-host',
+      'is set but "current-from-swarm-service" is not: ssh-host is the swarm manager that service is read on.',
+    );
   const projectName = stringInput('project-name', {
     pattern: /^[a-z0-9][a-z0-9_-]*$/,
     patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
@@ -227,6 +236,7 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     skipTags: listInput('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
     currentFromService,
     currentFromSwarmService,
+    ssh,
     projectName,
     ledger,
   };

@@ -12,7 +12,7 @@ import { prepareCompose } from './compose-strategy.js';
 import { prepareSwarm } from './swarm-strategy.js';
 import { startDeploymentRecord, type DeploymentRecorder } from './deployment.js';
 import { readRedeployInputs, type RedeployInputs } from './inputs.js';
-import { commonTag, type PreparedRedeploy, type RedeployReport } from './plan.js';
+import { commonTag, RefusedError, type PreparedRedeploy, type RedeployReport } from './plan.js';
 import { redeployOutputs, redeploySummary, type Totals } from './report.js';
 
 /** One module per strategy, behind PreparedRedeploy. */
@@ -96,10 +96,9 @@ export async function run(): Promise<void> {
       environment: inputs.environment,
     });
 
-    try {
-      await plan.verify();
-    } catch (error) {
+    const refused = async (error: unknown, deployment?: DeploymentRecorder): Promise<never> => {
       const durationMs = Date.now() - startedAt;
+      await deployment?.finish(false, `${inputs.tag} refused, nothing changed: ${errorMessage(error)}`);
       event('rollback_complete', {
         from: from ?? null,
         to: inputs.tag,
@@ -107,9 +106,20 @@ export async function run(): Promise<void> {
         outcome: 'refused',
         duration_ms: durationMs,
         duration: formatDuration(durationMs),
+        deployment_id: deployment?.id,
       });
-      await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, errorMessage(error));
+      await finish(
+        plan,
+        undefined,
+        { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'refused' },
+        errorMessage(error),
+      );
       throw error;
+    };
+    try {
+      await plan.verify();
+    } catch (error) {
+      await refused(error);
     }
 
     if (inputs.verifyOnly) {
@@ -138,6 +148,7 @@ export async function run(): Promise<void> {
     try {
       report = await plan.execute(startedAt);
     } catch (error) {
+      if (error instanceof RefusedError) await refused(error, deployment);
       // An engine or SSH failure half-way: the state is unknown, so no restore is attempted, but the
       // record must not say "in progress" forever, and the event stream must see the end.
       const durationMs = Date.now() - startedAt;

@@ -1,3 +1,5 @@
+import { ActionError } from '../../shared/errors.js';
+
 /**
  * What a strategy hands back to main: what ran before, what it will deploy, and (after execute)
  * what happened. Strategies differ in how they deploy; reporting, events and the GitHub
@@ -81,7 +83,20 @@ export interface PreparedRedeploy {
   targets: ServiceTarget[];
   /** Checks that the target image exists or can be pulled; throws, with nothing changed, when not. */
   verify(): Promise<void>;
+  /** Throws RefusedError when the tool refused the change before acting. */
   execute(startedAt: number): Promise<RedeployReport>;
+}
+
+/**
+ * The tool refused the change before it acted (compose reads and validates the whole project
+ * before `up` stops or creates anything): reported like a refusal in verify, not as a redeploy
+ * that stopped half-way, and nothing is restored.
+ */
+export class RefusedError extends ActionError {
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options);
+    this.name = 'RefusedError';
+  }
 }
 
 /** One tag for a set of services: theirs when they agree, else "svc=tag" pairs. */

@@ -95,8 +95,9 @@ export async function pollReadyUrl(
       // A proxy's refusal says more than its code.
       last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : (error as Error).message;
     }
-    // Quick at first (a restarted service usually answers within a second), then easing off.
-    const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
+    // Quick at first, as often as a runbook's curl loop (a restarted service usually answers within
+    // a second or two, and each poll is one small request), then easing off.
+    const wait = Math.min(attempts < 40 ? 50 : 500, options.intervalMs ?? Infinity);
     if (Date.now() + wait >= deadline || options.signal?.aborted)
       return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
     await new Promise((resolve) => setTimeout(resolve, wait));

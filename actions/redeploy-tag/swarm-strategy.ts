@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError } from '../../shared/errors.js';
+import { stringify as stringifyYaml } from 'yaml';
 import type { FileServiceConfig } from '../../shared/engine/compose-file.js';
+import { writeComposeOverride } from '../../shared/engine/compose.js';
 import { imageTag } from '../../shared/engine/containers.js';
 import type { HostExecutor } from '../../shared/engine/executor.js';
 import { inspectImage, registryDigest } from '../../shared/engine/images.js';
@@ -30,6 +32,7 @@ import {
   stackDeployArgs,
   stackDeployDetachFlag,
   stackServiceName,
+  stackShortName,
   type StackFiles,
 } from '../../shared/engine/swarm-stack.js';
 import { SwarmWatcher, type SwarmGoal, type SwarmServiceStatus } from '../../shared/engine/swarm-watch.js';
@@ -251,20 +254,29 @@ async function applyChange(run: SwarmRun): Promise<void> {
   const { inputs, executor, stack, env } = run;
   const echo = (line: string) => core.info(`  ${line}`);
   if (stack) {
-    core.info(
-      `Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`,
-    );
-    await deployStack(executor, stack, env, run.detachFlag, echo);
-    // The stack's file sets the replicas it gives (1 when it says none): the recorded counts go after it.
-    if (inputs.replicas && Object.keys(inputs.replicas).length > 0) {
-      const args = [
-        'service',
-        'scale',
-        '--detach',
-        ...Object.entries(inputs.replicas).map(([name, n]) => `${name}=${n}`),
-      ];
-      core.info(`Restoring the recorded replicas: ${formatCommand('docker', args)}`);
-      await executor.run('docker', args, { timeoutMs: 120_000, onStderrLine: echo });
+    // The recorded replicas go in the same deploy, through a last -c file, and not by a `docker
+    // service scale` after it: one update, so the spec before it (`docker service rollback`'s
+    // target when it fails) is the one this step started from, e.g. the stopped one at 0 replicas.
+    const replicas = Object.entries(inputs.replicas ?? {});
+    const override =
+      replicas.length > 0
+        ? await writeComposeOverride(
+            executor,
+            stringifyYaml({
+              services: Object.fromEntries(
+                replicas.map(([name, count]) => [stackShortName(stack.stack, name), { deploy: { replicas: count } }]),
+              ),
+            }),
+          )
+        : undefined;
+    try {
+      const extraFiles = override ? [override.path] : [];
+      core.info(
+        `Deploying: ${formatCommand('docker', stackDeployArgs(stack, [], extraFiles))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''}${replicas.length > 0 ? `; the recorded replicas ${replicas.map(([name, count]) => `${name}=${count}`).join(', ')}` : ''})`,
+      );
+      await deployStack(executor, stack, env, run.detachFlag, echo, extraFiles);
+    } finally {
+      await override?.remove();
     }
     return;
   }
@@ -582,7 +594,10 @@ async function restorePrevious(
       );
       continue;
     }
-    if (!goal.expect) continue;
+    // From 0 replicas the update is not watched as one (it may not be recorded), but it changed the
+    // spec all the same: its previous spec, the stopped one, is what comes back.
+    const fromZero = was.replicas === 0 && was.taskTemplate !== status?.service?.taskTemplate;
+    if (!goal.expect && !fromZero) continue;
     if (!status?.rolledBackBySwarm) {
       core.info(`Rolling back ${goal.name}: docker service rollback --detach ${goal.name}`);
       try {
@@ -603,10 +618,14 @@ async function restorePrevious(
       serviceId: goal.serviceId,
       name: goal.name,
       image: was.image,
-      expect: {
-        kind: 'rollback',
-        after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
-      },
+      // Back at 0 replicas no task is replaced, so there is no rollback to wait for: the spec's
+      // image and no task left running the failed one is the end.
+      expect: fromZero
+        ? undefined
+        : {
+            kind: 'rollback',
+            after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
+          },
       knownTaskIds: known,
     });
   }
@@ -621,11 +640,15 @@ async function restorePrevious(
     if (!watched.ok) problems.push(watched.failure ?? 'the rollback did not complete');
   }
   const ok = problems.length === 0;
-  const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
+  const stopped = (goal: SwarmGoal) =>
+    run.before.services.find((service) => service.id === goal.serviceId)?.replicas === 0;
+  const back = rollbackGoals.map(
+    (goal) => `${goal.name} to ${withoutDigest(goal.image)}${stopped(goal) ? ' at 0 replicas, stopped as it was' : ''}`,
+  );
   const how =
     bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
   const detail = ok
-    ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again`
+    ? `rolled back ${back.join(', ')} (${how}); ${rollbackGoals.every(stopped) ? 'no task runs' : 'every task runs it and is healthy again'}`
     : `restore incomplete: ${problems.join('; ')}`;
   (ok ? core.info : core.error)(`on-failure restore-previous: ${detail}`);
   return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };

@@ -28727,6 +28727,58 @@ function resolveServicesFromTexts(texts, services, env) {
     }
     return resolved;
 }
+/** The Compose Specification's top-level and service keys, as compose 1.29's schema (compose_spec.json) lists them. */
+const TOP_LEVEL_KEYS = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs']);
+const SERVICE_KEYS = new Set(('deploy build blkio_config cap_add cap_drop cgroup_parent command configs container_name cpu_count cpu_percent ' +
+    'cpu_shares cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpus cpuset credential_spec depends_on ' +
+    'device_cgroup_rules devices dns dns_opt dns_search domainname entrypoint env_file environment expose extends ' +
+    'external_links extra_hosts group_add healthcheck hostname image init ipc isolation labels links logging ' +
+    'mac_address mem_limit mem_reservation mem_swappiness memswap_limit network_mode networks oom_kill_disable ' +
+    'oom_score_adj pid pids_limit platform ports privileged profiles pull_policy read_only restart runtime scale ' +
+    'security_opt shm_size secrets sysctls stdin_open stop_grace_period stop_signal storage_opt tmpfs tty ulimits ' +
+    'user userns_mode volumes volumes_from working_dir').split(' '));
+/**
+ * Keys of the compose files that the Compose Specification does not define (top level, or of a
+ * service), e.g. `services.api.restart_policy`; an empty list when every key is known, undefined
+ * when the files cannot be read or parsed here. A quick look, not a validation: compose checks
+ * everything again when it reads the project, and a key listed here may be one a newer compose
+ * knows, so the caller asks compose before refusing anything.
+ */
+function unknownComposeKeys(workingDirectory, files) {
+    if (files.length === 0)
+        return undefined;
+    const unknown = [];
+    for (const file of files) {
+        let document;
+        try {
+            document = parseYaml(readFileSync(path.resolve(workingDirectory, file), 'utf8'), { merge: true });
+        }
+        catch {
+            return undefined;
+        }
+        if (!document || typeof document !== 'object' || Array.isArray(document))
+            return undefined;
+        const extension = (key) => key.startsWith('x-');
+        for (const key of Object.keys(document))
+            if (!TOP_LEVEL_KEYS.has(key) && !extension(key))
+                unknown.push(`${file}: ${key}`);
+        const services = document.services;
+        if (services === undefined)
+            continue;
+        if (!services || typeof services !== 'object' || Array.isArray(services))
+            return undefined;
+        for (const [name, service] of Object.entries(services)) {
+            if (service === null)
+                continue;
+            if (typeof service !== 'object' || Array.isArray(service))
+                return undefined;
+            for (const key of Object.keys(service))
+                if (!SERVICE_KEYS.has(key) && !extension(key))
+                    unknown.push(`${file}: services.${name}.${key}`);
+        }
+    }
+    return unknown;
+}
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
@@ -29120,10 +29172,13 @@ function imageOverrideYaml(images) {
     return stringifyYaml({ services });
 }
 async function writeImageOverride(executor, images) {
-    const content = imageOverrideYaml(images);
+    return await writeComposeOverride(executor, imageOverrideYaml(images));
+}
+/** A compose file with `content`, written where compose (or `docker stack deploy`) runs, for the last -f/-c. */
+async function writeComposeOverride(executor, content) {
     if (!executor.remote) {
         const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'redeploy-override-'));
-        const file = path.join(dir, 'docker-compose.override-image.yml');
+        const file = path.join(dir, 'docker-compose.override.yml');
         writeFileSync(file, content);
         return { path: file, remove: async () => rmSync(dir, { recursive: true, force: true }) };
     }
@@ -29674,7 +29729,11 @@ function judgeService(goal, service, allTasks, nodeName) {
     const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
     const updateDone = !goal.expect || fresh?.state === doneState;
     const others = current.filter((task) => !sameImage(task.image, goal.image));
-    const allRunning = running.length === desired && others.length === 0 && current.length === desired;
+    // The spec itself must name the image too: a service at 0 replicas has no task to show it.
+    const allRunning = running.length === desired &&
+        others.length === 0 &&
+        current.length === desired &&
+        sameImage(service.image, goal.image);
     const progress = `${running.length}/${desired} task(s) running ${tag}`;
     if (allRunning && updateDone)
         return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };

@@ -161,3 +161,52 @@ export function resolveServicesFromTexts(
   }
   return resolved;
 }
+
+/** The Compose Specification's top-level and service keys, as compose 1.29's schema (compose_spec.json) lists them. */
+const TOP_LEVEL_KEYS = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs']);
+const SERVICE_KEYS = new Set(
+  (
+    'deploy build blkio_config cap_add cap_drop cgroup_parent command configs container_name cpu_count cpu_percent ' +
+    'cpu_shares cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpus cpuset credential_spec depends_on ' +
+    'device_cgroup_rules devices dns dns_opt dns_search domainname entrypoint env_file environment expose extends ' +
+    'external_links extra_hosts group_add healthcheck hostname image init ipc isolation labels links logging ' +
+    'mac_address mem_limit mem_reservation mem_swappiness memswap_limit network_mode networks oom_kill_disable ' +
+    'oom_score_adj pid pids_limit platform ports privileged profiles pull_policy read_only restart runtime scale ' +
+    'security_opt shm_size secrets sysctls stdin_open stop_grace_period stop_signal storage_opt tmpfs tty ulimits ' +
+    'user userns_mode volumes volumes_from working_dir'
+  ).split(' '),
+);
+
+/**
+ * Keys of the compose files that the Compose Specification does not define (top level, or of a
+ * service), e.g. `services.api.restart_policy`; an empty list when every key is known, undefined
+ * when the files cannot be read or parsed here. A quick look, not a validation: compose checks
+ * everything again when it reads the project, and a key listed here may be one a newer compose
+ * knows, so the caller asks compose before refusing anything.
+ */
+export function unknownComposeKeys(workingDirectory: string, files: readonly string[]): string[] | undefined {
+  if (files.length === 0) return undefined;
+  const unknown: string[] = [];
+  for (const file of files) {
+    let document: unknown;
+    try {
+      document = parseYaml(readFileSync(path.resolve(workingDirectory, file), 'utf8'), { merge: true });
+    } catch {
+      return undefined;
+    }
+    if (!document || typeof document !== 'object' || Array.isArray(document)) return undefined;
+    const extension = (key: string) => key.startsWith('x-');
+    for (const key of Object.keys(document))
+      if (!TOP_LEVEL_KEYS.has(key) && !extension(key)) unknown.push(`${file}: ${key}`);
+    const services = (document as { services?: unknown }).services;
+    if (services === undefined) continue;
+    if (!services || typeof services !== 'object' || Array.isArray(services)) return undefined;
+    for (const [name, service] of Object.entries(services as Record<string, unknown>)) {
+      if (service === null) continue;
+      if (typeof service !== 'object' || Array.isArray(service)) return undefined;
+      for (const key of Object.keys(service))
+        if (!SERVICE_KEYS.has(key) && !extension(key)) unknown.push(`${file}: services.${name}.${key}`);
+    }
+  }
+  return unknown;
+}

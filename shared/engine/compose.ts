@@ -284,10 +284,14 @@ export async function writeImageOverride(
   executor: HostExecutor,
   images: Record<string, string>,
 ): Promise<ComposeOverride> {
-  const content = imageOverrideYaml(images);
+  return await writeComposeOverride(executor, imageOverrideYaml(images));
+}
+
+/** A compose file with `content`, written where compose (or `docker stack deploy`) runs, for the last -f/-c. */
+export async function writeComposeOverride(executor: HostExecutor, content: string): Promise<ComposeOverride> {
   if (!executor.remote) {
     const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'redeploy-override-'));
-    const file = path.join(dir, 'docker-compose.override-image.yml');
+    const file = path.join(dir, 'docker-compose.override.yml');
     writeFileSync(file, content);
     return { path: file, remove: async () => rmSync(dir, { recursive: true, force: true }) };
   }

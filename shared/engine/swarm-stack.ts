@@ -24,6 +24,11 @@ export function stackServiceName(stack: string, service: string): string {
   return `${stack}_${service}`;
 }
 
+/** The service's name in the stack's files, from its swarm name. */
+export function stackShortName(stack: string, name: string): string {
+  return name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name;
+}
+
 async function readFileText(executor: HostExecutor, workingDirectory: string, file: string): Promise<string> {
   if (!executor.remote) {
     try {
@@ -112,12 +117,17 @@ export async function stackDeployDetachFlag(executor: HostExecutor): Promise<str
   return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
 }
 
-export function stackDeployArgs(stack: StackFiles, extra: readonly string[] = []): string[] {
+/** `extraFiles` go last, so what they set wins (the recorded replicas over the file's). */
+export function stackDeployArgs(
+  stack: StackFiles,
+  extra: readonly string[] = [],
+  extraFiles: readonly string[] = [],
+): string[] {
   // Digests are resolved only for images that changed, so the stack's other services stay as they are.
   return [
     'stack',
     'deploy',
-    ...stack.files.flatMap((file) => ['-c', file]),
+    ...[...stack.files, ...extraFiles].flatMap((file) => ['-c', file]),
     '--resolve-image',
     'changed',
     ...extra,
@@ -132,8 +142,9 @@ export async function deployStack(
   env: Record<string, string>,
   detachFlag: readonly string[],
   onLine?: (line: string) => void,
+  extraFiles: readonly string[] = [],
 ): Promise<RunResult> {
-  const args = stackDeployArgs(stack, detachFlag);
+  const args = stackDeployArgs(stack, detachFlag, extraFiles);
   try {
     return await executor.run('docker', args, {
       cwd: stack.workingDirectory,

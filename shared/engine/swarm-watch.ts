@@ -117,7 +117,12 @@ export function judgeService(
   const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
   const updateDone = !goal.expect || fresh?.state === doneState;
   const others = current.filter((task) => !sameImage(task.image, goal.image));
-  const allRunning = running.length === desired && others.length === 0 && current.length === desired;
+  // The spec itself must name the image too: a service at 0 replicas has no task to show it.
+  const allRunning =
+    running.length === desired &&
+    others.length === 0 &&
+    current.length === desired &&
+    sameImage(service.image, goal.image);
   const progress = `${running.length}/${desired} task(s) running ${tag}`;
   if (allRunning && updateDone)
     return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
