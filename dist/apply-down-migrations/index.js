@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(47763);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16958);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 47763:
+/***/ 16958:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40700,7 +40700,78 @@ async function openHostExecutor(ssh, workingDirectory) {
     });
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-command.ts
+
+
+
+/**
+ * The team's `alembic` as this suite runs it (migrate-command): an argument array, never a shell,
+ * with the environment the team's env.py reads. apply-down-migrations runs its downgrade with it;
+ * both it and compute-rollback-target render Alembic's offline SQL (`--sql`) with it.
+ */
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+function parseMigrateCommand(text) {
+    const words = [];
+    let word;
+    let quote;
+    for (const char of text.trim()) {
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else
+                word += char;
+        }
+        else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= '';
+        }
+        else if (/\s/.test(char)) {
+            if (word !== undefined)
+                words.push(word);
+            word = undefined;
+        }
+        else {
+            word = (word ?? '') + char;
+        }
+    }
+    if (quote)
+        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+    if (word !== undefined)
+        words.push(word);
+    if (words.length === 0)
+        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+    return words;
+}
+/**
+ * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
+ * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
+ */
+function alembicEnv(target, databaseUrl) {
+    const url = databaseUrl ??
+        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const env = { DATABASE_URL: url };
+    for (const [name, value] of Object.entries(pgToolEnv(target)))
+        if (value !== undefined && name !== 'PGOPTIONS')
+            env[name] = value;
+    return env;
+}
+/**
+ * Alembic's offline SQL (`<command> upgrade|downgrade <from>:<to> --sql`): what its upgrade() or
+ * downgrade() functions emit, rendered without a database connection.
+ */
+async function offlineAlembicSql(command, executor, direction, range, options = {}) {
+    const [program, ...args] = [...command, direction, range, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
+
 
 
 
@@ -40740,42 +40811,6 @@ function planTarget(entries) {
 /** Formats this action reverts: the SQL-file tools, and Alembic (the team's own alembic downgrade). */
 const FORMATS = [...MIGRATION_FORMATS, 'alembic'];
 const REVISION = /^[A-Za-z0-9_]+$/;
-/**
- * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
- * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
- */
-function parseMigrateCommand(text) {
-    const words = [];
-    let word;
-    let quote;
-    for (const char of text.trim()) {
-        if (quote) {
-            if (char === quote)
-                quote = undefined;
-            else
-                word += char;
-        }
-        else if (char === "'" || char === '"') {
-            quote = char;
-            word ??= '';
-        }
-        else if (/\s/.test(char)) {
-            if (word !== undefined)
-                words.push(word);
-            word = undefined;
-        }
-        else {
-            word = (word ?? '') + char;
-        }
-    }
-    if (quote)
-        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
-    if (word !== undefined)
-        words.push(word);
-    if (words.length === 0)
-        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
-    return words;
-}
 /** Inputs only Alembic uses; set with another format they are a mistake. */
 const ALEMBIC_ONLY = {
     'migrate-command': 'alembic',
@@ -41474,14 +41509,6 @@ function checkAlembicVersion(current, revisions, where) {
 function downgradeArguments(command, target) {
     return [...command, 'downgrade', target];
 }
-/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-async function offlineDowngradeSql(command, executor, from, to, options = {}) {
-    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
-    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
-    return result.stdout;
-}
 async function revertWithAlembic(options) {
     const started = Date.now();
     const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
@@ -41558,6 +41585,7 @@ function headsAfterReverting(revisions, current, revert) {
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/alembic.ts
+
 
 
 
@@ -41743,19 +41771,6 @@ async function runChecked(inputs, revisions, client, proof, started) {
         await executor.close?.();
     }
 }
-/**
- * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
- * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
- */
-function alembicEnv(target, databaseUrl) {
-    const url = databaseUrl ??
-        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
-    const env = { DATABASE_URL: url };
-    for (const [name, value] of Object.entries(pgToolEnv(target)))
-        if (value !== undefined && name !== 'PGOPTIONS')
-            env[name] = value;
-    return env;
-}
 function entryOf(revision) {
     return { version: revision.revision, name: revision.message, file: revision.file, transactional: true };
 }
@@ -41766,7 +41781,10 @@ async function dryRunSql(inputs, executor, env, current, target, revisions) {
         for (const from of current) {
             if (downgradePlan(revisions, [from], to === 'base' ? [] : [to]).revert.length === 0)
                 continue;
-            parts.push(await offlineDowngradeSql(inputs.command, executor, from, to, { cwd: inputs.workingDirectory, env }));
+            parts.push(await offlineAlembicSql(inputs.command, executor, 'downgrade', `${from}:${to}`, {
+                cwd: inputs.workingDirectory,
+                env,
+            }));
         }
         if (parts.length)
             break;

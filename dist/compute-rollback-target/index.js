@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2741);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3937);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2741:
+/***/ 3937:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41006,14 +41006,14 @@ function parseCompatFile(text, inputName, file) {
         const where = `${file} line ${index + 1}`;
         const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
         if (!match)
-            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+            throw new errors/* InputError */.dz(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
         const [, app, schema] = match;
         if (matrix.has(app))
-            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
+            throw new errors/* InputError */.dz(inputName, `${where}: app version ${app} is listed twice.`);
         matrix.set(app, String(BigInt(schema)));
     });
     if (matrix.size === 0)
-        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
+        throw new errors/* InputError */.dz(inputName, `${file} maps no app version to a schema number.`);
     return matrix;
 }
 /** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
@@ -42385,6 +42385,193 @@ async function listGitHubTags(client, repo) {
 
 // EXTERNAL MODULE: ./shared/summary.ts
 var summary = __nccwpck_require__(6566);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-command.ts
+
+
+
+/**
+ * The team's `alembic` as this suite runs it (migrate-command): an argument array, never a shell,
+ * with the environment the team's env.py reads. apply-down-migrations runs its downgrade with it;
+ * both it and compute-rollback-target render Alembic's offline SQL (`--sql`) with it.
+ */
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+function parseMigrateCommand(text) {
+    const words = [];
+    let word;
+    let quote;
+    for (const char of text.trim()) {
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else
+                word += char;
+        }
+        else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= '';
+        }
+        else if (/\s/.test(char)) {
+            if (word !== undefined)
+                words.push(word);
+            word = undefined;
+        }
+        else {
+            word = (word ?? '') + char;
+        }
+    }
+    if (quote)
+        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+    if (word !== undefined)
+        words.push(word);
+    if (words.length === 0)
+        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+    return words;
+}
+/**
+ * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
+ * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
+ */
+function alembicEnv(target, databaseUrl) {
+    const url = databaseUrl ??
+        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const env = { DATABASE_URL: url };
+    for (const [name, value] of Object.entries(pgToolEnv(target)))
+        if (value !== undefined && name !== 'PGOPTIONS')
+            env[name] = value;
+    return env;
+}
+/**
+ * Alembic's offline SQL (`<command> upgrade|downgrade <from>:<to> --sql`): what its upgrade() or
+ * downgrade() functions emit, rendered without a database connection.
+ */
+async function offlineAlembicSql(command, executor, direction, range, options = {}) {
+    const [program, ...args] = [...command, direction, range, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${process_lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
 
 const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
@@ -42457,6 +42644,35 @@ async function classifyAlembicOps(ops, file) {
             ...(found.lost ? { lost: found.lost } : {}),
         });
     }
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+/** Alembic's own bookkeeping in its offline SQL: the version table's rows and the transaction around them. */
+function isBookkeeping(sql, versionTable) {
+    const table = versionTable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return (/^\s*(BEGIN|COMMIT)\b/i.test(sql) ||
+        new RegExp(`^\\s*(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|CREATE\\s+TABLE)\\s+([\\w"]+\\.)?"?${table}"?[\\s(]`, 'i').test(sql));
+}
+/**
+ * Alembic's offline upgrade SQL (`alembic upgrade <from>:<to> --sql`) split per revision: each
+ * revision's part follows its "-- Running upgrade <down> -> <revision>" comment.
+ */
+function offlineSections(sql) {
+    const sections = new Map();
+    const marker = /^-- Running upgrade [^\n]*-> *([A-Za-z0-9_]+)\s*$/gm;
+    const found = [...sql.matchAll(marker)];
+    found.forEach((match, index) => {
+        const end = index + 1 < found.length ? found[index + 1].index : sql.length;
+        sections.set(match[1], sql.slice(match.index + match[0].length, end));
+    });
+    return sections;
+}
+/**
+ * One revision's part of Alembic's offline SQL, classified by the SQL classifier the other formats
+ * use; Alembic's own version-table rows and BEGIN/COMMIT are left out (they are not the revision's).
+ */
+async function classifyOfflineSql(sql, versionTable, options) {
+    const all = await classifySql(sql, options);
+    const statements = all.statements.filter((statement) => !isBookkeeping(statement.sql, versionTable));
     return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
 
@@ -42769,14 +42985,6 @@ function checkAlembicVersion(current, revisions, where) {
 function downgradeArguments(command, target) {
     return [...command, 'downgrade', target];
 }
-/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-async function offlineDowngradeSql(command, executor, from, to, options = {}) {
-    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
-    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-    if (result.exitCode !== 0)
-        throw new ActionError(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
-    return result.stdout;
-}
 async function revertWithAlembic(options) {
     const started = Date.now();
     const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
@@ -42908,6 +43116,8 @@ function tagRef(tag) {
 
 
 
+
+
 const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
 /** The versions directory at a release tag; undefined for a target release from before it existed. */
 async function sourceAt(repoRoot, dir, release, role) {
@@ -42948,9 +43158,43 @@ async function readDatabaseHeads(target, table) {
     }
 }
 const downStatusOf = (revision) => revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
-/** One revision to revert, classified from its upgrade()'s op.* calls, its downgrade()'s data loss as revert warnings. */
-async function plannedRevision(revision, inCurrentRelease, targetTag) {
-    const classification = await classifyAlembicOps(revision.upgradeOps, revision.file);
+/**
+ * Alembic's own offline upgrade SQL (`alembic upgrade <target head>:<current head> --sql`, one run
+ * per current head above the target), split per revision. A run that fails (no alembic on the
+ * runner, no alembic.ini in working-directory, an env.py that needs a connection) leaves the
+ * classification to the op.* calls, with the reason.
+ */
+async function offlineUpgrades(command, graph, currentHeads, targetHeads) {
+    const sections = new Map();
+    const commands = [];
+    for (const head of currentHeads) {
+        if (alembic_revisions_downgradePlan(graph, [head], targetHeads).revert.length === 0)
+            continue;
+        // Alembic's offline range starts at one revision; from one of several target heads it also renders the others' branches, which are not read.
+        const range = targetHeads.length ? `${targetHeads[0]}:${head}` : head;
+        commands.push([...command.argv, 'upgrade', range, '--sql'].join(' '));
+        try {
+            const sql = await offlineAlembicSql(command.argv, command.executor, 'upgrade', range, {
+                cwd: command.cwd,
+                env: command.env,
+            });
+            for (const [revision, part] of offlineSections(sql))
+                sections.set(revision, part);
+        }
+        catch (error) {
+            return { sections: new Map(), commands, failure: error.message.split('\n')[0] };
+        }
+    }
+    return { sections, commands };
+}
+/** One revision to revert, classified from its offline SQL (or its upgrade()'s op.* calls), its downgrade()'s data loss as revert warnings. */
+async function plannedRevision(revision, inCurrentRelease, targetTag, offline) {
+    const classification = offline.sql === undefined
+        ? await classifyAlembicOps(revision.upgradeOps, revision.file)
+        : await classifyOfflineSql(offline.sql, offline.versionTable, {
+            since: offline.since,
+            label: `revision ${revision.revision} ${revision.message}`.trim(),
+        });
     const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
     const revertWarnings = downgrade.statements
         .filter((statement) => statement.class === 'data-loss')
@@ -42973,8 +43217,17 @@ async function plannedRevision(revision, inCurrentRelease, targetTag) {
         statements: classification.statements,
         dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
         revertWarnings,
-        classifiedFrom: "the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used)",
+        classifiedFrom: offline.from,
     };
+}
+/** Where a revision's class comes from, as the plan and the summary say it. */
+function classificationSource(offline, revision, command) {
+    if (offline.sections.has(revision))
+        return `Alembic's offline SQL (${offline.commands.join('; ')})`;
+    const why = !command
+        ? 'no migrate-command to run'
+        : (offline.failure ?? `${offline.commands.join('; ') || 'alembic upgrade --sql'} rendered no part for it`);
+    return `the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used: ${why})`;
 }
 async function planAlembic(request) {
     const { repoRoot, dir, current, target } = request;
@@ -43018,8 +43271,13 @@ async function planAlembic(request) {
         : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
     const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
     const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
+    const offline = request.command && plan.revert.length
+        ? await offlineUpgrades(request.command, checkoutGraph, currentHeads, targetHeads)
+        : { sections: new Map(), commands: [] };
+    const since = sinceTarget(target.tag);
     const toRevert = [];
-    for (const id of plan.revert) {
+    // Oldest first, so that what one revision creates is known when a later one drops it.
+    for (const id of [...plan.revert].reverse()) {
         const revision = runs.get(id);
         const before = shipped.get(id);
         if (before && before.sha256 !== revision.sha256)
@@ -43028,7 +43286,12 @@ async function planAlembic(request) {
                 migration: id,
                 message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
             });
-        toRevert.push(await plannedRevision(revision, shipped.has(id), target.tag));
+        toRevert.unshift(await plannedRevision(revision, shipped.has(id), target.tag, {
+            sql: offline.sections.get(id),
+            from: classificationSource(offline, id, request.command),
+            versionTable: request.historyTable.table,
+            since,
+        }));
     }
     const applied = [...alembic_revisions_ancestry(checkoutGraph, currentHeads)].sort();
     const currentSchema = currentHeads.join(',') || '0';
@@ -43058,6 +43321,61 @@ function alembicIdentity(facts, strategy, currentSchema) {
             reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
         };
     return { strategy, targetVersion: currentSchema, reverts: [] };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/sql-files-plan.ts
+
+
+
+
+
+const INPUT = 'compat-file';
+/** The matrix's line for `release`: the tag itself, or its version (2.3.0 for v2.3.0, whatever tag-prefix). */
+async function matrixLine(repoRoot, file, release) {
+    const ref = tagRef(release.tag);
+    const type = await objectTypeAt(repoRoot, ref, file);
+    if (type !== 'blob')
+        throw new errors/* InputError */.dz(INPUT, `names "${file}", which is not a file at ${release.tag}: the matrix is read from each release's own tree.`, {
+            hint: 'Commit the matrix with each release, and check out with "fetch-depth: 0" so every tag is in the checkout.',
+        });
+    const text = (await runProcess('git', ['-C', repoRoot, 'show', `${ref}:${file}`])).stdout;
+    const where = `${file} at ${release.tag}`;
+    const matrix = parseCompatFile(text, INPUT, where);
+    const names = [release.tag, release.version.semver?.version, release.tag.replace(/^v/, '')];
+    const name = names.find((candidate) => candidate !== undefined && matrix.has(candidate));
+    if (name === undefined)
+        throw new errors/* InputError */.dz(INPUT, `reads ${where}, which has no line for ${release.tag} (it lists ${[...matrix.keys()].join(', ')}): the schema number of the release cannot be known.`);
+    const entry = new RegExp(`^["']?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
+    const line = text.split(/\r?\n/).findIndex((raw) => entry.test(raw.trim())) + 1;
+    return { version: matrix.get(name), where: `${where} line ${line} ("${name}: ${matrix.get(name)}")` };
+}
+/** The target's schema number, from the compatibility matrix as the target release has it. */
+async function statedTargetVersion(repoRoot, inputs, target) {
+    return inputs?.compatFile ? await matrixLine(repoRoot, inputs.compatFile, target) : undefined;
+}
+/**
+ * The history to plan from: the suite's table when it exists (current-version must then agree with
+ * it), else the stated version as apply-down-migrations will record it on its first run.
+ */
+async function startingHistory(repoRoot, inputs, current, recorded, table) {
+    const given = inputs?.currentVersion === undefined ? undefined : String(BigInt(inputs.currentVersion));
+    if (recorded.exists) {
+        if (given !== undefined && given !== (recorded.current ?? '0'))
+            throw new errors/* InputError */.dz('current-version', `says version ${given}, but ${history_table_qualifiedName(table)} records ${recorded.current ?? 'none'}.`, { hint: 'The history table is authoritative once it exists: leave current-version out, or correct the table.' });
+        return { history: recorded };
+    }
+    const stated = given !== undefined
+        ? { version: given, where: 'current-version' }
+        : inputs?.compatFile
+            ? await matrixLine(repoRoot, inputs.compatFile, current)
+            : undefined;
+    if (!stated)
+        return { history: recorded };
+    const version = stated.version === '0' ? null : stated.version;
+    return {
+        history: { exists: false, applied: version === null ? [] : [version], current: version, dirty: false },
+        stated,
+    };
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
@@ -43116,11 +43434,11 @@ var dist = __nccwpck_require__(8815);
 
 
 
-const INPUT = 'compatibility-file';
+const compatibility_INPUT = 'compatibility-file';
 function schemaVersion(value, where) {
     const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
     if (typeof text !== 'string' || !/^\d+$/.test(text)) {
-        throw new errors/* InputError */.dz(INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
     }
     return text;
 }
@@ -43130,31 +43448,31 @@ function parseCompatibility(text, file) {
         document = (0,dist/* parse */.qg)(text, { strict: true, uniqueKeys: true });
     }
     catch (error) {
-        throw new errors/* InputError */.dz(INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
     const releases = document?.releases;
     if (!Array.isArray(releases) || releases.length === 0) {
-        throw new errors/* InputError */.dz(INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
     }
     const entries = releases.map((item, index) => {
         if (item === null || typeof item !== 'object' || Array.isArray(item))
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] must be a mapping.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] must be a mapping.`);
         const record = item;
         const unknownKeys = Object.keys(record).filter((key) => !['versions', 'min-schema', 'max-schema'].includes(key));
         if (unknownKeys.length > 0)
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
         const versions = record.versions;
         if (typeof versions !== 'string' || semver_default().validRange(versions) === null) {
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
         }
         if (record['max-schema'] === undefined)
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] needs max-schema.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] needs max-schema.`);
         const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
         const minSchema = record['min-schema'] === undefined
             ? undefined
             : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
         if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
         }
         return { versions, minSchema, maxSchema };
     });
@@ -43166,7 +43484,7 @@ async function loadCompatibility(file) {
         text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
     }
     catch (error) {
-        throw new errors/* InputError */.dz(INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
     return parseCompatibility(text, file);
 }
@@ -43177,100 +43495,6 @@ function compatibilityFor(matrix, version) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({
-                    socketPath: socket,
-                    path: `${apiPath}${search ? `?${search}` : ''}`,
-                    headers: { host: 'docker' },
-                    timeout: 60_000,
-                }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
 
 
@@ -43388,29 +43612,6 @@ async function forceRemoveContainer(executor, id, env) {
         await sleep(300);
     }
     throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
-/**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
- */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
 }
 
 ;// CONCATENATED MODULE: ./shared/engine/swarm.ts
@@ -44177,9 +44378,22 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
 /** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
 const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'];
+/** Inputs only one format uses, with their unset values; set with another format they are a mistake. */
+const FORMAT_ONLY = {
+    'migrate-command': { format: 'alembic', unset: 'alembic' },
+    'working-directory': { format: 'alembic', unset: '.' },
+    'current-version': { format: 'sql-files', unset: '' },
+    'compat-file': { format: 'sql-files', unset: '' },
+};
+function checkFormatOnly(format) {
+    for (const [name, only] of Object.entries(FORMAT_ONLY))
+        if (only.format !== format && ((0,inputs/* stringInput */.Uj)(name) ?? '') !== only.unset)
+            throw new errors/* InputError */.dz(name, `is used only with migrations-format ${only.format} (this run's format is ${format}).`);
+}
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
 /** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
 function releaseTagInput(name, tag, scheme) {
@@ -44221,12 +44435,12 @@ function readTagScheme() {
         throw new errors/* InputError */.dz('tag-pattern', `${(0,inputs/* quote */.hD)(patternText)} ${problem}`);
     return scheme;
 }
-function relativeDir(name, text) {
+function relativeDir(name, text, noun = 'a directory') {
     if (text === undefined)
         return undefined;
     const normalized = external_node_path_default().posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
     if (external_node_path_default().posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
-        throw new errors/* InputError */.dz(name, `must be a directory inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be ${noun} inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
     }
     return normalized === '' ? '.' : normalized;
 }
@@ -44290,6 +44504,22 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         pattern: /^[a-z0-9][a-z0-9_-]*$/,
         patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
     });
+    checkFormatOnly(migrationsFormat);
+    const alembic = migrationsFormat === 'alembic'
+        ? {
+            command: parseMigrateCommand((0,inputs/* stringInput */.Uj)('migrate-command', { default: 'alembic' }) ?? 'alembic'),
+            workingDirectory: external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.'),
+        }
+        : undefined;
+    const sqlFiles = migrationsFormat === 'sql-files'
+        ? {
+            currentVersion: (0,inputs/* stringInput */.Uj)('current-version', {
+                pattern: /^[0-9]{1,18}$/,
+                patternDescription: 'a schema number (digits)',
+            }),
+            compatFile: relativeDir('compat-file', (0,inputs/* stringInput */.Uj)('compat-file'), 'a file'),
+        }
+        : undefined;
     return {
         current,
         target,
@@ -44312,6 +44542,9 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         currentFromSwarmService,
         projectName,
         ledger,
+        databaseUrl,
+        alembic,
+        sqlFiles,
     };
 }
 
@@ -44546,6 +44779,8 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
+
+
 const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
@@ -44562,8 +44797,11 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
     const where = `${table.schema}.${table.table}`;
     const stops = [];
     const elsewhere = [];
-    if (!history.exists) {
-        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`);
+    if (!history.exists && !request.statedCurrent) {
+        const stateIt = request.format === 'sql-files'
+            ? ' The suite keeps this table for hand-run SQL files: before the first revert, give current-version (or compat-file) to state the version the database is at.'
+            : '';
+        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.${stateIt}`);
         return { versions: [], stops, elsewhere };
     }
     if (history.dirty) {
@@ -44643,16 +44881,16 @@ async function planSchema(request) {
     let targetSchema = newest(diff.target.map((migration) => migration.version));
     let fromGit = diff.pending.map((migration) => migration.version);
     let keptVersions = [];
-    if (entry) {
+    const ceiling = entry?.maxSchema ?? request.statedTarget?.version;
+    if (ceiling !== undefined) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
         const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
-        targetSchema =
-            newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, ceiling) <= 0)?.version ?? '0';
         fromGit = newestFirst
-            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0)
+            .filter((migration) => common_compareVersions(migration.version, ceiling) > 0)
             .map((migration) => migration.version);
         keptVersions = diff.pending
-            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)
+            .filter((migration) => common_compareVersions(migration.version, ceiling) <= 0)
             .map((migration) => migration.version);
     }
     const database = request.database;
@@ -44676,6 +44914,18 @@ async function planSchema(request) {
     });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
+    // A history the suite keeps (sql-files) starts from someone's word: apply-down-migrations checks the schema against it first.
+    const statedHistory = tools_migrationTool(format).statedHistory;
+    if (database && statedHistory && revertSet.versions.length) {
+        const problems = await statedHistory.check(database.client, checkout, history.current, revertSet.versions);
+        if (problems.length)
+            revert.problems.push(`the database is not at version ${history.current ?? 'none'} (${request.statedCurrent?.where ?? history_table_qualifiedName(database.table)}): ${problems.join(' ')}`);
+    }
+    if (request.statedCurrent)
+        warnings.push({
+            kind: 'stated-version',
+            message: `${history_table_qualifiedName(database?.table ?? request.historyTable)} does not exist yet (no revert has run on this database): its version ${request.statedCurrent.version} is taken from ${request.statedCurrent.where}. Give apply-down-migrations the same; it checks the schema against it and creates the table.`,
+        });
     if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({
             kind: 'schema-behind',
@@ -44695,6 +44945,7 @@ async function planSchema(request) {
         toRevert,
         kept: planned.filter((migration) => keptVersions.includes(migration.version)),
         compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
+        targetSchemaFrom: request.statedTarget?.where,
         compatibleNote: entry && toRevert.length === 0
             ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`
             : undefined,
@@ -44879,7 +45130,8 @@ function statementDetails(migrations) {
         ]);
         const table = rows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
         const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
-        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
+        const from = migration.classifiedFrom ? `; classified from ${migration.classifiedFrom}` : '';
+        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'}${from})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
     });
     return (0,summary/* details */.zH)('Statements and reasons', blocks.join('\n'));
 }
@@ -45129,6 +45381,9 @@ function verdict(facts) {
 
 
 
+
+
+
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema, decision) {
     const warnings = [...(schema?.warnings ?? [])];
@@ -45192,14 +45447,31 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
             target: target.release,
             database: inputs.database,
             historyTable: inputs.historyTable,
+            command: inputs.alembic && {
+                argv: inputs.alembic.command,
+                cwd: inputs.alembic.workingDirectory,
+                env: inputs.database ? alembicEnv(inputs.database, inputs.databaseUrl) : undefined,
+                executor: localExecutor,
+            },
         });
     let database;
     try {
+        const statedTarget = await statedTargetVersion(git.root, inputs.sqlFiles, target.release);
+        if (statedTarget)
+            core/* info */.pq(`Target schema ${statedTarget.version}: ${statedTarget.where}.`);
+        let statedCurrent;
         if (inputs.database) {
             database = await openDatabase(inputs.database, format, inputs.historyTable);
-            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
+            if (format === 'sql-files') {
+                const start = await startingHistory(git.root, inputs.sqlFiles, current.release, database.history, inputs.historyTable);
+                database.history = start.history;
+                statedCurrent = start.stated;
+            }
+            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}${statedCurrent ? ` (stated: ${statedCurrent.where})` : ''}.`);
         }
         return await planSchema({
+            statedTarget,
+            statedCurrent,
             repoRoot: sources.git.root,
             dir: sources.migrationsPath,
             format,
@@ -45329,6 +45601,7 @@ async function run() {
         warnings,
         notes: [
             ...sources.notes,
+            ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
             ...ledgerNotes(historySource, ledger, backup),
             ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
         ],
