@@ -1,6 +1,6 @@
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
@@ -27,20 +27,25 @@ function revisionFiles(prefixes: string[]): Record<string, string> {
   );
 }
 
+/** The app's Alembic setup (alembic.ini, env.py) and its first three revisions: the first release with a database. */
+function firstRelease(): Record<string, string> {
+  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
+  return {
+    'alembic.ini': app('alembic.ini'),
+    'alembic/env.py': app('alembic/env.py'),
+    'alembic/script.py.mako': app('alembic/script.py.mako'),
+    ...revisionFiles(['0001', '0002', '0003']),
+  };
+}
+
 let repo: FixtureRepo;
 beforeAll(() => {
-  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
   repo = createFixtureRepo(
     [
       { tag: 'v0.9.0', files: { 'README.md': 'before the database\n' } },
       {
         tag: 'v1.0.0',
-        files: {
-          'alembic.ini': app('alembic.ini'),
-          'alembic/env.py': app('alembic/env.py'),
-          'alembic/script.py.mako': app('alembic/script.py.mako'),
-          ...revisionFiles(['0001', '0002', '0003']),
-        },
+        files: firstRelease(),
       },
       { tag: 'v1.1.0', files: revisionFiles(['0004a', '0004b']) },
       { tag: 'v1.2.0', files: revisionFiles(['0005', '0006']) },
@@ -304,17 +309,11 @@ describe("compute-rollback-target classifies Alembic revisions from Alembic's ow
   let hidden: FixtureRepo;
   let hiddenDb: TestDatabase;
   beforeAll(async () => {
-    const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
     hidden = createFixtureRepo(
       [
         {
           tag: 'v1.0.0',
-          files: {
-            'alembic.ini': app('alembic.ini'),
-            'alembic/env.py': app('alembic/env.py'),
-            'alembic/script.py.mako': app('alembic/script.py.mako'),
-            ...revisionFiles(['0001', '0002', '0003']),
-          },
+          files: firstRelease(),
         },
         { tag: 'v1.1.0', files: HIDDEN },
       ],
