@@ -1,6 +1,6 @@
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
@@ -27,20 +27,25 @@ function revisionFiles(prefixes: string[]): Record<string, string> {
   );
 }
 
+/** The app's Alembic setup (alembic.ini, env.py) and its first three revisions: the first release with a database. */
+function firstRelease(): Record<string, string> {
+  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
+  return {
+    'alembic.ini': app('alembic.ini'),
+    'alembic/env.py': app('alembic/env.py'),
+    'alembic/script.py.mako': app('alembic/script.py.mako'),
+    ...revisionFiles(['0001', '0002', '0003']),
+  };
+}
+
 let repo: FixtureRepo;
 beforeAll(() => {
-  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
   repo = createFixtureRepo(
     [
       { tag: 'v0.9.0', files: { 'README.md': 'before the database\n' } },
       {
         tag: 'v1.0.0',
-        files: {
-          'alembic.ini': app('alembic.ini'),
-          'alembic/env.py': app('alembic/env.py'),
-          'alembic/script.py.mako': app('alembic/script.py.mako'),
-          ...revisionFiles(['0001', '0002', '0003']),
-        },
+        files: firstRelease(),
       },
       { tag: 'v1.1.0', files: revisionFiles(['0004a', '0004b']) },
       { tag: 'v1.2.0', files: revisionFiles(['0005', '0006']) },
@@ -254,6 +259,165 @@ describe('compute-rollback-target, migrations-format alembic', () => {
     expect(result.errors[0]).toContain('Input "database-url"');
     expect(result.errors[0]).toContain('f00dfeed');
     expect(result.errors[0]).toContain('(history-table "public"."alembic_version")');
+  });
+});
+
+/** Revisions whose op.* calls hide what they do: SQL built at run time, a SQLAlchemy delete() construct. */
+const HIDDEN = {
+  [`${VERSIONS}/0010_drop_legacy_tables.py`]: `"""drop legacy tables"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0010'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+LEGACY = ('orders',)
+
+
+def upgrade():
+    for table in LEGACY:
+        op.execute(f"DROP TABLE {table}")
+
+
+def downgrade():
+    op.create_table('orders', sa.Column('id', sa.Integer, primary_key=True))
+`,
+  [`${VERSIONS}/0011_prune_test_users.py`]: `"""prune test users"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+users = sa.table('users', sa.column('email'))
+
+
+def upgrade():
+    op.execute(users.delete().where(users.c.email.like('%@example.test')))
+
+
+def downgrade():
+    pass
+`,
+};
+
+describe("compute-rollback-target classifies Alembic revisions from Alembic's own offline SQL", () => {
+  let hidden: FixtureRepo;
+  let hiddenDb: TestDatabase;
+  beforeAll(async () => {
+    hidden = createFixtureRepo(
+      [
+        {
+          tag: 'v1.0.0',
+          files: firstRelease(),
+        },
+        { tag: 'v1.1.0', files: HIDDEN },
+      ],
+      { prefix: 'alembic-offline' },
+    );
+    hiddenDb = await database('alembic_offline');
+    await runProcess('alembic', ['upgrade', 'heads'], { cwd: hidden.dir, env: { DATABASE_URL: hiddenDb.url } });
+  });
+  afterAll(() => hidden.remove());
+
+  const planHidden = (inputs: Record<string, string> = {}) =>
+    compute(hidden.dir, {
+      'migrations-dir': VERSIONS,
+      'migrations-format': 'alembic',
+      current: 'v1.1.0',
+      target: 'v1.0.0',
+      'database-url': hiddenDb.url,
+      ...inputs,
+    });
+
+  it("a DROP built at run time and a delete() construct are data-loss from their SQL; Alembic's version rows are not counted", async () => {
+    const result = await planHidden();
+    expectSuccess(result);
+    const byVersion = Object.fromEntries(migrationsOf(result).map((migration) => [migration.version, migration]));
+    const from = (version: string) => (byVersion[version] as unknown as { classifiedFrom: string }).classifiedFrom;
+    expect(byVersion['0010'].class).toBe('data-loss');
+    expect(byVersion['0010'].statements.map((statement) => statement.sql)).toEqual(['DROP TABLE orders']);
+    expect(byVersion['0010'].dataLost).toEqual(['orders']);
+    expect(byVersion['0011'].class).toBe('data-loss');
+    expect(byVersion['0011'].statements.map((statement) => statement.sql)).toEqual([
+      "DELETE FROM users WHERE users.email LIKE '%@example.test'",
+    ]);
+    expect(byVersion['0011'].statements[0].reasons[0]).toContain('deletes rows of users');
+    expect(from('0010')).toBe("Alembic's offline SQL (alembic upgrade 0003:0011 --sql)");
+    expect(from('0011')).toBe(from('0010'));
+    expect(result.outputs.strategy).toBe('restore-backup');
+    expect(result.summary).toContain("classified from Alembic's offline SQL (alembic upgrade 0003:0011 --sql)");
+    // Rendering it changed nothing in the database.
+    expect(await alembicVersion(hiddenDb)).toEqual(['0011']);
+  });
+
+  it("the fixture app's revisions from their SQL: SET NOT NULL is breaking, DROP COLUMN data-loss, CREATE INDEX additive", async () => {
+    const db = await migrated('alembic_offline_fixture');
+    const result = await plan({
+      current: 'v1.3.0',
+      target: 'v1.1.0',
+      'database-url': db.url,
+      'db-policy': 'down-migrations',
+    });
+    expectSuccess(result);
+    const byVersion = Object.fromEntries(migrationsOf(result).map((migration) => [migration.version, migration]));
+    expect(byVersion['0008'].class).toBe('breaking');
+    expect(byVersion['0008'].statements.map((statement) => statement.sql)).toEqual([
+      'ALTER TABLE users ALTER COLUMN name SET NOT NULL',
+    ]);
+    expect(byVersion['0009'].class).toBe('data-loss');
+    expect(byVersion['0009'].dataLost).toEqual(['users.status']);
+    expect(byVersion['0006'].class).toBe('additive');
+    expect(byVersion['0005'].statements).toEqual([]);
+    for (const migration of migrationsOf(result))
+      expect((migration as unknown as { classifiedFrom: string }).classifiedFrom).toBe(
+        "Alembic's offline SQL (alembic upgrade 0004a:0009 --sql)",
+      );
+  });
+
+  it('falls back to the op.* calls, saying why, when migrate-command cannot run', async () => {
+    const result = await planHidden({ 'migrate-command': 'alembic-not-on-this-runner' });
+    expectSuccess(result);
+    const byVersion = Object.fromEntries(migrationsOf(result).map((migration) => [migration.version, migration]));
+    // The op.* calls cannot see SQL built at run time or by a SQLAlchemy construct.
+    expect(byVersion['0010'].class).toBe('unknown');
+    expect(byVersion['0010'].statements[0].reasons).toEqual([
+      'op.execute of SQL built at run time: nothing can read it before it runs',
+    ]);
+    expect(byVersion['0011'].class).toBe('unknown');
+    const from = (byVersion['0010'] as unknown as { classifiedFrom: string }).classifiedFrom;
+    expect(from).toContain("the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used:");
+    expect(from).toContain('"alembic-not-on-this-runner" was not found');
+    expect(
+      warningsOf(result)
+        .filter((warning) => warning.kind === 'unanalysed-sql')
+        .map((w) => w.migration),
+    ).toEqual(['0011', '0010']);
+  });
+
+  it('falls back when alembic runs but cannot render (no alembic.ini in working-directory)', async () => {
+    const result = await planHidden({ 'working-directory': 'alembic' });
+    expectSuccess(result);
+    const from = (migrationsOf(result)[0] as unknown as { classifiedFrom: string }).classifiedFrom;
+    expect(from).toContain("Alembic's offline mode failed (alembic upgrade 0003:0011 --sql on this runner)");
+    expect(migrationsOf(result)[0].class).toBe('unknown');
+  });
+
+  it('migrate-command is refused with another migrations-format', async () => {
+    const result = await compute(hidden.dir, {
+      'migrations-dir': VERSIONS,
+      'migrations-format': 'golang-migrate',
+      current: 'v1.1.0',
+      target: 'v1.0.0',
+      'migrate-command': 'docker compose run --rm api alembic',
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toContain('Input "migrate-command"');
+    expect(result.errors[0]).toContain('only with migrations-format alembic');
   });
 });
 

@@ -19,3 +19,18 @@ describe('the compute-rollback-target bundle', () => {
     );
   });
 });
+
+/**
+ * backup-db and restore-db read a database's history (detect-history.ts) but never parse SQL: they
+ * must not reach the tool registry, whose sql-files module brings the parser and its WebAssembly in.
+ */
+describe.each(['backup-db', 'restore-db'])('the %s bundle', (action) => {
+  it('carries no SQL parser: no libpg-query.wasm, and no chunk that loads it', () => {
+    const dist = path.join(REPO_ROOT, 'dist', action);
+    const files = readdirSync(dist);
+    expect(files).toContain('index.js');
+    expect(files.filter((file) => file.endsWith('.wasm'))).toEqual([]);
+    for (const file of files.filter((name) => name.endsWith('.js')))
+      expect(readFileSync(path.join(dist, file), 'utf8')).not.toContain('libpg-query');
+  });
+});

@@ -7,7 +7,7 @@ import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction, type ActionResult } from '../../testkit/action-harness.js';
 import { schemaOfUrl, withClient, type TestDatabase } from '../../testkit/database.js';
 import { sshActionInputs, startSshServer } from '../../testkit/sshd.js';
-import { parseMigrateCommand } from '../../actions/apply-down-migrations/inputs.js';
+import { parseMigrateCommand } from '../../shared/migrations/tools/alembic-command.js';
 import { freshDatabases, parseJsonOutput } from './helpers.js';
 
 /**

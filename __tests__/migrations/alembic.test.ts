@@ -13,12 +13,8 @@ import {
   revisionsToRevert,
   type AlembicRevision,
 } from '../../shared/migrations/tools/alembic-revisions.js';
-import {
-  alembicLockKeys,
-  offlineDowngradeSql,
-  readAlembicVersion,
-  revertWithAlembic,
-} from '../../shared/migrations/tools/alembic.js';
+import { alembicLockKeys, readAlembicVersion, revertWithAlembic } from '../../shared/migrations/tools/alembic.js';
+import { offlineAlembicSql } from '../../shared/migrations/tools/alembic-command.js';
 import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT } from '../../testkit/action-harness.js';
 import { schemaOfUrl, withClient } from '../../testkit/database.js';
@@ -164,7 +160,7 @@ describe("reverting with the team's alembic, inside our lock", () => {
   });
 
   it("the dry run is alembic's own offline SQL for the same downgrade", async () => {
-    const sql = await offlineDowngradeSql(['alembic'], localExecutor, '0009', '0004b', {
+    const sql = await offlineAlembicSql(['alembic'], localExecutor, 'downgrade', '0009:0004b', {
       cwd: app,
       env: { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' },
     });

@@ -23,11 +23,11 @@ import {
   alembicPlanIdentity,
   checkAlembicVersion,
   headsAfterReverting,
-  offlineDowngradeSql,
   readAlembicVersion,
   revertWithAlembic,
 } from '../../shared/migrations/tools/alembic.js';
-import { connect, describeTarget, pgToolEnv, type PgTarget } from '../../shared/postgres/connection.js';
+import { connect, describeTarget } from '../../shared/postgres/connection.js';
+import { alembicEnv, offlineAlembicSql } from '../../shared/migrations/tools/alembic-command.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { code, codeBlock, details, keyValueTable, markdownTable, writeSummary } from '../../shared/summary.js';
 import type { AlembicDownInputs } from './inputs.js';
@@ -244,20 +244,6 @@ async function runChecked(
   }
 }
 
-/**
- * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
- * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
- */
-function alembicEnv(target: PgTarget, databaseUrl: string | undefined): Record<string, string> {
-  const url =
-    databaseUrl ??
-    `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
-  const env: Record<string, string> = { DATABASE_URL: url };
-  for (const [name, value] of Object.entries(pgToolEnv(target)))
-    if (value !== undefined && name !== 'PGOPTIONS') env[name] = value;
-  return env;
-}
-
 function entryOf(revision: AlembicRevision): Record<string, unknown> {
   return { version: revision.revision, name: revision.message, file: revision.file, transactional: true };
 }
@@ -275,7 +261,12 @@ async function dryRunSql(
   for (const to of target.length ? target : ['base']) {
     for (const from of current) {
       if (downgradePlan(revisions, [from], to === 'base' ? [] : [to]).revert.length === 0) continue;
-      parts.push(await offlineDowngradeSql(inputs.command, executor, from, to, { cwd: inputs.workingDirectory, env }));
+      parts.push(
+        await offlineAlembicSql(inputs.command, executor, 'downgrade', `${from}:${to}`, {
+          cwd: inputs.workingDirectory,
+          env,
+        }),
+      );
     }
     if (parts.length) break;
   }

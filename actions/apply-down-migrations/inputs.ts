@@ -13,6 +13,7 @@ import { InputError } from '../../shared/errors.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { PLAN_DIGEST_PATTERN, type ApprovedEntry } from '../../shared/migrations/plan-digest.js';
 import { migrationTool, type MigrationTool } from '../../shared/migrations/tools/index.js';
+import { parseMigrateCommand } from '../../shared/migrations/tools/alembic-command.js';
 import { parseCompatFile, schemaVersionFor } from '../../shared/migrations/tools/sql-files.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from '../../shared/migrations/types.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
@@ -110,38 +111,6 @@ export interface AlembicDownInputs {
 }
 
 const REVISION = /^[A-Za-z0-9_]+$/;
-
-/**
- * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
- * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
- */
-export function parseMigrateCommand(text: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: string | undefined;
-  for (const char of text.trim()) {
-    if (quote) {
-      if (char === quote) quote = undefined;
-      else word += char;
-    } else if (char === "'" || char === '"') {
-      quote = char;
-      word ??= '';
-    } else if (/\s/.test(char)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else {
-      word = (word ?? '') + char;
-    }
-  }
-  if (quote) throw new InputError('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
-  if (word !== undefined) words.push(word);
-  if (words.length === 0)
-    throw new InputError(
-      'migrate-command',
-      'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".',
-    );
-  return words;
-}
 
 /** Inputs only Alembic uses; set with another format they are a mistake. */
 const ALEMBIC_ONLY = {

@@ -16,7 +16,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { enumInput, stringInput } from '../../shared/inputs.js';
-import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { connect, describeTarget, resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { code, writeSummary } from '../../shared/summary.js';

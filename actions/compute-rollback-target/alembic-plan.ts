@@ -4,7 +4,10 @@ import { ActionError, InputError } from '../../shared/errors.js';
 import { historyTableExists, qualifiedName, type HistoryTable } from '../../shared/migrations/history.js';
 import { alembicRestoreIdentity, type PlanIdentity } from '../../shared/migrations/plan-digest.js';
 import { directorySource, gitRefSource } from '../../shared/migrations/sources.js';
-import { classifyAlembicOps } from '../../shared/migrations/tools/alembic-ops.js';
+import { sinceTarget, type SinceTarget } from '../../shared/migrations/classify.js';
+import { classifyAlembicOps, classifyOfflineSql, offlineSections } from '../../shared/migrations/tools/alembic-ops.js';
+import { offlineAlembicSql } from '../../shared/migrations/tools/alembic-command.js';
+import type { HostExecutor } from '../../shared/engine/executor.js';
 import {
   ancestry,
   downgradePlan,
@@ -38,6 +41,8 @@ export interface AlembicPlanRequest {
   target: ReleaseTag;
   database?: PgTarget;
   historyTable: HistoryTable;
+  /** The team's alembic, for its offline SQL; undefined: classify from the op.* calls. */
+  command?: AlembicCommand;
 }
 
 /** What the plan digest needs to be apply-down-migrations' own (alembicPlanIdentity over the checkout's graph). */
@@ -101,13 +106,68 @@ async function readDatabaseHeads(target: PgTarget, table: HistoryTable): Promise
 const downStatusOf = (revision: AlembicRevision): PlannedMigration['downStatus'] =>
   revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
 
-/** One revision to revert, classified from its upgrade()'s op.* calls, its downgrade()'s data loss as revert warnings. */
+/** How compute-rollback-target runs the team's alembic for its offline SQL (migrate-command, working-directory). */
+export interface AlembicCommand {
+  argv: string[];
+  cwd: string;
+  /** DATABASE_URL and PG* from database-url; without it env.py sees the runner's environment. */
+  env?: Record<string, string>;
+  executor: HostExecutor;
+}
+
+/** Each reverted revision's part of Alembic's offline upgrade SQL, or why it could not be had. */
+interface OfflineUpgrades {
+  sections: Map<string, string>;
+  commands: string[];
+  failure?: string;
+}
+
+/**
+ * Alembic's own offline upgrade SQL (`alembic upgrade <target head>:<current head> --sql`, one run
+ * per current head above the target), split per revision. A run that fails (no alembic on the
+ * runner, no alembic.ini in working-directory, an env.py that needs a connection) leaves the
+ * classification to the op.* calls, with the reason.
+ */
+async function offlineUpgrades(
+  command: AlembicCommand,
+  graph: readonly AlembicRevision[],
+  currentHeads: readonly string[],
+  targetHeads: readonly string[],
+): Promise<OfflineUpgrades> {
+  const sections = new Map<string, string>();
+  const commands: string[] = [];
+  for (const head of currentHeads) {
+    if (downgradePlan(graph, [head], targetHeads).revert.length === 0) continue;
+    // Alembic's offline range starts at one revision; from one of several target heads it also renders the others' branches, which are not read.
+    const range = targetHeads.length ? `${targetHeads[0]}:${head}` : head;
+    commands.push([...command.argv, 'upgrade', range, '--sql'].join(' '));
+    try {
+      const sql = await offlineAlembicSql(command.argv, command.executor, 'upgrade', range, {
+        cwd: command.cwd,
+        env: command.env,
+      });
+      for (const [revision, part] of offlineSections(sql)) sections.set(revision, part);
+    } catch (error) {
+      return { sections: new Map(), commands, failure: (error as Error).message.split('\n')[0] };
+    }
+  }
+  return { sections, commands };
+}
+
+/** One revision to revert, classified from its offline SQL (or its upgrade()'s op.* calls), its downgrade()'s data loss as revert warnings. */
 async function plannedRevision(
   revision: AlembicRevision,
   inCurrentRelease: boolean,
   targetTag: string,
+  offline: { sql?: string; from: string; versionTable: string; since: SinceTarget },
 ): Promise<PlannedMigration> {
-  const classification = await classifyAlembicOps(revision.upgradeOps, revision.file);
+  const classification =
+    offline.sql === undefined
+      ? await classifyAlembicOps(revision.upgradeOps, revision.file)
+      : await classifyOfflineSql(offline.sql, offline.versionTable, {
+          since: offline.since,
+          label: `revision ${revision.revision} ${revision.message}`.trim(),
+        });
   const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
   const revertWarnings = downgrade.statements
     .filter((statement) => statement.class === 'data-loss')
@@ -130,8 +190,17 @@ async function plannedRevision(
     statements: classification.statements,
     dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
     revertWarnings,
-    classifiedFrom: "the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used)",
+    classifiedFrom: offline.from,
   };
+}
+
+/** Where a revision's class comes from, as the plan and the summary say it. */
+function classificationSource(offline: OfflineUpgrades, revision: string, command: AlembicCommand | undefined): string {
+  if (offline.sections.has(revision)) return `Alembic's offline SQL (${offline.commands.join('; ')})`;
+  const why = !command
+    ? 'no migrate-command to run'
+    : (offline.failure ?? `${offline.commands.join('; ') || 'alembic upgrade --sql'} rendered no part for it`);
+  return `the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used: ${why})`;
 }
 
 export async function planAlembic(request: AlembicPlanRequest): Promise<SchemaPlan & { alembic: AlembicSchemaFacts }> {
@@ -185,8 +254,14 @@ export async function planAlembic(request: AlembicPlanRequest): Promise<SchemaPl
     : downgradePlan(checkoutGraph, currentHeads, targetHeads);
   const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
   const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
+  const offline =
+    request.command && plan.revert.length
+      ? await offlineUpgrades(request.command, checkoutGraph, currentHeads, targetHeads)
+      : { sections: new Map<string, string>(), commands: [] };
+  const since = sinceTarget(target.tag);
   const toRevert: PlannedMigration[] = [];
-  for (const id of plan.revert) {
+  // Oldest first, so that what one revision creates is known when a later one drops it.
+  for (const id of [...plan.revert].reverse()) {
     const revision = runs.get(id)!;
     const before = shipped.get(id);
     if (before && before.sha256 !== revision.sha256)
@@ -195,7 +270,14 @@ export async function planAlembic(request: AlembicPlanRequest): Promise<SchemaPl
         migration: id,
         message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
       });
-    toRevert.push(await plannedRevision(revision, shipped.has(id), target.tag));
+    toRevert.unshift(
+      await plannedRevision(revision, shipped.has(id), target.tag, {
+        sql: offline.sections.get(id),
+        from: classificationSource(offline, id, request.command),
+        versionTable: request.historyTable.table,
+        since,
+      }),
+    );
   }
   const applied = [...ancestry(checkoutGraph, currentHeads)].sort();
   const currentSchema = currentHeads.join(',') || '0';

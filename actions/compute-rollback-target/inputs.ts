@@ -3,6 +3,7 @@ import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs
 import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
+import { parseMigrateCommand } from '../../shared/migrations/tools/alembic-command.js';
 import { MIGRATION_FORMATS } from '../../shared/migrations/types.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
@@ -61,6 +62,36 @@ export interface ComputeInputs {
   projectName?: string;
   /** The deployment ledger on this runner: current and last-successful-deployment without GitHub, and the latest backup. */
   ledger?: string;
+  /** database-url as given: what the team's env.py gets as DATABASE_URL for Alembic's offline SQL. */
+  databaseUrl?: string;
+  /** migrations-format alembic: the team's alembic (migrate-command) and where it runs (working-directory, absolute). */
+  alembic?: { command: string[]; workingDirectory: string };
+  /** migrations-format sql-files: the runbook's version statements, for a database without the suite's history table yet. */
+  sqlFiles?: SqlFilesInputs;
+}
+
+export interface SqlFilesInputs {
+  /** current-version: the version the database is at, as the runbook says. */
+  currentVersion?: string;
+  /** compat-file, relative to repository-path: read from git at the target tag (and the current tag). */
+  compatFile?: string;
+}
+
+/** Inputs only one format uses, with their unset values; set with another format they are a mistake. */
+const FORMAT_ONLY: Record<string, { format: ComputeFormat; unset: string }> = {
+  'migrate-command': { format: 'alembic', unset: 'alembic' },
+  'working-directory': { format: 'alembic', unset: '.' },
+  'current-version': { format: 'sql-files', unset: '' },
+  'compat-file': { format: 'sql-files', unset: '' },
+};
+
+function checkFormatOnly(format: ComputeFormat): void {
+  for (const [name, only] of Object.entries(FORMAT_ONLY))
+    if (only.format !== format && (stringInput(name) ?? '') !== only.unset)
+      throw new InputError(
+        name,
+        `is used only with migrations-format ${only.format} (this run's format is ${format}).`,
+      );
 }
 
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
@@ -113,13 +144,13 @@ function readTagScheme(): TagScheme {
   return scheme;
 }
 
-function relativeDir(name: string, text: string | undefined): string | undefined {
+function relativeDir(name: string, text: string | undefined, noun = 'a directory'): string | undefined {
   if (text === undefined) return undefined;
   const normalized = path.posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
   if (path.posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
     throw new InputError(
       name,
-      `must be a directory inside the repository, relative to repository-path; got ${quote(text)}.`,
+      `must be ${noun} inside the repository, relative to repository-path; got ${quote(text)}.`,
     );
   }
   return normalized === '' ? '.' : normalized;
@@ -214,6 +245,25 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
   });
 
+  checkFormatOnly(migrationsFormat);
+  const alembic =
+    migrationsFormat === 'alembic'
+      ? {
+          command: parseMigrateCommand(stringInput('migrate-command', { default: 'alembic' }) ?? 'alembic'),
+          workingDirectory: path.resolve(workingDirectory, stringInput('working-directory', { default: '.' }) ?? '.'),
+        }
+      : undefined;
+  const sqlFiles =
+    migrationsFormat === 'sql-files'
+      ? {
+          currentVersion: stringInput('current-version', {
+            pattern: /^[0-9]{1,18}$/,
+            patternDescription: 'a schema number (digits)',
+          }),
+          compatFile: relativeDir('compat-file', stringInput('compat-file'), 'a file'),
+        }
+      : undefined;
+
   return {
     current,
     target,
@@ -239,5 +289,8 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     ssh,
     projectName,
     ledger,
+    databaseUrl,
+    alembic,
+    sqlFiles,
   };
 }

@@ -6,7 +6,10 @@ import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
 import { githubClient } from '../../shared/releases/github.js';
 import { writeSummary } from '../../shared/summary.js';
+import { localExecutor } from '../../shared/engine/executor.js';
+import { alembicEnv } from '../../shared/migrations/tools/alembic-command.js';
 import { planAlembic } from './alembic-plan.js';
+import { startingHistory, statedTargetVersion, type StatedVersion } from './sql-files-plan.js';
 import { annotate } from './annotations.js';
 import { loadCompatibility } from './compatibility.js';
 import { describeTagSources, resolveCurrent, type CurrentVersion } from './current.js';
@@ -96,16 +99,38 @@ async function planDatabase(
       target: target.release,
       database: inputs.database,
       historyTable: inputs.historyTable,
+      command: inputs.alembic && {
+        argv: inputs.alembic.command,
+        cwd: inputs.alembic.workingDirectory,
+        env: inputs.database ? alembicEnv(inputs.database, inputs.databaseUrl) : undefined,
+        executor: localExecutor,
+      },
     });
   let database: DatabaseState | undefined;
   try {
+    const statedTarget = await statedTargetVersion(git.root, inputs.sqlFiles, target.release);
+    if (statedTarget) core.info(`Target schema ${statedTarget.version}: ${statedTarget.where}.`);
+    let statedCurrent: StatedVersion | undefined;
     if (inputs.database) {
       database = await openDatabase(inputs.database, format, inputs.historyTable);
+      if (format === 'sql-files') {
+        const start = await startingHistory(
+          git.root,
+          inputs.sqlFiles,
+          current.release,
+          database.history,
+          inputs.historyTable,
+        );
+        database.history = start.history;
+        statedCurrent = start.stated;
+      }
       core.info(
-        `Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`,
+        `Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}${statedCurrent ? ` (stated: ${statedCurrent.where})` : ''}.`,
       );
     }
     return await planSchema({
+      statedTarget,
+      statedCurrent,
       repoRoot: sources.git.root,
       dir: sources.migrationsPath,
       format,
@@ -255,6 +280,7 @@ export async function run(): Promise<void> {
       warnings,
       notes: [
         ...sources.notes,
+        ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
         ...ledgerNotes(historySource, ledger, backup),
         ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
       ],

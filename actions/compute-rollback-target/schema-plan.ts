@@ -7,6 +7,9 @@ import { appliedVersions, MigrationPlanError, planDown, type MigrationPlan } fro
 import type { Migration, MigrationFormat } from '../../shared/migrations/types.js';
 import { alembicIdentity, type AlembicSchemaFacts } from './alembic-plan.js';
 import type { ReleaseTag } from '../../shared/releases/release-tags.js';
+import { migrationTool } from '../../shared/migrations/tools/index.js';
+import { qualifiedName } from '../../shared/migrations/history-table.js';
+import type { StatedVersion } from './sql-files-plan.js';
 import { compatibilityFor, type CompatibilityEntry, type CompatibilityMatrix } from './compatibility.js';
 import { assertFormatMatches, diffMigrations, releaseHaving } from './migration-diff.js';
 import { migrationLabel, planMigrations, type PlannedMigration } from './plan.js';
@@ -27,6 +30,8 @@ export interface SchemaPlan {
   compatibility?: { file: string; entry: CompatibilityEntry };
   /** When the compatibility file says the target runs on the current schema. */
   compatibleNote?: string;
+  /** sql-files: where the target's schema number was read (the matrix line at the target tag). */
+  targetSchemaFrom?: string;
   warnings: PlanWarning[];
   /** Reasons no rollback may start: a dirty history, applied versions the repository does not know. */
   stops: string[];
@@ -63,6 +68,10 @@ export interface SchemaPlanRequest {
   releases: readonly ReleaseTag[];
   database?: DatabaseView;
   historyTable: HistoryTable;
+  /** sql-files: the target's schema number from the runbook's matrix at the target tag. */
+  statedTarget?: StatedVersion;
+  /** sql-files before the suite's history table exists: the version the runbook states (database.history holds it). */
+  statedCurrent?: StatedVersion;
 }
 
 const newest = (versions: string[]): string =>
@@ -97,9 +106,13 @@ async function revertSetFromDatabase(
   const where = `${table.schema}.${table.table}`;
   const stops: string[] = [];
   const elsewhere: Migration[] = [];
-  if (!history.exists) {
+  if (!history.exists && !request.statedCurrent) {
+    const stateIt =
+      request.format === 'sql-files'
+        ? ' The suite keeps this table for hand-run SQL files: before the first revert, give current-version (or compat-file) to state the version the database is at.'
+        : '';
     stops.push(
-      `The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`,
+      `The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.${stateIt}`,
     );
     return { versions: [], stops, elsewhere };
   }
@@ -189,16 +202,16 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
   let targetSchema = newest(diff.target.map((migration) => migration.version));
   let fromGit = diff.pending.map((migration) => migration.version);
   let keptVersions: string[] = [];
-  if (entry) {
+  const ceiling = entry?.maxSchema ?? request.statedTarget?.version;
+  if (ceiling !== undefined) {
     // The matrix is the authority: revert exactly what lies above the target's max-schema.
     const newestFirst = [...diff.current].sort((a, b) => compareVersions(b.version, a.version));
-    targetSchema =
-      newestFirst.find((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+    targetSchema = newestFirst.find((migration) => compareVersions(migration.version, ceiling) <= 0)?.version ?? '0';
     fromGit = newestFirst
-      .filter((migration) => compareVersions(migration.version, entry.maxSchema) > 0)
+      .filter((migration) => compareVersions(migration.version, ceiling) > 0)
       .map((migration) => migration.version);
     keptVersions = diff.pending
-      .filter((migration) => compareVersions(migration.version, entry.maxSchema) <= 0)
+      .filter((migration) => compareVersions(migration.version, ceiling) <= 0)
       .map((migration) => migration.version);
   }
 
@@ -224,6 +237,20 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
   });
   const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
   const revert = await planRevert(request, checkout, history, revertSet.versions);
+  // A history the suite keeps (sql-files) starts from someone's word: apply-down-migrations checks the schema against it first.
+  const statedHistory = migrationTool(format).statedHistory;
+  if (database && statedHistory && revertSet.versions.length) {
+    const problems = await statedHistory.check(database.client, checkout, history.current, revertSet.versions);
+    if (problems.length)
+      revert.problems.push(
+        `the database is not at version ${history.current ?? 'none'} (${request.statedCurrent?.where ?? qualifiedName(database.table)}): ${problems.join(' ')}`,
+      );
+  }
+  if (request.statedCurrent)
+    warnings.push({
+      kind: 'stated-version',
+      message: `${qualifiedName(database?.table ?? request.historyTable)} does not exist yet (no revert has run on this database): its version ${request.statedCurrent.version} is taken from ${request.statedCurrent.where}. Give apply-down-migrations the same; it checks the schema against it and creates the table.`,
+    });
 
   if (database && compareVersions(currentSchema, targetSchema) < 0) {
     warnings.push({
@@ -244,6 +271,7 @@ export async function planSchema(request: SchemaPlanRequest): Promise<SchemaPlan
     toRevert,
     kept: planned.filter((migration) => keptVersions.includes(migration.version)),
     compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
+    targetSchemaFrom: request.statedTarget?.where,
     compatibleNote:
       entry && toRevert.length === 0
         ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`

@@ -84,7 +84,8 @@ function statementDetails(migrations: readonly PlannedMigration[]): string {
     const table =
       rows.length > 0 ? markdownTable(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
     const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
-    return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
+    const from = migration.classifiedFrom ? `; classified from ${migration.classifiedFrom}` : '';
+    return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'}${from})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
   });
   return details('Statements and reasons', blocks.join('\n'));
 }

@@ -17,7 +17,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
-import { detectSchemaVersion } from '../../shared/migrations/history.js';
+import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { restoreIdentity, verifyPlanDigest } from '../../shared/migrations/plan-digest.js';
 import {
   describeTarget,

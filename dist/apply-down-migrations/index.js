@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(47763);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25540);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'apply-down-migrations');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 47763:
+/***/ 25540:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36382,6 +36382,12 @@ function history_table_qualifiedName(table) {
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
 /** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
@@ -36422,6 +36428,18 @@ function compareVersions(a, b) {
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
     }
     return a < b ? -1 : a > b ? 1 : 0;
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function common_versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
 }
 /** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
@@ -38860,13 +38878,6 @@ async function loadMigrations(source, format) {
     const migrations = await tool.load(source, await source.listFiles());
     return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
 }
-/** True when the script has something besides whitespace and comments to run. */
-function hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
 
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
@@ -38882,55 +38893,10 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-
  * what is common to all of them is here.
  */
 const DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
 async function readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
-}
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await readHistory(client, found.format, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
 }
 function historyWriter(format, table) {
     return tools_migrationTool(format).historyWriter(table);
@@ -39083,6 +39049,192 @@ async function acquireMigrationLock(client, keys, timeoutMs, options = {}) {
         throw error;
     }
     return { keys, waitedMs: Date.now() - started, release };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/detect-history.ts
+
+
+
+
+
+/**
+ * Which tool's history a database holds, for backup metadata and restore checks: backup-db and
+ * restore-db need only this, so it reads the tables it knows through their own tool modules and
+ * not the registry (tools/index.ts), whose sql-files module brings the SQL parser into the bundle.
+ */
+/** The formats whose history table detectSchemaVersion recognises, read by their own modules. */
+const READERS = { 'golang-migrate': golangMigrate, dbmate: dbmate, diesel: diesel, prisma: prisma };
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function detect_history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await READERS[found.format].readHistory(client, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    return {
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
+        currentVersion: history.current,
+    };
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -39442,17 +39594,14 @@ function transactionControl(statements) {
 
 
 
+
+
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
     return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function runner_versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -39864,7 +40013,7 @@ async function migrateDatabase(target, options) {
             throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
         }
         const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : runner_versionsAbove(applied, to);
+        const toRevert = to === null ? [] : common_versionsAbove(applied, to);
         const plan = toRevert.length > 0
             ? await planDown(migrations, history, toRevert, planOptions)
             : await planUp(migrations, history, to, planOptions);
@@ -39878,162 +40027,6 @@ async function migrateDatabase(target, options) {
         await lock?.release();
         await client.end().catch(() => undefined);
     }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)]
-            .sort((a, b) => compareVersions(b, a))
-            .map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
-        version,
-        downSha256: null,
-        transactional: true,
-    }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
-        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
-    });
-}
-/**
- * Restoring an Alembic database: Alembic's versions are a graph, not a numbered line, so what a
- * restore undoes is named by the heads alembic_version holds now, and where it ends by the heads the
- * backup holds (the target release's). compute-rollback-target (target heads at the target tag,
- * current heads from the database or the current tag) and restore-db (the backup's recorded heads,
- * the database's alembic_version rows) both know these without a checkout, so both compute this one
- * identity.
- */
-function alembicRestoreIdentity(targetHeads, currentHeads) {
-    const sorted = (heads) => [...new Set(heads.filter((head) => head !== ''))].sort();
-    return {
-        strategy: 'restore-backup',
-        targetVersion: normalizedVersion(sorted(targetHeads).join(',')),
-        reverts: sorted(currentHeads).map((version) => ({ version, downSha256: null, transactional: true })),
-    };
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations, __diesel_schema_migrations or
- * alembic_version in the public schema). For Alembic, `targetVersion` is the backup's heads joined
- * by ",", as backup-db records them.
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await detectSchemaVersion(client);
-    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
-    if (detected?.format === 'alembic')
-        return {
-            identity: alembicRestoreIdentity((targetVersion ?? '').split(','), history.applied),
-            currentVersion: history.current,
-        };
-    return {
-        identity: {
-            strategy: 'restore-backup',
-            targetVersion: normalizedVersion(targetVersion),
-            reverts: restoreEntries(history, targetVersion),
-        },
-        currentVersion: history.current,
-    };
 }
 
 ;// CONCATENATED MODULE: ./shared/postgres/databases.ts
@@ -40722,7 +40715,78 @@ async function openHostExecutor(ssh, workingDirectory) {
     });
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-command.ts
+
+
+
+/**
+ * The team's `alembic` as this suite runs it (migrate-command): an argument array, never a shell,
+ * with the environment the team's env.py reads. apply-down-migrations runs its downgrade with it;
+ * both it and compute-rollback-target render Alembic's offline SQL (`--sql`) with it.
+ */
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+function parseMigrateCommand(text) {
+    const words = [];
+    let word;
+    let quote;
+    for (const char of text.trim()) {
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else
+                word += char;
+        }
+        else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= '';
+        }
+        else if (/\s/.test(char)) {
+            if (word !== undefined)
+                words.push(word);
+            word = undefined;
+        }
+        else {
+            word = (word ?? '') + char;
+        }
+    }
+    if (quote)
+        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+    if (word !== undefined)
+        words.push(word);
+    if (words.length === 0)
+        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+    return words;
+}
+/**
+ * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
+ * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
+ */
+function alembicEnv(target, databaseUrl) {
+    const url = databaseUrl ??
+        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const env = { DATABASE_URL: url };
+    for (const [name, value] of Object.entries(pgToolEnv(target)))
+        if (value !== undefined && name !== 'PGOPTIONS')
+            env[name] = value;
+    return env;
+}
+/**
+ * Alembic's offline SQL (`<command> upgrade|downgrade <from>:<to> --sql`): what its upgrade() or
+ * downgrade() functions emit, rendered without a database connection.
+ */
+async function offlineAlembicSql(command, executor, direction, range, options = {}) {
+    const [program, ...args] = [...command, direction, range, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/inputs.ts
+
 
 
 
@@ -40762,42 +40826,6 @@ function planTarget(entries) {
 /** Formats this action reverts: the SQL-file tools, and Alembic (the team's own alembic downgrade). */
 const FORMATS = [...MIGRATION_FORMATS, 'alembic'];
 const REVISION = /^[A-Za-z0-9_]+$/;
-/**
- * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
- * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
- */
-function parseMigrateCommand(text) {
-    const words = [];
-    let word;
-    let quote;
-    for (const char of text.trim()) {
-        if (quote) {
-            if (char === quote)
-                quote = undefined;
-            else
-                word += char;
-        }
-        else if (char === "'" || char === '"') {
-            quote = char;
-            word ??= '';
-        }
-        else if (/\s/.test(char)) {
-            if (word !== undefined)
-                words.push(word);
-            word = undefined;
-        }
-        else {
-            word = (word ?? '') + char;
-        }
-    }
-    if (quote)
-        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
-    if (word !== undefined)
-        words.push(word);
-    if (words.length === 0)
-        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
-    return words;
-}
 /** Inputs only Alembic uses; set with another format they are a mistake. */
 const ALEMBIC_ONLY = {
     'migrate-command': 'alembic',
@@ -41137,7 +41165,7 @@ options = {}) {
         if (!known) {
             throw new errors/* InputError */.dz('target-version', `is ${target.version}, which is neither a migration in ${migrationsDir} nor an applied version (known versions: ${knownVersions(migrations, applied)}). Nothing was changed.`, { hint: 'Use the target-schema-version output of compute-rollback-target, or "0" to revert everything.' });
         }
-        const versions = runner_versionsAbove(applied, version);
+        const versions = common_versionsAbove(applied, version);
         if (versions.length > 0)
             return { versions, alreadyReverted: [] };
         if (current !== null && compareVersions(current, version) < 0 && !applied.includes(version)) {
@@ -41496,14 +41524,6 @@ function checkAlembicVersion(current, revisions, where) {
 function downgradeArguments(command, target) {
     return [...command, 'downgrade', target];
 }
-/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-async function offlineDowngradeSql(command, executor, from, to, options = {}) {
-    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
-    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
-    return result.stdout;
-}
 async function revertWithAlembic(options) {
     const started = Date.now();
     const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
@@ -41580,6 +41600,7 @@ function headsAfterReverting(revisions, current, revert) {
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-down-migrations/alembic.ts
+
 
 
 
@@ -41765,19 +41786,6 @@ async function runChecked(inputs, revisions, client, proof, started) {
         await executor.close?.();
     }
 }
-/**
- * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
- * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
- */
-function alembicEnv(target, databaseUrl) {
-    const url = databaseUrl ??
-        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
-    const env = { DATABASE_URL: url };
-    for (const [name, value] of Object.entries(pgToolEnv(target)))
-        if (value !== undefined && name !== 'PGOPTIONS')
-            env[name] = value;
-    return env;
-}
 function entryOf(revision) {
     return { version: revision.revision, name: revision.message, file: revision.file, transactional: true };
 }
@@ -41788,7 +41796,10 @@ async function dryRunSql(inputs, executor, env, current, target, revisions) {
         for (const from of current) {
             if (downgradePlan(revisions, [from], to === 'base' ? [] : [to]).revert.length === 0)
                 continue;
-            parts.push(await offlineDowngradeSql(inputs.command, executor, from, to, { cwd: inputs.workingDirectory, env }));
+            parts.push(await offlineAlembicSql(inputs.command, executor, 'downgrade', `${from}:${to}`, {
+                cwd: inputs.workingDirectory,
+                env,
+            }));
         }
         if (parts.length)
             break;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { detectSchemaVersion } from '../migrations/history.js';
+import { detectSchemaVersion } from '../migrations/detect-history.js';
 import { quoteIdent } from '../postgres/connection.js';
 import { tableRowCounts } from '../postgres/databases.js';
 

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import type pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
-import { detectSchemaVersion } from '../migrations/history.js';
+import { detectSchemaVersion } from '../migrations/detect-history.js';
 import { connect, type PgTarget } from '../postgres/connection.js';
 import { countRows } from '../postgres/databases.js';
 import type { SchemaVersionInfo } from './metadata.js';

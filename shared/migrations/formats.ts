@@ -1,13 +1,13 @@
-import { compareVersions } from './tools/common.js';
+import { compareVersions, hasStatements } from './tools/common.js';
 import { migrationTool } from './tools/index.js';
-import type { FileSource, Migration, MigrationFormat, MigrationScript } from './types.js';
+import type { FileSource, Migration, MigrationFormat } from './types.js';
 
 /**
  * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
  * it, so our idea of "version 4" is exactly the tool's.
  */
 
-export { compareVersions };
+export { compareVersions, hasStatements };
 
 /**
  * The migration version a file of the directory stands for, by name only (no file is read), or
@@ -23,11 +23,4 @@ export async function loadMigrations(source: FileSource, format: MigrationFormat
   const tool = migrationTool(format);
   const migrations = await tool.load(source, await source.listFiles());
   return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-
-/** True when the script has something besides whitespace and comments to run. */
-export function hasStatements(script: MigrationScript | undefined): boolean {
-  if (!script) return false;
-  const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-  return withoutComments.trim().replace(/;/g, '').trim() !== '';
 }

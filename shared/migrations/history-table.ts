@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { InputError } from '../errors.js';
 import { quoteIdent } from '../postgres/connection.js';
 
@@ -27,4 +28,11 @@ export function qualifiedName(table: HistoryTable): string {
 
 export function sqlLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+export async function historyTableExists(client: pg.Client, table: HistoryTable): Promise<boolean> {
+  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
+    qualifiedName(table),
+  ]);
+  return rows[0].found !== null;
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { InputError } from '../errors.js';
-import { qualifiedName, type HistoryTable } from './history-table.js';
+import { historyTableExists, qualifiedName, type HistoryTable } from './history-table.js';
 import { migrationTool } from './tools/index.js';
 import { MIGRATION_FORMATS, type MigrationFormat } from './types.js';
 
-export { parseHistoryTable, qualifiedName, type HistoryTable } from './history-table.js';
+export { historyTableExists, parseHistoryTable, qualifiedName, type HistoryTable } from './history-table.js';
 
 /**
  * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
@@ -25,13 +25,6 @@ export interface HistoryState {
   dirty: boolean;
 }
 
-export async function historyTableExists(client: pg.Client, table: HistoryTable): Promise<boolean> {
-  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
-    qualifiedName(table),
-  ]);
-  return rows[0].found !== null;
-}
-
 export async function readHistory(
   client: pg.Client,
   format: MigrationFormat,
@@ -39,64 +32,6 @@ export async function readHistory(
 ): Promise<HistoryState> {
   if (!(await historyTableExists(client, table))) return { exists: false, applied: [], current: null, dirty: false };
   return migrationTool(format).readHistory(client, table);
-}
-
-export interface DetectedHistory {
-  /** The tool whose table it is: a SQL-file tool, or Alembic (alembic_version). */
-  format: MigrationFormat | 'alembic';
-  table: string;
-  /** The current version; Alembic's heads joined with "," (two on a branched graph). */
-  version: string | null;
-  /** The applied versions as the table records them, oldest first (Alembic: its heads, sorted). */
-  applied: string[];
-  dirty: boolean;
-}
-
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED: readonly { table: string; column: string; format: MigrationFormat | 'alembic' }[] = [
-  { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-  { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-  { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-  { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-  { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-export async function detectSchemaVersion(client: pg.Client): Promise<DetectedHistory | undefined> {
-  const { rows } = await client.query<{ table_name: string; column_name: string }>(
-    `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`,
-    [[...new Set(DETECTED.map((entry) => entry.table))]],
-  );
-  const found = DETECTED.find((entry) =>
-    rows.some((row) => row.table_name === entry.table && row.column_name === entry.column),
-  );
-  if (!found) return undefined;
-  const table = { schema: 'public', table: found.table };
-  if (found.format === 'alembic') {
-    const { rows: heads } = await client.query<{ version_num: string }>(
-      `SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`,
-    );
-    const applied = heads.map((row) => row.version_num);
-    return {
-      format: 'alembic',
-      table: `public.${found.table}`,
-      version: applied.join(',') || null,
-      applied,
-      dirty: false,
-    };
-  }
-  const state = await readHistory(client, found.format, table);
-  return {
-    format: found.format,
-    table: `public.${found.table}`,
-    version: state.current,
-    applied: state.applied,
-    dirty: state.dirty,
-  };
 }
 
 // The write side: the statements each tool itself runs on its history table (its module in tools/

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ActionError } from '../errors.js';
-import { compareVersions, hasStatements } from './formats.js';
-import { detectSchemaVersion, type HistoryState } from './history.js';
-import { versionsAbove } from './runner.js';
+import { detectSchemaVersion } from './detect-history.js';
+import type { HistoryState } from './history.js';
+import { compareVersions, hasStatements, versionsAbove } from './tools/common.js';
 import type { Migration, MigrationScript } from './types.js';
 
 /**

@@ -2,6 +2,9 @@ import type pg from 'pg';
 import { ActionError, errorMessage } from '../errors.js';
 import { connect, serverVersion, type PgTarget } from '../postgres/connection.js';
 import { compareVersions, hasStatements, loadMigrations } from './formats.js';
+import { versionsAbove } from './tools/common.js';
+
+export { versionsAbove };
 import {
   checkHistoryShape,
   DEFAULT_HISTORY_TABLES,
@@ -95,12 +98,6 @@ export function appliedVersions(
   migrationsDir = 'migrations-dir',
 ): string[] {
   return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
-}
-
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-export function versionsAbove(applied: readonly string[], to: string): string[] {
-  // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-  return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
 }
 
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */

@@ -1,5 +1,6 @@
 import {
   classifySql,
+  type ClassifyOptions,
   strongestClass,
   type MigrationClass,
   type SqlClassification,
@@ -86,5 +87,46 @@ export async function classifyAlembicOps(ops: readonly AlembicOp[], file: string
       ...(found.lost ? { lost: found.lost } : {}),
     });
   }
+  return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+/** Alembic's own bookkeeping in its offline SQL: the version table's rows and the transaction around them. */
+function isBookkeeping(sql: string, versionTable: string): boolean {
+  const table = versionTable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return (
+    /^\s*(BEGIN|COMMIT)\b/i.test(sql) ||
+    new RegExp(
+      `^\\s*(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|CREATE\\s+TABLE)\\s+([\\w"]+\\.)?"?${table}"?[\\s(]`,
+      'i',
+    ).test(sql)
+  );
+}
+
+/**
+ * Alembic's offline upgrade SQL (`alembic upgrade <from>:<to> --sql`) split per revision: each
+ * revision's part follows its "-- Running upgrade <down> -> <revision>" comment.
+ */
+export function offlineSections(sql: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  const marker = /^-- Running upgrade [^\n]*-> *([A-Za-z0-9_]+)\s*$/gm;
+  const found = [...sql.matchAll(marker)];
+  found.forEach((match, index) => {
+    const end = index + 1 < found.length ? found[index + 1].index : sql.length;
+    sections.set(match[1], sql.slice(match.index + match[0].length, end));
+  });
+  return sections;
+}
+
+/**
+ * One revision's part of Alembic's offline SQL, classified by the SQL classifier the other formats
+ * use; Alembic's own version-table rows and BEGIN/COMMIT are left out (they are not the revision's).
+ */
+export async function classifyOfflineSql(
+  sql: string,
+  versionTable: string,
+  options: ClassifyOptions,
+): Promise<SqlClassification> {
+  const all = await classifySql(sql, options);
+  const statements = all.statements.filter((statement) => !isBookkeeping(statement.sql, versionTable));
   return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }

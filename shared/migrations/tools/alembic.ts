@@ -90,23 +90,6 @@ export function downgradeArguments(command: readonly string[], target: string): 
   return [...command, 'downgrade', target];
 }
 
-/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-export async function offlineDowngradeSql(
-  command: readonly string[],
-  executor: HostExecutor,
-  from: string,
-  to: string,
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
-): Promise<string> {
-  const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
-  const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-  if (result.exitCode !== 0)
-    throw new ActionError(
-      `Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`,
-    );
-  return result.stdout;
-}
-
 export async function revertWithAlembic(options: AlembicRevertOptions): Promise<AlembicRevertResult> {
   const started = Date.now();
   const lock = await acquireMigrationLock(

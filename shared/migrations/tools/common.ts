@@ -17,6 +17,19 @@ export function compareVersions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+export function versionsAbove(applied: readonly string[], to: string): string[] {
+  // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+  return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
+
+/** True when the script has something besides whitespace and comments to run. */
+export function hasStatements(script: MigrationScript | undefined): boolean {
+  if (!script) return false;
+  const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+  return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
 /** Files the tool keeps up and down of a migration in, collected by version. */
 export function addScript(
   byVersion: Map<string, Migration>,
