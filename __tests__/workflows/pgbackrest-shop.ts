@@ -83,8 +83,18 @@ export function pgBackRestSettings(
   };
 }
 
-export function jobResults(run: WorkflowRun): Record<string, string> {
-  return Object.fromEntries(Object.entries(run.jobs).map(([id, job]) => [id, job.result]));
+/** The rollback succeeded the pgbackrest way: no dump backup nor dump restore, a restore point, a recovery in place. */
+export function expectRecoveredInPlace(shop: PgBackRestShop, caller: WorkflowRun, rollback: WorkflowRun): void {
+  if (caller.conclusion !== 'success')
+    throw new Error(`the rollback ended ${caller.conclusion}:\n${shop.lines.slice(-100).join('\n')}`);
+  expect(Object.fromEntries(Object.entries(rollback.jobs).map(([id, job]) => [id, job.result]))).toEqual({
+    plan: 'success',
+    backup: 'skipped',
+    rollback: 'success',
+    report: 'success',
+  });
+  const steps = Object.fromEntries(rollback.jobs.rollback.steps.map((step) => [step.id, step.outcome]));
+  expect(steps).toMatchObject({ backup: 'skipped', 'restore-point': 'success', restore: 'skipped', pitr: 'success' });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { WorkflowRun } from '../../scripts/local-runner/types.js';
 import { runProcess } from '../../shared/process.js';
 import { startSshServer, type TestSshServer } from '../../testkit/sshd.js';
 import {
-  jobResults,
+  expectRecoveredInPlace,
   pgBackRestSettings,
   startPgBackRestShop,
   usersSince,
@@ -98,16 +98,7 @@ describe('the rollback with backup-method pgbackrest over SSH', () => {
   });
 
   it('recovers in place to the pre-deploy point over SSH and brings the last good release back', async () => {
-    if (caller.conclusion !== 'success')
-      throw new Error(`the rollback ended ${caller.conclusion}:\n${shop.lines.slice(-100).join('\n')}`);
-    expect(jobResults(rollback)).toEqual({
-      plan: 'success',
-      backup: 'skipped',
-      rollback: 'success',
-      report: 'success',
-    });
-    const steps = Object.fromEntries(rollback.jobs.rollback.steps.map((step) => [step.id, step.outcome]));
-    expect(steps).toMatchObject({ backup: 'skipped', 'restore-point': 'success', restore: 'skipped', pitr: 'success' });
+    expectRecoveredInPlace(shop, caller, rollback);
     const outputs = rollback.jobs.rollback.outputs;
     expect(outputs['restore-point']).toMatch(/^production-pre-rollback-\d{8}T\d{6}Z$/);
     expect(outputs['recovery-target']).toMatch(
