@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
 import { InputError, errorMessage } from './errors.js';
 
@@ -8,18 +7,18 @@ import { InputError, errorMessage } from './errors.js';
  * person reading it is usually looking at a workflow file at 3 a.m., not at this code.
  */
 
-interface BaseOptions<T> {
+export interface BaseOptions<T> {
   required?: boolean;
   default?: T;
 }
-type Read<T, O> = O extends { required: true } ? T : O extends { default: T } ? T : T | undefined;
+export type Read<T, O> = O extends { required: true } ? T : O extends { default: T } ? T : T | undefined;
 
 /** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
 export function rawInput(name: string): string {
   return core.getInput(name);
 }
 
-function readRaw<T>(name: string, options: BaseOptions<T> | undefined): string | undefined {
+export function readRaw<T>(name: string, options: BaseOptions<T> | undefined): string | undefined {
   const text = rawInput(name);
   if (text !== '') return text;
   if (options?.required && options.default === undefined)
@@ -137,17 +136,6 @@ export function jsonInput<O extends BaseOptions<unknown>>(name: string, options?
     return JSON.parse(text) as Read<unknown, O>;
   } catch (error) {
     throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-  }
-}
-
-/** YAML (and therefore JSON, a subset of it). */
-export function yamlInput<O extends BaseOptions<unknown>>(name: string, options?: O): Read<unknown, O> {
-  const text = readRaw(name, options);
-  if (text === undefined) return options?.default as Read<unknown, O>;
-  try {
-    return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true }) as Read<unknown, O>;
-  } catch (error) {
-    throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
   }
 }
 

@@ -7,8 +7,8 @@ import {
   keyValueInput,
   listInput,
   stringInput,
-  yamlInput,
 } from '../../shared/inputs.js';
+import { yamlInput } from '../../shared/yaml-input.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 
 function withInputs(inputs: Record<string, string>, fn: () => void): void {

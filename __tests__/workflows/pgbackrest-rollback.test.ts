@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { findCalled } from '../../scripts/demo/scenario.js';
-import { createDemoWorld, type DemoWorld, type RunSettings } from '../../scripts/demo/world.js';
+import type { RunSettings } from '../../scripts/demo/world.js';
 import type { WorkflowRun } from '../../scripts/local-runner/types.js';
-import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
+import {
+  expectRecoveredInPlace,
+  pgBackRestSettings,
+  startPgBackRestShop,
+  usersSince,
+  type PgBackRestShop,
+} from './pgbackrest-shop.js';
 
 /**
  * rollback.yml with backup-method pgbackrest, end to end through the local runner on the demo app
@@ -16,63 +19,22 @@ import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pg
  * stops the app, recovers the cluster in place to the pre-deploy point, redeploys the last good
  * release and smoke-tests it.
  */
-function jobResults(run: WorkflowRun): Record<string, string> {
-  return Object.fromEntries(Object.entries(run.jobs).map(([id, job]) => [id, job.result]));
-}
-
 describe('the rollback with backup-method pgbackrest', () => {
-  let world: DemoWorld;
-  let cluster: PgBackRestCluster;
+  let shop: PgBackRestShop;
   let settings: RunSettings;
   let rollback: WorkflowRun;
   let caller: WorkflowRun;
-  const lines: string[] = [];
   let usersAtPoint: string;
   let versionAtPoint: string;
   let usersBroken: string;
   let rollbackStarted: number;
   let rollbackEnded: number;
 
-  const users = async () =>
-    JSON.stringify((await cluster.query('shop', 'SELECT id, email FROM users ORDER BY id')).rows);
-  const schemaVersion = async () =>
-    (await cluster.query<{ version: string }>('shop', 'SELECT version::text FROM schema_migrations')).rows[0].version;
-  const deploy = async (tag: string) => {
-    const run = await world.run('deploy.yml', { tag, environment: 'production' }, settings);
-    if (run.conclusion !== 'success')
-      throw new Error(`deploy of ${tag}: ${run.conclusion}\n${lines.slice(-60).join('\n')}`);
-    return run;
-  };
-
   beforeAll(async () => {
-    world = await createDemoWorld({
-      root: mkdtempSync(path.join(os.tmpdir(), 'pgbackrest-rollback-')),
-      log: (line) => lines.push(line),
-    });
-    cluster = await startPgBackRestCluster({ stanza: 'shop' });
-    await cluster.query('postgres', 'CREATE DATABASE shop');
-    // A restore point is recoverable only from a backup taken before it: backup-db refuses otherwise.
-    await cluster.pgbackrest(['backup', '--type=full']);
-    // The app on the deploy host uses the archived cluster, as the workflows do.
-    const envFile = path.join(world.deployHost, '.env');
-    writeFileSync(
-      envFile,
-      readFileSync(envFile, 'utf8').replace(/^DATABASE_URL=.*$/m, `DATABASE_URL=${cluster.url('shop')}`),
-    );
-    settings = {
-      vars: {
-        ROLLBACK_BACKUP_METHOD: 'pgbackrest',
-        ROLLBACK_PGBACKREST_STANZA: cluster.stanza,
-        ROLLBACK_PGBACKREST_CONFIG: cluster.config,
-        ROLLBACK_PGBACKREST_VIA: cluster.via.join(' '),
-        ROLLBACK_PGBACKREST_STOP_COMMAND: cluster.stopCommand,
-        ROLLBACK_PGBACKREST_START_COMMAND: cluster.startCommand,
-      },
-      environments: {
-        production: { secrets: { DATABASE_URL: cluster.url('shop') } },
-        'production-plan': { secrets: { DATABASE_URL: cluster.url('shop') } },
-      },
-    };
+    shop = await startPgBackRestShop('pgbackrest-rollback');
+    const { cluster, users, schemaVersion } = shop;
+    const deploy = (tag: string) => shop.deploy(tag, settings);
+    settings = pgBackRestSettings(cluster, { ROLLBACK_PGBACKREST_CONFIG: cluster.config });
     await deploy('v1.1.0');
     await cluster.query(
       'shop',
@@ -94,7 +56,7 @@ describe('the rollback with backup-method pgbackrest', () => {
     expect(usersBroken).not.toBe(usersAtPoint);
 
     rollbackStarted = Date.now();
-    caller = await world.run(
+    caller = await shop.world.run(
       'rollback.yml',
       { environment: 'production', 'target-tag': 'v1.1.0', 'db-policy': 'restore-backup', reason: 'pgbackrest drill' },
       settings,
@@ -104,41 +66,27 @@ describe('the rollback with backup-method pgbackrest', () => {
   }, 1_200_000);
 
   afterAll(async () => {
-    await world?.stop();
-    await cluster?.destroy();
-    if (process.env.SCENARIO_LOG) writeFileSync(process.env.SCENARIO_LOG, lines.join('\n'));
+    await shop?.stop();
   });
 
   it('recovers the database in place to the pre-deploy restore point and brings the last good release back', async () => {
-    if (caller.conclusion !== 'success')
-      throw new Error(`the rollback ended ${caller.conclusion}:\n${lines.slice(-100).join('\n')}`);
-    expect(jobResults(rollback)).toEqual({
-      plan: 'success',
-      backup: 'skipped',
-      rollback: 'success',
-      report: 'success',
-    });
+    expectRecoveredInPlace(shop, caller, rollback);
     expect(rollback.jobs.plan.outputs.strategy).toBe('restore-backup');
-    const steps = Object.fromEntries(rollback.jobs.rollback.steps.map((step) => [step.id, step.outcome]));
-    expect(steps).toMatchObject({ backup: 'skipped', 'restore-point': 'success', restore: 'skipped', pitr: 'success' });
     const outputs = rollback.jobs.rollback.outputs;
     expect(outputs['recovery-target']).toMatch(
       /^restore point "production-pre-deploy-v1\.2\.0" at [0-9A-F]+\/[0-9A-F]+ on timeline 1, from backup /,
     );
     // The data and the schema are those at the point: the broken release's writes are gone.
     // Beside them only the rows the rollback's own smoke test of v1.1.0 registered after the recovery.
-    const atPoint = JSON.parse(usersAtPoint) as { id: string; email: string }[];
-    const now = JSON.parse(await users()) as { id: string; email: string }[];
-    const lastAtPoint = Math.max(...atPoint.map((row) => Number(row.id)));
-    const smokeAfter = now.filter((row) => Number(row.id) > lastAtPoint);
-    expect(smokeAfter.map((row) => row.email.replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/, 'UUID'))).toEqual([
+    const { atPoint, kept, added } = usersSince(usersAtPoint, await shop.users());
+    expect(added.map((row) => row.email.replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/, 'UUID'))).toEqual([
       'smoke-UUID@example.com',
       'smoke-projects-UUID@example.com',
     ]);
-    expect(now.filter((row) => Number(row.id) <= lastAtPoint)).toEqual(atPoint);
-    expect(await schemaVersion()).toBe(versionAtPoint);
+    expect(kept).toEqual(atPoint);
+    expect(await shop.schemaVersion()).toBe(versionAtPoint);
     expect(outputs['final-schema-version']).toBe(versionAtPoint);
-    const app = await world.appState();
+    const app = await shop.world.appState();
     expect({ runningTag: app.runningTag, healthStatus: app.healthStatus, healthVersion: app.healthVersion }).toEqual({
       runningTag: 'v1.1.0',
       healthStatus: 200,

@@ -6,8 +6,8 @@ import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
-import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
-import { parseByteSize, type SizeGate } from '../../shared/backup/size-gate.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
+import { sizeOrNone, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
@@ -49,16 +49,8 @@ export interface BackupInputs extends Pick<
   ledger?: string;
 }
 
-/** A size such as 500MB or 2GiB, or "none" (undefined). */
-function readSize(name: string, text: string): number | undefined {
-  const bytes = text === 'none' ? undefined : parseByteSize(text);
-  if (text !== 'none' && bytes === undefined)
-    throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
-  return bytes;
-}
-
 function readSizeGate(): SizeGate | undefined {
-  const artifactLimitBytes = readSize('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
+  const artifactLimitBytes = sizeOrNone('artifact-size-limit', stringInput('artifact-size-limit', { default: '50GB' }));
   return booleanInput('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
 }
 
@@ -103,6 +95,6 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
     sizeGate: readSizeGate(),
     rowCountMaxBytes:
-      readSize('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
+      sizeOrNone('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,
   };
 }

@@ -14,12 +14,12 @@ import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readBackupInputs, readBackupMethod } from './inputs.js';
-import { runPgBackRestBackup } from './pgbackrest.js';
 import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   const started = Date.now();
-  if (readBackupMethod() === 'pgbackrest') return await runPgBackRestBackup(started);
+  // Method pgbackrest's modules are loaded on its path only: a dump's start compiles none of them.
+  if (readBackupMethod() === 'pgbackrest') return await (await import('./pgbackrest.js')).runPgBackRestBackup(started);
   const given = await readBackupInputs();
   const localDir = localBackupDir();
   const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;

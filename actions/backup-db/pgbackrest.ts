@@ -1,8 +1,10 @@
 import * as core from '@actions/core';
+import type pg from 'pg';
 import { archivedSegmentsIn } from '../../shared/backup/pgbackrest/archive.js';
-import { PgBackRestHost } from '../../shared/backup/pgbackrest/host.js';
+import { PgBackRestHost, type PgBackRestSettings } from '../../shared/backup/pgbackrest/host.js';
 import { STANZA_NO_BACKUPS, STANZA_OK, type BackupSet, type StanzaInfo } from '../../shared/backup/pgbackrest/info.js';
-import { readPgBackRestSettings, rejectInputsOfOtherMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { rejectInputsOfOtherMethod } from '../../shared/backup/method.js';
+import { readPgBackRestSettings } from '../../shared/backup/pgbackrest/inputs.js';
 import {
   archiveUpToNow,
   createRestorePoint,
@@ -100,12 +102,29 @@ async function newestArchivedFrom(
   return names.includes(segment) ? names.at(-1) : undefined;
 }
 
+/** pgBackRest's host and its stanza's info; the host is closed again when the info cannot be read. */
+async function openStanza(settings: PgBackRestSettings): Promise<{ host: PgBackRestHost; before: StanzaInfo }> {
+  const host = await PgBackRestHost.open(settings);
+  try {
+    return { host, before: await host.info() };
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+}
+
 export async function runPgBackRestBackup(started: number): Promise<void> {
   const inputs = readPgBackRestBackupInputs(new Date(started));
   const { settings } = inputs;
-  const client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
+  // pgBackRest (two programs started, over SSH perhaps) is reached while the server is asked: the
+  // restore point's duration is mostly these round trips, not the point itself. Its errors are
+  // reported after the server's, in the order the checks read.
+  const stanza = openStanza(settings);
+  stanza.catch(() => undefined);
   let host: PgBackRestHost | undefined;
+  let client: pg.Client | undefined;
   try {
+    client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
     const server = await describeLiveServer(client);
     core.info(
       `Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`,
@@ -114,10 +133,11 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       throw new ActionError(
         'The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.',
       );
-    host = await PgBackRestHost.open(settings);
+    const opened = await stanza;
+    host = opened.host;
+    const { before } = opened;
     core.info(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
 
-    const before = await host.info();
     if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
       throw new ActionError(
         `Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`,
@@ -265,7 +285,7 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
     });
     core.info(`Restore point ready in ${formatDuration(durationMs)}.`);
   } finally {
-    await client.end().catch(() => undefined);
-    await host?.close();
+    await client?.end().catch(() => undefined);
+    await (host ?? (await stanza.then((opened) => opened.host).catch(() => undefined)))?.close();
   }
 }

@@ -10,8 +10,8 @@ import {
   secretInput,
   stringInput,
   urlInput,
-  yamlInput,
 } from '../../shared/inputs.js';
+import { yamlInput } from '../../shared/yaml-input.js';
 import { InputError } from '../../shared/errors.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { maskUrlCredentials } from '../../shared/secrets.js';

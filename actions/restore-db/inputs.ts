@@ -3,7 +3,7 @@ import { InputError } from '../../shared/errors.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { readEncryptionSecret, type EncryptionSecret } from '../../shared/backup/encryption.js';
 import { readTablesInputs, type TablesInputs } from './tables.js';
-import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
@@ -27,6 +27,7 @@ const PGBACKREST_ONLY_INPUTS = [
   'data-directory',
   'server-bin-dir',
   'remove-side-cluster',
+  'row-count-max-size',
 ] as const;
 
 export type BackupSource =

@@ -42,7 +42,6 @@ import {
 } from '../../shared/postgres/sessions.js';
 import { writeSummary } from '../../shared/summary.js';
 import { readRestoreInputs, readRestoreMethod, type RestoreInputs } from './inputs.js';
-import { runPgBackRestRestore } from './pgbackrest.js';
 import { obtainBackup } from './source.js';
 import { restoreSummary } from './summary.js';
 import { swapDatabases } from './swap.js';
@@ -165,7 +164,9 @@ async function safetyBackup(
 
 export async function run(): Promise<void> {
   const started = Date.now();
-  if (readRestoreMethod() === 'pgbackrest') return await runPgBackRestRestore(started);
+  // Method pgbackrest's modules are loaded on its path only: a dump restore's start compiles none of them.
+  if (readRestoreMethod() === 'pgbackrest')
+    return await (await import('./pgbackrest.js')).runPgBackRestRestore(started);
   const now = new Date();
   const inputs = await readRestoreInputs();
   const replace = inputs.mode === 'replace';

@@ -1,10 +1,12 @@
 import type { PgBackRestSettings } from '../../shared/backup/pgbackrest/host.js';
-import { readPgBackRestSettings, rejectInputsOfOtherMethod } from '../../shared/backup/pgbackrest/inputs.js';
+import { rejectInputsOfOtherMethod } from '../../shared/backup/method.js';
+import { readPgBackRestSettings } from '../../shared/backup/pgbackrest/inputs.js';
 import type { BackupSetChoice, RecoveryTarget } from '../../shared/backup/pgbackrest/recovery.js';
 import { RESTORE_POINT_DESCRIPTION, RESTORE_POINT_NAME } from '../../shared/backup/pgbackrest/restore-point.js';
 import { parseLsn } from '../../shared/backup/pgbackrest/wal.js';
+import { sizeOrNone } from '../../shared/backup/size-gate.js';
 import { InputError } from '../../shared/errors.js';
-import { booleanInput, durationInput, enumInput, integerInput, stringInput, yamlInput } from '../../shared/inputs.js';
+import { booleanInput, durationInput, enumInput, integerInput, jsonInput, stringInput } from '../../shared/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import { RESTORE_MODES } from './inputs.js';
 import { readTablesInputs, type TablesInputs } from './tables.js';
@@ -25,6 +27,8 @@ const DUMP_ONLY_INPUTS = [
   'encryption-key',
   'expected-checksum',
 ] as const;
+/** As backup-db's row-count-max-size: a table up to this size is counted in a second or two. */
+const DEFAULT_ROW_COUNT_MAX_SIZE = '256MiB';
 const BACKUP_LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
 
@@ -48,13 +52,15 @@ export interface PgBackRestRestoreInputs {
   tables: TablesInputs;
   noOwner: boolean;
   pgBinDir?: string;
+  /** Tables with more data than this get an estimated row count, labelled so, instead of an exact one. */
+  rowCountMaxBytes: number;
 }
 
 /** A command as one argument per line, or a JSON array. */
 function commandInput(name: 'stop-command' | 'start-command', text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   if (text.startsWith('[')) {
-    const parsed = yamlInput(name);
+    const parsed = jsonInput(name);
     if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string'))
       throw new InputError(name, 'given as JSON must be a non-empty array of strings.');
     return parsed as string[];
@@ -146,6 +152,9 @@ export function readPgBackRestRestoreInputs(): PgBackRestRestoreInputs {
     tables: readTablesInputs(),
     noOwner: booleanInput('no-owner', { default: false }),
     pgBinDir: stringInput('pg-bin-dir'),
+    rowCountMaxBytes:
+      sizeOrNone('row-count-max-size', stringInput('row-count-max-size', { default: DEFAULT_ROW_COUNT_MAX_SIZE })) ??
+      Infinity,
   };
   if (replace && inputs.tables.tables.length > 0)
     throw new InputError(

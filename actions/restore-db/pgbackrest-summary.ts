@@ -45,9 +45,16 @@ export function pgBackRestRestoreSummary(input: PgBackRestRestoreSummaryInput): 
   if (result.tables) parts.push(restoredTablesSummary(result.tables));
   if (input.problems.length)
     parts.push(`\n### Problems\n\n${input.problems.map((problem) => `- ${problem}`).join('\n')}\n`);
-  const rows = Object.entries(state.rowCounts)
+  // Estimates (tables above row-count-max-size) are labelled as such, never shown as counts.
+  const rows = [
+    ...Object.entries(state.rowCounts).map(([table, rows]) => [table, rows, String(rows)] as const),
+    ...Object.entries(state.estimatedRowCounts ?? {}).map(
+      ([table, rows]) => [table, rows, `~${rows} (estimate: above row-count-max-size)`] as const,
+    ),
+  ]
     .sort(([, a], [, b]) => b - a)
-    .slice(0, 30);
+    .slice(0, 30)
+    .map(([table, , shown]) => [table, shown]);
   if (rows.length) parts.push('\n### Row counts\n\n', markdownTable(['Table', 'Rows'], rows));
   return parts.join('');
 }

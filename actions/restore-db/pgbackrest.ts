@@ -124,8 +124,16 @@ function sideDirectoryFor(inputs: PgBackRestRestoreInputs, live: LiveServer | un
 export async function runPgBackRestRestore(started: number): Promise<void> {
   const inputs = readPgBackRestRestoreInputs();
   const now = new Date(started);
-  const host = await PgBackRestHost.open(inputs.settings);
-  const live = inputs.removeSideCluster ? {} : await openLive(inputs.target);
+  // pgBackRest's host (SSH, `pgbackrest version`) and the live server are reached at the same time.
+  const liveOpening: Promise<Awaited<ReturnType<typeof openLive>>> = inputs.removeSideCluster
+    ? Promise.resolve({})
+    : openLive(inputs.target);
+  const host = await PgBackRestHost.open(inputs.settings).catch(async (error: unknown) => {
+    // openLive never rejects; its connection is closed before the host's error is reported.
+    await (await liveOpening).client?.end().catch(() => undefined);
+    throw error;
+  });
+  const live = await liveOpening;
   try {
     core.info(`pgBackRest ${host.version} on ${host.description}, stanza "${inputs.settings.stanza}".`);
     if (inputs.removeSideCluster) {
@@ -141,6 +149,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       database,
       'schema-version': result.state.schemaVersion ?? '',
       'row-counts': result.state.rowCounts,
+      'estimated-row-counts': result.state.estimatedRowCounts,
       'foreign-keys': {
         checked: result.state.foreignKeys.length,
         violations: result.state.foreignKeys
@@ -195,6 +204,45 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
   }
 }
 
+/** The archive's segments, and the recovery plan from them: read only, beside the stanza's check. */
+async function planAfterCheck(
+  inputs: PgBackRestRestoreInputs,
+  host: PgBackRestHost,
+  info: StanzaInfo,
+  major: string,
+  segmentSize: number | undefined,
+  checkStarted: Date,
+): Promise<{ plan: RecoveryPlan; newestArchivedAt?: Date; newestRestorableAt?: Date }> {
+  const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
+  const newestArchivedAt = newestSegment(segments)?.archivedAt;
+  // The RPO is measured from the newest WAL archived before this restore's own check pushed the
+  // current segment (the repository keeps whole seconds): what a restore could reach without it.
+  const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
+  const newestRestorableAt = newestSegment(
+    segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck),
+  )?.archivedAt;
+  const scratch = await host.scratchDirectory();
+  let plan: RecoveryPlan;
+  try {
+    plan = await planRecovery(
+      inputs.recovery,
+      inputs.backupSet,
+      {
+        host,
+        info,
+        segments,
+        segmentSize: segmentSize ?? 16 * 1024 * 1024,
+        scratchDir: scratch.path,
+        inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' },
+      },
+      major,
+    );
+  } finally {
+    await scratch.remove();
+  }
+  return { plan, newestArchivedAt, newestRestorableAt };
+}
+
 async function restore(
   inputs: PgBackRestRestoreInputs,
   host: PgBackRestHost,
@@ -241,49 +289,35 @@ async function restore(
     }
   }
 
-  // The stanza's own check, while the live server answers; otherwise its info must be clean.
+  // The stanza's own check, while the live server answers; otherwise its info must be clean. The
+  // check (a WAL switch, and a wait until that segment is archived) runs while the archive is read
+  // and the recovery planned, which change nothing; nothing is restored before it has passed, and
+  // its failure is the one reported.
   const checkStarted = new Date();
+  let checking: Promise<void> = Promise.resolve();
   if (live.client) {
-    try {
-      await host.check();
-    } catch (error) {
+    checking = host.check().catch((error: unknown) => {
       throw new ActionError(
         `Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${errorMessage(error)}\nNothing was restored.`,
       );
-    }
+    });
+    checking.catch(() => undefined);
   } else if (info.statusCode !== STANZA_OK) {
     throw new ActionError(`Stanza "${info.name}" is not usable: ${info.statusMessage}. Nothing was restored.`);
   } else {
     core.warning(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
   }
-
-  const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
-  const newestArchivedAt = newestSegment(segments)?.archivedAt;
-  // The RPO is measured from the newest WAL archived before this restore's own check pushed the
-  // current segment (the repository keeps whole seconds): what a restore could reach without it.
-  const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
-  const newestRestorableAt = newestSegment(
-    segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck),
-  )?.archivedAt;
-  const scratch = await host.scratchDirectory();
-  let plan: RecoveryPlan;
-  try {
-    plan = await planRecovery(
-      inputs.recovery,
-      inputs.backupSet,
-      {
-        host,
-        info,
-        segments,
-        segmentSize: segmentSize ?? 16 * 1024 * 1024,
-        scratchDir: scratch.path,
-        inputs: { target: inputs.recovery.kind === 'time' ? 'target-time' : 'restore-point', backupSet: 'backup-set' },
-      },
-      major,
-    );
-  } finally {
-    await scratch.remove();
-  }
+  const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted).then(
+    async (value) => {
+      await checking;
+      return value;
+    },
+    async (error: unknown) => {
+      await checking;
+      throw error;
+    },
+  );
+  const { plan, newestArchivedAt, newestRestorableAt } = planned;
   core.info(`Recovery plan: ${plan.description}.`);
   // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
   // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
@@ -319,7 +353,9 @@ async function restore(
       `Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`,
     );
     try {
-      const state = await withClient(side, (client) => inspectDatabase(client));
+      const state = await withClient(side, (client) =>
+        inspectDatabase(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }),
+      );
       const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
       return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
     } finally {
@@ -385,6 +421,8 @@ async function restore(
   core.info(
     `Recovered in place to ${plan.description}: timeline ${recovered.timeline}, in ${formatDuration(restoreMs)}.`,
   );
-  const state = await withClient(inputs.target, (client) => inspectDatabase(client));
+  const state = await withClient(inputs.target, (client) =>
+    inspectDatabase(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }),
+  );
   return { plan, recovered, state, restored: inputs.target, safetyPoint, restoreMs, newestRestorableAt };
 }

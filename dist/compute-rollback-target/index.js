@@ -4332,7 +4332,7 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 const Client = __nccwpck_require__(5042)
 const defaults = __nccwpck_require__(8995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 const Pool = __nccwpck_require__(7558)
 const TypeOverrides = __nccwpck_require__(365)
@@ -5029,7 +5029,7 @@ NativeQuery.prototype.submit = function (client) {
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
@@ -5292,7 +5292,7 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 8014:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -45844,12 +45844,10 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, integerInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, readRaw, integerInput, durationInput, jsonInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
-
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
 
 
 
@@ -45862,7 +45860,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -45875,7 +45873,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45891,7 +45889,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45906,7 +45904,7 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
@@ -45957,18 +45955,6 @@ function jsonInput(name, options) {
         throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
     }
 }
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
 /** A list given one item per line or comma-separated; empty items dropped. */
 function listInput(name, options) {
     const text = readRaw(name, options);
@@ -45979,10 +45965,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -48351,7 +48337,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -49277,7 +49263,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -49560,7 +49546,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class NodeBase {
     constructor(type) {
@@ -49653,7 +49639,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -49844,7 +49830,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -49965,7 +49951,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -50088,7 +50074,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -53355,7 +53341,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);

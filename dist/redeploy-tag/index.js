@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4225);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(635);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4225:
+/***/ 635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32115,6 +32115,27 @@ async function startSwarmServices(executor, counts, options) {
     return waited.statuses;
 }
 
+;// CONCATENATED MODULE: ./shared/yaml-input.ts
+
+
+
+/**
+ * YAML (and therefore JSON, a subset of it). Apart from inputs.ts so that the actions that read no
+ * YAML input (backup-db, restore-db) do not compile and evaluate the yaml package, a sixth of their
+ * bundle, at every step's start.
+ */
+function yamlInput(name, options) {
+    const text = (0,inputs/* readRaw */.hc)(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
@@ -32154,6 +32175,7 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'swarm', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
@@ -32168,7 +32190,7 @@ function parseCommand() {
     if (text === undefined)
         return undefined;
     if (text.startsWith('[')) {
-        const parsed = (0,inputs/* yamlInput */.eR)('command');
+        const parsed = yamlInput('command');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string')) {
             throw new errors/* InputError */.dz('command', 'given as JSON must be a non-empty array of strings.');
         }
@@ -32819,18 +32841,16 @@ function errorMessage(error) {
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   Y2: () => (/* binding */ urlInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
-/* harmony export */   eR: () => (/* binding */ yamlInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
 /* harmony export */   hD: () => (/* binding */ quote),
+/* harmony export */   hc: () => (/* binding */ readRaw),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
 /* unused harmony export rawInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
-
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
 
 
 
@@ -32843,7 +32863,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -32856,7 +32876,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -32872,7 +32892,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -32887,14 +32907,14 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -32902,7 +32922,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -32915,15 +32935,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseDuration */ .E)(text);
     if (value === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -32935,19 +32955,7 @@ function jsonInput(name, options) {
         return JSON.parse(text);
     }
     catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -32960,10 +32968,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -32984,7 +32992,7 @@ function keyValueInput(name, options) {
     if (trimmed.startsWith('{')) {
         const parsed = jsonInput(name);
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'must be a mapping of NAME to value.');
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'must be a mapping of NAME to value.');
         }
         for (const [key, value] of Object.entries(parsed))
             pairs[key] = String(value);
@@ -32995,13 +33003,13 @@ function keyValueInput(name, options) {
                 continue;
             const separator = line.indexOf('=');
             if (separator <= 0)
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
             pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
         }
     }
     for (const key of Object.keys(pairs)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
         }
     }
     if (options?.maskValues) {
@@ -33026,7 +33034,7 @@ function urlInput(name, options) {
         url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
     }
     return text;
 }

@@ -30269,12 +30269,10 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, quote, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, readRaw, quote, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
-
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
 
 
 
@@ -30287,7 +30285,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -30300,7 +30298,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -30316,7 +30314,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -30331,14 +30329,14 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -30346,7 +30344,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -30359,15 +30357,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseDuration */ .E)(text);
     if (value === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -30379,19 +30377,7 @@ function jsonInput(name, options) {
         return JSON.parse(text);
     }
     catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -30404,10 +30390,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;

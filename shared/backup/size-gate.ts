@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { ActionError } from '../errors.js';
+import { ActionError, InputError } from '../errors.js';
 import { formatBytes } from './progress.js';
 
 /**
@@ -30,6 +30,14 @@ export function parseByteSize(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(text.trim());
   if (!match) return undefined;
   return Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]);
+}
+
+/** A size input's text (read with its default): bytes, or undefined for "none". */
+export function sizeOrNone(name: string, text: string): number | undefined {
+  const bytes = text === 'none' ? undefined : parseByteSize(text);
+  if (text !== 'none' && bytes === undefined)
+    throw new InputError(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+  return bytes;
 }
 
 export async function freeBytes(dir: string): Promise<number> {

@@ -167,6 +167,54 @@ export function segmentBatches(candidates: ArchivedSegment[], size: number): Arc
 const BATCH_SEGMENTS = 8;
 const PARALLEL_FETCHES = 4;
 
+/** How much WAL before backup-db's restore-point-lsn is read first: the record is just before it. */
+const NEAR_HINT_BYTES = 64n * 1024n;
+
+/**
+ * The restore point in the last 64 KiB of WAL before the LSN backup-db reported (its record ends
+ * there), read from the one archived segment that holds it: pg_waldump decodes kilobytes instead of
+ * the whole segments around it (seconds of a busy database's full-page images). Undefined when it is
+ * not there (another timeline, a record crossing segments, a wrong hint): the full search follows.
+ */
+async function findNearHint(
+  host: PgBackRestHost,
+  waldump: string,
+  segments: ArchivedSegment[],
+  search: RestorePointSearch,
+): Promise<FoundRestorePoint | undefined> {
+  const hint = search.lsnHint!;
+  const number = segmentEndingAt(hint, 0, search.segmentSize).number;
+  const holding = segments.filter((segment) => segment.number === number && number >= search.fromSegmentNumber);
+  if (holding.length !== 1) return undefined;
+  const [segment] = holding;
+  const segmentStart = segmentStartLsn(segment, search.segmentSize);
+  const from = hint - NEAR_HINT_BYTES > segmentStart ? hint - NEAR_HINT_BYTES : segmentStart;
+  try {
+    if (!(await fetchWal(host, segment.name, search.scratchDir))) return undefined;
+    // pg_waldump starts at the first record after `from`, and stops (exit 1) where the next file is missing.
+    const { stdout } = await host.run(
+      waldump,
+      [
+        '--path',
+        search.scratchDir,
+        '--timeline',
+        String(segment.timeline),
+        '--start',
+        formatLsn(from),
+        '--rmgr',
+        'XLOG',
+      ],
+      { okExitCodes: [0, 1] },
+    );
+    const point = restorePointsIn(stdout)
+      .filter((found) => found.name === search.name && found.lsn >= from && found.lsn < hint)
+      .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
+    return point ? { name: search.name, lsn: point.lsn, timeline: segment.timeline, segment: segment.name } : undefined;
+  } finally {
+    await host.run('rm', ['-f', '--', `${search.scratchDir}/${segment.name}`]);
+  }
+}
+
 /**
  * Finds the newest restore point called `name`, reading archived segments from the newest down with
  * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
@@ -178,6 +226,8 @@ export async function findRestorePoint(
   search: RestorePointSearch,
 ): Promise<FoundRestorePoint | undefined> {
   const waldump = await host.serverProgram('pg_waldump', search.major);
+  const near = search.lsnHint === undefined ? undefined : await findNearHint(host, waldump, segments, search);
+  if (near) return near;
   const hinted =
     search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
   const candidates = segments.filter(

@@ -1,20 +1,17 @@
 import { readSshTarget } from '../../engine/host-inputs.js';
 import { InputError } from '../../errors.js';
-import { durationInput, rawInput, stringInput, yamlInput } from '../../inputs.js';
+import { durationInput, jsonInput, stringInput } from '../../inputs.js';
 import { STANZA_PATTERN, type PgBackRestSettings } from './host.js';
 
 /**
  * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
  * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
  */
-export const METHODS = ['dump', 'pgbackrest'] as const;
-export type BackupMethod = (typeof METHODS)[number];
-
 /** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
 export function parseVia(text: string | undefined): string[] {
   if (text === undefined) return [];
   if (text.startsWith('[')) {
-    const parsed = yamlInput('pgbackrest-via');
+    const parsed = jsonInput('pgbackrest-via');
     if (
       !Array.isArray(parsed) ||
       parsed.length === 0 ||
@@ -52,15 +49,4 @@ export function readPgBackRestSettings(extra: Pick<PgBackRestSettings, 'serverBi
     archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
     ...extra,
   };
-}
-
-/** Inputs of one method given with the other: said plainly, not ignored. */
-export function rejectInputsOfOtherMethod(method: BackupMethod, names: readonly string[]): void {
-  for (const name of names) {
-    if (rawInput(name) !== '')
-      throw new InputError(
-        name,
-        `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`,
-      );
-  }
 }

@@ -141,7 +141,7 @@ export async function restoreSideCluster(
     return { side: { dataDirectory: dir, port: request.port, target: request.target }, recovered };
   } catch (error) {
     // The directory did not exist (or was empty) before: what is in it now is this step's, and unusable.
-    await stopServer(host, pgCtl, dir).catch(() => undefined);
+    await stopServer(host, pgCtl, dir, 'immediate').catch(() => undefined);
     await host
       .run('rm', ['-rf', '--', dir])
       .catch((reason: unknown) => core.warning(`Could not remove ${dir}: ${errorMessage(reason)}`));
@@ -162,7 +162,7 @@ export async function retireSideCluster(
     );
   }
   const pgCtl = await host.serverProgram('pg_ctl', major);
-  await stopServer(host, pgCtl, dataDirectory);
+  await stopServer(host, pgCtl, dataDirectory, remove ? 'immediate' : 'fast');
   if (remove) {
     await host.run('rm', ['-rf', '--', dataDirectory]);
     core.info(`Removed the side cluster ${dataDirectory}.`);
