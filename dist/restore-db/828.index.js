@@ -191,6 +191,10 @@ function segmentBatches(candidates, size) {
     }
     return batches;
 }
+/** The LSN just past `segment`'s last byte. */
+function segmentEndLsn(segment, segmentSize) {
+    return segmentStartLsn(segment, segmentSize) + BigInt(segmentSize);
+}
 const BATCH_SEGMENTS = 8;
 const PARALLEL_FETCHES = 4;
 /** How much WAL before backup-db's restore-point-lsn is read first: the record is just before it. */
@@ -213,7 +217,8 @@ async function findNearHint(host, waldump, segments, search) {
     try {
         if (!(await fetchWal(host, segment.name, search.scratchDir)))
             return undefined;
-        // pg_waldump starts at the first record after `from`, and stops (exit 1) where the next file is missing.
+        // pg_waldump starts at the first record after `from`. Without --end it would wait for the next
+        // file as for a server still writing it (10 tries, 500 ms apart: 5 s of every restore).
         const { stdout } = await host.run(waldump, [
             '--path',
             search.scratchDir,
@@ -221,6 +226,8 @@ async function findNearHint(host, waldump, segments, search) {
             String(segment.timeline),
             '--start',
             formatLsn(from),
+            '--end',
+            formatLsn(segmentEndLsn(segment, search.segmentSize)),
             '--rmgr',
             'XLOG',
         ], { okExitCodes: [0, 1] });
@@ -256,9 +263,22 @@ async function findRestorePoint(host, segments, search) {
             for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
                 await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
             }
-            // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+            // From the lowest segment through the batch and the one after it (a record crossing into it),
+            // and no further: past --end pg_waldump would wait 5 s for a file that is not there.
             const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
-            const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+            const end = formatLsn(segmentEndLsn(after ?? batch[0], search.segmentSize));
+            const { stdout } = await host.run(waldump, [
+                '--path',
+                search.scratchDir,
+                '--timeline',
+                String(lowest.timeline),
+                '--start',
+                start,
+                '--end',
+                end,
+                '--rmgr',
+                'XLOG',
+            ], { okExitCodes: [0, 1] });
             const inBatch = (lsn) => {
                 const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
                 return number >= lowest.number && number <= batch[0].number;

@@ -35012,7 +35012,7 @@ __webpack_async_result__();
 /* harmony import */ var _tables_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(79751);
 /* harmony import */ var _shared_backup_method_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(59652);
 /* harmony import */ var _shared_backup_names_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(17717);
-/* harmony import */ var _shared_migrations_plan_digest_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(55016);
+/* harmony import */ var _shared_migrations_plan_digest_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(44384);
 
 
 
@@ -35706,8 +35706,8 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-// EXTERNAL MODULE: ./shared/migrations/history.ts + 1 modules
-var migrations_history = __nccwpck_require__(34699);
+// EXTERNAL MODULE: ./shared/migrations/detect-history.ts + 5 modules
+var detect_history = __nccwpck_require__(12779);
 ;// CONCATENATED MODULE: ./shared/backup/snapshot.ts
 
 
@@ -35861,7 +35861,7 @@ class DumpSnapshot {
         return { exact: sorted(counts), estimated: sorted(estimated) };
     }
     async schemaVersion() {
-        const found = await (0,migrations_history/* detectSchemaVersion */.th)(this.client);
+        const found = await (0,detect_history/* detectSchemaVersion */.t)(this.client);
         return found ? { tool: found.format, table: found.table, version: found.version, dirty: found.dirty } : null;
     }
     async close() {
@@ -36240,8 +36240,8 @@ var duration = __nccwpck_require__(15784);
 var events = __nccwpck_require__(44121);
 // EXTERNAL MODULE: ./shared/outputs.ts
 var outputs = __nccwpck_require__(73624);
-// EXTERNAL MODULE: ./shared/migrations/plan-digest.ts + 5 modules
-var plan_digest = __nccwpck_require__(55016);
+// EXTERNAL MODULE: ./shared/migrations/plan-digest.ts
+var plan_digest = __nccwpck_require__(44384);
 // EXTERNAL MODULE: ./shared/postgres/sessions.ts
 var postgres_sessions = __nccwpck_require__(3623);
 // EXTERNAL MODULE: ./shared/summary.ts
@@ -36549,7 +36549,7 @@ async function run() {
     // 1. The server, and the target's state, before downloading anything: fail in seconds, not after a download.
     const { server, database, initialVersion } = await (0,connection/* withClient */.SV)(inputs.target, async (client) => {
         const version = await (0,connection/* serverVersion */.qh)(client);
-        const initialVersion = (await (0,migrations_history/* detectSchemaVersion */.th)(client))?.version ?? null;
+        const initialVersion = (await (0,detect_history/* detectSchemaVersion */.t)(client))?.version ?? null;
         if (replace) {
             const sessions = await (0,postgres_sessions/* otherSessions */.kN)(client, inputs.target.database);
             if (sessions.length && !inputs.terminateConnections)
@@ -37706,7 +37706,7 @@ async function decryptBackup(backupPath, secret, outDir) {
 /* harmony export */   oe: () => (/* binding */ compareWithBackup)
 /* harmony export */ });
 /* unused harmony export checkForeignKeys */
-/* harmony import */ var _migrations_history_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(34699);
+/* harmony import */ var _migrations_detect_history_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(12779);
 /* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
 /* harmony import */ var _postgres_databases_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2210);
 
@@ -37773,7 +37773,7 @@ async function inspectDatabase(client, options = {}) {
         ? { exact: await (0,_postgres_databases_js__WEBPACK_IMPORTED_MODULE_2__/* .tableRowCounts */ .Z_)(client), estimated: {} }
         : await sizeLimitedRowCounts(client, options.rowCountMaxBytes);
     const foreignKeys = await checkForeignKeys(client);
-    const history = await (0,_migrations_history_js__WEBPACK_IMPORTED_MODULE_0__/* .detectSchemaVersion */ .th)(client);
+    const history = await (0,_migrations_detect_history_js__WEBPACK_IMPORTED_MODULE_0__/* .detectSchemaVersion */ .t)(client);
     return {
         rowCounts: counted.exact,
         ...(Object.keys(counted.estimated).length ? { estimatedRowCounts: counted.estimated } : {}),
@@ -38983,1636 +38983,17 @@ function urlInput(name, options) {
 
 /***/ }),
 
-/***/ 13711:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   OL: () => (/* binding */ qualifiedName),
-/* harmony export */   YG: () => (/* binding */ sqlLiteral)
-/* harmony export */ });
-/* unused harmony export parseHistoryTable */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
-/* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
-
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
-function parseHistoryTable(text, inputName = 'history-table') {
-    const parts = text.split('.');
-    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
-    }
-    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
-}
-function qualifiedName(table) {
-    return `${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.schema)}.${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.table)}`;
-}
-function sqlLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-
-/***/ }),
-
-/***/ 34699:
+/***/ 12779:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  th: () => (/* binding */ detectSchemaVersion)
+  t: () => (/* binding */ detectSchemaVersion)
 });
 
-// UNUSED EXPORTS: DEFAULT_HISTORY_TABLES, checkHistoryShape, golangMigrateForceCommand, historyTableExists, historyTableShape, historyWriter, parseHistoryTable, qualifiedName, readHistory
-
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(32635);
 // EXTERNAL MODULE: ./shared/migrations/history-table.ts
 var history_table = __nccwpck_require__(13711);
-// EXTERNAL MODULE: ./shared/migrations/tools/index.ts + 11 modules
-var tools = __nccwpck_require__(16450);
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
-
-
-
-
-
-/**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
- */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, (0,tools/* migrationTool */.N)(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        (0,history_table/* qualifiedName */.OL)(table),
-    ]);
-    return rows[0].found !== null;
-}
-async function readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    return (0,tools/* migrationTool */.N)(format).readHistory(client, table);
-}
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${(0,history_table/* qualifiedName */.OL)(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await readHistory(client, found.format, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
-}
-function historyWriter(format, table) {
-    return migrationTool(format).historyWriter(table);
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-function looksLikeTool(format, names) {
-    const tool = migrationTool(format);
-    return (tool.historyColumns.every((column) => names.includes(column)) &&
-        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
-}
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
-        return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
-        hint: looksLike
-            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
-            : 'Point history-table at the table your migration tool keeps.',
-    });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
-        ? ''
-        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-
-/***/ }),
-
-/***/ 76197:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G: () => (/* binding */ golangMigrateLockId)
-/* harmony export */ });
-/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
-const ADVISORY_LOCK_SALT = 1486364155;
-let crcTable;
-function crc32(bytes) {
-    if (!crcTable) {
-        crcTable = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            crcTable[n] = c >>> 0;
-        }
-    }
-    let crc = 0xffffffff;
-    for (const byte of bytes)
-        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    return (crc ^ 0xffffffff) >>> 0;
-}
-/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
-function golangMigrateLockId(databaseName, ...additionalNames) {
-    const text = [databaseName, ...additionalNames].join('\0');
-    const sum = crc32(new TextEncoder().encode(text));
-    // Go multiplies two uint32s and keeps the low 32 bits.
-    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
-}
-
-
-/***/ }),
-
-/***/ 55016:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  cE: () => (/* binding */ PLAN_DIGEST_PATTERN),
-  HA: () => (/* binding */ restoreIdentity),
-  td: () => (/* binding */ verifyPlanDigest)
-});
-
-// UNUSED EXPORTS: PLAN_STRATEGIES, describeIdentity, downIdentity, downScriptSha256, explainDifference, normalizedVersion, planDigest, restoreEntries
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(32635);
-// EXTERNAL MODULE: ./shared/migrations/tools/common.ts
-var common = __nccwpck_require__(34917);
-// EXTERNAL MODULE: ./shared/migrations/tools/index.ts + 11 modules
-var tools = __nccwpck_require__(16450);
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
-// EXTERNAL MODULE: ./shared/migrations/history.ts + 1 modules
-var migrations_history = __nccwpck_require__(34699);
-// EXTERNAL MODULE: ./shared/postgres/connection.ts + 2 modules
-var connection = __nccwpck_require__(6123);
-// EXTERNAL MODULE: ./shared/cancellation.ts
-var cancellation = __nccwpck_require__(1707);
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(15784);
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function lock_migrationLockKeys(database, table, format) {
-    return migrationTool(format).lockKeys(database, table);
-}
-function lock_lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function lock_unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
-/** While waiting, who holds the lock is logged this often. */
-const WAIT_REPORT_MS = 10_000;
-function describeHolders(holders) {
-    return holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
- *
- * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
- * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
- * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
- * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
- * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
- * A cancellation (cancellation.ts) ends the wait at once.
- */
-async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) {
-    const started = Date.now();
-    // Statements of the run then wait for table locks at most lock-timeout too.
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    let delay = FIRST_RETRY_MS;
-    let reportedAt = started;
-    try {
-        for (const key of keys) {
-            for (;;) {
-                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
-                if (rows[0].locked) {
-                    taken.push(key);
-                    break;
-                }
-                const waited = Date.now() - started;
-                if (timeoutMs > 0 && waited >= timeoutMs) {
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
-                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
-                    });
-                }
-                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
-                    reportedAt = Date.now();
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
-                }
-                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-                await pause(wait, 'Stopped waiting for the migration lock');
-                delay = Math.min(MAX_RETRY_MS, delay * 2);
-            }
-        }
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
-// EXTERNAL MODULE: ./shared/migrations/plan-error.ts
-var plan_error = __nccwpck_require__(24892);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
-// EXTERNAL MODULE: ./shared/process.ts + 1 modules
-var shared_process = __nccwpck_require__(78548);
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-
-/** Migration files in a working tree. */
-function sources_directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await stat(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new ActionError(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await readFile(path.join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
-class ByteCollector extends (/* unused pure expression or super */ null && (Writable)) {
-    chunks = [];
-    _write(chunk, _encoding, done) {
-        this.chunks.push(chunk);
-        done();
-    }
-}
-/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
-function parseBatch(bytes) {
-    const contents = new Map();
-    let at = 0;
-    while (at < bytes.length) {
-        const newline = bytes.indexOf(0x0a, at);
-        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
-        at = newline + 1;
-        if (type === 'missing' || size === undefined)
-            continue;
-        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
-        at += Number(size) + 1;
-    }
-    return contents;
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
- * of them), so a plan can compare the current release's migrations with the target's without
- * checking either out, in two git calls however many files there are.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    let listing;
-    let blobs;
-    /** Path below the directory -> blob id. */
-    const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
-            okExitCodes: [0, 128],
-        });
-        if (result.exitCode !== 0) {
-            throw new ActionError(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-        }
-        const entries = new Map();
-        for (const record of result.stdout.split('\0').filter(Boolean)) {
-            const tab = record.indexOf('\t');
-            const [, type, oid] = record.slice(0, tab).split(' ');
-            if (type === 'blob')
-                entries.set(record.slice(tab + 1), oid);
-        }
-        return entries;
-    };
-    const read = async () => {
-        const entries = await (listing ?? (listing = list()));
-        const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
-            input: `${[...new Set(entries.values())].join('\n')}\n`,
-            stdoutTo: collector,
-        });
-        return parseBatch(Buffer.concat(collector.chunks));
-    };
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            return [...(await (listing ?? (listing = list()))).keys()].sort();
-        },
-        async readFile(relativePath) {
-            const oid = (await (listing ?? (listing = list()))).get(relativePath);
-            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
-            if (text === undefined)
-                throw new ActionError(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
-            return text;
-        },
-    };
-}
-
-// EXTERNAL MODULE: ./shared/migrations/statements.ts
-var statements = __nccwpck_require__(69314);
-;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
-const RULES = [
-    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    {
-        what: 'DETACH PARTITION CONCURRENTLY',
-        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
-    },
-    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
-    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
-    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
-    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
-    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
-    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
-    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
-    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
-    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
-    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
-];
-/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
-function transactions_findNonTransactionalStatements(statements, serverVersionNum) {
-    const found = [];
-    for (const statement of statements) {
-        const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) &&
-            (candidate.beforeServer === undefined ||
-                serverVersionNum === undefined ||
-                serverVersionNum < candidate.beforeServer));
-        if (rule)
-            found.push({ statement, what: rule.what });
-    }
-    return found;
-}
-const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
-const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
-const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
-function transactions_transactionControl(statements) {
-    const control = statements.filter((statement) => {
-        const words = statement.words.join(' ');
-        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
-    });
-    if (control.length === 0)
-        return { kind: 'none' };
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    if (control.length === 2 &&
-        control[0] === first &&
-        control[1] === last &&
-        TRANSACTION_START.test(first.words.join(' ')) &&
-        TRANSACTION_END.test(last.words.join(' ')) &&
-        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
-        first.words.length <= 2) {
-        return { kind: 'wrapped', begin: first, commit: last };
-    }
-    return { kind: 'own', statements: control };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/runner.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
- * version, so everything at or below it in the directory counts as applied (its own model).
- */
-function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return migrationTool(format).appliedVersions(migrations, history, migrationsDir);
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || (0,common/* compareVersions */.Zy)(version, to) > 0).reverse();
-}
-/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
-function dirtyHistoryError(history, migrations, table, migrationsDir) {
-    const version = history.current ?? '-1';
-    const versions = migrations.map((migration) => migration.version);
-    const index = versions.indexOf(version);
-    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
-    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
-    const options = [
-        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
-            ]
-            : []),
-        ...(previous
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
-            ]
-            : []),
-    ];
-    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
-        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
-        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
-    });
-}
-function lineNote(script, statement) {
-    return `line ${script.line - 1 + statement.line}`;
-}
-/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
-function displayOf(script, statements, folded) {
-    let text = script.sql;
-    const edits = folded.map(({ statement, comment }) => ({
-        start: statement.start,
-        end: statement.end,
-        replacement: `-- ${comment}`,
-    }));
-    const last = statements.at(-1);
-    if (last && !last.text.trimEnd().endsWith(';'))
-        edits.push({ start: last.end, end: last.end, replacement: ';' });
-    for (const edit of edits.sort((a, b) => b.start - a.start))
-        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
-    return text.trim();
-}
-/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-async function prepareScript(script, direction, options) {
-    const statements = await splitStatements(script.sql);
-    const notes = [];
-    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
-    const control = transactionControl(statements);
-    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
-            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
-            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-        }
-        const optOut = policy.howToOptOut(direction);
-        return {
-            statements,
-            displaySql: '',
-            transactional: true,
-            notes,
-            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
-        };
-    }
-    if (control.kind === 'wrapped') {
-        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
-        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
-        return {
-            statements: inner,
-            displaySql: displayOf(script, inner, [
-                {
-                    statement: control.begin,
-                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
-                },
-                {
-                    statement: control.commit,
-                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
-                },
-            ]),
-            transactional: true,
-            notes,
-        };
-    }
-    if (control.kind === 'own') {
-        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
-}
-async function planned(direction, migration, script, versionAfter, options, problems) {
-    const writer = historyWriter(options.format, options.table);
-    const prepared = script
-        ? await prepareScript(script, direction, options)
-        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
-    if (prepared.problem)
-        problems.push(prepared.problem);
-    const historyUpdate = direction === 'up'
-        ? writer.recordApplied(migration.version)
-        : writer.recordReverted(migration.version, versionAfter);
-    return {
-        direction,
-        version: migration.version,
-        name: migration.name,
-        file: script?.file,
-        script,
-        statements: prepared.statements,
-        displaySql: prepared.displaySql,
-        transactional: prepared.transactional,
-        notes: prepared.notes,
-        historyBefore: prepared.transactional
-            ? []
-            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
-        historyAfter: historyUpdate,
-        versionAfter,
-    };
-}
-/**
- * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
- * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
- * run in a transaction in a file that does not opt out; all problems are reported together.
- */
-async function planDown(migrations, history, versions, options) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    const allowed = new Set(options.allowEmptyDown ?? []);
-    const problems = [];
-    const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => compareVersions(b, a));
-    const applied = appliedVersions(options.format, migrations, history, dir);
-    let remaining = applied.filter((version) => !versions.includes(version));
-    const plannedMigrations = [];
-    for (const version of ordered) {
-        const migration = byVersion.get(version);
-        if (!migration) {
-            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
-            continue;
-        }
-        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
-        if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${migrationTool(options.format).missingDownPlace}.`);
-        }
-        else if (migration.down && !hasStatements(migration.down) && !allowed.has(version)) {
-            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
-        }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
-        const script = migration.down && hasStatements(migration.down) ? migration.down : undefined;
-        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
-    }
-    if (problems.length > 0) {
-        throw new MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
-            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
-            : undefined);
-    }
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'down' : 'none',
-        fromVersion: history.current,
-        // Reverting everything ends at no version (null), not where it started.
-        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
-        setup: [],
-        migrations: plannedMigrations,
-    };
-}
-/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-async function planUp(migrations, history, toVersion, options) {
-    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
-        toVersion !== '0' &&
-        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
-    const problems = [];
-    const plannedMigrations = [];
-    for (const migration of pending) {
-        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
-    }
-    if (problems.length > 0)
-        throw new MigrationPlanError(problems);
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'up' : 'none',
-        fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
-        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
-        migrations: plannedMigrations,
-    };
-}
-function describeMigration(migration, format) {
-    return `${migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
-}
-/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
-function sessionSetupSql(settings, keys) {
-    return [
-        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
-        ...lockSql(keys),
-        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
-    ];
-}
-/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
-function wrapped(statements, phase) {
-    if (statements.length === 0)
-        return [];
-    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1
-        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
-        : units;
-}
-function unitsOf(step) {
-    const body = step.statements.map((statement) => ({
-        sql: statement.text,
-        kind: 'statement',
-        phase: 'body',
-        statement,
-    }));
-    if (step.transactional) {
-        return [
-            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
-            ...body,
-            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
-            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
-        ];
-    }
-    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
-}
-/**
- * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
- * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
- * -f` of this script does what the real run does.
- */
-function renderPlanSql(plan, settings, keys, header = []) {
-    const lines = [
-        ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
-        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
-        ...sessionSetupSql(settings, keys),
-        ...plan.setup,
-    ];
-    for (const step of plan.migrations) {
-        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
-        for (const note of step.notes)
-            lines.push(`-- note: ${note}`);
-        let bodyShown = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.kind !== 'statement')
-                lines.push(unit.sql);
-            else if (!bodyShown) {
-                lines.push(step.displaySql);
-                bodyShown = true;
-            }
-        }
-    }
-    lines.push('', ...unlockSql(keys));
-    return `${lines.join('\n')}\n`;
-}
-function failureOf(step, unit, error, rolledBack, historyState) {
-    const pgError = error;
-    const failure = {
-        direction: step.direction,
-        version: step.version,
-        name: step.name,
-        file: step.file,
-        statement: unit.sql,
-        code: pgError.code,
-        message: errorMessage(error),
-        detail: pgError.detail || undefined,
-        hint: pgError.hint || undefined,
-        where: pgError.where || undefined,
-        rolledBack,
-        historyState,
-    };
-    if (unit.kind === 'statement' && unit.statement && step.script) {
-        const base = step.script.line - 1;
-        const at = pgError.position
-            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
-            : undefined;
-        failure.line = base + (at?.line ?? unit.statement.line);
-        if (at)
-            failure.column = at.column;
-    }
-    return failure;
-}
-/**
- * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
- * and reports it; migrations done before it stay committed and recorded.
- */
-async function runPlan(client, plan, hooks = {}) {
-    const completed = [];
-    for (const sql of plan.setup)
-        await client.query(sql);
-    for (const step of plan.migrations) {
-        hooks.onStart?.(step);
-        const started = process.hrtime.bigint();
-        let inTransaction = false;
-        // The dirty flag counts as set once every statement before the body has run (and committed).
-        let dirtyMarked = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.phase !== 'before' && step.historyBefore.length > 0)
-                dirtyMarked = true;
-            try {
-                if (hooks.signal?.aborted)
-                    throw hooks.signal.reason;
-                await client.query(unit.sql);
-                if (unit.kind === 'control')
-                    inTransaction = unit.sql === 'BEGIN;';
-            }
-            catch (error) {
-                if (inTransaction)
-                    await client.query('ROLLBACK').catch(() => undefined);
-                const rolledBack = step.transactional;
-                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
-                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
-            }
-        }
-        const outcome = {
-            direction: step.direction,
-            version: step.version,
-            name: step.name,
-            file: step.file,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            transactional: step.transactional,
-            notes: step.notes,
-        };
-        completed.push(outcome);
-        hooks.onDone?.(outcome);
-    }
-    return { completed };
-}
-function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down'
-        ? step.version
-        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
-    if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
-    }
-    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
-        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
-    }
-    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
-}
-/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
-async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
-    const shape = await historyTableShape(client, table);
-    if (shape)
-        checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
-    if (history.dirty)
-        throw dirtyHistoryError(history, migrations, table, migrationsDir);
-    return history;
-}
-class MigrationRunError extends errors/* ActionError */.lZ {
-    failure;
-    completed;
-    constructor(failure, completed) {
-        super(describeFailure(failure), { hint: failure.historyState });
-        this.name = 'MigrationRunError';
-        this.failure = failure;
-        this.completed = completed;
-    }
-}
-function describeFailure(failure) {
-    const where = failure.file
-        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
-        : `version ${failure.version}`;
-    const extra = [
-        failure.detail && `Detail: ${failure.detail}`,
-        failure.hint && `Hint: ${failure.hint}`,
-        failure.where && `Context: ${failure.where}`,
-    ].filter(Boolean);
-    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
-        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${(0,statements/* statementHeadline */.aD)(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
-}
-/**
- * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
- * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
- * migration (earlier ones stay done).
- */
-async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object'
-        ? options.historyTable
-        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
-    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = {
-        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
-        statementTimeoutMs: options.statementTimeoutMs ?? 0,
-    };
-    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
-    let lock;
-    try {
-        const server = await serverVersion(client);
-        const keys = migrationLockKeys(target.database, table, options.format);
-        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
-        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
-        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = {
-            format: options.format,
-            table,
-            serverVersionNum: server.num,
-            allowEmptyDown: options.allowEmptyDown,
-            migrationsDir: options.migrationsDir,
-        };
-        const to = options.to ?? null;
-        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
-            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
-        }
-        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0
-            ? await planDown(migrations, history, toRevert, planOptions)
-            : await planUp(migrations, history, to, planOptions);
-        const result = await runPlan(client, plan, options.hooks);
-        if (result.failure)
-            throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
-        return { plan, completed: result.completed, finalVersion: after.current };
-    }
-    finally {
-        await lock?.release();
-        await client.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)]
-            .sort((a, b) => compareVersions(b, a))
-            .map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
-        version,
-        downSha256: null,
-        transactional: true,
-    }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new errors/* ActionError */.lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
-        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
-    });
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await (0,migrations_history/* detectSchemaVersion */.th)(client);
-    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
-    return {
-        identity: {
-            strategy: 'restore-backup',
-            targetVersion: normalizedVersion(targetVersion),
-            reverts: restoreEntries(history, targetVersion),
-        },
-        currentVersion: history.current,
-    };
-}
-
-
-/***/ }),
-
-/***/ 24892:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   e: () => (/* binding */ MigrationPlanError)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
-
-/***/ }),
-
-/***/ 51668:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CJ: () => (/* binding */ relationName),
-/* harmony export */   Ok: () => (/* binding */ loadSqlParser),
-/* harmony export */   QN: () => (/* binding */ stringItems),
-/* harmony export */   Vq: () => (/* binding */ nodeType),
-/* harmony export */   eg: () => (/* binding */ parseSql),
-/* harmony export */   nL: () => (/* binding */ tableKeyFromName),
-/* harmony export */   we: () => (/* binding */ scanTokens)
-/* harmony export */ });
-/* unused harmony export relationNames */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(73136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
-/* harmony import */ var _statements_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(69314);
-
-
-
-
-
-let loading;
-let loaded;
-/**
- * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
- * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
- */
-function wasmDirectory() {
-    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
-    const file = located.startsWith('file:') ? (0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(located) : located;
-    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ActionError */ .lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
-    return node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(file);
-}
-/**
- * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
- * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
- * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
- */
-function loadSqlParser() {
-    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
-    // to webpack, which copies it as text and corrupts it.
-    if (loading === undefined)
-        loading = importParser();
-    return loading;
-}
-async function importParser() {
-    const scope = globalThis;
-    const previous = scope.__dirname;
-    scope.__dirname = wasmDirectory();
-    try {
-        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await parser.loadModule();
-        loaded = parser;
-        return parser;
-    }
-    catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ActionError */ .lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}`);
-    }
-    finally {
-        if (previous === undefined)
-            delete scope.__dirname;
-        else
-            scope.__dirname = previous;
-    }
-}
-/**
- * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
- * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
- */
-function scanTokens(sql) {
-    if (loaded === undefined)
-        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
-    let scanned;
-    try {
-        scanned = loaded.scanSync(sql).tokens ?? [];
-    }
-    catch {
-        return undefined;
-    }
-    const index = codeUnitIndex(sql);
-    return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT'
-            ? 'line-comment'
-            : token.tokenName === 'C_COMMENT'
-                ? 'block-comment'
-                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
-                    ? 'word'
-                    : 'other',
-        text: token.text,
-        start: index(token.start),
-        end: index(token.end),
-    }));
-}
-/** Maps the scanner's UTF-8 byte offsets to string indexes. */
-function codeUnitIndex(sql) {
-    if (Buffer.byteLength(sql) === sql.length)
-        return (byteOffset) => byteOffset;
-    const indexes = [];
-    let byte = 0;
-    for (let unit = 0; unit < sql.length; unit++) {
-        const code = sql.charCodeAt(unit);
-        const width = code < 0x80
-            ? 1
-            : code < 0x800
-                ? 2
-                : code >= 0xd800 && code < 0xdc00
-                    ? 4
-                    : code >= 0xdc00 && code < 0xe000
-                        ? 0
-                        : 3;
-        for (let count = 0; count < width; count++)
-            indexes[byte + count] = unit;
-        byte += width;
-    }
-    indexes[byte] = sql.length;
-    return (byteOffset) => indexes[byteOffset];
-}
-/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
-function stripLeadingComments(text) {
-    const tokens = scanTokens(text);
-    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
-    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
-    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
-}
-function lineAt(bytes, byteOffset) {
-    let line = 1;
-    for (let index = 0; index < byteOffset && index < bytes.length; index++)
-        if (bytes[index] === 0x0a)
-            line++;
-    return line;
-}
-/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
-function piece(bytes, start, length) {
-    const end = length === undefined || length === 0 ? bytes.length : start + length;
-    const raw = bytes.subarray(start, end).toString('utf8');
-    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
-    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
-}
-function isBlank(text) {
-    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
-}
-/**
- * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
- * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
- * not hide what the others do.
- */
-function parseSql(sql) {
-    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
-    let parsed = parsedTexts.get(sql);
-    if (parsed === undefined) {
-        if (parsedTexts.size >= PARSED_KEPT)
-            parsedTexts.delete(parsedTexts.keys().next().value);
-        parsed = parseUncached(sql);
-        parsedTexts.set(sql, parsed);
-    }
-    return parsed;
-}
-const PARSED_KEPT = 5000;
-const parsedTexts = new Map();
-async function parseUncached(sql) {
-    const parser = await loadSqlParser();
-    if (isBlank(sql))
-        return { statements: [], errors: [] };
-    const bytes = Buffer.from(sql, 'utf8');
-    try {
-        const result = await parser.parse(sql);
-        return {
-            statements: (result.stmts ?? []).map((raw) => ({
-                node: raw.stmt,
-                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
-            })),
-            errors: [],
-        };
-    }
-    catch {
-        return await parsePieces(parser, sql);
-    }
-}
-async function parsePieces(parser, sql) {
-    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
-    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
-    const parsed = { statements: [], errors: [] };
-    for (const statement of await (0,_statements_js__WEBPACK_IMPORTED_MODULE_4__/* .splitStatements */ .Xd)(sql)) {
-        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
-        try {
-            const result = await parser.parse(statement.text);
-            for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
-        }
-        catch (error) {
-            parsed.errors.push({ text, line: statement.line, error: (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error) });
-        }
-    }
-    return parsed;
-}
-/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
-function nodeType(node) {
-    if (!node)
-        return ['', {}];
-    const [type, body] = Object.entries(node)[0] ?? ['', {}];
-    return [type, (body ?? {})];
-}
-function relationName(relation) {
-    if (!relation?.relname)
-        return '?';
-    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
-}
-function relationNames(nodes) {
-    return (nodes ?? []).map((node) => relationName(nodeType(node)[1]));
-}
-/** A node that is not a name shows as its node type, so a message still says what was there. */
-function stringItems(nodes) {
-    return (nodes ?? []).map((node) => {
-        const [type, body] = nodeType(node);
-        if (type === 'String')
-            return String(body.sval ?? '');
-        if (type === 'List')
-            return stringItems(body.items).join('.');
-        if (type === 'TypeName')
-            return stringItems(body.names).join('.');
-        if (type === 'ObjectWithArgs')
-            return stringItems(body.objname).join('.');
-        return type;
-    });
-}
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function tableKeyFromName(table) {
-    return table.split('.').at(-1).toLowerCase();
-}
-
-
-/***/ }),
-
-/***/ 69314:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Xd: () => (/* binding */ splitStatements),
-/* harmony export */   aD: () => (/* binding */ statementHeadline)
-/* harmony export */ });
-/* unused harmony export positionInScript */
-/* harmony import */ var _sql_parser_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(51668);
-/**
- * Splits a migration file into the statements psql would send, one by one, so a failure can name
- * the statement and its line, and statements that cannot run in a transaction block can be found
- * before anything runs.
- *
- * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
- * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
- * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
- * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
- * a file in order therefore does exactly what `psql -f file` does.
- */
-
-/** Words kept per statement for classification; the start of a statement is all that matters. */
-const MAX_WORDS = 64;
-/**
- * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
- * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
- * the statement's first word. When the scanner rejects the script (an unterminated quote or
- * comment), the whole script is one statement: the server then reports the error and its position.
- */
-async function splitStatements(sql) {
-    await (0,_sql_parser_js__WEBPACK_IMPORTED_MODULE_0__/* .loadSqlParser */ .Ok)();
-    const tokens = (0,_sql_parser_js__WEBPACK_IMPORTED_MODULE_0__/* .scanTokens */ .we)(sql);
-    if (tokens === undefined) {
-        const start = sql.length - sql.trimStart().length;
-        const text = sql.trim();
-        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
-    }
-    const statements = [];
-    let current = [];
-    let parenDepth = 0;
-    let beginDepth = 0;
-    let wordCount = 0;
-    const finish = () => {
-        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
-        const first = current.findIndex((token) => token.kind !== 'line-comment');
-        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
-        if (first >= 0 && meaningful.length > 0) {
-            // A last statement without its semicolon ends with its last token, not with a trailing comment.
-            const last = current.findLast((token) => token.kind !== 'line-comment');
-            const start = current[first].start;
-            const words = meaningful
-                .filter((token) => token.kind === 'word')
-                .slice(0, MAX_WORDS)
-                .map((token) => token.text.toUpperCase());
-            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
-        }
-        current = [];
-        parenDepth = 0;
-        beginDepth = 0;
-        wordCount = 0;
-    };
-    for (const token of tokens) {
-        current.push(token);
-        if (token.kind === 'word') {
-            wordCount++;
-            const upper = token.text.toUpperCase();
-            if (upper === 'BEGIN' || upper === 'CASE') {
-                if (wordCount > 1)
-                    beginDepth++;
-            }
-            else if (upper === 'END' && beginDepth > 0)
-                beginDepth--;
-        }
-        else if (token.text === '(')
-            parenDepth++;
-        else if (token.text === ')' && parenDepth > 0)
-            parenDepth--;
-        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
-            finish();
-    }
-    finish();
-    return statements;
-}
-let lineCache;
-/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
-function lineOf(sql, offset) {
-    if (lineCache?.sql !== sql) {
-        const starts = [0];
-        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
-            starts.push(index + 1);
-        lineCache = { sql, starts };
-    }
-    const { starts } = lineCache;
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if (starts[middle] <= offset)
-            low = middle;
-        else
-            high = middle - 1;
-    }
-    return low + 1;
-}
-/**
- * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
- * in the script: line and column, both 1-based. Undefined when the position is out of range.
- */
-function positionInScript(statement, script, position) {
-    if (!Number.isInteger(position) || position < 1)
-        return undefined;
-    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
-    const characters = Array.from(statement.text);
-    if (position > characters.length + 1)
-        return undefined;
-    const offset = statement.start + characters.slice(0, position - 1).join('').length;
-    const before = script.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
-    return { line, column };
-}
-/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
-function statementHeadline(statement, max = 120) {
-    const text = typeof statement === 'string' ? statement : statement.text;
-    const tokens = (0,_sql_parser_js__WEBPACK_IMPORTED_MODULE_0__/* .scanTokens */ .we)(text);
-    let code = text;
-    // Comments become spaces, from the last so earlier offsets stay valid.
-    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
-        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
-    const oneLine = code.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
-}
-
-
-/***/ }),
-
-/***/ 34917:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Lx: () => (/* binding */ rowPerMigrationWriter),
-/* harmony export */   Oy: () => (/* binding */ ROW_PER_MIGRATION),
-/* harmony export */   Zh: () => (/* binding */ addScript),
-/* harmony export */   Zy: () => (/* binding */ compareVersions),
-/* harmony export */   fi: () => (/* binding */ suiteLockKey),
-/* harmony export */   iv: () => (/* binding */ DIGIT_VERSIONS),
-/* harmony export */   jc: () => (/* binding */ loadUpDownFiles),
-/* harmony export */   kM: () => (/* binding */ createSchemaSql)
-/* harmony export */ });
-/* unused harmony export readRowPerMigration */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
-/* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
-/* harmony import */ var _history_table_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(13711);
-/* harmony import */ var _lock_id_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(76197);
-
-
-
-
-/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
-function compareVersions(a, b) {
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-        const difference = BigInt(a) - BigInt(b);
-        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-/** Files the tool keeps up and down of a migration in, collected by version. */
-function addScript(byVersion, version, name, direction, script, source) {
-    const migration = byVersion.get(version) ?? { version, name };
-    if (migration[direction]) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
-    }
-    migration[direction] = script;
-    byVersion.set(version, migration);
-}
-/**
- * Migrations kept as up and down files side by side in one directory (golang-migrate's layout, which
- * hand-run SQL files share): `pattern` gives version, name and direction; subdirectories are not read
- * (golang-migrate reads one level), and versions are kept without leading zeros (its uint).
- */
-async function loadUpDownFiles(source, files, pattern, transactional) {
-    const byVersion = new Map();
-    for (const file of files) {
-        if (file.includes('/'))
-            continue;
-        const match = pattern.exec(file);
-        if (!match)
-            continue;
-        const [, version, name, direction] = match;
-        const sql = await source.readFile(file);
-        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: transactional(sql), file, line: 1 }, source);
-    }
-    return [...byVersion.values()];
-}
-/** The lock id every run on this history table takes (golang-migrate's derivation). */
-function suiteLockKey(database, table) {
-    return {
-        id: (0,_lock_id_js__WEBPACK_IMPORTED_MODULE_3__/* .golangMigrateLockId */ .G)(database, table.schema, table.table),
-        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
-    };
-}
-function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.schema)};`];
-}
-/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
-async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table)}`);
-    const applied = rows.map((row) => row.version).sort(compareVersions);
-    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
-}
-function rowPerMigrationWriter(table, createTable) {
-    const name = (0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table);
-    return {
-        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)};`],
-        markDirty: () => [],
-    };
-}
-/** Versions that are digits, compared as numbers: all three SQL-file tools. */
-const DIGIT_VERSIONS = {
-    compareVersions,
-    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
-    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
-};
-/**
- * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
- * version after a revert, and no lock of the tool's own (ours has the documented derivation).
- */
-const ROW_PER_MIGRATION = {
-    readHistory: readRowPerMigration,
-    appliedVersions: (_migrations, history) => [...history.applied],
-    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-};
-
-
-/***/ }),
-
-/***/ 16450:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  N: () => (/* binding */ migrationTool)
-});
-
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(32635);
 // EXTERNAL MODULE: ./shared/migrations/tools/common.ts
@@ -40746,12 +39127,22 @@ const diesel = {
     keepsDirtyFlag: false,
 };
 
-// EXTERNAL MODULE: ./shared/migrations/history-table.ts
-var history_table = __nccwpck_require__(13711);
 // EXTERNAL MODULE: ./shared/migrations/lock-id.ts
 var lock_id = __nccwpck_require__(76197);
-// EXTERNAL MODULE: ./shared/migrations/plan-error.ts
-var plan_error = __nccwpck_require__(24892);
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
 
 
@@ -40816,7 +39207,7 @@ const golangMigrate = {
         if (history.current === null)
             return [];
         if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new plan_error/* MigrationPlanError */.e([
+            throw new MigrationPlanError([
                 `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
             ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
         }
@@ -40952,1669 +39343,417 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
-// EXTERNAL MODULE: ./shared/migrations/sql-parser.ts
-var sql_parser = __nccwpck_require__(51668);
-;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
+;// CONCATENATED MODULE: ./shared/migrations/detect-history.ts
 
-const DISPLAY_NAMES = {
-    int2: 'smallint',
-    int4: 'integer',
-    int8: 'bigint',
-    float4: 'real',
-    float8: 'double precision',
-    bpchar: 'char',
-    bool: 'boolean',
-};
-function column_types_columnTypeOf(typeName) {
-    if (!typeName?.names)
+
+
+
+
+/**
+ * Which tool's history a database holds, for backup metadata and restore checks: backup-db and
+ * restore-db need only this, so it reads the tables it knows through their own tool modules and
+ * not the registry (tools/index.ts), whose sql-files module brings the SQL parser into the bundle.
+ */
+/** The formats whose history table detectSchemaVersion recognises, read by their own modules. */
+const READERS = { 'golang-migrate': golangMigrate, dbmate: dbmate, diesel: diesel, prisma: prisma };
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
         return undefined;
-    const modifiers = (typeName.typmods ?? []).map((node) => {
-        const [type, body] = nodeType(node);
-        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
-    });
-    return {
-        name: stringItems(typeName.names).at(-1).toLowerCase(),
-        modifiers,
-        array: (typeName.arrayBounds ?? []).length > 0,
-    };
-}
-function column_types_displayType(type) {
-    const name = DISPLAY_NAMES[type.name] ?? type.name;
-    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
-}
-const INTEGERS = (/* unused pure expression or super */ null && (['int2', 'int4', 'int8']));
-const FLOATS = (/* unused pure expression or super */ null && (['float4', 'float8']));
-const TEXTS = new Set(['varchar', 'text']);
-const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
-/** A modifier that bounds the value (a length or a precision); none means unbounded. */
-function bound(type, index = 0) {
-    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
-}
-/** What converting stored values from `from` to `to` does to them. */
-function column_types_compareTypes(from, to) {
-    if (from.array !== to.array)
-        return 'other';
-    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
-        return 'same';
-    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
-        // text and varchar without a length hold the same values; a length only limits.
-        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
-            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
-            ? 'widening'
-            : 'other';
-    }
-    if (INTEGERS.includes(from.name)) {
-        if (INTEGERS.includes(to.name))
-            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
-        if (to.name === 'numeric' && to.modifiers.length === 0)
-            return 'widening';
-        return 'other';
-    }
-    if (FLOATS.includes(from.name) || from.name === 'numeric') {
-        if (INTEGERS.includes(to.name))
-            return 'lossy';
-        if (from.name === 'float4' && to.name === 'float8')
-            return 'widening';
-        if (from.name === 'float8' && to.name === 'float4')
-            return 'lossy';
-    }
-    if (from.name === 'numeric' && to.name === 'numeric') {
-        if (to.modifiers.length === 0)
-            return 'widening';
-        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
-        if (from.modifiers.length === 0)
-            return 'lossy';
-        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
-        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
-        if (toScale < scale)
-            return 'lossy';
-        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
-    }
-    if (TIMES.has(from.name) && from.name === to.name) {
-        // timestamp(p): a smaller p rounds the fractional seconds away.
-        return bound(to) >= bound(from) ? 'widening' : 'lossy';
-    }
-    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
-        return 'lossy';
-    return 'other';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
-
-
-/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
-function options(list) {
-    const found = {};
-    for (const item of list ?? []) {
-        const [type, body] = (0,sql_parser/* nodeType */.Vq)(item);
-        if (type === 'DefElem')
-            found[String(body.defname)] = body.arg;
-    }
-    return found;
-}
-function stringOf(node) {
-    const [type, body] = (0,sql_parser/* nodeType */.Vq)(node);
-    if (type === 'String')
-        return String(body.sval ?? '');
-    if (type === 'List')
-        return stringOf(body.items?.[0]);
-    return undefined;
-}
-/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
-function functionKey(name) {
-    return name.split('.').at(-1).toLowerCase();
-}
-const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
-/** Statements that name functions without running them: a definition calls nothing yet. */
-const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
-/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
-function proceduralPieces(value, lineno, out) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            proceduralPieces(item, lineno, out);
-        return;
-    }
-    if (value === null || typeof value !== 'object')
-        return;
-    for (const [key, inner] of Object.entries(value)) {
-        const body = (inner ?? {});
-        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
-        if (key === 'PLpgSQL_stmt_execsql') {
-            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
-        }
-        else if (DYNAMIC_STATEMENTS.has(key)) {
-            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
-            proceduralPieces(body.body, line, out);
-        }
-        else if (key === 'PLpgSQL_expr') {
-            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
-            // 3-5 an assignment "target := expression"; 1 a type name.
-            const mode = Number(body.parseMode ?? 0);
-            const query = String(body.query ?? '');
-            if (mode === 0)
-                out.push({ sql: query, lineno, role: 'statement' });
-            else if (mode === 2)
-                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
-            else if (mode >= 3)
-                out.push({
-                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
-                    lineno,
-                    role: 'expression',
-                });
-        }
-        else {
-            proceduralPieces(inner, line, out);
-        }
-    }
-}
-function exprText(node) {
-    return String(node?.PLpgSQL_expr?.query ?? '');
-}
-/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
-function bodyStartLine(statementText, statementLine, body) {
-    const at = body ? statementText.indexOf(body) : -1;
-    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
-}
-/** FuncCall and CallStmt names anywhere in a parse tree. */
-function calledFunctions(value, out = []) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            calledFunctions(item, out);
-    }
-    else if (value !== null && typeof value === 'object') {
-        for (const [key, inner] of Object.entries(value)) {
-            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
-            if (key === 'FuncCall' || key === 'funccall')
-                out.push((0,sql_parser/* stringItems */.QN)(inner.funcname).join('.'));
-            calledFunctions(inner, out);
-        }
-    }
-    return out;
-}
-class Expander {
-    entries = [];
-    functions = new Map();
-    /** Functions being expanded: a function calling itself is read once. */
-    expanding = new Set();
-    async statement(node, text, line, within, role = 'statement') {
-        const [type, body] = (0,sql_parser/* nodeType */.Vq)(node);
-        if (type === 'DoStmt') {
-            await this.doBlock(body, text, line, within);
-            return;
-        }
-        if (type === 'CreateFunctionStmt')
-            this.define(body, text, line);
-        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
-            .map((name) => this.functions.get(functionKey(name)))
-            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
-        if (type === 'CallStmt' && calls.length > 0) {
-            // CALL of a procedure this migration creates: what runs is its body.
-            for (const definition of calls)
-                await this.call(definition, line);
-            return;
-        }
-        if (role === 'statement')
-            this.entries.push({ kind: 'statement', node, text, line, within });
-        for (const definition of calls)
-            await this.call(definition, line);
-    }
-    define(body, text, line) {
-        const name = (0,sql_parser/* stringItems */.QN)(body.funcname).join('.');
-        const found = options(body.options);
-        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
-        this.functions.set(functionKey(name), {
-            name,
-            language,
-            text,
-            line,
-            sqlBody: stringOf(found.as),
-            atomic: body.sql_body
-                ? ((0,sql_parser/* nodeType */.Vq)(body.sql_body)[1].items ?? [body.sql_body])
-                : undefined,
-        });
-    }
-    async call(definition, callLine) {
-        const key = functionKey(definition.name);
-        this.expanding.add(key);
-        try {
-            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
-            if (definition.language === 'plpgsql') {
-                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
-            }
-            else if (definition.language === 'sql' && definition.atomic) {
-                for (const node of definition.atomic) {
-                    const [type, inner] = (0,sql_parser/* nodeType */.Vq)(node);
-                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
-                    if (type === 'List')
-                        for (const item of inner.items ?? [])
-                            await this.statement(item, definition.text, definition.line, within);
-                    else
-                        await this.statement(node, definition.text, definition.line, within);
-                }
-            }
-            else if (definition.language === 'sql') {
-                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
-            }
-            else {
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: definition.text,
-                    line: definition.line,
-                    within,
-                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
-                });
-            }
-        }
-        finally {
-            this.expanding.delete(key);
-        }
-    }
-    async doBlock(body, text, line, within) {
-        const found = options(body.args);
-        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
-        const source = stringOf(found.as) ?? '';
-        if (language !== 'plpgsql') {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `a DO block in ${language}, which no parser here reads`,
-            });
-            return;
-        }
-        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
-    }
-    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
-    async plpgsql(text, line, source, within) {
-        const parser = await (0,sql_parser/* loadSqlParser */.Ok)();
-        let tree;
-        try {
-            tree = await parser.parsePlPgSQL(text);
-        }
-        catch (error) {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
-            });
-            return;
-        }
-        const pieces = [];
-        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
-        const start = bodyStartLine(text, line, source);
-        for (const piece of pieces) {
-            const pieceLine = start + piece.lineno - 1;
-            if (piece.role === 'dynamic')
-                await this.dynamic(piece.sql, pieceLine, within);
-            else
-                await this.sql(piece.sql, pieceLine, within, piece.role);
-        }
-    }
-    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
-    async dynamic(expression, line, within) {
-        const parsed = await (0,sql_parser/* parseSql */.eg)(`SELECT ${expression}`);
-        const [, select] = (0,sql_parser/* nodeType */.Vq)(parsed.statements[0]?.node);
-        const targets = select.targetList ?? [];
-        const [valueType, value] = (0,sql_parser/* nodeType */.Vq)(targets.length === 1 ? (0,sql_parser/* nodeType */.Vq)(targets[0])[1].val : undefined);
-        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
-        if (literal === undefined || parsed.errors.length > 0) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: `EXECUTE ${expression}`,
-                line,
-                within,
-                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
-            });
-            return;
-        }
-        await this.sql(literal, line, within);
-    }
-    async sql(text, line, within, role = 'statement') {
-        const parsed = await (0,sql_parser/* parseSql */.eg)(text);
-        for (const error of parsed.errors) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: error.text,
-                line: line + error.line - 1,
-                within,
-                reason: `PostgreSQL's grammar rejects it (${error.error})`,
-            });
-        }
-        for (const statement of parsed.statements)
-            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
-    }
-    async topLevel(parsed) {
-        const ordered = [
-            ...parsed.statements.map((statement) => ({
-                line: statement.line,
-                statement,
-                error: undefined,
-            })),
-            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
-        ].sort((a, b) => a.line - b.line);
-        for (const { statement, error } of ordered) {
-            if (statement)
-                await this.statement(statement.node, statement.text, statement.line, undefined);
-            else if (error)
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: error.text,
-                    line: error.line,
-                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
-                });
-        }
-    }
-}
-/**
- * The statements a migration executes, in order, with those inside DO blocks and inside the
- * functions and procedures it creates and calls read out of their bodies.
- */
-async function plpgsql_executedStatements(sql) {
-    const parsed = typeof sql === 'string' ? await (0,sql_parser/* parseSql */.eg)(sql) : sql;
-    // parseSql returns one object per text, so this reads each migration's procedural code once.
-    let entries = expanded.get(parsed);
-    if (entries === undefined) {
-        entries = expand(parsed);
-        expanded.set(parsed, entries);
-    }
-    return await entries;
-}
-const expanded = new WeakMap();
-async function expand(parsed) {
-    const expander = new Expander();
-    await expander.topLevel(parsed);
-    return expander.entries;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/classify.ts
-
-
-
-/**
- * What an up migration means for the release rolled back to (the target): can its code keep running
- * on the new schema, and is anything gone that existed when it ran? Each statement is classified
- * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
- * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
- *
- * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
- *   a widening type change...)
- * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
- * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
- *   SQL built at run time); treated as breaking
- * - data-changing: rows were added to existing tables; old code finds rows it did not write
- * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
- *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
- */
-const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
-/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK = {
-    additive: 0,
-    breaking: 1,
-    unknown: 2,
-    'data-changing': 3,
-    'data-loss': 4,
-};
-function strongestClass(classes) {
-    let strongest = 'additive';
-    for (const value of classes)
-        if (RANK[value] > RANK[strongest])
-            strongest = value;
-    return strongest;
-}
-const DISPLAY_LIMIT = 300;
-function classify_displaySql(text) {
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
-}
-function sinceTarget(target) {
-    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
-}
-function downKnowledge(down) {
-    const knowledge = { types: new Map(), uniques: new Set() };
-    for (const statement of down?.statements ?? []) {
-        const [type, body] = nodeType(statement.node);
-        if (type === 'IndexStmt' && body.unique && body.idxname)
-            knowledge.uniques.add(String(body.idxname).toLowerCase());
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            if (command.subtype === 'AT_AlterColumnType') {
-                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
-                if (columnType)
-                    knowledge.types.set(`${table}.${command.name}`, columnType);
-            }
-            else if (command.subtype === 'AT_AddConstraint') {
-                const constraint = nodeType(command.def)[1];
-                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-                    knowledge.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    return knowledge;
-}
-const additive = (reason, warning) => ({ class: 'additive', reason, warning });
-const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
-const dataChanging = (reason) => ({ class: 'data-changing', reason });
-const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
-const unknown = (reason) => ({ class: 'unknown', reason });
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function tableKey(relation) {
-    return (relation?.relname ?? '?').toLowerCase();
-}
-/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
-function creator(context, by) {
-    return by === context.label ? 'this migration' : by;
-}
-/** Set when the table was created after the target: the target's code never reads or writes it. */
-function newTable(context, relation) {
-    const by = context.since.tables.get(tableKey(relation));
-    return by === undefined ? undefined : creator(context, by);
-}
-function newColumn(context, table, column) {
-    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
-    return found && { by: creator(context, found.by), filled: found.filled };
-}
-function existedPhrase(context) {
-    return `existed at ${context.since.target}`;
-}
-function constraintsOf(column) {
-    return (column.constraints ?? [])
-        .map((node) => nodeType(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
-function isConstantExpression(node) {
-    const [type, body] = nodeType(node);
-    if (type === 'A_Const')
-        return true;
-    if (type === 'TypeCast')
-        return isConstantExpression(body.arg);
-    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
-        return isConstantExpression(body.rexpr);
-    return false;
-}
-const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
-function describeAddColumn(table, column, context, tableIsNew) {
-    const name = `${table}.${column.colname}`;
-    const constraints = constraintsOf(column);
-    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
-    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
-    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
-    // serial types and identity columns are NOT NULL by definition.
-    const notNull = generated ||
-        column.is_not_null === true ||
-        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
-    const filled = generated || defaultConstraint !== undefined;
-    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
-        by: context.label,
-        filled,
-    });
-    for (const constraint of constraints) {
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
-    if (!notNull)
-        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
-    if (generated)
-        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
-    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
-        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
-    }
-    if (defaultConstraint) {
-        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
-    }
-    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
-}
-const CONSTRAINT_WORDS = {
-    CONSTR_UNIQUE: 'UNIQUE',
-    CONSTR_PRIMARY: 'PRIMARY KEY',
-    CONSTR_EXCLUSION: 'EXCLUDE',
-    CONSTR_CHECK: 'CHECK',
-    CONSTR_FOREIGN: 'FOREIGN KEY',
-    CONSTR_NOTNULL: 'NOT NULL',
-};
-/** ALTER TABLE sub-commands that change nothing old code can observe. */
-const HARMLESS_ALTER_TABLE = {
-    AT_SetStatistics: 'changes planner statistics settings',
-    AT_SetOptions: 'changes column options',
-    AT_ResetOptions: 'resets column options',
-    AT_SetStorage: 'changes column storage',
-    AT_SetCompression: 'changes column compression',
-    AT_ChangeOwner: 'changes the owner',
-    AT_ClusterOn: 'marks a clustering index',
-    AT_DropCluster: 'drops the clustering mark',
-    AT_SetLogged: 'makes the table logged',
-    AT_SetUnLogged: 'makes the table unlogged',
-    AT_SetAccessMethod: 'changes the access method',
-    AT_SetTableSpace: 'moves the table to another tablespace',
-    AT_SetRelOptions: 'changes storage parameters',
-    AT_ResetRelOptions: 'resets storage parameters',
-    AT_ReplaceRelOptions: 'replaces storage parameters',
-    AT_ReplicaIdentity: 'changes the replica identity',
-    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
-    AT_DropNotNull: 'relaxes a NOT NULL rule',
-    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
-    AT_SetIdentity: 'changes identity options',
-    AT_EnableTrig: 'enables a trigger',
-    AT_EnableAlwaysTrig: 'enables a trigger',
-    AT_EnableReplicaTrig: 'enables a trigger',
-    AT_DisableTrig: 'disables a trigger',
-    AT_EnableTrigAll: 'enables triggers',
-    AT_DisableTrigAll: 'disables triggers',
-    AT_EnableTrigUser: 'enables triggers',
-    AT_DisableTrigUser: 'disables triggers',
-    AT_DisableRowSecurity: 'disables row level security',
-    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
-    AT_AttachPartition: 'attaches a partition',
-    AT_ReAddStatistics: 'rebuilds statistics',
-};
-const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
-function uniqueDropped(context, name) {
-    const key = String(name).toLowerCase();
-    return context.down.uniques.has(key) || context.since.uniques.has(key);
-}
-/** A USING that only casts the column itself converts values the way a plain type change does. */
-function isPlainConversion(using, column) {
-    const [type, body] = nodeType(using);
-    if (!using)
-        return true;
-    if (type === 'TypeCast')
-        return isPlainConversion(body.arg, column);
-    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
-}
-function describeTypeChange(table, command, context) {
-    const column = `${table}.${command.name}`;
-    const definition = nodeType(command.def)[1];
-    const to = columnTypeOf(definition.typeName);
-    if (!isPlainConversion(definition.raw_default, command.name)) {
-        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
-    }
-    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
-    const change = from && to ? compareTypes(from, to) : 'other';
-    if (from && to && change === 'widening') {
-        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
-        return additive(`${widened}: every value old code writes or reads still fits`, {
-            kind: 'type-widening',
-            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
-        });
-    }
-    if (from && to && change === 'lossy') {
-        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
-    }
-    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
-}
-function classifyAlterTableCommand(table, command, context, tableIsNew) {
-    const subtype = command.subtype ?? '';
-    const column = command.name ? `${table}.${command.name}` : table;
-    if (subtype === 'AT_AddColumn') {
-        const [, body] = nodeType(command.def);
-        return describeAddColumn(table, body, context, tableIsNew);
-    }
-    if (subtype === 'AT_AddConstraint') {
-        const constraint = nodeType(command.def)[1];
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`changes ${table}, a table ${tableIsNew} creates`);
-    if (subtype in HARMLESS_ALTER_TABLE)
-        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
-    const added = newColumn(context, table, command.name);
-    switch (subtype) {
-        case 'AT_DropColumn':
-            if (added)
-                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
-            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
-        case 'AT_AlterColumnType':
-            if (added)
-                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
-            return describeTypeChange(table, command, context);
-        case 'AT_SetNotNull': {
-            if (added?.filled)
-                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
-            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
-        }
-        case 'AT_ColumnDefault':
-            return command.def
-                ? additive(`sets a default on ${column}`)
-                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
-        case 'AT_DropConstraint': {
-            const name = command.name ?? '';
-            if (uniqueDropped(context, name)) {
-                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
-                });
-            }
-            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
-        }
-        case 'AT_AddConstraint': {
-            const [, body] = nodeType(command.def);
-            const constraint = body;
-            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
-            const name = constraint.conname ? ` ${constraint.conname}` : '';
-            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
-            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
-        }
-        case 'AT_AddIndexConstraint':
-            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
-        case 'AT_SetExpression':
-        case 'AT_DropExpression':
-            return breaking(`changes the generation expression of ${column}`);
-        case 'AT_DropIdentity':
-            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
-        case 'AT_EnableRowSecurity':
-        case 'AT_ForceRowSecurity':
-            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
-        case 'AT_DetachPartition':
-        case 'AT_DetachPartitionFinalize':
-            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
-        default:
-            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
-    }
-}
-/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
-function overwrittenColumns(table, targets, context) {
-    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
-    return [...new Set(names.map((name) => name ?? '?'))]
-        .filter((name) => !newColumn(context, table, name))
-        .map((name) => `${table}.${name}`);
-}
-/** Statement types that cannot affect what old code reads or writes. */
-const HARMLESS_STATEMENTS = {
-    TransactionStmt: 'transaction control',
-    VariableSetStmt: 'sets a session setting',
-    VariableShowStmt: 'shows a setting',
-    CommentStmt: 'sets a comment',
-    GrantStmt: 'grants or revokes privileges',
-    GrantRoleStmt: 'grants or revokes a role',
-    AlterDefaultPrivilegesStmt: 'changes default privileges',
-    AlterOwnerStmt: 'changes an owner',
-    LockStmt: 'takes a lock',
-    VacuumStmt: 'vacuums or analyzes',
-    ClusterStmt: 'reorders a table physically',
-    ReindexStmt: 'rebuilds indexes',
-    RefreshMatViewStmt: 'refreshes a materialized view',
-    NotifyStmt: 'sends a notification',
-    CreateEnumStmt: 'creates an enum type',
-    CreateDomainStmt: 'creates a domain',
-    CompositeTypeStmt: 'creates a composite type',
-    CreateRangeStmt: 'creates a range type',
-    CreateSeqStmt: 'creates a sequence',
-    AlterSeqStmt: 'changes a sequence',
-    CreateSchemaStmt: 'creates a schema',
-    CreateExtensionStmt: 'creates an extension',
-    CreateStatsStmt: 'creates extended statistics',
-    CreateTableAsStmt: 'creates a table or materialized view from a query',
-    DefineStmt: 'defines an aggregate, operator, collation or type',
-    CreateCastStmt: 'creates a cast',
-    CreateConversionStmt: 'creates a conversion',
-    CreateRoleStmt: 'creates a role',
-    CreatePublicationStmt: 'creates a publication',
-    ExplainStmt: 'explains a query',
-    CheckPointStmt: 'forces a checkpoint',
-    DiscardStmt: 'discards session state',
-};
-const PROCEDURAL_STATEMENTS = {
-    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
-    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
-};
-function describeDrop(body, context) {
-    const type = String(body.removeType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const objects = stringItems(body.objects);
-    const names = objects.join(', ');
-    switch (body.removeType) {
-        case 'OBJECT_INDEX':
-            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
-                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
-                })
-                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
-        case 'OBJECT_TRIGGER':
-            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
-        case 'OBJECT_TABLE':
-        case 'OBJECT_FOREIGN_TABLE':
-            return objects.map((name) => {
-                const by = context.since.tables.get(tableKeyFromName(name));
-                if (by !== undefined)
-                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
-                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
-            });
-        case 'OBJECT_SCHEMA':
-            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
-                ? additive(`drops schema ${name}, created after ${context.since.target}`)
-                : body.behavior === 'DROP_CASCADE'
-                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
-                    : breaking(`drops schema ${name}: old code still uses it`));
-        case 'OBJECT_TYPE':
-        case 'OBJECT_DOMAIN':
-            if (body.behavior === 'DROP_CASCADE' &&
-                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-                return [
-                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
-                ];
-            }
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-        default:
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-    }
-}
-function describeRename(body, context) {
-    const relation = relationName(body.relation);
-    const kind = String(body.renameType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const tableIsNew = newTable(context, body.relation);
-    if (tableIsNew)
-        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
-    if (body.renameType === 'OBJECT_COLUMN') {
-        const added = newColumn(context, relation, body.subname);
-        if (added) {
-            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
-                by: context.label,
-                filled: added.filled,
-            });
-            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
-        }
-        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
-    }
-    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
-        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
-    }
-    const old = body.subname
-        ? `${relation}.${body.subname}`
-        : body.relation
-            ? relation
-            : stringItems([body.object]).join('');
-    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
-}
-/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
-function recordCreated(type, body, context) {
-    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
-        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
-        context.since.tables.set(tableKey(relation), context.label);
-        for (const element of body.tableElts ?? []) {
-            const [elementType, definition] = nodeType(element);
-            const constraint = definition;
-            if (elementType === 'Constraint' &&
-                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
-                constraint.conname) {
-                context.since.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    else if (type === 'CreateSchemaStmt') {
-        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
-    }
-    else if (type === 'CreateEnumStmt' ||
-        type === 'CreateRangeStmt' ||
-        type === 'CreateDomainStmt' ||
-        type === 'CompositeTypeStmt') {
-        const name = type === 'CompositeTypeStmt'
-            ? relationName(body.typevar)
-            : stringItems((body.typeName ?? body.domainname)).join('.');
-        context.since.types.add(tableKeyFromName(name));
-    }
-    else if (type === 'IndexStmt' && body.unique && body.idxname) {
-        context.since.uniques.add(String(body.idxname).toLowerCase());
-    }
-}
-function classifyStatement(statement, context) {
-    const [type, body] = nodeType(statement.node);
-    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
-    const relation = relationName(body.relation);
-    recordCreated(type, body, context);
-    if (type in HARMLESS_STATEMENTS)
-        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
-    if (type in PROCEDURAL_STATEMENTS)
-        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
-    switch (type) {
-        case 'CreateStmt':
-            return [additive(`creates table ${relation}: old code does not know it`)];
-        case 'ViewStmt': {
-            const view = relationName(body.view);
-            return [
-                additive(body.replace
-                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
-                    : `creates view ${view}`),
-            ];
-        }
-        case 'CreateFunctionStmt': {
-            const name = stringItems(body.funcname).join('.');
-            const what = body.is_procedure ? 'procedure' : 'function';
-            return [
-                additive(body.replace
-                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
-                    : `creates ${what} ${name}`),
-            ];
-        }
-        case 'CreateTrigStmt':
-            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
-        case 'CreatePolicyStmt': {
-            const table = relationName(body.table);
-            return [
-                body.permissive === false
-                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
-                    : additive(`adds a permissive row security policy on ${table}`),
-            ];
-        }
-        case 'IndexStmt': {
-            const name = body.idxname ? ` ${body.idxname}` : '';
-            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
-            if (!body.unique)
-                return [additive(`creates index${name} on ${relation}${concurrently}`)];
-            if (tableIsNew)
-                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-            return [
-                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
-            ];
-        }
-        case 'AlterEnumStmt': {
-            const name = stringItems(body.typeName).join('.');
-            if (body.oldVal)
-                return [
-                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
-                ];
-            return [
-                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
-            ];
-        }
-        case 'AlterTableStmt':
-            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
-        case 'RenameStmt':
-            return [describeRename(body, context)];
-        case 'DropStmt':
-            return describeDrop(body, context);
-        case 'AlterObjectSchemaStmt':
-            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
-        case 'UpdateStmt': {
-            if (tableIsNew)
-                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
-            const overwritten = overwrittenColumns(relation, body.targetList, context);
-            if (overwritten.length === 0)
-                return [
-                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
-                ];
-            return [
-                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
-            ];
-        }
-        case 'DeleteStmt':
-            if (tableIsNew)
-                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
-            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
-        case 'InsertStmt': {
-            if (tableIsNew)
-                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
-            const conflict = body.onConflictClause;
-            if (conflict?.action === 'ONCONFLICT_UPDATE') {
-                return [
-                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
-                ];
-            }
-            return [
-                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
-            ];
-        }
-        case 'MergeStmt': {
-            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
-            if (tableIsNew)
-                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
-            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
-                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
-            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
-        }
-        case 'TruncateStmt': {
-            const tables = relationNames(body.relations);
-            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
-            if (existing.length === 0)
-                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
-            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
-        }
-        case 'CopyStmt':
-            if (body.is_from)
-                return [dataChanging(`loads rows into ${relation} with COPY`)];
-            return [additive('copies data out (COPY TO)')];
-        case 'SelectStmt':
-            return [
-                additive(body.intoClause
-                    ? 'creates a table from a query (SELECT INTO)'
-                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
-            ];
-        default:
-            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
-    }
-}
-function findingOf(entry, context) {
-    const within = entry.within ? ` (${entry.within})` : '';
-    if (entry.kind === 'unreadable') {
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${(0,history_table/* qualifiedName */.OL)(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
         return {
-            sql: classify_displaySql(entry.text),
-            line: entry.line,
-            class: 'unknown',
-            reasons: [`${entry.reason}${within}; treated as breaking`],
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
         };
     }
-    const findings = classifyStatement(entry, context);
-    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
-    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
+    const state = await READERS[found.format].readHistory(client, table);
     return {
-        sql: classify_displaySql(entry.text),
-        line: entry.line,
-        class: strongestClass(findings.map((finding) => finding.class)),
-        reasons: findings.map((finding) => `${finding.reason}${within}`),
-        ...(lost.length ? { lost } : {}),
-        ...(warnings.length ? { warnings } : {}),
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
     };
 }
-/**
- * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
- * included); the migration's class is the strongest found. Takes the parse too, so a caller that
- * also lints the down file against it parses the up file once.
- */
-async function classifySql(sql, options = {}) {
-    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
-    const label = options.label ?? 'this migration';
-    const context = {
-        since: options.since ?? sinceTarget('the previous release'),
-        label,
-        down: downKnowledge(options.down),
-    };
-    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
-    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
-}
 
-;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
 
-/**
- * One key per object, names compared without schema and case-insensitively, as migrations rarely
- * qualify names consistently: "column:users.email", "index:users_email_key".
- */
-function schema_objects_objectKey(object) {
-    const table = object.table === undefined ? '' : `${(0,sql_parser/* tableKeyFromName */.nL)(object.table)}.`;
-    return `${object.kind}:${table}${(0,sql_parser/* tableKeyFromName */.nL)(object.name)}`;
-}
-function schema_objects_describeObject(object) {
-    if (object.kind === 'column')
-        return `column ${object.table}.${object.name}`;
-    if (object.table !== undefined)
-        return `${object.kind} ${object.name} on ${object.table}`;
-    return `${object.kind} ${object.name}`;
-}
-const DROP_KINDS = {
-    OBJECT_TABLE: 'table',
-    OBJECT_FOREIGN_TABLE: 'table',
-    OBJECT_VIEW: 'view',
-    OBJECT_MATVIEW: 'materialized view',
-    OBJECT_INDEX: 'index',
-    OBJECT_SEQUENCE: 'sequence',
-    OBJECT_TYPE: 'type',
-    OBJECT_DOMAIN: 'type',
-    OBJECT_SCHEMA: 'schema',
-    OBJECT_FUNCTION: 'function',
-    OBJECT_PROCEDURE: 'function',
-    OBJECT_TRIGGER: 'trigger',
-};
-const RENAME_KINDS = {
-    ...DROP_KINDS,
-    OBJECT_COLUMN: 'column',
-    OBJECT_TABCONSTRAINT: 'constraint',
-};
-/** Constraint kinds that come with an index of the same name. */
-const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
-function constraintObjects(constraint, table) {
-    if (!constraint.conname)
-        return [];
-    const created = [{ kind: 'constraint', name: constraint.conname, table }];
-    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
-        created.push({ kind: 'index', name: constraint.conname });
-    return created;
-}
-function inlineConstraints(column) {
-    return (column.constraints ?? [])
-        .map((node) => (0,sql_parser/* nodeType */.Vq)(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-function alterTableEffects(body, effects) {
-    const table = (0,sql_parser/* relationName */.CJ)(body.relation);
-    const tableMissingOk = body.missing_ok === true;
-    for (const node of body.cmds ?? []) {
-        const command = (0,sql_parser/* nodeType */.Vq)(node)[1];
-        const ifExists = tableMissingOk || command.missing_ok === true;
-        if (command.subtype === 'AT_AddColumn') {
-            const column = (0,sql_parser/* nodeType */.Vq)(command.def)[1];
-            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
-            for (const constraint of inlineConstraints(column))
-                effects.creates.push(...constraintObjects(constraint, table));
-        }
-        else if (command.subtype === 'AT_AddConstraint') {
-            effects.creates.push(...constraintObjects((0,sql_parser/* nodeType */.Vq)(command.def)[1], table));
-        }
-        else if (command.subtype === 'AT_DropColumn') {
-            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
-        }
-        else if (command.subtype === 'AT_DropConstraint') {
-            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
-        }
+/***/ }),
+
+/***/ 13711:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OL: () => (/* binding */ qualifiedName),
+/* harmony export */   YG: () => (/* binding */ sqlLiteral)
+/* harmony export */ });
+/* unused harmony exports parseHistoryTable, historyTableExists */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
+/* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
+
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** "schema_migrations" or "app.schema_migrations" (schema defaults to public). */
+function parseHistoryTable(text, inputName = 'history-table') {
+    const parts = text.split('.');
+    if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
+        throw new InputError(inputName, `must be a table name such as schema_migrations or app.schema_migrations; got "${text}".`);
     }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function dropEffects(body, effects) {
-    const kind = DROP_KINDS[String(body.removeType)];
-    if (!kind)
-        return;
-    const ifExists = body.missing_ok === true;
-    for (const object of body.objects ?? []) {
-        const parts = (0,sql_parser/* stringItems */.QN)([object])[0].split('.');
-        if (kind === 'trigger')
-            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
-        else
-            effects.drops.push({ kind, name: parts.join('.'), ifExists });
-    }
+function qualifiedName(table) {
+    return `${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.schema)}.${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.table)}`;
 }
-function renameEffects(body, effects) {
-    const kind = RENAME_KINDS[String(body.renameType)];
-    if (!kind)
-        return;
-    const newname = String(body.newname ?? '');
-    const relation = body.relation ? (0,sql_parser/* relationName */.CJ)(body.relation) : undefined;
-    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-        effects.renames.push({
-            from: { kind, name: String(body.subname ?? ''), table: relation },
-            to: { kind, name: newname, table: relation },
-        });
-    }
-    else {
-        const name = relation ?? (0,sql_parser/* stringItems */.QN)([body.object])[0];
-        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
-    }
+function sqlLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
 }
-/** What one statement does to the schema's objects (empty for statements that only touch rows). */
-function schema_objects_statementEffects(node) {
-    const effects = { creates: [], drops: [], renames: [] };
-    const [type, body] = (0,sql_parser/* nodeType */.Vq)(node);
-    switch (type) {
-        case 'CreateStmt': {
-            const table = (0,sql_parser/* relationName */.CJ)(body.relation);
-            effects.creates.push({ kind: 'table', name: table });
-            for (const element of body.tableElts ?? []) {
-                const [elementType, element_] = (0,sql_parser/* nodeType */.Vq)(element);
-                if (elementType === 'ColumnDef') {
-                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
-                    for (const constraint of inlineConstraints(element_))
-                        effects.creates.push(...constraintObjects(constraint, table));
-                }
-                else if (elementType === 'Constraint') {
-                    effects.creates.push(...constraintObjects(element_, table));
-                }
-            }
-            break;
-        }
-        case 'IndexStmt':
-            if (body.idxname)
-                effects.creates.push({ kind: 'index', name: String(body.idxname) });
-            break;
-        case 'ViewStmt':
-            effects.creates.push({ kind: 'view', name: (0,sql_parser/* relationName */.CJ)(body.view) });
-            break;
-        case 'CreateTableAsStmt': {
-            const into = body.into;
-            effects.creates.push({
-                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-                name: (0,sql_parser/* relationName */.CJ)(into?.rel),
-            });
-            break;
-        }
-        case 'CreateSeqStmt':
-            effects.creates.push({ kind: 'sequence', name: (0,sql_parser/* relationName */.CJ)(body.sequence) });
-            break;
-        case 'CreateEnumStmt':
-        case 'CreateRangeStmt':
-            effects.creates.push({ kind: 'type', name: (0,sql_parser/* stringItems */.QN)(body.typeName).join('.') });
-            break;
-        case 'CreateDomainStmt':
-            effects.creates.push({ kind: 'type', name: (0,sql_parser/* stringItems */.QN)(body.domainname).join('.') });
-            break;
-        case 'CompositeTypeStmt':
-            effects.creates.push({ kind: 'type', name: (0,sql_parser/* relationName */.CJ)(body.typevar) });
-            break;
-        case 'CreateSchemaStmt':
-            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
-            break;
-        case 'CreateFunctionStmt':
-            effects.creates.push({ kind: 'function', name: (0,sql_parser/* stringItems */.QN)(body.funcname).join('.') });
-            break;
-        case 'CreateTrigStmt':
-            effects.creates.push({
-                kind: 'trigger',
-                name: String(body.trigname ?? ''),
-                table: (0,sql_parser/* relationName */.CJ)(body.relation),
-            });
-            break;
-        case 'AlterTableStmt':
-            alterTableEffects(body, effects);
-            break;
-        case 'DropStmt':
-            dropEffects(body, effects);
-            break;
-        case 'RenameStmt':
-            renameEffects(body, effects);
-            break;
-    }
-    return effects;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
-
-
-
-
-
-function statementsOf(entries) {
-    return entries.filter((entry) => entry.kind === 'statement');
-}
-/**
- * Every object the statements create (by objectKey), the names they rename objects to, and whether
- * every statement could be read (when not, "not created" proves nothing).
- */
-function down_lint_createdObjects(entries) {
-    const created = new Map();
-    const renamedTo = new Set();
-    for (const statement of statementsOf(entries)) {
-        const effects = schema_objects_statementEffects(statement.node);
-        for (const object of effects.creates)
-            created.set(schema_objects_objectKey(object), object);
-        for (const { to } of effects.renames)
-            renamedTo.add(schema_objects_objectKey(to));
-    }
-    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
-}
-/** "table.column" -> the type the up migration changes it to. */
-function typesSetByUp(entries) {
-    const types = new Map();
-    for (const statement of statementsOf(entries)) {
-        const [type, body] = nodeType(statement.node);
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            const columnType = command.subtype === 'AT_AlterColumnType'
-                ? columnTypeOf(nodeType(command.def)[1].typeName)
-                : undefined;
-            if (columnType)
-                types.set(`${table}.${command.name}`, columnType);
-        }
-    }
-    return types;
-}
-function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
-    const column = `${table}.${command.name}`;
-    const back = columnTypeOf(nodeType(command.def)[1].typeName);
-    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
-    if (back && upType && compareTypes(back, upType) === 'widening') {
-        return {
-            kind: 'revert-may-fail',
-            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
-            sql,
-        };
-    }
-    return {
-        kind: 'data-loss',
-        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
-        sql,
-    };
-}
-/**
- * Lints a down file against its up file (text or parse; statements inside DO blocks included).
- * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
- * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
- */
-async function lintDownMigration(upSql, downSql, appliedSince) {
-    const findings = [];
-    const down = await executedStatements(downSql);
-    const up = upSql === undefined ? undefined : await executedStatements(upSql);
-    const upTypes = up ? typesSetByUp(up) : new Map();
-    const upCreated = up ? down_lint_createdObjects(up) : undefined;
-    const dropped = new Set();
-    const createdByDown = new Set();
-    for (const statement of statementsOf(down)) {
-        const [type, body] = nodeType(statement.node);
-        const sql = displaySql(statement.text);
-        const effects = statementEffects(statement.node);
-        for (const object of effects.drops) {
-            dropped.add(objectKey(object));
-            const key = objectKey(object);
-            if (upCreated?.complete &&
-                !object.ifExists &&
-                object.kind !== 'function' &&
-                !upCreated.created.has(key) &&
-                !upCreated.renamedTo.has(key) &&
-                !createdByDown.has(key)) {
-                findings.push({
-                    kind: 'foreign-drop',
-                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
-                    sql,
-                });
-            }
-        }
-        for (const object of effects.creates)
-            createdByDown.add(objectKey(object));
-        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
-            for (const table of stringItems(body.objects)) {
-                findings.push({
-                    kind: 'data-loss',
-                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
-                    sql,
-                });
-            }
-        }
-        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'IndexStmt' && body.unique) {
-            findings.push({
-                kind: 'revert-may-fail',
-                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                sql,
-            });
-        }
-        else if (type === 'AlterTableStmt') {
-            const table = relationName(body.relation);
-            for (const node of body.cmds ?? []) {
-                const command = nodeType(node)[1];
-                if (command.subtype === 'AT_DropColumn') {
-                    findings.push({
-                        kind: 'data-loss',
-                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
-                        sql,
-                    });
-                }
-                else if (command.subtype === 'AT_AlterColumnType') {
-                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
-                }
-                else if (command.subtype === 'AT_AddConstraint') {
-                    const constraint = nodeType(command.def)[1];
-                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-                        findings.push({
-                            kind: 'revert-may-fail',
-                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                            sql,
-                        });
-                    }
-                }
-            }
-        }
-        else if (type === 'TruncateStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'DeleteStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
-                sql,
-            });
-        }
-    }
-    const createdTables = [...(upCreated?.created.values() ?? [])]
-        .filter((object) => object.kind === 'table')
-        .map((object) => objectKey(object));
-    for (const object of upCreated?.created.values() ?? []) {
-        if (object.kind !== 'table' && object.kind !== 'column')
-            continue;
-        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
-        // A column of a table the up creates goes with that table.
-        if (table && createdTables.includes(table))
-            continue;
-        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-            const what = object.kind === 'table'
-                ? `creates table ${tableKeyFromName(object.name)}`
-                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
-            findings.push({
-                kind: 'incomplete-down',
-                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
-            });
-        }
-    }
-    return findings;
-}
-
-// EXTERNAL MODULE: ./shared/postgres/connection.ts + 2 modules
-var connection = __nccwpck_require__(6123);
-// EXTERNAL MODULE: ./shared/migrations/statements.ts
-var statements = __nccwpck_require__(69314);
-;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
-
-
-
-
-
-
-const RELATION_KINDS = {
-    table: "('r','p','f')",
-    view: "('v')",
-    'materialized view': "('m')",
-    index: "('i','I')",
-    sequence: "('S')",
-};
-/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
-function quotedName(name) {
-    return name.split('.').map(connection/* quoteIdent */.v4).join('.');
-}
-/** Whether each object exists now (and each index's table), in one round trip. */
-async function existingNow(client, objects) {
-    if (objects.length === 0)
-        return [];
-    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
-    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
-       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
-       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
-       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
-       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
-       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
-       ELSE true END AS present,
-       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
-      ORDER BY q.position`, [
-        objects.map((object) => object.kind),
-        objects.map((object) => quotedName(object.name)),
-        objects.map((object) => object.name),
-        objects.map((object) => (object.table === undefined ? null : quotedName(object.table))),
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        qualifiedName(table),
     ]);
-    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
+    return rows[0].found !== null;
 }
-/** Kinds one name can be created as, where dropping it as the other kind fails. */
-const CONFUSABLE = (/* unused pure expression or super */ null && (['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type']));
-/** The up created this name, but as something else: "index users_email_key". */
-function createdAsOtherKind(object, created) {
-    if (!CONFUSABLE.includes(object.kind))
-        return undefined;
-    const name = tableKeyFromName(object.name);
-    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
-}
-function where(step, line) {
-    return `${step.script.file} line ${step.script.line - 1 + line}`;
-}
-/**
- * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
- * none is found. `migrations` gives each one's up script; `client`, when given, the database they
- * will run on.
- */
-async function checkDownScripts(steps, migrations, client) {
-    const problems = [];
-    const located = [];
-    for (const step of steps) {
-        if (step.script)
-            located.push({ step: step, entries: await executedStatements(step.script.sql) });
-    }
-    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
-    // What the database has now, for every object a down file drops without IF EXISTS.
-    const dropped = [];
-    for (const { entries } of located) {
-        for (const entry of entries)
-            if (entry.kind === 'statement')
-                dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
-    }
-    const presence = client ? await existingNow(client, dropped) : [];
-    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
-    // The revert order replayed: what earlier statements created, dropped or renamed.
-    const state = new Map();
-    const droppedTables = new Set();
-    let tracking = client !== undefined;
-    for (const { step, entries } of located) {
-        const up = ups.get(step.version);
-        const upCreated = up ? createdObjects(await executedStatements(up.sql)).created : new Map();
-        for (const entry of entries) {
-            if (entry.kind === 'unreadable') {
-                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
-                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
-                }
-                // SQL nobody can read may create or drop anything: what follows cannot be checked.
-                tracking = false;
-                continue;
-            }
-            const effects = statementEffects(entry.node);
-            for (const object of effects.drops) {
-                const key = objectKey(object);
-                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
-                if (other && !upCreated.has(key)) {
-                    problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
-                }
-                else if (tracking && !object.ifExists && object.kind !== 'function') {
-                    const found = inDatabase.get(key);
-                    const owner = object.table ?? found?.owner;
-                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
-                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
-                    if (!exists)
-                        problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
-                }
-                state.set(key, false);
-                if (object.kind === 'table')
-                    droppedTables.add(tableKeyFromName(object.name));
-            }
-            for (const object of effects.creates) {
-                state.set(objectKey(object), true);
-                if (object.kind === 'table')
-                    droppedTables.delete(tableKeyFromName(object.name));
-            }
-            for (const { from, to } of effects.renames) {
-                state.set(objectKey(from), false);
-                state.set(objectKey(to), true);
-                // Columns and constraints move with a renamed table: stop checking objects of either name.
-                if (from.kind === 'table')
-                    tracking = false;
-            }
+
+
+/***/ }),
+
+/***/ 76197:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ golangMigrateLockId)
+/* harmony export */ });
+/** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
+const ADVISORY_LOCK_SALT = 1486364155;
+let crcTable;
+function crc32(bytes) {
+    if (!crcTable) {
+        crcTable = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crcTable[n] = c >>> 0;
         }
     }
-    return problems;
+    let crc = 0xffffffff;
+    for (const byte of bytes)
+        crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return (crc ^ 0xffffffff) >>> 0;
+}
+/** golang-migrate's GenerateAdvisoryLockId: a uint32, as a decimal string (it is passed to pg_advisory_lock as a bigint). */
+function golangMigrateLockId(databaseName, ...additionalNames) {
+    const text = [databaseName, ...additionalNames].join('\0');
+    const sum = crc32(new TextEncoder().encode(text));
+    // Go multiplies two uint32s and keeps the low 32 bits.
+    return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
+
+/***/ }),
+
+/***/ 44384:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   HA: () => (/* binding */ restoreIdentity),
+/* harmony export */   cE: () => (/* binding */ PLAN_DIGEST_PATTERN),
+/* harmony export */   td: () => (/* binding */ verifyPlanDigest)
+/* harmony export */ });
+/* unused harmony exports PLAN_STRATEGIES, normalizedVersion, downScriptSha256, downIdentity, restoreEntries, planDigest, describeIdentity, explainDifference, alembicRestoreIdentity */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+/* harmony import */ var _detect_history_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(12779);
+/* harmony import */ var _tools_common_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(34917);
 
 
 
 
-
-
-
-
-// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
-const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
-// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
-const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
 /**
- * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
- * the newest row's version being the schema's. A revert adds its row in the down's transaction.
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
  */
-const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
-function versionOf(file) {
-    if (file.includes('/'))
-        return undefined;
-    const match = sql_files_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(text, 'utf8').digest('hex');
 }
-function insertEvent(table, version, event, migration) {
-    return `INSERT INTO ${(0,history_table/* qualifiedName */.OL)(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : (0,history_table/* sqlLiteral */.YG)(migration)});`;
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
 }
-function createTable(table) {
-    return [
-        ...(0,common/* createSchemaSql */.kM)(table),
-        `CREATE TABLE IF NOT EXISTS ${(0,history_table/* qualifiedName */.OL)(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
-    ];
+function downScriptSha256(script) {
+    return script && hasStatements(script) ? sha256(script.sql) : null;
 }
-/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
-async function dropsToFind(downs) {
-    const recreated = new Set();
-    const needed = [];
-    for (const migration of downs) {
-        if (!migration.down)
-            continue;
-        for (const entry of await plpgsql_executedStatements(migration.down.sql)) {
-            if (entry.kind !== 'statement')
-                continue;
-            const effects = schema_objects_statementEffects(entry.node);
-            for (const object of effects.drops)
-                if (object.kind !== 'function' && !recreated.has(schema_objects_objectKey(object)))
-                    needed.push({ object, file: migration.down.file });
-            for (const object of effects.creates)
-                recreated.add(schema_objects_objectKey(object));
-        }
-    }
-    return needed;
-}
-/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
-async function createdAbove(migrations, current) {
-    const newer = migrations.filter((migration) => migration.up && (current === null || (0,common/* compareVersions */.Zy)(migration.version, current) > 0));
-    const found = [];
-    for (const migration of newer) {
-        const { created } = down_lint_createdObjects(await plpgsql_executedStatements(migration.up.sql));
-        for (const object of created.values())
-            if (object.kind !== 'function' && object.kind !== 'schema')
-                found.push({ object, migration });
-    }
-    return found;
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
 }
 /**
- * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
- * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
- * Since that version is only someone's word, the database is checked against it before any revert.
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
  */
-const sqlFiles = {
-    format: 'sql-files',
-    migrationNoun: 'SQL migration',
-    missingDownPlace: ' (NNNN_name.down.sql)',
-    load: (source, files) => (0,common/* loadUpDownFiles */.jc)(source, files, sql_files_FILE, (sql) => !NO_TRANSACTION.test(sql)),
-    versionOfFile: versionOf,
-    ...common/* DIGIT_VERSIONS */.iv,
-    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
-    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
-    foreignHistoryColumns: ['dirty'],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version FROM ${(0,history_table/* qualifiedName */.OL)(table)} ORDER BY id DESC LIMIT 1`);
-        const current = rows[0]?.version ?? null;
-        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
-    },
-    historyWriter: (table) => ({
-        createTable: () => createTable(table),
-        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
-        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
-        markDirty: () => [],
-    }),
-    // Like golang-migrate, one version: every migration at or below it counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current))
-            throw new plan_error/* MigrationPlanError */.e([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
-        return migrations
-            .filter((migration) => (0,common/* compareVersions */.Zy)(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    lockKeys: (database, table) => [(0,common/* suiteLockKey */.fi)(database, table)],
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
-        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
-    },
-    keepsDirtyFlag: false,
-    statedHistory: {
-        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
-        async check(client, migrations, current, reverting) {
-            const problems = [];
-            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
-            const needed = await dropsToFind(downs);
-            const newer = await createdAbove(migrations, current);
-            const presence = await existingNow(client, [
-                ...needed.map((item) => item.object),
-                ...newer.map((item) => item.object),
-            ]);
-            needed.forEach(({ object, file }, index) => {
-                if (!presence[index].present)
-                    problems.push(`${file} drops ${schema_objects_describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
-            });
-            newer.forEach(({ object, migration }, index) => {
-                if (presence[needed.length + index].present)
-                    problems.push(`${migration.up.file} creates ${schema_objects_describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
-            });
-            return problems;
-        },
-    },
-};
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
 /**
- * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
- * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
- * error names its line). Returns app version -> schema version as the history table stores it.
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
  */
-function parseCompatFile(text, inputName, file) {
-    const matrix = new Map();
-    text.split(/\r?\n/).forEach((raw, index) => {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
-        if (line === '')
-            return;
-        const where = `${file} line ${index + 1}`;
-        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
-        if (!match)
-            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
-        const [, app, schema] = match;
-        if (matrix.has(app))
-            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
-        matrix.set(app, String(BigInt(schema)));
+function restoreEntries(history, targetVersion) {
+    return (0,_tools_common_js__WEBPACK_IMPORTED_MODULE_3__/* .versionsAbove */ .XD)(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
     });
-    if (matrix.size === 0)
-        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
-    return matrix;
+    return `sha256:${sha256(canonical)}`;
 }
-/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
-function schemaVersionFor(matrix, appVersion, appInput, file) {
-    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
-    if (found === undefined)
-        throw new InputError(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
-    return found;
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
+}
+/**
+ * Restoring an Alembic database: Alembic's versions are a graph, not a numbered line, so what a
+ * restore undoes is named by the heads alembic_version holds now, and where it ends by the heads the
+ * backup holds (the target release's). compute-rollback-target (target heads at the target tag,
+ * current heads from the database or the current tag) and restore-db (the backup's recorded heads,
+ * the database's alembic_version rows) both know these without a checkout, so both compute this one
+ * identity.
+ */
+function alembicRestoreIdentity(targetHeads, currentHeads) {
+    const sorted = (heads) => [...new Set(heads.filter((head) => head !== ''))].sort();
+    return {
+        strategy: 'restore-backup',
+        targetVersion: normalizedVersion(sorted(targetHeads).join(',')),
+        reverts: sorted(currentHeads).map((version) => ({ version, downSha256: null, transactional: true })),
+    };
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations, __diesel_schema_migrations or
+ * alembic_version in the public schema). For Alembic, `targetVersion` is the backup's heads joined
+ * by ",", as backup-db records them.
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await (0,_detect_history_js__WEBPACK_IMPORTED_MODULE_2__/* .detectSchemaVersion */ .t)(client);
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    if (detected?.format === 'alembic')
+        return {
+            identity: alembicRestoreIdentity((targetVersion ?? '').split(','), history.applied),
+            currentVersion: history.current,
+        };
+    return {
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
+        currentVersion: history.current,
+    };
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
+
+/***/ }),
+
+/***/ 34917:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Lx: () => (/* binding */ rowPerMigrationWriter),
+/* harmony export */   Oy: () => (/* binding */ ROW_PER_MIGRATION),
+/* harmony export */   XD: () => (/* binding */ versionsAbove),
+/* harmony export */   Zh: () => (/* binding */ addScript),
+/* harmony export */   Zy: () => (/* binding */ compareVersions),
+/* harmony export */   fi: () => (/* binding */ suiteLockKey),
+/* harmony export */   iv: () => (/* binding */ DIGIT_VERSIONS),
+/* harmony export */   jc: () => (/* binding */ loadUpDownFiles),
+/* harmony export */   kM: () => (/* binding */ createSchemaSql)
+/* harmony export */ });
+/* unused harmony exports hasStatements, readRowPerMigration */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
+/* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
+/* harmony import */ var _history_table_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(13711);
+/* harmony import */ var _lock_id_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(76197);
 
 
 
 
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-    prisma: prisma,
-    'sql-files': sqlFiles,
+/** Digits compare as numbers (golang-migrate's uint), anything else as text. */
+function compareVersions(a, b) {
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+        const difference = BigInt(a) - BigInt(b);
+        return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+/** Files the tool keeps up and down of a migration in, collected by version. */
+function addScript(byVersion, version, name, direction, script, source) {
+    const migration = byVersion.get(version) ?? { version, name };
+    if (migration[direction]) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+    }
+    migration[direction] = script;
+    byVersion.set(version, migration);
+}
+/**
+ * Migrations kept as up and down files side by side in one directory (golang-migrate's layout, which
+ * hand-run SQL files share): `pattern` gives version, name and direction; subdirectories are not read
+ * (golang-migrate reads one level), and versions are kept without leading zeros (its uint).
+ */
+async function loadUpDownFiles(source, files, pattern, transactional) {
+    const byVersion = new Map();
+    for (const file of files) {
+        if (file.includes('/'))
+            continue;
+        const match = pattern.exec(file);
+        if (!match)
+            continue;
+        const [, version, name, direction] = match;
+        const sql = await source.readFile(file);
+        addScript(byVersion, String(BigInt(version)), name, direction, { path: file, sql, transactional: transactional(sql), file, line: 1 }, source);
+    }
+    return [...byVersion.values()];
+}
+/** The lock id every run on this history table takes (golang-migrate's derivation). */
+function suiteLockKey(database, table) {
+    return {
+        id: (0,_lock_id_js__WEBPACK_IMPORTED_MODULE_3__/* .golangMigrateLockId */ .G)(database, table.schema, table.table),
+        derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
+    };
+}
+function createSchemaSql(table) {
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.schema)};`];
+}
+/** dbmate's and diesel's history: one row per applied migration, keyed by version. */
+async function readRowPerMigration(client, table) {
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table)}`);
+    const applied = rows.map((row) => row.version).sort(compareVersions);
+    return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
+}
+function rowPerMigrationWriter(table, createTable) {
+    const name = (0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table);
+    return {
+        createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)};`],
+        markDirty: () => [],
+    };
+}
+/** Versions that are digits, compared as numbers: all three SQL-file tools. */
+const DIGIT_VERSIONS = {
+    compareVersions,
+    versionInput: { pattern: /^[0-9]+$/, description: 'digits' },
+    normalizeVersion: (version) => (version === '0' ? '0' : String(BigInt(version))),
 };
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function migrationTool(format) {
-    return TOOLS[format];
-}
+/**
+ * dbmate's and diesel's bookkeeping: a row per applied migration, the newest row left is the
+ * version after a revert, and no lock of the tool's own (ours has the documented derivation).
+ */
+const ROW_PER_MIGRATION = {
+    readHistory: readRowPerMigration,
+    appliedVersions: (_migrations, history) => [...history.applied],
+    versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
+    lockKeys: (database, table) => [suiteLockKey(database, table)],
+};
 
 
 /***/ }),

@@ -164,6 +164,11 @@ export function segmentBatches(candidates: ArchivedSegment[], size: number): Arc
   return batches;
 }
 
+/** The LSN just past `segment`'s last byte. */
+function segmentEndLsn(segment: ArchivedSegment, segmentSize: number): bigint {
+  return segmentStartLsn(segment, segmentSize) + BigInt(segmentSize);
+}
+
 const BATCH_SEGMENTS = 8;
 const PARALLEL_FETCHES = 4;
 
@@ -191,7 +196,8 @@ async function findNearHint(
   const from = hint - NEAR_HINT_BYTES > segmentStart ? hint - NEAR_HINT_BYTES : segmentStart;
   try {
     if (!(await fetchWal(host, segment.name, search.scratchDir))) return undefined;
-    // pg_waldump starts at the first record after `from`, and stops (exit 1) where the next file is missing.
+    // pg_waldump starts at the first record after `from`. Without --end it would wait for the next
+    // file as for a server still writing it (10 tries, 500 ms apart: 5 s of every restore).
     const { stdout } = await host.run(
       waldump,
       [
@@ -201,6 +207,8 @@ async function findNearHint(
         String(segment.timeline),
         '--start',
         formatLsn(from),
+        '--end',
+        formatLsn(segmentEndLsn(segment, search.segmentSize)),
         '--rmgr',
         'XLOG',
       ],
@@ -251,11 +259,24 @@ export async function findRestorePoint(
           files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)),
         );
       }
-      // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+      // From the lowest segment through the batch and the one after it (a record crossing into it),
+      // and no further: past --end pg_waldump would wait 5 s for a file that is not there.
       const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
+      const end = formatLsn(segmentEndLsn(after ?? batch[0], search.segmentSize));
       const { stdout } = await host.run(
         waldump,
-        ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'],
+        [
+          '--path',
+          search.scratchDir,
+          '--timeline',
+          String(lowest.timeline),
+          '--start',
+          start,
+          '--end',
+          end,
+          '--rmgr',
+          'XLOG',
+        ],
         { okExitCodes: [0, 1] },
       );
       const inBatch = (lsn: bigint) => {
