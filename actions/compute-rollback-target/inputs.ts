@@ -3,6 +3,7 @@ import { InputError } from '../../shared/errors.js';
 import { booleanInput, enumInput, listInput, quote, secretInput, stringInput } from '../../shared/inputs.js';
 import { DEFAULT_HISTORY_TABLES, parseHistoryTable, type HistoryTable } from '../../shared/migrations/history.js';
 import { MIGRATION_FORMATS } from '../../shared/migrations/types.js';
+import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
 import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
 import {
@@ -58,6 +59,8 @@ export interface ComputeInputs {
   projectName?: string;
   /** The deployment ledger on this runner: current and last-successful-deployment without GitHub, and the latest backup. */
   ledger?: string;
+  /** The deploy host that keeps the ledger, over SSH (else this runner). */
+  ledgerSsh?: SshSettings;
 }
 
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
@@ -153,7 +156,10 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
   });
   const githubToken = secretInput('github-token');
   const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
-  const ledger = readLedgerPath(false, workingDirectory);
+  const ledgerSsh = readSshInputs();
+  const ledger = readLedgerPath(ledgerSsh !== undefined, workingDirectory);
+  if (ledgerSsh && !ledger)
+    throw new InputError('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
   if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
     throw new InputError(
       'target',
@@ -229,5 +235,6 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
     currentFromSwarmService,
     projectName,
     ledger,
+    ledgerSsh,
   };
 }

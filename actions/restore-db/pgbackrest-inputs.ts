@@ -24,6 +24,7 @@ const DUMP_ONLY_INPUTS = [
   'target-database',
   'encryption-key',
   'expected-checksum',
+  'ledger',
 ] as const;
 const BACKUP_LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;

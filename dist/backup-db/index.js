@@ -35110,14 +35110,14 @@ function compactTimestamp(date) {
         .replace(/[-:]/g, '');
 }
 /** A name part made only of characters every file system and the artifact service accept. */
-function safeNamePart(text) {
+function names_safeNamePart(text) {
     return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
 }
 function defaultArtifactName(label, database, at) {
-    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${names_safeNamePart(database)}`;
 }
 function safetyArtifactName(database, at) {
-    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
+    return `${SAFETY_ARTIFACT_PREFIX}${names_safeNamePart(database)}-${compactTimestamp(at)}`;
 }
 function escapeRegExp(text) {
     return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -35128,7 +35128,7 @@ function names_isBackupOfLabel(artifactName, label) {
 }
 /** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
 function backupFileName(base, format, plainSuffix, encrypted) {
-    const stem = safeNamePart(base);
+    const stem = names_safeNamePart(base);
     if (format === 'custom')
         return `${stem}.dump${encrypted ? '.age' : ''}`;
     // A directory keeps its name; its files get the .age suffix (see encryption.ts).
@@ -36873,7 +36873,7 @@ function need(condition, file, what) {
         throw new ActionError(`Backup metadata ${path.basename(file)} is not valid: ${what}.`);
 }
 /** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
-async function readMetadata(file) {
+async function metadata_readMetadata(file) {
     let text;
     try {
         text = await readFile(file, 'utf8');
@@ -40255,14 +40255,69 @@ async function dumpAndRecord(prepared) {
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+
+
+
+
+
 /**
  * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
  * has no artifact service: backup-db keeps its backups in this directory of the operator's
- * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
  */
 const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
 function localBackupDir() {
     return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+function describeWanted(wanted) {
+    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
+}
+function matches(metadata, wanted) {
+    if ('name' in wanted)
+        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
+    return metadata.kind === 'backup' && metadata.label === wanted.label;
+}
+/**
+ * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
+ * deployment ledger has the last word when it records one: the backup with the checksum of its
+ * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
+ * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
+ * The checksum itself is verified by the caller, as for an artifact.
+ */
+async function findInBackupDir(dir, wanted, ledger) {
+    const names = await readdir(dir).catch(() => undefined);
+    if (!names)
+        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+    const found = [];
+    for (const name of names.filter(isMetadataFile)) {
+        const metadataPath = path.join(dir, name);
+        const metadata = await readMetadata(metadataPath).catch(() => undefined);
+        if (metadata && matches(metadata, wanted))
+            found.push({ metadataPath, metadata });
+    }
+    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
+    const named = 'label' in wanted ? ledger?.entry : undefined;
+    if (named?.checksum) {
+        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
+        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
+        if (!chosen)
+            throw new ActionError(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
+                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
+            });
+        return {
+            ...chosen,
+            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
+        };
+    }
+    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
+    if (!newest)
+        throw new ActionError(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
+            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
+        });
+    const why = 'name' in wanted
+        ? ''
+        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
+    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -40473,6 +40528,16 @@ function currentFromLedger(entries, environment) {
 function latestBackup(entries, environment) {
     return forEnvironment(entries, environment)
         .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
         .at(-1);
 }
 
@@ -41582,6 +41647,8 @@ function pgBackRestBackupSummary(input) {
 
 
 
+
+
 /**
  * backup-db with method "pgbackrest": for databases too big to dump before every rollback. A named
  * restore point is created (after a full/diff/incr backup when asked) and its WAL segment switched
@@ -41597,7 +41664,6 @@ const DUMP_ONLY_INPUTS = [
     'artifact-name',
     'output-dir',
     'pg-bin-dir',
-    'ledger',
 ];
 function readPgBackRestBackupInputs(now) {
     rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
@@ -41618,6 +41684,7 @@ function readPgBackRestBackupInputs(now) {
         }),
         label,
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
+        ledger: readLedgerPath(Boolean((0,inputs/* stringInput */.Uj)('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
     };
 }
 function newBackup(before, after) {
@@ -41771,12 +41838,39 @@ async function runPgBackRestBackup(started) {
             schema_version: schemaVersion?.version ?? null,
             duration_ms: durationMs,
         });
+        if (inputs.ledger)
+            await recordRestorePoint(inputs, host, result, schemaVersion?.version ?? undefined);
         lib_core/* info */.pq(`Restore point ready in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         await client.end().catch(() => undefined);
         await host?.close();
     }
+}
+/**
+ * The restore point as the ledger's backup entry, on the host pgBackRest runs on (its own user, not
+ * pgbackrest-via's): what rollback.yml recovers to by name, findable when GitHub is not. A ledger
+ * that cannot be written is a warning: the restore point exists either way.
+ */
+async function recordRestorePoint(inputs, host, result, schemaVersion) {
+    const { restorePoint } = result;
+    await appendLedger({ path: inputs.ledger, executor: host.direct }, {
+        type: 'backup',
+        label: inputs.label,
+        appVersion: inputs.appVersion,
+        schemaVersion,
+        location: `pgbackrest stanza ${result.stanza} on ${host.direct.description}: restore point ${restorePoint.name} at ${restorePoint.lsn}`,
+        database: inputs.target.database,
+        method: 'pgbackrest',
+        restorePoint: {
+            name: restorePoint.name,
+            lsn: restorePoint.lsn,
+            time: restorePoint.createdAt.toISOString(),
+            timeline: restorePoint.timeline,
+        },
+        stanza: result.stanza,
+        backupLabel: result.backup.label,
+    }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
 }
 
 ;// CONCATENATED MODULE: ./actions/backup-db/main.ts

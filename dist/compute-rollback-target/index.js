@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2741);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4992);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2741:
+/***/ 4992:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41460,7 +41460,7 @@ async function runProcess(command, args, options = {}) {
 }
 function isExecutable(file) {
     try {
-        accessSync(file, constants.X_OK);
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
     }
     catch {
@@ -41471,9 +41471,9 @@ function isExecutable(file) {
 function findExecutable(name, extraDirs = []) {
     if (name.includes('/'))
         return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
     for (const dir of dirs) {
-        const candidate = path.join(dir, name);
+        const candidate = external_node_path_default().join(dir, name);
         if (isExecutable(candidate))
             return candidate;
     }
@@ -43613,6 +43613,261 @@ async function* environmentDeployments(client, repo, environment) {
     }
 }
 
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
+/**
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const env = Object.entries(options.env ?? {});
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    let line = `exec ${words.join(' ')}`;
+    // A directory named like an option ("-x") would be read as one by cd.
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,inputs/* stringInput */.Uj)(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
+}
+
 ;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
 
 
@@ -43707,6 +43962,16 @@ function currentFromLedger(entries, environment) {
 function latestBackup(entries, environment) {
     return forEnvironment(entries, environment)
         .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
         .at(-1);
 }
 
@@ -43908,14 +44173,25 @@ function previousRelease(catalog, currentRelease, options) {
 
 
 
+
+
 async function openLedgerHistory(inputs) {
     if (!inputs.ledger)
         return undefined;
-    return {
-        path: inputs.ledger,
-        entries: await readLedger({ path: inputs.ledger, executor: localExecutor }),
-        environment: inputs.environment,
-    };
+    // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
+    const executor = inputs.ledgerSsh
+        ? await openHostExecutor(inputs.ledgerSsh, process.cwd())
+        : localExecutor;
+    try {
+        return {
+            path: inputs.ledgerSsh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+            entries: await readLedger({ path: inputs.ledger, executor }),
+            environment: inputs.environment,
+        };
+    }
+    finally {
+        await executor.close?.();
+    }
 }
 function ledgerCurrent(history, catalog) {
     const found = currentFromLedger(history.entries, history.environment);
@@ -43927,7 +44203,7 @@ function ledgerCurrent(history, catalog) {
     return {
         release,
         source: 'ledger',
-        detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})`,
+        detail: `deployment ledger ${(0,summary/* codeSpanAddresses */.Oy)(history.path)} (${found.entry.outcome} at ${found.entry.time})`,
     };
 }
 /** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
@@ -43962,7 +44238,7 @@ function ledgerLastGood(inputs, history, catalog, current) {
         return {
             release,
             source: 'last-successful-deployment',
-            detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`,
+            detail: `deployment ledger ${(0,summary/* codeSpanAddresses */.Oy)(history.path)}: deployed ${deploy.time}, ${proof}`,
             passedOver,
         };
     }
@@ -43979,6 +44255,16 @@ function ledgerBackup(history) {
         return undefined;
     const { environment } = history;
     return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' || environment === undefined || entry.label !== `${environment}-pre-rollback`), environment);
+}
+/**
+ * The restore point rollback.yml recovers to with pgBackRest, <environment>-pre-deploy-<current tag>
+ * (the name the deploy's backup-db gives it), as the ledger records it: its LSN lets restore-db
+ * search only the WAL around it, and the record shows it was taken, without asking GitHub.
+ */
+function ledgerPreDeployPoint(history, currentTag) {
+    if (!history?.environment)
+        return undefined;
+    return restorePointEntry(history.entries, `${history.environment}-pre-deploy-${currentTag}`);
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
@@ -44134,8 +44420,6 @@ async function closeDatabase(state) {
     await state?.client.end().catch(() => undefined);
 }
 
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
@@ -44168,6 +44452,7 @@ const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/inputs.ts
+
 
 
 
@@ -44255,7 +44540,10 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     });
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
-    const ledger = readLedgerPath(false, workingDirectory);
+    const ledgerSsh = readSshInputs();
+    const ledger = readLedgerPath(ledgerSsh !== undefined, workingDirectory);
+    if (ledgerSsh && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
     if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
         throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
     }
@@ -44312,6 +44600,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         currentFromSwarmService,
         projectName,
         ledger,
+        ledgerSsh,
     };
 }
 
@@ -45224,7 +45513,7 @@ function historySourceOf(current, target, ledger) {
         return 'github';
     return '';
 }
-function ledgerNotes(historySource, ledger, backup) {
+function ledgerNotes(historySource, ledger, backup, point) {
     if (!ledger)
         return [];
     const read = historySource === 'ledger'
@@ -45233,7 +45522,12 @@ function ledgerNotes(historySource, ledger, backup) {
     const latest = backup
         ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).`
         : 'The ledger records no backup.';
-    return [read, latest];
+    const restorePoint = point?.restorePoint
+        ? [
+            `Pre-deploy restore point in the ledger: ${point.restorePoint.name} at ${point.restorePoint.lsn} (${point.restorePoint.time}, backup set ${point.backupLabel ?? 'unknown'}, app ${point.appVersion ?? 'unknown'}, schema ${point.schemaVersion ?? 'unknown'}).`,
+        ]
+        : [];
+    return [read, latest, ...restorePoint];
 }
 async function run() {
     const inputs = readComputeInputs();
@@ -45252,6 +45546,7 @@ async function run() {
     const target = await resolveTarget(inputs, catalog, current, client, ledger);
     const historySource = historySourceOf(current, target, ledger);
     const backup = ledgerBackup(ledger);
+    const preDeployPoint = ledgerPreDeployPoint(ledger, current.release.tag);
     core/* info */.pq(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
     const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
     const toRevert = schema?.toRevert ?? [];
@@ -45303,6 +45598,7 @@ async function run() {
         verdict: text,
         'history-source': historySource,
         'latest-backup': backup ?? '',
+        'pre-deploy-restore-point-lsn': preDeployPoint?.restorePoint?.lsn,
     });
     core/* info */.pq(text);
     emitEvent('rollback_plan', {
@@ -45329,7 +45625,7 @@ async function run() {
         warnings,
         notes: [
             ...sources.notes,
-            ...ledgerNotes(historySource, ledger, backup),
+            ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
             ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
         ],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
@@ -45549,6 +45845,7 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
@@ -45556,7 +45853,7 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, integerInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
@@ -45622,10 +45919,10 @@ function booleanInput(name, options) {
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -45633,7 +45930,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;

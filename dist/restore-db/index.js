@@ -34985,7 +34985,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25001);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(63792);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'restore-db');
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 25001:
+/***/ 63792:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42513,7 +42513,196 @@ function rejectInputsOfOtherMethod(method, names) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+
+
+
+
+
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+function describeWanted(wanted) {
+    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
+}
+function matches(metadata, wanted) {
+    if ('name' in wanted)
+        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
+    return metadata.kind === 'backup' && metadata.label === wanted.label;
+}
+/**
+ * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
+ * deployment ledger has the last word when it records one: the backup with the checksum of its
+ * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
+ * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
+ * The checksum itself is verified by the caller, as for an artifact.
+ */
+async function findInBackupDir(dir, wanted, ledger) {
+    const names = await (0,promises_.readdir)(dir).catch(() => undefined);
+    if (!names)
+        throw new errors/* ActionError */.lZ(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+    const found = [];
+    for (const name of names.filter(isMetadataFile)) {
+        const metadataPath = external_node_path_default().join(dir, name);
+        const metadata = await readMetadata(metadataPath).catch(() => undefined);
+        if (metadata && matches(metadata, wanted))
+            found.push({ metadataPath, metadata });
+    }
+    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
+    const named = 'label' in wanted ? ledger?.entry : undefined;
+    if (named?.checksum) {
+        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
+        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
+        if (!chosen)
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
+                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
+            });
+        return {
+            ...chosen,
+            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
+        };
+    }
+    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
+    if (!newest)
+        throw new errors/* ActionError */.lZ(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
+            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
+        });
+    const why = 'name' in wanted
+        ? ''
+        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
+    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = path.posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,shared_inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,shared_inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+
 ;// CONCATENATED MODULE: ./actions/restore-db/inputs.ts
+
+
 
 
 
@@ -42568,8 +42757,8 @@ async function readRestoreInputs() {
     else if (artifactName === 'latest') {
         if (!label)
             throw new errors/* InputError */.dz('label', 'is required with artifact-name "latest" (which backups to pick from).');
-        if (!token)
-            throw new errors/* InputError */.dz('github-token', 'is required with artifact-name "latest" (the latest backup is found through the Actions API).');
+        if (!token && !localBackupDir())
+            throw new errors/* InputError */.dz('github-token', `is required with artifact-name "latest" (the latest backup is found through the Actions API), unless ${LOCAL_BACKUP_DIR_ENV} names a local backup dir.`);
         source = { kind: 'latest-artifact', label, token, runId };
     }
     else if (artifactName) {
@@ -42627,6 +42816,7 @@ async function readRestoreInputs() {
             patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
         }),
         tables,
+        ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
     };
 }
 
@@ -43177,6 +43367,7 @@ const DUMP_ONLY_INPUTS = [
     'target-database',
     'encryption-key',
     'expected-checksum',
+    'ledger',
 ];
 const BACKUP_LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
@@ -43646,6 +43837,9 @@ async function restore(inputs, host, live, now) {
 
 
 
+
+
+
 /** A folder that holds one backup plus its metadata (e.g. a downloaded artifact), not a directory-format dump itself. */
 async function isBackupFolder(dir) {
     const names = await (0,promises_.readdir)(dir);
@@ -43672,9 +43866,40 @@ async function fromMetadata(metadataPath, origin) {
         throw new errors/* ActionError */.lZ(`The metadata ${external_node_path_default().basename(metadataPath)} describes ${metadata.file}, which is not next to it.`);
     return { backupPath: named, metadata, origin };
 }
-async function obtainBackup(source, workDir) {
+async function obtainBackup(source, workDir, ledger) {
     if (source.kind === 'path')
         return fromPath(source.path);
+    const localDir = localBackupDir();
+    if (localDir)
+        return fromBackupDir(localDir, source, ledger);
+    try {
+        return await fromArtifact(source, workDir);
+    }
+    catch (error) {
+        // Not on a runner: a backup taken on this machine may be in backup-db's default dir. For "the
+        // latest of a label" only when the ledger names it: an older backup is not the latest.
+        if (artifactServiceAvailable() || (source.kind === 'latest-artifact' && !ledger))
+            throw error;
+        const local = await fromBackupDir(defaultBackupDir(), source, ledger).catch(() => undefined);
+        if (!local)
+            throw error;
+        core/* warning */.$e(`The artifact could not be read (${(0,errors/* errorMessage */.gJ)(error)}); restoring ${local.origin} instead.`);
+        return local;
+    }
+}
+/** From a local backup dir (a run from a terminal keeps its backups there): the ledger names the latest of a label. */
+async function fromBackupDir(dir, source, ledger) {
+    let found;
+    if (source.kind === 'latest-artifact') {
+        const entries = ledger ? await readLedger({ path: ledger, executor: executor_localExecutor }) : [];
+        const entry = latestBackupOfLabel(entries, source.label);
+        found = await findInBackupDir(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined);
+    }
+    else
+        found = await findInBackupDir(dir, { name: source.name });
+    return fromMetadata(found.metadataPath, found.origin);
+}
+async function fromArtifact(source, workDir) {
     let ref;
     if (source.kind === 'latest-artifact') {
         ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
@@ -43961,7 +44186,7 @@ async function run() {
     const workDirDone = cancellation/* cancellation */.WN.partialFile(workDir);
     try {
         // 2. The backup, verified and decrypted, before any database is touched.
-        const backup = await obtainBackup(inputs.source, workDir);
+        const backup = await obtainBackup(inputs.source, workDir, inputs.ledger);
         core/* info */.pq(`Backup: ${backup.origin}.`);
         const checksum = await verifyChecksum(backup.backupPath, {
             checksum: inputs.expectedChecksum,
@@ -44139,6 +44364,7 @@ async function run() {
             'safety-backup-artifact-name': safetyArtifact,
             'previous-database': previous,
             'duration-ms': durationMs,
+            'backup-source': backup.origin,
         });
         await (0,summary/* writeSummary */.Sy)(restoreSummary({
             database: finalName,
@@ -44392,10 +44618,11 @@ function errorMessage(error) {
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   eR: () => (/* binding */ yamlInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   hD: () => (/* binding */ quote),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports quote, jsonInput, keyValueInput, urlInput */
+/* unused harmony exports jsonInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
