@@ -497,38 +497,30 @@ describe('pgBackRest restore points in the ledger on the database host (over SSH
       backupLabel: backup.outputs['backup-label'],
     });
 
-    // No github-token: the history and the restore point come from the ledger.
-    const plan = await compute(repo.dir, {
-      ledger: hostLedger,
-      environment: 'production',
-      target: 'last-successful-deployment',
-    });
-    expectSuccess(plan);
-    expect(plan.outputs).toMatchObject({
-      'current-tag': 'v1.3.0',
-      'target-tag': 'v1.2.0',
-      'history-source': 'ledger',
-      'pre-deploy-restore-point-lsn': lsn,
-    });
+    // No github-token: the history and the restore point come from the ledger, on this runner or on the host over SSH.
+    const planFrom = async (inputs: Record<string, string>) => {
+      const plan = await compute(repo.dir, {
+        environment: 'production',
+        target: 'last-successful-deployment',
+        ...inputs,
+      });
+      expectSuccess(plan);
+      expect(plan.outputs).toMatchObject({
+        'current-tag': 'v1.3.0',
+        'target-tag': 'v1.2.0',
+        'history-source': 'ledger',
+        'pre-deploy-restore-point-lsn': lsn,
+      });
+      return plan;
+    };
+    const plan = await planFrom({ ledger: hostLedger });
     expect(plan.summary).toContain(
       `Pre-deploy restore point in the ledger: production-pre-deploy-v1.3.0 at ${lsn} (${backup.outputs['restore-point-time']}, backup set ${backup.outputs['backup-label']}, app v1.2.0, schema unknown).`,
     );
-    // The same plan with the ledger read on the host over SSH: a path relative to the SSH user's
-    // login directory, which on this runner (relative to the workspace) names no file.
+    // Over SSH, a path relative to the SSH user's login directory, which on this runner (relative to
+    // the workspace) names no file.
     const relative = path.relative(os.homedir(), hostLedger);
-    const overSsh = await compute(repo.dir, {
-      ledger: relative,
-      environment: 'production',
-      target: 'last-successful-deployment',
-      ...sshActionInputs(server),
-    });
-    expectSuccess(overSsh);
-    expect(overSsh.outputs).toMatchObject({
-      'current-tag': 'v1.3.0',
-      'target-tag': 'v1.2.0',
-      'history-source': 'ledger',
-      'pre-deploy-restore-point-lsn': lsn,
-    });
+    const overSsh = await planFrom({ ledger: relative, ...sshActionInputs(server) });
     expect(overSsh.summary).toContain(
       `Deployment history read from the deployment ledger ${relative} on ${server.user}@${server.host}:${server.port} (4 entries), not from GitHub.`,
     );
