@@ -85,6 +85,27 @@ function baseEnv(): Record<string, string> {
   };
 }
 
+/** The operator's environment: the token, and the secrets and variables as ROLLBACK_SECRET_* and ROLLBACK_VAR_*. */
+function operatorEnv(): Record<string, string> {
+  return {
+    ...baseEnv(),
+    GITHUB_TOKEN: token,
+    ...prefixed('ROLLBACK_SECRET_', secrets()),
+    ...prefixed('ROLLBACK_VAR_', vars()),
+  };
+}
+
+/** A rollback to v1.1.0 approved with --yes, its database handled as `dbPolicy` says, its backups in `backups`. */
+function approvedRollback(name: string, records: string, dbPolicy: string, backups: string) {
+  return terminal.run(
+    script(
+      name,
+      operatorEnv(),
+      rollbackArgs(records, ['--target', 'v1.1.0', '--yes', '--db-policy', dbPolicy, '--backup-dir', backups]),
+    ),
+  );
+}
+
 function recordDir(name: string): string {
   const dir = path.join(root, 'records', name);
   recordDirs.push(dir);
@@ -228,12 +249,7 @@ describe('rollback-actions, the break-glass command', () => {
     );
 
     const records = recordDir('dry-run');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
+    const env = operatorEnv();
     const dry = await runProcess(bin, rollbackArgs(records, ['--dry-run']), {
       cwd: empty,
       env,
@@ -299,17 +315,14 @@ describe('rollback-actions, the break-glass command', () => {
     expect(
       created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.at(-1)?.state]),
     ).toEqual([['v1.2.0', 'production', 'success']]);
+    // A local run has no page on GitHub: its deployment's statuses link to none.
+    expect(created[0].statuses.map((status) => status.log_url)).toEqual(created[0].statuses.map(() => ''));
   }, 600_000);
 
   it('with the GitHub stand-in stopped: refusing at the gate exits 3 and changes nothing; confirming rolls back to the last known good release from the ledger', async () => {
     await deployBrokenRelease(true);
     await world.github.server.stop();
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
+    const env = operatorEnv();
 
     const refusedRecords = recordDir('refused');
     const refused = await terminal.run(script('rollback-refused', env, rollbackArgs(refusedRecords)), {
@@ -435,27 +448,7 @@ describe('rollback-actions, the break-glass command', () => {
     await world.github.server.stop();
     const records = recordDir('database');
     const backups = path.join(root, 'backups');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
-    const run = await terminal.run(
-      script(
-        'rollback-database',
-        env,
-        rollbackArgs(records, [
-          '--target',
-          'v1.1.0',
-          '--yes',
-          '--db-policy',
-          'down-migrations',
-          '--backup-dir',
-          backups,
-        ]),
-      ),
-    );
+    const run = await approvedRollback('rollback-database', records, 'down-migrations', backups);
     expect(run.output).toContain('Environment gate: approved with --yes.');
     expect(run.output).not.toContain('[y/N]');
     expect(run.output).toContain(`Backups: kept in ${backups}`);
@@ -525,27 +518,7 @@ describe('rollback-actions, the break-glass command', () => {
     await world.database.query("DELETE FROM users WHERE email = 'ops@example.com'");
 
     const records = recordDir('restore');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
-    const run = await terminal.run(
-      script(
-        'rollback-restore',
-        env,
-        rollbackArgs(records, [
-          '--target',
-          'v1.1.0',
-          '--yes',
-          '--db-policy',
-          'restore-backup',
-          '--backup-dir',
-          backups,
-        ]),
-      ),
-    );
+    const run = await approvedRollback('rollback-restore', records, 'restore-backup', backups);
     expect(run.output).toMatch(/GitHub: not used \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/);
     expect(run.exitCode).toBe(0);
     expect(await world.appState()).toMatchObject({
