@@ -352,9 +352,17 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
     (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
   // No artifact service, no token: what the rollback-actions command gives its steps.
   const localEnv = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  let backups = 0;
   const backup = async (appVersion: string) => {
     const result = await runAction('backup-db', {
-      inputs: { 'database-url': database.url, label: 'production', 'app-version': appVersion, ledger: ledgerFile },
+      inputs: {
+        'database-url': database.url,
+        label: 'production',
+        'app-version': appVersion,
+        ledger: ledgerFile,
+        // Default names are per second: two backups in one second would collide.
+        'artifact-name': `db-backup-production-${++backups}`,
+      },
       env: localEnv(),
     });
     expect(result.errors).toEqual([]);

@@ -42679,6 +42679,12 @@ function latestBackup(entries, environment) {
 function latestBackupOfLabel(entries, label) {
     return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
 }
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
+        .at(-1);
+}
 
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
